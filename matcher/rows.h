@@ -1,0 +1,33 @@
+/* rows.h: internal to libmatcher. The eligible pairs of a problem regrouped per pupil, each
+ * pupil's row sorted by vacancy id: the one place where pairs are checked (ranges, duplicates,
+ * fixed pairs, overflow) and indexed. The solver walks rows as its adjacency lists; sorting
+ * them is what makes the result independent of the order the caller gave the pairs in.
+ * Twelve bytes per pair (vacancy id + cost in two parallel arrays) plus eight per pupil. */
+#ifndef LEERPLEK_MATCHER_ROWS_H
+#define LEERPLEK_MATCHER_ROWS_H
+
+#include "matcher.h"
+
+typedef struct {
+    int64_t *row_start;     /* [pupil_count + 1]: pupil i's pairs are row_start[i]..row_start[i+1]-1 */
+    int32_t *row_vacancy;   /* [pair_count] ascending within a row */
+    int64_t *row_cost;      /* [pair_count] */
+    int32_t *fixed_vacancy; /* [pupil_count]: the vacancy a pupil is fixed to, or MATCHER_UNPLACED */
+    int32_t *fixed_taken;   /* [vacancy_count]: seats used by fixed pairs */
+    size_t bytes;           /* what the arrays above occupy */
+} pair_rows;
+
+/* Checks the problem completely and builds its rows. On anything but MATCHER_OK nothing is
+ * left allocated and error names the first offending item. */
+matcher_status pair_rows_build(const matcher_problem *problem, pair_rows *rows, matcher_error *error);
+
+void pair_rows_free(pair_rows *rows);
+
+/* Index of the pair (pupil, vacancy) in the row arrays, or -1 if it is not eligible. */
+int64_t pair_rows_find(const pair_rows *rows, int32_t pupil, int32_t vacancy);
+
+/* Writes a message into error (which may be NULL), printf-style, and returns status. */
+matcher_status matcher_fail(matcher_error *error, matcher_status status, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif
