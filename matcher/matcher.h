@@ -86,6 +86,7 @@ typedef struct {
     int64_t vacancies_scanned; /* vacancies settled over all searches */
     int64_t pairs_scanned;   /* pair reduced costs examined over all searches */
     int64_t repaired;        /* warm start: pupils whose previous placement had to be undone */
+    int64_t reverse_searches; /* warm start: searches that filled or released a seat left with a price */
     size_t working_bytes;    /* peak bytes the solver allocated for its own structures */
 } matcher_stats;
 
@@ -122,9 +123,25 @@ matcher_status matcher_check(const matcher_problem *problem, matcher_error *erro
 
 /* Solves the problem exactly. warm may be NULL (cold solve). On MATCHER_OK, *solution holds
  * freshly allocated arrays to release with matcher_solution_free; on any other status nothing
- * is allocated and error->message says why. error may be NULL. */
+ * is allocated and error->message says why. error may be NULL. Same as matcher_network_build,
+ * matcher_network_solve and matcher_network_free in a row. */
 matcher_status matcher_solve(const matcher_problem *problem, const matcher_warm_start *warm,
                              matcher_solution *solution, matcher_error *error);
+
+/* The problem indexed for solving (its pairs grouped per pupil and per vacancy, its seats laid
+ * out). Building it costs about as much as a cold solve's searches, so callers that solve the
+ * same problem more than once (a dry run, then the real one) or that time the two phases
+ * separately (benchmarks) build once. The network refers to the problem's arrays: they must
+ * stay unchanged while the network lives. */
+typedef struct matcher_network matcher_network;
+
+matcher_status matcher_network_build(const matcher_problem *problem, matcher_network **network,
+                                     matcher_error *error);
+/* Solves from scratch (warm == NULL) or from a previous solution; may be called any number of
+ * times, each independent of the last. */
+matcher_status matcher_network_solve(matcher_network *network, const matcher_warm_start *warm,
+                                     matcher_solution *solution, matcher_error *error);
+void matcher_network_free(matcher_network *network);
 
 void matcher_solution_free(matcher_solution *solution);
 

@@ -53,9 +53,10 @@ int64_t pair_rows_find(const pair_rows *rows, int32_t pupil, int32_t vacancy)
     return (low < rows->row_start[pupil + 1] && rows->row_vacancy[low] == vacancy) ? low : -1;
 }
 
-/* Sorting one row by vacancy id, carrying the costs along. Rows are short (tens of pairs), so
- * insertion sort; a pupil with an unusually long row gets heapsort, which keeps the worst case
- * at n log n without extra memory. */
+/* Sorting one row by vacancy id, carrying the costs along. Callers often give rows already in
+ * order (then nothing moves); rows are short (tens of pairs), so insertion sort; a pupil with
+ * an unusually long row gets heapsort, which keeps the worst case at n log n without extra
+ * memory. */
 static void swap_entries(int32_t *vacancy, int64_t *cost, int64_t a, int64_t b)
 {
     int32_t vacancy_a = vacancy[a];
@@ -83,8 +84,13 @@ static void sift_down(int32_t *vacancy, int64_t *cost, int64_t root, int64_t cou
 
 static void sort_row(int32_t *vacancy, int64_t *cost, int64_t count)
 {
-    if (count <= 48) {
-        for (int64_t i = 1; i < count; i++) {
+    int64_t unsorted_from = 1;
+    while (unsorted_from < count && vacancy[unsorted_from - 1] <= vacancy[unsorted_from])
+        unsorted_from++;
+    if (unsorted_from >= count)
+        return;
+    if (count <= 128) {
+        for (int64_t i = unsorted_from; i < count; i++) {
             int32_t key_vacancy = vacancy[i];
             int64_t key_cost = cost[i];
             int64_t k = i;

@@ -18,6 +18,16 @@
  * cost scaling method touches the whole network many times over. The same property makes the
  * warm start cheap: after a 1 % change only the pupils whose placement no longer holds search.
  *
+ * Warm start: the previous placements that still hold are kept with the previous vacancy
+ * prices; a placement whose pupil now has a cheaper option, or whose pair is gone, is undone.
+ * Undoing one leaves a free seat whose price is still positive, which the optimality conditions
+ * forbid. Zeroing that price would break the neighbours' conditions in turn and cascade through
+ * the city; instead a reverse search (the mirror image of the forward one, walking pairs from
+ * vacancy to pupil) finds the cheapest of: moving a pupil into that seat along a chain of moves,
+ * placing a waiting pupil there, or lowering the price to zero. Prices only fall in reverse
+ * searches, as they only rise in forward ones. Then the waiting pupils are placed as in a cold
+ * solve. Every step keeps the conditions, so the result is exactly optimal.
+ *
  * Vacancy j with s_j seats appears once in the search, not s_j times: its assigned pupils
  * are kept in a slot array, and settling j scans all of them at the same distance (the pairs
  * that hold them are tight). Fixed pairs are taken out before the search: their pupils never
@@ -32,12 +42,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The search state of one solve. Pupil and vacancy arrays are indexed by id. */
-typedef struct {
+/* A problem indexed for solving, and the state of the solve in progress. Arrays are indexed by
+ * pupil or vacancy id. */
+struct matcher_network {
     const matcher_problem *problem;
     pair_rows rows;
 
-    /* the result being built (handed to the caller at the end) */
+    /* the solution being built */
     int32_t *vacancy_of_pupil;  /* [pupils] vacancy or MATCHER_UNPLACED */
     int64_t *pupil_price;       /* [pupils] u_i */
     int64_t *vacancy_price;     /* [vacancies] p_j */
@@ -48,39 +59,55 @@ typedef struct {
     int32_t *slot_pupil;        /* [sum of capacities] */
     int32_t *slot_of_pupil;     /* [pupils] where pupil i sits in its vacancy's slots */
     uint8_t *price_may_rise;    /* [vacancies] 1 if filling every slot really fills the vacancy */
+    int32_t closed_vacancies;   /* vacancies without a usable seat */
 
-    /* one search */
-    uint32_t search_id;
+    /* forward searches: vacancies are labelled, pupils passed through at their vacancy's distance */
+    uint32_t search_id;         /* shared by forward and reverse searches */
     uint32_t *labelled_in;      /* [vacancies] search id that last gave j a distance */
     int64_t *distance;          /* [vacancies] valid when labelled_in[j] == search_id */
-    int32_t *reached_from;      /* [vacancies] the pupil whose pair gave j its distance */
-    int32_t *heap;              /* [vacancies] labelled, unsettled, full vacancies */
+    int32_t *reached_from;      /* [vacancies] forward: pupil that labelled j; reverse: pupil leaving j */
+    int32_t *heap;              /* [vacancies] forward: labelled, unsettled, full vacancies */
     int32_t *heap_position;     /* [vacancies] index in heap, or -1 */
     int32_t heap_size;
-    int32_t *settled;           /* [vacancies] vacancies settled by this search */
+    int32_t *settled;           /* [vacancies] vacancies settled (passed) by this search */
     int32_t settled_count;
     int32_t *passed;            /* [pupils] pupils this search passed through */
     int32_t passed_count;
 
+    /* reverse searches (warm start only): pupils are labelled, vacancies passed through at
+     * their leaving pupil's distance */
+    int64_t *column_start;      /* [vacancies + 1] vacancy j's candidates: column_pupil[...] */
+    int32_t *column_pupil;      /* [pairs] */
+    uint32_t *pupil_labelled_in; /* [pupils] */
+    int64_t *pupil_distance;    /* [pupils] */
+    int32_t *moves_to;          /* [pupils] the vacancy a labelled pupil would move to */
+    int32_t *pupil_heap;        /* [pupils] */
+    int32_t *pupil_heap_position; /* [pupils] */
+    int32_t pupil_heap_size;
+
     /* the cheapest way found so far to end the current path */
     int64_t best_end;
-    int32_t best_end_vacancy;   /* a free vacancy, or -1 */
-    int32_t best_end_pupil;     /* a pupil left unplaced, or -1 */
+    int32_t best_end_vacancy;   /* forward: a free vacancy; reverse: a vacancy giving up a seat */
+    int32_t best_end_pupil;     /* forward: a pupil left unplaced; reverse: a waiting pupil placed */
 
     matcher_stats stats;
-} solver;
+    size_t build_bytes;
+};
 
-static int heap_before(const solver *s, int32_t a, int32_t b)
+typedef struct matcher_network network;
+
+/* Binary heaps with decrease-key, ordered by (distance, id) so that ties go to the lower id. */
+static int vacancy_before(const network *s, int32_t a, int32_t b)
 {
     return s->distance[a] < s->distance[b] || (s->distance[a] == s->distance[b] && a < b);
 }
 
-static void heap_move_up(solver *s, int32_t index)
+static void vacancy_heap_move_up(network *s, int32_t index)
 {
     int32_t vacancy = s->heap[index];
     while (index > 0) {
         int32_t parent = (index - 1) / 2;
-        if (!heap_before(s, vacancy, s->heap[parent]))
+        if (!vacancy_before(s, vacancy, s->heap[parent]))
             break;
         s->heap[index] = s->heap[parent];
         s->heap_position[s->heap[index]] = index;
@@ -90,16 +117,20 @@ static void heap_move_up(solver *s, int32_t index)
     s->heap_position[vacancy] = index;
 }
 
-static void heap_move_down(solver *s, int32_t index)
+static int32_t vacancy_heap_pop(network *s)
 {
-    int32_t vacancy = s->heap[index];
+    int32_t top = s->heap[0];
+    s->heap_position[top] = -1;
+    if (--s->heap_size == 0)
+        return top;
+    int32_t vacancy = s->heap[s->heap_size], index = 0;
     for (;;) {
         int32_t child = 2 * index + 1;
         if (child >= s->heap_size)
             break;
-        if (child + 1 < s->heap_size && heap_before(s, s->heap[child + 1], s->heap[child]))
+        if (child + 1 < s->heap_size && vacancy_before(s, s->heap[child + 1], s->heap[child]))
             child++;
-        if (!heap_before(s, s->heap[child], vacancy))
+        if (!vacancy_before(s, s->heap[child], vacancy))
             break;
         s->heap[index] = s->heap[child];
         s->heap_position[s->heap[index]] = index;
@@ -107,32 +138,73 @@ static void heap_move_down(solver *s, int32_t index)
     }
     s->heap[index] = vacancy;
     s->heap_position[vacancy] = index;
-}
-
-static int32_t heap_pop(solver *s)
-{
-    int32_t top = s->heap[0];
-    s->heap_position[top] = -1;
-    if (--s->heap_size > 0) {
-        s->heap[0] = s->heap[s->heap_size];
-        heap_move_down(s, 0);
-    }
     return top;
 }
 
-static int vacancy_has_free_seat(const solver *s, int32_t vacancy)
+static int pupil_before(const network *s, int32_t a, int32_t b)
+{
+    return s->pupil_distance[a] < s->pupil_distance[b] ||
+           (s->pupil_distance[a] == s->pupil_distance[b] && a < b);
+}
+
+static void pupil_heap_move_up(network *s, int32_t index)
+{
+    int32_t pupil = s->pupil_heap[index];
+    while (index > 0) {
+        int32_t parent = (index - 1) / 2;
+        if (!pupil_before(s, pupil, s->pupil_heap[parent]))
+            break;
+        s->pupil_heap[index] = s->pupil_heap[parent];
+        s->pupil_heap_position[s->pupil_heap[index]] = index;
+        index = parent;
+    }
+    s->pupil_heap[index] = pupil;
+    s->pupil_heap_position[pupil] = index;
+}
+
+static int32_t pupil_heap_pop(network *s)
+{
+    int32_t top = s->pupil_heap[0];
+    s->pupil_heap_position[top] = -1;
+    if (--s->pupil_heap_size == 0)
+        return top;
+    int32_t pupil = s->pupil_heap[s->pupil_heap_size], index = 0;
+    for (;;) {
+        int32_t child = 2 * index + 1;
+        if (child >= s->pupil_heap_size)
+            break;
+        if (child + 1 < s->pupil_heap_size &&
+            pupil_before(s, s->pupil_heap[child + 1], s->pupil_heap[child]))
+            child++;
+        if (!pupil_before(s, s->pupil_heap[child], pupil))
+            break;
+        s->pupil_heap[index] = s->pupil_heap[child];
+        s->pupil_heap_position[s->pupil_heap[index]] = index;
+        index = child;
+    }
+    s->pupil_heap[index] = pupil;
+    s->pupil_heap_position[pupil] = index;
+    return top;
+}
+
+static int vacancy_has_free_seat(const network *s, int32_t vacancy)
 {
     return s->slot_used[vacancy] < s->slot_start[vacancy + 1] - s->slot_start[vacancy];
 }
 
 /* A vacancy whose seats are all gone (none, or all fixed) can take nobody: searches skip it,
  * and it gets its price once, at the end (see price_closed_vacancies). */
-static int vacancy_is_closed(const solver *s, int32_t vacancy)
+static int vacancy_is_closed(const network *s, int32_t vacancy)
 {
     return s->slot_start[vacancy + 1] == s->slot_start[vacancy];
 }
 
-static void offer_end(solver *s, int64_t length, int32_t vacancy, int32_t pupil)
+static int pupil_is_fixed(const network *s, int32_t pupil)
+{
+    return s->rows.fixed_vacancy[pupil] != MATCHER_UNPLACED;
+}
+
+static void offer_end(network *s, int64_t length, int32_t vacancy, int32_t pupil)
 {
     if (length < s->best_end) {
         s->best_end = length;
@@ -141,9 +213,50 @@ static void offer_end(solver *s, int64_t length, int32_t vacancy, int32_t pupil)
     }
 }
 
+static void start_search(network *s)
+{
+    s->search_id++;
+    s->heap_size = 0;
+    s->pupil_heap_size = 0;
+    s->settled_count = 0;
+    s->passed_count = 0;
+    s->best_end = INT64_MAX;
+    s->best_end_vacancy = -1;
+    s->best_end_pupil = -1;
+}
+
+static void seat_pupil(network *s, int32_t pupil, int32_t vacancy)
+{
+    int32_t slot = s->slot_used[vacancy]++;
+    s->slot_pupil[s->slot_start[vacancy] + slot] = pupil;
+    s->slot_of_pupil[pupil] = slot;
+    s->vacancy_of_pupil[pupil] = vacancy;
+}
+
+static void unseat_pupil(network *s, int32_t pupil)
+{
+    int32_t vacancy = s->vacancy_of_pupil[pupil];
+    int32_t slot = s->slot_of_pupil[pupil];
+    int32_t last = --s->slot_used[vacancy];
+    int32_t moved = s->slot_pupil[s->slot_start[vacancy] + last];
+    s->slot_pupil[s->slot_start[vacancy] + slot] = moved;
+    s->slot_of_pupil[moved] = slot;
+    s->vacancy_of_pupil[pupil] = MATCHER_UNPLACED;
+}
+
+static void move_pupil(network *s, int32_t pupil, int32_t vacancy)
+{
+    if (s->vacancy_of_pupil[pupil] != MATCHER_UNPLACED)
+        unseat_pupil(s, pupil);
+    if (vacancy != MATCHER_UNPLACED)
+        seat_pupil(s, pupil, vacancy);
+}
+
+/* ---- forward search: place one waiting pupil ---- */
+
 /* The search reaches pupil k at distance d (through its own vacancy, or as the source):
  * offer leaving k unplaced as an end, and label the vacancies of k's other pairs. */
-static void pass_through_pupil(solver *s, int32_t pupil, int64_t distance_here)
+static void pass_through_pupil(network *s, int32_t pupil, int64_t distance_here)
 {
     const pair_rows *rows = &s->rows;
     int64_t price = s->pupil_price[pupil];
@@ -170,64 +283,41 @@ static void pass_through_pupil(solver *s, int32_t pupil, int64_t distance_here)
         } else if (fresh) {
             s->heap_position[vacancy] = s->heap_size;
             s->heap[s->heap_size++] = vacancy;
-            heap_move_up(s, s->heap_size - 1);
+            vacancy_heap_move_up(s, s->heap_size - 1);
         } else {
-            heap_move_up(s, s->heap_position[vacancy]);
+            vacancy_heap_move_up(s, s->heap_position[vacancy]);
         }
     }
     s->stats.pairs_scanned += rows->row_start[pupil + 1] - rows->row_start[pupil];
 }
 
-static void seat_pupil(solver *s, int32_t pupil, int32_t vacancy)
-{
-    int32_t slot = s->slot_used[vacancy]++;
-    s->slot_pupil[s->slot_start[vacancy] + slot] = pupil;
-    s->slot_of_pupil[pupil] = slot;
-    s->vacancy_of_pupil[pupil] = vacancy;
-}
-
-static void unseat_pupil(solver *s, int32_t pupil)
-{
-    int32_t vacancy = s->vacancy_of_pupil[pupil];
-    int32_t slot = s->slot_of_pupil[pupil];
-    int32_t last = --s->slot_used[vacancy];
-    int32_t moved = s->slot_pupil[s->slot_start[vacancy] + last];
-    s->slot_pupil[s->slot_start[vacancy] + slot] = moved;
-    s->slot_of_pupil[moved] = slot;
-    s->vacancy_of_pupil[pupil] = MATCHER_UNPLACED;
-}
-
-/* Places pupil `source` (currently unplaced, not fixed) optimally, re-arranging others along
- * the shortest path. */
-static void place_pupil(solver *s, int32_t source)
+/* The highest price a waiting pupil can have with all its reduced costs >= 0: its first step
+ * then has length 0, and a pupil whose cheapest vacancy has a free seat is placed after one
+ * row scan. */
+static int64_t highest_feasible_price(const network *s, int32_t pupil)
 {
     const pair_rows *rows = &s->rows;
-    int64_t penalty = s->problem->unplaced_penalty[source];
-
-    /* The highest price the source can have with all its reduced costs >= 0: its first step
-     * then has length 0, and a pupil whose cheapest vacancy has a free seat is done after
-     * this one row scan. */
-    int64_t price = penalty;
-    for (int64_t e = rows->row_start[source]; e < rows->row_start[source + 1]; e++) {
+    int64_t price = s->problem->unplaced_penalty[pupil];
+    for (int64_t e = rows->row_start[pupil]; e < rows->row_start[pupil + 1]; e++) {
         int32_t vacancy = rows->row_vacancy[e];
         int64_t through = rows->row_cost[e] + s->vacancy_price[vacancy];
         if (through < price && !vacancy_is_closed(s, vacancy))
             price = through;
     }
-    s->pupil_price[source] = price;
+    return price;
+}
 
-    s->search_id++;
+/* Places pupil `source` (waiting, not fixed) optimally, re-arranging others along the
+ * shortest path. */
+static void place_pupil(network *s, int32_t source)
+{
+    s->pupil_price[source] = highest_feasible_price(s, source);
+    start_search(s);
     s->stats.searches++;
-    s->heap_size = 0;
-    s->settled_count = 0;
-    s->passed_count = 0;
-    s->best_end = INT64_MAX;
-    s->best_end_vacancy = -1;
-    s->best_end_pupil = -1;
 
     pass_through_pupil(s, source, 0);
     while (s->heap_size > 0 && s->distance[s->heap[0]] < s->best_end) {
-        int32_t vacancy = heap_pop(s);
+        int32_t vacancy = vacancy_heap_pop(s);
         s->settled[s->settled_count++] = vacancy;
         int64_t distance_here = s->distance[vacancy];
         int64_t first = s->slot_start[vacancy];
@@ -262,10 +352,7 @@ static void place_pupil(solver *s, int32_t source)
     }
     for (;;) {
         int32_t previous_vacancy = s->vacancy_of_pupil[pupil];
-        if (previous_vacancy != MATCHER_UNPLACED)
-            unseat_pupil(s, pupil);
-        if (next_vacancy != MATCHER_UNPLACED)
-            seat_pupil(s, pupil, next_vacancy);
+        move_pupil(s, pupil, next_vacancy);
         if (pupil == source)
             break;
         next_vacancy = previous_vacancy;
@@ -273,8 +360,126 @@ static void place_pupil(solver *s, int32_t source)
     }
 }
 
-static void solver_free(solver *s)
+/* ---- reverse search: settle a free seat that still has a price (warm start) ---- */
+
+/* The search reaches vacancy v at distance d (v = the seat's vacancy, or the vacancy that
+ * `leaving` would leave): every pupil seated there moves with it at the same distance, giving
+ * the seat up to the sink costs its price, and every other candidate of v is labelled. */
+static void pass_through_vacancy(network *s, int32_t vacancy, int64_t distance_here, int32_t leaving)
 {
+    const pair_rows *rows = &s->rows;
+    int64_t price = s->vacancy_price[vacancy];
+
+    s->labelled_in[vacancy] = s->search_id;
+    s->distance[vacancy] = distance_here;
+    s->reached_from[vacancy] = leaving;
+    s->settled[s->settled_count++] = vacancy;
+    offer_end(s, distance_here + price, vacancy, -1);
+
+    int64_t first = s->slot_start[vacancy];
+    for (int32_t slot = 0; slot < s->slot_used[vacancy]; slot++) {
+        int32_t seated = s->slot_pupil[first + slot];
+        s->pupil_labelled_in[seated] = s->search_id;
+        s->pupil_distance[seated] = distance_here;
+        s->passed[s->passed_count++] = seated;
+        if (s->pupil_heap_position[seated] >= 0) /* labelled earlier, longer: now settled here */
+            pupil_heap_move_up(s, s->pupil_heap_position[seated]);
+    }
+
+    for (int64_t c = s->column_start[vacancy]; c < s->column_start[vacancy + 1]; c++) {
+        int32_t pupil = s->column_pupil[c];
+        if (s->vacancy_of_pupil[pupil] == vacancy)
+            continue;
+        int64_t cost = rows->row_cost[pair_rows_find(rows, pupil, vacancy)];
+        int64_t length = distance_here + cost + price - s->pupil_price[pupil];
+        if (length >= s->best_end)
+            continue;
+        if (s->vacancy_of_pupil[pupil] == MATCHER_UNPLACED) { /* a waiting pupil takes the seat */
+            s->moves_to[pupil] = vacancy;
+            offer_end(s, length, -1, pupil);
+            continue;
+        }
+        int fresh = s->pupil_labelled_in[pupil] != s->search_id;
+        if (!fresh && length >= s->pupil_distance[pupil])
+            continue;
+        s->pupil_labelled_in[pupil] = s->search_id;
+        s->pupil_distance[pupil] = length;
+        s->moves_to[pupil] = vacancy;
+        if (fresh || s->pupil_heap_position[pupil] < 0) {
+            s->pupil_heap_position[pupil] = s->pupil_heap_size;
+            s->pupil_heap[s->pupil_heap_size++] = pupil;
+        }
+        pupil_heap_move_up(s, s->pupil_heap_position[pupil]);
+    }
+    s->stats.pairs_scanned += s->column_start[vacancy + 1] - s->column_start[vacancy];
+}
+
+/* Vacancy `target` has a free seat and a positive price. Find the cheapest of: a chain of
+ * moves ending with a waiting pupil placed, or with some vacancy giving a seat up to the
+ * sink (target itself: its price simply drops), and apply it. Prices of what the search
+ * passed fall by how much closer than the end it was. */
+static void settle_priced_seat(network *s, int32_t target)
+{
+    start_search(s);
+    s->stats.reverse_searches++;
+    pass_through_vacancy(s, target, 0, -1);
+    while (s->pupil_heap_size > 0) {
+        int32_t pupil = s->pupil_heap[0];
+        if (s->pupil_distance[pupil] >= s->best_end)
+            break;
+        pupil_heap_pop(s);
+        int32_t own = s->vacancy_of_pupil[pupil];
+        if (s->labelled_in[own] != s->search_id)
+            pass_through_vacancy(s, own, s->pupil_distance[pupil], pupil);
+    }
+    while (s->pupil_heap_size > 0)
+        s->pupil_heap_position[s->pupil_heap[--s->pupil_heap_size]] = -1;
+    s->stats.vacancies_scanned += s->settled_count;
+
+    int64_t end = s->best_end;
+    for (int32_t n = 0; n < s->settled_count; n++) {
+        int32_t vacancy = s->settled[n];
+        s->vacancy_price[vacancy] -= end - s->distance[vacancy];
+    }
+    for (int32_t n = 0; n < s->passed_count; n++) {
+        int32_t pupil = s->passed[n];
+        s->pupil_price[pupil] -= end - s->pupil_distance[pupil];
+    }
+
+    /* Apply the chain from its start: the first mover goes to the vacancy that labelled it,
+     * whose leaving pupil moves on, until the target gets its pupil. */
+    int32_t mover;
+    if (s->best_end_pupil >= 0) {
+        mover = s->best_end_pupil;
+    } else if (s->best_end_vacancy != target) {
+        mover = s->reached_from[s->best_end_vacancy];
+    } else {
+        return; /* the price dropped to zero; nobody moves */
+    }
+    for (;;) {
+        int32_t destination = s->moves_to[mover];
+        int32_t next_mover = destination == target ? -1 : s->reached_from[destination];
+        if (next_mover >= 0)
+            unseat_pupil(s, next_mover);
+        move_pupil(s, mover, destination);
+        if (next_mover < 0)
+            break;
+        mover = next_mover;
+    }
+}
+
+/* ---- building, warm start, solving ---- */
+
+static void *allocate(network *s, size_t count, size_t size)
+{
+    s->build_bytes += count * size;
+    return calloc(count ? count : 1, size);
+}
+
+void matcher_network_free(network *s)
+{
+    if (!s)
+        return;
     pair_rows_free(&s->rows);
     free(s->vacancy_of_pupil);
     free(s->pupil_price);
@@ -291,25 +496,68 @@ static void solver_free(solver *s)
     free(s->heap_position);
     free(s->settled);
     free(s->passed);
+    free(s->column_start);
+    free(s->column_pupil);
+    free(s->pupil_labelled_in);
+    free(s->pupil_distance);
+    free(s->moves_to);
+    free(s->pupil_heap);
+    free(s->pupil_heap_position);
+    free(s);
 }
 
-static void *allocate(solver *s, size_t count, size_t size)
+/* The pupils of each vacancy's pairs, and the per-pupil state of reverse searches. Only a
+ * warm start uses them, but they are part of the build so that a warm solve costs what its
+ * changes cost (4 bytes per pair). */
+static int build_reverse_index(network *s)
 {
-    s->stats.working_bytes += count * size;
-    return calloc(count ? count : 1, size);
+    const pair_rows *rows = &s->rows;
+    size_t pupils = (size_t)s->problem->pupil_count, vacancies = (size_t)s->problem->vacancy_count;
+    size_t pairs = (size_t)s->problem->pair_count;
+    s->column_start = allocate(s, vacancies + 1, sizeof *s->column_start);
+    s->column_pupil = allocate(s, pairs, sizeof *s->column_pupil);
+    s->pupil_labelled_in = allocate(s, pupils, sizeof *s->pupil_labelled_in);
+    s->pupil_distance = allocate(s, pupils, sizeof *s->pupil_distance);
+    s->moves_to = allocate(s, pupils, sizeof *s->moves_to);
+    s->pupil_heap = allocate(s, pupils, sizeof *s->pupil_heap);
+    s->pupil_heap_position = allocate(s, pupils, sizeof *s->pupil_heap_position);
+    if (!s->column_start || !s->column_pupil || !s->pupil_labelled_in || !s->pupil_distance ||
+        !s->moves_to || !s->pupil_heap || !s->pupil_heap_position)
+        return 0;
+    for (size_t e = 0; e < pairs; e++)
+        s->column_start[rows->row_vacancy[e] + 1]++;
+    for (size_t j = 0; j < vacancies; j++)
+        s->column_start[j + 1] += s->column_start[j];
+    /* Filling pupil by pupil keeps each column sorted by pupil id; column_start[j] serves as
+     * the cursor and is shifted back afterwards. */
+    for (int32_t i = 0; i < s->problem->pupil_count; i++)
+        for (int64_t e = rows->row_start[i]; e < rows->row_start[i + 1]; e++)
+            s->column_pupil[s->column_start[rows->row_vacancy[e]]++] = i;
+    for (size_t j = vacancies; j > 0; j--)
+        s->column_start[j] = s->column_start[j - 1];
+    s->column_start[0] = 0;
+    for (size_t i = 0; i < pupils; i++)
+        s->pupil_heap_position[i] = -1;
+    return 1;
 }
 
-/* Allocates the search state and the seat slots. A vacancy's capacity for non-fixed pupils is
- * its seats minus fixed ones, but never more than the pupils who could take it: a vacancy with
- * more seats than candidates can never fill, so its price never has to rise. */
-static matcher_status solver_init(solver *s, const matcher_problem *problem, matcher_error *error)
+/* A vacancy's capacity for non-fixed pupils is its seats minus fixed ones, but never more than
+ * the pupils who could take it: a vacancy with more seats than candidates can never fill, so
+ * its price never has to rise. */
+matcher_status matcher_network_build(const matcher_problem *problem, network **built,
+                                     matcher_error *error)
 {
-    memset(s, 0, sizeof *s);
+    *built = NULL;
+    network *s = calloc(1, sizeof *s);
+    if (!s)
+        return matcher_fail(error, MATCHER_NO_MEMORY, "no memory for a network");
     s->problem = problem;
     matcher_status status = pair_rows_build(problem, &s->rows, error);
-    if (status != MATCHER_OK)
+    if (status != MATCHER_OK) {
+        free(s);
         return status;
-    s->stats.working_bytes = s->rows.bytes;
+    }
+    s->build_bytes = sizeof *s + s->rows.bytes;
 
     size_t pupils = (size_t)problem->pupil_count, vacancies = (size_t)problem->vacancy_count;
     s->vacancy_of_pupil = allocate(s, pupils, sizeof *s->vacancy_of_pupil);
@@ -335,7 +583,7 @@ static matcher_status solver_init(solver *s, const matcher_problem *problem, mat
     /* Candidates per vacancy, counted in slot_used for now. */
     const pair_rows *rows = &s->rows;
     for (int32_t i = 0; i < problem->pupil_count; i++)
-        if (rows->fixed_vacancy[i] == MATCHER_UNPLACED)
+        if (!pupil_is_fixed(s, i))
             for (int64_t e = rows->row_start[i]; e < rows->row_start[i + 1]; e++)
                 s->slot_used[rows->row_vacancy[e]]++;
     for (int32_t j = 0; j < problem->vacancy_count; j++) {
@@ -343,48 +591,81 @@ static matcher_status solver_init(solver *s, const matcher_problem *problem, mat
         int64_t capacity = free_seats < s->slot_used[j] ? free_seats : s->slot_used[j];
         s->price_may_rise[j] = free_seats <= s->slot_used[j];
         s->slot_start[j + 1] = s->slot_start[j] + capacity;
+        s->closed_vacancies += capacity == 0;
         s->slot_used[j] = 0;
         s->heap_position[j] = -1;
     }
     s->slot_pupil = allocate(s, (size_t)s->slot_start[vacancies], sizeof *s->slot_pupil);
-    if (!s->slot_pupil)
+    if (!s->slot_pupil || !build_reverse_index(s))
         goto no_memory;
-
-    for (int32_t i = 0; i < problem->pupil_count; i++)
-        s->vacancy_of_pupil[i] = MATCHER_UNPLACED;
+    *built = s;
     return MATCHER_OK;
 
 no_memory:
-    solver_free(s);
-    return matcher_fail(error, MATCHER_NO_MEMORY, "no memory for a solver of %d pupils and %d vacancies",
+    matcher_network_free(s);
+    return matcher_fail(error, MATCHER_NO_MEMORY, "no memory for a network of %d pupils and %d vacancies",
                         problem->pupil_count, problem->vacancy_count);
 }
 
-/* Does every pair of pupil i (seated at its vacancy with a tight price) have reduced cost >= 0,
- * and is its price within its penalty? */
-static int pupil_prices_hold(const solver *s, int32_t pupil)
+/* Does seated pupil i (with a tight price) keep all its reduced costs >= 0 within its penalty? */
+static int placement_still_holds(const network *s, int32_t pupil)
 {
+    return s->pupil_price[pupil] <= s->problem->unplaced_penalty[pupil] &&
+           highest_feasible_price(s, pupil) >= s->pupil_price[pupil];
+}
+
+static void apply_warm_start(network *s, const matcher_warm_start *warm)
+{
+    const matcher_problem *problem = s->problem;
     const pair_rows *rows = &s->rows;
-    int64_t price = s->pupil_price[pupil];
-    if (price > s->problem->unplaced_penalty[pupil])
-        return 0;
-    for (int64_t e = rows->row_start[pupil]; e < rows->row_start[pupil + 1]; e++)
-        if (rows->row_cost[e] + s->vacancy_price[rows->row_vacancy[e]] < price &&
-            !vacancy_is_closed(s, rows->row_vacancy[e]))
-            return 0;
-    return 1;
+
+    /* A price may only stay positive where seats can fill. */
+    for (int32_t j = 0; j < problem->vacancy_count; j++) {
+        int64_t price = warm->vacancy_price ? warm->vacancy_price[j] : 0;
+        int usable = price > 0 && price <= MATCHER_VALUE_MAX && s->price_may_rise[j] &&
+                     !vacancy_is_closed(s, j);
+        s->vacancy_price[j] = usable ? price : 0;
+    }
+    if (!warm->vacancy_of_pupil)
+        return;
+    for (int32_t i = 0; i < problem->pupil_count; i++) {
+        int32_t vacancy = warm->vacancy_of_pupil[i];
+        if (pupil_is_fixed(s, i) || vacancy < 0 || vacancy >= problem->vacancy_count)
+            continue;
+        int64_t pair = pair_rows_find(rows, i, vacancy);
+        if (pair < 0 || !vacancy_has_free_seat(s, vacancy)) {
+            s->stats.repaired++;
+            continue;
+        }
+        seat_pupil(s, i, vacancy);
+        s->pupil_price[i] = rows->row_cost[pair] + s->vacancy_price[vacancy];
+        if (!placement_still_holds(s, i)) {
+            unseat_pupil(s, i);
+            s->stats.repaired++;
+        }
+    }
+    /* Waiting pupils need prices that keep their reduced costs >= 0 before reverse searches
+     * look at them. */
+    for (int32_t i = 0; i < problem->pupil_count; i++)
+        if (!pupil_is_fixed(s, i) && s->vacancy_of_pupil[i] == MATCHER_UNPLACED)
+            s->pupil_price[i] = highest_feasible_price(s, i);
+    for (int32_t j = 0; j < problem->vacancy_count; j++)
+        while (s->vacancy_price[j] > 0 && vacancy_has_free_seat(s, j))
+            settle_priced_seat(s, j);
 }
 
 /* A closed vacancy is full, so any price >= 0 is allowed there; the least one that keeps the
  * reduced cost of every pair into it >= 0 is the highest pupil price minus pair cost. */
-static void price_closed_vacancies(solver *s)
+static void price_closed_vacancies(network *s)
 {
+    if (s->closed_vacancies == 0)
+        return;
     const pair_rows *rows = &s->rows;
     for (int32_t j = 0; j < s->problem->vacancy_count; j++)
         if (vacancy_is_closed(s, j))
             s->vacancy_price[j] = 0;
     for (int32_t i = 0; i < s->problem->pupil_count; i++) {
-        if (rows->fixed_vacancy[i] != MATCHER_UNPLACED)
+        if (pupil_is_fixed(s, i))
             continue;
         for (int64_t e = rows->row_start[i]; e < rows->row_start[i + 1]; e++) {
             int32_t vacancy = rows->row_vacancy[e];
@@ -395,116 +676,77 @@ static void price_closed_vacancies(solver *s)
     }
 }
 
-/* Sets the price of every seated pupil of vacancy j to make its pair tight. */
-static void tighten_seated_pupils(solver *s, int32_t vacancy)
-{
-    for (int32_t slot = 0; slot < s->slot_used[vacancy]; slot++) {
-        int32_t pupil = s->slot_pupil[s->slot_start[vacancy] + slot];
-        int64_t e = pair_rows_find(&s->rows, pupil, vacancy);
-        s->pupil_price[pupil] = s->rows.row_cost[e] + s->vacancy_price[vacancy];
-    }
-}
-
-/* Warm start: keep what still holds of the previous placements and prices, so that only the
- * pupils concerned by a change search again. A vacancy price may stay positive only if the
- * vacancy is full; a kept placement must be tight and leave all of the pupil's reduced costs
- * >= 0. Undoing a placement can free a seat, which forces that vacancy's price to 0, which can
- * break another pupil's reduced cost: so repeat until nothing changes. Each round is one pass
- * over the pairs; if the hint is so far off that this does not settle quickly, start cold. */
-enum { WARM_REPAIR_ROUNDS = 16 };
-
-static void apply_warm_start(solver *s, const matcher_warm_start *warm)
+static void reset(network *s)
 {
     const matcher_problem *problem = s->problem;
-    const pair_rows *rows = &s->rows;
-
+    for (int32_t i = 0; i < problem->pupil_count; i++) {
+        s->vacancy_of_pupil[i] = MATCHER_UNPLACED;
+        s->pupil_price[i] = 0;
+    }
     for (int32_t j = 0; j < problem->vacancy_count; j++) {
-        int64_t price = warm->vacancy_price ? warm->vacancy_price[j] : 0;
-        s->vacancy_price[j] = (price > 0 && price <= MATCHER_VALUE_MAX) ? price : 0;
+        s->vacancy_price[j] = 0;
+        s->slot_used[j] = 0;
     }
-    if (warm->vacancy_of_pupil)
-        for (int32_t i = 0; i < problem->pupil_count; i++) {
-            int32_t vacancy = warm->vacancy_of_pupil[i];
-            if (rows->fixed_vacancy[i] != MATCHER_UNPLACED || vacancy < 0 ||
-                vacancy >= problem->vacancy_count)
-                continue;
-            if (pair_rows_find(rows, i, vacancy) < 0 || !vacancy_has_free_seat(s, vacancy)) {
-                s->stats.repaired++;
-                continue;
-            }
-            seat_pupil(s, i, vacancy);
-        }
+    memset(&s->stats, 0, sizeof s->stats);
+}
 
-    int changed = 1;
-    for (int round = 0; changed && round < WARM_REPAIR_ROUNDS; round++) {
-        changed = 0;
-        for (int32_t j = 0; j < problem->vacancy_count; j++)
-            if (s->vacancy_price[j] > 0 && (vacancy_has_free_seat(s, j) || !s->price_may_rise[j]))
-                s->vacancy_price[j] = 0;
-        for (int32_t j = 0; j < problem->vacancy_count; j++)
-            tighten_seated_pupils(s, j);
-        for (int32_t i = 0; i < problem->pupil_count; i++)
-            if (s->vacancy_of_pupil[i] != MATCHER_UNPLACED && !pupil_prices_hold(s, i)) {
-                unseat_pupil(s, i);
-                s->stats.repaired++;
-                changed = 1;
-            }
+matcher_status matcher_network_solve(network *s, const matcher_warm_start *warm,
+                                     matcher_solution *solution, matcher_error *error)
+{
+    const matcher_problem *problem = s->problem;
+    size_t pupils = (size_t)problem->pupil_count, vacancies = (size_t)problem->vacancy_count;
+    memset(solution, 0, sizeof *solution);
+    reset(s);
+    if (warm)
+        apply_warm_start(s, warm);
+    for (int32_t i = 0; i < problem->pupil_count; i++)
+        if (!pupil_is_fixed(s, i) && s->vacancy_of_pupil[i] == MATCHER_UNPLACED)
+            place_pupil(s, i);
+    price_closed_vacancies(s);
+
+    solution->vacancy_of_pupil = malloc((pupils ? pupils : 1) * sizeof *solution->vacancy_of_pupil);
+    solution->pupil_price = malloc((pupils ? pupils : 1) * sizeof *solution->pupil_price);
+    solution->vacancy_price = malloc((vacancies ? vacancies : 1) * sizeof *solution->vacancy_price);
+    if (!solution->vacancy_of_pupil || !solution->pupil_price || !solution->vacancy_price) {
+        matcher_solution_free(solution);
+        return matcher_fail(error, MATCHER_NO_MEMORY, "no memory for a solution of %zu pupils", pupils);
     }
-    if (changed) { /* did not settle: forget the hint */
-        for (int32_t i = 0; i < problem->pupil_count; i++)
-            if (s->vacancy_of_pupil[i] != MATCHER_UNPLACED)
-                unseat_pupil(s, i);
-        for (int32_t j = 0; j < problem->vacancy_count; j++)
-            s->vacancy_price[j] = 0;
+
+    /* Fixed pupils sit outside the network; report them in place, with the price that makes
+     * their pair tight, and count everything into the objective. */
+    const pair_rows *rows = &s->rows;
+    for (int32_t i = 0; i < problem->pupil_count; i++) {
+        int32_t vacancy = pupil_is_fixed(s, i) ? rows->fixed_vacancy[i] : s->vacancy_of_pupil[i];
+        int64_t price = s->pupil_price[i];
+        if (vacancy == MATCHER_UNPLACED) {
+            solution->objective += problem->unplaced_penalty[i];
+        } else {
+            int64_t cost = rows->row_cost[pair_rows_find(rows, i, vacancy)];
+            solution->objective += cost;
+            solution->placed++;
+            if (pupil_is_fixed(s, i))
+                price = cost + s->vacancy_price[vacancy];
+        }
+        solution->vacancy_of_pupil[i] = vacancy;
+        solution->pupil_price[i] = price;
     }
+    memcpy(solution->vacancy_price, s->vacancy_price, vacancies * sizeof *s->vacancy_price);
+    solution->stats = s->stats;
+    solution->stats.working_bytes = s->build_bytes;
+    return MATCHER_OK;
 }
 
 matcher_status matcher_solve(const matcher_problem *problem, const matcher_warm_start *warm,
                              matcher_solution *solution, matcher_error *error)
 {
-    solver s;
+    network *s;
     memset(solution, 0, sizeof *solution);
-    matcher_status status = solver_init(&s, problem, error);
+    matcher_status status = matcher_network_build(problem, &s, error);
     if (status != MATCHER_OK)
         return status;
-
-    if (warm)
-        apply_warm_start(&s, warm);
-    for (int32_t i = 0; i < problem->pupil_count; i++)
-        if (s.rows.fixed_vacancy[i] == MATCHER_UNPLACED && s.vacancy_of_pupil[i] == MATCHER_UNPLACED)
-            place_pupil(&s, i);
-    price_closed_vacancies(&s);
-
-    /* Fixed pupils sit outside the network; report them in place, with the price that makes
-     * their pair tight, and count everything into the objective. */
-    int64_t objective = 0;
-    int32_t placed = 0;
-    for (int32_t i = 0; i < problem->pupil_count; i++) {
-        int32_t fixed = s.rows.fixed_vacancy[i];
-        if (fixed != MATCHER_UNPLACED) {
-            s.vacancy_of_pupil[i] = fixed;
-            s.pupil_price[i] = s.rows.row_cost[pair_rows_find(&s.rows, i, fixed)] + s.vacancy_price[fixed];
-        }
-        int32_t vacancy = s.vacancy_of_pupil[i];
-        if (vacancy == MATCHER_UNPLACED) {
-            objective += problem->unplaced_penalty[i];
-        } else {
-            objective += s.rows.row_cost[pair_rows_find(&s.rows, i, vacancy)];
-            placed++;
-        }
-    }
-
-    solution->vacancy_of_pupil = s.vacancy_of_pupil;
-    solution->pupil_price = s.pupil_price;
-    solution->vacancy_price = s.vacancy_price;
-    solution->objective = objective;
-    solution->placed = placed;
-    solution->stats = s.stats;
-    s.vacancy_of_pupil = NULL;
-    s.pupil_price = NULL;
-    s.vacancy_price = NULL;
-    solver_free(&s);
-    return MATCHER_OK;
+    status = matcher_network_solve(s, warm, solution, error);
+    matcher_network_free(s);
+    return status;
 }
 
 void matcher_solution_free(matcher_solution *solution)
