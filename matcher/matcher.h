@@ -101,12 +101,22 @@ typedef struct {
 
 /* A previous solution, re-indexed to the new problem by the caller (who knows which ids stayed).
  * Pupil prices are not needed: a kept placement's price follows from its vacancy's price.
- * Any value may be stale or wrong: the solver repairs what no longer holds (pairs gone, seats
- * reduced, prices that violate a reduced cost) and re-places only the pupils concerned, so the
- * result is exactly as optimal as a cold solve, only faster when little changed. */
+ * Placements and prices may be stale or wrong: the solver repairs what no longer holds (pairs
+ * gone, seats reduced, prices that break a reduced cost) and re-places only the pupils
+ * concerned, so the result is exactly as optimal as a cold solve, only faster when little
+ * changed.
+ *
+ * Checking that a kept placement still holds means reading the pupil's whole row, which for
+ * every pupil costs a sizeable part of a cold solve. A caller that knows what changed says so
+ * in pupil_changed, and only those pupils are checked (with those whose vacancies lost their
+ * price). A pupil has changed when it is new, its unplaced penalty changed, or any of its pairs
+ * was added, removed (its vacancy gone included) or re-costed. Seats, vacancies added or
+ * removed and the previous placements themselves need no flag. The flags are a promise: a pupil
+ * marked unchanged whose pairs did change can leave the result unproven (matcher_verify tells). */
 typedef struct {
     const int32_t *vacancy_of_pupil; /* [pupil_count]: previous vacancy, MATCHER_UNPLACED or MATCHER_UNKNOWN; NULL: none kept */
     const int64_t *vacancy_price;    /* [vacancy_count]: previous p_j, 0 for new vacancies; NULL: all 0 */
+    const uint8_t *pupil_changed;    /* [pupil_count]: nonzero = changed since; NULL: check every pupil */
 } matcher_warm_start;
 
 typedef struct {

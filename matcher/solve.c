@@ -84,6 +84,7 @@ struct matcher_network {
     int32_t *pupil_heap;        /* [pupils] */
     int32_t *pupil_heap_position; /* [pupils] */
     int32_t pupil_heap_size;
+    uint8_t *needs_check;       /* [pupils] warm start: placement to be re-checked */
 
     /* the cheapest way found so far to end the current path */
     int64_t best_end;
@@ -503,6 +504,7 @@ void matcher_network_free(network *s)
     free(s->moves_to);
     free(s->pupil_heap);
     free(s->pupil_heap_position);
+    free(s->needs_check);
     free(s);
 }
 
@@ -521,8 +523,9 @@ static int build_reverse_index(network *s)
     s->moves_to = allocate(s, pupils, sizeof *s->moves_to);
     s->pupil_heap = allocate(s, pupils, sizeof *s->pupil_heap);
     s->pupil_heap_position = allocate(s, pupils, sizeof *s->pupil_heap_position);
+    s->needs_check = allocate(s, pupils, sizeof *s->needs_check);
     if (!s->column_start || !s->column_pupil || !s->pupil_labelled_in || !s->pupil_distance ||
-        !s->moves_to || !s->pupil_heap || !s->pupil_heap_position)
+        !s->moves_to || !s->pupil_heap || !s->pupil_heap_position || !s->needs_check)
         return 0;
     for (size_t e = 0; e < pairs; e++)
         s->column_start[rows->row_vacancy[e] + 1]++;
@@ -619,31 +622,36 @@ static void apply_warm_start(network *s, const matcher_warm_start *warm)
     const matcher_problem *problem = s->problem;
     const pair_rows *rows = &s->rows;
 
-    /* A price may only stay positive where seats can fill. */
+    for (int32_t i = 0; i < problem->pupil_count; i++)
+        s->needs_check[i] = warm->pupil_changed ? warm->pupil_changed[i] != 0 : 1;
+    /* A price may only stay positive where seats can fill. Where one has to drop, the pairs
+     * into that vacancy got cheaper: their pupils must be checked. */
     for (int32_t j = 0; j < problem->vacancy_count; j++) {
         int64_t price = warm->vacancy_price ? warm->vacancy_price[j] : 0;
         int usable = price > 0 && price <= MATCHER_VALUE_MAX && s->price_may_rise[j] &&
                      !vacancy_is_closed(s, j);
         s->vacancy_price[j] = usable ? price : 0;
+        if (price != 0 && !usable)
+            for (int64_t c = s->column_start[j]; c < s->column_start[j + 1]; c++)
+                s->needs_check[s->column_pupil[c]] = 1;
     }
-    if (!warm->vacancy_of_pupil)
-        return;
-    for (int32_t i = 0; i < problem->pupil_count; i++) {
-        int32_t vacancy = warm->vacancy_of_pupil[i];
-        if (pupil_is_fixed(s, i) || vacancy < 0 || vacancy >= problem->vacancy_count)
-            continue;
-        int64_t pair = pair_rows_find(rows, i, vacancy);
-        if (pair < 0 || !vacancy_has_free_seat(s, vacancy)) {
-            s->stats.repaired++;
-            continue;
+    if (warm->vacancy_of_pupil)
+        for (int32_t i = 0; i < problem->pupil_count; i++) {
+            int32_t vacancy = warm->vacancy_of_pupil[i];
+            if (pupil_is_fixed(s, i) || vacancy < 0 || vacancy >= problem->vacancy_count)
+                continue;
+            int64_t pair = pair_rows_find(rows, i, vacancy);
+            if (pair < 0 || !vacancy_has_free_seat(s, vacancy)) {
+                s->stats.repaired++;
+                continue;
+            }
+            seat_pupil(s, i, vacancy);
+            s->pupil_price[i] = rows->row_cost[pair] + s->vacancy_price[vacancy];
+            if (s->needs_check[i] && !placement_still_holds(s, i)) {
+                unseat_pupil(s, i);
+                s->stats.repaired++;
+            }
         }
-        seat_pupil(s, i, vacancy);
-        s->pupil_price[i] = rows->row_cost[pair] + s->vacancy_price[vacancy];
-        if (!placement_still_holds(s, i)) {
-            unseat_pupil(s, i);
-            s->stats.repaired++;
-        }
-    }
     /* Waiting pupils need prices that keep their reduced costs >= 0 before reverse searches
      * look at them. */
     for (int32_t i = 0; i < problem->pupil_count; i++)
@@ -712,20 +720,22 @@ matcher_status matcher_network_solve(network *s, const matcher_warm_start *warm,
         return matcher_fail(error, MATCHER_NO_MEMORY, "no memory for a solution of %zu pupils", pupils);
     }
 
-    /* Fixed pupils sit outside the network; report them in place, with the price that makes
-     * their pair tight, and count everything into the objective. */
+    /* A placed pupil's pair is tight, so its cost is its price minus its vacancy's: no lookup.
+     * Fixed pupils sit outside the network; report them in place, with the price that makes
+     * their pair tight. */
     const pair_rows *rows = &s->rows;
     for (int32_t i = 0; i < problem->pupil_count; i++) {
-        int32_t vacancy = pupil_is_fixed(s, i) ? rows->fixed_vacancy[i] : s->vacancy_of_pupil[i];
+        int32_t vacancy = s->vacancy_of_pupil[i];
         int64_t price = s->pupil_price[i];
+        if (pupil_is_fixed(s, i)) {
+            vacancy = rows->fixed_vacancy[i];
+            price = rows->row_cost[pair_rows_find(rows, i, vacancy)] + s->vacancy_price[vacancy];
+        }
         if (vacancy == MATCHER_UNPLACED) {
             solution->objective += problem->unplaced_penalty[i];
         } else {
-            int64_t cost = rows->row_cost[pair_rows_find(rows, i, vacancy)];
-            solution->objective += cost;
+            solution->objective += price - s->vacancy_price[vacancy];
             solution->placed++;
-            if (pupil_is_fixed(s, i))
-                price = cost + s->vacancy_price[vacancy];
         }
         solution->vacancy_of_pupil[i] = vacancy;
         solution->pupil_price[i] = price;
