@@ -59,7 +59,6 @@ struct matcher_network {
     int32_t *slot_pupil;        /* [sum of capacities] */
     int32_t *slot_of_pupil;     /* [pupils] where pupil i sits in its vacancy's slots */
     uint8_t *price_may_rise;    /* [vacancies] 1 if filling every slot really fills the vacancy */
-    int32_t closed_vacancies;   /* vacancies without a usable seat */
 
     /* forward searches: vacancies are labelled, pupils passed through at their vacancy's distance */
     uint32_t search_id;         /* shared by forward and reverse searches */
@@ -594,7 +593,6 @@ matcher_status matcher_network_build(const matcher_problem *problem, network **b
         int64_t capacity = free_seats < s->slot_used[j] ? free_seats : s->slot_used[j];
         s->price_may_rise[j] = free_seats <= s->slot_used[j];
         s->slot_start[j + 1] = s->slot_start[j] + capacity;
-        s->closed_vacancies += capacity == 0;
         s->slot_used[j] = 0;
         s->heap_position[j] = -1;
     }
@@ -666,21 +664,20 @@ static void apply_warm_start(network *s, const matcher_warm_start *warm)
  * reduced cost of every pair into it >= 0 is the highest pupil price minus pair cost. */
 static void price_closed_vacancies(network *s)
 {
-    if (s->closed_vacancies == 0)
-        return;
     const pair_rows *rows = &s->rows;
-    for (int32_t j = 0; j < s->problem->vacancy_count; j++)
-        if (vacancy_is_closed(s, j))
-            s->vacancy_price[j] = 0;
-    for (int32_t i = 0; i < s->problem->pupil_count; i++) {
-        if (pupil_is_fixed(s, i))
+    for (int32_t j = 0; j < s->problem->vacancy_count; j++) {
+        if (!vacancy_is_closed(s, j))
             continue;
-        for (int64_t e = rows->row_start[i]; e < rows->row_start[i + 1]; e++) {
-            int32_t vacancy = rows->row_vacancy[e];
-            int64_t needed = s->pupil_price[i] - rows->row_cost[e];
-            if (vacancy_is_closed(s, vacancy) && needed > s->vacancy_price[vacancy])
-                s->vacancy_price[vacancy] = needed;
+        int64_t price = 0;
+        for (int64_t c = s->column_start[j]; c < s->column_start[j + 1]; c++) {
+            int32_t pupil = s->column_pupil[c];
+            if (pupil_is_fixed(s, pupil))
+                continue;
+            int64_t needed = s->pupil_price[pupil] - rows->row_cost[pair_rows_find(rows, pupil, j)];
+            if (needed > price)
+                price = needed;
         }
+        s->vacancy_price[j] = price;
     }
 }
 
