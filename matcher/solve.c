@@ -84,6 +84,7 @@ struct matcher_network {
     int32_t *pupil_heap_position; /* [pupils] */
     int32_t pupil_heap_size;
     uint8_t *needs_check;       /* [pupils] warm start: placement to be re-checked */
+    int32_t *placing_order;     /* [pupils] by unplaced penalty, highest first, then by id */
 
     /* the cheapest way found so far to end the current path */
     int64_t best_end;
@@ -504,6 +505,7 @@ void matcher_network_free(network *s)
     free(s->pupil_heap);
     free(s->pupil_heap_position);
     free(s->needs_check);
+    free(s->placing_order);
     free(s);
 }
 
@@ -540,6 +542,38 @@ static int build_reverse_index(network *s)
     s->column_start[0] = 0;
     for (size_t i = 0; i < pupils; i++)
         s->pupil_heap_position[i] = -1;
+    return 1;
+}
+
+/* Pupils are placed highest penalty first. Any order gives the optimum, but this one keeps
+ * searches short where seats run out: by the time a pupil with a lower claim arrives, the
+ * prices there already exceed its penalty and its search ends at once, where the reverse
+ * order makes every later, stronger claim search through the crowd for someone to displace. */
+typedef struct {
+    int64_t penalty;
+    int32_t pupil;
+} pupil_claim;
+
+static int compare_claims(const void *left, const void *right)
+{
+    const pupil_claim *a = left, *b = right;
+    if (a->penalty != b->penalty)
+        return a->penalty > b->penalty ? -1 : 1;
+    return (a->pupil > b->pupil) - (a->pupil < b->pupil);
+}
+
+static int order_by_penalty(network *s)
+{
+    int32_t pupils = s->problem->pupil_count;
+    pupil_claim *claims = malloc((pupils ? (size_t)pupils : 1) * sizeof *claims);
+    if (!claims)
+        return 0;
+    for (int32_t i = 0; i < pupils; i++)
+        claims[i] = (pupil_claim){.penalty = s->problem->unplaced_penalty[i], .pupil = i};
+    qsort(claims, (size_t)pupils, sizeof *claims, compare_claims);
+    for (int32_t n = 0; n < pupils; n++)
+        s->placing_order[n] = claims[n].pupil;
+    free(claims);
     return 1;
 }
 
@@ -597,7 +631,8 @@ matcher_status matcher_network_build(const matcher_problem *problem, network **b
         s->heap_position[j] = -1;
     }
     s->slot_pupil = allocate(s, (size_t)s->slot_start[vacancies], sizeof *s->slot_pupil);
-    if (!s->slot_pupil || !build_reverse_index(s))
+    s->placing_order = allocate(s, pupils, sizeof *s->placing_order);
+    if (!s->slot_pupil || !s->placing_order || !build_reverse_index(s) || !order_by_penalty(s))
         goto no_memory;
     *built = s;
     return MATCHER_OK;
@@ -704,9 +739,11 @@ matcher_status matcher_network_solve(network *s, const matcher_warm_start *warm,
     reset(s);
     if (warm)
         apply_warm_start(s, warm);
-    for (int32_t i = 0; i < problem->pupil_count; i++)
-        if (!pupil_is_fixed(s, i) && s->vacancy_of_pupil[i] == MATCHER_UNPLACED)
-            place_pupil(s, i);
+    for (int32_t n = 0; n < problem->pupil_count; n++) {
+        int32_t pupil = s->placing_order[n];
+        if (!pupil_is_fixed(s, pupil) && s->vacancy_of_pupil[pupil] == MATCHER_UNPLACED)
+            place_pupil(s, pupil);
+    }
     price_closed_vacancies(s);
 
     solution->vacancy_of_pupil = malloc((pupils ? pupils : 1) * sizeof *solution->vacancy_of_pupil);
