@@ -268,11 +268,12 @@ static void pass_through_pupil(network *s, int32_t pupil, int64_t distance_here)
 
     for (int64_t e = rows->row_start[pupil]; e < rows->row_start[pupil + 1]; e++) {
         int32_t vacancy = rows->row_vacancy[e];
-        if (vacancy == own_vacancy || vacancy_is_closed(s, vacancy))
-            continue;
         int64_t length = distance_here + rows->row_cost[e] + s->vacancy_price[vacancy] - price;
+        /* Most pairs end here, having touched one vacancy field: keep it that way. */
         if (length >= s->best_end)
             continue; /* cannot lead to a shorter path than one already found */
+        if (vacancy == own_vacancy || vacancy_is_closed(s, vacancy))
+            continue;
         int fresh = s->labelled_in[vacancy] != s->search_id;
         if (!fresh && length >= s->distance[vacancy])
             continue;
