@@ -266,10 +266,10 @@ matcher_status pair_rows_build(const matcher_problem *problem, pair_rows *rows, 
         sort_row(rows->row_vacancy + start, rows->row_cost + start, count);
         for (int64_t e = start + 1; e < start + count; e++)
             if (rows->row_vacancy[e] == rows->row_vacancy[e - 1]) {
+                status = matcher_fail(error, MATCHER_INVALID, "duplicate pair (pupil %d, vacancy %d)",
+                                      i, rows->row_vacancy[e]);
                 pair_rows_free(rows);
-                return matcher_fail(error, MATCHER_INVALID,
-                                    "duplicate pair (pupil %d, vacancy %d)", i,
-                                    rows->row_vacancy[e - 1]);
+                return status;
             }
     }
 

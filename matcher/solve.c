@@ -91,11 +91,19 @@ struct matcher_network {
     int32_t best_end_vacancy;   /* forward: a free vacancy; reverse: a vacancy giving up a seat */
     int32_t best_end_pupil;     /* forward: a pupil left unplaced; reverse: a waiting pupil placed */
 
+    /* Set when a search meets a negative reduced cost or a price above a penalty: impossible
+     * unless a pupil flagged unchanged in a warm start did change. The solve then starts over
+     * checking every pupil. */
+    int broken_promise;
+
     matcher_stats stats;
     size_t build_bytes;
 };
 
 typedef struct matcher_network network;
+
+/* heap_position of a vacancy a forward search has settled: its distance is final. */
+enum { SETTLED = -2 };
 
 /* Binary heaps with decrease-key, ordered by (distance, id) so that ties go to the lower id. */
 static int vacancy_before(const network *s, int32_t a, int32_t b)
@@ -264,6 +272,8 @@ static void pass_through_pupil(network *s, int32_t pupil, int64_t distance_here)
     int32_t own_vacancy = s->vacancy_of_pupil[pupil];
 
     s->passed[s->passed_count++] = pupil;
+    if (price > s->problem->unplaced_penalty[pupil])
+        s->broken_promise = 1;
     offer_end(s, distance_here + s->problem->unplaced_penalty[pupil] - price, -1, pupil);
 
     for (int64_t e = rows->row_start[pupil]; e < rows->row_start[pupil + 1]; e++) {
@@ -274,8 +284,10 @@ static void pass_through_pupil(network *s, int32_t pupil, int64_t distance_here)
             continue; /* cannot lead to a shorter path than one already found */
         if (vacancy == own_vacancy || vacancy_is_closed(s, vacancy))
             continue;
+        if (length < distance_here)
+            s->broken_promise = 1;
         int fresh = s->labelled_in[vacancy] != s->search_id;
-        if (!fresh && length >= s->distance[vacancy])
+        if (!fresh && (length >= s->distance[vacancy] || s->heap_position[vacancy] == SETTLED))
             continue;
         s->labelled_in[vacancy] = s->search_id;
         s->distance[vacancy] = length;
@@ -320,6 +332,7 @@ static void place_pupil(network *s, int32_t source)
     pass_through_pupil(s, source, 0);
     while (s->heap_size > 0 && s->distance[s->heap[0]] < s->best_end) {
         int32_t vacancy = vacancy_heap_pop(s);
+        s->heap_position[vacancy] = SETTLED;
         s->settled[s->settled_count++] = vacancy;
         int64_t distance_here = s->distance[vacancy];
         int64_t first = s->slot_start[vacancy];
@@ -336,6 +349,7 @@ static void place_pupil(network *s, int32_t source)
     for (int32_t n = 0; n < s->settled_count; n++) {
         int32_t vacancy = s->settled[n];
         s->vacancy_price[vacancy] += end - s->distance[vacancy];
+        s->heap_position[vacancy] = -1;
     }
     for (int32_t n = 0; n < s->passed_count; n++) {
         int32_t pupil = s->passed[n];
@@ -401,6 +415,10 @@ static void pass_through_vacancy(network *s, int32_t vacancy, int64_t distance_h
             offer_end(s, length, -1, pupil);
             continue;
         }
+        if (length < distance_here)
+            s->broken_promise = 1;
+        if (s->labelled_in[s->vacancy_of_pupil[pupil]] == s->search_id)
+            continue; /* settled: its vacancy was passed already */
         int fresh = s->pupil_labelled_in[pupil] != s->search_id;
         if (!fresh && length >= s->pupil_distance[pupil])
             continue;
@@ -651,13 +669,13 @@ static int placement_still_holds(const network *s, int32_t pupil)
            highest_feasible_price(s, pupil) >= s->pupil_price[pupil];
 }
 
-static void apply_warm_start(network *s, const matcher_warm_start *warm)
+static void apply_warm_start(network *s, const matcher_warm_start *warm, int trust_flags)
 {
     const matcher_problem *problem = s->problem;
     const pair_rows *rows = &s->rows;
 
     for (int32_t i = 0; i < problem->pupil_count; i++)
-        s->needs_check[i] = warm->pupil_changed ? warm->pupil_changed[i] != 0 : 1;
+        s->needs_check[i] = trust_flags ? warm->pupil_changed[i] != 0 : 1;
     /* A price may only stay positive where seats can fill. Where one has to drop, the pairs
      * into that vacancy got cheaper: their pupils must be checked. */
     for (int32_t j = 0; j < problem->vacancy_count; j++) {
@@ -691,8 +709,8 @@ static void apply_warm_start(network *s, const matcher_warm_start *warm)
     for (int32_t i = 0; i < problem->pupil_count; i++)
         if (!pupil_is_fixed(s, i) && s->vacancy_of_pupil[i] == MATCHER_UNPLACED)
             s->pupil_price[i] = highest_feasible_price(s, i);
-    for (int32_t j = 0; j < problem->vacancy_count; j++)
-        while (s->vacancy_price[j] > 0 && vacancy_has_free_seat(s, j))
+    for (int32_t j = 0; j < problem->vacancy_count && !s->broken_promise; j++)
+        while (s->vacancy_price[j] > 0 && vacancy_has_free_seat(s, j) && !s->broken_promise)
             settle_priced_seat(s, j);
 }
 
@@ -720,6 +738,7 @@ static void price_closed_vacancies(network *s)
 static void reset(network *s)
 {
     const matcher_problem *problem = s->problem;
+    s->broken_promise = 0;
     for (int32_t i = 0; i < problem->pupil_count; i++) {
         s->vacancy_of_pupil[i] = MATCHER_UNPLACED;
         s->pupil_price[i] = 0;
@@ -737,13 +756,19 @@ matcher_status matcher_network_solve(network *s, const matcher_warm_start *warm,
     const matcher_problem *problem = s->problem;
     size_t pupils = (size_t)problem->pupil_count, vacancies = (size_t)problem->vacancy_count;
     memset(solution, 0, sizeof *solution);
-    reset(s);
-    if (warm)
-        apply_warm_start(s, warm);
-    for (int32_t n = 0; n < problem->pupil_count; n++) {
-        int32_t pupil = s->placing_order[n];
-        if (!pupil_is_fixed(s, pupil) && s->vacancy_of_pupil[pupil] == MATCHER_UNPLACED)
-            place_pupil(s, pupil);
+    int trust_flags = warm && warm->pupil_changed;
+    for (;;) {
+        reset(s);
+        if (warm)
+            apply_warm_start(s, warm, trust_flags);
+        for (int32_t n = 0; n < problem->pupil_count && !s->broken_promise; n++) {
+            int32_t pupil = s->placing_order[n];
+            if (!pupil_is_fixed(s, pupil) && s->vacancy_of_pupil[pupil] == MATCHER_UNPLACED)
+                place_pupil(s, pupil);
+        }
+        if (!s->broken_promise || !trust_flags)
+            break;
+        trust_flags = 0; /* a pupil flagged unchanged did change: check them all */
     }
     price_closed_vacancies(s);
 
