@@ -77,6 +77,7 @@ struct matcher_network {
      * their leaving pupil's distance */
     int64_t *column_start;      /* [vacancies + 1] vacancy j's candidates: column_pupil[...] */
     int32_t *column_pupil;      /* [pairs] */
+    int32_t *column_row_offset; /* [pairs] where the pair sits in its pupil's row: its cost at hand */
     uint32_t *pupil_labelled_in; /* [pupils] */
     int64_t *pupil_distance;    /* [pupils] */
     int32_t *moves_to;          /* [pupils] the vacancy a labelled pupil would move to */
@@ -406,7 +407,7 @@ static void pass_through_vacancy(network *s, int32_t vacancy, int64_t distance_h
         int32_t pupil = s->column_pupil[c];
         if (s->vacancy_of_pupil[pupil] == vacancy)
             continue;
-        int64_t cost = rows->row_cost[pair_rows_find(rows, pupil, vacancy)];
+        int64_t cost = rows->row_cost[rows->row_start[pupil] + s->column_row_offset[c]];
         int64_t length = distance_here + cost + price - s->pupil_price[pupil];
         if (length >= s->best_end)
             continue;
@@ -518,6 +519,7 @@ void matcher_network_free(network *s)
     free(s->passed);
     free(s->column_start);
     free(s->column_pupil);
+    free(s->column_row_offset);
     free(s->pupil_labelled_in);
     free(s->pupil_distance);
     free(s->moves_to);
@@ -530,7 +532,7 @@ void matcher_network_free(network *s)
 
 /* The pupils of each vacancy's pairs, and the per-pupil state of reverse searches. Only a
  * warm start uses them, but they are part of the build so that a warm solve costs what its
- * changes cost (4 bytes per pair). */
+ * changes cost (8 bytes per pair). */
 static int build_reverse_index(network *s)
 {
     const pair_rows *rows = &s->rows;
@@ -538,13 +540,14 @@ static int build_reverse_index(network *s)
     size_t pairs = (size_t)s->problem->pair_count;
     s->column_start = allocate(s, vacancies + 1, sizeof *s->column_start);
     s->column_pupil = allocate(s, pairs, sizeof *s->column_pupil);
+    s->column_row_offset = allocate(s, pairs, sizeof *s->column_row_offset);
     s->pupil_labelled_in = allocate(s, pupils, sizeof *s->pupil_labelled_in);
     s->pupil_distance = allocate(s, pupils, sizeof *s->pupil_distance);
     s->moves_to = allocate(s, pupils, sizeof *s->moves_to);
     s->pupil_heap = allocate(s, pupils, sizeof *s->pupil_heap);
     s->pupil_heap_position = allocate(s, pupils, sizeof *s->pupil_heap_position);
     s->needs_check = allocate(s, pupils, sizeof *s->needs_check);
-    if (!s->column_start || !s->column_pupil || !s->pupil_labelled_in || !s->pupil_distance ||
+    if (!s->column_start || !s->column_pupil || !s->column_row_offset || !s->pupil_labelled_in || !s->pupil_distance ||
         !s->moves_to || !s->pupil_heap || !s->pupil_heap_position || !s->needs_check)
         return 0;
     for (size_t e = 0; e < pairs; e++)
@@ -554,8 +557,11 @@ static int build_reverse_index(network *s)
     /* Filling pupil by pupil keeps each column sorted by pupil id; column_start[j] serves as
      * the cursor and is shifted back afterwards. */
     for (int32_t i = 0; i < s->problem->pupil_count; i++)
-        for (int64_t e = rows->row_start[i]; e < rows->row_start[i + 1]; e++)
-            s->column_pupil[s->column_start[rows->row_vacancy[e]]++] = i;
+        for (int64_t e = rows->row_start[i]; e < rows->row_start[i + 1]; e++) {
+            int64_t c = s->column_start[rows->row_vacancy[e]]++;
+            s->column_pupil[c] = i;
+            s->column_row_offset[c] = (int32_t)(e - rows->row_start[i]);
+        }
     for (size_t j = vacancies; j > 0; j--)
         s->column_start[j] = s->column_start[j - 1];
     s->column_start[0] = 0;
@@ -727,7 +733,7 @@ static void price_closed_vacancies(network *s)
             int32_t pupil = s->column_pupil[c];
             if (pupil_is_fixed(s, pupil))
                 continue;
-            int64_t needed = s->pupil_price[pupil] - rows->row_cost[pair_rows_find(rows, pupil, j)];
+            int64_t needed = s->pupil_price[pupil] - rows->row_cost[rows->row_start[pupil] + s->column_row_offset[c]];
             if (needed > price)
                 price = needed;
         }
