@@ -13,7 +13,7 @@ void solve_and_verify(const matcher_problem *problem, const matcher_warm_start *
                       matcher_solution *solution, const char *context);
 
 /* Asserts that matcher_check and matcher_solve both refuse with `expected` and a message that
- * contains every one of the (up to three, NULL-terminated) fragments. */
+ * contains each of the fragments that is not NULL. */
 void expect_refused(const matcher_problem *problem, matcher_status expected, const char *context,
                     const char *fragment, const char *fragment2, const char *fragment3);
 

@@ -10,42 +10,44 @@
 #include "lemon_reference.h"
 #include "test_problem.h"
 
-/* The hand-solved instance also used by test_verify.c: optimum 9 (see there). */
-static const int64_t hand_penalty[] = {10, 10, 3, 7};
-static const int32_t hand_seats[] = {1, 2, 1};
+/* The hand-solved instance of test_verify.c: optimum 10 (worked out there). */
+static const int64_t hand_penalty[] = {10, 10, 3, 7, 7};
+static const int32_t hand_seats[] = {1, 2, 1, 1};
 static const matcher_pair hand_pairs[] = {
-    {0, 0, 2}, {0, 1, 5}, {1, 0, 1}, {1, 1, 3}, {2, 1, 4}, {3, 1, 1},
+    {0, 0, 2}, {0, 1, 5}, {1, 0, 1}, {1, 1, 3}, {2, 1, 4}, {2, 3, 1}, {3, 1, 1}, {4, 3, 1},
 };
-static const matcher_fixed_pair hand_fixed[] = {{3, 1}};
+static const matcher_fixed_pair hand_fixed[] = {{3, 1}, {4, 3}};
 
 static matcher_problem hand_problem(void) {
-    return (matcher_problem){4, 3, hand_penalty, hand_seats, 6, hand_pairs, 1, hand_fixed};
+    return (matcher_problem){5, 4, hand_penalty, hand_seats, 8, hand_pairs, 2, hand_fixed};
 }
 
 Test(oracles, brute_force_solves_the_hand_instance) {
     matcher_problem problem = hand_problem();
     int64_t objective = -1;
-    int32_t placed = -1, assignment[4];
+    int32_t placed = -1, assignment[5];
     cr_assert(brute_force_solve(&problem, &objective, &placed, assignment));
-    cr_expect_eq(objective, 9);
-    cr_expect_eq(placed, 3);
+    cr_expect_eq(objective, 10);
+    cr_expect_eq(placed, 4);
     cr_expect_eq(assignment[0], 0);
     cr_expect_eq(assignment[1], 1);
     cr_expect_eq(assignment[2], MATCHER_UNPLACED);
     cr_expect_eq(assignment[3], 1);
+    cr_expect_eq(assignment[4], 3);
 }
 
 Test(oracles, lemon_solves_the_hand_instance_with_every_pivot_rule) {
     matcher_problem problem = hand_problem();
     for (int rule = LEMON_PIVOT_FIRST_ELIGIBLE; rule <= LEMON_PIVOT_ALTERING_LIST; rule++) {
         lemon_reference_result result;
-        int32_t assignment[4];
+        int32_t assignment[5];
         int status = lemon_reference_solve_assignment(&problem, (lemon_pivot_rule)rule, &result,
                                                       assignment);
         cr_assert_eq(status, LEMON_REFERENCE_OK, "%s: %s", lemon_pivot_rule_name(rule), result.message);
-        cr_expect_eq(result.objective, 9, "%s", lemon_pivot_rule_name(rule));
-        cr_expect_eq(result.placed, 3, "%s", lemon_pivot_rule_name(rule));
+        cr_expect_eq(result.objective, 10, "%s", lemon_pivot_rule_name(rule));
+        cr_expect_eq(result.placed, 4, "%s", lemon_pivot_rule_name(rule));
         cr_expect_eq(assignment[3], 1, "%s: fixed pair not kept", lemon_pivot_rule_name(rule));
+        cr_expect_eq(assignment[4], 3, "%s: fixed pair not kept", lemon_pivot_rule_name(rule));
     }
 }
 
@@ -112,13 +114,14 @@ Test(oracles, both_report_fixed_pairs_over_the_seats) {
 Test(oracles, brute_force_cost_check_catches_infeasible_assignments) {
     matcher_problem problem = hand_problem();
     int32_t placed;
-    const int32_t optimal[] = {0, 1, MATCHER_UNPLACED, 1};
-    cr_expect_eq(brute_force_assignment_cost(&problem, optimal, &placed), 9);
-    const int32_t over_full[] = {0, 1, 1, 1};      /* vacancy 1 has 2 seats */
+    const int32_t optimal[] = {0, 1, MATCHER_UNPLACED, 1, 3};
+    cr_expect_eq(brute_force_assignment_cost(&problem, optimal, &placed), 10);
+    cr_expect_eq(placed, 4);
+    const int32_t over_full[] = {0, 1, 1, 1, 3};      /* vacancy 1 has 2 seats */
     cr_expect_eq(brute_force_assignment_cost(&problem, over_full, &placed), -1);
-    const int32_t not_eligible[] = {0, 1, 0, 1};   /* pupil 2 has no pair with vacancy 0 */
+    const int32_t not_eligible[] = {0, 1, 0, 1, 3};   /* pupil 2 has no pair with vacancy 0 */
     cr_expect_eq(brute_force_assignment_cost(&problem, not_eligible, &placed), -1);
-    const int32_t fixed_lost[] = {0, 1, MATCHER_UNPLACED, MATCHER_UNPLACED};
+    const int32_t fixed_lost[] = {0, 1, MATCHER_UNPLACED, MATCHER_UNPLACED, 3};
     cr_expect_eq(brute_force_assignment_cost(&problem, fixed_lost, &placed), -1);
 }
 

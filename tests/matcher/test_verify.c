@@ -10,36 +10,39 @@
 #include "check_util.h"
 #include "test_problem.h"
 
-/* The hand instance (same as in test_oracles.c, where both oracles find optimum 9):
+/* The hand instance (test_oracles.c checks that both oracles find its optimum, 10):
  *   pupil 0: vacancy 0 cost 2, vacancy 1 cost 5; penalty 10
  *   pupil 1: vacancy 0 cost 1, vacancy 1 cost 3; penalty 10
- *   pupil 2: vacancy 1 cost 4;                  penalty 3 (cheaper to leave unplaced)
+ *   pupil 2: vacancy 1 cost 4, vacancy 3 cost 1; penalty 3 (cheaper to leave unplaced)
  *   pupil 3: vacancy 1 cost 1, fixed;           penalty 7
- *   seats: vacancy 0: 1, vacancy 1: 2, vacancy 2: 1 (no pairs)
- * Optimum: 0->0, 1->1, 2 unplaced, 3->1 (fixed): 2 + 3 + 3 + 1 = 9, 3 placed.
- * Prices: u = (4, 3, 3, 1), p = (2, 0, 0). Reduced costs c + p - u: (0,0)=0 (0,1)=1 (1,0)=0
- * (1,1)=0 (2,1)=1; the unplaced pupil 2 has u = U = 3; only vacancy 0 (full) has a price; dual
- * value 4 + 3 + 3 - 1*2 + fixed cost 1 = 9. */
-static const int64_t hand_penalty[] = {10, 10, 3, 7};
-static const int32_t hand_seats[] = {1, 2, 1};
+ *   pupil 4: vacancy 3 cost 1, fixed;           penalty 7
+ *   seats: vacancy 0: 1, vacancy 1: 2, vacancy 2: 1 (no pairs), vacancy 3: 1 (the fixed one)
+ * Optimum: 0->0, 1->1, 2 unplaced, 3->1 and 4->3 (fixed): 2 + 3 + 3 + 1 + 1 = 10, 4 placed.
+ * Prices: u = (4, 3, 3, 1, 1), p = (2, 0, 0, 2). Reduced costs c + p - u of the pupils that are
+ * not fixed: (0,0)=0 (0,1)=1 (1,0)=0 (1,1)=0 (2,1)=1 (2,3)=0; the unplaced pupil 2 has u = U = 3;
+ * only full vacancies (0 and 3) have prices; dual value 4 + 3 + 3 - 1*2 - 0*2 (vacancy 3's seat
+ * is taken by a fixed pair) + fixed costs 2 = 10. Vacancy 3's price protects a non-chosen pair
+ * only, so lowering it breaks exactly one condition. */
+static const int64_t hand_penalty[] = {10, 10, 3, 7, 7};
+static const int32_t hand_seats[] = {1, 2, 1, 1};
 static const matcher_pair hand_pairs[] = {
-    {0, 0, 2}, {0, 1, 5}, {1, 0, 1}, {1, 1, 3}, {2, 1, 4}, {3, 1, 1},
+    {0, 0, 2}, {0, 1, 5}, {1, 0, 1}, {1, 1, 3}, {2, 1, 4}, {2, 3, 1}, {3, 1, 1}, {4, 3, 1},
 };
-static const matcher_fixed_pair hand_fixed[] = {{3, 1}};
+static const matcher_fixed_pair hand_fixed[] = {{3, 1}, {4, 3}};
 
 typedef struct {
     matcher_problem problem;
-    int32_t vacancy_of_pupil[4];
-    int64_t pupil_price[4];
-    int64_t vacancy_price[3];
+    int32_t vacancy_of_pupil[5];
+    int64_t pupil_price[5];
+    int64_t vacancy_price[4];
     matcher_solution solution;
 } hand_case;
 
 static void hand_case_init(hand_case *c) {
-    c->problem = (matcher_problem){4, 3, hand_penalty, hand_seats, 6, hand_pairs, 1, hand_fixed};
-    const int32_t assignment[] = {0, 1, MATCHER_UNPLACED, 1};
-    const int64_t u[] = {4, 3, 3, 1};
-    const int64_t p[] = {2, 0, 0};
+    c->problem = (matcher_problem){5, 4, hand_penalty, hand_seats, 8, hand_pairs, 2, hand_fixed};
+    const int32_t assignment[] = {0, 1, MATCHER_UNPLACED, 1, 3};
+    const int64_t u[] = {4, 3, 3, 1, 1};
+    const int64_t p[] = {2, 0, 0, 2};
     memcpy(c->vacancy_of_pupil, assignment, sizeof assignment);
     memcpy(c->pupil_price, u, sizeof u);
     memcpy(c->vacancy_price, p, sizeof p);
@@ -47,8 +50,8 @@ static void hand_case_init(hand_case *c) {
         .vacancy_of_pupil = c->vacancy_of_pupil,
         .pupil_price = c->pupil_price,
         .vacancy_price = c->vacancy_price,
-        .objective = 9,
-        .placed = 3,
+        .objective = 10,
+        .placed = 4,
     };
 }
 
@@ -64,9 +67,10 @@ Test(verify, solver_finds_the_hand_optimum) {
     hand_case_init(&c);
     matcher_solution solution;
     solve_and_verify(&c.problem, NULL, &solution, "hand instance");
-    cr_expect_eq(solution.objective, 9);
-    cr_expect_eq(solution.placed, 3);
+    cr_expect_eq(solution.objective, 10);
+    cr_expect_eq(solution.placed, 4);
     cr_expect_eq(solution.vacancy_of_pupil[3], 1);
+    cr_expect_eq(solution.vacancy_of_pupil[4], 3);
     matcher_solution_free(&solution);
 }
 
@@ -75,6 +79,13 @@ Test(verify, rejects_a_lowered_vacancy_price) {
     hand_case_init(&c);
     c.vacancy_price[0] = 1; /* (0,0) now has reduced cost 2 + 1 - 4 = -1 */
     expect_rejected(&c.problem, &c.solution, "lowered p0", "reduced cost", "vacancy 0");
+}
+
+Test(verify, rejects_a_negative_reduced_cost_on_a_pair_not_chosen) {
+    hand_case c;
+    hand_case_init(&c);
+    c.vacancy_price[3] = 1; /* (2,3): 1 + 1 - 3 = -1; vacancy 3 is still full, nothing else moves */
+    expect_rejected(&c.problem, &c.solution, "lowered p3", "reduced cost", "pupil 2, vacancy 3");
 }
 
 Test(verify, rejects_a_raised_pupil_price) {
@@ -105,6 +116,26 @@ Test(verify, rejects_a_pupil_priced_above_its_penalty) {
     expect_rejected(&c.problem, &c.solution, "u0 > U0", "pupil 0", NULL);
 }
 
+/* One pupil placed at cost 5 although staying out costs 3. With u = 5 and p = 0 the chosen pair
+ * is tight and the dual value equals the objective: only u <= U exposes it. */
+Test(verify, rejects_a_placement_dearer_than_the_penalty) {
+    static const int64_t penalty[] = {3};
+    static const int32_t seats[] = {1};
+    static const matcher_pair pairs[] = {{0, 0, 5}};
+    matcher_problem problem = {1, 1, penalty, seats, 1, pairs, 0, NULL};
+    int32_t assignment[] = {0};
+    int64_t u[] = {5}, p[] = {0};
+    matcher_solution solution = {assignment, u, p, 5, 1, {0}};
+    expect_rejected(&problem, &solution, "placed above penalty", "pupil 0", "penalty");
+    /* The optimum, for contrast: unplaced, u = U = 3. */
+    assignment[0] = MATCHER_UNPLACED;
+    u[0] = 3;
+    solution.objective = 3;
+    solution.placed = 0;
+    matcher_error error = {{0}};
+    cr_expect_eq(matcher_verify(&problem, &solution, &error), MATCHER_OK, "%s", error.message);
+}
+
 Test(verify, rejects_a_positive_price_on_a_vacancy_with_a_free_seat) {
     hand_case c;
     hand_case_init(&c);
@@ -123,8 +154,8 @@ Test(verify, rejects_an_over_full_vacancy) {
     hand_case c;
     hand_case_init(&c);
     c.vacancy_of_pupil[2] = 1; /* three pupils at vacancy 1, which has two seats */
-    c.solution.objective = 10;
-    c.solution.placed = 4;
+    c.solution.objective = 11;
+    c.solution.placed = 5;
     expect_rejected(&c.problem, &c.solution, "over-full", "vacancy 1", "seats");
 }
 
@@ -132,7 +163,7 @@ Test(verify, rejects_a_pair_that_is_not_eligible) {
     hand_case c;
     hand_case_init(&c);
     c.vacancy_of_pupil[2] = 2; /* vacancy 2 has a free seat but no pair with pupil 2 */
-    c.solution.placed = 4;
+    c.solution.placed = 5;
     expect_rejected(&c.problem, &c.solution, "not eligible", "pupil 2", "eligible");
 }
 
@@ -148,38 +179,38 @@ Test(verify, rejects_a_vacancy_out_of_range) {
 Test(verify, rejects_a_missing_fixed_pair) {
     hand_case c;
     hand_case_init(&c);
-    c.vacancy_of_pupil[3] = MATCHER_UNPLACED; /* consistent totals: 9 - 1 + 7 */
-    c.solution.objective = 15;
-    c.solution.placed = 2;
+    c.vacancy_of_pupil[3] = MATCHER_UNPLACED; /* consistent totals: 10 - 1 + 7 */
+    c.solution.objective = 16;
+    c.solution.placed = 3;
     expect_rejected(&c.problem, &c.solution, "fixed pair dropped", "pupil 3", "fixed");
 }
 
 Test(verify, rejects_a_wrong_objective) {
     hand_case c;
     hand_case_init(&c);
-    c.solution.objective = 10;
-    expect_rejected(&c.problem, &c.solution, "objective", "objective", "10");
-    c.solution.objective = 8;
-    expect_rejected(&c.problem, &c.solution, "objective", "objective", "8");
+    c.solution.objective = 11;
+    expect_rejected(&c.problem, &c.solution, "objective", "objective", "11");
+    c.solution.objective = 9;
+    expect_rejected(&c.problem, &c.solution, "objective", "objective", "9");
 }
 
 Test(verify, rejects_a_wrong_placed_count) {
     hand_case c;
     hand_case_init(&c);
-    c.solution.placed = 4;
-    expect_rejected(&c.problem, &c.solution, "placed", "placed", "4");
-    c.solution.placed = 2;
-    expect_rejected(&c.problem, &c.solution, "placed", "placed", "2");
+    c.solution.placed = 5;
+    expect_rejected(&c.problem, &c.solution, "placed", "placed", "5");
+    c.solution.placed = 3;
+    expect_rejected(&c.problem, &c.solution, "placed", "placed", "3");
 }
 
 Test(verify, rejects_a_feasible_but_worse_assignment) {
     hand_case c;
     hand_case_init(&c);
-    /* 0->1 and 1->0: feasible, honestly reported (5 + 1 + 3 + 1 = 10), not optimal. No prices
-     * can prove it; these are the ones of the optimum. */
+    /* 0->1 and 1->0: feasible, honestly reported (5 + 1 + 3 + 1 + 1 = 11), not optimal. No
+     * prices can prove it; these are the ones of the optimum. */
     c.vacancy_of_pupil[0] = 1;
     c.vacancy_of_pupil[1] = 0;
-    c.solution.objective = 10;
+    c.solution.objective = 11;
     expect_rejected(&c.problem, &c.solution, "worse assignment", NULL, NULL);
     /* Prices made to fit the chosen pairs instead: u0 = 5, u1 = 3 with p = (2, 0, 0) keep both
      * chosen pairs tight but (1,1) at 3 + 0 - 3 = 0 and (0,0) at 2 + 2 - 5 = -1 < 0. */
@@ -200,7 +231,7 @@ Test(verify, rejects_missing_solution_arrays_and_refuses_bad_problems) {
     cr_expect_eq(matcher_verify(&c.problem, NULL, &error), MATCHER_NOT_OPTIMAL);
     /* A malformed problem is the caller's mistake, not a non-optimal solution. */
     static const matcher_pair bad_pairs[] = {{0, 9, 1}};
-    matcher_problem bad = {4, 3, hand_penalty, hand_seats, 1, bad_pairs, 0, NULL};
+    matcher_problem bad = {5, 4, hand_penalty, hand_seats, 1, bad_pairs, 0, NULL};
     cr_expect_eq(matcher_verify(&bad, &c.solution, &error), MATCHER_INVALID, "%s", error.message);
 }
 

@@ -43,9 +43,10 @@ static void expect_warm_equals_cold(const matcher_problem *problem, const matche
 static void changes_of_share(double share, int seeds, test_problem_params (*shape)(int32_t),
                              int32_t pupils) {
     for (uint64_t seed = 1; seed <= (uint64_t)seeds; seed++) {
+        test_perturb_style style = seed % 2 ? TEST_PERTURB_SCATTERED : TEST_PERTURB_LOCAL;
         char context[96];
-        snprintf(context, sizeof context, "share %.2f pupils %d seed %llu", share, pupils,
-                 (unsigned long long)seed);
+        snprintf(context, sizeof context, "share %.2f %s pupils %d seed %llu", share,
+                 style == TEST_PERTURB_LOCAL ? "local" : "scattered", pupils, (unsigned long long)seed);
         test_problem_params params = shape(pupils);
         test_problem base;
         test_problem_generate(&params, seed, &base);
@@ -53,7 +54,7 @@ static void changes_of_share(double share, int seeds, test_problem_params (*shap
         solve_and_verify(&base.problem, NULL, &previous, context);
 
         test_perturbation next;
-        test_perturb(&base.problem, &previous, share, seed, &next);
+        test_perturb(&base.problem, &previous, share, style, seed, &next);
         cr_assert_gt(next.changes, 0, "%s: the perturbation changed nothing", context);
         matcher_solution warm;
         expect_warm_equals_cold(&next.changed.problem, &next.warm, &warm, context);
@@ -100,7 +101,8 @@ Test(warm_start, tiny_problems_against_brute_force) {
         matcher_solution previous;
         solve_and_verify(&base.problem, NULL, &previous, context);
         test_perturbation next;
-        test_perturb(&base.problem, &previous, 0.2 + 0.6 * (double)(seed % 4) / 3, seed, &next);
+        test_perturb(&base.problem, &previous, 0.2 + 0.6 * (double)(seed % 4) / 3,
+                     seed % 3 ? TEST_PERTURB_SCATTERED : TEST_PERTURB_LOCAL, seed, &next);
         int64_t expected = 0;
         int32_t placed = 0;
         cr_assert(brute_force_solve(&next.changed.problem, &expected, &placed, NULL), "%s", context);
@@ -127,8 +129,9 @@ Test(warm_start, a_fortnight_of_nightly_rematches) {
             char context[64];
             snprintf(context, sizeof context, "seed %llu day %d", (unsigned long long)seed, day);
             test_perturbation next;
-            test_perturb(&today.problem, &solution, day % 3 ? 0.01 : 0.1, seed * 100 + (uint64_t)day,
-                         &next);
+            test_perturb(&today.problem, &solution, day % 3 ? 0.01 : 0.1,
+                         day % 2 ? TEST_PERTURB_LOCAL : TEST_PERTURB_SCATTERED,
+                         seed * 100 + (uint64_t)day, &next);
             matcher_solution tomorrow;
             expect_warm_equals_cold(&next.changed.problem, &next.warm, &tomorrow, context);
             matcher_solution_free(&solution);
@@ -268,7 +271,7 @@ Test(warm_start, broken_change_promises_never_pass_as_optimal, .timeout = 60) {
         matcher_solution previous, cold;
         solve_and_verify(&base.problem, NULL, &previous, context);
         test_perturbation next;
-        test_perturb(&base.problem, &previous, 0.3, seed, &next);
+        test_perturb(&base.problem, &previous, 0.3, TEST_PERTURB_SCATTERED, seed, &next);
         solve_and_verify(&next.changed.problem, NULL, &cold, context);
         memset(next.warm_pupil_changed, 0, (size_t)next.changed.problem.pupil_count);
         matcher_solution warm;

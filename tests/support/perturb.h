@@ -9,10 +9,24 @@
 #ifndef LEERPLEK_TESTS_PERTURB_H
 #define LEERPLEK_TESTS_PERTURB_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "matcher.h"
 #include "test_problem.h"
+
+/* How the changes are drawn. */
+typedef enum {
+    /* Like a real night: a new vacancy copies a surviving one nearby (same pupils eligible,
+     * costs within 20 %), a new pupil copies an old one, re-costed pairs move by up to 20 %,
+     * penalties grow by up to a tenth, seats move by one, a replacement pair goes to a vacancy
+     * a neighbour is eligible for. What the benchmark's warm-start target is about. */
+    TEST_PERTURB_LOCAL,
+    /* Adversarial: new pairs to uniformly random vacancies and pupils anywhere, costs and
+     * penalties redrawn over the whole range, seats redrawn. Long augmenting paths across the
+     * city: the harder test of warm-start repair. */
+    TEST_PERTURB_SCATTERED
+} test_perturb_style;
 
 typedef struct {
     test_problem changed;               /* the new problem */
@@ -34,7 +48,7 @@ typedef struct {
  * warm start is produced then); otherwise it must be a solution of `old`. Deterministic in
  * seed. The result is always a valid problem whose fixed pairs fit their seats. */
 void test_perturb(const matcher_problem *old, const matcher_solution *previous, double share,
-                  uint64_t seed, test_perturbation *out);
+                  test_perturb_style style, uint64_t seed, test_perturbation *out);
 
 void test_perturbation_free(test_perturbation *perturbation);
 
