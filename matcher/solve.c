@@ -96,6 +96,9 @@ struct matcher_network {
      * unless a pupil flagged unchanged in a warm start did change. The solve then starts over
      * checking every pupil. */
     int broken_promise;
+    /* A warm start whose repairs have scanned more pairs than this is given up for a cold
+     * solve (see WARM_PAIRS_PER_PAIR); INT64_MAX when solving cold. */
+    int64_t warm_budget;
 
     matcher_stats stats;
     size_t build_bytes;
@@ -105,6 +108,13 @@ typedef struct matcher_network network;
 
 /* heap_position of a vacancy a forward search has settled: its distance is final. */
 enum { SETTLED = -2 };
+
+/* A cold solve of a realistic instance scans each pair 10 to 20 times over (contested
+ * regions are searched again and again). A warm start after a small change scans far fewer,
+ * but where the change hits a large saturated region, repairing it can cost more than the
+ * cold solve it replaces; past this many scans per pair the warm start is dropped, so a warm
+ * solve never costs much more than a cold one. */
+enum { WARM_PAIRS_PER_PAIR = 8 };
 
 /* Binary heaps with decrease-key, ordered by (distance, id) so that ties go to the lower id. */
 static int vacancy_before(const network *s, int32_t a, int32_t b)
@@ -675,6 +685,11 @@ static int placement_still_holds(const network *s, int32_t pupil)
            highest_feasible_price(s, pupil) >= s->pupil_price[pupil];
 }
 
+static int warm_start_given_up(const network *s)
+{
+    return s->broken_promise || s->stats.pairs_scanned > s->warm_budget;
+}
+
 static void apply_warm_start(network *s, const matcher_warm_start *warm, int trust_flags)
 {
     const matcher_problem *problem = s->problem;
@@ -715,8 +730,8 @@ static void apply_warm_start(network *s, const matcher_warm_start *warm, int tru
     for (int32_t i = 0; i < problem->pupil_count; i++)
         if (!pupil_is_fixed(s, i) && s->vacancy_of_pupil[i] == MATCHER_UNPLACED)
             s->pupil_price[i] = highest_feasible_price(s, i);
-    for (int32_t j = 0; j < problem->vacancy_count && !s->broken_promise; j++)
-        while (s->vacancy_price[j] > 0 && vacancy_has_free_seat(s, j) && !s->broken_promise)
+    for (int32_t j = 0; j < problem->vacancy_count && !warm_start_given_up(s); j++)
+        while (s->vacancy_price[j] > 0 && vacancy_has_free_seat(s, j) && !warm_start_given_up(s))
             settle_priced_seat(s, j);
 }
 
@@ -763,19 +778,28 @@ matcher_status matcher_network_solve(network *s, const matcher_warm_start *warm,
     size_t pupils = (size_t)problem->pupil_count, vacancies = (size_t)problem->vacancy_count;
     memset(solution, 0, sizeof *solution);
     int trust_flags = warm && warm->pupil_changed;
+    int warm_abandoned = 0;
     for (;;) {
         reset(s);
+        s->warm_budget = warm ? WARM_PAIRS_PER_PAIR * (problem->pair_count + problem->pupil_count)
+                              : INT64_MAX;
         if (warm)
             apply_warm_start(s, warm, trust_flags);
-        for (int32_t n = 0; n < problem->pupil_count && !s->broken_promise; n++) {
+        for (int32_t n = 0; n < problem->pupil_count && !warm_start_given_up(s); n++) {
             int32_t pupil = s->placing_order[n];
             if (!pupil_is_fixed(s, pupil) && s->vacancy_of_pupil[pupil] == MATCHER_UNPLACED)
                 place_pupil(s, pupil);
         }
-        if (!s->broken_promise || !trust_flags)
+        if (!warm || !warm_start_given_up(s))
             break;
-        trust_flags = 0; /* a pupil flagged unchanged did change: check them all */
+        if (s->broken_promise && trust_flags) {
+            trust_flags = 0; /* a pupil flagged unchanged did change: check them all */
+        } else {
+            warm = NULL; /* the repairs cost more than a cold solve: solve cold */
+            warm_abandoned = 1;
+        }
     }
+    s->stats.warm_abandoned = warm_abandoned;
     price_closed_vacancies(s);
 
     solution->vacancy_of_pupil = malloc((pupils ? pupils : 1) * sizeof *solution->vacancy_of_pupil);

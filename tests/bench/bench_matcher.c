@@ -79,6 +79,7 @@ typedef struct {
     double cold_build_seconds, cold_solve_seconds, warm_build_seconds, warm_solve_seconds;
     int64_t cold_objective, warm_objective;
     int64_t warm_searches, cold_searches, repaired;
+    int32_t warm_abandoned; /* the warm start gave up for a cold solve (matcher_stats) */
 } report;
 
 typedef void (*child_job)(const matcher_problem *problem, void *context, report *out);
@@ -237,6 +238,7 @@ static void warm_job(const matcher_problem *problem, void *context, report *out)
             out->cold_searches = cold.stats.searches;
             out->warm_searches = warm.stats.searches;
             out->repaired = warm.stats.repaired;
+            out->warm_abandoned = warm.stats.warm_abandoned;
             out->ok = verified(today, &cold, "cold, perturbed", out) &&
                       verified(today, &warm, "warm, perturbed", out);
             matcher_solution_free(&warm);
@@ -278,9 +280,10 @@ static bool print_warm(const report *warm, const char *style, double share, doub
     printf("  %-40s %8.3f s build + %8.3f s solve, %lld searches\n",
            "cold solve of the changed instance", warm->cold_build_seconds, warm->cold_solve_seconds,
            (long long)warm->cold_searches);
-    printf("  %-40s %8.3f s build + %8.3f s solve, %lld searches, %lld repaired\n",
+    printf("  %-40s %8.3f s build + %8.3f s solve, %lld searches, %lld repaired%s\n",
            "warm solve of the changed instance", warm->warm_build_seconds, warm->warm_solve_seconds,
-           (long long)warm->warm_searches, (long long)warm->repaired);
+           (long long)warm->warm_searches, (long long)warm->repaired,
+           warm->warm_abandoned ? " (repairs outgrew a cold solve: gave up and solved cold)" : "");
     print_ratio("warm/cold (solve)", warm->warm_solve_seconds / warm->cold_solve_seconds, target);
     print_ratio("warm/cold (build+solve)",
                 (warm->warm_build_seconds + warm->warm_solve_seconds) /
