@@ -1,0 +1,5 @@
+# libleerplek (target leerplek_client): the blocking C client for leerplekd's framed protobuf
+# API. Used by the `leerplek` tool, the daemon's integration tests and leerplek-bench.
+add_library(leerplek_client STATIC ${CMAKE_CURRENT_LIST_DIR}/libleerplek.c)
+target_include_directories(leerplek_client PUBLIC ${CMAKE_CURRENT_LIST_DIR})
+target_link_libraries(leerplek_client PUBLIC leerplek_proto)

@@ -1,0 +1,428 @@
+/* handlers_proposals: what happens to a proposal once a rematch has made it: the company's
+ * restricted view (list_proposals), accept and decline on either side, the signed agreement.
+ * Each change rewrites the placement, the vacancy's seat counters and (for declines) the
+ * pupil's declined companies in one MULTI/EXEC. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lp_handlers.h"
+
+#define CODE(name) LEERPLEK__V1__STATUS_CODE__STATUS_CODE_##name
+#define STATE(name) LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_##name
+#define SIDE(name) LEERPLEK__V1__SIDE__SIDE_##name
+
+static bool has_proposal(const Leerplek__V1__Placement *placement) {
+  return placement->proposal_id != 0 && placement->offer &&
+         (placement->state == STATE(PROPOSED) || placement->state == STATE(ACCEPTED) || placement->state == STATE(AGREEMENT));
+}
+
+static bool may_see(const lp_ctx *ctx, const Leerplek__V1__Placement *placement) {
+  if (lp_is_school(ctx)) return strcmp(placement->school_id, ctx->who.scope_id) == 0;
+  if (lp_is_company(ctx)) return strcmp(placement->offer->company_id, ctx->who.scope_id) == 0;
+  return lp_is_coordinator(ctx);
+}
+
+/* The placement holding proposal id, if the token may act on it; fills key. Proposals outside
+ * the token's scope are reported as absent. */
+static Leerplek__V1__Placement *find_proposal(lp_ctx *ctx, uint64_t id, const char *field, char key[LP_MAX_KEY]) {
+  if (id == 0) {
+    lp_fail(ctx, CODE(INVALID_ARGUMENT), field, "%s is required", field);
+    return NULL;
+  }
+  const lp_map *placements = &ctx->daemon->state.maps[LP_KIND_PLACEMENT];
+  for (size_t i = 0; i < placements->count; i++) {
+    Leerplek__V1__Placement *placement = placements->entries[i].value;
+    if (placement->proposal_id == id && has_proposal(placement) && may_see(ctx, placement)) {
+      snprintf(key, LP_MAX_KEY, "%s", placements->entries[i].key);
+      return placement;
+    }
+  }
+  lp_fail(ctx, CODE(NOT_FOUND), field, "no current proposal %llu", (unsigned long long)id);
+  return NULL;
+}
+
+/* The side the token acts for: its own, or for coordinators the one named. */
+static int resolve_side(lp_ctx *ctx, int requested, const char *field) {
+  int own = lp_is_school(ctx) ? SIDE(SCHOOL) : lp_is_company(ctx) ? SIDE(COMPANY) : 0;
+  if (requested != 0 && requested != SIDE(SCHOOL) && requested != SIDE(COMPANY))
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), field, "%s must be SCHOOL or COMPANY", field), -1;
+  if (own == 0) {
+    if (requested == 0) return lp_fail(ctx, CODE(INVALID_ARGUMENT), field, "a coordinator must name the side"), -1;
+    return requested;
+  }
+  if (requested != 0 && requested != own)
+    return lp_fail(ctx, CODE(PERMISSION_DENIED), field, "this token may act only for its own side"), -1;
+  return own;
+}
+
+/* A copy of the vacancy with its seat counters moved; NULL when out of memory. */
+static Leerplek__V1__Vacancy *vacancy_with_seats(lp_ctx *ctx, const Leerplek__V1__Vacancy *stored, int proposed_delta,
+                                                 int filled_delta) {
+  Leerplek__V1__Vacancy *vacancy = lp_clone(stored);
+  if (!vacancy) return NULL;
+  long proposed = (long)vacancy->seats_proposed + proposed_delta, filled = (long)vacancy->seats_filled + filled_delta;
+  vacancy->seats_proposed = proposed < 0 ? 0 : (uint32_t)proposed;
+  vacancy->seats_filled = filled < 0 ? 0 : (uint32_t)filled;
+  vacancy->revision++;
+  vacancy->updated_unix_s = ctx->now;
+  return vacancy;
+}
+
+Leerplek__V1__Vacancy *lp_vacancy_releasing(lp_ctx *ctx, const Leerplek__V1__Placement *placement, bool *holds) {
+  *holds = false;
+  if (!has_proposal(placement)) return NULL;
+  const Leerplek__V1__Vacancy *stored = lp_state_get(&ctx->daemon->state, LP_KIND_VACANCY, placement->offer->vacancy_id);
+  if (!stored) return NULL;
+  *holds = true;
+  bool proposed = placement->state == STATE(PROPOSED);
+  return vacancy_with_seats(ctx, stored, proposed ? -1 : 0, proposed ? 0 : -1);
+}
+
+/* Commits a new placement (and optionally vacancy and pupil records) and applies them. Takes
+ * ownership of the records. */
+static int commit_change(lp_ctx *ctx, const char *op, const char *key, Leerplek__V1__Placement *placement,
+                         Leerplek__V1__Vacancy *vacancy, Leerplek__V1__Pupil *pupil) {
+  if (!placement) {
+    if (vacancy) protobuf_c_message_free_unpacked(&vacancy->base, NULL);
+    if (pupil) protobuf_c_message_free_unpacked(&pupil->base, NULL);
+    return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
+  }
+  char vacancy_key[LP_MAX_KEY] = "";
+  if (vacancy) snprintf(vacancy_key, sizeof vacancy_key, "%s", vacancy->id);
+  lp_txn *txn = lp_begin(ctx, op, LP_KIND_PLACEMENT, key);
+  if (txn) {
+    lp_txn_put(txn, LP_KIND_PLACEMENT, key, &placement->base);
+    if (vacancy) lp_txn_put(txn, LP_KIND_VACANCY, vacancy_key, &vacancy->base);
+    if (pupil) lp_txn_put(txn, LP_KIND_PUPIL, key, &pupil->base);
+  }
+  if (lp_commit(ctx, txn) != 0) {
+    protobuf_c_message_free_unpacked(&placement->base, NULL);
+    if (vacancy) protobuf_c_message_free_unpacked(&vacancy->base, NULL);
+    if (pupil) protobuf_c_message_free_unpacked(&pupil->base, NULL);
+    return -1;
+  }
+  lp_state_put(&ctx->daemon->state, LP_KIND_PLACEMENT, key, placement);
+  if (vacancy) lp_state_put(&ctx->daemon->state, LP_KIND_VACANCY, vacancy_key, vacancy);
+  if (pupil) lp_state_put(&ctx->daemon->state, LP_KIND_PUPIL, key, pupil);
+  return 0;
+}
+
+int lp_handle_accept_proposal(lp_ctx *ctx) {
+  const Leerplek__V1__AcceptProposalRequest *request = ctx->request->accept_proposal;
+  char key[LP_MAX_KEY];
+  int side = resolve_side(ctx, request->side, "accept_proposal.side");
+  if (side < 0) return -1;
+  const Leerplek__V1__Placement *stored = find_proposal(ctx, request->proposal_id, "accept_proposal.proposal_id", key);
+  if (!stored) return -1;
+  Leerplek__V1__AcceptProposalResponse *reply = lp_scratch(ctx, sizeof *reply);
+  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
+  leerplek__v1__accept_proposal_response__init(reply);
+  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_ACCEPT_PROPOSAL;
+  ctx->response->accept_proposal = reply;
+  bool already = side == SIDE(SCHOOL) ? stored->school_accepted : stored->company_accepted;
+  if (already || stored->state != STATE(PROPOSED)) {
+    /* Accepting twice is a no-op (also once ACCEPTED or AGREEMENT). */
+    reply->state = stored->state;
+    reply->school_accepted = stored->school_accepted;
+    reply->company_accepted = stored->company_accepted;
+    return 0;
+  }
+  Leerplek__V1__Placement *placement = lp_clone(stored);
+  Leerplek__V1__Vacancy *vacancy = NULL;
+  if (placement) {
+    if (side == SIDE(SCHOOL)) placement->school_accepted = true;
+    else placement->company_accepted = true;
+    placement->updated_unix_s = ctx->now;
+    if (placement->school_accepted && placement->company_accepted) {
+      placement->state = STATE(ACCEPTED);
+      const Leerplek__V1__Vacancy *stored_vacancy = lp_state_get(&ctx->daemon->state, LP_KIND_VACANCY, placement->offer->vacancy_id);
+      if (stored_vacancy) vacancy = vacancy_with_seats(ctx, stored_vacancy, -1, +1);
+    }
+    reply->state = placement->state;
+    reply->school_accepted = placement->school_accepted;
+    reply->company_accepted = placement->company_accepted;
+  }
+  return commit_change(ctx, "accept", key, placement, vacancy, NULL);
+}
+
+int lp_handle_decline_proposal(lp_ctx *ctx) {
+  const Leerplek__V1__DeclineProposalRequest *request = ctx->request->decline_proposal;
+  char key[LP_MAX_KEY];
+  int side = resolve_side(ctx, request->side, "decline_proposal.side");
+  if (side < 0) return -1;
+  if (!lp_check_text(ctx, request->reason, "decline_proposal.reason", 0, ctx->daemon->config.max_text_bytes, true)) return -1;
+  const Leerplek__V1__Placement *stored = find_proposal(ctx, request->proposal_id, "decline_proposal.proposal_id", key);
+  if (!stored) return -1;
+  if (stored->state == STATE(AGREEMENT))
+    return lp_fail(ctx, CODE(FAILED_PRECONDITION), "decline_proposal.proposal_id",
+                   "the agreement is signed; withdraw the placement to end it");
+  char company[LP_SCOPE_SIZE], vacancy_id[LP_MAX_KEY];
+  snprintf(company, sizeof company, "%s", stored->offer->company_id);
+  snprintf(vacancy_id, sizeof vacancy_id, "%s", stored->offer->vacancy_id);
+  bool was_accepted = stored->state == STATE(ACCEPTED);
+  const Leerplek__V1__Pupil *stored_pupil = lp_state_get(&ctx->daemon->state, LP_KIND_PUPIL, key);
+  const Leerplek__V1__Vacancy *stored_vacancy = lp_state_get(&ctx->daemon->state, LP_KIND_VACANCY, vacancy_id);
+
+  Leerplek__V1__Placement *placement = lp_clone(stored);
+  Leerplek__V1__DeclineInfo *decline = calloc(1, sizeof *decline);
+  Leerplek__V1__Pupil *pupil = stored_pupil ? lp_clone(stored_pupil) : NULL;
+  Leerplek__V1__Vacancy *vacancy = stored_vacancy ? vacancy_with_seats(ctx, stored_vacancy, was_accepted ? 0 : -1, was_accepted ? -1 : 0) : NULL;
+  bool ok = placement && decline && (pupil || !stored_pupil) && (vacancy || !stored_vacancy);
+  if (decline) {
+    leerplek__v1__decline_info__init(decline);
+    decline->company_id = strdup(company);
+    decline->vacancy_id = strdup(vacancy_id);
+    decline->reason = strdup(request->reason);
+    ok = ok && decline->company_id && decline->vacancy_id && decline->reason;
+    decline->side = (Leerplek__V1__Side)side;
+    decline->declined_unix_s = ctx->now;
+  }
+  if (ok) {
+    if (placement->last_decline) protobuf_c_message_free_unpacked(&placement->last_decline->base, NULL);
+    placement->last_decline = decline;
+    decline = NULL;
+    protobuf_c_message_free_unpacked(&placement->offer->base, NULL);
+    placement->offer = NULL;
+    placement->state = STATE(DECLINED);
+    placement->proposal_id = 0;
+    placement->school_accepted = placement->company_accepted = false;
+    placement->epoch = 0;
+    placement->proposed_unix_s = 0;
+    placement->updated_unix_s = ctx->now;
+    if (pupil) {
+      bool listed = false;
+      for (size_t i = 0; i < pupil->n_declined_company_ids; i++) listed |= strcmp(pupil->declined_company_ids[i], company) == 0;
+      if (!listed) {
+        char **grown = realloc(pupil->declined_company_ids, (pupil->n_declined_company_ids + 1) * sizeof *grown);
+        char *copy = strdup(company);
+        if (grown) pupil->declined_company_ids = grown;
+        if (grown && copy) pupil->declined_company_ids[pupil->n_declined_company_ids++] = copy;
+        else ok = false, free(copy);
+      }
+      pupil->revision++;
+      pupil->updated_unix_s = ctx->now;
+    }
+  }
+  if (decline) {
+    if (!decline->company_id) decline->company_id = (char *)protobuf_c_empty_string;
+    if (!decline->vacancy_id) decline->vacancy_id = (char *)protobuf_c_empty_string;
+    if (!decline->reason) decline->reason = (char *)protobuf_c_empty_string;
+    protobuf_c_message_free_unpacked(&decline->base, NULL);
+  }
+  if (!ok) {
+    if (placement) protobuf_c_message_free_unpacked(&placement->base, NULL);
+    if (pupil) protobuf_c_message_free_unpacked(&pupil->base, NULL);
+    if (vacancy) protobuf_c_message_free_unpacked(&vacancy->base, NULL);
+    return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
+  }
+  if (commit_change(ctx, "decline", key, placement, vacancy, pupil) != 0) return -1;
+  Leerplek__V1__DeclineProposalResponse *reply = lp_scratch(ctx, sizeof *reply);
+  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
+  leerplek__v1__decline_proposal_response__init(reply);
+  reply->state = STATE(DECLINED);
+  reply->excluded_company_id = lp_scratch_strdup(ctx, company);
+  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_DECLINE_PROPOSAL;
+  ctx->response->decline_proposal = reply;
+  return 0;
+}
+
+int lp_handle_record_agreement(lp_ctx *ctx) {
+  const Leerplek__V1__RecordAgreementRequest *request = ctx->request->record_agreement;
+  const Leerplek__V1__AgreementInfo *agreement = request->agreement;
+  if (!agreement)
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "record_agreement.agreement", "record_agreement.agreement is required");
+  if (!lp_check_text(ctx, agreement->agreement_ref, "record_agreement.agreement.agreement_ref", 1,
+                     ctx->daemon->config.max_short_text_bytes, false) ||
+      !lp_check_date(ctx, agreement->signed_on, "record_agreement.agreement.signed_on") ||
+      !lp_check_date(ctx, agreement->starts_on, "record_agreement.agreement.starts_on"))
+    return -1;
+  char key[LP_MAX_KEY];
+  const Leerplek__V1__Placement *stored = find_proposal(ctx, request->proposal_id, "record_agreement.proposal_id", key);
+  if (!stored) return -1;
+  if (stored->state != STATE(ACCEPTED))
+    return lp_fail(ctx, CODE(FAILED_PRECONDITION), "record_agreement.proposal_id",
+                   "an agreement can be recorded only once both sides accepted (the placement is not ACCEPTED)");
+  Leerplek__V1__Placement *placement = lp_clone(stored);
+  Leerplek__V1__AgreementInfo *stored_agreement = lp_clone(agreement);
+  if (!placement || !stored_agreement) {
+    if (placement) protobuf_c_message_free_unpacked(&placement->base, NULL);
+    if (stored_agreement) protobuf_c_message_free_unpacked(&stored_agreement->base, NULL);
+    return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
+  }
+  stored_agreement->recorded_unix_s = ctx->now;
+  if (placement->agreement) protobuf_c_message_free_unpacked(&placement->agreement->base, NULL);
+  placement->agreement = stored_agreement;
+  placement->state = STATE(AGREEMENT);
+  placement->updated_unix_s = ctx->now;
+  if (commit_change(ctx, "agreement", key, placement, NULL, NULL) != 0) return -1;
+  Leerplek__V1__RecordAgreementResponse *reply = lp_scratch(ctx, sizeof *reply);
+  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
+  leerplek__v1__record_agreement_response__init(reply);
+  reply->state = STATE(AGREEMENT);
+  reply->agreement = placement->agreement;
+  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_RECORD_AGREEMENT;
+  ctx->response->record_agreement = reply;
+  return 0;
+}
+
+static int distance_band(uint32_t metres) {
+  if (metres <= 5000) return LEERPLEK__V1__DISTANCE_BAND__DISTANCE_BAND_UP_TO_5_KM;
+  if (metres <= 10000) return LEERPLEK__V1__DISTANCE_BAND__DISTANCE_BAND_UP_TO_10_KM;
+  if (metres <= 20000) return LEERPLEK__V1__DISTANCE_BAND__DISTANCE_BAND_UP_TO_20_KM;
+  if (metres <= 40000) return LEERPLEK__V1__DISTANCE_BAND__DISTANCE_BAND_UP_TO_40_KM;
+  return LEERPLEK__V1__DISTANCE_BAND__DISTANCE_BAND_OVER_40_KM;
+}
+
+static int by_proposal_id(const void *a, const void *b) {
+  uint64_t x = (*(Leerplek__V1__Placement *const *)a)->proposal_id, y = (*(Leerplek__V1__Placement *const *)b)->proposal_id;
+  return x < y ? -1 : x > y;
+}
+
+int lp_handle_list_proposals(lp_ctx *ctx) {
+  const Leerplek__V1__ListProposalsRequest *request = ctx->request->list_proposals;
+  const char *company = request->company_id;
+  if (company[0] && !lp_check_company_id(ctx, company, "list_proposals.company_id")) return -1;
+  if (lp_is_company(ctx)) {
+    if (company[0] && strcmp(company, ctx->who.scope_id) != 0)
+      return lp_fail(ctx, CODE(PERMISSION_DENIED), "list_proposals.company_id", "a company token may list only its own proposals");
+    company = ctx->who.scope_id;
+  }
+  if (request->vacancy_id[0] && !lp_check_id(ctx, request->vacancy_id, "list_proposals.vacancy_id")) return -1;
+  int state = request->state;
+  if (state != 0 && state != STATE(PROPOSED) && state != STATE(ACCEPTED) && state != STATE(AGREEMENT))
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "list_proposals.state", "list_proposals.state must be PROPOSED, ACCEPTED or AGREEMENT");
+  uint64_t after = 0;
+  if (request->page_token[0]) {
+    char *end = NULL;
+    after = strtoull(request->page_token, &end, 10);
+    if (*end != '\0' || after == 0)
+      return lp_fail(ctx, CODE(INVALID_ARGUMENT), "list_proposals.page_token", "list_proposals.page_token is not a page token of this list");
+  }
+  const lp_map *placements = &ctx->daemon->state.maps[LP_KIND_PLACEMENT];
+  Leerplek__V1__Placement **matching = lp_scratch(ctx, (placements->count + 1) * sizeof *matching);
+  if (!matching) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
+  size_t count = 0;
+  for (size_t i = 0; i < placements->count; i++) {
+    Leerplek__V1__Placement *placement = placements->entries[i].value;
+    if (!has_proposal(placement)) continue;
+    if (company[0] && strcmp(placement->offer->company_id, company) != 0) continue;
+    if (request->vacancy_id[0] && strcmp(placement->offer->vacancy_id, request->vacancy_id) != 0) continue;
+    if (state != 0 && (int)placement->state != state) continue;
+    matching[count++] = placement;
+  }
+  qsort(matching, count, sizeof *matching, by_proposal_id);
+  uint32_t limit = lp_page_size(ctx, request->page_size);
+  Leerplek__V1__ListProposalsResponse *reply = lp_scratch(ctx, sizeof *reply);
+  Leerplek__V1__CompanyProposal **items = lp_scratch(ctx, (size_t)limit * sizeof *items);
+  if (!reply || !items) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
+  leerplek__v1__list_proposals_response__init(reply);
+  reply->proposals = items;
+  reply->total_size = (uint32_t)count;
+  reply->next_page_token = (char *)"";
+  for (size_t i = 0; i < count; i++) {
+    const Leerplek__V1__Placement *placement = matching[i];
+    if (placement->proposal_id <= after) continue;
+    if (reply->n_proposals == limit) {
+      char token[32];
+      snprintf(token, sizeof token, "%llu", (unsigned long long)items[limit - 1]->proposal_id);
+      reply->next_page_token = lp_scratch_strdup(ctx, token);
+      break;
+    }
+    char key[LP_MAX_KEY];
+    lp_pupil_key(placement->school_id, placement->pupil_ref, key);
+    const Leerplek__V1__Pupil *pupil = lp_state_get(&ctx->daemon->state, LP_KIND_PUPIL, key);
+    Leerplek__V1__CompanyProposal *item = lp_scratch(ctx, sizeof *item);
+    if (!item) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
+    /* Only what the company needs: never the home point, the school, priorities or notes. */
+    leerplek__v1__company_proposal__init(item);
+    item->proposal_id = placement->proposal_id;
+    item->vacancy_id = placement->offer->vacancy_id;
+    item->location_id = placement->offer->location_id;
+    item->pupil_ref = placement->pupil_ref;
+    item->training_code = placement->training_code;
+    item->readiness = pupil ? pupil->readiness : 0;
+    item->day_mask = pupil ? pupil->day_mask : 0;
+    item->distance_band = (Leerplek__V1__DistanceBand)distance_band(placement->offer->distance_m);
+    item->state = placement->state;
+    item->company_accepted = placement->company_accepted;
+    item->school_accepted = placement->school_accepted;
+    item->epoch = placement->epoch;
+    item->proposed_unix_s = placement->proposed_unix_s;
+    item->agreement = placement->agreement;
+    items[reply->n_proposals++] = item;
+  }
+  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_LIST_PROPOSALS;
+  ctx->response->list_proposals = reply;
+  return 0;
+}
+
+/* ---- releasing proposals that no longer fit -------------------------------------------- */
+
+/* Great-circle distance in whole metres (haversine, mean Earth radius), as the proto defines. */
+static uint32_t distance_m(const Leerplek__V1__GeoPoint *a, const Leerplek__V1__GeoPoint *b) {
+  const double radians = 3.14159265358979323846 / 180.0 / 1e6;
+  double lat1 = a->lat_e6 * radians, lat2 = b->lat_e6 * radians;
+  double dlat = lat2 - lat1, dlon = (b->lon_e6 - a->lon_e6) * radians;
+  double h = sin(dlat / 2) * sin(dlat / 2) + cos(lat1) * cos(lat2) * sin(dlon / 2) * sin(dlon / 2);
+  return (uint32_t)lround(2.0 * 6371008.8 * asin(sqrt(h < 1.0 ? h : 1.0)));
+}
+
+bool lp_pupil_fits(const lp_ctx *ctx, const Leerplek__V1__Pupil *pupil, const Leerplek__V1__Vacancy *vacancy) {
+  if (strcmp(pupil->training_code, vacancy->training_code) != 0) return false;
+  if (pupil->readiness < vacancy->min_readiness) return false;
+  if (pupil->readiness == LEERPLEK__V1__READINESS__READINESS_NOT_READY &&
+      vacancy->kind != LEERPLEK__V1__VACANCY_KIND__VACANCY_KIND_PREPARATORY)
+    return false;
+  if ((pupil->day_mask & ~vacancy->day_mask) != 0) return false;
+  const Leerplek__V1__Location *location = lp_state_get(&ctx->daemon->state, LP_KIND_LOCATION, vacancy->location_id);
+  if (!location || !location->point || !pupil->home || distance_m(pupil->home, location->point) > pupil->max_commute_m)
+    return false;
+  const Leerplek__V1__Company *company = lp_state_get(&ctx->daemon->state, LP_KIND_COMPANY, vacancy->company_id);
+  if (!company) return false;
+  for (size_t i = 0; i < pupil->n_excluded_company_ids; i++)
+    if (strcmp(pupil->excluded_company_ids[i], company->id) == 0) return false;
+  for (size_t i = 0; i < company->n_recognised_training_codes; i++)
+    if (strcmp(company->recognised_training_codes[i], vacancy->training_code) == 0) return true;
+  return false;
+}
+
+int lp_release_add(lp_ctx *ctx, lp_releases *releases, const char *key, const Leerplek__V1__Placement *stored) {
+  lp_release *grown = realloc(releases->items, (releases->count + 1) * sizeof *grown);
+  Leerplek__V1__Placement *placement = grown ? lp_clone(stored) : NULL;
+  if (grown) releases->items = grown;
+  if (!placement) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
+  /* Back on the waiting list, as if the rematch had not proposed it. */
+  placement->state = STATE(WAITING);
+  placement->proposal_id = 0;
+  if (placement->offer) protobuf_c_message_free_unpacked(&placement->offer->base, NULL);
+  placement->offer = NULL;
+  placement->school_accepted = placement->company_accepted = false;
+  placement->epoch = 0;
+  placement->proposed_unix_s = 0;
+  placement->updated_unix_s = ctx->now;
+  lp_release *release = &releases->items[releases->count++];
+  snprintf(release->key, sizeof release->key, "%s", key);
+  release->placement = placement;
+  return 0;
+}
+
+void lp_releases_put(const lp_releases *releases, lp_txn *txn) {
+  for (size_t i = 0; txn && i < releases->count; i++)
+    lp_txn_put(txn, LP_KIND_PLACEMENT, releases->items[i].key, &releases->items[i].placement->base);
+}
+
+void lp_releases_apply(lp_ctx *ctx, lp_releases *releases) {
+  for (size_t i = 0; i < releases->count; i++)
+    lp_state_put(&ctx->daemon->state, LP_KIND_PLACEMENT, releases->items[i].key, releases->items[i].placement);
+  free(releases->items);
+  releases->items = NULL;
+  releases->count = 0;
+}
+
+void lp_releases_free(lp_releases *releases) {
+  for (size_t i = 0; i < releases->count; i++) protobuf_c_message_free_unpacked(&releases->items[i].placement->base, NULL);
+  free(releases->items);
+  releases->items = NULL;
+  releases->count = 0;
+}

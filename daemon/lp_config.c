@@ -1,0 +1,178 @@
+/* lp_config: one table lists every option once (name, section, default, limits, meaning); the
+ * INI file, the flags and --help all read that table, so they cannot disagree. */
+#include "lp_config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lp_log.h"
+
+enum option_type { OPTION_STRING, OPTION_UINT };
+
+typedef struct option {
+  const char *section;
+  const char *name;
+  enum option_type type;
+  size_t offset;
+  size_t string_size;    /* for strings: the buffer size */
+  const char *fallback;  /* the default, as text */
+  uint32_t min, max;     /* for numbers */
+  const char *help;
+} option;
+
+#define STRING_OPTION(sec, field, def, text) \
+  {sec, #field, OPTION_STRING, offsetof(lp_config, field), sizeof(((lp_config *)0)->field), def, 0, 0, text}
+#define UINT_OPTION(sec, field, def, lo, hi, text) \
+  {sec, #field, OPTION_UINT, offsetof(lp_config, field), 0, def, lo, hi, text}
+
+static const option options[] = {
+    STRING_OPTION("server", listen, "127.0.0.1:7411", "API address: ip:port, [ipv6]:port or unix:/path"),
+    STRING_OPTION("server", http_listen, "", "HTTP address for /healthz and /metrics (ip:port or unix:/path); empty = off"),
+    STRING_OPTION("server", log_level, "info", "error, warn, info or debug (stderr)"),
+    STRING_OPTION("server", instance_id, "", "this daemon's name in lp:events; empty = random at start"),
+    UINT_OPTION("server", shutdown_grace_ms, "5000", 0, 600000, "on SIGTERM, wait this long for calls in flight, ms"),
+    UINT_OPTION("limits", max_frame_bytes, "1048576", 1024, 64u << 20, "largest request frame, bytes"),
+    UINT_OPTION("limits", max_connections, "1024", 1, 1000000, "open API connections; more are refused"),
+    UINT_OPTION("limits", idle_timeout_s, "300", 0, 86400, "close connections idle this long, s (0 = never)"),
+    UINT_OPTION("limits", max_pending_requests, "128", 1, 100000, "requests in flight per connection before reading pauses"),
+    UINT_OPTION("limits", output_high_water_bytes, "4194304", 4096, 1u << 30, "unsent reply bytes per connection before reading pauses"),
+    UINT_OPTION("limits", default_page_size, "100", 1, 1000000, "page size when a list call gives 0"),
+    UINT_OPTION("limits", max_page_size, "1000", 1, 1000000, "largest page size; larger requests are clamped"),
+    UINT_OPTION("limits", max_id_bytes, "32", 1, 32, "longest id, bytes"),
+    UINT_OPTION("limits", max_name_bytes, "200", 1, 10000, "longest name, bytes"),
+    UINT_OPTION("limits", max_short_text_bytes, "100", 1, 10000, "longest short text (mentor, label, district), bytes"),
+    UINT_OPTION("limits", max_text_bytes, "1000", 1, 100000, "longest free text (notes, reasons), bytes"),
+    UINT_OPTION("limits", max_recognitions, "100", 1, 10000, "most recognised trainings per company"),
+    UINT_OPTION("limits", max_preferences, "10", 0, 1000, "most preferred companies per pupil"),
+    UINT_OPTION("limits", max_exclusions, "100", 0, 10000, "most excluded companies per pupil"),
+    STRING_OPTION("redis", redis, "127.0.0.1:6379", "Redis address: ip:port or unix:/path (no host names)"),
+    UINT_OPTION("redis", redis_timeout_ms, "2000", 10, 600000, "connect timeout and write confirmation timeout, ms"),
+    UINT_OPTION("redis", redis_reconnect_min_ms, "100", 1, 600000, "first reconnect delay, ms (doubles up to the max)"),
+    UINT_OPTION("redis", redis_reconnect_max_ms, "5000", 1, 3600000, "longest reconnect delay, ms"),
+    UINT_OPTION("redis", follow_events, "0", 0, 1, "1 = apply other daemons' writes from lp:events (scale-out)"),
+    UINT_OPTION("redis", events_max_length, "1000000", 1000, 1u << 31, "approximate length kept of the lp:events stream"),
+};
+#define OPTION_COUNT (sizeof options / sizeof options[0])
+
+static const option *find_option(const char *name) {
+  for (size_t i = 0; i < OPTION_COUNT; i++)
+    if (strcmp(options[i].name, name) == 0) return &options[i];
+  return NULL;
+}
+
+static int apply(lp_config *config, const option *opt, const char *value, char *error, size_t error_size) {
+  char *field = (char *)config + opt->offset;
+  if (opt->type == OPTION_STRING) {
+    if (strlen(value) >= opt->string_size) {
+      snprintf(error, error_size, "%s: value longer than %zu bytes", opt->name, opt->string_size - 1);
+      return -1;
+    }
+    memcpy(field, value, strlen(value) + 1);
+    return 0;
+  }
+  char *end = NULL;
+  errno = 0;
+  unsigned long long number = strtoull(value, &end, 10);
+  if (value[0] == '\0' || value[0] == '-' || *end != '\0' || errno != 0 || number < opt->min ||
+      number > opt->max) {
+    snprintf(error, error_size, "%s: '%s' is not a whole number in %u..%u", opt->name, value,
+             opt->min, opt->max);
+    return -1;
+  }
+  uint32_t stored = (uint32_t)number;
+  memcpy(field, &stored, sizeof stored);
+  return 0;
+}
+
+void lp_config_defaults(lp_config *config) {
+  memset(config, 0, sizeof *config);
+  char ignored[128];
+  for (size_t i = 0; i < OPTION_COUNT; i++) apply(config, &options[i], options[i].fallback, ignored, sizeof ignored);
+}
+
+int lp_config_set(lp_config *config, const char *name, const char *value, char *error, size_t error_size) {
+  const option *opt = find_option(name);
+  if (!opt) {
+    snprintf(error, error_size, "unknown option '%s'", name);
+    return -1;
+  }
+  return apply(config, opt, value, error, error_size);
+}
+
+typedef struct file_context {
+  lp_config *config;
+  const char *path;
+  char *error;
+  size_t error_size;
+  int failed;
+} file_context;
+
+static int on_ini_entry(void *user, const char *section, const char *name, const char *value) {
+  file_context *context = user;
+  if (context->failed) return 0;
+  const option *opt = find_option(name);
+  if (!opt || strcmp(opt->section, section) != 0) {
+    snprintf(context->error, context->error_size, "%s: unknown key '%s' in section [%s]",
+             context->path, name, section);
+    context->failed = 1;
+    return 0;
+  }
+  char reason[256];
+  if (apply(context->config, opt, value, reason, sizeof reason) != 0) {
+    snprintf(context->error, context->error_size, "%s: [%s] %s", context->path, section, reason);
+    context->failed = 1;
+    return 0;
+  }
+  return 1;
+}
+
+int lp_config_load_file(lp_config *config, const char *path, char *error, size_t error_size) {
+  file_context context = {config, path, error, error_size, 0};
+  int rc = ini_parse(path, on_ini_entry, &context);
+  if (rc == -1) {
+    snprintf(error, error_size, "%s: cannot open: %s", path, strerror(errno));
+    return -1;
+  }
+  if (context.failed) return -1;
+  if (rc != 0) {
+    snprintf(error, error_size, "%s:%d: syntax error", path, rc);
+    return -1;
+  }
+  return 0;
+}
+
+int lp_config_validate(const lp_config *config, char *error, size_t error_size) {
+  if (lp_log_level_parse(config->log_level) < 0) {
+    snprintf(error, error_size, "log_level: '%s' is not error, warn, info or debug", config->log_level);
+    return -1;
+  }
+  if (config->default_page_size > config->max_page_size) {
+    snprintf(error, error_size, "default_page_size %u is above max_page_size %u",
+             config->default_page_size, config->max_page_size);
+    return -1;
+  }
+  if (config->redis_reconnect_min_ms > config->redis_reconnect_max_ms) {
+    snprintf(error, error_size, "redis_reconnect_min_ms is above redis_reconnect_max_ms");
+    return -1;
+  }
+  if (config->listen[0] == '\0' || config->redis[0] == '\0') {
+    snprintf(error, error_size, "listen and redis must not be empty");
+    return -1;
+  }
+  return 0;
+}
+
+void lp_config_print_help(FILE *out) {
+  const char *section = "";
+  for (size_t i = 0; i < OPTION_COUNT; i++) {
+    if (strcmp(section, options[i].section) != 0) {
+      section = options[i].section;
+      fprintf(out, "\n  [%s]\n", section);
+    }
+    fprintf(out, "  --%-26s %s (default: %s)\n", options[i].name, options[i].help,
+            options[i].fallback[0] ? options[i].fallback : "\"\"");
+  }
+}

@@ -1,0 +1,49 @@
+/* lp_config: the daemon's settings, their defaults, the INI file (libinih) and the flags. */
+#ifndef LP_CONFIG_H
+#define LP_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct lp_config {
+  char listen[256];            /* API address: "ip:port", "[ipv6]:port" or "unix:/path" */
+  char http_listen[256];       /* /healthz and /metrics: "ip:port" or "unix:/path"; "" = off */
+  char redis[256];             /* Redis: "ip:port" or "unix:/path" (no names: hiredis resolves blocking) */
+  char log_level[16];          /* error, warn, info, debug */
+  char instance_id[64];        /* names this daemon in lp:events; empty = random at start */
+  uint32_t max_frame_bytes;
+  uint32_t max_connections;
+  uint32_t idle_timeout_s;     /* 0 = never */
+  uint32_t max_pending_requests;
+  uint32_t output_high_water_bytes;
+  uint32_t default_page_size;
+  uint32_t max_page_size;
+  uint32_t max_id_bytes;
+  uint32_t max_name_bytes;
+  uint32_t max_short_text_bytes;
+  uint32_t max_text_bytes;
+  uint32_t max_recognitions;
+  uint32_t max_preferences;
+  uint32_t max_exclusions;
+  uint32_t redis_timeout_ms;
+  uint32_t redis_reconnect_min_ms;
+  uint32_t redis_reconnect_max_ms;
+  uint32_t events_max_length;
+  uint32_t follow_events;      /* 1: follow lp:events to apply other daemons' writes */  /* approximate MAXLEN of the lp:events stream */
+  uint32_t shutdown_grace_ms;
+} lp_config;
+
+/* Sets every field to its documented default. */
+void lp_config_defaults(lp_config *config);
+/* Reads an INI file over the current values; 0 or -1 with the reason in error. */
+int lp_config_load_file(lp_config *config, const char *path, char *error, size_t error_size);
+/* Sets one option by its name (the INI key and the flag name, e.g. "max_frame_bytes");
+ * 0 or -1 with the reason in error. */
+int lp_config_set(lp_config *config, const char *name, const char *value, char *error,
+                  size_t error_size);
+/* Checks values that depend on each other; 0 or -1 with the reason. */
+int lp_config_validate(const lp_config *config, char *error, size_t error_size);
+/* Writes every option with its default and meaning (for --help). */
+void lp_config_print_help(FILE *out);
+
+#endif

@@ -1,0 +1,319 @@
+/* lp_dispatch: the path of one request: unpack (bounded by the server's frame limit) -> Hello
+ * first -> store loaded? -> token -> role allowed for the call? -> handler -> pack the reply,
+ * now or (for writes) when the store confirms the MULTI/EXEC. */
+#include "lp_dispatch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lp_handlers.h"
+#include "lp_log.h"
+
+#define CODE(name) LEERPLEK__V1__STATUS_CODE__STATUS_CODE_##name
+#define ROLE_BIT(role) (1u << (role))
+#define SCHOOL ROLE_BIT(LEERPLEK__V1__ROLE__ROLE_SCHOOL)
+#define COMPANY ROLE_BIT(LEERPLEK__V1__ROLE__ROLE_COMPANY)
+#define COORDINATOR ROLE_BIT(LEERPLEK__V1__ROLE__ROLE_COORDINATOR)
+#define ADMIN ROLE_BIT(LEERPLEK__V1__ROLE__ROLE_ADMIN)
+
+typedef struct route {
+  Leerplek__V1__Request__BodyCase body;
+  const char *name;
+  unsigned roles;            /* roles that may make the call at all; handlers check scope */
+  int (*handler)(lp_ctx *ctx);
+} route;
+
+/* Every call of leerplek.proto, with the roles its comment allows. */
+static const route routes[] = {
+    {LEERPLEK__V1__REQUEST__BODY_UPSERT_TRAINING, "upsert_training", COORDINATOR, lp_handle_upsert_training},
+    {LEERPLEK__V1__REQUEST__BODY_GET_TRAINING, "get_training", SCHOOL | COMPANY | COORDINATOR, lp_handle_get_training},
+    {LEERPLEK__V1__REQUEST__BODY_LIST_TRAININGS, "list_trainings", SCHOOL | COMPANY | COORDINATOR, lp_handle_list_trainings},
+    {LEERPLEK__V1__REQUEST__BODY_UPSERT_COMPANY, "upsert_company", COORDINATOR, lp_handle_upsert_company},
+    {LEERPLEK__V1__REQUEST__BODY_GET_COMPANY, "get_company", SCHOOL | COMPANY | COORDINATOR, lp_handle_get_company},
+    {LEERPLEK__V1__REQUEST__BODY_LIST_COMPANIES, "list_companies", SCHOOL | COMPANY | COORDINATOR, lp_handle_list_companies},
+    {LEERPLEK__V1__REQUEST__BODY_UPSERT_LOCATION, "upsert_location", COMPANY | COORDINATOR, lp_handle_upsert_location},
+    {LEERPLEK__V1__REQUEST__BODY_GET_LOCATION, "get_location", COMPANY | COORDINATOR, lp_handle_get_location},
+    {LEERPLEK__V1__REQUEST__BODY_LIST_LOCATIONS, "list_locations", COMPANY | COORDINATOR, lp_handle_list_locations},
+    {LEERPLEK__V1__REQUEST__BODY_PUBLISH_VACANCY, "publish_vacancy", COMPANY | COORDINATOR, lp_handle_publish_vacancy},
+    {LEERPLEK__V1__REQUEST__BODY_UPDATE_VACANCY, "update_vacancy", COMPANY | COORDINATOR, lp_handle_update_vacancy},
+    {LEERPLEK__V1__REQUEST__BODY_CLOSE_VACANCY, "close_vacancy", COMPANY | COORDINATOR, lp_handle_close_vacancy},
+    {LEERPLEK__V1__REQUEST__BODY_GET_VACANCY, "get_vacancy", COMPANY | COORDINATOR, lp_handle_get_vacancy},
+    {LEERPLEK__V1__REQUEST__BODY_LIST_VACANCIES, "list_vacancies", COMPANY | COORDINATOR, lp_handle_list_vacancies},
+    {LEERPLEK__V1__REQUEST__BODY_REGISTER_PUPIL, "register_pupil", SCHOOL | COORDINATOR, lp_handle_register_pupil},
+    {LEERPLEK__V1__REQUEST__BODY_UPDATE_PUPIL, "update_pupil", SCHOOL | COORDINATOR, lp_handle_update_pupil},
+    {LEERPLEK__V1__REQUEST__BODY_GET_PUPIL, "get_pupil", SCHOOL | COORDINATOR, lp_handle_get_pupil},
+    {LEERPLEK__V1__REQUEST__BODY_LIST_PUPILS, "list_pupils", SCHOOL | COORDINATOR, lp_handle_list_pupils},
+    {LEERPLEK__V1__REQUEST__BODY_ERASE_PUPIL, "erase_pupil", SCHOOL | COORDINATOR, lp_handle_erase_pupil},
+    {LEERPLEK__V1__REQUEST__BODY_REQUEST_PLACEMENT, "request_placement", SCHOOL | COORDINATOR, lp_handle_request_placement},
+    {LEERPLEK__V1__REQUEST__BODY_WITHDRAW_PLACEMENT, "withdraw_placement", SCHOOL | COORDINATOR, lp_handle_withdraw_placement},
+    {LEERPLEK__V1__REQUEST__BODY_GET_PLACEMENT, "get_placement", SCHOOL | COORDINATOR, lp_handle_get_placement},
+    {LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS, "list_placements", SCHOOL | COORDINATOR, lp_handle_list_placements},
+    {LEERPLEK__V1__REQUEST__BODY_LIST_PROPOSALS, "list_proposals", COMPANY | COORDINATOR, lp_handle_list_proposals},
+    {LEERPLEK__V1__REQUEST__BODY_ACCEPT_PROPOSAL, "accept_proposal", SCHOOL | COMPANY | COORDINATOR, lp_handle_accept_proposal},
+    {LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL, "decline_proposal", SCHOOL | COMPANY | COORDINATOR, lp_handle_decline_proposal},
+    {LEERPLEK__V1__REQUEST__BODY_RECORD_AGREEMENT, "record_agreement", SCHOOL | COMPANY | COORDINATOR, lp_handle_record_agreement},
+    /* The rematch, its report and the priority-ordered waiting list come with the matcher. */
+    {LEERPLEK__V1__REQUEST__BODY_RUN_REMATCH, "run_rematch", COORDINATOR, NULL},
+    {LEERPLEK__V1__REQUEST__BODY_GET_REPORT, "get_report", COORDINATOR, NULL},
+    {LEERPLEK__V1__REQUEST__BODY_GET_WAITING_LIST, "get_waiting_list", SCHOOL | COORDINATOR, NULL},
+    {LEERPLEK__V1__REQUEST__BODY_CREATE_TOKEN, "create_token", ADMIN, lp_handle_create_token},
+    {LEERPLEK__V1__REQUEST__BODY_REVOKE_TOKEN, "revoke_token", ADMIN, lp_handle_revoke_token},
+    {LEERPLEK__V1__REQUEST__BODY_LIST_TOKENS, "list_tokens", ADMIN, lp_handle_list_tokens},
+};
+
+static const route *find_route(Leerplek__V1__Request__BodyCase body) {
+  for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+    if (routes[i].body == body) return &routes[i];
+  return NULL;
+}
+
+/* Packs a Response into a frame with its 4-byte big-endian length. NULL when out of memory. */
+static unsigned char *pack_frame(const Leerplek__V1__Response *response, size_t *frame_size) {
+  size_t size = protobuf_c_message_get_packed_size(&response->base);
+  unsigned char *frame = malloc(size + 4);
+  if (!frame) return NULL;
+  frame[0] = (unsigned char)(size >> 24);
+  frame[1] = (unsigned char)(size >> 16);
+  frame[2] = (unsigned char)(size >> 8);
+  frame[3] = (unsigned char)size;
+  protobuf_c_message_pack(&response->base, frame + 4);
+  *frame_size = size + 4;
+  return frame;
+}
+
+static unsigned char *error_frame(uint64_t request_id, int code, const char *field, const char *message,
+                                  size_t *frame_size) {
+  Leerplek__V1__Status status = LEERPLEK__V1__STATUS__INIT;
+  status.code = (Leerplek__V1__StatusCode)code;
+  status.field = (char *)(field ? field : "");
+  status.message = (char *)message;
+  if (code == CODE(UNAVAILABLE) || code == CODE(RESOURCE_EXHAUSTED)) status.retry_after_ms = 100;
+  Leerplek__V1__Response response = LEERPLEK__V1__RESPONSE__INIT;
+  response.request_id = request_id;
+  response.status = &status;
+  return pack_frame(&response, frame_size);
+}
+
+static void finish_with_error(lp_call *call, uint64_t request_id, int code, const char *field,
+                              const char *message, bool close_after) {
+  size_t size = 0;
+  unsigned char *frame = error_frame(request_id, code, field, message, &size);
+  if (close_after && call->conn) lp_conn_stop_reading(call->conn);
+  if (call->metrics && code >= 0 && code <= 16) call->metrics->requests_by_code[code]++;
+  /* Out of memory: an empty frame still keeps the replies in order; the client sees a parse
+   * error for this one request. */
+  if (!frame) frame = calloc(1, 4), size = 4;
+  lp_call_finish(call, frame, size, close_after);
+}
+
+void lp_dispatch_oversized(lp_daemon *daemon, lp_conn *conn, size_t size) {
+  lp_call *call = lp_call_open(conn);
+  if (!call) return;
+  call->metrics = &daemon->metrics;
+  char message[160];
+  snprintf(message, sizeof message, "frame of %zu bytes exceeds the limit of %u bytes; closing", size,
+           daemon->config.max_frame_bytes);
+  finish_with_error(call, 0, CODE(RESOURCE_EXHAUSTED), "", message, true);
+}
+
+void lp_dispatch_refuse(lp_daemon *daemon, lp_conn *conn, int code, const char *message) {
+  lp_conn_stop_reading(conn);
+  lp_call *call = lp_call_open(conn);
+  if (!call) return;
+  call->metrics = &daemon->metrics;
+  finish_with_error(call, 0, code, "", message, true);
+}
+
+/* The store's answer to a call's MULTI/EXEC. */
+static void on_commit_done(void *arg, int code, const char *message) {
+  lp_call *call = arg;
+  if (code == 0) {
+    call->metrics->commits++;
+    call->metrics->requests_by_code[0]++;
+    unsigned char *frame = call->success_frame;
+    size_t size = call->success_size;
+    call->success_frame = NULL;
+    lp_call_finish(call, frame, size, false);
+    return;
+  }
+  call->metrics->commit_failures++;
+  finish_with_error(call, call->request_id, code, "", message, false);
+}
+
+lp_txn *lp_begin(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key) {
+  lp_auth_describe(&ctx->who, ctx->actor, sizeof ctx->actor);
+  lp_txn *txn = lp_txn_new();
+  if (txn) lp_txn_event(txn, ctx->daemon->config.instance_id, op, kind, key, ctx->actor,
+                        ctx->daemon->config.events_max_length);
+  return txn;
+}
+
+int lp_commit(lp_ctx *ctx, lp_txn *txn) {
+  if (!txn) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory building the write");
+  if (lp_store_commit(ctx->daemon->store, txn, on_commit_done, ctx->commit_arg) != 0)
+    return lp_fail(ctx, CODE(UNAVAILABLE), "", "the store is unavailable (reconnecting); nothing was changed, retry");
+  ctx->pending = true;
+  return 0;
+}
+
+int lp_store_record(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key, void *record) {
+  if (!record) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
+  lp_txn *txn = lp_begin(ctx, op, kind, key);
+  if (txn) lp_txn_put(txn, kind, key, record);
+  if (lp_commit(ctx, txn) != 0) {
+    protobuf_c_message_free_unpacked(record, NULL);
+    return -1;
+  }
+  if (lp_state_put(&ctx->daemon->state, kind, key, record) != 0)
+    LP_ERROR("out of memory applying %s %s in memory; it is in redis", lp_kind_name(kind), key);
+  return 0;
+}
+
+static int handle_hello(lp_ctx *ctx, lp_conn *conn, bool *close_after) {
+  const Leerplek__V1__HelloRequest *hello = ctx->request->hello;
+  uint32_t version = hello->protocol_version;
+  if (version < LP_PROTOCOL_MIN || version > LP_PROTOCOL_MAX) {
+    *close_after = true;
+    return lp_fail(ctx, CODE(FAILED_PRECONDITION), "hello.protocol_version",
+                   "protocol version %u is not spoken here; this daemon speaks %u..%u", version,
+                   LP_PROTOCOL_MIN, LP_PROTOCOL_MAX);
+  }
+  if (!lp_check_text(ctx, hello->client_name, "hello.client_name", 0, ctx->daemon->config.max_short_text_bytes, false))
+    return -1;
+  if (ctx->request->token[0] != '\0') {
+    char why[160];
+    int code = lp_auth_check(&ctx->daemon->state, ctx->request->token, ctx->now, lp_conn_token_memo(conn), &ctx->who,
+                             why, sizeof why);
+    if (code != 0) return lp_fail(ctx, code, "token", "%s", why);
+  }
+  const lp_config *config = &ctx->daemon->config;
+  Leerplek__V1__Limits *limits = lp_scratch(ctx, sizeof *limits);
+  Leerplek__V1__HelloResponse *reply = lp_scratch(ctx, sizeof *reply);
+  if (!limits || !reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
+  leerplek__v1__limits__init(limits);
+  limits->max_frame_bytes = config->max_frame_bytes;
+  limits->max_pending_requests = config->max_pending_requests;
+  limits->default_page_size = config->default_page_size;
+  limits->max_page_size = config->max_page_size;
+  limits->max_id_bytes = config->max_id_bytes;
+  limits->max_name_bytes = config->max_name_bytes;
+  limits->max_text_bytes = config->max_text_bytes;
+  limits->max_recognitions = config->max_recognitions;
+  limits->max_preferences = config->max_preferences;
+  limits->max_exclusions = config->max_exclusions;
+  limits->idle_timeout_s = config->idle_timeout_s;
+  leerplek__v1__hello_response__init(reply);
+  reply->server_version = (char *)LP_SERVER_VERSION;
+  reply->protocol_version = version;
+  reply->min_protocol_version = LP_PROTOCOL_MIN;
+  reply->max_protocol_version = LP_PROTOCOL_MAX;
+  reply->role = (Leerplek__V1__Role)ctx->who.role;
+  reply->scope_id = ctx->who.scope_id;
+  reply->limits = limits;
+  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_HELLO;
+  ctx->response->hello = reply;
+  if (!lp_conn_greeted(conn)) LP_DEBUG("connection %s: hello from '%s'", lp_conn_peer(conn), hello->client_name);
+  lp_conn_set_greeted(conn);
+  return 0;
+}
+
+/* Whether the frame carried a body field this daemon does not know (a newer client's call):
+ * protobuf-c keeps such fields as unknown fields and leaves body unset. */
+static bool has_unknown_call(const Leerplek__V1__Request *request) {
+  for (unsigned i = 0; i < request->base.n_unknown_fields; i++)
+    if (request->base.unknown_fields[i].tag >= 10) return true;
+  return false;
+}
+
+static int route_request(lp_ctx *ctx, lp_conn *conn, bool *close_after, const char **call_name) {
+  const Leerplek__V1__Request *request = ctx->request;
+  if (request->body_case == LEERPLEK__V1__REQUEST__BODY_HELLO) {
+    *call_name = "hello";
+    return handle_hello(ctx, conn, close_after);
+  }
+  if (!lp_conn_greeted(conn)) {
+    *close_after = true;
+    return lp_fail(ctx, CODE(FAILED_PRECONDITION), "body", "the first call on a connection must be hello");
+  }
+  if (request->body_case == LEERPLEK__V1__REQUEST__BODY__NOT_SET) {
+    if (has_unknown_call(request))
+      return lp_fail(ctx, CODE(UNIMPLEMENTED), "body", "this daemon (%s) does not know the call in body", LP_SERVER_VERSION);
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "body", "the request names no call (body is empty)");
+  }
+  const route *call = find_route(request->body_case);
+  if (!call) return lp_fail(ctx, CODE(UNIMPLEMENTED), "body", "this daemon does not know that call");
+  *call_name = call->name;
+  if (ctx->daemon->stopping) return lp_fail(ctx, CODE(UNAVAILABLE), "", "the daemon is shutting down");
+  if (!lp_store_loaded(ctx->daemon->store))
+    return lp_fail(ctx, CODE(UNAVAILABLE), "", "the daemon is starting (state not loaded yet)");
+  char why[160];
+  int code = lp_auth_check(&ctx->daemon->state, request->token, ctx->now, lp_conn_token_memo(conn), &ctx->who, why,
+                           sizeof why);
+  if (code != 0) return lp_fail(ctx, code, "token", "%s", why);
+  if (!(call->roles & ROLE_BIT(ctx->who.role))) {
+    lp_auth_describe(&ctx->who, ctx->actor, sizeof ctx->actor);
+    return lp_fail(ctx, CODE(PERMISSION_DENIED), "body", "role %s may not call %s", ctx->actor, call->name);
+  }
+  if (!call->handler)
+    return lp_fail(ctx, CODE(UNIMPLEMENTED), "body",
+                   "%s is not implemented yet in %s (it comes with the matcher integration)", call->name, LP_SERVER_VERSION);
+  return call->handler(ctx);
+}
+
+void lp_dispatch_frame(lp_daemon *daemon, lp_conn *conn, const unsigned char *data, size_t size) {
+  lp_call *call = lp_call_open(conn);
+  if (!call) {
+    LP_ERROR("connection %s: out of memory; closing", lp_conn_peer(conn));
+    lp_conn_stop_reading(conn);
+    return;
+  }
+  call->metrics = &daemon->metrics;
+  Leerplek__V1__Request *request = leerplek__v1__request__unpack(NULL, size, data);
+  if (!request) {
+    /* protobuf-c says only "NULL"; the frame's size is all we can add. */
+    char message[160];
+    snprintf(message, sizeof message, "frame of %zu bytes does not parse as a leerplek.v1.Request", size);
+    bool close_after = !lp_conn_greeted(conn);
+    finish_with_error(call, 0, CODE(INVALID_ARGUMENT), "", message, close_after);
+    return;
+  }
+  call->request_id = request->request_id;
+
+  Leerplek__V1__Response response = LEERPLEK__V1__RESPONSE__INIT;
+  Leerplek__V1__Status ok_status = LEERPLEK__V1__STATUS__INIT;
+  response.request_id = request->request_id;
+  response.status = &ok_status;
+  lp_ctx ctx;
+  memset(&ctx, 0, sizeof ctx);
+  ctx.daemon = daemon;
+  ctx.request = request;
+  ctx.response = &response;
+  ctx.now = (long long)time(NULL);
+  ctx.commit_arg = call;
+
+  bool close_after = false;
+  const char *call_name = "?";
+  int rc = route_request(&ctx, conn, &close_after, &call_name);
+  if (rc == 0) {
+    size_t frame_size = 0;
+    unsigned char *frame = pack_frame(&response, &frame_size);
+    if (ctx.pending) {
+      /* Sent to Redis: the reply leaves when EXEC is confirmed (on_commit_done). */
+      if (!frame) LP_ERROR("out of memory packing a reply; it will be empty");
+      call->success_frame = frame ? frame : calloc(1, 4);
+      call->success_size = frame ? frame_size : 4;
+    } else if (frame) {
+      daemon->metrics.requests_by_code[0]++;
+      lp_call_finish(call, frame, frame_size, false);
+    } else {
+      finish_with_error(call, request->request_id, CODE(INTERNAL), "", "out of memory packing the reply", false);
+    }
+  } else {
+    LP_DEBUG("connection %s: %s refused: %s (%s)", lp_conn_peer(conn), call_name, ctx.message, ctx.field);
+    finish_with_error(call, request->request_id, ctx.code, ctx.field, ctx.message, close_after);
+  }
+  lp_scratch_free(&ctx);
+  leerplek__v1__request__free_unpacked(request, NULL);
+}

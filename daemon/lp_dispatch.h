@@ -1,0 +1,17 @@
+/* lp_dispatch: one frame in, one reply queued: unpack the Request, Hello first, authenticate
+ * the token, check the role for the call, run its handler, pack the Response. */
+#ifndef LP_DISPATCH_H
+#define LP_DISPATCH_H
+
+#include <stddef.h>
+
+#include "lp_daemon.h"
+#include "lp_server.h"
+
+void lp_dispatch_frame(lp_daemon *daemon, lp_conn *conn, const unsigned char *data, size_t size);
+/* A frame header above max_frame_bytes: RESOURCE_EXHAUSTED, then the connection closes. */
+void lp_dispatch_oversized(lp_daemon *daemon, lp_conn *conn, size_t size);
+/* Refuses a new connection with one reply (request_id 0) and closes it. */
+void lp_dispatch_refuse(lp_daemon *daemon, lp_conn *conn, int code, const char *message);
+
+#endif

@@ -1,0 +1,260 @@
+/* lp_follow: scale-out. With follow_events = 1 the daemon reads the lp:events stream on a second
+ * Redis connection (XREAD BLOCK) and, for every event, re-reads the named record from Redis into
+ * memory, so several daemons on one Redis converge on the store's contents. Its own events are
+ * re-read too: that repairs the moment where another daemon's older record overwrote a write of
+ * ours that was still in flight. Erasures name only the school (the audit trail keeps no pupil
+ * reference), so they are applied by dropping that school's pupils that left the index. */
+#include "lp_follow.h"
+
+#include <event2/event.h>
+#include <hiredis/async.h>
+#include <hiredis/adapters/libevent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lp_log.h"
+
+struct lp_follow {
+  lp_daemon *daemon;
+  redisAsyncContext *redis;
+  bool connected;
+  bool freeing;
+  char last_id[64];         /* the last stream entry applied */
+  struct event *retry_timer;
+};
+
+static void read_more(lp_follow *follow);
+
+static int kind_from_name(const char *name) {
+  for (int kind = 0; kind < LP_KIND_COUNT; kind++)
+    if (strcmp(lp_kind_name((enum lp_kind)kind), name) == 0) return kind;
+  return -1;
+}
+
+typedef struct record_request {
+  lp_follow *follow;
+  enum lp_kind kind;
+  char key[96];
+} record_request;
+
+static int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+/* The MGET of one record (and, for tokens, its hash): put it in memory, or drop it if gone. */
+static void on_record(redisAsyncContext *redis, void *reply_pointer, void *privdata) {
+  (void)redis;
+  record_request *request = privdata;
+  redisReply *reply = reply_pointer;
+  lp_state *state = &request->follow->daemon->state;
+  if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 && !request->follow->freeing) {
+    redisReply *record = reply->element[0];
+    if (record->type != REDIS_REPLY_STRING) {
+      lp_state_remove(state, request->kind, request->key);
+    } else {
+      ProtobufCMessage *message = protobuf_c_message_unpack(lp_kind_descriptor(request->kind), NULL, record->len,
+                                                            (const uint8_t *)record->str);
+      if (!message) {
+        LP_ERROR("follow: lp:%s:%s does not parse; not applied", lp_kind_name(request->kind), request->key);
+      } else if (request->kind == LP_KIND_TOKEN) {
+        redisReply *hash = reply->elements > 1 ? reply->element[1] : NULL;
+        lp_token *token = calloc(1, sizeof *token);
+        bool ok = token && hash && hash->type == REDIS_REPLY_STRING && hash->len == 64;
+        for (int b = 0; ok && b < 32; b++) {
+          int high = hex_digit(hash->str[2 * b]), low = hex_digit(hash->str[2 * b + 1]);
+          ok = high >= 0 && low >= 0;
+          if (ok) token->hash[b] = (unsigned char)(high * 16 + low);
+        }
+        if (ok) {
+          token->info = (Leerplek__V1__TokenInfo *)message;
+          lp_state_put(state, LP_KIND_TOKEN, request->key, token);
+        } else {
+          LP_ERROR("follow: token %s has no valid hash; not applied", request->key);
+          protobuf_c_message_free_unpacked(message, NULL);
+          free(token);
+        }
+      } else {
+        lp_state_put(state, request->kind, request->key, message);
+      }
+    }
+  }
+  free(request);
+}
+
+/* Drops in-memory pupils (and placements) of school that are no longer in lp:index:pupil. */
+static void on_pupil_index(redisAsyncContext *redis, void *reply_pointer, void *privdata) {
+  (void)redis;
+  record_request *request = privdata;
+  redisReply *reply = reply_pointer;
+  if (reply && reply->type == REDIS_REPLY_ARRAY && !request->follow->freeing) {
+    lp_state *state = &request->follow->daemon->state;
+    lp_map *pupils = &state->maps[LP_KIND_PUPIL];
+    size_t prefix = strlen(request->key);
+    for (size_t i = pupils->count; i-- > 0;) {
+      const char *key = pupils->entries[i].key;
+      if (strncmp(key, request->key, prefix) != 0 || key[prefix] != '/') continue;
+      bool present = false;
+      for (size_t m = 0; m < reply->elements && !present; m++) present = strcmp(reply->element[m]->str, key) == 0;
+      if (!present) {
+        char gone[96];
+        snprintf(gone, sizeof gone, "%s", key);
+        lp_state_remove(state, LP_KIND_PLACEMENT, gone);
+        lp_state_remove(state, LP_KIND_PUPIL, gone);
+      }
+    }
+  }
+  free(request);
+}
+
+static const char *field_value(const redisReply *fields, const char *name) {
+  for (size_t i = 0; i + 1 < fields->elements; i += 2)
+    if (fields->element[i]->type == REDIS_REPLY_STRING && strcmp(fields->element[i]->str, name) == 0)
+      return fields->element[i + 1]->str;
+  return NULL;
+}
+
+static void apply_event(lp_follow *follow, const redisReply *fields) {
+  const char *op = field_value(fields, "op"), *kind_name = field_value(fields, "kind"), *key = field_value(fields, "key");
+  if (!op || !kind_name || !key) return;
+  int kind = kind_from_name(kind_name);
+  if (kind < 0 || strlen(key) >= sizeof(((record_request *)0)->key)) return;
+  record_request *request = calloc(1, sizeof *request);
+  if (!request) return;
+  request->follow = follow;
+  request->kind = (enum lp_kind)kind;
+  memcpy(request->key, key, strlen(key) + 1);
+  if (strcmp(op, "erase") == 0) {
+    redisAsyncCommand(follow->redis, on_pupil_index, request, "SMEMBERS lp:index:pupil");
+    return;
+  }
+  /* A write may touch a pupil and its placement together: re-read both for either. */
+  if (kind == LP_KIND_PUPIL || kind == LP_KIND_PLACEMENT) {
+    record_request *other = calloc(1, sizeof *other);
+    if (other) {
+      *other = *request;
+      other->kind = kind == LP_KIND_PUPIL ? LP_KIND_PLACEMENT : LP_KIND_PUPIL;
+      redisAsyncCommand(follow->redis, on_record, other, "MGET lp:%s:%s", lp_kind_name(other->kind), key);
+    }
+  }
+  if (kind == LP_KIND_TOKEN)
+    redisAsyncCommand(follow->redis, on_record, request, "MGET lp:token:%s lp:tokenhash:%s", key, key);
+  else
+    redisAsyncCommand(follow->redis, on_record, request, "MGET lp:%s:%s", kind_name, key);
+}
+
+static void on_events(redisAsyncContext *redis, void *reply_pointer, void *privdata) {
+  (void)redis;
+  lp_follow *follow = privdata;
+  redisReply *reply = reply_pointer;
+  if (!reply || follow->freeing) return; /* the link dropped; on_disconnect schedules a retry */
+  if (reply->type == REDIS_REPLY_ARRAY) {
+    for (size_t s = 0; s < reply->elements; s++) {
+      redisReply *stream = reply->element[s];
+      if (stream->type != REDIS_REPLY_ARRAY || stream->elements < 2) continue;
+      redisReply *entries = stream->element[1];
+      for (size_t e = 0; e < entries->elements; e++) {
+        redisReply *entry = entries->element[e];
+        if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2) continue;
+        snprintf(follow->last_id, sizeof follow->last_id, "%s", entry->element[0]->str);
+        if (entry->element[1]->type == REDIS_REPLY_ARRAY) apply_event(follow, entry->element[1]);
+      }
+    }
+  } else if (reply->type == REDIS_REPLY_ERROR) {
+    LP_WARN("follow: XREAD failed: %s", reply->str);
+  }
+  read_more(follow);
+}
+
+static void read_more(lp_follow *follow) {
+  if (!follow->redis || !follow->connected) return;
+  redisAsyncCommand(follow->redis, on_events, follow, "XREAD COUNT 1000 BLOCK 1000 STREAMS lp:events %s", follow->last_id);
+}
+
+static void schedule_retry(lp_follow *follow) {
+  struct timeval delay = {0, 500 * 1000};
+  evtimer_add(follow->retry_timer, &delay);
+}
+
+static void on_connect(const redisAsyncContext *redis, int status) {
+  lp_follow *follow = redis->data;
+  if (status != REDIS_OK) {
+    follow->redis = NULL; /* hiredis frees it */
+    if (!follow->freeing) schedule_retry(follow);
+    return;
+  }
+  follow->connected = true;
+  LP_INFO("following lp:events from %s", follow->last_id);
+  read_more(follow);
+}
+
+static void on_disconnect(const redisAsyncContext *redis, int status) {
+  (void)status;
+  lp_follow *follow = redis->data;
+  follow->redis = NULL; /* hiredis frees it */
+  follow->connected = false;
+  if (!follow->freeing) schedule_retry(follow);
+}
+
+static void connect_follower(lp_follow *follow) {
+  const char *address = follow->daemon->config.redis;
+  redisAsyncContext *redis = NULL;
+  if (strncmp(address, "unix:", 5) == 0) {
+    redis = redisAsyncConnectUnix(address + 5);
+  } else {
+    /* lp_store has checked that the address is an IP literal and port. */
+    char host[256];
+    const char *colon = strrchr(address, ':');
+    const char *start = address[0] == '[' ? address + 1 : address;
+    const char *end = address[0] == '[' ? strchr(address, ']') : colon;
+    if (!colon || !end || end <= start || (size_t)(end - start) >= sizeof host) return;
+    memcpy(host, start, (size_t)(end - start));
+    host[end - start] = '\0';
+    redis = redisAsyncConnect(host, atoi(colon + 1));
+  }
+  if (!redis || redis->err) {
+    if (redis) redisAsyncFree(redis);
+    schedule_retry(follow);
+    return;
+  }
+  redis->data = follow;
+  redisLibeventAttach(redis, follow->daemon->base);
+  redisAsyncSetConnectCallback(redis, on_connect);
+  redisAsyncSetDisconnectCallback(redis, on_disconnect);
+  follow->redis = redis;
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  lp_follow *follow = arg;
+  if (!follow->redis && !follow->freeing) connect_follower(follow);
+}
+
+lp_follow *lp_follow_start(lp_daemon *daemon, const char *start_id) {
+  lp_follow *follow = calloc(1, sizeof *follow);
+  if (!follow) return NULL;
+  follow->daemon = daemon;
+  snprintf(follow->last_id, sizeof follow->last_id, "%s", start_id);
+  follow->retry_timer = evtimer_new(daemon->base, on_retry, follow);
+  if (!follow->retry_timer) {
+    free(follow);
+    return NULL;
+  }
+  connect_follower(follow);
+  return follow;
+}
+
+void lp_follow_free(lp_follow *follow) {
+  if (!follow) return;
+  follow->freeing = true;
+  if (follow->redis) {
+    redisAsyncContext *redis = follow->redis;
+    follow->redis = NULL;
+    redisAsyncFree(redis); /* pending callbacks get NULL and free their requests */
+  }
+  event_free(follow->retry_timer);
+  free(follow);
+}

@@ -1,0 +1,12 @@
+/* lp_follow: scale-out: follows the lp:events stream on a second Redis connection and applies
+ * every change (from any daemon sharing the Redis) to this daemon's working set. */
+#ifndef LP_FOLLOW_H
+#define LP_FOLLOW_H
+
+#include "lp_daemon.h"
+
+/* Starts following after stream id start_id (the stream's last id when the state was loaded). */
+lp_follow *lp_follow_start(lp_daemon *daemon, const char *start_id);
+void lp_follow_free(lp_follow *follow);
+
+#endif

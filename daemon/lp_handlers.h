@@ -1,0 +1,158 @@
+/* lp_handlers: what every call handler gets (lp_ctx), the helpers they share (failing with a
+ * status, scratch memory, input checks, committing to the store) and the handlers themselves.
+ * A handler validates and checks scope against the in-memory state, builds the new records,
+ * sends one MULTI/EXEC and applies the change to memory; dispatch replies when Redis confirms. */
+#ifndef LP_HANDLERS_H
+#define LP_HANDLERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "leerplek.pb-c.h"
+#include "lp_auth.h"
+#include "lp_daemon.h"
+#include "lp_store.h"
+
+#define LP_MAX_KEY 80   /* longest in-memory key: "<school id>/<pupil ref>" */
+
+typedef struct lp_ctx {
+  lp_daemon *daemon;
+  const Leerplek__V1__Request *request;
+  Leerplek__V1__Response *response;  /* the handler sets body_case and the body */
+  lp_principal who;
+  char actor[96];                    /* "school:<id>", ... for events (set by lp_begin) */
+  long long now;                     /* unix seconds at dispatch */
+  /* Failure: a StatusCode, the field path and a message. */
+  int code;
+  char field[160];
+  char message[512];
+  /* Set by lp_commit: the reply waits for Redis. */
+  bool pending;
+  void *commit_arg;
+  /* Scratch allocations freed after the reply is packed. */
+  void **scratch;
+  size_t scratch_count;
+  size_t scratch_capacity;
+} lp_ctx;
+
+/* Records a failure and returns -1 (for "return lp_fail(...)"). */
+int lp_fail(lp_ctx *ctx, int code, const char *field, const char *format, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Scratch memory owned by the call (zeroed); NULL only when out of memory. */
+void *lp_scratch(lp_ctx *ctx, size_t size);
+char *lp_scratch_strdup(lp_ctx *ctx, const char *text);
+void lp_scratch_free(lp_ctx *ctx);
+
+/* Sends txn (with an event appended by the caller) and marks the call pending. -1 with
+ * UNAVAILABLE set when the store cannot take writes now (txn is freed either way). */
+int lp_commit(lp_ctx *ctx, lp_txn *txn);
+/* A new txn with the event for this change already added. */
+lp_txn *lp_begin(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key);
+
+/* Writes one record (op "upsert", "create", ...): the record and its index in one MULTI/EXEC
+ * with its event, then into memory. Takes ownership of record. */
+int lp_store_record(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key, void *record);
+
+/* One page of a list call: the matching values from the page token on (at most the page size),
+ * the next page token (scratch; "" on the last page) and the count of all matches. */
+typedef bool lp_list_filter(const lp_ctx *ctx, const void *value, const void *arg);
+int lp_list_page(lp_ctx *ctx, enum lp_kind kind, uint32_t page_size, const char *page_token,
+                 const char *call, lp_list_filter *filter, const void *arg, void ***items,
+                 size_t *item_count, char **next_page_token, uint32_t *total_size);
+
+/* A deep copy of a message (pack + unpack); NULL when out of memory. Free with
+ * protobuf_c_message_free_unpacked. */
+void *lp_clone(const void *message);
+/* Replaces an owned string field of an unpacked message with a copy of value. */
+int lp_set_string(char **field, const char *value);
+
+/* Input checks. Each returns true when fine; otherwise records INVALID_ARGUMENT naming field. */
+bool lp_check_id(lp_ctx *ctx, const char *value, const char *field);
+bool lp_check_training_code(lp_ctx *ctx, const char *value, const char *field);
+bool lp_check_company_id(lp_ctx *ctx, const char *value, const char *field);
+bool lp_check_postcode(lp_ctx *ctx, const char *value, const char *field);
+/* UTF-8, no control characters (newlines only when allow_newlines), length min..max bytes. */
+bool lp_check_text(lp_ctx *ctx, const char *value, const char *field, size_t min, size_t max,
+                   bool allow_newlines);
+bool lp_check_day_mask(lp_ctx *ctx, uint32_t mask, const char *field);
+bool lp_check_point(lp_ctx *ctx, const Leerplek__V1__GeoPoint *point, const char *field);
+bool lp_check_date(lp_ctx *ctx, const Leerplek__V1__Date *date, const char *field);
+bool lp_check_revision(lp_ctx *ctx, uint64_t expected, uint64_t stored, const char *field);
+
+/* Paging: the effective page size and the first index after the page token (or -1 with
+ * INVALID_ARGUMENT naming "<call>.page_token"). */
+uint32_t lp_page_size(const lp_ctx *ctx, uint32_t requested);
+bool lp_page_start(lp_ctx *ctx, const lp_map *map, const char *page_token, const char *call,
+                   size_t *start);
+
+/* The pupil key "<school>/<ref>". */
+void lp_pupil_key(const char *school_id, const char *ref, char key[LP_MAX_KEY]);
+/* Role helpers. */
+bool lp_is_school(const lp_ctx *ctx);
+bool lp_is_company(const lp_ctx *ctx);
+bool lp_is_coordinator(const lp_ctx *ctx);
+/* For SCHOOL tokens: resolves an empty school_id to the token's school and refuses another
+ * school's id as NOT_FOUND (so a school cannot learn that another school's pupil exists).
+ * For COORDINATORs: school_id is required. Sets *school to the effective id. */
+bool lp_resolve_school(lp_ctx *ctx, const char *school_id, const char *field, const char **school);
+
+/* handlers_catalog.c */
+int lp_handle_upsert_training(lp_ctx *ctx);
+int lp_handle_get_training(lp_ctx *ctx);
+int lp_handle_list_trainings(lp_ctx *ctx);
+int lp_handle_upsert_company(lp_ctx *ctx);
+int lp_handle_get_company(lp_ctx *ctx);
+int lp_handle_list_companies(lp_ctx *ctx);
+int lp_handle_upsert_location(lp_ctx *ctx);
+int lp_handle_get_location(lp_ctx *ctx);
+int lp_handle_list_locations(lp_ctx *ctx);
+/* handlers_vacancies.c */
+int lp_handle_publish_vacancy(lp_ctx *ctx);
+int lp_handle_update_vacancy(lp_ctx *ctx);
+int lp_handle_close_vacancy(lp_ctx *ctx);
+int lp_handle_get_vacancy(lp_ctx *ctx);
+int lp_handle_list_vacancies(lp_ctx *ctx);
+/* handlers_pupils.c */
+int lp_handle_register_pupil(lp_ctx *ctx);
+int lp_handle_update_pupil(lp_ctx *ctx);
+int lp_handle_get_pupil(lp_ctx *ctx);
+int lp_handle_list_pupils(lp_ctx *ctx);
+int lp_handle_erase_pupil(lp_ctx *ctx);
+int lp_handle_request_placement(lp_ctx *ctx);
+int lp_handle_withdraw_placement(lp_ctx *ctx);
+int lp_handle_get_placement(lp_ctx *ctx);
+int lp_handle_list_placements(lp_ctx *ctx);
+/* handlers_proposals.c */
+int lp_handle_list_proposals(lp_ctx *ctx);
+int lp_handle_accept_proposal(lp_ctx *ctx);
+int lp_handle_decline_proposal(lp_ctx *ctx);
+int lp_handle_record_agreement(lp_ctx *ctx);
+/* A copy of the vacancy a placement's proposal holds a seat in, with that seat released
+ * (NULL when the placement holds none or out of memory; *holds says whether it holds one). */
+Leerplek__V1__Vacancy *lp_vacancy_releasing(lp_ctx *ctx, const Leerplek__V1__Placement *placement, bool *holds);
+/* Whether a pupil still qualifies for a vacancy by the hard rules (training, recognition,
+ * readiness and kind, days, commute, exclusions); used to release proposals that no longer fit. */
+bool lp_pupil_fits(const lp_ctx *ctx, const Leerplek__V1__Pupil *pupil, const Leerplek__V1__Vacancy *vacancy);
+/* PROPOSED placements being released back to WAITING by a change. */
+typedef struct lp_release {
+  char key[LP_MAX_KEY];
+  Leerplek__V1__Placement *placement;
+} lp_release;
+typedef struct lp_releases {
+  lp_release *items;
+  size_t count;
+} lp_releases;
+/* Adds a released copy of stored (key names it); -1 with INTERNAL when out of memory. */
+int lp_release_add(lp_ctx *ctx, lp_releases *releases, const char *key, const Leerplek__V1__Placement *stored);
+/* Puts the released placements in txn; after the commit, applies them to memory (and empties
+ * the list); or frees them when the change is not made. */
+void lp_releases_put(const lp_releases *releases, lp_txn *txn);
+void lp_releases_apply(lp_ctx *ctx, lp_releases *releases);
+void lp_releases_free(lp_releases *releases);
+/* handlers_tokens.c */
+int lp_handle_create_token(lp_ctx *ctx);
+int lp_handle_revoke_token(lp_ctx *ctx);
+int lp_handle_list_tokens(lp_ctx *ctx);
+
+#endif

@@ -1,0 +1,14 @@
+/* lp_http: the operations endpoint (evhttp on http_listen): GET /healthz and GET /metrics
+ * (Prometheus text format). Off unless http_listen is set. */
+#ifndef LP_HTTP_H
+#define LP_HTTP_H
+
+#include <stddef.h>
+
+#include "lp_daemon.h"
+
+/* Binds http_listen; NULL with the reason in error on failure. */
+lp_http *lp_http_start(lp_daemon *daemon, char *error, size_t error_size);
+void lp_http_free(lp_http *http);
+
+#endif

@@ -1,0 +1,53 @@
+/* lp_server: the API listener and its connections: framing (4-byte big-endian length + one
+ * message), replies in request order, limits and backpressure. Frames go to lp_dispatch. */
+#ifndef LP_SERVER_H
+#define LP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lp_auth.h"
+#include "lp_daemon.h"
+
+typedef struct lp_conn lp_conn;
+
+/* One request's place in its connection's reply queue. Replies leave in queue order: a call
+ * finished early waits until every call before it has finished. */
+typedef struct lp_call {
+  lp_conn *conn;             /* NULL once the connection has gone (the call is then orphaned) */
+  struct lp_call *next;
+  bool done;
+  bool close_after;          /* close the connection once this reply is written */
+  unsigned char *frame;      /* the reply frame, length prefix included */
+  size_t frame_size;
+  /* Kept by dispatch while the call waits for the store. */
+  unsigned char *success_frame;
+  size_t success_size;
+  uint64_t request_id;
+  lp_metrics *metrics;       /* where the reply is counted */
+} lp_call;
+
+lp_server *lp_server_new(lp_daemon *daemon);
+/* Binds the configured address; 0 or -1 with the reason. */
+int lp_server_listen(lp_server *server, char *error, size_t error_size);
+/* Stops accepting and reading; connections close once their replies are written. */
+void lp_server_drain(lp_server *server);
+size_t lp_server_connection_count(const lp_server *server);
+void lp_server_free(lp_server *server);
+
+/* For dispatch: a new call at the end of conn's queue (NULL when out of memory). */
+lp_call *lp_call_open(lp_conn *conn);
+/* Sets the call's reply (frame ownership passes to the call) and writes every finished reply
+ * at the head of the queue. For an orphaned call it just frees everything. */
+void lp_call_finish(lp_call *call, unsigned char *frame, size_t frame_size, bool close_after);
+
+bool lp_conn_greeted(const lp_conn *conn);
+void lp_conn_set_greeted(lp_conn *conn);
+const char *lp_conn_peer(const lp_conn *conn);
+/* The connection's token memo (see lp_auth.h). */
+lp_token_memo *lp_conn_token_memo(lp_conn *conn);
+/* No more requests are read from conn; it closes once the queued replies are written. */
+void lp_conn_stop_reading(lp_conn *conn);
+
+#endif

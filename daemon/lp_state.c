@@ -1,0 +1,125 @@
+/* lp_state: sorted maps of protobuf records, one per kind. Inserts shift the array (O(n)),
+ * which is fine for the city-sized working set; lookups and page starts are binary searches. */
+#include "lp_state.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const kind_names[LP_KIND_COUNT] = {
+    "training", "company", "location", "vacancy", "pupil", "placement", "token"};
+
+const char *lp_kind_name(enum lp_kind kind) { return kind_names[kind]; }
+
+const ProtobufCMessageDescriptor *lp_kind_descriptor(enum lp_kind kind) {
+  switch (kind) {
+    case LP_KIND_TRAINING: return &leerplek__v1__training__descriptor;
+    case LP_KIND_COMPANY: return &leerplek__v1__company__descriptor;
+    case LP_KIND_LOCATION: return &leerplek__v1__location__descriptor;
+    case LP_KIND_VACANCY: return &leerplek__v1__vacancy__descriptor;
+    case LP_KIND_PUPIL: return &leerplek__v1__pupil__descriptor;
+    case LP_KIND_PLACEMENT: return &leerplek__v1__placement__descriptor;
+    case LP_KIND_TOKEN: return &leerplek__v1__token_info__descriptor;
+    default: return NULL;
+  }
+}
+
+static void free_message(void *value) { protobuf_c_message_free_unpacked(value, NULL); }
+
+void lp_token_free(void *value) {
+  lp_token *token = value;
+  if (!token) return;
+  if (token->info) protobuf_c_message_free_unpacked(&token->info->base, NULL);
+  free(token);
+}
+
+void lp_state_init(lp_state *state) {
+  memset(state, 0, sizeof *state);
+  for (int kind = 0; kind < LP_KIND_COUNT; kind++)
+    state->maps[kind].free_value = kind == LP_KIND_TOKEN ? lp_token_free : free_message;
+}
+
+void lp_state_free(lp_state *state) {
+  for (int kind = 0; kind < LP_KIND_COUNT; kind++) {
+    lp_map *map = &state->maps[kind];
+    for (size_t i = 0; i < map->count; i++) {
+      free(map->entries[i].key);
+      map->free_value(map->entries[i].value);
+    }
+    free(map->entries);
+    map->entries = NULL;
+    map->count = map->capacity = 0;
+  }
+}
+
+/* Binary search: the index of key, or (when absent) where it would go, with *found set. */
+static size_t search(const lp_map *map, const char *key, bool *found) {
+  size_t low = 0, high = map->count;
+  while (low < high) {
+    size_t middle = low + (high - low) / 2;
+    int order = strcmp(map->entries[middle].key, key);
+    if (order == 0) {
+      *found = true;
+      return middle;
+    }
+    if (order < 0) low = middle + 1;
+    else high = middle;
+  }
+  *found = false;
+  return low;
+}
+
+void *lp_state_get(const lp_state *state, enum lp_kind kind, const char *key) {
+  bool found;
+  size_t at = search(&state->maps[kind], key, &found);
+  return found ? state->maps[kind].entries[at].value : NULL;
+}
+
+int lp_state_put(lp_state *state, enum lp_kind kind, const char *key, void *value) {
+  lp_map *map = &state->maps[kind];
+  bool found;
+  size_t at = search(map, key, &found);
+  if (found) {
+    if (map->entries[at].value != value) map->free_value(map->entries[at].value);
+    map->entries[at].value = value;
+    return 0;
+  }
+  char *own_key = strdup(key);
+  if (!own_key) {
+    map->free_value(value);
+    return -1;
+  }
+  if (map->count == map->capacity) {
+    size_t capacity = map->capacity ? map->capacity * 2 : 64;
+    lp_map_entry *grown = realloc(map->entries, capacity * sizeof *grown);
+    if (!grown) {
+      free(own_key);
+      map->free_value(value);
+      return -1;
+    }
+    map->entries = grown;
+    map->capacity = capacity;
+  }
+  memmove(&map->entries[at + 1], &map->entries[at], (map->count - at) * sizeof map->entries[0]);
+  map->entries[at].key = own_key;
+  map->entries[at].value = value;
+  map->count++;
+  return 0;
+}
+
+void lp_state_remove(lp_state *state, enum lp_kind kind, const char *key) {
+  lp_map *map = &state->maps[kind];
+  bool found;
+  size_t at = search(map, key, &found);
+  if (!found) return;
+  free(map->entries[at].key);
+  map->free_value(map->entries[at].value);
+  memmove(&map->entries[at], &map->entries[at + 1], (map->count - at - 1) * sizeof map->entries[0]);
+  map->count--;
+}
+
+size_t lp_map_after(const lp_map *map, const char *after) {
+  if (!after || after[0] == '\0') return 0;
+  bool found;
+  size_t at = search(map, after, &found);
+  return found ? at + 1 : at;
+}

@@ -1,0 +1,65 @@
+/* lp_state: the in-memory working set. Every entity by key in a sorted map (so lists page in key
+ * order); reads are answered from here, mutations are applied here once sent to Redis. */
+#ifndef LP_STATE_H
+#define LP_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "leerplek.pb-c.h"
+
+/* A map from a string key to an owned value, sorted by key (byte order). */
+typedef struct lp_map_entry {
+  char *key;
+  void *value;
+} lp_map_entry;
+
+typedef struct lp_map {
+  lp_map_entry *entries;
+  size_t count;
+  size_t capacity;
+  void (*free_value)(void *value);
+} lp_map;
+
+/* A token: its public description and the SHA-256 of its secret. */
+typedef struct lp_token {
+  Leerplek__V1__TokenInfo *info;
+  unsigned char hash[32];
+} lp_token;
+
+/* The kinds of records, each stored under lp:<name>:<key> in Redis. */
+enum lp_kind {
+  LP_KIND_TRAINING,
+  LP_KIND_COMPANY,
+  LP_KIND_LOCATION,
+  LP_KIND_VACANCY,
+  LP_KIND_PUPIL,      /* key "<school_id>/<ref>" */
+  LP_KIND_PLACEMENT,  /* key "<school_id>/<ref>", the pupil's latest request */
+  LP_KIND_TOKEN,      /* value lp_token; the hash is stored under lp:tokenhash:<id> */
+  LP_KIND_COUNT
+};
+
+typedef struct lp_state {
+  lp_map maps[LP_KIND_COUNT];
+} lp_state;
+
+/* The kind's name in Redis keys ("training", ...) and its message descriptor. */
+const char *lp_kind_name(enum lp_kind kind);
+const ProtobufCMessageDescriptor *lp_kind_descriptor(enum lp_kind kind);
+
+void lp_state_init(lp_state *state);
+void lp_state_free(lp_state *state);
+
+/* The value under key, or NULL. */
+void *lp_state_get(const lp_state *state, enum lp_kind kind, const char *key);
+/* Stores value under key, freeing any previous value. 0, or -1 when out of memory (value is
+ * then freed). */
+int lp_state_put(lp_state *state, enum lp_kind kind, const char *key, void *value);
+/* Removes and frees the value under key (no-op when absent). */
+void lp_state_remove(lp_state *state, enum lp_kind kind, const char *key);
+/* Index of the first entry whose key is greater than after (0 when after is NULL or ""). */
+size_t lp_map_after(const lp_map *map, const char *after);
+
+void lp_token_free(void *value);
+
+#endif

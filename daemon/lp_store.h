@@ -1,0 +1,59 @@
+/* lp_store: Redis, the store of record. Writes are MULTI/EXEC blocks (record, index set, event
+ * on lp:events) sent on one hiredis async connection on the daemon's event loop; the state is
+ * loaded with a short-lived synchronous connection at start and after a lost link. */
+#ifndef LP_STORE_H
+#define LP_STORE_H
+
+#include <hiredis/hiredis.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lp_daemon.h"
+
+/* One MULTI/EXEC block being built. */
+typedef struct lp_txn lp_txn;
+
+lp_txn *lp_txn_new(void);
+void lp_txn_free(lp_txn *txn);
+/* SET lp:<kind>:<key> to the packed message and SADD key to lp:index:<kind>. */
+void lp_txn_put(lp_txn *txn, enum lp_kind kind, const char *key, const ProtobufCMessage *message);
+/* DEL lp:<kind>:<key> and SREM key from lp:index:<kind>. */
+void lp_txn_delete(lp_txn *txn, enum lp_kind kind, const char *key);
+/* SET an arbitrary key to bytes (e.g. lp:tokenhash:<id>). */
+void lp_txn_set_raw(lp_txn *txn, const char *key, const void *bytes, size_t size);
+/* XADD to lp:events: who (actor) did what (op) to which record; key may be "" (e.g. erasures
+ * keep only the school). */
+void lp_txn_event(lp_txn *txn, const char *instance_id, const char *op, enum lp_kind kind,
+                  const char *key, const char *actor, long long events_max_length);
+/* Whether building the block ran out of memory. */
+bool lp_txn_failed(const lp_txn *txn);
+
+/* Called exactly once per commit: status_code 0 when EXEC confirmed, else a StatusCode with a
+ * message (UNAVAILABLE, DEADLINE_EXCEEDED when the outcome is unknown, INTERNAL). */
+typedef void lp_commit_done(void *arg, int status_code, const char *message);
+
+lp_store *lp_store_new(lp_daemon *daemon);
+/* Loads the state synchronously and starts the async connection; -1 if the first load failed
+ * (the reason is logged). */
+int lp_store_start(lp_store *store);
+/* True when writes can be sent now (a link is up or being set up, state loaded, no reload
+ * pending). */
+bool lp_store_writable(const lp_store *store);
+/* True once the state has been loaded. */
+bool lp_store_loaded(const lp_store *store);
+/* Sends the block; done runs later. Returns -1 (txn freed, done not called) when the store is
+ * not writable. Blocks queued in one loop iteration go out in one write (group commit). */
+int lp_store_commit(lp_store *store, lp_txn *txn, lp_commit_done *done, void *arg);
+/* The id of lp:events' last entry when the state was first loaded ("0-0" if empty). */
+const char *lp_store_events_start(const lp_store *store);
+/* Commits in flight. */
+size_t lp_store_in_flight(const lp_store *store);
+/* Closes the connection (in-flight commits are answered with errors) and frees the store. */
+void lp_store_free(lp_store *store);
+
+/* Synchronous helpers for startup and --create-admin-token. */
+redisContext *lp_store_connect_sync(const lp_config *config, char *error, size_t error_size);
+int lp_store_commit_sync(redisContext *redis, lp_txn *txn, char *error, size_t error_size);
+int lp_store_load_state(redisContext *redis, lp_state *state, char *error, size_t error_size);
+
+#endif

@@ -1,0 +1,164 @@
+/* common: request builders and call helpers shared by the daemon's integration tests. */
+#ifndef LEERPLEK_TEST_DAEMON_COMMON_H
+#define LEERPLEK_TEST_DAEMON_COMMON_H
+
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "harness.h"
+#include "libleerplek.h"
+
+#include <time.h>
+
+static inline void sleep_ms(long ms) {
+  struct timespec pause = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&pause, NULL);
+}
+
+#define CODE(name) LEERPLEK__V1__STATUS_CODE__STATUS_CODE_##name
+
+/* Calls and returns the status code (the response, if wanted, in *out; else freed). */
+static inline int call_code(leerplek_client *client, Leerplek__V1__Request *request, Leerplek__V1__Response **out) {
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(leerplek_call(client, request, &response), 0, "transport error: %s", leerplek_error(client));
+  cr_assert_not_null(response->status, "response without status");
+  int code = (int)response->status->code;
+  if (out) *out = response;
+  else leerplek_response_free(response);
+  return code;
+}
+
+static inline int upsert_training(leerplek_client *client, const char *code, const char *name) {
+  Leerplek__V1__Training training = LEERPLEK__V1__TRAINING__INIT;
+  training.code = (char *)code;
+  training.name = (char *)name;
+  Leerplek__V1__UpsertTrainingRequest body = LEERPLEK__V1__UPSERT_TRAINING_REQUEST__INIT;
+  body.training = &training;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_UPSERT_TRAINING;
+  request.upsert_training = &body;
+  return call_code(client, &request, NULL);
+}
+
+static inline int upsert_company(leerplek_client *client, const char *id, const char *training) {
+  char *codes[1] = {(char *)training};
+  Leerplek__V1__Company company = LEERPLEK__V1__COMPANY__INIT;
+  company.id = (char *)id;
+  company.name = (char *)"Garage Noord";
+  company.n_recognised_training_codes = training ? 1 : 0;
+  company.recognised_training_codes = codes;
+  Leerplek__V1__UpsertCompanyRequest body = LEERPLEK__V1__UPSERT_COMPANY_REQUEST__INIT;
+  body.company = &company;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_UPSERT_COMPANY;
+  request.upsert_company = &body;
+  return call_code(client, &request, NULL);
+}
+
+static inline int upsert_location(leerplek_client *client, const char *id, const char *company_id) {
+  Leerplek__V1__GeoPoint point = LEERPLEK__V1__GEO_POINT__INIT;
+  point.lat_e6 = 51230000;
+  point.lon_e6 = 4420000;
+  Leerplek__V1__Location location = LEERPLEK__V1__LOCATION__INIT;
+  location.id = (char *)id;
+  location.company_id = (char *)company_id;
+  location.name = (char *)"Werkplaats Merksem";
+  location.point = &point;
+  location.postcode = (char *)"2170";
+  location.district = (char *)"Merksem";
+  Leerplek__V1__UpsertLocationRequest body = LEERPLEK__V1__UPSERT_LOCATION_REQUEST__INIT;
+  body.location = &location;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_UPSERT_LOCATION;
+  request.upsert_location = &body;
+  return call_code(client, &request, NULL);
+}
+
+static inline int publish_vacancy(leerplek_client *client, const char *id, const char *location_id, const char *training) {
+  Leerplek__V1__Date start = LEERPLEK__V1__DATE__INIT;
+  start.year = 2026;
+  start.month = 9;
+  start.day = 1;
+  Leerplek__V1__Vacancy vacancy = LEERPLEK__V1__VACANCY__INIT;
+  vacancy.id = (char *)id;
+  vacancy.location_id = (char *)location_id;
+  vacancy.training_code = (char *)training;
+  vacancy.seats = 2;
+  vacancy.min_readiness = LEERPLEK__V1__READINESS__READINESS_PARTLY;
+  vacancy.day_mask = 0x183;
+  vacancy.kind = LEERPLEK__V1__VACANCY_KIND__VACANCY_KIND_REGULAR;
+  vacancy.start_date = &start;
+  Leerplek__V1__PublishVacancyRequest body = LEERPLEK__V1__PUBLISH_VACANCY_REQUEST__INIT;
+  body.vacancy = &vacancy;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_PUBLISH_VACANCY;
+  request.publish_vacancy = &body;
+  return call_code(client, &request, NULL);
+}
+
+/* Fills a valid pupil (the caller may change fields before sending). */
+static inline void fill_pupil(Leerplek__V1__Pupil *pupil, Leerplek__V1__GeoPoint *home, const char *school,
+                              const char *ref, const char *training) {
+  leerplek__v1__geo_point__init(home);
+  home->lat_e6 = 51217234;
+  home->lon_e6 = 4421100;
+  leerplek__v1__pupil__init(pupil);
+  pupil->school_id = (char *)school;
+  pupil->ref = (char *)ref;
+  pupil->training_code = (char *)training;
+  pupil->readiness = LEERPLEK__V1__READINESS__READINESS_READY;
+  pupil->home = home;
+  pupil->home_postcode = (char *)"2000";
+  pupil->max_commute_m = 15000;
+  pupil->day_mask = 0x183;
+}
+
+static inline int register_pupil(leerplek_client *client, const char *school, const char *ref, const char *training) {
+  Leerplek__V1__GeoPoint home;
+  Leerplek__V1__Pupil pupil;
+  fill_pupil(&pupil, &home, school, ref, training);
+  Leerplek__V1__RegisterPupilRequest body = LEERPLEK__V1__REGISTER_PUPIL_REQUEST__INIT;
+  body.pupil = &pupil;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_REGISTER_PUPIL;
+  request.register_pupil = &body;
+  return call_code(client, &request, NULL);
+}
+
+static inline int get_pupil(leerplek_client *client, const char *school, const char *ref, Leerplek__V1__Response **out) {
+  Leerplek__V1__GetPupilRequest body = LEERPLEK__V1__GET_PUPIL_REQUEST__INIT;
+  body.school_id = (char *)school;
+  body.pupil_ref = (char *)ref;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_PUPIL;
+  request.get_pupil = &body;
+  return call_code(client, &request, out);
+}
+
+/* Creates a token with the admin client; copies the secret into out. */
+static inline void create_token(leerplek_client *admin, int role, const char *scope, char *out, size_t out_size) {
+  Leerplek__V1__CreateTokenRequest body = LEERPLEK__V1__CREATE_TOKEN_REQUEST__INIT;
+  body.role = (Leerplek__V1__Role)role;
+  body.scope_id = (char *)scope;
+  body.label = (char *)"test";
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_CREATE_TOKEN;
+  request.create_token = &body;
+  Leerplek__V1__Response *response = NULL;
+  int code = call_code(admin, &request, &response);
+  cr_assert_eq(code, 0, "create_token: %s", response->status->message);
+  snprintf(out, out_size, "%s", response->create_token->token);
+  leerplek_response_free(response);
+}
+
+/* Starts redis and the daemon (with extra flags), and makes the first admin token. */
+static inline void start_all(lp_harness *harness, const char *const *flags) {
+  memset(harness, 0, sizeof *harness);
+  cr_assert_eq(harness_start_redis(harness), 0, "redis-server did not start");
+  cr_assert_eq(harness_create_admin_token(harness), 0, "--create-admin-token failed");
+  cr_assert_eq(harness_start_daemon(harness, flags), 0, "leerplekd did not start");
+}
+
+#endif

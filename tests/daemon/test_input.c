@@ -1,0 +1,361 @@
+#define _GNU_SOURCE /* POLLRDHUP */
+/* test_input: bad input over raw sockets: truncated, oversized and garbage frames, no Hello, a
+ * wrong protocol version, unknown fields and calls, out-of-range values, invalid UTF-8, a
+ * client that never reads. Each gets a clear error or is cut off; others are still served. */
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common.h"
+
+static lp_harness harness;
+static char coordinator_token[128];
+
+static void setup(void) {
+  static const char *const flags[] = {"--idle_timeout_s", "2", "--max_frame_bytes", "4096",
+                                      "--max_pending_requests", "16", "--output_high_water_bytes", "8192",
+                                      "--max_connections", "3", NULL};
+  start_all(&harness, flags);
+  leerplek_client *admin = harness_connect(&harness, harness.admin_token);
+  cr_assert_not_null(admin);
+  create_token(admin, LEERPLEK__V1__ROLE__ROLE_COORDINATOR, "", coordinator_token, sizeof coordinator_token);
+  leerplek_close(admin);
+}
+
+static void teardown(void) { cr_assert_eq(harness_cleanup(&harness), 0, "leerplekd did not exit cleanly"); }
+
+TestSuite(input, .init = setup, .fini = teardown, .timeout = 60);
+
+static int raw_connect(void) {
+  struct sockaddr_un address;
+  memset(&address, 0, sizeof address);
+  address.sun_family = AF_UNIX;
+  const char *path = harness.daemon_address + 5;
+  cr_assert_lt(strlen(path), sizeof address.sun_path);
+  memcpy(address.sun_path, path, strlen(path) + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  cr_assert_geq(fd, 0);
+  cr_assert_eq(connect(fd, (struct sockaddr *)&address, sizeof address), 0);
+  return fd;
+}
+
+static void raw_write(int fd, const void *bytes, size_t size) {
+  cr_assert_eq(send(fd, bytes, size, MSG_NOSIGNAL), (ssize_t)size);
+}
+
+static void raw_frame(int fd, const void *bytes, uint32_t size) {
+  unsigned char header[4] = {(unsigned char)(size >> 24), (unsigned char)(size >> 16), (unsigned char)(size >> 8),
+                             (unsigned char)size};
+  raw_write(fd, header, 4);
+  if (size) raw_write(fd, bytes, size);
+}
+
+static void raw_request(int fd, const Leerplek__V1__Request *request) {
+  unsigned char buffer[8192];
+  size_t size = leerplek__v1__request__pack(request, buffer);
+  raw_frame(fd, buffer, (uint32_t)size);
+}
+
+/* Reads up to size bytes within timeout_ms; returns bytes read (0 = closed, -1 = timeout). */
+static ssize_t raw_read_exact(int fd, unsigned char *buffer, size_t size, int timeout_ms) {
+  size_t got = 0;
+  while (got < size) {
+    struct pollfd poller = {fd, POLLIN, 0};
+    if (poll(&poller, 1, timeout_ms) <= 0) return -1;
+    ssize_t n = read(fd, buffer + got, size - got);
+    if (n <= 0) return (ssize_t)got;
+    got += (size_t)n;
+  }
+  return (ssize_t)got;
+}
+
+/* Reads one Response frame (NULL if the connection closed or nothing came in time). */
+static Leerplek__V1__Response *raw_response(int fd) {
+  unsigned char header[4];
+  if (raw_read_exact(fd, header, 4, 3000) != 4) return NULL;
+  uint32_t size = ((uint32_t)header[0] << 24) | ((uint32_t)header[1] << 16) | ((uint32_t)header[2] << 8) | header[3];
+  cr_assert_leq(size, 1u << 20);
+  unsigned char *body = malloc(size + 1);
+  cr_assert_eq(raw_read_exact(fd, body, size, 3000), (ssize_t)size);
+  Leerplek__V1__Response *response = leerplek__v1__response__unpack(NULL, size, body);
+  free(body);
+  cr_assert_not_null(response, "the daemon sent a frame that is not a Response");
+  return response;
+}
+
+/* True when the daemon closes the connection within 3 s. */
+static bool raw_closed(int fd) {
+  unsigned char byte;
+  return raw_read_exact(fd, &byte, 1, 3000) == 0;
+}
+
+static void raw_hello(int fd, uint32_t version) {
+  Leerplek__V1__HelloRequest hello = LEERPLEK__V1__HELLO_REQUEST__INIT;
+  hello.protocol_version = version;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.request_id = 1;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_HELLO;
+  request.hello = &hello;
+  raw_request(fd, &request);
+}
+
+/* Another client is still served normally. */
+static void assert_daemon_serves_others(void) {
+  leerplek_client *client = harness_connect(&harness, coordinator_token);
+  cr_assert_not_null(client, "the daemon stopped serving others");
+  cr_assert_eq(upsert_training(client, "CHECK", "still serving"), 0);
+  leerplek_close(client);
+}
+
+Test(input, missing_hello_gets_failed_precondition_and_close) {
+  int fd = raw_connect();
+  Leerplek__V1__GetTrainingRequest get = LEERPLEK__V1__GET_TRAINING_REQUEST__INIT;
+  get.code = (char *)"X";
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.request_id = 7;
+  request.token = coordinator_token;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_TRAINING;
+  request.get_training = &get;
+  raw_request(fd, &request);
+  Leerplek__V1__Response *response = raw_response(fd);
+  cr_assert_not_null(response);
+  cr_assert_eq(response->request_id, 7);
+  cr_assert_eq(response->status->code, CODE(FAILED_PRECONDITION));
+  cr_assert_str_eq(response->status->field, "body");
+  leerplek_response_free(response);
+  cr_assert(raw_closed(fd));
+  close(fd);
+  assert_daemon_serves_others();
+}
+
+Test(input, unsupported_protocol_version_is_refused) {
+  int fd = raw_connect();
+  raw_hello(fd, 2);
+  Leerplek__V1__Response *response = raw_response(fd);
+  cr_assert_not_null(response);
+  cr_assert_eq(response->status->code, CODE(FAILED_PRECONDITION));
+  cr_assert_str_eq(response->status->field, "hello.protocol_version");
+  leerplek_response_free(response);
+  cr_assert(raw_closed(fd));
+  close(fd);
+}
+
+Test(input, oversized_frame_gets_resource_exhausted_and_close) {
+  int fd = raw_connect();
+  raw_hello(fd, 1);
+  leerplek_response_free(raw_response(fd));
+  unsigned char header[4] = {0x00, 0x10, 0x00, 0x00}; /* 1 MiB, above the 4096 configured */
+  raw_write(fd, header, 4);
+  Leerplek__V1__Response *response = raw_response(fd);
+  cr_assert_not_null(response);
+  cr_assert_eq(response->status->code, CODE(RESOURCE_EXHAUSTED));
+  cr_assert_not_null(strstr(response->status->message, "4096"), "message names the limit: %s", response->status->message);
+  leerplek_response_free(response);
+  cr_assert(raw_closed(fd));
+  close(fd);
+  assert_daemon_serves_others();
+}
+
+Test(input, garbage_frame_gets_invalid_argument) {
+  int fd = raw_connect();
+  raw_hello(fd, 1);
+  leerplek_response_free(raw_response(fd));
+  unsigned char garbage[64];
+  memset(garbage, 0xff, sizeof garbage);
+  raw_frame(fd, garbage, sizeof garbage);
+  Leerplek__V1__Response *response = raw_response(fd);
+  cr_assert_not_null(response);
+  cr_assert_eq(response->request_id, 0);
+  cr_assert_eq(response->status->code, CODE(INVALID_ARGUMENT));
+  leerplek_response_free(response);
+  /* The connection stays usable after a bad frame once greeted. */
+  raw_hello(fd, 1);
+  response = raw_response(fd);
+  cr_assert_not_null(response);
+  cr_assert_eq(response->status->code, 0);
+  leerplek_response_free(response);
+  close(fd);
+  assert_daemon_serves_others();
+}
+
+Test(input, truncated_frame_then_hangup_harms_nobody) {
+  int fd = raw_connect();
+  raw_hello(fd, 1);
+  leerplek_response_free(raw_response(fd));
+  unsigned char header[4] = {0, 0, 0, 100};
+  raw_write(fd, header, 4);
+  raw_write(fd, "short", 5);
+  close(fd);
+  assert_daemon_serves_others();
+  /* A truncated frame left hanging is cut off by the idle timeout (2 s here). */
+  fd = raw_connect();
+  raw_hello(fd, 1);
+  leerplek_response_free(raw_response(fd));
+  raw_write(fd, header, 4);
+  cr_assert(raw_closed(fd), "a half-sent frame must not hold the connection forever");
+  close(fd);
+}
+
+Test(input, unknown_fields_are_ignored_and_unknown_calls_unimplemented) {
+  int fd = raw_connect();
+  raw_hello(fd, 1);
+  leerplek_response_free(raw_response(fd));
+  Leerplek__V1__ListTrainingsRequest list = LEERPLEK__V1__LIST_TRAININGS_REQUEST__INIT;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.request_id = 5;
+  request.token = coordinator_token;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_LIST_TRAININGS;
+  request.list_trainings = &list;
+  unsigned char buffer[512];
+  size_t size = leerplek__v1__request__pack(&request, buffer);
+  /* Field 7 (unknown to v1) as a varint: ignored, as proto3 says. */
+  buffer[size++] = (7 << 3) | 0;
+  buffer[size++] = 42;
+  raw_frame(fd, buffer, (uint32_t)size);
+  Leerplek__V1__Response *response = raw_response(fd);
+  cr_assert_eq(response->status->code, 0, "%s", response->status->message);
+  leerplek_response_free(response);
+
+  /* Body field 99 (a call from a newer client): UNIMPLEMENTED. */
+  Leerplek__V1__Request empty = LEERPLEK__V1__REQUEST__INIT;
+  empty.request_id = 6;
+  empty.token = coordinator_token;
+  size = leerplek__v1__request__pack(&empty, buffer);
+  buffer[size++] = (unsigned char)((99 << 3) | 2) | 0x80;
+  buffer[size++] = (99 << 3) >> 7;
+  buffer[size++] = 0;
+  raw_frame(fd, buffer, (uint32_t)size);
+  response = raw_response(fd);
+  cr_assert_eq(response->request_id, 6);
+  cr_assert_eq(response->status->code, CODE(UNIMPLEMENTED));
+  leerplek_response_free(response);
+
+  /* No body at all: INVALID_ARGUMENT naming "body". */
+  empty.request_id = 8;
+  raw_request(fd, &empty);
+  response = raw_response(fd);
+  cr_assert_eq(response->status->code, CODE(INVALID_ARGUMENT));
+  cr_assert_str_eq(response->status->field, "body");
+  leerplek_response_free(response);
+  close(fd);
+}
+
+Test(input, out_of_range_values_name_the_field_and_change_nothing) {
+  leerplek_client *client = harness_connect(&harness, coordinator_token);
+  cr_assert_eq(upsert_training(client, "KAPPER", "Kapper"), 0);
+  char *before = harness_snapshot(&harness);
+  struct {
+    int which;
+    const char *field;
+  } cases[] = {{0, "register_pupil.pupil.max_commute_m"}, {1, "register_pupil.pupil.day_mask"},
+               {2, "register_pupil.pupil.home.lat_e6"},   {3, "register_pupil.pupil.school_notes"},
+               {4, "register_pupil.pupil.ref"},           {5, "register_pupil.pupil.readiness"},
+               {6, "register_pupil.pupil.home_postcode"}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    Leerplek__V1__GeoPoint home;
+    Leerplek__V1__Pupil pupil;
+    fill_pupil(&pupil, &home, "school-1", "p-1", "KAPPER");
+    char long_ref[64];
+    memset(long_ref, 'a', 40);
+    long_ref[40] = '\0';
+    switch (cases[i].which) {
+      case 0: pupil.max_commute_m = 50; break;
+      case 1: pupil.day_mask = 1u << 14; break;
+      case 2: home.lat_e6 = 91000000; break;
+      case 3: pupil.school_notes = (char *)"bad \xc3\x28 utf-8"; break;
+      case 4: pupil.ref = long_ref; break;
+      case 5: pupil.readiness = (Leerplek__V1__Readiness)7; break;
+      case 6: pupil.home_postcode = (char *)"20000"; break;
+    }
+    Leerplek__V1__RegisterPupilRequest body = LEERPLEK__V1__REGISTER_PUPIL_REQUEST__INIT;
+    body.pupil = &pupil;
+    Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+    request.body_case = LEERPLEK__V1__REQUEST__BODY_REGISTER_PUPIL;
+    request.register_pupil = &body;
+    Leerplek__V1__Response *response = NULL;
+    cr_assert_eq(call_code(client, &request, &response), CODE(INVALID_ARGUMENT), "case %zu", i);
+    cr_assert_not_null(strstr(response->status->field, cases[i].field + strlen("register_pupil.pupil.")),
+                       "case %zu: field %s, expected %s", i, response->status->field, cases[i].field);
+    leerplek_response_free(response);
+  }
+  char *after = harness_snapshot(&harness);
+  cr_assert_str_eq(before, after);
+  free(before);
+  free(after);
+  leerplek_close(client);
+}
+
+Test(input, a_client_that_never_reads_is_paused_and_cut_off_others_unharmed) {
+  int fd = raw_connect();
+  int small = 4096;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  raw_hello(fd, 1);
+  leerplek_response_free(raw_response(fd));
+  /* Many list calls whose replies are never read. */
+  Leerplek__V1__ListTrainingsRequest list = LEERPLEK__V1__LIST_TRAININGS_REQUEST__INIT;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.token = coordinator_token;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_LIST_TRAININGS;
+  request.list_trainings = &list;
+  leerplek_client *writer = harness_connect(&harness, coordinator_token);
+  for (int i = 0; i < 20; i++) {
+    char code[16];
+    snprintf(code, sizeof code, "T-%02d", i);
+    cr_assert_eq(upsert_training(writer, code, "a training with a name long enough to fill replies quickly"), 0);
+  }
+  leerplek_close(writer);
+  int sent = 0;
+  long long deadline = harness_now_ms() + 2000;
+  while (sent < 5000 && harness_now_ms() < deadline) {
+    unsigned char buffer[512];
+    request.request_id = (uint64_t)sent + 1;
+    size_t size = leerplek__v1__request__pack(&request, buffer);
+    unsigned char frame[516] = {(unsigned char)(size >> 24), (unsigned char)(size >> 16), (unsigned char)(size >> 8),
+                                (unsigned char)size};
+    memcpy(frame + 4, buffer, size);
+    if (send(fd, frame, size + 4, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)(size + 4)) break;
+    sent++;
+  }
+  cr_assert_lt(sent, 5000, "the daemon kept reading from a client that does not read");
+  assert_daemon_serves_others();
+  /* The write timeout (idle_timeout_s = 2) cuts it off. */
+  long long cut_deadline = harness_now_ms() + 8000;
+  bool closed = false;
+  while (!closed && harness_now_ms() < cut_deadline) {
+    sleep_ms(200);
+    int error = 0;
+    socklen_t length = sizeof error;
+    char byte;
+    /* Peeking would read replies; instead check whether the peer has shut down writing. */
+    ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length);
+    struct pollfd poller = {fd, POLLRDHUP, 0};
+    closed = (poll(&poller, 1, 0) > 0 && (poller.revents & (POLLRDHUP | POLLHUP))) || n == 0;
+  }
+  cr_assert(closed, "a client that never reads must be cut off");
+  close(fd);
+  assert_daemon_serves_others();
+}
+
+Test(input, connections_over_the_limit_are_refused_with_resource_exhausted) {
+  leerplek_client *clients[3];
+  for (int i = 0; i < 3; i++) {
+    clients[i] = harness_connect(&harness, coordinator_token);
+    cr_assert_not_null(clients[i], "connection %d of 3 must be accepted", i + 1);
+  }
+  leerplek_client *extra = NULL;
+  char error[256];
+  cr_assert_neq(leerplek_connect(harness.daemon_address, coordinator_token, &extra, error, sizeof error), 0);
+  cr_assert_not_null(strstr(error, "RESOURCE_EXHAUSTED"), "%s", error);
+  /* The open ones are unharmed, and a slot frees when one closes. */
+  cr_assert_eq(upsert_training(clients[0], "STILL", "served"), 0);
+  leerplek_close(clients[2]);
+  int rc = -1;
+  for (long long deadline = harness_now_ms() + 3000; rc != 0 && harness_now_ms() < deadline; sleep_ms(20))
+    rc = leerplek_connect(harness.daemon_address, coordinator_token, &extra, error, sizeof error);
+  cr_assert_eq(rc, 0, "%s", error);
+  leerplek_close(extra);
+  leerplek_close(clients[0]);
+  leerplek_close(clients[1]);
+}

@@ -1,0 +1,86 @@
+/* test_scaleout: two daemons on one Redis with follow_events = 1 converge: what one writes (a
+ * record, a token, an erasure), the other serves within moments. */
+#include "common.h"
+
+static lp_harness first;
+static lp_harness second;
+static char coordinator_token[128];
+static const char *const follow_flags[] = {"--follow_events", "1", NULL};
+
+static void setup(void) {
+  start_all(&first, follow_flags);
+  second = first;
+  second.redis_pid = 0; /* redis belongs to `first` */
+  snprintf(second.daemon_address, sizeof second.daemon_address, "unix:%s/leerplekd-2.sock", first.dir);
+  cr_assert_eq(harness_start_daemon(&second, follow_flags), 0);
+}
+
+static void teardown(void) {
+  cr_assert_eq(harness_stop_daemon(&second, SIGTERM), 0, "second leerplekd did not exit cleanly");
+  cr_assert_eq(harness_cleanup(&first), 0, "leerplekd did not exit cleanly");
+}
+
+TestSuite(scaleout, .init = setup, .fini = teardown, .timeout = 60);
+
+/* Polls get_pupil on client until it returns want (3 s at most). */
+static int wait_for_pupil(leerplek_client *client, const char *ref, int want) {
+  int code = -1;
+  for (long long deadline = harness_now_ms() + 3000; harness_now_ms() < deadline; sleep_ms(20))
+    if ((code = get_pupil(client, "school-1", ref, NULL)) == want) break;
+  return code;
+}
+
+Test(scaleout, writes_on_one_daemon_are_served_by_the_other) {
+  leerplek_client *admin = harness_connect(&first, first.admin_token);
+  create_token(admin, LEERPLEK__V1__ROLE__ROLE_COORDINATOR, "", coordinator_token, sizeof coordinator_token);
+  leerplek_close(admin);
+
+  /* The token made on the first daemon works on the second. */
+  leerplek_client *on_second = NULL;
+  for (long long deadline = harness_now_ms() + 3000; !on_second && harness_now_ms() < deadline; sleep_ms(20)) {
+    char error[256];
+    if (leerplek_connect(second.daemon_address, coordinator_token, &on_second, error, sizeof error) != 0) on_second = NULL;
+  }
+  cr_assert_not_null(on_second, "a token created on one daemon must work on the other");
+  leerplek_client *on_first = harness_connect(&first, coordinator_token);
+
+  cr_assert_eq(upsert_training(on_first, "KAPPER", "Kapper"), 0);
+  cr_assert_eq(upsert_training(on_first, "CHEMIE", "Chemie"), 0);
+  /* Registering on the second needs the training written on the first. */
+  int code = -1;
+  for (long long deadline = harness_now_ms() + 3000; harness_now_ms() < deadline && code != 0; sleep_ms(20))
+    code = register_pupil(on_second, "school-1", "p-1", "KAPPER");
+  cr_assert_eq(code, 0, "the second daemon never saw the training: %s", leerplek_status_name(code));
+  cr_assert_eq(wait_for_pupil(on_first, "p-1", 0), 0, "the first daemon never saw the pupil");
+
+  /* An update on the first reaches the second. */
+  Leerplek__V1__GeoPoint home;
+  Leerplek__V1__Pupil pupil;
+  fill_pupil(&pupil, &home, "school-1", "p-1", "CHEMIE");
+  Leerplek__V1__UpdatePupilRequest update = LEERPLEK__V1__UPDATE_PUPIL_REQUEST__INIT;
+  update.pupil = &pupil;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_UPDATE_PUPIL;
+  request.update_pupil = &update;
+  cr_assert_eq(call_code(on_first, &request, NULL), 0);
+  bool seen = false;
+  for (long long deadline = harness_now_ms() + 3000; !seen && harness_now_ms() < deadline; sleep_ms(20)) {
+    Leerplek__V1__Response *response = NULL;
+    if (get_pupil(on_second, "school-1", "p-1", &response) == 0)
+      seen = strcmp(response->get_pupil->pupil->training_code, "CHEMIE") == 0;
+    leerplek_response_free(response);
+  }
+  cr_assert(seen, "the update on the first daemon never reached the second");
+
+  /* An erasure on the second reaches the first. */
+  Leerplek__V1__ErasePupilRequest erase = LEERPLEK__V1__ERASE_PUPIL_REQUEST__INIT;
+  erase.school_id = (char *)"school-1";
+  erase.pupil_ref = (char *)"p-1";
+  Leerplek__V1__Request erase_request = LEERPLEK__V1__REQUEST__INIT;
+  erase_request.body_case = LEERPLEK__V1__REQUEST__BODY_ERASE_PUPIL;
+  erase_request.erase_pupil = &erase;
+  cr_assert_eq(call_code(on_second, &erase_request, NULL), 0);
+  cr_assert_eq(wait_for_pupil(on_first, "p-1", CODE(NOT_FOUND)), CODE(NOT_FOUND), "the erasure never reached the first daemon");
+  leerplek_close(on_first);
+  leerplek_close(on_second);
+}
