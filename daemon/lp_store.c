@@ -369,7 +369,7 @@ static int parse_redis_address(const char *address, char *host, size_t host_size
     else colon = end + 1;
   }
   if (!colon || !end || end <= start || (size_t)(end - start) >= host_size) {
-    snprintf(error, error_size, "redis address '%s': expected ip:port or unix:/path", address);
+    snprintf(error, error_size, "redis address '%.120s': expected ip:port or unix:/path", address);
     return -1;
   }
   memcpy(host, start, (size_t)(end - start));
@@ -377,12 +377,12 @@ static int parse_redis_address(const char *address, char *host, size_t host_size
   char *port_end = NULL;
   long number = strtol(colon + 1, &port_end, 10);
   if (colon[1] == '\0' || *port_end != '\0' || number < 1 || number > 65535) {
-    snprintf(error, error_size, "redis address '%s': bad port", address);
+    snprintf(error, error_size, "redis address '%.120s': bad port", address);
     return -1;
   }
   unsigned char probe[sizeof(struct in6_addr)];
   if (inet_pton(AF_INET, host, probe) != 1 && inet_pton(AF_INET6, host, probe) != 1) {
-    snprintf(error, error_size, "redis address '%s': give an IP address or unix:/path, not a name "
+    snprintf(error, error_size, "redis address '%.120s': give an IP address or unix:/path, not a name "
              "(hiredis would resolve it blocking the event loop)", address);
     return -1;
   }
