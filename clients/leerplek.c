@@ -1,0 +1,1412 @@
+/* leerplek: the command-line tool for schools, companies, coordinators and admins of a
+ * leerplekd daemon: subcommands per role, CSV import/export of the five entity lists, human
+ * tables by default and --csv/--json for scripts.
+ *
+ * Exit codes: 0 ok, 1 the daemon refused (status name, message and field are printed),
+ * 2 usage or input error (nothing was sent), 3 connection failure. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libleerplek.h"
+#include "leerplek_csv.h"
+#include "leerplek_entities.h"
+#include "leerplek_output.h"
+#include "leerplek_text.h"
+
+enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_CONNECTION = 3 };
+
+/* The daemon's default API address (daemon/lp_config.c: server.listen). */
+#define DEFAULT_ADDRESS "127.0.0.1:7411"
+/* Requests in flight during import. The daemon pauses reading a connection at 128 pending
+ * requests (limits.max_pending_requests); staying below keeps both sides streaming. */
+#define PIPELINE_WINDOW 64
+/* Page size for list calls: the daemon's maximum, so exports need few round trips. */
+#define LIST_PAGE_SIZE 1000
+
+typedef struct cli {
+  const char *address;
+  const char *token;
+  lp_format format;
+  int format_given;
+  const char *command_name; /* "leerplek school register", for messages */
+  leerplek_client *client;
+} cli;
+
+/* ------------------------------------------------------------------------------------------ */
+/* Messages and argument helpers                                                               */
+
+static int usage_error(const cli *c, const char *format, ...) __attribute__((format(printf, 2, 3)));
+static int usage_error(const cli *c, const char *format, ...) {
+  va_list args;
+  va_start(args, format);
+  fprintf(stderr, "%s: ", c->command_name);
+  vfprintf(stderr, format, args);
+  va_end(args);
+  fprintf(stderr, "\nTry '%s --help'.\n", c->command_name);
+  return EXIT_USAGE;
+}
+
+/* Checks a flag value with one of the lp_*_parse functions' messages. */
+static int bad_value(const cli *c, const char *flag, const char *why) {
+  return usage_error(c, "--%s: %s", flag, why);
+}
+
+static int parse_u32_flag(const cli *c, const char *flag, const char *text, uint32_t min,
+                          uint32_t max, uint32_t *out) {
+  char why[200];
+  if (lp_u32_parse(text, min, max, out, why, sizeof why) != 0) return bad_value(c, flag, why);
+  return 0;
+}
+
+static int parse_u64_argument(const cli *c, const char *what, const char *text, uint64_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long long value = strtoull(text, &end, 10);
+  if (!*text || *end || errno || value == 0 || text[0] == '-')
+    return usage_error(c, "%s \"%s\" is not a positive whole number", what, text);
+  *out = value;
+  return 0;
+}
+
+static int parse_enum_flag(const cli *c, const char *flag, const ProtobufCEnumDescriptor *descriptor,
+                           const char *text, int *out) {
+  char why[300];
+  if (lp_enum_parse(descriptor, text, out, why, sizeof why) != 0) return bad_value(c, flag, why);
+  return 0;
+}
+
+/* A text flag bounded as the proto says (the daemon checks too; this answers before sending). */
+static int bounded_text(const cli *c, const char *flag, const char *text, size_t max_bytes) {
+  if (strlen(text) > max_bytes)
+    return usage_error(c, "--%s: %zu bytes, at most %zu allowed", flag, strlen(text), max_bytes);
+  return 0;
+}
+
+/* --delimiter: ',' (default), ';' (Belgian spreadsheets) or tab ("tab" or a tab character). */
+static int parse_delimiter(const cli *c, const char *text, char *delimiter) {
+  if (strcmp(text, ",") == 0 || strcmp(text, ";") == 0 || strcmp(text, "\t") == 0) *delimiter = text[0];
+  else if (strcmp(text, "tab") == 0) *delimiter = '\t';
+  else return usage_error(c, "--delimiter: \"%s\" is not ',', ';' or tab", text);
+  return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Calling the daemon                                                                          */
+
+static int ensure_connected(cli *c) {
+  if (c->client) return 0;
+  char error[512];
+  /* The token goes into each request rather than into hello, so that a wrong token is a
+   * refusal of the call (exit 1) and not mistaken for a connection failure (exit 3). */
+  if (leerplek_connect(c->address, NULL, &c->client, error, sizeof error) != 0) {
+    fprintf(stderr, "%s: cannot connect to %s: %s\n", c->command_name, c->address, error);
+    return EXIT_CONNECTION;
+  }
+  return 0;
+}
+
+/* Puts `body` into the request's oneof at field number `body_case` (the field numbers of
+ * Request.body and Response.body match one to one, see the proto's TRANSPORT). */
+static void set_body(Leerplek__V1__Request *request, int body_case, ProtobufCMessage *body) {
+  const ProtobufCFieldDescriptor *field =
+      protobuf_c_message_descriptor_get_field(&leerplek__v1__request__descriptor, (unsigned)body_case);
+  *(ProtobufCMessage **)((char *)request + field->offset) = body;
+  request->body_case = (Leerplek__V1__Request__BodyCase)body_case;
+}
+
+static const ProtobufCMessage *response_body(const Leerplek__V1__Response *response, int body_case) {
+  if ((int)response->body_case != body_case) return NULL;
+  const ProtobufCFieldDescriptor *field =
+      protobuf_c_message_descriptor_get_field(&leerplek__v1__response__descriptor, (unsigned)body_case);
+  return *(ProtobufCMessage *const *)((const char *)response + field->offset);
+}
+
+static int status_code(const Leerplek__V1__Response *response) {
+  /* The proto: a Response without status is to be treated as INTERNAL. */
+  return response->status ? (int)response->status->code : LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INTERNAL;
+}
+
+/* "NOT_FOUND: pupil X does not exist (field get_pupil.pupil_ref)" */
+static void describe_status(const Leerplek__V1__Response *response, char *out, size_t out_size) {
+  const Leerplek__V1__Status *status = response->status;
+  const char *field = status && status->field && status->field[0] ? status->field : NULL;
+  snprintf(out, out_size, "%s: %s%s%s%s", leerplek_status_name(status_code(response)),
+           status && status->message[0] ? status->message : "(no message)",
+           field ? " (field " : "", field ? field : "", field ? ")" : "");
+}
+
+/* Sends one call and waits. Returns 0 with *out set (status OK, body present), else prints
+ * why and returns the exit code. */
+static int call(cli *c, int body_case, ProtobufCMessage *body, Leerplek__V1__Response **out) {
+  *out = NULL;
+  int rc = ensure_connected(c);
+  if (rc) return rc;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.token = (char *)(c->token ? c->token : "");
+  set_body(&request, body_case, body);
+  Leerplek__V1__Response *response = NULL;
+  if (leerplek_call(c->client, &request, &response) != 0) {
+    fprintf(stderr, "%s: connection to %s failed: %s\n", c->command_name, c->address,
+            leerplek_error(c->client));
+    return EXIT_CONNECTION;
+  }
+  if (status_code(response) != 0 || !response_body(response, body_case)) {
+    char why[1200];
+    if (status_code(response) == 0)
+      snprintf(why, sizeof why, "INTERNAL: the daemon answered with another call's reply");
+    else
+      describe_status(response, why, sizeof why);
+    fprintf(stderr, "%s: refused: %s\n", c->command_name, why);
+    leerplek_response_free(response);
+    return EXIT_REFUSED;
+  }
+  *out = response;
+  return 0;
+}
+
+/* Calls and prints the reply's body as one record. */
+static int call_and_print(cli *c, int body_case, ProtobufCMessage *body) {
+  Leerplek__V1__Response *response;
+  int rc = call(c, body_case, body, &response);
+  if (rc) return rc;
+  json_t *object = lp_message_to_json(response_body(response, body_case));
+  lp_print_object(stdout, c->format, object);
+  json_decref(object);
+  leerplek_response_free(response);
+  return EXIT_OK;
+}
+
+/* The first repeated message field of a list response (the items) and its next_page_token. */
+static void page_items(const ProtobufCMessage *page, ProtobufCMessage *const **items, size_t *count,
+                       const char **next_token) {
+  const ProtobufCMessageDescriptor *descriptor = page->descriptor;
+  *items = NULL;
+  *count = 0;
+  *next_token = "";
+  for (unsigned i = 0; i < descriptor->n_fields; i++) {
+    const ProtobufCFieldDescriptor *field = &descriptor->fields[i];
+    const char *base = (const char *)page;
+    if (field->label == PROTOBUF_C_LABEL_REPEATED && field->type == PROTOBUF_C_TYPE_MESSAGE && !*items) {
+      *count = *(const size_t *)(base + field->quantifier_offset);
+      *items = *(ProtobufCMessage *const *const *)(base + field->offset);
+    } else if (strcmp(field->name, "next_page_token") == 0) {
+      *next_token = *(char *const *)(base + field->offset);
+    }
+  }
+}
+
+/* Runs a list call page by page (page_size and page_token are fields 1 and 2 of every list
+ * request) and appends every item to `items` as JSON: in the entity's CSV columns when `kind`
+ * is given, else by reflection. */
+static int list_all(cli *c, int body_case, ProtobufCMessage *body, const lp_kind *kind, json_t *items) {
+  const ProtobufCMessageDescriptor *descriptor = body->descriptor;
+  const ProtobufCFieldDescriptor *size_field =
+      protobuf_c_message_descriptor_get_field_by_name(descriptor, "page_size");
+  const ProtobufCFieldDescriptor *token_field =
+      protobuf_c_message_descriptor_get_field_by_name(descriptor, "page_token");
+  if (size_field) *(uint32_t *)((char *)body + size_field->offset) = LIST_PAGE_SIZE;
+  char *page_token = NULL;
+  int rc = EXIT_OK;
+  for (;;) {
+    if (token_field)
+      *(char **)((char *)body + token_field->offset) = page_token ? page_token : (char *)"";
+    Leerplek__V1__Response *response;
+    rc = call(c, body_case, body, &response);
+    if (rc) break;
+    ProtobufCMessage *const *page;
+    size_t count;
+    const char *next;
+    page_items(response_body(response, body_case), &page, &count, &next);
+    for (size_t i = 0; i < count; i++)
+      json_array_append_new(items, kind ? lp_entity_to_json(kind, page[i]) : lp_message_to_json(page[i]));
+    free(page_token);
+    page_token = next[0] && token_field ? strdup(next) : NULL;
+    leerplek_response_free(response);
+    if (!page_token) break;
+  }
+  free(page_token);
+  if (token_field) *(char **)((char *)body + token_field->offset) = (char *)"";
+  return rc;
+}
+
+static int list_and_print(cli *c, int body_case, ProtobufCMessage *body, const char *const *columns,
+                          size_t n_columns) {
+  json_t *items = json_array();
+  int rc = list_all(c, body_case, body, NULL, items);
+  if (rc == EXIT_OK) lp_print_list(stdout, c->format, columns, n_columns, items);
+  json_decref(items);
+  return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Command table                                                                               */
+
+typedef struct command {
+  const char *group;
+  const char *name;
+  const char *summary;
+  const char *usage; /* arguments and options, for --help */
+  int (*run)(cli *c, const struct command *command, int argc, char **argv);
+  int extra; /* per-command constant (entity kind, side) */
+} command;
+
+/* "Usage: leerplek GROUP NAME <synopsis>" (the usage's first line and the indented lines that
+ * continue it), the summary, then the rest of the usage. */
+static void print_command_help(const command *command, FILE *out) {
+  const char *rest = strchr(command->usage, '\n');
+  while (rest && strncmp(rest + 1, "       ", 7) == 0) rest = strchr(rest + 1, '\n');
+  int synopsis_len = rest ? (int)(rest - command->usage) : (int)strlen(command->usage);
+  fprintf(out, "Usage: leerplek %s%s%s %.*s\n%s.\n%s", command->group, command->name[0] ? " " : "",
+          command->name, synopsis_len, command->usage, command->summary, rest ? rest + 1 : "");
+}
+
+/* getopt_long with --help handled: returns the option, -2 after printing help (exit 0), or '?'
+ * for an unknown option or a missing value (report it with bad_option). */
+static int last_long_index = -1;
+
+static int next_option(const command *command, int argc, char **argv, const char *short_options,
+                       const struct option *long_options) {
+  opterr = 0; /* bad_option says it, naming the command */
+  last_long_index = -1;
+  int option = getopt_long(argc, argv, short_options, long_options, &last_long_index);
+  if (option == 'h') {
+    print_command_help(command, stdout);
+    return -2;
+  }
+  return option;
+}
+
+/* Reports an option getopt did not accept, or one this command does not take. */
+static int bad_option(const cli *c, const struct option *long_options, int option, char **argv) {
+  if (option != '?' && last_long_index >= 0)
+    return usage_error(c, "--%s does not apply here", long_options[last_long_index].name);
+  return usage_error(c, "unknown option or missing value: %s", argv[optind - 1]);
+}
+
+#define HELP_OPTION {"help", no_argument, NULL, 'h'}
+
+/* Commands that take only --help and a fixed number of positional arguments. */
+static int plain_arguments(cli *c, const command *command, int argc, char **argv, int wanted,
+                           const char *what) {
+  static const struct option options[] = {HELP_OPTION, {0, 0, 0, 0}};
+  int option;
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return -2;
+    return bad_option(c, options, option, argv);
+  }
+  if (argc - optind != wanted) return usage_error(c, "expected %s", what);
+  return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Entity lists, export and import                                                             */
+
+static int list_body_case(lp_kind_id kind) {
+  static const int cases[LP_KIND_COUNT] = {
+      LEERPLEK__V1__REQUEST__BODY_LIST_TRAININGS, LEERPLEK__V1__REQUEST__BODY_LIST_COMPANIES,
+      LEERPLEK__V1__REQUEST__BODY_LIST_LOCATIONS, LEERPLEK__V1__REQUEST__BODY_LIST_VACANCIES,
+      LEERPLEK__V1__REQUEST__BODY_LIST_PUPILS};
+  return cases[kind];
+}
+
+/* Lists every entity of a kind the token may see and prints it in the kind's columns. */
+static int print_entities(cli *c, const lp_kind *kind, const char *owner_filter, FILE *out) {
+  union {
+    Leerplek__V1__ListTrainingsRequest trainings;
+    Leerplek__V1__ListCompaniesRequest companies;
+    Leerplek__V1__ListLocationsRequest locations;
+    Leerplek__V1__ListVacanciesRequest vacancies;
+    Leerplek__V1__ListPupilsRequest pupils;
+  } request;
+  ProtobufCMessage *body = NULL;
+  switch (kind->id) {
+  case LP_KIND_TRAININGS:
+    leerplek__v1__list_trainings_request__init(&request.trainings);
+    body = &request.trainings.base;
+    break;
+  case LP_KIND_COMPANIES:
+    leerplek__v1__list_companies_request__init(&request.companies);
+    body = &request.companies.base;
+    break;
+  case LP_KIND_LOCATIONS:
+    leerplek__v1__list_locations_request__init(&request.locations);
+    request.locations.company_id = (char *)owner_filter;
+    body = &request.locations.base;
+    break;
+  case LP_KIND_VACANCIES:
+    leerplek__v1__list_vacancies_request__init(&request.vacancies);
+    request.vacancies.company_id = (char *)owner_filter;
+    body = &request.vacancies.base;
+    break;
+  case LP_KIND_PUPILS:
+    leerplek__v1__list_pupils_request__init(&request.pupils);
+    request.pupils.school_id = (char *)owner_filter;
+    body = &request.pupils.base;
+    break;
+  case LP_KIND_COUNT:
+    return EXIT_USAGE;
+  }
+  json_t *items = json_array();
+  int rc = list_all(c, list_body_case(kind->id), body, kind, items);
+  if (rc == EXIT_OK) {
+    const char *columns[LP_CSV_MAX_FIELDS];
+    lp_kind_column_names(kind, columns);
+    lp_print_list(out, c->format, columns, kind->n_columns, items);
+  }
+  json_decref(items);
+  return rc;
+}
+
+static int owner_option_allowed(lp_kind_id kind) {
+  return kind == LP_KIND_LOCATIONS || kind == LP_KIND_VACANCIES || kind == LP_KIND_PUPILS;
+}
+
+/* `coordinator trainings` etc. and `export <kind>`: the same list, table or CSV by default. */
+static int run_entity_list(cli *c, const command *command, int argc, char **argv, const lp_kind *kind,
+                           lp_format default_format) {
+  static const struct option options[] = {
+      HELP_OPTION, {"output", required_argument, NULL, 'o'}, {"owner", required_argument, NULL, 'w'},
+      {"delimiter", required_argument, NULL, 'd'}, {0, 0, 0, 0}};
+  const char *output = NULL, *owner = "";
+  char delimiter = ',';
+  int option;
+  while ((option = next_option(command, argc, argv, "ho:", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    if (option == 'o') output = optarg;
+    else if (option == 'd') {
+      if (parse_delimiter(c, optarg, &delimiter)) return EXIT_USAGE;
+      lp_csv_set_output_delimiter(delimiter);
+    }
+    else if (option == 'w' && owner_option_allowed(kind->id)) owner = optarg;
+    else if (option == 'w') return usage_error(c, "--owner applies to locations, vacancies and pupils");
+    else return bad_option(c, options, option, argv);
+  }
+  if (optind != argc) return usage_error(c, "unexpected argument \"%s\"", argv[optind]);
+  if (!c->format_given) c->format = default_format;
+  FILE *out = stdout;
+  if (output && strcmp(output, "-") != 0) {
+    out = fopen(output, "w");
+    if (!out) {
+      fprintf(stderr, "%s: cannot write %s: %s\n", c->command_name, output, strerror(errno));
+      return EXIT_USAGE;
+    }
+  }
+  int rc = print_entities(c, kind, owner, out);
+  if (out != stdout && fclose(out) != 0 && rc == EXIT_OK) {
+    fprintf(stderr, "%s: writing %s failed\n", c->command_name, output);
+    rc = EXIT_USAGE;
+  }
+  return rc;
+}
+
+static int run_coordinator_list(cli *c, const command *command, int argc, char **argv) {
+  return run_entity_list(c, command, argc, argv, &lp_kinds[command->extra], LP_FORMAT_TABLE);
+}
+
+static void print_kind_help(const char *verb, const lp_kind *kind, FILE *out) {
+  fprintf(out, "\nColumns of %s (header row required%s):\n", kind->name,
+          strcmp(verb, "import") == 0 ? "; columns in any order, optional ones may be left out" : "");
+  lp_kind_print_columns(kind, out);
+}
+
+static const char export_usage[] =
+    "<kind> [--output FILE] [--owner ID] [--delimiter C] [--json|--table]\n"
+    "Writes every <kind> the token may see as CSV (the columns import reads).\n"
+    "Kinds: trainings, companies, locations, vacancies, pupils.\n"
+    "  --output FILE   write to FILE instead of standard output\n"
+    "  --owner ID      only this company's locations/vacancies or this school's pupils\n"
+    "  --delimiter C   ',' (default), ';' or tab\n";
+
+static int run_export(cli *c, const command *command, int argc, char **argv) {
+  if (argc >= 2 && argv[1][0] != '-') {
+    const lp_kind *kind = lp_kind_find(argv[1]);
+    if (!kind) return usage_error(c, "unknown kind \"%s\" (trainings, companies, locations, vacancies, pupils)", argv[1]);
+    for (int i = 2; i < argc; i++)
+      if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+        print_command_help(command, stdout);
+        print_kind_help("export", kind, stdout);
+        return EXIT_OK;
+      }
+    return run_entity_list(c, command, argc - 1, argv + 1, kind, LP_FORMAT_CSV);
+  }
+  if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+    print_command_help(command, stdout);
+    for (int k = 0; k < LP_KIND_COUNT; k++) print_kind_help("export", &lp_kinds[k], stdout);
+    return EXIT_OK;
+  }
+  return usage_error(c, "expected a kind: trainings, companies, locations, vacancies or pupils");
+}
+
+/* One import row's request kinds. */
+typedef enum step_action { STEP_CREATE, STEP_UPDATE, STEP_CLOSE, STEP_REQUEST } step_action;
+
+typedef struct import_job {
+  const lp_kind *kind;
+  const lp_csv_table *table;
+  ProtobufCMessage **messages;
+  unsigned char *failed; /* per row */
+  size_t *retry;         /* rows whose create found an existing record: update them */
+  size_t n_retry;
+  size_t created;  /* rows that did not exist before */
+  size_t replaced; /* rows that replaced an existing record */
+  lp_diags *diags;
+} import_job;
+
+/* Builds and queues the request of one step (leerplek_send serializes at once, so the
+ * wrappers can live on the stack). */
+static int send_step(cli *c, import_job *job, size_t row, step_action action) {
+  ProtobufCMessage *message = job->messages[row];
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.token = (char *)(c->token ? c->token : "");
+  Leerplek__V1__UpsertTrainingRequest training = LEERPLEK__V1__UPSERT_TRAINING_REQUEST__INIT;
+  Leerplek__V1__UpsertCompanyRequest company = LEERPLEK__V1__UPSERT_COMPANY_REQUEST__INIT;
+  Leerplek__V1__UpsertLocationRequest location = LEERPLEK__V1__UPSERT_LOCATION_REQUEST__INIT;
+  Leerplek__V1__PublishVacancyRequest publish = LEERPLEK__V1__PUBLISH_VACANCY_REQUEST__INIT;
+  Leerplek__V1__UpdateVacancyRequest update_vacancy = LEERPLEK__V1__UPDATE_VACANCY_REQUEST__INIT;
+  Leerplek__V1__CloseVacancyRequest close = LEERPLEK__V1__CLOSE_VACANCY_REQUEST__INIT;
+  Leerplek__V1__RegisterPupilRequest register_pupil = LEERPLEK__V1__REGISTER_PUPIL_REQUEST__INIT;
+  Leerplek__V1__UpdatePupilRequest update_pupil = LEERPLEK__V1__UPDATE_PUPIL_REQUEST__INIT;
+  Leerplek__V1__RequestPlacementRequest placement = LEERPLEK__V1__REQUEST_PLACEMENT_REQUEST__INIT;
+  Leerplek__V1__Vacancy *vacancy = (Leerplek__V1__Vacancy *)message;
+  Leerplek__V1__Pupil *pupil = (Leerplek__V1__Pupil *)message;
+  Leerplek__V1__VacancyState wanted_state = 0;
+  if (job->kind->id == LP_KIND_VACANCIES) {
+    /* The CSV's "closed" is applied by a close call after publish/update (both refuse
+     * CLOSED); "open" on update reopens. */
+    wanted_state = vacancy->state;
+    vacancy->state = wanted_state == LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_OPEN
+                         ? LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_OPEN
+                         : LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_UNSPECIFIED;
+  }
+  switch (job->kind->id) {
+  case LP_KIND_TRAININGS:
+    training.training = (Leerplek__V1__Training *)message;
+    set_body(&request, LEERPLEK__V1__REQUEST__BODY_UPSERT_TRAINING, &training.base);
+    break;
+  case LP_KIND_COMPANIES:
+    company.company = (Leerplek__V1__Company *)message;
+    set_body(&request, LEERPLEK__V1__REQUEST__BODY_UPSERT_COMPANY, &company.base);
+    break;
+  case LP_KIND_LOCATIONS:
+    location.location = (Leerplek__V1__Location *)message;
+    set_body(&request, LEERPLEK__V1__REQUEST__BODY_UPSERT_LOCATION, &location.base);
+    break;
+  case LP_KIND_VACANCIES:
+    if (action == STEP_CREATE) {
+      publish.vacancy = vacancy;
+      set_body(&request, LEERPLEK__V1__REQUEST__BODY_PUBLISH_VACANCY, &publish.base);
+    } else if (action == STEP_UPDATE) {
+      update_vacancy.vacancy = vacancy;
+      set_body(&request, LEERPLEK__V1__REQUEST__BODY_UPDATE_VACANCY, &update_vacancy.base);
+    } else {
+      close.vacancy_id = vacancy->id;
+      set_body(&request, LEERPLEK__V1__REQUEST__BODY_CLOSE_VACANCY, &close.base);
+    }
+    break;
+  case LP_KIND_PUPILS:
+    if (action == STEP_CREATE) {
+      register_pupil.pupil = pupil;
+      set_body(&request, LEERPLEK__V1__REQUEST__BODY_REGISTER_PUPIL, &register_pupil.base);
+    } else if (action == STEP_UPDATE) {
+      update_pupil.pupil = pupil;
+      set_body(&request, LEERPLEK__V1__REQUEST__BODY_UPDATE_PUPIL, &update_pupil.base);
+    } else {
+      placement.school_id = pupil->school_id;
+      placement.pupil_ref = pupil->ref;
+      set_body(&request, LEERPLEK__V1__REQUEST__BODY_REQUEST_PLACEMENT, &placement.base);
+    }
+    break;
+  case LP_KIND_COUNT:
+    break;
+  }
+  int rc = leerplek_send(c->client, &request);
+  if (job->kind->id == LP_KIND_VACANCIES) vacancy->state = wanted_state;
+  return rc;
+}
+
+static void judge_step(import_job *job, size_t row, step_action action,
+                       const Leerplek__V1__Response *response) {
+  int code = status_code(response);
+  if (code == LEERPLEK__V1__STATUS_CODE__STATUS_CODE_OK_UNSPECIFIED) {
+    /* Upserts say whether they created; publish/register create; updates replace. */
+    if (action == STEP_UPDATE) job->replaced++;
+    else if (action == STEP_CREATE) {
+      int created = 1;
+      if (response->body_case == LEERPLEK__V1__RESPONSE__BODY_UPSERT_TRAINING) created = response->upsert_training->created;
+      if (response->body_case == LEERPLEK__V1__RESPONSE__BODY_UPSERT_COMPANY) created = response->upsert_company->created;
+      if (response->body_case == LEERPLEK__V1__RESPONSE__BODY_UPSERT_LOCATION) created = response->upsert_location->created;
+      if (created) job->created++;
+      else job->replaced++;
+    }
+    return;
+  }
+  int has_update = job->kind->id == LP_KIND_VACANCIES || job->kind->id == LP_KIND_PUPILS;
+  if (code == LEERPLEK__V1__STATUS_CODE__STATUS_CODE_ALREADY_EXISTS && action == STEP_CREATE && has_update) {
+    job->retry[job->n_retry++] = row; /* exists already: the row replaces it */
+    return;
+  }
+  if (code == LEERPLEK__V1__STATUS_CODE__STATUS_CODE_ALREADY_EXISTS && action == STEP_REQUEST)
+    return; /* already waiting or placed: nothing to do */
+  char why[1200];
+  describe_status(response, why, sizeof why);
+  static const char *const verbs[] = {"create", "update", "close", "request placement"};
+  lp_diag_add(job->diags, "%s:%zu: %s refused: %s", job->table->name, job->table->rows[row].line,
+              verbs[action], why);
+  job->failed[row] = 1;
+}
+
+/* Pipelines one step for each listed row, at most PIPELINE_WINDOW in flight. */
+static int run_steps(cli *c, import_job *job, const size_t *rows, size_t n_rows, step_action action) {
+  size_t sent = 0, received = 0;
+  while (received < n_rows) {
+    while (sent < n_rows && sent - received < PIPELINE_WINDOW) {
+      if (send_step(c, job, rows[sent], action) != 0) goto transport_error;
+      sent++;
+    }
+    Leerplek__V1__Response *response;
+    if (leerplek_receive(c->client, &response) != 0) goto transport_error;
+    judge_step(job, rows[received], action, response);
+    leerplek_response_free(response);
+    received++;
+  }
+  return EXIT_OK;
+transport_error:
+  fprintf(stderr, "%s: connection to %s failed: %s\n", c->command_name, c->address,
+          leerplek_error(c->client));
+  return EXIT_CONNECTION;
+}
+
+static const char import_usage[] =
+    "<kind> FILE.csv [--check] [--request] [--delimiter C]\n"
+    "Reads FILE.csv ('-' = standard input) and creates or replaces every row: trainings,\n"
+    "companies and locations are upserted, vacancies published (or updated when they exist,\n"
+    "then closed when state is closed), pupils registered (or updated when they exist).\n"
+    "The whole file is checked first: any bad row stops the import before anything is sent,\n"
+    "with file:line:column and what is wrong. Rows the daemon refuses are reported with\n"
+    "file:line; the rest are imported. Kinds: trainings, companies, locations, vacancies,\n"
+    "pupils (import in that order: each refers to the ones before).\n"
+    "  --check         only check the file, send nothing\n"
+    "  --request       (pupils) also put every imported pupil on the waiting list\n"
+    "  --delimiter C   ',' (default), ';' (as Belgian spreadsheets save CSV) or tab\n"
+    "Text forms: UTF-8 (a byte order mark is fine); cells holding the delimiter, quotes or\n"
+    "newlines are quoted (\"mon,tue\"). Days cover a two-week cycle (weeks A and B):\n"
+    "  mon,tue            the same days both weeks\n"
+    "  A:mon,tue;B:wed    per week (a week left out has no days)\n"
+    "  MT.....MT.....     14 positions Monday A .. Sunday B: the day's letter or x = a workday, . = free\n"
+    "Coordinates are decimal degrees (WGS84, '.' as decimal mark, at most 6 decimals); lists are\n"
+    "separated by ';'; booleans are true/false, yes/no or 1/0. Bounds: fields up to 4096 bytes,\n"
+    "64 columns, 1000000 rows.\n";
+
+static int run_import(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {
+      HELP_OPTION, {"check", no_argument, NULL, 'c'}, {"request", no_argument, NULL, 'r'},
+      {"delimiter", required_argument, NULL, 'd'}, {0, 0, 0, 0}};
+  int check_only = 0, request_placements = 0, option;
+  char delimiter = ',';
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) {
+      for (int k = 0; k < LP_KIND_COUNT; k++) print_kind_help("import", &lp_kinds[k], stdout);
+      return EXIT_OK;
+    }
+    if (option == 'c') check_only = 1;
+    else if (option == 'r') request_placements = 1;
+    else if (option == 'd') {
+      if (parse_delimiter(c, optarg, &delimiter)) return EXIT_USAGE;
+    } else return bad_option(c, options, option, argv);
+  }
+  if (argc - optind != 2) return usage_error(c, "expected <kind> FILE.csv");
+  const lp_kind *kind = lp_kind_find(argv[optind]);
+  if (!kind) return usage_error(c, "unknown kind \"%s\" (trainings, companies, locations, vacancies, pupils)", argv[optind]);
+  if (request_placements && kind->id != LP_KIND_PUPILS) return usage_error(c, "--request applies to pupils only");
+  const char *path = argv[optind + 1];
+  FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  if (!in) {
+    fprintf(stderr, "%s: cannot read %s: %s\n", c->command_name, path, strerror(errno));
+    return EXIT_USAGE;
+  }
+  lp_diags diags = {0};
+  lp_csv_table table;
+  int read_rc = lp_csv_read_with(strcmp(path, "-") == 0 ? "<stdin>" : path, in, (unsigned char)delimiter,
+                                 &table, &diags);
+  if (in != stdin) fclose(in);
+  ProtobufCMessage **messages = NULL;
+  if (read_rc == 0) lp_rows_to_messages(kind, &table, &messages, &diags);
+  if (diags.count) {
+    lp_diags_print(&diags, stderr);
+    fprintf(stderr, "%s: %zu problem%s in %s; nothing was imported\n", c->command_name, diags.count,
+            diags.count == 1 ? "" : "s", table.name ? table.name : path);
+    if (delimiter == ',' && table.header.n_fields == 1 && strchr(table.header.fields[0], ';'))
+      fprintf(stderr, "%s: the header looks ';'-separated: try --delimiter ';'\n", c->command_name);
+    lp_diags_free(&diags);
+    lp_csv_table_free(&table);
+    return EXIT_USAGE;
+  }
+  size_t n = table.n_rows;
+  if (check_only) {
+    printf("%s: %zu %s rows are fine\n", table.name, n, kind->name);
+    lp_messages_free(messages, n);
+    lp_csv_table_free(&table);
+    return EXIT_OK;
+  }
+  int rc = ensure_connected(c);
+  size_t *rows = calloc(n + 1, sizeof *rows);
+  size_t *retry = calloc(n + 1, sizeof *retry);
+  unsigned char *failed = calloc(n + 1, 1);
+  import_job job = {kind, &table, messages, failed, retry, 0, 0, 0, &diags};
+  if (!rows || !retry || !failed) {
+    fprintf(stderr, "%s: out of memory\n", c->command_name);
+    rc = EXIT_USAGE;
+  }
+  for (size_t i = 0; i < n && rows; i++) rows[i] = i;
+  if (rc == EXIT_OK) rc = run_steps(c, &job, rows, n, STEP_CREATE);
+  if (rc == EXIT_OK && job.n_retry) rc = run_steps(c, &job, retry, job.n_retry, STEP_UPDATE);
+  /* Follow-up calls for rows that made it: close vacancies marked closed, request placements. */
+  size_t n_follow = 0;
+  for (size_t i = 0; rc == EXIT_OK && i < n; i++) {
+    if (failed[i]) continue;
+    if (kind->id == LP_KIND_VACANCIES &&
+        ((Leerplek__V1__Vacancy *)messages[i])->state == LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_CLOSED)
+      rows[n_follow++] = i;
+    else if (kind->id == LP_KIND_PUPILS && request_placements)
+      rows[n_follow++] = i;
+  }
+  if (rc == EXIT_OK && n_follow)
+    rc = run_steps(c, &job, rows, n_follow, kind->id == LP_KIND_VACANCIES ? STEP_CLOSE : STEP_REQUEST);
+  size_t imported = 0;
+  for (size_t i = 0; i < n; i++) imported += !failed[i];
+  lp_diags_print(&diags, stderr);
+  if (rc == EXIT_OK) {
+    printf("imported %zu of %zu %s from %s (%zu created, %zu replaced)\n", imported, n, kind->name,
+           table.name, job.created, job.replaced);
+    if (imported < n) rc = EXIT_REFUSED;
+  } else if (rc == EXIT_CONNECTION) {
+    fprintf(stderr, "%s: import of %s interrupted; rows before the failure may have been stored\n",
+            c->command_name, table.name);
+  }
+  free(rows);
+  free(retry);
+  free(failed);
+  lp_diags_free(&diags);
+  lp_messages_free(messages, n);
+  lp_csv_table_free(&table);
+  return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Flags that fill an entity's CSV columns (register, publish): the values are checked as a
+ * one-row table by exactly the rules and messages of an imported file. */
+typedef struct flag_column {
+  int option;
+  const char *flag;
+  const char *column;
+} flag_column;
+
+static const char *flag_of_column(const flag_column *flags, size_t n_flags, const char *column, size_t len) {
+  for (size_t f = 0; f < n_flags; f++)
+    if (strlen(flags[f].column) == len && strncmp(flags[f].column, column, len) == 0) return flags[f].flag;
+  return NULL;
+}
+
+/* Returns the message (the caller frees it with protobuf_c_message_free_unpacked) or NULL after
+ * printing why. */
+static ProtobufCMessage *flags_to_message(const cli *c, const lp_kind *kind, const flag_column *flags,
+                                          size_t n_flags, const char *const *values) {
+  int missing = 0;
+  for (size_t k = 0; k < kind->n_columns; k++) {
+    const char *flag = flag_of_column(flags, n_flags, kind->columns[k].name, strlen(kind->columns[k].name));
+    if (kind->columns[k].required && !values[k] && flag) {
+      fprintf(stderr, "%s: --%s is required\n", c->command_name, flag);
+      missing = 1;
+    }
+  }
+  if (missing) {
+    fprintf(stderr, "Try '%s --help'.\n", c->command_name);
+    return NULL;
+  }
+  char *header_fields[LP_CSV_MAX_FIELDS], *row_fields[LP_CSV_MAX_FIELDS];
+  for (size_t k = 0; k < kind->n_columns; k++) {
+    header_fields[k] = (char *)kind->columns[k].name;
+    row_fields[k] = (char *)(values[k] ? values[k] : "");
+  }
+  lp_csv_row row = {1, kind->n_columns, row_fields};
+  lp_csv_table table = {(char *)"flags", {0, kind->n_columns, header_fields}, 1, &row};
+  lp_diags diags = {0};
+  ProtobufCMessage **messages = NULL;
+  if (lp_rows_to_messages(kind, &table, &messages, &diags) == 0) {
+    ProtobufCMessage *message = messages[0];
+    free(messages);
+    return message;
+  }
+  /* "flags:1:5 (latitude): why" -> "--lat: why" */
+  for (size_t i = 0; i < diags.kept; i++) {
+    const char *open = strchr(diags.messages[i], '(');
+    const char *close = open ? strstr(open, "): ") : NULL;
+    const char *flag = close ? flag_of_column(flags, n_flags, open + 1, (size_t)(close - open - 1)) : NULL;
+    if (flag) fprintf(stderr, "%s: --%s: %s\n", c->command_name, flag, close + 3);
+    else fprintf(stderr, "%s: %s\n", c->command_name, diags.messages[i]);
+  }
+  fprintf(stderr, "Try '%s --help'.\n", c->command_name);
+  lp_diags_free(&diags);
+  return NULL;
+}
+
+/* Stores value under the option's column. */
+static int take_flag(const lp_kind *kind, const flag_column *flags, size_t n_flags, int option,
+                     const char *value, const char **values) {
+  for (size_t f = 0; f < n_flags; f++) {
+    if (flags[f].option != option) continue;
+    for (size_t k = 0; k < kind->n_columns; k++)
+      if (strcmp(kind->columns[k].name, flags[f].column) == 0) values[k] = value;
+    return 0;
+  }
+  return -1;
+}
+
+/* school                                                                                      */
+
+/* Pupils are minors: the tool never asks for a name, only the school's pseudonymous reference. */
+static const char register_usage[] =
+    "--ref REF --training CODE --readiness R --lat DEG --lon DEG --postcode PC\n"
+    "       --max-commute-km KM --days DAYS [--district D] [--prefer IDS] [--exclude IDS]\n"
+    "       [--okan] [--buso] [--notes TEXT] [--school ID] [--request]\n"
+    "Registers a pupil under the school's pseudonymous reference (never a name).\n"
+    "  --ref REF            the school's reference for the pupil, 1-32 of A-Z a-z 0-9 . _ -\n"
+    "  --training CODE      the training the pupil follows\n"
+    "  --readiness R        not_ready, partly or ready\n"
+    "  --lat, --lon DEG     home, decimal degrees (a rounded point or postcode centroid)\n"
+    "  --postcode PC        home postcode (4 digits)\n"
+    "  --district D         home district for the report\n"
+    "  --max-commute-km KM  0.1..200\n"
+    "  --days DAYS          days free for the workplace: mon,tue | A:mon,tue;B:wed | MT.....MT.....\n"
+    "  --prefer IDS         ranked company ids, ';'-separated\n"
+    "  --exclude IDS        company ids never to propose, ';'-separated\n"
+    "  --okan, --buso       priority flags (newcomer / special needs)\n"
+    "  --notes TEXT         school notes (no names or health details)\n"
+    "  --school ID          the school (coordinators; a school token uses its own)\n"
+    "  --request            also put the pupil on the waiting list\n";
+
+static int run_school_register(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {
+      HELP_OPTION,
+      {"ref", required_argument, NULL, 'r'},          {"training", required_argument, NULL, 't'},
+      {"readiness", required_argument, NULL, 'R'},    {"lat", required_argument, NULL, 'a'},
+      {"lon", required_argument, NULL, 'o'},          {"postcode", required_argument, NULL, 'p'},
+      {"district", required_argument, NULL, 'd'},     {"max-commute-km", required_argument, NULL, 'm'},
+      {"days", required_argument, NULL, 'D'},         {"prefer", required_argument, NULL, 'P'},
+      {"exclude", required_argument, NULL, 'x'},      {"okan", no_argument, NULL, 'O'},
+      {"buso", no_argument, NULL, 'B'},               {"notes", required_argument, NULL, 'n'},
+      {"school", required_argument, NULL, 's'},       {"request", no_argument, NULL, 'q'},
+      {0, 0, 0, 0}};
+  static const flag_column flags[] = {
+      {'r', "ref", "ref"}, {'t', "training", "training_code"}, {'R', "readiness", "readiness"},
+      {'a', "lat", "latitude"}, {'o', "lon", "longitude"}, {'p', "postcode", "home_postcode"},
+      {'d', "district", "home_district"}, {'m', "max-commute-km", "max_commute_km"}, {'D', "days", "days"},
+      {'P', "prefer", "preferred_companies"}, {'x', "exclude", "excluded_companies"},
+      {'O', "okan", "newcomer_okan"}, {'B', "buso", "special_needs_buso"}, {'n', "notes", "school_notes"},
+      {'s', "school", "school_id"}};
+  const size_t n_flags = sizeof flags / sizeof flags[0];
+  const lp_kind *kind = &lp_kinds[LP_KIND_PUPILS];
+  const char *values[LP_CSV_MAX_FIELDS] = {0};
+  int request_placement = 0, option;
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    if (option == 'q') request_placement = 1;
+    /* --okan and --buso take no value: they set their column to true. */
+    else if (take_flag(kind, flags, n_flags, option, option == 'O' || option == 'B' ? "true" : optarg, values) != 0)
+      return bad_option(c, options, option, argv);
+  }
+  if (optind != argc) return usage_error(c, "unexpected argument \"%s\"", argv[optind]);
+  ProtobufCMessage *message = flags_to_message(c, kind, flags, n_flags, values);
+  if (!message) return EXIT_USAGE;
+  Leerplek__V1__RegisterPupilRequest body = LEERPLEK__V1__REGISTER_PUPIL_REQUEST__INIT;
+  body.pupil = (Leerplek__V1__Pupil *)message;
+  Leerplek__V1__Response *response;
+  int rc = call(c, LEERPLEK__V1__REQUEST__BODY_REGISTER_PUPIL, &body.base, &response);
+  if (rc == EXIT_OK) {
+    const Leerplek__V1__RegisterPupilResponse *reply = response->register_pupil;
+    json_t *object = lp_entity_to_json(kind, &reply->pupil->base);
+    if (!request_placement) lp_print_object(stdout, c->format, object);
+    json_decref(object);
+    if (request_placement) {
+      Leerplek__V1__RequestPlacementRequest request = LEERPLEK__V1__REQUEST_PLACEMENT_REQUEST__INIT;
+      request.school_id = reply->pupil->school_id;
+      request.pupil_ref = reply->pupil->ref;
+      rc = call_and_print(c, LEERPLEK__V1__REQUEST__BODY_REQUEST_PLACEMENT, &request.base);
+    }
+    leerplek_response_free(response);
+  }
+  protobuf_c_message_free_unpacked(message, NULL);
+  return rc;
+}
+
+/* Commands naming one pupil: REF [--school ID] (and --reason for withdraw). */
+static int run_pupil_command(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {
+      HELP_OPTION, {"school", required_argument, NULL, 's'}, {"reason", required_argument, NULL, 'r'},
+      {0, 0, 0, 0}};
+  const char *school = "", *reason = "";
+  int option;
+  int body_case = command->extra;
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    if (option == 's') school = optarg;
+    else if (option == 'r' && body_case == LEERPLEK__V1__REQUEST__BODY_WITHDRAW_PLACEMENT) reason = optarg;
+    else return bad_option(c, options, option, argv);
+  }
+  if (argc - optind != 1) return usage_error(c, "expected the pupil's reference");
+  if (bounded_text(c, "reason", reason, 1000)) return EXIT_USAGE;
+  char *ref = argv[optind];
+  Leerplek__V1__RequestPlacementRequest request = LEERPLEK__V1__REQUEST_PLACEMENT_REQUEST__INIT;
+  Leerplek__V1__GetPlacementRequest get = LEERPLEK__V1__GET_PLACEMENT_REQUEST__INIT;
+  Leerplek__V1__WithdrawPlacementRequest withdraw = LEERPLEK__V1__WITHDRAW_PLACEMENT_REQUEST__INIT;
+  Leerplek__V1__GetPupilRequest get_pupil = LEERPLEK__V1__GET_PUPIL_REQUEST__INIT;
+  Leerplek__V1__ErasePupilRequest erase = LEERPLEK__V1__ERASE_PUPIL_REQUEST__INIT;
+  ProtobufCMessage *body = NULL;
+  switch (body_case) {
+  case LEERPLEK__V1__REQUEST__BODY_REQUEST_PLACEMENT:
+    request.school_id = (char *)school, request.pupil_ref = ref, body = &request.base;
+    break;
+  case LEERPLEK__V1__REQUEST__BODY_GET_PLACEMENT:
+    get.school_id = (char *)school, get.pupil_ref = ref, body = &get.base;
+    break;
+  case LEERPLEK__V1__REQUEST__BODY_WITHDRAW_PLACEMENT:
+    withdraw.school_id = (char *)school, withdraw.pupil_ref = ref, withdraw.reason = (char *)reason;
+    body = &withdraw.base;
+    break;
+  case LEERPLEK__V1__REQUEST__BODY_GET_PUPIL:
+    get_pupil.school_id = (char *)school, get_pupil.pupil_ref = ref, body = &get_pupil.base;
+    break;
+  case LEERPLEK__V1__REQUEST__BODY_ERASE_PUPIL:
+    erase.school_id = (char *)school, erase.pupil_ref = ref, body = &erase.base;
+    break;
+  default:
+    return EXIT_USAGE;
+  }
+  return call_and_print(c, body_case, body);
+}
+
+/* accept/decline: PROPOSAL_ID [--side school|company] [--reason TEXT]; command->extra = call. */
+static int run_proposal_answer(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {
+      HELP_OPTION, {"side", required_argument, NULL, 's'}, {"reason", required_argument, NULL, 'r'},
+      {0, 0, 0, 0}};
+  int side = 0, option;
+  const char *reason = "";
+  int declining = command->extra == LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL;
+  int coordinator = strcmp(command->group, "coordinator") == 0;
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    if (option == 's' && coordinator) {
+      if (parse_enum_flag(c, "side", &leerplek__v1__side__descriptor, optarg, &side)) return EXIT_USAGE;
+    } else if (option == 'r' && declining) {
+      reason = optarg;
+    } else {
+      return bad_option(c, options, option, argv);
+    }
+  }
+  if (argc - optind != 1) return usage_error(c, "expected the proposal id");
+  uint64_t proposal_id = 0;
+  if (parse_u64_argument(c, "proposal id", argv[optind], &proposal_id)) return EXIT_USAGE;
+  if (bounded_text(c, "reason", reason, 1000)) return EXIT_USAGE;
+  if (coordinator && side == 0) return usage_error(c, "a coordinator must say --side school or --side company");
+  /* School and company tokens act on their own side (the daemon derives it from the token). */
+  if (!coordinator)
+    side = strcmp(command->group, "school") == 0 ? LEERPLEK__V1__SIDE__SIDE_SCHOOL : LEERPLEK__V1__SIDE__SIDE_COMPANY;
+  if (declining) {
+    Leerplek__V1__DeclineProposalRequest body = LEERPLEK__V1__DECLINE_PROPOSAL_REQUEST__INIT;
+    body.proposal_id = proposal_id;
+    body.side = (Leerplek__V1__Side)side;
+    body.reason = (char *)reason;
+    return call_and_print(c, command->extra, &body.base);
+  }
+  Leerplek__V1__AcceptProposalRequest body = LEERPLEK__V1__ACCEPT_PROPOSAL_REQUEST__INIT;
+  body.proposal_id = proposal_id;
+  body.side = (Leerplek__V1__Side)side;
+  return call_and_print(c, command->extra, &body.base);
+}
+
+static int run_agreement(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {
+      HELP_OPTION, {"ref", required_argument, NULL, 'r'}, {"signed", required_argument, NULL, 's'},
+      {"starts", required_argument, NULL, 't'}, {0, 0, 0, 0}};
+  const char *ref = NULL, *signed_on = NULL, *starts_on = NULL;
+  int option;
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    if (option == 'r') ref = optarg;
+    else if (option == 's') signed_on = optarg;
+    else if (option == 't') starts_on = optarg;
+    else return bad_option(c, options, option, argv);
+  }
+  if (argc - optind != 1) return usage_error(c, "expected the proposal id");
+  if (!ref || !signed_on || !starts_on) return usage_error(c, "--ref, --signed and --starts are required");
+  uint64_t proposal_id = 0;
+  if (parse_u64_argument(c, "proposal id", argv[optind], &proposal_id)) return EXIT_USAGE;
+  if (!*ref || bounded_text(c, "ref", ref, 100)) return usage_error(c, "--ref: 1..100 bytes");
+  Leerplek__V1__Date signed_date = LEERPLEK__V1__DATE__INIT, start_date = LEERPLEK__V1__DATE__INIT;
+  char why[200];
+  if (lp_date_parse(signed_on, &signed_date.year, &signed_date.month, &signed_date.day, why, sizeof why))
+    return bad_value(c, "signed", why);
+  if (lp_date_parse(starts_on, &start_date.year, &start_date.month, &start_date.day, why, sizeof why))
+    return bad_value(c, "starts", why);
+  Leerplek__V1__AgreementInfo agreement = LEERPLEK__V1__AGREEMENT_INFO__INIT;
+  agreement.agreement_ref = (char *)ref;
+  agreement.signed_on = &signed_date;
+  agreement.starts_on = &start_date;
+  Leerplek__V1__RecordAgreementRequest body = LEERPLEK__V1__RECORD_AGREEMENT_REQUEST__INIT;
+  body.proposal_id = proposal_id;
+  body.agreement = &agreement;
+  return call_and_print(c, LEERPLEK__V1__REQUEST__BODY_RECORD_AGREEMENT, &body.base);
+}
+
+/* Lists of placements, proposals and the waiting list, with their filters. */
+static int run_placement_list(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {
+      HELP_OPTION,
+      {"school", required_argument, NULL, 's'}, {"state", required_argument, NULL, 'S'},
+      {"training", required_argument, NULL, 't'}, {"vacancy", required_argument, NULL, 'v'},
+      {"company", required_argument, NULL, 'c'}, {"district", required_argument, NULL, 'd'},
+      {0, 0, 0, 0}};
+  const char *school = "", *training = "", *vacancy = "", *company = "", *district = "";
+  int state = 0, option;
+  int body_case = command->extra;
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    switch (option) {
+    case 's': school = optarg; break;
+    case 'S':
+      if (parse_enum_flag(c, "state", &leerplek__v1__placement_state__descriptor, optarg, &state)) return EXIT_USAGE;
+      break;
+    case 't': training = optarg; break;
+    case 'v': vacancy = optarg; break;
+    case 'c': company = optarg; break;
+    case 'd': district = optarg; break;
+    default: return bad_option(c, options, option, argv);
+    }
+  }
+  if (optind != argc) return usage_error(c, "unexpected argument \"%s\"", argv[optind]);
+  if (body_case == LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS) {
+    static const char *const columns[] = {"school_id", "pupil_ref", "training_code", "state", "proposal_id",
+                                          "offer.vacancy_id", "offer.company_name", "offer.distance_m",
+                                          "unplaced.reason"};
+    Leerplek__V1__ListPlacementsRequest body = LEERPLEK__V1__LIST_PLACEMENTS_REQUEST__INIT;
+    body.school_id = (char *)school, body.training_code = (char *)training, body.vacancy_id = (char *)vacancy;
+    body.state = (Leerplek__V1__PlacementState)state;
+    return list_and_print(c, body_case, &body.base, columns, sizeof columns / sizeof columns[0]);
+  }
+  if (body_case == LEERPLEK__V1__REQUEST__BODY_LIST_PROPOSALS) {
+    static const char *const columns[] = {"proposal_id", "vacancy_id", "pupil_ref", "training_code", "readiness",
+                                          "days", "distance_band", "state", "company_accepted",
+                                          "school_accepted"};
+    Leerplek__V1__ListProposalsRequest body = LEERPLEK__V1__LIST_PROPOSALS_REQUEST__INIT;
+    body.company_id = (char *)company, body.vacancy_id = (char *)vacancy;
+    body.state = (Leerplek__V1__PlacementState)state;
+    return list_and_print(c, body_case, &body.base, columns, sizeof columns / sizeof columns[0]);
+  }
+  static const char *const columns[] = {"position", "school_id", "pupil_ref", "training_code", "readiness",
+                                        "home_district", "state", "days_waiting", "newcomer_okan",
+                                        "special_needs_buso", "unplaced.reason"};
+  Leerplek__V1__GetWaitingListRequest body = LEERPLEK__V1__GET_WAITING_LIST_REQUEST__INIT;
+  body.school_id = (char *)school, body.training_code = (char *)training, body.home_district = (char *)district;
+  return list_and_print(c, body_case, &body.base, columns, sizeof columns / sizeof columns[0]);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* company                                                                                     */
+
+static const char publish_usage[] =
+    "--id ID --location LOC --training CODE --seats N --min-readiness R --days DAYS\n"
+    "       --kind K --start YYYY-MM-DD [--mentor TEXT]\n"
+    "Publishes a new open vacancy at one of the company's locations.\n"
+    "  --seats N           1..100\n"
+    "  --min-readiness R   not_ready (preparatory places only), partly or ready\n"
+    "  --days DAYS         mon,tue | A:mon,tue;B:wed | MT.....MT.....\n"
+    "  --kind K            regular or preparatory\n";
+
+static int run_company_publish(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {
+      HELP_OPTION,
+      {"id", required_argument, NULL, 'i'},        {"location", required_argument, NULL, 'l'},
+      {"training", required_argument, NULL, 't'},  {"seats", required_argument, NULL, 's'},
+      {"min-readiness", required_argument, NULL, 'r'}, {"days", required_argument, NULL, 'd'},
+      {"kind", required_argument, NULL, 'k'},      {"start", required_argument, NULL, 'S'},
+      {"mentor", required_argument, NULL, 'm'},    {0, 0, 0, 0}};
+  static const flag_column flags[] = {
+      {'i', "id", "id"}, {'l', "location", "location_id"}, {'t', "training", "training_code"},
+      {'s', "seats", "seats"}, {'r', "min-readiness", "min_readiness"}, {'d', "days", "days"},
+      {'k', "kind", "kind"}, {'S', "start", "start_date"}, {'m', "mentor", "mentor"}};
+  const size_t n_flags = sizeof flags / sizeof flags[0];
+  const lp_kind *kind = &lp_kinds[LP_KIND_VACANCIES];
+  const char *values[LP_CSV_MAX_FIELDS] = {0};
+  int option;
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    if (take_flag(kind, flags, n_flags, option, optarg, values) != 0) return bad_option(c, options, option, argv);
+  }
+  if (optind != argc) return usage_error(c, "unexpected argument \"%s\"", argv[optind]);
+  ProtobufCMessage *message = flags_to_message(c, kind, flags, n_flags, values);
+  if (!message) return EXIT_USAGE;
+  Leerplek__V1__PublishVacancyRequest body = LEERPLEK__V1__PUBLISH_VACANCY_REQUEST__INIT;
+  body.vacancy = (Leerplek__V1__Vacancy *)message;
+  Leerplek__V1__Response *response;
+  int rc = call(c, LEERPLEK__V1__REQUEST__BODY_PUBLISH_VACANCY, &body.base, &response);
+  if (rc == EXIT_OK) {
+    json_t *object = lp_message_to_json(&response->publish_vacancy->vacancy->base);
+    lp_print_object(stdout, c->format, object);
+    json_decref(object);
+    leerplek_response_free(response);
+  }
+  protobuf_c_message_free_unpacked(message, NULL);
+  return rc;
+}
+
+static int run_company_close(cli *c, const command *command, int argc, char **argv) {
+  int rc = plain_arguments(c, command, argc, argv, 1, "the vacancy id");
+  if (rc) return rc == -2 ? EXIT_OK : rc;
+  Leerplek__V1__CloseVacancyRequest body = LEERPLEK__V1__CLOSE_VACANCY_REQUEST__INIT;
+  body.vacancy_id = argv[optind];
+  return call_and_print(c, LEERPLEK__V1__REQUEST__BODY_CLOSE_VACANCY, &body.base);
+}
+
+static int run_company_vacancies(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {
+      HELP_OPTION, {"company", required_argument, NULL, 'c'}, {"location", required_argument, NULL, 'l'},
+      {"training", required_argument, NULL, 't'}, {"state", required_argument, NULL, 's'}, {0, 0, 0, 0}};
+  Leerplek__V1__ListVacanciesRequest body = LEERPLEK__V1__LIST_VACANCIES_REQUEST__INIT;
+  int option, state = 0;
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    if (option == 'c') body.company_id = optarg;
+    else if (option == 'l') body.location_id = optarg;
+    else if (option == 't') body.training_code = optarg;
+    else if (option == 's') {
+      if (parse_enum_flag(c, "state", &leerplek__v1__vacancy_state__descriptor, optarg, &state)) return EXIT_USAGE;
+    } else return bad_option(c, options, option, argv);
+  }
+  if (optind != argc) return usage_error(c, "unexpected argument \"%s\"", argv[optind]);
+  body.state = (Leerplek__V1__VacancyState)state;
+  static const char *const columns[] = {"id", "location_id", "training_code", "seats", "seats_proposed",
+                                        "seats_filled", "min_readiness", "days", "kind", "state",
+                                        "start_date"};
+  return list_and_print(c, LEERPLEK__V1__REQUEST__BODY_LIST_VACANCIES, &body.base, columns,
+                        sizeof columns / sizeof columns[0]);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* coordinator                                                                                 */
+
+static int run_report(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {HELP_OPTION, {"max-shortages", required_argument, NULL, 'm'}, {0, 0, 0, 0}};
+  Leerplek__V1__GetReportRequest body = LEERPLEK__V1__GET_REPORT_REQUEST__INIT;
+  int option;
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    if (option == 'm') {
+      if (parse_u32_flag(c, "max-shortages", optarg, 1, 200, &body.max_shortages)) return EXIT_USAGE;
+    } else return bad_option(c, options, option, argv);
+  }
+  if (optind != argc) return usage_error(c, "unexpected argument \"%s\"", argv[optind]);
+  return call_and_print(c, LEERPLEK__V1__REQUEST__BODY_GET_REPORT, &body.base);
+}
+
+static int run_rematch(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {
+      HELP_OPTION, {"dry-run", no_argument, NULL, 'n'}, {"max-changes", required_argument, NULL, 'm'}, {0, 0, 0, 0}};
+  Leerplek__V1__RunRematchRequest body = LEERPLEK__V1__RUN_REMATCH_REQUEST__INIT;
+  int option;
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    if (option == 'n') body.dry_run = 1;
+    else if (option == 'm') {
+      if (parse_u32_flag(c, "max-changes", optarg, 1, 1000, &body.max_changes)) return EXIT_USAGE;
+    } else return bad_option(c, options, option, argv);
+  }
+  if (optind != argc) return usage_error(c, "unexpected argument \"%s\"", argv[optind]);
+  return call_and_print(c, LEERPLEK__V1__REQUEST__BODY_RUN_REMATCH, &body.base);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* admin                                                                                       */
+
+static int run_create_token(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {
+      HELP_OPTION, {"role", required_argument, NULL, 'r'}, {"scope", required_argument, NULL, 's'},
+      {"label", required_argument, NULL, 'l'}, {"expires", required_argument, NULL, 'e'}, {0, 0, 0, 0}};
+  Leerplek__V1__CreateTokenRequest body = LEERPLEK__V1__CREATE_TOKEN_REQUEST__INIT;
+  int option, role = 0;
+  char why[200];
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    if (option == 'r') {
+      if (parse_enum_flag(c, "role", &leerplek__v1__role__descriptor, optarg, &role)) return EXIT_USAGE;
+    } else if (option == 's') body.scope_id = optarg;
+    else if (option == 'l') {
+      if (bounded_text(c, "label", optarg, 100)) return EXIT_USAGE;
+      body.label = optarg;
+    } else if (option == 'e') {
+      if (lp_time_parse(optarg, &body.expires_unix_s, why, sizeof why)) return bad_value(c, "expires", why);
+    } else return bad_option(c, options, option, argv);
+  }
+  if (optind != argc) return usage_error(c, "unexpected argument \"%s\"", argv[optind]);
+  if (!role) return usage_error(c, "--role is required (school, company, coordinator or admin)");
+  int scoped = role == LEERPLEK__V1__ROLE__ROLE_SCHOOL || role == LEERPLEK__V1__ROLE__ROLE_COMPANY;
+  if (scoped && !body.scope_id[0]) return usage_error(c, "--scope is required for school and company tokens");
+  if (!scoped && body.scope_id[0]) return usage_error(c, "--scope applies to school and company tokens only");
+  body.role = (Leerplek__V1__Role)role;
+  return call_and_print(c, LEERPLEK__V1__REQUEST__BODY_CREATE_TOKEN, &body.base);
+}
+
+static int run_revoke_token(cli *c, const command *command, int argc, char **argv) {
+  int rc = plain_arguments(c, command, argc, argv, 1, "the token id");
+  if (rc) return rc == -2 ? EXIT_OK : rc;
+  Leerplek__V1__RevokeTokenRequest body = LEERPLEK__V1__REVOKE_TOKEN_REQUEST__INIT;
+  body.token_id = argv[optind];
+  return call_and_print(c, LEERPLEK__V1__REQUEST__BODY_REVOKE_TOKEN, &body.base);
+}
+
+static int run_list_tokens(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {
+      HELP_OPTION, {"role", required_argument, NULL, 'r'}, {"scope", required_argument, NULL, 's'},
+      {"all", no_argument, NULL, 'a'}, {0, 0, 0, 0}};
+  Leerplek__V1__ListTokensRequest body = LEERPLEK__V1__LIST_TOKENS_REQUEST__INIT;
+  int option, role = 0;
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    if (option == 'r') {
+      if (parse_enum_flag(c, "role", &leerplek__v1__role__descriptor, optarg, &role)) return EXIT_USAGE;
+    } else if (option == 's') body.scope_id = optarg;
+    else if (option == 'a') body.include_revoked = 1;
+    else return bad_option(c, options, option, argv);
+  }
+  if (optind != argc) return usage_error(c, "unexpected argument \"%s\"", argv[optind]);
+  body.role = (Leerplek__V1__Role)role;
+  static const char *const columns[] = {"id", "role", "scope_id", "label", "created", "expires", "revoked"};
+  return list_and_print(c, LEERPLEK__V1__REQUEST__BODY_LIST_TOKENS, &body.base, columns,
+                        sizeof columns / sizeof columns[0]);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The command table and main                                                                  */
+
+#define PUPIL_USAGE(extra) "REF [--school ID]" extra "\n  --school ID   the pupil's school (coordinators; a school token uses its own)\n"
+#define ANSWER_USAGE "PROPOSAL_ID\n"
+#define DECLINE_USAGE "PROPOSAL_ID [--reason TEXT]\n  --reason TEXT   why (shown to the school and coordinators)\n"
+#define SIDE_USAGE "  --side S        school or company: the side the coordinator acts for (required)\n"
+
+static const command commands[] = {
+    {"school", "register", "Register a pupil (pseudonymous reference, no names)", register_usage, run_school_register, 0},
+    {"school", "request", "Put a registered pupil on the waiting list", PUPIL_USAGE(""), run_pupil_command, LEERPLEK__V1__REQUEST__BODY_REQUEST_PLACEMENT},
+    {"school", "status", "Show a pupil's placement: state, offer, why unplaced", PUPIL_USAGE(""), run_pupil_command, LEERPLEK__V1__REQUEST__BODY_GET_PLACEMENT},
+    {"school", "pupil", "Show a pupil's record", PUPIL_USAGE(""), run_pupil_command, LEERPLEK__V1__REQUEST__BODY_GET_PUPIL},
+    {"school", "withdraw", "End a pupil's placement request", PUPIL_USAGE(" [--reason TEXT]"), run_pupil_command, LEERPLEK__V1__REQUEST__BODY_WITHDRAW_PLACEMENT},
+    {"school", "erase", "Erase a pupil and everything about it (GDPR)", PUPIL_USAGE(""), run_pupil_command, LEERPLEK__V1__REQUEST__BODY_ERASE_PUPIL},
+    {"school", "accept", "Accept a proposal for one of the school's pupils", ANSWER_USAGE, run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_ACCEPT_PROPOSAL},
+    {"school", "decline", "Decline a proposal (the company is then excluded for the pupil)", DECLINE_USAGE, run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL},
+    {"school", "agreement", "Record the signed training agreement (OAO) of an accepted proposal",
+     "PROPOSAL_ID --ref AGREEMENT_REF --signed YYYY-MM-DD --starts YYYY-MM-DD\n", run_agreement, 0},
+    {"school", "pupils", "List the school's pupils", "[--owner SCHOOL_ID]\n", run_coordinator_list, LP_KIND_PUPILS},
+    {"school", "placements", "List the school's placements",
+     "[--state S] [--training CODE] [--school ID]\n  --state S   waiting, proposed, accepted, agreement, declined or withdrawn\n",
+     run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS},
+    {"school", "waiting", "The school's pupils on the shared waiting list, with positions",
+     "[--training CODE] [--district D]\n", run_placement_list, LEERPLEK__V1__REQUEST__BODY_GET_WAITING_LIST},
+
+    {"company", "publish", "Publish a vacancy", publish_usage, run_company_publish, 0},
+    {"company", "vacancies", "List the company's vacancies", "[--location LOC] [--training CODE] [--state open|closed]\n",
+     run_company_vacancies, 0},
+    {"company", "close", "Close a vacancy (open proposals to it are released)", "VACANCY_ID\n", run_company_close, 0},
+    {"company", "proposals", "Proposals to the company's vacancies (pupil reference, readiness, days, distance band)",
+     "[--vacancy ID] [--state S]\n", run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PROPOSALS},
+    {"company", "accept", "Accept a proposal", ANSWER_USAGE, run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_ACCEPT_PROPOSAL},
+    {"company", "decline", "Decline a proposal (the pupil waits again)", DECLINE_USAGE, run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL},
+    {"company", "agreement", "Record the signed training agreement (OAO) of an accepted proposal",
+     "PROPOSAL_ID --ref AGREEMENT_REF --signed YYYY-MM-DD --starts YYYY-MM-DD\n", run_agreement, 0},
+
+    {"coordinator", "trainings", "List trainings", "[--output FILE]\n", run_coordinator_list, LP_KIND_TRAININGS},
+    {"coordinator", "companies", "List companies with their recognitions", "[--output FILE]\n", run_coordinator_list, LP_KIND_COMPANIES},
+    {"coordinator", "locations", "List locations", "[--owner COMPANY_ID] [--output FILE]\n", run_coordinator_list, LP_KIND_LOCATIONS},
+    {"coordinator", "vacancies", "List vacancies with seats held",
+     "[--company ID] [--location LOC] [--training CODE] [--state open|closed]\n", run_company_vacancies, 0},
+    {"coordinator", "pupils", "List pupils", "[--owner SCHOOL_ID] [--output FILE]\n", run_coordinator_list, LP_KIND_PUPILS},
+    {"coordinator", "placements", "List placements",
+     "[--school ID] [--state S] [--training CODE] [--vacancy ID]\n", run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS},
+    {"coordinator", "proposals", "List proposals in the company view", "[--company ID] [--vacancy ID] [--state S]\n",
+     run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PROPOSALS},
+    {"coordinator", "waiting", "The shared waiting list in priority order",
+     "[--training CODE] [--district D] [--school ID]\n", run_placement_list, LEERPLEK__V1__REQUEST__BODY_GET_WAITING_LIST},
+    {"coordinator", "report", "The coordinators' report (headline, per training, per district, shortages)",
+     "[--max-shortages N]\n", run_report, 0},
+    {"coordinator", "rematch", "Run a rematch now (--dry-run: show what would change)",
+     "[--dry-run] [--max-changes N]\n", run_rematch, 0},
+    {"coordinator", "accept", "Accept a proposal for one side", "PROPOSAL_ID --side school|company\n" SIDE_USAGE,
+     run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_ACCEPT_PROPOSAL},
+    {"coordinator", "decline", "Decline a proposal for one side",
+     "PROPOSAL_ID --side school|company [--reason TEXT]\n" SIDE_USAGE, run_proposal_answer,
+     LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL},
+
+    {"admin", "create-token", "Create a token (its secret is shown once)",
+     "--role R [--scope ID] [--label TEXT] [--expires TIME]\n"
+     "  --role R        school, company, coordinator or admin\n"
+     "  --scope ID      the school id (school) or enterprise number (company)\n"
+     "  --expires TIME  YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC); default never\n",
+     run_create_token, 0},
+    {"admin", "revoke-token", "Revoke a token by its public id", "TOKEN_ID\n", run_revoke_token, 0},
+    {"admin", "tokens", "List tokens (never their secrets)", "[--role R] [--scope ID] [--all]\n  --all   include revoked and expired tokens\n",
+     run_list_tokens, 0},
+
+    {"import", "", "Import a CSV file", import_usage, run_import, 0},
+    {"export", "", "Export a list as CSV", export_usage, run_export, 0},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static const struct {
+  const char *name;
+  const char *summary;
+} groups[] = {
+    {"school", "register pupils, request placements, follow and answer proposals"},
+    {"company", "publish and close vacancies, answer proposals"},
+    {"coordinator", "lists, waiting list, report, rematch"},
+    {"admin", "create, list and revoke tokens"},
+    {"import", "import <kind> FILE.csv: trainings, companies, locations, vacancies, pupils"},
+    {"export", "export <kind>: the same lists as CSV"},
+};
+
+static void print_main_help(FILE *out) {
+  fprintf(out,
+          "Usage: leerplek [--address ADDR] [--token TOKEN] [--json|--csv] <group> <command> ...\n"
+          "The command-line client of leerplekd, the dual-learning placement engine.\n\n"
+          "Groups:\n");
+  for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
+    fprintf(out, "  %-12s %s\n", groups[i].name, groups[i].summary);
+  fprintf(out,
+          "\nGlobal options (anywhere on the line):\n"
+          "  --address ADDR  host:port or unix:/path (default $LEERPLEK_ADDRESS, else %s)\n"
+          "  --token TOKEN   bearer token (default $LEERPLEK_TOKEN; prefer the variable: command\n"
+          "                  lines are visible to other users)\n"
+          "  --json, --csv   output for scripts instead of a table (--table forces a table)\n"
+          "  --help          help on any level: leerplek school --help, leerplek school register --help\n"
+          "\nExit codes: 0 ok, 1 refused by the daemon, 2 usage or input error, 3 connection failure.\n",
+          DEFAULT_ADDRESS);
+}
+
+static void print_group_help(const char *group, FILE *out) {
+  fprintf(out, "Usage: leerplek %s <command> [options]\n\nCommands:\n", group);
+  for (size_t i = 0; i < N_COMMANDS; i++)
+    if (strcmp(commands[i].group, group) == 0) fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+  fprintf(out, "\n'leerplek %s <command> --help' describes a command.\n", group);
+}
+
+/* Takes the global options out of argv wherever they are, so "leerplek school status X --json"
+ * works as well as "leerplek --json school status X". Returns 0 or the exit code. */
+static int take_global_options(cli *c, int *argc, char **argv) {
+  int kept = 1;
+  for (int i = 1; i < *argc; i++) {
+    const char *arg = argv[i];
+    if (strcmp(arg, "--") == 0) {
+      while (i < *argc) argv[kept++] = argv[i++];
+      break;
+    }
+    const char **target = NULL;
+    const char *name = NULL;
+    if (strncmp(arg, "--address", 9) == 0 && (arg[9] == '\0' || arg[9] == '=')) target = &c->address, name = "address";
+    else if (strncmp(arg, "--token", 7) == 0 && (arg[7] == '\0' || arg[7] == '=')) target = &c->token, name = "token";
+    if (target) {
+      const char *value = strchr(arg, '=');
+      if (value) value++;
+      else if (i + 1 < *argc) value = argv[++i];
+      else {
+        fprintf(stderr, "leerplek: --%s needs a value\nTry 'leerplek --help'.\n", name);
+        return EXIT_USAGE;
+      }
+      *target = value;
+      continue;
+    }
+    lp_format format = LP_FORMAT_TABLE;
+    int is_format = 1;
+    if (strcmp(arg, "--json") == 0) format = LP_FORMAT_JSON;
+    else if (strcmp(arg, "--csv") == 0) format = LP_FORMAT_CSV;
+    else if (strcmp(arg, "--table") == 0) format = LP_FORMAT_TABLE;
+    else is_format = 0;
+    if (is_format) {
+      if (c->format_given && c->format != format) {
+        fprintf(stderr, "leerplek: choose one of --json, --csv and --table\n");
+        return EXIT_USAGE;
+      }
+      c->format = format;
+      c->format_given = 1;
+      continue;
+    }
+    argv[kept++] = argv[i];
+  }
+  argv[kept] = NULL;
+  *argc = kept;
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  cli c = {0};
+  c.command_name = "leerplek";
+  int rc = take_global_options(&c, &argc, argv);
+  if (rc) return rc;
+  if (!c.address) c.address = getenv("LEERPLEK_ADDRESS");
+  if (!c.address || !*c.address) c.address = DEFAULT_ADDRESS;
+  if (!c.token) c.token = getenv("LEERPLEK_TOKEN");
+  if (c.token && strlen(c.token) > 128) {
+    fprintf(stderr, "leerplek: the token is longer than 128 bytes\n");
+    return EXIT_USAGE;
+  }
+  if (argc < 2) {
+    print_main_help(stderr);
+    return EXIT_USAGE;
+  }
+  const char *group = argv[1];
+  if (strcmp(group, "--help") == 0 || strcmp(group, "-h") == 0 || strcmp(group, "help") == 0) {
+    print_main_help(stdout);
+    return EXIT_OK;
+  }
+  size_t g = 0;
+  while (g < sizeof groups / sizeof groups[0] && strcmp(groups[g].name, group) != 0) g++;
+  if (g == sizeof groups / sizeof groups[0]) {
+    fprintf(stderr, "leerplek: unknown group \"%s\"\nTry 'leerplek --help'.\n", group);
+    return EXIT_USAGE;
+  }
+  char name_buffer[96];
+  const command *found = NULL;
+  int sub_argc;
+  char **sub_argv;
+  if (strcmp(group, "import") == 0 || strcmp(group, "export") == 0) {
+    /* One-level groups: the group is the command. */
+    for (size_t i = 0; i < N_COMMANDS; i++)
+      if (strcmp(commands[i].group, group) == 0) found = &commands[i];
+    snprintf(name_buffer, sizeof name_buffer, "leerplek %s", group);
+    sub_argc = argc - 1;
+    sub_argv = argv + 1;
+  } else {
+    if (argc < 3 || strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) {
+      print_group_help(group, argc < 3 ? stderr : stdout);
+      return argc < 3 ? EXIT_USAGE : EXIT_OK;
+    }
+    for (size_t i = 0; i < N_COMMANDS && !found; i++)
+      if (strcmp(commands[i].group, group) == 0 && strcmp(commands[i].name, argv[2]) == 0) found = &commands[i];
+    if (!found) {
+      fprintf(stderr, "leerplek %s: unknown command \"%s\"\nTry 'leerplek %s --help'.\n", group, argv[2], group);
+      return EXIT_USAGE;
+    }
+    snprintf(name_buffer, sizeof name_buffer, "leerplek %s %s", group, found->name);
+    sub_argc = argc - 2;
+    sub_argv = argv + 2;
+  }
+  c.command_name = name_buffer;
+  /* getopt's own messages ("unrecognized option") name the command. */
+  sub_argv[0] = name_buffer;
+  optind = 1;
+  rc = found->run(&c, found, sub_argc, sub_argv);
+  leerplek_close(c.client);
+  if (fflush(stdout) != 0 && rc == EXIT_OK) rc = EXIT_USAGE;
+  return rc;
+}

@@ -1,0 +1,60 @@
+/* leerplek_entities: the five importable entities (trainings, companies, locations, vacancies,
+ * pupils) as CSV columns: which columns each kind has, turning checked CSV rows into proto
+ * messages (with "file:line:column" diagnostics) and turning messages back into JSON objects
+ * whose keys are exactly those columns, so that export writes what import reads. */
+#ifndef LEERPLEK_ENTITIES_H
+#define LEERPLEK_ENTITIES_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "leerplek.pb-c.h"
+#include "leerplek_csv.h"
+
+typedef enum lp_kind_id {
+  LP_KIND_TRAININGS,
+  LP_KIND_COMPANIES,
+  LP_KIND_LOCATIONS,
+  LP_KIND_VACANCIES,
+  LP_KIND_PUPILS,
+  LP_KIND_COUNT
+} lp_kind_id;
+
+typedef struct lp_column {
+  const char *name;
+  int required;    /* the header must have it and rows must fill it */
+  const char *doc; /* one line for --help */
+} lp_column;
+
+typedef struct lp_kind {
+  lp_kind_id id;
+  const char *name; /* plural, as on the command line: "trainings" */
+  const lp_column *columns;
+  size_t n_columns;
+} lp_kind;
+
+extern const lp_kind lp_kinds[LP_KIND_COUNT];
+
+/* The kind called `name` ("pupils"; the singular "pupil" is accepted too), or NULL. */
+const lp_kind *lp_kind_find(const char *name);
+
+/* Prints the kind's columns, one per line with their meaning, for --help. */
+void lp_kind_print_columns(const lp_kind *kind, FILE *out);
+
+/* Converts every data row of `table` into a message of the kind (Leerplek__V1__Training,
+ * __Company, __Location, __Vacancy or __Pupil), allocated so that protobuf_c's
+ * free_unpacked frees it. Every problem is added to diags as "file:line:column (name): what";
+ * returns the number of problems (0: *messages holds table->n_rows messages). On problems no
+ * messages are returned. */
+size_t lp_rows_to_messages(const lp_kind *kind, const lp_csv_table *table,
+                           ProtobufCMessage ***messages, lp_diags *diags);
+void lp_messages_free(ProtobufCMessage **messages, size_t count);
+
+/* The entity as a JSON object keyed by the kind's columns (same text forms as the CSV). */
+json_t *lp_entity_to_json(const lp_kind *kind, const ProtobufCMessage *message);
+
+/* The column names of a kind, for output headers (points into lp_kinds; count = n_columns). */
+void lp_kind_column_names(const lp_kind *kind, const char **names);
+
+#endif

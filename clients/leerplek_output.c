@@ -1,0 +1,383 @@
+/* leerplek_output: table, CSV and JSON printing for the `leerplek` tool. Everything shown is
+ * first built as a jansson value, so the three formats always carry the same data. */
+#include "leerplek_output.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leerplek.pb-c.h"
+#include "leerplek_csv.h"
+#include "leerplek_text.h"
+
+/* Table cells wider than this are cut (with "...") so one long note cannot wreck the layout. */
+#define TABLE_CELL_MAX 40
+
+static char *copy_text(const char *text) { return strdup(text); }
+
+char *lp_cell_text(const json_t *value) {
+  char buffer[64];
+  switch (value ? json_typeof(value) : JSON_NULL) {
+  case JSON_STRING:
+    return copy_text(json_string_value(value));
+  case JSON_INTEGER:
+    snprintf(buffer, sizeof buffer, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
+    return copy_text(buffer);
+  case JSON_REAL: {
+    snprintf(buffer, sizeof buffer, "%.6f", json_real_value(value));
+    size_t len = strlen(buffer);
+    while (len > 0 && buffer[len - 1] == '0') buffer[--len] = '\0';
+    if (len > 0 && buffer[len - 1] == '.') buffer[--len] = '\0';
+    if (strcmp(buffer, "-0") == 0) strcpy(buffer, "0");
+    return copy_text(buffer);
+  }
+  case JSON_TRUE:
+    return copy_text("true");
+  case JSON_FALSE:
+    return copy_text("false");
+  case JSON_NULL:
+    return copy_text("");
+  case JSON_ARRAY: {
+    size_t total = 1, index;
+    json_t *item;
+    char **parts = calloc(json_array_size(value) + 1, sizeof *parts);
+    if (!parts) return NULL;
+    json_array_foreach(value, index, item) {
+      parts[index] = lp_cell_text(item);
+      total += (parts[index] ? strlen(parts[index]) : 0) + 1;
+    }
+    char *joined = malloc(total);
+    if (joined) {
+      joined[0] = '\0';
+      for (size_t i = 0; i < json_array_size(value); i++) {
+        if (i) strcat(joined, ";");
+        if (parts[i]) strcat(joined, parts[i]);
+      }
+    }
+    for (size_t i = 0; i < json_array_size(value); i++) free(parts[i]);
+    free(parts);
+    return joined;
+  }
+  case JSON_OBJECT: {
+    /* A small record inside a cell (e.g. a reason count): its values joined by ':'
+     * ("seats_taken:4"), which reads better in a table than JSON. */
+    json_t *values = json_array();
+    const char *key;
+    json_t *item;
+    json_object_foreach((json_t *)value, key, item) {
+      (void)key;
+      json_array_append(values, item);
+    }
+    char *joined = lp_cell_text(values);
+    json_decref(values);
+    for (char *p = joined; p && *p; p++)
+      if (*p == ';') *p = ':';
+    return joined;
+  }
+  }
+  return copy_text("");
+}
+
+static json_t *scalar_to_json(const ProtobufCFieldDescriptor *field, const void *member) {
+  switch (field->type) {
+  case PROTOBUF_C_TYPE_INT32:
+  case PROTOBUF_C_TYPE_SINT32:
+  case PROTOBUF_C_TYPE_SFIXED32:
+    return json_integer(*(const int32_t *)member);
+  case PROTOBUF_C_TYPE_UINT32:
+  case PROTOBUF_C_TYPE_FIXED32:
+    if (strcmp(field->name, "day_mask") == 0 || strstr(field->name, "_day_mask")) {
+      char text[LP_TEXT_MAX];
+      lp_days_format(*(const uint32_t *)member, text, sizeof text);
+      return json_string(text);
+    }
+    return json_integer(*(const uint32_t *)member);
+  case PROTOBUF_C_TYPE_INT64:
+  case PROTOBUF_C_TYPE_SINT64:
+  case PROTOBUF_C_TYPE_SFIXED64: {
+    int64_t value = *(const int64_t *)member;
+    size_t len = strlen(field->name);
+    if (len > 7 && strcmp(field->name + len - 7, "_unix_s") == 0) {
+      char text[LP_TEXT_MAX];
+      lp_time_format(value, text, sizeof text);
+      return json_string(text);
+    }
+    return json_integer(value);
+  }
+  case PROTOBUF_C_TYPE_UINT64:
+  case PROTOBUF_C_TYPE_FIXED64:
+    return json_integer((json_int_t) * (const uint64_t *)member);
+  case PROTOBUF_C_TYPE_BOOL:
+    return json_boolean(*(const protobuf_c_boolean *)member);
+  case PROTOBUF_C_TYPE_ENUM: {
+    char text[64];
+    lp_enum_format(field->descriptor, *(const int *)member, text, sizeof text);
+    return json_string(text);
+  }
+  case PROTOBUF_C_TYPE_STRING: {
+    const char *text = *(char *const *)member;
+    return json_string(text ? text : "");
+  }
+  case PROTOBUF_C_TYPE_MESSAGE: {
+    const ProtobufCMessage *message = *(ProtobufCMessage *const *)member;
+    return message ? lp_message_to_json(message) : json_null();
+  }
+  case PROTOBUF_C_TYPE_FLOAT:
+    return json_real(*(const float *)member);
+  case PROTOBUF_C_TYPE_DOUBLE:
+    return json_real(*(const double *)member);
+  case PROTOBUF_C_TYPE_BYTES:
+    break;
+  }
+  return json_null();
+}
+
+/* The JSON key of a field: "_unix_s" dropped, "day_mask" -> "days". */
+static void json_key(const char *name, char *key, size_t key_size) {
+  size_t len = strlen(name);
+  if (len > 7 && strcmp(name + len - 7, "_unix_s") == 0)
+    snprintf(key, key_size, "%.*s", (int)(len - 7), name);
+  else if (len >= 8 && strcmp(name + len - 8, "day_mask") == 0)
+    snprintf(key, key_size, "%.*sdays", (int)(len - 8), name);
+  else
+    snprintf(key, key_size, "%s", name);
+}
+
+json_t *lp_message_to_json(const ProtobufCMessage *message) {
+  const ProtobufCMessageDescriptor *descriptor = message->descriptor;
+  if (descriptor == &leerplek__v1__geo_point__descriptor) {
+    const Leerplek__V1__GeoPoint *point = (const Leerplek__V1__GeoPoint *)message;
+    return json_pack("{s:f,s:f}", "latitude", point->lat_e6 / 1e6, "longitude", point->lon_e6 / 1e6);
+  }
+  if (descriptor == &leerplek__v1__date__descriptor) {
+    const Leerplek__V1__Date *date = (const Leerplek__V1__Date *)message;
+    char text[LP_TEXT_MAX];
+    lp_date_format(date->year, date->month, date->day, text, sizeof text);
+    return json_string(text);
+  }
+  json_t *object = json_object();
+  for (unsigned i = 0; object && i < descriptor->n_fields; i++) {
+    const ProtobufCFieldDescriptor *field = &descriptor->fields[i];
+    const char *base = (const char *)message;
+    char key[128];
+    json_key(field->name, key, sizeof key);
+    if (field->type == PROTOBUF_C_TYPE_BYTES) continue;
+    if (field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+      /* Only the member that is set (the envelopes are not printed, but be general). */
+      if (*(const uint32_t *)(base + field->quantifier_offset) != field->id) continue;
+    }
+    if (field->label == PROTOBUF_C_LABEL_REPEATED) {
+      size_t count = *(const size_t *)(base + field->quantifier_offset);
+      const char *array = *(char *const *)(base + field->offset);
+      size_t stride = field->type == PROTOBUF_C_TYPE_MESSAGE || field->type == PROTOBUF_C_TYPE_STRING
+                          ? sizeof(void *)
+                      : field->type == PROTOBUF_C_TYPE_INT64 || field->type == PROTOBUF_C_TYPE_SINT64 ||
+                              field->type == PROTOBUF_C_TYPE_SFIXED64 ||
+                              field->type == PROTOBUF_C_TYPE_UINT64 || field->type == PROTOBUF_C_TYPE_FIXED64
+                          ? 8
+                      : field->type == PROTOBUF_C_TYPE_DOUBLE ? sizeof(double)
+                      : field->type == PROTOBUF_C_TYPE_BOOL ? sizeof(protobuf_c_boolean)
+                                                            : 4;
+      json_t *items = json_array();
+      for (size_t k = 0; k < count; k++)
+        json_array_append_new(items, scalar_to_json(field, array + k * stride));
+      json_object_set_new(object, key, items);
+      continue;
+    }
+    json_t *value = scalar_to_json(field, base + field->offset);
+    if (field->type == PROTOBUF_C_TYPE_MESSAGE && json_is_null(value)) {
+      json_decref(value);
+      continue; /* absent sub-message: leave the key out */
+    }
+    json_object_set_new(object, key, value);
+  }
+  return object;
+}
+
+const json_t *lp_json_path(const json_t *object, const char *path) {
+  /* A key that itself contains dots (flattened records) wins over the nested reading. */
+  const json_t *exact = json_is_object(object) ? json_object_get(object, path) : NULL;
+  if (exact) return exact;
+  char part[128];
+  const json_t *value = object;
+  while (value && *path) {
+    const char *dot = strchr(path, '.');
+    size_t len = dot ? (size_t)(dot - path) : strlen(path);
+    if (len >= sizeof part) return NULL;
+    memcpy(part, path, len);
+    part[len] = '\0';
+    value = json_is_object(value) ? json_object_get(value, part) : NULL;
+    path += len + (dot != NULL);
+  }
+  return value;
+}
+
+/* Display width in characters (UTF-8 continuation bytes do not count). */
+static size_t display_width(const char *text) {
+  size_t width = 0;
+  for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+    if ((*p & 0xc0) != 0x80) width++;
+  return width;
+}
+
+/* Makes a cell fit a table: newlines and tabs become spaces, long text is cut. */
+static void fit_cell(char *text) {
+  for (char *p = text; *p; p++)
+    if (*p == '\n' || *p == '\r' || *p == '\t') *p = ' ';
+  size_t width = 0;
+  for (unsigned char *p = (unsigned char *)text; *p; p++) {
+    if ((*p & 0xc0) == 0x80) continue;
+    if (++width > TABLE_CELL_MAX - 3) {
+      strcpy((char *)p, "...");
+      return;
+    }
+  }
+}
+
+static void print_padded(FILE *out, const char *text, size_t width, int last) {
+  fputs(text, out);
+  if (last) return;
+  for (size_t w = display_width(text); w < width + 2; w++) fputc(' ', out);
+}
+
+static void print_table(FILE *out, const char *const *columns, size_t n_columns,
+                        const json_t *items) {
+  size_t n_rows = json_array_size(items);
+  char **cells = calloc(n_rows * n_columns + 1, sizeof *cells);
+  size_t *widths = calloc(n_columns + 1, sizeof *widths);
+  if (!cells || !widths) {
+    free(cells);
+    free(widths);
+    return;
+  }
+  for (size_t c = 0; c < n_columns; c++) widths[c] = display_width(columns[c]);
+  for (size_t r = 0; r < n_rows; r++)
+    for (size_t c = 0; c < n_columns; c++) {
+      char *text = lp_cell_text(lp_json_path(json_array_get(items, r), columns[c]));
+      if (text) fit_cell(text);
+      cells[r * n_columns + c] = text;
+      size_t width = text ? display_width(text) : 0;
+      if (width > widths[c]) widths[c] = width;
+    }
+  for (size_t c = 0; c < n_columns; c++) print_padded(out, columns[c], widths[c], c + 1 == n_columns);
+  fputc('\n', out);
+  for (size_t r = 0; r < n_rows; r++) {
+    for (size_t c = 0; c < n_columns; c++) {
+      const char *text = cells[r * n_columns + c];
+      print_padded(out, text ? text : "", widths[c], c + 1 == n_columns);
+    }
+    fputc('\n', out);
+  }
+  for (size_t i = 0; i < n_rows * n_columns; i++) free(cells[i]);
+  free(cells);
+  free(widths);
+}
+
+static void print_csv(FILE *out, const char *const *columns, size_t n_columns, const json_t *items) {
+  for (size_t c = 0; c < n_columns; c++) {
+    if (c) fputc(lp_csv_output_delimiter(), out);
+    lp_csv_write_cell(out, columns[c]);
+  }
+  fputc('\n', out);
+  size_t index;
+  const json_t *item;
+  json_array_foreach(items, index, item) {
+    for (size_t c = 0; c < n_columns; c++) {
+      if (c) fputc(lp_csv_output_delimiter(), out);
+      char *text = lp_cell_text(lp_json_path(item, columns[c]));
+      lp_csv_write_cell(out, text ? text : "");
+      free(text);
+    }
+    fputc('\n', out);
+  }
+}
+
+static void print_json(FILE *out, const json_t *value) {
+  json_dumpf(value, out, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+  fputc('\n', out);
+}
+
+void lp_print_list(FILE *out, lp_format format, const char *const *columns, size_t n_columns,
+                   const json_t *items) {
+  switch (format) {
+  case LP_FORMAT_TABLE:
+    print_table(out, columns, n_columns, items);
+    break;
+  case LP_FORMAT_CSV:
+    print_csv(out, columns, n_columns, items);
+    break;
+  case LP_FORMAT_JSON:
+    print_json(out, items);
+    break;
+  }
+}
+
+/* The keys of an object, for a header (pointers into the object). */
+static size_t object_keys(const json_t *object, const char **keys, size_t max_keys) {
+  size_t n = 0;
+  const char *key;
+  const json_t *value;
+  json_object_foreach((json_t *)object, key, value) {
+    (void)value;
+    if (n < max_keys) keys[n++] = key;
+  }
+  return n;
+}
+
+static int is_list_of_objects(const json_t *value) {
+  return json_is_array(value) && json_array_size(value) > 0 &&
+         json_is_object(json_array_get(value, 0));
+}
+
+static void print_key_values(FILE *out, const json_t *object, int indent) {
+  const char *key;
+  const json_t *value;
+  json_object_foreach((json_t *)object, key, value) {
+    if (json_is_object(value)) {
+      fprintf(out, "%*s%s:\n", indent, "", key);
+      print_key_values(out, value, indent + 2);
+    } else if (is_list_of_objects(value)) {
+      fprintf(out, "%*s%s:\n", indent, "", key);
+      const char *columns[64];
+      size_t n = object_keys(json_array_get(value, 0), columns, 64);
+      print_table(out, columns, n, value);
+    } else {
+      char *text = lp_cell_text(value);
+      fprintf(out, "%*s%s: %s\n", indent, "", key, text ? text : "");
+      free(text);
+    }
+  }
+}
+
+/* Copies object's leaves into flat under "prefix.key" paths. */
+static void flatten_into(json_t *flat, const char *prefix, const json_t *object) {
+  const char *key;
+  const json_t *value;
+  json_object_foreach((json_t *)object, key, value) {
+    char path[256];
+    snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "." : "", key);
+    if (json_is_object(value)) flatten_into(flat, path, value);
+    else json_object_set(flat, path, (json_t *)value);
+  }
+}
+
+void lp_print_object(FILE *out, lp_format format, const json_t *object) {
+  if (format == LP_FORMAT_JSON) {
+    print_json(out, object);
+    return;
+  }
+  if (format == LP_FORMAT_TABLE) {
+    print_key_values(out, object, 0);
+    return;
+  }
+  /* CSV of one record: nested objects flattened into dotted columns ("vacancy.id"). */
+  json_t *flat = json_object();
+  flatten_into(flat, "", object);
+  const char *columns[256];
+  size_t n = object_keys(flat, columns, 256);
+  json_t *items = json_array();
+  json_array_append(items, flat);
+  print_csv(out, columns, n, items);
+  json_decref(items);
+  json_decref(flat);
+}
