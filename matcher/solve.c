@@ -42,6 +42,71 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A binary heap of ids (vacancies in forward searches, pupils in reverse ones) ordered by a
+ * distance array the search owns, ties to the lower id; position[] makes decrease-key O(log n)
+ * and is -1 for ids not in the heap. */
+typedef struct {
+    int32_t *item;
+    int32_t *position;
+    const int64_t *key;
+    int32_t size;
+} index_heap;
+
+static int heap_before(const index_heap *heap, int32_t a, int32_t b)
+{
+    return heap->key[a] < heap->key[b] || (heap->key[a] == heap->key[b] && a < b);
+}
+
+static void heap_place(index_heap *heap, int32_t index, int32_t id)
+{
+    heap->item[index] = id;
+    heap->position[id] = index;
+}
+
+/* Restores the order after id's key fell; adds id first if it is not in the heap. */
+static void heap_push_or_raise(index_heap *heap, int32_t id)
+{
+    int32_t index = heap->position[id];
+    if (index < 0)
+        index = heap->size++;
+    while (index > 0) {
+        int32_t parent = (index - 1) / 2;
+        if (!heap_before(heap, id, heap->item[parent]))
+            break;
+        heap_place(heap, index, heap->item[parent]);
+        index = parent;
+    }
+    heap_place(heap, index, id);
+}
+
+static int32_t heap_pop(index_heap *heap)
+{
+    int32_t top = heap->item[0];
+    heap->position[top] = -1;
+    if (--heap->size == 0)
+        return top;
+    int32_t last = heap->item[heap->size], index = 0;
+    for (;;) {
+        int32_t child = 2 * index + 1;
+        if (child >= heap->size)
+            break;
+        if (child + 1 < heap->size && heap_before(heap, heap->item[child + 1], heap->item[child]))
+            child++;
+        if (!heap_before(heap, heap->item[child], last))
+            break;
+        heap_place(heap, index, heap->item[child]);
+        index = child;
+    }
+    heap_place(heap, index, last);
+    return top;
+}
+
+static void heap_clear(index_heap *heap)
+{
+    while (heap->size > 0)
+        heap->position[heap->item[--heap->size]] = -1;
+}
+
 /* A problem indexed for solving, and the state of the solve in progress. Arrays are indexed by
  * pupil or vacancy id. */
 struct matcher_network {
@@ -65,9 +130,7 @@ struct matcher_network {
     uint32_t *labelled_in;      /* [vacancies] search id that last gave j a distance */
     int64_t *distance;          /* [vacancies] valid when labelled_in[j] == search_id */
     int32_t *reached_from;      /* [vacancies] forward: pupil that labelled j; reverse: pupil leaving j */
-    int32_t *heap;              /* [vacancies] forward: labelled, unsettled, full vacancies */
-    int32_t *heap_position;     /* [vacancies] index in heap, or -1 */
-    int32_t heap_size;
+    index_heap vacancy_heap;    /* labelled, unsettled, full vacancies; position SETTLED once settled */
     int32_t *settled;           /* [vacancies] vacancies settled (passed) by this search */
     int32_t settled_count;
     int32_t *passed;            /* [pupils] pupils this search passed through */
@@ -81,9 +144,7 @@ struct matcher_network {
     uint32_t *pupil_labelled_in; /* [pupils] */
     int64_t *pupil_distance;    /* [pupils] */
     int32_t *moves_to;          /* [pupils] the vacancy a labelled pupil would move to */
-    int32_t *pupil_heap;        /* [pupils] */
-    int32_t *pupil_heap_position; /* [pupils] */
-    int32_t pupil_heap_size;
+    index_heap pupil_heap;      /* labelled, unsettled pupils, keyed by pupil_distance */
     uint8_t *needs_check;       /* [pupils] warm start: placement to be re-checked */
     int32_t *placing_order;     /* [pupils] by unplaced penalty, highest first, then by id */
 
@@ -106,7 +167,7 @@ struct matcher_network {
 
 typedef struct matcher_network network;
 
-/* heap_position of a vacancy a forward search has settled: its distance is final. */
+/* vacancy_heap.position of a vacancy a forward search has settled: its distance is final. */
 enum { SETTLED = -2 };
 
 /* A cold solve of a realistic instance scans each pair 10 to 20 times over (contested
@@ -115,97 +176,6 @@ enum { SETTLED = -2 };
  * cold solve it replaces; past this many scans per pair the warm start is dropped, so a warm
  * solve never costs much more than a cold one. */
 enum { WARM_PAIRS_PER_PAIR = 8 };
-
-/* Binary heaps with decrease-key, ordered by (distance, id) so that ties go to the lower id. */
-static int vacancy_before(const network *s, int32_t a, int32_t b)
-{
-    return s->distance[a] < s->distance[b] || (s->distance[a] == s->distance[b] && a < b);
-}
-
-static void vacancy_heap_move_up(network *s, int32_t index)
-{
-    int32_t vacancy = s->heap[index];
-    while (index > 0) {
-        int32_t parent = (index - 1) / 2;
-        if (!vacancy_before(s, vacancy, s->heap[parent]))
-            break;
-        s->heap[index] = s->heap[parent];
-        s->heap_position[s->heap[index]] = index;
-        index = parent;
-    }
-    s->heap[index] = vacancy;
-    s->heap_position[vacancy] = index;
-}
-
-static int32_t vacancy_heap_pop(network *s)
-{
-    int32_t top = s->heap[0];
-    s->heap_position[top] = -1;
-    if (--s->heap_size == 0)
-        return top;
-    int32_t vacancy = s->heap[s->heap_size], index = 0;
-    for (;;) {
-        int32_t child = 2 * index + 1;
-        if (child >= s->heap_size)
-            break;
-        if (child + 1 < s->heap_size && vacancy_before(s, s->heap[child + 1], s->heap[child]))
-            child++;
-        if (!vacancy_before(s, s->heap[child], vacancy))
-            break;
-        s->heap[index] = s->heap[child];
-        s->heap_position[s->heap[index]] = index;
-        index = child;
-    }
-    s->heap[index] = vacancy;
-    s->heap_position[vacancy] = index;
-    return top;
-}
-
-static int pupil_before(const network *s, int32_t a, int32_t b)
-{
-    return s->pupil_distance[a] < s->pupil_distance[b] ||
-           (s->pupil_distance[a] == s->pupil_distance[b] && a < b);
-}
-
-static void pupil_heap_move_up(network *s, int32_t index)
-{
-    int32_t pupil = s->pupil_heap[index];
-    while (index > 0) {
-        int32_t parent = (index - 1) / 2;
-        if (!pupil_before(s, pupil, s->pupil_heap[parent]))
-            break;
-        s->pupil_heap[index] = s->pupil_heap[parent];
-        s->pupil_heap_position[s->pupil_heap[index]] = index;
-        index = parent;
-    }
-    s->pupil_heap[index] = pupil;
-    s->pupil_heap_position[pupil] = index;
-}
-
-static int32_t pupil_heap_pop(network *s)
-{
-    int32_t top = s->pupil_heap[0];
-    s->pupil_heap_position[top] = -1;
-    if (--s->pupil_heap_size == 0)
-        return top;
-    int32_t pupil = s->pupil_heap[s->pupil_heap_size], index = 0;
-    for (;;) {
-        int32_t child = 2 * index + 1;
-        if (child >= s->pupil_heap_size)
-            break;
-        if (child + 1 < s->pupil_heap_size &&
-            pupil_before(s, s->pupil_heap[child + 1], s->pupil_heap[child]))
-            child++;
-        if (!pupil_before(s, s->pupil_heap[child], pupil))
-            break;
-        s->pupil_heap[index] = s->pupil_heap[child];
-        s->pupil_heap_position[s->pupil_heap[index]] = index;
-        index = child;
-    }
-    s->pupil_heap[index] = pupil;
-    s->pupil_heap_position[pupil] = index;
-    return top;
-}
 
 static int vacancy_has_free_seat(const network *s, int32_t vacancy)
 {
@@ -236,8 +206,6 @@ static void offer_end(network *s, int64_t length, int32_t vacancy, int32_t pupil
 static void start_search(network *s)
 {
     s->search_id++;
-    s->heap_size = 0;
-    s->pupil_heap_size = 0;
     s->settled_count = 0;
     s->passed_count = 0;
     s->best_end = INT64_MAX;
@@ -298,20 +266,15 @@ static void pass_through_pupil(network *s, int32_t pupil, int64_t distance_here)
         if (length < distance_here)
             s->broken_promise = 1;
         int fresh = s->labelled_in[vacancy] != s->search_id;
-        if (!fresh && (length >= s->distance[vacancy] || s->heap_position[vacancy] == SETTLED))
+        if (!fresh && (length >= s->distance[vacancy] || s->vacancy_heap.position[vacancy] == SETTLED))
             continue;
         s->labelled_in[vacancy] = s->search_id;
         s->distance[vacancy] = length;
         s->reached_from[vacancy] = pupil;
-        if (vacancy_has_free_seat(s, vacancy)) {
+        if (vacancy_has_free_seat(s, vacancy))
             offer_end(s, length, vacancy, -1);
-        } else if (fresh) {
-            s->heap_position[vacancy] = s->heap_size;
-            s->heap[s->heap_size++] = vacancy;
-            vacancy_heap_move_up(s, s->heap_size - 1);
-        } else {
-            vacancy_heap_move_up(s, s->heap_position[vacancy]);
-        }
+        else
+            heap_push_or_raise(&s->vacancy_heap, vacancy);
     }
     s->stats.pairs_scanned += rows->row_start[pupil + 1] - rows->row_start[pupil];
 }
@@ -341,9 +304,9 @@ static void place_pupil(network *s, int32_t source)
     s->stats.searches++;
 
     pass_through_pupil(s, source, 0);
-    while (s->heap_size > 0 && s->distance[s->heap[0]] < s->best_end) {
-        int32_t vacancy = vacancy_heap_pop(s);
-        s->heap_position[vacancy] = SETTLED;
+    while (s->vacancy_heap.size > 0 && s->distance[s->vacancy_heap.item[0]] < s->best_end) {
+        int32_t vacancy = heap_pop(&s->vacancy_heap);
+        s->vacancy_heap.position[vacancy] = SETTLED;
         s->settled[s->settled_count++] = vacancy;
         int64_t distance_here = s->distance[vacancy];
         int64_t first = s->slot_start[vacancy];
@@ -351,8 +314,7 @@ static void place_pupil(network *s, int32_t source)
             pass_through_pupil(s, s->slot_pupil[first + slot], distance_here);
     }
     s->stats.vacancies_scanned += s->settled_count;
-    for (int32_t h = 0; h < s->heap_size; h++)
-        s->heap_position[s->heap[h]] = -1;
+    heap_clear(&s->vacancy_heap);
 
     /* Prices: everything the search settled moves up by how much closer than the end it was.
      * This keeps every reduced cost >= 0 and makes the whole path tight. */
@@ -360,7 +322,7 @@ static void place_pupil(network *s, int32_t source)
     for (int32_t n = 0; n < s->settled_count; n++) {
         int32_t vacancy = s->settled[n];
         s->vacancy_price[vacancy] += end - s->distance[vacancy];
-        s->heap_position[vacancy] = -1;
+        s->vacancy_heap.position[vacancy] = -1;
     }
     for (int32_t n = 0; n < s->passed_count; n++) {
         int32_t pupil = s->passed[n];
@@ -409,8 +371,8 @@ static void pass_through_vacancy(network *s, int32_t vacancy, int64_t distance_h
         s->pupil_labelled_in[seated] = s->search_id;
         s->pupil_distance[seated] = distance_here;
         s->passed[s->passed_count++] = seated;
-        if (s->pupil_heap_position[seated] >= 0) /* labelled earlier, longer: now settled here */
-            pupil_heap_move_up(s, s->pupil_heap_position[seated]);
+        if (s->pupil_heap.position[seated] >= 0) /* labelled earlier, longer: now settled here */
+            heap_push_or_raise(&s->pupil_heap, seated);
     }
 
     for (int64_t c = s->column_start[vacancy]; c < s->column_start[vacancy + 1]; c++) {
@@ -436,11 +398,7 @@ static void pass_through_vacancy(network *s, int32_t vacancy, int64_t distance_h
         s->pupil_labelled_in[pupil] = s->search_id;
         s->pupil_distance[pupil] = length;
         s->moves_to[pupil] = vacancy;
-        if (fresh || s->pupil_heap_position[pupil] < 0) {
-            s->pupil_heap_position[pupil] = s->pupil_heap_size;
-            s->pupil_heap[s->pupil_heap_size++] = pupil;
-        }
-        pupil_heap_move_up(s, s->pupil_heap_position[pupil]);
+        heap_push_or_raise(&s->pupil_heap, pupil);
     }
     s->stats.pairs_scanned += s->column_start[vacancy + 1] - s->column_start[vacancy];
 }
@@ -454,17 +412,16 @@ static void settle_priced_seat(network *s, int32_t target)
     start_search(s);
     s->stats.reverse_searches++;
     pass_through_vacancy(s, target, 0, -1);
-    while (s->pupil_heap_size > 0) {
-        int32_t pupil = s->pupil_heap[0];
+    while (s->pupil_heap.size > 0) {
+        int32_t pupil = s->pupil_heap.item[0];
         if (s->pupil_distance[pupil] >= s->best_end)
             break;
-        pupil_heap_pop(s);
+        heap_pop(&s->pupil_heap);
         int32_t own = s->vacancy_of_pupil[pupil];
         if (s->labelled_in[own] != s->search_id)
             pass_through_vacancy(s, own, s->pupil_distance[pupil], pupil);
     }
-    while (s->pupil_heap_size > 0)
-        s->pupil_heap_position[s->pupil_heap[--s->pupil_heap_size]] = -1;
+    heap_clear(&s->pupil_heap);
     s->stats.vacancies_scanned += s->settled_count;
 
     int64_t end = s->best_end;
@@ -523,8 +480,8 @@ void matcher_network_free(network *s)
     free(s->labelled_in);
     free(s->distance);
     free(s->reached_from);
-    free(s->heap);
-    free(s->heap_position);
+    free(s->vacancy_heap.item);
+    free(s->vacancy_heap.position);
     free(s->settled);
     free(s->passed);
     free(s->column_start);
@@ -533,8 +490,8 @@ void matcher_network_free(network *s)
     free(s->pupil_labelled_in);
     free(s->pupil_distance);
     free(s->moves_to);
-    free(s->pupil_heap);
-    free(s->pupil_heap_position);
+    free(s->pupil_heap.item);
+    free(s->pupil_heap.position);
     free(s->needs_check);
     free(s->placing_order);
     free(s);
@@ -554,11 +511,12 @@ static int build_reverse_index(network *s)
     s->pupil_labelled_in = allocate(s, pupils, sizeof *s->pupil_labelled_in);
     s->pupil_distance = allocate(s, pupils, sizeof *s->pupil_distance);
     s->moves_to = allocate(s, pupils, sizeof *s->moves_to);
-    s->pupil_heap = allocate(s, pupils, sizeof *s->pupil_heap);
-    s->pupil_heap_position = allocate(s, pupils, sizeof *s->pupil_heap_position);
+    s->pupil_heap.item = allocate(s, pupils, sizeof *s->pupil_heap.item);
+    s->pupil_heap.position = allocate(s, pupils, sizeof *s->pupil_heap.position);
+    s->pupil_heap.key = s->pupil_distance;
     s->needs_check = allocate(s, pupils, sizeof *s->needs_check);
     if (!s->column_start || !s->column_pupil || !s->column_row_offset || !s->pupil_labelled_in || !s->pupil_distance ||
-        !s->moves_to || !s->pupil_heap || !s->pupil_heap_position || !s->needs_check)
+        !s->moves_to || !s->pupil_heap.item || !s->pupil_heap.position || !s->needs_check)
         return 0;
     for (size_t e = 0; e < pairs; e++)
         s->column_start[rows->row_vacancy[e] + 1]++;
@@ -576,7 +534,7 @@ static int build_reverse_index(network *s)
         s->column_start[j] = s->column_start[j - 1];
     s->column_start[0] = 0;
     for (size_t i = 0; i < pupils; i++)
-        s->pupil_heap_position[i] = -1;
+        s->pupil_heap.position[i] = -1;
     return 1;
 }
 
@@ -641,13 +599,14 @@ matcher_status matcher_network_build(const matcher_problem *problem, network **b
     s->labelled_in = allocate(s, vacancies, sizeof *s->labelled_in);
     s->distance = allocate(s, vacancies, sizeof *s->distance);
     s->reached_from = allocate(s, vacancies, sizeof *s->reached_from);
-    s->heap = allocate(s, vacancies, sizeof *s->heap);
-    s->heap_position = allocate(s, vacancies, sizeof *s->heap_position);
+    s->vacancy_heap.item = allocate(s, vacancies, sizeof *s->vacancy_heap.item);
+    s->vacancy_heap.position = allocate(s, vacancies, sizeof *s->vacancy_heap.position);
+    s->vacancy_heap.key = s->distance;
     s->settled = allocate(s, vacancies, sizeof *s->settled);
     s->passed = allocate(s, pupils, sizeof *s->passed);
     if (!s->vacancy_of_pupil || !s->pupil_price || !s->vacancy_price || !s->slot_start ||
         !s->slot_used || !s->slot_of_pupil || !s->price_may_rise || !s->labelled_in ||
-        !s->distance || !s->reached_from || !s->heap || !s->heap_position || !s->settled ||
+        !s->distance || !s->reached_from || !s->vacancy_heap.item || !s->vacancy_heap.position || !s->settled ||
         !s->passed)
         goto no_memory;
 
@@ -663,7 +622,7 @@ matcher_status matcher_network_build(const matcher_problem *problem, network **b
         s->price_may_rise[j] = free_seats <= s->slot_used[j];
         s->slot_start[j + 1] = s->slot_start[j] + capacity;
         s->slot_used[j] = 0;
-        s->heap_position[j] = -1;
+        s->vacancy_heap.position[j] = -1;
     }
     s->slot_pupil = allocate(s, (size_t)s->slot_start[vacancies], sizeof *s->slot_pupil);
     s->placing_order = allocate(s, pupils, sizeof *s->placing_order);
