@@ -36,23 +36,7 @@ for tool in cmake redis-server redis-cli redis-benchmark awk; do
 done
 
 # ---------------------------------------------------------------------------------------------
-# Build
-# ---------------------------------------------------------------------------------------------
-if [[ ${BENCH_NO_BUILD:-0} != 1 ]]; then
-  echo "== building (Release, LEERPLEK_BENCHMARKS=ON) in $build_dir"
-  cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DLEERPLEK_BENCHMARKS=ON \
-        -DLEERPLEK_TESTS=OFF -DCMAKE_C_FLAGS="${BENCH_C_FLAGS:-}" >"$build_dir.configure.log" 2>&1 \
-    || { cat "$build_dir.configure.log" >&2; die "cmake configure failed"; }
-  rm -f "$build_dir.configure.log"
-  cmake --build "$build_dir" -j "$(nproc)" --target leerplekd leerplek-bench >/dev/null \
-    || { cmake --build "$build_dir" --target leerplekd leerplek-bench 2>&1 | tail -40 >&2 || true; die "build failed"; }
-fi
-leerplekd=$build_dir/bin/leerplekd
-bench=$build_dir/bin/leerplek-bench
-[[ -x $leerplekd && -x $bench ]] || die "no $leerplekd or $bench (build first)"
-
-# ---------------------------------------------------------------------------------------------
-# Private redis-server and leerplekd, stopped on any exit
+# A temp dir for the data, sockets and logs; redis-server and leerplekd are stopped on any exit
 # ---------------------------------------------------------------------------------------------
 work_dir=$(mktemp -d "${TMPDIR:-/tmp}/leerplek-dbench.XXXXXX")
 redis_pid=""
@@ -83,6 +67,20 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# ---------------------------------------------------------------------------------------------
+# Build (output kept in the temp dir; shown only when the build fails)
+# ---------------------------------------------------------------------------------------------
+if [[ ${BENCH_NO_BUILD:-0} != 1 ]]; then
+  echo "== building (Release, LEERPLEK_BENCHMARKS=ON) in $build_dir"
+  { cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DLEERPLEK_BENCHMARKS=ON \
+          -DLEERPLEK_TESTS=OFF -DCMAKE_C_FLAGS="${BENCH_C_FLAGS:-}" &&
+    cmake --build "$build_dir" -j "$(nproc)" --target leerplekd leerplek-bench; } >"$work_dir/build.log" 2>&1 \
+    || { tail -40 "$work_dir/build.log" >&2; die "build failed (Release, -Werror): see above"; }
+fi
+leerplekd=$build_dir/bin/leerplekd
+bench=$build_dir/bin/leerplek-bench
+[[ -x $leerplekd && -x $bench ]] || die "no $leerplekd or $bench (build first)"
 
 # A TCP port on 127.0.0.1 that nothing answers on (a connect attempt is refused).
 free_port() {
@@ -145,7 +143,7 @@ echo
 # Prints "rps p50_ms p99_ms" of one redis-benchmark test from its CSV output.
 redis_run() { # test pipeline requests
   redis-benchmark -h 127.0.0.1 -p "$redis_port" -c "$connections" -P "$2" -n "$3" -t "$1" --csv 2>/dev/null |
-    awk -F'","' -v test="$(echo "$1" | tr a-z A-Z)" '
+    awk -F'","' -v test="$(echo "$1" | tr "[:lower:]" "[:upper:]")" '
       { gsub(/^"|"$/, "") }
       $1 == test { printf "%.0f %s %s\n", $2, $5, $7; found = 1 }
       END { if (!found) exit 1 }'
@@ -158,12 +156,15 @@ redis_requests() { # pipeline
   echo $(( rate * run_seconds > 100000 ? rate * run_seconds : 100000 ))
 }
 
-declare -A rps p50 p99 p999 client_cpu
+declare -A rps p50 p99 p999 client_cpu daemon_cores redis_cores daemon_us
+clock_ticks=$(getconf CLK_TCK)
+# CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat.
+cpu_seconds() { awk -v hz="$clock_ticks" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 redis_measure() { # test pipeline requests
   local key=redis_$1_$2
   echo
   echo "== redis-benchmark -t $1 -c $connections -P $2 -n $3"
-  read -r rps[$key] p50[$key] p99[$key] < <(redis_run "$1" "$2" "$3") || die "redis-benchmark $1 failed"
+  read -r "rps[$key]" "p50[$key]" "p99[$key]" < <(redis_run "$1" "$2" "$3") || die "redis-benchmark $1 failed"
   p999[$key]="-"
   client_cpu[$key]="-"
   echo "   ${rps[$key]} requests/s, p50 ${p50[$key]} ms, p99 ${p99[$key]} ms"
@@ -183,8 +184,14 @@ leerplek_run() { # mix pipeline key
   local output status=0
   echo
   echo "== leerplek-bench --mix $1 -c $connections -P $2 --duration $run_seconds"
+  local daemon_before redis_before
+  daemon_before=$(cpu_seconds "$daemon_pid")
+  redis_before=$(cpu_seconds "$redis_pid")
   output=$("$bench" --address "$daemon_address" --token "$admin_token" --skip-preload --mix "$1" \
              -c "$connections" -P "$2" -n 0 --duration "$run_seconds") || status=$?
+  local daemon_used redis_used
+  daemon_used=$(awk -v a="$daemon_before" -v b="$(cpu_seconds "$daemon_pid")" 'BEGIN { print b - a }')
+  redis_used=$(awk -v a="$redis_before" -v b="$(cpu_seconds "$redis_pid")" 'BEGIN { print b - a }')
   echo "$output" | grep -v '^RESULT'
   if [[ $status -ne 0 ]]; then
     echo "   INVALID RUN (leerplek-bench exit status $status)"
@@ -198,6 +205,12 @@ leerplek_run() { # mix pipeline key
   p999[$3]=$(echo "$line" | sed -n 's/.* p999_ms=\([0-9.]*\).*/\1/p')
   client_cpu[$3]=$(echo "$line" | sed -n 's/.* client_cpu=\([0-9.]*\).*/\1/p')
   : "${rps[$3]:=0}" "${p50[$3]:=-}" "${p99[$3]:=-}" "${p999[$3]:=-}" "${client_cpu[$3]:=-}"
+  local seconds
+  seconds=$(echo "$line" | sed -n 's/.* seconds=\([0-9.]*\).*/\1/p')
+  daemon_cores[$3]=$(awk -v u="$daemon_used" -v s="${seconds:-0}" 'BEGIN { if (s > 0) printf "%.2f", u / s; else print "-" }')
+  redis_cores[$3]=$(awk -v u="$redis_used" -v s="${seconds:-0}" 'BEGIN { if (s > 0) printf "%.2f", u / s; else print "-" }')
+  daemon_us[$3]=$(awk -v u="$daemon_used" -v r="${rps[$3]}" -v s="${seconds:-0}" \
+                    'BEGIN { if (r * s > 0) printf "%.2f", u * 1e6 / (r * s); else print "-" }')
 }
 
 # Each leerplek run follows the redis run it is compared with, so that a change in the
@@ -245,6 +258,14 @@ echo "p99 <= 1 ms at $connections connections (P=1): reads $(p99_verdict lp_read
   "writes $(p99_verdict lp_write_1) (${p99[lp_write_1]} ms)"
 echo "memory per open connection (idle, after Hello, $idle_connections connections): ${bytes_per_connection:-?} bytes (daemon VmRSS growth)"
 echo "bench CPU: leerplek-bench's own CPU use in cores (1.00 = a full core: then the client would be the limit)"
+echo
+echo "CPU during the leerplek runs (cores busy; 1.00 = one full core of the $(nproc)):"
+printf "  %-14s %10s %10s %10s %22s\n" "run" "leerplekd" "redis" "bench" "leerplekd us/request"
+for key in lp_read_1 "lp_read_$pipeline" lp_write_1 "lp_write_$pipeline"; do
+  printf "  %-14s %10s %10s %10s %22s\n" "$key" "${daemon_cores[$key]:--}" "${redis_cores[$key]:--}" \
+    "${client_cpu[$key]:--}" "${daemon_us[$key]:--}"
+done
+echo
 echo "reads: get_training/get_vacancy/get_pupil from memory; writes: upsert_training/update_vacancy, acknowledged after MULTI/EXEC"
 echo "NOTE: $(nproc) cores shared by leerplek-bench/redis-benchmark, leerplekd and redis-server;"
 echo "      load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)."
