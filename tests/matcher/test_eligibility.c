@@ -1,0 +1,713 @@
+/* test_eligibility.c: the eligibility rules (both sides of every boundary), the distance
+ * formula, the grid-indexed candidate search against a brute-force scan, costs and penalties,
+ * fixed pairs, input checks, and the explanations of unplaced pupils after a real solve. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_util.h"
+#include "eligibility.h"
+
+/* Days of week A and of week B in the two-week mask. */
+#define WEEK_A(bits) ((uint16_t)(bits))
+#define WEEK_B(bits) ((uint16_t)((bits) << 7))
+#define MON 0x1
+#define TUE 0x2
+#define WED 0x4
+
+/* Antwerp Centraal and Brussels Central, micro-degrees. */
+#define ANTWERP_LAT 51217200
+#define ANTWERP_LON 4421000
+#define BRUSSELS_LAT 50845500
+#define BRUSSELS_LON 4357000
+
+static eligibility_pupil make_pupil(int32_t training, int32_t lat_e6, int32_t lon_e6, int32_t commute_m) {
+    eligibility_pupil pupil;
+    memset(&pupil, 0, sizeof pupil);
+    pupil.training = training;
+    pupil.readiness = READINESS_READY;
+    pupil.day_mask = WEEK_A(MON | TUE) | WEEK_B(MON | TUE);
+    pupil.lat_e6 = lat_e6;
+    pupil.lon_e6 = lon_e6;
+    pupil.max_commute_m = commute_m;
+    pupil.proposed_vacancy = -1;
+    pupil.fixed_vacancy = -1;
+    return pupil;
+}
+
+static eligibility_vacancy make_vacancy(int32_t training, int32_t company, int32_t lat_e6, int32_t lon_e6,
+                                        int32_t seats) {
+    eligibility_vacancy vacancy;
+    memset(&vacancy, 0, sizeof vacancy);
+    vacancy.training = training;
+    vacancy.company = company;
+    vacancy.recognised = 1;
+    vacancy.open = 1;
+    vacancy.min_readiness = READINESS_PARTLY;
+    vacancy.day_mask = ELIGIBILITY_DAY_MASK_ALL;
+    vacancy.seats = seats;
+    vacancy.lat_e6 = lat_e6;
+    vacancy.lon_e6 = lon_e6;
+    return vacancy;
+}
+
+static int32_t distance_between(const eligibility_pupil *pupil, const eligibility_vacancy *vacancy) {
+    return eligibility_distance_m(pupil->lat_e6, pupil->lon_e6, vacancy->lat_e6, vacancy->lon_e6);
+}
+
+/* Builds with default weights, asserts success and that matcher_check accepts the problem. */
+static void build_ok(const eligibility_pupil *pupils, int32_t pupil_count,
+                     const eligibility_vacancy *vacancies, int32_t vacancy_count,
+                     const eligibility_weights *weights, eligibility_problem *out, const char *context) {
+    matcher_error error = {{0}};
+    matcher_status status = eligibility_build(pupils, pupil_count, vacancies, vacancy_count, weights, out, &error);
+    cr_assert_eq(status, MATCHER_OK, "%s: build: %s", context, error.message);
+    status = matcher_check(&out->problem, &error);
+    cr_assert_eq(status, MATCHER_OK, "%s: matcher_check: %s", context, error.message);
+}
+
+/* The pair (pupil, vacancy) of a built problem, or NULL. */
+static const matcher_pair *find_pair(const eligibility_problem *problem, int32_t pupil, int32_t vacancy) {
+    for (int64_t k = 0; k < problem->problem.pair_count; k++)
+        if (problem->pairs[k].pupil == pupil && problem->pairs[k].vacancy == vacancy)
+            return &problem->pairs[k];
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------- */
+
+Test(eligibility, distance_known_values) {
+    int32_t antwerp_brussels = eligibility_distance_m(ANTWERP_LAT, ANTWERP_LON, BRUSSELS_LAT, BRUSSELS_LON);
+    /* 41,572.8 m by an independent evaluation of the same formula. */
+    cr_expect_eq(antwerp_brussels, 41573);
+    cr_expect_eq(eligibility_distance_m(BRUSSELS_LAT, BRUSSELS_LON, ANTWERP_LAT, ANTWERP_LON), 41573);
+    cr_expect_eq(eligibility_distance_m(ANTWERP_LAT, ANTWERP_LON, ANTWERP_LAT, ANTWERP_LON), 0);
+    /* One degree of longitude on the equator: R * pi / 180. */
+    cr_expect_eq(eligibility_distance_m(0, 0, 0, 1000000), 111195);
+    /* Across the antimeridian the short way round. */
+    cr_expect_eq(eligibility_distance_m(0, 179900000, 0, -179900000), 22239);
+    /* Pole to pole: half the circumference. */
+    cr_expect_eq(eligibility_distance_m(90000000, 0, -90000000, 0), 20015114);
+}
+
+Test(eligibility, distance_symmetric) {
+    uint64_t state = 12345;
+    for (int k = 0; k < 2000; k++) {
+        int32_t values[4];
+        for (int v = 0; v < 4; v++) {
+            state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+            uint32_t bits = (uint32_t)(state >> 33);
+            values[v] = v % 2 == 0 ? (int32_t)(bits % 180000001u) - 90000000
+                                   : (int32_t)(bits % 360000001u) - 180000000;
+        }
+        int32_t forward = eligibility_distance_m(values[0], values[1], values[2], values[3]);
+        int32_t backward = eligibility_distance_m(values[2], values[3], values[0], values[1]);
+        cr_assert_eq(forward, backward, "draw %d", k);
+        cr_assert(forward >= 0 && forward <= 20015115, "draw %d: %d", k, forward);
+    }
+}
+
+/* Rule 1: training, recognition, open with seats. */
+Test(eligibility, rule_training_recognition_open) {
+    eligibility_pupil pupil = make_pupil(7, ANTWERP_LAT, ANTWERP_LON, 5000);
+    eligibility_vacancy vacancy = make_vacancy(7, 1, ANTWERP_LAT, ANTWERP_LON, 1);
+    cr_expect(eligibility_is_eligible(&pupil, &vacancy));
+    vacancy.training = 8;
+    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy));
+    vacancy.training = 7;
+    vacancy.recognised = 0;
+    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy));
+    vacancy.recognised = 1;
+    vacancy.open = 0;
+    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy));
+    vacancy.open = 1;
+    vacancy.seats = 0;
+    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy));
+    vacancy.seats = 1;
+    cr_expect(eligibility_is_eligible(&pupil, &vacancy));
+}
+
+/* Rule 2: readiness equal is enough, below is not; NOT_READY only for preparatory places. */
+Test(eligibility, rule_readiness) {
+    eligibility_pupil pupil = make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 5000);
+    eligibility_vacancy vacancy = make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1);
+    pupil.readiness = READINESS_PARTLY;
+    vacancy.min_readiness = READINESS_PARTLY;
+    cr_expect(eligibility_is_eligible(&pupil, &vacancy), "equal readiness");
+    vacancy.min_readiness = READINESS_READY;
+    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy), "one level below");
+    pupil.readiness = READINESS_READY;
+    cr_expect(eligibility_is_eligible(&pupil, &vacancy), "equal at READY");
+
+    pupil.readiness = READINESS_NOT_READY;
+    vacancy.min_readiness = READINESS_NOT_READY;
+    vacancy.preparatory = 0;
+    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy), "NOT_READY on a regular place");
+    vacancy.preparatory = 1;
+    cr_expect(eligibility_is_eligible(&pupil, &vacancy), "NOT_READY on a preparatory place");
+    vacancy.min_readiness = READINESS_PARTLY;
+    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy), "preparatory place asking PARTLY");
+    pupil.readiness = READINESS_READY;
+    cr_expect(eligibility_is_eligible(&pupil, &vacancy), "a ready pupil may take a preparatory place");
+}
+
+/* Rule 3: exactly at the commute is eligible, one metre short is not (also through the grid). */
+Test(eligibility, rule_distance_boundary) {
+    eligibility_vacancy vacancies[1] = {make_vacancy(1, 1, BRUSSELS_LAT, BRUSSELS_LON, 1)};
+    eligibility_pupil pupils[2] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 0),
+                                   make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 0)};
+    int32_t distance = distance_between(&pupils[0], &vacancies[0]);
+    pupils[0].max_commute_m = distance;
+    pupils[1].max_commute_m = distance - 1;
+    cr_expect(eligibility_is_eligible(&pupils[0], &vacancies[0]));
+    cr_expect_not(eligibility_is_eligible(&pupils[1], &vacancies[0]));
+
+    eligibility_problem problem;
+    build_ok(pupils, 2, vacancies, 1, NULL, &problem, "distance boundary");
+    cr_assert_eq(problem.problem.pair_count, 1);
+    cr_expect_eq(problem.pairs[0].pupil, 0);
+    cr_expect_eq(problem.pair_distance_m[0], distance);
+    eligibility_problem_free(&problem);
+
+    /* Same point, zero commute: distance 0 is within 0. */
+    eligibility_pupil home = make_pupil(1, BRUSSELS_LAT, BRUSSELS_LON, 0);
+    cr_expect(eligibility_is_eligible(&home, &vacancies[0]));
+}
+
+/* Rule 4: the pupil's days must be a subset of the vacancy's. */
+Test(eligibility, rule_days_subset) {
+    eligibility_pupil pupil = make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 5000);
+    eligibility_vacancy vacancy = make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1);
+    pupil.day_mask = WEEK_A(MON | TUE) | WEEK_B(WED);
+    vacancy.day_mask = WEEK_A(MON | TUE) | WEEK_B(WED);
+    cr_expect(eligibility_is_eligible(&pupil, &vacancy), "equal masks");
+    vacancy.day_mask = WEEK_A(MON | TUE | WED) | WEEK_B(MON | WED);
+    cr_expect(eligibility_is_eligible(&pupil, &vacancy), "strict subset");
+    pupil.day_mask |= WEEK_B(TUE);
+    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy), "one extra day in week B");
+    pupil.day_mask = WEEK_A(MON | TUE) | WEEK_B(WED);
+    vacancy.day_mask = WEEK_A(MON | TUE);
+    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy), "week B day missing");
+    pupil.day_mask = 0;
+    cr_expect(eligibility_is_eligible(&pupil, &vacancy), "no days needed");
+}
+
+/* Rule 5: excluded companies. */
+Test(eligibility, rule_exclusion) {
+    static const int32_t excluded[] = {4, 9};
+    eligibility_pupil pupil = make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 5000);
+    eligibility_vacancy vacancy = make_vacancy(1, 9, ANTWERP_LAT, ANTWERP_LON, 1);
+    cr_expect(eligibility_is_eligible(&pupil, &vacancy));
+    pupil.excluded_companies = excluded;
+    pupil.excluded_count = 2;
+    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy));
+    vacancy.company = 5;
+    cr_expect(eligibility_is_eligible(&pupil, &vacancy));
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Random instances: clustered points, points on band borders, near the antimeridian and the
+ * poles, radii from 0 to half the globe, several trainings, fixed and proposed pupils. */
+
+typedef struct {
+    uint64_t state;
+} random_source;
+
+static uint32_t next_random(random_source *random) {
+    random->state = random->state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (uint32_t)(random->state >> 33);
+}
+
+static int32_t random_between(random_source *random, int32_t low, int32_t high) {
+    return low + (int32_t)(next_random(random) % (uint32_t)(high - low + 1));
+}
+
+static void random_point(random_source *random, int32_t *lat_e6, int32_t *lon_e6) {
+    int32_t kind = random_between(random, 0, 9);
+    if (kind <= 5) { /* around Antwerp */
+        *lat_e6 = ANTWERP_LAT + random_between(random, -300000, 300000);
+        *lon_e6 = ANTWERP_LON + random_between(random, -400000, 400000);
+    } else if (kind == 6) { /* on a 0.05-degree band border, give or take a micro-degree */
+        *lat_e6 = 51200000 + 50000 * random_between(random, -3, 3) + random_between(random, -1, 1);
+        *lon_e6 = ANTWERP_LON + random_between(random, -100000, 100000);
+    } else if (kind == 7) { /* near the antimeridian */
+        *lat_e6 = random_between(random, -1000000, 1000000);
+        *lon_e6 = random_between(random, 0, 1) ? random_between(random, 179800000, 180000000)
+                                               : random_between(random, -180000000, -179800000);
+    } else if (kind == 8) { /* near the north pole */
+        *lat_e6 = random_between(random, 89700000, 90000000);
+        *lon_e6 = random_between(random, -180000000, 180000000);
+    } else {
+        *lat_e6 = random_between(random, -90000000, 90000000);
+        *lon_e6 = random_between(random, -180000000, 180000000);
+    }
+}
+
+#define RANDOM_MAX_PUPILS 120
+#define RANDOM_MAX_VACANCIES 160
+
+typedef struct {
+    eligibility_pupil pupils[RANDOM_MAX_PUPILS];
+    eligibility_vacancy vacancies[RANDOM_MAX_VACANCIES];
+    int32_t preferences[RANDOM_MAX_PUPILS][3];
+    int32_t exclusions[RANDOM_MAX_PUPILS][2];
+    int32_t pupil_count, vacancy_count;
+} random_instance;
+
+static void make_random_instance(uint64_t seed, random_instance *instance) {
+    random_source random = {seed * 2654435761ULL + 17};
+    instance->pupil_count = random_between(&random, 1, RANDOM_MAX_PUPILS);
+    instance->vacancy_count = random_between(&random, 1, RANDOM_MAX_VACANCIES);
+    static const int32_t radii[] = {0, 1, 300, 2500, 5000, 15000, 25000, 60000, 400000, 5000000, 25000000};
+    for (int32_t j = 0; j < instance->vacancy_count; j++) {
+        eligibility_vacancy *vacancy = &instance->vacancies[j];
+        int32_t lat, lon;
+        random_point(&random, &lat, &lon);
+        *vacancy = make_vacancy(random_between(&random, 0, 2), random_between(&random, 0, 7), lat, lon,
+                                random_between(&random, 0, 3));
+        vacancy->recognised = random_between(&random, 0, 9) != 0;
+        vacancy->open = random_between(&random, 0, 9) != 0;
+        vacancy->preparatory = random_between(&random, 0, 3) == 0;
+        vacancy->min_readiness = (uint8_t)random_between(&random, 0, 2);
+        vacancy->day_mask = random_between(&random, 0, 2) == 0 ? ELIGIBILITY_DAY_MASK_ALL
+                                                               : (uint16_t)random_between(&random, 0, ELIGIBILITY_DAY_MASK_ALL);
+    }
+    for (int32_t i = 0; i < instance->pupil_count; i++) {
+        eligibility_pupil *pupil = &instance->pupils[i];
+        int32_t lat, lon;
+        random_point(&random, &lat, &lon);
+        *pupil = make_pupil(random_between(&random, 0, 2), lat, lon,
+                            radii[random_between(&random, 0, (int32_t)(sizeof radii / sizeof radii[0]) - 1)]);
+        /* Some pupils sit exactly at the commute limit of a vacancy, or one metre short. */
+        if (random_between(&random, 0, 4) == 0) {
+            const eligibility_vacancy *target = &instance->vacancies[random_between(&random, 0, instance->vacancy_count - 1)];
+            pupil->training = target->training;
+            pupil->max_commute_m = distance_between(pupil, target) - random_between(&random, 0, 1);
+            if (pupil->max_commute_m < 0)
+                pupil->max_commute_m = 0;
+        }
+        pupil->readiness = (uint8_t)random_between(&random, 0, 2);
+        pupil->newcomer = random_between(&random, 0, 3) == 0;
+        pupil->special_needs = random_between(&random, 0, 5) == 0;
+        pupil->day_mask = (uint16_t)(random_between(&random, 0, ELIGIBILITY_DAY_MASK_ALL) &
+                                     random_between(&random, 0, ELIGIBILITY_DAY_MASK_ALL));
+        pupil->waiting_days = random_between(&random, 0, 5000);
+        int32_t preferred = random_between(&random, 0, 3);
+        for (int32_t k = 0; k < preferred; k++)
+            instance->preferences[i][k] = random_between(&random, 0, 7);
+        pupil->preferred_companies = preferred ? instance->preferences[i] : NULL;
+        pupil->preferred_count = preferred;
+        int32_t excluded = random_between(&random, 0, 2);
+        for (int32_t k = 0; k < excluded; k++)
+            instance->exclusions[i][k] = random_between(&random, 0, 7);
+        pupil->excluded_companies = excluded ? instance->exclusions[i] : NULL;
+        pupil->excluded_count = excluded;
+        if (random_between(&random, 0, 5) == 0)
+            pupil->proposed_vacancy = random_between(&random, 0, instance->vacancy_count - 1);
+        if (random_between(&random, 0, 11) == 0)
+            pupil->fixed_vacancy = random_between(&random, 0, instance->vacancy_count - 1);
+    }
+}
+
+/* The cost of a pair recomputed from the weights, independently of the library. */
+static int64_t expected_cost(const eligibility_pupil *pupil, const eligibility_vacancy *vacancy,
+                             int32_t vacancy_index, const eligibility_weights *weights) {
+    int64_t distance = distance_between(pupil, vacancy);
+    int64_t cost = (distance + 50) / 100 * weights->cost_per_100m;
+    if (pupil->preferred_count > 0) {
+        int32_t rank = -1;
+        for (int32_t k = pupil->preferred_count - 1; k >= 0; k--)
+            if (pupil->preferred_companies[k] == vacancy->company)
+                rank = k;
+        cost += rank >= 0 ? rank * weights->preference_rank_step : weights->not_preferred_penalty;
+    }
+    if (pupil->fixed_vacancy < 0 && pupil->proposed_vacancy >= 0 && pupil->proposed_vacancy != vacancy_index)
+        cost += weights->move_penalty;
+    return cost;
+}
+
+Test(eligibility, grid_equals_brute_force) {
+    static random_instance instance;
+    eligibility_weights weights;
+    eligibility_default_weights(&weights);
+    int64_t total_pairs = 0;
+    for (uint64_t seed = 1; seed <= 400; seed++) {
+        make_random_instance(seed, &instance);
+        eligibility_problem problem;
+        char context[64];
+        snprintf(context, sizeof context, "seed %llu", (unsigned long long)seed);
+        build_ok(instance.pupils, instance.pupil_count, instance.vacancies, instance.vacancy_count,
+                 &weights, &problem, context);
+        int64_t position = 0;
+        for (int32_t i = 0; i < instance.pupil_count; i++) {
+            const eligibility_pupil *pupil = &instance.pupils[i];
+            for (int32_t j = 0; j < instance.vacancy_count; j++) {
+                int expected = pupil->fixed_vacancy >= 0 ? j == pupil->fixed_vacancy
+                                                         : eligibility_is_eligible(pupil, &instance.vacancies[j]);
+                if (!expected)
+                    continue;
+                cr_assert_lt(position, problem.problem.pair_count, "%s: pupil %d vacancy %d missing", context, i, j);
+                const matcher_pair *pair = &problem.pairs[position];
+                cr_assert(pair->pupil == i && pair->vacancy == j,
+                          "%s: expected pair (%d, %d), got (%d, %d)", context, i, j, pair->pupil, pair->vacancy);
+                cr_assert_eq(pair->cost, expected_cost(pupil, &instance.vacancies[j], j, &weights),
+                             "%s: cost of (%d, %d)", context, i, j);
+                cr_assert_eq(problem.pair_distance_m[position], distance_between(pupil, &instance.vacancies[j]),
+                             "%s: distance of (%d, %d)", context, i, j);
+                position++;
+            }
+        }
+        cr_assert_eq(position, problem.problem.pair_count, "%s: extra pairs", context);
+        total_pairs += position;
+        eligibility_problem_free(&problem);
+    }
+    /* The instances are not trivially empty. */
+    cr_expect_gt(total_pairs, 2000);
+}
+
+/* Every random built problem solves to a verified optimum, and explanations agree with the
+ * pairs: a pupil left unplaced with pairs is SEATS_TAKEN, one without is a rule failure. */
+Test(eligibility, solve_verify_and_explain_random) {
+    static random_instance instance;
+    static eligibility_explanation explanations[RANDOM_MAX_PUPILS];
+    int32_t seats_taken = 0, rule_failures = 0;
+    for (uint64_t seed = 1000; seed < 1100; seed++) {
+        make_random_instance(seed, &instance);
+        eligibility_problem problem;
+        char context[64];
+        snprintf(context, sizeof context, "seed %llu", (unsigned long long)seed);
+        build_ok(instance.pupils, instance.pupil_count, instance.vacancies, instance.vacancy_count, NULL,
+                 &problem, context);
+        matcher_solution solution;
+        solve_and_verify(&problem.problem, NULL, &solution, context);
+        matcher_error error = {{0}};
+        cr_assert_eq(eligibility_explain(instance.pupils, instance.pupil_count, instance.vacancies,
+                                         instance.vacancy_count, &solution, explanations, &error),
+                     MATCHER_OK, "%s: %s", context, error.message);
+        for (int32_t i = 0; i < instance.pupil_count; i++) {
+            int has_pairs = 0;
+            for (int64_t k = 0; k < problem.problem.pair_count; k++)
+                has_pairs |= problem.pairs[k].pupil == i;
+            if (solution.vacancy_of_pupil[i] != MATCHER_UNPLACED) {
+                cr_assert_eq(explanations[i].reason, ELIGIBILITY_PLACED, "%s: pupil %d", context, i);
+                cr_assert_eq(explanations[i].help[0], '\0');
+            } else if (has_pairs) {
+                cr_assert_eq(explanations[i].reason, ELIGIBILITY_SEATS_TAKEN, "%s: pupil %d", context, i);
+                /* Optimal: every eligible seat is taken. */
+                cr_assert_eq(explanations[i].better_claims, explanations[i].eligible_seats, "%s: pupil %d", context, i);
+                seats_taken++;
+            } else {
+                cr_assert(explanations[i].reason != ELIGIBILITY_PLACED &&
+                              explanations[i].reason != ELIGIBILITY_SEATS_TAKEN,
+                          "%s: pupil %d reason %d", context, i, explanations[i].reason);
+                cr_assert_neq(explanations[i].help[0], '\0');
+                rule_failures++;
+            }
+        }
+        matcher_solution_free(&solution);
+        eligibility_problem_free(&problem);
+    }
+    cr_expect_gt(seats_taken, 0);
+    cr_expect_gt(rule_failures, 0);
+}
+
+/* ------------------------------------------------------------------------------------------- */
+
+Test(eligibility, costs_follow_weights) {
+    static const int32_t preferred[] = {5, 9};
+    eligibility_weights weights;
+    eligibility_default_weights(&weights);
+    weights.cost_per_100m = 3;
+    weights.preference_rank_step = 7;
+    weights.not_preferred_penalty = 50;
+    weights.move_penalty = 11;
+    /* Due north of the pupil, so distances are whole multiples of R * dlat. */
+    eligibility_vacancy vacancies[3] = {
+        make_vacancy(1, 9, ANTWERP_LAT + 10000, ANTWERP_LON, 1), /* second preference */
+        make_vacancy(1, 5, ANTWERP_LAT + 20000, ANTWERP_LON, 1), /* first preference, proposed */
+        make_vacancy(1, 4, ANTWERP_LAT + 30000, ANTWERP_LON, 1), /* not preferred */
+    };
+    eligibility_pupil pupils[2] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 10000),
+                                   make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 10000)};
+    pupils[0].preferred_companies = preferred;
+    pupils[0].preferred_count = 2;
+    pupils[0].proposed_vacancy = 1;
+    eligibility_problem problem;
+    build_ok(pupils, 2, vacancies, 3, &weights, &problem, "weights");
+    cr_assert_eq(problem.problem.pair_count, 6);
+    int64_t hundreds[3];
+    for (int j = 0; j < 3; j++)
+        hundreds[j] = (distance_between(&pupils[0], &vacancies[j]) + 50) / 100;
+    cr_expect_eq(hundreds[0], 11); /* 1,112 m */
+    cr_expect_eq(find_pair(&problem, 0, 0)->cost, hundreds[0] * 3 + 7 + 11);
+    cr_expect_eq(find_pair(&problem, 0, 1)->cost, hundreds[1] * 3 + 0);
+    cr_expect_eq(find_pair(&problem, 0, 2)->cost, hundreds[2] * 3 + 50 + 11);
+    /* No preferences, no proposal: distance only. */
+    for (int j = 0; j < 3; j++)
+        cr_expect_eq(find_pair(&problem, 1, j)->cost, hundreds[j] * 3, "vacancy %d", j);
+    eligibility_problem_free(&problem);
+}
+
+Test(eligibility, unplaced_penalty_weights_and_clamp) {
+    eligibility_vacancy vacancy = make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1);
+    eligibility_pupil pupils[5];
+    for (int i = 0; i < 5; i++)
+        pupils[i] = make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 1000);
+    pupils[1].newcomer = 1;
+    pupils[2].special_needs = 1;
+    pupils[2].waiting_days = 30;
+    pupils[3].waiting_days = 3650;
+    pupils[4].waiting_days = 100000;
+    eligibility_problem problem;
+    build_ok(pupils, 5, &vacancy, 1, NULL, &problem, "penalties");
+    cr_expect_eq(problem.unplaced_penalty[0], 1000000000);
+    cr_expect_eq(problem.unplaced_penalty[1], 1200000000);
+    cr_expect_eq(problem.unplaced_penalty[2], 1200000000 + 30 * 1000000LL);
+    cr_expect_eq(problem.unplaced_penalty[3], 1000000000 + 3650 * 1000000LL);
+    cr_expect_eq(problem.unplaced_penalty[4], problem.unplaced_penalty[3], "waiting days clamp at 3650");
+    eligibility_problem_free(&problem);
+
+    /* Huge weights saturate at MATCHER_VALUE_MAX instead of overflowing. */
+    eligibility_weights weights;
+    eligibility_default_weights(&weights);
+    weights.unplaced_base = MATCHER_VALUE_MAX;
+    weights.newcomer_bonus = MATCHER_VALUE_MAX;
+    weights.per_waiting_day = MATCHER_VALUE_MAX;
+    weights.cost_per_100m = MATCHER_VALUE_MAX;
+    weights.move_penalty = MATCHER_VALUE_MAX;
+    pupils[1].proposed_vacancy = -1;
+    pupils[1].max_commute_m = 1000;
+    eligibility_vacancy far = make_vacancy(1, 1, ANTWERP_LAT + 5000, ANTWERP_LON, 1);
+    build_ok(&pupils[1], 1, &far, 1, &weights, &problem, "saturation");
+    cr_expect_eq(problem.unplaced_penalty[0], MATCHER_VALUE_MAX);
+    cr_assert_eq(problem.problem.pair_count, 1);
+    cr_expect_eq(problem.pairs[0].cost, MATCHER_VALUE_MAX);
+    eligibility_problem_free(&problem);
+}
+
+Test(eligibility, fixed_pairs_kept_when_no_longer_eligible) {
+    static const int32_t excluded[] = {3};
+    eligibility_vacancy vacancies[2] = {make_vacancy(1, 3, BRUSSELS_LAT, BRUSSELS_LON, 1),
+                                        make_vacancy(1, 4, ANTWERP_LAT, ANTWERP_LON, 1)};
+    vacancies[0].open = 0; /* closed since */
+    eligibility_pupil pupils[3] = {make_pupil(2, ANTWERP_LAT, ANTWERP_LON, 1000), /* other training now */
+                                   make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 1000),
+                                   make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 1000)};
+    pupils[0].fixed_vacancy = 0;
+    pupils[0].excluded_companies = excluded;
+    pupils[0].excluded_count = 1;
+    /* Two agreements on a vacancy reduced to one seat. */
+    pupils[1].fixed_vacancy = 1;
+    pupils[2].fixed_vacancy = 1;
+    cr_expect_not(eligibility_is_eligible(&pupils[0], &vacancies[0]));
+    eligibility_problem problem;
+    build_ok(pupils, 3, vacancies, 2, NULL, &problem, "fixed");
+    cr_assert_eq(problem.problem.pair_count, 3);
+    cr_assert_eq(problem.problem.fixed_count, 3);
+    cr_expect_eq(problem.fixed[0].pupil, 0);
+    cr_expect_eq(problem.fixed[0].vacancy, 0);
+    const matcher_pair *pair = find_pair(&problem, 0, 0);
+    cr_assert_not_null(pair);
+    cr_expect_eq(pair->cost, (41573 + 50) / 100);
+    cr_expect_eq(problem.pair_distance_m[0], 41573);
+    cr_expect_eq(problem.seats[0], 1, "closed vacancy keeps a seat for its agreement");
+    cr_expect_eq(problem.seats[1], 2, "shrunk vacancy keeps both agreements");
+    matcher_solution solution;
+    solve_and_verify(&problem.problem, NULL, &solution, "fixed");
+    cr_expect_eq(solution.vacancy_of_pupil[0], 0);
+    cr_expect_eq(solution.vacancy_of_pupil[1], 1);
+    cr_expect_eq(solution.vacancy_of_pupil[2], 1);
+    matcher_solution_free(&solution);
+    eligibility_problem_free(&problem);
+
+    /* A closed vacancy without agreements offers no seats. */
+    pupils[0].fixed_vacancy = -1;
+    build_ok(pupils, 1, vacancies, 2, NULL, &problem, "closed");
+    cr_expect_eq(problem.seats[0], 0);
+    eligibility_problem_free(&problem);
+}
+
+static void expect_build_refused(const eligibility_pupil *pupils, int32_t pupil_count,
+                                 const eligibility_vacancy *vacancies, int32_t vacancy_count,
+                                 const eligibility_weights *weights, const char *fragment) {
+    eligibility_problem problem;
+    matcher_error error = {{0}};
+    matcher_status status = eligibility_build(pupils, pupil_count, vacancies, vacancy_count, weights, &problem, &error);
+    cr_expect_eq(status, MATCHER_INVALID, "expected refusal naming '%s'", fragment);
+    cr_expect(strstr(error.message, fragment) != NULL, "message '%s' lacks '%s'", error.message, fragment);
+    if (status == MATCHER_OK)
+        eligibility_problem_free(&problem);
+}
+
+Test(eligibility, input_validation) {
+    eligibility_vacancy vacancies[2] = {make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1),
+                                        make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1)};
+    eligibility_pupil pupils[2] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 1000),
+                                   make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 1000)};
+    vacancies[1].seats = -1;
+    expect_build_refused(pupils, 2, vacancies, 2, NULL, "vacancy 1: seats -1");
+    vacancies[1].seats = 1;
+    vacancies[1].day_mask = 0x4000;
+    expect_build_refused(pupils, 2, vacancies, 2, NULL, "vacancy 1: day_mask 0x4000");
+    vacancies[1].day_mask = ELIGIBILITY_DAY_MASK_ALL;
+    vacancies[1].lat_e6 = 90000001;
+    expect_build_refused(pupils, 2, vacancies, 2, NULL, "vacancy 1: lat_e6 90000001");
+    vacancies[1].lat_e6 = ANTWERP_LAT;
+    vacancies[0].lon_e6 = -180000001;
+    expect_build_refused(pupils, 2, vacancies, 2, NULL, "vacancy 0: lon_e6 -180000001");
+    vacancies[0].lon_e6 = ANTWERP_LON;
+
+    pupils[1].max_commute_m = -1;
+    expect_build_refused(pupils, 2, vacancies, 2, NULL, "pupil 1: max_commute_m -1");
+    pupils[1].max_commute_m = 1000;
+    pupils[0].waiting_days = -3;
+    expect_build_refused(pupils, 2, vacancies, 2, NULL, "pupil 0: waiting_days -3");
+    pupils[0].waiting_days = 0;
+    pupils[1].day_mask = 0x8000;
+    expect_build_refused(pupils, 2, vacancies, 2, NULL, "pupil 1: day_mask 0x8000");
+    pupils[1].day_mask = 0;
+    pupils[1].fixed_vacancy = 2;
+    expect_build_refused(pupils, 2, vacancies, 2, NULL, "pupil 1: fixed_vacancy 2");
+    pupils[1].fixed_vacancy = -1;
+    pupils[0].proposed_vacancy = -2;
+    expect_build_refused(pupils, 2, vacancies, 2, NULL, "pupil 0: proposed_vacancy -2");
+    pupils[0].proposed_vacancy = -1;
+    pupils[0].preferred_count = 2;
+    expect_build_refused(pupils, 2, vacancies, 2, NULL, "pupil 0: preferred_count 2");
+    pupils[0].preferred_count = 0;
+
+    eligibility_weights weights;
+    eligibility_default_weights(&weights);
+    weights.move_penalty = -1;
+    expect_build_refused(pupils, 2, vacancies, 2, &weights, "weights: move_penalty -1");
+
+    /* And the corrected input builds. */
+    eligibility_problem problem;
+    build_ok(pupils, 2, vacancies, 2, NULL, &problem, "valid again");
+    cr_expect_eq(problem.problem.pair_count, 4);
+    eligibility_problem_free(&problem);
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Explanations after a real solve. */
+
+static void explain_one(const eligibility_pupil *pupils, int32_t pupil_count,
+                        const eligibility_vacancy *vacancies, int32_t vacancy_count,
+                        eligibility_explanation *explanations, const char *context) {
+    eligibility_problem problem;
+    build_ok(pupils, pupil_count, vacancies, vacancy_count, NULL, &problem, context);
+    matcher_solution solution;
+    solve_and_verify(&problem.problem, NULL, &solution, context);
+    matcher_error error = {{0}};
+    cr_assert_eq(eligibility_explain(pupils, pupil_count, vacancies, vacancy_count, &solution,
+                                     explanations, &error),
+                 MATCHER_OK, "%s: %s", context, error.message);
+    matcher_solution_free(&solution);
+    eligibility_problem_free(&problem);
+}
+
+static void expect_help_contains(const eligibility_explanation *explanation, const char *fragment) {
+    cr_expect(strstr(explanation->help, fragment) != NULL, "help '%s' lacks '%s'", explanation->help, fragment);
+}
+
+Test(eligibility, explain_no_recognised_vacancy) {
+    eligibility_vacancy vacancies[2] = {make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1),
+                                        make_vacancy(2, 1, ANTWERP_LAT, ANTWERP_LON, 1)};
+    vacancies[0].recognised = 0;
+    eligibility_pupil pupils[2] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 15000),
+                                   make_pupil(3, ANTWERP_LAT, ANTWERP_LON, 15000)};
+    eligibility_explanation explanations[2];
+    explain_one(pupils, 2, vacancies, 2, explanations, "no recognised");
+    cr_expect_eq(explanations[0].reason, ELIGIBILITY_NO_RECOGNISED_VACANCY);
+    cr_expect_eq(explanations[0].candidates_after_rule, 1, "one vacancy in the training, not recognised");
+    expect_help_contains(&explanations[0], "recognised company within 15 km");
+    cr_expect_eq(explanations[1].reason, ELIGIBILITY_NO_RECOGNISED_VACANCY, "training without vacancies");
+    cr_expect_eq(explanations[1].candidates_after_rule, 0);
+}
+
+Test(eligibility, explain_readiness_too_low) {
+    eligibility_vacancy vacancies[1] = {make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1)};
+    vacancies[0].min_readiness = READINESS_NOT_READY;
+    eligibility_pupil pupils[1] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 15000)};
+    pupils[0].readiness = READINESS_NOT_READY;
+    eligibility_explanation explanations[1];
+    explain_one(pupils, 1, vacancies, 1, explanations, "readiness");
+    cr_expect_eq(explanations[0].reason, ELIGIBILITY_READINESS_TOO_LOW);
+    cr_expect_eq(explanations[0].candidates_after_rule, 1);
+    expect_help_contains(&explanations[0], "a preparatory place in this training within 15 km");
+}
+
+Test(eligibility, explain_none_within_commute) {
+    /* Two places, the nearer 41.6 km away; the pupil commutes 15 km. */
+    eligibility_vacancy vacancies[2] = {make_vacancy(1, 1, BRUSSELS_LAT, BRUSSELS_LON, 1),
+                                        make_vacancy(1, 2, BRUSSELS_LAT - 100000, BRUSSELS_LON, 1)};
+    eligibility_pupil pupils[1] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 15000)};
+    eligibility_explanation explanations[1];
+    explain_one(pupils, 1, vacancies, 2, explanations, "commute");
+    cr_expect_eq(explanations[0].reason, ELIGIBILITY_NONE_WITHIN_COMMUTE);
+    cr_expect_eq(explanations[0].candidates_after_rule, 2);
+    cr_expect_eq(explanations[0].nearest_distance_m, 41573);
+    expect_help_contains(&explanations[0], "within 15 km (nearest now 41.6 km)");
+}
+
+Test(eligibility, explain_no_compatible_days) {
+    eligibility_vacancy vacancies[1] = {make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1)};
+    vacancies[0].day_mask = WEEK_A(MON) | WEEK_B(MON | TUE);
+    eligibility_pupil pupils[2] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 15000),
+                                   make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 12500)};
+    pupils[1].day_mask = WEEK_A(TUE | WED) | WEEK_B(MON);
+    eligibility_explanation explanations[2];
+    explain_one(pupils, 2, vacancies, 1, explanations, "days");
+    cr_expect_eq(explanations[0].reason, ELIGIBILITY_NO_COMPATIBLE_DAYS);
+    cr_expect_eq(explanations[0].candidates_after_rule, 1);
+    expect_help_contains(&explanations[0], "within 15 km open on Mon, Tue (A and B)");
+    cr_expect_eq(explanations[1].reason, ELIGIBILITY_NO_COMPATIBLE_DAYS);
+    expect_help_contains(&explanations[1], "within 12.5 km open on Tue, Wed (A) and Mon (B)");
+}
+
+Test(eligibility, explain_all_excluded) {
+    static const int32_t excluded[] = {1, 2};
+    eligibility_vacancy vacancies[2] = {make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1),
+                                        make_vacancy(1, 2, ANTWERP_LAT, ANTWERP_LON, 1)};
+    eligibility_pupil pupils[1] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 15000)};
+    pupils[0].excluded_companies = excluded;
+    pupils[0].excluded_count = 2;
+    eligibility_explanation explanations[1];
+    explain_one(pupils, 1, vacancies, 2, explanations, "excluded");
+    cr_expect_eq(explanations[0].reason, ELIGIBILITY_ALL_EXCLUDED);
+    cr_expect_eq(explanations[0].candidates_after_rule, 2);
+    expect_help_contains(&explanations[0], "all 2 suitable places");
+}
+
+Test(eligibility, explain_seats_taken) {
+    /* Two pupils, one seat: the one who waited longer has the better claim. */
+    eligibility_vacancy vacancies[1] = {make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1)};
+    eligibility_pupil pupils[2] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 15000),
+                                   make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 15000)};
+    pupils[0].waiting_days = 10;
+    pupils[1].waiting_days = 40;
+    eligibility_explanation explanations[2];
+    explain_one(pupils, 2, vacancies, 1, explanations, "seats");
+    cr_expect_eq(explanations[1].reason, ELIGIBILITY_PLACED);
+    cr_expect_eq(explanations[1].help[0], '\0');
+    cr_expect_eq(explanations[0].reason, ELIGIBILITY_SEATS_TAKEN);
+    cr_expect_eq(explanations[0].eligible_seats, 1);
+    cr_expect_eq(explanations[0].better_claims, 1);
+    cr_expect_eq(explanations[0].nearest_distance_m, -1);
+    expect_help_contains(&explanations[0], "1 more place in this training within 15 km on the pupil's days");
+    expect_help_contains(&explanations[0], "1 taken");
+}
+
+Test(eligibility, explain_refuses_bad_solution) {
+    eligibility_vacancy vacancies[1] = {make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1)};
+    eligibility_pupil pupils[1] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 15000)};
+    int32_t vacancy_of_pupil[1] = {3};
+    matcher_solution solution;
+    memset(&solution, 0, sizeof solution);
+    solution.vacancy_of_pupil = vacancy_of_pupil;
+    eligibility_explanation explanations[1];
+    matcher_error error = {{0}};
+    cr_expect_eq(eligibility_explain(pupils, 1, vacancies, 1, &solution, explanations, &error), MATCHER_INVALID);
+    cr_expect(strstr(error.message, "pupil 0 placed at vacancy 3") != NULL, "%s", error.message);
+}
