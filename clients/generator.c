@@ -21,9 +21,8 @@ static const double PI = 3.14159265358979323846;
 /* ---------------------------------------------------------------------------------------- */
 /* Random numbers */
 
-typedef struct {
-    uint64_t state[4];
-} random_stream;
+/* The stream type is generator_random (generator.h); the short name keeps this file readable. */
+typedef generator_random random_stream;
 
 static uint64_t splitmix64(uint64_t *counter)
 {
@@ -33,7 +32,7 @@ static uint64_t splitmix64(uint64_t *counter)
     return z ^ (z >> 31);
 }
 
-static void random_seed(random_stream *stream, uint64_t seed)
+void generator_random_seed(random_stream *stream, uint64_t seed)
 {
     uint64_t counter = seed;
     for (int k = 0; k < 4; k++)
@@ -45,7 +44,7 @@ static uint64_t rotate_left(uint64_t x, int bits)
     return (x << bits) | (x >> (64 - bits));
 }
 
-static uint64_t random_next(random_stream *stream)
+uint64_t generator_random_next(random_stream *stream)
 {
     uint64_t *s = stream->state;
     uint64_t result = rotate_left(s[1] * 5, 7) * 9;
@@ -60,26 +59,26 @@ static uint64_t random_next(random_stream *stream)
 }
 
 /* Uniform in [0, 1). */
-static double random_unit(random_stream *stream)
+double generator_random_unit(random_stream *stream)
 {
-    return (double)(random_next(stream) >> 11) * 0x1.0p-53;
+    return (double)(generator_random_next(stream) >> 11) * 0x1.0p-53;
 }
 
 /* Uniform in 0..bound-1; bound > 0. The bias of this method is far below anything visible here. */
-static uint32_t random_below(random_stream *stream, uint32_t bound)
+uint32_t generator_random_below(random_stream *stream, uint32_t bound)
 {
-    return (uint32_t)(random_unit(stream) * bound);
+    return (uint32_t)(generator_random_unit(stream) * bound);
 }
 
-static bool random_percent(random_stream *stream, int32_t percent)
+bool generator_random_percent(random_stream *stream, int32_t percent)
 {
-    return (int32_t)random_below(stream, 100) < percent;
+    return (int32_t)generator_random_below(stream, 100) < percent;
 }
 
-static double random_gaussian(random_stream *stream)
+double generator_random_gaussian(random_stream *stream)
 {
-    double u1 = 1.0 - random_unit(stream); /* (0, 1]: log is finite */
-    double u2 = random_unit(stream);
+    double u1 = 1.0 - generator_random_unit(stream); /* (0, 1]: log is finite */
+    double u2 = generator_random_unit(stream);
     return sqrt(-2.0 * log(u1)) * cos(2.0 * PI * u2);
 }
 
@@ -89,16 +88,7 @@ static double random_gaussian(random_stream *stream)
 /* A centre people live and companies work around. Weights are relative; for the city maps they
  * are populations in thousands. ring_outer_km > 0 makes it a ring (Antwerp's periphery)
  * instead of a Gaussian blob. */
-typedef struct {
-    const char *name;
-    double latitude;
-    double longitude;
-    double pupil_weight;
-    double vacancy_weight;
-    double spread_km;      /* 0: derived from params->city_spread_km and the weight */
-    double ring_inner_km;
-    double ring_outer_km;
-} centre;
+typedef generator_centre centre;
 
 /* Pupil weights: where the 1,601 part-time-track pupils of the 2020-2021 study lived
  * (DOMAIN.md). Vacancy weights are estimates: shops and salons in the centre, industry in the
@@ -216,6 +206,12 @@ static map_table map_for(generator_map map)
     }
 }
 
+const generator_centre *generator_antwerp_areas(int32_t *count)
+{
+    *count = (int32_t)(sizeof antwerp_areas / sizeof antwerp_areas[0]);
+    return antwerp_areas;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Days: bits 0..6 are Monday..Sunday of week A, bits 7..13 of week B (DESIGN.md). */
 
@@ -265,13 +261,23 @@ static uint16_t random_days(random_stream *stream, const schedule *schedules, in
     int total = 0;
     for (int k = 0; k < count; k++)
         total += schedules[k].weight;
-    int pick = (int)random_below(stream, (uint32_t)total);
+    int pick = (int)generator_random_below(stream, (uint32_t)total);
     int k = 0;
     while (pick >= schedules[k].weight) {
         pick -= schedules[k].weight;
         k++;
     }
     return two_weeks(schedules[k].week_a, schedules[k].week_b);
+}
+
+uint16_t generator_random_pupil_days(random_stream *stream)
+{
+    return random_days(stream, pupil_schedules, (int)(sizeof pupil_schedules / sizeof pupil_schedules[0]));
+}
+
+uint16_t generator_random_vacancy_days(random_stream *stream)
+{
+    return random_days(stream, vacancy_schedules, (int)(sizeof vacancy_schedules / sizeof vacancy_schedules[0]));
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -292,21 +298,21 @@ enum { NOT_READY = 0, PARTLY_READY = 1, READY = 2 };
  * (a school workshop place, say) and a low penalty that far workplaces exceed. */
 static int64_t unplaced_penalty_for(random_stream *stream, const generator_params *params)
 {
-    if ((int32_t)random_below(stream, 1000) < params->low_penalty_permille)
-        return 20 + (int64_t)random_below(stream, 400);
-    double waiting = -log(1.0 - random_unit(stream)) * 120.0;
+    if ((int32_t)generator_random_below(stream, 1000) < params->low_penalty_permille)
+        return 20 + (int64_t)generator_random_below(stream, 400);
+    double waiting = -log(1.0 - generator_random_unit(stream)) * 120.0;
     int64_t waiting_days = waiting > MAX_WAITING_DAYS ? MAX_WAITING_DAYS : (int64_t)waiting;
     int64_t penalty = UNPLACED_BASE_PENALTY * (30 + waiting_days) / 30;
-    if (random_percent(stream, 27)) /* newcomer (OKAN): 27 % in the Antwerp study */
+    if (generator_random_percent(stream, 27)) /* newcomer (OKAN): 27 % in the Antwerp study */
         penalty *= 3;
-    if (random_percent(stream, 2)) /* special needs (BuSO): 6 of 307 in Antwerp */
+    if (generator_random_percent(stream, 2)) /* special needs (BuSO): 6 of 307 in Antwerp */
         penalty *= 5;
     return penalty;
 }
 
-static int32_t random_seats(random_stream *stream)
+int32_t generator_random_seats(random_stream *stream)
 {
-    uint32_t pick = random_below(stream, 100);
+    uint32_t pick = generator_random_below(stream, 100);
     return pick < 75 ? 1 : pick < 90 ? 2 : pick < 96 ? 3 : 4;
 }
 
@@ -414,7 +420,7 @@ static void world_free(world *w)
 /* Index of the first cumulative weight above a uniform pick. */
 static int32_t pick_cumulative(random_stream *stream, const double *cumulative, int32_t count)
 {
-    double target = random_unit(stream) * cumulative[count - 1];
+    double target = generator_random_unit(stream) * cumulative[count - 1];
     int32_t low = 0, high = count - 1;
     while (low < high) {
         int32_t middle = low + (high - low) / 2;
@@ -472,7 +478,7 @@ static bool world_make(world *w, const generator_params *params, random_stream *
     for (int32_t t = 0; t < trainings; t++)
         vacancy_rank[t] = t;
     for (int32_t t = 0; t < trainings; t++) {
-        int32_t other = t + (int32_t)random_below(stream, 6);
+        int32_t other = t + (int32_t)generator_random_below(stream, 6);
         if (other >= trainings)
             other = trainings - 1;
         int32_t swap = vacancy_rank[t];
@@ -483,9 +489,9 @@ static bool world_make(world *w, const generator_params *params, random_stream *
         double pupil_sum = 0, vacancy_sum = 0;
         for (int32_t t = 0; t < trainings; t++) {
             double pupil_weight = pow(t + 1.0, -params->pupil_training_skew) *
-                                  exp(0.3 * random_gaussian(stream));
+                                  exp(0.3 * generator_random_gaussian(stream));
             double vacancy_weight = pow(vacancy_rank[t] + 1.0, -params->vacancy_training_skew) *
-                                    exp(params->area_supply_noise * random_gaussian(stream));
+                                    exp(params->area_supply_noise * generator_random_gaussian(stream));
             pupil_sum += pupil_weight;
             vacancy_sum += vacancy_weight;
             w->pupil_training_cumulative[(size_t)c * (size_t)trainings + (size_t)t] = pupil_sum;
@@ -503,22 +509,33 @@ static int32_t random_place(random_stream *stream, const world *w, const generat
     int32_t c = pick_cumulative(stream, for_pupil ? w->pupil_cumulative : w->vacancy_cumulative,
                                 w->table.count);
     const centre *origin = &w->table.centres[c];
+    double spread = w->spread_km[c];
+    /* The rural draw only exists for blobs, so rings skip it (the stream's order is fixed). */
+    if (origin->ring_outer_km <= 0 && params->rural_share > 0 &&
+        generator_random_unit(stream) < params->rural_share)
+        spread = params->rural_spread_km * w->scale;
+    double east_km, north_km;
+    generator_place_offset(stream, origin, spread, w->scale, &east_km, &north_km);
+    place->x_km = w->position[c].x_km + east_km;
+    place->y_km = w->position[c].y_km + north_km;
+    return c;
+}
+
+void generator_place_offset(random_stream *stream, const generator_centre *origin, double spread_km,
+                            double scale, double *east_km, double *north_km)
+{
     if (origin->ring_outer_km > 0) {
-        double angle = 2.0 * PI * random_unit(stream);
+        double angle = 2.0 * PI * generator_random_unit(stream);
         /* Uniform over the ring's area, not its radius. */
         double inner2 = origin->ring_inner_km * origin->ring_inner_km;
         double outer2 = origin->ring_outer_km * origin->ring_outer_km;
-        double radius = sqrt(inner2 + random_unit(stream) * (outer2 - inner2)) * w->scale;
-        place->x_km = w->position[c].x_km + radius * cos(angle);
-        place->y_km = w->position[c].y_km + radius * sin(angle);
-        return c;
+        double radius = sqrt(inner2 + generator_random_unit(stream) * (outer2 - inner2)) * scale;
+        *east_km = radius * cos(angle);
+        *north_km = radius * sin(angle);
+        return;
     }
-    double spread = w->spread_km[c];
-    if (params->rural_share > 0 && random_unit(stream) < params->rural_share)
-        spread = params->rural_spread_km * w->scale;
-    place->x_km = w->position[c].x_km + spread * random_gaussian(stream);
-    place->y_km = w->position[c].y_km + spread * random_gaussian(stream);
-    return c;
+    *east_km = spread_km * generator_random_gaussian(stream);
+    *north_km = spread_km * generator_random_gaussian(stream);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -728,15 +745,14 @@ static void random_pupil(random_stream *stream, const world *w, const generator_
     pupil->training = pick_cumulative(stream,
                                       w->pupil_training_cumulative + (size_t)area * (size_t)params->trainings,
                                       params->trainings);
-    int32_t readiness_pick = (int32_t)random_below(stream, 100);
+    int32_t readiness_pick = (int32_t)generator_random_below(stream, 100);
     pupil->readiness = readiness_pick < params->not_ready_percent ? NOT_READY
                        : readiness_pick < params->not_ready_percent + params->partly_ready_percent
                            ? PARTLY_READY
                            : READY;
-    pupil->days = random_days(stream, pupil_schedules,
-                              (int)(sizeof pupil_schedules / sizeof pupil_schedules[0]));
+    pupil->days = generator_random_pupil_days(stream);
     /* Squared uniform: most pupils will not travel far, a few accept a long commute. */
-    double spread = random_unit(stream);
+    double spread = generator_random_unit(stream);
     pupil->commute_km = params->commute_min_km +
                         (params->commute_max_km - params->commute_min_km) * spread * spread;
 }
@@ -748,22 +764,21 @@ static void random_vacancy(random_stream *stream, const world *w, const generato
     vacancy->training = pick_cumulative(stream,
                                         w->vacancy_training_cumulative + (size_t)area * (size_t)params->trainings,
                                         params->trainings);
-    vacancy->preparatory = random_percent(stream, params->preparatory_percent);
+    vacancy->preparatory = generator_random_percent(stream, params->preparatory_percent);
     vacancy->minimum_readiness = vacancy->preparatory ? NOT_READY
-                                 : random_percent(stream, params->ready_only_percent) ? READY
+                                 : generator_random_percent(stream, params->ready_only_percent) ? READY
                                                                                      : PARTLY_READY;
-    vacancy->days = random_days(stream, vacancy_schedules,
-                                (int)(sizeof vacancy_schedules / sizeof vacancy_schedules[0]));
-    *seats = random_seats(stream);
+    vacancy->days = generator_random_vacancy_days(stream);
+    *seats = generator_random_seats(stream);
 }
 
 /* Marks up to MAX_PREFERENCES random candidates as the pupil's ranked preferences. */
 static void random_preferences(random_stream *stream, candidate_list *list)
 {
-    int32_t wanted = 1 + (int32_t)random_below(stream, MAX_PREFERENCES);
+    int32_t wanted = 1 + (int32_t)generator_random_below(stream, MAX_PREFERENCES);
     for (int32_t rank = 1; rank <= wanted && (size_t)rank <= list->count; rank++) {
         for (int attempt = 0; attempt < 4; attempt++) {
-            candidate *choice = &list->items[random_below(stream, (uint32_t)list->count)];
+            candidate *choice = &list->items[generator_random_below(stream, (uint32_t)list->count)];
             if (choice->preference_rank == 0) {
                 choice->preference_rank = rank;
                 break;
@@ -790,7 +805,7 @@ int generator_make(const generator_params *params, uint64_t seed, instance *out)
     if (params == NULL || !params_valid(params))
         return -1;
     random_stream stream;
-    random_seed(&stream, seed);
+    generator_random_seed(&stream, seed);
 
     world w;
     if (!world_make(&w, params, &stream))
@@ -826,7 +841,7 @@ int generator_make(const generator_params *params, uint64_t seed, instance *out)
             ok = false;
             break;
         }
-        bool has_preferences = candidates.count > 0 && random_percent(&stream, params->preference_percent);
+        bool has_preferences = candidates.count > 0 && generator_random_percent(&stream, params->preference_percent);
         if (has_preferences)
             random_preferences(&stream, &candidates);
         for (size_t k = 0; ok && k < candidates.count; k++) {
@@ -837,8 +852,8 @@ int generator_make(const generator_params *params, uint64_t seed, instance *out)
         unplaced_penalty[i] = unplaced_penalty_for(&stream, params);
         /* An accepted placement stays where a seat is still free for it. */
         if (params->fixed_permille > 0 && candidates.count > 0 &&
-            (int32_t)random_below(&stream, 1000) < params->fixed_permille) {
-            int32_t vacancy = candidates.items[random_below(&stream, (uint32_t)candidates.count)].vacancy;
+            (int32_t)generator_random_below(&stream, 1000) < params->fixed_permille) {
+            int32_t vacancy = candidates.items[generator_random_below(&stream, (uint32_t)candidates.count)].vacancy;
             if (fixed_seats_used[vacancy] < seats[vacancy]) {
                 fixed_seats_used[vacancy]++;
                 fixed[fixed_count++] = (matcher_fixed_pair){i, vacancy};

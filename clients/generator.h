@@ -13,6 +13,7 @@
 #ifndef LEERPLEK_GENERATOR_H
 #define LEERPLEK_GENERATOR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "instance.h"
@@ -62,5 +63,51 @@ int generator_params_for(const char *size_name, generator_params *out);
  * or the parameters are out of range (counts above MATCHER_COUNT_MAX, trainings outside
  * 1..GENERATOR_TRAININGS_MAX, negative distances); nothing is allocated then. */
 int generator_make(const generator_params *params, uint64_t seed, instance *out);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Building blocks shared with the CSV demo dataset (demo_data.c), so both draw places, days
+ * and seats the same way. */
+
+/* xoshiro256** seeded through splitmix64: a seed fully determines the stream. */
+typedef struct {
+    uint64_t state[4];
+} generator_random;
+
+void generator_random_seed(generator_random *stream, uint64_t seed);
+uint64_t generator_random_next(generator_random *stream);
+double generator_random_unit(generator_random *stream);                   /* [0, 1) */
+uint32_t generator_random_below(generator_random *stream, uint32_t bound); /* 0..bound-1, bound > 0 */
+bool generator_random_percent(generator_random *stream, int32_t percent);
+double generator_random_gaussian(generator_random *stream);                /* standard normal */
+
+/* A centre people live and companies work around. Weights are relative (the Antwerp areas'
+ * pupil weights are the 2020-2021 study's head counts). ring_outer_km > 0 makes it a ring
+ * (Antwerp's periphery) instead of a Gaussian blob. */
+typedef struct {
+    const char *name;
+    double latitude;
+    double longitude;
+    double pupil_weight;
+    double vacancy_weight;
+    double spread_km;      /* 0: derived from params->city_spread_km and the weight */
+    double ring_inner_km;
+    double ring_outer_km;
+} generator_centre;
+
+/* The 15 Antwerp education areas of DOMAIN.md, in the study's order (largest first). */
+const generator_centre *generator_antwerp_areas(int32_t *count);
+
+/* A random offset from a centre's middle: uniform over its ring (radii times scale), or
+ * Gaussian with spread_km for a blob. */
+void generator_place_offset(generator_random *stream, const generator_centre *origin, double spread_km,
+                            double scale, double *east_km, double *north_km);
+
+/* Two-week day masks (bits 0..6 week A, 7..13 week B): the days a school timetable leaves a
+ * pupil (2+3, 1+4, alternating 3/2, ...) and the days a workplace can host one. */
+uint16_t generator_random_pupil_days(generator_random *stream);
+uint16_t generator_random_vacancy_days(generator_random *stream);
+
+/* Seats of one workplace: mostly 1, some 2 to 4. */
+int32_t generator_random_seats(generator_random *stream);
 
 #endif

@@ -1,5 +1,5 @@
 /* leerplek-gen: writes a generated instance file (see generator.h) for demos, benchmarks and
- * manual experiments. Output depends only on the options, never on the time or the machine's
+ * manual experiments, or with --demo the Antwerp demo dataset as CSV files (demo_data.h). Output depends only on the options, never on the time or the machine's
  * state, so a size and seed name a dataset exactly: the same command gives the same bytes.
  *
  * Exit status: 0 written, 1 out of memory or write failed, 2 bad usage.
@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "demo_data.h"
 #include "generator.h"
 #include "instance.h"
 
@@ -20,6 +21,7 @@ enum { EXIT_WRITTEN = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
 static const char usage_text[] =
     "usage: leerplek-gen --size antwerp|flanders|germany [options]\n"
+    "       leerplek-gen --demo DIR [--seed N] [--scale K]\n"
     "\n"
     "Writes a realistic, seeded matching instance in the instance format that\n"
     "leerplek-solve reads. The same options always give identical output.\n"
@@ -37,7 +39,15 @@ static const char usage_text[] =
     "                           vacancies per km^2 stay the same\n"
     "  -f, --fixed-permille K   fix K per 1000 pupils to an accepted placement ('f' lines)\n"
     "  -o, --output FILE        write to FILE instead of standard output\n"
-    "  -h, --help               print this help\n";
+    "  -h, --help               print this help\n"
+    "\n"
+    "demo dataset (CSV files that `leerplek import` reads):\n"
+    "  -d, --demo DIR           write trainings.csv, companies.csv, locations.csv,\n"
+    "                           vacancies.csv, pupils.csv and tokens-plan.txt into DIR\n"
+    "                           (created if missing) and print a summary; 44 trainings,\n"
+    "                           20 schools, 1,220 companies, 367 locations, 307 pupils\n"
+    "  -k, --scale K            multiply every count but the trainings by K, 1..200\n"
+    "                           (65: about 20,000 pupils, the size of Flanders)\n";
 
 /* Strict decimal: the whole argument, no sign, within [0, maximum]. */
 static bool parse_unsigned(const char *text, uint64_t maximum, uint64_t *value)
@@ -74,6 +84,37 @@ static int write_instance(FILE *out, const char *size_name, uint64_t seed, const
     return instance_write(out, problem);
 }
 
+/* The --demo mode: the CSV dataset into a directory, and its summary on standard output. */
+static int write_demo(const char *directory, uint64_t seed, const char *scale_text)
+{
+    uint64_t scale = 1;
+    if (scale_text != NULL && (!parse_unsigned(scale_text, DEMO_SCALE_MAX, &scale) || scale < 1)) {
+        fprintf(stderr, "leerplek-gen: --scale '%s' is not a number 1..%d\n", scale_text, DEMO_SCALE_MAX);
+        return EXIT_USAGE;
+    }
+    if (mkdir(directory, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "leerplek-gen: cannot create %s: %s\n", directory, strerror(errno));
+        return EXIT_FAILED;
+    }
+    demo_dataset dataset;
+    if (demo_generate(seed, (int32_t)scale, &dataset) != 0) {
+        fprintf(stderr, "leerplek-gen: out of memory generating the demo dataset at scale %d\n", (int)scale);
+        return EXIT_FAILED;
+    }
+    errno = 0;
+    int written = demo_write_directory(&dataset, directory);
+    int write_errno = errno;
+    if (written == 0)
+        demo_write_summary(&dataset, stdout);
+    demo_free(&dataset);
+    if (written != 0) {
+        fprintf(stderr, "leerplek-gen: writing the demo dataset into %s failed: %s\n", directory,
+                strerror(write_errno));
+        return EXIT_FAILED;
+    }
+    return EXIT_WRITTEN;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option long_options[] = {
@@ -83,14 +124,17 @@ int main(int argc, char **argv)
         {"vacancies", required_argument, NULL, 'v'},
         {"fixed-permille", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'o'},
+        {"demo", required_argument, NULL, 'd'},
+        {"scale", required_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *size_name = NULL, *output_path = NULL;
     const char *pupils_text = NULL, *vacancies_text = NULL, *fixed_text = NULL;
+    const char *demo_directory = NULL, *scale_text = NULL;
     uint64_t seed = 1;
     int option;
-    while ((option = getopt_long(argc, argv, "S:s:p:v:f:o:h", long_options, NULL)) != -1) {
+    while ((option = getopt_long(argc, argv, "S:s:p:v:f:o:d:k:h", long_options, NULL)) != -1) {
         switch (option) {
         case 'S': size_name = optarg; break;
         case 's':
@@ -103,6 +147,8 @@ int main(int argc, char **argv)
         case 'v': vacancies_text = optarg; break;
         case 'f': fixed_text = optarg; break;
         case 'o': output_path = optarg; break;
+        case 'd': demo_directory = optarg; break;
+        case 'k': scale_text = optarg; break;
         case 'h': fputs(usage_text, stdout); return EXIT_WRITTEN;
         default:
             fputs("Try 'leerplek-gen --help'.\n", stderr);
@@ -112,6 +158,14 @@ int main(int argc, char **argv)
     if (optind < argc) {
         fprintf(stderr, "leerplek-gen: unexpected argument '%s'\n", argv[optind]);
         return EXIT_USAGE;
+    }
+    if (demo_directory != NULL || scale_text != NULL) {
+        if (demo_directory == NULL || size_name != NULL || pupils_text != NULL || vacancies_text != NULL ||
+            fixed_text != NULL || output_path != NULL) {
+            fputs("leerplek-gen: --demo DIR takes only --seed and --scale\n", stderr);
+            return EXIT_USAGE;
+        }
+        return write_demo(demo_directory, seed, scale_text);
     }
     generator_params params;
     if (size_name == NULL || generator_params_for(size_name, &params) != 0) {

@@ -1,0 +1,806 @@
+/* demo_data.c: builds the Antwerp demo dataset (see demo_data.h) and writes it as the CSV
+ * files `leerplek import` reads, plus the list of tokens a demo needs.
+ *
+ * Choices the CSV model forces, and why:
+ * - A location belongs to exactly one company and a vacancy to a location, so only companies
+ *   with a location can publish. DOMAIN.md has 1,220 recognised companies but 367 recognised
+ *   locations: here the first 90 % of the locations each go to a different company and the
+ *   rest are second or third sites of those, so about 330 companies can publish and the other
+ *   ~890 are recognised but have no published site yet (as in the network's real register,
+ *   where recognition is asked for long before a place opens).
+ * - Every company is recognised for one or two trainings, weighted by how many pupils follow
+ *   them; a vacancy goes preferably to a location whose company already has the recognition,
+ *   otherwise the recognition is added (never beyond DEMO_RECOGNITIONS_MAX).
+ * - Proportions that the tests and the dashboard compare with DOMAIN.md (pupils per school
+ *   kind, per named training, per education area, per group) are apportioned exactly (largest
+ *   remainder) and then shuffled, so a seed changes who is where but not the totals.
+ * - Seats per training are drawn against demand: most trainings get 1.1-1.7 seats per pupil,
+ *   about a quarter only 0.45-0.75 (the shortages the coordinators must see); workplaces
+ *   cluster where companies are (the port, the periphery, the centre) while pupils live in the
+ *   north and the south, which leaves some areas short too.
+ * - Dates are fixed around the 2026-2027 school year, never taken from the clock, so the same
+ *   seed gives the same bytes.
+ */
+#include "demo_data.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "generator.h"
+
+static const double PI = 3.14159265358979323846;
+
+enum { FT = 1u << DEMO_SCHOOL_FULL_TIME, BU = 1u << DEMO_SCHOOL_BUSO,
+       LW = 1u << DEMO_SCHOOL_LEARNING_WORKING, SY = 1u << DEMO_SCHOOL_SYNTRA };
+
+/* The eight trainings DOMAIN.md names come first with their February 2022 pupil counts.
+ * Chemistry and welding-construction lost pupils between October and February (38->35,
+ * 14->11): they are always short of seats, so every seed shows a large training blocking. The
+ * offered_by masks give exactly 20 full-time, 1 BuSO, 24 learning-and-working and 14 Syntra
+ * trainings, as on the dashboard. */
+static const demo_training training_table[DEMO_TRAININGS] = {
+    {"PAARDENZORG", "Assistent paardenzorg", FT | LW, 30, DEMO_SCHOOL_FULL_TIME, "Manege", false},
+    {"CHEMIE", "Chemische procestechniek", FT, 35, DEMO_SCHOOL_FULL_TIME, "Chemie", true},
+    {"KAPPER-STYLIST", "Kapper-stylist", LW | SY, 10, DEMO_SCHOOL_SYNTRA, "Kapsalon", false},
+    {"HAARZORG", "Haarzorg", FT | LW, 14, DEMO_SCHOOL_LEARNING_WORKING, "Haarstudio", false},
+    {"ELEKTRO-INST", "Elektrische installaties", FT | LW, 22, DEMO_SCHOOL_LEARNING_WORKING, "Elektro", false},
+    {"ELEKTROTECHNICUS", "Elektrotechnicus", FT, 12, DEMO_SCHOOL_FULL_TIME, "Elektrotechniek", false},
+    {"LASSEN-CONSTRUCTIE", "Lassen-constructie", FT | LW, 11, DEMO_SCHOOL_LEARNING_WORKING, "Staalbouw",
+     true},
+    {"FITNESSINSTRUCTEUR", "Fitnessinstructeur", SY, 8, DEMO_SCHOOL_SYNTRA, "Fitness", false},
+    {"LOGISTIEK", "Logistiek medewerker", FT | LW | BU, 0, 0, "Logistiek", false},
+    {"VERKOOP", "Medewerker verkoop", FT, 0, 0, "Winkel", false},
+    {"KEUKEN", "Keukenmedewerker", FT | LW, 0, 0, "Brasserie", false},
+    {"ZAAL", "Medewerker zaal", LW, 0, 0, "Restaurant", false},
+    {"KOK", "Kok", SY, 0, 0, "Restaurant", false},
+    {"BAKKER", "Bakker", LW | SY, 0, 0, "Bakkerij", false},
+    {"SLAGER", "Slager-spekslager", SY, 0, 0, "Slagerij", false},
+    {"METSELAAR", "Metselaar", FT | LW, 0, 0, "Bouw", false},
+    {"SCHILDER", "Schilder-decorateur", LW, 0, 0, "Schilderwerken", false},
+    {"TIMMERMAN", "Timmerman", LW | SY, 0, 0, "Houtbouw", false},
+    {"SCHRIJNWERKER", "Schrijnwerker", FT, 0, 0, "Schrijnwerkerij", false},
+    {"SANITAIR", "Sanitaire installaties", LW | SY, 0, 0, "Sanitair", false},
+    {"CV-INSTALLATIES", "Centrale verwarming", SY, 0, 0, "Verwarming", false},
+    {"AUTOTECHNIEK", "Autotechnicus", FT | LW, 0, 0, "Garage", false},
+    {"CARROSSERIE", "Carrosserie", LW, 0, 0, "Carrosserie", false},
+    {"FIETSHERSTELLER", "Fietshersteller", LW, 0, 0, "Fietsen", false},
+    {"MAGAZIJN", "Magazijnmedewerker", FT | LW, 0, 0, "Distributie", false},
+    {"ONDERHOUD", "Onderhoudstechnicus", FT, 0, 0, "Techniek", false},
+    {"ZORGKUNDIGE", "Zorgkundige", FT, 0, 0, "Woonzorg", false},
+    {"KINDERBEGELEIDER", "Kinderbegeleider", FT, 0, 0, "Kinderdagverblijf", false},
+    {"SCHOONMAAK", "Medewerker schoonmaak", LW, 0, 0, "Schoonmaak", false},
+    {"GROENZORG", "Groenzorg", FT, 0, 0, "Groen", false},
+    {"TUINAANLEG", "Tuinaanlegger", SY, 0, 0, "Tuinen", false},
+    {"BANKWERKER", "Bankwerker", FT, 0, 0, "Metaal", false},
+    {"CNC-OPERATOR", "Operator CNC", FT, 0, 0, "Precisie", false},
+    {"PRODUCTIE", "Productiemedewerker", LW, 0, 0, "Productie", false},
+    {"RUWBOUW", "Medewerker ruwbouw", LW, 0, 0, "Ruwbouw", false},
+    {"DAKDEKKER", "Dakdekker", SY, 0, 0, "Daken", false},
+    {"VLOERDER", "Vloerder-tegelzetter", LW | SY, 0, 0, "Vloeren", false},
+    {"SCHOONHEID", "Schoonheidsverzorging", SY, 0, 0, "Schoonheidssalon", false},
+    {"BLOEMSCHIKKEN", "Bloembinder", LW, 0, 0, "Bloemen", false},
+    {"ICT-HELPDESK", "ICT-helpdeskmedewerker", FT, 0, 0, "ICT", false},
+    {"ONTHAAL", "Onthaalmedewerker", SY, 0, 0, "Kantoor", false},
+    {"HOTEL", "Hotelmedewerker", SY, 0, 0, "Hotel", false},
+    {"ONDERHOUDSMECANICIEN", "Onderhoudsmecanicien", LW, 0, 0, "Mechanica", false},
+    {"GLAZENWASSER", "Glazenwasser", LW, 0, 0, "Glasreiniging", false},
+};
+
+const int32_t demo_schools_per_kind[DEMO_SCHOOL_KIND_COUNT] = {10, 2, 7, 1};
+const int32_t demo_pupils_per_kind[DEMO_SCHOOL_KIND_COUNT] = {139, 6, 83, 79};
+const int32_t demo_trainings_per_kind[DEMO_SCHOOL_KIND_COUNT] = {20, 1, 24, 14};
+const int32_t demo_group_percent[DEMO_GROUP_COUNT] = {45, 27, 28};
+
+static const char *const school_prefix[DEMO_SCHOOL_KIND_COUNT] = {"VT", "BUSO", "CDO", "SYNTRA"};
+static const char *const group_note[DEMO_GROUP_COUNT] = {
+    "group: many disadvantage indicators", "group: newcomer (OKAN)", "group: few indicators"};
+static const char *const readiness_name[] = {"not_ready", "partly", "ready"};
+
+/* Postcode of each education area, in generator_antwerp_areas order. "outside the city" is a
+ * ring: its postcode depends on the direction (see periphery_postcode). */
+static const char *const area_postcode[] = {
+    "2000", "2060", "", "2660", "2100", "2170", "2140", "2610",
+    "2018", "2600", "2020", "2050", "2180", "2030", "2040",
+};
+
+typedef struct {
+    const char *postcode;
+    const char *municipality;
+} municipality;
+
+/* Eight sectors counter-clockwise from the east. */
+static const municipality periphery[8] = {
+    {"2160", "Wommelgem"}, {"2900", "Schoten"},    {"2930", "Brasschaat"}, {"2950", "Kapellen"},
+    {"2070", "Zwijndrecht"}, {"2630", "Aartselaar"}, {"2550", "Kontich"},    {"2640", "Mortsel"},
+};
+
+static const char *const mentor_roles[] = {"zaakvoerder", "praktijkopleider", "ploegbaas",
+                                           "HR-verantwoordelijke", "meestergast"};
+static const char *const name_syllables[] = {"ka", "ver", "lo", "mi", "dra", "sel", "to", "ne",
+                                             "bri", "mo", "ra", "vin", "de", "lu", "sta", "ko"};
+static const char *const legal_forms[] = {"BV", "NV", "CommV", "VZW"};
+
+#define KM_PER_DEGREE_NORTH 110.574
+/* Bound of the per-area and per-apportionment tables (Antwerp has 15 areas). */
+#define AREAS_MAX 64
+#define SHORT_TRAINING_PERCENT 25
+#define NOT_READY_PERCENT 15
+#define PARTLY_READY_PERCENT 30
+#define PREFERENCE_PERCENT 40
+
+/* ---------------------------------------------------------------------------------------- */
+/* Small helpers */
+
+/* Splits total over weights by largest remainder: the parts add up to total exactly. */
+static void apportion(int32_t total, const double *weights, int32_t count, int32_t *parts)
+{
+    double sum = 0;
+    for (int32_t k = 0; k < count; k++)
+        sum += weights[k];
+    int32_t given = 0;
+    double remainder[AREAS_MAX] = {0};
+    for (int32_t k = 0; k < count; k++) {
+        double exact = sum > 0 ? total * weights[k] / sum : 0;
+        parts[k] = (int32_t)floor(exact);
+        remainder[k] = exact - parts[k];
+        given += parts[k];
+    }
+    while (given < total) {
+        int32_t best = 0; /* ties go to the lower index: deterministic */
+        for (int32_t k = 1; k < count; k++)
+            if (remainder[k] > remainder[best])
+                best = k;
+        parts[best]++;
+        remainder[best] = -1;
+        given++;
+    }
+}
+
+static void shuffle(generator_random *stream, int32_t *items, int32_t count)
+{
+    for (int32_t k = count - 1; k > 0; k--) {
+        int32_t other = (int32_t)generator_random_below(stream, (uint32_t)k + 1);
+        int32_t swap = items[k];
+        items[k] = items[other];
+        items[other] = swap;
+    }
+}
+
+/* Fills items with value k repeated parts[k] times, then shuffles. */
+static void spread_shuffled(generator_random *stream, const int32_t *parts, int32_t count, int32_t *items)
+{
+    int32_t at = 0;
+    for (int32_t k = 0; k < count; k++)
+        for (int32_t n = 0; n < parts[k]; n++)
+            items[at++] = k;
+    shuffle(stream, items, at);
+}
+
+static int32_t pick_weighted(generator_random *stream, const double *weights, int32_t count)
+{
+    double sum = 0;
+    for (int32_t k = 0; k < count; k++)
+        sum += weights[k];
+    double target = generator_random_unit(stream) * sum;
+    for (int32_t k = 0; k < count; k++) {
+        if (target < weights[k])
+            return k;
+        target -= weights[k];
+    }
+    return count - 1;
+}
+
+/* "YYYY-MM-DD" of a day `days_back` days before 2026-11-01 (2026 is not a leap year). */
+static void date_before_reference(int32_t days_back, char text[11])
+{
+    static const int month_days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int year = 2026, month = 11, day = 1;
+    while (days_back-- > 0) {
+        if (--day == 0) {
+            if (--month == 0) {
+                month = 12;
+                year--;
+            }
+            day = month_days[month - 1];
+        }
+    }
+    /* Formatted through a roomy buffer: the compiler cannot see that year stays 4 digits. */
+    char formatted[40];
+    snprintf(formatted, sizeof formatted, "%04d-%02d-%02d", year, month, day);
+    memcpy(text, formatted, 10);
+    text[10] = '\0';
+}
+
+/* A place in an education area as degrees, with its postcode and district name. */
+static void place_in_area(generator_random *stream, const generator_centre *areas, int32_t area,
+                          double *latitude, double *longitude, const char **postcode, const char **district)
+{
+    const generator_centre *centre = &areas[area];
+    double east_km, north_km;
+    generator_place_offset(stream, centre, centre->spread_km, 1.0, &east_km, &north_km);
+    *latitude = centre->latitude + north_km / KM_PER_DEGREE_NORTH;
+    *longitude = centre->longitude + east_km / (111.320 * cos(centre->latitude * PI / 180.0));
+    if (centre->ring_outer_km > 0) {
+        double angle = atan2(north_km, east_km); /* -pi..pi, 0 = east */
+        int sector = (int)floor((angle + PI / 8) / (PI / 4));
+        sector = ((sector % 8) + 8) % 8;
+        *postcode = periphery[sector].postcode;
+        *district = periphery[sector].municipality;
+    } else {
+        *postcode = area_postcode[area];
+        *district = centre->name;
+    }
+}
+
+static bool company_recognises(const demo_company *company, int32_t training)
+{
+    for (int32_t k = 0; k < company->training_count; k++)
+        if (company->trainings[k] == training)
+            return true;
+    return false;
+}
+
+static bool company_recognise(demo_company *company, int32_t training)
+{
+    if (company_recognises(company, training))
+        return true;
+    if (company->training_count == DEMO_RECOGNITIONS_MAX)
+        return false;
+    company->trainings[company->training_count++] = training;
+    return true;
+}
+
+void demo_days_text(uint16_t days, char text[15])
+{
+    static const char letters[] = "MTWTFSS";
+    for (int k = 0; k < 14; k++)
+        text[k] = (days >> k) & 1 ? letters[k % 7] : '.';
+    text[14] = '\0';
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Generation */
+
+void demo_free(demo_dataset *dataset)
+{
+    free(dataset->schools);
+    free(dataset->companies);
+    free(dataset->locations);
+    free(dataset->vacancies);
+    free(dataset->pupils);
+    memset(dataset, 0, sizeof *dataset);
+}
+
+static void make_schools(demo_dataset *d)
+{
+    int32_t at = 0;
+    for (int kind = 0; kind < DEMO_SCHOOL_KIND_COUNT; kind++)
+        for (int32_t n = 0; n < demo_schools_per_kind[kind] * d->scale; n++) {
+            d->schools[at].kind = (demo_school_kind)kind;
+            snprintf(d->schools[at].id, sizeof d->schools[at].id, "%s%03d", school_prefix[kind], (int)n + 1);
+            at++;
+        }
+}
+
+/* Enterprise numbers: 8 digits plus the mod-97 check digits Belgian numbers carry, in the
+ * 1xxx range of newer numbers, spaced so that no two companies collide even at the largest
+ * scale (244,000 companies * 37 < 10,000,000). Names are invented syllables, never a person. */
+static void make_companies(demo_dataset *d, generator_random *stream, const double *training_weight)
+{
+    for (int32_t c = 0; c < d->company_count; c++) {
+        demo_company *company = &d->companies[c];
+        uint32_t base = 10000000u + (uint32_t)c * 37u + generator_random_below(stream, 37);
+        snprintf(company->id, sizeof company->id, "%08u%02u", base, 97u - base % 97u);
+        company->training_count = 0;
+        int32_t first = pick_weighted(stream, training_weight, DEMO_TRAININGS);
+        company_recognise(company, first);
+        if (generator_random_percent(stream, 30))
+            company_recognise(company, pick_weighted(stream, training_weight, DEMO_TRAININGS));
+        char invented[16] = "";
+        int syllables = 2 + (int)generator_random_below(stream, 2);
+        for (int k = 0; k < syllables; k++)
+            strcat(invented, name_syllables[generator_random_below(stream, 16)]);
+        invented[0] = (char)(invented[0] - 'a' + 'A');
+        snprintf(company->name, sizeof company->name, "%s %s %s", training_table[first].sector, invented,
+                 legal_forms[generator_random_below(stream, 4)]);
+    }
+}
+
+static void make_locations(demo_dataset *d, generator_random *stream, const generator_centre *areas,
+                           int32_t area_count)
+{
+    double vacancy_weight[AREAS_MAX] = {0};
+    for (int32_t a = 0; a < area_count; a++)
+        vacancy_weight[a] = areas[a].vacancy_weight;
+    int32_t own_sites = d->location_count * 9 / 10;
+    for (int32_t l = 0; l < d->location_count; l++) {
+        demo_location *location = &d->locations[l];
+        location->company = l < own_sites ? l : (int32_t)generator_random_below(stream, (uint32_t)own_sites);
+        d->companies[location->company].location_count++;
+        location->area = pick_weighted(stream, vacancy_weight, area_count);
+        const char *postcode;
+        place_in_area(stream, areas, location->area, &location->latitude, &location->longitude, &postcode,
+                      &location->district);
+        snprintf(location->postcode, sizeof location->postcode, "%s", postcode);
+        snprintf(location->id, sizeof location->id, "VP-%05d", (int)l + 1);
+    }
+}
+
+/* Pupils: kind, training, area and group come from exact quotas; the rest is drawn. */
+static bool make_pupils(demo_dataset *d, generator_random *stream, const generator_centre *areas,
+                        int32_t area_count, const generator_params *antwerp)
+{
+    int32_t n = d->pupil_count;
+    int32_t *slot_kind = malloc((size_t)n * sizeof *slot_kind);
+    int32_t *slot_training = malloc((size_t)n * sizeof *slot_training);
+    int32_t *order = malloc((size_t)n * sizeof *order);
+    int32_t *area_of = malloc((size_t)n * sizeof *area_of);
+    int32_t *group_of = malloc((size_t)n * sizeof *group_of);
+    if (!slot_kind || !slot_training || !order || !area_of || !group_of) {
+        free(slot_kind), free(slot_training), free(order), free(area_of), free(group_of);
+        return false;
+    }
+    int32_t at = 0;
+    for (int kind = 0; kind < DEMO_SCHOOL_KIND_COUNT; kind++) {
+        int32_t remaining = demo_pupils_per_kind[kind] * d->scale;
+        double weight[DEMO_TRAININGS];
+        int32_t parts[DEMO_TRAININGS];
+        for (int32_t t = 0; t < DEMO_TRAININGS; t++) {
+            const demo_training *training = &training_table[t];
+            weight[t] = 0;
+            if (training->named_pupils > 0) {
+                if ((int)training->named_kind == kind)
+                    remaining -= training->named_pupils * d->scale;
+            } else if (training->offered_by & (1u << kind)) {
+                weight[t] = exp(0.7 * generator_random_gaussian(stream)); /* uneven popularity */
+            }
+        }
+        apportion(remaining, weight, DEMO_TRAININGS, parts);
+        for (int32_t t = 0; t < DEMO_TRAININGS; t++) {
+            const demo_training *training = &training_table[t];
+            if (training->named_pupils > 0 && (int)training->named_kind == kind)
+                parts[t] = training->named_pupils * d->scale;
+            for (int32_t k = 0; k < parts[t]; k++) {
+                slot_kind[at] = kind;
+                slot_training[at] = t;
+                at++;
+            }
+        }
+    }
+    for (int32_t i = 0; i < n; i++)
+        order[i] = i;
+    shuffle(stream, order, n);
+
+    double area_weight[AREAS_MAX] = {0};
+    int32_t area_parts[AREAS_MAX] = {0};
+    for (int32_t a = 0; a < area_count; a++)
+        area_weight[a] = areas[a].pupil_weight;
+    apportion(n, area_weight, area_count, area_parts);
+    spread_shuffled(stream, area_parts, area_count, area_of);
+    double group_weight[DEMO_GROUP_COUNT];
+    int32_t group_parts[DEMO_GROUP_COUNT];
+    for (int g = 0; g < DEMO_GROUP_COUNT; g++)
+        group_weight[g] = demo_group_percent[g];
+    apportion(n, group_weight, DEMO_GROUP_COUNT, group_parts);
+    spread_shuffled(stream, group_parts, DEMO_GROUP_COUNT, group_of);
+
+    /* Schools of one kind are contiguous in d->schools (make_schools). */
+    int32_t first_school[DEMO_SCHOOL_KIND_COUNT];
+    for (int kind = 0, start = 0; kind < DEMO_SCHOOL_KIND_COUNT; kind++) {
+        first_school[kind] = start;
+        start += demo_schools_per_kind[kind] * d->scale;
+    }
+    for (int32_t i = 0; i < n; i++) {
+        demo_pupil *pupil = &d->pupils[i];
+        int32_t slot = order[i];
+        int kind = slot_kind[slot];
+        snprintf(pupil->ref, sizeof pupil->ref, "P-%06d", (int)i + 1);
+        pupil->school = first_school[kind] +
+                        (int32_t)generator_random_below(stream, (uint32_t)(demo_schools_per_kind[kind] * d->scale));
+        pupil->training = slot_training[slot];
+        pupil->area = area_of[i];
+        pupil->group = (demo_group)group_of[i];
+        pupil->newcomer_okan = pupil->group == DEMO_GROUP_NEWCOMER;
+        pupil->special_needs = kind == DEMO_SCHOOL_BUSO;
+        /* Special-needs pupils more often start in a preparatory phase. */
+        int32_t not_ready = pupil->special_needs ? 3 * NOT_READY_PERCENT : NOT_READY_PERCENT;
+        int32_t pick = (int32_t)generator_random_below(stream, 100);
+        pupil->readiness = pick < not_ready ? DEMO_NOT_READY
+                           : pick < not_ready + PARTLY_READY_PERCENT ? DEMO_PARTLY
+                                                                      : DEMO_READY;
+        const char *postcode;
+        double latitude, longitude;
+        place_in_area(stream, areas, pupil->area, &latitude, &longitude, &postcode, &pupil->district);
+        /* About 100 m: enough for commutes, not an address. */
+        pupil->latitude = round(latitude * 1000.0) / 1000.0;
+        pupil->longitude = round(longitude * 1000.0) / 1000.0;
+        snprintf(pupil->postcode, sizeof pupil->postcode, "%s", postcode);
+        double spread = generator_random_unit(stream);
+        double commute = antwerp->commute_min_km + (antwerp->commute_max_km - antwerp->commute_min_km) * spread * spread;
+        pupil->max_commute_km = round(commute * 10.0) / 10.0;
+        pupil->days = generator_random_pupil_days(stream);
+        /* Waiting since the start of the school year or earlier, a long tail back to spring. */
+        double waiting = -log(1.0 - generator_random_unit(stream)) * 50.0;
+        date_before_reference(waiting > 240 ? 240 : (int32_t)waiting, pupil->waiting_since);
+        pupil->preferred_count = 0;
+    }
+    free(slot_kind), free(slot_training), free(order), free(area_of), free(group_of);
+    return true;
+}
+
+static demo_vacancy *append_vacancy(demo_dataset *d, int32_t *capacity)
+{
+    if (d->vacancy_count == *capacity) {
+        int32_t grown_capacity = *capacity == 0 ? 256 : *capacity * 2;
+        demo_vacancy *grown = realloc(d->vacancies, (size_t)grown_capacity * sizeof *grown);
+        if (grown == NULL)
+            return NULL;
+        d->vacancies = grown;
+        *capacity = grown_capacity;
+    }
+    demo_vacancy *vacancy = &d->vacancies[d->vacancy_count];
+    memset(vacancy, 0, sizeof *vacancy);
+    snprintf(vacancy->id, sizeof vacancy->id, "V-%06d", (int)d->vacancy_count + 1);
+    d->vacancy_count++;
+    return vacancy;
+}
+
+/* A location for a workplace of `training`: a number of tries for one whose company is
+ * already recognised; else the company with the fewest recognitions among those tried takes
+ * it on, so companies stay recognised for one to a few trainings. */
+static int32_t location_for(demo_dataset *d, generator_random *stream, int32_t training)
+{
+    int32_t fallback = 0;
+    for (int attempt = 0; attempt < 48; attempt++) {
+        int32_t l = (int32_t)generator_random_below(stream, (uint32_t)d->location_count);
+        demo_company *company = &d->companies[d->locations[l].company];
+        if (company_recognises(company, training))
+            return l;
+        if (attempt == 0 || company->training_count < d->companies[d->locations[fallback].company].training_count)
+            fallback = l;
+    }
+    company_recognise(&d->companies[d->locations[fallback].company], training);
+    return fallback;
+}
+
+static bool make_vacancies(demo_dataset *d, generator_random *stream)
+{
+    int32_t demand[DEMO_TRAININGS] = {0}, not_ready[DEMO_TRAININGS] = {0};
+    for (int32_t i = 0; i < d->pupil_count; i++) {
+        demand[d->pupils[i].training]++;
+        not_ready[d->pupils[i].training] += d->pupils[i].readiness == DEMO_NOT_READY;
+    }
+    int32_t capacity = 0;
+    for (int32_t t = 0; t < DEMO_TRAININGS; t++) {
+        bool short_of_seats = generator_random_percent(stream, SHORT_TRAINING_PERCENT) ||
+                              training_table[t].always_short;
+        double ratio = short_of_seats ? 0.45 + 0.30 * generator_random_unit(stream)
+                                      : 1.10 + 0.60 * generator_random_unit(stream);
+        int32_t wanted = demand[t] > 0 ? (int32_t)lround(demand[t] * ratio)
+                                       : (1 + (int32_t)generator_random_below(stream, 3)) * d->scale;
+        if (wanted < 1)
+            wanted = 1;
+        /* Protected places for most pupils who are not ready yet, at least one where any is. */
+        int32_t preparatory_wanted = not_ready[t] > 0 ? (int32_t)lround(not_ready[t] * 0.7) : 0;
+        if (not_ready[t] > 0 && preparatory_wanted < 1)
+            preparatory_wanted = 1;
+        int32_t seats = 0, preparatory_seats = 0;
+        while (preparatory_seats < preparatory_wanted || seats < wanted) {
+            demo_vacancy *vacancy = append_vacancy(d, &capacity);
+            if (vacancy == NULL)
+                return false;
+            vacancy->training = t;
+            vacancy->preparatory = preparatory_seats < preparatory_wanted;
+            vacancy->location = location_for(d, stream, t);
+            vacancy->seats = generator_random_seats(stream);
+            vacancy->min_readiness = vacancy->preparatory ? DEMO_NOT_READY
+                                     : generator_random_percent(stream, 40) ? DEMO_READY
+                                                                            : DEMO_PARTLY;
+            vacancy->days = generator_random_vacancy_days(stream);
+            static const char *const starts[] = {"2026-09-01", "2026-10-01", "2026-11-02", "2026-12-01"};
+            snprintf(vacancy->start_date, sizeof vacancy->start_date, "%s", starts[generator_random_below(stream, 4)]);
+            vacancy->mentor = vacancy->preparatory ? "jobcoach" : mentor_roles[generator_random_below(stream, 5)];
+            seats += vacancy->seats;
+            if (vacancy->preparatory)
+                preparatory_seats += vacancy->seats;
+        }
+    }
+    return true;
+}
+
+/* Some pupils rank up to three companies with a workplace in their training. make_vacancies
+ * appends the workplaces training by training, so each training's are one contiguous run. */
+static void make_preferences(demo_dataset *d, generator_random *stream)
+{
+    int32_t first[DEMO_TRAININGS + 1];
+    for (int32_t t = 0, v = 0; t <= DEMO_TRAININGS; t++) {
+        while (v < d->vacancy_count && d->vacancies[v].training < t)
+            v++;
+        first[t] = v;
+    }
+    for (int32_t i = 0; i < d->pupil_count; i++) {
+        demo_pupil *pupil = &d->pupils[i];
+        int32_t offered = first[pupil->training + 1] - first[pupil->training];
+        if (offered == 0 || !generator_random_percent(stream, PREFERENCE_PERCENT))
+            continue;
+        int32_t wanted = 1 + (int32_t)generator_random_below(stream, DEMO_PREFERENCES_MAX);
+        for (int attempt = 0; attempt < 8 && pupil->preferred_count < wanted; attempt++) {
+            const demo_vacancy *vacancy =
+                &d->vacancies[first[pupil->training] + (int32_t)generator_random_below(stream, (uint32_t)offered)];
+            int32_t company = d->locations[vacancy->location].company;
+            bool known = false;
+            for (int32_t k = 0; k < pupil->preferred_count; k++)
+                known = known || pupil->preferred[k] == company;
+            if (!known)
+                pupil->preferred[pupil->preferred_count++] = company;
+        }
+    }
+}
+
+int demo_generate(uint64_t seed, int32_t scale, demo_dataset *out)
+{
+    memset(out, 0, sizeof *out);
+    if (scale < 1 || scale > DEMO_SCALE_MAX)
+        return -1;
+    generator_params antwerp;
+    if (generator_params_for("antwerp", &antwerp) != 0)
+        return -1;
+    int32_t area_count;
+    const generator_centre *areas = generator_antwerp_areas(&area_count);
+    if (area_count < 1 || area_count > AREAS_MAX)
+        return -1;
+    generator_random stream;
+    generator_random_seed(&stream, seed);
+
+    out->seed = seed;
+    out->scale = scale;
+    out->trainings = training_table;
+    out->training_count = DEMO_TRAININGS;
+    out->school_count = DEMO_SCHOOLS * scale;
+    out->company_count = DEMO_COMPANIES * scale;
+    out->location_count = DEMO_LOCATIONS * scale;
+    out->pupil_count = DEMO_PUPILS * scale;
+    out->schools = calloc((size_t)out->school_count, sizeof *out->schools);
+    out->companies = calloc((size_t)out->company_count, sizeof *out->companies);
+    out->locations = calloc((size_t)out->location_count, sizeof *out->locations);
+    out->pupils = calloc((size_t)out->pupil_count, sizeof *out->pupils);
+    if (!out->schools || !out->companies || !out->locations || !out->pupils) {
+        demo_free(out);
+        return -1;
+    }
+    /* Companies are recognised mostly for the trainings pupils follow. */
+    double training_weight[DEMO_TRAININGS];
+    for (int32_t t = 0; t < DEMO_TRAININGS; t++) {
+        int32_t named = training_table[t].named_pupils;
+        training_weight[t] = named > 0 ? named : 4.0 * exp(0.7 * generator_random_gaussian(&stream));
+    }
+    make_schools(out);
+    make_companies(out, &stream, training_weight);
+    make_locations(out, &stream, areas, area_count);
+    if (!make_pupils(out, &stream, areas, area_count, &antwerp) || !make_vacancies(out, &stream)) {
+        demo_free(out);
+        return -1;
+    }
+    make_preferences(out, &stream);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* CSV files */
+
+/* One CSV cell: quoted (with doubled quotes) only when it holds a delimiter, quote or newline. */
+static void put_cell(FILE *out, const char *text, bool last)
+{
+    if (strpbrk(text, ",\"\r\n") == NULL) {
+        fputs(text, out);
+    } else {
+        fputc('"', out);
+        for (const char *p = text; *p; p++) {
+            if (*p == '"')
+                fputc('"', out);
+            fputc(*p, out);
+        }
+        fputc('"', out);
+    }
+    fputc(last ? '\n' : ',', out);
+}
+
+static void write_trainings(const demo_dataset *d, FILE *out)
+{
+    fputs("code,name\n", out);
+    for (int32_t t = 0; t < d->training_count; t++) {
+        put_cell(out, d->trainings[t].code, false);
+        put_cell(out, d->trainings[t].name, true);
+    }
+}
+
+static void write_companies(const demo_dataset *d, FILE *out)
+{
+    fputs("id,name,recognised_trainings\n", out);
+    for (int32_t c = 0; c < d->company_count; c++) {
+        const demo_company *company = &d->companies[c];
+        char codes[DEMO_RECOGNITIONS_MAX * 33] = "";
+        for (int32_t k = 0; k < company->training_count; k++) {
+            if (k > 0)
+                strcat(codes, ";");
+            strcat(codes, d->trainings[company->trainings[k]].code);
+        }
+        put_cell(out, company->id, false);
+        put_cell(out, company->name, false);
+        put_cell(out, codes, true);
+    }
+}
+
+static void write_locations(const demo_dataset *d, FILE *out)
+{
+    fputs("id,company_id,name,latitude,longitude,postcode,district\n", out);
+    for (int32_t l = 0; l < d->location_count; l++) {
+        const demo_location *location = &d->locations[l];
+        const demo_company *company = &d->companies[location->company];
+        char name[96], latitude[24], longitude[24];
+        snprintf(name, sizeof name, "%s %s", company->name, location->district);
+        snprintf(latitude, sizeof latitude, "%.6f", location->latitude);
+        snprintf(longitude, sizeof longitude, "%.6f", location->longitude);
+        put_cell(out, location->id, false);
+        put_cell(out, company->id, false);
+        put_cell(out, name, false);
+        put_cell(out, latitude, false);
+        put_cell(out, longitude, false);
+        put_cell(out, location->postcode, false);
+        put_cell(out, location->district, true);
+    }
+}
+
+static void write_vacancies(const demo_dataset *d, FILE *out)
+{
+    fputs("id,location_id,training_code,seats,min_readiness,days,kind,start_date,mentor,state\n", out);
+    for (int32_t v = 0; v < d->vacancy_count; v++) {
+        const demo_vacancy *vacancy = &d->vacancies[v];
+        char seats[16], days[15];
+        snprintf(seats, sizeof seats, "%d", (int)vacancy->seats);
+        demo_days_text(vacancy->days, days);
+        put_cell(out, vacancy->id, false);
+        put_cell(out, d->locations[vacancy->location].id, false);
+        put_cell(out, d->trainings[vacancy->training].code, false);
+        put_cell(out, seats, false);
+        put_cell(out, readiness_name[vacancy->min_readiness], false);
+        put_cell(out, days, false);
+        put_cell(out, vacancy->preparatory ? "preparatory" : "regular", false);
+        put_cell(out, vacancy->start_date, false);
+        put_cell(out, vacancy->mentor, false);
+        put_cell(out, "open", true);
+    }
+}
+
+static void write_pupils(const demo_dataset *d, FILE *out)
+{
+    fputs("school_id,ref,training_code,readiness,latitude,longitude,home_postcode,home_district,"
+          "max_commute_km,days,preferred_companies,newcomer_okan,special_needs_buso,waiting_since,"
+          "school_notes\n", out);
+    for (int32_t i = 0; i < d->pupil_count; i++) {
+        const demo_pupil *pupil = &d->pupils[i];
+        char latitude[24], longitude[24], commute[24], days[15];
+        char preferred[DEMO_PREFERENCES_MAX * 12] = "";
+        snprintf(latitude, sizeof latitude, "%.3f", pupil->latitude);
+        snprintf(longitude, sizeof longitude, "%.3f", pupil->longitude);
+        snprintf(commute, sizeof commute, "%.1f", pupil->max_commute_km);
+        demo_days_text(pupil->days, days);
+        for (int32_t k = 0; k < pupil->preferred_count; k++) {
+            if (k > 0)
+                strcat(preferred, ";");
+            strcat(preferred, d->companies[pupil->preferred[k]].id);
+        }
+        put_cell(out, d->schools[pupil->school].id, false);
+        put_cell(out, pupil->ref, false);
+        put_cell(out, d->trainings[pupil->training].code, false);
+        put_cell(out, readiness_name[pupil->readiness], false);
+        put_cell(out, latitude, false);
+        put_cell(out, longitude, false);
+        put_cell(out, pupil->postcode, false);
+        put_cell(out, pupil->district, false);
+        put_cell(out, commute, false);
+        put_cell(out, days, false);
+        put_cell(out, preferred, false);
+        put_cell(out, pupil->newcomer_okan ? "true" : "false", false);
+        put_cell(out, pupil->special_needs ? "true" : "false", false);
+        put_cell(out, pupil->waiting_since, false);
+        put_cell(out, group_note[pupil->group], true);
+    }
+}
+
+/* The tokens a demo run creates: the coordinator, each school, and each company that has a
+ * location (only those can publish or answer proposals). "<role> <scope>" per line. */
+static void write_tokens_plan(const demo_dataset *d, FILE *out)
+{
+    fputs("# leerplek demo: tokens to create, one per line: <role> <scope>\n"
+          "# e.g. leerplek admin create-token --role school --scope school:VT001\n", out);
+    fputs("coordinator coordinator\n", out);
+    for (int32_t s = 0; s < d->school_count; s++)
+        fprintf(out, "school school:%s\n", d->schools[s].id);
+    for (int32_t c = 0; c < d->company_count; c++)
+        if (d->companies[c].location_count > 0)
+            fprintf(out, "company company:%s\n", d->companies[c].id);
+}
+
+typedef void (*file_writer)(const demo_dataset *, FILE *);
+
+static int write_file(const demo_dataset *d, const char *directory, const char *name, file_writer writer)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s", directory, name) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    FILE *out = fopen(path, "w");
+    if (out == NULL)
+        return -1;
+    writer(d, out);
+    int failed = ferror(out);
+    if (fclose(out) != 0 || failed) {
+        if (errno == 0)
+            errno = EIO;
+        return -1;
+    }
+    return 0;
+}
+
+int demo_write_directory(const demo_dataset *dataset, const char *directory)
+{
+    static const struct {
+        const char *name;
+        file_writer writer;
+    } files[] = {
+        {"trainings.csv", write_trainings},   {"companies.csv", write_companies},
+        {"locations.csv", write_locations},   {"vacancies.csv", write_vacancies},
+        {"pupils.csv", write_pupils},         {"tokens-plan.txt", write_tokens_plan},
+    };
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++)
+        if (write_file(dataset, directory, files[k].name, files[k].writer) != 0)
+            return -1;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Summary */
+
+void demo_write_summary(const demo_dataset *d, FILE *out)
+{
+    int32_t vacancy_seats = 0, preparatory_seats = 0, not_ready = 0;
+    int32_t pupils_of[DEMO_TRAININGS] = {0}, seats_of[DEMO_TRAININGS] = {0};
+    for (int32_t v = 0; v < d->vacancy_count; v++) {
+        vacancy_seats += d->vacancies[v].seats;
+        preparatory_seats += d->vacancies[v].preparatory ? d->vacancies[v].seats : 0;
+        seats_of[d->vacancies[v].training] += d->vacancies[v].seats;
+    }
+    for (int32_t i = 0; i < d->pupil_count; i++) {
+        pupils_of[d->pupils[i].training]++;
+        not_ready += d->pupils[i].readiness == DEMO_NOT_READY;
+    }
+    int32_t with_location = 0;
+    for (int32_t c = 0; c < d->company_count; c++)
+        with_location += d->companies[c].location_count > 0;
+    fprintf(out, "leerplek demo dataset: seed=%llu scale=%d\n", (unsigned long long)d->seed, (int)d->scale);
+    fprintf(out, "  trainings %d, schools %d, companies %d (%d with a location), locations %d\n",
+            (int)d->training_count, (int)d->school_count, (int)d->company_count, (int)with_location,
+            (int)d->location_count);
+    fprintf(out, "  vacancies %d with %d seats (%d preparatory); pupils %d (%d not ready)\n",
+            (int)d->vacancy_count, (int)vacancy_seats, (int)preparatory_seats, (int)d->pupil_count,
+            (int)not_ready);
+    fprintf(out, "  %-22s %7s %7s\n", "training", "pupils", "seats");
+    for (int32_t t = 0; t < d->training_count; t++)
+        fprintf(out, "  %-22s %7d %7d%s\n", d->trainings[t].code, (int)pupils_of[t], (int)seats_of[t],
+                seats_of[t] < pupils_of[t] ? "  short" : "");
+    int32_t area_count;
+    const generator_centre *areas = generator_antwerp_areas(&area_count);
+    int32_t pupils_in[AREAS_MAX] = {0}, seats_in[AREAS_MAX] = {0};
+    for (int32_t i = 0; i < d->pupil_count; i++)
+        pupils_in[d->pupils[i].area]++;
+    for (int32_t v = 0; v < d->vacancy_count; v++)
+        seats_in[d->locations[d->vacancies[v].location].area] += d->vacancies[v].seats;
+    fprintf(out, "  %-36s %7s %7s\n", "education area", "pupils", "seats");
+    for (int32_t a = 0; a < area_count; a++)
+        fprintf(out, "  %-36s %7d %7d%s\n", areas[a].name, (int)pupils_in[a], (int)seats_in[a],
+                seats_in[a] < pupils_in[a] ? "  short" : "");
+}

@@ -1,0 +1,147 @@
+/* demo_data.h: the seeded Antwerp demo dataset (issue 5, DOMAIN.md's February 2022 figures) as
+ * plain structs, and its CSV files in the columns `leerplek import` reads.
+ *
+ * One seed and one scale fully determine the dataset: 44 trainings, 20 schools of four kinds,
+ * 1,220 recognised companies, 367 recognised locations, their vacancies, and 307 pupils over
+ * the 15 education areas and the three groups of the 2020-2021 study. Scale K multiplies every
+ * count except the trainings (K = 65 gives about 20,000 pupils, the size of Flanders).
+ */
+#ifndef LEERPLEK_DEMO_DATA_H
+#define LEERPLEK_DEMO_DATA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define DEMO_SCALE_MAX 200
+#define DEMO_RECOGNITIONS_MAX 6
+#define DEMO_PREFERENCES_MAX 3
+
+typedef enum {
+    DEMO_SCHOOL_FULL_TIME,        /* full-time secondary */
+    DEMO_SCHOOL_BUSO,             /* special needs secondary */
+    DEMO_SCHOOL_LEARNING_WORKING, /* centre for learning and working (CDO) */
+    DEMO_SCHOOL_SYNTRA,           /* apprenticeship provider */
+    DEMO_SCHOOL_KIND_COUNT
+} demo_school_kind;
+
+typedef enum {
+    DEMO_GROUP_MANY_INDICATORS, /* 45 %: many disadvantage indicators */
+    DEMO_GROUP_NEWCOMER,        /* 27 %: followed reception classes (OKAN) */
+    DEMO_GROUP_FEW_INDICATORS,  /* 28 % */
+    DEMO_GROUP_COUNT
+} demo_group;
+
+typedef enum { DEMO_NOT_READY, DEMO_PARTLY, DEMO_READY } demo_readiness;
+
+typedef struct {
+    const char *code;
+    const char *name;
+    unsigned offered_by;   /* bit per demo_school_kind that offers it */
+    int32_t named_pupils;  /* DOMAIN.md's February 2022 count for the named trainings, else 0 */
+    demo_school_kind named_kind; /* the kind of school those pupils attend (named ones only) */
+    const char *sector;    /* word used in company names */
+    bool always_short;     /* fewer seats than pupils for every seed (see demo_data.c) */
+} demo_training;
+
+typedef struct {
+    char id[16];
+    demo_school_kind kind;
+} demo_school;
+
+typedef struct {
+    char id[11]; /* 10-digit enterprise number with a valid mod-97 check */
+    char name[64];
+    int32_t trainings[DEMO_RECOGNITIONS_MAX];
+    int32_t training_count;
+    int32_t location_count;
+} demo_company;
+
+typedef struct {
+    char id[16];
+    int32_t company;
+    int32_t area; /* index into generator_antwerp_areas */
+    double latitude;
+    double longitude;
+    char postcode[5];
+    const char *district;
+} demo_location;
+
+typedef struct {
+    char id[16];
+    int32_t location;
+    int32_t training;
+    int32_t seats;
+    demo_readiness min_readiness;
+    bool preparatory;
+    uint16_t days;
+    char start_date[11];
+    const char *mentor;
+} demo_vacancy;
+
+typedef struct {
+    char ref[16];
+    int32_t school;
+    int32_t training;
+    demo_readiness readiness;
+    int32_t area;
+    double latitude;  /* rounded to 3 decimals (about 100 m): no exact home */
+    double longitude;
+    char postcode[5];
+    const char *district;
+    double max_commute_km;
+    uint16_t days;
+    int32_t preferred[DEMO_PREFERENCES_MAX]; /* company indices, most preferred first */
+    int32_t preferred_count;
+    demo_group group;
+    bool newcomer_okan;
+    bool special_needs;
+    char waiting_since[11];
+} demo_pupil;
+
+typedef struct {
+    uint64_t seed;
+    int32_t scale;
+    const demo_training *trainings;
+    int32_t training_count;
+    demo_school *schools;
+    int32_t school_count;
+    demo_company *companies;
+    int32_t company_count;
+    demo_location *locations;
+    int32_t location_count;
+    demo_vacancy *vacancies;
+    int32_t vacancy_count;
+    demo_pupil *pupils;
+    int32_t pupil_count;
+} demo_dataset;
+
+/* The unscaled targets of DOMAIN.md. */
+enum {
+    DEMO_TRAININGS = 44,
+    DEMO_SCHOOLS = 20,
+    DEMO_COMPANIES = 1220,
+    DEMO_LOCATIONS = 367,
+    DEMO_PUPILS = 307,
+};
+extern const int32_t demo_schools_per_kind[DEMO_SCHOOL_KIND_COUNT];   /* 10, 2, 7, 1 */
+extern const int32_t demo_pupils_per_kind[DEMO_SCHOOL_KIND_COUNT];    /* 139, 6, 83, 79 */
+extern const int32_t demo_trainings_per_kind[DEMO_SCHOOL_KIND_COUNT]; /* 20, 1, 24, 14 */
+extern const int32_t demo_group_percent[DEMO_GROUP_COUNT];            /* 45, 27, 28 */
+
+/* Builds the dataset for a seed and a scale 1..DEMO_SCALE_MAX. Returns 0, or -1 for a bad
+ * scale or when memory ran out (nothing is left allocated then). */
+int demo_generate(uint64_t seed, int32_t scale, demo_dataset *out);
+void demo_free(demo_dataset *dataset);
+
+/* Writes trainings.csv, companies.csv, locations.csv, vacancies.csv, pupils.csv and
+ * tokens-plan.txt into an existing directory. Returns 0, or -1 with errno set. */
+int demo_write_directory(const demo_dataset *dataset, const char *directory);
+
+/* A human summary: counts, seats against pupils per training and per area. */
+void demo_write_summary(const demo_dataset *dataset, FILE *out);
+
+/* The 14-position day text of the CSV files ("MTW....MTW....", '.' = free). */
+void demo_days_text(uint16_t days, char text[15]);
+
+#endif
