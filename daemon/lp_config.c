@@ -54,6 +54,16 @@ static const option options[] = {
     UINT_OPTION("redis", redis_reconnect_max_ms, "5000", 1, 3600000, "longest reconnect delay, ms"),
     UINT_OPTION("redis", follow_events, "0", 0, 1, "1 = apply other daemons' writes from lp:events (scale-out)"),
     UINT_OPTION("redis", events_max_length, "1000000", 1000, 1u << 31, "approximate length kept of the lp:events stream"),
+    STRING_OPTION("rematch", rematch_nightly_time, "02:00", "run a rematch every day at HH:MM local time; empty = never"),
+    UINT_OPTION("rematch", rematch_lock_ttl_ms, "60000", 1000, 3600000, "expiry of the Redis lock lp:lock:rematch, ms"),
+    UINT_OPTION("rematch", rematch_cost_per_100m, "1", 0, 1000000, "pair cost per 100 m of commute"),
+    UINT_OPTION("rematch", rematch_preference_rank_step, "20", 0, 1000000, "pair cost per rank below the pupil's first preferred company"),
+    UINT_OPTION("rematch", rematch_not_preferred_penalty, "200", 0, 1000000, "pair cost of a company outside the pupil's (non-empty) preferences"),
+    UINT_OPTION("rematch", rematch_move_penalty, "100", 0, 1000000, "move threshold: a proposal moves only if that is better by more than this (100 = 10 km)"),
+    UINT_OPTION("rematch", rematch_unplaced_base, "1000000000", 1, 2000000000, "unplaced penalty of every pupil (dwarfs any pair cost)"),
+    UINT_OPTION("rematch", rematch_newcomer_bonus, "200000000", 0, 2000000000, "added to a newcomer's (OKAN) unplaced penalty"),
+    UINT_OPTION("rematch", rematch_special_needs_bonus, "200000000", 0, 2000000000, "added to a special-needs (BuSO) pupil's unplaced penalty"),
+    UINT_OPTION("rematch", rematch_per_waiting_day, "1000000", 0, 100000000, "added to the unplaced penalty per day waited (up to 3650 days)"),
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 
@@ -144,6 +154,16 @@ int lp_config_load_file(lp_config *config, const char *path, char *error, size_t
   return 0;
 }
 
+int lp_config_nightly_minute(const lp_config *config) {
+  const char *t = config->rematch_nightly_time;
+  if (strlen(t) != 5 || t[2] != ':') return -1;
+  for (int i = 0; i < 5; i++)
+    if (i != 2 && (t[i] < '0' || t[i] > '9')) return -1;
+  int hour = (t[0] - '0') * 10 + (t[1] - '0'), minute = (t[3] - '0') * 10 + (t[4] - '0');
+  if (hour > 23 || minute > 59) return -1;
+  return hour * 60 + minute;
+}
+
 int lp_config_validate(const lp_config *config, char *error, size_t error_size) {
   if (lp_log_level_parse(config->log_level) < 0) {
     snprintf(error, error_size, "log_level: '%s' is not error, warn, info or debug", config->log_level);
@@ -156,6 +176,11 @@ int lp_config_validate(const lp_config *config, char *error, size_t error_size) 
   }
   if (config->redis_reconnect_min_ms > config->redis_reconnect_max_ms) {
     snprintf(error, error_size, "redis_reconnect_min_ms is above redis_reconnect_max_ms");
+    return -1;
+  }
+  if (config->rematch_nightly_time[0] && lp_config_nightly_minute(config) < 0) {
+    snprintf(error, error_size, "rematch_nightly_time: '%s' is not HH:MM (00:00..23:59) or empty",
+             config->rematch_nightly_time);
     return -1;
   }
   if (config->listen[0] == '\0' || config->redis[0] == '\0') {

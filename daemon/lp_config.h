@@ -31,6 +31,17 @@ typedef struct lp_config {
   uint32_t events_max_length;
   uint32_t follow_events;      /* 1: follow lp:events to apply other daemons' writes */  /* approximate MAXLEN of the lp:events stream */
   uint32_t shutdown_grace_ms;
+  /* The rematch (lp_rematch.c): when it runs by itself, how it weighs pairs, its lock. */
+  char rematch_nightly_time[8];        /* "HH:MM" local time; "" = no nightly rematch */
+  uint32_t rematch_lock_ttl_ms;        /* expiry of lp:lock:rematch (a crashed daemon frees it) */
+  uint32_t rematch_cost_per_100m;      /* the eligibility_weights, see matcher/eligibility.h */
+  uint32_t rematch_preference_rank_step;
+  uint32_t rematch_not_preferred_penalty;
+  uint32_t rematch_move_penalty;       /* the move threshold: a proposal moves only if better by more */
+  uint32_t rematch_unplaced_base;
+  uint32_t rematch_newcomer_bonus;
+  uint32_t rematch_special_needs_bonus;
+  uint32_t rematch_per_waiting_day;
 } lp_config;
 
 /* Sets every field to its documented default. */
@@ -43,6 +54,8 @@ int lp_config_set(lp_config *config, const char *name, const char *value, char *
                   size_t error_size);
 /* Checks values that depend on each other; 0 or -1 with the reason. */
 int lp_config_validate(const lp_config *config, char *error, size_t error_size);
+/* rematch_nightly_time as minutes after midnight, or -1 when empty or malformed. */
+int lp_config_nightly_minute(const lp_config *config);
 /* Writes every option with its default and meaning (for --help). */
 void lp_config_print_help(FILE *out);
 

@@ -10,6 +10,7 @@
 
 #include "lp_handlers.h"
 #include "lp_log.h"
+#include "lp_rematch.h"
 
 #define CODE(name) LEERPLEK__V1__STATUS_CODE__STATUS_CODE_##name
 #define ROLE_BIT(role) (1u << (role))
@@ -54,10 +55,9 @@ static const route routes[] = {
     {LEERPLEK__V1__REQUEST__BODY_ACCEPT_PROPOSAL, "accept_proposal", SCHOOL | COMPANY | COORDINATOR, lp_handle_accept_proposal},
     {LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL, "decline_proposal", SCHOOL | COMPANY | COORDINATOR, lp_handle_decline_proposal},
     {LEERPLEK__V1__REQUEST__BODY_RECORD_AGREEMENT, "record_agreement", SCHOOL | COMPANY | COORDINATOR, lp_handle_record_agreement},
-    /* The rematch, its report and the priority-ordered waiting list come with the matcher. */
-    {LEERPLEK__V1__REQUEST__BODY_RUN_REMATCH, "run_rematch", COORDINATOR, NULL},
-    {LEERPLEK__V1__REQUEST__BODY_GET_REPORT, "get_report", COORDINATOR, NULL},
-    {LEERPLEK__V1__REQUEST__BODY_GET_WAITING_LIST, "get_waiting_list", SCHOOL | COORDINATOR, NULL},
+    {LEERPLEK__V1__REQUEST__BODY_RUN_REMATCH, "run_rematch", COORDINATOR, lp_handle_run_rematch},
+    {LEERPLEK__V1__REQUEST__BODY_GET_REPORT, "get_report", COORDINATOR, lp_handle_get_report},
+    {LEERPLEK__V1__REQUEST__BODY_GET_WAITING_LIST, "get_waiting_list", SCHOOL | COORDINATOR, lp_handle_get_waiting_list},
     {LEERPLEK__V1__REQUEST__BODY_CREATE_TOKEN, "create_token", ADMIN, lp_handle_create_token},
     {LEERPLEK__V1__REQUEST__BODY_REVOKE_TOKEN, "revoke_token", ADMIN, lp_handle_revoke_token},
     {LEERPLEK__V1__REQUEST__BODY_LIST_TOKENS, "list_tokens", ADMIN, lp_handle_list_tokens},
@@ -89,7 +89,7 @@ static unsigned char *error_frame(uint64_t request_id, int code, const char *fie
   status.code = (Leerplek__V1__StatusCode)code;
   status.field = (char *)(field ? field : "");
   status.message = (char *)message;
-  if (code == CODE(UNAVAILABLE) || code == CODE(RESOURCE_EXHAUSTED)) status.retry_after_ms = 100;
+  if (code == CODE(UNAVAILABLE) || code == CODE(RESOURCE_EXHAUSTED) || code == CODE(ABORTED)) status.retry_after_ms = 100;
   Leerplek__V1__Response response = LEERPLEK__V1__RESPONSE__INIT;
   response.request_id = request_id;
   response.status = &status;
@@ -140,6 +140,27 @@ static void on_commit_done(void *arg, int code, const char *message) {
   }
   call->metrics->commit_failures++;
   finish_with_error(call, call->request_id, code, "", message, false);
+}
+
+void lp_dispatch_reply_later(lp_call *call, int code, const char *message, Leerplek__V1__Response *response) {
+  /* Dispatch packed a placeholder when the handler went pending; this reply replaces it. */
+  free(call->success_frame);
+  call->success_frame = NULL;
+  if (code != 0) {
+    finish_with_error(call, call->request_id, code, "", message, false);
+    return;
+  }
+  Leerplek__V1__Status ok_status = LEERPLEK__V1__STATUS__INIT;
+  response->request_id = call->request_id;
+  response->status = &ok_status;
+  size_t size = 0;
+  unsigned char *frame = pack_frame(response, &size);
+  if (!frame) {
+    finish_with_error(call, call->request_id, CODE(INTERNAL), "", "out of memory packing the reply", false);
+    return;
+  }
+  call->metrics->requests_by_code[0]++;
+  lp_call_finish(call, frame, size, false);
 }
 
 lp_txn *lp_begin(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key) {

@@ -15,6 +15,7 @@
 #include "lp_http.h"
 #include "lp_log.h"
 #include "lp_server.h"
+#include "lp_rematch.h"
 #include "lp_store.h"
 
 static void print_help(FILE *out) {
@@ -192,7 +193,7 @@ int main(int argc, char **argv) {
     snprintf(config.instance_id, sizeof config.instance_id, "%s", id);
   }
   signal(SIGPIPE, SIG_IGN);
-  evthread_use_pthreads(); /* before the base: the rematch worker (next issue) runs in a thread */
+  evthread_use_pthreads(); /* before the base: the rematch worker hands its result back with event_active */
 
   lp_daemon daemon;
   memset(&daemon, 0, sizeof daemon);
@@ -204,6 +205,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   int status = 1;
+  lp_rematch *rematch = NULL;
   struct event *term = evsignal_new(daemon.base, SIGTERM, on_signal, &daemon);
   struct event *interrupt = evsignal_new(daemon.base, SIGINT, on_signal, &daemon);
   daemon.store = lp_store_new(&daemon);
@@ -215,6 +217,11 @@ int main(int argc, char **argv) {
   event_add(term, NULL);
   event_add(interrupt, NULL);
   if (lp_store_start(daemon.store) != 0) goto cleanup;
+  rematch = lp_rematch_new(&daemon);
+  if (!rematch) {
+    LP_ERROR("out of memory starting the rematch");
+    goto cleanup;
+  }
   if (config.follow_events && !(daemon.follow = lp_follow_start(&daemon, lp_store_events_start(daemon.store)))) {
     LP_ERROR("out of memory starting to follow lp:events");
     goto cleanup;
@@ -240,7 +247,8 @@ cleanup:
   lp_http_free(daemon.http);
   lp_server_free(daemon.server);
   lp_follow_free(daemon.follow);
-  lp_store_free(daemon.store);
+  lp_store_free(daemon.store); /* answers an epoch write in flight before the rematch goes */
+  lp_rematch_free(rematch);
   lp_state_free(&daemon.state);
   if (term) event_free(term);
   if (interrupt) event_free(interrupt);

@@ -13,6 +13,7 @@ packages=(
   libevent-dev libhiredis-dev                # daemon: event loop, Redis client
   libprotobuf-c-dev protobuf-c-compiler      # API encoding, code generated in the build
   redis-server                               # the store (tests start a private one)
+  curl                                       # the main job waits on /healthz
   libssl-dev libinih-dev libjansson-dev libcsv-dev   # token hashing, config, JSON, CSV
 )
 

@@ -282,12 +282,18 @@ Test(calls, tokens_create_list_revoke) {
   cr_assert_eq(call_code(admin, &revoke_request, NULL), CODE(FAILED_PRECONDITION));
 }
 
-Test(calls, rematch_is_unimplemented_for_now) {
+Test(calls, rematch_on_an_empty_store_writes_epoch_one) {
   Leerplek__V1__RunRematchRequest rematch = LEERPLEK__V1__RUN_REMATCH_REQUEST__INIT;
   Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
   request.body_case = LEERPLEK__V1__REQUEST__BODY_RUN_REMATCH;
   request.run_rematch = &rematch;
-  cr_assert_eq(call_code(coordinator, &request, NULL), CODE(UNIMPLEMENTED));
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(call_code(coordinator, &request, &response), 0);
+  cr_assert_eq(response->run_rematch->result->epoch, 1);
+  cr_assert_eq(response->run_rematch->result->pupils, 0);
+  leerplek_response_free(response);
+  rematch.max_changes = 1001;
+  cr_assert_eq(call_code(coordinator, &request, NULL), CODE(INVALID_ARGUMENT));
 }
 
 Test(calls, pipelined_replies_come_back_in_order) {

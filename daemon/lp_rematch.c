@@ -1,0 +1,980 @@
+/* lp_rematch: runs a rematch. On the loop: take the Redis lock (SET NX PX, so one rematch at a
+ * time across daemons), read the epoch, copy what matching needs into plain arrays (the
+ * snapshot). In a worker thread, touching only the snapshot and the previous result: build the
+ * problem (eligibility_build), solve it warm from the previous rematch, prove it (matcher_verify),
+ * check every new proposal against the rules (eligibility_is_eligible) and explain the unplaced.
+ * Back on the loop (event_active, thread-safe with evthread_use_pthreads): re-check each change
+ * against the live state (a write that arrived meanwhile wins; the next rematch picks it up),
+ * write everything as one MULTI/EXEC with the new epoch, release the lock, reply. */
+#include "lp_rematch.h"
+
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lp_log.h"
+#include "lp_store.h"
+
+#define CODE(name) LEERPLEK__V1__STATUS_CODE__STATUS_CODE_##name
+#define PSTATE(name) LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_##name
+#define LOCK_KEY "lp:lock:rematch"
+#define MAX_CHANGES_DEFAULT 100u
+#define MAX_CHANGES_LIMIT 1000u
+
+/* Per pupil of the snapshot: what identifies it and what must be unchanged when applying. */
+typedef struct pupil_meta {
+  char *key;                 /* "<school>/<ref>" */
+  char *school_id, *ref;
+  uint64_t pupil_revision;
+  int placement_state;
+  uint64_t proposal_id;
+  int64_t placement_updated;
+  int32_t current_vacancy;   /* snapshot index of its current proposal, -1 */
+  bool fixed;
+} pupil_meta;
+
+/* What the previous applied rematch left for the next one's warm start, by stable ids. */
+typedef struct warm_memory {
+  size_t pupil_count;
+  char **pupil_keys;        /* sorted (the snapshot walks the sorted placement map) */
+  char **pupil_vacancy;     /* its vacancy id, NULL when unplaced */
+  size_t vacancy_count;
+  char **vacancy_ids;       /* sorted */
+  int64_t *vacancy_price;
+} warm_memory;
+
+typedef struct job {
+  lp_rematch *owner;
+  bool dry_run;
+  uint32_t max_changes;
+  char actor[96];
+  lp_rematch_done *done;
+  void *arg;
+  int64_t started_unix_s;
+  uint64_t base_epoch;
+  eligibility_weights weights;
+  int32_t pupil_count, vacancy_count;
+  eligibility_pupil *pupils;
+  eligibility_vacancy *vacancies;
+  int32_t *company_pool;     /* the preferred and excluded lists of all pupils */
+  pupil_meta *meta;
+  char **vacancy_ids;
+  uint64_t *vacancy_revision;
+  uint32_t fixed_count;
+  /* Filled by the worker. */
+  matcher_status status;
+  char error[400];
+  bool problem_built, solved;
+  eligibility_problem problem;
+  matcher_solution solution;
+  eligibility_explanation *explanations;
+  uint64_t snapshot_us, candidates_us, solve_us, explain_us, write_us;
+  long long t_apply_start, t_started;
+} job;
+
+struct lp_rematch {
+  lp_daemon *daemon;
+  redisContext *redis;       /* synchronous: lock, epoch (one round trip each, on the loop) */
+  struct event *finished;    /* activated by the worker */
+  struct event *nightly;
+  pthread_t thread;
+  bool thread_live;
+  job *running;
+  warm_memory warm;
+  uint64_t epoch;            /* the last epoch seen in Redis */
+  Leerplek__V1__RematchResult *last;  /* summary of the last applied rematch */
+  Leerplek__V1__RematchResult *reply; /* the result being answered */
+  char lock_value[96];
+};
+
+static lp_rematch *the_rematch;
+
+lp_rematch *lp_rematch_of(const lp_daemon *daemon) {
+  return the_rematch && the_rematch->daemon == daemon ? the_rematch : NULL;
+}
+
+static long long now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void lp_rematch_weights(const lp_config *config, eligibility_weights *weights) {
+  eligibility_default_weights(weights);
+  weights->cost_per_100m = config->rematch_cost_per_100m;
+  weights->preference_rank_step = config->rematch_preference_rank_step;
+  weights->not_preferred_penalty = config->rematch_not_preferred_penalty;
+  weights->move_penalty = config->rematch_move_penalty;
+  weights->unplaced_base = config->rematch_unplaced_base;
+  weights->newcomer_bonus = config->rematch_newcomer_bonus;
+  weights->special_needs_bonus = config->rematch_special_needs_bonus;
+  weights->per_waiting_day = config->rematch_per_waiting_day;
+}
+
+int64_t lp_rematch_unplaced_penalty(const eligibility_weights *weights, bool newcomer, bool special_needs,
+                                    int64_t waiting_days) {
+  if (waiting_days < 0) waiting_days = 0;
+  if (waiting_days > 3650) waiting_days = 3650;
+  return weights->unplaced_base + (newcomer ? weights->newcomer_bonus : 0) +
+         (special_needs ? weights->special_needs_bonus : 0) + weights->per_waiting_day * waiting_days;
+}
+
+/* ---- the sorted-key lookups ------------------------------------------------------------ */
+
+static int32_t map_index(const lp_map *map, const char *key) {
+  size_t lo = 0, hi = map->count;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = strcmp(map->entries[mid].key, key);
+    if (c == 0) return (int32_t)mid;
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return -1;
+}
+
+static long strings_index(char *const *keys, size_t count, const char *key) {
+  size_t lo = 0, hi = count;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = strcmp(keys[mid], key);
+    if (c == 0) return (long)mid;
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return -1;
+}
+
+static void warm_free(warm_memory *warm) {
+  for (size_t i = 0; i < warm->pupil_count; i++) free(warm->pupil_keys[i]), free(warm->pupil_vacancy[i]);
+  for (size_t j = 0; j < warm->vacancy_count; j++) free(warm->vacancy_ids[j]);
+  free(warm->pupil_keys);
+  free(warm->pupil_vacancy);
+  free(warm->vacancy_ids);
+  free(warm->vacancy_price);
+  memset(warm, 0, sizeof *warm);
+}
+
+static void job_free(job *job) {
+  if (!job) return;
+  for (int32_t i = 0; job->meta && i < job->pupil_count; i++) {
+    free(job->meta[i].key);
+    free(job->meta[i].school_id);
+    free(job->meta[i].ref);
+  }
+  for (int32_t j = 0; job->vacancy_ids && j < job->vacancy_count; j++) free(job->vacancy_ids[j]);
+  free(job->meta);
+  free(job->vacancy_ids);
+  free(job->vacancy_revision);
+  free(job->pupils);
+  free(job->vacancies);
+  free(job->company_pool);
+  free(job->explanations);
+  if (job->problem_built) eligibility_problem_free(&job->problem);
+  if (job->solved) matcher_solution_free(&job->solution);
+  free(job);
+}
+
+/* ---- snapshot (on the loop) ------------------------------------------------------------ */
+
+static uint8_t readiness_of(int proto_readiness) {
+  /* proto: UNSPECIFIED 0, NOT_READY 1, PARTLY 2, READY 3; unspecified asks nothing. */
+  return proto_readiness <= 1 ? READINESS_NOT_READY : (uint8_t)(proto_readiness - 1);
+}
+
+static bool is_considered(int state) {
+  return state == PSTATE(WAITING) || state == PSTATE(DECLINED) || state == PSTATE(PROPOSED) ||
+         state == PSTATE(ACCEPTED) || state == PSTATE(AGREEMENT);
+}
+
+static int32_t training_index(const lp_state *state, const char *code, int32_t unknown) {
+  int32_t index = map_index(&state->maps[LP_KIND_TRAINING], code);
+  return index >= 0 ? index : unknown;
+}
+
+static job *take_snapshot(lp_rematch *rematch, char *message, size_t message_size) {
+  const lp_state *state = &rematch->daemon->state;
+  const lp_map *placements = &state->maps[LP_KIND_PLACEMENT], *vacancies = &state->maps[LP_KIND_VACANCY];
+  const lp_map *companies = &state->maps[LP_KIND_COMPANY];
+  job *job = calloc(1, sizeof *job);
+  if (!job) goto oom;
+  size_t pool_size = 0, pupil_capacity = placements->count;
+  for (size_t i = 0; i < placements->count; i++) {
+    const Leerplek__V1__Pupil *pupil = lp_state_get(state, LP_KIND_PUPIL, placements->entries[i].key);
+    if (pupil)
+      pool_size += pupil->n_preferred_company_ids + pupil->n_excluded_company_ids + pupil->n_declined_company_ids;
+  }
+  job->vacancy_count = (int32_t)vacancies->count;
+  job->pupils = calloc(pupil_capacity + 1, sizeof *job->pupils);
+  job->meta = calloc(pupil_capacity + 1, sizeof *job->meta);
+  job->company_pool = calloc(pool_size + 1, sizeof *job->company_pool);
+  job->vacancies = calloc(vacancies->count + 1, sizeof *job->vacancies);
+  job->vacancy_ids = calloc(vacancies->count + 1, sizeof *job->vacancy_ids);
+  job->vacancy_revision = calloc(vacancies->count + 1, sizeof *job->vacancy_revision);
+  if (!job->pupils || !job->meta || !job->company_pool || !job->vacancies || !job->vacancy_ids || !job->vacancy_revision)
+    goto oom;
+
+  for (size_t j = 0; j < vacancies->count; j++) {
+    const Leerplek__V1__Vacancy *vacancy = vacancies->entries[j].value;
+    const Leerplek__V1__Location *location = lp_state_get(state, LP_KIND_LOCATION, vacancy->location_id);
+    const Leerplek__V1__Company *company = lp_state_get(state, LP_KIND_COMPANY, vacancy->company_id);
+    eligibility_vacancy *out = &job->vacancies[j];
+    if (!(job->vacancy_ids[j] = strdup(vacancy->id))) goto oom;
+    job->vacancy_revision[j] = vacancy->revision;
+    out->training = training_index(state, vacancy->training_code, -3);
+    out->company = company ? map_index(companies, company->id) : -1;
+    for (size_t t = 0; company && t < company->n_recognised_training_codes; t++)
+      if (strcmp(company->recognised_training_codes[t], vacancy->training_code) == 0) out->recognised = 1;
+    out->open = vacancy->state == LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_OPEN && location && location->point;
+    out->preparatory = vacancy->kind == LEERPLEK__V1__VACANCY_KIND__VACANCY_KIND_PREPARATORY;
+    out->min_readiness = readiness_of(vacancy->min_readiness);
+    out->day_mask = (uint16_t)(vacancy->day_mask & ELIGIBILITY_DAY_MASK_ALL);
+    out->seats = (int32_t)(vacancy->seats > 1000000 ? 1000000 : vacancy->seats);
+    if (location && location->point) out->lat_e6 = location->point->lat_e6, out->lon_e6 = location->point->lon_e6;
+  }
+
+  size_t pool_used = 0;
+  int32_t count = 0;
+  for (size_t i = 0; i < placements->count; i++) {
+    const char *key = placements->entries[i].key;
+    const Leerplek__V1__Placement *placement = placements->entries[i].value;
+    const Leerplek__V1__Pupil *pupil = lp_state_get(state, LP_KIND_PUPIL, key);
+    if (!pupil || !pupil->home || !is_considered(placement->state)) continue;
+    bool fixed = placement->state == PSTATE(ACCEPTED) || placement->state == PSTATE(AGREEMENT);
+    int32_t current = placement->offer && placement->proposal_id ? map_index(vacancies, placement->offer->vacancy_id) : -1;
+    /* A fixed pair whose vacancy is gone or closed holds no seat the rematch could give away. */
+    if (fixed && (current < 0 || !job->vacancies[current].open)) continue;
+    eligibility_pupil *out = &job->pupils[count];
+    pupil_meta *meta = &job->meta[count];
+    if (!(meta->key = strdup(key)) || !(meta->school_id = strdup(pupil->school_id)) || !(meta->ref = strdup(pupil->ref)))
+      goto oom;
+    count++;
+    meta->pupil_revision = pupil->revision;
+    meta->placement_state = placement->state;
+    meta->proposal_id = placement->proposal_id;
+    meta->placement_updated = placement->updated_unix_s;
+    meta->current_vacancy = placement->state == PSTATE(PROPOSED) || fixed ? current : -1;
+    meta->fixed = fixed;
+    if (fixed) job->fixed_count++;
+    out->training = training_index(state, pupil->training_code, -2);
+    out->readiness = readiness_of(pupil->readiness);
+    out->newcomer = pupil->newcomer_okan;
+    out->special_needs = pupil->special_needs_buso;
+    out->day_mask = (uint16_t)(pupil->day_mask & ELIGIBILITY_DAY_MASK_ALL);
+    out->lat_e6 = pupil->home->lat_e6;
+    out->lon_e6 = pupil->home->lon_e6;
+    out->max_commute_m = (int32_t)(pupil->max_commute_m > 1000000 ? 1000000 : pupil->max_commute_m);
+    int64_t since = pupil->waiting_since_unix_s ? pupil->waiting_since_unix_s : placement->requested_unix_s;
+    int64_t days = since > 0 && job->started_unix_s > since ? (job->started_unix_s - since) / 86400 : 0;
+    out->waiting_days = (int32_t)(days > 3650 ? 3650 : days);
+    out->preferred_companies = job->company_pool + pool_used;
+    for (size_t c = 0; c < pupil->n_preferred_company_ids; c++) {
+      int32_t index = map_index(companies, pupil->preferred_company_ids[c]);
+      if (index >= 0) job->company_pool[pool_used + (size_t)out->preferred_count++] = index;
+    }
+    pool_used += (size_t)out->preferred_count;
+    out->excluded_companies = job->company_pool + pool_used;
+    for (size_t c = 0; c < pupil->n_excluded_company_ids + pupil->n_declined_company_ids; c++) {
+      const char *id = c < pupil->n_excluded_company_ids ? pupil->excluded_company_ids[c]
+                                                         : pupil->declined_company_ids[c - pupil->n_excluded_company_ids];
+      int32_t index = map_index(companies, id);
+      if (index >= 0) job->company_pool[pool_used + (size_t)out->excluded_count++] = index;
+    }
+    pool_used += (size_t)out->excluded_count;
+    if (!out->preferred_count) out->preferred_companies = NULL;
+    if (!out->excluded_count) out->excluded_companies = NULL;
+    out->proposed_vacancy = placement->state == PSTATE(PROPOSED) ? current : -1;
+    out->fixed_vacancy = fixed ? current : -1;
+  }
+  job->pupil_count = count;
+  return job;
+oom:
+  job_free(job);
+  snprintf(message, message_size, "out of memory taking the rematch snapshot");
+  return NULL;
+}
+
+/* ---- the worker ------------------------------------------------------------------------ */
+
+/* The previous result re-indexed to this snapshot's pupils and vacancies (by stable ids). */
+static void build_warm(const warm_memory *warm, const job *job, int32_t *vacancy_of_pupil, int64_t *vacancy_price) {
+  for (int32_t j = 0; j < job->vacancy_count; j++) {
+    long prev = strings_index(warm->vacancy_ids, warm->vacancy_count, job->vacancy_ids[j]);
+    vacancy_price[j] = prev >= 0 ? warm->vacancy_price[prev] : 0;
+  }
+  for (int32_t i = 0; i < job->pupil_count; i++) {
+    long prev = strings_index(warm->pupil_keys, warm->pupil_count, job->meta[i].key);
+    if (prev < 0) {
+      vacancy_of_pupil[i] = MATCHER_UNKNOWN;
+    } else if (!warm->pupil_vacancy[prev]) {
+      vacancy_of_pupil[i] = MATCHER_UNPLACED;
+    } else {
+      long j = strings_index(job->vacancy_ids, (size_t)job->vacancy_count, warm->pupil_vacancy[prev]);
+      vacancy_of_pupil[i] = j >= 0 ? (int32_t)j : MATCHER_UNKNOWN;
+    }
+  }
+}
+
+static void *worker_main(void *arg) {
+  job *job = arg;
+  lp_rematch *rematch = job->owner;
+  matcher_error error = {{0}};
+  long long t0 = now_us();
+  job->status = eligibility_build(job->pupils, job->pupil_count, job->vacancies, job->vacancy_count, &job->weights,
+                                  &job->problem, &error);
+  long long t1 = now_us();
+  job->candidates_us = (uint64_t)(t1 - t0);
+  if (job->status != MATCHER_OK) {
+    snprintf(job->error, sizeof job->error, "building the matching problem failed (%s): %s",
+             matcher_status_name(job->status), error.message);
+    goto out;
+  }
+  job->problem_built = true;
+  int32_t *warm_vacancy_of = NULL;
+  int64_t *warm_price = NULL;
+  matcher_warm_start warm = {0};
+  if (rematch->warm.pupil_count || rematch->warm.vacancy_count) {
+    warm_vacancy_of = calloc((size_t)job->pupil_count + 1, sizeof *warm_vacancy_of);
+    warm_price = calloc((size_t)job->vacancy_count + 1, sizeof *warm_price);
+    if (warm_vacancy_of && warm_price) {
+      build_warm(&rematch->warm, job, warm_vacancy_of, warm_price);
+      warm.vacancy_of_pupil = warm_vacancy_of;
+      warm.vacancy_price = warm_price;
+    }
+  }
+  /* pupil_changed stays NULL: every pupil is checked (correct whatever changed). */
+  job->status = matcher_solve(&job->problem.problem, warm.vacancy_of_pupil ? &warm : NULL, &job->solution, &error);
+  free(warm_vacancy_of);
+  free(warm_price);
+  job->solve_us = (uint64_t)(now_us() - t1);
+  if (job->status != MATCHER_OK) {
+    snprintf(job->error, sizeof job->error, "solving failed (%s): %s", matcher_status_name(job->status), error.message);
+    goto out;
+  }
+  job->solved = true;
+  job->status = matcher_verify(&job->problem.problem, &job->solution, &error);
+  if (job->status != MATCHER_OK) {
+    snprintf(job->error, sizeof job->error, "the solution did not pass matcher_verify (%s): %s; nothing applied",
+             matcher_status_name(job->status), error.message);
+    goto out;
+  }
+  /* Every proposal the rematch makes, checked by the pair rule, independent of the grid. */
+  for (int32_t i = 0; i < job->pupil_count; i++) {
+    int32_t to = job->solution.vacancy_of_pupil[i];
+    if (to < 0 || to == job->meta[i].current_vacancy || job->meta[i].fixed) continue;
+    if (!eligibility_is_eligible(&job->pupils[i], &job->vacancies[to])) {
+      job->status = MATCHER_INVALID;
+      snprintf(job->error, sizeof job->error, "proposal of pupil %s to vacancy %s breaks the eligibility rules; nothing applied",
+               job->meta[i].key, job->vacancy_ids[to]);
+      goto out;
+    }
+  }
+  job->explanations = calloc((size_t)job->pupil_count + 1, sizeof *job->explanations);
+  if (!job->explanations) {
+    job->status = MATCHER_NO_MEMORY;
+    snprintf(job->error, sizeof job->error, "out of memory explaining unplaced pupils");
+    goto out;
+  }
+  long long t2 = now_us();
+  job->status = eligibility_explain(job->pupils, job->pupil_count, job->vacancies, job->vacancy_count, &job->solution,
+                                    job->explanations, &error);
+  job->explain_us = (uint64_t)(now_us() - t2);
+  if (job->status != MATCHER_OK)
+    snprintf(job->error, sizeof job->error, "explaining failed (%s): %s", matcher_status_name(job->status), error.message);
+out:
+  event_active(rematch->finished, EV_READ, 0);
+  return NULL;
+}
+
+/* ---- lock and epoch (synchronous, one round trip each) --------------------------------- */
+
+static bool redis_ready(lp_rematch *rematch, char *message, size_t message_size) {
+  if (rematch->redis && !rematch->redis->err) return true;
+  if (rematch->redis) redisFree(rematch->redis);
+  rematch->redis = lp_store_connect_sync(&rematch->daemon->config, message, message_size);
+  return rematch->redis != NULL;
+}
+
+static uint64_t parse_u64(const redisReply *reply) {
+  if (!reply || reply->type != REDIS_REPLY_STRING) return 0;
+  return strtoull(reply->str, NULL, 10);
+}
+
+/* 0 locked (epoch read), else a StatusCode with message. */
+static int take_lock(lp_rematch *rematch, uint64_t *epoch, char *message, size_t message_size) {
+  if (!redis_ready(rematch, message, message_size)) return CODE(UNAVAILABLE);
+  static unsigned long long sequence;
+  snprintf(rematch->lock_value, sizeof rematch->lock_value, "%s:%llu:%lld", rematch->daemon->config.instance_id,
+           ++sequence, (long long)time(NULL));
+  redisAppendCommand(rematch->redis, "SET %s %s NX PX %u", LOCK_KEY, rematch->lock_value,
+                     rematch->daemon->config.rematch_lock_ttl_ms);
+  redisAppendCommand(rematch->redis, "GET lp:epoch");
+  redisReply *set = NULL, *get = NULL;
+  int ok1 = redisGetReply(rematch->redis, (void **)&set), ok2 = ok1 == REDIS_OK ? redisGetReply(rematch->redis, (void **)&get) : REDIS_ERR;
+  int code = 0;
+  if (ok1 != REDIS_OK || ok2 != REDIS_OK || !set || !get) {
+    snprintf(message, message_size, "the store is unavailable for the rematch lock: %s; retry",
+             rematch->redis->errstr[0] ? rematch->redis->errstr : "no reply");
+    code = CODE(UNAVAILABLE);
+  } else if (set->type == REDIS_REPLY_NIL) {
+    snprintf(message, message_size, "another rematch is running (lock %s is held, by this or another daemon); retry when it has finished",
+             LOCK_KEY);
+    code = CODE(ABORTED);
+  } else if (set->type != REDIS_REPLY_STATUS) {
+    snprintf(message, message_size, "the store refused the rematch lock: %s", set->type == REDIS_REPLY_ERROR ? set->str : "unexpected reply");
+    code = CODE(UNAVAILABLE);
+  } else {
+    *epoch = parse_u64(get);
+  }
+  if (set) freeReplyObject(set);
+  if (get) freeReplyObject(get);
+  return code;
+}
+
+static void release_lock(lp_rematch *rematch) {
+  char message[200];
+  if (!redis_ready(rematch, message, sizeof message)) {
+    LP_WARN("cannot release %s (%s); it expires after %u ms", LOCK_KEY, message, rematch->daemon->config.rematch_lock_ttl_ms);
+    return;
+  }
+  /* Delete only our own lock: after an expiry another daemon may hold it. */
+  redisReply *reply = redisCommand(rematch->redis,
+                                   "EVAL %s 1 %s %s",
+                                   "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
+                                   LOCK_KEY, rematch->lock_value);
+  if (!reply) LP_WARN("releasing %s failed: %s", LOCK_KEY, rematch->redis->errstr);
+  else freeReplyObject(reply);
+}
+
+/* ---- results --------------------------------------------------------------------------- */
+
+static void result_free(Leerplek__V1__RematchResult *result) {
+  if (result) protobuf_c_message_free_unpacked(&result->base, NULL);
+}
+
+static int reason_of(eligibility_reason reason) { return (int)reason; /* the proto's numbers are the same */ }
+
+/* The changes and counts of a finished job; NULL when out of memory. Owned by the caller as an
+ * unpacked message (free with result_free). */
+static Leerplek__V1__RematchResult *make_result(const job *job, uint64_t epoch) {
+  Leerplek__V1__RematchResult *result = calloc(1, sizeof *result);
+  if (!result) return NULL;
+  leerplek__v1__rematch_result__init(result);
+  result->epoch = epoch;
+  result->base_epoch = job->base_epoch;
+  result->dry_run = job->dry_run;
+  result->started_unix_s = job->started_unix_s;
+  result->fixed = job->fixed_count;
+  result->pupils = (uint32_t)job->pupil_count - job->fixed_count;
+  for (int32_t j = 0; j < job->vacancy_count; j++) result->vacancies += job->vacancies[j].open;
+  result->eligible_pairs = (uint64_t)job->problem.problem.pair_count;
+  result->objective = job->solution.objective;
+  result->snapshot_us = job->snapshot_us;
+  result->candidates_us = job->candidates_us;
+  result->solve_us = job->solve_us;
+  uint32_t by_reason[7] = {0};
+  size_t change_capacity = job->max_changes;
+  result->changes = calloc(change_capacity + 1, sizeof *result->changes);
+  if (!result->changes) goto oom;
+  for (int32_t i = 0; i < job->pupil_count; i++) {
+    const pupil_meta *meta = &job->meta[i];
+    if (meta->fixed) continue;
+    int32_t from = meta->current_vacancy, to = job->solution.vacancy_of_pupil[i];
+    if (to >= 0) result->placed++;
+    else {
+      result->unplaced++;
+      int reason = reason_of(job->explanations[i].reason);
+      if (reason > 0 && reason < 7) by_reason[reason]++;
+    }
+    if (from == to) continue;
+    Leerplek__V1__ChangeKind kind = from < 0 ? LEERPLEK__V1__CHANGE_KIND__CHANGE_KIND_PROPOSED
+                                    : to < 0 ? LEERPLEK__V1__CHANGE_KIND__CHANGE_KIND_RELEASED
+                                             : LEERPLEK__V1__CHANGE_KIND__CHANGE_KIND_MOVED;
+    if (from < 0) result->newly_proposed++;
+    else if (to < 0) result->released++;
+    else result->moved++;
+    if (result->n_changes >= change_capacity) {
+      result->changes_truncated = true;
+      continue;
+    }
+    Leerplek__V1__RematchChange *change = calloc(1, sizeof *change);
+    if (!change) goto oom;
+    leerplek__v1__rematch_change__init(change);
+    result->changes[result->n_changes++] = change;
+    change->kind = kind;
+    change->school_id = strdup(meta->school_id);
+    change->pupil_ref = strdup(meta->ref);
+    change->from_vacancy_id = strdup(from >= 0 ? job->vacancy_ids[from] : "");
+    change->to_vacancy_id = strdup(to >= 0 ? job->vacancy_ids[to] : "");
+    if (!change->school_id || !change->pupil_ref || !change->from_vacancy_id || !change->to_vacancy_id) goto oom;
+    if (to >= 0) {
+      const eligibility_pupil *p = &job->pupils[i];
+      const eligibility_vacancy *v = &job->vacancies[to];
+      change->distance_m = (uint32_t)eligibility_distance_m(p->lat_e6, p->lon_e6, v->lat_e6, v->lon_e6);
+    } else {
+      change->reason = (Leerplek__V1__UnplacedReason)reason_of(job->explanations[i].reason);
+    }
+  }
+  for (int reason = 1; reason < 7; reason++) {
+    if (!by_reason[reason]) continue;
+    Leerplek__V1__ReasonCount **grown = realloc(result->unplaced_by_reason, (result->n_unplaced_by_reason + 1) * sizeof *grown);
+    Leerplek__V1__ReasonCount *count = grown ? calloc(1, sizeof *count) : NULL;
+    if (grown) result->unplaced_by_reason = grown;
+    if (!count) goto oom;
+    leerplek__v1__reason_count__init(count);
+    count->reason = (Leerplek__V1__UnplacedReason)reason;
+    count->pupils = by_reason[reason];
+    result->unplaced_by_reason[result->n_unplaced_by_reason++] = count;
+  }
+  return result;
+oom:
+  result_free(result);
+  return NULL;
+}
+
+/* ---- apply (on the loop) --------------------------------------------------------------- */
+
+/* The Offer a school sees for a proposal to vacancy (NULL when out of memory). */
+static Leerplek__V1__Offer *make_offer(const lp_state *state, const Leerplek__V1__Vacancy *vacancy, uint32_t distance_m) {
+  const Leerplek__V1__Location *location = lp_state_get(state, LP_KIND_LOCATION, vacancy->location_id);
+  const Leerplek__V1__Company *company = lp_state_get(state, LP_KIND_COMPANY, vacancy->company_id);
+  Leerplek__V1__Offer offer = LEERPLEK__V1__OFFER__INIT;
+  offer.vacancy_id = vacancy->id;
+  offer.company_id = vacancy->company_id;
+  offer.company_name = company ? company->name : (char *)"";
+  offer.location_id = vacancy->location_id;
+  offer.location_name = location ? location->name : (char *)"";
+  offer.location_address = location ? location->address : (char *)"";
+  offer.location_postcode = location ? location->postcode : (char *)"";
+  offer.location_district = location ? location->district : (char *)"";
+  offer.day_mask = vacancy->day_mask;
+  offer.kind = vacancy->kind;
+  offer.start_date = vacancy->start_date;
+  offer.mentor = vacancy->mentor;
+  offer.distance_m = distance_m;
+  return lp_clone(&offer);
+}
+
+static Leerplek__V1__UnplacedInfo *make_unplaced(const job *job, int32_t i, uint64_t epoch) {
+  const eligibility_explanation *why = &job->explanations[i];
+  Leerplek__V1__UnplacedInfo info = LEERPLEK__V1__UNPLACED_INFO__INIT;
+  char help[sizeof why->help + 1];
+  snprintf(help, sizeof help, "%s", why->help);
+  info.reason = (Leerplek__V1__UnplacedReason)reason_of(why->reason);
+  info.epoch = epoch;
+  info.help = help;
+  info.candidate_vacancies = why->candidates_after_rule > 0 ? (uint32_t)why->candidates_after_rule : 0;
+  info.nearest_distance_m = why->nearest_distance_m > 0 ? (uint32_t)why->nearest_distance_m : 0;
+  info.eligible_seats = why->eligible_seats > 0 ? (uint32_t)why->eligible_seats : 0;
+  info.better_claims = why->better_claims > 0 ? (uint32_t)why->better_claims : 0;
+  info.wanted_kind = job->pupils[i].readiness == READINESS_NOT_READY ? LEERPLEK__V1__VACANCY_KIND__VACANCY_KIND_PREPARATORY
+                                                                     : LEERPLEK__V1__VACANCY_KIND__VACANCY_KIND_REGULAR;
+  info.wanted_day_mask = job->pupils[i].day_mask;
+  info.wanted_within_m = (uint32_t)job->pupils[i].max_commute_m;
+  return lp_clone(&info);
+}
+
+static bool same_unplaced(const Leerplek__V1__UnplacedInfo *a, const Leerplek__V1__UnplacedInfo *b) {
+  return a && b && a->reason == b->reason && strcmp(a->help, b->help) == 0 && a->candidate_vacancies == b->candidate_vacancies &&
+         a->nearest_distance_m == b->nearest_distance_m && a->eligible_seats == b->eligible_seats &&
+         a->better_claims == b->better_claims;
+}
+
+/* Whether the pupil and its placement are as the snapshot saw them (else a write won). */
+static bool pupil_unchanged(const lp_state *state, const pupil_meta *meta) {
+  const Leerplek__V1__Pupil *pupil = lp_state_get(state, LP_KIND_PUPIL, meta->key);
+  const Leerplek__V1__Placement *placement = lp_state_get(state, LP_KIND_PLACEMENT, meta->key);
+  return pupil && placement && pupil->revision == meta->pupil_revision && (int)placement->state == meta->placement_state &&
+         placement->proposal_id == meta->proposal_id && placement->updated_unix_s == meta->placement_updated;
+}
+
+typedef struct pending_write {
+  char *key;
+  enum lp_kind kind;
+  void *record;
+} pending_write;
+
+typedef struct apply_ctx {
+  lp_rematch *rematch;
+  job *job;
+  uint64_t epoch;
+} apply_ctx;
+
+static void finish(lp_rematch *rematch, job *job, int code, const char *message);
+
+static void on_applied(void *arg, int code, const char *message) {
+  apply_ctx *apply = arg;
+  lp_rematch *rematch = apply->rematch;
+  job *job = apply->job;
+  free(apply);
+  job->write_us = (uint64_t)(now_us() - job->t_apply_start);
+  if (code != 0) {
+    LP_ERROR("rematch epoch %llu was not written: %s", (unsigned long long)rematch->reply->epoch, message);
+    finish(rematch, job, code, message);
+    return;
+  }
+  rematch->reply->write_us = job->write_us;
+  rematch->epoch = rematch->reply->epoch;
+  /* Keep this solution for tomorrow's warm start, by stable ids. */
+  warm_memory warm = {0};
+  warm.pupil_keys = calloc((size_t)job->pupil_count + 1, sizeof(char *));
+  warm.pupil_vacancy = calloc((size_t)job->pupil_count + 1, sizeof(char *));
+  warm.vacancy_ids = job->vacancy_ids;
+  warm.vacancy_price = job->solution.vacancy_price;
+  if (warm.pupil_keys && warm.pupil_vacancy) {
+    warm.vacancy_count = (size_t)job->vacancy_count;
+    warm.pupil_count = (size_t)job->pupil_count;
+    for (int32_t i = 0; i < job->pupil_count; i++) {
+      int32_t to = job->solution.vacancy_of_pupil[i];
+      warm.pupil_keys[i] = job->meta[i].key;
+      job->meta[i].key = NULL;
+      warm.pupil_vacancy[i] = to >= 0 ? strdup(job->vacancy_ids[to]) : NULL;
+    }
+    job->vacancy_ids = NULL;
+    job->solution.vacancy_price = NULL;
+    warm_free(&rematch->warm);
+    rematch->warm = warm;
+  } else {
+    free(warm.pupil_keys);
+    free(warm.pupil_vacancy);
+  }
+  Leerplek__V1__RematchResult *last = lp_clone(rematch->reply);
+  if (last) {
+    for (size_t c = 0; c < last->n_changes; c++) protobuf_c_message_free_unpacked(&last->changes[c]->base, NULL);
+    free(last->changes);
+    last->changes = NULL;
+    last->n_changes = 0;
+    result_free(rematch->last);
+    rematch->last = last;
+  }
+  LP_INFO("rematch epoch %llu applied: %u proposed, %u moved, %u released, %u unplaced (snapshot %llu us, candidates %llu us, "
+          "solve %llu us%s, explain %llu us, write %llu us, all %lld us)",
+          (unsigned long long)rematch->reply->epoch, rematch->reply->newly_proposed, rematch->reply->moved,
+          rematch->reply->released, rematch->reply->unplaced, (unsigned long long)job->snapshot_us,
+          (unsigned long long)job->candidates_us, (unsigned long long)job->solve_us,
+          job->solution.stats.warm_abandoned ? " (warm start abandoned)" : "", (unsigned long long)job->explain_us,
+          (unsigned long long)job->write_us, now_us() - job->t_started);
+  finish(rematch, job, 0, "");
+}
+
+/* Builds and sends the epoch's MULTI/EXEC and applies it to memory. 0, or a StatusCode. */
+static int apply_job(lp_rematch *rematch, job *job, char *message, size_t message_size) {
+  lp_daemon *daemon = rematch->daemon;
+  lp_state *state = &daemon->state;
+  uint64_t epoch = rematch->reply->epoch;
+  long long now = (long long)time(NULL);
+  pending_write *writes = calloc((size_t)job->pupil_count * 1 + (size_t)job->vacancy_count + 1, sizeof *writes);
+  int32_t *seat_delta = calloc((size_t)job->vacancy_count + 1, sizeof *seat_delta);
+  size_t write_count = 0;
+  uint32_t skipped = 0, proposal_seq = 0;
+  if (!writes || !seat_delta) {
+    free(writes);
+    free(seat_delta);
+    snprintf(message, message_size, "out of memory applying the rematch");
+    return CODE(INTERNAL);
+  }
+  lp_txn *txn = lp_txn_new();
+  char actor[128];
+  snprintf(actor, sizeof actor, "rematch:%s", job->actor);
+  /* Two passes: first the pupils that leave a seat, then those that take one, so a seat freed
+   * in this epoch can be given in it. */
+  for (int pass = 0; pass < 2 && txn; pass++) {
+    for (int32_t i = 0; i < job->pupil_count; i++) {
+      const pupil_meta *meta = &job->meta[i];
+      if (meta->fixed) continue;
+      int32_t from = meta->current_vacancy, to = job->solution.vacancy_of_pupil[i];
+      bool unplaced_info = to < 0 && from < 0;
+      if (from == to && !unplaced_info) continue;
+      bool leaves = from >= 0 && to < 0;
+      if (pass == 0 && !leaves && !unplaced_info) continue;
+      if (pass == 1 && (leaves || unplaced_info)) continue;
+      const Leerplek__V1__Placement *stored = lp_state_get(state, LP_KIND_PLACEMENT, meta->key);
+      if (!pupil_unchanged(state, meta)) {
+        if (!unplaced_info) skipped++;
+        continue;
+      }
+      const Leerplek__V1__Vacancy *target = NULL;
+      if (to >= 0) {
+        target = lp_state_get(state, LP_KIND_VACANCY, job->vacancy_ids[to]);
+        long free_seats = target ? (long)target->seats - target->seats_filled - target->seats_proposed - seat_delta[to] : 0;
+        if (!target || target->revision != job->vacancy_revision[to] ||
+            target->state != LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_OPEN || free_seats <= 0) {
+          skipped++;
+          continue;
+        }
+      }
+      Leerplek__V1__UnplacedInfo *info = to < 0 ? make_unplaced(job, i, epoch) : NULL;
+      if (unplaced_info && same_unplaced(info, stored->unplaced)) {
+        if (info) protobuf_c_message_free_unpacked(&info->base, NULL);
+        continue;
+      }
+      Leerplek__V1__Placement *placement = lp_clone(stored);
+      if (!placement || (to < 0 && !info)) {
+        if (placement) protobuf_c_message_free_unpacked(&placement->base, NULL);
+        if (info) protobuf_c_message_free_unpacked(&info->base, NULL);
+        lp_txn_free(txn);
+        txn = NULL;
+        break;
+      }
+      if (placement->unplaced) protobuf_c_message_free_unpacked(&placement->unplaced->base, NULL);
+      placement->unplaced = info;
+      const char *op = "rematch_unplaced";
+      if (!unplaced_info) {
+        if (placement->offer) protobuf_c_message_free_unpacked(&placement->offer->base, NULL);
+        placement->offer = NULL;
+        placement->school_accepted = placement->company_accepted = false;
+        placement->updated_unix_s = now;
+        if (from >= 0) seat_delta[from]--;
+        if (to >= 0) {
+          const eligibility_pupil *p = &job->pupils[i];
+          const eligibility_vacancy *v = &job->vacancies[to];
+          placement->offer = make_offer(state, target, (uint32_t)eligibility_distance_m(p->lat_e6, p->lon_e6, v->lat_e6, v->lon_e6));
+          placement->state = PSTATE(PROPOSED);
+          /* Unique over all time: epochs only grow. */
+          placement->proposal_id = (epoch << 24) | ++proposal_seq;
+          placement->epoch = epoch;
+          placement->proposed_unix_s = now;
+          seat_delta[to]++;
+          op = from < 0 ? "rematch_propose" : "rematch_move";
+        } else {
+          placement->state = PSTATE(WAITING);
+          placement->proposal_id = 0;
+          placement->epoch = 0;
+          placement->proposed_unix_s = 0;
+          op = "rematch_release";
+        }
+      }
+      lp_txn_put(txn, LP_KIND_PLACEMENT, meta->key, &placement->base);
+      lp_txn_event(txn, daemon->config.instance_id, op, LP_KIND_PLACEMENT, meta->key, actor, daemon->config.events_max_length);
+      writes[write_count].key = meta->key;
+      writes[write_count].kind = LP_KIND_PLACEMENT;
+      writes[write_count++].record = placement;
+    }
+  }
+  for (int32_t j = 0; txn && j < job->vacancy_count; j++) {
+    if (!seat_delta[j]) continue;
+    const Leerplek__V1__Vacancy *stored = lp_state_get(state, LP_KIND_VACANCY, job->vacancy_ids[j]);
+    Leerplek__V1__Vacancy *vacancy = stored ? lp_clone(stored) : NULL;
+    if (!vacancy) continue;
+    long proposed = (long)vacancy->seats_proposed + seat_delta[j];
+    vacancy->seats_proposed = proposed < 0 ? 0 : (uint32_t)proposed;
+    vacancy->revision++;
+    vacancy->updated_unix_s = now;
+    lp_txn_put(txn, LP_KIND_VACANCY, vacancy->id, &vacancy->base);
+    lp_txn_event(txn, daemon->config.instance_id, "rematch_seats", LP_KIND_VACANCY, vacancy->id, actor,
+                 daemon->config.events_max_length);
+    writes[write_count].key = job->vacancy_ids[j];
+    writes[write_count].kind = LP_KIND_VACANCY;
+    writes[write_count++].record = vacancy;
+  }
+  free(seat_delta);
+  if (skipped) LP_INFO("rematch epoch %llu: %u changes skipped, their pupil or vacancy changed meanwhile (the next rematch sees them)",
+                       (unsigned long long)epoch, skipped);
+  char epoch_text[32];
+  int epoch_length = snprintf(epoch_text, sizeof epoch_text, "%llu", (unsigned long long)epoch);
+  if (txn) lp_txn_set_raw(txn, "lp:epoch", epoch_text, (size_t)epoch_length);
+  /* The summary, for the report after a restart. */
+  Leerplek__V1__RematchResult summary = *rematch->reply;
+  summary.n_changes = 0;
+  summary.changes = NULL;
+  size_t summary_size = protobuf_c_message_get_packed_size(&summary.base);
+  uint8_t *summary_bytes = malloc(summary_size + 1);
+  if (txn && summary_bytes) {
+    protobuf_c_message_pack(&summary.base, summary_bytes);
+    lp_txn_set_raw(txn, "lp:rematch:last", summary_bytes, summary_size);
+  }
+  free(summary_bytes);
+  apply_ctx *apply = calloc(1, sizeof *apply);
+  if (!txn || lp_txn_failed(txn) || !apply) {
+    if (txn) lp_txn_free(txn);
+    for (size_t w = 0; w < write_count; w++) protobuf_c_message_free_unpacked(writes[w].record, NULL);
+    free(writes);
+    free(apply);
+    snprintf(message, message_size, "out of memory building the rematch transaction; nothing applied");
+    return CODE(INTERNAL);
+  }
+  apply->rematch = rematch;
+  apply->job = job;
+  apply->epoch = epoch;
+  job->t_apply_start = now_us();
+  if (lp_store_commit(daemon->store, txn, on_applied, apply) != 0) {
+    for (size_t w = 0; w < write_count; w++) protobuf_c_message_free_unpacked(writes[w].record, NULL);
+    free(writes);
+    free(apply);
+    snprintf(message, message_size, "the store is unavailable (reconnecting); nothing applied, retry");
+    return CODE(UNAVAILABLE);
+  }
+  /* Like every handler: in memory as soon as it is sent, so later calls see it. */
+  for (size_t w = 0; w < write_count; w++)
+    if (lp_state_put(state, writes[w].kind, writes[w].key, writes[w].record) != 0)
+      LP_ERROR("out of memory applying %s %s in memory; it is in redis", lp_kind_name(writes[w].kind), writes[w].key);
+  free(writes);
+  return 0;
+}
+
+/* ---- the loop's side of the handoff ---------------------------------------------------- */
+
+static void finish(lp_rematch *rematch, job *job, int code, const char *message) {
+  release_lock(rematch);
+  rematch->running = NULL;
+  lp_rematch_done *done = job->done;
+  void *arg = job->arg;
+  if (code != 0) LP_WARN("rematch by %s failed: %s", job->actor, message);
+  if (done) done(arg, code, message, code == 0 ? rematch->reply : NULL);
+  result_free(rematch->reply);
+  rematch->reply = NULL;
+  job_free(job);
+}
+
+static void on_worker_finished(evutil_socket_t fd, short what, void *arg) {
+  (void)fd, (void)what;
+  lp_rematch *rematch = arg;
+  job *job = rematch->running;
+  if (rematch->thread_live) pthread_join(rematch->thread, NULL);
+  rematch->thread_live = false;
+  if (!job) return;
+  char message[512];
+  if (job->status != MATCHER_OK) {
+    LP_ERROR("rematch: %s", job->error);
+    finish(rematch, job, CODE(INTERNAL), job->error);
+    return;
+  }
+  rematch->reply = make_result(job, job->base_epoch + 1);
+  if (!rematch->reply) {
+    finish(rematch, job, CODE(INTERNAL), "out of memory building the rematch result");
+    return;
+  }
+  if (job->dry_run) {
+    finish(rematch, job, 0, "");
+    return;
+  }
+  int code = apply_job(rematch, job, message, sizeof message);
+  if (code != 0) finish(rematch, job, code, message);
+}
+
+int lp_rematch_start(lp_rematch *rematch, bool dry_run, uint32_t max_changes, const char *actor,
+                     lp_rematch_done *done, void *arg, char *message, size_t message_size) {
+  if (rematch->running) {
+    snprintf(message, message_size, "a rematch is already running on this daemon; retry when it has finished");
+    return CODE(ABORTED);
+  }
+  if (!lp_store_writable(rematch->daemon->store)) {
+    snprintf(message, message_size, "the store is unavailable (reconnecting); retry");
+    return CODE(UNAVAILABLE);
+  }
+  uint64_t epoch = 0;
+  int code = take_lock(rematch, &epoch, message, message_size);
+  if (code != 0) return code;
+  long long t0 = now_us();
+  job *job = take_snapshot(rematch, message, message_size);
+  if (!job) {
+    release_lock(rematch);
+    return CODE(INTERNAL);
+  }
+  job->snapshot_us = (uint64_t)(now_us() - t0);
+  job->t_started = t0;
+  job->owner = rematch;
+  job->dry_run = dry_run;
+  job->max_changes = max_changes == 0 ? MAX_CHANGES_DEFAULT : max_changes > MAX_CHANGES_LIMIT ? MAX_CHANGES_LIMIT : max_changes;
+  snprintf(job->actor, sizeof job->actor, "%s", actor);
+  job->done = done;
+  job->arg = arg;
+  job->started_unix_s = (int64_t)time(NULL);
+  job->base_epoch = epoch > rematch->epoch ? epoch : rematch->epoch;
+  lp_rematch_weights(&rematch->daemon->config, &job->weights);
+  rematch->running = job;
+  if (pthread_create(&rematch->thread, NULL, worker_main, job) != 0) {
+    rematch->running = NULL;
+    job_free(job);
+    release_lock(rematch);
+    snprintf(message, message_size, "could not start the rematch worker thread");
+    return CODE(INTERNAL);
+  }
+  rematch->thread_live = true;
+  return 0;
+}
+
+bool lp_rematch_running(const lp_rematch *rematch) { return rematch->running != NULL; }
+
+const Leerplek__V1__RematchResult *lp_rematch_last(const lp_rematch *rematch) { return rematch->last; }
+
+/* ---- nightly --------------------------------------------------------------------------- */
+
+static void arm_nightly(lp_rematch *rematch) {
+  int minute = lp_config_nightly_minute(&rematch->daemon->config);
+  if (minute < 0 || !rematch->nightly) return;
+  time_t now = time(NULL);
+  struct tm local;
+  localtime_r(&now, &local);
+  long seconds_now = local.tm_hour * 3600L + local.tm_min * 60L + local.tm_sec;
+  long wait = minute * 60L - seconds_now;
+  if (wait <= 0) wait += 86400;
+  struct timeval delay = {wait, 0};
+  evtimer_add(rematch->nightly, &delay);
+}
+
+static void on_nightly_done(void *arg, int code, const char *message, const Leerplek__V1__RematchResult *result) {
+  (void)arg;
+  if (code == 0) LP_INFO("nightly rematch: epoch %llu", (unsigned long long)result->epoch);
+  else LP_WARN("nightly rematch did not run: %s", message);
+}
+
+static void on_nightly(evutil_socket_t fd, short what, void *arg) {
+  (void)fd, (void)what;
+  lp_rematch *rematch = arg;
+  char message[512];
+  /* With several daemons each tries; the lock lets exactly one run, the others log ABORTED. */
+  if (!rematch->daemon->stopping && lp_rematch_start(rematch, false, 0, "nightly", on_nightly_done, NULL, message, sizeof message) != 0)
+    LP_INFO("nightly rematch not started here: %s", message);
+  arm_nightly(rematch);
+}
+
+/* ---- life ------------------------------------------------------------------------------ */
+
+lp_rematch *lp_rematch_new(lp_daemon *daemon) {
+  lp_rematch *rematch = calloc(1, sizeof *rematch);
+  if (!rematch) return NULL;
+  rematch->daemon = daemon;
+  rematch->finished = event_new(daemon->base, -1, 0, on_worker_finished, rematch);
+  rematch->nightly = evtimer_new(daemon->base, on_nightly, rematch);
+  if (!rematch->finished || !rematch->nightly) {
+    lp_rematch_free(rematch);
+    return NULL;
+  }
+  char message[256];
+  if (redis_ready(rematch, message, sizeof message)) {
+    redisReply *reply = redisCommand(rematch->redis, "MGET lp:epoch lp:rematch:last");
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
+      rematch->epoch = parse_u64(reply->element[0]);
+      if (reply->element[1]->type == REDIS_REPLY_STRING)
+        rematch->last = leerplek__v1__rematch_result__unpack(NULL, reply->element[1]->len, (const uint8_t *)reply->element[1]->str);
+    }
+    if (reply) freeReplyObject(reply);
+  } else {
+    LP_WARN("rematch: cannot read the last epoch now (%s); it is read again at the first rematch", message);
+  }
+  arm_nightly(rematch);
+  the_rematch = rematch;
+  return rematch;
+}
+
+void lp_rematch_free(lp_rematch *rematch) {
+  if (!rematch) return;
+  if (rematch->thread_live) pthread_join(rematch->thread, NULL);
+  if (rematch->running) {
+    job *job = rematch->running;
+    job->done = NULL; /* the connections are gone */
+    finish(rematch, job, CODE(UNAVAILABLE), "the daemon is shutting down");
+  }
+  if (rematch->finished) event_free(rematch->finished);
+  if (rematch->nightly) event_free(rematch->nightly);
+  if (rematch->redis) redisFree(rematch->redis);
+  warm_free(&rematch->warm);
+  result_free(rematch->last);
+  result_free(rematch->reply);
+  if (the_rematch == rematch) the_rematch = NULL;
+  free(rematch);
+}

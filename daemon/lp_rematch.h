@@ -1,0 +1,56 @@
+/* lp_rematch: the rematch. A snapshot of the working set taken on the event loop becomes plain
+ * eligibility arrays; a worker thread builds the problem, solves it (warm from the previous
+ * rematch), verifies it and explains every unplaced pupil; the loop then applies the changes as
+ * one MULTI/EXEC with a new epoch, under a Redis lock shared by every daemon on the store. */
+#ifndef LP_REMATCH_H
+#define LP_REMATCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "eligibility.h"
+#include "leerplek.pb-c.h"
+#include "lp_daemon.h"
+#include "lp_handlers.h"
+#include "lp_server.h"
+
+typedef struct lp_rematch lp_rematch;
+
+/* Reads the last epoch and rematch summary from Redis and arms the nightly timer. NULL when out
+ * of memory or the store cannot be reached (logged). One per daemon (see lp_rematch_of). */
+lp_rematch *lp_rematch_new(lp_daemon *daemon);
+/* Waits for a running worker, frees everything. */
+void lp_rematch_free(lp_rematch *rematch);
+/* The daemon's rematch module (handlers find it here: one daemon per process). */
+lp_rematch *lp_rematch_of(const lp_daemon *daemon);
+
+/* Called on the loop once: code 0 with the result (owned by the module, valid during the call),
+ * else a StatusCode and a message. */
+typedef void lp_rematch_done(void *arg, int code, const char *message, const Leerplek__V1__RematchResult *result);
+
+/* Takes the lock and the snapshot and starts the worker. 0, or a StatusCode with message
+ * (ABORTED when a rematch runs here or on another daemon, UNAVAILABLE without Redis); done is
+ * then not called. */
+int lp_rematch_start(lp_rematch *rematch, bool dry_run, uint32_t max_changes, const char *actor,
+                     lp_rematch_done *done, void *arg, char *message, size_t message_size);
+bool lp_rematch_running(const lp_rematch *rematch);
+/* The summary of the last applied rematch (no changes), NULL if none. */
+const Leerplek__V1__RematchResult *lp_rematch_last(const lp_rematch *rematch);
+
+/* The matching weights from the configuration (documented in lp_config.c / leerplekd.conf). */
+void lp_rematch_weights(const lp_config *config, eligibility_weights *weights);
+/* A pupil's unplaced penalty, the same formula as eligibility_build's (see eligibility.h). */
+int64_t lp_rematch_unplaced_penalty(const eligibility_weights *weights, bool newcomer, bool special_needs,
+                                    int64_t waiting_days);
+
+/* handlers_rematch.c */
+int lp_handle_run_rematch(lp_ctx *ctx);
+int lp_handle_get_report(lp_ctx *ctx);
+int lp_handle_get_waiting_list(lp_ctx *ctx);
+
+/* lp_dispatch.c: the reply of a call whose handler set ctx->pending and kept ctx->commit_arg
+ * (the lp_call) to answer later: code 0 sends response (its id and status are filled in), else
+ * an error with message. */
+void lp_dispatch_reply_later(lp_call *call, int code, const char *message, Leerplek__V1__Response *response);
+
+#endif
