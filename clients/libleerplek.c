@@ -305,7 +305,15 @@ int leerplek_call(leerplek_client *client, Leerplek__V1__Request *request,
                   Leerplek__V1__Response **response) {
   *response = NULL;
   if (leerplek_send(client, request) != 0) return -1;
-  if (leerplek_flush(client) != 0) return -1;
+  if (leerplek_flush(client) != 0) {
+    /* The daemon may have answered and closed before reading our request (it refuses a
+     * connection over its limit that way): its reply says why far better than "broken pipe". */
+    char write_error[sizeof client->error];
+    memcpy(write_error, client->error, sizeof write_error);
+    if (leerplek_receive(client, response) == 0) return 0;
+    memcpy(client->error, write_error, sizeof write_error);
+    return -1;
+  }
   return leerplek_receive(client, response);
 }
 
