@@ -6,7 +6,13 @@
  * Backpressure: reading pauses while a connection has max_pending_requests calls queued or
  * more than output_high_water_bytes of unsent replies, and resumes when both drain. Because
  * libevent's read timeout pauses with reading, the idle timeout is also set as a write
- * timeout: a client that never reads its replies is cut off after idle_timeout_s. */
+ * timeout: a client that never reads its replies is cut off after idle_timeout_s.
+ *
+ * Writes: connections with new replies join server->flush_queue, and flush_event (run after
+ * every callback already active in this loop iteration: all readable connections, the EXEC
+ * replies) writes each one straight to its socket (flush_output): one writev per connection
+ * per iteration. EV_WRITE is enabled only while unsent output remains, so no epoll_ctl per
+ * reply. */
 #include "lp_server.h"
 
 #include <errno.h>
@@ -38,6 +44,8 @@ struct lp_conn {
   bool closing;              /* no more requests; close when the output is written */
   bool final_written;        /* a close-after reply went out: write nothing more */
   bool in_input;             /* process_input is running: do not free the connection now */
+  bool flush_queued;         /* in server->flush_queue */
+  lp_conn *flush_next;
   char peer[72];
   lp_token_memo token_memo;
 };
@@ -48,6 +56,8 @@ struct lp_server {
   struct event *accept_retry_timer;
   lp_conn *connections;
   size_t connection_count;
+  lp_conn *flush_queue;      /* connections with replies to write at the end of the iteration */
+  struct event *flush_event;
   char unix_path[108];
 };
 
@@ -82,6 +92,12 @@ static void close_connection(lp_conn *conn) {
   else server->connections = conn->next;
   if (conn->next) conn->next->previous = conn->previous;
   server->connection_count--;
+  if (conn->flush_queued)
+    for (lp_conn **link = &server->flush_queue; *link; link = &(*link)->flush_next)
+      if (*link == conn) {
+        *link = conn->flush_next;
+        break;
+      }
   bufferevent_free(conn->events);
   LP_DEBUG("connection %s closed", conn->peer);
   OPENSSL_cleanse(&conn->token_memo, sizeof conn->token_memo); /* it holds a bearer secret */
@@ -107,6 +123,50 @@ static void maybe_resume_reading(lp_conn *conn) {
   bufferevent_enable(conn->events, EV_READ);
   /* Frames may already sit in the input buffer; libevent will not report them again. */
   bufferevent_trigger(conn->events, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
+/* Writes the output buffer to the socket now; what the socket does not take is left to
+ * libevent (EV_WRITE, with the idle timeout as write timeout), which also reports errors. */
+static void flush_output(lp_conn *conn) {
+  struct evbuffer *output = bufferevent_get_output(conn->events);
+  if (evbuffer_get_length(output) == 0) return;
+  if (!(bufferevent_get_enabled(conn->events) & EV_WRITE)) {
+    /* bufferevent_socket freezes the start of its output buffer; libevent's own write
+     * callback unfreezes it around evbuffer_write in the same way. */
+    evbuffer_unfreeze(output, 1);
+    int written = evbuffer_write(output, bufferevent_getfd(conn->events));
+    evbuffer_freeze(output, 1);
+    (void)written; /* an error shows up again in libevent's write callback */
+    if (evbuffer_get_length(output) == 0) {
+      maybe_resume_reading(conn); /* what on_write would have done */
+      return;
+    }
+    bufferevent_enable(conn->events, EV_WRITE);
+  }
+}
+
+static void queue_flush(lp_conn *conn) {
+  if (conn->flush_queued) return;
+  conn->flush_queued = true;
+  conn->flush_next = conn->server->flush_queue;
+  conn->server->flush_queue = conn;
+  event_active(conn->server->flush_event, EV_TIMEOUT, 1);
+}
+
+/* flush_event: writes the replies of every queued connection. */
+static void on_flush(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  lp_server *server = arg;
+  while (server->flush_queue) {
+    lp_conn *conn = server->flush_queue;
+    server->flush_queue = conn->flush_next;
+    conn->flush_queued = false;
+    flush_output(conn);
+    /* A closing connection with nothing left to write would otherwise never hear back. */
+    if (conn->closing && !conn->head && evbuffer_get_length(bufferevent_get_output(conn->events)) == 0)
+      close_connection(conn);
+  }
 }
 
 static void write_finished_replies(lp_conn *conn) {
@@ -149,10 +209,7 @@ void lp_call_finish(lp_call *call, unsigned char *frame, size_t frame_size, bool
   }
   lp_conn *conn = call->conn;
   write_finished_replies(conn);
-  /* A closing connection with nothing left to write would otherwise never hear back. */
-  if (!conn->in_input && conn->closing && !conn->head &&
-      evbuffer_get_length(bufferevent_get_output(conn->events)) == 0)
-    close_connection(conn);
+  queue_flush(conn); /* on_flush also closes a closing connection once all is written */
 }
 
 static void on_read(struct bufferevent *events, void *arg) {
@@ -161,6 +218,7 @@ static void on_read(struct bufferevent *events, void *arg) {
   conn->in_input = true;
   process_input(conn);
   conn->in_input = false;
+  if (evbuffer_get_length(bufferevent_get_output(conn->events)) > 0) queue_flush(conn);
   if (conn->closing && !conn->head && evbuffer_get_length(bufferevent_get_output(conn->events)) == 0)
     close_connection(conn);
 }
@@ -204,6 +262,8 @@ static void process_input(lp_conn *conn) {
 
 static void on_write(struct bufferevent *events, void *arg) {
   lp_conn *conn = arg;
+  /* Drained: further replies are written directly again (see flush_output). */
+  if (evbuffer_get_length(bufferevent_get_output(events)) == 0) bufferevent_disable(events, EV_WRITE);
   if (conn->closing) {
     if (!conn->head && evbuffer_get_length(bufferevent_get_output(events)) == 0) close_connection(conn);
     return;
@@ -263,6 +323,7 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
   server->connections = conn;
   server->connection_count++;
   bufferevent_setcb(events, on_read, on_write, on_event, conn);
+  bufferevent_disable(events, EV_WRITE); /* enabled by default; see flush_output */
   bufferevent_setwatermark(events, EV_WRITE, daemon->config.output_high_water_bytes / 2, 0);
   if (daemon->config.idle_timeout_s > 0) {
     struct timeval idle = {daemon->config.idle_timeout_s, 0};
@@ -273,7 +334,6 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
     daemon->metrics.connections_refused++;
     LP_WARN("connection %s refused: %zu connections open (max_connections %u)", conn->peer,
             server->connection_count - 1, daemon->config.max_connections);
-    bufferevent_enable(events, EV_WRITE);
     lp_dispatch_refuse(daemon, conn, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_RESOURCE_EXHAUSTED,
                        "the daemon has reached its connection limit; retry later");
     return;
@@ -283,7 +343,7 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
                        "the daemon is shutting down");
     return;
   }
-  bufferevent_enable(events, EV_READ | EV_WRITE);
+  bufferevent_enable(events, EV_READ);
   LP_DEBUG("connection %s accepted", conn->peer);
 }
 
@@ -312,7 +372,10 @@ lp_server *lp_server_new(lp_daemon *daemon) {
   if (!server) return NULL;
   server->daemon = daemon;
   server->accept_retry_timer = evtimer_new(daemon->base, on_accept_retry, server);
-  if (!server->accept_retry_timer) {
+  server->flush_event = event_new(daemon->base, -1, 0, on_flush, server);
+  if (!server->accept_retry_timer || !server->flush_event) {
+    if (server->accept_retry_timer) event_free(server->accept_retry_timer);
+    if (server->flush_event) event_free(server->flush_event);
     free(server);
     return NULL;
   }
@@ -367,5 +430,6 @@ void lp_server_free(lp_server *server) {
   if (server->listener) evconnlistener_free(server->listener);
   if (server->unix_path[0]) unlink(server->unix_path);
   event_free(server->accept_retry_timer);
+  event_free(server->flush_event);
   free(server);
 }

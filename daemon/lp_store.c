@@ -1,6 +1,7 @@
-/* lp_store: Redis via hiredis. Writes: one MULTI/EXEC per mutation on an async connection
- * attached to the daemon's libevent loop; the reply to the client is sent only when EXEC came
- * back. Loading: a synchronous connection reads every index set and record.
+/* lp_store: Redis via hiredis. Writes: the mutations committed during one loop iteration go
+ * out as one MULTI/EXEC on an async connection attached to the daemon's libevent loop (each
+ * mutation stays atomic: it is inside that transaction); a client's reply is sent only when
+ * EXEC came back, and each commit is judged by the replies to its own commands. Loading: a synchronous connection reads every index set and record.
  *
  * hiredis 0.14 traps handled here:
  * - no connect or command timeouts: a watchdog timer drops a link whose connect or oldest
@@ -12,9 +13,10 @@
  *   write, because memory may hold writes that never reached Redis;
  * - blocking DNS in connect: addresses must be IP literals or unix sockets (checked here).
  *
- * Group commit: hiredis appends every command to its output buffer and the libevent adapter
- * writes the buffer when the loop next polls, so all MULTI/EXEC blocks queued during one loop
- * iteration share one write and one round trip. */
+ * Group commit: lp_store_commit only queues the block and activates flush_event, which runs
+ * after the callbacks already active in this loop iteration (every connection that was
+ * readable): it sends MULTI, every queued command and EXEC in one write and one round trip,
+ * which saves Redis and hiredis two commands per mutation. */
 #include "lp_store.h"
 
 #include <arpa/inet.h>
@@ -32,16 +34,16 @@
 
 /* ---- transactions ---------------------------------------------------------------------- */
 
-typedef struct txn_command {
-  int argc;
-  char **argv;
-  size_t *lengths;
-} txn_command;
-
+/* A block is kept already in Redis' wire format (RESP), one buffer per block, so building it
+ * costs no allocation per argument and sending it no formatting: flush_batch and
+ * lp_store_commit_sync hand each command to hiredis as a formatted command. */
 struct lp_txn {
-  txn_command *commands;
-  size_t count;
+  char *wire;                   /* the commands in RESP, back to back */
+  size_t length;
   size_t capacity;
+  size_t *ends;                 /* where each command ends in wire */
+  size_t count;
+  size_t ends_capacity;
   bool failed;
 };
 
@@ -49,50 +51,68 @@ lp_txn *lp_txn_new(void) { return calloc(1, sizeof(lp_txn)); }
 
 void lp_txn_free(lp_txn *txn) {
   if (!txn) return;
-  for (size_t i = 0; i < txn->count; i++) {
-    for (int a = 0; a < txn->commands[i].argc; a++) free(txn->commands[i].argv[a]);
-    free(txn->commands[i].argv);
-    free(txn->commands[i].lengths);
-  }
-  free(txn->commands);
+  free(txn->wire);
+  free(txn->ends);
   free(txn);
 }
 
 bool lp_txn_failed(const lp_txn *txn) { return txn->failed; }
 
+static const char *txn_command(const lp_txn *txn, size_t i, size_t *length) {
+  size_t start = i ? txn->ends[i - 1] : 0;
+  *length = txn->ends[i] - start;
+  return txn->wire + start;
+}
+
+/* Appends "<prefix><number>\r\n". */
+static char *put_count(char *out, char prefix, size_t number) {
+  char digits[24];
+  int n = 0;
+  do digits[n++] = (char)('0' + number % 10);
+  while ((number /= 10) != 0);
+  *out++ = prefix;
+  while (n > 0) *out++ = digits[--n];
+  *out++ = '\r';
+  *out++ = '\n';
+  return out;
+}
+
 /* Appends one command; arguments are copied. */
 static void add_command(lp_txn *txn, int argc, const void *const *argv, const size_t *lengths) {
   if (txn->failed) return;
-  if (txn->count == txn->capacity) {
-    size_t capacity = txn->capacity ? txn->capacity * 2 : 8;
-    txn_command *grown = realloc(txn->commands, capacity * sizeof *grown);
+  size_t needed = 24;
+  for (int a = 0; a < argc; a++) needed += lengths[a] + 26;
+  if (txn->length + needed > txn->capacity) {
+    size_t capacity = txn->capacity ? txn->capacity * 2 : 512;
+    while (capacity < txn->length + needed) capacity *= 2;
+    char *grown = realloc(txn->wire, capacity);
     if (!grown) {
       txn->failed = true;
       return;
     }
-    txn->commands = grown;
+    txn->wire = grown;
     txn->capacity = capacity;
   }
-  txn_command *command = &txn->commands[txn->count];
-  command->argc = 0;
-  command->argv = calloc((size_t)argc, sizeof(char *));
-  command->lengths = calloc((size_t)argc, sizeof(size_t));
-  txn->count++;
-  if (!command->argv || !command->lengths) {
-    txn->failed = true;
-    return;
-  }
-  for (int a = 0; a < argc; a++) {
-    command->argv[a] = malloc(lengths[a] + 1);
-    if (!command->argv[a]) {
+  if (txn->count == txn->ends_capacity) {
+    size_t capacity = txn->ends_capacity ? txn->ends_capacity * 2 : 8;
+    size_t *grown = realloc(txn->ends, capacity * sizeof *grown);
+    if (!grown) {
       txn->failed = true;
       return;
     }
-    memcpy(command->argv[a], argv[a], lengths[a]);
-    command->argv[a][lengths[a]] = '\0';
-    command->lengths[a] = lengths[a];
-    command->argc++;
+    txn->ends = grown;
+    txn->ends_capacity = capacity;
   }
+  char *out = put_count(txn->wire + txn->length, '*', (size_t)argc);
+  for (int a = 0; a < argc; a++) {
+    out = put_count(out, '$', lengths[a]);
+    memcpy(out, argv[a], lengths[a]);
+    out += lengths[a];
+    *out++ = '\r';
+    *out++ = '\n';
+  }
+  txn->length = (size_t)(out - txn->wire);
+  txn->ends[txn->count++] = txn->length;
 }
 
 static void add_strings(lp_txn *txn, int argc, const char *const *argv) {
@@ -152,6 +172,8 @@ void lp_txn_event(lp_txn *txn, const char *instance_id, const char *op, enum lp_
 typedef struct pending_commit {
   lp_commit_done *done;
   void *arg;
+  lp_txn *txn;                  /* until flush_batch sends it */
+  size_t commands;              /* its commands inside the EXEC reply */
   struct timeval sent;
   lp_store *store;
   struct pending_commit *next, *previous; /* in-flight list, oldest first */
@@ -172,7 +194,10 @@ struct lp_store {
   struct event *reconnect_timer;
   struct event *watchdog_timer;
   pending_commit *oldest, *newest;
-  size_t in_flight;
+  size_t in_flight;             /* queued (not yet sent) and sent commits */
+  pending_commit *unsent;       /* first queued commit not yet sent; the rest follow it */
+  size_t unsent_count;
+  struct event *flush_event;
   char events_start[64];        /* lp:events' last id just before the first load */
 };
 
@@ -232,40 +257,93 @@ static void unlink_pending(lp_store *store, pending_commit *pending) {
   store->in_flight--;
 }
 
-static void on_exec_reply(redisAsyncContext *redis, void *reply_pointer, void *privdata) {
-  (void)redis;
-  pending_commit *pending = privdata;
-  lp_store *store = pending->store;
-  redisReply *reply = reply_pointer;
+/* Ends the oldest in-flight commit with code (0: confirmed). */
+static void finish_oldest(lp_store *store, int code, const char *message) {
+  pending_commit *pending = store->oldest;
   unlink_pending(store, pending);
-  int code = 0;
-  char message[300] = "";
-  if (!reply) {
-    /* The link dropped (or the store is being freed) after the block was handed to hiredis. */
-    code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_DEADLINE_EXCEEDED;
-    snprintf(message, sizeof message, "lost the link to the store before it confirmed the write; "
-             "the change may or may not have been made: re-read");
-    store->reload_needed = true;
-  } else if (reply->type == REDIS_REPLY_ARRAY) {
-    for (size_t i = 0; i < reply->elements; i++) {
-      if (reply->element[i]->type == REDIS_REPLY_ERROR) {
-        code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INTERNAL;
-        snprintf(message, sizeof message, "store refused part of the write: %.200s", reply->element[i]->str);
-        store->reload_needed = true;
-        break;
-      }
-    }
-  } else {
-    code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INTERNAL;
-    snprintf(message, sizeof message, "store refused the write: %.200s",
-             reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply to EXEC");
-    store->reload_needed = true;
-  }
+  if (store->unsent == pending) store->unsent = pending->next;
   if (code != 0) LP_WARN("commit failed: %s", message);
+  lp_txn_free(pending->txn);
   pending->done(pending->arg, code, message);
   free(pending);
+}
+
+/* EXEC's reply for a batch of commits (their number is privdata): the oldest in flight, since
+ * Redis answers in order. A commit whose own commands all succeeded is confirmed. */
+static void on_exec_reply(redisAsyncContext *redis, void *reply_pointer, void *privdata) {
+  lp_store *store = redis->data;
+  size_t commits = (size_t)(uintptr_t)privdata;
+  redisReply *reply = reply_pointer;
+  size_t element = 0;
+  for (size_t c = 0; c < commits && store->oldest; c++) {
+    int code = 0;
+    char message[300] = "";
+    size_t commands = store->oldest->commands;
+    if (!reply) {
+      /* The link dropped (or the store is being freed) after the block was handed to hiredis. */
+      code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_DEADLINE_EXCEEDED;
+      snprintf(message, sizeof message, "lost the link to the store before it confirmed the write; "
+               "the change may or may not have been made: re-read");
+      store->reload_needed = true;
+    } else if (reply->type == REDIS_REPLY_ARRAY && element + commands <= reply->elements) {
+      for (size_t i = element; i < element + commands; i++) {
+        if (reply->element[i]->type == REDIS_REPLY_ERROR) {
+          code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INTERNAL;
+          snprintf(message, sizeof message, "store refused part of the write: %.200s", reply->element[i]->str);
+          store->reload_needed = true;
+          break;
+        }
+      }
+    } else {
+      code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INTERNAL;
+      snprintf(message, sizeof message, "store refused the write: %.200s",
+               reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply to EXEC");
+      store->reload_needed = true;
+    }
+    element += commands;
+    finish_oldest(store, code, message);
+  }
   /* After a NULL reply the link is going down; the reload waits for the reconnect. */
   if (reply && !store->freeing) reload_if_needed(store);
+}
+
+/* flush_event: sends every queued commit as one MULTI/EXEC. */
+static void flush_batch(evutil_socket_t fd, short events, void *arg) {
+  (void)fd;
+  (void)events;
+  lp_store *store = arg;
+  size_t commits = store->unsent_count;
+  if (commits == 0) return;
+  pending_commit *first = store->unsent;
+  store->unsent = NULL;
+  store->unsent_count = 0;
+  int rc = store->redis && !store->freeing ? redisAsyncCommand(store->redis, NULL, NULL, "MULTI") : REDIS_ERR;
+  for (pending_commit *pending = first; pending && rc == REDIS_OK; pending = pending->next) {
+    lp_txn *txn = pending->txn;
+    for (size_t i = 0; i < txn->count && rc == REDIS_OK; i++) {
+      size_t length = 0;
+      const char *command = txn_command(txn, i, &length);
+      rc = redisAsyncFormattedCommand(store->redis, NULL, NULL, command, length);
+    }
+    pending->txn = NULL;
+    lp_txn_free(txn);
+  }
+  if (rc == REDIS_OK) rc = redisAsyncCommand(store->redis, on_exec_reply, (void *)(uintptr_t)commits, "EXEC");
+  if (rc == REDIS_OK) return;
+  /* Not sent whole (link down or going down, out of memory): outcome unknown, as for a lost
+   * link; Redis discards a half-sent MULTI block when the link is reset. These are the newest
+   * commits: anything older is already with hiredis. */
+  LP_WARN("could not send %zu writes to redis", commits);
+  store->reload_needed = true;
+  while (store->newest && commits-- > 0) {
+    pending_commit *pending = store->newest;
+    unlink_pending(store, pending);
+    lp_txn_free(pending->txn);
+    pending->done(pending->arg, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_DEADLINE_EXCEEDED,
+                  "lost the link to the store before it confirmed the write; "
+                  "the change may or may not have been made: re-read");
+    free(pending);
+  }
 }
 
 int lp_store_commit(lp_store *store, lp_txn *txn, lp_commit_done *done, void *arg) {
@@ -278,28 +356,19 @@ int lp_store_commit(lp_store *store, lp_txn *txn, lp_commit_done *done, void *ar
     lp_txn_free(txn);
     return -1;
   }
-  int rc = redisAsyncCommand(store->redis, NULL, NULL, "MULTI");
-  for (size_t i = 0; i < txn->count && rc == REDIS_OK; i++)
-    rc = redisAsyncCommandArgv(store->redis, NULL, NULL, txn->commands[i].argc,
-                               (const char **)txn->commands[i].argv, txn->commands[i].lengths);
-  if (rc == REDIS_OK) rc = redisAsyncCommand(store->redis, on_exec_reply, pending, "EXEC");
-  lp_txn_free(txn);
-  if (rc != REDIS_OK) {
-    /* A half-sent MULTI block is discarded by Redis when the link is reset; treat as lost. */
-    free(pending);
-    store->reload_needed = true;
-    LP_WARN("could not queue a write to redis; dropping the link");
-    return -1;
-  }
   pending->done = done;
   pending->arg = arg;
   pending->store = store;
+  pending->txn = txn;
+  pending->commands = txn->count;
   gettimeofday(&pending->sent, NULL);
   pending->previous = store->newest;
   if (store->newest) store->newest->next = pending;
   else store->oldest = pending;
   store->newest = pending;
   store->in_flight++;
+  if (!store->unsent) store->unsent = pending;
+  if (store->unsent_count++ == 0) event_active(store->flush_event, EV_TIMEOUT, 1);
   return 0;
 }
 
@@ -467,7 +536,8 @@ lp_store *lp_store_new(lp_daemon *daemon) {
   store->daemon = daemon;
   store->reconnect_timer = evtimer_new(daemon->base, on_reconnect_timer, store);
   store->watchdog_timer = event_new(daemon->base, -1, EV_PERSIST, on_watchdog, store);
-  if (!store->reconnect_timer || !store->watchdog_timer) {
+  store->flush_event = event_new(daemon->base, -1, 0, flush_batch, store);
+  if (!store->reconnect_timer || !store->watchdog_timer || !store->flush_event) {
     lp_store_free(store);
     return NULL;
   }
@@ -506,6 +576,7 @@ int lp_store_start(lp_store *store) {
 void lp_store_free(lp_store *store) {
   if (!store) return;
   store->freeing = true;
+  flush_batch(-1, 0, store); /* queued commits end as outcome unknown, like sent ones */
   if (store->redis) {
     redisAsyncContext *redis = store->redis;
     store->redis = NULL;
@@ -513,6 +584,7 @@ void lp_store_free(lp_store *store) {
   }
   if (store->reconnect_timer) event_free(store->reconnect_timer);
   if (store->watchdog_timer) event_free(store->watchdog_timer);
+  if (store->flush_event) event_free(store->flush_event);
   free(store);
 }
 
@@ -546,9 +618,11 @@ int lp_store_commit_sync(redisContext *redis, lp_txn *txn, char *error, size_t e
     return -1;
   }
   redisAppendCommand(redis, "MULTI");
-  for (size_t i = 0; i < txn->count; i++)
-    redisAppendCommandArgv(redis, txn->commands[i].argc, (const char **)txn->commands[i].argv,
-                           txn->commands[i].lengths);
+  for (size_t i = 0; i < txn->count; i++) {
+    size_t length = 0;
+    const char *command = txn_command(txn, i, &length);
+    redisAppendFormattedCommand(redis, command, length);
+  }
   redisAppendCommand(redis, "EXEC");
   int rc = 0;
   for (size_t i = 0; i < txn->count + 2; i++) {
