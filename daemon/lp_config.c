@@ -3,6 +3,7 @@
 #include "lp_config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <ini.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -49,6 +50,7 @@ static const option options[] = {
     UINT_OPTION("limits", max_preferences, "10", 0, 1000, "most preferred companies per pupil"),
     UINT_OPTION("limits", max_exclusions, "100", 0, 10000, "most excluded companies per pupil"),
     STRING_OPTION("redis", redis, "127.0.0.1:6379", "Redis address: ip:port or unix:/path (no host names)"),
+    STRING_OPTION("redis", redis_password_file, "", "file whose first line is the Redis password (sent with AUTH); empty = no AUTH"),
     UINT_OPTION("redis", redis_timeout_ms, "2000", 10, 600000, "connect timeout and write confirmation timeout, ms"),
     UINT_OPTION("redis", redis_reconnect_min_ms, "100", 1, 600000, "first reconnect delay, ms (doubles up to the max)"),
     UINT_OPTION("redis", redis_reconnect_max_ms, "5000", 1, 3600000, "longest reconnect delay, ms"),
@@ -187,6 +189,29 @@ int lp_config_validate(const lp_config *config, char *error, size_t error_size) 
     snprintf(error, error_size, "listen and redis must not be empty");
     return -1;
   }
+  return 0;
+}
+
+int lp_config_load_secrets(lp_config *config, char *error, size_t error_size) {
+  config->redis_password[0] = '\0';
+  if (config->redis_password_file[0] == '\0') return 0;
+  FILE *file = fopen(config->redis_password_file, "r");
+  if (!file) {
+    snprintf(error, error_size, "redis_password_file %s: %s", config->redis_password_file, strerror(errno));
+    return -1;
+  }
+  char line[sizeof config->redis_password + 1];
+  bool read = fgets(line, sizeof line, file) != NULL;
+  fclose(file);
+  size_t length = read ? strcspn(line, "\r\n") : 0;
+  line[length] = '\0';
+  if (length == 0 || length >= sizeof config->redis_password) {
+    snprintf(error, error_size, "redis_password_file %s: the first line must hold the password (1..%zu bytes)",
+             config->redis_password_file, sizeof config->redis_password - 1);
+    return -1;
+  }
+  memcpy(config->redis_password, line, length + 1);
+  memset(line, 0, sizeof line);
   return 0;
 }
 

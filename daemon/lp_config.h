@@ -9,6 +9,8 @@ typedef struct lp_config {
   char listen[256];            /* API address: "ip:port", "[ipv6]:port" or "unix:/path" */
   char http_listen[256];       /* /healthz and /metrics: "ip:port" or "unix:/path"; "" = off */
   char redis[256];             /* Redis: "ip:port" or "unix:/path" (no names: hiredis resolves blocking) */
+  char redis_password_file[256]; /* "" = no AUTH */
+  char redis_password[256];    /* read from redis_password_file by lp_config_load_secrets; not an option */
   char log_level[16];          /* error, warn, info, debug */
   char instance_id[64];        /* names this daemon in lp:events; empty = random at start */
   uint32_t max_frame_bytes;
@@ -28,8 +30,8 @@ typedef struct lp_config {
   uint32_t redis_timeout_ms;
   uint32_t redis_reconnect_min_ms;
   uint32_t redis_reconnect_max_ms;
-  uint32_t events_max_length;
-  uint32_t follow_events;      /* 1: follow lp:events to apply other daemons' writes */  /* approximate MAXLEN of the lp:events stream */
+  uint32_t events_max_length;  /* approximate MAXLEN of the lp:events stream */
+  uint32_t follow_events;      /* 1: follow lp:events to apply other daemons' writes */
   uint32_t shutdown_grace_ms;
   /* The rematch (lp_rematch.c): when it runs by itself, how it weighs pairs, its lock. */
   char rematch_nightly_time[8];        /* "HH:MM" local time; "" = no nightly rematch */
@@ -54,6 +56,8 @@ int lp_config_set(lp_config *config, const char *name, const char *value, char *
                   size_t error_size);
 /* Checks values that depend on each other; 0 or -1 with the reason. */
 int lp_config_validate(const lp_config *config, char *error, size_t error_size);
+/* Reads the secrets the options point at (the Redis password); 0 or -1 with the reason. */
+int lp_config_load_secrets(lp_config *config, char *error, size_t error_size);
 /* rematch_nightly_time as minutes after midnight, or -1 when empty or malformed. */
 int lp_config_nightly_minute(const lp_config *config);
 /* Writes every option with its default and meaning (for --help). */

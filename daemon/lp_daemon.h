@@ -17,13 +17,31 @@ typedef struct lp_server lp_server;
 typedef struct lp_follow lp_follow;
 typedef struct lp_http lp_http;
 
+/* Latency histogram bounds of /metrics, seconds (a last bucket catches the rest). */
+#define LP_LATENCY_BOUNDS 12
+extern const double lp_latency_bounds[LP_LATENCY_BOUNDS];
+/* Rows of the per-call counters: 0 = no call known (unparsable frame, refused connection),
+ * 1 = hello, then one per route of lp_dispatch.c (lp_dispatch_call_name gives the names). */
+#define LP_METRIC_CALLS 48
+
+/* Replies and latency of one call (time from the frame read to the reply queued). */
+typedef struct lp_call_metrics {
+  unsigned long long replies_by_code[17];   /* by StatusCode */
+  unsigned long long latency_buckets[LP_LATENCY_BOUNDS + 1]; /* not cumulative */
+  double latency_sum_s;
+} lp_call_metrics;
+
 /* Counters for /metrics. */
 typedef struct lp_metrics {
-  unsigned long long requests_by_code[17];  /* replies by StatusCode */
-  unsigned long long commits;               /* MULTI/EXEC blocks confirmed */
-  unsigned long long commit_failures;       /* MULTI/EXEC blocks that failed or were lost */
+  lp_call_metrics calls[LP_METRIC_CALLS];
+  unsigned long long commits;               /* writes confirmed by Redis */
+  unsigned long long commit_failures;       /* writes that failed or whose link was lost */
   unsigned long long connections_accepted;
   unsigned long long connections_refused;   /* over max_connections */
+  unsigned long long redis_connects;        /* links to Redis set up (the first and every reconnect) */
+  unsigned long long redis_connect_failures;
+  unsigned long long redis_disconnects;     /* links lost or dropped by the watchdog */
+  unsigned long long redis_errors;          /* error replies from Redis (refused writes, failed PINGs) */
 } lp_metrics;
 
 typedef struct lp_daemon {

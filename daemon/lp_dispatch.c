@@ -63,10 +63,45 @@ static const route routes[] = {
     {LEERPLEK__V1__REQUEST__BODY_LIST_TOKENS, "list_tokens", ADMIN, lp_handle_list_tokens},
 };
 
+#define ROUTE_COUNT (sizeof routes / sizeof routes[0])
+/* Metric rows: 0 = no call known, 1 = hello, 2.. = routes. */
+#define ROW_NONE 0u
+#define ROW_HELLO 1u
+_Static_assert(ROUTE_COUNT + 2 <= LP_METRIC_CALLS, "raise LP_METRIC_CALLS in lp_daemon.h");
+
+const double lp_latency_bounds[LP_LATENCY_BOUNDS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                      0.01,   0.025,   0.05,   0.1,   0.5,    2.5};
+
+const char *lp_dispatch_call_name(unsigned row) {
+  if (row == ROW_NONE) return "none";
+  if (row == ROW_HELLO) return "hello";
+  return row - 2 < ROUTE_COUNT ? routes[row - 2].name : NULL;
+}
+
 static const route *find_route(Leerplek__V1__Request__BodyCase body) {
-  for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+  for (size_t i = 0; i < ROUTE_COUNT; i++)
     if (routes[i].body == body) return &routes[i];
   return NULL;
+}
+
+static void start_call_metrics(lp_call *call, lp_metrics *metrics) {
+  call->metrics = metrics;
+  call->metric_row = ROW_NONE;
+  clock_gettime(CLOCK_MONOTONIC, &call->started);
+}
+
+/* Counts a call's reply by its status code and the time since its frame was read. */
+static void count_reply(lp_call *call, int code) {
+  if (!call->metrics || code < 0 || code > 16) return;
+  lp_call_metrics *row = &call->metrics->calls[call->metric_row < LP_METRIC_CALLS ? call->metric_row : ROW_NONE];
+  row->replies_by_code[code]++;
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  double seconds = (double)(now.tv_sec - call->started.tv_sec) + (double)(now.tv_nsec - call->started.tv_nsec) * 1e-9;
+  unsigned bucket = 0;
+  while (bucket < LP_LATENCY_BOUNDS && seconds > lp_latency_bounds[bucket]) bucket++;
+  row->latency_buckets[bucket]++;
+  row->latency_sum_s += seconds;
 }
 
 /* Packs a Response into a frame with its 4-byte big-endian length. NULL when out of memory. */
@@ -101,7 +136,7 @@ static void finish_with_error(lp_call *call, uint64_t request_id, int code, cons
   size_t size = 0;
   unsigned char *frame = error_frame(request_id, code, field, message, &size);
   if (close_after && call->conn) lp_conn_stop_reading(call->conn);
-  if (call->metrics && code >= 0 && code <= 16) call->metrics->requests_by_code[code]++;
+  count_reply(call, code);
   /* Out of memory: an empty frame still keeps the replies in order; the client sees a parse
    * error for this one request. */
   if (!frame) frame = calloc(1, 4), size = 4;
@@ -111,7 +146,7 @@ static void finish_with_error(lp_call *call, uint64_t request_id, int code, cons
 void lp_dispatch_oversized(lp_daemon *daemon, lp_conn *conn, size_t size) {
   lp_call *call = lp_call_open(conn);
   if (!call) return;
-  call->metrics = &daemon->metrics;
+  start_call_metrics(call, &daemon->metrics);
   char message[160];
   snprintf(message, sizeof message, "frame of %zu bytes exceeds the limit of %u bytes; closing", size,
            daemon->config.max_frame_bytes);
@@ -122,7 +157,7 @@ void lp_dispatch_refuse(lp_daemon *daemon, lp_conn *conn, int code, const char *
   lp_conn_stop_reading(conn);
   lp_call *call = lp_call_open(conn);
   if (!call) return;
-  call->metrics = &daemon->metrics;
+  start_call_metrics(call, &daemon->metrics);
   finish_with_error(call, 0, code, "", message, true);
 }
 
@@ -131,7 +166,7 @@ static void on_commit_done(void *arg, int code, const char *message) {
   lp_call *call = arg;
   if (code == 0) {
     call->metrics->commits++;
-    call->metrics->requests_by_code[0]++;
+    count_reply(call, 0);
     unsigned char *frame = call->success_frame;
     size_t size = call->success_size;
     call->success_frame = NULL;
@@ -159,7 +194,7 @@ void lp_dispatch_reply_later(lp_call *call, int code, const char *message, Leerp
     finish_with_error(call, call->request_id, CODE(INTERNAL), "", "out of memory packing the reply", false);
     return;
   }
-  call->metrics->requests_by_code[0]++;
+  count_reply(call, 0);
   lp_call_finish(call, frame, size, false);
 }
 
@@ -248,10 +283,13 @@ static bool has_unknown_call(const Leerplek__V1__Request *request) {
   return false;
 }
 
-static int route_request(lp_ctx *ctx, lp_conn *conn, bool *close_after, const char **call_name) {
+/* Routes the request; call_name and metric_row name the call once it is known. */
+static int route_request(lp_ctx *ctx, lp_conn *conn, bool *close_after, const char **call_name,
+                         unsigned *metric_row) {
   const Leerplek__V1__Request *request = ctx->request;
   if (request->body_case == LEERPLEK__V1__REQUEST__BODY_HELLO) {
     *call_name = "hello";
+    *metric_row = ROW_HELLO;
     return handle_hello(ctx, conn, close_after);
   }
   if (!lp_conn_greeted(conn)) {
@@ -266,6 +304,7 @@ static int route_request(lp_ctx *ctx, lp_conn *conn, bool *close_after, const ch
   const route *call = find_route(request->body_case);
   if (!call) return lp_fail(ctx, CODE(UNIMPLEMENTED), "body", "this daemon does not know that call");
   *call_name = call->name;
+  *metric_row = 2u + (unsigned)(call - routes);
   if (ctx->daemon->stopping) return lp_fail(ctx, CODE(UNAVAILABLE), "", "the daemon is shutting down");
   if (!lp_store_loaded(ctx->daemon->store))
     return lp_fail(ctx, CODE(UNAVAILABLE), "", "the daemon is starting (state not loaded yet)");
@@ -290,7 +329,7 @@ void lp_dispatch_frame(lp_daemon *daemon, lp_conn *conn, const unsigned char *da
     lp_conn_stop_reading(conn);
     return;
   }
-  call->metrics = &daemon->metrics;
+  start_call_metrics(call, &daemon->metrics);
   Leerplek__V1__Request *request = leerplek__v1__request__unpack(NULL, size, data);
   if (!request) {
     /* protobuf-c says only "NULL"; the frame's size is all we can add. */
@@ -316,7 +355,7 @@ void lp_dispatch_frame(lp_daemon *daemon, lp_conn *conn, const unsigned char *da
 
   bool close_after = false;
   const char *call_name = "?";
-  int rc = route_request(&ctx, conn, &close_after, &call_name);
+  int rc = route_request(&ctx, conn, &close_after, &call_name, &call->metric_row);
   if (rc == 0) {
     size_t frame_size = 0;
     unsigned char *frame = pack_frame(&response, &frame_size);
@@ -326,7 +365,7 @@ void lp_dispatch_frame(lp_daemon *daemon, lp_conn *conn, const unsigned char *da
       call->success_frame = frame ? frame : calloc(1, 4);
       call->success_size = frame ? frame_size : 4;
     } else if (frame) {
-      daemon->metrics.requests_by_code[0]++;
+      count_reply(call, 0);
       lp_call_finish(call, frame, frame_size, false);
     } else {
       finish_with_error(call, request->request_id, CODE(INTERNAL), "", "out of memory packing the reply", false);

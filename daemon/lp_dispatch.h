@@ -14,4 +14,7 @@ void lp_dispatch_oversized(lp_daemon *daemon, lp_conn *conn, size_t size);
 /* Refuses a new connection with one reply (request_id 0) and closes it. */
 void lp_dispatch_refuse(lp_daemon *daemon, lp_conn *conn, int code, const char *message);
 
+/* The name of a row of lp_metrics.calls ("none", "hello", "get_pupil", ...), NULL past the last. */
+const char *lp_dispatch_call_name(unsigned row);
+
 #endif

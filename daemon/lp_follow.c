@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "lp_log.h"
+#include "lp_store.h"
 
 struct lp_follow {
   lp_daemon *daemon;
@@ -187,6 +188,7 @@ static void on_connect(const redisAsyncContext *redis, int status) {
   }
   follow->connected = true;
   LP_INFO("following lp:events from %s", follow->last_id);
+  lp_store_auth_async(follow->redis, &follow->daemon->config);
   read_more(follow);
 }
 

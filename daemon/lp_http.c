@@ -1,5 +1,6 @@
-/* lp_http: /healthz (200 when the store takes writes, else 503) and /metrics (counters and
- * gauges in Prometheus text format). evhttp has no limits by default: headers, body and
+/* lp_http: /healthz (200 when the data is loaded and the store takes writes, else 503),
+ * /metrics (counters, gauges and latency histograms in Prometheus text format) and /dashboard
+ * (lp_dashboard.c). evhttp has no limits by default: headers, body and
  * time are bounded here, and only GET and HEAD are allowed. */
 #include "lp_http.h"
 
@@ -14,7 +15,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "leerplek.pb-c.h"
+#include "lp_dashboard.h"
+#include "lp_dispatch.h"
 #include "lp_log.h"
+#include "lp_rematch.h"
 #include "lp_server.h"
 #include "lp_store.h"
 
@@ -24,11 +29,17 @@ struct lp_http {
   char unix_path[108];
 };
 
-static const char *const code_names[17] = {
-    "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-    "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-    "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-    "UNAUTHENTICATED"};
+/* An enum value's name without its type prefix ("STATUS_CODE_NOT_FOUND" -> "NOT_FOUND"), from
+ * the generated descriptor: the proto file stays the one list of names. Value 0 is named by the
+ * caller (proto3 calls it *_UNSPECIFIED, which reads badly as "OK" or "no placement"). */
+static const char *enum_label(const ProtobufCEnumDescriptor *descriptor, int value, const char *prefix,
+                              const char *zero_label) {
+  if (value == 0) return zero_label;
+  const ProtobufCEnumValue *entry = protobuf_c_enum_descriptor_get_value(descriptor, value);
+  if (!entry) return "UNKNOWN";
+  size_t length = strlen(prefix);
+  return strncmp(entry->name, prefix, length) == 0 ? entry->name + length : entry->name;
+}
 
 static void reply_text(struct evhttp_request *request, int status, const char *reason, struct evbuffer *body) {
   evhttp_add_header(evhttp_request_get_output_headers(request), "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
@@ -48,6 +59,109 @@ static void on_healthz(struct evhttp_request *request, void *arg) {
   evbuffer_free(body);
 }
 
+static void metric_header(struct evbuffer *body, const char *name, const char *type, const char *help) {
+  evbuffer_add_printf(body, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void add_call_metrics(struct evbuffer *body, const lp_metrics *metrics) {
+  metric_header(body, "leerplek_replies_total", "counter", "API replies sent, by call and status code.");
+  for (unsigned row = 0; row < LP_METRIC_CALLS && lp_dispatch_call_name(row); row++)
+    for (int code = 0; code < 17; code++)
+      if (metrics->calls[row].replies_by_code[code] > 0)
+        evbuffer_add_printf(body, "leerplek_replies_total{call=\"%s\",code=\"%s\"} %llu\n", lp_dispatch_call_name(row),
+                            enum_label(&leerplek__v1__status_code__descriptor, code, "STATUS_CODE_", "OK"),
+                            metrics->calls[row].replies_by_code[code]);
+  metric_header(body, "leerplek_request_duration_seconds", "histogram",
+                "Time from reading a request to queueing its reply (writes include Redis' confirmation), by call.");
+  for (unsigned row = 0; row < LP_METRIC_CALLS && lp_dispatch_call_name(row); row++) {
+    const lp_call_metrics *call = &metrics->calls[row];
+    unsigned long long cumulative = 0;
+    for (int bucket = 0; bucket <= LP_LATENCY_BOUNDS; bucket++) cumulative += call->latency_buckets[bucket];
+    if (cumulative == 0) continue;
+    const char *name = lp_dispatch_call_name(row);
+    cumulative = 0;
+    for (int bucket = 0; bucket < LP_LATENCY_BOUNDS; bucket++) {
+      cumulative += call->latency_buckets[bucket];
+      evbuffer_add_printf(body, "leerplek_request_duration_seconds_bucket{call=\"%s\",le=\"%g\"} %llu\n", name,
+                          lp_latency_bounds[bucket], cumulative);
+    }
+    cumulative += call->latency_buckets[LP_LATENCY_BOUNDS];
+    evbuffer_add_printf(body, "leerplek_request_duration_seconds_bucket{call=\"%s\",le=\"+Inf\"} %llu\n", name, cumulative);
+    evbuffer_add_printf(body, "leerplek_request_duration_seconds_sum{call=\"%s\"} %.9f\n", name, call->latency_sum_s);
+    evbuffer_add_printf(body, "leerplek_request_duration_seconds_count{call=\"%s\"} %llu\n", name, cumulative);
+  }
+}
+
+static void add_counter(struct evbuffer *body, const char *name, const char *help, unsigned long long value) {
+  metric_header(body, name, "counter", help);
+  evbuffer_add_printf(body, "%s %llu\n", name, value);
+}
+
+static void add_gauge(struct evbuffer *body, const char *name, const char *help, double value) {
+  metric_header(body, name, "gauge", help);
+  evbuffer_add_printf(body, "%s %.17g\n", name, value);
+}
+
+/* Pupils by placement state and seats, counted from the working set at scrape time. */
+static void add_state_metrics(struct evbuffer *body, const lp_state *state) {
+  enum { STATES = 7 };
+  unsigned long long by_state[STATES] = {0};
+  const lp_map *placements = &state->maps[LP_KIND_PLACEMENT];
+  for (size_t i = 0; i < placements->count; i++) {
+    const Leerplek__V1__Placement *placement = placements->entries[i].value;
+    int placement_state = (int)placement->state;
+    if (placement_state >= 0 && placement_state < STATES) by_state[placement_state]++;
+  }
+  size_t pupils = state->maps[LP_KIND_PUPIL].count;
+  metric_header(body, "leerplek_pupils", "gauge",
+                "Registered pupils by placement state (NONE: registered, no placement requested).");
+  for (int s = 0; s < STATES; s++) {
+    unsigned long long count = by_state[s];
+    if (s == 0) count = pupils > placements->count ? pupils - placements->count : 0;
+    evbuffer_add_printf(body, "leerplek_pupils{state=\"%s\"} %llu\n",
+                        enum_label(&leerplek__v1__placement_state__descriptor, s, "PLACEMENT_STATE_", "NONE"), count);
+  }
+  unsigned long long open_vacancies = 0, open_seats = 0, free_seats = 0;
+  const lp_map *vacancies = &state->maps[LP_KIND_VACANCY];
+  for (size_t i = 0; i < vacancies->count; i++) {
+    const Leerplek__V1__Vacancy *vacancy = vacancies->entries[i].value;
+    if (vacancy->state != LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_OPEN) continue;
+    long free_here = (long)vacancy->seats - vacancy->seats_filled - vacancy->seats_proposed;
+    open_vacancies++;
+    open_seats += vacancy->seats;
+    free_seats += free_here > 0 ? (unsigned long long)free_here : 0;
+  }
+  add_gauge(body, "leerplek_open_vacancies", "Open vacancies.", (double)open_vacancies);
+  add_gauge(body, "leerplek_open_seats", "Seats in open vacancies.", (double)open_seats);
+  add_gauge(body, "leerplek_free_seats", "Seats in open vacancies not held by a proposal or placement.", (double)free_seats);
+  metric_header(body, "leerplek_records", "gauge", "Records in the working set, by kind.");
+  for (int kind = 0; kind < LP_KIND_COUNT; kind++)
+    evbuffer_add_printf(body, "leerplek_records{kind=\"%s\"} %zu\n", lp_kind_name((enum lp_kind)kind),
+                        state->maps[kind].count);
+}
+
+static void add_rematch_metrics(struct evbuffer *body, const lp_daemon *daemon) {
+  lp_rematch *rematch = lp_rematch_of(daemon);
+  const Leerplek__V1__RematchResult *last = rematch ? lp_rematch_last(rematch) : NULL;
+  add_gauge(body, "leerplek_rematch_running", "1 while this daemon runs a rematch.",
+            rematch && lp_rematch_running(rematch) ? 1 : 0);
+  add_gauge(body, "leerplek_rematch_epoch", "Epoch of the last applied rematch (0: none yet).", last ? (double)last->epoch : 0);
+  if (!last) return;
+  add_gauge(body, "leerplek_rematch_last_start_time_seconds", "Unix time the last applied rematch started.",
+            (double)last->started_unix_s);
+  metric_header(body, "leerplek_rematch_duration_seconds", "gauge", "Phases of the last applied rematch.");
+  const struct { const char *phase; uint64_t us; } phases[] = {
+      {"snapshot", last->snapshot_us}, {"candidates", last->candidates_us}, {"solve", last->solve_us},
+      {"write", last->write_us}, {"total", last->snapshot_us + last->candidates_us + last->solve_us + last->write_us}};
+  for (size_t i = 0; i < sizeof phases / sizeof phases[0]; i++)
+    evbuffer_add_printf(body, "leerplek_rematch_duration_seconds{phase=\"%s\"} %.6f\n", phases[i].phase,
+                        (double)phases[i].us / 1e6);
+  add_gauge(body, "leerplek_rematch_placed", "Pupils placed (proposed or fixed) by the last applied rematch.", last->placed);
+  add_gauge(body, "leerplek_rematch_unplaced", "Pupils left waiting by the last applied rematch.", last->unplaced);
+  add_gauge(body, "leerplek_rematch_eligible_pairs", "Eligible pupil-vacancy pairs in the last applied rematch.",
+            (double)last->eligible_pairs);
+}
+
 static void on_metrics(struct evhttp_request *request, void *arg) {
   lp_http *http = arg;
   const lp_daemon *daemon = http->daemon;
@@ -57,40 +171,50 @@ static void on_metrics(struct evhttp_request *request, void *arg) {
     evhttp_send_error(request, HTTP_INTERNAL, "out of memory");
     return;
   }
-  evbuffer_add_printf(body, "# HELP leerplek_replies_total API replies sent, by status code.\n"
-                            "# TYPE leerplek_replies_total counter\n");
-  for (int code = 0; code < 17; code++)
-    evbuffer_add_printf(body, "leerplek_replies_total{code=\"%s\"} %llu\n", code_names[code], metrics->requests_by_code[code]);
-  evbuffer_add_printf(body,
-                      "# HELP leerplek_commits_total MULTI/EXEC writes confirmed by Redis.\n"
-                      "# TYPE leerplek_commits_total counter\nleerplek_commits_total %llu\n"
-                      "# HELP leerplek_commit_failures_total MULTI/EXEC writes that failed or whose link was lost.\n"
-                      "# TYPE leerplek_commit_failures_total counter\nleerplek_commit_failures_total %llu\n"
-                      "# HELP leerplek_connections_accepted_total API connections accepted.\n"
-                      "# TYPE leerplek_connections_accepted_total counter\nleerplek_connections_accepted_total %llu\n"
-                      "# HELP leerplek_connections_refused_total API connections refused over max_connections.\n"
-                      "# TYPE leerplek_connections_refused_total counter\nleerplek_connections_refused_total %llu\n"
-                      "# HELP leerplek_connections_open API connections open now.\n"
-                      "# TYPE leerplek_connections_open gauge\nleerplek_connections_open %zu\n"
-                      "# HELP leerplek_store_writable 1 when Redis takes writes, else 0.\n"
-                      "# TYPE leerplek_store_writable gauge\nleerplek_store_writable %d\n"
-                      "# HELP leerplek_store_in_flight MULTI/EXEC writes waiting for Redis.\n"
-                      "# TYPE leerplek_store_in_flight gauge\nleerplek_store_in_flight %zu\n"
-                      "# HELP leerplek_records Records in the working set, by kind.\n"
-                      "# TYPE leerplek_records gauge\n",
-                      metrics->commits, metrics->commit_failures, metrics->connections_accepted,
-                      metrics->connections_refused, lp_server_connection_count(daemon->server),
-                      lp_store_writable(daemon->store) ? 1 : 0, lp_store_in_flight(daemon->store));
-  for (int kind = 0; kind < LP_KIND_COUNT; kind++)
-    evbuffer_add_printf(body, "leerplek_records{kind=\"%s\"} %zu\n", lp_kind_name((enum lp_kind)kind),
-                        daemon->state.maps[kind].count);
+  add_call_metrics(body, metrics);
+  add_counter(body, "leerplek_commits_total", "Writes confirmed by Redis.", metrics->commits);
+  add_counter(body, "leerplek_commit_failures_total", "Writes that failed or whose link was lost.", metrics->commit_failures);
+  add_counter(body, "leerplek_connections_accepted_total", "API connections accepted.", metrics->connections_accepted);
+  add_counter(body, "leerplek_connections_refused_total", "API connections refused over max_connections.",
+              metrics->connections_refused);
+  add_gauge(body, "leerplek_connections_open", "API connections open now.", (double)lp_server_connection_count(daemon->server));
+  add_counter(body, "leerplek_redis_connects_total", "Links to Redis set up (the first one and every reconnect).",
+              metrics->redis_connects);
+  add_counter(body, "leerplek_redis_connect_failures_total", "Attempts to link to Redis that failed or timed out.",
+              metrics->redis_connect_failures);
+  add_counter(body, "leerplek_redis_disconnects_total", "Links to Redis lost or dropped for not answering.",
+              metrics->redis_disconnects);
+  add_counter(body, "leerplek_redis_errors_total", "Error replies from Redis (refused writes, failed health checks).",
+              metrics->redis_errors);
+  add_gauge(body, "leerplek_store_writable", "1 when Redis takes writes and the data is loaded, else 0.",
+            lp_store_writable(daemon->store) ? 1 : 0);
+  add_gauge(body, "leerplek_store_in_flight", "Writes waiting for Redis.", (double)lp_store_in_flight(daemon->store));
+  add_state_metrics(body, &daemon->state);
+  add_rematch_metrics(body, daemon);
   reply_text(request, HTTP_OK, "OK", body);
+  evbuffer_free(body);
+}
+
+static void on_dashboard(struct evhttp_request *request, void *arg) {
+  lp_http *http = arg;
+  struct evbuffer *body = evbuffer_new();
+  if (!body || lp_dashboard_render(http->daemon, body) != 0) {
+    if (body) evbuffer_free(body);
+    evhttp_send_error(request, HTTP_INTERNAL, "out of memory");
+    return;
+  }
+  struct evkeyvalq *headers = evhttp_request_get_output_headers(request);
+  evhttp_add_header(headers, "Content-Type", "text/html; charset=utf-8");
+  /* The page is self-contained: forbid everything but its own inline style. */
+  evhttp_add_header(headers, "Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+  evhttp_add_header(headers, "Cache-Control", "no-store");
+  evhttp_send_reply(request, HTTP_OK, "OK", body);
   evbuffer_free(body);
 }
 
 static void on_other(struct evhttp_request *request, void *arg) {
   (void)arg;
-  evhttp_send_error(request, HTTP_NOTFOUND, "only /healthz and /metrics live here");
+  evhttp_send_error(request, HTTP_NOTFOUND, "only /healthz, /metrics and /dashboard live here");
 }
 
 lp_http *lp_http_start(lp_daemon *daemon, char *error, size_t error_size) {
@@ -108,6 +232,7 @@ lp_http *lp_http_start(lp_daemon *daemon, char *error, size_t error_size) {
   evhttp_set_allowed_methods(http->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
   evhttp_set_cb(http->http, "/healthz", on_healthz, http);
   evhttp_set_cb(http->http, "/metrics", on_metrics, http);
+  evhttp_set_cb(http->http, "/dashboard", on_dashboard, http);
   evhttp_set_gencb(http->http, on_other, http);
 
   struct sockaddr_storage storage;
@@ -140,7 +265,7 @@ lp_http *lp_http_start(lp_daemon *daemon, char *error, size_t error_size) {
     lp_http_free(http);
     return NULL;
   }
-  LP_INFO("http (/healthz, /metrics) on %s", address);
+  LP_INFO("http (/healthz, /metrics, /dashboard) on %s", address);
   return http;
 }
 

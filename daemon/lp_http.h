@@ -1,5 +1,6 @@
-/* lp_http: the operations endpoint (evhttp on http_listen): GET /healthz and GET /metrics
- * (Prometheus text format). Off unless http_listen is set. */
+/* lp_http: the operations endpoint (evhttp on http_listen): GET /healthz, GET /metrics
+ * (Prometheus text format) and GET /dashboard (HTML, aggregates only). Off unless http_listen
+ * is set. None of them asks for a token: keep http_listen on loopback or behind a proxy. */
 #ifndef LP_HTTP_H
 #define LP_HTTP_H
 

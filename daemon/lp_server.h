@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "lp_auth.h"
 #include "lp_daemon.h"
@@ -26,6 +27,8 @@ typedef struct lp_call {
   size_t success_size;
   uint64_t request_id;
   lp_metrics *metrics;       /* where the reply is counted */
+  unsigned metric_row;       /* its row in metrics->calls */
+  struct timespec started;   /* when its frame was read (CLOCK_MONOTONIC) */
 } lp_call;
 
 lp_server *lp_server_new(lp_daemon *daemon);

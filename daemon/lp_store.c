@@ -289,6 +289,7 @@ static void on_exec_reply(redisAsyncContext *redis, void *reply_pointer, void *p
       for (size_t i = element; i < element + commands; i++) {
         if (reply->element[i]->type == REDIS_REPLY_ERROR) {
           code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INTERNAL;
+          store->daemon->metrics.redis_errors++;
           snprintf(message, sizeof message, "store refused part of the write: %.200s", reply->element[i]->str);
           store->reload_needed = true;
           break;
@@ -296,6 +297,7 @@ static void on_exec_reply(redisAsyncContext *redis, void *reply_pointer, void *p
       }
     } else {
       code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INTERNAL;
+      store->daemon->metrics.redis_errors++;
       snprintf(message, sizeof message, "store refused the write: %.200s",
                reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply to EXEC");
       store->reload_needed = true;
@@ -379,6 +381,7 @@ static void on_ping(redisAsyncContext *redis, void *reply_pointer, void *privdat
   store->ping_pending = false;
   if (!reply || store->freeing) return;
   if (reply->type != REDIS_REPLY_STATUS) {
+    store->daemon->metrics.redis_errors++;
     LP_WARN("redis answered PING with an error: %s", reply->type == REDIS_REPLY_ERROR ? reply->str : "?");
     return;
   }
@@ -387,19 +390,35 @@ static void on_ping(redisAsyncContext *redis, void *reply_pointer, void *privdat
   reload_if_needed(store);
 }
 
+static void on_auth(redisAsyncContext *redis, void *reply_pointer, void *privdata) {
+  (void)redis;
+  const char *password_file = privdata;
+  redisReply *reply = reply_pointer;
+  if (reply && reply->type == REDIS_REPLY_ERROR)
+    LP_ERROR("redis refused AUTH with the password in %s: %s", password_file, reply->str);
+}
+
+void lp_store_auth_async(redisAsyncContext *redis, const lp_config *config) {
+  if (config->redis_password[0] == '\0') return;
+  redisAsyncCommand(redis, on_auth, (void *)config->redis_password_file, "AUTH %s", config->redis_password);
+}
+
 static void on_connect(const redisAsyncContext *redis, int status) {
   lp_store *store = redis->data;
   if (status != REDIS_OK) {
     /* hiredis frees the context after this callback. */
     LP_WARN("redis connect failed: %s", redis->errstr);
+    store->daemon->metrics.redis_connect_failures++;
     store->redis = NULL;
     if (!store->freeing) schedule_reconnect(store);
     return;
   }
   store->connected = true;
+  store->daemon->metrics.redis_connects++;
   LP_INFO("connected to redis at %s", store->daemon->config.redis);
   store->ping_pending = true;
   gettimeofday(&store->ping_sent, NULL);
+  lp_store_auth_async(store->redis, &store->daemon->config);
   redisAsyncCommand(store->redis, on_ping, store, "PING");
 }
 
@@ -411,6 +430,7 @@ static void on_disconnect(const redisAsyncContext *redis, int status) {
   store->ready = false;
   store->reload_needed = true;
   if (store->freeing) return;
+  store->daemon->metrics.redis_disconnects++;
   LP_WARN("lost the link to redis (%s); reconnecting", status == REDIS_OK ? "closed" : redis->errstr);
   schedule_reconnect(store);
 }
@@ -476,6 +496,7 @@ static void connect_now(lp_store *store) {
   }
   if (redis->err) {
     LP_WARN("redis connect to %s: %s", store->daemon->config.redis, redis->errstr);
+    store->daemon->metrics.redis_connect_failures++;
     redisAsyncFree(redis);
     schedule_reconnect(store);
     return;
@@ -527,7 +548,10 @@ static void on_watchdog(evutil_socket_t fd, short events, void *arg) {
   store->ready = false;
   store->reload_needed = true;
   redisAsyncFree(redis); /* runs the pending callbacks with NULL and, if connected, on_disconnect */
-  if (!was_connected) schedule_reconnect(store);
+  if (!was_connected) {
+    store->daemon->metrics.redis_connect_failures++;
+    schedule_reconnect(store);
+  }
 }
 
 lp_store *lp_store_new(lp_daemon *daemon) {
@@ -609,6 +633,17 @@ redisContext *lp_store_connect_sync(const lp_config *config, char *error, size_t
     return NULL;
   }
   redisSetTimeout(redis, timeout);
+  if (config->redis_password[0]) {
+    redisReply *reply = redisCommand(redis, "AUTH %s", config->redis_password);
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+      snprintf(error, error_size, "redis %s refused AUTH with the password in %s: %s", config->redis,
+               config->redis_password_file, reply ? reply->str : redis->errstr);
+      if (reply) freeReplyObject(reply);
+      redisFree(redis);
+      return NULL;
+    }
+    freeReplyObject(reply);
+  }
   return redis;
 }
 

@@ -4,6 +4,7 @@
 #ifndef LP_STORE_H
 #define LP_STORE_H
 
+#include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -50,6 +51,11 @@ const char *lp_store_events_start(const lp_store *store);
 size_t lp_store_in_flight(const lp_store *store);
 /* Closes the connection (in-flight commits are answered with errors) and frees the store. */
 void lp_store_free(lp_store *store);
+
+/* Queues AUTH on a new async link when a Redis password is configured (nothing otherwise);
+ * Redis answers in order, so commands queued after it run authenticated. A refusal is logged
+ * naming redis_password_file; the commands after it then fail with NOAUTH. */
+void lp_store_auth_async(redisAsyncContext *redis, const lp_config *config);
 
 /* Synchronous helpers for startup and --create-admin-token. */
 redisContext *lp_store_connect_sync(const lp_config *config, char *error, size_t error_size);

@@ -177,7 +177,8 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  if (lp_config_validate(&config, error, sizeof error) != 0) {
+  if (lp_config_validate(&config, error, sizeof error) != 0 ||
+      lp_config_load_secrets(&config, error, sizeof error) != 0) {
     fprintf(stderr, "leerplekd: %s\n", error);
     return 2;
   }

@@ -14,6 +14,7 @@ packages=(
   libprotobuf-c-dev protobuf-c-compiler      # API encoding, code generated in the build
   redis-server                               # the store (tests start a private one)
   curl                                       # the main job waits on /healthz
+  chromium                                   # the dashboard test renders /dashboard headless
   libssl-dev libinih-dev libjansson-dev libcsv-dev   # token hashing, config, JSON, CSV
 )
 

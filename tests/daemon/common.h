@@ -4,6 +4,11 @@
 
 #include <criterion/criterion.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -151,6 +156,52 @@ static inline void create_token(leerplek_client *admin, int role, const char *sc
   cr_assert_eq(code, 0, "create_token: %s", response->status->message);
   snprintf(out, out_size, "%s", response->create_token->token);
   leerplek_response_free(response);
+}
+
+static inline int request_placement(leerplek_client *client, const char *school, const char *ref) {
+  Leerplek__V1__RequestPlacementRequest body = LEERPLEK__V1__REQUEST_PLACEMENT_REQUEST__INIT;
+  body.school_id = (char *)school;
+  body.pupil_ref = (char *)ref;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_REQUEST_PLACEMENT;
+  request.request_placement = &body;
+  return call_code(client, &request, NULL);
+}
+
+static inline int run_rematch(leerplek_client *client, bool dry_run, Leerplek__V1__Response **out) {
+  Leerplek__V1__RunRematchRequest body = LEERPLEK__V1__RUN_REMATCH_REQUEST__INIT;
+  body.dry_run = dry_run;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_RUN_REMATCH;
+  request.run_rematch = &body;
+  return call_code(client, &request, out);
+}
+
+/* Sends raw HTTP to a unix socket and returns the whole reply (caller frees). */
+static inline char *http_exchange(const char *path, const char *text) {
+  struct sockaddr_un address;
+  memset(&address, 0, sizeof address);
+  address.sun_family = AF_UNIX;
+  cr_assert_lt(strlen(path), sizeof address.sun_path);
+  memcpy(address.sun_path, path, strlen(path) + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  cr_assert_eq(connect(fd, (struct sockaddr *)&address, sizeof address), 0);
+  cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+  size_t size = 0, capacity = 65536;
+  char *reply = malloc(capacity + 1);
+  cr_assert_not_null(reply);
+  ssize_t n;
+  while ((n = read(fd, reply + size, capacity - size)) > 0) {
+    size += (size_t)n;
+    if (size == capacity) {
+      capacity *= 2;
+      reply = realloc(reply, capacity + 1);
+      cr_assert_not_null(reply);
+    }
+  }
+  reply[size] = '\0';
+  close(fd);
+  return reply;
 }
 
 /* Starts redis and the daemon (with extra flags), and makes the first admin token. */

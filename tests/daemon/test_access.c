@@ -19,16 +19,6 @@ static char spare_token_id[32];
 #define UI CODE(UNIMPLEMENTED)
 #define IA CODE(INVALID_ARGUMENT)
 
-static void request_placement_for(leerplek_client *client, const char *school, const char *ref) {
-  Leerplek__V1__RequestPlacementRequest body = LEERPLEK__V1__REQUEST_PLACEMENT_REQUEST__INIT;
-  body.school_id = (char *)school;
-  body.pupil_ref = (char *)ref;
-  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
-  request.body_case = LEERPLEK__V1__REQUEST__BODY_REQUEST_PLACEMENT;
-  request.request_placement = &body;
-  cr_assert_eq(call_code(client, &request, NULL), 0);
-}
-
 static void setup(void) {
   start_all(&harness, NULL);
   leerplek_client *admin = harness_connect(&harness, harness.admin_token);
@@ -52,7 +42,7 @@ static void setup(void) {
     cr_assert_eq(register_pupil(coordinator, "school-a", ref, "KAPPER"), 0);
     snprintf(ref, sizeof ref, "wd-%d", role);
     cr_assert_eq(register_pupil(coordinator, "school-a", ref, "KAPPER"), 0);
-    request_placement_for(coordinator, "school-a", ref);
+    cr_assert_eq(request_placement(coordinator, "school-a", ref), 0);
   }
   leerplek_close(coordinator);
   create_token(admin, LEERPLEK__V1__ROLE__ROLE_SCHOOL, "school-a", tokens[SCHOOL_A], sizeof tokens[0]);

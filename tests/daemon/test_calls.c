@@ -348,24 +348,6 @@ Test(calls, the_documented_config_file_loads_and_help_works) {
   cr_assert_eq(WEXITSTATUS(system(command)), 2, "an unknown option is a usage error");
 }
 
-/* Sends raw HTTP to a unix socket and returns the whole reply (caller frees). */
-static char *http_exchange(const char *path, const char *text) {
-  struct sockaddr_un address;
-  memset(&address, 0, sizeof address);
-  address.sun_family = AF_UNIX;
-  cr_assert_lt(strlen(path), sizeof address.sun_path);
-  memcpy(address.sun_path, path, strlen(path) + 1);
-  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-  cr_assert_eq(connect(fd, (struct sockaddr *)&address, sizeof address), 0);
-  cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-  size_t size = 0, capacity = 65536;
-  char *reply = calloc(1, capacity + 1);
-  ssize_t n;
-  while (size < capacity && (n = read(fd, reply + size, capacity - size)) > 0) size += (size_t)n;
-  close(fd);
-  return reply;
-}
-
 Test(calls, http_healthz_and_metrics) {
   cr_assert_eq(harness_stop_daemon(&harness, SIGTERM), 0);
   char http_address[420], http_path[400];

@@ -81,7 +81,7 @@ static void teardown(void) {
 
 TestSuite(proposals, .init = setup, .fini = teardown, .timeout = 60);
 
-static int accept(int who, int side, Leerplek__V1__Response **out) {
+static int accept_as(int who, int side, Leerplek__V1__Response **out) {
   Leerplek__V1__AcceptProposalRequest body = LEERPLEK__V1__ACCEPT_PROPOSAL_REQUEST__INIT;
   body.proposal_id = PROPOSAL_ID;
   body.side = (Leerplek__V1__Side)side;
@@ -136,16 +136,16 @@ Test(proposals, company_sees_only_its_proposals_in_the_restricted_view) {
 
 Test(proposals, both_sides_accept_then_agreement_then_withdraw_frees_the_seat) {
   Leerplek__V1__Response *response = NULL;
-  cr_assert_eq(accept(SCHOOL_B, 0, NULL), CODE(NOT_FOUND), "another school's proposal is absent");
-  cr_assert_eq(accept(COMPANY_Y, 0, NULL), CODE(NOT_FOUND), "another company's proposal is absent");
-  cr_assert_eq(accept(SCHOOL_A, LEERPLEK__V1__SIDE__SIDE_COMPANY, NULL), CODE(PERMISSION_DENIED));
-  cr_assert_eq(accept(COORDINATOR, 0, NULL), CODE(INVALID_ARGUMENT), "a coordinator must name the side");
-  cr_assert_eq(accept(SCHOOL_A, 0, &response), 0);
+  cr_assert_eq(accept_as(SCHOOL_B, 0, NULL), CODE(NOT_FOUND), "another school's proposal is absent");
+  cr_assert_eq(accept_as(COMPANY_Y, 0, NULL), CODE(NOT_FOUND), "another company's proposal is absent");
+  cr_assert_eq(accept_as(SCHOOL_A, LEERPLEK__V1__SIDE__SIDE_COMPANY, NULL), CODE(PERMISSION_DENIED));
+  cr_assert_eq(accept_as(COORDINATOR, 0, NULL), CODE(INVALID_ARGUMENT), "a coordinator must name the side");
+  cr_assert_eq(accept_as(SCHOOL_A, 0, &response), 0);
   cr_assert_eq(response->accept_proposal->state, LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_PROPOSED);
   cr_assert(response->accept_proposal->school_accepted);
   cr_assert_not(response->accept_proposal->company_accepted);
   leerplek_response_free(response);
-  cr_assert_eq(accept(COMPANY_X, 0, &response), 0);
+  cr_assert_eq(accept_as(COMPANY_X, 0, &response), 0);
   cr_assert_eq(response->accept_proposal->state, LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_ACCEPTED);
   leerplek_response_free(response);
   uint32_t proposed, filled;
@@ -196,7 +196,7 @@ Test(proposals, decline_excludes_the_company_and_frees_the_seat) {
   uint32_t proposed, filled;
   vacancy_seats(&proposed, &filled);
   cr_assert_eq(proposed, 0);
-  cr_assert_eq(accept(SCHOOL_A, 0, NULL), CODE(NOT_FOUND), "a declined proposal is no longer current");
+  cr_assert_eq(accept_as(SCHOOL_A, 0, NULL), CODE(NOT_FOUND), "a declined proposal is no longer current");
 
   Leerplek__V1__GetPlacementRequest get = LEERPLEK__V1__GET_PLACEMENT_REQUEST__INIT;
   get.pupil_ref = (char *)"p1";
@@ -294,8 +294,8 @@ Test(proposals, a_vacancy_change_that_still_fits_keeps_the_proposal_and_one_that
 }
 
 Test(proposals, removing_a_recognition_releases_proposals_but_not_accepted_placements) {
-  cr_assert_eq(accept(SCHOOL_A, 0, NULL), 0);
-  cr_assert_eq(accept(COMPANY_X, 0, NULL), 0);
+  cr_assert_eq(accept_as(SCHOOL_A, 0, NULL), 0);
+  cr_assert_eq(accept_as(COMPANY_X, 0, NULL), 0);
   char *before = harness_snapshot(&harness);
   cr_assert_eq(upsert_company(clients[COORDINATOR], "1111111111", NULL), CODE(FAILED_PRECONDITION),
                "an accepted placement depends on the recognition");

@@ -43,16 +43,6 @@ static int location_at(const char *id, const char *company, int32_t lat_e6, cons
   return call_code(coordinator, &request, NULL);
 }
 
-static int request_placement(leerplek_client *client, const char *school, const char *ref) {
-  Leerplek__V1__RequestPlacementRequest body = LEERPLEK__V1__REQUEST_PLACEMENT_REQUEST__INIT;
-  body.school_id = (char *)school;
-  body.pupil_ref = (char *)ref;
-  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
-  request.body_case = LEERPLEK__V1__REQUEST__BODY_REQUEST_PLACEMENT;
-  request.request_placement = &body;
-  return call_code(client, &request, NULL);
-}
-
 /* The placement (caller frees the response). */
 static Leerplek__V1__Placement *get_placement(const char *school, const char *ref, Leerplek__V1__Response **response) {
   Leerplek__V1__GetPlacementRequest body = LEERPLEK__V1__GET_PLACEMENT_REQUEST__INIT;
@@ -63,15 +53,6 @@ static Leerplek__V1__Placement *get_placement(const char *school, const char *re
   request.get_placement = &body;
   cr_assert_eq(call_code(coordinator, &request, response), 0);
   return (*response)->get_placement->placement;
-}
-
-static int run_rematch(leerplek_client *client, bool dry_run, Leerplek__V1__Response **out) {
-  Leerplek__V1__RunRematchRequest body = LEERPLEK__V1__RUN_REMATCH_REQUEST__INIT;
-  body.dry_run = dry_run;
-  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
-  request.body_case = LEERPLEK__V1__REQUEST__BODY_RUN_REMATCH;
-  request.run_rematch = &body;
-  return call_code(client, &request, out);
 }
 
 static int proposal_call(uint64_t proposal_id, int side, bool decline) {
