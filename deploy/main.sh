@@ -3,33 +3,79 @@
 # time, runs. Installs what is missing, builds, starts a private redis-server (AOF on, unix
 # socket, data under run/) and leerplekd, creates tokens, imports the Antwerp demo dataset
 # (leerplek-gen --demo: DOMAIN.md's 307 pupils, 1,220 companies, 367 locations), puts every
-# pupil on the waiting list, runs a rematch and prints the report and the waiting list.
+# pupil on the waiting list, runs a rematch and prints the placed and unplaced counts, the
+# report (reasons, shortages) and the waiting list, then where to look next.
 #
 # Run it again and it resets: it stops what the previous run started and starts from an empty
-# store (LEERPLEK_KEEP=1 keeps the store and only re-imports and rematches). Everything it
-# starts keeps running afterwards so the CLI can be tried; `bash deploy/main.sh stop` stops it.
+# store (LEERPLEK_KEEP=1 reuses the store and only re-imports and rematches); it says which.
+# Everything it starts keeps running afterwards so the CLI can be tried; `bash deploy/main.sh
+# stop` stops it (with the same LEERPLEK_RUN_DIR, if one was set).
+#
+# Settings (environment variables; without any, it is what the README describes):
+#   LEERPLEK_RUN_DIR      where the store, logs, pid files, tokens and demo files go
+#                         (default: run/ in the checkout; a reset deletes only what this
+#                         script puts there)
+#   LEERPLEK_BIN          a folder holding already-built leerplekd, leerplek and leerplek-gen:
+#                         use them and skip the install and build steps (the test suite does this)
+#   LEERPLEK_PORT         the API port on 127.0.0.1 (default 7411)
+#   LEERPLEK_HTTP_PORT    the HTTP port on 127.0.0.1: /dashboard, /healthz, /metrics (default 7412)
+#   LEERPLEK_LISTEN       the API address instead, host:port or unix:/path (wins over LEERPLEK_PORT)
+#   LEERPLEK_HTTP_LISTEN  the HTTP address instead, host:port or unix:/path (wins over
+#                         LEERPLEK_HTTP_PORT)
+#   LEERPLEK_KEEP=1       reuse the previous run's store instead of resetting it
+#   LEERPLEK_SEED         the demo dataset's random seed (default 1)
 set -euo pipefail
+
+absolute() { case $1 in /*) printf '%s' "$1" ;; *) printf '%s/%s' "$PWD" "$1" ;; esac; }
+run_dir=$(absolute "${LEERPLEK_RUN_DIR:-$(dirname "$0")/../run}")
+given_bin=${LEERPLEK_BIN:+$(absolute "$LEERPLEK_BIN")}
 cd "$(dirname "$0")/.."
 top=$(pwd)
+run_dir=$(mkdir -p "$run_dir" && cd "$run_dir" && pwd)
 
-run_dir=$top/run
 redis_socket=$run_dir/redis.sock
-api_address=127.0.0.1:${LEERPLEK_PORT:-7411}
-http_address=127.0.0.1:${LEERPLEK_HTTP_PORT:-7412}
+api_address=${LEERPLEK_LISTEN:-127.0.0.1:${LEERPLEK_PORT:-7411}}
+http_address=${LEERPLEK_HTTP_LISTEN:-127.0.0.1:${LEERPLEK_HTTP_PORT:-7412}}
 seed=${LEERPLEK_SEED:-1}
 
 step() { printf '\n== %s\n' "$*"; }
+fail() { printf 'main.sh: %s\n' "$*" >&2; exit 1; }
+# A path as the user can type it from the checkout: relative when inside it.
+shown() { case $1 in "$top"/*) printf '%s' "${1#"$top"/}" ;; *) printf '%s' "$1" ;; esac; }
 
+# running <pid> <name>: the process exists, is not a zombie (nobody may reap the daemons once
+# this script exited) and, where /proc tells, is <name> (not a recycled pid).
+running() {
+  kill -0 "$1" 2>/dev/null || return 1
+  [ -r "/proc/$1/stat" ] || return 0
+  local state
+  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
+  [ "$state" != Z ] && [ "$state" != X ] && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]
+}
+
+# stop_pidfile <file> <name>: SIGTERM to the process named there, wait until it is gone.
+stop_pidfile() {
+  local file=$1 name=$2 pid
+  [ -f "$file" ] || return 0
+  pid=$(cat "$file")
+  if [[ $pid =~ ^[0-9]+$ ]] && running "$pid" "$name"; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 200); do running "$pid" "$name" || break; sleep 0.1; done
+    if running "$pid" "$name"; then
+      echo "  $name (pid $pid) did not stop within 20 s" >&2
+      return 1
+    fi
+    echo "  stopped $name (pid $pid)"
+    stopped_any=1
+  fi
+  rm -f "$file"
+}
+
+# The daemon first, so that it answers what is in flight while Redis still takes writes.
+stopped_any=0
 stop_everything() {
-  if [ -f "$run_dir/leerplekd.pid" ]; then
-    kill "$(cat "$run_dir/leerplekd.pid")" 2>/dev/null || true
-    rm -f "$run_dir/leerplekd.pid"
-  fi
-  if [ -f "$run_dir/redis.pid" ]; then
-    kill "$(cat "$run_dir/redis.pid")" 2>/dev/null || true
-    for _ in $(seq 50); do [ -e "$run_dir/redis.pid" ] || break; sleep 0.1; done
-    rm -f "$run_dir/redis.pid"
-  fi
+  stop_pidfile "$run_dir/leerplekd.pid" leerplekd
+  stop_pidfile "$run_dir/redis.pid" redis-server
 }
 
 wait_for() { # wait_for <seconds> <command...>: polls until the command succeeds
@@ -40,96 +86,267 @@ wait_for() { # wait_for <seconds> <command...>: polls until the command succeeds
 
 if [ "${1:-}" = stop ]; then
   stop_everything
-  echo "stopped leerplekd and redis-server (data kept in $run_dir)"
+  [ "$stopped_any" = 1 ] || echo "  nothing was running from $(shown "$run_dir")"
+  echo "leerplekd and redis-server are stopped (data kept in $(shown "$run_dir"))"
   exit 0
+elif [ $# -gt 0 ]; then
+  fail "unknown argument \"$1\" (usage: bash deploy/main.sh [stop])"
 fi
 
-step "install what is missing"
-bash deploy/install-deps.sh
+# Shows cmake's [NN%] lines as they come: on a terminal on one line that is rewritten, else
+# one line per further 10 %. Everything stays in the log.
+build_progress() {
+  local tty=0
+  [ -t 1 ] && tty=1
+  awk -v tty="$tty" '
+    /^\[ *[0-9]+%\] (Building|Linking)/ {
+      percent = substr($0, 2, index($0, "%") - 2) + 0
+      work++
+      if (tty) { printf "\r\033[K  %s", substr($0, 1, 110); open = 1 }
+      else if (percent >= next_percent) {
+        print "  " $0
+        while (next_percent <= percent) next_percent += 10
+      }
+      fflush()
+    }
+    END {
+      if (open) printf "\n"
+      if (work == 0) print "  up to date"
+    }'
+}
 
-step "build (build/)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "$(nproc)" --target leerplekd leerplek leerplek-gen 2>&1 | grep -E '^\[100%\]|error' || true
-bin=$top/build/bin
-
-stop_everything
-if [ "${LEERPLEK_KEEP:-0}" = 1 ] && [ -d "$run_dir/redis" ]; then
-  step "reusing the store in $run_dir/redis (LEERPLEK_KEEP=1)"
+if [ -n "$given_bin" ]; then
+  bin=$given_bin
+  step "programs from $(shown "$bin") (LEERPLEK_BIN: no install, no build)"
+  for program in leerplekd leerplek leerplek-gen; do
+    [ -x "$bin/$program" ] || fail "$bin/$program is missing (LEERPLEK_BIN must hold leerplekd, leerplek and leerplek-gen)"
+  done
 else
-  step "fresh store in $run_dir (set LEERPLEK_KEEP=1 to keep the previous one)"
-  rm -rf "$run_dir"
+  step "install what is missing"
+  bash deploy/install-deps.sh
+
+  build_log=$top/build/main-build.log
+  step "build (build/, full log in build/main-build.log)"
+  mkdir -p build
+  if ! cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build_log" 2>&1; then
+    tail -n 30 "$build_log"
+    fail "cmake could not configure build/ (log: build/main-build.log)"
+  fi
+  if ! cmake --build build -j "$(nproc)" --target leerplekd leerplek leerplek-gen 2>&1 |
+      tee -a "$build_log" | build_progress; then
+    grep -E 'error|Error' "$build_log" | head -n 30
+    fail "the build failed (log: build/main-build.log)"
+  fi
+  bin=$top/build/bin
+  echo "  built leerplekd, leerplek and leerplek-gen in build/bin"
+fi
+
+[ ${#redis_socket} -lt 104 ] || fail "the run folder's path is too long for a unix socket: $run_dir"
+
+step "stop what a previous run started"
+stop_everything
+[ "$stopped_any" = 1 ] || echo "  nothing was running"
+
+# A TCP address another program listens on (a daemon of another run folder, say) would answer
+# our health check and our calls: refuse it up front. Unix sockets live in the run folder.
+in_use() {
+  [[ $1 == unix:* ]] && return 1
+  (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null
+}
+for address in "$api_address" "$http_address"; do
+  ! in_use "$address" ||
+    fail "$address is in use by another program (a leerplekd of another LEERPLEK_RUN_DIR?): stop it or set LEERPLEK_PORT and LEERPLEK_HTTP_PORT"
+done
+
+if [ "${LEERPLEK_KEEP:-0}" = 1 ] && [ -d "$run_dir/redis" ]; then
+  step "store: reusing the store in $(shown "$run_dir/redis") (LEERPLEK_KEEP=1; the demo data is imported again over it)"
+else
+  if [ -d "$run_dir/redis" ]; then
+    step "store: reset, the previous store in $(shown "$run_dir/redis") is deleted (LEERPLEK_KEEP=1 reuses it)"
+  else
+    step "store: new, in $(shown "$run_dir/redis")"
+  fi
+  # Only what this script puts there: LEERPLEK_RUN_DIR may name a folder holding other things.
+  rm -rf "$run_dir/redis" "$run_dir/demo" "$run_dir/tokens.txt" "$run_dir/redis.log" \
+    "$run_dir/leerplekd.log" "$run_dir/demo-overview.txt" "$run_dir/rematch.txt" \
+    "$run_dir/waiting.txt" "$run_dir/proposals.csv" "$redis_socket"
 fi
 mkdir -p "$run_dir/redis"
 
-step "start redis-server (AOF, unix socket $redis_socket)"
+step "start redis-server (AOF, unix socket $(shown "$redis_socket"))"
 redis-server --port 0 --unixsocket "$redis_socket" --unixsocketperm 700 \
   --appendonly yes --appendfsync everysec --dir "$run_dir/redis" --save '' \
   --daemonize yes --pidfile "$run_dir/redis.pid" --logfile "$run_dir/redis.log"
-wait_for 10 redis-cli -s "$redis_socket" ping || { echo "redis-server did not start: $run_dir/redis.log"; exit 1; }
+# PONG, not just an answer: while it loads the AOF it answers LOADING (and redis-cli exits 0).
+redis_ready() { [ "$(redis-cli -s "$redis_socket" ping 2>/dev/null)" = PONG ]; }
+wait_for 30 redis_ready || fail "redis-server did not start: $run_dir/redis.log"
 
 daemon_flags=(--config deploy/leerplekd.conf --redis "unix:$redis_socket" --listen "$api_address"
               --http_listen "$http_address" --log_level warn)
 if [ ! -f "$run_dir/tokens.txt" ]; then
   step "create the first admin token"
-  admin_token=$("$bin/leerplekd" "${daemon_flags[@]}" --create-admin-token | grep -o 'lp1\.[0-9a-f.]*' | head -1)
-  [ -n "$admin_token" ] || { echo "could not create the admin token"; exit 1; }
+  admin_token=$("$bin/leerplekd" "${daemon_flags[@]}" --create-admin-token 2>>"$run_dir/leerplekd.log" |
+                grep -o 'lp1\.[0-9a-f.]*' | head -1) || true
+  [ -n "$admin_token" ] || fail "could not create the admin token (see $run_dir/leerplekd.log)"
 fi
 
-step "start leerplekd on $api_address (HTTP $http_address, log $run_dir/leerplekd.log)"
-"$bin/leerplekd" "${daemon_flags[@]}" >"$run_dir/leerplekd.log" 2>&1 &
-echo $! >"$run_dir/leerplekd.pid"
-wait_for 10 curl -sf "http://$http_address/healthz" || { echo "leerplekd is not ready:"; tail "$run_dir/leerplekd.log"; exit 1; }
+# HTTP over TCP or a unix socket: the base URL and the curl options that reach it.
+if [[ $http_address == unix:* ]]; then
+  http_socket=${http_address#unix:}
+  http_base=http://localhost
+  curl_to_http=(curl --unix-socket "$http_socket")
+else
+  http_base=http://$http_address
+  curl_to_http=(curl)
+fi
+
+step "start leerplekd on $api_address (HTTP $http_address, log $(shown "$run_dir/leerplekd.log"))"
+"$bin/leerplekd" "${daemon_flags[@]}" >>"$run_dir/leerplekd.log" 2>&1 </dev/null &
+daemon_pid=$!
+echo "$daemon_pid" >"$run_dir/leerplekd.pid"
+ready=0
+for _ in $(seq 200); do
+  if "${curl_to_http[@]}" --noproxy '*' -sf -o /dev/null "$http_base/healthz" 2>/dev/null; then ready=1; break; fi
+  kill -0 "$daemon_pid" 2>/dev/null || break
+  sleep 0.1
+done
+if [ "$ready" != 1 ]; then
+  tail -n 20 "$run_dir/leerplekd.log" >&2
+  fail "leerplekd is not ready (log: $run_dir/leerplekd.log)"
+fi
+echo "  ready (pid $daemon_pid)"
 
 export LEERPLEK_ADDRESS=$api_address
+new_token() { # new_token <admin token> <create-token flags...>: prints the new token
+  local admin=$1; shift
+  LEERPLEK_TOKEN=$admin "$bin/leerplek" admin create-token "$@" | grep -o 'lp1\.[0-9a-f.]*' | head -1
+}
 if [ ! -f "$run_dir/tokens.txt" ]; then
-  step "create tokens (coordinator, one school, one company) -> $run_dir/tokens.txt"
-  new_token() { LEERPLEK_TOKEN=$admin_token "$bin/leerplek" admin create-token "$@" | grep -o 'lp1\.[0-9a-f.]*' | head -1; }
-  coordinator_token=$(new_token --role coordinator --label "demo coordinator")
-  {
-    echo "admin        $admin_token"
-    echo "coordinator  $coordinator_token"
-  } >"$run_dir/tokens.txt"
+  step "create the coordinator token -> $(shown "$run_dir/tokens.txt")"
+  coordinator_token=$(new_token "$admin_token" --role coordinator --label "demo coordinator")
+  [ -n "$coordinator_token" ] || fail "could not create the coordinator token"
+  (
+    umask 077
+    printf 'admin        %s\ncoordinator  %s\n' "$admin_token" "$coordinator_token" >"$run_dir/tokens.txt"
+  )
   chmod 600 "$run_dir/tokens.txt"
+else
+  step "tokens: reusing $(shown "$run_dir/tokens.txt")"
 fi
 coordinator_token=$(awk '$1 == "coordinator" {print $2}' "$run_dir/tokens.txt")
 admin_token=$(awk '$1 == "admin" {print $2}' "$run_dir/tokens.txt")
 
-step "generate the Antwerp demo dataset (seed $seed) -> $run_dir/demo"
-"$bin/leerplek-gen" --demo "$run_dir/demo" --seed "$seed" | tail -n +1
+step "generate the Antwerp demo dataset (seed $seed) -> $(shown "$run_dir/demo")"
+"$bin/leerplek-gen" --demo "$run_dir/demo" --seed "$seed" >"$run_dir/demo-overview.txt"
+sed -n '1,3p' "$run_dir/demo-overview.txt"
+echo "  (pupils and seats per training and per area: $(shown "$run_dir/demo-overview.txt"))"
 
 step "import it (each file checked whole first, then pipelined)"
 export LEERPLEK_TOKEN=$coordinator_token
-for kind in trainings companies locations vacancies; do
-  "$bin/leerplek" import "$kind" "$run_dir/demo/$kind.csv"
+kinds=(trainings companies locations vacancies pupils)
+for i in "${!kinds[@]}"; do
+  kind=${kinds[$i]}
+  flags=()
+  [ "$kind" = pupils ] && flags=(--request)
+  printf '  %d/%d ' $((i + 1)) ${#kinds[@]}
+  "$bin/leerplek" import "$kind" "$run_dir/demo/$kind.csv" "${flags[@]}"
 done
-"$bin/leerplek" import pupils "$run_dir/demo/pupils.csv" --request
 
-school=$(awk '$1 == "school" {sub("school:", "", $2); print $2; exit}' "$run_dir/demo/tokens-plan.txt")
-company=$(awk '$1 == "company" {sub("company:", "", $2); print $2; exit}' "$run_dir/demo/tokens-plan.txt")
-if ! grep -q '^school ' "$run_dir/tokens.txt"; then
-  LEERPLEK_TOKEN=$admin_token "$bin/leerplek" admin create-token --role school --scope "$school" \
-    --label "demo school" | grep -o 'lp1\.[0-9a-f.]*' | head -1 | sed "s/^/school       /" >>"$run_dir/tokens.txt"
-  LEERPLEK_TOKEN=$admin_token "$bin/leerplek" admin create-token --role company --scope "$company" \
-    --label "demo company" | grep -o 'lp1\.[0-9a-f.]*' | head -1 | sed "s/^/company      /" >>"$run_dir/tokens.txt"
-fi
+step "rematch (the nightly job, run now; its output with the first changes: $(shown "$run_dir/rematch.txt"))"
+"$bin/leerplek" coordinator rematch >"$run_dir/rematch.txt"
+sed '/^  changes:/,$d' "$run_dir/rematch.txt"
 
-step "rematch (the nightly job, run now)"
-"$bin/leerplek" coordinator rematch
+# The headline: pupils with a proposal (this rematch's) or already accepted, and the rest.
+count() { awk -v key="$1:" '$1 == key {n = $2; exit} END {print n + 0}' "$run_dir/rematch.txt"; }
+placed=$(( $(count placed) + $(count fixed) ))
+unplaced=$(count unplaced)
+reasons=$(awk '
+  /^ *unplaced_by_reason:/ {inside = 1; next}
+  inside && $1 == "reason" {next}
+  inside && NF == 2 && $1 !~ /:$/ && $2 ~ /^[0-9]+$/ {list = list (list ? ", " : "") $1 " " $2; next}
+  inside {exit}
+  END {print list}' "$run_dir/rematch.txt")
+step "result: $placed pupils placed, $unplaced unplaced (of $((placed + unplaced)) pupils asking for a place)"
+echo "  placed: proposed to a workplace ($(count newly_proposed) of them new in this rematch), or already accepted ($(count fixed))"
+echo "  why unplaced: ${reasons:-nobody is unplaced}"
 
-step "report"
+step "report (headline, per training, per district, the shortages, the unplaced reasons)"
 "$bin/leerplek" coordinator report
 
 step "the shared waiting list (first 15)"
-"$bin/leerplek" coordinator waiting | head -17
+"$bin/leerplek" coordinator waiting >"$run_dir/waiting.txt"
+head -n 16 "$run_dir/waiting.txt"  # the header and 15 pupils
+
+# tokens.txt: "<role> <token> [<school or company id>]" per line.
+# The id of the school or company a token was made for (the demo plan's first one for a
+# tokens.txt without ids).
+scope_of() {
+  local id
+  id=$(awk -v role="$1" '$1 == role {print $3; exit}' "$run_dir/tokens.txt")
+  [ -n "$id" ] || id=$(first_in_plan "$1")
+  printf '%s' "$id"
+}
+first_in_plan() { awk -v role="$1" '$1 == role {sub(role ":", "", $2); print $2; exit}' "$run_dir/demo/tokens-plan.txt"; }
+if ! grep -q '^school ' "$run_dir/tokens.txt" || ! grep -q '^company ' "$run_dir/tokens.txt"; then
+  step "tokens for a demo school and company -> $(shown "$run_dir/tokens.txt")"
+fi
+if ! grep -q '^school ' "$run_dir/tokens.txt"; then
+  school=$(first_in_plan school)
+  school_token=$(new_token "$admin_token" --role school --scope "$school" --label "demo school")
+  [ -n "$school_token" ] || fail "could not create the school token"
+  printf 'school       %s  %s\n' "$school_token" "$school" >>"$run_dir/tokens.txt"
+  echo "  school $school (the first school of the demo)"
+fi
+school=$(scope_of school)
+
+# The demo company: the one with the most proposals, so that trying the CLI as it shows some.
+if ! grep -q '^company ' "$run_dir/tokens.txt"; then
+  "$bin/leerplek" coordinator proposals --csv >"$run_dir/proposals.csv"
+  company=$(awk -F, '
+    FNR == 1 { for (i = 1; i <= NF; i++) column[FILENAME, $i] = i; next }
+    FILENAME ~ /locations.csv$/ { company_of[$column[FILENAME, "id"]] = $column[FILENAME, "company_id"]; next }
+    FILENAME ~ /vacancies.csv$/ { location_of[$column[FILENAME, "id"]] = $column[FILENAME, "location_id"]; next }
+    { proposals[company_of[location_of[$column[FILENAME, "vacancy_id"]]]]++ }
+    END {
+      for (c in proposals)
+        if (c != "" && (proposals[c] > most || (proposals[c] == most && c < chosen))) { most = proposals[c]; chosen = c }
+      print chosen
+    }' "$run_dir/demo/locations.csv" "$run_dir/demo/vacancies.csv" "$run_dir/proposals.csv")
+  rm -f "$run_dir/proposals.csv"
+  [ -n "$company" ] ||
+    company=$(first_in_plan company)
+  company_token=$(new_token "$admin_token" --role company --scope "$company" --label "demo company")
+  [ -n "$company_token" ] || fail "could not create the company token"
+  printf 'company      %s  %s\n' "$company_token" "$company" >>"$run_dir/tokens.txt"
+  echo "  company $company (the one with the most proposals)"
+fi
+company=$(scope_of company)
+
+if [[ $http_address == unix:* ]]; then
+  dashboard="$http_base/dashboard through the unix socket: curl --unix-socket $http_socket $http_base/dashboard"
+  metrics="curl --unix-socket $http_socket $http_base/metrics (and /healthz)"
+else
+  dashboard="$http_base/dashboard (open it in a browser)"
+  metrics="$http_base/metrics   $http_base/healthz"
+fi
+stop_command="bash deploy/main.sh stop"
+[ -z "${LEERPLEK_RUN_DIR:-}" ] || stop_command="LEERPLEK_RUN_DIR=$run_dir $stop_command"
+tokens=$(shown "$run_dir/tokens.txt")
+cli=$(shown "$bin/leerplek")
+token_of() { printf "LEERPLEK_TOKEN=\$(awk '\$1 == \"%s\" {print \$2}' %s)" "$1" "$tokens"; }
 
 cat <<EOF
 
 == where to look next
-  tokens (keep them secret):   $run_dir/tokens.txt
-  metrics and health:          http://$http_address/metrics   http://$http_address/healthz
-  daemon log:                  $run_dir/leerplekd.log
-  as a coordinator:            LEERPLEK_ADDRESS=$api_address LEERPLEK_TOKEN=\$(awk '/^coordinator/{print \$2}' $run_dir/tokens.txt) build/bin/leerplek coordinator placements
-  as school $school:     LEERPLEK_TOKEN=\$(awk '/^school/{print \$2}' $run_dir/tokens.txt) build/bin/leerplek school placements
-  as company $company:  LEERPLEK_TOKEN=\$(awk '/^company/{print \$2}' $run_dir/tokens.txt) build/bin/leerplek company proposals
-  stop it:                     bash deploy/main.sh stop
+  dashboard:           $dashboard
+  metrics and health:  $metrics
+  tokens:              $tokens (admin, coordinator, school $school, company $company; keep them secret)
+  logs:                $(shown "$run_dir/leerplekd.log")   $(shown "$run_dir/redis.log")
+  try the CLI, from $top:
+    export LEERPLEK_ADDRESS=$api_address
+    $(printf '%-24s' "as a coordinator:") $(token_of coordinator) $cli coordinator placements
+    $(printf '%-24s' "as school $school:") $(token_of school) $cli school placements
+    $(printf '%-24s' "as company $company:") $(token_of company) $cli company proposals
+    $(printf '%-24s' "every command:") $cli --help
+  stop it:             $stop_command
 EOF
