@@ -381,8 +381,11 @@ static void on_ping(redisAsyncContext *redis, void *reply_pointer, void *privdat
   store->ping_pending = false;
   if (!reply || store->freeing) return;
   if (reply->type != REDIS_REPLY_STATUS) {
+    /* LOADING (a restarted Redis reading its AOF), NOAUTH, ...: drop the link and try again
+     * with backoff (on_disconnect), rather than sit connected and never ready. */
     store->daemon->metrics.redis_errors++;
-    LP_WARN("redis answered PING with an error: %s", reply->type == REDIS_REPLY_ERROR ? reply->str : "?");
+    LP_WARN("redis answered PING with an error: %s; reconnecting", reply->type == REDIS_REPLY_ERROR ? reply->str : "?");
+    redisAsyncDisconnect(redis);
     return;
   }
   store->ready = true;
@@ -568,11 +571,42 @@ lp_store *lp_store_new(lp_daemon *daemon) {
   return store;
 }
 
+/* A Redis that was just (re)started answers LOADING until its AOF is read. At startup the
+ * daemon serves nothing yet, so it waits here (up to STARTUP_LOADING_WAIT_MS). 0 when Redis
+ * answers PING, -1 with the reason. */
+enum { STARTUP_LOADING_WAIT_MS = 120000 };
+
+static int wait_while_loading(redisContext *sync, char *error, size_t error_size) {
+  for (long waited_ms = 0;; waited_ms += 100) {
+    redisReply *reply = redisCommand(sync, "PING");
+    if (!reply) {
+      snprintf(error, error_size, "redis PING: %s", sync->errstr);
+      return -1;
+    }
+    bool loading = reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "LOADING", 7) == 0;
+    if (!loading && reply->type == REDIS_REPLY_ERROR) {
+      snprintf(error, error_size, "redis PING: %.200s", reply->str);
+      freeReplyObject(reply);
+      return -1;
+    }
+    freeReplyObject(reply);
+    if (!loading) return 0;
+    if (waited_ms >= STARTUP_LOADING_WAIT_MS) {
+      snprintf(error, error_size, "redis is still loading its data after %d s", STARTUP_LOADING_WAIT_MS / 1000);
+      return -1;
+    }
+    if (waited_ms % 5000 == 0) LP_INFO("redis is loading its data; waiting");
+    struct timespec pause = {0, 100 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+  }
+}
+
 int lp_store_start(lp_store *store) {
   char error[256];
   redisContext *sync = lp_store_connect_sync(&store->daemon->config, error, sizeof error);
-  if (!sync) {
+  if (!sync || wait_while_loading(sync, error, sizeof error) != 0) {
     LP_ERROR("cannot load the state: %s", error);
+    if (sync) redisFree(sync);
     return -1;
   }
   /* The stream position first: events after it are re-applied by lp_follow, which is harmless
