@@ -311,7 +311,7 @@ int lp_handle_list_proposals(lp_ctx *ctx) {
     if (state != 0 && (int)placement->state != state) continue;
     matching[count++] = placement;
   }
-  qsort(matching, count, sizeof *matching, by_proposal_id);
+  if (count > 1) qsort(matching, count, sizeof *matching, by_proposal_id);
   uint32_t limit = lp_page_size(ctx, request->page_size);
   Leerplek__V1__ListProposalsResponse *reply = lp_scratch(ctx, sizeof *reply);
   Leerplek__V1__CompanyProposal **items = lp_scratch(ctx, (size_t)limit * sizeof *items);

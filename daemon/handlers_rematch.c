@@ -121,7 +121,7 @@ static Leerplek__V1__ReasonCount **reason_counts(lp_ctx *ctx, const uint32_t *by
 }
 
 static Leerplek__V1__ReportRow **report_rows(lp_ctx *ctx, rows *rows, bool trainings, size_t *count) {
-  qsort(rows->items, rows->count, sizeof *rows->items, by_shortage);
+  if (rows->count > 1) qsort(rows->items, rows->count, sizeof *rows->items, by_shortage); /* items is NULL when empty */
   Leerplek__V1__ReportRow **list = lp_scratch(ctx, (rows->count + 1) * sizeof *list);
   *count = 0;
   for (size_t i = 0; list && i < rows->count; i++) {
@@ -278,7 +278,7 @@ int lp_handle_get_report(lp_ctx *ctx) {
       row *r = row_for(&shortages, by_both.items[i].training, by_both.items[i].district);
       if (r) *r = by_both.items[i];
     }
-  qsort(shortages.items, shortages.count, sizeof *shortages.items, by_shortage);
+  if (shortages.count > 1) qsort(shortages.items, shortages.count, sizeof *shortages.items, by_shortage);
   size_t shortage_count = shortages.count < max_shortages ? shortages.count : max_shortages;
   report->shortages = lp_scratch(ctx, (shortage_count + 1) * sizeof *report->shortages);
   for (size_t i = 0; report->shortages && i < shortage_count; i++) {
@@ -367,7 +367,7 @@ int lp_handle_get_waiting_list(lp_ctx *ctx) {
     int64_t days = w->since > 0 && ctx->now > w->since ? (ctx->now - w->since) / 86400 : 0;
     w->score = lp_rematch_unplaced_penalty(&weights, pupil->newcomer_okan, pupil->special_needs_buso, days);
   }
-  qsort(list, count, sizeof *list, by_priority);
+  if (count > 1) qsort(list, count, sizeof *list, by_priority);
   uint32_t limit = lp_page_size(ctx, request->page_size);
   Leerplek__V1__GetWaitingListResponse *reply = lp_scratch(ctx, sizeof *reply);
   Leerplek__V1__WaitingListEntry **entries = lp_scratch(ctx, ((size_t)limit + 1) * sizeof *entries);

@@ -26,6 +26,7 @@ struct lp_follow {
 };
 
 static void read_more(lp_follow *follow);
+static void schedule_retry(lp_follow *follow);
 
 static int kind_from_name(const char *name) {
   for (int kind = 0; kind < LP_KIND_COUNT; kind++)
@@ -164,7 +165,10 @@ static void on_events(redisAsyncContext *redis, void *reply_pointer, void *privd
       }
     }
   } else if (reply->type == REDIS_REPLY_ERROR) {
-    LP_WARN("follow: XREAD failed: %s", reply->str);
+    /* NOPERM, NOAUTH, LOADING, a wrong type: asking again at once would spin. */
+    LP_WARN("follow: XREAD failed: %s; retrying in 500 ms", reply->str);
+    schedule_retry(follow);
+    return;
   }
   read_more(follow);
 }
@@ -228,11 +232,14 @@ static void connect_follower(lp_follow *follow) {
   follow->redis = redis;
 }
 
+/* The retry timer: connects again after a lost link, or reads again after a refused XREAD. */
 static void on_retry(evutil_socket_t fd, short what, void *arg) {
   (void)fd;
   (void)what;
   lp_follow *follow = arg;
-  if (!follow->redis && !follow->freeing) connect_follower(follow);
+  if (follow->freeing) return;
+  if (!follow->redis) connect_follower(follow);
+  else read_more(follow);
 }
 
 lp_follow *lp_follow_start(lp_daemon *daemon, const char *start_id) {

@@ -445,8 +445,15 @@ static void release_lock(lp_rematch *rematch) {
                                    "EVAL %s 1 %s %s",
                                    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
                                    LOCK_KEY, rematch->lock_value);
-  if (!reply) LP_WARN("releasing %s failed: %s", LOCK_KEY, rematch->redis->errstr);
-  else freeReplyObject(reply);
+  if (!reply) {
+    LP_WARN("releasing %s failed: %s; it expires after %u ms", LOCK_KEY, rematch->redis->errstr,
+            rematch->daemon->config.rematch_lock_ttl_ms);
+    return;
+  }
+  if (reply->type == REDIS_REPLY_ERROR)
+    LP_WARN("redis refused to release %s: %s; it expires after %u ms", LOCK_KEY, reply->str,
+            rematch->daemon->config.rematch_lock_ttl_ms);
+  freeReplyObject(reply);
 }
 
 /* ---- results --------------------------------------------------------------------------- */
