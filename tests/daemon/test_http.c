@@ -176,7 +176,7 @@ static void parse_exposition(const char *text, exposition *e) {
         }
         cr_assert_lt(e->family_count, (size_t)MAX_FAMILIES);
         snprintf(e->family_names[e->family_count], sizeof e->family_names[0], "%s", name);
-        snprintf(e->family_types[e->family_count], sizeof e->family_types[0], "%s", rest);
+        snprintf(e->family_types[e->family_count], sizeof e->family_types[0], "%.15s", rest);
         e->family_count++;
       }
       continue;
