@@ -88,6 +88,7 @@ typedef struct {
     int64_t repaired;        /* warm start: pupils whose previous placement had to be undone */
     int64_t reverse_searches; /* warm start: searches that filled or released a seat left with a price */
     int32_t warm_abandoned;  /* 1 if the warm start cost more than a cold solve would and was dropped */
+    int64_t warm_pairs_wasted; /* pairs the dropped warm start scanned before it gave up (not in pairs_scanned) */
     size_t working_bytes;    /* peak bytes the solver allocated for its own structures */
 } matcher_stats;
 

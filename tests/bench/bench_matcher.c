@@ -80,6 +80,7 @@ typedef struct {
     int64_t cold_objective, warm_objective;
     int64_t warm_searches, cold_searches, repaired;
     int32_t warm_abandoned; /* the warm start gave up for a cold solve (matcher_stats) */
+    int64_t warm_pairs_wasted, cold_pairs_scanned;
 } report;
 
 typedef void (*child_job)(const matcher_problem *problem, void *context, report *out);
@@ -239,6 +240,8 @@ static void warm_job(const matcher_problem *problem, void *context, report *out)
             out->warm_searches = warm.stats.searches;
             out->repaired = warm.stats.repaired;
             out->warm_abandoned = warm.stats.warm_abandoned;
+            out->warm_pairs_wasted = warm.stats.warm_pairs_wasted;
+            out->cold_pairs_scanned = cold.stats.pairs_scanned;
             out->ok = verified(today, &cold, "cold, perturbed", out) &&
                       verified(today, &warm, "warm, perturbed", out);
             matcher_solution_free(&warm);
@@ -283,7 +286,10 @@ static bool print_warm(const report *warm, const char *style, double share, doub
     printf("  %-40s %8.3f s build + %8.3f s solve, %lld searches, %lld repaired%s\n",
            "warm solve of the changed instance", warm->warm_build_seconds, warm->warm_solve_seconds,
            (long long)warm->warm_searches, (long long)warm->repaired,
-           warm->warm_abandoned ? " (repairs outgrew a cold solve: gave up and solved cold)" : "");
+           warm->warm_abandoned ? " (repairs projected to outgrow a cold solve: gave up, solved cold)" : "");
+    if (warm->warm_abandoned)
+        printf("  %-40s %8.3f of the cold solve's pair scans\n", "scans wasted before giving up",
+               (double)warm->warm_pairs_wasted / (double)(warm->cold_pairs_scanned ? warm->cold_pairs_scanned : 1));
     print_ratio("warm/cold (solve)", warm->warm_solve_seconds / warm->cold_solve_seconds, target);
     print_ratio("warm/cold (build+solve)",
                 (warm->warm_build_seconds + warm->warm_solve_seconds) /

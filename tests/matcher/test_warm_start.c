@@ -359,3 +359,125 @@ Test(warm_start, stale_placement_flagged_unchanged_terminates, .timeout = 20) {
     cr_expect_eq(solution.objective, 37);
     matcher_solution_free(&solution);
 }
+
+/* One saturated region: pupils far outnumber seats, every pupil can reach many vacancies and
+ * penalties are all different, so prices tie the whole region together. */
+typedef struct {
+    int32_t pupils, vacancies;
+    int64_t *penalty;
+    int32_t *seats;
+    matcher_pair *pairs;
+    int64_t pair_count;
+} saturated_region;
+
+static void saturated_region_make(saturated_region *region, int32_t pupils, int32_t vacancies, int32_t degree,
+                                  uint32_t seed) {
+    region->pupils = pupils;
+    region->vacancies = vacancies;
+    region->penalty = malloc((size_t)pupils * sizeof *region->penalty);
+    region->seats = malloc((size_t)vacancies * sizeof *region->seats);
+    region->pairs = malloc((size_t)pupils * (size_t)degree * sizeof *region->pairs);
+    region->pair_count = 0;
+    for (int32_t j = 0; j < vacancies; j++) region->seats[j] = 1;
+    uint32_t state = seed;
+    for (int32_t i = 0; i < pupils; i++) {
+        region->penalty[i] = 1000000 + (int64_t)i * 1000;
+        int32_t first = (int32_t)((uint32_t)i * 7u % (uint32_t)vacancies);
+        for (int32_t d = 0; d < degree; d++) {
+            state = state * 1103515245u + 12345u;
+            region->pairs[region->pair_count++] = (matcher_pair){i, (first + d * 3) % vacancies, (int64_t)(state >> 16) % 100};
+        }
+    }
+}
+
+static matcher_problem saturated_problem(const saturated_region *region) {
+    return (matcher_problem){region->pupils, region->vacancies, region->penalty, region->seats, region->pair_count,
+                             region->pairs, 0, NULL};
+}
+
+/* Tonight's problem: yesterday's without `removed` of its placed pupils (the ones with the
+ * lowest ids), with yesterday's solution re-indexed as the warm start. */
+static void remove_placed_pupils(const saturated_region *yesterday, const matcher_solution *solution, int32_t removed,
+                                 saturated_region *tonight, int32_t *warm_vacancy_of_pupil) {
+    int32_t *new_id = malloc((size_t)yesterday->pupils * sizeof *new_id);
+    int32_t kept = 0;
+    for (int32_t i = 0; i < yesterday->pupils; i++) {
+        bool remove = removed > 0 && solution->vacancy_of_pupil[i] != MATCHER_UNPLACED;
+        removed -= remove;
+        new_id[i] = remove ? -1 : kept++;
+    }
+    *tonight = *yesterday;
+    tonight->pupils = kept;
+    tonight->penalty = malloc((size_t)kept * sizeof *tonight->penalty);
+    tonight->seats = malloc((size_t)yesterday->vacancies * sizeof *tonight->seats);
+    memcpy(tonight->seats, yesterday->seats, (size_t)yesterday->vacancies * sizeof *tonight->seats);
+    tonight->pairs = malloc((size_t)yesterday->pair_count * sizeof *tonight->pairs);
+    tonight->pair_count = 0;
+    for (int32_t i = 0; i < yesterday->pupils; i++)
+        if (new_id[i] >= 0) {
+            tonight->penalty[new_id[i]] = yesterday->penalty[i];
+            warm_vacancy_of_pupil[new_id[i]] = solution->vacancy_of_pupil[i];
+        }
+    for (int64_t e = 0; e < yesterday->pair_count; e++)
+        if (new_id[yesterday->pairs[e].pupil] >= 0) {
+            tonight->pairs[tonight->pair_count] = yesterday->pairs[e];
+            tonight->pairs[tonight->pair_count++].pupil = new_id[yesterday->pairs[e].pupil];
+        }
+    free(new_id);
+}
+
+static void saturated_region_free(saturated_region *region) {
+    free(region->penalty);
+    free(region->seats);
+    free(region->pairs);
+}
+
+/* A warm start whose every repair searches the whole region is dropped after a sample of
+ * repairs (the projection), and a cold solve gives the answer; a warm start with a few repairs
+ * is kept. Either way the result equals the cold one. */
+static void warm_after_removing(int32_t removed, int expect_abandoned) {
+    char context[64];
+    snprintf(context, sizeof context, "saturated region, %d placed pupils removed", removed);
+    saturated_region yesterday, tonight;
+    saturated_region_make(&yesterday, 3000, 600, 40, 7);
+    matcher_problem before = saturated_problem(&yesterday);
+    matcher_solution previous;
+    solve_and_verify(&before, NULL, &previous, context);
+    int32_t *warm_vacancy_of_pupil = malloc((size_t)yesterday.pupils * sizeof *warm_vacancy_of_pupil);
+    remove_placed_pupils(&yesterday, &previous, removed, &tonight, warm_vacancy_of_pupil);
+    matcher_problem after = saturated_problem(&tonight);
+    uint8_t *unchanged = calloc((size_t)tonight.pupils, 1);
+    matcher_warm_start warm = {warm_vacancy_of_pupil, previous.vacancy_price, unchanged};
+    matcher_solution cold, warmed;
+    solve_and_verify(&after, NULL, &cold, context);
+    solve_and_verify(&after, &warm, &warmed, context);
+    cr_assert_eq(warmed.objective, cold.objective, "%s", context);
+    cr_assert_eq(warmed.stats.warm_abandoned, expect_abandoned, "%s: warm_abandoned %d, %lld repairs searched",
+                 context, warmed.stats.warm_abandoned, (long long)warmed.stats.reverse_searches);
+    if (expect_abandoned) {
+        cr_assert_arr_eq(warmed.vacancy_of_pupil, cold.vacancy_of_pupil, (size_t)tonight.pupils * sizeof *cold.vacancy_of_pupil,
+                         "%s: a dropped warm start is a cold solve", context);
+        /* Given up once the sample's projection showed it: the scans wasted stay below one cold
+         * solve, where spending the whole budget (8 scans per pair) first would waste three. */
+        cr_assert_gt(warmed.stats.warm_pairs_wasted, 0, "%s", context);
+        cr_assert_lt(warmed.stats.warm_pairs_wasted, cold.stats.pairs_scanned, "%s: %lld pairs wasted, cold %lld",
+                     context, (long long)warmed.stats.warm_pairs_wasted, (long long)cold.stats.pairs_scanned);
+    } else {
+        cr_assert_lt(warmed.stats.pairs_scanned, cold.stats.pairs_scanned, "%s: a kept warm start is cheaper", context);
+    }
+    free(unchanged);
+    free(warm_vacancy_of_pupil);
+    matcher_solution_free(&previous);
+    matcher_solution_free(&cold);
+    matcher_solution_free(&warmed);
+    saturated_region_free(&yesterday);
+    saturated_region_free(&tonight);
+}
+
+Test(warm_start, a_hopeless_warm_start_is_dropped_early) {
+    warm_after_removing(120, 1);
+}
+
+Test(warm_start, a_small_repair_keeps_the_warm_start) {
+    warm_after_removing(3, 0);
+}
