@@ -204,6 +204,15 @@ static inline char *http_exchange(const char *path, const char *text) {
   return reply;
 }
 
+/* GetReport with the default number of shortages; the status code (the response in *out). */
+static inline int get_report(leerplek_client *client, Leerplek__V1__Response **out) {
+  Leerplek__V1__GetReportRequest body = LEERPLEK__V1__GET_REPORT_REQUEST__INIT;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_REPORT;
+  request.get_report = &body;
+  return call_code(client, &request, out);
+}
+
 /* Starts redis and the daemon (with extra flags), and makes the first admin token. */
 static inline void start_all(lp_harness *harness, const char *const *flags) {
   memset(harness, 0, sizeof *harness);

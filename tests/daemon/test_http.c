@@ -402,11 +402,7 @@ Test(dashboard, chromium_renders_the_reports_figures_and_no_pupil_data) {
   cr_assert_eq(run_rematch(coordinator, false, &response), 0);
   leerplek_response_free(response);
 
-  Leerplek__V1__GetReportRequest body = LEERPLEK__V1__GET_REPORT_REQUEST__INIT;
-  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
-  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_REPORT;
-  request.get_report = &body;
-  cr_assert_eq(call_code(coordinator, &request, &response), 0);
+  cr_assert_eq(get_report(coordinator, &response), 0);
   const Leerplek__V1__Headline *headline = response->get_report->report->headline;
 
   int status = 0;

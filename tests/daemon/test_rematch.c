@@ -335,12 +335,8 @@ Test(rematch, roles_report_and_waiting_list) {
   cr_assert_eq(run_rematch(coordinator, false, &response), 0, "%s", response->status->message);
   leerplek_response_free(response);
 
-  Leerplek__V1__GetReportRequest report_body = LEERPLEK__V1__GET_REPORT_REQUEST__INIT;
-  Leerplek__V1__Request report_request = LEERPLEK__V1__REQUEST__INIT;
-  report_request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_REPORT;
-  report_request.get_report = &report_body;
-  cr_assert_eq(call_code(school_a, &report_request, NULL), CODE(PERMISSION_DENIED));
-  cr_assert_eq(call_code(coordinator, &report_request, &response), 0);
+  cr_assert_eq(get_report(school_a, NULL), CODE(PERMISSION_DENIED));
+  cr_assert_eq(get_report(coordinator, &response), 0);
   const Leerplek__V1__Report *report = response->get_report->report;
   cr_assert_eq(report->epoch, 1);
   cr_assert_not_null(report->last_rematch);
