@@ -225,10 +225,10 @@ static void add_last_rematch(struct evbuffer *out, const Leerplek__V1__Report *r
   strftime(when_text, sizeof when_text, "%Y-%m-%d %H:%M", &when);
   uint64_t total_us = last->snapshot_us + last->candidates_us + last->solve_us + last->write_us;
   evbuffer_add_printf(out, "<p id=\"last-rematch\">Last rematch: epoch <b>%llu</b>, %s, %u pupils, %u vacancies, "
-                           "%llu eligible pairs: <b>%u placed</b>, <b>%u unplaced</b> (%u newly proposed, %u moved, "
-                           "%u released) in %.1f ms.</p>\n",
+                           "%llu eligible pairs: <b>%u with a proposal</b>, <b>%u unplaced</b>, %u fixed (accepted or signed); "
+                           "%u newly proposed, %u moved, %u released; %.1f ms.</p>\n",
                       (unsigned long long)last->epoch, when_text, last->pupils, last->vacancies,
-                      (unsigned long long)last->eligible_pairs, last->placed, last->unplaced, last->newly_proposed,
+                      (unsigned long long)last->eligible_pairs, last->placed, last->unplaced, last->fixed, last->newly_proposed,
                       last->moved, last->released, (double)total_us / 1000.0);
 }
 

@@ -156,7 +156,7 @@ static void add_rematch_metrics(struct evbuffer *body, const lp_daemon *daemon) 
   for (size_t i = 0; i < sizeof phases / sizeof phases[0]; i++)
     evbuffer_add_printf(body, "leerplek_rematch_duration_seconds{phase=\"%s\"} %.6f\n", phases[i].phase,
                         (double)phases[i].us / 1e6);
-  add_gauge(body, "leerplek_rematch_placed", "Pupils placed (proposed or fixed) by the last applied rematch.", last->placed);
+  add_gauge(body, "leerplek_rematch_placed", "Pupils the last applied rematch gave a proposal (fixed placements not included).", last->placed);
   add_gauge(body, "leerplek_rematch_unplaced", "Pupils left waiting by the last applied rematch.", last->unplaced);
   add_gauge(body, "leerplek_rematch_eligible_pairs", "Eligible pupil-vacancy pairs in the last applied rematch.",
             (double)last->eligible_pairs);
