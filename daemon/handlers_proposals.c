@@ -2,7 +2,6 @@
  * restricted view (list_proposals), accept and decline on either side, the signed agreement.
  * Each change rewrites the placement, the vacancy's seat counters and (for declines) the
  * pupil's declined companies in one MULTI/EXEC. */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -358,34 +357,6 @@ int lp_handle_list_proposals(lp_ctx *ctx) {
 }
 
 /* ---- releasing proposals that no longer fit -------------------------------------------- */
-
-/* Great-circle distance in whole metres (haversine, mean Earth radius), as the proto defines. */
-static uint32_t distance_m(const Leerplek__V1__GeoPoint *a, const Leerplek__V1__GeoPoint *b) {
-  const double radians = 3.14159265358979323846 / 180.0 / 1e6;
-  double lat1 = a->lat_e6 * radians, lat2 = b->lat_e6 * radians;
-  double dlat = lat2 - lat1, dlon = (b->lon_e6 - a->lon_e6) * radians;
-  double h = sin(dlat / 2) * sin(dlat / 2) + cos(lat1) * cos(lat2) * sin(dlon / 2) * sin(dlon / 2);
-  return (uint32_t)lround(2.0 * 6371008.8 * asin(sqrt(h < 1.0 ? h : 1.0)));
-}
-
-bool lp_pupil_fits(const lp_ctx *ctx, const Leerplek__V1__Pupil *pupil, const Leerplek__V1__Vacancy *vacancy) {
-  if (strcmp(pupil->training_code, vacancy->training_code) != 0) return false;
-  if (pupil->readiness < vacancy->min_readiness) return false;
-  if (pupil->readiness == LEERPLEK__V1__READINESS__READINESS_NOT_READY &&
-      vacancy->kind != LEERPLEK__V1__VACANCY_KIND__VACANCY_KIND_PREPARATORY)
-    return false;
-  if ((pupil->day_mask & ~vacancy->day_mask) != 0) return false;
-  const Leerplek__V1__Location *location = lp_state_get(&ctx->daemon->state, LP_KIND_LOCATION, vacancy->location_id);
-  if (!location || !location->point || !pupil->home || distance_m(pupil->home, location->point) > pupil->max_commute_m)
-    return false;
-  const Leerplek__V1__Company *company = lp_state_get(&ctx->daemon->state, LP_KIND_COMPANY, vacancy->company_id);
-  if (!company) return false;
-  for (size_t i = 0; i < pupil->n_excluded_company_ids; i++)
-    if (strcmp(pupil->excluded_company_ids[i], company->id) == 0) return false;
-  for (size_t i = 0; i < company->n_recognised_training_codes; i++)
-    if (strcmp(company->recognised_training_codes[i], vacancy->training_code) == 0) return true;
-  return false;
-}
 
 int lp_release_add(lp_ctx *ctx, lp_releases *releases, const char *key, const Leerplek__V1__Placement *stored) {
   lp_release *grown = realloc(releases->items, (releases->count + 1) * sizeof *grown);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lp_handlers.h"
+#include "lp_rules.h"
 
 #define CODE(name) LEERPLEK__V1__STATUS_CODE__STATUS_CODE_##name
 #define STATE(name) LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_##name
@@ -166,7 +167,7 @@ int lp_handle_update_pupil(lp_ctx *ctx) {
   Leerplek__V1__Vacancy *vacancy = NULL;
   if (placement && placement->state == STATE(PROPOSED) && placement->offer) {
     const Leerplek__V1__Vacancy *offered = lp_state_get(&ctx->daemon->state, LP_KIND_VACANCY, placement->offer->vacancy_id);
-    if (!offered || !lp_pupil_fits(ctx, record, offered)) {
+    if (!offered || lp_rules_judge(&ctx->daemon->state, &ctx->daemon->config, record, offered) != ELIGIBILITY_PLACED) {
       bool holds = false;
       vacancy = lp_vacancy_releasing(ctx, placement, &holds);
       if (lp_release_add(ctx, &releases, key, placement) != 0 || (holds && !vacancy)) {

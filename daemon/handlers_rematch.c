@@ -8,6 +8,7 @@
 
 #include "lp_handlers.h"
 #include "lp_rematch.h"
+#include "lp_rules.h"
 
 #define CODE(name) LEERPLEK__V1__STATUS_CODE__STATUS_CODE_##name
 #define PSTATE(name) LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_##name
@@ -53,9 +54,6 @@ static const char *location_district(const Leerplek__V1__Location *location) {
   return location->district && location->district[0] ? location->district : location->postcode ? location->postcode : "";
 }
 
-static int64_t waiting_since(const Leerplek__V1__Pupil *pupil, const Leerplek__V1__Placement *placement) {
-  return pupil->waiting_since_unix_s ? pupil->waiting_since_unix_s : placement->requested_unix_s;
-}
 
 /* ---- GetReport ------------------------------------------------------------------------- */
 
@@ -352,8 +350,6 @@ int lp_handle_get_waiting_list(lp_ctx *ctx) {
   const lp_map *placements = &state->maps[LP_KIND_PLACEMENT];
   waiting *list = malloc((placements->count + 1) * sizeof *list);
   if (!list) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
-  eligibility_weights weights;
-  lp_rematch_weights(&ctx->daemon->config, &weights);
   size_t count = 0;
   for (size_t i = 0; i < placements->count; i++) {
     const Leerplek__V1__Placement *placement = placements->entries[i].value;
@@ -363,9 +359,8 @@ int lp_handle_get_waiting_list(lp_ctx *ctx) {
     waiting *w = &list[count++];
     w->pupil = pupil;
     w->placement = placement;
-    w->since = waiting_since(pupil, placement);
-    int64_t days = w->since > 0 && ctx->now > w->since ? (ctx->now - w->since) / 86400 : 0;
-    w->score = lp_rematch_unplaced_penalty(&weights, pupil->newcomer_okan, pupil->special_needs_buso, days);
+    w->since = lp_rules_waiting_since(pupil, placement);
+    w->score = lp_rules_priority_score(&ctx->daemon->config, pupil, placement, ctx->now);
   }
   if (count > 1) qsort(list, count, sizeof *list, by_priority);
   uint32_t limit = lp_page_size(ctx, request->page_size);
@@ -401,7 +396,7 @@ int lp_handle_get_waiting_list(lp_ctx *ctx) {
     entry->home_district = (char *)pupil_district(w->pupil);
     entry->state = w->placement->state;
     entry->waiting_since_unix_s = w->since;
-    entry->days_waiting = w->since > 0 && ctx->now > w->since ? (uint32_t)((ctx->now - w->since) / 86400) : 0;
+    entry->days_waiting = (uint32_t)eligibility_waiting_days(w->since, ctx->now);
     entry->newcomer_okan = w->pupil->newcomer_okan;
     entry->special_needs_buso = w->pupil->special_needs_buso;
     entry->priority_score = w->score;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "lp_handlers.h"
+#include "lp_rules.h"
 
 #define CODE(name) LEERPLEK__V1__STATUS_CODE__STATUS_CODE_##name
 
@@ -163,7 +164,7 @@ int lp_handle_update_vacancy(lp_ctx *ctx) {
     const Leerplek__V1__Placement *placement = placements->entries[i].value;
     if (!proposed_to(placement, stored->id)) continue;
     const Leerplek__V1__Pupil *pupil = lp_state_get(&ctx->daemon->state, LP_KIND_PUPIL, placements->entries[i].key);
-    if (pupil && lp_pupil_fits(ctx, pupil, record)) {
+    if (pupil && lp_rules_judge(&ctx->daemon->state, &ctx->daemon->config, pupil, record) == ELIGIBILITY_PLACED) {
       still_proposed++;
     } else if (lp_release_add(ctx, &releases, placements->entries[i].key, placement) != 0) {
       protobuf_c_message_free_unpacked(&record->base, NULL);

@@ -1,6 +1,7 @@
 /* lp_config: one table lists every option once (name, section, default, limits, meaning); the
  * INI file, the flags and --help all read that table, so they cannot disagree. */
 #include "lp_config.h"
+#include "lp_rules.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -58,14 +59,14 @@ static const option options[] = {
     UINT_OPTION("redis", events_max_length, "1000000", 1000, 1u << 31, "approximate length kept of the lp:events stream"),
     STRING_OPTION("rematch", rematch_nightly_time, "02:00", "run a rematch every day at HH:MM local time; empty = never"),
     UINT_OPTION("rematch", rematch_lock_ttl_ms, "60000", 1000, 3600000, "expiry of the Redis lock lp:lock:rematch, ms"),
-    UINT_OPTION("rematch", rematch_cost_per_100m, "1", 0, 1000000, "pair cost per 100 m of commute"),
-    UINT_OPTION("rematch", rematch_preference_rank_step, "20", 0, 1000000, "pair cost per rank below the pupil's first preferred company"),
-    UINT_OPTION("rematch", rematch_not_preferred_penalty, "200", 0, 1000000, "pair cost of a company outside the pupil's (non-empty) preferences"),
-    UINT_OPTION("rematch", rematch_move_penalty, "100", 0, 1000000, "move threshold: a proposal moves only if that is better by more than this (100 = 10 km)"),
-    UINT_OPTION("rematch", rematch_unplaced_base, "1000000000", 1, 2000000000, "unplaced penalty of every pupil (dwarfs any pair cost)"),
-    UINT_OPTION("rematch", rematch_newcomer_bonus, "200000000", 0, 2000000000, "added to a newcomer's (OKAN) unplaced penalty"),
-    UINT_OPTION("rematch", rematch_special_needs_bonus, "200000000", 0, 2000000000, "added to a special-needs (BuSO) pupil's unplaced penalty"),
-    UINT_OPTION("rematch", rematch_per_waiting_day, "1000000", 0, 100000000, "added to the unplaced penalty per day waited (up to 3650 days)"),
+    /* The rulebook's settings (matcher/eligibility.h); the limits are the rulebook's, under
+     * which its priority levels provably hold. The penalties of the higher levels follow. */
+    UINT_OPTION("rematch", rematch_cost_per_100m, "1", 0, 100, "pair cost per 100 m of commute"),
+    UINT_OPTION("rematch", rematch_preference_rank_step, "20", 0, 1000, "pair cost per rank below the pupil's first preferred company"),
+    UINT_OPTION("rematch", rematch_not_preferred_penalty, "200", 0, 10000, "pair cost of a company outside the pupil's (non-empty) preferences"),
+    UINT_OPTION("rematch", rematch_move_penalty, "100", 0, 10000, "move threshold: a proposal moves only if that is better by more than this (100 = 10 km)"),
+    UINT_OPTION("rematch", rematch_ready_on_preparatory, "1", 0, 1, "1 = partly ready and ready pupils may take preparatory seats no eligible not-ready pupil claims; 0 = preparatory seats only for not-ready pupils"),
+    UINT_OPTION("rematch", rematch_hint_pair_budget, "4000000", 0, 2000000000, "pairs the re-solves that check the unplaced pupils' hints may build per rematch (strongest claims first)"),
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 
@@ -178,6 +179,15 @@ int lp_config_validate(const lp_config *config, char *error, size_t error_size) 
   }
   if (config->redis_reconnect_min_ms > config->redis_reconnect_max_ms) {
     snprintf(error, error_size, "redis_reconnect_min_ms is above redis_reconnect_max_ms");
+    return -1;
+  }
+  /* The options' limits are the rulebook's; this keeps them so if either side changes. */
+  eligibility_weights weights;
+  eligibility_levels levels;
+  matcher_error rule_error;
+  lp_rules_weights(config, &weights);
+  if (eligibility_levels_of(&weights, &levels, &rule_error) != MATCHER_OK) {
+    snprintf(error, error_size, "rematch weights: %s", rule_error.message);
     return -1;
   }
   if (config->rematch_nightly_time[0] && lp_config_nightly_minute(config) < 0) {

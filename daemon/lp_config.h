@@ -40,10 +40,8 @@ typedef struct lp_config {
   uint32_t rematch_preference_rank_step;
   uint32_t rematch_not_preferred_penalty;
   uint32_t rematch_move_penalty;       /* the move threshold: a proposal moves only if better by more */
-  uint32_t rematch_unplaced_base;
-  uint32_t rematch_newcomer_bonus;
-  uint32_t rematch_special_needs_bonus;
-  uint32_t rematch_per_waiting_day;
+  uint32_t rematch_ready_on_preparatory; /* leftover preparatory seats for partly ready and ready pupils */
+  uint32_t rematch_hint_pair_budget;     /* the work the hint checks may do per rematch */
 } lp_config;
 
 /* Sets every field to its documented default. */

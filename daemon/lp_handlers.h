@@ -131,9 +131,6 @@ int lp_handle_record_agreement(lp_ctx *ctx);
 /* A copy of the vacancy a placement's proposal holds a seat in, with that seat released
  * (NULL when the placement holds none or out of memory; *holds says whether it holds one). */
 Leerplek__V1__Vacancy *lp_vacancy_releasing(lp_ctx *ctx, const Leerplek__V1__Placement *placement, bool *holds);
-/* Whether a pupil still qualifies for a vacancy by the hard rules (training, recognition,
- * readiness and kind, days, commute, exclusions); used to release proposals that no longer fit. */
-bool lp_pupil_fits(const lp_ctx *ctx, const Leerplek__V1__Pupil *pupil, const Leerplek__V1__Vacancy *vacancy);
 /* PROPOSED placements being released back to WAITING by a change. */
 typedef struct lp_release {
   char key[LP_MAX_KEY];

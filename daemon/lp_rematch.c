@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "lp_log.h"
+#include "lp_rules.h"
 #include "lp_store.h"
 
 #define CODE(name) LEERPLEK__V1__STATUS_CODE__STATUS_CODE_##name
@@ -63,6 +64,8 @@ typedef struct job {
   pupil_meta *meta;
   char **vacancy_ids;
   uint64_t *vacancy_revision;
+  char **training_codes;     /* by training index, for the help texts */
+  int32_t training_count;
   uint32_t fixed_count;
   /* Filled by the worker. */
   matcher_status status;
@@ -71,6 +74,7 @@ typedef struct job {
   eligibility_problem problem;
   matcher_solution solution;
   eligibility_explanation *explanations;
+  int64_t dual_bound;        /* the verifier's dual value */
   uint64_t snapshot_us, candidates_us, solve_us, explain_us, write_us;
   long long t_apply_start, t_started;
 } job;
@@ -102,39 +106,7 @@ static long long now_us(void) {
   return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-void lp_rematch_weights(const lp_config *config, eligibility_weights *weights) {
-  eligibility_default_weights(weights);
-  weights->cost_per_100m = config->rematch_cost_per_100m;
-  weights->preference_rank_step = config->rematch_preference_rank_step;
-  weights->not_preferred_penalty = config->rematch_not_preferred_penalty;
-  weights->move_penalty = config->rematch_move_penalty;
-  weights->unplaced_base = config->rematch_unplaced_base;
-  weights->newcomer_bonus = config->rematch_newcomer_bonus;
-  weights->special_needs_bonus = config->rematch_special_needs_bonus;
-  weights->per_waiting_day = config->rematch_per_waiting_day;
-}
-
-int64_t lp_rematch_unplaced_penalty(const eligibility_weights *weights, bool newcomer, bool special_needs,
-                                    int64_t waiting_days) {
-  if (waiting_days < 0) waiting_days = 0;
-  if (waiting_days > 3650) waiting_days = 3650;
-  return weights->unplaced_base + (newcomer ? weights->newcomer_bonus : 0) +
-         (special_needs ? weights->special_needs_bonus : 0) + weights->per_waiting_day * waiting_days;
-}
-
 /* ---- the sorted-key lookups ------------------------------------------------------------ */
-
-static int32_t map_index(const lp_map *map, const char *key) {
-  size_t lo = 0, hi = map->count;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    int c = strcmp(map->entries[mid].key, key);
-    if (c == 0) return (int32_t)mid;
-    if (c < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return -1;
-}
 
 static long strings_index(char *const *keys, size_t count, const char *key) {
   size_t lo = 0, hi = count;
@@ -166,6 +138,8 @@ static void job_free(job *job) {
     free(job->meta[i].ref);
   }
   for (int32_t j = 0; job->vacancy_ids && j < job->vacancy_count; j++) free(job->vacancy_ids[j]);
+  for (int32_t t = 0; job->training_codes && t < job->training_count; t++) free(job->training_codes[t]);
+  free(job->training_codes);
   free(job->meta);
   free(job->vacancy_ids);
   free(job->vacancy_revision);
@@ -180,60 +154,44 @@ static void job_free(job *job) {
 
 /* ---- snapshot (on the loop) ------------------------------------------------------------ */
 
-static uint8_t readiness_of(int proto_readiness) {
-  /* proto: UNSPECIFIED 0, NOT_READY 1, PARTLY 2, READY 3; unspecified asks nothing. */
-  return proto_readiness <= 1 ? READINESS_NOT_READY : (uint8_t)(proto_readiness - 1);
-}
-
 static bool is_considered(int state) {
   return state == PSTATE(WAITING) || state == PSTATE(DECLINED) || state == PSTATE(PROPOSED) ||
          state == PSTATE(ACCEPTED) || state == PSTATE(AGREEMENT);
 }
 
-static int32_t training_index(const lp_state *state, const char *code, int32_t unknown) {
-  int32_t index = map_index(&state->maps[LP_KIND_TRAINING], code);
-  return index >= 0 ? index : unknown;
-}
-
-static job *take_snapshot(lp_rematch *rematch, char *message, size_t message_size) {
+/* Copies what matching needs, as of job->started_unix_s (days waited are counted to it). */
+static job *take_snapshot(lp_rematch *rematch, int64_t started_unix_s, char *message, size_t message_size) {
   const lp_state *state = &rematch->daemon->state;
   const lp_map *placements = &state->maps[LP_KIND_PLACEMENT], *vacancies = &state->maps[LP_KIND_VACANCY];
-  const lp_map *companies = &state->maps[LP_KIND_COMPANY];
+  const lp_map *trainings = &state->maps[LP_KIND_TRAINING];
   job *job = calloc(1, sizeof *job);
   if (!job) goto oom;
+  job->started_unix_s = started_unix_s;
   size_t pool_size = 0, pupil_capacity = placements->count;
   for (size_t i = 0; i < placements->count; i++) {
     const Leerplek__V1__Pupil *pupil = lp_state_get(state, LP_KIND_PUPIL, placements->entries[i].key);
-    if (pupil)
-      pool_size += pupil->n_preferred_company_ids + pupil->n_excluded_company_ids + pupil->n_declined_company_ids;
+    if (pupil) pool_size += lp_rules_company_slots(pupil);
   }
   job->vacancy_count = (int32_t)vacancies->count;
+  job->training_count = (int32_t)trainings->count;
   job->pupils = calloc(pupil_capacity + 1, sizeof *job->pupils);
   job->meta = calloc(pupil_capacity + 1, sizeof *job->meta);
   job->company_pool = calloc(pool_size + 1, sizeof *job->company_pool);
   job->vacancies = calloc(vacancies->count + 1, sizeof *job->vacancies);
   job->vacancy_ids = calloc(vacancies->count + 1, sizeof *job->vacancy_ids);
   job->vacancy_revision = calloc(vacancies->count + 1, sizeof *job->vacancy_revision);
-  if (!job->pupils || !job->meta || !job->company_pool || !job->vacancies || !job->vacancy_ids || !job->vacancy_revision)
+  job->training_codes = calloc(trainings->count + 1, sizeof *job->training_codes);
+  if (!job->pupils || !job->meta || !job->company_pool || !job->vacancies || !job->vacancy_ids ||
+      !job->vacancy_revision || !job->training_codes)
     goto oom;
+  for (size_t t = 0; t < trainings->count; t++)
+    if (!(job->training_codes[t] = strdup(trainings->entries[t].key))) goto oom;
 
   for (size_t j = 0; j < vacancies->count; j++) {
     const Leerplek__V1__Vacancy *vacancy = vacancies->entries[j].value;
-    const Leerplek__V1__Location *location = lp_state_get(state, LP_KIND_LOCATION, vacancy->location_id);
-    const Leerplek__V1__Company *company = lp_state_get(state, LP_KIND_COMPANY, vacancy->company_id);
-    eligibility_vacancy *out = &job->vacancies[j];
     if (!(job->vacancy_ids[j] = strdup(vacancy->id))) goto oom;
     job->vacancy_revision[j] = vacancy->revision;
-    out->training = training_index(state, vacancy->training_code, -3);
-    out->company = company ? map_index(companies, company->id) : -1;
-    for (size_t t = 0; company && t < company->n_recognised_training_codes; t++)
-      if (strcmp(company->recognised_training_codes[t], vacancy->training_code) == 0) out->recognised = 1;
-    out->open = vacancy->state == LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_OPEN && location && location->point;
-    out->preparatory = vacancy->kind == LEERPLEK__V1__VACANCY_KIND__VACANCY_KIND_PREPARATORY;
-    out->min_readiness = readiness_of(vacancy->min_readiness);
-    out->day_mask = (uint16_t)(vacancy->day_mask & ELIGIBILITY_DAY_MASK_ALL);
-    out->seats = (int32_t)(vacancy->seats > 1000000 ? 1000000 : vacancy->seats);
-    if (location && location->point) out->lat_e6 = location->point->lat_e6, out->lon_e6 = location->point->lon_e6;
+    lp_rules_vacancy(state, vacancy, &job->vacancies[j]);
   }
 
   size_t pool_used = 0;
@@ -244,7 +202,7 @@ static job *take_snapshot(lp_rematch *rematch, char *message, size_t message_siz
     const Leerplek__V1__Pupil *pupil = lp_state_get(state, LP_KIND_PUPIL, key);
     if (!pupil || !pupil->home || !is_considered(placement->state)) continue;
     bool fixed = placement->state == PSTATE(ACCEPTED) || placement->state == PSTATE(AGREEMENT);
-    int32_t current = placement->offer && placement->proposal_id ? map_index(vacancies, placement->offer->vacancy_id) : -1;
+    long current = placement->offer && placement->proposal_id ? lp_map_index(vacancies, placement->offer->vacancy_id) : -1;
     /* A fixed pair whose vacancy is gone or closed holds no seat the rematch could give away. */
     if (fixed && (current < 0 || !job->vacancies[current].open)) continue;
     eligibility_pupil *out = &job->pupils[count];
@@ -256,38 +214,13 @@ static job *take_snapshot(lp_rematch *rematch, char *message, size_t message_siz
     meta->placement_state = placement->state;
     meta->proposal_id = placement->proposal_id;
     meta->placement_updated = placement->updated_unix_s;
-    meta->current_vacancy = placement->state == PSTATE(PROPOSED) || fixed ? current : -1;
+    meta->current_vacancy = placement->state == PSTATE(PROPOSED) || fixed ? (int32_t)current : -1;
     meta->fixed = fixed;
     if (fixed) job->fixed_count++;
-    out->training = training_index(state, pupil->training_code, -2);
-    out->readiness = readiness_of(pupil->readiness);
-    out->newcomer = pupil->newcomer_okan;
-    out->special_needs = pupil->special_needs_buso;
-    out->day_mask = (uint16_t)(pupil->day_mask & ELIGIBILITY_DAY_MASK_ALL);
-    out->lat_e6 = pupil->home->lat_e6;
-    out->lon_e6 = pupil->home->lon_e6;
-    out->max_commute_m = (int32_t)(pupil->max_commute_m > 1000000 ? 1000000 : pupil->max_commute_m);
-    int64_t since = pupil->waiting_since_unix_s ? pupil->waiting_since_unix_s : placement->requested_unix_s;
-    int64_t days = since > 0 && job->started_unix_s > since ? (job->started_unix_s - since) / 86400 : 0;
-    out->waiting_days = (int32_t)(days > 3650 ? 3650 : days);
-    out->preferred_companies = job->company_pool + pool_used;
-    for (size_t c = 0; c < pupil->n_preferred_company_ids; c++) {
-      int32_t index = map_index(companies, pupil->preferred_company_ids[c]);
-      if (index >= 0) job->company_pool[pool_used + (size_t)out->preferred_count++] = index;
-    }
-    pool_used += (size_t)out->preferred_count;
-    out->excluded_companies = job->company_pool + pool_used;
-    for (size_t c = 0; c < pupil->n_excluded_company_ids + pupil->n_declined_company_ids; c++) {
-      const char *id = c < pupil->n_excluded_company_ids ? pupil->excluded_company_ids[c]
-                                                         : pupil->declined_company_ids[c - pupil->n_excluded_company_ids];
-      int32_t index = map_index(companies, id);
-      if (index >= 0) job->company_pool[pool_used + (size_t)out->excluded_count++] = index;
-    }
-    pool_used += (size_t)out->excluded_count;
-    if (!out->preferred_count) out->preferred_companies = NULL;
-    if (!out->excluded_count) out->excluded_companies = NULL;
-    out->proposed_vacancy = placement->state == PSTATE(PROPOSED) ? current : -1;
-    out->fixed_vacancy = fixed ? current : -1;
+    lp_rules_pupil(state, pupil, placement, job->started_unix_s, job->company_pool + pool_used, out);
+    pool_used += (size_t)(out->preferred_count + out->excluded_count);
+    out->proposed_vacancy = placement->state == PSTATE(PROPOSED) ? (int32_t)current : -1;
+    out->fixed_vacancy = fixed ? (int32_t)current : -1;
   }
   job->pupil_count = count;
   return job;
@@ -355,7 +288,7 @@ static void *worker_main(void *arg) {
     goto out;
   }
   job->solved = true;
-  job->status = matcher_verify(&job->problem.problem, &job->solution, &error);
+  job->status = matcher_verify_bound(&job->problem.problem, &job->solution, &job->dual_bound, &error);
   if (job->status != MATCHER_OK) {
     snprintf(job->error, sizeof job->error, "the solution did not pass matcher_verify (%s): %s; nothing applied",
              matcher_status_name(job->status), error.message);
@@ -365,7 +298,7 @@ static void *worker_main(void *arg) {
   for (int32_t i = 0; i < job->pupil_count; i++) {
     int32_t to = job->solution.vacancy_of_pupil[i];
     if (to < 0 || to == job->meta[i].current_vacancy || job->meta[i].fixed) continue;
-    if (!eligibility_is_eligible(&job->pupils[i], &job->vacancies[to])) {
+    if (!eligibility_is_eligible(&job->pupils[i], &job->vacancies[to], &job->weights)) {
       job->status = MATCHER_INVALID;
       snprintf(job->error, sizeof job->error, "proposal of pupil %s to vacancy %s breaks the eligibility rules; nothing applied",
                job->meta[i].key, job->vacancy_ids[to]);
@@ -379,8 +312,10 @@ static void *worker_main(void *arg) {
     goto out;
   }
   long long t2 = now_us();
-  job->status = eligibility_explain(job->pupils, job->pupil_count, job->vacancies, job->vacancy_count, &job->solution,
-                                    job->explanations, &error);
+  eligibility_names names = {(const char *const *)job->vacancy_ids, (const char *const *)job->training_codes,
+                             job->training_count};
+  job->status = eligibility_explain(job->pupils, job->pupil_count, job->vacancies, job->vacancy_count, &job->weights,
+                                    &job->problem, &job->solution, &names, job->explanations, &error);
   job->explain_us = (uint64_t)(now_us() - t2);
   if (job->status != MATCHER_OK)
     snprintf(job->error, sizeof job->error, "explaining failed (%s): %s", matcher_status_name(job->status), error.message);
@@ -482,6 +417,10 @@ static Leerplek__V1__RematchResult *make_result(const job *job, uint64_t epoch) 
   result->snapshot_us = job->snapshot_us;
   result->candidates_us = job->candidates_us;
   result->solve_us = job->solve_us;
+  result->explain_us = job->explain_us;
+  /* The worker refuses any solution matcher_verify does not prove, so reaching here is the proof. */
+  result->proven_optimal = job->dual_bound == job->solution.objective;
+  result->dual_bound = job->dual_bound;
   uint32_t by_reason[7] = {0};
   size_t change_capacity = job->max_changes;
   result->changes = calloc(change_capacity + 1, sizeof *result->changes);
@@ -493,6 +432,8 @@ static Leerplek__V1__RematchResult *make_result(const job *job, uint64_t epoch) 
     if (to >= 0) result->placed++;
     else {
       result->unplaced++;
+      if (job->explanations[i].hint != ELIGIBILITY_HINT_NONE) result->hints_checked++;
+      if (job->explanations[i].hint_unchecked) result->hints_unchecked++;
       int reason = reason_of(job->explanations[i].reason);
       if (reason > 0 && reason < 7) by_reason[reason]++;
     }
@@ -567,6 +508,7 @@ static Leerplek__V1__Offer *make_offer(const lp_state *state, const Leerplek__V1
 
 static Leerplek__V1__UnplacedInfo *make_unplaced(const job *job, int32_t i, uint64_t epoch) {
   const eligibility_explanation *why = &job->explanations[i];
+  const eligibility_pupil *pupil = &job->pupils[i];
   Leerplek__V1__UnplacedInfo info = LEERPLEK__V1__UNPLACED_INFO__INIT;
   char help[sizeof why->help + 1];
   snprintf(help, sizeof help, "%s", why->help);
@@ -575,19 +517,41 @@ static Leerplek__V1__UnplacedInfo *make_unplaced(const job *job, int32_t i, uint
   info.help = help;
   info.candidate_vacancies = why->candidates_after_rule > 0 ? (uint32_t)why->candidates_after_rule : 0;
   info.nearest_distance_m = why->nearest_distance_m > 0 ? (uint32_t)why->nearest_distance_m : 0;
+  info.nearest_vacancy_id = why->nearest_vacancy >= 0 ? job->vacancy_ids[why->nearest_vacancy] : (char *)"";
   info.eligible_seats = why->eligible_seats > 0 ? (uint32_t)why->eligible_seats : 0;
-  info.better_claims = why->better_claims > 0 ? (uint32_t)why->better_claims : 0;
-  info.wanted_kind = job->pupils[i].readiness == READINESS_NOT_READY ? LEERPLEK__V1__VACANCY_KIND__VACANCY_KIND_PREPARATORY
-                                                                     : LEERPLEK__V1__VACANCY_KIND__VACANCY_KIND_REGULAR;
-  info.wanted_day_mask = job->pupils[i].day_mask;
-  info.wanted_within_m = (uint32_t)job->pupils[i].max_commute_m;
+  info.stronger_claims = (uint32_t)why->stronger_claims;
+  info.equal_claims = (uint32_t)why->equal_claims;
+  info.fixed_holders = (uint32_t)why->fixed_holders;
+  info.better_claims = info.stronger_claims + info.equal_claims + info.fixed_holders;
+  info.wanted_kind = pupil->readiness == READINESS_NOT_READY ? LEERPLEK__V1__VACANCY_KIND__VACANCY_KIND_PREPARATORY
+                                                             : LEERPLEK__V1__VACANCY_KIND__VACANCY_KIND_REGULAR;
+  info.wanted_day_mask = pupil->day_mask;
+  info.wanted_within_m = (uint32_t)pupil->max_commute_m;
+  info.days_waited = (uint32_t)pupil->waiting_days;
+  info.hint_unchecked = why->hint_unchecked;
+  if (why->hint != ELIGIBILITY_HINT_NONE) {
+    info.hint_kind = why->hint == ELIGIBILITY_HINT_MORE_SEATS ? LEERPLEK__V1__HINT_KIND__HINT_KIND_MORE_SEATS
+                                                              : LEERPLEK__V1__HINT_KIND__HINT_KIND_NEW_PLACE;
+    info.hint_vacancy_id = why->hint_vacancy >= 0 ? job->vacancy_ids[why->hint_vacancy] : (char *)"";
+    info.hint_seats = (uint32_t)why->hint_seats;
+    info.hint_new_company = why->hint_new_company;
+    info.hint_distance_m = (uint32_t)why->hint_distance_m;
+  }
   return lp_clone(&info);
 }
 
 static bool same_unplaced(const Leerplek__V1__UnplacedInfo *a, const Leerplek__V1__UnplacedInfo *b) {
-  return a && b && a->reason == b->reason && strcmp(a->help, b->help) == 0 && a->candidate_vacancies == b->candidate_vacancies &&
-         a->nearest_distance_m == b->nearest_distance_m && a->eligible_seats == b->eligible_seats &&
-         a->better_claims == b->better_claims;
+  if (!a || !b) return false;
+  /* Equal as stored (the epoch aside): pack both with the same epoch and compare the bytes. */
+  Leerplek__V1__UnplacedInfo left = *a, right = *b;
+  left.epoch = right.epoch = 0;
+  size_t size = protobuf_c_message_get_packed_size(&left.base);
+  if (size != protobuf_c_message_get_packed_size(&right.base)) return false;
+  uint8_t stack_left[1024], stack_right[1024];
+  if (size > sizeof stack_left) return false;
+  protobuf_c_message_pack(&left.base, stack_left);
+  protobuf_c_message_pack(&right.base, stack_right);
+  return memcmp(stack_left, stack_right, size) == 0;
 }
 
 /* Whether the pupil and its placement are as the snapshot saw them (else a write won). */
@@ -876,7 +840,9 @@ int lp_rematch_start(lp_rematch *rematch, bool dry_run, uint32_t max_changes, co
   int code = take_lock(rematch, &epoch, message, message_size);
   if (code != 0) return code;
   long long t0 = now_us();
-  job *job = take_snapshot(rematch, message, message_size);
+  /* The clock first: the snapshot counts every pupil's days waited to it. */
+  int64_t started_unix_s = (int64_t)time(NULL);
+  job *job = take_snapshot(rematch, started_unix_s, message, message_size);
   if (!job) {
     release_lock(rematch);
     return CODE(INTERNAL);
@@ -889,9 +855,8 @@ int lp_rematch_start(lp_rematch *rematch, bool dry_run, uint32_t max_changes, co
   snprintf(job->actor, sizeof job->actor, "%s", actor);
   job->done = done;
   job->arg = arg;
-  job->started_unix_s = (int64_t)time(NULL);
   job->base_epoch = epoch > rematch->epoch ? epoch : rematch->epoch;
-  lp_rematch_weights(&rematch->daemon->config, &job->weights);
+  lp_rules_weights(&rematch->daemon->config, &job->weights);
   rematch->running = job;
   if (pthread_create(&rematch->thread, NULL, worker_main, job) != 0) {
     rematch->running = NULL;

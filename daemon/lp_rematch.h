@@ -37,12 +37,6 @@ bool lp_rematch_running(const lp_rematch *rematch);
 /* The summary of the last applied rematch (no changes), NULL if none. */
 const Leerplek__V1__RematchResult *lp_rematch_last(const lp_rematch *rematch);
 
-/* The matching weights from the configuration (documented in lp_config.c / leerplekd.conf). */
-void lp_rematch_weights(const lp_config *config, eligibility_weights *weights);
-/* A pupil's unplaced penalty, the same formula as eligibility_build's (see eligibility.h). */
-int64_t lp_rematch_unplaced_penalty(const eligibility_weights *weights, bool newcomer, bool special_needs,
-                                    int64_t waiting_days);
-
 /* handlers_rematch.c */
 int lp_handle_run_rematch(lp_ctx *ctx);
 int lp_handle_get_report(lp_ctx *ctx);

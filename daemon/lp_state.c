@@ -117,6 +117,12 @@ void lp_state_remove(lp_state *state, enum lp_kind kind, const char *key) {
   map->count--;
 }
 
+long lp_map_index(const lp_map *map, const char *key) {
+  bool found = false;
+  size_t index = search(map, key, &found);
+  return found ? (long)index : -1;
+}
+
 size_t lp_map_after(const lp_map *map, const char *after) {
   if (!after || after[0] == '\0') return 0;
   bool found;

@@ -57,6 +57,8 @@ void *lp_state_get(const lp_state *state, enum lp_kind kind, const char *key);
 int lp_state_put(lp_state *state, enum lp_kind kind, const char *key, void *value);
 /* Removes and frees the value under key (no-op when absent). */
 void lp_state_remove(lp_state *state, enum lp_kind kind, const char *key);
+/* Index of key in the map (its rank among the keys), or -1 when absent. */
+long lp_map_index(const lp_map *map, const char *key);
 /* Index of the first entry whose key is greater than after (0 when after is NULL or ""). */
 size_t lp_map_after(const lp_map *map, const char *after);
 

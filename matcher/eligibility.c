@@ -15,6 +15,7 @@
  * Pure: no I/O, no global mutable state; every call owns its memory, so separate calls may run
  * on separate threads at once. */
 #include "eligibility.h"
+#include "hints.h"
 
 #include <limits.h>
 #include <math.h>
@@ -34,29 +35,6 @@
 #define LON_LIMIT_E6 180000000
 #define FULL_TURN_E6 360000000
 
-/* Waiting days beyond ten years count as ten years: keeps the penalty bounded. */
-#define WAITING_DAYS_CAP 3650
-
-#define DAYS_PER_WEEK 7
-
-/* ---------------------------------------------------------------------------------------------
- * Small arithmetic helpers: every cost and penalty saturates at MATCHER_VALUE_MAX, so absurd
- * weights give the largest value the matcher accepts instead of an overflow. */
-
-static int64_t saturating_add(int64_t a, int64_t b) {
-    /* Both operands are in 0..MATCHER_VALUE_MAX, so the sum fits in int64. */
-    int64_t sum = a + b;
-    return sum > MATCHER_VALUE_MAX ? MATCHER_VALUE_MAX : sum;
-}
-
-static int64_t saturating_multiply(int64_t a, int64_t b) {
-    if (a == 0 || b == 0)
-        return 0;
-    if (a > MATCHER_VALUE_MAX / b)
-        return MATCHER_VALUE_MAX;
-    int64_t product = a * b;
-    return product > MATCHER_VALUE_MAX ? MATCHER_VALUE_MAX : product;
-}
 
 /* ---------------------------------------------------------------------------------------------
  * Defaults and the distance formula. */
@@ -66,10 +44,78 @@ void eligibility_default_weights(eligibility_weights *weights) {
     weights->preference_rank_step = 20;
     weights->not_preferred_penalty = 200;
     weights->move_penalty = 100;
-    weights->unplaced_base = 1000000000;
-    weights->newcomer_bonus = 200000000;
-    weights->special_needs_bonus = 200000000;
-    weights->per_waiting_day = 1000000;
+    weights->ready_on_preparatory = 1;
+    weights->hint_pair_budget = 4000000;
+}
+
+matcher_status eligibility_levels_of(const eligibility_weights *weights, eligibility_levels *levels,
+                                     matcher_error *error) {
+    const struct {
+        const char *name;
+        int64_t value, limit;
+    } fields[] = {
+        {"cost_per_100m", weights->cost_per_100m, ELIGIBILITY_COST_PER_100M_MAX},
+        {"preference_rank_step", weights->preference_rank_step, ELIGIBILITY_RANK_STEP_MAX},
+        {"not_preferred_penalty", weights->not_preferred_penalty, ELIGIBILITY_PENALTY_MAX},
+        {"move_penalty", weights->move_penalty, ELIGIBILITY_PENALTY_MAX},
+        {"hint_pair_budget", weights->hint_pair_budget, INT64_MAX},
+    };
+    for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
+        if (fields[k].value < 0 || fields[k].value > fields[k].limit) {
+            if (error)
+                snprintf(error->message, sizeof error->message, "weights: %s %lld outside 0..%lld",
+                         fields[k].name, (long long)fields[k].value, (long long)fields[k].limit);
+            return MATCHER_INVALID;
+        }
+    }
+    /* With every weight at its limit: C = 100 * 2000 + 10000 + 10000 = 220,000, D = 220,001,
+     * G = D * 3651, claim_max = D * 7301 (about 1.6e9), H and B about 1.6e9 each, and the
+     * largest penalty about 4.8e9 < ELIGIBILITY_UNPLACED_MAX (about 8.6e9); no product below
+     * can overflow int64. The check after them keeps that true if a limit is ever raised. */
+    int64_t preference_max = weights->preference_rank_step * (ELIGIBILITY_PREFERENCE_RANKS - 1);
+    if (weights->not_preferred_penalty > preference_max)
+        preference_max = weights->not_preferred_penalty;
+    levels->pair_cost_max = weights->cost_per_100m * (ELIGIBILITY_COST_DISTANCE_MAX_M / 100) +
+                            preference_max + weights->move_penalty;
+    levels->per_waiting_day = levels->pair_cost_max + 1;
+    levels->priority_group = levels->per_waiting_day * (ELIGIBILITY_WAITING_DAYS_MAX + 1);
+    levels->claim_max = levels->priority_group + levels->per_waiting_day * ELIGIBILITY_WAITING_DAYS_MAX;
+    levels->preparatory_misuse = levels->claim_max + levels->pair_cost_max + 1;
+    levels->unplaced_base = levels->preparatory_misuse + levels->pair_cost_max + 1;
+    levels->unplaced_max = levels->unplaced_base + levels->claim_max;
+    if (levels->unplaced_max > ELIGIBILITY_UNPLACED_MAX || levels->unplaced_max > MATCHER_VALUE_MAX) {
+        if (error)
+            snprintf(error->message, sizeof error->message,
+                     "weights: the largest unplaced penalty %lld exceeds %lld", (long long)levels->unplaced_max,
+                     (long long)ELIGIBILITY_UNPLACED_MAX);
+        return MATCHER_INVALID;
+    }
+    return MATCHER_OK;
+}
+
+int32_t eligibility_waiting_days(int64_t since_unix_s, int64_t now_unix_s) {
+    if (since_unix_s <= 0 || now_unix_s <= since_unix_s)
+        return 0;
+    int64_t days = (now_unix_s - since_unix_s) / 86400;
+    return days > ELIGIBILITY_WAITING_DAYS_MAX ? ELIGIBILITY_WAITING_DAYS_MAX : (int32_t)days;
+}
+
+eligibility_claim eligibility_claim_on(const eligibility_pupil *pupil, const eligibility_vacancy *vacancy) {
+    eligibility_claim claim;
+    claim.preparatory = vacancy && vacancy->preparatory && pupil->readiness == READINESS_NOT_READY;
+    claim.priority_group = pupil->newcomer || pupil->special_needs;
+    claim.waiting_days = pupil->waiting_days > ELIGIBILITY_WAITING_DAYS_MAX ? ELIGIBILITY_WAITING_DAYS_MAX
+                         : pupil->waiting_days < 0                        ? 0
+                                                                          : pupil->waiting_days;
+    return claim;
+}
+
+int eligibility_compare_claims(eligibility_claim a, eligibility_claim b) {
+    if (a.preparatory != b.preparatory)
+        return a.preparatory ? 1 : -1;
+    if (a.priority_group != b.priority_group)
+        return a.priority_group ? 1 : -1;
+    return (a.waiting_days > b.waiting_days) - (a.waiting_days < b.waiting_days);
 }
 
 int32_t eligibility_distance_m(int32_t lat1_e6, int32_t lon1_e6, int32_t lat2_e6, int32_t lon2_e6) {
@@ -97,13 +143,14 @@ static int passes_recognition(const eligibility_vacancy *vacancy) {
     return vacancy->recognised && vacancy->open && vacancy->seats > 0;
 }
 
-static int passes_readiness(const eligibility_pupil *pupil, const eligibility_vacancy *vacancy) {
+static int passes_readiness(const eligibility_pupil *pupil, const eligibility_vacancy *vacancy,
+                            const eligibility_weights *weights) {
     if (pupil->readiness < vacancy->min_readiness)
         return 0;
     /* A pupil not yet work-ready belongs in the preparatory phase, whatever the minimum says. */
     if (pupil->readiness == READINESS_NOT_READY && !vacancy->preparatory)
         return 0;
-    return 1;
+    return pupil->readiness == READINESS_NOT_READY || !vacancy->preparatory || weights->ready_on_preparatory;
 }
 
 static int passes_days(const eligibility_pupil *pupil, const eligibility_vacancy *vacancy) {
@@ -117,16 +164,31 @@ static int passes_exclusion(const eligibility_pupil *pupil, const eligibility_va
     return 1;
 }
 
-int eligibility_is_eligible(const eligibility_pupil *pupil, const eligibility_vacancy *vacancy) {
+eligibility_reason eligibility_failed_rule(const eligibility_pupil *pupil, const eligibility_vacancy *vacancy,
+                                           const eligibility_weights *weights) {
+    eligibility_weights default_weights;
+    if (!weights) {
+        eligibility_default_weights(&default_weights);
+        weights = &default_weights;
+    }
     if (pupil->training != vacancy->training || !passes_recognition(vacancy))
-        return 0;
-    if (!passes_readiness(pupil, vacancy))
-        return 0;
+        return ELIGIBILITY_NO_RECOGNISED_VACANCY;
+    if (!passes_readiness(pupil, vacancy, weights))
+        return ELIGIBILITY_READINESS_TOO_LOW;
     int32_t distance = eligibility_distance_m(pupil->lat_e6, pupil->lon_e6, vacancy->lat_e6,
                                               vacancy->lon_e6);
     if (distance > pupil->max_commute_m)
-        return 0;
-    return passes_days(pupil, vacancy) && passes_exclusion(pupil, vacancy);
+        return ELIGIBILITY_NONE_WITHIN_COMMUTE;
+    if (!passes_days(pupil, vacancy))
+        return ELIGIBILITY_NO_COMPATIBLE_DAYS;
+    if (!passes_exclusion(pupil, vacancy))
+        return ELIGIBILITY_ALL_EXCLUDED;
+    return ELIGIBILITY_PLACED;
+}
+
+int eligibility_is_eligible(const eligibility_pupil *pupil, const eligibility_vacancy *vacancy,
+                            const eligibility_weights *weights) {
+    return eligibility_failed_rule(pupil, vacancy, weights) == ELIGIBILITY_PLACED;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -209,32 +271,6 @@ static matcher_status check_inputs(const eligibility_pupil *pupils, int32_t pupi
             return refuse(error, "pupil %ld: fixed_vacancy %ld out of range (-1 or a vacancy index)", (long)i, (long)(pupil->fixed_vacancy));
         if (pupil->proposed_vacancy < -1 || pupil->proposed_vacancy >= vacancy_count)
             return refuse(error, "pupil %ld: proposed_vacancy %ld out of range (-1 or a vacancy index)", (long)i, (long)(pupil->proposed_vacancy));
-    }
-    return MATCHER_OK;
-}
-
-static matcher_status check_weights(const eligibility_weights *weights, matcher_error *error) {
-    const struct {
-        const char *name;
-        int64_t value;
-    } fields[] = {
-        {"cost_per_100m", weights->cost_per_100m},
-        {"preference_rank_step", weights->preference_rank_step},
-        {"not_preferred_penalty", weights->not_preferred_penalty},
-        {"move_penalty", weights->move_penalty},
-        {"unplaced_base", weights->unplaced_base},
-        {"newcomer_bonus", weights->newcomer_bonus},
-        {"special_needs_bonus", weights->special_needs_bonus},
-        {"per_waiting_day", weights->per_waiting_day},
-    };
-    for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
-        if (fields[k].value < 0 || fields[k].value > MATCHER_VALUE_MAX) {
-            if (error)
-                snprintf(error->message, sizeof error->message,
-                         "weights: %s %lld outside 0..%lld", fields[k].name,
-                         (long long)fields[k].value, (long long)MATCHER_VALUE_MAX);
-            return MATCHER_INVALID;
-        }
     }
     return MATCHER_OK;
 }
@@ -378,35 +414,37 @@ static void commute_box(const eligibility_pupil *pupil, search_box *box) {
 /* ---------------------------------------------------------------------------------------------
  * Costs. */
 
-static int64_t pair_cost(const eligibility_pupil *pupil, const eligibility_vacancy *vacancy,
-                         int32_t vacancy_index, int32_t distance_m, int is_fixed,
-                         const eligibility_weights *weights) {
+int64_t eligibility_pair_cost(const eligibility_pupil *pupil, const eligibility_vacancy *vacancy,
+                              int32_t vacancy_index, int32_t distance_m, int is_fixed,
+                              const eligibility_weights *weights, const eligibility_levels *levels) {
     /* Distance in hundreds of metres, rounded to the nearest. */
-    int64_t cost = saturating_multiply(((int64_t)distance_m + 50) / 100, weights->cost_per_100m);
+    int64_t counted_m = distance_m > ELIGIBILITY_COST_DISTANCE_MAX_M ? ELIGIBILITY_COST_DISTANCE_MAX_M : distance_m;
+    int64_t cost = (counted_m + 50) / 100 * weights->cost_per_100m;
     if (pupil->preferred_count > 0) {
         int64_t penalty = weights->not_preferred_penalty;
         for (int32_t rank = 0; rank < pupil->preferred_count; rank++) {
             if (pupil->preferred_companies[rank] == vacancy->company) {
-                penalty = saturating_multiply(rank, weights->preference_rank_step);
+                int32_t counted_rank = rank < ELIGIBILITY_PREFERENCE_RANKS ? rank : ELIGIBILITY_PREFERENCE_RANKS - 1;
+                penalty = counted_rank * weights->preference_rank_step;
                 break;
             }
         }
-        cost = saturating_add(cost, penalty);
+        cost += penalty;
     }
     /* A fixed pupil does not move, so its pair carries no moving penalty. */
     if (!is_fixed && pupil->proposed_vacancy >= 0 && pupil->proposed_vacancy != vacancy_index)
-        cost = saturating_add(cost, weights->move_penalty);
+        cost += weights->move_penalty;
+    /* Level 1 of the priority order: a preparatory seat costs a pupil who is not NOT_READY more
+     * than any difference of claims, so a NOT_READY pupil always wins it. */
+    if (vacancy->preparatory && pupil->readiness != READINESS_NOT_READY)
+        cost += levels->preparatory_misuse;
     return cost;
 }
 
-static int64_t unplaced_penalty(const eligibility_pupil *pupil, const eligibility_weights *weights) {
-    int64_t penalty = weights->unplaced_base;
-    if (pupil->newcomer)
-        penalty = saturating_add(penalty, weights->newcomer_bonus);
-    if (pupil->special_needs)
-        penalty = saturating_add(penalty, weights->special_needs_bonus);
-    int64_t days = pupil->waiting_days > WAITING_DAYS_CAP ? WAITING_DAYS_CAP : pupil->waiting_days;
-    return saturating_add(penalty, saturating_multiply(days, weights->per_waiting_day));
+int64_t eligibility_unplaced_penalty(const eligibility_pupil *pupil, const eligibility_levels *levels) {
+    eligibility_claim claim = eligibility_claim_on(pupil, NULL);
+    return levels->unplaced_base + (claim.priority_group ? levels->priority_group : 0) +
+           levels->per_waiting_day * claim.waiting_days;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -450,7 +488,7 @@ static int append_pair(pair_list *list, int32_t pupil, int32_t vacancy, int64_t 
 
 /* Collects the eligible vacancies of a pupil from the index into *found (grown as needed). */
 static int find_candidates(const eligibility_pupil *pupil, const eligibility_vacancy *vacancies,
-                           const index_entry *entries, int64_t entry_count, candidate **found,
+                           const eligibility_weights *weights, const index_entry *entries, int64_t entry_count, candidate **found,
                            int64_t *found_capacity, int64_t *found_count) {
     *found_count = 0;
     search_box box;
@@ -471,7 +509,7 @@ static int find_candidates(const eligibility_pupil *pupil, const eligibility_vac
                 const eligibility_vacancy *vacancy = &vacancies[entries[k].vacancy];
                 if (vacancy->lat_e6 < box.lat_low || vacancy->lat_e6 > box.lat_high)
                     continue;
-                if (!passes_readiness(pupil, vacancy) || !passes_days(pupil, vacancy) ||
+                if (!passes_readiness(pupil, vacancy, weights) || !passes_days(pupil, vacancy) ||
                     !passes_exclusion(pupil, vacancy))
                     continue;
                 int32_t distance = eligibility_distance_m(pupil->lat_e6, pupil->lon_e6,
@@ -536,7 +574,7 @@ matcher_status eligibility_build(const eligibility_pupil *pupils, int32_t pupil_
         eligibility_default_weights(&default_weights);
         weights = &default_weights;
     }
-    matcher_status status = check_weights(weights, error);
+    matcher_status status = eligibility_levels_of(weights, &out->levels, error);
     if (status == MATCHER_OK)
         status = check_inputs(pupils, pupil_count, vacancies, vacancy_count, error);
     if (status != MATCHER_OK)
@@ -550,53 +588,37 @@ matcher_status eligibility_build(const eligibility_pupil *pupils, int32_t pupil_
     pair_list list = {NULL, NULL, 0, 0};
     candidate *found = NULL;
     int64_t found_capacity = 0, found_count = 0, fixed_count = 0;
-    /* Sum over pupils of max(unplaced penalty, largest pair cost): the matcher's objective
-     * bound, refused here with a clear message rather than later by matcher_check. */
-    int64_t objective_bound = 0;
     if (!entries || !out->unplaced_penalty || !out->seats || !out->fixed)
         goto no_memory;
 
     for (int32_t i = 0; i < pupil_count; i++) {
         const eligibility_pupil *pupil = &pupils[i];
-        int64_t penalty = unplaced_penalty(pupil, weights);
-        int64_t largest = penalty;
-        out->unplaced_penalty[i] = penalty;
+        /* Every pair costs less than the penalty and the penalty is at most
+         * ELIGIBILITY_UNPLACED_MAX, so the matcher's objective bound cannot overflow. */
+        out->unplaced_penalty[i] = eligibility_unplaced_penalty(pupil, &out->levels);
         if (pupil->fixed_vacancy >= 0) {
             /* An agreement holds whatever changed since: its only pair is the fixed one. */
             int32_t j = pupil->fixed_vacancy;
             int32_t distance = eligibility_distance_m(pupil->lat_e6, pupil->lon_e6,
                                                       vacancies[j].lat_e6, vacancies[j].lon_e6);
-            int64_t cost = pair_cost(pupil, &vacancies[j], j, distance, 1, weights);
+            int64_t cost = eligibility_pair_cost(pupil, &vacancies[j], j, distance, 1, weights, &out->levels);
             if (!append_pair(&list, i, j, cost, distance))
                 goto no_memory;
             out->fixed[fixed_count++] = (matcher_fixed_pair){i, j};
-            if (cost > largest)
-                largest = cost;
         } else {
-            if (!find_candidates(pupil, vacancies, entries, entry_count, &found, &found_capacity,
+            if (!find_candidates(pupil, vacancies, weights, entries, entry_count, &found, &found_capacity,
                                  &found_count))
                 goto no_memory;
             if (found_count > 1) /* found is still NULL when nothing was ever found */
                 qsort(found, (size_t)found_count, sizeof *found, compare_candidates);
             for (int64_t k = 0; k < found_count; k++) {
                 int32_t j = found[k].vacancy;
-                int64_t cost = pair_cost(pupil, &vacancies[j], j, found[k].distance_m, 0, weights);
+                int64_t cost = eligibility_pair_cost(pupil, &vacancies[j], j, found[k].distance_m, 0, weights,
+                                                     &out->levels);
                 if (!append_pair(&list, i, j, cost, found[k].distance_m))
                     goto no_memory;
-                if (cost > largest)
-                    largest = cost;
             }
         }
-        if (objective_bound > INT64_MAX - largest) {
-            free(entries);
-            free(found);
-            free(list.pairs);
-            free(list.distances);
-            eligibility_problem_free(out);
-            return refuse(error, "weights: the objective bound overflows int64 at pupil %ld "
-                                 "(lower the unplaced penalty weights)", (long)i);
-        }
-        objective_bound += largest;
     }
 
     offered_seats(pupils, pupil_count, vacancies, vacancy_count, out->seats);
@@ -627,157 +649,188 @@ no_memory:
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Explanations. */
+ * Explanations: the first rule that leaves a pupil no candidate, or, when eligible seats exist,
+ * who holds them and with which claim. The hints and the texts are in hints.c. */
 
-static const char *const day_names[DAYS_PER_WEEK] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+/* The holders of each vacancy in the solution, as lists: holder_pupil[holder_start[j] ..
+ * holder_start[j + 1]). */
+typedef struct {
+    int32_t *holder_start;
+    int32_t *holder_pupil;
+} holders;
 
-/* Appends to buffer (bounded, always terminated). */
-static void append_text(char *buffer, size_t size, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void append_text(char *buffer, size_t size, const char *format, ...) {
-    size_t used = strlen(buffer);
-    if (used + 1 >= size)
-        return;
-    va_list arguments;
-    va_start(arguments, format);
-    vsnprintf(buffer + used, size - used, format, arguments);
-    va_end(arguments);
+static int collect_holders(const matcher_solution *solution, int32_t pupil_count, int32_t vacancy_count,
+                           holders *out) {
+    out->holder_start = calloc((size_t)vacancy_count + 2, sizeof *out->holder_start);
+    out->holder_pupil = malloc(((size_t)pupil_count + 1) * sizeof *out->holder_pupil);
+    if (!out->holder_start || !out->holder_pupil)
+        return 0;
+    for (int32_t i = 0; i < pupil_count; i++)
+        if (solution->vacancy_of_pupil[i] != MATCHER_UNPLACED)
+            out->holder_start[solution->vacancy_of_pupil[i] + 2]++;
+    for (int32_t j = 0; j < vacancy_count; j++)
+        out->holder_start[j + 2] += out->holder_start[j + 1];
+    for (int32_t i = 0; i < pupil_count; i++)
+        if (solution->vacancy_of_pupil[i] != MATCHER_UNPLACED)
+            out->holder_pupil[out->holder_start[solution->vacancy_of_pupil[i] + 1]++] = i;
+    return 1;
 }
 
-/* "15 km", "12.5 km": metres as kilometres to one decimal, the decimal only when needed. */
-static void format_km(char *buffer, size_t size, int32_t metres) {
-    int64_t tenths = ((int64_t)metres + 50) / 100;
-    if (tenths % 10 == 0)
-        snprintf(buffer, size, "%lld km", (long long)(tenths / 10));
-    else
-        snprintf(buffer, size, "%lld.%lld km", (long long)(tenths / 10), (long long)(tenths % 10));
-}
-
-/* "Mon, Tue" for one week's seven bits. */
-static void append_week_days(char *buffer, size_t size, unsigned week_bits) {
-    int first = 1;
-    for (int d = 0; d < DAYS_PER_WEEK; d++) {
-        if (week_bits & (1u << d)) {
-            append_text(buffer, size, "%s%s", first ? "" : ", ", day_names[d]);
-            first = 0;
-        }
+/* The nearest vacancy of a list, by distance then index; *best -1 before the first. */
+static void keep_nearest(int32_t vacancy, int32_t distance, int32_t *best, int32_t *best_distance) {
+    if (*best < 0 || distance < *best_distance || (distance == *best_distance && vacancy < *best)) {
+        *best = vacancy;
+        *best_distance = distance;
     }
 }
 
-/* "Mon, Tue (A and B)", "Mon, Tue (A) and Wed (B)", "Thu (B)". */
-static void append_days(char *buffer, size_t size, uint16_t day_mask) {
-    unsigned week_a = day_mask & 0x7F, week_b = (day_mask >> DAYS_PER_WEEK) & 0x7F;
-    if (week_a && week_a == week_b) {
-        append_week_days(buffer, size, week_a);
-        append_text(buffer, size, " (A and B)");
-        return;
-    }
-    if (week_a) {
-        append_week_days(buffer, size, week_a);
-        append_text(buffer, size, " (A)");
-    }
-    if (week_b) {
-        append_text(buffer, size, "%s", week_a ? " and " : "");
-        append_week_days(buffer, size, week_b);
-        append_text(buffer, size, " (B)");
-    }
-}
-
-static void explain_pupil(const eligibility_pupil *pupil, const eligibility_vacancy *vacancies,
-                          const index_entry *entries, int64_t begin, int64_t end,
-                          const int32_t *placed_at, const int32_t *seats_offered,
-                          eligibility_explanation *explanation) {
-    int32_t in_training = (int32_t)(end - begin);
-    int32_t after_recognition = 0, after_readiness = 0, after_commute = 0, after_days = 0;
-    int32_t eligible = 0, eligible_seats = 0, better_claims = 0, nearest = -1;
+/* Fills explanation for an unplaced pupil; 0 when the solution breaks an invariant there (a
+ * free eligible seat, or one held by a weaker claim), with the message in error. */
+static int explain_pupil(int32_t pupil_index, const eligibility_pupil *pupils,
+                         const eligibility_vacancy *vacancies, const eligibility_weights *weights,
+                         const eligibility_problem *built, const index_entry *entries, int64_t begin,
+                         int64_t end, const holders *held, eligibility_explanation *explanation,
+                         matcher_error *error) {
+    const eligibility_pupil *pupil = &pupils[pupil_index];
+    int32_t after_recognition = 0, after_readiness = 0, after_commute = 0, after_days = 0, eligible = 0;
+    /* The model of each reason's hint: the nearest vacancy that passes the rules before the
+     * failing one and is within commute (for the commute rule: passes all others). */
+    int32_t model[ELIGIBILITY_SEATS_TAKEN + 1], model_distance[ELIGIBILITY_SEATS_TAKEN + 1];
+    for (int r = 0; r <= ELIGIBILITY_SEATS_TAKEN; r++)
+        model[r] = -1, model_distance[r] = -1;
+    int64_t cheapest_cost = INT64_MAX;
+    memset(explanation, 0, sizeof *explanation);
+    explanation->hint_vacancy = -1;
+    explanation->nearest_vacancy = -1;
+    explanation->nearest_distance_m = -1;
     for (int64_t k = begin; k < end; k++) {
         int32_t j = entries[k].vacancy;
         const eligibility_vacancy *vacancy = &vacancies[j];
         if (!passes_recognition(vacancy))
             continue;
         after_recognition++;
-        if (!passes_readiness(pupil, vacancy))
-            continue;
-        after_readiness++;
         int32_t distance = eligibility_distance_m(pupil->lat_e6, pupil->lon_e6, vacancy->lat_e6,
                                                   vacancy->lon_e6);
-        if (nearest < 0 || distance < nearest)
-            nearest = distance;
-        if (distance > pupil->max_commute_m)
+        int within = distance <= pupil->max_commute_m;
+        if (within)
+            keep_nearest(j, distance, &model[ELIGIBILITY_READINESS_TOO_LOW], &model_distance[ELIGIBILITY_READINESS_TOO_LOW]);
+        if (!passes_readiness(pupil, vacancy, weights))
+            continue;
+        after_readiness++;
+        if (passes_days(pupil, vacancy) && passes_exclusion(pupil, vacancy))
+            keep_nearest(j, distance, &model[ELIGIBILITY_NONE_WITHIN_COMMUTE], &model_distance[ELIGIBILITY_NONE_WITHIN_COMMUTE]);
+        if (!within)
             continue;
         after_commute++;
+        keep_nearest(j, distance, &model[ELIGIBILITY_NO_COMPATIBLE_DAYS], &model_distance[ELIGIBILITY_NO_COMPATIBLE_DAYS]);
         if (!passes_days(pupil, vacancy))
             continue;
         after_days++;
+        keep_nearest(j, distance, &model[ELIGIBILITY_ALL_EXCLUDED], &model_distance[ELIGIBILITY_ALL_EXCLUDED]);
         if (!passes_exclusion(pupil, vacancy))
             continue;
         eligible++;
-        /* Seats as the built problem has them (raised for agreements held there), so that
-         * an optimal solution shows better_claims == eligible_seats. */
-        eligible_seats += seats_offered[j];
-        better_claims += placed_at[j];
+        /* Seats as the built problem has them (raised for agreements held there). */
+        int32_t seats = built->seats[j];
+        int32_t holder_count = held->holder_start[j + 1] - held->holder_start[j];
+        explanation->eligible_seats += seats;
+        if (holder_count < seats) {
+            if (error)
+                snprintf(error->message, sizeof error->message,
+                         "pupil %ld is unplaced beside a free seat of eligible vacancy %ld", (long)pupil_index, (long)j);
+            return 0;
+        }
+        eligibility_claim mine = eligibility_claim_on(pupil, vacancy);
+        for (int32_t h = held->holder_start[j]; h < held->holder_start[j + 1]; h++) {
+            const eligibility_pupil *holder = &pupils[held->holder_pupil[h]];
+            if (holder->fixed_vacancy >= 0) {
+                explanation->fixed_holders++;
+                continue;
+            }
+            int order = eligibility_compare_claims(eligibility_claim_on(holder, vacancy), mine);
+            if (order < 0) {
+                if (error)
+                    snprintf(error->message, sizeof error->message,
+                             "pupil %ld is unplaced while pupil %ld, with a weaker claim, holds eligible vacancy %ld",
+                             (long)pupil_index, (long)held->holder_pupil[h], (long)j);
+                return 0;
+            }
+            if (order > 0)
+                explanation->stronger_claims++;
+            else
+                explanation->equal_claims++;
+        }
+        int64_t cost = eligibility_pair_cost(pupil, vacancy, j, distance, 0, weights, &built->levels);
+        if (cost < cheapest_cost) {
+            cheapest_cost = cost;
+            model[ELIGIBILITY_SEATS_TAKEN] = j;
+            model_distance[ELIGIBILITY_SEATS_TAKEN] = distance;
+        }
     }
 
-    char commute[32], nearest_text[32];
-    format_km(commute, sizeof commute, pupil->max_commute_m);
-    explanation->nearest_distance_m = -1;
-    explanation->eligible_seats = 0;
-    explanation->better_claims = 0;
-    explanation->help[0] = '\0';
-    char *help = explanation->help;
-    size_t help_size = sizeof explanation->help;
+    eligibility_reason reason;
     if (after_recognition == 0) {
-        explanation->reason = ELIGIBILITY_NO_RECOGNISED_VACANCY;
-        explanation->candidates_after_rule = in_training;
-        append_text(help, help_size,
-                    "an open place in this training at a recognised company within %s", commute);
+        reason = ELIGIBILITY_NO_RECOGNISED_VACANCY;
+        explanation->candidates_after_rule = (int32_t)(end - begin);
     } else if (after_readiness == 0) {
-        explanation->reason = ELIGIBILITY_READINESS_TOO_LOW;
+        reason = ELIGIBILITY_READINESS_TOO_LOW;
         explanation->candidates_after_rule = after_recognition;
-        if (pupil->readiness == READINESS_NOT_READY)
-            append_text(help, help_size, "a preparatory place in this training within %s", commute);
-        else
-            append_text(help, help_size,
-                        "a place in this training open to partly ready pupils within %s", commute);
     } else if (after_commute == 0) {
-        explanation->reason = ELIGIBILITY_NONE_WITHIN_COMMUTE;
+        reason = ELIGIBILITY_NONE_WITHIN_COMMUTE;
         explanation->candidates_after_rule = after_readiness;
-        explanation->nearest_distance_m = nearest;
-        format_km(nearest_text, sizeof nearest_text, nearest);
-        append_text(help, help_size, "a place in this training within %s (nearest now %s)",
-                    commute, nearest_text);
+        explanation->nearest_vacancy = model[ELIGIBILITY_NONE_WITHIN_COMMUTE];
+        explanation->nearest_distance_m = model_distance[ELIGIBILITY_NONE_WITHIN_COMMUTE];
     } else if (after_days == 0) {
-        explanation->reason = ELIGIBILITY_NO_COMPATIBLE_DAYS;
+        reason = ELIGIBILITY_NO_COMPATIBLE_DAYS;
         explanation->candidates_after_rule = after_commute;
-        append_text(help, help_size, "a place in this training within %s open on ", commute);
-        append_days(help, help_size, pupil->day_mask);
     } else if (eligible == 0) {
-        explanation->reason = ELIGIBILITY_ALL_EXCLUDED;
+        reason = ELIGIBILITY_ALL_EXCLUDED;
         explanation->candidates_after_rule = after_days;
-        append_text(help, help_size,
-                    "a place in this training within %s at a company not excluded for this pupil "
-                    "(all %ld suitable places are at excluded companies)",
-                    commute, (long)after_days);
     } else {
-        explanation->reason = ELIGIBILITY_SEATS_TAKEN;
+        reason = ELIGIBILITY_SEATS_TAKEN;
         explanation->candidates_after_rule = eligible;
-        explanation->eligible_seats = eligible_seats;
-        explanation->better_claims = better_claims;
-        append_text(help, help_size,
-                    "1 more place in this training within %s on the pupil's days "
-                    "(%ld eligible seats, %ld taken by pupils with a better claim)",
-                    commute, (long)eligible_seats, (long)better_claims);
     }
+    explanation->reason = reason;
+    if (reason != ELIGIBILITY_SEATS_TAKEN)
+        explanation->eligible_seats = explanation->stronger_claims = explanation->equal_claims =
+            explanation->fixed_holders = 0;
+    /* The hint to check: more seats at the cheapest eligible vacancy, or a new place like the
+     * model (near the pupil's home when there is none, or when only a place within the
+     * commute would do). */
+    explanation->hint_preparatory = pupil->readiness == READINESS_NOT_READY;
+    if (reason == ELIGIBILITY_SEATS_TAKEN) {
+        explanation->hint = ELIGIBILITY_HINT_MORE_SEATS;
+        explanation->hint_vacancy = model[reason];
+        explanation->hint_preparatory = vacancies[model[reason]].preparatory;
+    } else {
+        explanation->hint = ELIGIBILITY_HINT_NEW_PLACE;
+        explanation->hint_vacancy = reason == ELIGIBILITY_NO_RECOGNISED_VACANCY || reason == ELIGIBILITY_NONE_WITHIN_COMMUTE
+                                        ? -1
+                                        : model[reason];
+        explanation->hint_new_company =
+            explanation->hint_vacancy >= 0 && !passes_exclusion(pupil, &vacancies[explanation->hint_vacancy]);
+    }
+    explanation->hint_distance_m = explanation->hint_vacancy >= 0 ? model_distance[reason] : 0;
+    explanation->hint_seats = 1;
+    return 1;
 }
 
 matcher_status eligibility_explain(const eligibility_pupil *pupils, int32_t pupil_count,
                                    const eligibility_vacancy *vacancies, int32_t vacancy_count,
-                                   const matcher_solution *solution,
+                                   const eligibility_weights *weights, const eligibility_problem *built,
+                                   const matcher_solution *solution, const eligibility_names *names,
                                    eligibility_explanation *explanations, matcher_error *error) {
+    eligibility_weights default_weights;
+    if (!weights) {
+        eligibility_default_weights(&default_weights);
+        weights = &default_weights;
+    }
     matcher_status status = check_inputs(pupils, pupil_count, vacancies, vacancy_count, error);
     if (status != MATCHER_OK)
         return status;
+    if (!built || built->problem.pupil_count != pupil_count || built->problem.vacancy_count != vacancy_count)
+        return refuse(error, "built is NULL or was not built from these %ld pupils and %ld vacancies",
+                      (long)pupil_count, (long)vacancy_count);
     if (!solution || (pupil_count > 0 && !solution->vacancy_of_pupil))
         return refuse(error, "solution is NULL or has no assignment");
     if (pupil_count > 0 && !explanations)
@@ -788,38 +841,38 @@ matcher_status eligibility_explain(const eligibility_pupil *pupils, int32_t pupi
             return refuse(error, "solution: pupil %ld placed at vacancy %ld, out of range", (long)i, (long)j);
     }
 
-    int32_t *placed_at = calloc((size_t)(vacancy_count ? vacancy_count : 1), sizeof *placed_at);
-    int32_t *seats_offered = malloc(sizeof *seats_offered * (size_t)(vacancy_count ? vacancy_count : 1));
+    holders held = {NULL, NULL};
     int64_t entry_count = 0;
     index_entry *entries = build_index(vacancies, vacancy_count, 0, &entry_count);
-    if (!placed_at || !seats_offered || !entries) {
-        free(placed_at);
-        free(seats_offered);
+    if (!entries || !collect_holders(solution, pupil_count, vacancy_count, &held)) {
+        free(held.holder_start);
+        free(held.holder_pupil);
         free(entries);
         if (error)
             snprintf(error->message, sizeof error->message, "out of memory explaining");
         return MATCHER_NO_MEMORY;
     }
-    for (int32_t i = 0; i < pupil_count; i++)
-        if (solution->vacancy_of_pupil[i] != MATCHER_UNPLACED)
-            placed_at[solution->vacancy_of_pupil[i]]++;
-    offered_seats(pupils, pupil_count, vacancies, vacancy_count, seats_offered);
-
-    for (int32_t i = 0; i < pupil_count; i++) {
+    status = MATCHER_OK;
+    for (int32_t i = 0; i < pupil_count && status == MATCHER_OK; i++) {
         eligibility_explanation *explanation = &explanations[i];
         if (solution->vacancy_of_pupil[i] != MATCHER_UNPLACED) {
             memset(explanation, 0, sizeof *explanation);
             explanation->reason = ELIGIBILITY_PLACED;
-            explanation->nearest_distance_m = -1;
+            explanation->nearest_distance_m = explanation->nearest_vacancy = explanation->hint_vacancy = -1;
             continue;
         }
         int64_t begin, end;
         training_run(entries, entry_count, pupils[i].training, &begin, &end);
-        explain_pupil(&pupils[i], vacancies, entries, begin, end, placed_at, seats_offered,
-                      explanation);
+        if (!explain_pupil(i, pupils, vacancies, weights, built, entries, begin, end, &held, explanation, error))
+            status = MATCHER_NOT_OPTIMAL;
     }
-    free(placed_at);
-    free(seats_offered);
+    free(held.holder_start);
+    free(held.holder_pupil);
     free(entries);
-    return MATCHER_OK;
+    if (status == MATCHER_OK)
+        status = hints_verify(pupils, pupil_count, vacancies, vacancy_count, weights, built, solution, explanations, error);
+    for (int32_t i = 0; i < pupil_count && status == MATCHER_OK; i++)
+        if (explanations[i].reason != ELIGIBILITY_PLACED)
+            hints_format_help(&pupils[i], vacancy_count, names, &explanations[i]);
+    return status;
 }

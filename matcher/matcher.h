@@ -166,6 +166,12 @@ void matcher_solution_free(matcher_solution *solution);
 matcher_status matcher_verify(const matcher_problem *problem, const matcher_solution *solution,
                               matcher_error *error);
 
+/* matcher_verify that also gives the dual value it computed (the lower bound the prices prove:
+ * no solution costs less), so that callers can show the proof; *dual_value is set once the
+ * checks before strong duality passed, and equals the objective when MATCHER_OK. */
+matcher_status matcher_verify_bound(const matcher_problem *problem, const matcher_solution *solution,
+                                    int64_t *dual_value, matcher_error *error);
+
 /* A short English name of a status, for messages. */
 const char *matcher_status_name(matcher_status status);
 

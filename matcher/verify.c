@@ -141,7 +141,7 @@ static matcher_status check_prices(const matcher_problem *problem, const matcher
 /* Dual value: sum of pupil prices minus seats times vacancy prices, over the problem without
  * its fixed pairs, plus the fixed pairs' costs. Products are checked for overflow. */
 static matcher_status check_duality(const matcher_problem *problem, const matcher_solution *solution,
-                                    const verifier *v, matcher_error *error)
+                                    const verifier *v, int64_t *dual_value, matcher_error *error)
 {
     int64_t dual = 0;
     for (int32_t i = 0; i < problem->pupil_count; i++) {
@@ -161,6 +161,8 @@ static matcher_status check_duality(const matcher_problem *problem, const matche
                                 (long long)price, (long long)seats);
         dual -= price * seats;
     }
+    if (dual_value)
+        *dual_value = dual;
     if (dual != solution->objective)
         return matcher_fail(error, MATCHER_NOT_OPTIMAL,
                             "dual value %lld differs from objective %lld: not optimal",
@@ -170,6 +172,12 @@ static matcher_status check_duality(const matcher_problem *problem, const matche
 
 matcher_status matcher_verify(const matcher_problem *problem, const matcher_solution *solution,
                               matcher_error *error)
+{
+    return matcher_verify_bound(problem, solution, NULL, error);
+}
+
+matcher_status matcher_verify_bound(const matcher_problem *problem, const matcher_solution *solution,
+                                    int64_t *dual_value, matcher_error *error)
 {
     matcher_status status = matcher_check(problem, error);
     if (status != MATCHER_OK)
@@ -208,7 +216,7 @@ matcher_status matcher_verify(const matcher_problem *problem, const matcher_solu
     if (status == MATCHER_OK)
         status = check_prices(problem, solution, &v, error);
     if (status == MATCHER_OK)
-        status = check_duality(problem, solution, &v, error);
+        status = check_duality(problem, solution, &v, dual_value, error);
     verifier_free(&v);
     return status;
 }

@@ -112,20 +112,20 @@ Test(eligibility, distance_symmetric) {
 Test(eligibility, rule_training_recognition_open) {
     eligibility_pupil pupil = make_pupil(7, ANTWERP_LAT, ANTWERP_LON, 5000);
     eligibility_vacancy vacancy = make_vacancy(7, 1, ANTWERP_LAT, ANTWERP_LON, 1);
-    cr_expect(eligibility_is_eligible(&pupil, &vacancy));
+    cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL));
     vacancy.training = 8;
-    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy));
+    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL));
     vacancy.training = 7;
     vacancy.recognised = 0;
-    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy));
+    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL));
     vacancy.recognised = 1;
     vacancy.open = 0;
-    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy));
+    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL));
     vacancy.open = 1;
     vacancy.seats = 0;
-    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy));
+    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL));
     vacancy.seats = 1;
-    cr_expect(eligibility_is_eligible(&pupil, &vacancy));
+    cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL));
 }
 
 /* Rule 2: readiness equal is enough, below is not; NOT_READY only for preparatory places. */
@@ -134,22 +134,22 @@ Test(eligibility, rule_readiness) {
     eligibility_vacancy vacancy = make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1);
     pupil.readiness = READINESS_PARTLY;
     vacancy.min_readiness = READINESS_PARTLY;
-    cr_expect(eligibility_is_eligible(&pupil, &vacancy), "equal readiness");
+    cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL), "equal readiness");
     vacancy.min_readiness = READINESS_READY;
-    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy), "one level below");
+    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL), "one level below");
     pupil.readiness = READINESS_READY;
-    cr_expect(eligibility_is_eligible(&pupil, &vacancy), "equal at READY");
+    cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL), "equal at READY");
 
     pupil.readiness = READINESS_NOT_READY;
     vacancy.min_readiness = READINESS_NOT_READY;
     vacancy.preparatory = 0;
-    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy), "NOT_READY on a regular place");
+    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL), "NOT_READY on a regular place");
     vacancy.preparatory = 1;
-    cr_expect(eligibility_is_eligible(&pupil, &vacancy), "NOT_READY on a preparatory place");
+    cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL), "NOT_READY on a preparatory place");
     vacancy.min_readiness = READINESS_PARTLY;
-    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy), "preparatory place asking PARTLY");
+    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL), "preparatory place asking PARTLY");
     pupil.readiness = READINESS_READY;
-    cr_expect(eligibility_is_eligible(&pupil, &vacancy), "a ready pupil may take a preparatory place");
+    cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL), "a ready pupil may take a preparatory place");
 }
 
 /* Rule 3: exactly at the commute is eligible, one metre short is not (also through the grid). */
@@ -160,8 +160,8 @@ Test(eligibility, rule_distance_boundary) {
     int32_t distance = distance_between(&pupils[0], &vacancies[0]);
     pupils[0].max_commute_m = distance;
     pupils[1].max_commute_m = distance - 1;
-    cr_expect(eligibility_is_eligible(&pupils[0], &vacancies[0]));
-    cr_expect_not(eligibility_is_eligible(&pupils[1], &vacancies[0]));
+    cr_expect(eligibility_is_eligible(&pupils[0], &vacancies[0], NULL));
+    cr_expect_not(eligibility_is_eligible(&pupils[1], &vacancies[0], NULL));
 
     eligibility_problem problem;
     build_ok(pupils, 2, vacancies, 1, NULL, &problem, "distance boundary");
@@ -172,7 +172,7 @@ Test(eligibility, rule_distance_boundary) {
 
     /* Same point, zero commute: distance 0 is within 0. */
     eligibility_pupil home = make_pupil(1, BRUSSELS_LAT, BRUSSELS_LON, 0);
-    cr_expect(eligibility_is_eligible(&home, &vacancies[0]));
+    cr_expect(eligibility_is_eligible(&home, &vacancies[0], NULL));
 }
 
 /* Rule 4: the pupil's days must be a subset of the vacancy's. */
@@ -181,16 +181,16 @@ Test(eligibility, rule_days_subset) {
     eligibility_vacancy vacancy = make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1);
     pupil.day_mask = WEEK_A(MON | TUE) | WEEK_B(WED);
     vacancy.day_mask = WEEK_A(MON | TUE) | WEEK_B(WED);
-    cr_expect(eligibility_is_eligible(&pupil, &vacancy), "equal masks");
+    cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL), "equal masks");
     vacancy.day_mask = WEEK_A(MON | TUE | WED) | WEEK_B(MON | WED);
-    cr_expect(eligibility_is_eligible(&pupil, &vacancy), "strict subset");
+    cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL), "strict subset");
     pupil.day_mask |= WEEK_B(TUE);
-    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy), "one extra day in week B");
+    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL), "one extra day in week B");
     pupil.day_mask = WEEK_A(MON | TUE) | WEEK_B(WED);
     vacancy.day_mask = WEEK_A(MON | TUE);
-    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy), "week B day missing");
+    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL), "week B day missing");
     pupil.day_mask = 0;
-    cr_expect(eligibility_is_eligible(&pupil, &vacancy), "no days needed");
+    cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL), "no days needed");
 }
 
 /* Rule 5: excluded companies. */
@@ -198,12 +198,12 @@ Test(eligibility, rule_exclusion) {
     static const int32_t excluded[] = {4, 9};
     eligibility_pupil pupil = make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 5000);
     eligibility_vacancy vacancy = make_vacancy(1, 9, ANTWERP_LAT, ANTWERP_LON, 1);
-    cr_expect(eligibility_is_eligible(&pupil, &vacancy));
+    cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL));
     pupil.excluded_companies = excluded;
     pupil.excluded_count = 2;
-    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy));
+    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL));
     vacancy.company = 5;
-    cr_expect(eligibility_is_eligible(&pupil, &vacancy));
+    cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL));
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -310,20 +310,26 @@ static void make_random_instance(uint64_t seed, random_instance *instance) {
     }
 }
 
-/* The cost of a pair recomputed from the weights, independently of the library. */
+/* The cost of a pair recomputed from the weights, independently of the library: the commute
+ * counted up to 200 km, ranks up to the tenth, and the preparatory term of priority level 1. */
 static int64_t expected_cost(const eligibility_pupil *pupil, const eligibility_vacancy *vacancy,
-                             int32_t vacancy_index, const eligibility_weights *weights) {
+                             int32_t vacancy_index, const eligibility_weights *weights,
+                             const eligibility_levels *levels) {
     int64_t distance = distance_between(pupil, vacancy);
+    if (distance > 200000)
+        distance = 200000;
     int64_t cost = (distance + 50) / 100 * weights->cost_per_100m;
     if (pupil->preferred_count > 0) {
         int32_t rank = -1;
         for (int32_t k = pupil->preferred_count - 1; k >= 0; k--)
             if (pupil->preferred_companies[k] == vacancy->company)
                 rank = k;
-        cost += rank >= 0 ? rank * weights->preference_rank_step : weights->not_preferred_penalty;
+        cost += rank >= 0 ? (rank < 9 ? rank : 9) * weights->preference_rank_step : weights->not_preferred_penalty;
     }
     if (pupil->fixed_vacancy < 0 && pupil->proposed_vacancy >= 0 && pupil->proposed_vacancy != vacancy_index)
         cost += weights->move_penalty;
+    if (vacancy->preparatory && pupil->readiness != READINESS_NOT_READY)
+        cost += levels->preparatory_misuse;
     return cost;
 }
 
@@ -344,14 +350,14 @@ Test(eligibility, grid_equals_brute_force) {
             const eligibility_pupil *pupil = &instance.pupils[i];
             for (int32_t j = 0; j < instance.vacancy_count; j++) {
                 int expected = pupil->fixed_vacancy >= 0 ? j == pupil->fixed_vacancy
-                                                         : eligibility_is_eligible(pupil, &instance.vacancies[j]);
+                                                         : eligibility_is_eligible(pupil, &instance.vacancies[j], NULL);
                 if (!expected)
                     continue;
                 cr_assert_lt(position, problem.problem.pair_count, "%s: pupil %d vacancy %d missing", context, i, j);
                 const matcher_pair *pair = &problem.pairs[position];
                 cr_assert(pair->pupil == i && pair->vacancy == j,
                           "%s: expected pair (%d, %d), got (%d, %d)", context, i, j, pair->pupil, pair->vacancy);
-                cr_assert_eq(pair->cost, expected_cost(pupil, &instance.vacancies[j], j, &weights),
+                cr_assert_eq(pair->cost, expected_cost(pupil, &instance.vacancies[j], j, &weights, &problem.levels),
                              "%s: cost of (%d, %d)", context, i, j);
                 cr_assert_eq(problem.pair_distance_m[position], distance_between(pupil, &instance.vacancies[j]),
                              "%s: distance of (%d, %d)", context, i, j);
@@ -383,7 +389,8 @@ Test(eligibility, solve_verify_and_explain_random) {
         solve_and_verify(&problem.problem, NULL, &solution, context);
         matcher_error error = {{0}};
         cr_assert_eq(eligibility_explain(instance.pupils, instance.pupil_count, instance.vacancies,
-                                         instance.vacancy_count, &solution, explanations, &error),
+                                         instance.vacancy_count, NULL, &problem, &solution, NULL, explanations,
+                                         &error),
                      MATCHER_OK, "%s: %s", context, error.message);
         for (int32_t i = 0; i < instance.pupil_count; i++) {
             int has_pairs = 0;
@@ -394,8 +401,10 @@ Test(eligibility, solve_verify_and_explain_random) {
                 cr_assert_eq(explanations[i].help[0], '\0');
             } else if (has_pairs) {
                 cr_assert_eq(explanations[i].reason, ELIGIBILITY_SEATS_TAKEN, "%s: pupil %d", context, i);
-                /* Optimal: every eligible seat is taken. */
-                cr_assert_eq(explanations[i].better_claims, explanations[i].eligible_seats, "%s: pupil %d", context, i);
+                /* Optimal: every eligible seat is held, none by a weaker claim. */
+                cr_assert_eq(explanations[i].stronger_claims + explanations[i].equal_claims +
+                                 explanations[i].fixed_holders,
+                             explanations[i].eligible_seats, "%s: pupil %d", context, i);
                 seats_taken++;
             } else {
                 cr_assert(explanations[i].reason != ELIGIBILITY_PLACED &&
@@ -449,41 +458,52 @@ Test(eligibility, costs_follow_weights) {
     eligibility_problem_free(&problem);
 }
 
-Test(eligibility, unplaced_penalty_weights_and_clamp) {
+Test(eligibility, unplaced_penalty_levels_and_clamp) {
     eligibility_vacancy vacancy = make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1);
     eligibility_pupil pupils[5];
     for (int i = 0; i < 5; i++)
         pupils[i] = make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 1000);
     pupils[1].newcomer = 1;
     pupils[2].special_needs = 1;
+    pupils[2].newcomer = 1;
     pupils[2].waiting_days = 30;
     pupils[3].waiting_days = 3650;
     pupils[4].waiting_days = 100000;
     eligibility_problem problem;
     build_ok(pupils, 5, &vacancy, 1, NULL, &problem, "penalties");
-    cr_expect_eq(problem.unplaced_penalty[0], 1000000000);
-    cr_expect_eq(problem.unplaced_penalty[1], 1200000000);
-    cr_expect_eq(problem.unplaced_penalty[2], 1200000000 + 30 * 1000000LL);
-    cr_expect_eq(problem.unplaced_penalty[3], 1000000000 + 3650 * 1000000LL);
+    /* Defaults: C = 2000 (200 km) + 200 + 100 = 2300, D = 2301, G = 2301 * 3651. */
+    const eligibility_levels *levels = &problem.levels;
+    cr_expect_eq(levels->pair_cost_max, 2300);
+    cr_expect_eq(levels->per_waiting_day, 2301);
+    cr_expect_eq(levels->priority_group, 2301LL * 3651);
+    cr_expect_eq(levels->claim_max, 2301LL * 3651 + 2301LL * 3650);
+    cr_expect_eq(levels->preparatory_misuse, levels->claim_max + 2301);
+    cr_expect_eq(levels->unplaced_base, levels->preparatory_misuse + 2301);
+    int64_t base = levels->unplaced_base;
+    cr_expect_eq(problem.unplaced_penalty[0], base);
+    cr_expect_eq(problem.unplaced_penalty[1], base + levels->priority_group);
+    cr_expect_eq(problem.unplaced_penalty[2], base + levels->priority_group + 30 * 2301, "both flags count once");
+    cr_expect_eq(problem.unplaced_penalty[3], base + 3650 * 2301);
     cr_expect_eq(problem.unplaced_penalty[4], problem.unplaced_penalty[3], "waiting days clamp at 3650");
     eligibility_problem_free(&problem);
 
-    /* Huge weights saturate at MATCHER_VALUE_MAX instead of overflowing. */
+    /* The largest weights allowed keep the largest penalty within the bound that keeps the
+     * objective of MATCHER_COUNT_MAX pupils inside int64; one more is refused, by name. */
     eligibility_weights weights;
     eligibility_default_weights(&weights);
-    weights.unplaced_base = MATCHER_VALUE_MAX;
-    weights.newcomer_bonus = MATCHER_VALUE_MAX;
-    weights.per_waiting_day = MATCHER_VALUE_MAX;
-    weights.cost_per_100m = MATCHER_VALUE_MAX;
-    weights.move_penalty = MATCHER_VALUE_MAX;
-    pupils[1].proposed_vacancy = -1;
-    pupils[1].max_commute_m = 1000;
-    eligibility_vacancy far = make_vacancy(1, 1, ANTWERP_LAT + 5000, ANTWERP_LON, 1);
-    build_ok(&pupils[1], 1, &far, 1, &weights, &problem, "saturation");
-    cr_expect_eq(problem.unplaced_penalty[0], MATCHER_VALUE_MAX);
-    cr_assert_eq(problem.problem.pair_count, 1);
-    cr_expect_eq(problem.pairs[0].cost, MATCHER_VALUE_MAX);
-    eligibility_problem_free(&problem);
+    weights.cost_per_100m = ELIGIBILITY_COST_PER_100M_MAX;
+    weights.preference_rank_step = ELIGIBILITY_RANK_STEP_MAX;
+    weights.not_preferred_penalty = ELIGIBILITY_PENALTY_MAX;
+    weights.move_penalty = ELIGIBILITY_PENALTY_MAX;
+    eligibility_levels largest;
+    matcher_error error = {{0}};
+    cr_assert_eq(eligibility_levels_of(&weights, &largest, &error), MATCHER_OK, "%s", error.message);
+    cr_expect_leq(largest.unplaced_max, ELIGIBILITY_UNPLACED_MAX);
+    cr_expect_leq(largest.unplaced_max, INT64_MAX / MATCHER_COUNT_MAX);
+    cr_expect_lt(largest.unplaced_max, MATCHER_VALUE_MAX);
+    weights.cost_per_100m = ELIGIBILITY_COST_PER_100M_MAX + 1;
+    cr_expect_eq(eligibility_levels_of(&weights, &largest, &error), MATCHER_INVALID);
+    cr_expect(strstr(error.message, "cost_per_100m 101") != NULL, "%s", error.message);
 }
 
 Test(eligibility, fixed_pairs_kept_when_no_longer_eligible) {
@@ -500,7 +520,7 @@ Test(eligibility, fixed_pairs_kept_when_no_longer_eligible) {
     /* Two agreements on a vacancy reduced to one seat. */
     pupils[1].fixed_vacancy = 1;
     pupils[2].fixed_vacancy = 1;
-    cr_expect_not(eligibility_is_eligible(&pupils[0], &vacancies[0]));
+    cr_expect_not(eligibility_is_eligible(&pupils[0], &vacancies[0], NULL));
     eligibility_problem problem;
     build_ok(pupils, 3, vacancies, 2, NULL, &problem, "fixed");
     cr_assert_eq(problem.problem.pair_count, 3);
@@ -600,7 +620,7 @@ static void explain_one(const eligibility_pupil *pupils, int32_t pupil_count,
     matcher_solution solution;
     solve_and_verify(&problem.problem, NULL, &solution, context);
     matcher_error error = {{0}};
-    cr_assert_eq(eligibility_explain(pupils, pupil_count, vacancies, vacancy_count, &solution,
+    cr_assert_eq(eligibility_explain(pupils, pupil_count, vacancies, vacancy_count, NULL, &problem, &solution, NULL,
                                      explanations, &error),
                  MATCHER_OK, "%s: %s", context, error.message);
     matcher_solution_free(&solution);
@@ -621,7 +641,10 @@ Test(eligibility, explain_no_recognised_vacancy) {
     explain_one(pupils, 2, vacancies, 2, explanations, "no recognised");
     cr_expect_eq(explanations[0].reason, ELIGIBILITY_NO_RECOGNISED_VACANCY);
     cr_expect_eq(explanations[0].candidates_after_rule, 1, "one vacancy in the training, not recognised");
-    expect_help_contains(&explanations[0], "recognised company within 15 km");
+    expect_help_contains(&explanations[0], "No open place in this training at a company recognised for it.");
+    cr_expect_eq(explanations[0].hint, ELIGIBILITY_HINT_NEW_PLACE);
+    cr_expect_eq(explanations[0].hint_vacancy, -1, "near the pupil's home");
+    expect_help_contains(&explanations[0], "1 more REGULAR seat in this training on Mon, Tue (A and B), near the pupil's home (within 15 km), would place this pupil");
     cr_expect_eq(explanations[1].reason, ELIGIBILITY_NO_RECOGNISED_VACANCY, "training without vacancies");
     cr_expect_eq(explanations[1].candidates_after_rule, 0);
 }
@@ -635,7 +658,11 @@ Test(eligibility, explain_readiness_too_low) {
     explain_one(pupils, 1, vacancies, 1, explanations, "readiness");
     cr_expect_eq(explanations[0].reason, ELIGIBILITY_READINESS_TOO_LOW);
     cr_expect_eq(explanations[0].candidates_after_rule, 1);
-    expect_help_contains(&explanations[0], "a preparatory place in this training within 15 km");
+    expect_help_contains(&explanations[0], "only a PREPARATORY place will do");
+    cr_expect_eq(explanations[0].hint, ELIGIBILITY_HINT_NEW_PLACE);
+    cr_expect_eq(explanations[0].hint_preparatory, 1);
+    cr_expect_eq(explanations[0].hint_vacancy, 0, "at the location of the place it cannot take");
+    expect_help_contains(&explanations[0], "1 more PREPARATORY seat in this training on Mon, Tue (A and B), at the location of vacancy 0 (0 km)");
 }
 
 Test(eligibility, explain_none_within_commute) {
@@ -648,7 +675,9 @@ Test(eligibility, explain_none_within_commute) {
     cr_expect_eq(explanations[0].reason, ELIGIBILITY_NONE_WITHIN_COMMUTE);
     cr_expect_eq(explanations[0].candidates_after_rule, 2);
     cr_expect_eq(explanations[0].nearest_distance_m, 41573);
-    expect_help_contains(&explanations[0], "within 15 km (nearest now 41.6 km)");
+    cr_expect_eq(explanations[0].nearest_vacancy, 0);
+    expect_help_contains(&explanations[0], "No place in this training within the commute of 15 km; the nearest that fits otherwise is vacancy 0 at 41.6 km.");
+    expect_help_contains(&explanations[0], "near the pupil's home (within 15 km), would place this pupil");
 }
 
 Test(eligibility, explain_no_compatible_days) {
@@ -661,9 +690,13 @@ Test(eligibility, explain_no_compatible_days) {
     explain_one(pupils, 2, vacancies, 1, explanations, "days");
     cr_expect_eq(explanations[0].reason, ELIGIBILITY_NO_COMPATIBLE_DAYS);
     cr_expect_eq(explanations[0].candidates_after_rule, 1);
-    expect_help_contains(&explanations[0], "within 15 km open on Mon, Tue (A and B)");
+    expect_help_contains(&explanations[0], "within 15 km do not cover the pupil's days, Mon, Tue (A and B).");
     cr_expect_eq(explanations[1].reason, ELIGIBILITY_NO_COMPATIBLE_DAYS);
-    expect_help_contains(&explanations[1], "within 12.5 km open on Tue, Wed (A) and Mon (B)");
+    expect_help_contains(&explanations[1], "within 12.5 km do not cover the pupil's days, Tue, Wed (A) and Mon (B).");
+    /* The hints: one place on each pupil's own days at that location; they do not compete. */
+    cr_expect_eq(explanations[0].hint, ELIGIBILITY_HINT_NEW_PLACE);
+    cr_expect_eq(explanations[0].hint_seats, 1);
+    expect_help_contains(&explanations[1], "1 more REGULAR seat in this training on Tue, Wed (A) and Mon (B), at the location of vacancy 0");
 }
 
 Test(eligibility, explain_all_excluded) {
@@ -677,7 +710,9 @@ Test(eligibility, explain_all_excluded) {
     explain_one(pupils, 1, vacancies, 2, explanations, "excluded");
     cr_expect_eq(explanations[0].reason, ELIGIBILITY_ALL_EXCLUDED);
     cr_expect_eq(explanations[0].candidates_after_rule, 2);
-    expect_help_contains(&explanations[0], "all 2 suitable places");
+    expect_help_contains(&explanations[0], "The 2 suitable places in this training within 15 km are all at companies excluded");
+    cr_expect_eq(explanations[0].hint_new_company, 1);
+    expect_help_contains(&explanations[0], "at another company at the location of vacancy 0");
 }
 
 Test(eligibility, explain_seats_taken) {
@@ -693,10 +728,12 @@ Test(eligibility, explain_seats_taken) {
     cr_expect_eq(explanations[1].help[0], '\0');
     cr_expect_eq(explanations[0].reason, ELIGIBILITY_SEATS_TAKEN);
     cr_expect_eq(explanations[0].eligible_seats, 1);
-    cr_expect_eq(explanations[0].better_claims, 1);
+    cr_expect_eq(explanations[0].stronger_claims, 1);
+    cr_expect_eq(explanations[0].equal_claims, 0);
     cr_expect_eq(explanations[0].nearest_distance_m, -1);
-    expect_help_contains(&explanations[0], "1 more place in this training within 15 km on the pupil's days");
-    expect_help_contains(&explanations[0], "1 taken");
+    expect_help_contains(&explanations[0], "All 1 seats of the 1 eligible places are held, each by a claim at least as strong: 1 stronger");
+    cr_expect_eq(explanations[0].hint, ELIGIBILITY_HINT_MORE_SEATS);
+    expect_help_contains(&explanations[0], "1 more seat at vacancy 0 (REGULAR, 0 km) would place this pupil (checked by re-solving).");
 }
 
 Test(eligibility, explain_refuses_bad_solution) {
@@ -707,7 +744,16 @@ Test(eligibility, explain_refuses_bad_solution) {
     memset(&solution, 0, sizeof solution);
     solution.vacancy_of_pupil = vacancy_of_pupil;
     eligibility_explanation explanations[1];
+    eligibility_problem problem;
+    build_ok(pupils, 1, vacancies, 1, NULL, &problem, "bad solution");
     matcher_error error = {{0}};
-    cr_expect_eq(eligibility_explain(pupils, 1, vacancies, 1, &solution, explanations, &error), MATCHER_INVALID);
+    cr_expect_eq(eligibility_explain(pupils, 1, vacancies, 1, NULL, &problem, &solution, NULL, explanations, &error),
+                 MATCHER_INVALID);
     cr_expect(strstr(error.message, "pupil 0 placed at vacancy 3") != NULL, "%s", error.message);
+    /* A solution that leaves the pupil beside the free seat is not explained: its reason would lie. */
+    vacancy_of_pupil[0] = MATCHER_UNPLACED;
+    cr_expect_eq(eligibility_explain(pupils, 1, vacancies, 1, NULL, &problem, &solution, NULL, explanations, &error),
+                 MATCHER_NOT_OPTIMAL);
+    cr_expect(strstr(error.message, "beside a free seat") != NULL, "%s", error.message);
+    eligibility_problem_free(&problem);
 }

@@ -1,0 +1,117 @@
+/* lp_rules: stored records -> the rulebook's structs (see lp_rules.h). Everything that makes a
+ * decision about a pupil and a vacancy is in matcher/eligibility.c; this file only copies. */
+#include "lp_rules.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* proto: UNSPECIFIED 0, NOT_READY 1, PARTLY 2, READY 3; unspecified asks nothing. */
+static uint8_t readiness_of(int proto_readiness) {
+  return proto_readiness <= 1 ? READINESS_NOT_READY : (uint8_t)(proto_readiness - 1);
+}
+
+/* Unknown trainings get distinct negative indices for pupils and vacancies, so they never match. */
+static int32_t training_index(const lp_state *state, const char *code, int32_t unknown) {
+  long index = lp_map_index(&state->maps[LP_KIND_TRAINING], code);
+  return index >= 0 ? (int32_t)index : unknown;
+}
+
+void lp_rules_weights(const lp_config *config, eligibility_weights *weights) {
+  eligibility_default_weights(weights);
+  weights->cost_per_100m = config->rematch_cost_per_100m;
+  weights->preference_rank_step = config->rematch_preference_rank_step;
+  weights->not_preferred_penalty = config->rematch_not_preferred_penalty;
+  weights->move_penalty = config->rematch_move_penalty;
+  weights->ready_on_preparatory = (int32_t)config->rematch_ready_on_preparatory;
+  weights->hint_pair_budget = (int64_t)config->rematch_hint_pair_budget;
+}
+
+void lp_rules_vacancy(const lp_state *state, const Leerplek__V1__Vacancy *vacancy, eligibility_vacancy *out) {
+  const Leerplek__V1__Location *location = lp_state_get(state, LP_KIND_LOCATION, vacancy->location_id);
+  const Leerplek__V1__Company *company = lp_state_get(state, LP_KIND_COMPANY, vacancy->company_id);
+  memset(out, 0, sizeof *out);
+  out->training = training_index(state, vacancy->training_code, -3);
+  out->company = company ? (int32_t)lp_map_index(&state->maps[LP_KIND_COMPANY], company->id) : -1;
+  for (size_t t = 0; company && t < company->n_recognised_training_codes; t++)
+    if (strcmp(company->recognised_training_codes[t], vacancy->training_code) == 0) out->recognised = 1;
+  out->open = vacancy->state == LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_OPEN && location && location->point;
+  out->preparatory = vacancy->kind == LEERPLEK__V1__VACANCY_KIND__VACANCY_KIND_PREPARATORY;
+  out->min_readiness = readiness_of(vacancy->min_readiness);
+  out->day_mask = (uint16_t)(vacancy->day_mask & ELIGIBILITY_DAY_MASK_ALL);
+  out->seats = (int32_t)(vacancy->seats > 1000000 ? 1000000 : vacancy->seats);
+  if (location && location->point) out->lat_e6 = location->point->lat_e6, out->lon_e6 = location->point->lon_e6;
+}
+
+size_t lp_rules_company_slots(const Leerplek__V1__Pupil *pupil) {
+  return pupil->n_preferred_company_ids + pupil->n_excluded_company_ids + pupil->n_declined_company_ids;
+}
+
+int64_t lp_rules_waiting_since(const Leerplek__V1__Pupil *pupil, const Leerplek__V1__Placement *placement) {
+  if (pupil->waiting_since_unix_s) return pupil->waiting_since_unix_s;
+  return placement ? placement->requested_unix_s : 0;
+}
+
+void lp_rules_pupil(const lp_state *state, const Leerplek__V1__Pupil *pupil, const Leerplek__V1__Placement *placement,
+                    int64_t now_unix_s, int32_t *company_slots, eligibility_pupil *out) {
+  const lp_map *companies = &state->maps[LP_KIND_COMPANY];
+  memset(out, 0, sizeof *out);
+  out->training = training_index(state, pupil->training_code, -2);
+  out->readiness = readiness_of(pupil->readiness);
+  out->newcomer = pupil->newcomer_okan;
+  out->special_needs = pupil->special_needs_buso;
+  out->day_mask = (uint16_t)(pupil->day_mask & ELIGIBILITY_DAY_MASK_ALL);
+  out->lat_e6 = pupil->home->lat_e6;
+  out->lon_e6 = pupil->home->lon_e6;
+  out->max_commute_m = (int32_t)(pupil->max_commute_m > 1000000 ? 1000000 : pupil->max_commute_m);
+  out->waiting_days = eligibility_waiting_days(lp_rules_waiting_since(pupil, placement), now_unix_s);
+  size_t used = 0;
+  for (size_t c = 0; c < pupil->n_preferred_company_ids; c++) {
+    long index = lp_map_index(companies, pupil->preferred_company_ids[c]);
+    if (index >= 0) company_slots[used + (size_t)out->preferred_count++] = (int32_t)index;
+  }
+  out->preferred_companies = out->preferred_count ? company_slots : NULL;
+  used += (size_t)out->preferred_count;
+  for (size_t c = 0; c < pupil->n_excluded_company_ids + pupil->n_declined_company_ids; c++) {
+    const char *id = c < pupil->n_excluded_company_ids ? pupil->excluded_company_ids[c]
+                                                       : pupil->declined_company_ids[c - pupil->n_excluded_company_ids];
+    long index = lp_map_index(companies, id);
+    if (index >= 0) company_slots[used + (size_t)out->excluded_count++] = (int32_t)index;
+  }
+  out->excluded_companies = out->excluded_count ? company_slots + used : NULL;
+  out->proposed_vacancy = -1;
+  out->fixed_vacancy = -1;
+}
+
+int64_t lp_rules_priority_score(const lp_config *config, const Leerplek__V1__Pupil *pupil,
+                                const Leerplek__V1__Placement *placement, int64_t now_unix_s) {
+  eligibility_weights weights;
+  eligibility_levels levels;
+  lp_rules_weights(config, &weights);
+  /* The configuration's limits are the rulebook's (lp_config_validate checks it at start). */
+  if (eligibility_levels_of(&weights, &levels, NULL) != MATCHER_OK) return 0;
+  eligibility_pupil judged;
+  memset(&judged, 0, sizeof judged);
+  judged.newcomer = pupil->newcomer_okan;
+  judged.special_needs = pupil->special_needs_buso;
+  judged.waiting_days = eligibility_waiting_days(lp_rules_waiting_since(pupil, placement), now_unix_s);
+  return eligibility_unplaced_penalty(&judged, &levels);
+}
+
+eligibility_reason lp_rules_judge(const lp_state *state, const lp_config *config, const Leerplek__V1__Pupil *pupil,
+                                  const Leerplek__V1__Vacancy *vacancy) {
+  /* Without a home point no distance can be judged: as good as out of reach. */
+  if (!pupil->home) return ELIGIBILITY_NONE_WITHIN_COMMUTE;
+  size_t slots = lp_rules_company_slots(pupil);
+  int32_t stack_slots[128];
+  int32_t *company_slots = slots <= 128 ? stack_slots : malloc(slots * sizeof *company_slots);
+  if (!company_slots) return ELIGIBILITY_ALL_EXCLUDED; /* out of memory: judge the pair not to fit */
+  eligibility_pupil judged_pupil;
+  eligibility_vacancy judged_vacancy;
+  eligibility_weights weights;
+  lp_rules_pupil(state, pupil, NULL, 0, company_slots, &judged_pupil);
+  lp_rules_vacancy(state, vacancy, &judged_vacancy);
+  lp_rules_weights(config, &weights);
+  eligibility_reason reason = eligibility_failed_rule(&judged_pupil, &judged_vacancy, &weights);
+  if (company_slots != stack_slots) free(company_slots);
+  return reason;
+}

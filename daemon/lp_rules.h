@@ -1,0 +1,43 @@
+/* lp_rules: the daemon's side of the rulebook (matcher/eligibility.h). It turns stored records
+ * into the rulebook's plain structs, so that the rematch snapshot, the checks that release
+ * proposals a change no longer fits, and the waiting list all judge a pupil and a vacancy with
+ * the same code; none of them holds a rule of its own. Training and company indices are the
+ * records' ranks in the sorted maps of the state given. */
+#ifndef LP_RULES_H
+#define LP_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eligibility.h"
+#include "leerplek.pb-c.h"
+#include "lp_config.h"
+#include "lp_state.h"
+
+/* The rulebook's settings from the configuration (rematch_* options). */
+void lp_rules_weights(const lp_config *config, eligibility_weights *weights);
+
+/* The vacancy as the rules see it: closed when its location is gone or has no point. */
+void lp_rules_vacancy(const lp_state *state, const Leerplek__V1__Vacancy *vacancy, eligibility_vacancy *out);
+
+/* How many company slots lp_rules_pupil may fill for this pupil. */
+size_t lp_rules_company_slots(const Leerplek__V1__Pupil *pupil);
+/* Since when the pupil waits: its waiting_since, else its placement request (0: not known). */
+int64_t lp_rules_waiting_since(const Leerplek__V1__Pupil *pupil, const Leerplek__V1__Placement *placement);
+/* The pupil as the rules see it on now_unix_s (days waited from lp_rules_waiting_since;
+ * placement may be NULL). company_slots (lp_rules_company_slots of them) holds its preferred
+ * and excluded (also declined) companies afterwards; proposed and fixed vacancies are -1 (the
+ * rematch sets them). The pupil must have a home point. */
+void lp_rules_pupil(const lp_state *state, const Leerplek__V1__Pupil *pupil, const Leerplek__V1__Placement *placement,
+                    int64_t now_unix_s, int32_t *company_slots, eligibility_pupil *out);
+
+/* The pupil's unplaced penalty on now_unix_s: ordering by it is the priority order on no
+ * particular seat (levels 2 and 3; level 1 is per seat), the order of the waiting list. */
+int64_t lp_rules_priority_score(const lp_config *config, const Leerplek__V1__Pupil *pupil,
+                                const Leerplek__V1__Placement *placement, int64_t now_unix_s);
+
+/* The first rule the pair fails, ELIGIBILITY_PLACED (0) when the pupil is eligible. */
+eligibility_reason lp_rules_judge(const lp_state *state, const lp_config *config, const Leerplek__V1__Pupil *pupil,
+                                  const Leerplek__V1__Vacancy *vacancy);
+
+#endif
