@@ -993,7 +993,7 @@ static int run_placement_list(cli *c, const command *command, int argc, char **a
   if (body_case == LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS) {
     static const char *const columns[] = {"school_id", "pupil_ref", "training_code", "state", "proposal_id",
                                           "offer.vacancy_id", "offer.company_name", "offer.distance_m",
-                                          "unplaced.reason"};
+                                          "unplaced.reason", "unplaced.help"};
     Leerplek__V1__ListPlacementsRequest body = LEERPLEK__V1__LIST_PLACEMENTS_REQUEST__INIT;
     body.school_id = (char *)school, body.training_code = (char *)training, body.vacancy_id = (char *)vacancy;
     body.state = (Leerplek__V1__PlacementState)state;
@@ -1010,7 +1010,8 @@ static int run_placement_list(cli *c, const command *command, int argc, char **a
   }
   static const char *const columns[] = {"position", "school_id", "pupil_ref", "training_code", "readiness",
                                         "home_district", "state", "days_waiting", "newcomer_okan",
-                                        "special_needs_buso", "unplaced.reason"};
+                                        "special_needs_buso", "unplaced.reason", "unplaced.hint_kind",
+                                        "unplaced.hint_vacancy_id", "unplaced.hint_seats", "unplaced.help"};
   Leerplek__V1__GetWaitingListRequest body = LEERPLEK__V1__GET_WAITING_LIST_REQUEST__INIT;
   body.school_id = (char *)school, body.training_code = (char *)training, body.home_district = (char *)district;
   return list_and_print(c, body_case, &body.base, columns, sizeof columns / sizeof columns[0]);

@@ -142,15 +142,15 @@ static Leerplek__V1__ReportRow **report_rows(lp_ctx *ctx, rows *rows, bool train
   return list;
 }
 
-/* Counts one pupil into a row. */
-static void count_pupil(row *r, const Leerplek__V1__Placement *placement) {
+/* Counts one pupil into a row. A waiting NOT_READY pupil needs a preparatory place whatever
+ * rule left it unplaced (none near enough, none on its days...). */
+static void count_pupil(row *r, const Leerplek__V1__Pupil *pupil, const Leerplek__V1__Placement *placement) {
   if (!r) return;
   if (is_waiting(placement->state)) {
     r->waiting++;
-    if (placement->unplaced && placement->unplaced->reason > 0 && placement->unplaced->reason < REASONS) {
+    if (pupil->readiness == LEERPLEK__V1__READINESS__READINESS_NOT_READY) r->needs_preparatory++;
+    if (placement->unplaced && placement->unplaced->reason > 0 && placement->unplaced->reason < REASONS)
       r->by_reason[placement->unplaced->reason]++;
-      if (placement->unplaced->reason == LEERPLEK__V1__UNPLACED_REASON__UNPLACED_REASON_READINESS_TOO_LOW) r->needs_preparatory++;
-    }
   } else if (placement->state == PSTATE(PROPOSED)) {
     r->proposed++;
   } else if (placement->state == PSTATE(ACCEPTED) || placement->state == PSTATE(AGREEMENT)) {
@@ -214,9 +214,9 @@ int lp_handle_get_report(lp_ctx *ctx) {
     if (t) t->has_pupils = true;
     const Leerplek__V1__Placement *placement = lp_state_get(state, LP_KIND_PLACEMENT, pupils->entries[i].key);
     if (!placement) continue;
-    count_pupil(t, placement);
-    count_pupil(row_for(&by_district, NULL, pupil_district(pupil)), placement);
-    count_pupil(row_for(&by_both, pupil->training_code, pupil_district(pupil)), placement);
+    count_pupil(t, pupil, placement);
+    count_pupil(row_for(&by_district, NULL, pupil_district(pupil)), pupil, placement);
+    count_pupil(row_for(&by_both, pupil->training_code, pupil_district(pupil)), pupil, placement);
     switch (placement->state) {
       case PSTATE(WAITING):
       case PSTATE(DECLINED):

@@ -269,6 +269,13 @@ reasons=$(awk '
 step "result: $placed pupils placed, $unplaced unplaced (of $((placed + unplaced)) pupils asking for a place)"
 echo "  placed: proposed to a workplace ($(count newly_proposed) of them new in this rematch), or already accepted ($(count fixed))"
 echo "  why unplaced: ${reasons:-nobody is unplaced}"
+field() { awk -v key="$1:" '$1 == key {print $2; exit}' "$run_dir/rematch.txt"; }
+if [ "$(field proven_optimal)" = true ]; then
+  echo "  proof: proven optimal (objective $(field objective) = dual bound $(field dual_bound), checked by the verifier)"
+else
+  echo "  proof: not proven optimal (see $run_dir/rematch.txt)"
+fi
+echo "  hints: $(field hints_checked) of the $unplaced unplaced pupils have a hint checked by re-solving (in the waiting list)"
 
 step "report (headline, per training, per district, the shortages, the unplaced reasons)"
 "$bin/leerplek" coordinator report
