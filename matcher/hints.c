@@ -9,8 +9,8 @@
  * pupils eligible for it. Components share no pupil and no seat, so the optimum elsewhere
  * stays as it was, and solving the touched components with the new vacancy, warm from the
  * solution, gives exactly the changed problem's optimum there. The fewest seats that place the
- * pupil are found by trying 1, then an upper bound (one seat more than the waiting pupils with
- * an equal or stronger claim on the new place), then halving between.
+ * pupil are found by trying 1, then an upper bound (one seat more than the pupils eligible for
+ * the new place with an equal or stronger claim on it), then halving between.
  *
  * The checks run strongest claims first (the order of the waiting list) while the budget of
  * pairs built lasts, so the result depends only on the problem, never on the clock. */
@@ -323,12 +323,14 @@ static int32_t fewest_seats(hint_search *s, int32_t pupil, const eligibility_vac
     int result = places_pupil(s, pupil, 1, error);
     if (result != 0)
         return result;
+    /* With one seat more than the pupils eligible for the place whose claim on it is at least
+     * as strong (placed elsewhere now or not), the pupil is placed: otherwise one of the seats
+     * would be free or held by a weaker claim, which no optimum allows. */
     eligibility_claim mine = eligibility_claim_on(&s->pupils[pupil], place);
     int32_t high = 1;
     for (int32_t k = 0; k < s->eligible_count; k++) {
         int32_t other = s->eligible[k];
-        if (other != pupil && s->solution->vacancy_of_pupil[other] == MATCHER_UNPLACED &&
-            eligibility_compare_claims(eligibility_claim_on(&s->pupils[other], place), mine) >= 0)
+        if (other != pupil && eligibility_compare_claims(eligibility_claim_on(&s->pupils[other], place), mine) >= 0)
             high++;
     }
     if (high > HINT_SEATS_MAX)
