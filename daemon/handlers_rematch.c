@@ -62,6 +62,7 @@ typedef struct row {
   char key[2 * LP_MAX_KEY + 2];
   const char *training, *district, *name;
   uint32_t waiting, proposed, placed, open_vacancies, open_seats, free_seats, needs_preparatory;
+  uint32_t with_hint, hint_seats; /* waiting pupils with a checked hint, the seats those hints add */
   uint32_t by_reason[REASONS];
   bool has_pupils;
 } row;
@@ -137,6 +138,8 @@ static Leerplek__V1__ReportRow **report_rows(lp_ctx *ctx, rows *rows, bool train
     item->free_seats = r->free_seats;
     item->shortage = shortage_of(r);
     item->unplaced_by_reason = reason_counts(ctx, r->by_reason, &item->n_unplaced_by_reason);
+    item->pupils_with_hint = r->with_hint;
+    item->hint_seats = r->hint_seats;
     list[(*count)++] = item;
   }
   return list;
@@ -151,6 +154,10 @@ static void count_pupil(row *r, const Leerplek__V1__Pupil *pupil, const Leerplek
     if (pupil->readiness == LEERPLEK__V1__READINESS__READINESS_NOT_READY) r->needs_preparatory++;
     if (placement->unplaced && placement->unplaced->reason > 0 && placement->unplaced->reason < REASONS)
       r->by_reason[placement->unplaced->reason]++;
+    if (placement->unplaced && placement->unplaced->hint_kind) {
+      r->with_hint++;
+      r->hint_seats += placement->unplaced->hint_seats;
+    }
   } else if (placement->state == PSTATE(PROPOSED)) {
     r->proposed++;
   } else if (placement->state == PSTATE(ACCEPTED) || placement->state == PSTATE(AGREEMENT)) {
