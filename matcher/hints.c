@@ -103,14 +103,37 @@ static int compare_int32(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static const eligibility_pupil *sort_pupils; /* compare_by_training's array (one search at a time) */
+/* A pupil with what it is sorted by (qsort's comparators get no context, and the library
+ * keeps no global state: calls may run on several threads at once). */
+typedef struct {
+    int32_t training;
+    eligibility_claim claim;
+    int32_t pupil;
+} sort_entry;
 
 static int compare_by_training(const void *a, const void *b) {
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    int32_t tx = sort_pupils[x].training, ty = sort_pupils[y].training;
-    if (tx != ty)
-        return tx < ty ? -1 : 1;
-    return (x > y) - (x < y);
+    const sort_entry *x = a, *y = b;
+    if (x->training != y->training)
+        return x->training < y->training ? -1 : 1;
+    return (x->pupil > y->pupil) - (x->pupil < y->pupil);
+}
+
+/* Strongest claim first, then index: the waiting list's order. */
+static int compare_waiting(const void *a, const void *b) {
+    const sort_entry *x = a, *y = b;
+    int order = eligibility_compare_claims(y->claim, x->claim);
+    return order ? order : (x->pupil > y->pupil) - (x->pupil < y->pupil);
+}
+
+/* Sorts pupils[0..count) by compare (on scratch, sized count). */
+static void sort_pupils(const eligibility_pupil *all, int32_t *pupils, int32_t count, sort_entry *scratch,
+                        int (*compare)(const void *, const void *)) {
+    for (int32_t k = 0; k < count; k++)
+        scratch[k] = (sort_entry){all[pupils[k]].training, eligibility_claim_on(&all[pupils[k]], NULL), pupils[k]};
+    if (count > 1)
+        qsort(scratch, (size_t)count, sizeof *scratch, compare);
+    for (int32_t k = 0; k < count; k++)
+        pupils[k] = scratch[k].pupil;
 }
 
 static void search_free(hint_search *s) {
@@ -188,9 +211,11 @@ static int search_init(hint_search *s) {
     }
     for (int32_t j = 0; j < s->vacancy_count; j++)
         s->vacancy_local[j] = -1;
-    sort_pupils = s->pupils;
-    if (count > 1)
-        qsort(s->by_training, (size_t)count, sizeof *s->by_training, compare_by_training);
+    sort_entry *scratch = malloc((pupils + 1) * sizeof *scratch);
+    if (!scratch)
+        return 0;
+    sort_pupils(s->pupils, s->by_training, count, scratch, compare_by_training);
+    free(scratch);
     s->by_training_count = count;
     return 1;
 }
@@ -351,16 +376,6 @@ static int32_t fewest_seats(hint_search *s, int32_t pupil, const eligibility_vac
     return high;
 }
 
-static const eligibility_pupil *order_pupils; /* compare_waiting's array */
-
-/* Strongest claim first, then index: the waiting list's order. */
-static int compare_waiting(const void *a, const void *b) {
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    int order = eligibility_compare_claims(eligibility_claim_on(&order_pupils[y], NULL),
-                                           eligibility_claim_on(&order_pupils[x], NULL));
-    return order ? order : (x > y) - (x < y);
-}
-
 matcher_status hints_verify(const eligibility_pupil *pupils, int32_t pupil_count,
                             const eligibility_vacancy *vacancies, int32_t vacancy_count,
                             const eligibility_weights *weights, const eligibility_problem *built,
@@ -376,8 +391,10 @@ matcher_status hints_verify(const eligibility_pupil *pupils, int32_t pupil_count
     s.built = built;
     s.solution = solution;
     int32_t *unplaced = malloc(((size_t)pupil_count + 1) * sizeof *unplaced);
-    if (!unplaced || !search_init(&s)) {
+    sort_entry *scratch = malloc(((size_t)pupil_count + 1) * sizeof *scratch);
+    if (!unplaced || !scratch || !search_init(&s)) {
         free(unplaced);
+        free(scratch);
         search_free(&s);
         if (error)
             snprintf(error->message, sizeof error->message, "out of memory checking hints");
@@ -387,9 +404,8 @@ matcher_status hints_verify(const eligibility_pupil *pupils, int32_t pupil_count
     for (int32_t i = 0; i < pupil_count; i++)
         if (explanations[i].reason != ELIGIBILITY_PLACED && explanations[i].hint != ELIGIBILITY_HINT_NONE)
             unplaced[unplaced_count++] = i;
-    order_pupils = pupils;
-    if (unplaced_count > 1)
-        qsort(unplaced, (size_t)unplaced_count, sizeof *unplaced, compare_waiting);
+    sort_pupils(pupils, unplaced, unplaced_count, scratch, compare_waiting);
+    free(scratch);
     matcher_status status = MATCHER_OK;
     int budget_spent = 0;
     for (int32_t n = 0; n < unplaced_count && status == MATCHER_OK; n++) {
