@@ -82,23 +82,6 @@ static void set_seats(Leerplek__V1__Vacancy *vacancy, uint32_t seats) {
   leerplek_response_free(call_ok(&request, "update_vacancy"));
 }
 
-static void new_location(const char *id, const char *company, const Leerplek__V1__GeoPoint *at) {
-  Leerplek__V1__GeoPoint point = *at;
-  Leerplek__V1__Location location = LEERPLEK__V1__LOCATION__INIT;
-  location.id = (char *)id;
-  location.company_id = (char *)company;
-  location.name = (char *)"Hint";
-  location.point = &point;
-  location.postcode = (char *)"2000";
-  location.district = (char *)"Hint";
-  Leerplek__V1__UpsertLocationRequest body = LEERPLEK__V1__UPSERT_LOCATION_REQUEST__INIT;
-  body.location = &location;
-  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
-  request.body_case = LEERPLEK__V1__REQUEST__BODY_UPSERT_LOCATION;
-  request.upsert_location = &body;
-  leerplek_response_free(call_ok(&request, "upsert_location"));
-}
-
 /* Publishes the new place a NEW_PLACE hint asks for; its id in id. */
 static void publish_hint(const Leerplek__V1__Pupil *pupil, const Leerplek__V1__UnplacedInfo *hint, int n, char *id,
                          size_t id_size) {
@@ -121,11 +104,12 @@ static void publish_hint(const Leerplek__V1__Pupil *pupil, const Leerplek__V1__U
       request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_LOCATION;
       request.get_location = &body;
       Leerplek__V1__Response *location = call_ok(&request, "get_location");
-      new_location(location_id, company_id, location->get_location->location->point);
+      const Leerplek__V1__GeoPoint *point = location->get_location->location->point;
+      cr_assert_eq(upsert_location_at(coordinator, location_id, company_id, point->lat_e6, point->lon_e6), 0);
       leerplek_response_free(location);
       leerplek_response_free(model);
     } else {
-      new_location(location_id, company_id, pupil->home);
+      cr_assert_eq(upsert_location_at(coordinator, location_id, company_id, pupil->home->lat_e6, pupil->home->lon_e6), 0);
     }
   }
   Leerplek__V1__Date start = LEERPLEK__V1__DATE__INIT;

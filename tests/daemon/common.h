@@ -62,10 +62,12 @@ static inline int upsert_company(leerplek_client *client, const char *id, const 
   return call_code(client, &request, NULL);
 }
 
-static inline int upsert_location(leerplek_client *client, const char *id, const char *company_id) {
+/* A location of company_id at (lat_e6, lon_e6). */
+static inline int upsert_location_at(leerplek_client *client, const char *id, const char *company_id, int32_t lat_e6,
+                                     int32_t lon_e6) {
   Leerplek__V1__GeoPoint point = LEERPLEK__V1__GEO_POINT__INIT;
-  point.lat_e6 = 51230000;
-  point.lon_e6 = 4420000;
+  point.lat_e6 = lat_e6;
+  point.lon_e6 = lon_e6;
   Leerplek__V1__Location location = LEERPLEK__V1__LOCATION__INIT;
   location.id = (char *)id;
   location.company_id = (char *)company_id;
@@ -79,6 +81,10 @@ static inline int upsert_location(leerplek_client *client, const char *id, const
   request.body_case = LEERPLEK__V1__REQUEST__BODY_UPSERT_LOCATION;
   request.upsert_location = &body;
   return call_code(client, &request, NULL);
+}
+
+static inline int upsert_location(leerplek_client *client, const char *id, const char *company_id) {
+  return upsert_location_at(client, id, company_id, 51230000, 4420000);
 }
 
 static inline int publish_vacancy(leerplek_client *client, const char *id, const char *location_id, const char *training) {

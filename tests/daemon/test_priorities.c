@@ -30,22 +30,7 @@ static void start(const char *const *flags) {
   cr_assert_not_null(coordinator = harness_connect(&harness, token));
   cr_assert_eq(upsert_training(coordinator, "LASSEN", "Lassen-constructie"), 0);
   cr_assert_eq(upsert_company(coordinator, COMPANY, "LASSEN"), 0);
-  Leerplek__V1__GeoPoint point = LEERPLEK__V1__GEO_POINT__INIT;
-  point.lat_e6 = PLACE_LAT;
-  point.lon_e6 = 4421100;
-  Leerplek__V1__Location location = LEERPLEK__V1__LOCATION__INIT;
-  location.id = (char *)"loc";
-  location.company_id = (char *)COMPANY;
-  location.name = (char *)"Atelier";
-  location.point = &point;
-  location.postcode = (char *)"2000";
-  location.district = (char *)"Centrum";
-  Leerplek__V1__UpsertLocationRequest body = LEERPLEK__V1__UPSERT_LOCATION_REQUEST__INIT;
-  body.location = &location;
-  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
-  request.body_case = LEERPLEK__V1__REQUEST__BODY_UPSERT_LOCATION;
-  request.upsert_location = &body;
-  cr_assert_eq(call_code(coordinator, &request, NULL), 0);
+  cr_assert_eq(upsert_location_at(coordinator, "loc", COMPANY, PLACE_LAT, 4421100), 0);
 }
 
 static void stop(void) {
