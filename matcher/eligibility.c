@@ -709,14 +709,12 @@ static int explain_pupil(int32_t pupil_index, const eligibility_pupil *pupils,
         if (!passes_recognition(vacancy))
             continue;
         after_recognition++;
-        int32_t distance = eligibility_distance_m(pupil->lat_e6, pupil->lon_e6, vacancy->lat_e6,
-                                                  vacancy->lon_e6);
-        int within = distance <= pupil->max_commute_m;
-        if (within)
-            keep_nearest(j, distance, &model[ELIGIBILITY_READINESS_TOO_LOW], &model_distance[ELIGIBILITY_READINESS_TOO_LOW]);
         if (!passes_readiness(pupil, vacancy, weights))
             continue;
         after_readiness++;
+        int32_t distance = eligibility_distance_m(pupil->lat_e6, pupil->lon_e6, vacancy->lat_e6,
+                                                  vacancy->lon_e6);
+        int within = distance <= pupil->max_commute_m;
         if (passes_days(pupil, vacancy) && passes_exclusion(pupil, vacancy))
             keep_nearest(j, distance, &model[ELIGIBILITY_NONE_WITHIN_COMMUTE], &model_distance[ELIGIBILITY_NONE_WITHIN_COMMUTE]);
         if (!within)
@@ -768,6 +766,20 @@ static int explain_pupil(int32_t pupil_index, const eligibility_pupil *pupils,
         }
     }
 
+    /* Only a pupil no place accepts needs the model of the readiness rule: the nearest place of
+     * its training within commute (a second scan, rarely run, keeps the first one cheap). */
+    if (after_recognition > 0 && after_readiness == 0) {
+        for (int64_t k = begin; k < end; k++) {
+            const eligibility_vacancy *vacancy = &vacancies[entries[k].vacancy];
+            if (!passes_recognition(vacancy))
+                continue;
+            int32_t distance = eligibility_distance_m(pupil->lat_e6, pupil->lon_e6, vacancy->lat_e6,
+                                                      vacancy->lon_e6);
+            if (distance <= pupil->max_commute_m)
+                keep_nearest(entries[k].vacancy, distance, &model[ELIGIBILITY_READINESS_TOO_LOW],
+                             &model_distance[ELIGIBILITY_READINESS_TOO_LOW]);
+        }
+    }
     eligibility_reason reason;
     if (after_recognition == 0) {
         reason = ELIGIBILITY_NO_RECOGNISED_VACANCY;

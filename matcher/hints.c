@@ -197,12 +197,16 @@ static int search_init(hint_search *s) {
     }
     for (size_t i = 0; i < pupils; i++)
         s->row_start[i + 1] += s->row_start[i];
+    /* Flatten first (every node to its root, ascending order makes one pass enough: a root is
+     * the smallest node of its tree), then count and place the members. */
     for (size_t node = 0; node < nodes; node++)
-        s->member_start[find_root(s->parent, (int32_t)node) + 2]++;
+        s->parent[node] = s->parent[s->parent[node]];
+    for (size_t node = 0; node < nodes; node++)
+        s->member_start[s->parent[node] + 2]++;
     for (size_t node = 0; node < nodes; node++)
         s->member_start[node + 2] += s->member_start[node + 1];
     for (size_t node = 0; node < nodes; node++)
-        s->members[s->member_start[find_root(s->parent, (int32_t)node) + 1]++] = (int32_t)node;
+        s->members[s->member_start[s->parent[node] + 1]++] = (int32_t)node;
     int32_t count = 0;
     for (int32_t i = 0; i < s->pupil_count; i++) {
         s->pupil_local[i] = -1;
@@ -392,7 +396,13 @@ matcher_status hints_verify(const eligibility_pupil *pupils, int32_t pupil_count
     s.solution = solution;
     int32_t *unplaced = malloc(((size_t)pupil_count + 1) * sizeof *unplaced);
     sort_entry *scratch = malloc(((size_t)pupil_count + 1) * sizeof *scratch);
-    if (!unplaced || !scratch || !search_init(&s)) {
+    int32_t unplaced_count = 0;
+    for (int32_t i = 0; unplaced && i < pupil_count; i++)
+        if (explanations[i].reason != ELIGIBILITY_PLACED && explanations[i].hint != ELIGIBILITY_HINT_NONE)
+            unplaced[unplaced_count++] = i;
+    /* Nothing to check, or no budget to check it with: no components to find either. */
+    int checking = unplaced_count > 0 && weights->hint_pair_budget > 0;
+    if (!unplaced || !scratch || (checking && !search_init(&s))) {
         free(unplaced);
         free(scratch);
         search_free(&s);
@@ -400,14 +410,10 @@ matcher_status hints_verify(const eligibility_pupil *pupils, int32_t pupil_count
             snprintf(error->message, sizeof error->message, "out of memory checking hints");
         return MATCHER_NO_MEMORY;
     }
-    int32_t unplaced_count = 0;
-    for (int32_t i = 0; i < pupil_count; i++)
-        if (explanations[i].reason != ELIGIBILITY_PLACED && explanations[i].hint != ELIGIBILITY_HINT_NONE)
-            unplaced[unplaced_count++] = i;
     sort_pupils(pupils, unplaced, unplaced_count, scratch, compare_waiting);
     free(scratch);
     matcher_status status = MATCHER_OK;
-    int budget_spent = 0;
+    int budget_spent = !checking;
     for (int32_t n = 0; n < unplaced_count && status == MATCHER_OK; n++) {
         int32_t i = unplaced[n];
         eligibility_explanation *explanation = &explanations[i];
