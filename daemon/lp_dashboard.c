@@ -295,7 +295,7 @@ int lp_dashboard_render(lp_daemon *daemon, struct evbuffer *out) {
   add_shortages(out, report);
   evbuffer_add_printf(out, "<p class=\"muted\">leerplekd %s. Per pupil details: <code>leerplek coordinator waiting</code> "
                            "and <code>leerplek coordinator report</code>.</p>\n</body></html>\n",
-                      LP_SERVER_VERSION + strlen("leerplekd "));
+                      &LP_SERVER_VERSION[strlen("leerplekd ")]);
   free(rows);
   lp_scratch_free(&ctx);
   return 0;
