@@ -140,21 +140,108 @@ static size_t utf8_sequence(const unsigned char *text, size_t remaining, uint32_
   return length;
 }
 
-bool lp_check_text(lp_ctx *ctx, const char *value, const char *field, size_t min, size_t max,
-                   bool allow_newlines) {
-  size_t length = strlen(value);
-  if (length < min) return lp_fail(ctx, INVALID, field, "%s is required", field), false;
-  if (length > max) return lp_fail(ctx, INVALID, field, "%s is %zu bytes; at most %zu", field, length, max), false;
-  const unsigned char *bytes = (const unsigned char *)value;
+/* The proto's rule for text: UTF-8, no control characters (U+0000..U+001F, U+007F), newlines
+ * only where allowed. Bytes, not a C string, so an embedded NUL is seen too. */
+static bool check_text_bytes(lp_ctx *ctx, const unsigned char *bytes, size_t length, const char *field,
+                             bool allow_newlines) {
   for (size_t i = 0; i < length;) {
     uint32_t code_point = 0;
     size_t step = utf8_sequence(bytes + i, length - i, &code_point);
     if (step == 0) return lp_fail(ctx, INVALID, field, "%s is not valid UTF-8 (at byte %zu)", field, i), false;
     if ((code_point < 0x20 && !(allow_newlines && code_point == '\n')) || code_point == 0x7F)
-      return lp_fail(ctx, INVALID, field, "%s contains a control character at byte %zu", field, i), false;
+      return lp_fail(ctx, INVALID, field, "%s contains a control character (U+%04X) at byte %zu", field,
+                     (unsigned)code_point, i), false;
     i += step;
   }
   return true;
+}
+
+bool lp_check_text(lp_ctx *ctx, const char *value, const char *field, size_t min, size_t max,
+                   bool allow_newlines) {
+  size_t length = strlen(value);
+  if (length < min) return lp_fail(ctx, INVALID, field, "%s is required", field), false;
+  if (length > max) return lp_fail(ctx, INVALID, field, "%s is %zu bytes; at most %zu", field, length, max), false;
+  return check_text_bytes(ctx, (const unsigned char *)value, length, field, allow_newlines);
+}
+
+/* The string fields whose proto comment allows newlines (free-text notes and reasons). */
+static bool allows_newlines(const ProtobufCMessageDescriptor *message, const ProtobufCFieldDescriptor *field) {
+  static const struct {
+    const ProtobufCMessageDescriptor *message;
+    const char *field;
+  } multiline[] = {
+      {&leerplek__v1__pupil__descriptor, "school_notes"},
+      {&leerplek__v1__decline_proposal_request__descriptor, "reason"},
+      {&leerplek__v1__withdraw_placement_request__descriptor, "reason"},
+  };
+  for (size_t i = 0; i < sizeof multiline / sizeof multiline[0]; i++)
+    if (multiline[i].message == message && strcmp(multiline[i].field, field->name) == 0) return true;
+  return false;
+}
+
+/* Reads a base-128 varint at *at; false when the bytes end first or it runs past 10 bytes. */
+static bool read_varint(const uint8_t *data, size_t size, size_t *at, uint64_t *value) {
+  *value = 0;
+  for (unsigned shift = 0; shift < 70 && *at < size; shift += 7) {
+    uint8_t byte = data[(*at)++];
+    *value |= (uint64_t)(byte & 0x7F) << shift;
+    if (!(byte & 0x80)) return true;
+  }
+  return false;
+}
+
+/* Walks one message's wire bytes with its descriptor, checking every string field (nested ones
+ * too) as it was sent: protobuf-c hands strings over NUL-terminated, so a field holding
+ * "abc\0def" would otherwise be seen, checked and stored as "abc". path is the field path so
+ * far ("" for the Request), extended in place as the walk goes down. */
+static bool check_wire(lp_ctx *ctx, const ProtobufCMessageDescriptor *message, const uint8_t *data, size_t size,
+                       char *path, size_t path_length, size_t path_size) {
+  unsigned occurrences[64] = {0}; /* per field, to name repeated strings "[i]" */
+  for (size_t at = 0; at < size;) {
+    uint64_t key = 0, length = 0, skipped = 0;
+    if (!read_varint(data, size, &at, &key)) return true; /* protobuf-c parsed it; nothing to add */
+    unsigned wire_type = (unsigned)(key & 7);
+    switch (wire_type) {
+    case 0:
+      if (!read_varint(data, size, &at, &skipped)) return true;
+      continue;
+    case 1:
+      at += 8;
+      continue;
+    case 5:
+      at += 4;
+      continue;
+    case 2:
+      if (!read_varint(data, size, &at, &length) || length > size - at) return true;
+      break;
+    default:
+      return true;
+    }
+    const uint8_t *value = data + at;
+    at += (size_t)length;
+    const ProtobufCFieldDescriptor *field = protobuf_c_message_descriptor_get_field(message, (unsigned)(key >> 3));
+    if (!field || (field->type != PROTOBUF_C_TYPE_STRING && field->type != PROTOBUF_C_TYPE_MESSAGE)) continue;
+    size_t index = (size_t)(field - message->fields);
+    unsigned occurrence = index < 64 ? occurrences[index]++ : 0;
+    int written = field->label == PROTOBUF_C_LABEL_REPEATED
+                      ? snprintf(path + path_length, path_size - path_length, "%s%s[%u]", path_length ? "." : "",
+                                 field->name, occurrence)
+                      : snprintf(path + path_length, path_size - path_length, "%s%s", path_length ? "." : "",
+                                 field->name);
+    if (written < 0 || (size_t)written >= path_size - path_length) written = 0;
+    bool ok = field->type == PROTOBUF_C_TYPE_STRING
+                  ? check_text_bytes(ctx, value, (size_t)length, path, allows_newlines(message, field))
+                  : check_wire(ctx, field->descriptor, value, (size_t)length, path, path_length + (size_t)written,
+                               path_size);
+    path[path_length] = '\0';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool lp_check_request_text(lp_ctx *ctx, const uint8_t *frame, size_t size) {
+  char path[160] = "";
+  return check_wire(ctx, &leerplek__v1__request__descriptor, frame, size, path, 0, sizeof path);
 }
 
 bool lp_check_day_mask(lp_ctx *ctx, uint32_t mask, const char *field) {

@@ -290,6 +290,7 @@ static int route_request(lp_ctx *ctx, lp_conn *conn, bool *close_after, const ch
   if (request->body_case == LEERPLEK__V1__REQUEST__BODY_HELLO) {
     *call_name = "hello";
     *metric_row = ROW_HELLO;
+    if (!lp_check_request_text(ctx, ctx->frame, ctx->frame_size)) return -1;
     return handle_hello(ctx, conn, close_after);
   }
   if (!lp_conn_greeted(conn)) {
@@ -305,6 +306,8 @@ static int route_request(lp_ctx *ctx, lp_conn *conn, bool *close_after, const ch
   if (!call) return lp_fail(ctx, CODE(UNIMPLEMENTED), "body", "this daemon does not know that call");
   *call_name = call->name;
   *metric_row = 2u + (unsigned)(call - routes);
+  /* Text first: a request whose strings are not what its C strings say is judged as sent. */
+  if (!lp_check_request_text(ctx, ctx->frame, ctx->frame_size)) return -1;
   if (ctx->daemon->stopping) return lp_fail(ctx, CODE(UNAVAILABLE), "", "the daemon is shutting down");
   if (!lp_store_loaded(ctx->daemon->store))
     return lp_fail(ctx, CODE(UNAVAILABLE), "", "the daemon is starting (state not loaded yet)");
@@ -349,6 +352,8 @@ void lp_dispatch_frame(lp_daemon *daemon, lp_conn *conn, const unsigned char *da
   memset(&ctx, 0, sizeof ctx);
   ctx.daemon = daemon;
   ctx.request = request;
+  ctx.frame = data;
+  ctx.frame_size = size;
   ctx.response = &response;
   ctx.now = (long long)time(NULL);
   ctx.commit_arg = call;

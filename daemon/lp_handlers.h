@@ -19,6 +19,8 @@
 typedef struct lp_ctx {
   lp_daemon *daemon;
   const Leerplek__V1__Request *request;
+  const uint8_t *frame;              /* the request's wire bytes (for lp_check_request_text) */
+  size_t frame_size;
   Leerplek__V1__Response *response;  /* the handler sets body_case and the body */
   lp_principal who;
   char actor[96];                    /* "school:<id>", ... for events (set by lp_begin) */
@@ -75,6 +77,12 @@ bool lp_check_postcode(lp_ctx *ctx, const char *value, const char *field);
 /* UTF-8, no control characters (newlines only when allow_newlines), length min..max bytes. */
 bool lp_check_text(lp_ctx *ctx, const char *value, const char *field, size_t min, size_t max,
                    bool allow_newlines);
+/* Every string field of a Request frame (the token and every nested field), read from the wire
+ * bytes so that embedded NULs count: UTF-8 without control characters, newlines only in the
+ * fields the proto allows them in. INVALID_ARGUMENT naming the field ("token",
+ * "upsert_training.training.name", "upsert_company.company.recognised_training_codes[1]").
+ * Dispatch runs it on every call before anything else looks at the request. */
+bool lp_check_request_text(lp_ctx *ctx, const uint8_t *frame, size_t size);
 bool lp_check_day_mask(lp_ctx *ctx, uint32_t mask, const char *field);
 bool lp_check_point(lp_ctx *ctx, const Leerplek__V1__GeoPoint *point, const char *field);
 bool lp_check_date(lp_ctx *ctx, const Leerplek__V1__Date *date, const char *field);
