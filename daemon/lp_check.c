@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lp_alloc.h"
 #include "lp_handlers.h"
 
 #define INVALID LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT
@@ -23,20 +24,18 @@ int lp_fail(lp_ctx *ctx, int code, const char *field, const char *format, ...) {
 void *lp_scratch(lp_ctx *ctx, size_t size) {
   if (ctx->scratch_count == ctx->scratch_capacity) {
     size_t capacity = ctx->scratch_capacity ? ctx->scratch_capacity * 2 : 16;
-    void **grown = realloc(ctx->scratch, capacity * sizeof *grown);
-    if (!grown) return NULL;
-    ctx->scratch = grown;
+    ctx->scratch = lp_realloc(ctx->scratch, capacity * sizeof *ctx->scratch);
     ctx->scratch_capacity = capacity;
   }
-  void *block = calloc(1, size ? size : 1);
-  if (block) ctx->scratch[ctx->scratch_count++] = block;
+  void *block = lp_calloc(1, size);
+  ctx->scratch[ctx->scratch_count++] = block;
   return block;
 }
 
 char *lp_scratch_strdup(lp_ctx *ctx, const char *text) {
   size_t size = strlen(text) + 1;
   char *copy = lp_scratch(ctx, size);
-  if (copy) memcpy(copy, text, size);
+  memcpy(copy, text, size);
   return copy;
 }
 
@@ -50,21 +49,20 @@ void lp_scratch_free(lp_ctx *ctx) {
 void *lp_clone(const void *message) {
   const ProtobufCMessage *original = message;
   size_t size = protobuf_c_message_get_packed_size(original);
-  uint8_t *bytes = malloc(size ? size : 1);
-  if (!bytes) return NULL;
+  uint8_t *bytes = lp_malloc(size);
   protobuf_c_message_pack(original, bytes);
-  ProtobufCMessage *copy = protobuf_c_message_unpack(original->descriptor, NULL, size, bytes);
+  ProtobufCMessage *copy = protobuf_c_message_unpack(original->descriptor, &lp_protobuf_allocator, size, bytes);
   free(bytes);
+  /* Bytes just packed from a valid message always unpack: a NULL here is a broken invariant. */
+  if (!copy) abort();
   return copy;
 }
 
-int lp_set_string(char **field, const char *value) {
-  char *copy = strdup(value);
-  if (!copy) return -1;
+void lp_set_string(char **field, const char *value) {
+  char *copy = lp_strdup(value);
   /* protobuf-c's unpacked messages may point empty strings at its shared empty string. */
   if (*field && *field != protobuf_c_empty_string) free(*field);
   *field = copy;
-  return 0;
 }
 
 static bool is_alnum(char c) {
@@ -336,7 +334,6 @@ int lp_list_page(lp_ctx *ctx, enum lp_kind kind, uint32_t page_size, const char 
   if (!lp_page_start(ctx, map, page_token, call, &start)) return -1;
   uint32_t limit = lp_page_size(ctx, page_size);
   void **page = lp_scratch(ctx, (size_t)limit * sizeof *page);
-  if (!page) return lp_fail(ctx, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INTERNAL, "", "out of memory");
   size_t count = 0;
   uint32_t total = 0;
   const char *last_key = NULL;
@@ -357,6 +354,5 @@ int lp_list_page(lp_ctx *ctx, enum lp_kind kind, uint32_t page_size, const char 
   *item_count = count;
   *total_size = total;
   *next_page_token = lp_scratch_strdup(ctx, more && last_key ? last_key : "");
-  if (!*next_page_token) return lp_fail(ctx, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INTERNAL, "", "out of memory");
   return 0;
 }

@@ -41,7 +41,7 @@ typedef struct lp_ctx {
 /* Records a failure and returns -1 (for "return lp_fail(...)"). */
 int lp_fail(lp_ctx *ctx, int code, const char *field, const char *format, ...)
     __attribute__((format(printf, 4, 5)));
-/* Scratch memory owned by the call (zeroed); NULL only when out of memory. */
+/* Scratch memory owned by the call (zeroed); never NULL (see lp_alloc.h). */
 void *lp_scratch(lp_ctx *ctx, size_t size);
 char *lp_scratch_strdup(lp_ctx *ctx, const char *text);
 void lp_scratch_free(lp_ctx *ctx);
@@ -63,11 +63,11 @@ int lp_list_page(lp_ctx *ctx, enum lp_kind kind, uint32_t page_size, const char 
                  const char *call, lp_list_filter *filter, const void *arg, void ***items,
                  size_t *item_count, char **next_page_token, uint32_t *total_size);
 
-/* A deep copy of a message (pack + unpack); NULL when out of memory. Free with
+/* A deep copy of a message (pack + unpack); never NULL (see lp_alloc.h). Free with
  * protobuf_c_message_free_unpacked. */
 void *lp_clone(const void *message);
 /* Replaces an owned string field of an unpacked message with a copy of value. */
-int lp_set_string(char **field, const char *value);
+void lp_set_string(char **field, const char *value);
 
 /* Input checks. Each returns true when fine; otherwise records INVALID_ARGUMENT naming field. */
 bool lp_check_id(lp_ctx *ctx, const char *value, const char *field);
@@ -137,7 +137,7 @@ int lp_handle_accept_proposal(lp_ctx *ctx);
 int lp_handle_decline_proposal(lp_ctx *ctx);
 int lp_handle_record_agreement(lp_ctx *ctx);
 /* A copy of the vacancy a placement's proposal holds a seat in, with that seat released
- * (NULL when the placement holds none or out of memory; *holds says whether it holds one). */
+ * (NULL when the placement holds none; *holds says whether it holds one). */
 Leerplek__V1__Vacancy *lp_vacancy_releasing(lp_ctx *ctx, const Leerplek__V1__Placement *placement, bool *holds);
 /* Whether a pupil still qualifies for a vacancy by the hard rules (training, recognition,
  * readiness and kind, days, commute, exclusions); used to release proposals that no longer fit. */
@@ -151,8 +151,8 @@ typedef struct lp_releases {
   lp_release *items;
   size_t count;
 } lp_releases;
-/* Adds a released copy of stored (key names it); -1 with INTERNAL when out of memory. */
-int lp_release_add(lp_ctx *ctx, lp_releases *releases, const char *key, const Leerplek__V1__Placement *stored);
+/* Adds a released copy of stored (key names it). */
+void lp_release_add(lp_ctx *ctx, lp_releases *releases, const char *key, const Leerplek__V1__Placement *stored);
 /* Puts the released placements in txn; after the commit, applies them to memory (and empties
  * the list); or frees them when the change is not made. */
 void lp_releases_put(const lp_releases *releases, lp_txn *txn);

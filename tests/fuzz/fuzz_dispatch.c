@@ -35,6 +35,7 @@
 
 #include "harness.h"
 #include "leerplek.pb-c.h"
+#include "lp_alloc.h"
 #include "lp_auth.h"
 #include "lp_daemon.h"
 #include "lp_log.h"
@@ -440,6 +441,7 @@ static void start_daemon(void) {
   }
   snprintf(config->instance_id, sizeof config->instance_id, "fuzz");
   create_tokens();
+  lp_alloc_install();
   evthread_use_pthreads();
   lp_state_init(&daemon_state.state);
   daemon_state.base = event_base_new();
