@@ -50,7 +50,7 @@ int lp_handle_list_trainings(lp_ctx *ctx) {
   const Leerplek__V1__ListTrainingsRequest *request = ctx->request->list_trainings;
   Leerplek__V1__ListTrainingsResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__list_trainings_response__init(reply);
-  if (lp_list_page(ctx, LP_KIND_TRAINING, request->page_size, request->page_token, "list_trainings", NULL, NULL,
+  if (lp_list_page(ctx, LP_KIND_TRAINING, &request->base, request->page_size, request->page_token, "list_trainings", NULL, NULL,
                    (void ***)&reply->trainings, &reply->n_trainings, &reply->next_page_token, &reply->total_size) != 0)
     return -1;
   ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_LIST_TRAININGS;
@@ -185,7 +185,7 @@ int lp_handle_list_companies(lp_ctx *ctx) {
     return -1;
   Leerplek__V1__ListCompaniesResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__list_companies_response__init(reply);
-  if (lp_list_page(ctx, LP_KIND_COMPANY, request->page_size, request->page_token, "list_companies", company_matches,
+  if (lp_list_page(ctx, LP_KIND_COMPANY, &request->base, request->page_size, request->page_token, "list_companies", company_matches,
                    request->training_code, (void ***)&reply->companies, &reply->n_companies,
                    &reply->next_page_token, &reply->total_size) != 0)
     return -1;
@@ -269,7 +269,7 @@ int lp_handle_list_locations(lp_ctx *ctx) {
   }
   Leerplek__V1__ListLocationsResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__list_locations_response__init(reply);
-  if (lp_list_page(ctx, LP_KIND_LOCATION, request->page_size, request->page_token, "list_locations", location_matches,
+  if (lp_list_page(ctx, LP_KIND_LOCATION, &request->base, request->page_size, request->page_token, "list_locations", location_matches,
                    company, (void ***)&reply->locations, &reply->n_locations, &reply->next_page_token,
                    &reply->total_size) != 0)
     return -1;

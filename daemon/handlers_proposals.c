@@ -254,13 +254,10 @@ int lp_handle_list_proposals(lp_ctx *ctx) {
   int state = request->state;
   if (state != 0 && state != STATE(PROPOSED) && state != STATE(ACCEPTED) && state != STATE(AGREEMENT))
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), "list_proposals.state", "list_proposals.state must be PROPOSED, ACCEPTED or AGREEMENT");
-  uint64_t after = 0;
-  if (request->page_token[0]) {
-    char *end = NULL;
-    after = strtoull(request->page_token, &end, 10);
-    if (*end != '\0' || after == 0)
-      return lp_fail(ctx, CODE(INVALID_ARGUMENT), "list_proposals.page_token", "list_proposals.page_token is not a page token of this list");
-  }
+  /* Ordered by proposal id: the token's key is the last id returned, in decimal. */
+  char after_key[LP_MAX_KEY];
+  if (!lp_page_token_read(ctx, "list_proposals", &request->base, request->page_token, after_key)) return -1;
+  uint64_t after = after_key[0] ? strtoull(after_key, NULL, 10) : 0;
   const lp_map *placements = &ctx->daemon->state.maps[LP_KIND_PLACEMENT];
   Leerplek__V1__Placement **matching = lp_scratch(ctx, placements->count * sizeof *matching);
   size_t count = 0;
@@ -284,9 +281,9 @@ int lp_handle_list_proposals(lp_ctx *ctx) {
     const Leerplek__V1__Placement *placement = matching[i];
     if (placement->proposal_id <= after) continue;
     if (reply->n_proposals == limit) {
-      char token[32];
-      snprintf(token, sizeof token, "%llu", (unsigned long long)items[limit - 1]->proposal_id);
-      reply->next_page_token = lp_scratch_strdup(ctx, token);
+      char last[32];
+      snprintf(last, sizeof last, "%llu", (unsigned long long)items[limit - 1]->proposal_id);
+      reply->next_page_token = lp_page_token_make(ctx, "list_proposals", &request->base, last);
       break;
     }
     char key[LP_MAX_KEY];

@@ -239,7 +239,7 @@ int lp_handle_list_pupils(lp_ctx *ctx) {
   if (request->training_code[0] && !lp_check_training_code(ctx, request->training_code, "list_pupils.training_code")) return -1;
   Leerplek__V1__ListPupilsResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__list_pupils_response__init(reply);
-  if (lp_list_page(ctx, LP_KIND_PUPIL, request->page_size, request->page_token, "list_pupils", pupil_matches, &filter,
+  if (lp_list_page(ctx, LP_KIND_PUPIL, &request->base, request->page_size, request->page_token, "list_pupils", pupil_matches, &filter,
                    (void ***)&reply->pupils, &reply->n_pupils, &reply->next_page_token, &reply->total_size) != 0)
     return -1;
   ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_LIST_PUPILS;
@@ -399,7 +399,7 @@ int lp_handle_list_placements(lp_ctx *ctx) {
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), "list_placements.state", "list_placements.state is not a PlacementState");
   Leerplek__V1__ListPlacementsResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__list_placements_response__init(reply);
-  if (lp_list_page(ctx, LP_KIND_PLACEMENT, request->page_size, request->page_token, "list_placements", placement_matches,
+  if (lp_list_page(ctx, LP_KIND_PLACEMENT, &request->base, request->page_size, request->page_token, "list_placements", placement_matches,
                    &filter, (void ***)&reply->placements, &reply->n_placements, &reply->next_page_token,
                    &reply->total_size) != 0)
     return -1;

@@ -122,7 +122,7 @@ int lp_handle_list_tokens(lp_ctx *ctx) {
   Leerplek__V1__ListTokensResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__list_tokens_response__init(reply);
   void **tokens = NULL;
-  if (lp_list_page(ctx, LP_KIND_TOKEN, request->page_size, request->page_token, "list_tokens", token_matches, request,
+  if (lp_list_page(ctx, LP_KIND_TOKEN, &request->base, request->page_size, request->page_token, "list_tokens", token_matches, request,
                    &tokens, &reply->n_tokens, &reply->next_page_token, &reply->total_size) != 0)
     return -1;
   /* The map holds lp_token; the reply wants their TokenInfo. */

@@ -241,7 +241,7 @@ int lp_handle_list_vacancies(lp_ctx *ctx) {
     return lp_fail(ctx, CODE(PERMISSION_DENIED), "list_vacancies.company_id", "a company token may list only its own vacancies");
   Leerplek__V1__ListVacanciesResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__list_vacancies_response__init(reply);
-  if (lp_list_page(ctx, LP_KIND_VACANCY, request->page_size, request->page_token, "list_vacancies", vacancy_matches,
+  if (lp_list_page(ctx, LP_KIND_VACANCY, &request->base, request->page_size, request->page_token, "list_vacancies", vacancy_matches,
                    request, (void ***)&reply->vacancies, &reply->n_vacancies, &reply->next_page_token,
                    &reply->total_size) != 0)
     return -1;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "lp_alloc.h"
 #include "lp_handlers.h"
 
@@ -291,17 +293,91 @@ uint32_t lp_page_size(const lp_ctx *ctx, uint32_t requested) {
   return requested > config->max_page_size ? config->max_page_size : requested;
 }
 
-bool lp_page_start(lp_ctx *ctx, const lp_map *map, const char *page_token, const char *call, size_t *start) {
+/* Feeds the request's wire bytes into the digest, leaving out page_size and page_token: what is
+ * left are the filters a page token is bound to (any filter field, present or future). */
+static void digest_filters(EVP_MD_CTX *digest, const ProtobufCMessage *request) {
+  size_t size = protobuf_c_message_get_packed_size(request);
+  uint8_t *bytes = lp_malloc(size);
+  protobuf_c_message_pack(request, bytes);
+  for (size_t at = 0; at < size;) {
+    size_t field_start = at;
+    uint64_t key = 0, value = 0;
+    if (!read_varint(bytes, size, &at, &key)) break;
+    switch (key & 7) {
+    case 0: read_varint(bytes, size, &at, &value); break;
+    case 1: at += 8; break;
+    case 5: at += 4; break;
+    case 2:
+      if (read_varint(bytes, size, &at, &value) && value <= size - at) at += (size_t)value;
+      else at = size;
+      break;
+    default: at = size;
+    }
+    if (at > size) at = size;
+    const ProtobufCFieldDescriptor *field = protobuf_c_message_descriptor_get_field(request->descriptor, (unsigned)(key >> 3));
+    if (field && (strcmp(field->name, "page_size") == 0 || strcmp(field->name, "page_token") == 0)) continue;
+    EVP_DigestUpdate(digest, bytes + field_start, at - field_start);
+  }
+  free(bytes);
+}
+
+/* The 8-byte tag that binds a page token to its call, the caller's role and scope, the filters
+ * and the last key, as 16 hex digits. */
+static void page_tag(const lp_ctx *ctx, const char *call, const ProtobufCMessage *request, const char *last_key,
+                     char tag[17]) {
+  unsigned char hash[EVP_MAX_MD_SIZE];
+  unsigned int hash_size = 0;
+  char role[16];
+  snprintf(role, sizeof role, "%d", ctx->who.role);
+  EVP_MD_CTX *digest = EVP_MD_CTX_new();
+  if (!digest) abort(); /* only when out of memory: the policy of lp_alloc.h */
+  EVP_DigestInit_ex(digest, EVP_sha256(), NULL);
+  const char *parts[] = {"leerplek page token 1", call, role, ctx->who.scope_id};
+  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) EVP_DigestUpdate(digest, parts[i], strlen(parts[i]) + 1);
+  digest_filters(digest, request);
+  EVP_DigestUpdate(digest, "", 1);
+  EVP_DigestUpdate(digest, last_key, strlen(last_key));
+  EVP_DigestFinal_ex(digest, hash, &hash_size);
+  EVP_MD_CTX_free(digest);
+  for (int i = 0; i < 8; i++) snprintf(tag + 2 * i, 3, "%02x", hash[i]);
+}
+
+char *lp_page_token_make(lp_ctx *ctx, const char *call, const ProtobufCMessage *request, const char *last_key) {
+  size_t length = strlen(last_key);
+  char *token = lp_scratch(ctx, 16 + 2 * length + 1);
+  page_tag(ctx, call, request, last_key, token);
+  for (size_t i = 0; i < length; i++) snprintf(token + 16 + 2 * i, 3, "%02x", (unsigned char)last_key[i]);
+  return token;
+}
+
+static int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+bool lp_page_token_read(lp_ctx *ctx, const char *call, const ProtobufCMessage *request, const char *page_token,
+                        char last_key[LP_MAX_KEY]) {
+  last_key[0] = '\0';
+  if (page_token[0] == '\0') return true;
   char field[96];
   snprintf(field, sizeof field, "%s.page_token", call);
   size_t length = strlen(page_token);
-  bool ok = length < LP_MAX_KEY;
-  for (size_t i = 0; ok && i < length; i++) {
-    char c = page_token[i];
-    ok = is_alnum(c) || c == '.' || c == '_' || c == '-' || c == '/';
+  bool ok = length > 16 && length % 2 == 0 && (length - 16) / 2 < LP_MAX_KEY;
+  for (size_t i = 0; ok && i < (length - 16) / 2; i++) {
+    int high = hex_digit(page_token[16 + 2 * i]), low = hex_digit(page_token[17 + 2 * i]);
+    ok = high >= 0 && low >= 0 && (high || low);
+    last_key[i] = (char)(high * 16 + low);
+    last_key[i + 1] = '\0';
   }
-  if (!ok) return lp_fail(ctx, INVALID, field, "%s is not a page token of this list", field), false;
-  *start = lp_map_after(map, page_token);
+  char tag[17];
+  if (ok) page_tag(ctx, call, request, last_key, tag);
+  if (!ok || memcmp(tag, page_token, 16) != 0) {
+    last_key[0] = '\0';
+    return lp_fail(ctx, INVALID, field,
+                   "%s is not a page token of this list with these filters (pass next_page_token back unchanged, "
+                   "with the same filters; empty for the first page)", field), false;
+  }
   return true;
 }
 
@@ -326,12 +402,13 @@ bool lp_resolve_school(lp_ctx *ctx, const char *school_id, const char *field, co
   return true;
 }
 
-int lp_list_page(lp_ctx *ctx, enum lp_kind kind, uint32_t page_size, const char *page_token,
-                 const char *call, lp_list_filter *filter, const void *arg, void ***items,
+int lp_list_page(lp_ctx *ctx, enum lp_kind kind, const ProtobufCMessage *request, uint32_t page_size,
+                 const char *page_token, const char *call, lp_list_filter *filter, const void *arg, void ***items,
                  size_t *item_count, char **next_page_token, uint32_t *total_size) {
   const lp_map *map = &ctx->daemon->state.maps[kind];
-  size_t start = 0;
-  if (!lp_page_start(ctx, map, page_token, call, &start)) return -1;
+  char after[LP_MAX_KEY];
+  if (!lp_page_token_read(ctx, call, request, page_token, after)) return -1;
+  size_t start = lp_map_after(map, after);
   uint32_t limit = lp_page_size(ctx, page_size);
   void **page = lp_scratch(ctx, (size_t)limit * sizeof *page);
   size_t count = 0;
@@ -353,6 +430,6 @@ int lp_list_page(lp_ctx *ctx, enum lp_kind kind, uint32_t page_size, const char 
   *items = page;
   *item_count = count;
   *total_size = total;
-  *next_page_token = lp_scratch_strdup(ctx, more && last_key ? last_key : "");
+  *next_page_token = more && last_key ? lp_page_token_make(ctx, call, request, last_key) : lp_scratch_strdup(ctx, "");
   return 0;
 }

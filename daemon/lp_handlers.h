@@ -56,11 +56,12 @@ lp_txn *lp_begin(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key
  * with its event, then into memory. Takes ownership of record. */
 int lp_store_record(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key, void *record);
 
-/* One page of a list call: the matching values from the page token on (at most the page size),
- * the next page token (scratch; "" on the last page) and the count of all matches. */
+/* One page of a list call: the matching values after the page token's key (at most the page
+ * size), the next page token (scratch, made by lp_page_token_make for request; "" on the last
+ * page) and the count of all matches. */
 typedef bool lp_list_filter(const lp_ctx *ctx, const void *value, const void *arg);
-int lp_list_page(lp_ctx *ctx, enum lp_kind kind, uint32_t page_size, const char *page_token,
-                 const char *call, lp_list_filter *filter, const void *arg, void ***items,
+int lp_list_page(lp_ctx *ctx, enum lp_kind kind, const ProtobufCMessage *request, uint32_t page_size,
+                 const char *page_token, const char *call, lp_list_filter *filter, const void *arg, void ***items,
                  size_t *item_count, char **next_page_token, uint32_t *total_size);
 
 /* A deep copy of a message (pack + unpack); never NULL (see lp_alloc.h). Free with
@@ -88,11 +89,25 @@ bool lp_check_point(lp_ctx *ctx, const Leerplek__V1__GeoPoint *point, const char
 bool lp_check_date(lp_ctx *ctx, const Leerplek__V1__Date *date, const char *field);
 bool lp_check_revision(lp_ctx *ctx, uint64_t expected, uint64_t stored, const char *field);
 
-/* Paging: the effective page size and the first index after the page token (or -1 with
- * INVALID_ARGUMENT naming "<call>.page_token"). */
+/* Paging: the effective page size (0 = default, clamped to the maximum). */
 uint32_t lp_page_size(const lp_ctx *ctx, uint32_t requested);
-bool lp_page_start(lp_ctx *ctx, const lp_map *map, const char *page_token, const char *call,
-                   size_t *start);
+
+/* Opaque page tokens, for every list call (lp_list_page uses them; calls that page by their own
+ * order, such as list_proposals or the waiting list, call them directly). A token carries the
+ * last key returned (hex) and a tag binding it to the call, the caller's role and scope and the
+ * request's filters: every field of the list request except page_size and page_token, read
+ * from its wire bytes, so new filter fields are covered without listing them. The next page
+ * resumes after that key, so inserts between pages neither repeat nor skip an entry.
+ *
+ *   lp_page_token_make(ctx, "list_pupils", &request->base, last_key)   -> scratch string
+ *   lp_page_token_read(ctx, "list_pupils", &request->base, request->page_token, last_key)
+ *
+ * read gives last_key "" for an empty token (the first page). A token made for another call,
+ * another role or scope, other filters, or not made here at all is INVALID_ARGUMENT naming
+ * "<call>.page_token". Keys are C strings shorter than LP_MAX_KEY. */
+char *lp_page_token_make(lp_ctx *ctx, const char *call, const ProtobufCMessage *request, const char *last_key);
+bool lp_page_token_read(lp_ctx *ctx, const char *call, const ProtobufCMessage *request, const char *page_token,
+                        char last_key[LP_MAX_KEY]);
 
 /* The pupil key "<school>/<ref>". */
 void lp_pupil_key(const char *school_id, const char *ref, char key[LP_MAX_KEY]);
