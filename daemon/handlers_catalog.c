@@ -157,10 +157,10 @@ int lp_handle_upsert_company(lp_ctx *ctx) {
 int lp_handle_get_company(lp_ctx *ctx) {
   const char *id = ctx->request->get_company->company_id;
   if (!lp_check_company_id(ctx, id, "get_company.company_id")) return -1;
-  if (lp_is_company(ctx) && strcmp(id, ctx->who.scope_id) != 0)
-    return lp_fail(ctx, CODE(PERMISSION_DENIED), "get_company.company_id", "a company token may read only its own company");
   Leerplek__V1__Company *company = lp_state_get(&ctx->daemon->state, LP_KIND_COMPANY, id);
-  if (!company) return lp_fail(ctx, CODE(NOT_FOUND), "get_company.company_id", "no company %s", id);
+  /* A company token sees only its own company: another is answered as absent. */
+  if (!company || (lp_is_company(ctx) && strcmp(id, ctx->who.scope_id) != 0))
+    return lp_fail(ctx, CODE(NOT_FOUND), "get_company.company_id", "no company %s", id);
   Leerplek__V1__GetCompanyResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__get_company_response__init(reply);
   reply->company = company;
@@ -216,8 +216,12 @@ int lp_handle_upsert_location(lp_ctx *ctx) {
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), "upsert_location.location.company_id", "no company %s", location->company_id);
   const Leerplek__V1__Location *stored = lp_state_get(&ctx->daemon->state, LP_KIND_LOCATION, location->id);
   if (stored && strcmp(stored->company_id, location->company_id) != 0) {
+    /* For a company token another company's location is absent, as everywhere: the reply must not
+     * tell it exists or whose it is. Such an id cannot be created either (ids are global). */
     if (lp_is_company(ctx))
-      return lp_fail(ctx, CODE(PERMISSION_DENIED), "upsert_location.location.id", "location %s belongs to another company", location->id);
+      return lp_fail(ctx, CODE(NOT_FOUND), "upsert_location.location.id",
+                     "no location %s of company %s, and the id cannot be used for a new one: choose another id",
+                     location->id, location->company_id);
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), "upsert_location.location.company_id",
                    "company_id is immutable: location %s belongs to %s", location->id, stored->company_id);
   }

@@ -8,6 +8,7 @@
 
 #include "lp_alloc.h"
 #include "lp_handlers.h"
+#include "lp_rematch.h"
 
 #define CODE(name) LEERPLEK__V1__STATUS_CODE__STATUS_CODE_##name
 #define STATE(name) LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_##name
@@ -24,22 +25,38 @@ static bool may_see(const lp_ctx *ctx, const Leerplek__V1__Placement *placement)
   return lp_is_coordinator(ctx);
 }
 
-/* The placement holding proposal id, if the token may act on it; fills key. Proposals outside
- * the token's scope are reported as absent. */
+/* The placement holding proposal id, if the token may act on it; fills key.
+ *
+ * A rematch of epoch E numbers its proposals (E << 24) | n, n from 1, and a proposal that moved,
+ * was declined, released or withdrawn leaves no trace of its id. So an id that no placement
+ * holds is FAILED_PRECONDITION ("no longer current", as the proto promises) when a rematch so
+ * far could have issued it, NOT_FOUND otherwise. A current proposal outside the token's scope
+ * gets the same FAILED_PRECONDITION as a stale one: the answer depends only on the id and the
+ * epoch, which every placement shows, so it tells nothing about other schools or companies. */
 static Leerplek__V1__Placement *find_proposal(lp_ctx *ctx, uint64_t id, const char *field, char key[LP_MAX_KEY]) {
   if (id == 0) {
     lp_fail(ctx, CODE(INVALID_ARGUMENT), field, "%s is required", field);
     return NULL;
   }
+  const lp_rematch *rematch = lp_rematch_of(ctx->daemon);
+  const Leerplek__V1__RematchResult *last = rematch ? lp_rematch_last(rematch) : NULL;
+  uint64_t epoch = last ? last->epoch : 0;
   const lp_map *placements = &ctx->daemon->state.maps[LP_KIND_PLACEMENT];
   for (size_t i = 0; i < placements->count; i++) {
     Leerplek__V1__Placement *placement = placements->entries[i].value;
+    if (placement->epoch > epoch) epoch = placement->epoch; /* a rematch applied by another daemon */
     if (placement->proposal_id == id && has_proposal(placement) && may_see(ctx, placement)) {
       snprintf(key, LP_MAX_KEY, "%s", placements->entries[i].key);
       return placement;
     }
   }
-  lp_fail(ctx, CODE(NOT_FOUND), field, "no current proposal %llu", (unsigned long long)id);
+  uint64_t id_epoch = id >> 24, sequence = id & 0xFFFFFFu;
+  if (id_epoch >= 1 && id_epoch <= epoch && sequence >= 1)
+    lp_fail(ctx, CODE(FAILED_PRECONDITION), field,
+            "proposal %llu is not current (moved, declined, released or withdrawn): re-read the placement and act "
+            "on its current proposal", (unsigned long long)id);
+  else
+    lp_fail(ctx, CODE(NOT_FOUND), field, "no proposal %llu", (unsigned long long)id);
   return NULL;
 }
 

@@ -53,8 +53,9 @@ static bool check_pupil(lp_ctx *ctx, const Leerplek__V1__Pupil *pupil, const cha
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("training_code"), "no training %s", pupil->training_code), false;
   if (pupil->readiness < LEERPLEK__V1__READINESS__READINESS_NOT_READY || pupil->readiness > LEERPLEK__V1__READINESS__READINESS_READY)
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("readiness"), "%s must be NOT_READY, PARTLY or READY", field), false;
-  if (pupil->max_commute_m < 100 || pupil->max_commute_m > 200000)
-    return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("max_commute_m"), "%s must be between 100 and 200000", field), false;
+  if (pupil->max_commute_m < LP_MIN_COMMUTE_M || pupil->max_commute_m > LP_MAX_COMMUTE_M)
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("max_commute_m"), "%s must be between %d and %d", field,
+                   LP_MIN_COMMUTE_M, LP_MAX_COMMUTE_M), false;
   if (pupil->waiting_since_unix_s < 0 || pupil->waiting_since_unix_s > ctx->now)
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("waiting_since_unix_s"), "%s must not be negative or in the future", field), false;
 #undef FIELD

@@ -23,8 +23,8 @@ static bool check_vacancy(lp_ctx *ctx, const Leerplek__V1__Vacancy *vacancy, con
       !lp_check_date(ctx, vacancy->start_date, FIELD("start_date")) ||
       !lp_check_text(ctx, vacancy->mentor, FIELD("mentor"), 0, ctx->daemon->config.max_short_text_bytes, false))
     return false;
-  if (vacancy->seats < 1 || vacancy->seats > 100)
-    return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("seats"), "%s must be between 1 and 100", field), false;
+  if (vacancy->seats < 1 || vacancy->seats > LP_MAX_SEATS)
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("seats"), "%s must be between 1 and %d", field, LP_MAX_SEATS), false;
   if (vacancy->kind != LEERPLEK__V1__VACANCY_KIND__VACANCY_KIND_REGULAR &&
       vacancy->kind != LEERPLEK__V1__VACANCY_KIND__VACANCY_KIND_PREPARATORY)
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("kind"), "%s must be REGULAR or PREPARATORY", field), false;
@@ -39,9 +39,9 @@ static bool check_vacancy(lp_ctx *ctx, const Leerplek__V1__Vacancy *vacancy, con
       (vacancy->state != 0 && vacancy->state != LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_OPEN))
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("state"), "%s may be UNSPECIFIED or OPEN (close with close_vacancy)", field), false;
   const Leerplek__V1__Location *location = lp_state_get(&ctx->daemon->state, LP_KIND_LOCATION, vacancy->location_id);
+  /* Another company's location is answered as an absent one (the proto's rule for scopes). */
   if (!location || (lp_is_company(ctx) && strcmp(location->company_id, ctx->who.scope_id) != 0))
-    return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("location_id"), "no location %s%s", vacancy->location_id,
-                   lp_is_company(ctx) ? " of this company" : ""), false;
+    return lp_fail(ctx, CODE(NOT_FOUND), FIELD("location_id"), "no location %s", vacancy->location_id), false;
   if (!lp_state_get(&ctx->daemon->state, LP_KIND_TRAINING, vacancy->training_code))
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("training_code"), "no training %s", vacancy->training_code), false;
   const Leerplek__V1__Company *company = lp_state_get(&ctx->daemon->state, LP_KIND_COMPANY, location->company_id);

@@ -87,7 +87,8 @@ bool lp_check_id(lp_ctx *ctx, const char *value, const char *field) {
 bool lp_check_training_code(lp_ctx *ctx, const char *value, const char *field) {
   size_t length = strlen(value);
   if (length == 0) return lp_fail(ctx, INVALID, field, "%s is required", field), false;
-  if (length > 32) return lp_fail(ctx, INVALID, field, "%s is %zu bytes; at most 32", field, length), false;
+  if (length > LP_MAX_TRAINING_CODE_BYTES)
+    return lp_fail(ctx, INVALID, field, "%s is %zu bytes; at most %d", field, length, LP_MAX_TRAINING_CODE_BYTES), false;
   for (size_t i = 0; i < length; i++) {
     char c = value[i];
     if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'))

@@ -246,6 +246,18 @@ static int handle_hello(lp_ctx *ctx, lp_conn *conn, bool *close_after) {
   limits->max_preferences = config->max_preferences;
   limits->max_exclusions = config->max_exclusions;
   limits->idle_timeout_s = config->idle_timeout_s;
+  limits->max_short_text_bytes = config->max_short_text_bytes;
+  limits->max_token_bytes = LP_MAX_TOKEN_BYTES;
+  limits->max_training_code_bytes = LP_MAX_TRAINING_CODE_BYTES;
+  limits->max_connections = config->max_connections;
+  limits->output_high_water_bytes = config->output_high_water_bytes;
+  limits->max_seats = LP_MAX_SEATS;
+  limits->min_commute_m = LP_MIN_COMMUTE_M;
+  limits->max_commute_m = LP_MAX_COMMUTE_M;
+  limits->default_rematch_changes = LP_DEFAULT_REMATCH_CHANGES;
+  limits->max_rematch_changes = LP_MAX_REMATCH_CHANGES;
+  limits->default_report_shortages = LP_DEFAULT_REPORT_SHORTAGES;
+  limits->max_report_shortages = LP_MAX_REPORT_SHORTAGES;
   leerplek__v1__hello_response__init(reply);
   reply->server_version = (char *)LP_SERVER_VERSION;
   reply->protocol_version = version;

@@ -16,6 +16,17 @@
 
 #define LP_MAX_KEY 80   /* longest in-memory key: "<school id>/<pupil ref>" */
 
+/* Fixed limits of the proto (reported in HelloResponse.limits beside the configured ones). */
+#define LP_MAX_TRAINING_CODE_BYTES 32
+#define LP_MAX_SEATS 100
+#define LP_MIN_COMMUTE_M 100
+#define LP_MAX_COMMUTE_M 200000
+/* run_rematch.max_changes and get_report.max_shortages (checked in handlers_rematch.c). */
+#define LP_DEFAULT_REMATCH_CHANGES 100
+#define LP_MAX_REMATCH_CHANGES 1000
+#define LP_DEFAULT_REPORT_SHORTAGES 20
+#define LP_MAX_REPORT_SHORTAGES 200
+
 typedef struct lp_ctx {
   lp_daemon *daemon;
   const Leerplek__V1__Request *request;

@@ -516,3 +516,23 @@ Test(input, control_characters_and_bad_utf8_are_refused_in_every_string_field) {
   leerplek_response_free(read);
   leerplek_close(client);
 }
+
+/* HelloResponse.limits reports the limits this daemon was started with, not the defaults. */
+Test(input, hello_reports_the_configured_limits) {
+  leerplek_client *client = harness_connect(&harness, coordinator_token);
+  Leerplek__V1__HelloRequest hello = LEERPLEK__V1__HELLO_REQUEST__INIT;
+  hello.protocol_version = 1;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_HELLO;
+  request.hello = &hello;
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(call_code(client, &request, &response), 0);
+  const Leerplek__V1__Limits *limits = response->hello->limits;
+  cr_assert_eq(limits->max_frame_bytes, 4096);
+  cr_assert_eq(limits->max_pending_requests, 16);
+  cr_assert_eq(limits->output_high_water_bytes, 8192);
+  cr_assert_eq(limits->max_connections, 3);
+  cr_assert_eq(limits->idle_timeout_s, 2);
+  leerplek_response_free(response);
+  leerplek_close(client);
+}
