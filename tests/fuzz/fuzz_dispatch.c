@@ -203,6 +203,9 @@ static void write_seed(const char *dir, const char *name, const bytes *input) {
   }
 }
 
+/* The id a first rematch (epoch 1) gives its first proposal. */
+#define FIRST_PROPOSAL ((UINT64_C(1) << 24) | 1)
+
 /* One seed per call: the setup, then the call with a token allowed to make it. */
 static void write_seeds(const char *dir) {
   Leerplek__V1__Training training = LEERPLEK__V1__TRAINING__INIT;
@@ -269,10 +272,10 @@ static void write_seeds(const char *dir) {
   Leerplek__V1__ListProposalsRequest list_proposals = LEERPLEK__V1__LIST_PROPOSALS_REQUEST__INIT;
   list_proposals.vacancy_id = "V1";
   Leerplek__V1__AcceptProposalRequest accept = LEERPLEK__V1__ACCEPT_PROPOSAL_REQUEST__INIT;
-  accept.proposal_id = 1;
+  accept.proposal_id = FIRST_PROPOSAL;
   accept.side = LEERPLEK__V1__SIDE__SIDE_COMPANY;
   Leerplek__V1__DeclineProposalRequest decline = LEERPLEK__V1__DECLINE_PROPOSAL_REQUEST__INIT;
-  decline.proposal_id = 1;
+  decline.proposal_id = FIRST_PROPOSAL;
   decline.side = LEERPLEK__V1__SIDE__SIDE_SCHOOL;
   decline.reason = "too far";
   Leerplek__V1__AgreementInfo agreement = LEERPLEK__V1__AGREEMENT_INFO__INIT;
@@ -280,7 +283,7 @@ static void write_seeds(const char *dir) {
   agreement.signed_on = &start_date;
   agreement.starts_on = &start_date;
   Leerplek__V1__RecordAgreementRequest record_agreement = LEERPLEK__V1__RECORD_AGREEMENT_REQUEST__INIT;
-  record_agreement.proposal_id = 1;
+  record_agreement.proposal_id = FIRST_PROPOSAL;
   record_agreement.agreement = &agreement;
   Leerplek__V1__RunRematchRequest rematch = LEERPLEK__V1__RUN_REMATCH_REQUEST__INIT;
   rematch.max_changes = 10;
@@ -350,7 +353,7 @@ static void write_seeds(const char *dir) {
     add_record(&input, calls[i].selector, &calls[i].request);
     if (strcmp(calls[i].name, "run_rematch") == 0) {
       /* The proposals the rematch makes, answered from both sides. */
-      accept.proposal_id = 1;
+      accept.proposal_id = FIRST_PROPOSAL;
       REQUEST(a, ACCEPT_PROPOSAL, accept_proposal, accept);
       add_record(&input, 5, &a);
     }
