@@ -13,8 +13,9 @@ enum who { ANONYMOUS, SCHOOL_A, SCHOOL_B, COMPANY_X, COMPANY_Y, COORDINATOR, ADM
 static lp_harness harness;
 static char tokens[WHO_COUNT][128];
 static leerplek_client *clients[WHO_COUNT];
-/* Proposal ids made by the rematch: p1 signed (AGREEMENT), p3 declined (stale), p4 PROPOSED. */
-static uint64_t signed_id, stale_id, proposed_id, epoch;
+/* Proposal ids made by the rematch: p1 signed (AGREEMENT), p3 declined (stale), p4 PROPOSED,
+ * p5 ACCEPTED; so vac-x has two seats filled. */
+static uint64_t signed_id, stale_id, proposed_id, accepted_id, epoch;
 /* next_page_token of real pages, to be replayed elsewhere. */
 static char trainings_token[256], companies_token[256], pupils_token[256], locations_token[256];
 
@@ -251,6 +252,10 @@ CASE(update_vacancy_days_under_agreement) {
   b->vacancy = vacancy(a, "vac-x", "loc-x", 3);
   b->vacancy->day_mask = 0x3fff; /* the days a signed placement relies on */
 }
+CASE(update_vacancy_below_filled) {
+  BODY(UpdateVacancy, update_vacancy, UPDATE_VACANCY);
+  b->vacancy = vacancy(a, "vac-x", "loc-x", 1);
+}
 CASE(update_vacancy_absent) {
   BODY(UpdateVacancy, update_vacancy, UPDATE_VACANCY);
   b->vacancy = vacancy(a, "vac-none", "loc-x", 1);
@@ -429,6 +434,11 @@ CASE(hello_unknown_version) {
   BODY(Hello, hello, HELLO);
   b->protocol_version = 9;
 }
+CASE(hello_unknown_token) {
+  BODY(Hello, hello, HELLO);
+  b->protocol_version = 1;
+  r->token = (char *)"lp1.0000000000000000.0000000000000000000000000000000000000000000000000000000000000000";
+}
 CASE(any_call) {
   BODY(GetTraining, get_training, GET_TRAINING);
   b->code = (char *)"KAPPER";
@@ -479,6 +489,8 @@ static const status_case cases[] = {
     {"update_vacancy of another company's vacancy", COMPANY_Y, update_vacancy_other, NF, "update_vacancy.vacancy.id"},
     {"update_vacancy of an absent vacancy", COMPANY_X, update_vacancy_absent, NF, "update_vacancy.vacancy.id"},
     {"update_vacancy with a stale expected_revision", COMPANY_X, update_vacancy_stale, AB, "update_vacancy.expected_revision"},
+    {"update_vacancy with fewer seats than are filled", COMPANY_X, update_vacancy_below_filled, FP,
+     "update_vacancy.vacancy.seats"},
     {"update_vacancy changing the days under a signed placement", COMPANY_X, update_vacancy_days_under_agreement, FP,
      "update_vacancy.vacancy"},
     {"close_vacancy of another company's vacancy", COMPANY_Y, close_vacancy_other, NF, "close_vacancy.vacancy_id"},
@@ -524,6 +536,7 @@ static const status_case cases[] = {
     {"revoke_token of the last admin token", ADMIN, revoke_last_admin, FP, "revoke_token.token_id"},
     {"list_tokens with list_pupils' token", ADMIN, tokens_token_of_pupils, IA, "list_tokens.page_token"},
     {"hello with a protocol version not spoken", SCHOOL_A, hello_unknown_version, FP, "hello.protocol_version"},
+    {"hello with a token that does not exist", ANONYMOUS, hello_unknown_token, UA, "token"},
     {"a call without a token", ANONYMOUS, any_call, UA, "token"},
 };
 
@@ -607,8 +620,8 @@ static void setup(void) {
   cr_assert_eq(upsert_company(coordinator, "2222222222", "BAKKER"), 0);
   cr_assert_eq(upsert_location(coordinator, "loc-x", "1111111111"), 0);
   cr_assert_eq(upsert_location(coordinator, "loc-y", "2222222222"), 0);
-  const char *refs[] = {"p1", "p2", "p3", "p4", "w1"};
-  for (size_t i = 0; i < 5; i++) cr_assert_eq(register_pupil(coordinator, "school-a", refs[i], "KAPPER"), 0);
+  const char *refs[] = {"p1", "p2", "p3", "p4", "p5", "w1"};
+  for (size_t i = 0; i < 6; i++) cr_assert_eq(register_pupil(coordinator, "school-a", refs[i], "KAPPER"), 0);
   cr_assert_eq(register_pupil(coordinator, "school-b", "q1", "BAKKER"), 0);
   leerplek_close(coordinator);
   create_token(admin, LEERPLEK__V1__ROLE__ROLE_SCHOOL, "school-a", tokens[SCHOOL_A], sizeof tokens[0]);
@@ -620,16 +633,17 @@ static void setup(void) {
     clients[who] = harness_connect(&harness, who == ANONYMOUS ? NULL : tokens[who]);
     cr_assert_not_null(clients[who]);
   }
-  /* Three seats at vac-x for the three KAPPER pupils on the waiting list. */
+  /* Four seats at vac-x for the four KAPPER pupils on the waiting list. */
   cr_assert_eq(publish_vacancy(clients[COMPANY_X], "vac-x", "loc-x", "KAPPER"), 0);
   arena a = {0};
   Leerplek__V1__Request update = LEERPLEK__V1__REQUEST__INIT;
   update_vacancy_stale(&update, &a);
   update.update_vacancy->expected_revision = 0;
-  cr_assert_eq(call_code(clients[COMPANY_X], &update, NULL), 0, "vac-x gets 3 seats");
+  update.update_vacancy->vacancy->seats = 4;
+  cr_assert_eq(call_code(clients[COMPANY_X], &update, NULL), 0, "vac-x gets 4 seats");
   arena_free(&a);
-  const char *waiting[] = {"p1", "p3", "p4", "w1"};
-  for (size_t i = 0; i < 4; i++) cr_assert_eq(request_placement(clients[SCHOOL_A], "", waiting[i]), 0);
+  const char *waiting[] = {"p1", "p3", "p4", "p5", "w1"};
+  for (size_t i = 0; i < 5; i++) cr_assert_eq(request_placement(clients[SCHOOL_A], "", waiting[i]), 0);
   must(SCHOOL_A, make_w1_withdrawn, 0, 0);
   Leerplek__V1__Response *response = NULL;
   cr_assert_eq(run_rematch(clients[COORDINATOR], false, &response), 0);
@@ -638,11 +652,14 @@ static void setup(void) {
   signed_id = proposal_of("p1");
   stale_id = proposal_of("p3");
   proposed_id = proposal_of("p4");
+  accepted_id = proposal_of("p5");
   cr_assert_eq(signed_id >> 24, epoch, "proposal ids carry their epoch");
   must(SCHOOL_A, make_p1_accept, signed_id, 0);
   must(COMPANY_X, make_p1_accept, signed_id, 0);
   must(COMPANY_X, make_p1_agreement, signed_id, 0);
   must(SCHOOL_A, make_p3_decline, stale_id, 0);
+  must(SCHOOL_A, make_p1_accept, accepted_id, 0);
+  must(COMPANY_X, make_p1_accept, accepted_id, 0);
 
   Leerplek__V1__Request list = LEERPLEK__V1__REQUEST__INIT;
   Leerplek__V1__ListTrainingsRequest trainings = LEERPLEK__V1__LIST_TRAININGS_REQUEST__INIT;
@@ -720,6 +737,6 @@ Test(statuses, page_tokens_resume_after_the_last_key) {
     /* An insert before the resume point between pages must not repeat what was returned. */
     if (pages++ == 0) cr_assert_eq(register_pupil(clients[COORDINATOR], "school-a", "a0", "KAPPER"), 0);
   } while (token[0]);
-  cr_assert_str_eq(seen, "p1 p2 p3 p4 w1 ", "pages: %s", seen);
+  cr_assert_str_eq(seen, "p1 p2 p3 p4 p5 w1 ", "pages: %s", seen);
   cr_assert_eq(pages, 3);
 }
