@@ -3,9 +3,10 @@
  * Benchmark files have millions of lines, so the reader does its own buffering (one fread'd
  * block, lines found with memchr) and its own integer scanning instead of getline + sscanf;
  * reading from a fixed block is also what bounds the line length. Everything it allocates is
- * justified by lines already read: per-pupil and per-vacancy arrays are calloc'd (the kernel
- * only backs pages that are touched) and the pair array grows as 'e' lines arrive, so a header
- * that lies about its counts costs nothing until the lines are really there.
+ * justified by lines already read: 'v', 'u', 'e' and 'f' records are appended to lists that
+ * grow as their lines arrive, and arrays indexed by pupil or vacancy are only made once as
+ * many 'u' (or 'v') lines as the 'p' line announced have been read, so a header that lies
+ * about its counts (`p 1073741823 1073741823 0`) costs nothing until the lines are really there.
  */
 #include "instance.h"
 
@@ -49,6 +50,19 @@ typedef struct {
     size_t capacity;
 } line_runs;
 
+/* 'v' or 'u' records as read (vacancy or pupil, seats or penalty), in file order. */
+typedef struct {
+    int32_t index;
+    int64_t value;
+} indexed_value;
+
+typedef struct {
+    indexed_value *items;
+    int64_t count;
+    int64_t capacity;
+    line_runs lines;
+} indexed_values;
+
 typedef struct {
     const char *source;
     char *error;
@@ -62,12 +76,11 @@ typedef struct {
     int64_t vacancy_count;
     int64_t declared_pair_count;
 
+    indexed_values vacancy_records;
+    indexed_values pupil_records;
+    /* Made from the records by place_vacancies/place_pupils once their lines are all in. */
     int64_t *unplaced_penalty;
     int32_t *seats;
-    bool *pupil_given;
-    bool *vacancy_given;
-    int64_t pupils_given;
-    int64_t vacancies_given;
 
     matcher_pair *pairs;
     int64_t pair_count;
@@ -306,18 +319,111 @@ static bool read_header(reader_state *state, const int64_t numbers[])
     state->pupil_count = numbers[0];
     state->vacancy_count = numbers[1];
     state->declared_pair_count = numbers[2];
+    return true;
+}
 
-    /* +1: calloc(0) may return NULL, which would look like a failure. */
-    size_t pupils = (size_t)state->pupil_count + 1, vacancies = (size_t)state->vacancy_count + 1;
-    state->unplaced_penalty = calloc(pupils, sizeof *state->unplaced_penalty);
-    state->pupil_given = calloc(pupils, sizeof *state->pupil_given);
-    state->seats = calloc(vacancies, sizeof *state->seats);
-    state->vacancy_given = calloc(vacancies, sizeof *state->vacancy_given);
-    if (!state->unplaced_penalty || !state->pupil_given || !state->seats || !state->vacancy_given) {
+/* Appends a 'v' or 'u' record. At most limit + 1 are kept: one more than the header allows
+ * already proves a repeat, which place_records then names. */
+static bool add_record(reader_state *state, indexed_values *records, int64_t limit, int64_t index,
+                       int64_t value)
+{
+    if (records->count == records->capacity) {
+        int64_t capacity = records->capacity == 0 ? 64 : records->capacity * 2;
+        if (capacity > limit + 1)
+            capacity = limit + 1;
+        indexed_value *grown = realloc(records->items, (size_t)capacity * sizeof *grown);
+        if (grown == NULL) {
+            report_no_memory(state);
+            return false;
+        }
+        records->items = grown;
+        records->capacity = capacity;
+    }
+    if (!note_line(state, &records->lines, records->count))
+        return false;
+    records->items[records->count++] = (indexed_value){(int32_t)index, value};
+    return true;
+}
+
+typedef struct {
+    int32_t index;
+    int64_t position; /* k: the record's place in file order */
+} record_position;
+
+static int by_index_then_position(const void *a, const void *b)
+{
+    const record_position *x = a, *y = b;
+    if (x->index != y->index)
+        return x->index < y->index ? -1 : 1;
+    return (x->position > y->position) - (x->position < y->position);
+}
+
+/* Checks the records of one kind against `size` (the header's count) and, when every index in
+ * 0..size-1 is given exactly once, spreads their values over an array of size entries, which
+ * the size records read justify. The first repeat in file order is refused on its line; a
+ * missing index is refused at the end of input. Neither check allocates more than the records
+ * read: they sort a copy of (index, position) pairs. */
+static bool place_records(reader_state *state, const indexed_values *records, int64_t size, char kind,
+                          const char *what, void **values, size_t value_size)
+{
+    record_position *sorted = malloc(((size_t)records->count + 1) * sizeof *sorted);
+    if (sorted == NULL) {
         report_no_memory(state);
         return false;
     }
+    for (int64_t k = 0; k < records->count; k++)
+        sorted[k] = (record_position){records->items[k].index, k};
+    qsort(sorted, (size_t)records->count, sizeof *sorted, by_index_then_position);
+    int64_t repeat = -1, missing = -1;
+    for (int64_t n = 0; n < records->count; n++) {
+        bool repeated = n > 0 && sorted[n].index == sorted[n - 1].index;
+        if (repeated && (repeat < 0 || sorted[n].position < repeat))
+            repeat = sorted[n].position;
+        int64_t expected = n == 0 ? 0 : sorted[n - 1].index + 1;
+        if (!repeated && missing < 0 && sorted[n].index > expected)
+            missing = expected;
+    }
+    if (missing < 0 && records->count > 0 && sorted[records->count - 1].index + 1 < size)
+        missing = sorted[records->count - 1].index + 1;
+    if (missing < 0 && records->count == 0 && size > 0)
+        missing = 0;
+    free(sorted);
+    if (repeat >= 0) {
+        report(state, EINVAL, line_of(&records->lines, repeat), "'%c' line: %s %d given twice", kind, what,
+               records->items[repeat].index);
+        return false;
+    }
+    if (missing >= 0) {
+        report(state, EINVAL, state->line_number, "end of input: no '%c' line for %s %lld (%lld of %lld missing)",
+               kind, what, (long long)missing, (long long)(size - records->count), (long long)size);
+        return false;
+    }
+    /* +1: calloc(0) may return NULL, which would look like a failure. */
+    *values = calloc((size_t)size + 1, value_size);
+    if (*values == NULL) {
+        report_no_memory(state);
+        return false;
+    }
+    for (int64_t k = 0; k < records->count; k++) {
+        const indexed_value *record = &records->items[k];
+        if (value_size == sizeof(int32_t))
+            ((int32_t *)*values)[record->index] = (int32_t)record->value;
+        else
+            ((int64_t *)*values)[record->index] = record->value;
+    }
     return true;
+}
+
+static bool place_vacancies(reader_state *state)
+{
+    return place_records(state, &state->vacancy_records, state->vacancy_count, 'v', "vacancy",
+                         (void **)&state->seats, sizeof *state->seats);
+}
+
+static bool place_pupils(reader_state *state)
+{
+    return place_records(state, &state->pupil_records, state->pupil_count, 'u', "pupil",
+                         (void **)&state->unplaced_penalty, sizeof *state->unplaced_penalty);
 }
 
 static bool read_vacancy(reader_state *state, const int64_t numbers[])
@@ -325,14 +431,12 @@ static bool read_vacancy(reader_state *state, const int64_t numbers[])
     if (!check_range(state, &vacancy_shape, 0, numbers[0], 0, state->vacancy_count - 1) ||
         !check_range(state, &vacancy_shape, 1, numbers[1], 0, INT32_MAX))
         return false;
-    if (state->vacancy_given[numbers[0]]) {
-        report(state, EINVAL, state->line_number, "'v' line: vacancy %lld given twice",
-               (long long)numbers[0]);
+    if (!add_record(state, &state->vacancy_records, state->vacancy_count, numbers[0], numbers[1]))
+        return false;
+    if (state->vacancy_records.count > state->vacancy_count) {
+        place_vacancies(state); /* more lines than vacancies: names the repeat */
         return false;
     }
-    state->vacancy_given[numbers[0]] = true;
-    state->seats[numbers[0]] = (int32_t)numbers[1];
-    state->vacancies_given++;
     return true;
 }
 
@@ -341,14 +445,12 @@ static bool read_pupil(reader_state *state, const int64_t numbers[])
     if (!check_range(state, &pupil_shape, 0, numbers[0], 0, state->pupil_count - 1) ||
         !check_range(state, &pupil_shape, 1, numbers[1], 0, MATCHER_VALUE_MAX))
         return false;
-    if (state->pupil_given[numbers[0]]) {
-        report(state, EINVAL, state->line_number, "'u' line: pupil %lld given twice",
-               (long long)numbers[0]);
+    if (!add_record(state, &state->pupil_records, state->pupil_count, numbers[0], numbers[1]))
+        return false;
+    if (state->pupil_records.count > state->pupil_count) {
+        place_pupils(state); /* more lines than pupils: names the repeat */
         return false;
     }
-    state->pupil_given[numbers[0]] = true;
-    state->unplaced_penalty[numbers[0]] = numbers[1];
-    state->pupils_given++;
     return true;
 }
 
@@ -383,29 +485,40 @@ static bool read_pair(reader_state *state, const int64_t numbers[])
     return true;
 }
 
+/* Refuses the first 'f' line (in file order) that fixes a pupil fixed before. Called once the
+ * file is read (its 'u' lines justify an array per pupil) or when 'f' lines outnumber pupils. */
+static bool check_fixed_once(reader_state *state)
+{
+    if (state->fixed_count == 0)
+        return true;
+    state->fixed_index_of_pupil = calloc((size_t)state->pupil_count + 1, sizeof(int32_t));
+    if (state->fixed_index_of_pupil == NULL) {
+        report_no_memory(state);
+        return false;
+    }
+    for (int64_t k = 0; k < state->fixed_count; k++) {
+        int32_t pupil = state->fixed[k].pupil;
+        int32_t earlier = state->fixed_index_of_pupil[pupil];
+        if (earlier != 0) {
+            report(state, EINVAL, line_of(&state->fixed_lines, k), "'f' line: pupil %d is already fixed on line %lld",
+                   pupil, (long long)line_of(&state->fixed_lines, earlier - 1));
+            return false;
+        }
+        state->fixed_index_of_pupil[pupil] = (int32_t)(k + 1);
+    }
+    return true;
+}
+
 static bool read_fixed(reader_state *state, const int64_t numbers[])
 {
     if (!check_range(state, &fixed_shape, 0, numbers[0], 0, state->pupil_count - 1) ||
         !check_range(state, &fixed_shape, 1, numbers[1], 0, state->vacancy_count - 1))
         return false;
-    if (state->fixed_index_of_pupil == NULL) {
-        state->fixed_index_of_pupil = calloc((size_t)state->pupil_count, sizeof(int32_t));
-        if (state->fixed_index_of_pupil == NULL) {
-            report_no_memory(state);
-            return false;
-        }
-    }
-    int32_t earlier = state->fixed_index_of_pupil[numbers[0]];
-    if (earlier != 0) {
-        report(state, EINVAL, state->line_number, "'f' line: pupil %lld is already fixed on line %lld",
-               (long long)numbers[0], (long long)line_of(&state->fixed_lines, earlier - 1));
-        return false;
-    }
-    /* A pupil is fixed at most once, so there are never more than pupil_count of these. */
+    /* A pupil is fixed at most once, so one more than pupil_count already proves a repeat. */
     if (state->fixed_count == state->fixed_capacity) {
         int64_t capacity = state->fixed_capacity == 0 ? 64 : state->fixed_capacity * 2;
-        if (capacity > state->pupil_count)
-            capacity = state->pupil_count;
+        if (capacity > state->pupil_count + 1)
+            capacity = state->pupil_count + 1;
         matcher_fixed_pair *grown = realloc(state->fixed, (size_t)capacity * sizeof *grown);
         if (grown == NULL) {
             report_no_memory(state);
@@ -417,7 +530,10 @@ static bool read_fixed(reader_state *state, const int64_t numbers[])
     if (!note_line(state, &state->fixed_lines, state->fixed_count))
         return false;
     state->fixed[state->fixed_count++] = (matcher_fixed_pair){(int32_t)numbers[0], (int32_t)numbers[1]};
-    state->fixed_index_of_pupil[numbers[0]] = (int32_t)state->fixed_count;
+    if (state->fixed_count > state->pupil_count) {
+        check_fixed_once(state); /* more lines than pupils: names the repeat */
+        return false;
+    }
     return true;
 }
 
@@ -479,24 +595,8 @@ static bool check_counts(reader_state *state)
         report(state, EINVAL, last_line, "no 'p' line (expected 'p pupils vacancies pairs' first)");
         return false;
     }
-    if (state->vacancies_given < state->vacancy_count) {
-        int64_t missing = 0;
-        while (state->vacancy_given[missing])
-            missing++;
-        report(state, EINVAL, last_line, "end of input: no 'v' line for vacancy %lld (%lld of %lld missing)",
-               (long long)missing, (long long)(state->vacancy_count - state->vacancies_given),
-               (long long)state->vacancy_count);
+    if (!place_vacancies(state) || !place_pupils(state) || !check_fixed_once(state))
         return false;
-    }
-    if (state->pupils_given < state->pupil_count) {
-        int64_t missing = 0;
-        while (state->pupil_given[missing])
-            missing++;
-        report(state, EINVAL, last_line, "end of input: no 'u' line for pupil %lld (%lld of %lld missing)",
-               (long long)missing, (long long)(state->pupil_count - state->pupils_given),
-               (long long)state->pupil_count);
-        return false;
-    }
     if (state->pair_count < state->declared_pair_count) {
         report(state, EINVAL, last_line,
                "end of input after %lld 'e' lines, but the 'p' line on line %lld announced %lld",
@@ -632,8 +732,10 @@ static void release_state(reader_state *state)
 {
     free(state->unplaced_penalty);
     free(state->seats);
-    free(state->pupil_given);
-    free(state->vacancy_given);
+    free(state->vacancy_records.items);
+    free(state->vacancy_records.lines.runs);
+    free(state->pupil_records.items);
+    free(state->pupil_records.lines.runs);
     free(state->pairs);
     free(state->pair_lines.runs);
     free(state->fixed);

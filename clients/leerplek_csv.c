@@ -36,11 +36,18 @@ void lp_diags_free(lp_diags *diags) {
   diags->count = 0;
 }
 
-/* What the libcsv callbacks build up. */
+/* What the libcsv callbacks build up. The fields of the record being read collect in `text`
+ * (reused from row to row) and each finished row is stored as one block holding its field
+ * pointers and texts, so a row costs what it holds plus a pointer per field: memory follows
+ * the bytes read, even for rows of many empty fields. */
 typedef struct reader {
   lp_csv_table *table;
   lp_diags *diags;
-  lp_csv_row current;   /* the record being read */
+  lp_csv_row current;   /* the record being read: line and n_fields (fields stays NULL) */
+  size_t offsets[LP_CSV_MAX_FIELDS]; /* where each field of the current record starts in text */
+  char *text;
+  size_t text_size;
+  size_t text_capacity;
   size_t line;          /* physical line of the byte being fed */
   int row_open;         /* a byte of the current record has been seen */
   int have_header;
@@ -48,8 +55,8 @@ typedef struct reader {
   size_t rows_capacity;
 } reader;
 
+/* A row's fields live in the block its fields array starts (see make_row). */
 static void free_row(lp_csv_row *row) {
-  for (size_t i = 0; i < row->n_fields; i++) free(row->fields[i]);
   free(row->fields);
   row->fields = NULL;
   row->n_fields = 0;
@@ -70,47 +77,67 @@ static void on_field(void *data, size_t len, void *context) {
     r->failed = 1;
     return;
   }
-  char *copy = malloc(len + 1);
-  char **grown = copy ? realloc(r->current.fields, (r->current.n_fields + 1) * sizeof *grown) : NULL;
-  if (!grown) {
-    free(copy);
-    lp_diag_add(r->diags, "%s: out of memory", r->table->name);
-    r->failed = 1;
-    return;
+  if (r->text_size + len + 1 > r->text_capacity) {
+    size_t capacity = r->text_capacity ? r->text_capacity : 256;
+    while (capacity < r->text_size + len + 1) capacity *= 2;
+    char *grown = realloc(r->text, capacity);
+    if (!grown) {
+      lp_diag_add(r->diags, "%s: out of memory", r->table->name);
+      r->failed = 1;
+      return;
+    }
+    r->text = grown;
+    r->text_capacity = capacity;
   }
-  if (len) memcpy(copy, data, len);
-  copy[len] = '\0';
-  r->current.fields = grown;
-  r->current.fields[r->current.n_fields++] = copy;
+  r->offsets[r->current.n_fields++] = r->text_size;
+  if (len) memcpy(r->text + r->text_size, data, len);
+  r->text[r->text_size + len] = '\0';
+  r->text_size += len + 1;
 }
 
-static int row_is_blank(const lp_csv_row *row) {
-  for (size_t i = 0; i < row->n_fields; i++)
-    if (row->fields[i][0]) return 0;
-  return 1;
+/* Whether every field of the current record is empty (its text is only the NULs). */
+static int row_is_blank(const reader *r) { return r->text_size == r->current.n_fields; }
+
+/* The current record as a row: one block, the field pointers followed by the texts. */
+static int make_row(reader *r, lp_csv_row *row) {
+  size_t n = r->current.n_fields, pointers = (n ? n : 1) * sizeof(char *);
+  char **fields = malloc(pointers + r->text_size + 1);
+  if (!fields) return -1;
+  char *text = (char *)fields + pointers;
+  if (r->text_size) memcpy(text, r->text, r->text_size);
+  for (size_t i = 0; i < n; i++) fields[i] = text + r->offsets[i];
+  row->line = r->current.line;
+  row->n_fields = n;
+  row->fields = fields;
+  return 0;
+}
+
+/* Forgets the current record's fields. */
+static void reset_record(reader *r) {
+  r->current.n_fields = 0;
+  r->text_size = 0;
 }
 
 static void on_row_end(int terminator, void *context) {
   (void)terminator;
   reader *r = context;
   r->row_open = 0;
-  if (r->failed) {
-    free_row(&r->current);
-    return;
-  }
-  if (row_is_blank(&r->current)) {
-    free_row(&r->current);
+  if (r->failed || row_is_blank(r)) {
+    reset_record(r);
     return;
   }
   if (!r->have_header) {
-    r->table->header = r->current;
+    if (make_row(r, &r->table->header) != 0) {
+      lp_diag_add(r->diags, "%s: out of memory", r->table->name);
+      r->failed = 1;
+    }
     r->have_header = 1;
   } else {
     if (r->table->n_rows == LP_CSV_MAX_ROWS) {
       lp_diag_add(r->diags, "%s:%zu: more than %u data rows", r->table->name, r->current.line,
                   LP_CSV_MAX_ROWS);
       r->failed = 1;
-      free_row(&r->current);
+      reset_record(r);
       return;
     }
     if (r->table->n_rows == r->rows_capacity) {
@@ -119,16 +146,20 @@ static void on_row_end(int terminator, void *context) {
       if (!grown) {
         lp_diag_add(r->diags, "%s: out of memory", r->table->name);
         r->failed = 1;
-        free_row(&r->current);
+        reset_record(r);
         return;
       }
       r->table->rows = grown;
       r->rows_capacity = capacity;
     }
-    r->table->rows[r->table->n_rows++] = r->current;
+    if (make_row(r, &r->table->rows[r->table->n_rows]) != 0) {
+      lp_diag_add(r->diags, "%s: out of memory", r->table->name);
+      r->failed = 1;
+    } else {
+      r->table->n_rows++;
+    }
   }
-  r->current.fields = NULL;
-  r->current.n_fields = 0;
+  reset_record(r);
 }
 
 int lp_csv_read(const char *name, FILE *in, lp_csv_table *table, lp_diags *diags) {
@@ -203,7 +234,7 @@ int lp_csv_read_with(const char *name, FILE *in, unsigned char delimiter, lp_csv
     r.failed = 1;
   }
   csv_free(&parser);
-  free_row(&r.current);
+  free(r.text);
   if (!r.failed && !r.have_header) {
     lp_diag_add(diags, "%s:1: empty file: expected a header row naming the columns", name);
     r.failed = 1;

@@ -220,15 +220,19 @@ static size_t display_width(const char *text) {
   return width;
 }
 
-/* Makes a cell fit a table: newlines and tabs become spaces, long text is cut. */
+/* Makes a cell fit a table: newlines and tabs become spaces, text wider than TABLE_CELL_MAX
+ * characters keeps its first TABLE_CELL_MAX - 3 and ends in "...". The cut is made only when
+ * the text is wider than TABLE_CELL_MAX, so at least four characters (four bytes or more)
+ * follow the cut and "..." with its NUL fits in place; cuts fall on character boundaries. */
 static void fit_cell(char *text) {
   for (char *p = text; *p; p++)
     if (*p == '\n' || *p == '\r' || *p == '\t') *p = ' ';
+  if (display_width(text) <= TABLE_CELL_MAX) return;
   size_t width = 0;
   for (unsigned char *p = (unsigned char *)text; *p; p++) {
     if ((*p & 0xc0) == 0x80) continue;
     if (++width > TABLE_CELL_MAX - 3) {
-      strcpy((char *)p, "...");
+      memcpy(p, "...", 4);
       return;
     }
   }

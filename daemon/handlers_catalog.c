@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lp_alloc.h"
 #include "lp_handlers.h"
 
 #define CODE(name) LEERPLEK__V1__STATUS_CODE__STATUS_CODE_##name
@@ -20,13 +21,10 @@ int lp_handle_upsert_training(lp_ctx *ctx) {
   if (!lp_check_revision(ctx, request->expected_revision, stored ? stored->revision : 0, "upsert_training.expected_revision"))
     return -1;
   Leerplek__V1__Training *record = lp_clone(training);
-  if (record) {
-    record->revision = stored ? stored->revision + 1 : 1;
-    record->updated_unix_s = ctx->now;
-  }
+  record->revision = stored ? stored->revision + 1 : 1;
+  record->updated_unix_s = ctx->now;
   if (lp_store_record(ctx, "upsert", LP_KIND_TRAINING, training->code, record) != 0) return -1;
   Leerplek__V1__UpsertTrainingResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__upsert_training_response__init(reply);
   reply->training = record;
   reply->created = stored == NULL;
@@ -41,7 +39,6 @@ int lp_handle_get_training(lp_ctx *ctx) {
   Leerplek__V1__Training *training = lp_state_get(&ctx->daemon->state, LP_KIND_TRAINING, code);
   if (!training) return lp_fail(ctx, CODE(NOT_FOUND), "get_training.code", "no training %s", code);
   Leerplek__V1__GetTrainingResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__get_training_response__init(reply);
   reply->training = training;
   ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_GET_TRAINING;
@@ -52,9 +49,8 @@ int lp_handle_get_training(lp_ctx *ctx) {
 int lp_handle_list_trainings(lp_ctx *ctx) {
   const Leerplek__V1__ListTrainingsRequest *request = ctx->request->list_trainings;
   Leerplek__V1__ListTrainingsResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__list_trainings_response__init(reply);
-  if (lp_list_page(ctx, LP_KIND_TRAINING, request->page_size, request->page_token, "list_trainings", NULL, NULL,
+  if (lp_list_page(ctx, LP_KIND_TRAINING, &request->base, request->page_size, request->page_token, "list_trainings", NULL, NULL,
                    (void ***)&reply->trainings, &reply->n_trainings, &reply->next_page_token, &reply->total_size) != 0)
     return -1;
   ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_LIST_TRAININGS;
@@ -118,39 +114,28 @@ int lp_handle_upsert_company(lp_ctx *ctx) {
     size_t v = 0;
     while (v < vacancy_count && strcmp(vacancies[v]->id, vacancy->id) != 0) v++;
     if (v == vacancy_count) {
-      Leerplek__V1__Vacancy **grown = realloc(vacancies, (vacancy_count + 1) * sizeof *grown);
-      Leerplek__V1__Vacancy *copy = grown ? lp_clone(vacancy) : NULL;
-      if (grown) vacancies = grown;
-      if (copy) {
-        copy->revision++;
-        copy->updated_unix_s = ctx->now;
-        vacancies[vacancy_count++] = copy;
-      }
+      vacancies = lp_realloc(vacancies, (vacancy_count + 1) * sizeof *vacancies);
+      Leerplek__V1__Vacancy *copy = lp_clone(vacancy);
+      copy->revision++;
+      copy->updated_unix_s = ctx->now;
+      vacancies[vacancy_count++] = copy;
     }
-    if (v == vacancy_count || lp_release_add(ctx, &releases, placements->entries[i].key, placement) != 0) {
-      lp_releases_free(&releases);
-      for (size_t w = 0; w < vacancy_count; w++) protobuf_c_message_free_unpacked(&vacancies[w]->base, NULL);
-      free(vacancies);
-      return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
-    }
+    lp_release_add(ctx, &releases, placements->entries[i].key, placement);
     if (vacancies[v]->seats_proposed > 0) vacancies[v]->seats_proposed--;
   }
   Leerplek__V1__Company *record = lp_clone(company);
-  lp_txn *txn = record ? lp_begin(ctx, "upsert", LP_KIND_COMPANY, company->id) : NULL;
-  if (record) {
-    record->revision = stored ? stored->revision + 1 : 1;
-    record->updated_unix_s = ctx->now;
-    if (txn) lp_txn_put(txn, LP_KIND_COMPANY, company->id, &record->base);
-  }
-  for (size_t v = 0; txn && v < vacancy_count; v++) lp_txn_put(txn, LP_KIND_VACANCY, vacancies[v]->id, &vacancies[v]->base);
+  lp_txn *txn = lp_begin(ctx, "upsert", LP_KIND_COMPANY, company->id);
+  record->revision = stored ? stored->revision + 1 : 1;
+  record->updated_unix_s = ctx->now;
+  lp_txn_put(txn, LP_KIND_COMPANY, company->id, &record->base);
+  for (size_t v = 0; v < vacancy_count; v++) lp_txn_put(txn, LP_KIND_VACANCY, vacancies[v]->id, &vacancies[v]->base);
   lp_releases_put(&releases, txn);
-  if (!record || lp_commit(ctx, txn) != 0) {
-    if (record) protobuf_c_message_free_unpacked(&record->base, NULL);
-    else lp_txn_free(txn);
+  if (lp_commit(ctx, txn) != 0) {
+    protobuf_c_message_free_unpacked(&record->base, NULL);
     lp_releases_free(&releases);
     for (size_t v = 0; v < vacancy_count; v++) protobuf_c_message_free_unpacked(&vacancies[v]->base, NULL);
     free(vacancies);
-    return record ? -1 : lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
+    return -1;
   }
   lp_state_put(&ctx->daemon->state, LP_KIND_COMPANY, company->id, record);
   for (size_t v = 0; v < vacancy_count; v++) {
@@ -161,7 +146,6 @@ int lp_handle_upsert_company(lp_ctx *ctx) {
   free(vacancies);
   lp_releases_apply(ctx, &releases);
   Leerplek__V1__UpsertCompanyResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__upsert_company_response__init(reply);
   reply->company = record;
   reply->created = stored == NULL;
@@ -173,12 +157,11 @@ int lp_handle_upsert_company(lp_ctx *ctx) {
 int lp_handle_get_company(lp_ctx *ctx) {
   const char *id = ctx->request->get_company->company_id;
   if (!lp_check_company_id(ctx, id, "get_company.company_id")) return -1;
-  if (lp_is_company(ctx) && strcmp(id, ctx->who.scope_id) != 0)
-    return lp_fail(ctx, CODE(PERMISSION_DENIED), "get_company.company_id", "a company token may read only its own company");
   Leerplek__V1__Company *company = lp_state_get(&ctx->daemon->state, LP_KIND_COMPANY, id);
-  if (!company) return lp_fail(ctx, CODE(NOT_FOUND), "get_company.company_id", "no company %s", id);
+  /* A company token sees only its own company: another is answered as absent. */
+  if (!company || (lp_is_company(ctx) && strcmp(id, ctx->who.scope_id) != 0))
+    return lp_fail(ctx, CODE(NOT_FOUND), "get_company.company_id", "no company %s", id);
   Leerplek__V1__GetCompanyResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__get_company_response__init(reply);
   reply->company = company;
   ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_GET_COMPANY;
@@ -201,9 +184,8 @@ int lp_handle_list_companies(lp_ctx *ctx) {
   if (request->training_code[0] && !lp_check_training_code(ctx, request->training_code, "list_companies.training_code"))
     return -1;
   Leerplek__V1__ListCompaniesResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__list_companies_response__init(reply);
-  if (lp_list_page(ctx, LP_KIND_COMPANY, request->page_size, request->page_token, "list_companies", company_matches,
+  if (lp_list_page(ctx, LP_KIND_COMPANY, &request->base, request->page_size, request->page_token, "list_companies", company_matches,
                    request->training_code, (void ***)&reply->companies, &reply->n_companies,
                    &reply->next_page_token, &reply->total_size) != 0)
     return -1;
@@ -234,21 +216,22 @@ int lp_handle_upsert_location(lp_ctx *ctx) {
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), "upsert_location.location.company_id", "no company %s", location->company_id);
   const Leerplek__V1__Location *stored = lp_state_get(&ctx->daemon->state, LP_KIND_LOCATION, location->id);
   if (stored && strcmp(stored->company_id, location->company_id) != 0) {
+    /* For a company token another company's location is absent, as everywhere: the reply must not
+     * tell it exists or whose it is. Such an id cannot be created either (ids are global). */
     if (lp_is_company(ctx))
-      return lp_fail(ctx, CODE(PERMISSION_DENIED), "upsert_location.location.id", "location %s belongs to another company", location->id);
+      return lp_fail(ctx, CODE(NOT_FOUND), "upsert_location.location.id",
+                     "no location %s of company %s, and the id cannot be used for a new one: choose another id",
+                     location->id, location->company_id);
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), "upsert_location.location.company_id",
                    "company_id is immutable: location %s belongs to %s", location->id, stored->company_id);
   }
   if (!lp_check_revision(ctx, request->expected_revision, stored ? stored->revision : 0, "upsert_location.expected_revision"))
     return -1;
   Leerplek__V1__Location *record = lp_clone(location);
-  if (record) {
-    record->revision = stored ? stored->revision + 1 : 1;
-    record->updated_unix_s = ctx->now;
-  }
+  record->revision = stored ? stored->revision + 1 : 1;
+  record->updated_unix_s = ctx->now;
   if (lp_store_record(ctx, "upsert", LP_KIND_LOCATION, location->id, record) != 0) return -1;
   Leerplek__V1__UpsertLocationResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__upsert_location_response__init(reply);
   reply->location = record;
   reply->created = stored == NULL;
@@ -265,7 +248,6 @@ int lp_handle_get_location(lp_ctx *ctx) {
   if (!location || (lp_is_company(ctx) && strcmp(location->company_id, ctx->who.scope_id) != 0))
     return lp_fail(ctx, CODE(NOT_FOUND), "get_location.location_id", "no location %s", id);
   Leerplek__V1__GetLocationResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__get_location_response__init(reply);
   reply->location = location;
   ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_GET_LOCATION;
@@ -290,9 +272,8 @@ int lp_handle_list_locations(lp_ctx *ctx) {
     company = ctx->who.scope_id;
   }
   Leerplek__V1__ListLocationsResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__list_locations_response__init(reply);
-  if (lp_list_page(ctx, LP_KIND_LOCATION, request->page_size, request->page_token, "list_locations", location_matches,
+  if (lp_list_page(ctx, LP_KIND_LOCATION, &request->base, request->page_size, request->page_token, "list_locations", location_matches,
                    company, (void ***)&reply->locations, &reply->n_locations, &reply->next_page_token,
                    &reply->total_size) != 0)
     return -1;

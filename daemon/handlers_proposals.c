@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lp_alloc.h"
 #include "lp_handlers.h"
+#include "lp_rematch.h"
 
 #define CODE(name) LEERPLEK__V1__STATUS_CODE__STATUS_CODE_##name
 #define STATE(name) LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_##name
@@ -22,22 +24,38 @@ static bool may_see(const lp_ctx *ctx, const Leerplek__V1__Placement *placement)
   return lp_is_coordinator(ctx);
 }
 
-/* The placement holding proposal id, if the token may act on it; fills key. Proposals outside
- * the token's scope are reported as absent. */
+/* The placement holding proposal id, if the token may act on it; fills key.
+ *
+ * A rematch of epoch E numbers its proposals (E << 24) | n, n from 1, and a proposal that moved,
+ * was declined, released or withdrawn leaves no trace of its id. So an id that no placement
+ * holds is FAILED_PRECONDITION ("no longer current", as the proto promises) when a rematch so
+ * far could have issued it, NOT_FOUND otherwise. A current proposal outside the token's scope
+ * gets the same FAILED_PRECONDITION as a stale one: the answer depends only on the id and the
+ * epoch, which every placement shows, so it tells nothing about other schools or companies. */
 static Leerplek__V1__Placement *find_proposal(lp_ctx *ctx, uint64_t id, const char *field, char key[LP_MAX_KEY]) {
   if (id == 0) {
     lp_fail(ctx, CODE(INVALID_ARGUMENT), field, "%s is required", field);
     return NULL;
   }
+  const lp_rematch *rematch = lp_rematch_of(ctx->daemon);
+  const Leerplek__V1__RematchResult *last = rematch ? lp_rematch_last(rematch) : NULL;
+  uint64_t epoch = last ? last->epoch : 0;
   const lp_map *placements = &ctx->daemon->state.maps[LP_KIND_PLACEMENT];
   for (size_t i = 0; i < placements->count; i++) {
     Leerplek__V1__Placement *placement = placements->entries[i].value;
+    if (placement->epoch > epoch) epoch = placement->epoch; /* a rematch applied by another daemon */
     if (placement->proposal_id == id && has_proposal(placement) && may_see(ctx, placement)) {
       snprintf(key, LP_MAX_KEY, "%s", placements->entries[i].key);
       return placement;
     }
   }
-  lp_fail(ctx, CODE(NOT_FOUND), field, "no current proposal %llu", (unsigned long long)id);
+  uint64_t id_epoch = id >> 24, sequence = id & 0xFFFFFFu;
+  if (id_epoch >= 1 && id_epoch <= epoch && sequence >= 1)
+    lp_fail(ctx, CODE(FAILED_PRECONDITION), field,
+            "proposal %llu is not current (moved, declined, released or withdrawn): re-read the placement and act "
+            "on its current proposal", (unsigned long long)id);
+  else
+    lp_fail(ctx, CODE(NOT_FOUND), field, "no proposal %llu", (unsigned long long)id);
   return NULL;
 }
 
@@ -55,11 +73,10 @@ static int resolve_side(lp_ctx *ctx, int requested, const char *field) {
   return own;
 }
 
-/* A copy of the vacancy with its seat counters moved; NULL when out of memory. */
+/* A copy of the vacancy with its seat counters moved. */
 static Leerplek__V1__Vacancy *vacancy_with_seats(lp_ctx *ctx, const Leerplek__V1__Vacancy *stored, int proposed_delta,
                                                  int filled_delta) {
   Leerplek__V1__Vacancy *vacancy = lp_clone(stored);
-  if (!vacancy) return NULL;
   long proposed = (long)vacancy->seats_proposed + proposed_delta, filled = (long)vacancy->seats_filled + filled_delta;
   vacancy->seats_proposed = proposed < 0 ? 0 : (uint32_t)proposed;
   vacancy->seats_filled = filled < 0 ? 0 : (uint32_t)filled;
@@ -82,19 +99,12 @@ Leerplek__V1__Vacancy *lp_vacancy_releasing(lp_ctx *ctx, const Leerplek__V1__Pla
  * ownership of the records. */
 static int commit_change(lp_ctx *ctx, const char *op, const char *key, Leerplek__V1__Placement *placement,
                          Leerplek__V1__Vacancy *vacancy, Leerplek__V1__Pupil *pupil) {
-  if (!placement) {
-    if (vacancy) protobuf_c_message_free_unpacked(&vacancy->base, NULL);
-    if (pupil) protobuf_c_message_free_unpacked(&pupil->base, NULL);
-    return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
-  }
   char vacancy_key[LP_MAX_KEY] = "";
   if (vacancy) snprintf(vacancy_key, sizeof vacancy_key, "%s", vacancy->id);
   lp_txn *txn = lp_begin(ctx, op, LP_KIND_PLACEMENT, key);
-  if (txn) {
-    lp_txn_put(txn, LP_KIND_PLACEMENT, key, &placement->base);
-    if (vacancy) lp_txn_put(txn, LP_KIND_VACANCY, vacancy_key, &vacancy->base);
-    if (pupil) lp_txn_put(txn, LP_KIND_PUPIL, key, &pupil->base);
-  }
+  lp_txn_put(txn, LP_KIND_PLACEMENT, key, &placement->base);
+  if (vacancy) lp_txn_put(txn, LP_KIND_VACANCY, vacancy_key, &vacancy->base);
+  if (pupil) lp_txn_put(txn, LP_KIND_PUPIL, key, &pupil->base);
   if (lp_commit(ctx, txn) != 0) {
     protobuf_c_message_free_unpacked(&placement->base, NULL);
     if (vacancy) protobuf_c_message_free_unpacked(&vacancy->base, NULL);
@@ -115,7 +125,6 @@ int lp_handle_accept_proposal(lp_ctx *ctx) {
   const Leerplek__V1__Placement *stored = find_proposal(ctx, request->proposal_id, "accept_proposal.proposal_id", key);
   if (!stored) return -1;
   Leerplek__V1__AcceptProposalResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__accept_proposal_response__init(reply);
   ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_ACCEPT_PROPOSAL;
   ctx->response->accept_proposal = reply;
@@ -129,19 +138,17 @@ int lp_handle_accept_proposal(lp_ctx *ctx) {
   }
   Leerplek__V1__Placement *placement = lp_clone(stored);
   Leerplek__V1__Vacancy *vacancy = NULL;
-  if (placement) {
-    if (side == SIDE(SCHOOL)) placement->school_accepted = true;
-    else placement->company_accepted = true;
-    placement->updated_unix_s = ctx->now;
-    if (placement->school_accepted && placement->company_accepted) {
-      placement->state = STATE(ACCEPTED);
-      const Leerplek__V1__Vacancy *stored_vacancy = lp_state_get(&ctx->daemon->state, LP_KIND_VACANCY, placement->offer->vacancy_id);
-      if (stored_vacancy) vacancy = vacancy_with_seats(ctx, stored_vacancy, -1, +1);
-    }
-    reply->state = placement->state;
-    reply->school_accepted = placement->school_accepted;
-    reply->company_accepted = placement->company_accepted;
+  if (side == SIDE(SCHOOL)) placement->school_accepted = true;
+  else placement->company_accepted = true;
+  placement->updated_unix_s = ctx->now;
+  if (placement->school_accepted && placement->company_accepted) {
+    placement->state = STATE(ACCEPTED);
+    const Leerplek__V1__Vacancy *stored_vacancy = lp_state_get(&ctx->daemon->state, LP_KIND_VACANCY, placement->offer->vacancy_id);
+    if (stored_vacancy) vacancy = vacancy_with_seats(ctx, stored_vacancy, -1, +1);
   }
+  reply->state = placement->state;
+  reply->school_accepted = placement->school_accepted;
+  reply->company_accepted = placement->company_accepted;
   return commit_change(ctx, "accept", key, placement, vacancy, NULL);
 }
 
@@ -164,60 +171,38 @@ int lp_handle_decline_proposal(lp_ctx *ctx) {
   const Leerplek__V1__Vacancy *stored_vacancy = lp_state_get(&ctx->daemon->state, LP_KIND_VACANCY, vacancy_id);
 
   Leerplek__V1__Placement *placement = lp_clone(stored);
-  Leerplek__V1__DeclineInfo *decline = calloc(1, sizeof *decline);
+  Leerplek__V1__DeclineInfo *decline = lp_calloc(1, sizeof *decline);
   Leerplek__V1__Pupil *pupil = stored_pupil ? lp_clone(stored_pupil) : NULL;
   Leerplek__V1__Vacancy *vacancy = stored_vacancy ? vacancy_with_seats(ctx, stored_vacancy, was_accepted ? 0 : -1, was_accepted ? -1 : 0) : NULL;
-  bool ok = placement && decline && (pupil || !stored_pupil) && (vacancy || !stored_vacancy);
-  if (decline) {
-    leerplek__v1__decline_info__init(decline);
-    decline->company_id = strdup(company);
-    decline->vacancy_id = strdup(vacancy_id);
-    decline->reason = strdup(request->reason);
-    ok = ok && decline->company_id && decline->vacancy_id && decline->reason;
-    decline->side = (Leerplek__V1__Side)side;
-    decline->declined_unix_s = ctx->now;
-  }
-  if (ok) {
-    if (placement->last_decline) protobuf_c_message_free_unpacked(&placement->last_decline->base, NULL);
-    placement->last_decline = decline;
-    decline = NULL;
-    protobuf_c_message_free_unpacked(&placement->offer->base, NULL);
-    placement->offer = NULL;
-    placement->state = STATE(DECLINED);
-    placement->proposal_id = 0;
-    placement->school_accepted = placement->company_accepted = false;
-    placement->epoch = 0;
-    placement->proposed_unix_s = 0;
-    placement->updated_unix_s = ctx->now;
-    if (pupil) {
-      bool listed = false;
-      for (size_t i = 0; i < pupil->n_declined_company_ids; i++) listed |= strcmp(pupil->declined_company_ids[i], company) == 0;
-      if (!listed) {
-        char **grown = realloc(pupil->declined_company_ids, (pupil->n_declined_company_ids + 1) * sizeof *grown);
-        char *copy = strdup(company);
-        if (grown) pupil->declined_company_ids = grown;
-        if (grown && copy) pupil->declined_company_ids[pupil->n_declined_company_ids++] = copy;
-        else ok = false, free(copy);
-      }
-      pupil->revision++;
-      pupil->updated_unix_s = ctx->now;
+  leerplek__v1__decline_info__init(decline);
+  decline->company_id = lp_strdup(company);
+  decline->vacancy_id = lp_strdup(vacancy_id);
+  decline->reason = lp_strdup(request->reason);
+  decline->side = (Leerplek__V1__Side)side;
+  decline->declined_unix_s = ctx->now;
+  if (placement->last_decline) protobuf_c_message_free_unpacked(&placement->last_decline->base, NULL);
+  placement->last_decline = decline;
+  protobuf_c_message_free_unpacked(&placement->offer->base, NULL);
+  placement->offer = NULL;
+  placement->state = STATE(DECLINED);
+  placement->proposal_id = 0;
+  placement->school_accepted = placement->company_accepted = false;
+  placement->epoch = 0;
+  placement->proposed_unix_s = 0;
+  placement->updated_unix_s = ctx->now;
+  if (pupil) {
+    bool listed = false;
+    for (size_t i = 0; i < pupil->n_declined_company_ids; i++) listed |= strcmp(pupil->declined_company_ids[i], company) == 0;
+    if (!listed) {
+      pupil->declined_company_ids =
+          lp_realloc(pupil->declined_company_ids, (pupil->n_declined_company_ids + 1) * sizeof *pupil->declined_company_ids);
+      pupil->declined_company_ids[pupil->n_declined_company_ids++] = lp_strdup(company);
     }
-  }
-  if (decline) {
-    if (!decline->company_id) decline->company_id = (char *)protobuf_c_empty_string;
-    if (!decline->vacancy_id) decline->vacancy_id = (char *)protobuf_c_empty_string;
-    if (!decline->reason) decline->reason = (char *)protobuf_c_empty_string;
-    protobuf_c_message_free_unpacked(&decline->base, NULL);
-  }
-  if (!ok) {
-    if (placement) protobuf_c_message_free_unpacked(&placement->base, NULL);
-    if (pupil) protobuf_c_message_free_unpacked(&pupil->base, NULL);
-    if (vacancy) protobuf_c_message_free_unpacked(&vacancy->base, NULL);
-    return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
+    pupil->revision++;
+    pupil->updated_unix_s = ctx->now;
   }
   if (commit_change(ctx, "decline", key, placement, vacancy, pupil) != 0) return -1;
   Leerplek__V1__DeclineProposalResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__decline_proposal_response__init(reply);
   reply->state = STATE(DECLINED);
   reply->excluded_company_id = lp_scratch_strdup(ctx, company);
@@ -244,11 +229,6 @@ int lp_handle_record_agreement(lp_ctx *ctx) {
                    "an agreement can be recorded only once both sides accepted (the placement is not ACCEPTED)");
   Leerplek__V1__Placement *placement = lp_clone(stored);
   Leerplek__V1__AgreementInfo *stored_agreement = lp_clone(agreement);
-  if (!placement || !stored_agreement) {
-    if (placement) protobuf_c_message_free_unpacked(&placement->base, NULL);
-    if (stored_agreement) protobuf_c_message_free_unpacked(&stored_agreement->base, NULL);
-    return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
-  }
   stored_agreement->recorded_unix_s = ctx->now;
   if (placement->agreement) protobuf_c_message_free_unpacked(&placement->agreement->base, NULL);
   placement->agreement = stored_agreement;
@@ -256,7 +236,6 @@ int lp_handle_record_agreement(lp_ctx *ctx) {
   placement->updated_unix_s = ctx->now;
   if (commit_change(ctx, "agreement", key, placement, NULL, NULL) != 0) return -1;
   Leerplek__V1__RecordAgreementResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__record_agreement_response__init(reply);
   reply->state = STATE(AGREEMENT);
   reply->agreement = placement->agreement;
@@ -291,16 +270,12 @@ int lp_handle_list_proposals(lp_ctx *ctx) {
   int state = request->state;
   if (state != 0 && state != STATE(PROPOSED) && state != STATE(ACCEPTED) && state != STATE(AGREEMENT))
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), "list_proposals.state", "list_proposals.state must be PROPOSED, ACCEPTED or AGREEMENT");
-  uint64_t after = 0;
-  if (request->page_token[0]) {
-    char *end = NULL;
-    after = strtoull(request->page_token, &end, 10);
-    if (*end != '\0' || after == 0)
-      return lp_fail(ctx, CODE(INVALID_ARGUMENT), "list_proposals.page_token", "list_proposals.page_token is not a page token of this list");
-  }
+  /* Ordered by proposal id: the token's key is the last id returned, in decimal. */
+  char after_key[LP_MAX_KEY];
+  if (!lp_page_token_read(ctx, "list_proposals", &request->base, request->page_token, after_key)) return -1;
+  uint64_t after = after_key[0] ? strtoull(after_key, NULL, 10) : 0;
   const lp_map *placements = &ctx->daemon->state.maps[LP_KIND_PLACEMENT];
-  Leerplek__V1__Placement **matching = lp_scratch(ctx, (placements->count + 1) * sizeof *matching);
-  if (!matching) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
+  Leerplek__V1__Placement **matching = lp_scratch(ctx, placements->count * sizeof *matching);
   size_t count = 0;
   for (size_t i = 0; i < placements->count; i++) {
     Leerplek__V1__Placement *placement = placements->entries[i].value;
@@ -314,7 +289,6 @@ int lp_handle_list_proposals(lp_ctx *ctx) {
   uint32_t limit = lp_page_size(ctx, request->page_size);
   Leerplek__V1__ListProposalsResponse *reply = lp_scratch(ctx, sizeof *reply);
   Leerplek__V1__CompanyProposal **items = lp_scratch(ctx, (size_t)limit * sizeof *items);
-  if (!reply || !items) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__list_proposals_response__init(reply);
   reply->proposals = items;
   reply->total_size = (uint32_t)count;
@@ -323,16 +297,15 @@ int lp_handle_list_proposals(lp_ctx *ctx) {
     const Leerplek__V1__Placement *placement = matching[i];
     if (placement->proposal_id <= after) continue;
     if (reply->n_proposals == limit) {
-      char token[32];
-      snprintf(token, sizeof token, "%llu", (unsigned long long)items[limit - 1]->proposal_id);
-      reply->next_page_token = lp_scratch_strdup(ctx, token);
+      char last[32];
+      snprintf(last, sizeof last, "%llu", (unsigned long long)items[limit - 1]->proposal_id);
+      reply->next_page_token = lp_page_token_make(ctx, "list_proposals", &request->base, last);
       break;
     }
     char key[LP_MAX_KEY];
     lp_pupil_key(placement->school_id, placement->pupil_ref, key);
     const Leerplek__V1__Pupil *pupil = lp_state_get(&ctx->daemon->state, LP_KIND_PUPIL, key);
     Leerplek__V1__CompanyProposal *item = lp_scratch(ctx, sizeof *item);
-    if (!item) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
     /* Only what the company needs: never the home point, the school, priorities or notes. */
     leerplek__v1__company_proposal__init(item);
     item->proposal_id = placement->proposal_id;
@@ -358,11 +331,9 @@ int lp_handle_list_proposals(lp_ctx *ctx) {
 
 /* ---- releasing proposals that no longer fit -------------------------------------------- */
 
-int lp_release_add(lp_ctx *ctx, lp_releases *releases, const char *key, const Leerplek__V1__Placement *stored) {
-  lp_release *grown = realloc(releases->items, (releases->count + 1) * sizeof *grown);
-  Leerplek__V1__Placement *placement = grown ? lp_clone(stored) : NULL;
-  if (grown) releases->items = grown;
-  if (!placement) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
+void lp_release_add(lp_ctx *ctx, lp_releases *releases, const char *key, const Leerplek__V1__Placement *stored) {
+  releases->items = lp_realloc(releases->items, (releases->count + 1) * sizeof *releases->items);
+  Leerplek__V1__Placement *placement = lp_clone(stored);
   /* Back on the waiting list, as if the rematch had not proposed it. */
   placement->state = STATE(WAITING);
   placement->proposal_id = 0;
@@ -375,11 +346,10 @@ int lp_release_add(lp_ctx *ctx, lp_releases *releases, const char *key, const Le
   lp_release *release = &releases->items[releases->count++];
   snprintf(release->key, sizeof release->key, "%s", key);
   release->placement = placement;
-  return 0;
 }
 
 void lp_releases_put(const lp_releases *releases, lp_txn *txn) {
-  for (size_t i = 0; txn && i < releases->count; i++)
+  for (size_t i = 0; i < releases->count; i++)
     lp_txn_put(txn, LP_KIND_PLACEMENT, releases->items[i].key, &releases->items[i].placement->base);
 }
 

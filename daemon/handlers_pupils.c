@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lp_alloc.h"
 #include "lp_handlers.h"
 #include "lp_rules.h"
 
@@ -53,23 +54,20 @@ static bool check_pupil(lp_ctx *ctx, const Leerplek__V1__Pupil *pupil, const cha
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("training_code"), "no training %s", pupil->training_code), false;
   if (pupil->readiness < LEERPLEK__V1__READINESS__READINESS_NOT_READY || pupil->readiness > LEERPLEK__V1__READINESS__READINESS_READY)
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("readiness"), "%s must be NOT_READY, PARTLY or READY", field), false;
-  if (pupil->max_commute_m < 100 || pupil->max_commute_m > 200000)
-    return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("max_commute_m"), "%s must be between 100 and 200000", field), false;
+  if (pupil->max_commute_m < LP_MIN_COMMUTE_M || pupil->max_commute_m > LP_MAX_COMMUTE_M)
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("max_commute_m"), "%s must be between %d and %d", field,
+                   LP_MIN_COMMUTE_M, LP_MAX_COMMUTE_M), false;
   if (pupil->waiting_since_unix_s < 0 || pupil->waiting_since_unix_s > ctx->now)
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("waiting_since_unix_s"), "%s must not be negative or in the future", field), false;
 #undef FIELD
   return true;
 }
 
-/* A fresh stored copy of pupil with the daemon's output fields; NULL when out of memory. */
+/* A fresh stored copy of pupil with the daemon's output fields. */
 static Leerplek__V1__Pupil *pupil_record(lp_ctx *ctx, const Leerplek__V1__Pupil *pupil, const char *school,
                                          const Leerplek__V1__Pupil *stored) {
   Leerplek__V1__Pupil *record = lp_clone(pupil);
-  if (!record) return NULL;
-  if (lp_set_string(&record->school_id, school) != 0) {
-    protobuf_c_message_free_unpacked(&record->base, NULL);
-    return NULL;
-  }
+  lp_set_string(&record->school_id, school);
   record->home->lat_e6 = round_coordinate(record->home->lat_e6);
   record->home->lon_e6 = round_coordinate(record->home->lon_e6);
   /* Declines are the daemon's to record: keep the stored list, never the client's. */
@@ -78,11 +76,10 @@ static Leerplek__V1__Pupil *pupil_record(lp_ctx *ctx, const Leerplek__V1__Pupil 
   record->declined_company_ids = NULL;
   record->n_declined_company_ids = 0;
   if (stored && stored->n_declined_company_ids) {
-    record->declined_company_ids = calloc(stored->n_declined_company_ids, sizeof(char *));
-    for (size_t i = 0; record->declined_company_ids && i < stored->n_declined_company_ids; i++) {
-      record->declined_company_ids[i] = strdup(stored->declined_company_ids[i]);
-      if (record->declined_company_ids[i]) record->n_declined_company_ids = i + 1;
-    }
+    record->declined_company_ids = lp_calloc(stored->n_declined_company_ids, sizeof(char *));
+    for (size_t i = 0; i < stored->n_declined_company_ids; i++)
+      record->declined_company_ids[i] = lp_strdup(stored->declined_company_ids[i]);
+    record->n_declined_company_ids = stored->n_declined_company_ids;
   }
   if (!lp_is_coordinator(ctx) || record->waiting_since_unix_s == 0)
     record->waiting_since_unix_s = stored ? stored->waiting_since_unix_s : 0;
@@ -111,7 +108,6 @@ int lp_handle_register_pupil(lp_ctx *ctx) {
   Leerplek__V1__Pupil *record = pupil_record(ctx, pupil, school, NULL);
   if (lp_store_record(ctx, "register", LP_KIND_PUPIL, key, record) != 0) return -1;
   Leerplek__V1__RegisterPupilResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__register_pupil_response__init(reply);
   reply->pupil = record;
   ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_REGISTER_PUPIL;
@@ -154,7 +150,6 @@ int lp_handle_update_pupil(lp_ctx *ctx) {
   if (!check_pupil(ctx, pupil, "update_pupil")) return -1;
   if (!lp_check_revision(ctx, request->expected_revision, stored->revision, "update_pupil.expected_revision")) return -1;
   Leerplek__V1__Pupil *record = pupil_record(ctx, pupil, school, stored);
-  if (!record) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   const Leerplek__V1__Placement *placement = lp_state_get(&ctx->daemon->state, LP_KIND_PLACEMENT, key);
   if (placement && (placement->state == STATE(ACCEPTED) || placement->state == STATE(AGREEMENT)) &&
       !matching_fields_equal(record, stored)) {
@@ -170,21 +165,14 @@ int lp_handle_update_pupil(lp_ctx *ctx) {
     if (!offered || lp_rules_judge(&ctx->daemon->state, &ctx->daemon->config, record, offered) != ELIGIBILITY_PLACED) {
       bool holds = false;
       vacancy = lp_vacancy_releasing(ctx, placement, &holds);
-      if (lp_release_add(ctx, &releases, key, placement) != 0 || (holds && !vacancy)) {
-        protobuf_c_message_free_unpacked(&record->base, NULL);
-        if (vacancy) protobuf_c_message_free_unpacked(&vacancy->base, NULL);
-        lp_releases_free(&releases);
-        return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
-      }
+      lp_release_add(ctx, &releases, key, placement);
     }
   }
   char vacancy_key[LP_MAX_KEY] = "";
   if (vacancy) snprintf(vacancy_key, sizeof vacancy_key, "%s", vacancy->id);
   lp_txn *txn = lp_begin(ctx, "update", LP_KIND_PUPIL, key);
-  if (txn) {
-    lp_txn_put(txn, LP_KIND_PUPIL, key, &record->base);
-    if (vacancy) lp_txn_put(txn, LP_KIND_VACANCY, vacancy_key, &vacancy->base);
-  }
+  lp_txn_put(txn, LP_KIND_PUPIL, key, &record->base);
+  if (vacancy) lp_txn_put(txn, LP_KIND_VACANCY, vacancy_key, &vacancy->base);
   lp_releases_put(&releases, txn);
   if (lp_commit(ctx, txn) != 0) {
     protobuf_c_message_free_unpacked(&record->base, NULL);
@@ -197,7 +185,6 @@ int lp_handle_update_pupil(lp_ctx *ctx) {
   if (vacancy) lp_state_put(&ctx->daemon->state, LP_KIND_VACANCY, vacancy_key, vacancy);
   lp_releases_apply(ctx, &releases);
   Leerplek__V1__UpdatePupilResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__update_pupil_response__init(reply);
   reply->pupil = record;
   reply->released_proposal = released;
@@ -212,7 +199,6 @@ int lp_handle_get_pupil(lp_ctx *ctx) {
   Leerplek__V1__Pupil *pupil = visible_pupil(ctx, request->school_id, request->pupil_ref, "get_pupil", key);
   if (!pupil) return -1;
   Leerplek__V1__GetPupilResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__get_pupil_response__init(reply);
   reply->pupil = pupil;
   ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_GET_PUPIL;
@@ -254,9 +240,8 @@ int lp_handle_list_pupils(lp_ctx *ctx) {
   if (!list_school(ctx, request->school_id, "list_pupils.school_id", &filter.school_id)) return -1;
   if (request->training_code[0] && !lp_check_training_code(ctx, request->training_code, "list_pupils.training_code")) return -1;
   Leerplek__V1__ListPupilsResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__list_pupils_response__init(reply);
-  if (lp_list_page(ctx, LP_KIND_PUPIL, request->page_size, request->page_token, "list_pupils", pupil_matches, &filter,
+  if (lp_list_page(ctx, LP_KIND_PUPIL, &request->base, request->page_size, request->page_token, "list_pupils", pupil_matches, &filter,
                    (void ***)&reply->pupils, &reply->n_pupils, &reply->next_page_token, &reply->total_size) != 0)
     return -1;
   ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_LIST_PUPILS;
@@ -273,18 +258,15 @@ int lp_handle_erase_pupil(lp_ctx *ctx) {
   int previous = placement ? (int)placement->state : 0;
   bool holds_seat = false;
   Leerplek__V1__Vacancy *vacancy = placement ? lp_vacancy_releasing(ctx, placement, &holds_seat) : NULL;
-  if (holds_seat && !vacancy) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   char vacancy_key[LP_MAX_KEY] = "";
   if (vacancy) snprintf(vacancy_key, sizeof vacancy_key, "%s", vacancy->id);
   /* The audit trail keeps only that this school's pupil was erased, not which one. */
   char school[LP_SCOPE_SIZE];
   snprintf(school, sizeof school, "%s", pupil->school_id);
   lp_txn *txn = lp_begin(ctx, "erase", LP_KIND_PUPIL, school);
-  if (txn) {
-    lp_txn_delete(txn, LP_KIND_PUPIL, key);
-    lp_txn_delete(txn, LP_KIND_PLACEMENT, key);
-    if (vacancy) lp_txn_put(txn, LP_KIND_VACANCY, vacancy_key, &vacancy->base);
-  }
+  lp_txn_delete(txn, LP_KIND_PUPIL, key);
+  lp_txn_delete(txn, LP_KIND_PLACEMENT, key);
+  if (vacancy) lp_txn_put(txn, LP_KIND_VACANCY, vacancy_key, &vacancy->base);
   if (lp_commit(ctx, txn) != 0) {
     if (vacancy) protobuf_c_message_free_unpacked(&vacancy->base, NULL);
     return -1;
@@ -293,7 +275,6 @@ int lp_handle_erase_pupil(lp_ctx *ctx) {
   lp_state_remove(&ctx->daemon->state, LP_KIND_PLACEMENT, key);
   if (vacancy) lp_state_put(&ctx->daemon->state, LP_KIND_VACANCY, vacancy_key, vacancy);
   Leerplek__V1__ErasePupilResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__erase_pupil_response__init(reply);
   reply->previous_state = (Leerplek__V1__PlacementState)previous;
   ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_ERASE_PUPIL;
@@ -312,19 +293,12 @@ int lp_handle_request_placement(lp_ctx *ctx) {
   if (stored && stored->state != STATE(WITHDRAWN))
     return lp_fail(ctx, CODE(ALREADY_EXISTS), "request_placement.pupil_ref", "pupil %s already has an active placement request",
                    request->pupil_ref);
-  Leerplek__V1__Placement *placement = calloc(1, sizeof *placement);
+  Leerplek__V1__Placement *placement = lp_calloc(1, sizeof *placement);
   Leerplek__V1__Pupil *pupil_copy = lp_clone(pupil);
-  if (placement) {
-    leerplek__v1__placement__init(placement);
-    placement->school_id = strdup(pupil->school_id);
-    placement->pupil_ref = strdup(pupil->ref);
-    placement->training_code = strdup(pupil->training_code);
-  }
-  if (!placement || !pupil_copy || !placement->school_id || !placement->pupil_ref || !placement->training_code) {
-    if (placement) protobuf_c_message_free_unpacked(&placement->base, NULL);
-    if (pupil_copy) protobuf_c_message_free_unpacked(&pupil_copy->base, NULL);
-    return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
-  }
+  leerplek__v1__placement__init(placement);
+  placement->school_id = lp_strdup(pupil->school_id);
+  placement->pupil_ref = lp_strdup(pupil->ref);
+  placement->training_code = lp_strdup(pupil->training_code);
   placement->state = STATE(WAITING);
   placement->requested_unix_s = ctx->now;
   placement->updated_unix_s = ctx->now;
@@ -335,10 +309,8 @@ int lp_handle_request_placement(lp_ctx *ctx) {
     pupil_copy->updated_unix_s = ctx->now;
   }
   lp_txn *txn = lp_begin(ctx, "request", LP_KIND_PLACEMENT, key);
-  if (txn) {
-    lp_txn_put(txn, LP_KIND_PLACEMENT, key, &placement->base);
-    if (pupil_changes) lp_txn_put(txn, LP_KIND_PUPIL, key, &pupil_copy->base);
-  }
+  lp_txn_put(txn, LP_KIND_PLACEMENT, key, &placement->base);
+  if (pupil_changes) lp_txn_put(txn, LP_KIND_PUPIL, key, &pupil_copy->base);
   if (lp_commit(ctx, txn) != 0) {
     protobuf_c_message_free_unpacked(&placement->base, NULL);
     protobuf_c_message_free_unpacked(&pupil_copy->base, NULL);
@@ -348,7 +320,6 @@ int lp_handle_request_placement(lp_ctx *ctx) {
   if (pupil_changes) lp_state_put(&ctx->daemon->state, LP_KIND_PUPIL, key, pupil_copy);
   else protobuf_c_message_free_unpacked(&pupil_copy->base, NULL);
   Leerplek__V1__RequestPlacementResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__request_placement_response__init(reply);
   reply->placement = placement;
   ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_REQUEST_PLACEMENT;
@@ -368,11 +339,6 @@ int lp_handle_withdraw_placement(lp_ctx *ctx) {
   bool holds_seat = false;
   Leerplek__V1__Vacancy *vacancy = lp_vacancy_releasing(ctx, stored, &holds_seat);
   Leerplek__V1__Placement *record = lp_clone(stored);
-  if (!record || (holds_seat && !vacancy)) {
-    if (record) protobuf_c_message_free_unpacked(&record->base, NULL);
-    if (vacancy) protobuf_c_message_free_unpacked(&vacancy->base, NULL);
-    return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
-  }
   /* Withdrawing ends the request and frees any seat it held, also an accepted or signed one. */
   record->state = STATE(WITHDRAWN);
   record->proposal_id = 0;
@@ -383,10 +349,8 @@ int lp_handle_withdraw_placement(lp_ctx *ctx) {
   char vacancy_key[LP_MAX_KEY] = "";
   if (vacancy) snprintf(vacancy_key, sizeof vacancy_key, "%s", vacancy->id);
   lp_txn *txn = lp_begin(ctx, "withdraw", LP_KIND_PLACEMENT, key);
-  if (txn) {
-    lp_txn_put(txn, LP_KIND_PLACEMENT, key, &record->base);
-    if (vacancy) lp_txn_put(txn, LP_KIND_VACANCY, vacancy_key, &vacancy->base);
-  }
+  lp_txn_put(txn, LP_KIND_PLACEMENT, key, &record->base);
+  if (vacancy) lp_txn_put(txn, LP_KIND_VACANCY, vacancy_key, &vacancy->base);
   if (lp_commit(ctx, txn) != 0) {
     protobuf_c_message_free_unpacked(&record->base, NULL);
     if (vacancy) protobuf_c_message_free_unpacked(&vacancy->base, NULL);
@@ -395,7 +359,6 @@ int lp_handle_withdraw_placement(lp_ctx *ctx) {
   lp_state_put(&ctx->daemon->state, LP_KIND_PLACEMENT, key, record);
   if (vacancy) lp_state_put(&ctx->daemon->state, LP_KIND_VACANCY, vacancy_key, vacancy);
   Leerplek__V1__WithdrawPlacementResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__withdraw_placement_response__init(reply);
   reply->placement = record;
   ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_WITHDRAW_PLACEMENT;
@@ -410,7 +373,6 @@ int lp_handle_get_placement(lp_ctx *ctx) {
   Leerplek__V1__Placement *placement = lp_state_get(&ctx->daemon->state, LP_KIND_PLACEMENT, key);
   if (!placement) return lp_fail(ctx, CODE(NOT_FOUND), "get_placement.pupil_ref", "pupil %s has no placement request", request->pupil_ref);
   Leerplek__V1__GetPlacementResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__get_placement_response__init(reply);
   reply->placement = placement;
   ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_GET_PLACEMENT;
@@ -438,9 +400,8 @@ int lp_handle_list_placements(lp_ctx *ctx) {
   if (request->state > STATE(WITHDRAWN))
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), "list_placements.state", "list_placements.state is not a PlacementState");
   Leerplek__V1__ListPlacementsResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__list_placements_response__init(reply);
-  if (lp_list_page(ctx, LP_KIND_PLACEMENT, request->page_size, request->page_token, "list_placements", placement_matches,
+  if (lp_list_page(ctx, LP_KIND_PLACEMENT, &request->base, request->page_size, request->page_token, "list_placements", placement_matches,
                    &filter, (void ***)&reply->placements, &reply->n_placements, &reply->next_page_token,
                    &reply->total_size) != 0)
     return -1;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lp_alloc.h"
 #include "lp_handlers.h"
 
 #define CODE(name) LEERPLEK__V1__STATUS_CODE__STATUS_CODE_##name
@@ -25,21 +26,16 @@ int lp_handle_create_token(lp_ctx *ctx) {
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), "create_token.expires_unix_s", "create_token.expires_unix_s must be 0 or in the future");
 
   char id[LP_TOKEN_ID_SIZE], *text = lp_scratch(ctx, LP_TOKEN_TEXT_SIZE);
-  lp_token *token = calloc(1, sizeof *token);
-  Leerplek__V1__TokenInfo *info = calloc(1, sizeof *info);
-  if (info) leerplek__v1__token_info__init(info);
-  if (!text || !token || !info || lp_auth_new_token(id, text) != 0 || lp_auth_hash(text, token->hash) != 0 ||
-      !(info->id = strdup(id)) || !(info->scope_id = strdup(request->scope_id)) || !(info->label = strdup(request->label))) {
-    if (info) {
-      /* Unset strings must not be freed as if owned. */
-      if (!info->id) info->id = (char *)protobuf_c_empty_string;
-      if (!info->scope_id) info->scope_id = (char *)protobuf_c_empty_string;
-      if (!info->label) info->label = (char *)protobuf_c_empty_string;
-      protobuf_c_message_free_unpacked(&info->base, NULL);
-    }
-    free(token);
-    return lp_fail(ctx, CODE(INTERNAL), "", "could not create a token (random source or memory)");
-  }
+  unsigned char hash[32];
+  if (lp_auth_new_token(id, text) != 0 || lp_auth_hash(text, hash) != 0)
+    return lp_fail(ctx, CODE(INTERNAL), "", "could not create a token (random source or SHA-256 failed)");
+  lp_token *token = lp_calloc(1, sizeof *token);
+  memcpy(token->hash, hash, sizeof hash);
+  Leerplek__V1__TokenInfo *info = lp_calloc(1, sizeof *info);
+  leerplek__v1__token_info__init(info);
+  info->id = lp_strdup(id);
+  info->scope_id = lp_strdup(request->scope_id);
+  info->label = lp_strdup(request->label);
   info->role = (Leerplek__V1__Role)role;
   info->created_unix_s = ctx->now;
   info->expires_unix_s = request->expires_unix_s;
@@ -48,17 +44,14 @@ int lp_handle_create_token(lp_ctx *ctx) {
   snprintf(hash_key, sizeof hash_key, "lp:tokenhash:%s", id);
   lp_auth_hash_hex(token->hash, hash_hex);
   lp_txn *txn = lp_begin(ctx, "create", LP_KIND_TOKEN, id);
-  if (txn) {
-    lp_txn_put(txn, LP_KIND_TOKEN, id, &info->base);
-    lp_txn_set_raw(txn, hash_key, hash_hex, 64);
-  }
+  lp_txn_put(txn, LP_KIND_TOKEN, id, &info->base);
+  lp_txn_set_raw(txn, hash_key, hash_hex, 64);
   if (lp_commit(ctx, txn) != 0) {
     lp_token_free(token);
     return -1;
   }
   lp_state_put(&ctx->daemon->state, LP_KIND_TOKEN, id, token);
   Leerplek__V1__CreateTokenResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__create_token_response__init(reply);
   reply->info = info;
   reply->token = text;
@@ -77,7 +70,6 @@ int lp_handle_revoke_token(lp_ctx *ctx) {
   const lp_token *stored = lp_state_get(&ctx->daemon->state, LP_KIND_TOKEN, id);
   if (!stored) return lp_fail(ctx, CODE(NOT_FOUND), "revoke_token.token_id", "no token %s", id);
   Leerplek__V1__RevokeTokenResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__revoke_token_response__init(reply);
   ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_REVOKE_TOKEN;
   ctx->response->revoke_token = reply;
@@ -95,18 +87,13 @@ int lp_handle_revoke_token(lp_ctx *ctx) {
     if (active_admins <= 1)
       return lp_fail(ctx, CODE(FAILED_PRECONDITION), "revoke_token.token_id", "token %s is the last active ADMIN token", id);
   }
-  lp_token *token = calloc(1, sizeof *token);
+  lp_token *token = lp_calloc(1, sizeof *token);
   Leerplek__V1__TokenInfo *info = lp_clone(stored->info);
-  if (!token || !info) {
-    free(token);
-    if (info) protobuf_c_message_free_unpacked(&info->base, NULL);
-    return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
-  }
   memcpy(token->hash, stored->hash, sizeof token->hash);
   info->revoked_unix_s = ctx->now;
   token->info = info;
   lp_txn *txn = lp_begin(ctx, "revoke", LP_KIND_TOKEN, id);
-  if (txn) lp_txn_put(txn, LP_KIND_TOKEN, id, &info->base);
+  lp_txn_put(txn, LP_KIND_TOKEN, id, &info->base);
   if (lp_commit(ctx, txn) != 0) {
     lp_token_free(token);
     return -1;
@@ -133,15 +120,13 @@ int lp_handle_list_tokens(lp_ctx *ctx) {
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), "list_tokens.role", "list_tokens.role is not a Role");
   if (!lp_check_text(ctx, request->scope_id, "list_tokens.scope_id", 0, ctx->daemon->config.max_id_bytes, false)) return -1;
   Leerplek__V1__ListTokensResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__list_tokens_response__init(reply);
   void **tokens = NULL;
-  if (lp_list_page(ctx, LP_KIND_TOKEN, request->page_size, request->page_token, "list_tokens", token_matches, request,
+  if (lp_list_page(ctx, LP_KIND_TOKEN, &request->base, request->page_size, request->page_token, "list_tokens", token_matches, request,
                    &tokens, &reply->n_tokens, &reply->next_page_token, &reply->total_size) != 0)
     return -1;
   /* The map holds lp_token; the reply wants their TokenInfo. */
-  reply->tokens = lp_scratch(ctx, (reply->n_tokens ? reply->n_tokens : 1) * sizeof *reply->tokens);
-  if (!reply->tokens) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
+  reply->tokens = lp_scratch(ctx, reply->n_tokens * sizeof *reply->tokens);
   for (size_t i = 0; i < reply->n_tokens; i++) reply->tokens[i] = ((lp_token *)tokens[i])->info;
   ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_LIST_TOKENS;
   ctx->response->list_tokens = reply;

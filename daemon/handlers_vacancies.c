@@ -24,8 +24,8 @@ static bool check_vacancy(lp_ctx *ctx, const Leerplek__V1__Vacancy *vacancy, con
       !lp_check_date(ctx, vacancy->start_date, FIELD("start_date")) ||
       !lp_check_text(ctx, vacancy->mentor, FIELD("mentor"), 0, ctx->daemon->config.max_short_text_bytes, false))
     return false;
-  if (vacancy->seats < 1 || vacancy->seats > 100)
-    return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("seats"), "%s must be between 1 and 100", field), false;
+  if (vacancy->seats < 1 || vacancy->seats > LP_MAX_SEATS)
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("seats"), "%s must be between 1 and %d", field, LP_MAX_SEATS), false;
   if (vacancy->kind != LEERPLEK__V1__VACANCY_KIND__VACANCY_KIND_REGULAR &&
       vacancy->kind != LEERPLEK__V1__VACANCY_KIND__VACANCY_KIND_PREPARATORY)
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("kind"), "%s must be REGULAR or PREPARATORY", field), false;
@@ -40,9 +40,9 @@ static bool check_vacancy(lp_ctx *ctx, const Leerplek__V1__Vacancy *vacancy, con
       (vacancy->state != 0 && vacancy->state != LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_OPEN))
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("state"), "%s may be UNSPECIFIED or OPEN (close with close_vacancy)", field), false;
   const Leerplek__V1__Location *location = lp_state_get(&ctx->daemon->state, LP_KIND_LOCATION, vacancy->location_id);
+  /* Another company's location is answered as an absent one (the proto's rule for scopes). */
   if (!location || (lp_is_company(ctx) && strcmp(location->company_id, ctx->who.scope_id) != 0))
-    return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("location_id"), "no location %s%s", vacancy->location_id,
-                   lp_is_company(ctx) ? " of this company" : ""), false;
+    return lp_fail(ctx, CODE(NOT_FOUND), FIELD("location_id"), "no location %s", vacancy->location_id), false;
   if (!lp_state_get(&ctx->daemon->state, LP_KIND_TRAINING, vacancy->training_code))
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("training_code"), "no training %s", vacancy->training_code), false;
   const Leerplek__V1__Company *company = lp_state_get(&ctx->daemon->state, LP_KIND_COMPANY, location->company_id);
@@ -74,14 +74,10 @@ static bool proposed_to(const Leerplek__V1__Placement *placement, const char *id
 /* Writes the vacancy with the released placements in one MULTI/EXEC and applies both. Takes
  * ownership of record and of the releases. */
 static int commit_vacancy(lp_ctx *ctx, const char *op, Leerplek__V1__Vacancy *record, lp_releases *releases) {
-  if (!record) {
-    lp_releases_free(releases);
-    return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
-  }
   char key[LP_MAX_KEY];
   snprintf(key, sizeof key, "%s", record->id);
   lp_txn *txn = lp_begin(ctx, op, LP_KIND_VACANCY, key);
-  if (txn) lp_txn_put(txn, LP_KIND_VACANCY, key, &record->base);
+  lp_txn_put(txn, LP_KIND_VACANCY, key, &record->base);
   lp_releases_put(releases, txn);
   if (lp_commit(ctx, txn) != 0) {
     protobuf_c_message_free_unpacked(&record->base, NULL);
@@ -101,20 +97,14 @@ int lp_handle_publish_vacancy(lp_ctx *ctx) {
   if (lp_state_get(&ctx->daemon->state, LP_KIND_VACANCY, vacancy->id))
     return lp_fail(ctx, CODE(ALREADY_EXISTS), "publish_vacancy.vacancy.id", "vacancy %s already exists", vacancy->id);
   Leerplek__V1__Vacancy *record = lp_clone(vacancy);
-  if (record) {
-    if (lp_set_string(&record->company_id, company_id) != 0) {
-      protobuf_c_message_free_unpacked(&record->base, NULL);
-      return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
-    }
-    record->state = LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_OPEN;
-    record->seats_proposed = 0;
-    record->seats_filled = 0;
-    record->revision = 1;
-    record->updated_unix_s = ctx->now;
-  }
+  lp_set_string(&record->company_id, company_id);
+  record->state = LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_OPEN;
+  record->seats_proposed = 0;
+  record->seats_filled = 0;
+  record->revision = 1;
+  record->updated_unix_s = ctx->now;
   if (lp_store_record(ctx, "publish", LP_KIND_VACANCY, vacancy->id, record) != 0) return -1;
   Leerplek__V1__PublishVacancyResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__publish_vacancy_response__init(reply);
   reply->vacancy = record;
   ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_PUBLISH_VACANCY;
@@ -146,11 +136,7 @@ int lp_handle_update_vacancy(lp_ctx *ctx) {
                    "training, days, kind, readiness and location cannot change while %u accepted or signed "
                    "placements hold seats", stored->seats_filled);
   Leerplek__V1__Vacancy *record = lp_clone(vacancy);
-  if (record && lp_set_string(&record->company_id, stored->company_id) != 0) {
-    protobuf_c_message_free_unpacked(&record->base, NULL);
-    record = NULL;
-  }
-  if (!record) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
+  lp_set_string(&record->company_id, stored->company_id);
   record->state = vacancy->state == 0 ? stored->state : LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_OPEN;
   record->seats_filled = stored->seats_filled;
   record->revision = stored->revision + 1;
@@ -164,13 +150,9 @@ int lp_handle_update_vacancy(lp_ctx *ctx) {
     const Leerplek__V1__Placement *placement = placements->entries[i].value;
     if (!proposed_to(placement, stored->id)) continue;
     const Leerplek__V1__Pupil *pupil = lp_state_get(&ctx->daemon->state, LP_KIND_PUPIL, placements->entries[i].key);
-    if (pupil && lp_rules_judge(&ctx->daemon->state, &ctx->daemon->config, pupil, record) == ELIGIBILITY_PLACED) {
+    if (pupil && lp_rules_judge(&ctx->daemon->state, &ctx->daemon->config, pupil, record) == ELIGIBILITY_PLACED)
       still_proposed++;
-    } else if (lp_release_add(ctx, &releases, placements->entries[i].key, placement) != 0) {
-      protobuf_c_message_free_unpacked(&record->base, NULL);
-      lp_releases_free(&releases);
-      return -1;
-    }
+    else lp_release_add(ctx, &releases, placements->entries[i].key, placement);
   }
   while (record->seats_filled + still_proposed > record->seats) {
     const lp_map_entry *newest = NULL;
@@ -182,14 +164,14 @@ int lp_handle_update_vacancy(lp_ctx *ctx) {
           (!newest || placement->proposal_id > ((const Leerplek__V1__Placement *)newest->value)->proposal_id))
         newest = &placements->entries[i];
     }
-    if (!newest || lp_release_add(ctx, &releases, newest->key, newest->value) != 0) break;
+    if (!newest) break;
+    lp_release_add(ctx, &releases, newest->key, newest->value);
     still_proposed--;
   }
   record->seats_proposed = (uint32_t)still_proposed;
   uint32_t released = (uint32_t)releases.count;
   if (commit_vacancy(ctx, "update", record, &releases) != 0) return -1;
   Leerplek__V1__UpdateVacancyResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__update_vacancy_response__init(reply);
   reply->vacancy = record;
   reply->released_proposals = released;
@@ -202,7 +184,6 @@ int lp_handle_close_vacancy(lp_ctx *ctx) {
   Leerplek__V1__Vacancy *stored = visible_vacancy(ctx, ctx->request->close_vacancy->vacancy_id, "close_vacancy.vacancy_id");
   if (!stored) return -1;
   Leerplek__V1__CloseVacancyResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__close_vacancy_response__init(reply);
   ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_CLOSE_VACANCY;
   ctx->response->close_vacancy = reply;
@@ -214,18 +195,13 @@ int lp_handle_close_vacancy(lp_ctx *ctx) {
   lp_releases releases = {NULL, 0};
   const lp_map *placements = &ctx->daemon->state.maps[LP_KIND_PLACEMENT];
   for (size_t i = 0; i < placements->count; i++)
-    if (proposed_to(placements->entries[i].value, stored->id) &&
-        lp_release_add(ctx, &releases, placements->entries[i].key, placements->entries[i].value) != 0) {
-      lp_releases_free(&releases);
-      return -1;
-    }
+    if (proposed_to(placements->entries[i].value, stored->id))
+      lp_release_add(ctx, &releases, placements->entries[i].key, placements->entries[i].value);
   Leerplek__V1__Vacancy *record = lp_clone(stored);
-  if (record) {
-    record->state = LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_CLOSED;
-    record->seats_proposed = record->seats_proposed > releases.count ? record->seats_proposed - (uint32_t)releases.count : 0;
-    record->revision = stored->revision + 1;
-    record->updated_unix_s = ctx->now;
-  }
+  record->state = LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_CLOSED;
+  record->seats_proposed = record->seats_proposed > releases.count ? record->seats_proposed - (uint32_t)releases.count : 0;
+  record->revision = stored->revision + 1;
+  record->updated_unix_s = ctx->now;
   uint32_t released = (uint32_t)releases.count;
   if (commit_vacancy(ctx, "close", record, &releases) != 0) return -1;
   reply->vacancy = record;
@@ -237,7 +213,6 @@ int lp_handle_get_vacancy(lp_ctx *ctx) {
   Leerplek__V1__Vacancy *vacancy = visible_vacancy(ctx, ctx->request->get_vacancy->vacancy_id, "get_vacancy.vacancy_id");
   if (!vacancy) return -1;
   Leerplek__V1__GetVacancyResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__get_vacancy_response__init(reply);
   reply->vacancy = vacancy;
   ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_GET_VACANCY;
@@ -267,9 +242,8 @@ int lp_handle_list_vacancies(lp_ctx *ctx) {
   if (lp_is_company(ctx) && request->company_id[0] && strcmp(request->company_id, ctx->who.scope_id) != 0)
     return lp_fail(ctx, CODE(PERMISSION_DENIED), "list_vacancies.company_id", "a company token may list only its own vacancies");
   Leerplek__V1__ListVacanciesResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__list_vacancies_response__init(reply);
-  if (lp_list_page(ctx, LP_KIND_VACANCY, request->page_size, request->page_token, "list_vacancies", vacancy_matches,
+  if (lp_list_page(ctx, LP_KIND_VACANCY, &request->base, request->page_size, request->page_token, "list_vacancies", vacancy_matches,
                    request, (void ***)&reply->vacancies, &reply->n_vacancies, &reply->next_page_token,
                    &reply->total_size) != 0)
     return -1;

@@ -55,8 +55,8 @@ int lp_auth_check(const lp_state *state, const char *text, long long now, lp_tok
     snprintf(why, why_size, "this call needs a token");
     return unauthenticated;
   }
-  if (strlen(text) > 128) {
-    snprintf(why, why_size, "token longer than 128 bytes");
+  if (strlen(text) > LP_MAX_TOKEN_BYTES) {
+    snprintf(why, why_size, "token longer than %d bytes", LP_MAX_TOKEN_BYTES);
     return unauthenticated;
   }
   if (strncmp(text, "lp1.", 4) != 0 || strlen(text) != 85 || text[20] != '.') {

@@ -11,6 +11,7 @@
 #define LP_TOKEN_ID_SIZE 17     /* 16 hex digits + NUL */
 #define LP_TOKEN_TEXT_SIZE 86   /* "lp1." + 16 hex id + "." + 64 hex secret + NUL */
 #define LP_SCOPE_SIZE 64
+#define LP_MAX_TOKEN_BYTES 128  /* longest Request.token accepted (Limits.max_token_bytes) */
 
 /* Who is calling: the role and scope of a valid token (role 0 = no token). */
 typedef struct lp_principal {
@@ -23,7 +24,7 @@ typedef struct lp_principal {
  * stream of requests with the same token is hashed once (the stored record is still looked up
  * and compared on every request, so revocation and expiry act at once). */
 typedef struct lp_token_memo {
-  char text[129];
+  char text[LP_MAX_TOKEN_BYTES + 1];
   unsigned char hash[32];
   bool valid;
 } lp_token_memo;

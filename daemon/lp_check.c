@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
+#include "lp_alloc.h"
 #include "lp_handlers.h"
 
 #define INVALID LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT
@@ -23,20 +26,18 @@ int lp_fail(lp_ctx *ctx, int code, const char *field, const char *format, ...) {
 void *lp_scratch(lp_ctx *ctx, size_t size) {
   if (ctx->scratch_count == ctx->scratch_capacity) {
     size_t capacity = ctx->scratch_capacity ? ctx->scratch_capacity * 2 : 16;
-    void **grown = realloc(ctx->scratch, capacity * sizeof *grown);
-    if (!grown) return NULL;
-    ctx->scratch = grown;
+    ctx->scratch = lp_realloc(ctx->scratch, capacity * sizeof *ctx->scratch);
     ctx->scratch_capacity = capacity;
   }
-  void *block = calloc(1, size ? size : 1);
-  if (block) ctx->scratch[ctx->scratch_count++] = block;
+  void *block = lp_calloc(1, size);
+  ctx->scratch[ctx->scratch_count++] = block;
   return block;
 }
 
 char *lp_scratch_strdup(lp_ctx *ctx, const char *text) {
   size_t size = strlen(text) + 1;
   char *copy = lp_scratch(ctx, size);
-  if (copy) memcpy(copy, text, size);
+  memcpy(copy, text, size);
   return copy;
 }
 
@@ -50,21 +51,20 @@ void lp_scratch_free(lp_ctx *ctx) {
 void *lp_clone(const void *message) {
   const ProtobufCMessage *original = message;
   size_t size = protobuf_c_message_get_packed_size(original);
-  uint8_t *bytes = malloc(size ? size : 1);
-  if (!bytes) return NULL;
+  uint8_t *bytes = lp_malloc(size);
   protobuf_c_message_pack(original, bytes);
-  ProtobufCMessage *copy = protobuf_c_message_unpack(original->descriptor, NULL, size, bytes);
+  ProtobufCMessage *copy = protobuf_c_message_unpack(original->descriptor, &lp_protobuf_allocator, size, bytes);
   free(bytes);
+  /* Bytes just packed from a valid message always unpack: a NULL here is a broken invariant. */
+  if (!copy) abort();
   return copy;
 }
 
-int lp_set_string(char **field, const char *value) {
-  char *copy = strdup(value);
-  if (!copy) return -1;
+void lp_set_string(char **field, const char *value) {
+  char *copy = lp_strdup(value);
   /* protobuf-c's unpacked messages may point empty strings at its shared empty string. */
   if (*field && *field != protobuf_c_empty_string) free(*field);
   *field = copy;
-  return 0;
 }
 
 static bool is_alnum(char c) {
@@ -87,7 +87,8 @@ bool lp_check_id(lp_ctx *ctx, const char *value, const char *field) {
 bool lp_check_training_code(lp_ctx *ctx, const char *value, const char *field) {
   size_t length = strlen(value);
   if (length == 0) return lp_fail(ctx, INVALID, field, "%s is required", field), false;
-  if (length > 32) return lp_fail(ctx, INVALID, field, "%s is %zu bytes; at most 32", field, length), false;
+  if (length > LP_MAX_TRAINING_CODE_BYTES)
+    return lp_fail(ctx, INVALID, field, "%s is %zu bytes; at most %d", field, length, LP_MAX_TRAINING_CODE_BYTES), false;
   for (size_t i = 0; i < length; i++) {
     char c = value[i];
     if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'))
@@ -140,21 +141,108 @@ static size_t utf8_sequence(const unsigned char *text, size_t remaining, uint32_
   return length;
 }
 
-bool lp_check_text(lp_ctx *ctx, const char *value, const char *field, size_t min, size_t max,
-                   bool allow_newlines) {
-  size_t length = strlen(value);
-  if (length < min) return lp_fail(ctx, INVALID, field, "%s is required", field), false;
-  if (length > max) return lp_fail(ctx, INVALID, field, "%s is %zu bytes; at most %zu", field, length, max), false;
-  const unsigned char *bytes = (const unsigned char *)value;
+/* The proto's rule for text: UTF-8, no control characters (U+0000..U+001F, U+007F), newlines
+ * only where allowed. Bytes, not a C string, so an embedded NUL is seen too. */
+static bool check_text_bytes(lp_ctx *ctx, const unsigned char *bytes, size_t length, const char *field,
+                             bool allow_newlines) {
   for (size_t i = 0; i < length;) {
     uint32_t code_point = 0;
     size_t step = utf8_sequence(bytes + i, length - i, &code_point);
     if (step == 0) return lp_fail(ctx, INVALID, field, "%s is not valid UTF-8 (at byte %zu)", field, i), false;
     if ((code_point < 0x20 && !(allow_newlines && code_point == '\n')) || code_point == 0x7F)
-      return lp_fail(ctx, INVALID, field, "%s contains a control character at byte %zu", field, i), false;
+      return lp_fail(ctx, INVALID, field, "%s contains a control character (U+%04X) at byte %zu", field,
+                     (unsigned)code_point, i), false;
     i += step;
   }
   return true;
+}
+
+bool lp_check_text(lp_ctx *ctx, const char *value, const char *field, size_t min, size_t max,
+                   bool allow_newlines) {
+  size_t length = strlen(value);
+  if (length < min) return lp_fail(ctx, INVALID, field, "%s is required", field), false;
+  if (length > max) return lp_fail(ctx, INVALID, field, "%s is %zu bytes; at most %zu", field, length, max), false;
+  return check_text_bytes(ctx, (const unsigned char *)value, length, field, allow_newlines);
+}
+
+/* The string fields whose proto comment allows newlines (free-text notes and reasons). */
+static bool allows_newlines(const ProtobufCMessageDescriptor *message, const ProtobufCFieldDescriptor *field) {
+  static const struct {
+    const ProtobufCMessageDescriptor *message;
+    const char *field;
+  } multiline[] = {
+      {&leerplek__v1__pupil__descriptor, "school_notes"},
+      {&leerplek__v1__decline_proposal_request__descriptor, "reason"},
+      {&leerplek__v1__withdraw_placement_request__descriptor, "reason"},
+  };
+  for (size_t i = 0; i < sizeof multiline / sizeof multiline[0]; i++)
+    if (multiline[i].message == message && strcmp(multiline[i].field, field->name) == 0) return true;
+  return false;
+}
+
+/* Reads a base-128 varint at *at; false when the bytes end first or it runs past 10 bytes. */
+static bool read_varint(const uint8_t *data, size_t size, size_t *at, uint64_t *value) {
+  *value = 0;
+  for (unsigned shift = 0; shift < 70 && *at < size; shift += 7) {
+    uint8_t byte = data[(*at)++];
+    *value |= (uint64_t)(byte & 0x7F) << shift;
+    if (!(byte & 0x80)) return true;
+  }
+  return false;
+}
+
+/* Walks one message's wire bytes with its descriptor, checking every string field (nested ones
+ * too) as it was sent: protobuf-c hands strings over NUL-terminated, so a field holding
+ * "abc\0def" would otherwise be seen, checked and stored as "abc". path is the field path so
+ * far ("" for the Request), extended in place as the walk goes down. */
+static bool check_wire(lp_ctx *ctx, const ProtobufCMessageDescriptor *message, const uint8_t *data, size_t size,
+                       char *path, size_t path_length, size_t path_size) {
+  unsigned occurrences[64] = {0}; /* per field, to name repeated strings "[i]" */
+  for (size_t at = 0; at < size;) {
+    uint64_t key = 0, length = 0, skipped = 0;
+    if (!read_varint(data, size, &at, &key)) return true; /* protobuf-c parsed it; nothing to add */
+    unsigned wire_type = (unsigned)(key & 7);
+    switch (wire_type) {
+    case 0:
+      if (!read_varint(data, size, &at, &skipped)) return true;
+      continue;
+    case 1:
+      at += 8;
+      continue;
+    case 5:
+      at += 4;
+      continue;
+    case 2:
+      if (!read_varint(data, size, &at, &length) || length > size - at) return true;
+      break;
+    default:
+      return true;
+    }
+    const uint8_t *value = data + at;
+    at += (size_t)length;
+    const ProtobufCFieldDescriptor *field = protobuf_c_message_descriptor_get_field(message, (unsigned)(key >> 3));
+    if (!field || (field->type != PROTOBUF_C_TYPE_STRING && field->type != PROTOBUF_C_TYPE_MESSAGE)) continue;
+    size_t index = (size_t)(field - message->fields);
+    unsigned occurrence = index < 64 ? occurrences[index]++ : 0;
+    int written = field->label == PROTOBUF_C_LABEL_REPEATED
+                      ? snprintf(path + path_length, path_size - path_length, "%s%s[%u]", path_length ? "." : "",
+                                 field->name, occurrence)
+                      : snprintf(path + path_length, path_size - path_length, "%s%s", path_length ? "." : "",
+                                 field->name);
+    if (written < 0 || (size_t)written >= path_size - path_length) written = 0;
+    bool ok = field->type == PROTOBUF_C_TYPE_STRING
+                  ? check_text_bytes(ctx, value, (size_t)length, path, allows_newlines(message, field))
+                  : check_wire(ctx, field->descriptor, value, (size_t)length, path, path_length + (size_t)written,
+                               path_size);
+    path[path_length] = '\0';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool lp_check_request_text(lp_ctx *ctx, const uint8_t *frame, size_t size) {
+  char path[160] = "";
+  return check_wire(ctx, &leerplek__v1__request__descriptor, frame, size, path, 0, sizeof path);
 }
 
 bool lp_check_day_mask(lp_ctx *ctx, uint32_t mask, const char *field) {
@@ -206,17 +294,91 @@ uint32_t lp_page_size(const lp_ctx *ctx, uint32_t requested) {
   return requested > config->max_page_size ? config->max_page_size : requested;
 }
 
-bool lp_page_start(lp_ctx *ctx, const lp_map *map, const char *page_token, const char *call, size_t *start) {
+/* Feeds the request's wire bytes into the digest, leaving out page_size and page_token: what is
+ * left are the filters a page token is bound to (any filter field, present or future). */
+static void digest_filters(EVP_MD_CTX *digest, const ProtobufCMessage *request) {
+  size_t size = protobuf_c_message_get_packed_size(request);
+  uint8_t *bytes = lp_malloc(size);
+  protobuf_c_message_pack(request, bytes);
+  for (size_t at = 0; at < size;) {
+    size_t field_start = at;
+    uint64_t key = 0, value = 0;
+    if (!read_varint(bytes, size, &at, &key)) break;
+    switch (key & 7) {
+    case 0: read_varint(bytes, size, &at, &value); break;
+    case 1: at += 8; break;
+    case 5: at += 4; break;
+    case 2:
+      if (read_varint(bytes, size, &at, &value) && value <= size - at) at += (size_t)value;
+      else at = size;
+      break;
+    default: at = size;
+    }
+    if (at > size) at = size;
+    const ProtobufCFieldDescriptor *field = protobuf_c_message_descriptor_get_field(request->descriptor, (unsigned)(key >> 3));
+    if (field && (strcmp(field->name, "page_size") == 0 || strcmp(field->name, "page_token") == 0)) continue;
+    EVP_DigestUpdate(digest, bytes + field_start, at - field_start);
+  }
+  free(bytes);
+}
+
+/* The 8-byte tag that binds a page token to its call, the caller's role and scope, the filters
+ * and the last key, as 16 hex digits. */
+static void page_tag(const lp_ctx *ctx, const char *call, const ProtobufCMessage *request, const char *last_key,
+                     char tag[17]) {
+  unsigned char hash[EVP_MAX_MD_SIZE];
+  unsigned int hash_size = 0;
+  char role[16];
+  snprintf(role, sizeof role, "%d", ctx->who.role);
+  EVP_MD_CTX *digest = EVP_MD_CTX_new();
+  if (!digest) abort(); /* only when out of memory: the policy of lp_alloc.h */
+  EVP_DigestInit_ex(digest, EVP_sha256(), NULL);
+  const char *parts[] = {"leerplek page token 1", call, role, ctx->who.scope_id};
+  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) EVP_DigestUpdate(digest, parts[i], strlen(parts[i]) + 1);
+  digest_filters(digest, request);
+  EVP_DigestUpdate(digest, "", 1);
+  EVP_DigestUpdate(digest, last_key, strlen(last_key));
+  EVP_DigestFinal_ex(digest, hash, &hash_size);
+  EVP_MD_CTX_free(digest);
+  for (int i = 0; i < 8; i++) snprintf(tag + 2 * i, 3, "%02x", hash[i]);
+}
+
+char *lp_page_token_make(lp_ctx *ctx, const char *call, const ProtobufCMessage *request, const char *last_key) {
+  size_t length = strlen(last_key);
+  char *token = lp_scratch(ctx, 16 + 2 * length + 1);
+  page_tag(ctx, call, request, last_key, token);
+  for (size_t i = 0; i < length; i++) snprintf(token + 16 + 2 * i, 3, "%02x", (unsigned char)last_key[i]);
+  return token;
+}
+
+static int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+bool lp_page_token_read(lp_ctx *ctx, const char *call, const ProtobufCMessage *request, const char *page_token,
+                        char last_key[LP_MAX_KEY]) {
+  last_key[0] = '\0';
+  if (page_token[0] == '\0') return true;
   char field[96];
   snprintf(field, sizeof field, "%s.page_token", call);
   size_t length = strlen(page_token);
-  bool ok = length < LP_MAX_KEY;
-  for (size_t i = 0; ok && i < length; i++) {
-    char c = page_token[i];
-    ok = is_alnum(c) || c == '.' || c == '_' || c == '-' || c == '/';
+  bool ok = length > 16 && length % 2 == 0 && (length - 16) / 2 < LP_MAX_KEY;
+  for (size_t i = 0; ok && i < (length - 16) / 2; i++) {
+    int high = hex_digit(page_token[16 + 2 * i]), low = hex_digit(page_token[17 + 2 * i]);
+    ok = high >= 0 && low >= 0 && (high || low);
+    last_key[i] = (char)(high * 16 + low);
+    last_key[i + 1] = '\0';
   }
-  if (!ok) return lp_fail(ctx, INVALID, field, "%s is not a page token of this list", field), false;
-  *start = lp_map_after(map, page_token);
+  char tag[17];
+  if (ok) page_tag(ctx, call, request, last_key, tag);
+  if (!ok || memcmp(tag, page_token, 16) != 0) {
+    last_key[0] = '\0';
+    return lp_fail(ctx, INVALID, field,
+                   "%s is not a page token of this list with these filters (pass next_page_token back unchanged, "
+                   "with the same filters; empty for the first page)", field), false;
+  }
   return true;
 }
 
@@ -241,15 +403,15 @@ bool lp_resolve_school(lp_ctx *ctx, const char *school_id, const char *field, co
   return true;
 }
 
-int lp_list_page(lp_ctx *ctx, enum lp_kind kind, uint32_t page_size, const char *page_token,
-                 const char *call, lp_list_filter *filter, const void *arg, void ***items,
+int lp_list_page(lp_ctx *ctx, enum lp_kind kind, const ProtobufCMessage *request, uint32_t page_size,
+                 const char *page_token, const char *call, lp_list_filter *filter, const void *arg, void ***items,
                  size_t *item_count, char **next_page_token, uint32_t *total_size) {
   const lp_map *map = &ctx->daemon->state.maps[kind];
-  size_t start = 0;
-  if (!lp_page_start(ctx, map, page_token, call, &start)) return -1;
+  char after[LP_MAX_KEY];
+  if (!lp_page_token_read(ctx, call, request, page_token, after)) return -1;
+  size_t start = lp_map_after(map, after);
   uint32_t limit = lp_page_size(ctx, page_size);
   void **page = lp_scratch(ctx, (size_t)limit * sizeof *page);
-  if (!page) return lp_fail(ctx, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INTERNAL, "", "out of memory");
   size_t count = 0;
   uint32_t total = 0;
   const char *last_key = NULL;
@@ -269,7 +431,6 @@ int lp_list_page(lp_ctx *ctx, enum lp_kind kind, uint32_t page_size, const char 
   *items = page;
   *item_count = count;
   *total_size = total;
-  *next_page_token = lp_scratch_strdup(ctx, more && last_key ? last_key : "");
-  if (!*next_page_token) return lp_fail(ctx, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INTERNAL, "", "out of memory");
+  *next_page_token = more && last_key ? lp_page_token_make(ctx, call, request, last_key) : lp_scratch_strdup(ctx, "");
   return 0;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lp_alloc.h"
 #include "lp_handlers.h"
 #include "lp_rematch.h"
 
@@ -268,11 +269,7 @@ int lp_dashboard_render(lp_daemon *daemon, struct evbuffer *out) {
   }
   const Leerplek__V1__Report *report = response.get_report->report;
   size_t most_rows = report->n_by_training > report->n_by_district ? report->n_by_training : report->n_by_district;
-  chart_row *rows = calloc(most_rows + 8, sizeof *rows);
-  if (!rows) {
-    lp_scratch_free(&ctx);
-    return -1;
-  }
+  chart_row *rows = lp_calloc(most_rows + 8, sizeof *rows);
   time_t now = (time_t)ctx.now;
   struct tm local;
   char now_text[32];
@@ -295,7 +292,7 @@ int lp_dashboard_render(lp_daemon *daemon, struct evbuffer *out) {
   add_shortages(out, report);
   evbuffer_add_printf(out, "<p class=\"muted\">leerplekd %s. Per pupil details: <code>leerplek coordinator waiting</code> "
                            "and <code>leerplek coordinator report</code>.</p>\n</body></html>\n",
-                      LP_SERVER_VERSION + strlen("leerplekd "));
+                      &LP_SERVER_VERSION[strlen("leerplekd ")]);
   free(rows);
   lp_scratch_free(&ctx);
   return 0;

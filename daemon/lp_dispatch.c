@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lp_alloc.h"
 #include "lp_handlers.h"
 #include "lp_log.h"
 #include "lp_rematch.h"
@@ -104,11 +105,10 @@ static void count_reply(lp_call *call, int code) {
   row->latency_sum_s += seconds;
 }
 
-/* Packs a Response into a frame with its 4-byte big-endian length. NULL when out of memory. */
+/* Packs a Response into a frame with its 4-byte big-endian length. */
 static unsigned char *pack_frame(const Leerplek__V1__Response *response, size_t *frame_size) {
   size_t size = protobuf_c_message_get_packed_size(&response->base);
-  unsigned char *frame = malloc(size + 4);
-  if (!frame) return NULL;
+  unsigned char *frame = lp_malloc(size + 4);
   frame[0] = (unsigned char)(size >> 24);
   frame[1] = (unsigned char)(size >> 16);
   frame[2] = (unsigned char)(size >> 8);
@@ -137,15 +137,11 @@ static void finish_with_error(lp_call *call, uint64_t request_id, int code, cons
   unsigned char *frame = error_frame(request_id, code, field, message, &size);
   if (close_after && call->conn) lp_conn_stop_reading(call->conn);
   count_reply(call, code);
-  /* Out of memory: an empty frame still keeps the replies in order; the client sees a parse
-   * error for this one request. */
-  if (!frame) frame = calloc(1, 4), size = 4;
   lp_call_finish(call, frame, size, close_after);
 }
 
 void lp_dispatch_oversized(lp_daemon *daemon, lp_conn *conn, size_t size) {
   lp_call *call = lp_call_open(conn);
-  if (!call) return;
   start_call_metrics(call, &daemon->metrics);
   char message[160];
   snprintf(message, sizeof message, "frame of %zu bytes exceeds the limit of %u bytes; closing", size,
@@ -156,7 +152,6 @@ void lp_dispatch_oversized(lp_daemon *daemon, lp_conn *conn, size_t size) {
 void lp_dispatch_refuse(lp_daemon *daemon, lp_conn *conn, int code, const char *message) {
   lp_conn_stop_reading(conn);
   lp_call *call = lp_call_open(conn);
-  if (!call) return;
   start_call_metrics(call, &daemon->metrics);
   finish_with_error(call, 0, code, "", message, true);
 }
@@ -190,10 +185,6 @@ void lp_dispatch_reply_later(lp_call *call, int code, const char *message, Leerp
   response->status = &ok_status;
   size_t size = 0;
   unsigned char *frame = pack_frame(response, &size);
-  if (!frame) {
-    finish_with_error(call, call->request_id, CODE(INTERNAL), "", "out of memory packing the reply", false);
-    return;
-  }
   count_reply(call, 0);
   lp_call_finish(call, frame, size, false);
 }
@@ -201,13 +192,11 @@ void lp_dispatch_reply_later(lp_call *call, int code, const char *message, Leerp
 lp_txn *lp_begin(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key) {
   lp_auth_describe(&ctx->who, ctx->actor, sizeof ctx->actor);
   lp_txn *txn = lp_txn_new();
-  if (txn) lp_txn_event(txn, ctx->daemon->config.instance_id, op, kind, key, ctx->actor,
-                        ctx->daemon->config.events_max_length);
+  lp_txn_event(txn, ctx->daemon->config.instance_id, op, kind, key, ctx->actor, ctx->daemon->config.events_max_length);
   return txn;
 }
 
 int lp_commit(lp_ctx *ctx, lp_txn *txn) {
-  if (!txn) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory building the write");
   if (lp_store_commit(ctx->daemon->store, txn, on_commit_done, ctx->commit_arg) != 0)
     return lp_fail(ctx, CODE(UNAVAILABLE), "", "the store is unavailable (reconnecting); nothing was changed, retry");
   ctx->pending = true;
@@ -215,15 +204,13 @@ int lp_commit(lp_ctx *ctx, lp_txn *txn) {
 }
 
 int lp_store_record(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key, void *record) {
-  if (!record) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   lp_txn *txn = lp_begin(ctx, op, kind, key);
-  if (txn) lp_txn_put(txn, kind, key, record);
+  lp_txn_put(txn, kind, key, record);
   if (lp_commit(ctx, txn) != 0) {
     protobuf_c_message_free_unpacked(record, NULL);
     return -1;
   }
-  if (lp_state_put(&ctx->daemon->state, kind, key, record) != 0)
-    LP_ERROR("out of memory applying %s %s in memory; it is in redis", lp_kind_name(kind), key);
+  lp_state_put(&ctx->daemon->state, kind, key, record);
   return 0;
 }
 
@@ -247,7 +234,6 @@ static int handle_hello(lp_ctx *ctx, lp_conn *conn, bool *close_after) {
   const lp_config *config = &ctx->daemon->config;
   Leerplek__V1__Limits *limits = lp_scratch(ctx, sizeof *limits);
   Leerplek__V1__HelloResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!limits || !reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__limits__init(limits);
   limits->max_frame_bytes = config->max_frame_bytes;
   limits->max_pending_requests = config->max_pending_requests;
@@ -260,6 +246,18 @@ static int handle_hello(lp_ctx *ctx, lp_conn *conn, bool *close_after) {
   limits->max_preferences = config->max_preferences;
   limits->max_exclusions = config->max_exclusions;
   limits->idle_timeout_s = config->idle_timeout_s;
+  limits->max_short_text_bytes = config->max_short_text_bytes;
+  limits->max_token_bytes = LP_MAX_TOKEN_BYTES;
+  limits->max_training_code_bytes = LP_MAX_TRAINING_CODE_BYTES;
+  limits->max_connections = config->max_connections;
+  limits->output_high_water_bytes = config->output_high_water_bytes;
+  limits->max_seats = LP_MAX_SEATS;
+  limits->min_commute_m = LP_MIN_COMMUTE_M;
+  limits->max_commute_m = LP_MAX_COMMUTE_M;
+  limits->default_rematch_changes = LP_DEFAULT_REMATCH_CHANGES;
+  limits->max_rematch_changes = LP_MAX_REMATCH_CHANGES;
+  limits->default_report_shortages = LP_DEFAULT_REPORT_SHORTAGES;
+  limits->max_report_shortages = LP_MAX_REPORT_SHORTAGES;
   leerplek__v1__hello_response__init(reply);
   reply->server_version = (char *)LP_SERVER_VERSION;
   reply->protocol_version = version;
@@ -290,6 +288,7 @@ static int route_request(lp_ctx *ctx, lp_conn *conn, bool *close_after, const ch
   if (request->body_case == LEERPLEK__V1__REQUEST__BODY_HELLO) {
     *call_name = "hello";
     *metric_row = ROW_HELLO;
+    if (!lp_check_request_text(ctx, ctx->frame, ctx->frame_size)) return -1;
     return handle_hello(ctx, conn, close_after);
   }
   if (!lp_conn_greeted(conn)) {
@@ -305,6 +304,8 @@ static int route_request(lp_ctx *ctx, lp_conn *conn, bool *close_after, const ch
   if (!call) return lp_fail(ctx, CODE(UNIMPLEMENTED), "body", "this daemon does not know that call");
   *call_name = call->name;
   *metric_row = 2u + (unsigned)(call - routes);
+  /* Text first: a request whose strings are not what its C strings say is judged as sent. */
+  if (!lp_check_request_text(ctx, ctx->frame, ctx->frame_size)) return -1;
   if (ctx->daemon->stopping) return lp_fail(ctx, CODE(UNAVAILABLE), "", "the daemon is shutting down");
   if (!lp_store_loaded(ctx->daemon->store))
     return lp_fail(ctx, CODE(UNAVAILABLE), "", "the daemon is starting (state not loaded yet)");
@@ -324,13 +325,8 @@ static int route_request(lp_ctx *ctx, lp_conn *conn, bool *close_after, const ch
 
 void lp_dispatch_frame(lp_daemon *daemon, lp_conn *conn, const unsigned char *data, size_t size) {
   lp_call *call = lp_call_open(conn);
-  if (!call) {
-    LP_ERROR("connection %s: out of memory; closing", lp_conn_peer(conn));
-    lp_conn_stop_reading(conn);
-    return;
-  }
   start_call_metrics(call, &daemon->metrics);
-  Leerplek__V1__Request *request = leerplek__v1__request__unpack(NULL, size, data);
+  Leerplek__V1__Request *request = leerplek__v1__request__unpack(&lp_protobuf_allocator, size, data);
   if (!request) {
     /* protobuf-c says only "NULL"; the frame's size is all we can add. */
     char message[160];
@@ -349,6 +345,8 @@ void lp_dispatch_frame(lp_daemon *daemon, lp_conn *conn, const unsigned char *da
   memset(&ctx, 0, sizeof ctx);
   ctx.daemon = daemon;
   ctx.request = request;
+  ctx.frame = data;
+  ctx.frame_size = size;
   ctx.response = &response;
   ctx.now = (long long)time(NULL);
   ctx.commit_arg = call;
@@ -361,19 +359,16 @@ void lp_dispatch_frame(lp_daemon *daemon, lp_conn *conn, const unsigned char *da
     unsigned char *frame = pack_frame(&response, &frame_size);
     if (ctx.pending) {
       /* Sent to Redis: the reply leaves when EXEC is confirmed (on_commit_done). */
-      if (!frame) LP_ERROR("out of memory packing a reply; it will be empty");
-      call->success_frame = frame ? frame : calloc(1, 4);
-      call->success_size = frame ? frame_size : 4;
-    } else if (frame) {
+      call->success_frame = frame;
+      call->success_size = frame_size;
+    } else {
       count_reply(call, 0);
       lp_call_finish(call, frame, frame_size, false);
-    } else {
-      finish_with_error(call, request->request_id, CODE(INTERNAL), "", "out of memory packing the reply", false);
     }
   } else {
     LP_DEBUG("connection %s: %s refused: %s (%s)", lp_conn_peer(conn), call_name, ctx.message, ctx.field);
     finish_with_error(call, request->request_id, ctx.code, ctx.field, ctx.message, close_after);
   }
   lp_scratch_free(&ctx);
-  leerplek__v1__request__free_unpacked(request, NULL);
+  leerplek__v1__request__free_unpacked(request, &lp_protobuf_allocator);
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lp_alloc.h"
 #include "lp_log.h"
 #include "lp_store.h"
 
@@ -57,14 +58,14 @@ static void on_record(redisAsyncContext *redis, void *reply_pointer, void *privd
     if (record->type != REDIS_REPLY_STRING) {
       lp_state_remove(state, request->kind, request->key);
     } else {
-      ProtobufCMessage *message = protobuf_c_message_unpack(lp_kind_descriptor(request->kind), NULL, record->len,
+      ProtobufCMessage *message = protobuf_c_message_unpack(lp_kind_descriptor(request->kind), &lp_protobuf_allocator, record->len,
                                                             (const uint8_t *)record->str);
       if (!message) {
         LP_ERROR("follow: lp:%s:%s does not parse; not applied", lp_kind_name(request->kind), request->key);
       } else if (request->kind == LP_KIND_TOKEN) {
         redisReply *hash = reply->elements > 1 ? reply->element[1] : NULL;
-        lp_token *token = calloc(1, sizeof *token);
-        bool ok = token && hash && hash->type == REDIS_REPLY_STRING && hash->len == 64;
+        lp_token *token = lp_calloc(1, sizeof *token);
+        bool ok = hash && hash->type == REDIS_REPLY_STRING && hash->len == 64;
         for (int b = 0; ok && b < 32; b++) {
           int high = hex_digit(hash->str[2 * b]), low = hex_digit(hash->str[2 * b + 1]);
           ok = high >= 0 && low >= 0;
@@ -123,8 +124,7 @@ static void apply_event(lp_follow *follow, const redisReply *fields) {
   if (!op || !kind_name || !key) return;
   int kind = kind_from_name(kind_name);
   if (kind < 0 || strlen(key) >= sizeof(((record_request *)0)->key)) return;
-  record_request *request = calloc(1, sizeof *request);
-  if (!request) return;
+  record_request *request = lp_calloc(1, sizeof *request);
   request->follow = follow;
   request->kind = (enum lp_kind)kind;
   memcpy(request->key, key, strlen(key) + 1);
@@ -134,12 +134,10 @@ static void apply_event(lp_follow *follow, const redisReply *fields) {
   }
   /* A write may touch a pupil and its placement together: re-read both for either. */
   if (kind == LP_KIND_PUPIL || kind == LP_KIND_PLACEMENT) {
-    record_request *other = calloc(1, sizeof *other);
-    if (other) {
-      *other = *request;
-      other->kind = kind == LP_KIND_PUPIL ? LP_KIND_PLACEMENT : LP_KIND_PUPIL;
-      redisAsyncCommand(follow->redis, on_record, other, "MGET lp:%s:%s", lp_kind_name(other->kind), key);
-    }
+    record_request *other = lp_calloc(1, sizeof *other);
+    *other = *request;
+    other->kind = kind == LP_KIND_PUPIL ? LP_KIND_PLACEMENT : LP_KIND_PUPIL;
+    redisAsyncCommand(follow->redis, on_record, other, "MGET lp:%s:%s", lp_kind_name(other->kind), key);
   }
   if (kind == LP_KIND_TOKEN)
     redisAsyncCommand(follow->redis, on_record, request, "MGET lp:token:%s lp:tokenhash:%s", key, key);
@@ -243,8 +241,7 @@ static void on_retry(evutil_socket_t fd, short what, void *arg) {
 }
 
 lp_follow *lp_follow_start(lp_daemon *daemon, const char *start_id) {
-  lp_follow *follow = calloc(1, sizeof *follow);
-  if (!follow) return NULL;
+  lp_follow *follow = lp_calloc(1, sizeof *follow);
   follow->daemon = daemon;
   snprintf(follow->last_id, sizeof follow->last_id, "%s", start_id);
   follow->retry_timer = evtimer_new(daemon->base, on_retry, follow);

@@ -16,9 +16,22 @@
 
 #define LP_MAX_KEY 80   /* longest in-memory key: "<school id>/<pupil ref>" */
 
+/* Fixed limits of the proto (reported in HelloResponse.limits beside the configured ones). */
+#define LP_MAX_TRAINING_CODE_BYTES 32
+#define LP_MAX_SEATS 100
+#define LP_MIN_COMMUTE_M 100
+#define LP_MAX_COMMUTE_M 200000
+/* run_rematch.max_changes and get_report.max_shortages (checked in handlers_rematch.c). */
+#define LP_DEFAULT_REMATCH_CHANGES 100
+#define LP_MAX_REMATCH_CHANGES 1000
+#define LP_DEFAULT_REPORT_SHORTAGES 20
+#define LP_MAX_REPORT_SHORTAGES 200
+
 typedef struct lp_ctx {
   lp_daemon *daemon;
   const Leerplek__V1__Request *request;
+  const uint8_t *frame;              /* the request's wire bytes (for lp_check_request_text) */
+  size_t frame_size;
   Leerplek__V1__Response *response;  /* the handler sets body_case and the body */
   lp_principal who;
   char actor[96];                    /* "school:<id>", ... for events (set by lp_begin) */
@@ -39,7 +52,7 @@ typedef struct lp_ctx {
 /* Records a failure and returns -1 (for "return lp_fail(...)"). */
 int lp_fail(lp_ctx *ctx, int code, const char *field, const char *format, ...)
     __attribute__((format(printf, 4, 5)));
-/* Scratch memory owned by the call (zeroed); NULL only when out of memory. */
+/* Scratch memory owned by the call (zeroed); never NULL (see lp_alloc.h). */
 void *lp_scratch(lp_ctx *ctx, size_t size);
 char *lp_scratch_strdup(lp_ctx *ctx, const char *text);
 void lp_scratch_free(lp_ctx *ctx);
@@ -54,18 +67,19 @@ lp_txn *lp_begin(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key
  * with its event, then into memory. Takes ownership of record. */
 int lp_store_record(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key, void *record);
 
-/* One page of a list call: the matching values from the page token on (at most the page size),
- * the next page token (scratch; "" on the last page) and the count of all matches. */
+/* One page of a list call: the matching values after the page token's key (at most the page
+ * size), the next page token (scratch, made by lp_page_token_make for request; "" on the last
+ * page) and the count of all matches. */
 typedef bool lp_list_filter(const lp_ctx *ctx, const void *value, const void *arg);
-int lp_list_page(lp_ctx *ctx, enum lp_kind kind, uint32_t page_size, const char *page_token,
-                 const char *call, lp_list_filter *filter, const void *arg, void ***items,
+int lp_list_page(lp_ctx *ctx, enum lp_kind kind, const ProtobufCMessage *request, uint32_t page_size,
+                 const char *page_token, const char *call, lp_list_filter *filter, const void *arg, void ***items,
                  size_t *item_count, char **next_page_token, uint32_t *total_size);
 
-/* A deep copy of a message (pack + unpack); NULL when out of memory. Free with
+/* A deep copy of a message (pack + unpack); never NULL (see lp_alloc.h). Free with
  * protobuf_c_message_free_unpacked. */
 void *lp_clone(const void *message);
 /* Replaces an owned string field of an unpacked message with a copy of value. */
-int lp_set_string(char **field, const char *value);
+void lp_set_string(char **field, const char *value);
 
 /* Input checks. Each returns true when fine; otherwise records INVALID_ARGUMENT naming field. */
 bool lp_check_id(lp_ctx *ctx, const char *value, const char *field);
@@ -75,16 +89,36 @@ bool lp_check_postcode(lp_ctx *ctx, const char *value, const char *field);
 /* UTF-8, no control characters (newlines only when allow_newlines), length min..max bytes. */
 bool lp_check_text(lp_ctx *ctx, const char *value, const char *field, size_t min, size_t max,
                    bool allow_newlines);
+/* Every string field of a Request frame (the token and every nested field), read from the wire
+ * bytes so that embedded NULs count: UTF-8 without control characters, newlines only in the
+ * fields the proto allows them in. INVALID_ARGUMENT naming the field ("token",
+ * "upsert_training.training.name", "upsert_company.company.recognised_training_codes[1]").
+ * Dispatch runs it on every call before anything else looks at the request. */
+bool lp_check_request_text(lp_ctx *ctx, const uint8_t *frame, size_t size);
 bool lp_check_day_mask(lp_ctx *ctx, uint32_t mask, const char *field);
 bool lp_check_point(lp_ctx *ctx, const Leerplek__V1__GeoPoint *point, const char *field);
 bool lp_check_date(lp_ctx *ctx, const Leerplek__V1__Date *date, const char *field);
 bool lp_check_revision(lp_ctx *ctx, uint64_t expected, uint64_t stored, const char *field);
 
-/* Paging: the effective page size and the first index after the page token (or -1 with
- * INVALID_ARGUMENT naming "<call>.page_token"). */
+/* Paging: the effective page size (0 = default, clamped to the maximum). */
 uint32_t lp_page_size(const lp_ctx *ctx, uint32_t requested);
-bool lp_page_start(lp_ctx *ctx, const lp_map *map, const char *page_token, const char *call,
-                   size_t *start);
+
+/* Opaque page tokens, for every list call (lp_list_page uses them; calls that page by their own
+ * order, such as list_proposals or the waiting list, call them directly). A token carries the
+ * last key returned (hex) and a tag binding it to the call, the caller's role and scope and the
+ * request's filters: every field of the list request except page_size and page_token, read
+ * from its wire bytes, so new filter fields are covered without listing them. The next page
+ * resumes after that key, so inserts between pages neither repeat nor skip an entry.
+ *
+ *   lp_page_token_make(ctx, "list_pupils", &request->base, last_key)   -> scratch string
+ *   lp_page_token_read(ctx, "list_pupils", &request->base, request->page_token, last_key)
+ *
+ * read gives last_key "" for an empty token (the first page). A token made for another call,
+ * another role or scope, other filters, or not made here at all is INVALID_ARGUMENT naming
+ * "<call>.page_token". Keys are C strings shorter than LP_MAX_KEY. */
+char *lp_page_token_make(lp_ctx *ctx, const char *call, const ProtobufCMessage *request, const char *last_key);
+bool lp_page_token_read(lp_ctx *ctx, const char *call, const ProtobufCMessage *request, const char *page_token,
+                        char last_key[LP_MAX_KEY]);
 
 /* The pupil key "<school>/<ref>". */
 void lp_pupil_key(const char *school_id, const char *ref, char key[LP_MAX_KEY]);
@@ -129,7 +163,7 @@ int lp_handle_accept_proposal(lp_ctx *ctx);
 int lp_handle_decline_proposal(lp_ctx *ctx);
 int lp_handle_record_agreement(lp_ctx *ctx);
 /* A copy of the vacancy a placement's proposal holds a seat in, with that seat released
- * (NULL when the placement holds none or out of memory; *holds says whether it holds one). */
+ * (NULL when the placement holds none; *holds says whether it holds one). */
 Leerplek__V1__Vacancy *lp_vacancy_releasing(lp_ctx *ctx, const Leerplek__V1__Placement *placement, bool *holds);
 /* PROPOSED placements being released back to WAITING by a change. */
 typedef struct lp_release {
@@ -140,8 +174,8 @@ typedef struct lp_releases {
   lp_release *items;
   size_t count;
 } lp_releases;
-/* Adds a released copy of stored (key names it); -1 with INTERNAL when out of memory. */
-int lp_release_add(lp_ctx *ctx, lp_releases *releases, const char *key, const Leerplek__V1__Placement *stored);
+/* Adds a released copy of stored (key names it). */
+void lp_release_add(lp_ctx *ctx, lp_releases *releases, const char *key, const Leerplek__V1__Placement *stored);
 /* Puts the released placements in txn; after the commit, applies them to memory (and empties
  * the list); or frees them when the change is not made. */
 void lp_releases_put(const lp_releases *releases, lp_txn *txn);

@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "lp_alloc.h"
 #include "leerplek.pb-c.h"
 #include "lp_dashboard.h"
 #include "lp_dispatch.h"
@@ -48,11 +49,7 @@ static void reply_text(struct evhttp_request *request, int status, const char *r
 
 static void on_healthz(struct evhttp_request *request, void *arg) {
   lp_http *http = arg;
-  struct evbuffer *body = evbuffer_new();
-  if (!body) {
-    evhttp_send_error(request, HTTP_INTERNAL, "out of memory");
-    return;
-  }
+  struct evbuffer *body = evbuffer_new(); /* never NULL: libevent allocates through lp_alloc */
   bool healthy = lp_store_writable(http->daemon->store) && !http->daemon->stopping;
   evbuffer_add_printf(body, "%s\n", healthy ? "ok" : http->daemon->stopping ? "stopping" : "store unavailable");
   reply_text(request, healthy ? HTTP_OK : 503, healthy ? "OK" : "Service Unavailable", body);
@@ -166,11 +163,7 @@ static void on_metrics(struct evhttp_request *request, void *arg) {
   lp_http *http = arg;
   const lp_daemon *daemon = http->daemon;
   const lp_metrics *metrics = &daemon->metrics;
-  struct evbuffer *body = evbuffer_new();
-  if (!body) {
-    evhttp_send_error(request, HTTP_INTERNAL, "out of memory");
-    return;
-  }
+  struct evbuffer *body = evbuffer_new(); /* never NULL: libevent allocates through lp_alloc */
   add_call_metrics(body, metrics);
   add_counter(body, "leerplek_commits_total", "Writes confirmed by Redis.", metrics->commits);
   add_counter(body, "leerplek_commit_failures_total", "Writes that failed or whose link was lost.", metrics->commit_failures);
@@ -197,10 +190,10 @@ static void on_metrics(struct evhttp_request *request, void *arg) {
 
 static void on_dashboard(struct evhttp_request *request, void *arg) {
   lp_http *http = arg;
-  struct evbuffer *body = evbuffer_new();
-  if (!body || lp_dashboard_render(http->daemon, body) != 0) {
-    if (body) evbuffer_free(body);
-    evhttp_send_error(request, HTTP_INTERNAL, "out of memory");
+  struct evbuffer *body = evbuffer_new(); /* never NULL: libevent allocates through lp_alloc */
+  if (lp_dashboard_render(http->daemon, body) != 0) {
+    evbuffer_free(body);
+    evhttp_send_error(request, HTTP_INTERNAL, "the report could not be made");
     return;
   }
   struct evkeyvalq *headers = evhttp_request_get_output_headers(request);
@@ -219,9 +212,9 @@ static void on_other(struct evhttp_request *request, void *arg) {
 
 lp_http *lp_http_start(lp_daemon *daemon, char *error, size_t error_size) {
   const char *address = daemon->config.http_listen;
-  lp_http *http = calloc(1, sizeof *http);
-  if (!http || !(http->http = evhttp_new(daemon->base))) {
-    snprintf(error, error_size, "http: out of memory");
+  lp_http *http = lp_calloc(1, sizeof *http);
+  if (!(http->http = evhttp_new(daemon->base))) {
+    snprintf(error, error_size, "http: libevent could not start an HTTP server");
     free(http);
     return NULL;
   }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lp_alloc.h"
 #include "lp_log.h"
 #include "lp_rules.h"
 #include "lp_store.h"
@@ -160,12 +161,11 @@ static bool is_considered(int state) {
 }
 
 /* Copies what matching needs, as of job->started_unix_s (days waited are counted to it). */
-static job *take_snapshot(lp_rematch *rematch, int64_t started_unix_s, char *message, size_t message_size) {
+static job *take_snapshot(lp_rematch *rematch, int64_t started_unix_s) {
   const lp_state *state = &rematch->daemon->state;
   const lp_map *placements = &state->maps[LP_KIND_PLACEMENT], *vacancies = &state->maps[LP_KIND_VACANCY];
   const lp_map *trainings = &state->maps[LP_KIND_TRAINING];
-  job *job = calloc(1, sizeof *job);
-  if (!job) goto oom;
+  job *job = lp_calloc(1, sizeof *job);
   job->started_unix_s = started_unix_s;
   size_t pool_size = 0, pupil_capacity = placements->count;
   for (size_t i = 0; i < placements->count; i++) {
@@ -174,22 +174,19 @@ static job *take_snapshot(lp_rematch *rematch, int64_t started_unix_s, char *mes
   }
   job->vacancy_count = (int32_t)vacancies->count;
   job->training_count = (int32_t)trainings->count;
-  job->pupils = calloc(pupil_capacity + 1, sizeof *job->pupils);
-  job->meta = calloc(pupil_capacity + 1, sizeof *job->meta);
-  job->company_pool = calloc(pool_size + 1, sizeof *job->company_pool);
-  job->vacancies = calloc(vacancies->count + 1, sizeof *job->vacancies);
-  job->vacancy_ids = calloc(vacancies->count + 1, sizeof *job->vacancy_ids);
-  job->vacancy_revision = calloc(vacancies->count + 1, sizeof *job->vacancy_revision);
-  job->training_codes = calloc(trainings->count + 1, sizeof *job->training_codes);
-  if (!job->pupils || !job->meta || !job->company_pool || !job->vacancies || !job->vacancy_ids ||
-      !job->vacancy_revision || !job->training_codes)
-    goto oom;
+  job->pupils = lp_calloc(pupil_capacity + 1, sizeof *job->pupils);
+  job->meta = lp_calloc(pupil_capacity + 1, sizeof *job->meta);
+  job->company_pool = lp_calloc(pool_size + 1, sizeof *job->company_pool);
+  job->vacancies = lp_calloc(vacancies->count + 1, sizeof *job->vacancies);
+  job->vacancy_ids = lp_calloc(vacancies->count + 1, sizeof *job->vacancy_ids);
+  job->vacancy_revision = lp_calloc(vacancies->count + 1, sizeof *job->vacancy_revision);
+  job->training_codes = lp_calloc(trainings->count + 1, sizeof *job->training_codes);
   for (size_t t = 0; t < trainings->count; t++)
-    if (!(job->training_codes[t] = strdup(trainings->entries[t].key))) goto oom;
+    job->training_codes[t] = lp_strdup(trainings->entries[t].key);
 
   for (size_t j = 0; j < vacancies->count; j++) {
     const Leerplek__V1__Vacancy *vacancy = vacancies->entries[j].value;
-    if (!(job->vacancy_ids[j] = strdup(vacancy->id))) goto oom;
+    job->vacancy_ids[j] = lp_strdup(vacancy->id);
     job->vacancy_revision[j] = vacancy->revision;
     lp_rules_vacancy(state, vacancy, &job->vacancies[j]);
   }
@@ -207,8 +204,9 @@ static job *take_snapshot(lp_rematch *rematch, int64_t started_unix_s, char *mes
     if (fixed && (current < 0 || !job->vacancies[current].open)) continue;
     eligibility_pupil *out = &job->pupils[count];
     pupil_meta *meta = &job->meta[count];
-    if (!(meta->key = strdup(key)) || !(meta->school_id = strdup(pupil->school_id)) || !(meta->ref = strdup(pupil->ref)))
-      goto oom;
+    meta->key = lp_strdup(key);
+    meta->school_id = lp_strdup(pupil->school_id);
+    meta->ref = lp_strdup(pupil->ref);
     count++;
     meta->pupil_revision = pupil->revision;
     meta->placement_state = placement->state;
@@ -224,10 +222,6 @@ static job *take_snapshot(lp_rematch *rematch, int64_t started_unix_s, char *mes
   }
   job->pupil_count = count;
   return job;
-oom:
-  job_free(job);
-  snprintf(message, message_size, "out of memory taking the rematch snapshot");
-  return NULL;
 }
 
 /* ---- the worker ------------------------------------------------------------------------ */
@@ -270,13 +264,11 @@ static void *worker_main(void *arg) {
   int64_t *warm_price = NULL;
   matcher_warm_start warm = {0};
   if (rematch->warm.pupil_count || rematch->warm.vacancy_count) {
-    warm_vacancy_of = calloc((size_t)job->pupil_count + 1, sizeof *warm_vacancy_of);
-    warm_price = calloc((size_t)job->vacancy_count + 1, sizeof *warm_price);
-    if (warm_vacancy_of && warm_price) {
-      build_warm(&rematch->warm, job, warm_vacancy_of, warm_price);
-      warm.vacancy_of_pupil = warm_vacancy_of;
-      warm.vacancy_price = warm_price;
-    }
+    warm_vacancy_of = lp_calloc((size_t)job->pupil_count + 1, sizeof *warm_vacancy_of);
+    warm_price = lp_calloc((size_t)job->vacancy_count + 1, sizeof *warm_price);
+    build_warm(&rematch->warm, job, warm_vacancy_of, warm_price);
+    warm.vacancy_of_pupil = warm_vacancy_of;
+    warm.vacancy_price = warm_price;
   }
   /* pupil_changed stays NULL: every pupil is checked (correct whatever changed). */
   job->status = matcher_solve(&job->problem.problem, warm.vacancy_of_pupil ? &warm : NULL, &job->solution, &error);
@@ -305,12 +297,7 @@ static void *worker_main(void *arg) {
       goto out;
     }
   }
-  job->explanations = calloc((size_t)job->pupil_count + 1, sizeof *job->explanations);
-  if (!job->explanations) {
-    job->status = MATCHER_NO_MEMORY;
-    snprintf(job->error, sizeof job->error, "out of memory explaining unplaced pupils");
-    goto out;
-  }
+  job->explanations = lp_calloc((size_t)job->pupil_count + 1, sizeof *job->explanations);
   long long t2 = now_us();
   eligibility_names names = {(const char *const *)job->vacancy_ids, (const char *const *)job->training_codes,
                              job->training_count};
@@ -399,11 +386,10 @@ static void result_free(Leerplek__V1__RematchResult *result) {
 
 static int reason_of(eligibility_reason reason) { return (int)reason; /* the proto's numbers are the same */ }
 
-/* The changes and counts of a finished job; NULL when out of memory. Owned by the caller as an
+/* The changes and counts of a finished job. Owned by the caller as an
  * unpacked message (free with result_free). */
 static Leerplek__V1__RematchResult *make_result(const job *job, uint64_t epoch) {
-  Leerplek__V1__RematchResult *result = calloc(1, sizeof *result);
-  if (!result) return NULL;
+  Leerplek__V1__RematchResult *result = lp_calloc(1, sizeof *result);
   leerplek__v1__rematch_result__init(result);
   result->epoch = epoch;
   result->base_epoch = job->base_epoch;
@@ -423,8 +409,7 @@ static Leerplek__V1__RematchResult *make_result(const job *job, uint64_t epoch) 
   result->dual_bound = job->dual_bound;
   uint32_t by_reason[7] = {0};
   size_t change_capacity = job->max_changes;
-  result->changes = calloc(change_capacity + 1, sizeof *result->changes);
-  if (!result->changes) goto oom;
+  result->changes = lp_calloc(change_capacity + 1, sizeof *result->changes);
   for (int32_t i = 0; i < job->pupil_count; i++) {
     const pupil_meta *meta = &job->meta[i];
     if (meta->fixed) continue;
@@ -448,16 +433,14 @@ static Leerplek__V1__RematchResult *make_result(const job *job, uint64_t epoch) 
       result->changes_truncated = true;
       continue;
     }
-    Leerplek__V1__RematchChange *change = calloc(1, sizeof *change);
-    if (!change) goto oom;
+    Leerplek__V1__RematchChange *change = lp_calloc(1, sizeof *change);
     leerplek__v1__rematch_change__init(change);
     result->changes[result->n_changes++] = change;
     change->kind = kind;
-    change->school_id = strdup(meta->school_id);
-    change->pupil_ref = strdup(meta->ref);
-    change->from_vacancy_id = strdup(from >= 0 ? job->vacancy_ids[from] : "");
-    change->to_vacancy_id = strdup(to >= 0 ? job->vacancy_ids[to] : "");
-    if (!change->school_id || !change->pupil_ref || !change->from_vacancy_id || !change->to_vacancy_id) goto oom;
+    change->school_id = lp_strdup(meta->school_id);
+    change->pupil_ref = lp_strdup(meta->ref);
+    change->from_vacancy_id = lp_strdup(from >= 0 ? job->vacancy_ids[from] : "");
+    change->to_vacancy_id = lp_strdup(to >= 0 ? job->vacancy_ids[to] : "");
     if (to >= 0) {
       const eligibility_pupil *p = &job->pupils[i];
       const eligibility_vacancy *v = &job->vacancies[to];
@@ -468,24 +451,20 @@ static Leerplek__V1__RematchResult *make_result(const job *job, uint64_t epoch) 
   }
   for (int reason = 1; reason < 7; reason++) {
     if (!by_reason[reason]) continue;
-    Leerplek__V1__ReasonCount **grown = realloc(result->unplaced_by_reason, (result->n_unplaced_by_reason + 1) * sizeof *grown);
-    Leerplek__V1__ReasonCount *count = grown ? calloc(1, sizeof *count) : NULL;
-    if (grown) result->unplaced_by_reason = grown;
-    if (!count) goto oom;
+    result->unplaced_by_reason =
+        lp_realloc(result->unplaced_by_reason, (result->n_unplaced_by_reason + 1) * sizeof *result->unplaced_by_reason);
+    Leerplek__V1__ReasonCount *count = lp_calloc(1, sizeof *count);
     leerplek__v1__reason_count__init(count);
     count->reason = (Leerplek__V1__UnplacedReason)reason;
     count->pupils = by_reason[reason];
     result->unplaced_by_reason[result->n_unplaced_by_reason++] = count;
   }
   return result;
-oom:
-  result_free(result);
-  return NULL;
 }
 
 /* ---- apply (on the loop) --------------------------------------------------------------- */
 
-/* The Offer a school sees for a proposal to vacancy (NULL when out of memory). */
+/* The Offer a school sees for a proposal to vacancy. */
 static Leerplek__V1__Offer *make_offer(const lp_state *state, const Leerplek__V1__Vacancy *vacancy, uint32_t distance_m) {
   const Leerplek__V1__Location *location = lp_state_get(state, LP_KIND_LOCATION, vacancy->location_id);
   const Leerplek__V1__Company *company = lp_state_get(state, LP_KIND_COMPANY, vacancy->company_id);
@@ -591,36 +570,29 @@ static void on_applied(void *arg, int code, const char *message) {
   rematch->epoch = rematch->reply->epoch;
   /* Keep this solution for tomorrow's warm start, by stable ids. */
   warm_memory warm = {0};
-  warm.pupil_keys = calloc((size_t)job->pupil_count + 1, sizeof(char *));
-  warm.pupil_vacancy = calloc((size_t)job->pupil_count + 1, sizeof(char *));
+  warm.pupil_keys = lp_calloc((size_t)job->pupil_count + 1, sizeof(char *));
+  warm.pupil_vacancy = lp_calloc((size_t)job->pupil_count + 1, sizeof(char *));
   warm.vacancy_ids = job->vacancy_ids;
   warm.vacancy_price = job->solution.vacancy_price;
-  if (warm.pupil_keys && warm.pupil_vacancy) {
-    warm.vacancy_count = (size_t)job->vacancy_count;
-    warm.pupil_count = (size_t)job->pupil_count;
-    for (int32_t i = 0; i < job->pupil_count; i++) {
-      int32_t to = job->solution.vacancy_of_pupil[i];
-      warm.pupil_keys[i] = job->meta[i].key;
-      job->meta[i].key = NULL;
-      warm.pupil_vacancy[i] = to >= 0 ? strdup(job->vacancy_ids[to]) : NULL;
-    }
-    job->vacancy_ids = NULL;
-    job->solution.vacancy_price = NULL;
-    warm_free(&rematch->warm);
-    rematch->warm = warm;
-  } else {
-    free(warm.pupil_keys);
-    free(warm.pupil_vacancy);
+  warm.vacancy_count = (size_t)job->vacancy_count;
+  warm.pupil_count = (size_t)job->pupil_count;
+  for (int32_t i = 0; i < job->pupil_count; i++) {
+    int32_t to = job->solution.vacancy_of_pupil[i];
+    warm.pupil_keys[i] = job->meta[i].key;
+    job->meta[i].key = NULL;
+    warm.pupil_vacancy[i] = to >= 0 ? lp_strdup(job->vacancy_ids[to]) : NULL;
   }
+  job->vacancy_ids = NULL;
+  job->solution.vacancy_price = NULL;
+  warm_free(&rematch->warm);
+  rematch->warm = warm;
   Leerplek__V1__RematchResult *last = lp_clone(rematch->reply);
-  if (last) {
-    for (size_t c = 0; c < last->n_changes; c++) protobuf_c_message_free_unpacked(&last->changes[c]->base, NULL);
-    free(last->changes);
-    last->changes = NULL;
-    last->n_changes = 0;
-    result_free(rematch->last);
-    rematch->last = last;
-  }
+  for (size_t c = 0; c < last->n_changes; c++) protobuf_c_message_free_unpacked(&last->changes[c]->base, NULL);
+  free(last->changes);
+  last->changes = NULL;
+  last->n_changes = 0;
+  result_free(rematch->last);
+  rematch->last = last;
   LP_INFO("rematch epoch %llu applied: %u proposed, %u moved, %u released, %u unplaced (snapshot %llu us, candidates %llu us, "
           "solve %llu us%s, explain %llu us, write %llu us, all %lld us)",
           (unsigned long long)rematch->reply->epoch, rematch->reply->newly_proposed, rematch->reply->moved,
@@ -637,22 +609,16 @@ static int apply_job(lp_rematch *rematch, job *job, char *message, size_t messag
   lp_state *state = &daemon->state;
   uint64_t epoch = rematch->reply->epoch;
   long long now = (long long)time(NULL);
-  pending_write *writes = calloc((size_t)job->pupil_count * 1 + (size_t)job->vacancy_count + 1, sizeof *writes);
-  int32_t *seat_delta = calloc((size_t)job->vacancy_count + 1, sizeof *seat_delta);
+  pending_write *writes = lp_calloc((size_t)job->pupil_count + (size_t)job->vacancy_count + 1, sizeof *writes);
+  int32_t *seat_delta = lp_calloc((size_t)job->vacancy_count + 1, sizeof *seat_delta);
   size_t write_count = 0;
   uint32_t skipped = 0, proposal_seq = 0;
-  if (!writes || !seat_delta) {
-    free(writes);
-    free(seat_delta);
-    snprintf(message, message_size, "out of memory applying the rematch");
-    return CODE(INTERNAL);
-  }
   lp_txn *txn = lp_txn_new();
   char actor[128];
   snprintf(actor, sizeof actor, "rematch:%s", job->actor);
   /* Two passes: first the pupils that leave a seat, then those that take one, so a seat freed
    * in this epoch can be given in it. */
-  for (int pass = 0; pass < 2 && txn; pass++) {
+  for (int pass = 0; pass < 2; pass++) {
     for (int32_t i = 0; i < job->pupil_count; i++) {
       const pupil_meta *meta = &job->meta[i];
       if (meta->fixed) continue;
@@ -679,17 +645,10 @@ static int apply_job(lp_rematch *rematch, job *job, char *message, size_t messag
       }
       Leerplek__V1__UnplacedInfo *info = to < 0 ? make_unplaced(job, i, epoch) : NULL;
       if (unplaced_info && same_unplaced(info, stored->unplaced)) {
-        if (info) protobuf_c_message_free_unpacked(&info->base, NULL);
+        protobuf_c_message_free_unpacked(&info->base, NULL);
         continue;
       }
       Leerplek__V1__Placement *placement = lp_clone(stored);
-      if (!placement || (to < 0 && !info)) {
-        if (placement) protobuf_c_message_free_unpacked(&placement->base, NULL);
-        if (info) protobuf_c_message_free_unpacked(&info->base, NULL);
-        lp_txn_free(txn);
-        txn = NULL;
-        break;
-      }
       if (placement->unplaced) protobuf_c_message_free_unpacked(&placement->unplaced->base, NULL);
       placement->unplaced = info;
       const char *op = "rematch_unplaced";
@@ -725,11 +684,11 @@ static int apply_job(lp_rematch *rematch, job *job, char *message, size_t messag
       writes[write_count++].record = placement;
     }
   }
-  for (int32_t j = 0; txn && j < job->vacancy_count; j++) {
+  for (int32_t j = 0; j < job->vacancy_count; j++) {
     if (!seat_delta[j]) continue;
     const Leerplek__V1__Vacancy *stored = lp_state_get(state, LP_KIND_VACANCY, job->vacancy_ids[j]);
-    Leerplek__V1__Vacancy *vacancy = stored ? lp_clone(stored) : NULL;
-    if (!vacancy) continue;
+    if (!stored) continue;
+    Leerplek__V1__Vacancy *vacancy = lp_clone(stored);
     long proposed = (long)vacancy->seats_proposed + seat_delta[j];
     vacancy->seats_proposed = proposed < 0 ? 0 : (uint32_t)proposed;
     vacancy->revision++;
@@ -746,27 +705,17 @@ static int apply_job(lp_rematch *rematch, job *job, char *message, size_t messag
                        (unsigned long long)epoch, skipped);
   char epoch_text[32];
   int epoch_length = snprintf(epoch_text, sizeof epoch_text, "%llu", (unsigned long long)epoch);
-  if (txn) lp_txn_set_raw(txn, "lp:epoch", epoch_text, (size_t)epoch_length);
+  lp_txn_set_raw(txn, "lp:epoch", epoch_text, (size_t)epoch_length);
   /* The summary, for the report after a restart. */
   Leerplek__V1__RematchResult summary = *rematch->reply;
   summary.n_changes = 0;
   summary.changes = NULL;
   size_t summary_size = protobuf_c_message_get_packed_size(&summary.base);
-  uint8_t *summary_bytes = malloc(summary_size + 1);
-  if (txn && summary_bytes) {
-    protobuf_c_message_pack(&summary.base, summary_bytes);
-    lp_txn_set_raw(txn, "lp:rematch:last", summary_bytes, summary_size);
-  }
+  uint8_t *summary_bytes = lp_malloc(summary_size + 1);
+  protobuf_c_message_pack(&summary.base, summary_bytes);
+  lp_txn_set_raw(txn, "lp:rematch:last", summary_bytes, summary_size);
   free(summary_bytes);
-  apply_ctx *apply = calloc(1, sizeof *apply);
-  if (!txn || lp_txn_failed(txn) || !apply) {
-    if (txn) lp_txn_free(txn);
-    for (size_t w = 0; w < write_count; w++) protobuf_c_message_free_unpacked(writes[w].record, NULL);
-    free(writes);
-    free(apply);
-    snprintf(message, message_size, "out of memory building the rematch transaction; nothing applied");
-    return CODE(INTERNAL);
-  }
+  apply_ctx *apply = lp_calloc(1, sizeof *apply);
   apply->rematch = rematch;
   apply->job = job;
   apply->epoch = epoch;
@@ -779,9 +728,7 @@ static int apply_job(lp_rematch *rematch, job *job, char *message, size_t messag
     return CODE(UNAVAILABLE);
   }
   /* Like every handler: in memory as soon as it is sent, so later calls see it. */
-  for (size_t w = 0; w < write_count; w++)
-    if (lp_state_put(state, writes[w].kind, writes[w].key, writes[w].record) != 0)
-      LP_ERROR("out of memory applying %s %s in memory; it is in redis", lp_kind_name(writes[w].kind), writes[w].key);
+  for (size_t w = 0; w < write_count; w++) lp_state_put(state, writes[w].kind, writes[w].key, writes[w].record);
   free(writes);
   return 0;
 }
@@ -814,10 +761,6 @@ static void on_worker_finished(evutil_socket_t fd, short what, void *arg) {
     return;
   }
   rematch->reply = make_result(job, job->base_epoch + 1);
-  if (!rematch->reply) {
-    finish(rematch, job, CODE(INTERNAL), "out of memory building the rematch result");
-    return;
-  }
   if (job->dry_run) {
     finish(rematch, job, 0, "");
     return;
@@ -842,11 +785,7 @@ int lp_rematch_start(lp_rematch *rematch, bool dry_run, uint32_t max_changes, co
   long long t0 = now_us();
   /* The clock first: the snapshot counts every pupil's days waited to it. */
   int64_t started_unix_s = (int64_t)time(NULL);
-  job *job = take_snapshot(rematch, started_unix_s, message, message_size);
-  if (!job) {
-    release_lock(rematch);
-    return CODE(INTERNAL);
-  }
+  job *job = take_snapshot(rematch, started_unix_s);
   job->snapshot_us = (uint64_t)(now_us() - t0);
   job->t_started = t0;
   job->owner = rematch;
@@ -907,8 +846,7 @@ static void on_nightly(evutil_socket_t fd, short what, void *arg) {
 /* ---- life ------------------------------------------------------------------------------ */
 
 lp_rematch *lp_rematch_new(lp_daemon *daemon) {
-  lp_rematch *rematch = calloc(1, sizeof *rematch);
-  if (!rematch) return NULL;
+  lp_rematch *rematch = lp_calloc(1, sizeof *rematch);
   rematch->daemon = daemon;
   rematch->finished = event_new(daemon->base, -1, 0, on_worker_finished, rematch);
   rematch->nightly = evtimer_new(daemon->base, on_nightly, rematch);

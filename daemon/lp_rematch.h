@@ -16,8 +16,9 @@
 
 typedef struct lp_rematch lp_rematch;
 
-/* Reads the last epoch and rematch summary from Redis and arms the nightly timer. NULL when out
- * of memory or the store cannot be reached (logged). One per daemon (see lp_rematch_of). */
+/* Reads the last epoch and rematch summary from Redis and arms the nightly timer (a store that
+ * cannot be reached now is read at the first rematch; logged). NULL when libevent refuses an
+ * event. One per daemon (see lp_rematch_of). */
 lp_rematch *lp_rematch_new(lp_daemon *daemon);
 /* Waits for a running worker, frees everything. */
 void lp_rematch_free(lp_rematch *rematch);

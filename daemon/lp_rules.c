@@ -2,6 +2,8 @@
  * decision about a pupil and a vacancy is in matcher/eligibility.c; this file only copies. */
 #include "lp_rules.h"
 
+#include "lp_alloc.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,8 +105,7 @@ eligibility_reason lp_rules_judge(const lp_state *state, const lp_config *config
   if (!pupil->home) return ELIGIBILITY_NONE_WITHIN_COMMUTE;
   size_t slots = lp_rules_company_slots(pupil);
   int32_t stack_slots[128];
-  int32_t *company_slots = slots <= 128 ? stack_slots : malloc(slots * sizeof *company_slots);
-  if (!company_slots) return ELIGIBILITY_ALL_EXCLUDED; /* out of memory: judge the pair not to fit */
+  int32_t *company_slots = slots <= 128 ? stack_slots : lp_malloc(slots * sizeof *company_slots);
   eligibility_pupil judged_pupil;
   eligibility_vacancy judged_vacancy;
   eligibility_weights weights;

@@ -30,6 +30,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "lp_alloc.h"
 #include "lp_dispatch.h"
 #include "lp_log.h"
 
@@ -188,8 +189,7 @@ static void write_finished_replies(lp_conn *conn) {
 }
 
 lp_call *lp_call_open(lp_conn *conn) {
-  lp_call *call = calloc(1, sizeof *call);
-  if (!call) return NULL;
+  lp_call *call = lp_calloc(1, sizeof *call);
   call->conn = conn;
   if (conn->tail) conn->tail->next = call;
   else conn->head = call;
@@ -247,13 +247,8 @@ static void process_input(lp_conn *conn) {
     if (available - 4 < size) return; /* wait for the rest of the frame */
     evbuffer_drain(input, 4);
     static const unsigned char empty[1] = {0};
+    /* Never NULL: the frame is all there, and libevent allocates through lp_alloc. */
     const unsigned char *body = size ? evbuffer_pullup(input, size) : empty;
-    if (!body) {
-      LP_ERROR("connection %s: out of memory reading a frame; closing", conn->peer);
-      conn->closing = true;
-      bufferevent_disable(conn->events, EV_READ);
-      return;
-    }
     /* Dispatch never frees the connection synchronously: closing happens in callbacks. */
     lp_dispatch_frame(conn->server->daemon, conn, body, size);
     evbuffer_drain(input, size);
@@ -303,10 +298,10 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
   (void)address_size;
   lp_server *server = arg;
   lp_daemon *daemon = server->daemon;
-  lp_conn *conn = calloc(1, sizeof *conn);
-  struct bufferevent *events = conn ? bufferevent_socket_new(daemon->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+  lp_conn *conn = lp_calloc(1, sizeof *conn);
+  struct bufferevent *events = bufferevent_socket_new(daemon->base, fd, BEV_OPT_CLOSE_ON_FREE);
   if (!events) {
-    LP_ERROR("out of memory accepting a connection");
+    LP_ERROR("cannot set up a connection (libevent refused socket %d)", (int)fd);
     free(conn);
     evutil_closesocket(fd);
     return;
@@ -368,8 +363,7 @@ static void on_accept_error(struct evconnlistener *listener, void *arg) {
 }
 
 lp_server *lp_server_new(lp_daemon *daemon) {
-  lp_server *server = calloc(1, sizeof *server);
-  if (!server) return NULL;
+  lp_server *server = lp_calloc(1, sizeof *server);
   server->daemon = daemon;
   server->accept_retry_timer = evtimer_new(daemon->base, on_accept_retry, server);
   server->flush_event = event_new(daemon->base, -1, 0, on_flush, server);

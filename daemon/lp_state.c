@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lp_alloc.h"
+
 static const char *const kind_names[LP_KIND_COUNT] = {
     "training", "company", "location", "vacancy", "pupil", "placement", "token"};
 
@@ -83,20 +85,10 @@ int lp_state_put(lp_state *state, enum lp_kind kind, const char *key, void *valu
     map->entries[at].value = value;
     return 0;
   }
-  char *own_key = strdup(key);
-  if (!own_key) {
-    map->free_value(value);
-    return -1;
-  }
+  char *own_key = lp_strdup(key);
   if (map->count == map->capacity) {
     size_t capacity = map->capacity ? map->capacity * 2 : 64;
-    lp_map_entry *grown = realloc(map->entries, capacity * sizeof *grown);
-    if (!grown) {
-      free(own_key);
-      map->free_value(value);
-      return -1;
-    }
-    map->entries = grown;
+    map->entries = lp_realloc(map->entries, capacity * sizeof *map->entries);
     map->capacity = capacity;
   }
   memmove(&map->entries[at + 1], &map->entries[at], (map->count - at) * sizeof map->entries[0]);

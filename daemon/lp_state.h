@@ -52,8 +52,8 @@ void lp_state_free(lp_state *state);
 
 /* The value under key, or NULL. */
 void *lp_state_get(const lp_state *state, enum lp_kind kind, const char *key);
-/* Stores value under key, freeing any previous value. 0, or -1 when out of memory (value is
- * then freed). */
+/* Stores value under key, freeing any previous value. Always 0 (allocation failure aborts,
+ * see lp_alloc.h); the int stays for callers that check. */
 int lp_state_put(lp_state *state, enum lp_kind kind, const char *key, void *value);
 /* Removes and frees the value under key (no-op when absent). */
 void lp_state_remove(lp_state *state, enum lp_kind kind, const char *key);

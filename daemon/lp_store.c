@@ -30,6 +30,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "lp_alloc.h"
 #include "lp_log.h"
 
 /* ---- transactions ---------------------------------------------------------------------- */
@@ -44,10 +45,9 @@ struct lp_txn {
   size_t *ends;                 /* where each command ends in wire */
   size_t count;
   size_t ends_capacity;
-  bool failed;
 };
 
-lp_txn *lp_txn_new(void) { return calloc(1, sizeof(lp_txn)); }
+lp_txn *lp_txn_new(void) { return lp_calloc(1, sizeof(lp_txn)); }
 
 void lp_txn_free(lp_txn *txn) {
   if (!txn) return;
@@ -56,7 +56,10 @@ void lp_txn_free(lp_txn *txn) {
   free(txn);
 }
 
-bool lp_txn_failed(const lp_txn *txn) { return txn->failed; }
+bool lp_txn_failed(const lp_txn *txn) {
+  (void)txn;
+  return false;
+}
 
 static const char *txn_command(const lp_txn *txn, size_t i, size_t *length) {
   size_t start = i ? txn->ends[i - 1] : 0;
@@ -79,28 +82,17 @@ static char *put_count(char *out, char prefix, size_t number) {
 
 /* Appends one command; arguments are copied. */
 static void add_command(lp_txn *txn, int argc, const void *const *argv, const size_t *lengths) {
-  if (txn->failed) return;
   size_t needed = 24;
   for (int a = 0; a < argc; a++) needed += lengths[a] + 26;
   if (txn->length + needed > txn->capacity) {
     size_t capacity = txn->capacity ? txn->capacity * 2 : 512;
     while (capacity < txn->length + needed) capacity *= 2;
-    char *grown = realloc(txn->wire, capacity);
-    if (!grown) {
-      txn->failed = true;
-      return;
-    }
-    txn->wire = grown;
+    txn->wire = lp_realloc(txn->wire, capacity);
     txn->capacity = capacity;
   }
   if (txn->count == txn->ends_capacity) {
     size_t capacity = txn->ends_capacity ? txn->ends_capacity * 2 : 8;
-    size_t *grown = realloc(txn->ends, capacity * sizeof *grown);
-    if (!grown) {
-      txn->failed = true;
-      return;
-    }
-    txn->ends = grown;
+    txn->ends = lp_realloc(txn->ends, capacity * sizeof *txn->ends);
     txn->ends_capacity = capacity;
   }
   char *out = put_count(txn->wire + txn->length, '*', (size_t)argc);
@@ -126,11 +118,7 @@ void lp_txn_put(lp_txn *txn, enum lp_kind kind, const char *key, const ProtobufC
   snprintf(record_key, sizeof record_key, "lp:%s:%s", lp_kind_name(kind), key);
   snprintf(index_key, sizeof index_key, "lp:index:%s", lp_kind_name(kind));
   size_t size = protobuf_c_message_get_packed_size(message);
-  uint8_t *bytes = malloc(size ? size : 1);
-  if (!bytes) {
-    txn->failed = true;
-    return;
-  }
+  uint8_t *bytes = lp_malloc(size);
   protobuf_c_message_pack(message, bytes);
   const void *set_argv[3] = {"SET", record_key, bytes};
   size_t set_lengths[3] = {3, strlen(record_key), size};
@@ -349,15 +337,11 @@ static void flush_batch(evutil_socket_t fd, short events, void *arg) {
 }
 
 int lp_store_commit(lp_store *store, lp_txn *txn, lp_commit_done *done, void *arg) {
-  if (!lp_store_writable(store) || txn->failed) {
+  if (!lp_store_writable(store)) {
     lp_txn_free(txn);
     return -1;
   }
-  pending_commit *pending = calloc(1, sizeof *pending);
-  if (!pending) {
-    lp_txn_free(txn);
-    return -1;
-  }
+  pending_commit *pending = lp_calloc(1, sizeof *pending);
   pending->done = done;
   pending->arg = arg;
   pending->store = store;
@@ -558,8 +542,7 @@ static void on_watchdog(evutil_socket_t fd, short events, void *arg) {
 }
 
 lp_store *lp_store_new(lp_daemon *daemon) {
-  lp_store *store = calloc(1, sizeof *store);
-  if (!store) return NULL;
+  lp_store *store = lp_calloc(1, sizeof *store);
   store->daemon = daemon;
   store->reconnect_timer = evtimer_new(daemon->base, on_reconnect_timer, store);
   store->watchdog_timer = event_new(daemon->base, -1, EV_PERSIST, on_watchdog, store);
@@ -682,10 +665,6 @@ redisContext *lp_store_connect_sync(const lp_config *config, char *error, size_t
 }
 
 int lp_store_commit_sync(redisContext *redis, lp_txn *txn, char *error, size_t error_size) {
-  if (txn->failed) {
-    snprintf(error, error_size, "out of memory building the write");
-    return -1;
-  }
   redisAppendCommand(redis, "MULTI");
   for (size_t i = 0; i < txn->count; i++) {
     size_t length = 0;
@@ -749,32 +728,31 @@ static int load_kind(redisContext *redis, lp_state *state, enum lp_kind kind, ch
         LP_WARN("lp:index:%s names %s but lp:%s:%s is missing; skipped", lp_kind_name(kind), key,
                 lp_kind_name(kind), key);
       } else {
-        ProtobufCMessage *message = protobuf_c_message_unpack(lp_kind_descriptor(kind), NULL,
+        ProtobufCMessage *message = protobuf_c_message_unpack(lp_kind_descriptor(kind), &lp_protobuf_allocator,
                                                               record->len, (const uint8_t *)record->str);
         if (!message) {
           snprintf(error, error_size, "lp:%s:%s does not parse as a %s record", lp_kind_name(kind),
                    key, lp_kind_name(kind));
           rc = -1;
         } else if (kind == LP_KIND_TOKEN) {
-          lp_token *token = calloc(1, sizeof *token);
+          lp_token *token = lp_calloc(1, sizeof *token);
           bool hash_ok = hash && hash->type == REDIS_REPLY_STRING && hash->len == 64;
           for (size_t b = 0; hash_ok && b < 32; b++) {
             int high = hex_value(hash->str[2 * b]), low = hex_value(hash->str[2 * b + 1]);
             if (high < 0 || low < 0) hash_ok = false;
-            else if (token) token->hash[b] = (unsigned char)(high * 16 + low);
+            else token->hash[b] = (unsigned char)(high * 16 + low);
           }
-          if (!token || !hash_ok) {
+          if (!hash_ok) {
             snprintf(error, error_size, "lp:tokenhash:%s is missing or not 64 hex digits", key);
             protobuf_c_message_free_unpacked(message, NULL);
             free(token);
             rc = -1;
           } else {
             token->info = (Leerplek__V1__TokenInfo *)message;
-            if (lp_state_put(state, kind, key, token) != 0) rc = -1;
+            lp_state_put(state, kind, key, token);
           }
-        } else if (lp_state_put(state, kind, key, message) != 0) {
-          snprintf(error, error_size, "out of memory loading lp:%s:%s", lp_kind_name(kind), key);
-          rc = -1;
+        } else {
+          lp_state_put(state, kind, key, message);
         }
       }
     }

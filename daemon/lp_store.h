@@ -26,7 +26,8 @@ void lp_txn_set_raw(lp_txn *txn, const char *key, const void *bytes, size_t size
  * keep only the school). */
 void lp_txn_event(lp_txn *txn, const char *instance_id, const char *op, enum lp_kind kind,
                   const char *key, const char *actor, long long events_max_length);
-/* Whether building the block ran out of memory. */
+/* Always false: building a block cannot fail since allocation failure aborts (lp_alloc.h);
+ * kept for the callers that still ask. */
 bool lp_txn_failed(const lp_txn *txn);
 
 /* Called exactly once per commit: status_code 0 when EXEC confirmed, else a StatusCode with a

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lp_alloc.h"
 #include "lp_auth.h"
 #include "lp_config.h"
 #include "lp_daemon.h"
@@ -74,7 +75,6 @@ static int create_admin_token(const lp_config *config, const char *label) {
   lp_auth_hash_hex(hash, hash_hex);
   snprintf(hash_key, sizeof hash_key, "lp:tokenhash:%s", id);
   lp_txn *txn = lp_txn_new();
-  if (!txn) goto done;
   lp_txn_put(txn, LP_KIND_TOKEN, id, &info.base);
   lp_txn_set_raw(txn, hash_key, hash_hex, 64);
   lp_txn_event(txn, config->instance_id[0] ? config->instance_id : "setup", "create", LP_KIND_TOKEN, id,
@@ -194,6 +194,7 @@ int main(int argc, char **argv) {
     snprintf(config.instance_id, sizeof config.instance_id, "%s", id);
   }
   signal(SIGPIPE, SIG_IGN);
+  lp_alloc_install(); /* before any libevent call: its allocations follow the daemon's policy */
   evthread_use_pthreads(); /* before the base: the rematch worker hands its result back with event_active */
 
   lp_daemon daemon;

@@ -16,6 +16,7 @@ packages=(
   curl                                       # the main job waits on /healthz
   chromium                                   # the dashboard test renders /dashboard headless
   libssl-dev libinih-dev libjansson-dev libcsv-dev   # token hashing, config, JSON, CSV
+  clang libclang-rt-14-dev                   # tests/fuzz: libFuzzer (the build itself stays gcc)
 )
 
 missing=()

@@ -463,3 +463,49 @@ Test(cli_daemon, large_import_pipelines_and_export_pages) {
   json_decref(placements);
   cli_result_free(&r);
 }
+
+/* `coordinator locations` with names and addresses of 37 to 45 characters, ASCII and 2- and
+ * 3-byte UTF-8: the table cuts cells wider than 40 characters (a 38-character cell used to
+ * overflow the printer's buffer, which the sanitised build reports) and keeps the rest whole. */
+Test(cli_daemon, tables_with_long_cells) {
+  become_coordinator();
+  import_samples();
+  char csv[4096] = "id,company_id,name,address,latitude,longitude,postcode,district\n";
+  static const char *const units[] = {"a", "\xc3\xa9", "\xe2\x82\xac"};
+  for (int n = 37; n <= 45; n++) {
+    char name[200] = "", line[512];
+    for (int i = 0; i < n; i++) strcat(name, units[n % 3]);
+    snprintf(line, sizeof line, "LONG-%d,0200000001,%s,%s,51.2,4.4,2000,\n", n, name, name);
+    strcat(csv, line);
+  }
+  char path[600];
+  snprintf(path, sizeof path, "%s/long-locations.csv", harness.dir);
+  FILE *out = fopen(path, "w");
+  cr_assert_not_null(out);
+  fputs(csv, out);
+  fclose(out);
+  cli_result r;
+  RUN_AS(r, coordinator_env, "import", "locations", path);
+  cr_assert_eq(r.status, 0, "import: %s", r.err);
+  cli_result_free(&r);
+  RUN_AS(r, coordinator_env, "coordinator", "locations");
+  cr_assert_eq(r.status, 0, "coordinator locations: exit %d: %s", r.status, r.err);
+  for (int n = 37; n <= 45; n++) {
+    char name[200] = "", id[16];
+    int kept = n <= 40 ? n : 37;
+    for (int i = 0; i < kept; i++) strcat(name, units[n % 3]);
+    if (n > 40) strcat(name, "...");
+    snprintf(id, sizeof id, "LONG-%d ", n);
+    const char *row = strstr(r.out, id);
+    cr_assert_not_null(row, "row %s missing:\n%s", id, r.out);
+    const char *end = strchr(row, '\n');
+    cr_assert_not_null(strstr(row, name), "row %s shows its name as %s:\n%.*s", id, name, (int)(end - row), row);
+    if (n > 40) {
+      char whole[200] = "";
+      for (int i = 0; i < n; i++) strcat(whole, units[n % 3]);
+      char *found = strstr(row, whole);
+      cr_assert(!found || found > end, "row %s is not cut", id);
+    }
+  }
+  cli_result_free(&r);
+}

@@ -240,3 +240,62 @@ Test(reflection, report_reads_as_sections_and_tables) {
   free(text);
   json_decref(object);
 }
+
+/* A table with one column and one row holding text, its one data line returned (malloc'd). */
+static char *table_cell(const char *text) {
+  json_t *items = json_pack("[{s:s}]", "note", text);
+  const char *columns[] = {"note"};
+  char *printed = NULL;
+  CAPTURE(printed, lp_print_list(out, LP_FORMAT_TABLE, columns, 1, items));
+  json_decref(items);
+  char *line = strchr(printed, '\n');
+  cr_assert_not_null(line);
+  char *cell = strdup(line + 1);
+  free(printed);
+  cell[strcspn(cell, "\n")] = '\0';
+  return cell;
+}
+
+static size_t characters(const char *text) {
+  size_t count = 0;
+  for (const unsigned char *p = (const unsigned char *)text; *p; p++) count += (*p & 0xc0) != 0x80;
+  return count;
+}
+
+/* Cells around the 40-character limit (the 38-character cell used to write past its buffer,
+ * which ASan reports in the sanitised build), in ASCII and in 2-, 3- and 4-byte UTF-8. */
+Test(lists, long_cells_are_cut_at_forty_characters_on_character_boundaries) {
+  static const char *const units[] = {"x", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};
+  for (size_t u = 0; u < sizeof units / sizeof units[0]; u++)
+    for (size_t n = 1; n <= 120; n++) {
+      size_t unit = strlen(units[u]);
+      char *text = malloc(n * unit + 1);
+      for (size_t i = 0; i < n; i++) memcpy(text + i * unit, units[u], unit);
+      text[n * unit] = '\0';
+      char *cell = table_cell(text);
+      if (n <= 40) {
+        cr_assert_str_eq(cell, text, "unit %zu, %zu characters: kept whole", u, n);
+      } else {
+        cr_assert_eq(characters(cell), 40, "unit %zu, %zu characters: cut to 40, got %zu", u, n, characters(cell));
+        cr_assert_eq(strncmp(cell, text, 37 * unit), 0, "unit %zu, %zu: the first 37 characters kept", u, n);
+        cr_assert_str_eq(cell + 37 * unit, "...", "unit %zu, %zu: ends in ...", u, n);
+      }
+      free(cell);
+      free(text);
+    }
+}
+
+/* A long cell pads its column: the next column starts after the cut width, not the full text. */
+Test(lists, long_cell_sets_column_width_after_the_cut) {
+  char long_text[101];
+  memset(long_text, 'a', 100);
+  long_text[100] = '\0';
+  json_t *items = json_pack("[{s:s,s:s}]", "note", long_text, "id", "V1");
+  const char *columns[] = {"note", "id"};
+  char *printed = NULL;
+  CAPTURE(printed, lp_print_list(out, LP_FORMAT_TABLE, columns, 2, items));
+  json_decref(items);
+  char *row = strchr(printed, '\n') + 1;
+  cr_assert_eq(strncmp(row + 37, "...  V1\n", 8), 0, "row: %s", row);
+  free(printed);
+}

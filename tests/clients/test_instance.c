@@ -435,3 +435,40 @@ Test(instance_write, reports_a_write_error)
     fclose(full);
     instance_free(&inst);
 }
+
+/* The reader allocates in proportion to the lines it has read, never to the counts a 'p' line
+ * claims: under an address-space limit of 256 MiB, headers announcing a billion pupils and
+ * vacancies are refused as malformed (EINVAL, the first missing record named), not as out of
+ * memory. The limit cannot be set under AddressSanitizer (its shadow memory reserves terabytes),
+ * so there only the answers are checked. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#else
+#define UNDER_ASAN 0
+#endif
+#include <sys/resource.h>
+
+Test(instance_read, a_lying_header_costs_nothing)
+{
+    if (!UNDER_ASAN) {
+        struct rlimit limit = {256u << 20, 256u << 20};
+        cr_assert_eq(setrlimit(RLIMIT_AS, &limit), 0);
+    }
+    expect_refused("p 1073741823 1073741823 0\n", 1, "no 'v' line for vacancy 0 (1073741823 of 1073741823 missing)");
+    expect_refused("p 1073741823 1 0\nv 0 1\nu 1073741822 5\nu 7 1\n", 4,
+                   "no 'u' line for pupil 0 (1073741821 of 1073741823 missing)");
+    expect_refused("p 1 1073741823 0\nv 1073741822 1\nv 1073741822 2\n", 3, "vacancy 1073741822 given twice");
+    expect_refused("p 1073741823 1073741823 1073741823\nv 5 1\nu 9 1\ne 9 5 1\nf 9 5\n", 5,
+                   "no 'v' line for vacancy 0");
+    /* A pupil fixed twice is still named on the second line, with all records present. */
+    expect_refused(GOOD_HEAD "e 0 0 5\ne 0 1 7\nf 0 0\ne 1 1 3\nf 0 1\n", 10, "pupil 0 is already fixed on line 8");
+}
+
+/* Records out of order, repeats among them: the earliest repeat in the file is the one named. */
+Test(instance_read, names_the_first_repeat_in_file_order)
+{
+    expect_refused("p 3 1 0\nv 0 1\nu 2 1\nu 1 1\nu 1 1\n", 5, "pupil 1 given twice");
+    expect_refused("p 4 1 0\nv 0 1\nu 2 1\nu 3 1\nu 2 1\nu 3 1\n", 5, "pupil 2 given twice");
+    expect_refused("p 3 1 0\nv 0 1\nu 2 1\nu 0 1\n", 4, "no 'u' line for pupil 1 (1 of 3 missing)");
+    expect_refused("p 3 1 0\nv 0 1\nu 0 1\nu 1 1\n", 4, "no 'u' line for pupil 2 (1 of 3 missing)");
+}

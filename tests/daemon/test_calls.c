@@ -39,8 +39,31 @@ Test(calls, hello_reports_role_and_limits) {
   cr_assert_eq(call_code(coordinator, &request, &response), 0);
   cr_assert_eq(response->request_id, request.request_id);
   cr_assert_eq(response->hello->role, LEERPLEK__V1__ROLE__ROLE_COORDINATOR);
-  cr_assert_eq(response->hello->limits->max_frame_bytes, 1048576);
-  cr_assert_eq(response->hello->limits->max_id_bytes, 32);
+  const Leerplek__V1__Limits *limits = response->hello->limits;
+  cr_assert_eq(limits->max_frame_bytes, 1048576);
+  cr_assert_eq(limits->max_id_bytes, 32);
+  /* Every limit the proto's CONVENTIONS list, with its default. */
+  cr_assert_eq(limits->max_name_bytes, 200);
+  cr_assert_eq(limits->max_short_text_bytes, 100);
+  cr_assert_eq(limits->max_text_bytes, 1000);
+  cr_assert_eq(limits->max_token_bytes, 128);
+  cr_assert_eq(limits->max_training_code_bytes, 32);
+  cr_assert_eq(limits->max_recognitions, 100);
+  cr_assert_eq(limits->max_preferences, 10);
+  cr_assert_eq(limits->max_exclusions, 100);
+  cr_assert_eq(limits->default_page_size, 100);
+  cr_assert_eq(limits->max_page_size, 1000);
+  cr_assert_eq(limits->default_rematch_changes, 100);
+  cr_assert_eq(limits->max_rematch_changes, 1000);
+  cr_assert_eq(limits->default_report_shortages, 20);
+  cr_assert_eq(limits->max_report_shortages, 200);
+  cr_assert_eq(limits->max_seats, 100);
+  cr_assert_eq(limits->min_commute_m, 100);
+  cr_assert_eq(limits->max_commute_m, 200000);
+  cr_assert_eq(limits->max_connections, 1024);
+  cr_assert_eq(limits->max_pending_requests, 128);
+  cr_assert_eq(limits->output_high_water_bytes, 4194304);
+  cr_assert_eq(limits->idle_timeout_s, 300);
   leerplek_response_free(response);
 }
 

@@ -359,3 +359,180 @@ Test(input, connections_over_the_limit_are_refused_with_resource_exhausted) {
   leerplek_close(clients[0]);
   leerplek_close(clients[1]);
 }
+
+/* Packs request, replaces the one occurrence of marker (a unique placeholder of the same
+ * length) with the bytes of replacement, which may hold NULs that protobuf-c cannot pack, and
+ * sends it as one frame. */
+static void raw_request_patched(int fd, const Leerplek__V1__Request *request, const char *marker,
+                                const char *replacement, size_t replacement_size) {
+  cr_assert_eq(strlen(marker), replacement_size);
+  unsigned char buffer[8192];
+  size_t size = leerplek__v1__request__pack(request, buffer);
+  unsigned char *found = memmem(buffer, size, marker, replacement_size);
+  cr_assert_not_null(found, "marker %s not in the packed request", marker);
+  cr_assert_null(memmem(found + 1, size - (size_t)(found + 1 - buffer), marker, replacement_size), "marker twice");
+  memcpy(found, replacement, replacement_size);
+  raw_frame(fd, buffer, (uint32_t)size);
+}
+
+/* Sends one patched request on a new greeted connection and returns the reply. */
+static Leerplek__V1__Response *patched_call(Leerplek__V1__Request *request, const char *marker, const char *replacement,
+                                            size_t replacement_size) {
+  int fd = raw_connect();
+  raw_hello(fd, 1);
+  Leerplek__V1__Response *hello = raw_response(fd);
+  cr_assert_not_null(hello);
+  cr_assert_eq(hello->status->code, 0);
+  leerplek__v1__response__free_unpacked(hello, NULL);
+  request->request_id = 2;
+  raw_request_patched(fd, request, marker, replacement, replacement_size);
+  Leerplek__V1__Response *response = raw_response(fd);
+  cr_assert_not_null(response, "no reply");
+  close(fd);
+  return response;
+}
+
+static void assert_refused_naming(Leerplek__V1__Response *response, const char *field, const char *what) {
+  cr_assert_eq(response->status->code, CODE(INVALID_ARGUMENT), "code %d (%s)", response->status->code,
+               response->status->message);
+  cr_assert_str_eq(response->status->field, field, "message: %s", response->status->message);
+  cr_assert_not_null(strstr(response->status->message, what), "message '%s' does not say '%s'", response->status->message,
+                     what);
+  cr_assert_eq(response->body_case, LEERPLEK__V1__RESPONSE__BODY__NOT_SET, "a refused call has no body");
+  leerplek__v1__response__free_unpacked(response, NULL);
+}
+
+/* protobuf-c hands strings over NUL-terminated: without the wire-length check "abc\0def" was
+ * stored as "abc", "a-p2\0zzz" found pupil a-p2 and a valid token followed by "\0garbage" was
+ * accepted. Each is refused naming the field, and nothing is stored. */
+Test(input, embedded_nul_bytes_are_refused_naming_the_field) {
+  leerplek_client *client = harness_connect(&harness, coordinator_token);
+  cr_assert_eq(upsert_training(client, "NULTEST", "Nul test"), 0);
+  cr_assert_eq(register_pupil(client, "school-n", "a-p2", "NULTEST"), 0);
+  char *before = harness_snapshot(&harness);
+
+  Leerplek__V1__Training training = LEERPLEK__V1__TRAINING__INIT;
+  training.code = (char *)"NULNAME";
+  training.name = (char *)"abc#def";
+  Leerplek__V1__UpsertTrainingRequest upsert = LEERPLEK__V1__UPSERT_TRAINING_REQUEST__INIT;
+  upsert.training = &training;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.token = coordinator_token;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_UPSERT_TRAINING;
+  request.upsert_training = &upsert;
+  assert_refused_naming(patched_call(&request, "abc#def", "abc\0def", 7), "upsert_training.training.name",
+                        "control character (U+0000)");
+
+  Leerplek__V1__GetPupilRequest get = LEERPLEK__V1__GET_PUPIL_REQUEST__INIT;
+  get.school_id = (char *)"school-n";
+  get.pupil_ref = (char *)"a-p2#zzz";
+  Leerplek__V1__Request read = LEERPLEK__V1__REQUEST__INIT;
+  read.token = coordinator_token;
+  read.body_case = LEERPLEK__V1__REQUEST__BODY_GET_PUPIL;
+  read.get_pupil = &get;
+  assert_refused_naming(patched_call(&read, "a-p2#zzz", "a-p2\0zzz", 8), "get_pupil.pupil_ref", "U+0000");
+
+  /* The token: a valid one with "\0garbage" after it. */
+  char token[192];
+  snprintf(token, sizeof token, "%s#garbage", coordinator_token);
+  char patched[192];
+  snprintf(patched, sizeof patched, "%s", token);
+  patched[strlen(coordinator_token)] = '\0';
+  training.name = (char *)"Fine name";
+  request.token = token;
+  assert_refused_naming(patched_call(&request, token, patched, strlen(token)), "token", "U+0000");
+
+  char *after = harness_snapshot(&harness);
+  cr_assert_str_eq(before, after, "a refused call changed the store");
+  free(before);
+  free(after);
+  assert_daemon_serves_others();
+  leerplek_close(client);
+}
+
+/* Every string field, at any depth, the repeated ones named with their index; newlines only in
+ * the free-text fields the proto allows them in (school notes, reasons). */
+Test(input, control_characters_and_bad_utf8_are_refused_in_every_string_field) {
+  leerplek_client *client = harness_connect(&harness, coordinator_token);
+  cr_assert_eq(upsert_training(client, "CTRL", "Control"), 0);
+  char *before = harness_snapshot(&harness);
+
+  char *codes[] = {(char *)"CTRL", (char *)"CTRL#"};
+  Leerplek__V1__Company company = LEERPLEK__V1__COMPANY__INIT;
+  company.id = (char *)"0123456789";
+  company.name = (char *)"Garage";
+  company.n_recognised_training_codes = 2;
+  company.recognised_training_codes = codes;
+  Leerplek__V1__UpsertCompanyRequest upsert = LEERPLEK__V1__UPSERT_COMPANY_REQUEST__INIT;
+  upsert.company = &company;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.token = coordinator_token;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_UPSERT_COMPANY;
+  request.upsert_company = &upsert;
+  assert_refused_naming(patched_call(&request, "CTRL#", "CTRL\x1f", 5),
+                        "upsert_company.company.recognised_training_codes[1]", "U+001F");
+  assert_refused_naming(patched_call(&request, "CTRL#", "CTRL\xc3", 5),
+                        "upsert_company.company.recognised_training_codes[1]", "not valid UTF-8");
+
+  Leerplek__V1__GeoPoint home;
+  Leerplek__V1__Pupil pupil;
+  fill_pupil(&pupil, &home, "school-c", "c-1", "CTRL");
+  pupil.school_notes = (char *)"line one#line two";
+  pupil.home_district = (char *)"Berchem";
+  Leerplek__V1__RegisterPupilRequest reg = LEERPLEK__V1__REGISTER_PUPIL_REQUEST__INIT;
+  reg.pupil = &pupil;
+  Leerplek__V1__Request register_request = LEERPLEK__V1__REQUEST__INIT;
+  register_request.token = coordinator_token;
+  register_request.body_case = LEERPLEK__V1__REQUEST__BODY_REGISTER_PUPIL;
+  register_request.register_pupil = &reg;
+  assert_refused_naming(patched_call(&register_request, "line one#line two", "line one\tline two", 17),
+                        "register_pupil.pupil.school_notes", "U+0009");
+  assert_refused_naming(patched_call(&register_request, "Berchem", "Berc\nem", 7), "register_pupil.pupil.home_district",
+                        "U+000A");
+  assert_refused_naming(patched_call(&register_request, "Berchem", "Berc\x7fm", 7), "register_pupil.pupil.home_district",
+                        "U+007F");
+
+  Leerplek__V1__HelloRequest hello = LEERPLEK__V1__HELLO_REQUEST__INIT;
+  hello.protocol_version = 1;
+  hello.client_name = (char *)"cli#1";
+  Leerplek__V1__Request hello_request = LEERPLEK__V1__REQUEST__INIT;
+  hello_request.body_case = LEERPLEK__V1__REQUEST__BODY_HELLO;
+  hello_request.hello = &hello;
+  assert_refused_naming(patched_call(&hello_request, "cli#1", "cli\0001", 5), "hello.client_name", "U+0000");
+
+  char *after = harness_snapshot(&harness);
+  cr_assert_str_eq(before, after, "a refused call changed the store");
+  free(before);
+  free(after);
+
+  /* A newline where the proto allows it is stored as given. */
+  Leerplek__V1__Response *response =
+      patched_call(&register_request, "line one#line two", "line one\nline two", 17);
+  cr_assert_eq(response->status->code, 0, "%s", response->status->message);
+  leerplek__v1__response__free_unpacked(response, NULL);
+  Leerplek__V1__Response *read = NULL;
+  cr_assert_eq(get_pupil(client, "school-c", "c-1", &read), 0);
+  cr_assert_str_eq(read->get_pupil->pupil->school_notes, "line one\nline two");
+  leerplek_response_free(read);
+  leerplek_close(client);
+}
+
+/* HelloResponse.limits reports the limits this daemon was started with, not the defaults. */
+Test(input, hello_reports_the_configured_limits) {
+  leerplek_client *client = harness_connect(&harness, coordinator_token);
+  Leerplek__V1__HelloRequest hello = LEERPLEK__V1__HELLO_REQUEST__INIT;
+  hello.protocol_version = 1;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_HELLO;
+  request.hello = &hello;
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(call_code(client, &request, &response), 0);
+  const Leerplek__V1__Limits *limits = response->hello->limits;
+  cr_assert_eq(limits->max_frame_bytes, 4096);
+  cr_assert_eq(limits->max_pending_requests, 16);
+  cr_assert_eq(limits->output_high_water_bytes, 8192);
+  cr_assert_eq(limits->max_connections, 3);
+  cr_assert_eq(limits->idle_timeout_s, 2);
+  leerplek_response_free(response);
+  leerplek_close(client);
+}

@@ -8,7 +8,8 @@ static lp_harness harness;
 static char tokens[5][128];
 enum { COORDINATOR, SCHOOL_A, SCHOOL_B, COMPANY_X, COMPANY_Y };
 static leerplek_client *clients[5];
-#define PROPOSAL_ID 77
+/* Numbered as a rematch numbers them: epoch 1, first proposal. */
+#define PROPOSAL_ID ((UINT64_C(1) << 24) | 1)
 
 static void seed_proposal(void) {
   redisContext *redis = harness_redis(&harness);
@@ -40,6 +41,12 @@ static void seed_proposal(void) {
   size = leerplek__v1__vacancy__pack(vacancy, buffer);
   leerplek__v1__vacancy__free_unpacked(vacancy, NULL);
   set = redisCommand(redis, "SET lp:vacancy:vac-x %b", buffer, size);
+  freeReplyObject(set);
+  /* The epoch and summary the rematch of epoch 1 leaves. */
+  Leerplek__V1__RematchResult last = LEERPLEK__V1__REMATCH_RESULT__INIT;
+  last.epoch = 1;
+  size = leerplek__v1__rematch_result__pack(&last, buffer);
+  set = redisCommand(redis, "MSET lp:epoch 1 lp:rematch:last %b", buffer, size);
   freeReplyObject(set);
   redisFree(redis);
 }
@@ -136,8 +143,9 @@ Test(proposals, company_sees_only_its_proposals_in_the_restricted_view) {
 
 Test(proposals, both_sides_accept_then_agreement_then_withdraw_frees_the_seat) {
   Leerplek__V1__Response *response = NULL;
-  cr_assert_eq(accept_as(SCHOOL_B, 0, NULL), CODE(NOT_FOUND), "another school's proposal is absent");
-  cr_assert_eq(accept_as(COMPANY_Y, 0, NULL), CODE(NOT_FOUND), "another company's proposal is absent");
+  /* Another scope's current proposal is answered as a stale one: nothing tells it is current. */
+  cr_assert_eq(accept_as(SCHOOL_B, 0, NULL), CODE(FAILED_PRECONDITION), "another school's proposal is not theirs");
+  cr_assert_eq(accept_as(COMPANY_Y, 0, NULL), CODE(FAILED_PRECONDITION), "another company's proposal is not theirs");
   cr_assert_eq(accept_as(SCHOOL_A, LEERPLEK__V1__SIDE__SIDE_COMPANY, NULL), CODE(PERMISSION_DENIED));
   cr_assert_eq(accept_as(COORDINATOR, 0, NULL), CODE(INVALID_ARGUMENT), "a coordinator must name the side");
   cr_assert_eq(accept_as(SCHOOL_A, 0, &response), 0);
@@ -184,7 +192,7 @@ Test(proposals, both_sides_accept_then_agreement_then_withdraw_frees_the_seat) {
 
 Test(proposals, decline_excludes_the_company_and_frees_the_seat) {
   Leerplek__V1__Response *response = NULL;
-  cr_assert_eq(decline(COMPANY_Y, NULL), CODE(NOT_FOUND));
+  cr_assert_eq(decline(COMPANY_Y, NULL), CODE(FAILED_PRECONDITION));
   cr_assert_eq(decline(COMPANY_X, &response), 0);
   cr_assert_eq(response->decline_proposal->state, LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_DECLINED);
   cr_assert_str_eq(response->decline_proposal->excluded_company_id, "1111111111");
@@ -196,7 +204,8 @@ Test(proposals, decline_excludes_the_company_and_frees_the_seat) {
   uint32_t proposed, filled;
   vacancy_seats(&proposed, &filled);
   cr_assert_eq(proposed, 0);
-  cr_assert_eq(accept_as(SCHOOL_A, 0, NULL), CODE(NOT_FOUND), "a declined proposal is no longer current");
+  cr_assert_eq(accept_as(SCHOOL_A, 0, NULL), CODE(FAILED_PRECONDITION), "a declined proposal is no longer current");
+  cr_assert_eq(decline(SCHOOL_A, NULL), CODE(FAILED_PRECONDITION), "declining it again: no longer current");
 
   Leerplek__V1__GetPlacementRequest get = LEERPLEK__V1__GET_PLACEMENT_REQUEST__INIT;
   get.pupil_ref = (char *)"p1";
