@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lp_alloc.h"
 #include "lp_handlers.h"
 #include "lp_rematch.h"
 #include "lp_rules.h"
@@ -324,17 +325,63 @@ int lp_handle_get_report(lp_ctx *ctx) {
 /* ---- GetWaitingList -------------------------------------------------------------------- */
 
 typedef struct waiting {
-  const Leerplek__V1__Pupil *pupil;
+  const Leerplek__V1__Pupil *pupil;       /* NULL for a page token's position */
   const Leerplek__V1__Placement *placement;
   int64_t score, since;
+  const char *school_id, *ref;
 } waiting;
 
 static int by_priority(const void *a, const void *b) {
   const waiting *x = a, *y = b;
   if (x->score != y->score) return x->score > y->score ? -1 : 1;
   if (x->since != y->since) return x->since < y->since ? -1 : 1;
-  int c = strcmp(x->pupil->school_id, y->pupil->school_id);
-  return c ? c : strcmp(x->pupil->ref, y->pupil->ref);
+  int c = strcmp(x->school_id, y->school_id);
+  return c ? c : strcmp(x->ref, y->ref);
+}
+
+/* A position in the waiting list's order as a page token key: the score and the waiting time
+ * in WAITING_DIGITS base-36 digits each, then "<school>/<ref>" (at most 65 bytes: 79 in all,
+ * within LP_MAX_KEY). The next page resumes after that position, wherever the pupil stands
+ * now, so pupils added or placed between pages are neither repeated nor skipped. */
+#define WAITING_DIGITS 7
+#define WAITING_NUMBER_MAX 78364164095LL /* 36^7 - 1; scores stay below ELIGIBILITY_UNPLACED_MAX */
+
+static void write_base36(char *out, int64_t value) {
+  static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  if (value < 0) value = 0;
+  if (value > WAITING_NUMBER_MAX) value = WAITING_NUMBER_MAX;
+  for (int d = WAITING_DIGITS - 1; d >= 0; d--, value /= 36) out[d] = digits[value % 36];
+}
+
+static bool read_base36(const char *in, int64_t *value) {
+  *value = 0;
+  for (int d = 0; d < WAITING_DIGITS; d++) {
+    char c = in[d];
+    int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'z' ? c - 'a' + 10 : -1;
+    if (digit < 0) return false;
+    *value = *value * 36 + digit;
+  }
+  return true;
+}
+
+static void position_key(const waiting *w, char key[LP_MAX_KEY]) {
+  write_base36(key, w->score);
+  write_base36(key + WAITING_DIGITS, w->since);
+  snprintf(key + 2 * WAITING_DIGITS, LP_MAX_KEY - 2 * WAITING_DIGITS, "%s/%s", w->school_id, w->ref);
+}
+
+/* The position a page token names, in *position (its strings point into key). */
+static bool read_position(char *key, waiting *position) {
+  memset(position, 0, sizeof *position);
+  if (strlen(key) < 2 * WAITING_DIGITS + 3 || !read_base36(key, &position->score) ||
+      !read_base36(key + WAITING_DIGITS, &position->since))
+    return false;
+  char *school = key + 2 * WAITING_DIGITS, *slash = strchr(school, '/');
+  if (!slash || slash == school || slash[1] == '\0') return false;
+  *slash = '\0';
+  position->school_id = school;
+  position->ref = slash + 1;
+  return true;
 }
 
 int lp_handle_get_waiting_list(lp_ctx *ctx) {
@@ -345,18 +392,15 @@ int lp_handle_get_waiting_list(lp_ctx *ctx) {
       return lp_fail(ctx, CODE(PERMISSION_DENIED), "get_waiting_list.school_id", "a school sees only its own waiting list entries");
     school = ctx->who.scope_id;
   }
-  /* The page token is the position of the last entry returned. */
-  unsigned long after = 0;
-  if (request->page_token[0]) {
-    char *end = NULL;
-    after = strtoul(request->page_token, &end, 10);
-    if (*end != '\0' || strlen(request->page_token) > 10 || request->page_token[0] == '-')
-      return lp_fail(ctx, CODE(INVALID_ARGUMENT), "get_waiting_list.page_token", "not a page token of this list");
-  }
+  char after_key[LP_MAX_KEY];
+  waiting after;
+  if (!lp_page_token_read(ctx, "get_waiting_list", &request->base, request->page_token, after_key)) return -1;
+  bool resuming = after_key[0] != '\0';
+  if (resuming && !read_position(after_key, &after))
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "get_waiting_list.page_token", "get_waiting_list.page_token is not a page token of this list");
   const lp_state *state = &ctx->daemon->state;
   const lp_map *placements = &state->maps[LP_KIND_PLACEMENT];
-  waiting *list = malloc((placements->count + 1) * sizeof *list);
-  if (!list) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
+  waiting *list = lp_malloc((placements->count + 1) * sizeof *list);
   size_t count = 0;
   for (size_t i = 0; i < placements->count; i++) {
     const Leerplek__V1__Placement *placement = placements->entries[i].value;
@@ -366,6 +410,8 @@ int lp_handle_get_waiting_list(lp_ctx *ctx) {
     waiting *w = &list[count++];
     w->pupil = pupil;
     w->placement = placement;
+    w->school_id = pupil->school_id;
+    w->ref = pupil->ref;
     w->since = lp_rules_waiting_since(pupil, placement);
     w->score = lp_rules_priority_score(&ctx->daemon->config, pupil, placement, ctx->now);
   }
@@ -373,13 +419,9 @@ int lp_handle_get_waiting_list(lp_ctx *ctx) {
   uint32_t limit = lp_page_size(ctx, request->page_size);
   Leerplek__V1__GetWaitingListResponse *reply = lp_scratch(ctx, sizeof *reply);
   Leerplek__V1__WaitingListEntry **entries = lp_scratch(ctx, ((size_t)limit + 1) * sizeof *entries);
-  if (!reply || !entries) {
-    free(list);
-    return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
-  }
   leerplek__v1__get_waiting_list_response__init(reply);
   size_t returned = 0;
-  unsigned long last_position = 0;
+  const waiting *last = NULL;
   bool more = false;
   for (size_t i = 0; i < count; i++) {
     const waiting *w = &list[i];
@@ -387,13 +429,12 @@ int lp_handle_get_waiting_list(lp_ctx *ctx) {
     if (request->training_code[0] && strcmp(w->pupil->training_code, request->training_code) != 0) continue;
     if (request->home_district[0] && strcmp(pupil_district(w->pupil), request->home_district) != 0) continue;
     reply->total_size++;
-    if (i + 1 <= after) continue;
+    if (resuming && by_priority(w, &after) <= 0) continue;
     if (returned == limit) {
       more = true;
       continue;
     }
     Leerplek__V1__WaitingListEntry *entry = lp_scratch(ctx, sizeof *entry);
-    if (!entry) break;
     leerplek__v1__waiting_list_entry__init(entry);
     entry->position = (uint32_t)(i + 1);
     entry->school_id = w->pupil->school_id;
@@ -409,15 +450,15 @@ int lp_handle_get_waiting_list(lp_ctx *ctx) {
     entry->priority_score = w->score;
     entry->unplaced = w->placement->unplaced;
     entries[returned++] = entry;
-    last_position = i + 1;
+    last = w;
   }
-  free(list);
   reply->entries = entries;
   reply->n_entries = returned;
-  char token[24] = "";
-  if (more) snprintf(token, sizeof token, "%lu", last_position);
-  reply->next_page_token = lp_scratch_strdup(ctx, token);
-  if (!reply->next_page_token) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
+  char last_key[LP_MAX_KEY];
+  if (more) position_key(last, last_key);
+  reply->next_page_token = more ? lp_page_token_make(ctx, "get_waiting_list", &request->base, last_key)
+                                : lp_scratch_strdup(ctx, "");
+  free(list);
   ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_GET_WAITING_LIST;
   ctx->response->get_waiting_list = reply;
   return 0;

@@ -3,7 +3,7 @@
  * preparatory seat a ready pupil held, and the ready one is told truly why it waits; with
  * rematch_ready_on_preparatory 0 the ready pupil never gets it. Days waited are the same in
  * the waiting list and in the rematch's reasons; every rematch says it is proven optimal, and
- * the report carries the proof. */
+ * the report carries the proof. Waiting-list pages resume after the last entry returned. */
 #include <time.h>
 
 #include "common.h"
@@ -223,5 +223,56 @@ Test(priorities, preparatory_seats_can_be_kept_for_not_ready_pupils) {
   cr_assert_eq(placement->unplaced->hint_kind, LEERPLEK__V1__HINT_KIND__HINT_KIND_NEW_PLACE);
   cr_assert(strstr(placement->unplaced->help, "1 more REGULAR seat in LASSEN") != NULL, "%s", placement->unplaced->help);
   leerplek_response_free(response);
+  stop();
+}
+
+/* One page of the waiting list (the caller frees the response). */
+static Leerplek__V1__GetWaitingListResponse *waiting_page(const char *token, uint32_t size, const char *training,
+                                                           Leerplek__V1__Response **response) {
+  Leerplek__V1__GetWaitingListRequest body = LEERPLEK__V1__GET_WAITING_LIST_REQUEST__INIT;
+  body.page_size = size;
+  body.page_token = (char *)token;
+  body.training_code = (char *)training;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_WAITING_LIST;
+  request.get_waiting_list = &body;
+  int code = call_code(coordinator, &request, response);
+  return code == 0 ? (*response)->get_waiting_list : NULL;
+}
+
+Test(priorities, waiting_list_pages_resume_after_the_last_entry) {
+  start(NULL);
+  /* Five pupils waiting 50, 40, 30, 20 and 10 days, no place for anyone. */
+  static const char *const refs[] = {"w50", "w40", "w30", "w20", "w10"};
+  for (int i = 0; i < 5; i++) pupil(refs[i], READINESS(READY), HOME_LAT, 50 - 10 * i, false);
+  Leerplek__V1__Response *first = NULL;
+  Leerplek__V1__GetWaitingListResponse *page = waiting_page("", 2, "", &first);
+  cr_assert_not_null(page);
+  cr_assert_eq(page->n_entries, 2);
+  cr_assert_str_eq(page->entries[0]->pupil_ref, "w50");
+  cr_assert_str_eq(page->entries[1]->pupil_ref, "w40");
+  cr_assert_eq(page->entries[1]->position, 2);
+  cr_assert_neq(page->next_page_token[0], '\0');
+  /* Between the pages, a pupil who waited longer than everyone joins the list. */
+  pupil("w99", READINESS(READY), HOME_LAT, 99, false);
+  Leerplek__V1__Response *second = NULL;
+  page = waiting_page(first->get_waiting_list->next_page_token, 2, "", &second);
+  cr_assert_not_null(page);
+  cr_assert_eq(page->n_entries, 2);
+  cr_assert_str_eq(page->entries[0]->pupil_ref, "w30", "the page resumes after w40, not at a shifted offset");
+  cr_assert_str_eq(page->entries[1]->pupil_ref, "w20");
+  cr_assert_eq(page->entries[0]->position, 4, "positions are on the whole list, w99 included");
+  cr_assert_eq(page->total_size, 6);
+  /* The token is bound to its filters. */
+  Leerplek__V1__Response *refused = NULL;
+  cr_assert_null(waiting_page(first->get_waiting_list->next_page_token, 2, "LASSEN", &refused));
+  cr_assert_eq(refused->status->code, CODE(INVALID_ARGUMENT));
+  cr_assert_str_eq(refused->status->field, "get_waiting_list.page_token");
+  leerplek_response_free(refused);
+  cr_assert_null(waiting_page("not-a-token", 2, "", &refused));
+  cr_assert_eq(refused->status->code, CODE(INVALID_ARGUMENT));
+  leerplek_response_free(refused);
+  leerplek_response_free(first);
+  leerplek_response_free(second);
   stop();
 }
