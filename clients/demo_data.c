@@ -714,8 +714,9 @@ static void write_pupils(const demo_dataset *d, FILE *out)
  * location (only those can publish or answer proposals). "<role> <scope>" per line. */
 static void write_tokens_plan(const demo_dataset *d, FILE *out)
 {
-    fputs("# leerplek demo: tokens to create, one per line: <role> <scope>\n"
-          "# e.g. leerplek admin create-token --role school --scope school:VT001\n", out);
+    fprintf(out, "# leerplek demo: tokens to create, one per line: <role> <scope>\n"
+                 "# e.g. leerplek admin create-token --role school --scope school:%s\n",
+            d->school_count > 0 ? d->schools[0].id : "VT01");
     fputs("coordinator coordinator\n", out);
     for (int32_t s = 0; s < d->school_count; s++)
         fprintf(out, "school school:%s\n", d->schools[s].id);

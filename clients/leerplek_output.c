@@ -8,6 +8,7 @@
 
 #include "leerplek.pb-c.h"
 #include "leerplek_csv.h"
+#include "leerplek_i18n.h"
 #include "leerplek_text.h"
 
 /* Table cells wider than this are cut (with "...") so one long note cannot wreck the layout. */
@@ -29,6 +30,8 @@ char *lp_cell_text(const json_t *value) {
     while (len > 0 && buffer[len - 1] == '0') buffer[--len] = '\0';
     if (len > 0 && buffer[len - 1] == '.') buffer[--len] = '\0';
     if (strcmp(buffer, "-0") == 0) strcpy(buffer, "0");
+    char *mark = strchr(buffer, '.');
+    if (mark) *mark = lp_decimal_mark();
     return copy_text(buffer);
   }
   case JSON_TRUE:
@@ -250,7 +253,16 @@ static void print_table(FILE *out, const char *const *columns, size_t n_columns,
     free(widths);
     return;
   }
-  for (size_t c = 0; c < n_columns; c++) widths[c] = display_width(columns[c]);
+  /* Headers are for people: translated (the columns are marked where they are listed). CSV
+   * and JSON keep the column names. */
+  const char **headers = calloc(n_columns + 1, sizeof *headers);
+  if (!headers) {
+    free(cells);
+    free(widths);
+    return;
+  }
+  for (size_t c = 0; c < n_columns; c++) headers[c] = _(columns[c]);
+  for (size_t c = 0; c < n_columns; c++) widths[c] = display_width(headers[c]);
   for (size_t r = 0; r < n_rows; r++)
     for (size_t c = 0; c < n_columns; c++) {
       char *text = lp_cell_text(lp_json_path(json_array_get(items, r), columns[c]));
@@ -259,7 +271,7 @@ static void print_table(FILE *out, const char *const *columns, size_t n_columns,
       size_t width = text ? display_width(text) : 0;
       if (width > widths[c]) widths[c] = width;
     }
-  for (size_t c = 0; c < n_columns; c++) print_padded(out, columns[c], widths[c], c + 1 == n_columns);
+  for (size_t c = 0; c < n_columns; c++) print_padded(out, headers[c], widths[c], c + 1 == n_columns);
   fputc('\n', out);
   for (size_t r = 0; r < n_rows; r++) {
     for (size_t c = 0; c < n_columns; c++) {
@@ -271,6 +283,7 @@ static void print_table(FILE *out, const char *const *columns, size_t n_columns,
   for (size_t i = 0; i < n_rows * n_columns; i++) free(cells[i]);
   free(cells);
   free(widths);
+  free(headers);
 }
 
 static void print_csv(FILE *out, const char *const *columns, size_t n_columns, const json_t *items) {

@@ -122,23 +122,24 @@ if [ -n "$given_bin" ]; then
     [ -x "$bin/$program" ] || fail "$bin/$program is missing (LEERPLEK_BIN must hold leerplekd, leerplek and leerplek-gen)"
   done
 else
-  step "install what is missing"
-  bash deploy/install-deps.sh
+  mkdir -p build
+  step "install what is missing (apt output in build/main-install.log)"
+  : >"$top/build/main-install.log"
+  LEERPLEK_INSTALL_LOG=$top/build/main-install.log bash deploy/install-deps.sh | sed 's/^install-deps: /  /'
 
   build_log=$top/build/main-build.log
   step "build (build/, full log in build/main-build.log)"
-  mkdir -p build
   if ! cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build_log" 2>&1; then
     tail -n 30 "$build_log"
     fail "cmake could not configure build/ (log: build/main-build.log)"
   fi
-  if ! cmake --build build -j "$(nproc)" --target leerplekd leerplek leerplek-gen 2>&1 |
+  if ! cmake --build build -j "$(nproc)" --target leerplekd leerplek leerplek-gen leerplek-solve leerplek-translations 2>&1 |
       tee -a "$build_log" | build_progress; then
     grep -E 'error|Error' "$build_log" | head -n 30
     fail "the build failed (log: build/main-build.log)"
   fi
   bin=$top/build/bin
-  echo "  built leerplekd, leerplek and leerplek-gen in build/bin"
+  echo "  built leerplekd, leerplek, leerplek-gen and leerplek-solve in build/bin"
 fi
 
 [ ${#redis_socket} -lt 104 ] || fail "the run folder's path is too long for a unix socket: $run_dir"
@@ -182,7 +183,7 @@ redis_ready() { [ "$(redis-cli -s "$redis_socket" ping 2>/dev/null)" = PONG ]; }
 wait_for 30 redis_ready || fail "redis-server did not start: $run_dir/redis.log"
 
 daemon_flags=(--config deploy/leerplekd.conf --redis "unix:$redis_socket" --listen "$api_address"
-              --http_listen "$http_address" --log_level warn)
+              --http_listen "$http_address" --log_level info)
 if [ ! -f "$run_dir/tokens.txt" ]; then
   step "create the first admin token"
   admin_token=$("$bin/leerplekd" "${daemon_flags[@]}" --create-admin-token 2>>"$run_dir/leerplekd.log" |

@@ -176,7 +176,7 @@ Test(cli_daemon, import_then_export_gives_the_same_files) {
   cli_result_free(&r);
 }
 
-Test(cli_daemon, refused_rows_are_named_and_the_rest_imported) {
+Test(cli_daemon, a_file_with_unknown_references_imports_nothing) {
   become_coordinator();
   import_samples();
   const char csv[] =
@@ -185,17 +185,63 @@ Test(cli_daemon, refused_rows_are_named_and_the_rest_imported) {
       "VAC-11,LOC-NOWHERE,BOUW-RUW,1,partly,mon,regular,2026-09-01\n"
       "VAC-12,LOC-3,BOUW-RUW,1,partly,mon,regular,2026-09-01\n" /* De Vlinder is not recognised for BOUW-RUW */
       "VAC-13,LOC-2,ELEKTRO-INST,1,ready,tue,regular,2026-09-01\n";
+  /* --check finds what the import would refuse, from the store. */
+  const char *const check_args[] = {"import", "vacancies", "-", "--check", NULL};
+  cli_result r = run_as(coordinator_env, check_args, csv);
+  cr_assert_eq(r.status, 2, "--check: exit 2, got %d: %s", r.status, r.err);
+  cr_assert(strstr(r.err, "<stdin>:3 (location_id): no location LOC-NOWHERE"), "%s", r.err);
+  cr_assert(strstr(r.err, "<stdin>:4 (training_code): company 0200000003 (of location LOC-3) is not recognised for BOUW-RUW"),
+            "%s", r.err);
+  cli_result_free(&r);
   const char *const args[] = {"import", "vacancies", "-", NULL};
-  cli_result r = run_as(coordinator_env, args, csv);
-  cr_assert_eq(r.status, 1, "some rows refused: exit 1, got %d: %s", r.status, r.err);
-  cr_assert(strstr(r.out, "imported 2 of 4 vacancies"), "%s", r.out);
-  cr_assert(strstr(r.err, "<stdin>:3: create refused: "), "%s", r.err);
-  cr_assert(strstr(r.err, "<stdin>:4: create refused: "), "%s", r.err);
-  cr_assert(!strstr(r.err, "<stdin>:2:") && !strstr(r.err, "<stdin>:5:"), "good rows are not reported: %s", r.err);
+  r = run_as(coordinator_env, args, csv);
+  cr_assert_eq(r.status, 2, "all or nothing: exit 2, got %d: %s", r.status, r.err);
+  cr_assert(strstr(r.err, "2 problems in <stdin>; nothing was imported"), "%s", r.err);
+  cr_assert(!strstr(r.err, "<stdin>:2 ") && !strstr(r.err, "<stdin>:5 "), "good rows are not reported: %s", r.err);
+  cr_assert(!strstr(r.out, "imported"), "%s", r.out);
   cli_result_free(&r);
   RUN_AS(r, coordinator_env, "coordinator", "vacancies", "--csv");
-  cr_assert(strstr(r.out, "\nVAC-10,") && strstr(r.out, "\nVAC-13,"), "%s", r.out);
-  cr_assert(!strstr(r.out, "VAC-11") && !strstr(r.out, "VAC-12"), "%s", r.out);
+  cr_assert(!strstr(r.out, "VAC-10") && !strstr(r.out, "VAC-13"), "no row of the file was stored: %s", r.out);
+  cli_result_free(&r);
+}
+
+Test(cli_daemon, semicolon_files_with_decimal_commas_and_postcodes_round_trip) {
+  become_coordinator();
+  import_samples();
+  /* As a Flemish spreadsheet saves it: ';' between cells, decimal commas, no coordinates for
+   * the second pupil (its postcode's centre is used), Dutch day names. */
+  const char csv[] =
+      "school_id;ref;training_code;readiness;latitude;longitude;home_postcode;max_commute_km;days\n"
+      "SCH-1;lln-300;BOUW-RUW;partly;51,2211;4,3997;2000;12,5;ma,di\n"
+      "SCH-1;lln-301;BOUW-RUW;partly;;;2100;8;\"A:wo;B:do\"\n";
+  const char *const args[] = {"import", "pupils", "-", "--delimiter", ";", NULL};
+  cli_result r = run_as(coordinator_env, args, csv);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert(strstr(r.out, "imported 2 of 2 pupils"), "%s", r.out);
+  cli_result_free(&r);
+  RUN_AS(r, coordinator_env, "export", "pupils", "--owner", "SCH-1", "--delimiter", ";");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  /* The daemon keeps homes rounded to 0.005 degrees. */
+  cr_assert(strstr(r.out, "SCH-1;lln-300;BOUW-RUW;partly;51,22;4,4;2000;"), "%s", r.out);
+  cr_assert(strstr(r.out, ";12,5;mon,tue;"), "decimal comma out, days language-neutral: %s", r.out);
+  /* 2100 Deurne's centre in postcodes_antwerp.def (51.2200, 4.4660), rounded. */
+  cr_assert(strstr(r.out, "SCH-1;lln-301;BOUW-RUW;partly;51,22;4,465;2100;"), "%s", r.out);
+  cli_result_free(&r);
+  RUN_AS(r, coordinator_env, "export", "pupils", "--owner", "SCH-1");
+  cr_assert(strstr(r.out, "SCH-1,lln-300,BOUW-RUW,partly,51.22,4.4,2000,"), "',' files keep '.': %s", r.out);
+  cli_result_free(&r);
+  /* An unknown postcode without coordinates is refused by name, and nothing is imported. */
+  const char unknown[] =
+      "school_id;ref;training_code;readiness;latitude;longitude;home_postcode;max_commute_km;days\n"
+      "SCH-1;lln-302;BOUW-RUW;partly;;;2100;8;ma\n"
+      "SCH-1;lln-303;BOUW-RUW;partly;;;9999;8;ma\n";
+  r = run_as(coordinator_env, args, unknown);
+  cr_assert_eq(r.status, 2, "%s", r.err);
+  cr_assert(strstr(r.err, "<stdin>:3:7 (home_postcode): postcode 9999 is not in the table of Antwerp and its surroundings"),
+            "%s", r.err);
+  cli_result_free(&r);
+  RUN_AS(r, coordinator_env, "coordinator", "pupils", "--csv");
+  cr_assert(!strstr(r.out, "lln-302"), "%s", r.out);
   cli_result_free(&r);
 }
 
