@@ -697,7 +697,7 @@ static int run_import(cli *c, const command *command, int argc, char **argv) {
   if (read_rc == 0) lp_rows_to_messages(kind, &table, &messages, &diags);
   if (diags.count) {
     lp_diags_print(&diags, stderr);
-    fprintf(stderr, ngettext("%s: %zu problem in %s; nothing was imported\n",
+    fprintf(stderr, dngettext(LP_TEXT_DOMAIN, "%s: %zu problem in %s; nothing was imported\n",
                              "%s: %zu problems in %s; nothing was imported\n", diags.count),
             c->command_name, diags.count, table.name ? table.name : path);
     if (delimiter == ',' && table.header.n_fields == 1 && strchr(table.header.fields[0], ';'))
@@ -726,7 +726,7 @@ static int run_import(cli *c, const command *command, int argc, char **argv) {
   }
   if (rc == EXIT_OK && diags.count) {
     lp_diags_print(&diags, stderr);
-    fprintf(stderr, ngettext("%s: %zu problem in %s; nothing was imported\n",
+    fprintf(stderr, dngettext(LP_TEXT_DOMAIN, "%s: %zu problem in %s; nothing was imported\n",
                              "%s: %zu problems in %s; nothing was imported\n", diags.count),
             c->command_name, diags.count, table.name);
     rc = EXIT_USAGE;

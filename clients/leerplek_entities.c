@@ -24,10 +24,11 @@
 #define MAX_PREFERENCES 10
 #define MAX_EXCLUSIONS 100
 
-enum { TRAINING_CODE, TRAINING_NAME };
+enum { TRAINING_CODE, TRAINING_NAME, TRAINING_PROVIDERS };
 static const lp_column training_columns[] = {
     {N_("code"), 1, N_("training code, 1-32 of A-Z 0-9 -, e.g. ELEKTRO-INST")},
     {N_("name"), 1, N_("human name, e.g. Elektrische installaties")},
+    {N_("provider_types"), 0, N_("kinds of school offering it, separated by ';': full_time, buso, learning_working, syntra")},
 };
 
 enum { COMPANY_ID, COMPANY_NAME, COMPANY_RECOGNISED };
@@ -72,7 +73,7 @@ static const lp_column vacancy_columns[] = {
 enum {
   PUPIL_SCHOOL, PUPIL_REF, PUPIL_TRAINING, PUPIL_READINESS, PUPIL_LATITUDE, PUPIL_LONGITUDE,
   PUPIL_POSTCODE, PUPIL_DISTRICT, PUPIL_COMMUTE, PUPIL_DAYS, PUPIL_PREFERRED, PUPIL_EXCLUDED,
-  PUPIL_OKAN, PUPIL_BUSO, PUPIL_WAITING_SINCE, PUPIL_NOTES
+  PUPIL_OKAN, PUPIL_BUSO, PUPIL_WAITING_SINCE, PUPIL_NOTES, PUPIL_SCHOOL_TYPE
 };
 static const lp_column pupil_columns[] = {
     {N_("school_id"), 0, N_("the school's id (empty: the school of a school token)")},
@@ -91,6 +92,7 @@ static const lp_column pupil_columns[] = {
     {N_("special_needs_buso"), 0, N_("priority flag: true/false")},
     {N_("waiting_since"), 0, N_("YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (coordinators only; empty = now)")},
     {N_("school_notes"), 0, N_("school notes, never shown to companies; no names or health details")},
+    {N_("school_type"), 0, N_("the kind of school: full_time, buso, learning_working or syntra")},
 };
 
 #define COLUMNS(array) array, sizeof array / sizeof array[0]
@@ -325,6 +327,18 @@ static ProtobufCMessage *training_from_row(row_reader *r) {
   leerplek__v1__training__init(training);
   training->code = take_training_code(r, TRAINING_CODE);
   training->name = take_text(r, TRAINING_NAME, MAX_NAME);
+  size_t count = 0;
+  char **types = take_list(r, TRAINING_PROVIDERS, 4, &count, NULL, NULL);
+  training->provider_types = count ? calloc(count, sizeof *training->provider_types) : NULL;
+  for (size_t i = 0; i < count; i++) {
+    int value = 0;
+    char why[300];
+    if (lp_enum_parse(&leerplek__v1__school_type__descriptor, types[i], &value, why, sizeof why) != 0)
+      problem(r, TRAINING_PROVIDERS, "%s", why);
+    if (training->provider_types) training->provider_types[training->n_provider_types++] = (Leerplek__V1__SchoolType)value;
+    free(types[i]);
+  }
+  free(types);
   return &training->base;
 }
 
@@ -411,6 +425,7 @@ static ProtobufCMessage *pupil_from_row(row_reader *r) {
                     sizeof why) != 0)
     problem(r, PUPIL_WAITING_SINCE, "%s", why);
   pupil->school_notes = take_text(r, PUPIL_NOTES, MAX_TEXT);
+  pupil->school_type = (Leerplek__V1__SchoolType)take_enum(r, PUPIL_SCHOOL_TYPE, &leerplek__v1__school_type__descriptor, 0);
   return &pupil->base;
 }
 
@@ -535,6 +550,13 @@ json_t *lp_entity_to_json(const lp_kind *kind, const ProtobufCMessage *message) 
     const Leerplek__V1__Training *training = (const Leerplek__V1__Training *)message;
     set_text(object, "code", training->code);
     set_text(object, "name", training->name);
+    json_t *types = json_array();
+    for (size_t i = 0; i < training->n_provider_types; i++) {
+      char text[64];
+      lp_enum_format(&leerplek__v1__school_type__descriptor, training->provider_types[i], text, sizeof text);
+      json_array_append_new(types, json_string(text));
+    }
+    json_object_set_new(object, "provider_types", types);
     break;
   }
   case LP_KIND_COMPANIES: {
@@ -591,6 +613,7 @@ json_t *lp_entity_to_json(const lp_kind *kind, const ProtobufCMessage *message) 
     lp_time_format(pupil->waiting_since_unix_s, text, sizeof text);
     set_text(object, "waiting_since", text);
     set_text(object, "school_notes", pupil->school_notes);
+    set_enum(object, "school_type", &leerplek__v1__school_type__descriptor, pupil->school_type);
     break;
   }
   case LP_KIND_COUNT:

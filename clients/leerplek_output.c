@@ -215,6 +215,49 @@ const json_t *lp_json_path(const json_t *object, const char *path) {
   return value;
 }
 
+/* Values people read in tables: the short enum names of the columns below, and booleans.
+ * Translated with the context "value" (a msgctxt) and only in those columns, so a reference or
+ * a name that happens to be such a word is left alone. --csv and --json keep them as they are. */
+#define VALUE_CONTEXT "value\004"
+#define NC_(context, text) context "\004" text
+static const char *const value_labels[] = {
+    NC_("value", "waiting"), NC_("value", "proposed"), NC_("value", "accepted"), NC_("value", "agreement"),
+    NC_("value", "declined"), NC_("value", "withdrawn"), NC_("value", "not_ready"), NC_("value", "partly"),
+    NC_("value", "ready"), NC_("value", "regular"), NC_("value", "preparatory"), NC_("value", "open"),
+    NC_("value", "closed"), NC_("value", "no_recognised_vacancy"), NC_("value", "readiness_too_low"),
+    NC_("value", "none_within_commute"), NC_("value", "no_compatible_days"), NC_("value", "all_excluded"),
+    NC_("value", "seats_taken"), NC_("value", "up_to_5_km"), NC_("value", "up_to_10_km"),
+    NC_("value", "up_to_20_km"), NC_("value", "up_to_40_km"), NC_("value", "over_40_km"),
+    NC_("value", "school"), NC_("value", "company"), NC_("value", "coordinator"), NC_("value", "admin"),
+    NC_("value", "moved"), NC_("value", "released"), NC_("value", "true"), NC_("value", "false"),
+};
+static const char *const value_columns[] = {"state", "readiness", "min_readiness", "kind", "reason",
+                                            "distance_band", "role", "side"};
+
+static int is_value_column(const char *column) {
+  const char *last = strrchr(column, '.');
+  last = last ? last + 1 : column;
+  for (size_t i = 0; i < sizeof value_columns / sizeof value_columns[0]; i++)
+    if (strcmp(last, value_columns[i]) == 0) return 1;
+  return 0;
+}
+
+/* The cell as people read it: a translated value where the column holds one, else the text. */
+static char *table_cell_text(const char *column, const json_t *value) {
+  char *text = lp_cell_text(value);
+  if (!text || !(json_is_boolean(value) || (json_is_string(value) && is_value_column(column)))) return text;
+  for (size_t i = 0; i < sizeof value_labels / sizeof value_labels[0]; i++) {
+    const char *word = value_labels[i] + strlen(VALUE_CONTEXT);
+    if (strcmp(word, text) != 0) continue;
+    const char *translated = _(value_labels[i]);
+    if (translated != value_labels[i]) {
+      free(text);
+      return strdup(translated);
+    }
+  }
+  return text;
+}
+
 /* Display width in characters (UTF-8 continuation bytes do not count). */
 static size_t display_width(const char *text) {
   size_t width = 0;
@@ -265,7 +308,7 @@ static void print_table(FILE *out, const char *const *columns, size_t n_columns,
   for (size_t c = 0; c < n_columns; c++) widths[c] = display_width(headers[c]);
   for (size_t r = 0; r < n_rows; r++)
     for (size_t c = 0; c < n_columns; c++) {
-      char *text = lp_cell_text(lp_json_path(json_array_get(items, r), columns[c]));
+      char *text = table_cell_text(columns[c], lp_json_path(json_array_get(items, r), columns[c]));
       if (text) fit_cell(text);
       cells[r * n_columns + c] = text;
       size_t width = text ? display_width(text) : 0;
@@ -355,7 +398,7 @@ static void print_key_values(FILE *out, const json_t *object, int indent) {
       size_t n = object_keys(json_array_get(value, 0), columns, 64);
       print_table(out, columns, n, value);
     } else {
-      char *text = lp_cell_text(value);
+      char *text = table_cell_text(key, value);
       fprintf(out, "%*s%s: %s\n", indent, "", key, text ? text : "");
       free(text);
     }

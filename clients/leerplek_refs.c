@@ -69,7 +69,7 @@ typedef struct checker {
 } checker;
 
 static void missing(checker *c, const char *column, const char *what) {
-  lp_diag_add(c->diags, _("%s:%zu (%s): %s"), c->table->name, c->line, column, what);
+  lp_diag_add(c->diags, "%s:%zu (%s): %s", c->table->name, c->line, column, what);
   c->problems++;
 }
 
