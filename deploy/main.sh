@@ -2,7 +2,7 @@
 # The README's main command: what a coordinator, or an engineer trying leerplek for the first
 # time, runs. Installs what is missing, builds, starts a private redis-server (AOF on, unix
 # socket, data under run/) and leerplekd, creates tokens, imports the Antwerp demo dataset
-# (leerplek-gen --demo: DOMAIN.md's 307 pupils, 1,220 companies, 367 locations), puts every
+# (leerplek-gen --demo: the SamDuLeA dashboard's 307 pupils, 1,220 companies, 367 locations), puts every
 # pupil on the waiting list, runs a rematch and prints the placed and unplaced counts, the
 # report (reasons, shortages) and the waiting list, then where to look next.
 #
@@ -191,6 +191,17 @@ if [ ! -f "$run_dir/tokens.txt" ]; then
   [ -n "$admin_token" ] || fail "could not create the admin token (see $run_dir/leerplekd.log)"
 fi
 
+step "generate the Antwerp demo dataset (seed $seed) -> $(shown "$run_dir/demo")"
+"$bin/leerplek-gen" --demo "$run_dir/demo" --seed "$seed" >"$run_dir/demo-overview.txt"
+sed -n '1,3p' "$run_dir/demo-overview.txt"
+echo "  (pupils and seats per training and per area: $(shown "$run_dir/demo-overview.txt"))"
+# The dashboard's trend: the demo's earlier snapshot (the network's October figure), kept if
+# the store has one already (LEERPLEK_KEEP=1); the daemon reads lp:trend:* when it starts.
+while read -r day figures; do
+  [ -n "$day" ] || continue
+  redis-cli -s "$redis_socket" SET "lp:trend:$day" "$figures" NX >/dev/null
+done <"$run_dir/demo/trend.txt"
+
 # HTTP over TCP or a unix socket: the base URL and the curl options that reach it.
 if [[ $http_address == unix:* ]]; then
   http_socket=${http_address#unix:}
@@ -237,10 +248,6 @@ fi
 coordinator_token=$(awk '$1 == "coordinator" {print $2}' "$run_dir/tokens.txt")
 admin_token=$(awk '$1 == "admin" {print $2}' "$run_dir/tokens.txt")
 
-step "generate the Antwerp demo dataset (seed $seed) -> $(shown "$run_dir/demo")"
-"$bin/leerplek-gen" --demo "$run_dir/demo" --seed "$seed" >"$run_dir/demo-overview.txt"
-sed -n '1,3p' "$run_dir/demo-overview.txt"
-echo "  (pupils and seats per training and per area: $(shown "$run_dir/demo-overview.txt"))"
 
 step "import it (each file checked whole first, then pipelined)"
 export LEERPLEK_TOKEN=$coordinator_token
