@@ -293,6 +293,12 @@ static uint32_t trend_value(const Leerplek__V1__TrendPoint *point, int series) {
   }
 }
 
+/* Whether a snapshot holds the figure: an earlier snapshot seeded with only some figures (the
+ * demo's October has the pupil count alone) has 0 for the rest, which is "not known" there. */
+static int known(const Leerplek__V1__TrendPoint *point, uint32_t value, const Leerplek__V1__Report *report) {
+  return value > 0 || point == report->trend[report->n_trend - 1];
+}
+
 /* The daily snapshots as lines over time, and the change from the first day to the last (as
  * the network reports "from October to February"). */
 static void add_trend(struct evbuffer *out, const Leerplek__V1__Report *report) {
@@ -327,14 +333,17 @@ static void add_trend(struct evbuffer *out, const Leerplek__V1__Report *report) 
                       left - 6, top + 10, largest, left - 6, top + height);
   for (int s = 0; s < TREND_SERIES; s++) {
     evbuffer_add_printf(out, "<polyline class=\"series\" fill=\"none\" stroke-width=\"2\" stroke=\"%s\" points=\"", trend_series[s].colour);
+    int drawn = 0;
     for (size_t i = 0; i < report->n_trend; i++) {
+      if (!known(report->trend[i], trend_value(report->trend[i], s), report)) continue;
       long offset = day_number(report->trend[i]->day) - first_day;
       int px = left + (span > 0 ? (int)(offset * width / span) : width / 2);
       int py = top + height - (int)((double)trend_value(report->trend[i], s) * height / largest);
-      evbuffer_add_printf(out, "%s%d,%d", i ? " " : "", px, py);
+      evbuffer_add_printf(out, "%s%d,%d", drawn++ ? " " : "", px, py);
     }
     evbuffer_add_printf(out, "\"/>\n");
     for (size_t i = 0; i < report->n_trend; i++) {
+      if (!known(report->trend[i], trend_value(report->trend[i], s), report)) continue;
       long offset = day_number(report->trend[i]->day) - first_day;
       int px = left + (span > 0 ? (int)(offset * width / span) : width / 2);
       int py = top + height - (int)((double)trend_value(report->trend[i], s) * height / largest);
@@ -360,6 +369,11 @@ static void add_trend(struct evbuffer *out, const Leerplek__V1__Report *report) 
   for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
     evbuffer_add_printf(out, "<tr><td>");
     add_escaped(out, T(rows[r].name));
+    if (!known(first, firsts[r], report)) {
+      evbuffer_add_printf(out, "</td><td id=\"trend-first-%s\">-</td><td id=\"trend-last-%s\">%u</td><td>-</td></tr>\n", rows[r].id,
+                          rows[r].id, lasts[r]);
+      continue;
+    }
     evbuffer_add_printf(out, "</td><td id=\"trend-first-%s\">%u</td><td id=\"trend-last-%s\">%u</td><td>%+lld</td></tr>\n", rows[r].id,
                         firsts[r], rows[r].id, lasts[r], (long long)lasts[r] - (long long)firsts[r]);
   }
