@@ -626,7 +626,9 @@ static void known_from_set(const char *path, lp_kind_id kind, unsigned char deli
     fclose(in);
     if (read_rc == 0) lp_rows_to_messages(&lp_kinds[k], &table, &messages, &sibling_diags);
     if (sibling_diags.count)
-      lp_diag_add(diags, _("%s: has %zu problems, so references to its %s are not checked: check it first"),
+      lp_diag_add(diags,
+                  dngettext(LP_TEXT_DOMAIN, "%s: has %zu problem, so references to its %s are not checked: check it first",
+                            "%s: has %zu problems, so references to its %s are not checked: check it first", sibling_diags.count),
                   sibling, sibling_diags.count, lp_kinds[k].name);
     else lp_known_add_messages(known, &lp_kinds[k], messages, table.n_rows);
     lp_messages_free(messages, sibling_diags.count ? 0 : table.n_rows);
@@ -1455,8 +1457,7 @@ int main(int argc, char **argv) {
   int dutch = lp_i18n_init_from_environment();
   int rc = take_global_options(&c, &argc, argv);
   if (rc) return rc;
-  /* Day names follow the language in tables only: --json and --csv stay language-neutral. */
-  if (dutch && (!c.format_given || c.format == LP_FORMAT_TABLE)) lp_text_set_dutch_days(1);
+
   if (!c.address) c.address = getenv("LEERPLEK_ADDRESS");
   if (!c.address || !*c.address) c.address = DEFAULT_ADDRESS;
   if (!c.token) c.token = getenv("LEERPLEK_TOKEN");
@@ -1469,6 +1470,10 @@ int main(int argc, char **argv) {
     return EXIT_USAGE;
   }
   const char *group = argv[1];
+  /* Day names follow the language in tables only: --json and --csv (and export, CSV unless
+   * told otherwise) stay language-neutral. */
+  int table = c.format_given ? c.format == LP_FORMAT_TABLE : strcmp(group, "export") != 0;
+  if (dutch && table) lp_text_set_dutch_days(1);
   if (strcmp(group, "--help") == 0 || strcmp(group, "-h") == 0 || strcmp(group, "help") == 0) {
     print_main_help(stdout);
     return EXIT_OK;

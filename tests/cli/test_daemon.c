@@ -509,3 +509,97 @@ Test(cli_daemon, large_import_pipelines_and_export_pages) {
   json_decref(placements);
   cli_result_free(&r);
 }
+
+/* The tables people read follow LANG (headers and values in Dutch); --csv and --json do not. */
+Test(cli_daemon, tables_follow_the_language_and_machine_output_does_not) {
+  become_coordinator();
+  import_samples();
+  cli_result r;
+  RUN_AS(r, coordinator_env, "school", "request", "lln-001", "--school", "SCH-2");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cli_result_free(&r);
+  RUN_AS(r, coordinator_env, "coordinator", "rematch");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cli_result_free(&r);
+  const char *dutch[] = {address_env, coordinator_env, "LANG=nl_BE.UTF-8", NULL};
+  const char *english[] = {address_env, coordinator_env, "LANG=C.UTF-8", NULL};
+  const char *const table[] = {"coordinator", "placements", NULL};
+  r = run_cli(table, dutch, NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_expect(strncmp(r.out, "school  leerling  opleiding  toestand ", 38) == 0 && strstr(r.out, " voorstel "), "Dutch headers: %s", r.out);
+  cr_expect(strstr(r.out, " wachtend ") || strstr(r.out, " voorgesteld "), "Dutch values: %s", r.out);
+  cr_expect(!strstr(r.out, " waiting ") && !strstr(r.out, " proposed "), "%s", r.out);
+  cli_result_free(&r);
+  r = run_cli(table, english, NULL);
+  cr_expect(strncmp(r.out, "school_id  pupil_ref  training_code  state ", 43) == 0 && strstr(r.out, " proposal_id "), "%s", r.out);
+  cr_expect(strstr(r.out, " waiting ") || strstr(r.out, " proposed "), "%s", r.out);
+  cli_result_free(&r);
+  /* Days in a Dutch table, English in CSV; the CSV and the JSON are the same bytes in both. */
+  const char *const vacancies[] = {"coordinator", "vacancies", NULL};
+  r = run_cli(vacancies, dutch, NULL);
+  cr_expect(strstr(r.out, "ma,di") || strstr(r.out, "di") || strstr(r.out, "wo"), "Dutch day names: %s", r.out);
+  cr_expect(!strstr(r.out, "mon") && !strstr(r.out, "tue"), "no English day names in a Dutch table: %s", r.out);
+  cli_result_free(&r);
+  static const char *const machine[][4] = {{"coordinator", "vacancies", "--csv"}, {"coordinator", "waiting", "--json"},
+                                           {"export", "pupils"}, {"coordinator", "report", "--json"}};
+  for (size_t i = 0; i < sizeof machine / sizeof machine[0]; i++) {
+    const char *args[4] = {machine[i][0], machine[i][1], machine[i][2], NULL};
+    cli_result in_dutch = run_cli(args, dutch, NULL), in_english = run_cli(args, english, NULL);
+    cr_expect_eq(in_dutch.status, 0, "%s", in_dutch.err);
+    /* The report's time stamps may tick between the two runs: compare without them. */
+    if (i == 3) {
+      json_t *a = json_loads(in_dutch.out, 0, NULL), *b = json_loads(in_english.out, 0, NULL);
+      cr_assert(a && b);
+      json_object_del(json_object_get(a, "report"), "generated_unix_s");
+      json_object_del(json_object_get(b, "report"), "generated_unix_s");
+      cr_expect(json_equal(a, b), "report --json differs by language");
+      json_decref(a), json_decref(b);
+    } else {
+      cr_expect_str_eq(in_dutch.out, in_english.out, "%s %s differs by language", args[0], args[1]);
+    }
+    cli_result_free(&in_dutch), cli_result_free(&in_english);
+  }
+}
+
+/* tokens-plan.txt of the demo names scopes "school:ID"; create-token takes that form, and
+ * refuses a prefix of the other role. */
+Test(cli_daemon, create_token_takes_the_plans_scope_form) {
+  become_coordinator();
+  import_samples();
+  char school_env[200];
+  create_token("school", "school:SCH-1", school_env, sizeof school_env, NULL, 0);
+  cli_result r;
+  RUN_AS(r, school_env, "school", "pupils", "--csv");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_expect(strstr(r.out, "SCH-1,lln-001,") && !strstr(r.out, "SCH-2,"), "the token is SCH-1's: %s", r.out);
+  cli_result_free(&r);
+  RUN_AS(r, admin_env, "admin", "create-token", "--role", "school", "--scope", "company:SCH-1");
+  cr_expect_eq(r.status, 2);
+  cr_expect(strstr(r.err, "a school token's scope is an id or school:<id>"), "%s", r.err);
+  cli_result_free(&r);
+}
+
+/* The report counts pupils and schools per school type and trainings per provider type, from
+ * the pupils' and trainings' columns. */
+Test(cli_daemon, report_counts_school_and_provider_types) {
+  become_coordinator();
+  import_samples();
+  cli_result r;
+  RUN_AS(r, coordinator_env, "coordinator", "report", "--json");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  json_t *reply = json_loads(r.out, 0, NULL);
+  cr_assert_not_null(reply, "%s", r.out);
+  json_t *report = json_object_get(reply, "report");
+  char *pupils = json_dumps(json_object_get(report, "pupils_by_school_type"), JSON_COMPACT);
+  char *schools = json_dumps(json_object_get(report, "schools_by_school_type"), JSON_COMPACT);
+  char *trainings = json_dumps(json_object_get(report, "trainings_by_provider_type"), JSON_COMPACT);
+  /* pupils.csv: two learning_working pupils at SCH-1, one buso pupil at SCH-2; trainings.csv:
+   * BOUW-RUW full_time;learning_working, ELEKTRO-INST learning_working, ZORG-KIND none. */
+  cr_expect_str_eq(pupils, "[{\"school_type\":\"buso\",\"count\":1},{\"school_type\":\"learning_working\",\"count\":2}]");
+  cr_expect_str_eq(schools, "[{\"school_type\":\"buso\",\"count\":1},{\"school_type\":\"learning_working\",\"count\":1}]");
+  cr_expect_str_eq(trainings, "[{\"school_type\":\"full_time\",\"count\":1},{\"school_type\":\"learning_working\",\"count\":2},"
+                              "{\"school_type\":\"\",\"count\":1}]");
+  free(pupils), free(schools), free(trainings);
+  json_decref(reply);
+  cli_result_free(&r);
+}
