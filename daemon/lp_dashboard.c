@@ -92,16 +92,17 @@ static void add_escaped(struct evbuffer *out, const char *text) {
   }
 }
 
-/* "UNPLACED_REASON_NONE_WITHIN_COMMUTE" -> "none within commute", from the generated enum
- * descriptor so that the proto file stays the one list of reasons (and the data-label of a
- * chart row is the same in every language). */
+/* "UNPLACED_REASON_NONE_WITHIN_COMMUTE" -> "none_within_commute" (as the tool names it), from
+ * the generated enum descriptor so that the proto file stays the one list of reasons: the
+ * data-label of a chart row, the same in every language, and the text of a reason this page
+ * has no words for yet. */
 static void reason_text(int reason, char *out, size_t out_size) {
   const ProtobufCEnumValue *value = protobuf_c_enum_descriptor_get_value(&leerplek__v1__unplaced_reason__descriptor, reason);
   const char *name = value ? value->name : "UNKNOWN";
   const char *prefix = "UNPLACED_REASON_";
   if (strncmp(name, prefix, strlen(prefix)) == 0) name += strlen(prefix);
   size_t i = 0;
-  for (; name[i] && i + 1 < out_size; i++) out[i] = name[i] == '_' ? ' ' : (char)tolower((unsigned char)name[i]);
+  for (; name[i] && i + 1 < out_size; i++) out[i] = (char)tolower((unsigned char)name[i]);
   out[i] = '\0';
 }
 
