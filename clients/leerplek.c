@@ -637,6 +637,14 @@ static void known_from_set(const char *path, lp_kind_id kind, unsigned char deli
   }
 }
 
+/* The problems that stop an import, and that nothing was imported. */
+static void print_problems(const cli *c, const lp_diags *diags, const char *name) {
+  lp_diags_print(diags, stderr);
+  fprintf(stderr, dngettext(LP_TEXT_DOMAIN, "%s: %zu problem in %s; nothing was imported\n",
+                            "%s: %zu problems in %s; nothing was imported\n", diags->count),
+          c->command_name, diags->count, name);
+}
+
 static const char import_usage[] =
 N_(    "<kind> FILE.csv [--check] [--request] [--delimiter C] [--decimal-comma]\n"
     "Reads FILE.csv ('-' = standard input) and creates or replaces every row: trainings,\n"
@@ -698,10 +706,7 @@ static int run_import(cli *c, const command *command, int argc, char **argv) {
   ProtobufCMessage **messages = NULL;
   if (read_rc == 0) lp_rows_to_messages(kind, &table, &messages, &diags);
   if (diags.count) {
-    lp_diags_print(&diags, stderr);
-    fprintf(stderr, dngettext(LP_TEXT_DOMAIN, "%s: %zu problem in %s; nothing was imported\n",
-                             "%s: %zu problems in %s; nothing was imported\n", diags.count),
-            c->command_name, diags.count, table.name ? table.name : path);
+    print_problems(c, &diags, table.name ? table.name : path);
     if (delimiter == ',' && table.header.n_fields == 1 && strchr(table.header.fields[0], ';'))
       fprintf(stderr, _("%s: the header looks ';'-separated: try --delimiter ';'\n"), c->command_name);
     lp_diags_free(&diags);
@@ -727,10 +732,7 @@ static int run_import(cli *c, const command *command, int argc, char **argv) {
     lp_known_free(&known);
   }
   if (rc == EXIT_OK && diags.count) {
-    lp_diags_print(&diags, stderr);
-    fprintf(stderr, dngettext(LP_TEXT_DOMAIN, "%s: %zu problem in %s; nothing was imported\n",
-                             "%s: %zu problems in %s; nothing was imported\n", diags.count),
-            c->command_name, diags.count, table.name);
+    print_problems(c, &diags, table.name);
     rc = EXIT_USAGE;
   }
   if (rc) {

@@ -220,6 +220,8 @@ const json_t *lp_json_path(const json_t *object, const char *path) {
  * a name that happens to be such a word is left alone. --csv and --json keep them as they are. */
 #define VALUE_CONTEXT "value\004"
 #define NC_(context, text) context "\004" text
+/* The list is there for xgettext; nothing reads it. */
+#define TRANSLATED_ONLY __attribute__((unused))
 static const char *const value_labels[] = {
     NC_("value", "waiting"), NC_("value", "proposed"), NC_("value", "accepted"), NC_("value", "agreement"),
     NC_("value", "declined"), NC_("value", "withdrawn"), NC_("value", "not_ready"), NC_("value", "partly"),
@@ -230,9 +232,27 @@ static const char *const value_labels[] = {
     NC_("value", "up_to_20_km"), NC_("value", "up_to_40_km"), NC_("value", "over_40_km"),
     NC_("value", "school"), NC_("value", "company"), NC_("value", "coordinator"), NC_("value", "admin"),
     NC_("value", "moved"), NC_("value", "released"), NC_("value", "true"), NC_("value", "false"),
+    NC_("value", "full_time"), NC_("value", "buso"), NC_("value", "learning_working"), NC_("value", "syntra"),
 };
 static const char *const value_columns[] = {"state", "readiness", "min_readiness", "kind", "reason",
-                                            "distance_band", "role", "side"};
+                                            "distance_band", "role", "side", "school_type"};
+
+/* The keys of the records people read most, the report and a rematch's result (the proto's
+ * field names), marked for translation; table_key translates them, and any other key too
+ * when the catalogue has it. */
+static const char *const record_labels[] TRANSLATED_ONLY = {
+    N_("agreements"), N_("agreements_running"), N_("base_epoch"), N_("by_district"), N_("by_training"),
+    N_("candidates_us"), N_("changes"), N_("changes_truncated"), N_("count"), N_("day"), N_("dry_run"),
+    N_("eligible_pairs"), N_("epoch"), N_("fixed"), N_("free_seats"), N_("generated_unix_s"), N_("headline"),
+    N_("key"), N_("last_rematch"), N_("moved"), N_("needs_preparatory"), N_("newly_proposed"), N_("objective"),
+    N_("open_seats"), N_("open_vacancies"), N_("placed"), N_("pupils"), N_("pupils_accepted"),
+    N_("pupils_by_school_type"), N_("pupils_in_dual_learning"), N_("pupils_placed"), N_("pupils_proposed"),
+    N_("pupils_registered"), N_("pupils_waiting"), N_("reason"), N_("recognised_companies"),
+    N_("recognised_locations"), N_("released"), N_("schools"), N_("schools_by_school_type"), N_("shortage"),
+    N_("shortages"), N_("snapshot_us"), N_("solve_us"), N_("started_unix_s"), N_("trainings"),
+    N_("trainings_by_provider_type"), N_("trainings_with_pupils"), N_("trend"), N_("unplaced"),
+    N_("unplaced_by_reason"), N_("vacancies"), N_("write_us"),
+};
 
 static int is_value_column(const char *column) {
   const char *last = strrchr(column, '.');
@@ -386,9 +406,10 @@ static int is_list_of_objects(const json_t *value) {
 }
 
 static void print_key_values(FILE *out, const json_t *object, int indent) {
-  const char *key;
+  const char *json_key;
   const json_t *value;
-  json_object_foreach((json_t *)object, key, value) {
+  json_object_foreach((json_t *)object, json_key, value) {
+    const char *key = _(json_key);
     if (json_is_object(value)) {
       fprintf(out, "%*s%s:\n", indent, "", key);
       print_key_values(out, value, indent + 2);
@@ -398,7 +419,7 @@ static void print_key_values(FILE *out, const json_t *object, int indent) {
       size_t n = object_keys(json_array_get(value, 0), columns, 64);
       print_table(out, columns, n, value);
     } else {
-      char *text = table_cell_text(key, value);
+      char *text = table_cell_text(json_key, value);
       fprintf(out, "%*s%s: %s\n", indent, "", key, text ? text : "");
       free(text);
     }

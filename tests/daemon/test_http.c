@@ -522,8 +522,8 @@ static void read_catalogue(catalogue *c) {
     if (starts_entry && msgid[0] && msgstr[0] && c->count < CATALOGUE_MAX) {
       cut_fragment(msgid);
       cut_fragment(msgstr);
-      snprintf(c->english[c->count], sizeof c->english[0], "%s", msgid);
-      snprintf(c->dutch[c->count], sizeof c->dutch[0], "%s", msgstr);
+      snprintf(c->english[c->count], sizeof c->english[0], "%.159s", msgid);
+      snprintf(c->dutch[c->count], sizeof c->dutch[0], "%.159s", msgstr);
       c->count++;
     }
     if (!more) break;
