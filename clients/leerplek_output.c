@@ -251,7 +251,7 @@ static const char *const record_labels[] TRANSLATED_ONLY = {
     N_("recognised_locations"), N_("released"), N_("schools"), N_("schools_by_school_type"), N_("shortage"),
     N_("shortages"), N_("snapshot_us"), N_("solve_us"), N_("started_unix_s"), N_("trainings"),
     N_("trainings_by_provider_type"), N_("trainings_with_pupils"), N_("trend"), N_("unplaced"),
-    N_("unplaced_by_reason"), N_("vacancies"), N_("write_us"),
+    N_("unplaced_by_reason"), N_("vacancies"), N_("write_us"), N_("report"), N_("generated"), N_("started"), N_("result"),
 };
 
 static int is_value_column(const char *column) {

@@ -262,20 +262,21 @@ done
 
 step "rematch (the nightly job, run now; its output with the first changes: $(shown "$run_dir/rematch.txt"))"
 "$bin/leerplek" coordinator rematch >"$run_dir/rematch.txt"
-sed '/^  changes:/,$d' "$run_dir/rematch.txt"
+sed '/^  \(changes\|wijzigingen\):/,$d' "$run_dir/rematch.txt"
 
 # The headline: pupils with a proposal (this rematch's) or already accepted, and the rest.
-count() { awk -v key="$1:" '$1 == key {n = $2; exit} END {print n + 0}' "$run_dir/rematch.txt"; }
-placed=$(( $(count placed) + $(count fixed) ))
-unplaced=$(count unplaced)
+# The tool's table follows LANG: each key is looked for in English and in Dutch.
+count() { awk -v key="$1:" -v dutch="$2:" '$1 == key || $1 == dutch {n = $2; exit} END {print n + 0}' "$run_dir/rematch.txt"; }
+placed=$(( $(count placed geplaatst) + $(count fixed vast) ))
+unplaced=$(count unplaced niet_geplaatst)
 reasons=$(awk '
-  /^ *unplaced_by_reason:/ {inside = 1; next}
-  inside && $1 == "reason" {next}
+  /^ *(unplaced_by_reason|niet_geplaatst_per_reden):/ {inside = 1; next}
+  inside && ($1 == "reason" || $1 == "reden") {next}
   inside && NF == 2 && $1 !~ /:$/ && $2 ~ /^[0-9]+$/ {list = list (list ? ", " : "") $1 " " $2; next}
   inside {exit}
   END {print list}' "$run_dir/rematch.txt")
 step "result: $placed pupils placed, $unplaced unplaced (of $((placed + unplaced)) pupils asking for a place)"
-echo "  placed: proposed to a workplace ($(count newly_proposed) of them new in this rematch), or already accepted ($(count fixed))"
+echo "  placed: proposed to a workplace ($(count newly_proposed nieuw_voorgesteld) of them new in this rematch), or already accepted ($(count fixed vast))"
 echo "  why unplaced: ${reasons:-nobody is unplaced}"
 
 step "report (headline, per training, per district, the shortages, the unplaced reasons)"
