@@ -5,8 +5,9 @@
  * issue asks of the command: exit status 0; the headline (placed > 0 and unplaced counts of
  * all 307 demo pupils), the reasons, the report's shortage table, the dashboard URL and the
  * CLI hints; tokens.txt with mode 600 holding working admin, coordinator, school and company
- * tokens; a second run (in Dutch, LANG=nl_BE.UTF-8) says it reset, LEERPLEK_KEEP=1 says it reused and the store kept its
- * pupils (and one added between the runs); `main.sh stop` stops both servers, and the
+ * tokens; a second run (in Dutch, LANG=nl_BE.UTF-8) says it reset, LEERPLEK_KEEP=1 says it
+ * reused and the store kept its pupils (and one added between the runs); `main.sh stop` stops
+ * both servers, and the
  * daemon's log holds no sanitizer report. Whatever fails, the suite's fini stops the servers
  * and removes the folder (LEERPLEK_KEEP_TEST_DIR=1 keeps it for a look). */
 #define _GNU_SOURCE
