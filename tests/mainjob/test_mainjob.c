@@ -7,9 +7,8 @@
  * CLI hints; tokens.txt with mode 600 holding working admin, coordinator, school and company
  * tokens; a second run (in Dutch, LANG=nl_BE.UTF-8) says it reset, LEERPLEK_KEEP=1 says it
  * reused and the store kept its pupils (and one added between the runs); `main.sh stop` stops
- * both servers, and the
- * daemon's log holds no sanitizer report. Whatever fails, the suite's fini stops the servers
- * and removes the folder (LEERPLEK_KEEP_TEST_DIR=1 keeps it for a look). */
+ * both servers, and the daemon's log holds no sanitizer report. Whatever fails, the suite's
+ * fini stops the servers and removes the folder (LEERPLEK_KEEP_TEST_DIR=1 keeps it). */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
