@@ -637,6 +637,28 @@ static void known_from_set(const char *path, lp_kind_id kind, unsigned char deli
   }
 }
 
+/* A school token may import only its own pupils: rows naming another school are problems of
+ * the file, found before anything is sent (the daemon would refuse them one by one). The
+ * token's role and scope come from a hello with the token. Returns 0 or the exit code. */
+static int check_pupils_scope(cli *c, const lp_csv_table *table, ProtobufCMessage **messages, lp_diags *diags) {
+  Leerplek__V1__HelloRequest hello = LEERPLEK__V1__HELLO_REQUEST__INIT;
+  hello.protocol_version = 1;
+  hello.client_name = (char *)"leerplek";
+  Leerplek__V1__Response *response;
+  int rc = call(c, LEERPLEK__V1__REQUEST__BODY_HELLO, &hello.base, &response);
+  if (rc) return rc;
+  const Leerplek__V1__HelloResponse *reply = response->hello;
+  if (reply->role == LEERPLEK__V1__ROLE__ROLE_SCHOOL)
+    for (size_t i = 0; i < table->n_rows; i++) {
+      const char *school = ((const Leerplek__V1__Pupil *)messages[i])->school_id;
+      if (school[0] && strcmp(school, reply->scope_id) != 0)
+        lp_diag_add(diags, _("%s:%zu (school_id): a token of school %s imports only its own pupils, not %s's"),
+                    table->name, table->rows[i].line, reply->scope_id, school);
+    }
+  leerplek_response_free(response);
+  return 0;
+}
+
 /* The problems that stop an import, and that nothing was imported. */
 static void print_problems(const cli *c, const lp_diags *diags, const char *name) {
   lp_diags_print(diags, stderr);
@@ -731,6 +753,8 @@ static int run_import(cli *c, const command *command, int argc, char **argv) {
                table.name, lp_kinds[k].name, lp_kinds[k].name);
     lp_known_free(&known);
   }
+  if (rc == EXIT_OK && kind->id == LP_KIND_PUPILS && (!check_only || (c->token && *c->token)))
+    rc = check_pupils_scope(c, &table, messages, &diags);
   if (rc == EXIT_OK && diags.count) {
     print_problems(c, &diags, table.name);
     rc = EXIT_USAGE;

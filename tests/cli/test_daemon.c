@@ -603,3 +603,35 @@ Test(cli_daemon, report_counts_school_and_provider_types) {
   json_decref(reply);
   cli_result_free(&r);
 }
+
+/* A school's file naming another school's pupil: found before anything is sent, nothing of
+ * the file is stored. */
+Test(cli_daemon, a_school_imports_only_its_own_pupils_or_nothing) {
+  become_coordinator();
+  import_samples();
+  char school_env[200];
+  create_token("school", "SCH-1", school_env, sizeof school_env, NULL, 0);
+  const char csv[] =
+      "school_id,ref,training_code,readiness,home_postcode,max_commute_km,days\n"
+      "SCH-1,lln-400,BOUW-RUW,ready,2000,10,ma\n"
+      ",lln-401,BOUW-RUW,ready,2100,10,di\n"
+      "SCH-2,lln-402,BOUW-RUW,ready,2100,10,di\n";
+  const char *const args[] = {"import", "pupils", "-", NULL};
+  cli_result r = run_as(school_env, args, csv);
+  cr_assert_eq(r.status, 2, "%s", r.err);
+  cr_expect(strstr(r.err, "<stdin>:4 (school_id): a token of school SCH-1 imports only its own pupils, not SCH-2's"), "%s", r.err);
+  cr_expect(strstr(r.err, "1 problem in <stdin>; nothing was imported"), "%s", r.err);
+  cli_result_free(&r);
+  RUN_AS(r, coordinator_env, "coordinator", "pupils", "--csv");
+  cr_expect(!strstr(r.out, "lln-400") && !strstr(r.out, "lln-401"), "%s", r.out);
+  cli_result_free(&r);
+  /* Without the other school's row the whole file goes in. */
+  const char own[] =
+      "school_id,ref,training_code,readiness,home_postcode,max_commute_km,days\n"
+      "SCH-1,lln-400,BOUW-RUW,ready,2000,10,ma\n"
+      ",lln-401,BOUW-RUW,ready,2100,10,di\n";
+  r = run_as(school_env, args, own);
+  cr_expect_eq(r.status, 0, "%s", r.err);
+  cr_expect(strstr(r.out, "imported 2 of 2 pupils"), "%s", r.out);
+  cli_result_free(&r);
+}
