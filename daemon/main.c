@@ -195,6 +195,9 @@ int main(int argc, char **argv) {
     snprintf(config.instance_id, sizeof config.instance_id, "%s", id);
   }
   signal(SIGPIPE, SIG_IGN);
+  /* The dashboard picks its language per request (lp_dashboard.c); gettext would let an
+   * inherited LANGUAGE (en_GB:en on many desktops) override that choice. Single-threaded here. */
+  unsetenv("LANGUAGE");
   evthread_use_pthreads(); /* before the base: the rematch worker hands its result back with event_active */
 
   lp_daemon daemon;
