@@ -784,12 +784,24 @@ static void write_tokens_plan(const demo_dataset *d, FILE *out)
             fprintf(out, "company company:%s\n", d->companies[c].id);
 }
 
-/* The one earlier figure the SamDuLeA dashboard gives: 320 pupils in October 2021 (307 in
- * February 2022), as a snapshot of the demo's October; main.sh stores it as lp:trend:<day>
- * before the daemon starts, and the daemon adds today's. Only what is known is written. */
+/* The earlier figures the SamDuLeA dashboard gives: 320 pupils in October 2021 (307 in
+ * February 2022) and the October counts of the named trainings, as a snapshot of the demo's
+ * October; main.sh stores it as lp:trend:<day> before the daemon starts, and the daemon adds
+ * today's. Only what is known is written. */
+static const struct {
+    const char *code;
+    int32_t pupils;
+} october_2021[] = {
+    {"PAARDENZORG", 26}, {"CHEMIE", 38}, {"KAPPER-STYLIST", 13}, {"HAARZORG", 15},
+    {"ELEKTRO-INST", 20}, {"ELEKTROTECHNICUS", 10}, {"LASSEN-CONSTRUCTIE", 14}, {"FITNESSINSTRUCTEUR", 11},
+};
+
 static void write_trend(const demo_dataset *d, FILE *out)
 {
-    fprintf(out, "2026-10-01 pupils_registered=%d\n", (int)(320 * d->scale));
+    fprintf(out, "2026-10-01 pupils_registered=%d", (int)(320 * d->scale));
+    for (size_t t = 0; t < sizeof october_2021 / sizeof october_2021[0]; t++)
+        fprintf(out, " %s=%d", october_2021[t].code, (int)(october_2021[t].pupils * d->scale));
+    fputc('\n', out);
 }
 
 typedef void (*file_writer)(const demo_dataset *, FILE *);

@@ -137,9 +137,9 @@ int demo_generate(uint64_t seed, int32_t scale, demo_dataset *out);
 void demo_free(demo_dataset *dataset);
 
 /* Writes trainings.csv, companies.csv, locations.csv, vacancies.csv, pupils.csv,
- * tokens-plan.txt and trend.txt (the dashboard's October 2021 pupil count as a daily snapshot
- * of 2026-10-01, "<day> name=value ...") into an existing directory. Returns 0, or -1 with
- * errno set. */
+ * tokens-plan.txt and trend.txt (the dashboard's October 2021 pupil counts, all and per named
+ * training, as a daily snapshot of 2026-10-01, "<day> name=value ...") into an existing
+ * directory. Returns 0, or -1 with errno set. */
 int demo_write_directory(const demo_dataset *dataset, const char *directory);
 
 /* A human summary: counts, seats against pupils per training and per area. */

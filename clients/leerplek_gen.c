@@ -68,7 +68,8 @@ static const char usage_text[] =
     "                  network names)\n"
     "  commute limits  40 % by bike, 4-12 km; 60 % by public transport, about 16 km (6-30):\n"
     "                  an assumption of this generator, the seeds give no figure\n"
-    "  trend           320 pupils in October 2021, as a snapshot of 2026-10-01 (trend.txt)\n"
+    "  trend           320 pupils in October 2021 and the named trainings' October counts\n"
+    "                  (26, 38, 13, 15, 20, 10, 14, 11), as a snapshot of 2026-10-01 (trend.txt)\n"
     "  not modelled    the 367 agreements (321 running): a pupil holds one placement here\n";
 
 /* Strict decimal: the whole argument, no sign, within [0, maximum]. */

@@ -294,6 +294,37 @@ static uint32_t trend_value(const Leerplek__V1__TrendPoint *point, int series) {
   }
 }
 
+static const char *training_name(const Leerplek__V1__Report *report, const char *code);
+
+static uint32_t trend_pupils_of(const Leerplek__V1__TrendPoint *point, const char *code) {
+  for (size_t t = 0; t < point->n_trainings_pupils; t++)
+    if (strcmp(point->trainings_pupils[t]->training_code, code) == 0) return point->trainings_pupils[t]->pupils;
+  return 0;
+}
+
+/* Pupils per training on the first day and the last, for the trainings the first snapshot
+ * lists (as the network's dashboard compares October with February). */
+static void add_trend_trainings(struct evbuffer *out, const Leerplek__V1__Report *report, const Leerplek__V1__TrendPoint *first,
+                                const Leerplek__V1__TrendPoint *last) {
+  if (first == last || first->n_trainings_pupils == 0) return;
+  evbuffer_add_printf(out, "<table id=\"trend-trainings\"><thead><tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>\n",
+                      T("pupils per training"), first->day, last->day, T("difference"));
+  for (size_t t = 0; t < first->n_trainings_pupils; t++) {
+    const Leerplek__V1__TrendTraining *training = first->trainings_pupils[t];
+    uint32_t now = trend_pupils_of(last, training->training_code);
+    evbuffer_add_printf(out, "<tr><td title=\"");
+    add_escaped(out, training->training_code);
+    evbuffer_add_printf(out, "\">");
+    add_escaped(out, training_name(report, training->training_code));
+    evbuffer_add_printf(out, "</td><td id=\"trend-first-");
+    add_escaped(out, training->training_code);
+    evbuffer_add_printf(out, "\">%u</td><td id=\"trend-last-", training->pupils);
+    add_escaped(out, training->training_code);
+    evbuffer_add_printf(out, "\">%u</td><td>%+lld</td></tr>\n", now, (long long)now - (long long)training->pupils);
+  }
+  evbuffer_add_printf(out, "</tbody></table>\n");
+}
+
 /* Whether a snapshot holds the figure: an earlier snapshot seeded with only some figures (the
  * demo's October has the pupil count alone) has 0 for the rest, which is "not known" there. */
 static int known(const Leerplek__V1__TrendPoint *point, uint32_t value, const Leerplek__V1__Report *report) {
@@ -379,6 +410,7 @@ static void add_trend(struct evbuffer *out, const Leerplek__V1__Report *report) 
                         firsts[r], rows[r].id, lasts[r], (long long)lasts[r] - (long long)firsts[r]);
   }
   evbuffer_add_printf(out, "</tbody></table>\n");
+  add_trend_trainings(out, report, first, last);
 }
 
 static void add_trainings_chart(struct evbuffer *out, const Leerplek__V1__Report *report, chart_row *rows) {
@@ -492,7 +524,7 @@ static const char page_style[] =
     ".cards{display:flex;flex-wrap:wrap;gap:.6em}.card{border:1px solid #ccc;border-radius:6px;padding:.5em .8em;min-width:9em}\n"
     ".value{display:block;font-size:1.6em;font-weight:bold}.label{font-size:.85em;color:#555}\n"
     "figure{margin:.5em 0}figcaption{color:#555;margin-bottom:.3em}svg text{font-size:12px;fill:#222}\n"
-    "table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:.2em .6em;text-align:right}\n"
+    "table{border-collapse:collapse;margin:.6em 0}th,td{border:1px solid #ccc;padding:.2em .6em;text-align:right}\n"
     "th:first-child,td:first-child,th:nth-child(2),td:nth-child(2){text-align:left}.muted{color:#666;font-size:.85em}\n"
     "nav{float:right}nav a{margin-left:.6em}\n"
     "</style></head><body>\n";

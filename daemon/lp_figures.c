@@ -16,6 +16,9 @@
 /* A report computed this long after the last snapshot refreshes it (the timer does otherwise). */
 #define REFRESH_ON_REPORT_S 60
 #define SCHOOL_TYPES (LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_SYNTRA + 1)
+/* Bounds of one snapshot: trainings listed and the words' length. */
+#define TREND_TRAININGS_MAX 1000
+#define TREND_TEXT_MAX (512 + TREND_TRAININGS_MAX * 48)
 
 struct lp_trend {
   lp_daemon *daemon;
@@ -41,6 +44,51 @@ void lp_trend_point_format(const Leerplek__V1__TrendPoint *point, char *out, siz
     if (n < 0 || (size_t)n >= out_size - used) return;
     used += (size_t)n;
   }
+  for (size_t t = 0; t < point->n_trainings_pupils; t++) {
+    int n = snprintf(out + used, out_size - used, " %s=%u", point->trainings_pupils[t]->training_code,
+                     point->trainings_pupils[t]->pupils);
+    if (n < 0 || (size_t)n >= out_size - used) return;
+    used += (size_t)n;
+  }
+}
+
+void lp_trend_point_clear(Leerplek__V1__TrendPoint *point) {
+  for (size_t t = 0; t < point->n_trainings_pupils; t++) {
+    free(point->trainings_pupils[t]->training_code);
+    free(point->trainings_pupils[t]);
+  }
+  free(point->trainings_pupils);
+  point->trainings_pupils = NULL;
+  point->n_trainings_pupils = 0;
+}
+
+/* A training code as the daemon takes it: 1..32 of A-Z 0-9 -, starting with a letter or digit. */
+static int is_code(const char *name) {
+  size_t length = strlen(name);
+  if (length == 0 || length > 32 || name[0] == '-') return 0;
+  for (const char *c = name; *c; c++)
+    if (!((*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '-')) return 0;
+  return 1;
+}
+
+static int add_training(Leerplek__V1__TrendPoint *point, const char *code, uint32_t pupils) {
+  if (point->n_trainings_pupils == TREND_TRAININGS_MAX) return -1;
+  Leerplek__V1__TrendTraining **grown =
+      realloc(point->trainings_pupils, (point->n_trainings_pupils + 1) * sizeof *grown);
+  if (!grown) return -1;
+  point->trainings_pupils = grown;
+  Leerplek__V1__TrendTraining *training = malloc(sizeof *training);
+  char *copy = strdup(code);
+  if (!training || !copy) {
+    free(training);
+    free(copy);
+    return -1;
+  }
+  leerplek__v1__trend_training__init(training);
+  training->training_code = copy;
+  training->pupils = pupils;
+  point->trainings_pupils[point->n_trainings_pupils++] = training;
+  return 0;
 }
 
 int lp_trend_point_parse(const char *text, Leerplek__V1__TrendPoint *point) {
@@ -59,6 +107,11 @@ int lp_trend_point_parse(const char *text, Leerplek__V1__TrendPoint *point) {
     char *number_end;
     unsigned long value = strtoul(equals + 1, &number_end, 10);
     if (number_end != end || number_end == equals + 1 || value > UINT32_MAX) return -1;
+    if (is_code(name)) {
+      if (add_training(point, name, (uint32_t)value) != 0) return -1;
+      word = end;
+      continue;
+    }
     const ProtobufCFieldDescriptor *field =
         protobuf_c_message_descriptor_get_field_by_name(&leerplek__v1__trend_point__descriptor, name);
     if (field && field->type == PROTOBUF_C_TYPE_UINT32) *(uint32_t *)((char *)point + field->offset) = (uint32_t)value;
@@ -75,13 +128,17 @@ static int valid_day(const char *day) {
 }
 
 /* Puts a day's point in place (sorted by day; the same day replaces), dropping the oldest
- * beyond LP_TREND_DAYS. */
-static void remember(lp_trend *trend, const char *day, const Leerplek__V1__TrendPoint *point) {
+ * beyond LP_TREND_DAYS. The trend takes over the point's trainings. */
+static void remember(lp_trend *trend, const char *day, Leerplek__V1__TrendPoint *point) {
   size_t at = 0;
   while (at < trend->count && strcmp(trend->days[at], day) < 0) at++;
   if (at == trend->count || strcmp(trend->days[at], day) != 0) {
     if (trend->count == LP_TREND_DAYS) {
-      if (at == 0) return; /* older than everything kept */
+      if (at == 0) { /* older than everything kept */
+        lp_trend_point_clear(point);
+        return;
+      }
+      lp_trend_point_clear(&trend->points[0]);
       memmove(&trend->points[0], &trend->points[1], (LP_TREND_DAYS - 1) * sizeof trend->points[0]);
       memmove(&trend->days[0], &trend->days[1], (LP_TREND_DAYS - 1) * sizeof trend->days[0]);
       trend->count--;
@@ -90,6 +147,8 @@ static void remember(lp_trend *trend, const char *day, const Leerplek__V1__Trend
     memmove(&trend->points[at + 1], &trend->points[at], (trend->count - at) * sizeof trend->points[0]);
     memmove(&trend->days[at + 1], &trend->days[at], (trend->count - at) * sizeof trend->days[0]);
     trend->count++;
+  } else {
+    lp_trend_point_clear(&trend->points[at]);
   }
   snprintf(trend->days[at], sizeof trend->days[at], "%s", day);
   trend->points[at] = *point;
@@ -112,8 +171,9 @@ static void on_snapshot_written(void *arg, int status_code, const char *message)
   if (status_code != 0) LP_WARN("trend snapshot not stored: %s", message);
 }
 
-static void snapshot(lp_trend *trend, const Leerplek__V1__Headline *headline, long long now) {
+static void snapshot(lp_trend *trend, const Leerplek__V1__Report *report, long long now) {
   if (trend->writing || !lp_store_writable(trend->daemon->store)) return;
+  const Leerplek__V1__Headline *headline = report->headline;
   Leerplek__V1__TrendPoint point = LEERPLEK__V1__TREND_POINT__INIT;
   point.pupils_registered = headline->pupils_registered;
   point.pupils_in_dual_learning = headline->pupils_in_dual_learning;
@@ -125,17 +185,33 @@ static void snapshot(lp_trend *trend, const Leerplek__V1__Headline *headline, lo
   point.recognised_companies = headline->recognised_companies;
   point.recognised_locations = headline->recognised_locations;
   point.free_seats = headline->free_seats;
-  char day[16], key[32], text[512];
+  /* Registered pupils per training (the network counts its pupils per training so). */
+  const lp_map *trainings = &trend->daemon->state.maps[LP_KIND_TRAINING];
+  const lp_map *pupils = &trend->daemon->state.maps[LP_KIND_PUPIL];
+  for (size_t t = 0; t < trainings->count; t++) {
+    uint32_t count = 0;
+    for (size_t i = 0; i < pupils->count; i++)
+      count += strcmp(((const Leerplek__V1__Pupil *)pupils->entries[i].value)->training_code, trainings->entries[t].key) == 0;
+    if (count > 0 && add_training(&point, trainings->entries[t].key, count) != 0) break;
+  }
+  char day[16], key[32];
+  char *text = malloc(TREND_TEXT_MAX);
+  lp_txn *txn = text ? lp_txn_new() : NULL;
+  if (!txn) {
+    free(text);
+    lp_trend_point_clear(&point);
+    return;
+  }
   today(now, day, sizeof day);
   snprintf(key, sizeof key, TREND_PREFIX "%s", day);
-  lp_trend_point_format(&point, text, sizeof text);
-  lp_txn *txn = lp_txn_new();
-  if (!txn) return;
+  lp_trend_point_format(&point, text, TREND_TEXT_MAX);
   lp_txn_set_raw(txn, key, text, strlen(text));
+  free(text);
   trend->last_snapshot_s = now;
   trend->writing = true;
   if (lp_store_commit(trend->daemon->store, txn, on_snapshot_written, trend) != 0) {
     trend->writing = false;
+    lp_trend_point_clear(&point);
     return;
   }
   remember(trend, day, &point);
@@ -156,7 +232,7 @@ static void snapshot_now(lp_trend *trend) {
   ctx.now = (long long)time(NULL);
   ctx.who.role = LEERPLEK__V1__ROLE__ROLE_COORDINATOR;
   if (lp_handle_get_report(&ctx) == 0 && response.get_report && response.get_report->report)
-    snapshot(trend, response.get_report->report->headline, ctx.now);
+    snapshot(trend, response.get_report->report, ctx.now);
   lp_scratch_free(&ctx);
 }
 
@@ -190,6 +266,7 @@ lp_trend *lp_trend_start(lp_daemon *daemon, redisContext *redis) {
         remember(trend, day, &point);
         loaded++;
       } else {
+        lp_trend_point_clear(&point);
         LP_WARN("trend: %s is not a snapshot (\"name=value\" words); ignored", key);
       }
       if (value) freeReplyObject(value);
@@ -209,6 +286,7 @@ lp_trend *lp_trend_start(lp_daemon *daemon, redisContext *redis) {
 
 void lp_trend_free(lp_trend *trend) {
   if (!trend) return;
+  for (size_t i = 0; i < trend->count; i++) lp_trend_point_clear(&trend->points[i]);
   if (trend->timer) event_free(trend->timer);
   free(trend);
 }
@@ -270,7 +348,7 @@ int lp_handle_get_report_full(lp_ctx *ctx) {
   lp_trend *trend = ctx->daemon->trend;
   if (trend) {
     if (ctx->now - trend->last_snapshot_s >= REFRESH_ON_REPORT_S && lp_store_loaded(ctx->daemon->store))
-      snapshot(trend, report->headline, ctx->now);
+      snapshot(trend, report, ctx->now);
     report->n_trend = trend->count;
     report->trend = trend->count ? lp_scratch(ctx, trend->count * sizeof *report->trend) : NULL;
     if (trend->count && !report->trend) return lp_fail(ctx, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INTERNAL, "", "out of memory");

@@ -23,9 +23,12 @@ void lp_trend_free(lp_trend *trend);
  * snapshot when the last one is more than a minute old. */
 int lp_handle_get_report_full(lp_ctx *ctx);
 
-/* "pupils_registered=307 agreements=367 ..." <-> a TrendPoint (every uint32 field by name);
- * parsing ignores unknown names and returns -1 on a malformed word. */
+/* "pupils_registered=307 agreements=367 ... CHEMIE=35 ..." <-> a TrendPoint: every uint32
+ * field by its (lower-case) name, then the pupils of each training by its (upper-case) code.
+ * Parsing ignores unknown names, allocates the trainings (free them with
+ * lp_trend_point_clear, also after a failure) and returns -1 on a malformed word. */
 void lp_trend_point_format(const Leerplek__V1__TrendPoint *point, char *out, size_t out_size);
 int lp_trend_point_parse(const char *text, Leerplek__V1__TrendPoint *point);
+void lp_trend_point_clear(Leerplek__V1__TrendPoint *point);
 
 #endif

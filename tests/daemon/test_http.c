@@ -671,7 +671,8 @@ Test(dashboard, school_types_and_a_trend_kept_in_redis_across_a_restart) {
    * snapshot (ignored, named in the log). */
   redisContext *redis = harness_redis(&harness);
   cr_assert_not_null(redis);
-  freeReplyObject(redisCommand(redis, "SET lp:trend:2021-10-01 %s", "pupils_registered=320 agreements=367 agreements_running=321"));
+  freeReplyObject(redisCommand(redis, "SET lp:trend:2021-10-01 %s",
+                               "pupils_registered=320 agreements=367 agreements_running=321 AUTOTECHNIEK=7 KAPPER=1"));
   freeReplyObject(redisCommand(redis, "SET lp:trend:2021-11-01 %s", "pupils_registered=three hundred"));
   leerplek_close(coordinator);
   coordinator = NULL;
@@ -687,6 +688,9 @@ Test(dashboard, school_types_and_a_trend_kept_in_redis_across_a_restart) {
   cr_expect_str_eq(report->trend[0]->day, "2021-10-01");
   cr_expect_eq(report->trend[0]->pupils_registered, 320);
   cr_expect_eq(report->trend[0]->agreements_running, 321);
+  cr_assert_eq(report->trend[0]->n_trainings_pupils, 2);
+  cr_expect_str_eq(report->trend[0]->trainings_pupils[0]->training_code, "AUTOTECHNIEK");
+  cr_expect_eq(report->trend[0]->trainings_pupils[0]->pupils, 7);
   char today[16], key[32];
   time_t now = time(NULL);
   struct tm local;
@@ -712,6 +716,8 @@ Test(dashboard, school_types_and_a_trend_kept_in_redis_across_a_restart) {
   cr_assert(stored && stored->type == REDIS_REPLY_STRING, "no %s in Redis", key);
   cr_expect_not_null(strstr(stored->str, "pupils_registered=5 "), "%s", stored->str);
   cr_expect_not_null(strstr(stored->str, "trainings=2 "), "%s", stored->str);
+  cr_expect_not_null(strstr(stored->str, " AUTOTECHNIEK=4"), "pupils per training: %s", stored->str);
+  cr_expect_not_null(strstr(stored->str, " KAPPER=1"), "%s", stored->str);
   freeReplyObject(stored);
   redisFree(redis);
 
@@ -734,5 +740,9 @@ Test(dashboard, school_types_and_a_trend_kept_in_redis_across_a_restart) {
   cr_expect_eq(figure_in(dom, "trend-last-pupils-registered"), 5);
   cr_expect_not_null(strstr(dom, "<td>-315</td>"), "the difference from October");
   cr_expect_not_null(strstr(dom, "id=\"trend-first-schools\">-<"), "a figure October did not give is not known");
+  cr_expect_not_null(strstr(dom, "<table id=\"trend-trainings\">"), "pupils per training, October against today");
+  cr_expect_eq(figure_in(dom, "trend-first-AUTOTECHNIEK"), 7);
+  cr_expect_eq(figure_in(dom, "trend-last-AUTOTECHNIEK"), 4);
+  cr_expect_not_null(strstr(dom, ">Autotechnicus</td>"), "by name");
   free(dom);
 }
