@@ -3,21 +3,31 @@
  *
  * Choices the CSV model forces, and why:
  * - A location belongs to exactly one company and a vacancy to a location, so only companies
- *   with a location can publish. DOMAIN.md has 1,220 recognised companies but 367 recognised
+ *   with a location can publish. The network counts 1,220 recognised companies but 367 recognised
  *   locations: here the first 90 % of the locations each go to a different company and the
  *   rest are second or third sites of those, so about 330 companies can publish and the other
  *   ~890 are recognised but have no published site yet (as in the network's real register,
  *   where recognition is asked for long before a place opens).
- * - Every company is recognised for one or two trainings, weighted by how many pupils follow
- *   them; a vacancy goes preferably to a location whose company already has the recognition,
- *   otherwise the recognition is added (never beyond DEMO_RECOGNITIONS_MAX).
- * - Proportions that the tests and the dashboard compare with DOMAIN.md (pupils per school
+ * - Every company works in one trade (construction, hospitality, care, ...) and is recognised
+ *   only for trainings of that trade, one or two weighted by how many pupils follow them; a
+ *   vacancy goes preferably to a location whose company already has the recognition, otherwise
+ *   to a company of the same trade that takes it on (never beyond DEMO_RECOGNITIONS_MAX), so a
+ *   hotel is never recognised for bricklaying.
+ * - Proportions that the tests and the dashboard compare with the SamDuLeA figures (pupils per school
  *   kind, per named training, per education area, per group) are apportioned exactly (largest
  *   remainder) and then shuffled, so a seed changes who is where but not the totals.
- * - Seats per training are drawn against demand: most trainings get 1.1-1.7 seats per pupil,
- *   about a quarter only 0.45-0.75 (the shortages the coordinators must see); workplaces
- *   cluster where companies are (the port, the periphery, the centre) while pupils live in the
- *   north and the south, which leaves some areas short too.
+ * - Seats per training follow the SamDuLeA dashboard (February 2022), not chance: the named
+ *   trainings that lost pupils between October 2021 and February 2022 (chemistry 38->35,
+ *   hairdresser-stylist 13->10, hair care 15->14, welding-construction 14->11, fitness
+ *   instructor 11->8) are short, about 0.6 seats per pupil; those that grew (equine care
+ *   26->30, electrical installations 20->22, electrotechnician 10->12) and the rest have 1.3;
+ *   preparatory (protected) places cover 70 % of the pupils who are not ready yet, the lack
+ *   the network names most. Workplaces cluster where companies are (the port, the periphery,
+ *   the centre) while pupils live in the north and the south, which leaves some areas short.
+ * - Commute limits are those of pupils who travel by bike (40 %: 4-12 km) or by public
+ *   transport (60 %: about 16 km, 6-30 km), the two ways pupils of these tracks get to work.
+ * - Pupils of one kind of school are dealt over its schools in turn, so every school (both
+ *   BuSO schools too) has pupils.
  * - Dates are fixed around the 2026-2027 school year, never taken from the clock, so the same
  *   seed gives the same bytes.
  */
@@ -35,57 +45,64 @@ static const double PI = 3.14159265358979323846;
 enum { FT = 1u << DEMO_SCHOOL_FULL_TIME, BU = 1u << DEMO_SCHOOL_BUSO,
        LW = 1u << DEMO_SCHOOL_LEARNING_WORKING, SY = 1u << DEMO_SCHOOL_SYNTRA };
 
-/* The eight trainings DOMAIN.md names come first with their February 2022 pupil counts.
+/* The trades companies work in; a company is recognised only for trainings of its own. */
+enum {
+    TRADE_ANIMALS_GREEN, TRADE_CHEMISTRY, TRADE_HAIR_BEAUTY, TRADE_ELECTRICAL, TRADE_METAL,
+    TRADE_SPORT, TRADE_LOGISTICS, TRADE_RETAIL_FOOD, TRADE_HOSPITALITY, TRADE_CONSTRUCTION,
+    TRADE_INSTALLATION, TRADE_VEHICLES, TRADE_CARE, TRADE_SERVICES, TRADE_COUNT
+};
+
+/* The named trainings of the SamDuLeA dashboard come first with their February 2022 pupil counts.
  * Chemistry and welding-construction lost pupils between October and February (38->35,
  * 14->11): they are always short of seats, so every seed shows a large training blocking. The
  * offered_by masks give exactly 20 full-time, 1 BuSO, 24 learning-and-working and 14 Syntra
  * trainings, as on the dashboard. */
 static const demo_training training_table[DEMO_TRAININGS] = {
-    {"PAARDENZORG", "Assistent paardenzorg", FT | LW, 30, DEMO_SCHOOL_FULL_TIME, "Manege", false},
-    {"CHEMIE", "Chemische procestechniek", FT, 35, DEMO_SCHOOL_FULL_TIME, "Chemie", true},
-    {"KAPPER-STYLIST", "Kapper-stylist", LW | SY, 10, DEMO_SCHOOL_SYNTRA, "Kapsalon", false},
-    {"HAARZORG", "Haarzorg", FT | LW, 14, DEMO_SCHOOL_LEARNING_WORKING, "Haarstudio", false},
-    {"ELEKTRO-INST", "Elektrische installaties", FT | LW, 22, DEMO_SCHOOL_LEARNING_WORKING, "Elektro", false},
-    {"ELEKTROTECHNICUS", "Elektrotechnicus", FT, 12, DEMO_SCHOOL_FULL_TIME, "Elektrotechniek", false},
-    {"LASSEN-CONSTRUCTIE", "Lassen-constructie", FT | LW, 11, DEMO_SCHOOL_LEARNING_WORKING, "Staalbouw",
-     true},
-    {"FITNESSINSTRUCTEUR", "Fitnessinstructeur", SY, 8, DEMO_SCHOOL_SYNTRA, "Fitness", false},
-    {"LOGISTIEK", "Logistiek medewerker", FT | LW | BU, 0, 0, "Logistiek", false},
-    {"VERKOOP", "Medewerker verkoop", FT, 0, 0, "Winkel", false},
-    {"KEUKEN", "Keukenmedewerker", FT | LW, 0, 0, "Brasserie", false},
-    {"ZAAL", "Medewerker zaal", LW, 0, 0, "Restaurant", false},
-    {"KOK", "Kok", SY, 0, 0, "Restaurant", false},
-    {"BAKKER", "Bakker", LW | SY, 0, 0, "Bakkerij", false},
-    {"SLAGER", "Slager-spekslager", SY, 0, 0, "Slagerij", false},
-    {"METSELAAR", "Metselaar", FT | LW, 0, 0, "Bouw", false},
-    {"SCHILDER", "Schilder-decorateur", LW, 0, 0, "Schilderwerken", false},
-    {"TIMMERMAN", "Timmerman", LW | SY, 0, 0, "Houtbouw", false},
-    {"SCHRIJNWERKER", "Schrijnwerker", FT, 0, 0, "Schrijnwerkerij", false},
-    {"SANITAIR", "Sanitaire installaties", LW | SY, 0, 0, "Sanitair", false},
-    {"CV-INSTALLATIES", "Centrale verwarming", SY, 0, 0, "Verwarming", false},
-    {"AUTOTECHNIEK", "Autotechnicus", FT | LW, 0, 0, "Garage", false},
-    {"CARROSSERIE", "Carrosserie", LW, 0, 0, "Carrosserie", false},
-    {"FIETSHERSTELLER", "Fietshersteller", LW, 0, 0, "Fietsen", false},
-    {"MAGAZIJN", "Magazijnmedewerker", FT | LW, 0, 0, "Distributie", false},
-    {"ONDERHOUD", "Onderhoudstechnicus", FT, 0, 0, "Techniek", false},
-    {"ZORGKUNDIGE", "Zorgkundige", FT, 0, 0, "Woonzorg", false},
-    {"KINDERBEGELEIDER", "Kinderbegeleider", FT, 0, 0, "Kinderdagverblijf", false},
-    {"SCHOONMAAK", "Medewerker schoonmaak", LW, 0, 0, "Schoonmaak", false},
-    {"GROENZORG", "Groenzorg", FT, 0, 0, "Groen", false},
-    {"TUINAANLEG", "Tuinaanlegger", SY, 0, 0, "Tuinen", false},
-    {"BANKWERKER", "Bankwerker", FT, 0, 0, "Metaal", false},
-    {"CNC-OPERATOR", "Operator CNC", FT, 0, 0, "Precisie", false},
-    {"PRODUCTIE", "Productiemedewerker", LW, 0, 0, "Productie", false},
-    {"RUWBOUW", "Medewerker ruwbouw", LW, 0, 0, "Ruwbouw", false},
-    {"DAKDEKKER", "Dakdekker", SY, 0, 0, "Daken", false},
-    {"VLOERDER", "Vloerder-tegelzetter", LW | SY, 0, 0, "Vloeren", false},
-    {"SCHOONHEID", "Schoonheidsverzorging", SY, 0, 0, "Schoonheidssalon", false},
-    {"BLOEMSCHIKKEN", "Bloembinder", LW, 0, 0, "Bloemen", false},
-    {"ICT-HELPDESK", "ICT-helpdeskmedewerker", FT, 0, 0, "ICT", false},
-    {"ONTHAAL", "Onthaalmedewerker", SY, 0, 0, "Kantoor", false},
-    {"HOTEL", "Hotelmedewerker", SY, 0, 0, "Hotel", false},
-    {"ONDERHOUDSMECANICIEN", "Onderhoudsmecanicien", LW, 0, 0, "Mechanica", false},
-    {"GLAZENWASSER", "Glazenwasser", LW, 0, 0, "Glasreiniging", false},
+    /* code, name, offered by, February 2022 pupils, their school kind, company word, short */
+    {"PAARDENZORG", "Assistent paardenzorg", FT | LW, 30, DEMO_SCHOOL_FULL_TIME, "Manege", false, TRADE_ANIMALS_GREEN},
+    {"CHEMIE", "Chemische procestechniek", FT, 35, DEMO_SCHOOL_FULL_TIME, "Chemie", true, TRADE_CHEMISTRY},
+    {"KAPPER-STYLIST", "Kapper-stylist", LW | SY, 10, DEMO_SCHOOL_SYNTRA, "Kapsalon", true, TRADE_HAIR_BEAUTY},
+    {"HAARZORG", "Haarzorg", FT | LW, 14, DEMO_SCHOOL_LEARNING_WORKING, "Haarstudio", true, TRADE_HAIR_BEAUTY},
+    {"ELEKTRO-INST", "Elektrische installaties", FT | LW, 22, DEMO_SCHOOL_LEARNING_WORKING, "Elektro", false, TRADE_ELECTRICAL},
+    {"ELEKTROTECHNICUS", "Elektrotechnicus", FT, 12, DEMO_SCHOOL_FULL_TIME, "Elektrotechniek", false, TRADE_ELECTRICAL},
+    {"LASSEN-CONSTRUCTIE", "Lassen-constructie", FT | LW, 11, DEMO_SCHOOL_LEARNING_WORKING, "Staalbouw", true, TRADE_METAL},
+    {"FITNESSINSTRUCTEUR", "Fitnessinstructeur", SY, 8, DEMO_SCHOOL_SYNTRA, "Fitness", true, TRADE_SPORT},
+    {"LOGISTIEK", "Logistiek medewerker", FT | LW | BU, 0, 0, "Logistiek", false, TRADE_LOGISTICS},
+    {"VERKOOP", "Medewerker verkoop", FT, 0, 0, "Winkel", false, TRADE_RETAIL_FOOD},
+    {"KEUKEN", "Keukenmedewerker", FT | LW, 0, 0, "Brasserie", false, TRADE_HOSPITALITY},
+    {"ZAAL", "Medewerker zaal", LW, 0, 0, "Restaurant", false, TRADE_HOSPITALITY},
+    {"KOK", "Kok", SY, 0, 0, "Restaurant", false, TRADE_HOSPITALITY},
+    {"BAKKER", "Bakker", LW | SY, 0, 0, "Bakkerij", false, TRADE_RETAIL_FOOD},
+    {"SLAGER", "Slager-spekslager", SY, 0, 0, "Slagerij", false, TRADE_RETAIL_FOOD},
+    {"METSELAAR", "Metselaar", FT | LW, 0, 0, "Bouw", false, TRADE_CONSTRUCTION},
+    {"SCHILDER", "Schilder-decorateur", LW, 0, 0, "Schilderwerken", false, TRADE_CONSTRUCTION},
+    {"TIMMERMAN", "Timmerman", LW | SY, 0, 0, "Houtbouw", false, TRADE_CONSTRUCTION},
+    {"SCHRIJNWERKER", "Schrijnwerker", FT, 0, 0, "Schrijnwerkerij", false, TRADE_CONSTRUCTION},
+    {"SANITAIR", "Sanitaire installaties", LW | SY, 0, 0, "Sanitair", false, TRADE_INSTALLATION},
+    {"CV-INSTALLATIES", "Centrale verwarming", SY, 0, 0, "Verwarming", false, TRADE_INSTALLATION},
+    {"AUTOTECHNIEK", "Autotechnicus", FT | LW, 0, 0, "Garage", false, TRADE_VEHICLES},
+    {"CARROSSERIE", "Carrosserie", LW, 0, 0, "Carrosserie", false, TRADE_VEHICLES},
+    {"FIETSHERSTELLER", "Fietshersteller", LW, 0, 0, "Fietsen", false, TRADE_VEHICLES},
+    {"MAGAZIJN", "Magazijnmedewerker", FT | LW, 0, 0, "Distributie", false, TRADE_LOGISTICS},
+    {"ONDERHOUD", "Onderhoudstechnicus", FT, 0, 0, "Techniek", false, TRADE_METAL},
+    {"ZORGKUNDIGE", "Zorgkundige", FT, 0, 0, "Woonzorg", false, TRADE_CARE},
+    {"KINDERBEGELEIDER", "Kinderbegeleider", FT, 0, 0, "Kinderdagverblijf", false, TRADE_CARE},
+    {"SCHOONMAAK", "Medewerker schoonmaak", LW, 0, 0, "Schoonmaak", false, TRADE_SERVICES},
+    {"GROENZORG", "Groenzorg", FT, 0, 0, "Groen", false, TRADE_ANIMALS_GREEN},
+    {"TUINAANLEG", "Tuinaanlegger", SY, 0, 0, "Tuinen", false, TRADE_ANIMALS_GREEN},
+    {"BANKWERKER", "Bankwerker", FT, 0, 0, "Metaal", false, TRADE_METAL},
+    {"CNC-OPERATOR", "Operator CNC", FT, 0, 0, "Precisie", false, TRADE_METAL},
+    {"PRODUCTIE", "Productiemedewerker", LW, 0, 0, "Productie", false, TRADE_METAL},
+    {"RUWBOUW", "Medewerker ruwbouw", LW, 0, 0, "Ruwbouw", false, TRADE_CONSTRUCTION},
+    {"DAKDEKKER", "Dakdekker", SY, 0, 0, "Daken", false, TRADE_CONSTRUCTION},
+    {"VLOERDER", "Vloerder-tegelzetter", LW | SY, 0, 0, "Vloeren", false, TRADE_CONSTRUCTION},
+    {"SCHOONHEID", "Schoonheidsverzorging", SY, 0, 0, "Schoonheidssalon", false, TRADE_HAIR_BEAUTY},
+    {"BLOEMSCHIKKEN", "Bloembinder", LW, 0, 0, "Bloemen", false, TRADE_RETAIL_FOOD},
+    {"ICT-HELPDESK", "ICT-helpdeskmedewerker", FT, 0, 0, "ICT", false, TRADE_SERVICES},
+    {"ONTHAAL", "Onthaalmedewerker", SY, 0, 0, "Kantoor", false, TRADE_SERVICES},
+    {"HOTEL", "Hotelmedewerker", SY, 0, 0, "Hotel", false, TRADE_HOSPITALITY},
+    {"ONDERHOUDSMECANICIEN", "Onderhoudsmecanicien", LW, 0, 0, "Mechanica", false, TRADE_METAL},
+    {"GLAZENWASSER", "Glazenwasser", LW, 0, 0, "Glasreiniging", false, TRADE_SERVICES},
 };
 
 const int32_t demo_schools_per_kind[DEMO_SCHOOL_KIND_COUNT] = {10, 2, 7, 1};
@@ -97,6 +114,8 @@ static const char *const school_prefix[DEMO_SCHOOL_KIND_COUNT] = {"VT", "BUSO", 
 static const char *const group_note[DEMO_GROUP_COUNT] = {
     "group: many disadvantage indicators", "group: newcomer (OKAN)", "group: few indicators"};
 static const char *const readiness_name[] = {"not_ready", "partly", "ready"};
+/* The CSV names of the school kinds (the proto's SchoolType), in demo_school_kind order. */
+static const char *const school_type_name[DEMO_SCHOOL_KIND_COUNT] = {"full_time", "buso", "learning_working", "syntra"};
 
 /* Postcode of each education area, in generator_antwerp_areas order. "outside the city" is a
  * ring: its postcode depends on the direction (see periphery_postcode). */
@@ -125,7 +144,9 @@ static const char *const legal_forms[] = {"BV", "NV", "CommV", "VZW"};
 #define KM_PER_DEGREE_NORTH 110.574
 /* Bound of the per-area and per-apportionment tables (Antwerp has 15 areas). */
 #define AREAS_MAX 64
-#define SHORT_TRAINING_PERCENT 25
+#define SEATS_PER_PUPIL 1.3
+#define SHORT_SEATS_PER_PUPIL 0.6
+#define BIKE_PERCENT 40
 #define NOT_READY_PERCENT 15
 #define PARTLY_READY_PERCENT 30
 #define PREFERENCE_PERCENT 40
@@ -246,7 +267,7 @@ static bool company_recognise(demo_company *company, int32_t training)
 {
     if (company_recognises(company, training))
         return true;
-    if (company->training_count == DEMO_RECOGNITIONS_MAX)
+    if (company->training_count == DEMO_RECOGNITIONS_MAX || training_table[training].trade != company->trade)
         return false;
     company->trainings[company->training_count++] = training;
     return true;
@@ -295,9 +316,15 @@ static void make_companies(demo_dataset *d, generator_random *stream, const doub
         snprintf(company->id, sizeof company->id, "%08u%02u", base, 97u - base % 97u);
         company->training_count = 0;
         int32_t first = pick_weighted(stream, training_weight, DEMO_TRAININGS);
+        company->trade = training_table[first].trade;
         company_recognise(company, first);
-        if (generator_random_percent(stream, 30))
-            company_recognise(company, pick_weighted(stream, training_weight, DEMO_TRAININGS));
+        if (generator_random_percent(stream, 30)) {
+            /* A second training of the same trade. */
+            double same_trade[DEMO_TRAININGS];
+            for (int32_t t = 0; t < DEMO_TRAININGS; t++)
+                same_trade[t] = training_table[t].trade == company->trade ? training_weight[t] : 0;
+            company_recognise(company, pick_weighted(stream, same_trade, DEMO_TRAININGS));
+        }
         char invented[16] = "";
         int syllables = 2 + (int)generator_random_below(stream, 2);
         for (int k = 0; k < syllables; k++)
@@ -330,7 +357,7 @@ static void make_locations(demo_dataset *d, generator_random *stream, const gene
 
 /* Pupils: kind, training, area and group come from exact quotas; the rest is drawn. */
 static bool make_pupils(demo_dataset *d, generator_random *stream, const generator_centre *areas,
-                        int32_t area_count, const generator_params *antwerp)
+                        int32_t area_count)
 {
     int32_t n = d->pupil_count;
     int32_t *slot_kind = malloc((size_t)n * sizeof *slot_kind);
@@ -388,6 +415,7 @@ static bool make_pupils(demo_dataset *d, generator_random *stream, const generat
 
     /* Schools of one kind are contiguous in d->schools (make_schools). */
     int32_t first_school[DEMO_SCHOOL_KIND_COUNT];
+    int32_t dealt[DEMO_SCHOOL_KIND_COUNT] = {0};
     for (int kind = 0, start = 0; kind < DEMO_SCHOOL_KIND_COUNT; kind++) {
         first_school[kind] = start;
         start += demo_schools_per_kind[kind] * d->scale;
@@ -397,8 +425,8 @@ static bool make_pupils(demo_dataset *d, generator_random *stream, const generat
         int32_t slot = order[i];
         int kind = slot_kind[slot];
         snprintf(pupil->ref, sizeof pupil->ref, "P-%06d", (int)i + 1);
-        pupil->school = first_school[kind] +
-                        (int32_t)generator_random_below(stream, (uint32_t)(demo_schools_per_kind[kind] * d->scale));
+        /* Dealt in turn (the order is shuffled already): every school of the kind has pupils. */
+        pupil->school = first_school[kind] + dealt[kind]++ % (demo_schools_per_kind[kind] * d->scale);
         pupil->training = slot_training[slot];
         pupil->area = area_of[i];
         pupil->group = (demo_group)group_of[i];
@@ -417,8 +445,14 @@ static bool make_pupils(demo_dataset *d, generator_random *stream, const generat
         pupil->latitude = round(latitude * 1000.0) / 1000.0;
         pupil->longitude = round(longitude * 1000.0) / 1000.0;
         snprintf(pupil->postcode, sizeof pupil->postcode, "%s", postcode);
-        double spread = generator_random_unit(stream);
-        double commute = antwerp->commute_min_km + (antwerp->commute_max_km - antwerp->commute_min_km) * spread * spread;
+        /* By bike 4-12 km; by tram, bus or train a lognormal around 16 km, 6-30 km. */
+        double commute = generator_random_percent(stream, BIKE_PERCENT)
+                             ? 4.0 + 8.0 * generator_random_unit(stream)
+                             : 16.0 * exp(0.35 * generator_random_gaussian(stream));
+        if (commute < 4.0)
+            commute = 4.0;
+        if (commute > 30.0)
+            commute = 30.0;
         pupil->max_commute_km = round(commute * 10.0) / 10.0;
         pupil->days = generator_random_pupil_days(stream);
         /* Waiting since the start of the school year or earlier, a long tail back to spring. */
@@ -448,18 +482,36 @@ static demo_vacancy *append_vacancy(demo_dataset *d, int32_t *capacity)
 }
 
 /* A location for a workplace of `training`: a number of tries for one whose company is
- * already recognised; else the company with the fewest recognitions among those tried takes
- * it on, so companies stay recognised for one to a few trainings. */
+ * already recognised; else, of the companies of the training's trade tried, the one with the
+ * fewest recognitions takes it on, so companies stay recognised for one to a few trainings of
+ * their trade. A trade without any located company (possible only at odd seeds) gets one: a
+ * company with a location and a single recognition changes to it. */
 static int32_t location_for(demo_dataset *d, generator_random *stream, int32_t training)
 {
-    int32_t fallback = 0;
-    for (int attempt = 0; attempt < 48; attempt++) {
+    int32_t fallback = -1;
+    for (int attempt = 0; attempt < 64; attempt++) {
         int32_t l = (int32_t)generator_random_below(stream, (uint32_t)d->location_count);
         demo_company *company = &d->companies[d->locations[l].company];
         if (company_recognises(company, training))
             return l;
-        if (attempt == 0 || company->training_count < d->companies[d->locations[fallback].company].training_count)
+        if (company->trade == training_table[training].trade && company->training_count < DEMO_RECOGNITIONS_MAX &&
+            (fallback < 0 || company->training_count < d->companies[d->locations[fallback].company].training_count))
             fallback = l;
+    }
+    for (int32_t l = 0; fallback < 0 && l < d->location_count; l++) {
+        const demo_company *company = &d->companies[d->locations[l].company];
+        if (company->trade == training_table[training].trade && company->training_count < DEMO_RECOGNITIONS_MAX)
+            fallback = l;
+    }
+    if (fallback < 0) {
+        for (int32_t l = 0; fallback < 0 && l < d->location_count; l++)
+            if (d->companies[d->locations[l].company].training_count == 1)
+                fallback = l;
+        if (fallback < 0)
+            fallback = 0;
+        demo_company *company = &d->companies[d->locations[fallback].company];
+        company->trade = training_table[training].trade;
+        company->training_count = 0;
     }
     company_recognise(&d->companies[d->locations[fallback].company], training);
     return fallback;
@@ -474,10 +526,8 @@ static bool make_vacancies(demo_dataset *d, generator_random *stream)
     }
     int32_t capacity = 0;
     for (int32_t t = 0; t < DEMO_TRAININGS; t++) {
-        bool short_of_seats = generator_random_percent(stream, SHORT_TRAINING_PERCENT) ||
-                              training_table[t].always_short;
-        double ratio = short_of_seats ? 0.45 + 0.30 * generator_random_unit(stream)
-                                      : 1.10 + 0.60 * generator_random_unit(stream);
+        /* The SamDuLeA dashboard's shortages (see the top of this file), the same for every seed. */
+        double ratio = training_table[t].always_short ? SHORT_SEATS_PER_PUPIL : SEATS_PER_PUPIL;
         int32_t wanted = demand[t] > 0 ? (int32_t)lround(demand[t] * ratio)
                                        : (1 + (int32_t)generator_random_below(stream, 3)) * d->scale;
         if (wanted < 1)
@@ -579,7 +629,7 @@ int demo_generate(uint64_t seed, int32_t scale, demo_dataset *out)
     make_schools(out);
     make_companies(out, &stream, training_weight);
     make_locations(out, &stream, areas, area_count);
-    if (!make_pupils(out, &stream, areas, area_count, &antwerp) || !make_vacancies(out, &stream)) {
+    if (!make_pupils(out, &stream, areas, area_count) || !make_vacancies(out, &stream)) {
         demo_free(out);
         return -1;
     }
@@ -609,10 +659,18 @@ static void put_cell(FILE *out, const char *text, bool last)
 
 static void write_trainings(const demo_dataset *d, FILE *out)
 {
-    fputs("code,name\n", out);
+    fputs("code,name,provider_types\n", out);
     for (int32_t t = 0; t < d->training_count; t++) {
+        char providers[64] = "";
+        for (int kind = 0; kind < DEMO_SCHOOL_KIND_COUNT; kind++)
+            if (d->trainings[t].offered_by & (1u << kind)) {
+                if (providers[0])
+                    strcat(providers, ";");
+                strcat(providers, school_type_name[kind]);
+            }
         put_cell(out, d->trainings[t].code, false);
-        put_cell(out, d->trainings[t].name, true);
+        put_cell(out, d->trainings[t].name, false);
+        put_cell(out, providers, true);
     }
 }
 
@@ -678,7 +736,7 @@ static void write_pupils(const demo_dataset *d, FILE *out)
 {
     fputs("school_id,ref,training_code,readiness,latitude,longitude,home_postcode,home_district,"
           "max_commute_km,days,preferred_companies,newcomer_okan,special_needs_buso,waiting_since,"
-          "school_notes\n", out);
+          "school_notes,school_type\n", out);
     for (int32_t i = 0; i < d->pupil_count; i++) {
         const demo_pupil *pupil = &d->pupils[i];
         char latitude[24], longitude[24], commute[24], days[15];
@@ -706,7 +764,8 @@ static void write_pupils(const demo_dataset *d, FILE *out)
         put_cell(out, pupil->newcomer_okan ? "true" : "false", false);
         put_cell(out, pupil->special_needs ? "true" : "false", false);
         put_cell(out, pupil->waiting_since, false);
-        put_cell(out, group_note[pupil->group], true);
+        put_cell(out, group_note[pupil->group], false);
+        put_cell(out, school_type_name[d->schools[pupil->school].kind], true);
     }
 }
 
@@ -714,14 +773,35 @@ static void write_pupils(const demo_dataset *d, FILE *out)
  * location (only those can publish or answer proposals). "<role> <scope>" per line. */
 static void write_tokens_plan(const demo_dataset *d, FILE *out)
 {
-    fputs("# leerplek demo: tokens to create, one per line: <role> <scope>\n"
-          "# e.g. leerplek admin create-token --role school --scope school:VT001\n", out);
+    fprintf(out, "# leerplek demo: tokens to create, one per line: <role> <scope>\n"
+                 "# e.g. leerplek admin create-token --role school --scope school:%s\n",
+            d->school_count > 0 ? d->schools[0].id : "VT01");
     fputs("coordinator coordinator\n", out);
     for (int32_t s = 0; s < d->school_count; s++)
         fprintf(out, "school school:%s\n", d->schools[s].id);
     for (int32_t c = 0; c < d->company_count; c++)
         if (d->companies[c].location_count > 0)
             fprintf(out, "company company:%s\n", d->companies[c].id);
+}
+
+/* The earlier figures the SamDuLeA dashboard gives: 320 pupils in October 2021 (307 in
+ * February 2022) and the October counts of the named trainings, as a snapshot of the demo's
+ * October; main.sh stores it as lp:trend:<day> before the daemon starts, and the daemon adds
+ * today's. Only what is known is written. */
+static const struct {
+    const char *code;
+    int32_t pupils;
+} october_2021[] = {
+    {"PAARDENZORG", 26}, {"CHEMIE", 38}, {"KAPPER-STYLIST", 13}, {"HAARZORG", 15},
+    {"ELEKTRO-INST", 20}, {"ELEKTROTECHNICUS", 10}, {"LASSEN-CONSTRUCTIE", 14}, {"FITNESSINSTRUCTEUR", 11},
+};
+
+static void write_trend(const demo_dataset *d, FILE *out)
+{
+    fprintf(out, "2026-10-01 pupils_registered=%d", (int)(320 * d->scale));
+    for (size_t t = 0; t < sizeof october_2021 / sizeof october_2021[0]; t++)
+        fprintf(out, " %s=%d", october_2021[t].code, (int)(october_2021[t].pupils * d->scale));
+    fputc('\n', out);
 }
 
 typedef void (*file_writer)(const demo_dataset *, FILE *);
@@ -754,7 +834,7 @@ int demo_write_directory(const demo_dataset *dataset, const char *directory)
     } files[] = {
         {"trainings.csv", write_trainings},   {"companies.csv", write_companies},
         {"locations.csv", write_locations},   {"vacancies.csv", write_vacancies},
-        {"pupils.csv", write_pupils},         {"tokens-plan.txt", write_tokens_plan},
+        {"pupils.csv", write_pupils},         {"tokens-plan.txt", write_tokens_plan}, {"trend.txt", write_trend},
     };
     for (size_t k = 0; k < sizeof files / sizeof files[0]; k++)
         if (write_file(dataset, directory, files[k].name, files[k].writer) != 0)

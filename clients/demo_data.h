@@ -1,4 +1,4 @@
-/* demo_data.h: the seeded Antwerp demo dataset (issue 5, DOMAIN.md's February 2022 figures) as
+/* demo_data.h: the seeded Antwerp demo dataset (the SamDuLeA dashboard's February 2022 figures) as
  * plain structs, and its CSV files in the columns `leerplek import` reads.
  *
  * One seed and one scale fully determine the dataset: 44 trainings, 20 schools of four kinds,
@@ -38,10 +38,11 @@ typedef struct {
     const char *code;
     const char *name;
     unsigned offered_by;   /* bit per demo_school_kind that offers it */
-    int32_t named_pupils;  /* DOMAIN.md's February 2022 count for the named trainings, else 0 */
+    int32_t named_pupils;  /* the SamDuLeA dashboard's February 2022 count for the named trainings, else 0 */
     demo_school_kind named_kind; /* the kind of school those pupils attend (named ones only) */
     const char *sector;    /* word used in company names */
-    bool always_short;     /* fewer seats than pupils for every seed (see demo_data.c) */
+    bool always_short;     /* fewer seats than pupils: it lost pupils from October 2021 to February 2022 */
+    int trade;             /* the trade of the companies recognised for it (see demo_data.c) */
 } demo_training;
 
 typedef struct {
@@ -55,6 +56,7 @@ typedef struct {
     int32_t trainings[DEMO_RECOGNITIONS_MAX];
     int32_t training_count;
     int32_t location_count;
+    int trade; /* every recognition is a training of this trade */
 } demo_company;
 
 typedef struct {
@@ -116,7 +118,7 @@ typedef struct {
     int32_t pupil_count;
 } demo_dataset;
 
-/* The unscaled targets of DOMAIN.md. */
+/* The unscaled targets: the SamDuLeA dashboard of February 2022. */
 enum {
     DEMO_TRAININGS = 44,
     DEMO_SCHOOLS = 20,
@@ -134,8 +136,10 @@ extern const int32_t demo_group_percent[DEMO_GROUP_COUNT];            /* 45, 27,
 int demo_generate(uint64_t seed, int32_t scale, demo_dataset *out);
 void demo_free(demo_dataset *dataset);
 
-/* Writes trainings.csv, companies.csv, locations.csv, vacancies.csv, pupils.csv and
- * tokens-plan.txt into an existing directory. Returns 0, or -1 with errno set. */
+/* Writes trainings.csv, companies.csv, locations.csv, vacancies.csv, pupils.csv,
+ * tokens-plan.txt and trend.txt (the dashboard's October 2021 pupil counts, all and per named
+ * training, as a daily snapshot of 2026-10-01, "<day> name=value ...") into an existing
+ * directory. Returns 0, or -1 with errno set. */
 int demo_write_directory(const demo_dataset *dataset, const char *directory);
 
 /* A human summary: counts, seats against pupils per training and per area. */

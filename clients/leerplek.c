@@ -13,9 +13,11 @@
 #include <string.h>
 
 #include "libleerplek.h"
+#include "leerplek_i18n.h"
 #include "leerplek_csv.h"
 #include "leerplek_entities.h"
 #include "leerplek_output.h"
+#include "leerplek_refs.h"
 #include "leerplek_text.h"
 
 enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_CONNECTION = 3 };
@@ -47,7 +49,7 @@ static int usage_error(const cli *c, const char *format, ...) {
   fprintf(stderr, "%s: ", c->command_name);
   vfprintf(stderr, format, args);
   va_end(args);
-  fprintf(stderr, "\nTry '%s --help'.\n", c->command_name);
+  fprintf(stderr, _("\nTry '%s --help'.\n"), c->command_name);
   return EXIT_USAGE;
 }
 
@@ -68,7 +70,7 @@ static int parse_u64_argument(const cli *c, const char *what, const char *text, 
   errno = 0;
   unsigned long long value = strtoull(text, &end, 10);
   if (!*text || *end || errno || value == 0 || text[0] == '-')
-    return usage_error(c, "%s \"%s\" is not a positive whole number", what, text);
+    return usage_error(c, _("%s \"%s\" is not a positive whole number"), what, text);
   *out = value;
   return 0;
 }
@@ -83,7 +85,7 @@ static int parse_enum_flag(const cli *c, const char *flag, const ProtobufCEnumDe
 /* A text flag bounded as the proto says (the daemon checks too; this answers before sending). */
 static int bounded_text(const cli *c, const char *flag, const char *text, size_t max_bytes) {
   if (strlen(text) > max_bytes)
-    return usage_error(c, "--%s: %zu bytes, at most %zu allowed", flag, strlen(text), max_bytes);
+    return usage_error(c, _("--%s: %zu bytes, at most %zu allowed"), flag, strlen(text), max_bytes);
   return 0;
 }
 
@@ -91,7 +93,7 @@ static int bounded_text(const cli *c, const char *flag, const char *text, size_t
 static int parse_delimiter(const cli *c, const char *text, char *delimiter) {
   if (strcmp(text, ",") == 0 || strcmp(text, ";") == 0 || strcmp(text, "\t") == 0) *delimiter = text[0];
   else if (strcmp(text, "tab") == 0) *delimiter = '\t';
-  else return usage_error(c, "--delimiter: \"%s\" is not ',', ';' or tab", text);
+  else return usage_error(c, _("--delimiter: \"%s\" is not ',', ';' or tab"), text);
   return 0;
 }
 
@@ -104,7 +106,7 @@ static int ensure_connected(cli *c) {
   /* The token goes into each request rather than into hello, so that a wrong token is a
    * refusal of the call (exit 1) and not mistaken for a connection failure (exit 3). */
   if (leerplek_connect(c->address, NULL, &c->client, error, sizeof error) != 0) {
-    fprintf(stderr, "%s: cannot connect to %s: %s\n", c->command_name, c->address, error);
+    fprintf(stderr, _("%s: cannot connect to %s: %s\n"), c->command_name, c->address, error);
     return EXIT_CONNECTION;
   }
   return 0;
@@ -151,7 +153,7 @@ static int call(cli *c, int body_case, ProtobufCMessage *body, Leerplek__V1__Res
   set_body(&request, body_case, body);
   Leerplek__V1__Response *response = NULL;
   if (leerplek_call(c->client, &request, &response) != 0) {
-    fprintf(stderr, "%s: connection to %s failed: %s\n", c->command_name, c->address,
+    fprintf(stderr, _("%s: connection to %s failed: %s\n"), c->command_name, c->address,
             leerplek_error(c->client));
     return EXIT_CONNECTION;
   }
@@ -161,7 +163,7 @@ static int call(cli *c, int body_case, ProtobufCMessage *body, Leerplek__V1__Res
       snprintf(why, sizeof why, "INTERNAL: the daemon answered with another call's reply");
     else
       describe_status(response, why, sizeof why);
-    fprintf(stderr, "%s: refused: %s\n", c->command_name, why);
+    fprintf(stderr, _("%s: refused: %s\n"), c->command_name, why);
     leerplek_response_free(response);
     return EXIT_REFUSED;
   }
@@ -258,11 +260,12 @@ typedef struct command {
 /* "Usage: leerplek GROUP NAME <synopsis>" (the usage's first line and the indented lines that
  * continue it), the summary, then the rest of the usage. */
 static void print_command_help(const command *command, FILE *out) {
-  const char *rest = strchr(command->usage, '\n');
+  const char *usage = _(command->usage);
+  const char *rest = strchr(usage, '\n');
   while (rest && strncmp(rest + 1, "       ", 7) == 0) rest = strchr(rest + 1, '\n');
-  int synopsis_len = rest ? (int)(rest - command->usage) : (int)strlen(command->usage);
-  fprintf(out, "Usage: leerplek %s%s%s %.*s\n%s.\n%s", command->group, command->name[0] ? " " : "",
-          command->name, synopsis_len, command->usage, command->summary, rest ? rest + 1 : "");
+  int synopsis_len = rest ? (int)(rest - usage) : (int)strlen(usage);
+  fprintf(out, _("Usage: leerplek %s%s%s %.*s\n%s.\n%s"), command->group, command->name[0] ? " " : "",
+          command->name, synopsis_len, usage, _(command->summary), rest ? rest + 1 : "");
 }
 
 /* getopt_long with --help handled: returns the option, -2 after printing help (exit 0), or '?'
@@ -284,8 +287,8 @@ static int next_option(const command *command, int argc, char **argv, const char
 /* Reports an option getopt did not accept, or one this command does not take. */
 static int bad_option(const cli *c, const struct option *long_options, int option, char **argv) {
   if (option != '?' && last_long_index >= 0)
-    return usage_error(c, "--%s does not apply here", long_options[last_long_index].name);
-  return usage_error(c, "unknown option or missing value: %s", argv[optind - 1]);
+    return usage_error(c, _("--%s does not apply here"), long_options[last_long_index].name);
+  return usage_error(c, _("unknown option or missing value: %s"), argv[optind - 1]);
 }
 
 #define HELP_OPTION {"help", no_argument, NULL, 'h'}
@@ -299,7 +302,7 @@ static int plain_arguments(cli *c, const command *command, int argc, char **argv
     if (option == -2) return -2;
     return bad_option(c, options, option, argv);
   }
-  if (argc - optind != wanted) return usage_error(c, "expected %s", what);
+  if (argc - optind != wanted) return usage_error(c, _("expected %s"), what);
   return 0;
 }
 
@@ -371,7 +374,7 @@ static int run_entity_list(cli *c, const command *command, int argc, char **argv
                            lp_format default_format) {
   static const struct option options[] = {
       HELP_OPTION, {"output", required_argument, NULL, 'o'}, {"owner", required_argument, NULL, 'w'},
-      {"delimiter", required_argument, NULL, 'd'}, {0, 0, 0, 0}};
+      {"delimiter", required_argument, NULL, 'd'}, {"decimal-comma", no_argument, NULL, 'C'}, {0, 0, 0, 0}};
   const char *output = NULL, *owner = "";
   char delimiter = ',';
   int option;
@@ -381,24 +384,26 @@ static int run_entity_list(cli *c, const command *command, int argc, char **argv
     else if (option == 'd') {
       if (parse_delimiter(c, optarg, &delimiter)) return EXIT_USAGE;
       lp_csv_set_output_delimiter(delimiter);
-    }
+      /* ';'-separated files are what Flemish spreadsheets write, with decimal commas. */
+      if (delimiter == ';') lp_text_set_decimal_comma(1);
+    } else if (option == 'C') lp_text_set_decimal_comma(1);
     else if (option == 'w' && owner_option_allowed(kind->id)) owner = optarg;
-    else if (option == 'w') return usage_error(c, "--owner applies to locations, vacancies and pupils");
+    else if (option == 'w') return usage_error(c, _("--owner applies to locations, vacancies and pupils"));
     else return bad_option(c, options, option, argv);
   }
-  if (optind != argc) return usage_error(c, "unexpected argument \"%s\"", argv[optind]);
+  if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
   if (!c->format_given) c->format = default_format;
   FILE *out = stdout;
   if (output && strcmp(output, "-") != 0) {
     out = fopen(output, "w");
     if (!out) {
-      fprintf(stderr, "%s: cannot write %s: %s\n", c->command_name, output, strerror(errno));
+      fprintf(stderr, _("%s: cannot write %s: %s\n"), c->command_name, output, strerror(errno));
       return EXIT_USAGE;
     }
   }
   int rc = print_entities(c, kind, owner, out);
   if (out != stdout && fclose(out) != 0 && rc == EXIT_OK) {
-    fprintf(stderr, "%s: writing %s failed\n", c->command_name, output);
+    fprintf(stderr, _("%s: writing %s failed\n"), c->command_name, output);
     rc = EXIT_USAGE;
   }
   return rc;
@@ -409,23 +414,24 @@ static int run_coordinator_list(cli *c, const command *command, int argc, char *
 }
 
 static void print_kind_help(const char *verb, const lp_kind *kind, FILE *out) {
-  fprintf(out, "\nColumns of %s (header row required%s):\n", kind->name,
+  fprintf(out, _("\nColumns of %s (header row required%s):\n"), kind->name,
           strcmp(verb, "import") == 0 ? "; columns in any order, optional ones may be left out" : "");
   lp_kind_print_columns(kind, out);
 }
 
 static const char export_usage[] =
-    "<kind> [--output FILE] [--owner ID] [--delimiter C] [--json|--table]\n"
+N_(    "<kind> [--output FILE] [--owner ID] [--delimiter C] [--decimal-comma] [--json|--table]\n"
     "Writes every <kind> the token may see as CSV (the columns import reads).\n"
     "Kinds: trainings, companies, locations, vacancies, pupils.\n"
     "  --output FILE   write to FILE instead of standard output\n"
     "  --owner ID      only this company's locations/vacancies or this school's pupils\n"
-    "  --delimiter C   ',' (default), ';' or tab\n";
+    "  --delimiter C   ',' (default), ';' (with decimal commas, as Flemish spreadsheets read) or tab\n"
+    "  --decimal-comma write decimals as 51,21 (implied by --delimiter ';')\n");
 
 static int run_export(cli *c, const command *command, int argc, char **argv) {
   if (argc >= 2 && argv[1][0] != '-') {
     const lp_kind *kind = lp_kind_find(argv[1]);
-    if (!kind) return usage_error(c, "unknown kind \"%s\" (trainings, companies, locations, vacancies, pupils)", argv[1]);
+    if (!kind) return usage_error(c, _("unknown kind \"%s\" (trainings, companies, locations, vacancies, pupils)"), argv[1]);
     for (int i = 2; i < argc; i++)
       if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
         print_command_help(command, stdout);
@@ -439,7 +445,7 @@ static int run_export(cli *c, const command *command, int argc, char **argv) {
     for (int k = 0; k < LP_KIND_COUNT; k++) print_kind_help("export", &lp_kinds[k], stdout);
     return EXIT_OK;
   }
-  return usage_error(c, "expected a kind: trainings, companies, locations, vacancies or pupils");
+  return usage_error(c, _("expected a kind: trainings, companies, locations, vacancies or pupils"));
 }
 
 /* One import row's request kinds. */
@@ -555,7 +561,7 @@ static void judge_step(import_job *job, size_t row, step_action action,
   char why[1200];
   describe_status(response, why, sizeof why);
   static const char *const verbs[] = {"create", "update", "close", "request placement"};
-  lp_diag_add(job->diags, "%s:%zu: %s refused: %s", job->table->name, job->table->rows[row].line,
+  lp_diag_add(job->diags, _("%s:%zu: %s refused: %s"), job->table->name, job->table->rows[row].line,
               verbs[action], why);
   job->failed[row] = 1;
 }
@@ -576,36 +582,119 @@ static int run_steps(cli *c, import_job *job, const size_t *rows, size_t n_rows,
   }
   return EXIT_OK;
 transport_error:
-  fprintf(stderr, "%s: connection to %s failed: %s\n", c->command_name, c->address,
+  fprintf(stderr, _("%s: connection to %s failed: %s\n"), c->command_name, c->address,
           leerplek_error(c->client));
   return EXIT_CONNECTION;
 }
 
+/* The known trainings, companies and locations that rows of `kind` refer to, from the store.
+ * Returns 0 or the exit code (the refusal or connection failure is printed). */
+static int known_from_store(cli *c, lp_kind_id kind, lp_known *known) {
+  for (int k = 0; k < LP_KIND_COUNT; k++) {
+    if (!(lp_refs_needed(kind) & 1u << k)) continue;
+    Leerplek__V1__ListTrainingsRequest trainings = LEERPLEK__V1__LIST_TRAININGS_REQUEST__INIT;
+    Leerplek__V1__ListCompaniesRequest companies = LEERPLEK__V1__LIST_COMPANIES_REQUEST__INIT;
+    Leerplek__V1__ListLocationsRequest locations = LEERPLEK__V1__LIST_LOCATIONS_REQUEST__INIT;
+    ProtobufCMessage *body = k == LP_KIND_TRAININGS ? &trainings.base
+                             : k == LP_KIND_COMPANIES ? &companies.base : &locations.base;
+    json_t *items = json_array();
+    int rc = list_all(c, list_body_case((lp_kind_id)k), body, &lp_kinds[k], items);
+    if (rc == EXIT_OK) lp_known_add(known, (lp_kind_id)k, items);
+    json_decref(items);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+/* For --check: the files of the same set imported before this one (trainings.csv,
+ * companies.csv, locations.csv in the file's folder), as if they were imported already. */
+static void known_from_set(const char *path, lp_kind_id kind, unsigned char delimiter, lp_known *known,
+                           lp_diags *diags) {
+  const char *slash = strrchr(path, '/');
+  int dir_length = slash ? (int)(slash - path) : 1;
+  const char *dir = slash ? path : ".";
+  for (int k = 0; k < LP_KIND_COUNT; k++) {
+    if (!(lp_refs_needed(kind) & 1u << k)) continue;
+    char sibling[4200];
+    snprintf(sibling, sizeof sibling, "%.*s/%s.csv", dir_length, dir, lp_kinds[k].name);
+    FILE *in = fopen(sibling, "rb");
+    if (!in) continue;
+    lp_diags sibling_diags = {0};
+    lp_csv_table table;
+    ProtobufCMessage **messages = NULL;
+    int read_rc = lp_csv_read_with(sibling, in, delimiter, &table, &sibling_diags);
+    fclose(in);
+    if (read_rc == 0) lp_rows_to_messages(&lp_kinds[k], &table, &messages, &sibling_diags);
+    if (sibling_diags.count)
+      lp_diag_add(diags,
+                  dngettext(LP_TEXT_DOMAIN, "%s: has %zu problem, so references to its %s are not checked: check it first",
+                            "%s: has %zu problems, so references to its %s are not checked: check it first", sibling_diags.count),
+                  sibling, sibling_diags.count, lp_kinds[k].name);
+    else lp_known_add_messages(known, &lp_kinds[k], messages, table.n_rows);
+    lp_messages_free(messages, sibling_diags.count ? 0 : table.n_rows);
+    lp_diags_free(&sibling_diags);
+    lp_csv_table_free(&table);
+  }
+}
+
+/* A school token may import only its own pupils: rows naming another school are problems of
+ * the file, found before anything is sent (the daemon would refuse them one by one). The
+ * token's role and scope come from a hello with the token. Returns 0 or the exit code. */
+static int check_pupils_scope(cli *c, const lp_csv_table *table, ProtobufCMessage **messages, lp_diags *diags) {
+  Leerplek__V1__HelloRequest hello = LEERPLEK__V1__HELLO_REQUEST__INIT;
+  hello.protocol_version = 1;
+  hello.client_name = (char *)"leerplek";
+  Leerplek__V1__Response *response;
+  int rc = call(c, LEERPLEK__V1__REQUEST__BODY_HELLO, &hello.base, &response);
+  if (rc) return rc;
+  const Leerplek__V1__HelloResponse *reply = response->hello;
+  if (reply->role == LEERPLEK__V1__ROLE__ROLE_SCHOOL)
+    for (size_t i = 0; i < table->n_rows; i++) {
+      const char *school = ((const Leerplek__V1__Pupil *)messages[i])->school_id;
+      if (school[0] && strcmp(school, reply->scope_id) != 0)
+        lp_diag_add(diags, _("%s:%zu (school_id): a token of school %s imports only its own pupils, not %s's"),
+                    table->name, table->rows[i].line, reply->scope_id, school);
+    }
+  leerplek_response_free(response);
+  return 0;
+}
+
+/* The problems that stop an import, and that nothing was imported. */
+static void print_problems(const cli *c, const lp_diags *diags, const char *name) {
+  lp_diags_print(diags, stderr);
+  fprintf(stderr, dngettext(LP_TEXT_DOMAIN, "%s: %zu problem in %s; nothing was imported\n",
+                            "%s: %zu problems in %s; nothing was imported\n", diags->count),
+          c->command_name, diags->count, name);
+}
+
 static const char import_usage[] =
-    "<kind> FILE.csv [--check] [--request] [--delimiter C]\n"
+N_(    "<kind> FILE.csv [--check] [--request] [--delimiter C] [--decimal-comma]\n"
     "Reads FILE.csv ('-' = standard input) and creates or replaces every row: trainings,\n"
     "companies and locations are upserted, vacancies published (or updated when they exist,\n"
     "then closed when state is closed), pupils registered (or updated when they exist).\n"
-    "The whole file is checked first: any bad row stops the import before anything is sent,\n"
-    "with file:line:column and what is wrong. Rows the daemon refuses are reported with\n"
-    "file:line; the rest are imported. Kinds: trainings, companies, locations, vacancies,\n"
-    "pupils (import in that order: each refers to the ones before).\n"
-    "  --check         only check the file, send nothing\n"
+    "The whole file is checked first, its references to trainings, companies and locations\n"
+    "against the store included: any bad row stops the import before anything is sent, with\n"
+    "file:line:column and what is wrong, and nothing is imported. Kinds: trainings, companies,\n"
+    "locations, vacancies, pupils (import in that order: each refers to the ones before).\n"
+    "  --check         only check, send nothing: references against the store (with a token)\n"
+    "                  and the files of the set beside FILE (trainings.csv, companies.csv, ...)\n"
     "  --request       (pupils) also put every imported pupil on the waiting list\n"
-    "  --delimiter C   ',' (default), ';' (as Belgian spreadsheets save CSV) or tab\n"
+    "  --delimiter C   ',' (default), ';' (as Belgian spreadsheets save CSV; decimal commas\n"
+    "                  such as 51,21 are read too) or tab\n"
+    "  --decimal-comma read decimals written 51,21 (implied by --delimiter ';')\n"
     "Text forms: UTF-8 (a byte order mark is fine); cells holding the delimiter, quotes or\n"
     "newlines are quoted (\"mon,tue\"). Days cover a two-week cycle (weeks A and B):\n"
     "  mon,tue            the same days both weeks\n"
     "  A:mon,tue;B:wed    per week (a week left out has no days)\n"
     "  MT.....MT.....     14 positions Monday A .. Sunday B: the day's letter or x = a workday, . = free\n"
-    "Coordinates are decimal degrees (WGS84, '.' as decimal mark, at most 6 decimals); lists are\n"
+    "Coordinates are decimal degrees (WGS84, at most 6 decimals; '.' or with ';' files ','); lists are\n"
     "separated by ';'; booleans are true/false, yes/no or 1/0. Bounds: fields up to 4096 bytes,\n"
-    "64 columns, 1000000 rows.\n";
+    "64 columns, 1000000 rows.\n");
 
 static int run_import(cli *c, const command *command, int argc, char **argv) {
   static const struct option options[] = {
       HELP_OPTION, {"check", no_argument, NULL, 'c'}, {"request", no_argument, NULL, 'r'},
-      {"delimiter", required_argument, NULL, 'd'}, {0, 0, 0, 0}};
+      {"delimiter", required_argument, NULL, 'd'}, {"decimal-comma", no_argument, NULL, 'C'}, {0, 0, 0, 0}};
   int check_only = 0, request_placements = 0, option;
   char delimiter = ',';
   while ((option = next_option(command, argc, argv, "h", options)) != -1) {
@@ -617,16 +706,18 @@ static int run_import(cli *c, const command *command, int argc, char **argv) {
     else if (option == 'r') request_placements = 1;
     else if (option == 'd') {
       if (parse_delimiter(c, optarg, &delimiter)) return EXIT_USAGE;
-    } else return bad_option(c, options, option, argv);
+      if (delimiter == ';') lp_text_set_decimal_comma(1);
+    } else if (option == 'C') lp_text_set_decimal_comma(1);
+    else return bad_option(c, options, option, argv);
   }
-  if (argc - optind != 2) return usage_error(c, "expected <kind> FILE.csv");
+  if (argc - optind != 2) return usage_error(c, _("expected <kind> FILE.csv"));
   const lp_kind *kind = lp_kind_find(argv[optind]);
-  if (!kind) return usage_error(c, "unknown kind \"%s\" (trainings, companies, locations, vacancies, pupils)", argv[optind]);
-  if (request_placements && kind->id != LP_KIND_PUPILS) return usage_error(c, "--request applies to pupils only");
+  if (!kind) return usage_error(c, _("unknown kind \"%s\" (trainings, companies, locations, vacancies, pupils)"), argv[optind]);
+  if (request_placements && kind->id != LP_KIND_PUPILS) return usage_error(c, _("--request applies to pupils only"));
   const char *path = argv[optind + 1];
   FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
   if (!in) {
-    fprintf(stderr, "%s: cannot read %s: %s\n", c->command_name, path, strerror(errno));
+    fprintf(stderr, _("%s: cannot read %s: %s\n"), c->command_name, path, strerror(errno));
     return EXIT_USAGE;
   }
   lp_diags diags = {0};
@@ -637,29 +728,56 @@ static int run_import(cli *c, const command *command, int argc, char **argv) {
   ProtobufCMessage **messages = NULL;
   if (read_rc == 0) lp_rows_to_messages(kind, &table, &messages, &diags);
   if (diags.count) {
-    lp_diags_print(&diags, stderr);
-    fprintf(stderr, "%s: %zu problem%s in %s; nothing was imported\n", c->command_name, diags.count,
-            diags.count == 1 ? "" : "s", table.name ? table.name : path);
+    print_problems(c, &diags, table.name ? table.name : path);
     if (delimiter == ',' && table.header.n_fields == 1 && strchr(table.header.fields[0], ';'))
-      fprintf(stderr, "%s: the header looks ';'-separated: try --delimiter ';'\n", c->command_name);
+      fprintf(stderr, _("%s: the header looks ';'-separated: try --delimiter ';'\n"), c->command_name);
     lp_diags_free(&diags);
     lp_csv_table_free(&table);
     return EXIT_USAGE;
   }
   size_t n = table.n_rows;
+  /* References are checked for the whole file before anything is sent, so that an import
+   * never stores some rows and refuses others for naming something unknown. */
+  int rc = EXIT_OK;
+  if (lp_refs_needed(kind->id)) {
+    lp_known known;
+    lp_known_init(&known);
+    int ask_store = !check_only || (c->token && *c->token);
+    if (ask_store) rc = known_from_store(c, kind->id, &known);
+    if (rc == EXIT_OK && check_only && strcmp(path, "-") != 0)
+      known_from_set(path, kind->id, (unsigned char)delimiter, &known, &diags);
+    if (rc == EXIT_OK) lp_refs_check(kind, &table, messages, &known, &diags);
+    for (int k = 0; rc == EXIT_OK && !diags.count && k < LP_KIND_COUNT; k++)
+      if (lp_refs_needed(kind->id) & 1u << k && !known.complete[k])
+        printf(_("%s: references to %s not checked (no token for the store, no %s.csv beside the file)\n"),
+               table.name, lp_kinds[k].name, lp_kinds[k].name);
+    lp_known_free(&known);
+  }
+  if (rc == EXIT_OK && kind->id == LP_KIND_PUPILS && (!check_only || (c->token && *c->token)))
+    rc = check_pupils_scope(c, &table, messages, &diags);
+  if (rc == EXIT_OK && diags.count) {
+    print_problems(c, &diags, table.name);
+    rc = EXIT_USAGE;
+  }
+  if (rc) {
+    lp_diags_free(&diags);
+    lp_messages_free(messages, n);
+    lp_csv_table_free(&table);
+    return rc;
+  }
   if (check_only) {
-    printf("%s: %zu %s rows are fine\n", table.name, n, kind->name);
+    printf(_("%s: %zu %s rows are fine\n"), table.name, n, kind->name);
     lp_messages_free(messages, n);
     lp_csv_table_free(&table);
     return EXIT_OK;
   }
-  int rc = ensure_connected(c);
+  rc = ensure_connected(c);
   size_t *rows = calloc(n + 1, sizeof *rows);
   size_t *retry = calloc(n + 1, sizeof *retry);
   unsigned char *failed = calloc(n + 1, 1);
   import_job job = {kind, &table, messages, failed, retry, 0, 0, 0, &diags};
   if (!rows || !retry || !failed) {
-    fprintf(stderr, "%s: out of memory\n", c->command_name);
+    fprintf(stderr, _("%s: out of memory\n"), c->command_name);
     rc = EXIT_USAGE;
   }
   for (size_t i = 0; i < n && rows; i++) rows[i] = i;
@@ -681,11 +799,11 @@ static int run_import(cli *c, const command *command, int argc, char **argv) {
   for (size_t i = 0; i < n; i++) imported += !failed[i];
   lp_diags_print(&diags, stderr);
   if (rc == EXIT_OK) {
-    printf("imported %zu of %zu %s from %s (%zu created, %zu replaced)\n", imported, n, kind->name,
+    printf(_("imported %zu of %zu %s from %s (%zu created, %zu replaced)\n"), imported, n, kind->name,
            table.name, job.created, job.replaced);
     if (imported < n) rc = EXIT_REFUSED;
   } else if (rc == EXIT_CONNECTION) {
-    fprintf(stderr, "%s: import of %s interrupted; rows before the failure may have been stored\n",
+    fprintf(stderr, _("%s: import of %s interrupted; rows before the failure may have been stored\n"),
             c->command_name, table.name);
   }
   free(rows);
@@ -720,12 +838,12 @@ static ProtobufCMessage *flags_to_message(const cli *c, const lp_kind *kind, con
   for (size_t k = 0; k < kind->n_columns; k++) {
     const char *flag = flag_of_column(flags, n_flags, kind->columns[k].name, strlen(kind->columns[k].name));
     if (kind->columns[k].required && !values[k] && flag) {
-      fprintf(stderr, "%s: --%s is required\n", c->command_name, flag);
+      fprintf(stderr, _("%s: --%s is required\n"), c->command_name, flag);
       missing = 1;
     }
   }
   if (missing) {
-    fprintf(stderr, "Try '%s --help'.\n", c->command_name);
+    fprintf(stderr, _("Try '%s --help'.\n"), c->command_name);
     return NULL;
   }
   char *header_fields[LP_CSV_MAX_FIELDS], *row_fields[LP_CSV_MAX_FIELDS];
@@ -750,7 +868,7 @@ static ProtobufCMessage *flags_to_message(const cli *c, const lp_kind *kind, con
     if (flag) fprintf(stderr, "%s: --%s: %s\n", c->command_name, flag, close + 3);
     else fprintf(stderr, "%s: %s\n", c->command_name, diags.messages[i]);
   }
-  fprintf(stderr, "Try '%s --help'.\n", c->command_name);
+  fprintf(stderr, _("Try '%s --help'.\n"), c->command_name);
   lp_diags_free(&diags);
   return NULL;
 }
@@ -771,7 +889,7 @@ static int take_flag(const lp_kind *kind, const flag_column *flags, size_t n_fla
 
 /* Pupils are minors: the tool never asks for a name, only the school's pseudonymous reference. */
 static const char register_usage[] =
-    "--ref REF --training CODE --readiness R --lat DEG --lon DEG --postcode PC\n"
+N_(    "--ref REF --training CODE --readiness R --lat DEG --lon DEG --postcode PC\n"
     "       --max-commute-km KM --days DAYS [--district D] [--prefer IDS] [--exclude IDS]\n"
     "       [--okan] [--buso] [--notes TEXT] [--school ID] [--request]\n"
     "Registers a pupil under the school's pseudonymous reference (never a name).\n"
@@ -788,7 +906,7 @@ static const char register_usage[] =
     "  --okan, --buso       priority flags (newcomer / special needs)\n"
     "  --notes TEXT         school notes (no names or health details)\n"
     "  --school ID          the school (coordinators; a school token uses its own)\n"
-    "  --request            also put the pupil on the waiting list\n";
+    "  --request            also put the pupil on the waiting list\n");
 
 static int run_school_register(cli *c, const command *command, int argc, char **argv) {
   static const struct option options[] = {
@@ -820,7 +938,7 @@ static int run_school_register(cli *c, const command *command, int argc, char **
     else if (take_flag(kind, flags, n_flags, option, option == 'O' || option == 'B' ? "true" : optarg, values) != 0)
       return bad_option(c, options, option, argv);
   }
-  if (optind != argc) return usage_error(c, "unexpected argument \"%s\"", argv[optind]);
+  if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
   ProtobufCMessage *message = flags_to_message(c, kind, flags, n_flags, values);
   if (!message) return EXIT_USAGE;
   Leerplek__V1__RegisterPupilRequest body = LEERPLEK__V1__REGISTER_PUPIL_REQUEST__INIT;
@@ -858,7 +976,7 @@ static int run_pupil_command(cli *c, const command *command, int argc, char **ar
     else if (option == 'r' && body_case == LEERPLEK__V1__REQUEST__BODY_WITHDRAW_PLACEMENT) reason = optarg;
     else return bad_option(c, options, option, argv);
   }
-  if (argc - optind != 1) return usage_error(c, "expected the pupil's reference");
+  if (argc - optind != 1) return usage_error(c, _("expected the pupil's reference"));
   if (bounded_text(c, "reason", reason, 1000)) return EXIT_USAGE;
   char *ref = argv[optind];
   Leerplek__V1__RequestPlacementRequest request = LEERPLEK__V1__REQUEST_PLACEMENT_REQUEST__INIT;
@@ -909,11 +1027,11 @@ static int run_proposal_answer(cli *c, const command *command, int argc, char **
       return bad_option(c, options, option, argv);
     }
   }
-  if (argc - optind != 1) return usage_error(c, "expected the proposal id");
+  if (argc - optind != 1) return usage_error(c, _("expected the proposal id"));
   uint64_t proposal_id = 0;
   if (parse_u64_argument(c, "proposal id", argv[optind], &proposal_id)) return EXIT_USAGE;
   if (bounded_text(c, "reason", reason, 1000)) return EXIT_USAGE;
-  if (coordinator && side == 0) return usage_error(c, "a coordinator must say --side school or --side company");
+  if (coordinator && side == 0) return usage_error(c, _("a coordinator must say --side school or --side company"));
   /* School and company tokens act on their own side (the daemon derives it from the token). */
   if (!coordinator)
     side = strcmp(command->group, "school") == 0 ? LEERPLEK__V1__SIDE__SIDE_SCHOOL : LEERPLEK__V1__SIDE__SIDE_COMPANY;
@@ -943,11 +1061,11 @@ static int run_agreement(cli *c, const command *command, int argc, char **argv) 
     else if (option == 't') starts_on = optarg;
     else return bad_option(c, options, option, argv);
   }
-  if (argc - optind != 1) return usage_error(c, "expected the proposal id");
-  if (!ref || !signed_on || !starts_on) return usage_error(c, "--ref, --signed and --starts are required");
+  if (argc - optind != 1) return usage_error(c, _("expected the proposal id"));
+  if (!ref || !signed_on || !starts_on) return usage_error(c, _("--ref, --signed and --starts are required"));
   uint64_t proposal_id = 0;
   if (parse_u64_argument(c, "proposal id", argv[optind], &proposal_id)) return EXIT_USAGE;
-  if (!*ref || bounded_text(c, "ref", ref, 100)) return usage_error(c, "--ref: 1..100 bytes");
+  if (!*ref || bounded_text(c, "ref", ref, 100)) return usage_error(c, _("--ref: 1..100 bytes"));
   Leerplek__V1__Date signed_date = LEERPLEK__V1__DATE__INIT, start_date = LEERPLEK__V1__DATE__INIT;
   char why[200];
   if (lp_date_parse(signed_on, &signed_date.year, &signed_date.month, &signed_date.day, why, sizeof why))
@@ -989,29 +1107,29 @@ static int run_placement_list(cli *c, const command *command, int argc, char **a
     default: return bad_option(c, options, option, argv);
     }
   }
-  if (optind != argc) return usage_error(c, "unexpected argument \"%s\"", argv[optind]);
+  if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
   if (body_case == LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS) {
-    static const char *const columns[] = {"school_id", "pupil_ref", "training_code", "state", "proposal_id",
-                                          "offer.vacancy_id", "offer.company_name", "offer.distance_m",
-                                          "unplaced.reason", "unplaced.help"};
+    static const char *const columns[] = {N_("school_id"), N_("pupil_ref"), N_("training_code"), N_("state"), N_("proposal_id"),
+                                          N_("offer.vacancy_id"), N_("offer.company_name"), N_("offer.distance_m"),
+                                          N_("unplaced.reason"), N_("unplaced.help")};
     Leerplek__V1__ListPlacementsRequest body = LEERPLEK__V1__LIST_PLACEMENTS_REQUEST__INIT;
     body.school_id = (char *)school, body.training_code = (char *)training, body.vacancy_id = (char *)vacancy;
     body.state = (Leerplek__V1__PlacementState)state;
     return list_and_print(c, body_case, &body.base, columns, sizeof columns / sizeof columns[0]);
   }
   if (body_case == LEERPLEK__V1__REQUEST__BODY_LIST_PROPOSALS) {
-    static const char *const columns[] = {"proposal_id", "vacancy_id", "pupil_ref", "training_code", "readiness",
-                                          "days", "distance_band", "state", "company_accepted",
-                                          "school_accepted"};
+    static const char *const columns[] = {N_("proposal_id"), N_("vacancy_id"), N_("pupil_ref"), N_("training_code"), N_("readiness"),
+                                          N_("days"), N_("distance_band"), N_("state"), N_("company_accepted"),
+                                          N_("school_accepted")};
     Leerplek__V1__ListProposalsRequest body = LEERPLEK__V1__LIST_PROPOSALS_REQUEST__INIT;
     body.company_id = (char *)company, body.vacancy_id = (char *)vacancy;
     body.state = (Leerplek__V1__PlacementState)state;
     return list_and_print(c, body_case, &body.base, columns, sizeof columns / sizeof columns[0]);
   }
-  static const char *const columns[] = {"position", "school_id", "pupil_ref", "training_code", "readiness",
-                                        "home_district", "state", "days_waiting", "newcomer_okan",
-                                        "special_needs_buso", "unplaced.reason", "unplaced.hint_kind",
-                                        "unplaced.hint_vacancy_id", "unplaced.hint_seats", "unplaced.help"};
+  static const char *const columns[] = {N_("position"), N_("school_id"), N_("pupil_ref"), N_("training_code"), N_("readiness"),
+                                        N_("home_district"), N_("state"), N_("days_waiting"), N_("newcomer_okan"),
+                                        N_("special_needs_buso"), N_("unplaced.reason"), N_("unplaced.hint_kind"),
+                                        N_("unplaced.hint_vacancy_id"), N_("unplaced.hint_seats"), N_("unplaced.help")};
   Leerplek__V1__GetWaitingListRequest body = LEERPLEK__V1__GET_WAITING_LIST_REQUEST__INIT;
   body.school_id = (char *)school, body.training_code = (char *)training, body.home_district = (char *)district;
   return list_and_print(c, body_case, &body.base, columns, sizeof columns / sizeof columns[0]);
@@ -1021,13 +1139,13 @@ static int run_placement_list(cli *c, const command *command, int argc, char **a
 /* company                                                                                     */
 
 static const char publish_usage[] =
-    "--id ID --location LOC --training CODE --seats N --min-readiness R --days DAYS\n"
+N_(    "--id ID --location LOC --training CODE --seats N --min-readiness R --days DAYS\n"
     "       --kind K --start YYYY-MM-DD [--mentor TEXT]\n"
     "Publishes a new open vacancy at one of the company's locations.\n"
     "  --seats N           1..100\n"
     "  --min-readiness R   not_ready (preparatory places only), partly or ready\n"
     "  --days DAYS         mon,tue | A:mon,tue;B:wed | MT.....MT.....\n"
-    "  --kind K            regular or preparatory\n";
+    "  --kind K            regular or preparatory\n");
 
 static int run_company_publish(cli *c, const command *command, int argc, char **argv) {
   static const struct option options[] = {
@@ -1049,7 +1167,7 @@ static int run_company_publish(cli *c, const command *command, int argc, char **
     if (option == -2) return EXIT_OK;
     if (take_flag(kind, flags, n_flags, option, optarg, values) != 0) return bad_option(c, options, option, argv);
   }
-  if (optind != argc) return usage_error(c, "unexpected argument \"%s\"", argv[optind]);
+  if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
   ProtobufCMessage *message = flags_to_message(c, kind, flags, n_flags, values);
   if (!message) return EXIT_USAGE;
   Leerplek__V1__PublishVacancyRequest body = LEERPLEK__V1__PUBLISH_VACANCY_REQUEST__INIT;
@@ -1089,11 +1207,11 @@ static int run_company_vacancies(cli *c, const command *command, int argc, char 
       if (parse_enum_flag(c, "state", &leerplek__v1__vacancy_state__descriptor, optarg, &state)) return EXIT_USAGE;
     } else return bad_option(c, options, option, argv);
   }
-  if (optind != argc) return usage_error(c, "unexpected argument \"%s\"", argv[optind]);
+  if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
   body.state = (Leerplek__V1__VacancyState)state;
-  static const char *const columns[] = {"id", "location_id", "training_code", "seats", "seats_proposed",
-                                        "seats_filled", "min_readiness", "days", "kind", "state",
-                                        "start_date"};
+  static const char *const columns[] = {N_("id"), N_("location_id"), N_("training_code"), N_("seats"), N_("seats_proposed"),
+                                        N_("seats_filled"), N_("min_readiness"), N_("days"), N_("kind"), N_("state"),
+                                        N_("start_date")};
   return list_and_print(c, LEERPLEK__V1__REQUEST__BODY_LIST_VACANCIES, &body.base, columns,
                         sizeof columns / sizeof columns[0]);
 }
@@ -1111,7 +1229,7 @@ static int run_report(cli *c, const command *command, int argc, char **argv) {
       if (parse_u32_flag(c, "max-shortages", optarg, 1, 200, &body.max_shortages)) return EXIT_USAGE;
     } else return bad_option(c, options, option, argv);
   }
-  if (optind != argc) return usage_error(c, "unexpected argument \"%s\"", argv[optind]);
+  if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
   return call_and_print(c, LEERPLEK__V1__REQUEST__BODY_GET_REPORT, &body.base);
 }
 
@@ -1127,7 +1245,7 @@ static int run_rematch(cli *c, const command *command, int argc, char **argv) {
       if (parse_u32_flag(c, "max-changes", optarg, 1, 1000, &body.max_changes)) return EXIT_USAGE;
     } else return bad_option(c, options, option, argv);
   }
-  if (optind != argc) return usage_error(c, "unexpected argument \"%s\"", argv[optind]);
+  if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
   return call_and_print(c, LEERPLEK__V1__REQUEST__BODY_RUN_REMATCH, &body.base);
 }
 
@@ -1153,11 +1271,20 @@ static int run_create_token(cli *c, const command *command, int argc, char **arg
       if (lp_time_parse(optarg, &body.expires_unix_s, why, sizeof why)) return bad_value(c, "expires", why);
     } else return bad_option(c, options, option, argv);
   }
-  if (optind != argc) return usage_error(c, "unexpected argument \"%s\"", argv[optind]);
-  if (!role) return usage_error(c, "--role is required (school, company, coordinator or admin)");
+  if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
+  if (!role) return usage_error(c, _("--role is required (school, company, coordinator or admin)"));
   int scoped = role == LEERPLEK__V1__ROLE__ROLE_SCHOOL || role == LEERPLEK__V1__ROLE__ROLE_COMPANY;
-  if (scoped && !body.scope_id[0]) return usage_error(c, "--scope is required for school and company tokens");
-  if (!scoped && body.scope_id[0]) return usage_error(c, "--scope applies to school and company tokens only");
+  if (scoped && !body.scope_id[0]) return usage_error(c, _("--scope is required for school and company tokens"));
+  if (!scoped && body.scope_id[0]) return usage_error(c, _("--scope applies to school and company tokens only"));
+  /* tokens-plan.txt (leerplek-gen --demo) names scopes as "school:VT001": accept that form
+   * when the prefix matches --role, so the plan's lines can be pasted. */
+  const char *colon = strchr(body.scope_id, ':');
+  if (scoped && colon) {
+    const char *wanted = role == LEERPLEK__V1__ROLE__ROLE_SCHOOL ? "school" : "company";
+    if ((size_t)(colon - body.scope_id) != strlen(wanted) || strncmp(body.scope_id, wanted, strlen(wanted)) != 0)
+      return usage_error(c, _("--scope \"%s\": a %s token's scope is an id or %s:<id>"), body.scope_id, wanted, wanted);
+    body.scope_id = (char *)colon + 1;
+  }
   body.role = (Leerplek__V1__Role)role;
   return call_and_print(c, LEERPLEK__V1__REQUEST__BODY_CREATE_TOKEN, &body.base);
 }
@@ -1184,9 +1311,9 @@ static int run_list_tokens(cli *c, const command *command, int argc, char **argv
     else if (option == 'a') body.include_revoked = 1;
     else return bad_option(c, options, option, argv);
   }
-  if (optind != argc) return usage_error(c, "unexpected argument \"%s\"", argv[optind]);
+  if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
   body.role = (Leerplek__V1__Role)role;
-  static const char *const columns[] = {"id", "role", "scope_id", "label", "created", "expires", "revoked"};
+  static const char *const columns[] = {N_("id"), N_("role"), N_("scope_id"), N_("label"), N_("created"), N_("expires"), N_("revoked")};
   return list_and_print(c, LEERPLEK__V1__REQUEST__BODY_LIST_TOKENS, &body.base, columns,
                         sizeof columns / sizeof columns[0]);
 }
@@ -1194,74 +1321,76 @@ static int run_list_tokens(cli *c, const command *command, int argc, char **argv
 /* ------------------------------------------------------------------------------------------ */
 /* The command table and main                                                                  */
 
-#define PUPIL_USAGE(extra) "REF [--school ID]" extra "\n  --school ID   the pupil's school (coordinators; a school token uses its own)\n"
-#define ANSWER_USAGE "PROPOSAL_ID\n"
-#define DECLINE_USAGE "PROPOSAL_ID [--reason TEXT]\n  --reason TEXT   why (shown to the school and coordinators)\n"
-#define SIDE_USAGE "  --side S        school or company: the side the coordinator acts for (required)\n"
+#define PUPIL_USAGE N_("REF [--school ID]\n  --school ID   the pupil's school (coordinators; a school token uses its own)\n")
+#define WITHDRAW_USAGE N_("REF [--school ID] [--reason TEXT]\n  --school ID   the pupil's school (coordinators; a school token uses its own)\n")
+#define ANSWER_USAGE N_("PROPOSAL_ID\n")
+#define DECLINE_USAGE N_("PROPOSAL_ID [--reason TEXT]\n  --reason TEXT   why (shown to the school and coordinators)\n")
 
 static const command commands[] = {
-    {"school", "register", "Register a pupil (pseudonymous reference, no names)", register_usage, run_school_register, 0},
-    {"school", "request", "Put a registered pupil on the waiting list", PUPIL_USAGE(""), run_pupil_command, LEERPLEK__V1__REQUEST__BODY_REQUEST_PLACEMENT},
-    {"school", "status", "Show a pupil's placement: state, offer, why unplaced", PUPIL_USAGE(""), run_pupil_command, LEERPLEK__V1__REQUEST__BODY_GET_PLACEMENT},
-    {"school", "pupil", "Show a pupil's record", PUPIL_USAGE(""), run_pupil_command, LEERPLEK__V1__REQUEST__BODY_GET_PUPIL},
-    {"school", "withdraw", "End a pupil's placement request", PUPIL_USAGE(" [--reason TEXT]"), run_pupil_command, LEERPLEK__V1__REQUEST__BODY_WITHDRAW_PLACEMENT},
-    {"school", "erase", "Erase a pupil and everything about it (GDPR)", PUPIL_USAGE(""), run_pupil_command, LEERPLEK__V1__REQUEST__BODY_ERASE_PUPIL},
-    {"school", "accept", "Accept a proposal for one of the school's pupils", ANSWER_USAGE, run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_ACCEPT_PROPOSAL},
-    {"school", "decline", "Decline a proposal (the company is then excluded for the pupil)", DECLINE_USAGE, run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL},
-    {"school", "agreement", "Record the signed training agreement (OAO) of an accepted proposal",
-     "PROPOSAL_ID --ref AGREEMENT_REF --signed YYYY-MM-DD --starts YYYY-MM-DD\n", run_agreement, 0},
-    {"school", "pupils", "List the school's pupils", "[--owner SCHOOL_ID]\n", run_coordinator_list, LP_KIND_PUPILS},
-    {"school", "placements", "List the school's placements",
-     "[--state S] [--training CODE] [--school ID]\n  --state S   waiting, proposed, accepted, agreement, declined or withdrawn\n",
+    {"school", "register", N_("Register a pupil (pseudonymous reference, no names)"), register_usage, run_school_register, 0},
+    {"school", "request", N_("Put a registered pupil on the waiting list"), PUPIL_USAGE, run_pupil_command, LEERPLEK__V1__REQUEST__BODY_REQUEST_PLACEMENT},
+    {"school", "status", N_("Show a pupil's placement: state, offer, why unplaced"), PUPIL_USAGE, run_pupil_command, LEERPLEK__V1__REQUEST__BODY_GET_PLACEMENT},
+    {"school", "pupil", N_("Show a pupil's record"), PUPIL_USAGE, run_pupil_command, LEERPLEK__V1__REQUEST__BODY_GET_PUPIL},
+    {"school", "withdraw", N_("End a pupil's placement request"), WITHDRAW_USAGE, run_pupil_command, LEERPLEK__V1__REQUEST__BODY_WITHDRAW_PLACEMENT},
+    {"school", "erase", N_("Erase a pupil and everything about it (GDPR)"), PUPIL_USAGE, run_pupil_command, LEERPLEK__V1__REQUEST__BODY_ERASE_PUPIL},
+    {"school", "accept", N_("Accept a proposal for one of the school's pupils"), ANSWER_USAGE, run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_ACCEPT_PROPOSAL},
+    {"school", "decline", N_("Decline a proposal (the company is then excluded for the pupil)"), DECLINE_USAGE, run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL},
+    {"school", "agreement", N_("Record the signed training agreement (OAO) of an accepted proposal"),
+     N_("PROPOSAL_ID --ref AGREEMENT_REF --signed YYYY-MM-DD --starts YYYY-MM-DD\n"), run_agreement, 0},
+    {"school", "pupils", N_("List the school's pupils"), N_("[--owner SCHOOL_ID]\n"), run_coordinator_list, LP_KIND_PUPILS},
+    {"school", "placements", N_("List the school's placements"),
+     N_("[--state S] [--training CODE] [--school ID]\n  --state S   waiting, proposed, accepted, agreement, declined or withdrawn\n"),
      run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS},
-    {"school", "waiting", "The school's pupils on the shared waiting list, with positions",
-     "[--training CODE] [--district D]\n", run_placement_list, LEERPLEK__V1__REQUEST__BODY_GET_WAITING_LIST},
+    {"school", "waiting", N_("The school's pupils on the shared waiting list, with positions"),
+     N_("[--training CODE] [--district D]\n"), run_placement_list, LEERPLEK__V1__REQUEST__BODY_GET_WAITING_LIST},
 
-    {"company", "publish", "Publish a vacancy", publish_usage, run_company_publish, 0},
-    {"company", "vacancies", "List the company's vacancies", "[--location LOC] [--training CODE] [--state open|closed]\n",
+    {"company", "publish", N_("Publish a vacancy"), publish_usage, run_company_publish, 0},
+    {"company", "vacancies", N_("List the company's vacancies"), N_("[--location LOC] [--training CODE] [--state open|closed]\n"),
      run_company_vacancies, 0},
-    {"company", "close", "Close a vacancy (open proposals to it are released)", "VACANCY_ID\n", run_company_close, 0},
-    {"company", "proposals", "Proposals to the company's vacancies (pupil reference, readiness, days, distance band)",
-     "[--vacancy ID] [--state S]\n", run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PROPOSALS},
-    {"company", "accept", "Accept a proposal", ANSWER_USAGE, run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_ACCEPT_PROPOSAL},
-    {"company", "decline", "Decline a proposal (the pupil waits again)", DECLINE_USAGE, run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL},
-    {"company", "agreement", "Record the signed training agreement (OAO) of an accepted proposal",
-     "PROPOSAL_ID --ref AGREEMENT_REF --signed YYYY-MM-DD --starts YYYY-MM-DD\n", run_agreement, 0},
+    {"company", "close", N_("Close a vacancy (open proposals to it are released)"), N_("VACANCY_ID\n"), run_company_close, 0},
+    {"company", "proposals", N_("Proposals to the company's vacancies (pupil reference, readiness, days, distance band)"),
+     N_("[--vacancy ID] [--state S]\n"), run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PROPOSALS},
+    {"company", "accept", N_("Accept a proposal"), ANSWER_USAGE, run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_ACCEPT_PROPOSAL},
+    {"company", "decline", N_("Decline a proposal (the pupil waits again)"), DECLINE_USAGE, run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL},
+    {"company", "agreement", N_("Record the signed training agreement (OAO) of an accepted proposal"),
+     N_("PROPOSAL_ID --ref AGREEMENT_REF --signed YYYY-MM-DD --starts YYYY-MM-DD\n"), run_agreement, 0},
 
-    {"coordinator", "trainings", "List trainings", "[--output FILE]\n", run_coordinator_list, LP_KIND_TRAININGS},
-    {"coordinator", "companies", "List companies with their recognitions", "[--output FILE]\n", run_coordinator_list, LP_KIND_COMPANIES},
-    {"coordinator", "locations", "List locations", "[--owner COMPANY_ID] [--output FILE]\n", run_coordinator_list, LP_KIND_LOCATIONS},
-    {"coordinator", "vacancies", "List vacancies with seats held",
-     "[--company ID] [--location LOC] [--training CODE] [--state open|closed]\n", run_company_vacancies, 0},
-    {"coordinator", "pupils", "List pupils", "[--owner SCHOOL_ID] [--output FILE]\n", run_coordinator_list, LP_KIND_PUPILS},
-    {"coordinator", "placements", "List placements",
-     "[--school ID] [--state S] [--training CODE] [--vacancy ID]\n", run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS},
-    {"coordinator", "proposals", "List proposals in the company view", "[--company ID] [--vacancy ID] [--state S]\n",
+    {"coordinator", "trainings", N_("List trainings"), N_("[--output FILE]\n"), run_coordinator_list, LP_KIND_TRAININGS},
+    {"coordinator", "companies", N_("List companies with their recognitions"), N_("[--output FILE]\n"), run_coordinator_list, LP_KIND_COMPANIES},
+    {"coordinator", "locations", N_("List locations"), N_("[--owner COMPANY_ID] [--output FILE]\n"), run_coordinator_list, LP_KIND_LOCATIONS},
+    {"coordinator", "vacancies", N_("List vacancies with seats held"),
+     N_("[--company ID] [--location LOC] [--training CODE] [--state open|closed]\n"), run_company_vacancies, 0},
+    {"coordinator", "pupils", N_("List pupils"), N_("[--owner SCHOOL_ID] [--output FILE]\n"), run_coordinator_list, LP_KIND_PUPILS},
+    {"coordinator", "placements", N_("List placements"),
+     N_("[--school ID] [--state S] [--training CODE] [--vacancy ID]\n"), run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS},
+    {"coordinator", "proposals", N_("List proposals in the company view"), N_("[--company ID] [--vacancy ID] [--state S]\n"),
      run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PROPOSALS},
-    {"coordinator", "waiting", "The shared waiting list in priority order",
-     "[--training CODE] [--district D] [--school ID]\n", run_placement_list, LEERPLEK__V1__REQUEST__BODY_GET_WAITING_LIST},
-    {"coordinator", "report", "The coordinators' report (headline, per training, per district, shortages)",
-     "[--max-shortages N]\n", run_report, 0},
-    {"coordinator", "rematch", "Run a rematch now (--dry-run: show what would change)",
-     "[--dry-run] [--max-changes N]\n", run_rematch, 0},
-    {"coordinator", "accept", "Accept a proposal for one side", "PROPOSAL_ID --side school|company\n" SIDE_USAGE,
+    {"coordinator", "waiting", N_("The shared waiting list in priority order"),
+     N_("[--training CODE] [--district D] [--school ID]\n"), run_placement_list, LEERPLEK__V1__REQUEST__BODY_GET_WAITING_LIST},
+    {"coordinator", "report", N_("The coordinators' report (headline, per training, per district, shortages)"),
+     N_("[--max-shortages N]\n"), run_report, 0},
+    {"coordinator", "rematch", N_("Run a rematch now (--dry-run: show what would change)"),
+     N_("[--dry-run] [--max-changes N]\n"), run_rematch, 0},
+    {"coordinator", "accept", N_("Accept a proposal for one side"), N_("PROPOSAL_ID --side school|company\n"
+     "  --side S        school or company: the side the coordinator acts for (required)\n"),
      run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_ACCEPT_PROPOSAL},
-    {"coordinator", "decline", "Decline a proposal for one side",
-     "PROPOSAL_ID --side school|company [--reason TEXT]\n" SIDE_USAGE, run_proposal_answer,
+    {"coordinator", "decline", N_("Decline a proposal for one side"),
+     N_("PROPOSAL_ID --side school|company [--reason TEXT]\n"
+     "  --side S        school or company: the side the coordinator acts for (required)\n"), run_proposal_answer,
      LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL},
 
-    {"admin", "create-token", "Create a token (its secret is shown once)",
-     "--role R [--scope ID] [--label TEXT] [--expires TIME]\n"
+    {"admin", "create-token", N_("Create a token (its secret is shown once)"),
+     N_("--role R [--scope ID] [--label TEXT] [--expires TIME]\n"
      "  --role R        school, company, coordinator or admin\n"
      "  --scope ID      the school id (school) or enterprise number (company)\n"
-     "  --expires TIME  YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC); default never\n",
+     "  --expires TIME  YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC); default never\n"),
      run_create_token, 0},
-    {"admin", "revoke-token", "Revoke a token by its public id", "TOKEN_ID\n", run_revoke_token, 0},
-    {"admin", "tokens", "List tokens (never their secrets)", "[--role R] [--scope ID] [--all]\n  --all   include revoked and expired tokens\n",
+    {"admin", "revoke-token", N_("Revoke a token by its public id"), N_("TOKEN_ID\n"), run_revoke_token, 0},
+    {"admin", "tokens", N_("List tokens (never their secrets)"), N_("[--role R] [--scope ID] [--all]\n  --all   include revoked and expired tokens\n"),
      run_list_tokens, 0},
 
-    {"import", "", "Import a CSV file", import_usage, run_import, 0},
-    {"export", "", "Export a list as CSV", export_usage, run_export, 0},
+    {"import", "", N_("Import a CSV file"), import_usage, run_import, 0},
+    {"export", "", N_("Export a list as CSV"), export_usage, run_export, 0},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -1269,37 +1398,37 @@ static const struct {
   const char *name;
   const char *summary;
 } groups[] = {
-    {"school", "register pupils, request placements, follow and answer proposals"},
-    {"company", "publish and close vacancies, answer proposals"},
-    {"coordinator", "lists, waiting list, report, rematch"},
-    {"admin", "create, list and revoke tokens"},
-    {"import", "import <kind> FILE.csv: trainings, companies, locations, vacancies, pupils"},
-    {"export", "export <kind>: the same lists as CSV"},
+    {"school", N_("register pupils, request placements, follow and answer proposals")},
+    {"company", N_("publish and close vacancies, answer proposals")},
+    {"coordinator", N_("lists, waiting list, report, rematch")},
+    {"admin", N_("create, list and revoke tokens")},
+    {"import", N_("import <kind> FILE.csv: trainings, companies, locations, vacancies, pupils")},
+    {"export", N_("export <kind>: the same lists as CSV")},
 };
 
 static void print_main_help(FILE *out) {
   fprintf(out,
-          "Usage: leerplek [--address ADDR] [--token TOKEN] [--json|--csv] <group> <command> ...\n"
+          _("Usage: leerplek [--address ADDR] [--token TOKEN] [--json|--csv] <group> <command> ...\n"
           "The command-line client of leerplekd, the dual-learning placement engine.\n\n"
-          "Groups:\n");
+          "Groups:\n"));
   for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
-    fprintf(out, "  %-12s %s\n", groups[i].name, groups[i].summary);
+    fprintf(out, "  %-12s %s\n", groups[i].name, _(groups[i].summary));
   fprintf(out,
-          "\nGlobal options (anywhere on the line):\n"
+          _("\nGlobal options (anywhere on the line):\n"
           "  --address ADDR  host:port or unix:/path (default $LEERPLEK_ADDRESS, else %s)\n"
           "  --token TOKEN   bearer token (default $LEERPLEK_TOKEN; prefer the variable: command\n"
           "                  lines are visible to other users)\n"
           "  --json, --csv   output for scripts instead of a table (--table forces a table)\n"
           "  --help          help on any level: leerplek school --help, leerplek school register --help\n"
-          "\nExit codes: 0 ok, 1 refused by the daemon, 2 usage or input error, 3 connection failure.\n",
+          "\nExit codes: 0 ok, 1 refused by the daemon, 2 usage or input error, 3 connection failure.\n"),
           DEFAULT_ADDRESS);
 }
 
 static void print_group_help(const char *group, FILE *out) {
-  fprintf(out, "Usage: leerplek %s <command> [options]\n\nCommands:\n", group);
+  fprintf(out, _("Usage: leerplek %s <command> [options]\n\nCommands:\n"), group);
   for (size_t i = 0; i < N_COMMANDS; i++)
-    if (strcmp(commands[i].group, group) == 0) fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
-  fprintf(out, "\n'leerplek %s <command> --help' describes a command.\n", group);
+    if (strcmp(commands[i].group, group) == 0) fprintf(out, "  %-14s %s\n", commands[i].name, _(commands[i].summary));
+  fprintf(out, _("\n'leerplek %s <command> --help' describes a command.\n"), group);
 }
 
 /* Takes the global options out of argv wherever they are, so "leerplek school status X --json"
@@ -1321,7 +1450,7 @@ static int take_global_options(cli *c, int *argc, char **argv) {
       if (value) value++;
       else if (i + 1 < *argc) value = argv[++i];
       else {
-        fprintf(stderr, "leerplek: --%s needs a value\nTry 'leerplek --help'.\n", name);
+        fprintf(stderr, _("leerplek: --%s needs a value\nTry 'leerplek --help'.\n"), name);
         return EXIT_USAGE;
       }
       *target = value;
@@ -1335,7 +1464,7 @@ static int take_global_options(cli *c, int *argc, char **argv) {
     else is_format = 0;
     if (is_format) {
       if (c->format_given && c->format != format) {
-        fprintf(stderr, "leerplek: choose one of --json, --csv and --table\n");
+        fprintf(stderr, _("leerplek: choose one of --json, --csv and --table\n"));
         return EXIT_USAGE;
       }
       c->format = format;
@@ -1352,13 +1481,15 @@ static int take_global_options(cli *c, int *argc, char **argv) {
 int main(int argc, char **argv) {
   cli c = {0};
   c.command_name = "leerplek";
+  int dutch = lp_i18n_init_from_environment();
   int rc = take_global_options(&c, &argc, argv);
   if (rc) return rc;
+
   if (!c.address) c.address = getenv("LEERPLEK_ADDRESS");
   if (!c.address || !*c.address) c.address = DEFAULT_ADDRESS;
   if (!c.token) c.token = getenv("LEERPLEK_TOKEN");
   if (c.token && strlen(c.token) > 128) {
-    fprintf(stderr, "leerplek: the token is longer than 128 bytes\n");
+    fprintf(stderr, _("leerplek: the token is longer than 128 bytes\n"));
     return EXIT_USAGE;
   }
   if (argc < 2) {
@@ -1366,6 +1497,10 @@ int main(int argc, char **argv) {
     return EXIT_USAGE;
   }
   const char *group = argv[1];
+  /* Day names follow the language in tables only: --json and --csv (and export, CSV unless
+   * told otherwise) stay language-neutral. */
+  int table = c.format_given ? c.format == LP_FORMAT_TABLE : strcmp(group, "export") != 0;
+  if (dutch && table) lp_text_set_dutch_days(1);
   if (strcmp(group, "--help") == 0 || strcmp(group, "-h") == 0 || strcmp(group, "help") == 0) {
     print_main_help(stdout);
     return EXIT_OK;
@@ -1373,7 +1508,7 @@ int main(int argc, char **argv) {
   size_t g = 0;
   while (g < sizeof groups / sizeof groups[0] && strcmp(groups[g].name, group) != 0) g++;
   if (g == sizeof groups / sizeof groups[0]) {
-    fprintf(stderr, "leerplek: unknown group \"%s\"\nTry 'leerplek --help'.\n", group);
+    fprintf(stderr, _("leerplek: unknown group \"%s\"\nTry 'leerplek --help'.\n"), group);
     return EXIT_USAGE;
   }
   char name_buffer[96];
@@ -1395,7 +1530,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < N_COMMANDS && !found; i++)
       if (strcmp(commands[i].group, group) == 0 && strcmp(commands[i].name, argv[2]) == 0) found = &commands[i];
     if (!found) {
-      fprintf(stderr, "leerplek %s: unknown command \"%s\"\nTry 'leerplek %s --help'.\n", group, argv[2], group);
+      fprintf(stderr, _("leerplek %s: unknown command \"%s\"\nTry 'leerplek %s --help'.\n"), group, argv[2], group);
       return EXIT_USAGE;
     }
     snprintf(name_buffer, sizeof name_buffer, "leerplek %s %s", group, found->name);

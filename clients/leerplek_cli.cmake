@@ -13,11 +13,14 @@ add_library(leerplek_cli_support STATIC
   ${CMAKE_CURRENT_LIST_DIR}/leerplek_csv.c        # CSV rows with line numbers; diagnostics
   ${CMAKE_CURRENT_LIST_DIR}/leerplek_entities.c   # CSV columns <-> proto messages per entity
   ${CMAKE_CURRENT_LIST_DIR}/leerplek_output.c     # table / CSV / JSON printing
+  ${CMAKE_CURRENT_LIST_DIR}/leerplek_refs.c       # references of import rows to known records
+  ${CMAKE_CURRENT_LIST_DIR}/leerplek_postcodes.c  # postcode -> centre (postcodes_antwerp.def)
 )
 target_include_directories(leerplek_cli_support PUBLIC ${CMAKE_CURRENT_LIST_DIR} ${LIBCSV_INCLUDE_DIR})
-target_link_libraries(leerplek_cli_support PUBLIC leerplek_proto PkgConfig::JANSSON ${LIBCSV_LIBRARY})
+target_link_libraries(leerplek_cli_support PUBLIC leerplek_proto leerplek_i18n PkgConfig::JANSSON ${LIBCSV_LIBRARY})
 
 if(TARGET leerplek_client)
   add_executable(leerplek ${CMAKE_CURRENT_LIST_DIR}/leerplek.c)
   target_link_libraries(leerplek PRIVATE leerplek_cli_support leerplek_client)
+  add_dependencies(leerplek leerplek-translations)
 endif()

@@ -3,6 +3,8 @@
  * keeps the line count itself: that is what lets import errors say "file:line:column". */
 #include "leerplek_csv.h"
 
+#include "leerplek_i18n.h"
+
 #include <csv.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -171,12 +173,12 @@ int lp_csv_read_with(const char *name, FILE *in, unsigned char delimiter, lp_csv
   memset(table, 0, sizeof *table);
   table->name = strdup(name);
   if (!table->name) {
-    lp_diag_add(diags, "%s: out of memory", name);
+    lp_diag_add(diags, _("%s: out of memory"), name);
     return -1;
   }
   struct csv_parser parser;
   if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) {
-    lp_diag_add(diags, "%s: cannot start the CSV parser", name);
+    lp_diag_add(diags, _("%s: cannot start the CSV parser"), name);
     return -1;
   }
   csv_set_delim(&parser, delimiter);
@@ -189,7 +191,7 @@ int lp_csv_read_with(const char *name, FILE *in, unsigned char delimiter, lp_csv
       /* A UTF-8 byte order mark, as spreadsheet programs write: skip it. */
       int c2 = getc(in), c3 = c2 == 0xbb ? getc(in) : EOF;
       if (c2 != 0xbb || c3 != 0xbf) {
-        lp_diag_add(diags, "%s:1:1: not UTF-8 text (a broken byte order mark)", name);
+        lp_diag_add(diags, _("%s:1:1: not UTF-8 text (a broken byte order mark)"), name);
         r.failed = 1;
         break;
       }
@@ -198,7 +200,7 @@ int lp_csv_read_with(const char *name, FILE *in, unsigned char delimiter, lp_csv
     }
     first = 0;
     if (byte == '\0') {
-      lp_diag_add(diags, "%s:%zu:%zu: NUL byte in the file (not a text CSV file?)", name,
+      lp_diag_add(diags, _("%s:%zu:%zu: NUL byte in the file (not a text CSV file?)"), name,
                   r.line, r.current.n_fields + 1);
       r.failed = 1;
       break;
@@ -210,33 +212,33 @@ int lp_csv_read_with(const char *name, FILE *in, unsigned char delimiter, lp_csv
     size_t fields_before = r.current.n_fields;
     int row_before = r.row_open;
     if (csv_parse(&parser, &byte, 1, on_field, on_row_end, &r) != 1) {
-      lp_diag_add(diags, "%s:%zu:%zu: malformed CSV (%s): a quote inside an unquoted field "
-                  "or text after a closing quote", name, r.line, r.current.n_fields + 1,
+      lp_diag_add(diags, _("%s:%zu:%zu: malformed CSV (%s): a quote inside an unquoted field "
+                  "or text after a closing quote"), name, r.line, r.current.n_fields + 1,
                   csv_strerror(csv_error(&parser)));
       r.failed = 1;
       break;
     }
     if (r.current.n_fields != fields_before || r.row_open != row_before) bytes_in_field = 0;
     else if (++bytes_in_field > 2 * LP_CSV_MAX_FIELD_BYTES + 2) {
-      lp_diag_add(diags, "%s:%zu:%zu: field longer than %d bytes", name, r.current.line,
+      lp_diag_add(diags, _("%s:%zu:%zu: field longer than %d bytes"), name, r.current.line,
                   r.current.n_fields + 1, LP_CSV_MAX_FIELD_BYTES);
       r.failed = 1;
     }
     if (byte == '\n') r.line++;
   }
   if (!r.failed && ferror(in)) {
-    lp_diag_add(diags, "%s: read error", name);
+    lp_diag_add(diags, _("%s: read error"), name);
     r.failed = 1;
   }
   if (!r.failed && csv_fini(&parser, on_field, on_row_end, &r) != 0) {
-    lp_diag_add(diags, "%s:%zu: malformed CSV: a quoted field is not closed", name,
+    lp_diag_add(diags, _("%s:%zu: malformed CSV: a quoted field is not closed"), name,
                 r.current.line ? r.current.line : r.line);
     r.failed = 1;
   }
   csv_free(&parser);
   free(r.text);
   if (!r.failed && !r.have_header) {
-    lp_diag_add(diags, "%s:1: empty file: expected a header row naming the columns", name);
+    lp_diag_add(diags, _("%s:1: empty file: expected a header row naming the columns"), name);
     r.failed = 1;
   }
   return r.failed ? -1 : 0;

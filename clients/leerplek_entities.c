@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "leerplek_i18n.h"
+#include "leerplek_postcodes.h"
 #include "leerplek_text.h"
 
 /* Field length limits of the proto's CONVENTIONS (the daemon's defaults). */
@@ -22,17 +24,18 @@
 #define MAX_PREFERENCES 10
 #define MAX_EXCLUSIONS 100
 
-enum { TRAINING_CODE, TRAINING_NAME };
+enum { TRAINING_CODE, TRAINING_NAME, TRAINING_PROVIDERS };
 static const lp_column training_columns[] = {
-    {"code", 1, "training code, 1-32 of A-Z 0-9 -, e.g. ELEKTRO-INST"},
-    {"name", 1, "human name, e.g. Elektrische installaties"},
+    {N_("code"), 1, N_("training code, 1-32 of A-Z 0-9 -, e.g. ELEKTRO-INST")},
+    {N_("name"), 1, N_("human name, e.g. Elektrische installaties")},
+    {N_("provider_types"), 0, N_("kinds of school offering it, separated by ';': full_time, buso, learning_working, syntra")},
 };
 
 enum { COMPANY_ID, COMPANY_NAME, COMPANY_RECOGNISED };
 static const lp_column company_columns[] = {
-    {"id", 1, "enterprise number, 10 digits without dots, e.g. 0123456789"},
-    {"name", 1, "company name"},
-    {"recognised_trainings", 0, "training codes it is recognised for, separated by ';'"},
+    {N_("id"), 1, N_("enterprise number, 10 digits without dots, e.g. 0123456789")},
+    {N_("name"), 1, N_("company name")},
+    {N_("recognised_trainings"), 0, N_("training codes it is recognised for, separated by ';'")},
 };
 
 enum {
@@ -40,14 +43,14 @@ enum {
   LOCATION_LONGITUDE, LOCATION_POSTCODE, LOCATION_DISTRICT
 };
 static const lp_column location_columns[] = {
-    {"id", 1, "location id (e.g. the establishment unit number)"},
-    {"company_id", 1, "owning company's enterprise number"},
-    {"name", 0, "location name"},
-    {"address", 0, "street address for people"},
-    {"latitude", 1, "decimal degrees WGS84, at most 6 decimals, e.g. 51.2172"},
-    {"longitude", 1, "decimal degrees WGS84, at most 6 decimals, e.g. 4.4211"},
-    {"postcode", 1, "Belgian postcode, 4 digits"},
-    {"district", 0, "district or municipality for the report"},
+    {N_("id"), 1, N_("location id (e.g. the establishment unit number)")},
+    {N_("company_id"), 1, N_("owning company's enterprise number")},
+    {N_("name"), 0, N_("location name")},
+    {N_("address"), 0, N_("street address for people")},
+    {N_("latitude"), 0, N_("decimal degrees WGS84, at most 6 decimals, e.g. 51.2172 (empty: the postcode's centre)")},
+    {N_("longitude"), 0, N_("decimal degrees WGS84, at most 6 decimals, e.g. 4.4211 (empty: the postcode's centre)")},
+    {N_("postcode"), 1, N_("Belgian postcode, 4 digits")},
+    {N_("district"), 0, N_("district or municipality for the report")},
 };
 
 enum {
@@ -55,40 +58,41 @@ enum {
   VACANCY_DAYS, VACANCY_KIND, VACANCY_START, VACANCY_MENTOR, VACANCY_STATE
 };
 static const lp_column vacancy_columns[] = {
-    {"id", 1, "vacancy id"},
-    {"location_id", 1, "the location it is at"},
-    {"training_code", 1, "the training it is for"},
-    {"seats", 1, "number of pupils, 1..100"},
-    {"min_readiness", 1, "not_ready, partly or ready"},
-    {"days", 1, "workdays over two weeks: mon,tue or A:mon,tue;B:wed or MT.....MT....."},
-    {"kind", 1, "regular or preparatory"},
-    {"start_date", 1, "first possible start, YYYY-MM-DD"},
-    {"mentor", 0, "company mentor, name or function"},
-    {"state", 0, "open (default) or closed"},
+    {N_("id"), 1, N_("vacancy id")},
+    {N_("location_id"), 1, N_("the location it is at")},
+    {N_("training_code"), 1, N_("the training it is for")},
+    {N_("seats"), 1, N_("number of pupils, 1..100")},
+    {N_("min_readiness"), 1, N_("not_ready, partly or ready")},
+    {N_("days"), 1, N_("workdays over two weeks: mon,tue or A:mon,tue;B:wed or MT.....MT.....")},
+    {N_("kind"), 1, N_("regular or preparatory")},
+    {N_("start_date"), 1, N_("first possible start, YYYY-MM-DD")},
+    {N_("mentor"), 0, N_("company mentor, name or function")},
+    {N_("state"), 0, N_("open (default) or closed")},
 };
 
 enum {
   PUPIL_SCHOOL, PUPIL_REF, PUPIL_TRAINING, PUPIL_READINESS, PUPIL_LATITUDE, PUPIL_LONGITUDE,
   PUPIL_POSTCODE, PUPIL_DISTRICT, PUPIL_COMMUTE, PUPIL_DAYS, PUPIL_PREFERRED, PUPIL_EXCLUDED,
-  PUPIL_OKAN, PUPIL_BUSO, PUPIL_WAITING_SINCE, PUPIL_NOTES
+  PUPIL_OKAN, PUPIL_BUSO, PUPIL_WAITING_SINCE, PUPIL_NOTES, PUPIL_SCHOOL_TYPE
 };
 static const lp_column pupil_columns[] = {
-    {"school_id", 0, "the school's id (empty: the school of a school token)"},
-    {"ref", 1, "the school's pseudonymous reference (never a name), 1-32 of A-Z a-z 0-9 . _ -"},
-    {"training_code", 1, "the training the pupil follows"},
-    {"readiness", 1, "not_ready, partly or ready"},
-    {"latitude", 1, "home, decimal degrees (rounded or postcode centroid)"},
-    {"longitude", 1, "home, decimal degrees"},
-    {"home_postcode", 1, "home postcode, 4 digits"},
-    {"home_district", 0, "home district for the report"},
-    {"max_commute_km", 1, "maximum commute in km, 0.1..200, at most 3 decimals"},
-    {"days", 1, "days free for the workplace, same forms as vacancies.days"},
-    {"preferred_companies", 0, "ranked company ids, most preferred first, separated by ';'"},
-    {"excluded_companies", 0, "company ids never to propose, separated by ';'"},
-    {"newcomer_okan", 0, "priority flag: true/false (yes/no, 1/0; empty = false)"},
-    {"special_needs_buso", 0, "priority flag: true/false"},
-    {"waiting_since", 0, "YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (coordinators only; empty = now)"},
-    {"school_notes", 0, "school notes, never shown to companies; no names or health details"},
+    {N_("school_id"), 0, N_("the school's id (empty: the school of a school token)")},
+    {N_("ref"), 1, N_("the school's pseudonymous reference (never a name), 1-32 of A-Z a-z 0-9 . _ -")},
+    {N_("training_code"), 1, N_("the training the pupil follows")},
+    {N_("readiness"), 1, N_("not_ready, partly or ready")},
+    {N_("latitude"), 0, N_("home, decimal degrees, rounded (empty: the home postcode's centre)")},
+    {N_("longitude"), 0, N_("home, decimal degrees (empty: the home postcode's centre)")},
+    {N_("home_postcode"), 1, N_("home postcode, 4 digits")},
+    {N_("home_district"), 0, N_("home district for the report")},
+    {N_("max_commute_km"), 1, N_("maximum commute in km, 0.1..200, at most 3 decimals")},
+    {N_("days"), 1, N_("days free for the workplace, same forms as vacancies.days")},
+    {N_("preferred_companies"), 0, N_("ranked company ids, most preferred first, separated by ';'")},
+    {N_("excluded_companies"), 0, N_("company ids never to propose, separated by ';'")},
+    {N_("newcomer_okan"), 0, N_("priority flag: true/false (yes/no, 1/0; empty = false)")},
+    {N_("special_needs_buso"), 0, N_("priority flag: true/false")},
+    {N_("waiting_since"), 0, N_("YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (coordinators only; empty = now)")},
+    {N_("school_notes"), 0, N_("school notes, never shown to companies; no names or health details")},
+    {N_("school_type"), 0, N_("the kind of school: full_time, buso, learning_working or syntra")},
 };
 
 #define COLUMNS(array) array, sizeof array / sizeof array[0]
@@ -111,7 +115,7 @@ const lp_kind *lp_kind_find(const char *name) {
 void lp_kind_print_columns(const lp_kind *kind, FILE *out) {
   for (size_t i = 0; i < kind->n_columns; i++)
     fprintf(out, "  %-22s %s%s\n", kind->columns[i].name,
-            kind->columns[i].required ? "" : "(optional) ", kind->columns[i].doc);
+            kind->columns[i].required ? "" : _("(optional) "), _(kind->columns[i].doc));
 }
 
 void lp_kind_column_names(const lp_kind *kind, const char **names) {
@@ -160,11 +164,11 @@ static char *take_text(row_reader *r, int column, size_t max_bytes) {
   const char *text = cell(r, column);
   size_t len = strlen(text);
   if (len == 0 && r->kind->columns[column].required) {
-    problem(r, column, "is empty but required");
+    problem(r, column, _("is empty but required"));
     return (char *)protobuf_c_empty_string;
   }
   if (len > max_bytes) {
-    problem(r, column, "is %zu bytes, at most %zu allowed", len, max_bytes);
+    problem(r, column, _("is %zu bytes, at most %zu allowed"), len, max_bytes);
     return (char *)protobuf_c_empty_string;
   }
   return copy_or_empty(text);
@@ -183,12 +187,12 @@ static char *take_identifier(row_reader *r, int column) {
   const char *text = cell(r, column);
   if (!*text && !r->kind->columns[column].required) return (char *)protobuf_c_empty_string;
   if (!*text) {
-    problem(r, column, "is empty but required");
+    problem(r, column, _("is empty but required"));
     return (char *)protobuf_c_empty_string;
   }
   if (!is_identifier(text)) {
-    problem(r, column, "\"%.40s\" is not an id: 1-32 of A-Z a-z 0-9 . _ -, starting with a "
-            "letter or digit", text);
+    problem(r, column, _("\"%.40s\" is not an id: 1-32 of A-Z a-z 0-9 . _ -, starting with a "
+            "letter or digit"), text);
     return (char *)protobuf_c_empty_string;
   }
   return copy_or_empty(text);
@@ -207,7 +211,7 @@ static char *take_training_code(row_reader *r, int column) {
   for (const char *p = text; valid && *p; p++)
     valid = isupper((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '-';
   if (!valid) {
-    problem(r, column, "\"%.40s\" is not a training code: 1-32 of A-Z 0-9 -", text);
+    problem(r, column, _("\"%.40s\" is not a training code: 1-32 of A-Z 0-9 -"), text);
     return (char *)protobuf_c_empty_string;
   }
   return copy_or_empty(text);
@@ -216,7 +220,7 @@ static char *take_training_code(row_reader *r, int column) {
 static char *take_company_id(row_reader *r, int column) {
   const char *text = cell(r, column);
   if (!all_digits(text, 10)) {
-    problem(r, column, "\"%.40s\" is not an enterprise number: 10 digits, no dots", text);
+    problem(r, column, _("\"%.40s\" is not an enterprise number: 10 digits, no dots"), text);
     return (char *)protobuf_c_empty_string;
   }
   return copy_or_empty(text);
@@ -225,7 +229,7 @@ static char *take_company_id(row_reader *r, int column) {
 static char *take_postcode(row_reader *r, int column) {
   const char *text = cell(r, column);
   if (!all_digits(text, 4)) {
-    problem(r, column, "\"%.40s\" is not a postcode: 4 digits", text);
+    problem(r, column, _("\"%.40s\" is not a postcode: 4 digits"), text);
     return (char *)protobuf_c_empty_string;
   }
   return copy_or_empty(text);
@@ -237,7 +241,7 @@ static int take_enum(row_reader *r, int column, const ProtobufCEnumDescriptor *d
   if (!*text && !r->kind->columns[column].required) return fallback;
   int value = 0;
   char why[300];
-  if (!*text) problem(r, column, "is empty but required");
+  if (!*text) problem(r, column, _("is empty but required"));
   else if (lp_enum_parse(descriptor, text, &value, why, sizeof why) != 0) problem(r, column, "%s", why);
   return value;
 }
@@ -249,11 +253,26 @@ static uint32_t take_days(row_reader *r, int column) {
   return mask;
 }
 
-static Leerplek__V1__GeoPoint *take_point(row_reader *r, int latitude, int longitude) {
+/* Coordinates, or, when both are left empty, the centre of the row's postcode (Antwerp and its
+ * surroundings; see postcodes_antwerp.def). */
+static Leerplek__V1__GeoPoint *take_point(row_reader *r, int latitude, int longitude, int postcode) {
   Leerplek__V1__GeoPoint *point = malloc(sizeof *point);
   if (!point) return NULL;
   leerplek__v1__geo_point__init(point);
   char why[200];
+  if (!*cell(r, latitude) && !*cell(r, longitude)) {
+    const lp_postcode *centre = lp_postcode_find(cell(r, postcode));
+    if (centre) {
+      point->lat_e6 = centre->lat_e6;
+      point->lon_e6 = centre->lon_e6;
+    } else if (*cell(r, postcode)) {
+      problem(r, postcode, _("postcode %.8s is not in the table of Antwerp and its surroundings: give "
+              "latitude and longitude"), cell(r, postcode));
+    } else {
+      problem(r, latitude, _("give latitude and longitude, or a postcode of Antwerp and its surroundings"));
+    }
+    return point;
+  }
   if (lp_latitude_parse(cell(r, latitude), &point->lat_e6, why, sizeof why) != 0)
     problem(r, latitude, "%s", why);
   if (lp_longitude_parse(cell(r, longitude), &point->lon_e6, why, sizeof why) != 0)
@@ -289,7 +308,7 @@ static char **take_list(row_reader *r, int column, size_t max_items, size_t *cou
     return NULL;
   }
   for (size_t i = 0; valid && i < *count; i++)
-    if (!valid(items[i])) problem(r, column, "item %zu \"%.40s\" is not %s", i + 1, items[i], what);
+    if (!valid(items[i])) problem(r, column, _("item %zu \"%.40s\" is not %s"), i + 1, items[i], what);
   return items;
 }
 
@@ -308,6 +327,18 @@ static ProtobufCMessage *training_from_row(row_reader *r) {
   leerplek__v1__training__init(training);
   training->code = take_training_code(r, TRAINING_CODE);
   training->name = take_text(r, TRAINING_NAME, MAX_NAME);
+  size_t count = 0;
+  char **types = take_list(r, TRAINING_PROVIDERS, 4, &count, NULL, NULL);
+  training->provider_types = count ? calloc(count, sizeof *training->provider_types) : NULL;
+  for (size_t i = 0; i < count; i++) {
+    int value = 0;
+    char why[300];
+    if (lp_enum_parse(&leerplek__v1__school_type__descriptor, types[i], &value, why, sizeof why) != 0)
+      problem(r, TRAINING_PROVIDERS, "%s", why);
+    if (training->provider_types) training->provider_types[training->n_provider_types++] = (Leerplek__V1__SchoolType)value;
+    free(types[i]);
+  }
+  free(types);
   return &training->base;
 }
 
@@ -331,7 +362,7 @@ static ProtobufCMessage *location_from_row(row_reader *r) {
   location->company_id = take_company_id(r, LOCATION_COMPANY);
   location->name = take_text(r, LOCATION_NAME, MAX_NAME);
   location->address = take_text(r, LOCATION_ADDRESS, MAX_NAME);
-  location->point = take_point(r, LOCATION_LATITUDE, LOCATION_LONGITUDE);
+  location->point = take_point(r, LOCATION_LATITUDE, LOCATION_LONGITUDE, LOCATION_POSTCODE);
   location->postcode = take_postcode(r, LOCATION_POSTCODE);
   location->district = take_text(r, LOCATION_DISTRICT, MAX_SHORT);
   return &location->base;
@@ -359,8 +390,8 @@ static ProtobufCMessage *vacancy_from_row(row_reader *r) {
       LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_OPEN);
   if (vacancy->kind == LEERPLEK__V1__VACANCY_KIND__VACANCY_KIND_REGULAR &&
       vacancy->min_readiness == LEERPLEK__V1__READINESS__READINESS_NOT_READY)
-    problem(r, VACANCY_READINESS, "a regular place needs partly or ready (not_ready pupils go "
-            "to preparatory places)");
+    problem(r, VACANCY_READINESS, _("a regular place needs partly or ready (not_ready pupils go "
+            "to preparatory places)"));
   return &vacancy->base;
 }
 
@@ -374,12 +405,12 @@ static ProtobufCMessage *pupil_from_row(row_reader *r) {
   pupil->training_code = take_training_code(r, PUPIL_TRAINING);
   pupil->readiness = (Leerplek__V1__Readiness)take_enum(r, PUPIL_READINESS,
                                                         &leerplek__v1__readiness__descriptor, 0);
-  pupil->home = take_point(r, PUPIL_LATITUDE, PUPIL_LONGITUDE);
+  pupil->home = take_point(r, PUPIL_LATITUDE, PUPIL_LONGITUDE, PUPIL_POSTCODE);
   pupil->home_postcode = take_postcode(r, PUPIL_POSTCODE);
   pupil->home_district = take_text(r, PUPIL_DISTRICT, MAX_SHORT);
   int64_t metres = 0;
   if (lp_fixed_parse(cell(r, PUPIL_COMMUTE), 3, 100, 200000, &metres, why, sizeof why) != 0)
-    problem(r, PUPIL_COMMUTE, "%s (km)", why);
+    problem(r, PUPIL_COMMUTE, _("%s (km)"), why);
   pupil->max_commute_m = (uint32_t)metres;
   pupil->day_mask = take_days(r, PUPIL_DAYS);
   pupil->preferred_company_ids =
@@ -394,6 +425,7 @@ static ProtobufCMessage *pupil_from_row(row_reader *r) {
                     sizeof why) != 0)
     problem(r, PUPIL_WAITING_SINCE, "%s", why);
   pupil->school_notes = take_text(r, PUPIL_NOTES, MAX_TEXT);
+  pupil->school_type = (Leerplek__V1__SchoolType)take_enum(r, PUPIL_SCHOOL_TYPE, &leerplek__v1__school_type__descriptor, 0);
   return &pupil->base;
 }
 
@@ -411,11 +443,11 @@ static size_t map_header(const lp_kind *kind, const lp_csv_table *table, int *fi
     size_t c = 0;
     while (c < kind->n_columns && strcasecmp(name, kind->columns[c].name) != 0) c++;
     if (c == kind->n_columns) {
-      lp_diag_add(diags, "%s:%zu:%zu: unknown column \"%.40s\" for %s (see leerplek import %s "
-                  "--help)", table->name, table->header.line, f + 1, name, kind->name, kind->name);
+      lp_diag_add(diags, _("%s:%zu:%zu: unknown column \"%.40s\" for %s (see leerplek import %s "
+                  "--help)"), table->name, table->header.line, f + 1, name, kind->name, kind->name);
       problems++;
     } else if (field_of_column[c] >= 0) {
-      lp_diag_add(diags, "%s:%zu:%zu: column \"%s\" appears twice", table->name,
+      lp_diag_add(diags, _("%s:%zu:%zu: column \"%s\" appears twice"), table->name,
                   table->header.line, f + 1, kind->columns[c].name);
       problems++;
     } else {
@@ -424,8 +456,8 @@ static size_t map_header(const lp_kind *kind, const lp_csv_table *table, int *fi
   }
   for (size_t c = 0; c < kind->n_columns; c++)
     if (field_of_column[c] < 0 && kind->columns[c].required) {
-      lp_diag_add(diags, "%s:%zu: missing column \"%s\" (%s)", table->name, table->header.line,
-                  kind->columns[c].name, kind->columns[c].doc);
+      lp_diag_add(diags, _("%s:%zu: missing column \"%s\" (%s)"), table->name, table->header.line,
+                  kind->columns[c].name, _(kind->columns[c].doc));
       problems++;
     }
   return problems;
@@ -439,20 +471,20 @@ size_t lp_rows_to_messages(const lp_kind *kind, const lp_csv_table *table,
   if (problems) return problems;
   ProtobufCMessage **result = calloc(table->n_rows ? table->n_rows : 1, sizeof *result);
   if (!result) {
-    lp_diag_add(diags, "%s: out of memory", table->name);
+    lp_diag_add(diags, _("%s: out of memory"), table->name);
     return 1;
   }
   for (size_t i = 0; i < table->n_rows; i++) {
     row_reader r = {kind, table, &table->rows[i], field_of_column, diags, 0};
     if (r.row->n_fields != table->header.n_fields) {
-      lp_diag_add(diags, "%s:%zu: row has %zu fields but the header has %zu", table->name,
+      lp_diag_add(diags, _("%s:%zu: row has %zu fields but the header has %zu"), table->name,
                   r.row->line, r.row->n_fields, table->header.n_fields);
       problems++;
       continue;
     }
     result[i] = from_row[kind->id](&r);
     if (!result[i]) {
-      lp_diag_add(diags, "%s: out of memory", table->name);
+      lp_diag_add(diags, _("%s: out of memory"), table->name);
       problems++;
       break;
     }
@@ -518,6 +550,13 @@ json_t *lp_entity_to_json(const lp_kind *kind, const ProtobufCMessage *message) 
     const Leerplek__V1__Training *training = (const Leerplek__V1__Training *)message;
     set_text(object, "code", training->code);
     set_text(object, "name", training->name);
+    json_t *types = json_array();
+    for (size_t i = 0; i < training->n_provider_types; i++) {
+      char text[64];
+      lp_enum_format(&leerplek__v1__school_type__descriptor, training->provider_types[i], text, sizeof text);
+      json_array_append_new(types, json_string(text));
+    }
+    json_object_set_new(object, "provider_types", types);
     break;
   }
   case LP_KIND_COMPANIES: {
@@ -574,6 +613,7 @@ json_t *lp_entity_to_json(const lp_kind *kind, const ProtobufCMessage *message) 
     lp_time_format(pupil->waiting_since_unix_s, text, sizeof text);
     set_text(object, "waiting_since", text);
     set_text(object, "school_notes", pupil->school_notes);
+    set_enum(object, "school_type", &leerplek__v1__school_type__descriptor, pupil->school_type);
     break;
   }
   case LP_KIND_COUNT:

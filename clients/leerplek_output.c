@@ -8,6 +8,7 @@
 
 #include "leerplek.pb-c.h"
 #include "leerplek_csv.h"
+#include "leerplek_i18n.h"
 #include "leerplek_text.h"
 
 /* Table cells wider than this are cut (with "...") so one long note cannot wreck the layout. */
@@ -29,6 +30,8 @@ char *lp_cell_text(const json_t *value) {
     while (len > 0 && buffer[len - 1] == '0') buffer[--len] = '\0';
     if (len > 0 && buffer[len - 1] == '.') buffer[--len] = '\0';
     if (strcmp(buffer, "-0") == 0) strcpy(buffer, "0");
+    char *mark = strchr(buffer, '.');
+    if (mark) *mark = lp_decimal_mark();
     return copy_text(buffer);
   }
   case JSON_TRUE:
@@ -212,6 +215,72 @@ const json_t *lp_json_path(const json_t *object, const char *path) {
   return value;
 }
 
+/* Values people read in tables: the short enum names of the columns below, and booleans.
+ * Translated with the context "value" (a msgctxt) and only in those columns, so a reference or
+ * a name that happens to be such a word is left alone. --csv and --json keep them as they are. */
+#define VALUE_CONTEXT "value\004"
+#define NC_(context, text) context "\004" text
+/* The list is there for xgettext; nothing reads it. */
+#define TRANSLATED_ONLY __attribute__((unused))
+static const char *const value_labels[] = {
+    NC_("value", "waiting"), NC_("value", "proposed"), NC_("value", "accepted"), NC_("value", "agreement"),
+    NC_("value", "declined"), NC_("value", "withdrawn"), NC_("value", "not_ready"), NC_("value", "partly"),
+    NC_("value", "ready"), NC_("value", "regular"), NC_("value", "preparatory"), NC_("value", "open"),
+    NC_("value", "closed"), NC_("value", "no_recognised_vacancy"), NC_("value", "readiness_too_low"),
+    NC_("value", "none_within_commute"), NC_("value", "no_compatible_days"), NC_("value", "all_excluded"),
+    NC_("value", "seats_taken"), NC_("value", "up_to_5_km"), NC_("value", "up_to_10_km"),
+    NC_("value", "up_to_20_km"), NC_("value", "up_to_40_km"), NC_("value", "over_40_km"),
+    NC_("value", "school"), NC_("value", "company"), NC_("value", "coordinator"), NC_("value", "admin"),
+    NC_("value", "moved"), NC_("value", "released"), NC_("value", "true"), NC_("value", "false"),
+    NC_("value", "full_time"), NC_("value", "buso"), NC_("value", "learning_working"), NC_("value", "syntra"),
+    NC_("value", "more_seats"), NC_("value", "new_place"),
+};
+static const char *const value_columns[] = {"state", "readiness", "min_readiness", "kind", "reason",
+                                            "distance_band", "role", "side", "school_type", "hint_kind"};
+
+/* The keys of the records people read most, the report and a rematch's result (the proto's
+ * field names), marked for translation; table_key translates them, and any other key too
+ * when the catalogue has it. */
+static const char *const record_labels[] TRANSLATED_ONLY = {
+    N_("agreements"), N_("agreements_running"), N_("base_epoch"), N_("by_district"), N_("by_training"),
+    N_("candidates_us"), N_("changes"), N_("changes_truncated"), N_("count"), N_("day"), N_("dry_run"),
+    N_("eligible_pairs"), N_("epoch"), N_("fixed"), N_("free_seats"), N_("generated_unix_s"), N_("headline"),
+    N_("key"), N_("last_rematch"), N_("moved"), N_("needs_preparatory"), N_("newly_proposed"), N_("objective"),
+    N_("open_seats"), N_("open_vacancies"), N_("placed"), N_("pupils"), N_("pupils_accepted"),
+    N_("pupils_by_school_type"), N_("pupils_in_dual_learning"), N_("pupils_placed"), N_("pupils_proposed"),
+    N_("pupils_registered"), N_("pupils_waiting"), N_("reason"), N_("recognised_companies"),
+    N_("recognised_locations"), N_("released"), N_("schools"), N_("schools_by_school_type"), N_("shortage"),
+    N_("shortages"), N_("snapshot_us"), N_("solve_us"), N_("started_unix_s"), N_("trainings"),
+    N_("trainings_by_provider_type"), N_("trainings_with_pupils"), N_("trend"), N_("unplaced"),
+    N_("unplaced_by_reason"), N_("vacancies"), N_("write_us"), N_("report"), N_("generated"), N_("started"), N_("result"),
+    N_("proven_optimal"), N_("dual_bound"), N_("hints_checked"), N_("hints_unchecked"), N_("explain_us"),
+    N_("pupils_with_hint"), N_("hint_seats"),
+};
+
+static int is_value_column(const char *column) {
+  const char *last = strrchr(column, '.');
+  last = last ? last + 1 : column;
+  for (size_t i = 0; i < sizeof value_columns / sizeof value_columns[0]; i++)
+    if (strcmp(last, value_columns[i]) == 0) return 1;
+  return 0;
+}
+
+/* The cell as people read it: a translated value where the column holds one, else the text. */
+static char *table_cell_text(const char *column, const json_t *value) {
+  char *text = lp_cell_text(value);
+  if (!text || !(json_is_boolean(value) || (json_is_string(value) && is_value_column(column)))) return text;
+  for (size_t i = 0; i < sizeof value_labels / sizeof value_labels[0]; i++) {
+    const char *word = value_labels[i] + strlen(VALUE_CONTEXT);
+    if (strcmp(word, text) != 0) continue;
+    const char *translated = _(value_labels[i]);
+    if (translated != value_labels[i]) {
+      free(text);
+      return strdup(translated);
+    }
+  }
+  return text;
+}
+
 /* Display width in characters (UTF-8 continuation bytes do not count). */
 static size_t display_width(const char *text) {
   size_t width = 0;
@@ -254,16 +323,25 @@ static void print_table(FILE *out, const char *const *columns, size_t n_columns,
     free(widths);
     return;
   }
-  for (size_t c = 0; c < n_columns; c++) widths[c] = display_width(columns[c]);
+  /* Headers are for people: translated (the columns are marked where they are listed). CSV
+   * and JSON keep the column names. */
+  const char **headers = calloc(n_columns + 1, sizeof *headers);
+  if (!headers) {
+    free(cells);
+    free(widths);
+    return;
+  }
+  for (size_t c = 0; c < n_columns; c++) headers[c] = _(columns[c]);
+  for (size_t c = 0; c < n_columns; c++) widths[c] = display_width(headers[c]);
   for (size_t r = 0; r < n_rows; r++)
     for (size_t c = 0; c < n_columns; c++) {
-      char *text = lp_cell_text(lp_json_path(json_array_get(items, r), columns[c]));
+      char *text = table_cell_text(columns[c], lp_json_path(json_array_get(items, r), columns[c]));
       if (text) fit_cell(text);
       cells[r * n_columns + c] = text;
       size_t width = text ? display_width(text) : 0;
       if (width > widths[c]) widths[c] = width;
     }
-  for (size_t c = 0; c < n_columns; c++) print_padded(out, columns[c], widths[c], c + 1 == n_columns);
+  for (size_t c = 0; c < n_columns; c++) print_padded(out, headers[c], widths[c], c + 1 == n_columns);
   fputc('\n', out);
   for (size_t r = 0; r < n_rows; r++) {
     for (size_t c = 0; c < n_columns; c++) {
@@ -275,6 +353,7 @@ static void print_table(FILE *out, const char *const *columns, size_t n_columns,
   for (size_t i = 0; i < n_rows * n_columns; i++) free(cells[i]);
   free(cells);
   free(widths);
+  free(headers);
 }
 
 static void print_csv(FILE *out, const char *const *columns, size_t n_columns, const json_t *items) {
@@ -334,9 +413,10 @@ static int is_list_of_objects(const json_t *value) {
 }
 
 static void print_key_values(FILE *out, const json_t *object, int indent) {
-  const char *key;
+  const char *json_key;
   const json_t *value;
-  json_object_foreach((json_t *)object, key, value) {
+  json_object_foreach((json_t *)object, json_key, value) {
+    const char *key = _(json_key);
     if (json_is_object(value)) {
       fprintf(out, "%*s%s:\n", indent, "", key);
       print_key_values(out, value, indent + 2);
@@ -346,7 +426,7 @@ static void print_key_values(FILE *out, const json_t *object, int indent) {
       size_t n = object_keys(json_array_get(value, 0), columns, 64);
       print_table(out, columns, n, value);
     } else {
-      char *text = lp_cell_text(value);
+      char *text = table_cell_text(json_key, value);
       fprintf(out, "%*s%s: %s\n", indent, "", key, text ? text : "");
       free(text);
     }

@@ -3,6 +3,8 @@
  * the `leerplek` tool's CSV files, flags and tables. See leerplek_text.h for the forms. */
 #include "leerplek_text.h"
 
+#include "leerplek_i18n.h"
+
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -11,7 +13,16 @@
 #include <string.h>
 
 static const char *const day_names[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+static const char *const dutch_day_names[7] = {"ma", "di", "wo", "do", "vr", "za", "zo"};
 static const char day_letters[8] = "MTWTFSS";
+static int dutch_days;
+
+void lp_text_set_dutch_days(int on) { dutch_days = on; }
+
+static int decimal_comma;
+
+void lp_text_set_decimal_comma(int on) { decimal_comma = on; }
+char lp_decimal_mark(void) { return decimal_comma ? ',' : '.'; }
 
 static int fail(char *why, size_t why_size, const char *format, ...) {
   if (why && why_size) {
@@ -44,12 +55,13 @@ static int parse_week(const char *text, size_t len, uint32_t *week, char *why, s
     size_t a = start, b = end;
     while (a < b && isspace((unsigned char)text[a])) a++;
     while (b > a && isspace((unsigned char)text[b - 1])) b--;
-    if (a == b) return fail(why, why_size, "empty day name in \"%.*s\"", (int)len, text);
+    if (a == b) return fail(why, why_size, _("empty day name in \"%.*s\""), (int)len, text);
     int found = -1;
     for (int d = 0; d < 7; d++)
-      if (equal_ignoring_case(text + a, b - a, day_names[d])) found = d;
+      if (equal_ignoring_case(text + a, b - a, day_names[d]) || equal_ignoring_case(text + a, b - a, dutch_day_names[d]))
+        found = d;
     if (found < 0)
-      return fail(why, why_size, "unknown day \"%.*s\" (use mon tue wed thu fri sat sun)",
+      return fail(why, why_size, _("unknown day \"%.*s\" (use mon tue wed thu fri sat sun, or ma di wo do vr za zo)"),
                   (int)(b - a > 20 ? 20 : b - a), text + a);
     *week |= 1u << found;
     start = end + 1;
@@ -66,7 +78,7 @@ static int parse_positional(const char *text, uint32_t *mask, char *why, size_t 
       result |= 1u << i;
       continue;
     }
-    return fail(why, why_size, "position %d of \"%s\" is '%c': expected '%c', 'x' or '.'", i + 1,
+    return fail(why, why_size, _("position %d of \"%s\" is '%c': expected '%c', 'x' or '.'"), i + 1,
                 text, c, day_letters[i % 7]);
   }
   *mask = result;
@@ -75,8 +87,8 @@ static int parse_positional(const char *text, uint32_t *mask, char *why, size_t 
 
 int lp_days_parse(const char *text, uint32_t *mask, char *why, size_t why_size) {
   size_t len = strlen(text);
-  if (len == 0) return fail(why, why_size, "no days given");
-  if (len > 64) return fail(why, why_size, "day list longer than 64 characters");
+  if (len == 0) return fail(why, why_size, _("no days given"));
+  if (len > 64) return fail(why, why_size, _("day list longer than 64 characters"));
   uint32_t result = 0;
   int looks_positional = len == 14 && strchr(text, ',') == NULL && strchr(text, ':') == NULL;
   if (looks_positional) {
@@ -91,9 +103,9 @@ int lp_days_parse(const char *text, uint32_t *mask, char *why, size_t why_size) 
       while (part_len && isspace((unsigned char)*part)) part++, part_len--;
       if (part_len < 2 || part[1] != ':' || (toupper((unsigned char)part[0]) != 'A' &&
                                             toupper((unsigned char)part[0]) != 'B'))
-        return fail(why, why_size, "expected \"A:days\" or \"B:days\" in \"%s\"", text);
+        return fail(why, why_size, _("expected \"A:days\" or \"B:days\" in \"%s\""), text);
       int week_b = toupper((unsigned char)part[0]) == 'B';
-      if (seen[week_b]++) return fail(why, why_size, "week %c given twice", week_b ? 'B' : 'A');
+      if (seen[week_b]++) return fail(why, why_size, _("week %c given twice"), week_b ? 'B' : 'A');
       uint32_t week;
       if (parse_week(part + 2, part_len - 2, &week, why, why_size) != 0) return -1;
       result |= week << (week_b ? 7 : 0);
@@ -105,7 +117,7 @@ int lp_days_parse(const char *text, uint32_t *mask, char *why, size_t why_size) 
     if (parse_week(text, len, &week, why, why_size) != 0) return -1;
     result = week | (week << 7);
   }
-  if (result == 0) return fail(why, why_size, "no workday in \"%s\"", text);
+  if (result == 0) return fail(why, why_size, _("no workday in \"%s\""), text);
   *mask = result;
   return 0;
 }
@@ -122,7 +134,7 @@ static void append_week(char *out, size_t out_size, size_t *used, uint32_t week)
   for (int d = 0; d < 7; d++) {
     if (!(week & (1u << d))) continue;
     if (!first) append(out, out_size, used, ",");
-    append(out, out_size, used, day_names[d]);
+    append(out, out_size, used, dutch_days ? dutch_day_names[d] : day_names[d]);
     first = 0;
   }
 }
@@ -152,31 +164,33 @@ int lp_fixed_parse(const char *text, int decimals, int64_t min, int64_t max, int
   const char *p = text;
   int negative = 0;
   if (*p == '-' || *p == '+') negative = *p++ == '-';
-  if (!isdigit((unsigned char)*p)) return fail(why, why_size, "\"%s\" is not a number", text);
+  if (!isdigit((unsigned char)*p)) return fail(why, why_size, _("\"%s\" is not a number"), text);
   int64_t scaled = 0;
   int integer_digits = 0;
   for (; isdigit((unsigned char)*p); p++) {
-    if (++integer_digits > 12) return fail(why, why_size, "\"%s\" is too large", text);
+    if (++integer_digits > 12) return fail(why, why_size, _("\"%s\" is too large"), text);
     scaled = scaled * 10 + (*p - '0');
   }
   int fraction_digits = 0;
-  if (*p == '.') {
+  if (*p == '.' || (*p == ',' && decimal_comma)) {
     p++;
     for (; isdigit((unsigned char)*p); p++) {
       if (++fraction_digits > decimals)
-        return fail(why, why_size, "\"%s\" has more than %d decimals", text, decimals);
+        return fail(why, why_size, _("\"%s\" has more than %d decimals"), text, decimals);
       scaled = scaled * 10 + (*p - '0');
     }
-    if (fraction_digits == 0) return fail(why, why_size, "\"%s\" ends in a '.'", text);
+    if (fraction_digits == 0) return fail(why, why_size, _("\"%s\" ends in a decimal mark"), text);
   }
-  if (*p != '\0') return fail(why, why_size, "\"%s\" is not a decimal number", text);
+  if (*p == ',' && !decimal_comma)
+    return fail(why, why_size, _("\"%s\" has a decimal comma: use '.', or --decimal-comma (implied by --delimiter ';')"), text);
+  if (*p != '\0') return fail(why, why_size, _("\"%s\" is not a decimal number"), text);
   for (int i = fraction_digits; i < decimals; i++) scaled *= 10;
   if (negative) scaled = -scaled;
   if (scaled < min || scaled > max) {
     char low[LP_TEXT_MAX], high[LP_TEXT_MAX];
     lp_fixed_format(min, decimals, low, sizeof low);
     lp_fixed_format(max, decimals, high, sizeof high);
-    return fail(why, why_size, "%s is outside %s..%s", text, low, high);
+    return fail(why, why_size, _("%s is outside %s..%s"), text, low, high);
   }
   *out = scaled;
   return 0;
@@ -190,7 +204,7 @@ void lp_fixed_format(int64_t value, int decimals, char *out, size_t out_size) {
   /* The fraction digits by hand (decimals is at most 18 here), then trailing zeros dropped. */
   char digits[24] = "";
   if (fraction && decimals > 0 && decimals < 20) {
-    digits[0] = '.';
+    digits[0] = lp_decimal_mark();
     for (int i = decimals; i >= 1; i--, fraction /= 10) digits[i] = (char)('0' + fraction % 10);
     size_t len = (size_t)decimals + 1;
     digits[len] = '\0';
@@ -215,16 +229,16 @@ int lp_longitude_parse(const char *text, int32_t *micro_degrees, char *why, size
 
 int lp_u32_parse(const char *text, uint32_t min, uint32_t max, uint32_t *out, char *why,
                  size_t why_size) {
-  if (!*text) return fail(why, why_size, "no number given");
+  if (!*text) return fail(why, why_size, _("no number given"));
   uint64_t value = 0;
   for (const char *p = text; *p; p++) {
     if (!isdigit((unsigned char)*p))
-      return fail(why, why_size, "\"%s\" is not a whole number", text);
+      return fail(why, why_size, _("\"%s\" is not a whole number"), text);
     value = value * 10 + (uint64_t)(*p - '0');
-    if (value > UINT32_MAX) return fail(why, why_size, "\"%s\" is too large", text);
+    if (value > UINT32_MAX) return fail(why, why_size, _("\"%s\" is too large"), text);
   }
   if (value < min || value > max)
-    return fail(why, why_size, "%s is outside %" PRIu32 "..%" PRIu32, text, min, max);
+    return fail(why, why_size, _("%s is outside %lu..%lu"), text, (unsigned long)min, (unsigned long)max);
   *out = (uint32_t)value;
   return 0;
 }
@@ -250,11 +264,11 @@ int lp_date_parse(const char *text, int *year, int *month, int *day, char *why,
   int y, m, d;
   if (strlen(text) != 10 || text[4] != '-' || text[7] != '-' || read_digits(text, 4, &y) ||
       read_digits(text + 5, 2, &m) || read_digits(text + 8, 2, &d))
-    return fail(why, why_size, "\"%s\" is not a date YYYY-MM-DD", text);
-  if (y < 2000 || y > 2100) return fail(why, why_size, "year %d is outside 2000..2100", y);
-  if (m < 1 || m > 12) return fail(why, why_size, "month %d is outside 1..12", m);
+    return fail(why, why_size, _("\"%s\" is not a date YYYY-MM-DD"), text);
+  if (y < 2000 || y > 2100) return fail(why, why_size, _("year %d is outside 2000..2100"), y);
+  if (m < 1 || m > 12) return fail(why, why_size, _("month %d is outside 1..12"), m);
   if (d < 1 || d > days_in_month(y, m))
-    return fail(why, why_size, "%s: day %d does not exist in that month", text, d);
+    return fail(why, why_size, _("%s: day %d does not exist in that month"), text, d);
   *year = y, *month = m, *day = d;
   return 0;
 }
@@ -285,7 +299,7 @@ int lp_time_parse(const char *text, int64_t *unix_s, char *why, size_t why_size)
   char date[11];
   size_t len = strlen(text);
   if (len != 10 && len != 20)
-    return fail(why, why_size, "\"%s\" is not a time YYYY-MM-DDTHH:MM:SSZ or a date", text);
+    return fail(why, why_size, _("\"%s\" is not a time YYYY-MM-DDTHH:MM:SSZ or a date"), text);
   memcpy(date, text, 10);
   date[10] = '\0';
   int y, m, d, hh = 0, mm = 0, ss = 0;
@@ -294,7 +308,7 @@ int lp_time_parse(const char *text, int64_t *unix_s, char *why, size_t why_size)
     if (text[10] != 'T' || text[13] != ':' || text[16] != ':' || text[19] != 'Z' ||
         read_digits(text + 11, 2, &hh) || read_digits(text + 14, 2, &mm) ||
         read_digits(text + 17, 2, &ss) || hh > 23 || mm > 59 || ss > 59)
-      return fail(why, why_size, "\"%s\" is not a time YYYY-MM-DDTHH:MM:SSZ", text);
+      return fail(why, why_size, _("\"%s\" is not a time YYYY-MM-DDTHH:MM:SSZ"), text);
   }
   *unix_s = days_from_civil(y, m, d) * 86400 + hh * 3600 + mm * 60 + ss;
   return 0;
@@ -331,7 +345,7 @@ int lp_bool_parse(const char *text, int *value, char *why, size_t why_size) {
     if (equal_ignoring_case(text, len, yes[i])) return *value = 1, 0;
   for (size_t i = 0; i < 4; i++)
     if (equal_ignoring_case(text, len, no[i])) return *value = 0, 0;
-  return fail(why, why_size, "\"%s\" is not true/false/yes/no/1/0", text);
+  return fail(why, why_size, _("\"%s\" is not true/false/yes/no/1/0"), text);
 }
 
 /* The prefix every value name of the enum shares: the UNSPECIFIED name minus "UNSPECIFIED". */
@@ -367,7 +381,7 @@ int lp_enum_parse(const ProtobufCEnumDescriptor *descriptor, const char *text, i
     if (used) append(accepted, sizeof accepted, &used, ", ");
     append(accepted, sizeof accepted, &used, lower);
   }
-  return fail(why, why_size, "\"%.40s\" is not one of %s", text, accepted);
+  return fail(why, why_size, _("\"%.40s\" is not one of %s"), text, accepted);
 }
 
 void lp_enum_format(const ProtobufCEnumDescriptor *descriptor, int value, char *out,
@@ -405,9 +419,9 @@ int lp_list_parse(const char *text, size_t max_items, char ***items, size_t *cou
         duplicate = strlen(result[i]) == (size_t)(b - a) && memcmp(result[i], a, (size_t)(b - a)) == 0;
       if (duplicate || n == max_items) {
         if (duplicate)
-          fail(why, why_size, "\"%.*s\" is listed twice", (int)(b - a > 40 ? 40 : b - a), a);
+          fail(why, why_size, _("\"%.*s\" is listed twice"), (int)(b - a > 40 ? 40 : b - a), a);
         else
-          fail(why, why_size, "more than %zu items", max_items);
+          fail(why, why_size, _("more than %zu items"), max_items);
         for (size_t i = 0; i < n; i++) free(result[i]);
         free(result);
         return -1;
@@ -418,7 +432,7 @@ int lp_list_parse(const char *text, size_t max_items, char ***items, size_t *cou
         if (grown) result = grown;
         for (size_t i = 0; i < n; i++) free(result[i]);
         free(result);
-        return fail(why, why_size, "out of memory");
+        return fail(why, why_size, _("out of memory"));
       }
       result = grown;
       memcpy(item, a, (size_t)(b - a));

@@ -24,6 +24,9 @@
  *                        = works, '.' or '-' = free
  * Day names are mon tue wed thu fri sat sun (case-insensitive). The result must be non-zero. */
 int lp_days_parse(const char *text, uint32_t *mask, char *why, size_t why_size);
+/* Dutch day names (ma di wo do vr za zo) are always accepted; with this on, lp_days_format
+ * writes them (the tool's tables in Dutch; never --json or --csv). */
+void lp_text_set_dutch_days(int on);
 /* Writes "mon,tue" when both weeks are equal, else "A:mon,tue;B:wed" (an empty week left out);
  * "" for 0. */
 void lp_days_format(uint32_t mask, char *out, size_t out_size);
@@ -32,6 +35,11 @@ void lp_days_format(uint32_t mask, char *out, size_t out_size);
  * scaled by 10^decimals into *out and checked against [min, max] (scaled units). */
 int lp_fixed_parse(const char *text, int decimals, int64_t min, int64_t max, int64_t *out,
                    char *why, size_t why_size);
+/* Whether decimals may be written with a comma ("51,21"), as Flemish spreadsheets save them
+ * in ';'-separated CSV: when on, lp_fixed_parse accepts ',' as well as '.' and
+ * lp_fixed_format and lp_decimal_mark write ','. Off by default (flags, JSON). */
+void lp_text_set_decimal_comma(int on);
+char lp_decimal_mark(void);
 /* The inverse: value / 10^decimals with trailing fraction zeros removed ("51.2172", "10"). */
 void lp_fixed_format(int64_t value, int decimals, char *out, size_t out_size);
 

@@ -17,6 +17,16 @@ int lp_handle_upsert_training(lp_ctx *ctx) {
   if (!lp_check_training_code(ctx, training->code, "upsert_training.training.code") ||
       !lp_check_text(ctx, training->name, "upsert_training.training.name", 1, ctx->daemon->config.max_name_bytes, false))
     return -1;
+  for (size_t i = 0; i < training->n_provider_types; i++) {
+    if (training->provider_types[i] <= LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_UNSPECIFIED ||
+        training->provider_types[i] > LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_SYNTRA)
+      return lp_fail(ctx, CODE(INVALID_ARGUMENT), "upsert_training.training.provider_types",
+                     "provider_types[%zu] is not a SchoolType (FULL_TIME, BUSO, LEARNING_WORKING or SYNTRA)", i);
+    for (size_t j = 0; j < i; j++)
+      if (training->provider_types[j] == training->provider_types[i])
+        return lp_fail(ctx, CODE(INVALID_ARGUMENT), "upsert_training.training.provider_types",
+                       "provider_types lists one type twice");
+  }
   const Leerplek__V1__Training *stored = lp_state_get(&ctx->daemon->state, LP_KIND_TRAINING, training->code);
   if (!lp_check_revision(ctx, request->expected_revision, stored ? stored->revision : 0, "upsert_training.expected_revision"))
     return -1;

@@ -59,6 +59,9 @@ static bool check_pupil(lp_ctx *ctx, const Leerplek__V1__Pupil *pupil, const cha
                    LP_MIN_COMMUTE_M, LP_MAX_COMMUTE_M), false;
   if (pupil->waiting_since_unix_s < 0 || pupil->waiting_since_unix_s > ctx->now)
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("waiting_since_unix_s"), "%s must not be negative or in the future", field), false;
+  if (pupil->school_type < LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_UNSPECIFIED ||
+      pupil->school_type > LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_SYNTRA)
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("school_type"), "%s is not a SchoolType", field), false;
 #undef FIELD
   return true;
 }

@@ -57,6 +57,7 @@ static const option options[] = {
     UINT_OPTION("redis", redis_reconnect_max_ms, "5000", 1, 3600000, "longest reconnect delay, ms"),
     UINT_OPTION("redis", follow_events, "0", 0, 1, "1 = apply other daemons' writes from lp:events (scale-out)"),
     UINT_OPTION("redis", events_max_length, "1000000", 1000, 1u << 31, "approximate length kept of the lp:events stream"),
+    UINT_OPTION("report", trend_interval_s, "600", 1, 86400, "how often today's snapshot of the headline figures (lp:trend:<day>) is refreshed, s"),
     STRING_OPTION("rematch", rematch_nightly_time, "02:00", "run a rematch every day at HH:MM local time; empty = never"),
     UINT_OPTION("rematch", rematch_lock_ttl_ms, "60000", 1000, 3600000, "expiry of the Redis lock lp:lock:rematch, ms"),
     /* The rulebook's settings (matcher/eligibility.h); the limits are the rulebook's, under

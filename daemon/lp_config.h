@@ -34,6 +34,7 @@ typedef struct lp_config {
   uint32_t follow_events;      /* 1: follow lp:events to apply other daemons' writes */
   uint32_t shutdown_grace_ms;
   /* The rematch (lp_rematch.c): when it runs by itself, how it weighs pairs, its lock. */
+  uint32_t trend_interval_s;           /* refresh of today's headline snapshot lp:trend:<day>, s */
   char rematch_nightly_time[8];        /* "HH:MM" local time; "" = no nightly rematch */
   uint32_t rematch_lock_ttl_ms;        /* expiry of lp:lock:rematch (a crashed daemon frees it) */
   uint32_t rematch_cost_per_100m;      /* the eligibility_weights, see matcher/eligibility.h */

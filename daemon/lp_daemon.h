@@ -16,6 +16,7 @@ typedef struct lp_store lp_store;
 typedef struct lp_server lp_server;
 typedef struct lp_follow lp_follow;
 typedef struct lp_http lp_http;
+typedef struct lp_trend lp_trend;
 
 /* Latency histogram bounds of /metrics, seconds (a last bucket catches the rest). */
 #define LP_LATENCY_BOUNDS 12
@@ -52,6 +53,7 @@ typedef struct lp_daemon {
   lp_server *server;
   lp_follow *follow;   /* NULL unless follow_events = 1 */
   lp_http *http;       /* NULL unless http_listen is set */
+  lp_trend *trend;     /* the daily snapshots of the headline figures (lp_figures.c) */
   lp_metrics metrics;
   bool stopping;     /* SIGTERM received: draining */
   struct event *drain_timer;

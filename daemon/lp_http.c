@@ -190,8 +190,12 @@ static void on_metrics(struct evhttp_request *request, void *arg) {
 
 static void on_dashboard(struct evhttp_request *request, void *arg) {
   lp_http *http = arg;
+  const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(request);
+  const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+  const char *accept_language = evhttp_find_header(evhttp_request_get_input_headers(request), "Accept-Language");
+  int dutch = lp_dashboard_dutch(query, accept_language);
   struct evbuffer *body = evbuffer_new(); /* never NULL: libevent allocates through lp_alloc */
-  if (lp_dashboard_render(http->daemon, body) != 0) {
+  if (lp_dashboard_render(http->daemon, body, dutch) != 0) {
     evbuffer_free(body);
     evhttp_send_error(request, HTTP_INTERNAL, "the report could not be made");
     return;
@@ -201,6 +205,8 @@ static void on_dashboard(struct evhttp_request *request, void *arg) {
   /* The page is self-contained: forbid everything but its own inline style. */
   evhttp_add_header(headers, "Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
   evhttp_add_header(headers, "Cache-Control", "no-store");
+  evhttp_add_header(headers, "Content-Language", dutch ? "nl-BE" : "en");
+  evhttp_add_header(headers, "Vary", "Accept-Language");
   evhttp_send_reply(request, HTTP_OK, "OK", body);
   evbuffer_free(body);
 }

@@ -12,6 +12,7 @@
 #include "lp_auth.h"
 #include "lp_config.h"
 #include "lp_daemon.h"
+#include "lp_figures.h"
 #include "lp_follow.h"
 #include "lp_http.h"
 #include "lp_log.h"
@@ -195,6 +196,9 @@ int main(int argc, char **argv) {
   }
   signal(SIGPIPE, SIG_IGN);
   lp_alloc_install(); /* before any libevent call: its allocations follow the daemon's policy */
+  /* The dashboard picks its language per request (lp_dashboard.c); gettext would let an
+   * inherited LANGUAGE (en_GB:en on many desktops) override that choice. Single-threaded here. */
+  unsetenv("LANGUAGE");
   evthread_use_pthreads(); /* before the base: the rematch worker hands its result back with event_active */
 
   lp_daemon daemon;
@@ -219,6 +223,17 @@ int main(int argc, char **argv) {
   event_add(term, NULL);
   event_add(interrupt, NULL);
   if (lp_store_start(daemon.store) != 0) goto cleanup;
+  {
+    /* The trend's snapshots are read once, here; afterwards only this daemon writes its own. */
+    redisContext *redis = lp_store_connect_sync(&daemon.config, error, sizeof error);
+    if (!redis) LP_WARN("trend: %s; the dashboard's trend starts today", error);
+    daemon.trend = lp_trend_start(&daemon, redis);
+    if (redis) redisFree(redis);
+    if (!daemon.trend) {
+      LP_ERROR("out of memory starting the trend");
+      goto cleanup;
+    }
+  }
   rematch = lp_rematch_new(&daemon);
   if (!rematch) {
     LP_ERROR("out of memory starting the rematch");
@@ -247,6 +262,7 @@ int main(int argc, char **argv) {
 
 cleanup:
   lp_http_free(daemon.http);
+  lp_trend_free(daemon.trend);
   lp_server_free(daemon.server);
   lp_follow_free(daemon.follow);
   lp_store_free(daemon.store); /* answers an epoch write in flight before the rematch goes */

@@ -2,7 +2,7 @@
 # The README's main command: what a coordinator, or an engineer trying leerplek for the first
 # time, runs. Installs what is missing, builds, starts a private redis-server (AOF on, unix
 # socket, data under run/) and leerplekd, creates tokens, imports the Antwerp demo dataset
-# (leerplek-gen --demo: DOMAIN.md's 307 pupils, 1,220 companies, 367 locations), puts every
+# (leerplek-gen --demo: the SamDuLeA dashboard's 307 pupils, 1,220 companies, 367 locations), puts every
 # pupil on the waiting list, runs a rematch and prints the placed and unplaced counts, the
 # report (reasons, shortages) and the waiting list, then where to look next.
 #
@@ -122,23 +122,24 @@ if [ -n "$given_bin" ]; then
     [ -x "$bin/$program" ] || fail "$bin/$program is missing (LEERPLEK_BIN must hold leerplekd, leerplek and leerplek-gen)"
   done
 else
-  step "install what is missing"
-  bash deploy/install-deps.sh
+  mkdir -p build
+  step "install what is missing (apt output in build/main-install.log)"
+  : >"$top/build/main-install.log"
+  LEERPLEK_INSTALL_LOG=$top/build/main-install.log bash deploy/install-deps.sh | sed 's/^install-deps: /  /'
 
   build_log=$top/build/main-build.log
   step "build (build/, full log in build/main-build.log)"
-  mkdir -p build
   if ! cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build_log" 2>&1; then
     tail -n 30 "$build_log"
     fail "cmake could not configure build/ (log: build/main-build.log)"
   fi
-  if ! cmake --build build -j "$(nproc)" --target leerplekd leerplek leerplek-gen 2>&1 |
+  if ! cmake --build build -j "$(nproc)" --target leerplekd leerplek leerplek-gen leerplek-solve leerplek-translations 2>&1 |
       tee -a "$build_log" | build_progress; then
     grep -E 'error|Error' "$build_log" | head -n 30
     fail "the build failed (log: build/main-build.log)"
   fi
   bin=$top/build/bin
-  echo "  built leerplekd, leerplek and leerplek-gen in build/bin"
+  echo "  built leerplekd, leerplek, leerplek-gen and leerplek-solve in build/bin"
 fi
 
 [ ${#redis_socket} -lt 104 ] || fail "the run folder's path is too long for a unix socket: $run_dir"
@@ -182,13 +183,24 @@ redis_ready() { [ "$(redis-cli -s "$redis_socket" ping 2>/dev/null)" = PONG ]; }
 wait_for 30 redis_ready || fail "redis-server did not start: $run_dir/redis.log"
 
 daemon_flags=(--config deploy/leerplekd.conf --redis "unix:$redis_socket" --listen "$api_address"
-              --http_listen "$http_address" --log_level warn)
+              --http_listen "$http_address" --log_level info)
 if [ ! -f "$run_dir/tokens.txt" ]; then
   step "create the first admin token"
   admin_token=$("$bin/leerplekd" "${daemon_flags[@]}" --create-admin-token 2>>"$run_dir/leerplekd.log" |
                 grep -o 'lp1\.[0-9a-f.]*' | head -1) || true
   [ -n "$admin_token" ] || fail "could not create the admin token (see $run_dir/leerplekd.log)"
 fi
+
+step "generate the Antwerp demo dataset (seed $seed) -> $(shown "$run_dir/demo")"
+"$bin/leerplek-gen" --demo "$run_dir/demo" --seed "$seed" >"$run_dir/demo-overview.txt"
+sed -n '1,3p' "$run_dir/demo-overview.txt"
+echo "  (pupils and seats per training and per area: $(shown "$run_dir/demo-overview.txt"))"
+# The dashboard's trend: the demo's earlier snapshot (the network's October figure), kept if
+# the store has one already (LEERPLEK_KEEP=1); the daemon reads lp:trend:* when it starts.
+while read -r day figures; do
+  [ -n "$day" ] || continue
+  redis-cli -s "$redis_socket" SET "lp:trend:$day" "$figures" NX >/dev/null
+done <"$run_dir/demo/trend.txt"
 
 # HTTP over TCP or a unix socket: the base URL and the curl options that reach it.
 if [[ $http_address == unix:* ]]; then
@@ -236,10 +248,6 @@ fi
 coordinator_token=$(awk '$1 == "coordinator" {print $2}' "$run_dir/tokens.txt")
 admin_token=$(awk '$1 == "admin" {print $2}' "$run_dir/tokens.txt")
 
-step "generate the Antwerp demo dataset (seed $seed) -> $(shown "$run_dir/demo")"
-"$bin/leerplek-gen" --demo "$run_dir/demo" --seed "$seed" >"$run_dir/demo-overview.txt"
-sed -n '1,3p' "$run_dir/demo-overview.txt"
-echo "  (pupils and seats per training and per area: $(shown "$run_dir/demo-overview.txt"))"
 
 step "import it (each file checked whole first, then pipelined)"
 export LEERPLEK_TOKEN=$coordinator_token
@@ -254,20 +262,21 @@ done
 
 step "rematch (the nightly job, run now; its output with the first changes: $(shown "$run_dir/rematch.txt"))"
 "$bin/leerplek" coordinator rematch >"$run_dir/rematch.txt"
-sed '/^  changes:/,$d' "$run_dir/rematch.txt"
+sed '/^  \(changes\|wijzigingen\):/,$d' "$run_dir/rematch.txt"
 
 # The headline: pupils with a proposal (this rematch's) or already accepted, and the rest.
-count() { awk -v key="$1:" '$1 == key {n = $2; exit} END {print n + 0}' "$run_dir/rematch.txt"; }
-placed=$(( $(count placed) + $(count fixed) ))
-unplaced=$(count unplaced)
+# The tool's table follows LANG: each key is looked for in English and in Dutch.
+count() { awk -v key="$1:" -v dutch="$2:" '$1 == key || $1 == dutch {n = $2; exit} END {print n + 0}' "$run_dir/rematch.txt"; }
+placed=$(( $(count placed geplaatst) + $(count fixed vast) ))
+unplaced=$(count unplaced niet_geplaatst)
 reasons=$(awk '
-  /^ *unplaced_by_reason:/ {inside = 1; next}
-  inside && $1 == "reason" {next}
+  /^ *(unplaced_by_reason|niet_geplaatst_per_reden):/ {inside = 1; next}
+  inside && ($1 == "reason" || $1 == "reden") {next}
   inside && NF == 2 && $1 !~ /:$/ && $2 ~ /^[0-9]+$/ {list = list (list ? ", " : "") $1 " " $2; next}
   inside {exit}
   END {print list}' "$run_dir/rematch.txt")
 step "result: $placed pupils placed, $unplaced unplaced (of $((placed + unplaced)) pupils asking for a place)"
-echo "  placed: proposed to a workplace ($(count newly_proposed) of them new in this rematch), or already accepted ($(count fixed))"
+echo "  placed: proposed to a workplace ($(count newly_proposed nieuw_voorgesteld) of them new in this rematch), or already accepted ($(count fixed vast))"
 echo "  why unplaced: ${reasons:-nobody is unplaced}"
 field() { awk -v key="$1:" '$1 == key {print $2; exit}' "$run_dir/rematch.txt"; }
 if [ "$(field proven_optimal)" = true ]; then

@@ -46,11 +46,15 @@ cli_result run_cli(const char *const *argv, const char *const *env, const char *
    * so each sanitizer gets a distinct one. Harmless without sanitizers. */
   static const char *const sanitizer_env[] = {"ASAN_OPTIONS=exitcode=98", "UBSAN_OPTIONS=exitcode=99",
                                               "LSAN_OPTIONS=exitcode=97"};
-  char **child_env = calloc(n_env + n_extra + 4, sizeof *child_env);
+  char **child_env = calloc(n_env + n_extra + 5, sizeof *child_env);
   size_t k = 0;
+  /* The language is the test's to choose (English unless it sets LANG, LANGUAGE, ...): the
+   * tester's own locale variables are dropped. */
   for (size_t i = 0; i < n_env; i++)
     if (strncmp(environ[i], "LEERPLEK_", 9) != 0 && strncmp(environ[i], "ASAN_OPTIONS=", 13) != 0 &&
-        strncmp(environ[i], "UBSAN_OPTIONS=", 14) != 0 && strncmp(environ[i], "LSAN_OPTIONS=", 13) != 0)
+        strncmp(environ[i], "UBSAN_OPTIONS=", 14) != 0 && strncmp(environ[i], "LSAN_OPTIONS=", 13) != 0 &&
+        strncmp(environ[i], "LANG=", 5) != 0 && strncmp(environ[i], "LANGUAGE=", 9) != 0 &&
+        strncmp(environ[i], "LC_", 3) != 0)
       child_env[k++] = environ[i];
   for (size_t i = 0; i < 3; i++) child_env[k++] = (char *)sanitizer_env[i];
   for (size_t i = 0; i < n_extra; i++) child_env[k++] = (char *)env[i];

@@ -206,3 +206,65 @@ Test(import, semicolon_files_with_delimiter_option) {
   expect_usage_error(&r, "--delimiter: \"|\" is not ',', ';' or tab");
   cli_result_free(&r);
 }
+
+/* --check of one file of a set: its references are checked against the files beside it that
+ * are imported before it (no daemon needed), and every unknown one is named. */
+Test(import, check_resolves_references_against_the_files_of_the_set) {
+  char dir[] = "/tmp/leerplek-set-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char path[4][300];
+  static const char *const names[] = {"trainings.csv", "companies.csv", "locations.csv", "vacancies.csv"};
+  static const char *const contents[] = {
+      "code,name\nBOUW,Bouw\nHOTEL,Hotel\n",
+      "id,name,recognised_trainings\n0200000001,Bouwbedrijf,BOUW\n0200000002,Hotel Zuid,HOTL\n",
+      "id,company_id,postcode\nL-1,0200000001,2000\nL-2,0200000009,2100\n",
+      "id,location_id,training_code,seats,min_readiness,days,kind,start_date\n"
+      "V-1,L-1,BOUW,1,partly,ma,regular,2026-09-01\n"
+      "V-2,L-1,HOTEL,1,partly,ma,regular,2026-09-01\n"
+      "V-3,L-9,BOUW,1,partly,ma,regular,2026-09-01\n"};
+  for (int i = 0; i < 4; i++) {
+    snprintf(path[i], sizeof path[i], "%s/%s", dir, names[i]);
+    FILE *out = fopen(path[i], "w");
+    cr_assert_not_null(out);
+    fputs(contents[i], out);
+    fclose(out);
+  }
+  cli_result r;
+  RUN(r, no_daemon_env, NULL, "import", "companies", path[1], "--check");
+  cr_expect_eq(r.status, 2, "%s", r.err);
+  cr_expect(strstr(r.err, "companies.csv:3 (recognised_trainings): no training HOTL (neither in the store nor in the trainings file)"),
+            "%s", r.err);
+  cr_expect(strstr(r.err, "nothing was imported"), "%s", r.err);
+  cli_result_free(&r);
+  /* Locations against companies.csv: the unknown company of L-2 is named. */
+  RUN(r, no_daemon_env, NULL, "import", "locations", path[2], "--check");
+  cr_expect_eq(r.status, 2, "%s", r.err);
+  cr_expect(strstr(r.err, "locations.csv:3 (company_id): no company 0200000009"), "%s", r.err);
+  cli_result_free(&r);
+  /* A file beside it that has bad rows is not taken as known, and that is said. */
+  FILE *out = fopen(path[1], "w");
+  fputs("id,name,recognised_trainings\n02-000001,Bouwbedrijf,BOUW\n", out);
+  fclose(out);
+  RUN(r, no_daemon_env, NULL, "import", "locations", path[2], "--check");
+  cr_expect_eq(r.status, 2, "%s", r.err);
+  cr_expect(strstr(r.err, "companies.csv: has 1 problem, so references to its companies are not checked: check it first"), "%s", r.err);
+  cli_result_free(&r);
+  /* The vacancies: the training company 0200000001 is not recognised for, and an unknown
+   * location. */
+  out = fopen(path[1], "w");
+  fputs(contents[1], out);
+  fclose(out);
+  RUN(r, no_daemon_env, NULL, "import", "vacancies", path[3], "--check");
+  cr_expect_eq(r.status, 2, "%s", r.err);
+  cr_expect(strstr(r.err, "vacancies.csv:3 (training_code): company 0200000001 (of location L-1) is not recognised for HOTEL"), "%s", r.err);
+  cr_expect(strstr(r.err, "vacancies.csv:4 (location_id): no location L-9"), "%s", r.err);
+  cr_expect(!strstr(r.err, "vacancies.csv:2 "), "V-1 is fine: %s", r.err);
+  cli_result_free(&r);
+  /* Alone (no files beside it, no token), a file's references cannot be checked: it says so. */
+  RUN(r, no_daemon_env, contents[1], "import", "companies", "-", "--check");
+  cr_expect_eq(r.status, 0, "%s", r.err);
+  cr_expect(strstr(r.out, "references to trainings not checked (no token for the store, no trainings.csv beside the file)"), "%s", r.out);
+  cli_result_free(&r);
+  for (int i = 0; i < 4; i++) unlink(path[i]);
+  rmdir(dir);
+}

@@ -176,7 +176,7 @@ Test(cli_daemon, import_then_export_gives_the_same_files) {
   cli_result_free(&r);
 }
 
-Test(cli_daemon, refused_rows_are_named_and_the_rest_imported) {
+Test(cli_daemon, a_file_with_unknown_references_imports_nothing) {
   become_coordinator();
   import_samples();
   const char csv[] =
@@ -185,17 +185,63 @@ Test(cli_daemon, refused_rows_are_named_and_the_rest_imported) {
       "VAC-11,LOC-NOWHERE,BOUW-RUW,1,partly,mon,regular,2026-09-01\n"
       "VAC-12,LOC-3,BOUW-RUW,1,partly,mon,regular,2026-09-01\n" /* De Vlinder is not recognised for BOUW-RUW */
       "VAC-13,LOC-2,ELEKTRO-INST,1,ready,tue,regular,2026-09-01\n";
+  /* --check finds what the import would refuse, from the store. */
+  const char *const check_args[] = {"import", "vacancies", "-", "--check", NULL};
+  cli_result r = run_as(coordinator_env, check_args, csv);
+  cr_assert_eq(r.status, 2, "--check: exit 2, got %d: %s", r.status, r.err);
+  cr_assert(strstr(r.err, "<stdin>:3 (location_id): no location LOC-NOWHERE"), "%s", r.err);
+  cr_assert(strstr(r.err, "<stdin>:4 (training_code): company 0200000003 (of location LOC-3) is not recognised for BOUW-RUW"),
+            "%s", r.err);
+  cli_result_free(&r);
   const char *const args[] = {"import", "vacancies", "-", NULL};
-  cli_result r = run_as(coordinator_env, args, csv);
-  cr_assert_eq(r.status, 1, "some rows refused: exit 1, got %d: %s", r.status, r.err);
-  cr_assert(strstr(r.out, "imported 2 of 4 vacancies"), "%s", r.out);
-  cr_assert(strstr(r.err, "<stdin>:3: create refused: "), "%s", r.err);
-  cr_assert(strstr(r.err, "<stdin>:4: create refused: "), "%s", r.err);
-  cr_assert(!strstr(r.err, "<stdin>:2:") && !strstr(r.err, "<stdin>:5:"), "good rows are not reported: %s", r.err);
+  r = run_as(coordinator_env, args, csv);
+  cr_assert_eq(r.status, 2, "all or nothing: exit 2, got %d: %s", r.status, r.err);
+  cr_assert(strstr(r.err, "2 problems in <stdin>; nothing was imported"), "%s", r.err);
+  cr_assert(!strstr(r.err, "<stdin>:2 ") && !strstr(r.err, "<stdin>:5 "), "good rows are not reported: %s", r.err);
+  cr_assert(!strstr(r.out, "imported"), "%s", r.out);
   cli_result_free(&r);
   RUN_AS(r, coordinator_env, "coordinator", "vacancies", "--csv");
-  cr_assert(strstr(r.out, "\nVAC-10,") && strstr(r.out, "\nVAC-13,"), "%s", r.out);
-  cr_assert(!strstr(r.out, "VAC-11") && !strstr(r.out, "VAC-12"), "%s", r.out);
+  cr_assert(!strstr(r.out, "VAC-10") && !strstr(r.out, "VAC-13"), "no row of the file was stored: %s", r.out);
+  cli_result_free(&r);
+}
+
+Test(cli_daemon, semicolon_files_with_decimal_commas_and_postcodes_round_trip) {
+  become_coordinator();
+  import_samples();
+  /* As a Flemish spreadsheet saves it: ';' between cells, decimal commas, no coordinates for
+   * the second pupil (its postcode's centre is used), Dutch day names. */
+  const char csv[] =
+      "school_id;ref;training_code;readiness;latitude;longitude;home_postcode;max_commute_km;days\n"
+      "SCH-1;lln-300;BOUW-RUW;partly;51,2211;4,3997;2000;12,5;ma,di\n"
+      "SCH-1;lln-301;BOUW-RUW;partly;;;2100;8;\"A:wo;B:do\"\n";
+  const char *const args[] = {"import", "pupils", "-", "--delimiter", ";", NULL};
+  cli_result r = run_as(coordinator_env, args, csv);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert(strstr(r.out, "imported 2 of 2 pupils"), "%s", r.out);
+  cli_result_free(&r);
+  RUN_AS(r, coordinator_env, "export", "pupils", "--owner", "SCH-1", "--delimiter", ";");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  /* The daemon keeps homes rounded to 0.005 degrees. */
+  cr_assert(strstr(r.out, "SCH-1;lln-300;BOUW-RUW;partly;51,22;4,4;2000;"), "%s", r.out);
+  cr_assert(strstr(r.out, ";12,5;mon,tue;"), "decimal comma out, days language-neutral: %s", r.out);
+  /* 2100 Deurne's centre in postcodes_antwerp.def (51.2200, 4.4660), rounded. */
+  cr_assert(strstr(r.out, "SCH-1;lln-301;BOUW-RUW;partly;51,22;4,465;2100;"), "%s", r.out);
+  cli_result_free(&r);
+  RUN_AS(r, coordinator_env, "export", "pupils", "--owner", "SCH-1");
+  cr_assert(strstr(r.out, "SCH-1,lln-300,BOUW-RUW,partly,51.22,4.4,2000,"), "',' files keep '.': %s", r.out);
+  cli_result_free(&r);
+  /* An unknown postcode without coordinates is refused by name, and nothing is imported. */
+  const char unknown[] =
+      "school_id;ref;training_code;readiness;latitude;longitude;home_postcode;max_commute_km;days\n"
+      "SCH-1;lln-302;BOUW-RUW;partly;;;2100;8;ma\n"
+      "SCH-1;lln-303;BOUW-RUW;partly;;;9999;8;ma\n";
+  r = run_as(coordinator_env, args, unknown);
+  cr_assert_eq(r.status, 2, "%s", r.err);
+  cr_assert(strstr(r.err, "<stdin>:3:7 (home_postcode): postcode 9999 is not in the table of Antwerp and its surroundings"),
+            "%s", r.err);
+  cli_result_free(&r);
+  RUN_AS(r, coordinator_env, "coordinator", "pupils", "--csv");
+  cr_assert(!strstr(r.out, "lln-302"), "%s", r.out);
   cli_result_free(&r);
 }
 
@@ -215,7 +261,7 @@ Test(cli_daemon, school_registers_requests_and_sees_only_its_pupils) {
          "--lat", "51.2", "--lon", "4.4", "--postcode", "2018", "--max-commute-km", "7.5", "--days", "A:wed;B:thu",
          "--okan", "--exclude", "0200000003", "--csv");
   cr_assert_eq(r.status, 0, "register: %s", r.err);
-  cr_assert(strstr(r.out, "\nSCH-1,lln-021,ZORG-KIND,not_ready,51.2,4.4,2018,,7.5,A:wed;B:thu,,0200000003,true,false,,\n"),
+  cr_assert(strstr(r.out, "\nSCH-1,lln-021,ZORG-KIND,not_ready,51.2,4.4,2018,,7.5,A:wed;B:thu,,0200000003,true,false,,,\n"),
             "the stored pupil, in the CSV columns: %s", r.out);
   cli_result_free(&r);
   RUN_AS(r, school_env, "school", "status", "lln-020", "--json");
@@ -507,5 +553,131 @@ Test(cli_daemon, tables_with_long_cells) {
       cr_assert(!found || found > end, "row %s is not cut", id);
     }
   }
+  cli_result_free(&r);
+}
+
+/* The tables people read follow LANG (headers and values in Dutch); --csv and --json do not. */
+Test(cli_daemon, tables_follow_the_language_and_machine_output_does_not) {
+  become_coordinator();
+  import_samples();
+  cli_result r;
+  RUN_AS(r, coordinator_env, "school", "request", "lln-001", "--school", "SCH-2");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cli_result_free(&r);
+  RUN_AS(r, coordinator_env, "coordinator", "rematch");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cli_result_free(&r);
+  const char *dutch[] = {address_env, coordinator_env, "LANG=nl_BE.UTF-8", NULL};
+  const char *english[] = {address_env, coordinator_env, "LANG=C.UTF-8", NULL};
+  const char *const table[] = {"coordinator", "placements", NULL};
+  r = run_cli(table, dutch, NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_expect(strncmp(r.out, "school  leerling  opleiding  toestand ", 38) == 0 && strstr(r.out, " voorstel "), "Dutch headers: %s", r.out);
+  cr_expect(strstr(r.out, " wachtend ") || strstr(r.out, " voorgesteld "), "Dutch values: %s", r.out);
+  cr_expect(!strstr(r.out, " waiting ") && !strstr(r.out, " proposed "), "%s", r.out);
+  cli_result_free(&r);
+  r = run_cli(table, english, NULL);
+  cr_expect(strncmp(r.out, "school_id  pupil_ref  training_code  state ", 43) == 0 && strstr(r.out, " proposal_id "), "%s", r.out);
+  cr_expect(strstr(r.out, " waiting ") || strstr(r.out, " proposed "), "%s", r.out);
+  cli_result_free(&r);
+  /* Days in a Dutch table, English in CSV; the CSV and the JSON are the same bytes in both. */
+  const char *const vacancies[] = {"coordinator", "vacancies", NULL};
+  r = run_cli(vacancies, dutch, NULL);
+  cr_expect(strstr(r.out, "ma,di") || strstr(r.out, "di") || strstr(r.out, "wo"), "Dutch day names: %s", r.out);
+  cr_expect(!strstr(r.out, "mon") && !strstr(r.out, "tue"), "no English day names in a Dutch table: %s", r.out);
+  cli_result_free(&r);
+  static const char *const machine[][4] = {{"coordinator", "vacancies", "--csv"}, {"coordinator", "waiting", "--json"},
+                                           {"export", "pupils"}, {"coordinator", "report", "--json"}};
+  for (size_t i = 0; i < sizeof machine / sizeof machine[0]; i++) {
+    const char *args[4] = {machine[i][0], machine[i][1], machine[i][2], NULL};
+    cli_result in_dutch = run_cli(args, dutch, NULL), in_english = run_cli(args, english, NULL);
+    cr_expect_eq(in_dutch.status, 0, "%s", in_dutch.err);
+    /* The report's time stamps may tick between the two runs: compare without them. */
+    if (i == 3) {
+      json_t *a = json_loads(in_dutch.out, 0, NULL), *b = json_loads(in_english.out, 0, NULL);
+      cr_assert(a && b);
+      json_object_del(json_object_get(a, "report"), "generated_unix_s");
+      json_object_del(json_object_get(b, "report"), "generated_unix_s");
+      cr_expect(json_equal(a, b), "report --json differs by language");
+      json_decref(a), json_decref(b);
+    } else {
+      cr_expect_str_eq(in_dutch.out, in_english.out, "%s %s differs by language", args[0], args[1]);
+    }
+    cli_result_free(&in_dutch), cli_result_free(&in_english);
+  }
+}
+
+/* tokens-plan.txt of the demo names scopes "school:ID"; create-token takes that form, and
+ * refuses a prefix of the other role. */
+Test(cli_daemon, create_token_takes_the_plans_scope_form) {
+  become_coordinator();
+  import_samples();
+  char school_env[200];
+  create_token("school", "school:SCH-1", school_env, sizeof school_env, NULL, 0);
+  cli_result r;
+  RUN_AS(r, school_env, "school", "pupils", "--csv");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_expect(strstr(r.out, "SCH-1,lln-001,") && !strstr(r.out, "SCH-2,"), "the token is SCH-1's: %s", r.out);
+  cli_result_free(&r);
+  RUN_AS(r, admin_env, "admin", "create-token", "--role", "school", "--scope", "company:SCH-1");
+  cr_expect_eq(r.status, 2);
+  cr_expect(strstr(r.err, "a school token's scope is an id or school:<id>"), "%s", r.err);
+  cli_result_free(&r);
+}
+
+/* The report counts pupils and schools per school type and trainings per provider type, from
+ * the pupils' and trainings' columns. */
+Test(cli_daemon, report_counts_school_and_provider_types) {
+  become_coordinator();
+  import_samples();
+  cli_result r;
+  RUN_AS(r, coordinator_env, "coordinator", "report", "--json");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  json_t *reply = json_loads(r.out, 0, NULL);
+  cr_assert_not_null(reply, "%s", r.out);
+  json_t *report = json_object_get(reply, "report");
+  char *pupils = json_dumps(json_object_get(report, "pupils_by_school_type"), JSON_COMPACT);
+  char *schools = json_dumps(json_object_get(report, "schools_by_school_type"), JSON_COMPACT);
+  char *trainings = json_dumps(json_object_get(report, "trainings_by_provider_type"), JSON_COMPACT);
+  /* pupils.csv: two learning_working pupils at SCH-1, one buso pupil at SCH-2; trainings.csv:
+   * BOUW-RUW full_time;learning_working, ELEKTRO-INST learning_working, ZORG-KIND none. */
+  cr_expect_str_eq(pupils, "[{\"school_type\":\"buso\",\"count\":1},{\"school_type\":\"learning_working\",\"count\":2}]");
+  cr_expect_str_eq(schools, "[{\"school_type\":\"buso\",\"count\":1},{\"school_type\":\"learning_working\",\"count\":1}]");
+  cr_expect_str_eq(trainings, "[{\"school_type\":\"full_time\",\"count\":1},{\"school_type\":\"learning_working\",\"count\":2},"
+                              "{\"school_type\":\"\",\"count\":1}]");
+  free(pupils), free(schools), free(trainings);
+  json_decref(reply);
+  cli_result_free(&r);
+}
+
+/* A school's file naming another school's pupil: found before anything is sent, nothing of
+ * the file is stored. */
+Test(cli_daemon, a_school_imports_only_its_own_pupils_or_nothing) {
+  become_coordinator();
+  import_samples();
+  char school_env[200];
+  create_token("school", "SCH-1", school_env, sizeof school_env, NULL, 0);
+  const char csv[] =
+      "school_id,ref,training_code,readiness,home_postcode,max_commute_km,days\n"
+      "SCH-1,lln-400,BOUW-RUW,ready,2000,10,ma\n"
+      ",lln-401,BOUW-RUW,ready,2100,10,di\n"
+      "SCH-2,lln-402,BOUW-RUW,ready,2100,10,di\n";
+  const char *const args[] = {"import", "pupils", "-", NULL};
+  cli_result r = run_as(school_env, args, csv);
+  cr_assert_eq(r.status, 2, "%s", r.err);
+  cr_expect(strstr(r.err, "<stdin>:4 (school_id): a token of school SCH-1 imports only its own pupils, not SCH-2's"), "%s", r.err);
+  cr_expect(strstr(r.err, "1 problem in <stdin>; nothing was imported"), "%s", r.err);
+  cli_result_free(&r);
+  RUN_AS(r, coordinator_env, "coordinator", "pupils", "--csv");
+  cr_expect(!strstr(r.out, "lln-400") && !strstr(r.out, "lln-401"), "%s", r.out);
+  cli_result_free(&r);
+  /* Without the other school's row the whole file goes in. */
+  const char own[] =
+      "school_id,ref,training_code,readiness,home_postcode,max_commute_km,days\n"
+      "SCH-1,lln-400,BOUW-RUW,ready,2000,10,ma\n"
+      ",lln-401,BOUW-RUW,ready,2100,10,di\n";
+  r = run_as(school_env, args, own);
+  cr_expect_eq(r.status, 0, "%s", r.err);
+  cr_expect(strstr(r.out, "imported 2 of 2 pupils"), "%s", r.out);
   cli_result_free(&r);
 }

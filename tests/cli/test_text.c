@@ -1,11 +1,13 @@
-/* test_text.c: the text forms of the `leerplek` tool (leerplek_text): day masks, decimals
- * scaled to micro-degrees and metres, dates, UTC times, booleans, enum names and id lists, each
- * parsed and formatted both ways, with the bad inputs each parser must refuse. */
+/* test_text.c: the text forms of the `leerplek` tool (leerplek_text): day masks (Dutch day
+ * names too), decimals scaled to micro-degrees and metres (decimal commas when asked), dates,
+ * UTC times, booleans, enum names and id lists, each parsed and formatted both ways, with the
+ * bad inputs each parser must refuse; and the postcode table (leerplek_postcodes). */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "leerplek.pb-c.h"
+#include "leerplek_postcodes.h"
 #include "leerplek_text.h"
 
 static uint32_t days(const char *text) {
@@ -235,4 +237,61 @@ Test(lists, split_trim_and_bounds) {
   cr_assert(strstr(why, "listed twice"), "%s", why);
   cr_assert_eq(lp_list_parse("A;B;C", 2, &items, &count, why, sizeof why), -1);
   cr_assert(strstr(why, "more than 2"), "%s", why);
+}
+
+Test(days, dutch_names_read_and_written) {
+  uint32_t dutch = 0, english = 0;
+  char why[200], text[LP_TEXT_MAX];
+  cr_assert_eq(lp_days_parse("A:ma,WO;B:vr,zo", &dutch, why, sizeof why), 0, "%s", why);
+  cr_assert_eq(lp_days_parse("A:mon,wed;B:fri,sun", &english, why, sizeof why), 0, "%s", why);
+  cr_expect_eq(dutch, english);
+  lp_text_set_dutch_days(1);
+  lp_days_format(dutch, text, sizeof text);
+  lp_text_set_dutch_days(0);
+  cr_expect_str_eq(text, "A:ma,wo;B:vr,zo");
+  lp_days_format(dutch, text, sizeof text);
+  cr_expect_str_eq(text, "A:mon,wed;B:fri,sun");
+}
+
+Test(fixed, decimal_commas_only_when_asked) {
+  int64_t value = 0;
+  char why[200], text[LP_TEXT_MAX];
+  cr_expect_neq(lp_fixed_parse("51,2172", 6, -90000000, 90000000, &value, why, sizeof why), 0);
+  cr_expect(strstr(why, "has a decimal comma"), "%s", why);
+  lp_text_set_decimal_comma(1);
+  cr_expect_eq(lp_fixed_parse("51,2172", 6, -90000000, 90000000, &value, why, sizeof why), 0, "%s", why);
+  cr_expect_eq(value, 51217200);
+  cr_expect_eq(lp_fixed_parse("4.42", 6, -180000000, 180000000, &value, why, sizeof why), 0, "'.' still reads");
+  lp_fixed_format(51217200, 6, text, sizeof text);
+  cr_expect_str_eq(text, "51,2172");
+  cr_expect_neq(lp_fixed_parse("51,", 6, -90000000, 90000000, &value, why, sizeof why), 0);
+  lp_text_set_decimal_comma(0);
+  lp_fixed_format(51217200, 6, text, sizeof text);
+  cr_expect_str_eq(text, "51.2172");
+}
+
+/* The postcode table: Antwerp's districts and the municipalities around, each once, each
+ * centre in the Antwerp region; a code outside it is not guessed. */
+Test(postcodes, the_table_covers_antwerp_and_its_surroundings) {
+  size_t count = 0;
+  const lp_postcode *table = lp_postcodes(&count);
+  cr_assert_geq(count, 40);
+  for (size_t i = 0; i < count; i++) {
+    cr_expect_eq(strlen(table[i].code), 4, "%s", table[i].code);
+    cr_expect(table[i].lat_e6 > 50900000 && table[i].lat_e6 < 51500000 && table[i].lon_e6 > 4000000 &&
+                  table[i].lon_e6 < 4800000,
+              "%s %s lies outside the Antwerp region", table[i].code, table[i].name);
+    for (size_t j = 0; j < i; j++) cr_expect_str_neq(table[i].code, table[j].code, "listed twice");
+  }
+  /* Every postcode of the city and of the demo's surroundings. */
+  static const char *const needed[] = {"2000", "2018", "2020", "2030", "2040", "2050", "2060", "2100", "2140", "2170",
+                                       "2180", "2600", "2610", "2660", "2070", "2160", "2550", "2630", "2640", "2900",
+                                       "2930", "2950"};
+  for (size_t i = 0; i < sizeof needed / sizeof needed[0]; i++)
+    cr_expect_not_null(lp_postcode_find(needed[i]), "%s is missing", needed[i]);
+  const lp_postcode *deurne = lp_postcode_find("2100");
+  cr_expect_eq(deurne->lat_e6, 51220000);
+  cr_expect_eq(deurne->lon_e6, 4466000);
+  cr_expect_null(lp_postcode_find("9999"));
+  cr_expect_null(lp_postcode_find("1000"), "Brussels is not in the Antwerp table");
 }

@@ -5,7 +5,10 @@
  *   state, seats, the rematch epoch, Redis reconnects.
  * - /dashboard is loaded by headless Chromium (Debian's chromium package): the figures it
  *   rendered in the DOM equal GetReport's, no pupil data reaches it, text from the store is
- *   escaped, and a screenshot is taken without error. */
+ *   escaped, and a screenshot is taken without error; in Dutch (?lang=nl or Accept-Language)
+ *   and English, with no message of the other language left (the messages come from
+ *   daemon/po/nl.po); with the SamDuLeA dashboard's figures per school type and provider type
+ *   and the daily trend, which the daemon keeps in Redis (lp:trend:<day>) across restarts. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <ctype.h>
@@ -18,9 +21,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
+
+#ifndef LEERPLEK_SOURCE_DIR
+#error "LEERPLEK_SOURCE_DIR must name the source tree (for daemon/po/nl.po)"
+#endif
 
 static lp_harness harness;
 static leerplek_client *coordinator;
@@ -361,13 +369,13 @@ static void start_with_tcp_http(void) {
 
 /* Runs headless Chromium on the dashboard with extra (trusted, test-made) arguments; returns
  * its standard output (caller frees) and its exit status in *status. */
-static char *run_chromium(const char *arguments, int *status) {
+static char *run_chromium_at(const char *query, const char *arguments, int *status) {
   char command[2048];
   snprintf(command, sizeof command,
            "chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
            "--disable-background-networking --disable-component-update --disable-sync "
-           "--user-data-dir='%s/chromium' %s http://127.0.0.1:%d/dashboard 2>'%s/chromium.log'",
-           harness.dir, arguments, dashboard_port, harness.dir);
+           "--user-data-dir='%s/chromium' %s 'http://127.0.0.1:%d/dashboard%s' 2>'%s/chromium.log'",
+           harness.dir, arguments, dashboard_port, query, harness.dir);
   FILE *pipe = popen(command, "r");
   cr_assert_not_null(pipe, "cannot run chromium");
   size_t size = 0, capacity = 1 << 16;
@@ -381,6 +389,8 @@ static char *run_chromium(const char *arguments, int *status) {
   *status = pclose(pipe);
   return out;
 }
+
+static char *run_chromium(const char *arguments, int *status) { return run_chromium_at("", arguments, status); }
 
 /* The number in <span ... id="ID">N</span> of the rendered DOM, or -1. */
 static long figure_in(const char *dom, const char *id) {
@@ -426,7 +436,7 @@ Test(dashboard, chromium_renders_the_reports_figures_and_no_pupil_data) {
   cr_assert_not_null(strstr(dom, "<svg id=\"chart-districts\""), "supply against demand per district");
   cr_assert_not_null(strstr(dom, "data-label=\"Merksem\""));
   cr_assert_not_null(strstr(dom, "<svg id=\"chart-reasons\""), "unplaced reasons");
-  cr_assert_not_null(strstr(dom, "data-label=\"no recognised vacancy\""));
+  cr_assert_not_null(strstr(dom, "data-label=\"no_recognised_vacancy\""));
   cr_assert_not_null(strstr(dom, "id=\"shortages\""));
   /* Aggregates only: no pupil reference, school id or home point. */
   cr_assert_null(strstr(dom, "P-000"), "a pupil reference reached the dashboard");
@@ -468,5 +478,271 @@ Test(dashboard, empty_store_renders_and_says_so) {
   cr_assert_eq(figure_in(dom, "pupils-registered"), 0);
   cr_assert_not_null(strstr(dom, "No rematch has been applied yet."));
   cr_assert_not_null(strstr(dom, "No pupils registered yet."));
+  free(dom);
+}
+
+/* ---- the dashboard in Dutch and English, with the SamDuLeA figures ------------------- */
+
+/* The dashboard's catalogue: each English message and its Dutch translation, cut before the
+ * first '%' or '<' (the text around a figure or markup). */
+#define CATALOGUE_MAX 200
+typedef struct catalogue {
+  size_t count;
+  char english[CATALOGUE_MAX][160];
+  char dutch[CATALOGUE_MAX][160];
+} catalogue;
+
+/* Appends the C string literal starting at `quote` (one po line) to out, unescaped. */
+static void append_po_string(const char *quote, char *out, size_t out_size) {
+  size_t used = strlen(out);
+  for (const char *p = quote + 1; *p && *p != '"' && used + 1 < out_size; p++) {
+    if (*p == '\\' && p[1]) {
+      p++;
+      out[used++] = *p == 'n' ? '\n' : *p;
+    } else {
+      out[used++] = *p;
+    }
+  }
+  out[used] = '\0';
+}
+
+static void cut_fragment(char *text) {
+  text[strcspn(text, "%<")] = '\0';
+}
+
+static void read_catalogue(catalogue *c) {
+  FILE *in = fopen(LEERPLEK_SOURCE_DIR "/daemon/po/nl.po", "r");
+  cr_assert_not_null(in, "cannot read daemon/po/nl.po");
+  memset(c, 0, sizeof *c);
+  char line[1024], msgid[1024] = "", msgstr[1024] = "";
+  char *target = NULL;
+  for (;;) {
+    bool more = fgets(line, sizeof line, in) != NULL;
+    bool starts_entry = !more || strncmp(line, "msgid ", 6) == 0;
+    if (starts_entry && msgid[0] && msgstr[0] && c->count < CATALOGUE_MAX) {
+      cut_fragment(msgid);
+      cut_fragment(msgstr);
+      snprintf(c->english[c->count], sizeof c->english[0], "%.159s", msgid);
+      snprintf(c->dutch[c->count], sizeof c->dutch[0], "%.159s", msgstr);
+      c->count++;
+    }
+    if (!more) break;
+    if (starts_entry) {
+      msgid[0] = msgstr[0] = '\0';
+      target = msgid;
+      append_po_string(line + 6, msgid, sizeof msgid);
+    } else if (strncmp(line, "msgstr ", 7) == 0) {
+      target = msgstr;
+      append_po_string(line + 7, msgstr, sizeof msgstr);
+    } else if (line[0] == '"' && target) {
+      append_po_string(line, target, target == msgid ? sizeof msgid : sizeof msgstr);
+    } else {
+      target = NULL;
+    }
+  }
+  fclose(in);
+  cr_assert_gt(c->count, 40, "daemon/po/nl.po holds only %zu messages", c->count);
+}
+
+/* No message of the other language in the page: every catalogue message of at least 12
+ * characters that differs between the languages is checked. */
+static void expect_only(const char *language, const char *dom, const catalogue *c) {
+  bool dutch = strcmp(language, "nl") == 0;
+  size_t checked = 0;
+  for (size_t i = 0; i < c->count; i++) {
+    const char *other = dutch ? c->english[i] : c->dutch[i];
+    if (strlen(other) < 12 || strcmp(c->english[i], c->dutch[i]) == 0) continue;
+    checked++;
+    cr_expect_null(strstr(dom, other), "the %s page shows \"%s\"", dutch ? "Dutch" : "English", other);
+  }
+  cr_expect_gt(checked, 30);
+}
+
+static int upsert_training_for(const char *code, const char *name, Leerplek__V1__SchoolType *types, size_t n_types) {
+  Leerplek__V1__Training training = LEERPLEK__V1__TRAINING__INIT;
+  training.code = (char *)code;
+  training.name = (char *)name;
+  training.provider_types = types;
+  training.n_provider_types = n_types;
+  Leerplek__V1__UpsertTrainingRequest body = LEERPLEK__V1__UPSERT_TRAINING_REQUEST__INIT;
+  body.training = &training;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_UPSERT_TRAINING;
+  request.upsert_training = &body;
+  return call_code(coordinator, &request, NULL);
+}
+
+static int register_pupil_of(const char *school, const char *ref, const char *training, Leerplek__V1__SchoolType type) {
+  Leerplek__V1__GeoPoint home;
+  Leerplek__V1__Pupil pupil;
+  fill_pupil(&pupil, &home, school, ref, training);
+  pupil.school_type = type;
+  Leerplek__V1__RegisterPupilRequest body = LEERPLEK__V1__REGISTER_PUPIL_REQUEST__INIT;
+  body.pupil = &pupil;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_REGISTER_PUPIL;
+  request.register_pupil = &body;
+  return call_code(coordinator, &request, NULL);
+}
+
+/* Trainings by provider type, pupils and schools by school type, as in the network's count. */
+static void load_school_types(void) {
+  Leerplek__V1__SchoolType full_time_and_centres[] = {LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_FULL_TIME,
+                                                      LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_LEARNING_WORKING};
+  Leerplek__V1__SchoolType syntra[] = {LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_SYNTRA};
+  cr_assert_eq(upsert_training_for("AUTOTECHNIEK", "Autotechnicus", full_time_and_centres, 2), 0);
+  cr_assert_eq(upsert_training_for("KAPPER", "Kapper-stylist", syntra, 1), 0);
+  Leerplek__V1__SchoolType twice[] = {LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_SYNTRA, LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_SYNTRA};
+  cr_assert_eq(upsert_training_for("KAPPER", "Kapper-stylist", twice, 2), LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT);
+  cr_assert_eq(register_pupil_of("VT01", "P-0101", "AUTOTECHNIEK", LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_FULL_TIME), 0);
+  cr_assert_eq(register_pupil_of("VT01", "P-0102", "AUTOTECHNIEK", LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_FULL_TIME), 0);
+  cr_assert_eq(register_pupil_of("VT02", "P-0103", "AUTOTECHNIEK", LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_FULL_TIME), 0);
+  cr_assert_eq(register_pupil_of("BUSO01", "P-0104", "AUTOTECHNIEK", LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_BUSO), 0);
+  cr_assert_eq(register_pupil_of("SYNTRA01", "P-0105", "KAPPER", LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_SYNTRA), 0);
+  cr_assert_eq(register_pupil_of("SYNTRA01", "P-0106", "KAPPER", (Leerplek__V1__SchoolType)9),
+               LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT);
+}
+
+static long file_size(const char *path) {
+  FILE *in = fopen(path, "rb");
+  if (!in) return -1;
+  fseek(in, 0, SEEK_END);
+  long size = ftell(in);
+  fclose(in);
+  return size;
+}
+
+Test(dashboard, dutch_and_english_with_no_message_of_the_other_language) {
+  load_city();
+  load_school_types();
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(run_rematch(coordinator, false, &response), 0);
+  leerplek_response_free(response);
+  catalogue *messages = malloc(sizeof *messages);
+  cr_assert_not_null(messages);
+  read_catalogue(messages);
+
+  int status = 0;
+  char *dom = run_chromium_at("?lang=nl", "--dump-dom", &status);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "chromium failed (see %s/chromium.log)", harness.dir);
+  cr_expect_not_null(strstr(dom, "<html lang=\"nl-BE\">"), "%.200s", dom);
+  cr_expect_not_null(strstr(dom, "<title>leerplek: werkplekken duaal leren</title>"));
+  cr_expect_not_null(strstr(dom, "leerlingen in duaal leren (overeenkomst getekend)"));
+  cr_expect_not_null(strstr(dom, "<h2>Grootste tekorten</h2>"));
+  cr_expect_not_null(strstr(dom, ">geen erkende vacature</text>"), "the reason in Dutch");
+  cr_expect_not_null(strstr(dom, "data-label=\"no_recognised_vacancy\""), "data-label stays language-neutral");
+  cr_expect_not_null(strstr(dom, ">Autotechnicus</text>"), "trainings by name");
+  cr_expect_not_null(strstr(dom, "data-label=\"AUTOTECHNIEK\""));
+  expect_only("nl", dom, messages);
+  free(dom);
+
+  /* Accept-Language as a Flemish browser sends it, and one that prefers English. */
+  dom = run_chromium("--accept-lang=nl-BE,nl --dump-dom", &status);
+  cr_expect_not_null(strstr(dom, "<html lang=\"nl-BE\">"), "Accept-Language nl-BE: %.200s", dom);
+  free(dom);
+  dom = run_chromium("--accept-lang=en-GB,nl --dump-dom", &status);
+  cr_expect_not_null(strstr(dom, "<html lang=\"en\">"), "Accept-Language en-GB,nl: %.200s", dom);
+  free(dom);
+
+  dom = run_chromium_at("?lang=en", "--accept-lang=nl-BE --dump-dom", &status);
+  cr_expect_not_null(strstr(dom, "<html lang=\"en\">"), "?lang=en wins over Accept-Language");
+  cr_expect_not_null(strstr(dom, "<title>leerplek: dual learning placements</title>"));
+  cr_expect_not_null(strstr(dom, ">no recognised vacancy</text>"));
+  expect_only("en", dom, messages);
+  free(dom);
+  free(messages);
+
+  /* A look at both: screenshots of a real size (kept with LEERPLEK_KEEP_TEST_DIR=1). */
+  static const char *const languages[] = {"nl", "en"};
+  for (size_t i = 0; i < 2; i++) {
+    char arguments[600], png_path[400], query[16];
+    snprintf(png_path, sizeof png_path, "%s/dashboard-%s.png", harness.dir, languages[i]);
+    snprintf(arguments, sizeof arguments, "--window-size=1200,2000 --screenshot='%s'", png_path);
+    snprintf(query, sizeof query, "?lang=%s", languages[i]);
+    free(run_chromium_at(query, arguments, &status));
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "chromium --screenshot failed");
+    cr_expect_gt(file_size(png_path), 20000, "%s looks empty", png_path);
+  }
+}
+
+Test(dashboard, school_types_and_a_trend_kept_in_redis_across_a_restart) {
+  load_school_types();
+  /* An earlier snapshot, as the demo seeds the network's October, and one that is not a
+   * snapshot (ignored, named in the log). */
+  redisContext *redis = harness_redis(&harness);
+  cr_assert_not_null(redis);
+  freeReplyObject(redisCommand(redis, "SET lp:trend:2021-10-01 %s",
+                               "pupils_registered=320 agreements=367 agreements_running=321 AUTOTECHNIEK=7 KAPPER=1"));
+  freeReplyObject(redisCommand(redis, "SET lp:trend:2021-11-01 %s", "pupils_registered=three hundred"));
+  leerplek_close(coordinator);
+  coordinator = NULL;
+  cr_assert_eq(harness_stop_daemon(&harness, SIGTERM), 0);
+  const char *flags[] = {"--http_listen", http_address, NULL};
+  cr_assert_eq(harness_start_daemon(&harness, flags), 0);
+  connect_coordinator();
+
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(get_report(coordinator, &response), 0);
+  const Leerplek__V1__Report *report = response->get_report->report;
+  cr_assert_eq(report->n_trend, 2, "October and today: %zu snapshots", report->n_trend);
+  cr_expect_str_eq(report->trend[0]->day, "2021-10-01");
+  cr_expect_eq(report->trend[0]->pupils_registered, 320);
+  cr_expect_eq(report->trend[0]->agreements_running, 321);
+  cr_assert_eq(report->trend[0]->n_trainings_pupils, 2);
+  cr_expect_str_eq(report->trend[0]->trainings_pupils[0]->training_code, "AUTOTECHNIEK");
+  cr_expect_eq(report->trend[0]->trainings_pupils[0]->pupils, 7);
+  char today[16], key[32];
+  time_t now = time(NULL);
+  struct tm local;
+  localtime_r(&now, &local);
+  strftime(today, sizeof today, "%Y-%m-%d", &local);
+  cr_expect_str_eq(report->trend[1]->day, today);
+  cr_expect_eq(report->trend[1]->pupils_registered, 5);
+  cr_expect_eq(report->trend[1]->trainings, 2);
+  cr_assert_eq(report->n_pupils_by_school_type, 3);
+  cr_expect_eq(report->pupils_by_school_type[0]->school_type, LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_FULL_TIME);
+  cr_expect_eq(report->pupils_by_school_type[0]->count, 3);
+  cr_expect_eq(report->schools_by_school_type[0]->count, 2, "VT01 and VT02");
+  leerplek_response_free(response);
+  /* Today's snapshot is in Redis, as words a person can read. */
+  snprintf(key, sizeof key, "lp:trend:%s", today);
+  redisReply *stored = NULL;
+  for (int tries = 0; tries < 50; tries++) {
+    if (stored) freeReplyObject(stored);
+    stored = redisCommand(redis, "GET %s", key);
+    if (stored && stored->type == REDIS_REPLY_STRING) break;
+    nanosleep(&(struct timespec){0, 20000000}, NULL);
+  }
+  cr_assert(stored && stored->type == REDIS_REPLY_STRING, "no %s in Redis", key);
+  cr_expect_not_null(strstr(stored->str, "pupils_registered=5 "), "%s", stored->str);
+  cr_expect_not_null(strstr(stored->str, "trainings=2 "), "%s", stored->str);
+  cr_expect_not_null(strstr(stored->str, " AUTOTECHNIEK=4"), "pupils per training: %s", stored->str);
+  cr_expect_not_null(strstr(stored->str, " KAPPER=1"), "%s", stored->str);
+  freeReplyObject(stored);
+  redisFree(redis);
+
+  int status = 0;
+  char *dom = run_chromium_at("?lang=nl", "--dump-dom", &status);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  cr_expect_eq(figure_in(dom, "pupils-full_time"), 3);
+  cr_expect_eq(figure_in(dom, "schools-full_time"), 2);
+  cr_expect_eq(figure_in(dom, "pupils-buso"), 1);
+  cr_expect_eq(figure_in(dom, "pupils-syntra"), 1);
+  cr_expect_eq(figure_in(dom, "trainings-full_time"), 1);
+  cr_expect_eq(figure_in(dom, "trainings-learning_working"), 1);
+  cr_expect_eq(figure_in(dom, "trainings-syntra"), 1);
+  cr_expect_null(strstr(dom, "id=\"pupils-unspecified\""), "no row for a type nobody lacks");
+  cr_expect_eq(figure_in(dom, "agreements"), 0);
+  cr_expect_eq(figure_in(dom, "agreements-running"), 0);
+  cr_expect_not_null(strstr(dom, "<svg id=\"chart-trend\""), "the trend is drawn");
+  cr_expect_not_null(strstr(dom, "<polyline class=\"series\""));
+  cr_expect_eq(figure_in(dom, "trend-first-pupils-registered"), 320);
+  cr_expect_eq(figure_in(dom, "trend-last-pupils-registered"), 5);
+  cr_expect_not_null(strstr(dom, "<td>-315</td>"), "the difference from October");
+  cr_expect_not_null(strstr(dom, "id=\"trend-first-schools\">-<"), "a figure October did not give is not known");
+  cr_expect_not_null(strstr(dom, "<table id=\"trend-trainings\">"), "pupils per training, October against today");
+  cr_expect_eq(figure_in(dom, "trend-first-AUTOTECHNIEK"), 7);
+  cr_expect_eq(figure_in(dom, "trend-last-AUTOTECHNIEK"), 4);
+  cr_expect_not_null(strstr(dom, ">Autotechnicus</td>"), "by name");
   free(dom);
 }

@@ -5,10 +5,10 @@
  * issue asks of the command: exit status 0; the headline (placed > 0 and unplaced counts of
  * all 307 demo pupils), the reasons, the report's shortage table, the dashboard URL and the
  * CLI hints; tokens.txt with mode 600 holding working admin, coordinator, school and company
- * tokens; a second run says it reset, LEERPLEK_KEEP=1 says it reused and the store kept its
- * pupils (and one added between the runs); `main.sh stop` stops both servers, and the
- * daemon's log holds no sanitizer report. Whatever fails, the suite's fini stops the servers
- * and removes the folder (LEERPLEK_KEEP_TEST_DIR=1 keeps it for a look). */
+ * tokens; a second run (in Dutch, LANG=nl_BE.UTF-8) says it reset, LEERPLEK_KEEP=1 says it
+ * reused and the store kept its pupils (and one added between the runs); `main.sh stop` stops
+ * both servers, and the daemon's log holds no sanitizer report. Whatever fails, the suite's
+ * fini stops the servers and removes the folder (LEERPLEK_KEEP_TEST_DIR=1 keeps it). */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -131,12 +131,16 @@ static run_result run(const char *const *argv, const char *const *extra, bool me
   return result;
 }
 
-/* bash deploy/main.sh [argument] with the test's settings (and LEERPLEK_KEEP=1 if keep). */
-static run_result run_main(const char *argument, bool keep) {
+/* bash deploy/main.sh [argument] with the test's settings (and LEERPLEK_KEEP=1 if keep), in
+ * English, or in Dutch (LANG=nl_BE.UTF-8: the tool's tables it reads are Dutch then). */
+static run_result run_main_in(const char *argument, bool keep, bool dutch) {
   const char *argv[] = {"bash", MAIN_SH, argument, NULL};
-  const char *extra[] = {env_bin, env_run_dir, env_listen, env_http_listen, keep ? "LEERPLEK_KEEP=1" : NULL, NULL};
+  const char *extra[] = {env_bin, env_run_dir, env_listen, env_http_listen, dutch ? "LANG=nl_BE.UTF-8" : "LANG=C.UTF-8",
+                         "LANGUAGE=", keep ? "LEERPLEK_KEEP=1" : NULL, NULL};
   return run(argv, extra, true, NULL);
 }
+
+static run_result run_main(const char *argument, bool keep) { return run_main_in(argument, keep, false); }
 
 /* The leerplek tool against the daemon main.sh started, with a token; stdout only. */
 static run_result run_cli(const char *token, const char *const *args) {
@@ -238,8 +242,9 @@ static long json_array_length(const char *text) {
   return length;
 }
 
-/* "== result: P pupils placed, U unplaced (of N pupils asking for a place)" */
-static void expect_headline(const run_result *r, const char *what) {
+/* "== result: P pupils placed, U unplaced (of N pupils asking for a place)"; the report below
+ * it in the tool's English or, with dutch, Dutch tables. */
+static void expect_headline_in(const run_result *r, const char *what, bool dutch) {
   const char *line = strstr(r->out, "== result: ");
   if (!line) fprintf(stderr, "---- %s: output:\n%s\n----\n", what, r->out);
   cr_assert_not_null(line, "%s: no \"== result:\" headline", what);
@@ -254,22 +259,29 @@ static void expect_headline(const run_result *r, const char *what) {
   /* The reasons right below it, and the report's reasons and shortage table after it. */
   expect_contains(r, what, "  why unplaced: ");
   const char *reasons = strstr(line, "  why unplaced: ");
-  cr_expect(strstr(reasons, "none_within_commute") || strstr(reasons, "seats_taken") ||
-                strstr(reasons, "no_compatible_days"),
-            "%s: no known reason after \"why unplaced\"", what);
+  if (dutch)
+    cr_expect(strstr(reasons, "niets_binnen_reisafstand") || strstr(reasons, "plaatsen_bezet") ||
+                  strstr(reasons, "geen_passende_dagen"),
+              "%s: no known reason after \"why unplaced\"", what);
+  else
+    cr_expect(strstr(reasons, "none_within_commute") || strstr(reasons, "seats_taken") ||
+                  strstr(reasons, "no_compatible_days"),
+              "%s: no known reason after \"why unplaced\"", what);
   const char *report = strstr(line, "== report");
   cr_assert_not_null(report, "%s: no report after the headline", what);
-  cr_expect_not_null(strstr(report, "unplaced_by_reason:"), "%s: the report has no reasons", what);
-  const char *shortages = strstr(report, "shortages:");
+  cr_expect_not_null(strstr(report, dutch ? "niet_geplaatst_per_reden:" : "unplaced_by_reason:"), "%s: the report has no reasons", what);
+  const char *shortages = strstr(report, dutch ? "tekorten:" : "shortages:");
   cr_assert_not_null(shortages, "%s: the report has no shortage table", what);
   const char *header = strchr(shortages, '\n');
   cr_assert_not_null(header);
-  cr_expect(strncmp(header + 1, "training_code", 13) == 0, "%s: the shortage table has no header", what);
+  cr_expect(strncmp(header + 1, dutch ? "opleiding" : "training_code", dutch ? 9 : 13) == 0, "%s: the shortage table has no header", what);
   const char *first_row = strchr(header + 1, '\n');
   cr_assert_not_null(first_row);
   cr_expect(first_row[1] >= 'A' && first_row[1] <= 'Z', "%s: the shortage table has no rows (the demo lacks places)",
             what);
 }
+
+static void expect_headline(const run_result *r, const char *what) { expect_headline_in(r, what, false); }
 
 static void expect_where_to_look(const run_result *r, const char *what) {
   char dashboard[256];
@@ -376,9 +388,10 @@ Test(mainjob, runs_resets_reuses_and_stops) {
   cr_expect_geq(json_array_length(r.out), 4, "fewer than 4 tokens in the store");
   free(r.out);
 
-  /* 2. Again: it stops the previous servers and resets the store. */
+  /* 2. Again, in Dutch: it stops the previous servers and resets the store, and reads the
+   * tool's Dutch tables for its headline. */
   started = now_ms();
-  run_result second = run_main(NULL, false);
+  run_result second = run_main_in(NULL, false, true);
   long long second_ms = now_ms() - started;
   expect_ok(&second, "second run");
   expect_contains(&second, "second run", "== store: reset");
@@ -387,8 +400,9 @@ Test(mainjob, runs_resets_reuses_and_stops) {
   expect_contains(&second, "second run", stopped);
   cr_expect(!alive(daemon), "the first run's leerplekd (pid %d) still runs", (int)daemon);
   cr_expect(!alive(redis), "the first run's redis-server (pid %d) still runs", (int)redis);
-  expect_headline(&second, "second run");
+  expect_headline_in(&second, "second run", true);
   expect_contains(&second, "second run", "  epoch: 1\n"); /* an empty store: the first epoch */
+  expect_contains(&second, "second run", "  niet_geplaatst_per_reden:\n"); /* the rematch's table in Dutch */
   free(tokens);
   tokens = read_file(path);
   cr_assert_not_null(tokens);
