@@ -91,7 +91,7 @@ double generator_random_gaussian(random_stream *stream)
 typedef generator_centre centre;
 
 /* Pupil weights: where the 1,601 part-time-track pupils of the 2020-2021 study lived
- * (DOMAIN.md). Vacancy weights are estimates: shops and salons in the centre, industry in the
+ * (Antwerp's education areas, 2020-2021 study). Vacancy weights are estimates: shops and salons in the centre, industry in the
  * port and the periphery. Coordinates are approximate centres of each education area. */
 static const centre antwerp_areas[] = {
     {"inner city/Eilandje", 51.2220, 4.4020, 274, 160, 0.9, 0, 0},
@@ -213,7 +213,7 @@ const generator_centre *generator_antwerp_areas(int32_t *count)
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* Days: bits 0..6 are Monday..Sunday of week A, bits 7..13 of week B (DESIGN.md). */
+/* Days: bits 0..6 are Monday..Sunday of week A, bits 7..13 of week B (as in the proto). */
 
 enum { MONDAY = 1, TUESDAY = 2, WEDNESDAY = 4, THURSDAY = 8, FRIDAY = 16, SATURDAY = 32 };
 

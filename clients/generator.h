@@ -1,7 +1,7 @@
 /* generator.h: seeded, deterministic generator of realistic matching instances, for the
  * demo data, the benchmarks (which call it in-process) and the tests.
  *
- * The shape follows DOMAIN.md: pupils and workplaces spread around a few centres (Antwerp's
+ * The shape follows the city's figures: pupils and workplaces spread around a few centres (Antwerp's
  * education areas in the proportions of the 2020-2021 study for "antwerp"; Flemish or German
  * cities with Gaussian spread for the bigger sizes), 44 trainings whose popularity is skewed
  * and differs between pupils and companies and from area to area (so some trainings and areas
@@ -22,7 +22,7 @@
 #define GENERATOR_TRAININGS_MAX 256
 
 typedef enum {
-    GENERATOR_MAP_ANTWERP,  /* the 15 Antwerp education areas of DOMAIN.md, plus the periphery */
+    GENERATOR_MAP_ANTWERP,  /* the 15 Antwerp education areas of the 2020-2021 study, plus the periphery */
     GENERATOR_MAP_FLANDERS, /* Flemish cities weighted by population */
     GENERATOR_MAP_GERMANY   /* German cities weighted by population */
 } generator_map;
@@ -94,7 +94,7 @@ typedef struct {
     double ring_outer_km;
 } generator_centre;
 
-/* The 15 Antwerp education areas of DOMAIN.md, in the study's order (largest first). */
+/* The 15 Antwerp education areas of the 2020-2021 study of part-time-track pupils, in its order (largest first). */
 const generator_centre *generator_antwerp_areas(int32_t *count);
 
 /* A random offset from a centre's middle: uniform over its ring (radii times scale), or

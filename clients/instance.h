@@ -1,4 +1,4 @@
-/* instance.h: the leerplek instance file format (DESIGN.md, "Instance file format"), read and
+/* instance.h: the leerplek instance file format (README.md, "Instance files"), read and
  * written. It is how problems travel between leerplek-gen, leerplek-solve, the benchmarks and
  * the tests, so the reader is strict (every malformed line is refused with its line number,
  * never guessed at) and bounded (a header cannot make it allocate more than the lines that

@@ -1,4 +1,4 @@
-/* leerplek-solve: solves one instance file (DESIGN.md, "Instance file format") with libmatcher
+/* leerplek-solve: solves one instance file (README.md, "Instance files") with libmatcher
  * and prints the objective, optionally the assignment, the dual prices and an independent
  * proof of optimality. It is the shortest path from a file to an answer, for people checking
  * a dataset by hand, for scripts and for the tests that drive the real binary.

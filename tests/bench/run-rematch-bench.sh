@@ -22,7 +22,7 @@ fi
 
 for size in "${sizes[@]}"; do
   case $size in
-    antwerp)  args=(307 1220 50) ;;        # DOMAIN.md's Antwerp: 307 pupils, 1,220 places; target 50 ms
+    antwerp)  args=(307 1220 50) ;;        # Antwerp (SamDuLeA, February 2022): 307 pupils, 1,220 companies; target 50 ms
     flanders) args=(20000 30000 2000) ;;   # target 2 s
     germany)  args=(200000 250000 0) ;;    # no target: only if memory and patience allow
     *) echo "run-rematch-bench: unknown size '$size' (antwerp, flanders, germany)" >&2; exit 2 ;;
