@@ -20,13 +20,35 @@
  *
  * Warm start: the previous placements that still hold are kept with the previous vacancy
  * prices; a placement whose pupil now has a cheaper option, or whose pair is gone, is undone.
- * Undoing one leaves a free seat whose price is still positive, which the optimality conditions
- * forbid. Zeroing that price would break the neighbours' conditions in turn and cascade through
- * the city; instead a reverse search (the mirror image of the forward one, walking pairs from
- * vacancy to pupil) finds the cheapest of: moving a pupil into that seat along a chain of moves,
- * placing a waiting pupil there, or lowering the price to zero. Prices only fall in reverse
- * searches, as they only rise in forward ones. Then the waiting pupils are placed as in a cold
- * solve. Every step keeps the conditions, so the result is exactly optimal.
+ * What is left breaks the optimality conditions in two ways only: waiting pupils who could
+ * gain from a seat (new ones, undone ones, raised penalties) and free seats with a positive
+ * price (added seats, departed pupils, undone placements). Two phases repair them.
+ *
+ *   Placing: every waiting pupil is placed by a forward search, as in a cold solve. A free
+ *   seat ends a forward search whatever its price, so a new pupil next to a new seat takes it
+ *   by a short path, and the two defects cancel in one search instead of each walking the
+ *   saturated region around them (a 1 % change at `flanders`: five times fewer pairs scanned
+ *   than doing the seats first).
+ *   Settling: each free seat still priced gets a reverse search (the mirror image of the
+ *   forward one, walking pairs from vacancy to pupil) for the cheapest of: moving a pupil into
+ *   it along a chain of moves, placing a waiting pupil there, or lowering the price to zero.
+ *   Zeroing the price outright would break the neighbours' conditions in turn and cascade
+ *   through the city.
+ *
+ * The invariants both phases rely on, and keep (the network's, not the algorithm's):
+ *   (a) every pair has reduced cost c_ij + p_j - u_i >= 0 and every chosen pair has 0;
+ *   (b) every seated pupil has u_i <= U_i;
+ *   (c) no full vacancy loses a pupil except at the end of a reverse search, whose vacancy
+ *       is left with price 0 (a forward search shifts pupils along its path, every vacancy on
+ *       it keeps its count, the last one gains one).
+ * A forward search never settles a vacancy with a free seat (it ends there), so a priced
+ * free seat keeps its price until a pupil fills it or the settling phase lowers it. A forward
+ * search leaves its source placed or some pupil unplaced at u = U, and touches no other
+ * waiting pupil; a reverse search only lowers prices and places at most one waiting pupil,
+ * whose pair it makes tight. So after the placing phase every waiting pupil has u = U, and
+ * the settling phase keeps that, leaves no free seat priced and breaks none of (a) to (c):
+ * all of matcher.h's conditions hold and the result is exactly optimal. Prices only fall in
+ * reverse searches, as they only rise in forward ones.
  *
  * Vacancy j with s_j seats appears once in the search, not s_j times: its assigned pupils
  * are kept in a slot array, and settling j scans all of them at the same distance (the pairs
@@ -173,11 +195,14 @@ struct matcher_network {
     /* A warm start whose repairs have scanned more pairs than this is given up for a cold
      * solve (see WARM_PAIRS_PER_PAIR); INT64_MAX when solving cold. */
     int64_t warm_budget;
-    /* The repairs a warm start expects (priced free seats, waiting pupils who must displace
-     * someone) and those done so far, with the pairs they scanned: see warm_start_given_up. */
+    /* The repairs the current phase of a warm start expects (placing: waiting pupils who can
+     * gain from a seat; settling: free seats still priced) and those done so far, with the
+     * pairs they scanned and the pairs scanned before the phase began: see
+     * warm_start_given_up. */
     int64_t warm_repairs_expected;
     int64_t warm_repairs_done;
     int64_t warm_repair_pairs;
+    int64_t warm_pairs_before_phase;
 
     matcher_stats stats;
     size_t build_bytes;
@@ -735,14 +760,25 @@ static int placement_still_holds(const network *s, int32_t pupil)
            highest_feasible_price(s, pupil) >= s->pupil_price[pupil];
 }
 
+/* The projection is per phase: the two phases' repairs differ in kind (a placing search
+ * usually ends at a seat nearby, a settling search walks a whole saturated region), so the
+ * average of one says nothing about the other. */
 static int warm_start_given_up(const network *s)
 {
     if (s->warm_repairs_done >= WARM_SAMPLE_REPAIRS && s->warm_repairs_done < s->warm_repairs_expected) {
-        double projected = (double)s->warm_repair_pairs / (double)s->warm_repairs_done * (double)s->warm_repairs_expected;
+        double projected = (double)s->warm_pairs_before_phase +
+                           (double)s->warm_repair_pairs / (double)s->warm_repairs_done * (double)s->warm_repairs_expected;
         if (projected > (double)WARM_PROJECTED_PAIRS_PER_PAIR * (double)(s->problem->pair_count + s->problem->pupil_count))
             return 1;
     }
     return s->broken_promise || s->stats.pairs_scanned > s->warm_budget;
+}
+
+static void start_warm_phase(network *s, int64_t expected)
+{
+    s->warm_repairs_expected = expected;
+    s->warm_repairs_done = s->warm_repair_pairs = 0;
+    s->warm_pairs_before_phase = s->stats.pairs_scanned;
 }
 
 static void apply_warm_start(network *s, const matcher_warm_start *warm, int trust_flags)
@@ -781,16 +817,27 @@ static void apply_warm_start(network *s, const matcher_warm_start *warm, int tru
                 s->stats.repaired++;
             }
         }
-    /* Waiting pupils need prices that keep their reduced costs >= 0 before reverse searches
-     * look at them. Those who could then still gain from a seat, and the priced free seats,
-     * are the repairs to expect. */
+    /* The placing phase's repairs: waiting pupils who could gain from a seat (the others end
+     * their search after one row scan). */
+    int64_t gaining = 0;
     for (int32_t i = 0; i < problem->pupil_count; i++)
-        if (!pupil_is_fixed(s, i) && s->vacancy_of_pupil[i] == MATCHER_UNPLACED) {
-            s->pupil_price[i] = highest_feasible_price(s, i);
-            s->warm_repairs_expected += s->pupil_price[i] < problem->unplaced_penalty[i];
-        }
+        if (!pupil_is_fixed(s, i) && s->vacancy_of_pupil[i] == MATCHER_UNPLACED)
+            gaining += highest_feasible_price(s, i) < problem->unplaced_penalty[i];
     for (int32_t j = 0; j < problem->vacancy_count; j++)
-        s->warm_repairs_expected += s->vacancy_price[j] > 0 && vacancy_has_free_seat(s, j);
+        s->stats.warm_priced_seats += s->vacancy_price[j] > 0 && vacancy_has_free_seat(s, j);
+    start_warm_phase(s, gaining);
+}
+
+/* The settling phase of a warm start: every free seat still priced after the placing phase is
+ * given a pupil or loses its price, one reverse search each, in the caller's vacancy order. */
+static void settle_priced_seats(network *s)
+{
+    const matcher_problem *problem = s->problem;
+    int64_t priced = 0;
+    for (int32_t j = 0; j < problem->vacancy_count; j++)
+        priced += s->vacancy_price[j] > 0 && vacancy_has_free_seat(s, j);
+    s->stats.warm_seats_filled = s->stats.warm_priced_seats - priced;
+    start_warm_phase(s, priced);
     for (int32_t caller = 0; caller < problem->vacancy_count && !warm_start_given_up(s); caller++) {
         int32_t j = s->internal_vacancy[caller];
         while (s->vacancy_price[j] > 0 && vacancy_has_free_seat(s, j) && !warm_start_given_up(s)) {
@@ -828,6 +875,7 @@ static void reset(network *s)
     const matcher_problem *problem = s->problem;
     s->broken_promise = 0;
     s->warm_repairs_expected = s->warm_repairs_done = s->warm_repair_pairs = 0;
+    s->warm_pairs_before_phase = 0;
     for (int32_t i = 0; i < problem->pupil_count; i++) {
         s->vacancy_of_pupil[i] = MATCHER_UNPLACED;
         s->pupil_price[i] = 0;
@@ -864,6 +912,8 @@ matcher_status matcher_network_solve(network *s, const matcher_warm_start *warm,
                 s->warm_repair_pairs += s->stats.pairs_scanned - before;
             }
         }
+        if (warm && !warm_start_given_up(s))
+            settle_priced_seats(s);
         if (!warm || !warm_start_given_up(s))
             break;
         warm_pairs_wasted += s->stats.pairs_scanned;
@@ -875,6 +925,7 @@ matcher_status matcher_network_solve(network *s, const matcher_warm_start *warm,
         }
     }
     s->stats.warm_abandoned = warm_abandoned;
+    s->stats.warm_started = warm != NULL;
     s->stats.warm_pairs_wasted = warm_pairs_wasted;
     price_closed_vacancies(s);
 
