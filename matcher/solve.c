@@ -841,7 +841,7 @@ static void apply_warm_start(network *s, const matcher_warm_start *warm, int tru
         gaining += s->needs_check[i];
     }
     for (int32_t j = 0; j < problem->vacancy_count; j++)
-        s->stats.warm_priced_seats += s->vacancy_price[j] > 0 && vacancy_has_free_seat(s, j);
+        s->stats.warm_priced_vacancies += s->vacancy_price[j] > 0 && vacancy_has_free_seat(s, j);
     start_warm_phase(s, gaining);
 }
 
@@ -853,7 +853,7 @@ static void settle_priced_seats(network *s)
     int64_t priced = 0;
     for (int32_t j = 0; j < problem->vacancy_count; j++)
         priced += s->vacancy_price[j] > 0 && vacancy_has_free_seat(s, j);
-    s->stats.warm_seats_filled = s->stats.warm_priced_seats - priced;
+    s->stats.warm_priced_filled = s->stats.warm_priced_vacancies - priced;
     start_warm_phase(s, priced);
     for (int32_t caller = 0; caller < problem->vacancy_count && !warm_start_given_up(s); caller++) {
         int32_t j = s->internal_vacancy[caller];
