@@ -197,12 +197,10 @@ struct matcher_network {
     int64_t warm_budget;
     /* The repairs the current phase of a warm start expects (placing: waiting pupils who can
      * gain from a seat; settling: free seats still priced) and those done so far, with the
-     * pairs they scanned and the pairs scanned before the phase began: see
-     * warm_start_given_up. */
+     * pairs they scanned: see warm_start_given_up. */
     int64_t warm_repairs_expected;
     int64_t warm_repairs_done;
     int64_t warm_repair_pairs;
-    int64_t warm_pairs_before_phase;
 
     matcher_stats stats;
     size_t build_bytes;
@@ -222,9 +220,11 @@ enum { WARM_PAIRS_PER_PAIR = 8 };
 
 /* Where one change hits a large saturated region, each repair searches that whole region, so
  * the cost of a warm start is its number of repairs times the size of the regions they hit.
- * After a sample of WARM_SAMPLE_REPAIRS repairs the rest is projected from their average; a
- * projection above WARM_PROJECTED_PAIRS_PER_PAIR scans per pair (about half a cold solve) gives
- * the warm start up at once instead of after the whole budget. */
+ * After a sample of WARM_SAMPLE_REPAIRS repairs the rest is projected from their average; when
+ * the repairs still to come are projected above WARM_PROJECTED_PAIRS_PER_PAIR scans per pair
+ * (about half a cold solve) the warm start is given up at once instead of after the whole
+ * budget. Only what is still to come counts: what was scanned is spent either way, and a
+ * warm start near its end is cheaper to finish than a cold solve is to run. */
 enum { WARM_SAMPLE_REPAIRS = 8, WARM_PROJECTED_PAIRS_PER_PAIR = 6 };
 
 static int vacancy_has_free_seat(const network *s, int32_t vacancy)
@@ -768,8 +768,8 @@ static int placement_still_holds(const network *s, int32_t pupil)
 static int warm_start_given_up(const network *s)
 {
     if (s->warm_repairs_done >= WARM_SAMPLE_REPAIRS && s->warm_repairs_done < s->warm_repairs_expected) {
-        double projected = (double)s->warm_pairs_before_phase +
-                           (double)s->warm_repair_pairs / (double)s->warm_repairs_done * (double)s->warm_repairs_expected;
+        double projected = (double)s->warm_repair_pairs / (double)s->warm_repairs_done *
+                           (double)(s->warm_repairs_expected - s->warm_repairs_done);
         if (projected > (double)WARM_PROJECTED_PAIRS_PER_PAIR * (double)(s->problem->pair_count + s->problem->pupil_count))
             return 1;
     }
@@ -780,7 +780,6 @@ static void start_warm_phase(network *s, int64_t expected)
 {
     s->warm_repairs_expected = expected;
     s->warm_repairs_done = s->warm_repair_pairs = 0;
-    s->warm_pairs_before_phase = s->stats.pairs_scanned;
 }
 
 static void apply_warm_start(network *s, const matcher_warm_start *warm, int trust_flags)
@@ -892,7 +891,6 @@ static void reset(network *s)
     const matcher_problem *problem = s->problem;
     s->broken_promise = 0;
     s->warm_repairs_expected = s->warm_repairs_done = s->warm_repair_pairs = 0;
-    s->warm_pairs_before_phase = 0;
     for (int32_t i = 0; i < problem->pupil_count; i++) {
         s->vacancy_of_pupil[i] = MATCHER_UNPLACED;
         s->pupil_price[i] = 0;
