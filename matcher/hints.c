@@ -7,8 +7,12 @@
  * vacancy, so the network falls apart into connected components (at most one training each,
  * usually one neighbourhood of it), and adding a vacancy joins only the components of the
  * pupils eligible for it. Components share no pupil and no seat, so the optimum elsewhere
- * stays as it was, and solving the touched components with the new vacancy, warm from the
- * solution, gives exactly the changed problem's optimum there. The fewest seats that place the
+ * stays as it was, and solving the touched components with the new vacancy gives exactly the
+ * changed problem's optimum there. The check is a cold solve: where claims tie (equal
+ * penalties and costs, common with the rulebook's levels), which pupil is placed depends on the
+ * path the solver takes, and only a cold solve of the components, their ids in the same
+ * order, takes the path a cold solve of the whole changed problem takes there (a warm start
+ * takes another, and may place an equal rival instead). The fewest seats that place the
  * pupil are found by trying 1, then an upper bound (one seat more than the pupils eligible for
  * the new place with an equal or stronger claim on it), then halving between.
  *
@@ -84,9 +88,6 @@ typedef struct {
     int64_t fixed_count;
     int64_t *penalty;
     int32_t *seats;
-    int32_t *warm_vacancy;
-    int64_t *warm_price;
-    uint8_t *changed;
     int64_t pairs_built;
 } hint_search;
 
@@ -154,9 +155,6 @@ static void search_free(hint_search *s) {
     free(s->fixed);
     free(s->penalty);
     free(s->seats);
-    free(s->warm_vacancy);
-    free(s->warm_price);
-    free(s->changed);
 }
 
 static int search_init(hint_search *s) {
@@ -177,13 +175,9 @@ static int search_init(hint_search *s) {
     s->fixed = malloc((pupils + 1) * sizeof *s->fixed);
     s->penalty = malloc((pupils + 1) * sizeof *s->penalty);
     s->seats = malloc((vacancies + 2) * sizeof *s->seats);
-    s->warm_vacancy = malloc((pupils + 1) * sizeof *s->warm_vacancy);
-    s->warm_price = malloc((vacancies + 2) * sizeof *s->warm_price);
-    s->changed = malloc(pupils + 1);
     if (!s->parent || !s->member_start || !s->members || !s->row_start || !s->by_training || !s->pupil_local ||
         !s->vacancy_local || !s->eligible_mark || !s->root_taken || !s->roots || !s->local_pupils ||
-        !s->local_vacancies || !s->eligible || !s->fixed || !s->penalty || !s->seats || !s->warm_vacancy ||
-        !s->warm_price || !s->changed)
+        !s->local_vacancies || !s->eligible || !s->fixed || !s->penalty || !s->seats)
         return 0;
     for (size_t node = 0; node < nodes; node++)
         s->parent[node] = (int32_t)node;
@@ -285,10 +279,8 @@ static int build_local(hint_search *s, const eligibility_vacancy *place) {
         int32_t j = s->local_vacancies[l];
         s->vacancy_local[j] = l;
         s->seats[l] = built->seats[j];
-        s->warm_price[l] = s->solution->vacancy_price[j];
     }
     int32_t new_place = s->local_vacancy_count;
-    s->warm_price[new_place] = 0;
     for (int32_t l = 0; l < s->local_pupil_count; l++) {
         int32_t i = s->local_pupils[l];
         const eligibility_pupil *pupil = &s->pupils[i];
@@ -304,9 +296,6 @@ static int build_local(hint_search *s, const eligibility_vacancy *place) {
         if (pupil->fixed_vacancy >= 0)
             s->fixed[s->fixed_count++] = (matcher_fixed_pair){l, s->vacancy_local[pupil->fixed_vacancy]};
         s->penalty[l] = built->unplaced_penalty[i];
-        int32_t at = s->solution->vacancy_of_pupil[i];
-        s->warm_vacancy[l] = at == MATCHER_UNPLACED ? MATCHER_UNPLACED : s->vacancy_local[at];
-        s->changed[l] = s->eligible_mark[i];
     }
     return 1;
 }
@@ -336,10 +325,9 @@ static int places_pupil(hint_search *s, int32_t pupil, int32_t seats, matcher_er
         .fixed_count = s->fixed_count,
         .fixed = s->fixed,
     };
-    matcher_warm_start warm = {s->warm_vacancy, s->warm_price, s->changed};
     matcher_solution solution;
     s->pairs_built += s->pair_count;
-    matcher_status status = matcher_solve(&problem, &warm, &solution, error);
+    matcher_status status = matcher_solve(&problem, NULL, &solution, error);
     if (status != MATCHER_OK)
         return -1;
     int placed = solution.vacancy_of_pupil[s->pupil_local[pupil]] != MATCHER_UNPLACED;

@@ -89,6 +89,10 @@ typedef struct {
     int64_t reverse_searches; /* warm start: searches that filled or released a seat left with a price */
     int32_t warm_abandoned;  /* 1 if the warm start cost more than a cold solve would and was dropped */
     int64_t warm_pairs_wasted; /* pairs the dropped warm start scanned before it gave up (not in pairs_scanned) */
+    int32_t warm_started;    /* 1 if the result was built from the warm start (0: cold, or warm_abandoned) */
+    int64_t warm_priced_vacancies; /* warm start: vacancies the kept placements left with a free seat and a positive price */
+    int64_t warm_priced_filled; /* of those, filled by the searches placing waiting pupils; the rest
+                                   took reverse searches (at least one each) */
     size_t working_bytes;    /* peak bytes the solver allocated for its own structures */
 } matcher_stats;
 

@@ -9,7 +9,8 @@
  *
  * Sizes: antwerp, flanders, germany (default all three; --quick: antwerp and flanders).
  * Targets (from the project brief): total solve time <= 0.5x LEMON at flanders and <= 0.1x at
- * germany; warm <= 0.1x cold; peak memory <= 0.5x LEMON's. A missed target is reported, not
+ * germany; warm <= 0.1x cold after a 1 % local change (solve time, each the fastest of three, and
+ * pairs scanned, with and without change flags); peak memory <= 0.5x LEMON's. A missed target is reported, not
  * fatal: only wrong answers fail the run. */
 #include <errno.h>
 #include <fcntl.h>
@@ -80,7 +81,12 @@ typedef struct {
     int64_t cold_objective, warm_objective;
     int64_t warm_searches, cold_searches, repaired;
     int32_t warm_abandoned; /* the warm start gave up for a cold solve (matcher_stats) */
-    int64_t warm_pairs_wasted, cold_pairs_scanned;
+    int64_t warm_pairs_wasted, cold_pairs_scanned, warm_pairs_scanned;
+    int64_t reverse_searches, priced_vacancies, priced_filled;
+    /* The same warm start without its change flags, as the daemon's rematch calls it. */
+    double unflagged_solve_seconds;
+    int64_t unflagged_objective, unflagged_pairs_scanned;
+    int32_t unflagged_abandoned;
 } report;
 
 typedef void (*child_job)(const matcher_problem *problem, void *context, report *out);
@@ -214,7 +220,31 @@ typedef struct {
     uint64_t seed;
 } warm_settings;
 
-/* Yesterday's solution, a night's changes, then today's problem solved cold and warm. */
+/* Solves `repeats` times on one network and keeps the fastest solve (the machine is shared:
+ * the minimum is the figure least disturbed by others); the last solution stays in *solution. */
+static bool fastest_solve(const matcher_problem *problem, const matcher_warm_start *warm, int repeats,
+                          matcher_solution *solution, double *build_seconds, double *solve_seconds,
+                          report *out) {
+    if (!matcher_timed_solve(problem, warm, solution, build_seconds, solve_seconds, out)) return false;
+    for (int r = 1; r < repeats; r++) {
+        matcher_solution again;
+        double build, solve;
+        if (!matcher_timed_solve(problem, warm, &again, &build, &solve, out)) {
+            matcher_solution_free(solution);
+            return false;
+        }
+        if (build < *build_seconds) *build_seconds = build;
+        if (solve < *solve_seconds) *solve_seconds = solve;
+        matcher_solution_free(solution);
+        *solution = again;
+    }
+    return true;
+}
+
+enum { WARM_REPEATS = 3 };
+
+/* Yesterday's solution, a night's changes, then today's problem solved cold and warm (with and
+ * without the change flags), each the fastest of WARM_REPEATS. */
 static void warm_job(const matcher_problem *problem, void *context, report *out) {
     const warm_settings *settings = context;
     matcher_solution yesterday;
@@ -227,13 +257,28 @@ static void warm_job(const matcher_problem *problem, void *context, report *out)
     out->changes = tonight.changes;
     out->perturbed_pairs = today->pair_count;
 
-    matcher_solution cold, warm;
-    bool ok = matcher_timed_solve(today, NULL, &cold, &out->cold_build_seconds,
-                                  &out->cold_solve_seconds, out);
+    matcher_solution cold, warm, unflagged;
+    matcher_warm_start without_flags = tonight.warm;
+    without_flags.pupil_changed = NULL;
+    double unflagged_build;
+    bool ok = fastest_solve(today, NULL, WARM_REPEATS, &cold, &out->cold_build_seconds,
+                            &out->cold_solve_seconds, out);
     if (ok) {
-        ok = matcher_timed_solve(today, &tonight.warm, &warm, &out->warm_build_seconds,
-                                 &out->warm_solve_seconds, out);
+        ok = fastest_solve(today, &tonight.warm, WARM_REPEATS, &warm, &out->warm_build_seconds,
+                           &out->warm_solve_seconds, out);
+        if (ok && !fastest_solve(today, &without_flags, WARM_REPEATS, &unflagged, &unflagged_build,
+                                 &out->unflagged_solve_seconds, out)) {
+            matcher_solution_free(&warm);
+            ok = false;
+        }
         if (ok) {
+            out->warm_pairs_scanned = warm.stats.pairs_scanned;
+            out->reverse_searches = warm.stats.reverse_searches;
+            out->priced_vacancies = warm.stats.warm_priced_vacancies;
+            out->priced_filled = warm.stats.warm_priced_filled;
+            out->unflagged_objective = unflagged.objective;
+            out->unflagged_pairs_scanned = unflagged.stats.pairs_scanned + unflagged.stats.warm_pairs_wasted;
+            out->unflagged_abandoned = unflagged.stats.warm_abandoned;
             out->cold_objective = cold.objective;
             out->warm_objective = warm.objective;
             out->cold_searches = cold.stats.searches;
@@ -243,8 +288,10 @@ static void warm_job(const matcher_problem *problem, void *context, report *out)
             out->warm_pairs_wasted = warm.stats.warm_pairs_wasted;
             out->cold_pairs_scanned = cold.stats.pairs_scanned;
             out->ok = verified(today, &cold, "cold, perturbed", out) &&
-                      verified(today, &warm, "warm, perturbed", out);
+                      verified(today, &warm, "warm, perturbed", out) &&
+                      verified(today, &unflagged, "warm without change flags, perturbed", out);
             matcher_solution_free(&warm);
+            matcher_solution_free(&unflagged);
         }
         matcher_solution_free(&cold);
     }
@@ -290,13 +337,24 @@ static bool print_warm(const report *warm, const char *style, double share, doub
     if (warm->warm_abandoned)
         printf("  %-40s %8.3f of the cold solve's pair scans\n", "scans wasted before giving up",
                (double)warm->warm_pairs_wasted / (double)(warm->cold_pairs_scanned ? warm->cold_pairs_scanned : 1));
+    else
+        printf("  %-40s %lld priced free vacancies, %lld filled while placing, %lld reverse searches\n",
+               "warm repairs", (long long)warm->priced_vacancies, (long long)warm->priced_filled,
+               (long long)warm->reverse_searches);
+    double cold_pairs = (double)(warm->cold_pairs_scanned ? warm->cold_pairs_scanned : 1);
     print_ratio("warm/cold (solve)", warm->warm_solve_seconds / warm->cold_solve_seconds, target);
+    print_ratio("warm/cold (pairs scanned)",
+                (double)(warm->warm_pairs_scanned + warm->warm_pairs_wasted) / cold_pairs, target);
     print_ratio("warm/cold (build+solve)",
                 (warm->warm_build_seconds + warm->warm_solve_seconds) /
                     (warm->cold_build_seconds + warm->cold_solve_seconds), 0);
-    if (warm->warm_objective != warm->cold_objective) {
-        printf("  MISMATCH: warm %lld, cold %lld\n", (long long)warm->warm_objective,
-               (long long)warm->cold_objective);
+    printf("  %-40s %8.3f s solve%s\n", "warm, no change flags (daemon's rematch)",
+           warm->unflagged_solve_seconds, warm->unflagged_abandoned ? " (gave up, solved cold)" : "");
+    print_ratio("warm no flags/cold (solve)", warm->unflagged_solve_seconds / warm->cold_solve_seconds, target);
+    print_ratio("warm no flags/cold (pairs scanned)", (double)warm->unflagged_pairs_scanned / cold_pairs, target);
+    if (warm->warm_objective != warm->cold_objective || warm->unflagged_objective != warm->cold_objective) {
+        printf("  MISMATCH: warm %lld, warm without flags %lld, cold %lld\n", (long long)warm->warm_objective,
+               (long long)warm->unflagged_objective, (long long)warm->cold_objective);
         return false;
     }
     printf("  %-40s %lld (both proven optimal by matcher_verify)\n", "objective warm = cold",

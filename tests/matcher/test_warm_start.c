@@ -454,6 +454,7 @@ static void warm_after_removing(int32_t removed, int expect_abandoned) {
     cr_assert_eq(warmed.objective, cold.objective, "%s", context);
     cr_assert_eq(warmed.stats.warm_abandoned, expect_abandoned, "%s: warm_abandoned %d, %lld repairs searched",
                  context, warmed.stats.warm_abandoned, (long long)warmed.stats.reverse_searches);
+    cr_assert_eq(warmed.stats.warm_started, !expect_abandoned, "%s: the stats name the wrong path", context);
     if (expect_abandoned) {
         cr_assert_arr_eq(warmed.vacancy_of_pupil, cold.vacancy_of_pupil, (size_t)tonight.pupils * sizeof *cold.vacancy_of_pupil,
                          "%s: a dropped warm start is a cold solve", context);
