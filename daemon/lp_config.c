@@ -54,7 +54,7 @@ static const option options[] = {
     UINT_OPTION("redis", redis_timeout_ms, "2000", 10, 600000, "connect timeout and write confirmation timeout, ms"),
     UINT_OPTION("redis", redis_reconnect_min_ms, "100", 1, 600000, "first reconnect delay, ms (doubles up to the max)"),
     UINT_OPTION("redis", redis_reconnect_max_ms, "5000", 1, 3600000, "longest reconnect delay, ms"),
-    UINT_OPTION("redis", follow_events, "0", 0, 1, "1 = apply other daemons' writes from lp:events (scale-out)"),
+    UINT_OPTION("redis", follow_events, "1", 0, 1, "1 = apply other daemons' writes from lp:events (scale-out); 0 only for a daemon known to be alone"),
     UINT_OPTION("redis", events_max_length, "1000000", 1000, 1u << 31, "approximate length kept of the lp:events stream"),
     STRING_OPTION("rematch", rematch_nightly_time, "02:00", "run a rematch every day at HH:MM local time; empty = never"),
     UINT_OPTION("rematch", rematch_lock_ttl_ms, "60000", 1000, 3600000, "expiry of the Redis lock lp:lock:rematch, ms"),

@@ -1,11 +1,13 @@
-/* test_scaleout: two daemons on one Redis with follow_events = 1 converge: what one writes (a
- * record, a token, an erasure), the other serves within moments. */
+/* test_scaleout: two daemons on one Redis, started with no scale-out flag at all (following
+ * lp:events is the default), converge: what one writes (a record, a token, an erasure), the
+ * other serves within moments. */
 #include "common.h"
 
 static lp_harness first;
 static lp_harness second;
 static char coordinator_token[128];
-static const char *const follow_flags[] = {"--follow_events", "1", NULL};
+/* None: a second daemon must not depend on a flag someone has to remember. */
+static const char *const *const follow_flags = NULL;
 
 static void setup(void) {
   start_all(&first, follow_flags);
