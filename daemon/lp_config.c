@@ -37,6 +37,10 @@ static const option options[] = {
     UINT_OPTION("server", shutdown_grace_ms, "5000", 0, 600000, "on SIGTERM, wait this long for calls in flight, ms"),
     UINT_OPTION("limits", max_frame_bytes, "1048576", 1024, 64u << 20, "largest request frame, bytes"),
     UINT_OPTION("limits", max_connections, "1024", 1, 1000000, "open API connections; more are refused"),
+    UINT_OPTION("limits", max_connections_per_address, "64", 1, 1000000, "open API connections from one IP address; more are refused (unix sockets not counted)"),
+    UINT_OPTION("limits", hello_timeout_ms, "10000", 100, 600000, "after connect, Hello (and the TLS handshake) must have arrived within this, ms"),
+    UINT_OPTION("limits", frame_timeout_ms, "10000", 100, 600000, "once a request frame has begun, all of it must arrive within this, ms"),
+    UINT_OPTION("limits", max_output_total_bytes, "268435456", 65536, 4000000000u, "unsent reply bytes of all connections together; over it the connections holding most are cut off"),
     UINT_OPTION("limits", idle_timeout_s, "300", 0, 86400, "close connections idle this long, s (0 = never)"),
     UINT_OPTION("limits", max_pending_requests, "128", 1, 100000, "requests in flight per connection before reading pauses"),
     UINT_OPTION("limits", output_high_water_bytes, "4194304", 4096, 1u << 30, "unsent reply bytes per connection before reading pauses"),
@@ -49,6 +53,9 @@ static const option options[] = {
     UINT_OPTION("limits", max_recognitions, "100", 1, 10000, "most recognised trainings per company"),
     UINT_OPTION("limits", max_preferences, "10", 0, 1000, "most preferred companies per pupil"),
     UINT_OPTION("limits", max_exclusions, "100", 0, 10000, "most excluded companies per pupil"),
+    STRING_OPTION("tls", tls_cert_file, "", "PEM certificate chain for TLS on the API port; empty = plain TCP"),
+    STRING_OPTION("tls", tls_key_file, "", "PEM private key of tls_cert_file"),
+    STRING_OPTION("tls", tls_client_ca_file, "", "PEM CA certificates; when set, every client must present a certificate they signed"),
     STRING_OPTION("redis", redis, "127.0.0.1:6379", "Redis address: ip:port or unix:/path (no host names)"),
     STRING_OPTION("redis", redis_password_file, "", "file whose first line is the Redis password (sent with AUTH); empty = no AUTH"),
     UINT_OPTION("redis", redis_timeout_ms, "2000", 10, 600000, "connect timeout and write confirmation timeout, ms"),
@@ -183,6 +190,19 @@ int lp_config_validate(const lp_config *config, char *error, size_t error_size) 
   if (config->rematch_nightly_time[0] && lp_config_nightly_minute(config) < 0) {
     snprintf(error, error_size, "rematch_nightly_time: '%s' is not HH:MM (00:00..23:59) or empty",
              config->rematch_nightly_time);
+    return -1;
+  }
+  if ((config->tls_cert_file[0] != '\0') != (config->tls_key_file[0] != '\0')) {
+    snprintf(error, error_size, "tls_cert_file and tls_key_file go together: set both or neither");
+    return -1;
+  }
+  if (config->tls_client_ca_file[0] && !config->tls_cert_file[0]) {
+    snprintf(error, error_size, "tls_client_ca_file needs TLS: set tls_cert_file and tls_key_file too");
+    return -1;
+  }
+  if (config->max_output_total_bytes < config->output_high_water_bytes) {
+    snprintf(error, error_size, "max_output_total_bytes %u is below output_high_water_bytes %u",
+             config->max_output_total_bytes, config->output_high_water_bytes);
     return -1;
   }
   if (config->listen[0] == '\0' || config->redis[0] == '\0') {
