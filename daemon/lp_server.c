@@ -620,6 +620,7 @@ static void refuse_waiting_clients(lp_server *server, evutil_socket_t listen_fd)
   free(frame);
   reopen_reserve(server);
   daemon->metrics.connections_refused_no_descriptors += refused;
+  if (refused == 0) return; /* the waiting client left, or a descriptor came free meanwhile */
   LP_WARN("out of file descriptors: %u connection%s refused (%zu open; raise LimitNOFILE or lower max_connections)",
           refused, refused == 1 ? "" : "s", server->connection_count);
 }
