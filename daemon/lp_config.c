@@ -57,6 +57,11 @@ static const option options[] = {
     STRING_OPTION("tls", tls_key_file, "", "PEM private key of tls_cert_file"),
     STRING_OPTION("tls", tls_client_ca_file, "", "PEM CA certificates; when set, every client must present a certificate they signed"),
     STRING_OPTION("redis", redis, "127.0.0.1:6379", "Redis address: ip:port or unix:/path (no host names)"),
+    STRING_OPTION("redis", redis_sentinels, "", "Sentinel addresses ip:port,ip:port,...: ask them for the primary instead of using redis"),
+    STRING_OPTION("redis", redis_sentinel_master, "leerplek", "the master name the Sentinels monitor"),
+    STRING_OPTION("redis", redis_sentinel_password_file, "", "file whose first line is the Sentinels' requirepass; empty = none"),
+    UINT_OPTION("redis", redis_wait_replicas, "0", 0, 16, "acknowledge a write only once this many replicas have it (WAIT); 0 = once the primary has it"),
+    UINT_OPTION("redis", redis_wait_timeout_ms, "1000", 1, 600000, "how long WAIT waits for the replicas, ms (below redis_timeout_ms)"),
     STRING_OPTION("redis", redis_password_file, "", "file whose first line is the Redis password (sent with AUTH); empty = no AUTH"),
     UINT_OPTION("redis", redis_timeout_ms, "2000", 10, 600000, "connect timeout and write confirmation timeout, ms"),
     UINT_OPTION("redis", redis_reconnect_min_ms, "100", 1, 600000, "first reconnect delay, ms (doubles up to the max)"),
@@ -205,6 +210,15 @@ int lp_config_validate(const lp_config *config, char *error, size_t error_size) 
              config->max_output_total_bytes, config->output_high_water_bytes);
     return -1;
   }
+  if (config->redis_wait_replicas > 0 && config->redis_wait_timeout_ms >= config->redis_timeout_ms) {
+    snprintf(error, error_size, "redis_wait_timeout_ms %u must be below redis_timeout_ms %u (else the link is "
+             "dropped while WAIT still waits)", config->redis_wait_timeout_ms, config->redis_timeout_ms);
+    return -1;
+  }
+  if (config->redis_sentinels[0] && !config->redis_sentinel_master[0]) {
+    snprintf(error, error_size, "redis_sentinels needs redis_sentinel_master (the name they monitor)");
+    return -1;
+  }
   if (config->listen[0] == '\0' || config->redis[0] == '\0') {
     snprintf(error, error_size, "listen and redis must not be empty");
     return -1;
@@ -212,27 +226,37 @@ int lp_config_validate(const lp_config *config, char *error, size_t error_size) 
   return 0;
 }
 
-int lp_config_load_secrets(lp_config *config, char *error, size_t error_size) {
-  config->redis_password[0] = '\0';
-  if (config->redis_password_file[0] == '\0') return 0;
-  FILE *file = fopen(config->redis_password_file, "r");
+/* The first line of path into out (1..out_size-1 bytes); option names the setting for errors. */
+static int read_secret(const char *option, const char *path, char *out, size_t out_size, char *error, size_t error_size) {
+  out[0] = '\0';
+  if (path[0] == '\0') return 0;
+  FILE *file = fopen(path, "r");
   if (!file) {
-    snprintf(error, error_size, "redis_password_file %s: %s", config->redis_password_file, strerror(errno));
+    snprintf(error, error_size, "%s %s: %s", option, path, strerror(errno));
     return -1;
   }
-  char line[sizeof config->redis_password + 1];
+  char line[257];
   bool read = fgets(line, sizeof line, file) != NULL;
   fclose(file);
   size_t length = read ? strcspn(line, "\r\n") : 0;
   line[length] = '\0';
-  if (length == 0 || length >= sizeof config->redis_password) {
-    snprintf(error, error_size, "redis_password_file %s: the first line must hold the password (1..%zu bytes)",
-             config->redis_password_file, sizeof config->redis_password - 1);
+  if (length == 0 || length >= out_size) {
+    snprintf(error, error_size, "%s %s: the first line must hold the password (1..%zu bytes)", option, path,
+             out_size - 1);
+    memset(line, 0, sizeof line);
     return -1;
   }
-  memcpy(config->redis_password, line, length + 1);
+  memcpy(out, line, length + 1);
   memset(line, 0, sizeof line);
   return 0;
+}
+
+int lp_config_load_secrets(lp_config *config, char *error, size_t error_size) {
+  if (read_secret("redis_password_file", config->redis_password_file, config->redis_password,
+                  sizeof config->redis_password, error, error_size) != 0)
+    return -1;
+  return read_secret("redis_sentinel_password_file", config->redis_sentinel_password_file,
+                     config->redis_sentinel_password, sizeof config->redis_sentinel_password, error, error_size);
 }
 
 void lp_config_print_help(FILE *out) {

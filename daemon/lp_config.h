@@ -16,6 +16,12 @@ typedef struct lp_config {
   char tls_cert_file[256];      /* PEM certificate chain of the API port; "" = plain TCP */
   char tls_key_file[256];       /* its private key (PEM) */
   char tls_client_ca_file[256]; /* "" = no client certificates; else every client needs one signed by these CAs */
+  char redis_sentinels[512];    /* "ip:port,ip:port,...": ask them for the primary; "" = use `redis` */
+  char redis_sentinel_master[64]; /* the name the Sentinels monitor */
+  char redis_sentinel_password_file[256]; /* "" = Sentinels without requirepass */
+  char redis_sentinel_password[256];      /* read by lp_config_load_secrets; not an option */
+  uint32_t redis_wait_replicas;   /* 0 = acknowledge after EXEC; N = only once N replicas have it (WAIT) */
+  uint32_t redis_wait_timeout_ms;
   uint32_t max_frame_bytes;
   uint32_t max_connections;
   uint32_t max_connections_per_address; /* TCP peers from one IP address (unix sockets are not counted) */

@@ -49,6 +49,8 @@ typedef struct lp_metrics {
   unsigned long long redis_connect_failures;
   unsigned long long redis_disconnects;     /* links lost or dropped by the watchdog */
   unsigned long long redis_errors;          /* error replies from Redis (refused writes, failed PINGs) */
+  unsigned long long redis_primary_switches; /* the Sentinels named another primary */
+  unsigned long long redis_wait_shortfalls;  /* writes not confirmed by redis_wait_replicas replicas */
 } lp_metrics;
 
 typedef struct lp_daemon {

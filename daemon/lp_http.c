@@ -200,6 +200,11 @@ static void on_metrics(struct evhttp_request *request, void *arg) {
               metrics->redis_connects);
   add_counter(body, "leerplek_redis_connect_failures_total", "Attempts to link to Redis that failed or timed out.",
               metrics->redis_connect_failures);
+  add_counter(body, "leerplek_redis_primary_switches_total", "Times the Sentinels named another Redis primary.",
+              metrics->redis_primary_switches);
+  add_counter(body, "leerplek_redis_wait_shortfalls_total",
+              "Writes answered DEADLINE_EXCEEDED because fewer than redis_wait_replicas replicas confirmed them.",
+              metrics->redis_wait_shortfalls);
   add_counter(body, "leerplek_redis_disconnects_total", "Links to Redis lost or dropped for not answering.",
               metrics->redis_disconnects);
   add_counter(body, "leerplek_redis_errors_total", "Error replies from Redis (refused writes, failed health checks).",

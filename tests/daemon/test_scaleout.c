@@ -86,3 +86,28 @@ Test(scaleout, writes_on_one_daemon_are_served_by_the_other) {
   leerplek_close(on_first);
   leerplek_close(on_second);
 }
+
+/* Following re-reads every record written, ours included: an older copy read back from Redis
+ * must never replace a newer write of ours, or a client would not read its own write. */
+Test(scaleout, each_daemon_reads_its_own_writes_back_at_once_while_following) {
+  leerplek_client *admin = harness_connect(&first, first.admin_token);
+  create_token(admin, LEERPLEK__V1__ROLE__ROLE_COORDINATOR, "", coordinator_token, sizeof coordinator_token);
+  leerplek_close(admin);
+  leerplek_client *client = harness_connect(&first, coordinator_token);
+  cr_assert_not_null(client);
+  for (int i = 0; i < 400; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "version %d", i);
+    cr_assert_eq(upsert_training(client, "RYW", name), 0);
+    Leerplek__V1__GetTrainingRequest get = LEERPLEK__V1__GET_TRAINING_REQUEST__INIT;
+    get.code = (char *)"RYW";
+    Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+    request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_TRAINING;
+    request.get_training = &get;
+    Leerplek__V1__Response *response = NULL;
+    cr_assert_eq(call_code(client, &request, &response), 0);
+    cr_assert_str_eq(response->get_training->training->name, name, "write %d read back as an older version", i);
+    leerplek_response_free(response);
+  }
+  leerplek_close(client);
+}
