@@ -122,7 +122,8 @@ daemon_port=$(free_port)
 daemon_address=127.0.0.1:$daemon_port
 echo "== starting leerplekd on $daemon_address (redis over its unix socket)"
 "$leerplekd" --redis "unix:$redis_socket" --listen "$daemon_address" --log_level warn \
-  --max_connections $((idle_connections + connections + 100)) --idle_timeout_s 0 \
+  --max_connections $((idle_connections + connections + 100)) \
+  --max_connections_per_address $((idle_connections + connections + 100)) --idle_timeout_s 0 \
   2>"$work_dir/leerplekd.log" &
 daemon_pid=$!
 for _ in $(seq 100); do
