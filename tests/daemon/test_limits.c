@@ -5,9 +5,11 @@
  * slots they held serve others; max_connections_per_address refuses a fourth connection from
  * one address and not from another; clients that pipeline large reads and never read are cut
  * off, largest first, once all unsent replies pass max_output_total_bytes; out of file
- * descriptors, new clients are told so instead of hanging. Each is checked in /metrics too. */
+ * descriptors, new clients are told so instead of hanging. Each is checked in /metrics too;
+ * settings that contradict each other stop the daemon at start. */
 #include <poll.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 
 #include "common.h"
 #include "raw_client.h"
@@ -343,4 +345,34 @@ Test(limits, out_of_file_descriptors_new_clients_are_told_and_served_again_later
     leerplek_close(client);
   }
   cr_assert_eq(rc, 0, "with descriptors back, clients are served: %s", error);
+}
+
+/* Runs leerplekd with args (a shell fragment) and returns its exit status; stderr in *out. */
+static int run_daemon(const char *args, char *out, size_t out_size) {
+  char command[1024];
+  snprintf(command, sizeof command, "'%s' %s 2>&1", LEERPLEKD_PATH, args);
+  FILE *pipe = popen(command, "r");
+  cr_assert_not_null(pipe);
+  size_t got = fread(out, 1, out_size - 1, pipe);
+  out[got] = '\0';
+  int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+Test(limits, settings_that_contradict_each_other_are_refused_at_start_with_the_reason) {
+  memset(&harness, 0, sizeof harness);
+  char out[2048];
+  cr_assert_eq(run_daemon("--output_high_water_bytes 200000 --max_output_total_bytes 100000", out, sizeof out), 2);
+  cr_assert_not_null(strstr(out, "max_output_total_bytes"), "%s", out);
+  cr_assert_eq(run_daemon("--max_connections_per_address 0", out, sizeof out), 2);
+  cr_assert_not_null(strstr(out, "max_connections_per_address"), "%s", out);
+  cr_assert_eq(run_daemon("--frame_timeout_ms 10", out, sizeof out), 2, "below the 100 ms minimum");
+  cr_assert_not_null(strstr(out, "frame_timeout_ms"), "%s", out);
+  cr_assert_eq(run_daemon("--redis_wait_replicas 1 --redis_wait_timeout_ms 3000 --redis_timeout_ms 2000", out, sizeof out), 2);
+  cr_assert_not_null(strstr(out, "redis_wait_timeout_ms"), "%s", out);
+  /* Sentinels that do not answer: the daemon says so and does not start. */
+  char args[200];
+  snprintf(args, sizeof args, "--redis_sentinels 127.0.0.1:%d --redis_timeout_ms 200", harness_free_port());
+  cr_assert_eq(run_daemon(args, out, sizeof out), 1);
+  cr_assert_not_null(strstr(out, "no Sentinel of redis_sentinels named the primary"), "%s", out);
 }
