@@ -53,11 +53,12 @@ static void assert_served(void) {
   leerplek_close(client);
 }
 
-/* A Hello frame, packed. */
+/* A Hello frame, packed; long enough (about 60 bytes) that a byte every 50 ms takes three
+ * seconds, far past the deadlines the tests set. */
 static size_t hello_frame(unsigned char *out) {
   Leerplek__V1__HelloRequest hello = LEERPLEK__V1__HELLO_REQUEST__INIT;
   hello.protocol_version = 1;
-  hello.client_name = (char *)"trickle";
+  hello.client_name = (char *)"a client that sends its hello one byte at a time";
   Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
   request.request_id = 1;
   request.body_case = LEERPLEK__V1__REQUEST__BODY_HELLO;
@@ -81,7 +82,7 @@ Test(limits, trickling_clients_are_cut_at_the_hello_and_frame_deadlines_and_free
   static const char *const flags[] = {"--hello_timeout_ms", "700", "--frame_timeout_ms", "700", "--max_connections", "6",
                                       "--idle_timeout_s", "60", NULL};
   start(flags);
-  unsigned char hello[64];
+  unsigned char hello[96];
   size_t hello_size = hello_frame(hello);
   /* A frame that announces 200 bytes, for clients that got through Hello. */
   static unsigned char slow_frame[204] = {0, 0, 0, 200};
@@ -108,7 +109,7 @@ Test(limits, trickling_clients_are_cut_at_the_hello_and_frame_deadlines_and_free
   cr_assert_neq(leerplek_connect(address, harness.admin_token, &extra, error, sizeof error), 0, "max_connections 6");
   long long frames_started = harness_now_ms();
   int open = 6;
-  while (open > 0 && harness_now_ms() - started < 6000) {
+  while (open > 0 && harness_now_ms() - started < 8000) {
     for (int i = 0; i < 6; i++) {
       trickler *t = &clients[i];
       if (t->closed_ms) continue;
@@ -140,7 +141,7 @@ Test(limits, trickling_clients_are_cut_at_the_hello_and_frame_deadlines_and_free
     cr_assert_eq(t->code, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_DEADLINE_EXCEEDED, "client %d got %d: %s", i, t->code,
                  t->message);
     cr_assert_not_null(strstr(t->message, i < 3 ? "hello_timeout_ms" : "frame_timeout_ms"), "%s", t->message);
-    cr_assert(held >= 600 && held < 3000, "client %d was held %lld ms, the deadline is 700 ms", i, held);
+    cr_assert(held >= 600 && held < 5000, "client %d was held %lld ms, the deadline is 700 ms", i, held);
     close(t->fd);
   }
   cr_assert_eq(metric("leerplek_hello_timeouts_total"), 3);
@@ -163,7 +164,7 @@ Test(limits, connections_per_address_are_capped_and_other_addresses_still_get_in
   static const char *const flags[] = {"--max_connections_per_address", "3", NULL};
   start(flags);
   int fds[3];
-  unsigned char hello[64];
+  unsigned char hello[96];
   size_t hello_size = hello_frame(hello);
   for (int i = 0; i < 3; i++) {
     fds[i] = raw_connect_from(address, "127.0.0.2");
@@ -260,7 +261,7 @@ Test(limits, greedy_clients_are_cut_off_largest_first_over_max_output_total_byte
    * plus one reply in the daemon (reading pauses past it), so one alone stays below
    * max_output_total_bytes (150 KB); four together pass it. */
   int greedy[4];
-  unsigned char hello[64];
+  unsigned char hello[96];
   size_t hello_size = hello_frame(hello);
   for (int g = 0; g < 4; g++) {
     greedy[g] = raw_connect_to(address);
