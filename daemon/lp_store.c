@@ -219,6 +219,7 @@ typedef struct pending_commit {
   lp_txn *txn;                  /* until flush_batch sends it */
   size_t commands;              /* its commands inside the EXEC reply */
   bool wait_queued;             /* a WAIT follows its EXEC: that reply answers it (on_wait_reply) */
+  bool unconfirmed;             /* WAIT could not be sent: EXEC's success is not enough */
   int exec_code;                /* EXEC's verdict, kept for on_wait_reply */
   char exec_message[300];
   struct timeval sent;
@@ -360,6 +361,12 @@ static void on_exec_reply(redisAsyncContext *redis, void *reply_pointer, void *p
       store->reload_needed = true;
     }
     element += commands;
+    if (code == 0 && pending->unconfirmed) {
+      code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_DEADLINE_EXCEEDED;
+      store->daemon->metrics.redis_wait_shortfalls++;
+      snprintf(message, sizeof message, "written on the primary, but WAIT for its replicas could not be sent; "
+               "it may be lost in a failover: re-read");
+    }
     pending_commit *next = pending->next;
     if (pending->wait_queued) {
       pending->exec_code = code;
@@ -434,11 +441,15 @@ static void flush_batch(evutil_socket_t fd, short events, void *arg) {
   }
   if (rc == REDIS_OK) rc = redisAsyncCommand(store->redis, on_exec_reply, (void *)(uintptr_t)commits, "EXEC");
   uint32_t replicas = store->daemon->config.redis_wait_replicas;
-  if (rc == REDIS_OK && replicas > 0 &&
-      redisAsyncCommand(store->redis, on_wait_reply, (void *)(uintptr_t)commits, "WAIT %u %u", replicas,
-                        store->daemon->config.redis_wait_timeout_ms) == REDIS_OK) {
-    /* Callbacks never run inside redisAsyncCommand, so marking them now is in time. */
-    for (pending_commit *pending = first; pending; pending = pending->next) pending->wait_queued = true;
+  if (rc == REDIS_OK && replicas > 0) {
+    bool queued = redisAsyncCommand(store->redis, on_wait_reply, (void *)(uintptr_t)commits, "WAIT %u %u", replicas,
+                                    store->daemon->config.redis_wait_timeout_ms) == REDIS_OK;
+    /* Callbacks never run inside redisAsyncCommand, so marking them now is in time. Without
+     * WAIT (out of memory) EXEC's reply answers them, but never as confirmed. */
+    for (pending_commit *pending = first; pending; pending = pending->next) {
+      pending->wait_queued = queued;
+      pending->unconfirmed = !queued;
+    }
   }
   if (rc == REDIS_OK) return;
   /* Not sent whole (link down or going down, out of memory): outcome unknown, as for a lost
