@@ -35,6 +35,7 @@ typedef struct cli {
   const char *tls_ca;       /* --tls-ca / $LEERPLEK_TLS_CA: CA file; NULL = the system's */
   const char *tls_cert;     /* --tls-cert / --tls-key: a client certificate */
   const char *tls_key;
+  const char *tls_server_name; /* --tls-server-name: the name the certificate must carry */
   lp_format format;
   int format_given;
   const char *command_name; /* "leerplek school register", for messages */
@@ -107,7 +108,7 @@ static int ensure_connected(cli *c) {
   char error[512];
   /* The token goes into each request rather than into hello, so that a wrong token is a
    * refusal of the call (exit 1) and not mistaken for a connection failure (exit 3). */
-  leerplek_tls tls = {c->tls_ca, c->tls_cert, c->tls_key, NULL};
+  leerplek_tls tls = {c->tls_ca, c->tls_cert, c->tls_key, c->tls_server_name};
   if (leerplek_connect_tls(c->address, NULL, c->tls ? &tls : NULL, &c->client, error, sizeof error) != 0) {
     fprintf(stderr, "%s: cannot connect to %s: %s\n", c->command_name, c->address, error);
     return EXIT_CONNECTION;
@@ -1299,6 +1300,8 @@ static void print_main_help(FILE *out) {
           "                  system's); implies --tls\n"
           "  --tls-cert FILE, --tls-key FILE  a client certificate and its key, for a daemon that\n"
           "                  asks for one; imply --tls\n"
+          "  --tls-server-name NAME  the name the daemon's certificate must carry, when it is not\n"
+          "                  the host of --address (e.g. a unix socket or an internal address)\n"
           "  --json, --csv   output for scripts instead of a table (--table forces a table)\n"
           "  --help          help on any level: leerplek school --help, leerplek school register --help\n"
           "\nExit codes: 0 ok, 1 refused by the daemon, 2 usage or input error, 3 connection failure.\n",
@@ -1329,6 +1332,8 @@ static int take_global_options(cli *c, int *argc, char **argv) {
     else if (strncmp(arg, "--tls-ca", 8) == 0 && (arg[8] == '\0' || arg[8] == '=')) target = &c->tls_ca, name = "tls-ca";
     else if (strncmp(arg, "--tls-cert", 10) == 0 && (arg[10] == '\0' || arg[10] == '=')) target = &c->tls_cert, name = "tls-cert";
     else if (strncmp(arg, "--tls-key", 9) == 0 && (arg[9] == '\0' || arg[9] == '=')) target = &c->tls_key, name = "tls-key";
+    else if (strncmp(arg, "--tls-server-name", 17) == 0 && (arg[17] == '\0' || arg[17] == '='))
+      target = &c->tls_server_name, name = "tls-server-name";
     if (strcmp(arg, "--tls") == 0) {
       c->tls = 1;
       continue;
@@ -1380,7 +1385,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "leerplek: LEERPLEK_TLS must be 0 or 1, not \"%s\"\n", tls_variable);
     return EXIT_USAGE;
   }
-  if ((tls_variable && strcmp(tls_variable, "1") == 0) || c.tls_ca || c.tls_cert || c.tls_key) c.tls = 1;
+  if ((tls_variable && strcmp(tls_variable, "1") == 0) || c.tls_ca || c.tls_cert || c.tls_key || c.tls_server_name)
+    c.tls = 1;
   if (!c.tls_cert != !c.tls_key) {
     fprintf(stderr, "leerplek: --tls-cert and --tls-key go together\n");
     return EXIT_USAGE;

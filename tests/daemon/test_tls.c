@@ -206,6 +206,20 @@ Test(tls, a_certificate_the_client_cannot_trust_is_refused) {
   cr_assert_eq(leerplek_connect_tls(address, harness.admin_token, &named, &client, error, sizeof error), 0,
                "with the certificate's own name it verifies: %s", error);
   leerplek_close(client);
+  /* The tool: refused for the address' host, accepted with --tls-server-name. */
+  char token_variable[200];
+  snprintf(token_variable, sizeof token_variable, "LEERPLEK_TOKEN=%s", harness.admin_token);
+  const char *env[] = {token_variable, NULL};
+  const char *mismatch[] = {"--address", address, "--tls-ca", path_in_dir("ca.pem"), "admin", "tokens", NULL};
+  cli_result refused = run_cli(mismatch, env, NULL);
+  cr_assert_eq(refused.status, 3);
+  cr_assert_not_null(strstr(refused.err, "mismatch"), "%s", refused.err);
+  cli_result_free(&refused);
+  const char *renamed[] = {"--address", address, "--tls-ca", path_in_dir("ca.pem"), "--tls-server-name", "other.example",
+                           "admin", "tokens", NULL};
+  cli_result accepted = run_cli(renamed, env, NULL);
+  cr_assert_eq(accepted.status, 0, "%s", accepted.err);
+  cli_result_free(&accepted);
 }
 
 Test(tls, plain_text_on_the_tls_port_gets_a_clear_refusal_and_nothing_crashes) {
