@@ -10,6 +10,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -32,8 +33,13 @@ static void sleep_ms(long ms) {
 }
 
 pid_t harness_spawn(const char *const *argv, const char *log_path) {
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid != 0) return pid;
+  /* A test that dies (a timeout, a failed setup that skips its teardown) must not leave its
+   * servers running: they get SIGKILL with it. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(127);
   int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
   if (log >= 0) {
     dup2(log, 1);

@@ -21,7 +21,8 @@ typedef struct lp_harness {
   char tls_ca_file[320];      /* set: the daemon is reached over TLS, trusting this CA (PEM) */
 } lp_harness;
 
-/* Forks and execs argv (found on PATH) with stdout and stderr appended to log_path. */
+/* Forks and execs argv (found on PATH) with stdout and stderr appended to log_path; the child
+ * is killed when the calling thread's process goes away. */
 pid_t harness_spawn(const char *const *argv, const char *log_path);
 /* A TCP port on 127.0.0.1 that was free a moment ago. */
 int harness_free_port(void);
