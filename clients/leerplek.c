@@ -33,6 +33,11 @@ enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_CONNECTION = 3 };
 typedef struct cli {
   const char *address;
   const char *token;
+  int tls;                  /* --tls, $LEERPLEK_TLS=1, or implied by a --tls-* file */
+  const char *tls_ca;       /* --tls-ca / $LEERPLEK_TLS_CA: CA file; NULL = the system's */
+  const char *tls_cert;     /* --tls-cert / --tls-key: a client certificate */
+  const char *tls_key;
+  const char *tls_server_name; /* --tls-server-name: the name the certificate must carry */
   lp_format format;
   int format_given;
   const char *command_name; /* "leerplek school register", for messages */
@@ -105,7 +110,8 @@ static int ensure_connected(cli *c) {
   char error[512];
   /* The token goes into each request rather than into hello, so that a wrong token is a
    * refusal of the call (exit 1) and not mistaken for a connection failure (exit 3). */
-  if (leerplek_connect(c->address, NULL, &c->client, error, sizeof error) != 0) {
+  leerplek_tls tls = {c->tls_ca, c->tls_cert, c->tls_key, c->tls_server_name};
+  if (leerplek_connect_tls(c->address, NULL, c->tls ? &tls : NULL, &c->client, error, sizeof error) != 0) {
     fprintf(stderr, _("%s: cannot connect to %s: %s\n"), c->command_name, c->address, error);
     return EXIT_CONNECTION;
   }
@@ -1408,7 +1414,7 @@ static const struct {
 
 static void print_main_help(FILE *out) {
   fprintf(out,
-          _("Usage: leerplek [--address ADDR] [--token TOKEN] [--json|--csv] <group> <command> ...\n"
+          _("Usage: leerplek [--address ADDR] [--token TOKEN] [--tls [--tls-ca FILE]] [--json|--csv] <group> <command> ...\n"
           "The command-line client of leerplekd, the dual-learning placement engine.\n\n"
           "Groups:\n"));
   for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
@@ -1418,6 +1424,14 @@ static void print_main_help(FILE *out) {
           "  --address ADDR  host:port or unix:/path (default $LEERPLEK_ADDRESS, else %s)\n"
           "  --token TOKEN   bearer token (default $LEERPLEK_TOKEN; prefer the variable: command\n"
           "                  lines are visible to other users)\n"
+          "  --tls           connect with TLS (default on when $LEERPLEK_TLS is 1); the daemon's\n"
+          "                  certificate must name the address' host and chain to the CA file\n"
+          "  --tls-ca FILE   PEM CA certificates to trust (default $LEERPLEK_TLS_CA, else the\n"
+          "                  system's); implies --tls\n"
+          "  --tls-cert FILE, --tls-key FILE  a client certificate and its key, for a daemon that\n"
+          "                  asks for one; imply --tls\n"
+          "  --tls-server-name NAME  the name the daemon's certificate must carry, when it is not\n"
+          "                  the host of --address (e.g. a unix socket or an internal address)\n"
           "  --json, --csv   output for scripts instead of a table (--table forces a table)\n"
           "  --help          help on any level: leerplek school --help, leerplek school register --help\n"
           "\nExit codes: 0 ok, 1 refused by the daemon, 2 usage or input error, 3 connection failure.\n"),
@@ -1445,6 +1459,15 @@ static int take_global_options(cli *c, int *argc, char **argv) {
     const char *name = NULL;
     if (strncmp(arg, "--address", 9) == 0 && (arg[9] == '\0' || arg[9] == '=')) target = &c->address, name = "address";
     else if (strncmp(arg, "--token", 7) == 0 && (arg[7] == '\0' || arg[7] == '=')) target = &c->token, name = "token";
+    else if (strncmp(arg, "--tls-ca", 8) == 0 && (arg[8] == '\0' || arg[8] == '=')) target = &c->tls_ca, name = "tls-ca";
+    else if (strncmp(arg, "--tls-cert", 10) == 0 && (arg[10] == '\0' || arg[10] == '=')) target = &c->tls_cert, name = "tls-cert";
+    else if (strncmp(arg, "--tls-key", 9) == 0 && (arg[9] == '\0' || arg[9] == '=')) target = &c->tls_key, name = "tls-key";
+    else if (strncmp(arg, "--tls-server-name", 17) == 0 && (arg[17] == '\0' || arg[17] == '='))
+      target = &c->tls_server_name, name = "tls-server-name";
+    if (strcmp(arg, "--tls") == 0) {
+      c->tls = 1;
+      continue;
+    }
     if (target) {
       const char *value = strchr(arg, '=');
       if (value) value++;
@@ -1488,6 +1511,18 @@ int main(int argc, char **argv) {
   if (!c.address) c.address = getenv("LEERPLEK_ADDRESS");
   if (!c.address || !*c.address) c.address = DEFAULT_ADDRESS;
   if (!c.token) c.token = getenv("LEERPLEK_TOKEN");
+  if (!c.tls_ca && getenv("LEERPLEK_TLS_CA") && *getenv("LEERPLEK_TLS_CA")) c.tls_ca = getenv("LEERPLEK_TLS_CA");
+  const char *tls_variable = getenv("LEERPLEK_TLS");
+  if (tls_variable && *tls_variable && strcmp(tls_variable, "0") != 0 && strcmp(tls_variable, "1") != 0) {
+    fprintf(stderr, "leerplek: LEERPLEK_TLS must be 0 or 1, not \"%s\"\n", tls_variable);
+    return EXIT_USAGE;
+  }
+  if ((tls_variable && strcmp(tls_variable, "1") == 0) || c.tls_ca || c.tls_cert || c.tls_key || c.tls_server_name)
+    c.tls = 1;
+  if (!c.tls_cert != !c.tls_key) {
+    fprintf(stderr, "leerplek: --tls-cert and --tls-key go together\n");
+    return EXIT_USAGE;
+  }
   if (c.token && strlen(c.token) > 128) {
     fprintf(stderr, _("leerplek: the token is longer than 128 bytes\n"));
     return EXIT_USAGE;

@@ -1,17 +1,25 @@
-/* libleerplek: blocking client for leerplekd: connect, Hello, framed send/receive, pipelining. */
+/* libleerplek: blocking client for leerplekd: connect (plain or TLS), Hello, framed
+ * send/receive, pipelining. */
 #include "libleerplek.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PROTOCOL_VERSION 1u
@@ -20,6 +28,8 @@
 
 struct leerplek_client {
   int fd;
+  SSL_CTX *tls_context;    /* NULL: plain */
+  SSL *tls;
   char token[MAX_TOKEN_BYTES + 1];
   uint64_t next_request_id;
   unsigned char *out;      /* queued frames not yet written */
@@ -50,7 +60,8 @@ const char *leerplek_error(const leerplek_client *client) { return client ? clie
 int leerplek_fd(const leerplek_client *client) { return client ? client->fd : -1; }
 
 /* Opens a stream socket to "unix:/path", "[v6]:port" or "host:port". */
-static int open_socket(const char *address, char *error, size_t error_size) {
+static int open_socket(const char *address, char *host_out, size_t host_out_size, char *error, size_t error_size) {
+  host_out[0] = '\0';
   if (strncmp(address, "unix:", 5) == 0) {
     const char *path = address + 5;
     struct sockaddr_un sun;
@@ -100,6 +111,7 @@ static int open_socket(const char *address, char *error, size_t error_size) {
     snprintf(error, error_size, "address '%s': missing port", address);
     return -1;
   }
+  snprintf(host_out, host_out_size, "%s", host);
 
   struct addrinfo hints, *found = NULL;
   memset(&hints, 0, sizeof hints);
@@ -133,8 +145,83 @@ static int open_socket(const char *address, char *error, size_t error_size) {
   return fd;
 }
 
+/* The OpenSSL error queue, or the verification result, as one reason. */
+static void tls_reason(const SSL *tls, char *out, size_t out_size) {
+  long verify = tls ? SSL_get_verify_result(tls) : X509_V_OK;
+  unsigned long code = ERR_peek_last_error();
+  char text[256] = "";
+  if (code) ERR_error_string_n(code, text, sizeof text);
+  ERR_clear_error();
+  if (verify != X509_V_OK)
+    snprintf(out, out_size, "certificate verify failed: %s", X509_verify_cert_error_string(verify));
+  else if (text[0])
+    snprintf(out, out_size, "%s", text);
+  else
+    snprintf(out, out_size, "%s", errno ? strerror(errno) : "the daemon closed the connection (is it a TLS port?)");
+}
+
+/* TLS 1.2+ over fd, verifying the daemon's certificate against tls->ca_file and host. */
+static int start_tls(leerplek_client *client, const leerplek_tls *tls, const char *host, char *error, size_t error_size) {
+  ERR_clear_error();
+  client->tls_context = SSL_CTX_new(TLS_client_method());
+  if (!client->tls_context) {
+    snprintf(error, error_size, "TLS: cannot create a context");
+    return -1;
+  }
+  SSL_CTX *context = client->tls_context;
+  SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION);
+  SSL_CTX_set_verify(context, SSL_VERIFY_PEER, NULL);
+  int loaded = tls->ca_file ? SSL_CTX_load_verify_locations(context, tls->ca_file, NULL)
+                            : SSL_CTX_set_default_verify_paths(context);
+  char reason[300];
+  if (loaded != 1) {
+    tls_reason(NULL, reason, sizeof reason);
+    snprintf(error, error_size, "TLS CA file %s: %s", tls->ca_file ? tls->ca_file : "(system)", reason);
+    return -1;
+  }
+  if (tls->cert_file) {
+    const char *key = tls->key_file ? tls->key_file : tls->cert_file;
+    if (SSL_CTX_use_certificate_chain_file(context, tls->cert_file) != 1 ||
+        SSL_CTX_use_PrivateKey_file(context, key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(context) != 1) {
+      tls_reason(NULL, reason, sizeof reason);
+      snprintf(error, error_size, "TLS client certificate %s / key %s: %s", tls->cert_file, key, reason);
+      return -1;
+    }
+  }
+  client->tls = SSL_new(context);
+  if (!client->tls || SSL_set_fd(client->tls, client->fd) != 1) {
+    snprintf(error, error_size, "TLS: cannot create a session");
+    return -1;
+  }
+  const char *name = tls->server_name ? tls->server_name : host;
+  if (name && name[0]) {
+    unsigned char ip[sizeof(struct in6_addr)];
+    bool is_ip = inet_pton(AF_INET, name, ip) == 1 || inet_pton(AF_INET6, name, ip) == 1;
+    X509_VERIFY_PARAM *param = SSL_get0_param(client->tls);
+    /* An IP address must be among the certificate's IP SANs; a name among its DNS names. */
+    int named = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, name) : SSL_set1_host(client->tls, name);
+    if (!is_ip) SSL_set_tlsext_host_name(client->tls, name);
+    if (named != 1) {
+      snprintf(error, error_size, "TLS: cannot check the certificate for '%s'", name);
+      return -1;
+    }
+  }
+  errno = 0;
+  if (SSL_connect(client->tls) != 1) {
+    tls_reason(client->tls, reason, sizeof reason);
+    snprintf(error, error_size, "TLS handshake with %s: %s", name && name[0] ? name : "the daemon", reason);
+    return -1;
+  }
+  return 0;
+}
+
 int leerplek_connect(const char *address, const char *token, leerplek_client **out, char *error,
                      size_t error_size) {
+  return leerplek_connect_tls(address, token, NULL, out, error, error_size);
+}
+
+int leerplek_connect_tls(const char *address, const char *token, const leerplek_tls *tls, leerplek_client **out,
+                         char *error, size_t error_size) {
   char scratch[1];
   if (!error || error_size == 0) {
     error = scratch;
@@ -150,7 +237,8 @@ int leerplek_connect(const char *address, const char *token, leerplek_client **o
     snprintf(error, error_size, "token longer than %u bytes", MAX_TOKEN_BYTES);
     return -1;
   }
-  int fd = open_socket(address, error, error_size);
+  char host[256];
+  int fd = open_socket(address, host, sizeof host, error, error_size);
   if (fd < 0) return -1;
 
   leerplek_client *client = calloc(1, sizeof *client);
@@ -162,6 +250,10 @@ int leerplek_connect(const char *address, const char *token, leerplek_client **o
   client->fd = fd;
   client->next_request_id = 1;
   if (token) memcpy(client->token, token, strlen(token) + 1);
+  if (tls && start_tls(client, tls, host, error, error_size) != 0) {
+    leerplek_close(client);
+    return -1;
+  }
 
   Leerplek__V1__HelloRequest hello = LEERPLEK__V1__HELLO_REQUEST__INIT;
   hello.protocol_version = PROTOCOL_VERSION;
@@ -230,9 +322,49 @@ int leerplek_send(leerplek_client *client, Leerplek__V1__Request *request) {
   return rc;
 }
 
+/* SSL_write writes with write(2), which raises SIGPIPE on a closed connection (send has
+ * MSG_NOSIGNAL, write has nothing like it): the signal is blocked around it and a SIGPIPE it
+ * caused is taken off the queue, so the caller's handlers never see it. */
+static ssize_t tls_write(leerplek_client *client, const void *bytes, size_t size) {
+  sigset_t pipe_only, previous, pending;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_only, &previous);
+  sigpending(&pending);
+  bool was_pending = sigismember(&pending, SIGPIPE);
+  int n, why = SSL_ERROR_NONE;
+  do {
+    errno = 0;
+    n = SSL_write(client->tls, bytes, size > INT32_MAX ? INT32_MAX : (int)size);
+    if (n <= 0) why = SSL_get_error(client->tls, n);
+  } while (n <= 0 && (why == SSL_ERROR_WANT_READ || why == SSL_ERROR_WANT_WRITE || (why == SSL_ERROR_SYSCALL && errno == EINTR)));
+  if (n <= 0 && !was_pending) {
+    struct timespec none = {0, 0};
+    while (sigtimedwait(&pipe_only, NULL, &none) < 0 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &previous, NULL);
+  if (n <= 0) {
+    char reason[300];
+    tls_reason(NULL, reason, sizeof reason);
+    set_error(client, "write: %s (TLS error %d)", reason, why);
+    return -1;
+  }
+  return n;
+}
+
 int leerplek_flush(leerplek_client *client) {
   size_t written = 0;
   while (written < client->out_len) {
+    if (client->tls) {
+      ssize_t n = tls_write(client, client->out + written, client->out_len - written);
+      if (n < 0) {
+        client->out_len = 0;
+        return -1;
+      }
+      written += (size_t)n;
+      continue;
+    }
     ssize_t n = send(client->fd, client->out + written, client->out_len - written, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
@@ -250,6 +382,25 @@ int leerplek_flush(leerplek_client *client) {
 static int read_exactly(leerplek_client *client, unsigned char *buffer, size_t size) {
   size_t got = 0;
   while (got < size) {
+    if (client->tls) {
+      size_t remaining = size - got;
+      errno = 0;
+      int n = SSL_read(client->tls, buffer + got, remaining > INT32_MAX ? INT32_MAX : (int)remaining);
+      if (n > 0) {
+        got += (size_t)n;
+        continue;
+      }
+      int why = SSL_get_error(client->tls, n);
+      if (why == SSL_ERROR_ZERO_RETURN || (why == SSL_ERROR_SYSCALL && errno == 0)) {
+        ERR_clear_error();
+        set_error(client, "connection closed by the daemon%s", got ? " in the middle of a frame" : "");
+      } else {
+        char reason[300];
+        tls_reason(NULL, reason, sizeof reason);
+        set_error(client, "read: %s", reason);
+      }
+      return -1;
+    }
     ssize_t n = read(client->fd, buffer + got, size - got);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
@@ -311,7 +462,9 @@ int leerplek_call(leerplek_client *client, Leerplek__V1__Request *request,
     char write_error[sizeof client->error];
     memcpy(write_error, client->error, sizeof write_error);
     if (leerplek_receive(client, response) == 0) return 0;
-    memcpy(client->error, write_error, sizeof write_error);
+    /* Over TLS the daemon's alert (e.g. "certificate required") is read, not written. */
+    bool alert = client->tls && !strstr(client->error, "connection closed");
+    if (!alert) memcpy(client->error, write_error, sizeof write_error);
     return -1;
   }
   return leerplek_receive(client, response);
@@ -323,6 +476,8 @@ void leerplek_response_free(Leerplek__V1__Response *response) {
 
 void leerplek_close(leerplek_client *client) {
   if (!client) return;
+  if (client->tls) SSL_free(client->tls); /* no close_notify: the daemon takes a plain hang-up */
+  if (client->tls_context) SSL_CTX_free(client->tls_context);
   if (client->fd >= 0) close(client->fd);
   free(client->out);
   free(client);

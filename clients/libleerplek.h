@@ -1,5 +1,5 @@
 /* libleerplek: a small blocking C client for leerplekd's framed protobuf API (see
- * proto/leerplek.proto, TRANSPORT). One client = one connection; not thread-safe (use one
+ * proto/leerplek.proto, TRANSPORT), plain or over TLS (OpenSSL). One client = one connection; not thread-safe (use one
  * client per thread). Frames are a 4-byte big-endian length followed by one message. */
 #ifndef LIBLEERPLEK_H
 #define LIBLEERPLEK_H
@@ -20,6 +20,22 @@ typedef struct leerplek_client leerplek_client;
  * NUL-terminated reason in error (when error_size > 0). */
 int leerplek_connect(const char *address, const char *token, leerplek_client **out,
                      char *error, size_t error_size);
+
+/* TLS for leerplek_connect_tls (a daemon with tls_cert_file). TLS 1.2 or newer; the daemon's
+ * certificate must chain to ca_file and name the host of the address (its DNS name or IP
+ * address; for a unix socket only the chain is checked unless server_name is given). */
+typedef struct leerplek_tls {
+  const char *ca_file;      /* PEM CA certificates to trust; NULL = the system's store */
+  const char *cert_file;    /* client certificate (PEM) for a daemon with tls_client_ca_file; NULL = none */
+  const char *key_file;     /* its private key (PEM); NULL = in cert_file */
+  const char *server_name;  /* the name the certificate must carry; NULL = the address' host */
+} leerplek_tls;
+
+/* leerplek_connect over TLS when tls is not NULL (plain when it is). A certificate that does
+ * not verify is refused with the reason (e.g. "certificate verify failed: self-signed
+ * certificate"). */
+int leerplek_connect_tls(const char *address, const char *token, const leerplek_tls *tls,
+                         leerplek_client **out, char *error, size_t error_size);
 
 /* Fills request->request_id (the next id) when it is 0 and uses the client's token when
  * request->token is NULL or empty (the request's own token field is left as it was), sends
@@ -47,7 +63,8 @@ const char *leerplek_error(const leerplek_client *client);
  * "UNKNOWN_CODE" for values outside 0..16. */
 const char *leerplek_status_name(int code);
 
-/* The connection's socket, e.g. for poll() or to set timeouts. */
+/* The connection's socket, e.g. for poll() or to set timeouts (over TLS, bytes may already be
+ * decrypted and waiting in the client while poll() sees nothing). */
 int leerplek_fd(const leerplek_client *client);
 
 /* Closes the connection and frees the client (NULL is fine). */

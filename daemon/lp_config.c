@@ -38,6 +38,10 @@ static const option options[] = {
     UINT_OPTION("server", shutdown_grace_ms, "5000", 0, 600000, "on SIGTERM, wait this long for calls in flight, ms"),
     UINT_OPTION("limits", max_frame_bytes, "1048576", 1024, 64u << 20, "largest request frame, bytes"),
     UINT_OPTION("limits", max_connections, "1024", 1, 1000000, "open API connections; more are refused"),
+    UINT_OPTION("limits", max_connections_per_address, "64", 1, 1000000, "open API connections from one IP address; more are refused (unix sockets not counted)"),
+    UINT_OPTION("limits", hello_timeout_ms, "10000", 100, 600000, "after connect, Hello (and the TLS handshake) must have arrived within this, ms"),
+    UINT_OPTION("limits", frame_timeout_ms, "10000", 100, 600000, "once a request frame has begun, all of it must arrive within this, ms"),
+    UINT_OPTION("limits", max_output_total_bytes, "268435456", 65536, 4000000000u, "unsent reply bytes of all connections together; over it the connections holding most are cut off"),
     UINT_OPTION("limits", idle_timeout_s, "300", 0, 86400, "close connections idle this long, s (0 = never)"),
     UINT_OPTION("limits", max_pending_requests, "128", 1, 100000, "requests in flight per connection before reading pauses"),
     UINT_OPTION("limits", output_high_water_bytes, "4194304", 4096, 1u << 30, "unsent reply bytes per connection before reading pauses"),
@@ -50,12 +54,20 @@ static const option options[] = {
     UINT_OPTION("limits", max_recognitions, "100", 1, 10000, "most recognised trainings per company"),
     UINT_OPTION("limits", max_preferences, "10", 0, 1000, "most preferred companies per pupil"),
     UINT_OPTION("limits", max_exclusions, "100", 0, 10000, "most excluded companies per pupil"),
+    STRING_OPTION("tls", tls_cert_file, "", "PEM certificate chain for TLS on the API port; empty = plain TCP"),
+    STRING_OPTION("tls", tls_key_file, "", "PEM private key of tls_cert_file"),
+    STRING_OPTION("tls", tls_client_ca_file, "", "PEM CA certificates; when set, every client must present a certificate they signed"),
     STRING_OPTION("redis", redis, "127.0.0.1:6379", "Redis address: ip:port or unix:/path (no host names)"),
+    STRING_OPTION("redis", redis_sentinels, "", "Sentinel addresses ip:port,ip:port,...: ask them for the primary instead of using redis"),
+    STRING_OPTION("redis", redis_sentinel_master, "leerplek", "the master name the Sentinels monitor"),
+    STRING_OPTION("redis", redis_sentinel_password_file, "", "file whose first line is the Sentinels' requirepass; empty = none"),
+    UINT_OPTION("redis", redis_wait_replicas, "0", 0, 16, "acknowledge a write only once this many replicas have it (WAIT); 0 = once the primary has it"),
+    UINT_OPTION("redis", redis_wait_timeout_ms, "1000", 1, 600000, "how long WAIT waits for the replicas, ms (below redis_timeout_ms)"),
     STRING_OPTION("redis", redis_password_file, "", "file whose first line is the Redis password (sent with AUTH); empty = no AUTH"),
     UINT_OPTION("redis", redis_timeout_ms, "2000", 10, 600000, "connect timeout and write confirmation timeout, ms"),
     UINT_OPTION("redis", redis_reconnect_min_ms, "100", 1, 600000, "first reconnect delay, ms (doubles up to the max)"),
     UINT_OPTION("redis", redis_reconnect_max_ms, "5000", 1, 3600000, "longest reconnect delay, ms"),
-    UINT_OPTION("redis", follow_events, "0", 0, 1, "1 = apply other daemons' writes from lp:events (scale-out)"),
+    UINT_OPTION("redis", follow_events, "1", 0, 1, "1 = apply other daemons' writes from lp:events (scale-out); 0 only for a daemon known to be alone"),
     UINT_OPTION("redis", events_max_length, "1000000", 1000, 1u << 31, "approximate length kept of the lp:events stream"),
     UINT_OPTION("report", trend_interval_s, "600", 1, 86400, "how often today's snapshot of the headline figures (lp:trend:<day>) is refreshed, s"),
     STRING_OPTION("rematch", rematch_nightly_time, "02:00", "run a rematch every day at HH:MM local time; empty = never"),
@@ -196,6 +208,28 @@ int lp_config_validate(const lp_config *config, char *error, size_t error_size) 
              config->rematch_nightly_time);
     return -1;
   }
+  if ((config->tls_cert_file[0] != '\0') != (config->tls_key_file[0] != '\0')) {
+    snprintf(error, error_size, "tls_cert_file and tls_key_file go together: set both or neither");
+    return -1;
+  }
+  if (config->tls_client_ca_file[0] && !config->tls_cert_file[0]) {
+    snprintf(error, error_size, "tls_client_ca_file needs TLS: set tls_cert_file and tls_key_file too");
+    return -1;
+  }
+  if (config->max_output_total_bytes < config->output_high_water_bytes) {
+    snprintf(error, error_size, "max_output_total_bytes %u is below output_high_water_bytes %u",
+             config->max_output_total_bytes, config->output_high_water_bytes);
+    return -1;
+  }
+  if (config->redis_wait_replicas > 0 && config->redis_wait_timeout_ms >= config->redis_timeout_ms) {
+    snprintf(error, error_size, "redis_wait_timeout_ms %u must be below redis_timeout_ms %u (else the link is "
+             "dropped while WAIT still waits)", config->redis_wait_timeout_ms, config->redis_timeout_ms);
+    return -1;
+  }
+  if (config->redis_sentinels[0] && !config->redis_sentinel_master[0]) {
+    snprintf(error, error_size, "redis_sentinels needs redis_sentinel_master (the name they monitor)");
+    return -1;
+  }
   if (config->listen[0] == '\0' || config->redis[0] == '\0') {
     snprintf(error, error_size, "listen and redis must not be empty");
     return -1;
@@ -203,27 +237,37 @@ int lp_config_validate(const lp_config *config, char *error, size_t error_size) 
   return 0;
 }
 
-int lp_config_load_secrets(lp_config *config, char *error, size_t error_size) {
-  config->redis_password[0] = '\0';
-  if (config->redis_password_file[0] == '\0') return 0;
-  FILE *file = fopen(config->redis_password_file, "r");
+/* The first line of path into out (1..out_size-1 bytes); option names the setting for errors. */
+static int read_secret(const char *option, const char *path, char *out, size_t out_size, char *error, size_t error_size) {
+  out[0] = '\0';
+  if (path[0] == '\0') return 0;
+  FILE *file = fopen(path, "r");
   if (!file) {
-    snprintf(error, error_size, "redis_password_file %s: %s", config->redis_password_file, strerror(errno));
+    snprintf(error, error_size, "%s %s: %s", option, path, strerror(errno));
     return -1;
   }
-  char line[sizeof config->redis_password + 1];
+  char line[257];
   bool read = fgets(line, sizeof line, file) != NULL;
   fclose(file);
   size_t length = read ? strcspn(line, "\r\n") : 0;
   line[length] = '\0';
-  if (length == 0 || length >= sizeof config->redis_password) {
-    snprintf(error, error_size, "redis_password_file %s: the first line must hold the password (1..%zu bytes)",
-             config->redis_password_file, sizeof config->redis_password - 1);
+  if (length == 0 || length >= out_size) {
+    snprintf(error, error_size, "%s %s: the first line must hold the password (1..%zu bytes)", option, path,
+             out_size - 1);
+    memset(line, 0, sizeof line);
     return -1;
   }
-  memcpy(config->redis_password, line, length + 1);
+  memcpy(out, line, length + 1);
   memset(line, 0, sizeof line);
   return 0;
+}
+
+int lp_config_load_secrets(lp_config *config, char *error, size_t error_size) {
+  if (read_secret("redis_password_file", config->redis_password_file, config->redis_password,
+                  sizeof config->redis_password, error, error_size) != 0)
+    return -1;
+  return read_secret("redis_sentinel_password_file", config->redis_sentinel_password_file,
+                     config->redis_sentinel_password, sizeof config->redis_sentinel_password, error, error_size);
 }
 
 void lp_config_print_help(FILE *out) {

@@ -13,8 +13,21 @@ typedef struct lp_config {
   char redis_password[256];    /* read from redis_password_file by lp_config_load_secrets; not an option */
   char log_level[16];          /* error, warn, info, debug */
   char instance_id[64];        /* names this daemon in lp:events; empty = random at start */
+  char tls_cert_file[256];      /* PEM certificate chain of the API port; "" = plain TCP */
+  char tls_key_file[256];       /* its private key (PEM) */
+  char tls_client_ca_file[256]; /* "" = no client certificates; else every client needs one signed by these CAs */
+  char redis_sentinels[512];    /* "ip:port,ip:port,...": ask them for the primary; "" = use `redis` */
+  char redis_sentinel_master[64]; /* the name the Sentinels monitor */
+  char redis_sentinel_password_file[256]; /* "" = Sentinels without requirepass */
+  char redis_sentinel_password[256];      /* read by lp_config_load_secrets; not an option */
+  uint32_t redis_wait_replicas;   /* 0 = acknowledge after EXEC; N = only once N replicas have it (WAIT) */
+  uint32_t redis_wait_timeout_ms;
   uint32_t max_frame_bytes;
   uint32_t max_connections;
+  uint32_t max_connections_per_address; /* TCP peers from one IP address (unix sockets are not counted) */
+  uint32_t hello_timeout_ms;   /* after connect: Hello (and a TLS handshake) complete within this */
+  uint32_t frame_timeout_ms;   /* once a frame has begun, all of it within this */
+  uint32_t max_output_total_bytes; /* unsent replies of all connections together */
   uint32_t idle_timeout_s;     /* 0 = never */
   uint32_t max_pending_requests;
   uint32_t output_high_water_bytes;

@@ -39,10 +39,19 @@ typedef struct lp_metrics {
   unsigned long long commit_failures;       /* writes that failed or whose link was lost */
   unsigned long long connections_accepted;
   unsigned long long connections_refused;   /* over max_connections */
+  unsigned long long connections_refused_per_address;   /* over max_connections_per_address */
+  unsigned long long connections_refused_no_descriptors; /* accepted on the reserve descriptor, told, closed */
+  unsigned long long connections_cut_output; /* cut off over max_output_total_bytes */
+  unsigned long long hello_timeouts;        /* no Hello within hello_timeout_ms */
+  unsigned long long frame_timeouts;        /* a frame not complete within frame_timeout_ms */
+  unsigned long long tls_handshake_failures;
+  unsigned long long tls_plaintext_refused; /* plain-text clients on the TLS port */
   unsigned long long redis_connects;        /* links to Redis set up (the first and every reconnect) */
   unsigned long long redis_connect_failures;
   unsigned long long redis_disconnects;     /* links lost or dropped by the watchdog */
   unsigned long long redis_errors;          /* error replies from Redis (refused writes, failed PINGs) */
+  unsigned long long redis_primary_switches; /* the Sentinels named another primary */
+  unsigned long long redis_wait_shortfalls;  /* writes not confirmed by redis_wait_replicas replicas */
 } lp_metrics;
 
 typedef struct lp_daemon {

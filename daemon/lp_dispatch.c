@@ -132,6 +132,10 @@ static unsigned char *error_frame(uint64_t request_id, int code, const char *fie
   return pack_frame(&response, frame_size);
 }
 
+unsigned char *lp_dispatch_error_frame(int code, const char *message, size_t *frame_size) {
+  return error_frame(0, code, "", message, frame_size);
+}
+
 static void finish_with_error(lp_call *call, uint64_t request_id, int code, const char *field,
                               const char *message, bool close_after) {
   size_t size = 0;

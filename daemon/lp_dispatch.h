@@ -14,6 +14,10 @@ void lp_dispatch_oversized(lp_daemon *daemon, lp_conn *conn, size_t size);
 /* Refuses a new connection with one reply (request_id 0) and closes it. */
 void lp_dispatch_refuse(lp_daemon *daemon, lp_conn *conn, int code, const char *message);
 
+/* A reply frame (request_id 0) with code and message, for answers outside any connection's
+ * queue (e.g. out of file descriptors); caller frees. NULL when out of memory. */
+unsigned char *lp_dispatch_error_frame(int code, const char *message, size_t *frame_size);
+
 /* The name of a row of lp_metrics.calls ("none", "hello", "get_pupil", ...), NULL past the last. */
 const char *lp_dispatch_call_name(unsigned row);
 

@@ -1,9 +1,15 @@
-/* lp_follow: scale-out. With follow_events = 1 the daemon reads the lp:events stream on a second
- * Redis connection (XREAD BLOCK) and, for every event, re-reads the named record from Redis into
- * memory, so several daemons on one Redis converge on the store's contents. Its own events are
- * re-read too: that repairs the moment where another daemon's older record overwrote a write of
- * ours that was still in flight. Erasures name only the school (the audit trail keeps no pupil
- * reference), so they are applied by dropping that school's pupils that left the index. */
+/* lp_follow: scale-out, on by default. The daemon reads the lp:events stream on a second Redis
+ * connection (XREAD BLOCK) and, for every event, re-reads the named record from Redis into
+ * memory, so several daemons on one Redis converge on the store's contents. Erasures name only
+ * the school (the audit trail keeps no pupil reference), so they are applied by dropping that
+ * school's pupils that left the index.
+ *
+ * Memory takes a write the moment it is sent, before Redis has it, so a re-read must never put
+ * an older record over one of our own writes (a client would not read its own acknowledged
+ * write). Re-reads therefore go on the write link, behind every write sent so far, and a reply
+ * is dropped when a local write to that record was sent after it (lp_store_read_freshness):
+ * that write's own event brings a newer read. Our own events are re-read like the others:
+ * that repairs the moment where another daemon's older record overwrote one of ours. */
 #include "lp_follow.h"
 
 #include <event2/event.h>
@@ -39,7 +45,20 @@ typedef struct record_request {
   lp_follow *follow;
   enum lp_kind kind;
   char key[96];
+  uint64_t seq;             /* from lp_store_read: which local writes the reply shows */
 } record_request;
+
+static void on_record(redisAsyncContext *redis, void *reply_pointer, void *privdata);
+
+/* MGETs the record (and, for a token, its hash) on the write link; frees request if it cannot. */
+static void read_record(record_request *request) {
+  lp_store *store = request->follow->daemon->store;
+  const char *kind = lp_kind_name(request->kind), *key = request->key;
+  int rc = request->kind == LP_KIND_TOKEN
+               ? lp_store_read(store, on_record, request, &request->seq, "MGET lp:token:%s lp:tokenhash:%s", key, key)
+               : lp_store_read(store, on_record, request, &request->seq, "MGET lp:%s:%s", kind, key);
+  if (rc != 0) free(request); /* no link: the reload after the reconnect reads everything */
+}
 
 static int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -52,8 +71,20 @@ static void on_record(redisAsyncContext *redis, void *reply_pointer, void *privd
   (void)redis;
   record_request *request = privdata;
   redisReply *reply = reply_pointer;
+  if (!reply) {
+    /* The write link dropped, or the store is being freed after lp_follow (do not touch it). */
+    free(request);
+    return;
+  }
   lp_state *state = &request->follow->daemon->state;
-  if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 && !request->follow->freeing) {
+  int freshness = !request->follow->freeing
+                      ? lp_store_read_freshness(request->follow->daemon->store, request->kind, request->key, request->seq)
+                      : LP_READ_SUPERSEDED;
+  if (freshness == LP_READ_UNSURE) {
+    read_record(request);
+    return;
+  }
+  if (freshness == LP_READ_CURRENT && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1) {
     redisReply *record = reply->element[0];
     if (record->type != REDIS_REPLY_STRING) {
       lp_state_remove(state, request->kind, request->key);
@@ -101,6 +132,9 @@ static void on_pupil_index(redisAsyncContext *redis, void *reply_pointer, void *
       if (strncmp(key, request->key, prefix) != 0 || key[prefix] != '/') continue;
       bool present = false;
       for (size_t m = 0; m < reply->elements && !present; m++) present = strcmp(reply->element[m]->str, key) == 0;
+      /* Registered here after the SMEMBERS was sent: not in its reply, but not erased either. */
+      if (!present && lp_store_read_freshness(request->follow->daemon->store, LP_KIND_PUPIL, key, request->seq) != LP_READ_CURRENT)
+        present = true;
       if (!present) {
         char gone[96];
         snprintf(gone, sizeof gone, "%s", key);
@@ -129,7 +163,8 @@ static void apply_event(lp_follow *follow, const redisReply *fields) {
   request->kind = (enum lp_kind)kind;
   memcpy(request->key, key, strlen(key) + 1);
   if (strcmp(op, "erase") == 0) {
-    redisAsyncCommand(follow->redis, on_pupil_index, request, "SMEMBERS lp:index:pupil");
+    if (lp_store_read(follow->daemon->store, on_pupil_index, request, &request->seq, "SMEMBERS lp:index:pupil") != 0)
+      free(request);
     return;
   }
   /* A write may touch a pupil and its placement together: re-read both for either. */
@@ -137,12 +172,9 @@ static void apply_event(lp_follow *follow, const redisReply *fields) {
     record_request *other = lp_calloc(1, sizeof *other);
     *other = *request;
     other->kind = kind == LP_KIND_PUPIL ? LP_KIND_PLACEMENT : LP_KIND_PUPIL;
-    redisAsyncCommand(follow->redis, on_record, other, "MGET lp:%s:%s", lp_kind_name(other->kind), key);
+    read_record(other);
   }
-  if (kind == LP_KIND_TOKEN)
-    redisAsyncCommand(follow->redis, on_record, request, "MGET lp:token:%s lp:tokenhash:%s", key, key);
-  else
-    redisAsyncCommand(follow->redis, on_record, request, "MGET lp:%s:%s", kind_name, key);
+  read_record(request);
 }
 
 static void on_events(redisAsyncContext *redis, void *reply_pointer, void *privdata) {
@@ -203,21 +235,17 @@ static void on_disconnect(const redisAsyncContext *redis, int status) {
 }
 
 static void connect_follower(lp_follow *follow) {
-  const char *address = follow->daemon->config.redis;
-  redisAsyncContext *redis = NULL;
-  if (strncmp(address, "unix:", 5) == 0) {
-    redis = redisAsyncConnectUnix(address + 5);
-  } else {
-    /* lp_store has checked that the address is an IP literal and port. */
-    char host[256];
-    const char *colon = strrchr(address, ':');
-    const char *start = address[0] == '[' ? address + 1 : address;
-    const char *end = address[0] == '[' ? strchr(address, ']') : colon;
-    if (!colon || !end || end <= start || (size_t)(end - start) >= sizeof host) return;
-    memcpy(host, start, (size_t)(end - start));
-    host[end - start] = '\0';
-    redis = redisAsyncConnect(host, atoi(colon + 1));
+  char primary[256], host[256], error[512];
+  int port = 0;
+  bool is_unix = false;
+  /* The same primary as the store's link (with Sentinels: whichever they name now). */
+  if (lp_store_primary(&follow->daemon->config, primary, sizeof primary, error, sizeof error) != 0 ||
+      lp_store_parse_address(primary, host, sizeof host, &port, &is_unix, error, sizeof error) != 0) {
+    LP_WARN("follow: %s", error);
+    schedule_retry(follow);
+    return;
   }
+  redisAsyncContext *redis = is_unix ? redisAsyncConnectUnix(host) : redisAsyncConnect(host, port);
   if (!redis || redis->err) {
     if (redis) redisAsyncFree(redis);
     schedule_retry(follow);

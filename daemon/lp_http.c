@@ -171,10 +171,33 @@ static void on_metrics(struct evhttp_request *request, void *arg) {
   add_counter(body, "leerplek_connections_refused_total", "API connections refused over max_connections.",
               metrics->connections_refused);
   add_gauge(body, "leerplek_connections_open", "API connections open now.", (double)lp_server_connection_count(daemon->server));
+  add_counter(body, "leerplek_connections_refused_per_address_total",
+              "API connections refused over max_connections_per_address.", metrics->connections_refused_per_address);
+  add_counter(body, "leerplek_connections_refused_no_descriptors_total",
+              "API connections accepted on the reserved descriptor when out of file descriptors, told so and closed.",
+              metrics->connections_refused_no_descriptors);
+  add_counter(body, "leerplek_hello_timeouts_total", "API connections closed for no Hello within hello_timeout_ms.",
+              metrics->hello_timeouts);
+  add_counter(body, "leerplek_frame_timeouts_total",
+              "API connections closed for a request frame not complete within frame_timeout_ms.", metrics->frame_timeouts);
+  add_counter(body, "leerplek_connections_cut_output_total",
+              "API connections cut off while all unsent replies were over max_output_total_bytes.",
+              metrics->connections_cut_output);
+  add_gauge(body, "leerplek_output_bytes", "Reply bytes queued on all API connections and not yet sent.",
+            (double)lp_server_output_bytes(daemon->server));
+  add_counter(body, "leerplek_tls_handshake_failures_total", "TLS handshakes that failed on the API port.",
+              metrics->tls_handshake_failures);
+  add_counter(body, "leerplek_tls_plaintext_refused_total", "Plain-text clients refused on the TLS API port.",
+              metrics->tls_plaintext_refused);
   add_counter(body, "leerplek_redis_connects_total", "Links to Redis set up (the first one and every reconnect).",
               metrics->redis_connects);
   add_counter(body, "leerplek_redis_connect_failures_total", "Attempts to link to Redis that failed or timed out.",
               metrics->redis_connect_failures);
+  add_counter(body, "leerplek_redis_primary_switches_total", "Times the Sentinels named another Redis primary.",
+              metrics->redis_primary_switches);
+  add_counter(body, "leerplek_redis_wait_shortfalls_total",
+              "Writes answered DEADLINE_EXCEEDED because fewer than redis_wait_replicas replicas confirmed them.",
+              metrics->redis_wait_shortfalls);
   add_counter(body, "leerplek_redis_disconnects_total", "Links to Redis lost or dropped for not answering.",
               metrics->redis_disconnects);
   add_counter(body, "leerplek_redis_errors_total", "Error replies from Redis (refused writes, failed health checks).",

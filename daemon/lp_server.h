@@ -37,6 +37,8 @@ int lp_server_listen(lp_server *server, char *error, size_t error_size);
 /* Stops accepting and reading; connections close once their replies are written. */
 void lp_server_drain(lp_server *server);
 size_t lp_server_connection_count(const lp_server *server);
+/* Reply bytes queued on all connections and not yet sent (against max_output_total_bytes). */
+size_t lp_server_output_bytes(const lp_server *server);
 void lp_server_free(lp_server *server);
 
 /* For dispatch: a new call at the end of conn's queue (NULL when out of memory). */

@@ -13,6 +13,17 @@
  *   write, because memory may hold writes that never reached Redis;
  * - blocking DNS in connect: addresses must be IP literals or unix sockets (checked here).
  *
+ * Sentinel (redis_sentinels): before every connect (the async link, the loads, the rematch's
+ * link) the Sentinels are asked for the primary, one after the other with a short timeout, and
+ * the link checks with ROLE that it reached a primary. A lost link, a Redis that turned replica
+ * (READONLY) or a ROLE other than master drops the link; the reconnect asks again, so a
+ * failover is followed like any lost link, state reload included. The questions block the
+ * loop for at most sentinel_timeout_ms each, only while reconnecting.
+ *
+ * WAIT (redis_wait_replicas = N): each batch's EXEC is followed by WAIT N redis_wait_timeout_ms
+ * and its commits are answered only from WAIT's reply: confirmed when N replicas have it, else
+ * DEADLINE_EXCEEDED (written on the primary, but a failover could lose it).
+ *
  * Group commit: lp_store_commit only queues the block and activates flush_event, which runs
  * after the callbacks already active in this loop iteration (every connection that was
  * readable): it sends MULTI, every queued command and EXEC in one write and one round trip,
@@ -23,6 +34,7 @@
 #include <event2/event.h>
 #include <hiredis/async.h>
 #include <hiredis/adapters/libevent.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +44,11 @@
 
 #include "lp_alloc.h"
 #include "lp_log.h"
+
+/* Each Sentinel gets this long (at most redis_timeout_ms) to answer: they are asked one after
+ * the other, on the event loop, while it reconnects. */
+enum { SENTINEL_TIMEOUT_MS = 500 };
+enum { LOCAL_WRITE_SLOTS = 4096 };
 
 /* ---- transactions ---------------------------------------------------------------------- */
 
@@ -45,6 +62,8 @@ struct lp_txn {
   size_t *ends;                 /* where each command ends in wire */
   size_t count;
   size_t ends_capacity;
+  uint64_t *records;            /* record_hash of each record it writes or deletes (lp_follow) */
+  size_t record_count, record_capacity;
 };
 
 lp_txn *lp_txn_new(void) { return lp_calloc(1, sizeof(lp_txn)); }
@@ -53,7 +72,23 @@ void lp_txn_free(lp_txn *txn) {
   if (!txn) return;
   free(txn->wire);
   free(txn->ends);
+  free(txn->records);
   free(txn);
+}
+
+/* FNV-1a over kind and key: names a record in the local-write table (see lp_store_read). */
+static uint64_t record_hash(enum lp_kind kind, const char *key) {
+  uint64_t hash = 1469598103934665603ull ^ (uint64_t)kind;
+  for (const unsigned char *c = (const unsigned char *)key; *c; c++) hash = (hash ^ *c) * 1099511628211ull;
+  return hash ? hash : 1; /* 0 marks an empty slot */
+}
+
+static void note_record(lp_txn *txn, enum lp_kind kind, const char *key) {
+  if (txn->record_count == txn->record_capacity) {
+    txn->record_capacity = txn->record_capacity ? txn->record_capacity * 2 : 4;
+    txn->records = lp_realloc(txn->records, txn->record_capacity * sizeof *txn->records);
+  }
+  txn->records[txn->record_count++] = record_hash(kind, key);
 }
 
 bool lp_txn_failed(const lp_txn *txn) {
@@ -114,6 +149,7 @@ static void add_strings(lp_txn *txn, int argc, const char *const *argv) {
 }
 
 void lp_txn_put(lp_txn *txn, enum lp_kind kind, const char *key, const ProtobufCMessage *message) {
+  note_record(txn, kind, key);
   char record_key[256], index_key[64];
   snprintf(record_key, sizeof record_key, "lp:%s:%s", lp_kind_name(kind), key);
   snprintf(index_key, sizeof index_key, "lp:index:%s", lp_kind_name(kind));
@@ -129,6 +165,7 @@ void lp_txn_put(lp_txn *txn, enum lp_kind kind, const char *key, const ProtobufC
 }
 
 void lp_txn_delete(lp_txn *txn, enum lp_kind kind, const char *key) {
+  note_record(txn, kind, key);
   char record_key[256], index_key[64];
   snprintf(record_key, sizeof record_key, "lp:%s:%s", lp_kind_name(kind), key);
   snprintf(index_key, sizeof index_key, "lp:index:%s", lp_kind_name(kind));
@@ -162,6 +199,10 @@ typedef struct pending_commit {
   void *arg;
   lp_txn *txn;                  /* until flush_batch sends it */
   size_t commands;              /* its commands inside the EXEC reply */
+  bool wait_queued;             /* a WAIT follows its EXEC: that reply answers it (on_wait_reply) */
+  bool unconfirmed;             /* WAIT could not be sent: EXEC's success is not enough */
+  int exec_code;                /* EXEC's verdict, kept for on_wait_reply */
+  char exec_message[300];
   struct timeval sent;
   lp_store *store;
   struct pending_commit *next, *previous; /* in-flight list, oldest first */
@@ -187,6 +228,12 @@ struct lp_store {
   size_t unsent_count;
   struct event *flush_event;
   char events_start[64];        /* lp:events' last id just before the first load */
+  char primary[256];            /* the address connected to (from redis or the Sentinels) */
+  /* Local writes by record, for lp_store_read: the last commit (by number) that wrote each;
+   * a direct-mapped table, so a record pushed out leaves its number in evicted_seq. */
+  uint64_t commit_seq;
+  struct { uint64_t hash, seq; } local_writes[LOCAL_WRITE_SLOTS];
+  uint64_t evicted_seq;
 };
 
 const char *lp_store_events_start(const lp_store *store) { return store->events_start; }
@@ -263,10 +310,12 @@ static void on_exec_reply(redisAsyncContext *redis, void *reply_pointer, void *p
   size_t commits = (size_t)(uintptr_t)privdata;
   redisReply *reply = reply_pointer;
   size_t element = 0;
-  for (size_t c = 0; c < commits && store->oldest; c++) {
+  bool readonly = false;
+  pending_commit *pending = store->oldest;
+  for (size_t c = 0; c < commits && pending; c++) {
     int code = 0;
     char message[300] = "";
-    size_t commands = store->oldest->commands;
+    size_t commands = pending->commands;
     if (!reply) {
       /* The link dropped (or the store is being freed) after the block was handed to hiredis. */
       code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_DEADLINE_EXCEEDED;
@@ -276,6 +325,7 @@ static void on_exec_reply(redisAsyncContext *redis, void *reply_pointer, void *p
     } else if (reply->type == REDIS_REPLY_ARRAY && element + commands <= reply->elements) {
       for (size_t i = element; i < element + commands; i++) {
         if (reply->element[i]->type == REDIS_REPLY_ERROR) {
+          readonly = readonly || strncmp(reply->element[i]->str, "READONLY", 8) == 0;
           code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INTERNAL;
           store->daemon->metrics.redis_errors++;
           snprintf(message, sizeof message, "store refused part of the write: %.200s", reply->element[i]->str);
@@ -286,14 +336,66 @@ static void on_exec_reply(redisAsyncContext *redis, void *reply_pointer, void *p
     } else {
       code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INTERNAL;
       store->daemon->metrics.redis_errors++;
+      readonly = readonly || (reply->type == REDIS_REPLY_ERROR && strstr(reply->str, "READONLY") != NULL);
       snprintf(message, sizeof message, "store refused the write: %.200s",
                reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply to EXEC");
       store->reload_needed = true;
     }
     element += commands;
-    finish_oldest(store, code, message);
+    if (code == 0 && pending->unconfirmed) {
+      code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_DEADLINE_EXCEEDED;
+      store->daemon->metrics.redis_wait_shortfalls++;
+      snprintf(message, sizeof message, "written on the primary, but WAIT for its replicas could not be sent; "
+               "it may be lost in a failover: re-read");
+    }
+    pending_commit *next = pending->next;
+    if (pending->wait_queued) {
+      pending->exec_code = code;
+      snprintf(pending->exec_message, sizeof pending->exec_message, "%s", message);
+    } else {
+      finish_oldest(store, code, message);
+    }
+    pending = next;
+  }
+  if (readonly && reply && !store->freeing && store->redis) {
+    /* A primary demoted to replica (a failover behind our back): ask the Sentinels again. */
+    LP_WARN("redis %s is read-only (a replica now); reconnecting to the primary", store->primary);
+    redisAsyncDisconnect(store->redis);
+    return;
   }
   /* After a NULL reply the link is going down; the reload waits for the reconnect. */
+  if (reply && !store->freeing) reload_if_needed(store);
+}
+
+/* WAIT's reply for a batch (privdata: its number of commits): answers them with EXEC's verdict,
+ * a confirmed one only if enough replicas have it. */
+static void on_wait_reply(redisAsyncContext *redis, void *reply_pointer, void *privdata) {
+  lp_store *store = redis->data;
+  size_t commits = (size_t)(uintptr_t)privdata;
+  redisReply *reply = reply_pointer;
+  const lp_config *config = &store->daemon->config;
+  long long replicas = reply && reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
+  for (size_t c = 0; c < commits && store->oldest; c++) {
+    pending_commit *pending = store->oldest;
+    int code = pending->exec_code;
+    char message[300];
+    snprintf(message, sizeof message, "%s", pending->exec_message);
+    if (code == 0 && replicas < (long long)config->redis_wait_replicas) {
+      code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_DEADLINE_EXCEEDED;
+      store->daemon->metrics.redis_wait_shortfalls++;
+      if (replicas < 0) {
+        snprintf(message, sizeof message, "written on the primary, but the link was lost before %u replica%s "
+                 "confirmed it; it may be lost in a failover: re-read", config->redis_wait_replicas,
+                 config->redis_wait_replicas == 1 ? "" : "s");
+        store->reload_needed = true;
+      } else {
+        snprintf(message, sizeof message, "written on the primary, but only %lld of %u replicas confirmed it within "
+                 "%u ms (redis_wait_timeout_ms); it may be lost in a failover: re-read", replicas,
+                 config->redis_wait_replicas, config->redis_wait_timeout_ms);
+      }
+    }
+    finish_oldest(store, code, message);
+  }
   if (reply && !store->freeing) reload_if_needed(store);
 }
 
@@ -319,6 +421,17 @@ static void flush_batch(evutil_socket_t fd, short events, void *arg) {
     lp_txn_free(txn);
   }
   if (rc == REDIS_OK) rc = redisAsyncCommand(store->redis, on_exec_reply, (void *)(uintptr_t)commits, "EXEC");
+  uint32_t replicas = store->daemon->config.redis_wait_replicas;
+  if (rc == REDIS_OK && replicas > 0) {
+    bool queued = redisAsyncCommand(store->redis, on_wait_reply, (void *)(uintptr_t)commits, "WAIT %u %u", replicas,
+                                    store->daemon->config.redis_wait_timeout_ms) == REDIS_OK;
+    /* Callbacks never run inside redisAsyncCommand, so marking them now is in time. Without
+     * WAIT (out of memory) EXEC's reply answers them, but never as confirmed. */
+    for (pending_commit *pending = first; pending; pending = pending->next) {
+      pending->wait_queued = queued;
+      pending->unconfirmed = !queued;
+    }
+  }
   if (rc == REDIS_OK) return;
   /* Not sent whole (link down or going down, out of memory): outcome unknown, as for a lost
    * link; Redis discards a half-sent MULTI block when the link is reset. These are the newest
@@ -346,6 +459,15 @@ int lp_store_commit(lp_store *store, lp_txn *txn, lp_commit_done *done, void *ar
   pending->arg = arg;
   pending->store = store;
   pending->txn = txn;
+  store->commit_seq++;
+  for (size_t r = 0; r < txn->record_count; r++) {
+    uint64_t hash = txn->records[r];
+    size_t slot = (size_t)(hash % LOCAL_WRITE_SLOTS);
+    if (store->local_writes[slot].hash != hash && store->local_writes[slot].seq > store->evicted_seq)
+      store->evicted_seq = store->local_writes[slot].seq;
+    store->local_writes[slot].hash = hash;
+    store->local_writes[slot].seq = store->commit_seq;
+  }
   pending->commands = txn->count;
   gettimeofday(&pending->sent, NULL);
   pending->previous = store->newest;
@@ -377,6 +499,21 @@ static void on_ping(redisAsyncContext *redis, void *reply_pointer, void *privdat
   reload_if_needed(store);
 }
 
+/* With Sentinels: the address they gave must be the primary (they may lag behind a failover). */
+static void on_role(redisAsyncContext *redis, void *reply_pointer, void *privdata) {
+  lp_store *store = privdata;
+  redisReply *reply = reply_pointer;
+  if (!reply || store->freeing) return;
+  bool primary = reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+                 reply->element[0]->type == REDIS_REPLY_STRING && strcmp(reply->element[0]->str, "master") == 0;
+  if (primary) return;
+  LP_WARN("redis %s is not the primary (ROLE %s); asking the Sentinels again", store->primary,
+          reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 && reply->element[0]->type == REDIS_REPLY_STRING
+              ? reply->element[0]->str : "?");
+  store->daemon->metrics.redis_errors++;
+  redisAsyncDisconnect(redis);
+}
+
 static void on_auth(redisAsyncContext *redis, void *reply_pointer, void *privdata) {
   (void)redis;
   const char *password_file = privdata;
@@ -402,10 +539,11 @@ static void on_connect(const redisAsyncContext *redis, int status) {
   }
   store->connected = true;
   store->daemon->metrics.redis_connects++;
-  LP_INFO("connected to redis at %s", store->daemon->config.redis);
+  LP_INFO("connected to redis at %s", store->primary);
   store->ping_pending = true;
   gettimeofday(&store->ping_sent, NULL);
   lp_store_auth_async(store->redis, &store->daemon->config);
+  if (store->daemon->config.redis_sentinels[0]) redisAsyncCommand(store->redis, on_role, store, "ROLE");
   redisAsyncCommand(store->redis, on_ping, store, "PING");
 }
 
@@ -424,7 +562,7 @@ static void on_disconnect(const redisAsyncContext *redis, int status) {
 
 /* Splits "unix:/path" or "ip:port" (IPv4 or [IPv6]); IP literals only, since hiredis resolves
  * names with blocking getaddrinfo. */
-static int parse_redis_address(const char *address, char *host, size_t host_size, int *port,
+int lp_store_parse_address(const char *address, char *host, size_t host_size, int *port,
                                bool *is_unix, char *error, size_t error_size) {
   if (strncmp(address, "unix:", 5) == 0) {
     *is_unix = true;
@@ -467,11 +605,21 @@ static int parse_redis_address(const char *address, char *host, size_t host_size
 }
 
 static void connect_now(lp_store *store) {
-  char host[256], error[256];
+  char host[256], error[512], primary[256];
   int port = 0;
   bool is_unix = false;
-  if (parse_redis_address(store->daemon->config.redis, host, sizeof host, &port, &is_unix, error,
-                          sizeof error) != 0) {
+  if (lp_store_primary(&store->daemon->config, primary, sizeof primary, error, sizeof error) != 0) {
+    LP_WARN("%s", error);
+    store->daemon->metrics.redis_connect_failures++;
+    schedule_reconnect(store);
+    return;
+  }
+  if (store->primary[0] && strcmp(store->primary, primary) != 0) {
+    store->daemon->metrics.redis_primary_switches++;
+    LP_WARN("the Sentinels name a new primary: %s (was %s)", primary, store->primary);
+  }
+  snprintf(store->primary, sizeof store->primary, "%s", primary);
+  if (lp_store_parse_address(primary, host, sizeof host, &port, &is_unix, error, sizeof error) != 0) {
     LP_ERROR("%s", error);
     return;
   }
@@ -482,7 +630,7 @@ static void connect_now(lp_store *store) {
     return;
   }
   if (redis->err) {
-    LP_WARN("redis connect to %s: %s", store->daemon->config.redis, redis->errstr);
+    LP_WARN("redis connect to %s: %s", store->primary, redis->errstr);
     store->daemon->metrics.redis_connect_failures++;
     redisAsyncFree(redis);
     schedule_reconnect(store);
@@ -539,6 +687,27 @@ static void on_watchdog(evutil_socket_t fd, short events, void *arg) {
     store->daemon->metrics.redis_connect_failures++;
     schedule_reconnect(store);
   }
+}
+
+int lp_store_read(lp_store *store, redisCallbackFn *callback, void *privdata, uint64_t *seq, const char *format,
+                  ...) {
+  if (!store->redis || !store->connected || store->freeing) return -1;
+  /* Queued commits go out first, so that the wire order is the order of commit_seq. */
+  if (store->unsent_count > 0) flush_batch(-1, 0, store);
+  if (!store->redis) return -1;
+  va_list args;
+  va_start(args, format);
+  int rc = redisvAsyncCommand(store->redis, callback, privdata, format, args);
+  va_end(args);
+  *seq = store->commit_seq;
+  return rc == REDIS_OK ? 0 : -1;
+}
+
+int lp_store_read_freshness(const lp_store *store, enum lp_kind kind, const char *key, uint64_t seq) {
+  uint64_t hash = record_hash(kind, key);
+  size_t slot = (size_t)(hash % LOCAL_WRITE_SLOTS);
+  if (store->local_writes[slot].hash == hash) return store->local_writes[slot].seq > seq ? LP_READ_SUPERSEDED : LP_READ_CURRENT;
+  return store->evicted_seq > seq ? LP_READ_UNSURE : LP_READ_CURRENT;
 }
 
 lp_store *lp_store_new(lp_daemon *daemon) {
@@ -631,21 +800,88 @@ void lp_store_free(lp_store *store) {
 
 /* ---- synchronous helpers --------------------------------------------------------------- */
 
-redisContext *lp_store_connect_sync(const lp_config *config, char *error, size_t error_size) {
+/* "ip:port" from one Sentinel (SENTINEL get-master-addr-by-name), or -1 with the reason. */
+static int ask_sentinel(const lp_config *config, const char *sentinel, char *out, size_t out_size, char *error,
+                        size_t error_size) {
   char host[256];
   int port = 0;
   bool is_unix = false;
-  if (parse_redis_address(config->redis, host, sizeof host, &port, &is_unix, error, error_size) != 0)
+  if (lp_store_parse_address(sentinel, host, sizeof host, &port, &is_unix, error, error_size) != 0) return -1;
+  uint32_t ms = config->redis_timeout_ms < SENTINEL_TIMEOUT_MS ? config->redis_timeout_ms : SENTINEL_TIMEOUT_MS;
+  struct timeval timeout = {ms / 1000, (ms % 1000) * 1000};
+  redisContext *redis = is_unix ? redisConnectUnixWithTimeout(host, timeout) : redisConnectWithTimeout(host, port, timeout);
+  if (!redis || redis->err) {
+    snprintf(error, error_size, "%s", redis ? redis->errstr : "out of memory");
+    if (redis) redisFree(redis);
+    return -1;
+  }
+  redisSetTimeout(redis, timeout);
+  int rc = -1;
+  redisReply *reply = NULL;
+  if (config->redis_sentinel_password[0]) {
+    reply = redisCommand(redis, "AUTH %s", config->redis_sentinel_password);
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+      snprintf(error, error_size, "refused AUTH with the password in %.120s: %.100s",
+               config->redis_sentinel_password_file, reply ? reply->str : redis->errstr);
+      goto done;
+    }
+    freeReplyObject(reply);
+  }
+  reply = redisCommand(redis, "SENTINEL get-master-addr-by-name %s", config->redis_sentinel_master);
+  if (!reply) {
+    snprintf(error, error_size, "%s", redis->errstr);
+  } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 && reply->element[0]->type == REDIS_REPLY_STRING &&
+             reply->element[1]->type == REDIS_REPLY_STRING) {
+    const char *ip = reply->element[0]->str;
+    snprintf(out, out_size, strchr(ip, ':') ? "[%s]:%s" : "%s:%s", ip, reply->element[1]->str);
+    rc = 0;
+  } else if (reply->type == REDIS_REPLY_NIL) {
+    snprintf(error, error_size, "monitors no master named '%s' (redis_sentinel_master)", config->redis_sentinel_master);
+  } else {
+    snprintf(error, error_size, "%.200s", reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+  }
+done:
+  if (reply) freeReplyObject(reply);
+  redisFree(redis);
+  return rc;
+}
+
+int lp_store_primary(const lp_config *config, char *out, size_t out_size, char *error, size_t error_size) {
+  if (!config->redis_sentinels[0]) {
+    snprintf(out, out_size, "%s", config->redis);
+    return 0;
+  }
+  char list[sizeof config->redis_sentinels], reasons[1024] = "";
+  snprintf(list, sizeof list, "%s", config->redis_sentinels);
+  size_t used = 0;
+  char *saved = NULL;
+  for (char *sentinel = strtok_r(list, ", ", &saved); sentinel; sentinel = strtok_r(NULL, ", ", &saved)) {
+    char reason[260];
+    if (ask_sentinel(config, sentinel, out, out_size, reason, sizeof reason) == 0) return 0;
+    int n = snprintf(reasons + used, sizeof reasons - used, "%s%s: %s", used ? "; " : "", sentinel, reason);
+    if (n > 0) used = used + (size_t)n < sizeof reasons ? used + (size_t)n : sizeof reasons - 1;
+  }
+  snprintf(error, error_size, "no Sentinel of redis_sentinels named the primary of '%s' (%s)",
+           config->redis_sentinel_master, reasons[0] ? reasons : "the list is empty");
+  return -1;
+}
+
+redisContext *lp_store_connect_sync(const lp_config *config, char *error, size_t error_size) {
+  char host[256], primary[256];
+  int port = 0;
+  bool is_unix = false;
+  if (lp_store_primary(config, primary, sizeof primary, error, error_size) != 0) return NULL;
+  if (lp_store_parse_address(primary, host, sizeof host, &port, &is_unix, error, error_size) != 0)
     return NULL;
   struct timeval timeout = {config->redis_timeout_ms / 1000, (config->redis_timeout_ms % 1000) * 1000};
   redisContext *redis = is_unix ? redisConnectUnixWithTimeout(host, timeout)
                                 : redisConnectWithTimeout(host, port, timeout);
   if (!redis) {
-    snprintf(error, error_size, "redis %s: out of memory", config->redis);
+    snprintf(error, error_size, "redis %s: out of memory", primary);
     return NULL;
   }
   if (redis->err) {
-    snprintf(error, error_size, "redis %s: %s", config->redis, redis->errstr);
+    snprintf(error, error_size, "redis %s: %s", primary, redis->errstr);
     redisFree(redis);
     return NULL;
   }
@@ -653,13 +889,24 @@ redisContext *lp_store_connect_sync(const lp_config *config, char *error, size_t
   if (config->redis_password[0]) {
     redisReply *reply = redisCommand(redis, "AUTH %s", config->redis_password);
     if (!reply || reply->type == REDIS_REPLY_ERROR) {
-      snprintf(error, error_size, "redis %s refused AUTH with the password in %s: %s", config->redis,
+      snprintf(error, error_size, "redis %s refused AUTH with the password in %s: %s", primary,
                config->redis_password_file, reply ? reply->str : redis->errstr);
       if (reply) freeReplyObject(reply);
       redisFree(redis);
       return NULL;
     }
     freeReplyObject(reply);
+  }
+  if (config->redis_sentinels[0]) {
+    redisReply *role = redisCommand(redis, "ROLE");
+    bool primary_role = role && role->type == REDIS_REPLY_ARRAY && role->elements > 0 &&
+                        role->element[0]->type == REDIS_REPLY_STRING && strcmp(role->element[0]->str, "master") == 0;
+    if (role) freeReplyObject(role);
+    if (!primary_role) {
+      snprintf(error, error_size, "redis %s, named by the Sentinels, is not the primary (yet)", primary);
+      redisFree(redis);
+      return NULL;
+    }
   }
   return redis;
 }

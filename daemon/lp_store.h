@@ -48,6 +48,16 @@ bool lp_store_loaded(const lp_store *store);
 int lp_store_commit(lp_store *store, lp_txn *txn, lp_commit_done *done, void *arg);
 /* The id of lp:events' last entry when the state was first loaded ("0-0" if empty). */
 const char *lp_store_events_start(const lp_store *store);
+/* For lp_follow: sends a read command on the write link, after every commit made so far (so
+ * its reply shows them), and sets *seq to mark that point; -1 when there is no link (a reload
+ * follows the reconnect anyway). */
+int lp_store_read(lp_store *store, redisCallbackFn *callback, void *privdata, uint64_t *seq, const char *format,
+                  ...);
+/* Whether a read sent at seq may overwrite the in-memory record: CURRENT (no local write to it
+ * since), SUPERSEDED (a local write sent later: memory is newer, and that write's own event
+ * brings a new read), UNSURE (the table lost track: read again). */
+enum { LP_READ_CURRENT, LP_READ_SUPERSEDED, LP_READ_UNSURE };
+int lp_store_read_freshness(const lp_store *store, enum lp_kind kind, const char *key, uint64_t seq);
 /* Commits in flight. */
 size_t lp_store_in_flight(const lp_store *store);
 /* Closes the connection (in-flight commits are answered with errors) and frees the store. */
@@ -57,6 +67,15 @@ void lp_store_free(lp_store *store);
  * Redis answers in order, so commands queued after it run authenticated. A refusal is logged
  * naming redis_password_file; the commands after it then fail with NOAUTH. */
 void lp_store_auth_async(redisAsyncContext *redis, const lp_config *config);
+
+/* Splits "unix:/path", "ip:port" or "[ipv6]:port" (IP literals only: hiredis would resolve
+ * names blocking the loop); 0 or -1 with the reason. */
+int lp_store_parse_address(const char *address, char *host, size_t host_size, int *port, bool *is_unix,
+                           char *error, size_t error_size);
+/* The Redis primary to use: `redis`, or with redis_sentinels the address the first answering
+ * Sentinel gives for redis_sentinel_master (blocking, a short timeout each); 0 or -1 with the
+ * reasons. */
+int lp_store_primary(const lp_config *config, char *out, size_t out_size, char *error, size_t error_size);
 
 /* Synchronous helpers for startup and --create-admin-token. */
 redisContext *lp_store_connect_sync(const lp_config *config, char *error, size_t error_size);

@@ -15,11 +15,12 @@ packages=(
   liblemon-dev                               # reference min-cost-flow solver (tests, benchmarks only)
   valgrind                                   # leak checks
   libevent-dev libhiredis-dev                # daemon: event loop, Redis client
+  libevent-openssl-2.1-7 openssl             # TLS on the API port; the TLS tests make certificates
   libprotobuf-c-dev protobuf-c-compiler      # API encoding, code generated in the build
-  redis-server                               # the store (tests start a private one)
+  redis-server                               # the store (tests start a private one; also Sentinel: redis-server --sentinel)
   curl                                       # the main job waits on /healthz
   chromium                                   # the dashboard test renders /dashboard headless
-  libssl-dev libinih-dev libjansson-dev libcsv-dev   # token hashing, config, JSON, CSV
+  libssl-dev libinih-dev libjansson-dev libcsv-dev   # TLS and token hashing, config, JSON, CSV
   clang libclang-rt-14-dev                   # tests/fuzz: libFuzzer (the build itself stays gcc)
   gettext                                    # msgfmt compiles the translations (clients/po/)
   locales                                    # nl_BE.UTF-8 for the Dutch interface

@@ -175,6 +175,8 @@ fi
 mkdir -p "$run_dir/redis"
 
 step "start redis-server (AOF, unix socket $(shown "$redis_socket"))"
+# appendfsync everysec, not the production config's always: a demo on one machine, where a
+# power cut may take the last second of changes (deploy/redis/redis.conf explains both).
 redis-server --port 0 --unixsocket "$redis_socket" --unixsocketperm 700 \
   --appendonly yes --appendfsync everysec --dir "$run_dir/redis" --save '' \
   --daemonize yes --pidfile "$run_dir/redis.pid" --logfile "$run_dir/redis.log"

@@ -16,6 +16,8 @@
 #   BENCH_BUILD_DIR=<repo>/build-dbench
 #   BENCH_C_FLAGS=             extra CMAKE_C_FLAGS for the build
 #   BENCH_NO_BUILD=1           use the binaries already in the build dir
+#   BENCH_APPENDFSYNC=everysec Redis' appendfsync: everysec (the main job's) or always
+#                              (deploy/redis/redis.conf's: fsync before every reply)
 # Exit status: 0 when every run was valid (no error responses), else 1. Missed targets are
 # reported in the table, not in the exit status.
 set -euo pipefail
@@ -26,11 +28,13 @@ run_seconds=${BENCH_SECONDS:-4}
 connections=${BENCH_CONNECTIONS:-50}
 pipeline=${BENCH_PIPELINE:-16}
 idle_connections=${BENCH_IDLE_CONNECTIONS:-1000}
+appendfsync=${BENCH_APPENDFSYNC:-everysec}
 
 die() { echo "run-daemon-bench: $*" >&2; exit 1; }
 for number in "$run_seconds" "$connections" "$pipeline" "$idle_connections"; do
   [[ $number =~ ^[0-9]+$ && $number -gt 0 ]] || die "BENCH_* values must be positive whole numbers (got '$number')"
 done
+[[ $appendfsync == everysec || $appendfsync == always ]] || die "BENCH_APPENDFSYNC must be everysec or always (got '$appendfsync')"
 for tool in cmake redis-server redis-cli redis-benchmark awk; do
   command -v "$tool" >/dev/null || die "$tool not found on PATH"
 done
@@ -98,9 +102,9 @@ ulimit -n $((idle_connections + connections + 1024)) 2>/dev/null \
 
 redis_port=$(free_port)
 redis_socket=$work_dir/redis.sock
-echo "== starting redis-server (AOF on, appendfsync everysec; unix socket + 127.0.0.1:$redis_port)"
+echo "== starting redis-server (AOF on, appendfsync $appendfsync; unix socket + 127.0.0.1:$redis_port)"
 redis-server --bind 127.0.0.1 --port "$redis_port" --unixsocket "$redis_socket" --unixsocketperm 700 \
-  --dir "$work_dir" --appendonly yes --appendfsync everysec --save "" --daemonize no \
+  --dir "$work_dir" --appendonly yes --appendfsync "$appendfsync" --save "" --daemonize no \
   --logfile "$work_dir/redis.log" &
 redis_pid=$!
 for _ in $(seq 100); do
@@ -118,7 +122,8 @@ daemon_port=$(free_port)
 daemon_address=127.0.0.1:$daemon_port
 echo "== starting leerplekd on $daemon_address (redis over its unix socket)"
 "$leerplekd" --redis "unix:$redis_socket" --listen "$daemon_address" --log_level warn \
-  --max_connections $((idle_connections + connections + 100)) --idle_timeout_s 0 \
+  --max_connections $((idle_connections + connections + 100)) \
+  --max_connections_per_address $((idle_connections + connections + 100)) --idle_timeout_s 0 \
   2>"$work_dir/leerplekd.log" &
 daemon_pid=$!
 for _ in $(seq 100); do
@@ -243,7 +248,7 @@ p99_verdict() { # key
 
 echo
 echo "================================================================================================================"
-echo "leerplekd vs redis-benchmark, same redis-server (AOF everysec), $connections connections, $(nproc) shared cores"
+echo "leerplekd vs redis-benchmark, same redis-server (AOF $appendfsync), $connections connections, $(nproc) shared cores"
 echo "================================================================================================================"
 printf "%-30s %12s %12s %8s %8s  %-11s %8s %8s %8s %6s\n" "run" "leerplek/s" "redis/s" "ratio" "target" "verdict" \
   "p50 ms" "p99 ms" "p99.9 ms" "bench CPU"

@@ -8,6 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -28,10 +32,14 @@ static void sleep_ms(long ms) {
   nanosleep(&pause, NULL);
 }
 
-/* Forks and execs argv with stdout/stderr appended to log_path. */
-static pid_t spawn(const char *const *argv, const char *log_path) {
+pid_t harness_spawn(const char *const *argv, const char *log_path) {
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid != 0) return pid;
+  /* A test that dies (a timeout, a failed setup that skips its teardown) must not leave its
+   * servers running: they get SIGKILL with it. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(127);
   int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
   if (log >= 0) {
     dup2(log, 1);
@@ -41,6 +49,29 @@ static pid_t spawn(const char *const *argv, const char *log_path) {
   execvp(argv[0], (char *const *)argv);
   fprintf(stderr, "harness: exec %s: %s\n", argv[0], strerror(errno));
   _exit(127);
+}
+
+int harness_free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in address;
+  memset(&address, 0, sizeof address);
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  int port = -1;
+  if (fd >= 0 && bind(fd, (struct sockaddr *)&address, sizeof address) == 0 &&
+      getsockname(fd, (struct sockaddr *)&address, &length) == 0)
+    port = ntohs(address.sin_port);
+  if (fd >= 0) close(fd);
+  return port;
+}
+
+/* leerplek_connect, or leerplek_connect_tls when the harness has a CA file. */
+static int connect_client(const lp_harness *harness, const char *token, leerplek_client **client, char *error,
+                          size_t error_size) {
+  if (!harness->tls_ca_file[0]) return leerplek_connect(harness->daemon_address, token, client, error, error_size);
+  leerplek_tls tls = {harness->tls_ca_file, NULL, NULL, NULL};
+  return leerplek_connect_tls(harness->daemon_address, token, &tls, client, error, error_size);
 }
 
 redisContext *harness_redis(const lp_harness *harness) {
@@ -69,7 +100,7 @@ int harness_start_redis(lp_harness *harness) {
   const char *argv[] = {"redis-server", "--port", "0", "--unixsocket", harness->redis_socket,
                         "--unixsocketperm", "700", "--save", "", "--appendonly", "yes",
                         "--appendfsync", "always", "--dir", harness->dir, NULL};
-  harness->redis_pid = spawn(argv, log_path);
+  harness->redis_pid = harness_spawn(argv, log_path);
   if (harness->redis_pid < 0) return -1;
   for (long long deadline = harness_now_ms() + 5000; harness_now_ms() < deadline; sleep_ms(10)) {
     redisContext *redis = harness_redis(harness);
@@ -120,7 +151,7 @@ int harness_start_daemon(lp_harness *harness, const char *const *extra_flags) {
   argv[argc] = NULL;
   char log_path[320];
   snprintf(log_path, sizeof log_path, "%s/leerplekd.log", harness->dir);
-  harness->daemon_pid = spawn(argv, log_path);
+  harness->daemon_pid = harness_spawn(argv, log_path);
   if (harness->daemon_pid < 0) return -1;
   for (long long deadline = harness_now_ms() + 5000; harness_now_ms() < deadline; sleep_ms(10)) {
     int status = 0;
@@ -131,7 +162,7 @@ int harness_start_daemon(lp_harness *harness, const char *const *extra_flags) {
     }
     leerplek_client *client = NULL;
     char error[256];
-    if (leerplek_connect(harness->daemon_address, NULL, &client, error, sizeof error) == 0) {
+    if (connect_client(harness, NULL, &client, error, sizeof error) == 0) {
       leerplek_close(client);
       return 0;
     }
@@ -174,7 +205,7 @@ int harness_create_admin_token(lp_harness *harness) {
 leerplek_client *harness_connect(const lp_harness *harness, const char *token) {
   leerplek_client *client = NULL;
   char error[256];
-  if (leerplek_connect(harness->daemon_address, token, &client, error, sizeof error) != 0) {
+  if (connect_client(harness, token, &client, error, sizeof error) != 0) {
     fprintf(stderr, "harness: connect: %s\n", error);
     return NULL;
   }

@@ -18,7 +18,14 @@ typedef struct lp_harness {
   pid_t redis_pid;
   pid_t daemon_pid;
   char admin_token[128];      /* from harness_create_admin_token */
+  char tls_ca_file[320];      /* set: the daemon is reached over TLS, trusting this CA (PEM) */
 } lp_harness;
+
+/* Forks and execs argv (found on PATH) with stdout and stderr appended to log_path; the child
+ * is killed when the calling thread's process goes away. */
+pid_t harness_spawn(const char *const *argv, const char *log_path);
+/* A TCP port on 127.0.0.1 that was free a moment ago. */
+int harness_free_port(void);
 
 /* Makes the temp dir and starts redis-server; 0 or -1 (reason on stderr). */
 int harness_start_redis(lp_harness *harness);
@@ -35,7 +42,8 @@ int harness_stop_daemon(lp_harness *harness, int signal_number);
 int harness_create_admin_token(lp_harness *harness);
 /* A synchronous hiredis connection to the harness' redis (caller frees with redisFree). */
 redisContext *harness_redis(const lp_harness *harness);
-/* Connects to the daemon with token (may be NULL); NULL on failure (reason on stderr). */
+/* Connects to the daemon with token (may be NULL), over TLS when tls_ca_file is set; NULL on
+ * failure (reason on stderr). */
 leerplek_client *harness_connect(const lp_harness *harness, const char *token);
 /* Stops the daemon with SIGTERM (a clean exit is status 0; sanitised builds check for leaks
  * then), kills redis, removes the temp dir (kept when LEERPLEK_KEEP_TEST_DIR is set). Returns

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "raw_client.h"
 
 static lp_harness harness;
 static char coordinator_token[128];
@@ -27,78 +28,7 @@ static void teardown(void) { cr_assert_eq(harness_cleanup(&harness), 0, "leerple
 
 TestSuite(input, .init = setup, .fini = teardown, .timeout = 60);
 
-static int raw_connect(void) {
-  struct sockaddr_un address;
-  memset(&address, 0, sizeof address);
-  address.sun_family = AF_UNIX;
-  const char *path = harness.daemon_address + 5;
-  cr_assert_lt(strlen(path), sizeof address.sun_path);
-  memcpy(address.sun_path, path, strlen(path) + 1);
-  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-  cr_assert_geq(fd, 0);
-  cr_assert_eq(connect(fd, (struct sockaddr *)&address, sizeof address), 0);
-  return fd;
-}
-
-static void raw_write(int fd, const void *bytes, size_t size) {
-  cr_assert_eq(send(fd, bytes, size, MSG_NOSIGNAL), (ssize_t)size);
-}
-
-static void raw_frame(int fd, const void *bytes, uint32_t size) {
-  unsigned char header[4] = {(unsigned char)(size >> 24), (unsigned char)(size >> 16), (unsigned char)(size >> 8),
-                             (unsigned char)size};
-  raw_write(fd, header, 4);
-  if (size) raw_write(fd, bytes, size);
-}
-
-static void raw_request(int fd, const Leerplek__V1__Request *request) {
-  unsigned char buffer[8192];
-  size_t size = leerplek__v1__request__pack(request, buffer);
-  raw_frame(fd, buffer, (uint32_t)size);
-}
-
-/* Reads up to size bytes within timeout_ms; returns bytes read (0 = closed, -1 = timeout). */
-static ssize_t raw_read_exact(int fd, unsigned char *buffer, size_t size, int timeout_ms) {
-  size_t got = 0;
-  while (got < size) {
-    struct pollfd poller = {fd, POLLIN, 0};
-    if (poll(&poller, 1, timeout_ms) <= 0) return -1;
-    ssize_t n = read(fd, buffer + got, size - got);
-    if (n <= 0) return (ssize_t)got;
-    got += (size_t)n;
-  }
-  return (ssize_t)got;
-}
-
-/* Reads one Response frame (NULL if the connection closed or nothing came in time). */
-static Leerplek__V1__Response *raw_response(int fd) {
-  unsigned char header[4];
-  if (raw_read_exact(fd, header, 4, 3000) != 4) return NULL;
-  uint32_t size = ((uint32_t)header[0] << 24) | ((uint32_t)header[1] << 16) | ((uint32_t)header[2] << 8) | header[3];
-  cr_assert_leq(size, 1u << 20);
-  unsigned char *body = malloc(size + 1);
-  cr_assert_eq(raw_read_exact(fd, body, size, 3000), (ssize_t)size);
-  Leerplek__V1__Response *response = leerplek__v1__response__unpack(NULL, size, body);
-  free(body);
-  cr_assert_not_null(response, "the daemon sent a frame that is not a Response");
-  return response;
-}
-
-/* True when the daemon closes the connection within 3 s. */
-static bool raw_closed(int fd) {
-  unsigned char byte;
-  return raw_read_exact(fd, &byte, 1, 3000) == 0;
-}
-
-static void raw_hello(int fd, uint32_t version) {
-  Leerplek__V1__HelloRequest hello = LEERPLEK__V1__HELLO_REQUEST__INIT;
-  hello.protocol_version = version;
-  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
-  request.request_id = 1;
-  request.body_case = LEERPLEK__V1__REQUEST__BODY_HELLO;
-  request.hello = &hello;
-  raw_request(fd, &request);
-}
+static int raw_connect(void) { return raw_connect_to(harness.daemon_address); }
 
 /* Another client is still served normally. */
 static void assert_daemon_serves_others(void) {

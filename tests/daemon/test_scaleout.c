@@ -1,11 +1,13 @@
-/* test_scaleout: two daemons on one Redis with follow_events = 1 converge: what one writes (a
- * record, a token, an erasure), the other serves within moments. */
+/* test_scaleout: two daemons on one Redis, started with no scale-out flag at all (following
+ * lp:events is the default), converge: what one writes (a record, a token, an erasure), the
+ * other serves within moments. */
 #include "common.h"
 
 static lp_harness first;
 static lp_harness second;
 static char coordinator_token[128];
-static const char *const follow_flags[] = {"--follow_events", "1", NULL};
+/* None: a second daemon must not depend on a flag someone has to remember. */
+static const char *const *const follow_flags = NULL;
 
 static void setup(void) {
   start_all(&first, follow_flags);
@@ -83,4 +85,29 @@ Test(scaleout, writes_on_one_daemon_are_served_by_the_other) {
   cr_assert_eq(wait_for_pupil(on_first, "p-1", CODE(NOT_FOUND)), CODE(NOT_FOUND), "the erasure never reached the first daemon");
   leerplek_close(on_first);
   leerplek_close(on_second);
+}
+
+/* Following re-reads every record written, ours included: an older copy read back from Redis
+ * must never replace a newer write of ours, or a client would not read its own write. */
+Test(scaleout, each_daemon_reads_its_own_writes_back_at_once_while_following) {
+  leerplek_client *admin = harness_connect(&first, first.admin_token);
+  create_token(admin, LEERPLEK__V1__ROLE__ROLE_COORDINATOR, "", coordinator_token, sizeof coordinator_token);
+  leerplek_close(admin);
+  leerplek_client *client = harness_connect(&first, coordinator_token);
+  cr_assert_not_null(client);
+  for (int i = 0; i < 400; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "version %d", i);
+    cr_assert_eq(upsert_training(client, "RYW", name), 0);
+    Leerplek__V1__GetTrainingRequest get = LEERPLEK__V1__GET_TRAINING_REQUEST__INIT;
+    get.code = (char *)"RYW";
+    Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+    request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_TRAINING;
+    request.get_training = &get;
+    Leerplek__V1__Response *response = NULL;
+    cr_assert_eq(call_code(client, &request, &response), 0);
+    cr_assert_str_eq(response->get_training->training->name, name, "write %d read back as an older version", i);
+    leerplek_response_free(response);
+  }
+  leerplek_close(client);
 }

@@ -69,17 +69,20 @@ grep '^user ' "$deploy/redis/users.acl.example" |
 printf '%s\n' "$daemon_password" >"$tmp/redis-password"
 chmod 600 "$tmp/redis-password" "$tmp/users.acl"
 
-# redis.conf exactly as shipped except its dir line: Redis changes into `dir` while it reads
-# the file (before any command-line override), and /var/lib/redis-leerplek is not ours here.
-# The rest (port, unix socket, dir, ACL file, foreground, log file) is overridden on the command
-# line, as an operator would for a second instance.
-sed "s#^dir .*#dir $tmp#" "$deploy/redis/redis.conf" >"$tmp/redis.conf"
+# redis.conf exactly as shipped, installed where deploy/README.md puts it (here under $tmp/etc)
+# and started from a working folder that is neither its own nor the data's, as systemd does
+# (from /). The machine-specific settings (port, unix socket, dir, ACL file, foreground, log
+# file) are given on the command line, as an operator would for a second instance.
+mkdir -p "$tmp/etc/redis-leerplek"
+install -m 0644 "$deploy/redis/redis.conf" "$tmp/etc/redis-leerplek/redis.conf"
+conf=$tmp/etc/redis-leerplek/redis.conf
+expect "the installed redis.conf is the shipped one" cmp -s "$conf" "$deploy/redis/redis.conf"
 
 start_redis() { # start_redis <name> <data dir> <acl file>: socket $tmp/<name>.sock, log $tmp/<name>.log
   local name=$1 data=$2 acl=$3
   mkdir -p "$data"
-  redis-server "$tmp/redis.conf" --port 0 --unixsocket "$tmp/$name.sock" --dir "$data" \
-    --aclfile "$acl" --daemonize no --supervised no --logfile "$tmp/$name.log" &
+  (cd / && exec redis-server "$conf" --port 0 --unixsocket "$tmp/$name.sock" --dir "$data" \
+    --aclfile "$acl" --daemonize no --supervised no --logfile "$tmp/$name.log") &
   pids+=($!)
   wait_for 10 test -S "$tmp/$name.sock"
 }
@@ -95,7 +98,8 @@ expect "a wrong password is refused" grep -q WRONGPASS <(redis-cli -s "$sock" --
 expect "the daemon's password works (AUTH <password>)" test "$(as_daemon ping)" = PONG
 config() { as_ops config get "$1" | sed -n 2p; }
 expect "appendonly is yes" test "$(config appendonly)" = yes
-expect "appendfsync is everysec" test "$(config appendfsync)" = everysec
+expect "appendfsync is always (acknowledged = on disk)" test "$(config appendfsync)" = always
+expect "the data is in --dir, not in the working folder /" test "$(config dir)" = "$tmp/data"
 expect "aof-use-rdb-preamble is yes" test "$(config aof-use-rdb-preamble)" = yes
 expect "maxmemory-policy is noeviction" test "$(config maxmemory-policy)" = noeviction
 expect "maxmemory is set" test "$(config maxmemory)" -gt 0
@@ -121,7 +125,7 @@ else
 fi
 
 # No ACL file, no Redis (never a Redis without passwords).
-redis-server "$tmp/redis.conf" --port 0 --unixsocket "$tmp/noacl.sock" --dir "$tmp" \
+redis-server "$conf" --port 0 --unixsocket "$tmp/noacl.sock" --dir "$tmp" \
   --aclfile "$tmp/missing.acl" --daemonize no --supervised no --logfile "$tmp/noacl.log" &
 noacl_pid=$!
 pids+=("$noacl_pid")
@@ -130,6 +134,19 @@ if wait_for 10 bash -c "! kill -0 $noacl_pid"; then
   expect "a missing ACL file stops Redis (exit status $status)" test "$status" -ne 0
 else
   fail "a missing ACL file stops Redis (it is still running)"
+fi
+
+# As compose.yaml starts it: no --dir, the working folder is the data folder.
+mkdir -p "$tmp/workdir"
+(cd "$tmp/workdir" && exec redis-server "$conf" --port 0 --unixsocket "$tmp/workdir.sock" --aclfile "$tmp/users.acl" \
+  --daemonize no --supervised no --logfile "$tmp/workdir.log") &
+pids+=($!)
+if wait_for 10 test -S "$tmp/workdir.sock"; then
+  expect "without --dir the AOF goes to the working folder (compose.yaml's working_dir)" \
+    wait_for 5 test -f "$tmp/workdir/appendonlydir/appendonly.aof.manifest"
+  redis-cli -s "$tmp/workdir.sock" --no-auth-warning --user ops --pass "$ops_password" shutdown >/dev/null 2>&1
+else
+  fail "redis.conf starts without --dir from its working folder"; show_log "$tmp/workdir.log"
 fi
 
 # ---- leerplekd against it -----------------------------------------------------------------
