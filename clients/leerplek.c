@@ -1154,10 +1154,11 @@ static int run_create_token(cli *c, const command *command, int argc, char **arg
     } else return bad_option(c, options, option, argv);
   }
   if (optind != argc) return usage_error(c, "unexpected argument \"%s\"", argv[optind]);
-  if (!role) return usage_error(c, "--role is required (school, company, coordinator or admin)");
-  int scoped = role == LEERPLEK__V1__ROLE__ROLE_SCHOOL || role == LEERPLEK__V1__ROLE__ROLE_COMPANY;
-  if (scoped && !body.scope_id[0]) return usage_error(c, "--scope is required for school and company tokens");
-  if (!scoped && body.scope_id[0]) return usage_error(c, "--scope applies to school and company tokens only");
+  if (!role) return usage_error(c, "--role is required (school, company, support, coordinator or admin)");
+  int scoped = role == LEERPLEK__V1__ROLE__ROLE_SCHOOL || role == LEERPLEK__V1__ROLE__ROLE_COMPANY ||
+               role == LEERPLEK__V1__ROLE__ROLE_SUPPORT;
+  if (scoped && !body.scope_id[0]) return usage_error(c, "--scope is required for school, company and support tokens");
+  if (!scoped && body.scope_id[0]) return usage_error(c, "--scope applies to school, company and support tokens only");
   body.role = (Leerplek__V1__Role)role;
   return call_and_print(c, LEERPLEK__V1__REQUEST__BODY_CREATE_TOKEN, &body.base);
 }
@@ -1252,8 +1253,8 @@ static const command commands[] = {
 
     {"admin", "create-token", "Create a token (its secret is shown once)",
      "--role R [--scope ID] [--label TEXT] [--expires TIME]\n"
-     "  --role R        school, company, coordinator or admin\n"
-     "  --scope ID      the school id (school) or enterprise number (company)\n"
+     "  --role R        school, company, support, coordinator or admin\n"
+     "  --scope ID      the school id (school), enterprise number (company) or organisation id (support)\n"
      "  --expires TIME  YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC); default never\n",
      run_create_token, 0},
     {"admin", "revoke-token", "Revoke a token by its public id", "TOKEN_ID\n", run_revoke_token, 0},

@@ -76,6 +76,9 @@ bool lp_check_postcode(lp_ctx *ctx, const char *value, const char *field);
 bool lp_check_text(lp_ctx *ctx, const char *value, const char *field, size_t min, size_t max,
                    bool allow_newlines);
 bool lp_check_day_mask(lp_ctx *ctx, uint32_t mask, const char *field);
+/* A list of training codes (field = the list's path, items named field[i]): at most max, each
+ * well-formed and existing, none twice. */
+bool lp_check_training_list(lp_ctx *ctx, char *const *codes, size_t count, size_t max, const char *field);
 bool lp_check_point(lp_ctx *ctx, const Leerplek__V1__GeoPoint *point, const char *field);
 bool lp_check_date(lp_ctx *ctx, const Leerplek__V1__Date *date, const char *field);
 bool lp_check_revision(lp_ctx *ctx, uint64_t expected, uint64_t stored, const char *field);
@@ -92,6 +95,7 @@ void lp_pupil_key(const char *school_id, const char *ref, char key[LP_MAX_KEY]);
 bool lp_is_school(const lp_ctx *ctx);
 bool lp_is_company(const lp_ctx *ctx);
 bool lp_is_coordinator(const lp_ctx *ctx);
+bool lp_is_support(const lp_ctx *ctx);
 /* For SCHOOL tokens: resolves an empty school_id to the token's school and refuses another
  * school's id as NOT_FOUND (so a school cannot learn that another school's pupil exists).
  * For COORDINATORs: school_id is required. Sets *school to the effective id. */
@@ -147,6 +151,13 @@ int lp_release_add(lp_ctx *ctx, lp_releases *releases, const char *key, const Le
 void lp_releases_put(const lp_releases *releases, lp_txn *txn);
 void lp_releases_apply(lp_ctx *ctx, lp_releases *releases);
 void lp_releases_free(lp_releases *releases);
+/* handlers_support.c */
+int lp_handle_upsert_support_organisation(lp_ctx *ctx);
+int lp_handle_get_support_organisation(lp_ctx *ctx);
+int lp_handle_list_support_organisations(lp_ctx *ctx);
+int lp_handle_upsert_support_offer(lp_ctx *ctx);
+int lp_handle_get_support_offer(lp_ctx *ctx);
+int lp_handle_list_support_offers(lp_ctx *ctx);
 /* handlers_tokens.c */
 int lp_handle_create_token(lp_ctx *ctx);
 int lp_handle_revoke_token(lp_ctx *ctx);

@@ -6,7 +6,7 @@
 #include <string.h>
 
 static const char *const kind_names[LP_KIND_COUNT] = {
-    "training", "company", "location", "vacancy", "pupil", "placement", "token"};
+    "training", "company", "location", "vacancy", "pupil", "placement", "token", "supportorg", "supportoffer"};
 
 const char *lp_kind_name(enum lp_kind kind) { return kind_names[kind]; }
 
@@ -19,6 +19,8 @@ const ProtobufCMessageDescriptor *lp_kind_descriptor(enum lp_kind kind) {
     case LP_KIND_PUPIL: return &leerplek__v1__pupil__descriptor;
     case LP_KIND_PLACEMENT: return &leerplek__v1__placement__descriptor;
     case LP_KIND_TOKEN: return &leerplek__v1__token_info__descriptor;
+    case LP_KIND_SUPPORT_ORGANISATION: return &leerplek__v1__support_organisation__descriptor;
+    case LP_KIND_SUPPORT_OFFER: return &leerplek__v1__support_offer__descriptor;
     default: return NULL;
   }
 }

@@ -36,6 +36,8 @@ enum lp_kind {
   LP_KIND_PUPIL,      /* key "<school_id>/<ref>" */
   LP_KIND_PLACEMENT,  /* key "<school_id>/<ref>", the pupil's latest request */
   LP_KIND_TOKEN,      /* value lp_token; the hash is stored under lp:tokenhash:<id> */
+  LP_KIND_SUPPORT_ORGANISATION, /* a support organisation with its sites */
+  LP_KIND_SUPPORT_OFFER,        /* key: the offer id (globally unique) */
   LP_KIND_COUNT
 };
 

@@ -2,10 +2,11 @@
  * status expected; every refusal must leave Redis byte-for-byte unchanged. Plus the privacy
  * rules: a school never sees another school's pupils, a company only its own things. */
 #include "common.h"
+#include "support_common.h"
 
-enum role_index { ANONYMOUS, SCHOOL_A, SCHOOL_B, COMPANY_X, COMPANY_Y, COORDINATOR, ADMIN, ROLE_COUNT };
+enum role_index { ANONYMOUS, SCHOOL_A, SCHOOL_B, COMPANY_X, COMPANY_Y, COORDINATOR, ADMIN, SUPPORT_A, ROLE_COUNT };
 static const char *const role_names[ROLE_COUNT] = {"anonymous", "school A", "school B", "company X",
-                                                   "company Y", "coordinator", "admin"};
+                                                   "company Y", "coordinator", "admin", "support A"};
 
 static lp_harness harness;
 static leerplek_client *clients[ROLE_COUNT];
@@ -44,11 +45,14 @@ static void setup(void) {
     cr_assert_eq(register_pupil(coordinator, "school-a", ref, "KAPPER"), 0);
     cr_assert_eq(request_placement(coordinator, "school-a", ref), 0);
   }
+  cr_assert_eq(upsert_support_organisation(coordinator, "oal-a"), 0);
+  cr_assert_eq(upsert_support_offer(coordinator, "off-a", "oal-a"), 0);
   leerplek_close(coordinator);
   create_token(admin, LEERPLEK__V1__ROLE__ROLE_SCHOOL, "school-a", tokens[SCHOOL_A], sizeof tokens[0]);
   create_token(admin, LEERPLEK__V1__ROLE__ROLE_SCHOOL, "school-b", tokens[SCHOOL_B], sizeof tokens[0]);
   create_token(admin, LEERPLEK__V1__ROLE__ROLE_COMPANY, "1111111111", tokens[COMPANY_X], sizeof tokens[0]);
   create_token(admin, LEERPLEK__V1__ROLE__ROLE_COMPANY, "2222222222", tokens[COMPANY_Y], sizeof tokens[0]);
+  create_token(admin, LEERPLEK__V1__ROLE__ROLE_SUPPORT, "oal-a", tokens[SUPPORT_A], sizeof tokens[0]);
   char spare[128];
   create_token(admin, LEERPLEK__V1__ROLE__ROLE_SCHOOL, "school-z", spare, sizeof spare);
   memcpy(spare_token_id, spare + 4, 16);
@@ -77,6 +81,10 @@ typedef struct request_storage {
   Leerplek__V1__Pupil pupil;
   Leerplek__V1__GeoPoint point;
   Leerplek__V1__Date date;
+  Leerplek__V1__SupportOrganisation organisation;
+  Leerplek__V1__SupportSite site;
+  Leerplek__V1__SupportSite *sites[1];
+  Leerplek__V1__SupportOffer offer;
   char *codes[1];
   char id[32];
   union {
@@ -112,49 +120,62 @@ typedef struct request_storage {
     Leerplek__V1__CreateTokenRequest create_token;
     Leerplek__V1__RevokeTokenRequest revoke_token;
     Leerplek__V1__ListTokensRequest list_tokens;
+    Leerplek__V1__UpsertSupportOrganisationRequest upsert_support_organisation;
+    Leerplek__V1__GetSupportOrganisationRequest get_support_organisation;
+    Leerplek__V1__ListSupportOrganisationsRequest list_support_organisations;
+    Leerplek__V1__UpsertSupportOfferRequest upsert_support_offer;
+    Leerplek__V1__GetSupportOfferRequest get_support_offer;
+    Leerplek__V1__ListSupportOffersRequest list_support_offers;
   } body;
 } request_storage;
 
 typedef struct matrix_row {
   const char *call;
-  int expected[ROLE_COUNT]; /* anonymous, school A, school B, company X, company Y, coordinator, admin */
+  int expected[ROLE_COUNT]; /* anonymous, school A, school B, company X, company Y, coordinator, admin, support A */
 } matrix_row;
 
 static const matrix_row matrix[] = {
-    {"upsert_training", {UA, PD, PD, PD, PD, OK, PD}},
-    {"get_training", {UA, OK, OK, OK, OK, OK, PD}},
-    {"list_trainings", {UA, OK, OK, OK, OK, OK, PD}},
-    {"upsert_company", {UA, PD, PD, PD, PD, OK, PD}},
-    {"get_company", {UA, OK, OK, OK, PD, OK, PD}},
-    {"list_companies", {UA, OK, OK, OK, OK, OK, PD}},
-    {"upsert_location", {UA, PD, PD, OK, PD, OK, PD}},
-    {"get_location", {UA, PD, PD, OK, NF, OK, PD}},
-    {"list_locations", {UA, PD, PD, OK, OK, OK, PD}},
-    {"publish_vacancy", {UA, PD, PD, OK, IA, OK, PD}},
-    {"get_vacancy", {UA, PD, PD, OK, NF, OK, PD}},
-    {"list_vacancies", {UA, PD, PD, OK, OK, OK, PD}},
-    {"close_vacancy", {UA, PD, PD, OK, NF, OK, PD}},
-    {"register_pupil", {UA, OK, PD, PD, PD, OK, PD}},
-    {"update_pupil", {UA, OK, NF, PD, PD, OK, PD}},
-    {"get_pupil", {UA, OK, NF, PD, PD, OK, PD}},
-    {"list_pupils", {UA, OK, OK, PD, PD, OK, PD}},
-    {"request_placement", {UA, OK, NF, PD, PD, OK, PD}},
-    {"withdraw_placement", {UA, OK, NF, PD, PD, OK, PD}},
-    {"get_placement", {UA, OK, NF, PD, PD, OK, PD}},
-    {"list_placements", {UA, OK, OK, PD, PD, OK, PD}},
-    {"erase_pupil", {UA, OK, NF, PD, PD, OK, PD}},
+    {"upsert_training", {UA, PD, PD, PD, PD, OK, PD, PD}},
+    {"get_training", {UA, OK, OK, OK, OK, OK, PD, OK}},
+    {"list_trainings", {UA, OK, OK, OK, OK, OK, PD, OK}},
+    {"upsert_company", {UA, PD, PD, PD, PD, OK, PD, PD}},
+    {"get_company", {UA, OK, OK, OK, PD, OK, PD, PD}},
+    {"list_companies", {UA, OK, OK, OK, OK, OK, PD, PD}},
+    {"upsert_location", {UA, PD, PD, OK, PD, OK, PD, PD}},
+    {"get_location", {UA, PD, PD, OK, NF, OK, PD, PD}},
+    {"list_locations", {UA, PD, PD, OK, OK, OK, PD, PD}},
+    {"publish_vacancy", {UA, PD, PD, OK, IA, OK, PD, PD}},
+    {"get_vacancy", {UA, PD, PD, OK, NF, OK, PD, PD}},
+    {"list_vacancies", {UA, PD, PD, OK, OK, OK, PD, PD}},
+    {"close_vacancy", {UA, PD, PD, OK, NF, OK, PD, PD}},
+    {"register_pupil", {UA, OK, PD, PD, PD, OK, PD, PD}},
+    {"update_pupil", {UA, OK, NF, PD, PD, OK, PD, PD}},
+    {"get_pupil", {UA, OK, NF, PD, PD, OK, PD, PD}},
+    {"list_pupils", {UA, OK, OK, PD, PD, OK, PD, PD}},
+    {"request_placement", {UA, OK, NF, PD, PD, OK, PD, PD}},
+    {"withdraw_placement", {UA, OK, NF, PD, PD, OK, PD, PD}},
+    {"get_placement", {UA, OK, NF, PD, PD, OK, PD, PD}},
+    {"list_placements", {UA, OK, OK, PD, PD, OK, PD, PD}},
+    {"erase_pupil", {UA, OK, NF, PD, PD, OK, PD, PD}},
     /* No proposal 1 exists: the roles that may act get NOT_FOUND (or, for a coordinator who
      * names no side, INVALID_ARGUMENT); test_proposals covers real proposals. */
-    {"list_proposals", {UA, PD, PD, OK, OK, OK, PD}},
-    {"accept_proposal", {UA, NF, NF, NF, NF, IA, PD}},
-    {"decline_proposal", {UA, NF, NF, NF, NF, IA, PD}},
-    {"record_agreement", {UA, NF, NF, NF, NF, NF, PD}},
-    {"run_rematch", {UA, PD, PD, PD, PD, OK, PD}},
-    {"get_report", {UA, PD, PD, PD, PD, OK, PD}},
-    {"get_waiting_list", {UA, OK, OK, PD, PD, OK, PD}},
-    {"create_token", {UA, PD, PD, PD, PD, PD, OK}},
-    {"list_tokens", {UA, PD, PD, PD, PD, PD, OK}},
-    {"revoke_token", {UA, PD, PD, PD, PD, PD, OK}},
+    {"list_proposals", {UA, PD, PD, OK, OK, OK, PD, PD}},
+    {"accept_proposal", {UA, NF, NF, NF, NF, IA, PD, PD}},
+    {"decline_proposal", {UA, NF, NF, NF, NF, IA, PD, PD}},
+    {"record_agreement", {UA, NF, NF, NF, NF, NF, PD, PD}},
+    {"run_rematch", {UA, PD, PD, PD, PD, OK, PD, PD}},
+    {"get_report", {UA, PD, PD, PD, PD, OK, PD, PD}},
+    {"get_waiting_list", {UA, OK, OK, PD, PD, OK, PD, PD}},
+    {"create_token", {UA, PD, PD, PD, PD, PD, OK, PD}},
+    {"list_tokens", {UA, PD, PD, PD, PD, PD, OK, PD}},
+    {"revoke_token", {UA, PD, PD, PD, PD, PD, OK, PD}},
+    /* Support organisation A's records: schools read the partners, companies never. */
+    {"upsert_support_organisation", {UA, PD, PD, PD, PD, OK, PD, OK}},
+    {"get_support_organisation", {UA, OK, OK, PD, PD, OK, PD, OK}},
+    {"list_support_organisations", {UA, OK, OK, PD, PD, OK, PD, OK}},
+    {"upsert_support_offer", {UA, PD, PD, PD, PD, OK, PD, OK}},
+    {"get_support_offer", {UA, OK, OK, PD, PD, OK, PD, OK}},
+    {"list_support_offers", {UA, OK, OK, PD, PD, OK, PD, OK}},
 };
 
 /* Builds the request for call as role would send it: names objects of school A and company X,
@@ -331,6 +352,35 @@ static void build_request(request_storage *s, const char *call, int role) {
     leerplek__v1__revoke_token_request__init(&s->body.revoke_token);
     s->body.revoke_token.token_id = spare_token_id;
     r->body_case = LEERPLEK__V1__REQUEST__BODY_REVOKE_TOKEN, r->revoke_token = &s->body.revoke_token;
+  } else if (strcmp(call, "upsert_support_organisation") == 0) {
+    fill_support_organisation(&s->organisation, &s->site, s->sites, &s->point, "oal-a");
+    s->organisation.name = (char *)"renamed";
+    leerplek__v1__upsert_support_organisation_request__init(&s->body.upsert_support_organisation);
+    s->body.upsert_support_organisation.organisation = &s->organisation;
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_UPSERT_SUPPORT_ORGANISATION;
+    r->upsert_support_organisation = &s->body.upsert_support_organisation;
+  } else if (strcmp(call, "get_support_organisation") == 0) {
+    leerplek__v1__get_support_organisation_request__init(&s->body.get_support_organisation);
+    s->body.get_support_organisation.organisation_id = (char *)"oal-a";
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_GET_SUPPORT_ORGANISATION;
+    r->get_support_organisation = &s->body.get_support_organisation;
+  } else if (strcmp(call, "list_support_organisations") == 0) {
+    leerplek__v1__list_support_organisations_request__init(&s->body.list_support_organisations);
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_ORGANISATIONS;
+    r->list_support_organisations = &s->body.list_support_organisations;
+  } else if (strcmp(call, "upsert_support_offer") == 0) {
+    snprintf(s->id, sizeof s->id, "off-new-%d", role);
+    fill_support_offer(&s->offer, &s->date, s->id, "oal-a");
+    leerplek__v1__upsert_support_offer_request__init(&s->body.upsert_support_offer);
+    s->body.upsert_support_offer.offer = &s->offer;
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_UPSERT_SUPPORT_OFFER, r->upsert_support_offer = &s->body.upsert_support_offer;
+  } else if (strcmp(call, "get_support_offer") == 0) {
+    leerplek__v1__get_support_offer_request__init(&s->body.get_support_offer);
+    s->body.get_support_offer.offer_id = (char *)"off-a";
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_GET_SUPPORT_OFFER, r->get_support_offer = &s->body.get_support_offer;
+  } else if (strcmp(call, "list_support_offers") == 0) {
+    leerplek__v1__list_support_offers_request__init(&s->body.list_support_offers);
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_OFFERS, r->list_support_offers = &s->body.list_support_offers;
   } else {
     cr_assert_fail("no request builder for %s", call);
   }
