@@ -120,7 +120,7 @@ int lp_handle_register_pupil(lp_ctx *ctx) {
 }
 
 /* The stored pupil (school_id, ref) if visible to the token; fills key. */
-static Leerplek__V1__Pupil *visible_pupil(lp_ctx *ctx, const char *school_id, const char *ref, const char *call,
+Leerplek__V1__Pupil *lp_visible_pupil(lp_ctx *ctx, const char *school_id, const char *ref, const char *call,
                                           char key[LP_MAX_KEY]) {
   char school_field[96], ref_field[96];
   snprintf(school_field, sizeof school_field, "%s.school_id", call);
@@ -209,7 +209,7 @@ int lp_handle_update_pupil(lp_ctx *ctx) {
 int lp_handle_get_pupil(lp_ctx *ctx) {
   const Leerplek__V1__GetPupilRequest *request = ctx->request->get_pupil;
   char key[LP_MAX_KEY];
-  Leerplek__V1__Pupil *pupil = visible_pupil(ctx, request->school_id, request->pupil_ref, "get_pupil", key);
+  Leerplek__V1__Pupil *pupil = lp_visible_pupil(ctx, request->school_id, request->pupil_ref, "get_pupil", key);
   if (!pupil) return -1;
   Leerplek__V1__GetPupilResponse *reply = lp_scratch(ctx, sizeof *reply);
   if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
@@ -267,7 +267,7 @@ int lp_handle_list_pupils(lp_ctx *ctx) {
 int lp_handle_erase_pupil(lp_ctx *ctx) {
   const Leerplek__V1__ErasePupilRequest *request = ctx->request->erase_pupil;
   char key[LP_MAX_KEY];
-  Leerplek__V1__Pupil *pupil = visible_pupil(ctx, request->school_id, request->pupil_ref, "erase_pupil", key);
+  Leerplek__V1__Pupil *pupil = lp_visible_pupil(ctx, request->school_id, request->pupil_ref, "erase_pupil", key);
   if (!pupil) return -1;
   const Leerplek__V1__Placement *placement = lp_state_get(&ctx->daemon->state, LP_KIND_PLACEMENT, key);
   int previous = placement ? (int)placement->state : 0;
@@ -280,9 +280,16 @@ int lp_handle_erase_pupil(lp_ctx *ctx) {
   char school[LP_SCOPE_SIZE];
   snprintf(school, sizeof school, "%s", pupil->school_id);
   lp_txn *txn = lp_begin(ctx, "erase", LP_KIND_PUPIL, school);
+  /* Its referrals ("<key>/<component>") are adjacent in the sorted map. */
+  const lp_map *referrals = &ctx->daemon->state.maps[LP_KIND_REFERRAL];
+  char prefix[LP_MAX_KEY + 1];
+  snprintf(prefix, sizeof prefix, "%s/", key);
+  size_t first_referral, referral_end;
+  lp_map_prefix(referrals, prefix, &first_referral, &referral_end);
   if (txn) {
     lp_txn_delete(txn, LP_KIND_PUPIL, key);
     lp_txn_delete(txn, LP_KIND_PLACEMENT, key);
+    for (size_t i = first_referral; i < referral_end; i++) lp_txn_delete(txn, LP_KIND_REFERRAL, referrals->entries[i].key);
     if (vacancy) lp_txn_put(txn, LP_KIND_VACANCY, vacancy_key, &vacancy->base);
   }
   if (lp_commit(ctx, txn) != 0) {
@@ -291,6 +298,7 @@ int lp_handle_erase_pupil(lp_ctx *ctx) {
   }
   lp_state_remove(&ctx->daemon->state, LP_KIND_PUPIL, key);
   lp_state_remove(&ctx->daemon->state, LP_KIND_PLACEMENT, key);
+  lp_state_remove_range(&ctx->daemon->state, LP_KIND_REFERRAL, first_referral, referral_end);
   if (vacancy) lp_state_put(&ctx->daemon->state, LP_KIND_VACANCY, vacancy_key, vacancy);
   Leerplek__V1__ErasePupilResponse *reply = lp_scratch(ctx, sizeof *reply);
   if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
@@ -306,7 +314,7 @@ int lp_handle_erase_pupil(lp_ctx *ctx) {
 int lp_handle_request_placement(lp_ctx *ctx) {
   const Leerplek__V1__RequestPlacementRequest *request = ctx->request->request_placement;
   char key[LP_MAX_KEY];
-  Leerplek__V1__Pupil *pupil = visible_pupil(ctx, request->school_id, request->pupil_ref, "request_placement", key);
+  Leerplek__V1__Pupil *pupil = lp_visible_pupil(ctx, request->school_id, request->pupil_ref, "request_placement", key);
   if (!pupil) return -1;
   const Leerplek__V1__Placement *stored = lp_state_get(&ctx->daemon->state, LP_KIND_PLACEMENT, key);
   if (stored && stored->state != STATE(WITHDRAWN))
@@ -359,7 +367,7 @@ int lp_handle_request_placement(lp_ctx *ctx) {
 int lp_handle_withdraw_placement(lp_ctx *ctx) {
   const Leerplek__V1__WithdrawPlacementRequest *request = ctx->request->withdraw_placement;
   char key[LP_MAX_KEY];
-  if (!visible_pupil(ctx, request->school_id, request->pupil_ref, "withdraw_placement", key)) return -1;
+  if (!lp_visible_pupil(ctx, request->school_id, request->pupil_ref, "withdraw_placement", key)) return -1;
   if (!lp_check_text(ctx, request->reason, "withdraw_placement.reason", 0, ctx->daemon->config.max_text_bytes, true)) return -1;
   const Leerplek__V1__Placement *stored = lp_state_get(&ctx->daemon->state, LP_KIND_PLACEMENT, key);
   if (!stored) return lp_fail(ctx, CODE(NOT_FOUND), "withdraw_placement.pupil_ref", "pupil %s has no placement request", request->pupil_ref);
@@ -406,7 +414,7 @@ int lp_handle_withdraw_placement(lp_ctx *ctx) {
 int lp_handle_get_placement(lp_ctx *ctx) {
   const Leerplek__V1__GetPlacementRequest *request = ctx->request->get_placement;
   char key[LP_MAX_KEY];
-  if (!visible_pupil(ctx, request->school_id, request->pupil_ref, "get_placement", key)) return -1;
+  if (!lp_visible_pupil(ctx, request->school_id, request->pupil_ref, "get_placement", key)) return -1;
   Leerplek__V1__Placement *placement = lp_state_get(&ctx->daemon->state, LP_KIND_PLACEMENT, key);
   if (!placement) return lp_fail(ctx, CODE(NOT_FOUND), "get_placement.pupil_ref", "pupil %s has no placement request", request->pupil_ref);
   Leerplek__V1__GetPlacementResponse *reply = lp_scratch(ctx, sizeof *reply);

@@ -74,6 +74,17 @@ static const route routes[] = {
      lp_handle_get_support_offer},
     {LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_OFFERS, "list_support_offers", SCHOOL | SUPPORT | COORDINATOR,
      lp_handle_list_support_offers},
+    {LEERPLEK__V1__REQUEST__BODY_REFER_PUPIL, "refer_pupil", SCHOOL | COORDINATOR, lp_handle_refer_pupil},
+    {LEERPLEK__V1__REQUEST__BODY_GET_REFERRAL, "get_referral", SCHOOL | COORDINATOR, lp_handle_get_referral},
+    {LEERPLEK__V1__REQUEST__BODY_LIST_REFERRALS, "list_referrals", SCHOOL | COORDINATOR, lp_handle_list_referrals},
+    {LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_REFERRALS, "list_support_referrals", SUPPORT | COORDINATOR,
+     lp_handle_list_support_referrals},
+    {LEERPLEK__V1__REQUEST__BODY_OFFER_REFERRAL, "offer_referral", COORDINATOR, lp_handle_offer_referral},
+    {LEERPLEK__V1__REQUEST__BODY_ACCEPT_REFERRAL, "accept_referral", SCHOOL | SUPPORT | COORDINATOR, lp_handle_accept_referral},
+    {LEERPLEK__V1__REQUEST__BODY_DECLINE_REFERRAL, "decline_referral", SCHOOL | SUPPORT | COORDINATOR, lp_handle_decline_referral},
+    {LEERPLEK__V1__REQUEST__BODY_START_REFERRAL, "start_referral", SUPPORT | COORDINATOR, lp_handle_start_referral},
+    {LEERPLEK__V1__REQUEST__BODY_END_REFERRAL, "end_referral", SUPPORT | COORDINATOR, lp_handle_end_referral},
+    {LEERPLEK__V1__REQUEST__BODY_WITHDRAW_REFERRAL, "withdraw_referral", SCHOOL | COORDINATOR, lp_handle_withdraw_referral},
 };
 
 #define ROUTE_COUNT (sizeof routes / sizeof routes[0])

@@ -89,6 +89,13 @@ uint32_t lp_page_size(const lp_ctx *ctx, uint32_t requested);
 bool lp_page_start(lp_ctx *ctx, const lp_map *map, const char *page_token, const char *call,
                    size_t *start);
 
+/* The stored pupil named by (school_id, ref) if the token may see it (lp_resolve_school), else
+ * NULL with the failure set; fields are named "<call>.school_id" and "<call>.pupil_ref". key
+ * receives the pupil key. */
+Leerplek__V1__Pupil *lp_visible_pupil(lp_ctx *ctx, const char *school_id, const char *ref, const char *call,
+                                      char key[LP_MAX_KEY]);
+/* The DistanceBand of a distance in metres, all a company or a support organisation may see. */
+int lp_distance_band(uint32_t metres);
 /* The pupil key "<school>/<ref>". */
 void lp_pupil_key(const char *school_id, const char *ref, char key[LP_MAX_KEY]);
 /* Role helpers. */
@@ -158,6 +165,17 @@ int lp_handle_list_support_organisations(lp_ctx *ctx);
 int lp_handle_upsert_support_offer(lp_ctx *ctx);
 int lp_handle_get_support_offer(lp_ctx *ctx);
 int lp_handle_list_support_offers(lp_ctx *ctx);
+/* handlers_referrals.c */
+int lp_handle_refer_pupil(lp_ctx *ctx);
+int lp_handle_get_referral(lp_ctx *ctx);
+int lp_handle_list_referrals(lp_ctx *ctx);
+int lp_handle_list_support_referrals(lp_ctx *ctx);
+int lp_handle_offer_referral(lp_ctx *ctx);
+int lp_handle_accept_referral(lp_ctx *ctx);
+int lp_handle_decline_referral(lp_ctx *ctx);
+int lp_handle_start_referral(lp_ctx *ctx);
+int lp_handle_end_referral(lp_ctx *ctx);
+int lp_handle_withdraw_referral(lp_ctx *ctx);
 /* handlers_tokens.c */
 int lp_handle_create_token(lp_ctx *ctx);
 int lp_handle_revoke_token(lp_ctx *ctx);

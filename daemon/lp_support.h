@@ -19,5 +19,17 @@ const Leerplek__V1__SupportSite *lp_support_site(const Leerplek__V1__SupportOrga
 bool lp_support_offer_serves(const Leerplek__V1__SupportOffer *offer, const char *training_code);
 /* Whether component is one of the six codes (not UNSPECIFIED, not a newer value). */
 bool lp_support_component_valid(int component);
+/* The component's code ("FOVORM", ...), "?" for an invalid one. */
+const char *lp_support_component_code(int component);
+
+/* The referral key "<school>/<ref>/<component code>" (fits LP_MAX_KEY: ids are at most 32). */
+#define LP_REFERRAL_KEY_SIZE 80
+void lp_referral_key(const char *school_id, const char *ref, int component, char key[LP_REFERRAL_KEY_SIZE]);
+/* Whether a referral in this state holds a seat of its offer (OFFERED, STARTED). */
+bool lp_referral_holds_seat(int state);
+/* Whether a referral in this state is still open (not ENDED or WITHDRAWN). */
+bool lp_referral_active(int state);
+/* Whether a referral in this state waits for an offer (WAITING, DECLINED). */
+bool lp_referral_waiting(int state);
 
 #endif

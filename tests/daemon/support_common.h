@@ -100,4 +100,21 @@ static inline int list_support_offers(leerplek_client *client, const char *organ
   return call_code(client, &request, out);
 }
 
+/* Refers the pupil for one component, NORMAL urgency, sharing nothing. */
+static inline int refer_pupil(leerplek_client *client, const char *school, const char *ref, int component,
+                              Leerplek__V1__Response **out) {
+  Leerplek__V1__SupportComponent components[1] = {(Leerplek__V1__SupportComponent)component};
+  Leerplek__V1__ReferPupilRequest body = LEERPLEK__V1__REFER_PUPIL_REQUEST__INIT;
+  body.school_id = (char *)school;
+  body.pupil_ref = (char *)ref;
+  body.components = components;
+  body.n_components = 1;
+  body.reason = (char *)"needs a preparatory phase";
+  body.urgency = LEERPLEK__V1__URGENCY__URGENCY_NORMAL;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_REFER_PUPIL;
+  request.refer_pupil = &body;
+  return call_code(client, &request, out);
+}
+
 #endif

@@ -19,6 +19,7 @@ static char spare_token_id[32];
 #define NF CODE(NOT_FOUND)
 #define UI CODE(UNIMPLEMENTED)
 #define IA CODE(INVALID_ARGUMENT)
+#define FP CODE(FAILED_PRECONDITION)
 
 static void setup(void) {
   start_all(&harness, NULL);
@@ -44,7 +45,10 @@ static void setup(void) {
     snprintf(ref, sizeof ref, "wd-%d", role);
     cr_assert_eq(register_pupil(coordinator, "school-a", ref, "KAPPER"), 0);
     cr_assert_eq(request_placement(coordinator, "school-a", ref), 0);
+    snprintf(ref, sizeof ref, "rf-%d", role);
+    cr_assert_eq(register_pupil(coordinator, "school-a", ref, "KAPPER"), 0);
   }
+  cr_assert_eq(refer_pupil(coordinator, "school-a", "p1", LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_FOVORM, NULL), 0);
   cr_assert_eq(upsert_support_organisation(coordinator, "oal-a"), 0);
   cr_assert_eq(upsert_support_offer(coordinator, "off-a", "oal-a"), 0);
   leerplek_close(coordinator);
@@ -85,6 +89,8 @@ typedef struct request_storage {
   Leerplek__V1__SupportSite site;
   Leerplek__V1__SupportSite *sites[1];
   Leerplek__V1__SupportOffer offer;
+  Leerplek__V1__ReferralKey referral;
+  Leerplek__V1__SupportComponent components[1];
   char *codes[1];
   char id[32];
   union {
@@ -126,6 +132,16 @@ typedef struct request_storage {
     Leerplek__V1__UpsertSupportOfferRequest upsert_support_offer;
     Leerplek__V1__GetSupportOfferRequest get_support_offer;
     Leerplek__V1__ListSupportOffersRequest list_support_offers;
+    Leerplek__V1__ReferPupilRequest refer_pupil;
+    Leerplek__V1__GetReferralRequest get_referral;
+    Leerplek__V1__ListReferralsRequest list_referrals;
+    Leerplek__V1__ListSupportReferralsRequest list_support_referrals;
+    Leerplek__V1__OfferReferralRequest offer_referral;
+    Leerplek__V1__AcceptReferralRequest accept_referral;
+    Leerplek__V1__DeclineReferralRequest decline_referral;
+    Leerplek__V1__StartReferralRequest start_referral;
+    Leerplek__V1__EndReferralRequest end_referral;
+    Leerplek__V1__WithdrawReferralRequest withdraw_referral;
   } body;
 } request_storage;
 
@@ -176,6 +192,19 @@ static const matrix_row matrix[] = {
     {"upsert_support_offer", {UA, PD, PD, PD, PD, OK, PD, OK}},
     {"get_support_offer", {UA, OK, OK, PD, PD, OK, PD, OK}},
     {"list_support_offers", {UA, OK, OK, PD, PD, OK, PD, OK}},
+    /* Referrals: school A's pupil p1 waits for FOVORM. A support organisation sees a referral
+     * only once one of its offers holds it (NOT_FOUND before); a wrong state is
+     * FAILED_PRECONDITION; a coordinator must name the side (INVALID_ARGUMENT). */
+    {"refer_pupil", {UA, OK, NF, PD, PD, OK, PD, PD}},
+    {"get_referral", {UA, OK, NF, PD, PD, OK, PD, PD}},
+    {"list_referrals", {UA, OK, OK, PD, PD, OK, PD, PD}},
+    {"list_support_referrals", {UA, PD, PD, PD, PD, IA, PD, OK}},
+    {"offer_referral", {UA, PD, PD, PD, PD, FP, PD, PD}},
+    {"accept_referral", {UA, FP, NF, PD, PD, IA, PD, NF}},
+    {"decline_referral", {UA, FP, NF, PD, PD, IA, PD, NF}},
+    {"start_referral", {UA, PD, PD, PD, PD, FP, PD, NF}},
+    {"end_referral", {UA, PD, PD, PD, PD, FP, PD, NF}},
+    {"withdraw_referral", {UA, OK, NF, PD, PD, OK, PD, PD}},
 };
 
 /* Builds the request for call as role would send it: names objects of school A and company X,
@@ -381,6 +410,63 @@ static void build_request(request_storage *s, const char *call, int role) {
   } else if (strcmp(call, "list_support_offers") == 0) {
     leerplek__v1__list_support_offers_request__init(&s->body.list_support_offers);
     r->body_case = LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_OFFERS, r->list_support_offers = &s->body.list_support_offers;
+  } else if (strcmp(call, "refer_pupil") == 0) {
+    snprintf(s->id, sizeof s->id, "rf-%d", role);
+    leerplek__v1__refer_pupil_request__init(&s->body.refer_pupil);
+    s->body.refer_pupil.school_id = (char *)"school-a";
+    s->body.refer_pupil.pupil_ref = s->id;
+    s->components[0] = LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_FOWERK;
+    s->body.refer_pupil.components = s->components;
+    s->body.refer_pupil.n_components = 1;
+    s->body.refer_pupil.reason = (char *)"needs a preparatory phase";
+    s->body.refer_pupil.urgency = LEERPLEK__V1__URGENCY__URGENCY_NORMAL;
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_REFER_PUPIL, r->refer_pupil = &s->body.refer_pupil;
+  } else if (strcmp(call, "list_referrals") == 0) {
+    leerplek__v1__list_referrals_request__init(&s->body.list_referrals);
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_LIST_REFERRALS, r->list_referrals = &s->body.list_referrals;
+  } else if (strcmp(call, "list_support_referrals") == 0) {
+    leerplek__v1__list_support_referrals_request__init(&s->body.list_support_referrals);
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_REFERRALS;
+    r->list_support_referrals = &s->body.list_support_referrals;
+  } else if (strstr(call, "_referral")) {
+    /* The calls on one referral: school A's p1, FOVORM. */
+    leerplek__v1__referral_key__init(&s->referral);
+    s->referral.school_id = (char *)"school-a";
+    s->referral.pupil_ref = (char *)"p1";
+    s->referral.component = LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_FOVORM;
+    if (strcmp(call, "get_referral") == 0) {
+      leerplek__v1__get_referral_request__init(&s->body.get_referral);
+      s->body.get_referral.referral = &s->referral;
+      r->body_case = LEERPLEK__V1__REQUEST__BODY_GET_REFERRAL, r->get_referral = &s->body.get_referral;
+    } else if (strcmp(call, "offer_referral") == 0) {
+      leerplek__v1__offer_referral_request__init(&s->body.offer_referral);
+      s->body.offer_referral.referral = &s->referral;
+      s->body.offer_referral.offer_id = (char *)"off-a";
+      r->body_case = LEERPLEK__V1__REQUEST__BODY_OFFER_REFERRAL, r->offer_referral = &s->body.offer_referral;
+    } else if (strcmp(call, "accept_referral") == 0) {
+      leerplek__v1__accept_referral_request__init(&s->body.accept_referral);
+      s->body.accept_referral.referral = &s->referral;
+      r->body_case = LEERPLEK__V1__REQUEST__BODY_ACCEPT_REFERRAL, r->accept_referral = &s->body.accept_referral;
+    } else if (strcmp(call, "decline_referral") == 0) {
+      leerplek__v1__decline_referral_request__init(&s->body.decline_referral);
+      s->body.decline_referral.referral = &s->referral;
+      r->body_case = LEERPLEK__V1__REQUEST__BODY_DECLINE_REFERRAL, r->decline_referral = &s->body.decline_referral;
+    } else if (strcmp(call, "start_referral") == 0) {
+      leerplek__v1__start_referral_request__init(&s->body.start_referral);
+      s->body.start_referral.referral = &s->referral;
+      r->body_case = LEERPLEK__V1__REQUEST__BODY_START_REFERRAL, r->start_referral = &s->body.start_referral;
+    } else if (strcmp(call, "end_referral") == 0) {
+      leerplek__v1__end_referral_request__init(&s->body.end_referral);
+      s->body.end_referral.referral = &s->referral;
+      s->body.end_referral.outcome = LEERPLEK__V1__READINESS__READINESS_READY;
+      r->body_case = LEERPLEK__V1__REQUEST__BODY_END_REFERRAL, r->end_referral = &s->body.end_referral;
+    } else if (strcmp(call, "withdraw_referral") == 0) {
+      leerplek__v1__withdraw_referral_request__init(&s->body.withdraw_referral);
+      s->body.withdraw_referral.referral = &s->referral;
+      r->body_case = LEERPLEK__V1__REQUEST__BODY_WITHDRAW_REFERRAL, r->withdraw_referral = &s->body.withdraw_referral;
+    } else {
+      cr_assert_fail("no request builder for %s", call);
+    }
   } else {
     cr_assert_fail("no request builder for %s", call);
   }

@@ -1,6 +1,7 @@
 /* test_scaleout: two daemons on one Redis with follow_events = 1 converge: what one writes (a
- * record, a token, an erasure), the other serves within moments. */
+ * record, a token, an erasure, a referral), the other serves within moments. */
 #include "common.h"
+#include "support_common.h"
 
 static lp_harness first;
 static lp_harness second;
@@ -81,6 +82,50 @@ Test(scaleout, writes_on_one_daemon_are_served_by_the_other) {
   erase_request.erase_pupil = &erase;
   cr_assert_eq(call_code(on_second, &erase_request, NULL), 0);
   cr_assert_eq(wait_for_pupil(on_first, "p-1", CODE(NOT_FOUND)), CODE(NOT_FOUND), "the erasure never reached the first daemon");
+  leerplek_close(on_first);
+  leerplek_close(on_second);
+}
+
+/* Polls get_referral (school-1/p-2, FOWERK) on client until it returns want (3 s at most). */
+static int wait_for_referral(leerplek_client *client, int want) {
+  Leerplek__V1__ReferralKey key = LEERPLEK__V1__REFERRAL_KEY__INIT;
+  key.school_id = (char *)"school-1";
+  key.pupil_ref = (char *)"p-2";
+  key.component = LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_FOWERK;
+  Leerplek__V1__GetReferralRequest body = LEERPLEK__V1__GET_REFERRAL_REQUEST__INIT;
+  body.referral = &key;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_REFERRAL;
+  request.get_referral = &body;
+  int code = -1;
+  for (long long deadline = harness_now_ms() + 3000; harness_now_ms() < deadline; sleep_ms(20))
+    if ((code = call_code(client, &request, NULL)) == want) break;
+  return code;
+}
+
+Test(scaleout, a_referral_and_its_erasure_reach_the_other_daemon) {
+  leerplek_client *admin = harness_connect(&first, first.admin_token);
+  create_token(admin, LEERPLEK__V1__ROLE__ROLE_COORDINATOR, "", coordinator_token, sizeof coordinator_token);
+  leerplek_close(admin);
+  leerplek_client *on_first = harness_connect(&first, coordinator_token), *on_second = NULL;
+  for (long long deadline = harness_now_ms() + 3000; !on_second && harness_now_ms() < deadline; sleep_ms(20)) {
+    char error[256];
+    if (leerplek_connect(second.daemon_address, coordinator_token, &on_second, error, sizeof error) != 0) on_second = NULL;
+  }
+  cr_assert(on_first && on_second);
+  cr_assert_eq(upsert_training(on_first, "KAPPER", "Kapper"), 0);
+  cr_assert_eq(register_pupil(on_first, "school-1", "p-2", "KAPPER"), 0);
+  cr_assert_eq(refer_pupil(on_first, "school-1", "p-2", LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_FOWERK, NULL), 0);
+  cr_assert_eq(wait_for_referral(on_second, 0), 0, "the referral never reached the second daemon");
+  Leerplek__V1__ErasePupilRequest erase = LEERPLEK__V1__ERASE_PUPIL_REQUEST__INIT;
+  erase.school_id = (char *)"school-1";
+  erase.pupil_ref = (char *)"p-2";
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_ERASE_PUPIL;
+  request.erase_pupil = &erase;
+  cr_assert_eq(call_code(on_first, &request, NULL), 0);
+  cr_assert_eq(wait_for_referral(on_second, CODE(NOT_FOUND)), CODE(NOT_FOUND),
+               "the second daemon still serves the erased pupil's referral");
   leerplek_close(on_first);
   leerplek_close(on_second);
 }

@@ -2,6 +2,7 @@
  * (lp_support.c) and their two record kinds in the working set (lp_state.c): names unique in
  * Redis keys, records that come back as they were packed. */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lp_state.h"
@@ -76,5 +77,63 @@ Test(support_records, kinds_have_distinct_names_and_round_trip) {
   cr_assert_null(lp_state_get(&state, LP_KIND_SUPPORT_ORGANISATION, "off-1"), "kinds do not share keys");
   lp_state_remove(&state, LP_KIND_SUPPORT_OFFER, "off-1");
   cr_assert_null(lp_state_get(&state, LP_KIND_SUPPORT_OFFER, "off-1"));
+  lp_state_free(&state);
+}
+
+Test(support_records, referral_keys_and_states) {
+  char key[LP_REFERRAL_KEY_SIZE];
+  lp_referral_key("school-a", "p1", LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_ALTDEL, key);
+  cr_assert_str_eq(key, "school-a/p1/ALTDEL");
+  cr_assert_str_eq(lp_support_component_code(1), "FOVORM");
+  cr_assert_str_eq(lp_support_component_code(0), "?");
+  char longest[40];
+  memset(longest, 'x', 32);
+  longest[32] = '\0';
+  lp_referral_key(longest, longest, LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_FOVORM, key);
+  cr_assert_eq(strlen(key), 32 + 1 + 32 + 1 + 6, "the longest ids fit whole");
+  /* Which states hold a seat, wait, or are over: each state in exactly the expected sets. */
+  static const struct { int state; bool seat, waiting, active; } table[] = {
+      {LEERPLEK__V1__REFERRAL_STATE__REFERRAL_STATE_WAITING, false, true, true},
+      {LEERPLEK__V1__REFERRAL_STATE__REFERRAL_STATE_OFFERED, true, false, true},
+      {LEERPLEK__V1__REFERRAL_STATE__REFERRAL_STATE_STARTED, true, false, true},
+      {LEERPLEK__V1__REFERRAL_STATE__REFERRAL_STATE_ENDED, false, false, false},
+      {LEERPLEK__V1__REFERRAL_STATE__REFERRAL_STATE_DECLINED, false, true, true},
+      {LEERPLEK__V1__REFERRAL_STATE__REFERRAL_STATE_WITHDRAWN, false, false, false},
+  };
+  for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+    cr_assert_eq(lp_referral_holds_seat(table[i].state), table[i].seat, "state %d", table[i].state);
+    cr_assert_eq(lp_referral_waiting(table[i].state), table[i].waiting, "state %d", table[i].state);
+    cr_assert_eq(lp_referral_active(table[i].state), table[i].active, "state %d", table[i].state);
+  }
+}
+
+/* A pupil's referrals are the keys under "<pupil key>/": its neighbours with a longer
+ * reference ("p1x") or in another school must stay. */
+Test(support_records, a_prefix_range_takes_only_that_pupils_referrals) {
+  lp_state state;
+  lp_state_init(&state);
+  static const char *const keys[] = {"s/p1", "s/p1/ALTDEL", "s/p1/FOVORM", "s/p1x/FOVORM", "s/p2/FOVORM", "t/p1/FOVORM"};
+  for (size_t i = 0; i < 6; i++) {
+    Leerplek__V1__Referral *referral = malloc(sizeof *referral);
+    cr_assert_not_null(referral);
+    leerplek__v1__referral__init(referral);
+    cr_assert_eq(lp_state_put(&state, LP_KIND_REFERRAL, keys[i], referral), 0);
+  }
+  size_t first, end;
+  lp_map_prefix(&state.maps[LP_KIND_REFERRAL], "s/p1/", &first, &end);
+  cr_assert_eq(first, 1);
+  cr_assert_eq(end, 3);
+  lp_map_prefix(&state.maps[LP_KIND_REFERRAL], "s/p1", &first, &end);
+  cr_assert_eq(first, 0, "a key equal to the prefix starts with it");
+  cr_assert_eq(end, 4);
+  lp_map_prefix(&state.maps[LP_KIND_REFERRAL], "s/p9/", &first, &end);
+  cr_assert_eq(first, end, "none");
+  lp_map_prefix(&state.maps[LP_KIND_REFERRAL], "s/p1/", &first, &end);
+  lp_state_remove_range(&state, LP_KIND_REFERRAL, first, end);
+  cr_assert_eq(state.maps[LP_KIND_REFERRAL].count, 4);
+  cr_assert_null(lp_state_get(&state, LP_KIND_REFERRAL, "s/p1/ALTDEL"));
+  cr_assert_not_null(lp_state_get(&state, LP_KIND_REFERRAL, "s/p1"));
+  cr_assert_not_null(lp_state_get(&state, LP_KIND_REFERRAL, "s/p1x/FOVORM"));
+  cr_assert_not_null(lp_state_get(&state, LP_KIND_REFERRAL, "t/p1/FOVORM"));
   lp_state_free(&state);
 }

@@ -1,0 +1,487 @@
+/* test_referrals: a school's referrals through the real daemon and Redis: the whole lifecycle
+ * with its history (who and when), seats, declines, what a support organisation may see, who may
+ * act on which referral (every refusal leaves Redis as it was), and erasure taking them along. */
+#include "common.h"
+#include "support_common.h"
+
+#define COMPONENT(name) LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_##name
+#define STATE(name) LEERPLEK__V1__REFERRAL_STATE__REFERRAL_STATE_##name
+
+static lp_harness harness;
+static leerplek_client *admin, *coordinator, *support_a, *support_b, *school_a, *school_b;
+
+static void setup(void) {
+  start_all(&harness, NULL);
+  char token[128];
+  admin = harness_connect(&harness, harness.admin_token);
+  cr_assert_not_null(admin);
+  create_token(admin, LEERPLEK__V1__ROLE__ROLE_COORDINATOR, "", token, sizeof token);
+  coordinator = harness_connect(&harness, token);
+  cr_assert_eq(upsert_training(coordinator, "KAPPER", "Kapper"), 0);
+  cr_assert_eq(upsert_support_organisation(coordinator, "oal-a"), 0);
+  cr_assert_eq(upsert_support_organisation(coordinator, "oal-b"), 0);
+  /* FOWERK, 3 seats each; off-a1 has one seat only. */
+  cr_assert_eq(upsert_support_offer(coordinator, "off-a", "oal-a"), 0);
+  cr_assert_eq(upsert_support_offer(coordinator, "off-b", "oal-b"), 0);
+  Leerplek__V1__SupportOffer offer;
+  Leerplek__V1__Date start;
+  fill_support_offer(&offer, &start, "off-a1", "oal-a");
+  offer.seats = 1;
+  cr_assert_eq(send_support_offer(coordinator, &offer, NULL), 0);
+  create_token(admin, LEERPLEK__V1__ROLE__ROLE_SUPPORT, "oal-a", token, sizeof token);
+  support_a = harness_connect(&harness, token);
+  create_token(admin, LEERPLEK__V1__ROLE__ROLE_SUPPORT, "oal-b", token, sizeof token);
+  support_b = harness_connect(&harness, token);
+  create_token(admin, LEERPLEK__V1__ROLE__ROLE_SCHOOL, "school-a", token, sizeof token);
+  school_a = harness_connect(&harness, token);
+  create_token(admin, LEERPLEK__V1__ROLE__ROLE_SCHOOL, "school-b", token, sizeof token);
+  school_b = harness_connect(&harness, token);
+  cr_assert(support_a && support_b && school_a && school_b);
+  Leerplek__V1__GeoPoint home;
+  Leerplek__V1__Pupil pupil;
+  fill_pupil(&pupil, &home, "school-a", "p1", "KAPPER");
+  pupil.readiness = LEERPLEK__V1__READINESS__READINESS_NOT_READY;
+  pupil.newcomer_okan = true;
+  pupil.school_notes = (char *)"prefers mornings";
+  Leerplek__V1__RegisterPupilRequest body = LEERPLEK__V1__REGISTER_PUPIL_REQUEST__INIT;
+  body.pupil = &pupil;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_REGISTER_PUPIL;
+  request.register_pupil = &body;
+  cr_assert_eq(call_code(school_a, &request, NULL), 0);
+  cr_assert_eq(register_pupil(school_a, "school-a", "p2", "KAPPER"), 0);
+}
+
+static void teardown(void) {
+  leerplek_close(school_b);
+  leerplek_close(school_a);
+  leerplek_close(support_b);
+  leerplek_close(support_a);
+  leerplek_close(coordinator);
+  leerplek_close(admin);
+  cr_assert_eq(harness_cleanup(&harness), 0, "leerplekd did not exit cleanly");
+}
+
+TestSuite(referrals, .init = setup, .fini = teardown, .timeout = 120);
+
+/* One request on a referral of school A; the body is built per call. */
+typedef struct referral_call {
+  Leerplek__V1__Request request;
+  Leerplek__V1__ReferralKey key;
+  union {
+    Leerplek__V1__GetReferralRequest get;
+    Leerplek__V1__OfferReferralRequest offer;
+    Leerplek__V1__AcceptReferralRequest accept;
+    Leerplek__V1__DeclineReferralRequest decline;
+    Leerplek__V1__StartReferralRequest start;
+    Leerplek__V1__EndReferralRequest end;
+    Leerplek__V1__WithdrawReferralRequest withdraw;
+  } body;
+} referral_call;
+
+static Leerplek__V1__Request *build(referral_call *c, const char *call, const char *ref, int component) {
+  memset(c, 0, sizeof *c);
+  leerplek__v1__request__init(&c->request);
+  leerplek__v1__referral_key__init(&c->key);
+  c->key.school_id = (char *)"school-a";
+  c->key.pupil_ref = (char *)ref;
+  c->key.component = (Leerplek__V1__SupportComponent)component;
+  Leerplek__V1__Request *r = &c->request;
+  if (strcmp(call, "get") == 0) {
+    leerplek__v1__get_referral_request__init(&c->body.get);
+    c->body.get.referral = &c->key;
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_GET_REFERRAL, r->get_referral = &c->body.get;
+  } else if (strcmp(call, "offer") == 0) {
+    leerplek__v1__offer_referral_request__init(&c->body.offer);
+    c->body.offer.referral = &c->key;
+    c->body.offer.offer_id = (char *)"off-a";
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_OFFER_REFERRAL, r->offer_referral = &c->body.offer;
+  } else if (strcmp(call, "accept") == 0) {
+    leerplek__v1__accept_referral_request__init(&c->body.accept);
+    c->body.accept.referral = &c->key;
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_ACCEPT_REFERRAL, r->accept_referral = &c->body.accept;
+  } else if (strcmp(call, "decline") == 0) {
+    leerplek__v1__decline_referral_request__init(&c->body.decline);
+    c->body.decline.referral = &c->key;
+    c->body.decline.reason = (char *)"no mentor free";
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_DECLINE_REFERRAL, r->decline_referral = &c->body.decline;
+  } else if (strcmp(call, "start") == 0) {
+    leerplek__v1__start_referral_request__init(&c->body.start);
+    c->body.start.referral = &c->key;
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_START_REFERRAL, r->start_referral = &c->body.start;
+  } else if (strcmp(call, "end") == 0) {
+    leerplek__v1__end_referral_request__init(&c->body.end);
+    c->body.end.referral = &c->key;
+    c->body.end.outcome = LEERPLEK__V1__READINESS__READINESS_READY;
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_END_REFERRAL, r->end_referral = &c->body.end;
+  } else if (strcmp(call, "withdraw") == 0) {
+    leerplek__v1__withdraw_referral_request__init(&c->body.withdraw);
+    c->body.withdraw.referral = &c->key;
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_WITHDRAW_REFERRAL, r->withdraw_referral = &c->body.withdraw;
+  } else {
+    cr_assert_fail("no builder for %s", call);
+  }
+  return r;
+}
+
+/* The call succeeds; returns the referral's state after it (read back with get_referral). */
+static int act(leerplek_client *client, const char *call, const char *ref, int component) {
+  referral_call c;
+  Leerplek__V1__Response *response = NULL;
+  int code = call_code(client, build(&c, call, ref, component), &response);
+  cr_assert_eq(code, 0, "%s %s: %s (%s)", call, ref, leerplek_status_name(code), response->status->message);
+  leerplek_response_free(response);
+  cr_assert_eq(call_code(coordinator, build(&c, "get", ref, component), &response), 0);
+  int state = response->get_referral->referral->state;
+  leerplek_response_free(response);
+  return state;
+}
+
+/* The call is refused with code, names field (when given) and leaves Redis as it was. */
+static void refused(leerplek_client *client, Leerplek__V1__Request *request, int code, const char *field, const char *what) {
+  char *before = harness_snapshot(&harness);
+  Leerplek__V1__Response *response = NULL;
+  int got = call_code(client, request, &response);
+  cr_assert_eq(got, code, "%s: got %s (%s), expected %s", what, leerplek_status_name(got), response->status->message,
+               leerplek_status_name(code));
+  if (field) cr_assert_str_eq(response->status->field, field, "%s: %s", what, response->status->message);
+  char *after = harness_snapshot(&harness);
+  cr_assert_str_eq(before, after, "%s was refused but changed Redis", what);
+  free(before);
+  free(after);
+  leerplek_response_free(response);
+}
+
+static Leerplek__V1__Referral *get(const char *ref, int component, Leerplek__V1__Response **response) {
+  referral_call c;
+  cr_assert_eq(call_code(coordinator, build(&c, "get", ref, component), response), 0);
+  return (*response)->get_referral->referral;
+}
+
+Test(referrals, the_lifecycle_with_who_and_when) {
+  long long before = (long long)time(NULL);
+  Leerplek__V1__SupportComponent components[2] = {COMPONENT(FOWERK), COMPONENT(BGLTRA)};
+  Leerplek__V1__ReferPupilRequest body = LEERPLEK__V1__REFER_PUPIL_REQUEST__INIT;
+  body.pupil_ref = (char *)"p1";
+  body.components = components;
+  body.n_components = 2;
+  body.reason = (char *)"not yet work-ready";
+  body.urgency = LEERPLEK__V1__URGENCY__URGENCY_HIGH;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_REFER_PUPIL;
+  request.refer_pupil = &body;
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(call_code(school_a, &request, &response), 0, "%s", response->status->message);
+  cr_assert_eq(response->refer_pupil->n_referrals, 2);
+  cr_assert_eq(response->refer_pupil->referrals[1]->component, COMPONENT(BGLTRA));
+  cr_assert_eq(response->refer_pupil->referrals[0]->state, STATE(WAITING));
+  cr_assert_str_eq(response->refer_pupil->referrals[0]->training_code, "KAPPER");
+  leerplek_response_free(response);
+  /* A placement request beside the referrals. */
+  cr_assert_eq(request_placement(school_a, "", "p1"), 0);
+
+  cr_assert_eq(act(coordinator, "offer", "p1", COMPONENT(FOWERK)), STATE(OFFERED));
+  cr_assert_eq(act(school_a, "accept", "p1", COMPONENT(FOWERK)), STATE(OFFERED));
+  referral_call c;
+  refused(support_a, build(&c, "start", "p1", COMPONENT(FOWERK)), CODE(FAILED_PRECONDITION), "start_referral.referral",
+          "start before the organisation accepted");
+  cr_assert_eq(act(support_a, "accept", "p1", COMPONENT(FOWERK)), STATE(OFFERED));
+  refused(support_a, build(&c, "end", "p1", COMPONENT(FOWERK)), CODE(FAILED_PRECONDITION), "end_referral.referral",
+          "end before start");
+  cr_assert_eq(act(support_a, "start", "p1", COMPONENT(FOWERK)), STATE(STARTED));
+  cr_assert_eq(act(support_a, "end", "p1", COMPONENT(FOWERK)), STATE(ENDED));
+  refused(school_a, build(&c, "withdraw", "p1", COMPONENT(FOWERK)), CODE(FAILED_PRECONDITION), "withdraw_referral.referral",
+          "withdraw an ended referral");
+
+  const Leerplek__V1__Referral *referral = get("p1", COMPONENT(FOWERK), &response);
+  cr_assert_eq(referral->outcome, LEERPLEK__V1__READINESS__READINESS_READY);
+  cr_assert_str_eq(referral->offer_id, "off-a");
+  cr_assert_str_eq(referral->organisation_id, "oal-a");
+  cr_assert_eq(referral->urgency, LEERPLEK__V1__URGENCY__URGENCY_HIGH);
+  cr_assert_geq(referral->started_unix_s, before);
+  cr_assert_geq(referral->ended_unix_s, referral->started_unix_s);
+  static const char *const actors[] = {"school:school-a", "coordinator", "school:school-a", "support:oal-a", "support:oal-a",
+                                       "support:oal-a"};
+  static const int states[] = {STATE(WAITING), STATE(OFFERED), STATE(OFFERED), STATE(OFFERED), STATE(STARTED), STATE(ENDED)};
+  cr_assert_eq(referral->n_history, 6);
+  for (size_t i = 0; i < 6; i++) {
+    cr_assert_str_eq(referral->history[i]->actor, actors[i], "history[%zu]", i);
+    cr_assert_eq(referral->history[i]->state, states[i], "history[%zu]", i);
+    cr_assert_geq(referral->history[i]->at_unix_s, before);
+    cr_assert_leq(referral->history[i]->at_unix_s, (long long)time(NULL));
+  }
+  cr_assert_not_null(strstr(referral->history[1]->note, "off-a"));
+  leerplek_response_free(response);
+  cr_assert_eq(get("p1", COMPONENT(BGLTRA), &response)->state, STATE(WAITING), "the other component is untouched");
+  leerplek_response_free(response);
+
+  /* One event per transition on the stream, each naming the referral and its actor. */
+  redisContext *redis = harness_redis(&harness);
+  redisReply *events = redisCommand(redis, "XRANGE lp:events - +");
+  static const char *const ops[] = {"refer", "offer", "accept", "accept", "start", "end"};
+  size_t next = 0;
+  for (size_t i = 0; i < events->elements; i++) {
+    redisReply *fields = events->element[i]->element[1];
+    const char *op = "", *key = "", *actor = "";
+    for (size_t f = 0; f + 1 < fields->elements; f += 2) {
+      if (strcmp(fields->element[f]->str, "op") == 0) op = fields->element[f + 1]->str;
+      if (strcmp(fields->element[f]->str, "key") == 0) key = fields->element[f + 1]->str;
+      if (strcmp(fields->element[f]->str, "actor") == 0) actor = fields->element[f + 1]->str;
+    }
+    if (strcmp(key, "school-a/p1/FOWERK") != 0) continue;
+    cr_assert_lt(next, 6);
+    cr_assert_str_eq(op, ops[next]);
+    cr_assert_str_eq(actor, actors[next]);
+    next++;
+  }
+  cr_assert_eq(next, 6, "six events for school-a/p1/FOWERK");
+  freeReplyObject(events);
+  redisFree(redis);
+
+  /* Ended, it may be asked again: a new referral replaces it. */
+  cr_assert_eq(refer_pupil(school_a, "", "p1", COMPONENT(FOWERK), NULL), 0);
+  cr_assert_eq(get("p1", COMPONENT(FOWERK), &response)->n_history, 1);
+  leerplek_response_free(response);
+}
+
+Test(referrals, seats_declines_and_withdrawals) {
+  cr_assert_eq(refer_pupil(school_a, "", "p1", COMPONENT(FOWERK), NULL), 0);
+  cr_assert_eq(refer_pupil(school_a, "", "p2", COMPONENT(FOWERK), NULL), 0);
+  referral_call c;
+  build(&c, "offer", "p1", COMPONENT(FOWERK));
+  c.body.offer.offer_id = (char *)"off-a1";
+  cr_assert_eq(call_code(coordinator, &c.request, NULL), 0);
+  build(&c, "offer", "p2", COMPONENT(FOWERK));
+  c.body.offer.offer_id = (char *)"off-a1";
+  refused(coordinator, &c.request, CODE(FAILED_PRECONDITION), "offer_referral.offer_id", "the one seat is held");
+  build(&c, "offer", "p2", COMPONENT(BGLTRA));
+  refused(coordinator, &c.request, CODE(NOT_FOUND), "offer_referral.referral.pupil_ref", "no BGLTRA referral");
+  cr_assert_eq(refer_pupil(school_a, "", "p2", COMPONENT(BGLTRA), NULL), 0);
+  build(&c, "offer", "p2", COMPONENT(BGLTRA));
+  refused(coordinator, &c.request, CODE(FAILED_PRECONDITION), "offer_referral.offer_id", "off-a is FOWERK");
+
+  /* The organisation declines: the seat is free again, the offer is not offered again. */
+  cr_assert_eq(act(support_a, "decline", "p1", COMPONENT(FOWERK)), STATE(DECLINED));
+  Leerplek__V1__Response *response = NULL;
+  const Leerplek__V1__Referral *referral = get("p1", COMPONENT(FOWERK), &response);
+  cr_assert_eq(referral->n_declined_offer_ids, 1);
+  cr_assert_str_eq(referral->declined_offer_ids[0], "off-a1");
+  cr_assert_str_eq(referral->offer_id, "");
+  cr_assert_not_null(strstr(referral->history[referral->n_history - 1]->note, "no mentor free"));
+  leerplek_response_free(response);
+  build(&c, "offer", "p1", COMPONENT(FOWERK));
+  c.body.offer.offer_id = (char *)"off-a1";
+  refused(coordinator, &c.request, CODE(FAILED_PRECONDITION), "offer_referral.offer_id", "a declined offer");
+  build(&c, "offer", "p2", COMPONENT(FOWERK));
+  c.body.offer.offer_id = (char *)"off-a1";
+  cr_assert_eq(call_code(coordinator, &c.request, NULL), 0, "the freed seat goes to p2");
+  build(&c, "offer", "p1", COMPONENT(FOWERK));
+  c.body.offer.offer_id = (char *)"off-b";
+  cr_assert_eq(call_code(coordinator, &c.request, NULL), 0, "another organisation's offer");
+
+  /* The school withdraws p2: its seat is free for the next. */
+  cr_assert_eq(act(school_a, "withdraw", "p2", COMPONENT(FOWERK)), STATE(WITHDRAWN));
+  cr_assert_eq(act(school_a, "withdraw", "p2", COMPONENT(FOWERK)), STATE(WITHDRAWN), "twice is a no-op");
+  cr_assert_eq(refer_pupil(school_a, "", "p2", COMPONENT(FOWERK), NULL), 0, "withdrawn, it may be asked again");
+  build(&c, "offer", "p2", COMPONENT(FOWERK));
+  c.body.offer.offer_id = (char *)"off-a1";
+  cr_assert_eq(call_code(coordinator, &c.request, NULL), 0);
+}
+
+Test(referrals, each_party_acts_only_on_its_own) {
+  cr_assert_eq(refer_pupil(school_a, "", "p1", COMPONENT(FOWERK), NULL), 0);
+  cr_assert_eq(register_pupil(school_b, "", "p1", "KAPPER"), 0);
+  cr_assert_eq(refer_pupil(school_b, "", "p1", COMPONENT(FOWERK), NULL), 0, "same reference at another school");
+  referral_call c;
+  refused(support_a, build(&c, "get", "p1", COMPONENT(FOWERK)), CODE(PERMISSION_DENIED), "body", "support reads the school view");
+  refused(support_a, build(&c, "accept", "p1", COMPONENT(FOWERK)), CODE(NOT_FOUND), NULL, "support A on a waiting referral");
+  cr_assert_eq(act(coordinator, "offer", "p1", COMPONENT(FOWERK)), STATE(OFFERED));
+  refused(support_b, build(&c, "accept", "p1", COMPONENT(FOWERK)), CODE(NOT_FOUND), NULL, "support B on A's referral");
+  refused(support_b, build(&c, "decline", "p1", COMPONENT(FOWERK)), CODE(NOT_FOUND), NULL, "support B declines");
+  build(&c, "accept", "p1", COMPONENT(FOWERK));
+  c.body.accept.side = LEERPLEK__V1__REFERRAL_SIDE__REFERRAL_SIDE_SCHOOL;
+  refused(support_a, &c.request, CODE(PERMISSION_DENIED), "accept_referral.side", "support accepts for the school");
+  refused(coordinator, build(&c, "accept", "p1", COMPONENT(FOWERK)), CODE(INVALID_ARGUMENT), "accept_referral.side",
+          "a coordinator names no side");
+  refused(school_b, build(&c, "accept", "p1", COMPONENT(FOWERK)), CODE(NOT_FOUND), "accept_referral.referral.school_id",
+          "school B accepts for school A's pupil");
+  build(&c, "withdraw", "p1", COMPONENT(FOWERK));
+  refused(school_b, &c.request, CODE(NOT_FOUND), "withdraw_referral.referral.school_id", "school B withdraws A's referral");
+  refused(school_a, build(&c, "start", "p1", COMPONENT(FOWERK)), CODE(PERMISSION_DENIED), "body", "a school starts");
+  refused(support_a, build(&c, "offer", "p1", COMPONENT(FOWERK)), CODE(PERMISSION_DENIED), "body", "support offers itself");
+  refused(support_a, build(&c, "withdraw", "p1", COMPONENT(FOWERK)), CODE(PERMISSION_DENIED), "body", "support withdraws");
+
+  Leerplek__V1__ListReferralsRequest list = LEERPLEK__V1__LIST_REFERRALS_REQUEST__INIT;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_LIST_REFERRALS;
+  request.list_referrals = &list;
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(call_code(school_b, &request, &response), 0);
+  cr_assert_eq(response->list_referrals->total_size, 1);
+  cr_assert_str_eq(response->list_referrals->referrals[0]->school_id, "school-b");
+  leerplek_response_free(response);
+  list.school_id = (char *)"school-a";
+  refused(school_b, &request, CODE(PERMISSION_DENIED), "list_referrals.school_id", "school B lists A's referrals");
+  list.school_id = (char *)"";
+  list.organisation_id = (char *)"oal-a";
+  cr_assert_eq(call_code(coordinator, &request, &response), 0);
+  cr_assert_eq(response->list_referrals->total_size, 1);
+  leerplek_response_free(response);
+
+  Leerplek__V1__ListSupportReferralsRequest held = LEERPLEK__V1__LIST_SUPPORT_REFERRALS_REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_REFERRALS;
+  request.list_support_referrals = &held;
+  cr_assert_eq(call_code(support_b, &request, &response), 0);
+  cr_assert_eq(response->list_support_referrals->total_size, 0, "B holds none");
+  leerplek_response_free(response);
+  held.organisation_id = (char *)"oal-a";
+  refused(support_b, &request, CODE(PERMISSION_DENIED), "list_support_referrals.organisation_id", "B lists A's");
+}
+
+Test(referrals, the_support_view_shows_flags_and_notes_only_when_shared) {
+  cr_assert_eq(refer_pupil(school_a, "", "p1", COMPONENT(FOWERK), NULL), 0);
+  cr_assert_eq(act(coordinator, "offer", "p1", COMPONENT(FOWERK)), STATE(OFFERED));
+  Leerplek__V1__ListSupportReferralsRequest held = LEERPLEK__V1__LIST_SUPPORT_REFERRALS_REQUEST__INIT;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_REFERRALS;
+  request.list_support_referrals = &held;
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(call_code(support_a, &request, &response), 0);
+  cr_assert_eq(response->list_support_referrals->n_referrals, 1);
+  const Leerplek__V1__SupportReferral *view = response->list_support_referrals->referrals[0];
+  cr_assert_str_eq(view->pupil_ref, "p1");
+  cr_assert_eq(view->readiness, LEERPLEK__V1__READINESS__READINESS_NOT_READY);
+  cr_assert_eq(view->day_mask, 0x183);
+  cr_assert_eq(view->distance_band, LEERPLEK__V1__DISTANCE_BAND__DISTANCE_BAND_UP_TO_10_KM, "about 6 km to Hoboken");
+  cr_assert_str_eq(view->reason, "needs a preparatory phase");
+  cr_assert_not(view->newcomer_okan, "not shared");
+  cr_assert_str_eq(view->school_notes, "", "not shared");
+  leerplek_response_free(response);
+
+  /* Shared: a new referral for another component, with both shared. */
+  Leerplek__V1__SupportOffer offer;
+  Leerplek__V1__Date start;
+  fill_support_offer(&offer, &start, "off-a-guide", "oal-a");
+  offer.component = COMPONENT(BGLTRA);
+  cr_assert_eq(send_support_offer(coordinator, &offer, NULL), 0);
+  Leerplek__V1__SupportComponent components[1] = {COMPONENT(BGLTRA)};
+  Leerplek__V1__ReferPupilRequest body = LEERPLEK__V1__REFER_PUPIL_REQUEST__INIT;
+  body.pupil_ref = (char *)"p1";
+  body.components = components;
+  body.n_components = 1;
+  body.reason = (char *)"guidance";
+  body.urgency = LEERPLEK__V1__URGENCY__URGENCY_NORMAL;
+  body.share_priority_flags = true;
+  body.share_school_notes = true;
+  Leerplek__V1__Request refer = LEERPLEK__V1__REQUEST__INIT;
+  refer.body_case = LEERPLEK__V1__REQUEST__BODY_REFER_PUPIL;
+  refer.refer_pupil = &body;
+  cr_assert_eq(call_code(school_a, &refer, NULL), 0);
+  referral_call c;
+  build(&c, "offer", "p1", COMPONENT(BGLTRA));
+  c.body.offer.offer_id = (char *)"off-a-guide";
+  cr_assert_eq(call_code(coordinator, &c.request, NULL), 0);
+  cr_assert_eq(call_code(support_a, &request, &response), 0);
+  cr_assert_eq(response->list_support_referrals->n_referrals, 2);
+  view = response->list_support_referrals->referrals[0]; /* BGLTRA sorts before FOWERK */
+  cr_assert_eq(view->component, COMPONENT(BGLTRA));
+  cr_assert(view->newcomer_okan, "shared");
+  cr_assert_str_eq(view->school_notes, "prefers mornings", "shared");
+  leerplek_response_free(response);
+}
+
+Test(referrals, bad_input_names_the_field_and_changes_nothing) {
+  Leerplek__V1__SupportComponent components[2] = {COMPONENT(FOWERK), COMPONENT(FOWERK)};
+  Leerplek__V1__ReferPupilRequest body = LEERPLEK__V1__REFER_PUPIL_REQUEST__INIT;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_REFER_PUPIL;
+  request.refer_pupil = &body;
+#define REFER_CASE(change, code, field)                                             \
+  do {                                                                              \
+    leerplek__v1__refer_pupil_request__init(&body);                                 \
+    components[0] = COMPONENT(FOWERK), components[1] = COMPONENT(BGLTRA);           \
+    body.pupil_ref = (char *)"p1", body.components = components, body.n_components = 2; \
+    body.reason = (char *)"why", body.urgency = LEERPLEK__V1__URGENCY__URGENCY_NORMAL; \
+    change;                                                                         \
+    refused(school_a, &request, code, field, #change);                              \
+  } while (0)
+  REFER_CASE(body.n_components = 0, CODE(INVALID_ARGUMENT), "refer_pupil.components");
+  REFER_CASE(components[1] = COMPONENT(FOWERK), CODE(INVALID_ARGUMENT), "refer_pupil.components[1]");
+  REFER_CASE(components[0] = 0, CODE(INVALID_ARGUMENT), "refer_pupil.components[0]");
+  REFER_CASE(components[1] = 7, CODE(INVALID_ARGUMENT), "refer_pupil.components[1]");
+  REFER_CASE(body.reason = (char *)"", CODE(INVALID_ARGUMENT), "refer_pupil.reason");
+  REFER_CASE(body.urgency = 0, CODE(INVALID_ARGUMENT), "refer_pupil.urgency");
+  REFER_CASE(body.pupil_ref = (char *)"nobody", CODE(NOT_FOUND), "refer_pupil.pupil_ref");
+  REFER_CASE(body.school_id = (char *)"school-b", CODE(NOT_FOUND), "refer_pupil.school_id");
+  cr_assert_eq(refer_pupil(school_a, "", "p1", COMPONENT(BGLTRA), NULL), 0);
+  /* One of the two is open already: neither is created. */
+  REFER_CASE((void)0, CODE(ALREADY_EXISTS), "refer_pupil.components");
+#undef REFER_CASE
+  referral_call c;
+  refused(coordinator, build(&c, "get", "p1", COMPONENT(FOWERK)), CODE(NOT_FOUND), "get_referral.referral.pupil_ref",
+          "the refused FOWERK referral was not created");
+  refused(coordinator, build(&c, "get", "p1", 9), CODE(INVALID_ARGUMENT), "get_referral.referral.component", "component 9");
+
+  cr_assert_eq(refer_pupil(school_a, "", "p2", COMPONENT(FOWERK), NULL), 0);
+  cr_assert_eq(act(coordinator, "offer", "p2", COMPONENT(FOWERK)), STATE(OFFERED));
+  build(&c, "accept", "p2", COMPONENT(FOWERK));
+  c.body.accept.side = 3;
+  refused(coordinator, &c.request, CODE(INVALID_ARGUMENT), "accept_referral.side", "side 3");
+  cr_assert_eq(act(school_a, "accept", "p2", COMPONENT(FOWERK)), STATE(OFFERED));
+  cr_assert_eq(act(support_a, "accept", "p2", COMPONENT(FOWERK)), STATE(OFFERED));
+  cr_assert_eq(act(support_a, "start", "p2", COMPONENT(FOWERK)), STATE(STARTED));
+  build(&c, "end", "p2", COMPONENT(FOWERK));
+  c.body.end.outcome = 0;
+  refused(support_a, &c.request, CODE(INVALID_ARGUMENT), "end_referral.outcome", "no outcome");
+  c.body.end.outcome = 4;
+  refused(support_a, &c.request, CODE(INVALID_ARGUMENT), "end_referral.outcome", "outcome 4");
+  refused(support_a, build(&c, "decline", "p2", COMPONENT(FOWERK)), CODE(FAILED_PRECONDITION), "decline_referral.referral",
+          "declining a started trajectory");
+}
+
+Test(referrals, erasing_a_pupil_erases_its_referrals) {
+  cr_assert_eq(refer_pupil(school_a, "", "p1", COMPONENT(FOWERK), NULL), 0);
+  cr_assert_eq(refer_pupil(school_a, "", "p1", COMPONENT(ALTDEL), NULL), 0);
+  cr_assert_eq(refer_pupil(school_a, "", "p2", COMPONENT(FOWERK), NULL), 0);
+  referral_call c;
+  build(&c, "offer", "p1", COMPONENT(FOWERK));
+  c.body.offer.offer_id = (char *)"off-a1";
+  cr_assert_eq(call_code(coordinator, &c.request, NULL), 0, "p1 holds off-a1's one seat");
+  Leerplek__V1__ErasePupilRequest erase = LEERPLEK__V1__ERASE_PUPIL_REQUEST__INIT;
+  erase.pupil_ref = (char *)"p1";
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_ERASE_PUPIL;
+  request.erase_pupil = &erase;
+  cr_assert_eq(call_code(school_a, &request, NULL), 0);
+  redisContext *redis = harness_redis(&harness);
+  redisReply *keys = redisCommand(redis, "KEYS lp:referral:*");
+  cr_assert_eq(keys->elements, 1, "only p2's referral is left in Redis");
+  cr_assert_str_eq(keys->element[0]->str, "lp:referral:school-a/p2/FOWERK");
+  freeReplyObject(keys);
+  redisReply *members = redisCommand(redis, "SMEMBERS lp:index:referral");
+  cr_assert_eq(members->elements, 1);
+  freeReplyObject(members);
+  redisFree(redis);
+  refused(coordinator, build(&c, "get", "p1", COMPONENT(ALTDEL)), CODE(NOT_FOUND), NULL, "erased");
+  Leerplek__V1__ListSupportReferralsRequest held = LEERPLEK__V1__LIST_SUPPORT_REFERRALS_REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_REFERRALS;
+  request.list_support_referrals = &held;
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(call_code(support_a, &request, &response), 0);
+  cr_assert_eq(response->list_support_referrals->total_size, 0, "the organisation no longer sees p1");
+  leerplek_response_free(response);
+  /* Its seat is free: p2 gets it, also after a restart (nothing of p1 comes back). */
+  cr_assert_eq(harness_stop_daemon(&harness, SIGTERM), 0);
+  cr_assert_eq(harness_start_daemon(&harness, NULL), 0);
+  leerplek_close(admin);
+  admin = harness_connect(&harness, harness.admin_token);
+  char token[128];
+  create_token(admin, LEERPLEK__V1__ROLE__ROLE_COORDINATOR, "", token, sizeof token);
+  leerplek_close(coordinator);
+  coordinator = harness_connect(&harness, token);
+  cr_assert_not_null(coordinator);
+  refused(coordinator, build(&c, "get", "p1", COMPONENT(FOWERK)), CODE(NOT_FOUND), NULL, "erased, also after a restart");
+  build(&c, "offer", "p2", COMPONENT(FOWERK));
+  c.body.offer.offer_id = (char *)"off-a1";
+  cr_assert_eq(call_code(coordinator, &c.request, NULL), 0, "the erased pupil's seat is free");
+}
