@@ -53,9 +53,7 @@ static uint32_t seats_held(const lp_state *state, const char *offer_id) {
   return held;
 }
 
-/* Appends a transition (the state after it, the caller, now, a note) to the history. */
-static int add_history(lp_ctx *ctx, Leerplek__V1__Referral *referral, const char *note) {
-  lp_auth_describe(&ctx->who, ctx->actor, sizeof ctx->actor);
+int lp_referral_add_history(Leerplek__V1__Referral *referral, const char *actor, long long now, const char *note) {
   Leerplek__V1__ReferralEvent *event = calloc(1, sizeof *event);
   Leerplek__V1__ReferralEvent **grown = realloc(referral->history, (referral->n_history + 1) * sizeof *grown);
   if (grown) referral->history = grown;
@@ -65,8 +63,8 @@ static int add_history(lp_ctx *ctx, Leerplek__V1__Referral *referral, const char
   }
   leerplek__v1__referral_event__init(event);
   event->state = referral->state;
-  event->at_unix_s = ctx->now;
-  event->actor = strdup(ctx->actor);
+  event->at_unix_s = now;
+  event->actor = strdup(actor);
   event->note = strdup(note);
   if (!event->actor || !event->note) {
     free(event->actor);
@@ -75,8 +73,14 @@ static int add_history(lp_ctx *ctx, Leerplek__V1__Referral *referral, const char
     return -1;
   }
   referral->history[referral->n_history++] = event;
-  referral->updated_unix_s = ctx->now;
+  referral->updated_unix_s = now;
   return 0;
+}
+
+/* The transition by the caller, now. */
+static int add_history(lp_ctx *ctx, Leerplek__V1__Referral *referral, const char *note) {
+  lp_auth_describe(&ctx->who, ctx->actor, sizeof ctx->actor);
+  return lp_referral_add_history(referral, ctx->actor, ctx->now, note);
 }
 
 /* Writes a changed copy of a referral (op names the transition) with its history entry, and

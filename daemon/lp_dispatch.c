@@ -85,6 +85,7 @@ static const route routes[] = {
     {LEERPLEK__V1__REQUEST__BODY_START_REFERRAL, "start_referral", SUPPORT | COORDINATOR, lp_handle_start_referral},
     {LEERPLEK__V1__REQUEST__BODY_END_REFERRAL, "end_referral", SUPPORT | COORDINATOR, lp_handle_end_referral},
     {LEERPLEK__V1__REQUEST__BODY_WITHDRAW_REFERRAL, "withdraw_referral", SCHOOL | COORDINATOR, lp_handle_withdraw_referral},
+    {LEERPLEK__V1__REQUEST__BODY_RUN_DISPATCH, "run_dispatch", COORDINATOR, lp_handle_run_dispatch},
 };
 
 #define ROUTE_COUNT (sizeof routes / sizeof routes[0])

@@ -166,6 +166,9 @@ int lp_handle_upsert_support_offer(lp_ctx *ctx);
 int lp_handle_get_support_offer(lp_ctx *ctx);
 int lp_handle_list_support_offers(lp_ctx *ctx);
 /* handlers_referrals.c */
+/* Appends a transition (the referral's state after it, who, when, a note) to its history; 0 or
+ * -1 when out of memory (nothing appended). */
+int lp_referral_add_history(Leerplek__V1__Referral *referral, const char *actor, long long now, const char *note);
 int lp_handle_refer_pupil(lp_ctx *ctx);
 int lp_handle_get_referral(lp_ctx *ctx);
 int lp_handle_list_referrals(lp_ctx *ctx);
@@ -176,6 +179,10 @@ int lp_handle_decline_referral(lp_ctx *ctx);
 int lp_handle_start_referral(lp_ctx *ctx);
 int lp_handle_end_referral(lp_ctx *ctx);
 int lp_handle_withdraw_referral(lp_ctx *ctx);
+/* handlers_dispatch.c */
+int lp_handle_run_dispatch(lp_ctx *ctx);
+/* The nightly dispatch, applied (logged; a failure leaves everything as it was). */
+void lp_referrals_dispatch_nightly(lp_daemon *daemon, long long now);
 /* handlers_tokens.c */
 int lp_handle_create_token(lp_ctx *ctx);
 int lp_handle_revoke_token(lp_ctx *ctx);

@@ -142,6 +142,7 @@ typedef struct request_storage {
     Leerplek__V1__StartReferralRequest start_referral;
     Leerplek__V1__EndReferralRequest end_referral;
     Leerplek__V1__WithdrawReferralRequest withdraw_referral;
+    Leerplek__V1__RunDispatchRequest run_dispatch;
   } body;
 } request_storage;
 
@@ -205,6 +206,7 @@ static const matrix_row matrix[] = {
     {"start_referral", {UA, PD, PD, PD, PD, FP, PD, NF}},
     {"end_referral", {UA, PD, PD, PD, PD, FP, PD, NF}},
     {"withdraw_referral", {UA, OK, NF, PD, PD, OK, PD, PD}},
+    {"run_dispatch", {UA, PD, PD, PD, PD, OK, PD, PD}},
 };
 
 /* Builds the request for call as role would send it: names objects of school A and company X,
@@ -421,6 +423,10 @@ static void build_request(request_storage *s, const char *call, int role) {
     s->body.refer_pupil.reason = (char *)"needs a preparatory phase";
     s->body.refer_pupil.urgency = LEERPLEK__V1__URGENCY__URGENCY_NORMAL;
     r->body_case = LEERPLEK__V1__REQUEST__BODY_REFER_PUPIL, r->refer_pupil = &s->body.refer_pupil;
+  } else if (strcmp(call, "run_dispatch") == 0) {
+    leerplek__v1__run_dispatch_request__init(&s->body.run_dispatch);
+    s->body.run_dispatch.dry_run = true;
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_RUN_DISPATCH, r->run_dispatch = &s->body.run_dispatch;
   } else if (strcmp(call, "list_referrals") == 0) {
     leerplek__v1__list_referrals_request__init(&s->body.list_referrals);
     r->body_case = LEERPLEK__V1__REQUEST__BODY_LIST_REFERRALS, r->list_referrals = &s->body.list_referrals;

@@ -1,6 +1,8 @@
 /* test_referrals: a school's referrals through the real daemon and Redis: the whole lifecycle
  * with its history (who and when), seats, declines, what a support organisation may see, who may
- * act on which referral (every refusal leaves Redis as it was), and erasure taking them along. */
+ * act on which referral (every refusal leaves Redis as it was), erasure taking them along, and
+ * RunDispatch (dry and applied, proven, the priority order on a contested seat, held seats
+ * kept). */
 #include "common.h"
 #include "support_common.h"
 
@@ -484,4 +486,89 @@ Test(referrals, erasing_a_pupil_erases_its_referrals) {
   build(&c, "offer", "p2", COMPONENT(FOWERK));
   c.body.offer.offer_id = (char *)"off-a1";
   cr_assert_eq(call_code(coordinator, &c.request, NULL), 0, "the erased pupil's seat is free");
+}
+
+static int run_dispatch(bool dry_run, Leerplek__V1__Response **out) {
+  Leerplek__V1__RunDispatchRequest body = LEERPLEK__V1__RUN_DISPATCH_REQUEST__INIT;
+  body.dry_run = dry_run;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_RUN_DISPATCH;
+  request.run_dispatch = &body;
+  return call_code(coordinator, &request, out);
+}
+
+Test(referrals, dispatch_offers_seats_by_the_rules_and_keeps_held_ones) {
+  /* One ALTDEL seat: p1 (NOT_READY) and p2 (READY); p2 also waits for BGLTRA, which no one
+   * offers; p1 waits for FOWERK too (off-a, off-a1, off-b all take it). */
+  Leerplek__V1__SupportOffer offer;
+  Leerplek__V1__Date start;
+  fill_support_offer(&offer, &start, "off-work", "oal-b");
+  offer.component = COMPONENT(ALTDEL);
+  offer.seats = 1;
+  cr_assert_eq(send_support_offer(coordinator, &offer, NULL), 0);
+  cr_assert_eq(refer_pupil(school_a, "", "p2", COMPONENT(ALTDEL), NULL), 0);
+  cr_assert_eq(refer_pupil(school_a, "", "p1", COMPONENT(ALTDEL), NULL), 0);
+  cr_assert_eq(refer_pupil(school_a, "", "p2", COMPONENT(BGLTRA), NULL), 0);
+  cr_assert_eq(refer_pupil(school_a, "", "p1", COMPONENT(FOWERK), NULL), 0);
+
+  char *before = harness_snapshot(&harness);
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(run_dispatch(true, &response), 0, "%s", response->status->message);
+  const Leerplek__V1__DispatchResult *result = response->run_dispatch->result;
+  cr_assert(result->dry_run);
+  cr_assert(result->proven_optimal);
+  cr_assert_eq(result->dual_bound, result->objective);
+  cr_assert_eq(result->referrals, 4);
+  cr_assert_eq(result->fixed, 0);
+  cr_assert_eq(result->offers, 4);
+  cr_assert_eq(result->dispatched, 2);
+  cr_assert_eq(result->waiting, 2);
+  cr_assert_eq(result->n_changes, 2);
+  cr_assert_str_eq(result->changes[0]->pupil_ref, "p1");
+  cr_assert_eq(result->changes[0]->component, COMPONENT(ALTDEL), "the NOT_READY pupil takes the one ALTDEL seat");
+  cr_assert_str_eq(result->changes[0]->offer_id, "off-work");
+  cr_assert_gt(result->changes[0]->distance_m, 0);
+  cr_assert_eq(result->changes[1]->component, COMPONENT(FOWERK));
+  leerplek_response_free(response);
+  char *after = harness_snapshot(&harness);
+  cr_assert_str_eq(before, after, "a dry run writes nothing");
+  free(before);
+  free(after);
+
+  cr_assert_eq(run_dispatch(false, &response), 0, "%s", response->status->message);
+  cr_assert_not(response->run_dispatch->result->dry_run);
+  cr_assert_eq(response->run_dispatch->result->dispatched, 2);
+  leerplek_response_free(response);
+  const Leerplek__V1__Referral *referral = get("p1", COMPONENT(ALTDEL), &response);
+  cr_assert_eq(referral->state, STATE(OFFERED));
+  cr_assert_str_eq(referral->offer_id, "off-work");
+  cr_assert_str_eq(referral->organisation_id, "oal-b");
+  cr_assert_str_eq(referral->history[referral->n_history - 1]->actor, "coordinator");
+  cr_assert_not_null(strstr(referral->history[referral->n_history - 1]->note, "off-work"));
+  leerplek_response_free(response);
+  cr_assert_eq(get("p2", COMPONENT(ALTDEL), &response)->state, STATE(WAITING), "the seat is taken");
+  leerplek_response_free(response);
+  cr_assert_eq(get("p2", COMPONENT(BGLTRA), &response)->state, STATE(WAITING), "no BGLTRA offer");
+  leerplek_response_free(response);
+
+  /* Accepted and started, the seat stays with p1 whoever waits; a second run changes nothing. */
+  cr_assert_eq(act(school_a, "accept", "p1", COMPONENT(ALTDEL)), STATE(OFFERED));
+  cr_assert_eq(act(support_b, "accept", "p1", COMPONENT(ALTDEL)), STATE(OFFERED));
+  cr_assert_eq(act(support_b, "start", "p1", COMPONENT(ALTDEL)), STATE(STARTED));
+  cr_assert_eq(run_dispatch(false, &response), 0);
+  cr_assert_eq(response->run_dispatch->result->fixed, 2);
+  cr_assert_eq(response->run_dispatch->result->dispatched, 0);
+  leerplek_response_free(response);
+  /* Ended, the seat is free again for p2. */
+  cr_assert_eq(act(support_b, "end", "p1", COMPONENT(ALTDEL)), STATE(ENDED));
+  cr_assert_eq(run_dispatch(false, &response), 0);
+  cr_assert_eq(response->run_dispatch->result->dispatched, 1);
+  leerplek_response_free(response);
+  cr_assert_eq(get("p2", COMPONENT(ALTDEL), &response)->state, STATE(OFFERED));
+  leerplek_response_free(response);
+  /* Declined, it is not offered the same seat again. */
+  cr_assert_eq(act(school_a, "decline", "p2", COMPONENT(ALTDEL)), STATE(DECLINED));
+  cr_assert_eq(run_dispatch(false, &response), 0);
+  cr_assert_eq(response->run_dispatch->result->dispatched, 0);
+  leerplek_response_free(response);
 }
