@@ -139,6 +139,40 @@ static bool matching_fields_equal(const Leerplek__V1__Pupil *a, const Leerplek__
          a->max_commute_m == b->max_commute_m && a->day_mask == b->day_mask;
 }
 
+int lp_release_if_unfit(lp_ctx *ctx, const char *key, const Leerplek__V1__Pupil *record,
+                        const Leerplek__V1__Placement *placement, lp_releases *releases, Leerplek__V1__Vacancy **vacancy) {
+  *vacancy = NULL;
+  if (!placement || placement->state != STATE(PROPOSED) || !placement->offer) return 0;
+  const Leerplek__V1__Vacancy *offered = lp_state_get(&ctx->daemon->state, LP_KIND_VACANCY, placement->offer->vacancy_id);
+  if (offered && lp_rules_judge(&ctx->daemon->state, &ctx->daemon->config, record, offered) == ELIGIBILITY_PLACED) return 0;
+  bool holds = false;
+  *vacancy = lp_vacancy_releasing(ctx, placement, &holds);
+  if (lp_release_add(ctx, releases, key, placement) != 0 || (holds && !*vacancy)) {
+    if (*vacancy) protobuf_c_message_free_unpacked(&(*vacancy)->base, NULL);
+    *vacancy = NULL;
+    lp_releases_free(releases);
+    return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
+  }
+  return 0;
+}
+
+Leerplek__V1__Placement *lp_placement_new(const Leerplek__V1__Pupil *pupil, long long now) {
+  Leerplek__V1__Placement *placement = calloc(1, sizeof *placement);
+  if (!placement) return NULL;
+  leerplek__v1__placement__init(placement);
+  placement->school_id = strdup(pupil->school_id);
+  placement->pupil_ref = strdup(pupil->ref);
+  placement->training_code = strdup(pupil->training_code);
+  if (!placement->school_id || !placement->pupil_ref || !placement->training_code) {
+    protobuf_c_message_free_unpacked(&placement->base, NULL);
+    return NULL;
+  }
+  placement->state = STATE(WAITING);
+  placement->requested_unix_s = now;
+  placement->updated_unix_s = now;
+  return placement;
+}
+
 int lp_handle_update_pupil(lp_ctx *ctx) {
   const Leerplek__V1__UpdatePupilRequest *request = ctx->request->update_pupil;
   const Leerplek__V1__Pupil *pupil = request->pupil;
@@ -162,21 +196,11 @@ int lp_handle_update_pupil(lp_ctx *ctx) {
     return lp_fail(ctx, CODE(FAILED_PRECONDITION), "update_pupil.pupil",
                    "training, readiness, home, commute and days cannot change while the placement is accepted or signed");
   }
-  /* A PROPOSED placement the changed pupil no longer fits is released, freeing its seat. */
   lp_releases releases = {NULL, 0};
   Leerplek__V1__Vacancy *vacancy = NULL;
-  if (placement && placement->state == STATE(PROPOSED) && placement->offer) {
-    const Leerplek__V1__Vacancy *offered = lp_state_get(&ctx->daemon->state, LP_KIND_VACANCY, placement->offer->vacancy_id);
-    if (!offered || lp_rules_judge(&ctx->daemon->state, &ctx->daemon->config, record, offered) != ELIGIBILITY_PLACED) {
-      bool holds = false;
-      vacancy = lp_vacancy_releasing(ctx, placement, &holds);
-      if (lp_release_add(ctx, &releases, key, placement) != 0 || (holds && !vacancy)) {
-        protobuf_c_message_free_unpacked(&record->base, NULL);
-        if (vacancy) protobuf_c_message_free_unpacked(&vacancy->base, NULL);
-        lp_releases_free(&releases);
-        return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
-      }
-    }
+  if (lp_release_if_unfit(ctx, key, record, placement, &releases, &vacancy) != 0) {
+    protobuf_c_message_free_unpacked(&record->base, NULL);
+    return -1;
   }
   char vacancy_key[LP_MAX_KEY] = "";
   if (vacancy) snprintf(vacancy_key, sizeof vacancy_key, "%s", vacancy->id);
@@ -320,22 +344,13 @@ int lp_handle_request_placement(lp_ctx *ctx) {
   if (stored && stored->state != STATE(WITHDRAWN))
     return lp_fail(ctx, CODE(ALREADY_EXISTS), "request_placement.pupil_ref", "pupil %s already has an active placement request",
                    request->pupil_ref);
-  Leerplek__V1__Placement *placement = calloc(1, sizeof *placement);
+  Leerplek__V1__Placement *placement = lp_placement_new(pupil, ctx->now);
   Leerplek__V1__Pupil *pupil_copy = lp_clone(pupil);
-  if (placement) {
-    leerplek__v1__placement__init(placement);
-    placement->school_id = strdup(pupil->school_id);
-    placement->pupil_ref = strdup(pupil->ref);
-    placement->training_code = strdup(pupil->training_code);
-  }
-  if (!placement || !pupil_copy || !placement->school_id || !placement->pupil_ref || !placement->training_code) {
+  if (!placement || !pupil_copy) {
     if (placement) protobuf_c_message_free_unpacked(&placement->base, NULL);
     if (pupil_copy) protobuf_c_message_free_unpacked(&pupil_copy->base, NULL);
     return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   }
-  placement->state = STATE(WAITING);
-  placement->requested_unix_s = ctx->now;
-  placement->updated_unix_s = ctx->now;
   bool pupil_changes = pupil->waiting_since_unix_s == 0;
   if (pupil_changes) {
     pupil_copy->waiting_since_unix_s = ctx->now;

@@ -8,6 +8,7 @@
 #include "eligibility.h"
 #include "lp_handlers.h"
 #include "lp_log.h"
+#include "lp_rules.h"
 #include "lp_support.h"
 
 #define CODE(name) LEERPLEK__V1__STATUS_CODE__STATUS_CODE_##name
@@ -456,6 +457,87 @@ int lp_handle_start_referral(lp_ctx *ctx) {
   return reply_with(ctx, &leerplek__v1__start_referral_response__descriptor, LEERPLEK__V1__RESPONSE__BODY_START_REFERRAL, record);
 }
 
+/* The way back to a workplace: a trajectory that ends with the pupil PARTLY or READY gives the
+ * pupil that readiness and puts it on the regular waiting list (a new placement request when it
+ * has no open one), its days waited counted from the earlier of its placement request and this
+ * referral, so the time spent in the preparatory track is not lost. An ACCEPTED or signed
+ * placement keeps the pupil as it is (it is fixed); a PROPOSED one it no longer fits is
+ * released as an update of the pupil would. */
+typedef struct way_back {
+  char key[LP_MAX_KEY];
+  Leerplek__V1__Pupil *pupil;          /* the changed pupil, NULL: no change */
+  Leerplek__V1__Placement *placement;  /* a new placement request, NULL: none */
+  lp_releases releases;
+  Leerplek__V1__Vacancy *vacancy;      /* a released proposal's vacancy */
+} way_back;
+
+static void way_back_free(way_back *way) {
+  if (way->pupil) protobuf_c_message_free_unpacked(&way->pupil->base, NULL);
+  if (way->placement) protobuf_c_message_free_unpacked(&way->placement->base, NULL);
+  if (way->vacancy) protobuf_c_message_free_unpacked(&way->vacancy->base, NULL);
+  lp_releases_free(&way->releases);
+  memset(way, 0, sizeof *way);
+}
+
+static int plan_way_back(lp_ctx *ctx, const Leerplek__V1__Referral *ended, way_back *way) {
+  memset(way, 0, sizeof *way);
+  lp_pupil_key(ended->school_id, ended->pupil_ref, way->key);
+  const Leerplek__V1__Pupil *pupil = lp_state_get(&ctx->daemon->state, LP_KIND_PUPIL, way->key);
+  const Leerplek__V1__Placement *placement = lp_state_get(&ctx->daemon->state, LP_KIND_PLACEMENT, way->key);
+  if (!pupil || ended->outcome < LEERPLEK__V1__READINESS__READINESS_PARTLY) return 0;
+  if (placement && (placement->state == LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_ACCEPTED ||
+                    placement->state == LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_AGREEMENT))
+    return 0;
+  bool open = placement && placement->state != LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_WITHDRAWN;
+  int64_t since = lp_rules_waiting_since(pupil, open ? placement : NULL);
+  if (since == 0 || ended->requested_unix_s < since) since = ended->requested_unix_s;
+  way->pupil = lp_clone(pupil);
+  if (!open) way->placement = lp_placement_new(pupil, ctx->now);
+  if (!way->pupil || (!open && !way->placement)) {
+    way_back_free(way);
+    return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
+  }
+  way->pupil->readiness = ended->outcome;
+  way->pupil->waiting_since_unix_s = since;
+  way->pupil->revision++;
+  way->pupil->updated_unix_s = ctx->now;
+  if (lp_release_if_unfit(ctx, way->key, way->pupil, placement, &way->releases, &way->vacancy) != 0) {
+    way->releases = (lp_releases){NULL, 0};
+    way_back_free(way);
+    return -1;
+  }
+  return 0;
+}
+
+static void way_back_put(lp_ctx *ctx, const way_back *way, lp_txn *txn) {
+  const lp_config *config = &ctx->daemon->config;
+  if (way->pupil) {
+    lp_txn_event(txn, config->instance_id, "update", LP_KIND_PUPIL, way->key, ctx->actor, config->events_max_length);
+    lp_txn_put(txn, LP_KIND_PUPIL, way->key, &way->pupil->base);
+  }
+  if (way->placement) {
+    lp_txn_event(txn, config->instance_id, "request", LP_KIND_PLACEMENT, way->key, ctx->actor, config->events_max_length);
+    lp_txn_put(txn, LP_KIND_PLACEMENT, way->key, &way->placement->base);
+  }
+  if (way->vacancy) lp_txn_put(txn, LP_KIND_VACANCY, way->vacancy->id, &way->vacancy->base);
+  lp_releases_put(&way->releases, txn);
+}
+
+/* Moves the changes into memory (way is empty afterwards). */
+static void way_back_apply(lp_ctx *ctx, way_back *way) {
+  lp_state *state = &ctx->daemon->state;
+  if (way->pupil) lp_state_put(state, LP_KIND_PUPIL, way->key, way->pupil);
+  if (way->placement) lp_state_put(state, LP_KIND_PLACEMENT, way->key, way->placement);
+  if (way->vacancy) {
+    char vacancy_key[LP_MAX_KEY];
+    snprintf(vacancy_key, sizeof vacancy_key, "%s", way->vacancy->id);
+    lp_state_put(state, LP_KIND_VACANCY, vacancy_key, way->vacancy);
+  }
+  lp_releases_apply(ctx, &way->releases);
+  way->pupil = NULL, way->placement = NULL, way->vacancy = NULL;
+  way_back_free(way);
+}
+
 int lp_handle_end_referral(lp_ctx *ctx) {
   const Leerplek__V1__EndReferralRequest *request = ctx->request->end_referral;
   char key[LP_REFERRAL_KEY_SIZE];
@@ -475,8 +557,37 @@ int lp_handle_end_referral(lp_ctx *ctx) {
   const ProtobufCEnumValue *outcome = protobuf_c_enum_descriptor_get_value(&leerplek__v1__readiness__descriptor, request->outcome);
   char note[1200];
   snprintf(note, sizeof note, "ended, %s%s%s", outcome ? outcome->name : "?", request->note[0] ? ": " : "", request->note);
-  if (commit_referral(ctx, "end", key, record, note) != 0) return -1;
-  return reply_with(ctx, &leerplek__v1__end_referral_response__descriptor, LEERPLEK__V1__RESPONSE__BODY_END_REFERRAL, record);
+  if (!record || add_history(ctx, record, note) != 0) {
+    if (record) protobuf_c_message_free_unpacked(&record->base, NULL);
+    return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
+  }
+  way_back way;
+  if (plan_way_back(ctx, record, &way) != 0) {
+    protobuf_c_message_free_unpacked(&record->base, NULL);
+    return -1;
+  }
+  lp_txn *txn = lp_begin(ctx, "end", LP_KIND_REFERRAL, key);
+  if (txn) {
+    lp_txn_put(txn, LP_KIND_REFERRAL, key, &record->base);
+    way_back_put(ctx, &way, txn);
+  }
+  if (lp_commit(ctx, txn) != 0) {
+    protobuf_c_message_free_unpacked(&record->base, NULL);
+    way_back_free(&way);
+    return -1;
+  }
+  lp_state_put(&ctx->daemon->state, LP_KIND_REFERRAL, key, record);
+  bool readiness_changed = way.pupil != NULL, placement_requested = way.placement != NULL;
+  way_back_apply(ctx, &way);
+  Leerplek__V1__EndReferralResponse *reply = lp_scratch(ctx, sizeof *reply);
+  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
+  leerplek__v1__end_referral_response__init(reply);
+  reply->referral = record;
+  reply->readiness_changed = readiness_changed;
+  reply->placement_requested = placement_requested;
+  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_END_REFERRAL;
+  ctx->response->end_referral = reply;
+  return 0;
 }
 
 int lp_handle_withdraw_referral(lp_ctx *ctx) {

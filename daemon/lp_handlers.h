@@ -134,6 +134,15 @@ int lp_handle_request_placement(lp_ctx *ctx);
 int lp_handle_withdraw_placement(lp_ctx *ctx);
 int lp_handle_get_placement(lp_ctx *ctx);
 int lp_handle_list_placements(lp_ctx *ctx);
+/* A new placement request of pupil, WAITING since now (NULL when out of memory). */
+Leerplek__V1__Placement *lp_placement_new(const Leerplek__V1__Pupil *pupil, long long now);
+/* For a changed pupil record (key names it): when its PROPOSED placement no longer fits, adds
+ * the release to releases and sets *vacancy to a copy of the vacancy with the seat released
+ * (NULL when none); 0, or -1 with INTERNAL (releases freed). */
+struct lp_releases;
+int lp_release_if_unfit(lp_ctx *ctx, const char *key, const Leerplek__V1__Pupil *record,
+                        const Leerplek__V1__Placement *placement, struct lp_releases *releases,
+                        Leerplek__V1__Vacancy **vacancy);
 /* handlers_proposals.c */
 int lp_handle_list_proposals(lp_ctx *ctx);
 int lp_handle_accept_proposal(lp_ctx *ctx);

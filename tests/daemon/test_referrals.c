@@ -572,3 +572,135 @@ Test(referrals, dispatch_offers_seats_by_the_rules_and_keeps_held_ones) {
   cr_assert_eq(response->run_dispatch->result->dispatched, 0);
   leerplek_response_free(response);
 }
+
+/* Moves a stored referral's request back by days, as if it had waited that long (the daemon
+ * reads it again on restart). */
+static void age_referral(const char *key, int days) {
+  redisContext *redis = harness_redis(&harness);
+  redisReply *stored = redisCommand(redis, "GET lp:referral:%s", key);
+  cr_assert_eq(stored->type, REDIS_REPLY_STRING);
+  Leerplek__V1__Referral *referral = leerplek__v1__referral__unpack(NULL, stored->len, (const uint8_t *)stored->str);
+  cr_assert_not_null(referral);
+  referral->requested_unix_s -= (int64_t)days * 86400;
+  size_t size = leerplek__v1__referral__get_packed_size(referral);
+  uint8_t *bytes = malloc(size);
+  leerplek__v1__referral__pack(referral, bytes);
+  freeReplyObject(redisCommand(redis, "SET lp:referral:%s %b", key, bytes, size));
+  free(bytes);
+  leerplek__v1__referral__free_unpacked(referral, NULL);
+  freeReplyObject(stored);
+  redisFree(redis);
+  cr_assert_eq(harness_stop_daemon(&harness, SIGTERM), 0);
+  cr_assert_eq(harness_start_daemon(&harness, NULL), 0);
+  leerplek_client **clients[] = {&admin, &coordinator, &support_a, &support_b, &school_a, &school_b};
+  for (size_t i = 0; i < sizeof clients / sizeof clients[0]; i++) leerplek_close(*clients[i]);
+  /* Tokens live in Redis: reconnect each with a new token of the same role. */
+  char token[128];
+  admin = harness_connect(&harness, harness.admin_token);
+  create_token(admin, LEERPLEK__V1__ROLE__ROLE_COORDINATOR, "", token, sizeof token);
+  coordinator = harness_connect(&harness, token);
+  create_token(admin, LEERPLEK__V1__ROLE__ROLE_SUPPORT, "oal-a", token, sizeof token);
+  support_a = harness_connect(&harness, token);
+  create_token(admin, LEERPLEK__V1__ROLE__ROLE_SUPPORT, "oal-b", token, sizeof token);
+  support_b = harness_connect(&harness, token);
+  create_token(admin, LEERPLEK__V1__ROLE__ROLE_SCHOOL, "school-a", token, sizeof token);
+  school_a = harness_connect(&harness, token);
+  create_token(admin, LEERPLEK__V1__ROLE__ROLE_SCHOOL, "school-b", token, sizeof token);
+  school_b = harness_connect(&harness, token);
+}
+
+Test(referrals, ended_ready_the_pupil_is_matched_to_a_workplace_with_its_waiting_time) {
+  /* Two regular seats near home; p2 and p3 (READY) ask today, p1 (NOT_READY) is in the
+   * preparatory track since ten days. */
+  cr_assert_eq(upsert_company(coordinator, "1111111111", "KAPPER"), 0);
+  cr_assert_eq(upsert_location(coordinator, "loc-1", "1111111111"), 0);
+  cr_assert_eq(publish_vacancy(coordinator, "vac-1", "loc-1", "KAPPER"), 0);
+  cr_assert_eq(register_pupil(school_a, "", "p3", "KAPPER"), 0);
+  cr_assert_eq(request_placement(school_a, "", "p2"), 0);
+  cr_assert_eq(request_placement(school_a, "", "p3"), 0);
+  cr_assert_eq(refer_pupil(school_a, "", "p1", COMPONENT(FOWERK), NULL), 0);
+  age_referral("school-a/p1/FOWERK", 10);
+
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(run_dispatch(false, &response), 0, "%s", response->status->message);
+  cr_assert_eq(response->run_dispatch->result->dispatched, 1);
+  leerplek_response_free(response);
+  const Leerplek__V1__Referral *referral = get("p1", COMPONENT(FOWERK), &response);
+  cr_assert_eq(referral->state, STATE(OFFERED));
+  char offer_id[40];
+  snprintf(offer_id, sizeof offer_id, "%s", referral->offer_id);
+  leerplek_response_free(response);
+  leerplek_client *support = strcmp(offer_id, "off-b") == 0 ? support_b : support_a;
+  cr_assert_eq(act(school_a, "accept", "p1", COMPONENT(FOWERK)), STATE(OFFERED));
+  cr_assert_eq(act(support, "accept", "p1", COMPONENT(FOWERK)), STATE(OFFERED));
+  cr_assert_eq(act(support, "start", "p1", COMPONENT(FOWERK)), STATE(STARTED));
+  /* While NOT_READY, no regular seat is its: the rematch places p2 and p3. */
+  cr_assert_eq(run_rematch(coordinator, false, &response), 0, "%s", response->status->message);
+  cr_assert_eq(response->run_rematch->result->placed, 2);
+  leerplek_response_free(response);
+
+  referral_call c;
+  cr_assert_eq(call_code(support, build(&c, "end", "p1", COMPONENT(FOWERK)), &response), 0, "%s", response->status->message);
+  cr_assert(response->end_referral->readiness_changed);
+  cr_assert(response->end_referral->placement_requested);
+  leerplek_response_free(response);
+  cr_assert_eq(get_pupil(coordinator, "school-a", "p1", &response), 0);
+  const Leerplek__V1__Pupil *pupil = response->get_pupil->pupil;
+  cr_assert_eq(pupil->readiness, LEERPLEK__V1__READINESS__READINESS_READY);
+  long long ten_days_ago = (long long)time(NULL) - 10 * 86400;
+  cr_assert(pupil->waiting_since_unix_s <= ten_days_ago && pupil->waiting_since_unix_s > ten_days_ago - 60,
+            "waits since the referral, ten days ago (%lld)", (long long)pupil->waiting_since_unix_s);
+  leerplek_response_free(response);
+
+  /* On the waiting list with its ten days, ahead of those who asked today. */
+  Leerplek__V1__GetWaitingListRequest list = LEERPLEK__V1__GET_WAITING_LIST_REQUEST__INIT;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_WAITING_LIST;
+  request.get_waiting_list = &list;
+  cr_assert_eq(call_code(coordinator, &request, &response), 0);
+  cr_assert_eq(response->get_waiting_list->total_size, 1);
+  cr_assert_str_eq(response->get_waiting_list->entries[0]->pupil_ref, "p1");
+  cr_assert_eq(response->get_waiting_list->entries[0]->days_waiting, 10);
+  leerplek_response_free(response);
+
+  /* The next rematch gives p1 a regular seat: its ten days outweigh a proposed pupil's day 0
+   * (a PROPOSED pupil is not fixed). */
+  cr_assert_eq(run_rematch(coordinator, false, &response), 0, "%s", response->status->message);
+  leerplek_response_free(response);
+  Leerplek__V1__GetPlacementRequest placement = LEERPLEK__V1__GET_PLACEMENT_REQUEST__INIT;
+  placement.school_id = (char *)"school-a";
+  placement.pupil_ref = (char *)"p1";
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_PLACEMENT;
+  request.get_placement = &placement;
+  cr_assert_eq(call_code(coordinator, &request, &response), 0);
+  cr_assert_eq(response->get_placement->placement->state, LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_PROPOSED);
+  cr_assert_str_eq(response->get_placement->placement->offer->vacancy_id, "vac-1");
+  cr_assert_eq(response->get_placement->placement->offer->kind, LEERPLEK__V1__VACANCY_KIND__VACANCY_KIND_REGULAR);
+  leerplek_response_free(response);
+}
+
+Test(referrals, ended_not_ready_the_pupil_stays_as_it_was) {
+  cr_assert_eq(refer_pupil(school_a, "", "p1", COMPONENT(FOWERK), NULL), 0);
+  cr_assert_eq(act(coordinator, "offer", "p1", COMPONENT(FOWERK)), STATE(OFFERED));
+  cr_assert_eq(act(school_a, "accept", "p1", COMPONENT(FOWERK)), STATE(OFFERED));
+  cr_assert_eq(act(support_a, "accept", "p1", COMPONENT(FOWERK)), STATE(OFFERED));
+  cr_assert_eq(act(support_a, "start", "p1", COMPONENT(FOWERK)), STATE(STARTED));
+  referral_call c;
+  build(&c, "end", "p1", COMPONENT(FOWERK));
+  c.body.end.outcome = LEERPLEK__V1__READINESS__READINESS_NOT_READY;
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(call_code(support_a, &c.request, &response), 0);
+  cr_assert_not(response->end_referral->readiness_changed);
+  cr_assert_not(response->end_referral->placement_requested);
+  leerplek_response_free(response);
+  cr_assert_eq(get_pupil(coordinator, "school-a", "p1", &response), 0);
+  cr_assert_eq(response->get_pupil->pupil->readiness, LEERPLEK__V1__READINESS__READINESS_NOT_READY);
+  cr_assert_eq(response->get_pupil->pupil->revision, 1, "the pupil was not written");
+  leerplek_response_free(response);
+  Leerplek__V1__GetPlacementRequest placement = LEERPLEK__V1__GET_PLACEMENT_REQUEST__INIT;
+  placement.pupil_ref = (char *)"p1";
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_PLACEMENT;
+  request.get_placement = &placement;
+  cr_assert_eq(call_code(school_a, &request, NULL), CODE(NOT_FOUND), "no placement request was made");
+}
