@@ -88,62 +88,90 @@ static int take_snapshot(const lp_state *state, long long now, snapshot *s) {
   return 0;
 }
 
-/* Solves, proves and explains; fills p with the referrals newly offered a seat. 0, or -1 with
- * the reason in error. */
-static int make_plan(lp_daemon *daemon, long long now, const char *actor, plan *p, char *error, size_t error_size) {
-  const lp_state *state = &daemon->state;
-  memset(p, 0, sizeof *p);
+/* One solved dispatch of the current state: the snapshot, the problem, the proven solution and
+ * the explanations. */
+typedef struct solved {
   snapshot s;
   eligibility_dispatch dispatch;
-  memset(&dispatch, 0, sizeof dispatch);
   matcher_solution solution;
-  memset(&solution, 0, sizeof solution);
-  eligibility_explanation *explanations = NULL;
+  eligibility_explanation *explanations;
+  int32_t offer_count;
+  int64_t dual_bound;
+} solved;
+
+static void solved_free(solved *x) {
+  free(x->explanations);
+  if (x->solution.vacancy_of_pupil) matcher_solution_free(&x->solution);
+  eligibility_dispatch_free(&x->dispatch);
+  snapshot_free(&x->s);
+}
+
+/* Builds, solves, proves and explains; 0, or -1 with the reason in error (x freed). */
+static int solve_dispatch(lp_daemon *daemon, long long now, solved *x, char *error, size_t error_size) {
+  const lp_state *state = &daemon->state;
+  memset(x, 0, sizeof *x);
   eligibility_weights weights;
   lp_rules_weights(&daemon->config, &weights);
   matcher_error failure = {""};
-  int rc = -1;
-  int32_t offer_count = (int32_t)state->maps[LP_KIND_SUPPORT_OFFER].count;
-  if (take_snapshot(state, now, &s) != 0) {
+  x->offer_count = (int32_t)state->maps[LP_KIND_SUPPORT_OFFER].count;
+  if (take_snapshot(state, now, &x->s) != 0) {
     snprintf(error, error_size, "out of memory taking the dispatch snapshot");
-    goto done;
+    solved_free(x);
+    return -1;
   }
-  matcher_status status = eligibility_dispatch_build(s.referrals, s.referral_count, s.offers, offer_count, &weights, &dispatch, &failure);
-  if (status == MATCHER_OK) status = matcher_solve(&dispatch.built.problem, NULL, &solution, &failure);
+  matcher_status status = eligibility_dispatch_build(x->s.referrals, x->s.referral_count, x->s.offers, x->offer_count,
+                                                     &weights, &x->dispatch, &failure);
+  if (status == MATCHER_OK) status = matcher_solve(&x->dispatch.built.problem, NULL, &x->solution, &failure);
   if (status == MATCHER_OK) {
-    status = matcher_verify_bound(&dispatch.built.problem, &solution, &p->dual_bound, &failure);
-    if (status == MATCHER_OK && p->dual_bound != solution.objective) status = MATCHER_NOT_OPTIMAL;
+    status = matcher_verify_bound(&x->dispatch.built.problem, &x->solution, &x->dual_bound, &failure);
+    if (status == MATCHER_OK && x->dual_bound != x->solution.objective) status = MATCHER_NOT_OPTIMAL;
   }
-  explanations = status == MATCHER_OK ? calloc((size_t)s.referral_count + 1, sizeof *explanations) : NULL;
-  if (status == MATCHER_OK && !explanations) status = MATCHER_NO_MEMORY;
+  x->explanations = status == MATCHER_OK ? calloc((size_t)x->s.referral_count + 1, sizeof *x->explanations) : NULL;
+  if (status == MATCHER_OK && !x->explanations) status = MATCHER_NO_MEMORY;
   if (status == MATCHER_OK)
-    status = eligibility_explain(dispatch.pupils, s.referral_count, dispatch.vacancies, offer_count, &dispatch.weights,
-                                 &dispatch.built, &solution, NULL, explanations, &failure);
+    status = eligibility_explain(x->dispatch.pupils, x->s.referral_count, x->dispatch.vacancies, x->offer_count,
+                                 &x->dispatch.weights, &x->dispatch.built, &x->solution, NULL, x->explanations, &failure);
   if (status != MATCHER_OK) {
     snprintf(error, error_size, "the dispatch was not proven optimal (%s: %s); nothing was applied",
              matcher_status_name(status), failure.message);
-    goto done;
+    solved_free(x);
+    return -1;
   }
-  p->objective = solution.objective;
+  return 0;
+}
+
+/* Solves; fills p with the referrals newly offered a seat. 0, or -1 with the reason in error. */
+static int make_plan(lp_daemon *daemon, long long now, const char *actor, plan *p, char *error, size_t error_size) {
+  const lp_state *state = &daemon->state;
+  memset(p, 0, sizeof *p);
+  solved x;
+  if (solve_dispatch(daemon, now, &x, error, error_size) != 0) return -1;
+  int rc = -1;
+  const snapshot *sn = &x.s;
+  const eligibility_dispatch *d = &x.dispatch;
+  const matcher_solution *solution = &x.solution;
+  int32_t offer_count = x.offer_count;
+  p->dual_bound = x.dual_bound;
+  p->objective = solution->objective;
   p->offers = (uint32_t)offer_count;
-  p->pairs = (uint64_t)dispatch.built.problem.pair_count;
-  p->keys = calloc((size_t)s.referral_count + 1, sizeof *p->keys);
-  p->records = calloc((size_t)s.referral_count + 1, sizeof *p->records);
-  p->distance_m = calloc((size_t)s.referral_count + 1, sizeof *p->distance_m);
+  p->pairs = (uint64_t)d->built.problem.pair_count;
+  p->keys = calloc((size_t)sn->referral_count + 1, sizeof *p->keys);
+  p->records = calloc((size_t)sn->referral_count + 1, sizeof *p->records);
+  p->distance_m = calloc((size_t)sn->referral_count + 1, sizeof *p->distance_m);
   if (!p->keys || !p->records || !p->distance_m) {
     snprintf(error, error_size, "out of memory planning the dispatch");
     goto done;
   }
   const lp_map *referrals = &state->maps[LP_KIND_REFERRAL], *offers = &state->maps[LP_KIND_SUPPORT_OFFER];
-  for (int32_t i = 0; i < s.referral_count; i++) {
-    if (s.referrals[i].fixed_offer >= 0) {
+  for (int32_t i = 0; i < sn->referral_count; i++) {
+    if (sn->referrals[i].fixed_offer >= 0) {
       p->fixed++;
       continue;
     }
     p->referrals++;
-    int32_t j = solution.vacancy_of_pupil[i];
+    int32_t j = solution->vacancy_of_pupil[i];
     if (j < 0) continue;
-    const lp_map_entry *entry = &referrals->entries[s.referral_at[i]];
+    const lp_map_entry *entry = &referrals->entries[sn->referral_at[i]];
     const Leerplek__V1__SupportOffer *offer = offers->entries[j].value;
     Leerplek__V1__Referral *record = lp_clone(entry->value);
     char note[64];
@@ -158,19 +186,16 @@ static int make_plan(lp_daemon *daemon, long long now, const char *actor, plan *
     }
     record->school_accepted = record->support_accepted = false;
     record->offered_unix_s = now;
-    for (int64_t q = 0; q < dispatch.built.problem.pair_count; q++)
-      if (dispatch.built.pairs[q].pupil == i && dispatch.built.pairs[q].vacancy == j)
-        p->distance_m[p->count] = (uint32_t)dispatch.built.pair_distance_m[q];
+    for (int64_t q = 0; q < d->built.problem.pair_count; q++)
+      if (d->built.pairs[q].pupil == i && d->built.pairs[q].vacancy == j)
+        p->distance_m[p->count] = (uint32_t)d->built.pair_distance_m[q];
     snprintf(p->keys[p->count], sizeof p->keys[p->count], "%s", entry->key);
     p->records[p->count++] = record;
   }
   rc = 0;
 done:
   if (rc != 0) plan_free(p);
-  free(explanations);
-  if (solution.vacancy_of_pupil) matcher_solution_free(&solution);
-  eligibility_dispatch_free(&dispatch);
-  snapshot_free(&s);
+  solved_free(&x);
   return rc;
 }
 
@@ -285,4 +310,76 @@ void lp_referrals_dispatch_nightly(lp_daemon *daemon, long long now) {
   plan_apply(daemon, &p);
   plan_free(&p);
   LP_INFO("nightly dispatch: %zu referrals offered a seat", count);
+}
+
+/* ---- the partners' shared waiting list ------------------------------------------------- */
+
+static int wait_of(const eligibility_explanation *explanation) {
+  switch (explanation->reason) {
+    case ELIGIBILITY_PLACED: return LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_NEXT_DISPATCH;
+    case ELIGIBILITY_NO_RECOGNISED_VACANCY: return LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_NO_OFFER_OF_COMPONENT;
+    case ELIGIBILITY_NONE_WITHIN_COMMUTE: return LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_NONE_WITHIN_REACH;
+    case ELIGIBILITY_NO_COMPATIBLE_DAYS: return LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_NO_COMPATIBLE_DAYS;
+    case ELIGIBILITY_ALL_EXCLUDED: return LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_NOT_FOR_THIS_PUPIL;
+    case ELIGIBILITY_SEATS_TAKEN: return LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_CAPACITY_TAKEN;
+    /* Dispatch takes every readiness: rule 2 never fails. */
+    case ELIGIBILITY_READINESS_TOO_LOW: break;
+  }
+  return LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_UNSPECIFIED;
+}
+
+static int by_priority(const void *a, const void *b) {
+  const Leerplek__V1__ReferralWaitingEntry *x = *(Leerplek__V1__ReferralWaitingEntry *const *)a,
+                                           *y = *(Leerplek__V1__ReferralWaitingEntry *const *)b;
+  if (x->priority_score != y->priority_score) return x->priority_score > y->priority_score ? -1 : 1;
+  if (x->days_waiting != y->days_waiting) return x->days_waiting > y->days_waiting ? -1 : 1;
+  int order = strcmp(x->school_id, y->school_id);
+  if (order == 0) order = strcmp(x->pupil_ref, y->pupil_ref);
+  return order ? order : strcmp(lp_support_component_code(x->component), lp_support_component_code(y->component));
+}
+
+int lp_handle_get_referral_waiting_list(lp_ctx *ctx) {
+  const Leerplek__V1__GetReferralWaitingListRequest *request = ctx->request->get_referral_waiting_list;
+  if (request->component != 0 && !lp_support_component_valid(request->component))
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "get_referral_waiting_list.component",
+                   "get_referral_waiting_list.component is not a SupportComponent");
+  solved x;
+  char error[400];
+  if (solve_dispatch(ctx->daemon, ctx->now, &x, error, sizeof error) != 0) return lp_fail(ctx, CODE(INTERNAL), "", "%s", error);
+  const lp_map *referrals = &ctx->daemon->state.maps[LP_KIND_REFERRAL];
+  size_t count = 0;
+  Leerplek__V1__ReferralWaitingEntry *entries = lp_scratch(ctx, ((size_t)x.s.referral_count + 1) * sizeof *entries);
+  Leerplek__V1__ReferralWaitingEntry **list = lp_scratch(ctx, ((size_t)x.s.referral_count + 1) * sizeof *list);
+  Leerplek__V1__GetReferralWaitingListResponse *reply = lp_scratch(ctx, sizeof *reply);
+  if (!entries || !list || !reply) {
+    solved_free(&x);
+    return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
+  }
+  for (int32_t i = 0; i < x.s.referral_count; i++) {
+    const Leerplek__V1__Referral *referral = referrals->entries[x.s.referral_at[i]].value;
+    if (!lp_referral_waiting(referral->state)) continue;
+    if (request->component != 0 && referral->component != request->component) continue;
+    Leerplek__V1__ReferralWaitingEntry *entry = &entries[count];
+    leerplek__v1__referral_waiting_entry__init(entry);
+    /* The records stay in memory until the reply is packed: the loop runs nothing else. */
+    entry->school_id = referral->school_id;
+    entry->pupil_ref = referral->pupil_ref;
+    entry->component = referral->component;
+    entry->training_code = referral->training_code;
+    entry->state = referral->state;
+    entry->urgency = referral->urgency;
+    entry->days_waiting = (uint32_t)x.s.referrals[i].waiting_days;
+    entry->priority_score = x.dispatch.built.unplaced_penalty[i];
+    entry->wait = (Leerplek__V1__DispatchWait)wait_of(&x.explanations[i]);
+    list[count++] = entry;
+  }
+  solved_free(&x);
+  qsort(list, count, sizeof *list, by_priority);
+  for (size_t i = 0; i < count; i++) list[i]->position = (uint32_t)(i + 1);
+  leerplek__v1__get_referral_waiting_list_response__init(reply);
+  reply->entries = list;
+  reply->n_entries = count;
+  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_GET_REFERRAL_WAITING_LIST;
+  ctx->response->get_referral_waiting_list = reply;
+  return 0;
 }

@@ -86,6 +86,9 @@ static const route routes[] = {
     {LEERPLEK__V1__REQUEST__BODY_END_REFERRAL, "end_referral", SUPPORT | COORDINATOR, lp_handle_end_referral},
     {LEERPLEK__V1__REQUEST__BODY_WITHDRAW_REFERRAL, "withdraw_referral", SCHOOL | COORDINATOR, lp_handle_withdraw_referral},
     {LEERPLEK__V1__REQUEST__BODY_RUN_DISPATCH, "run_dispatch", COORDINATOR, lp_handle_run_dispatch},
+    {LEERPLEK__V1__REQUEST__BODY_GET_REFERRAL_WAITING_LIST, "get_referral_waiting_list", SUPPORT | COORDINATOR,
+     lp_handle_get_referral_waiting_list},
+    {LEERPLEK__V1__REQUEST__BODY_GET_REGISTRATION_POINT, "get_registration_point", COORDINATOR, lp_handle_get_registration_point},
 };
 
 #define ROUTE_COUNT (sizeof routes / sizeof routes[0])

@@ -190,6 +190,9 @@ int lp_handle_end_referral(lp_ctx *ctx);
 int lp_handle_withdraw_referral(lp_ctx *ctx);
 /* handlers_dispatch.c */
 int lp_handle_run_dispatch(lp_ctx *ctx);
+int lp_handle_get_referral_waiting_list(lp_ctx *ctx);
+/* handlers_registration.c */
+int lp_handle_get_registration_point(lp_ctx *ctx);
 /* The nightly dispatch, applied (logged; a failure leaves everything as it was). */
 void lp_referrals_dispatch_nightly(lp_daemon *daemon, long long now);
 /* handlers_tokens.c */

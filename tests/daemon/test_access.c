@@ -143,6 +143,8 @@ typedef struct request_storage {
     Leerplek__V1__EndReferralRequest end_referral;
     Leerplek__V1__WithdrawReferralRequest withdraw_referral;
     Leerplek__V1__RunDispatchRequest run_dispatch;
+    Leerplek__V1__GetReferralWaitingListRequest get_referral_waiting_list;
+    Leerplek__V1__GetRegistrationPointRequest get_registration_point;
   } body;
 } request_storage;
 
@@ -207,6 +209,8 @@ static const matrix_row matrix[] = {
     {"end_referral", {UA, PD, PD, PD, PD, FP, PD, NF}},
     {"withdraw_referral", {UA, OK, NF, PD, PD, OK, PD, PD}},
     {"run_dispatch", {UA, PD, PD, PD, PD, OK, PD, PD}},
+    {"get_referral_waiting_list", {UA, PD, PD, PD, PD, OK, PD, OK}},
+    {"get_registration_point", {UA, PD, PD, PD, PD, OK, PD, PD}},
 };
 
 /* Builds the request for call as role would send it: names objects of school A and company X,
@@ -427,6 +431,14 @@ static void build_request(request_storage *s, const char *call, int role) {
     leerplek__v1__run_dispatch_request__init(&s->body.run_dispatch);
     s->body.run_dispatch.dry_run = true;
     r->body_case = LEERPLEK__V1__REQUEST__BODY_RUN_DISPATCH, r->run_dispatch = &s->body.run_dispatch;
+  } else if (strcmp(call, "get_referral_waiting_list") == 0) {
+    leerplek__v1__get_referral_waiting_list_request__init(&s->body.get_referral_waiting_list);
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_GET_REFERRAL_WAITING_LIST;
+    r->get_referral_waiting_list = &s->body.get_referral_waiting_list;
+  } else if (strcmp(call, "get_registration_point") == 0) {
+    leerplek__v1__get_registration_point_request__init(&s->body.get_registration_point);
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_GET_REGISTRATION_POINT;
+    r->get_registration_point = &s->body.get_registration_point;
   } else if (strcmp(call, "list_referrals") == 0) {
     leerplek__v1__list_referrals_request__init(&s->body.list_referrals);
     r->body_case = LEERPLEK__V1__REQUEST__BODY_LIST_REFERRALS, r->list_referrals = &s->body.list_referrals;

@@ -704,3 +704,154 @@ Test(referrals, ended_not_ready_the_pupil_stays_as_it_was) {
   request.get_placement = &placement;
   cr_assert_eq(call_code(school_a, &request, NULL), CODE(NOT_FOUND), "no placement request was made");
 }
+
+static Leerplek__V1__GetReferralWaitingListResponse *waiting_list(leerplek_client *client, Leerplek__V1__Response **response) {
+  Leerplek__V1__GetReferralWaitingListRequest body = LEERPLEK__V1__GET_REFERRAL_WAITING_LIST_REQUEST__INIT;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_REFERRAL_WAITING_LIST;
+  request.get_referral_waiting_list = &body;
+  cr_assert_eq(call_code(client, &request, response), 0, "%s", (*response)->status->message);
+  return (*response)->get_referral_waiting_list;
+}
+
+Test(referrals, the_shared_waiting_list_says_why_each_waits) {
+  /* One ALTDEL seat for p1 (NOT_READY, OKAN: first) and p2; nobody offers BGLTRA; p4 lives
+   * farther than its 1 km from every FOWERK site. */
+  Leerplek__V1__SupportOffer offer;
+  Leerplek__V1__Date start;
+  fill_support_offer(&offer, &start, "off-work", "oal-b");
+  offer.component = COMPONENT(ALTDEL);
+  offer.seats = 1;
+  cr_assert_eq(send_support_offer(coordinator, &offer, NULL), 0);
+  Leerplek__V1__GeoPoint home;
+  Leerplek__V1__Pupil pupil;
+  fill_pupil(&pupil, &home, "school-a", "p4", "KAPPER");
+  pupil.max_commute_m = 1000;
+  Leerplek__V1__RegisterPupilRequest body = LEERPLEK__V1__REGISTER_PUPIL_REQUEST__INIT;
+  body.pupil = &pupil;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_REGISTER_PUPIL;
+  request.register_pupil = &body;
+  cr_assert_eq(call_code(school_a, &request, NULL), 0);
+  cr_assert_eq(refer_pupil(school_a, "", "p2", COMPONENT(ALTDEL), NULL), 0);
+  cr_assert_eq(refer_pupil(school_a, "", "p1", COMPONENT(ALTDEL), NULL), 0);
+  cr_assert_eq(refer_pupil(school_a, "", "p2", COMPONENT(BGLTRA), NULL), 0);
+  cr_assert_eq(refer_pupil(school_a, "", "p4", COMPONENT(FOWERK), NULL), 0);
+  age_referral("school-a/p4/FOWERK", 3);
+
+  Leerplek__V1__Response *response = NULL;
+  const Leerplek__V1__GetReferralWaitingListResponse *list = waiting_list(support_a, &response);
+  cr_assert_eq(list->n_entries, 4);
+  static const struct { const char *ref; int component; int wait; uint32_t days; } expected[] = {
+      {"p1", COMPONENT(ALTDEL), LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_NEXT_DISPATCH, 0},
+      {"p4", COMPONENT(FOWERK), LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_NONE_WITHIN_REACH, 3},
+      {"p2", COMPONENT(ALTDEL), LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_CAPACITY_TAKEN, 0},
+      {"p2", COMPONENT(BGLTRA), LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_NO_OFFER_OF_COMPONENT, 0},
+  };
+  for (size_t i = 0; i < 4; i++) {
+    const Leerplek__V1__ReferralWaitingEntry *entry = list->entries[i];
+    cr_assert_eq(entry->position, i + 1);
+    cr_assert_str_eq(entry->pupil_ref, expected[i].ref, "position %zu", i + 1);
+    cr_assert_eq(entry->component, expected[i].component, "position %zu", i + 1);
+    cr_assert_eq(entry->wait, expected[i].wait, "position %zu: wait %d", i + 1, entry->wait);
+    cr_assert_eq(entry->days_waiting, expected[i].days, "position %zu", i + 1);
+    if (i > 0) cr_assert_geq(list->entries[i - 1]->priority_score, entry->priority_score);
+  }
+  leerplek_response_free(response);
+  /* Dispatched, p1 leaves the list and p2 still waits behind the held seat. */
+  cr_assert_eq(run_dispatch(false, &response), 0);
+  leerplek_response_free(response);
+  list = waiting_list(coordinator, &response);
+  cr_assert_eq(list->n_entries, 3);
+  cr_assert_str_eq(list->entries[1]->pupil_ref, "p2");
+  cr_assert_eq(list->entries[1]->wait, LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_CAPACITY_TAKEN);
+  leerplek_response_free(response);
+  Leerplek__V1__GetReferralWaitingListRequest none = LEERPLEK__V1__GET_REFERRAL_WAITING_LIST_REQUEST__INIT;
+  request = (Leerplek__V1__Request)LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_REFERRAL_WAITING_LIST;
+  request.get_referral_waiting_list = &none;
+  refused(school_a, &request, CODE(PERMISSION_DENIED), "body", "the partners' list is not the schools'");
+}
+
+Test(referrals, the_registration_point_counts_what_happened) {
+  /* p1 (school A) waited 12 days for oal-a, p2 (school A) 4 days for oal-b, p3 (school B)
+   * waits for BGLTRA since 40 days; p2's ALTDEL referral was withdrawn. */
+  cr_assert_eq(register_pupil(school_b, "", "p3", "KAPPER"), 0);
+  cr_assert_eq(refer_pupil(school_a, "", "p1", COMPONENT(FOWERK), NULL), 0);
+  cr_assert_eq(refer_pupil(school_a, "", "p2", COMPONENT(FOWERK), NULL), 0);
+  cr_assert_eq(refer_pupil(school_a, "", "p2", COMPONENT(ALTDEL), NULL), 0);
+  cr_assert_eq(refer_pupil(school_b, "", "p3", COMPONENT(BGLTRA), NULL), 0);
+  cr_assert_eq(act(school_a, "withdraw", "p2", COMPONENT(ALTDEL)), STATE(WITHDRAWN));
+  age_referral("school-a/p1/FOWERK", 12);
+  age_referral("school-a/p2/FOWERK", 4);
+  age_referral("school-b/p3/BGLTRA", 40);
+  static const char *const refs[2] = {"p1", "p2"};
+  static const char *const offers[2] = {"off-a", "off-b"};
+  for (int k = 0; k < 2; k++) {
+    referral_call c;
+    build(&c, "offer", refs[k], COMPONENT(FOWERK));
+    c.body.offer.offer_id = (char *)offers[k];
+    cr_assert_eq(call_code(coordinator, &c.request, NULL), 0);
+    leerplek_client *support = k == 0 ? support_a : support_b;
+    cr_assert_eq(act(school_a, "accept", refs[k], COMPONENT(FOWERK)), STATE(OFFERED));
+    cr_assert_eq(act(support, "accept", refs[k], COMPONENT(FOWERK)), STATE(OFFERED));
+    cr_assert_eq(act(support, "start", refs[k], COMPONENT(FOWERK)), STATE(STARTED));
+  }
+
+  Leerplek__V1__GetRegistrationPointRequest body = LEERPLEK__V1__GET_REGISTRATION_POINT_REQUEST__INIT;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_REGISTRATION_POINT;
+  request.get_registration_point = &body;
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(call_code(coordinator, &request, &response), 0, "%s", response->status->message);
+  const Leerplek__V1__GetRegistrationPointResponse *point = response->get_registration_point;
+  cr_assert_eq(point->deadline_days, 30);
+  cr_assert_eq(point->n_requests, 4, "the withdrawn one is listed too");
+  /* By key: school-a/p1/FOWERK, school-a/p2/ALTDEL, school-a/p2/FOWERK, school-b/p3/BGLTRA. */
+  const Leerplek__V1__RegistrationRequest *const *rows = (const Leerplek__V1__RegistrationRequest *const *)point->requests;
+  cr_assert_str_eq(rows[0]->holder, "oal-a");
+  cr_assert(rows[0]->started);
+  cr_assert_eq(rows[0]->days_to_start, 12);
+  cr_assert_eq(rows[0]->days_since_request, 12);
+  cr_assert_eq(rows[1]->state, STATE(WITHDRAWN));
+  cr_assert_str_eq(rows[2]->holder, "oal-b");
+  cr_assert_eq(rows[2]->days_to_start, 4);
+  cr_assert_str_eq(rows[3]->holder, "", "on the shared list");
+  cr_assert_eq(rows[3]->days_since_request, 40);
+  cr_assert_not(rows[3]->started);
+  cr_assert(rows[3]->over_deadline);
+  cr_assert_not(rows[0]->over_deadline, "started requests are not late");
+
+  cr_assert_eq(point->total->requests, 3);
+  cr_assert_eq(point->total->started, 2);
+  cr_assert_eq(point->total->median_days_to_start, 4, "lower middle of 4 and 12");
+  cr_assert_eq(point->total->p90_days_to_start, 12);
+  cr_assert_eq(point->total->over_deadline, 1);
+  cr_assert_eq(point->n_by_partner, 2);
+  cr_assert_str_eq(point->by_partner[0]->key, "oal-a");
+  cr_assert_eq(point->by_partner[0]->requests, 1);
+  cr_assert_eq(point->by_partner[0]->median_days_to_start, 12);
+  cr_assert_str_eq(point->by_partner[1]->key, "oal-b");
+  cr_assert_eq(point->by_partner[1]->p90_days_to_start, 4);
+  cr_assert_eq(point->n_by_school, 2);
+  cr_assert_str_eq(point->by_school[0]->key, "school-a");
+  cr_assert_eq(point->by_school[0]->requests, 2);
+  cr_assert_eq(point->by_school[0]->started, 2);
+  cr_assert_eq(point->by_school[0]->median_days_to_start, 4);
+  cr_assert_eq(point->by_school[0]->p90_days_to_start, 12);
+  cr_assert_str_eq(point->by_school[1]->key, "school-b");
+  cr_assert_eq(point->by_school[1]->requests, 1);
+  cr_assert_eq(point->by_school[1]->started, 0);
+  cr_assert_eq(point->by_school[1]->over_deadline, 1);
+  leerplek_response_free(response);
+
+  /* A deadline of 50 days flags nothing; 3651 is refused. */
+  body.deadline_days = 50;
+  cr_assert_eq(call_code(coordinator, &request, &response), 0);
+  cr_assert_eq(response->get_registration_point->total->over_deadline, 0);
+  leerplek_response_free(response);
+  body.deadline_days = 3651;
+  refused(coordinator, &request, CODE(INVALID_ARGUMENT), "get_registration_point.deadline_days", "deadline 3651");
+  body.deadline_days = 0;
+  refused(support_a, &request, CODE(PERMISSION_DENIED), "body", "a partner reads the registration point");
+}
