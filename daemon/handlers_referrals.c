@@ -43,17 +43,6 @@ static Leerplek__V1__Referral *visible_referral(lp_ctx *ctx, const Leerplek__V1_
   return referral;
 }
 
-/* Seats of offer_id held by referrals (OFFERED or STARTED). */
-static uint32_t seats_held(const lp_state *state, const char *offer_id) {
-  const lp_map *referrals = &state->maps[LP_KIND_REFERRAL];
-  uint32_t held = 0;
-  for (size_t i = 0; i < referrals->count; i++) {
-    const Leerplek__V1__Referral *referral = referrals->entries[i].value;
-    if (lp_referral_holds_seat(referral->state) && strcmp(referral->offer_id, offer_id) == 0) held++;
-  }
-  return held;
-}
-
 int lp_referral_add_history(Leerplek__V1__Referral *referral, const char *actor, long long now, const char *note) {
   Leerplek__V1__ReferralEvent *event = calloc(1, sizeof *event);
   Leerplek__V1__ReferralEvent **grown = realloc(referral->history, (referral->n_history + 1) * sizeof *grown);
@@ -95,8 +84,8 @@ static int commit_referral(lp_ctx *ctx, const char *op, const char *key, Leerple
   return lp_store_record(ctx, op, LP_KIND_REFERRAL, key, record);
 }
 
-/* Every transition replies with the referral in a message whose only field is `referral`; the
- * generated structs share that layout after their base. */
+/* Most transitions reply with the referral in a message whose only field is `referral`; the
+ * generated structs of those replies all have this layout. */
 typedef struct referral_reply {
   ProtobufCMessage base;
   Leerplek__V1__Referral *referral;
@@ -109,8 +98,15 @@ static int reply_with(lp_ctx *ctx, const ProtobufCMessageDescriptor *descriptor,
   descriptor->message_init(&reply->base);
   reply->referral = referral;
   ctx->response->body_case = body;
-  /* The oneof's members share one pointer slot. */
-  ctx->response->get_referral = (Leerplek__V1__GetReferralResponse *)reply;
+  switch (body) {
+    case LEERPLEK__V1__RESPONSE__BODY_GET_REFERRAL: ctx->response->get_referral = (void *)reply; break;
+    case LEERPLEK__V1__RESPONSE__BODY_OFFER_REFERRAL: ctx->response->offer_referral = (void *)reply; break;
+    case LEERPLEK__V1__RESPONSE__BODY_ACCEPT_REFERRAL: ctx->response->accept_referral = (void *)reply; break;
+    case LEERPLEK__V1__RESPONSE__BODY_DECLINE_REFERRAL: ctx->response->decline_referral = (void *)reply; break;
+    case LEERPLEK__V1__RESPONSE__BODY_START_REFERRAL: ctx->response->start_referral = (void *)reply; break;
+    case LEERPLEK__V1__RESPONSE__BODY_WITHDRAW_REFERRAL: ctx->response->withdraw_referral = (void *)reply; break;
+    default: return lp_fail(ctx, CODE(INTERNAL), "", "no referral reply for body %d", (int)body);
+  }
   return 0;
 }
 
@@ -372,7 +368,7 @@ int lp_handle_offer_referral(lp_ctx *ctx) {
     if (strcmp(referral->declined_offer_ids[i], offer->id) == 0)
       return lp_fail(ctx, CODE(FAILED_PRECONDITION), "offer_referral.offer_id", "offer %s was declined for this referral",
                      offer->id);
-  if (seats_held(&ctx->daemon->state, offer->id) >= offer->seats)
+  if (lp_support_seats_held(&ctx->daemon->state.maps[LP_KIND_REFERRAL], offer->id) >= offer->seats)
     return lp_fail(ctx, CODE(FAILED_PRECONDITION), "offer_referral.offer_id", "offer %s has no free seat (%u of %u held)",
                    offer->id, offer->seats, offer->seats);
   Leerplek__V1__Referral *record = lp_clone(referral);

@@ -165,6 +165,11 @@ int lp_handle_upsert_support_offer(lp_ctx *ctx) {
   if (!lp_check_revision(ctx, request->expected_revision, stored ? stored->revision : 0,
                          "upsert_support_offer.expected_revision"))
     return -1;
+  /* Offered and started trajectories keep their seats. */
+  uint32_t held = stored ? lp_support_seats_held(&ctx->daemon->state.maps[LP_KIND_REFERRAL], offer->id) : 0;
+  if (offer->seats < held)
+    return lp_fail(ctx, CODE(FAILED_PRECONDITION), "upsert_support_offer.offer.seats",
+                   "offer %s cannot go below the %u seats its offered and started referrals hold", offer->id, held);
   Leerplek__V1__SupportOffer *record = lp_clone(offer);
   if (record) {
     record->revision = stored ? stored->revision + 1 : 1;

@@ -33,6 +33,15 @@ bool lp_referral_holds_seat(int state) { return state == REFERRAL(OFFERED) || st
 bool lp_referral_active(int state) { return state != REFERRAL(ENDED) && state != REFERRAL(WITHDRAWN); }
 bool lp_referral_waiting(int state) { return state == REFERRAL(WAITING) || state == REFERRAL(DECLINED); }
 
+uint32_t lp_support_seats_held(const lp_map *referrals, const char *offer_id) {
+  uint32_t held = 0;
+  for (size_t i = 0; i < referrals->count; i++) {
+    const Leerplek__V1__Referral *referral = referrals->entries[i].value;
+    if (lp_referral_holds_seat(referral->state) && strcmp(referral->offer_id, offer_id) == 0) held++;
+  }
+  return held;
+}
+
 bool lp_support_component_valid(int component) {
   return component >= LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_FOVORM &&
          component <= LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_ALTDEL;

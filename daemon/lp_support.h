@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "leerplek.pb-c.h"
+#include "lp_state.h"
 
 #define LP_SUPPORT_MAX_SITES 100
 #define LP_SUPPORT_MAX_SEATS 100
@@ -31,5 +32,7 @@ bool lp_referral_holds_seat(int state);
 bool lp_referral_active(int state);
 /* Whether a referral in this state waits for an offer (WAITING, DECLINED). */
 bool lp_referral_waiting(int state);
+/* Seats of offer_id held by the referrals of the map (OFFERED or STARTED ones). */
+uint32_t lp_support_seats_held(const lp_map *referrals, const char *offer_id);
 
 #endif

@@ -281,6 +281,34 @@ Test(referrals, seats_declines_and_withdrawals) {
   c.body.offer.offer_id = (char *)"off-b";
   cr_assert_eq(call_code(coordinator, &c.request, NULL), 0, "another organisation's offer");
 
+  /* An offer may shrink to the seats its referrals hold, not below: off-b holds p1's. */
+  Leerplek__V1__SupportOffer shrunk;
+  Leerplek__V1__Date start;
+  fill_support_offer(&shrunk, &start, "off-b", "oal-b");
+  shrunk.seats = 1;
+  cr_assert_eq(send_support_offer(coordinator, &shrunk, NULL), 0, "one seat is all p1 holds");
+  cr_assert_eq(refer_pupil(school_a, "", "p2", COMPONENT(ALTDEL), NULL), 0);
+  Leerplek__V1__SupportOffer work;
+  fill_support_offer(&work, &start, "off-work", "oal-b");
+  work.component = COMPONENT(ALTDEL);
+  work.seats = 2;
+  cr_assert_eq(send_support_offer(coordinator, &work, NULL), 0);
+  build(&c, "offer", "p2", COMPONENT(ALTDEL));
+  c.body.offer.offer_id = (char *)"off-work";
+  cr_assert_eq(call_code(coordinator, &c.request, NULL), 0);
+  cr_assert_eq(refer_pupil(school_a, "", "p1", COMPONENT(ALTDEL), NULL), 0);
+  build(&c, "offer", "p1", COMPONENT(ALTDEL));
+  c.body.offer.offer_id = (char *)"off-work";
+  cr_assert_eq(call_code(coordinator, &c.request, NULL), 0);
+  work.seats = 1;
+  Leerplek__V1__UpsertSupportOfferRequest shrink = LEERPLEK__V1__UPSERT_SUPPORT_OFFER_REQUEST__INIT;
+  shrink.offer = &work;
+  Leerplek__V1__Request shrink_request = LEERPLEK__V1__REQUEST__INIT;
+  shrink_request.body_case = LEERPLEK__V1__REQUEST__BODY_UPSERT_SUPPORT_OFFER;
+  shrink_request.upsert_support_offer = &shrink;
+  refused(support_b, &shrink_request, CODE(FAILED_PRECONDITION), "upsert_support_offer.offer.seats",
+          "two seats are held in off-work");
+
   /* The school withdraws p2: its seat is free for the next. */
   cr_assert_eq(act(school_a, "withdraw", "p2", COMPONENT(FOWERK)), STATE(WITHDRAWN));
   cr_assert_eq(act(school_a, "withdraw", "p2", COMPONENT(FOWERK)), STATE(WITHDRAWN), "twice is a no-op");
