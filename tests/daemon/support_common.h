@@ -117,4 +117,19 @@ static inline int refer_pupil(leerplek_client *client, const char *school, const
   return call_code(client, &request, out);
 }
 
+/* GetReferral of (school, ref, component); the status code (the response in *out, may be NULL). */
+static inline int get_referral(leerplek_client *client, const char *school, const char *ref, int component,
+                               Leerplek__V1__Response **out) {
+  Leerplek__V1__ReferralKey key = LEERPLEK__V1__REFERRAL_KEY__INIT;
+  key.school_id = (char *)school;
+  key.pupil_ref = (char *)ref;
+  key.component = (Leerplek__V1__SupportComponent)component;
+  Leerplek__V1__GetReferralRequest body = LEERPLEK__V1__GET_REFERRAL_REQUEST__INIT;
+  body.referral = &key;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_REFERRAL;
+  request.get_referral = &body;
+  return call_code(client, &request, out);
+}
+
 #endif

@@ -88,18 +88,10 @@ Test(scaleout, writes_on_one_daemon_are_served_by_the_other) {
 
 /* Polls get_referral (school-1/p-2, FOWERK) on client until it returns want (3 s at most). */
 static int wait_for_referral(leerplek_client *client, int want) {
-  Leerplek__V1__ReferralKey key = LEERPLEK__V1__REFERRAL_KEY__INIT;
-  key.school_id = (char *)"school-1";
-  key.pupil_ref = (char *)"p-2";
-  key.component = LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_FOWERK;
-  Leerplek__V1__GetReferralRequest body = LEERPLEK__V1__GET_REFERRAL_REQUEST__INIT;
-  body.referral = &key;
-  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
-  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_REFERRAL;
-  request.get_referral = &body;
   int code = -1;
   for (long long deadline = harness_now_ms() + 3000; harness_now_ms() < deadline; sleep_ms(20))
-    if ((code = call_code(client, &request, NULL)) == want) break;
+    if ((code = get_referral(client, "school-1", "p-2", LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_FOWERK, NULL)) == want)
+      break;
   return code;
 }
 
