@@ -1278,15 +1278,18 @@ static int run_create_token(cli *c, const command *command, int argc, char **arg
     } else return bad_option(c, options, option, argv);
   }
   if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
-  if (!role) return usage_error(c, _("--role is required (school, company, coordinator or admin)"));
-  int scoped = role == LEERPLEK__V1__ROLE__ROLE_SCHOOL || role == LEERPLEK__V1__ROLE__ROLE_COMPANY;
-  if (scoped && !body.scope_id[0]) return usage_error(c, _("--scope is required for school and company tokens"));
-  if (!scoped && body.scope_id[0]) return usage_error(c, _("--scope applies to school and company tokens only"));
+  if (!role) return usage_error(c, _("--role is required (school, company, support, coordinator or admin)"));
+  int scoped = role == LEERPLEK__V1__ROLE__ROLE_SCHOOL || role == LEERPLEK__V1__ROLE__ROLE_COMPANY ||
+               role == LEERPLEK__V1__ROLE__ROLE_SUPPORT;
+  if (scoped && !body.scope_id[0]) return usage_error(c, _("--scope is required for school, company and support tokens"));
+  if (!scoped && body.scope_id[0]) return usage_error(c, _("--scope applies to school, company and support tokens only"));
   /* tokens-plan.txt (leerplek-gen --demo) names scopes as "school:VT001": accept that form
    * when the prefix matches --role, so the plan's lines can be pasted. */
   const char *colon = strchr(body.scope_id, ':');
   if (scoped && colon) {
-    const char *wanted = role == LEERPLEK__V1__ROLE__ROLE_SCHOOL ? "school" : "company";
+    const char *wanted = role == LEERPLEK__V1__ROLE__ROLE_SCHOOL    ? "school"
+                         : role == LEERPLEK__V1__ROLE__ROLE_COMPANY ? "company"
+                                                                    : "support";
     if ((size_t)(colon - body.scope_id) != strlen(wanted) || strncmp(body.scope_id, wanted, strlen(wanted)) != 0)
       return usage_error(c, _("--scope \"%s\": a %s token's scope is an id or %s:<id>"), body.scope_id, wanted, wanted);
     body.scope_id = (char *)colon + 1;
@@ -1387,8 +1390,8 @@ static const command commands[] = {
 
     {"admin", "create-token", N_("Create a token (its secret is shown once)"),
      N_("--role R [--scope ID] [--label TEXT] [--expires TIME]\n"
-     "  --role R        school, company, coordinator or admin\n"
-     "  --scope ID      the school id (school) or enterprise number (company)\n"
+     "  --role R        school, company, support, coordinator or admin\n"
+     "  --scope ID      the school id (school), enterprise number (company) or organisation id (support)\n"
      "  --expires TIME  YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC); default never\n"),
      run_create_token, 0},
     {"admin", "revoke-token", N_("Revoke a token by its public id"), N_("TOKEN_ID\n"), run_revoke_token, 0},

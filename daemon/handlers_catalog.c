@@ -84,21 +84,9 @@ int lp_handle_upsert_company(lp_ctx *ctx) {
   if (!lp_check_company_id(ctx, company->id, "upsert_company.company.id") ||
       !lp_check_text(ctx, company->name, "upsert_company.company.name", 1, config->max_name_bytes, false))
     return -1;
-  if (company->n_recognised_training_codes > config->max_recognitions)
-    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "upsert_company.company.recognised_training_codes",
-                   "a company may have at most %u recognised trainings, not %zu", config->max_recognitions,
-                   company->n_recognised_training_codes);
-  for (size_t i = 0; i < company->n_recognised_training_codes; i++) {
-    char field[96];
-    snprintf(field, sizeof field, "upsert_company.company.recognised_training_codes[%zu]", i);
-    const char *code = company->recognised_training_codes[i];
-    if (!lp_check_training_code(ctx, code, field)) return -1;
-    if (!lp_state_get(&ctx->daemon->state, LP_KIND_TRAINING, code))
-      return lp_fail(ctx, CODE(INVALID_ARGUMENT), field, "no training %s", code);
-    for (size_t j = 0; j < i; j++)
-      if (strcmp(company->recognised_training_codes[j], code) == 0)
-        return lp_fail(ctx, CODE(INVALID_ARGUMENT), field, "%s is listed twice", code);
-  }
+  if (!lp_check_training_list(ctx, company->recognised_training_codes, company->n_recognised_training_codes,
+                              config->max_recognitions, "upsert_company.company.recognised_training_codes"))
+    return -1;
   const Leerplek__V1__Company *stored = lp_state_get(&ctx->daemon->state, LP_KIND_COMPANY, company->id);
   if (!lp_check_revision(ctx, request->expected_revision, stored ? stored->revision : 0, "upsert_company.expected_revision"))
     return -1;

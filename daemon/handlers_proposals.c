@@ -244,7 +244,7 @@ int lp_handle_record_agreement(lp_ctx *ctx) {
   return 0;
 }
 
-static int distance_band(uint32_t metres) {
+int lp_distance_band(uint32_t metres) {
   if (metres <= 5000) return LEERPLEK__V1__DISTANCE_BAND__DISTANCE_BAND_UP_TO_5_KM;
   if (metres <= 10000) return LEERPLEK__V1__DISTANCE_BAND__DISTANCE_BAND_UP_TO_10_KM;
   if (metres <= 20000) return LEERPLEK__V1__DISTANCE_BAND__DISTANCE_BAND_UP_TO_20_KM;
@@ -315,7 +315,7 @@ int lp_handle_list_proposals(lp_ctx *ctx) {
     item->training_code = placement->training_code;
     item->readiness = pupil ? pupil->readiness : 0;
     item->day_mask = pupil ? pupil->day_mask : 0;
-    item->distance_band = (Leerplek__V1__DistanceBand)distance_band(placement->offer->distance_m);
+    item->distance_band = (Leerplek__V1__DistanceBand)lp_distance_band(placement->offer->distance_m);
     item->state = placement->state;
     item->company_accepted = placement->company_accepted;
     item->school_accepted = placement->school_accepted;

@@ -119,7 +119,7 @@ int lp_handle_register_pupil(lp_ctx *ctx) {
 }
 
 /* The stored pupil (school_id, ref) if visible to the token; fills key. */
-static Leerplek__V1__Pupil *visible_pupil(lp_ctx *ctx, const char *school_id, const char *ref, const char *call,
+Leerplek__V1__Pupil *lp_visible_pupil(lp_ctx *ctx, const char *school_id, const char *ref, const char *call,
                                           char key[LP_MAX_KEY]) {
   char school_field[96], ref_field[96];
   snprintf(school_field, sizeof school_field, "%s.school_id", call);
@@ -136,6 +136,30 @@ static bool matching_fields_equal(const Leerplek__V1__Pupil *a, const Leerplek__
   return strcmp(a->training_code, b->training_code) == 0 && a->readiness == b->readiness &&
          a->home->lat_e6 == b->home->lat_e6 && a->home->lon_e6 == b->home->lon_e6 &&
          a->max_commute_m == b->max_commute_m && a->day_mask == b->day_mask;
+}
+
+int lp_release_if_unfit(lp_ctx *ctx, const char *key, const Leerplek__V1__Pupil *record,
+                        const Leerplek__V1__Placement *placement, lp_releases *releases, Leerplek__V1__Vacancy **vacancy) {
+  *vacancy = NULL;
+  if (!placement || placement->state != STATE(PROPOSED) || !placement->offer) return 0;
+  const Leerplek__V1__Vacancy *offered = lp_state_get(&ctx->daemon->state, LP_KIND_VACANCY, placement->offer->vacancy_id);
+  if (offered && lp_rules_judge(&ctx->daemon->state, &ctx->daemon->config, record, offered) == ELIGIBILITY_PLACED) return 0;
+  bool holds = false;
+  *vacancy = lp_vacancy_releasing(ctx, placement, &holds);
+  lp_release_add(ctx, releases, key, placement);
+  return 0;
+}
+
+Leerplek__V1__Placement *lp_placement_new(const Leerplek__V1__Pupil *pupil, long long now) {
+  Leerplek__V1__Placement *placement = lp_calloc(1, sizeof *placement);
+  leerplek__v1__placement__init(placement);
+  placement->school_id = lp_strdup(pupil->school_id);
+  placement->pupil_ref = lp_strdup(pupil->ref);
+  placement->training_code = lp_strdup(pupil->training_code);
+  placement->state = STATE(WAITING);
+  placement->requested_unix_s = now;
+  placement->updated_unix_s = now;
+  return placement;
 }
 
 int lp_handle_update_pupil(lp_ctx *ctx) {
@@ -160,16 +184,11 @@ int lp_handle_update_pupil(lp_ctx *ctx) {
     return lp_fail(ctx, CODE(FAILED_PRECONDITION), "update_pupil.pupil",
                    "training, readiness, home, commute and days cannot change while the placement is accepted or signed");
   }
-  /* A PROPOSED placement the changed pupil no longer fits is released, freeing its seat. */
   lp_releases releases = {NULL, 0};
   Leerplek__V1__Vacancy *vacancy = NULL;
-  if (placement && placement->state == STATE(PROPOSED) && placement->offer) {
-    const Leerplek__V1__Vacancy *offered = lp_state_get(&ctx->daemon->state, LP_KIND_VACANCY, placement->offer->vacancy_id);
-    if (!offered || lp_rules_judge(&ctx->daemon->state, &ctx->daemon->config, record, offered) != ELIGIBILITY_PLACED) {
-      bool holds = false;
-      vacancy = lp_vacancy_releasing(ctx, placement, &holds);
-      lp_release_add(ctx, &releases, key, placement);
-    }
+  if (lp_release_if_unfit(ctx, key, record, placement, &releases, &vacancy) != 0) {
+    protobuf_c_message_free_unpacked(&record->base, NULL);
+    return -1;
   }
   char vacancy_key[LP_MAX_KEY] = "";
   if (vacancy) snprintf(vacancy_key, sizeof vacancy_key, "%s", vacancy->id);
@@ -199,7 +218,7 @@ int lp_handle_update_pupil(lp_ctx *ctx) {
 int lp_handle_get_pupil(lp_ctx *ctx) {
   const Leerplek__V1__GetPupilRequest *request = ctx->request->get_pupil;
   char key[LP_MAX_KEY];
-  Leerplek__V1__Pupil *pupil = visible_pupil(ctx, request->school_id, request->pupil_ref, "get_pupil", key);
+  Leerplek__V1__Pupil *pupil = lp_visible_pupil(ctx, request->school_id, request->pupil_ref, "get_pupil", key);
   if (!pupil) return -1;
   Leerplek__V1__GetPupilResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__get_pupil_response__init(reply);
@@ -255,7 +274,7 @@ int lp_handle_list_pupils(lp_ctx *ctx) {
 int lp_handle_erase_pupil(lp_ctx *ctx) {
   const Leerplek__V1__ErasePupilRequest *request = ctx->request->erase_pupil;
   char key[LP_MAX_KEY];
-  Leerplek__V1__Pupil *pupil = visible_pupil(ctx, request->school_id, request->pupil_ref, "erase_pupil", key);
+  Leerplek__V1__Pupil *pupil = lp_visible_pupil(ctx, request->school_id, request->pupil_ref, "erase_pupil", key);
   if (!pupil) return -1;
   const Leerplek__V1__Placement *placement = lp_state_get(&ctx->daemon->state, LP_KIND_PLACEMENT, key);
   int previous = placement ? (int)placement->state : 0;
@@ -267,8 +286,15 @@ int lp_handle_erase_pupil(lp_ctx *ctx) {
   char school[LP_SCOPE_SIZE];
   snprintf(school, sizeof school, "%s", pupil->school_id);
   lp_txn *txn = lp_begin(ctx, "erase", LP_KIND_PUPIL, school);
+  /* Its referrals ("<key>/<component>") are adjacent in the sorted map. */
+  const lp_map *referrals = &ctx->daemon->state.maps[LP_KIND_REFERRAL];
+  char prefix[LP_MAX_KEY + 1];
+  snprintf(prefix, sizeof prefix, "%s/", key);
+  size_t first_referral, referral_end;
+  lp_map_prefix(referrals, prefix, &first_referral, &referral_end);
   lp_txn_delete(txn, LP_KIND_PUPIL, key);
   lp_txn_delete(txn, LP_KIND_PLACEMENT, key);
+  for (size_t i = first_referral; i < referral_end; i++) lp_txn_delete(txn, LP_KIND_REFERRAL, referrals->entries[i].key);
   if (vacancy) lp_txn_put(txn, LP_KIND_VACANCY, vacancy_key, &vacancy->base);
   if (lp_commit(ctx, txn) != 0) {
     if (vacancy) protobuf_c_message_free_unpacked(&vacancy->base, NULL);
@@ -276,6 +302,7 @@ int lp_handle_erase_pupil(lp_ctx *ctx) {
   }
   lp_state_remove(&ctx->daemon->state, LP_KIND_PUPIL, key);
   lp_state_remove(&ctx->daemon->state, LP_KIND_PLACEMENT, key);
+  lp_state_remove_range(&ctx->daemon->state, LP_KIND_REFERRAL, first_referral, referral_end);
   if (vacancy) lp_state_put(&ctx->daemon->state, LP_KIND_VACANCY, vacancy_key, vacancy);
   Leerplek__V1__ErasePupilResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__erase_pupil_response__init(reply);
@@ -290,21 +317,14 @@ int lp_handle_erase_pupil(lp_ctx *ctx) {
 int lp_handle_request_placement(lp_ctx *ctx) {
   const Leerplek__V1__RequestPlacementRequest *request = ctx->request->request_placement;
   char key[LP_MAX_KEY];
-  Leerplek__V1__Pupil *pupil = visible_pupil(ctx, request->school_id, request->pupil_ref, "request_placement", key);
+  Leerplek__V1__Pupil *pupil = lp_visible_pupil(ctx, request->school_id, request->pupil_ref, "request_placement", key);
   if (!pupil) return -1;
   const Leerplek__V1__Placement *stored = lp_state_get(&ctx->daemon->state, LP_KIND_PLACEMENT, key);
   if (stored && stored->state != STATE(WITHDRAWN))
     return lp_fail(ctx, CODE(ALREADY_EXISTS), "request_placement.pupil_ref", "pupil %s already has an active placement request",
                    request->pupil_ref);
-  Leerplek__V1__Placement *placement = lp_calloc(1, sizeof *placement);
+  Leerplek__V1__Placement *placement = lp_placement_new(pupil, ctx->now);
   Leerplek__V1__Pupil *pupil_copy = lp_clone(pupil);
-  leerplek__v1__placement__init(placement);
-  placement->school_id = lp_strdup(pupil->school_id);
-  placement->pupil_ref = lp_strdup(pupil->ref);
-  placement->training_code = lp_strdup(pupil->training_code);
-  placement->state = STATE(WAITING);
-  placement->requested_unix_s = ctx->now;
-  placement->updated_unix_s = ctx->now;
   bool pupil_changes = pupil->waiting_since_unix_s == 0;
   if (pupil_changes) {
     pupil_copy->waiting_since_unix_s = ctx->now;
@@ -333,7 +353,7 @@ int lp_handle_request_placement(lp_ctx *ctx) {
 int lp_handle_withdraw_placement(lp_ctx *ctx) {
   const Leerplek__V1__WithdrawPlacementRequest *request = ctx->request->withdraw_placement;
   char key[LP_MAX_KEY];
-  if (!visible_pupil(ctx, request->school_id, request->pupil_ref, "withdraw_placement", key)) return -1;
+  if (!lp_visible_pupil(ctx, request->school_id, request->pupil_ref, "withdraw_placement", key)) return -1;
   if (!lp_check_text(ctx, request->reason, "withdraw_placement.reason", 0, ctx->daemon->config.max_text_bytes, true)) return -1;
   const Leerplek__V1__Placement *stored = lp_state_get(&ctx->daemon->state, LP_KIND_PLACEMENT, key);
   if (!stored) return lp_fail(ctx, CODE(NOT_FOUND), "withdraw_placement.pupil_ref", "pupil %s has no placement request", request->pupil_ref);
@@ -372,7 +392,7 @@ int lp_handle_withdraw_placement(lp_ctx *ctx) {
 int lp_handle_get_placement(lp_ctx *ctx) {
   const Leerplek__V1__GetPlacementRequest *request = ctx->request->get_placement;
   char key[LP_MAX_KEY];
-  if (!visible_pupil(ctx, request->school_id, request->pupil_ref, "get_placement", key)) return -1;
+  if (!lp_visible_pupil(ctx, request->school_id, request->pupil_ref, "get_placement", key)) return -1;
   Leerplek__V1__Placement *placement = lp_state_get(&ctx->daemon->state, LP_KIND_PLACEMENT, key);
   if (!placement) return lp_fail(ctx, CODE(NOT_FOUND), "get_placement.pupil_ref", "pupil %s has no placement request", request->pupil_ref);
   Leerplek__V1__GetPlacementResponse *reply = lp_scratch(ctx, sizeof *reply);

@@ -11,13 +11,19 @@
 int lp_handle_create_token(lp_ctx *ctx) {
   const Leerplek__V1__CreateTokenRequest *request = ctx->request->create_token;
   int role = request->role;
-  if (role < ROLE(SCHOOL) || role > ROLE(ADMIN))
-    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "create_token.role", "create_token.role must be SCHOOL, COMPANY, COORDINATOR or ADMIN");
+  if (role < ROLE(SCHOOL) || role > ROLE(SUPPORT))
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "create_token.role",
+                   "create_token.role must be SCHOOL, COMPANY, SUPPORT, COORDINATOR or ADMIN");
   if (role == ROLE(SCHOOL) && !lp_check_id(ctx, request->scope_id, "create_token.scope_id")) return -1;
   if (role == ROLE(COMPANY)) {
     if (!lp_check_company_id(ctx, request->scope_id, "create_token.scope_id")) return -1;
     if (!lp_state_get(&ctx->daemon->state, LP_KIND_COMPANY, request->scope_id))
       return lp_fail(ctx, CODE(INVALID_ARGUMENT), "create_token.scope_id", "no company %s", request->scope_id);
+  }
+  if (role == ROLE(SUPPORT)) {
+    if (!lp_check_id(ctx, request->scope_id, "create_token.scope_id")) return -1;
+    if (!lp_state_get(&ctx->daemon->state, LP_KIND_SUPPORT_ORGANISATION, request->scope_id))
+      return lp_fail(ctx, CODE(INVALID_ARGUMENT), "create_token.scope_id", "no support organisation %s", request->scope_id);
   }
   if ((role == ROLE(COORDINATOR) || role == ROLE(ADMIN)) && request->scope_id[0])
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), "create_token.scope_id", "COORDINATOR and ADMIN tokens have no scope_id");
@@ -116,7 +122,7 @@ static bool token_matches(const lp_ctx *ctx, const void *value, const void *arg)
 
 int lp_handle_list_tokens(lp_ctx *ctx) {
   const Leerplek__V1__ListTokensRequest *request = ctx->request->list_tokens;
-  if (request->role > ROLE(ADMIN))
+  if (request->role > ROLE(SUPPORT))
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), "list_tokens.role", "list_tokens.role is not a Role");
   if (!lp_check_text(ctx, request->scope_id, "list_tokens.scope_id", 0, ctx->daemon->config.max_id_bytes, false)) return -1;
   Leerplek__V1__ListTokensResponse *reply = lp_scratch(ctx, sizeof *reply);

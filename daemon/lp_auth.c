@@ -110,6 +110,7 @@ void lp_auth_describe(const lp_principal *who, char *out, size_t out_size) {
     case LEERPLEK__V1__ROLE__ROLE_COMPANY: snprintf(out, out_size, "company:%s", who->scope_id); break;
     case LEERPLEK__V1__ROLE__ROLE_COORDINATOR: snprintf(out, out_size, "coordinator"); break;
     case LEERPLEK__V1__ROLE__ROLE_ADMIN: snprintf(out, out_size, "admin"); break;
+    case LEERPLEK__V1__ROLE__ROLE_SUPPORT: snprintf(out, out_size, "support:%s", who->scope_id); break;
     default: snprintf(out, out_size, "anonymous"); break;
   }
 }

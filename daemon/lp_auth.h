@@ -39,7 +39,8 @@ void lp_auth_hash_hex(const unsigned char hash[32], char hex[65]);
  * fills who, or a StatusCode (UNAUTHENTICATED) with the reason in why. */
 int lp_auth_check(const lp_state *state, const char *text, long long now, lp_token_memo *memo,
                   lp_principal *who, char *why, size_t why_size);
-/* "school:<id>", "company:<id>", "coordinator", "admin" or "anonymous", for logs and events. */
+/* "school:<id>", "company:<id>", "support:<id>", "coordinator", "admin" or "anonymous", for logs
+ * and events. */
 void lp_auth_describe(const lp_principal *who, char *out, size_t out_size);
 
 #endif

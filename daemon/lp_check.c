@@ -252,6 +252,20 @@ bool lp_check_day_mask(lp_ctx *ctx, uint32_t mask, const char *field) {
   return true;
 }
 
+bool lp_check_training_list(lp_ctx *ctx, char *const *codes, size_t count, size_t max, const char *field) {
+  if (count > max) return lp_fail(ctx, INVALID, field, "%s may list at most %zu trainings, not %zu", field, max, count), false;
+  for (size_t i = 0; i < count; i++) {
+    char item[192];
+    snprintf(item, sizeof item, "%s[%zu]", field, i);
+    if (!lp_check_training_code(ctx, codes[i], item)) return false;
+    if (!lp_state_get(&ctx->daemon->state, LP_KIND_TRAINING, codes[i]))
+      return lp_fail(ctx, INVALID, item, "no training %s", codes[i]), false;
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(codes[j], codes[i]) == 0) return lp_fail(ctx, INVALID, item, "%s is listed twice", codes[i]), false;
+  }
+  return true;
+}
+
 bool lp_check_point(lp_ctx *ctx, const Leerplek__V1__GeoPoint *point, const char *field) {
   if (!point) return lp_fail(ctx, INVALID, field, "%s is required", field), false;
   char part[192];
@@ -389,6 +403,7 @@ void lp_pupil_key(const char *school_id, const char *ref, char key[LP_MAX_KEY]) 
 bool lp_is_school(const lp_ctx *ctx) { return ctx->who.role == LEERPLEK__V1__ROLE__ROLE_SCHOOL; }
 bool lp_is_company(const lp_ctx *ctx) { return ctx->who.role == LEERPLEK__V1__ROLE__ROLE_COMPANY; }
 bool lp_is_coordinator(const lp_ctx *ctx) { return ctx->who.role == LEERPLEK__V1__ROLE__ROLE_COORDINATOR; }
+bool lp_is_support(const lp_ctx *ctx) { return ctx->who.role == LEERPLEK__V1__ROLE__ROLE_SUPPORT; }
 
 bool lp_resolve_school(lp_ctx *ctx, const char *school_id, const char *field, const char **school) {
   if (lp_is_school(ctx)) {

@@ -23,7 +23,7 @@ typedef struct lp_trend lp_trend;
 extern const double lp_latency_bounds[LP_LATENCY_BOUNDS];
 /* Rows of the per-call counters: 0 = no call known (unparsable frame, refused connection),
  * 1 = hello, then one per route of lp_dispatch.c (lp_dispatch_call_name gives the names). */
-#define LP_METRIC_CALLS 48
+#define LP_METRIC_CALLS 64
 
 /* Replies and latency of one call (time from the frame read to the reply queued). */
 typedef struct lp_call_metrics {

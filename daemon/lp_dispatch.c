@@ -20,6 +20,7 @@
 #define COMPANY ROLE_BIT(LEERPLEK__V1__ROLE__ROLE_COMPANY)
 #define COORDINATOR ROLE_BIT(LEERPLEK__V1__ROLE__ROLE_COORDINATOR)
 #define ADMIN ROLE_BIT(LEERPLEK__V1__ROLE__ROLE_ADMIN)
+#define SUPPORT ROLE_BIT(LEERPLEK__V1__ROLE__ROLE_SUPPORT)
 
 typedef struct route {
   Leerplek__V1__Request__BodyCase body;
@@ -31,8 +32,8 @@ typedef struct route {
 /* Every call of leerplek.proto, with the roles its comment allows. */
 static const route routes[] = {
     {LEERPLEK__V1__REQUEST__BODY_UPSERT_TRAINING, "upsert_training", COORDINATOR, lp_handle_upsert_training},
-    {LEERPLEK__V1__REQUEST__BODY_GET_TRAINING, "get_training", SCHOOL | COMPANY | COORDINATOR, lp_handle_get_training},
-    {LEERPLEK__V1__REQUEST__BODY_LIST_TRAININGS, "list_trainings", SCHOOL | COMPANY | COORDINATOR, lp_handle_list_trainings},
+    {LEERPLEK__V1__REQUEST__BODY_GET_TRAINING, "get_training", SCHOOL | COMPANY | SUPPORT | COORDINATOR, lp_handle_get_training},
+    {LEERPLEK__V1__REQUEST__BODY_LIST_TRAININGS, "list_trainings", SCHOOL | COMPANY | SUPPORT | COORDINATOR, lp_handle_list_trainings},
     {LEERPLEK__V1__REQUEST__BODY_UPSERT_COMPANY, "upsert_company", COORDINATOR, lp_handle_upsert_company},
     {LEERPLEK__V1__REQUEST__BODY_GET_COMPANY, "get_company", SCHOOL | COMPANY | COORDINATOR, lp_handle_get_company},
     {LEERPLEK__V1__REQUEST__BODY_LIST_COMPANIES, "list_companies", SCHOOL | COMPANY | COORDINATOR, lp_handle_list_companies},
@@ -63,6 +64,33 @@ static const route routes[] = {
     {LEERPLEK__V1__REQUEST__BODY_CREATE_TOKEN, "create_token", ADMIN, lp_handle_create_token},
     {LEERPLEK__V1__REQUEST__BODY_REVOKE_TOKEN, "revoke_token", ADMIN, lp_handle_revoke_token},
     {LEERPLEK__V1__REQUEST__BODY_LIST_TOKENS, "list_tokens", ADMIN, lp_handle_list_tokens},
+    {LEERPLEK__V1__REQUEST__BODY_UPSERT_SUPPORT_ORGANISATION, "upsert_support_organisation", SUPPORT | COORDINATOR,
+     lp_handle_upsert_support_organisation},
+    {LEERPLEK__V1__REQUEST__BODY_GET_SUPPORT_ORGANISATION, "get_support_organisation", SCHOOL | SUPPORT | COORDINATOR,
+     lp_handle_get_support_organisation},
+    {LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_ORGANISATIONS, "list_support_organisations", SCHOOL | SUPPORT | COORDINATOR,
+     lp_handle_list_support_organisations},
+    {LEERPLEK__V1__REQUEST__BODY_UPSERT_SUPPORT_OFFER, "upsert_support_offer", SUPPORT | COORDINATOR,
+     lp_handle_upsert_support_offer},
+    {LEERPLEK__V1__REQUEST__BODY_GET_SUPPORT_OFFER, "get_support_offer", SCHOOL | SUPPORT | COORDINATOR,
+     lp_handle_get_support_offer},
+    {LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_OFFERS, "list_support_offers", SCHOOL | SUPPORT | COORDINATOR,
+     lp_handle_list_support_offers},
+    {LEERPLEK__V1__REQUEST__BODY_REFER_PUPIL, "refer_pupil", SCHOOL | COORDINATOR, lp_handle_refer_pupil},
+    {LEERPLEK__V1__REQUEST__BODY_GET_REFERRAL, "get_referral", SCHOOL | COORDINATOR, lp_handle_get_referral},
+    {LEERPLEK__V1__REQUEST__BODY_LIST_REFERRALS, "list_referrals", SCHOOL | COORDINATOR, lp_handle_list_referrals},
+    {LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_REFERRALS, "list_support_referrals", SUPPORT | COORDINATOR,
+     lp_handle_list_support_referrals},
+    {LEERPLEK__V1__REQUEST__BODY_OFFER_REFERRAL, "offer_referral", COORDINATOR, lp_handle_offer_referral},
+    {LEERPLEK__V1__REQUEST__BODY_ACCEPT_REFERRAL, "accept_referral", SCHOOL | SUPPORT | COORDINATOR, lp_handle_accept_referral},
+    {LEERPLEK__V1__REQUEST__BODY_DECLINE_REFERRAL, "decline_referral", SCHOOL | SUPPORT | COORDINATOR, lp_handle_decline_referral},
+    {LEERPLEK__V1__REQUEST__BODY_START_REFERRAL, "start_referral", SUPPORT | COORDINATOR, lp_handle_start_referral},
+    {LEERPLEK__V1__REQUEST__BODY_END_REFERRAL, "end_referral", SUPPORT | COORDINATOR, lp_handle_end_referral},
+    {LEERPLEK__V1__REQUEST__BODY_WITHDRAW_REFERRAL, "withdraw_referral", SCHOOL | COORDINATOR, lp_handle_withdraw_referral},
+    {LEERPLEK__V1__REQUEST__BODY_RUN_DISPATCH, "run_dispatch", COORDINATOR, lp_handle_run_dispatch},
+    {LEERPLEK__V1__REQUEST__BODY_GET_REFERRAL_WAITING_LIST, "get_referral_waiting_list", SUPPORT | COORDINATOR,
+     lp_handle_get_referral_waiting_list},
+    {LEERPLEK__V1__REQUEST__BODY_GET_REGISTRATION_POINT, "get_registration_point", COORDINATOR, lp_handle_get_registration_point},
 };
 
 #define ROUTE_COUNT (sizeof routes / sizeof routes[0])

@@ -140,6 +140,12 @@ static void on_pupil_index(redisAsyncContext *redis, void *reply_pointer, void *
         snprintf(gone, sizeof gone, "%s", key);
         lp_state_remove(state, LP_KIND_PLACEMENT, gone);
         lp_state_remove(state, LP_KIND_PUPIL, gone);
+        /* The erasure took the pupil's referrals ("<key>/<component>") with it. */
+        char prefix[100];
+        snprintf(prefix, sizeof prefix, "%s/", gone);
+        size_t first, end;
+        lp_map_prefix(&state->maps[LP_KIND_REFERRAL], prefix, &first, &end);
+        lp_state_remove_range(state, LP_KIND_REFERRAL, first, end);
       }
     }
   }

@@ -96,6 +96,9 @@ bool lp_check_text(lp_ctx *ctx, const char *value, const char *field, size_t min
  * Dispatch runs it on every call before anything else looks at the request. */
 bool lp_check_request_text(lp_ctx *ctx, const uint8_t *frame, size_t size);
 bool lp_check_day_mask(lp_ctx *ctx, uint32_t mask, const char *field);
+/* A list of training codes (field = the list's path, items named field[i]): at most max, each
+ * well-formed and existing, none twice. */
+bool lp_check_training_list(lp_ctx *ctx, char *const *codes, size_t count, size_t max, const char *field);
 bool lp_check_point(lp_ctx *ctx, const Leerplek__V1__GeoPoint *point, const char *field);
 bool lp_check_date(lp_ctx *ctx, const Leerplek__V1__Date *date, const char *field);
 bool lp_check_revision(lp_ctx *ctx, uint64_t expected, uint64_t stored, const char *field);
@@ -120,12 +123,20 @@ char *lp_page_token_make(lp_ctx *ctx, const char *call, const ProtobufCMessage *
 bool lp_page_token_read(lp_ctx *ctx, const char *call, const ProtobufCMessage *request, const char *page_token,
                         char last_key[LP_MAX_KEY]);
 
+/* The stored pupil named by (school_id, ref) if the token may see it (lp_resolve_school), else
+ * NULL with the failure set; fields are named "<call>.school_id" and "<call>.pupil_ref". key
+ * receives the pupil key. */
+Leerplek__V1__Pupil *lp_visible_pupil(lp_ctx *ctx, const char *school_id, const char *ref, const char *call,
+                                      char key[LP_MAX_KEY]);
+/* The DistanceBand of a distance in metres, all a company or a support organisation may see. */
+int lp_distance_band(uint32_t metres);
 /* The pupil key "<school>/<ref>". */
 void lp_pupil_key(const char *school_id, const char *ref, char key[LP_MAX_KEY]);
 /* Role helpers. */
 bool lp_is_school(const lp_ctx *ctx);
 bool lp_is_company(const lp_ctx *ctx);
 bool lp_is_coordinator(const lp_ctx *ctx);
+bool lp_is_support(const lp_ctx *ctx);
 /* For SCHOOL tokens: resolves an empty school_id to the token's school and refuses another
  * school's id as NOT_FOUND (so a school cannot learn that another school's pupil exists).
  * For COORDINATORs: school_id is required. Sets *school to the effective id. */
@@ -157,6 +168,15 @@ int lp_handle_request_placement(lp_ctx *ctx);
 int lp_handle_withdraw_placement(lp_ctx *ctx);
 int lp_handle_get_placement(lp_ctx *ctx);
 int lp_handle_list_placements(lp_ctx *ctx);
+/* A new placement request of pupil, WAITING since now (NULL when out of memory). */
+Leerplek__V1__Placement *lp_placement_new(const Leerplek__V1__Pupil *pupil, long long now);
+/* For a changed pupil record (key names it): when its PROPOSED placement no longer fits, adds
+ * the release to releases and sets *vacancy to a copy of the vacancy with the seat released
+ * (NULL when none); 0, or -1 with INTERNAL (releases freed). */
+struct lp_releases;
+int lp_release_if_unfit(lp_ctx *ctx, const char *key, const Leerplek__V1__Pupil *record,
+                        const Leerplek__V1__Placement *placement, struct lp_releases *releases,
+                        Leerplek__V1__Vacancy **vacancy);
 /* handlers_proposals.c */
 int lp_handle_list_proposals(lp_ctx *ctx);
 int lp_handle_accept_proposal(lp_ctx *ctx);
@@ -181,6 +201,34 @@ void lp_release_add(lp_ctx *ctx, lp_releases *releases, const char *key, const L
 void lp_releases_put(const lp_releases *releases, lp_txn *txn);
 void lp_releases_apply(lp_ctx *ctx, lp_releases *releases);
 void lp_releases_free(lp_releases *releases);
+/* handlers_support.c */
+int lp_handle_upsert_support_organisation(lp_ctx *ctx);
+int lp_handle_get_support_organisation(lp_ctx *ctx);
+int lp_handle_list_support_organisations(lp_ctx *ctx);
+int lp_handle_upsert_support_offer(lp_ctx *ctx);
+int lp_handle_get_support_offer(lp_ctx *ctx);
+int lp_handle_list_support_offers(lp_ctx *ctx);
+/* handlers_referrals.c */
+/* Appends a transition (the referral's state after it, who, when, a note) to its history; 0 or
+ * -1 when out of memory (nothing appended). */
+int lp_referral_add_history(Leerplek__V1__Referral *referral, const char *actor, long long now, const char *note);
+int lp_handle_refer_pupil(lp_ctx *ctx);
+int lp_handle_get_referral(lp_ctx *ctx);
+int lp_handle_list_referrals(lp_ctx *ctx);
+int lp_handle_list_support_referrals(lp_ctx *ctx);
+int lp_handle_offer_referral(lp_ctx *ctx);
+int lp_handle_accept_referral(lp_ctx *ctx);
+int lp_handle_decline_referral(lp_ctx *ctx);
+int lp_handle_start_referral(lp_ctx *ctx);
+int lp_handle_end_referral(lp_ctx *ctx);
+int lp_handle_withdraw_referral(lp_ctx *ctx);
+/* handlers_dispatch.c */
+int lp_handle_run_dispatch(lp_ctx *ctx);
+int lp_handle_get_referral_waiting_list(lp_ctx *ctx);
+/* handlers_registration.c */
+int lp_handle_get_registration_point(lp_ctx *ctx);
+/* The nightly dispatch, applied (logged; a failure leaves everything as it was). */
+void lp_referrals_dispatch_nightly(lp_daemon *daemon, long long now);
 /* handlers_tokens.c */
 int lp_handle_create_token(lp_ctx *ctx);
 int lp_handle_revoke_token(lp_ctx *ctx);

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "lp_alloc.h"
+#include "lp_handlers.h"
 #include "lp_log.h"
 #include "lp_rules.h"
 #include "lp_store.h"
@@ -828,9 +829,13 @@ static void arm_nightly(lp_rematch *rematch) {
 }
 
 static void on_nightly_done(void *arg, int code, const char *message, const Leerplek__V1__RematchResult *result) {
-  (void)arg;
+  lp_rematch *rematch = arg;
   if (code == 0) LP_INFO("nightly rematch: epoch %llu", (unsigned long long)result->epoch);
   else LP_WARN("nightly rematch did not run: %s", message);
+  /* Only the daemon whose rematch held the lock gets here with 0: one dispatch a night, also
+   * when several daemons share the store. */
+  if (code == 0 && !rematch->daemon->stopping && lp_store_writable(rematch->daemon->store))
+    lp_referrals_dispatch_nightly(rematch->daemon, (long long)time(NULL));
 }
 
 static void on_nightly(evutil_socket_t fd, short what, void *arg) {
@@ -838,7 +843,7 @@ static void on_nightly(evutil_socket_t fd, short what, void *arg) {
   lp_rematch *rematch = arg;
   char message[512];
   /* With several daemons each tries; the lock lets exactly one run, the others log ABORTED. */
-  if (!rematch->daemon->stopping && lp_rematch_start(rematch, false, 0, "nightly", on_nightly_done, NULL, message, sizeof message) != 0)
+  if (!rematch->daemon->stopping && lp_rematch_start(rematch, false, 0, "nightly", on_nightly_done, rematch, message, sizeof message) != 0)
     LP_INFO("nightly rematch not started here: %s", message);
   arm_nightly(rematch);
 }

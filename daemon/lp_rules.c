@@ -3,6 +3,7 @@
 #include "lp_rules.h"
 
 #include "lp_alloc.h"
+#include "lp_support.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -115,4 +116,43 @@ eligibility_reason lp_rules_judge(const lp_state *state, const lp_config *config
   eligibility_reason reason = eligibility_failed_rule(&judged_pupil, &judged_vacancy, &weights);
   if (company_slots != stack_slots) free(company_slots);
   return reason;
+}
+
+void lp_rules_dispatch_offer(const lp_state *state, const Leerplek__V1__SupportOffer *offer, int32_t *trainings,
+                             eligibility_dispatch_offer *out) {
+  memset(out, 0, sizeof *out);
+  const Leerplek__V1__SupportOrganisation *organisation =
+      lp_state_get(state, LP_KIND_SUPPORT_ORGANISATION, offer->organisation_id);
+  const Leerplek__V1__SupportSite *site = organisation ? lp_support_site(organisation, offer->site_id) : NULL;
+  out->component = offer->component;
+  for (size_t t = 0; t < offer->n_training_codes; t++)
+    trainings[out->training_count++] = training_index(state, offer->training_codes[t], -3);
+  out->trainings = out->training_count ? trainings : NULL;
+  out->open = site && site->point;
+  out->day_mask = (uint16_t)(offer->day_mask & ELIGIBILITY_DAY_MASK_ALL);
+  out->seats = (int32_t)(offer->seats > 1000000 ? 1000000 : offer->seats);
+  if (out->open) out->lat_e6 = site->point->lat_e6, out->lon_e6 = site->point->lon_e6;
+}
+
+void lp_rules_dispatch_referral(const lp_state *state, const Leerplek__V1__Referral *referral,
+                                const Leerplek__V1__Pupil *pupil, int64_t now_unix_s, int32_t *declined,
+                                eligibility_dispatch_referral *out) {
+  const lp_map *offers = &state->maps[LP_KIND_SUPPORT_OFFER];
+  memset(out, 0, sizeof *out);
+  out->component = referral->component;
+  out->training = training_index(state, pupil->training_code, -2);
+  out->readiness = readiness_of(pupil->readiness);
+  out->newcomer = pupil->newcomer_okan;
+  out->special_needs = pupil->special_needs_buso;
+  out->day_mask = (uint16_t)(pupil->day_mask & ELIGIBILITY_DAY_MASK_ALL);
+  out->lat_e6 = pupil->home->lat_e6;
+  out->lon_e6 = pupil->home->lon_e6;
+  out->max_commute_m = (int32_t)(pupil->max_commute_m > 1000000 ? 1000000 : pupil->max_commute_m);
+  out->waiting_days = eligibility_waiting_days(referral->requested_unix_s, now_unix_s);
+  for (size_t d = 0; d < referral->n_declined_offer_ids; d++) {
+    long index = lp_map_index(offers, referral->declined_offer_ids[d]);
+    if (index >= 0) declined[out->declined_count++] = (int32_t)index;
+  }
+  out->declined_offers = out->declined_count ? declined : NULL;
+  out->fixed_offer = lp_referral_holds_seat(referral->state) ? (int32_t)lp_map_index(offers, referral->offer_id) : -1;
 }

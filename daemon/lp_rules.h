@@ -40,4 +40,16 @@ int64_t lp_rules_priority_score(const lp_config *config, const Leerplek__V1__Pup
 eligibility_reason lp_rules_judge(const lp_state *state, const lp_config *config, const Leerplek__V1__Pupil *pupil,
                                   const Leerplek__V1__Vacancy *vacancy);
 
+/* A support offer as dispatch sees it (DISPATCH in eligibility.h): its site's point, its
+ * component and seats; trainings (room for offer->n_training_codes) receives the indices of the
+ * trainings it serves. Closed when its organisation or site is gone. */
+void lp_rules_dispatch_offer(const lp_state *state, const Leerplek__V1__SupportOffer *offer, int32_t *trainings,
+                             eligibility_dispatch_offer *out);
+/* A referral of pupil (which must have a home point) on now_unix_s, days waited since the
+ * referral; declined (room for n_declined_offer_ids) receives its declined offers' indices, and
+ * an offer holding a seat for it is its fixed offer. Offer indices are ranks in the offers map. */
+void lp_rules_dispatch_referral(const lp_state *state, const Leerplek__V1__Referral *referral,
+                                const Leerplek__V1__Pupil *pupil, int64_t now_unix_s, int32_t *declined,
+                                eligibility_dispatch_referral *out);
+
 #endif

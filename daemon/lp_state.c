@@ -8,7 +8,7 @@
 #include "lp_alloc.h"
 
 static const char *const kind_names[LP_KIND_COUNT] = {
-    "training", "company", "location", "vacancy", "pupil", "placement", "token"};
+    "training", "company", "location", "vacancy", "pupil", "placement", "token", "supportorg", "supportoffer", "referral"};
 
 const char *lp_kind_name(enum lp_kind kind) { return kind_names[kind]; }
 
@@ -21,6 +21,9 @@ const ProtobufCMessageDescriptor *lp_kind_descriptor(enum lp_kind kind) {
     case LP_KIND_PUPIL: return &leerplek__v1__pupil__descriptor;
     case LP_KIND_PLACEMENT: return &leerplek__v1__placement__descriptor;
     case LP_KIND_TOKEN: return &leerplek__v1__token_info__descriptor;
+    case LP_KIND_SUPPORT_ORGANISATION: return &leerplek__v1__support_organisation__descriptor;
+    case LP_KIND_SUPPORT_OFFER: return &leerplek__v1__support_offer__descriptor;
+    case LP_KIND_REFERRAL: return &leerplek__v1__referral__descriptor;
     default: return NULL;
   }
 }
@@ -107,6 +110,27 @@ void lp_state_remove(lp_state *state, enum lp_kind kind, const char *key) {
   map->free_value(map->entries[at].value);
   memmove(&map->entries[at], &map->entries[at + 1], (map->count - at - 1) * sizeof map->entries[0]);
   map->count--;
+}
+
+void lp_map_prefix(const lp_map *map, const char *prefix, size_t *first, size_t *end) {
+  size_t length = strlen(prefix), at = lp_map_after(map, prefix);
+  /* lp_map_after skips an entry equal to prefix itself, which also starts with it. */
+  if (at > 0 && strcmp(map->entries[at - 1].key, prefix) == 0) at--;
+  *first = at;
+  while (at < map->count && strncmp(map->entries[at].key, prefix, length) == 0) at++;
+  *end = at;
+}
+
+void lp_state_remove_range(lp_state *state, enum lp_kind kind, size_t first, size_t end) {
+  lp_map *map = &state->maps[kind];
+  if (end > map->count) end = map->count;
+  if (first >= end) return;
+  for (size_t i = first; i < end; i++) {
+    free(map->entries[i].key);
+    map->free_value(map->entries[i].value);
+  }
+  memmove(&map->entries[first], &map->entries[end], (map->count - end) * sizeof map->entries[0]);
+  map->count -= end - first;
 }
 
 long lp_map_index(const lp_map *map, const char *key) {

@@ -36,6 +36,9 @@ enum lp_kind {
   LP_KIND_PUPIL,      /* key "<school_id>/<ref>" */
   LP_KIND_PLACEMENT,  /* key "<school_id>/<ref>", the pupil's latest request */
   LP_KIND_TOKEN,      /* value lp_token; the hash is stored under lp:tokenhash:<id> */
+  LP_KIND_SUPPORT_ORGANISATION, /* a support organisation with its sites */
+  LP_KIND_SUPPORT_OFFER,        /* key: the offer id (globally unique) */
+  LP_KIND_REFERRAL,   /* key "<school_id>/<ref>/<component code>", the latest per component */
   LP_KIND_COUNT
 };
 
@@ -57,6 +60,10 @@ void *lp_state_get(const lp_state *state, enum lp_kind kind, const char *key);
 int lp_state_put(lp_state *state, enum lp_kind kind, const char *key, void *value);
 /* Removes and frees the value under key (no-op when absent). */
 void lp_state_remove(lp_state *state, enum lp_kind kind, const char *key);
+/* The entries whose keys start with prefix: indices first .. end-1 (sorted keys sit together). */
+void lp_map_prefix(const lp_map *map, const char *prefix, size_t *first, size_t *end);
+/* Removes and frees the entries at indices first .. end-1 of the kind's map. */
+void lp_state_remove_range(lp_state *state, enum lp_kind kind, size_t first, size_t end);
 /* Index of key in the map (its rank among the keys), or -1 when absent. */
 long lp_map_index(const lp_map *map, const char *key);
 /* Index of the first entry whose key is greater than after (0 when after is NULL or ""). */

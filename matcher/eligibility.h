@@ -190,6 +190,63 @@ matcher_status eligibility_build(const eligibility_pupil *pupils, int32_t pupil_
                                  matcher_error *error);
 void eligibility_problem_free(eligibility_problem *problem);
 
+/* DISPATCH: the preparatory track by the same rules. Waiting referrals are given seats of
+ * support offers with the same engine and the same certificate: each referral becomes a pupil
+ * and each offer a PREPARATORY vacancy that takes every readiness, so
+ *   rule 1 "same training, recognised" reads "an offer of the referral's component" (the
+ *          component is the training index, every offer recognised);
+ *   rule 2 always holds (level 1 of the priority order still puts a NOT_READY pupil before a
+ *          PARTLY or READY one on every seat: the track exists for pupils not yet ready);
+ *   rules 3 and 4 are the commute from the pupil's home to the offer's site and the days;
+ *   rule 5 "excluded" holds the offers that do not serve the pupil's training and those
+ *          declined for this referral (each offer is a company of its own).
+ * Levels 2 and 3 (priority group, days waited since the referral) and the penalties are the
+ * rulebook's, so everything proven at the top of this file holds for dispatch as it is. Offers
+ * already holding a referral (offered or started) keep it as a fixed pair. */
+typedef struct {
+    int32_t component;          /* the component (any int32; equal = same component) */
+    const int32_t *trainings;   /* the caller's training indices it serves; NULL/0 = all */
+    int32_t training_count;
+    uint8_t open;               /* takes referrals */
+    uint16_t day_mask;
+    int32_t seats;              /* all seats, those held by fixed referrals included */
+    int32_t lat_e6, lon_e6;     /* its site */
+} eligibility_dispatch_offer;
+
+typedef struct {
+    int32_t component;
+    int32_t training;           /* the pupil's training index */
+    uint8_t readiness;          /* eligibility_readiness */
+    uint8_t newcomer;           /* OKAN */
+    uint8_t special_needs;      /* BuSO */
+    uint16_t day_mask;
+    int32_t lat_e6, lon_e6;     /* home point, already rounded */
+    int32_t max_commute_m;
+    int32_t waiting_days;       /* since the referral */
+    const int32_t *declined_offers; /* offer indices declined for it; NULL if none */
+    int32_t declined_count;
+    int32_t fixed_offer;        /* OFFERED or STARTED: the offer holding it (a fixed pair), else -1 */
+} eligibility_dispatch_referral;
+
+/* The rulebook's pupils and vacancies for a dispatch (owned, [referral_count] and
+ * [offer_count], indices as given) and the problem built from them: hand pupils and vacancies
+ * to eligibility_explain with built and the same weights. */
+typedef struct {
+    eligibility_pupil *pupils;
+    eligibility_vacancy *vacancies;
+    int32_t *excluded;          /* the pupils' exclusion lists, one block */
+    eligibility_weights weights; /* the caller's, with ready_on_preparatory = 1 */
+    eligibility_problem built;
+} eligibility_dispatch;
+
+/* Builds the dispatch problem; statuses as eligibility_build (MATCHER_INVALID names the
+ * referral or offer at fault). weights NULL means the defaults. */
+matcher_status eligibility_dispatch_build(const eligibility_dispatch_referral *referrals, int32_t referral_count,
+                                          const eligibility_dispatch_offer *offers, int32_t offer_count,
+                                          const eligibility_weights *weights, eligibility_dispatch *out,
+                                          matcher_error *error);
+void eligibility_dispatch_free(eligibility_dispatch *dispatch);
+
 /* Great-circle distance in metres, rounded (the one formula everyone uses). */
 int32_t eligibility_distance_m(int32_t lat1_e6, int32_t lon1_e6, int32_t lat2_e6, int32_t lon2_e6);
 

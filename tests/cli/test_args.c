@@ -101,6 +101,9 @@ Test(usage, bad_values_are_refused_before_connecting) {
   RUN(r, no_daemon_env, NULL, "admin", "create-token", "--role", "school");
   expect_usage_error(&r, "--scope is required");
   cli_result_free(&r);
+  RUN(r, no_daemon_env, NULL, "admin", "create-token", "--role", "support");
+  expect_usage_error(&r, "--scope is required");
+  cli_result_free(&r);
   RUN(r, no_daemon_env, NULL, "admin", "create-token", "--role", "coordinator", "--expires", "tomorrow");
   expect_usage_error(&r, "--expires:");
   cli_result_free(&r);

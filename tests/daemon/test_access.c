@@ -2,10 +2,11 @@
  * status expected; every refusal must leave Redis byte-for-byte unchanged. Plus the privacy
  * rules: a school never sees another school's pupils, a company only its own things. */
 #include "common.h"
+#include "support_common.h"
 
-enum role_index { ANONYMOUS, SCHOOL_A, SCHOOL_B, COMPANY_X, COMPANY_Y, COORDINATOR, ADMIN, ROLE_COUNT };
+enum role_index { ANONYMOUS, SCHOOL_A, SCHOOL_B, COMPANY_X, COMPANY_Y, COORDINATOR, ADMIN, SUPPORT_A, ROLE_COUNT };
 static const char *const role_names[ROLE_COUNT] = {"anonymous", "school A", "school B", "company X",
-                                                   "company Y", "coordinator", "admin"};
+                                                   "company Y", "coordinator", "admin", "support A"};
 
 static lp_harness harness;
 static leerplek_client *clients[ROLE_COUNT];
@@ -18,6 +19,7 @@ static char spare_token_id[32];
 #define NF CODE(NOT_FOUND)
 #define UI CODE(UNIMPLEMENTED)
 #define IA CODE(INVALID_ARGUMENT)
+#define FP CODE(FAILED_PRECONDITION)
 
 static void setup(void) {
   start_all(&harness, NULL);
@@ -43,12 +45,18 @@ static void setup(void) {
     snprintf(ref, sizeof ref, "wd-%d", role);
     cr_assert_eq(register_pupil(coordinator, "school-a", ref, "KAPPER"), 0);
     cr_assert_eq(request_placement(coordinator, "school-a", ref), 0);
+    snprintf(ref, sizeof ref, "rf-%d", role);
+    cr_assert_eq(register_pupil(coordinator, "school-a", ref, "KAPPER"), 0);
   }
+  cr_assert_eq(refer_pupil(coordinator, "school-a", "p1", LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_FOVORM, NULL), 0);
+  cr_assert_eq(upsert_support_organisation(coordinator, "oal-a"), 0);
+  cr_assert_eq(upsert_support_offer(coordinator, "off-a", "oal-a"), 0);
   leerplek_close(coordinator);
   create_token(admin, LEERPLEK__V1__ROLE__ROLE_SCHOOL, "school-a", tokens[SCHOOL_A], sizeof tokens[0]);
   create_token(admin, LEERPLEK__V1__ROLE__ROLE_SCHOOL, "school-b", tokens[SCHOOL_B], sizeof tokens[0]);
   create_token(admin, LEERPLEK__V1__ROLE__ROLE_COMPANY, "1111111111", tokens[COMPANY_X], sizeof tokens[0]);
   create_token(admin, LEERPLEK__V1__ROLE__ROLE_COMPANY, "2222222222", tokens[COMPANY_Y], sizeof tokens[0]);
+  create_token(admin, LEERPLEK__V1__ROLE__ROLE_SUPPORT, "oal-a", tokens[SUPPORT_A], sizeof tokens[0]);
   char spare[128];
   create_token(admin, LEERPLEK__V1__ROLE__ROLE_SCHOOL, "school-z", spare, sizeof spare);
   memcpy(spare_token_id, spare + 4, 16);
@@ -77,6 +85,12 @@ typedef struct request_storage {
   Leerplek__V1__Pupil pupil;
   Leerplek__V1__GeoPoint point;
   Leerplek__V1__Date date;
+  Leerplek__V1__SupportOrganisation organisation;
+  Leerplek__V1__SupportSite site;
+  Leerplek__V1__SupportSite *sites[1];
+  Leerplek__V1__SupportOffer offer;
+  Leerplek__V1__ReferralKey referral;
+  Leerplek__V1__SupportComponent components[1];
   char *codes[1];
   char id[32];
   union {
@@ -112,49 +126,91 @@ typedef struct request_storage {
     Leerplek__V1__CreateTokenRequest create_token;
     Leerplek__V1__RevokeTokenRequest revoke_token;
     Leerplek__V1__ListTokensRequest list_tokens;
+    Leerplek__V1__UpsertSupportOrganisationRequest upsert_support_organisation;
+    Leerplek__V1__GetSupportOrganisationRequest get_support_organisation;
+    Leerplek__V1__ListSupportOrganisationsRequest list_support_organisations;
+    Leerplek__V1__UpsertSupportOfferRequest upsert_support_offer;
+    Leerplek__V1__GetSupportOfferRequest get_support_offer;
+    Leerplek__V1__ListSupportOffersRequest list_support_offers;
+    Leerplek__V1__ReferPupilRequest refer_pupil;
+    Leerplek__V1__GetReferralRequest get_referral;
+    Leerplek__V1__ListReferralsRequest list_referrals;
+    Leerplek__V1__ListSupportReferralsRequest list_support_referrals;
+    Leerplek__V1__OfferReferralRequest offer_referral;
+    Leerplek__V1__AcceptReferralRequest accept_referral;
+    Leerplek__V1__DeclineReferralRequest decline_referral;
+    Leerplek__V1__StartReferralRequest start_referral;
+    Leerplek__V1__EndReferralRequest end_referral;
+    Leerplek__V1__WithdrawReferralRequest withdraw_referral;
+    Leerplek__V1__RunDispatchRequest run_dispatch;
+    Leerplek__V1__GetReferralWaitingListRequest get_referral_waiting_list;
+    Leerplek__V1__GetRegistrationPointRequest get_registration_point;
   } body;
 } request_storage;
 
 typedef struct matrix_row {
   const char *call;
-  int expected[ROLE_COUNT]; /* anonymous, school A, school B, company X, company Y, coordinator, admin */
+  int expected[ROLE_COUNT]; /* anonymous, school A, school B, company X, company Y, coordinator, admin, support A */
 } matrix_row;
 
 static const matrix_row matrix[] = {
-    {"upsert_training", {UA, PD, PD, PD, PD, OK, PD}},
-    {"get_training", {UA, OK, OK, OK, OK, OK, PD}},
-    {"list_trainings", {UA, OK, OK, OK, OK, OK, PD}},
-    {"upsert_company", {UA, PD, PD, PD, PD, OK, PD}},
-    {"get_company", {UA, OK, OK, OK, NF, OK, PD}},
-    {"list_companies", {UA, OK, OK, OK, OK, OK, PD}},
-    {"upsert_location", {UA, PD, PD, OK, PD, OK, PD}},
-    {"get_location", {UA, PD, PD, OK, NF, OK, PD}},
-    {"list_locations", {UA, PD, PD, OK, OK, OK, PD}},
-    {"publish_vacancy", {UA, PD, PD, OK, NF, OK, PD}},
-    {"get_vacancy", {UA, PD, PD, OK, NF, OK, PD}},
-    {"list_vacancies", {UA, PD, PD, OK, OK, OK, PD}},
-    {"close_vacancy", {UA, PD, PD, OK, NF, OK, PD}},
-    {"register_pupil", {UA, OK, PD, PD, PD, OK, PD}},
-    {"update_pupil", {UA, OK, NF, PD, PD, OK, PD}},
-    {"get_pupil", {UA, OK, NF, PD, PD, OK, PD}},
-    {"list_pupils", {UA, OK, OK, PD, PD, OK, PD}},
-    {"request_placement", {UA, OK, NF, PD, PD, OK, PD}},
-    {"withdraw_placement", {UA, OK, NF, PD, PD, OK, PD}},
-    {"get_placement", {UA, OK, NF, PD, PD, OK, PD}},
-    {"list_placements", {UA, OK, OK, PD, PD, OK, PD}},
-    {"erase_pupil", {UA, OK, NF, PD, PD, OK, PD}},
+    {"upsert_training", {UA, PD, PD, PD, PD, OK, PD, PD}},
+    {"get_training", {UA, OK, OK, OK, OK, OK, PD, OK}},
+    {"list_trainings", {UA, OK, OK, OK, OK, OK, PD, OK}},
+    {"upsert_company", {UA, PD, PD, PD, PD, OK, PD, PD}},
+    {"get_company", {UA, OK, OK, OK, NF, OK, PD, PD}},
+    {"list_companies", {UA, OK, OK, OK, OK, OK, PD, PD}},
+    {"upsert_location", {UA, PD, PD, OK, PD, OK, PD, PD}},
+    {"get_location", {UA, PD, PD, OK, NF, OK, PD, PD}},
+    {"list_locations", {UA, PD, PD, OK, OK, OK, PD, PD}},
+    {"publish_vacancy", {UA, PD, PD, OK, NF, OK, PD, PD}},
+    {"get_vacancy", {UA, PD, PD, OK, NF, OK, PD, PD}},
+    {"list_vacancies", {UA, PD, PD, OK, OK, OK, PD, PD}},
+    {"close_vacancy", {UA, PD, PD, OK, NF, OK, PD, PD}},
+    {"register_pupil", {UA, OK, PD, PD, PD, OK, PD, PD}},
+    {"update_pupil", {UA, OK, NF, PD, PD, OK, PD, PD}},
+    {"get_pupil", {UA, OK, NF, PD, PD, OK, PD, PD}},
+    {"list_pupils", {UA, OK, OK, PD, PD, OK, PD, PD}},
+    {"request_placement", {UA, OK, NF, PD, PD, OK, PD, PD}},
+    {"withdraw_placement", {UA, OK, NF, PD, PD, OK, PD, PD}},
+    {"get_placement", {UA, OK, NF, PD, PD, OK, PD, PD}},
+    {"list_placements", {UA, OK, OK, PD, PD, OK, PD, PD}},
+    {"erase_pupil", {UA, OK, NF, PD, PD, OK, PD, PD}},
     /* No proposal 1 exists: the roles that may act get NOT_FOUND (or, for a coordinator who
      * names no side, INVALID_ARGUMENT); test_proposals covers real proposals. */
-    {"list_proposals", {UA, PD, PD, OK, OK, OK, PD}},
-    {"accept_proposal", {UA, NF, NF, NF, NF, IA, PD}},
-    {"decline_proposal", {UA, NF, NF, NF, NF, IA, PD}},
-    {"record_agreement", {UA, NF, NF, NF, NF, NF, PD}},
-    {"run_rematch", {UA, PD, PD, PD, PD, OK, PD}},
-    {"get_report", {UA, PD, PD, PD, PD, OK, PD}},
-    {"get_waiting_list", {UA, OK, OK, PD, PD, OK, PD}},
-    {"create_token", {UA, PD, PD, PD, PD, PD, OK}},
-    {"list_tokens", {UA, PD, PD, PD, PD, PD, OK}},
-    {"revoke_token", {UA, PD, PD, PD, PD, PD, OK}},
+    {"list_proposals", {UA, PD, PD, OK, OK, OK, PD, PD}},
+    {"accept_proposal", {UA, NF, NF, NF, NF, IA, PD, PD}},
+    {"decline_proposal", {UA, NF, NF, NF, NF, IA, PD, PD}},
+    {"record_agreement", {UA, NF, NF, NF, NF, NF, PD, PD}},
+    {"run_rematch", {UA, PD, PD, PD, PD, OK, PD, PD}},
+    {"get_report", {UA, PD, PD, PD, PD, OK, PD, PD}},
+    {"get_waiting_list", {UA, OK, OK, PD, PD, OK, PD, PD}},
+    {"create_token", {UA, PD, PD, PD, PD, PD, OK, PD}},
+    {"list_tokens", {UA, PD, PD, PD, PD, PD, OK, PD}},
+    {"revoke_token", {UA, PD, PD, PD, PD, PD, OK, PD}},
+    /* Support organisation A's records: schools read the partners, companies never. */
+    {"upsert_support_organisation", {UA, PD, PD, PD, PD, OK, PD, OK}},
+    {"get_support_organisation", {UA, OK, OK, PD, PD, OK, PD, OK}},
+    {"list_support_organisations", {UA, OK, OK, PD, PD, OK, PD, OK}},
+    {"upsert_support_offer", {UA, PD, PD, PD, PD, OK, PD, OK}},
+    {"get_support_offer", {UA, OK, OK, PD, PD, OK, PD, OK}},
+    {"list_support_offers", {UA, OK, OK, PD, PD, OK, PD, OK}},
+    /* Referrals: school A's pupil p1 waits for FOVORM. A support organisation sees a referral
+     * only once one of its offers holds it (NOT_FOUND before); a wrong state is
+     * FAILED_PRECONDITION; a coordinator must name the side (INVALID_ARGUMENT). */
+    {"refer_pupil", {UA, OK, NF, PD, PD, OK, PD, PD}},
+    {"get_referral", {UA, OK, NF, PD, PD, OK, PD, PD}},
+    {"list_referrals", {UA, OK, OK, PD, PD, OK, PD, PD}},
+    {"list_support_referrals", {UA, PD, PD, PD, PD, IA, PD, OK}},
+    {"offer_referral", {UA, PD, PD, PD, PD, FP, PD, PD}},
+    {"accept_referral", {UA, FP, NF, PD, PD, IA, PD, NF}},
+    {"decline_referral", {UA, FP, NF, PD, PD, IA, PD, NF}},
+    {"start_referral", {UA, PD, PD, PD, PD, FP, PD, NF}},
+    {"end_referral", {UA, PD, PD, PD, PD, FP, PD, NF}},
+    {"withdraw_referral", {UA, OK, NF, PD, PD, OK, PD, PD}},
+    {"run_dispatch", {UA, PD, PD, PD, PD, OK, PD, PD}},
+    {"get_referral_waiting_list", {UA, PD, PD, PD, PD, OK, PD, OK}},
+    {"get_registration_point", {UA, PD, PD, PD, PD, OK, PD, PD}},
 };
 
 /* Builds the request for call as role would send it: names objects of school A and company X,
@@ -331,6 +387,104 @@ static void build_request(request_storage *s, const char *call, int role) {
     leerplek__v1__revoke_token_request__init(&s->body.revoke_token);
     s->body.revoke_token.token_id = spare_token_id;
     r->body_case = LEERPLEK__V1__REQUEST__BODY_REVOKE_TOKEN, r->revoke_token = &s->body.revoke_token;
+  } else if (strcmp(call, "upsert_support_organisation") == 0) {
+    fill_support_organisation(&s->organisation, &s->site, s->sites, &s->point, "oal-a");
+    s->organisation.name = (char *)"renamed";
+    leerplek__v1__upsert_support_organisation_request__init(&s->body.upsert_support_organisation);
+    s->body.upsert_support_organisation.organisation = &s->organisation;
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_UPSERT_SUPPORT_ORGANISATION;
+    r->upsert_support_organisation = &s->body.upsert_support_organisation;
+  } else if (strcmp(call, "get_support_organisation") == 0) {
+    leerplek__v1__get_support_organisation_request__init(&s->body.get_support_organisation);
+    s->body.get_support_organisation.organisation_id = (char *)"oal-a";
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_GET_SUPPORT_ORGANISATION;
+    r->get_support_organisation = &s->body.get_support_organisation;
+  } else if (strcmp(call, "list_support_organisations") == 0) {
+    leerplek__v1__list_support_organisations_request__init(&s->body.list_support_organisations);
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_ORGANISATIONS;
+    r->list_support_organisations = &s->body.list_support_organisations;
+  } else if (strcmp(call, "upsert_support_offer") == 0) {
+    snprintf(s->id, sizeof s->id, "off-new-%d", role);
+    fill_support_offer(&s->offer, &s->date, s->id, "oal-a");
+    leerplek__v1__upsert_support_offer_request__init(&s->body.upsert_support_offer);
+    s->body.upsert_support_offer.offer = &s->offer;
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_UPSERT_SUPPORT_OFFER, r->upsert_support_offer = &s->body.upsert_support_offer;
+  } else if (strcmp(call, "get_support_offer") == 0) {
+    leerplek__v1__get_support_offer_request__init(&s->body.get_support_offer);
+    s->body.get_support_offer.offer_id = (char *)"off-a";
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_GET_SUPPORT_OFFER, r->get_support_offer = &s->body.get_support_offer;
+  } else if (strcmp(call, "list_support_offers") == 0) {
+    leerplek__v1__list_support_offers_request__init(&s->body.list_support_offers);
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_OFFERS, r->list_support_offers = &s->body.list_support_offers;
+  } else if (strcmp(call, "refer_pupil") == 0) {
+    snprintf(s->id, sizeof s->id, "rf-%d", role);
+    leerplek__v1__refer_pupil_request__init(&s->body.refer_pupil);
+    s->body.refer_pupil.school_id = (char *)"school-a";
+    s->body.refer_pupil.pupil_ref = s->id;
+    s->components[0] = LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_FOWERK;
+    s->body.refer_pupil.components = s->components;
+    s->body.refer_pupil.n_components = 1;
+    s->body.refer_pupil.reason = (char *)"needs a preparatory phase";
+    s->body.refer_pupil.urgency = LEERPLEK__V1__URGENCY__URGENCY_NORMAL;
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_REFER_PUPIL, r->refer_pupil = &s->body.refer_pupil;
+  } else if (strcmp(call, "run_dispatch") == 0) {
+    leerplek__v1__run_dispatch_request__init(&s->body.run_dispatch);
+    s->body.run_dispatch.dry_run = true;
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_RUN_DISPATCH, r->run_dispatch = &s->body.run_dispatch;
+  } else if (strcmp(call, "get_referral_waiting_list") == 0) {
+    leerplek__v1__get_referral_waiting_list_request__init(&s->body.get_referral_waiting_list);
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_GET_REFERRAL_WAITING_LIST;
+    r->get_referral_waiting_list = &s->body.get_referral_waiting_list;
+  } else if (strcmp(call, "get_registration_point") == 0) {
+    leerplek__v1__get_registration_point_request__init(&s->body.get_registration_point);
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_GET_REGISTRATION_POINT;
+    r->get_registration_point = &s->body.get_registration_point;
+  } else if (strcmp(call, "list_referrals") == 0) {
+    leerplek__v1__list_referrals_request__init(&s->body.list_referrals);
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_LIST_REFERRALS, r->list_referrals = &s->body.list_referrals;
+  } else if (strcmp(call, "list_support_referrals") == 0) {
+    leerplek__v1__list_support_referrals_request__init(&s->body.list_support_referrals);
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_REFERRALS;
+    r->list_support_referrals = &s->body.list_support_referrals;
+  } else if (strstr(call, "_referral")) {
+    /* The calls on one referral: school A's p1, FOVORM. */
+    leerplek__v1__referral_key__init(&s->referral);
+    s->referral.school_id = (char *)"school-a";
+    s->referral.pupil_ref = (char *)"p1";
+    s->referral.component = LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_FOVORM;
+    if (strcmp(call, "get_referral") == 0) {
+      leerplek__v1__get_referral_request__init(&s->body.get_referral);
+      s->body.get_referral.referral = &s->referral;
+      r->body_case = LEERPLEK__V1__REQUEST__BODY_GET_REFERRAL, r->get_referral = &s->body.get_referral;
+    } else if (strcmp(call, "offer_referral") == 0) {
+      leerplek__v1__offer_referral_request__init(&s->body.offer_referral);
+      s->body.offer_referral.referral = &s->referral;
+      s->body.offer_referral.offer_id = (char *)"off-a";
+      r->body_case = LEERPLEK__V1__REQUEST__BODY_OFFER_REFERRAL, r->offer_referral = &s->body.offer_referral;
+    } else if (strcmp(call, "accept_referral") == 0) {
+      leerplek__v1__accept_referral_request__init(&s->body.accept_referral);
+      s->body.accept_referral.referral = &s->referral;
+      r->body_case = LEERPLEK__V1__REQUEST__BODY_ACCEPT_REFERRAL, r->accept_referral = &s->body.accept_referral;
+    } else if (strcmp(call, "decline_referral") == 0) {
+      leerplek__v1__decline_referral_request__init(&s->body.decline_referral);
+      s->body.decline_referral.referral = &s->referral;
+      r->body_case = LEERPLEK__V1__REQUEST__BODY_DECLINE_REFERRAL, r->decline_referral = &s->body.decline_referral;
+    } else if (strcmp(call, "start_referral") == 0) {
+      leerplek__v1__start_referral_request__init(&s->body.start_referral);
+      s->body.start_referral.referral = &s->referral;
+      r->body_case = LEERPLEK__V1__REQUEST__BODY_START_REFERRAL, r->start_referral = &s->body.start_referral;
+    } else if (strcmp(call, "end_referral") == 0) {
+      leerplek__v1__end_referral_request__init(&s->body.end_referral);
+      s->body.end_referral.referral = &s->referral;
+      s->body.end_referral.outcome = LEERPLEK__V1__READINESS__READINESS_READY;
+      r->body_case = LEERPLEK__V1__REQUEST__BODY_END_REFERRAL, r->end_referral = &s->body.end_referral;
+    } else if (strcmp(call, "withdraw_referral") == 0) {
+      leerplek__v1__withdraw_referral_request__init(&s->body.withdraw_referral);
+      s->body.withdraw_referral.referral = &s->referral;
+      r->body_case = LEERPLEK__V1__REQUEST__BODY_WITHDRAW_REFERRAL, r->withdraw_referral = &s->body.withdraw_referral;
+    } else {
+      cr_assert_fail("no request builder for %s", call);
+    }
   } else {
     cr_assert_fail("no request builder for %s", call);
   }

@@ -1,7 +1,8 @@
 /* test_scaleout: two daemons on one Redis, started with no scale-out flag at all (following
- * lp:events is the default), converge: what one writes (a record, a token, an erasure), the
- * other serves within moments. */
+ * lp:events is the default), converge: what one writes (a record, a token, an erasure, a
+ * referral), the other serves within moments. */
 #include "common.h"
+#include "support_common.h"
 
 static lp_harness first;
 static lp_harness second;
@@ -110,4 +111,40 @@ Test(scaleout, each_daemon_reads_its_own_writes_back_at_once_while_following) {
     leerplek_response_free(response);
   }
   leerplek_close(client);
+}
+
+/* Polls get_referral (school-1/p-2, FOWERK) on client until it returns want (3 s at most). */
+static int wait_for_referral(leerplek_client *client, int want) {
+  int code = -1;
+  for (long long deadline = harness_now_ms() + 3000; harness_now_ms() < deadline; sleep_ms(20))
+    if ((code = get_referral(client, "school-1", "p-2", LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_FOWERK, NULL)) == want)
+      break;
+  return code;
+}
+
+Test(scaleout, a_referral_and_its_erasure_reach_the_other_daemon) {
+  leerplek_client *admin = harness_connect(&first, first.admin_token);
+  create_token(admin, LEERPLEK__V1__ROLE__ROLE_COORDINATOR, "", coordinator_token, sizeof coordinator_token);
+  leerplek_close(admin);
+  leerplek_client *on_first = harness_connect(&first, coordinator_token), *on_second = NULL;
+  for (long long deadline = harness_now_ms() + 3000; !on_second && harness_now_ms() < deadline; sleep_ms(20)) {
+    char error[256];
+    if (leerplek_connect(second.daemon_address, coordinator_token, &on_second, error, sizeof error) != 0) on_second = NULL;
+  }
+  cr_assert(on_first && on_second);
+  cr_assert_eq(upsert_training(on_first, "KAPPER", "Kapper"), 0);
+  cr_assert_eq(register_pupil(on_first, "school-1", "p-2", "KAPPER"), 0);
+  cr_assert_eq(refer_pupil(on_first, "school-1", "p-2", LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_FOWERK, NULL), 0);
+  cr_assert_eq(wait_for_referral(on_second, 0), 0, "the referral never reached the second daemon");
+  Leerplek__V1__ErasePupilRequest erase = LEERPLEK__V1__ERASE_PUPIL_REQUEST__INIT;
+  erase.school_id = (char *)"school-1";
+  erase.pupil_ref = (char *)"p-2";
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_ERASE_PUPIL;
+  request.erase_pupil = &erase;
+  cr_assert_eq(call_code(on_first, &request, NULL), 0);
+  cr_assert_eq(wait_for_referral(on_second, CODE(NOT_FOUND)), CODE(NOT_FOUND),
+               "the second daemon still serves the erased pupil's referral");
+  leerplek_close(on_first);
+  leerplek_close(on_second);
 }
