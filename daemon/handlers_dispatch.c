@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "eligibility.h"
+#include "lp_alloc.h"
 #include "lp_handlers.h"
 #include "lp_log.h"
 #include "lp_rules.h"
@@ -59,11 +60,11 @@ static int take_snapshot(const lp_state *state, long long now, snapshot *s) {
   for (size_t j = 0; j < offers->count; j++) trainings += ((Leerplek__V1__SupportOffer *)offers->entries[j].value)->n_training_codes;
   for (size_t i = 0; i < referrals->count; i++)
     declined += ((Leerplek__V1__Referral *)referrals->entries[i].value)->n_declined_offer_ids;
-  s->offers = calloc(offers->count + 1, sizeof *s->offers);
-  s->offer_trainings = calloc(trainings + 1, sizeof *s->offer_trainings);
-  s->referrals = calloc(referrals->count + 1, sizeof *s->referrals);
-  s->declined = calloc(declined + 1, sizeof *s->declined);
-  s->referral_at = calloc(referrals->count + 1, sizeof *s->referral_at);
+  s->offers = lp_calloc(offers->count + 1, sizeof *s->offers);
+  s->offer_trainings = lp_calloc(trainings + 1, sizeof *s->offer_trainings);
+  s->referrals = lp_calloc(referrals->count + 1, sizeof *s->referrals);
+  s->declined = lp_calloc(declined + 1, sizeof *s->declined);
+  s->referral_at = lp_calloc(referrals->count + 1, sizeof *s->referral_at);
   if (!s->offers || !s->offer_trainings || !s->referrals || !s->declined || !s->referral_at) return -1;
   int32_t *next_training = s->offer_trainings, *next_declined = s->declined;
   for (size_t j = 0; j < offers->count; j++) {
@@ -126,7 +127,7 @@ static int solve_dispatch(lp_daemon *daemon, long long now, solved *x, char *err
     status = matcher_verify_bound(&x->dispatch.built.problem, &x->solution, &x->dual_bound, &failure);
     if (status == MATCHER_OK && x->dual_bound != x->solution.objective) status = MATCHER_NOT_OPTIMAL;
   }
-  x->explanations = status == MATCHER_OK ? calloc((size_t)x->s.referral_count + 1, sizeof *x->explanations) : NULL;
+  x->explanations = status == MATCHER_OK ? lp_calloc((size_t)x->s.referral_count + 1, sizeof *x->explanations) : NULL;
   if (status == MATCHER_OK && !x->explanations) status = MATCHER_NO_MEMORY;
   if (status == MATCHER_OK)
     status = eligibility_explain(x->dispatch.pupils, x->s.referral_count, x->dispatch.vacancies, x->offer_count,
@@ -155,9 +156,9 @@ static int make_plan(lp_daemon *daemon, long long now, const char *actor, plan *
   p->objective = solution->objective;
   p->offers = (uint32_t)offer_count;
   p->pairs = (uint64_t)d->built.problem.pair_count;
-  p->keys = calloc((size_t)sn->referral_count + 1, sizeof *p->keys);
-  p->records = calloc((size_t)sn->referral_count + 1, sizeof *p->records);
-  p->distance_m = calloc((size_t)sn->referral_count + 1, sizeof *p->distance_m);
+  p->keys = lp_calloc((size_t)sn->referral_count + 1, sizeof *p->keys);
+  p->records = lp_calloc((size_t)sn->referral_count + 1, sizeof *p->records);
+  p->distance_m = lp_calloc((size_t)sn->referral_count + 1, sizeof *p->distance_m);
   if (!p->keys || !p->records || !p->distance_m) {
     snprintf(error, error_size, "out of memory planning the dispatch");
     goto done;
@@ -179,11 +180,7 @@ static int make_plan(lp_daemon *daemon, long long now, const char *actor, plan *
     record->state = LEERPLEK__V1__REFERRAL_STATE__REFERRAL_STATE_OFFERED;
     lp_set_string(&record->offer_id, offer->id);
     lp_set_string(&record->organisation_id, offer->organisation_id);
-    if (lp_referral_add_history(record, actor, now, note) != 0) {
-      protobuf_c_message_free_unpacked(&record->base, NULL);
-      snprintf(error, error_size, "out of memory planning the dispatch");
-      goto done;
-    }
+    lp_referral_add_history(record, actor, now, note);
     record->school_accepted = record->support_accepted = false;
     record->offered_unix_s = now;
     for (int64_t q = 0; q < d->built.problem.pair_count; q++)

@@ -44,44 +44,29 @@ static Leerplek__V1__Referral *visible_referral(lp_ctx *ctx, const Leerplek__V1_
   return referral;
 }
 
-int lp_referral_add_history(Leerplek__V1__Referral *referral, const char *actor, long long now, const char *note) {
-  Leerplek__V1__ReferralEvent *event = calloc(1, sizeof *event);
-  Leerplek__V1__ReferralEvent **grown = realloc(referral->history, (referral->n_history + 1) * sizeof *grown);
-  if (grown) referral->history = grown;
-  if (!event || !grown) {
-    free(event);
-    return -1;
-  }
+void lp_referral_add_history(Leerplek__V1__Referral *referral, const char *actor, long long now, const char *note) {
+  Leerplek__V1__ReferralEvent *event = lp_calloc(1, sizeof *event);
+  referral->history = lp_realloc(referral->history, (referral->n_history + 1) * sizeof *referral->history);
   leerplek__v1__referral_event__init(event);
   event->state = referral->state;
   event->at_unix_s = now;
-  event->actor = strdup(actor);
-  event->note = strdup(note);
-  if (!event->actor || !event->note) {
-    free(event->actor);
-    free(event->note);
-    free(event);
-    return -1;
-  }
+  event->actor = lp_strdup(actor);
+  event->note = lp_strdup(note);
   referral->history[referral->n_history++] = event;
   referral->updated_unix_s = now;
-  return 0;
 }
 
 /* The transition by the caller, now. */
-static int add_history(lp_ctx *ctx, Leerplek__V1__Referral *referral, const char *note) {
+static void add_history(lp_ctx *ctx, Leerplek__V1__Referral *referral, const char *note) {
   lp_auth_describe(&ctx->who, ctx->actor, sizeof ctx->actor);
-  return lp_referral_add_history(referral, ctx->actor, ctx->now, note);
+  lp_referral_add_history(referral, ctx->actor, ctx->now, note);
 }
 
 /* Writes a changed copy of a referral (op names the transition) with its history entry, and
  * puts it in memory. Takes ownership of record. */
 static int commit_referral(lp_ctx *ctx, const char *op, const char *key, Leerplek__V1__Referral *record,
                            const char *note) {
-  if (!record || add_history(ctx, record, note) != 0) {
-    if (record) protobuf_c_message_free_unpacked(&record->base, NULL);
-    return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
-  }
+  add_history(ctx, record, note);
   return lp_store_record(ctx, op, LP_KIND_REFERRAL, key, record);
 }
 
@@ -95,7 +80,6 @@ typedef struct referral_reply {
 static int reply_with(lp_ctx *ctx, const ProtobufCMessageDescriptor *descriptor, Leerplek__V1__Response__BodyCase body,
                       Leerplek__V1__Referral *referral) {
   referral_reply *reply = lp_scratch(ctx, descriptor->sizeof_message);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   descriptor->message_init(&reply->base);
   reply->referral = referral;
   ctx->response->body_case = body;
@@ -168,47 +152,38 @@ int lp_handle_refer_pupil(lp_ctx *ctx) {
   }
   lp_auth_describe(&ctx->who, ctx->actor, sizeof ctx->actor);
   Leerplek__V1__Referral *records[6] = {NULL};
-  bool built = true;
-  for (size_t i = 0; i < count && built; i++) {
-    Leerplek__V1__Referral *record = records[i] = calloc(1, sizeof *record);
-    if (!record) {
-      built = false;
-      break;
-    }
+  for (size_t i = 0; i < count; i++) {
+    Leerplek__V1__Referral *record = records[i] = lp_calloc(1, sizeof *record);
     leerplek__v1__referral__init(record);
-    record->school_id = strdup(pupil->school_id);
-    record->pupil_ref = strdup(pupil->ref);
-    record->training_code = strdup(pupil->training_code);
-    record->reason = strdup(request->reason);
+    record->school_id = lp_strdup(pupil->school_id);
+    record->pupil_ref = lp_strdup(pupil->ref);
+    record->training_code = lp_strdup(pupil->training_code);
+    record->reason = lp_strdup(request->reason);
     record->component = request->components[i];
     record->urgency = request->urgency;
     record->state = STATE(WAITING);
     record->share_priority_flags = request->share_priority_flags;
     record->share_school_notes = request->share_school_notes;
     record->requested_unix_s = ctx->now;
-    built = record->school_id && record->pupil_ref && record->training_code && record->reason &&
-            add_history(ctx, record, "referred") == 0;
+    add_history(ctx, record, "referred");
   }
-  lp_txn *txn = built ? lp_begin(ctx, "refer", LP_KIND_REFERRAL, keys[0]) : NULL;
-  for (size_t i = 0; txn && i < count; i++) {
+  lp_txn *txn = lp_begin(ctx, "refer", LP_KIND_REFERRAL, keys[0]);
+  for (size_t i = 0; i < count; i++) {
     if (i > 0)
       lp_txn_event(txn, ctx->daemon->config.instance_id, "refer", LP_KIND_REFERRAL, keys[i], ctx->actor,
                    ctx->daemon->config.events_max_length);
     lp_txn_put(txn, LP_KIND_REFERRAL, keys[i], &records[i]->base);
   }
-  if (!built || lp_commit(ctx, txn) != 0) {
-    for (size_t i = 0; i < count; i++)
-      if (records[i]) protobuf_c_message_free_unpacked(&records[i]->base, NULL);
-    return built ? -1 : lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
+  if (lp_commit(ctx, txn) != 0) {
+    for (size_t i = 0; i < count; i++) protobuf_c_message_free_unpacked(&records[i]->base, NULL);
+    return -1;
   }
   Leerplek__V1__ReferPupilResponse *reply = lp_scratch(ctx, sizeof *reply);
   Leerplek__V1__Referral **items = lp_scratch(ctx, count * sizeof *items);
   for (size_t i = 0; i < count; i++) {
-    if (items) items[i] = records[i];
-    if (lp_state_put(&ctx->daemon->state, LP_KIND_REFERRAL, keys[i], records[i]) != 0)
-      LP_ERROR("out of memory applying referral %s in memory; it is in redis", keys[i]);
+    items[i] = records[i];
+    lp_state_put(&ctx->daemon->state, LP_KIND_REFERRAL, keys[i], records[i]);
   }
-  if (!reply || !items) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__refer_pupil_response__init(reply);
   reply->referrals = items;
   reply->n_referrals = count;
@@ -264,7 +239,6 @@ int lp_handle_list_referrals(lp_ctx *ctx) {
     return -1;
   }
   Leerplek__V1__ListReferralsResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__list_referrals_response__init(reply);
   if (lp_list_page(ctx, LP_KIND_REFERRAL, &request->base, request->page_size, request->page_token, "list_referrals", referral_matches, &filter,
                    (void ***)&reply->referrals, &reply->n_referrals, &reply->next_page_token, &reply->total_size) != 0)
@@ -330,14 +304,12 @@ int lp_handle_list_support_referrals(lp_ctx *ctx) {
   if (!check_state_filter(ctx, request->state, "list_support_referrals.state")) return -1;
   referral_filter filter = {"", organisation, request->state, true};
   Leerplek__V1__ListSupportReferralsResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__list_support_referrals_response__init(reply);
   void **page = NULL;
   if (lp_list_page(ctx, LP_KIND_REFERRAL, &request->base, request->page_size, request->page_token, "list_support_referrals",
                    referral_matches, &filter, &page, &reply->n_referrals, &reply->next_page_token, &reply->total_size) != 0)
     return -1;
   reply->referrals = lp_scratch(ctx, (reply->n_referrals ? reply->n_referrals : 1) * sizeof *reply->referrals);
-  if (!reply->referrals) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   for (size_t i = 0; i < reply->n_referrals; i++)
     if (!(reply->referrals[i] = support_view(ctx, page[i]))) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_LIST_SUPPORT_REFERRALS;
@@ -539,18 +511,13 @@ int lp_handle_end_referral(lp_ctx *ctx) {
       !in_state(ctx, referral, STATE(STARTED), "end_referral", "only a STARTED trajectory can end"))
     return -1;
   Leerplek__V1__Referral *record = lp_clone(referral);
-  if (record) {
-    record->state = STATE(ENDED);
-    record->outcome = request->outcome;
-    record->ended_unix_s = ctx->now;
-  }
+  record->state = STATE(ENDED);
+  record->outcome = request->outcome;
+  record->ended_unix_s = ctx->now;
   const ProtobufCEnumValue *outcome = protobuf_c_enum_descriptor_get_value(&leerplek__v1__readiness__descriptor, request->outcome);
   char note[1200];
   snprintf(note, sizeof note, "ended, %s%s%s", outcome ? outcome->name : "?", request->note[0] ? ": " : "", request->note);
-  if (!record || add_history(ctx, record, note) != 0) {
-    if (record) protobuf_c_message_free_unpacked(&record->base, NULL);
-    return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
-  }
+  add_history(ctx, record, note);
   way_back way;
   if (plan_way_back(ctx, record, &way) != 0) {
     protobuf_c_message_free_unpacked(&record->base, NULL);
@@ -570,7 +537,6 @@ int lp_handle_end_referral(lp_ctx *ctx) {
   bool readiness_changed = way.pupil != NULL, placement_requested = way.placement != NULL;
   way_back_apply(ctx, &way);
   Leerplek__V1__EndReferralResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__end_referral_response__init(reply);
   reply->referral = record;
   reply->readiness_changed = readiness_changed;

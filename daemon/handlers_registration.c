@@ -60,7 +60,7 @@ static int by_key(const void *a, const void *b) {
 static Leerplek__V1__RegistrationFigures **figures_list(lp_ctx *ctx, group *groups, size_t count) {
   qsort(groups, count, sizeof *groups, by_key);
   Leerplek__V1__RegistrationFigures **list = lp_scratch(ctx, (count + 1) * sizeof *list);
-  for (size_t g = 0; list && g < count; g++) {
+  for (size_t g = 0; g < count; g++) {
     finish(&groups[g]);
     list[g] = groups[g].figures;
   }
@@ -80,8 +80,6 @@ int lp_handle_get_registration_point(lp_ctx *ctx) {
   group *partners = lp_scratch(ctx, (n + 1) * sizeof *partners), *schools = lp_scratch(ctx, (n + 1) * sizeof *schools);
   Leerplek__V1__GetRegistrationPointResponse *reply = lp_scratch(ctx, sizeof *reply);
   group total = {lp_scratch(ctx, sizeof *total.figures), lp_scratch(ctx, (n + 1) * sizeof *total.days)};
-  if (!rows || !list || !partners || !schools || !reply || !total.figures || !total.days)
-    return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__registration_figures__init(total.figures);
   size_t partner_count = 0, school_count = 0;
   for (size_t i = 0; i < n; i++) {
@@ -105,7 +103,6 @@ int lp_handle_get_registration_point(lp_ctx *ctx) {
     if (referral->state == STATE(WITHDRAWN)) continue;
     group *school = group_of(ctx, schools, &school_count, referral->school_id, n);
     group *partner = referral->organisation_id[0] ? group_of(ctx, partners, &partner_count, referral->organisation_id, n) : NULL;
-    if (!school || (referral->organisation_id[0] && !partner)) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
     count_in(school, row);
     if (partner) count_in(partner, row);
     count_in(&total, row);
@@ -118,7 +115,6 @@ int lp_handle_get_registration_point(lp_ctx *ctx) {
   reply->n_by_partner = partner_count;
   reply->by_school = figures_list(ctx, schools, school_count);
   reply->n_by_school = school_count;
-  if (!reply->by_partner || !reply->by_school) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   reply->total = total.figures;
   reply->deadline_days = deadline;
   ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_GET_REGISTRATION_POINT;

@@ -68,7 +68,6 @@ int lp_handle_upsert_support_organisation(lp_ctx *ctx) {
   }
   if (lp_store_record(ctx, "upsert", LP_KIND_SUPPORT_ORGANISATION, organisation->id, record) != 0) return -1;
   Leerplek__V1__UpsertSupportOrganisationResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__upsert_support_organisation_response__init(reply);
   reply->organisation = record;
   reply->created = stored == NULL;
@@ -87,7 +86,6 @@ int lp_handle_get_support_organisation(lp_ctx *ctx) {
   if (!organisation)
     return lp_fail(ctx, CODE(NOT_FOUND), "get_support_organisation.organisation_id", "no support organisation %s", id);
   Leerplek__V1__GetSupportOrganisationResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__get_support_organisation_response__init(reply);
   reply->organisation = organisation;
   ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_GET_SUPPORT_ORGANISATION;
@@ -104,7 +102,6 @@ static bool organisation_visible(const lp_ctx *ctx, const void *value, const voi
 int lp_handle_list_support_organisations(lp_ctx *ctx) {
   const Leerplek__V1__ListSupportOrganisationsRequest *request = ctx->request->list_support_organisations;
   Leerplek__V1__ListSupportOrganisationsResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__list_support_organisations_response__init(reply);
   if (lp_list_page(ctx, LP_KIND_SUPPORT_ORGANISATION, &request->base, request->page_size, request->page_token,
                    "list_support_organisations", organisation_visible, NULL, (void ***)&reply->organisations,
@@ -177,7 +174,6 @@ int lp_handle_upsert_support_offer(lp_ctx *ctx) {
   }
   if (lp_store_record(ctx, "upsert", LP_KIND_SUPPORT_OFFER, offer->id, record) != 0) return -1;
   Leerplek__V1__UpsertSupportOfferResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__upsert_support_offer_response__init(reply);
   reply->offer = record;
   reply->created = stored == NULL;
@@ -193,7 +189,6 @@ int lp_handle_get_support_offer(lp_ctx *ctx) {
   if (!offer || (lp_is_support(ctx) && strcmp(offer->organisation_id, ctx->who.scope_id) != 0))
     return lp_fail(ctx, CODE(NOT_FOUND), "get_support_offer.offer_id", "no support offer %s", id);
   Leerplek__V1__GetSupportOfferResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__get_support_offer_response__init(reply);
   reply->offer = offer;
   ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_GET_SUPPORT_OFFER;
@@ -227,7 +222,6 @@ int lp_handle_list_support_offers(lp_ctx *ctx) {
     filter.organisation_id = ctx->who.scope_id;
   }
   Leerplek__V1__ListSupportOffersResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__list_support_offers_response__init(reply);
   if (lp_list_page(ctx, LP_KIND_SUPPORT_OFFER, &request->base, request->page_size, request->page_token, "list_support_offers",
                    offer_matches, &filter, (void ***)&reply->offers, &reply->n_offers, &reply->next_page_token,

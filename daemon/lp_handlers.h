@@ -209,9 +209,8 @@ int lp_handle_upsert_support_offer(lp_ctx *ctx);
 int lp_handle_get_support_offer(lp_ctx *ctx);
 int lp_handle_list_support_offers(lp_ctx *ctx);
 /* handlers_referrals.c */
-/* Appends a transition (the referral's state after it, who, when, a note) to its history; 0 or
- * -1 when out of memory (nothing appended). */
-int lp_referral_add_history(Leerplek__V1__Referral *referral, const char *actor, long long now, const char *note);
+/* Appends a transition (the referral's state after it, who, when, a note) to its history. */
+void lp_referral_add_history(Leerplek__V1__Referral *referral, const char *actor, long long now, const char *note);
 int lp_handle_refer_pupil(lp_ctx *ctx);
 int lp_handle_get_referral(lp_ctx *ctx);
 int lp_handle_list_referrals(lp_ctx *ctx);
