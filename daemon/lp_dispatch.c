@@ -291,6 +291,10 @@ static int handle_hello(lp_ctx *ctx, lp_conn *conn, bool *close_after) {
   limits->max_rematch_changes = LP_MAX_REMATCH_CHANGES;
   limits->default_report_shortages = LP_DEFAULT_REPORT_SHORTAGES;
   limits->max_report_shortages = LP_MAX_REPORT_SHORTAGES;
+  limits->max_connections_per_address = config->max_connections_per_address;
+  limits->hello_timeout_ms = config->hello_timeout_ms;
+  limits->frame_timeout_ms = config->frame_timeout_ms;
+  limits->max_output_total_bytes = config->max_output_total_bytes;
   leerplek__v1__hello_response__init(reply);
   reply->server_version = (char *)LP_SERVER_VERSION;
   reply->protocol_version = version;

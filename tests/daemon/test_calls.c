@@ -60,6 +60,11 @@ Test(calls, hello_reports_role_and_limits) {
   cr_assert_eq(limits->max_seats, 100);
   cr_assert_eq(limits->min_commute_m, 100);
   cr_assert_eq(limits->max_commute_m, 200000);
+  /* And those against slow and greedy clients, as configured (defaults). */
+  cr_assert_eq(limits->max_connections_per_address, 64);
+  cr_assert_eq(limits->hello_timeout_ms, 10000);
+  cr_assert_eq(limits->frame_timeout_ms, 10000);
+  cr_assert_eq(limits->max_output_total_bytes, 268435456u);
   cr_assert_eq(limits->max_connections, 1024);
   cr_assert_eq(limits->max_pending_requests, 128);
   cr_assert_eq(limits->output_high_water_bytes, 4194304);
