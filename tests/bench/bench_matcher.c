@@ -343,7 +343,7 @@ static bool print_warm(const report *warm, const char *style, double share, doub
                (long long)warm->reverse_searches);
     double cold_pairs = (double)(warm->cold_pairs_scanned ? warm->cold_pairs_scanned : 1);
     print_ratio("warm/cold (solve)", warm->warm_solve_seconds / warm->cold_solve_seconds, target);
-    print_ratio("warm/cold (pairs scanned)",
+    print_ratio("warm/cold (pairs scanned by searches)",
                 (double)(warm->warm_pairs_scanned + warm->warm_pairs_wasted) / cold_pairs, target);
     print_ratio("warm/cold (build+solve)",
                 (warm->warm_build_seconds + warm->warm_solve_seconds) /
@@ -351,7 +351,7 @@ static bool print_warm(const report *warm, const char *style, double share, doub
     printf("  %-40s %8.3f s solve%s\n", "warm, no change flags (daemon's rematch)",
            warm->unflagged_solve_seconds, warm->unflagged_abandoned ? " (gave up, solved cold)" : "");
     print_ratio("warm no flags/cold (solve)", warm->unflagged_solve_seconds / warm->cold_solve_seconds, target);
-    print_ratio("warm no flags/cold (pairs scanned)", (double)warm->unflagged_pairs_scanned / cold_pairs, target);
+    print_ratio("warm no flags/cold (pairs scanned by searches)", (double)warm->unflagged_pairs_scanned / cold_pairs, target);
     if (warm->warm_objective != warm->cold_objective || warm->unflagged_objective != warm->cold_objective) {
         printf("  MISMATCH: warm %lld, warm without flags %lld, cold %lld\n", (long long)warm->warm_objective,
                (long long)warm->unflagged_objective, (long long)warm->cold_objective);
