@@ -82,9 +82,7 @@ static row *row_for(rows *rows, const char *training, const char *district) {
     if (strcmp(rows->items[i].key, key) == 0) return &rows->items[rows->last = i];
   if (rows->count == rows->capacity) {
     size_t capacity = rows->capacity ? rows->capacity * 2 : 64;
-    row *grown = realloc(rows->items, capacity * sizeof *grown);
-    if (!grown) return NULL;
-    rows->items = grown;
+    rows->items = lp_realloc(rows->items, capacity * sizeof *rows->items);
     rows->capacity = capacity;
   }
   row *r = &rows->items[rows->count];
@@ -191,7 +189,6 @@ int lp_handle_get_report(lp_ctx *ctx) {
   Leerplek__V1__Report *report = lp_scratch(ctx, sizeof *report);
   Leerplek__V1__Headline *headline = lp_scratch(ctx, sizeof *headline);
   Leerplek__V1__GetReportResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!report || !headline || !reply) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
   leerplek__v1__report__init(report);
   leerplek__v1__headline__init(headline);
   leerplek__v1__get_report_response__init(reply);
@@ -308,8 +305,6 @@ int lp_handle_get_report(lp_ctx *ctx) {
   free(by_district.items);
   free(by_both.items);
   free(shortages.items);
-  if (!report->by_training || !report->by_district || !report->unplaced_by_reason || !report->shortages)
-    return lp_fail(ctx, CODE(INTERNAL), "", "out of memory building the report");
   lp_rematch *rematch = lp_rematch_of(ctx->daemon);
   const Leerplek__V1__RematchResult *last = rematch ? lp_rematch_last(rematch) : NULL;
   report->generated_unix_s = ctx->now;

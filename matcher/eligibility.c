@@ -882,7 +882,7 @@ matcher_status eligibility_explain(const eligibility_pupil *pupils, int32_t pupi
     free(held.holder_pupil);
     free(entries);
     if (status == MATCHER_OK)
-        status = hints_verify(pupils, pupil_count, vacancies, vacancy_count, weights, built, solution, explanations, error);
+        status = hints_verify(pupils, pupil_count, vacancies, vacancy_count, weights, built, explanations, error);
     for (int32_t i = 0; i < pupil_count && status == MATCHER_OK; i++)
         if (explanations[i].reason != ELIGIBILITY_PLACED)
             hints_format_help(&pupils[i], vacancy_count, names, &explanations[i]);

@@ -68,7 +68,6 @@ typedef struct {
     int32_t vacancy_count;
     const eligibility_weights *weights;
     const eligibility_problem *built;
-    const matcher_solution *solution;
     int32_t *parent;          /* union-find over nodes: pupils 0..N-1, then vacancies N..N+M-1 */
     int32_t *member_start;    /* [N+M+1]: the nodes of the component rooted at r ... */
     int32_t *members;         /* ... are members[member_start[r] .. member_start[r + 1]), ascending */
@@ -371,7 +370,7 @@ static int32_t fewest_seats(hint_search *s, int32_t pupil, const eligibility_vac
 matcher_status hints_verify(const eligibility_pupil *pupils, int32_t pupil_count,
                             const eligibility_vacancy *vacancies, int32_t vacancy_count,
                             const eligibility_weights *weights, const eligibility_problem *built,
-                            const matcher_solution *solution, eligibility_explanation *explanations,
+                            eligibility_explanation *explanations,
                             matcher_error *error) {
     hint_search s;
     memset(&s, 0, sizeof s);
@@ -381,7 +380,6 @@ matcher_status hints_verify(const eligibility_pupil *pupils, int32_t pupil_count
     s.vacancy_count = vacancy_count;
     s.weights = weights;
     s.built = built;
-    s.solution = solution;
     int32_t *unplaced = malloc(((size_t)pupil_count + 1) * sizeof *unplaced);
     sort_entry *scratch = malloc(((size_t)pupil_count + 1) * sizeof *scratch);
     int32_t unplaced_count = 0;

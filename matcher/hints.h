@@ -11,7 +11,7 @@
 matcher_status hints_verify(const eligibility_pupil *pupils, int32_t pupil_count,
                             const eligibility_vacancy *vacancies, int32_t vacancy_count,
                             const eligibility_weights *weights, const eligibility_problem *built,
-                            const matcher_solution *solution, eligibility_explanation *explanations,
+                            eligibility_explanation *explanations,
                             matcher_error *error);
 
 /* explanation->help: the reason with its figures, then the checked hint. */
