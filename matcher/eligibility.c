@@ -45,7 +45,7 @@ void eligibility_default_weights(eligibility_weights *weights) {
     weights->not_preferred_penalty = 200;
     weights->move_penalty = 100;
     weights->ready_on_preparatory = 1;
-    weights->hint_pair_budget = 4000000;
+    weights->hint_pair_budget = 1000000;
 }
 
 matcher_status eligibility_levels_of(const eligibility_weights *weights, eligibility_levels *levels,

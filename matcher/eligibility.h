@@ -118,8 +118,9 @@ typedef struct {
                                      * seat helps nobody, and level 1 keeps them for NOT_READY
                                      * pupils first); 0: preparatory seats are for NOT_READY only */
     int64_t hint_pair_budget;       /* eligibility_explain: pairs its verifying re-solves may
-                                     * build in all (default 4,000,000: every hint of an
-                                     * Antwerp-sized rematch, a bounded share of a larger one) */
+                                     * build in all (default 1,000,000: every hint of an
+                                     * Antwerp-sized rematch, about a tenth of a Flanders-sized
+                                     * rematch's time for the strongest claims of a larger one) */
 } eligibility_weights;
 
 void eligibility_default_weights(eligibility_weights *weights);

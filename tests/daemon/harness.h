@@ -52,7 +52,8 @@ int harness_cleanup(lp_harness *harness);
 /* Milliseconds since some fixed point (CLOCK_MONOTONIC). */
 long long harness_now_ms(void);
 /* A dump of every lp:* key and its value (strings, sets sorted), to compare before/after; the
- * lp:events stream is left out. Caller frees. */
+ * lp:events stream and the daemon's daily trend snapshots (lp:trend:*) are left out. Caller
+ * frees. */
 char *harness_snapshot(const lp_harness *harness);
 
 #endif
