@@ -254,7 +254,8 @@ static const char *const record_labels[] TRANSLATED_ONLY = {
     N_("trainings_by_provider_type"), N_("trainings_with_pupils"), N_("trend"), N_("unplaced"),
     N_("unplaced_by_reason"), N_("vacancies"), N_("write_us"), N_("report"), N_("generated"), N_("started"), N_("result"),
     N_("proven_optimal"), N_("dual_bound"), N_("hints_checked"), N_("hints_unchecked"), N_("explain_us"),
-    N_("pupils_with_hint"), N_("hint_seats"),
+    N_("pupils_with_hint"), N_("hint_seats"), N_("registration_point"), N_("by_partner"), N_("by_school"),
+    N_("deadline_days"), N_("total"), N_("dispatched"), N_("offers"), N_("referrals"),
 };
 
 static int is_value_column(const char *column) {

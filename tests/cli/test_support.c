@@ -2,10 +2,14 @@
  * and redis-server: a support organisation publishes an offer, a school refers a pupil, the
  * coordinator reads the partners' waiting list and dispatches (dry, then applied), both sides
  * accept, the organisation starts and ends the trajectory, and the registration point shows
- * exactly that; bad flags are refused naming the flag and change nothing. The organisation
+ * exactly that, as do the coordinators' report and the dashboard; bad flags are refused naming the flag and change nothing. The organisation
  * itself is created through the API (the tool has no command for its sites yet). */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +28,7 @@ static char admin_env[200];
 static char coordinator_env[200];
 static char support_env[200];
 static char school_env[200];
+static int http_port;
 
 static cli_result run_as(const char *token_env, const char *const *args) {
   const char *env[] = {address_env, token_env, NULL};
@@ -62,7 +67,11 @@ static void setup(void) {
   memset(&harness, 0, sizeof harness);
   cr_assert_eq(harness_start_redis(&harness), 0, "redis-server did not start");
   cr_assert_eq(harness_create_admin_token(&harness), 0, "leerplekd --create-admin-token failed");
-  cr_assert_eq(harness_start_daemon(&harness, NULL), 0, "leerplekd did not start");
+  http_port = harness_free_port();
+  char http_address[64];
+  snprintf(http_address, sizeof http_address, "127.0.0.1:%d", http_port);
+  const char *flags[] = {"--http_listen", http_address, NULL};
+  cr_assert_eq(harness_start_daemon(&harness, flags), 0, "leerplekd did not start");
   snprintf(address_env, sizeof address_env, "LEERPLEK_ADDRESS=%s", harness.daemon_address);
   snprintf(admin_env, sizeof admin_env, "LEERPLEK_TOKEN=%s", harness.admin_token);
   create_cli_token("coordinator", NULL, coordinator_env, sizeof coordinator_env);
@@ -94,6 +103,32 @@ static json_t *json_of(const char *text) {
   json_t *value = json_loads(text, 0, &error);
   cr_assert_not_null(value, "not JSON (%s): %s", error.text, text);
   return value;
+}
+
+/* The English dashboard page as served (headers and body); the caller frees it. */
+static char *get_dashboard(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  cr_assert(fd >= 0);
+  struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)http_port)};
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  cr_assert_eq(connect(fd, (struct sockaddr *)&address, sizeof address), 0, "cannot connect to the dashboard");
+  static const char request[] = "GET /dashboard?lang=en HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  cr_assert_eq(write(fd, request, sizeof request - 1), (ssize_t)(sizeof request - 1));
+  size_t size = 0, capacity = 1 << 16;
+  char *page = malloc(capacity);
+  cr_assert_not_null(page);
+  ssize_t got;
+  while ((got = read(fd, page + size, capacity - size - 1)) > 0) {
+    size += (size_t)got;
+    if (capacity - size < 4096) {
+      capacity *= 2;
+      page = realloc(page, capacity);
+      cr_assert_not_null(page);
+    }
+  }
+  close(fd);
+  page[size] = '\0';
+  return page;
 }
 
 Test(cli_support, offer_refer_dispatch_start_end_and_the_registration_point) {
@@ -182,6 +217,27 @@ Test(cli_support, offer_refer_dispatch_start_end_and_the_registration_point) {
   cr_assert_str_eq(out, "key,requests,started,median_days_to_start,p90_days_to_start,over_deadline\n"
                         "SCH-2,1,1,0,0,0\n,1,1,0,0,0\n");
   free(out);
+  /* The report and the dashboard show the same figures. */
+  RUN_OK(out, coordinator_env, "coordinator", "report", "--json");
+  json_t *report = json_of(out);
+  json_t *point = json_object_get(json_object_get(report, "report"), "registration_point");
+  json_t *total = json_object_get(point, "total");
+  cr_assert_eq(json_integer_value(json_object_get(total, "requests")), 1, "%s", out);
+  cr_assert_eq(json_integer_value(json_object_get(total, "started")), 1, "%s", out);
+  cr_assert_eq(json_integer_value(json_object_get(point, "deadline_days")), 30, "%s", out);
+  json_t *partner = json_array_get(json_object_get(point, "by_partner"), 0);
+  cr_assert_str_eq(json_string_value(json_object_get(partner, "key")), "oal-a", "%s", out);
+  cr_assert_eq(json_integer_value(json_object_get(partner, "started")), 1, "%s", out);
+  cr_assert_eq(json_array_size(json_object_get(point, "by_partner")), 1, "%s", out);
+  json_decref(report);
+  free(out);
+  char *page = get_dashboard();
+  cr_assert(strstr(page, "<table id=\"registration-point\">"), "%s", page);
+  cr_assert(strstr(page, "<tr><td>oal-a</td><td>1</td><td>1</td><td>0</td><td>0</td><td>0</td></tr>"), "%s", page);
+  cr_assert(strstr(page, "<tr><td>all requests</td><td>1</td><td>1</td><td>0</td><td>0</td><td>0</td></tr>"), "%s", page);
+  cr_assert(!strstr(page, "SCH-2") && !strstr(page, "lln-001"), "no school or pupil on the dashboard");
+  free(page);
+
   RUN_OK(out, coordinator_env, "coordinator", "requests", "--overdue", "--csv");
   cr_assert_str_eq(out, "school_id,pupil_ref,component,state,holder,days_since_request,started,days_to_start,"
                         "over_deadline\n");
