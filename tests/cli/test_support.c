@@ -331,9 +331,19 @@ Test(cli_support, the_tables_speak_dutch_and_the_machine_output_does_not) {
   cr_assert_eq(r.status, 0, "%s", r.err);
   cr_assert(strstr(r.out, "dagen_sinds_aanvraag"), "%s", r.out);
   cli_result_free(&r);
-  const char *const csv[] = {"coordinator", "requests", "--csv", NULL};
+  char *out;
+  RUN_OK(out, school_env, "school", "refer", "lln-001", "--components", "foibal", "--reason", "x", "--urgency", "high");
+  free(out);
+  const char *const waiting[] = {"coordinator", "referrals", NULL};
+  r = run_cli(waiting, dutch_env, NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert(strstr(r.out, "wachtend  dringend") && strstr(r.out, "geen_aanbod_van_component"),
+            "states, urgencies and reasons to wait are values people read: %s", r.out);
+  cli_result_free(&r);
+  const char *const csv[] = {"coordinator", "referrals", "--csv", NULL};
   r = run_cli(csv, dutch_env, NULL);
   cr_assert_eq(r.status, 0, "%s", r.err);
-  cr_assert(strncmp(r.out, "school_id,pupil_ref,component,", 30) == 0, "%s", r.out);
+  cr_assert(strncmp(r.out, "position,school_id,pupil_ref,component,", 39) == 0, "%s", r.out);
+  cr_assert(strstr(r.out, ",waiting,high,") && strstr(r.out, ",no_offer_of_component\n"), "%s", r.out);
   cli_result_free(&r);
 }
