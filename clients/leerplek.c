@@ -1328,10 +1328,423 @@ static int run_list_tokens(cli *c, const command *command, int argc, char **argv
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* The preparatory track: support organisations, referrals, dispatch, registration point      */
+
+/* REF --component C [--school ID]: the referral a command acts on. Returns 0 after filling
+ * `key`, or the exit code. `component` is the parsed --component value (0 = not given). */
+static int referral_key(const cli *c, int argc, char **argv, const char *school, int component,
+                        Leerplek__V1__ReferralKey *key) {
+  if (argc - optind != 1) return usage_error(c, _("expected the pupil's reference"));
+  if (!component) return usage_error(c, _("--component is required (fovorm, fowerk, foibal, bgltra, prjlew or altdel)"));
+  key->school_id = (char *)school;
+  key->pupil_ref = argv[optind];
+  key->component = (Leerplek__V1__SupportComponent)component;
+  return 0;
+}
+
+/* The commands on one referral: school accept-offer/withdraw-referral, support
+ * accept/decline/start/end. `extra` is the request's body case; the side follows the token
+ * (the daemon derives it), so a coordinator uses --side. */
+static int run_referral_command(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {
+      HELP_OPTION, {"school", required_argument, NULL, 's'}, {"component", required_argument, NULL, 'c'},
+      {"reason", required_argument, NULL, 'r'}, {"outcome", required_argument, NULL, 'o'},
+      {"note", required_argument, NULL, 'n'}, {"side", required_argument, NULL, 'S'}, {0, 0, 0, 0}};
+  int body_case = command->extra;
+  int takes_reason = body_case == LEERPLEK__V1__REQUEST__BODY_WITHDRAW_REFERRAL ||
+                     body_case == LEERPLEK__V1__REQUEST__BODY_DECLINE_REFERRAL;
+  int takes_side = body_case == LEERPLEK__V1__REQUEST__BODY_ACCEPT_REFERRAL ||
+                   body_case == LEERPLEK__V1__REQUEST__BODY_DECLINE_REFERRAL;
+  int is_end = body_case == LEERPLEK__V1__REQUEST__BODY_END_REFERRAL;
+  const char *school = "", *text = "";
+  int component = 0, outcome = 0, side = 0, option;
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    if (option == 's') school = optarg;
+    else if (option == 'c') {
+      if (parse_enum_flag(c, "component", &leerplek__v1__support_component__descriptor, optarg, &component))
+        return EXIT_USAGE;
+    } else if (option == 'r' && takes_reason) text = optarg;
+    else if (option == 'n' && is_end) text = optarg;
+    else if (option == 'o' && is_end) {
+      if (parse_enum_flag(c, "outcome", &leerplek__v1__readiness__descriptor, optarg, &outcome)) return EXIT_USAGE;
+    } else if (option == 'S' && takes_side) {
+      if (parse_enum_flag(c, "side", &leerplek__v1__referral_side__descriptor, optarg, &side)) return EXIT_USAGE;
+    } else return bad_option(c, options, option, argv);
+  }
+  Leerplek__V1__ReferralKey key = LEERPLEK__V1__REFERRAL_KEY__INIT;
+  int rc = referral_key(c, argc, argv, school, component, &key);
+  if (rc) return rc;
+  if (bounded_text(c, is_end ? "note" : "reason", text, 1000)) return EXIT_USAGE;
+  if (is_end && !outcome) return usage_error(c, _("--outcome is required (not_ready, partly or ready)"));
+  Leerplek__V1__AcceptReferralRequest accept = LEERPLEK__V1__ACCEPT_REFERRAL_REQUEST__INIT;
+  Leerplek__V1__DeclineReferralRequest decline = LEERPLEK__V1__DECLINE_REFERRAL_REQUEST__INIT;
+  Leerplek__V1__StartReferralRequest start = LEERPLEK__V1__START_REFERRAL_REQUEST__INIT;
+  Leerplek__V1__EndReferralRequest end = LEERPLEK__V1__END_REFERRAL_REQUEST__INIT;
+  Leerplek__V1__WithdrawReferralRequest withdraw = LEERPLEK__V1__WITHDRAW_REFERRAL_REQUEST__INIT;
+  ProtobufCMessage *body = NULL;
+  switch (body_case) {
+  case LEERPLEK__V1__REQUEST__BODY_ACCEPT_REFERRAL:
+    accept.referral = &key, accept.side = (Leerplek__V1__ReferralSide)side, body = &accept.base;
+    break;
+  case LEERPLEK__V1__REQUEST__BODY_DECLINE_REFERRAL:
+    decline.referral = &key, decline.side = (Leerplek__V1__ReferralSide)side, decline.reason = (char *)text;
+    body = &decline.base;
+    break;
+  case LEERPLEK__V1__REQUEST__BODY_START_REFERRAL:
+    start.referral = &key, body = &start.base;
+    break;
+  case LEERPLEK__V1__REQUEST__BODY_END_REFERRAL:
+    end.referral = &key, end.outcome = (Leerplek__V1__Readiness)outcome, end.note = (char *)text;
+    body = &end.base;
+    break;
+  default:
+    withdraw.referral = &key, withdraw.reason = (char *)text, body = &withdraw.base;
+    break;
+  }
+  return call_and_print(c, body_case, body);
+}
+
+static const char refer_usage[] =
+N_(    "REF --components C[,C...] --reason TEXT --urgency normal|high [--share-flags]\n"
+    "       [--share-notes] [--school ID]\n"
+    "Refers a registered pupil to the preparatory track, one waiting referral per component.\n"
+    "  --components C   fovorm, fowerk, foibal, bgltra, prjlew, altdel (',' or ';'-separated)\n"
+    "  --reason TEXT    why, in a few words (1..200 bytes; no names or health details)\n"
+    "  --urgency U      normal or high\n"
+    "  --share-flags    let the organisation holding a referral see the priority flags\n"
+    "  --share-notes    let the organisation holding a referral see the school notes\n"
+    "  --school ID      the pupil's school (coordinators; a school token uses its own)\n");
+
+static int run_school_refer(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {
+      HELP_OPTION, {"components", required_argument, NULL, 'c'}, {"reason", required_argument, NULL, 'r'},
+      {"urgency", required_argument, NULL, 'u'}, {"share-flags", no_argument, NULL, 'F'},
+      {"share-notes", no_argument, NULL, 'N'}, {"school", required_argument, NULL, 's'}, {0, 0, 0, 0}};
+  Leerplek__V1__ReferPupilRequest body = LEERPLEK__V1__REFER_PUPIL_REQUEST__INIT;
+  Leerplek__V1__SupportComponent components[6];
+  const char *components_text = NULL;
+  int urgency = 0, option;
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    if (option == 'c') components_text = optarg;
+    else if (option == 'r') body.reason = optarg;
+    else if (option == 'u') {
+      if (parse_enum_flag(c, "urgency", &leerplek__v1__urgency__descriptor, optarg, &urgency)) return EXIT_USAGE;
+    } else if (option == 'F') body.share_priority_flags = 1;
+    else if (option == 'N') body.share_school_notes = 1;
+    else if (option == 's') body.school_id = optarg;
+    else return bad_option(c, options, option, argv);
+  }
+  if (argc - optind != 1) return usage_error(c, _("expected the pupil's reference"));
+  if (!components_text) return usage_error(c, _("--components is required"));
+  if (!body.reason[0]) return usage_error(c, _("--reason is required"));
+  if (bounded_text(c, "reason", body.reason, 200)) return EXIT_USAGE;
+  if (!urgency) return usage_error(c, _("--urgency is required (normal or high)"));
+  /* The list form of the CSV files (';'), and ',' as people type it on a command line. */
+  char list[200];
+  if (strlen(components_text) >= sizeof list) return usage_error(c, _("--components: too long"));
+  snprintf(list, sizeof list, "%s", components_text);
+  for (char *p = list; *p; p++)
+    if (*p == ',') *p = ';';
+  char **items = NULL, why[300];
+  size_t n_items = 0;
+  if (lp_list_parse(list, 6, &items, &n_items, why, sizeof why) != 0) return bad_value(c, "components", why);
+  int rc = n_items ? 0 : usage_error(c, _("--components is required"));
+  for (size_t i = 0; i < n_items; i++) {
+    int value = 0;
+    if (!rc && parse_enum_flag(c, "components", &leerplek__v1__support_component__descriptor, items[i], &value))
+      rc = EXIT_USAGE;
+    components[i] = (Leerplek__V1__SupportComponent)value;
+    free(items[i]);
+  }
+  free(items);
+  if (rc) return rc;
+  body.pupil_ref = argv[optind];
+  body.components = components;
+  body.n_components = n_items;
+  body.urgency = (Leerplek__V1__Urgency)urgency;
+  static const char *const columns[] = {N_("school_id"), N_("pupil_ref"), N_("component"), N_("training_code"),
+                                        N_("urgency"), N_("state"), N_("requested")};
+  return list_and_print(c, LEERPLEK__V1__REQUEST__BODY_REFER_PUPIL, &body.base, columns,
+                        sizeof columns / sizeof columns[0]);
+}
+
+/* school referrals: the school's referrals (a coordinator's: any school's). */
+static int run_referral_list(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {
+      HELP_OPTION, {"school", required_argument, NULL, 's'}, {"state", required_argument, NULL, 'S'},
+      {"organisation", required_argument, NULL, 'o'}, {0, 0, 0, 0}};
+  Leerplek__V1__ListReferralsRequest body = LEERPLEK__V1__LIST_REFERRALS_REQUEST__INIT;
+  int state = 0, option;
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    if (option == 's') body.school_id = optarg;
+    else if (option == 'o') body.organisation_id = optarg;
+    else if (option == 'S') {
+      if (parse_enum_flag(c, "state", &leerplek__v1__referral_state__descriptor, optarg, &state)) return EXIT_USAGE;
+    } else return bad_option(c, options, option, argv);
+  }
+  if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
+  body.state = (Leerplek__V1__ReferralState)state;
+  static const char *const columns[] = {N_("school_id"), N_("pupil_ref"), N_("component"), N_("training_code"),
+                                        N_("urgency"), N_("state"), N_("offer_id"), N_("organisation_id"),
+                                        N_("school_accepted"), N_("support_accepted"), N_("outcome"),
+                                        N_("requested"), N_("started")};
+  return list_and_print(c, LEERPLEK__V1__REQUEST__BODY_LIST_REFERRALS, &body.base, columns,
+                        sizeof columns / sizeof columns[0]);
+}
+
+/* support organisation [ID]: one organisation with its sites, or without ID the ones the
+ * token may see (a support token: its own). */
+static int run_support_organisation(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {HELP_OPTION, {0, 0, 0, 0}};
+  int option;
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    return bad_option(c, options, option, argv);
+  }
+  if (argc - optind > 1) return usage_error(c, _("unexpected argument \"%s\""), argv[optind + 1]);
+  if (argc - optind == 1) {
+    Leerplek__V1__GetSupportOrganisationRequest body = LEERPLEK__V1__GET_SUPPORT_ORGANISATION_REQUEST__INIT;
+    body.organisation_id = argv[optind];
+    return call_and_print(c, LEERPLEK__V1__REQUEST__BODY_GET_SUPPORT_ORGANISATION, &body.base);
+  }
+  Leerplek__V1__ListSupportOrganisationsRequest body = LEERPLEK__V1__LIST_SUPPORT_ORGANISATIONS_REQUEST__INIT;
+  static const char *const columns[] = {N_("id"), N_("name"), N_("revision"), N_("updated")};
+  return list_and_print(c, LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_ORGANISATIONS, &body.base, columns,
+                        sizeof columns / sizeof columns[0]);
+}
+
+static const char offer_usage[] =
+N_(    "--id ID --site SITE --component C --seats N --days DAYS --start YYYY-MM-DD\n"
+    "       [--trainings CODES] [--organisation ORG]\n"
+    "Creates or replaces an offer of the organisation.\n"
+    "  --component C       fovorm, fowerk, foibal, bgltra, prjlew or altdel\n"
+    "  --seats N           1..100 pupils at once\n"
+    "  --days DAYS         mon,tue | A:mon,tue;B:wed | MT.....MT.....\n"
+    "  --trainings CODES   the trainings it serves, ';'-separated; left out = open to all\n"
+    "  --organisation ORG  the organisation (coordinators; a support token uses its own)\n");
+
+static int run_support_offer(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {
+      HELP_OPTION, {"id", required_argument, NULL, 'i'}, {"site", required_argument, NULL, 's'},
+      {"component", required_argument, NULL, 'c'}, {"seats", required_argument, NULL, 'n'},
+      {"days", required_argument, NULL, 'd'}, {"start", required_argument, NULL, 'S'},
+      {"trainings", required_argument, NULL, 't'}, {"organisation", required_argument, NULL, 'o'}, {0, 0, 0, 0}};
+  Leerplek__V1__SupportOffer offer = LEERPLEK__V1__SUPPORT_OFFER__INIT;
+  Leerplek__V1__Date start = LEERPLEK__V1__DATE__INIT;
+  const char *trainings = "", *organisation = NULL;
+  int component = 0, option, have_start = 0;
+  char why[300];
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    switch (option) {
+    case 'i': offer.id = optarg; break;
+    case 's': offer.site_id = optarg; break;
+    case 'o': organisation = optarg; break;
+    case 't': trainings = optarg; break;
+    case 'c':
+      if (parse_enum_flag(c, "component", &leerplek__v1__support_component__descriptor, optarg, &component))
+        return EXIT_USAGE;
+      break;
+    case 'n':
+      if (parse_u32_flag(c, "seats", optarg, 1, 100, &offer.seats)) return EXIT_USAGE;
+      break;
+    case 'd':
+      if (lp_days_parse(optarg, &offer.day_mask, why, sizeof why)) return bad_value(c, "days", why);
+      break;
+    case 'S':
+      if (lp_date_parse(optarg, &start.year, &start.month, &start.day, why, sizeof why)) return bad_value(c, "start", why);
+      have_start = 1;
+      break;
+    default: return bad_option(c, options, option, argv);
+    }
+  }
+  if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
+  static const char *const required[] = {"id", "site", "component", "seats", "days", "start"};
+  int given[] = {offer.id[0] != 0, offer.site_id[0] != 0, component != 0, offer.seats != 0, offer.day_mask != 0,
+                 have_start};
+  for (size_t i = 0; i < sizeof given / sizeof given[0]; i++)
+    if (!given[i]) return usage_error(c, _("--%s is required"), required[i]);
+  char **codes = NULL;
+  size_t n_codes = 0;
+  if (lp_list_parse(trainings, 100, &codes, &n_codes, why, sizeof why) != 0) return bad_value(c, "trainings", why);
+  int rc = 0;
+  Leerplek__V1__Response *hello_response = NULL;
+  if (!organisation) {
+    /* A support token's offers are its organisation's: its scope, from a hello. */
+    Leerplek__V1__HelloRequest hello = LEERPLEK__V1__HELLO_REQUEST__INIT;
+    hello.protocol_version = 1;
+    hello.client_name = (char *)"leerplek";
+    rc = call(c, LEERPLEK__V1__REQUEST__BODY_HELLO, &hello.base, &hello_response);
+    if (!rc && hello_response->hello->role != LEERPLEK__V1__ROLE__ROLE_SUPPORT)
+      rc = usage_error(c, _("--organisation is required unless the token is a support organisation's"));
+    if (!rc) organisation = hello_response->hello->scope_id;
+  }
+  if (!rc) {
+    offer.organisation_id = (char *)organisation;
+    offer.component = (Leerplek__V1__SupportComponent)component;
+    offer.training_codes = codes;
+    offer.n_training_codes = n_codes;
+    offer.start_date = &start;
+    Leerplek__V1__UpsertSupportOfferRequest body = LEERPLEK__V1__UPSERT_SUPPORT_OFFER_REQUEST__INIT;
+    body.offer = &offer;
+    rc = call_and_print(c, LEERPLEK__V1__REQUEST__BODY_UPSERT_SUPPORT_OFFER, &body.base);
+  }
+  leerplek_response_free(hello_response);
+  for (size_t i = 0; i < n_codes; i++) free(codes[i]);
+  free(codes);
+  return rc;
+}
+
+static int run_support_offers(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {
+      HELP_OPTION, {"organisation", required_argument, NULL, 'o'}, {"component", required_argument, NULL, 'c'},
+      {"training", required_argument, NULL, 't'}, {0, 0, 0, 0}};
+  Leerplek__V1__ListSupportOffersRequest body = LEERPLEK__V1__LIST_SUPPORT_OFFERS_REQUEST__INIT;
+  int component = 0, option;
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    if (option == 'o') body.organisation_id = optarg;
+    else if (option == 't') body.training_code = optarg;
+    else if (option == 'c') {
+      if (parse_enum_flag(c, "component", &leerplek__v1__support_component__descriptor, optarg, &component))
+        return EXIT_USAGE;
+    } else return bad_option(c, options, option, argv);
+  }
+  if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
+  body.component = (Leerplek__V1__SupportComponent)component;
+  static const char *const columns[] = {N_("id"), N_("organisation_id"), N_("site_id"), N_("component"),
+                                        N_("training_codes"), N_("seats"), N_("days"), N_("start_date")};
+  return list_and_print(c, LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_OFFERS, &body.base, columns,
+                        sizeof columns / sizeof columns[0]);
+}
+
+/* support referrals: the referrals the organisation's offers hold, in its restricted view. */
+static int run_support_referrals(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {
+      HELP_OPTION, {"organisation", required_argument, NULL, 'o'}, {"state", required_argument, NULL, 'S'},
+      {0, 0, 0, 0}};
+  Leerplek__V1__ListSupportReferralsRequest body = LEERPLEK__V1__LIST_SUPPORT_REFERRALS_REQUEST__INIT;
+  int state = 0, option;
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    if (option == 'o') body.organisation_id = optarg;
+    else if (option == 'S') {
+      if (parse_enum_flag(c, "state", &leerplek__v1__referral_state__descriptor, optarg, &state)) return EXIT_USAGE;
+    } else return bad_option(c, options, option, argv);
+  }
+  if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
+  body.state = (Leerplek__V1__ReferralState)state;
+  static const char *const columns[] = {N_("school_id"), N_("pupil_ref"), N_("component"), N_("training_code"),
+                                        N_("readiness"), N_("days"), N_("distance_band"), N_("reason"),
+                                        N_("urgency"), N_("state"), N_("offer_id"), N_("school_accepted"),
+                                        N_("support_accepted"), N_("started")};
+  return list_and_print(c, LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_REFERRALS, &body.base, columns,
+                        sizeof columns / sizeof columns[0]);
+}
+
+static int run_dispatch(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {
+      HELP_OPTION, {"dry-run", no_argument, NULL, 'n'}, {"max-changes", required_argument, NULL, 'm'}, {0, 0, 0, 0}};
+  Leerplek__V1__RunDispatchRequest body = LEERPLEK__V1__RUN_DISPATCH_REQUEST__INIT;
+  int option;
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    if (option == 'n') body.dry_run = 1;
+    else if (option == 'm') {
+      if (parse_u32_flag(c, "max-changes", optarg, 1, 1000, &body.max_changes)) return EXIT_USAGE;
+    } else return bad_option(c, options, option, argv);
+  }
+  if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
+  return call_and_print(c, LEERPLEK__V1__REQUEST__BODY_RUN_DISPATCH, &body.base);
+}
+
+/* coordinator referrals: the partners' shared waiting list. */
+static int run_referral_waiting(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {HELP_OPTION, {"component", required_argument, NULL, 'c'}, {0, 0, 0, 0}};
+  Leerplek__V1__GetReferralWaitingListRequest body = LEERPLEK__V1__GET_REFERRAL_WAITING_LIST_REQUEST__INIT;
+  int component = 0, option;
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    if (option == 'c') {
+      if (parse_enum_flag(c, "component", &leerplek__v1__support_component__descriptor, optarg, &component))
+        return EXIT_USAGE;
+    } else return bad_option(c, options, option, argv);
+  }
+  if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
+  body.component = (Leerplek__V1__SupportComponent)component;
+  static const char *const columns[] = {N_("position"), N_("school_id"), N_("pupil_ref"), N_("component"),
+                                        N_("training_code"), N_("state"), N_("urgency"), N_("days_waiting"),
+                                        N_("priority_score"), N_("wait")};
+  return list_and_print(c, LEERPLEK__V1__REQUEST__BODY_GET_REFERRAL_WAITING_LIST, &body.base, columns,
+                        sizeof columns / sizeof columns[0]);
+}
+
+static const char requests_usage[] =
+N_(    "[--by requests|partner|school] [--overdue] [--deadline-days N]\n"
+    "The central registration point: every request of a school to a partner.\n"
+    "  --by V            requests (default): each request with its state, holder and ages;\n"
+    "                    partner or school: count, started, median and 90th percentile of the\n"
+    "                    days to start and the overdue ones, with the total last\n"
+    "  --overdue         only requests not started within the deadline\n"
+    "  --deadline-days N days after which a request not started is overdue (default 30)\n");
+
+static int run_registration_point(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {
+      HELP_OPTION, {"by", required_argument, NULL, 'b'}, {"overdue", no_argument, NULL, 'o'},
+      {"deadline-days", required_argument, NULL, 'd'}, {0, 0, 0, 0}};
+  Leerplek__V1__GetRegistrationPointRequest body = LEERPLEK__V1__GET_REGISTRATION_POINT_REQUEST__INIT;
+  int by = 0, overdue = 0, option; /* by: 0 requests, 1 partner, 2 school */
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    if (option == 'o') overdue = 1;
+    else if (option == 'd') {
+      if (parse_u32_flag(c, "deadline-days", optarg, 1, 3650, &body.deadline_days)) return EXIT_USAGE;
+    } else if (option == 'b') {
+      if (strcmp(optarg, "requests") == 0) by = 0;
+      else if (strcmp(optarg, "partner") == 0) by = 1;
+      else if (strcmp(optarg, "school") == 0) by = 2;
+      else return usage_error(c, _("--by: \"%s\" is not requests, partner or school"), optarg);
+    } else return bad_option(c, options, option, argv);
+  }
+  if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
+  if (overdue && by) return usage_error(c, _("--overdue applies to --by requests only"));
+  Leerplek__V1__Response *response;
+  int rc = call(c, LEERPLEK__V1__REQUEST__BODY_GET_REGISTRATION_POINT, &body.base, &response);
+  if (rc) return rc;
+  json_t *point = lp_message_to_json(&response->get_registration_point->base);
+  json_t *items = json_array();
+  if (by == 0) {
+    size_t i;
+    json_t *request;
+    json_array_foreach(json_object_get(point, "requests"), i, request)
+      if (!overdue || json_is_true(json_object_get(request, "over_deadline"))) json_array_append(items, request);
+    static const char *const columns[] = {N_("school_id"), N_("pupil_ref"), N_("component"), N_("state"), N_("holder"),
+                                          N_("days_since_request"), N_("started"), N_("days_to_start"),
+                                          N_("over_deadline")};
+    lp_print_list(stdout, c->format, columns, sizeof columns / sizeof columns[0], items);
+  } else {
+    json_array_extend(items, json_object_get(point, by == 1 ? "by_partner" : "by_school"));
+    /* The total as the last row, its key empty as in the proto. */
+    json_array_append(items, json_object_get(point, "total"));
+    static const char *const columns[] = {N_("key"), N_("requests"), N_("started"), N_("median_days_to_start"),
+                                          N_("p90_days_to_start"), N_("over_deadline")};
+    lp_print_list(stdout, c->format, columns, sizeof columns / sizeof columns[0], items);
+  }
+  json_decref(items);
+  json_decref(point);
+  leerplek_response_free(response);
+  return EXIT_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* The command table and main                                                                  */
 
 #define PUPIL_USAGE N_("REF [--school ID]\n  --school ID   the pupil's school (coordinators; a school token uses its own)\n")
 #define WITHDRAW_USAGE N_("REF [--school ID] [--reason TEXT]\n  --school ID   the pupil's school (coordinators; a school token uses its own)\n")
+#define REFERRAL_USAGE N_("REF --component C [--school ID]\n  --component C   fovorm, fowerk, foibal, bgltra, prjlew or altdel\n  --school ID     the pupil's school (coordinators; a school token uses its own)\n")
 #define ANSWER_USAGE N_("PROPOSAL_ID\n")
 #define DECLINE_USAGE N_("PROPOSAL_ID [--reason TEXT]\n  --reason TEXT   why (shown to the school and coordinators)\n")
 
@@ -1352,6 +1765,16 @@ static const command commands[] = {
      run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS},
     {"school", "waiting", N_("The school's pupils on the shared waiting list, with positions"),
      N_("[--training CODE] [--district D]\n"), run_placement_list, LEERPLEK__V1__REQUEST__BODY_GET_WAITING_LIST},
+    {"school", "refer", N_("Refer a pupil to the preparatory track for one or more components"), refer_usage,
+     run_school_refer, 0},
+    {"school", "referrals", N_("List the school's referrals"),
+     N_("[--state S] [--school ID]\n  --state S   waiting, offered, started, ended, declined or withdrawn\n"),
+     run_referral_list, 0},
+    {"school", "accept-offer", N_("Accept the seat a support offer holds for a referral"), REFERRAL_USAGE,
+     run_referral_command, LEERPLEK__V1__REQUEST__BODY_ACCEPT_REFERRAL},
+    {"school", "withdraw-referral", N_("Withdraw a referral (a held seat is freed)"),
+     N_("REF --component C [--school ID] [--reason TEXT]\n"), run_referral_command,
+     LEERPLEK__V1__REQUEST__BODY_WITHDRAW_REFERRAL},
 
     {"company", "publish", N_("Publish a vacancy"), publish_usage, run_company_publish, 0},
     {"company", "vacancies", N_("List the company's vacancies"), N_("[--location LOC] [--training CODE] [--state open|closed]\n"),
@@ -1380,6 +1803,12 @@ static const command commands[] = {
      N_("[--max-shortages N]\n"), run_report, 0},
     {"coordinator", "rematch", N_("Run a rematch now (--dry-run: show what would change)"),
      N_("[--dry-run] [--max-changes N]\n"), run_rematch, 0},
+    {"coordinator", "dispatch", N_("Dispatch the waiting referrals to the support offers (--dry-run: show what would change)"),
+     N_("[--dry-run] [--max-changes N]\n"), run_dispatch, 0},
+    {"coordinator", "referrals", N_("The partners' shared waiting list of referrals, in priority order"),
+     N_("[--component C]\n"), run_referral_waiting, 0},
+    {"coordinator", "requests", N_("The central registration point: every request, times to start, overdue ones"),
+     requests_usage, run_registration_point, 0},
     {"coordinator", "accept", N_("Accept a proposal for one side"), N_("PROPOSAL_ID --side school|company\n"
      "  --side S        school or company: the side the coordinator acts for (required)\n"),
      run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_ACCEPT_PROPOSAL},
@@ -1387,6 +1816,26 @@ static const command commands[] = {
      N_("PROPOSAL_ID --side school|company [--reason TEXT]\n"
      "  --side S        school or company: the side the coordinator acts for (required)\n"), run_proposal_answer,
      LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL},
+
+    {"support", "organisation", N_("Show the organisation and its sites (without ID: the ones the token may see)"),
+     N_("[ID]\n"), run_support_organisation, 0},
+    {"support", "offer", N_("Create or replace an offer"), offer_usage, run_support_offer, 0},
+    {"support", "offers", N_("List the organisation's offers"),
+     N_("[--organisation ORG] [--component C] [--training CODE]\n"), run_support_offers, 0},
+    {"support", "referrals", N_("The referrals sent to the organisation's offers"),
+     N_("[--organisation ORG] [--state S]\n  --organisation ORG  required for coordinators\n"),
+     run_support_referrals, 0},
+    {"support", "accept", N_("Accept a referral offered to one of the organisation's offers"),
+     N_("REF --component C [--school ID] [--side school|support]\n"), run_referral_command,
+     LEERPLEK__V1__REQUEST__BODY_ACCEPT_REFERRAL},
+    {"support", "decline", N_("Decline an offered referral (it waits again, this offer excluded)"),
+     N_("REF --component C [--school ID] [--side school|support] [--reason TEXT]\n"), run_referral_command,
+     LEERPLEK__V1__REQUEST__BODY_DECLINE_REFERRAL},
+    {"support", "start", N_("Start the trajectory of a referral both sides accepted"), REFERRAL_USAGE,
+     run_referral_command, LEERPLEK__V1__REQUEST__BODY_START_REFERRAL},
+    {"support", "end", N_("End a trajectory with the pupil's readiness (partly or ready: back to the regular matching)"),
+     N_("REF --component C --outcome R [--school ID] [--note TEXT]\n  --outcome R   not_ready, partly or ready\n"),
+     run_referral_command, LEERPLEK__V1__REQUEST__BODY_END_REFERRAL},
 
     {"admin", "create-token", N_("Create a token (its secret is shown once)"),
      N_("--role R [--scope ID] [--label TEXT] [--expires TIME]\n"
@@ -1407,9 +1856,10 @@ static const struct {
   const char *name;
   const char *summary;
 } groups[] = {
-    {"school", N_("register pupils, request placements, follow and answer proposals")},
+    {"school", N_("register pupils, request placements, follow and answer proposals, refer pupils")},
     {"company", N_("publish and close vacancies, answer proposals")},
-    {"coordinator", N_("lists, waiting list, report, rematch")},
+    {"coordinator", N_("lists, waiting list, report, rematch, dispatch, registration point")},
+    {"support", N_("the organisation's offers and the referrals sent to them")},
     {"admin", N_("create, list and revoke tokens")},
     {"import", N_("import <kind> FILE.csv: trainings, companies, locations, vacancies, pupils")},
     {"export", N_("export <kind>: the same lists as CSV")},

@@ -233,10 +233,14 @@ static const char *const value_labels[] = {
     NC_("value", "school"), NC_("value", "company"), NC_("value", "coordinator"), NC_("value", "admin"),
     NC_("value", "moved"), NC_("value", "released"), NC_("value", "true"), NC_("value", "false"),
     NC_("value", "full_time"), NC_("value", "buso"), NC_("value", "learning_working"), NC_("value", "syntra"),
-    NC_("value", "more_seats"), NC_("value", "new_place"),
+    NC_("value", "more_seats"), NC_("value", "new_place"), NC_("value", "offered"), NC_("value", "started"),
+    NC_("value", "ended"), NC_("value", "normal"), NC_("value", "high"), NC_("value", "support"),
+    NC_("value", "no_offer_of_component"), NC_("value", "none_within_reach"), NC_("value", "not_for_this_pupil"),
+    NC_("value", "capacity_taken"), NC_("value", "next_dispatch"),
 };
 static const char *const value_columns[] = {"state", "readiness", "min_readiness", "kind", "reason",
-                                            "distance_band", "role", "side", "school_type", "hint_kind"};
+                                            "distance_band", "role", "side", "school_type", "hint_kind",
+                                            "urgency", "wait", "outcome"};
 
 /* The keys of the records people read most, the report and a rematch's result (the proto's
  * field names), marked for translation; table_key translates them, and any other key too
@@ -254,7 +258,8 @@ static const char *const record_labels[] TRANSLATED_ONLY = {
     N_("trainings_by_provider_type"), N_("trainings_with_pupils"), N_("trend"), N_("unplaced"),
     N_("unplaced_by_reason"), N_("vacancies"), N_("write_us"), N_("report"), N_("generated"), N_("started"), N_("result"),
     N_("proven_optimal"), N_("dual_bound"), N_("hints_checked"), N_("hints_unchecked"), N_("explain_us"),
-    N_("pupils_with_hint"), N_("hint_seats"),
+    N_("pupils_with_hint"), N_("hint_seats"), N_("registration_point"), N_("by_partner"), N_("by_school"),
+    N_("deadline_days"), N_("total"), N_("dispatched"), N_("offers"), N_("referrals"),
 };
 
 static int is_value_column(const char *column) {

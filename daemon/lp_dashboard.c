@@ -496,6 +496,34 @@ static void add_shortages(struct evbuffer *out, const Leerplek__V1__Report *repo
   evbuffer_add_printf(out, "</tbody></table>\n");
 }
 
+static void add_figures_row(struct evbuffer *out, const char *label, const Leerplek__V1__RegistrationFigures *f) {
+  evbuffer_add_printf(out, "<tr><td>");
+  add_escaped(out, label);
+  evbuffer_add_printf(out, "</td><td>%u</td><td>%u</td><td>%u</td><td>%u</td><td>%u</td></tr>\n", f->requests, f->started,
+                      f->median_days_to_start, f->p90_days_to_start, f->over_deadline);
+}
+
+/* The registration point per partner, the total last: how long schools wait for a start. */
+static void add_registration_point(struct evbuffer *out, const Leerplek__V1__Report *report) {
+  const Leerplek__V1__RegistrationSummary *summary = report->registration_point;
+  if (!summary || !summary->total) return;
+  evbuffer_add_printf(out, "<h2>%s</h2>\n", T("Central registration point"));
+  if (summary->total->requests == 0) {
+    evbuffer_add_printf(out, "<p id=\"registration-point\">%s</p>\n", T("No school has referred a pupil to the partners yet."));
+    return;
+  }
+  evbuffer_add_printf(out, "<p class=\"muted\">");
+  /* TRANSLATORS: the deadline in days */
+  evbuffer_add_printf(out, T("Days from a school's request to the start of the trajectory; overdue: not started after %u days."),
+                      summary->deadline_days);
+  evbuffer_add_printf(out, "</p>\n");
+  evbuffer_add_printf(out, "<table id=\"registration-point\"><thead><tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>\n",
+                      T("partner"), T("requests"), T("started"), T("median days to start"), T("90th percentile"), T("overdue"));
+  for (size_t i = 0; i < summary->n_by_partner; i++) add_figures_row(out, summary->by_partner[i]->key, summary->by_partner[i]);
+  add_figures_row(out, T("all requests"), summary->total);
+  evbuffer_add_printf(out, "</tbody></table>\n");
+}
+
 static void add_last_rematch(struct evbuffer *out, const Leerplek__V1__Report *report) {
   const Leerplek__V1__RematchResult *last = report->last_rematch;
   if (!last) {
@@ -582,6 +610,7 @@ static int render(lp_daemon *daemon, struct evbuffer *out) {
   evbuffer_add_printf(out, "<h2>%s</h2>\n", T("Unplaced reasons"));
   add_reasons_chart(out, report, rows);
   add_shortages(out, report);
+  add_registration_point(out, report);
   evbuffer_add_printf(out, "<p class=\"muted\">");
   evbuffer_add_printf(out, T("leerplekd %s. Per pupil details: <code>leerplek coordinator waiting</code> and <code>leerplek coordinator report</code>."),
                       &LP_SERVER_VERSION[strlen("leerplekd ")]);

@@ -314,6 +314,37 @@ static int add_type_counts(lp_ctx *ctx, const uint32_t *counts, Leerplek__V1__Ty
   return 0;
 }
 
+/* The registration point's figures for the report: GetRegistrationPoint itself runs on this
+ * call's context (its scratch lives as long as the report's), so the report can never count
+ * otherwise than the registration point does. */
+static int add_registration_point(lp_ctx *ctx, Leerplek__V1__Report *report) {
+  Leerplek__V1__GetRegistrationPointRequest body = LEERPLEK__V1__GET_REGISTRATION_POINT_REQUEST__INIT;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_REGISTRATION_POINT;
+  request.get_registration_point = &body;
+  Leerplek__V1__Response response = LEERPLEK__V1__RESPONSE__INIT;
+  const Leerplek__V1__Request *report_request = ctx->request;
+  Leerplek__V1__Response *report_response = ctx->response;
+  ctx->request = &request;
+  ctx->response = &response;
+  int rc = lp_handle_get_registration_point(ctx);
+  ctx->request = report_request;
+  ctx->response = report_response;
+  if (rc != 0) return rc;
+  const Leerplek__V1__GetRegistrationPointResponse *point = response.get_registration_point;
+  Leerplek__V1__RegistrationSummary *summary = lp_scratch(ctx, sizeof *summary);
+  if (!summary) return lp_fail(ctx, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INTERNAL, "", "out of memory");
+  leerplek__v1__registration_summary__init(summary);
+  summary->total = point->total;
+  summary->by_partner = point->by_partner;
+  summary->n_by_partner = point->n_by_partner;
+  summary->by_school = point->by_school;
+  summary->n_by_school = point->n_by_school;
+  summary->deadline_days = point->deadline_days;
+  report->registration_point = summary;
+  return 0;
+}
+
 int lp_handle_get_report_full(lp_ctx *ctx) {
   int rc = lp_handle_get_report(ctx);
   if (rc != 0 || !ctx->response->get_report || !ctx->response->get_report->report) return rc;
@@ -354,5 +385,5 @@ int lp_handle_get_report_full(lp_ctx *ctx) {
     if (trend->count && !report->trend) return lp_fail(ctx, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INTERNAL, "", "out of memory");
     for (size_t i = 0; i < trend->count; i++) report->trend[i] = &trend->points[i];
   }
-  return 0;
+  return add_registration_point(ctx, report);
 }
