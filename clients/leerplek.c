@@ -319,7 +319,8 @@ static int list_body_case(lp_kind_id kind) {
   static const int cases[LP_KIND_COUNT] = {
       LEERPLEK__V1__REQUEST__BODY_LIST_TRAININGS, LEERPLEK__V1__REQUEST__BODY_LIST_COMPANIES,
       LEERPLEK__V1__REQUEST__BODY_LIST_LOCATIONS, LEERPLEK__V1__REQUEST__BODY_LIST_VACANCIES,
-      LEERPLEK__V1__REQUEST__BODY_LIST_PUPILS};
+      LEERPLEK__V1__REQUEST__BODY_LIST_PUPILS, LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_OFFERS,
+      LEERPLEK__V1__REQUEST__BODY_LIST_REFERRALS};
   return cases[kind];
 }
 
@@ -331,6 +332,8 @@ static int print_entities(cli *c, const lp_kind *kind, const char *owner_filter,
     Leerplek__V1__ListLocationsRequest locations;
     Leerplek__V1__ListVacanciesRequest vacancies;
     Leerplek__V1__ListPupilsRequest pupils;
+    Leerplek__V1__ListSupportOffersRequest offers;
+    Leerplek__V1__ListReferralsRequest referrals;
   } request;
   ProtobufCMessage *body = NULL;
   switch (kind->id) {
@@ -356,6 +359,14 @@ static int print_entities(cli *c, const lp_kind *kind, const char *owner_filter,
     leerplek__v1__list_pupils_request__init(&request.pupils);
     request.pupils.school_id = (char *)owner_filter;
     body = &request.pupils.base;
+    break;
+  case LP_KIND_OFFERS:
+    leerplek__v1__list_support_offers_request__init(&request.offers);
+    body = &request.offers.base;
+    break;
+  case LP_KIND_REFERRALS:
+    leerplek__v1__list_referrals_request__init(&request.referrals);
+    body = &request.referrals.base;
     break;
   case LP_KIND_COUNT:
     return EXIT_USAGE;
@@ -428,7 +439,7 @@ static void print_kind_help(const char *verb, const lp_kind *kind, FILE *out) {
 static const char export_usage[] =
 N_(    "<kind> [--output FILE] [--owner ID] [--delimiter C] [--decimal-comma] [--json|--table]\n"
     "Writes every <kind> the token may see as CSV (the columns import reads).\n"
-    "Kinds: trainings, companies, locations, vacancies, pupils.\n"
+    "Kinds: trainings, companies, locations, vacancies, pupils, offers, referrals.\n"
     "  --output FILE   write to FILE instead of standard output\n"
     "  --owner ID      only this company's locations/vacancies or this school's pupils\n"
     "  --delimiter C   ',' (default), ';' (with decimal commas, as Flemish spreadsheets read) or tab\n"
@@ -437,7 +448,7 @@ N_(    "<kind> [--output FILE] [--owner ID] [--delimiter C] [--decimal-comma] [-
 static int run_export(cli *c, const command *command, int argc, char **argv) {
   if (argc >= 2 && argv[1][0] != '-') {
     const lp_kind *kind = lp_kind_find(argv[1]);
-    if (!kind) return usage_error(c, _("unknown kind \"%s\" (trainings, companies, locations, vacancies, pupils)"), argv[1]);
+    if (!kind) return usage_error(c, _("unknown kind \"%s\" (trainings, companies, locations, vacancies, pupils, offers, referrals)"), argv[1]);
     for (int i = 2; i < argc; i++)
       if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
         print_command_help(command, stdout);
@@ -451,7 +462,7 @@ static int run_export(cli *c, const command *command, int argc, char **argv) {
     for (int k = 0; k < LP_KIND_COUNT; k++) print_kind_help("export", &lp_kinds[k], stdout);
     return EXIT_OK;
   }
-  return usage_error(c, _("expected a kind: trainings, companies, locations, vacancies or pupils"));
+  return usage_error(c, _("expected a kind: trainings, companies, locations, vacancies, pupils, offers or referrals"));
 }
 
 /* One import row's request kinds. */
@@ -484,6 +495,9 @@ static int send_step(cli *c, import_job *job, size_t row, step_action action) {
   Leerplek__V1__RegisterPupilRequest register_pupil = LEERPLEK__V1__REGISTER_PUPIL_REQUEST__INIT;
   Leerplek__V1__UpdatePupilRequest update_pupil = LEERPLEK__V1__UPDATE_PUPIL_REQUEST__INIT;
   Leerplek__V1__RequestPlacementRequest placement = LEERPLEK__V1__REQUEST_PLACEMENT_REQUEST__INIT;
+  Leerplek__V1__UpsertSupportOfferRequest offer = LEERPLEK__V1__UPSERT_SUPPORT_OFFER_REQUEST__INIT;
+  Leerplek__V1__ReferPupilRequest refer = LEERPLEK__V1__REFER_PUPIL_REQUEST__INIT;
+  Leerplek__V1__Referral *referral = (Leerplek__V1__Referral *)message;
   Leerplek__V1__Vacancy *vacancy = (Leerplek__V1__Vacancy *)message;
   Leerplek__V1__Pupil *pupil = (Leerplek__V1__Pupil *)message;
   Leerplek__V1__VacancyState wanted_state = 0;
@@ -533,6 +547,21 @@ static int send_step(cli *c, import_job *job, size_t row, step_action action) {
       set_body(&request, LEERPLEK__V1__REQUEST__BODY_REQUEST_PLACEMENT, &placement.base);
     }
     break;
+  case LP_KIND_OFFERS:
+    offer.offer = (Leerplek__V1__SupportOffer *)message;
+    set_body(&request, LEERPLEK__V1__REQUEST__BODY_UPSERT_SUPPORT_OFFER, &offer.base);
+    break;
+  case LP_KIND_REFERRALS:
+    refer.school_id = referral->school_id;
+    refer.pupil_ref = referral->pupil_ref;
+    refer.n_components = 1;
+    refer.components = &referral->component;
+    refer.reason = referral->reason;
+    refer.urgency = referral->urgency;
+    refer.share_priority_flags = referral->share_priority_flags;
+    refer.share_school_notes = referral->share_school_notes;
+    set_body(&request, LEERPLEK__V1__REQUEST__BODY_REFER_PUPIL, &refer.base);
+    break;
   case LP_KIND_COUNT:
     break;
   }
@@ -552,6 +581,7 @@ static void judge_step(import_job *job, size_t row, step_action action,
       if (response->body_case == LEERPLEK__V1__RESPONSE__BODY_UPSERT_TRAINING) created = response->upsert_training->created;
       if (response->body_case == LEERPLEK__V1__RESPONSE__BODY_UPSERT_COMPANY) created = response->upsert_company->created;
       if (response->body_case == LEERPLEK__V1__RESPONSE__BODY_UPSERT_LOCATION) created = response->upsert_location->created;
+      if (response->body_case == LEERPLEK__V1__RESPONSE__BODY_UPSERT_SUPPORT_OFFER) created = response->upsert_support_offer->created;
       if (created) job->created++;
       else job->replaced++;
     }
@@ -564,6 +594,10 @@ static void judge_step(import_job *job, size_t row, step_action action,
   }
   if (code == LEERPLEK__V1__STATUS_CODE__STATUS_CODE_ALREADY_EXISTS && action == STEP_REQUEST)
     return; /* already waiting or placed: nothing to do */
+  /* A referral still active is the row already imported: importing a file twice asks nothing
+   * twice (a referral's reason and urgency stay as first asked). */
+  if (code == LEERPLEK__V1__STATUS_CODE__STATUS_CODE_ALREADY_EXISTS && job->kind->id == LP_KIND_REFERRALS)
+    return;
   char why[1200];
   describe_status(response, why, sizeof why);
   static const char *const verbs[] = {"create", "update", "close", "request placement"};
@@ -681,7 +715,9 @@ N_(    "<kind> FILE.csv [--check] [--request] [--delimiter C] [--decimal-comma]\
     "The whole file is checked first, its references to trainings, companies and locations\n"
     "against the store included: any bad row stops the import before anything is sent, with\n"
     "file:line:column and what is wrong, and nothing is imported. Kinds: trainings, companies,\n"
-    "locations, vacancies, pupils (import in that order: each refers to the ones before).\n"
+    "locations, vacancies, pupils, offers (support offers; their organisations first: leerplek\n"
+    "support organisation), referrals (one row per component) - import in that order: each\n"
+    "refers to the ones before.\n"
     "  --check         only check, send nothing: references against the store (with a token)\n"
     "                  and the files of the set beside FILE (trainings.csv, companies.csv, ...)\n"
     "  --request       (pupils) also put every imported pupil on the waiting list\n"
@@ -718,7 +754,7 @@ static int run_import(cli *c, const command *command, int argc, char **argv) {
   }
   if (argc - optind != 2) return usage_error(c, _("expected <kind> FILE.csv"));
   const lp_kind *kind = lp_kind_find(argv[optind]);
-  if (!kind) return usage_error(c, _("unknown kind \"%s\" (trainings, companies, locations, vacancies, pupils)"), argv[optind]);
+  if (!kind) return usage_error(c, _("unknown kind \"%s\" (trainings, companies, locations, vacancies, pupils, offers, referrals)"), argv[optind]);
   if (request_placements && kind->id != LP_KIND_PUPILS) return usage_error(c, _("--request applies to pupils only"));
   const char *path = argv[optind + 1];
   FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");

@@ -1,4 +1,5 @@
-/* leerplek_entities: CSV columns of trainings, companies, locations, vacancies and pupils, the
+/* leerplek_entities: CSV columns of trainings, companies, locations, vacancies, pupils, support
+ * offers and referrals, the
  * checked conversion of CSV rows into proto messages and of messages back into JSON objects
  * with the same columns. Checks that need no server (formats, ranges, lengths, enum names)
  * happen here so a coordinator sees every mistake of a file at once, with line and column,
@@ -95,6 +96,37 @@ static const lp_column pupil_columns[] = {
     {N_("school_type"), 0, N_("the kind of school: full_time, buso, learning_working or syntra")},
 };
 
+enum {
+  OFFER_ID, OFFER_ORGANISATION, OFFER_SITE, OFFER_COMPONENT, OFFER_TRAININGS, OFFER_SEATS,
+  OFFER_DAYS, OFFER_START
+};
+static const lp_column offer_columns[] = {
+    {N_("id"), 1, N_("offer id, unique over all organisations")},
+    {N_("organisation_id"), 1, N_("the support organisation making the offer")},
+    {N_("site_id"), 1, N_("the organisation's site where it takes place")},
+    {N_("component"), 1, N_("fovorm, fowerk, foibal, bgltra, prjlew or altdel")},
+    {N_("training_codes"), 0, N_("trainings it serves, separated by ';' (empty: open to every training)")},
+    {N_("seats"), 1, N_("pupils at once, 1..100")},
+    {N_("days"), 1, N_("days attended over two weeks, same forms as vacancies.days")},
+    {N_("start_date"), 1, N_("first possible start, YYYY-MM-DD")},
+};
+
+/* One row per component: that is how the store keys referrals, so an export of referrals
+ * imports back as itself. */
+enum {
+  REFERRAL_SCHOOL, REFERRAL_PUPIL, REFERRAL_COMPONENT, REFERRAL_REASON, REFERRAL_URGENCY,
+  REFERRAL_SHARE_FLAGS, REFERRAL_SHARE_NOTES
+};
+static const lp_column referral_columns[] = {
+    {N_("school_id"), 0, N_("the pupil's school (empty: the school of a school token)")},
+    {N_("pupil_ref"), 1, N_("the school's reference for the pupil, registered before")},
+    {N_("component"), 1, N_("fovorm, fowerk, foibal, bgltra, prjlew or altdel")},
+    {N_("reason"), 1, N_("why, in a few words, 1..200 bytes; no names or health details")},
+    {N_("urgency"), 1, N_("normal or high")},
+    {N_("share_priority_flags"), 0, N_("let the organisation holding it see the priority flags: true/false")},
+    {N_("share_school_notes"), 0, N_("let the organisation holding it see the school notes: true/false")},
+};
+
 #define COLUMNS(array) array, sizeof array / sizeof array[0]
 const lp_kind lp_kinds[LP_KIND_COUNT] = {
     {LP_KIND_TRAININGS, "trainings", COLUMNS(training_columns)},
@@ -102,11 +134,14 @@ const lp_kind lp_kinds[LP_KIND_COUNT] = {
     {LP_KIND_LOCATIONS, "locations", COLUMNS(location_columns)},
     {LP_KIND_VACANCIES, "vacancies", COLUMNS(vacancy_columns)},
     {LP_KIND_PUPILS, "pupils", COLUMNS(pupil_columns)},
+    {LP_KIND_OFFERS, "offers", COLUMNS(offer_columns)},
+    {LP_KIND_REFERRALS, "referrals", COLUMNS(referral_columns)},
 };
 
 const lp_kind *lp_kind_find(const char *name) {
   static const char *const singular[LP_KIND_COUNT] = {"training", "company", "location",
-                                                      "vacancy", "pupil"};
+                                                      "vacancy", "pupil", "offer",
+                                                      "referral"};
   for (int i = 0; i < LP_KIND_COUNT; i++)
     if (strcmp(name, lp_kinds[i].name) == 0 || strcmp(name, singular[i]) == 0) return &lp_kinds[i];
   return NULL;
@@ -429,8 +464,43 @@ static ProtobufCMessage *pupil_from_row(row_reader *r) {
   return &pupil->base;
 }
 
+static ProtobufCMessage *offer_from_row(row_reader *r) {
+  Leerplek__V1__SupportOffer *offer = malloc(sizeof *offer);
+  if (!offer) return NULL;
+  leerplek__v1__support_offer__init(offer);
+  char why[200];
+  offer->id = take_identifier(r, OFFER_ID);
+  offer->organisation_id = take_identifier(r, OFFER_ORGANISATION);
+  offer->site_id = take_identifier(r, OFFER_SITE);
+  offer->component = (Leerplek__V1__SupportComponent)take_enum(
+      r, OFFER_COMPONENT, &leerplek__v1__support_component__descriptor, 0);
+  offer->training_codes = take_list(r, OFFER_TRAININGS, MAX_RECOGNITIONS, &offer->n_training_codes,
+                                    is_training_code, "a training code");
+  if (lp_u32_parse(cell(r, OFFER_SEATS), 1, 100, &offer->seats, why, sizeof why) != 0)
+    problem(r, OFFER_SEATS, "%s", why);
+  offer->day_mask = take_days(r, OFFER_DAYS);
+  offer->start_date = take_date(r, OFFER_START);
+  return &offer->base;
+}
+
+static ProtobufCMessage *referral_from_row(row_reader *r) {
+  Leerplek__V1__Referral *referral = malloc(sizeof *referral);
+  if (!referral) return NULL;
+  leerplek__v1__referral__init(referral);
+  referral->school_id = take_identifier(r, REFERRAL_SCHOOL);
+  referral->pupil_ref = take_identifier(r, REFERRAL_PUPIL);
+  referral->component = (Leerplek__V1__SupportComponent)take_enum(
+      r, REFERRAL_COMPONENT, &leerplek__v1__support_component__descriptor, 0);
+  referral->reason = take_text(r, REFERRAL_REASON, MAX_NAME);
+  referral->urgency = (Leerplek__V1__Urgency)take_enum(r, REFERRAL_URGENCY, &leerplek__v1__urgency__descriptor, 0);
+  referral->share_priority_flags = take_bool(r, REFERRAL_SHARE_FLAGS);
+  referral->share_school_notes = take_bool(r, REFERRAL_SHARE_NOTES);
+  return &referral->base;
+}
+
 static ProtobufCMessage *(*const from_row[LP_KIND_COUNT])(row_reader *) = {
     training_from_row, company_from_row, location_from_row, vacancy_from_row, pupil_from_row,
+    offer_from_row, referral_from_row,
 };
 
 /* Maps header fields to the kind's columns; reports unknown, repeated and missing columns. */
@@ -614,6 +684,29 @@ json_t *lp_entity_to_json(const lp_kind *kind, const ProtobufCMessage *message) 
     set_text(object, "waiting_since", text);
     set_text(object, "school_notes", pupil->school_notes);
     set_enum(object, "school_type", &leerplek__v1__school_type__descriptor, pupil->school_type);
+    break;
+  }
+  case LP_KIND_OFFERS: {
+    const Leerplek__V1__SupportOffer *offer = (const Leerplek__V1__SupportOffer *)message;
+    set_text(object, "id", offer->id);
+    set_text(object, "organisation_id", offer->organisation_id);
+    set_text(object, "site_id", offer->site_id);
+    set_enum(object, "component", &leerplek__v1__support_component__descriptor, offer->component);
+    set_list(object, "training_codes", offer->training_codes, offer->n_training_codes);
+    json_object_set_new(object, "seats", json_integer(offer->seats));
+    set_days(object, "days", offer->day_mask);
+    set_date(object, "start_date", offer->start_date);
+    break;
+  }
+  case LP_KIND_REFERRALS: {
+    const Leerplek__V1__Referral *referral = (const Leerplek__V1__Referral *)message;
+    set_text(object, "school_id", referral->school_id);
+    set_text(object, "pupil_ref", referral->pupil_ref);
+    set_enum(object, "component", &leerplek__v1__support_component__descriptor, referral->component);
+    set_text(object, "reason", referral->reason);
+    set_enum(object, "urgency", &leerplek__v1__urgency__descriptor, referral->urgency);
+    json_object_set_new(object, "share_priority_flags", json_boolean(referral->share_priority_flags));
+    json_object_set_new(object, "share_school_notes", json_boolean(referral->share_school_notes));
     break;
   }
   case LP_KIND_COUNT:

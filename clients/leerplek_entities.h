@@ -1,5 +1,5 @@
-/* leerplek_entities: the five importable entities (trainings, companies, locations, vacancies,
- * pupils) as CSV columns: which columns each kind has, turning checked CSV rows into proto
+/* leerplek_entities: the importable entities (trainings, companies, locations, vacancies,
+ * pupils, support offers, referrals) as CSV columns: which columns each kind has, turning checked CSV rows into proto
  * messages (with "file:line:column" diagnostics) and turning messages back into JSON objects
  * whose keys are exactly those columns, so that export writes what import reads. */
 #ifndef LEERPLEK_ENTITIES_H
@@ -18,6 +18,8 @@ typedef enum lp_kind_id {
   LP_KIND_LOCATIONS,
   LP_KIND_VACANCIES,
   LP_KIND_PUPILS,
+  LP_KIND_OFFERS,
+  LP_KIND_REFERRALS,
   LP_KIND_COUNT
 } lp_kind_id;
 
@@ -43,7 +45,7 @@ const lp_kind *lp_kind_find(const char *name);
 void lp_kind_print_columns(const lp_kind *kind, FILE *out);
 
 /* Converts every data row of `table` into a message of the kind (Leerplek__V1__Training,
- * __Company, __Location, __Vacancy or __Pupil), allocated so that protobuf_c's
+ * __Company, __Location, __Vacancy, __Pupil, __SupportOffer or __Referral), allocated so that protobuf_c's
  * free_unpacked frees it. Every problem is added to diags as "file:line:column (name): what";
  * returns the number of problems (0: *messages holds table->n_rows messages). On problems no
  * messages are returned. */

@@ -8,7 +8,7 @@
 
 #include "leerplek_i18n.h"
 
-static const char *const key_of_kind[LP_KIND_COUNT] = {"code", "id", "id", "id", "ref"};
+static const char *const key_of_kind[LP_KIND_COUNT] = {"code", "id", "id", "id", "ref", "id", "pupil_ref"};
 
 void lp_known_init(lp_known *known) {
   for (int k = 0; k < LP_KIND_COUNT; k++) {
@@ -44,6 +44,7 @@ unsigned lp_refs_needed(lp_kind_id kind) {
   case LP_KIND_LOCATIONS: return 1u << LP_KIND_COMPANIES;
   case LP_KIND_VACANCIES: return 1u << LP_KIND_TRAININGS | 1u << LP_KIND_COMPANIES | 1u << LP_KIND_LOCATIONS;
   case LP_KIND_PUPILS: return 1u << LP_KIND_TRAININGS | 1u << LP_KIND_COMPANIES;
+  case LP_KIND_OFFERS: return 1u << LP_KIND_TRAININGS;
   default: return 0;
   }
 }
@@ -133,6 +134,12 @@ size_t lp_refs_check(const lp_kind *kind, const lp_csv_table *table, ProtobufCMe
       need_training(&c, "training_code", pupil->training_code);
       need_companies(&c, "preferred_companies", pupil->preferred_company_ids, pupil->n_preferred_company_ids);
       need_companies(&c, "excluded_companies", pupil->excluded_company_ids, pupil->n_excluded_company_ids);
+      break;
+    }
+    case LP_KIND_OFFERS: {
+      const Leerplek__V1__SupportOffer *offer = (const Leerplek__V1__SupportOffer *)messages[i];
+      for (size_t t = 0; t < offer->n_training_codes; t++)
+        need_training(&c, "training_codes", offer->training_codes[t]);
       break;
     }
     default:
