@@ -1,5 +1,5 @@
 /* leerplek_entities: CSV columns of trainings, companies, locations, vacancies, pupils, support
- * offers and referrals, the
+ * organisations, support offers and referrals, the
  * checked conversion of CSV rows into proto messages and of messages back into JSON objects
  * with the same columns. Checks that need no server (formats, ranges, lengths, enum names)
  * happen here so a coordinator sees every mistake of a file at once, with line and column,
@@ -96,6 +96,23 @@ static const lp_column pupil_columns[] = {
     {N_("school_type"), 0, N_("the kind of school: full_time, buso, learning_working or syntra")},
 };
 
+/* One row per site: a spreadsheet has no nested cells, and an organisation's name repeated on
+ * each of its few sites is easy to keep right (the import checks it). */
+enum {
+  ORGANISATION_ID, ORGANISATION_NAME, ORGANISATION_SITE, ORGANISATION_SITE_NAME, ORGANISATION_LATITUDE,
+  ORGANISATION_LONGITUDE, ORGANISATION_POSTCODE, ORGANISATION_DISTRICT
+};
+static const lp_column organisation_columns[] = {
+    {N_("id"), 1, N_("organisation id; one row per site, the rows of an organisation together")},
+    {N_("name"), 1, N_("organisation name, the same on each of its rows")},
+    {N_("site_id"), 1, N_("site id, unique within the organisation")},
+    {N_("site_name"), 0, N_("site name, e.g. Atelier Hoboken")},
+    {N_("latitude"), 0, N_("decimal degrees WGS84, at most 6 decimals, e.g. 51.2172 (empty: the postcode's centre)")},
+    {N_("longitude"), 0, N_("decimal degrees WGS84, at most 6 decimals, e.g. 4.4211 (empty: the postcode's centre)")},
+    {N_("postcode"), 1, N_("Belgian postcode, 4 digits")},
+    {N_("district"), 0, N_("district or municipality for the registration point's figures")},
+};
+
 enum {
   OFFER_ID, OFFER_ORGANISATION, OFFER_SITE, OFFER_COMPONENT, OFFER_TRAININGS, OFFER_SEATS,
   OFFER_DAYS, OFFER_START
@@ -134,14 +151,15 @@ const lp_kind lp_kinds[LP_KIND_COUNT] = {
     {LP_KIND_LOCATIONS, "locations", COLUMNS(location_columns)},
     {LP_KIND_VACANCIES, "vacancies", COLUMNS(vacancy_columns)},
     {LP_KIND_PUPILS, "pupils", COLUMNS(pupil_columns)},
+    {LP_KIND_ORGANISATIONS, "organisations", COLUMNS(organisation_columns)},
     {LP_KIND_OFFERS, "offers", COLUMNS(offer_columns)},
     {LP_KIND_REFERRALS, "referrals", COLUMNS(referral_columns)},
 };
 
 const lp_kind *lp_kind_find(const char *name) {
   static const char *const singular[LP_KIND_COUNT] = {"training", "company", "location",
-                                                      "vacancy", "pupil", "offer",
-                                                      "referral"};
+                                                      "vacancy", "pupil", "organisation",
+                                                      "offer", "referral"};
   for (int i = 0; i < LP_KIND_COUNT; i++)
     if (strcmp(name, lp_kinds[i].name) == 0 || strcmp(name, singular[i]) == 0) return &lp_kinds[i];
   return NULL;
@@ -464,6 +482,77 @@ static ProtobufCMessage *pupil_from_row(row_reader *r) {
   return &pupil->base;
 }
 
+static ProtobufCMessage *organisation_from_row(row_reader *r) {
+  Leerplek__V1__SupportOrganisation *organisation = malloc(sizeof *organisation);
+  Leerplek__V1__SupportSite *site = malloc(sizeof *site);
+  Leerplek__V1__SupportSite **sites = malloc(sizeof *sites);
+  if (!organisation || !site || !sites) {
+    free(organisation);
+    free(site);
+    free(sites);
+    return NULL;
+  }
+  leerplek__v1__support_organisation__init(organisation);
+  leerplek__v1__support_site__init(site);
+  organisation->id = take_identifier(r, ORGANISATION_ID);
+  organisation->name = take_text(r, ORGANISATION_NAME, MAX_NAME);
+  site->id = take_identifier(r, ORGANISATION_SITE);
+  site->name = take_text(r, ORGANISATION_SITE_NAME, MAX_NAME);
+  site->point = take_point(r, ORGANISATION_LATITUDE, ORGANISATION_LONGITUDE, ORGANISATION_POSTCODE);
+  site->postcode = take_postcode(r, ORGANISATION_POSTCODE);
+  site->district = take_text(r, ORGANISATION_DISTRICT, MAX_SHORT);
+  sites[0] = site;
+  organisation->sites = sites;
+  organisation->n_sites = 1;
+  return &organisation->base;
+}
+
+/* Moves the sites of each organisation's further rows into its first row. The rows of one id
+ * must follow each other: an id coming back later is more likely a typo than a plan. */
+#define MAX_SITES 100
+static size_t group_organisations(const lp_kind *kind, const lp_csv_table *table,
+                                  ProtobufCMessage **messages, const int *field_of_column, lp_diags *diags) {
+  size_t problems = 0;
+  Leerplek__V1__SupportOrganisation *lead = NULL;
+  size_t lead_row = 0;
+  for (size_t i = 0; i < table->n_rows; i++) {
+    Leerplek__V1__SupportOrganisation *row = (Leerplek__V1__SupportOrganisation *)messages[i];
+    row_reader r = {kind, table, &table->rows[i], field_of_column, diags, 0};
+    if (!lead || strcmp(lead->id, row->id) != 0) {
+      for (size_t j = 0; j < i; j++)
+        if (lp_row_leads(kind, messages[j]) &&
+            strcmp(((Leerplek__V1__SupportOrganisation *)messages[j])->id, row->id) == 0)
+          problem(&r, ORGANISATION_ID, _("organisation %s also has rows above line %zu: keep its rows together"),
+                  row->id, table->rows[i].line - 1);
+      lead = row;
+      lead_row = i;
+      problems += r.problems;
+      continue;
+    }
+    if (strcmp(lead->name, row->name) != 0)
+      problem(&r, ORGANISATION_NAME, _("\"%.40s\" differs from the name on line %zu"), row->name,
+              table->rows[lead_row].line);
+    for (size_t s = 0; s < lead->n_sites; s++)
+      if (strcmp(lead->sites[s]->id, row->sites[0]->id) == 0)
+        problem(&r, ORGANISATION_SITE, _("site %s appears twice for organisation %s"), row->sites[0]->id, row->id);
+    if (lead->n_sites >= MAX_SITES)
+      problem(&r, ORGANISATION_SITE, _("organisation %s has more than %d sites"), row->id, MAX_SITES);
+    Leerplek__V1__SupportSite **grown =
+        r.problems ? NULL : realloc(lead->sites, (lead->n_sites + 1) * sizeof *grown);
+    if (grown) {
+      lead->sites = grown;
+      lead->sites[lead->n_sites++] = row->sites[0];
+      row->n_sites = 0;
+    }
+    problems += r.problems;
+  }
+  return problems;
+}
+
+int lp_row_leads(const lp_kind *kind, const ProtobufCMessage *message) {
+  return kind->id != LP_KIND_ORGANISATIONS || ((const Leerplek__V1__SupportOrganisation *)message)->n_sites > 0;
+}
+
 static ProtobufCMessage *offer_from_row(row_reader *r) {
   Leerplek__V1__SupportOffer *offer = malloc(sizeof *offer);
   if (!offer) return NULL;
@@ -500,7 +589,7 @@ static ProtobufCMessage *referral_from_row(row_reader *r) {
 
 static ProtobufCMessage *(*const from_row[LP_KIND_COUNT])(row_reader *) = {
     training_from_row, company_from_row, location_from_row, vacancy_from_row, pupil_from_row,
-    offer_from_row, referral_from_row,
+    organisation_from_row, offer_from_row, referral_from_row,
 };
 
 /* Maps header fields to the kind's columns; reports unknown, repeated and missing columns. */
@@ -560,6 +649,8 @@ size_t lp_rows_to_messages(const lp_kind *kind, const lp_csv_table *table,
     }
     problems += r.problems;
   }
+  if (!problems && kind->id == LP_KIND_ORGANISATIONS)
+    problems = group_organisations(kind, table, result, field_of_column, diags);
   if (problems) {
     lp_messages_free(result, table->n_rows);
     return problems;
@@ -612,7 +703,35 @@ static void set_date(json_t *object, const char *key, const Leerplek__V1__Date *
   set_text(object, key, text);
 }
 
+static json_t *site_row(const Leerplek__V1__SupportOrganisation *organisation, const Leerplek__V1__SupportSite *site) {
+  json_t *object = json_object();
+  set_text(object, "id", organisation->id);
+  set_text(object, "name", organisation->name);
+  set_text(object, "site_id", site ? site->id : "");
+  set_text(object, "site_name", site ? site->name : "");
+  set_point(object, site ? site->point : NULL);
+  set_text(object, "postcode", site ? site->postcode : "");
+  set_text(object, "district", site ? site->district : "");
+  return object;
+}
+
+json_t *lp_entity_rows(const lp_kind *kind, const ProtobufCMessage *message) {
+  json_t *rows = json_array();
+  if (kind->id != LP_KIND_ORGANISATIONS) {
+    json_array_append_new(rows, lp_entity_to_json(kind, message));
+    return rows;
+  }
+  const Leerplek__V1__SupportOrganisation *organisation = (const Leerplek__V1__SupportOrganisation *)message;
+  for (size_t s = 0; s < organisation->n_sites; s++)
+    json_array_append_new(rows, site_row(organisation, organisation->sites[s]));
+  return rows;
+}
+
 json_t *lp_entity_to_json(const lp_kind *kind, const ProtobufCMessage *message) {
+  if (kind->id == LP_KIND_ORGANISATIONS) {
+    const Leerplek__V1__SupportOrganisation *organisation = (const Leerplek__V1__SupportOrganisation *)message;
+    return site_row(organisation, organisation->n_sites ? organisation->sites[0] : NULL);
+  }
   json_t *object = json_object();
   if (!object) return NULL;
   switch (kind->id) {
@@ -686,6 +805,8 @@ json_t *lp_entity_to_json(const lp_kind *kind, const ProtobufCMessage *message) 
     set_enum(object, "school_type", &leerplek__v1__school_type__descriptor, pupil->school_type);
     break;
   }
+  case LP_KIND_ORGANISATIONS:
+    break;
   case LP_KIND_OFFERS: {
     const Leerplek__V1__SupportOffer *offer = (const Leerplek__V1__SupportOffer *)message;
     set_text(object, "id", offer->id);

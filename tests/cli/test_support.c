@@ -377,7 +377,10 @@ static void expect_export_equals(const char *kind, const char *name) {
   free(original);
 }
 
-Test(cli_support, offers_and_referrals_import_then_export_gives_the_same_files) {
+Test(cli_support, organisations_offers_and_referrals_import_then_export_gives_the_same_files) {
+  /* The file replaces the two organisations of the setup, oal-a now with a second site. */
+  import_data_file("organisations", "organisations.csv");
+  expect_export_equals("organisations", "organisations.csv");
   import_data_file("offers", "offers.csv");
   expect_export_equals("offers", "offers.csv");
   import_data_file("referrals", "referrals.csv");
@@ -443,8 +446,55 @@ Test(cli_support, a_bad_offers_or_referrals_file_imports_nothing) {
   cr_assert_str_eq(out, "school_id,pupil_ref,component,reason,urgency,share_priority_flags,share_school_notes\n");
   free(out);
 
-  RUN_AS(r, coordinator_env, "export", "organisations");
+  RUN_AS(r, coordinator_env, "export", "organisation-sites");
   cr_assert_eq(r.status, 2);
-  cr_assert(strstr(r.err, "offers, referrals"), "the kinds are listed: %s", r.err);
+  cr_assert(strstr(r.err, "organisations, offers, referrals"), "the kinds are listed: %s", r.err);
   cli_result_free(&r);
+}
+
+Test(cli_support, organisation_rows_must_agree_and_offers_name_a_known_site) {
+  char *before;
+  cli_result r;
+  RUN_OK(before, coordinator_env, "export", "organisations");
+  static const char scattered[] =
+      "id,name,site_id,postcode\n"
+      "oal-c,Nieuw vzw,s1,2000\n"
+      "oal-c,Nieuw vzw,s1,2018\n"
+      "oal-d,Ander vzw,s1,2100\n"
+      "oal-c,Nieuw  vzw,s2,2060\n";
+  const char *env[] = {address_env, coordinator_env, NULL};
+  const char *const args[] = {"import", "organisations", "-", NULL};
+  r = run_cli(args, env, scattered);
+  cr_assert_eq(r.status, 2, "%s", r.err);
+  cr_assert(strstr(r.err, "<stdin>:3:3 (site_id): site s1 appears twice for organisation oal-c"), "%s", r.err);
+  cr_assert(strstr(r.err, "<stdin>:5:1 (id): organisation oal-c also has rows above line 4"), "%s", r.err);
+  cli_result_free(&r);
+  static const char renamed[] =
+      "id,name,site_id,postcode\n"
+      "oal-c,Nieuw vzw,s1,2000\n"
+      "oal-c,Nieuw  vzw,s2,2060\n";
+  r = run_cli(args, env, renamed);
+  cr_assert_eq(r.status, 2, "%s", r.err);
+  cr_assert(strstr(r.err, "<stdin>:3:2 (name): \"Nieuw  vzw\" differs from the name on line 2"), "%s", r.err);
+  cli_result_free(&r);
+  char *out;
+  RUN_OK(out, coordinator_env, "export", "organisations");
+  cr_assert_str_eq(out, before, "nothing was imported");
+  free(out);
+  free(before);
+
+  static const char offers[] =
+      "id,organisation_id,site_id,component,seats,days,start_date\n"
+      "OFF-Y1,oal-a,s1,fowerk,3,mon,2026-09-01\n"
+      "OFF-Y2,oal-a,s9,fowerk,3,mon,2026-09-01\n"
+      "OFF-Y3,oal-z,s1,fowerk,3,mon,2026-09-01\n";
+  const char *const offer_args[] = {"import", "offers", "-", NULL};
+  r = run_cli(offer_args, env, offers);
+  cr_assert_eq(r.status, 2, "%s", r.err);
+  cr_assert(strstr(r.err, "<stdin>:3 (site_id): organisation oal-a has no site s9"), "%s", r.err);
+  cr_assert(strstr(r.err, "<stdin>:4 (organisation_id): no support organisation oal-z"), "%s", r.err);
+  cli_result_free(&r);
+  RUN_OK(out, coordinator_env, "export", "offers");
+  cr_assert_str_eq(out, "id,organisation_id,site_id,component,training_codes,seats,days,start_date\n");
+  free(out);
 }
