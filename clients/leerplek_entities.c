@@ -543,6 +543,10 @@ static size_t group_organisations(const lp_kind *kind, const lp_csv_table *table
       lead->sites = grown;
       lead->sites[lead->n_sites++] = row->sites[0];
       row->n_sites = 0;
+    } else if (!r.problems) {
+      /* Sent alone, the row would replace its organisation with this one site. */
+      lp_diag_add(diags, _("%s: out of memory"), table->name);
+      r.problems++;
     }
     problems += r.problems;
   }
