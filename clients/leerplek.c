@@ -1,6 +1,6 @@
 /* leerplek: the command-line tool for schools, companies, coordinators and admins of a
- * leerplekd daemon: subcommands per role, CSV import/export of the five entity lists, human
- * tables by default and --csv/--json for scripts.
+ * leerplekd daemon: subcommands per role, CSV import/export of the entity lists
+ * (those of the regular matching and of the preparatory track), human tables by default and --csv/--json for scripts.
  *
  * Exit codes: 0 ok, 1 the daemon refused (status name, message and field are printed),
  * 2 usage or input error (nothing was sent), 3 connection failure. */
@@ -735,13 +735,14 @@ static const char import_usage[] =
 N_(    "<kind> FILE.csv [--check] [--request] [--delimiter C] [--decimal-comma]\n"
     "Reads FILE.csv ('-' = standard input) and creates or replaces every row: trainings,\n"
     "companies and locations are upserted, vacancies published (or updated when they exist,\n"
-    "then closed when state is closed), pupils registered (or updated when they exist).\n"
-    "The whole file is checked first, its references to trainings, companies and locations\n"
-    "against the store included: any bad row stops the import before anything is sent, with\n"
-    "file:line:column and what is wrong, and nothing is imported. Kinds: trainings, companies,\n"
-    "locations, vacancies, pupils, organisations (support organisations, one row per site),\n"
-    "offers, referrals (one row per component) - import in that order: each refers to the ones\n"
-    "before.\n"
+    "then closed when state is closed), pupils registered (or updated when they exist),\n"
+    "organisations and offers upserted, referrals asked for (an active one is left as it is).\n"
+    "The whole file is checked first, its references to trainings, companies, locations and\n"
+    "organisations against the store included: any bad row stops the import before anything\n"
+    "is sent, with file:line:column and what is wrong, and nothing is imported. Kinds:\n"
+    "trainings, companies, locations, vacancies, pupils, organisations (support organisations,\n"
+    "one row per site), offers, referrals (one row per component) - import in that order: each\n"
+    "refers to the ones before.\n"
     "  --check         only check, send nothing: references against the store (with a token)\n"
     "                  and the files of the set beside FILE (trainings.csv, companies.csv, ...)\n"
     "  --request       (pupils) also put every imported pupil on the waiting list\n"

@@ -2,8 +2,9 @@
  * and redis-server: a support organisation publishes an offer, a school refers a pupil, the
  * coordinator reads the partners' waiting list and dispatches (dry, then applied), both sides
  * accept, the organisation starts and ends the trajectory, and the registration point shows
- * exactly that, as do the coordinators' report and the dashboard; bad flags are refused naming the flag and change nothing. The organisation
- * itself is created through the API (the tool has no command for its sites yet). */
+ * exactly that, as do the coordinators' report and the dashboard; bad flags are refused naming the flag and change nothing. The setup
+ * creates two organisations through the API; the CSV tests import organisations, offers and
+ * referrals over them, export them back unchanged and refuse bad files whole. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <jansson.h>
