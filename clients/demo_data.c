@@ -109,6 +109,60 @@ const int32_t demo_schools_per_kind[DEMO_SCHOOL_KIND_COUNT] = {10, 2, 7, 1};
 const int32_t demo_pupils_per_kind[DEMO_SCHOOL_KIND_COUNT] = {139, 6, 83, 79};
 const int32_t demo_trainings_per_kind[DEMO_SCHOOL_KIND_COUNT] = {20, 1, 24, 14};
 const int32_t demo_group_percent[DEMO_GROUP_COUNT] = {45, 27, 28};
+const int32_t demo_trajectory_permille[DEMO_TRAJECTORY_COUNT] = {346, 248, 161, 65, 54, 53, 41, 31};
+const char *const demo_component_names[DEMO_COMPONENT_COUNT] = {"fovorm", "fowerk", "foibal",
+                                                                "bgltra", "prjlew", "altdel"};
+
+/* Neutral names; the sites are in the districts the demo's pupils live in, and the city's own
+ * workshops stand for "the city itself as a workplace for the preparatory phase". */
+static const demo_site zuid_sites[] = {{"hoboken", "Atelier Hoboken", "2660", "Kiel/Hoboken"},
+                                       {"kiel", "Atelier Kiel", "2020", "Brederode/Markgrave"}};
+static const demo_site noord_sites[] = {{"merksem", "Huis Merksem", "2170", "Merksem"},
+                                        {"ekeren", "Huis Ekeren", "2180", "Ekeren"}};
+static const demo_site oost_sites[] = {{"deurne", "Werkhuis Deurne", "2100", "Deurne north"},
+                                       {"borgerhout", "Werkhuis Borgerhout", "2140", "Deurne-south/Borgerhout extra muros"}};
+static const demo_site centrum_sites[] = {{"centrum", "Trajecthuis Centrum", "2000", "inner city/Eilandje"},
+                                          {"berchem", "Trajecthuis Berchem", "2600", "Stadspark/Zurenborg/Berchem"}};
+static const demo_site stad_sites[] = {{"noord", "Stadsatelier Noord", "2060", "Antwerpen-Noord/Borgerhout-north"},
+                                       {"wilrijk", "Stadsatelier Wilrijk", "2610", "Wilrijk/Nieuw-Berchem"},
+                                       {"linkeroever", "Stadsatelier Linkeroever", "2050", "Linkeroever"}};
+#define SITES(array) array, (int32_t)(sizeof array / sizeof array[0])
+static const demo_organisation organisation_table[] = {
+    {"oal-zuid", "Werkplaats Zuid vzw", SITES(zuid_sites)},
+    {"oal-noord", "Traject Noord vzw", SITES(noord_sites)},
+    {"oal-oost", "Atelier Oost vzw", SITES(oost_sites)},
+    {"oal-centrum", "Begeleiding Centrum vzw", SITES(centrum_sites)},
+    {"stad-werkt", "Stadsateliers Antwerpen", SITES(stad_sites)},
+};
+enum { ORG_ZUID, ORG_NOORD, ORG_OOST, ORG_CENTRUM, ORG_STAD, ORGANISATIONS };
+
+/* Where each component is offered, as (organisation, site): spread so that every part of the
+ * city has a few components within a short trip. */
+#define PLACES_MAX 4
+static const struct {
+    int32_t count;
+    int32_t organisation[PLACES_MAX], site[PLACES_MAX];
+} component_places[DEMO_COMPONENT_COUNT] = {
+    [DEMO_FOVORM] = {3, {ORG_ZUID, ORG_CENTRUM, ORG_NOORD}, {0, 0, 0}},
+    [DEMO_FOWERK] = {4, {ORG_ZUID, ORG_OOST, ORG_STAD, ORG_STAD}, {1, 0, 0, 1}},
+    [DEMO_FOIBAL] = {2, {ORG_OOST, ORG_STAD}, {1, 2}},
+    [DEMO_BGLTRA] = {3, {ORG_CENTRUM, ORG_NOORD, ORG_OOST}, {0, 1, 1}},
+    [DEMO_PRJLEW] = {2, {ORG_CENTRUM, ORG_ZUID}, {1, 0}},
+    [DEMO_ALTDEL] = {3, {ORG_NOORD, ORG_OOST, ORG_STAD}, {0, 0, 0}},
+};
+#define OFFER_SEATS_MAX 100
+#define OFFER_DAYS (0x1Fu | 0x1Fu << 7) /* Monday to Friday of both weeks: trajectories run on school days */
+
+static const char *const trajectory_reason[DEMO_TRAJECTORY_COUNT] = {
+    "preparatory phase before a workplace",
+    "guidance alongside school",
+    "work with an employer under guidance",
+    "preparatory phase with an individual training",
+    "work with an employer beside a preparatory phase",
+    "work with an employer and an individual training",
+    "individual vocational training",
+    "preparatory phase, individual training and work",
+};
 
 static const char *const school_prefix[DEMO_SCHOOL_KIND_COUNT] = {"VT", "BUSO", "CDO", "SYNTRA"};
 static const char *const group_note[DEMO_GROUP_COUNT] = {
@@ -291,6 +345,8 @@ void demo_free(demo_dataset *dataset)
     free(dataset->locations);
     free(dataset->vacancies);
     free(dataset->pupils);
+    free(dataset->offers);
+    free(dataset->referrals);
     memset(dataset, 0, sizeof *dataset);
 }
 
@@ -589,6 +645,104 @@ static void make_preferences(demo_dataset *d, generator_random *stream)
     }
 }
 
+unsigned demo_referral_components(demo_trajectory trajectory, int32_t nth)
+{
+    switch (trajectory) {
+    case DEMO_TRAJECTORY_PREPARATORY:
+        return nth % 2 ? 1u << DEMO_FOWERK : 1u << DEMO_FOVORM | 1u << DEMO_FOWERK;
+    case DEMO_TRAJECTORY_GUIDANCE:
+        return nth % 2 ? 1u << DEMO_PRJLEW : 1u << DEMO_BGLTRA;
+    case DEMO_TRAJECTORY_WORK:
+        return 1u << DEMO_ALTDEL;
+    case DEMO_TRAJECTORY_PREPARATORY_IBAL:
+        return 1u << DEMO_FOWERK | 1u << DEMO_FOIBAL;
+    case DEMO_TRAJECTORY_WORK_PREPARATORY:
+        return 1u << DEMO_ALTDEL | 1u << DEMO_FOVORM;
+    case DEMO_TRAJECTORY_WORK_IBAL:
+        return 1u << DEMO_ALTDEL | 1u << DEMO_FOIBAL;
+    case DEMO_TRAJECTORY_IBAL:
+        return 1u << DEMO_FOIBAL;
+    case DEMO_TRAJECTORY_ALL:
+        return 1u << DEMO_FOWERK | 1u << DEMO_FOIBAL | 1u << DEMO_ALTDEL;
+    case DEMO_TRAJECTORY_COUNT:
+        break;
+    }
+    return 0;
+}
+
+/* A referral for every not-ready pupil, the trajectories dealt so that every prefix of the
+ * pupils follows seed 000's mix as closely as whole pupils allow (the pupils are already in
+ * random order); then offers with exactly the seats the referrals ask per component, split
+ * over the component's places and at most OFFER_SEATS_MAX each. */
+static bool make_preparatory_track(demo_dataset *d)
+{
+    d->organisations = organisation_table;
+    d->organisation_count = ORGANISATIONS;
+    int32_t not_ready = 0;
+    for (int32_t i = 0; i < d->pupil_count; i++)
+        not_ready += d->pupils[i].readiness == DEMO_NOT_READY;
+    d->referrals = calloc((size_t)(not_ready ? not_ready : 1), sizeof *d->referrals);
+    if (!d->referrals)
+        return false;
+    int32_t dealt[DEMO_TRAJECTORY_COUNT] = {0}, demand[DEMO_COMPONENT_COUNT] = {0};
+    for (int32_t i = 0; i < d->pupil_count; i++) {
+        if (d->pupils[i].readiness != DEMO_NOT_READY)
+            continue;
+        int32_t k = d->referral_count;
+        int32_t best = 0;
+        double best_gap = -1e9;
+        for (int32_t t = 0; t < DEMO_TRAJECTORY_COUNT; t++) {
+            double gap = demo_trajectory_permille[t] * (k + 1) / 1000.0 - dealt[t];
+            if (gap > best_gap + 1e-9) {
+                best_gap = gap;
+                best = t;
+            }
+        }
+        demo_referral *referral = &d->referrals[d->referral_count++];
+        referral->pupil = i;
+        referral->trajectory = (demo_trajectory)best;
+        referral->components = demo_referral_components(referral->trajectory, dealt[best]);
+        dealt[best]++;
+        for (int c = 0; c < DEMO_COMPONENT_COUNT; c++)
+            demand[c] += (referral->components >> c) & 1u;
+    }
+    int32_t offer_capacity = 0;
+    for (int c = 0; c < DEMO_COMPONENT_COUNT; c++)
+        offer_capacity += component_places[c].count + demand[c] / OFFER_SEATS_MAX + 1;
+    d->offers = calloc((size_t)offer_capacity, sizeof *d->offers);
+    if (!d->offers)
+        return false;
+    for (int c = 0; c < DEMO_COMPONENT_COUNT; c++) {
+        int32_t places = component_places[c].count;
+        int32_t pieces = (demand[c] + OFFER_SEATS_MAX - 1) / OFFER_SEATS_MAX;
+        if (pieces < places)
+            pieces = places;
+        double weights[PLACES_MAX * 64];
+        int32_t parts[PLACES_MAX * 64];
+        if (pieces > PLACES_MAX * 64)
+            return false;
+        for (int32_t p = 0; p < pieces; p++)
+            weights[p] = 1.0;
+        apportion(demand[c], weights, pieces, parts);
+        for (int32_t p = 0; p < pieces; p++) {
+            if (parts[p] == 0)
+                continue;
+            demo_offer *offer = &d->offers[d->offer_count++];
+            offer->organisation = component_places[c].organisation[p % places];
+            offer->site = component_places[c].site[p % places];
+            offer->component = (demo_component)c;
+            offer->seats = parts[p];
+            char upper[8];
+            for (int k = 0; k < 7 && demo_component_names[c][k]; k++) {
+                upper[k] = (char)(demo_component_names[c][k] - 'a' + 'A');
+                upper[k + 1] = '\0';
+            }
+            snprintf(offer->id, sizeof offer->id, "OFF-%s-%02d", upper, (int)(p + 1));
+        }
+    }
+    return true;
+}
+
 int demo_generate(uint64_t seed, int32_t scale, demo_dataset *out)
 {
     memset(out, 0, sizeof *out);
@@ -634,6 +788,10 @@ int demo_generate(uint64_t seed, int32_t scale, demo_dataset *out)
         return -1;
     }
     make_preferences(out, &stream);
+    if (!make_preparatory_track(out)) {
+        demo_free(out);
+        return -1;
+    }
     return 0;
 }
 
@@ -769,6 +927,64 @@ static void write_pupils(const demo_dataset *d, FILE *out)
     }
 }
 
+static void write_organisations(const demo_dataset *d, FILE *out)
+{
+    fputs("id,name,site_id,site_name,postcode,district\n", out);
+    for (int32_t o = 0; o < d->organisation_count; o++) {
+        const demo_organisation *organisation = &d->organisations[o];
+        for (int32_t s = 0; s < organisation->site_count; s++) {
+            put_cell(out, organisation->id, false);
+            put_cell(out, organisation->name, false);
+            put_cell(out, organisation->sites[s].id, false);
+            put_cell(out, organisation->sites[s].name, false);
+            put_cell(out, organisation->sites[s].postcode, false);
+            put_cell(out, organisation->sites[s].district, true);
+        }
+    }
+}
+
+static void write_offers(const demo_dataset *d, FILE *out)
+{
+    fputs("id,organisation_id,site_id,component,training_codes,seats,days,start_date\n", out);
+    for (int32_t k = 0; k < d->offer_count; k++) {
+        const demo_offer *offer = &d->offers[k];
+        const demo_organisation *organisation = &d->organisations[offer->organisation];
+        char seats[16], days[15];
+        snprintf(seats, sizeof seats, "%d", (int)offer->seats);
+        demo_days_text(OFFER_DAYS, days);
+        put_cell(out, offer->id, false);
+        put_cell(out, organisation->id, false);
+        put_cell(out, organisation->sites[offer->site].id, false);
+        put_cell(out, demo_component_names[offer->component], false);
+        put_cell(out, "", false);
+        put_cell(out, seats, false);
+        put_cell(out, days, false);
+        put_cell(out, "2026-09-01", true);
+    }
+}
+
+/* Newcomers' referrals are urgent (a school year already lost to arriving); the priority flags
+ * are shared so the partner can plan for them, the school notes are not. */
+static void write_referrals(const demo_dataset *d, FILE *out)
+{
+    fputs("school_id,pupil_ref,component,reason,urgency,share_priority_flags,share_school_notes\n", out);
+    for (int32_t k = 0; k < d->referral_count; k++) {
+        const demo_referral *referral = &d->referrals[k];
+        const demo_pupil *pupil = &d->pupils[referral->pupil];
+        for (int c = 0; c < DEMO_COMPONENT_COUNT; c++) {
+            if (!((referral->components >> c) & 1u))
+                continue;
+            put_cell(out, d->schools[pupil->school].id, false);
+            put_cell(out, pupil->ref, false);
+            put_cell(out, demo_component_names[c], false);
+            put_cell(out, trajectory_reason[referral->trajectory], false);
+            put_cell(out, pupil->newcomer_okan ? "high" : "normal", false);
+            put_cell(out, "true", false);
+            put_cell(out, "false", true);
+        }
+    }
+}
+
 /* The tokens a demo run creates: the coordinator, each school, and each company that has a
  * location (only those can publish or answer proposals). "<role> <scope>" per line. */
 static void write_tokens_plan(const demo_dataset *d, FILE *out)
@@ -834,7 +1050,9 @@ int demo_write_directory(const demo_dataset *dataset, const char *directory)
     } files[] = {
         {"trainings.csv", write_trainings},   {"companies.csv", write_companies},
         {"locations.csv", write_locations},   {"vacancies.csv", write_vacancies},
-        {"pupils.csv", write_pupils},         {"tokens-plan.txt", write_tokens_plan}, {"trend.txt", write_trend},
+        {"pupils.csv", write_pupils},         {"organisations.csv", write_organisations},
+        {"offers.csv", write_offers},         {"referrals.csv", write_referrals},
+        {"tokens-plan.txt", write_tokens_plan}, {"trend.txt", write_trend},
     };
     for (size_t k = 0; k < sizeof files / sizeof files[0]; k++)
         if (write_file(dataset, directory, files[k].name, files[k].writer) != 0)
@@ -868,6 +1086,14 @@ void demo_write_summary(const demo_dataset *d, FILE *out)
     fprintf(out, "  vacancies %d with %d seats (%d preparatory); pupils %d (%d not ready)\n",
             (int)d->vacancy_count, (int)vacancy_seats, (int)preparatory_seats, (int)d->pupil_count,
             (int)not_ready);
+    int32_t referral_rows = 0, offer_seats = 0;
+    for (int32_t k = 0; k < d->referral_count; k++)
+        referral_rows += __builtin_popcount(d->referrals[k].components);
+    for (int32_t k = 0; k < d->offer_count; k++)
+        offer_seats += d->offers[k].seats;
+    fprintf(out, "  support organisations %d with %d offers of %d seats; referrals %d for %d pupils\n",
+            (int)d->organisation_count, (int)d->offer_count, (int)offer_seats, (int)referral_rows,
+            (int)d->referral_count);
     fprintf(out, "  %-22s %7s %7s\n", "training", "pupils", "seats");
     for (int32_t t = 0; t < d->training_count; t++)
         fprintf(out, "  %-22s %7d %7d%s\n", d->trainings[t].code, (int)pupils_of[t], (int)seats_of[t],

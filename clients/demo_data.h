@@ -3,7 +3,11 @@
  *
  * One seed and one scale fully determine the dataset: 44 trainings, 20 schools of four kinds,
  * 1,220 recognised companies, 367 recognised locations, their vacancies, and 307 pupils over
- * the 15 education areas and the three groups of the 2020-2021 study. Scale K multiplies every
+ * the 15 education areas and the three groups of the 2020-2021 study; and the preparatory
+ * track: five support organisations with sites in Antwerp's districts, a referral for every
+ * not-ready pupil in the trajectory mix of seed 000, and offers whose seats per component equal
+ * what those referrals ask (derived without drawing from the random stream, so the figures
+ * above do not depend on them). Scale K multiplies every
  * count except the trainings (K = 65 gives about 20,000 pupils, the size of Flanders).
  */
 #ifndef LEERPLEK_DEMO_DATA_H
@@ -101,6 +105,60 @@ typedef struct {
     char waiting_since[11];
 } demo_pupil;
 
+/* The preparatory track's components, in the proto's order. */
+typedef enum {
+    DEMO_FOVORM,
+    DEMO_FOWERK,
+    DEMO_FOIBAL,
+    DEMO_BGLTRA,
+    DEMO_PRJLEW,
+    DEMO_ALTDEL,
+    DEMO_COMPONENT_COUNT
+} demo_component;
+
+/* The trajectories seed 000 counts over 1,601 pupils, largest first (see
+ * demo_trajectory_permille). */
+typedef enum {
+    DEMO_TRAJECTORY_PREPARATORY,        /* FOVORM and/or FOWERK */
+    DEMO_TRAJECTORY_GUIDANCE,           /* BGLTRA or PRJLEW */
+    DEMO_TRAJECTORY_WORK,               /* ALTDEL */
+    DEMO_TRAJECTORY_PREPARATORY_IBAL,   /* FOWERK + FOIBAL */
+    DEMO_TRAJECTORY_WORK_PREPARATORY,   /* ALTDEL + FOVORM */
+    DEMO_TRAJECTORY_WORK_IBAL,          /* ALTDEL + FOIBAL */
+    DEMO_TRAJECTORY_IBAL,               /* FOIBAL */
+    DEMO_TRAJECTORY_ALL,                /* FOWERK + FOIBAL + ALTDEL */
+    DEMO_TRAJECTORY_COUNT
+} demo_trajectory;
+
+typedef struct {
+    const char *id;
+    const char *name;
+    const char *postcode; /* placed at the postcode's centre by the import */
+    const char *district;
+} demo_site;
+
+typedef struct {
+    const char *id;
+    const char *name;
+    const demo_site *sites;
+    int32_t site_count;
+} demo_organisation;
+
+typedef struct {
+    char id[24];
+    int32_t organisation;
+    int32_t site;
+    demo_component component;
+    int32_t seats;
+} demo_offer;
+
+/* A not-ready pupil's request to the preparatory track: one referral row per component. */
+typedef struct {
+    int32_t pupil;
+    demo_trajectory trajectory;
+    unsigned components; /* bit per demo_component */
+} demo_referral;
+
 typedef struct {
     uint64_t seed;
     int32_t scale;
@@ -116,6 +174,12 @@ typedef struct {
     int32_t vacancy_count;
     demo_pupil *pupils;
     int32_t pupil_count;
+    const demo_organisation *organisations;
+    int32_t organisation_count;
+    demo_offer *offers;
+    int32_t offer_count;
+    demo_referral *referrals; /* one per not-ready pupil */
+    int32_t referral_count;
 } demo_dataset;
 
 /* The unscaled targets: the SamDuLeA dashboard of February 2022. */
@@ -130,6 +194,12 @@ extern const int32_t demo_schools_per_kind[DEMO_SCHOOL_KIND_COUNT];   /* 10, 2, 
 extern const int32_t demo_pupils_per_kind[DEMO_SCHOOL_KIND_COUNT];    /* 139, 6, 83, 79 */
 extern const int32_t demo_trainings_per_kind[DEMO_SCHOOL_KIND_COUNT]; /* 20, 1, 24, 14 */
 extern const int32_t demo_group_percent[DEMO_GROUP_COUNT];            /* 45, 27, 28 */
+/* 346, 248, 161, 65, 54, 53, 41, 31 (seed 000; the remaining 0.1 % is rounding) */
+extern const int32_t demo_trajectory_permille[DEMO_TRAJECTORY_COUNT];
+/* The components of each trajectory (bit per demo_component); the preparatory and the guidance
+ * ones alternate between their two forms, see demo_referral_components. */
+unsigned demo_referral_components(demo_trajectory trajectory, int32_t nth);
+extern const char *const demo_component_names[DEMO_COMPONENT_COUNT]; /* "fovorm", ... */
 
 /* Builds the dataset for a seed and a scale 1..DEMO_SCALE_MAX. Returns 0, or -1 for a bad
  * scale or when memory ran out (nothing is left allocated then). */
@@ -137,7 +207,7 @@ int demo_generate(uint64_t seed, int32_t scale, demo_dataset *out);
 void demo_free(demo_dataset *dataset);
 
 /* Writes trainings.csv, companies.csv, locations.csv, vacancies.csv, pupils.csv,
- * tokens-plan.txt and trend.txt (the dashboard's October 2021 pupil counts, all and per named
+ * organisations.csv, offers.csv, referrals.csv, tokens-plan.txt and trend.txt (the dashboard's October 2021 pupil counts, all and per named
  * training, as a daily snapshot of 2026-10-01, "<day> name=value ...") into an existing
  * directory. Returns 0, or -1 with errno set. */
 int demo_write_directory(const demo_dataset *dataset, const char *directory);

@@ -1,6 +1,7 @@
 /* leerplek: the command-line tool for schools, companies, coordinators and admins of a
- * leerplekd daemon: subcommands per role, CSV import/export of the five entity lists, human
- * tables by default and --csv/--json for scripts.
+ * leerplekd daemon: subcommands per role, CSV import/export of the entity lists (those of
+ * the regular matching and of the preparatory track), human tables by default and
+ * --csv/--json for scripts.
  *
  * Exit codes: 0 ok, 1 the daemon refused (status name, message and field are printed),
  * 2 usage or input error (nothing was sent), 3 connection failure. */
@@ -230,8 +231,15 @@ static int list_all(cli *c, int body_case, ProtobufCMessage *body, const lp_kind
     size_t count;
     const char *next;
     page_items(response_body(response, body_case), &page, &count, &next);
-    for (size_t i = 0; i < count; i++)
-      json_array_append_new(items, kind ? lp_entity_to_json(kind, page[i]) : lp_message_to_json(page[i]));
+    for (size_t i = 0; i < count; i++) {
+      if (!kind) {
+        json_array_append_new(items, lp_message_to_json(page[i]));
+        continue;
+      }
+      json_t *rows = lp_entity_rows(kind, page[i]);
+      json_array_extend(items, rows);
+      json_decref(rows);
+    }
     free(page_token);
     page_token = next[0] && token_field ? strdup(next) : NULL;
     leerplek_response_free(response);
@@ -319,7 +327,9 @@ static int list_body_case(lp_kind_id kind) {
   static const int cases[LP_KIND_COUNT] = {
       LEERPLEK__V1__REQUEST__BODY_LIST_TRAININGS, LEERPLEK__V1__REQUEST__BODY_LIST_COMPANIES,
       LEERPLEK__V1__REQUEST__BODY_LIST_LOCATIONS, LEERPLEK__V1__REQUEST__BODY_LIST_VACANCIES,
-      LEERPLEK__V1__REQUEST__BODY_LIST_PUPILS};
+      LEERPLEK__V1__REQUEST__BODY_LIST_PUPILS, LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_ORGANISATIONS,
+      LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_OFFERS,
+      LEERPLEK__V1__REQUEST__BODY_LIST_REFERRALS};
   return cases[kind];
 }
 
@@ -331,6 +341,9 @@ static int print_entities(cli *c, const lp_kind *kind, const char *owner_filter,
     Leerplek__V1__ListLocationsRequest locations;
     Leerplek__V1__ListVacanciesRequest vacancies;
     Leerplek__V1__ListPupilsRequest pupils;
+    Leerplek__V1__ListSupportOrganisationsRequest organisations;
+    Leerplek__V1__ListSupportOffersRequest offers;
+    Leerplek__V1__ListReferralsRequest referrals;
   } request;
   ProtobufCMessage *body = NULL;
   switch (kind->id) {
@@ -356,6 +369,18 @@ static int print_entities(cli *c, const lp_kind *kind, const char *owner_filter,
     leerplek__v1__list_pupils_request__init(&request.pupils);
     request.pupils.school_id = (char *)owner_filter;
     body = &request.pupils.base;
+    break;
+  case LP_KIND_ORGANISATIONS:
+    leerplek__v1__list_support_organisations_request__init(&request.organisations);
+    body = &request.organisations.base;
+    break;
+  case LP_KIND_OFFERS:
+    leerplek__v1__list_support_offers_request__init(&request.offers);
+    body = &request.offers.base;
+    break;
+  case LP_KIND_REFERRALS:
+    leerplek__v1__list_referrals_request__init(&request.referrals);
+    body = &request.referrals.base;
     break;
   case LP_KIND_COUNT:
     return EXIT_USAGE;
@@ -428,7 +453,7 @@ static void print_kind_help(const char *verb, const lp_kind *kind, FILE *out) {
 static const char export_usage[] =
 N_(    "<kind> [--output FILE] [--owner ID] [--delimiter C] [--decimal-comma] [--json|--table]\n"
     "Writes every <kind> the token may see as CSV (the columns import reads).\n"
-    "Kinds: trainings, companies, locations, vacancies, pupils.\n"
+    "Kinds: trainings, companies, locations, vacancies, pupils, organisations, offers, referrals.\n"
     "  --output FILE   write to FILE instead of standard output\n"
     "  --owner ID      only this company's locations/vacancies or this school's pupils\n"
     "  --delimiter C   ',' (default), ';' (with decimal commas, as Flemish spreadsheets read) or tab\n"
@@ -437,7 +462,7 @@ N_(    "<kind> [--output FILE] [--owner ID] [--delimiter C] [--decimal-comma] [-
 static int run_export(cli *c, const command *command, int argc, char **argv) {
   if (argc >= 2 && argv[1][0] != '-') {
     const lp_kind *kind = lp_kind_find(argv[1]);
-    if (!kind) return usage_error(c, _("unknown kind \"%s\" (trainings, companies, locations, vacancies, pupils)"), argv[1]);
+    if (!kind) return usage_error(c, _("unknown kind \"%s\" (trainings, companies, locations, vacancies, pupils, organisations, offers, referrals)"), argv[1]);
     for (int i = 2; i < argc; i++)
       if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
         print_command_help(command, stdout);
@@ -451,7 +476,7 @@ static int run_export(cli *c, const command *command, int argc, char **argv) {
     for (int k = 0; k < LP_KIND_COUNT; k++) print_kind_help("export", &lp_kinds[k], stdout);
     return EXIT_OK;
   }
-  return usage_error(c, _("expected a kind: trainings, companies, locations, vacancies or pupils"));
+  return usage_error(c, _("expected a kind: trainings, companies, locations, vacancies, pupils, organisations, offers or referrals"));
 }
 
 /* One import row's request kinds. */
@@ -484,6 +509,11 @@ static int send_step(cli *c, import_job *job, size_t row, step_action action) {
   Leerplek__V1__RegisterPupilRequest register_pupil = LEERPLEK__V1__REGISTER_PUPIL_REQUEST__INIT;
   Leerplek__V1__UpdatePupilRequest update_pupil = LEERPLEK__V1__UPDATE_PUPIL_REQUEST__INIT;
   Leerplek__V1__RequestPlacementRequest placement = LEERPLEK__V1__REQUEST_PLACEMENT_REQUEST__INIT;
+  Leerplek__V1__UpsertSupportOrganisationRequest organisation =
+      LEERPLEK__V1__UPSERT_SUPPORT_ORGANISATION_REQUEST__INIT;
+  Leerplek__V1__UpsertSupportOfferRequest offer = LEERPLEK__V1__UPSERT_SUPPORT_OFFER_REQUEST__INIT;
+  Leerplek__V1__ReferPupilRequest refer = LEERPLEK__V1__REFER_PUPIL_REQUEST__INIT;
+  Leerplek__V1__Referral *referral = (Leerplek__V1__Referral *)message;
   Leerplek__V1__Vacancy *vacancy = (Leerplek__V1__Vacancy *)message;
   Leerplek__V1__Pupil *pupil = (Leerplek__V1__Pupil *)message;
   Leerplek__V1__VacancyState wanted_state = 0;
@@ -533,6 +563,25 @@ static int send_step(cli *c, import_job *job, size_t row, step_action action) {
       set_body(&request, LEERPLEK__V1__REQUEST__BODY_REQUEST_PLACEMENT, &placement.base);
     }
     break;
+  case LP_KIND_ORGANISATIONS:
+    organisation.organisation = (Leerplek__V1__SupportOrganisation *)message;
+    set_body(&request, LEERPLEK__V1__REQUEST__BODY_UPSERT_SUPPORT_ORGANISATION, &organisation.base);
+    break;
+  case LP_KIND_OFFERS:
+    offer.offer = (Leerplek__V1__SupportOffer *)message;
+    set_body(&request, LEERPLEK__V1__REQUEST__BODY_UPSERT_SUPPORT_OFFER, &offer.base);
+    break;
+  case LP_KIND_REFERRALS:
+    refer.school_id = referral->school_id;
+    refer.pupil_ref = referral->pupil_ref;
+    refer.n_components = 1;
+    refer.components = &referral->component;
+    refer.reason = referral->reason;
+    refer.urgency = referral->urgency;
+    refer.share_priority_flags = referral->share_priority_flags;
+    refer.share_school_notes = referral->share_school_notes;
+    set_body(&request, LEERPLEK__V1__REQUEST__BODY_REFER_PUPIL, &refer.base);
+    break;
   case LP_KIND_COUNT:
     break;
   }
@@ -552,6 +601,8 @@ static void judge_step(import_job *job, size_t row, step_action action,
       if (response->body_case == LEERPLEK__V1__RESPONSE__BODY_UPSERT_TRAINING) created = response->upsert_training->created;
       if (response->body_case == LEERPLEK__V1__RESPONSE__BODY_UPSERT_COMPANY) created = response->upsert_company->created;
       if (response->body_case == LEERPLEK__V1__RESPONSE__BODY_UPSERT_LOCATION) created = response->upsert_location->created;
+      if (response->body_case == LEERPLEK__V1__RESPONSE__BODY_UPSERT_SUPPORT_ORGANISATION) created = response->upsert_support_organisation->created;
+      if (response->body_case == LEERPLEK__V1__RESPONSE__BODY_UPSERT_SUPPORT_OFFER) created = response->upsert_support_offer->created;
       if (created) job->created++;
       else job->replaced++;
     }
@@ -564,6 +615,10 @@ static void judge_step(import_job *job, size_t row, step_action action,
   }
   if (code == LEERPLEK__V1__STATUS_CODE__STATUS_CODE_ALREADY_EXISTS && action == STEP_REQUEST)
     return; /* already waiting or placed: nothing to do */
+  /* A referral still active is the row already imported: importing a file twice asks nothing
+   * twice (a referral's reason and urgency stay as first asked). */
+  if (code == LEERPLEK__V1__STATUS_CODE__STATUS_CODE_ALREADY_EXISTS && job->kind->id == LP_KIND_REFERRALS)
+    return;
   char why[1200];
   describe_status(response, why, sizeof why);
   static const char *const verbs[] = {"create", "update", "close", "request placement"};
@@ -593,7 +648,8 @@ transport_error:
   return EXIT_CONNECTION;
 }
 
-/* The known trainings, companies and locations that rows of `kind` refer to, from the store.
+/* The known trainings, companies, locations and organisations that rows of `kind` refer to,
+ * from the store.
  * Returns 0 or the exit code (the refusal or connection failure is printed). */
 static int known_from_store(cli *c, lp_kind_id kind, lp_known *known) {
   for (int k = 0; k < LP_KIND_COUNT; k++) {
@@ -601,8 +657,11 @@ static int known_from_store(cli *c, lp_kind_id kind, lp_known *known) {
     Leerplek__V1__ListTrainingsRequest trainings = LEERPLEK__V1__LIST_TRAININGS_REQUEST__INIT;
     Leerplek__V1__ListCompaniesRequest companies = LEERPLEK__V1__LIST_COMPANIES_REQUEST__INIT;
     Leerplek__V1__ListLocationsRequest locations = LEERPLEK__V1__LIST_LOCATIONS_REQUEST__INIT;
+    Leerplek__V1__ListSupportOrganisationsRequest organisations =
+        LEERPLEK__V1__LIST_SUPPORT_ORGANISATIONS_REQUEST__INIT;
     ProtobufCMessage *body = k == LP_KIND_TRAININGS ? &trainings.base
-                             : k == LP_KIND_COMPANIES ? &companies.base : &locations.base;
+                             : k == LP_KIND_COMPANIES ? &companies.base
+                             : k == LP_KIND_ORGANISATIONS ? &organisations.base : &locations.base;
     json_t *items = json_array();
     int rc = list_all(c, list_body_case((lp_kind_id)k), body, &lp_kinds[k], items);
     if (rc == EXIT_OK) lp_known_add(known, (lp_kind_id)k, items);
@@ -677,11 +736,14 @@ static const char import_usage[] =
 N_(    "<kind> FILE.csv [--check] [--request] [--delimiter C] [--decimal-comma]\n"
     "Reads FILE.csv ('-' = standard input) and creates or replaces every row: trainings,\n"
     "companies and locations are upserted, vacancies published (or updated when they exist,\n"
-    "then closed when state is closed), pupils registered (or updated when they exist).\n"
-    "The whole file is checked first, its references to trainings, companies and locations\n"
-    "against the store included: any bad row stops the import before anything is sent, with\n"
-    "file:line:column and what is wrong, and nothing is imported. Kinds: trainings, companies,\n"
-    "locations, vacancies, pupils (import in that order: each refers to the ones before).\n"
+    "then closed when state is closed), pupils registered (or updated when they exist),\n"
+    "organisations and offers upserted, referrals asked for (an active one is left as it is).\n"
+    "The whole file is checked first, its references to trainings, companies, locations and\n"
+    "organisations against the store included: any bad row stops the import before anything\n"
+    "is sent, with file:line:column and what is wrong, and nothing is imported. Kinds:\n"
+    "trainings, companies, locations, vacancies, pupils, organisations (support organisations,\n"
+    "one row per site), offers, referrals (one row per component) - import in that order: each\n"
+    "refers to the ones before.\n"
     "  --check         only check, send nothing: references against the store (with a token)\n"
     "                  and the files of the set beside FILE (trainings.csv, companies.csv, ...)\n"
     "  --request       (pupils) also put every imported pupil on the waiting list\n"
@@ -718,7 +780,7 @@ static int run_import(cli *c, const command *command, int argc, char **argv) {
   }
   if (argc - optind != 2) return usage_error(c, _("expected <kind> FILE.csv"));
   const lp_kind *kind = lp_kind_find(argv[optind]);
-  if (!kind) return usage_error(c, _("unknown kind \"%s\" (trainings, companies, locations, vacancies, pupils)"), argv[optind]);
+  if (!kind) return usage_error(c, _("unknown kind \"%s\" (trainings, companies, locations, vacancies, pupils, organisations, offers, referrals)"), argv[optind]);
   if (request_placements && kind->id != LP_KIND_PUPILS) return usage_error(c, _("--request applies to pupils only"));
   const char *path = argv[optind + 1];
   FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
@@ -786,8 +848,11 @@ static int run_import(cli *c, const command *command, int argc, char **argv) {
     fprintf(stderr, _("%s: out of memory\n"), c->command_name);
     rc = EXIT_USAGE;
   }
-  for (size_t i = 0; i < n && rows; i++) rows[i] = i;
-  if (rc == EXIT_OK) rc = run_steps(c, &job, rows, n, STEP_CREATE);
+  /* An organisation's further sites travel with its first row. */
+  size_t n_lead = 0;
+  for (size_t i = 0; i < n && rows; i++)
+    if (lp_row_leads(kind, messages[i])) rows[n_lead++] = i;
+  if (rc == EXIT_OK) rc = run_steps(c, &job, rows, n_lead, STEP_CREATE);
   if (rc == EXIT_OK && job.n_retry) rc = run_steps(c, &job, retry, job.n_retry, STEP_UPDATE);
   /* Follow-up calls for rows that made it: close vacancies marked closed, request placements. */
   size_t n_follow = 0;
@@ -802,12 +867,12 @@ static int run_import(cli *c, const command *command, int argc, char **argv) {
   if (rc == EXIT_OK && n_follow)
     rc = run_steps(c, &job, rows, n_follow, kind->id == LP_KIND_VACANCIES ? STEP_CLOSE : STEP_REQUEST);
   size_t imported = 0;
-  for (size_t i = 0; i < n; i++) imported += !failed[i];
+  for (size_t i = 0; i < n; i++) imported += !failed[i] && lp_row_leads(kind, messages[i]);
   lp_diags_print(&diags, stderr);
   if (rc == EXIT_OK) {
-    printf(_("imported %zu of %zu %s from %s (%zu created, %zu replaced)\n"), imported, n, kind->name,
+    printf(_("imported %zu of %zu %s from %s (%zu created, %zu replaced)\n"), imported, n_lead, kind->name,
            table.name, job.created, job.replaced);
-    if (imported < n) rc = EXIT_REFUSED;
+    if (imported < n_lead) rc = EXIT_REFUSED;
   } else if (rc == EXIT_CONNECTION) {
     fprintf(stderr, _("%s: import of %s interrupted; rows before the failure may have been stored\n"),
             c->command_name, table.name);

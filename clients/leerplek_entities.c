@@ -1,4 +1,5 @@
-/* leerplek_entities: CSV columns of trainings, companies, locations, vacancies and pupils, the
+/* leerplek_entities: CSV columns of trainings, companies, locations, vacancies, pupils, support
+ * organisations, support offers and referrals, the
  * checked conversion of CSV rows into proto messages and of messages back into JSON objects
  * with the same columns. Checks that need no server (formats, ranges, lengths, enum names)
  * happen here so a coordinator sees every mistake of a file at once, with line and column,
@@ -95,6 +96,54 @@ static const lp_column pupil_columns[] = {
     {N_("school_type"), 0, N_("the kind of school: full_time, buso, learning_working or syntra")},
 };
 
+/* One row per site: a spreadsheet has no nested cells, and an organisation's name repeated on
+ * each of its few sites is easy to keep right (the import checks it). */
+enum {
+  ORGANISATION_ID, ORGANISATION_NAME, ORGANISATION_SITE, ORGANISATION_SITE_NAME, ORGANISATION_LATITUDE,
+  ORGANISATION_LONGITUDE, ORGANISATION_POSTCODE, ORGANISATION_DISTRICT
+};
+static const lp_column organisation_columns[] = {
+    {N_("id"), 1, N_("organisation id; one row per site, the rows of an organisation together")},
+    {N_("name"), 1, N_("organisation name, the same on each of its rows")},
+    {N_("site_id"), 1, N_("site id, unique within the organisation")},
+    {N_("site_name"), 0, N_("site name, e.g. Atelier Hoboken")},
+    {N_("latitude"), 0, N_("decimal degrees WGS84, at most 6 decimals, e.g. 51.2172 (empty: the postcode's centre)")},
+    {N_("longitude"), 0, N_("decimal degrees WGS84, at most 6 decimals, e.g. 4.4211 (empty: the postcode's centre)")},
+    {N_("postcode"), 1, N_("Belgian postcode, 4 digits")},
+    {N_("district"), 0, N_("district or municipality for the registration point's figures")},
+};
+
+enum {
+  OFFER_ID, OFFER_ORGANISATION, OFFER_SITE, OFFER_COMPONENT, OFFER_TRAININGS, OFFER_SEATS,
+  OFFER_DAYS, OFFER_START
+};
+static const lp_column offer_columns[] = {
+    {N_("id"), 1, N_("offer id, unique over all organisations")},
+    {N_("organisation_id"), 1, N_("the support organisation making the offer")},
+    {N_("site_id"), 1, N_("the organisation's site where it takes place")},
+    {N_("component"), 1, N_("fovorm, fowerk, foibal, bgltra, prjlew or altdel")},
+    {N_("training_codes"), 0, N_("trainings it serves, separated by ';' (empty: open to every training)")},
+    {N_("seats"), 1, N_("pupils at once, 1..100")},
+    {N_("days"), 1, N_("days attended over two weeks, same forms as vacancies.days")},
+    {N_("start_date"), 1, N_("first possible start, YYYY-MM-DD")},
+};
+
+/* One row per component: that is how the store keys referrals, so an export of referrals
+ * imports back as itself. */
+enum {
+  REFERRAL_SCHOOL, REFERRAL_PUPIL, REFERRAL_COMPONENT, REFERRAL_REASON, REFERRAL_URGENCY,
+  REFERRAL_SHARE_FLAGS, REFERRAL_SHARE_NOTES
+};
+static const lp_column referral_columns[] = {
+    {N_("school_id"), 0, N_("the pupil's school (empty: the school of a school token)")},
+    {N_("pupil_ref"), 1, N_("the school's reference for the pupil, registered before")},
+    {N_("component"), 1, N_("fovorm, fowerk, foibal, bgltra, prjlew or altdel")},
+    {N_("reason"), 1, N_("why, in a few words, 1..200 bytes; no names or health details")},
+    {N_("urgency"), 1, N_("normal or high")},
+    {N_("share_priority_flags"), 0, N_("let the organisation holding it see the priority flags: true/false")},
+    {N_("share_school_notes"), 0, N_("let the organisation holding it see the school notes: true/false")},
+};
+
 #define COLUMNS(array) array, sizeof array / sizeof array[0]
 const lp_kind lp_kinds[LP_KIND_COUNT] = {
     {LP_KIND_TRAININGS, "trainings", COLUMNS(training_columns)},
@@ -102,11 +151,15 @@ const lp_kind lp_kinds[LP_KIND_COUNT] = {
     {LP_KIND_LOCATIONS, "locations", COLUMNS(location_columns)},
     {LP_KIND_VACANCIES, "vacancies", COLUMNS(vacancy_columns)},
     {LP_KIND_PUPILS, "pupils", COLUMNS(pupil_columns)},
+    {LP_KIND_ORGANISATIONS, "organisations", COLUMNS(organisation_columns)},
+    {LP_KIND_OFFERS, "offers", COLUMNS(offer_columns)},
+    {LP_KIND_REFERRALS, "referrals", COLUMNS(referral_columns)},
 };
 
 const lp_kind *lp_kind_find(const char *name) {
   static const char *const singular[LP_KIND_COUNT] = {"training", "company", "location",
-                                                      "vacancy", "pupil"};
+                                                      "vacancy", "pupil", "organisation",
+                                                      "offer", "referral"};
   for (int i = 0; i < LP_KIND_COUNT; i++)
     if (strcmp(name, lp_kinds[i].name) == 0 || strcmp(name, singular[i]) == 0) return &lp_kinds[i];
   return NULL;
@@ -429,8 +482,118 @@ static ProtobufCMessage *pupil_from_row(row_reader *r) {
   return &pupil->base;
 }
 
+static ProtobufCMessage *organisation_from_row(row_reader *r) {
+  Leerplek__V1__SupportOrganisation *organisation = malloc(sizeof *organisation);
+  Leerplek__V1__SupportSite *site = malloc(sizeof *site);
+  Leerplek__V1__SupportSite **sites = malloc(sizeof *sites);
+  if (!organisation || !site || !sites) {
+    free(organisation);
+    free(site);
+    free(sites);
+    return NULL;
+  }
+  leerplek__v1__support_organisation__init(organisation);
+  leerplek__v1__support_site__init(site);
+  organisation->id = take_identifier(r, ORGANISATION_ID);
+  organisation->name = take_text(r, ORGANISATION_NAME, MAX_NAME);
+  site->id = take_identifier(r, ORGANISATION_SITE);
+  site->name = take_text(r, ORGANISATION_SITE_NAME, MAX_NAME);
+  site->point = take_point(r, ORGANISATION_LATITUDE, ORGANISATION_LONGITUDE, ORGANISATION_POSTCODE);
+  site->postcode = take_postcode(r, ORGANISATION_POSTCODE);
+  site->district = take_text(r, ORGANISATION_DISTRICT, MAX_SHORT);
+  sites[0] = site;
+  organisation->sites = sites;
+  organisation->n_sites = 1;
+  return &organisation->base;
+}
+
+/* Moves the sites of each organisation's further rows into its first row. The rows of one id
+ * must follow each other: an id coming back later is more likely a typo than a plan. */
+#define MAX_SITES 100
+static size_t group_organisations(const lp_kind *kind, const lp_csv_table *table,
+                                  ProtobufCMessage **messages, const int *field_of_column, lp_diags *diags) {
+  size_t problems = 0;
+  Leerplek__V1__SupportOrganisation *lead = NULL;
+  size_t lead_row = 0;
+  for (size_t i = 0; i < table->n_rows; i++) {
+    Leerplek__V1__SupportOrganisation *row = (Leerplek__V1__SupportOrganisation *)messages[i];
+    row_reader r = {kind, table, &table->rows[i], field_of_column, diags, 0};
+    if (!lead || strcmp(lead->id, row->id) != 0) {
+      for (size_t j = 0; j < i; j++)
+        if (lp_row_leads(kind, messages[j]) &&
+            strcmp(((Leerplek__V1__SupportOrganisation *)messages[j])->id, row->id) == 0)
+          problem(&r, ORGANISATION_ID, _("organisation %s also has rows above line %zu: keep its rows together"),
+                  row->id, table->rows[i].line - 1);
+      lead = row;
+      lead_row = i;
+      problems += r.problems;
+      continue;
+    }
+    if (strcmp(lead->name, row->name) != 0)
+      problem(&r, ORGANISATION_NAME, _("\"%.40s\" differs from the name on line %zu"), row->name,
+              table->rows[lead_row].line);
+    for (size_t s = 0; s < lead->n_sites; s++)
+      if (strcmp(lead->sites[s]->id, row->sites[0]->id) == 0)
+        problem(&r, ORGANISATION_SITE, _("site %s appears twice for organisation %s"), row->sites[0]->id, row->id);
+    if (lead->n_sites >= MAX_SITES)
+      problem(&r, ORGANISATION_SITE, _("organisation %s has more than %d sites"), row->id, MAX_SITES);
+    Leerplek__V1__SupportSite **grown =
+        r.problems ? NULL : realloc(lead->sites, (lead->n_sites + 1) * sizeof *grown);
+    if (grown) {
+      lead->sites = grown;
+      lead->sites[lead->n_sites++] = row->sites[0];
+      row->n_sites = 0;
+    } else if (!r.problems) {
+      /* Sent alone, the row would replace its organisation with this one site. */
+      lp_diag_add(diags, _("%s: out of memory"), table->name);
+      r.problems++;
+    }
+    problems += r.problems;
+  }
+  return problems;
+}
+
+int lp_row_leads(const lp_kind *kind, const ProtobufCMessage *message) {
+  return kind->id != LP_KIND_ORGANISATIONS || ((const Leerplek__V1__SupportOrganisation *)message)->n_sites > 0;
+}
+
+static ProtobufCMessage *offer_from_row(row_reader *r) {
+  Leerplek__V1__SupportOffer *offer = malloc(sizeof *offer);
+  if (!offer) return NULL;
+  leerplek__v1__support_offer__init(offer);
+  char why[200];
+  offer->id = take_identifier(r, OFFER_ID);
+  offer->organisation_id = take_identifier(r, OFFER_ORGANISATION);
+  offer->site_id = take_identifier(r, OFFER_SITE);
+  offer->component = (Leerplek__V1__SupportComponent)take_enum(
+      r, OFFER_COMPONENT, &leerplek__v1__support_component__descriptor, 0);
+  offer->training_codes = take_list(r, OFFER_TRAININGS, MAX_RECOGNITIONS, &offer->n_training_codes,
+                                    is_training_code, "a training code");
+  if (lp_u32_parse(cell(r, OFFER_SEATS), 1, 100, &offer->seats, why, sizeof why) != 0)
+    problem(r, OFFER_SEATS, "%s", why);
+  offer->day_mask = take_days(r, OFFER_DAYS);
+  offer->start_date = take_date(r, OFFER_START);
+  return &offer->base;
+}
+
+static ProtobufCMessage *referral_from_row(row_reader *r) {
+  Leerplek__V1__Referral *referral = malloc(sizeof *referral);
+  if (!referral) return NULL;
+  leerplek__v1__referral__init(referral);
+  referral->school_id = take_identifier(r, REFERRAL_SCHOOL);
+  referral->pupil_ref = take_identifier(r, REFERRAL_PUPIL);
+  referral->component = (Leerplek__V1__SupportComponent)take_enum(
+      r, REFERRAL_COMPONENT, &leerplek__v1__support_component__descriptor, 0);
+  referral->reason = take_text(r, REFERRAL_REASON, MAX_NAME);
+  referral->urgency = (Leerplek__V1__Urgency)take_enum(r, REFERRAL_URGENCY, &leerplek__v1__urgency__descriptor, 0);
+  referral->share_priority_flags = take_bool(r, REFERRAL_SHARE_FLAGS);
+  referral->share_school_notes = take_bool(r, REFERRAL_SHARE_NOTES);
+  return &referral->base;
+}
+
 static ProtobufCMessage *(*const from_row[LP_KIND_COUNT])(row_reader *) = {
     training_from_row, company_from_row, location_from_row, vacancy_from_row, pupil_from_row,
+    organisation_from_row, offer_from_row, referral_from_row,
 };
 
 /* Maps header fields to the kind's columns; reports unknown, repeated and missing columns. */
@@ -490,6 +653,8 @@ size_t lp_rows_to_messages(const lp_kind *kind, const lp_csv_table *table,
     }
     problems += r.problems;
   }
+  if (!problems && kind->id == LP_KIND_ORGANISATIONS)
+    problems = group_organisations(kind, table, result, field_of_column, diags);
   if (problems) {
     lp_messages_free(result, table->n_rows);
     return problems;
@@ -542,7 +707,35 @@ static void set_date(json_t *object, const char *key, const Leerplek__V1__Date *
   set_text(object, key, text);
 }
 
+static json_t *site_row(const Leerplek__V1__SupportOrganisation *organisation, const Leerplek__V1__SupportSite *site) {
+  json_t *object = json_object();
+  set_text(object, "id", organisation->id);
+  set_text(object, "name", organisation->name);
+  set_text(object, "site_id", site ? site->id : "");
+  set_text(object, "site_name", site ? site->name : "");
+  set_point(object, site ? site->point : NULL);
+  set_text(object, "postcode", site ? site->postcode : "");
+  set_text(object, "district", site ? site->district : "");
+  return object;
+}
+
+json_t *lp_entity_rows(const lp_kind *kind, const ProtobufCMessage *message) {
+  json_t *rows = json_array();
+  if (kind->id != LP_KIND_ORGANISATIONS) {
+    json_array_append_new(rows, lp_entity_to_json(kind, message));
+    return rows;
+  }
+  const Leerplek__V1__SupportOrganisation *organisation = (const Leerplek__V1__SupportOrganisation *)message;
+  for (size_t s = 0; s < organisation->n_sites; s++)
+    json_array_append_new(rows, site_row(organisation, organisation->sites[s]));
+  return rows;
+}
+
 json_t *lp_entity_to_json(const lp_kind *kind, const ProtobufCMessage *message) {
+  if (kind->id == LP_KIND_ORGANISATIONS) {
+    const Leerplek__V1__SupportOrganisation *organisation = (const Leerplek__V1__SupportOrganisation *)message;
+    return site_row(organisation, organisation->n_sites ? organisation->sites[0] : NULL);
+  }
   json_t *object = json_object();
   if (!object) return NULL;
   switch (kind->id) {
@@ -614,6 +807,31 @@ json_t *lp_entity_to_json(const lp_kind *kind, const ProtobufCMessage *message) 
     set_text(object, "waiting_since", text);
     set_text(object, "school_notes", pupil->school_notes);
     set_enum(object, "school_type", &leerplek__v1__school_type__descriptor, pupil->school_type);
+    break;
+  }
+  case LP_KIND_ORGANISATIONS:
+    break;
+  case LP_KIND_OFFERS: {
+    const Leerplek__V1__SupportOffer *offer = (const Leerplek__V1__SupportOffer *)message;
+    set_text(object, "id", offer->id);
+    set_text(object, "organisation_id", offer->organisation_id);
+    set_text(object, "site_id", offer->site_id);
+    set_enum(object, "component", &leerplek__v1__support_component__descriptor, offer->component);
+    set_list(object, "training_codes", offer->training_codes, offer->n_training_codes);
+    json_object_set_new(object, "seats", json_integer(offer->seats));
+    set_days(object, "days", offer->day_mask);
+    set_date(object, "start_date", offer->start_date);
+    break;
+  }
+  case LP_KIND_REFERRALS: {
+    const Leerplek__V1__Referral *referral = (const Leerplek__V1__Referral *)message;
+    set_text(object, "school_id", referral->school_id);
+    set_text(object, "pupil_ref", referral->pupil_ref);
+    set_enum(object, "component", &leerplek__v1__support_component__descriptor, referral->component);
+    set_text(object, "reason", referral->reason);
+    set_enum(object, "urgency", &leerplek__v1__urgency__descriptor, referral->urgency);
+    json_object_set_new(object, "share_priority_flags", json_boolean(referral->share_priority_flags));
+    json_object_set_new(object, "share_school_notes", json_boolean(referral->share_school_notes));
     break;
   }
   case LP_KIND_COUNT:

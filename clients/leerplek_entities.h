@@ -1,5 +1,5 @@
-/* leerplek_entities: the five importable entities (trainings, companies, locations, vacancies,
- * pupils) as CSV columns: which columns each kind has, turning checked CSV rows into proto
+/* leerplek_entities: the importable entities (trainings, companies, locations, vacancies,
+ * pupils, support organisations, support offers, referrals) as CSV columns: which columns each kind has, turning checked CSV rows into proto
  * messages (with "file:line:column" diagnostics) and turning messages back into JSON objects
  * whose keys are exactly those columns, so that export writes what import reads. */
 #ifndef LEERPLEK_ENTITIES_H
@@ -18,6 +18,9 @@ typedef enum lp_kind_id {
   LP_KIND_LOCATIONS,
   LP_KIND_VACANCIES,
   LP_KIND_PUPILS,
+  LP_KIND_ORGANISATIONS,
+  LP_KIND_OFFERS,
+  LP_KIND_REFERRALS,
   LP_KIND_COUNT
 } lp_kind_id;
 
@@ -43,16 +46,28 @@ const lp_kind *lp_kind_find(const char *name);
 void lp_kind_print_columns(const lp_kind *kind, FILE *out);
 
 /* Converts every data row of `table` into a message of the kind (Leerplek__V1__Training,
- * __Company, __Location, __Vacancy or __Pupil), allocated so that protobuf_c's
+ * __Company, __Location, __Vacancy, __Pupil, __SupportOrganisation, __SupportOffer or
+ * __Referral), allocated so that protobuf_c's
  * free_unpacked frees it. Every problem is added to diags as "file:line:column (name): what";
  * returns the number of problems (0: *messages holds table->n_rows messages). On problems no
- * messages are returned. */
+ * messages are returned. Organisations come one row per site: the rows of one id (which must
+ * be consecutive and agree on the name) become one message, at the group's first row; the
+ * group's other rows hold an organisation without sites (see lp_row_leads). */
 size_t lp_rows_to_messages(const lp_kind *kind, const lp_csv_table *table,
                            ProtobufCMessage ***messages, lp_diags *diags);
 void lp_messages_free(ProtobufCMessage **messages, size_t count);
 
-/* The entity as a JSON object keyed by the kind's columns (same text forms as the CSV). */
+/* 0 for a row whose content went into an earlier row's message (an organisation's further
+ * sites); only leading rows are sent. */
+int lp_row_leads(const lp_kind *kind, const ProtobufCMessage *message);
+
+/* The entity as a JSON object keyed by the kind's columns (same text forms as the CSV); for an
+ * organisation, the row of its first site. */
 json_t *lp_entity_to_json(const lp_kind *kind, const ProtobufCMessage *message);
+
+/* The entity as the CSV rows it is written as, a JSON array of such objects: one per site for
+ * an organisation (none when it has no site), else one. */
+json_t *lp_entity_rows(const lp_kind *kind, const ProtobufCMessage *message);
 
 /* The column names of a kind, for output headers (points into lp_kinds; count = n_columns). */
 void lp_kind_column_names(const lp_kind *kind, const char **names);

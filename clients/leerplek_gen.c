@@ -43,7 +43,8 @@ static const char usage_text[] =
     "\n"
     "demo dataset (CSV files that `leerplek import` reads):\n"
     "  -d, --demo DIR           write trainings.csv, companies.csv, locations.csv,\n"
-    "                           vacancies.csv, pupils.csv, tokens-plan.txt and trend.txt\n"
+    "                           vacancies.csv, pupils.csv, organisations.csv, offers.csv,\n"
+    "                           referrals.csv, tokens-plan.txt and trend.txt\n"
     "                           into DIR (created if missing) and print a summary\n"
     "  -k, --scale K            multiply every count but the trainings by K, 1..200\n"
     "                           (65: about 20,000 pupils, the size of Flanders)\n"
@@ -70,6 +71,12 @@ static const char usage_text[] =
     "                  an assumption of this generator, the seeds give no figure\n"
     "  trend           320 pupils in October 2021 and the named trainings' October counts\n"
     "                  (26, 38, 13, 15, 20, 10, 14, 11), as a snapshot of 2026-10-01 (trend.txt)\n"
+    "  preparatory     5 support organisations with sites in Antwerp's districts; a referral\n"
+    "  track           for every not-ready pupil, trajectories as seed 000 counts them over\n"
+    "                  1,601 pupils (preparatory only 34.6 %, guidance only 24.8 %, work only\n"
+    "                  16.1 %, preparatory + FOIBAL 6.5 %, ALTDEL + preparatory 5.4 %, ALTDEL\n"
+    "                  + FOIBAL 5.3 %, FOIBAL only 4.1 %, all three 3.1 %); offers with the\n"
+    "                  seats those referrals ask per component, Monday to Friday\n"
     "  not modelled    the 367 agreements (321 running): a pupil holds one placement here\n";
 
 /* Strict decimal: the whole argument, no sign, within [0, maximum]. */

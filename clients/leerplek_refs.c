@@ -4,11 +4,12 @@
  * nothing for them. */
 #include "leerplek_refs.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "leerplek_i18n.h"
 
-static const char *const key_of_kind[LP_KIND_COUNT] = {"code", "id", "id", "id", "ref"};
+static const char *const key_of_kind[LP_KIND_COUNT] = {"code", "id", "id", "id", "ref", "id", "id", "pupil_ref"};
 
 void lp_known_init(lp_known *known) {
   for (int k = 0; k < LP_KIND_COUNT; k++) {
@@ -27,13 +28,25 @@ void lp_known_add(lp_known *known, lp_kind_id kind, json_t *entities) {
   json_array_foreach(entities, index, entity) {
     const char *key = json_string_value(json_object_get(entity, key_of_kind[kind]));
     if (key) json_object_set(known->records[kind], key, entity);
+    /* An organisation comes as one row per site; its sites are known as "id site" (ids hold
+     * no spaces). */
+    const char *site = json_string_value(json_object_get(entity, "site_id"));
+    if (key && kind == LP_KIND_ORGANISATIONS && site) {
+      char both[80];
+      snprintf(both, sizeof both, "%s %s", key, site);
+      json_object_set(known->records[kind], both, entity);
+    }
   }
   known->complete[kind] = 1;
 }
 
 void lp_known_add_messages(lp_known *known, const lp_kind *kind, ProtobufCMessage **messages, size_t count) {
   json_t *entities = json_array();
-  for (size_t i = 0; i < count; i++) json_array_append_new(entities, lp_entity_to_json(kind, messages[i]));
+  for (size_t i = 0; i < count; i++) {
+    json_t *rows = lp_entity_rows(kind, messages[i]);
+    json_array_extend(entities, rows);
+    json_decref(rows);
+  }
   lp_known_add(known, kind->id, entities);
   json_decref(entities);
 }
@@ -44,6 +57,7 @@ unsigned lp_refs_needed(lp_kind_id kind) {
   case LP_KIND_LOCATIONS: return 1u << LP_KIND_COMPANIES;
   case LP_KIND_VACANCIES: return 1u << LP_KIND_TRAININGS | 1u << LP_KIND_COMPANIES | 1u << LP_KIND_LOCATIONS;
   case LP_KIND_PUPILS: return 1u << LP_KIND_TRAININGS | 1u << LP_KIND_COMPANIES;
+  case LP_KIND_OFFERS: return 1u << LP_KIND_TRAININGS | 1u << LP_KIND_ORGANISATIONS;
   default: return 0;
   }
 }
@@ -133,6 +147,23 @@ size_t lp_refs_check(const lp_kind *kind, const lp_csv_table *table, ProtobufCMe
       need_training(&c, "training_code", pupil->training_code);
       need_companies(&c, "preferred_companies", pupil->preferred_company_ids, pupil->n_preferred_company_ids);
       need_companies(&c, "excluded_companies", pupil->excluded_company_ids, pupil->n_excluded_company_ids);
+      break;
+    }
+    case LP_KIND_OFFERS: {
+      const Leerplek__V1__SupportOffer *offer = (const Leerplek__V1__SupportOffer *)messages[i];
+      for (size_t t = 0; t < offer->n_training_codes; t++)
+        need_training(&c, "training_codes", offer->training_codes[t]);
+      if (!known->complete[LP_KIND_ORGANISATIONS]) break;
+      char both[80];
+      snprintf(both, sizeof both, "%s %s", offer->organisation_id, offer->site_id);
+      if (!find(known, LP_KIND_ORGANISATIONS, offer->organisation_id)) {
+        snprintf(why, sizeof why, _("no support organisation %s (neither in the store nor in the organisations file)"),
+                 offer->organisation_id);
+        missing(&c, "organisation_id", why);
+      } else if (!find(known, LP_KIND_ORGANISATIONS, both)) {
+        snprintf(why, sizeof why, _("organisation %s has no site %s"), offer->organisation_id, offer->site_id);
+        missing(&c, "site_id", why);
+      }
       break;
     }
     default:

@@ -1,5 +1,6 @@
 /* leerplek_refs: the references between import rows (a company's recognised trainings, a
- * location's company, a vacancy's location and training, a pupil's training and companies)
+ * location's company, a vacancy's location and training, a pupil's training and companies,
+ * an offer's trainings, organisation and site)
  * checked against what is known: the store's records and the files of the same set that are
  * imported before. So `import --check` finds every row the daemon would refuse for a missing
  * reference, and an import whose rows name something unknown sends nothing. */
@@ -12,8 +13,8 @@
 #include "leerplek_entities.h"
 
 /* Known records per kind, each a JSON object keyed by id (trainings by code) holding the
- * entity as lp_entity_to_json writes it. Only trainings, companies and locations are
- * referred to. */
+ * entity as lp_entity_rows writes it (an organisation also as "id site_id" per site). Only
+ * trainings, companies, locations and organisations are referred to. */
 typedef struct lp_known {
   json_t *records[LP_KIND_COUNT];
   int complete[LP_KIND_COUNT]; /* 1 when the kind's records are all known (else not checked) */

@@ -4,7 +4,9 @@
 # socket, data under run/) and leerplekd, creates tokens, imports the Antwerp demo dataset
 # (leerplek-gen --demo: the SamDuLeA dashboard's 307 pupils, 1,220 companies, 367 locations), puts every
 # pupil on the waiting list, runs a rematch and prints the placed and unplaced counts, the
-# report (reasons, shortages) and the waiting list, then where to look next.
+# report (reasons, shortages) and the waiting list; imports the support organisations, their
+# offers and the not-ready pupils' referrals, dispatches them and prints the registration
+# point's summary per partner; then where to look next.
 #
 # Run it again and it resets: it stops what the previous run started and starts from an empty
 # store (LEERPLEK_KEEP=1 reuses the store and only re-imports and rematches); it says which.
@@ -253,7 +255,7 @@ admin_token=$(awk '$1 == "admin" {print $2}' "$run_dir/tokens.txt")
 
 step "import it (each file checked whole first, then pipelined)"
 export LEERPLEK_TOKEN=$coordinator_token
-kinds=(trainings companies locations vacancies pupils)
+kinds=(trainings companies locations vacancies pupils organisations offers referrals)
 for i in "${!kinds[@]}"; do
   kind=${kinds[$i]}
   flags=()
@@ -294,6 +296,13 @@ step "report (headline, per training, per district, the shortages, the unplaced 
 step "the shared waiting list (first 15)"
 "$bin/leerplek" coordinator waiting >"$run_dir/waiting.txt"
 head -n 16 "$run_dir/waiting.txt"  # the header and 15 pupils
+
+step "dispatch the preparatory track (referrals of the not-ready pupils to the support organisations' offers; output: $(shown "$run_dir/dispatch.txt"))"
+"$bin/leerplek" coordinator dispatch >"$run_dir/dispatch.txt"
+head -n 12 "$run_dir/dispatch.txt"
+
+step "the central registration point, per partner (days from request to start; every request: coordinator requests)"
+"$bin/leerplek" coordinator requests --by partner
 
 # tokens.txt: "<role> <token> [<school or company id>]" per line.
 # The id of the school or company a token was made for (the demo plan's first one for a

@@ -86,6 +86,11 @@ Test(entities, csv_output_reads_back_identically) {
       "preferred_companies,excluded_companies,newcomer_okan,special_needs_buso,waiting_since,school_notes\n"
       "S1,p.1,BOUW,not_ready,51.215,4.42,2000,Centrum,12.345,MTWTF..MTWTF..,0123456789,0999999999,true,true,"
       "2026-09-01T08:30:00Z,\"line 1\nline 2\"\n",
+      "id,name,site_id,site_name,latitude,longitude,postcode,district\noal-1,\"Zuid, vzw\",s1,Atelier,51.18,4.35,2660,Hoboken\n",
+      "id,organisation_id,site_id,component,training_codes,seats,days,start_date\n"
+      "OFF-1,oal-1,s1,foibal,BOUW;ZORG,4,A:mon;B:tue,2026-09-01\n",
+      "school_id,pupil_ref,component,reason,urgency,share_priority_flags,share_school_notes\n"
+      "S1,p.1,ALTDEL,\"work, with guidance\",high,true,false\n",
   };
   for (int k = 0; k < LP_KIND_COUNT; k++) {
     const lp_kind *kind = &lp_kinds[k];

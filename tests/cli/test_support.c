@@ -2,8 +2,9 @@
  * and redis-server: a support organisation publishes an offer, a school refers a pupil, the
  * coordinator reads the partners' waiting list and dispatches (dry, then applied), both sides
  * accept, the organisation starts and ends the trajectory, and the registration point shows
- * exactly that, as do the coordinators' report and the dashboard; bad flags are refused naming the flag and change nothing. The organisation
- * itself is created through the API (the tool has no command for its sites yet). */
+ * exactly that, as do the coordinators' report and the dashboard; bad flags are refused naming the flag and change nothing. The setup
+ * creates two organisations through the API; the CSV tests import organisations, offers and
+ * referrals over them, export them back unchanged and refuse bad files whole. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -346,4 +347,155 @@ Test(cli_support, the_tables_speak_dutch_and_the_machine_output_does_not) {
   cr_assert(strncmp(r.out, "position,school_id,pupil_ref,component,", 39) == 0, "%s", r.out);
   cr_assert(strstr(r.out, ",waiting,high,") && strstr(r.out, ",no_offer_of_component\n"), "%s", r.out);
   cli_result_free(&r);
+}
+
+static char *read_data_file(const char *name) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", LEERPLEK_CLI_DATA, name);
+  FILE *in = fopen(path, "rb");
+  cr_assert_not_null(in, "cannot read %s", path);
+  char *text = calloc(1, 1 << 16);
+  cr_assert_not_null(text);
+  size_t got = fread(text, 1, (1 << 16) - 1, in);
+  text[got] = '\0';
+  fclose(in);
+  return text;
+}
+
+static void import_data_file(const char *kind, const char *name) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", LEERPLEK_CLI_DATA, name);
+  char *out;
+  RUN_OK(out, coordinator_env, "import", kind, path);
+  free(out);
+}
+
+static void expect_export_equals(const char *kind, const char *name) {
+  char *out, *original = read_data_file(name);
+  RUN_OK(out, coordinator_env, "export", kind);
+  cr_expect_str_eq(out, original, "export %s differs from %s:\n%s", kind, name, out);
+  free(out);
+  free(original);
+}
+
+Test(cli_support, organisations_offers_and_referrals_import_then_export_gives_the_same_files) {
+  /* The file replaces the two organisations of the setup, oal-a now with a second site. */
+  import_data_file("organisations", "organisations.csv");
+  expect_export_equals("organisations", "organisations.csv");
+  import_data_file("offers", "offers.csv");
+  expect_export_equals("offers", "offers.csv");
+  import_data_file("referrals", "referrals.csv");
+  expect_export_equals("referrals", "referrals.csv");
+
+  /* Importing again asks nothing twice: offers are replaced, active referrals left as they are. */
+  char path[512];
+  snprintf(path, sizeof path, "%s/offers.csv", LEERPLEK_CLI_DATA);
+  char *out;
+  RUN_OK(out, coordinator_env, "import", "offers", path);
+  cr_assert(strstr(out, "imported 2 of 2 offers") && strstr(out, "(0 created, 2 replaced)"), "%s", out);
+  free(out);
+  snprintf(path, sizeof path, "%s/referrals.csv", LEERPLEK_CLI_DATA);
+  RUN_OK(out, coordinator_env, "import", "referrals", path);
+  cr_assert(strstr(out, "imported 3 of 3 referrals"), "%s", out);
+  free(out);
+  expect_export_equals("referrals", "referrals.csv");
+
+  /* The imported referrals are the school's own like any other: they wait for dispatch. */
+  RUN_OK(out, school_env, "school", "referrals", "--csv");
+  cr_assert(strstr(out, "lln-001") && !strstr(out, "lln-002"), "a school sees only its own: %s", out);
+  free(out);
+}
+
+Test(cli_support, a_bad_offers_or_referrals_file_imports_nothing) {
+  char path[512];
+  cli_result r;
+  snprintf(path, sizeof path, "%s/bad_offers.csv", LEERPLEK_CLI_DATA);
+  RUN_AS(r, coordinator_env, "import", "offers", path);
+  cr_assert_eq(r.status, 2, "%s", r.err);
+  cr_assert(strstr(r.err, "bad_offers.csv:3:4 (component): \"cooking\" is not one of fovorm"), "%s", r.err);
+  cr_assert(strstr(r.err, "bad_offers.csv:3:6 (seats):"), "%s", r.err);
+  cr_assert(strstr(r.err, "nothing was imported"), "%s", r.err);
+  cli_result_free(&r);
+  /* A reference to an unknown training stops the file before anything is sent, too. */
+  static const char unknown_training[] =
+      "id,organisation_id,site_id,component,training_codes,seats,days,start_date\n"
+      "OFF-X1,oal-a,s1,fowerk,,3,mon,2026-09-01\n"
+      "OFF-X3,oal-b,s1,bgltra,ZORG-KIND;NO-SUCH,2,wed,2026-10-01\n";
+  const char *env[] = {address_env, coordinator_env, NULL};
+  const char *const offer_args[] = {"import", "offers", "-", NULL};
+  r = run_cli(offer_args, env, unknown_training);
+  cr_assert_eq(r.status, 2, "%s", r.err);
+  cr_assert(strstr(r.err, "<stdin>:3 (training_codes): no training NO-SUCH"), "%s", r.err);
+  cli_result_free(&r);
+  char *out;
+  RUN_OK(out, coordinator_env, "export", "offers");
+  cr_assert_str_eq(out, "id,organisation_id,site_id,component,training_codes,seats,days,start_date\n",
+                   "the good first row was not sent either");
+  free(out);
+
+  static const char bad_referrals[] =
+      "school_id,pupil_ref,component,reason,urgency\n"
+      "SCH-2,lln-001,fowerk,a workshop first,normal\n"
+      "SCH-2,lln-001,fowerk,,urgent\n";
+  const char *const args[] = {"import", "referrals", "-", NULL};
+  r = run_cli(args, env, bad_referrals);
+  cr_assert_eq(r.status, 2, "%s", r.err);
+  cr_assert(strstr(r.err, "<stdin>:3:4 (reason): is empty but required"), "%s", r.err);
+  cr_assert(strstr(r.err, "<stdin>:3:5 (urgency): \"urgent\" is not one of normal, high"), "%s", r.err);
+  cli_result_free(&r);
+  RUN_OK(out, coordinator_env, "export", "referrals");
+  cr_assert_str_eq(out, "school_id,pupil_ref,component,reason,urgency,share_priority_flags,share_school_notes\n");
+  free(out);
+
+  RUN_AS(r, coordinator_env, "export", "organisation-sites");
+  cr_assert_eq(r.status, 2);
+  cr_assert(strstr(r.err, "organisations, offers, referrals"), "the kinds are listed: %s", r.err);
+  cli_result_free(&r);
+}
+
+Test(cli_support, organisation_rows_must_agree_and_offers_name_a_known_site) {
+  char *before;
+  cli_result r;
+  RUN_OK(before, coordinator_env, "export", "organisations");
+  static const char scattered[] =
+      "id,name,site_id,postcode\n"
+      "oal-c,Nieuw vzw,s1,2000\n"
+      "oal-c,Nieuw vzw,s1,2018\n"
+      "oal-d,Ander vzw,s1,2100\n"
+      "oal-c,Nieuw  vzw,s2,2060\n";
+  const char *env[] = {address_env, coordinator_env, NULL};
+  const char *const args[] = {"import", "organisations", "-", NULL};
+  r = run_cli(args, env, scattered);
+  cr_assert_eq(r.status, 2, "%s", r.err);
+  cr_assert(strstr(r.err, "<stdin>:3:3 (site_id): site s1 appears twice for organisation oal-c"), "%s", r.err);
+  cr_assert(strstr(r.err, "<stdin>:5:1 (id): organisation oal-c also has rows above line 4"), "%s", r.err);
+  cli_result_free(&r);
+  static const char renamed[] =
+      "id,name,site_id,postcode\n"
+      "oal-c,Nieuw vzw,s1,2000\n"
+      "oal-c,Nieuw  vzw,s2,2060\n";
+  r = run_cli(args, env, renamed);
+  cr_assert_eq(r.status, 2, "%s", r.err);
+  cr_assert(strstr(r.err, "<stdin>:3:2 (name): \"Nieuw  vzw\" differs from the name on line 2"), "%s", r.err);
+  cli_result_free(&r);
+  char *out;
+  RUN_OK(out, coordinator_env, "export", "organisations");
+  cr_assert_str_eq(out, before, "nothing was imported");
+  free(out);
+  free(before);
+
+  static const char offers[] =
+      "id,organisation_id,site_id,component,seats,days,start_date\n"
+      "OFF-Y1,oal-a,s1,fowerk,3,mon,2026-09-01\n"
+      "OFF-Y2,oal-a,s9,fowerk,3,mon,2026-09-01\n"
+      "OFF-Y3,oal-z,s1,fowerk,3,mon,2026-09-01\n";
+  const char *const offer_args[] = {"import", "offers", "-", NULL};
+  r = run_cli(offer_args, env, offers);
+  cr_assert_eq(r.status, 2, "%s", r.err);
+  cr_assert(strstr(r.err, "<stdin>:3 (site_id): organisation oal-a has no site s9"), "%s", r.err);
+  cr_assert(strstr(r.err, "<stdin>:4 (organisation_id): no support organisation oal-z"), "%s", r.err);
+  cli_result_free(&r);
+  RUN_OK(out, coordinator_env, "export", "offers");
+  cr_assert_str_eq(out, "id,organisation_id,site_id,component,training_codes,seats,days,start_date\n");
+  free(out);
 }

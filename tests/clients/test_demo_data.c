@@ -24,9 +24,11 @@
 
 extern char **environ;
 
-static const char *const csv_kinds[] = {"trainings", "companies", "locations", "vacancies", "pupils"};
+static const char *const csv_kinds[] = {"trainings", "companies", "locations", "vacancies", "pupils",
+                                        "organisations", "offers", "referrals"};
 static const char *const written_files[] = {"trainings.csv", "companies.csv", "locations.csv",
-                                            "vacancies.csv", "pupils.csv", "tokens-plan.txt"};
+                                            "vacancies.csv", "pupils.csv", "organisations.csv",
+                                            "offers.csv", "referrals.csv", "tokens-plan.txt"};
 #define WRITTEN_FILE_COUNT (sizeof written_files / sizeof written_files[0])
 
 static demo_dataset generate(uint64_t seed, int32_t scale)
@@ -443,6 +445,87 @@ Test(demo_data, flanders_scale_reaches_twenty_thousand_pupils)
     demo_dataset d = generate(1, 65);
     cr_expect(d.pupil_count >= 19500 && d.pupil_count <= 20500, "%d pupils", (int)d.pupil_count);
     expect_domain_proportions(&d);
+    demo_free(&d);
+}
+
+/* Every not-ready pupil is referred, the trajectories in seed 000's mix (as close as whole
+ * pupils allow), and the offers' seats per component are exactly what the referrals ask. */
+static void expect_preparatory_track(const demo_dataset *d, double tolerance_points)
+{
+    int32_t not_ready = 0;
+    for (int32_t i = 0; i < d->pupil_count; i++)
+        not_ready += d->pupils[i].readiness == DEMO_NOT_READY;
+    cr_assert_eq(d->referral_count, not_ready, "%d referrals for %d not-ready pupils", (int)d->referral_count,
+                 (int)not_ready);
+    cr_assert_gt(not_ready, 0);
+    int32_t trajectories[DEMO_TRAJECTORY_COUNT] = {0}, asked[DEMO_COMPONENT_COUNT] = {0};
+    int32_t nth[DEMO_TRAJECTORY_COUNT] = {0};
+    for (int32_t k = 0; k < d->referral_count; k++) {
+        const demo_referral *referral = &d->referrals[k];
+        cr_expect_eq(d->pupils[referral->pupil].readiness, DEMO_NOT_READY);
+        cr_expect_eq(referral->components, demo_referral_components(referral->trajectory, nth[referral->trajectory]));
+        nth[referral->trajectory]++;
+        trajectories[referral->trajectory]++;
+        for (int c = 0; c < DEMO_COMPONENT_COUNT; c++)
+            asked[c] += (referral->components >> c) & 1u;
+    }
+    for (int t = 0; t < DEMO_TRAJECTORY_COUNT; t++) {
+        double want = demo_trajectory_permille[t] * d->referral_count / 1000.0;
+        cr_expect(fabs(trajectories[t] - want) <= 1.0 + tolerance_points / 100.0 * d->referral_count,
+                  "trajectory %d: %d of %d referrals, the seed's share is %.1f", t, (int)trajectories[t],
+                  (int)d->referral_count, want);
+    }
+    int32_t seats[DEMO_COMPONENT_COUNT] = {0};
+    for (int32_t k = 0; k < d->offer_count; k++) {
+        const demo_offer *offer = &d->offers[k];
+        cr_expect(offer->seats >= 1 && offer->seats <= 100, "%s has %d seats", offer->id, (int)offer->seats);
+        cr_assert(offer->organisation >= 0 && offer->organisation < d->organisation_count);
+        cr_expect(offer->site >= 0 && offer->site < d->organisations[offer->organisation].site_count);
+        seats[offer->component] += offer->seats;
+    }
+    for (int c = 0; c < DEMO_COMPONENT_COUNT; c++) {
+        cr_expect_eq(seats[c], asked[c], "%s: %d seats for %d referrals", demo_component_names[c], (int)seats[c],
+                     (int)asked[c]);
+        cr_expect_gt(seats[c], 0, "%s is offered", demo_component_names[c]);
+    }
+}
+
+Test(demo_data, support_organisations_offers_and_referrals_follow_the_seed)
+{
+    demo_dataset d = generate(1, 1);
+    cr_expect_eq(d.organisation_count, 5, "a handful of organisations");
+    int32_t sites = 0;
+    for (int32_t o = 0; o < d.organisation_count; o++) {
+        cr_expect_geq(d.organisations[o].site_count, 2);
+        for (int32_t s = 0; s < d.organisations[o].site_count; s++)
+            cr_expect_eq(d.organisations[o].sites[s].postcode[0], '2', "an Antwerp postcode");
+        sites += d.organisations[o].site_count;
+    }
+    /* The demo's 45 not-ready pupils: the mix dealt to whole pupils. */
+    cr_expect_eq(d.referral_count, 45);
+    expect_preparatory_track(&d, 0.0);
+    char *directory = temporary_directory();
+    cr_assert_eq(demo_write_directory(&d, directory), 0);
+    int32_t rows_wanted = 0;
+    for (int32_t k = 0; k < d.referral_count; k++)
+        rows_wanted += __builtin_popcount(d.referrals[k].components);
+    static const char *const files[] = {"organisations.csv", "offers.csv", "referrals.csv"};
+    const int32_t wanted[] = {sites, d.offer_count, rows_wanted};
+    for (size_t f = 0; f < 3; f++) {
+        size_t length;
+        char *text = slurp(directory, files[f], &length);
+        int32_t rows = -1;
+        for (size_t k = 0; k < length; k++)
+            rows += text[k] == '\n';
+        cr_expect_eq(rows, wanted[f], "%s has %d rows, want %d", files[f], (int)rows, (int)wanted[f]);
+        free(text);
+    }
+    demo_free(&d);
+    remove_directory(directory);
+
+    /* At Flanders' size the shares are the seed's to within a tenth of a percentage point. */
+    d = generate(1, 65);
+    expect_preparatory_track(&d, 0.1);
     demo_free(&d);
 }
 

@@ -283,6 +283,60 @@ static void expect_headline_in(const run_result *r, const char *what, bool dutch
 
 static void expect_headline(const run_result *r, const char *what) { expect_headline_in(r, what, false); }
 
+/* The demo's referral rows (demo/referrals.csv without its header). */
+static int demo_referral_rows(void) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/demo/referrals.csv", run_dir);
+  char *text = read_file(path);
+  cr_assert_not_null(text, "no %s", path);
+  int rows = -1;
+  for (const char *p = text; *p; p++) rows += *p == '\n';
+  free(text);
+  return rows;
+}
+
+/* A key's number in the tool's "  key: value" output after `from`, or -1. */
+static long value_after(const char *from, const char *key) {
+  char pattern[80];
+  snprintf(pattern, sizeof pattern, "\n  %s: ", key);
+  const char *at = strstr(from, pattern);
+  return at ? strtol(at + strlen(pattern), NULL, 10) : -1;
+}
+
+/* The preparatory track: every referral imported, dispatched (some seats out of reach or on
+ * other days, so a few wait), and the registration point's summary per partner with all of
+ * them, the total last. */
+static void expect_dispatch_in(const run_result *r, const char *what, bool dutch) {
+  int rows = demo_referral_rows();
+  cr_expect_gt(rows, 0, "%s: the demo has no referrals", what);
+  if (!dutch) {
+    char imported[120];
+    snprintf(imported, sizeof imported, "8/8 imported %d of %d referrals", rows, rows);
+    expect_contains(r, what, imported);
+  }
+  const char *dispatch = strstr(r->out, "== dispatch the preparatory track");
+  if (!dispatch) fprintf(stderr, "---- %s: output:\n%s\n----\n", what, r->out);
+  cr_assert_not_null(dispatch, "%s: no dispatch step", what);
+  long referrals = value_after(dispatch, dutch ? "aanmeldingen" : "referrals");
+  long dispatched = value_after(dispatch, dutch ? "toegewezen" : "dispatched");
+  cr_expect_eq(referrals, rows, "%s: dispatch saw %ld referrals, the demo has %d", what, referrals, rows);
+  cr_expect(dispatched > rows / 2 && dispatched <= rows, "%s: %ld of %d referrals dispatched", what, dispatched, rows);
+  const char *summary = strstr(dispatch, "== the central registration point, per partner");
+  cr_assert_not_null(summary, "%s: no registration point summary after the dispatch", what);
+  static const char *const partners[] = {"oal-centrum", "oal-noord", "oal-oost", "oal-zuid", "stad-werkt"};
+  for (size_t k = 0; k < sizeof partners / sizeof partners[0]; k++) {
+    char row[40];
+    snprintf(row, sizeof row, "\n%s ", partners[k]);
+    cr_expect_not_null(strstr(summary, row), "%s: the summary has no row for %s", what, partners[k]);
+  }
+  /* The total row has no key: its first number is every request. */
+  const char *end = strstr(summary, "\n==");
+  const char *total = summary;
+  for (const char *p = summary; p && (!end || p < end); p = strchr(p + 1, '\n'))
+    if (p[0] == '\n' && p[1] == ' ') total = p;
+  cr_expect_eq(strtol(total, NULL, 10), rows, "%s: the summary's total is not the %d requests", what, rows);
+}
+
 static void expect_where_to_look(const run_result *r, const char *what) {
   char dashboard[256];
   snprintf(dashboard, sizeof dashboard, "dashboard:           http://localhost/dashboard");
@@ -348,9 +402,11 @@ Test(mainjob, runs_resets_reuses_and_stops) {
   expect_contains(&first, "first run", "(LEERPLEK_BIN: no install, no build)");
   cr_expect_null(strstr(first.out, "install what is missing"), "LEERPLEK_BIN set, yet it installed");
   expect_contains(&first, "first run", "== store: new");
-  expect_contains(&first, "first run", "1/5 imported 44 of 44 trainings");
-  expect_contains(&first, "first run", "5/5 imported 307 of 307 pupils");
+  expect_contains(&first, "first run", "1/8 imported 44 of 44 trainings");
+  expect_contains(&first, "first run", "5/8 imported 307 of 307 pupils");
+  expect_contains(&first, "first run", "6/8 imported 5 of 5 organisations");
   expect_headline(&first, "first run");
+  expect_dispatch_in(&first, "first run", false);
   expect_where_to_look(&first, "first run");
 
   pid_t daemon = pid_from("leerplekd.pid"), redis = pid_from("redis.pid");
@@ -401,6 +457,7 @@ Test(mainjob, runs_resets_reuses_and_stops) {
   cr_expect(!alive(daemon), "the first run's leerplekd (pid %d) still runs", (int)daemon);
   cr_expect(!alive(redis), "the first run's redis-server (pid %d) still runs", (int)redis);
   expect_headline_in(&second, "second run", true);
+  expect_dispatch_in(&second, "second run", true);
   expect_contains(&second, "second run", "  epoch: 1\n"); /* an empty store: the first epoch */
   expect_contains(&second, "second run", "  niet_geplaatst_per_reden:\n"); /* the rematch's table in Dutch */
   free(tokens);
