@@ -1304,20 +1304,28 @@ static int run_report(cli *c, const command *command, int argc, char **argv) {
   return call_and_print(c, LEERPLEK__V1__REQUEST__BODY_GET_REPORT, &body.base);
 }
 
-static int run_rematch(cli *c, const command *command, int argc, char **argv) {
+/* The flags of a run, rematch or dispatch alike: --dry-run and --max-changes N. 0 when they
+ * parsed (fields set), else the exit code (EXIT_OK after --help). */
+static int run_flags(cli *c, const command *command, int argc, char **argv, protobuf_c_boolean *dry_run,
+                     uint32_t *max_changes) {
   static const struct option options[] = {
       HELP_OPTION, {"dry-run", no_argument, NULL, 'n'}, {"max-changes", required_argument, NULL, 'm'}, {0, 0, 0, 0}};
-  Leerplek__V1__RunRematchRequest body = LEERPLEK__V1__RUN_REMATCH_REQUEST__INIT;
   int option;
   while ((option = next_option(command, argc, argv, "h", options)) != -1) {
     if (option == -2) return EXIT_OK;
-    if (option == 'n') body.dry_run = 1;
+    if (option == 'n') *dry_run = 1;
     else if (option == 'm') {
-      if (parse_u32_flag(c, "max-changes", optarg, 1, 1000, &body.max_changes)) return EXIT_USAGE;
+      if (parse_u32_flag(c, "max-changes", optarg, 1, 1000, max_changes)) return EXIT_USAGE;
     } else return bad_option(c, options, option, argv);
   }
   if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
-  return call_and_print(c, LEERPLEK__V1__REQUEST__BODY_RUN_REMATCH, &body.base);
+  return -1;
+}
+
+static int run_rematch(cli *c, const command *command, int argc, char **argv) {
+  Leerplek__V1__RunRematchRequest body = LEERPLEK__V1__RUN_REMATCH_REQUEST__INIT;
+  int rc = run_flags(c, command, argc, argv, &body.dry_run, &body.max_changes);
+  return rc >= 0 ? rc : call_and_print(c, LEERPLEK__V1__REQUEST__BODY_RUN_REMATCH, &body.base);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1711,19 +1719,9 @@ static int run_support_referrals(cli *c, const command *command, int argc, char 
 }
 
 static int run_dispatch(cli *c, const command *command, int argc, char **argv) {
-  static const struct option options[] = {
-      HELP_OPTION, {"dry-run", no_argument, NULL, 'n'}, {"max-changes", required_argument, NULL, 'm'}, {0, 0, 0, 0}};
   Leerplek__V1__RunDispatchRequest body = LEERPLEK__V1__RUN_DISPATCH_REQUEST__INIT;
-  int option;
-  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
-    if (option == -2) return EXIT_OK;
-    if (option == 'n') body.dry_run = 1;
-    else if (option == 'm') {
-      if (parse_u32_flag(c, "max-changes", optarg, 1, 1000, &body.max_changes)) return EXIT_USAGE;
-    } else return bad_option(c, options, option, argv);
-  }
-  if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
-  return call_and_print(c, LEERPLEK__V1__REQUEST__BODY_RUN_DISPATCH, &body.base);
+  int rc = run_flags(c, command, argc, argv, &body.dry_run, &body.max_changes);
+  return rc >= 0 ? rc : call_and_print(c, LEERPLEK__V1__REQUEST__BODY_RUN_DISPATCH, &body.base);
 }
 
 /* coordinator referrals: the partners' shared waiting list. */
