@@ -50,6 +50,7 @@ typedef struct lp_config {
   uint32_t trend_interval_s;           /* refresh of today's headline snapshot lp:trend:<day>, s */
   char rematch_nightly_time[8];        /* "HH:MM" local time; "" = no nightly rematch */
   uint32_t rematch_lock_ttl_ms;        /* expiry of lp:lock:rematch (a crashed daemon frees it) */
+  uint32_t rematch_write_chunk_bytes;  /* size of one staged commit of the epoch write */
   uint32_t rematch_cost_per_100m;      /* the eligibility_weights, see matcher/eligibility.h */
   uint32_t rematch_preference_rank_step;
   uint32_t rematch_not_preferred_penalty;

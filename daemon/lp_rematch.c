@@ -5,7 +5,9 @@
  * check every new proposal against the rules (eligibility_is_eligible) and explain the unplaced.
  * Back on the loop (event_active, thread-safe with evthread_use_pthreads): re-check each change
  * against the live state (a write that arrived meanwhile wins; the next rematch picks it up),
- * write everything as one MULTI/EXEC with the new epoch, release the lock, reply. */
+ * stage the changed records in Redis in bounded chunks, make them current in one atomic final
+ * step with the new epoch, put them in memory in slices, release the lock, reply ("the epoch
+ * write" below: every step is one short loop callback, so calls are served in between). */
 #include "lp_rematch.h"
 
 #include <event2/event.h>
@@ -93,6 +95,7 @@ struct lp_rematch {
   uint64_t epoch;            /* the last epoch seen in Redis */
   Leerplek__V1__RematchResult *last;  /* summary of the last applied rematch */
   Leerplek__V1__RematchResult *reply; /* the result being answered */
+  struct epoch_write *write;          /* the epoch write under way */
   char lock_value[96];
 };
 
@@ -542,32 +545,12 @@ static bool pupil_unchanged(const lp_state *state, const pupil_meta *meta) {
          placement->proposal_id == meta->proposal_id && placement->updated_unix_s == meta->placement_updated;
 }
 
-typedef struct pending_write {
-  char *key;
-  enum lp_kind kind;
-  void *record;
-} pending_write;
-
-typedef struct apply_ctx {
-  lp_rematch *rematch;
-  job *job;
-  uint64_t epoch;
-} apply_ctx;
-
 static void finish(lp_rematch *rematch, job *job, int code, const char *message);
 
-static void on_applied(void *arg, int code, const char *message) {
-  apply_ctx *apply = arg;
-  lp_rematch *rematch = apply->rematch;
-  job *job = apply->job;
-  free(apply);
-  job->write_us = (uint64_t)(now_us() - job->t_apply_start);
-  if (code != 0) {
-    LP_ERROR("rematch epoch %llu was not written: %s", (unsigned long long)rematch->reply->epoch, message);
-    finish(rematch, job, code, message);
-    return;
-  }
-  rematch->reply->write_us = job->write_us;
+/* The epoch is current in Redis and in memory: keep the solution for tomorrow's warm start
+ * and answer. */
+static void epoch_applied(lp_rematch *rematch, job *job) {
+  job->write_us = rematch->reply->write_us;
   rematch->epoch = rematch->reply->epoch;
   /* Keep this solution for tomorrow's warm start, by stable ids. */
   warm_memory warm = {0};
@@ -604,133 +587,551 @@ static void on_applied(void *arg, int code, const char *message) {
   finish(rematch, job, 0, "");
 }
 
-/* Builds and sends the epoch's MULTI/EXEC and applies it to memory. 0, or a StatusCode. */
-static int apply_job(lp_rematch *rematch, job *job, char *message, size_t message_size) {
-  lp_daemon *daemon = rematch->daemon;
-  lp_state *state = &daemon->state;
-  uint64_t epoch = rematch->reply->epoch;
-  long long now = (long long)time(NULL);
-  pending_write *writes = lp_calloc((size_t)job->pupil_count + (size_t)job->vacancy_count + 1, sizeof *writes);
-  int32_t *seat_delta = lp_calloc((size_t)job->vacancy_count + 1, sizeof *seat_delta);
-  size_t write_count = 0;
-  uint32_t skipped = 0, proposal_seq = 0;
-  lp_txn *txn = lp_txn_new();
+/* ---- the epoch write (on the loop, in steps) ------------------------------------------- */
+
+/* The records of an epoch are first staged under lp:stage:<run>:<kind>:<key> (run = this
+ * rematch's lock value) in commits of about rematch_write_chunk_bytes, each built in its own
+ * loop callback and sent after the previous one was confirmed; their names (kind, key and the
+ * event's op, one per line) go on the list <run>names. One final commit then runs
+ * PROMOTE_SCRIPT, which Redis executes atomically: it checks that the lock is still ours and
+ * every record was staged, moves them over the live keys, adds their events to lp:events (so
+ * followers re-read them as before) and sets lp:epoch and lp:rematch:last. A crash before it
+ * leaves the previous epoch current and whole; the leftovers are deleted by the next rematch
+ * (CLEANUP_SCRIPT, also run when a write fails). Memory takes the records after the final
+ * step is confirmed, in slices of APPLY_SLICE_RECORDS per loop callback. */
+enum { APPLY_SLICE_RECORDS = 1024 };
+#define STAGE_RUNS_KEY "lp:stage:runs"
+
+/* ARGV: 1 the lock value; 2 (optional) a run to register. Deletes every registered run's
+ * staged records (none is live: we hold the lock). */
+static const char CLEANUP_SCRIPT[] =
+    "if redis.call('GET', '" LOCK_KEY "') ~= ARGV[1] then return redis.error_reply('LPSTAGE the rematch lock is not ours') end\n"
+    "for _, run in ipairs(redis.call('SMEMBERS', '" STAGE_RUNS_KEY "')) do\n"
+    "  local list = run .. 'names'\n"
+    "  local total = redis.call('LLEN', list)\n"
+    "  for first = 0, total - 1, 1000 do\n"
+    "    local keys = {}\n"
+    "    for _, name in ipairs(redis.call('LRANGE', list, first, first + 999)) do\n"
+    "      local kind, key = string.match(name, '^([^\\n]*)\\n([^\\n]*)\\n')\n"
+    "      if kind then keys[#keys + 1] = run .. kind .. ':' .. key end\n"
+    "    end\n"
+    "    if #keys > 0 then redis.call('DEL', unpack(keys)) end\n"
+    "  end\n"
+    "  redis.call('DEL', list)\n"
+    "end\n"
+    "redis.call('DEL', '" STAGE_RUNS_KEY "')\n"
+    "if ARGV[2] then redis.call('SADD', '" STAGE_RUNS_KEY "', ARGV[2]) end\n"
+    "return 0\n";
+
+/* ARGV: 1 the lock value, 2 the run, 3 the number of staged names, 4 instance, 5 actor,
+ * 6 events_max_length, 7 the epoch, 8 the summary, 9.. names left out (a write won
+ * meanwhile). Checks everything before the first write, so a refusal changes nothing. A record
+ * whose live key is gone (erased meanwhile) is not brought back. */
+static const char PROMOTE_SCRIPT[] =
+    "if redis.call('GET', '" LOCK_KEY "') ~= ARGV[1] then return redis.error_reply('LPSTAGE the rematch lock was lost; the epoch is not written') end\n"
+    "local run, list = ARGV[2], ARGV[2] .. 'names'\n"
+    "local total = redis.call('LLEN', list)\n"
+    "if total ~= tonumber(ARGV[3]) then return redis.error_reply('LPSTAGE ' .. total .. ' of ' .. ARGV[3] .. ' records staged; the epoch is not written') end\n"
+    "local skip = {}\n"
+    "for i = 9, #ARGV do skip[ARGV[i]] = true end\n"
+    "for first = 0, total - 1, 1000 do\n"
+    "  local index = {}\n"
+    "  for _, name in ipairs(redis.call('LRANGE', list, first, first + 999)) do\n"
+    "    local kind, key, op = string.match(name, '^([^\\n]*)\\n([^\\n]*)\\n(.*)$')\n"
+    "    local staged, live = run .. kind .. ':' .. key, 'lp:' .. kind .. ':' .. key\n"
+    "    if skip[name] or redis.call('EXISTS', live) == 0 then\n"
+    "      redis.call('DEL', staged)\n"
+    "    else\n"
+    "      redis.call('RENAME', staged, live)\n"
+    "      index[kind] = index[kind] or {}\n"
+    "      table.insert(index[kind], key)\n"
+    "      redis.call('XADD', 'lp:events', 'MAXLEN', '~', ARGV[6], '*', 'instance', ARGV[4], 'op', op, 'kind', kind, 'key', key, 'actor', ARGV[5])\n"
+    "    end\n"
+    "  end\n"
+    "  for kind, keys in pairs(index) do redis.call('SADD', 'lp:index:' .. kind, unpack(keys)) end\n"
+    "end\n"
+    "redis.call('DEL', list)\n"
+    "redis.call('SREM', '" STAGE_RUNS_KEY "', run)\n"
+    "redis.call('SET', 'lp:epoch', ARGV[7])\n"
+    "redis.call('SET', 'lp:rematch:last', ARGV[8])\n"
+    "return total\n";
+
+typedef struct staged_record {
+  const char *key;          /* borrowed from the job (pupil key or vacancy id) */
+  enum lp_kind kind;
+  void *record;             /* the new record; memory takes it once the epoch is current */
+  const char *op;           /* its event */
+  int32_t pupil;            /* placements: the snapshot index; vacancies: -1 */
+  int32_t from, to;         /* placements: the seat left and taken; vacancies: to = its index */
+  uint64_t base_revision;   /* vacancies: the revision it was built from */
+  bool excluded;            /* a write won meanwhile: left out of the epoch */
+} staged_record;
+
+typedef struct epoch_write {
+  lp_rematch *rematch;
+  job *job;
+  uint64_t epoch;
+  long long now;
+  char run[128];            /* "lp:stage:<lock value>:" */
   char actor[128];
-  snprintf(actor, sizeof actor, "rematch:%s", job->actor);
-  /* Two passes: first the pupils that leave a seat, then those that take one, so a seat freed
-   * in this epoch can be given in it. */
-  for (int pass = 0; pass < 2; pass++) {
-    for (int32_t i = 0; i < job->pupil_count; i++) {
+  staged_record *records;
+  size_t count, capacity, applied;
+  int32_t *seat_delta;      /* by vacancy: seats taken minus left by the staged placements */
+  int32_t *staged_vacancy;  /* by vacancy: its index in records, -1 */
+  int pass;                 /* 0: placements that leave a seat, 1: those that take one, 2: vacancies */
+  int32_t cursor;
+  bool cleanup_sent;
+  uint32_t skipped, proposal_seq;
+  struct event *step;       /* a zero timer: the next step runs after pending I/O */
+  void (*next)(struct epoch_write *write);
+} epoch_write;
+
+static void write_free(epoch_write *write);
+
+static void stage_next_chunk(epoch_write *write);
+static void promote(epoch_write *write);
+static void apply_slice(epoch_write *write);
+
+static void note_step(epoch_write *write, long long started) {
+  uint64_t spent = (uint64_t)(now_us() - started);
+  if (spent > write->rematch->reply->apply_max_step_us) write->rematch->reply->apply_max_step_us = spent;
+}
+
+static void on_step(evutil_socket_t fd, short what, void *arg) {
+  (void)fd, (void)what;
+  epoch_write *write = arg;
+  write->next(write);
+}
+
+static void schedule(epoch_write *write, void (*next)(epoch_write *write)) {
+  static const struct timeval now = {0, 0};
+  write->next = next;
+  evtimer_add(write->step, &now);
+}
+
+/* Runs the cleanup script on the rematch's synchronous link: a failed write leaves nothing. */
+static void cleanup_staging(lp_rematch *rematch) {
+  char message[200];
+  if (!redis_ready(rematch, message, sizeof message)) return;
+  redisReply *reply = redisCommand(rematch->redis, "EVAL %s 0 %s", CLEANUP_SCRIPT, rematch->lock_value);
+  if (!reply || reply->type == REDIS_REPLY_ERROR)
+    LP_WARN("rematch: staged records are left in Redis (%s); the next rematch deletes them",
+            reply ? reply->str : rematch->redis->errstr);
+  if (reply) freeReplyObject(reply);
+}
+
+/* Ends the write: on failure memory is untouched (records not yet applied are freed). */
+static void write_fail(epoch_write *write, int code, const char *message) {
+  lp_rematch *rematch = write->rematch;
+  job *job = write->job;
+  LP_ERROR("rematch epoch %llu was not written: %s", (unsigned long long)write->epoch, message);
+  write_free(write);
+  cleanup_staging(rematch);
+  finish(rematch, job, code, message);
+}
+
+static void on_chunk_written(void *arg, int code, const char *message) {
+  epoch_write *write = arg;
+  if (code != 0) {
+    char text[400];
+    snprintf(text, sizeof text, "%s; nothing applied, the previous epoch is current", message);
+    write_fail(write, code, text);
+    return;
+  }
+  schedule(write, write->pass > 2 ? promote : stage_next_chunk);
+}
+
+static staged_record *add_record(epoch_write *write) {
+  if (write->count == write->capacity) {
+    write->capacity = write->capacity ? write->capacity * 2 : 256;
+    write->records = lp_realloc(write->records, write->capacity * sizeof *write->records);
+  }
+  staged_record *record = &write->records[write->count++];
+  memset(record, 0, sizeof *record);
+  record->pupil = record->from = record->to = -1;
+  return record;
+}
+
+static void stage_name(const staged_record *record, char *out, size_t size) {
+  snprintf(out, size, "%s\n%s\n%s", lp_kind_name(record->kind), record->key, record->op);
+}
+
+/* SET the staged key (no index, no event: the final step adds them). */
+static void stage_set(lp_txn *txn, const char *run, const staged_record *record) {
+  char key[320];
+  snprintf(key, sizeof key, "%s%s:%s", run, lp_kind_name(record->kind), record->key);
+  const ProtobufCMessage *message = record->record;
+  size_t size = protobuf_c_message_get_packed_size(message);
+  uint8_t *bytes = lp_malloc(size + 1);
+  protobuf_c_message_pack(message, bytes);
+  const void *argv[3] = {"SET", key, bytes};
+  size_t lengths[3] = {3, strlen(key), size};
+  lp_txn_command(txn, 3, argv, lengths);
+  free(bytes);
+}
+
+/* RPUSH the names of records first .. end-1 to the run's list. */
+static void stage_names(lp_txn *txn, const char *run, const epoch_write *write, size_t first, size_t end) {
+  if (first == end) return;
+  size_t argc = 2 + end - first;
+  const void **argv = lp_calloc(argc, sizeof *argv);
+  size_t *lengths = lp_calloc(argc, sizeof *lengths);
+  char list[160];
+  snprintf(list, sizeof list, "%snames", run);
+  argv[0] = "RPUSH", lengths[0] = 5;
+  argv[1] = list, lengths[1] = strlen(list);
+  for (size_t r = first; r < end; r++) {
+    char *name = lp_malloc(320);
+    stage_name(&write->records[r], name, 320);
+    argv[2 + r - first] = name;
+    lengths[2 + r - first] = strlen(name);
+  }
+  lp_txn_command(txn, (int)argc, argv, lengths);
+  for (size_t a = 2; a < argc; a++) free((void *)argv[a]);
+  free(argv);
+  free(lengths);
+}
+
+/* The new placement of pupil i, or NULL when the change must wait (a write won, no seat). */
+static staged_record *stage_placement(epoch_write *write, int32_t i) {
+  job *job = write->job;
+  lp_state *state = &write->rematch->daemon->state;
+  const pupil_meta *meta = &job->meta[i];
+  int32_t from = meta->current_vacancy, to = job->solution.vacancy_of_pupil[i];
+  bool unplaced_info = to < 0 && from < 0;
+  const Leerplek__V1__Placement *stored = lp_state_get(state, LP_KIND_PLACEMENT, meta->key);
+  if (!pupil_unchanged(state, meta)) {
+    if (!unplaced_info) write->skipped++;
+    return NULL;
+  }
+  const Leerplek__V1__Vacancy *target = NULL;
+  if (to >= 0) {
+    target = lp_state_get(state, LP_KIND_VACANCY, job->vacancy_ids[to]);
+    long free_seats = target ? (long)target->seats - target->seats_filled - target->seats_proposed - write->seat_delta[to] : 0;
+    if (!target || target->revision != job->vacancy_revision[to] ||
+        target->state != LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_OPEN || free_seats <= 0) {
+      write->skipped++;
+      return NULL;
+    }
+  }
+  Leerplek__V1__UnplacedInfo *info = to < 0 ? make_unplaced(job, i, write->epoch) : NULL;
+  if (unplaced_info && same_unplaced(info, stored->unplaced)) {
+    protobuf_c_message_free_unpacked(&info->base, NULL);
+    return NULL;
+  }
+  Leerplek__V1__Placement *placement = lp_clone(stored);
+  if (placement->unplaced) protobuf_c_message_free_unpacked(&placement->unplaced->base, NULL);
+  placement->unplaced = info;
+  const char *op = "rematch_unplaced";
+  if (!unplaced_info) {
+    if (placement->offer) protobuf_c_message_free_unpacked(&placement->offer->base, NULL);
+    placement->offer = NULL;
+    placement->school_accepted = placement->company_accepted = false;
+    placement->updated_unix_s = write->now;
+    if (from >= 0) write->seat_delta[from]--;
+    if (to >= 0) {
+      const eligibility_pupil *p = &job->pupils[i];
+      const eligibility_vacancy *v = &job->vacancies[to];
+      placement->offer = make_offer(state, target, (uint32_t)eligibility_distance_m(p->lat_e6, p->lon_e6, v->lat_e6, v->lon_e6));
+      placement->state = PSTATE(PROPOSED);
+      /* Unique over all time: epochs only grow. */
+      placement->proposal_id = (write->epoch << 24) | ++write->proposal_seq;
+      placement->epoch = write->epoch;
+      placement->proposed_unix_s = write->now;
+      write->seat_delta[to]++;
+      op = from < 0 ? "rematch_propose" : "rematch_move";
+    } else {
+      placement->state = PSTATE(WAITING);
+      placement->proposal_id = 0;
+      placement->epoch = 0;
+      placement->proposed_unix_s = 0;
+      op = "rematch_release";
+    }
+  }
+  staged_record *record = add_record(write);
+  record->key = meta->key;
+  record->kind = LP_KIND_PLACEMENT;
+  record->record = placement;
+  record->op = op;
+  record->pupil = i;
+  record->from = unplaced_info ? -1 : from;
+  record->to = to;
+  return record;
+}
+
+/* Vacancy j as in memory now with the epoch's seat change; NULL when it is gone. */
+static Leerplek__V1__Vacancy *vacancy_with_seats(epoch_write *write, int32_t j, uint64_t *base_revision) {
+  const Leerplek__V1__Vacancy *stored = lp_state_get(&write->rematch->daemon->state, LP_KIND_VACANCY, write->job->vacancy_ids[j]);
+  if (!stored) return NULL;
+  Leerplek__V1__Vacancy *vacancy = lp_clone(stored);
+  long proposed = (long)vacancy->seats_proposed + write->seat_delta[j];
+  vacancy->seats_proposed = proposed < 0 ? 0 : (uint32_t)proposed;
+  vacancy->revision++;
+  vacancy->updated_unix_s = write->now;
+  *base_revision = stored->revision;
+  return vacancy;
+}
+
+/* One staged commit: the records of the next changes until the chunk is full. Two passes over
+ * the pupils (first those that leave a seat, then those that take one, so a seat freed in this
+ * epoch can be given in it), then the vacancies whose seats changed. */
+static void stage_next_chunk(epoch_write *write) {
+  long long started = now_us();
+  job *job = write->job;
+  lp_rematch *rematch = write->rematch;
+  lp_daemon *daemon = rematch->daemon;
+  lp_txn *txn = lp_txn_new();
+  if (!write->cleanup_sent) {
+    write->cleanup_sent = true;
+    const void *argv[5] = {"EVAL", CLEANUP_SCRIPT, "0", rematch->lock_value, write->run};
+    size_t lengths[5] = {4, strlen(CLEANUP_SCRIPT), 1, strlen(rematch->lock_value), strlen(write->run)};
+    lp_txn_command(txn, 5, argv, lengths);
+  }
+  size_t first = write->count, budget = daemon->config.rematch_write_chunk_bytes;
+  while (write->pass < 3 && lp_txn_bytes(txn) < budget) {
+    if (write->pass < 2) {
+      if (write->cursor >= job->pupil_count) {
+        write->pass++, write->cursor = 0;
+        continue;
+      }
+      int32_t i = write->cursor++;
       const pupil_meta *meta = &job->meta[i];
       if (meta->fixed) continue;
       int32_t from = meta->current_vacancy, to = job->solution.vacancy_of_pupil[i];
       bool unplaced_info = to < 0 && from < 0;
       if (from == to && !unplaced_info) continue;
       bool leaves = from >= 0 && to < 0;
-      if (pass == 0 && !leaves && !unplaced_info) continue;
-      if (pass == 1 && (leaves || unplaced_info)) continue;
-      const Leerplek__V1__Placement *stored = lp_state_get(state, LP_KIND_PLACEMENT, meta->key);
-      if (!pupil_unchanged(state, meta)) {
-        if (!unplaced_info) skipped++;
-        continue;
+      if (write->pass == 0 && !leaves && !unplaced_info) continue;
+      if (write->pass == 1 && (leaves || unplaced_info)) continue;
+      staged_record *record = stage_placement(write, i);
+      if (record) stage_set(txn, write->run, record);
+    } else {
+      if (write->cursor >= job->vacancy_count) {
+        write->pass++;
+        break;
       }
-      const Leerplek__V1__Vacancy *target = NULL;
-      if (to >= 0) {
-        target = lp_state_get(state, LP_KIND_VACANCY, job->vacancy_ids[to]);
-        long free_seats = target ? (long)target->seats - target->seats_filled - target->seats_proposed - seat_delta[to] : 0;
-        if (!target || target->revision != job->vacancy_revision[to] ||
-            target->state != LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_OPEN || free_seats <= 0) {
-          skipped++;
-          continue;
-        }
-      }
-      Leerplek__V1__UnplacedInfo *info = to < 0 ? make_unplaced(job, i, epoch) : NULL;
-      if (unplaced_info && same_unplaced(info, stored->unplaced)) {
-        protobuf_c_message_free_unpacked(&info->base, NULL);
-        continue;
-      }
-      Leerplek__V1__Placement *placement = lp_clone(stored);
-      if (placement->unplaced) protobuf_c_message_free_unpacked(&placement->unplaced->base, NULL);
-      placement->unplaced = info;
-      const char *op = "rematch_unplaced";
-      if (!unplaced_info) {
-        if (placement->offer) protobuf_c_message_free_unpacked(&placement->offer->base, NULL);
-        placement->offer = NULL;
-        placement->school_accepted = placement->company_accepted = false;
-        placement->updated_unix_s = now;
-        if (from >= 0) seat_delta[from]--;
-        if (to >= 0) {
-          const eligibility_pupil *p = &job->pupils[i];
-          const eligibility_vacancy *v = &job->vacancies[to];
-          placement->offer = make_offer(state, target, (uint32_t)eligibility_distance_m(p->lat_e6, p->lon_e6, v->lat_e6, v->lon_e6));
-          placement->state = PSTATE(PROPOSED);
-          /* Unique over all time: epochs only grow. */
-          placement->proposal_id = (epoch << 24) | ++proposal_seq;
-          placement->epoch = epoch;
-          placement->proposed_unix_s = now;
-          seat_delta[to]++;
-          op = from < 0 ? "rematch_propose" : "rematch_move";
-        } else {
-          placement->state = PSTATE(WAITING);
-          placement->proposal_id = 0;
-          placement->epoch = 0;
-          placement->proposed_unix_s = 0;
-          op = "rematch_release";
-        }
-      }
-      lp_txn_put(txn, LP_KIND_PLACEMENT, meta->key, &placement->base);
-      lp_txn_event(txn, daemon->config.instance_id, op, LP_KIND_PLACEMENT, meta->key, actor, daemon->config.events_max_length);
-      writes[write_count].key = meta->key;
-      writes[write_count].kind = LP_KIND_PLACEMENT;
-      writes[write_count++].record = placement;
+      int32_t j = write->cursor++;
+      if (!write->seat_delta[j]) continue;
+      uint64_t base_revision = 0;
+      Leerplek__V1__Vacancy *vacancy = vacancy_with_seats(write, j, &base_revision);
+      if (!vacancy) continue;
+      staged_record *record = add_record(write);
+      record->key = job->vacancy_ids[j];
+      record->kind = LP_KIND_VACANCY;
+      record->record = vacancy;
+      record->op = "rematch_seats";
+      record->to = j;
+      record->base_revision = base_revision;
+      write->staged_vacancy[j] = (int32_t)(write->count - 1);
+      stage_set(txn, write->run, record);
     }
   }
-  for (int32_t j = 0; j < job->vacancy_count; j++) {
-    if (!seat_delta[j]) continue;
-    const Leerplek__V1__Vacancy *stored = lp_state_get(state, LP_KIND_VACANCY, job->vacancy_ids[j]);
-    if (!stored) continue;
-    Leerplek__V1__Vacancy *vacancy = lp_clone(stored);
-    long proposed = (long)vacancy->seats_proposed + seat_delta[j];
-    vacancy->seats_proposed = proposed < 0 ? 0 : (uint32_t)proposed;
-    vacancy->revision++;
-    vacancy->updated_unix_s = now;
-    lp_txn_put(txn, LP_KIND_VACANCY, vacancy->id, &vacancy->base);
-    lp_txn_event(txn, daemon->config.instance_id, "rematch_seats", LP_KIND_VACANCY, vacancy->id, actor,
-                 daemon->config.events_max_length);
-    writes[write_count].key = job->vacancy_ids[j];
-    writes[write_count].kind = LP_KIND_VACANCY;
-    writes[write_count++].record = vacancy;
+  stage_names(txn, write->run, write, first, write->count);
+  if (lp_txn_bytes(txn) == 0) { /* everything was staged by the chunk before */
+    lp_txn_free(txn);
+    promote(write);
+    return;
   }
-  free(seat_delta);
-  if (skipped) LP_INFO("rematch epoch %llu: %u changes skipped, their pupil or vacancy changed meanwhile (the next rematch sees them)",
-                       (unsigned long long)epoch, skipped);
-  char epoch_text[32];
-  int epoch_length = snprintf(epoch_text, sizeof epoch_text, "%llu", (unsigned long long)epoch);
-  lp_txn_set_raw(txn, "lp:epoch", epoch_text, (size_t)epoch_length);
+  rematch->reply->bytes_written += lp_txn_bytes(txn);
+  rematch->reply->write_chunks++;
+  note_step(write, started);
+  if (lp_store_commit(daemon->store, txn, on_chunk_written, write) != 0)
+    write_fail(write, CODE(UNAVAILABLE), "the store is unavailable (reconnecting); nothing applied, the previous epoch is current; retry");
+}
+
+static void on_promoted(void *arg, int code, const char *message) {
+  epoch_write *write = arg;
+  if (code != 0) {
+    /* DEADLINE_EXCEEDED: the outcome is unknown; the store reloads the state either way. */
+    write_fail(write, code, message);
+    return;
+  }
+  write->rematch->reply->write_us = (uint64_t)(now_us() - write->job->t_apply_start);
+  schedule(write, apply_slice);
+}
+
+/* Whether placement record r may still go into the epoch: its pupil and its target vacancy
+ * are as when it was staged. vacancy_ok caches the targets: 0 unknown, 1 yes, 2 changed. */
+static bool still_valid(epoch_write *write, const staged_record *record, uint8_t *vacancy_ok) {
+  job *job = write->job;
+  const lp_state *state = &write->rematch->daemon->state;
+  if (!pupil_unchanged(state, &job->meta[record->pupil])) return false;
+  if (record->to < 0) return true;
+  int32_t j = record->to;
+  if (!vacancy_ok[j]) {
+    const Leerplek__V1__Vacancy *vacancy = lp_state_get(state, LP_KIND_VACANCY, job->vacancy_ids[j]);
+    vacancy_ok[j] = vacancy && vacancy->revision == job->vacancy_revision[j] &&
+                            vacancy->state == LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_OPEN
+                        ? 1 : 2;
+  }
+  return vacancy_ok[j] == 1;
+}
+
+/* The final step: what a write changed meanwhile is left out (and the seats it held corrected),
+ * then one commit runs PROMOTE_SCRIPT. */
+static void promote(epoch_write *write) {
+  long long started = now_us();
+  job *job = write->job;
+  lp_rematch *rematch = write->rematch;
+  lp_daemon *daemon = rematch->daemon;
+  const lp_state *state = &daemon->state;
+  uint8_t *vacancy_ok = lp_calloc((size_t)job->vacancy_count + 1, 1);
+  uint8_t *restage = lp_calloc((size_t)job->vacancy_count + 1, 1);
+  size_t excluded = 0;
+  for (size_t r = 0; r < write->count; r++) {
+    staged_record *record = &write->records[r];
+    if (record->kind == LP_KIND_VACANCY) {
+      const Leerplek__V1__Vacancy *now = lp_state_get(state, LP_KIND_VACANCY, record->key);
+      if (!now || now->revision != record->base_revision) restage[record->to] = 1;
+      continue;
+    }
+    if (still_valid(write, record, vacancy_ok)) continue;
+    record->excluded = true;
+    excluded++;
+    if (record->from >= 0) write->seat_delta[record->from]++, restage[record->from] = 1;
+    if (record->to >= 0) write->seat_delta[record->to]--, restage[record->to] = 1;
+  }
+  lp_txn *txn = lp_txn_new();
+  size_t first_new = write->count;
+  for (int32_t j = 0; j < job->vacancy_count; j++) {
+    if (!restage[j]) continue;
+    int32_t at = write->staged_vacancy[j];
+    uint64_t base_revision = 0;
+    Leerplek__V1__Vacancy *vacancy = vacancy_with_seats(write, j, &base_revision);
+    if (at >= 0) {
+      staged_record *record = &write->records[at];
+      protobuf_c_message_free_unpacked(record->record, NULL);
+      record->record = vacancy;
+      record->base_revision = base_revision;
+      if (!vacancy) record->excluded = true, excluded++;
+      else stage_set(txn, write->run, record);
+    } else if (vacancy) {
+      staged_record *record = add_record(write);
+      record->key = job->vacancy_ids[j];
+      record->kind = LP_KIND_VACANCY;
+      record->record = vacancy;
+      record->op = "rematch_seats";
+      record->to = j;
+      record->base_revision = base_revision;
+      stage_set(txn, write->run, record);
+    }
+  }
+  stage_names(txn, write->run, write, first_new, write->count);
+  free(vacancy_ok);
+  free(restage);
+  if (write->skipped || excluded)
+    LP_INFO("rematch epoch %llu: %zu changes skipped, their pupil or vacancy changed meanwhile (the next rematch sees them)",
+            (unsigned long long)write->epoch, (size_t)write->skipped + excluded);
+
+  char count_text[24], max_length[24], epoch_text[24];
+  snprintf(count_text, sizeof count_text, "%zu", write->count);
+  snprintf(max_length, sizeof max_length, "%u", daemon->config.events_max_length);
+  snprintf(epoch_text, sizeof epoch_text, "%llu", (unsigned long long)write->epoch);
+  size_t argc = 11 + excluded;
+  const void **argv = lp_calloc(argc, sizeof *argv);
+  size_t *lengths = lp_calloc(argc, sizeof *lengths);
+  const char *fixed[10] = {"EVAL", PROMOTE_SCRIPT, "0", rematch->lock_value, write->run, count_text,
+                           daemon->config.instance_id, write->actor, max_length, epoch_text};
+  for (int a = 0; a < 10; a++) argv[a] = fixed[a], lengths[a] = strlen(fixed[a]);
   /* The summary, for the report after a restart. */
   Leerplek__V1__RematchResult summary = *rematch->reply;
   summary.n_changes = 0;
   summary.changes = NULL;
+  summary.bytes_written += lp_txn_bytes(txn);
+  summary.write_chunks++;
   size_t summary_size = protobuf_c_message_get_packed_size(&summary.base);
   uint8_t *summary_bytes = lp_malloc(summary_size + 1);
   protobuf_c_message_pack(&summary.base, summary_bytes);
-  lp_txn_set_raw(txn, "lp:rematch:last", summary_bytes, summary_size);
+  argv[10] = summary_bytes, lengths[10] = summary_size;
+  size_t a = 11;
+  for (size_t r = 0; r < write->count; r++) {
+    const staged_record *record = &write->records[r];
+    if (!record->excluded) {
+      lp_txn_note_write(txn, record->kind, record->key);
+      continue;
+    }
+    char *name = lp_malloc(320);
+    stage_name(record, name, 320);
+    argv[a] = name, lengths[a] = strlen(name);
+    a++;
+  }
+  lp_txn_command(txn, (int)a, argv, lengths);
+  for (size_t n = 11; n < a; n++) free((void *)argv[n]);
+  free(argv);
+  free(lengths);
   free(summary_bytes);
-  apply_ctx *apply = lp_calloc(1, sizeof *apply);
-  apply->rematch = rematch;
-  apply->job = job;
-  apply->epoch = epoch;
-  job->t_apply_start = now_us();
-  if (lp_store_commit(daemon->store, txn, on_applied, apply) != 0) {
-    for (size_t w = 0; w < write_count; w++) protobuf_c_message_free_unpacked(writes[w].record, NULL);
-    free(writes);
-    free(apply);
+  rematch->reply->bytes_written += lp_txn_bytes(txn);
+  rematch->reply->write_chunks++;
+  note_step(write, started);
+  if (lp_store_commit(daemon->store, txn, on_promoted, write) != 0)
+    write_fail(write, CODE(UNAVAILABLE), "the store is unavailable (reconnecting); nothing applied, the previous epoch is current; retry");
+}
+
+/* Memory takes the next slice of the epoch's records (a write that won meanwhile keeps its
+ * record, as it did in Redis); after the last, the rematch is answered. */
+static void apply_slice(epoch_write *write) {
+  long long started = now_us();
+  lp_rematch *rematch = write->rematch;
+  job *job = write->job;
+  lp_state *state = &rematch->daemon->state;
+  size_t end = write->applied + APPLY_SLICE_RECORDS < write->count ? write->applied + APPLY_SLICE_RECORDS : write->count;
+  for (; write->applied < end; write->applied++) {
+    staged_record *record = &write->records[write->applied];
+    if (record->excluded) continue;
+    bool current = true;
+    if (record->kind == LP_KIND_PLACEMENT) {
+      current = pupil_unchanged(state, &job->meta[record->pupil]);
+    } else {
+      const Leerplek__V1__Vacancy *now = lp_state_get(state, LP_KIND_VACANCY, record->key);
+      current = now && now->revision == record->base_revision;
+    }
+    if (!current) continue;
+    lp_state_put(state, record->kind, record->key, record->record);
+    record->record = NULL;
+  }
+  note_step(write, started);
+  if (write->applied < write->count) {
+    schedule(write, apply_slice);
+    return;
+  }
+  rematch->write = NULL;
+  write_free(write);
+  epoch_applied(rematch, job);
+}
+
+static void write_free(epoch_write *write) {
+  if (!write) return;
+  for (size_t r = 0; r < write->count; r++)
+    if (write->records[r].record) protobuf_c_message_free_unpacked(write->records[r].record, NULL);
+  free(write->records);
+  free(write->seat_delta);
+  free(write->staged_vacancy);
+  if (write->step) event_free(write->step);
+  if (write->rematch->write == write) write->rematch->write = NULL;
+  free(write);
+}
+
+/* Starts the epoch write (its steps follow on the loop). 0, or a StatusCode. */
+static int apply_job(lp_rematch *rematch, job *job, char *message, size_t message_size) {
+  lp_daemon *daemon = rematch->daemon;
+  if (!lp_store_writable(daemon->store)) {
     snprintf(message, message_size, "the store is unavailable (reconnecting); nothing applied, retry");
     return CODE(UNAVAILABLE);
   }
-  /* Like every handler: in memory as soon as it is sent, so later calls see it. */
-  for (size_t w = 0; w < write_count; w++) lp_state_put(state, writes[w].kind, writes[w].key, writes[w].record);
-  free(writes);
+  epoch_write *write = lp_calloc(1, sizeof *write);
+  write->rematch = rematch;
+  write->job = job;
+  write->epoch = rematch->reply->epoch;
+  write->now = (long long)time(NULL);
+  snprintf(write->run, sizeof write->run, "lp:stage:%s:", rematch->lock_value);
+  snprintf(write->actor, sizeof write->actor, "rematch:%s", job->actor);
+  write->seat_delta = lp_calloc((size_t)job->vacancy_count + 1, sizeof *write->seat_delta);
+  write->staged_vacancy = lp_malloc(((size_t)job->vacancy_count + 1) * sizeof *write->staged_vacancy);
+  for (int32_t j = 0; j <= job->vacancy_count; j++) write->staged_vacancy[j] = -1;
+  write->step = evtimer_new(daemon->base, on_step, write);
+  rematch->write = write;
+  job->t_apply_start = now_us();
+  stage_next_chunk(write);
   return 0;
 }
 
@@ -882,6 +1283,7 @@ void lp_rematch_free(lp_rematch *rematch) {
   if (rematch->running) {
     job *job = rematch->running;
     job->done = NULL; /* the connections are gone */
+    write_free(rematch->write);
     finish(rematch, job, CODE(UNAVAILABLE), "the daemon is shutting down");
   }
   if (rematch->finished) event_free(rematch->finished);

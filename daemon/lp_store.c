@@ -148,6 +148,14 @@ static void add_strings(lp_txn *txn, int argc, const char *const *argv) {
   add_command(txn, argc, (const void *const *)argv, lengths);
 }
 
+void lp_txn_command(lp_txn *txn, int argc, const void *const *argv, const size_t *lengths) {
+  add_command(txn, argc, argv, lengths);
+}
+
+void lp_txn_note_write(lp_txn *txn, enum lp_kind kind, const char *key) { note_record(txn, kind, key); }
+
+size_t lp_txn_bytes(const lp_txn *txn) { return txn->length; }
+
 void lp_txn_put(lp_txn *txn, enum lp_kind kind, const char *key, const ProtobufCMessage *message) {
   note_record(txn, kind, key);
   char record_key[256], index_key[64];

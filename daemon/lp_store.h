@@ -26,6 +26,13 @@ void lp_txn_set_raw(lp_txn *txn, const char *key, const void *bytes, size_t size
  * keep only the school). */
 void lp_txn_event(lp_txn *txn, const char *instance_id, const char *op, enum lp_kind kind,
                   const char *key, const char *actor, long long events_max_length);
+/* Appends one command (arguments copied, binary safe), e.g. a script. */
+void lp_txn_command(lp_txn *txn, int argc, const void *const *argv, const size_t *lengths);
+/* Records that the block writes kind/key without a SET of its own (a script moves it into
+ * place), so lp_store_read_freshness knows of the write. */
+void lp_txn_note_write(lp_txn *txn, enum lp_kind kind, const char *key);
+/* The block's size in Redis' wire format, bytes. */
+size_t lp_txn_bytes(const lp_txn *txn);
 /* Always false: building a block cannot fail since allocation failure aborts (lp_alloc.h);
  * kept for the callers that still ask. */
 bool lp_txn_failed(const lp_txn *txn);
