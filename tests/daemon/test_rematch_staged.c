@@ -1,0 +1,200 @@
+/* test_rematch_staged: the epoch write in chunks (rematch_write_chunk_bytes at its smallest, so
+ * an epoch takes hundreds of staged commits): kill -9 of the daemon while it stages leaves the
+ * previous epoch current and whole in Redis, a restart serves it and the next rematch works and
+ * leaves no staged keys; a second daemon on the same Redis serves the new epoch; the result
+ * states the bytes and commits written. */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "common.h"
+
+#define STATE(name) LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_##name
+
+static lp_harness harness;
+static leerplek_client *coordinator;
+static char coordinator_token[128];
+static const char *const flags[] = {"--rematch_write_chunk_bytes", "1024", "--rematch_lock_ttl_ms", "3000", NULL};
+
+#define PUPILS 400
+#define FIRST_VACANCIES 100 /* two seats each: the first epoch places 200 pupils */
+#define MORE_VACANCIES 100
+
+static void publish_vacancies(int first, int end) {
+  for (int j = first; j < end; j++) {
+    char id[32];
+    snprintf(id, sizeof id, "vac-%03d", j);
+    cr_assert_eq(publish_vacancy(coordinator, id, "loc-1", "KAPPER"), 0);
+  }
+}
+
+static void setup(void) {
+  start_all(&harness, flags);
+  leerplek_client *admin = harness_connect(&harness, harness.admin_token);
+  create_token(admin, LEERPLEK__V1__ROLE__ROLE_COORDINATOR, "", coordinator_token, sizeof coordinator_token);
+  leerplek_close(admin);
+  cr_assert_not_null(coordinator = harness_connect(&harness, coordinator_token));
+  cr_assert_eq(upsert_training(coordinator, "KAPPER", "Kapper"), 0);
+  cr_assert_eq(upsert_company(coordinator, "1111111111", "KAPPER"), 0);
+  cr_assert_eq(upsert_location(coordinator, "loc-1", "1111111111"), 0);
+  publish_vacancies(0, FIRST_VACANCIES);
+  for (int i = 0; i < PUPILS; i++) {
+    char ref[16];
+    snprintf(ref, sizeof ref, "p%03d", i);
+    cr_assert_eq(register_pupil(coordinator, "school-a", ref, "KAPPER"), 0);
+    cr_assert_eq(request_placement(coordinator, "school-a", ref), 0);
+  }
+}
+
+static void teardown(void) {
+  if (coordinator) leerplek_close(coordinator);
+  coordinator = NULL;
+  cr_assert_eq(harness_cleanup(&harness), 0, "leerplekd did not exit cleanly");
+}
+
+TestSuite(rematch_staged, .init = setup, .fini = teardown, .timeout = 120);
+
+/* Pupils whose placement is PROPOSED, as the daemon at client serves them. */
+static int proposed_on(leerplek_client *client) {
+  int proposed = 0;
+  for (int i = 0; i < PUPILS; i++) {
+    char ref[16];
+    snprintf(ref, sizeof ref, "p%03d", i);
+    Leerplek__V1__GetPlacementRequest body = LEERPLEK__V1__GET_PLACEMENT_REQUEST__INIT;
+    body.school_id = (char *)"school-a";
+    body.pupil_ref = ref;
+    Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+    request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_PLACEMENT;
+    request.get_placement = &body;
+    Leerplek__V1__Response *response = NULL;
+    cr_assert_eq(call_code(client, &request, &response), 0);
+    proposed += response->get_placement->placement->state == STATE(PROPOSED);
+    leerplek_response_free(response);
+  }
+  return proposed;
+}
+
+/* The store without the keys a killed rematch may leave (its lock, until it expires, and its
+ * staged records, until the next rematch deletes them). */
+static char *store_without_staging(void) {
+  char *dump = harness_snapshot(&harness);
+  cr_assert_not_null(dump);
+  char *out = calloc(strlen(dump) + 1, 1), *end = out;
+  for (char *line = strtok(dump, "\n"); line; line = strtok(NULL, "\n")) {
+    if (strncmp(line, "lp:stage:", 9) == 0 || strncmp(line, "lp:lock:", 8) == 0) continue;
+    end += sprintf(end, "%s\n", line);
+  }
+  free(dump);
+  return out;
+}
+
+static long long redis_integer(const char *command) {
+  redisContext *redis = harness_redis(&harness);
+  redisReply *reply = redisCommand(redis, command);
+  cr_assert_not_null(reply);
+  long long value = reply->type == REDIS_REPLY_INTEGER ? reply->integer
+                    : reply->type == REDIS_REPLY_STRING ? atoll(reply->str)
+                    : reply->type == REDIS_REPLY_ARRAY  ? (long long)reply->elements
+                                                        : -1;
+  freeReplyObject(reply);
+  redisFree(redis);
+  return value;
+}
+
+/* Records staged so far by the rematch under way (0 before it stages). */
+static long long staged_records(void) {
+  redisContext *redis = harness_redis(&harness);
+  redisReply *runs = redisCommand(redis, "SMEMBERS lp:stage:runs");
+  long long count = 0;
+  for (size_t r = 0; runs && runs->type == REDIS_REPLY_ARRAY && r < runs->elements; r++) {
+    redisReply *length = redisCommand(redis, "LLEN %snames", runs->element[r]->str);
+    if (length && length->type == REDIS_REPLY_INTEGER) count += length->integer;
+    if (length) freeReplyObject(length);
+  }
+  if (runs) freeReplyObject(runs);
+  redisFree(redis);
+  return count;
+}
+
+static void *rematch_in_thread(void *arg) {
+  leerplek_client *client = harness_connect(&harness, coordinator_token);
+  Leerplek__V1__Response *response = NULL;
+  /* The daemon is killed under it: no answer (or one without success) is expected. */
+  Leerplek__V1__RunRematchRequest body = LEERPLEK__V1__RUN_REMATCH_REQUEST__INIT;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_RUN_REMATCH;
+  request.run_rematch = &body;
+  int rc = client ? leerplek_call(client, &request, &response) : -1;
+  *(int *)arg = rc == 0 && response && response->status ? (int)response->status->code : -1;
+  if (response) leerplek_response_free(response);
+  if (client) leerplek_close(client);
+  return NULL;
+}
+
+Test(rematch_staged, kill_9_while_staging_leaves_the_previous_epoch_current_and_whole) {
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(run_rematch(coordinator, false, &response), 0, "%s", response->status->message);
+  const Leerplek__V1__RematchResult *first = response->run_rematch->result;
+  cr_assert_eq(first->epoch, 1);
+  cr_assert_eq(first->newly_proposed, 2 * FIRST_VACANCIES);
+  cr_assert_gt(first->write_chunks, 20, "1 KiB chunks: an epoch of 200 proposals takes many commits, got %u",
+               first->write_chunks);
+  cr_assert_gt(first->bytes_written, 200 * 100, "the bytes written count every staged record");
+  leerplek_response_free(response);
+  cr_assert_eq(redis_integer("KEYS lp:stage:*"), 0, "an applied epoch leaves no staged keys");
+
+  /* More seats: the next epoch proposes to 200 more pupils. */
+  publish_vacancies(FIRST_VACANCIES, FIRST_VACANCIES + MORE_VACANCIES);
+  sleep_ms(50);
+  char *before = store_without_staging();
+  int verdict = 0;
+  pthread_t thread;
+  pthread_create(&thread, NULL, rematch_in_thread, &verdict);
+  long long staged = 0;
+  for (long long deadline = harness_now_ms() + 20000; harness_now_ms() < deadline && staged < 20; sleep_ms(1))
+    staged = staged_records();
+  cr_assert_geq(staged, 20, "the rematch never staged records");
+  cr_assert_eq(harness_stop_daemon(&harness, SIGKILL), 128 + SIGKILL);
+  pthread_join(thread, NULL);
+  cr_assert_neq(verdict, 0, "a rematch killed while staging must not report success");
+  cr_assert_eq(redis_integer("GET lp:epoch"), 1, "the killed rematch must not have made its epoch current");
+  cr_assert_gt(staged_records(), 0, "killed in the middle: its staged records are still there");
+  char *after = store_without_staging();
+  cr_assert_str_eq(after, before, "every live record must be as before the killed rematch");
+  free(before);
+  free(after);
+
+  /* Restart: the old epoch is served whole; once the lock expires a rematch works. */
+  leerplek_close(coordinator);
+  cr_assert_eq(harness_start_daemon(&harness, flags), 0);
+  cr_assert_not_null(coordinator = harness_connect(&harness, coordinator_token));
+  cr_assert_eq(proposed_on(coordinator), 2 * FIRST_VACANCIES);
+  for (long long deadline = harness_now_ms() + 5000; harness_now_ms() < deadline && redis_integer("EXISTS lp:lock:rematch");)
+    sleep_ms(50);
+  cr_assert_eq(run_rematch(coordinator, false, &response), 0, "%s", response->status->message);
+  cr_assert_eq(response->run_rematch->result->epoch, 2);
+  cr_assert_eq(response->run_rematch->result->newly_proposed, 2 * MORE_VACANCIES);
+  leerplek_response_free(response);
+  cr_assert_eq(redis_integer("GET lp:epoch"), 2);
+  cr_assert_eq(redis_integer("KEYS lp:stage:*"), 0, "the next rematch deletes what the killed one staged");
+  cr_assert_eq(proposed_on(coordinator), 2 * (FIRST_VACANCIES + MORE_VACANCIES));
+}
+
+Test(rematch_staged, a_second_daemon_serves_the_new_epoch) {
+  lp_harness second = harness;
+  second.redis_pid = 0; /* redis belongs to `harness` */
+  snprintf(second.daemon_address, sizeof second.daemon_address, "unix:%s/leerplekd-2.sock", harness.dir);
+  cr_assert_eq(harness_start_daemon(&second, flags), 0);
+  leerplek_client *on_second = harness_connect(&second, coordinator_token);
+  cr_assert_not_null(on_second);
+  cr_assert_eq(proposed_on(on_second), 0);
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(run_rematch(coordinator, false, &response), 0, "%s", response->status->message);
+  cr_assert_eq(response->run_rematch->result->newly_proposed, 2 * FIRST_VACANCIES);
+  leerplek_response_free(response);
+  int proposed = 0;
+  for (long long deadline = harness_now_ms() + 5000; harness_now_ms() < deadline; sleep_ms(50))
+    if ((proposed = proposed_on(on_second)) == 2 * FIRST_VACANCIES) break;
+  cr_assert_eq(proposed, 2 * FIRST_VACANCIES, "the second daemon serves %d of the epoch's proposals", proposed);
+  leerplek_close(on_second);
+  cr_assert_eq(harness_stop_daemon(&second, SIGTERM), 0, "second leerplekd did not exit cleanly");
+}
