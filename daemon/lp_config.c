@@ -72,7 +72,7 @@ static const option options[] = {
     UINT_OPTION("report", trend_interval_s, "600", 1, 86400, "how often today's snapshot of the headline figures (lp:trend:<day>) is refreshed, s"),
     STRING_OPTION("rematch", rematch_nightly_time, "02:00", "run a rematch every day at HH:MM local time; empty = never"),
     UINT_OPTION("rematch", rematch_lock_ttl_ms, "60000", 1000, 3600000, "expiry of the Redis lock lp:lock:rematch, ms"),
-    UINT_OPTION("rematch", rematch_write_chunk_bytes, "262144", 1024, 64u << 20, "the epoch write stages the changed records in commits of about this many bytes (each answered well within redis_timeout_ms)"),
+    UINT_OPTION("rematch", rematch_write_chunk_bytes, "65536", 1024, 64u << 20, "the epoch write stages the changed records in commits of about this many bytes (each answered well within redis_timeout_ms)"),
     /* The rulebook's settings (matcher/eligibility.h); the limits are the rulebook's, under
      * which its priority levels provably hold. The penalties of the higher levels follow. */
     UINT_OPTION("rematch", rematch_cost_per_100m, "1", 0, 100, "pair cost per 100 m of commute"),
