@@ -960,6 +960,7 @@ static void on_promoted(void *arg, int code, const char *message) {
     return;
   }
   write->promoted_us = now_us();
+  write->rematch->reply->write_final_us = (uint64_t)(write->promoted_us - write->promote_sent_us);
   write->rematch->reply->write_us = (uint64_t)(write->promoted_us - write->job->t_apply_start);
   schedule(write, apply_slice);
 }
