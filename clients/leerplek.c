@@ -1568,8 +1568,9 @@ static const char report_usage[] =
 N_(    "[--max-shortages N] [--table=NAME | --csv-dir DIR] [--delimiter C] [--decimal-comma]\n"
     "The coordinators' report: all of it, or one of its tables (a table, --csv or --json).\n"
     "  --max-shortages N  list at most N shortages (1..200)\n"
-    "  --table=NAME       one table (the '=' is needed): headline, by_training, by_district, shortages, reasons,\n"
-    "                     school_types, trend, trend_trainings, registration_point, last_rematch\n"
+    "  --table=NAME       one table (write the '='): headline, by_training, by_district,\n"
+    "                     shortages, reasons, school_types, trend, trend_trainings,\n"
+    "                     registration_point, last_rematch\n"
     "  --csv-dir DIR      write every table as DIR/NAME.csv (header row of field names)\n"
     "  --delimiter C      ',' (default), ';' (with decimal commas) or tab\n"
     "  --decimal-comma    write decimals as 51,21 (implied by --delimiter ';')\n");
@@ -1634,7 +1635,7 @@ static int run_report(cli *c, const command *command, int argc, char **argv) {
   }
   /* One CSV row cannot hold the report's tables: CSV is one table at a time. */
   if (!table && !dir && c->format == LP_FORMAT_CSV)
-    return usage_error(c, _("--csv needs --table NAME (or --csv-dir DIR for all tables)"));
+    return usage_error(c, _("--csv needs --table=NAME (or --csv-dir DIR for all tables)"));
   Leerplek__V1__Response *response;
   int rc = call(c, LEERPLEK__V1__REQUEST__BODY_GET_REPORT, &body.base, &response);
   if (rc) return rc;
