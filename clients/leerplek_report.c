@@ -3,6 +3,7 @@
  * last column without anyone listing it here. */
 #include "leerplek_report.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "leerplek.pb-c.h"
@@ -55,31 +56,32 @@ static const char *text_of(const json_t *value) {
   return text ? text : "";
 }
 
-/* "unplaced_none_within_commute" per UnplacedReason value: a row's waiting pupils by reason, one
- * column each, 0 where none. */
-static void add_reason_columns(json_t *columns) {
+/* "unplaced_none_within_commute": the column of the reason at `index` in the enum's values;
+ * 0 for UNSPECIFIED, which has none. */
+static int reason_column(unsigned index, char *column, size_t size) {
   const ProtobufCEnumDescriptor *reasons = &leerplek__v1__unplaced_reason__descriptor;
-  for (unsigned i = 0; i < reasons->n_values; i++) {
-    char name[64], column[80];
-    lp_enum_format(reasons, reasons->values[i].value, name, sizeof name);
-    if (!name[0]) continue;
-    snprintf(column, sizeof column, "unplaced_%s", name);
-    json_array_append_new(columns, json_string(column));
-  }
+  char name[64];
+  lp_enum_format(reasons, reasons->values[index].value, name, sizeof name);
+  snprintf(column, size, "unplaced_%s", name);
+  return name[0] != '\0';
+}
+
+/* A row's waiting pupils by reason, one column per UnplacedReason value, 0 where none. */
+static void add_reason_columns(json_t *columns) {
+  char column[80];
+  for (unsigned i = 0; i < leerplek__v1__unplaced_reason__descriptor.n_values; i++)
+    if (reason_column(i, column, sizeof column)) json_array_append_new(columns, json_string(column));
 }
 
 static void fill_reasons(json_t *row, const json_t *counts) {
-  const ProtobufCEnumDescriptor *reasons = &leerplek__v1__unplaced_reason__descriptor;
-  for (unsigned i = 0; i < reasons->n_values; i++) {
-    char name[64], column[80];
-    lp_enum_format(reasons, reasons->values[i].value, name, sizeof name);
-    if (!name[0]) continue;
-    snprintf(column, sizeof column, "unplaced_%s", name);
+  char column[80];
+  for (unsigned i = 0; i < leerplek__v1__unplaced_reason__descriptor.n_values; i++) {
+    if (!reason_column(i, column, sizeof column)) continue;
     json_int_t pupils = 0;
     size_t k;
     json_t *count;
     json_array_foreach(counts, k, count)
-      if (strcmp(text_of(json_object_get(count, "reason")), name) == 0)
+      if (strcmp(text_of(json_object_get(count, "reason")), column + strlen("unplaced_")) == 0)
         pupils = json_integer_value(json_object_get(count, "pupils"));
     json_object_set_new(row, column, json_integer(pupils));
   }
