@@ -2218,15 +2218,19 @@ static const command commands[] = {
      N_("[--company ID] [--location LOC] [--training CODE] [--state open|closed]\n"), run_company_vacancies, 0},
     {"coordinator", "pupils", N_("List pupils"), N_("[--owner SCHOOL_ID] [--output FILE]\n"), run_coordinator_list, LP_KIND_PUPILS},
     {"coordinator", "placements", N_("List placements"),
-     N_("[--school ID] [--state S] [--training CODE] [--vacancy ID]\n"), run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS},
+     N_("[--school ID] [--state S] [--training CODE] [--vacancy ID] [--delimiter C] [--decimal-comma]\n"
+     "  --csv, --json   every page, with the offer, both acceptances, the agreement and the hint\n"), run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS},
     {"coordinator", "agreements", N_("List the recorded training agreements (OAO)"),
-     N_("[--school ID] [--training CODE] [--vacancy ID]\n"), run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS},
+     N_("[--school ID] [--training CODE] [--vacancy ID] [--delimiter C] [--decimal-comma]\n"), run_placement_list,
+     LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS},
     {"coordinator", "agreement", N_("Record the signed training agreement (OAO) of an accepted proposal"),
      N_("PROPOSAL_ID --ref AGREEMENT_REF --signed YYYY-MM-DD --starts YYYY-MM-DD\n"), run_agreement, 0},
     {"coordinator", "proposals", N_("List proposals in the company view"), N_("[--company ID] [--vacancy ID] [--state S]\n"),
      run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PROPOSALS},
     {"coordinator", "waiting", N_("The shared waiting list in priority order"),
-     N_("[--training CODE] [--district D] [--school ID]\n"), run_placement_list, LEERPLEK__V1__REQUEST__BODY_GET_WAITING_LIST},
+     N_("[--training CODE] [--district D] [--school ID] [--delimiter C] [--decimal-comma]\n"
+     "  --csv, --json   every page, with the reason, the help text and every hint field\n"),
+     run_placement_list, LEERPLEK__V1__REQUEST__BODY_GET_WAITING_LIST},
     {"coordinator", "report", N_("The coordinators' report (headline, per training, per district, shortages)"),
      report_usage, run_report, 0},
     {"coordinator", "rematch", N_("Run a rematch now (--dry-run: show what would change)"),
@@ -2285,7 +2289,7 @@ static const struct {
   const char *summary;
 } groups[] = {
     {"school", N_("register pupils, request placements, follow and answer proposals, refer pupils")},
-    {"company", N_("publish and close vacancies, answer proposals")},
+    {"company", N_("publish, change, close and reopen vacancies, keep locations, answer proposals")},
     {"coordinator", N_("lists, waiting list, report, rematch, dispatch, registration point")},
     {"support", N_("the organisation's offers and the referrals sent to them")},
     {"admin", N_("create, list and revoke tokens")},
@@ -2322,7 +2326,7 @@ static void print_main_help(FILE *out) {
 static void print_group_help(const char *group, FILE *out) {
   fprintf(out, _("Usage: leerplek %s <command> [options]\n\nCommands:\n"), group);
   for (size_t i = 0; i < N_COMMANDS; i++)
-    if (strcmp(commands[i].group, group) == 0) fprintf(out, "  %-14s %s\n", commands[i].name, _(commands[i].summary));
+    if (strcmp(commands[i].group, group) == 0) fprintf(out, "  %-17s %s\n", commands[i].name, _(commands[i].summary));
   fprintf(out, _("\n'leerplek %s <command> --help' describes a command.\n"), group);
 }
 

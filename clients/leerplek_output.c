@@ -259,6 +259,9 @@ static const char *const record_labels[] TRANSLATED_ONLY = {
     N_("proven_optimal"), N_("dual_bound"), N_("hints_checked"), N_("hints_unchecked"), N_("explain_us"),
     N_("pupils_with_hint"), N_("hint_seats"), N_("registration_point"), N_("by_partner"), N_("by_school"),
     N_("deadline_days"), N_("total"), N_("dispatched"), N_("offers"), N_("referrals"),
+    /* the report's tables (leerplek_report.c): waiting pupils per reason, the grouping */
+    N_("unplaced_no_recognised_vacancy"), N_("unplaced_readiness_too_low"), N_("unplaced_none_within_commute"),
+    N_("unplaced_no_compatible_days"), N_("unplaced_all_excluded"), N_("unplaced_seats_taken"), N_("by"),
 };
 
 /* Keys whose proto name says less than a table should: a rematch's `placed` counts proposals
