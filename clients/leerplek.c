@@ -19,6 +19,7 @@
 #include "leerplek_entities.h"
 #include "leerplek_output.h"
 #include "leerplek_refs.h"
+#include "leerplek_report.h"
 #include "leerplek_text.h"
 
 enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_CONNECTION = 3 };
@@ -101,6 +102,25 @@ static int parse_delimiter(const cli *c, const char *text, char *delimiter) {
   else if (strcmp(text, "tab") == 0) *delimiter = '\t';
   else return usage_error(c, _("--delimiter: \"%s\" is not ',', ';' or tab"), text);
   return 0;
+}
+
+/* --delimiter C and --decimal-comma, for every command that writes CSV. Returns 1 when the
+ * option was one of them (0 otherwise), or -1 after a usage error. */
+enum { OPTION_DELIMITER = 0x100, OPTION_DECIMAL_COMMA };
+#define CSV_OPTIONS                                                                                   \
+  {"delimiter", required_argument, NULL, OPTION_DELIMITER}, {"decimal-comma", no_argument, NULL, OPTION_DECIMAL_COMMA}
+static int take_csv_option(const cli *c, int option, const char *value) {
+  char delimiter = ',';
+  if (option == OPTION_DECIMAL_COMMA) {
+    lp_text_set_decimal_comma(1);
+    return 1;
+  }
+  if (option != OPTION_DELIMITER) return 0;
+  if (parse_delimiter(c, value, &delimiter)) return -1;
+  lp_csv_set_output_delimiter(delimiter);
+  /* ';'-separated files are what Flemish spreadsheets write, with decimal commas. */
+  if (delimiter == ';') lp_text_set_decimal_comma(1);
+  return 1;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -248,6 +268,14 @@ static int list_all(cli *c, int body_case, ProtobufCMessage *body, const lp_kind
   free(page_token);
   if (token_field) *(char **)((char *)body + token_field->offset) = (char *)"";
   return rc;
+}
+
+/* Prints rows under columns given as a JSON array of names. */
+static void print_table_rows(FILE *out, lp_format format, const json_t *rows, const json_t *columns) {
+  const char *names[128];
+  size_t n = 0;
+  for (; n < json_array_size(columns) && n < 128; n++) names[n] = json_string_value(json_array_get(columns, n));
+  lp_print_list(out, format, names, n, rows);
 }
 
 static int list_and_print(cli *c, int body_case, ProtobufCMessage *body, const char *const *columns,
@@ -405,19 +433,14 @@ static int run_entity_list(cli *c, const command *command, int argc, char **argv
                            lp_format default_format) {
   static const struct option options[] = {
       HELP_OPTION, {"output", required_argument, NULL, 'o'}, {"owner", required_argument, NULL, 'w'},
-      {"delimiter", required_argument, NULL, 'd'}, {"decimal-comma", no_argument, NULL, 'C'}, {0, 0, 0, 0}};
+      CSV_OPTIONS, {0, 0, 0, 0}};
   const char *output = NULL, *owner = "";
-  char delimiter = ',';
-  int option;
+  int option, taken;
   while ((option = next_option(command, argc, argv, "ho:", options)) != -1) {
     if (option == -2) return EXIT_OK;
-    if (option == 'o') output = optarg;
-    else if (option == 'd') {
-      if (parse_delimiter(c, optarg, &delimiter)) return EXIT_USAGE;
-      lp_csv_set_output_delimiter(delimiter);
-      /* ';'-separated files are what Flemish spreadsheets write, with decimal commas. */
-      if (delimiter == ';') lp_text_set_decimal_comma(1);
-    } else if (option == 'C') lp_text_set_decimal_comma(1);
+    if ((taken = take_csv_option(c, option, optarg)) != 0) {
+      if (taken < 0) return EXIT_USAGE;
+    } else if (option == 'o') output = optarg;
     else if (option == 'w' && owner_option_allowed(kind->id)) owner = optarg;
     else if (option == 'w') return usage_error(c, _("--owner applies to locations, vacancies and pupils"));
     else return bad_option(c, options, option, argv);
@@ -958,6 +981,17 @@ static int take_flag(const lp_kind *kind, const flag_column *flags, size_t n_fla
 
 /* school                                                                                      */
 
+/* The columns a pupil's flags fill (register, update). --okan and --buso take no value on
+ * register; update takes =no to clear them. */
+static const flag_column pupil_flags[] = {
+    {'r', "ref", "ref"}, {'t', "training", "training_code"}, {'R', "readiness", "readiness"},
+    {'a', "lat", "latitude"}, {'o', "lon", "longitude"}, {'p', "postcode", "home_postcode"},
+    {'d', "district", "home_district"}, {'m', "max-commute-km", "max_commute_km"}, {'D', "days", "days"},
+    {'P', "prefer", "preferred_companies"}, {'x', "exclude", "excluded_companies"},
+    {'O', "okan", "newcomer_okan"}, {'B', "buso", "special_needs_buso"}, {'n', "notes", "school_notes"},
+    {'s', "school", "school_id"}, {'T', "school-type", "school_type"}};
+#define N_PUPIL_FLAGS (sizeof pupil_flags / sizeof pupil_flags[0])
+
 /* Pupils are minors: the tool never asks for a name, only the school's pseudonymous reference. */
 static const char register_usage[] =
 N_(    "--ref REF --training CODE --readiness R --lat DEG --lon DEG --postcode PC\n"
@@ -991,14 +1025,8 @@ static int run_school_register(cli *c, const command *command, int argc, char **
       {"buso", no_argument, NULL, 'B'},               {"notes", required_argument, NULL, 'n'},
       {"school", required_argument, NULL, 's'},       {"request", no_argument, NULL, 'q'},
       {0, 0, 0, 0}};
-  static const flag_column flags[] = {
-      {'r', "ref", "ref"}, {'t', "training", "training_code"}, {'R', "readiness", "readiness"},
-      {'a', "lat", "latitude"}, {'o', "lon", "longitude"}, {'p', "postcode", "home_postcode"},
-      {'d', "district", "home_district"}, {'m', "max-commute-km", "max_commute_km"}, {'D', "days", "days"},
-      {'P', "prefer", "preferred_companies"}, {'x', "exclude", "excluded_companies"},
-      {'O', "okan", "newcomer_okan"}, {'B', "buso", "special_needs_buso"}, {'n', "notes", "school_notes"},
-      {'s', "school", "school_id"}};
-  const size_t n_flags = sizeof flags / sizeof flags[0];
+  const flag_column *flags = pupil_flags;
+  const size_t n_flags = N_PUPIL_FLAGS;
   const lp_kind *kind = &lp_kinds[LP_KIND_PUPILS];
   const char *values[LP_CSV_MAX_FIELDS] = {0};
   int request_placement = 0, option;
@@ -1160,12 +1188,18 @@ static int run_placement_list(cli *c, const command *command, int argc, char **a
       {"school", required_argument, NULL, 's'}, {"state", required_argument, NULL, 'S'},
       {"training", required_argument, NULL, 't'}, {"vacancy", required_argument, NULL, 'v'},
       {"company", required_argument, NULL, 'c'}, {"district", required_argument, NULL, 'd'},
-      {0, 0, 0, 0}};
+      CSV_OPTIONS, {0, 0, 0, 0}};
   const char *school = "", *training = "", *vacancy = "", *company = "", *district = "";
-  int state = 0, option;
+  int state = 0, option, taken;
   int body_case = command->extra;
+  int agreements = strcmp(command->name, "agreements") == 0;
   while ((option = next_option(command, argc, argv, "h", options)) != -1) {
     if (option == -2) return EXIT_OK;
+    if ((taken = take_csv_option(c, option, optarg)) != 0) {
+      if (taken < 0) return EXIT_USAGE;
+      continue;
+    }
+    if (option == 'S' && agreements) return bad_option(c, options, option, argv);
     switch (option) {
     case 's': school = optarg; break;
     case 'S':
@@ -1179,14 +1213,35 @@ static int run_placement_list(cli *c, const command *command, int argc, char **a
     }
   }
   if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
+  /* A table shows what fits a screen; CSV carries every field a spreadsheet needs (the same
+   * first columns, then the acceptances, the agreement and the hint). */
+  int wide = c->format != LP_FORMAT_TABLE;
+  if (body_case == LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS && agreements) {
+    static const char *const columns[] = {N_("school_id"), N_("pupil_ref"), N_("training_code"), N_("proposal_id"),
+                                          N_("offer.vacancy_id"), N_("offer.company_id"), N_("offer.company_name"),
+                                          N_("offer.location_id"), N_("agreement.agreement_ref"),
+                                          N_("agreement.signed_on"), N_("agreement.starts_on"), N_("agreement.recorded")};
+    Leerplek__V1__ListPlacementsRequest body = LEERPLEK__V1__LIST_PLACEMENTS_REQUEST__INIT;
+    body.school_id = (char *)school, body.training_code = (char *)training, body.vacancy_id = (char *)vacancy;
+    body.state = LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_AGREEMENT;
+    return list_and_print(c, body_case, &body.base, columns, sizeof columns / sizeof columns[0]);
+  }
   if (body_case == LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS) {
     static const char *const columns[] = {N_("school_id"), N_("pupil_ref"), N_("training_code"), N_("state"), N_("proposal_id"),
                                           N_("offer.vacancy_id"), N_("offer.company_name"), N_("offer.distance_m"),
-                                          N_("unplaced.reason"), N_("unplaced.help")};
+                                          N_("unplaced.reason"), N_("unplaced.help"),
+                                          /* CSV only from here */
+                                          N_("offer.company_id"), N_("offer.location_id"), N_("school_accepted"),
+                                          N_("company_accepted"), N_("requested"),
+                                          N_("agreement.agreement_ref"), N_("agreement.signed_on"),
+                                          N_("agreement.starts_on"), N_("unplaced.hint_kind"),
+                                          N_("unplaced.hint_vacancy_id"), N_("unplaced.hint_seats"),
+                                          N_("unplaced.hint_new_company"), N_("unplaced.hint_distance_m"),
+                                          N_("unplaced.hint_unchecked")};
     Leerplek__V1__ListPlacementsRequest body = LEERPLEK__V1__LIST_PLACEMENTS_REQUEST__INIT;
     body.school_id = (char *)school, body.training_code = (char *)training, body.vacancy_id = (char *)vacancy;
     body.state = (Leerplek__V1__PlacementState)state;
-    return list_and_print(c, body_case, &body.base, columns, sizeof columns / sizeof columns[0]);
+    return list_and_print(c, body_case, &body.base, columns, wide ? sizeof columns / sizeof columns[0] : 10);
   }
   if (body_case == LEERPLEK__V1__REQUEST__BODY_LIST_PROPOSALS) {
     static const char *const columns[] = {N_("proposal_id"), N_("vacancy_id"), N_("pupil_ref"), N_("training_code"), N_("readiness"),
@@ -1200,10 +1255,240 @@ static int run_placement_list(cli *c, const command *command, int argc, char **a
   static const char *const columns[] = {N_("position"), N_("school_id"), N_("pupil_ref"), N_("training_code"), N_("readiness"),
                                         N_("home_district"), N_("state"), N_("days_waiting"), N_("newcomer_okan"),
                                         N_("special_needs_buso"), N_("unplaced.reason"), N_("unplaced.hint_kind"),
-                                        N_("unplaced.hint_vacancy_id"), N_("unplaced.hint_seats"), N_("unplaced.help")};
+                                        N_("unplaced.hint_vacancy_id"), N_("unplaced.hint_seats"), N_("unplaced.help"),
+                                        /* CSV only from here */
+                                        N_("waiting_since"), N_("priority_score"), N_("unplaced.hint_new_company"),
+                                        N_("unplaced.hint_distance_m"), N_("unplaced.hint_unchecked"),
+                                        N_("unplaced.nearest_vacancy_id"), N_("unplaced.nearest_distance_m")};
   Leerplek__V1__GetWaitingListRequest body = LEERPLEK__V1__GET_WAITING_LIST_REQUEST__INIT;
   body.school_id = (char *)school, body.training_code = (char *)training, body.home_district = (char *)district;
-  return list_and_print(c, body_case, &body.base, columns, sizeof columns / sizeof columns[0]);
+  return list_and_print(c, body_case, &body.base, columns, wide ? sizeof columns / sizeof columns[0] : 15);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Updates: read, lay the flags over the stored record, write back conditionally               */
+
+/* The record to send: the stored record's columns (in their CSV text) with the flags given
+ * over them, checked as one import row would be. `given` holds a flag's value per column
+ * (NULL: keep the stored one). NULL after printing why. */
+static ProtobufCMessage *overlay_flags(const cli *c, const lp_kind *kind, const ProtobufCMessage *stored,
+                                       const flag_column *flags, size_t n_flags, const char *const *given) {
+  json_t *object = lp_entity_to_json(kind, stored);
+  char *texts[LP_CSV_MAX_FIELDS] = {0};
+  const char *values[LP_CSV_MAX_FIELDS] = {0};
+  for (size_t k = 0; k < kind->n_columns; k++) {
+    texts[k] = lp_cell_text(json_object_get(object, kind->columns[k].name));
+    values[k] = given[k] ? given[k] : texts[k];
+  }
+  json_decref(object);
+  ProtobufCMessage *message = flags_to_message(c, kind, flags, n_flags, values);
+  for (size_t k = 0; k < kind->n_columns; k++) free(texts[k]);
+  return message;
+}
+
+/* The scope of the token (a school, company or support organisation id), asked with a hello:
+ * the owner of what a scoped token creates when no flag names it. 0 with *scope set (free
+ * *response afterwards), else the exit code after saying that `flag` is needed. */
+static int token_scope(cli *c, Leerplek__V1__Role role, const char *flag, Leerplek__V1__Response **response,
+                       const char **scope) {
+  Leerplek__V1__HelloRequest hello = LEERPLEK__V1__HELLO_REQUEST__INIT;
+  hello.protocol_version = 1;
+  hello.client_name = (char *)"leerplek";
+  int rc = call(c, LEERPLEK__V1__REQUEST__BODY_HELLO, &hello.base, response);
+  if (rc) return rc;
+  if ((*response)->hello->role != role) {
+    leerplek_response_free(*response);
+    *response = NULL;
+    return usage_error(c, _("--%s is required unless the token is scoped to one"), flag);
+  }
+  *scope = (*response)->hello->scope_id;
+  return 0;
+}
+
+/* The columns a vacancy's flags fill (publish, update-vacancy). */
+static const struct option vacancy_options[] = {
+    HELP_OPTION,
+    {"id", required_argument, NULL, 'i'},        {"location", required_argument, NULL, 'l'},
+    {"training", required_argument, NULL, 't'},  {"seats", required_argument, NULL, 's'},
+    {"min-readiness", required_argument, NULL, 'r'}, {"days", required_argument, NULL, 'd'},
+    {"kind", required_argument, NULL, 'k'},      {"start", required_argument, NULL, 'S'},
+    {"mentor", required_argument, NULL, 'm'},    {0, 0, 0, 0}};
+static const flag_column vacancy_flags[] = {
+    {'i', "id", "id"}, {'l', "location", "location_id"}, {'t', "training", "training_code"},
+    {'s', "seats", "seats"}, {'r', "min-readiness", "min_readiness"}, {'d', "days", "days"},
+    {'k', "kind", "kind"}, {'S', "start", "start_date"}, {'m', "mentor", "mentor"}};
+#define N_VACANCY_FLAGS (sizeof vacancy_flags / sizeof vacancy_flags[0])
+
+static const char update_vacancy_usage[] =
+N_(    "VACANCY_ID [--location LOC] [--training CODE] [--seats N] [--min-readiness R]\n"
+    "       [--days DAYS] [--kind K] [--start YYYY-MM-DD] [--mentor TEXT]\n"
+    "Changes the fields given and keeps the others (its open or closed state too). The change is\n"
+    "refused (ABORTED) when the vacancy changed since it was read: run it again.\n");
+
+/* update-vacancy ID [flags] and reopen ID (command->extra 1): UpdateVacancy of the stored
+ * record with the flags over it, conditional on the revision read. */
+static int run_update_vacancy(cli *c, const command *command, int argc, char **argv) {
+  int reopen = command->extra == 1;
+  const lp_kind *kind = &lp_kinds[LP_KIND_VACANCIES];
+  const char *given[LP_CSV_MAX_FIELDS] = {0};
+  int option;
+  while ((option = next_option(command, argc, argv, "h", vacancy_options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    if (reopen || option == 'i' || take_flag(kind, vacancy_flags, N_VACANCY_FLAGS, option, optarg, given) != 0)
+      return bad_option(c, vacancy_options, option, argv);
+  }
+  if (argc - optind != 1) return usage_error(c, _("expected the vacancy id"));
+  Leerplek__V1__GetVacancyRequest get = LEERPLEK__V1__GET_VACANCY_REQUEST__INIT;
+  get.vacancy_id = argv[optind];
+  Leerplek__V1__Response *stored;
+  int rc = call(c, LEERPLEK__V1__REQUEST__BODY_GET_VACANCY, &get.base, &stored);
+  if (rc) return rc;
+  const Leerplek__V1__Vacancy *old = stored->get_vacancy->vacancy;
+  Leerplek__V1__Vacancy *vacancy =
+      (Leerplek__V1__Vacancy *)overlay_flags(c, kind, &old->base, vacancy_flags, N_VACANCY_FLAGS, given);
+  if (!vacancy) rc = EXIT_USAGE;
+  else {
+    /* UNSPECIFIED keeps the state; OPEN reopens (the proto's Vacancy.state). */
+    vacancy->state = reopen ? LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_OPEN
+                            : LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_UNSPECIFIED;
+    Leerplek__V1__UpdateVacancyRequest body = LEERPLEK__V1__UPDATE_VACANCY_REQUEST__INIT;
+    body.vacancy = vacancy;
+    body.expected_revision = old->revision;
+    rc = call_and_print(c, LEERPLEK__V1__REQUEST__BODY_UPDATE_VACANCY, &body.base);
+    protobuf_c_message_free_unpacked(&vacancy->base, NULL);
+  }
+  leerplek_response_free(stored);
+  return rc;
+}
+
+
+static const char update_pupil_usage[] =
+N_(    "REF [--school ID] [--training CODE] [--readiness R] [--lat DEG --lon DEG]\n"
+    "       [--postcode PC] [--district D] [--max-commute-km KM] [--days DAYS] [--prefer IDS]\n"
+    "       [--exclude IDS] [--okan[=no]] [--buso[=no]] [--notes TEXT] [--school-type T]\n"
+    "Changes the fields given and keeps the others. A proposal that no longer fits is released.\n"
+    "The change is refused (ABORTED) when the pupil changed since it was read: run it again.\n"
+    "  --school ID      the pupil's school (coordinators; a school token uses its own)\n"
+    "  --prefer, --exclude IDS  company ids, ';'-separated; \"\" clears the list\n"
+    "  --okan, --buso   priority flags; =no clears one\n"
+    "  --school-type T  full_time, buso, learning_working or syntra\n");
+
+static int run_update_pupil(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {
+      HELP_OPTION,
+      {"training", required_argument, NULL, 't'},     {"readiness", required_argument, NULL, 'R'},
+      {"lat", required_argument, NULL, 'a'},          {"lon", required_argument, NULL, 'o'},
+      {"postcode", required_argument, NULL, 'p'},     {"district", required_argument, NULL, 'd'},
+      {"max-commute-km", required_argument, NULL, 'm'}, {"days", required_argument, NULL, 'D'},
+      {"prefer", required_argument, NULL, 'P'},       {"exclude", required_argument, NULL, 'x'},
+      {"okan", optional_argument, NULL, 'O'},         {"buso", optional_argument, NULL, 'B'},
+      {"notes", required_argument, NULL, 'n'},        {"school", required_argument, NULL, 's'},
+      {"school-type", required_argument, NULL, 'T'},  {0, 0, 0, 0}};
+  const lp_kind *kind = &lp_kinds[LP_KIND_PUPILS];
+  const char *given[LP_CSV_MAX_FIELDS] = {0};
+  const char *school = "";
+  int option;
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    if (option == 's') school = optarg;
+    const char *value = (option == 'O' || option == 'B') && !optarg ? "true" : optarg;
+    if (take_flag(kind, pupil_flags, N_PUPIL_FLAGS, option, value, given) != 0)
+      return bad_option(c, options, option, argv);
+  }
+  if (argc - optind != 1) return usage_error(c, _("expected the pupil's reference"));
+  Leerplek__V1__GetPupilRequest get = LEERPLEK__V1__GET_PUPIL_REQUEST__INIT;
+  get.school_id = (char *)school;
+  get.pupil_ref = argv[optind];
+  Leerplek__V1__Response *stored;
+  int rc = call(c, LEERPLEK__V1__REQUEST__BODY_GET_PUPIL, &get.base, &stored);
+  if (rc) return rc;
+  const Leerplek__V1__Pupil *old = stored->get_pupil->pupil;
+  Leerplek__V1__Pupil *pupil = (Leerplek__V1__Pupil *)overlay_flags(c, kind, &old->base, pupil_flags, N_PUPIL_FLAGS, given);
+  if (!pupil) rc = EXIT_USAGE;
+  else {
+    Leerplek__V1__UpdatePupilRequest body = LEERPLEK__V1__UPDATE_PUPIL_REQUEST__INIT;
+    body.pupil = pupil;
+    body.expected_revision = old->revision;
+    rc = call_and_print(c, LEERPLEK__V1__REQUEST__BODY_UPDATE_PUPIL, &body.base);
+    protobuf_c_message_free_unpacked(&pupil->base, NULL);
+  }
+  leerplek_response_free(stored);
+  return rc;
+}
+
+static const flag_column location_flags[] = {
+    {'i', "id", "id"}, {'c', "company", "company_id"}, {'n', "name", "name"}, {'A', "address", "address"},
+    {'a', "lat", "latitude"}, {'o', "lon", "longitude"}, {'p', "postcode", "postcode"},
+    {'d', "district", "district"}};
+#define N_LOCATION_FLAGS (sizeof location_flags / sizeof location_flags[0])
+
+static const char location_usage[] =
+N_(    "--id ID --postcode PC [--name TEXT] [--address TEXT] [--lat DEG --lon DEG]\n"
+    "       [--district D] [--company ID]\n"
+    "Creates or replaces a location of the company (all its fields; update-location changes some).\n"
+    "  --lat, --lon DEG  where it is, decimal degrees (left out: the postcode's centre)\n"
+    "  --district D      district or municipality for the report\n"
+    "  --company ID      the owning company (coordinators; a company token uses its own)\n");
+
+static const char update_location_usage[] =
+N_(    "LOCATION_ID [--name TEXT] [--address TEXT] [--lat DEG --lon DEG] [--postcode PC]\n"
+    "       [--district D]\n"
+    "Changes the fields given and keeps the others. The change is refused (ABORTED) when the\n"
+    "location changed since it was read: run it again.\n");
+
+/* location (create or replace, command->extra 0) and update-location ID (extra 1). */
+static int run_location(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {
+      HELP_OPTION,
+      {"id", required_argument, NULL, 'i'},       {"company", required_argument, NULL, 'c'},
+      {"name", required_argument, NULL, 'n'},     {"address", required_argument, NULL, 'A'},
+      {"lat", required_argument, NULL, 'a'},      {"lon", required_argument, NULL, 'o'},
+      {"postcode", required_argument, NULL, 'p'}, {"district", required_argument, NULL, 'd'},
+      {0, 0, 0, 0}};
+  int update = command->extra == 1;
+  const lp_kind *kind = &lp_kinds[LP_KIND_LOCATIONS];
+  const char *given[LP_CSV_MAX_FIELDS] = {0};
+  int option;
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    /* A location's id and company are its key: an update names them by its argument. */
+    if ((update && (option == 'i' || option == 'c')) ||
+        take_flag(kind, location_flags, N_LOCATION_FLAGS, option, optarg, given) != 0)
+      return bad_option(c, options, option, argv);
+  }
+  if (argc - optind != (update ? 1 : 0))
+    return update ? usage_error(c, _("expected the location id")) : usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
+  Leerplek__V1__Response *stored = NULL;
+  Leerplek__V1__Location *location = NULL;
+  uint64_t expected_revision = 0;
+  int rc = 0;
+  if (update) {
+    Leerplek__V1__GetLocationRequest get = LEERPLEK__V1__GET_LOCATION_REQUEST__INIT;
+    get.location_id = argv[optind];
+    rc = call(c, LEERPLEK__V1__REQUEST__BODY_GET_LOCATION, &get.base, &stored);
+    if (rc) return rc;
+    const Leerplek__V1__Location *old = stored->get_location->location;
+    expected_revision = old->revision;
+    location = (Leerplek__V1__Location *)overlay_flags(c, kind, &old->base, location_flags, N_LOCATION_FLAGS, given);
+  } else {
+    if (!given[1]) { /* column company_id */
+      const char *scope = NULL;
+      rc = token_scope(c, LEERPLEK__V1__ROLE__ROLE_COMPANY, "company", &stored, &scope);
+      if (rc) return rc;
+      given[1] = scope;
+    }
+    location = (Leerplek__V1__Location *)flags_to_message(c, kind, location_flags, N_LOCATION_FLAGS, given);
+  }
+  if (!location) rc = EXIT_USAGE;
+  else {
+    Leerplek__V1__UpsertLocationRequest body = LEERPLEK__V1__UPSERT_LOCATION_REQUEST__INIT;
+    body.location = location;
+    body.expected_revision = expected_revision;
+    rc = call_and_print(c, LEERPLEK__V1__REQUEST__BODY_UPSERT_LOCATION, &body.base);
+    protobuf_c_message_free_unpacked(&location->base, NULL);
+  }
+  leerplek_response_free(stored);
+  return rc;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1219,27 +1504,16 @@ N_(    "--id ID --location LOC --training CODE --seats N --min-readiness R --day
     "  --kind K            regular or preparatory\n");
 
 static int run_company_publish(cli *c, const command *command, int argc, char **argv) {
-  static const struct option options[] = {
-      HELP_OPTION,
-      {"id", required_argument, NULL, 'i'},        {"location", required_argument, NULL, 'l'},
-      {"training", required_argument, NULL, 't'},  {"seats", required_argument, NULL, 's'},
-      {"min-readiness", required_argument, NULL, 'r'}, {"days", required_argument, NULL, 'd'},
-      {"kind", required_argument, NULL, 'k'},      {"start", required_argument, NULL, 'S'},
-      {"mentor", required_argument, NULL, 'm'},    {0, 0, 0, 0}};
-  static const flag_column flags[] = {
-      {'i', "id", "id"}, {'l', "location", "location_id"}, {'t', "training", "training_code"},
-      {'s', "seats", "seats"}, {'r', "min-readiness", "min_readiness"}, {'d', "days", "days"},
-      {'k', "kind", "kind"}, {'S', "start", "start_date"}, {'m', "mentor", "mentor"}};
-  const size_t n_flags = sizeof flags / sizeof flags[0];
   const lp_kind *kind = &lp_kinds[LP_KIND_VACANCIES];
   const char *values[LP_CSV_MAX_FIELDS] = {0};
   int option;
-  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+  while ((option = next_option(command, argc, argv, "h", vacancy_options)) != -1) {
     if (option == -2) return EXIT_OK;
-    if (take_flag(kind, flags, n_flags, option, optarg, values) != 0) return bad_option(c, options, option, argv);
+    if (take_flag(kind, vacancy_flags, N_VACANCY_FLAGS, option, optarg, values) != 0)
+      return bad_option(c, vacancy_options, option, argv);
   }
   if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
-  ProtobufCMessage *message = flags_to_message(c, kind, flags, n_flags, values);
+  ProtobufCMessage *message = flags_to_message(c, kind, vacancy_flags, N_VACANCY_FLAGS, values);
   if (!message) return EXIT_USAGE;
   Leerplek__V1__PublishVacancyRequest body = LEERPLEK__V1__PUBLISH_VACANCY_REQUEST__INIT;
   body.vacancy = (Leerplek__V1__Vacancy *)message;
@@ -1290,18 +1564,107 @@ static int run_company_vacancies(cli *c, const command *command, int argc, char 
 /* ------------------------------------------------------------------------------------------ */
 /* coordinator                                                                                 */
 
+static const char report_usage[] =
+N_(    "[--max-shortages N] [--table=NAME | --csv-dir DIR] [--delimiter C] [--decimal-comma]\n"
+    "The coordinators' report: all of it, or one of its tables (a table, --csv or --json).\n"
+    "  --max-shortages N  list at most N shortages (1..200)\n"
+    "  --table=NAME       one table (write the '='): headline, by_training, by_district,\n"
+    "                     shortages, reasons, school_types, trend, trend_trainings,\n"
+    "                     registration_point, last_rematch\n"
+    "  --csv-dir DIR      write every table as DIR/NAME.csv (header row of field names)\n"
+    "  --delimiter C      ',' (default), ';' (with decimal commas) or tab\n"
+    "  --decimal-comma    write decimals as 51,21 (implied by --delimiter ';')\n");
+
+/* Writes every table of the report as DIR/NAME.csv. */
+static int write_report_tables(cli *c, const json_t *report, const char *dir) {
+  for (size_t t = 0; t < lp_report_table_count; t++) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s.csv", dir, lp_report_tables[t]);
+    FILE *out = fopen(path, "w");
+    if (!out) {
+      fprintf(stderr, _("%s: cannot write %s: %s\n"), c->command_name, path, strerror(errno));
+      return EXIT_USAGE;
+    }
+    json_t *rows, *columns;
+    lp_report_table(report, lp_report_tables[t], &rows, &columns);
+    print_table_rows(out, LP_FORMAT_CSV, rows, columns);
+    size_t n_rows = json_array_size(rows);
+    json_decref(rows);
+    json_decref(columns);
+    if (fclose(out) != 0) {
+      fprintf(stderr, _("%s: writing %s failed\n"), c->command_name, path);
+      return EXIT_USAGE;
+    }
+    printf(_("%s: %zu rows\n"), path, n_rows);
+  }
+  return EXIT_OK;
+}
+
 static int run_report(cli *c, const command *command, int argc, char **argv) {
-  static const struct option options[] = {HELP_OPTION, {"max-shortages", required_argument, NULL, 'm'}, {0, 0, 0, 0}};
+  static const struct option options[] = {
+      HELP_OPTION, {"max-shortages", required_argument, NULL, 'm'}, {"table", required_argument, NULL, 't'},
+      {"csv-dir", required_argument, NULL, 'o'}, CSV_OPTIONS, {0, 0, 0, 0}};
   Leerplek__V1__GetReportRequest body = LEERPLEK__V1__GET_REPORT_REQUEST__INIT;
-  int option;
+  const char *table = NULL, *dir = NULL;
+  int option, taken;
   while ((option = next_option(command, argc, argv, "h", options)) != -1) {
     if (option == -2) return EXIT_OK;
-    if (option == 'm') {
+    if ((taken = take_csv_option(c, option, optarg)) != 0) {
+      if (taken < 0) return EXIT_USAGE;
+    } else if (option == 'm') {
       if (parse_u32_flag(c, "max-shortages", optarg, 1, 200, &body.max_shortages)) return EXIT_USAGE;
-    } else return bad_option(c, options, option, argv);
+    } else if (option == 't') table = optarg;
+    else if (option == 'o') dir = optarg;
+    else return bad_option(c, options, option, argv);
   }
-  if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
-  return call_and_print(c, LEERPLEK__V1__REQUEST__BODY_GET_REPORT, &body.base);
+  if (optind != argc) {
+    json_t *rows, *columns;
+    int is_table = lp_report_table(NULL, argv[optind], &rows, &columns) == 0;
+    if (is_table) json_decref(rows), json_decref(columns);
+    /* "--table NAME" without '=': the global --table (the table format) took the flag. */
+    if (is_table) return usage_error(c, _("write --table=%s (with '='; --table alone chooses the table format)"), argv[optind]);
+    return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
+  }
+  if (table && dir) return usage_error(c, _("choose --table or --csv-dir"));
+  if (table) {
+    json_t *rows, *columns;
+    if (lp_report_table(NULL, table, &rows, &columns) != 0)
+      return usage_error(c, _("--table: \"%s\" is not a table of the report (see --help)"), table);
+    json_decref(rows);
+    json_decref(columns);
+  }
+  /* One CSV row cannot hold the report's tables: CSV is one table at a time. */
+  if (!table && !dir && c->format == LP_FORMAT_CSV)
+    return usage_error(c, _("--csv needs --table=NAME (or --csv-dir DIR for all tables)"));
+  Leerplek__V1__Response *response;
+  int rc = call(c, LEERPLEK__V1__REQUEST__BODY_GET_REPORT, &body.base, &response);
+  if (rc) return rc;
+  json_t *report = lp_message_to_json(&response->get_report->report->base);
+  if (!table && !dir) {
+    /* A table shows accepted and agreement apart: their sum (pupils_placed, for older
+     * clients) would be a third word for them. --json keeps the message as it is. */
+    if (c->format == LP_FORMAT_TABLE) {
+      static const char *const lists[] = {"by_training", "by_district"};
+      for (size_t l = 0; l < 2; l++) {
+        size_t k;
+        json_t *row;
+        json_array_foreach(json_object_get(report, lists[l]), k, row) json_object_del(row, "pupils_placed");
+      }
+    }
+    json_t *reply = json_pack("{s:O}", "report", report);
+    lp_print_object(stdout, c->format, reply);
+    json_decref(reply);
+  } else if (dir) rc = write_report_tables(c, report, dir);
+  else {
+    json_t *rows, *columns;
+    lp_report_table(report, table, &rows, &columns);
+    print_table_rows(stdout, c->format, rows, columns);
+    json_decref(rows);
+    json_decref(columns);
+  }
+  json_decref(report);
+  leerplek_response_free(response);
+  return rc;
 }
 
 /* The flags of a run, rematch or dispatch alike: --dry-run and --max-changes N. 0 when they
@@ -1645,16 +2008,8 @@ static int run_support_offer(cli *c, const command *command, int argc, char **ar
   if (lp_list_parse(trainings, 100, &codes, &n_codes, why, sizeof why) != 0) return bad_value(c, "trainings", why);
   int rc = 0;
   Leerplek__V1__Response *hello_response = NULL;
-  if (!organisation) {
-    /* A support token's offers are its organisation's: its scope, from a hello. */
-    Leerplek__V1__HelloRequest hello = LEERPLEK__V1__HELLO_REQUEST__INIT;
-    hello.protocol_version = 1;
-    hello.client_name = (char *)"leerplek";
-    rc = call(c, LEERPLEK__V1__REQUEST__BODY_HELLO, &hello.base, &hello_response);
-    if (!rc && hello_response->hello->role != LEERPLEK__V1__ROLE__ROLE_SUPPORT)
-      rc = usage_error(c, _("--organisation is required unless the token is a support organisation's"));
-    if (!rc) organisation = hello_response->hello->scope_id;
-  }
+  /* A support token's offers are its organisation's. */
+  if (!organisation) rc = token_scope(c, LEERPLEK__V1__ROLE__ROLE_SUPPORT, "organisation", &hello_response, &organisation);
   if (!rc) {
     offer.organisation_id = (char *)organisation;
     offer.component = (Leerplek__V1__SupportComponent)component;
@@ -1822,6 +2177,7 @@ static const command commands[] = {
     {"school", "decline", N_("Decline a proposal (the company is then excluded for the pupil)"), DECLINE_USAGE, run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL},
     {"school", "agreement", N_("Record the signed training agreement (OAO) of an accepted proposal"),
      N_("PROPOSAL_ID --ref AGREEMENT_REF --signed YYYY-MM-DD --starts YYYY-MM-DD\n"), run_agreement, 0},
+    {"school", "update", N_("Change a pupil's record (the fields given)"), update_pupil_usage, run_update_pupil, 0},
     {"school", "pupils", N_("List the school's pupils"), N_("[--owner SCHOOL_ID]\n"), run_coordinator_list, LP_KIND_PUPILS},
     {"school", "placements", N_("List the school's placements"),
      N_("[--state S] [--training CODE] [--school ID]\n  --state S   waiting, proposed, accepted, agreement, declined or withdrawn\n"),
@@ -1843,6 +2199,11 @@ static const command commands[] = {
     {"company", "vacancies", N_("List the company's vacancies"), N_("[--location LOC] [--training CODE] [--state open|closed]\n"),
      run_company_vacancies, 0},
     {"company", "close", N_("Close a vacancy (open proposals to it are released)"), N_("VACANCY_ID\n"), run_company_close, 0},
+    {"company", "update-vacancy", N_("Change a vacancy (the fields given)"), update_vacancy_usage, run_update_vacancy, 0},
+    {"company", "reopen", N_("Reopen a closed vacancy"), N_("VACANCY_ID\n"), run_update_vacancy, 1},
+    {"company", "locations", N_("List the company's locations"), N_("[--owner COMPANY_ID] [--output FILE]\n"), run_coordinator_list, LP_KIND_LOCATIONS},
+    {"company", "location", N_("Create or replace a location"), location_usage, run_location, 0},
+    {"company", "update-location", N_("Change a location (the fields given)"), update_location_usage, run_location, 1},
     {"company", "proposals", N_("Proposals to the company's vacancies (pupil reference, readiness, days, distance band)"),
      N_("[--vacancy ID] [--state S]\n"), run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PROPOSALS},
     {"company", "accept", N_("Accept a proposal"), ANSWER_USAGE, run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_ACCEPT_PROPOSAL},
@@ -1857,13 +2218,21 @@ static const command commands[] = {
      N_("[--company ID] [--location LOC] [--training CODE] [--state open|closed]\n"), run_company_vacancies, 0},
     {"coordinator", "pupils", N_("List pupils"), N_("[--owner SCHOOL_ID] [--output FILE]\n"), run_coordinator_list, LP_KIND_PUPILS},
     {"coordinator", "placements", N_("List placements"),
-     N_("[--school ID] [--state S] [--training CODE] [--vacancy ID]\n"), run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS},
+     N_("[--school ID] [--state S] [--training CODE] [--vacancy ID] [--delimiter C] [--decimal-comma]\n"
+     "  --csv, --json   every page, with the offer, both acceptances, the agreement and the hint\n"), run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS},
+    {"coordinator", "agreements", N_("List the recorded training agreements (OAO)"),
+     N_("[--school ID] [--training CODE] [--vacancy ID] [--delimiter C] [--decimal-comma]\n"), run_placement_list,
+     LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS},
+    {"coordinator", "agreement", N_("Record the signed training agreement (OAO) of an accepted proposal"),
+     N_("PROPOSAL_ID --ref AGREEMENT_REF --signed YYYY-MM-DD --starts YYYY-MM-DD\n"), run_agreement, 0},
     {"coordinator", "proposals", N_("List proposals in the company view"), N_("[--company ID] [--vacancy ID] [--state S]\n"),
      run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PROPOSALS},
     {"coordinator", "waiting", N_("The shared waiting list in priority order"),
-     N_("[--training CODE] [--district D] [--school ID]\n"), run_placement_list, LEERPLEK__V1__REQUEST__BODY_GET_WAITING_LIST},
+     N_("[--training CODE] [--district D] [--school ID] [--delimiter C] [--decimal-comma]\n"
+     "  --csv, --json   every page, with the reason, the help text and every hint field\n"),
+     run_placement_list, LEERPLEK__V1__REQUEST__BODY_GET_WAITING_LIST},
     {"coordinator", "report", N_("The coordinators' report (headline, per training, per district, shortages)"),
-     N_("[--max-shortages N]\n"), run_report, 0},
+     report_usage, run_report, 0},
     {"coordinator", "rematch", N_("Run a rematch now (--dry-run: show what would change)"),
      N_("[--dry-run] [--max-changes N]\n"), run_rematch, 0},
     {"coordinator", "dispatch", N_("Dispatch the waiting referrals to the support offers (--dry-run: show what would change)"),
@@ -1920,7 +2289,7 @@ static const struct {
   const char *summary;
 } groups[] = {
     {"school", N_("register pupils, request placements, follow and answer proposals, refer pupils")},
-    {"company", N_("publish and close vacancies, answer proposals")},
+    {"company", N_("publish, change, close and reopen vacancies, keep locations, answer proposals")},
     {"coordinator", N_("lists, waiting list, report, rematch, dispatch, registration point")},
     {"support", N_("the organisation's offers and the referrals sent to them")},
     {"admin", N_("create, list and revoke tokens")},
@@ -1957,7 +2326,7 @@ static void print_main_help(FILE *out) {
 static void print_group_help(const char *group, FILE *out) {
   fprintf(out, _("Usage: leerplek %s <command> [options]\n\nCommands:\n"), group);
   for (size_t i = 0; i < N_COMMANDS; i++)
-    if (strcmp(commands[i].group, group) == 0) fprintf(out, "  %-14s %s\n", commands[i].name, _(commands[i].summary));
+    if (strcmp(commands[i].group, group) == 0) fprintf(out, "  %-17s %s\n", commands[i].name, _(commands[i].summary));
   fprintf(out, _("\n'leerplek %s <command> --help' describes a command.\n"), group);
 }
 
@@ -1999,7 +2368,7 @@ static int take_global_options(cli *c, int *argc, char **argv) {
     int is_format = 1;
     if (strcmp(arg, "--json") == 0) format = LP_FORMAT_JSON;
     else if (strcmp(arg, "--csv") == 0) format = LP_FORMAT_CSV;
-    else if (strcmp(arg, "--table") == 0) format = LP_FORMAT_TABLE;
+    else if (strcmp(arg, "--table") == 0) format = LP_FORMAT_TABLE; /* --table=NAME is report's own */
     else is_format = 0;
     if (is_format) {
       if (c->format_given && c->format != format) {

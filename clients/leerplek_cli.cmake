@@ -13,6 +13,7 @@ add_library(leerplek_cli_support STATIC
   ${CMAKE_CURRENT_LIST_DIR}/leerplek_csv.c        # CSV rows with line numbers; diagnostics
   ${CMAKE_CURRENT_LIST_DIR}/leerplek_entities.c   # CSV columns <-> proto messages per entity
   ${CMAKE_CURRENT_LIST_DIR}/leerplek_output.c     # table / CSV / JSON printing
+  ${CMAKE_CURRENT_LIST_DIR}/leerplek_report.c     # the report's tables as flat rows
   ${CMAKE_CURRENT_LIST_DIR}/leerplek_refs.c       # references of import rows to known records
   ${CMAKE_CURRENT_LIST_DIR}/leerplek_postcodes.c  # postcode -> centre (postcodes_antwerp.def)
 )

@@ -135,8 +135,7 @@ static json_t *scalar_to_json(const ProtobufCFieldDescriptor *field, const void 
   return json_null();
 }
 
-/* The JSON key of a field: "_unix_s" dropped, "day_mask" -> "days". */
-static void json_key(const char *name, char *key, size_t key_size) {
+void lp_json_key(const char *name, char *key, size_t key_size) {
   size_t len = strlen(name);
   if (len > 7 && strcmp(name + len - 7, "_unix_s") == 0)
     snprintf(key, key_size, "%.*s", (int)(len - 7), name);
@@ -163,7 +162,7 @@ json_t *lp_message_to_json(const ProtobufCMessage *message) {
     const ProtobufCFieldDescriptor *field = &descriptor->fields[i];
     const char *base = (const char *)message;
     char key[128];
-    json_key(field->name, key, sizeof key);
+    lp_json_key(field->name, key, sizeof key);
     if (field->type == PROTOBUF_C_TYPE_BYTES) continue;
     if (field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
       /* Only the member that is set (the envelopes are not printed, but be general). */
@@ -248,9 +247,9 @@ static const char *const value_columns[] = {"state", "readiness", "min_readiness
 static const char *const record_labels[] TRANSLATED_ONLY = {
     N_("agreements"), N_("agreements_running"), N_("base_epoch"), N_("by_district"), N_("by_training"),
     N_("candidates_us"), N_("changes"), N_("changes_truncated"), N_("count"), N_("day"), N_("dry_run"),
-    N_("eligible_pairs"), N_("epoch"), N_("fixed"), N_("free_seats"), N_("generated_unix_s"), N_("headline"),
+    N_("eligible_pairs"), N_("epoch"), N_("free_seats"), N_("generated_unix_s"), N_("headline"),
     N_("key"), N_("last_rematch"), N_("moved"), N_("needs_preparatory"), N_("newly_proposed"), N_("objective"),
-    N_("open_seats"), N_("open_vacancies"), N_("placed"), N_("pupils"), N_("pupils_accepted"),
+    N_("open_seats"), N_("open_vacancies"), N_("pupils"), N_("pupils_accepted"), N_("pupils_agreement"),
     N_("pupils_by_school_type"), N_("pupils_in_dual_learning"), N_("pupils_placed"), N_("pupils_proposed"),
     N_("pupils_registered"), N_("pupils_waiting"), N_("reason"), N_("recognised_companies"),
     N_("recognised_locations"), N_("released"), N_("schools"), N_("schools_by_school_type"), N_("shortage"),
@@ -260,7 +259,20 @@ static const char *const record_labels[] TRANSLATED_ONLY = {
     N_("proven_optimal"), N_("dual_bound"), N_("hints_checked"), N_("hints_unchecked"), N_("explain_us"),
     N_("pupils_with_hint"), N_("hint_seats"), N_("registration_point"), N_("by_partner"), N_("by_school"),
     N_("deadline_days"), N_("total"), N_("dispatched"), N_("offers"), N_("referrals"),
+    /* the report's tables (leerplek_report.c): waiting pupils per reason, the grouping */
+    N_("unplaced_no_recognised_vacancy"), N_("unplaced_readiness_too_low"), N_("unplaced_none_within_commute"),
+    N_("unplaced_no_compatible_days"), N_("unplaced_all_excluded"), N_("unplaced_seats_taken"), N_("by"),
 };
+
+/* Keys whose proto name says less than a table should: a rematch's `placed` counts proposals
+ * (both sides still to answer), its `fixed` the accepted and agreement placements it kept. The
+ * words proposed, accepted and agreement each mean one state wherever the tool prints them. */
+static const char *table_label(const char *key) {
+  static const char *const labels[][2] = {{"placed", N_("proposed")}, {"fixed", N_("accepted_or_agreement")}};
+  for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
+    if (strcmp(key, labels[i][0]) == 0) return _(labels[i][1]);
+  return _(key);
+}
 
 static int is_value_column(const char *column) {
   const char *last = strrchr(column, '.');
@@ -421,7 +433,7 @@ static void print_key_values(FILE *out, const json_t *object, int indent) {
   const char *json_key;
   const json_t *value;
   json_object_foreach((json_t *)object, json_key, value) {
-    const char *key = _(json_key);
+    const char *key = table_label(json_key);
     if (json_is_object(value)) {
       fprintf(out, "%*s%s:\n", indent, "", key);
       print_key_values(out, value, indent + 2);

@@ -22,6 +22,10 @@ char *lp_cell_text(const json_t *value);
  * masks as day text under "days" (`x_day_mask` -> "x_days"), repeated fields as arrays. */
 json_t *lp_message_to_json(const ProtobufCMessage *message);
 
+/* The key lp_message_to_json gives a field called `name`: "_unix_s" dropped, "day_mask" ->
+ * "days". */
+void lp_json_key(const char *name, char *key, size_t key_size);
+
 /* The value at a dotted path ("offer.vacancy_id") in nested objects, or NULL. */
 const json_t *lp_json_path(const json_t *object, const char *path);
 

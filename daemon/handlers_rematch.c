@@ -62,7 +62,7 @@ static const char *location_district(const Leerplek__V1__Location *location) {
 typedef struct row {
   char key[2 * LP_MAX_KEY + 2];
   const char *training, *district, *name;
-  uint32_t waiting, proposed, placed, open_vacancies, open_seats, free_seats, needs_preparatory;
+  uint32_t waiting, proposed, accepted, agreement, open_vacancies, open_seats, free_seats, needs_preparatory;
   uint32_t with_hint, hint_seats; /* waiting pupils with a checked hint, the seats those hints add */
   uint32_t by_reason[REASONS];
   bool has_pupils;
@@ -131,7 +131,9 @@ static Leerplek__V1__ReportRow **report_rows(lp_ctx *ctx, rows *rows, bool train
     item->name = (char *)(trainings && r->name ? r->name : "");
     item->pupils_waiting = r->waiting;
     item->pupils_proposed = r->proposed;
-    item->pupils_placed = r->placed;
+    item->pupils_placed = r->accepted + r->agreement;
+    item->pupils_accepted = r->accepted;
+    item->pupils_agreement = r->agreement;
     item->open_vacancies = r->open_vacancies;
     item->open_seats = r->open_seats;
     item->free_seats = r->free_seats;
@@ -159,8 +161,10 @@ static void count_pupil(row *r, const Leerplek__V1__Pupil *pupil, const Leerplek
     }
   } else if (placement->state == PSTATE(PROPOSED)) {
     r->proposed++;
-  } else if (placement->state == PSTATE(ACCEPTED) || placement->state == PSTATE(AGREEMENT)) {
-    r->placed++;
+  } else if (placement->state == PSTATE(ACCEPTED)) {
+    r->accepted++;
+  } else if (placement->state == PSTATE(AGREEMENT)) {
+    r->agreement++;
   }
 }
 
@@ -212,7 +216,7 @@ int lp_handle_get_report(lp_ctx *ctx) {
     previous_school = pupil->school_id;
     previous_school_length = school_length;
     row *t = row_for(&by_training, pupil->training_code, NULL);
-    if (t && t->waiting + t->proposed + t->placed == 0 && !t->name) {
+    if (t && t->waiting + t->proposed + t->accepted + t->agreement == 0 && !t->name) {
       const Leerplek__V1__Training *training = lp_state_get(state, LP_KIND_TRAINING, pupil->training_code);
       t->name = training ? training->name : "";
     }

@@ -109,7 +109,7 @@ static void reason_text(int reason, char *out, size_t out_size) {
 
 /* ---- charts -------------------------------------------------------------------------- */
 
-#define MAX_SERIES 3
+#define MAX_SERIES 4
 
 typedef struct chart_row {
   const char *key;                   /* data-label: language-neutral (code, district, reason) */
@@ -210,11 +210,12 @@ static void add_headline(struct evbuffer *out, const Leerplek__V1__Headline *h) 
   add_figure(out, "pupils-in-dual-learning", N_("pupils in dual learning (agreement signed)"), h->pupils_in_dual_learning);
   add_figure(out, "pupils-registered", N_("pupils registered"), h->pupils_registered);
   add_figure(out, "pupils-waiting", N_("pupils waiting"), h->pupils_waiting);
-  add_figure(out, "pupils-proposed", N_("pupils with a proposal"), h->pupils_proposed);
-  add_figure(out, "pupils-accepted", N_("proposals accepted by both sides"), h->pupils_accepted);
+  /* Proposed, accepted and agreement are three states, each named one way on the whole page. */
+  add_figure(out, "pupils-proposed", N_("pupils proposed (both sides to answer)"), h->pupils_proposed);
+  add_figure(out, "pupils-accepted", N_("pupils accepted (both sides said yes, agreement to sign)"), h->pupils_accepted);
   add_figure(out, "schools", N_("schools"), h->schools);
   add_figure(out, "trainings", N_("trainings"), h->trainings);
-  add_figure(out, "agreements", N_("agreements"), h->agreements);
+  add_figure(out, "agreements", N_("agreements (signed)"), h->agreements);
   add_figure(out, "agreements-running", N_("agreements running"), h->agreements_running);
   add_figure(out, "recognised-companies", N_("recognised companies"), h->recognised_companies);
   add_figure(out, "recognised-locations", N_("recognised locations"), h->recognised_locations);
@@ -390,7 +391,7 @@ static void add_trend(struct evbuffer *out, const Leerplek__V1__Report *report) 
     const char *name;
     const char *id;
   } rows[] = {{N_("pupils registered"), "pupils-registered"}, {N_("pupils in dual learning (agreement signed)"), "pupils-in-dual-learning"},
-              {N_("schools"), "schools"}, {N_("trainings"), "trainings"}, {N_("agreements"), "agreements"},
+              {N_("schools"), "schools"}, {N_("trainings"), "trainings"}, {N_("agreements (signed)"), "agreements"},
               {N_("agreements running"), "agreements-running"}, {N_("recognised companies"), "recognised-companies"},
               {N_("recognised locations"), "recognised-locations"}};
   uint32_t firsts[8] = {first->pupils_registered, first->pupils_in_dual_learning, first->schools, first->trainings,
@@ -418,13 +419,14 @@ static void add_trainings_chart(struct evbuffer *out, const Leerplek__V1__Report
   size_t count = 0;
   for (size_t i = 0; i < report->n_by_training; i++) {
     const Leerplek__V1__ReportRow *row = report->by_training[i];
-    if (row->pupils_waiting + row->pupils_proposed + row->pupils_placed == 0) continue;
+    if (row->pupils_waiting + row->pupils_proposed + row->pupils_accepted + row->pupils_agreement == 0) continue;
     /* The training's name, as people know it; its code in the tooltip and data-label. */
     rows[count++] = (chart_row){row->key, row->name[0] ? row->name : row->key, row->key,
-                                {row->pupils_waiting, row->pupils_proposed, row->pupils_placed}};
+                                {row->pupils_waiting, row->pupils_proposed, row->pupils_accepted, row->pupils_agreement}};
   }
-  static const chart pupils_by_state = {"chart-trainings", N_("Largest shortage first; hover a training for its code."), 3,
-                                        {N_("waiting"), N_("proposed"), N_("placed")}, {"#d9534f", "#f0ad4e", "#5cb85c"}, true};
+  static const chart pupils_by_state = {"chart-trainings", N_("Largest shortage first; hover a training for its code."), 4,
+                                        {N_("waiting"), N_("proposed"), N_("accepted"), N_("agreement")},
+                                        {"#d9534f", "#f0ad4e", "#8fd18f", "#2e8b2e"}, true};
   if (count == 0) evbuffer_add_printf(out, "<p id=\"chart-trainings\">%s</p>\n", T("No pupils registered yet."));
   else add_bar_chart(out, &pupils_by_state, rows, count);
 }
@@ -537,9 +539,9 @@ static void add_last_rematch(struct evbuffer *out, const Leerplek__V1__Report *r
   strftime(when_text, sizeof when_text, "%Y-%m-%d %H:%M", &when);
   uint64_t total_us = last->snapshot_us + last->candidates_us + last->solve_us + last->write_us;
   evbuffer_add_printf(out, "<p id=\"last-rematch\">");
-  /* TRANSLATORS: epoch, date, pupils, vacancies, pairs, with a proposal, unplaced, fixed, newly proposed, moved, released, ms */
-  evbuffer_add_printf(out, T("Last rematch: epoch <b>%llu</b>, %s, %u pupils, %u vacancies, %llu eligible pairs: <b>%u with a proposal</b>, "
-                             "<b>%u unplaced</b>, %u fixed (accepted or signed); %u newly proposed, %u moved, %u released; %.1f ms."),
+  /* TRANSLATORS: epoch, date, pupils, vacancies, pairs, proposed, unplaced, fixed, newly proposed, moved, released, ms */
+  evbuffer_add_printf(out, T("Last rematch: epoch <b>%llu</b>, %s, %u pupils, %u vacancies, %llu eligible pairs: <b>%u proposed</b> (both sides to answer), "
+                             "<b>%u unplaced</b>, %u kept as they were (accepted or agreement); %u newly proposed, %u moved, %u released; %.1f ms."),
                       (unsigned long long)last->epoch, when_text, last->pupils, last->vacancies,
                       (unsigned long long)last->eligible_pairs, last->placed, last->unplaced, last->fixed, last->newly_proposed,
                       last->moved, last->released, (double)total_us / 1000.0);

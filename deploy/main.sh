@@ -3,7 +3,7 @@
 # time, runs. Installs what is missing, builds, starts a private redis-server (AOF on, unix
 # socket, data under run/) and leerplekd, creates tokens, imports the Antwerp demo dataset
 # (leerplek-gen --demo: the SamDuLeA dashboard's 307 pupils, 1,220 companies, 367 locations), puts every
-# pupil on the waiting list, runs a rematch and prints the placed and unplaced counts, the
+# pupil on the waiting list, runs a rematch and prints the proposed, accepted and unplaced counts, the
 # report (reasons, shortages) and the waiting list; imports the support organisations, their
 # offers and the not-ready pupils' referrals, dispatches them and prints the registration
 # point's summary per partner; then where to look next.
@@ -268,10 +268,12 @@ step "rematch (the nightly job, run now; its output with the first changes: $(sh
 "$bin/leerplek" coordinator rematch >"$run_dir/rematch.txt"
 sed '/^  \(changes\|wijzigingen\):/,$d' "$run_dir/rematch.txt"
 
-# The headline: pupils with a proposal (this rematch's) or already accepted, and the rest.
+# The headline: pupils proposed by this rematch (both sides still to answer), those already
+# accepted or with an agreement (kept as they were), and the rest.
 # The tool's table follows LANG: each key is looked for in English and in Dutch.
 count() { awk -v key="$1:" -v dutch="$2:" '$1 == key || $1 == dutch {n = $2; exit} END {print n + 0}' "$run_dir/rematch.txt"; }
-placed=$(( $(count placed geplaatst) + $(count fixed vast) ))
+proposed=$(count proposed voorgesteld)
+kept=$(count accepted_or_agreement aanvaard_of_overeenkomst)
 unplaced=$(count unplaced niet_geplaatst)
 reasons=$(awk '
   /^ *(unplaced_by_reason|niet_geplaatst_per_reden):/ {inside = 1; next}
@@ -279,8 +281,8 @@ reasons=$(awk '
   inside && NF == 2 && $1 !~ /:$/ && $2 ~ /^[0-9]+$/ {list = list (list ? ", " : "") $1 " " $2; next}
   inside {exit}
   END {print list}' "$run_dir/rematch.txt")
-step "result: $placed pupils placed, $unplaced unplaced (of $((placed + unplaced)) pupils asking for a place)"
-echo "  placed: proposed to a workplace ($(count newly_proposed nieuw_voorgesteld) of them new in this rematch), or already accepted ($(count fixed vast))"
+step "result: $proposed pupils proposed, $kept accepted or with an agreement, $unplaced unplaced (of $((proposed + kept + unplaced)) pupils asking for a place)"
+echo "  proposed: a workplace proposed to both sides, who still have to answer ($(count newly_proposed nieuw_voorgesteld) of them new in this rematch); accepted: both said yes; agreement: the OAO is signed"
 echo "  why unplaced: ${reasons:-nobody is unplaced}"
 field() { awk -v key="$1:" '$1 == key {print $2; exit}' "$run_dir/rematch.txt"; }
 if [ "$(field proven_optimal)" = true ]; then

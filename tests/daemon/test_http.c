@@ -471,6 +471,104 @@ Test(dashboard, chromium_renders_the_reports_figures_and_no_pupil_data) {
   cr_assert_gt(png_size, 20000, "the screenshot looks empty (%ld bytes)", png_size);
 }
 
+/* One side's yes to a proposal, as a coordinator acting for it. */
+static void accept_for(uint64_t proposal_id, Leerplek__V1__Side side) {
+  Leerplek__V1__AcceptProposalRequest body = LEERPLEK__V1__ACCEPT_PROPOSAL_REQUEST__INIT;
+  body.proposal_id = proposal_id;
+  body.side = side;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_ACCEPT_PROPOSAL;
+  request.accept_proposal = &body;
+  cr_assert_eq(call_code(coordinator, &request, NULL), 0);
+}
+
+/* The proposal ids of the city's proposed AUTOTECHNIEK pupils, in reference order. */
+static size_t proposals_of_city(uint64_t *ids, size_t max) {
+  size_t count = 0;
+  const char *refs[] = {"P-0001", "P-0002", "P-0003", "P-0004", "P-0005"};
+  for (size_t i = 0; i < 5 && count < max; i++) {
+    Leerplek__V1__GetPlacementRequest body = LEERPLEK__V1__GET_PLACEMENT_REQUEST__INIT;
+    body.school_id = (char *)"S-ATHENEUM";
+    body.pupil_ref = (char *)refs[i];
+    Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+    request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_PLACEMENT;
+    request.get_placement = &body;
+    Leerplek__V1__Response *response = NULL;
+    cr_assert_eq(call_code(coordinator, &request, &response), 0);
+    if (response->get_placement->placement->proposal_id) ids[count++] = response->get_placement->placement->proposal_id;
+    leerplek_response_free(response);
+  }
+  return count;
+}
+
+/* Proposed, accepted and agreement are three states: three cards and three bars per training,
+ * each named one way (and in Dutch), never lumped as "placed". */
+Test(dashboard, proposed_accepted_and_agreement_are_shown_apart) {
+  load_city();
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(run_rematch(coordinator, false, &response), 0);
+  leerplek_response_free(response);
+  uint64_t ids[4];
+  cr_assert_eq(proposals_of_city(ids, 4), 4, "4 seats, 4 proposals");
+  for (size_t i = 0; i < 2; i++) {
+    accept_for(ids[i], LEERPLEK__V1__SIDE__SIDE_SCHOOL);
+    accept_for(ids[i], LEERPLEK__V1__SIDE__SIDE_COMPANY);
+  }
+  Leerplek__V1__Date signed_on = LEERPLEK__V1__DATE__INIT, starts_on = LEERPLEK__V1__DATE__INIT;
+  signed_on.year = 2026, signed_on.month = 8, signed_on.day = 20;
+  starts_on.year = 2026, starts_on.month = 9, starts_on.day = 1;
+  Leerplek__V1__AgreementInfo agreement = LEERPLEK__V1__AGREEMENT_INFO__INIT;
+  agreement.agreement_ref = (char *)"OAO-1";
+  agreement.signed_on = &signed_on;
+  agreement.starts_on = &starts_on;
+  Leerplek__V1__RecordAgreementRequest record = LEERPLEK__V1__RECORD_AGREEMENT_REQUEST__INIT;
+  record.proposal_id = ids[0];
+  record.agreement = &agreement;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_RECORD_AGREEMENT;
+  request.record_agreement = &record;
+  cr_assert_eq(call_code(coordinator, &request, NULL), 0);
+
+  cr_assert_eq(get_report(coordinator, &response), 0);
+  const Leerplek__V1__Report *report = response->get_report->report;
+  const Leerplek__V1__ReportRow *row = NULL;
+  for (size_t i = 0; i < report->n_by_training; i++)
+    if (strcmp(report->by_training[i]->key, "AUTOTECHNIEK") == 0) row = report->by_training[i];
+  cr_assert_not_null(row);
+  cr_expect_eq(row->pupils_proposed, 2);
+  cr_expect_eq(row->pupils_accepted, 1);
+  cr_expect_eq(row->pupils_agreement, 1);
+  cr_expect_eq(row->pupils_placed, 2, "the older sum stays accepted + agreement");
+  int status = 0;
+  char *dom = run_chromium("--dump-dom", &status);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "chromium --dump-dom failed");
+  cr_expect_eq(figure_in(dom, "pupils-proposed"), 2);
+  cr_expect_eq(figure_in(dom, "pupils-accepted"), 1);
+  cr_expect_eq(figure_in(dom, "agreements"), 1);
+  /* The training's bar: waiting / proposed / accepted / agreement. */
+  char figures[64];
+  snprintf(figures, sizeof figures, ">%u / %u / %u / %u<", row->pupils_waiting, row->pupils_proposed, row->pupils_accepted,
+           row->pupils_agreement);
+  cr_expect_not_null(strstr(dom, figures), "%s in the chart of trainings", figures);
+  cr_expect_not_null(strstr(dom, ">proposed</text>"));
+  cr_expect_not_null(strstr(dom, ">accepted</text>"));
+  cr_expect_not_null(strstr(dom, ">agreement</text>"));
+  cr_expect_null(strstr(dom, ">placed<"), "no state called placed");
+  cr_expect_not_null(strstr(dom, "pupils proposed (both sides to answer)"));
+  char last[64];
+  snprintf(last, sizeof last, "<b>%u proposed</b>", report->last_rematch->placed);
+  cr_expect_not_null(strstr(dom, last), "the last rematch's proposals: %s", last);
+  free(dom);
+  dom = run_chromium_at("?lang=nl", "--dump-dom", &status);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  cr_expect_not_null(strstr(dom, ">voorgesteld</text>"));
+  cr_expect_not_null(strstr(dom, ">aanvaard</text>"));
+  cr_expect_not_null(strstr(dom, ">overeenkomst</text>"));
+  cr_expect_null(strstr(dom, ">geplaatst<"));
+  free(dom);
+  leerplek_response_free(response);
+}
+
 Test(dashboard, empty_store_renders_and_says_so) {
   int status = 0;
   char *dom = run_chromium("--dump-dom", &status);

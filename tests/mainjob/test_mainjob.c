@@ -2,8 +2,8 @@
  * it, but against a fresh mkdtemp folder (LEERPLEK_RUN_DIR), with this build's programs
  * (LEERPLEK_BIN: no install, no apt-get, no build) and unix sockets for the API and HTTP
  * listeners (no port clashes with a running daemon or a parallel test). It checks what the
- * issue asks of the command: exit status 0; the headline (placed > 0 and unplaced counts of
- * all 307 demo pupils), the reasons, the report's shortage table, the dashboard URL and the
+ * issue asks of the command: exit status 0; the headline (proposed > 0, accepted or with an
+ * agreement, and unplaced counts of all 307 demo pupils), the reasons, the report's shortage table, the dashboard URL and the
  * CLI hints; tokens.txt with mode 600 holding working admin, coordinator, school and company
  * tokens; a second run (in Dutch, LANG=nl_BE.UTF-8) says it reset, LEERPLEK_KEEP=1 says it
  * reused and the store kept its pupils (and one added between the runs); `main.sh stop` stops
@@ -242,19 +242,21 @@ static long json_array_length(const char *text) {
   return length;
 }
 
-/* "== result: P pupils placed, U unplaced (of N pupils asking for a place)"; the report below
- * it in the tool's English or, with dutch, Dutch tables. */
+/* "== result: P pupils proposed, A accepted or with an agreement, U unplaced (of N pupils asking
+ * for a place)"; the report below it in the tool's English or, with dutch, Dutch tables. */
 static void expect_headline_in(const run_result *r, const char *what, bool dutch) {
   const char *line = strstr(r->out, "== result: ");
   if (!line) fprintf(stderr, "---- %s: output:\n%s\n----\n", what, r->out);
   cr_assert_not_null(line, "%s: no \"== result:\" headline", what);
-  int placed = -1, unplaced = -1, total = -1;
-  int fields = sscanf(line, "== result: %d pupils placed, %d unplaced (of %d", &placed, &unplaced, &total);
-  cr_assert_eq(fields, 3, "%s: the headline does not parse: %.120s", what, line);
-  cr_expect_gt(placed, 0, "%s: nobody placed", what);
+  int proposed = -1, kept = -1, unplaced = -1, total = -1;
+  int fields = sscanf(line, "== result: %d pupils proposed, %d accepted or with an agreement, %d unplaced (of %d",
+                      &proposed, &kept, &unplaced, &total);
+  cr_assert_eq(fields, 4, "%s: the headline does not parse: %.120s", what, line);
+  cr_expect_gt(proposed, 0, "%s: nobody proposed", what);
+  cr_expect_eq(kept, 0, "%s: the demo has no accepted placement or agreement", what);
   cr_expect_geq(unplaced, 0);
-  cr_expect_eq(placed + unplaced, DEMO_PUPILS, "%s: %d placed + %d unplaced != %d demo pupils", what, placed,
-               unplaced, DEMO_PUPILS);
+  cr_expect_eq(proposed + kept + unplaced, DEMO_PUPILS, "%s: %d proposed + %d kept + %d unplaced != %d demo pupils", what,
+               proposed, kept, unplaced, DEMO_PUPILS);
   cr_expect_eq(total, DEMO_PUPILS);
   /* The reasons right below it, and the report's reasons and shortage table after it. */
   expect_contains(r, what, "  why unplaced: ");
