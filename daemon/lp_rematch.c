@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "lp_alloc.h"
+#include "lp_deadlines.h"
 #include "lp_handlers.h"
 #include "lp_log.h"
 #include "lp_rules.h"
@@ -668,6 +669,9 @@ static int apply_job(lp_rematch *rematch, job *job, char *message, size_t messag
           placement->proposal_id = (epoch << 24) | ++proposal_seq;
           placement->epoch = epoch;
           placement->proposed_unix_s = now;
+          /* Every new proposal (also a move) gets its own answer deadline (lp_deadlines.c). */
+          placement->answer_by_unix_s = now + (long long)daemon->config.proposal_answer_seconds;
+          placement->reminded_unix_s = 0;
           seat_delta[to]++;
           op = from < 0 ? "rematch_propose" : "rematch_move";
         } else {
@@ -675,6 +679,7 @@ static int apply_job(lp_rematch *rematch, job *job, char *message, size_t messag
           placement->proposal_id = 0;
           placement->epoch = 0;
           placement->proposed_unix_s = 0;
+          placement->answer_by_unix_s = placement->reminded_unix_s = 0;
           op = "rematch_release";
         }
       }
@@ -731,6 +736,7 @@ static int apply_job(lp_rematch *rematch, job *job, char *message, size_t messag
   /* Like every handler: in memory as soon as it is sent, so later calls see it. */
   for (size_t w = 0; w < write_count; w++) lp_state_put(state, writes[w].kind, writes[w].key, writes[w].record);
   free(writes);
+  if (proposal_seq) lp_deadlines_proposed(daemon, now + (long long)daemon->config.proposal_answer_seconds);
   return 0;
 }
 
