@@ -56,7 +56,7 @@ static void start_with(const char *const *flags, uint32_t seats, int pupils) {
   cr_assert_eq(upsert_location(coordinator, "loc-x", COMPANY_ID), 0);
   cr_assert_eq(publish_seats(coordinator, "vac-x", seats), 0);
   for (int i = 1; i <= pupils; i++) {
-    char ref[8];
+    char ref[16];
     snprintf(ref, sizeof ref, "p%d", i);
     cr_assert_eq(register_pupil(coordinator, "school-a", ref, "KAPPER"), 0);
     cr_assert_eq(request_placement(coordinator, "school-a", ref), 0);
