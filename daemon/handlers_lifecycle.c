@@ -61,18 +61,7 @@ int lp_handle_end_agreement(lp_ctx *ctx) {
   int cause = lp_is_school(ctx) ? CAUSE(SCHOOL) : lp_is_company(ctx) ? CAUSE(COMPANY) : CAUSE(COORDINATOR);
   Leerplek__V1__Vacancy *vacancy = NULL;
   Leerplek__V1__Placement *placement = lp_placement_ended(ctx, stored, ended_on, cause, request->reason, &vacancy);
-  char vacancy_key[LP_MAX_KEY] = "";
-  if (vacancy) snprintf(vacancy_key, sizeof vacancy_key, "%s", vacancy->id);
-  lp_txn *txn = lp_begin(ctx, "end_agreement", LP_KIND_PLACEMENT, key);
-  lp_txn_put(txn, LP_KIND_PLACEMENT, key, &placement->base);
-  if (vacancy) lp_txn_put(txn, LP_KIND_VACANCY, vacancy_key, &vacancy->base);
-  if (lp_commit(ctx, txn) != 0) {
-    protobuf_c_message_free_unpacked(&placement->base, NULL);
-    if (vacancy) protobuf_c_message_free_unpacked(&vacancy->base, NULL);
-    return -1;
-  }
-  lp_state_put(&ctx->daemon->state, LP_KIND_PLACEMENT, key, placement);
-  if (vacancy) lp_state_put(&ctx->daemon->state, LP_KIND_VACANCY, vacancy_key, vacancy);
+  if (lp_commit_placement(ctx, "end_agreement", key, placement, vacancy, NULL) != 0) return -1;
   Leerplek__V1__EndAgreementResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__end_agreement_response__init(reply);
   reply->state = STATE(ENDED);

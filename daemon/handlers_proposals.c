@@ -94,10 +94,8 @@ Leerplek__V1__Vacancy *lp_vacancy_releasing(lp_ctx *ctx, const Leerplek__V1__Pla
   return vacancy_with_seats(ctx, stored, proposed ? -1 : 0, proposed ? 0 : -1);
 }
 
-/* Commits a new placement (and optionally vacancy and pupil records) and applies them. Takes
- * ownership of the records. */
-static int commit_change(lp_ctx *ctx, const char *op, const char *key, Leerplek__V1__Placement *placement,
-                         Leerplek__V1__Vacancy *vacancy, Leerplek__V1__Pupil *pupil) {
+int lp_commit_placement(lp_ctx *ctx, const char *op, const char *key, Leerplek__V1__Placement *placement,
+                        Leerplek__V1__Vacancy *vacancy, Leerplek__V1__Pupil *pupil) {
   char vacancy_key[LP_MAX_KEY] = "";
   if (vacancy) snprintf(vacancy_key, sizeof vacancy_key, "%s", vacancy->id);
   lp_txn *txn = lp_begin(ctx, op, LP_KIND_PLACEMENT, key);
@@ -149,7 +147,7 @@ int lp_handle_accept_proposal(lp_ctx *ctx) {
   reply->state = placement->state;
   reply->school_accepted = placement->school_accepted;
   reply->company_accepted = placement->company_accepted;
-  return commit_change(ctx, "accept", key, placement, vacancy, NULL);
+  return lp_commit_placement(ctx, "accept", key, placement, vacancy, NULL);
 }
 
 int lp_handle_decline_proposal(lp_ctx *ctx) {
@@ -202,7 +200,7 @@ int lp_handle_decline_proposal(lp_ctx *ctx) {
     pupil->revision++;
     pupil->updated_unix_s = ctx->now;
   }
-  if (commit_change(ctx, "decline", key, placement, vacancy, pupil) != 0) return -1;
+  if (lp_commit_placement(ctx, "decline", key, placement, vacancy, pupil) != 0) return -1;
   Leerplek__V1__DeclineProposalResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__decline_proposal_response__init(reply);
   reply->state = STATE(DECLINED);
@@ -245,7 +243,7 @@ int lp_handle_record_agreement(lp_ctx *ctx) {
   placement->agreement = stored_agreement;
   placement->state = STATE(AGREEMENT);
   placement->updated_unix_s = ctx->now;
-  if (commit_change(ctx, "agreement", key, placement, NULL, NULL) != 0) return -1;
+  if (lp_commit_placement(ctx, "agreement", key, placement, NULL, NULL) != 0) return -1;
   lp_deadlines_agreement(ctx->daemon, placement->agreement->ends_on);
   Leerplek__V1__RecordAgreementResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__record_agreement_response__init(reply);

@@ -186,6 +186,10 @@ int lp_handle_record_agreement(lp_ctx *ctx);
  * set: FAILED_PRECONDITION for an id a rematch could have issued, NOT_FOUND otherwise); fills
  * key. */
 Leerplek__V1__Placement *lp_find_proposal(lp_ctx *ctx, uint64_t id, const char *field, char key[LP_MAX_KEY]);
+/* Commits a new placement (and optionally vacancy and pupil records, else NULL) with the event
+ * op, then applies them to memory. Takes ownership of the records (freed on failure). */
+int lp_commit_placement(lp_ctx *ctx, const char *op, const char *key, Leerplek__V1__Placement *placement,
+                        Leerplek__V1__Vacancy *vacancy, Leerplek__V1__Pupil *pupil);
 /* A copy of the vacancy a placement's proposal holds a seat in, with that seat released
  * (NULL when the placement holds none; *holds says whether it holds one). */
 Leerplek__V1__Vacancy *lp_vacancy_releasing(lp_ctx *ctx, const Leerplek__V1__Placement *placement, bool *holds);

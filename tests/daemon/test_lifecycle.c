@@ -17,26 +17,6 @@ static char tokens[ROLES][128];
 static leerplek_client *clients[ROLES];
 static const char *const *daemon_flags;
 
-static int publish_seats(leerplek_client *client, const char *id, uint32_t seats) {
-  Leerplek__V1__Date start = LEERPLEK__V1__DATE__INIT;
-  start.year = 2026, start.month = 9, start.day = 1;
-  Leerplek__V1__Vacancy vacancy = LEERPLEK__V1__VACANCY__INIT;
-  vacancy.id = (char *)id;
-  vacancy.location_id = (char *)"loc-x";
-  vacancy.training_code = (char *)"KAPPER";
-  vacancy.seats = seats;
-  vacancy.min_readiness = LEERPLEK__V1__READINESS__READINESS_PARTLY;
-  vacancy.day_mask = 0x183;
-  vacancy.kind = LEERPLEK__V1__VACANCY_KIND__VACANCY_KIND_REGULAR;
-  vacancy.start_date = &start;
-  Leerplek__V1__PublishVacancyRequest body = LEERPLEK__V1__PUBLISH_VACANCY_REQUEST__INIT;
-  body.vacancy = &vacancy;
-  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
-  request.body_case = LEERPLEK__V1__REQUEST__BODY_PUBLISH_VACANCY;
-  request.publish_vacancy = &body;
-  return call_code(client, &request, NULL);
-}
-
 /* Redis, the daemon with flags, the tokens, a company with one vacancy of `seats` seats and
  * `pupils` waiting pupils p1.. of school-a. */
 static void start_with(const char *const *flags, uint32_t seats, int pupils) {
@@ -54,7 +34,7 @@ static void start_with(const char *const *flags, uint32_t seats, int pupils) {
   for (int i = 0; i < ROLES; i++) cr_assert_not_null(clients[i] = harness_connect(&harness, tokens[i]));
   coordinator = clients[COORDINATOR];
   cr_assert_eq(upsert_location(coordinator, "loc-x", COMPANY_ID), 0);
-  cr_assert_eq(publish_seats(coordinator, "vac-x", seats), 0);
+  cr_assert_eq(publish_vacancy_seats(coordinator, "vac-x", "loc-x", "KAPPER", seats), 0);
   for (int i = 1; i <= pupils; i++) {
     char ref[16];
     snprintf(ref, sizeof ref, "p%d", i);
@@ -83,24 +63,20 @@ static void rematch(void) {
   leerplek_response_free(response);
 }
 
-static Leerplek__V1__Response *placement_of(const char *ref) {
+/* get_placement of school A's ref; the status code (the response in *out, if wanted). */
+static int placement_code(const char *ref, Leerplek__V1__Response **out) {
   Leerplek__V1__GetPlacementRequest body = LEERPLEK__V1__GET_PLACEMENT_REQUEST__INIT;
   body.pupil_ref = (char *)ref;
   Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
   request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_PLACEMENT;
   request.get_placement = &body;
-  Leerplek__V1__Response *response = NULL;
-  cr_assert_eq(call_code(clients[SCHOOL_A], &request, &response), 0, "get_placement %s: %s", ref, response->status->message);
-  return response;
+  return call_code(clients[SCHOOL_A], &request, out);
 }
 
-static int placement_code(const char *ref) {
-  Leerplek__V1__GetPlacementRequest body = LEERPLEK__V1__GET_PLACEMENT_REQUEST__INIT;
-  body.pupil_ref = (char *)ref;
-  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
-  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_PLACEMENT;
-  request.get_placement = &body;
-  return call_code(clients[SCHOOL_A], &request, NULL);
+static Leerplek__V1__Response *placement_of(const char *ref) {
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(placement_code(ref, &response), 0, "get_placement %s: %s", ref, response->status->message);
+  return response;
 }
 
 /* Waits (at most timeout_ms) until the placement leaves state; returns the response. */
@@ -115,16 +91,15 @@ static Leerplek__V1__Response *placement_after(const char *ref, int state, long 
 }
 
 static void vacancy_seats(uint32_t *proposed, uint32_t *filled) {
-  Leerplek__V1__GetVacancyRequest body = LEERPLEK__V1__GET_VACANCY_REQUEST__INIT;
-  body.vacancy_id = (char *)"vac-x";
-  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
-  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_VACANCY;
-  request.get_vacancy = &body;
-  Leerplek__V1__Response *response = NULL;
-  cr_assert_eq(call_code(clients[COORDINATOR], &request, &response), 0);
-  *proposed = response->get_vacancy->vacancy->seats_proposed;
-  *filled = response->get_vacancy->vacancy->seats_filled;
-  leerplek_response_free(response);
+  vacancy_seats_of(clients[COORDINATOR], "vac-x", proposed, filled);
+}
+
+/* Stops the daemon cleanly and starts it again on the same Redis, with the same flags. */
+static void restart_daemon(void) {
+  for (int i = 0; i < ROLES; i++) leerplek_close(clients[i]);
+  cr_assert_eq(harness_stop_daemon(&harness, SIGTERM), 0);
+  cr_assert_eq(harness_start_daemon(&harness, daemon_flags), 0);
+  for (int i = 0; i < ROLES; i++) cr_assert_not_null(clients[i] = harness_connect(&harness, tokens[i]));
 }
 
 static int accept_as(int who, uint64_t proposal_id) {
@@ -266,10 +241,7 @@ Test(lifecycle, a_restart_keeps_the_deadline, .init = longer_one_seat) {
   int64_t answer_by = response->get_placement->placement->answer_by_unix_s;
   leerplek_response_free(response);
   cr_assert_gt(answer_by, 0);
-  for (int i = 0; i < ROLES; i++) leerplek_close(clients[i]);
-  cr_assert_eq(harness_stop_daemon(&harness, SIGTERM), 0);
-  cr_assert_eq(harness_start_daemon(&harness, daemon_flags), 0);
-  for (int i = 0; i < ROLES; i++) cr_assert_not_null(clients[i] = harness_connect(&harness, tokens[i]));
+  restart_daemon();
   response = placement_of("p1");
   cr_assert_eq(response->get_placement->placement->state, PSTATE(PROPOSED), "%lld", (long long)time(NULL) - answer_by);
   cr_assert_eq(response->get_placement->placement->answer_by_unix_s, answer_by, "the deadline is stored in the placement");
@@ -518,8 +490,8 @@ Test(lifecycle, closing_the_school_year_archives_what_ended_and_keeps_what_runs,
   leerplek__v1__school_year_archive__free_unpacked(archive, NULL);
   leerplek_response_free(response);
 
-  cr_assert_eq(placement_code("p1"), CODE(NOT_FOUND), "the ended agreement left the live state");
-  cr_assert_eq(placement_code("p2"), CODE(NOT_FOUND), "the withdrawn request left the live state");
+  cr_assert_eq(placement_code("p1", NULL), CODE(NOT_FOUND), "the ended agreement left the live state");
+  cr_assert_eq(placement_code("p2", NULL), CODE(NOT_FOUND), "the withdrawn request left the live state");
   response = placement_of("p3");
   cr_assert_eq(response->get_placement->placement->state, PSTATE(AGREEMENT), "the running agreement stays");
   leerplek_response_free(response);
@@ -528,11 +500,8 @@ Test(lifecycle, closing_the_school_year_archives_what_ended_and_keeps_what_runs,
   cr_assert_gt(event_ms("close_school_year", "p2"), 0);
 
   /* After a restart the archived placements stay gone, and closing again finds nothing new. */
-  for (int i = 0; i < ROLES; i++) leerplek_close(clients[i]);
-  cr_assert_eq(harness_stop_daemon(&harness, SIGTERM), 0);
-  cr_assert_eq(harness_start_daemon(&harness, daemon_flags), 0);
-  for (int i = 0; i < ROLES; i++) cr_assert_not_null(clients[i] = harness_connect(&harness, tokens[i]));
-  cr_assert_eq(placement_code("p1"), CODE(NOT_FOUND));
+  restart_daemon();
+  cr_assert_eq(placement_code("p1", NULL), CODE(NOT_FOUND));
   cr_assert_eq(close_year(&now, false, &response), 0);
   cr_assert_eq(response->close_school_year->agreements_archived + response->close_school_year->withdrawn_archived, 0);
   cr_assert_eq(response->close_school_year->agreements_running, 1);
