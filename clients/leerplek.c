@@ -1150,14 +1150,15 @@ static int run_proposal_answer(cli *c, const command *command, int argc, char **
 static int run_agreement(cli *c, const command *command, int argc, char **argv) {
   static const struct option options[] = {
       HELP_OPTION, {"ref", required_argument, NULL, 'r'}, {"signed", required_argument, NULL, 's'},
-      {"starts", required_argument, NULL, 't'}, {0, 0, 0, 0}};
-  const char *ref = NULL, *signed_on = NULL, *starts_on = NULL;
+      {"starts", required_argument, NULL, 't'}, {"ends", required_argument, NULL, 'e'}, {0, 0, 0, 0}};
+  const char *ref = NULL, *signed_on = NULL, *starts_on = NULL, *ends_on = NULL;
   int option;
   while ((option = next_option(command, argc, argv, "h", options)) != -1) {
     if (option == -2) return EXIT_OK;
     if (option == 'r') ref = optarg;
     else if (option == 's') signed_on = optarg;
     else if (option == 't') starts_on = optarg;
+    else if (option == 'e') ends_on = optarg;
     else return bad_option(c, options, option, argv);
   }
   if (argc - optind != 1) return usage_error(c, _("expected the proposal id"));
@@ -1165,8 +1166,11 @@ static int run_agreement(cli *c, const command *command, int argc, char **argv) 
   uint64_t proposal_id = 0;
   if (parse_u64_argument(c, "proposal id", argv[optind], &proposal_id)) return EXIT_USAGE;
   if (!*ref || bounded_text(c, "ref", ref, 100)) return usage_error(c, _("--ref: 1..100 bytes"));
-  Leerplek__V1__Date signed_date = LEERPLEK__V1__DATE__INIT, start_date = LEERPLEK__V1__DATE__INIT;
+  Leerplek__V1__Date signed_date = LEERPLEK__V1__DATE__INIT, start_date = LEERPLEK__V1__DATE__INIT,
+                     end_date = LEERPLEK__V1__DATE__INIT;
   char why[200];
+  if (ends_on && lp_date_parse(ends_on, &end_date.year, &end_date.month, &end_date.day, why, sizeof why))
+    return bad_value(c, "ends", why);
   if (lp_date_parse(signed_on, &signed_date.year, &signed_date.month, &signed_date.day, why, sizeof why))
     return bad_value(c, "signed", why);
   if (lp_date_parse(starts_on, &start_date.year, &start_date.month, &start_date.day, why, sizeof why))
@@ -1175,10 +1179,61 @@ static int run_agreement(cli *c, const command *command, int argc, char **argv) 
   agreement.agreement_ref = (char *)ref;
   agreement.signed_on = &signed_date;
   agreement.starts_on = &start_date;
+  agreement.ends_on = ends_on ? &end_date : NULL;
   Leerplek__V1__RecordAgreementRequest body = LEERPLEK__V1__RECORD_AGREEMENT_REQUEST__INIT;
   body.proposal_id = proposal_id;
   body.agreement = &agreement;
   return call_and_print(c, LEERPLEK__V1__REQUEST__BODY_RECORD_AGREEMENT, &body.base);
+}
+
+/* end-agreement: PROPOSAL_ID --reason TEXT [--ended YYYY-MM-DD] (any role that may). */
+static int run_end_agreement(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {
+      HELP_OPTION, {"reason", required_argument, NULL, 'r'}, {"ended", required_argument, NULL, 'e'}, {0, 0, 0, 0}};
+  const char *reason = NULL, *ended = NULL;
+  int option;
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    if (option == 'r') reason = optarg;
+    else if (option == 'e') ended = optarg;
+    else return bad_option(c, options, option, argv);
+  }
+  if (argc - optind != 1) return usage_error(c, _("expected the proposal id"));
+  if (!reason || !*reason) return usage_error(c, _("--reason is required"));
+  uint64_t proposal_id = 0;
+  if (parse_u64_argument(c, "proposal id", argv[optind], &proposal_id) || bounded_text(c, "reason", reason, 1000))
+    return EXIT_USAGE;
+  Leerplek__V1__Date ended_on = LEERPLEK__V1__DATE__INIT;
+  char why[200];
+  if (ended && lp_date_parse(ended, &ended_on.year, &ended_on.month, &ended_on.day, why, sizeof why))
+    return bad_value(c, "ended", why);
+  Leerplek__V1__EndAgreementRequest body = LEERPLEK__V1__END_AGREEMENT_REQUEST__INIT;
+  body.proposal_id = proposal_id;
+  body.reason = (char *)reason;
+  body.ended_on = ended ? &ended_on : NULL;
+  return call_and_print(c, LEERPLEK__V1__REQUEST__BODY_END_AGREEMENT, &body.base);
+}
+
+/* close-year --date YYYY-MM-DD [--dry-run]: the counts, and the archive's rows in --json. */
+static int run_close_year(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {
+      HELP_OPTION, {"date", required_argument, NULL, 'd'}, {"dry-run", no_argument, NULL, 'n'}, {0, 0, 0, 0}};
+  const char *date = NULL;
+  Leerplek__V1__CloseSchoolYearRequest body = LEERPLEK__V1__CLOSE_SCHOOL_YEAR_REQUEST__INIT;
+  int option;
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    if (option == 'd') date = optarg;
+    else if (option == 'n') body.dry_run = 1;
+    else return bad_option(c, options, option, argv);
+  }
+  if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
+  if (!date) return usage_error(c, _("--date is required"));
+  Leerplek__V1__Date boundary = LEERPLEK__V1__DATE__INIT;
+  char why[200];
+  if (lp_date_parse(date, &boundary.year, &boundary.month, &boundary.day, why, sizeof why)) return bad_value(c, "date", why);
+  body.boundary = &boundary;
+  return call_and_print(c, LEERPLEK__V1__REQUEST__BODY_CLOSE_SCHOOL_YEAR, &body.base);
 }
 
 /* Lists of placements, proposals and the waiting list, with their filters. */
@@ -1229,7 +1284,7 @@ static int run_placement_list(cli *c, const command *command, int argc, char **a
   if (body_case == LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS) {
     static const char *const columns[] = {N_("school_id"), N_("pupil_ref"), N_("training_code"), N_("state"), N_("proposal_id"),
                                           N_("offer.vacancy_id"), N_("offer.company_name"), N_("offer.distance_m"),
-                                          N_("unplaced.reason"), N_("unplaced.help"),
+                                          N_("answer_by"), N_("unplaced.reason"), N_("unplaced.help"),
                                           /* CSV only from here */
                                           N_("offer.company_id"), N_("offer.location_id"), N_("school_accepted"),
                                           N_("company_accepted"), N_("requested"),
@@ -1241,12 +1296,12 @@ static int run_placement_list(cli *c, const command *command, int argc, char **a
     Leerplek__V1__ListPlacementsRequest body = LEERPLEK__V1__LIST_PLACEMENTS_REQUEST__INIT;
     body.school_id = (char *)school, body.training_code = (char *)training, body.vacancy_id = (char *)vacancy;
     body.state = (Leerplek__V1__PlacementState)state;
-    return list_and_print(c, body_case, &body.base, columns, wide ? sizeof columns / sizeof columns[0] : 10);
+    return list_and_print(c, body_case, &body.base, columns, wide ? sizeof columns / sizeof columns[0] : 11);
   }
   if (body_case == LEERPLEK__V1__REQUEST__BODY_LIST_PROPOSALS) {
     static const char *const columns[] = {N_("proposal_id"), N_("vacancy_id"), N_("pupil_ref"), N_("training_code"), N_("readiness"),
                                           N_("days"), N_("distance_band"), N_("state"), N_("company_accepted"),
-                                          N_("school_accepted")};
+                                          N_("school_accepted"), N_("answer_by")};
     Leerplek__V1__ListProposalsRequest body = LEERPLEK__V1__LIST_PROPOSALS_REQUEST__INIT;
     body.company_id = (char *)company, body.vacancy_id = (char *)vacancy;
     body.state = (Leerplek__V1__PlacementState)state;
@@ -2165,6 +2220,11 @@ static int run_registration_point(cli *c, const command *command, int argc, char
 #define REFERRAL_USAGE N_("REF --component C [--school ID]\n  --component C   fovorm, fowerk, foibal, bgltra, prjlew or altdel\n  --school ID     the pupil's school (coordinators; a school token uses its own)\n")
 #define ANSWER_USAGE N_("PROPOSAL_ID\n")
 #define DECLINE_USAGE N_("PROPOSAL_ID [--reason TEXT]\n  --reason TEXT   why (shown to the school and coordinators)\n")
+#define AGREEMENT_USAGE N_("PROPOSAL_ID --ref AGREEMENT_REF --signed YYYY-MM-DD --starts YYYY-MM-DD [--ends YYYY-MM-DD]\n" \
+                           "  --ends DATE   the agreement's last day (after --starts); the seat is freed the day after\n")
+#define END_AGREEMENT_USAGE N_("PROPOSAL_ID --reason TEXT [--ended YYYY-MM-DD]\n" \
+                               "  --reason TEXT   why it ends (shown to the school, the company and coordinators)\n" \
+                               "  --ended DATE    its last day, today or earlier (default today)\n")
 
 static const command commands[] = {
     {"school", "register", N_("Register a pupil (pseudonymous reference, no names)"), register_usage, run_school_register, 0},
@@ -2176,11 +2236,13 @@ static const command commands[] = {
     {"school", "accept", N_("Accept a proposal for one of the school's pupils"), ANSWER_USAGE, run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_ACCEPT_PROPOSAL},
     {"school", "decline", N_("Decline a proposal (the company is then excluded for the pupil)"), DECLINE_USAGE, run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL},
     {"school", "agreement", N_("Record the signed training agreement (OAO) of an accepted proposal"),
-     N_("PROPOSAL_ID --ref AGREEMENT_REF --signed YYYY-MM-DD --starts YYYY-MM-DD\n"), run_agreement, 0},
+     AGREEMENT_USAGE, run_agreement, 0},
+    {"school", "end-agreement", N_("End a pupil's running agreement (its seat is freed)"), END_AGREEMENT_USAGE,
+     run_end_agreement, 0},
     {"school", "update", N_("Change a pupil's record (the fields given)"), update_pupil_usage, run_update_pupil, 0},
     {"school", "pupils", N_("List the school's pupils"), N_("[--owner SCHOOL_ID]\n"), run_coordinator_list, LP_KIND_PUPILS},
     {"school", "placements", N_("List the school's placements"),
-     N_("[--state S] [--training CODE] [--school ID]\n  --state S   waiting, proposed, accepted, agreement, declined or withdrawn\n"),
+     N_("[--state S] [--training CODE] [--school ID]\n  --state S   waiting, proposed, accepted, agreement, declined, withdrawn or ended\n"),
      run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS},
     {"school", "waiting", N_("The school's pupils on the shared waiting list, with positions"),
      N_("[--training CODE] [--district D]\n"), run_placement_list, LEERPLEK__V1__REQUEST__BODY_GET_WAITING_LIST},
@@ -2209,7 +2271,9 @@ static const command commands[] = {
     {"company", "accept", N_("Accept a proposal"), ANSWER_USAGE, run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_ACCEPT_PROPOSAL},
     {"company", "decline", N_("Decline a proposal (the pupil waits again)"), DECLINE_USAGE, run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL},
     {"company", "agreement", N_("Record the signed training agreement (OAO) of an accepted proposal"),
-     N_("PROPOSAL_ID --ref AGREEMENT_REF --signed YYYY-MM-DD --starts YYYY-MM-DD\n"), run_agreement, 0},
+     AGREEMENT_USAGE, run_agreement, 0},
+    {"company", "end-agreement", N_("End a running agreement at one of the company's vacancies (its seat is freed)"),
+     END_AGREEMENT_USAGE, run_end_agreement, 0},
 
     {"coordinator", "trainings", N_("List trainings"), N_("[--output FILE]\n"), run_coordinator_list, LP_KIND_TRAININGS},
     {"coordinator", "companies", N_("List companies with their recognitions"), N_("[--output FILE]\n"), run_coordinator_list, LP_KIND_COMPANIES},
@@ -2248,6 +2312,12 @@ static const command commands[] = {
      N_("PROPOSAL_ID --side school|company [--reason TEXT]\n"
      "  --side S        school or company: the side the coordinator acts for (required)\n"), run_proposal_answer,
      LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL},
+    {"coordinator", "end-agreement", N_("End a running agreement (its seat is freed)"), END_AGREEMENT_USAGE,
+     run_end_agreement, 0},
+    {"coordinator", "close-year", N_("Close a school year: archive ended agreements and withdrawn requests"),
+     N_("--date YYYY-MM-DD [--dry-run]\n"
+     "  --date DATE   the school year's last day (e.g. 2026-08-31), today or earlier\n"
+     "  --dry-run     only count what would be archived\n"), run_close_year, 0},
 
     {"support", "organisation", N_("Show the organisation and its sites (without ID: the ones the token may see)"),
      N_("[ID]\n"), run_support_organisation, 0},

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lp_alloc.h"
+#include "lp_deadlines.h"
 #include "lp_handlers.h"
 #include "lp_rematch.h"
 
@@ -24,15 +25,13 @@ static bool may_see(const lp_ctx *ctx, const Leerplek__V1__Placement *placement)
   return lp_is_coordinator(ctx);
 }
 
-/* The placement holding proposal id, if the token may act on it; fills key.
- *
- * A rematch of epoch E numbers its proposals (E << 24) | n, n from 1, and a proposal that moved,
+/* A rematch of epoch E numbers its proposals (E << 24) | n, n from 1, and a proposal that moved,
  * was declined, released or withdrawn leaves no trace of its id. So an id that no placement
  * holds is FAILED_PRECONDITION ("no longer current", as the proto promises) when a rematch so
  * far could have issued it, NOT_FOUND otherwise. A current proposal outside the token's scope
  * gets the same FAILED_PRECONDITION as a stale one: the answer depends only on the id and the
  * epoch, which every placement shows, so it tells nothing about other schools or companies. */
-static Leerplek__V1__Placement *find_proposal(lp_ctx *ctx, uint64_t id, const char *field, char key[LP_MAX_KEY]) {
+Leerplek__V1__Placement *lp_find_proposal(lp_ctx *ctx, uint64_t id, const char *field, char key[LP_MAX_KEY]) {
   if (id == 0) {
     lp_fail(ctx, CODE(INVALID_ARGUMENT), field, "%s is required", field);
     return NULL;
@@ -95,10 +94,8 @@ Leerplek__V1__Vacancy *lp_vacancy_releasing(lp_ctx *ctx, const Leerplek__V1__Pla
   return vacancy_with_seats(ctx, stored, proposed ? -1 : 0, proposed ? 0 : -1);
 }
 
-/* Commits a new placement (and optionally vacancy and pupil records) and applies them. Takes
- * ownership of the records. */
-static int commit_change(lp_ctx *ctx, const char *op, const char *key, Leerplek__V1__Placement *placement,
-                         Leerplek__V1__Vacancy *vacancy, Leerplek__V1__Pupil *pupil) {
+int lp_commit_placement(lp_ctx *ctx, const char *op, const char *key, Leerplek__V1__Placement *placement,
+                        Leerplek__V1__Vacancy *vacancy, Leerplek__V1__Pupil *pupil) {
   char vacancy_key[LP_MAX_KEY] = "";
   if (vacancy) snprintf(vacancy_key, sizeof vacancy_key, "%s", vacancy->id);
   lp_txn *txn = lp_begin(ctx, op, LP_KIND_PLACEMENT, key);
@@ -122,7 +119,7 @@ int lp_handle_accept_proposal(lp_ctx *ctx) {
   char key[LP_MAX_KEY];
   int side = resolve_side(ctx, request->side, "accept_proposal.side");
   if (side < 0) return -1;
-  const Leerplek__V1__Placement *stored = find_proposal(ctx, request->proposal_id, "accept_proposal.proposal_id", key);
+  const Leerplek__V1__Placement *stored = lp_find_proposal(ctx, request->proposal_id, "accept_proposal.proposal_id", key);
   if (!stored) return -1;
   Leerplek__V1__AcceptProposalResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__accept_proposal_response__init(reply);
@@ -143,13 +140,14 @@ int lp_handle_accept_proposal(lp_ctx *ctx) {
   placement->updated_unix_s = ctx->now;
   if (placement->school_accepted && placement->company_accepted) {
     placement->state = STATE(ACCEPTED);
+    placement->answer_by_unix_s = 0; /* both said yes: the deadline no longer applies */
     const Leerplek__V1__Vacancy *stored_vacancy = lp_state_get(&ctx->daemon->state, LP_KIND_VACANCY, placement->offer->vacancy_id);
     if (stored_vacancy) vacancy = vacancy_with_seats(ctx, stored_vacancy, -1, +1);
   }
   reply->state = placement->state;
   reply->school_accepted = placement->school_accepted;
   reply->company_accepted = placement->company_accepted;
-  return commit_change(ctx, "accept", key, placement, vacancy, NULL);
+  return lp_commit_placement(ctx, "accept", key, placement, vacancy, NULL);
 }
 
 int lp_handle_decline_proposal(lp_ctx *ctx) {
@@ -158,7 +156,7 @@ int lp_handle_decline_proposal(lp_ctx *ctx) {
   int side = resolve_side(ctx, request->side, "decline_proposal.side");
   if (side < 0) return -1;
   if (!lp_check_text(ctx, request->reason, "decline_proposal.reason", 0, ctx->daemon->config.max_text_bytes, true)) return -1;
-  const Leerplek__V1__Placement *stored = find_proposal(ctx, request->proposal_id, "decline_proposal.proposal_id", key);
+  const Leerplek__V1__Placement *stored = lp_find_proposal(ctx, request->proposal_id, "decline_proposal.proposal_id", key);
   if (!stored) return -1;
   if (stored->state == STATE(AGREEMENT))
     return lp_fail(ctx, CODE(FAILED_PRECONDITION), "decline_proposal.proposal_id",
@@ -186,6 +184,7 @@ int lp_handle_decline_proposal(lp_ctx *ctx) {
   placement->offer = NULL;
   placement->state = STATE(DECLINED);
   placement->proposal_id = 0;
+  placement->answer_by_unix_s = placement->reminded_unix_s = 0;
   placement->school_accepted = placement->company_accepted = false;
   placement->epoch = 0;
   placement->proposed_unix_s = 0;
@@ -201,7 +200,7 @@ int lp_handle_decline_proposal(lp_ctx *ctx) {
     pupil->revision++;
     pupil->updated_unix_s = ctx->now;
   }
-  if (commit_change(ctx, "decline", key, placement, vacancy, pupil) != 0) return -1;
+  if (lp_commit_placement(ctx, "decline", key, placement, vacancy, pupil) != 0) return -1;
   Leerplek__V1__DeclineProposalResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__decline_proposal_response__init(reply);
   reply->state = STATE(DECLINED);
@@ -219,10 +218,14 @@ int lp_handle_record_agreement(lp_ctx *ctx) {
   if (!lp_check_text(ctx, agreement->agreement_ref, "record_agreement.agreement.agreement_ref", 1,
                      ctx->daemon->config.max_short_text_bytes, false) ||
       !lp_check_date(ctx, agreement->signed_on, "record_agreement.agreement.signed_on") ||
-      !lp_check_date(ctx, agreement->starts_on, "record_agreement.agreement.starts_on"))
+      !lp_check_date(ctx, agreement->starts_on, "record_agreement.agreement.starts_on") ||
+      (agreement->ends_on && !lp_check_date(ctx, agreement->ends_on, "record_agreement.agreement.ends_on")))
     return -1;
+  if (agreement->ends_on && lp_date_number(agreement->ends_on) <= lp_date_number(agreement->starts_on))
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "record_agreement.agreement.ends_on",
+                   "record_agreement.agreement.ends_on must be after starts_on");
   char key[LP_MAX_KEY];
-  const Leerplek__V1__Placement *stored = find_proposal(ctx, request->proposal_id, "record_agreement.proposal_id", key);
+  const Leerplek__V1__Placement *stored = lp_find_proposal(ctx, request->proposal_id, "record_agreement.proposal_id", key);
   if (!stored) return -1;
   if (stored->state != STATE(ACCEPTED))
     return lp_fail(ctx, CODE(FAILED_PRECONDITION), "record_agreement.proposal_id",
@@ -230,11 +233,18 @@ int lp_handle_record_agreement(lp_ctx *ctx) {
   Leerplek__V1__Placement *placement = lp_clone(stored);
   Leerplek__V1__AgreementInfo *stored_agreement = lp_clone(agreement);
   stored_agreement->recorded_unix_s = ctx->now;
+  /* The end is the daemon's to record (end_agreement or the sweep), not the caller's. */
+  if (stored_agreement->ended_on) protobuf_c_message_free_unpacked(&stored_agreement->ended_on->base, NULL);
+  stored_agreement->ended_on = NULL;
+  lp_set_string(&stored_agreement->end_reason, "");
+  stored_agreement->ended_unix_s = 0;
+  stored_agreement->end_cause = 0;
   if (placement->agreement) protobuf_c_message_free_unpacked(&placement->agreement->base, NULL);
   placement->agreement = stored_agreement;
   placement->state = STATE(AGREEMENT);
   placement->updated_unix_s = ctx->now;
-  if (commit_change(ctx, "agreement", key, placement, NULL, NULL) != 0) return -1;
+  if (lp_commit_placement(ctx, "agreement", key, placement, NULL, NULL) != 0) return -1;
+  lp_deadlines_agreement(ctx->daemon, placement->agreement->ends_on);
   Leerplek__V1__RecordAgreementResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__record_agreement_response__init(reply);
   reply->state = STATE(AGREEMENT);
@@ -322,6 +332,7 @@ int lp_handle_list_proposals(lp_ctx *ctx) {
     item->epoch = placement->epoch;
     item->proposed_unix_s = placement->proposed_unix_s;
     item->agreement = placement->agreement;
+    item->answer_by_unix_s = placement->answer_by_unix_s;
     items[reply->n_proposals++] = item;
   }
   ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_LIST_PROPOSALS;
@@ -342,6 +353,7 @@ void lp_release_add(lp_ctx *ctx, lp_releases *releases, const char *key, const L
   placement->school_accepted = placement->company_accepted = false;
   placement->epoch = 0;
   placement->proposed_unix_s = 0;
+  placement->answer_by_unix_s = placement->reminded_unix_s = 0;
   placement->updated_unix_s = ctx->now;
   lp_release *release = &releases->items[releases->count++];
   snprintf(release->key, sizeof release->key, "%s", key);

@@ -320,7 +320,7 @@ int lp_handle_request_placement(lp_ctx *ctx) {
   Leerplek__V1__Pupil *pupil = lp_visible_pupil(ctx, request->school_id, request->pupil_ref, "request_placement", key);
   if (!pupil) return -1;
   const Leerplek__V1__Placement *stored = lp_state_get(&ctx->daemon->state, LP_KIND_PLACEMENT, key);
-  if (stored && stored->state != STATE(WITHDRAWN))
+  if (stored && stored->state != STATE(WITHDRAWN) && stored->state != STATE(ENDED))
     return lp_fail(ctx, CODE(ALREADY_EXISTS), "request_placement.pupil_ref", "pupil %s already has an active placement request",
                    request->pupil_ref);
   Leerplek__V1__Placement *placement = lp_placement_new(pupil, ctx->now);
@@ -365,6 +365,7 @@ int lp_handle_withdraw_placement(lp_ctx *ctx) {
   /* Withdrawing ends the request and frees any seat it held, also an accepted or signed one. */
   record->state = STATE(WITHDRAWN);
   record->proposal_id = 0;
+  record->answer_by_unix_s = record->reminded_unix_s = 0;
   if (record->offer) protobuf_c_message_free_unpacked(&record->offer->base, NULL);
   record->offer = NULL;
   record->school_accepted = record->company_accepted = false;
@@ -420,7 +421,7 @@ int lp_handle_list_placements(lp_ctx *ctx) {
   if ((request->training_code[0] && !lp_check_training_code(ctx, request->training_code, "list_placements.training_code")) ||
       (request->vacancy_id[0] && !lp_check_id(ctx, request->vacancy_id, "list_placements.vacancy_id")))
     return -1;
-  if (request->state > STATE(WITHDRAWN))
+  if (request->state > STATE(ENDED))
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), "list_placements.state", "list_placements.state is not a PlacementState");
   Leerplek__V1__ListPlacementsResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__list_placements_response__init(reply);

@@ -450,7 +450,9 @@ static int plan_way_back(lp_ctx *ctx, const Leerplek__V1__Referral *ended, way_b
   if (placement && (placement->state == LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_ACCEPTED ||
                     placement->state == LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_AGREEMENT))
     return 0;
-  bool open = placement && placement->state != LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_WITHDRAWN;
+  /* WITHDRAWN and ENDED requests are over: the pupil comes back with a new one. */
+  bool open = placement && placement->state != LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_WITHDRAWN &&
+              placement->state != LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_ENDED;
   int64_t since = lp_rules_waiting_since(pupil, open ? placement : NULL);
   if (since == 0 || ended->requested_unix_s < since) since = ended->requested_unix_s;
   way->pupil = lp_clone(pupil);

@@ -81,6 +81,9 @@ static const option options[] = {
     UINT_OPTION("rematch", rematch_move_penalty, "100", 0, 10000, "move threshold: a proposal moves only if that is better by more than this (100 = 10 km)"),
     UINT_OPTION("rematch", rematch_ready_on_preparatory, "1", 0, 1, "1 = partly ready and ready pupils may take preparatory seats no eligible not-ready pupil claims; 0 = preparatory seats only for not-ready pupils"),
     UINT_OPTION("rematch", rematch_hint_pair_budget, "1000000", 0, 2000000000, "pairs the re-solves that check the unplaced pupils' hints may build per rematch (strongest claims first)"),
+    /* Seconds, not days, so that a test can use a deadline of a second or two. */
+    UINT_OPTION("proposals", proposal_answer_seconds, "864000", 1, 31536000, "time both sides have to accept a proposal, s (864000 = 10 days); past it the proposal is released"),
+    UINT_OPTION("proposals", proposal_reminder_seconds, "172800", 0, 31536000, "the reminder event (op remind on lp:events) goes out this long before the answer deadline, s; 0 = no reminder"),
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 
@@ -189,6 +192,11 @@ int lp_config_validate(const lp_config *config, char *error, size_t error_size) 
   if (config->default_page_size > config->max_page_size) {
     snprintf(error, error_size, "default_page_size %u is above max_page_size %u",
              config->default_page_size, config->max_page_size);
+    return -1;
+  }
+  if (config->proposal_reminder_seconds >= config->proposal_answer_seconds && config->proposal_reminder_seconds != 0) {
+    snprintf(error, error_size, "proposal_reminder_seconds %u must be below proposal_answer_seconds %u (or 0 = no reminder)",
+             config->proposal_reminder_seconds, config->proposal_answer_seconds);
     return -1;
   }
   if (config->redis_reconnect_min_ms > config->redis_reconnect_max_ms) {

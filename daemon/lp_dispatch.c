@@ -58,6 +58,8 @@ static const route routes[] = {
     {LEERPLEK__V1__REQUEST__BODY_ACCEPT_PROPOSAL, "accept_proposal", SCHOOL | COMPANY | COORDINATOR, lp_handle_accept_proposal},
     {LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL, "decline_proposal", SCHOOL | COMPANY | COORDINATOR, lp_handle_decline_proposal},
     {LEERPLEK__V1__REQUEST__BODY_RECORD_AGREEMENT, "record_agreement", SCHOOL | COMPANY | COORDINATOR, lp_handle_record_agreement},
+    {LEERPLEK__V1__REQUEST__BODY_END_AGREEMENT, "end_agreement", SCHOOL | COMPANY | COORDINATOR, lp_handle_end_agreement},
+    {LEERPLEK__V1__REQUEST__BODY_CLOSE_SCHOOL_YEAR, "close_school_year", COORDINATOR, lp_handle_close_school_year},
     {LEERPLEK__V1__REQUEST__BODY_RUN_REMATCH, "run_rematch", COORDINATOR, lp_handle_run_rematch},
     {LEERPLEK__V1__REQUEST__BODY_GET_REPORT, "get_report", COORDINATOR, lp_handle_get_report_full},
     {LEERPLEK__V1__REQUEST__BODY_GET_WAITING_LIST, "get_waiting_list", SCHOOL | COORDINATOR, lp_handle_get_waiting_list},
@@ -295,6 +297,8 @@ static int handle_hello(lp_ctx *ctx, lp_conn *conn, bool *close_after) {
   limits->hello_timeout_ms = config->hello_timeout_ms;
   limits->frame_timeout_ms = config->frame_timeout_ms;
   limits->max_output_total_bytes = config->max_output_total_bytes;
+  limits->proposal_answer_seconds = config->proposal_answer_seconds;
+  limits->proposal_reminder_seconds = config->proposal_reminder_seconds;
   leerplek__v1__hello_response__init(reply);
   reply->server_version = (char *)LP_SERVER_VERSION;
   reply->protocol_version = version;

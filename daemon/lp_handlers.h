@@ -182,6 +182,14 @@ int lp_handle_list_proposals(lp_ctx *ctx);
 int lp_handle_accept_proposal(lp_ctx *ctx);
 int lp_handle_decline_proposal(lp_ctx *ctx);
 int lp_handle_record_agreement(lp_ctx *ctx);
+/* The placement holding proposal id, if the token may act on it (else NULL with the failure
+ * set: FAILED_PRECONDITION for an id a rematch could have issued, NOT_FOUND otherwise); fills
+ * key. */
+Leerplek__V1__Placement *lp_find_proposal(lp_ctx *ctx, uint64_t id, const char *field, char key[LP_MAX_KEY]);
+/* Commits a new placement (and optionally vacancy and pupil records, else NULL) with the event
+ * op, then applies them to memory. Takes ownership of the records (freed on failure). */
+int lp_commit_placement(lp_ctx *ctx, const char *op, const char *key, Leerplek__V1__Placement *placement,
+                        Leerplek__V1__Vacancy *vacancy, Leerplek__V1__Pupil *pupil);
 /* A copy of the vacancy a placement's proposal holds a seat in, with that seat released
  * (NULL when the placement holds none; *holds says whether it holds one). */
 Leerplek__V1__Vacancy *lp_vacancy_releasing(lp_ctx *ctx, const Leerplek__V1__Placement *placement, bool *holds);
@@ -201,6 +209,14 @@ void lp_release_add(lp_ctx *ctx, lp_releases *releases, const char *key, const L
 void lp_releases_put(const lp_releases *releases, lp_txn *txn);
 void lp_releases_apply(lp_ctx *ctx, lp_releases *releases);
 void lp_releases_free(lp_releases *releases);
+/* handlers_lifecycle.c */
+int lp_handle_end_agreement(lp_ctx *ctx);
+int lp_handle_close_school_year(lp_ctx *ctx);
+/* A copy of an AGREEMENT placement, ENDED on ended_on by cause (an AgreementEndCause) with
+ * reason; *vacancy gets a copy of its vacancy with the seat freed (NULL when gone). */
+Leerplek__V1__Placement *lp_placement_ended(lp_ctx *ctx, const Leerplek__V1__Placement *stored,
+                                            const Leerplek__V1__Date *ended_on, int cause, const char *reason,
+                                            Leerplek__V1__Vacancy **vacancy);
 /* handlers_support.c */
 int lp_handle_upsert_support_organisation(lp_ctx *ctx);
 int lp_handle_get_support_organisation(lp_ctx *ctx);

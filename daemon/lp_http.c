@@ -101,7 +101,7 @@ static void add_gauge(struct evbuffer *body, const char *name, const char *help,
 
 /* Pupils by placement state and seats, counted from the working set at scrape time. */
 static void add_state_metrics(struct evbuffer *body, const lp_state *state) {
-  enum { STATES = 7 };
+  enum { STATES = LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_ENDED + 1 };
   unsigned long long by_state[STATES] = {0};
   const lp_map *placements = &state->maps[LP_KIND_PLACEMENT];
   for (size_t i = 0; i < placements->count; i++) {

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "lp_alloc.h"
+#include "lp_deadlines.h"
 #include "lp_handlers.h"
 #include "lp_log.h"
 #include "lp_rules.h"
@@ -809,6 +810,7 @@ static void stage_names(lp_txn *txn, const char *run, const epoch_write *write, 
 static staged_record *stage_placement(epoch_write *write, int32_t i) {
   job *job = write->job;
   lp_state *state = &write->rematch->daemon->state;
+  lp_daemon *daemon = write->rematch->daemon;
   const pupil_meta *meta = &job->meta[i];
   int32_t from = meta->current_vacancy, to = job->solution.vacancy_of_pupil[i];
   bool unplaced_info = to < 0 && from < 0;
@@ -851,6 +853,9 @@ static staged_record *stage_placement(epoch_write *write, int32_t i) {
       placement->proposal_id = (write->epoch << 24) | ++write->proposal_seq;
       placement->epoch = write->epoch;
       placement->proposed_unix_s = write->now;
+      /* Every new proposal (also a move) gets its own answer deadline (lp_deadlines.c). */
+      placement->answer_by_unix_s = write->now + (long long)daemon->config.proposal_answer_seconds;
+      placement->reminded_unix_s = 0;
       write->seat_delta[to]++;
       op = from < 0 ? "rematch_propose" : "rematch_move";
     } else {
@@ -858,6 +863,7 @@ static staged_record *stage_placement(epoch_write *write, int32_t i) {
       placement->proposal_id = 0;
       placement->epoch = 0;
       placement->proposed_unix_s = 0;
+      placement->answer_by_unix_s = placement->reminded_unix_s = 0;
       op = "rematch_release";
     }
   }
@@ -1110,6 +1116,7 @@ static void apply_slice(epoch_write *write) {
     schedule(write, apply_slice);
     return;
   }
+  if (write->proposal_seq) lp_deadlines_proposed(rematch->daemon, write->now + (long long)rematch->daemon->config.proposal_answer_seconds);
   LP_INFO("rematch epoch %llu written: %zu records staged in %llu us (%u commits, %llu bytes), made current in %llu us, "
           "in memory after %llu us more (longest loop step %llu us)",
           (unsigned long long)write->epoch, write->count, (unsigned long long)(write->promote_sent_us - job->t_apply_start),

@@ -12,6 +12,7 @@
 #include "lp_auth.h"
 #include "lp_config.h"
 #include "lp_daemon.h"
+#include "lp_deadlines.h"
 #include "lp_figures.h"
 #include "lp_follow.h"
 #include "lp_http.h"
@@ -212,6 +213,7 @@ int main(int argc, char **argv) {
   }
   int status = 1;
   lp_rematch *rematch = NULL;
+  lp_deadlines *deadlines = NULL;
   struct event *term = evsignal_new(daemon.base, SIGTERM, on_signal, &daemon);
   struct event *interrupt = evsignal_new(daemon.base, SIGINT, on_signal, &daemon);
   daemon.store = lp_store_new(&daemon);
@@ -237,6 +239,10 @@ int main(int argc, char **argv) {
   rematch = lp_rematch_new(&daemon);
   if (!rematch) {
     LP_ERROR("out of memory starting the rematch");
+    goto cleanup;
+  }
+  if (!(deadlines = lp_deadlines_start(&daemon))) {
+    LP_ERROR("out of memory starting the deadline sweep");
     goto cleanup;
   }
   if (config.follow_events && !(daemon.follow = lp_follow_start(&daemon, lp_store_events_start(daemon.store)))) {
@@ -266,6 +272,7 @@ cleanup:
   lp_server_free(daemon.server);
   lp_follow_free(daemon.follow);
   lp_store_free(daemon.store); /* answers an epoch write in flight before the rematch goes */
+  lp_deadlines_free(deadlines);
   lp_rematch_free(rematch);
   lp_state_free(&daemon.state);
   if (term) event_free(term);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -399,7 +400,8 @@ Test(cli_daemon, both_sides_accept_then_the_agreement_is_recorded) {
   cli_result r;
   RUN_AS(r, company_env, "company", "proposals", "--csv");
   cr_assert_eq(r.status, 0, "%s", r.err);
-  cr_assert(strstr(r.out, "\n4242,VAC-1,lln-001,BOUW-RUW,ready,\"mon,tue\",up_to_5_km,proposed,false,false\n"),
+  /* Its answer deadline is empty: this proposal was written without one (not by a rematch). */
+  cr_assert(strstr(r.out, "\n4242,VAC-1,lln-001,BOUW-RUW,ready,\"mon,tue\",up_to_5_km,proposed,false,false,\n"),
             "the company sees its proposal: %s", r.out);
   cli_result_free(&r);
   RUN_AS(r, company_env, "company", "proposals", "--json");
@@ -446,6 +448,51 @@ Test(cli_daemon, both_sides_accept_then_the_agreement_is_recorded) {
   RUN_AS(r, coordinator_env, "coordinator", "placements", "--state", "agreement", "--csv");
   cr_assert_eq(r.status, 0, "%s", r.err);
   cr_assert(strstr(r.out, "\nSCH-1,lln-001,BOUW-RUW,agreement,4242,VAC-1,"), "%s", r.out);
+  cli_result_free(&r);
+
+  /* Ending it: the reason is required; then the placement is ENDED and the seat free. */
+  RUN_AS(r, company_env, "company", "end-agreement", "4242");
+  cr_assert_eq(r.status, 2, "no --reason is a usage error: %s", r.err);
+  cli_result_free(&r);
+  RUN_AS(r, company_env, "company", "end-agreement", "4242", "--reason", "stopt met de opleiding");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert(strstr(r.out, "state: ended\n") && strstr(r.out, "end_cause: company\n"), "%s", r.out);
+  cli_result_free(&r);
+  RUN_AS(r, coordinator_env, "coordinator", "vacancies", "--json");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  json_t *vacancies = json_loads(r.out, 0, NULL), *vacancy;
+  size_t index;
+  bool seen = false;
+  json_array_foreach(vacancies, index, vacancy) {
+    if (strcmp(json_string_value(json_object_get(vacancy, "id")), "VAC-1") != 0) continue;
+    seen = true;
+    cr_assert_eq(json_integer_value(json_object_get(vacancy, "seats_filled")), 0, "the seat is free: %s", r.out);
+  }
+  cr_assert(seen, "%s", r.out);
+  json_decref(vacancies);
+  cli_result_free(&r);
+  time_t now = time(NULL);
+  struct tm local;
+  localtime_r(&now, &local);
+  char today[16];
+  strftime(today, sizeof today, "%Y-%m-%d", &local);
+  RUN_AS(r, coordinator_env, "coordinator", "close-year", "--date", "2099-08-31", "--dry-run");
+  cr_assert_eq(r.status, 1, "a boundary after today is refused: %s", r.err);
+  cr_assert(strstr(r.err, "close_school_year.boundary"), "%s", r.err);
+  cli_result_free(&r);
+  RUN_AS(r, coordinator_env, "coordinator", "close-year", "--date", today, "--dry-run", "--json");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  json_t *closed = json_loads(r.out, 0, NULL);
+  cr_assert_not_null(closed, "%s", r.out);
+  cr_assert_eq(json_integer_value(json_object_get(closed, "agreements_archived")), 1, "%s", r.out);
+  cr_assert(json_is_true(json_object_get(closed, "dry_run")), "%s", r.out);
+  json_decref(closed);
+  cli_result_free(&r);
+  RUN_AS(r, coordinator_env, "coordinator", "close-year", "--date", today);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cli_result_free(&r);
+  RUN_AS(r, school_env, "school", "status", "lln-001");
+  cr_assert_eq(r.status, 1, "the archived placement is gone: %s", r.out);
   cli_result_free(&r);
 }
 

@@ -87,7 +87,9 @@ static inline int upsert_location(leerplek_client *client, const char *id, const
   return upsert_location_at(client, id, company_id, 51230000, 4420000);
 }
 
-static inline int publish_vacancy(leerplek_client *client, const char *id, const char *location_id, const char *training) {
+/* An open regular vacancy with `seats` seats at location_id. */
+static inline int publish_vacancy_seats(leerplek_client *client, const char *id, const char *location_id,
+                                        const char *training, uint32_t seats) {
   Leerplek__V1__Date start = LEERPLEK__V1__DATE__INIT;
   start.year = 2026;
   start.month = 9;
@@ -96,7 +98,7 @@ static inline int publish_vacancy(leerplek_client *client, const char *id, const
   vacancy.id = (char *)id;
   vacancy.location_id = (char *)location_id;
   vacancy.training_code = (char *)training;
-  vacancy.seats = 2;
+  vacancy.seats = seats;
   vacancy.min_readiness = LEERPLEK__V1__READINESS__READINESS_PARTLY;
   vacancy.day_mask = 0x183;
   vacancy.kind = LEERPLEK__V1__VACANCY_KIND__VACANCY_KIND_REGULAR;
@@ -107,6 +109,24 @@ static inline int publish_vacancy(leerplek_client *client, const char *id, const
   request.body_case = LEERPLEK__V1__REQUEST__BODY_PUBLISH_VACANCY;
   request.publish_vacancy = &body;
   return call_code(client, &request, NULL);
+}
+
+static inline int publish_vacancy(leerplek_client *client, const char *id, const char *location_id, const char *training) {
+  return publish_vacancy_seats(client, id, location_id, training, 2);
+}
+
+/* A vacancy's seat counters, read with client (which must see it). */
+static inline void vacancy_seats_of(leerplek_client *client, const char *vacancy_id, uint32_t *proposed, uint32_t *filled) {
+  Leerplek__V1__GetVacancyRequest body = LEERPLEK__V1__GET_VACANCY_REQUEST__INIT;
+  body.vacancy_id = (char *)vacancy_id;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_VACANCY;
+  request.get_vacancy = &body;
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(call_code(client, &request, &response), 0, "get_vacancy %s: %s", vacancy_id, response->status->message);
+  *proposed = response->get_vacancy->vacancy->seats_proposed;
+  *filled = response->get_vacancy->vacancy->seats_filled;
+  leerplek_response_free(response);
 }
 
 /* Fills a valid pupil (the caller may change fields before sending). */

@@ -120,6 +120,8 @@ typedef struct request_storage {
     Leerplek__V1__AcceptProposalRequest accept_proposal;
     Leerplek__V1__DeclineProposalRequest decline_proposal;
     Leerplek__V1__RecordAgreementRequest record_agreement;
+    Leerplek__V1__EndAgreementRequest end_agreement;
+    Leerplek__V1__CloseSchoolYearRequest close_school_year;
     Leerplek__V1__RunRematchRequest run_rematch;
     Leerplek__V1__GetReportRequest get_report;
     Leerplek__V1__GetWaitingListRequest get_waiting_list;
@@ -182,6 +184,8 @@ static const matrix_row matrix[] = {
     {"accept_proposal", {UA, NF, NF, NF, NF, IA, PD, PD}},
     {"decline_proposal", {UA, NF, NF, NF, NF, IA, PD, PD}},
     {"record_agreement", {UA, NF, NF, NF, NF, NF, PD, PD}},
+    {"end_agreement", {UA, NF, NF, NF, NF, NF, PD, PD}},
+    {"close_school_year", {UA, PD, PD, PD, PD, OK, PD, PD}},
     {"run_rematch", {UA, PD, PD, PD, PD, OK, PD, PD}},
     {"get_report", {UA, PD, PD, PD, PD, OK, PD, PD}},
     {"get_waiting_list", {UA, OK, OK, PD, PD, OK, PD, PD}},
@@ -367,6 +371,16 @@ static void build_request(request_storage *s, const char *call, int role) {
     agreement.starts_on = &when;
     s->body.record_agreement.agreement = &agreement;
     r->body_case = LEERPLEK__V1__REQUEST__BODY_RECORD_AGREEMENT, r->record_agreement = &s->body.record_agreement;
+  } else if (strcmp(call, "end_agreement") == 0) {
+    leerplek__v1__end_agreement_request__init(&s->body.end_agreement);
+    s->body.end_agreement.proposal_id = 1;
+    s->body.end_agreement.reason = (char *)"stopt";
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_END_AGREEMENT, r->end_agreement = &s->body.end_agreement;
+  } else if (strcmp(call, "close_school_year") == 0) {
+    leerplek__v1__close_school_year_request__init(&s->body.close_school_year);
+    s->body.close_school_year.boundary = &s->date;
+    s->body.close_school_year.dry_run = true;
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_CLOSE_SCHOOL_YEAR, r->close_school_year = &s->body.close_school_year;
   } else if (strcmp(call, "run_rematch") == 0) {
     leerplek__v1__run_rematch_request__init(&s->body.run_rematch);
     r->body_case = LEERPLEK__V1__REQUEST__BODY_RUN_REMATCH, r->run_rematch = &s->body.run_rematch;

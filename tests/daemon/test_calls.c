@@ -69,6 +69,9 @@ Test(calls, hello_reports_role_and_limits) {
   cr_assert_eq(limits->max_pending_requests, 128);
   cr_assert_eq(limits->output_high_water_bytes, 4194304);
   cr_assert_eq(limits->idle_timeout_s, 300);
+  /* The answer deadline of proposals, shown to both sides, and its reminder. */
+  cr_assert_eq(limits->proposal_answer_seconds, 864000u);
+  cr_assert_eq(limits->proposal_reminder_seconds, 172800u);
   leerplek_response_free(response);
 }
 
@@ -374,6 +377,9 @@ Test(calls, the_documented_config_file_loads_and_help_works) {
   cr_assert_eq(system(command), 0);
   snprintf(command, sizeof command, "'%s' --no_such_option 1 2>/dev/null", LEERPLEKD_PATH);
   cr_assert_eq(WEXITSTATUS(system(command)), 2, "an unknown option is a usage error");
+  snprintf(command, sizeof command, "'%s' --proposal_answer_seconds 10 --proposal_reminder_seconds 10 2>/dev/null",
+           LEERPLEKD_PATH);
+  cr_assert_eq(WEXITSTATUS(system(command)), 2, "a reminder not before the deadline is a usage error");
 }
 
 Test(calls, http_healthz_and_metrics) {

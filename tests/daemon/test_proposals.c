@@ -109,16 +109,7 @@ static int decline(int who, Leerplek__V1__Response **out) {
 }
 
 static void vacancy_seats(uint32_t *proposed, uint32_t *filled) {
-  Leerplek__V1__GetVacancyRequest body = LEERPLEK__V1__GET_VACANCY_REQUEST__INIT;
-  body.vacancy_id = (char *)"vac-x";
-  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
-  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_VACANCY;
-  request.get_vacancy = &body;
-  Leerplek__V1__Response *response = NULL;
-  cr_assert_eq(call_code(clients[COORDINATOR], &request, &response), 0);
-  *proposed = response->get_vacancy->vacancy->seats_proposed;
-  *filled = response->get_vacancy->vacancy->seats_filled;
-  leerplek_response_free(response);
+  vacancy_seats_of(clients[COORDINATOR], "vac-x", proposed, filled);
 }
 
 Test(proposals, company_sees_only_its_proposals_in_the_restricted_view) {

@@ -401,6 +401,44 @@ CASE(agreement_missing) {
   BODY(RecordAgreement, record_agreement, RECORD_AGREEMENT);
   b->proposal_id = proposed_id;
 }
+CASE(agreement_ends_before_start) {
+  BODY(RecordAgreement, record_agreement, RECORD_AGREEMENT);
+  b->proposal_id = accepted_id;
+  b->agreement = agreement(a);
+  b->agreement->ends_on = date(a); /* the same day as starts_on */
+}
+static Leerplek__V1__EndAgreementRequest *end_body(Leerplek__V1__Request *r, arena *a, uint64_t id) {
+  BODY(EndAgreement, end_agreement, END_AGREEMENT);
+  b->proposal_id = id;
+  b->reason = (char *)"stopt met de opleiding";
+  return b;
+}
+CASE(end_not_signed) { end_body(r, a, accepted_id); }
+CASE(end_stale) { end_body(r, a, stale_id); }
+CASE(end_other_scope) { end_body(r, a, signed_id); }
+CASE(end_zero) { end_body(r, a, 0); }
+CASE(end_no_reason) { end_body(r, a, signed_id)->reason = (char *)""; }
+CASE(end_in_the_future) {
+  Leerplek__V1__EndAgreementRequest *b = end_body(r, a, signed_id);
+  b->ended_on = date(a);
+  b->ended_on->year = 2099;
+}
+CASE(end_before_signing) {
+  Leerplek__V1__EndAgreementRequest *b = end_body(r, a, signed_id);
+  b->ended_on = date(a);
+  b->ended_on->year = 2025;
+}
+CASE(close_year_no_boundary) { BODY(CloseSchoolYear, close_school_year, CLOSE_SCHOOL_YEAR); (void)b; }
+CASE(close_year_future) {
+  BODY(CloseSchoolYear, close_school_year, CLOSE_SCHOOL_YEAR);
+  b->boundary = date(a);
+  b->boundary->year = 2099;
+}
+CASE(close_year_bad_date) {
+  BODY(CloseSchoolYear, close_school_year, CLOSE_SCHOOL_YEAR);
+  b->boundary = date(a);
+  b->boundary->month = 13;
+}
 CASE(rematch_while_locked) { BODY(RunRematch, run_rematch, RUN_REMATCH); }
 CASE(waiting_list_other_school) {
   BODY(GetWaitingList, get_waiting_list, GET_WAITING_LIST);
@@ -528,6 +566,18 @@ static const status_case cases[] = {
     {"record_agreement of a proposal not accepted", COMPANY_X, agreement_not_accepted, FP, "record_agreement.proposal_id"},
     {"record_agreement of a declined proposal", COORDINATOR, agreement_stale, FP, "record_agreement.proposal_id"},
     {"record_agreement without the agreement", COMPANY_X, agreement_missing, IA, "record_agreement.agreement"},
+    {"record_agreement ending on or before its start", SCHOOL_A, agreement_ends_before_start, IA, "record_agreement.agreement.ends_on"},
+    {"end_agreement of an accepted proposal without agreement", COMPANY_X, end_not_signed, FP, "end_agreement.proposal_id"},
+    {"end_agreement of a declined proposal", SCHOOL_A, end_stale, FP, "end_agreement.proposal_id"},
+    {"end_agreement of another company's agreement", COMPANY_Y, end_other_scope, FP, "end_agreement.proposal_id"},
+    {"end_agreement of another school's agreement", SCHOOL_B, end_other_scope, FP, "end_agreement.proposal_id"},
+    {"end_agreement without an id", SCHOOL_A, end_zero, IA, "end_agreement.proposal_id"},
+    {"end_agreement without a reason", SCHOOL_A, end_no_reason, IA, "end_agreement.reason"},
+    {"end_agreement ending after today", COORDINATOR, end_in_the_future, IA, "end_agreement.ended_on"},
+    {"end_agreement ending before it was signed", COORDINATOR, end_before_signing, IA, "end_agreement.ended_on"},
+    {"close_school_year without a boundary", COORDINATOR, close_year_no_boundary, IA, "close_school_year.boundary"},
+    {"close_school_year at a boundary after today", COORDINATOR, close_year_future, IA, "close_school_year.boundary"},
+    {"close_school_year at a date that does not exist", COORDINATOR, close_year_bad_date, IA, "close_school_year.boundary"},
     {"run_rematch while another holds the lock", COORDINATOR, rematch_while_locked, AB, ""},
     {"get_waiting_list of another school", SCHOOL_A, waiting_list_other_school, PD, "get_waiting_list.school_id"},
     {"create_token without a role", ADMIN, token_no_role, IA, "create_token.role"},
