@@ -680,6 +680,11 @@ static int apply_job(lp_rematch *rematch, job *job, char *message, size_t messag
       }
       lp_txn_put(txn, LP_KIND_PLACEMENT, meta->key, &placement->base);
       lp_txn_event(txn, daemon->config.instance_id, op, LP_KIND_PLACEMENT, meta->key, actor, daemon->config.events_max_length);
+      /* The new offer comes from the record; a release names the vacancy it leaves. */
+      lp_event_detail detail = {.call = op, .epoch = epoch, .old_state = (int)stored->state};
+      if (!placement->offer && stored->offer)
+        detail.vacancy_id = stored->offer->vacancy_id, detail.company_id = stored->offer->company_id;
+      lp_txn_event_detail(txn, &detail);
       writes[write_count].key = meta->key;
       writes[write_count].kind = LP_KIND_PLACEMENT;
       writes[write_count++].record = placement;
@@ -697,6 +702,8 @@ static int apply_job(lp_rematch *rematch, job *job, char *message, size_t messag
     lp_txn_put(txn, LP_KIND_VACANCY, vacancy->id, &vacancy->base);
     lp_txn_event(txn, daemon->config.instance_id, "rematch_seats", LP_KIND_VACANCY, vacancy->id, actor,
                  daemon->config.events_max_length);
+    lp_event_detail detail = {.call = "rematch_seats", .epoch = epoch};
+    lp_txn_event_detail(txn, &detail);
     writes[write_count].key = job->vacancy_ids[j];
     writes[write_count].kind = LP_KIND_VACANCY;
     writes[write_count++].record = vacancy;

@@ -13,6 +13,7 @@
 #include "lp_config.h"
 #include "lp_daemon.h"
 #include "lp_figures.h"
+#include "lp_events.h"
 #include "lp_follow.h"
 #include "lp_http.h"
 #include "lp_log.h"
@@ -243,6 +244,8 @@ int main(int argc, char **argv) {
     LP_ERROR("out of memory starting to follow lp:events");
     goto cleanup;
   }
+  /* The feed takes its live events from the follower (lp_events.c). */
+  if (daemon.follow) daemon.watchers = lp_watchers_new(&daemon);
   if (lp_server_listen(daemon.server, error, sizeof error) != 0) {
     LP_ERROR("%s", error);
     goto cleanup;
@@ -266,6 +269,7 @@ cleanup:
   lp_server_free(daemon.server);
   lp_follow_free(daemon.follow);
   lp_store_free(daemon.store); /* answers an epoch write in flight before the rematch goes */
+  lp_watchers_free(daemon.watchers); /* last: the closing connections and reads above unhook theirs */
   lp_rematch_free(rematch);
   lp_state_free(&daemon.state);
   if (term) event_free(term);
