@@ -71,11 +71,13 @@ bool lp_event_in_scope(const lp_principal *who, const Leerplek__V1__Event *event
 
 void lp_event_redact(const lp_principal *who, Leerplek__V1__Event *event) {
   if (who->role != LEERPLEK__V1__ROLE__ROLE_COMPANY) return;
-  /* The window of a CompanyProposal: the pupil's reference, never its school. Strings are
-   * emptied in place so that free_unpacked still frees what unpack allocated. */
-  event->school_id[0] = '\0';
-  if (event->actor_role == LEERPLEK__V1__ROLE__ROLE_SCHOOL) event->actor_scope_id[0] = '\0';
-  if (event->side != LEERPLEK__V1__SIDE__SIDE_COMPANY) event->reason[0] = '\0';
+  /* The window of a CompanyProposal: the pupil's reference, never its school; a reason only
+   * when it is the company's own. Strings are emptied in place so that free_unpacked still
+   * frees what unpack allocated. */
+  char *hidden[3] = {event->school_id, event->actor_role == LEERPLEK__V1__ROLE__ROLE_SCHOOL ? event->actor_scope_id : NULL,
+                     event->side != LEERPLEK__V1__SIDE__SIDE_COMPANY ? event->reason : NULL};
+  for (int i = 0; i < 3; i++)
+    if (hidden[i] && hidden[i][0]) hidden[i][0] = '\0'; /* an empty one is protobuf-c's constant "" */
 }
 
 /* ---- watchers ------------------------------------------------------------------------ */
