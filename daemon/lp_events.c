@@ -170,6 +170,15 @@ void lp_watchers_feed(lp_watchers *watchers, const char *id, const redisReply *f
 
 static void read_page(watcher *w);
 
+/* A read's reply came back: false (w freed) when its connection or the daemon's watchers went
+ * meanwhile. */
+static bool still_watching(watcher *w) {
+  w->reading = false;
+  if (w->conn && w->watchers) return true;
+  free_watcher(w);
+  return false;
+}
+
 static void retry_later(watcher *w, int ms) {
   struct timeval delay = {ms / 1000, (ms % 1000) * 1000};
   evtimer_add(w->timer, &delay);
@@ -186,11 +195,7 @@ static void on_page(redisAsyncContext *redis, void *reply_pointer, void *privdat
   (void)redis;
   watcher *w = privdata;
   redisReply *reply = reply_pointer;
-  w->reading = false;
-  if (!w->conn || !w->watchers) {
-    free_watcher(w);
-    return;
-  }
+  if (!still_watching(w)) return;
   if (!reply || reply->type != REDIS_REPLY_ARRAY) {
     retry_later(w, NO_LINK_RETRY_MS);
     return;
@@ -231,11 +236,7 @@ static void on_oldest(redisAsyncContext *redis, void *reply_pointer, void *privd
   (void)redis;
   watcher *w = privdata;
   redisReply *reply = reply_pointer;
-  w->reading = false;
-  if (!w->conn || !w->watchers) {
-    free_watcher(w);
-    return;
-  }
+  if (!still_watching(w)) return;
   lp_call *call = w->ack_call;
   w->ack_call = NULL;
   if (!reply || reply->type != REDIS_REPLY_ARRAY) {

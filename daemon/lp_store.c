@@ -101,8 +101,8 @@ static void free_event_detail(Leerplek__V1__Event *detail) {
   }
 }
 
-void lp_txn_free(lp_txn *txn) {
-  if (!txn) return;
+/* Frees the events not yet sealed into commands, leaving none. */
+static void drop_events(lp_txn *txn) {
   for (size_t e = 0; e < txn->event_count; e++) {
     txn_event *event = &txn->events[e];
     free(event->instance);
@@ -111,6 +111,12 @@ void lp_txn_free(lp_txn *txn) {
     free(event->actor);
     free_event_detail(&event->detail);
   }
+  txn->event_count = 0;
+}
+
+void lp_txn_free(lp_txn *txn) {
+  if (!txn) return;
+  drop_events(txn);
   for (size_t n = 0; n < txn->note_count; n++) {
     txn_note *note = &txn->notes[n];
     free(note->key);
@@ -418,7 +424,7 @@ static void seal_events(lp_txn *txn) {
     size_t packed_size = protobuf_c_message_get_packed_size(&detail->base);
     uint8_t *packed = lp_malloc(packed_size ? packed_size : 1);
     protobuf_c_message_pack(&detail->base, packed);
-    char key_count[8], max_length[32];
+    char key_count[16], max_length[32];
     snprintf(key_count, sizeof key_count, "%d", 1 + index_count);
     snprintf(max_length, sizeof max_length, "%lld", event->max_length);
     const void *argv[24];
@@ -443,16 +449,7 @@ static void seal_events(lp_txn *txn) {
     add_command(txn, argc, argv, lengths);
     free(packed);
   }
-  /* Sealed: a second commit attempt of the same block must not add them again. */
-  for (size_t e = 0; e < txn->event_count; e++) {
-    txn_event *event = &txn->events[e];
-    free(event->instance);
-    free(event->op);
-    free(event->key);
-    free(event->actor);
-    free_event_detail(&event->detail);
-  }
-  txn->event_count = 0;
+  drop_events(txn); /* sealed: a second commit attempt must not add them again */
 }
 
 /* Every event that named the pupil goes (XDEL), with the pupil's index and its ids in the

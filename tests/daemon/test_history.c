@@ -67,14 +67,8 @@ static int pupil_history(leerplek_client *client, const char *school, const char
 }
 
 static Leerplek__V1__Placement *placement_of(const char *school, const char *ref) {
-  Leerplek__V1__GetPlacementRequest body = LEERPLEK__V1__GET_PLACEMENT_REQUEST__INIT;
-  body.school_id = (char *)school;
-  body.pupil_ref = (char *)ref;
-  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
-  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_PLACEMENT;
-  request.get_placement = &body;
   Leerplek__V1__Response *response = NULL;
-  cr_assert_eq(call_code(clients[COORDINATOR], &request, &response), 0);
+  cr_assert_eq(get_placement_of(clients[COORDINATOR], school, ref, &response), 0);
   Leerplek__V1__Placement *placement = response->get_placement->placement;
   response->get_placement->placement = NULL;
   leerplek_response_free(response);
