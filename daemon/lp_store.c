@@ -209,7 +209,7 @@ static char *dup_or_null(const char *text) { return text && text[0] ? lp_strdup(
 
 /* Remembers what an event about this record would say (its new state, the offered vacancy). */
 static void note_written(lp_txn *txn, enum lp_kind kind, const char *key, const ProtobufCMessage *message) {
-  if (kind != LP_KIND_PLACEMENT && kind != LP_KIND_REFERRAL && kind != LP_KIND_VACANCY) return;
+  if (kind != LP_KIND_PLACEMENT && kind != LP_KIND_REFERRAL && kind != LP_KIND_VACANCY && kind != LP_KIND_LOCATION) return;
   if (txn->note_count == txn->note_capacity) {
     txn->note_capacity = txn->note_capacity ? txn->note_capacity * 2 : 4;
     txn->notes = lp_realloc(txn->notes, txn->note_capacity * sizeof *txn->notes);
@@ -235,8 +235,10 @@ static void note_written(lp_txn *txn, enum lp_kind kind, const char *key, const 
     const Leerplek__V1__Referral *referral = (const Leerplek__V1__Referral *)message;
     note->state = (int)referral->state;
     note->offer_id = dup_or_null(referral->offer_id);
-  } else {
+  } else if (kind == LP_KIND_VACANCY) {
     note->company_id = dup_or_null(((const Leerplek__V1__Vacancy *)message)->company_id);
+  } else {
+    note->company_id = dup_or_null(((const Leerplek__V1__Location *)message)->company_id);
   }
 }
 

@@ -38,7 +38,7 @@ void lp_txn_event(lp_txn *txn, const char *instance_id, const char *op, enum lp_
  * from a pupil, placement or referral key, the vacancy from a vacancy key, the company from a
  * company key; from the records the block writes: a placement's new state, proposal, offered
  * vacancy and company (the declined ones, with the side and reason, for a decline), a
- * referral's new state and offer, a vacancy's company; the actor's role and scope; `call`
+ * referral's new state and offer, a vacancy's or location's company; the actor's role and scope; `call`
  * from the op. lp_begin also sets the call's name and the record's old state. So a handler
  * only adds what the records do not say: usually a reason, sometimes a side or an epoch.
  *
