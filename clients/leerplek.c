@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "libleerplek.h"
 #include "leerplek_i18n.h"
@@ -2213,6 +2214,156 @@ static int run_registration_point(cli *c, const command *command, int argc, char
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* History and the notification feed                                                           */
+
+static const char history_usage[] =
+N_(    "--pupil [SCHOOL/]REF | --school ID | --vacancy ID | --company ID\n"
+    "What happened to one subject, oldest first: the call, who, the pupil, vacancy and company,\n"
+    "the side, the state before and after, the reason. A school reads its pupils and itself\n"
+    "(without a subject: its own history), a company its vacancies and itself, a coordinator\n"
+    "everything.\n"
+    "  --pupil [SCHOOL/]REF  a pupil (a school token may leave out its own school)\n"
+    "  --school ID           every event of a school's pupils\n"
+    "  --vacancy ID          a vacancy's events (proposals, answers, seats)\n"
+    "  --company ID          a company's events (its record and its vacancies)\n");
+
+/* The columns of an event, in history and watch alike. */
+static const char *const event_columns[] = {N_("time"), N_("call"), N_("actor_role"), N_("actor_scope_id"), N_("school_id"),
+                                            N_("pupil_ref"), N_("vacancy_id"), N_("company_id"), N_("proposal_id"),
+                                            N_("offer_id"), N_("side"), N_("old_state"), N_("new_state"),
+                                            N_("old_referral_state"), N_("new_referral_state"), N_("reason"), N_("id")};
+#define EVENT_COLUMNS (sizeof event_columns / sizeof event_columns[0])
+
+static int run_history(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {HELP_OPTION, {"pupil", required_argument, NULL, 'p'},
+                                          {"school", required_argument, NULL, 's'},
+                                          {"vacancy", required_argument, NULL, 'v'},
+                                          {"company", required_argument, NULL, 'c'}, {0, 0, 0, 0}};
+  Leerplek__V1__GetHistoryRequest body = LEERPLEK__V1__GET_HISTORY_REQUEST__INIT;
+  char school[64] = "";
+  int subjects = 0, option;
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    subjects++;
+    if (option == 'p') {
+      const char *slash = strchr(optarg, '/');
+      if (slash) {
+        if ((size_t)(slash - optarg) >= sizeof school) return usage_error(c, _("--pupil: the school id is too long"));
+        snprintf(school, sizeof school, "%.*s", (int)(slash - optarg), optarg);
+        body.school_id = school;
+        body.pupil_ref = (char *)slash + 1;
+      } else {
+        body.pupil_ref = optarg;
+      }
+      if (!body.pupil_ref[0]) return usage_error(c, _("--pupil: give SCHOOL/REF or REF"));
+    } else if (option == 's') body.school_id = optarg;
+    else if (option == 'v') body.vacancy_id = optarg;
+    else if (option == 'c') body.company_id = optarg;
+    else return bad_option(c, options, option, argv);
+  }
+  if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
+  if (subjects > 1) return usage_error(c, _("name one subject: --pupil, --school, --vacancy or --company"));
+  if (subjects == 0 && strcmp(command->group, "school") != 0)
+    return usage_error(c, _("name a subject: --pupil, --school, --vacancy or --company"));
+  return list_and_print(c, LEERPLEK__V1__REQUEST__BODY_GET_HISTORY, &body.base, event_columns, EVENT_COLUMNS);
+}
+
+static const char watch_usage[] =
+N_(    "[--after ID] [--count N]\n"
+    "Prints the events in the token's scope as they happen, one line each (--json: one JSON\n"
+    "object per line), and reconnects on its own after a lost connection without missing or\n"
+    "repeating an event. Stop it with Ctrl-C.\n"
+    "  --after ID   start after this event id (a line's last column); default: from now;\n"
+    "               0-0: every event still kept\n"
+    "  --count N    stop after N events\n");
+
+/* One event as one line: the table's cells separated by two spaces, empty ones left out. */
+static void print_event_line(const cli *c, const Leerplek__V1__Event *event) {
+  json_t *object = lp_message_to_json(&event->base);
+  if (c->format == LP_FORMAT_JSON) {
+    char *text = json_dumps(object, JSON_COMPACT | JSON_SORT_KEYS);
+    if (text) printf("%s\n", text);
+    free(text);
+  } else {
+    const char *separator = "";
+    for (size_t i = 0; i < EVENT_COLUMNS; i++) {
+      char *cell = lp_cell_text(lp_json_path(object, event_columns[i]));
+      if (cell && cell[0] && strcmp(cell, "0") != 0 && strcmp(cell, "unspecified") != 0) {
+        printf("%s%s=%s", separator, _(event_columns[i]), cell);
+        separator = "  ";
+      }
+      free(cell);
+    }
+    printf("\n");
+  }
+  fflush(stdout);
+  json_decref(object);
+}
+
+/* Sends watch after `after` on a new connection; 0 with the connection in c->client, else the
+ * exit code (EXIT_CONNECTION when it may be retried). */
+static int start_watch(cli *c, const char *after) {
+  leerplek_close(c->client);
+  c->client = NULL;
+  int rc = ensure_connected(c);
+  if (rc) return rc;
+  Leerplek__V1__WatchRequest body = LEERPLEK__V1__WATCH_REQUEST__INIT;
+  body.after_event_id = (char *)after;
+  Leerplek__V1__Response *ack;
+  rc = call(c, LEERPLEK__V1__REQUEST__BODY_WATCH, &body.base, &ack);
+  if (rc) return rc;
+  leerplek_response_free(ack);
+  return 0;
+}
+
+static int run_watch(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {HELP_OPTION, {"after", required_argument, NULL, 'a'},
+                                          {"count", required_argument, NULL, 'n'}, {0, 0, 0, 0}};
+  char last[48] = "";
+  uint32_t count = 0;
+  int option;
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    if (option == 'a') {
+      if (strlen(optarg) >= sizeof last || strspn(optarg, "0123456789-") != strlen(optarg) || !strchr(optarg, '-'))
+        return usage_error(c, _("--after: \"%s\" is not an event id (digits-digits)"), optarg);
+      snprintf(last, sizeof last, "%s", optarg);
+    } else if (option == 'n') {
+      if (parse_u32_flag(c, "count", optarg, 1, UINT32_MAX, &count)) return EXIT_USAGE;
+    } else return bad_option(c, options, option, argv);
+  }
+  if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
+  if (c->format == LP_FORMAT_CSV) return usage_error(c, _("watch prints lines or --json, not --csv"));
+  int rc = start_watch(c, last);
+  if (rc) return rc;
+  for (uint32_t shown = 0; count == 0 || shown < count;) {
+    Leerplek__V1__Response *push = NULL;
+    if (leerplek_receive(c->client, &push) != 0) {
+      /* Lost: resume after the last event printed, so none is missed or printed twice. */
+      fprintf(stderr, _("%s: connection lost (%s); reconnecting\n"), c->command_name, leerplek_error(c->client));
+      do {
+        sleep(1);
+        rc = start_watch(c, last);
+      } while (rc == EXIT_CONNECTION);
+      if (rc) return rc;
+      continue;
+    }
+    if (status_code(push) != 0 || push->body_case != LEERPLEK__V1__RESPONSE__BODY_WATCH || !push->watch->event) {
+      char why[1200];
+      describe_status(push, why, sizeof why);
+      fprintf(stderr, _("%s: refused: %s\n"), c->command_name, why);
+      leerplek_response_free(push);
+      return EXIT_REFUSED;
+    }
+    print_event_line(c, push->watch->event);
+    snprintf(last, sizeof last, "%s", push->watch->event->id);
+    leerplek_response_free(push);
+    shown++;
+  }
+  return EXIT_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* The command table and main                                                                  */
 
 #define PUPIL_USAGE N_("REF [--school ID]\n  --school ID   the pupil's school (coordinators; a school token uses its own)\n")
@@ -2253,6 +2404,7 @@ static const command commands[] = {
      run_referral_list, 0},
     {"school", "accept-offer", N_("Accept the seat a support offer holds for a referral"), REFERRAL_USAGE,
      run_referral_command, LEERPLEK__V1__REQUEST__BODY_ACCEPT_REFERRAL},
+    {"school", "history", N_("What happened to a pupil, or to all the school's pupils"), history_usage, run_history, 0},
     {"school", "withdraw-referral", N_("Withdraw a referral (a held seat is freed)"),
      N_("REF --component C [--school ID] [--reason TEXT]\n"), run_referral_command,
      LEERPLEK__V1__REQUEST__BODY_WITHDRAW_REFERRAL},
@@ -2268,6 +2420,7 @@ static const command commands[] = {
     {"company", "update-location", N_("Change a location (the fields given)"), update_location_usage, run_location, 1},
     {"company", "proposals", N_("Proposals to the company's vacancies (pupil reference, readiness, days, distance band)"),
      N_("[--vacancy ID] [--state S]\n"), run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PROPOSALS},
+    {"company", "history", N_("What happened to a vacancy or to the company"), history_usage, run_history, 0},
     {"company", "accept", N_("Accept a proposal"), ANSWER_USAGE, run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_ACCEPT_PROPOSAL},
     {"company", "decline", N_("Decline a proposal (the pupil waits again)"), DECLINE_USAGE, run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL},
     {"company", "agreement", N_("Record the signed training agreement (OAO) of an accepted proposal"),
@@ -2288,7 +2441,7 @@ static const command commands[] = {
      N_("[--school ID] [--training CODE] [--vacancy ID] [--delimiter C] [--decimal-comma]\n"), run_placement_list,
      LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS},
     {"coordinator", "agreement", N_("Record the signed training agreement (OAO) of an accepted proposal"),
-     N_("PROPOSAL_ID --ref AGREEMENT_REF --signed YYYY-MM-DD --starts YYYY-MM-DD\n"), run_agreement, 0},
+     AGREEMENT_USAGE, run_agreement, 0},
     {"coordinator", "proposals", N_("List proposals in the company view"), N_("[--company ID] [--vacancy ID] [--state S]\n"),
      run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PROPOSALS},
     {"coordinator", "waiting", N_("The shared waiting list in priority order"),
@@ -2305,6 +2458,8 @@ static const command commands[] = {
      N_("[--component C]\n"), run_referral_waiting, 0},
     {"coordinator", "requests", N_("The central registration point: every request, times to start, overdue ones"),
      requests_usage, run_registration_point, 0},
+    {"coordinator", "history", N_("What happened to a pupil, a school, a vacancy or a company"), history_usage,
+     run_history, 0},
     {"coordinator", "accept", N_("Accept a proposal for one side"), N_("PROPOSAL_ID --side school|company\n"
      "  --side S        school or company: the side the coordinator acts for (required)\n"),
      run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_ACCEPT_PROPOSAL},
@@ -2351,6 +2506,7 @@ static const command commands[] = {
 
     {"import", "", N_("Import a CSV file"), import_usage, run_import, 0},
     {"export", "", N_("Export a list as CSV"), export_usage, run_export, 0},
+    {"watch", "", N_("Print the events in the token's scope as they happen"), watch_usage, run_watch, 0},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -2365,6 +2521,7 @@ static const struct {
     {"admin", N_("create, list and revoke tokens")},
     {"import", N_("import <kind> FILE.csv: trainings, companies, locations, vacancies, pupils")},
     {"export", N_("export <kind>: the same lists as CSV")},
+    {"watch", N_("watch [--after ID]: the events in the token's scope as they happen")},
 };
 
 static void print_main_help(FILE *out) {
@@ -2505,7 +2662,7 @@ int main(int argc, char **argv) {
   const command *found = NULL;
   int sub_argc;
   char **sub_argv;
-  if (strcmp(group, "import") == 0 || strcmp(group, "export") == 0) {
+  if (strcmp(group, "import") == 0 || strcmp(group, "export") == 0 || strcmp(group, "watch") == 0) {
     /* One-level groups: the group is the command. */
     for (size_t i = 0; i < N_COMMANDS; i++)
       if (strcmp(commands[i].group, group) == 0) found = &commands[i];

@@ -201,6 +201,9 @@ static void plan_put(const lp_daemon *daemon, const plan *p, lp_txn *txn, const 
   for (size_t i = 0; i < p->count; i++) {
     lp_txn_event(txn, daemon->config.instance_id, "dispatch", LP_KIND_REFERRAL, p->keys[i], actor,
                  daemon->config.events_max_length);
+    const Leerplek__V1__Referral *before = lp_state_get(&daemon->state, LP_KIND_REFERRAL, p->keys[i]);
+    lp_event_detail detail = {.call = "dispatch", .old_referral_state = before ? (int)before->state : 0};
+    lp_txn_event_detail(txn, &detail);
     lp_txn_put(txn, LP_KIND_REFERRAL, p->keys[i], &p->records[i]->base);
   }
 }

@@ -61,7 +61,8 @@ int lp_handle_end_agreement(lp_ctx *ctx) {
   int cause = lp_is_school(ctx) ? CAUSE(SCHOOL) : lp_is_company(ctx) ? CAUSE(COMPANY) : CAUSE(COORDINATOR);
   Leerplek__V1__Vacancy *vacancy = NULL;
   Leerplek__V1__Placement *placement = lp_placement_ended(ctx, stored, ended_on, cause, request->reason, &vacancy);
-  if (lp_commit_placement(ctx, "end_agreement", key, placement, vacancy, NULL) != 0) return -1;
+  lp_event_detail detail = {.proposal_id = stored->proposal_id, .reason = request->reason};
+  if (lp_commit_placement(ctx, "end_agreement", key, placement, vacancy, NULL, &detail) != 0) return -1;
   Leerplek__V1__EndAgreementResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__end_agreement_response__init(reply);
   reply->state = STATE(ENDED);

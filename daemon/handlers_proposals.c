@@ -95,10 +95,11 @@ Leerplek__V1__Vacancy *lp_vacancy_releasing(lp_ctx *ctx, const Leerplek__V1__Pla
 }
 
 int lp_commit_placement(lp_ctx *ctx, const char *op, const char *key, Leerplek__V1__Placement *placement,
-                        Leerplek__V1__Vacancy *vacancy, Leerplek__V1__Pupil *pupil) {
+                        Leerplek__V1__Vacancy *vacancy, Leerplek__V1__Pupil *pupil, const lp_event_detail *detail) {
   char vacancy_key[LP_MAX_KEY] = "";
   if (vacancy) snprintf(vacancy_key, sizeof vacancy_key, "%s", vacancy->id);
   lp_txn *txn = lp_begin(ctx, op, LP_KIND_PLACEMENT, key);
+  lp_txn_event_detail(txn, detail);
   lp_txn_put(txn, LP_KIND_PLACEMENT, key, &placement->base);
   if (vacancy) lp_txn_put(txn, LP_KIND_VACANCY, vacancy_key, &vacancy->base);
   if (pupil) lp_txn_put(txn, LP_KIND_PUPIL, key, &pupil->base);
@@ -147,7 +148,8 @@ int lp_handle_accept_proposal(lp_ctx *ctx) {
   reply->state = placement->state;
   reply->school_accepted = placement->school_accepted;
   reply->company_accepted = placement->company_accepted;
-  return lp_commit_placement(ctx, "accept", key, placement, vacancy, NULL);
+  lp_event_detail detail = {.side = side, .proposal_id = request->proposal_id};
+  return lp_commit_placement(ctx, "accept", key, placement, vacancy, NULL, &detail);
 }
 
 int lp_handle_decline_proposal(lp_ctx *ctx) {
@@ -200,7 +202,9 @@ int lp_handle_decline_proposal(lp_ctx *ctx) {
     pupil->revision++;
     pupil->updated_unix_s = ctx->now;
   }
-  if (lp_commit_placement(ctx, "decline", key, placement, vacancy, pupil) != 0) return -1;
+  /* The side, reason and declined vacancy come from last_decline (lp_store.h). */
+  lp_event_detail detail = {.proposal_id = request->proposal_id};
+  if (lp_commit_placement(ctx, "decline", key, placement, vacancy, pupil, &detail) != 0) return -1;
   Leerplek__V1__DeclineProposalResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__decline_proposal_response__init(reply);
   reply->state = STATE(DECLINED);
@@ -243,7 +247,7 @@ int lp_handle_record_agreement(lp_ctx *ctx) {
   placement->agreement = stored_agreement;
   placement->state = STATE(AGREEMENT);
   placement->updated_unix_s = ctx->now;
-  if (lp_commit_placement(ctx, "agreement", key, placement, NULL, NULL) != 0) return -1;
+  if (lp_commit_placement(ctx, "agreement", key, placement, NULL, NULL, NULL) != 0) return -1;
   lp_deadlines_agreement(ctx->daemon, placement->agreement->ends_on);
   Leerplek__V1__RecordAgreementResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__record_agreement_response__init(reply);
@@ -356,13 +360,27 @@ void lp_release_add(lp_ctx *ctx, lp_releases *releases, const char *key, const L
   placement->answer_by_unix_s = placement->reminded_unix_s = 0;
   placement->updated_unix_s = ctx->now;
   lp_release *release = &releases->items[releases->count++];
+  memset(release, 0, sizeof *release);
   snprintf(release->key, sizeof release->key, "%s", key);
   release->placement = placement;
+  if (stored->offer) {
+    snprintf(release->vacancy_id, sizeof release->vacancy_id, "%s", stored->offer->vacancy_id);
+    snprintf(release->company_id, sizeof release->company_id, "%s", stored->offer->company_id);
+  }
+  release->proposal_id = stored->proposal_id;
+  release->old_state = (int)stored->state;
 }
 
 void lp_releases_put(const lp_releases *releases, lp_txn *txn) {
-  for (size_t i = 0; i < releases->count; i++)
-    lp_txn_put(txn, LP_KIND_PLACEMENT, releases->items[i].key, &releases->items[i].placement->base);
+  for (size_t i = 0; i < releases->count; i++) {
+    const lp_release *release = &releases->items[i];
+    /* Its own event: the pupil's history shows the release, and other daemons re-read it. */
+    lp_txn_event_like(txn, "release", LP_KIND_PLACEMENT, release->key);
+    lp_event_detail detail = {.vacancy_id = release->vacancy_id, .company_id = release->company_id,
+                              .proposal_id = release->proposal_id, .old_state = release->old_state};
+    lp_txn_event_detail(txn, &detail);
+    lp_txn_put(txn, LP_KIND_PLACEMENT, release->key, &release->placement->base);
+  }
 }
 
 void lp_releases_apply(lp_ctx *ctx, lp_releases *releases) {

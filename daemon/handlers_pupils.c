@@ -294,6 +294,8 @@ int lp_handle_erase_pupil(lp_ctx *ctx) {
   lp_map_prefix(referrals, prefix, &first_referral, &referral_end);
   lp_txn_delete(txn, LP_KIND_PUPIL, key);
   lp_txn_delete(txn, LP_KIND_PLACEMENT, key);
+  /* Every earlier event naming the pupil goes too; the erasure's own event names the school. */
+  lp_txn_erase_history(txn, pupil->school_id, pupil->ref);
   for (size_t i = first_referral; i < referral_end; i++) lp_txn_delete(txn, LP_KIND_REFERRAL, referrals->entries[i].key);
   if (vacancy) lp_txn_put(txn, LP_KIND_VACANCY, vacancy_key, &vacancy->base);
   if (lp_commit(ctx, txn) != 0) {
@@ -373,6 +375,9 @@ int lp_handle_withdraw_placement(lp_ctx *ctx) {
   char vacancy_key[LP_MAX_KEY] = "";
   if (vacancy) snprintf(vacancy_key, sizeof vacancy_key, "%s", vacancy->id);
   lp_txn *txn = lp_begin(ctx, "withdraw", LP_KIND_PLACEMENT, key);
+  lp_event_detail detail = {.reason = request->reason, .proposal_id = stored->proposal_id};
+  if (stored->offer) detail.vacancy_id = stored->offer->vacancy_id, detail.company_id = stored->offer->company_id;
+  lp_txn_event_detail(txn, &detail);
   lp_txn_put(txn, LP_KIND_PLACEMENT, key, &record->base);
   if (vacancy) lp_txn_put(txn, LP_KIND_VACANCY, vacancy_key, &vacancy->base);
   if (lp_commit(ctx, txn) != 0) {

@@ -65,9 +65,9 @@ static void add_history(lp_ctx *ctx, Leerplek__V1__Referral *referral, const cha
 /* Writes a changed copy of a referral (op names the transition) with its history entry, and
  * puts it in memory. Takes ownership of record. */
 static int commit_referral(lp_ctx *ctx, const char *op, const char *key, Leerplek__V1__Referral *record,
-                           const char *note) {
+                           const char *note, const lp_event_detail *detail) {
   add_history(ctx, record, note);
-  return lp_store_record(ctx, op, LP_KIND_REFERRAL, key, record);
+  return lp_store_record_detail(ctx, op, LP_KIND_REFERRAL, key, record, detail);
 }
 
 /* Most transitions reply with the referral in a message whose only field is `referral`; the
@@ -170,8 +170,7 @@ int lp_handle_refer_pupil(lp_ctx *ctx) {
   lp_txn *txn = lp_begin(ctx, "refer", LP_KIND_REFERRAL, keys[0]);
   for (size_t i = 0; i < count; i++) {
     if (i > 0)
-      lp_txn_event(txn, ctx->daemon->config.instance_id, "refer", LP_KIND_REFERRAL, keys[i], ctx->actor,
-                   ctx->daemon->config.events_max_length);
+      lp_txn_event_like(txn, "refer", LP_KIND_REFERRAL, keys[i]);
     lp_txn_put(txn, LP_KIND_REFERRAL, keys[i], &records[i]->base);
   }
   if (lp_commit(ctx, txn) != 0) {
@@ -352,7 +351,7 @@ int lp_handle_offer_referral(lp_ctx *ctx) {
   lp_set_string(&record->organisation_id, offer->organisation_id);
   char note[64];
   snprintf(note, sizeof note, "offered %s", offer->id);
-  if (commit_referral(ctx, "offer", key, record, note) != 0) return -1;
+  if (commit_referral(ctx, "offer", key, record, note, NULL) != 0) return -1;
   return reply_with(ctx, &leerplek__v1__offer_referral_response__descriptor, LEERPLEK__V1__RESPONSE__BODY_OFFER_REFERRAL, record);
 }
 
@@ -371,7 +370,8 @@ int lp_handle_accept_referral(lp_ctx *ctx) {
     if (side == SIDE(SCHOOL)) record->school_accepted = true;
     else record->support_accepted = true;
   }
-  if (commit_referral(ctx, "accept", key, record, side == SIDE(SCHOOL) ? "accepted by the school" : "accepted by the organisation") != 0)
+  if (commit_referral(ctx, "accept", key, record, side == SIDE(SCHOOL) ? "accepted by the school" : "accepted by the organisation",
+                      NULL) != 0)
     return -1;
   return reply_with(ctx, descriptor, LEERPLEK__V1__RESPONSE__BODY_ACCEPT_REFERRAL, record);
 }
@@ -398,7 +398,8 @@ int lp_handle_decline_referral(lp_ctx *ctx) {
   char note[1200];
   snprintf(note, sizeof note, "%s declined by the %s%s%s", declined, side == SIDE(SCHOOL) ? "school" : "organisation",
            request->reason[0] ? ": " : "", request->reason);
-  if (commit_referral(ctx, "decline", key, record, note) != 0) return -1;
+  lp_event_detail detail = {.reason = request->reason, .offer_id = declined};
+  if (commit_referral(ctx, "decline", key, record, note, &detail) != 0) return -1;
   return reply_with(ctx, &leerplek__v1__decline_referral_response__descriptor, LEERPLEK__V1__RESPONSE__BODY_DECLINE_REFERRAL,
                     record);
 }
@@ -415,7 +416,7 @@ int lp_handle_start_referral(lp_ctx *ctx) {
     record->state = STATE(STARTED);
     record->started_unix_s = ctx->now;
   }
-  if (commit_referral(ctx, "start", key, record, "started") != 0) return -1;
+  if (commit_referral(ctx, "start", key, record, "started", NULL) != 0) return -1;
   return reply_with(ctx, &leerplek__v1__start_referral_response__descriptor, LEERPLEK__V1__RESPONSE__BODY_START_REFERRAL, record);
 }
 
@@ -474,13 +475,17 @@ static int plan_way_back(lp_ctx *ctx, const Leerplek__V1__Referral *ended, way_b
 }
 
 static void way_back_put(lp_ctx *ctx, const way_back *way, lp_txn *txn) {
-  const lp_config *config = &ctx->daemon->config;
   if (way->pupil) {
-    lp_txn_event(txn, config->instance_id, "update", LP_KIND_PUPIL, way->key, ctx->actor, config->events_max_length);
+    lp_txn_event_like(txn, "update", LP_KIND_PUPIL, way->key);
+    lp_event_detail detail = {.call = "referral_ready"};
+    lp_txn_event_detail(txn, &detail);
     lp_txn_put(txn, LP_KIND_PUPIL, way->key, &way->pupil->base);
   }
   if (way->placement) {
-    lp_txn_event(txn, config->instance_id, "request", LP_KIND_PLACEMENT, way->key, ctx->actor, config->events_max_length);
+    lp_txn_event_like(txn, "request", LP_KIND_PLACEMENT, way->key);
+    const Leerplek__V1__Placement *before = lp_state_get(&ctx->daemon->state, LP_KIND_PLACEMENT, way->key);
+    lp_event_detail detail = {.call = "referral_ready", .old_state = before ? (int)before->state : 0};
+    lp_txn_event_detail(txn, &detail);
     lp_txn_put(txn, LP_KIND_PLACEMENT, way->key, &way->placement->base);
   }
   if (way->vacancy) lp_txn_put(txn, LP_KIND_VACANCY, way->vacancy->id, &way->vacancy->base);
@@ -565,6 +570,7 @@ int lp_handle_withdraw_referral(lp_ctx *ctx) {
   lp_set_string(&record->organisation_id, "");
   char note[1100];
   snprintf(note, sizeof note, "withdrawn%s%s", request->reason[0] ? ": " : "", request->reason);
-  if (commit_referral(ctx, "withdraw", key, record, note) != 0) return -1;
+  lp_event_detail detail = {.reason = request->reason, .offer_id = referral->offer_id};
+  if (commit_referral(ctx, "withdraw", key, record, note, &detail) != 0) return -1;
   return reply_with(ctx, descriptor, LEERPLEK__V1__RESPONSE__BODY_WITHDRAW_REFERRAL, record);
 }

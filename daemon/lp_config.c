@@ -42,6 +42,7 @@ static const option options[] = {
     UINT_OPTION("limits", hello_timeout_ms, "10000", 100, 600000, "after connect, Hello (and the TLS handshake) must have arrived within this, ms"),
     UINT_OPTION("limits", frame_timeout_ms, "10000", 100, 600000, "once a request frame has begun, all of it must arrive within this, ms"),
     UINT_OPTION("limits", max_output_total_bytes, "268435456", 65536, 4000000000u, "unsent reply bytes of all connections together; over it the connections holding most are cut off"),
+    UINT_OPTION("limits", max_watchers, "256", 0, 100000, "watching connections (the notification feed) at once; more are refused"),
     UINT_OPTION("limits", idle_timeout_s, "300", 0, 86400, "close connections idle this long, s (0 = never)"),
     UINT_OPTION("limits", max_pending_requests, "128", 1, 100000, "requests in flight per connection before reading pauses"),
     UINT_OPTION("limits", output_high_water_bytes, "4194304", 4096, 1u << 30, "unsent reply bytes per connection before reading pauses"),

@@ -29,6 +29,7 @@ typedef struct lp_config {
   uint32_t frame_timeout_ms;   /* once a frame has begun, all of it within this */
   uint32_t max_output_total_bytes; /* unsent replies of all connections together */
   uint32_t idle_timeout_s;     /* 0 = never */
+  uint32_t max_watchers;       /* watching connections (watch) at once */
   uint32_t max_pending_requests;
   uint32_t output_high_water_bytes;
   uint32_t default_page_size;

@@ -15,6 +15,7 @@
 typedef struct lp_store lp_store;
 typedef struct lp_server lp_server;
 typedef struct lp_follow lp_follow;
+typedef struct lp_watchers lp_watchers;
 typedef struct lp_http lp_http;
 typedef struct lp_trend lp_trend;
 
@@ -61,6 +62,7 @@ typedef struct lp_daemon {
   lp_store *store;
   lp_server *server;
   lp_follow *follow;   /* NULL unless follow_events = 1 */
+  lp_watchers *watchers; /* the watch feeds (lp_events.c); NULL unless follow_events = 1 */
   lp_http *http;       /* NULL unless http_listen is set */
   lp_trend *trend;     /* the daily snapshots of the headline figures (lp_figures.c) */
   lp_metrics metrics;

@@ -139,6 +139,9 @@ static bool remind(lp_ctx *ctx, const char *key, const Leerplek__V1__Placement *
    * applies to this pupil. */
   placement->reminded_unix_s = ctx->now;
   lp_txn *txn = txn_with_event(ctx->daemon, "remind", key);
+  lp_event_detail detail = {.reason = "the answer deadline is near", .proposal_id = stored->proposal_id,
+                            .old_state = (int)stored->state};
+  lp_txn_event_detail(txn, &detail);
   lp_txn_put(txn, LP_KIND_PLACEMENT, key, &placement->base);
   return send_write(ctx->daemon, txn, key, placement, NULL);
 }
@@ -161,6 +164,11 @@ static bool expire(lp_ctx *ctx, const char *key, const Leerplek__V1__Placement *
   if (placement->last_release) protobuf_c_message_free_unpacked(&placement->last_release->base, NULL);
   placement->last_release = release;
   lp_txn *txn = txn_with_event(ctx->daemon, "expire", key);
+  /* The released placement has no offer any more: the event names the seat it leaves. */
+  lp_event_detail detail = {.reason = "EXPIRED: the answer deadline passed", .proposal_id = stored->proposal_id,
+                            .old_state = (int)stored->state};
+  if (stored->offer) detail.vacancy_id = stored->offer->vacancy_id, detail.company_id = stored->offer->company_id;
+  lp_txn_event_detail(txn, &detail);
   lp_releases_put(&releases, txn);
   if (vacancy) lp_txn_put(txn, LP_KIND_VACANCY, vacancy->id, &vacancy->base);
   free(releases.items); /* send_write owns the placement now */
@@ -173,6 +181,9 @@ static bool end_by_date(lp_ctx *ctx, const char *key, const Leerplek__V1__Placem
                                                           LEERPLEK__V1__AGREEMENT_END_CAUSE__AGREEMENT_END_CAUSE_END_DATE, "",
                                                           &vacancy);
   lp_txn *txn = txn_with_event(ctx->daemon, "end_agreement", key);
+  lp_event_detail detail = {.reason = "the agreement's end date passed", .proposal_id = stored->proposal_id,
+                            .old_state = (int)stored->state};
+  lp_txn_event_detail(txn, &detail);
   lp_txn_put(txn, LP_KIND_PLACEMENT, key, &placement->base);
   if (vacancy) lp_txn_put(txn, LP_KIND_VACANCY, vacancy->id, &vacancy->base);
   return send_write(ctx->daemon, txn, key, placement, vacancy);

@@ -93,6 +93,8 @@ static const route routes[] = {
     {LEERPLEK__V1__REQUEST__BODY_GET_REFERRAL_WAITING_LIST, "get_referral_waiting_list", SUPPORT | COORDINATOR,
      lp_handle_get_referral_waiting_list},
     {LEERPLEK__V1__REQUEST__BODY_GET_REGISTRATION_POINT, "get_registration_point", COORDINATOR, lp_handle_get_registration_point},
+    {LEERPLEK__V1__REQUEST__BODY_GET_HISTORY, "get_history", SCHOOL | COMPANY | COORDINATOR, lp_handle_get_history},
+    {LEERPLEK__V1__REQUEST__BODY_WATCH, "watch", SCHOOL | COMPANY | COORDINATOR, lp_handle_watch},
 };
 
 #define ROUTE_COUNT (sizeof routes / sizeof routes[0])
@@ -224,10 +226,39 @@ void lp_dispatch_reply_later(lp_call *call, int code, const char *message, Leerp
   lp_call_finish(call, frame, size, false);
 }
 
+void lp_dispatch_fail_later(lp_call *call, int code, const char *field, const char *message, bool close_after) {
+  free(call->success_frame);
+  call->success_frame = NULL;
+  finish_with_error(call, call->request_id, code, field, message, close_after);
+}
+
+void lp_dispatch_push(lp_conn *conn, uint64_t request_id, Leerplek__V1__WatchResponse *watch) {
+  Leerplek__V1__Status ok_status = LEERPLEK__V1__STATUS__INIT;
+  Leerplek__V1__Response response = LEERPLEK__V1__RESPONSE__INIT;
+  response.request_id = request_id;
+  response.status = &ok_status;
+  response.body_case = LEERPLEK__V1__RESPONSE__BODY_WATCH;
+  response.watch = watch;
+  size_t size = 0;
+  unsigned char *frame = pack_frame(&response, &size);
+  lp_call_finish(lp_call_open(conn), frame, size, false);
+}
+
 lp_txn *lp_begin(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key) {
   lp_auth_describe(&ctx->who, ctx->actor, sizeof ctx->actor);
   lp_txn *txn = lp_txn_new();
   lp_txn_event(txn, ctx->daemon->config.instance_id, op, kind, key, ctx->actor, ctx->daemon->config.events_max_length);
+  /* The state before the change: the handler has not touched memory yet (it does after
+   * lp_commit); the state after comes from the record the block writes (lp_store.h). */
+  lp_event_detail detail = {.call = ctx->call_name};
+  if (kind == LP_KIND_PLACEMENT) {
+    const Leerplek__V1__Placement *before = lp_state_get(&ctx->daemon->state, kind, key);
+    if (before) detail.old_state = (int)before->state;
+  } else if (kind == LP_KIND_REFERRAL) {
+    const Leerplek__V1__Referral *before = lp_state_get(&ctx->daemon->state, kind, key);
+    if (before) detail.old_referral_state = (int)before->state;
+  }
+  lp_txn_event_detail(txn, &detail);
   return txn;
 }
 
@@ -239,7 +270,13 @@ int lp_commit(lp_ctx *ctx, lp_txn *txn) {
 }
 
 int lp_store_record(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key, void *record) {
+  return lp_store_record_detail(ctx, op, kind, key, record, NULL);
+}
+
+int lp_store_record_detail(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key, void *record,
+                           const lp_event_detail *detail) {
   lp_txn *txn = lp_begin(ctx, op, kind, key);
+  lp_txn_event_detail(txn, detail);
   lp_txn_put(txn, kind, key, record);
   if (lp_commit(ctx, txn) != 0) {
     protobuf_c_message_free_unpacked(record, NULL);
@@ -299,6 +336,7 @@ static int handle_hello(lp_ctx *ctx, lp_conn *conn, bool *close_after) {
   limits->max_output_total_bytes = config->max_output_total_bytes;
   limits->proposal_answer_seconds = config->proposal_answer_seconds;
   limits->proposal_reminder_seconds = config->proposal_reminder_seconds;
+  limits->max_watchers = config->max_watchers;
   leerplek__v1__hello_response__init(reply);
   reply->server_version = (char *)LP_SERVER_VERSION;
   reply->protocol_version = version;
@@ -344,6 +382,7 @@ static int route_request(lp_ctx *ctx, lp_conn *conn, bool *close_after, const ch
   const route *call = find_route(request->body_case);
   if (!call) return lp_fail(ctx, CODE(UNIMPLEMENTED), "body", "this daemon does not know that call");
   *call_name = call->name;
+  ctx->call_name = call->name;
   *metric_row = 2u + (unsigned)(call - routes);
   /* Text first: a request whose strings are not what its C strings say is judged as sent. */
   if (!lp_check_request_text(ctx, ctx->frame, ctx->frame_size)) return -1;
@@ -377,6 +416,12 @@ void lp_dispatch_frame(lp_daemon *daemon, lp_conn *conn, const unsigned char *da
     return;
   }
   call->request_id = request->request_id;
+  if (lp_conn_watching(conn)) {
+    finish_with_error(call, request->request_id, CODE(FAILED_PRECONDITION), "body",
+                      "this connection is watching (watch): it takes no other calls; open another connection", true);
+    leerplek__v1__request__free_unpacked(request, &lp_protobuf_allocator);
+    return;
+  }
 
   Leerplek__V1__Response response = LEERPLEK__V1__RESPONSE__INIT;
   Leerplek__V1__Status ok_status = LEERPLEK__V1__STATUS__INIT;

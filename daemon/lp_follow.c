@@ -9,7 +9,11 @@
  * write). Re-reads therefore go on the write link, behind every write sent so far, and a reply
  * is dropped when a local write to that record was sent after it (lp_store_read_freshness):
  * that write's own event brings a newer read. Our own events are re-read like the others:
- * that repairs the moment where another daemon's older record overwrote one of ours. */
+ * that repairs the moment where another daemon's older record overwrote one of ours.
+ *
+ * The entries it reads also feed the watchers (lp_events.c: the notification feed), so the
+ * feed is in stream order and costs no second XREAD. Entries that erase_pupil deleted (XDEL)
+ * are simply never read: the erasure's own event drops the pupil's records. */
 #include "lp_follow.h"
 
 #include <event2/event.h>
@@ -20,6 +24,7 @@
 #include <string.h>
 
 #include "lp_alloc.h"
+#include "lp_events.h"
 #include "lp_log.h"
 #include "lp_store.h"
 
@@ -197,7 +202,10 @@ static void on_events(redisAsyncContext *redis, void *reply_pointer, void *privd
         redisReply *entry = entries->element[e];
         if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2) continue;
         snprintf(follow->last_id, sizeof follow->last_id, "%s", entry->element[0]->str);
-        if (entry->element[1]->type == REDIS_REPLY_ARRAY) apply_event(follow, entry->element[1]);
+        if (entry->element[1]->type != REDIS_REPLY_ARRAY) continue;
+        apply_event(follow, entry->element[1]);
+        /* After the re-reads are sent: a watcher's next call sees the record as the event left it. */
+        if (follow->daemon->watchers) lp_watchers_feed(follow->daemon->watchers, follow->last_id, entry->element[1]);
       }
     }
   } else if (reply->type == REDIS_REPLY_ERROR) {
@@ -286,6 +294,8 @@ lp_follow *lp_follow_start(lp_daemon *daemon, const char *start_id) {
   connect_follower(follow);
   return follow;
 }
+
+const char *lp_follow_last_id(const lp_follow *follow) { return follow->last_id; }
 
 void lp_follow_free(lp_follow *follow) {
   if (!follow) return;

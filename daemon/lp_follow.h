@@ -8,5 +8,7 @@
 /* Starts following after stream id start_id (the stream's last id when the state was loaded). */
 lp_follow *lp_follow_start(lp_daemon *daemon, const char *start_id);
 void lp_follow_free(lp_follow *follow);
+/* The id of the last entry read ("0-0" before any). */
+const char *lp_follow_last_id(const lp_follow *follow);
 
 #endif

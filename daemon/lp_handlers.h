@@ -35,6 +35,7 @@ typedef struct lp_ctx {
   Leerplek__V1__Response *response;  /* the handler sets body_case and the body */
   lp_principal who;
   char actor[96];                    /* "school:<id>", ... for events (set by lp_begin) */
+  const char *call_name;             /* the route's name ("accept_proposal"): Event.call */
   long long now;                     /* unix seconds at dispatch */
   /* Failure: a StatusCode, the field path and a message. */
   int code;
@@ -66,6 +67,9 @@ lp_txn *lp_begin(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key
 /* Writes one record (op "upsert", "create", ...): the record and its index in one MULTI/EXEC
  * with its event, then into memory. Takes ownership of record. */
 int lp_store_record(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key, void *record);
+/* The same with more for its event (a reason, say; see lp_event_detail); detail may be NULL. */
+int lp_store_record_detail(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key, void *record,
+                           const lp_event_detail *detail);
 
 /* One page of a list call: the matching values after the page token's key (at most the page
  * size), the next page token (scratch, made by lp_page_token_make for request; "" on the last
@@ -187,9 +191,10 @@ int lp_handle_record_agreement(lp_ctx *ctx);
  * key. */
 Leerplek__V1__Placement *lp_find_proposal(lp_ctx *ctx, uint64_t id, const char *field, char key[LP_MAX_KEY]);
 /* Commits a new placement (and optionally vacancy and pupil records, else NULL) with the event
- * op, then applies them to memory. Takes ownership of the records (freed on failure). */
+ * op and what detail adds to it (NULL: what the records say), then applies them to memory.
+ * Takes ownership of the records (freed on failure). */
 int lp_commit_placement(lp_ctx *ctx, const char *op, const char *key, Leerplek__V1__Placement *placement,
-                        Leerplek__V1__Vacancy *vacancy, Leerplek__V1__Pupil *pupil);
+                        Leerplek__V1__Vacancy *vacancy, Leerplek__V1__Pupil *pupil, const lp_event_detail *detail);
 /* A copy of the vacancy a placement's proposal holds a seat in, with that seat released
  * (NULL when the placement holds none; *holds says whether it holds one). */
 Leerplek__V1__Vacancy *lp_vacancy_releasing(lp_ctx *ctx, const Leerplek__V1__Placement *placement, bool *holds);
@@ -197,6 +202,10 @@ Leerplek__V1__Vacancy *lp_vacancy_releasing(lp_ctx *ctx, const Leerplek__V1__Pla
 typedef struct lp_release {
   char key[LP_MAX_KEY];
   Leerplek__V1__Placement *placement;
+  /* What it held, for its event ("release"). */
+  char vacancy_id[LP_MAX_KEY], company_id[LP_MAX_KEY];
+  uint64_t proposal_id;
+  int old_state;
 } lp_release;
 typedef struct lp_releases {
   lp_release *items;
@@ -242,6 +251,10 @@ int lp_handle_run_dispatch(lp_ctx *ctx);
 int lp_handle_get_referral_waiting_list(lp_ctx *ctx);
 /* handlers_registration.c */
 int lp_handle_get_registration_point(lp_ctx *ctx);
+
+/* handlers_history.c */
+int lp_handle_get_history(lp_ctx *ctx);
+int lp_handle_watch(lp_ctx *ctx);
 /* The nightly dispatch, applied (logged; a failure leaves everything as it was). */
 void lp_referrals_dispatch_nightly(lp_daemon *daemon, long long now);
 /* handlers_tokens.c */

@@ -595,8 +595,8 @@ static void epoch_applied(lp_rematch *rematch, job *job) {
  * loop callback and sent after the previous one was confirmed; their names (kind, key and the
  * event's op, one per line) go on the list <run>names. One final commit then runs
  * PROMOTE_SCRIPT, which Redis executes atomically: it checks that the lock is still ours and
- * every record was staged, moves them over the live keys, adds their events to lp:events (so
- * followers re-read them as before) and sets lp:epoch and lp:rematch:last. A crash before it
+ * every record was staged, moves them over the live keys and sets lp:epoch and lp:rematch:last;
+ * their events follow it in the same commit (add_epoch_events: followers re-read them as before). A crash before it
  * leaves the previous epoch current and whole; the leftovers are deleted by the next rematch
  * (CLEANUP_SCRIPT, also run when a write fails). Memory takes the records after the final
  * step is confirmed, in slices of APPLY_SLICE_RECORDS per loop callback. */
@@ -628,7 +628,7 @@ static const char CLEANUP_SCRIPT[] =
  * 6 events_max_length, 7 the epoch, 8 the summary, 9.. names left out (a write won
  * meanwhile). Checks everything before the first write, so a refusal changes nothing. A record
  * no longer in its index (erased meanwhile) is not brought back. Two commands per record
- * (RENAME, XADD) and two per thousand (SMISMEMBER, LRANGE): the final step is Redis' own work,
+ * (RENAME) and two per thousand (SMISMEMBER, LRANGE): the final step is Redis' own work,
  * no round trips. */
 static const char PROMOTE_SCRIPT[] =
     "if redis.call('GET', '" LOCK_KEY "') ~= ARGV[1] then return redis.error_reply('LPSTAGE the rematch lock was lost; the epoch is not written') end\n"
@@ -655,7 +655,6 @@ static const char PROMOTE_SCRIPT[] =
     "    for m, key in ipairs(names) do\n"
     "      if live[m] == 1 then\n"
     "        redis.call('RENAME', run .. kind .. ':' .. key, 'lp:' .. kind .. ':' .. key)\n"
-    "        redis.call('XADD', 'lp:events', '*', 'instance', ARGV[4], 'op', ops[members[m]], 'kind', kind, 'key', key, 'actor', ARGV[5])\n"
     "      else\n"
     "        redis.call('DEL', run .. kind .. ':' .. key)\n"
     "      end\n"
@@ -988,6 +987,35 @@ static bool still_valid(epoch_write *write, const staged_record *record, uint8_t
   return vacancy_ok[j] == 1;
 }
 
+/* The events of the records the final step makes current, in the same MULTI/EXEC right after
+ * PROMOTE_SCRIPT (so they exist exactly when the records do): followers re-read the records
+ * they name, history and watch read their details. Memory still holds the previous records
+ * here, so the old state and the seat a release leaves come from it. */
+static void add_epoch_events(epoch_write *write, lp_txn *txn) {
+  lp_daemon *daemon = write->rematch->daemon;
+  const lp_state *state = &daemon->state;
+  for (size_t r = 0; r < write->count; r++) {
+    const staged_record *record = &write->records[r];
+    if (record->excluded) continue;
+    lp_txn_event(txn, daemon->config.instance_id, record->op, record->kind, record->key, write->actor,
+                 daemon->config.events_max_length);
+    lp_event_detail detail = {.call = record->op, .epoch = write->epoch};
+    if (record->kind == LP_KIND_PLACEMENT) {
+      const Leerplek__V1__Placement *placement = record->record;
+      const Leerplek__V1__Placement *stored = lp_state_get(state, LP_KIND_PLACEMENT, record->key);
+      detail.new_state = (int)placement->state;
+      detail.proposal_id = placement->proposal_id;
+      if (stored) detail.old_state = (int)stored->state;
+      const Leerplek__V1__Offer *offer = placement->offer ? placement->offer : stored ? stored->offer : NULL;
+      if (offer) detail.vacancy_id = offer->vacancy_id, detail.company_id = offer->company_id;
+    } else {
+      const Leerplek__V1__Vacancy *vacancy = record->record;
+      detail.vacancy_id = vacancy->id, detail.company_id = vacancy->company_id;
+    }
+    lp_txn_event_detail(txn, &detail);
+  }
+}
+
 /* The final step: what a write changed meanwhile is left out (and the seats it held corrected),
  * then one commit runs PROMOTE_SCRIPT. */
 static void promote(epoch_write *write) {
@@ -1077,6 +1105,7 @@ static void promote(epoch_write *write) {
     a++;
   }
   lp_txn_command(txn, (int)a, argv, lengths);
+  add_epoch_events(write, txn);
   for (size_t n = 11; n < a; n++) free((void *)argv[n]);
   free(argv);
   free(lengths);

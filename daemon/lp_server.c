@@ -79,6 +79,9 @@ struct lp_conn {
   char peer[72];
   char host[48];               /* the peer's IP address; "" for unix sockets */
   lp_token_memo token_memo;
+  bool watching;               /* dedicated to a watch feed (lp_watch.c) */
+  void (*on_close)(void *arg); /* told when the connection goes (the feed stops) */
+  void *on_close_arg;
 };
 
 struct lp_server {
@@ -116,6 +119,19 @@ void lp_conn_set_greeted(lp_conn *conn) {
   conn->greeted = true;
 }
 const char *lp_conn_peer(const lp_conn *conn) { return conn->peer; }
+bool lp_conn_watching(const lp_conn *conn) { return conn->watching; }
+size_t lp_conn_unsent_bytes(const lp_conn *conn) { return conn->output_bytes; }
+
+void lp_conn_set_watching(lp_conn *conn, void (*on_close)(void *arg), void *arg) {
+  conn->watching = true;
+  conn->on_close = on_close;
+  conn->on_close_arg = arg;
+  /* Silence is what a feed mostly is: no read (idle) timeout, but the write timeout stays, so
+   * a watcher that stops reading is still cut off after idle_timeout_s. */
+  uint32_t idle_s = conn->server->daemon->config.idle_timeout_s;
+  struct timeval idle = {idle_s, 0};
+  if (conn->events) bufferevent_set_timeouts(conn->events, NULL, idle_s ? &idle : NULL);
+}
 size_t lp_server_connection_count(const lp_server *server) { return server->connection_count; }
 size_t lp_server_output_bytes(const lp_server *server) { return server->output_bytes; }
 
@@ -127,6 +143,7 @@ static void free_call(lp_call *call) {
 
 static void close_connection(lp_conn *conn) {
   lp_server *server = conn->server;
+  if (conn->on_close) conn->on_close(conn->on_close_arg);
   for (lp_call *call = conn->head, *next; call; call = next) {
     next = call->next;
     if (call->done) free_call(call);

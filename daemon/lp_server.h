@@ -52,6 +52,12 @@ void lp_conn_set_greeted(lp_conn *conn);
 const char *lp_conn_peer(const lp_conn *conn);
 /* The connection's token memo (see lp_auth.h). */
 lp_token_memo *lp_conn_token_memo(lp_conn *conn);
+/* Makes conn a watching connection (see leerplek.proto, TRANSPORT): no idle read timeout;
+ * on_close(arg) runs when it closes. Pushed frames go out with lp_call_open + lp_call_finish. */
+void lp_conn_set_watching(lp_conn *conn, void (*on_close)(void *arg), void *arg);
+bool lp_conn_watching(const lp_conn *conn);
+/* Reply bytes queued on conn and not yet sent. */
+size_t lp_conn_unsent_bytes(const lp_conn *conn);
 /* No more requests are read from conn; it closes once the queued replies are written. */
 void lp_conn_stop_reading(lp_conn *conn);
 

@@ -64,12 +64,69 @@ struct lp_txn {
   size_t ends_capacity;
   uint64_t *records;            /* record_hash of each record it writes or deletes (lp_follow) */
   size_t record_count, record_capacity;
+  /* Events are kept as messages until the block is sent (seal_events), so that
+   * lp_txn_event_detail and the records the block writes can still complete them. */
+  struct txn_event *events;
+  size_t event_count, event_capacity;
+  struct txn_note *notes;       /* what the block writes to placements, referrals, vacancies */
+  size_t note_count, note_capacity;
 };
+
+/* One event of a block, its detail still open. */
+typedef struct txn_event {
+  char *instance, *op, *key, *actor;
+  enum lp_kind kind;
+  long long max_length;
+  Leerplek__V1__Event detail;   /* strings owned (lp_strdup); id and time are Redis' */
+} txn_event;
+
+/* A record the block writes, as far as an event about it needs it (see fill_from_notes). */
+typedef struct txn_note {
+  enum lp_kind kind;
+  char *key;
+  int state;                    /* PlacementState or ReferralState */
+  char *vacancy_id, *company_id, *offer_id, *decline_reason;
+  uint64_t proposal_id;
+  int decline_side;
+} txn_note;
 
 lp_txn *lp_txn_new(void) { return lp_calloc(1, sizeof(lp_txn)); }
 
+static void free_event_detail(Leerplek__V1__Event *detail) {
+  char **strings[] = {&detail->call, &detail->actor_scope_id, &detail->school_id, &detail->pupil_ref,
+                      &detail->vacancy_id, &detail->company_id, &detail->offer_id, &detail->reason};
+  for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
+    if (*strings[i] != protobuf_c_empty_string) free(*strings[i]);
+    *strings[i] = (char *)protobuf_c_empty_string;
+  }
+}
+
+/* Frees the events not yet sealed into commands, leaving none. */
+static void drop_events(lp_txn *txn) {
+  for (size_t e = 0; e < txn->event_count; e++) {
+    txn_event *event = &txn->events[e];
+    free(event->instance);
+    free(event->op);
+    free(event->key);
+    free(event->actor);
+    free_event_detail(&event->detail);
+  }
+  txn->event_count = 0;
+}
+
 void lp_txn_free(lp_txn *txn) {
   if (!txn) return;
+  drop_events(txn);
+  for (size_t n = 0; n < txn->note_count; n++) {
+    txn_note *note = &txn->notes[n];
+    free(note->key);
+    free(note->vacancy_id);
+    free(note->company_id);
+    free(note->offer_id);
+    free(note->decline_reason);
+  }
+  free(txn->events);
+  free(txn->notes);
   free(txn->wire);
   free(txn->ends);
   free(txn->records);
@@ -156,6 +213,43 @@ void lp_txn_note_write(lp_txn *txn, enum lp_kind kind, const char *key) { note_r
 
 size_t lp_txn_bytes(const lp_txn *txn) { return txn->length; }
 
+static char *dup_or_null(const char *text) { return text && text[0] ? lp_strdup(text) : NULL; }
+
+/* Remembers what an event about this record would say (its new state, the offered vacancy). */
+static void note_written(lp_txn *txn, enum lp_kind kind, const char *key, const ProtobufCMessage *message) {
+  if (kind != LP_KIND_PLACEMENT && kind != LP_KIND_REFERRAL && kind != LP_KIND_VACANCY && kind != LP_KIND_LOCATION) return;
+  if (txn->note_count == txn->note_capacity) {
+    txn->note_capacity = txn->note_capacity ? txn->note_capacity * 2 : 4;
+    txn->notes = lp_realloc(txn->notes, txn->note_capacity * sizeof *txn->notes);
+  }
+  txn_note *note = &txn->notes[txn->note_count++];
+  memset(note, 0, sizeof *note);
+  note->kind = kind;
+  note->key = lp_strdup(key);
+  if (kind == LP_KIND_PLACEMENT) {
+    const Leerplek__V1__Placement *placement = (const Leerplek__V1__Placement *)message;
+    note->state = (int)placement->state;
+    note->proposal_id = placement->proposal_id;
+    if (placement->offer) {
+      note->vacancy_id = dup_or_null(placement->offer->vacancy_id);
+      note->company_id = dup_or_null(placement->offer->company_id);
+    } else if (placement->state == LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_DECLINED && placement->last_decline) {
+      note->vacancy_id = dup_or_null(placement->last_decline->vacancy_id);
+      note->company_id = dup_or_null(placement->last_decline->company_id);
+      note->decline_side = (int)placement->last_decline->side;
+      note->decline_reason = dup_or_null(placement->last_decline->reason);
+    }
+  } else if (kind == LP_KIND_REFERRAL) {
+    const Leerplek__V1__Referral *referral = (const Leerplek__V1__Referral *)message;
+    note->state = (int)referral->state;
+    note->offer_id = dup_or_null(referral->offer_id);
+  } else if (kind == LP_KIND_VACANCY) {
+    note->company_id = dup_or_null(((const Leerplek__V1__Vacancy *)message)->company_id);
+  } else {
+    note->company_id = dup_or_null(((const Leerplek__V1__Location *)message)->company_id);
+  }
+}
+
 void lp_txn_put(lp_txn *txn, enum lp_kind kind, const char *key, const ProtobufCMessage *message) {
   note_record(txn, kind, key);
   char record_key[256], index_key[64];
@@ -170,6 +264,7 @@ void lp_txn_put(lp_txn *txn, enum lp_kind kind, const char *key, const ProtobufC
   free(bytes);
   const char *index_argv[3] = {"SADD", index_key, key};
   add_strings(txn, 3, index_argv);
+  note_written(txn, kind, key, message);
 }
 
 void lp_txn_delete(lp_txn *txn, enum lp_kind kind, const char *key) {
@@ -191,13 +286,201 @@ void lp_txn_set_raw(lp_txn *txn, const char *key, const void *bytes, size_t size
 
 void lp_txn_event(lp_txn *txn, const char *instance_id, const char *op, enum lp_kind kind,
                   const char *key, const char *actor, long long events_max_length) {
-  char max_length[32];
-  snprintf(max_length, sizeof max_length, "%lld", events_max_length);
-  const char *argv[16] = {"XADD", "lp:events", "MAXLEN", "~", max_length, "*",
-                          "instance", instance_id, "op", op, "kind", lp_kind_name(kind),
-                          "key", key, "actor", actor};
-  /* The stream id Redis assigns ("<unix ms>-<seq>") is the event's time. */
-  add_strings(txn, 16, argv);
+  if (txn->event_count == txn->event_capacity) {
+    txn->event_capacity = txn->event_capacity ? txn->event_capacity * 2 : 2;
+    txn->events = lp_realloc(txn->events, txn->event_capacity * sizeof *txn->events);
+  }
+  txn_event *event = &txn->events[txn->event_count++];
+  event->instance = lp_strdup(instance_id);
+  event->op = lp_strdup(op);
+  event->key = lp_strdup(key);
+  event->actor = lp_strdup(actor);
+  event->kind = kind;
+  event->max_length = events_max_length;
+  leerplek__v1__event__init(&event->detail);
+}
+
+void lp_txn_event_like(lp_txn *txn, const char *op, enum lp_kind kind, const char *key) {
+  if (txn->event_count == 0) return;
+  const txn_event first = txn->events[0]; /* copied: lp_txn_event may move the array */
+  lp_txn_event(txn, first.instance, op, kind, key, first.actor, first.max_length);
+  lp_event_detail detail = {.call = first.detail.call};
+  lp_txn_event_detail(txn, &detail);
+}
+
+/* Replaces a detail string when the new value is set. */
+static void set_text(char **field, const char *value) {
+  if (!value || !value[0]) return;
+  if (*field != protobuf_c_empty_string) free(*field);
+  *field = lp_strdup(value);
+}
+
+void lp_txn_event_detail(lp_txn *txn, const lp_event_detail *detail) {
+  if (txn->event_count == 0 || !detail) return;
+  Leerplek__V1__Event *event = &txn->events[txn->event_count - 1].detail;
+  set_text(&event->call, detail->call);
+  set_text(&event->school_id, detail->school_id);
+  set_text(&event->pupil_ref, detail->pupil_ref);
+  set_text(&event->vacancy_id, detail->vacancy_id);
+  set_text(&event->company_id, detail->company_id);
+  set_text(&event->offer_id, detail->offer_id);
+  set_text(&event->reason, detail->reason);
+  if (detail->proposal_id) event->proposal_id = detail->proposal_id;
+  if (detail->side) event->side = (Leerplek__V1__Side)detail->side;
+  if (detail->old_state) event->old_state = (Leerplek__V1__PlacementState)detail->old_state;
+  if (detail->new_state) event->new_state = (Leerplek__V1__PlacementState)detail->new_state;
+  if (detail->old_referral_state) event->old_referral_state = (Leerplek__V1__ReferralState)detail->old_referral_state;
+  if (detail->new_referral_state) event->new_referral_state = (Leerplek__V1__ReferralState)detail->new_referral_state;
+  if (detail->epoch) event->epoch = detail->epoch;
+}
+
+/* Completes an event from its record key and from what the block writes to that record:
+ * what the caller set explicitly wins. */
+static void fill_from_notes(const lp_txn *txn, txn_event *event) {
+  Leerplek__V1__Event *detail = &event->detail;
+  if (event->kind == LP_KIND_PUPIL || event->kind == LP_KIND_PLACEMENT || event->kind == LP_KIND_REFERRAL) {
+    /* "<school>/<ref>[/<component>]"; an erasure's key is the school alone. */
+    const char *slash = strchr(event->key, '/');
+    if (slash && !detail->pupil_ref[0]) {
+      const char *end = strchr(slash + 1, '/');
+      size_t ref_length = end ? (size_t)(end - slash - 1) : strlen(slash + 1);
+      char *school = lp_strdup(event->key), *ref = lp_strdup(slash + 1);
+      school[slash - event->key] = '\0';
+      ref[ref_length] = '\0';
+      set_text(&detail->school_id, school);
+      set_text(&detail->pupil_ref, ref);
+      free(school);
+      free(ref);
+    } else if (!slash) {
+      set_text(&detail->school_id, event->key);
+    }
+  } else if (event->kind == LP_KIND_VACANCY) {
+    set_text(&detail->vacancy_id, event->key);
+  } else if (event->kind == LP_KIND_COMPANY) {
+    set_text(&detail->company_id, event->key);
+  }
+  for (size_t n = txn->note_count; n-- > 0;) {
+    const txn_note *note = &txn->notes[n];
+    if (note->kind != event->kind || strcmp(note->key, event->key) != 0) continue;
+    if (note->kind == LP_KIND_PLACEMENT) {
+      if (!detail->new_state) detail->new_state = (Leerplek__V1__PlacementState)note->state;
+      if (!detail->proposal_id) detail->proposal_id = note->proposal_id;
+      if (!detail->side) detail->side = (Leerplek__V1__Side)note->decline_side;
+      if (!detail->reason[0]) set_text(&detail->reason, note->decline_reason);
+    } else if (note->kind == LP_KIND_REFERRAL) {
+      if (!detail->new_referral_state) detail->new_referral_state = (Leerplek__V1__ReferralState)note->state;
+      if (!detail->offer_id[0]) set_text(&detail->offer_id, note->offer_id);
+    }
+    if (!detail->vacancy_id[0]) set_text(&detail->vacancy_id, note->vacancy_id);
+    if (!detail->company_id[0]) set_text(&detail->company_id, note->company_id);
+    break; /* the last write to the record is what it becomes */
+  }
+}
+
+/* "school:S1" -> ROLE_SCHOOL and "S1" (lp_auth_describe's form). */
+static void fill_actor(txn_event *event) {
+  static const struct { const char *prefix; Leerplek__V1__Role role; } roles[] = {
+      {"school", LEERPLEK__V1__ROLE__ROLE_SCHOOL},           {"company", LEERPLEK__V1__ROLE__ROLE_COMPANY},
+      {"coordinator", LEERPLEK__V1__ROLE__ROLE_COORDINATOR}, {"admin", LEERPLEK__V1__ROLE__ROLE_ADMIN},
+      {"support", LEERPLEK__V1__ROLE__ROLE_SUPPORT}};
+  for (size_t r = 0; r < sizeof roles / sizeof roles[0]; r++) {
+    size_t length = strlen(roles[r].prefix);
+    if (strncmp(event->actor, roles[r].prefix, length) != 0) continue;
+    if (event->actor[length] != '\0' && event->actor[length] != ':') continue;
+    event->detail.actor_role = roles[r].role;
+    if (event->actor[length] == ':') set_text(&event->detail.actor_scope_id, event->actor + length + 1);
+    return;
+  }
+  /* "rematch <epoch>" and the like: the daemon itself, on a coordinator's behalf. */
+  event->detail.actor_role = LEERPLEK__V1__ROLE__ROLE_COORDINATOR;
+}
+
+/* XADD of one event and ZADD of its id to the history index of each subject it names, in one
+ * script so that the index holds the id Redis assigns. Index members are the id zero-padded
+ * ("%013ms-%010seq") with score 0: lexical order is then the stream's order, so a page is one
+ * ZRANGEBYLEX. Entries trimmed from the stream (MAXLEN ~) leave the indexes as well. */
+static const char XADD_SCRIPT[] =
+    "local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, 2))\n"
+    "local function pad(i) local ms, seq = string.match(i, '^(%d+)-(%d+)$')\n"
+    "  return string.rep('0', 13 - #ms) .. ms .. '-' .. string.rep('0', 10 - #seq) .. seq end\n"
+    "local member = pad(id)\n"
+    "local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)\n"
+    "local floor = first[1] and pad(first[1][1]) or member\n"
+    "for i = 2, #KEYS do\n"
+    "  redis.call('ZADD', KEYS[i], 0, member)\n"
+    "  redis.call('ZREMRANGEBYLEX', KEYS[i], '-', '(' .. floor)\n"
+    "end\n"
+    "return id\n";
+
+/* Appends the EVAL of XADD_SCRIPT for each event (sealed: details can no longer change). */
+static void seal_events(lp_txn *txn) {
+  for (size_t e = 0; e < txn->event_count; e++) {
+    txn_event *event = &txn->events[e];
+    fill_from_notes(txn, event);
+    fill_actor(event);
+    Leerplek__V1__Event *detail = &event->detail;
+    if (!detail->call[0]) set_text(&detail->call, event->op);
+    char index_keys[4][256];
+    int index_count = 0;
+    if (detail->school_id[0] && detail->pupil_ref[0])
+      snprintf(index_keys[index_count++], sizeof index_keys[0], "lp:history:pupil:%s/%s", detail->school_id,
+               detail->pupil_ref);
+    if (detail->school_id[0])
+      snprintf(index_keys[index_count++], sizeof index_keys[0], "lp:history:school:%s", detail->school_id);
+    if (detail->vacancy_id[0])
+      snprintf(index_keys[index_count++], sizeof index_keys[0], "lp:history:vacancy:%s", detail->vacancy_id);
+    if (detail->company_id[0])
+      snprintf(index_keys[index_count++], sizeof index_keys[0], "lp:history:company:%s", detail->company_id);
+    size_t packed_size = protobuf_c_message_get_packed_size(&detail->base);
+    uint8_t *packed = lp_malloc(packed_size ? packed_size : 1);
+    protobuf_c_message_pack(&detail->base, packed);
+    char key_count[16], max_length[32];
+    snprintf(key_count, sizeof key_count, "%d", 1 + index_count);
+    snprintf(max_length, sizeof max_length, "%lld", event->max_length);
+    const void *argv[24];
+    size_t lengths[24];
+    int argc = 0;
+#define ARG(text) (argv[argc] = (text), lengths[argc] = strlen(text), argc++)
+    ARG("EVAL");
+    ARG(XADD_SCRIPT);
+    ARG(key_count);
+    ARG(LP_EVENTS_STREAM);
+    for (int k = 0; k < index_count; k++) ARG(index_keys[k]);
+    ARG(max_length);
+    ARG("instance"), ARG(event->instance);
+    ARG("op"), ARG(event->op);
+    ARG("kind"), ARG(lp_kind_name(event->kind));
+    ARG("key"), ARG(event->key);
+    ARG("actor"), ARG(event->actor);
+    ARG("event");
+#undef ARG
+    argv[argc] = packed;
+    lengths[argc++] = packed_size;
+    add_command(txn, argc, argv, lengths);
+    free(packed);
+  }
+  drop_events(txn); /* sealed: a second commit attempt must not add them again */
+}
+
+/* Every event that named the pupil goes (XDEL), with the pupil's index and its ids in the
+ * school's; events of other subjects (a vacancy's) that named the pupil are among them, and
+ * their index ids are dropped when a history read finds them gone. */
+static const char ERASE_SCRIPT[] =
+    "local members = redis.call('ZRANGE', KEYS[2], 0, -1)\n"
+    "for _, member in ipairs(members) do\n"
+    "  local ms, seq = string.match(member, '^0*(%d+)-0*(%d+)$')\n"
+    "  redis.call('XDEL', KEYS[1], ms .. '-' .. seq)\n"
+    "  redis.call('ZREM', KEYS[3], member)\n"
+    "end\n"
+    "redis.call('DEL', KEYS[2])\n"
+    "return #members\n";
+
+void lp_txn_erase_history(lp_txn *txn, const char *school_id, const char *pupil_ref) {
+  char pupil_key[256], school_key[256];
+  snprintf(pupil_key, sizeof pupil_key, "lp:history:pupil:%s/%s", school_id, pupil_ref);
+  snprintf(school_key, sizeof school_key, "lp:history:school:%s", school_id);
+  const char *argv[6] = {"EVAL", ERASE_SCRIPT, "3", LP_EVENTS_STREAM, pupil_key, school_key};
+  add_strings(txn, 6, argv);
 }
 
 /* ---- the async connection -------------------------------------------------------------- */
@@ -476,6 +759,7 @@ int lp_store_commit(lp_store *store, lp_txn *txn, lp_commit_done *done, void *ar
     store->local_writes[slot].hash = hash;
     store->local_writes[slot].seq = store->commit_seq;
   }
+  seal_events(txn);
   pending->commands = txn->count;
   gettimeofday(&pending->sent, NULL);
   pending->previous = store->newest;
@@ -920,6 +1204,7 @@ redisContext *lp_store_connect_sync(const lp_config *config, char *error, size_t
 }
 
 int lp_store_commit_sync(redisContext *redis, lp_txn *txn, char *error, size_t error_size) {
+  seal_events(txn);
   redisAppendCommand(redis, "MULTI");
   for (size_t i = 0; i < txn->count; i++) {
     size_t length = 0;

@@ -8,6 +8,7 @@
 #include <hiredis/hiredis.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lp_daemon.h"
 
@@ -22,8 +23,13 @@ void lp_txn_put(lp_txn *txn, enum lp_kind kind, const char *key, const ProtobufC
 void lp_txn_delete(lp_txn *txn, enum lp_kind kind, const char *key);
 /* SET an arbitrary key to bytes (e.g. lp:tokenhash:<id>). */
 void lp_txn_set_raw(lp_txn *txn, const char *key, const void *bytes, size_t size);
+/* The event log: one stream entry per change. */
+#define LP_EVENTS_STREAM "lp:events"
+
 /* XADD to lp:events: who (actor) did what (op) to which record; key may be "" (e.g. erasures
- * keep only the school). */
+ * keep only the school). The entry carries op, kind, key (lp_follow re-reads that record) and
+ * `event`, a packed leerplek.v1.Event (history and watch); the Event is completed when the
+ * block is committed, so lp_txn_event_detail may still add to it until then. */
 void lp_txn_event(lp_txn *txn, const char *instance_id, const char *op, enum lp_kind kind,
                   const char *key, const char *actor, long long events_max_length);
 /* Appends one command (arguments copied, binary safe), e.g. a script. */
@@ -33,6 +39,39 @@ void lp_txn_command(lp_txn *txn, int argc, const void *const *argv, const size_t
 void lp_txn_note_write(lp_txn *txn, enum lp_kind kind, const char *key);
 /* The block's size in Redis' wire format, bytes. */
 size_t lp_txn_bytes(const lp_txn *txn);
+
+/* What an event says beyond op/kind/key: the fields of leerplek.v1.Event. Unset fields are NULL
+ * or 0. Much is filled in without it when the block is committed: the pupil (school and ref)
+ * from a pupil, placement or referral key, the vacancy from a vacancy key, the company from a
+ * company key; from the records the block writes: a placement's new state, proposal, offered
+ * vacancy and company (the declined ones, with the side and reason, for a decline), a
+ * referral's new state and offer, a vacancy's or location's company; the actor's role and scope; `call`
+ * from the op. lp_begin also sets the call's name and the record's old state. So a handler
+ * only adds what the records do not say: usually a reason, sometimes a side or an epoch.
+ *
+ * Name a pupil only on events of that pupil's own records (pupil, placement, referral), or of
+ * records an erasure may forget: erase_pupil deletes every event that names the pupil. */
+typedef struct lp_event_detail {
+  const char *call;        /* "accept_proposal", "rematch_move", ...; NULL: the op */
+  const char *school_id, *pupil_ref;
+  const char *vacancy_id, *company_id;
+  uint64_t proposal_id;
+  const char *offer_id;    /* a referral's support offer */
+  int side;                /* Leerplek__V1__Side */
+  int old_state, new_state; /* Leerplek__V1__PlacementState */
+  int old_referral_state, new_referral_state; /* Leerplek__V1__ReferralState */
+  const char *reason;
+  uint64_t epoch;
+} lp_event_detail;
+/* Adds detail to the txn's last event (set fields replace earlier ones; strings are copied).
+ * Call it right after lp_begin or lp_txn_event; no event yet: nothing happens. */
+void lp_txn_event_detail(lp_txn *txn, const lp_event_detail *detail);
+/* Another event in the same block, by the same actor and call as its first event (e.g. the
+ * proposals a vacancy change releases); no first event: nothing happens. */
+void lp_txn_event_like(lp_txn *txn, const char *op, enum lp_kind kind, const char *key);
+/* For erase_pupil: deletes every event naming the pupil from lp:events and its history index
+ * (see lp_events.h), in the same MULTI/EXEC as the erasure. */
+void lp_txn_erase_history(lp_txn *txn, const char *school_id, const char *pupil_ref);
 /* Always false: building a block cannot fail since allocation failure aborts (lp_alloc.h);
  * kept for the callers that still ask. */
 bool lp_txn_failed(const lp_txn *txn);

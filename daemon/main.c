@@ -14,6 +14,7 @@
 #include "lp_daemon.h"
 #include "lp_deadlines.h"
 #include "lp_figures.h"
+#include "lp_events.h"
 #include "lp_follow.h"
 #include "lp_http.h"
 #include "lp_log.h"
@@ -249,6 +250,8 @@ int main(int argc, char **argv) {
     LP_ERROR("out of memory starting to follow lp:events");
     goto cleanup;
   }
+  /* The feed takes its live events from the follower (lp_events.c). */
+  if (daemon.follow) daemon.watchers = lp_watchers_new(&daemon);
   if (lp_server_listen(daemon.server, error, sizeof error) != 0) {
     LP_ERROR("%s", error);
     goto cleanup;
@@ -273,6 +276,7 @@ cleanup:
   lp_follow_free(daemon.follow);
   lp_store_free(daemon.store); /* answers an epoch write in flight before the rematch goes */
   lp_deadlines_free(deadlines);
+  lp_watchers_free(daemon.watchers); /* last: the closing connections and reads above unhook theirs */
   lp_rematch_free(rematch);
   lp_state_free(&daemon.state);
   if (term) event_free(term);

@@ -521,6 +521,69 @@ Test(cli_daemon, company_declines_and_is_excluded) {
   cli_result_free(&r);
 }
 
+/* History per role and the feed, as the tool prints them. */
+Test(cli_daemon, history_and_watch_show_what_happened) {
+  char school_env[200], company_env[200];
+  prepare_proposal(school_env, sizeof school_env, company_env, sizeof company_env);
+  cli_result r;
+  RUN_AS(r, company_env, "company", "decline", "4242", "--reason", "days do not fit");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cli_result_free(&r);
+  RUN_AS(r, school_env, "school", "history", "--pupil", "lln-001", "--json");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  json_t *events = json_loads(r.out, 0, NULL);
+  cr_assert(json_is_array(events), "%s", r.out);
+  json_t *last = json_array_get(events, json_array_size(events) - 1);
+  cr_assert_str_eq(json_string_value(json_object_get(last, "call")), "decline_proposal");
+  cr_assert_str_eq(json_string_value(json_object_get(last, "side")), "company");
+  cr_assert_str_eq(json_string_value(json_object_get(last, "new_state")), "declined");
+  cr_assert_str_eq(json_string_value(json_object_get(last, "reason")), "days do not fit");
+  cr_assert_str_eq(json_string_value(json_object_get(last, "vacancy_id")), "VAC-1");
+  char last_id[48];
+  snprintf(last_id, sizeof last_id, "%s", json_string_value(json_object_get(last, "id")));
+  json_decref(events);
+  cli_result_free(&r);
+  RUN_AS(r, coordinator_env, "coordinator", "history", "--pupil", "SCH-1/lln-001", "--csv");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert(strncmp(r.out, "time,call,actor_role,", 21) == 0 && strstr(r.out, ",decline_proposal,company,0200000001,SCH-1,"),
+            "%s", r.out);
+  cli_result_free(&r);
+  RUN_AS(r, company_env, "company", "history", "--vacancy", "VAC-1");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert(strstr(r.out, "decline_proposal") && !strstr(r.out, "SCH-1"), "a company never sees the school: %s", r.out);
+  cli_result_free(&r);
+  RUN_AS(r, company_env, "company", "history", "--pupil", "SCH-1/lln-001");
+  cr_assert_eq(r.status, 1, "a company reads no pupil's history: %s", r.out);
+  cli_result_free(&r);
+  RUN_AS(r, coordinator_env, "coordinator", "history");
+  cr_assert_eq(r.status, 2, "a coordinator names a subject");
+  cli_result_free(&r);
+  /* The feed from the start: the school's events, the decline last. */
+  RUN_AS(r, school_env, "watch", "--after", "0-0", "--count", "1");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert(strstr(r.out, "call=register_pupil") && strstr(r.out, "school_id=SCH-1"), "%s", r.out);
+  cli_result_free(&r);
+  char before_last[48];
+  RUN_AS(r, school_env, "school", "history", "--json");
+  events = json_loads(r.out, 0, NULL);
+  size_t n = json_array_size(events);
+  cr_assert_geq(n, 2, "%s", r.out);
+  snprintf(before_last, sizeof before_last, "%s", json_string_value(json_object_get(json_array_get(events, n - 2), "id")));
+  json_decref(events);
+  cli_result_free(&r);
+  RUN_AS(r, school_env, "watch", "--after", before_last, "--count", "1", "--json");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  json_t *line = json_loads(r.out, JSON_DISABLE_EOF_CHECK, NULL);
+  cr_assert_not_null(line, "%s", r.out);
+  cr_assert_str_eq(json_string_value(json_object_get(line, "id")), last_id);
+  json_decref(line);
+  cli_result_free(&r);
+  RUN_AS(r, school_env, "watch", "--after", "1-0", "--count", "1");
+  cr_assert_eq(r.status, 1, "events before the oldest kept are gone: %s", r.err);
+  cr_assert(strstr(r.err, "OUT_OF_RANGE"), "%s", r.err);
+  cli_result_free(&r);
+}
+
 /* More rows than the pipeline window (64) and than one list page (1000): every row is imported
  * and export pages through all of them. */
 Test(cli_daemon, large_import_pipelines_and_export_pages) {

@@ -168,6 +168,17 @@ static inline int get_pupil(leerplek_client *client, const char *school, const c
   return call_code(client, &request, out);
 }
 
+/* GetPlacement of (school, ref); the status code (the response in *out). */
+static inline int get_placement_of(leerplek_client *client, const char *school, const char *ref, Leerplek__V1__Response **out) {
+  Leerplek__V1__GetPlacementRequest body = LEERPLEK__V1__GET_PLACEMENT_REQUEST__INIT;
+  body.school_id = (char *)school;
+  body.pupil_ref = (char *)ref;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_PLACEMENT;
+  request.get_placement = &body;
+  return call_code(client, &request, out);
+}
+
 /* Creates a token with the admin client; copies the secret into out. */
 static inline void create_token(leerplek_client *admin, int role, const char *scope, char *out, size_t out_size) {
   Leerplek__V1__CreateTokenRequest body = LEERPLEK__V1__CREATE_TOKEN_REQUEST__INIT;

@@ -147,6 +147,8 @@ typedef struct request_storage {
     Leerplek__V1__RunDispatchRequest run_dispatch;
     Leerplek__V1__GetReferralWaitingListRequest get_referral_waiting_list;
     Leerplek__V1__GetRegistrationPointRequest get_registration_point;
+    Leerplek__V1__GetHistoryRequest get_history;
+    Leerplek__V1__WatchRequest watch;
   } body;
 } request_storage;
 
@@ -215,6 +217,10 @@ static const matrix_row matrix[] = {
     {"run_dispatch", {UA, PD, PD, PD, PD, OK, PD, PD}},
     {"get_referral_waiting_list", {UA, PD, PD, PD, PD, OK, PD, OK}},
     {"get_registration_point", {UA, PD, PD, PD, PD, OK, PD, PD}},
+    /* Schools and coordinators ask for school A's p1, companies for vacancy vac-x (company X's). */
+    {"get_history", {UA, OK, NF, OK, NF, OK, PD, PD}},
+    /* On a connection of its own (a watching connection takes no other calls). */
+    {"watch", {UA, OK, OK, OK, OK, OK, PD, PD}},
 };
 
 /* Builds the request for call as role would send it: names objects of school A and company X,
@@ -453,6 +459,18 @@ static void build_request(request_storage *s, const char *call, int role) {
     leerplek__v1__get_registration_point_request__init(&s->body.get_registration_point);
     r->body_case = LEERPLEK__V1__REQUEST__BODY_GET_REGISTRATION_POINT;
     r->get_registration_point = &s->body.get_registration_point;
+  } else if (strcmp(call, "get_history") == 0) {
+    leerplek__v1__get_history_request__init(&s->body.get_history);
+    if (role == COMPANY_X || role == COMPANY_Y) {
+      s->body.get_history.vacancy_id = (char *)"vac-x";
+    } else {
+      s->body.get_history.school_id = (char *)"school-a";
+      s->body.get_history.pupil_ref = (char *)"p1";
+    }
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_GET_HISTORY, r->get_history = &s->body.get_history;
+  } else if (strcmp(call, "watch") == 0) {
+    leerplek__v1__watch_request__init(&s->body.watch);
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_WATCH, r->watch = &s->body.watch;
   } else if (strcmp(call, "list_referrals") == 0) {
     leerplek__v1__list_referrals_request__init(&s->body.list_referrals);
     r->body_case = LEERPLEK__V1__REQUEST__BODY_LIST_REFERRALS, r->list_referrals = &s->body.list_referrals;
@@ -512,7 +530,11 @@ Test(access, every_role_against_every_call) {
       int expected = matrix[row].expected[role];
       char *before = expected == OK ? NULL : harness_snapshot(&harness);
       Leerplek__V1__Response *response = NULL;
-      int code = call_code(clients[role], &storage.request, &response);
+      bool own_connection = strcmp(matrix[row].call, "watch") == 0;
+      leerplek_client *client =
+          own_connection ? harness_connect(&harness, role == ANONYMOUS ? NULL : tokens[role]) : clients[role];
+      int code = call_code(client, &storage.request, &response);
+      if (own_connection) leerplek_close(client);
       cr_assert_eq(code, expected, "%s as %s: got %s (%s), expected %s", matrix[row].call, role_names[role],
                    leerplek_status_name(code), response->status->message, leerplek_status_name(expected));
       if (code != OK) {

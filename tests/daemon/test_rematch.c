@@ -45,13 +45,7 @@ static int location_at(const char *id, const char *company, int32_t lat_e6, cons
 
 /* The placement (caller frees the response). */
 static Leerplek__V1__Placement *get_placement(const char *school, const char *ref, Leerplek__V1__Response **response) {
-  Leerplek__V1__GetPlacementRequest body = LEERPLEK__V1__GET_PLACEMENT_REQUEST__INIT;
-  body.school_id = (char *)school;
-  body.pupil_ref = (char *)ref;
-  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
-  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_PLACEMENT;
-  request.get_placement = &body;
-  cr_assert_eq(call_code(coordinator, &request, response), 0);
+  cr_assert_eq(get_placement_of(coordinator, school, ref, response), 0);
   return (*response)->get_placement->placement;
 }
 

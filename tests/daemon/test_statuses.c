@@ -444,6 +444,41 @@ CASE(waiting_list_other_school) {
   BODY(GetWaitingList, get_waiting_list, GET_WAITING_LIST);
   b->school_id = (char *)"school-b";
 }
+CASE(history_two_subjects) {
+  BODY(GetHistory, get_history, GET_HISTORY);
+  b->vacancy_id = (char *)"vac-x";
+  b->company_id = (char *)"1111111111";
+}
+CASE(history_of_a_pupil) {
+  BODY(GetHistory, get_history, GET_HISTORY);
+  b->school_id = (char *)"school-a";
+  b->pupil_ref = (char *)"p1";
+}
+CASE(history_of_school_a) {
+  BODY(GetHistory, get_history, GET_HISTORY);
+  b->school_id = (char *)"school-a";
+}
+CASE(history_of_vac_x) {
+  BODY(GetHistory, get_history, GET_HISTORY);
+  b->vacancy_id = (char *)"vac-x";
+}
+CASE(history_of_an_absent_vacancy) {
+  BODY(GetHistory, get_history, GET_HISTORY);
+  b->vacancy_id = (char *)"vac-none";
+}
+CASE(history_of_company_x) {
+  BODY(GetHistory, get_history, GET_HISTORY);
+  b->company_id = (char *)"1111111111";
+}
+CASE(history_with_a_raw_page_token) {
+  BODY(GetHistory, get_history, GET_HISTORY);
+  b->vacancy_id = (char *)"vac-x";
+  b->page_token = (char *)"00000000000000000000000000000000";
+}
+CASE(watch_after_no_event_id) {
+  BODY(Watch, watch, WATCH);
+  b->after_event_id = (char *)"yesterday";
+}
 CASE(token_no_role) {
   BODY(CreateToken, create_token, CREATE_TOKEN);
   (void)b;
@@ -580,6 +615,16 @@ static const status_case cases[] = {
     {"close_school_year at a date that does not exist", COORDINATOR, close_year_bad_date, IA, "close_school_year.boundary"},
     {"run_rematch while another holds the lock", COORDINATOR, rematch_while_locked, AB, ""},
     {"get_waiting_list of another school", SCHOOL_A, waiting_list_other_school, PD, "get_waiting_list.school_id"},
+    {"get_history naming two subjects", COORDINATOR, history_two_subjects, IA, "get_history"},
+    {"get_history of a pupil by a company", COMPANY_X, history_of_a_pupil, PD, "get_history"},
+    {"get_history of a vacancy by a school", SCHOOL_A, history_of_vac_x, PD, "get_history"},
+    {"get_history of another school's pupil", SCHOOL_B, history_of_a_pupil, NF, "get_history.school_id"},
+    {"get_history of another school", SCHOOL_B, history_of_school_a, PD, "get_history.school_id"},
+    {"get_history of another company's vacancy", COMPANY_Y, history_of_vac_x, NF, "get_history.vacancy_id"},
+    {"get_history of an absent vacancy", COORDINATOR, history_of_an_absent_vacancy, NF, "get_history.vacancy_id"},
+    {"get_history of another company", COMPANY_Y, history_of_company_x, NF, "get_history.company_id"},
+    {"get_history with a raw page token", COORDINATOR, history_with_a_raw_page_token, IA, "get_history.page_token"},
+    {"watch after something that is not an event id", SCHOOL_A, watch_after_no_event_id, IA, "watch.after_event_id"},
     {"create_token without a role", ADMIN, token_no_role, IA, "create_token.role"},
     {"create_token for an absent company", ADMIN, token_unknown_company, IA, "create_token.scope_id"},
     {"revoke_token of an absent token", ADMIN, revoke_absent, NF, "revoke_token.token_id"},
