@@ -201,6 +201,11 @@ void lp_release_add(lp_ctx *ctx, lp_releases *releases, const char *key, const L
 void lp_releases_put(const lp_releases *releases, lp_txn *txn);
 void lp_releases_apply(lp_ctx *ctx, lp_releases *releases);
 void lp_releases_free(lp_releases *releases);
+/* handlers_manual.c */
+int lp_handle_place_pupil(lp_ctx *ctx);
+int lp_handle_pin_placement(lp_ctx *ctx);
+/* The proposal ends or is replaced by another: its pin and its manual info go with it. */
+void lp_placement_end_manual(Leerplek__V1__Placement *placement);
 /* handlers_support.c */
 int lp_handle_upsert_support_organisation(lp_ctx *ctx);
 int lp_handle_get_support_organisation(lp_ctx *ctx);
