@@ -145,6 +145,8 @@ typedef struct request_storage {
     Leerplek__V1__RunDispatchRequest run_dispatch;
     Leerplek__V1__GetReferralWaitingListRequest get_referral_waiting_list;
     Leerplek__V1__GetRegistrationPointRequest get_registration_point;
+    Leerplek__V1__PlacePupilRequest place_pupil;
+    Leerplek__V1__PinPlacementRequest pin_placement;
   } body;
 } request_storage;
 
@@ -211,6 +213,10 @@ static const matrix_row matrix[] = {
     {"run_dispatch", {UA, PD, PD, PD, PD, OK, PD, PD}},
     {"get_referral_waiting_list", {UA, PD, PD, PD, PD, OK, PD, OK}},
     {"get_registration_point", {UA, PD, PD, PD, PD, OK, PD, PD}},
+    /* Coordinators only: school A's p1 (no placement request) and a vacancy that does not
+     * exist, so the coordinator's call is NOT_FOUND; test_manual covers real ones. */
+    {"place_pupil", {UA, PD, PD, PD, PD, NF, PD, PD}},
+    {"pin_placement", {UA, PD, PD, PD, PD, NF, PD, PD}},
 };
 
 /* Builds the request for call as role would send it: names objects of school A and company X,
@@ -439,6 +445,18 @@ static void build_request(request_storage *s, const char *call, int role) {
     leerplek__v1__get_registration_point_request__init(&s->body.get_registration_point);
     r->body_case = LEERPLEK__V1__REQUEST__BODY_GET_REGISTRATION_POINT;
     r->get_registration_point = &s->body.get_registration_point;
+  } else if (strcmp(call, "place_pupil") == 0) {
+    leerplek__v1__place_pupil_request__init(&s->body.place_pupil);
+    s->body.place_pupil.school_id = (char *)"school-a";
+    s->body.place_pupil.pupil_ref = (char *)"p1";
+    s->body.place_pupil.vacancy_id = (char *)"no-such-vacancy";
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_PLACE_PUPIL, r->place_pupil = &s->body.place_pupil;
+  } else if (strcmp(call, "pin_placement") == 0) {
+    leerplek__v1__pin_placement_request__init(&s->body.pin_placement);
+    s->body.pin_placement.school_id = (char *)"school-a";
+    s->body.pin_placement.pupil_ref = (char *)"p1";
+    s->body.pin_placement.pin = true;
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_PIN_PLACEMENT, r->pin_placement = &s->body.pin_placement;
   } else if (strcmp(call, "list_referrals") == 0) {
     leerplek__v1__list_referrals_request__init(&s->body.list_referrals);
     r->body_case = LEERPLEK__V1__REQUEST__BODY_LIST_REFERRALS, r->list_referrals = &s->body.list_referrals;
