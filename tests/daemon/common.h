@@ -87,16 +87,18 @@ static inline int upsert_location(leerplek_client *client, const char *id, const
   return upsert_location_at(client, id, company_id, 51230000, 4420000);
 }
 
-static inline int publish_vacancy(leerplek_client *client, const char *id, const char *location_id, const char *training) {
+/* A REGULAR vacancy for PARTLY pupils on Mon/Tue (A and B) with seats, starting 2026-month-day. */
+static inline int publish_vacancy_with(leerplek_client *client, const char *id, const char *location_id,
+                                       const char *training, uint32_t seats, int month, int day) {
   Leerplek__V1__Date start = LEERPLEK__V1__DATE__INIT;
   start.year = 2026;
-  start.month = 9;
-  start.day = 1;
+  start.month = month;
+  start.day = day;
   Leerplek__V1__Vacancy vacancy = LEERPLEK__V1__VACANCY__INIT;
   vacancy.id = (char *)id;
   vacancy.location_id = (char *)location_id;
   vacancy.training_code = (char *)training;
-  vacancy.seats = 2;
+  vacancy.seats = seats;
   vacancy.min_readiness = LEERPLEK__V1__READINESS__READINESS_PARTLY;
   vacancy.day_mask = 0x183;
   vacancy.kind = LEERPLEK__V1__VACANCY_KIND__VACANCY_KIND_REGULAR;
@@ -107,6 +109,10 @@ static inline int publish_vacancy(leerplek_client *client, const char *id, const
   request.body_case = LEERPLEK__V1__REQUEST__BODY_PUBLISH_VACANCY;
   request.publish_vacancy = &body;
   return call_code(client, &request, NULL);
+}
+
+static inline int publish_vacancy(leerplek_client *client, const char *id, const char *location_id, const char *training) {
+  return publish_vacancy_with(client, id, location_id, training, 2, 9, 1);
 }
 
 /* Fills a valid pupil (the caller may change fields before sending). */

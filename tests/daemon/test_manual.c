@@ -19,27 +19,12 @@ static leerplek_client *coordinator;
 #define FAR_LAT 51667000
 
 static int publish(const char *id, const char *location, const char *training, uint32_t seats, int month, int day) {
-  Leerplek__V1__Date start = LEERPLEK__V1__DATE__INIT;
-  start.year = 2026, start.month = month, start.day = day;
-  Leerplek__V1__Vacancy vacancy = LEERPLEK__V1__VACANCY__INIT;
-  vacancy.id = (char *)id;
-  vacancy.location_id = (char *)location;
-  vacancy.training_code = (char *)training;
-  vacancy.seats = seats;
-  vacancy.min_readiness = LEERPLEK__V1__READINESS__READINESS_PARTLY;
-  vacancy.day_mask = 0x183;
-  vacancy.kind = LEERPLEK__V1__VACANCY_KIND__VACANCY_KIND_REGULAR;
-  vacancy.start_date = &start;
-  Leerplek__V1__PublishVacancyRequest body = LEERPLEK__V1__PUBLISH_VACANCY_REQUEST__INIT;
-  body.vacancy = &vacancy;
-  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
-  request.body_case = LEERPLEK__V1__REQUEST__BODY_PUBLISH_VACANCY;
-  request.publish_vacancy = &body;
-  return call_code(coordinator, &request, NULL);
+  return publish_vacancy_with(coordinator, id, location, training, seats, month, day);
 }
 
-/* Registers a waiting pupil; wanted_month 0: no wanted start; special: BuSO. */
-static void waiting_pupil(const char *ref, const char *training, int wanted_month, int wanted_day, bool special) {
+/* Registers a pupil (wanted_month 0: no wanted start; special: BuSO); the status code. */
+static int register_with_start(const char *ref, const char *training, int wanted_month, int wanted_day, bool special,
+                               Leerplek__V1__Response **out) {
   Leerplek__V1__GeoPoint home;
   Leerplek__V1__Pupil pupil;
   Leerplek__V1__Date wanted = LEERPLEK__V1__DATE__INIT;
@@ -54,7 +39,12 @@ static void waiting_pupil(const char *ref, const char *training, int wanted_mont
   Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
   request.body_case = LEERPLEK__V1__REQUEST__BODY_REGISTER_PUPIL;
   request.register_pupil = &body;
-  cr_assert_eq(call_code(coordinator, &request, NULL), 0, "register %s", ref);
+  return call_code(coordinator, &request, out);
+}
+
+/* A registered pupil on the waiting list. */
+static void waiting_pupil(const char *ref, const char *training, int wanted_month, int wanted_day, bool special) {
+  cr_assert_eq(register_with_start(ref, training, wanted_month, wanted_day, special, NULL), 0, "register %s", ref);
   cr_assert_eq(request_placement(coordinator, "school-a", ref), 0);
 }
 
@@ -312,18 +302,7 @@ Test(manual, start_dates_at_the_window_edge_through_the_rematch) {
   cr_expect(strstr(response->status->message, "rule 6 STARTS_TOO_LATE") != NULL, "%s", response->status->message);
   leerplek_response_free(response);
   /* A bad wanted date names the field. */
-  Leerplek__V1__GeoPoint home;
-  Leerplek__V1__Pupil pupil;
-  Leerplek__V1__Date wanted = LEERPLEK__V1__DATE__INIT;
-  fill_pupil(&pupil, &home, "school-a", "bad-date", "BAKKER");
-  wanted.year = 2026, wanted.month = 2, wanted.day = 30;
-  pupil.wanted_start_date = &wanted;
-  Leerplek__V1__RegisterPupilRequest body = LEERPLEK__V1__REGISTER_PUPIL_REQUEST__INIT;
-  body.pupil = &pupil;
-  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
-  request.body_case = LEERPLEK__V1__REQUEST__BODY_REGISTER_PUPIL;
-  request.register_pupil = &body;
-  cr_assert_eq(call_code(coordinator, &request, &response), CODE(INVALID_ARGUMENT));
+  cr_assert_eq(register_with_start("bad-date", "BAKKER", 2, 30, false, &response), CODE(INVALID_ARGUMENT));
   cr_expect_str_eq(response->status->field, "register_pupil.pupil.wanted_start_date");
   leerplek_response_free(response);
 }
