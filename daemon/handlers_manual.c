@@ -28,17 +28,19 @@ static const char *rule_name(eligibility_reason reason) {
   return "no rule";
 }
 
-/* The newest epoch any placement shows (a rematch applied by another daemon counts too). */
-static uint64_t epoch_seen(const lp_ctx *ctx) {
-  const lp_rematch *rematch = lp_rematch_of(ctx->daemon);
-  const Leerplek__V1__RematchResult *last = rematch ? lp_rematch_last(rematch) : NULL;
-  uint64_t epoch = last ? last->epoch : 0;
+/* A new manual proposal id, after the newest epoch and manual id any placement shows (a
+ * rematch applied, or a pupil placed, by another daemon counts too). */
+static uint64_t new_manual_id(const lp_ctx *ctx) {
+  lp_rematch *rematch = lp_rematch_of(ctx->daemon);
+  const Leerplek__V1__RematchResult *last = lp_rematch_last(rematch);
+  uint64_t epoch = last ? last->epoch : 0, manual = 0;
   const lp_map *placements = &ctx->daemon->state.maps[LP_KIND_PLACEMENT];
   for (size_t i = 0; i < placements->count; i++) {
     const Leerplek__V1__Placement *placement = placements->entries[i].value;
     if (placement->epoch > epoch) epoch = placement->epoch;
+    if ((placement->proposal_id & LP_MANUAL_ID_BIT) && placement->proposal_id > manual) manual = placement->proposal_id;
   }
-  return epoch;
+  return lp_rematch_manual_id(rematch, epoch, manual);
 }
 
 static Leerplek__V1__Vacancy *with_proposed_seats(lp_ctx *ctx, const Leerplek__V1__Vacancy *stored, int delta) {
@@ -59,6 +61,8 @@ int lp_handle_place_pupil(lp_ctx *ctx) {
     return -1;
   const Leerplek__V1__Pupil *pupil = lp_visible_pupil(ctx, request->school_id, request->pupil_ref, "place_pupil", key);
   if (!pupil) return -1;
+  /* The rematch module keeps the proposal ids (there is one from the daemon's start). */
+  if (!lp_rematch_of(daemon)) return lp_fail(ctx, CODE(UNAVAILABLE), "", "the rematch module is not running; retry");
   const Leerplek__V1__Vacancy *vacancy = lp_state_get(&daemon->state, LP_KIND_VACANCY, request->vacancy_id);
   if (!vacancy) return lp_fail(ctx, CODE(NOT_FOUND), "place_pupil.vacancy_id", "no vacancy %s", request->vacancy_id);
   const Leerplek__V1__Placement *stored = lp_state_get(&daemon->state, LP_KIND_PLACEMENT, key);
@@ -104,7 +108,7 @@ int lp_handle_place_pupil(lp_ctx *ctx) {
                                                   : 0;
   placement->offer = lp_rematch_offer(state, vacancy, distance);
   placement->state = STATE(PROPOSED);
-  placement->proposal_id = lp_rematch_manual_id(lp_rematch_of(daemon), epoch_seen(ctx));
+  placement->proposal_id = new_manual_id(ctx);
   placement->epoch = 0; /* no rematch made it */
   placement->school_accepted = placement->company_accepted = false;
   placement->proposed_unix_s = placement->updated_unix_s = ctx->now;

@@ -901,9 +901,10 @@ void lp_rematch_free(lp_rematch *rematch) {
 
 /* ---- manual proposal ids --------------------------------------------------------------- */
 
-uint64_t lp_rematch_manual_id(lp_rematch *rematch, uint64_t epoch_seen) {
+uint64_t lp_rematch_manual_id(lp_rematch *rematch, uint64_t epoch_seen, uint64_t manual_seen) {
   uint64_t epoch = epoch_seen > rematch->epoch ? epoch_seen : rematch->epoch;
   uint64_t first = (epoch << 24) | LP_MANUAL_ID_BIT | 1u;
+  if (manual_seen > rematch->manual_last) rematch->manual_last = manual_seen;
   rematch->manual_last = rematch->manual_last + 1 > first ? rematch->manual_last + 1 : first;
   return rematch->manual_last;
 }

@@ -306,3 +306,44 @@ Test(manual, start_dates_at_the_window_edge_through_the_rematch) {
   cr_expect_str_eq(response->status->field, "register_pupil.pupil.wanted_start_date");
   leerplek_response_free(response);
 }
+
+/* Manual ids stay unique over all time: one declined (no placement holds it any more) is not
+ * given again after a restart, and acting on it says it is stale, not unknown. */
+Test(manual, manual_ids_are_never_given_twice_across_restarts) {
+  cr_assert_eq(publish("vac-two", "loc-near", "KAPPER", 2, 9, 1), 0);
+  waiting_pupil("m1", "KAPPER", 0, 0, false);
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(place("m1", "vac-two", "", false, &response), 0, "%s", response->status->message);
+  uint64_t first = response->place_pupil->placement->proposal_id;
+  leerplek_response_free(response);
+  Leerplek__V1__DeclineProposalRequest decline = LEERPLEK__V1__DECLINE_PROPOSAL_REQUEST__INIT;
+  decline.proposal_id = first;
+  decline.side = SIDE(SCHOOL);
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL;
+  request.decline_proposal = &decline;
+  cr_assert_eq(call_code(coordinator, &request, NULL), 0);
+  Leerplek__V1__Placement *declined = placement_of("m1", &response);
+  cr_expect_eq(declined->state, STATE(DECLINED));
+  cr_expect(!declined->pinned && !declined->manual, "the pin and the manual info end with the proposal");
+  leerplek_response_free(response);
+
+  leerplek_close(coordinator);
+  coordinator = NULL;
+  char token[128];
+  leerplek_client *admin = harness_connect(&harness, harness.admin_token);
+  create_token(admin, LEERPLEK__V1__ROLE__ROLE_COORDINATOR, "", token, sizeof token);
+  leerplek_close(admin);
+  cr_assert_eq(harness_stop_daemon(&harness, SIGTERM), 0);
+  cr_assert_eq(harness_start_daemon(&harness, NULL), 0);
+  coordinator = harness_connect(&harness, token);
+  /* m1 declined company X; a second pupil takes the other seat by hand. */
+  waiting_pupil("m2", "KAPPER", 0, 0, false);
+  cr_assert_eq(place("m2", "vac-two", "", false, &response), 0, "%s", response->status->message);
+  uint64_t second = response->place_pupil->placement->proposal_id;
+  leerplek_response_free(response);
+  cr_expect_gt(second, first, "a new id after the restart (%llu, then %llu)", (unsigned long long)first,
+               (unsigned long long)second);
+  cr_expect_eq(accept_side(first, SIDE(SCHOOL)), CODE(FAILED_PRECONDITION), "the declined id is stale");
+  cr_expect_eq(accept_side(second + 1, SIDE(SCHOOL)), CODE(NOT_FOUND), "an id not issued yet is unknown");
+}
