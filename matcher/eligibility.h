@@ -53,6 +53,14 @@
  * limits below allow, so the objective of MATCHER_COUNT_MAX pupils fits in int64:
  * eligibility_levels_of refuses anything else.
  *
+ * FIXED PAIRS. ACCEPTED and AGREEMENT placements, and PROPOSED ones a coordinator pinned (the
+ * daemon's pin_placement and manual placements, which may even break a rule by a written
+ * override), enter as fixed_vacancy: the pupil's only pair, its seat held, never moved. The
+ * proof above is about non-fixed holders, so it holds with pinned seats as it does with
+ * agreements, and eligibility_explain counts them as fixed_holders. An unpinned manual
+ * placement is an ordinary proposed_vacancy: when it breaks a rule it has no pair, and the
+ * solve releases it (or moves it to an eligible seat).
+ *
  * Candidates come from an index of vacancies by training and a spatial grid, so the work grows
  * with the number of eligible pairs, not pupils times vacancies.
  */
