@@ -115,8 +115,9 @@ int lp_handle_place_pupil(lp_ctx *ctx) {
   placement->pinned = !request->unpinned;
   Leerplek__V1__ManualPlacementInfo *manual = lp_calloc(1, sizeof *manual);
   leerplek__v1__manual_placement_info__init(manual);
-  lp_auth_describe(&ctx->who, ctx->actor, sizeof ctx->actor);
-  manual->placed_by = lp_strdup(ctx->actor);
+  char placed_by[LP_TOKEN_ID_SIZE + 16];
+  snprintf(placed_by, sizeof placed_by, "coordinator:%s", ctx->who.token_id);
+  manual->placed_by = lp_strdup(placed_by);
   manual->placed_unix_s = ctx->now;
   manual->overridden_rule = (Leerplek__V1__UnplacedReason)lp_rules_reason_proto(failed);
   manual->override_reason = lp_strdup(request->override_reason);

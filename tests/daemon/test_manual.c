@@ -157,7 +157,8 @@ Test(manual, override_is_refused_without_reason_placed_with_it_and_signed_like_a
   cr_assert_not_null(placed->manual);
   cr_expect_eq(placed->manual->overridden_rule, REASON(NONE_WITHIN_COMMUTE));
   cr_expect_str_eq(placed->manual->override_reason, reason);
-  cr_expect(strstr(placed->manual->placed_by, "coordinator") != NULL, "%s", placed->manual->placed_by);
+  cr_expect(strncmp(placed->manual->placed_by, "coordinator:", 12) == 0 && strlen(placed->manual->placed_by) > 12,
+            "placed by a named coordinator token: %s", placed->manual->placed_by);
   cr_expect(placed->pinned, "manual placements are pinned by default");
   cr_expect_str_eq(placed->offer->vacancy_id, "vac-far");
   uint64_t proposal_id = placed->proposal_id;
