@@ -225,6 +225,38 @@ static inline int get_report(leerplek_client *client, Leerplek__V1__Response **o
   return call_code(client, &request, out);
 }
 
+/* The placement of school/ref (the caller frees *response). */
+static inline Leerplek__V1__Placement *placement_at(leerplek_client *client, const char *school, const char *ref,
+                                                    Leerplek__V1__Response **response) {
+  Leerplek__V1__GetPlacementRequest body = LEERPLEK__V1__GET_PLACEMENT_REQUEST__INIT;
+  body.school_id = (char *)school;
+  body.pupil_ref = (char *)ref;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_PLACEMENT;
+  request.get_placement = &body;
+  cr_assert_eq(call_code(client, &request, response), 0);
+  return (*response)->get_placement->placement;
+}
+
+/* Records agreement_ref, signed 2026-06-01, starting 2026-09-01, for an ACCEPTED proposal. */
+static inline int record_agreement_as(leerplek_client *client, uint64_t proposal_id, const char *agreement_ref) {
+  Leerplek__V1__Date signed_on = LEERPLEK__V1__DATE__INIT, starts_on = LEERPLEK__V1__DATE__INIT;
+  signed_on.year = starts_on.year = 2026;
+  signed_on.month = 6, signed_on.day = 1;
+  starts_on.month = 9, starts_on.day = 1;
+  Leerplek__V1__AgreementInfo agreement = LEERPLEK__V1__AGREEMENT_INFO__INIT;
+  agreement.agreement_ref = (char *)agreement_ref;
+  agreement.signed_on = &signed_on;
+  agreement.starts_on = &starts_on;
+  Leerplek__V1__RecordAgreementRequest body = LEERPLEK__V1__RECORD_AGREEMENT_REQUEST__INIT;
+  body.proposal_id = proposal_id;
+  body.agreement = &agreement;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_RECORD_AGREEMENT;
+  request.record_agreement = &body;
+  return call_code(client, &request, NULL);
+}
+
 /* Starts redis and the daemon (with extra flags), and makes the first admin token. */
 static inline void start_all(lp_harness *harness, const char *const *flags) {
   memset(harness, 0, sizeof *harness);

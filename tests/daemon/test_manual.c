@@ -82,14 +82,7 @@ static void teardown(void) {
 TestSuite(manual, .init = setup, .fini = teardown, .timeout = 120);
 
 static Leerplek__V1__Placement *placement_of(const char *ref, Leerplek__V1__Response **response) {
-  Leerplek__V1__GetPlacementRequest body = LEERPLEK__V1__GET_PLACEMENT_REQUEST__INIT;
-  body.school_id = (char *)"school-a";
-  body.pupil_ref = (char *)ref;
-  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
-  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_PLACEMENT;
-  request.get_placement = &body;
-  cr_assert_eq(call_code(coordinator, &request, response), 0);
-  return (*response)->get_placement->placement;
+  return placement_at(coordinator, "school-a", ref, response);
 }
 
 static int place(const char *ref, const char *vacancy, const char *reason, bool unpinned, Leerplek__V1__Response **out) {
@@ -199,19 +192,7 @@ Test(manual, override_is_refused_without_reason_placed_with_it_and_signed_like_a
   leerplek_response_free(response);
   cr_assert_eq(accept_side(proposal_id, SIDE(SCHOOL)), 0);
   cr_assert_eq(accept_side(proposal_id, SIDE(COMPANY)), 0);
-  Leerplek__V1__Date signed_on = LEERPLEK__V1__DATE__INIT, starts_on = LEERPLEK__V1__DATE__INIT;
-  signed_on.year = starts_on.year = 2026, signed_on.month = 6, signed_on.day = 1, starts_on.month = 9, starts_on.day = 1;
-  Leerplek__V1__AgreementInfo agreement = LEERPLEK__V1__AGREEMENT_INFO__INIT;
-  agreement.agreement_ref = (char *)"OAO-1";
-  agreement.signed_on = &signed_on;
-  agreement.starts_on = &starts_on;
-  Leerplek__V1__RecordAgreementRequest body = LEERPLEK__V1__RECORD_AGREEMENT_REQUEST__INIT;
-  body.proposal_id = proposal_id;
-  body.agreement = &agreement;
-  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
-  request.body_case = LEERPLEK__V1__REQUEST__BODY_RECORD_AGREEMENT;
-  request.record_agreement = &body;
-  cr_assert_eq(call_code(coordinator, &request, NULL), 0);
+  cr_assert_eq(record_agreement_as(coordinator, proposal_id, "OAO-1"), 0);
   now = placement_of("p1", &response);
   cr_expect_eq(now->state, STATE(AGREEMENT));
   cr_expect_str_eq(now->manual->override_reason, reason, "the reason stays with the signed placement");
