@@ -221,7 +221,7 @@ static job *take_snapshot(lp_rematch *rematch, int64_t started_unix_s) {
     if (fixed) job->fixed_count++;
     lp_rules_pupil(state, pupil, placement, job->started_unix_s, job->company_pool + pool_used, out);
     pool_used += (size_t)(out->preferred_count + out->excluded_count);
-    out->proposed_vacancy = placement->state == PSTATE(PROPOSED) ? (int32_t)current : -1;
+    out->proposed_vacancy = placement->state == PSTATE(PROPOSED) && !fixed ? (int32_t)current : -1;
     out->fixed_vacancy = fixed ? (int32_t)current : -1;
   }
   job->pupil_count = count;
