@@ -990,14 +990,14 @@ static const flag_column pupil_flags[] = {
     {'d', "district", "home_district"}, {'m', "max-commute-km", "max_commute_km"}, {'D', "days", "days"},
     {'P', "prefer", "preferred_companies"}, {'x', "exclude", "excluded_companies"},
     {'O', "okan", "newcomer_okan"}, {'B', "buso", "special_needs_buso"}, {'n', "notes", "school_notes"},
-    {'s', "school", "school_id"}, {'T', "school-type", "school_type"}};
+    {'s', "school", "school_id"}, {'T', "school-type", "school_type"}, {'S', "start", "wanted_start_date"}};
 #define N_PUPIL_FLAGS (sizeof pupil_flags / sizeof pupil_flags[0])
 
 /* Pupils are minors: the tool never asks for a name, only the school's pseudonymous reference. */
 static const char register_usage[] =
 N_(    "--ref REF --training CODE --readiness R --lat DEG --lon DEG --postcode PC\n"
     "       --max-commute-km KM --days DAYS [--district D] [--prefer IDS] [--exclude IDS]\n"
-    "       [--okan] [--buso] [--notes TEXT] [--school ID] [--request]\n"
+    "       [--okan] [--buso] [--notes TEXT] [--school ID] [--request] [--start YYYY-MM-DD]\n"
     "Registers a pupil under the school's pseudonymous reference (never a name).\n"
     "  --ref REF            the school's reference for the pupil, 1-32 of A-Z a-z 0-9 . _ -\n"
     "  --training CODE      the training the pupil follows\n"
@@ -1012,7 +1012,8 @@ N_(    "--ref REF --training CODE --readiness R --lat DEG --lon DEG --postcode P
     "  --okan, --buso       priority flags (newcomer / special needs)\n"
     "  --notes TEXT         school notes (no names or health details)\n"
     "  --school ID          the school (coordinators; a school token uses its own)\n"
-    "  --request            also put the pupil on the waiting list\n");
+    "  --request            also put the pupil on the waiting list\n"
+    "  --start YYYY-MM-DD   the start the school wants (places starting later than the window do not fit)\n");
 
 static int run_school_register(cli *c, const command *command, int argc, char **argv) {
   static const struct option options[] = {
@@ -1025,7 +1026,7 @@ static int run_school_register(cli *c, const command *command, int argc, char **
       {"exclude", required_argument, NULL, 'x'},      {"okan", no_argument, NULL, 'O'},
       {"buso", no_argument, NULL, 'B'},               {"notes", required_argument, NULL, 'n'},
       {"school", required_argument, NULL, 's'},       {"request", no_argument, NULL, 'q'},
-      {0, 0, 0, 0}};
+      {"start", required_argument, NULL, 'S'},        {0, 0, 0, 0}};
   const flag_column *flags = pupil_flags;
   const size_t n_flags = N_PUPIL_FLAGS;
   const lp_kind *kind = &lp_kinds[LP_KIND_PUPILS];
@@ -1146,6 +1147,49 @@ static int run_proposal_answer(cli *c, const command *command, int argc, char **
   body.proposal_id = proposal_id;
   body.side = (Leerplek__V1__Side)side;
   return call_and_print(c, command->extra, &body.base);
+}
+
+/* SCHOOL/REF into its two parts (in place); 0, or a usage error. */
+static int split_pupil_key(cli *c, char *key, char **school, char **ref) {
+  char *slash = strchr(key, '/');
+  if (!slash || slash == key || !slash[1]) return usage_error(c, _("expected the pupil as SCHOOL/REF"));
+  *slash = '\0';
+  *school = key, *ref = slash + 1;
+  return 0;
+}
+
+/* place SCHOOL/REF VACANCY [--override REASON] [--no-pin]: a manual placement. */
+static int run_place(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {
+      HELP_OPTION, {"override", required_argument, NULL, 'o'}, {"no-pin", no_argument, NULL, 'n'}, {0, 0, 0, 0}};
+  Leerplek__V1__PlacePupilRequest body = LEERPLEK__V1__PLACE_PUPIL_REQUEST__INIT;
+  int option;
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    if (option == 'o') body.override_reason = optarg;
+    else if (option == 'n') body.unpinned = 1;
+    else return bad_option(c, options, option, argv);
+  }
+  if (argc - optind != 2) return usage_error(c, _("expected the pupil (SCHOOL/REF) and the vacancy"));
+  if (bounded_text(c, "override", body.override_reason, 1000)) return EXIT_USAGE;
+  if (split_pupil_key(c, argv[optind], &body.school_id, &body.pupil_ref)) return EXIT_USAGE;
+  body.vacancy_id = argv[optind + 1];
+  return call_and_print(c, LEERPLEK__V1__REQUEST__BODY_PLACE_PUPIL, &body.base);
+}
+
+/* pin/unpin SCHOOL/REF; command->extra is 1 to pin. */
+static int run_pin(cli *c, const command *command, int argc, char **argv) {
+  static const struct option options[] = {HELP_OPTION, {0, 0, 0, 0}};
+  int option;
+  while ((option = next_option(command, argc, argv, "h", options)) != -1) {
+    if (option == -2) return EXIT_OK;
+    return bad_option(c, options, option, argv);
+  }
+  if (argc - optind != 1) return usage_error(c, _("expected the pupil as SCHOOL/REF"));
+  Leerplek__V1__PinPlacementRequest body = LEERPLEK__V1__PIN_PLACEMENT_REQUEST__INIT;
+  if (split_pupil_key(c, argv[optind], &body.school_id, &body.pupil_ref)) return EXIT_USAGE;
+  body.pin = command->extra == 1;
+  return call_and_print(c, LEERPLEK__V1__REQUEST__BODY_PIN_PLACEMENT, &body.base);
 }
 
 static int run_agreement(cli *c, const command *command, int argc, char **argv) {
@@ -1439,7 +1483,8 @@ static int run_update_pupil(cli *c, const command *command, int argc, char **arg
       {"prefer", required_argument, NULL, 'P'},       {"exclude", required_argument, NULL, 'x'},
       {"okan", optional_argument, NULL, 'O'},         {"buso", optional_argument, NULL, 'B'},
       {"notes", required_argument, NULL, 'n'},        {"school", required_argument, NULL, 's'},
-      {"school-type", required_argument, NULL, 'T'},  {0, 0, 0, 0}};
+      {"school-type", required_argument, NULL, 'T'},  {"start", required_argument, NULL, 'S'},
+      {0, 0, 0, 0}};
   const lp_kind *kind = &lp_kinds[LP_KIND_PUPILS];
   const char *given[LP_CSV_MAX_FIELDS] = {0};
   const char *school = "";
@@ -2473,6 +2518,13 @@ static const command commands[] = {
      N_("--date YYYY-MM-DD [--dry-run]\n"
      "  --date DATE   the school year's last day (e.g. 2026-08-31), today or earlier\n"
      "  --dry-run     only count what would be archived\n"), run_close_year, 0},
+    {"coordinator", "place", N_("Propose a pupil to a vacancy by hand (checked by the rules)"),
+     N_("SCHOOL/REF VACANCY [--override REASON] [--no-pin]\n"
+     "  --override REASON  place the pupil although a rule refuses it, for this written reason\n"
+     "  --no-pin           let the next rematch move it (default: pinned, the rematch keeps it)\n"),
+     run_place, 0},
+    {"coordinator", "pin", N_("Pin a PROPOSED placement: the rematch keeps it"), N_("SCHOOL/REF\n"), run_pin, 1},
+    {"coordinator", "unpin", N_("Unpin a placement: the rematch may move it again"), N_("SCHOOL/REF\n"), run_pin, 0},
 
     {"support", "organisation", N_("Show the organisation and its sites (without ID: the ones the token may see)"),
      N_("[ID]\n"), run_support_organisation, 0},

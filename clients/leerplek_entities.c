@@ -74,7 +74,7 @@ static const lp_column vacancy_columns[] = {
 enum {
   PUPIL_SCHOOL, PUPIL_REF, PUPIL_TRAINING, PUPIL_READINESS, PUPIL_LATITUDE, PUPIL_LONGITUDE,
   PUPIL_POSTCODE, PUPIL_DISTRICT, PUPIL_COMMUTE, PUPIL_DAYS, PUPIL_PREFERRED, PUPIL_EXCLUDED,
-  PUPIL_OKAN, PUPIL_BUSO, PUPIL_WAITING_SINCE, PUPIL_NOTES, PUPIL_SCHOOL_TYPE
+  PUPIL_OKAN, PUPIL_BUSO, PUPIL_WAITING_SINCE, PUPIL_NOTES, PUPIL_SCHOOL_TYPE, PUPIL_WANTED_START
 };
 static const lp_column pupil_columns[] = {
     {N_("school_id"), 0, N_("the school's id (empty: the school of a school token)")},
@@ -94,6 +94,7 @@ static const lp_column pupil_columns[] = {
     {N_("waiting_since"), 0, N_("YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (coordinators only; empty = now)")},
     {N_("school_notes"), 0, N_("school notes, never shown to companies; no names or health details")},
     {N_("school_type"), 0, N_("the kind of school: full_time, buso, learning_working or syntra")},
+    {N_("wanted_start_date"), 0, N_("the start the school wants, YYYY-MM-DD (empty: any start)")},
 };
 
 /* One row per site: a spreadsheet has no nested cells, and an organisation's name repeated on
@@ -479,6 +480,7 @@ static ProtobufCMessage *pupil_from_row(row_reader *r) {
     problem(r, PUPIL_WAITING_SINCE, "%s", why);
   pupil->school_notes = take_text(r, PUPIL_NOTES, MAX_TEXT);
   pupil->school_type = (Leerplek__V1__SchoolType)take_enum(r, PUPIL_SCHOOL_TYPE, &leerplek__v1__school_type__descriptor, 0);
+  if (cell(r, PUPIL_WANTED_START)[0]) pupil->wanted_start_date = take_date(r, PUPIL_WANTED_START);
   return &pupil->base;
 }
 
@@ -807,6 +809,7 @@ json_t *lp_entity_to_json(const lp_kind *kind, const ProtobufCMessage *message) 
     set_text(object, "waiting_since", text);
     set_text(object, "school_notes", pupil->school_notes);
     set_enum(object, "school_type", &leerplek__v1__school_type__descriptor, pupil->school_type);
+    set_date(object, "wanted_start_date", pupil->wanted_start_date);
     break;
   }
   case LP_KIND_ORGANISATIONS:

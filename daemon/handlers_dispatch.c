@@ -322,8 +322,9 @@ static int wait_of(const eligibility_explanation *explanation) {
     case ELIGIBILITY_NO_COMPATIBLE_DAYS: return LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_NO_COMPATIBLE_DAYS;
     case ELIGIBILITY_ALL_EXCLUDED: return LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_NOT_FOR_THIS_PUPIL;
     case ELIGIBILITY_SEATS_TAKEN: return LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_CAPACITY_TAKEN;
-    /* Dispatch takes every readiness: rule 2 never fails. */
-    case ELIGIBILITY_READINESS_TOO_LOW: break;
+    /* Dispatch takes every readiness (rule 2 never fails) and has no start dates (nor rule 6). */
+    case ELIGIBILITY_READINESS_TOO_LOW:
+    case ELIGIBILITY_STARTS_TOO_LATE: break;
   }
   return LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_UNSPECIFIED;
 }

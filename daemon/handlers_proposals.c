@@ -25,7 +25,10 @@ static bool may_see(const lp_ctx *ctx, const Leerplek__V1__Placement *placement)
   return lp_is_coordinator(ctx);
 }
 
-/* A rematch of epoch E numbers its proposals (E << 24) | n, n from 1, and a proposal that moved,
+/* The placement holding proposal id, if the token may act on it; fills key.
+ *
+ * A rematch of epoch E numbers its proposals (E << 24) | n, n from 1 (place_pupil's have their
+ * own range: lp_rematch_issued), and a proposal that moved,
  * was declined, released or withdrawn leaves no trace of its id. So an id that no placement
  * holds is FAILED_PRECONDITION ("no longer current", as the proto promises) when a rematch so
  * far could have issued it, NOT_FOUND otherwise. A current proposal outside the token's scope
@@ -48,8 +51,7 @@ Leerplek__V1__Placement *lp_find_proposal(lp_ctx *ctx, uint64_t id, const char *
       return placement;
     }
   }
-  uint64_t id_epoch = id >> 24, sequence = id & 0xFFFFFFu;
-  if (id_epoch >= 1 && id_epoch <= epoch && sequence >= 1)
+  if (lp_rematch_issued(rematch, id, epoch))
     lp_fail(ctx, CODE(FAILED_PRECONDITION), field,
             "proposal %llu is not current (moved, declined, released or withdrawn): re-read the placement and act "
             "on its current proposal", (unsigned long long)id);
@@ -142,6 +144,7 @@ int lp_handle_accept_proposal(lp_ctx *ctx) {
   if (placement->school_accepted && placement->company_accepted) {
     placement->state = STATE(ACCEPTED);
     placement->answer_by_unix_s = 0; /* both said yes: the deadline no longer applies */
+    placement->pinned = false; /* fixed now anyway */
     const Leerplek__V1__Vacancy *stored_vacancy = lp_state_get(&ctx->daemon->state, LP_KIND_VACANCY, placement->offer->vacancy_id);
     if (stored_vacancy) vacancy = vacancy_with_seats(ctx, stored_vacancy, -1, +1);
   }
@@ -187,6 +190,7 @@ int lp_handle_decline_proposal(lp_ctx *ctx) {
   placement->state = STATE(DECLINED);
   placement->proposal_id = 0;
   placement->answer_by_unix_s = placement->reminded_unix_s = 0;
+  lp_placement_end_manual(placement);
   placement->school_accepted = placement->company_accepted = false;
   placement->epoch = 0;
   placement->proposed_unix_s = 0;
@@ -352,6 +356,7 @@ void lp_release_add(lp_ctx *ctx, lp_releases *releases, const char *key, const L
   /* Back on the waiting list, as if the rematch had not proposed it. */
   placement->state = STATE(WAITING);
   placement->proposal_id = 0;
+  lp_placement_end_manual(placement);
   if (placement->offer) protobuf_c_message_free_unpacked(&placement->offer->base, NULL);
   placement->offer = NULL;
   placement->school_accepted = placement->company_accepted = false;

@@ -62,6 +62,7 @@ static bool check_pupil(lp_ctx *ctx, const Leerplek__V1__Pupil *pupil, const cha
   if (pupil->school_type < LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_UNSPECIFIED ||
       pupil->school_type > LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_SYNTRA)
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("school_type"), "%s is not a SchoolType", field), false;
+  if (pupil->wanted_start_date && !lp_check_date(ctx, pupil->wanted_start_date, FIELD("wanted_start_date"))) return false;
 #undef FIELD
   return true;
 }
@@ -143,7 +144,7 @@ int lp_release_if_unfit(lp_ctx *ctx, const char *key, const Leerplek__V1__Pupil 
   *vacancy = NULL;
   if (!placement || placement->state != STATE(PROPOSED) || !placement->offer) return 0;
   const Leerplek__V1__Vacancy *offered = lp_state_get(&ctx->daemon->state, LP_KIND_VACANCY, placement->offer->vacancy_id);
-  if (offered && lp_rules_judge(&ctx->daemon->state, &ctx->daemon->config, record, offered) == ELIGIBILITY_PLACED) return 0;
+  if (offered && lp_rules_still_fits(&ctx->daemon->state, &ctx->daemon->config, record, offered, placement)) return 0;
   bool holds = false;
   *vacancy = lp_vacancy_releasing(ctx, placement, &holds);
   lp_release_add(ctx, releases, key, placement);
@@ -368,6 +369,7 @@ int lp_handle_withdraw_placement(lp_ctx *ctx) {
   record->state = STATE(WITHDRAWN);
   record->proposal_id = 0;
   record->answer_by_unix_s = record->reminded_unix_s = 0;
+  lp_placement_end_manual(record);
   if (record->offer) protobuf_c_message_free_unpacked(&record->offer->base, NULL);
   record->offer = NULL;
   record->school_accepted = record->company_accepted = false;

@@ -150,7 +150,7 @@ int lp_handle_update_vacancy(lp_ctx *ctx) {
     const Leerplek__V1__Placement *placement = placements->entries[i].value;
     if (!proposed_to(placement, stored->id)) continue;
     const Leerplek__V1__Pupil *pupil = lp_state_get(&ctx->daemon->state, LP_KIND_PUPIL, placements->entries[i].key);
-    if (pupil && lp_rules_judge(&ctx->daemon->state, &ctx->daemon->config, pupil, record) == ELIGIBILITY_PLACED)
+    if (pupil && lp_rules_still_fits(&ctx->daemon->state, &ctx->daemon->config, pupil, record, placement))
       still_proposed++;
     else lp_release_add(ctx, &releases, placements->entries[i].key, placement);
   }

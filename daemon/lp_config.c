@@ -81,6 +81,7 @@ static const option options[] = {
     UINT_OPTION("rematch", rematch_not_preferred_penalty, "200", 0, 10000, "pair cost of a company outside the pupil's (non-empty) preferences"),
     UINT_OPTION("rematch", rematch_move_penalty, "100", 0, 10000, "move threshold: a proposal moves only if that is better by more than this (100 = 10 km)"),
     UINT_OPTION("rematch", rematch_ready_on_preparatory, "1", 0, 1, "1 = partly ready and ready pupils may take preparatory seats no eligible not-ready pupil claims; 0 = preparatory seats only for not-ready pupils"),
+    UINT_OPTION("rematch", rematch_start_window_days, "30", 0, 366, "rule 6: a vacancy fits a pupil with a wanted start date when it starts at most this many days after it"),
     UINT_OPTION("rematch", rematch_hint_pair_budget, "1000000", 0, 2000000000, "pairs the re-solves that check the unplaced pupils' hints may build per rematch (strongest claims first)"),
     /* Seconds, not days, so that a test can use a deadline of a second or two. */
     UINT_OPTION("proposals", proposal_answer_seconds, "864000", 1, 31536000, "time both sides have to accept a proposal, s (864000 = 10 days); past it the proposal is released"),

@@ -57,6 +57,7 @@ typedef struct lp_config {
   uint32_t rematch_not_preferred_penalty;
   uint32_t rematch_move_penalty;       /* the move threshold: a proposal moves only if better by more */
   uint32_t rematch_ready_on_preparatory; /* leftover preparatory seats for partly ready and ready pupils */
+  uint32_t rematch_start_window_days;  /* rule 6: days a vacancy may start after the wanted start */
   uint32_t rematch_hint_pair_budget;     /* the work the hint checks may do per rematch */
   /* The answer deadline of proposals and its reminder (lp_deadlines.c). */
   uint32_t proposal_answer_seconds;      /* from proposal to deadline */

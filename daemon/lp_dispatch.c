@@ -95,6 +95,8 @@ static const route routes[] = {
     {LEERPLEK__V1__REQUEST__BODY_GET_REGISTRATION_POINT, "get_registration_point", COORDINATOR, lp_handle_get_registration_point},
     {LEERPLEK__V1__REQUEST__BODY_GET_HISTORY, "get_history", SCHOOL | COMPANY | COORDINATOR, lp_handle_get_history},
     {LEERPLEK__V1__REQUEST__BODY_WATCH, "watch", SCHOOL | COMPANY | COORDINATOR, lp_handle_watch},
+    {LEERPLEK__V1__REQUEST__BODY_PLACE_PUPIL, "place_pupil", COORDINATOR, lp_handle_place_pupil},
+    {LEERPLEK__V1__REQUEST__BODY_PIN_PLACEMENT, "pin_placement", COORDINATOR, lp_handle_pin_placement},
 };
 
 #define ROUTE_COUNT (sizeof routes / sizeof routes[0])

@@ -226,6 +226,11 @@ int lp_handle_close_school_year(lp_ctx *ctx);
 Leerplek__V1__Placement *lp_placement_ended(lp_ctx *ctx, const Leerplek__V1__Placement *stored,
                                             const Leerplek__V1__Date *ended_on, int cause, const char *reason,
                                             Leerplek__V1__Vacancy **vacancy);
+/* handlers_manual.c */
+int lp_handle_place_pupil(lp_ctx *ctx);
+int lp_handle_pin_placement(lp_ctx *ctx);
+/* The proposal ends or is replaced by another: its pin and its manual info go with it. */
+void lp_placement_end_manual(Leerplek__V1__Placement *placement);
 /* handlers_support.c */
 int lp_handle_upsert_support_organisation(lp_ctx *ctx);
 int lp_handle_get_support_organisation(lp_ctx *ctx);

@@ -94,6 +94,7 @@ struct lp_rematch {
   job *running;
   warm_memory warm;
   uint64_t epoch;            /* the last epoch seen in Redis */
+  uint64_t manual_last;      /* the last manual proposal id issued (lp:manual:last) */
   Leerplek__V1__RematchResult *last;  /* summary of the last applied rematch */
   Leerplek__V1__RematchResult *reply; /* the result being answered */
   struct epoch_write *write;          /* the epoch write under way */
@@ -203,7 +204,9 @@ static job *take_snapshot(lp_rematch *rematch, int64_t started_unix_s) {
     const Leerplek__V1__Placement *placement = placements->entries[i].value;
     const Leerplek__V1__Pupil *pupil = lp_state_get(state, LP_KIND_PUPIL, key);
     if (!pupil || !pupil->home || !is_considered(placement->state)) continue;
-    bool fixed = placement->state == PSTATE(ACCEPTED) || placement->state == PSTATE(AGREEMENT);
+    /* A pinned proposal holds its seat like an accepted one (PRIORITY ORDER in the proto). */
+    bool fixed = placement->state == PSTATE(ACCEPTED) || placement->state == PSTATE(AGREEMENT) ||
+                 (placement->state == PSTATE(PROPOSED) && placement->pinned);
     long current = placement->offer && placement->proposal_id ? lp_map_index(vacancies, placement->offer->vacancy_id) : -1;
     /* A fixed pair whose vacancy is gone or closed holds no seat the rematch could give away. */
     if (fixed && (current < 0 || !job->vacancies[current].open)) continue;
@@ -222,7 +225,7 @@ static job *take_snapshot(lp_rematch *rematch, int64_t started_unix_s) {
     if (fixed) job->fixed_count++;
     lp_rules_pupil(state, pupil, placement, job->started_unix_s, job->company_pool + pool_used, out);
     pool_used += (size_t)(out->preferred_count + out->excluded_count);
-    out->proposed_vacancy = placement->state == PSTATE(PROPOSED) ? (int32_t)current : -1;
+    out->proposed_vacancy = placement->state == PSTATE(PROPOSED) && !fixed ? (int32_t)current : -1;
     out->fixed_vacancy = fixed ? (int32_t)current : -1;
   }
   job->pupil_count = count;
@@ -389,7 +392,7 @@ static void result_free(Leerplek__V1__RematchResult *result) {
   if (result) protobuf_c_message_free_unpacked(&result->base, NULL);
 }
 
-static int reason_of(eligibility_reason reason) { return (int)reason; /* the proto's numbers are the same */ }
+static int reason_of(eligibility_reason reason) { return lp_rules_reason_proto(reason); }
 
 /* The changes and counts of a finished job. Owned by the caller as an
  * unpacked message (free with result_free). */
@@ -470,7 +473,7 @@ static Leerplek__V1__RematchResult *make_result(const job *job, uint64_t epoch) 
 /* ---- apply (on the loop) --------------------------------------------------------------- */
 
 /* The Offer a school sees for a proposal to vacancy. */
-static Leerplek__V1__Offer *make_offer(const lp_state *state, const Leerplek__V1__Vacancy *vacancy, uint32_t distance_m) {
+Leerplek__V1__Offer *lp_rematch_offer(const lp_state *state, const Leerplek__V1__Vacancy *vacancy, uint32_t distance_m) {
   const Leerplek__V1__Location *location = lp_state_get(state, LP_KIND_LOCATION, vacancy->location_id);
   const Leerplek__V1__Company *company = lp_state_get(state, LP_KIND_COMPANY, vacancy->company_id);
   Leerplek__V1__Offer offer = LEERPLEK__V1__OFFER__INIT;
@@ -842,13 +845,14 @@ static staged_record *stage_placement(epoch_write *write, int32_t i) {
     placement->offer = NULL;
     placement->school_accepted = placement->company_accepted = false;
     placement->updated_unix_s = write->now;
+    lp_placement_end_manual(placement); /* a rematch's proposal now, or none */
     if (from >= 0) write->seat_delta[from]--;
     if (to >= 0) {
       const eligibility_pupil *p = &job->pupils[i];
       const eligibility_vacancy *v = &job->vacancies[to];
-      placement->offer = make_offer(state, target, (uint32_t)eligibility_distance_m(p->lat_e6, p->lon_e6, v->lat_e6, v->lon_e6));
+      placement->offer = lp_rematch_offer(state, target, (uint32_t)eligibility_distance_m(p->lat_e6, p->lon_e6, v->lat_e6, v->lon_e6));
       placement->state = PSTATE(PROPOSED);
-      /* Unique over all time: epochs only grow. */
+      /* Unique over all time: epochs only grow, and manual ids have LP_MANUAL_ID_BIT. */
       placement->proposal_id = (write->epoch << 24) | ++write->proposal_seq;
       placement->epoch = write->epoch;
       placement->proposed_unix_s = write->now;
@@ -1320,9 +1324,10 @@ lp_rematch *lp_rematch_new(lp_daemon *daemon) {
   }
   char message[256];
   if (redis_ready(rematch, message, sizeof message)) {
-    redisReply *reply = redisCommand(rematch->redis, "MGET lp:epoch lp:rematch:last");
-    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
+    redisReply *reply = redisCommand(rematch->redis, "MGET lp:epoch lp:rematch:last " LP_MANUAL_LAST_KEY);
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3) {
       rematch->epoch = parse_u64(reply->element[0]);
+      rematch->manual_last = parse_u64(reply->element[2]);
       if (reply->element[1]->type == REDIS_REPLY_STRING)
         rematch->last = leerplek__v1__rematch_result__unpack(NULL, reply->element[1]->len, (const uint8_t *)reply->element[1]->str);
     }
@@ -1352,4 +1357,20 @@ void lp_rematch_free(lp_rematch *rematch) {
   result_free(rematch->reply);
   if (the_rematch == rematch) the_rematch = NULL;
   free(rematch);
+}
+
+/* ---- manual proposal ids --------------------------------------------------------------- */
+
+uint64_t lp_rematch_manual_id(lp_rematch *rematch, uint64_t epoch_seen, uint64_t manual_seen) {
+  uint64_t epoch = epoch_seen > rematch->epoch ? epoch_seen : rematch->epoch;
+  uint64_t first = (epoch << 24) | LP_MANUAL_ID_BIT | 1u;
+  if (manual_seen > rematch->manual_last) rematch->manual_last = manual_seen;
+  rematch->manual_last = rematch->manual_last + 1 > first ? rematch->manual_last + 1 : first;
+  return rematch->manual_last;
+}
+
+bool lp_rematch_issued(const lp_rematch *rematch, uint64_t id, uint64_t epoch_seen) {
+  if (id & LP_MANUAL_ID_BIT) return rematch && id <= rematch->manual_last;
+  uint64_t epoch = rematch && rematch->epoch > epoch_seen ? rematch->epoch : epoch_seen;
+  return id >> 24 >= 1 && id >> 24 <= epoch && (id & 0xFFFFFFu) >= 1;
 }

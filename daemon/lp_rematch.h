@@ -38,6 +38,23 @@ bool lp_rematch_running(const lp_rematch *rematch);
 /* The summary of the last applied rematch (no changes), NULL if none. */
 const Leerplek__V1__RematchResult *lp_rematch_last(const lp_rematch *rematch);
 
+/* The Offer a school sees for a proposal of a pupil distance_m from vacancy. */
+Leerplek__V1__Offer *lp_rematch_offer(const lp_state *state, const Leerplek__V1__Vacancy *vacancy, uint32_t distance_m);
+
+/* Proposal ids, unique over all time: a rematch of epoch E issues (E << 24) | n, n from 1 (below
+ * LP_MANUAL_ID_BIT: a rematch proposes fewer than 2^23 pupils); place_pupil issues
+ * (E << 24) | LP_MANUAL_ID_BIT | m after the last manual id, kept in LP_MANUAL_LAST_KEY (the
+ * caller writes it in the same MULTI/EXEC), with E the newest epoch seen. manual_seen is the
+ * largest manual id a current placement holds (one another daemon on the store issued, as far
+ * as this one has followed; two daemons placing by hand in the same instant could still pick
+ * the same id: coordinators place by hand on one daemon, as they run rematches on one). */
+#define LP_MANUAL_ID_BIT (1u << 23)
+#define LP_MANUAL_LAST_KEY "lp:manual:last"
+uint64_t lp_rematch_manual_id(lp_rematch *rematch, uint64_t epoch_seen, uint64_t manual_seen);
+/* Whether id is one a rematch or place_pupil could have issued so far (a stale id, when no
+ * placement holds it). */
+bool lp_rematch_issued(const lp_rematch *rematch, uint64_t id, uint64_t epoch_seen);
+
 /* handlers_rematch.c */
 int lp_handle_run_rematch(lp_ctx *ctx);
 int lp_handle_get_report(lp_ctx *ctx);

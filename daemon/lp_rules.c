@@ -26,6 +26,7 @@ void lp_rules_weights(const lp_config *config, eligibility_weights *weights) {
   weights->not_preferred_penalty = config->rematch_not_preferred_penalty;
   weights->move_penalty = config->rematch_move_penalty;
   weights->ready_on_preparatory = (int32_t)config->rematch_ready_on_preparatory;
+  weights->start_window_days = config->rematch_start_window_days;
   weights->hint_pair_budget = (int64_t)config->rematch_hint_pair_budget;
 }
 
@@ -43,6 +44,35 @@ void lp_rules_vacancy(const lp_state *state, const Leerplek__V1__Vacancy *vacanc
   out->day_mask = (uint16_t)(vacancy->day_mask & ELIGIBILITY_DAY_MASK_ALL);
   out->seats = (int32_t)(vacancy->seats > 1000000 ? 1000000 : vacancy->seats);
   if (location && location->point) out->lat_e6 = location->point->lat_e6, out->lon_e6 = location->point->lon_e6;
+  out->start_day = lp_rules_day(vacancy->start_date);
+}
+
+int32_t lp_rules_day(const Leerplek__V1__Date *date) {
+  return date ? eligibility_day_of(date->year, date->month, date->day) : 0;
+}
+
+int lp_rules_reason_proto(eligibility_reason reason) {
+  switch (reason) {
+    case ELIGIBILITY_PLACED: return LEERPLEK__V1__UNPLACED_REASON__UNPLACED_REASON_UNSPECIFIED;
+    case ELIGIBILITY_NO_RECOGNISED_VACANCY: return LEERPLEK__V1__UNPLACED_REASON__UNPLACED_REASON_NO_RECOGNISED_VACANCY;
+    case ELIGIBILITY_READINESS_TOO_LOW: return LEERPLEK__V1__UNPLACED_REASON__UNPLACED_REASON_READINESS_TOO_LOW;
+    case ELIGIBILITY_NONE_WITHIN_COMMUTE: return LEERPLEK__V1__UNPLACED_REASON__UNPLACED_REASON_NONE_WITHIN_COMMUTE;
+    case ELIGIBILITY_NO_COMPATIBLE_DAYS: return LEERPLEK__V1__UNPLACED_REASON__UNPLACED_REASON_NO_COMPATIBLE_DAYS;
+    case ELIGIBILITY_ALL_EXCLUDED: return LEERPLEK__V1__UNPLACED_REASON__UNPLACED_REASON_ALL_EXCLUDED;
+    case ELIGIBILITY_STARTS_TOO_LATE: return LEERPLEK__V1__UNPLACED_REASON__UNPLACED_REASON_STARTS_TOO_LATE;
+    case ELIGIBILITY_SEATS_TAKEN: return LEERPLEK__V1__UNPLACED_REASON__UNPLACED_REASON_SEATS_TAKEN;
+  }
+  return LEERPLEK__V1__UNPLACED_REASON__UNPLACED_REASON_UNSPECIFIED;
+}
+
+bool lp_rules_still_fits(const lp_state *state, const lp_config *config, const Leerplek__V1__Pupil *pupil,
+                         const Leerplek__V1__Vacancy *vacancy, const Leerplek__V1__Placement *placement) {
+  eligibility_reason reason = lp_rules_judge(state, config, pupil, vacancy);
+  if (reason == ELIGIBILITY_PLACED) return true;
+  /* A coordinator set this rule aside for this pair in writing: a change that leaves the same
+   * rule failing does not undo the deal (another failing rule does). */
+  return placement && placement->manual && placement->manual->overridden_rule != 0 &&
+         (int)placement->manual->overridden_rule == lp_rules_reason_proto(reason);
 }
 
 size_t lp_rules_company_slots(const Leerplek__V1__Pupil *pupil) {
@@ -67,6 +97,7 @@ void lp_rules_pupil(const lp_state *state, const Leerplek__V1__Pupil *pupil, con
   out->lon_e6 = pupil->home->lon_e6;
   out->max_commute_m = (int32_t)(pupil->max_commute_m > 1000000 ? 1000000 : pupil->max_commute_m);
   out->waiting_days = eligibility_waiting_days(lp_rules_waiting_since(pupil, placement), now_unix_s);
+  out->wanted_start_day = lp_rules_day(pupil->wanted_start_date);
   size_t used = 0;
   for (size_t c = 0; c < pupil->n_preferred_company_ids; c++) {
     long index = lp_map_index(companies, pupil->preferred_company_ids[c]);

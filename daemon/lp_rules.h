@@ -6,6 +6,7 @@
 #ifndef LP_RULES_H
 #define LP_RULES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,15 @@ void lp_rules_pupil(const lp_state *state, const Leerplek__V1__Pupil *pupil, con
  * particular seat (levels 2 and 3; level 1 is per seat), the order of the waiting list. */
 int64_t lp_rules_priority_score(const lp_config *config, const Leerplek__V1__Pupil *pupil,
                                 const Leerplek__V1__Placement *placement, int64_t now_unix_s);
+
+/* A Date as the rules' day number (eligibility_day_of); 0 for an absent date. */
+int32_t lp_rules_day(const Leerplek__V1__Date *date);
+/* The API's UnplacedReason of a rulebook reason (the numbers differ from STARTS_TOO_LATE on). */
+int lp_rules_reason_proto(eligibility_reason reason);
+/* Whether a PROPOSED pair still stands after a change of the pupil or the vacancy: it keeps the
+ * rules, or the one rule that fails is the one a coordinator overrode for it (place_pupil). */
+bool lp_rules_still_fits(const lp_state *state, const lp_config *config, const Leerplek__V1__Pupil *pupil,
+                         const Leerplek__V1__Vacancy *vacancy, const Leerplek__V1__Placement *placement);
 
 /* The first rule the pair fails, ELIGIBILITY_PLACED (0) when the pupil is eligible. */
 eligibility_reason lp_rules_judge(const lp_state *state, const lp_config *config, const Leerplek__V1__Pupil *pupil,

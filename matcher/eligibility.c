@@ -45,7 +45,19 @@ void eligibility_default_weights(eligibility_weights *weights) {
     weights->not_preferred_penalty = 200;
     weights->move_penalty = 100;
     weights->ready_on_preparatory = 1;
+    weights->start_window_days = 30;
     weights->hint_pair_budget = 1000000;
+}
+
+int32_t eligibility_day_of(int32_t year, int32_t month, int32_t day) {
+    /* Days from civil (H. Hinnant's algorithm): eras of 400 years, years starting in March. */
+    int64_t y = (int64_t)year - (month <= 2);
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t year_of_era = y - era * 400;
+    int64_t day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+    int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    int64_t days = era * 146097 + day_of_era - 719468;
+    return days <= 0 ? 0 : days > INT32_MAX ? INT32_MAX : (int32_t)days;
 }
 
 matcher_status eligibility_levels_of(const eligibility_weights *weights, eligibility_levels *levels,
@@ -58,6 +70,7 @@ matcher_status eligibility_levels_of(const eligibility_weights *weights, eligibi
         {"preference_rank_step", weights->preference_rank_step, ELIGIBILITY_RANK_STEP_MAX},
         {"not_preferred_penalty", weights->not_preferred_penalty, ELIGIBILITY_PENALTY_MAX},
         {"move_penalty", weights->move_penalty, ELIGIBILITY_PENALTY_MAX},
+        {"start_window_days", weights->start_window_days, ELIGIBILITY_START_WINDOW_MAX},
         {"hint_pair_budget", weights->hint_pair_budget, INT64_MAX},
     };
     for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
@@ -164,6 +177,13 @@ static int passes_exclusion(const eligibility_pupil *pupil, const eligibility_va
     return 1;
 }
 
+static int passes_start(const eligibility_pupil *pupil, const eligibility_vacancy *vacancy,
+                        const eligibility_weights *weights) {
+    if (pupil->wanted_start_day <= 0 || vacancy->start_day <= 0)
+        return 1;
+    return (int64_t)vacancy->start_day <= (int64_t)pupil->wanted_start_day + weights->start_window_days;
+}
+
 eligibility_reason eligibility_failed_rule(const eligibility_pupil *pupil, const eligibility_vacancy *vacancy,
                                            const eligibility_weights *weights) {
     eligibility_weights default_weights;
@@ -183,6 +203,8 @@ eligibility_reason eligibility_failed_rule(const eligibility_pupil *pupil, const
         return ELIGIBILITY_NO_COMPATIBLE_DAYS;
     if (!passes_exclusion(pupil, vacancy))
         return ELIGIBILITY_ALL_EXCLUDED;
+    if (!passes_start(pupil, vacancy, weights))
+        return ELIGIBILITY_STARTS_TOO_LATE;
     return ELIGIBILITY_PLACED;
 }
 
@@ -246,6 +268,8 @@ static matcher_status check_inputs(const eligibility_pupil *pupils, int32_t pupi
             return refuse(error, "vacancy %ld: day_mask 0x%lx has bits above the 14 days", (long)j, (unsigned long)vacancy->day_mask);
         if (vacancy->min_readiness > READINESS_READY)
             return refuse(error, "vacancy %ld: min_readiness %ld outside 0..2", (long)j, (long)(vacancy->min_readiness));
+        if (vacancy->start_day < 0)
+            return refuse(error, "vacancy %ld: start_day %ld is negative", (long)j, (long)(vacancy->start_day));
         matcher_status status = check_coordinates("vacancy", j, vacancy->lat_e6, vacancy->lon_e6, error);
         if (status != MATCHER_OK)
             return status;
@@ -260,6 +284,8 @@ static matcher_status check_inputs(const eligibility_pupil *pupils, int32_t pupi
             return refuse(error, "pupil %ld: day_mask 0x%lx has bits above the 14 days", (long)i, (unsigned long)pupil->day_mask);
         if (pupil->readiness > READINESS_READY)
             return refuse(error, "pupil %ld: readiness %ld outside 0..2", (long)i, (long)(pupil->readiness));
+        if (pupil->wanted_start_day < 0)
+            return refuse(error, "pupil %ld: wanted_start_day %ld is negative", (long)i, (long)(pupil->wanted_start_day));
         matcher_status status = check_coordinates("pupil", i, pupil->lat_e6, pupil->lon_e6, error);
         if (status != MATCHER_OK)
             return status;
@@ -510,7 +536,7 @@ static int find_candidates(const eligibility_pupil *pupil, const eligibility_vac
                 if (vacancy->lat_e6 < box.lat_low || vacancy->lat_e6 > box.lat_high)
                     continue;
                 if (!passes_readiness(pupil, vacancy, weights) || !passes_days(pupil, vacancy) ||
-                    !passes_exclusion(pupil, vacancy))
+                    !passes_exclusion(pupil, vacancy) || !passes_start(pupil, vacancy, weights))
                     continue;
                 int32_t distance = eligibility_distance_m(pupil->lat_e6, pupil->lon_e6,
                                                           vacancy->lat_e6, vacancy->lon_e6);
@@ -692,7 +718,8 @@ static int explain_pupil(int32_t pupil_index, const eligibility_pupil *pupils,
                          int64_t end, const holders *held, eligibility_explanation *explanation,
                          matcher_error *error) {
     const eligibility_pupil *pupil = &pupils[pupil_index];
-    int32_t after_recognition = 0, after_readiness = 0, after_commute = 0, after_days = 0, eligible = 0;
+    int32_t after_recognition = 0, after_readiness = 0, after_commute = 0, after_days = 0, after_exclusion = 0,
+            eligible = 0;
     /* The model of each reason's hint: the nearest vacancy that passes the rules before the
      * failing one and is within commute (for the commute rule: passes all others). */
     int32_t model[ELIGIBILITY_SEATS_TAKEN + 1], model_distance[ELIGIBILITY_SEATS_TAKEN + 1];
@@ -715,7 +742,7 @@ static int explain_pupil(int32_t pupil_index, const eligibility_pupil *pupils,
         int32_t distance = eligibility_distance_m(pupil->lat_e6, pupil->lon_e6, vacancy->lat_e6,
                                                   vacancy->lon_e6);
         int within = distance <= pupil->max_commute_m;
-        if (passes_days(pupil, vacancy) && passes_exclusion(pupil, vacancy))
+        if (passes_days(pupil, vacancy) && passes_exclusion(pupil, vacancy) && passes_start(pupil, vacancy, weights))
             keep_nearest(j, distance, &model[ELIGIBILITY_NONE_WITHIN_COMMUTE], &model_distance[ELIGIBILITY_NONE_WITHIN_COMMUTE]);
         if (!within)
             continue;
@@ -726,6 +753,10 @@ static int explain_pupil(int32_t pupil_index, const eligibility_pupil *pupils,
         after_days++;
         keep_nearest(j, distance, &model[ELIGIBILITY_ALL_EXCLUDED], &model_distance[ELIGIBILITY_ALL_EXCLUDED]);
         if (!passes_exclusion(pupil, vacancy))
+            continue;
+        after_exclusion++;
+        keep_nearest(j, distance, &model[ELIGIBILITY_STARTS_TOO_LATE], &model_distance[ELIGIBILITY_STARTS_TOO_LATE]);
+        if (!passes_start(pupil, vacancy, weights))
             continue;
         eligible++;
         /* Seats as the built problem has them (raised for agreements held there). */
@@ -795,9 +826,12 @@ static int explain_pupil(int32_t pupil_index, const eligibility_pupil *pupils,
     } else if (after_days == 0) {
         reason = ELIGIBILITY_NO_COMPATIBLE_DAYS;
         explanation->candidates_after_rule = after_commute;
-    } else if (eligible == 0) {
+    } else if (after_exclusion == 0) {
         reason = ELIGIBILITY_ALL_EXCLUDED;
         explanation->candidates_after_rule = after_days;
+    } else if (eligible == 0) {
+        reason = ELIGIBILITY_STARTS_TOO_LATE;
+        explanation->candidates_after_rule = after_exclusion;
     } else {
         reason = ELIGIBILITY_SEATS_TAKEN;
         explanation->candidates_after_rule = eligible;
@@ -885,6 +919,6 @@ matcher_status eligibility_explain(const eligibility_pupil *pupils, int32_t pupi
         status = hints_verify(pupils, pupil_count, vacancies, vacancy_count, weights, built, explanations, error);
     for (int32_t i = 0; i < pupil_count && status == MATCHER_OK; i++)
         if (explanations[i].reason != ELIGIBILITY_PLACED)
-            hints_format_help(&pupils[i], vacancy_count, names, &explanations[i]);
+            hints_format_help(&pupils[i], vacancy_count, names, weights, &explanations[i]);
     return status;
 }

@@ -15,7 +15,12 @@
  *   3. great-circle distance (haversine, mean Earth radius 6,371,008.8 m, rounded to the metre)
  *      at most the pupil's maximum commute (equal is eligible);
  *   4. the pupil's workplace days a subset of the vacancy's days (two-week day masks);
- *   5. the company not excluded for the pupil (by the school, or after a declined proposal).
+ *   5. the company not excluded for the pupil (by the school, or after a declined proposal);
+ *   6. the place starts in time: when the pupil has a wanted start date and the vacancy a start
+ *      date, the vacancy starts at most start_window_days (default 30) after the wanted start.
+ *      On the last day of the window is in time, the day after is too late; a place that
+ *      started before the wanted date is in time (the pupil joins it on its date). Either
+ *      date missing: any start will do.
  *
  * THE PRIORITY ORDER. Who gets a contested seat j, strongest claim first:
  *   1. a NOT_READY pupil on a PREPARATORY seat, before anyone else on it: preparatory places
@@ -48,6 +53,14 @@
  * limits below allow, so the objective of MATCHER_COUNT_MAX pupils fits in int64:
  * eligibility_levels_of refuses anything else.
  *
+ * FIXED PAIRS. ACCEPTED and AGREEMENT placements, and PROPOSED ones a coordinator pinned (the
+ * daemon's pin_placement and manual placements, which may even break a rule by a written
+ * override), enter as fixed_vacancy: the pupil's only pair, its seat held, never moved. The
+ * proof above is about non-fixed holders, so it holds with pinned seats as it does with
+ * agreements, and eligibility_explain counts them as fixed_holders. An unpinned manual
+ * placement is an ordinary proposed_vacancy: when it breaks a rule it has no pair, and the
+ * solve releases it (or moves it to an eligible seat).
+ *
  * Candidates come from an index of vacancies by training and a spatial grid, so the work grows
  * with the number of eligible pairs, not pupils times vacancies.
  */
@@ -74,6 +87,7 @@ typedef enum { READINESS_NOT_READY = 0, READINESS_PARTLY = 1, READINESS_READY = 
 #define ELIGIBILITY_COST_PER_100M_MAX 100
 #define ELIGIBILITY_RANK_STEP_MAX 1000
 #define ELIGIBILITY_PENALTY_MAX 10000
+#define ELIGIBILITY_START_WINDOW_MAX 366
 /* Largest unplaced penalty: INT64_MAX / MATCHER_COUNT_MAX, so the objective of the largest
  * problem the matcher accepts cannot overflow. */
 #define ELIGIBILITY_UNPLACED_MAX (INT64_MAX / MATCHER_COUNT_MAX)
@@ -88,6 +102,7 @@ typedef struct {
     uint16_t day_mask;
     int32_t seats;          /* all seats, those held by fixed (ACCEPTED/AGREEMENT) placements included */
     int32_t lat_e6, lon_e6; /* WGS84 micro-degrees of its location */
+    int32_t start_day;      /* eligibility_day_of its first day, 0: not known (any pupil's start fits) */
 } eligibility_vacancy;
 
 typedef struct {
@@ -104,7 +119,8 @@ typedef struct {
     const int32_t *excluded_companies;  /* never propose these; NULL if none */
     int32_t excluded_count;
     int32_t proposed_vacancy; /* PROPOSED: the vacancy of its current proposal, else -1 */
-    int32_t fixed_vacancy;    /* ACCEPTED or AGREEMENT: its vacancy (a fixed pair), else -1 */
+    int32_t fixed_vacancy;    /* ACCEPTED, AGREEMENT or pinned: its vacancy (a fixed pair), else -1 */
+    int32_t wanted_start_day; /* eligibility_day_of the start the school wants, 0: any start */
 } eligibility_pupil;
 
 /* The settings of the rulebook: the level-4 weights and the one rule that is a choice. */
@@ -117,6 +133,8 @@ typedef struct {
                                      * seats that no eligible NOT_READY pupil claims (an idle
                                      * seat helps nobody, and level 1 keeps them for NOT_READY
                                      * pupils first); 0: preparatory seats are for NOT_READY only */
+    int64_t start_window_days;      /* rule 6: days a vacancy may start after the pupil's wanted
+                                     * start; default 30, 0..ELIGIBILITY_START_WINDOW_MAX */
     int64_t hint_pair_budget;       /* eligibility_explain: pairs its verifying re-solves may
                                      * build in all (default 1,000,000: every hint of an
                                      * Antwerp-sized rematch, about a tenth of a Flanders-sized
@@ -144,6 +162,11 @@ matcher_status eligibility_levels_of(const eligibility_weights *weights, eligibi
  * 0 or in the future). The one definition of "days waited": the solve, the waiting list and
  * the report all use it, so the days grow by one every 24 hours everywhere at once. */
 int32_t eligibility_waiting_days(int64_t since_unix_s, int64_t now_unix_s);
+
+/* The day number of a calendar date: days since 1970-01-01 (proleptic Gregorian), so
+ * 1970-01-02 is 1. Dates before 1970-01-02 give 0, which the rules read as "no date"; the API
+ * allows only years 2000..2100. The one conversion every caller uses for rule 6. */
+int32_t eligibility_day_of(int32_t year, int32_t month, int32_t day);
 
 /* A pupil's claim on a vacancy (levels 1-3 of the priority order); vacancy NULL: on no
  * particular seat (level 1 is 0), which orders the shared waiting list. */
@@ -260,8 +283,11 @@ typedef enum {
     ELIGIBILITY_NONE_WITHIN_COMMUTE,   /* rule 3 */
     ELIGIBILITY_NO_COMPATIBLE_DAYS,    /* rule 4 */
     ELIGIBILITY_ALL_EXCLUDED,          /* rule 5 */
+    ELIGIBILITY_STARTS_TOO_LATE,       /* rule 6: the places left all start too late */
     ELIGIBILITY_SEATS_TAKEN            /* eligible seats exist, all held by equal or stronger claims */
 } eligibility_reason;
+/* The daemon's UnplacedReason numbers follow these up to ALL_EXCLUDED; STARTS_TOO_LATE was
+ * added to the API after SEATS_TAKEN (lp_rematch.c maps them). */
 
 /* The pair test, independent of the grid index: the first rule the pair fails, or
  * ELIGIBILITY_PLACED (0) when the pupil is eligible. weights NULL means the defaults. */
@@ -280,7 +306,8 @@ typedef enum {
     ELIGIBILITY_HINT_NEW_PLACE,    /* a new vacancy of hint_seats seats: the pupil's training,
                                     * kind hint_preparatory, open to its readiness, on its days,
                                     * at hint_vacancy's location (its company unless
-                                    * hint_new_company) or, hint_vacancy -1, at the pupil's home */
+                                    * hint_new_company) or, hint_vacancy -1, at the pupil's home;
+                                    * starting on the pupil's wanted start (if it has one) */
 } eligibility_hint_kind;
 
 typedef struct {
@@ -294,7 +321,7 @@ typedef struct {
     int32_t eligible_seats;         /* SEATS_TAKEN: seats of the eligible vacancies (as built) */
     int32_t stronger_claims;        /* SEATS_TAKEN: holders of those seats with a stronger claim */
     int32_t equal_claims;           /* ... with an equal claim (their pair cost less) */
-    int32_t fixed_holders;          /* ... held by ACCEPTED or AGREEMENT placements */
+    int32_t fixed_holders;          /* ... held by fixed pupils (ACCEPTED, AGREEMENT, pinned) */
     eligibility_hint_kind hint;
     int32_t hint_vacancy;           /* the vacancy the hint names, -1 */
     int32_t hint_seats;             /* seats to add, >= 1 */

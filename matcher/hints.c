@@ -48,6 +48,7 @@ eligibility_vacancy eligibility_hint_vacancy(const eligibility_pupil *pupil, con
     vacancy.seats = explanation->hint_seats;
     vacancy.lat_e6 = pupil->lat_e6;
     vacancy.lon_e6 = pupil->lon_e6;
+    vacancy.start_day = pupil->wanted_start_day;
     if (explanation->hint_vacancy >= 0) {
         const eligibility_vacancy *model = &vacancies[explanation->hint_vacancy];
         vacancy.lat_e6 = model->lat_e6;
@@ -499,6 +500,20 @@ static void append_days(char *buffer, size_t size, uint16_t day_mask) {
     }
 }
 
+/* "2026-09-01" for a day number of eligibility_day_of (civil from days, its inverse). */
+static void append_date(char *buffer, size_t size, int32_t day_number) {
+    int64_t z = (int64_t)day_number + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t day_of_era = z - era * 146097;
+    int64_t year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+    int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    int64_t month_index = (5 * day_of_year + 2) / 153;
+    int64_t day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    int64_t month = month_index < 10 ? month_index + 3 : month_index - 9;
+    int64_t year = year_of_era + era * 400 + (month <= 2);
+    append_text(buffer, size, "%04lld-%02lld-%02lld", (long long)year, (long long)month, (long long)day);
+}
+
 static void append_vacancy(char *buffer, size_t size, const eligibility_names *names, int32_t vacancy_count,
                            int32_t vacancy) {
     if (names && names->vacancy_ids && vacancy >= 0 && vacancy < vacancy_count && names->vacancy_ids[vacancy])
@@ -510,7 +525,7 @@ static void append_vacancy(char *buffer, size_t size, const eligibility_names *n
 static const char *kind_name(int preparatory) { return preparatory ? "PREPARATORY" : "REGULAR"; }
 
 static void append_reason(char *help, size_t size, const eligibility_pupil *pupil, const char *training,
-                          const eligibility_names *names, int32_t vacancy_count,
+                          const eligibility_names *names, int32_t vacancy_count, const eligibility_weights *weights,
                           const eligibility_explanation *x) {
     long candidates = (long)x->candidates_after_rule;
     switch (x->reason) {
@@ -551,6 +566,16 @@ static void append_reason(char *help, size_t size, const eligibility_pupil *pupi
         append_km(help, size, pupil->max_commute_m);
         append_text(help, size, " are all at companies excluded for this pupil.");
         break;
+    case ELIGIBILITY_STARTS_TOO_LATE:
+        append_text(help, size, "The %ld suitable places in %s within ", candidates, training);
+        append_km(help, size, pupil->max_commute_m);
+        append_text(help, size, " all start after ");
+        append_date(help, size, (int32_t)(pupil->wanted_start_day + weights->start_window_days));
+        append_text(help, size, ", more than %lld days after the pupil's wanted start, ",
+                    (long long)weights->start_window_days);
+        append_date(help, size, pupil->wanted_start_day);
+        append_text(help, size, ".");
+        break;
     case ELIGIBILITY_SEATS_TAKEN:
         append_text(help, size, "All %ld seats of the %ld eligible places are held, each by a claim at least as "
                                 "strong: %ld stronger (priority or longer wait), %ld equal (a shorter commute "
@@ -564,7 +589,7 @@ static void append_reason(char *help, size_t size, const eligibility_pupil *pupi
 }
 
 void hints_format_help(const eligibility_pupil *pupil, int32_t vacancy_count, const eligibility_names *names,
-                       eligibility_explanation *x) {
+                       const eligibility_weights *weights, eligibility_explanation *x) {
     char *help = x->help;
     size_t size = sizeof x->help;
     help[0] = '\0';
@@ -572,7 +597,7 @@ void hints_format_help(const eligibility_pupil *pupil, int32_t vacancy_count, co
     if (names && names->training_codes && pupil->training >= 0 && pupil->training < names->training_count &&
         names->training_codes[pupil->training])
         training = names->training_codes[pupil->training];
-    append_reason(help, size, pupil, training, names, vacancy_count, x);
+    append_reason(help, size, pupil, training, names, vacancy_count, weights, x);
     const char *seats_word = x->hint_seats == 1 ? "seat" : "seats";
     switch (x->hint) {
     case ELIGIBILITY_HINT_MORE_SEATS:
@@ -597,6 +622,10 @@ void hints_format_help(const eligibility_pupil *pupil, int32_t vacancy_count, co
             append_text(help, size, ", near the pupil's home (within ");
             append_km(help, size, pupil->max_commute_m);
             append_text(help, size, ")");
+        }
+        if (pupil->wanted_start_day > 0) {
+            append_text(help, size, ", starting on ");
+            append_date(help, size, pupil->wanted_start_day);
         }
         append_text(help, size, ", would place this pupil (checked by re-solving).");
         break;

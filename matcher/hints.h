@@ -16,6 +16,6 @@ matcher_status hints_verify(const eligibility_pupil *pupils, int32_t pupil_count
 
 /* explanation->help: the reason with its figures, then the checked hint. */
 void hints_format_help(const eligibility_pupil *pupil, int32_t vacancy_count, const eligibility_names *names,
-                       eligibility_explanation *explanation);
+                       const eligibility_weights *weights, eligibility_explanation *explanation);
 
 #endif

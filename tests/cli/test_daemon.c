@@ -262,7 +262,7 @@ Test(cli_daemon, school_registers_requests_and_sees_only_its_pupils) {
          "--lat", "51.2", "--lon", "4.4", "--postcode", "2018", "--max-commute-km", "7.5", "--days", "A:wed;B:thu",
          "--okan", "--exclude", "0200000003", "--csv");
   cr_assert_eq(r.status, 0, "register: %s", r.err);
-  cr_assert(strstr(r.out, "\nSCH-1,lln-021,ZORG-KIND,not_ready,51.2,4.4,2018,,7.5,A:wed;B:thu,,0200000003,true,false,,,\n"),
+  cr_assert(strstr(r.out, "\nSCH-1,lln-021,ZORG-KIND,not_ready,51.2,4.4,2018,,7.5,A:wed;B:thu,,0200000003,true,false,,,,\n"),
             "the stored pupil, in the CSV columns: %s", r.out);
   cli_result_free(&r);
   RUN_AS(r, school_env, "school", "status", "lln-020", "--json");
@@ -789,5 +789,48 @@ Test(cli_daemon, a_school_imports_only_its_own_pupils_or_nothing) {
   r = run_as(school_env, args, own);
   cr_expect_eq(r.status, 0, "%s", r.err);
   cr_expect(strstr(r.out, "imported 2 of 2 pupils"), "%s", r.out);
+  cli_result_free(&r);
+}
+
+/* A coordinator places by hand: a pair the rules refuse is refused naming the rule, an
+ * override places it with the reason stored; pin and unpin flip the placement's pin. */
+Test(cli_daemon, coordinator_places_by_hand_with_and_without_override_and_pins) {
+  become_coordinator();
+  import_samples();
+  cli_result r;
+  RUN_AS(r, coordinator_env, "school", "request", "lln-002", "--school", "SCH-1");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cli_result_free(&r);
+  /* lln-002 follows ELEKTRO-INST, VAC-1 is a BOUW-RUW place. */
+  RUN_AS(r, coordinator_env, "coordinator", "place", "SCH-1/lln-002", "VAC-1");
+  cr_assert_eq(r.status, 1, "refused: %s", r.out);
+  cr_assert(strstr(r.err, "FAILED_PRECONDITION") && strstr(r.err, "rule 1 NO_RECOGNISED_VACANCY"), "%s", r.err);
+  cli_result_free(&r);
+  RUN_AS(r, coordinator_env, "coordinator", "place", "SCH-1/lln-002", "VAC-1", "--override",
+         "Stage in de bouw afgesproken met de school", "--json");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  json_t *reply = json_loads(r.out, 0, NULL);
+  cr_assert_not_null(reply, "%s", r.out);
+  json_t *placement = json_object_get(reply, "placement");
+  cr_assert_str_eq(json_string_value(json_object_get(placement, "state")), "proposed");
+  cr_assert(json_is_true(json_object_get(placement, "pinned")), "%s", r.out);
+  json_t *manual = json_object_get(placement, "manual");
+  cr_assert_str_eq(json_string_value(json_object_get(manual, "override_reason")), "Stage in de bouw afgesproken met de school");
+  cr_assert_str_eq(json_string_value(json_object_get(manual, "overridden_rule")), "no_recognised_vacancy");
+  json_decref(reply);
+  cli_result_free(&r);
+  RUN_AS(r, coordinator_env, "coordinator", "unpin", "SCH-1/lln-002", "--json");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  reply = json_loads(r.out, 0, NULL);
+  cr_assert_not_null(reply, "%s", r.out);
+  cr_assert(!json_is_true(json_object_get(json_object_get(reply, "placement"), "pinned")), "unpinned: %s", r.out);
+  json_decref(reply);
+  cli_result_free(&r);
+  RUN_AS(r, coordinator_env, "coordinator", "pin", "SCH-1/lln-002", "--json");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert(strstr(r.out, "\"pinned\": true"), "%s", r.out);
+  cli_result_free(&r);
+  RUN_AS(r, coordinator_env, "coordinator", "pin", "lln-002");
+  cr_assert_eq(r.status, 2, "a pupil without its school is a usage error: %s", r.err);
   cli_result_free(&r);
 }

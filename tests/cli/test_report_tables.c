@@ -55,7 +55,7 @@ Test(report_tables, rows_per_training_have_a_stable_header_and_a_column_per_reas
                    "key,name,pupils_waiting,pupils_proposed,open_vacancies,open_seats,free_seats,shortage,"
                    "pupils_with_hint,hint_seats,pupils_accepted,pupils_agreement,unplaced_no_recognised_vacancy,"
                    "unplaced_readiness_too_low,unplaced_none_within_commute,unplaced_no_compatible_days,"
-                   "unplaced_all_excluded,unplaced_seats_taken");
+                   "unplaced_all_excluded,unplaced_seats_taken,unplaced_starts_too_late");
   cr_assert_eq(json_array_size(rows), 1);
   const json_t *row = json_array_get(rows, 0);
   cr_expect_str_eq(json_string_value(json_object_get(row, "name")), "Ruwbouw, \"zwaar\"");

@@ -87,13 +87,13 @@ static inline int upsert_location(leerplek_client *client, const char *id, const
   return upsert_location_at(client, id, company_id, 51230000, 4420000);
 }
 
-/* An open regular vacancy with `seats` seats at location_id. */
-static inline int publish_vacancy_seats(leerplek_client *client, const char *id, const char *location_id,
-                                        const char *training, uint32_t seats) {
+/* A REGULAR vacancy for PARTLY pupils on Mon/Tue (A and B) with seats, starting 2026-month-day. */
+static inline int publish_vacancy_with(leerplek_client *client, const char *id, const char *location_id,
+                                       const char *training, uint32_t seats, int month, int day) {
   Leerplek__V1__Date start = LEERPLEK__V1__DATE__INIT;
   start.year = 2026;
-  start.month = 9;
-  start.day = 1;
+  start.month = month;
+  start.day = day;
   Leerplek__V1__Vacancy vacancy = LEERPLEK__V1__VACANCY__INIT;
   vacancy.id = (char *)id;
   vacancy.location_id = (char *)location_id;
@@ -112,7 +112,13 @@ static inline int publish_vacancy_seats(leerplek_client *client, const char *id,
 }
 
 static inline int publish_vacancy(leerplek_client *client, const char *id, const char *location_id, const char *training) {
-  return publish_vacancy_seats(client, id, location_id, training, 2);
+  return publish_vacancy_with(client, id, location_id, training, 2, 9, 1);
+}
+
+/* An open regular vacancy with `seats` seats at location_id, starting 2026-09-01. */
+static inline int publish_vacancy_seats(leerplek_client *client, const char *id, const char *location_id,
+                                        const char *training, uint32_t seats) {
+  return publish_vacancy_with(client, id, location_id, training, seats, 9, 1);
 }
 
 /* A vacancy's seat counters, read with client (which must see it). */
@@ -248,6 +254,38 @@ static inline int get_report(leerplek_client *client, Leerplek__V1__Response **o
   request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_REPORT;
   request.get_report = &body;
   return call_code(client, &request, out);
+}
+
+/* The placement of school/ref (the caller frees *response). */
+static inline Leerplek__V1__Placement *placement_at(leerplek_client *client, const char *school, const char *ref,
+                                                    Leerplek__V1__Response **response) {
+  Leerplek__V1__GetPlacementRequest body = LEERPLEK__V1__GET_PLACEMENT_REQUEST__INIT;
+  body.school_id = (char *)school;
+  body.pupil_ref = (char *)ref;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_PLACEMENT;
+  request.get_placement = &body;
+  cr_assert_eq(call_code(client, &request, response), 0);
+  return (*response)->get_placement->placement;
+}
+
+/* Records agreement_ref, signed 2026-06-01, starting 2026-09-01, for an ACCEPTED proposal. */
+static inline int record_agreement_as(leerplek_client *client, uint64_t proposal_id, const char *agreement_ref) {
+  Leerplek__V1__Date signed_on = LEERPLEK__V1__DATE__INIT, starts_on = LEERPLEK__V1__DATE__INIT;
+  signed_on.year = starts_on.year = 2026;
+  signed_on.month = 6, signed_on.day = 1;
+  starts_on.month = 9, starts_on.day = 1;
+  Leerplek__V1__AgreementInfo agreement = LEERPLEK__V1__AGREEMENT_INFO__INIT;
+  agreement.agreement_ref = (char *)agreement_ref;
+  agreement.signed_on = &signed_on;
+  agreement.starts_on = &starts_on;
+  Leerplek__V1__RecordAgreementRequest body = LEERPLEK__V1__RECORD_AGREEMENT_REQUEST__INIT;
+  body.proposal_id = proposal_id;
+  body.agreement = &agreement;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_RECORD_AGREEMENT;
+  request.record_agreement = &body;
+  return call_code(client, &request, NULL);
 }
 
 /* Starts redis and the daemon (with extra flags), and makes the first admin token. */

@@ -149,6 +149,8 @@ typedef struct request_storage {
     Leerplek__V1__GetRegistrationPointRequest get_registration_point;
     Leerplek__V1__GetHistoryRequest get_history;
     Leerplek__V1__WatchRequest watch;
+    Leerplek__V1__PlacePupilRequest place_pupil;
+    Leerplek__V1__PinPlacementRequest pin_placement;
   } body;
 } request_storage;
 
@@ -221,6 +223,10 @@ static const matrix_row matrix[] = {
     {"get_history", {UA, OK, NF, OK, NF, OK, PD, PD}},
     /* On a connection of its own (a watching connection takes no other calls). */
     {"watch", {UA, OK, OK, OK, OK, OK, PD, PD}},
+    /* Coordinators only: school A's p1 (no placement request) and a vacancy that does not
+     * exist, so the coordinator's call is NOT_FOUND; test_manual covers real ones. */
+    {"place_pupil", {UA, PD, PD, PD, PD, NF, PD, PD}},
+    {"pin_placement", {UA, PD, PD, PD, PD, NF, PD, PD}},
 };
 
 /* Builds the request for call as role would send it: names objects of school A and company X,
@@ -471,6 +477,18 @@ static void build_request(request_storage *s, const char *call, int role) {
   } else if (strcmp(call, "watch") == 0) {
     leerplek__v1__watch_request__init(&s->body.watch);
     r->body_case = LEERPLEK__V1__REQUEST__BODY_WATCH, r->watch = &s->body.watch;
+  } else if (strcmp(call, "place_pupil") == 0) {
+    leerplek__v1__place_pupil_request__init(&s->body.place_pupil);
+    s->body.place_pupil.school_id = (char *)"school-a";
+    s->body.place_pupil.pupil_ref = (char *)"p1";
+    s->body.place_pupil.vacancy_id = (char *)"no-such-vacancy";
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_PLACE_PUPIL, r->place_pupil = &s->body.place_pupil;
+  } else if (strcmp(call, "pin_placement") == 0) {
+    leerplek__v1__pin_placement_request__init(&s->body.pin_placement);
+    s->body.pin_placement.school_id = (char *)"school-a";
+    s->body.pin_placement.pupil_ref = (char *)"p1";
+    s->body.pin_placement.pin = true;
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_PIN_PLACEMENT, r->pin_placement = &s->body.pin_placement;
   } else if (strcmp(call, "list_referrals") == 0) {
     leerplek__v1__list_referrals_request__init(&s->body.list_referrals);
     r->body_case = LEERPLEK__V1__REQUEST__BODY_LIST_REFERRALS, r->list_referrals = &s->body.list_referrals;

@@ -83,14 +83,7 @@ static void pupil(const char *ref, int readiness, int32_t lat_e6, int days_ago, 
 }
 
 static Leerplek__V1__Placement *placement_of(const char *ref, Leerplek__V1__Response **response) {
-  Leerplek__V1__GetPlacementRequest body = LEERPLEK__V1__GET_PLACEMENT_REQUEST__INIT;
-  body.school_id = (char *)"school";
-  body.pupil_ref = (char *)ref;
-  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
-  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_PLACEMENT;
-  request.get_placement = &body;
-  cr_assert_eq(call_code(coordinator, &request, response), 0);
-  return (*response)->get_placement->placement;
+  return placement_at(coordinator, "school", ref, response);
 }
 
 /* Runs a rematch and asserts it applied and says it is proven optimal. */

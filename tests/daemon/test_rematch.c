@@ -45,8 +45,7 @@ static int location_at(const char *id, const char *company, int32_t lat_e6, cons
 
 /* The placement (caller frees the response). */
 static Leerplek__V1__Placement *get_placement(const char *school, const char *ref, Leerplek__V1__Response **response) {
-  cr_assert_eq(get_placement_of(coordinator, school, ref, response), 0);
-  return (*response)->get_placement->placement;
+  return placement_at(coordinator, school, ref, response);
 }
 
 static int proposal_call(uint64_t proposal_id, int side, bool decline) {
@@ -68,23 +67,7 @@ static int proposal_call(uint64_t proposal_id, int side, bool decline) {
   return call_code(coordinator, &request, NULL);
 }
 
-static int record_agreement(uint64_t proposal_id) {
-  Leerplek__V1__Date signed_on = LEERPLEK__V1__DATE__INIT, starts_on = LEERPLEK__V1__DATE__INIT;
-  signed_on.year = starts_on.year = 2026;
-  signed_on.month = 6, signed_on.day = 1;
-  starts_on.month = 9, starts_on.day = 1;
-  Leerplek__V1__AgreementInfo agreement = LEERPLEK__V1__AGREEMENT_INFO__INIT;
-  agreement.agreement_ref = (char *)"OAO-2026-1";
-  agreement.signed_on = &signed_on;
-  agreement.starts_on = &starts_on;
-  Leerplek__V1__RecordAgreementRequest body = LEERPLEK__V1__RECORD_AGREEMENT_REQUEST__INIT;
-  body.proposal_id = proposal_id;
-  body.agreement = &agreement;
-  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
-  request.body_case = LEERPLEK__V1__REQUEST__BODY_RECORD_AGREEMENT;
-  request.record_agreement = &body;
-  return call_code(coordinator, &request, NULL);
-}
+static int record_agreement(uint64_t proposal_id) { return record_agreement_as(coordinator, proposal_id, "OAO-2026-1"); }
 
 static void setup(void) {
   start_all(&harness, NULL);

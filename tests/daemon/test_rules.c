@@ -4,7 +4,8 @@
  * eligibility_build with its grid index); the checks that release a proposal a change no
  * longer fits ask lp_rules_judge for one pair. On random stored records (unknown trainings,
  * companies without the recognition, locations without a point, closed vacancies, declined and
- * excluded companies, preparatory places, both settings of ready_on_preparatory) every pair
+ * excluded companies, preparatory places, both settings of ready_on_preparatory, start dates
+ * and wanted starts with windows of 0, 15 and 30 days) every pair
  * must get the same verdict from both, so a rule written twice again would fail here. */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -30,6 +31,16 @@ static char *text(const char *format, int number) {
 }
 
 static char **string_list(size_t count) { return calloc(count + 1, sizeof(char *)); }
+
+/* A day of September or October 2026 (start dates around the school year's start). */
+static Leerplek__V1__Date *autumn_day(void) {
+  Leerplek__V1__Date *date = malloc(sizeof *date);
+  leerplek__v1__date__init(date);
+  date->year = 2026;
+  date->month = between(9, 10);
+  date->day = between(1, 30);
+  return date;
+}
 
 static Leerplek__V1__GeoPoint *point_near_antwerp(void) {
   Leerplek__V1__GeoPoint *point = malloc(sizeof *point);
@@ -76,6 +87,7 @@ static void fill_state(lp_state *state, int pupil_count, int vacancy_count) {
                                   : LEERPLEK__V1__VACANCY_KIND__VACANCY_KIND_PREPARATORY;
     vacancy->min_readiness = (Leerplek__V1__Readiness)between(0, 3);
     vacancy->day_mask = between(0, 2) ? 0x3FFF : (uint32_t)between(1, 0x3FFF);
+    vacancy->start_date = autumn_day();
     cr_assert_eq(lp_state_put(state, LP_KIND_VACANCY, vacancy->id, vacancy), 0);
   }
   for (int i = 0; i < pupil_count; i++) {
@@ -97,6 +109,7 @@ static void fill_state(lp_state *state, int pupil_count, int vacancy_count) {
       pupil->excluded_company_ids[pupil->n_excluded_company_ids++] = text("040000000%d", between(0, COMPANIES - 1));
     for (int k = between(0, 1); k > 0; k--)
       pupil->declined_company_ids[pupil->n_declined_company_ids++] = text("040000000%d", between(0, COMPANIES - 1));
+    if (between(0, 2)) pupil->wanted_start_date = autumn_day();
     char key[64];
     snprintf(key, sizeof key, "S1/%s", pupil->ref);
     cr_assert_eq(lp_state_put(state, LP_KIND_PUPIL, key, pupil), 0);
@@ -104,7 +117,7 @@ static void fill_state(lp_state *state, int pupil_count, int vacancy_count) {
 }
 
 Test(rules, the_rematch_and_the_proposal_checks_judge_every_pair_alike) {
-  int64_t pairs_seen = 0, pairs_refused = 0;
+  int64_t pairs_seen = 0, pairs_refused = 0, pairs_late = 0;
   for (uint64_t seed = 1; seed <= 60; seed++) {
     rng_state = seed * 0x9E3779B97F4A7C15ULL;
     lp_state state;
@@ -118,6 +131,7 @@ Test(rules, the_rematch_and_the_proposal_checks_judge_every_pair_alike) {
     config.rematch_not_preferred_penalty = 200;
     config.rematch_move_penalty = 100;
     config.rematch_ready_on_preparatory = seed % 2;
+    config.rematch_start_window_days = (uint32_t)(seed % 3) * 15;
     eligibility_weights weights;
     lp_rules_weights(&config, &weights);
 
@@ -149,6 +163,7 @@ Test(rules, the_rematch_and_the_proposal_checks_judge_every_pair_alike) {
                      in_rematch ? "eligible" : "not eligible", (int)verdict);
         pairs_seen++;
         pairs_refused += !in_rematch;
+        pairs_late += verdict == ELIGIBILITY_STARTS_TOO_LATE;
       }
     }
     cr_assert_eq(next_pair, problem.problem.pair_count);
@@ -157,4 +172,5 @@ Test(rules, the_rematch_and_the_proposal_checks_judge_every_pair_alike) {
   }
   cr_expect_gt(pairs_seen - pairs_refused, 300, "enough eligible pairs");
   cr_expect_gt(pairs_refused, 3000, "and enough refused ones");
+  cr_expect_gt(pairs_late, 20, "some by their start dates");
 }

@@ -439,6 +439,28 @@ CASE(close_year_bad_date) {
   b->boundary = date(a);
   b->boundary->month = 13;
 }
+/* place_pupil and pin_placement: p5 is ACCEPTED, p4 PROPOSED at vac-x, p3 DECLINED (company X
+ * excluded for it), vac-x has one free seat (test_manual: a full vacancy, with an override). */
+static void place_body(Leerplek__V1__Request *r, arena *a, const char *ref, const char *vacancy_id, const char *reason) {
+  BODY(PlacePupil, place_pupil, PLACE_PUPIL);
+  b->school_id = (char *)"school-a";
+  b->pupil_ref = (char *)ref;
+  b->vacancy_id = (char *)vacancy_id;
+  b->override_reason = (char *)reason;
+}
+CASE(place_accepted) { place_body(r, a, "p5", "vac-x", ""); }
+CASE(place_absent_pupil) { place_body(r, a, "nobody", "vac-x", ""); }
+CASE(place_absent_vacancy) { place_body(r, a, "p3", "vac-none", ""); }
+CASE(place_where_proposed) { place_body(r, a, "p4", "vac-x", ""); }
+CASE(place_refused_by_a_rule) { place_body(r, a, "p3", "vac-x", ""); }
+static void pin_body(Leerplek__V1__Request *r, arena *a, const char *ref) {
+  BODY(PinPlacement, pin_placement, PIN_PLACEMENT);
+  b->school_id = (char *)"school-a";
+  b->pupil_ref = (char *)ref;
+  b->pin = true;
+}
+CASE(pin_accepted) { pin_body(r, a, "p5"); }
+CASE(pin_absent_pupil) { pin_body(r, a, "nobody"); }
 CASE(rematch_while_locked) { BODY(RunRematch, run_rematch, RUN_REMATCH); }
 CASE(waiting_list_other_school) {
   BODY(GetWaitingList, get_waiting_list, GET_WAITING_LIST);
@@ -613,6 +635,13 @@ static const status_case cases[] = {
     {"close_school_year without a boundary", COORDINATOR, close_year_no_boundary, IA, "close_school_year.boundary"},
     {"close_school_year at a boundary after today", COORDINATOR, close_year_future, IA, "close_school_year.boundary"},
     {"close_school_year at a date that does not exist", COORDINATOR, close_year_bad_date, IA, "close_school_year.boundary"},
+    {"place_pupil of an ACCEPTED placement", COORDINATOR, place_accepted, FP, "place_pupil.pupil_ref"},
+    {"place_pupil of an absent pupil", COORDINATOR, place_absent_pupil, NF, "place_pupil.pupil_ref"},
+    {"place_pupil to an absent vacancy", COORDINATOR, place_absent_vacancy, NF, "place_pupil.vacancy_id"},
+    {"place_pupil where the pupil is proposed already", COORDINATOR, place_where_proposed, FP, "place_pupil.vacancy_id"},
+    {"place_pupil the rulebook refuses (rule 5), no override", COORDINATOR, place_refused_by_a_rule, FP, "place_pupil.vacancy_id"},
+    {"pin_placement of an ACCEPTED placement", COORDINATOR, pin_accepted, FP, "pin_placement.pupil_ref"},
+    {"pin_placement of an absent pupil", COORDINATOR, pin_absent_pupil, NF, "pin_placement.pupil_ref"},
     {"run_rematch while another holds the lock", COORDINATOR, rematch_while_locked, AB, ""},
     {"get_waiting_list of another school", SCHOOL_A, waiting_list_other_school, PD, "get_waiting_list.school_id"},
     {"get_history naming two subjects", COORDINATOR, history_two_subjects, IA, "get_history"},

@@ -207,6 +207,8 @@ static void make_instance(uint64_t seed, int32_t max_pupils, int32_t max_vacanci
         v->min_readiness = (uint8_t)between(&state, 0, 2);
         v->day_mask = between(&state, 0, 2) ? ALL_DAYS : (uint16_t)(MON_TUE | between(&state, 0, ALL_DAYS));
         v->open = between(&state, 0, 9) != 0;
+        /* Start dates around 1 September 2026, some unknown; windows of 0..60 days matter. */
+        v->start_day = between(&state, 0, 3) == 0 ? 0 : eligibility_day_of(2026, 9, 1) + between(&state, -10, 70);
     }
     for (int32_t i = 0; i < out->pupil_count; i++) {
         eligibility_pupil *p = &out->pupils[i];
@@ -232,6 +234,7 @@ static void make_instance(uint64_t seed, int32_t max_pupils, int32_t max_vacanci
             p->proposed_vacancy = between(&state, 0, out->vacancy_count - 1);
         if (between(&state, 0, 12) == 0)
             p->fixed_vacancy = between(&state, 0, out->vacancy_count - 1);
+        p->wanted_start_day = between(&state, 0, 2) == 0 ? 0 : eligibility_day_of(2026, 9, 1) + between(&state, 0, 40);
     }
 }
 
@@ -271,11 +274,12 @@ Test(rulebook, random_instances_keep_the_order_and_agree_with_brute_force) {
     static instance x;
     eligibility_weights weights;
     eligibility_default_weights(&weights);
-    int32_t contested = 0, brute_forced = 0;
+    int32_t contested = 0, brute_forced = 0, late_starts = 0;
     for (uint64_t seed = 1; seed <= 600; seed++) {
         int small = seed % 3 == 0;
         make_instance(seed, small ? 9 : MAX_PUPILS, small ? 5 : MAX_VACANCIES, &x);
         weights.ready_on_preparatory = seed % 4 != 0;
+        weights.start_window_days = (int64_t)(seed % 5) * 10;
         char context[64];
         snprintf(context, sizeof context, "seed %llu", (unsigned long long)seed);
         eligibility_problem problem;
@@ -285,6 +289,9 @@ Test(rulebook, random_instances_keep_the_order_and_agree_with_brute_force) {
         matcher_solution solution;
         solve_and_verify(&problem.problem, NULL, &solution, context);
         check_invariants(&x, &weights, problem.seats, solution.vacancy_of_pupil, context);
+        for (int32_t i = 0; i < x.pupil_count; i++)
+            for (int32_t j = 0; j < x.vacancy_count; j++)
+                late_starts += eligibility_failed_rule(&x.pupils[i], &x.vacancies[j], &weights) == ELIGIBILITY_STARTS_TOO_LATE;
         for (int32_t i = 0; i < x.pupil_count; i++)
             contested += solution.vacancy_of_pupil[i] == MATCHER_UNPLACED && problem.problem.pair_count > 0;
         if (small) {
@@ -299,6 +306,7 @@ Test(rulebook, random_instances_keep_the_order_and_agree_with_brute_force) {
         eligibility_problem_free(&problem);
     }
     cr_expect_gt(contested, 500, "the instances contest their seats");
+    cr_expect_gt(late_starts, 100, "start dates decide some pairs");
     cr_expect_eq(brute_forced, 200);
 }
 
@@ -362,6 +370,72 @@ Test(rulebook, every_checked_hint_places_its_pupil_when_made) {
     cr_expect_gt(more_seats, 50);
     cr_expect_gt(new_places, 50);
     cr_expect_gt(several, 5, "some hints need more than one seat");
+}
+
+/* Rule 6 at its edge: a place starting on the last day of the window is in time, one day later
+ * is too late; one that started the day before the wanted start is in time; either date
+ * missing, any start will do. The rematch's reason and hint say the same. */
+Test(rulebook, start_date_window_at_its_boundaries) {
+    eligibility_weights weights;
+    eligibility_default_weights(&weights);
+    cr_assert_eq(weights.start_window_days, 30);
+    eligibility_pupil pupil = pupil_at(ANTWERP_LAT, ANTWERP_LON, 5000, READINESS_READY);
+    pupil.wanted_start_day = eligibility_day_of(2026, 9, 1);
+    cr_assert_eq(pupil.wanted_start_day, 20697, "2026-09-01 is day 20697 since 1970-01-01");
+    eligibility_vacancy vacancy = vacancy_at(ANTWERP_LAT, ANTWERP_LON, 1, 0);
+    const struct {
+        int32_t start_day;
+        eligibility_reason expected;
+    } cases[] = {
+        {eligibility_day_of(2026, 8, 31), ELIGIBILITY_PLACED},       /* started the day before */
+        {eligibility_day_of(2026, 9, 1), ELIGIBILITY_PLACED},        /* on the wanted start */
+        {eligibility_day_of(2026, 9, 30), ELIGIBILITY_PLACED},       /* the day before the edge */
+        {eligibility_day_of(2026, 10, 1), ELIGIBILITY_PLACED},       /* on the edge: 30 days after */
+        {eligibility_day_of(2026, 10, 2), ELIGIBILITY_STARTS_TOO_LATE}, /* the day after the edge */
+        {0, ELIGIBILITY_PLACED},                                     /* the vacancy's start unknown */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        vacancy.start_day = cases[k].start_day;
+        cr_expect_eq(eligibility_failed_rule(&pupil, &vacancy, &weights), cases[k].expected, "case %zu", k);
+    }
+    vacancy.start_day = eligibility_day_of(2026, 10, 2);
+    pupil.wanted_start_day = 0;
+    cr_expect_eq(eligibility_failed_rule(&pupil, &vacancy, &weights), ELIGIBILITY_PLACED, "any start will do");
+    pupil.wanted_start_day = eligibility_day_of(2026, 9, 1);
+    weights.start_window_days = 31;
+    cr_expect_eq(eligibility_failed_rule(&pupil, &vacancy, &weights), ELIGIBILITY_PLACED, "a wider window");
+    weights.start_window_days = 0;
+    vacancy.start_day = eligibility_day_of(2026, 9, 2);
+    cr_expect_eq(eligibility_failed_rule(&pupil, &vacancy, &weights), ELIGIBILITY_STARTS_TOO_LATE, "window 0: the next day is late");
+    weights.start_window_days = ELIGIBILITY_START_WINDOW_MAX + 1;
+    eligibility_levels levels;
+    matcher_error error = {{0}};
+    cr_expect_eq(eligibility_levels_of(&weights, &levels, &error), MATCHER_INVALID);
+    cr_expect(strstr(error.message, "start_window_days") != NULL, "%s", error.message);
+    weights.start_window_days = 30;
+
+    /* Solved and explained: a late place is no candidate; the reason names the dates and the
+     * hint, checked, is a place at the same location starting on the wanted date. */
+    vacancy.start_day = eligibility_day_of(2026, 10, 2);
+    eligibility_problem problem;
+    cr_assert_eq(eligibility_build(&pupil, 1, &vacancy, 1, &weights, &problem, &error), MATCHER_OK, "%s", error.message);
+    cr_expect_eq(problem.problem.pair_count, 0);
+    matcher_solution solution;
+    solve_and_verify(&problem.problem, NULL, &solution, "late");
+    eligibility_explanation explanation;
+    cr_assert_eq(eligibility_explain(&pupil, 1, &vacancy, 1, &weights, &problem, &solution, NULL, &explanation, &error),
+                 MATCHER_OK, "%s", error.message);
+    cr_expect_eq(explanation.reason, ELIGIBILITY_STARTS_TOO_LATE);
+    cr_expect_eq(explanation.candidates_after_rule, 1);
+    cr_expect_eq(explanation.hint, ELIGIBILITY_HINT_NEW_PLACE);
+    cr_expect_eq(explanation.hint_vacancy, 0);
+    cr_expect(strstr(explanation.help, "all start after 2026-10-01, more than 30 days after the pupil's wanted start, "
+                                       "2026-09-01.") != NULL, "%s", explanation.help);
+    cr_expect(strstr(explanation.help, "starting on 2026-09-01") != NULL, "%s", explanation.help);
+    eligibility_vacancy place = eligibility_hint_vacancy(&pupil, &vacancy, &explanation);
+    cr_expect_eq(place.start_day, pupil.wanted_start_day);
+    matcher_solution_free(&solution);
+    eligibility_problem_free(&problem);
 }
 
 /* A budget of zero checks nothing and says so; the reasons stay. */
