@@ -235,8 +235,14 @@ static void on_tick(evutil_socket_t fd, short what, void *arg) {
   if (daemon->stopping || !lp_store_loaded(daemon->store) || !lp_store_writable(daemon->store)) return;
   deadlines->next_rescan = now + RESCAN_S;
   deadlines->next_due = NEVER; /* lowered again by writes during the walk, if any */
+  struct timespec start, end;
+  clock_gettime(CLOCK_MONOTONIC, &start);
   long long next = sweep(deadlines, now);
+  clock_gettime(CLOCK_MONOTONIC, &end);
   if (next < deadlines->next_due) deadlines->next_due = next;
+  LP_DEBUG("deadlines: walked %zu placements in %lld us; next due in %lld s", daemon->state.maps[LP_KIND_PLACEMENT].count,
+           (long long)(end.tv_sec - start.tv_sec) * 1000000 + (end.tv_nsec - start.tv_nsec) / 1000,
+           deadlines->next_due == NEVER ? -1 : deadlines->next_due - now);
 }
 
 lp_deadlines *lp_deadlines_start(lp_daemon *daemon) {
