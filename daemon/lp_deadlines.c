@@ -4,8 +4,9 @@
  * moment has come does the sweep walk the placements, act on what is due and find the next
  * moment. Writers of a new deadline lower it (lp_deadlines_proposed, lp_deadlines_agreement).
  * Writes this daemon does not make (another daemon's, read from lp:events, or a reload after a
- * lost link) are caught by a walk at least once a minute (RESCAN_S): with 200k placements that
- * is a few milliseconds a minute.
+ * lost link) are caught by a walk at least once a minute (RESCAN_S). A walk of 20,000 placements
+ * (all PROPOSED) took 5 ms in the daemon of bench_rematch 20000 30000; 200k would be about ten
+ * times that, once a minute (and at each moment something is due).
  *
  * What is due, each written as its own MULTI/EXEC with its event (actor "deadlines"), and in
  * memory at once, like every handler's write:
