@@ -77,6 +77,7 @@ typedef struct txn_event {
   char *instance, *op, *key, *actor;
   enum lp_kind kind;
   long long max_length;
+  size_t notes_before;          /* txn->note_count when it was added (see fill_from_notes) */
   Leerplek__V1__Event detail;   /* strings owned (lp_strdup); id and time are Redis' */
 } txn_event;
 
@@ -297,6 +298,7 @@ void lp_txn_event(lp_txn *txn, const char *instance_id, const char *op, enum lp_
   event->actor = lp_strdup(actor);
   event->kind = kind;
   event->max_length = events_max_length;
+  event->notes_before = txn->note_count;
   leerplek__v1__event__init(&event->detail);
 }
 
@@ -334,6 +336,21 @@ void lp_txn_event_detail(lp_txn *txn, const lp_event_detail *detail) {
   if (detail->epoch) event->epoch = detail->epoch;
 }
 
+/* What the record's write says, where the caller said nothing. */
+static void apply_note(Leerplek__V1__Event *detail, const txn_note *note) {
+  if (note->kind == LP_KIND_PLACEMENT) {
+    if (!detail->new_state) detail->new_state = (Leerplek__V1__PlacementState)note->state;
+    if (!detail->proposal_id) detail->proposal_id = note->proposal_id;
+    if (!detail->side) detail->side = (Leerplek__V1__Side)note->decline_side;
+    if (!detail->reason[0]) set_text(&detail->reason, note->decline_reason);
+  } else if (note->kind == LP_KIND_REFERRAL) {
+    if (!detail->new_referral_state) detail->new_referral_state = (Leerplek__V1__ReferralState)note->state;
+    if (!detail->offer_id[0]) set_text(&detail->offer_id, note->offer_id);
+  }
+  if (!detail->vacancy_id[0]) set_text(&detail->vacancy_id, note->vacancy_id);
+  if (!detail->company_id[0]) set_text(&detail->company_id, note->company_id);
+}
+
 /* Completes an event from its record key and from what the block writes to that record:
  * what the caller set explicitly wins. */
 static void fill_from_notes(const lp_txn *txn, txn_event *event) {
@@ -359,20 +376,23 @@ static void fill_from_notes(const lp_txn *txn, txn_event *event) {
   } else if (event->kind == LP_KIND_COMPANY) {
     set_text(&detail->company_id, event->key);
   }
+  if (event->kind != LP_KIND_PLACEMENT && event->kind != LP_KIND_REFERRAL && event->kind != LP_KIND_VACANCY &&
+      event->kind != LP_KIND_LOCATION)
+    return;
+  /* The record's write usually stands right beside its event (put then event, as the rematch
+   * does, or event then put, as lp_begin's callers do): look there first, so that a block of
+   * thousands of events (a rematch) costs no search through all its writes. */
+  const txn_note *beside[2] = {event->notes_before < txn->note_count ? &txn->notes[event->notes_before] : NULL,
+                               event->notes_before > 0 ? &txn->notes[event->notes_before - 1] : NULL};
+  for (int b = 0; b < 2; b++)
+    if (beside[b] && beside[b]->kind == event->kind && strcmp(beside[b]->key, event->key) == 0) {
+      apply_note(detail, beside[b]);
+      return;
+    }
   for (size_t n = txn->note_count; n-- > 0;) {
     const txn_note *note = &txn->notes[n];
     if (note->kind != event->kind || strcmp(note->key, event->key) != 0) continue;
-    if (note->kind == LP_KIND_PLACEMENT) {
-      if (!detail->new_state) detail->new_state = (Leerplek__V1__PlacementState)note->state;
-      if (!detail->proposal_id) detail->proposal_id = note->proposal_id;
-      if (!detail->side) detail->side = (Leerplek__V1__Side)note->decline_side;
-      if (!detail->reason[0]) set_text(&detail->reason, note->decline_reason);
-    } else if (note->kind == LP_KIND_REFERRAL) {
-      if (!detail->new_referral_state) detail->new_referral_state = (Leerplek__V1__ReferralState)note->state;
-      if (!detail->offer_id[0]) set_text(&detail->offer_id, note->offer_id);
-    }
-    if (!detail->vacancy_id[0]) set_text(&detail->vacancy_id, note->vacancy_id);
-    if (!detail->company_id[0]) set_text(&detail->company_id, note->company_id);
+    apply_note(detail, note);
     break; /* the last write to the record is what it becomes */
   }
 }

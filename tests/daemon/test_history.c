@@ -24,8 +24,10 @@ static int id_compare(const char *a, const char *b) {
   return a_seq < b_seq ? -1 : a_seq > b_seq;
 }
 
-static void setup(void) {
-  start_all(&harness, NULL);
+static leerplek_client *lingering; /* a watcher left open when the daemon stops */
+
+static void setup_with(const char *const *flags) {
+  start_all(&harness, flags);
   leerplek_client *admin = harness_connect(&harness, harness.admin_token);
   create_token(admin, LEERPLEK__V1__ROLE__ROLE_COORDINATOR, "", tokens[COORDINATOR], sizeof tokens[0]);
   leerplek_client *coordinator = clients[COORDINATOR] = harness_connect(&harness, tokens[COORDINATOR]);
@@ -46,9 +48,13 @@ static void setup(void) {
   for (int r = SCHOOL_A; r < ROLES; r++) clients[r] = harness_connect(&harness, tokens[r]);
 }
 
+static void setup(void) { setup_with(NULL); }
+
 static void teardown(void) {
   for (int r = 0; r < ROLES; r++) leerplek_close(clients[r]);
   cr_assert_eq(harness_cleanup(&harness), 0, "leerplekd did not exit cleanly");
+  leerplek_close(lingering);
+  lingering = NULL;
 }
 
 /* get_history with the subject filled in by the caller; the status (response in *out). */
@@ -420,6 +426,33 @@ Test(watch, resumes_after_a_reconnect_with_nothing_missed_or_twice, .init = setu
   cr_assert_str_eq(old->status->field, "watch.after_event_id");
   leerplek_response_free(old);
   leerplek_close(client);
+}
+
+static void setup_one_watcher(void) {
+  static const char *const flags[] = {"--max_watchers", "1", "--idle_timeout_s", "1", NULL};
+  setup_with(flags);
+}
+
+/* max_watchers: one more is refused; a silent feed outlives the idle timeout; a watcher still
+ * connected when the daemon stops does not keep it from exiting cleanly (teardown). */
+Test(watch, is_limited_outlives_idleness_and_ends_with_the_daemon, .init = setup_one_watcher, .fini = teardown,
+     .timeout = 60) {
+  lingering = start_watch(tokens[COORDINATOR], "", NULL, 0);
+  leerplek_client *second = harness_connect(&harness, tokens[SCHOOL_A]);
+  Leerplek__V1__WatchRequest body = LEERPLEK__V1__WATCH_REQUEST__INIT;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_WATCH;
+  request.watch = &body;
+  cr_assert_eq(call_code(second, &request, NULL), CODE(RESOURCE_EXHAUSTED));
+  leerplek_close(second);
+  sleep_ms(2500); /* past idle_timeout_s: an ordinary connection would be closed by now */
+  leerplek_client *fresh = harness_connect(&harness, tokens[COORDINATOR]); /* the others were idle too long */
+  cr_assert_eq(register_pupil(fresh, "school-a", "late", "KAPPER"), 0);
+  leerplek_close(fresh);
+  Leerplek__V1__Response *push = next_push(lingering, 2000);
+  cr_assert_not_null(push, "the watcher is still connected and gets the event");
+  cr_assert_str_eq(push->watch->event->pupil_ref, "late");
+  leerplek_response_free(push);
 }
 
 /* ---- erasure ----------------------------------------------------------------------------- */
