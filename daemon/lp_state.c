@@ -1,5 +1,6 @@
 /* lp_state: sorted maps of protobuf records, one per kind. Inserts shift the array (O(n)),
- * which is fine for the city-sized working set; lookups and page starts are binary searches. */
+ * which is fine for single writes; a load appends everything and sorts once (lp_state_append,
+ * lp_state_sort). Lookups and page starts are binary searches. */
 #include "lp_state.h"
 
 #include <stdlib.h>
@@ -79,6 +80,13 @@ void *lp_state_get(const lp_state *state, enum lp_kind kind, const char *key) {
   return found ? state->maps[kind].entries[at].value : NULL;
 }
 
+static void grow(lp_map *map) {
+  if (map->count < map->capacity) return;
+  size_t capacity = map->capacity ? map->capacity * 2 : 64;
+  map->entries = lp_realloc(map->entries, capacity * sizeof *map->entries);
+  map->capacity = capacity;
+}
+
 int lp_state_put(lp_state *state, enum lp_kind kind, const char *key, void *value) {
   lp_map *map = &state->maps[kind];
   bool found;
@@ -89,16 +97,42 @@ int lp_state_put(lp_state *state, enum lp_kind kind, const char *key, void *valu
     return 0;
   }
   char *own_key = lp_strdup(key);
-  if (map->count == map->capacity) {
-    size_t capacity = map->capacity ? map->capacity * 2 : 64;
-    map->entries = lp_realloc(map->entries, capacity * sizeof *map->entries);
-    map->capacity = capacity;
-  }
+  grow(map);
   memmove(&map->entries[at + 1], &map->entries[at], (map->count - at) * sizeof map->entries[0]);
   map->entries[at].key = own_key;
   map->entries[at].value = value;
   map->count++;
   return 0;
+}
+
+void lp_state_append(lp_state *state, enum lp_kind kind, const char *key, void *value) {
+  lp_map *map = &state->maps[kind];
+  grow(map);
+  map->entries[map->count].key = lp_strdup(key);
+  map->entries[map->count].value = value;
+  map->count++;
+}
+
+static int by_key(const void *left, const void *right) {
+  return strcmp(((const lp_map_entry *)left)->key, ((const lp_map_entry *)right)->key);
+}
+
+void lp_state_sort(lp_state *state) {
+  for (int kind = 0; kind < LP_KIND_COUNT; kind++) {
+    lp_map *map = &state->maps[kind];
+    if (map->count < 2) continue;
+    qsort(map->entries, map->count, sizeof *map->entries, by_key);
+    size_t kept = 1;
+    for (size_t i = 1; i < map->count; i++) {
+      if (strcmp(map->entries[i].key, map->entries[kept - 1].key) == 0) {
+        free(map->entries[i].key);
+        map->free_value(map->entries[i].value);
+      } else {
+        map->entries[kept++] = map->entries[i];
+      }
+    }
+    map->count = kept;
+  }
 }
 
 void lp_state_remove(lp_state *state, enum lp_kind kind, const char *key) {

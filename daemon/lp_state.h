@@ -58,6 +58,12 @@ void *lp_state_get(const lp_state *state, enum lp_kind kind, const char *key);
 /* Stores value under key, freeing any previous value. Always 0 (allocation failure aborts,
  * see lp_alloc.h); the int stays for callers that check. */
 int lp_state_put(lp_state *state, enum lp_kind kind, const char *key, void *value);
+/* For a bulk load: adds key (a copy) at the end, leaving the map unsorted until lp_state_sort;
+ * nothing else may be called on the state in between. O(1), where lp_state_put shifts the
+ * array: a load of n records in key order costs one sort instead of n shifts. */
+void lp_state_append(lp_state *state, enum lp_kind kind, const char *key, void *value);
+/* Sorts every map appended to; of a key appended twice one value is kept, the other freed. */
+void lp_state_sort(lp_state *state);
 /* Removes and frees the value under key (no-op when absent). */
 void lp_state_remove(lp_state *state, enum lp_kind kind, const char *key);
 /* The entries whose keys start with prefix: indices first .. end-1 (sorted keys sit together). */
