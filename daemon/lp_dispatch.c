@@ -231,7 +231,11 @@ lp_txn *lp_begin(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key
 
 int lp_commit(lp_ctx *ctx, lp_txn *txn) {
   if (lp_store_commit(ctx->daemon->store, txn, on_commit_done, ctx->commit_arg) != 0)
-    return lp_fail(ctx, CODE(UNAVAILABLE), "", "the store is unavailable (reconnecting); nothing was changed, retry");
+    return lp_fail(ctx, CODE(UNAVAILABLE), "",
+                   lp_store_reloading(ctx->daemon->store)
+                       ? "the store is reloading the state after a lost link (reads are answered meanwhile); "
+                         "nothing was changed, retry"
+                       : "the store is unavailable (reconnecting); nothing was changed, retry");
   ctx->pending = true;
   return 0;
 }

@@ -139,3 +139,89 @@ Test(durability, a_hung_redis_times_out_writes_but_not_reads) {
   redisFree(redis);
   leerplek_close(client);
 }
+
+/* Gets training code over client; its status code (the message in message). */
+static int get_training_code(leerplek_client *client, const char *code) {
+  Leerplek__V1__GetTrainingRequest body = LEERPLEK__V1__GET_TRAINING_REQUEST__INIT;
+  body.code = (char *)code;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_TRAINING;
+  request.get_training = &body;
+  return call_code(client, &request, NULL);
+}
+
+Test(durability, reads_are_answered_while_the_state_reloads_after_a_lost_link) {
+  leerplek_client *client = harness_connect(&harness, coordinator_token);
+  cr_assert_eq(upsert_training(client, "KAPPER", "Kapper"), 0);
+  cr_assert_eq(register_pupil(client, "school-1", "before", "KAPPER"), 0);
+  /* Records put into Redis behind the daemon's back: it has them only once it reloads, and
+   * there are enough of them for the reload to take a while. */
+  enum { BEHIND = 60000 };
+  redisContext *redis = harness_redis(&harness);
+  for (int i = 0; i < BEHIND; i++) {
+    char code[16];
+    snprintf(code, sizeof code, "BEHIND-%05d", i);
+    Leerplek__V1__Training training = LEERPLEK__V1__TRAINING__INIT;
+    training.code = code;
+    training.name = code;
+    uint8_t packed[64];
+    size_t size = protobuf_c_message_pack(&training.base, packed);
+    redisAppendCommand(redis, "SET lp:training:%s %b", code, packed, size);
+    redisAppendCommand(redis, "SADD lp:index:training %s", code);
+  }
+  for (int i = 0; i < 2 * BEHIND; i++) {
+    void *reply = NULL;
+    cr_assert_eq(redisGetReply(redis, &reply), REDIS_OK);
+    freeReplyObject(reply);
+  }
+  cr_assert_eq(get_training_code(client, "BEHIND-00000"), CODE(NOT_FOUND), "not loaded yet");
+
+  /* Redis drops the daemon's links; it reconnects and reloads. */
+  redisReply *killed = redisCommand(redis, "CLIENT KILL TYPE normal");
+  cr_assert(killed && killed->type == REDIS_REPLY_INTEGER && killed->integer >= 1);
+  freeReplyObject(killed);
+  redisFree(redis);
+
+  /* Writes are refused while it reloads; a read between two such refusals was answered in the
+   * middle of the reload, from the state before it. */
+  int reads_during_reload = 0, code = -1, pupil_code = -1, behind_code = -1;
+  bool reloading = false;
+  for (long long deadline = harness_now_ms() + 15000; harness_now_ms() < deadline;) {
+    Leerplek__V1__Training training = LEERPLEK__V1__TRAINING__INIT;
+    training.code = (char *)"DURING";
+    training.name = (char *)"During";
+    Leerplek__V1__UpsertTrainingRequest body = LEERPLEK__V1__UPSERT_TRAINING_REQUEST__INIT;
+    body.training = &training;
+    Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+    request.body_case = LEERPLEK__V1__REQUEST__BODY_UPSERT_TRAINING;
+    request.upsert_training = &body;
+    Leerplek__V1__Response *response = NULL;
+    code = call_code(client, &request, &response);
+    bool now_reloading = code == CODE(UNAVAILABLE) && strstr(response->status->message, "reloading") != NULL;
+    cr_assert(code == 0 || code == CODE(UNAVAILABLE) || code == CODE(DEADLINE_EXCEEDED), "got %s",
+              leerplek_status_name(code));
+    if (code == CODE(UNAVAILABLE)) cr_assert_gt(response->status->retry_after_ms, 0);
+    leerplek_response_free(response);
+    if (code == 0) break;
+    if (reloading && now_reloading) {
+      reads_during_reload++;
+      cr_assert_eq(pupil_code, 0, "a read failed during the reload: %s", leerplek_status_name(pupil_code));
+      cr_assert_eq(behind_code, CODE(NOT_FOUND), "a read during the reload saw a part of the loading state");
+    }
+    reloading = now_reloading;
+    if (reloading) {
+      pupil_code = get_pupil(client, "school-1", "before", NULL);
+      behind_code = get_training_code(client, "BEHIND-00000");
+    } else {
+      sleep_ms(10);
+    }
+  }
+  cr_assert_eq(code, 0, "writes did not come back after the reload: %s", leerplek_status_name(code));
+  cr_assert_gt(reads_during_reload, 0, "no read was answered while the state reloaded");
+  /* The loaded state is in place: the records behind its back and everything acknowledged. */
+  cr_assert_eq(get_training_code(client, "BEHIND-00000"), 0);
+  cr_assert_eq(get_training_code(client, "BEHIND-59999"), 0);
+  cr_assert_eq(get_pupil(client, "school-1", "before", NULL), 0);
+  cr_assert_eq(get_training_code(client, "DURING"), 0, "the acknowledged write after the reload");
+  leerplek_close(client);
+}
