@@ -18,6 +18,8 @@
 #   BENCH_BIN=DIR        take leerplekd, leerplek and leerplek-gen from DIR (implies no build;
 #                        e.g. an older build, to measure before and after)
 #   BENCH_RESTARTS=3     restarts per size
+# Output: progress, the table, then per size a line "RESULT size=... ready_s=<median> target_s=...
+# verdict=MET|MISSED rss_mib=..." (run-daemon-bench.sh reads those).
 # Exit status: 0 when every restart became ready, else 1; missed targets are in the table only.
 set -euo pipefail
 
@@ -138,8 +140,8 @@ load_phases() {
     sed -n 's/.*records in \([0-9]*\) ms (connect \([0-9]*\) ms, read \([0-9]*\) ms, decode \([0-9]*\) ms, build \([0-9]*\) ms).*/\2 \3 \4 \5/p'
 }
 
-declare -a rows
-failed=0
+declare -a rows results
+
 for size in "${sizes[@]}"; do
   case $size in
     flanders) scale=65; target=1 ;;
@@ -174,18 +176,24 @@ for size in "${sizes[@]}"; do
        "$keys keys; leerplekd VmRSS $(mib "$imported_rss") MiB, redis used_memory $redis_memory MiB"
   redis-cli -s "$redis_socket" bgrewriteaof >/dev/null # an AOF as a restarted Redis would read it
 
+  ready_times=()
   for run in $(seq "$restarts"); do
     stop_process "$daemon_pid" KILL
     start_daemon_timed
     seconds=$ready_s
     read -r connect read decode build < <(load_phases) || true
     rss=$(rss_kib "$daemon_pid")
+    ready_times+=("$seconds")
     echo "   restart $run (leerplekd kill -9): ready in $seconds s (load: connect ${connect:-?} ms, read ${read:-?} ms," \
          "decode ${decode:-?} ms, build ${build:-?} ms); VmRSS $(mib "$rss") MiB"
     rows+=("$(printf '%-9s %8s %-19s %8s %7s  %-7s %7s %6s %6s %6s %6s %8s' "$size" "$keys" "leerplekd -9 #$run" \
       "$seconds" "<=${target}" "$(awk -v s="$seconds" -v t="$target" 'BEGIN { print (s + 0 <= t + 0) ? "MET" : "MISSED" }')" \
       "${connect:--}" "${read:--}" "${decode:--}" "${build:--}" "$(mib "$rss")" "$redis_memory")")
   done
+
+  median=$(printf '%s\n' "${ready_times[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+  results+=("RESULT size=$size keys=$keys ready_s=$median target_s=$target verdict=$(awk -v s="$median" -v t="$target" \
+    'BEGIN { print (s + 0 <= t + 0) ? "MET" : "MISSED" }') rss_mib=$(mib "$rss") imported_rss_mib=$(mib "$imported_rss") redis_mib=$redis_memory")
 
   # Both killed: Redis reads its AOF (PING says LOADING meanwhile), then the daemon loads.
   stop_process "$daemon_pid" KILL
@@ -213,4 +221,6 @@ printf '%-9s %8s %-19s %8s %7s  %-7s %7s %6s %6s %6s %6s %8s\n' size keys restar
 printf '%s\n' "${rows[@]}"
 echo "phases: the daemon's own 'state loaded' log line (connect includes waiting while Redis loads);"
 echo "RSS: leerplekd's VmRSS once ready; redis MiB: used_memory after the import."
-exit "$failed"
+echo "one line per size for scripts (the median of the leerplekd -9 restarts):"
+printf '%s\n' "${results[@]}"
+exit 0
