@@ -134,14 +134,20 @@ static void count_reply(lp_call *call, int code) {
   row->latency_sum_s += seconds;
 }
 
-/* Packs a Response into a frame with its 4-byte big-endian length. */
-static unsigned char *pack_frame(const Leerplek__V1__Response *response, size_t *frame_size) {
-  size_t size = protobuf_c_message_get_packed_size(&response->base);
+/* A frame for a message of size bytes, its 4-byte big-endian length written. */
+static unsigned char *new_frame(size_t size) {
   unsigned char *frame = lp_malloc(size + 4);
   frame[0] = (unsigned char)(size >> 24);
   frame[1] = (unsigned char)(size >> 16);
   frame[2] = (unsigned char)(size >> 8);
   frame[3] = (unsigned char)size;
+  return frame;
+}
+
+/* Packs a Response into a frame with its 4-byte big-endian length. */
+static unsigned char *pack_frame(const Leerplek__V1__Response *response, size_t *frame_size) {
+  size_t size = protobuf_c_message_get_packed_size(&response->base);
+  unsigned char *frame = new_frame(size);
   protobuf_c_message_pack(&response->base, frame + 4);
   *frame_size = size + 4;
   return frame;
@@ -230,11 +236,7 @@ static unsigned char *pack_get_reply(lp_ctx *ctx, Leerplek__V1__Response *respon
   head[head_size++] = (1 << 3) | 2; /* Get*Response.<record> = 1 */
   head_size += put_varint(head + head_size, record_size);
   size_t size = envelope_size + status_size + head_size + record_size;
-  unsigned char *frame = lp_malloc(size + 4);
-  frame[0] = (unsigned char)(size >> 24);
-  frame[1] = (unsigned char)(size >> 16);
-  frame[2] = (unsigned char)(size >> 8);
-  frame[3] = (unsigned char)size;
+  unsigned char *frame = new_frame(size);
   unsigned char *out = frame + 4;
   memcpy(out, envelope, envelope_size);
   memcpy(out += envelope_size, status_bytes, status_size);

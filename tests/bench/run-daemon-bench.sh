@@ -92,15 +92,8 @@ leerplekd=$build_dir/bin/leerplekd
 bench=$build_dir/bin/leerplek-bench
 [[ -x $leerplekd && -x $bench ]] || die "no $leerplekd or $bench (build first)"
 
-# A TCP port on 127.0.0.1 that nothing answers on (a connect attempt is refused).
-free_port() {
-  local port
-  for _ in $(seq 100); do
-    port=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
-  done
-  die "no free TCP port found"
-}
+# shellcheck source=bench-common.sh
+source "$repo/tests/bench/bench-common.sh" # free_port
 
 # The idle connections need file descriptors in the daemon and in the bench.
 ulimit -n $((idle_connections + connections + 1024)) 2>/dev/null \
