@@ -804,9 +804,11 @@ lp_store *lp_store_new(lp_daemon *daemon) {
  * daemon serves nothing yet, so it waits here (up to STARTUP_LOADING_WAIT_MS). 0 when Redis
  * answers PING, -1 with the reason. */
 enum { STARTUP_LOADING_WAIT_MS = 120000 };
+/* Asked this often: readiness follows the end of Redis' load closely. */
+enum { LOADING_POLL_MS = 20 };
 
-static int wait_while_loading(redisContext *sync, char *error, size_t error_size) {
-  for (long waited_ms = 0;; waited_ms += 100) {
+int lp_store_wait_while_loading(redisContext *sync, char *error, size_t error_size) {
+  for (long waited_ms = 0;; waited_ms += LOADING_POLL_MS) {
     redisReply *reply = redisCommand(sync, "PING");
     if (!reply) {
       snprintf(error, error_size, "redis PING: %s", sync->errstr);
@@ -825,7 +827,7 @@ static int wait_while_loading(redisContext *sync, char *error, size_t error_size
       return -1;
     }
     if (waited_ms % 5000 == 0) LP_INFO("redis is loading its data; waiting");
-    struct timespec pause = {0, 100 * 1000 * 1000};
+    struct timespec pause = {0, LOADING_POLL_MS * 1000L * 1000L};
     nanosleep(&pause, NULL);
   }
 }
@@ -835,7 +837,7 @@ int lp_store_start(lp_store *store) {
   struct timespec started;
   clock_gettime(CLOCK_MONOTONIC, &started);
   redisContext *sync = lp_store_connect_sync(&store->daemon->config, error, sizeof error);
-  if (!sync || wait_while_loading(sync, error, sizeof error) != 0) {
+  if (!sync || lp_store_wait_while_loading(sync, error, sizeof error) != 0) {
     LP_ERROR("cannot load the state: %s", error);
     if (sync) redisFree(sync);
     return -1;

@@ -84,6 +84,9 @@ int lp_store_primary(const lp_config *config, char *out, size_t out_size, char *
 /* Synchronous helpers for startup and --create-admin-token. */
 redisContext *lp_store_connect_sync(const lp_config *config, char *error, size_t error_size);
 int lp_store_commit_sync(redisContext *redis, lp_txn *txn, char *error, size_t error_size);
+/* At start: waits while a just-started Redis answers LOADING (reading its AOF), up to two
+ * minutes; 0 once it answers PING, -1 with the reason. */
+int lp_store_wait_while_loading(redisContext *redis, char *error, size_t error_size);
 int lp_store_load_state(redisContext *redis, lp_state *state, char *error, size_t error_size);
 
 #endif
