@@ -106,10 +106,13 @@ static Leerplek__V1__ArchivedPlacement *archived(lp_ctx *ctx, const Leerplek__V1
 
 /* Removes the entries at increasing indices in one pass over the map (lp_state_remove would
  * move the map's tail once per key: quadratic for a year's worth). */
-static void remove_indices(lp_map *map, const size_t *indices, size_t count) {
+static void remove_indices(lp_state *state, lp_map *map, const size_t *indices, size_t count) {
   size_t kept = 0, next = 0;
   for (size_t i = 0; i < map->count; i++) {
     if (next < count && indices[next] == i) {
+      /* As lp_state_put does: a removed record's packed form goes with it. */
+      state->packed_bytes -= map->entries[i].packed ? map->entries[i].packed_size : 0;
+      free(map->entries[i].packed);
       free(map->entries[i].key);
       map->free_value(map->entries[i].value);
       next++;
@@ -179,7 +182,7 @@ int lp_handle_close_school_year(lp_ctx *ctx) {
     lp_txn_set_raw(txn, archive_key, bytes, size);
     free(bytes);
     if (lp_commit(ctx, txn) != 0) return -1;
-    remove_indices(&ctx->daemon->state.maps[LP_KIND_PLACEMENT], indices, count);
+    remove_indices(&ctx->daemon->state, &ctx->daemon->state.maps[LP_KIND_PLACEMENT], indices, count);
     reply->archive_key = lp_scratch_strdup(ctx, archive_key);
   }
   if (count > MAX_ARCHIVE_IN_REPLY) {

@@ -13,7 +13,11 @@
  *
  * The entries it reads also feed the watchers (lp_events.c: the notification feed), so the
  * feed is in stream order and costs no second XREAD. Entries that erase_pupil deleted (XDEL)
- * are simply never read: the erasure's own event drops the pupil's records. */
+ * are simply never read: the erasure's own event drops the pupil's records.
+ *
+ * While the store reloads the state (after a lost link, in a worker thread), a re-read lands in
+ * the state about to be replaced, and the load may have read that record before the change:
+ * such re-reads are kept and sent again once the loaded state is in place (lp_follow_reloaded). */
 #include "lp_follow.h"
 
 #include <event2/event.h>
@@ -35,6 +39,8 @@ struct lp_follow {
   bool freeing;
   char last_id[64];         /* the last stream entry applied */
   struct event *retry_timer;
+  struct record_request *during_reload; /* re-reads answered while the store reloaded, to send again */
+  size_t during_reload_count, during_reload_capacity;
 };
 
 static void read_more(lp_follow *follow);
@@ -49,9 +55,21 @@ static int kind_from_name(const char *name) {
 typedef struct record_request {
   lp_follow *follow;
   enum lp_kind kind;
-  char key[96];
+  char key[96];             /* the record's; for an erasure, the school's */
   uint64_t seq;             /* from lp_store_read: which local writes the reply shows */
+  bool erasure;             /* an SMEMBERS of lp:index:pupil, not a record's MGET */
 } record_request;
+
+/* Keeps a copy of request when the store is reloading (see the top of this file). */
+static void keep_if_reloading(const record_request *request) {
+  lp_follow *follow = request->follow;
+  if (follow->freeing || !lp_store_reloading(follow->daemon->store)) return;
+  if (follow->during_reload_count == follow->during_reload_capacity) {
+    follow->during_reload_capacity = follow->during_reload_capacity ? follow->during_reload_capacity * 2 : 16;
+    follow->during_reload = lp_realloc(follow->during_reload, follow->during_reload_capacity * sizeof *follow->during_reload);
+  }
+  follow->during_reload[follow->during_reload_count++] = *request;
+}
 
 static void on_record(redisAsyncContext *redis, void *reply_pointer, void *privdata);
 
@@ -81,6 +99,7 @@ static void on_record(redisAsyncContext *redis, void *reply_pointer, void *privd
     free(request);
     return;
   }
+  keep_if_reloading(request);
   lp_state *state = &request->follow->daemon->state;
   int freshness = !request->follow->freeing
                       ? lp_store_read_freshness(request->follow->daemon->store, request->kind, request->key, request->seq)
@@ -128,6 +147,7 @@ static void on_pupil_index(redisAsyncContext *redis, void *reply_pointer, void *
   (void)redis;
   record_request *request = privdata;
   redisReply *reply = reply_pointer;
+  if (reply) keep_if_reloading(request);
   if (reply && reply->type == REDIS_REPLY_ARRAY && !request->follow->freeing) {
     lp_state *state = &request->follow->daemon->state;
     lp_map *pupils = &state->maps[LP_KIND_PUPIL];
@@ -157,6 +177,11 @@ static void on_pupil_index(redisAsyncContext *redis, void *reply_pointer, void *
   free(request);
 }
 
+static void read_pupil_index(record_request *request) {
+  if (lp_store_read(request->follow->daemon->store, on_pupil_index, request, &request->seq, "SMEMBERS lp:index:pupil") != 0)
+    free(request);
+}
+
 static const char *field_value(const redisReply *fields, const char *name) {
   for (size_t i = 0; i + 1 < fields->elements; i += 2)
     if (fields->element[i]->type == REDIS_REPLY_STRING && strcmp(fields->element[i]->str, name) == 0)
@@ -174,8 +199,8 @@ static void apply_event(lp_follow *follow, const redisReply *fields) {
   request->kind = (enum lp_kind)kind;
   memcpy(request->key, key, strlen(key) + 1);
   if (strcmp(op, "erase") == 0) {
-    if (lp_store_read(follow->daemon->store, on_pupil_index, request, &request->seq, "SMEMBERS lp:index:pupil") != 0)
-      free(request);
+    request->erasure = true;
+    read_pupil_index(request);
     return;
   }
   /* A write may touch a pupil and its placement together: re-read both for either. */
@@ -297,6 +322,17 @@ lp_follow *lp_follow_start(lp_daemon *daemon, const char *start_id) {
 
 const char *lp_follow_last_id(const lp_follow *follow) { return follow->last_id; }
 
+void lp_follow_reloaded(lp_follow *follow) {
+  size_t count = follow->during_reload_count;
+  follow->during_reload_count = 0;
+  for (size_t i = 0; i < count; i++) {
+    record_request *request = lp_malloc(sizeof *request);
+    *request = follow->during_reload[i];
+    if (request->erasure) read_pupil_index(request);
+    else read_record(request);
+  }
+}
+
 void lp_follow_free(lp_follow *follow) {
   if (!follow) return;
   follow->freeing = true;
@@ -306,5 +342,6 @@ void lp_follow_free(lp_follow *follow) {
     redisAsyncFree(redis); /* pending callbacks get NULL and free their requests */
   }
   event_free(follow->retry_timer);
+  free(follow->during_reload);
   free(follow);
 }

@@ -1,5 +1,7 @@
 /* lp_state: sorted maps of protobuf records, one per kind. Inserts shift the array (O(n)),
- * which is fine for the city-sized working set; lookups and page starts are binary searches. */
+ * which is fine for single writes; a load appends everything and sorts once (lp_state_append,
+ * lp_state_sort). Lookups and page starts are binary searches. An entry may keep its record's
+ * packed form for replies (lp_state_packed); whatever frees or replaces a value drops it. */
 #include "lp_state.h"
 
 #include <stdlib.h>
@@ -37,6 +39,16 @@ void lp_token_free(void *value) {
   free(token);
 }
 
+/* Frees an entry's value and its packed form (not its key). */
+static void drop_value(lp_state *state, lp_map *map, lp_map_entry *entry) {
+  if (entry->packed) {
+    state->packed_bytes -= entry->packed_size;
+    free(entry->packed);
+    entry->packed = NULL;
+  }
+  map->free_value(entry->value);
+}
+
 void lp_state_init(lp_state *state) {
   memset(state, 0, sizeof *state);
   for (int kind = 0; kind < LP_KIND_COUNT; kind++)
@@ -48,7 +60,7 @@ void lp_state_free(lp_state *state) {
     lp_map *map = &state->maps[kind];
     for (size_t i = 0; i < map->count; i++) {
       free(map->entries[i].key);
-      map->free_value(map->entries[i].value);
+      drop_value(state, map, &map->entries[i]);
     }
     free(map->entries);
     map->entries = NULL;
@@ -79,26 +91,82 @@ void *lp_state_get(const lp_state *state, enum lp_kind kind, const char *key) {
   return found ? state->maps[kind].entries[at].value : NULL;
 }
 
+static void grow(lp_map *map) {
+  if (map->count < map->capacity) return;
+  size_t capacity = map->capacity ? map->capacity * 2 : 64;
+  map->entries = lp_realloc(map->entries, capacity * sizeof *map->entries);
+  map->capacity = capacity;
+}
+
 int lp_state_put(lp_state *state, enum lp_kind kind, const char *key, void *value) {
   lp_map *map = &state->maps[kind];
   bool found;
   size_t at = search(map, key, &found);
   if (found) {
-    if (map->entries[at].value != value) map->free_value(map->entries[at].value);
-    map->entries[at].value = value;
+    lp_map_entry *entry = &map->entries[at];
+    if (entry->value != value) {
+      drop_value(state, map, entry);
+    } else if (entry->packed) { /* the same record put again: it may have changed */
+      state->packed_bytes -= entry->packed_size;
+      free(entry->packed);
+      entry->packed = NULL;
+    }
+    entry->value = value;
     return 0;
   }
   char *own_key = lp_strdup(key);
-  if (map->count == map->capacity) {
-    size_t capacity = map->capacity ? map->capacity * 2 : 64;
-    map->entries = lp_realloc(map->entries, capacity * sizeof *map->entries);
-    map->capacity = capacity;
-  }
+  grow(map);
   memmove(&map->entries[at + 1], &map->entries[at], (map->count - at) * sizeof map->entries[0]);
-  map->entries[at].key = own_key;
-  map->entries[at].value = value;
+  map->entries[at] = (lp_map_entry){.key = own_key, .value = value};
   map->count++;
   return 0;
+}
+
+void lp_state_append(lp_state *state, enum lp_kind kind, const char *key, void *value) {
+  lp_map *map = &state->maps[kind];
+  grow(map);
+  map->entries[map->count] = (lp_map_entry){.key = lp_strdup(key), .value = value};
+  map->count++;
+}
+
+static int by_key(const void *left, const void *right) {
+  return strcmp(((const lp_map_entry *)left)->key, ((const lp_map_entry *)right)->key);
+}
+
+void lp_state_sort(lp_state *state) {
+  for (int kind = 0; kind < LP_KIND_COUNT; kind++) {
+    lp_map *map = &state->maps[kind];
+    if (map->count < 2) continue;
+    qsort(map->entries, map->count, sizeof *map->entries, by_key);
+    size_t kept = 1;
+    for (size_t i = 1; i < map->count; i++) {
+      if (strcmp(map->entries[i].key, map->entries[kept - 1].key) == 0) {
+        free(map->entries[i].key);
+        drop_value(state, map, &map->entries[i]);
+      } else {
+        map->entries[kept++] = map->entries[i];
+      }
+    }
+    map->count = kept;
+  }
+}
+
+const uint8_t *lp_state_packed(lp_state *state, enum lp_kind kind, const char *key, const void *value, size_t *size) {
+  if (kind == LP_KIND_TOKEN) return NULL;
+  lp_map *map = &state->maps[kind];
+  bool found;
+  size_t at = search(map, key, &found);
+  if (!found || map->entries[at].value != value) return NULL;
+  lp_map_entry *entry = &map->entries[at];
+  if (!entry->packed) {
+    size_t packed_size = protobuf_c_message_get_packed_size(value);
+    if (state->packed_bytes + packed_size > LP_STATE_PACKED_BUDGET) return NULL;
+    entry->packed = lp_malloc(packed_size);
+    entry->packed_size = protobuf_c_message_pack(value, entry->packed);
+    state->packed_bytes += entry->packed_size;
+  }
+  *size = entry->packed_size;
+  return entry->packed;
 }
 
 void lp_state_remove(lp_state *state, enum lp_kind kind, const char *key) {
@@ -107,7 +175,7 @@ void lp_state_remove(lp_state *state, enum lp_kind kind, const char *key) {
   size_t at = search(map, key, &found);
   if (!found) return;
   free(map->entries[at].key);
-  map->free_value(map->entries[at].value);
+  drop_value(state, map, &map->entries[at]);
   memmove(&map->entries[at], &map->entries[at + 1], (map->count - at - 1) * sizeof map->entries[0]);
   map->count--;
 }
@@ -127,7 +195,7 @@ void lp_state_remove_range(lp_state *state, enum lp_kind kind, size_t first, siz
   if (first >= end) return;
   for (size_t i = first; i < end; i++) {
     free(map->entries[i].key);
-    map->free_value(map->entries[i].value);
+    drop_value(state, map, &map->entries[i]);
   }
   memmove(&map->entries[first], &map->entries[end], (map->count - end) * sizeof map->entries[0]);
   map->count -= end - first;

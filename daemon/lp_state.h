@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "leerplek.pb-c.h"
 
@@ -12,6 +13,8 @@
 typedef struct lp_map_entry {
   char *key;
   void *value;
+  uint8_t *packed;            /* the value packed, once lp_state_packed was asked; else NULL */
+  size_t packed_size;
 } lp_map_entry;
 
 typedef struct lp_map {
@@ -42,9 +45,15 @@ enum lp_kind {
   LP_KIND_COUNT
 };
 
+/* Records are never changed in place: a change is a new value given to lp_state_put, which
+ * also drops the old one's packed form (lp_state_packed). */
 typedef struct lp_state {
   lp_map maps[LP_KIND_COUNT];
+  size_t packed_bytes;        /* kept by lp_state_packed, at most LP_STATE_PACKED_BUDGET */
 } lp_state;
+
+/* What lp_state_packed keeps in all: the records read first (the hot ones, mostly) up to it. */
+#define LP_STATE_PACKED_BUDGET ((size_t)64 << 20)
 
 /* The kind's name in Redis keys ("training", ...) and its message descriptor. */
 const char *lp_kind_name(enum lp_kind kind);
@@ -58,6 +67,17 @@ void *lp_state_get(const lp_state *state, enum lp_kind kind, const char *key);
 /* Stores value under key, freeing any previous value. Always 0 (allocation failure aborts,
  * see lp_alloc.h); the int stays for callers that check. */
 int lp_state_put(lp_state *state, enum lp_kind kind, const char *key, void *value);
+/* For a bulk load: adds key (a copy) at the end, leaving the map unsorted until lp_state_sort;
+ * nothing else may be called on the state in between. O(1), where lp_state_put shifts the
+ * array: a load of n records in key order costs one sort instead of n shifts. */
+void lp_state_append(lp_state *state, enum lp_kind kind, const char *key, void *value);
+/* Sorts every map appended to; of a key appended twice one value is kept, the other freed. */
+void lp_state_sort(lp_state *state);
+/* The protobuf bytes of the record under key when it is value (so a reply answered from a copy
+ * or from another record is packed by its caller), packed on first use and kept until the
+ * record is replaced or removed; NULL when key holds something else, for tokens, or when
+ * LP_STATE_PACKED_BUDGET is spent. Saves a get call's reply the packing of its record. */
+const uint8_t *lp_state_packed(lp_state *state, enum lp_kind kind, const char *key, const void *value, size_t *size);
 /* Removes and frees the value under key (no-op when absent). */
 void lp_state_remove(lp_state *state, enum lp_kind kind, const char *key);
 /* The entries whose keys start with prefix: indices first .. end-1 (sorted keys sit together). */

@@ -1,7 +1,11 @@
 /* lp_store: Redis via hiredis. Writes: the mutations committed during one loop iteration go
  * out as one MULTI/EXEC on an async connection attached to the daemon's libevent loop (each
  * mutation stays atomic: it is inside that transaction); a client's reply is sent only when
- * EXEC came back, and each commit is judged by the replies to its own commands. Loading: a synchronous connection reads every index set and record.
+ * EXEC came back, and each commit is judged by the replies to its own commands. Loading: a
+ * synchronous connection reads every index set (SMEMBERS) and the records by MGET in pipelined
+ * batches; each map is built by appending and sorted once. At start the daemon waits for it;
+ * after a lost link it runs in a worker thread while the loop answers reads from the previous
+ * state (reload_if_needed). Each load logs its phases (connect, read, decode, build).
  *
  * hiredis 0.14 traps handled here:
  * - no connect or command timeouts: a watchdog timer drops a link whose connect or oldest
@@ -34,6 +38,7 @@
 #include <event2/event.h>
 #include <hiredis/async.h>
 #include <hiredis/adapters/libevent.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,12 +48,29 @@
 #include <time.h>
 
 #include "lp_alloc.h"
+#include "lp_follow.h"
 #include "lp_log.h"
 
 /* Each Sentinel gets this long (at most redis_timeout_ms) to answer: they are asked one after
  * the other, on the event loop, while it reconnects. */
 enum { SENTINEL_TIMEOUT_MS = 500 };
 enum { LOCAL_WRITE_SLOTS = 4096 };
+
+/* A load's time by phase, milliseconds (see lp_store_load_state). */
+typedef struct load_timing {
+  double read_ms, decode_ms, build_ms;
+  size_t records;
+} load_timing;
+
+static double ms_since(const struct timespec *since) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (double)(now.tv_sec - since->tv_sec) * 1e3 + (double)(now.tv_nsec - since->tv_nsec) / 1e6;
+}
+
+static int load_state_timed(redisContext *redis, lp_state *state, load_timing *timing, char *error,
+                            size_t error_size);
+static void log_load(const char *what, double connect_ms, const load_timing *timing);
 
 /* ---- transactions ---------------------------------------------------------------------- */
 
@@ -528,6 +550,9 @@ struct lp_store {
   struct timeval ping_sent;
   bool loaded;
   bool reload_needed;
+  unsigned reload_generation;   /* counts the reasons to reload: one that came during a reload wants another */
+  struct reload_job *reload;    /* the reload running in its worker thread, or NULL */
+  struct event *reload_done;    /* activated by that worker when it is done */
   bool freeing;
   struct timeval connect_started;
   uint32_t backoff_ms;
@@ -553,6 +578,8 @@ static void schedule_reconnect(lp_store *store);
 
 bool lp_store_loaded(const lp_store *store) { return store->loaded; }
 
+bool lp_store_reloading(const lp_store *store) { return store->reload != NULL; }
+
 bool lp_store_writable(const lp_store *store) {
   /* hiredis queues commands while it connects, so a link being set up takes writes too; a
    * link that then fails answers them (as outcome unknown) like any lost link. */
@@ -567,32 +594,81 @@ static long elapsed_ms(const struct timeval *since) {
   return (now.tv_sec - since->tv_sec) * 1000L + (now.tv_usec - since->tv_usec) / 1000L;
 }
 
+static void need_reload(lp_store *store) {
+  store->reload_needed = true;
+  store->reload_generation++;
+}
+
+/* A load after a lost link or failed EXEC, run in a worker thread that touches nothing of the
+ * daemon's but the (constant) config: it loads into state of its own over its own link. */
+typedef struct reload_job {
+  lp_store *store;
+  pthread_t thread;
+  unsigned generation;          /* store->reload_generation when it started */
+  lp_state fresh;
+  int rc;
+  char error[256];
+  double connect_ms;
+  load_timing timing;
+} reload_job;
+
+static void *reload_worker(void *arg) {
+  reload_job *job = arg;
+  struct timespec started;
+  clock_gettime(CLOCK_MONOTONIC, &started);
+  redisContext *sync = lp_store_connect_sync(&job->store->daemon->config, job->error, sizeof job->error);
+  job->connect_ms = ms_since(&started);
+  job->rc = sync ? load_state_timed(sync, &job->fresh, &job->timing, job->error, sizeof job->error) : -1;
+  if (sync) redisFree(sync);
+  event_active(job->store->reload_done, EV_TIMEOUT, 1);
+  return NULL;
+}
+
 /* Reloads the working set from Redis when a lost link or failed EXEC left memory unsure.
  * Only with nothing in flight, so every acknowledged write is in what is loaded, and only once
- * the async link has answered a PING: the load is synchronous, and a hung Redis must not
- * block the event loop (reads keep being served from memory meanwhile). */
+ * the async link has answered a PING. The load runs in a worker thread: meanwhile reads are
+ * answered from the previous state and writes are refused as UNAVAILABLE (reload_needed
+ * holds), so none can be lost between what was loaded and the swap. */
 static void reload_if_needed(lp_store *store) {
-  if (!store->reload_needed || store->in_flight > 0 || !store->connected || !store->ready) return;
-  char error[256];
-  redisContext *sync = lp_store_connect_sync(&store->daemon->config, error, sizeof error);
-  if (!sync) {
-    LP_WARN("reload from redis: %s", error);
+  if (!store->reload_needed || store->reload || store->freeing || store->in_flight > 0 || !store->connected ||
+      !store->ready)
+    return;
+  reload_job *job = lp_calloc(1, sizeof *job);
+  job->store = store;
+  job->generation = store->reload_generation;
+  lp_state_init(&job->fresh);
+  if (pthread_create(&job->thread, NULL, reload_worker, job) != 0) {
+    LP_WARN("reload from redis: could not start its thread; trying again");
+    free(job);
     return;
   }
-  lp_state fresh;
-  lp_state_init(&fresh);
-  if (lp_store_load_state(sync, &fresh, error, sizeof error) != 0) {
-    LP_WARN("reload from redis: %s", error);
-    lp_state_free(&fresh);
-    redisFree(sync);
+  store->reload = job;
+}
+
+/* Back on the loop: puts the loaded state in place of the previous one. */
+static void on_reload_done(evutil_socket_t fd, short events, void *arg) {
+  (void)fd;
+  (void)events;
+  lp_store *store = arg;
+  reload_job *job = store->reload;
+  if (!job) return;
+  pthread_join(job->thread, NULL);
+  store->reload = NULL;
+  if (job->rc != 0) {
+    LP_WARN("reload from redis: %s", job->error); /* the watchdog's next tick tries again */
+    lp_state_free(&job->fresh);
+    free(job);
     return;
   }
-  redisFree(sync);
   lp_state_free(&store->daemon->state);
-  store->daemon->state = fresh;
-  store->reload_needed = false;
+  store->daemon->state = job->fresh;
+  /* A link lost during the load may have cost lp_follow re-reads: then load again. */
+  if (job->generation == store->reload_generation) store->reload_needed = false;
   store->loaded = true;
-  LP_INFO("state reloaded from redis");
+  log_load("state reloaded from redis", job->connect_ms, &job->timing);
+  free(job);
+  if (store->daemon->follow) lp_follow_reloaded(store->daemon->follow);
+  reload_if_needed(store);
 }
 
 static void unlink_pending(lp_store *store, pending_commit *pending) {
@@ -632,7 +708,7 @@ static void on_exec_reply(redisAsyncContext *redis, void *reply_pointer, void *p
       code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_DEADLINE_EXCEEDED;
       snprintf(message, sizeof message, "lost the link to the store before it confirmed the write; "
                "the change may or may not have been made: re-read");
-      store->reload_needed = true;
+      need_reload(store);
     } else if (reply->type == REDIS_REPLY_ARRAY && element + commands <= reply->elements) {
       for (size_t i = element; i < element + commands; i++) {
         if (reply->element[i]->type == REDIS_REPLY_ERROR) {
@@ -640,7 +716,7 @@ static void on_exec_reply(redisAsyncContext *redis, void *reply_pointer, void *p
           code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INTERNAL;
           store->daemon->metrics.redis_errors++;
           snprintf(message, sizeof message, "store refused part of the write: %.200s", reply->element[i]->str);
-          store->reload_needed = true;
+          need_reload(store);
           break;
         }
       }
@@ -650,7 +726,7 @@ static void on_exec_reply(redisAsyncContext *redis, void *reply_pointer, void *p
       readonly = readonly || (reply->type == REDIS_REPLY_ERROR && strstr(reply->str, "READONLY") != NULL);
       snprintf(message, sizeof message, "store refused the write: %.200s",
                reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply to EXEC");
-      store->reload_needed = true;
+      need_reload(store);
     }
     element += commands;
     if (code == 0 && pending->unconfirmed) {
@@ -698,7 +774,7 @@ static void on_wait_reply(redisAsyncContext *redis, void *reply_pointer, void *p
         snprintf(message, sizeof message, "written on the primary, but the link was lost before %u replica%s "
                  "confirmed it; it may be lost in a failover: re-read", config->redis_wait_replicas,
                  config->redis_wait_replicas == 1 ? "" : "s");
-        store->reload_needed = true;
+        need_reload(store);
       } else {
         snprintf(message, sizeof message, "written on the primary, but only %lld of %u replicas confirmed it within "
                  "%u ms (redis_wait_timeout_ms); it may be lost in a failover: re-read", replicas,
@@ -748,7 +824,7 @@ static void flush_batch(evutil_socket_t fd, short events, void *arg) {
    * link; Redis discards a half-sent MULTI block when the link is reset. These are the newest
    * commits: anything older is already with hiredis. */
   LP_WARN("could not send %zu writes to redis", commits);
-  store->reload_needed = true;
+  need_reload(store);
   while (store->newest && commits-- > 0) {
     pending_commit *pending = store->newest;
     unlink_pending(store, pending);
@@ -865,7 +941,7 @@ static void on_disconnect(const redisAsyncContext *redis, int status) {
   store->redis = NULL;
   store->connected = false;
   store->ready = false;
-  store->reload_needed = true;
+  need_reload(store);
   if (store->freeing) return;
   store->daemon->metrics.redis_disconnects++;
   LP_WARN("lost the link to redis (%s); reconnecting", status == REDIS_OK ? "closed" : redis->errstr);
@@ -993,7 +1069,7 @@ static void on_watchdog(evutil_socket_t fd, short events, void *arg) {
   store->redis = NULL;
   store->connected = false;
   store->ready = false;
-  store->reload_needed = true;
+  need_reload(store);
   redisAsyncFree(redis); /* runs the pending callbacks with NULL and, if connected, on_disconnect */
   if (!was_connected) {
     store->daemon->metrics.redis_connect_failures++;
@@ -1028,7 +1104,8 @@ lp_store *lp_store_new(lp_daemon *daemon) {
   store->reconnect_timer = evtimer_new(daemon->base, on_reconnect_timer, store);
   store->watchdog_timer = event_new(daemon->base, -1, EV_PERSIST, on_watchdog, store);
   store->flush_event = event_new(daemon->base, -1, 0, flush_batch, store);
-  if (!store->reconnect_timer || !store->watchdog_timer || !store->flush_event) {
+  store->reload_done = event_new(daemon->base, -1, 0, on_reload_done, store);
+  if (!store->reconnect_timer || !store->watchdog_timer || !store->flush_event || !store->reload_done) {
     lp_store_free(store);
     return NULL;
   }
@@ -1039,9 +1116,11 @@ lp_store *lp_store_new(lp_daemon *daemon) {
  * daemon serves nothing yet, so it waits here (up to STARTUP_LOADING_WAIT_MS). 0 when Redis
  * answers PING, -1 with the reason. */
 enum { STARTUP_LOADING_WAIT_MS = 120000 };
+/* Asked this often: readiness follows the end of Redis' load closely. */
+enum { LOADING_POLL_MS = 20 };
 
-static int wait_while_loading(redisContext *sync, char *error, size_t error_size) {
-  for (long waited_ms = 0;; waited_ms += 100) {
+int lp_store_wait_while_loading(redisContext *sync, char *error, size_t error_size) {
+  for (long waited_ms = 0;; waited_ms += LOADING_POLL_MS) {
     redisReply *reply = redisCommand(sync, "PING");
     if (!reply) {
       snprintf(error, error_size, "redis PING: %s", sync->errstr);
@@ -1060,15 +1139,17 @@ static int wait_while_loading(redisContext *sync, char *error, size_t error_size
       return -1;
     }
     if (waited_ms % 5000 == 0) LP_INFO("redis is loading its data; waiting");
-    struct timespec pause = {0, 100 * 1000 * 1000};
+    struct timespec pause = {0, LOADING_POLL_MS * 1000L * 1000L};
     nanosleep(&pause, NULL);
   }
 }
 
 int lp_store_start(lp_store *store) {
   char error[256];
+  struct timespec started;
+  clock_gettime(CLOCK_MONOTONIC, &started);
   redisContext *sync = lp_store_connect_sync(&store->daemon->config, error, sizeof error);
-  if (!sync || wait_while_loading(sync, error, sizeof error) != 0) {
+  if (!sync || lp_store_wait_while_loading(sync, error, sizeof error) != 0) {
     LP_ERROR("cannot load the state: %s", error);
     if (sync) redisFree(sync);
     return -1;
@@ -1081,12 +1162,15 @@ int lp_store_start(lp_store *store) {
       last->element[0]->elements >= 1 && last->element[0]->element[0]->type == REDIS_REPLY_STRING)
     snprintf(store->events_start, sizeof store->events_start, "%s", last->element[0]->element[0]->str);
   if (last) freeReplyObject(last);
-  int rc = lp_store_load_state(sync, &store->daemon->state, error, sizeof error);
+  double connect_ms = ms_since(&started);
+  load_timing timing;
+  int rc = load_state_timed(sync, &store->daemon->state, &timing, error, sizeof error);
   redisFree(sync);
   if (rc != 0) {
     LP_ERROR("cannot load the state: %s", error);
     return -1;
   }
+  log_load("state loaded", connect_ms, &timing);
   store->loaded = true;
   struct timeval tick = {0, 100 * 1000};
   event_add(store->watchdog_timer, &tick);
@@ -1107,6 +1191,12 @@ void lp_store_free(lp_store *store) {
   if (store->reconnect_timer) event_free(store->reconnect_timer);
   if (store->watchdog_timer) event_free(store->watchdog_timer);
   if (store->flush_event) event_free(store->flush_event);
+  if (store->reload) { /* a load in its thread: wait for it (at most redis_timeout_ms per command) */
+    pthread_join(store->reload->thread, NULL);
+    lp_state_free(&store->reload->fresh);
+    free(store->reload);
+  }
+  if (store->reload_done) event_free(store->reload_done);
   free(store);
 }
 
@@ -1255,8 +1345,76 @@ static int hex_value(char c) {
   return -1;
 }
 
-/* Loads one kind: SMEMBERS of its index, then pipelined GETs of the records. */
-static int load_kind(redisContext *redis, lp_state *state, enum lp_kind kind, char *error, size_t error_size) {
+/* Records per MGET, and MGETs sent ahead of the one being read: Redis answers one while the
+ * next ones travel, and neither side buffers a whole kind. */
+enum { LOAD_BATCH = 1000, LOAD_BATCHES_AHEAD = 4 };
+
+/* Sends the MGET of members first .. first+LOAD_BATCH-1 (a token with its lp:tokenhash). */
+static void append_batch(redisContext *redis, enum lp_kind kind, const redisReply *members, size_t first) {
+  size_t end = first + LOAD_BATCH < members->elements ? first + LOAD_BATCH : members->elements;
+  size_t per_record = kind == LP_KIND_TOKEN ? 2 : 1, argc = 1 + (end - first) * per_record;
+  const char **argv = lp_malloc(argc * sizeof *argv);
+  size_t *lengths = lp_malloc(argc * sizeof *lengths);
+  char **owned = lp_malloc(argc * sizeof *owned);
+  argv[0] = "MGET";
+  lengths[0] = 4;
+  for (size_t i = first, a = 1; i < end; i++) {
+    for (size_t part = 0; part < per_record; part++, a++) {
+      const redisReply *member = members->element[i];
+      size_t length = strlen(lp_kind_name(kind)) + member->len + 16;
+      owned[a] = lp_malloc(length);
+      int n = snprintf(owned[a], length, "lp:%s:%s", part ? "tokenhash" : lp_kind_name(kind), member->str);
+      argv[a] = owned[a];
+      lengths[a] = (size_t)n;
+    }
+  }
+  redisAppendCommandArgv(redis, (int)argc, argv, lengths);
+  for (size_t a = 1; a < argc; a++) free(owned[a]);
+  free(owned);
+  free(lengths);
+  free(argv);
+}
+
+/* Decodes one record into state (appended; sorted later). 0, or -1 with the reason. */
+static int add_record(lp_state *state, enum lp_kind kind, const char *key, const redisReply *record,
+                      const redisReply *hash, char *error, size_t error_size) {
+  if (record->type != REDIS_REPLY_STRING) {
+    LP_WARN("lp:index:%s names %s but lp:%s:%s is missing; skipped", lp_kind_name(kind), key, lp_kind_name(kind), key);
+    return 0;
+  }
+  ProtobufCMessage *message = protobuf_c_message_unpack(lp_kind_descriptor(kind), &lp_protobuf_allocator, record->len,
+                                                        (const uint8_t *)record->str);
+  if (!message) {
+    snprintf(error, error_size, "lp:%s:%s does not parse as a %s record", lp_kind_name(kind), key, lp_kind_name(kind));
+    return -1;
+  }
+  if (kind != LP_KIND_TOKEN) {
+    lp_state_append(state, kind, key, message);
+    return 0;
+  }
+  lp_token *token = lp_calloc(1, sizeof *token);
+  bool hash_ok = hash && hash->type == REDIS_REPLY_STRING && hash->len == 64;
+  for (size_t b = 0; hash_ok && b < 32; b++) {
+    int high = hex_value(hash->str[2 * b]), low = hex_value(hash->str[2 * b + 1]);
+    if (high < 0 || low < 0) hash_ok = false;
+    else token->hash[b] = (unsigned char)(high * 16 + low);
+  }
+  if (!hash_ok) {
+    snprintf(error, error_size, "lp:tokenhash:%s is missing or not 64 hex digits", key);
+    protobuf_c_message_free_unpacked(message, NULL);
+    free(token);
+    return -1;
+  }
+  token->info = (Leerplek__V1__TokenInfo *)message;
+  lp_state_append(state, kind, key, token);
+  return 0;
+}
+
+/* Loads one kind: SMEMBERS of its index, then its records by MGET in pipelined batches. */
+static int load_kind(redisContext *redis, lp_state *state, enum lp_kind kind, load_timing *timing, char *error,
+                     size_t error_size) {
+  struct timespec started;
+  clock_gettime(CLOCK_MONOTONIC, &started);
   redisReply *members = redisCommand(redis, "SMEMBERS lp:index:%s", lp_kind_name(kind));
   if (!members) {
     snprintf(error, error_size, "redis SMEMBERS lp:index:%s: %s", lp_kind_name(kind), redis->errstr);
@@ -1267,64 +1425,69 @@ static int load_kind(redisContext *redis, lp_state *state, enum lp_kind kind, ch
     freeReplyObject(members);
     return -1;
   }
+  timing->read_ms += ms_since(&started);
+  size_t per_record = kind == LP_KIND_TOKEN ? 2 : 1, sent = 0;
+  for (size_t ahead = 0; ahead < LOAD_BATCHES_AHEAD && sent < members->elements; ahead++, sent += LOAD_BATCH)
+    append_batch(redis, kind, members, sent);
   int rc = 0;
-  for (size_t i = 0; i < members->elements; i++) {
-    redisAppendCommand(redis, "GET lp:%s:%s", lp_kind_name(kind), members->element[i]->str);
-    if (kind == LP_KIND_TOKEN) redisAppendCommand(redis, "GET lp:tokenhash:%s", members->element[i]->str);
-  }
-  for (size_t i = 0; i < members->elements; i++) {
-    const char *key = members->element[i]->str;
-    void *record_pointer = NULL, *hash_pointer = NULL;
-    if (redisGetReply(redis, &record_pointer) != REDIS_OK ||
-        (kind == LP_KIND_TOKEN && redisGetReply(redis, &hash_pointer) != REDIS_OK)) {
-      snprintf(error, error_size, "redis GET lp:%s:%s: %s", lp_kind_name(kind), key, redis->errstr);
-      if (record_pointer) freeReplyObject(record_pointer);
+  for (size_t first = 0; first < members->elements; first += LOAD_BATCH) {
+    clock_gettime(CLOCK_MONOTONIC, &started);
+    void *reply_pointer = NULL;
+    if (redisGetReply(redis, &reply_pointer) != REDIS_OK) {
+      snprintf(error, error_size, "redis MGET lp:%s:*: %s", lp_kind_name(kind), redis->errstr);
       freeReplyObject(members);
       return -1; /* the connection is unusable now; the caller frees it */
     }
-    redisReply *record = record_pointer, *hash = hash_pointer;
-    if (rc == 0) {
-      if (record->type != REDIS_REPLY_STRING) {
-        LP_WARN("lp:index:%s names %s but lp:%s:%s is missing; skipped", lp_kind_name(kind), key,
-                lp_kind_name(kind), key);
-      } else {
-        ProtobufCMessage *message = protobuf_c_message_unpack(lp_kind_descriptor(kind), &lp_protobuf_allocator,
-                                                              record->len, (const uint8_t *)record->str);
-        if (!message) {
-          snprintf(error, error_size, "lp:%s:%s does not parse as a %s record", lp_kind_name(kind),
-                   key, lp_kind_name(kind));
-          rc = -1;
-        } else if (kind == LP_KIND_TOKEN) {
-          lp_token *token = lp_calloc(1, sizeof *token);
-          bool hash_ok = hash && hash->type == REDIS_REPLY_STRING && hash->len == 64;
-          for (size_t b = 0; hash_ok && b < 32; b++) {
-            int high = hex_value(hash->str[2 * b]), low = hex_value(hash->str[2 * b + 1]);
-            if (high < 0 || low < 0) hash_ok = false;
-            else token->hash[b] = (unsigned char)(high * 16 + low);
-          }
-          if (!hash_ok) {
-            snprintf(error, error_size, "lp:tokenhash:%s is missing or not 64 hex digits", key);
-            protobuf_c_message_free_unpacked(message, NULL);
-            free(token);
-            rc = -1;
-          } else {
-            token->info = (Leerplek__V1__TokenInfo *)message;
-            lp_state_put(state, kind, key, token);
-          }
-        } else {
-          lp_state_put(state, kind, key, message);
-        }
-      }
+    if (sent < members->elements) {
+      append_batch(redis, kind, members, sent);
+      sent += LOAD_BATCH;
     }
-    freeReplyObject(record);
-    if (hash) freeReplyObject(hash);
+    timing->read_ms += ms_since(&started);
+    redisReply *batch = reply_pointer;
+    size_t count = members->elements - first < LOAD_BATCH ? members->elements - first : LOAD_BATCH;
+    clock_gettime(CLOCK_MONOTONIC, &started);
+    if (rc == 0 && (batch->type != REDIS_REPLY_ARRAY || batch->elements != count * per_record)) {
+      snprintf(error, error_size, "redis MGET lp:%s:*: %s", lp_kind_name(kind),
+               batch->type == REDIS_REPLY_ERROR ? batch->str : "unexpected reply");
+      rc = -1;
+    }
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+      const redisReply *record = batch->element[i * per_record];
+      const redisReply *hash = per_record == 2 ? batch->element[i * per_record + 1] : NULL;
+      rc = add_record(state, kind, members->element[first + i]->str, record, hash, error, error_size);
+      if (rc == 0 && record->type == REDIS_REPLY_STRING) timing->records++;
+    }
+    freeReplyObject(batch);
+    timing->decode_ms += ms_since(&started);
   }
   freeReplyObject(members);
   return rc;
 }
 
-int lp_store_load_state(redisContext *redis, lp_state *state, char *error, size_t error_size) {
+/* Loads every kind and sorts each map once; on success fills timing. */
+static int load_state_timed(redisContext *redis, lp_state *state, load_timing *timing, char *error,
+                            size_t error_size) {
+  memset(timing, 0, sizeof *timing);
   for (int kind = 0; kind < LP_KIND_COUNT; kind++)
-    if (load_kind(redis, state, (enum lp_kind)kind, error, error_size) != 0) return -1;
+    if (load_kind(redis, state, (enum lp_kind)kind, timing, error, error_size) != 0) {
+      lp_state_sort(state); /* the caller frees it: every entry must be a whole one */
+      return -1;
+    }
+  struct timespec started;
+  clock_gettime(CLOCK_MONOTONIC, &started);
+  lp_state_sort(state);
+  timing->build_ms = ms_since(&started);
   return 0;
+}
+
+/* One info line per load: what it was for and where the time went. */
+static void log_load(const char *what, double connect_ms, const load_timing *timing) {
+  LP_INFO("%s: %zu records in %.0f ms (connect %.0f ms, read %.0f ms, decode %.0f ms, build %.0f ms)", what,
+          timing->records, connect_ms + timing->read_ms + timing->decode_ms + timing->build_ms, connect_ms,
+          timing->read_ms, timing->decode_ms, timing->build_ms);
+}
+
+int lp_store_load_state(redisContext *redis, lp_state *state, char *error, size_t error_size) {
+  load_timing timing;
+  return load_state_timed(redis, state, &timing, error, error_size);
 }

@@ -1,6 +1,7 @@
 /* lp_store: Redis, the store of record. Writes are MULTI/EXEC blocks (record, index set, event
  * on lp:events) sent on one hiredis async connection on the daemon's event loop; the state is
- * loaded with a short-lived synchronous connection at start and after a lost link. */
+ * loaded with a short-lived synchronous connection at start and, in a worker thread, after a
+ * lost link. */
 #ifndef LP_STORE_H
 #define LP_STORE_H
 
@@ -89,6 +90,9 @@ int lp_store_start(lp_store *store);
 bool lp_store_writable(const lp_store *store);
 /* True once the state has been loaded. */
 bool lp_store_loaded(const lp_store *store);
+/* True while a reload after a lost link runs (in a worker thread; the state in memory is the
+ * previous one until it is done, and writes are refused meanwhile). */
+bool lp_store_reloading(const lp_store *store);
 /* Sends the block; done runs later. Returns -1 (txn freed, done not called) when the store is
  * not writable. Blocks queued in one loop iteration go out in one write (group commit). */
 int lp_store_commit(lp_store *store, lp_txn *txn, lp_commit_done *done, void *arg);
@@ -126,6 +130,9 @@ int lp_store_primary(const lp_config *config, char *out, size_t out_size, char *
 /* Synchronous helpers for startup and --create-admin-token. */
 redisContext *lp_store_connect_sync(const lp_config *config, char *error, size_t error_size);
 int lp_store_commit_sync(redisContext *redis, lp_txn *txn, char *error, size_t error_size);
+/* At start: waits while a just-started Redis answers LOADING (reading its AOF), up to two
+ * minutes; 0 once it answers PING, -1 with the reason. */
+int lp_store_wait_while_loading(redisContext *redis, char *error, size_t error_size);
 int lp_store_load_state(redisContext *redis, lp_state *state, char *error, size_t error_size);
 
 #endif

@@ -2,6 +2,7 @@
  * listen), signals (SIGTERM/SIGINT drain in-flight calls and exit), shutdown. */
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +96,29 @@ done:
   lp_state_free(&state);
   redisFree(redis);
   return status;
+}
+
+/* The trend's snapshots are found with SCAN over the whole keyspace (they may be seeded with
+ * redis-cli SET), which takes Redis about as long per key as the state's load: at start the two
+ * run side by side, the trend in this thread over a link of its own. */
+typedef struct trend_loader {
+  lp_daemon *daemon;
+  lp_trend *trend;
+  pthread_t thread;
+} trend_loader;
+
+static void *load_trend(void *arg) {
+  trend_loader *loader = arg;
+  char error[512];
+  redisContext *redis = lp_store_connect_sync(&loader->daemon->config, error, sizeof error);
+  if (redis && lp_store_wait_while_loading(redis, error, sizeof error) != 0) {
+    redisFree(redis);
+    redis = NULL;
+  }
+  if (!redis) LP_WARN("trend: %s; the dashboard's trend starts today", error);
+  loader->trend = lp_trend_start(loader->daemon, redis); /* afterwards only this daemon writes its own */
+  if (redis) redisFree(redis);
+  return NULL;
 }
 
 static void on_drain_tick(evutil_socket_t fd, short what, void *arg) {
@@ -225,13 +249,14 @@ int main(int argc, char **argv) {
   }
   event_add(term, NULL);
   event_add(interrupt, NULL);
-  if (lp_store_start(daemon.store) != 0) goto cleanup;
   {
-    /* The trend's snapshots are read once, here; afterwards only this daemon writes its own. */
-    redisContext *redis = lp_store_connect_sync(&daemon.config, error, sizeof error);
-    if (!redis) LP_WARN("trend: %s; the dashboard's trend starts today", error);
-    daemon.trend = lp_trend_start(&daemon, redis);
-    if (redis) redisFree(redis);
+    trend_loader loader = {.daemon = &daemon};
+    bool threaded = pthread_create(&loader.thread, NULL, load_trend, &loader) == 0;
+    int started = lp_store_start(daemon.store);
+    if (threaded) pthread_join(loader.thread, NULL);
+    else if (started == 0) load_trend(&loader);
+    daemon.trend = loader.trend;
+    if (started != 0) goto cleanup;
     if (!daemon.trend) {
       LP_ERROR("out of memory starting the trend");
       goto cleanup;

@@ -3,8 +3,12 @@
 # (Release, benchmarks on) into build-dbench, starts a private redis-server (unix socket for the
 # daemon, a 127.0.0.1 TCP port for redis-benchmark, AOF on as in production, data in a temp dir)
 # and leerplekd against it, runs redis-benchmark GET/SET and leerplek-bench reads/writes at the
-# same connections and pipeline depths, measures the daemon's memory per idle connection, and
-# prints one table with the ratios against the targets. Everything it starts is stopped on exit.
+# same connections and pipeline depths, measures the daemon's memory per idle connection and
+# its VmRSS after each run, and prints one table with the ratios against the targets. Then (issue
+# 15) it runs tests/bench/run-restart-bench.sh with the same binaries: start to ready after a
+# kill -9 at each size of BENCH_RESTART_SIZES, and ends with the issue's rows (reads at depth P
+# against redis GET, start to ready) beside their targets. Everything it starts is stopped on
+# exit (the restart benchmark stops its own).
 #
 # Not a timed test: run it by hand on an otherwise idle machine.
 #   tests/bench/run-daemon-bench.sh
@@ -18,6 +22,8 @@
 #   BENCH_NO_BUILD=1           use the binaries already in the build dir
 #   BENCH_APPENDFSYNC=everysec Redis' appendfsync: everysec (the main job's) or always
 #                              (deploy/redis/redis.conf's: fsync before every reply)
+#   BENCH_RESTART_SIZES="flanders germany"  sizes of the restart benchmark ("" skips it;
+#                              germany imports about 490,000 records first: minutes)
 # Exit status: 0 when every run was valid (no error responses), else 1. Missed targets are
 # reported in the table, not in the exit status.
 set -euo pipefail
@@ -79,22 +85,15 @@ if [[ ${BENCH_NO_BUILD:-0} != 1 ]]; then
   echo "== building (Release, LEERPLEK_BENCHMARKS=ON) in $build_dir"
   { cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DLEERPLEK_BENCHMARKS=ON \
           -DLEERPLEK_TESTS=OFF -DCMAKE_C_FLAGS="${BENCH_C_FLAGS:-}" &&
-    cmake --build "$build_dir" -j "$(nproc)" --target leerplekd leerplek-bench; } >"$work_dir/build.log" 2>&1 \
+    cmake --build "$build_dir" -j "$(nproc)" --target leerplekd leerplek-bench leerplek leerplek-gen; } >"$work_dir/build.log" 2>&1 \
     || { tail -40 "$work_dir/build.log" >&2; die "build failed (Release, -Werror): see above"; }
 fi
 leerplekd=$build_dir/bin/leerplekd
 bench=$build_dir/bin/leerplek-bench
 [[ -x $leerplekd && -x $bench ]] || die "no $leerplekd or $bench (build first)"
 
-# A TCP port on 127.0.0.1 that nothing answers on (a connect attempt is refused).
-free_port() {
-  local port
-  for _ in $(seq 100); do
-    port=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
-  done
-  die "no free TCP port found"
-}
+# shellcheck source=bench-common.sh
+source "$repo/tests/bench/bench-common.sh" # free_port
 
 # The idle connections need file descriptors in the daemon and in the bench.
 ulimit -n $((idle_connections + connections + 1024)) 2>/dev/null \
@@ -161,7 +160,7 @@ redis_requests() { # pipeline
   echo $(( rate * run_seconds > 100000 ? rate * run_seconds : 100000 ))
 }
 
-declare -A rps p50 p99 p999 client_cpu daemon_cores redis_cores daemon_us
+declare -A rps p50 p99 p999 client_cpu daemon_cores redis_cores daemon_us daemon_rss
 clock_ticks=$(getconf CLK_TCK)
 # CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat.
 cpu_seconds() { awk -v hz="$clock_ticks" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"; }
@@ -216,6 +215,7 @@ leerplek_run() { # mix pipeline key
   redis_cores[$3]=$(awk -v u="$redis_used" -v s="${seconds:-0}" 'BEGIN { if (s > 0) printf "%.2f", u / s; else print "-" }')
   daemon_us[$3]=$(awk -v u="$daemon_used" -v r="${rps[$3]}" -v s="${seconds:-0}" \
                     'BEGIN { if (r * s > 0) printf "%.2f", u * 1e6 / (r * s); else print "-" }')
+  daemon_rss[$3]=$(awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$daemon_pid/status")
 }
 
 # Each leerplek run follows the redis run it is compared with, so that a change in the
@@ -253,7 +253,7 @@ echo "==========================================================================
 printf "%-30s %12s %12s %8s %8s  %-11s %8s %8s %8s %6s\n" "run" "leerplek/s" "redis/s" "ratio" "target" "verdict" \
   "p50 ms" "p99 ms" "p99.9 ms" "bench CPU"
 row "reads  P=1  vs redis GET P=1" lp_read_1 redis_get_1 1.0
-row "reads  P=$pipeline vs redis GET P=$pipeline" "lp_read_$pipeline" "redis_get_$pipeline" 0.5
+row "reads  P=$pipeline vs redis GET P=$pipeline" "lp_read_$pipeline" "redis_get_$pipeline" 0.8
 row "writes P=1  vs redis SET P=1" lp_write_1 redis_set_1 0.5
 row "writes P=$pipeline vs redis SET P=$pipeline" "lp_write_$pipeline" "redis_set_$pipeline" -
 echo
@@ -265,14 +265,43 @@ echo "memory per open connection (idle, after Hello, $idle_connections connectio
 echo "bench CPU: leerplek-bench's own CPU use in cores (1.00 = a full core: then the client would be the limit)"
 echo
 echo "CPU during the leerplek runs (cores busy; 1.00 = one full core of the $(nproc)):"
-printf "  %-14s %10s %10s %10s %22s\n" "run" "leerplekd" "redis" "bench" "leerplekd us/request"
+printf "  %-14s %10s %10s %10s %22s %18s\n" "run" "leerplekd" "redis" "bench" "leerplekd us/request" "leerplekd RSS MiB"
 for key in lp_read_1 "lp_read_$pipeline" lp_write_1 "lp_write_$pipeline"; do
-  printf "  %-14s %10s %10s %10s %22s\n" "$key" "${daemon_cores[$key]:--}" "${redis_cores[$key]:--}" \
-    "${client_cpu[$key]:--}" "${daemon_us[$key]:--}"
+  printf "  %-14s %10s %10s %10s %22s %18s\n" "$key" "${daemon_cores[$key]:--}" "${redis_cores[$key]:--}" \
+    "${client_cpu[$key]:--}" "${daemon_us[$key]:--}" "${daemon_rss[$key]:--}"
 done
 echo
 echo "reads: get_training/get_vacancy/get_pupil from memory; writes: upsert_training/update_vacancy, acknowledged after MULTI/EXEC"
 echo "NOTE: $(nproc) cores shared by leerplek-bench/redis-benchmark, leerplekd and redis-server;"
 echo "      load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)."
 echo "leerplek runs: leerplek-bench --address ADDR --token ADMIN --skip-preload --mix read|write -c $connections -P 1|$pipeline -n 0 --duration $run_seconds"
+
+# ---------------------------------------------------------------------------------------------
+# Issue 15: start to ready (the restart benchmark, same binaries), then the issue's rows
+# ---------------------------------------------------------------------------------------------
+read -r -a restart_sizes <<<"${BENCH_RESTART_SIZES-flanders germany}"
+restart_results=""
+if [[ ${#restart_sizes[@]} -gt 0 ]]; then
+  echo
+  echo "== tests/bench/run-restart-bench.sh ${restart_sizes[*]} (leerplekd kill -9, start, time to /healthz 200)"
+  restart_output=$(BENCH_BIN=$build_dir/bin "$repo/tests/bench/run-restart-bench.sh" "${restart_sizes[@]}") \
+    || { echo "$restart_output"; die "the restart benchmark failed"; }
+  echo "$restart_output" | grep -v '^RESULT'
+  restart_results=$(echo "$restart_output" | grep '^RESULT' || true)
+fi
+field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+echo
+echo "issue 15 (speed where users feel it), this run:"
+printf "  %-44s %12s %10s  %s\n" "row" "measured" "target" "verdict"
+ratio16=$(awk -v a="${rps[lp_read_$pipeline]}" -v b="${rps[redis_get_$pipeline]}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print 0 }')
+printf "  %-44s %11sx %9sx  %s   (%s vs %s req/s; leerplekd RSS %s MiB)\n" "reads P=$pipeline vs redis GET P=$pipeline, same connections" \
+  "$ratio16" ">=0.8" "$(awk -v r="$ratio16" 'BEGIN { print (r + 0 >= 0.8) ? "MET" : "MISSED" }')" \
+  "${rps[lp_read_$pipeline]}" "${rps[redis_get_$pipeline]}" "${daemon_rss[lp_read_$pipeline]:--}"
+while read -r line; do
+  [[ -n $line ]] || continue
+  printf "  %-44s %11ss %9ss  %s   (%s keys; leerplekd RSS %s MiB once ready, %s MiB after the import; redis %s MiB)\n" \
+    "start to ready, $(field "$line" size) (median of the kill -9 restarts)" "$(field "$line" ready_s)" \
+    "<=$(field "$line" target_s)" "$(field "$line" verdict)" "$(field "$line" keys)" "$(field "$line" rss_mib)" \
+    "$(field "$line" imported_rss_mib)" "$(field "$line" redis_mib)"
+done <<<"$restart_results"
 [[ $invalid -eq 0 ]] || { echo "SOME RUNS WERE INVALID (error responses): see above"; exit 1; }

@@ -35,7 +35,9 @@ static inline int call_code(leerplek_client *client, Leerplek__V1__Request *requ
   return code;
 }
 
-static inline int upsert_training(leerplek_client *client, const char *code, const char *name) {
+/* Upserts a training; the response (with the status' message), if wanted, in *out. */
+static inline int upsert_training_out(leerplek_client *client, const char *code, const char *name,
+                                      Leerplek__V1__Response **out) {
   Leerplek__V1__Training training = LEERPLEK__V1__TRAINING__INIT;
   training.code = (char *)code;
   training.name = (char *)name;
@@ -44,7 +46,11 @@ static inline int upsert_training(leerplek_client *client, const char *code, con
   Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
   request.body_case = LEERPLEK__V1__REQUEST__BODY_UPSERT_TRAINING;
   request.upsert_training = &body;
-  return call_code(client, &request, NULL);
+  return call_code(client, &request, out);
+}
+
+static inline int upsert_training(leerplek_client *client, const char *code, const char *name) {
+  return upsert_training_out(client, code, name, NULL);
 }
 
 static inline int upsert_company(leerplek_client *client, const char *id, const char *training) {

@@ -1,5 +1,6 @@
 /* test_durability: acknowledged writes survive kill -9 of the daemon and a restart of Redis;
- * while Redis is down writes are refused (nothing half-done), and the daemon reconnects. */
+ * while Redis is down writes are refused (nothing half-done), and the daemon reconnects; while
+ * it reloads after a lost link reads are answered, and a read after a change always shows it. */
 #include <unistd.h>
 
 #include "common.h"
@@ -137,5 +138,180 @@ Test(durability, a_hung_redis_times_out_writes_but_not_reads) {
   cr_assert_eq(daemon_code == 0, exists->integer == 1, "daemon and redis disagree about the timed-out write");
   freeReplyObject(exists);
   redisFree(redis);
+  leerplek_close(client);
+}
+
+/* get_training of code: its status code (the response, if wanted, in *out). */
+static int get_training_code(leerplek_client *client, const char *code, Leerplek__V1__Response **out) {
+  Leerplek__V1__GetTrainingRequest body = LEERPLEK__V1__GET_TRAINING_REQUEST__INIT;
+  body.code = (char *)code;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_TRAINING;
+  request.get_training = &body;
+  return call_code(client, &request, out);
+}
+
+/* Queues (pipelined) a training written into Redis behind the daemon's back, as lp_store
+ * would write it; the caller reads the two replies. */
+static void append_training_behind(redisContext *redis, const char *code, const char *name) {
+  Leerplek__V1__Training training = LEERPLEK__V1__TRAINING__INIT;
+  training.code = (char *)code;
+  training.name = (char *)name;
+  uint8_t packed[64];
+  size_t size = protobuf_c_message_pack(&training.base, packed);
+  redisAppendCommand(redis, "SET lp:training:%s %b", code, packed, size);
+  redisAppendCommand(redis, "SADD lp:index:training %s", code);
+}
+
+static void read_replies(redisContext *redis, int count) {
+  for (int i = 0; i < count; i++) {
+    void *reply = NULL;
+    cr_assert_eq(redisGetReply(redis, &reply), REDIS_OK);
+    cr_assert_neq(((redisReply *)reply)->type, REDIS_REPLY_ERROR);
+    freeReplyObject(reply);
+  }
+}
+
+/* Redis drops every link of the daemon's; it reconnects and reloads. Frees redis. */
+static void drop_the_daemons_links(redisContext *redis) {
+  redisReply *killed = redisCommand(redis, "CLIENT KILL TYPE normal");
+  cr_assert(killed && killed->type == REDIS_REPLY_INTEGER && killed->integer >= 1);
+  freeReplyObject(killed);
+  redisFree(redis);
+}
+
+Test(durability, reads_are_answered_while_the_state_reloads_after_a_lost_link) {
+  leerplek_client *client = harness_connect(&harness, coordinator_token);
+  cr_assert_eq(upsert_training(client, "KAPPER", "Kapper"), 0);
+  cr_assert_eq(register_pupil(client, "school-1", "before", "KAPPER"), 0);
+  /* Records put into Redis behind the daemon's back: it has them only once it reloads, and
+   * there are enough of them for the reload to take a while. */
+  enum { BEHIND = 60000 };
+  redisContext *redis = harness_redis(&harness);
+  for (int i = 0; i < BEHIND; i++) {
+    char code[16];
+    snprintf(code, sizeof code, "BEHIND-%05d", i);
+    append_training_behind(redis, code, code);
+  }
+  read_replies(redis, 2 * BEHIND);
+  cr_assert_eq(get_training_code(client, "BEHIND-00000", NULL), CODE(NOT_FOUND), "not loaded yet");
+  drop_the_daemons_links(redis);
+
+  /* Writes are refused while it reloads; a read between two such refusals was answered in the
+   * middle of the reload, from the state before it. */
+  int reads_during_reload = 0, code = -1, pupil_code = -1, behind_code = -1;
+  bool reloading = false;
+  for (long long deadline = harness_now_ms() + 15000; harness_now_ms() < deadline;) {
+    Leerplek__V1__Response *response = NULL;
+    code = upsert_training_out(client, "DURING", "During", &response);
+    bool now_reloading = code == CODE(UNAVAILABLE) && strstr(response->status->message, "reloading") != NULL;
+    cr_assert(code == 0 || code == CODE(UNAVAILABLE) || code == CODE(DEADLINE_EXCEEDED), "got %s",
+              leerplek_status_name(code));
+    if (code == CODE(UNAVAILABLE)) cr_assert_gt(response->status->retry_after_ms, 0);
+    leerplek_response_free(response);
+    if (code == 0) break;
+    if (reloading && now_reloading) {
+      reads_during_reload++;
+      cr_assert_eq(pupil_code, 0, "a read failed during the reload: %s", leerplek_status_name(pupil_code));
+      cr_assert_eq(behind_code, CODE(NOT_FOUND), "a read during the reload saw a part of the loading state");
+    }
+    reloading = now_reloading;
+    if (reloading) {
+      pupil_code = get_pupil(client, "school-1", "before", NULL);
+      behind_code = get_training_code(client, "BEHIND-00000", NULL);
+    } else {
+      sleep_ms(10);
+    }
+  }
+  cr_assert_eq(code, 0, "writes did not come back after the reload: %s", leerplek_status_name(code));
+  cr_assert_gt(reads_during_reload, 0, "no read was answered while the state reloaded");
+  /* The loaded state is in place: the records behind its back and everything acknowledged. */
+  cr_assert_eq(get_training_code(client, "BEHIND-00000", NULL), 0);
+  cr_assert_eq(get_training_code(client, "BEHIND-59999", NULL), 0);
+  cr_assert_eq(get_pupil(client, "school-1", "before", NULL), 0);
+  cr_assert_eq(get_training_code(client, "DURING", NULL), 0, "the acknowledged write after the reload");
+  leerplek_close(client);
+}
+
+/* Get calls answer from the packed bytes the state keeps per record (lp_state_packed); every
+ * change to the record, through the API or by a reload from Redis, shows in the next reply.
+ * (Debug builds also compare each such reply with protobuf-c's.) */
+
+/* The training's name as get_training answers it (caller frees), or NULL when not OK. */
+static char *training_name(leerplek_client *client, const char *code) {
+  Leerplek__V1__Response *response = NULL;
+  int code_got = get_training_code(client, code, &response);
+  char *name = code_got == 0 && response->get_training && response->get_training->training
+                   ? strdup(response->get_training->training->name) : NULL;
+  leerplek_response_free(response);
+  return name;
+}
+
+static void assert_name(leerplek_client *client, const char *code, const char *expected) {
+  char *name = training_name(client, code);
+  cr_assert_not_null(name, "get_training %s failed", code);
+  cr_assert_str_eq(name, expected);
+  free(name);
+}
+
+Test(durability, a_get_after_a_change_shows_the_change) {
+  leerplek_client *client = harness_connect(&harness, coordinator_token);
+  cr_assert_eq(upsert_training(client, "KAPPER", "Kapper"), 0);
+  assert_name(client, "KAPPER", "Kapper");
+  assert_name(client, "KAPPER", "Kapper"); /* from the kept bytes */
+  cr_assert_eq(upsert_training(client, "KAPPER", "Kapster"), 0);
+  assert_name(client, "KAPPER", "Kapster");
+
+  /* A company: its recognised trainings change. */
+  cr_assert_eq(upsert_training(client, "LASSER", "Lasser"), 0);
+  cr_assert_eq(upsert_company(client, "0123456789", "KAPPER"), 0);
+  for (int round = 0; round < 2; round++) {
+    Leerplek__V1__GetCompanyRequest body = LEERPLEK__V1__GET_COMPANY_REQUEST__INIT;
+    body.company_id = (char *)"0123456789";
+    Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+    request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_COMPANY;
+    request.get_company = &body;
+    for (int read = 0; read < 2; read++) {
+      Leerplek__V1__Response *response = NULL;
+      cr_assert_eq(call_code(client, &request, &response), 0);
+      const Leerplek__V1__Company *company = response->get_company->company;
+      cr_assert_eq(company->n_recognised_training_codes, 1);
+      cr_assert_str_eq(company->recognised_training_codes[0], round == 0 ? "KAPPER" : "LASSER");
+      leerplek_response_free(response);
+    }
+    if (round == 0) cr_assert_eq(upsert_company(client, "0123456789", "LASSER"), 0);
+  }
+
+  /* A pupil (its key joins school and ref), read twice. */
+  cr_assert_eq(register_pupil(client, "school-1", "p-1", "KAPPER"), 0);
+  cr_assert_eq(get_pupil(client, "school-1", "p-1", NULL), 0);
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(get_pupil(client, "school-1", "p-1", &response), 0);
+  cr_assert_str_eq(response->get_pupil->pupil->training_code, "KAPPER");
+  leerplek_response_free(response);
+  leerplek_close(client);
+}
+
+Test(durability, a_reload_from_redis_drops_the_kept_bytes) {
+  leerplek_client *client = harness_connect(&harness, coordinator_token);
+  cr_assert_eq(upsert_training(client, "KAPPER", "Kapper"), 0);
+  assert_name(client, "KAPPER", "Kapper");
+  assert_name(client, "KAPPER", "Kapper");
+  /* Changed in Redis behind the daemon's back; it sees it only by reloading. */
+  redisContext *redis = harness_redis(&harness);
+  append_training_behind(redis, "KAPPER", "Achter");
+  read_replies(redis, 2);
+  assert_name(client, "KAPPER", "Kapper");
+  drop_the_daemons_links(redis);
+  char *name = NULL;
+  for (long long deadline = harness_now_ms() + 10000; harness_now_ms() < deadline; sleep_ms(20)) {
+    free(name);
+    name = training_name(client, "KAPPER");
+    cr_assert_not_null(name, "reads keep being answered while the daemon reconnects and reloads");
+    if (strcmp(name, "Achter") == 0) break;
+    cr_assert_str_eq(name, "Kapper");
+  }
+  cr_assert_str_eq(name, "Achter", "the reload did not replace the kept reply");
+  free(name);
   leerplek_close(client);
 }
