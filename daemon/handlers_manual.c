@@ -124,6 +124,12 @@ int lp_handle_place_pupil(lp_ctx *ctx) {
   placement->manual = manual;
 
   lp_txn *txn = lp_begin(ctx, "place_manual", LP_KIND_PLACEMENT, key);
+  /* The history says which rule was set aside and why (the placement's `manual` keeps it too). */
+  char event_reason[1200] = "";
+  if (failed != ELIGIBILITY_PLACED)
+    snprintf(event_reason, sizeof event_reason, "override of %s: %s", rule_name(failed), request->override_reason);
+  lp_event_detail detail = {.reason = event_reason[0] ? event_reason : NULL};
+  lp_txn_event_detail(txn, &detail);
   lp_txn_put(txn, LP_KIND_PLACEMENT, key, &placement->base);
   lp_txn_put(txn, LP_KIND_VACANCY, target->id, &target->base);
   if (left) lp_txn_put(txn, LP_KIND_VACANCY, left->id, &left->base);
