@@ -808,6 +808,20 @@ static void stage_names(lp_txn *txn, const char *run, const epoch_write *write, 
   free(lengths);
 }
 
+/* Stages vacancy j's new seat counts (built from base_revision) as a record of its own. */
+static void stage_vacancy(epoch_write *write, lp_txn *txn, int32_t j, Leerplek__V1__Vacancy *vacancy,
+                          uint64_t base_revision) {
+  staged_record *record = add_record(write);
+  record->key = write->job->vacancy_ids[j];
+  record->kind = LP_KIND_VACANCY;
+  record->record = vacancy;
+  record->op = "rematch_seats";
+  record->to = j;
+  record->base_revision = base_revision;
+  write->staged_vacancy[j] = (int32_t)(write->count - 1);
+  stage_set(txn, write->run, record);
+}
+
 /* The new placement of pupil i, or NULL when the change must wait (a write won, no seat). */
 static staged_record *stage_placement(epoch_write *write, int32_t i) {
   job *job = write->job;
@@ -937,15 +951,7 @@ static void stage_next_chunk(epoch_write *write) {
       uint64_t base_revision = 0;
       Leerplek__V1__Vacancy *vacancy = vacancy_with_seats(write, j, &base_revision);
       if (!vacancy) continue;
-      staged_record *record = add_record(write);
-      record->key = job->vacancy_ids[j];
-      record->kind = LP_KIND_VACANCY;
-      record->record = vacancy;
-      record->op = "rematch_seats";
-      record->to = j;
-      record->base_revision = base_revision;
-      write->staged_vacancy[j] = (int32_t)(write->count - 1);
-      stage_set(txn, write->run, record);
+      stage_vacancy(write, txn, j, vacancy, base_revision);
     }
   }
   stage_names(txn, write->run, write, first, write->count);
@@ -1059,14 +1065,7 @@ static void promote(epoch_write *write) {
       if (!vacancy) record->excluded = true, excluded++;
       else stage_set(txn, write->run, record);
     } else if (vacancy) {
-      staged_record *record = add_record(write);
-      record->key = job->vacancy_ids[j];
-      record->kind = LP_KIND_VACANCY;
-      record->record = vacancy;
-      record->op = "rematch_seats";
-      record->to = j;
-      record->base_revision = base_revision;
-      stage_set(txn, write->run, record);
+      stage_vacancy(write, txn, j, vacancy, base_revision);
     }
   }
   stage_names(txn, write->run, write, first_new, write->count);
