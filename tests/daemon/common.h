@@ -265,13 +265,7 @@ static inline int get_report(leerplek_client *client, Leerplek__V1__Response **o
 /* The placement of school/ref (the caller frees *response). */
 static inline Leerplek__V1__Placement *placement_at(leerplek_client *client, const char *school, const char *ref,
                                                     Leerplek__V1__Response **response) {
-  Leerplek__V1__GetPlacementRequest body = LEERPLEK__V1__GET_PLACEMENT_REQUEST__INIT;
-  body.school_id = (char *)school;
-  body.pupil_ref = (char *)ref;
-  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
-  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_PLACEMENT;
-  request.get_placement = &body;
-  cr_assert_eq(call_code(client, &request, response), 0);
+  cr_assert_eq(get_placement_of(client, school, ref, response), 0);
   return (*response)->get_placement->placement;
 }
 
