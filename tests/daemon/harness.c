@@ -51,19 +51,39 @@ pid_t harness_spawn(const char *const *argv, const char *log_path) {
   _exit(127);
 }
 
+/* The low end of the kernel's ephemeral port range (32768 when it cannot be read). */
+static int ephemeral_port_low(void) {
+  int low = 32768, high = 0;
+  FILE *range = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+  if (range) {
+    if (fscanf(range, "%d %d", &low, &high) != 2 || low <= 12000) low = 32768;
+    fclose(range);
+  }
+  return low;
+}
+
+/* A port below the ephemeral range that binds now. Not one from bind(0): that one lies inside
+ * the ephemeral range, where another suite's outgoing connection (ctest runs them in parallel)
+ * can take it as its local end before the server under test listens on it. */
 int harness_free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in address;
-  memset(&address, 0, sizeof address);
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  int port = -1;
-  if (fd >= 0 && bind(fd, (struct sockaddr *)&address, sizeof address) == 0 &&
-      getsockname(fd, (struct sockaddr *)&address, &length) == 0)
-    port = ntohs(address.sin_port);
-  if (fd >= 0) close(fd);
-  return port;
+  static unsigned draw;
+  if (!draw) draw = (unsigned)getpid() * 2654435761u ^ (unsigned)time(NULL);
+  int low = ephemeral_port_low();
+  for (int attempt = 0; attempt < 200; attempt++) {
+    draw = draw * 1103515245u + 12345u;
+    int port = 10000 + (int)((draw >> 8) % (unsigned)(low - 10000));
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    struct sockaddr_in address;
+    memset(&address, 0, sizeof address);
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons((uint16_t)port);
+    int bound = bind(fd, (struct sockaddr *)&address, sizeof address) == 0;
+    close(fd);
+    if (bound) return port;
+  }
+  return -1;
 }
 
 /* leerplek_connect, or leerplek_connect_tls when the harness has a CA file. */

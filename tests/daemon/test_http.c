@@ -345,23 +345,11 @@ Test(metrics, count_a_lost_redis_and_the_reconnect) {
 
 /* ---- the dashboard in headless Chromium ---------------------------------------------- */
 
-/* A TCP port free right now on 127.0.0.1 (Chromium cannot load a unix socket). */
-static int free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  cr_assert_geq(fd, 0);
-  struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = 0};
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  cr_assert_eq(bind(fd, (struct sockaddr *)&address, sizeof address), 0);
-  socklen_t length = sizeof address;
-  cr_assert_eq(getsockname(fd, (struct sockaddr *)&address, &length), 0);
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
 static int dashboard_port;
 
 static void start_with_tcp_http(void) {
-  dashboard_port = free_port();
+  dashboard_port = harness_free_port(); /* TCP: Chromium cannot load a unix socket */
+  cr_assert_gt(dashboard_port, 0);
   char address[64];
   snprintf(address, sizeof address, "127.0.0.1:%d", dashboard_port);
   start_with_http(address);

@@ -20,10 +20,15 @@ failed=0
 pids=()
 
 taken=" "
+# Ports are drawn below the kernel's ephemeral range: a port inside it can be taken, between the
+# check and the daemon's listen, as the local end of some other test's outgoing connection
+# (ctest runs suites in parallel), and the daemon's listen then fails.
+ephemeral_low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+[[ $ephemeral_low =~ ^[0-9]+$ && $ephemeral_low -gt 12000 ]] || ephemeral_low=32768
 free_port() { # a port nothing listens on now, not handed out before by this script
   local port
   while :; do
-    port=$((20000 + RANDOM % 40000))
+    port=$((10000 + RANDOM % (ephemeral_low - 10000)))
     [[ $taken == *" $port "* ]] && continue
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
     taken="$taken$port "
