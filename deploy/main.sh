@@ -144,6 +144,8 @@ else
   echo "  built leerplekd, leerplek, leerplek-gen and leerplek-solve in build/bin"
 fi
 
+# The tool's --json output is read with jq (install-deps.sh installs it; LEERPLEK_BIN skips that).
+command -v jq >/dev/null || fail "jq is missing (bash deploy/install-deps.sh installs it)"
 [ ${#redis_socket} -lt 104 ] || fail "the run folder's path is too long for a unix socket: $run_dir"
 
 step "stop what a previous run started"
