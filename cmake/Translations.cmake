@@ -1,6 +1,6 @@
 # Translations: each text domain's nl.po is compiled by msgfmt (Debian's gettext package) into
 # <build>/share/locale/nl/LC_MESSAGES/<domain>.mo, beside bin/, where the programs look first
-# (clients/leerplek_i18n.c), and installed under share/locale. `leerplek-translations` builds
+# (clients/i18n/leerplek_i18n.c), and installed under share/locale. `leerplek-translations` builds
 # them all; every program that reads them depends on it.
 find_program(LEERPLEK_MSGFMT msgfmt REQUIRED)
 find_program(LEERPLEK_XGETTEXT xgettext REQUIRED)

@@ -19,10 +19,12 @@ packages=(
   libprotobuf-c-dev protobuf-c-compiler      # API encoding, code generated in the build
   redis-server                               # the store (tests start a private one; also Sentinel: redis-server --sentinel)
   curl                                       # the main job waits on /healthz
+  jq                                         # the main job reads the tool's --json output
+  python3                                    # tests/deploy/check_conf.py (leerplekd.conf vs the options table)
   chromium                                   # the dashboard test renders /dashboard headless
   libssl-dev libinih-dev libjansson-dev libcsv-dev   # TLS and token hashing, config, JSON, CSV
   clang libclang-rt-14-dev                   # tests/fuzz: libFuzzer (the build itself stays gcc)
-  gettext                                    # msgfmt compiles the translations (clients/po/)
+  gettext                                    # msgfmt compiles the translations (clients/cli/po/, daemon/po/)
   locales                                    # nl_BE.UTF-8 for the Dutch interface
 )
 

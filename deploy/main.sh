@@ -144,6 +144,8 @@ else
   echo "  built leerplekd, leerplek, leerplek-gen and leerplek-solve in build/bin"
 fi
 
+# The tool's --json output is read with jq (install-deps.sh installs it; LEERPLEK_BIN skips that).
+command -v jq >/dev/null || fail "jq is missing (bash deploy/install-deps.sh installs it)"
 [ ${#redis_socket} -lt 104 ] || fail "the run folder's path is too long for a unix socket: $run_dir"
 
 step "stop what a previous run started"
@@ -172,7 +174,8 @@ else
   # Only what this script puts there: LEERPLEK_RUN_DIR may name a folder holding other things.
   rm -rf "$run_dir/redis" "$run_dir/demo" "$run_dir/tokens.txt" "$run_dir/redis.log" \
     "$run_dir/leerplekd.log" "$run_dir/demo-overview.txt" "$run_dir/rematch.txt" \
-    "$run_dir/waiting.txt" "$run_dir/proposals.csv" "$redis_socket"
+    "$run_dir/waiting.txt" "$run_dir/rematch.json" "$run_dir/proposals.json" "$run_dir/locations.json" \
+    "$redis_socket"
 fi
 mkdir -p "$run_dir/redis"
 
@@ -235,7 +238,7 @@ echo "  ready (pid $daemon_pid)"
 export LEERPLEK_ADDRESS=$api_address
 new_token() { # new_token <admin token> <create-token flags...>: prints the new token
   local admin=$1; shift
-  LEERPLEK_TOKEN=$admin "$bin/leerplek" admin create-token "$@" | grep -o 'lp1\.[0-9a-f.]*' | head -1
+  LEERPLEK_TOKEN=$admin "$bin/leerplek" --json admin create-token "$@" | jq -r '.token // empty'
 }
 if [ ! -f "$run_dir/tokens.txt" ]; then
   step "create the coordinator token -> $(shown "$run_dir/tokens.txt")"
@@ -269,28 +272,38 @@ step "rematch (the nightly job, run now; its output with the first changes: $(sh
 sed '/^  \(changes\|wijzigingen\):/,$d' "$run_dir/rematch.txt"
 
 # The headline: pupils proposed by this rematch (both sides still to answer), those already
-# accepted or with an agreement (kept as they were), and the rest.
-# The tool's table follows LANG: each key is looked for in English and in Dutch.
-count() { awk -v key="$1:" -v dutch="$2:" '$1 == key || $1 == dutch {n = $2; exit} END {print n + 0}' "$run_dir/rematch.txt"; }
-proposed=$(count proposed voorgesteld)
-kept=$(count accepted_or_agreement aanvaard_of_overeenkomst)
-unplaced=$(count unplaced niet_geplaatst)
-reasons=$(awk '
-  /^ *(unplaced_by_reason|niet_geplaatst_per_reden):/ {inside = 1; next}
-  inside && ($1 == "reason" || $1 == "reden") {next}
-  inside && NF == 2 && $1 !~ /:$/ && $2 ~ /^[0-9]+$/ {list = list (list ? ", " : "") $1 " " $2; next}
-  inside {exit}
-  END {print list}' "$run_dir/rematch.txt")
+# accepted or with an agreement (kept as they were), and the rest. The figures come from the
+# tool's --json (proto field names, whatever the language) of the rematch just run: the
+# report's last_rematch, the same RematchResult the table above shows.
+"$bin/leerplek" --json coordinator report | jq '.report.last_rematch' >"$run_dir/rematch.json"
+figure() { jq -r --arg key "$1" '.[$key] | if . == null then 0 else . end' "$run_dir/rematch.json"; }
+# A reason in the language of the tool's tables (its own catalogue, beside bin/ as the tool
+# looks for it): what the table above says, in the same words.
+reason_text() {
+  if command -v gettext >/dev/null; then
+    TEXTDOMAINDIR=$bin/../share/locale gettext -d leerplek -c value "$1"
+  else
+    printf '%s' "$1"
+  fi
+}
+# RematchResult.placed counts proposals, .fixed the accepted and agreement placements kept.
+proposed=$(figure placed)
+kept=$(figure fixed)
+unplaced=$(figure unplaced)
+reasons=
+while read -r reason pupils; do
+  [ -n "$reason" ] || continue
+  reasons+=${reasons:+, }"$(reason_text "$reason") $pupils"
+done < <(jq -r '.unplaced_by_reason[]? | "\(.reason) \(.pupils)"' "$run_dir/rematch.json")
 step "result: $proposed pupils proposed, $kept accepted or with an agreement, $unplaced unplaced (of $((proposed + kept + unplaced)) pupils asking for a place)"
-echo "  proposed: a workplace proposed to both sides, who still have to answer ($(count newly_proposed nieuw_voorgesteld) of them new in this rematch); accepted: both said yes; agreement: the OAO is signed"
+echo "  proposed: a workplace proposed to both sides, who still have to answer ($(figure newly_proposed) of them new in this rematch); accepted: both said yes; agreement: the OAO is signed"
 echo "  why unplaced: ${reasons:-nobody is unplaced}"
-field() { awk -v key="$1:" '$1 == key {print $2; exit}' "$run_dir/rematch.txt"; }
-if [ "$(field proven_optimal)" = true ]; then
-  echo "  proof: proven optimal (objective $(field objective) = dual bound $(field dual_bound), checked by the verifier)"
+if [ "$(figure proven_optimal)" = true ]; then
+  echo "  proof: proven optimal (objective $(figure objective) = dual bound $(figure dual_bound), checked by the verifier)"
 else
   echo "  proof: not proven optimal (see $run_dir/rematch.txt)"
 fi
-echo "  hints: $(field hints_checked) of the $unplaced unplaced pupils have a hint checked by re-solving (in the waiting list)"
+echo "  hints: $(figure hints_checked) of the $unplaced unplaced pupils have a hint checked by re-solving (in the waiting list)"
 
 step "report (headline, per training, per district, the shortages, the unplaced reasons)"
 "$bin/leerplek" coordinator report
@@ -328,20 +341,17 @@ if ! grep -q '^school ' "$run_dir/tokens.txt"; then
 fi
 school=$(scope_of school)
 
-# The demo company: the one with the most proposals, so that trying the CLI as it shows some.
+# The demo company: the one with the most proposals (ties: the smallest id), so that trying
+# the CLI as it shows some. Proposals name their location, locations their company.
 if ! grep -q '^company ' "$run_dir/tokens.txt"; then
-  "$bin/leerplek" coordinator proposals --csv >"$run_dir/proposals.csv"
-  company=$(awk -F, '
-    FNR == 1 { for (i = 1; i <= NF; i++) column[FILENAME, $i] = i; next }
-    FILENAME ~ /locations.csv$/ { company_of[$column[FILENAME, "id"]] = $column[FILENAME, "company_id"]; next }
-    FILENAME ~ /vacancies.csv$/ { location_of[$column[FILENAME, "id"]] = $column[FILENAME, "location_id"]; next }
-    { proposals[company_of[location_of[$column[FILENAME, "vacancy_id"]]]]++ }
-    END {
-      for (c in proposals)
-        if (c != "" && (proposals[c] > most || (proposals[c] == most && c < chosen))) { most = proposals[c]; chosen = c }
-      print chosen
-    }' "$run_dir/demo/locations.csv" "$run_dir/demo/vacancies.csv" "$run_dir/proposals.csv")
-  rm -f "$run_dir/proposals.csv"
+  "$bin/leerplek" --json coordinator proposals >"$run_dir/proposals.json"
+  "$bin/leerplek" --json coordinator locations >"$run_dir/locations.json"
+  company=$(jq -rn --slurpfile proposals "$run_dir/proposals.json" --slurpfile locations "$run_dir/locations.json" '
+    ($locations[0] | map({key: .id, value: .company_id}) | from_entries) as $company_of
+    | [$proposals[0][] | $company_of[.location_id] // empty | select(. != "")]
+    | group_by(.) | map({company: .[0], proposals: length})
+    | sort_by(-.proposals, .company) | .[0].company // empty')
+  rm -f "$run_dir/proposals.json" "$run_dir/locations.json"
   [ -n "$company" ] ||
     company=$(first_in_plan company)
   company_token=$(new_token "$admin_token" --role company --scope "$company" --label "demo company")

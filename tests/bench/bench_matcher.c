@@ -1,5 +1,5 @@
 /* bench_matcher.c: the libmatcher benchmark (program bench-matcher). For each instance size it
- * generates a realistic instance in-process (clients/generator.h), then races libmatcher
+ * generates a realistic instance in-process (clients/tools/generator.h), then races libmatcher
  * against LEMON's NetworkSimplex and measures the warm start, each solver in its own forked
  * child so that peak memory (VmHWM) belongs to one solver only. It prints one aligned table per
  * size with the targets next to the ratios, checks that all objectives agree and that

@@ -32,6 +32,6 @@ check() { # check <domain> <po dir> <xgettext keywords...>
     status=1
   fi
 }
-check leerplek clients/po --keyword=_ --keyword=N_ --keyword=NC_:1c,2
+check leerplek clients/cli/po --keyword=_ --keyword=N_ --keyword=NC_:1c,2
 check leerplekd daemon/po --keyword=T --keyword=N_ --add-comments=TRANSLATORS
 exit $status

@@ -129,7 +129,7 @@ Test(csv_write, quotes_only_when_needed) {
 /* Converts text with the kind's columns; returns the number of problems. */
 static size_t convert(const char *kind_name, const char *text, lp_csv_table *table,
                       ProtobufCMessage ***messages, lp_diags *diags) {
-  const lp_kind *kind = lp_kind_find(kind_name);
+  const cli_entity *kind = cli_entity_find(kind_name);
   cr_assert_not_null(kind);
   cr_assert_eq(read_text("in.csv", text, strlen(text), table, diags), 0);
   return lp_rows_to_messages(kind, table, messages, diags);

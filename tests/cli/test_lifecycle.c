@@ -5,7 +5,7 @@
  *   coordinator agreement change exactly what their flags say, checked through the API;
  *   bad input changes nothing and names the flag; out-of-scope records answer as absent.
  * - placements, agreements, the waiting list and every table of the report are parsed back
- *   (CSV by the tool's own reader, clients/leerplek_csv.c, also ';'-separated; JSON by
+ *   (CSV by the tool's own reader, clients/cli/leerplek_csv.c, also ';'-separated; JSON by
  *   jansson) and each row's values compared with what the daemon holds.
  * - proposed, accepted and agreement are counted and named apart in the rematch summary and
  *   the report. */

@@ -76,7 +76,7 @@ Test(lists, json_is_the_array) {
 
 /* Export then import: every kind's CSV output is read back into the same message. */
 Test(entities, csv_output_reads_back_identically) {
-  const char *inputs[LP_KIND_COUNT] = {
+  const char *inputs[CLI_ENTITY_COUNT] = {
       "code,name\nBOUW,\"Bouw, ruwbouw\"\n",
       "id,name,recognised_trainings\n0123456789,Bouw NV,BOUW;ELEKTRO-INST\n",
       "id,company_id,name,address,latitude,longitude,postcode,district\nL1,0123456789,Werf,\"Kaai 1, Antwerpen\",51.2172,-4.4211,2000,\n",
@@ -92,8 +92,8 @@ Test(entities, csv_output_reads_back_identically) {
       "school_id,pupil_ref,component,reason,urgency,share_priority_flags,share_school_notes\n"
       "S1,p.1,ALTDEL,\"work, with guidance\",high,true,false\n",
   };
-  for (int k = 0; k < LP_KIND_COUNT; k++) {
-    const lp_kind *kind = &lp_kinds[k];
+  for (int k = 0; k < CLI_ENTITY_COUNT; k++) {
+    const cli_entity *kind = &cli_entities[k];
     lp_csv_table table, again_table;
     lp_diags diags = {0};
     ProtobufCMessage **messages, **again;
@@ -105,7 +105,7 @@ Test(entities, csv_output_reads_back_identically) {
     json_t *items = json_array();
     json_array_append_new(items, lp_entity_to_json(kind, messages[0]));
     const char *columns[LP_CSV_MAX_FIELDS];
-    lp_kind_column_names(kind, columns);
+    cli_entity_column_names(kind, columns);
     char *text = NULL;
     CAPTURE(text, lp_print_list(out, LP_FORMAT_CSV, columns, kind->n_columns, items));
     in = fmemopen(text, strlen(text), "r");

@@ -1,4 +1,4 @@
-/* test_report_tables.c: clients/leerplek_report.c without a daemon: the report's tables have
+/* test_report_tables.c: clients/cli/leerplek_report.c without a daemon: the report's tables have
  * stable, language-neutral headers (the proto's field names, accepted and agreement apart, a
  * column per unplaced reason), one row per item, and the values of the report. */
 #include <criterion/criterion.h>

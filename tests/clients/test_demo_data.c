@@ -1,4 +1,4 @@
-/* test_demo_data.c: the Antwerp demo dataset (clients/demo_data.h) checked against the SamDuLeA
+/* test_demo_data.c: the Antwerp demo dataset (clients/tools/demo_data.h) checked against the SamDuLeA
  * dashboard's figures (Antwerp, February 2022) and proportions, by trade, commute and school,
  * for internal consistency, for determinism, at a larger scale, and its CSV files against the
  * real `leerplek import <kind> FILE --check` of the tool just built (written by the real

@@ -1,4 +1,4 @@
-/* test_generator.c: the instance generator (clients/generator.h).
+/* test_generator.c: the instance generator (clients/tools/generator.h).
  *
  * Benchmarks and demos rely on a size and a seed naming one exact dataset, and on that dataset
  * being a valid problem of the promised shape; these tests pin both down. Sizes stay small

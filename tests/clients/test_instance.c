@@ -1,4 +1,4 @@
-/* test_instance.c: the instance file reader and writer (clients/instance.h).
+/* test_instance.c: the instance file reader and writer (clients/tools/instance.h).
  *
  * The reader is the front door for files from anywhere, so every kind of malformed input has
  * its own test, and each checks that the message names the right line and says what is wrong:

@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
   static const unsigned char delimiters[] = {',', ';', '\t'};
   unsigned char delimiter = delimiters[data[0] % 3];
-  const lp_kind *kind = &lp_kinds[(data[0] / 3) % LP_KIND_COUNT];
+  const cli_entity *kind = &cli_entities[(data[0] / 3) % CLI_ENTITY_COUNT];
   FILE *in = fmemopen((void *)(data + 1), size - 1, "r");
   if (!in) return 0;
   lp_diags diags = {0};
@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       json_t *items = json_array();
       for (size_t i = 0; i < table.n_rows; i++) json_array_append_new(items, lp_entity_to_json(kind, messages[i]));
       const char *columns[LP_CSV_MAX_FIELDS];
-      lp_kind_column_names(kind, columns);
+      cli_entity_column_names(kind, columns);
       FILE *out = fopen("/dev/null", "w");
       if (out) {
         lp_print_list(out, LP_FORMAT_TABLE, columns, kind->n_columns, items);

@@ -1,4 +1,4 @@
-/* fuzz_instance: libFuzzer target for the instance file reader (clients/instance.c). Any input
+/* fuzz_instance: libFuzzer target for the instance file reader (clients/tools/instance.c). Any input
  * is either refused with a message naming a line or read into a problem that passes
  * matcher_check; small accepted problems are also solved and the solution must verify as
  * optimal (a reader that accepted something malformed would show up there). */

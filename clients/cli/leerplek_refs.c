@@ -9,20 +9,20 @@
 
 #include "leerplek_i18n.h"
 
-static const char *const key_of_kind[LP_KIND_COUNT] = {"code", "id", "id", "id", "ref", "id", "id", "pupil_ref"};
+static const char *const key_of_kind[CLI_ENTITY_COUNT] = {"code", "id", "id", "id", "ref", "id", "id", "pupil_ref"};
 
 void lp_known_init(lp_known *known) {
-  for (int k = 0; k < LP_KIND_COUNT; k++) {
+  for (int k = 0; k < CLI_ENTITY_COUNT; k++) {
     known->records[k] = json_object();
     known->complete[k] = 0;
   }
 }
 
 void lp_known_free(lp_known *known) {
-  for (int k = 0; k < LP_KIND_COUNT; k++) json_decref(known->records[k]);
+  for (int k = 0; k < CLI_ENTITY_COUNT; k++) json_decref(known->records[k]);
 }
 
-void lp_known_add(lp_known *known, lp_kind_id kind, json_t *entities) {
+void lp_known_add(lp_known *known, cli_entity_id kind, json_t *entities) {
   size_t index;
   json_t *entity;
   json_array_foreach(entities, index, entity) {
@@ -31,7 +31,7 @@ void lp_known_add(lp_known *known, lp_kind_id kind, json_t *entities) {
     /* An organisation comes as one row per site; its sites are known as "id site" (ids hold
      * no spaces). */
     const char *site = json_string_value(json_object_get(entity, "site_id"));
-    if (key && kind == LP_KIND_ORGANISATIONS && site) {
+    if (key && kind == CLI_ENTITY_ORGANISATIONS && site) {
       char both[80];
       snprintf(both, sizeof both, "%s %s", key, site);
       json_object_set(known->records[kind], both, entity);
@@ -40,7 +40,7 @@ void lp_known_add(lp_known *known, lp_kind_id kind, json_t *entities) {
   known->complete[kind] = 1;
 }
 
-void lp_known_add_messages(lp_known *known, const lp_kind *kind, ProtobufCMessage **messages, size_t count) {
+void lp_known_add_messages(lp_known *known, const cli_entity *kind, ProtobufCMessage **messages, size_t count) {
   json_t *entities = json_array();
   for (size_t i = 0; i < count; i++) {
     json_t *rows = lp_entity_rows(kind, messages[i]);
@@ -51,18 +51,18 @@ void lp_known_add_messages(lp_known *known, const lp_kind *kind, ProtobufCMessag
   json_decref(entities);
 }
 
-unsigned lp_refs_needed(lp_kind_id kind) {
+unsigned lp_refs_needed(cli_entity_id kind) {
   switch (kind) {
-  case LP_KIND_COMPANIES: return 1u << LP_KIND_TRAININGS;
-  case LP_KIND_LOCATIONS: return 1u << LP_KIND_COMPANIES;
-  case LP_KIND_VACANCIES: return 1u << LP_KIND_TRAININGS | 1u << LP_KIND_COMPANIES | 1u << LP_KIND_LOCATIONS;
-  case LP_KIND_PUPILS: return 1u << LP_KIND_TRAININGS | 1u << LP_KIND_COMPANIES;
-  case LP_KIND_OFFERS: return 1u << LP_KIND_TRAININGS | 1u << LP_KIND_ORGANISATIONS;
+  case CLI_ENTITY_COMPANIES: return 1u << CLI_ENTITY_TRAININGS;
+  case CLI_ENTITY_LOCATIONS: return 1u << CLI_ENTITY_COMPANIES;
+  case CLI_ENTITY_VACANCIES: return 1u << CLI_ENTITY_TRAININGS | 1u << CLI_ENTITY_COMPANIES | 1u << CLI_ENTITY_LOCATIONS;
+  case CLI_ENTITY_PUPILS: return 1u << CLI_ENTITY_TRAININGS | 1u << CLI_ENTITY_COMPANIES;
+  case CLI_ENTITY_OFFERS: return 1u << CLI_ENTITY_TRAININGS | 1u << CLI_ENTITY_ORGANISATIONS;
   default: return 0;
   }
 }
 
-static const json_t *find(const lp_known *known, lp_kind_id kind, const char *key) {
+static const json_t *find(const lp_known *known, cli_entity_id kind, const char *key) {
   return json_object_get(known->records[kind], key);
 }
 
@@ -89,44 +89,44 @@ static void missing(checker *c, const char *column, const char *what) {
 
 static void need_training(checker *c, const char *column, const char *code) {
   char why[200];
-  if (!c->known->complete[LP_KIND_TRAININGS] || find(c->known, LP_KIND_TRAININGS, code)) return;
+  if (!c->known->complete[CLI_ENTITY_TRAININGS] || find(c->known, CLI_ENTITY_TRAININGS, code)) return;
   snprintf(why, sizeof why, _("no training %s (neither in the store nor in the trainings file)"), code);
   missing(c, column, why);
 }
 
 static void need_companies(checker *c, const char *column, char *const *ids, size_t count) {
   char why[200];
-  if (!c->known->complete[LP_KIND_COMPANIES]) return;
+  if (!c->known->complete[CLI_ENTITY_COMPANIES]) return;
   for (size_t i = 0; i < count; i++)
-    if (!find(c->known, LP_KIND_COMPANIES, ids[i])) {
+    if (!find(c->known, CLI_ENTITY_COMPANIES, ids[i])) {
       snprintf(why, sizeof why, _("no company %s (neither in the store nor in the companies file)"), ids[i]);
       missing(c, column, why);
     }
 }
 
-size_t lp_refs_check(const lp_kind *kind, const lp_csv_table *table, ProtobufCMessage **messages,
+size_t lp_refs_check(const cli_entity *kind, const lp_csv_table *table, ProtobufCMessage **messages,
                      const lp_known *known, lp_diags *diags) {
   checker c = {table, known, diags, 0, 0};
   char why[300];
   for (size_t i = 0; i < table->n_rows; i++) {
     c.line = table->rows[i].line;
     switch (kind->id) {
-    case LP_KIND_COMPANIES: {
+    case CLI_ENTITY_COMPANIES: {
       const Leerplek__V1__Company *company = (const Leerplek__V1__Company *)messages[i];
       for (size_t t = 0; t < company->n_recognised_training_codes; t++)
         need_training(&c, "recognised_trainings", company->recognised_training_codes[t]);
       break;
     }
-    case LP_KIND_LOCATIONS: {
+    case CLI_ENTITY_LOCATIONS: {
       const Leerplek__V1__Location *location = (const Leerplek__V1__Location *)messages[i];
       need_companies(&c, "company_id", &location->company_id, 1);
       break;
     }
-    case LP_KIND_VACANCIES: {
+    case CLI_ENTITY_VACANCIES: {
       const Leerplek__V1__Vacancy *vacancy = (const Leerplek__V1__Vacancy *)messages[i];
       need_training(&c, "training_code", vacancy->training_code);
-      if (!known->complete[LP_KIND_LOCATIONS]) break;
-      const json_t *location = find(known, LP_KIND_LOCATIONS, vacancy->location_id);
+      if (!known->complete[CLI_ENTITY_LOCATIONS]) break;
+      const json_t *location = find(known, CLI_ENTITY_LOCATIONS, vacancy->location_id);
       if (!location) {
         snprintf(why, sizeof why, _("no location %s (neither in the store nor in the locations file)"),
                  vacancy->location_id);
@@ -134,33 +134,33 @@ size_t lp_refs_check(const lp_kind *kind, const lp_csv_table *table, ProtobufCMe
         break;
       }
       const char *company_id = json_string_value(json_object_get(location, "company_id"));
-      const json_t *company = company_id ? find(known, LP_KIND_COMPANIES, company_id) : NULL;
-      if (known->complete[LP_KIND_COMPANIES] && company && !recognised(company, vacancy->training_code)) {
+      const json_t *company = company_id ? find(known, CLI_ENTITY_COMPANIES, company_id) : NULL;
+      if (known->complete[CLI_ENTITY_COMPANIES] && company && !recognised(company, vacancy->training_code)) {
         snprintf(why, sizeof why, _("company %s (of location %s) is not recognised for %s"), company_id,
                  vacancy->location_id, vacancy->training_code);
         missing(&c, "training_code", why);
       }
       break;
     }
-    case LP_KIND_PUPILS: {
+    case CLI_ENTITY_PUPILS: {
       const Leerplek__V1__Pupil *pupil = (const Leerplek__V1__Pupil *)messages[i];
       need_training(&c, "training_code", pupil->training_code);
       need_companies(&c, "preferred_companies", pupil->preferred_company_ids, pupil->n_preferred_company_ids);
       need_companies(&c, "excluded_companies", pupil->excluded_company_ids, pupil->n_excluded_company_ids);
       break;
     }
-    case LP_KIND_OFFERS: {
+    case CLI_ENTITY_OFFERS: {
       const Leerplek__V1__SupportOffer *offer = (const Leerplek__V1__SupportOffer *)messages[i];
       for (size_t t = 0; t < offer->n_training_codes; t++)
         need_training(&c, "training_codes", offer->training_codes[t]);
-      if (!known->complete[LP_KIND_ORGANISATIONS]) break;
+      if (!known->complete[CLI_ENTITY_ORGANISATIONS]) break;
       char both[80];
       snprintf(both, sizeof both, "%s %s", offer->organisation_id, offer->site_id);
-      if (!find(known, LP_KIND_ORGANISATIONS, offer->organisation_id)) {
+      if (!find(known, CLI_ENTITY_ORGANISATIONS, offer->organisation_id)) {
         snprintf(why, sizeof why, _("no support organisation %s (neither in the store nor in the organisations file)"),
                  offer->organisation_id);
         missing(&c, "organisation_id", why);
-      } else if (!find(known, LP_KIND_ORGANISATIONS, both)) {
+      } else if (!find(known, CLI_ENTITY_ORGANISATIONS, both)) {
         snprintf(why, sizeof why, _("organisation %s has no site %s"), offer->organisation_id, offer->site_id);
         missing(&c, "site_id", why);
       }

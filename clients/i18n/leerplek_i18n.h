@@ -1,6 +1,6 @@
 /* leerplek_i18n: the languages of what people read (Dutch as spoken in Flanders, and English,
  * the text in the sources), through gettext. The catalogues are compiled by msgfmt in the
- * build (clients/po for the tool, daemon/po for the dashboard) into share/locale next to
+ * build (clients/cli/po for the tool, daemon/po for the dashboard) into share/locale next to
  * bin/, where the programs look first, then in the installed share/locale. */
 #ifndef LEERPLEK_I18N_H
 #define LEERPLEK_I18N_H

@@ -146,33 +146,33 @@ static const lp_column referral_columns[] = {
 };
 
 #define COLUMNS(array) array, sizeof array / sizeof array[0]
-const lp_kind lp_kinds[LP_KIND_COUNT] = {
-    {LP_KIND_TRAININGS, "trainings", COLUMNS(training_columns)},
-    {LP_KIND_COMPANIES, "companies", COLUMNS(company_columns)},
-    {LP_KIND_LOCATIONS, "locations", COLUMNS(location_columns)},
-    {LP_KIND_VACANCIES, "vacancies", COLUMNS(vacancy_columns)},
-    {LP_KIND_PUPILS, "pupils", COLUMNS(pupil_columns)},
-    {LP_KIND_ORGANISATIONS, "organisations", COLUMNS(organisation_columns)},
-    {LP_KIND_OFFERS, "offers", COLUMNS(offer_columns)},
-    {LP_KIND_REFERRALS, "referrals", COLUMNS(referral_columns)},
+const cli_entity cli_entities[CLI_ENTITY_COUNT] = {
+    {CLI_ENTITY_TRAININGS, "trainings", COLUMNS(training_columns)},
+    {CLI_ENTITY_COMPANIES, "companies", COLUMNS(company_columns)},
+    {CLI_ENTITY_LOCATIONS, "locations", COLUMNS(location_columns)},
+    {CLI_ENTITY_VACANCIES, "vacancies", COLUMNS(vacancy_columns)},
+    {CLI_ENTITY_PUPILS, "pupils", COLUMNS(pupil_columns)},
+    {CLI_ENTITY_ORGANISATIONS, "organisations", COLUMNS(organisation_columns)},
+    {CLI_ENTITY_OFFERS, "offers", COLUMNS(offer_columns)},
+    {CLI_ENTITY_REFERRALS, "referrals", COLUMNS(referral_columns)},
 };
 
-const lp_kind *lp_kind_find(const char *name) {
-  static const char *const singular[LP_KIND_COUNT] = {"training", "company", "location",
+const cli_entity *cli_entity_find(const char *name) {
+  static const char *const singular[CLI_ENTITY_COUNT] = {"training", "company", "location",
                                                       "vacancy", "pupil", "organisation",
                                                       "offer", "referral"};
-  for (int i = 0; i < LP_KIND_COUNT; i++)
-    if (strcmp(name, lp_kinds[i].name) == 0 || strcmp(name, singular[i]) == 0) return &lp_kinds[i];
+  for (int i = 0; i < CLI_ENTITY_COUNT; i++)
+    if (strcmp(name, cli_entities[i].name) == 0 || strcmp(name, singular[i]) == 0) return &cli_entities[i];
   return NULL;
 }
 
-void lp_kind_print_columns(const lp_kind *kind, FILE *out) {
+void cli_entity_print_columns(const cli_entity *kind, FILE *out) {
   for (size_t i = 0; i < kind->n_columns; i++)
     fprintf(out, "  %-22s %s%s\n", kind->columns[i].name,
             kind->columns[i].required ? "" : _("(optional) "), _(kind->columns[i].doc));
 }
 
-void lp_kind_column_names(const lp_kind *kind, const char **names) {
+void cli_entity_column_names(const cli_entity *kind, const char **names) {
   for (size_t i = 0; i < kind->n_columns; i++) names[i] = kind->columns[i].name;
 }
 
@@ -180,7 +180,7 @@ void lp_kind_column_names(const lp_kind *kind, const char **names) {
 /* Rows to messages                                                                            */
 
 typedef struct row_reader {
-  const lp_kind *kind;
+  const cli_entity *kind;
   const lp_csv_table *table;
   const lp_csv_row *row;
   const int *field_of_column; /* kind column -> field index in the row, -1 if not in header */
@@ -512,7 +512,7 @@ static ProtobufCMessage *organisation_from_row(row_reader *r) {
 /* Moves the sites of each organisation's further rows into its first row. The rows of one id
  * must follow each other: an id coming back later is more likely a typo than a plan. */
 #define MAX_SITES 100
-static size_t group_organisations(const lp_kind *kind, const lp_csv_table *table,
+static size_t group_organisations(const cli_entity *kind, const lp_csv_table *table,
                                   ProtobufCMessage **messages, const int *field_of_column, lp_diags *diags) {
   size_t problems = 0;
   Leerplek__V1__SupportOrganisation *lead = NULL;
@@ -555,8 +555,8 @@ static size_t group_organisations(const lp_kind *kind, const lp_csv_table *table
   return problems;
 }
 
-int lp_row_leads(const lp_kind *kind, const ProtobufCMessage *message) {
-  return kind->id != LP_KIND_ORGANISATIONS || ((const Leerplek__V1__SupportOrganisation *)message)->n_sites > 0;
+int lp_row_leads(const cli_entity *kind, const ProtobufCMessage *message) {
+  return kind->id != CLI_ENTITY_ORGANISATIONS || ((const Leerplek__V1__SupportOrganisation *)message)->n_sites > 0;
 }
 
 static ProtobufCMessage *offer_from_row(row_reader *r) {
@@ -593,13 +593,13 @@ static ProtobufCMessage *referral_from_row(row_reader *r) {
   return &referral->base;
 }
 
-static ProtobufCMessage *(*const from_row[LP_KIND_COUNT])(row_reader *) = {
+static ProtobufCMessage *(*const from_row[CLI_ENTITY_COUNT])(row_reader *) = {
     training_from_row, company_from_row, location_from_row, vacancy_from_row, pupil_from_row,
     organisation_from_row, offer_from_row, referral_from_row,
 };
 
 /* Maps header fields to the kind's columns; reports unknown, repeated and missing columns. */
-static size_t map_header(const lp_kind *kind, const lp_csv_table *table, int *field_of_column,
+static size_t map_header(const cli_entity *kind, const lp_csv_table *table, int *field_of_column,
                          lp_diags *diags) {
   size_t problems = 0;
   for (size_t c = 0; c < kind->n_columns; c++) field_of_column[c] = -1;
@@ -628,7 +628,7 @@ static size_t map_header(const lp_kind *kind, const lp_csv_table *table, int *fi
   return problems;
 }
 
-size_t lp_rows_to_messages(const lp_kind *kind, const lp_csv_table *table,
+size_t lp_rows_to_messages(const cli_entity *kind, const lp_csv_table *table,
                            ProtobufCMessage ***messages, lp_diags *diags) {
   *messages = NULL;
   int field_of_column[LP_CSV_MAX_FIELDS];
@@ -655,7 +655,7 @@ size_t lp_rows_to_messages(const lp_kind *kind, const lp_csv_table *table,
     }
     problems += r.problems;
   }
-  if (!problems && kind->id == LP_KIND_ORGANISATIONS)
+  if (!problems && kind->id == CLI_ENTITY_ORGANISATIONS)
     problems = group_organisations(kind, table, result, field_of_column, diags);
   if (problems) {
     lp_messages_free(result, table->n_rows);
@@ -721,9 +721,9 @@ static json_t *site_row(const Leerplek__V1__SupportOrganisation *organisation, c
   return object;
 }
 
-json_t *lp_entity_rows(const lp_kind *kind, const ProtobufCMessage *message) {
+json_t *lp_entity_rows(const cli_entity *kind, const ProtobufCMessage *message) {
   json_t *rows = json_array();
-  if (kind->id != LP_KIND_ORGANISATIONS) {
+  if (kind->id != CLI_ENTITY_ORGANISATIONS) {
     json_array_append_new(rows, lp_entity_to_json(kind, message));
     return rows;
   }
@@ -733,15 +733,15 @@ json_t *lp_entity_rows(const lp_kind *kind, const ProtobufCMessage *message) {
   return rows;
 }
 
-json_t *lp_entity_to_json(const lp_kind *kind, const ProtobufCMessage *message) {
-  if (kind->id == LP_KIND_ORGANISATIONS) {
+json_t *lp_entity_to_json(const cli_entity *kind, const ProtobufCMessage *message) {
+  if (kind->id == CLI_ENTITY_ORGANISATIONS) {
     const Leerplek__V1__SupportOrganisation *organisation = (const Leerplek__V1__SupportOrganisation *)message;
     return site_row(organisation, organisation->n_sites ? organisation->sites[0] : NULL);
   }
   json_t *object = json_object();
   if (!object) return NULL;
   switch (kind->id) {
-  case LP_KIND_TRAININGS: {
+  case CLI_ENTITY_TRAININGS: {
     const Leerplek__V1__Training *training = (const Leerplek__V1__Training *)message;
     set_text(object, "code", training->code);
     set_text(object, "name", training->name);
@@ -754,7 +754,7 @@ json_t *lp_entity_to_json(const lp_kind *kind, const ProtobufCMessage *message) 
     json_object_set_new(object, "provider_types", types);
     break;
   }
-  case LP_KIND_COMPANIES: {
+  case CLI_ENTITY_COMPANIES: {
     const Leerplek__V1__Company *company = (const Leerplek__V1__Company *)message;
     set_text(object, "id", company->id);
     set_text(object, "name", company->name);
@@ -762,7 +762,7 @@ json_t *lp_entity_to_json(const lp_kind *kind, const ProtobufCMessage *message) 
              company->n_recognised_training_codes);
     break;
   }
-  case LP_KIND_LOCATIONS: {
+  case CLI_ENTITY_LOCATIONS: {
     const Leerplek__V1__Location *location = (const Leerplek__V1__Location *)message;
     set_text(object, "id", location->id);
     set_text(object, "company_id", location->company_id);
@@ -773,7 +773,7 @@ json_t *lp_entity_to_json(const lp_kind *kind, const ProtobufCMessage *message) 
     set_text(object, "district", location->district);
     break;
   }
-  case LP_KIND_VACANCIES: {
+  case CLI_ENTITY_VACANCIES: {
     const Leerplek__V1__Vacancy *vacancy = (const Leerplek__V1__Vacancy *)message;
     set_text(object, "id", vacancy->id);
     set_text(object, "location_id", vacancy->location_id);
@@ -787,7 +787,7 @@ json_t *lp_entity_to_json(const lp_kind *kind, const ProtobufCMessage *message) 
     set_enum(object, "state", &leerplek__v1__vacancy_state__descriptor, vacancy->state);
     break;
   }
-  case LP_KIND_PUPILS: {
+  case CLI_ENTITY_PUPILS: {
     const Leerplek__V1__Pupil *pupil = (const Leerplek__V1__Pupil *)message;
     char text[LP_TEXT_MAX];
     set_text(object, "school_id", pupil->school_id);
@@ -812,9 +812,9 @@ json_t *lp_entity_to_json(const lp_kind *kind, const ProtobufCMessage *message) 
     set_date(object, "wanted_start_date", pupil->wanted_start_date);
     break;
   }
-  case LP_KIND_ORGANISATIONS:
+  case CLI_ENTITY_ORGANISATIONS:
     break;
-  case LP_KIND_OFFERS: {
+  case CLI_ENTITY_OFFERS: {
     const Leerplek__V1__SupportOffer *offer = (const Leerplek__V1__SupportOffer *)message;
     set_text(object, "id", offer->id);
     set_text(object, "organisation_id", offer->organisation_id);
@@ -826,7 +826,7 @@ json_t *lp_entity_to_json(const lp_kind *kind, const ProtobufCMessage *message) 
     set_date(object, "start_date", offer->start_date);
     break;
   }
-  case LP_KIND_REFERRALS: {
+  case CLI_ENTITY_REFERRALS: {
     const Leerplek__V1__Referral *referral = (const Leerplek__V1__Referral *)message;
     set_text(object, "school_id", referral->school_id);
     set_text(object, "pupil_ref", referral->pupil_ref);
@@ -837,7 +837,7 @@ json_t *lp_entity_to_json(const lp_kind *kind, const ProtobufCMessage *message) 
     json_object_set_new(object, "share_school_notes", json_boolean(referral->share_school_notes));
     break;
   }
-  case LP_KIND_COUNT:
+  case CLI_ENTITY_COUNT:
     break;
   }
   return object;

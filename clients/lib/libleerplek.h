@@ -1,6 +1,8 @@
 /* libleerplek: a small blocking C client for leerplekd's framed protobuf API (see
  * proto/leerplek.proto, TRANSPORT), plain or over TLS (OpenSSL). One client = one connection; not thread-safe (use one
- * client per thread). Frames are a 4-byte big-endian length followed by one message. */
+ * client per thread). Frames are a 4-byte big-endian length followed by one message.
+ * Installed by `cmake --install` with the generated leerplek.pb-c.h beside it; another program
+ * builds with `cc app.c $(pkg-config --cflags --libs leerplek)` (tests/install does). */
 #ifndef LIBLEERPLEK_H
 #define LIBLEERPLEK_H
 

@@ -233,7 +233,7 @@ static void page_items(const ProtobufCMessage *page, ProtobufCMessage *const **i
 /* Runs a list call page by page (page_size and page_token are fields 1 and 2 of every list
  * request) and appends every item to `items` as JSON: in the entity's CSV columns when `kind`
  * is given, else by reflection. */
-static int list_all(cli *c, int body_case, ProtobufCMessage *body, const lp_kind *kind, json_t *items) {
+static int list_all(cli *c, int body_case, ProtobufCMessage *body, const cli_entity *kind, json_t *items) {
   const ProtobufCMessageDescriptor *descriptor = body->descriptor;
   const ProtobufCFieldDescriptor *size_field =
       protobuf_c_message_descriptor_get_field_by_name(descriptor, "page_size");
@@ -352,8 +352,8 @@ static int plain_arguments(cli *c, const command *command, int argc, char **argv
 /* ------------------------------------------------------------------------------------------ */
 /* Entity lists, export and import                                                             */
 
-static int list_body_case(lp_kind_id kind) {
-  static const int cases[LP_KIND_COUNT] = {
+static int list_body_case(cli_entity_id kind) {
+  static const int cases[CLI_ENTITY_COUNT] = {
       LEERPLEK__V1__REQUEST__BODY_LIST_TRAININGS, LEERPLEK__V1__REQUEST__BODY_LIST_COMPANIES,
       LEERPLEK__V1__REQUEST__BODY_LIST_LOCATIONS, LEERPLEK__V1__REQUEST__BODY_LIST_VACANCIES,
       LEERPLEK__V1__REQUEST__BODY_LIST_PUPILS, LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_ORGANISATIONS,
@@ -363,7 +363,7 @@ static int list_body_case(lp_kind_id kind) {
 }
 
 /* Lists every entity of a kind the token may see and prints it in the kind's columns. */
-static int print_entities(cli *c, const lp_kind *kind, const char *owner_filter, FILE *out) {
+static int print_entities(cli *c, const cli_entity *kind, const char *owner_filter, FILE *out) {
   union {
     Leerplek__V1__ListTrainingsRequest trainings;
     Leerplek__V1__ListCompaniesRequest companies;
@@ -376,61 +376,61 @@ static int print_entities(cli *c, const lp_kind *kind, const char *owner_filter,
   } request;
   ProtobufCMessage *body = NULL;
   switch (kind->id) {
-  case LP_KIND_TRAININGS:
+  case CLI_ENTITY_TRAININGS:
     leerplek__v1__list_trainings_request__init(&request.trainings);
     body = &request.trainings.base;
     break;
-  case LP_KIND_COMPANIES:
+  case CLI_ENTITY_COMPANIES:
     leerplek__v1__list_companies_request__init(&request.companies);
     body = &request.companies.base;
     break;
-  case LP_KIND_LOCATIONS:
+  case CLI_ENTITY_LOCATIONS:
     leerplek__v1__list_locations_request__init(&request.locations);
     request.locations.company_id = (char *)owner_filter;
     body = &request.locations.base;
     break;
-  case LP_KIND_VACANCIES:
+  case CLI_ENTITY_VACANCIES:
     leerplek__v1__list_vacancies_request__init(&request.vacancies);
     request.vacancies.company_id = (char *)owner_filter;
     body = &request.vacancies.base;
     break;
-  case LP_KIND_PUPILS:
+  case CLI_ENTITY_PUPILS:
     leerplek__v1__list_pupils_request__init(&request.pupils);
     request.pupils.school_id = (char *)owner_filter;
     body = &request.pupils.base;
     break;
-  case LP_KIND_ORGANISATIONS:
+  case CLI_ENTITY_ORGANISATIONS:
     leerplek__v1__list_support_organisations_request__init(&request.organisations);
     body = &request.organisations.base;
     break;
-  case LP_KIND_OFFERS:
+  case CLI_ENTITY_OFFERS:
     leerplek__v1__list_support_offers_request__init(&request.offers);
     body = &request.offers.base;
     break;
-  case LP_KIND_REFERRALS:
+  case CLI_ENTITY_REFERRALS:
     leerplek__v1__list_referrals_request__init(&request.referrals);
     body = &request.referrals.base;
     break;
-  case LP_KIND_COUNT:
+  case CLI_ENTITY_COUNT:
     return EXIT_USAGE;
   }
   json_t *items = json_array();
   int rc = list_all(c, list_body_case(kind->id), body, kind, items);
   if (rc == EXIT_OK) {
     const char *columns[LP_CSV_MAX_FIELDS];
-    lp_kind_column_names(kind, columns);
+    cli_entity_column_names(kind, columns);
     lp_print_list(out, c->format, columns, kind->n_columns, items);
   }
   json_decref(items);
   return rc;
 }
 
-static int owner_option_allowed(lp_kind_id kind) {
-  return kind == LP_KIND_LOCATIONS || kind == LP_KIND_VACANCIES || kind == LP_KIND_PUPILS;
+static int owner_option_allowed(cli_entity_id kind) {
+  return kind == CLI_ENTITY_LOCATIONS || kind == CLI_ENTITY_VACANCIES || kind == CLI_ENTITY_PUPILS;
 }
 
 /* `coordinator trainings` etc. and `export <kind>`: the same list, table or CSV by default. */
-static int run_entity_list(cli *c, const command *command, int argc, char **argv, const lp_kind *kind,
+static int run_entity_list(cli *c, const command *command, int argc, char **argv, const cli_entity *kind,
                            lp_format default_format) {
   static const struct option options[] = {
       HELP_OPTION, {"output", required_argument, NULL, 'o'}, {"owner", required_argument, NULL, 'w'},
@@ -465,13 +465,13 @@ static int run_entity_list(cli *c, const command *command, int argc, char **argv
 }
 
 static int run_coordinator_list(cli *c, const command *command, int argc, char **argv) {
-  return run_entity_list(c, command, argc, argv, &lp_kinds[command->extra], LP_FORMAT_TABLE);
+  return run_entity_list(c, command, argc, argv, &cli_entities[command->extra], LP_FORMAT_TABLE);
 }
 
-static void print_kind_help(const char *verb, const lp_kind *kind, FILE *out) {
+static void print_kind_help(const char *verb, const cli_entity *kind, FILE *out) {
   fprintf(out, _("\nColumns of %s (header row required%s):\n"), kind->name,
           strcmp(verb, "import") == 0 ? "; columns in any order, optional ones may be left out" : "");
-  lp_kind_print_columns(kind, out);
+  cli_entity_print_columns(kind, out);
 }
 
 static const char export_usage[] =
@@ -485,7 +485,7 @@ N_(    "<kind> [--output FILE] [--owner ID] [--delimiter C] [--decimal-comma] [-
 
 static int run_export(cli *c, const command *command, int argc, char **argv) {
   if (argc >= 2 && argv[1][0] != '-') {
-    const lp_kind *kind = lp_kind_find(argv[1]);
+    const cli_entity *kind = cli_entity_find(argv[1]);
     if (!kind) return usage_error(c, _("unknown kind \"%s\" (trainings, companies, locations, vacancies, pupils, organisations, offers, referrals)"), argv[1]);
     for (int i = 2; i < argc; i++)
       if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -497,7 +497,7 @@ static int run_export(cli *c, const command *command, int argc, char **argv) {
   }
   if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
     print_command_help(command, stdout);
-    for (int k = 0; k < LP_KIND_COUNT; k++) print_kind_help("export", &lp_kinds[k], stdout);
+    for (int k = 0; k < CLI_ENTITY_COUNT; k++) print_kind_help("export", &cli_entities[k], stdout);
     return EXIT_OK;
   }
   return usage_error(c, _("expected a kind: trainings, companies, locations, vacancies, pupils, organisations, offers or referrals"));
@@ -507,7 +507,7 @@ static int run_export(cli *c, const command *command, int argc, char **argv) {
 typedef enum step_action { STEP_CREATE, STEP_UPDATE, STEP_CLOSE, STEP_REQUEST } step_action;
 
 typedef struct import_job {
-  const lp_kind *kind;
+  const cli_entity *kind;
   const lp_csv_table *table;
   ProtobufCMessage **messages;
   unsigned char *failed; /* per row */
@@ -541,7 +541,7 @@ static int send_step(cli *c, import_job *job, size_t row, step_action action) {
   Leerplek__V1__Vacancy *vacancy = (Leerplek__V1__Vacancy *)message;
   Leerplek__V1__Pupil *pupil = (Leerplek__V1__Pupil *)message;
   Leerplek__V1__VacancyState wanted_state = 0;
-  if (job->kind->id == LP_KIND_VACANCIES) {
+  if (job->kind->id == CLI_ENTITY_VACANCIES) {
     /* The CSV's "closed" is applied by a close call after publish/update (both refuse
      * CLOSED); "open" on update reopens. */
     wanted_state = vacancy->state;
@@ -550,19 +550,19 @@ static int send_step(cli *c, import_job *job, size_t row, step_action action) {
                          : LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_UNSPECIFIED;
   }
   switch (job->kind->id) {
-  case LP_KIND_TRAININGS:
+  case CLI_ENTITY_TRAININGS:
     training.training = (Leerplek__V1__Training *)message;
     set_body(&request, LEERPLEK__V1__REQUEST__BODY_UPSERT_TRAINING, &training.base);
     break;
-  case LP_KIND_COMPANIES:
+  case CLI_ENTITY_COMPANIES:
     company.company = (Leerplek__V1__Company *)message;
     set_body(&request, LEERPLEK__V1__REQUEST__BODY_UPSERT_COMPANY, &company.base);
     break;
-  case LP_KIND_LOCATIONS:
+  case CLI_ENTITY_LOCATIONS:
     location.location = (Leerplek__V1__Location *)message;
     set_body(&request, LEERPLEK__V1__REQUEST__BODY_UPSERT_LOCATION, &location.base);
     break;
-  case LP_KIND_VACANCIES:
+  case CLI_ENTITY_VACANCIES:
     if (action == STEP_CREATE) {
       publish.vacancy = vacancy;
       set_body(&request, LEERPLEK__V1__REQUEST__BODY_PUBLISH_VACANCY, &publish.base);
@@ -574,7 +574,7 @@ static int send_step(cli *c, import_job *job, size_t row, step_action action) {
       set_body(&request, LEERPLEK__V1__REQUEST__BODY_CLOSE_VACANCY, &close.base);
     }
     break;
-  case LP_KIND_PUPILS:
+  case CLI_ENTITY_PUPILS:
     if (action == STEP_CREATE) {
       register_pupil.pupil = pupil;
       set_body(&request, LEERPLEK__V1__REQUEST__BODY_REGISTER_PUPIL, &register_pupil.base);
@@ -587,15 +587,15 @@ static int send_step(cli *c, import_job *job, size_t row, step_action action) {
       set_body(&request, LEERPLEK__V1__REQUEST__BODY_REQUEST_PLACEMENT, &placement.base);
     }
     break;
-  case LP_KIND_ORGANISATIONS:
+  case CLI_ENTITY_ORGANISATIONS:
     organisation.organisation = (Leerplek__V1__SupportOrganisation *)message;
     set_body(&request, LEERPLEK__V1__REQUEST__BODY_UPSERT_SUPPORT_ORGANISATION, &organisation.base);
     break;
-  case LP_KIND_OFFERS:
+  case CLI_ENTITY_OFFERS:
     offer.offer = (Leerplek__V1__SupportOffer *)message;
     set_body(&request, LEERPLEK__V1__REQUEST__BODY_UPSERT_SUPPORT_OFFER, &offer.base);
     break;
-  case LP_KIND_REFERRALS:
+  case CLI_ENTITY_REFERRALS:
     refer.school_id = referral->school_id;
     refer.pupil_ref = referral->pupil_ref;
     refer.n_components = 1;
@@ -606,11 +606,11 @@ static int send_step(cli *c, import_job *job, size_t row, step_action action) {
     refer.share_school_notes = referral->share_school_notes;
     set_body(&request, LEERPLEK__V1__REQUEST__BODY_REFER_PUPIL, &refer.base);
     break;
-  case LP_KIND_COUNT:
+  case CLI_ENTITY_COUNT:
     break;
   }
   int rc = leerplek_send(c->client, &request);
-  if (job->kind->id == LP_KIND_VACANCIES) vacancy->state = wanted_state;
+  if (job->kind->id == CLI_ENTITY_VACANCIES) vacancy->state = wanted_state;
   return rc;
 }
 
@@ -632,7 +632,7 @@ static void judge_step(import_job *job, size_t row, step_action action,
     }
     return;
   }
-  int has_update = job->kind->id == LP_KIND_VACANCIES || job->kind->id == LP_KIND_PUPILS;
+  int has_update = job->kind->id == CLI_ENTITY_VACANCIES || job->kind->id == CLI_ENTITY_PUPILS;
   if (code == LEERPLEK__V1__STATUS_CODE__STATUS_CODE_ALREADY_EXISTS && action == STEP_CREATE && has_update) {
     job->retry[job->n_retry++] = row; /* exists already: the row replaces it */
     return;
@@ -641,7 +641,7 @@ static void judge_step(import_job *job, size_t row, step_action action,
     return; /* already waiting or placed: nothing to do */
   /* A referral still active is the row already imported: importing a file twice asks nothing
    * twice (a referral's reason and urgency stay as first asked). */
-  if (code == LEERPLEK__V1__STATUS_CODE__STATUS_CODE_ALREADY_EXISTS && job->kind->id == LP_KIND_REFERRALS)
+  if (code == LEERPLEK__V1__STATUS_CODE__STATUS_CODE_ALREADY_EXISTS && job->kind->id == CLI_ENTITY_REFERRALS)
     return;
   char why[1200];
   describe_status(response, why, sizeof why);
@@ -675,20 +675,20 @@ transport_error:
 /* The known trainings, companies, locations and organisations that rows of `kind` refer to,
  * from the store.
  * Returns 0 or the exit code (the refusal or connection failure is printed). */
-static int known_from_store(cli *c, lp_kind_id kind, lp_known *known) {
-  for (int k = 0; k < LP_KIND_COUNT; k++) {
+static int known_from_store(cli *c, cli_entity_id kind, lp_known *known) {
+  for (int k = 0; k < CLI_ENTITY_COUNT; k++) {
     if (!(lp_refs_needed(kind) & 1u << k)) continue;
     Leerplek__V1__ListTrainingsRequest trainings = LEERPLEK__V1__LIST_TRAININGS_REQUEST__INIT;
     Leerplek__V1__ListCompaniesRequest companies = LEERPLEK__V1__LIST_COMPANIES_REQUEST__INIT;
     Leerplek__V1__ListLocationsRequest locations = LEERPLEK__V1__LIST_LOCATIONS_REQUEST__INIT;
     Leerplek__V1__ListSupportOrganisationsRequest organisations =
         LEERPLEK__V1__LIST_SUPPORT_ORGANISATIONS_REQUEST__INIT;
-    ProtobufCMessage *body = k == LP_KIND_TRAININGS ? &trainings.base
-                             : k == LP_KIND_COMPANIES ? &companies.base
-                             : k == LP_KIND_ORGANISATIONS ? &organisations.base : &locations.base;
+    ProtobufCMessage *body = k == CLI_ENTITY_TRAININGS ? &trainings.base
+                             : k == CLI_ENTITY_COMPANIES ? &companies.base
+                             : k == CLI_ENTITY_ORGANISATIONS ? &organisations.base : &locations.base;
     json_t *items = json_array();
-    int rc = list_all(c, list_body_case((lp_kind_id)k), body, &lp_kinds[k], items);
-    if (rc == EXIT_OK) lp_known_add(known, (lp_kind_id)k, items);
+    int rc = list_all(c, list_body_case((cli_entity_id)k), body, &cli_entities[k], items);
+    if (rc == EXIT_OK) lp_known_add(known, (cli_entity_id)k, items);
     json_decref(items);
     if (rc) return rc;
   }
@@ -697,15 +697,15 @@ static int known_from_store(cli *c, lp_kind_id kind, lp_known *known) {
 
 /* For --check: the files of the same set imported before this one (trainings.csv,
  * companies.csv, locations.csv in the file's folder), as if they were imported already. */
-static void known_from_set(const char *path, lp_kind_id kind, unsigned char delimiter, lp_known *known,
+static void known_from_set(const char *path, cli_entity_id kind, unsigned char delimiter, lp_known *known,
                            lp_diags *diags) {
   const char *slash = strrchr(path, '/');
   int dir_length = slash ? (int)(slash - path) : 1;
   const char *dir = slash ? path : ".";
-  for (int k = 0; k < LP_KIND_COUNT; k++) {
+  for (int k = 0; k < CLI_ENTITY_COUNT; k++) {
     if (!(lp_refs_needed(kind) & 1u << k)) continue;
     char sibling[4200];
-    snprintf(sibling, sizeof sibling, "%.*s/%s.csv", dir_length, dir, lp_kinds[k].name);
+    snprintf(sibling, sizeof sibling, "%.*s/%s.csv", dir_length, dir, cli_entities[k].name);
     FILE *in = fopen(sibling, "rb");
     if (!in) continue;
     lp_diags sibling_diags = {0};
@@ -713,13 +713,13 @@ static void known_from_set(const char *path, lp_kind_id kind, unsigned char deli
     ProtobufCMessage **messages = NULL;
     int read_rc = lp_csv_read_with(sibling, in, delimiter, &table, &sibling_diags);
     fclose(in);
-    if (read_rc == 0) lp_rows_to_messages(&lp_kinds[k], &table, &messages, &sibling_diags);
+    if (read_rc == 0) lp_rows_to_messages(&cli_entities[k], &table, &messages, &sibling_diags);
     if (sibling_diags.count)
       lp_diag_add(diags,
                   dngettext(LP_TEXT_DOMAIN, "%s: has %zu problem, so references to its %s are not checked: check it first",
                             "%s: has %zu problems, so references to its %s are not checked: check it first", sibling_diags.count),
-                  sibling, sibling_diags.count, lp_kinds[k].name);
-    else lp_known_add_messages(known, &lp_kinds[k], messages, table.n_rows);
+                  sibling, sibling_diags.count, cli_entities[k].name);
+    else lp_known_add_messages(known, &cli_entities[k], messages, table.n_rows);
     lp_messages_free(messages, sibling_diags.count ? 0 : table.n_rows);
     lp_diags_free(&sibling_diags);
     lp_csv_table_free(&table);
@@ -791,7 +791,7 @@ static int run_import(cli *c, const command *command, int argc, char **argv) {
   char delimiter = ',';
   while ((option = next_option(command, argc, argv, "h", options)) != -1) {
     if (option == -2) {
-      for (int k = 0; k < LP_KIND_COUNT; k++) print_kind_help("import", &lp_kinds[k], stdout);
+      for (int k = 0; k < CLI_ENTITY_COUNT; k++) print_kind_help("import", &cli_entities[k], stdout);
       return EXIT_OK;
     }
     if (option == 'c') check_only = 1;
@@ -803,9 +803,9 @@ static int run_import(cli *c, const command *command, int argc, char **argv) {
     else return bad_option(c, options, option, argv);
   }
   if (argc - optind != 2) return usage_error(c, _("expected <kind> FILE.csv"));
-  const lp_kind *kind = lp_kind_find(argv[optind]);
+  const cli_entity *kind = cli_entity_find(argv[optind]);
   if (!kind) return usage_error(c, _("unknown kind \"%s\" (trainings, companies, locations, vacancies, pupils, organisations, offers, referrals)"), argv[optind]);
-  if (request_placements && kind->id != LP_KIND_PUPILS) return usage_error(c, _("--request applies to pupils only"));
+  if (request_placements && kind->id != CLI_ENTITY_PUPILS) return usage_error(c, _("--request applies to pupils only"));
   const char *path = argv[optind + 1];
   FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
   if (!in) {
@@ -839,13 +839,13 @@ static int run_import(cli *c, const command *command, int argc, char **argv) {
     if (rc == EXIT_OK && check_only && strcmp(path, "-") != 0)
       known_from_set(path, kind->id, (unsigned char)delimiter, &known, &diags);
     if (rc == EXIT_OK) lp_refs_check(kind, &table, messages, &known, &diags);
-    for (int k = 0; rc == EXIT_OK && !diags.count && k < LP_KIND_COUNT; k++)
+    for (int k = 0; rc == EXIT_OK && !diags.count && k < CLI_ENTITY_COUNT; k++)
       if (lp_refs_needed(kind->id) & 1u << k && !known.complete[k])
         printf(_("%s: references to %s not checked (no token for the store, no %s.csv beside the file)\n"),
-               table.name, lp_kinds[k].name, lp_kinds[k].name);
+               table.name, cli_entities[k].name, cli_entities[k].name);
     lp_known_free(&known);
   }
-  if (rc == EXIT_OK && kind->id == LP_KIND_PUPILS && (!check_only || (c->token && *c->token)))
+  if (rc == EXIT_OK && kind->id == CLI_ENTITY_PUPILS && (!check_only || (c->token && *c->token)))
     rc = check_pupils_scope(c, &table, messages, &diags);
   if (rc == EXIT_OK && diags.count) {
     print_problems(c, &diags, table.name);
@@ -882,14 +882,14 @@ static int run_import(cli *c, const command *command, int argc, char **argv) {
   size_t n_follow = 0;
   for (size_t i = 0; rc == EXIT_OK && i < n; i++) {
     if (failed[i]) continue;
-    if (kind->id == LP_KIND_VACANCIES &&
+    if (kind->id == CLI_ENTITY_VACANCIES &&
         ((Leerplek__V1__Vacancy *)messages[i])->state == LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_CLOSED)
       rows[n_follow++] = i;
-    else if (kind->id == LP_KIND_PUPILS && request_placements)
+    else if (kind->id == CLI_ENTITY_PUPILS && request_placements)
       rows[n_follow++] = i;
   }
   if (rc == EXIT_OK && n_follow)
-    rc = run_steps(c, &job, rows, n_follow, kind->id == LP_KIND_VACANCIES ? STEP_CLOSE : STEP_REQUEST);
+    rc = run_steps(c, &job, rows, n_follow, kind->id == CLI_ENTITY_VACANCIES ? STEP_CLOSE : STEP_REQUEST);
   size_t imported = 0;
   for (size_t i = 0; i < n; i++) imported += !failed[i] && lp_row_leads(kind, messages[i]);
   lp_diags_print(&diags, stderr);
@@ -927,7 +927,7 @@ static const char *flag_of_column(const flag_column *flags, size_t n_flags, cons
 
 /* Returns the message (the caller frees it with protobuf_c_message_free_unpacked) or NULL after
  * printing why. */
-static ProtobufCMessage *flags_to_message(const cli *c, const lp_kind *kind, const flag_column *flags,
+static ProtobufCMessage *flags_to_message(const cli *c, const cli_entity *kind, const flag_column *flags,
                                           size_t n_flags, const char *const *values) {
   int missing = 0;
   for (size_t k = 0; k < kind->n_columns; k++) {
@@ -969,7 +969,7 @@ static ProtobufCMessage *flags_to_message(const cli *c, const lp_kind *kind, con
 }
 
 /* Stores value under the option's column. */
-static int take_flag(const lp_kind *kind, const flag_column *flags, size_t n_flags, int option,
+static int take_flag(const cli_entity *kind, const flag_column *flags, size_t n_flags, int option,
                      const char *value, const char **values) {
   for (size_t f = 0; f < n_flags; f++) {
     if (flags[f].option != option) continue;
@@ -1029,7 +1029,7 @@ static int run_school_register(cli *c, const command *command, int argc, char **
       {"start", required_argument, NULL, 'S'},        {0, 0, 0, 0}};
   const flag_column *flags = pupil_flags;
   const size_t n_flags = N_PUPIL_FLAGS;
-  const lp_kind *kind = &lp_kinds[LP_KIND_PUPILS];
+  const cli_entity *kind = &cli_entities[CLI_ENTITY_PUPILS];
   const char *values[LP_CSV_MAX_FIELDS] = {0};
   int request_placement = 0, option;
   while ((option = next_option(command, argc, argv, "h", options)) != -1) {
@@ -1371,7 +1371,7 @@ static int run_placement_list(cli *c, const command *command, int argc, char **a
 /* The record to send: the stored record's columns (in their CSV text) with the flags given
  * over them, checked as one import row would be. `given` holds a flag's value per column
  * (NULL: keep the stored one). NULL after printing why. */
-static ProtobufCMessage *overlay_flags(const cli *c, const lp_kind *kind, const ProtobufCMessage *stored,
+static ProtobufCMessage *overlay_flags(const cli *c, const cli_entity *kind, const ProtobufCMessage *stored,
                                        const flag_column *flags, size_t n_flags, const char *const *given) {
   json_t *object = lp_entity_to_json(kind, stored);
   char *texts[LP_CSV_MAX_FIELDS] = {0};
@@ -1429,7 +1429,7 @@ N_(    "VACANCY_ID [--location LOC] [--training CODE] [--seats N] [--min-readine
  * record with the flags over it, conditional on the revision read. */
 static int run_update_vacancy(cli *c, const command *command, int argc, char **argv) {
   int reopen = command->extra == 1;
-  const lp_kind *kind = &lp_kinds[LP_KIND_VACANCIES];
+  const cli_entity *kind = &cli_entities[CLI_ENTITY_VACANCIES];
   const char *given[LP_CSV_MAX_FIELDS] = {0};
   int option;
   while ((option = next_option(command, argc, argv, "h", vacancy_options)) != -1) {
@@ -1485,7 +1485,7 @@ static int run_update_pupil(cli *c, const command *command, int argc, char **arg
       {"notes", required_argument, NULL, 'n'},        {"school", required_argument, NULL, 's'},
       {"school-type", required_argument, NULL, 'T'},  {"start", required_argument, NULL, 'S'},
       {0, 0, 0, 0}};
-  const lp_kind *kind = &lp_kinds[LP_KIND_PUPILS];
+  const cli_entity *kind = &cli_entities[CLI_ENTITY_PUPILS];
   const char *given[LP_CSV_MAX_FIELDS] = {0};
   const char *school = "";
   int option;
@@ -1547,7 +1547,7 @@ static int run_location(cli *c, const command *command, int argc, char **argv) {
       {"postcode", required_argument, NULL, 'p'}, {"district", required_argument, NULL, 'd'},
       {0, 0, 0, 0}};
   int update = command->extra == 1;
-  const lp_kind *kind = &lp_kinds[LP_KIND_LOCATIONS];
+  const cli_entity *kind = &cli_entities[CLI_ENTITY_LOCATIONS];
   const char *given[LP_CSV_MAX_FIELDS] = {0};
   int option;
   while ((option = next_option(command, argc, argv, "h", options)) != -1) {
@@ -1605,7 +1605,7 @@ N_(    "--id ID --location LOC --training CODE --seats N --min-readiness R --day
     "  --kind K            regular or preparatory\n");
 
 static int run_company_publish(cli *c, const command *command, int argc, char **argv) {
-  const lp_kind *kind = &lp_kinds[LP_KIND_VACANCIES];
+  const cli_entity *kind = &cli_entities[CLI_ENTITY_VACANCIES];
   const char *values[LP_CSV_MAX_FIELDS] = {0};
   int option;
   while ((option = next_option(command, argc, argv, "h", vacancy_options)) != -1) {
@@ -2436,7 +2436,7 @@ static const command commands[] = {
     {"school", "end-agreement", N_("End a pupil's running agreement (its seat is freed)"), END_AGREEMENT_USAGE,
      run_end_agreement, 0},
     {"school", "update", N_("Change a pupil's record (the fields given)"), update_pupil_usage, run_update_pupil, 0},
-    {"school", "pupils", N_("List the school's pupils"), N_("[--owner SCHOOL_ID]\n"), run_coordinator_list, LP_KIND_PUPILS},
+    {"school", "pupils", N_("List the school's pupils"), N_("[--owner SCHOOL_ID]\n"), run_coordinator_list, CLI_ENTITY_PUPILS},
     {"school", "placements", N_("List the school's placements"),
      N_("[--state S] [--training CODE] [--school ID]\n  --state S   waiting, proposed, accepted, agreement, declined, withdrawn or ended\n"),
      run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS},
@@ -2460,7 +2460,7 @@ static const command commands[] = {
     {"company", "close", N_("Close a vacancy (open proposals to it are released)"), N_("VACANCY_ID\n"), run_company_close, 0},
     {"company", "update-vacancy", N_("Change a vacancy (the fields given)"), update_vacancy_usage, run_update_vacancy, 0},
     {"company", "reopen", N_("Reopen a closed vacancy"), N_("VACANCY_ID\n"), run_update_vacancy, 1},
-    {"company", "locations", N_("List the company's locations"), N_("[--owner COMPANY_ID] [--output FILE]\n"), run_coordinator_list, LP_KIND_LOCATIONS},
+    {"company", "locations", N_("List the company's locations"), N_("[--owner COMPANY_ID] [--output FILE]\n"), run_coordinator_list, CLI_ENTITY_LOCATIONS},
     {"company", "location", N_("Create or replace a location"), location_usage, run_location, 0},
     {"company", "update-location", N_("Change a location (the fields given)"), update_location_usage, run_location, 1},
     {"company", "proposals", N_("Proposals to the company's vacancies (pupil reference, readiness, days, distance band)"),
@@ -2473,12 +2473,12 @@ static const command commands[] = {
     {"company", "end-agreement", N_("End a running agreement at one of the company's vacancies (its seat is freed)"),
      END_AGREEMENT_USAGE, run_end_agreement, 0},
 
-    {"coordinator", "trainings", N_("List trainings"), N_("[--output FILE]\n"), run_coordinator_list, LP_KIND_TRAININGS},
-    {"coordinator", "companies", N_("List companies with their recognitions"), N_("[--output FILE]\n"), run_coordinator_list, LP_KIND_COMPANIES},
-    {"coordinator", "locations", N_("List locations"), N_("[--owner COMPANY_ID] [--output FILE]\n"), run_coordinator_list, LP_KIND_LOCATIONS},
+    {"coordinator", "trainings", N_("List trainings"), N_("[--output FILE]\n"), run_coordinator_list, CLI_ENTITY_TRAININGS},
+    {"coordinator", "companies", N_("List companies with their recognitions"), N_("[--output FILE]\n"), run_coordinator_list, CLI_ENTITY_COMPANIES},
+    {"coordinator", "locations", N_("List locations"), N_("[--owner COMPANY_ID] [--output FILE]\n"), run_coordinator_list, CLI_ENTITY_LOCATIONS},
     {"coordinator", "vacancies", N_("List vacancies with seats held"),
      N_("[--company ID] [--location LOC] [--training CODE] [--state open|closed]\n"), run_company_vacancies, 0},
-    {"coordinator", "pupils", N_("List pupils"), N_("[--owner SCHOOL_ID] [--output FILE]\n"), run_coordinator_list, LP_KIND_PUPILS},
+    {"coordinator", "pupils", N_("List pupils"), N_("[--owner SCHOOL_ID] [--output FILE]\n"), run_coordinator_list, CLI_ENTITY_PUPILS},
     {"coordinator", "placements", N_("List placements"),
      N_("[--school ID] [--state S] [--training CODE] [--vacancy ID] [--delimiter C] [--decimal-comma]\n"
      "  --csv, --json   every page, with the offer, both acceptances, the agreement and the hint\n"), run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS},

@@ -12,17 +12,19 @@
 #include "leerplek.pb-c.h"
 #include "leerplek_csv.h"
 
-typedef enum lp_kind_id {
-  LP_KIND_TRAININGS,
-  LP_KIND_COMPANIES,
-  LP_KIND_LOCATIONS,
-  LP_KIND_VACANCIES,
-  LP_KIND_PUPILS,
-  LP_KIND_ORGANISATIONS,
-  LP_KIND_OFFERS,
-  LP_KIND_REFERRALS,
-  LP_KIND_COUNT
-} lp_kind_id;
+/* The CLI's importable kinds, named apart from the daemon's `enum lp_kind` (daemon/lp_store.h),
+ * which counts stored record kinds (placements, tokens, ...) and is a different list. */
+typedef enum cli_entity_id {
+  CLI_ENTITY_TRAININGS,
+  CLI_ENTITY_COMPANIES,
+  CLI_ENTITY_LOCATIONS,
+  CLI_ENTITY_VACANCIES,
+  CLI_ENTITY_PUPILS,
+  CLI_ENTITY_ORGANISATIONS,
+  CLI_ENTITY_OFFERS,
+  CLI_ENTITY_REFERRALS,
+  CLI_ENTITY_COUNT
+} cli_entity_id;
 
 typedef struct lp_column {
   const char *name;
@@ -30,20 +32,20 @@ typedef struct lp_column {
   const char *doc; /* one line for --help */
 } lp_column;
 
-typedef struct lp_kind {
-  lp_kind_id id;
+typedef struct cli_entity {
+  cli_entity_id id;
   const char *name; /* plural, as on the command line: "trainings" */
   const lp_column *columns;
   size_t n_columns;
-} lp_kind;
+} cli_entity;
 
-extern const lp_kind lp_kinds[LP_KIND_COUNT];
+extern const cli_entity cli_entities[CLI_ENTITY_COUNT];
 
 /* The kind called `name` ("pupils"; the singular "pupil" is accepted too), or NULL. */
-const lp_kind *lp_kind_find(const char *name);
+const cli_entity *cli_entity_find(const char *name);
 
 /* Prints the kind's columns, one per line with their meaning, for --help. */
-void lp_kind_print_columns(const lp_kind *kind, FILE *out);
+void cli_entity_print_columns(const cli_entity *kind, FILE *out);
 
 /* Converts every data row of `table` into a message of the kind (Leerplek__V1__Training,
  * __Company, __Location, __Vacancy, __Pupil, __SupportOrganisation, __SupportOffer or
@@ -53,23 +55,23 @@ void lp_kind_print_columns(const lp_kind *kind, FILE *out);
  * messages are returned. Organisations come one row per site: the rows of one id (which must
  * be consecutive and agree on the name) become one message, at the group's first row; the
  * group's other rows hold an organisation without sites (see lp_row_leads). */
-size_t lp_rows_to_messages(const lp_kind *kind, const lp_csv_table *table,
+size_t lp_rows_to_messages(const cli_entity *kind, const lp_csv_table *table,
                            ProtobufCMessage ***messages, lp_diags *diags);
 void lp_messages_free(ProtobufCMessage **messages, size_t count);
 
 /* 0 for a row whose content went into an earlier row's message (an organisation's further
  * sites); only leading rows are sent. */
-int lp_row_leads(const lp_kind *kind, const ProtobufCMessage *message);
+int lp_row_leads(const cli_entity *kind, const ProtobufCMessage *message);
 
 /* The entity as a JSON object keyed by the kind's columns (same text forms as the CSV); for an
  * organisation, the row of its first site. */
-json_t *lp_entity_to_json(const lp_kind *kind, const ProtobufCMessage *message);
+json_t *lp_entity_to_json(const cli_entity *kind, const ProtobufCMessage *message);
 
 /* The entity as the CSV rows it is written as, a JSON array of such objects: one per site for
  * an organisation (none when it has no site), else one. */
-json_t *lp_entity_rows(const lp_kind *kind, const ProtobufCMessage *message);
+json_t *lp_entity_rows(const cli_entity *kind, const ProtobufCMessage *message);
 
-/* The column names of a kind, for output headers (points into lp_kinds; count = n_columns). */
-void lp_kind_column_names(const lp_kind *kind, const char **names);
+/* The column names of a kind, for output headers (points into cli_entities; count = n_columns). */
+void cli_entity_column_names(const cli_entity *kind, const char **names);
 
 #endif
