@@ -217,6 +217,7 @@ static void add_headline(struct evbuffer *out, const Leerplek__V1__Headline *h) 
   add_figure(out, "trainings", N_("trainings"), h->trainings);
   add_figure(out, "agreements", N_("agreements (signed)"), h->agreements);
   add_figure(out, "agreements-running", N_("agreements running"), h->agreements_running);
+  add_figure(out, "agreements-all", N_("all agreements (ended ones included)"), h->agreements_all);
   add_figure(out, "recognised-companies", N_("recognised companies"), h->recognised_companies);
   add_figure(out, "recognised-locations", N_("recognised locations"), h->recognised_locations);
   add_figure(out, "open-vacancies", N_("open vacancies"), h->open_vacancies);

@@ -197,7 +197,7 @@ fi
 
 step "generate the Antwerp demo dataset (seed $seed) -> $(shown "$run_dir/demo")"
 "$bin/leerplek-gen" --demo "$run_dir/demo" --seed "$seed" >"$run_dir/demo-overview.txt"
-sed -n '1,3p' "$run_dir/demo-overview.txt"
+sed -n '1,4p' "$run_dir/demo-overview.txt"
 echo "  (pupils and seats per training and per area: $(shown "$run_dir/demo-overview.txt"))"
 # The dashboard's trend: the demo's earlier snapshot (the network's October figure), kept if
 # the store has one already (LEERPLEK_KEEP=1); the daemon reads lp:trend:* when it starts.
@@ -255,13 +255,16 @@ admin_token=$(awk '$1 == "admin" {print $2}' "$run_dir/tokens.txt")
 
 step "import it (each file checked whole first, then pipelined)"
 export LEERPLEK_TOKEN=$coordinator_token
-kinds=(trainings companies locations vacancies pupils organisations offers referrals)
-for i in "${!kinds[@]}"; do
-  kind=${kinds[$i]}
+# The pupils of the agreements are registered without a request (import agreements places
+# them and records their agreements, so a second run finds them recorded and leaves them).
+files=(trainings companies locations vacancies pupils agreement-pupils agreements organisations offers referrals)
+for i in "${!files[@]}"; do
+  file=${files[$i]}
+  kind=${file#agreement-}
   flags=()
-  [ "$kind" = pupils ] && flags=(--request)
-  printf '  %d/%d ' $((i + 1)) ${#kinds[@]}
-  "$bin/leerplek" import "$kind" "$run_dir/demo/$kind.csv" "${flags[@]}"
+  [ "$file" = pupils ] && flags=(--request)
+  printf '  %d/%d ' $((i + 1)) ${#files[@]}
+  "$bin/leerplek" import "$kind" "$run_dir/demo/$file.csv" "${flags[@]}"
 done
 
 step "rematch (the nightly job, run now; its output with the first changes: $(shown "$run_dir/rematch.txt"))"
