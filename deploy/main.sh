@@ -2,9 +2,10 @@
 # The README's main command: what a coordinator, or an engineer trying leerplek for the first
 # time, runs. Installs what is missing, builds, starts a private redis-server (AOF on, unix
 # socket, data under run/) and leerplekd, creates tokens, imports the Antwerp demo dataset
-# (leerplek-gen --demo: the SamDuLeA dashboard's 307 pupils, 1,220 companies, 367 locations), puts every
-# pupil on the waiting list, runs a rematch and prints the proposed, accepted and unplaced counts, the
-# report (reasons, shortages) and the waiting list; imports the support organisations, their
+# (leerplek-gen --demo: the SamDuLeA dashboard's 307 pupils, 1,220 companies, 367 locations), puts
+# those pupils on the waiting list, imports the seed's 367 agreements (321 running, 46 ended; each
+# on a pupil of its own), runs a rematch and prints the proposed, accepted or signed and unplaced
+# counts, the agreements, the report (reasons, shortages) and the waiting list; imports the support organisations, their
 # offers and the not-ready pupils' referrals, dispatches them and prints the registration
 # point's summary per partner; then where to look next.
 #
@@ -172,7 +173,7 @@ else
   # Only what this script puts there: LEERPLEK_RUN_DIR may name a folder holding other things.
   rm -rf "$run_dir/redis" "$run_dir/demo" "$run_dir/tokens.txt" "$run_dir/redis.log" \
     "$run_dir/leerplekd.log" "$run_dir/demo-overview.txt" "$run_dir/rematch.txt" \
-    "$run_dir/waiting.txt" "$run_dir/proposals.csv" "$redis_socket"
+    "$run_dir/report.txt" "$run_dir/waiting.txt" "$run_dir/proposals.csv" "$redis_socket"
 fi
 mkdir -p "$run_dir/redis"
 
@@ -272,7 +273,7 @@ step "rematch (the nightly job, run now; its output with the first changes: $(sh
 sed '/^  \(changes\|wijzigingen\):/,$d' "$run_dir/rematch.txt"
 
 # The headline: pupils proposed by this rematch (both sides still to answer), those already
-# accepted or with an agreement (kept as they were), and the rest.
+# accepted or with an agreement (kept as they were: the demo's running agreements), and the rest.
 # The tool's table follows LANG: each key is looked for in English and in Dutch.
 count() { awk -v key="$1:" -v dutch="$2:" '$1 == key || $1 == dutch {n = $2; exit} END {print n + 0}' "$run_dir/rematch.txt"; }
 proposed=$(count proposed voorgesteld)
@@ -284,8 +285,15 @@ reasons=$(awk '
   inside && NF == 2 && $1 !~ /:$/ && $2 ~ /^[0-9]+$/ {list = list (list ? ", " : "") $1 " " $2; next}
   inside {exit}
   END {print list}' "$run_dir/rematch.txt")
-step "result: $proposed pupils proposed, $kept accepted or with an agreement, $unplaced unplaced (of $((proposed + kept + unplaced)) pupils asking for a place)"
+# The agreements the demo starts with, from the report's headline (English or Dutch keys).
+"$bin/leerplek" coordinator report >"$run_dir/report.txt"
+headline() { awk -v key="$1:" -v dutch="$2:" '$1 == key || $1 == dutch {n = $2; exit} END {print n + 0}' "$run_dir/report.txt"; }
+agreements_all=$(headline agreements_all alle_overeenkomsten)
+agreements_signed=$(headline agreements overeenkomsten)
+agreements_running=$(headline agreements_running lopende_overeenkomsten)
+step "result: $proposed pupils proposed, $kept accepted or with an agreement, $unplaced unplaced (of $((proposed + kept + unplaced)) pupils with a placement request)"
 echo "  proposed: a workplace proposed to both sides, who still have to answer ($(count newly_proposed nieuw_voorgesteld) of them new in this rematch); accepted: both said yes; agreement: the OAO is signed"
+echo "  agreements: $agreements_all in all, $agreements_running running, $((agreements_all - agreements_signed)) ended (the SamDuLeA dashboard of February 2022: 367 in all, 321 running; each pupil holds one)"
 echo "  why unplaced: ${reasons:-nobody is unplaced}"
 field() { awk -v key="$1:" '$1 == key {print $2; exit}' "$run_dir/rematch.txt"; }
 if [ "$(field proven_optimal)" = true ]; then
@@ -296,7 +304,7 @@ fi
 echo "  hints: $(field hints_checked) of the $unplaced unplaced pupils have a hint checked by re-solving (in the waiting list)"
 
 step "report (headline, per training, per district, the shortages, the unplaced reasons)"
-"$bin/leerplek" coordinator report
+cat "$run_dir/report.txt"
 
 step "the shared waiting list (first 15)"
 "$bin/leerplek" coordinator waiting >"$run_dir/waiting.txt"
