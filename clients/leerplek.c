@@ -933,7 +933,6 @@ static void judge_agreement_step(agreement_job *job, agreement_row *row, agreeme
     return;
   }
   if (code != LEERPLEK__V1__STATUS_CODE__STATUS_CODE_OK_UNSPECIFIED) {
-    if (step == CHECK_PLACEMENT) return; /* CHECK_PUPIL said it already */
     char why[1200];
     describe_status(response, why, sizeof why);
     lp_diag_add(job->diags, _("%s:%zu: %s refused: %s"), job->name, row->line, agreement_step_names[step], why);
@@ -1105,6 +1104,21 @@ static void check_agreement_rows(agreement_job *job, const lp_csv_table *table) 
   check_duplicates(job);
 }
 
+/* Manual placement is a coordinator's: any other token would be refused half-way, after the
+ * first requests were stored. Returns 0 or the exit code. */
+static int check_coordinator(cli *c, agreement_job *job) {
+  Leerplek__V1__HelloRequest hello = LEERPLEK__V1__HELLO_REQUEST__INIT;
+  hello.protocol_version = 1;
+  hello.client_name = (char *)"leerplek";
+  Leerplek__V1__Response *response;
+  int rc = call(c, LEERPLEK__V1__REQUEST__BODY_HELLO, &hello.base, &response);
+  if (rc) return rc;
+  if (response->hello->role != LEERPLEK__V1__ROLE__ROLE_COORDINATOR)
+    lp_diag_add(job->diags, _("%s: importing agreements takes a coordinator token (it places pupils by hand)"), job->name);
+  leerplek_response_free(response);
+  return 0;
+}
+
 /* `import agreements FILE.csv [--check]`: all rows checked, against the store too (pupils,
  * their placements, the vacancies and their free seats), before the first write; then one
  * pipelined pass per call. */
@@ -1127,8 +1141,8 @@ static int run_import_agreements(cli *c, const char *path, int check_only, char 
   }
   if (rc == EXIT_OK && read_rc == 0) check_agreement_rows(&job, &table);
   int ask_store = !check_only || (c->token && *c->token);
+  if (rc == EXIT_OK && !diags.count && ask_store) rc = check_coordinator(c, &job);
   if (rc == EXIT_OK && !diags.count && ask_store) {
-    rc = ensure_connected(c);
     for (agreement_step step = CHECK_PUPIL; rc == EXIT_OK && step <= CHECK_VACANCY; step++)
       rc = run_agreement_step(c, &job, step);
     if (rc == EXIT_OK && !diags.count) check_seats(&job);

@@ -3,8 +3,8 @@
  * with the seed's counts (367 agreements in all, 321 running, 46 ended) and every row's
  * placement as the row says; the rematch after it leaves those pupils and their seats as they
  * were while it still proposes and leaves pupils unplaced with checked hints. A file with one
- * bad row, or more rows on a vacancy than it has free seats, imports nothing; --check with a
- * token sends nothing that writes. */
+ * bad row, more rows on a vacancy than it has free seats, or a token that is not a
+ * coordinator's imports nothing; --check with a token sends nothing that writes. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -279,6 +279,21 @@ Test(demo_agreements, a_bad_row_or_too_few_seats_imports_nothing) {
   cr_expect_not_null(strstr(result.err, "bad-dates.csv:4 (signed_on)"), "%s", result.err);
   cr_expect_not_null(strstr(result.err, "bad-dates.csv:5 (end_reason)"), "%s", result.err);
   cli_result_free(&result);
+
+  /* A school's token may not place pupils by hand: refused before anything is stored. */
+  char school_token[128], school_env[200];
+  leerplek_client *admin = harness_connect(&harness, harness.admin_token);
+  create_token(admin, LEERPLEK__V1__ROLE__ROLE_SCHOOL, rows[0].school, school_token, sizeof school_token);
+  leerplek_close(admin);
+  snprintf(school_env, sizeof school_env, "LEERPLEK_TOKEN=%s", school_token);
+  write_variant("own-school.csv", 1, NULL, "", path, sizeof path);
+  const char *school_args[] = {"import", "agreements", path, NULL};
+  const char *school_envs[] = {address_env, school_env, NULL};
+  result = run_cli(school_args, school_envs, NULL);
+  cr_expect_eq(result.status, 2, "a school token: status %d (%s)", result.status, result.err);
+  cr_expect_not_null(strstr(result.err, "coordinator token"), "%s", result.err);
+  cli_result_free(&result);
+  expect_nothing_imported("a school token");
 
   /* --check with a token asks the store and writes nothing. */
   path_of("agreements.csv", path, sizeof path);
