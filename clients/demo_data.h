@@ -237,7 +237,7 @@ void demo_free(demo_dataset *dataset);
 /* Writes trainings.csv, companies.csv, locations.csv, vacancies.csv, pupils.csv (the waiting
  * pupils), agreement-pupils.csv (the pupils of the agreements, imported without a placement
  * request), agreements.csv (what `leerplek import agreements` reads), organisations.csv,
- * offers.csv, referrals.csv, tokens-plan.txt and trend.txt (the dashboard's October 2021 pupil counts, all and per named
+ * offers.csv, referrals.csv, tokens-plan.txt and trend.txt (the dashboard's October 2021 pupils in dual learning and per named
  * training, as a daily snapshot of 2026-10-01, "<day> name=value ...") into an existing
  * directory. Returns 0, or -1 with errno set. */
 int demo_write_directory(const demo_dataset *dataset, const char *directory);
