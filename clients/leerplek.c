@@ -1,7 +1,7 @@
 /* leerplek: the command-line tool for schools, companies, coordinators and admins of a
  * leerplekd daemon: subcommands per role, CSV import/export of the entity lists (those of
- * the regular matching and of the preparatory track), human tables by default and
- * --csv/--json for scripts.
+ * the regular matching and of the preparatory track) and the import of signed agreements,
+ * human tables by default and --csv/--json for scripts.
  *
  * Exit codes: 0 ok, 1 the daemon refused (status name, message and field are printed),
  * 2 usage or input error (nothing was sent), 3 connection failure. */
