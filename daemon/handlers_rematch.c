@@ -235,8 +235,10 @@ int lp_handle_get_report(lp_ctx *ctx) {
         break;
       case PSTATE(PROPOSED): headline->pupils_proposed++; break;
       case PSTATE(ACCEPTED): headline->pupils_accepted++; break;
+      case PSTATE(ENDED): headline->agreements_all++; break;
       case PSTATE(AGREEMENT):
         headline->agreements++;
+        headline->agreements_all++;
         headline->pupils_in_dual_learning++;
         if (placement->agreement && started_by(placement->agreement->starts_on, &today)) headline->agreements_running++;
         break;

@@ -217,6 +217,7 @@ static void add_headline(struct evbuffer *out, const Leerplek__V1__Headline *h) 
   add_figure(out, "trainings", N_("trainings"), h->trainings);
   add_figure(out, "agreements", N_("agreements (signed)"), h->agreements);
   add_figure(out, "agreements-running", N_("agreements running"), h->agreements_running);
+  add_figure(out, "agreements-all", N_("all agreements (ended ones included)"), h->agreements_all);
   add_figure(out, "recognised-companies", N_("recognised companies"), h->recognised_companies);
   add_figure(out, "recognised-locations", N_("recognised locations"), h->recognised_locations);
   add_figure(out, "open-vacancies", N_("open vacancies"), h->open_vacancies);
@@ -392,12 +393,14 @@ static void add_trend(struct evbuffer *out, const Leerplek__V1__Report *report) 
     const char *id;
   } rows[] = {{N_("pupils registered"), "pupils-registered"}, {N_("pupils in dual learning (agreement signed)"), "pupils-in-dual-learning"},
               {N_("schools"), "schools"}, {N_("trainings"), "trainings"}, {N_("agreements (signed)"), "agreements"},
-              {N_("agreements running"), "agreements-running"}, {N_("recognised companies"), "recognised-companies"},
-              {N_("recognised locations"), "recognised-locations"}};
-  uint32_t firsts[8] = {first->pupils_registered, first->pupils_in_dual_learning, first->schools, first->trainings,
-                        first->agreements, first->agreements_running, first->recognised_companies, first->recognised_locations};
-  uint32_t lasts[8] = {last->pupils_registered, last->pupils_in_dual_learning, last->schools, last->trainings,
-                       last->agreements, last->agreements_running, last->recognised_companies, last->recognised_locations};
+              {N_("agreements running"), "agreements-running"}, {N_("all agreements (ended ones included)"), "agreements-all"},
+              {N_("recognised companies"), "recognised-companies"}, {N_("recognised locations"), "recognised-locations"}};
+  uint32_t firsts[9] = {first->pupils_registered, first->pupils_in_dual_learning, first->schools, first->trainings,
+                        first->agreements, first->agreements_running, first->agreements_all, first->recognised_companies,
+                        first->recognised_locations};
+  uint32_t lasts[9] = {last->pupils_registered, last->pupils_in_dual_learning, last->schools, last->trainings,
+                       last->agreements, last->agreements_running, last->agreements_all, last->recognised_companies,
+                       last->recognised_locations};
   evbuffer_add_printf(out, "<table id=\"trend\"><thead><tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>\n",
                       T("figure"), first->day, last->day, T("difference"));
   for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {

@@ -182,6 +182,7 @@ static void snapshot(lp_trend *trend, const Leerplek__V1__Report *report, long l
   point.trainings = headline->trainings;
   point.agreements = headline->agreements;
   point.agreements_running = headline->agreements_running;
+  point.agreements_all = headline->agreements_all;
   point.recognised_companies = headline->recognised_companies;
   point.recognised_locations = headline->recognised_locations;
   point.free_seats = headline->free_seats;

@@ -2,9 +2,10 @@
 # The README's main command: what a coordinator, or an engineer trying leerplek for the first
 # time, runs. Installs what is missing, builds, starts a private redis-server (AOF on, unix
 # socket, data under run/) and leerplekd, creates tokens, imports the Antwerp demo dataset
-# (leerplek-gen --demo: the SamDuLeA dashboard's 307 pupils, 1,220 companies, 367 locations), puts every
-# pupil on the waiting list, runs a rematch and prints the proposed, accepted and unplaced counts, the
-# report (reasons, shortages) and the waiting list; imports the support organisations, their
+# (leerplek-gen --demo: the SamDuLeA dashboard's 307 pupils, 1,220 companies, 367 locations), puts
+# those pupils on the waiting list, imports the seed's 367 agreements (321 running, 46 ended; each
+# on a pupil of its own), runs a rematch and prints the proposed, accepted or signed and unplaced
+# counts, the agreements, the report (reasons, shortages) and the waiting list; imports the support organisations, their
 # offers and the not-ready pupils' referrals, dispatches them and prints the registration
 # point's summary per partner; then where to look next.
 #
@@ -174,8 +175,8 @@ else
   # Only what this script puts there: LEERPLEK_RUN_DIR may name a folder holding other things.
   rm -rf "$run_dir/redis" "$run_dir/demo" "$run_dir/tokens.txt" "$run_dir/redis.log" \
     "$run_dir/leerplekd.log" "$run_dir/demo-overview.txt" "$run_dir/rematch.txt" \
-    "$run_dir/waiting.txt" "$run_dir/rematch.json" "$run_dir/proposals.json" "$run_dir/locations.json" \
-    "$redis_socket"
+    "$run_dir/report.json" "$run_dir/waiting.txt" "$run_dir/rematch.json" \
+    "$run_dir/proposals.json" "$run_dir/locations.json" "$redis_socket"
 fi
 mkdir -p "$run_dir/redis"
 
@@ -200,7 +201,7 @@ fi
 
 step "generate the Antwerp demo dataset (seed $seed) -> $(shown "$run_dir/demo")"
 "$bin/leerplek-gen" --demo "$run_dir/demo" --seed "$seed" >"$run_dir/demo-overview.txt"
-sed -n '1,3p' "$run_dir/demo-overview.txt"
+sed -n '1,4p' "$run_dir/demo-overview.txt"
 echo "  (pupils and seats per training and per area: $(shown "$run_dir/demo-overview.txt"))"
 # The dashboard's trend: the demo's earlier snapshot (the network's October figure), kept if
 # the store has one already (LEERPLEK_KEEP=1); the daemon reads lp:trend:* when it starts.
@@ -258,13 +259,16 @@ admin_token=$(awk '$1 == "admin" {print $2}' "$run_dir/tokens.txt")
 
 step "import it (each file checked whole first, then pipelined)"
 export LEERPLEK_TOKEN=$coordinator_token
-kinds=(trainings companies locations vacancies pupils organisations offers referrals)
-for i in "${!kinds[@]}"; do
-  kind=${kinds[$i]}
+# The pupils of the agreements are registered without a request (import agreements places
+# them and records their agreements, so a second run finds them recorded and leaves them).
+files=(trainings companies locations vacancies pupils agreement-pupils agreements organisations offers referrals)
+for i in "${!files[@]}"; do
+  file=${files[$i]}
+  kind=${file#agreement-}
   flags=()
-  [ "$kind" = pupils ] && flags=(--request)
-  printf '  %d/%d ' $((i + 1)) ${#kinds[@]}
-  "$bin/leerplek" import "$kind" "$run_dir/demo/$kind.csv" "${flags[@]}"
+  [ "$file" = pupils ] && flags=(--request)
+  printf '  %d/%d ' $((i + 1)) ${#files[@]}
+  "$bin/leerplek" import "$kind" "$run_dir/demo/$file.csv" "${flags[@]}"
 done
 
 step "rematch (the nightly job, run now; its output with the first changes: $(shown "$run_dir/rematch.txt"))"
@@ -272,10 +276,11 @@ step "rematch (the nightly job, run now; its output with the first changes: $(sh
 sed '/^  \(changes\|wijzigingen\):/,$d' "$run_dir/rematch.txt"
 
 # The headline: pupils proposed by this rematch (both sides still to answer), those already
-# accepted or with an agreement (kept as they were), and the rest. The figures come from the
-# tool's --json (proto field names, whatever the language) of the rematch just run: the
-# report's last_rematch, the same RematchResult the table above shows.
-"$bin/leerplek" --json coordinator report | jq '.report.last_rematch' >"$run_dir/rematch.json"
+# accepted or with an agreement (kept as they were: the demo's running agreements), and the rest.
+# The figures come from the tool's --json (proto field names, whatever the language): the
+# report's last_rematch (the same RematchResult the table above shows) and its headline.
+"$bin/leerplek" --json coordinator report >"$run_dir/report.json"
+jq '.report.last_rematch' "$run_dir/report.json" >"$run_dir/rematch.json"
 figure() { jq -r --arg key "$1" '.[$key] | if . == null then 0 else . end' "$run_dir/rematch.json"; }
 # A reason in the language of the tool's tables (its own catalogue, beside bin/ as the tool
 # looks for it): what the table above says, in the same words.
@@ -295,8 +300,14 @@ while read -r reason pupils; do
   [ -n "$reason" ] || continue
   reasons+=${reasons:+, }"$(reason_text "$reason") $pupils"
 done < <(jq -r '.unplaced_by_reason[]? | "\(.reason) \(.pupils)"' "$run_dir/rematch.json")
-step "result: $proposed pupils proposed, $kept accepted or with an agreement, $unplaced unplaced (of $((proposed + kept + unplaced)) pupils asking for a place)"
+step "result: $proposed pupils proposed, $kept accepted or with an agreement, $unplaced unplaced (of $((proposed + kept + unplaced)) pupils with a placement request)"
 echo "  proposed: a workplace proposed to both sides, who still have to answer ($(figure newly_proposed) of them new in this rematch); accepted: both said yes; agreement: the OAO is signed"
+# The agreements the demo starts with, from the report's headline.
+headline() { jq -r --arg key "$1" '.report.headline[$key] // 0' "$run_dir/report.json"; }
+agreements_all=$(headline agreements_all)
+agreements_signed=$(headline agreements)
+agreements_running=$(headline agreements_running)
+echo "  agreements: $agreements_all in all, $agreements_running running, $((agreements_all - agreements_signed)) ended (the SamDuLeA dashboard of February 2022: 367 in all, 321 running; each pupil holds one)"
 echo "  why unplaced: ${reasons:-nobody is unplaced}"
 if [ "$(figure proven_optimal)" = true ]; then
   echo "  proof: proven optimal (objective $(figure objective) = dual bound $(figure dual_bound), checked by the verifier)"

@@ -1,7 +1,7 @@
 /* leerplek: the command-line tool for schools, companies, coordinators and admins of a
  * leerplekd daemon: subcommands per role, CSV import/export of the entity lists (those of
- * the regular matching and of the preparatory track), human tables by default and
- * --csv/--json for scripts.
+ * the regular matching and of the preparatory track) and the import of signed agreements,
+ * human tables by default and --csv/--json for scripts.
  *
  * Exit codes: 0 ok, 1 the daemon refused (status name, message and field are printed),
  * 2 usage or input error (nothing was sent), 3 connection failure. */
@@ -756,6 +756,432 @@ static void print_problems(const cli *c, const lp_diags *diags, const char *name
           c->command_name, diags->count, name);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Importing agreements: per row the pupil's placement request, the coordinator's manual
+ * placement on the row's vacancy, both sides' acceptance, the recorded agreement and, for an
+ * ended one, its end. Not an entity kind: no record of its own, only calls on placements.    */
+
+/* The columns of agreements.csv; the first six are required. */
+enum {
+  AGREEMENT_SCHOOL, AGREEMENT_PUPIL, AGREEMENT_VACANCY, AGREEMENT_REF, AGREEMENT_SIGNED, AGREEMENT_STARTS,
+  AGREEMENT_ENDS, AGREEMENT_ENDED, AGREEMENT_END_REASON, AGREEMENT_NOTE, AGREEMENT_COLUMN_COUNT,
+  AGREEMENT_REQUIRED = AGREEMENT_STARTS + 1
+};
+static const char *const agreement_columns[AGREEMENT_COLUMN_COUNT] = {
+    "school_id", "pupil_ref", "vacancy_id", "agreement_ref", "signed_on",
+    "starts_on", "ends_on", "ended_on", "end_reason", "placement_note"};
+
+/* The calls of one row, in the order they are made; a row starts at the first its placement
+ * still needs (a row already recorded starts at AGREEMENT_DONE), so importing a file twice
+ * changes nothing. The checks come first and write nothing. */
+typedef enum agreement_step {
+  CHECK_PUPIL, CHECK_PLACEMENT, CHECK_VACANCY,
+  STEP_REQUEST_PLACEMENT, STEP_PLACE, STEP_ACCEPT_SCHOOL, STEP_ACCEPT_COMPANY, STEP_RECORD, STEP_END,
+  AGREEMENT_DONE
+} agreement_step;
+
+typedef struct agreement_row {
+  size_t line;
+  const char *cells[AGREEMENT_COLUMN_COUNT]; /* into the table; "" when absent */
+  Leerplek__V1__Date signed_on, starts_on, ends_on, ended_on;
+  int has_ends, has_ended;
+  agreement_step from; /* the first call this row needs */
+  uint64_t proposal_id;
+  int64_t free_seats;  /* the vacancy's free seats, from CHECK_VACANCY */
+  int takes_seat;      /* the placement step takes one of them */
+  int failed;
+} agreement_row;
+
+typedef struct agreement_job {
+  const char *name;
+  agreement_row *rows;
+  size_t n_rows;
+  lp_diags *diags;
+} agreement_job;
+
+static int send_agreement_step(cli *c, agreement_row *row, agreement_step step) {
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.token = (char *)(c->token ? c->token : "");
+  Leerplek__V1__GetPupilRequest get_pupil = LEERPLEK__V1__GET_PUPIL_REQUEST__INIT;
+  Leerplek__V1__GetPlacementRequest get_placement = LEERPLEK__V1__GET_PLACEMENT_REQUEST__INIT;
+  Leerplek__V1__GetVacancyRequest get_vacancy = LEERPLEK__V1__GET_VACANCY_REQUEST__INIT;
+  Leerplek__V1__RequestPlacementRequest request_placement = LEERPLEK__V1__REQUEST_PLACEMENT_REQUEST__INIT;
+  Leerplek__V1__PlacePupilRequest place = LEERPLEK__V1__PLACE_PUPIL_REQUEST__INIT;
+  Leerplek__V1__AcceptProposalRequest accept = LEERPLEK__V1__ACCEPT_PROPOSAL_REQUEST__INIT;
+  Leerplek__V1__RecordAgreementRequest record = LEERPLEK__V1__RECORD_AGREEMENT_REQUEST__INIT;
+  Leerplek__V1__AgreementInfo agreement = LEERPLEK__V1__AGREEMENT_INFO__INIT;
+  Leerplek__V1__EndAgreementRequest end = LEERPLEK__V1__END_AGREEMENT_REQUEST__INIT;
+  char *school = (char *)row->cells[AGREEMENT_SCHOOL], *pupil = (char *)row->cells[AGREEMENT_PUPIL];
+  switch (step) {
+  case CHECK_PUPIL:
+    get_pupil.school_id = school;
+    get_pupil.pupil_ref = pupil;
+    set_body(&request, LEERPLEK__V1__REQUEST__BODY_GET_PUPIL, &get_pupil.base);
+    break;
+  case CHECK_PLACEMENT:
+    get_placement.school_id = school;
+    get_placement.pupil_ref = pupil;
+    set_body(&request, LEERPLEK__V1__REQUEST__BODY_GET_PLACEMENT, &get_placement.base);
+    break;
+  case CHECK_VACANCY:
+    get_vacancy.vacancy_id = (char *)row->cells[AGREEMENT_VACANCY];
+    set_body(&request, LEERPLEK__V1__REQUEST__BODY_GET_VACANCY, &get_vacancy.base);
+    break;
+  case STEP_REQUEST_PLACEMENT:
+    request_placement.school_id = school;
+    request_placement.pupil_ref = pupil;
+    set_body(&request, LEERPLEK__V1__REQUEST__BODY_REQUEST_PLACEMENT, &request_placement.base);
+    break;
+  case STEP_PLACE:
+    place.school_id = school;
+    place.pupil_ref = pupil;
+    place.vacancy_id = (char *)row->cells[AGREEMENT_VACANCY];
+    place.override_reason = (char *)row->cells[AGREEMENT_NOTE];
+    set_body(&request, LEERPLEK__V1__REQUEST__BODY_PLACE_PUPIL, &place.base);
+    break;
+  case STEP_ACCEPT_SCHOOL:
+  case STEP_ACCEPT_COMPANY:
+    accept.proposal_id = row->proposal_id;
+    accept.side = step == STEP_ACCEPT_SCHOOL ? LEERPLEK__V1__SIDE__SIDE_SCHOOL : LEERPLEK__V1__SIDE__SIDE_COMPANY;
+    set_body(&request, LEERPLEK__V1__REQUEST__BODY_ACCEPT_PROPOSAL, &accept.base);
+    break;
+  case STEP_RECORD:
+    agreement.agreement_ref = (char *)row->cells[AGREEMENT_REF];
+    agreement.signed_on = &row->signed_on;
+    agreement.starts_on = &row->starts_on;
+    agreement.ends_on = row->has_ends ? &row->ends_on : NULL;
+    record.proposal_id = row->proposal_id;
+    record.agreement = &agreement;
+    set_body(&request, LEERPLEK__V1__REQUEST__BODY_RECORD_AGREEMENT, &record.base);
+    break;
+  case STEP_END:
+    end.proposal_id = row->proposal_id;
+    end.reason = (char *)row->cells[AGREEMENT_END_REASON];
+    end.ended_on = &row->ended_on;
+    set_body(&request, LEERPLEK__V1__REQUEST__BODY_END_AGREEMENT, &end.base);
+    break;
+  case AGREEMENT_DONE:
+    return -1;
+  }
+  return leerplek_send(c->client, &request);
+}
+
+static const char *const agreement_step_names[] = {
+    "get pupil", "get placement", "get vacancy", "request placement", "place pupil",
+    "accept (school side)", "accept (company side)", "record agreement", "end agreement"};
+
+/* What the store says of a row at CHECK_PLACEMENT: where its calls start, or a problem. */
+static void judge_placement(agreement_job *job, agreement_row *row, const Leerplek__V1__Placement *placement) {
+  const char *vacancy = row->cells[AGREEMENT_VACANCY], *ref = row->cells[AGREEMENT_REF];
+  const char *here = placement && placement->offer ? placement->offer->vacancy_id : "";
+  const char *held_ref = placement && placement->agreement ? placement->agreement->agreement_ref : "";
+  int same_agreement = strcmp(held_ref, ref) == 0 && strcmp(here, vacancy) == 0;
+  switch (placement ? placement->state : LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_WITHDRAWN) {
+  case LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_WITHDRAWN:
+    row->from = STEP_REQUEST_PLACEMENT;
+    row->takes_seat = 1;
+    return;
+  case LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_ENDED:
+    if (same_agreement) {
+      row->from = AGREEMENT_DONE;
+      if (!row->has_ended)
+        lp_diag_add(job->diags, _("%s:%zu (ended_on): agreement %s of pupil %s has ended already; the row says it runs"),
+                    job->name, row->line, ref, row->cells[AGREEMENT_PUPIL]);
+      return;
+    }
+    row->from = STEP_REQUEST_PLACEMENT; /* a new request after the one that ended */
+    row->takes_seat = 1;
+    return;
+  case LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_WAITING:
+  case LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_DECLINED:
+    row->from = STEP_PLACE;
+    row->takes_seat = 1;
+    return;
+  case LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_PROPOSED:
+    row->proposal_id = placement->proposal_id;
+    row->from = strcmp(here, vacancy) == 0 ? STEP_ACCEPT_SCHOOL : STEP_PLACE;
+    row->takes_seat = row->from == STEP_PLACE;
+    return;
+  case LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_ACCEPTED:
+    if (strcmp(here, vacancy) == 0) {
+      row->proposal_id = placement->proposal_id;
+      row->from = STEP_RECORD;
+      return;
+    }
+    break;
+  case LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_AGREEMENT:
+    if (same_agreement) {
+      row->proposal_id = placement->proposal_id;
+      row->from = row->has_ended ? STEP_END : AGREEMENT_DONE;
+      return;
+    }
+    break;
+  default:
+    break;
+  }
+  lp_diag_add(job->diags, _("%s:%zu (pupil_ref): pupil %s is already accepted or has agreement %s at %s, not this row's %s at %s"),
+              job->name, row->line, row->cells[AGREEMENT_PUPIL], held_ref[0] ? held_ref : "-", here[0] ? here : "-",
+              ref, vacancy);
+  row->failed = 1;
+}
+
+static void judge_agreement_step(agreement_job *job, agreement_row *row, agreement_step step,
+                                 const Leerplek__V1__Response *response) {
+  int code = status_code(response);
+  if (step == CHECK_PLACEMENT && code == LEERPLEK__V1__STATUS_CODE__STATUS_CODE_NOT_FOUND) {
+    judge_placement(job, row, NULL); /* registered, no request yet (CHECK_PUPIL names a missing pupil) */
+    return;
+  }
+  if (code != LEERPLEK__V1__STATUS_CODE__STATUS_CODE_OK_UNSPECIFIED) {
+    char why[1200];
+    describe_status(response, why, sizeof why);
+    lp_diag_add(job->diags, _("%s:%zu: %s refused: %s"), job->name, row->line, agreement_step_names[step], why);
+    row->failed = 1;
+    return;
+  }
+  if (step == CHECK_PLACEMENT && response->get_placement) judge_placement(job, row, response->get_placement->placement);
+  if (step == CHECK_VACANCY && response->get_vacancy && response->get_vacancy->vacancy) {
+    const Leerplek__V1__Vacancy *vacancy = response->get_vacancy->vacancy;
+    row->free_seats = (int64_t)vacancy->seats - vacancy->seats_filled - vacancy->seats_proposed;
+    if (vacancy->state != LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_OPEN) row->free_seats = 0;
+  }
+  if (step == STEP_PLACE && response->place_pupil && response->place_pupil->placement)
+    row->proposal_id = response->place_pupil->placement->proposal_id;
+}
+
+/* Pipelines one step for every row that needs it, at most PIPELINE_WINDOW in flight. */
+static int run_agreement_step(cli *c, agreement_job *job, agreement_step step) {
+  size_t *rows = malloc((job->n_rows + 1) * sizeof *rows), n = 0;
+  if (!rows) {
+    fprintf(stderr, _("%s: out of memory\n"), c->command_name);
+    return EXIT_USAGE;
+  }
+  for (size_t i = 0; i < job->n_rows; i++) {
+    const agreement_row *row = &job->rows[i];
+    int wanted = step <= CHECK_VACANCY ? !row->failed
+                 : step == STEP_END    ? !row->failed && row->from <= STEP_END && row->has_ended
+                                       : !row->failed && row->from <= step;
+    if (wanted) rows[n++] = i;
+  }
+  size_t sent = 0, received = 0;
+  int rc = EXIT_OK;
+  while (received < n) {
+    while (sent < n && sent - received < PIPELINE_WINDOW) {
+      if (send_agreement_step(c, &job->rows[rows[sent]], step) != 0) goto transport_error;
+      sent++;
+    }
+    Leerplek__V1__Response *response;
+    if (leerplek_receive(c->client, &response) != 0) goto transport_error;
+    judge_agreement_step(job, &job->rows[rows[received]], step, response);
+    leerplek_response_free(response);
+    received++;
+  }
+  free(rows);
+  return rc;
+transport_error:
+  free(rows);
+  fprintf(stderr, _("%s: connection to %s failed: %s\n"), c->command_name, c->address, leerplek_error(c->client));
+  return EXIT_CONNECTION;
+}
+
+static int compare_by_vacancy(const void *a, const void *b) {
+  const agreement_row *x = *(agreement_row *const *)a, *y = *(agreement_row *const *)b;
+  return strcmp(x->cells[AGREEMENT_VACANCY], y->cells[AGREEMENT_VACANCY]);
+}
+
+/* The rows that take a seat must find one each: counted per vacancy before anything is sent. */
+static void check_seats(agreement_job *job) {
+  agreement_row **taking = malloc((job->n_rows + 1) * sizeof *taking);
+  size_t n = 0;
+  if (!taking) return;
+  for (size_t i = 0; i < job->n_rows; i++)
+    if (!job->rows[i].failed && job->rows[i].takes_seat) taking[n++] = &job->rows[i];
+  qsort(taking, n, sizeof *taking, compare_by_vacancy);
+  for (size_t start = 0, end; start < n; start = end) {
+    for (end = start + 1; end < n && compare_by_vacancy(&taking[start], &taking[end]) == 0;) end++;
+    if ((int64_t)(end - start) > taking[start]->free_seats)
+      lp_diag_add(job->diags, _("%s:%zu (vacancy_id): %zu rows take a seat of vacancy %s, which has %lld free"), job->name,
+                  taking[start]->line, end - start, taking[start]->cells[AGREEMENT_VACANCY],
+                  (long long)(taking[start]->free_seats > 0 ? taking[start]->free_seats : 0));
+  }
+  free(taking);
+}
+
+static int compare_by_pupil(const void *a, const void *b) {
+  const agreement_row *x = *(agreement_row *const *)a, *y = *(agreement_row *const *)b;
+  int school = strcmp(x->cells[AGREEMENT_SCHOOL], y->cells[AGREEMENT_SCHOOL]);
+  if (school) return school;
+  int pupil = strcmp(x->cells[AGREEMENT_PUPIL], y->cells[AGREEMENT_PUPIL]);
+  return pupil ? pupil : (x->line > y->line) - (x->line < y->line);
+}
+
+static int compare_by_ref(const void *a, const void *b) {
+  const agreement_row *x = *(agreement_row *const *)a, *y = *(agreement_row *const *)b;
+  int ref = strcmp(x->cells[AGREEMENT_REF], y->cells[AGREEMENT_REF]);
+  return ref ? ref : (x->line > y->line) - (x->line < y->line);
+}
+
+/* One row per pupil (leerplek holds one placement per pupil) and per agreement reference. */
+static void check_duplicates(agreement_job *job) {
+  agreement_row **sorted = malloc((job->n_rows + 1) * sizeof *sorted);
+  if (!sorted) return;
+  for (size_t i = 0; i < job->n_rows; i++) sorted[i] = &job->rows[i];
+  qsort(sorted, job->n_rows, sizeof *sorted, compare_by_pupil);
+  for (size_t i = 1; i < job->n_rows; i++)
+    if (strcmp(sorted[i]->cells[AGREEMENT_SCHOOL], sorted[i - 1]->cells[AGREEMENT_SCHOOL]) == 0 &&
+        strcmp(sorted[i]->cells[AGREEMENT_PUPIL], sorted[i - 1]->cells[AGREEMENT_PUPIL]) == 0)
+      lp_diag_add(job->diags, _("%s:%zu (pupil_ref): pupil %s has a row already (line %zu): leerplek holds one placement per pupil"),
+                  job->name, sorted[i]->line, sorted[i]->cells[AGREEMENT_PUPIL], sorted[i - 1]->line);
+  qsort(sorted, job->n_rows, sizeof *sorted, compare_by_ref);
+  for (size_t i = 1; i < job->n_rows; i++)
+    if (strcmp(sorted[i]->cells[AGREEMENT_REF], sorted[i - 1]->cells[AGREEMENT_REF]) == 0)
+      lp_diag_add(job->diags, _("%s:%zu (agreement_ref): %s is on line %zu already"), job->name, sorted[i]->line,
+                  sorted[i]->cells[AGREEMENT_REF], sorted[i - 1]->line);
+  free(sorted);
+}
+
+/* The file's own checks: columns, required cells, dates, lengths, one row per pupil and per
+ * agreement reference. */
+static void check_agreement_rows(agreement_job *job, const lp_csv_table *table) {
+  int column_of[AGREEMENT_COLUMN_COUNT];
+  for (int k = 0; k < AGREEMENT_COLUMN_COUNT; k++) {
+    column_of[k] = -1;
+    for (size_t f = 0; f < table->header.n_fields; f++)
+      if (strcmp(table->header.fields[f], agreement_columns[k]) == 0) column_of[k] = (int)f;
+    if (column_of[k] < 0 && k < AGREEMENT_REQUIRED)
+      lp_diag_add(job->diags, _("%s:%zu: the required column %s is missing"), job->name, table->header.line,
+                  agreement_columns[k]);
+  }
+  for (size_t f = 0; f < table->header.n_fields; f++) {
+    int known = 0;
+    for (int k = 0; k < AGREEMENT_COLUMN_COUNT; k++) known |= strcmp(table->header.fields[f], agreement_columns[k]) == 0;
+    if (!known)
+      lp_diag_add(job->diags, _("%s:%zu: unknown column \"%s\""), job->name, table->header.line, table->header.fields[f]);
+  }
+  if (job->diags->count) return;
+  for (size_t i = 0; i < table->n_rows; i++) {
+    agreement_row *row = &job->rows[i];
+    const lp_csv_row *cells = &table->rows[i];
+    row->line = cells->line;
+    for (int k = 0; k < AGREEMENT_COLUMN_COUNT; k++)
+      row->cells[k] = column_of[k] >= 0 && (size_t)column_of[k] < cells->n_fields ? cells->fields[column_of[k]] : "";
+    for (int k = 0; k < AGREEMENT_REQUIRED; k++)
+      if (!row->cells[k][0])
+        lp_diag_add(job->diags, _("%s:%zu (%s): required"), job->name, row->line, agreement_columns[k]);
+    static const size_t max_bytes[AGREEMENT_COLUMN_COUNT] = {100, 100, 100, 100, 10, 10, 10, 10, 1000, 1000};
+    for (int k = 0; k < AGREEMENT_COLUMN_COUNT; k++)
+      if (strlen(row->cells[k]) > max_bytes[k])
+        lp_diag_add(job->diags, _("%s:%zu (%s): longer than %zu bytes"), job->name, row->line, agreement_columns[k],
+                    max_bytes[k]);
+    struct {
+      int column;
+      Leerplek__V1__Date *date;
+      int *given;
+    } dates[] = {{AGREEMENT_SIGNED, &row->signed_on, NULL}, {AGREEMENT_STARTS, &row->starts_on, NULL},
+                 {AGREEMENT_ENDS, &row->ends_on, &row->has_ends}, {AGREEMENT_ENDED, &row->ended_on, &row->has_ended}};
+    for (size_t d = 0; d < sizeof dates / sizeof dates[0]; d++) {
+      leerplek__v1__date__init(dates[d].date);
+      const char *text = row->cells[dates[d].column];
+      char why[200];
+      if (!text[0]) continue;
+      if (lp_date_parse(text, &dates[d].date->year, &dates[d].date->month, &dates[d].date->day, why, sizeof why))
+        lp_diag_add(job->diags, _("%s:%zu (%s): %s"), job->name, row->line, agreement_columns[dates[d].column], why);
+      else if (dates[d].given) *dates[d].given = 1;
+    }
+    /* "YYYY-MM-DD" compares as text once it parsed. */
+    if (row->has_ends && row->cells[AGREEMENT_STARTS][0] && strcmp(row->cells[AGREEMENT_ENDS], row->cells[AGREEMENT_STARTS]) <= 0)
+      lp_diag_add(job->diags, _("%s:%zu (ends_on): must be after starts_on"), job->name, row->line);
+    if (row->has_ended && strcmp(row->cells[AGREEMENT_ENDED], row->cells[AGREEMENT_SIGNED]) < 0)
+      lp_diag_add(job->diags, _("%s:%zu (ended_on): before signed_on"), job->name, row->line);
+    if (row->has_ended && row->has_ends && strcmp(row->cells[AGREEMENT_ENDED], row->cells[AGREEMENT_ENDS]) > 0)
+      lp_diag_add(job->diags, _("%s:%zu (ended_on): after ends_on"), job->name, row->line);
+    if (row->has_ended && !row->cells[AGREEMENT_END_REASON][0])
+      lp_diag_add(job->diags, _("%s:%zu (end_reason): required when ended_on is given"), job->name, row->line);
+    if (!row->cells[AGREEMENT_ENDED][0] && row->cells[AGREEMENT_END_REASON][0])
+      lp_diag_add(job->diags, _("%s:%zu (end_reason): only with ended_on"), job->name, row->line);
+    if (!row->cells[AGREEMENT_NOTE][0]) row->cells[AGREEMENT_NOTE] = _("recorded by leerplek import agreements");
+  }
+  check_duplicates(job);
+}
+
+/* Manual placement is a coordinator's: any other token would be refused half-way, after the
+ * first requests were stored. Returns 0 or the exit code. */
+static int check_coordinator(cli *c, agreement_job *job) {
+  Leerplek__V1__HelloRequest hello = LEERPLEK__V1__HELLO_REQUEST__INIT;
+  hello.protocol_version = 1;
+  hello.client_name = (char *)"leerplek";
+  Leerplek__V1__Response *response;
+  int rc = call(c, LEERPLEK__V1__REQUEST__BODY_HELLO, &hello.base, &response);
+  if (rc) return rc;
+  if (response->hello->role != LEERPLEK__V1__ROLE__ROLE_COORDINATOR)
+    lp_diag_add(job->diags, _("%s: importing agreements takes a coordinator token (it places pupils by hand)"), job->name);
+  leerplek_response_free(response);
+  return 0;
+}
+
+/* `import agreements FILE.csv [--check]`: all rows checked, against the store too (pupils,
+ * their placements, the vacancies and their free seats), before the first write; then one
+ * pipelined pass per call. */
+static int run_import_agreements(cli *c, const char *path, int check_only, char delimiter) {
+  FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  if (!in) {
+    fprintf(stderr, _("%s: cannot read %s: %s\n"), c->command_name, path, strerror(errno));
+    return EXIT_USAGE;
+  }
+  lp_diags diags = {0};
+  lp_csv_table table;
+  int read_rc = lp_csv_read_with(strcmp(path, "-") == 0 ? "<stdin>" : path, in, (unsigned char)delimiter, &table, &diags);
+  if (in != stdin) fclose(in);
+  agreement_job job = {table.name ? table.name : path, NULL, read_rc == 0 ? table.n_rows : 0, &diags};
+  job.rows = calloc(job.n_rows + 1, sizeof *job.rows);
+  int rc = EXIT_OK;
+  if (!job.rows) {
+    fprintf(stderr, _("%s: out of memory\n"), c->command_name);
+    rc = EXIT_USAGE;
+  }
+  if (rc == EXIT_OK && read_rc == 0) check_agreement_rows(&job, &table);
+  int ask_store = !check_only || (c->token && *c->token);
+  if (rc == EXIT_OK && !diags.count && ask_store) rc = check_coordinator(c, &job);
+  if (rc == EXIT_OK && !diags.count && ask_store) {
+    for (agreement_step step = CHECK_PUPIL; rc == EXIT_OK && step <= CHECK_VACANCY; step++)
+      rc = run_agreement_step(c, &job, step);
+    if (rc == EXIT_OK && !diags.count) check_seats(&job);
+  }
+  if (rc == EXIT_OK && diags.count) {
+    print_problems(c, &diags, job.name);
+    rc = EXIT_USAGE;
+  }
+  if (rc == EXIT_OK && check_only) {
+    if (!ask_store) printf(_("%s: pupils and vacancies not checked (no token for the store)\n"), job.name);
+    printf(_("%s: %zu agreements rows are fine\n"), job.name, job.n_rows);
+  } else if (rc == EXIT_OK) {
+    for (agreement_step step = STEP_REQUEST_PLACEMENT; rc == EXIT_OK && step < AGREEMENT_DONE; step++)
+      rc = run_agreement_step(c, &job, step);
+    size_t imported = 0, running = 0, ended = 0, already = 0;
+    for (size_t i = 0; i < job.n_rows; i++) {
+      const agreement_row *row = &job.rows[i];
+      if (row->failed) continue;
+      imported++;
+      running += !row->has_ended;
+      ended += row->has_ended;
+      already += row->from == AGREEMENT_DONE;
+    }
+    lp_diags_print(&diags, stderr);
+    if (rc == EXIT_OK) {
+      printf(_("imported %zu of %zu agreements from %s (%zu running, %zu ended; %zu recorded now, %zu there already)\n"),
+             imported, job.n_rows, job.name, running, ended, imported - already, already);
+      if (imported < job.n_rows) rc = EXIT_REFUSED;
+    } else if (rc == EXIT_CONNECTION) {
+      fprintf(stderr, _("%s: import of %s interrupted; rows before the failure may have been stored\n"), c->command_name,
+              job.name);
+    }
+  }
+  free(job.rows);
+  lp_diags_free(&diags);
+  lp_csv_table_free(&table);
+  return rc;
+}
+
 static const char import_usage[] =
 N_(    "<kind> FILE.csv [--check] [--request] [--delimiter C] [--decimal-comma]\n"
     "Reads FILE.csv ('-' = standard input) and creates or replaces every row: trainings,\n"
@@ -767,7 +1193,13 @@ N_(    "<kind> FILE.csv [--check] [--request] [--delimiter C] [--decimal-comma]\
     "is sent, with file:line:column and what is wrong, and nothing is imported. Kinds:\n"
     "trainings, companies, locations, vacancies, pupils, organisations (support organisations,\n"
     "one row per site), offers, referrals (one row per component) - import in that order: each\n"
-    "refers to the ones before.\n"
+    "refers to the ones before. And agreements (after the pupils and vacancies; COORDINATOR):\n"
+    "per row school_id, pupil_ref, vacancy_id, agreement_ref, signed_on, starts_on, optional\n"
+    "ends_on, ended_on with end_reason, placement_note; the pupil gets a placement request if\n"
+    "it has none, is placed on the vacancy by hand (placement_note is the written reason),\n"
+    "accepted for both sides, the agreement recorded and, with ended_on, ended. Checked whole\n"
+    "first, the pupils, their placements and the vacancies' free seats in the store included;\n"
+    "a row already recorded is left as it is.\n"
     "  --check         only check, send nothing: references against the store (with a token)\n"
     "                  and the files of the set beside FILE (trainings.csv, companies.csv, ...)\n"
     "  --request       (pupils) also put every imported pupil on the waiting list\n"
@@ -803,6 +1235,10 @@ static int run_import(cli *c, const command *command, int argc, char **argv) {
     else return bad_option(c, options, option, argv);
   }
   if (argc - optind != 2) return usage_error(c, _("expected <kind> FILE.csv"));
+  if (strcmp(argv[optind], "agreements") == 0) {
+    if (request_placements) return usage_error(c, _("--request applies to pupils only"));
+    return run_import_agreements(c, argv[optind + 1], check_only, delimiter);
+  }
   const cli_entity *kind = cli_entity_find(argv[optind]);
   if (!kind) return usage_error(c, _("unknown kind \"%s\" (trainings, companies, locations, vacancies, pupils, organisations, offers, referrals)"), argv[optind]);
   if (request_placements && kind->id != CLI_ENTITY_PUPILS) return usage_error(c, _("--request applies to pupils only"));

@@ -245,7 +245,7 @@ static const char *const value_columns[] = {"state", "readiness", "min_readiness
  * field names), marked for translation; table_key translates them, and any other key too
  * when the catalogue has it. */
 static const char *const record_labels[] TRANSLATED_ONLY = {
-    N_("agreements"), N_("agreements_running"), N_("base_epoch"), N_("by_district"), N_("by_training"),
+    N_("agreements"), N_("agreements_all"), N_("agreements_running"), N_("base_epoch"), N_("by_district"), N_("by_training"),
     N_("candidates_us"), N_("changes"), N_("changes_truncated"), N_("count"), N_("day"), N_("dry_run"),
     N_("eligible_pairs"), N_("epoch"), N_("free_seats"), N_("generated_unix_s"), N_("headline"),
     N_("key"), N_("last_rematch"), N_("moved"), N_("needs_preparatory"), N_("newly_proposed"), N_("objective"),

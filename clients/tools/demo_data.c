@@ -204,6 +204,11 @@ static const char *const legal_forms[] = {"BV", "NV", "CommV", "VZW"};
 #define NOT_READY_PERCENT 15
 #define PARTLY_READY_PERCENT 30
 #define PREFERENCE_PERCENT 40
+/* The agreements' own random stream: adding them changes nothing drawn before. */
+#define AGREEMENT_STREAM 0x9e3779b97f4a7c15ull
+#define AGREEMENT_ENDS_ON "2028-06-30"
+/* The coordinator's reason written with each agreement's manual placement. */
+#define AGREEMENT_PLACEMENT_NOTE "OAO signed before the demo's start (one of the SamDuLeA dashboard's agreements): recorded as it stands"
 
 /* ---------------------------------------------------------------------------------------- */
 /* Small helpers */
@@ -347,6 +352,8 @@ void demo_free(demo_dataset *dataset)
     free(dataset->pupils);
     free(dataset->offers);
     free(dataset->referrals);
+    free(dataset->agreement_pupils);
+    free(dataset->agreements);
     memset(dataset, 0, sizeof *dataset);
 }
 
@@ -743,6 +750,203 @@ static bool make_preparatory_track(demo_dataset *d)
     return true;
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* The agreements the demo starts with */
+
+/* Days since 1970-01-01 of a civil date and back (proleptic Gregorian), for the agreements'
+ * dates: fixed, never the clock. */
+static int32_t days_from_civil(int year, int month, int day)
+{
+    year -= month <= 2;
+    int era = (year >= 0 ? year : year - 399) / 400;
+    int year_of_era = year - era * 400;
+    int day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+    int day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    return era * 146097 + day_of_era - 719468;
+}
+
+/* "YYYY-MM-DD" of `text` moved by `days` days. */
+static void date_shifted(const char *text, int32_t days, char out[11])
+{
+    int year = 0, month = 0, day = 0;
+    sscanf(text, "%d-%d-%d", &year, &month, &day);
+    int32_t z = days_from_civil(year, month, day) + days + 719468;
+    int era = (z >= 0 ? z : z - 146096) / 146097;
+    int day_of_era = z - era * 146097;
+    int year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+    int day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    int month_index = (5 * day_of_year + 2) / 153;
+    day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    month = month_index < 10 ? month_index + 3 : month_index - 9;
+    year = year_of_era + era * 400 + (month <= 2);
+    char formatted[40];
+    snprintf(formatted, sizeof formatted, "%04d-%02d-%02d", year, month, day);
+    memcpy(out, formatted, 10);
+    out[10] = '\0';
+}
+
+/* Kilometres between two points, flat-earth (enough within a city). */
+static double distance_km(double latitude, double longitude, double other_latitude, double other_longitude)
+{
+    double north = (other_latitude - latitude) * KM_PER_DEGREE_NORTH;
+    double east = (other_longitude - longitude) * 111.320 * cos(latitude * PI / 180.0);
+    return sqrt(north * north + east * east);
+}
+
+/* Why the demo's agreements ended early, as a school or coordinator writes it. */
+static const char *const end_reasons[] = {
+    "de leerling stopt met de opleiding",
+    "de leerling stapt over naar voltijds onderwijs",
+    "de onderneming stopt met de opleiding",
+    "de leerling verhuist",
+    "in onderling akkoord stopgezet",
+};
+
+/* A vacancy of the training for an agreement pupil: one that starts by 2026-10-01 and is not a
+ * preparatory place when there is one (the pupils of running agreements are ready), tried at
+ * random; `borrowing` (an ended agreement) also wants a seat of the waiting pupils' seats that
+ * no other ended agreement borrowed, since an ended agreement held its seat only until it
+ * ended. -1 when the training has none that fits. */
+static int32_t agreement_vacancy(const demo_dataset *d, generator_random *stream, const int32_t *first,
+                                 int32_t training, const int32_t *borrowed, bool borrowing)
+{
+    int32_t offered = first[training + 1] - first[training];
+    if (offered == 0)
+        return -1;
+    int32_t fallback = -1;
+    for (int attempt = 0; attempt < 32; attempt++) {
+        int32_t v = first[training] + (int32_t)generator_random_below(stream, (uint32_t)offered);
+        const demo_vacancy *vacancy = &d->vacancies[v];
+        if (borrowing && borrowed[v] >= vacancy->seats)
+            continue;
+        if (!vacancy->preparatory && strcmp(vacancy->start_date, "2026-10-01") <= 0)
+            return v;
+        if (fallback < 0)
+            fallback = v;
+    }
+    for (int32_t v = first[training]; fallback < 0 && v < first[training + 1]; v++)
+        if (!borrowing || borrowed[v] < d->vacancies[v].seats)
+            fallback = v;
+    return fallback;
+}
+
+/* The seed's 321 running and 46 ended agreements (times the scale), each on a pupil of its
+ * own: kinds apportioned as the seed's 307 pupils are (139, 6, 83, 79), trainings, groups and
+ * schools those of a waiting pupil of the same kind drawn at random (so the seed's trainings
+ * mix holds), the home near the workplace within the pupil's commute, the days the
+ * workplace's. A running agreement adds its seat to its vacancy (seats_held). */
+static bool make_agreements(demo_dataset *d, const generator_centre *areas)
+{
+    int32_t running = DEMO_AGREEMENTS_RUNNING * d->scale, all = DEMO_AGREEMENTS * d->scale;
+    d->agreement_pupils = calloc((size_t)all, sizeof *d->agreement_pupils);
+    d->agreements = calloc((size_t)all, sizeof *d->agreements);
+    int32_t *kind_of = malloc((size_t)all * sizeof *kind_of);
+    int32_t *by_kind = malloc((size_t)(d->pupil_count + 1) * sizeof *by_kind);
+    int32_t *borrowed = calloc((size_t)(d->vacancy_count + 1), sizeof *borrowed);
+    if (!d->agreement_pupils || !d->agreements || !kind_of || !by_kind || !borrowed) {
+        free(kind_of), free(by_kind), free(borrowed);
+        return false;
+    }
+    generator_random stream;
+    generator_random_seed(&stream, d->seed ^ AGREEMENT_STREAM);
+    double kind_weight[DEMO_SCHOOL_KIND_COUNT];
+    for (int kind = 0; kind < DEMO_SCHOOL_KIND_COUNT; kind++)
+        kind_weight[kind] = demo_pupils_per_kind[kind];
+    int32_t parts[DEMO_SCHOOL_KIND_COUNT];
+    apportion(running, kind_weight, DEMO_SCHOOL_KIND_COUNT, parts);
+    spread_shuffled(&stream, parts, DEMO_SCHOOL_KIND_COUNT, kind_of);
+    apportion(all - running, kind_weight, DEMO_SCHOOL_KIND_COUNT, parts);
+    spread_shuffled(&stream, parts, DEMO_SCHOOL_KIND_COUNT, kind_of + running);
+
+    /* The waiting pupils grouped by their school's kind, and each training's vacancies (one
+     * contiguous run each, see make_preferences). */
+    int32_t kind_start[DEMO_SCHOOL_KIND_COUNT + 1] = {0};
+    for (int32_t i = 0; i < d->pupil_count; i++)
+        kind_start[d->schools[d->pupils[i].school].kind + 1]++;
+    for (int kind = 0; kind < DEMO_SCHOOL_KIND_COUNT; kind++)
+        kind_start[kind + 1] += kind_start[kind];
+    int32_t filled[DEMO_SCHOOL_KIND_COUNT] = {0};
+    for (int32_t i = 0; i < d->pupil_count; i++) {
+        int kind = d->schools[d->pupils[i].school].kind;
+        by_kind[kind_start[kind] + filled[kind]++] = i;
+    }
+    int32_t first[DEMO_TRAININGS + 1];
+    for (int32_t t = 0, v = 0; t <= DEMO_TRAININGS; t++) {
+        while (v < d->vacancy_count && d->vacancies[v].training < t)
+            v++;
+        first[t] = v;
+    }
+    int32_t first_school[DEMO_SCHOOL_KIND_COUNT], dealt[DEMO_SCHOOL_KIND_COUNT] = {0};
+    for (int kind = 0, start = 0; kind < DEMO_SCHOOL_KIND_COUNT; kind++) {
+        first_school[kind] = start;
+        start += demo_schools_per_kind[kind] * d->scale;
+    }
+
+    for (int32_t k = 0; k < all; k++) {
+        bool ended = k >= running;
+        int kind = kind_of[k];
+        int32_t in_kind = kind_start[kind + 1] - kind_start[kind];
+        const demo_pupil *model = NULL;
+        int32_t vacancy = -1;
+        for (int attempt = 0; attempt < 64 && vacancy < 0 && in_kind > 0; attempt++) {
+            model = &d->pupils[by_kind[kind_start[kind] + (int32_t)generator_random_below(&stream, (uint32_t)in_kind)]];
+            vacancy = agreement_vacancy(d, &stream, first, model->training, borrowed, ended);
+        }
+        if (vacancy < 0) { /* unreachable at the seed's sizes: every kind has pupils and seats */
+            free(kind_of), free(by_kind), free(borrowed);
+            return false;
+        }
+        demo_vacancy *workplace = &d->vacancies[vacancy];
+        const demo_location *location = &d->locations[workplace->location];
+        demo_pupil *pupil = &d->agreement_pupils[d->agreement_pupil_count++];
+        snprintf(pupil->ref, sizeof pupil->ref, "A-%06d", (int)k + 1);
+        pupil->school = first_school[kind] + dealt[kind]++ % (demo_schools_per_kind[kind] * d->scale);
+        pupil->training = model->training;
+        pupil->group = model->group;
+        pupil->newcomer_okan = model->newcomer_okan;
+        pupil->special_needs = model->special_needs;
+        pupil->readiness = workplace->preparatory ? DEMO_NOT_READY : DEMO_READY;
+        pupil->area = location->area;
+        const char *postcode;
+        double latitude, longitude;
+        place_in_area(&stream, areas, pupil->area, &latitude, &longitude, &postcode, &pupil->district);
+        pupil->latitude = round(latitude * 1000.0) / 1000.0;
+        pupil->longitude = round(longitude * 1000.0) / 1000.0;
+        snprintf(pupil->postcode, sizeof pupil->postcode, "%s", postcode);
+        double commute = generator_random_percent(&stream, BIKE_PERCENT)
+                             ? 4.0 + 8.0 * generator_random_unit(&stream)
+                             : 16.0 * exp(0.35 * generator_random_gaussian(&stream));
+        double needed = distance_km(pupil->latitude, pupil->longitude, location->latitude, location->longitude) + 1.0;
+        if (commute < needed)
+            commute = needed; /* they got there every week already */
+        if (commute < 4.0)
+            commute = 4.0;
+        pupil->max_commute_km = round(commute * 10.0) / 10.0;
+        pupil->days = workplace->days;
+        date_before_reference(120 + (int32_t)generator_random_below(&stream, 60), pupil->waiting_since);
+        pupil->preferred_count = 0;
+
+        demo_agreement *agreement = &d->agreements[d->agreement_count++];
+        agreement->pupil = k;
+        agreement->vacancy = vacancy;
+        snprintf(agreement->ref, sizeof agreement->ref, "OAO-2026-%06d", (int)k + 1);
+        const char *starts = strcmp(workplace->start_date, "2026-10-01") <= 0 ? workplace->start_date : "2026-10-01";
+        snprintf(agreement->starts_on, sizeof agreement->starts_on, "%s", ended ? "2026-09-01" : starts);
+        date_shifted(agreement->starts_on, -(int32_t)(3 + generator_random_below(&stream, 18)), agreement->signed_on);
+        /* Through 30 June 2028: the two school years of a training trajectory. */
+        snprintf(agreement->ends_on, sizeof agreement->ends_on, "%s", AGREEMENT_ENDS_ON);
+        if (ended) {
+            date_shifted("2026-09-15", (int32_t)generator_random_below(&stream, 56), agreement->ended_on);
+            agreement->end_reason = end_reasons[generator_random_below(&stream, sizeof end_reasons / sizeof end_reasons[0])];
+            borrowed[vacancy]++;
+        } else {
+            workplace->seats_held++;
+        }
+    }
+    free(kind_of), free(by_kind), free(borrowed);
+    return true;
+}
+
 int demo_generate(uint64_t seed, int32_t scale, demo_dataset *out)
 {
     memset(out, 0, sizeof *out);
@@ -788,7 +992,7 @@ int demo_generate(uint64_t seed, int32_t scale, demo_dataset *out)
         return -1;
     }
     make_preferences(out, &stream);
-    if (!make_preparatory_track(out)) {
+    if (!make_preparatory_track(out) || !make_agreements(out, areas)) {
         demo_free(out);
         return -1;
     }
@@ -875,7 +1079,7 @@ static void write_vacancies(const demo_dataset *d, FILE *out)
     for (int32_t v = 0; v < d->vacancy_count; v++) {
         const demo_vacancy *vacancy = &d->vacancies[v];
         char seats[16], days[15];
-        snprintf(seats, sizeof seats, "%d", (int)vacancy->seats);
+        snprintf(seats, sizeof seats, "%d", (int)(vacancy->seats + vacancy->seats_held));
         demo_days_text(vacancy->days, days);
         put_cell(out, vacancy->id, false);
         put_cell(out, d->locations[vacancy->location].id, false);
@@ -890,13 +1094,13 @@ static void write_vacancies(const demo_dataset *d, FILE *out)
     }
 }
 
-static void write_pupils(const demo_dataset *d, FILE *out)
+static void write_pupil_rows(const demo_dataset *d, const demo_pupil *pupils, int32_t count, FILE *out)
 {
     fputs("school_id,ref,training_code,readiness,latitude,longitude,home_postcode,home_district,"
           "max_commute_km,days,preferred_companies,newcomer_okan,special_needs_buso,waiting_since,"
           "school_notes,school_type\n", out);
-    for (int32_t i = 0; i < d->pupil_count; i++) {
-        const demo_pupil *pupil = &d->pupils[i];
+    for (int32_t i = 0; i < count; i++) {
+        const demo_pupil *pupil = &pupils[i];
         char latitude[24], longitude[24], commute[24], days[15];
         char preferred[DEMO_PREFERENCES_MAX * 12] = "";
         snprintf(latitude, sizeof latitude, "%.3f", pupil->latitude);
@@ -924,6 +1128,38 @@ static void write_pupils(const demo_dataset *d, FILE *out)
         put_cell(out, pupil->waiting_since, false);
         put_cell(out, group_note[pupil->group], false);
         put_cell(out, school_type_name[d->schools[pupil->school].kind], true);
+    }
+}
+
+static void write_pupils(const demo_dataset *d, FILE *out)
+{
+    write_pupil_rows(d, d->pupils, d->pupil_count, out);
+}
+
+static void write_agreement_pupils(const demo_dataset *d, FILE *out)
+{
+    write_pupil_rows(d, d->agreement_pupils, d->agreement_pupil_count, out);
+}
+
+/* One row per agreement, in the columns `leerplek import agreements` reads; placement_note is
+ * the coordinator's written reason the import gives with the manual placement. */
+static void write_agreements(const demo_dataset *d, FILE *out)
+{
+    fputs("school_id,pupil_ref,vacancy_id,agreement_ref,signed_on,starts_on,ends_on,ended_on,end_reason,"
+          "placement_note\n", out);
+    for (int32_t k = 0; k < d->agreement_count; k++) {
+        const demo_agreement *agreement = &d->agreements[k];
+        const demo_pupil *pupil = &d->agreement_pupils[agreement->pupil];
+        put_cell(out, d->schools[pupil->school].id, false);
+        put_cell(out, pupil->ref, false);
+        put_cell(out, d->vacancies[agreement->vacancy].id, false);
+        put_cell(out, agreement->ref, false);
+        put_cell(out, agreement->signed_on, false);
+        put_cell(out, agreement->starts_on, false);
+        put_cell(out, agreement->ends_on, false);
+        put_cell(out, agreement->ended_on, false);
+        put_cell(out, agreement->end_reason ? agreement->end_reason : "", false);
+        put_cell(out, AGREEMENT_PLACEMENT_NOTE, true);
     }
 }
 
@@ -1000,10 +1236,12 @@ static void write_tokens_plan(const demo_dataset *d, FILE *out)
             fprintf(out, "company company:%s\n", d->companies[c].id);
 }
 
-/* The earlier figures the SamDuLeA dashboard gives: 320 pupils in October 2021 (307 in
- * February 2022) and the October counts of the named trainings, as a snapshot of the demo's
- * October; main.sh stores it as lp:trend:<day> before the daemon starts, and the daemon adds
- * today's. Only what is known is written. */
+/* The earlier figures the SamDuLeA dashboard gives: 320 pupils in dual learning in October
+ * 2021 (307 in February 2022; the demo has 321 with a running agreement, see demo_data.h) and
+ * the October counts of the named trainings, as a snapshot of the demo's October; main.sh
+ * stores it as lp:trend:<day> before the daemon starts, and the daemon adds today's. Only what
+ * is known is written: the 320 are pupils in dual learning, not all registered pupils, whom
+ * the demo's waiting pupils add to. */
 static const struct {
     const char *code;
     int32_t pupils;
@@ -1014,7 +1252,7 @@ static const struct {
 
 static void write_trend(const demo_dataset *d, FILE *out)
 {
-    fprintf(out, "2026-10-01 pupils_registered=%d", (int)(320 * d->scale));
+    fprintf(out, "2026-10-01 pupils_in_dual_learning=%d", (int)(320 * d->scale));
     for (size_t t = 0; t < sizeof october_2021 / sizeof october_2021[0]; t++)
         fprintf(out, " %s=%d", october_2021[t].code, (int)(october_2021[t].pupils * d->scale));
     fputc('\n', out);
@@ -1050,7 +1288,8 @@ int demo_write_directory(const demo_dataset *dataset, const char *directory)
     } files[] = {
         {"trainings.csv", write_trainings},   {"companies.csv", write_companies},
         {"locations.csv", write_locations},   {"vacancies.csv", write_vacancies},
-        {"pupils.csv", write_pupils},         {"organisations.csv", write_organisations},
+        {"pupils.csv", write_pupils},         {"agreement-pupils.csv", write_agreement_pupils},
+        {"agreements.csv", write_agreements}, {"organisations.csv", write_organisations},
         {"offers.csv", write_offers},         {"referrals.csv", write_referrals},
         {"tokens-plan.txt", write_tokens_plan}, {"trend.txt", write_trend},
     };
@@ -1066,8 +1305,9 @@ int demo_write_directory(const demo_dataset *dataset, const char *directory)
 void demo_write_summary(const demo_dataset *d, FILE *out)
 {
     int32_t vacancy_seats = 0, preparatory_seats = 0, not_ready = 0;
-    int32_t pupils_of[DEMO_TRAININGS] = {0}, seats_of[DEMO_TRAININGS] = {0};
+    int32_t pupils_of[DEMO_TRAININGS] = {0}, seats_of[DEMO_TRAININGS] = {0}, held_of[DEMO_TRAININGS] = {0};
     for (int32_t v = 0; v < d->vacancy_count; v++) {
+        held_of[d->vacancies[v].training] += d->vacancies[v].seats_held;
         vacancy_seats += d->vacancies[v].seats;
         preparatory_seats += d->vacancies[v].preparatory ? d->vacancies[v].seats : 0;
         seats_of[d->vacancies[v].training] += d->vacancies[v].seats;
@@ -1083,7 +1323,7 @@ void demo_write_summary(const demo_dataset *d, FILE *out)
     fprintf(out, "  trainings %d, schools %d, companies %d (%d with a location), locations %d\n",
             (int)d->training_count, (int)d->school_count, (int)d->company_count, (int)with_location,
             (int)d->location_count);
-    fprintf(out, "  vacancies %d with %d seats (%d preparatory); pupils %d (%d not ready)\n",
+    fprintf(out, "  vacancies %d with %d seats for the waiting pupils (%d preparatory); pupils waiting %d (%d not ready)\n",
             (int)d->vacancy_count, (int)vacancy_seats, (int)preparatory_seats, (int)d->pupil_count,
             (int)not_ready);
     int32_t referral_rows = 0, offer_seats = 0;
@@ -1091,12 +1331,20 @@ void demo_write_summary(const demo_dataset *d, FILE *out)
         referral_rows += __builtin_popcount(d->referrals[k].components);
     for (int32_t k = 0; k < d->offer_count; k++)
         offer_seats += d->offers[k].seats;
+    int32_t running = 0, seats_held = 0;
+    for (int32_t k = 0; k < d->agreement_count; k++)
+        running += d->agreements[k].ended_on[0] == '\0';
+    for (int32_t v = 0; v < d->vacancy_count; v++)
+        seats_held += d->vacancies[v].seats_held;
+    fprintf(out, "  agreements %d (%d running, %d ended) for %d pupils of their own; %d more seats, held by the running ones\n",
+            (int)d->agreement_count, (int)running, (int)(d->agreement_count - running), (int)d->agreement_pupil_count,
+            (int)seats_held);
     fprintf(out, "  support organisations %d with %d offers of %d seats; referrals %d for %d pupils\n",
             (int)d->organisation_count, (int)d->offer_count, (int)offer_seats, (int)referral_rows,
             (int)d->referral_count);
-    fprintf(out, "  %-22s %7s %7s\n", "training", "pupils", "seats");
+    fprintf(out, "  %-22s %7s %7s %7s\n", "training", "pupils", "seats", "held");
     for (int32_t t = 0; t < d->training_count; t++)
-        fprintf(out, "  %-22s %7d %7d%s\n", d->trainings[t].code, (int)pupils_of[t], (int)seats_of[t],
+        fprintf(out, "  %-22s %7d %7d %7d%s\n", d->trainings[t].code, (int)pupils_of[t], (int)seats_of[t], (int)held_of[t],
                 seats_of[t] < pupils_of[t] ? "  short" : "");
     int32_t area_count;
     const generator_centre *areas = generator_antwerp_areas(&area_count);

@@ -9,6 +9,15 @@
  * what those referrals ask (derived without drawing from the random stream, so the figures
  * above do not depend on them). Scale K multiplies every
  * count except the trainings (K = 65 gives about 20,000 pupils, the size of Flanders).
+ *
+ * And the start state the seed describes: 367 agreements of which 321 running. leerplek holds
+ * one placement, so at most one running agreement, per pupil; the seed's 321 running
+ * agreements on 307 pupils (14 of them with two at once) become 321 pupils with one running
+ * agreement each, and its 46 ended ones 46 pupils whose agreement ended (they left the track).
+ * These 367 pupils of the agreements come beside the 307 waiting ones, with the seed's kinds
+ * and trainings, and every running agreement holds a seat of its own vacancy (seats_held),
+ * added to the seats the waiting pupils are matched to: the rematch finds what it found
+ * before. They are drawn from a stream of their own, so nothing above depends on them.
  */
 #ifndef LEERPLEK_DEMO_DATA_H
 #define LEERPLEK_DEMO_DATA_H
@@ -83,6 +92,7 @@ typedef struct {
     uint16_t days;
     char start_date[11];
     const char *mentor;
+    int32_t seats_held; /* seats of running agreements, beside `seats`; the CSV's seats are both */
 } demo_vacancy;
 
 typedef struct {
@@ -104,6 +114,18 @@ typedef struct {
     bool special_needs;
     char waiting_since[11];
 } demo_pupil;
+
+/* A training agreement (OAO) the demo starts with: running while ended_on is empty. */
+typedef struct {
+    char ref[20];    /* "OAO-2026-000001" */
+    int32_t pupil;   /* index into agreement_pupils */
+    int32_t vacancy;
+    char signed_on[11];
+    char starts_on[11];
+    char ends_on[11];
+    char ended_on[11]; /* "" while running */
+    const char *end_reason; /* NULL while running */
+} demo_agreement;
 
 /* The preparatory track's components, in the proto's order. */
 typedef enum {
@@ -180,6 +202,10 @@ typedef struct {
     int32_t offer_count;
     demo_referral *referrals; /* one per not-ready pupil */
     int32_t referral_count;
+    demo_pupil *agreement_pupils; /* the pupils of the agreements, one each */
+    int32_t agreement_pupil_count;
+    demo_agreement *agreements; /* the running ones first, then the ended ones */
+    int32_t agreement_count;
 } demo_dataset;
 
 /* The unscaled targets: the SamDuLeA dashboard of February 2022. */
@@ -189,6 +215,8 @@ enum {
     DEMO_COMPANIES = 1220,
     DEMO_LOCATIONS = 367,
     DEMO_PUPILS = 307,
+    DEMO_AGREEMENTS = 367,         /* all agreements of the school year */
+    DEMO_AGREEMENTS_RUNNING = 321, /* the other 46 ended */
 };
 extern const int32_t demo_schools_per_kind[DEMO_SCHOOL_KIND_COUNT];   /* 10, 2, 7, 1 */
 extern const int32_t demo_pupils_per_kind[DEMO_SCHOOL_KIND_COUNT];    /* 139, 6, 83, 79 */
@@ -206,8 +234,10 @@ extern const char *const demo_component_names[DEMO_COMPONENT_COUNT]; /* "fovorm"
 int demo_generate(uint64_t seed, int32_t scale, demo_dataset *out);
 void demo_free(demo_dataset *dataset);
 
-/* Writes trainings.csv, companies.csv, locations.csv, vacancies.csv, pupils.csv,
- * organisations.csv, offers.csv, referrals.csv, tokens-plan.txt and trend.txt (the dashboard's October 2021 pupil counts, all and per named
+/* Writes trainings.csv, companies.csv, locations.csv, vacancies.csv, pupils.csv (the waiting
+ * pupils), agreement-pupils.csv (the pupils of the agreements, imported without a placement
+ * request), agreements.csv (what `leerplek import agreements` reads), organisations.csv,
+ * offers.csv, referrals.csv, tokens-plan.txt and trend.txt (the dashboard's October 2021 pupils in dual learning and per named
  * training, as a daily snapshot of 2026-10-01, "<day> name=value ...") into an existing
  * directory. Returns 0, or -1 with errno set. */
 int demo_write_directory(const demo_dataset *dataset, const char *directory);

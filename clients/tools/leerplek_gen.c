@@ -1,5 +1,6 @@
 /* leerplek-gen: writes a generated instance file (see generator.h) for demos, benchmarks and
- * manual experiments, or with --demo the Antwerp demo dataset as CSV files (demo_data.h). Output depends only on the options, never on the time or the machine's
+ * manual experiments, or with --demo the Antwerp demo dataset as CSV files (demo_data.h), its
+ * agreements included. Output depends only on the options, never on the time or the machine's
  * state, so a size and seed name a dataset exactly: the same command gives the same bytes.
  *
  * Exit status: 0 written, 1 out of memory or write failed, 2 bad usage.
@@ -43,15 +44,19 @@ static const char usage_text[] =
     "\n"
     "demo dataset (CSV files that `leerplek import` reads):\n"
     "  -d, --demo DIR           write trainings.csv, companies.csv, locations.csv,\n"
-    "                           vacancies.csv, pupils.csv, organisations.csv, offers.csv,\n"
+    "                           vacancies.csv, pupils.csv, agreement-pupils.csv,\n"
+    "                           agreements.csv, organisations.csv, offers.csv,\n"
     "                           referrals.csv, tokens-plan.txt and trend.txt\n"
     "                           into DIR (created if missing) and print a summary\n"
+    "                           (import agreement-pupils.csv as pupils without\n"
+    "                           --request, then `leerplek import agreements`)\n"
     "  -k, --scale K            multiply every count but the trainings by K, 1..200\n"
     "                           (65: about 20,000 pupils, the size of Flanders)\n"
     "\n"
     "what the demo follows (the SamDuLeA network's dashboard of Antwerp, February 2022,\n"
     "unless said otherwise):\n"
-    "  pupils          307: 139 full-time secondary, 6 BuSO, 83 learning-and-working\n"
+    "  pupils          307 waiting for a place (pupils.csv, the rematch's cohort): 139\n"
+    "                  full-time secondary, 6 BuSO, 83 learning-and-working\n"
     "                  centres, 79 Syntra; the eight named trainings with their counts\n"
     "                  (equine care 30, chemistry 35, hairdresser-stylist 10, hair care 14,\n"
     "                  electrical installations 22, electrotechnician 12, welding 11, fitness 8)\n"
@@ -69,15 +74,27 @@ static const char usage_text[] =
     "                  network names)\n"
     "  commute limits  40 % by bike, 4-12 km; 60 % by public transport, about 16 km (6-30):\n"
     "                  an assumption of this generator, the seeds give no figure\n"
-    "  trend           320 pupils in October 2021 and the named trainings' October counts\n"
-    "                  (26, 38, 13, 15, 20, 10, 14, 11), as a snapshot of 2026-10-01 (trend.txt)\n"
+    "  trend           320 pupils in dual learning in October 2021 and the named trainings'\n"
+    "                  October counts (26, 38, 13, 15, 20, 10, 14, 11), as a snapshot of\n"
+    "                  2026-10-01 (trend.txt)\n"
     "  preparatory     5 support organisations with sites in Antwerp's districts; a referral\n"
     "  track           for every not-ready pupil, trajectories as seed 000 counts them over\n"
     "                  1,601 pupils (preparatory only 34.6 %, guidance only 24.8 %, work only\n"
     "                  16.1 %, preparatory + FOIBAL 6.5 %, ALTDEL + preparatory 5.4 %, ALTDEL\n"
     "                  + FOIBAL 5.3 %, FOIBAL only 4.1 %, all three 3.1 %); offers with the\n"
     "                  seats those referrals ask per component, Monday to Friday\n"
-    "  not modelled    the 367 agreements (321 running): a pupil holds one placement here\n";
+    "  agreements      367, of which 321 running (agreements.csv). leerplek holds one\n"
+    "                  placement, so at most one running agreement, per pupil: the seed's\n"
+    "                  321 running agreements on 307 pupils (14 hold two at once) are 321\n"
+    "                  pupils with one running agreement each, its 46 ended ones 46 pupils\n"
+    "                  whose agreement ended (they left the track); these 367 pupils\n"
+    "                  (agreement-pupils.csv) come beside the 307 waiting ones, in the\n"
+    "                  seed's kinds (139:6:83:79) and its trainings mix. Each running\n"
+    "                  agreement holds a seat of its own vacancy, added to the seats above,\n"
+    "                  so the waiting pupils meet the same free seats. Dates: signed shortly\n"
+    "                  before a start on 1 September or 1 October 2026, through 30 June 2028\n"
+    "                  (two school years); the ended ones ended 15 September - 9 November\n"
+    "                  2026, with a reason (an assumption: the seeds give no dates)\n";
 
 /* Strict decimal: the whole argument, no sign, within [0, maximum]. */
 static bool parse_unsigned(const char *text, uint64_t maximum, uint64_t *value)

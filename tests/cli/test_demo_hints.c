@@ -1,5 +1,5 @@
 /* test_demo_hints.c: on the Antwerp demo data (leerplek-gen --demo, imported with the real
- * `leerplek import` into a real leerplekd and redis-server), every unplaced pupil's hint is
+ * `leerplek import` into a real leerplekd and redis-server, its agreements included), every unplaced pupil's hint is
  * acted on as a coordinator would, through the API: the seats added to the vacancy it names,
  * or the new place published where it says (at that location, at another company there, or
  * near the pupil's home), with the pupil's days, kind and readiness. A dry-run rematch then
@@ -44,14 +44,18 @@ static void import_demo(void) {
   snprintf(directory, sizeof directory, "%s/demo", harness.dir);
   snprintf(command, sizeof command, "'%s' --demo '%s' --seed 1 >/dev/null", LEERPLEK_GEN_PATH, directory);
   cr_assert_eq(system(command), 0, "leerplek-gen --demo failed");
-  static const char *const kinds[] = {"trainings", "companies", "locations", "vacancies", "pupils"};
-  for (size_t k = 0; k < 5; k++) {
+  /* The start state the demo describes: the seed's agreements hold their seats. */
+  static const char *const files[] = {"trainings", "companies", "locations", "vacancies", "pupils", "agreement-pupils",
+                                      "agreements"};
+  static const char *const kinds[] = {"trainings", "companies", "locations", "vacancies", "pupils", "pupils",
+                                      "agreements"};
+  for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
     char path[500];
-    snprintf(path, sizeof path, "%s/%s.csv", directory, kinds[k]);
+    snprintf(path, sizeof path, "%s/%s.csv", directory, files[k]);
     const char *args[] = {"import", kinds[k], path, k == 4 ? "--request" : NULL, NULL};
     const char *env[] = {address_env, token_env, NULL};
     cli_result result = run_cli(args, env, NULL);
-    cr_assert_eq(result.status, 0, "import %s: %s", kinds[k], result.err);
+    cr_assert_eq(result.status, 0, "import %s: %s", files[k], result.err);
     cli_result_free(&result);
   }
 }

@@ -2,7 +2,9 @@
  * dashboard's figures (Antwerp, February 2022) and proportions, by trade, commute and school,
  * for internal consistency, for determinism, at a larger scale, and its CSV files against the
  * real `leerplek import <kind> FILE --check` of the tool just built (written by the real
- * `leerplek-gen --demo`; both paths come from the build).
+ * `leerplek-gen --demo`; both paths come from the build). The agreements the demo starts with
+ * are the seed's in number (321 running, 46 ended, 367 in all), one per pupil of their own, on
+ * real seats of their vacancies, in agreements.csv as much as in the structs.
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -27,7 +29,8 @@ extern char **environ;
 static const char *const csv_kinds[] = {"trainings", "companies", "locations", "vacancies", "pupils",
                                         "organisations", "offers", "referrals"};
 static const char *const written_files[] = {"trainings.csv", "companies.csv", "locations.csv",
-                                            "vacancies.csv", "pupils.csv", "organisations.csv",
+                                            "vacancies.csv", "pupils.csv", "agreement-pupils.csv",
+                                            "agreements.csv", "organisations.csv",
                                             "offers.csv", "referrals.csv", "tokens-plan.txt"};
 #define WRITTEN_FILE_COUNT (sizeof written_files / sizeof written_files[0])
 
@@ -417,6 +420,118 @@ Test(demo_data, same_seed_same_bytes_and_different_seed_different)
     remove_directory(other);
 }
 
+/* Counts agreements.csv's rows: all, and those with an ended_on (the eighth column). */
+static void count_agreement_rows(const char *directory, int32_t *all, int32_t *ended)
+{
+    size_t length;
+    char *text = slurp(directory, "agreements.csv", &length);
+    static const char header[] = "school_id,pupil_ref,vacancy_id,agreement_ref,signed_on,starts_on,ends_on,ended_on,";
+    cr_assert(strncmp(text, header, strlen(header)) == 0, "agreements.csv has another header: %.100s", text);
+    *all = *ended = 0;
+    char *line = strchr(text, '\n');
+    while (line != NULL && line[1] != '\0') {
+        line++;
+        char *end = strchr(line, '\n');
+        const char *cell = line;
+        for (int column = 0; column < 7 && cell != NULL; column++)
+            cell = strchr(cell, ',') ? strchr(cell, ',') + 1 : NULL;
+        cr_assert_not_null(cell, "a short row in agreements.csv: %.80s", line);
+        (*all)++;
+        *ended += *cell != ',';
+        line = end;
+    }
+    free(text);
+}
+
+static void expect_seed_agreements(const demo_dataset *d)
+{
+    int32_t scale = d->scale, running = 0, held = 0, running_at[4096] = {0}, ended_at[4096] = {0};
+    cr_assert_lt(d->vacancy_count, 4096);
+    cr_expect_eq(d->agreement_count, DEMO_AGREEMENTS * scale);
+    cr_expect_eq(d->agreement_pupil_count, d->agreement_count, "one pupil per agreement");
+    for (int32_t k = 0; k < d->agreement_count; k++) {
+        const demo_agreement *agreement = &d->agreements[k];
+        const demo_pupil *pupil = &d->agreement_pupils[agreement->pupil];
+        const demo_vacancy *vacancy = &d->vacancies[agreement->vacancy];
+        bool is_running = agreement->ended_on[0] == '\0';
+        running += is_running;
+        if (is_running)
+            running_at[agreement->vacancy]++;
+        else
+            ended_at[agreement->vacancy]++;
+        cr_expect_eq(agreement->pupil, k, "agreement %s is not on a pupil of its own", agreement->ref);
+        cr_expect_eq(pupil->training, vacancy->training, "%s: the pupil's training is not the vacancy's", agreement->ref);
+        cr_expect_eq(pupil->days, vacancy->days, "%s: the pupil's days are not the workplace's", agreement->ref);
+        cr_expect(d->trainings[pupil->training].offered_by & (1u << d->schools[pupil->school].kind),
+                  "%s: the pupil's school kind does not offer the training", agreement->ref);
+        cr_expect(strcmp(agreement->signed_on, agreement->starts_on) < 0 &&
+                      strcmp(agreement->starts_on, "2026-10-01") <= 0 && strcmp(agreement->starts_on, agreement->ends_on) < 0,
+                  "%s: signed %s, starts %s, ends %s", agreement->ref, agreement->signed_on, agreement->starts_on,
+                  agreement->ends_on);
+        if (!is_running)
+            cr_expect(strcmp(agreement->ended_on, agreement->starts_on) > 0 && strcmp(agreement->ended_on, "2026-11-13") <= 0 &&
+                          agreement->end_reason != NULL,
+                      "%s: ended %s", agreement->ref, agreement->ended_on);
+    }
+    cr_expect_eq(running, DEMO_AGREEMENTS_RUNNING * scale, "%d running agreements", (int)running);
+    cr_expect_eq(d->agreement_count - running, (DEMO_AGREEMENTS - DEMO_AGREEMENTS_RUNNING) * scale);
+    /* Real seats: a running agreement holds one seat of its vacancy, beside the waiting pupils'
+     * seats; an ended one held one of those until it ended, never more than the vacancy has. */
+    for (int32_t v = 0; v < d->vacancy_count; v++) {
+        held += d->vacancies[v].seats_held;
+        cr_expect_eq(d->vacancies[v].seats_held, running_at[v], "%s holds %d seats for %d running agreements",
+                     d->vacancies[v].id, (int)d->vacancies[v].seats_held, (int)running_at[v]);
+        cr_expect_leq(ended_at[v], d->vacancies[v].seats, "%s: %d ended agreements on %d seats", d->vacancies[v].id,
+                      (int)ended_at[v], (int)d->vacancies[v].seats);
+    }
+    cr_expect_eq(held, running);
+    /* The pupils of the agreements are the seed's kinds, as the waiting ones are. */
+    static const int32_t per_kind[DEMO_SCHOOL_KIND_COUNT] = {139, 6, 83, 79};
+    int32_t of_kind[DEMO_SCHOOL_KIND_COUNT] = {0};
+    for (int32_t k = 0; k < d->agreement_pupil_count; k++)
+        of_kind[d->schools[d->agreement_pupils[k].school].kind]++;
+    for (int kind = 0; kind < DEMO_SCHOOL_KIND_COUNT; kind++) {
+        double wanted = (double)DEMO_AGREEMENTS * scale * per_kind[kind] / DEMO_PUPILS;
+        cr_expect(fabs(of_kind[kind] - wanted) <= 2, "kind %d: %d pupils with an agreement, want about %.1f", kind,
+                  (int)of_kind[kind], wanted);
+    }
+}
+
+Test(demo_data, agreements_are_the_seeds_on_pupils_and_seats_of_their_own)
+{
+    demo_dataset d = generate(1, 1);
+    expect_seed_agreements(&d);
+    /* The waiting pupils are the same as without the agreements (their own random stream). */
+    cr_expect_eq(d.pupil_count, 307);
+    char *directory = temporary_directory();
+    cr_assert_eq(demo_write_directory(&d, directory), 0);
+    int32_t all, ended;
+    count_agreement_rows(directory, &all, &ended);
+    cr_expect_eq(all, 367, "agreements.csv has %d rows", (int)all);
+    cr_expect_eq(all - ended, 321, "agreements.csv has %d running", (int)(all - ended));
+    cr_expect_eq(ended, 46, "agreements.csv has %d ended", (int)ended);
+    /* vacancies.csv's seats are the waiting pupils' and the held ones together. */
+    size_t length;
+    char *vacancies = slurp(directory, "vacancies.csv", &length);
+    int32_t written_seats = 0, wanted_seats = 0;
+    for (char *line = strchr(vacancies, '\n'); line != NULL && line[1] != '\0'; line = strchr(line + 1, '\n')) {
+        const char *cell = line + 1;
+        for (int column = 0; column < 3; column++)
+            cell = strchr(cell, ',') + 1;
+        written_seats += atoi(cell);
+    }
+    for (int32_t v = 0; v < d.vacancy_count; v++)
+        wanted_seats += d.vacancies[v].seats + d.vacancies[v].seats_held;
+    cr_expect_eq(written_seats, wanted_seats, "vacancies.csv has %d seats, want %d", (int)written_seats, (int)wanted_seats);
+    free(vacancies);
+    remove_directory(directory);
+    demo_free(&d);
+
+    d = generate(7, 3);
+    expect_seed_agreements(&d);
+    demo_free(&d);
+}
+
 Test(demo_data, scale_multiplies_the_counts_and_keeps_the_shape)
 {
     demo_dataset small = generate(9, 1), large = generate(9, 3);
@@ -544,6 +659,15 @@ Test(demo_data, written_files_pass_the_cli_import_check)
         char *check_argv[] = {(char *)LEERPLEK_CLI_PATH, "import", (char *)csv_kinds[k], file, "--check", NULL};
         cr_expect_eq(run_program(check_argv), 0, "leerplek import %s %s --check refused it", csv_kinds[k], file);
     }
+    /* The pupils of the agreements are pupils rows; agreements.csv passes the file's own
+     * checks (no token: the store's are left out). */
+    char file[4200];
+    snprintf(file, sizeof file, "%s/agreement-pupils.csv", directory);
+    char *agreement_pupils_argv[] = {(char *)LEERPLEK_CLI_PATH, "import", "pupils", file, "--check", NULL};
+    cr_expect_eq(run_program(agreement_pupils_argv), 0, "leerplek import pupils %s --check refused it", file);
+    snprintf(file, sizeof file, "%s/agreements.csv", directory);
+    char *agreements_argv[] = {(char *)LEERPLEK_CLI_PATH, "import", "agreements", file, "--check", NULL};
+    cr_expect_eq(run_program(agreements_argv), 0, "leerplek import agreements %s --check refused it", file);
     /* The check is real: a vacancy with 0 seats is refused with the usage/input status. */
     char broken[4200];
     snprintf(broken, sizeof broken, "%s/broken.csv", directory);

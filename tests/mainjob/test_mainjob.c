@@ -2,8 +2,9 @@
  * it, but against a fresh mkdtemp folder (LEERPLEK_RUN_DIR), with this build's programs
  * (LEERPLEK_BIN: no install, no apt-get, no build) and unix sockets for the API and HTTP
  * listeners (no port clashes with a running daemon or a parallel test). It checks what the
- * issue asks of the command: exit status 0; the headline (proposed > 0, accepted or with an
- * agreement, and unplaced counts of all 307 demo pupils), the reasons, the report's shortage table, the dashboard URL and the
+ * issue asks of the command: exit status 0; the headline (proposed > 0, the 321 running
+ * agreements kept, and unplaced counts adding up to the 307 waiting pupils and those 321), the
+ * agreements (367 in all, 321 running, 46 ended, as the seed's), the reasons, the report's shortage table, the dashboard URL and the
  * CLI hints; tokens.txt with mode 600 holding working admin, coordinator, school and company
  * tokens; a second run (in Dutch, LANG=nl_BE.UTF-8) says it reset, LEERPLEK_KEEP=1 says it
  * reused and the store kept its pupils (and one added between the runs); `main.sh stop` stops
@@ -38,7 +39,12 @@
 #define CLI LEERPLEK_BIN_DIR "/leerplek"
 /* One run of the script must end well within this (it takes about a second, a few under ASan). */
 #define RUN_SECONDS 90
-#define DEMO_PUPILS 307
+/* The demo: 307 waiting pupils, and 367 more with the seed's agreements (321 running, 46 ended). */
+#define DEMO_WAITING_PUPILS 307
+#define DEMO_AGREEMENTS 367
+#define DEMO_RUNNING 321
+#define DEMO_PUPILS (DEMO_WAITING_PUPILS + DEMO_AGREEMENTS)
+#define DEMO_REQUESTS (DEMO_WAITING_PUPILS + DEMO_RUNNING)
 
 extern char **environ;
 
@@ -253,11 +259,12 @@ static void expect_headline_in(const run_result *r, const char *what, bool dutch
                       &proposed, &kept, &unplaced, &total);
   cr_assert_eq(fields, 4, "%s: the headline does not parse: %.120s", what, line);
   cr_expect_gt(proposed, 0, "%s: nobody proposed", what);
-  cr_expect_eq(kept, 0, "%s: the demo has no accepted placement or agreement", what);
+  cr_expect_eq(kept, DEMO_RUNNING, "%s: %d kept, not the demo's %d running agreements", what, kept, DEMO_RUNNING);
   cr_expect_geq(unplaced, 0);
-  cr_expect_eq(proposed + kept + unplaced, DEMO_PUPILS, "%s: %d proposed + %d kept + %d unplaced != %d demo pupils", what,
-               proposed, kept, unplaced, DEMO_PUPILS);
-  cr_expect_eq(total, DEMO_PUPILS);
+  cr_expect_eq(proposed + kept + unplaced, DEMO_REQUESTS, "%s: %d proposed + %d kept + %d unplaced != %d requests", what,
+               proposed, kept, unplaced, DEMO_REQUESTS);
+  cr_expect_eq(total, DEMO_REQUESTS);
+  expect_contains(r, what, "  agreements: 367 in all, 321 running, 46 ended (the SamDuLeA dashboard of February 2022: 367 in all, 321 running");
   /* The reasons right below it, and the report's reasons and shortage table after it. */
   expect_contains(r, what, "  why unplaced: ");
   const char *reasons = strstr(line, "  why unplaced: ");
@@ -313,7 +320,7 @@ static void expect_dispatch_in(const run_result *r, const char *what, bool dutch
   cr_expect_gt(rows, 0, "%s: the demo has no referrals", what);
   if (!dutch) {
     char imported[120];
-    snprintf(imported, sizeof imported, "8/8 imported %d of %d referrals", rows, rows);
+    snprintf(imported, sizeof imported, "10/10 imported %d of %d referrals", rows, rows);
     expect_contains(r, what, imported);
   }
   const char *dispatch = strstr(r->out, "== dispatch the preparatory track");
@@ -404,9 +411,15 @@ Test(mainjob, runs_resets_reuses_and_stops) {
   expect_contains(&first, "first run", "(LEERPLEK_BIN: no install, no build)");
   cr_expect_null(strstr(first.out, "install what is missing"), "LEERPLEK_BIN set, yet it installed");
   expect_contains(&first, "first run", "== store: new");
-  expect_contains(&first, "first run", "1/8 imported 44 of 44 trainings");
-  expect_contains(&first, "first run", "5/8 imported 307 of 307 pupils");
-  expect_contains(&first, "first run", "6/8 imported 5 of 5 organisations");
+  expect_contains(&first, "first run", "1/10 imported 44 of 44 trainings");
+  expect_contains(&first, "first run", "5/10 imported 307 of 307 pupils");
+  expect_contains(&first, "first run", "6/10 imported 367 of 367 pupils");
+  char agreements_line[300];
+  snprintf(agreements_line, sizeof agreements_line,
+           "7/10 imported 367 of 367 agreements from %s/demo/agreements.csv (321 running, 46 ended; 367 recorded now, 0 there already)",
+           run_dir);
+  expect_contains(&first, "first run", agreements_line);
+  expect_contains(&first, "first run", "8/10 imported 5 of 5 organisations");
   expect_headline(&first, "first run");
   expect_dispatch_in(&first, "first run", false);
   expect_where_to_look(&first, "first run");
@@ -502,6 +515,13 @@ Test(mainjob, runs_resets_reuses_and_stops) {
   expect_contains(&third, "run with LEERPLEK_KEEP=1", "== store: reusing");
   expect_contains(&third, "run with LEERPLEK_KEEP=1", "== tokens: reusing");
   expect_contains(&third, "run with LEERPLEK_KEEP=1", "  base_epoch: 1\n");
+  /* The agreements are in the store already: the import finds them and changes nothing, and
+   * the second rematch keeps them as they were. */
+  snprintf(agreements_line, sizeof agreements_line,
+           "7/10 imported 367 of 367 agreements from %s/demo/agreements.csv (321 running, 46 ended; 0 recorded now, 367 there already)",
+           run_dir);
+  expect_contains(&third, "run with LEERPLEK_KEEP=1", agreements_line);
+  expect_contains(&third, "run with LEERPLEK_KEEP=1", "  agreements: 367 in all, 321 running, 46 ended");
   expect_where_to_look(&third, "run with LEERPLEK_KEEP=1");
   r = run_cli(coordinator, (const char *const[]){"coordinator", "pupils", "--json", NULL});
   expect_ok(&r, "leerplek coordinator pupils after the reuse (the token of the run before)");
