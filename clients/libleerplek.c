@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "leerplek_wire.h"
+
 #define PROTOCOL_VERSION 1u
 #define CLIENT_NAME "libleerplek/0.1.0"
 #define MAX_TOKEN_BYTES 128u
@@ -308,14 +310,11 @@ int leerplek_send(leerplek_client *client, Leerplek__V1__Request *request) {
   if (size > LEERPLEK_CLIENT_MAX_FRAME) {
     set_error(client, "request of %zu bytes exceeds the frame limit of %u", size,
               LEERPLEK_CLIENT_MAX_FRAME);
-  } else if (reserve_output(client, size + 4) == 0) {
+  } else if (reserve_output(client, size + LEERPLEK_FRAME_HEADER_SIZE) == 0) {
     unsigned char *frame = client->out + client->out_len;
-    frame[0] = (unsigned char)(size >> 24);
-    frame[1] = (unsigned char)(size >> 16);
-    frame[2] = (unsigned char)(size >> 8);
-    frame[3] = (unsigned char)size;
-    protobuf_c_message_pack(&request->base, frame + 4);
-    client->out_len += size + 4;
+    leerplek_frame_put_length(frame, (uint32_t)size);
+    protobuf_c_message_pack(&request->base, frame + LEERPLEK_FRAME_HEADER_SIZE);
+    client->out_len += size + LEERPLEK_FRAME_HEADER_SIZE;
     rc = 0;
   }
   request->token = own_token;
@@ -424,10 +423,9 @@ int leerplek_receive(leerplek_client *client, Leerplek__V1__Response **response)
     return -1;
   }
   if (client->out_len && leerplek_flush(client) != 0) return -1;
-  unsigned char header[4];
+  unsigned char header[LEERPLEK_FRAME_HEADER_SIZE];
   if (read_exactly(client, header, sizeof header) != 0) return -1;
-  uint32_t size = ((uint32_t)header[0] << 24) | ((uint32_t)header[1] << 16) |
-                  ((uint32_t)header[2] << 8) | header[3];
+  uint32_t size = leerplek_frame_get_length(header);
   if (size > LEERPLEK_CLIENT_MAX_FRAME) {
     set_error(client, "response frame of %u bytes exceeds the client limit of %u", size,
               LEERPLEK_CLIENT_MAX_FRAME);

@@ -52,6 +52,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "leerplek_wire.h"
 #include "lp_alloc.h"
 #include "lp_dispatch.h"
 #include "lp_log.h"
@@ -389,11 +390,10 @@ static void process_input(lp_conn *conn) {
       return;
     }
     size_t available = evbuffer_get_length(input);
-    if (available < 4) return;
-    unsigned char header[4];
-    evbuffer_copyout(input, header, 4);
-    uint32_t size = ((uint32_t)header[0] << 24) | ((uint32_t)header[1] << 16) |
-                    ((uint32_t)header[2] << 8) | header[3];
+    if (available < LEERPLEK_FRAME_HEADER_SIZE) return;
+    unsigned char header[LEERPLEK_FRAME_HEADER_SIZE];
+    evbuffer_copyout(input, header, sizeof header);
+    uint32_t size = leerplek_frame_get_length(header);
     if (size > config->max_frame_bytes) {
       LP_INFO("connection %s: frame of %u bytes over the limit of %u; closing", conn->peer, size,
               config->max_frame_bytes);
@@ -401,8 +401,8 @@ static void process_input(lp_conn *conn) {
       lp_dispatch_oversized(conn->server->daemon, conn, size);
       return;
     }
-    if (available - 4 < size) return; /* wait for the rest of the frame */
-    evbuffer_drain(input, 4);
+    if (available - LEERPLEK_FRAME_HEADER_SIZE < size) return; /* wait for the rest of the frame */
+    evbuffer_drain(input, LEERPLEK_FRAME_HEADER_SIZE);
     static const unsigned char empty[1] = {0};
     /* Never NULL: the frame is all there, and libevent allocates through lp_alloc. */
     const unsigned char *body = size ? evbuffer_pullup(input, size) : empty;
