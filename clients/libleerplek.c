@@ -64,17 +64,17 @@ int leerplek_fd(const leerplek_client *client) { return client ? client->fd : -1
 /* Opens a stream socket to "unix:/path", "[v6]:port" or "host:port". */
 static int open_socket(const char *address, char *host_out, size_t host_out_size, char *error, size_t error_size) {
   host_out[0] = '\0';
-  if (strncmp(address, "unix:", 5) == 0) {
-    const char *path = address + 5;
+  leerplek_address parsed;
+  char reason[300];
+  if (leerplek_address_parse(address, &parsed, reason, sizeof reason) != 0) {
+    snprintf(error, error_size, "address %s", reason);
+    return -1;
+  }
+  if (parsed.is_unix) {
     struct sockaddr_un sun;
     memset(&sun, 0, sizeof sun);
     sun.sun_family = AF_UNIX;
-    if (path[0] == '\0' || strlen(path) >= sizeof sun.sun_path) {
-      snprintf(error, error_size, "unix socket path '%s' is empty or longer than %zu bytes", path,
-               sizeof sun.sun_path - 1);
-      return -1;
-    }
-    memcpy(sun.sun_path, path, strlen(path) + 1);
+    memcpy(sun.sun_path, parsed.host, strlen(parsed.host) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
       snprintf(error, error_size, "socket: %s", strerror(errno));
@@ -88,38 +88,13 @@ static int open_socket(const char *address, char *host_out, size_t host_out_size
     return fd;
   }
 
-  char host[256];
-  const char *port;
-  if (address[0] == '[') {
-    const char *end = strchr(address, ']');
-    if (!end || end[1] != ':' || (size_t)(end - address - 1) >= sizeof host) {
-      snprintf(error, error_size, "address '%s': expected [ipv6]:port", address);
-      return -1;
-    }
-    memcpy(host, address + 1, (size_t)(end - address - 1));
-    host[end - address - 1] = '\0';
-    port = end + 2;
-  } else {
-    const char *colon = strrchr(address, ':');
-    if (!colon || (size_t)(colon - address) >= sizeof host || colon == address) {
-      snprintf(error, error_size, "address '%s': expected host:port or unix:/path", address);
-      return -1;
-    }
-    memcpy(host, address, (size_t)(colon - address));
-    host[colon - address] = '\0';
-    port = colon + 1;
-  }
-  if (port[0] == '\0') {
-    snprintf(error, error_size, "address '%s': missing port", address);
-    return -1;
-  }
-  snprintf(host_out, host_out_size, "%s", host);
+  snprintf(host_out, host_out_size, "%s", parsed.host);
 
   struct addrinfo hints, *found = NULL;
   memset(&hints, 0, sizeof hints);
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  int rc = getaddrinfo(host, port, &hints, &found);
+  int rc = getaddrinfo(parsed.host, parsed.port, &hints, &found);
   if (rc != 0) {
     snprintf(error, error_size, "resolve '%s': %s", address, gai_strerror(rc));
     return -1;

@@ -36,6 +36,7 @@ struct lp_follow {
   lp_daemon *daemon;
   redisAsyncContext *redis;
   bool connected;
+  uint32_t backoff_ms;      /* the last reconnect delay (lp_redis_backoff_ms); 0 once connected */
   bool freeing;
   char last_id[64];         /* the last stream entry applied */
   struct event *retry_timer;
@@ -247,8 +248,16 @@ static void read_more(lp_follow *follow) {
   redisAsyncCommand(follow->redis, on_events, follow, "XREAD COUNT 1000 BLOCK 1000 STREAMS lp:events %s", follow->last_id);
 }
 
+/* After a refused XREAD: read again soon. */
 static void schedule_retry(lp_follow *follow) {
   struct timeval delay = {0, 500 * 1000};
+  evtimer_add(follow->retry_timer, &delay);
+}
+
+/* After a lost or failed link: connect again with the store's backoff. */
+static void schedule_reconnect(lp_follow *follow) {
+  follow->backoff_ms = lp_redis_backoff_ms(follow->backoff_ms, &follow->daemon->config);
+  struct timeval delay = {follow->backoff_ms / 1000, (follow->backoff_ms % 1000) * 1000};
   evtimer_add(follow->retry_timer, &delay);
 }
 
@@ -256,12 +265,12 @@ static void on_connect(const redisAsyncContext *redis, int status) {
   lp_follow *follow = redis->data;
   if (status != REDIS_OK) {
     follow->redis = NULL; /* hiredis frees it */
-    if (!follow->freeing) schedule_retry(follow);
+    if (!follow->freeing) schedule_reconnect(follow);
     return;
   }
   follow->connected = true;
+  follow->backoff_ms = 0;
   LP_INFO("following lp:events from %s", follow->last_id);
-  lp_store_auth_async(follow->redis, &follow->daemon->config);
   read_more(follow);
 }
 
@@ -270,28 +279,20 @@ static void on_disconnect(const redisAsyncContext *redis, int status) {
   lp_follow *follow = redis->data;
   follow->redis = NULL; /* hiredis frees it */
   follow->connected = false;
-  if (!follow->freeing) schedule_retry(follow);
+  if (!follow->freeing) schedule_reconnect(follow);
 }
 
 static void connect_follower(lp_follow *follow) {
-  char primary[256], host[256], error[512];
-  int port = 0;
-  bool is_unix = false;
+  char primary[256], error[512];
   /* The same primary as the store's link (with Sentinels: whichever they name now). */
-  if (lp_store_primary(&follow->daemon->config, primary, sizeof primary, error, sizeof error) != 0 ||
-      lp_store_parse_address(primary, host, sizeof host, &port, &is_unix, error, sizeof error) != 0) {
+  redisAsyncContext *redis = NULL;
+  if (lp_redis_primary(&follow->daemon->config, primary, sizeof primary, error, sizeof error) != 0 ||
+      !(redis = lp_redis_connect_async(&follow->daemon->config, follow->daemon->base, primary, follow, error,
+                                       sizeof error))) {
     LP_WARN("follow: %s", error);
-    schedule_retry(follow);
+    schedule_reconnect(follow);
     return;
   }
-  redisAsyncContext *redis = is_unix ? redisAsyncConnectUnix(host) : redisAsyncConnect(host, port);
-  if (!redis || redis->err) {
-    if (redis) redisAsyncFree(redis);
-    schedule_retry(follow);
-    return;
-  }
-  redis->data = follow;
-  redisLibeventAttach(redis, follow->daemon->base);
   redisAsyncSetConnectCallback(redis, on_connect);
   redisAsyncSetDisconnectCallback(redis, on_disconnect);
   follow->redis = redis;

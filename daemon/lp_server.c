@@ -678,19 +678,21 @@ int lp_server_listen(lp_server *server, char *error, size_t error_size) {
   struct sockaddr_storage storage;
   memset(&storage, 0, sizeof storage);
   int length = sizeof storage;
-  if (strncmp(address, "unix:", 5) == 0) {
+  leerplek_address parsed;
+  char reason[300];
+  if (leerplek_address_parse(address, &parsed, reason, sizeof reason) != 0) {
+    snprintf(error, error_size, "listen: %s", reason);
+    return -1;
+  }
+  if (parsed.is_unix) {
     struct sockaddr_un *sun = (struct sockaddr_un *)&storage;
-    const char *path = address + 5;
-    if (path[0] == '\0' || strlen(path) >= sizeof sun->sun_path) {
-      snprintf(error, error_size, "listen: unix socket path empty or longer than %zu bytes", sizeof sun->sun_path - 1);
-      return -1;
-    }
     sun->sun_family = AF_UNIX;
-    memcpy(sun->sun_path, path, strlen(path) + 1);
-    unlink(path); /* a stale socket file from an earlier run */
-    snprintf(server->unix_path, sizeof server->unix_path, "%s", path);
+    memcpy(sun->sun_path, parsed.host, strlen(parsed.host) + 1);
+    unlink(parsed.host); /* a stale socket file from an earlier run */
+    snprintf(server->unix_path, sizeof server->unix_path, "%s", parsed.host);
     length = sizeof *sun;
   } else if (evutil_parse_sockaddr_port(address, (struct sockaddr *)&storage, &length) != 0) {
+    /* The listener binds an IP literal: no name is resolved. */
     snprintf(error, error_size, "listen: '%s' is not ip:port, [ipv6]:port or unix:/path", address);
     return -1;
   }

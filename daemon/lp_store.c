@@ -34,7 +34,6 @@
  * which saves Redis and hiredis two commands per mutation. */
 #include "lp_store.h"
 
-#include <arpa/inet.h>
 #include <event2/event.h>
 #include <hiredis/async.h>
 #include <hiredis/adapters/libevent.h>
@@ -50,10 +49,8 @@
 #include "lp_alloc.h"
 #include "lp_follow.h"
 #include "lp_log.h"
+#include "lp_redis.h"
 
-/* Each Sentinel gets this long (at most redis_timeout_ms) to answer: they are asked one after
- * the other, on the event loop, while it reconnects. */
-enum { SENTINEL_TIMEOUT_MS = 500 };
 enum { LOCAL_WRITE_SLOTS = 4096 };
 
 /* A load's time by phase, milliseconds (see lp_store_load_state). */
@@ -616,7 +613,7 @@ static void *reload_worker(void *arg) {
   reload_job *job = arg;
   struct timespec started;
   clock_gettime(CLOCK_MONOTONIC, &started);
-  redisContext *sync = lp_store_connect_sync(&job->store->daemon->config, job->error, sizeof job->error);
+  redisContext *sync = lp_redis_connect_sync(&job->store->daemon->config, job->error, sizeof job->error);
   job->connect_ms = ms_since(&started);
   job->rc = sync ? load_state_timed(sync, &job->fresh, &job->timing, job->error, sizeof job->error) : -1;
   if (sync) redisFree(sync);
@@ -902,18 +899,6 @@ static void on_role(redisAsyncContext *redis, void *reply_pointer, void *privdat
   redisAsyncDisconnect(redis);
 }
 
-static void on_auth(redisAsyncContext *redis, void *reply_pointer, void *privdata) {
-  (void)redis;
-  const char *password_file = privdata;
-  redisReply *reply = reply_pointer;
-  if (reply && reply->type == REDIS_REPLY_ERROR)
-    LP_ERROR("redis refused AUTH with the password in %s: %s", password_file, reply->str);
-}
-
-void lp_store_auth_async(redisAsyncContext *redis, const lp_config *config) {
-  if (config->redis_password[0] == '\0') return;
-  redisAsyncCommand(redis, on_auth, (void *)config->redis_password_file, "AUTH %s", config->redis_password);
-}
 
 static void on_connect(const redisAsyncContext *redis, int status) {
   lp_store *store = redis->data;
@@ -928,11 +913,6 @@ static void on_connect(const redisAsyncContext *redis, int status) {
   store->connected = true;
   store->daemon->metrics.redis_connects++;
   LP_INFO("connected to redis at %s", store->primary);
-  store->ping_pending = true;
-  gettimeofday(&store->ping_sent, NULL);
-  lp_store_auth_async(store->redis, &store->daemon->config);
-  if (store->daemon->config.redis_sentinels[0]) redisAsyncCommand(store->redis, on_role, store, "ROLE");
-  redisAsyncCommand(store->redis, on_ping, store, "PING");
 }
 
 static void on_disconnect(const redisAsyncContext *redis, int status) {
@@ -948,55 +928,10 @@ static void on_disconnect(const redisAsyncContext *redis, int status) {
   schedule_reconnect(store);
 }
 
-/* Splits "unix:/path" or "ip:port" (IPv4 or [IPv6]); IP literals only, since hiredis resolves
- * names with blocking getaddrinfo. */
-int lp_store_parse_address(const char *address, char *host, size_t host_size, int *port,
-                               bool *is_unix, char *error, size_t error_size) {
-  if (strncmp(address, "unix:", 5) == 0) {
-    *is_unix = true;
-    if (strlen(address + 5) >= host_size || address[5] == '\0') {
-      snprintf(error, error_size, "redis unix socket path is empty or too long");
-      return -1;
-    }
-    strcpy(host, address + 5);
-    return 0;
-  }
-  *is_unix = false;
-  const char *colon = strrchr(address, ':');
-  const char *start = address, *end = colon;
-  if (address[0] == '[') {
-    start = address + 1;
-    end = strchr(address, ']');
-    if (!end || end[1] != ':') end = NULL;
-    else colon = end + 1;
-  }
-  if (!colon || !end || end <= start || (size_t)(end - start) >= host_size) {
-    snprintf(error, error_size, "redis address '%.120s': expected ip:port or unix:/path", address);
-    return -1;
-  }
-  memcpy(host, start, (size_t)(end - start));
-  host[end - start] = '\0';
-  char *port_end = NULL;
-  long number = strtol(colon + 1, &port_end, 10);
-  if (colon[1] == '\0' || *port_end != '\0' || number < 1 || number > 65535) {
-    snprintf(error, error_size, "redis address '%.120s': bad port", address);
-    return -1;
-  }
-  unsigned char probe[sizeof(struct in6_addr)];
-  if (inet_pton(AF_INET, host, probe) != 1 && inet_pton(AF_INET6, host, probe) != 1) {
-    snprintf(error, error_size, "redis address '%.120s': give an IP address or unix:/path, not a name "
-             "(hiredis would resolve it blocking the event loop)", address);
-    return -1;
-  }
-  *port = (int)number;
-  return 0;
-}
 
 static void connect_now(lp_store *store) {
-  char host[256], error[512], primary[256];
-  int port = 0;
-  bool is_unix = false;
-  if (lp_store_primary(&store->daemon->config, primary, sizeof primary, error, sizeof error) != 0) {
+  char error[512], primary[256];
+  if (lp_redis_primary(&store->daemon->config, primary, sizeof primary, error, sizeof error) != 0) {
     LP_WARN("%s", error);
     store->daemon->metrics.redis_connect_failures++;
     schedule_reconnect(store);
@@ -1007,29 +942,23 @@ static void connect_now(lp_store *store) {
     LP_WARN("the Sentinels name a new primary: %s (was %s)", primary, store->primary);
   }
   snprintf(store->primary, sizeof store->primary, "%s", primary);
-  if (lp_store_parse_address(primary, host, sizeof host, &port, &is_unix, error, sizeof error) != 0) {
-    LP_ERROR("%s", error);
-    return;
-  }
-  redisAsyncContext *redis = is_unix ? redisAsyncConnectUnix(host) : redisAsyncConnect(host, port);
+  redisAsyncContext *redis =
+      lp_redis_connect_async(&store->daemon->config, store->daemon->base, primary, store, error, sizeof error);
   if (!redis) {
-    LP_WARN("redis connect: out of memory");
-    schedule_reconnect(store);
-    return;
-  }
-  if (redis->err) {
-    LP_WARN("redis connect to %s: %s", store->primary, redis->errstr);
+    LP_WARN("%s", error);
     store->daemon->metrics.redis_connect_failures++;
-    redisAsyncFree(redis);
     schedule_reconnect(store);
     return;
   }
-  redis->data = store;
-  redisLibeventAttach(redis, store->daemon->base);
   redisAsyncSetConnectCallback(redis, on_connect);
   redisAsyncSetDisconnectCallback(redis, on_disconnect);
   store->redis = redis;
   gettimeofday(&store->connect_started, NULL);
+  /* Queued behind AUTH, ahead of any write: hiredis sends them once the link is up. */
+  store->ping_pending = true;
+  gettimeofday(&store->ping_sent, NULL);
+  if (store->daemon->config.redis_sentinels[0]) redisAsyncCommand(redis, on_role, store, "ROLE");
+  redisAsyncCommand(redis, on_ping, store, "PING");
 }
 
 static void on_reconnect_timer(evutil_socket_t fd, short events, void *arg) {
@@ -1040,10 +969,7 @@ static void on_reconnect_timer(evutil_socket_t fd, short events, void *arg) {
 }
 
 static void schedule_reconnect(lp_store *store) {
-  const lp_config *config = &store->daemon->config;
-  if (store->backoff_ms == 0) store->backoff_ms = config->redis_reconnect_min_ms;
-  else if (store->backoff_ms < config->redis_reconnect_max_ms / 2) store->backoff_ms *= 2;
-  else store->backoff_ms = config->redis_reconnect_max_ms;
+  store->backoff_ms = lp_redis_backoff_ms(store->backoff_ms, &store->daemon->config);
   struct timeval delay = {store->backoff_ms / 1000, (store->backoff_ms % 1000) * 1000};
   evtimer_add(store->reconnect_timer, &delay);
 }
@@ -1112,44 +1038,13 @@ lp_store *lp_store_new(lp_daemon *daemon) {
   return store;
 }
 
-/* A Redis that was just (re)started answers LOADING until its AOF is read. At startup the
- * daemon serves nothing yet, so it waits here (up to STARTUP_LOADING_WAIT_MS). 0 when Redis
- * answers PING, -1 with the reason. */
-enum { STARTUP_LOADING_WAIT_MS = 120000 };
-/* Asked this often: readiness follows the end of Redis' load closely. */
-enum { LOADING_POLL_MS = 20 };
-
-int lp_store_wait_while_loading(redisContext *sync, char *error, size_t error_size) {
-  for (long waited_ms = 0;; waited_ms += LOADING_POLL_MS) {
-    redisReply *reply = redisCommand(sync, "PING");
-    if (!reply) {
-      snprintf(error, error_size, "redis PING: %s", sync->errstr);
-      return -1;
-    }
-    bool loading = reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "LOADING", 7) == 0;
-    if (!loading && reply->type == REDIS_REPLY_ERROR) {
-      snprintf(error, error_size, "redis PING: %.200s", reply->str);
-      freeReplyObject(reply);
-      return -1;
-    }
-    freeReplyObject(reply);
-    if (!loading) return 0;
-    if (waited_ms >= STARTUP_LOADING_WAIT_MS) {
-      snprintf(error, error_size, "redis is still loading its data after %d s", STARTUP_LOADING_WAIT_MS / 1000);
-      return -1;
-    }
-    if (waited_ms % 5000 == 0) LP_INFO("redis is loading its data; waiting");
-    struct timespec pause = {0, LOADING_POLL_MS * 1000L * 1000L};
-    nanosleep(&pause, NULL);
-  }
-}
 
 int lp_store_start(lp_store *store) {
   char error[256];
   struct timespec started;
   clock_gettime(CLOCK_MONOTONIC, &started);
-  redisContext *sync = lp_store_connect_sync(&store->daemon->config, error, sizeof error);
-  if (!sync || lp_store_wait_while_loading(sync, error, sizeof error) != 0) {
+  redisContext *sync = lp_redis_connect_sync(&store->daemon->config, error, sizeof error);
+  if (!sync || lp_redis_wait_while_loading(sync, error, sizeof error) != 0) {
     LP_ERROR("cannot load the state: %s", error);
     if (sync) redisFree(sync);
     return -1;
@@ -1200,118 +1095,6 @@ void lp_store_free(lp_store *store) {
   free(store);
 }
 
-/* ---- synchronous helpers --------------------------------------------------------------- */
-
-/* "ip:port" from one Sentinel (SENTINEL get-master-addr-by-name), or -1 with the reason. */
-static int ask_sentinel(const lp_config *config, const char *sentinel, char *out, size_t out_size, char *error,
-                        size_t error_size) {
-  char host[256];
-  int port = 0;
-  bool is_unix = false;
-  if (lp_store_parse_address(sentinel, host, sizeof host, &port, &is_unix, error, error_size) != 0) return -1;
-  uint32_t ms = config->redis_timeout_ms < SENTINEL_TIMEOUT_MS ? config->redis_timeout_ms : SENTINEL_TIMEOUT_MS;
-  struct timeval timeout = {ms / 1000, (ms % 1000) * 1000};
-  redisContext *redis = is_unix ? redisConnectUnixWithTimeout(host, timeout) : redisConnectWithTimeout(host, port, timeout);
-  if (!redis || redis->err) {
-    snprintf(error, error_size, "%s", redis ? redis->errstr : "out of memory");
-    if (redis) redisFree(redis);
-    return -1;
-  }
-  redisSetTimeout(redis, timeout);
-  int rc = -1;
-  redisReply *reply = NULL;
-  if (config->redis_sentinel_password[0]) {
-    reply = redisCommand(redis, "AUTH %s", config->redis_sentinel_password);
-    if (!reply || reply->type == REDIS_REPLY_ERROR) {
-      snprintf(error, error_size, "refused AUTH with the password in %.120s: %.100s",
-               config->redis_sentinel_password_file, reply ? reply->str : redis->errstr);
-      goto done;
-    }
-    freeReplyObject(reply);
-  }
-  reply = redisCommand(redis, "SENTINEL get-master-addr-by-name %s", config->redis_sentinel_master);
-  if (!reply) {
-    snprintf(error, error_size, "%s", redis->errstr);
-  } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 && reply->element[0]->type == REDIS_REPLY_STRING &&
-             reply->element[1]->type == REDIS_REPLY_STRING) {
-    const char *ip = reply->element[0]->str;
-    snprintf(out, out_size, strchr(ip, ':') ? "[%s]:%s" : "%s:%s", ip, reply->element[1]->str);
-    rc = 0;
-  } else if (reply->type == REDIS_REPLY_NIL) {
-    snprintf(error, error_size, "monitors no master named '%s' (redis_sentinel_master)", config->redis_sentinel_master);
-  } else {
-    snprintf(error, error_size, "%.200s", reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
-  }
-done:
-  if (reply) freeReplyObject(reply);
-  redisFree(redis);
-  return rc;
-}
-
-int lp_store_primary(const lp_config *config, char *out, size_t out_size, char *error, size_t error_size) {
-  if (!config->redis_sentinels[0]) {
-    snprintf(out, out_size, "%s", config->redis);
-    return 0;
-  }
-  char list[sizeof config->redis_sentinels], reasons[1024] = "";
-  snprintf(list, sizeof list, "%s", config->redis_sentinels);
-  size_t used = 0;
-  char *saved = NULL;
-  for (char *sentinel = strtok_r(list, ", ", &saved); sentinel; sentinel = strtok_r(NULL, ", ", &saved)) {
-    char reason[260];
-    if (ask_sentinel(config, sentinel, out, out_size, reason, sizeof reason) == 0) return 0;
-    int n = snprintf(reasons + used, sizeof reasons - used, "%s%s: %s", used ? "; " : "", sentinel, reason);
-    if (n > 0) used = used + (size_t)n < sizeof reasons ? used + (size_t)n : sizeof reasons - 1;
-  }
-  snprintf(error, error_size, "no Sentinel of redis_sentinels named the primary of '%s' (%s)",
-           config->redis_sentinel_master, reasons[0] ? reasons : "the list is empty");
-  return -1;
-}
-
-redisContext *lp_store_connect_sync(const lp_config *config, char *error, size_t error_size) {
-  char host[256], primary[256];
-  int port = 0;
-  bool is_unix = false;
-  if (lp_store_primary(config, primary, sizeof primary, error, error_size) != 0) return NULL;
-  if (lp_store_parse_address(primary, host, sizeof host, &port, &is_unix, error, error_size) != 0)
-    return NULL;
-  struct timeval timeout = {config->redis_timeout_ms / 1000, (config->redis_timeout_ms % 1000) * 1000};
-  redisContext *redis = is_unix ? redisConnectUnixWithTimeout(host, timeout)
-                                : redisConnectWithTimeout(host, port, timeout);
-  if (!redis) {
-    snprintf(error, error_size, "redis %s: out of memory", primary);
-    return NULL;
-  }
-  if (redis->err) {
-    snprintf(error, error_size, "redis %s: %s", primary, redis->errstr);
-    redisFree(redis);
-    return NULL;
-  }
-  redisSetTimeout(redis, timeout);
-  if (config->redis_password[0]) {
-    redisReply *reply = redisCommand(redis, "AUTH %s", config->redis_password);
-    if (!reply || reply->type == REDIS_REPLY_ERROR) {
-      snprintf(error, error_size, "redis %s refused AUTH with the password in %s: %s", primary,
-               config->redis_password_file, reply ? reply->str : redis->errstr);
-      if (reply) freeReplyObject(reply);
-      redisFree(redis);
-      return NULL;
-    }
-    freeReplyObject(reply);
-  }
-  if (config->redis_sentinels[0]) {
-    redisReply *role = redisCommand(redis, "ROLE");
-    bool primary_role = role && role->type == REDIS_REPLY_ARRAY && role->elements > 0 &&
-                        role->element[0]->type == REDIS_REPLY_STRING && strcmp(role->element[0]->str, "master") == 0;
-    if (role) freeReplyObject(role);
-    if (!primary_role) {
-      snprintf(error, error_size, "redis %s, named by the Sentinels, is not the primary (yet)", primary);
-      redisFree(redis);
-      return NULL;
-    }
-  }
-  return redis;
-}
 
 int lp_store_commit_sync(redisContext *redis, lp_txn *txn, char *error, size_t error_size) {
   seal_events(txn);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "lp_daemon.h"
+#include "lp_redis.h"
 
 /* One MULTI/EXEC block being built. */
 typedef struct lp_txn lp_txn;
@@ -24,8 +25,7 @@ void lp_txn_put(lp_txn *txn, enum lp_kind kind, const char *key, const ProtobufC
 void lp_txn_delete(lp_txn *txn, enum lp_kind kind, const char *key);
 /* SET an arbitrary key to bytes (e.g. lp:tokenhash:<id>). */
 void lp_txn_set_raw(lp_txn *txn, const char *key, const void *bytes, size_t size);
-/* The event log: one stream entry per change. */
-#define LP_EVENTS_STREAM "lp:events"
+/* The event log (LP_EVENTS_STREAM, lp_redis.h): one stream entry per change. */
 
 /* XADD to lp:events: who (actor) did what (op) to which record; key may be "" (e.g. erasures
  * keep only the school). The entry carries op, kind, key (lp_follow re-reads that record) and
@@ -113,26 +113,12 @@ size_t lp_store_in_flight(const lp_store *store);
 /* Closes the connection (in-flight commits are answered with errors) and frees the store. */
 void lp_store_free(lp_store *store);
 
-/* Queues AUTH on a new async link when a Redis password is configured (nothing otherwise);
- * Redis answers in order, so commands queued after it run authenticated. A refusal is logged
- * naming redis_password_file; the commands after it then fail with NOAUTH. */
-void lp_store_auth_async(redisAsyncContext *redis, const lp_config *config);
-
-/* Splits "unix:/path", "ip:port" or "[ipv6]:port" (IP literals only: hiredis would resolve
- * names blocking the loop); 0 or -1 with the reason. */
-int lp_store_parse_address(const char *address, char *host, size_t host_size, int *port, bool *is_unix,
-                           char *error, size_t error_size);
-/* The Redis primary to use: `redis`, or with redis_sentinels the address the first answering
- * Sentinel gives for redis_sentinel_master (blocking, a short timeout each); 0 or -1 with the
- * reasons. */
-int lp_store_primary(const lp_config *config, char *out, size_t out_size, char *error, size_t error_size);
-
-/* Synchronous helpers for startup and --create-admin-token. */
-redisContext *lp_store_connect_sync(const lp_config *config, char *error, size_t error_size);
+/* Synchronous helpers for startup and --create-admin-token, on a link from
+ * lp_redis_connect_sync (lp_store_connect_sync is the same, kept for its callers). */
+static inline redisContext *lp_store_connect_sync(const lp_config *config, char *error, size_t error_size) {
+  return lp_redis_connect_sync(config, error, error_size);
+}
 int lp_store_commit_sync(redisContext *redis, lp_txn *txn, char *error, size_t error_size);
-/* At start: waits while a just-started Redis answers LOADING (reading its AOF), up to two
- * minutes; 0 once it answers PING, -1 with the reason. */
-int lp_store_wait_while_loading(redisContext *redis, char *error, size_t error_size);
 int lp_store_load_state(redisContext *redis, lp_state *state, char *error, size_t error_size);
 
 #endif

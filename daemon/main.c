@@ -111,7 +111,7 @@ static void *load_trend(void *arg) {
   trend_loader *loader = arg;
   char error[512];
   redisContext *redis = lp_store_connect_sync(&loader->daemon->config, error, sizeof error);
-  if (redis && lp_store_wait_while_loading(redis, error, sizeof error) != 0) {
+  if (redis && lp_redis_wait_while_loading(redis, error, sizeof error) != 0) {
     redisFree(redis);
     redis = NULL;
   }
