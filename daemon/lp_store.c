@@ -47,7 +47,6 @@
 #include <time.h>
 
 #include "lp_alloc.h"
-#include "lp_follow.h"
 #include "lp_log.h"
 #include "lp_redis.h"
 
@@ -539,7 +538,9 @@ typedef struct pending_commit {
 } pending_commit;
 
 struct lp_store {
-  lp_daemon *daemon;
+  struct event_base *base;
+  const lp_config *config;
+  lp_store_hooks hooks;
   redisAsyncContext *redis;     /* NULL while disconnected */
   bool connected;
   bool ready;                   /* the connection answered PING: Redis is responsive */
@@ -570,6 +571,10 @@ struct lp_store {
 };
 
 const char *lp_store_events_start(const lp_store *store) { return store->events_start; }
+
+static void count(lp_store *store, enum lp_store_counter counter) {
+  if (store->hooks.count) store->hooks.count(store->hooks.arg, counter);
+}
 
 static void schedule_reconnect(lp_store *store);
 
@@ -613,7 +618,7 @@ static void *reload_worker(void *arg) {
   reload_job *job = arg;
   struct timespec started;
   clock_gettime(CLOCK_MONOTONIC, &started);
-  redisContext *sync = lp_redis_connect_sync(&job->store->daemon->config, job->error, sizeof job->error);
+  redisContext *sync = lp_redis_connect_sync(job->store->config, job->error, sizeof job->error);
   job->connect_ms = ms_since(&started);
   job->rc = sync ? load_state_timed(sync, &job->fresh, &job->timing, job->error, sizeof job->error) : -1;
   if (sync) redisFree(sync);
@@ -657,14 +662,12 @@ static void on_reload_done(evutil_socket_t fd, short events, void *arg) {
     free(job);
     return;
   }
-  lp_state_free(&store->daemon->state);
-  store->daemon->state = job->fresh;
   /* A link lost during the load may have cost lp_follow re-reads: then load again. */
   if (job->generation == store->reload_generation) store->reload_needed = false;
   store->loaded = true;
   log_load("state reloaded from redis", job->connect_ms, &job->timing);
+  store->hooks.state_loaded(store->hooks.arg, &job->fresh, true);
   free(job);
-  if (store->daemon->follow) lp_follow_reloaded(store->daemon->follow);
   reload_if_needed(store);
 }
 
@@ -711,7 +714,7 @@ static void on_exec_reply(redisAsyncContext *redis, void *reply_pointer, void *p
         if (reply->element[i]->type == REDIS_REPLY_ERROR) {
           readonly = readonly || strncmp(reply->element[i]->str, "READONLY", 8) == 0;
           code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INTERNAL;
-          store->daemon->metrics.redis_errors++;
+          count(store, LP_STORE_REDIS_ERRORS);
           snprintf(message, sizeof message, "store refused part of the write: %.200s", reply->element[i]->str);
           need_reload(store);
           break;
@@ -719,7 +722,7 @@ static void on_exec_reply(redisAsyncContext *redis, void *reply_pointer, void *p
       }
     } else {
       code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INTERNAL;
-      store->daemon->metrics.redis_errors++;
+      count(store, LP_STORE_REDIS_ERRORS);
       readonly = readonly || (reply->type == REDIS_REPLY_ERROR && strstr(reply->str, "READONLY") != NULL);
       snprintf(message, sizeof message, "store refused the write: %.200s",
                reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply to EXEC");
@@ -728,7 +731,7 @@ static void on_exec_reply(redisAsyncContext *redis, void *reply_pointer, void *p
     element += commands;
     if (code == 0 && pending->unconfirmed) {
       code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_DEADLINE_EXCEEDED;
-      store->daemon->metrics.redis_wait_shortfalls++;
+      count(store, LP_STORE_WAIT_SHORTFALLS);
       snprintf(message, sizeof message, "written on the primary, but WAIT for its replicas could not be sent; "
                "it may be lost in a failover: re-read");
     }
@@ -757,7 +760,7 @@ static void on_wait_reply(redisAsyncContext *redis, void *reply_pointer, void *p
   lp_store *store = redis->data;
   size_t commits = (size_t)(uintptr_t)privdata;
   redisReply *reply = reply_pointer;
-  const lp_config *config = &store->daemon->config;
+  const lp_config *config = store->config;
   long long replicas = reply && reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
   for (size_t c = 0; c < commits && store->oldest; c++) {
     pending_commit *pending = store->oldest;
@@ -766,7 +769,7 @@ static void on_wait_reply(redisAsyncContext *redis, void *reply_pointer, void *p
     snprintf(message, sizeof message, "%s", pending->exec_message);
     if (code == 0 && replicas < (long long)config->redis_wait_replicas) {
       code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_DEADLINE_EXCEEDED;
-      store->daemon->metrics.redis_wait_shortfalls++;
+      count(store, LP_STORE_WAIT_SHORTFALLS);
       if (replicas < 0) {
         snprintf(message, sizeof message, "written on the primary, but the link was lost before %u replica%s "
                  "confirmed it; it may be lost in a failover: re-read", config->redis_wait_replicas,
@@ -805,10 +808,10 @@ static void flush_batch(evutil_socket_t fd, short events, void *arg) {
     lp_txn_free(txn);
   }
   if (rc == REDIS_OK) rc = redisAsyncCommand(store->redis, on_exec_reply, (void *)(uintptr_t)commits, "EXEC");
-  uint32_t replicas = store->daemon->config.redis_wait_replicas;
+  uint32_t replicas = store->config->redis_wait_replicas;
   if (rc == REDIS_OK && replicas > 0) {
     bool queued = redisAsyncCommand(store->redis, on_wait_reply, (void *)(uintptr_t)commits, "WAIT %u %u", replicas,
-                                    store->daemon->config.redis_wait_timeout_ms) == REDIS_OK;
+                                    store->config->redis_wait_timeout_ms) == REDIS_OK;
     /* Callbacks never run inside redisAsyncCommand, so marking them now is in time. Without
      * WAIT (out of memory) EXEC's reply answers them, but never as confirmed. */
     for (pending_commit *pending = first; pending; pending = pending->next) {
@@ -874,7 +877,7 @@ static void on_ping(redisAsyncContext *redis, void *reply_pointer, void *privdat
   if (reply->type != REDIS_REPLY_STATUS) {
     /* LOADING (a restarted Redis reading its AOF), NOAUTH, ...: drop the link and try again
      * with backoff (on_disconnect), rather than sit connected and never ready. */
-    store->daemon->metrics.redis_errors++;
+    count(store, LP_STORE_REDIS_ERRORS);
     LP_WARN("redis answered PING with an error: %s; reconnecting", reply->type == REDIS_REPLY_ERROR ? reply->str : "?");
     redisAsyncDisconnect(redis);
     return;
@@ -895,7 +898,7 @@ static void on_role(redisAsyncContext *redis, void *reply_pointer, void *privdat
   LP_WARN("redis %s is not the primary (ROLE %s); asking the Sentinels again", store->primary,
           reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 && reply->element[0]->type == REDIS_REPLY_STRING
               ? reply->element[0]->str : "?");
-  store->daemon->metrics.redis_errors++;
+  count(store, LP_STORE_REDIS_ERRORS);
   redisAsyncDisconnect(redis);
 }
 
@@ -905,13 +908,13 @@ static void on_connect(const redisAsyncContext *redis, int status) {
   if (status != REDIS_OK) {
     /* hiredis frees the context after this callback. */
     LP_WARN("redis connect failed: %s", redis->errstr);
-    store->daemon->metrics.redis_connect_failures++;
+    count(store, LP_STORE_CONNECT_FAILURES);
     store->redis = NULL;
     if (!store->freeing) schedule_reconnect(store);
     return;
   }
   store->connected = true;
-  store->daemon->metrics.redis_connects++;
+  count(store, LP_STORE_CONNECTS);
   LP_INFO("connected to redis at %s", store->primary);
 }
 
@@ -923,7 +926,7 @@ static void on_disconnect(const redisAsyncContext *redis, int status) {
   store->ready = false;
   need_reload(store);
   if (store->freeing) return;
-  store->daemon->metrics.redis_disconnects++;
+  count(store, LP_STORE_DISCONNECTS);
   LP_WARN("lost the link to redis (%s); reconnecting", status == REDIS_OK ? "closed" : redis->errstr);
   schedule_reconnect(store);
 }
@@ -931,22 +934,22 @@ static void on_disconnect(const redisAsyncContext *redis, int status) {
 
 static void connect_now(lp_store *store) {
   char error[512], primary[256];
-  if (lp_redis_primary(&store->daemon->config, primary, sizeof primary, error, sizeof error) != 0) {
+  if (lp_redis_primary(store->config, primary, sizeof primary, error, sizeof error) != 0) {
     LP_WARN("%s", error);
-    store->daemon->metrics.redis_connect_failures++;
+    count(store, LP_STORE_CONNECT_FAILURES);
     schedule_reconnect(store);
     return;
   }
   if (store->primary[0] && strcmp(store->primary, primary) != 0) {
-    store->daemon->metrics.redis_primary_switches++;
+    count(store, LP_STORE_PRIMARY_SWITCHES);
     LP_WARN("the Sentinels name a new primary: %s (was %s)", primary, store->primary);
   }
   snprintf(store->primary, sizeof store->primary, "%s", primary);
   redisAsyncContext *redis =
-      lp_redis_connect_async(&store->daemon->config, store->daemon->base, primary, store, error, sizeof error);
+      lp_redis_connect_async(store->config, store->base, primary, store, error, sizeof error);
   if (!redis) {
     LP_WARN("%s", error);
-    store->daemon->metrics.redis_connect_failures++;
+    count(store, LP_STORE_CONNECT_FAILURES);
     schedule_reconnect(store);
     return;
   }
@@ -957,7 +960,7 @@ static void connect_now(lp_store *store) {
   /* Queued behind AUTH, ahead of any write: hiredis sends them once the link is up. */
   store->ping_pending = true;
   gettimeofday(&store->ping_sent, NULL);
-  if (store->daemon->config.redis_sentinels[0]) redisAsyncCommand(redis, on_role, store, "ROLE");
+  if (store->config->redis_sentinels[0]) redisAsyncCommand(redis, on_role, store, "ROLE");
   redisAsyncCommand(redis, on_ping, store, "PING");
 }
 
@@ -969,7 +972,7 @@ static void on_reconnect_timer(evutil_socket_t fd, short events, void *arg) {
 }
 
 static void schedule_reconnect(lp_store *store) {
-  store->backoff_ms = lp_redis_backoff_ms(store->backoff_ms, &store->daemon->config);
+  store->backoff_ms = lp_redis_backoff_ms(store->backoff_ms, store->config);
   struct timeval delay = {store->backoff_ms / 1000, (store->backoff_ms % 1000) * 1000};
   evtimer_add(store->reconnect_timer, &delay);
 }
@@ -980,7 +983,7 @@ static void on_watchdog(evutil_socket_t fd, short events, void *arg) {
   (void)fd;
   (void)events;
   lp_store *store = arg;
-  long timeout = (long)store->daemon->config.redis_timeout_ms;
+  long timeout = (long)store->config->redis_timeout_ms;
   if (!store->redis) return;
   bool stuck_connect = !store->connected && elapsed_ms(&store->connect_started) > timeout;
   bool stuck_write = (store->oldest && elapsed_ms(&store->oldest->sent) > timeout) ||
@@ -998,7 +1001,7 @@ static void on_watchdog(evutil_socket_t fd, short events, void *arg) {
   need_reload(store);
   redisAsyncFree(redis); /* runs the pending callbacks with NULL and, if connected, on_disconnect */
   if (!was_connected) {
-    store->daemon->metrics.redis_connect_failures++;
+    count(store, LP_STORE_CONNECT_FAILURES);
     schedule_reconnect(store);
   }
 }
@@ -1024,13 +1027,15 @@ int lp_store_read_freshness(const lp_store *store, enum lp_kind kind, const char
   return store->evicted_seq > seq ? LP_READ_UNSURE : LP_READ_CURRENT;
 }
 
-lp_store *lp_store_new(lp_daemon *daemon) {
+lp_store *lp_store_open(struct event_base *base, const lp_config *config, const lp_store_hooks *hooks) {
   lp_store *store = lp_calloc(1, sizeof *store);
-  store->daemon = daemon;
-  store->reconnect_timer = evtimer_new(daemon->base, on_reconnect_timer, store);
-  store->watchdog_timer = event_new(daemon->base, -1, EV_PERSIST, on_watchdog, store);
-  store->flush_event = event_new(daemon->base, -1, 0, flush_batch, store);
-  store->reload_done = event_new(daemon->base, -1, 0, on_reload_done, store);
+  store->base = base;
+  store->config = config;
+  store->hooks = *hooks;
+  store->reconnect_timer = evtimer_new(base, on_reconnect_timer, store);
+  store->watchdog_timer = event_new(base, -1, EV_PERSIST, on_watchdog, store);
+  store->flush_event = event_new(base, -1, 0, flush_batch, store);
+  store->reload_done = event_new(base, -1, 0, on_reload_done, store);
   if (!store->reconnect_timer || !store->watchdog_timer || !store->flush_event || !store->reload_done) {
     lp_store_free(store);
     return NULL;
@@ -1043,7 +1048,7 @@ int lp_store_start(lp_store *store) {
   char error[256];
   struct timespec started;
   clock_gettime(CLOCK_MONOTONIC, &started);
-  redisContext *sync = lp_redis_connect_sync(&store->daemon->config, error, sizeof error);
+  redisContext *sync = lp_redis_connect_sync(store->config, error, sizeof error);
   if (!sync || lp_redis_wait_while_loading(sync, error, sizeof error) != 0) {
     LP_ERROR("cannot load the state: %s", error);
     if (sync) redisFree(sync);
@@ -1059,14 +1064,18 @@ int lp_store_start(lp_store *store) {
   if (last) freeReplyObject(last);
   double connect_ms = ms_since(&started);
   load_timing timing;
-  int rc = load_state_timed(sync, &store->daemon->state, &timing, error, sizeof error);
+  lp_state fresh;
+  lp_state_init(&fresh);
+  int rc = load_state_timed(sync, &fresh, &timing, error, sizeof error);
   redisFree(sync);
   if (rc != 0) {
     LP_ERROR("cannot load the state: %s", error);
+    lp_state_free(&fresh);
     return -1;
   }
   log_load("state loaded", connect_ms, &timing);
   store->loaded = true;
+  store->hooks.state_loaded(store->hooks.arg, &fresh, false);
   struct timeval tick = {0, 100 * 1000};
   event_add(store->watchdog_timer, &tick);
   connect_now(store);

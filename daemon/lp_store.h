@@ -81,6 +81,30 @@ bool lp_txn_failed(const lp_txn *txn);
  * message (UNAVAILABLE, DEADLINE_EXCEEDED when the outcome is unknown, INTERNAL). */
 typedef void lp_commit_done(void *arg, int status_code, const char *message);
 
+/* What the store counts as it goes (the daemon shows them on /metrics). */
+enum lp_store_counter {
+  LP_STORE_CONNECTS,          /* links to Redis set up (the first and every reconnect) */
+  LP_STORE_CONNECT_FAILURES,
+  LP_STORE_DISCONNECTS,       /* links lost or dropped by the watchdog */
+  LP_STORE_REDIS_ERRORS,      /* error replies from Redis (refused writes, failed PINGs) */
+  LP_STORE_PRIMARY_SWITCHES,  /* the Sentinels named another primary */
+  LP_STORE_WAIT_SHORTFALLS,   /* writes not confirmed by redis_wait_replicas replicas */
+};
+
+/* How the store hands its results to its owner, on the loop; the store touches nothing else. */
+typedef struct lp_store_hooks {
+  void *arg;
+  /* A state was loaded: the owner takes *fresh (moved: the store forgets it). reload: after a
+   * lost link or failed write, else the first load in lp_store_start. */
+  void (*state_loaded)(void *arg, lp_state *fresh, bool reload);
+  /* One more of counter; may be NULL. */
+  void (*count)(void *arg, enum lp_store_counter counter);
+} lp_store_hooks;
+
+/* A store on base with config (kept: it must outlive the store). */
+lp_store *lp_store_open(struct event_base *base, const lp_config *config, const lp_store_hooks *hooks);
+/* The daemon's store (lp_daemon.c): lp_store_open with hooks that put the loaded state in
+ * daemon->state (telling daemon->follow after a reload) and count in daemon->metrics. */
 lp_store *lp_store_new(lp_daemon *daemon);
 /* Loads the state synchronously and starts the async connection; -1 if the first load failed
  * (the reason is logged). */
