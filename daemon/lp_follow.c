@@ -79,8 +79,8 @@ static void read_record(record_request *request) {
   lp_store *store = request->follow->daemon->store;
   const char *kind = lp_kind_name(request->kind), *key = request->key;
   int rc = request->kind == LP_KIND_TOKEN
-               ? lp_store_read(store, on_record, request, &request->seq, "MGET lp:token:%s lp:tokenhash:%s", key, key)
-               : lp_store_read(store, on_record, request, &request->seq, "MGET lp:%s:%s", kind, key);
+               ? lp_store_read(store, on_record, request, &request->seq, "MGET " LP_KEY_PREFIX "token:%s " LP_TOKENHASH_PREFIX "%s", key, key)
+               : lp_store_read(store, on_record, request, &request->seq, "MGET " LP_KEY_PREFIX "%s:%s", kind, key);
   if (rc != 0) free(request); /* no link: the reload after the reconnect reads everything */
 }
 
@@ -179,7 +179,7 @@ static void on_pupil_index(redisAsyncContext *redis, void *reply_pointer, void *
 }
 
 static void read_pupil_index(record_request *request) {
-  if (lp_store_read(request->follow->daemon->store, on_pupil_index, request, &request->seq, "SMEMBERS lp:index:pupil") != 0)
+  if (lp_store_read(request->follow->daemon->store, on_pupil_index, request, &request->seq, "SMEMBERS " LP_INDEX_PREFIX "pupil") != 0)
     free(request);
 }
 
@@ -245,7 +245,7 @@ static void on_events(redisAsyncContext *redis, void *reply_pointer, void *privd
 
 static void read_more(lp_follow *follow) {
   if (!follow->redis || !follow->connected) return;
-  redisAsyncCommand(follow->redis, on_events, follow, "XREAD COUNT 1000 BLOCK 1000 STREAMS lp:events %s", follow->last_id);
+  redisAsyncCommand(follow->redis, on_events, follow, "XREAD COUNT 1000 BLOCK 1000 STREAMS " LP_EVENTS_STREAM " %s", follow->last_id);
 }
 
 /* After a refused XREAD: read again soon. */

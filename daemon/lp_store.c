@@ -17,8 +17,7 @@
  *   write, because memory may hold writes that never reached Redis;
  * - blocking DNS in connect: addresses must be IP literals or unix sockets (checked here).
  *
- * Sentinel (redis_sentinels): before every connect (the async link, the loads, the rematch's
- * link) the Sentinels are asked for the primary, one after the other with a short timeout, and
+ * Sentinel (redis_sentinels): before every connect (the async link, the loads) the Sentinels are asked for the primary, one after the other with a short timeout, and
  * the link checks with ROLE that it reached a primary. A lost link, a Redis that turned replica
  * (READONLY) or a ROLE other than master drops the link; the reconnect asks again, so a
  * failover is followed like any lost link, state reload included. The questions block the
@@ -272,8 +271,8 @@ static void note_written(lp_txn *txn, enum lp_kind kind, const char *key, const 
 void lp_txn_put(lp_txn *txn, enum lp_kind kind, const char *key, const ProtobufCMessage *message) {
   note_record(txn, kind, key);
   char record_key[256], index_key[64];
-  snprintf(record_key, sizeof record_key, "lp:%s:%s", lp_kind_name(kind), key);
-  snprintf(index_key, sizeof index_key, "lp:index:%s", lp_kind_name(kind));
+  snprintf(record_key, sizeof record_key, LP_KEY_PREFIX "%s:%s", lp_kind_name(kind), key);
+  snprintf(index_key, sizeof index_key, LP_INDEX_PREFIX "%s", lp_kind_name(kind));
   size_t size = protobuf_c_message_get_packed_size(message);
   uint8_t *bytes = lp_malloc(size);
   protobuf_c_message_pack(message, bytes);
@@ -289,8 +288,8 @@ void lp_txn_put(lp_txn *txn, enum lp_kind kind, const char *key, const ProtobufC
 void lp_txn_delete(lp_txn *txn, enum lp_kind kind, const char *key) {
   note_record(txn, kind, key);
   char record_key[256], index_key[64];
-  snprintf(record_key, sizeof record_key, "lp:%s:%s", lp_kind_name(kind), key);
-  snprintf(index_key, sizeof index_key, "lp:index:%s", lp_kind_name(kind));
+  snprintf(record_key, sizeof record_key, LP_KEY_PREFIX "%s:%s", lp_kind_name(kind), key);
+  snprintf(index_key, sizeof index_key, LP_INDEX_PREFIX "%s", lp_kind_name(kind));
   const char *del_argv[2] = {"DEL", record_key};
   add_strings(txn, 2, del_argv);
   const char *index_argv[3] = {"SREM", index_key, key};
@@ -461,14 +460,14 @@ static void seal_events(lp_txn *txn) {
     char index_keys[4][256];
     int index_count = 0;
     if (detail->school_id[0] && detail->pupil_ref[0])
-      snprintf(index_keys[index_count++], sizeof index_keys[0], "lp:history:pupil:%s/%s", detail->school_id,
+      snprintf(index_keys[index_count++], sizeof index_keys[0], LP_HISTORY_PREFIX "pupil:%s/%s", detail->school_id,
                detail->pupil_ref);
     if (detail->school_id[0])
-      snprintf(index_keys[index_count++], sizeof index_keys[0], "lp:history:school:%s", detail->school_id);
+      snprintf(index_keys[index_count++], sizeof index_keys[0], LP_HISTORY_PREFIX "school:%s", detail->school_id);
     if (detail->vacancy_id[0])
-      snprintf(index_keys[index_count++], sizeof index_keys[0], "lp:history:vacancy:%s", detail->vacancy_id);
+      snprintf(index_keys[index_count++], sizeof index_keys[0], LP_HISTORY_PREFIX "vacancy:%s", detail->vacancy_id);
     if (detail->company_id[0])
-      snprintf(index_keys[index_count++], sizeof index_keys[0], "lp:history:company:%s", detail->company_id);
+      snprintf(index_keys[index_count++], sizeof index_keys[0], LP_HISTORY_PREFIX "company:%s", detail->company_id);
     size_t packed_size = protobuf_c_message_get_packed_size(&detail->base);
     uint8_t *packed = lp_malloc(packed_size ? packed_size : 1);
     protobuf_c_message_pack(&detail->base, packed);
@@ -515,8 +514,8 @@ static const char ERASE_SCRIPT[] =
 
 void lp_txn_erase_history(lp_txn *txn, const char *school_id, const char *pupil_ref) {
   char pupil_key[256], school_key[256];
-  snprintf(pupil_key, sizeof pupil_key, "lp:history:pupil:%s/%s", school_id, pupil_ref);
-  snprintf(school_key, sizeof school_key, "lp:history:school:%s", school_id);
+  snprintf(pupil_key, sizeof pupil_key, LP_HISTORY_PREFIX "pupil:%s/%s", school_id, pupil_ref);
+  snprintf(school_key, sizeof school_key, LP_HISTORY_PREFIX "school:%s", school_id);
   const char *argv[6] = {"EVAL", ERASE_SCRIPT, "3", LP_EVENTS_STREAM, pupil_key, school_key};
   add_strings(txn, 6, argv);
 }
@@ -1020,6 +1019,19 @@ int lp_store_read(lp_store *store, redisCallbackFn *callback, void *privdata, ui
   return rc == REDIS_OK ? 0 : -1;
 }
 
+int lp_store_send(lp_store *store, redisCallbackFn *callback, void *privdata, const char *format, ...) {
+  if (!store->redis || store->freeing) return -1;
+  if (store->unsent_count > 0) flush_batch(-1, 0, store); /* after every commit made so far */
+  if (!store->redis) return -1;
+  va_list args;
+  va_start(args, format);
+  int rc = redisvAsyncCommand(store->redis, callback, privdata, format, args);
+  va_end(args);
+  return rc == REDIS_OK ? 0 : -1;
+}
+
+bool lp_store_closing(const lp_store *store) { return store->freeing; }
+
 int lp_store_read_freshness(const lp_store *store, enum lp_kind kind, const char *key, uint64_t seq) {
   uint64_t hash = record_hash(kind, key);
   size_t slot = (size_t)(hash % LOCAL_WRITE_SLOTS);
@@ -1057,7 +1069,7 @@ int lp_store_start(lp_store *store) {
   /* The stream position first: events after it are re-applied by lp_follow, which is harmless
    * (it re-reads records), while events before it are already in what is loaded. */
   snprintf(store->events_start, sizeof store->events_start, "0-0");
-  redisReply *last = redisCommand(sync, "XREVRANGE lp:events + - COUNT 1");
+  redisReply *last = redisCommand(sync, "XREVRANGE " LP_EVENTS_STREAM " + - COUNT 1");
   if (last && last->type == REDIS_REPLY_ARRAY && last->elements == 1 && last->element[0]->type == REDIS_REPLY_ARRAY &&
       last->element[0]->elements >= 1 && last->element[0]->element[0]->type == REDIS_REPLY_STRING)
     snprintf(store->events_start, sizeof store->events_start, "%s", last->element[0]->element[0]->str);
@@ -1155,7 +1167,7 @@ static void append_batch(redisContext *redis, enum lp_kind kind, const redisRepl
       const redisReply *member = members->element[i];
       size_t length = strlen(lp_kind_name(kind)) + member->len + 16;
       owned[a] = lp_malloc(length);
-      int n = snprintf(owned[a], length, "lp:%s:%s", part ? "tokenhash" : lp_kind_name(kind), member->str);
+      int n = snprintf(owned[a], length, LP_KEY_PREFIX "%s:%s", part ? "tokenhash" : lp_kind_name(kind), member->str);
       argv[a] = owned[a];
       lengths[a] = (size_t)n;
     }
@@ -1207,7 +1219,7 @@ static int load_kind(redisContext *redis, lp_state *state, enum lp_kind kind, lo
                      size_t error_size) {
   struct timespec started;
   clock_gettime(CLOCK_MONOTONIC, &started);
-  redisReply *members = redisCommand(redis, "SMEMBERS lp:index:%s", lp_kind_name(kind));
+  redisReply *members = redisCommand(redis, "SMEMBERS " LP_INDEX_PREFIX "%s", lp_kind_name(kind));
   if (!members) {
     snprintf(error, error_size, "redis SMEMBERS lp:index:%s: %s", lp_kind_name(kind), redis->errstr);
     return -1;

@@ -127,6 +127,13 @@ const char *lp_store_events_start(const lp_store *store);
  * follows the reconnect anyway). */
 int lp_store_read(lp_store *store, redisCallbackFn *callback, void *privdata, uint64_t *seq, const char *format,
                   ...);
+/* Sends one command on the write link, after every commit made so far, also while the link is
+ * being set up (hiredis sends it once connected, behind AUTH). The callback runs once, with
+ * NULL when the link drops first or the store is freed. -1 when there is no link or the store
+ * is closing: the callback is then never called. For the rematch's lock and cleanup. */
+int lp_store_send(lp_store *store, redisCallbackFn *callback, void *privdata, const char *format, ...);
+/* True from the start of lp_store_free: the loop has stopped, the link is going. */
+bool lp_store_closing(const lp_store *store);
 /* Whether a read sent at seq may overwrite the in-memory record: CURRENT (no local write to it
  * since), SUPERSEDED (a local write sent later: memory is newer, and that write's own event
  * brings a new read), UNSURE (the table lost track: read again). */

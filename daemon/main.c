@@ -300,6 +300,7 @@ cleanup:
   lp_server_free(daemon.server);
   lp_follow_free(daemon.follow);
   lp_store_free(daemon.store); /* answers an epoch write in flight before the rematch goes */
+  daemon.store = NULL;         /* the rematch, freed below, then releases its lock on a link of its own */
   lp_deadlines_free(deadlines);
   lp_watchers_free(daemon.watchers); /* last: the closing connections and reads above unhook theirs */
   lp_rematch_free(rematch);
