@@ -37,6 +37,7 @@ struct lp_follow {
   redisAsyncContext *redis;
   bool connected;
   uint32_t backoff_ms;      /* the last reconnect delay (lp_redis_backoff_ms); 0 once connected */
+  lp_redis_query *primary_query; /* the Sentinels being asked, or NULL */
   bool freeing;
   char last_id[64];         /* the last stream entry applied */
   struct event *retry_timer;
@@ -282,14 +283,16 @@ static void on_disconnect(const redisAsyncContext *redis, int status) {
   if (!follow->freeing) schedule_reconnect(follow);
 }
 
-static void connect_follower(lp_follow *follow) {
-  char primary[256], error[512];
-  /* The same primary as the store's link (with Sentinels: whichever they name now). */
+static void on_primary(void *arg, const char *primary, const char *error) {
+  lp_follow *follow = arg;
+  follow->primary_query = NULL;
+  char reason[512];
   redisAsyncContext *redis = NULL;
-  if (lp_redis_primary(&follow->daemon->config, primary, sizeof primary, error, sizeof error) != 0 ||
-      !(redis = lp_redis_connect_async(&follow->daemon->config, follow->daemon->base, primary, follow, error,
-                                       sizeof error))) {
-    LP_WARN("follow: %s", error);
+  if (primary) redis = lp_redis_connect_async(&follow->daemon->config, follow->daemon->base, primary, follow, reason,
+                                              sizeof reason);
+  else snprintf(reason, sizeof reason, "%s", error);
+  if (!redis) {
+    LP_WARN("follow: %s", reason);
     schedule_reconnect(follow);
     return;
   }
@@ -298,13 +301,20 @@ static void connect_follower(lp_follow *follow) {
   follow->redis = redis;
 }
 
+/* The same primary as the store's link (with Sentinels: whichever they name now, asked on
+ * async links). */
+static void connect_follower(lp_follow *follow) {
+  if (follow->primary_query) return;
+  follow->primary_query = lp_redis_primary_async(&follow->daemon->config, follow->daemon->base, on_primary, follow);
+}
+
 /* The retry timer: connects again after a lost link, or reads again after a refused XREAD. */
 static void on_retry(evutil_socket_t fd, short what, void *arg) {
   (void)fd;
   (void)what;
   lp_follow *follow = arg;
   if (follow->freeing) return;
-  if (!follow->redis) connect_follower(follow);
+  if (!follow->redis && !follow->primary_query) connect_follower(follow);
   else read_more(follow);
 }
 
@@ -342,6 +352,7 @@ void lp_follow_free(lp_follow *follow) {
     follow->redis = NULL;
     redisAsyncFree(redis); /* pending callbacks get NULL and free their requests */
   }
+  lp_redis_query_cancel(follow->primary_query);
   event_free(follow->retry_timer);
   free(follow->during_reload);
   free(follow);

@@ -9,10 +9,12 @@
 #include <hiredis/adapters/libevent.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
 
+#include "lp_alloc.h"
 #include "lp_log.h"
 
 /* Each Sentinel gets this long (at most redis_timeout_ms) to answer: they are asked one after
@@ -212,4 +214,194 @@ uint32_t lp_redis_backoff_ms(uint32_t previous_ms, const lp_config *config) {
   if (previous_ms == 0) return config->redis_reconnect_min_ms;
   if (previous_ms < config->redis_reconnect_max_ms / 2) return previous_ms * 2;
   return config->redis_reconnect_max_ms;
+}
+
+/* ---- the Sentinels, asked on async links ---- */
+
+struct lp_redis_query {
+  const lp_config *config;
+  struct event_base *base;
+  lp_redis_primary_done *done;
+  void *arg;
+  char list[sizeof ((lp_config *)0)->redis_sentinels];
+  char *cursor;                 /* strtok_r's place in list */
+  const char *sentinel;         /* the one being asked */
+  redisAsyncContext *redis;     /* its link; NULL between Sentinels */
+  struct event *step;           /* its timeout, or (0 s) the next step outside hiredis' callbacks */
+  char auth_error[260];
+  char reasons[1024];
+  size_t used;
+  bool finished;
+  char primary[256];
+};
+
+static void add_reason(lp_redis_query *query, const char *reason) {
+  int n = snprintf(query->reasons + query->used, sizeof query->reasons - query->used, "%s%s: %s",
+                   query->used ? "; " : "", query->sentinel, reason);
+  if (n > 0)
+    query->used = query->used + (size_t)n < sizeof query->reasons ? query->used + (size_t)n : sizeof query->reasons - 1;
+}
+
+/* Leaves the current Sentinel's link (from a hiredis callback or not) and runs the next step
+ * from the timer, never inside hiredis. */
+static void leave_sentinel(lp_redis_query *query, bool disconnect) {
+  redisAsyncContext *redis = query->redis;
+  query->redis = NULL;
+  if (redis) {
+    redis->data = NULL; /* its remaining callbacks see no query */
+    if (disconnect) redisAsyncDisconnect(redis); /* inside a callback hiredis defers it */
+  }
+  static const struct timeval now = {0, 0};
+  evtimer_add(query->step, &now);
+}
+
+static void on_sentinel_auth(redisAsyncContext *redis, void *reply_pointer, void *privdata) {
+  (void)privdata;
+  lp_redis_query *query = redis->data;
+  redisReply *reply = reply_pointer;
+  if (query && reply && reply->type == REDIS_REPLY_ERROR)
+    snprintf(query->auth_error, sizeof query->auth_error, "refused AUTH with the password in %.120s: %.60s",
+             query->config->redis_sentinel_password_file, reply->str);
+}
+
+static void on_sentinel_reply(redisAsyncContext *redis, void *reply_pointer, void *privdata) {
+  (void)privdata;
+  lp_redis_query *query = redis->data;
+  redisReply *reply = reply_pointer;
+  if (!query || query->redis != redis) return;
+  if (query->auth_error[0]) {
+    add_reason(query, query->auth_error);
+  } else if (!reply) {
+    add_reason(query, redis->errstr[0] ? redis->errstr : "lost the link");
+  } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 && reply->element[0]->type == REDIS_REPLY_STRING &&
+             reply->element[1]->type == REDIS_REPLY_STRING) {
+    const char *ip = reply->element[0]->str;
+    snprintf(query->primary, sizeof query->primary, strchr(ip, ':') ? "[%s]:%s" : "%s:%s", ip, reply->element[1]->str);
+    query->finished = true;
+  } else if (reply->type == REDIS_REPLY_NIL) {
+    char reason[300];
+    snprintf(reason, sizeof reason, "monitors no master named '%s' (redis_sentinel_master)",
+             query->config->redis_sentinel_master);
+    add_reason(query, reason);
+  } else {
+    add_reason(query, reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+  }
+  leave_sentinel(query, reply != NULL); /* NULL: hiredis is already taking the link down */
+}
+
+static void on_sentinel_connect(const redisAsyncContext *redis, int status) {
+  lp_redis_query *query = redis->data;
+  if (status == REDIS_OK || !query || query->redis != redis) return;
+  /* hiredis frees the context after this callback. */
+  add_reason(query, redis->errstr);
+  query->redis = NULL;
+  static const struct timeval now = {0, 0};
+  evtimer_add(query->step, &now);
+}
+
+static void on_sentinel_disconnect(const redisAsyncContext *redis, int status) {
+  (void)status;
+  lp_redis_query *query = redis->data;
+  if (!query || query->redis != redis) return;
+  /* Dropped before it answered (its callback already ran with NULL and moved on). */
+  query->redis = NULL;
+}
+
+/* Connects to the next Sentinel; false when none is left. */
+static bool ask_next_sentinel(lp_redis_query *query) {
+  for (;;) {
+    query->sentinel = strtok_r(query->cursor ? NULL : query->list, ", ", &query->cursor);
+    if (!query->sentinel) return false;
+    query->auth_error[0] = '\0';
+    leerplek_address address;
+    char error[300];
+    if (lp_redis_address(query->sentinel, &address, error, sizeof error) != 0) {
+      add_reason(query, error);
+      continue;
+    }
+    redisAsyncContext *redis = address.is_unix ? redisAsyncConnectUnix(address.host)
+                                               : redisAsyncConnect(address.host, address.port_number);
+    if (!redis || redis->err) {
+      add_reason(query, redis ? redis->errstr : "out of memory");
+      if (redis) redisAsyncFree(redis);
+      continue;
+    }
+    redis->data = query;
+    redisLibeventAttach(redis, query->base);
+    redisAsyncSetConnectCallback(redis, on_sentinel_connect);
+    redisAsyncSetDisconnectCallback(redis, on_sentinel_disconnect);
+    if (query->config->redis_sentinel_password[0])
+      redisAsyncCommand(redis, on_sentinel_auth, NULL, "AUTH %s", query->config->redis_sentinel_password);
+    redisAsyncCommand(redis, on_sentinel_reply, NULL, "SENTINEL get-master-addr-by-name %s",
+                      query->config->redis_sentinel_master);
+    query->redis = redis;
+    uint32_t ms = query->config->redis_timeout_ms < SENTINEL_TIMEOUT_MS ? query->config->redis_timeout_ms
+                                                                         : SENTINEL_TIMEOUT_MS;
+    struct timeval timeout = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(query->step, &timeout);
+    return true;
+  }
+}
+
+static void finish_query(lp_redis_query *query) {
+  char error[1400];
+  if (!query->finished)
+    snprintf(error, sizeof error, "no Sentinel of redis_sentinels named the primary of '%s' (%s)",
+             query->config->redis_sentinel_master, query->reasons[0] ? query->reasons : "the list is empty");
+  lp_redis_primary_done *done = query->done;
+  void *arg = query->arg;
+  char primary[256];
+  snprintf(primary, sizeof primary, "%s", query->primary);
+  bool found = query->finished;
+  lp_redis_query_cancel(query);
+  done(arg, found ? primary : NULL, found ? NULL : error);
+}
+
+/* The step timer: a Sentinel that did not answer in time, or the next step after one did. */
+static void on_query_step(evutil_socket_t fd, short what, void *arg) {
+  (void)fd, (void)what;
+  lp_redis_query *query = arg;
+  if (query->redis) { /* timed out */
+    add_reason(query, "no answer in time");
+    redisAsyncContext *redis = query->redis;
+    query->redis = NULL;
+    redis->data = NULL;
+    redisAsyncFree(redis); /* from a timer, not a hiredis callback: allowed */
+  }
+  if (query->finished || !ask_next_sentinel(query)) finish_query(query);
+}
+
+lp_redis_query *lp_redis_primary_async(const lp_config *config, struct event_base *base, lp_redis_primary_done *done,
+                                       void *arg) {
+  if (!config->redis_sentinels[0]) {
+    done(arg, config->redis, NULL);
+    return NULL;
+  }
+  lp_redis_query *query = lp_calloc(1, sizeof *query);
+  query->step = evtimer_new(base, on_query_step, query);
+  if (!query->step) {
+    free(query);
+    done(arg, NULL, "out of memory asking the Sentinels");
+    return NULL;
+  }
+  query->config = config;
+  query->base = base;
+  query->done = done;
+  query->arg = arg;
+  snprintf(query->list, sizeof query->list, "%s", config->redis_sentinels);
+  static const struct timeval now = {0, 0};
+  evtimer_add(query->step, &now); /* done never runs inside this call when Sentinels are asked */
+  return query;
+}
+
+void lp_redis_query_cancel(lp_redis_query *query) {
+  if (!query) return;
+  if (query->redis) {
+    redisAsyncContext *redis = query->redis;
+    query->redis = NULL;
+    redis->data = NULL;
+    redisAsyncFree(redis);
+  }
+  event_free(query->step);
+  free(query);
 }

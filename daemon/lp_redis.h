@@ -36,9 +36,21 @@
  * hiredis resolves names with blocking getaddrinfo. 0, or -1 with the reason. */
 int lp_redis_address(const char *text, leerplek_address *address, char *error, size_t error_size);
 /* The Redis primary to use: `redis`, or with redis_sentinels the address the first answering
- * Sentinel gives for redis_sentinel_master (blocking, a short timeout each); 0 or -1 with the
- * reasons. */
+ * Sentinel gives for redis_sentinel_master (blocking, a short timeout each: for startup and
+ * worker threads; a serving loop uses lp_redis_primary_async); 0 or -1 with the reasons. */
 int lp_redis_primary(const lp_config *config, char *out, size_t out_size, char *error, size_t error_size);
+
+/* The same question on async links, for a loop that serves: without redis_sentinels, done
+ * runs before this returns (with `redis`) and NULL is returned; otherwise the Sentinels are
+ * asked one after the other, each given at most 500 ms (less when redis_timeout_ms is), and
+ * done runs once, later, on the loop with the primary, or with NULL and the reasons; the
+ * query is gone once done ran. */
+typedef void lp_redis_primary_done(void *arg, const char *primary, const char *error);
+typedef struct lp_redis_query lp_redis_query;
+lp_redis_query *lp_redis_primary_async(const lp_config *config, struct event_base *base, lp_redis_primary_done *done,
+                                       void *arg);
+/* Stops a query before done ran (done is then never called). Not from inside done. */
+void lp_redis_query_cancel(lp_redis_query *query);
 
 /* ---- connecting ---- */
 /* A synchronous link to the primary, authenticated and (with Sentinels) checked with ROLE;

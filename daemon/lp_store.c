@@ -20,8 +20,8 @@
  * Sentinel (redis_sentinels): before every connect (the async link, the loads) the Sentinels are asked for the primary, one after the other with a short timeout, and
  * the link checks with ROLE that it reached a primary. A lost link, a Redis that turned replica
  * (READONLY) or a ROLE other than master drops the link; the reconnect asks again, so a
- * failover is followed like any lost link, state reload included. The questions block the
- * loop for at most sentinel_timeout_ms each, only while reconnecting.
+ * failover is followed like any lost link, state reload included. On the serving loop the
+ * Sentinels are asked on async links (lp_redis_primary_async): the loop never waits for them.
  *
  * WAIT (redis_wait_replicas = N): each batch's EXEC is followed by WAIT N redis_wait_timeout_ms
  * and its commits are answered only from WAIT's reply: confirmed when N replicas have it, else
@@ -562,6 +562,7 @@ struct lp_store {
   struct event *flush_event;
   char events_start[64];        /* lp:events' last id just before the first load */
   char primary[256];            /* the address connected to (from redis or the Sentinels) */
+  lp_redis_query *primary_query; /* the Sentinels being asked, or NULL */
   /* Local writes by record, for lp_store_read: the last commit (by number) that wrote each;
    * a direct-mapped table, so a record pushed out leaves its number in evicted_seq. */
   uint64_t commit_seq;
@@ -931,14 +932,9 @@ static void on_disconnect(const redisAsyncContext *redis, int status) {
 }
 
 
-static void connect_now(lp_store *store) {
-  char error[512], primary[256];
-  if (lp_redis_primary(store->config, primary, sizeof primary, error, sizeof error) != 0) {
-    LP_WARN("%s", error);
-    count(store, LP_STORE_CONNECT_FAILURES);
-    schedule_reconnect(store);
-    return;
-  }
+/* Connects the async link to primary. */
+static void connect_to(lp_store *store, const char *primary) {
+  char error[512];
   if (store->primary[0] && strcmp(store->primary, primary) != 0) {
     count(store, LP_STORE_PRIMARY_SWITCHES);
     LP_WARN("the Sentinels name a new primary: %s (was %s)", primary, store->primary);
@@ -963,11 +959,30 @@ static void connect_now(lp_store *store) {
   redisAsyncCommand(redis, on_ping, store, "PING");
 }
 
+static void on_primary(void *arg, const char *primary, const char *error) {
+  lp_store *store = arg;
+  store->primary_query = NULL;
+  if (!primary) {
+    LP_WARN("%s", error);
+    count(store, LP_STORE_CONNECT_FAILURES);
+    schedule_reconnect(store);
+    return;
+  }
+  connect_to(store, primary);
+}
+
+/* Asks for the primary (with Sentinels, on async links: the loop goes on meanwhile), then
+ * connects to it. */
+static void connect_now(lp_store *store) {
+  if (store->primary_query) return;
+  store->primary_query = lp_redis_primary_async(store->config, store->base, on_primary, store);
+}
+
 static void on_reconnect_timer(evutil_socket_t fd, short events, void *arg) {
   (void)fd;
   (void)events;
   lp_store *store = arg;
-  if (!store->redis && !store->freeing) connect_now(store);
+  if (!store->redis && !store->primary_query && !store->freeing) connect_now(store);
 }
 
 static void schedule_reconnect(lp_store *store) {
@@ -1090,7 +1105,15 @@ int lp_store_start(lp_store *store) {
   store->hooks.state_loaded(store->hooks.arg, &fresh, false);
   struct timeval tick = {0, 100 * 1000};
   event_add(store->watchdog_timer, &tick);
-  connect_now(store);
+  /* The loop serves nothing yet: the Sentinels may be asked synchronously, so that the link
+   * takes writes from the first call on. */
+  char primary[256];
+  if (lp_redis_primary(store->config, primary, sizeof primary, error, sizeof error) == 0) {
+    connect_to(store, primary);
+  } else {
+    LP_WARN("%s", error);
+    count(store, LP_STORE_CONNECT_FAILURES);
+  }
   if (!store->redis) schedule_reconnect(store);
   return 0;
 }
@@ -1104,6 +1127,7 @@ void lp_store_free(lp_store *store) {
     store->redis = NULL;
     redisAsyncFree(redis);
   }
+  lp_redis_query_cancel(store->primary_query);
   if (store->reconnect_timer) event_free(store->reconnect_timer);
   if (store->watchdog_timer) event_free(store->watchdog_timer);
   if (store->flush_event) event_free(store->flush_event);
