@@ -689,7 +689,7 @@ int lp_server_listen(lp_server *server, char *error, size_t error_size) {
     sun->sun_family = AF_UNIX;
     memcpy(sun->sun_path, parsed.host, strlen(parsed.host) + 1);
     unlink(parsed.host); /* a stale socket file from an earlier run */
-    snprintf(server->unix_path, sizeof server->unix_path, "%s", parsed.host);
+    memcpy(server->unix_path, parsed.host, strlen(parsed.host) + 1); /* at most LEERPLEK_UNIX_PATH_MAX */
     length = sizeof *sun;
   } else if (evutil_parse_sockaddr_port(address, (struct sockaddr *)&storage, &length) != 0) {
     /* The listener binds an IP literal: no name is resolved. */
