@@ -77,7 +77,7 @@ static int create_admin_token(const lp_config *config, const char *label) {
   info.label = (char *)label;
   info.created_unix_s = now;
   lp_auth_hash_hex(hash, hash_hex);
-  snprintf(hash_key, sizeof hash_key, "lp:tokenhash:%s", id);
+  snprintf(hash_key, sizeof hash_key, LP_TOKENHASH_PREFIX "%s", id);
   lp_txn *txn = lp_txn_new();
   lp_txn_put(txn, LP_KIND_TOKEN, id, &info.base);
   lp_txn_set_raw(txn, hash_key, hash_hex, 64);
