@@ -1,7 +1,8 @@
 /* lp_store: Redis, the store of record. Writes are MULTI/EXEC blocks (record, index set, event
  * on lp:events) sent on one hiredis async connection on the daemon's event loop; the state is
- * loaded with a short-lived synchronous connection at start and, in a worker thread, after a
- * lost link. */
+ * loaded with a short-lived synchronous connection at start (before the loop serves) and, in a
+ * worker thread, after a lost link. It knows only its loop, its config and its owner's hooks
+ * (lp_store_hooks), and reaches Redis through lp_redis. */
 #ifndef LP_STORE_H
 #define LP_STORE_H
 
