@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "leerplek_wire.h"
 #include "lp_alloc.h"
 #include "lp_figures.h"
 #include "lp_handlers.h"
@@ -142,11 +143,8 @@ static void count_reply(lp_call *call, int code) {
 
 /* A frame for a message of size bytes, its 4-byte big-endian length written. */
 static unsigned char *new_frame(size_t size) {
-  unsigned char *frame = lp_malloc(size + 4);
-  frame[0] = (unsigned char)(size >> 24);
-  frame[1] = (unsigned char)(size >> 16);
-  frame[2] = (unsigned char)(size >> 8);
-  frame[3] = (unsigned char)size;
+  unsigned char *frame = lp_malloc(size + LEERPLEK_FRAME_HEADER_SIZE);
+  leerplek_frame_put_length(frame, (uint32_t)size);
   return frame;
 }
 
@@ -154,8 +152,8 @@ static unsigned char *new_frame(size_t size) {
 static unsigned char *pack_frame(const Leerplek__V1__Response *response, size_t *frame_size) {
   size_t size = protobuf_c_message_get_packed_size(&response->base);
   unsigned char *frame = new_frame(size);
-  protobuf_c_message_pack(&response->base, frame + 4);
-  *frame_size = size + 4;
+  protobuf_c_message_pack(&response->base, frame + LEERPLEK_FRAME_HEADER_SIZE);
+  *frame_size = size + LEERPLEK_FRAME_HEADER_SIZE;
   return frame;
 }
 
@@ -243,12 +241,12 @@ static unsigned char *pack_get_reply(lp_ctx *ctx, Leerplek__V1__Response *respon
   head_size += put_varint(head + head_size, record_size);
   size_t size = envelope_size + status_size + head_size + record_size;
   unsigned char *frame = new_frame(size);
-  unsigned char *out = frame + 4;
+  unsigned char *out = frame + LEERPLEK_FRAME_HEADER_SIZE;
   memcpy(out, envelope, envelope_size);
   memcpy(out += envelope_size, status_bytes, status_size);
   memcpy(out += status_size, head, head_size);
   memcpy(out + head_size, bytes, record_size);
-  *frame_size = size + 4;
+  *frame_size = size + LEERPLEK_FRAME_HEADER_SIZE;
 #ifndef NDEBUG
   /* Debug builds (the sanitised tests) check every such reply against protobuf-c's own. */
   size_t expected_size = 0;

@@ -36,6 +36,8 @@ struct lp_follow {
   lp_daemon *daemon;
   redisAsyncContext *redis;
   bool connected;
+  uint32_t backoff_ms;      /* the last reconnect delay (lp_redis_backoff_ms); 0 once connected */
+  lp_redis_query *primary_query; /* the Sentinels being asked, or NULL */
   bool freeing;
   char last_id[64];         /* the last stream entry applied */
   struct event *retry_timer;
@@ -78,8 +80,8 @@ static void read_record(record_request *request) {
   lp_store *store = request->follow->daemon->store;
   const char *kind = lp_kind_name(request->kind), *key = request->key;
   int rc = request->kind == LP_KIND_TOKEN
-               ? lp_store_read(store, on_record, request, &request->seq, "MGET lp:token:%s lp:tokenhash:%s", key, key)
-               : lp_store_read(store, on_record, request, &request->seq, "MGET lp:%s:%s", kind, key);
+               ? lp_store_read(store, on_record, request, &request->seq, "MGET " LP_KEY_PREFIX "token:%s " LP_TOKENHASH_PREFIX "%s", key, key)
+               : lp_store_read(store, on_record, request, &request->seq, "MGET " LP_KEY_PREFIX "%s:%s", kind, key);
   if (rc != 0) free(request); /* no link: the reload after the reconnect reads everything */
 }
 
@@ -178,7 +180,7 @@ static void on_pupil_index(redisAsyncContext *redis, void *reply_pointer, void *
 }
 
 static void read_pupil_index(record_request *request) {
-  if (lp_store_read(request->follow->daemon->store, on_pupil_index, request, &request->seq, "SMEMBERS lp:index:pupil") != 0)
+  if (lp_store_read(request->follow->daemon->store, on_pupil_index, request, &request->seq, "SMEMBERS " LP_INDEX_PREFIX "pupil") != 0)
     free(request);
 }
 
@@ -244,11 +246,19 @@ static void on_events(redisAsyncContext *redis, void *reply_pointer, void *privd
 
 static void read_more(lp_follow *follow) {
   if (!follow->redis || !follow->connected) return;
-  redisAsyncCommand(follow->redis, on_events, follow, "XREAD COUNT 1000 BLOCK 1000 STREAMS lp:events %s", follow->last_id);
+  redisAsyncCommand(follow->redis, on_events, follow, "XREAD COUNT 1000 BLOCK 1000 STREAMS " LP_EVENTS_STREAM " %s", follow->last_id);
 }
 
+/* After a refused XREAD: read again soon. */
 static void schedule_retry(lp_follow *follow) {
   struct timeval delay = {0, 500 * 1000};
+  evtimer_add(follow->retry_timer, &delay);
+}
+
+/* After a lost or failed link: connect again with the store's backoff. */
+static void schedule_reconnect(lp_follow *follow) {
+  follow->backoff_ms = lp_redis_backoff_ms(follow->backoff_ms, &follow->daemon->config);
+  struct timeval delay = {follow->backoff_ms / 1000, (follow->backoff_ms % 1000) * 1000};
   evtimer_add(follow->retry_timer, &delay);
 }
 
@@ -256,12 +266,12 @@ static void on_connect(const redisAsyncContext *redis, int status) {
   lp_follow *follow = redis->data;
   if (status != REDIS_OK) {
     follow->redis = NULL; /* hiredis frees it */
-    if (!follow->freeing) schedule_retry(follow);
+    if (!follow->freeing) schedule_reconnect(follow);
     return;
   }
   follow->connected = true;
+  follow->backoff_ms = 0;
   LP_INFO("following lp:events from %s", follow->last_id);
-  lp_store_auth_async(follow->redis, &follow->daemon->config);
   read_more(follow);
 }
 
@@ -270,31 +280,32 @@ static void on_disconnect(const redisAsyncContext *redis, int status) {
   lp_follow *follow = redis->data;
   follow->redis = NULL; /* hiredis frees it */
   follow->connected = false;
-  if (!follow->freeing) schedule_retry(follow);
+  if (!follow->freeing) schedule_reconnect(follow);
 }
 
-static void connect_follower(lp_follow *follow) {
-  char primary[256], host[256], error[512];
-  int port = 0;
-  bool is_unix = false;
-  /* The same primary as the store's link (with Sentinels: whichever they name now). */
-  if (lp_store_primary(&follow->daemon->config, primary, sizeof primary, error, sizeof error) != 0 ||
-      lp_store_parse_address(primary, host, sizeof host, &port, &is_unix, error, sizeof error) != 0) {
-    LP_WARN("follow: %s", error);
-    schedule_retry(follow);
+static void on_primary(void *arg, const char *primary, const char *error) {
+  lp_follow *follow = arg;
+  follow->primary_query = NULL;
+  char reason[512];
+  redisAsyncContext *redis = NULL;
+  if (primary) redis = lp_redis_connect_async(&follow->daemon->config, follow->daemon->base, primary, follow, reason,
+                                              sizeof reason);
+  else snprintf(reason, sizeof reason, "%s", error);
+  if (!redis) {
+    LP_WARN("follow: %s", reason);
+    schedule_reconnect(follow);
     return;
   }
-  redisAsyncContext *redis = is_unix ? redisAsyncConnectUnix(host) : redisAsyncConnect(host, port);
-  if (!redis || redis->err) {
-    if (redis) redisAsyncFree(redis);
-    schedule_retry(follow);
-    return;
-  }
-  redis->data = follow;
-  redisLibeventAttach(redis, follow->daemon->base);
   redisAsyncSetConnectCallback(redis, on_connect);
   redisAsyncSetDisconnectCallback(redis, on_disconnect);
   follow->redis = redis;
+}
+
+/* The same primary as the store's link (with Sentinels: whichever they name now, asked on
+ * async links). */
+static void connect_follower(lp_follow *follow) {
+  if (follow->primary_query) return;
+  follow->primary_query = lp_redis_primary_async(&follow->daemon->config, follow->daemon->base, on_primary, follow);
 }
 
 /* The retry timer: connects again after a lost link, or reads again after a refused XREAD. */
@@ -303,7 +314,7 @@ static void on_retry(evutil_socket_t fd, short what, void *arg) {
   (void)what;
   lp_follow *follow = arg;
   if (follow->freeing) return;
-  if (!follow->redis) connect_follower(follow);
+  if (!follow->redis && !follow->primary_query) connect_follower(follow);
   else read_more(follow);
 }
 
@@ -341,6 +352,7 @@ void lp_follow_free(lp_follow *follow) {
     follow->redis = NULL;
     redisAsyncFree(redis); /* pending callbacks get NULL and free their requests */
   }
+  lp_redis_query_cancel(follow->primary_query);
   event_free(follow->retry_timer);
   free(follow->during_reload);
   free(follow);

@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "leerplek_wire.h"
 #include "lp_alloc.h"
 #include "leerplek.pb-c.h"
 #include "lp_dashboard.h"
@@ -260,18 +261,19 @@ lp_http *lp_http_start(lp_daemon *daemon, char *error, size_t error_size) {
   struct sockaddr_storage storage;
   memset(&storage, 0, sizeof storage);
   int length = sizeof storage;
-  if (strncmp(address, "unix:", 5) == 0) {
+  leerplek_address parsed;
+  char reason[300];
+  if (leerplek_address_parse(address, &parsed, reason, sizeof reason) != 0) {
+    snprintf(error, error_size, "http_listen: %s", reason);
+    lp_http_free(http);
+    return NULL;
+  }
+  if (parsed.is_unix) {
     struct sockaddr_un *sun = (struct sockaddr_un *)&storage;
-    const char *path = address + 5;
-    if (path[0] == '\0' || strlen(path) >= sizeof sun->sun_path) {
-      snprintf(error, error_size, "http_listen: unix socket path empty or too long");
-      lp_http_free(http);
-      return NULL;
-    }
     sun->sun_family = AF_UNIX;
-    memcpy(sun->sun_path, path, strlen(path) + 1);
-    unlink(path);
-    memcpy(http->unix_path, path, strlen(path) + 1);
+    memcpy(sun->sun_path, parsed.host, strlen(parsed.host) + 1);
+    unlink(parsed.host);
+    memcpy(http->unix_path, parsed.host, strlen(parsed.host) + 1);
     length = sizeof *sun;
   } else if (evutil_parse_sockaddr_port(address, (struct sockaddr *)&storage, &length) != 0) {
     snprintf(error, error_size, "http_listen: '%s' is not ip:port, [ipv6]:port or unix:/path", address);

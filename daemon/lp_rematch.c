@@ -1,5 +1,6 @@
 /* lp_rematch: runs a rematch. On the loop: take the Redis lock (SET NX PX, so one rematch at a
- * time across daemons), read the epoch, copy what matching needs into plain arrays (the
+ * time across daemons) and read the epoch, one script sent on the store's link (the loop never
+ * waits for Redis: the rematch goes on from its reply), copy what matching needs into plain arrays (the
  * snapshot). In a worker thread, touching only the snapshot and the previous result: build the
  * problem (eligibility_build), solve it warm from the previous rematch, prove it (matcher_verify),
  * check every new proposal against the rules (eligibility_is_eligible) and explain the unplaced.
@@ -22,11 +23,12 @@
 #include "lp_handlers.h"
 #include "lp_log.h"
 #include "lp_rules.h"
+#include "lp_redis.h"
 #include "lp_store.h"
 
 #define CODE(name) LEERPLEK__V1__STATUS_CODE__STATUS_CODE_##name
 #define PSTATE(name) LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_##name
-#define LOCK_KEY "lp:lock:rematch"
+#define LOCK_KEY LP_REMATCH_LOCK_KEY
 #define MAX_CHANGES_DEFAULT 100u
 #define MAX_CHANGES_LIMIT 1000u
 
@@ -86,7 +88,7 @@ typedef struct job {
 
 struct lp_rematch {
   lp_daemon *daemon;
-  redisContext *redis;       /* synchronous: lock, epoch (one round trip each, on the loop) */
+  struct lock_request *locking; /* a rematch waiting for Redis' answer to its lock, or NULL */
   struct event *finished;    /* activated by the worker */
   struct event *nightly;
   pthread_t thread;
@@ -319,71 +321,171 @@ out:
   return NULL;
 }
 
-/* ---- lock and epoch (synchronous, one round trip each) --------------------------------- */
-
-static bool redis_ready(lp_rematch *rematch, char *message, size_t message_size) {
-  if (rematch->redis && !rematch->redis->err) return true;
-  if (rematch->redis) redisFree(rematch->redis);
-  rematch->redis = lp_store_connect_sync(&rematch->daemon->config, message, message_size);
-  return rematch->redis != NULL;
-}
+/* ---- lock and epoch (async commands on the store's link) ------------------------------ */
 
 static uint64_t parse_u64(const redisReply *reply) {
   if (!reply || reply->type != REDIS_REPLY_STRING) return 0;
   return strtoull(reply->str, NULL, 10);
 }
 
-/* 0 locked (epoch read), else a StatusCode with message. */
-static int take_lock(lp_rematch *rematch, uint64_t *epoch, char *message, size_t message_size) {
-  if (!redis_ready(rematch, message, message_size)) return CODE(UNAVAILABLE);
-  static unsigned long long sequence;
-  snprintf(rematch->lock_value, sizeof rematch->lock_value, "%s:%llu:%lld", rematch->daemon->config.instance_id,
-           ++sequence, (long long)time(NULL));
-  redisAppendCommand(rematch->redis, "SET %s %s NX PX %u", LOCK_KEY, rematch->lock_value,
-                     rematch->daemon->config.rematch_lock_ttl_ms);
-  redisAppendCommand(rematch->redis, "GET lp:epoch");
-  redisReply *set = NULL, *get = NULL;
-  int ok1 = redisGetReply(rematch->redis, (void **)&set), ok2 = ok1 == REDIS_OK ? redisGetReply(rematch->redis, (void **)&get) : REDIS_ERR;
-  int code = 0;
-  if (ok1 != REDIS_OK || ok2 != REDIS_OK || !set || !get) {
-    snprintf(message, message_size, "the store is unavailable for the rematch lock: %s; retry",
-             rematch->redis->errstr[0] ? rematch->redis->errstr : "no reply");
-    code = CODE(UNAVAILABLE);
-  } else if (set->type == REDIS_REPLY_NIL) {
-    snprintf(message, message_size, "another rematch is running (lock %s is held, by this or another daemon); retry when it has finished",
-             LOCK_KEY);
-    code = CODE(ABORTED);
-  } else if (set->type != REDIS_REPLY_STATUS) {
-    snprintf(message, message_size, "the store refused the rematch lock: %s", set->type == REDIS_REPLY_ERROR ? set->str : "unexpected reply");
-    code = CODE(UNAVAILABLE);
-  } else {
-    *epoch = parse_u64(get);
-  }
-  if (set) freeReplyObject(set);
-  if (get) freeReplyObject(get);
-  return code;
+/* Deletes only our own lock: after an expiry another daemon may hold it. */
+static const char RELEASE_SCRIPT[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+
+static void result_free(Leerplek__V1__RematchResult *result);
+
+/* A release on its way, and the answer to give once Redis has done it: whoever hears that a
+ * rematch is over may start the next one at once, on any daemon. */
+typedef struct release_request {
+  unsigned ttl_ms;
+  lp_rematch_done *done;     /* NULL: nobody to answer */
+  void *arg;
+  int code;
+  char message[512];
+  Leerplek__V1__RematchResult *result; /* owned */
+} release_request;
+
+static void answer_released(release_request *release) {
+  if (release->done) release->done(release->arg, release->code, release->message, release->result);
+  result_free(release->result);
+  free(release);
 }
 
-static void release_lock(lp_rematch *rematch) {
-  char message[200];
-  if (!redis_ready(rematch, message, sizeof message)) {
-    LP_WARN("cannot release %s (%s); it expires after %u ms", LOCK_KEY, message, rematch->daemon->config.rematch_lock_ttl_ms);
+static void on_lock_released(redisAsyncContext *redis, void *reply_pointer, void *privdata) {
+  (void)redis;
+  redisReply *reply = reply_pointer;
+  release_request *release = privdata;
+  if (!reply) LP_WARN("releasing %s failed: lost the link to redis; it expires after %u ms", LOCK_KEY, release->ttl_ms);
+  else if (reply->type == REDIS_REPLY_ERROR)
+    LP_WARN("redis refused to release %s: %s; it expires after %u ms", LOCK_KEY, reply->str, release->ttl_ms);
+  answer_released(release);
+}
+
+/* When the loop has stopped (the store is gone or closing), a short synchronous link does
+ * what the store's link no longer can: nothing is served any more that it could hold up. */
+static void run_after_loop(lp_rematch *rematch, const char *what, const char *script, const char *lock_value) {
+  char message[300];
+  redisContext *redis = lp_redis_connect_sync(&rematch->daemon->config, message, sizeof message);
+  redisReply *reply = redis ? redisCommand(redis, "EVAL %s 1 %s %s", script, LOCK_KEY, lock_value) : NULL;
+  if (!reply || reply->type == REDIS_REPLY_ERROR)
+    LP_WARN("%s failed (%s); the lock expires after %u ms", what,
+            reply ? reply->str : redis ? redis->errstr : message, rematch->daemon->config.rematch_lock_ttl_ms);
+  if (reply) freeReplyObject(reply);
+  if (redis) redisFree(redis);
+}
+
+static bool loop_stopped(const lp_rematch *rematch) {
+  return !rematch->daemon->store || lp_store_closing(rematch->daemon->store);
+}
+
+/* Releases the lock, then answers as release says (takes it). */
+static void release_lock_then(lp_rematch *rematch, release_request *release) {
+  release->ttl_ms = rematch->daemon->config.rematch_lock_ttl_ms;
+  if (loop_stopped(rematch)) {
+    run_after_loop(rematch, "releasing " LOCK_KEY, RELEASE_SCRIPT, rematch->lock_value);
+    answer_released(release);
     return;
   }
-  /* Delete only our own lock: after an expiry another daemon may hold it. */
-  redisReply *reply = redisCommand(rematch->redis,
-                                   "EVAL %s 1 %s %s",
-                                   "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
-                                   LOCK_KEY, rematch->lock_value);
+  if (lp_store_send(rematch->daemon->store, on_lock_released, release, "EVAL %s 1 %s %s", RELEASE_SCRIPT, LOCK_KEY,
+                    rematch->lock_value) != 0) {
+    LP_WARN("cannot release %s (no link to redis); it expires after %u ms", LOCK_KEY, release->ttl_ms);
+    answer_released(release);
+  }
+}
+
+
+/* Takes the lock (SET NX PX) and reads the epoch in one round trip: {1 or 0, epoch or nil}. */
+static const char LOCK_SCRIPT[] =
+    "local ok = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])\n"
+    "return {ok and 1 or 0, redis.call('GET', KEYS[2])}\n";
+
+/* A rematch asked for, its lock on the way. */
+typedef struct lock_request {
+  lp_rematch *rematch;       /* NULL once abandoned (timed out, or the rematch freed) */
+  bool dry_run;
+  uint32_t max_changes;
+  char actor[96];
+  lp_rematch_done *done;
+  void *arg;
+  char lock_value[96];
+  struct event *timeout;     /* answers UNAVAILABLE when Redis does not within redis_timeout_ms */
+} lock_request;
+
+static void lock_request_free(lock_request *request) {
+  if (request->timeout) event_free(request->timeout);
+  free(request);
+}
+
+static void start_locked(lp_rematch *rematch, lock_request *request, uint64_t epoch);
+
+static void on_lock_reply(redisAsyncContext *redis, void *reply_pointer, void *privdata) {
+  lock_request *request = privdata;
+  redisReply *reply = reply_pointer;
+  lp_rematch *rematch = request->rematch;
+  bool locked = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+                reply->element[0]->type == REDIS_REPLY_INTEGER && reply->element[0]->integer == 1;
+  if (!rematch) { /* abandoned: a lock that came too late is given back */
+    if (locked) redisAsyncCommand(redis, NULL, NULL, "EVAL %s 1 %s %s", RELEASE_SCRIPT, LOCK_KEY, request->lock_value);
+    lock_request_free(request);
+    return;
+  }
+  rematch->locking = NULL;
+  char message[400];
+  int code = 0;
   if (!reply) {
-    LP_WARN("releasing %s failed: %s; it expires after %u ms", LOCK_KEY, rematch->redis->errstr,
-            rematch->daemon->config.rematch_lock_ttl_ms);
+    snprintf(message, sizeof message, "the store is unavailable for the rematch lock: %s; retry",
+             redis && redis->errstr[0] ? redis->errstr : "lost the link to redis");
+    code = CODE(UNAVAILABLE);
+  } else if (reply->type == REDIS_REPLY_ERROR || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+    snprintf(message, sizeof message, "the store refused the rematch lock: %s",
+             reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+    code = CODE(UNAVAILABLE);
+  } else if (!locked) {
+    snprintf(message, sizeof message,
+             "another rematch is running (lock %s is held, by this or another daemon); retry when it has finished", LOCK_KEY);
+    code = CODE(ABORTED);
+  }
+  if (code != 0) {
+    if (request->done) request->done(request->arg, code, message, NULL);
+    lock_request_free(request);
     return;
   }
-  if (reply->type == REDIS_REPLY_ERROR)
-    LP_WARN("redis refused to release %s: %s; it expires after %u ms", LOCK_KEY, reply->str,
-            rematch->daemon->config.rematch_lock_ttl_ms);
-  freeReplyObject(reply);
+  snprintf(rematch->lock_value, sizeof rematch->lock_value, "%s", request->lock_value);
+  start_locked(rematch, request, parse_u64(reply->element[1]));
+  lock_request_free(request);
+}
+
+static void on_lock_timeout(evutil_socket_t fd, short what, void *arg) {
+  (void)fd, (void)what;
+  lock_request *request = arg;
+  lp_rematch *rematch = request->rematch;
+  if (!rematch) return;
+  rematch->locking = NULL;
+  request->rematch = NULL; /* the reply, when it comes, frees it */
+  char message[200];
+  snprintf(message, sizeof message, "the store did not answer for the rematch lock within %u ms; retry",
+           rematch->daemon->config.redis_timeout_ms);
+  if (request->done) request->done(request->arg, CODE(UNAVAILABLE), message, NULL);
+}
+
+/* Sends the lock script; the rematch goes on in on_lock_reply. 0, or a StatusCode with
+ * message when it could not be sent (request not kept). */
+static int take_lock(lp_rematch *rematch, lock_request *request, char *message, size_t message_size) {
+  static unsigned long long sequence;
+  const lp_config *config = &rematch->daemon->config;
+  snprintf(request->lock_value, sizeof request->lock_value, "%s:%llu:%lld", config->instance_id, ++sequence,
+           (long long)time(NULL));
+  char ttl[16];
+  snprintf(ttl, sizeof ttl, "%u", config->rematch_lock_ttl_ms);
+  if (lp_store_send(rematch->daemon->store, on_lock_reply, request, "EVAL %s 2 %s %s %s %s", LOCK_SCRIPT, LOCK_KEY,
+                    LP_EPOCH_KEY, request->lock_value, ttl) != 0) {
+    snprintf(message, message_size, "the store is unavailable for the rematch lock: no link to redis; retry");
+    return CODE(UNAVAILABLE);
+  }
+  struct timeval timeout = {config->redis_timeout_ms / 1000, (config->redis_timeout_ms % 1000) * 1000};
+  evtimer_add(request->timeout, &timeout);
+  rematch->locking = request;
+  return 0;
 }
 
 /* ---- results --------------------------------------------------------------------------- */
@@ -725,15 +827,31 @@ static void schedule(epoch_write *write, void (*next)(epoch_write *write)) {
   evtimer_add(write->step, &now);
 }
 
-/* Runs the cleanup script on the rematch's synchronous link: a failed write leaves nothing. */
-static void cleanup_staging(lp_rematch *rematch) {
-  char message[200];
-  if (!redis_ready(rematch, message, sizeof message)) return;
-  redisReply *reply = redisCommand(rematch->redis, "EVAL %s 0 %s", CLEANUP_SCRIPT, rematch->lock_value);
+static void on_staging_cleaned(redisAsyncContext *redis, void *reply_pointer, void *privdata) {
+  (void)privdata;
+  redisReply *reply = reply_pointer;
   if (!reply || reply->type == REDIS_REPLY_ERROR)
     LP_WARN("rematch: staged records are left in Redis (%s); the next rematch deletes them",
-            reply ? reply->str : rematch->redis->errstr);
-  if (reply) freeReplyObject(reply);
+            reply ? reply->str : redis && redis->errstr[0] ? redis->errstr : "lost the link to redis");
+}
+
+/* Runs the cleanup script on the store's link (after the loop: on a short link of its own): a
+ * failed write leaves nothing. */
+static void cleanup_staging(lp_rematch *rematch) {
+  if (loop_stopped(rematch)) {
+    char message[300];
+    redisContext *redis = lp_redis_connect_sync(&rematch->daemon->config, message, sizeof message);
+    redisReply *reply = redis ? redisCommand(redis, "EVAL %s 0 %s", CLEANUP_SCRIPT, rematch->lock_value) : NULL;
+    if (!reply || reply->type == REDIS_REPLY_ERROR)
+      LP_WARN("rematch: staged records are left in Redis (%s); the next rematch deletes them",
+              reply ? reply->str : redis ? redis->errstr : message);
+    if (reply) freeReplyObject(reply);
+    if (redis) redisFree(redis);
+    return;
+  }
+  if (lp_store_send(rematch->daemon->store, on_staging_cleaned, NULL, "EVAL %s 0 %s", CLEANUP_SCRIPT,
+                    rematch->lock_value) != 0)
+    LP_WARN("rematch: staged records are left in Redis (no link to redis); the next rematch deletes them");
 }
 
 /* Ends the write: on failure memory is untouched (records not yet applied are freed). */
@@ -1199,15 +1317,19 @@ static int apply_job(lp_rematch *rematch, job *job, char *message, size_t messag
 /* ---- the loop's side of the handoff ---------------------------------------------------- */
 
 static void finish(lp_rematch *rematch, job *job, int code, const char *message) {
-  release_lock(rematch);
   rematch->running = NULL;
-  lp_rematch_done *done = job->done;
-  void *arg = job->arg;
   if (code != 0) LP_WARN("rematch by %s failed: %s", job->actor, message);
-  if (done) done(arg, code, message, code == 0 ? rematch->reply : NULL);
-  result_free(rematch->reply);
+  release_request *release = lp_calloc(1, sizeof *release);
+  release->done = job->done;
+  release->arg = job->arg;
+  release->code = code;
+  snprintf(release->message, sizeof release->message, "%s", message);
+  if (code == 0) release->result = rematch->reply;
+  else result_free(rematch->reply);
   rematch->reply = NULL;
   job_free(job);
+  /* Answered once the lock is gone (this link sends the next rematch's SET after it anyway). */
+  release_lock_then(rematch, release);
 }
 
 static void on_worker_finished(evutil_socket_t fd, short what, void *arg) {
@@ -1234,7 +1356,7 @@ static void on_worker_finished(evutil_socket_t fd, short what, void *arg) {
 
 int lp_rematch_start(lp_rematch *rematch, bool dry_run, uint32_t max_changes, const char *actor,
                      lp_rematch_done *done, void *arg, char *message, size_t message_size) {
-  if (rematch->running) {
+  if (rematch->running || rematch->locking) {
     snprintf(message, message_size, "a rematch is already running on this daemon; retry when it has finished");
     return CODE(ABORTED);
   }
@@ -1242,9 +1364,27 @@ int lp_rematch_start(lp_rematch *rematch, bool dry_run, uint32_t max_changes, co
     snprintf(message, message_size, "the store is unavailable (reconnecting); retry");
     return CODE(UNAVAILABLE);
   }
-  uint64_t epoch = 0;
-  int code = take_lock(rematch, &epoch, message, message_size);
-  if (code != 0) return code;
+  lock_request *request = lp_calloc(1, sizeof *request);
+  request->rematch = rematch;
+  request->dry_run = dry_run;
+  request->max_changes = max_changes;
+  snprintf(request->actor, sizeof request->actor, "%s", actor);
+  request->done = done;
+  request->arg = arg;
+  request->timeout = evtimer_new(rematch->daemon->base, on_lock_timeout, request);
+  int code = request->timeout ? take_lock(rematch, request, message, message_size) : CODE(INTERNAL);
+  if (!request->timeout) snprintf(message, message_size, "could not arm the rematch lock's timer");
+  if (code != 0) lock_request_free(request);
+  return code;
+}
+
+/* The lock is ours and epoch is Redis' last: the snapshot, then the worker. */
+static void start_locked(lp_rematch *rematch, lock_request *request, uint64_t epoch) {
+  bool dry_run = request->dry_run;
+  uint32_t max_changes = request->max_changes;
+  const char *actor = request->actor;
+  lp_rematch_done *done = request->done;
+  void *arg = request->arg;
   long long t0 = now_us();
   /* The clock first: the snapshot counts every pupil's days waited to it. */
   int64_t started_unix_s = (int64_t)time(NULL);
@@ -1263,15 +1403,18 @@ int lp_rematch_start(lp_rematch *rematch, bool dry_run, uint32_t max_changes, co
   if (pthread_create(&rematch->thread, NULL, worker_main, job) != 0) {
     rematch->running = NULL;
     job_free(job);
-    release_lock(rematch);
-    snprintf(message, message_size, "could not start the rematch worker thread");
-    return CODE(INTERNAL);
+    release_request *release = lp_calloc(1, sizeof *release);
+    release->done = done;
+    release->arg = arg;
+    release->code = CODE(INTERNAL);
+    snprintf(release->message, sizeof release->message, "could not start the rematch worker thread");
+    release_lock_then(rematch, release);
+    return;
   }
   rematch->thread_live = true;
-  return 0;
 }
 
-bool lp_rematch_running(const lp_rematch *rematch) { return rematch->running != NULL; }
+bool lp_rematch_running(const lp_rematch *rematch) { return rematch->running != NULL || rematch->locking != NULL; }
 
 const Leerplek__V1__RematchResult *lp_rematch_last(const lp_rematch *rematch) { return rematch->last; }
 
@@ -1321,9 +1464,12 @@ lp_rematch *lp_rematch_new(lp_daemon *daemon) {
     lp_rematch_free(rematch);
     return NULL;
   }
+  /* Before the loop serves anything (like the store's first load), on a short link of its own:
+   * place_pupil's ids must start after the last manual id from the first call on. */
   char message[256];
-  if (redis_ready(rematch, message, sizeof message)) {
-    redisReply *reply = redisCommand(rematch->redis, "MGET lp:epoch lp:rematch:last " LP_MANUAL_LAST_KEY);
+  redisContext *redis = lp_redis_connect_sync(&daemon->config, message, sizeof message);
+  if (redis) {
+    redisReply *reply = redisCommand(redis, "MGET " LP_EPOCH_KEY " " LP_REMATCH_LAST_KEY " " LP_MANUAL_LAST_KEY);
     if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3) {
       rematch->epoch = parse_u64(reply->element[0]);
       rematch->manual_last = parse_u64(reply->element[2]);
@@ -1331,6 +1477,7 @@ lp_rematch *lp_rematch_new(lp_daemon *daemon) {
         rematch->last = leerplek__v1__rematch_result__unpack(NULL, reply->element[1]->len, (const uint8_t *)reply->element[1]->str);
     }
     if (reply) freeReplyObject(reply);
+    redisFree(redis);
   } else {
     LP_WARN("rematch: cannot read the last epoch now (%s); it is read again at the first rematch", message);
   }
@@ -1350,7 +1497,10 @@ void lp_rematch_free(lp_rematch *rematch) {
   }
   if (rematch->finished) event_free(rematch->finished);
   if (rematch->nightly) event_free(rematch->nightly);
-  if (rematch->redis) redisFree(rematch->redis);
+  if (rematch->locking) { /* its reply, if any still comes, frees it */
+    rematch->locking->rematch = NULL;
+    rematch->locking = NULL;
+  }
   warm_free(&rematch->warm);
   result_free(rematch->last);
   result_free(rematch->reply);

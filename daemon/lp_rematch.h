@@ -12,12 +12,14 @@
 #include "leerplek.pb-c.h"
 #include "lp_daemon.h"
 #include "lp_handlers.h"
+#include "lp_redis.h"
 #include "lp_server.h"
 
 typedef struct lp_rematch lp_rematch;
 
-/* Reads the last epoch and rematch summary from Redis and arms the nightly timer (a store that
- * cannot be reached now is read at the first rematch; logged). NULL when libevent refuses an
+/* Reads the last epoch and rematch summary from Redis (before the loop serves, on a short link
+ * of its own) and arms the nightly timer (a store that cannot be reached now is read at the
+ * first rematch; logged). NULL when libevent refuses an
  * event. One per daemon (see lp_rematch_of). */
 lp_rematch *lp_rematch_new(lp_daemon *daemon);
 /* Waits for a running worker, frees everything. */
@@ -29,9 +31,11 @@ lp_rematch *lp_rematch_of(const lp_daemon *daemon);
  * else a StatusCode and a message. */
 typedef void lp_rematch_done(void *arg, int code, const char *message, const Leerplek__V1__RematchResult *result);
 
-/* Takes the lock and the snapshot and starts the worker. 0, or a StatusCode with message
- * (ABORTED when a rematch runs here or on another daemon, UNAVAILABLE without Redis); done is
- * then not called. */
+/* Asks Redis for the lock (on the store's link, without waiting); once it is ours, takes the
+ * snapshot and starts the worker. 0, or a StatusCode with message (ABORTED when a rematch runs
+ * on this daemon, UNAVAILABLE without a link to Redis); done is then not called. After 0, done
+ * also reports a lock held by another daemon (ABORTED) or a Redis that does not answer within
+ * redis_timeout_ms (UNAVAILABLE). */
 int lp_rematch_start(lp_rematch *rematch, bool dry_run, uint32_t max_changes, const char *actor,
                      lp_rematch_done *done, void *arg, char *message, size_t message_size);
 bool lp_rematch_running(const lp_rematch *rematch);
@@ -49,7 +53,7 @@ Leerplek__V1__Offer *lp_rematch_offer(const lp_state *state, const Leerplek__V1_
  * as this one has followed; two daemons placing by hand in the same instant could still pick
  * the same id: coordinators place by hand on one daemon, as they run rematches on one). */
 #define LP_MANUAL_ID_BIT (1u << 23)
-#define LP_MANUAL_LAST_KEY "lp:manual:last"
+/* LP_MANUAL_LAST_KEY: lp_redis.h, with the other key names. */
 uint64_t lp_rematch_manual_id(lp_rematch *rematch, uint64_t epoch_seen, uint64_t manual_seen);
 /* Whether id is one a rematch or place_pupil could have issued so far (a stale id, when no
  * placement holds it). */

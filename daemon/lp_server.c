@@ -52,6 +52,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "leerplek_wire.h"
 #include "lp_alloc.h"
 #include "lp_dispatch.h"
 #include "lp_log.h"
@@ -389,11 +390,10 @@ static void process_input(lp_conn *conn) {
       return;
     }
     size_t available = evbuffer_get_length(input);
-    if (available < 4) return;
-    unsigned char header[4];
-    evbuffer_copyout(input, header, 4);
-    uint32_t size = ((uint32_t)header[0] << 24) | ((uint32_t)header[1] << 16) |
-                    ((uint32_t)header[2] << 8) | header[3];
+    if (available < LEERPLEK_FRAME_HEADER_SIZE) return;
+    unsigned char header[LEERPLEK_FRAME_HEADER_SIZE];
+    evbuffer_copyout(input, header, sizeof header);
+    uint32_t size = leerplek_frame_get_length(header);
     if (size > config->max_frame_bytes) {
       LP_INFO("connection %s: frame of %u bytes over the limit of %u; closing", conn->peer, size,
               config->max_frame_bytes);
@@ -401,8 +401,8 @@ static void process_input(lp_conn *conn) {
       lp_dispatch_oversized(conn->server->daemon, conn, size);
       return;
     }
-    if (available - 4 < size) return; /* wait for the rest of the frame */
-    evbuffer_drain(input, 4);
+    if (available - LEERPLEK_FRAME_HEADER_SIZE < size) return; /* wait for the rest of the frame */
+    evbuffer_drain(input, LEERPLEK_FRAME_HEADER_SIZE);
     static const unsigned char empty[1] = {0};
     /* Never NULL: the frame is all there, and libevent allocates through lp_alloc. */
     const unsigned char *body = size ? evbuffer_pullup(input, size) : empty;
@@ -678,19 +678,21 @@ int lp_server_listen(lp_server *server, char *error, size_t error_size) {
   struct sockaddr_storage storage;
   memset(&storage, 0, sizeof storage);
   int length = sizeof storage;
-  if (strncmp(address, "unix:", 5) == 0) {
+  leerplek_address parsed;
+  char reason[300];
+  if (leerplek_address_parse(address, &parsed, reason, sizeof reason) != 0) {
+    snprintf(error, error_size, "listen: %s", reason);
+    return -1;
+  }
+  if (parsed.is_unix) {
     struct sockaddr_un *sun = (struct sockaddr_un *)&storage;
-    const char *path = address + 5;
-    if (path[0] == '\0' || strlen(path) >= sizeof sun->sun_path) {
-      snprintf(error, error_size, "listen: unix socket path empty or longer than %zu bytes", sizeof sun->sun_path - 1);
-      return -1;
-    }
     sun->sun_family = AF_UNIX;
-    memcpy(sun->sun_path, path, strlen(path) + 1);
-    unlink(path); /* a stale socket file from an earlier run */
-    snprintf(server->unix_path, sizeof server->unix_path, "%s", path);
+    memcpy(sun->sun_path, parsed.host, strlen(parsed.host) + 1);
+    unlink(parsed.host); /* a stale socket file from an earlier run */
+    memcpy(server->unix_path, parsed.host, strlen(parsed.host) + 1); /* at most LEERPLEK_UNIX_PATH_MAX */
     length = sizeof *sun;
   } else if (evutil_parse_sockaddr_port(address, (struct sockaddr *)&storage, &length) != 0) {
+    /* The listener binds an IP literal: no name is resolved. */
     snprintf(error, error_size, "listen: '%s' is not ip:port, [ipv6]:port or unix:/path", address);
     return -1;
   }

@@ -17,12 +17,11 @@
  *   write, because memory may hold writes that never reached Redis;
  * - blocking DNS in connect: addresses must be IP literals or unix sockets (checked here).
  *
- * Sentinel (redis_sentinels): before every connect (the async link, the loads, the rematch's
- * link) the Sentinels are asked for the primary, one after the other with a short timeout, and
+ * Sentinel (redis_sentinels): before every connect (the async link, the loads) the Sentinels are asked for the primary, one after the other with a short timeout, and
  * the link checks with ROLE that it reached a primary. A lost link, a Redis that turned replica
  * (READONLY) or a ROLE other than master drops the link; the reconnect asks again, so a
- * failover is followed like any lost link, state reload included. The questions block the
- * loop for at most sentinel_timeout_ms each, only while reconnecting.
+ * failover is followed like any lost link, state reload included. On the serving loop the
+ * Sentinels are asked on async links (lp_redis_primary_async): the loop never waits for them.
  *
  * WAIT (redis_wait_replicas = N): each batch's EXEC is followed by WAIT N redis_wait_timeout_ms
  * and its commits are answered only from WAIT's reply: confirmed when N replicas have it, else
@@ -34,7 +33,6 @@
  * which saves Redis and hiredis two commands per mutation. */
 #include "lp_store.h"
 
-#include <arpa/inet.h>
 #include <event2/event.h>
 #include <hiredis/async.h>
 #include <hiredis/adapters/libevent.h>
@@ -48,12 +46,9 @@
 #include <time.h>
 
 #include "lp_alloc.h"
-#include "lp_follow.h"
 #include "lp_log.h"
+#include "lp_redis.h"
 
-/* Each Sentinel gets this long (at most redis_timeout_ms) to answer: they are asked one after
- * the other, on the event loop, while it reconnects. */
-enum { SENTINEL_TIMEOUT_MS = 500 };
 enum { LOCAL_WRITE_SLOTS = 4096 };
 
 /* A load's time by phase, milliseconds (see lp_store_load_state). */
@@ -276,8 +271,8 @@ static void note_written(lp_txn *txn, enum lp_kind kind, const char *key, const 
 void lp_txn_put(lp_txn *txn, enum lp_kind kind, const char *key, const ProtobufCMessage *message) {
   note_record(txn, kind, key);
   char record_key[256], index_key[64];
-  snprintf(record_key, sizeof record_key, "lp:%s:%s", lp_kind_name(kind), key);
-  snprintf(index_key, sizeof index_key, "lp:index:%s", lp_kind_name(kind));
+  snprintf(record_key, sizeof record_key, LP_KEY_PREFIX "%s:%s", lp_kind_name(kind), key);
+  snprintf(index_key, sizeof index_key, LP_INDEX_PREFIX "%s", lp_kind_name(kind));
   size_t size = protobuf_c_message_get_packed_size(message);
   uint8_t *bytes = lp_malloc(size);
   protobuf_c_message_pack(message, bytes);
@@ -293,8 +288,8 @@ void lp_txn_put(lp_txn *txn, enum lp_kind kind, const char *key, const ProtobufC
 void lp_txn_delete(lp_txn *txn, enum lp_kind kind, const char *key) {
   note_record(txn, kind, key);
   char record_key[256], index_key[64];
-  snprintf(record_key, sizeof record_key, "lp:%s:%s", lp_kind_name(kind), key);
-  snprintf(index_key, sizeof index_key, "lp:index:%s", lp_kind_name(kind));
+  snprintf(record_key, sizeof record_key, LP_KEY_PREFIX "%s:%s", lp_kind_name(kind), key);
+  snprintf(index_key, sizeof index_key, LP_INDEX_PREFIX "%s", lp_kind_name(kind));
   const char *del_argv[2] = {"DEL", record_key};
   add_strings(txn, 2, del_argv);
   const char *index_argv[3] = {"SREM", index_key, key};
@@ -465,14 +460,14 @@ static void seal_events(lp_txn *txn) {
     char index_keys[4][256];
     int index_count = 0;
     if (detail->school_id[0] && detail->pupil_ref[0])
-      snprintf(index_keys[index_count++], sizeof index_keys[0], "lp:history:pupil:%s/%s", detail->school_id,
+      snprintf(index_keys[index_count++], sizeof index_keys[0], LP_HISTORY_PREFIX "pupil:%s/%s", detail->school_id,
                detail->pupil_ref);
     if (detail->school_id[0])
-      snprintf(index_keys[index_count++], sizeof index_keys[0], "lp:history:school:%s", detail->school_id);
+      snprintf(index_keys[index_count++], sizeof index_keys[0], LP_HISTORY_PREFIX "school:%s", detail->school_id);
     if (detail->vacancy_id[0])
-      snprintf(index_keys[index_count++], sizeof index_keys[0], "lp:history:vacancy:%s", detail->vacancy_id);
+      snprintf(index_keys[index_count++], sizeof index_keys[0], LP_HISTORY_PREFIX "vacancy:%s", detail->vacancy_id);
     if (detail->company_id[0])
-      snprintf(index_keys[index_count++], sizeof index_keys[0], "lp:history:company:%s", detail->company_id);
+      snprintf(index_keys[index_count++], sizeof index_keys[0], LP_HISTORY_PREFIX "company:%s", detail->company_id);
     size_t packed_size = protobuf_c_message_get_packed_size(&detail->base);
     uint8_t *packed = lp_malloc(packed_size ? packed_size : 1);
     protobuf_c_message_pack(&detail->base, packed);
@@ -519,8 +514,8 @@ static const char ERASE_SCRIPT[] =
 
 void lp_txn_erase_history(lp_txn *txn, const char *school_id, const char *pupil_ref) {
   char pupil_key[256], school_key[256];
-  snprintf(pupil_key, sizeof pupil_key, "lp:history:pupil:%s/%s", school_id, pupil_ref);
-  snprintf(school_key, sizeof school_key, "lp:history:school:%s", school_id);
+  snprintf(pupil_key, sizeof pupil_key, LP_HISTORY_PREFIX "pupil:%s/%s", school_id, pupil_ref);
+  snprintf(school_key, sizeof school_key, LP_HISTORY_PREFIX "school:%s", school_id);
   const char *argv[6] = {"EVAL", ERASE_SCRIPT, "3", LP_EVENTS_STREAM, pupil_key, school_key};
   add_strings(txn, 6, argv);
 }
@@ -542,7 +537,9 @@ typedef struct pending_commit {
 } pending_commit;
 
 struct lp_store {
-  lp_daemon *daemon;
+  struct event_base *base;
+  const lp_config *config;
+  lp_store_hooks hooks;
   redisAsyncContext *redis;     /* NULL while disconnected */
   bool connected;
   bool ready;                   /* the connection answered PING: Redis is responsive */
@@ -565,6 +562,7 @@ struct lp_store {
   struct event *flush_event;
   char events_start[64];        /* lp:events' last id just before the first load */
   char primary[256];            /* the address connected to (from redis or the Sentinels) */
+  lp_redis_query *primary_query; /* the Sentinels being asked, or NULL */
   /* Local writes by record, for lp_store_read: the last commit (by number) that wrote each;
    * a direct-mapped table, so a record pushed out leaves its number in evicted_seq. */
   uint64_t commit_seq;
@@ -573,6 +571,10 @@ struct lp_store {
 };
 
 const char *lp_store_events_start(const lp_store *store) { return store->events_start; }
+
+static void count(lp_store *store, enum lp_store_counter counter) {
+  if (store->hooks.count) store->hooks.count(store->hooks.arg, counter);
+}
 
 static void schedule_reconnect(lp_store *store);
 
@@ -616,7 +618,7 @@ static void *reload_worker(void *arg) {
   reload_job *job = arg;
   struct timespec started;
   clock_gettime(CLOCK_MONOTONIC, &started);
-  redisContext *sync = lp_store_connect_sync(&job->store->daemon->config, job->error, sizeof job->error);
+  redisContext *sync = lp_redis_connect_sync(job->store->config, job->error, sizeof job->error);
   job->connect_ms = ms_since(&started);
   job->rc = sync ? load_state_timed(sync, &job->fresh, &job->timing, job->error, sizeof job->error) : -1;
   if (sync) redisFree(sync);
@@ -660,14 +662,12 @@ static void on_reload_done(evutil_socket_t fd, short events, void *arg) {
     free(job);
     return;
   }
-  lp_state_free(&store->daemon->state);
-  store->daemon->state = job->fresh;
   /* A link lost during the load may have cost lp_follow re-reads: then load again. */
   if (job->generation == store->reload_generation) store->reload_needed = false;
   store->loaded = true;
   log_load("state reloaded from redis", job->connect_ms, &job->timing);
+  store->hooks.state_loaded(store->hooks.arg, &job->fresh, true);
   free(job);
-  if (store->daemon->follow) lp_follow_reloaded(store->daemon->follow);
   reload_if_needed(store);
 }
 
@@ -714,7 +714,7 @@ static void on_exec_reply(redisAsyncContext *redis, void *reply_pointer, void *p
         if (reply->element[i]->type == REDIS_REPLY_ERROR) {
           readonly = readonly || strncmp(reply->element[i]->str, "READONLY", 8) == 0;
           code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INTERNAL;
-          store->daemon->metrics.redis_errors++;
+          count(store, LP_STORE_REDIS_ERRORS);
           snprintf(message, sizeof message, "store refused part of the write: %.200s", reply->element[i]->str);
           need_reload(store);
           break;
@@ -722,7 +722,7 @@ static void on_exec_reply(redisAsyncContext *redis, void *reply_pointer, void *p
       }
     } else {
       code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INTERNAL;
-      store->daemon->metrics.redis_errors++;
+      count(store, LP_STORE_REDIS_ERRORS);
       readonly = readonly || (reply->type == REDIS_REPLY_ERROR && strstr(reply->str, "READONLY") != NULL);
       snprintf(message, sizeof message, "store refused the write: %.200s",
                reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply to EXEC");
@@ -731,7 +731,7 @@ static void on_exec_reply(redisAsyncContext *redis, void *reply_pointer, void *p
     element += commands;
     if (code == 0 && pending->unconfirmed) {
       code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_DEADLINE_EXCEEDED;
-      store->daemon->metrics.redis_wait_shortfalls++;
+      count(store, LP_STORE_WAIT_SHORTFALLS);
       snprintf(message, sizeof message, "written on the primary, but WAIT for its replicas could not be sent; "
                "it may be lost in a failover: re-read");
     }
@@ -760,7 +760,7 @@ static void on_wait_reply(redisAsyncContext *redis, void *reply_pointer, void *p
   lp_store *store = redis->data;
   size_t commits = (size_t)(uintptr_t)privdata;
   redisReply *reply = reply_pointer;
-  const lp_config *config = &store->daemon->config;
+  const lp_config *config = store->config;
   long long replicas = reply && reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
   for (size_t c = 0; c < commits && store->oldest; c++) {
     pending_commit *pending = store->oldest;
@@ -769,7 +769,7 @@ static void on_wait_reply(redisAsyncContext *redis, void *reply_pointer, void *p
     snprintf(message, sizeof message, "%s", pending->exec_message);
     if (code == 0 && replicas < (long long)config->redis_wait_replicas) {
       code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_DEADLINE_EXCEEDED;
-      store->daemon->metrics.redis_wait_shortfalls++;
+      count(store, LP_STORE_WAIT_SHORTFALLS);
       if (replicas < 0) {
         snprintf(message, sizeof message, "written on the primary, but the link was lost before %u replica%s "
                  "confirmed it; it may be lost in a failover: re-read", config->redis_wait_replicas,
@@ -808,10 +808,10 @@ static void flush_batch(evutil_socket_t fd, short events, void *arg) {
     lp_txn_free(txn);
   }
   if (rc == REDIS_OK) rc = redisAsyncCommand(store->redis, on_exec_reply, (void *)(uintptr_t)commits, "EXEC");
-  uint32_t replicas = store->daemon->config.redis_wait_replicas;
+  uint32_t replicas = store->config->redis_wait_replicas;
   if (rc == REDIS_OK && replicas > 0) {
     bool queued = redisAsyncCommand(store->redis, on_wait_reply, (void *)(uintptr_t)commits, "WAIT %u %u", replicas,
-                                    store->daemon->config.redis_wait_timeout_ms) == REDIS_OK;
+                                    store->config->redis_wait_timeout_ms) == REDIS_OK;
     /* Callbacks never run inside redisAsyncCommand, so marking them now is in time. Without
      * WAIT (out of memory) EXEC's reply answers them, but never as confirmed. */
     for (pending_commit *pending = first; pending; pending = pending->next) {
@@ -877,7 +877,7 @@ static void on_ping(redisAsyncContext *redis, void *reply_pointer, void *privdat
   if (reply->type != REDIS_REPLY_STATUS) {
     /* LOADING (a restarted Redis reading its AOF), NOAUTH, ...: drop the link and try again
      * with backoff (on_disconnect), rather than sit connected and never ready. */
-    store->daemon->metrics.redis_errors++;
+    count(store, LP_STORE_REDIS_ERRORS);
     LP_WARN("redis answered PING with an error: %s; reconnecting", reply->type == REDIS_REPLY_ERROR ? reply->str : "?");
     redisAsyncDisconnect(redis);
     return;
@@ -898,41 +898,24 @@ static void on_role(redisAsyncContext *redis, void *reply_pointer, void *privdat
   LP_WARN("redis %s is not the primary (ROLE %s); asking the Sentinels again", store->primary,
           reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 && reply->element[0]->type == REDIS_REPLY_STRING
               ? reply->element[0]->str : "?");
-  store->daemon->metrics.redis_errors++;
+  count(store, LP_STORE_REDIS_ERRORS);
   redisAsyncDisconnect(redis);
 }
 
-static void on_auth(redisAsyncContext *redis, void *reply_pointer, void *privdata) {
-  (void)redis;
-  const char *password_file = privdata;
-  redisReply *reply = reply_pointer;
-  if (reply && reply->type == REDIS_REPLY_ERROR)
-    LP_ERROR("redis refused AUTH with the password in %s: %s", password_file, reply->str);
-}
-
-void lp_store_auth_async(redisAsyncContext *redis, const lp_config *config) {
-  if (config->redis_password[0] == '\0') return;
-  redisAsyncCommand(redis, on_auth, (void *)config->redis_password_file, "AUTH %s", config->redis_password);
-}
 
 static void on_connect(const redisAsyncContext *redis, int status) {
   lp_store *store = redis->data;
   if (status != REDIS_OK) {
     /* hiredis frees the context after this callback. */
     LP_WARN("redis connect failed: %s", redis->errstr);
-    store->daemon->metrics.redis_connect_failures++;
+    count(store, LP_STORE_CONNECT_FAILURES);
     store->redis = NULL;
     if (!store->freeing) schedule_reconnect(store);
     return;
   }
   store->connected = true;
-  store->daemon->metrics.redis_connects++;
+  count(store, LP_STORE_CONNECTS);
   LP_INFO("connected to redis at %s", store->primary);
-  store->ping_pending = true;
-  gettimeofday(&store->ping_sent, NULL);
-  lp_store_auth_async(store->redis, &store->daemon->config);
-  if (store->daemon->config.redis_sentinels[0]) redisAsyncCommand(store->redis, on_role, store, "ROLE");
-  redisAsyncCommand(store->redis, on_ping, store, "PING");
 }
 
 static void on_disconnect(const redisAsyncContext *redis, int status) {
@@ -943,107 +926,67 @@ static void on_disconnect(const redisAsyncContext *redis, int status) {
   store->ready = false;
   need_reload(store);
   if (store->freeing) return;
-  store->daemon->metrics.redis_disconnects++;
+  count(store, LP_STORE_DISCONNECTS);
   LP_WARN("lost the link to redis (%s); reconnecting", status == REDIS_OK ? "closed" : redis->errstr);
   schedule_reconnect(store);
 }
 
-/* Splits "unix:/path" or "ip:port" (IPv4 or [IPv6]); IP literals only, since hiredis resolves
- * names with blocking getaddrinfo. */
-int lp_store_parse_address(const char *address, char *host, size_t host_size, int *port,
-                               bool *is_unix, char *error, size_t error_size) {
-  if (strncmp(address, "unix:", 5) == 0) {
-    *is_unix = true;
-    if (strlen(address + 5) >= host_size || address[5] == '\0') {
-      snprintf(error, error_size, "redis unix socket path is empty or too long");
-      return -1;
-    }
-    strcpy(host, address + 5);
-    return 0;
-  }
-  *is_unix = false;
-  const char *colon = strrchr(address, ':');
-  const char *start = address, *end = colon;
-  if (address[0] == '[') {
-    start = address + 1;
-    end = strchr(address, ']');
-    if (!end || end[1] != ':') end = NULL;
-    else colon = end + 1;
-  }
-  if (!colon || !end || end <= start || (size_t)(end - start) >= host_size) {
-    snprintf(error, error_size, "redis address '%.120s': expected ip:port or unix:/path", address);
-    return -1;
-  }
-  memcpy(host, start, (size_t)(end - start));
-  host[end - start] = '\0';
-  char *port_end = NULL;
-  long number = strtol(colon + 1, &port_end, 10);
-  if (colon[1] == '\0' || *port_end != '\0' || number < 1 || number > 65535) {
-    snprintf(error, error_size, "redis address '%.120s': bad port", address);
-    return -1;
-  }
-  unsigned char probe[sizeof(struct in6_addr)];
-  if (inet_pton(AF_INET, host, probe) != 1 && inet_pton(AF_INET6, host, probe) != 1) {
-    snprintf(error, error_size, "redis address '%.120s': give an IP address or unix:/path, not a name "
-             "(hiredis would resolve it blocking the event loop)", address);
-    return -1;
-  }
-  *port = (int)number;
-  return 0;
-}
 
-static void connect_now(lp_store *store) {
-  char host[256], error[512], primary[256];
-  int port = 0;
-  bool is_unix = false;
-  if (lp_store_primary(&store->daemon->config, primary, sizeof primary, error, sizeof error) != 0) {
-    LP_WARN("%s", error);
-    store->daemon->metrics.redis_connect_failures++;
-    schedule_reconnect(store);
-    return;
-  }
+/* Connects the async link to primary. */
+static void connect_to(lp_store *store, const char *primary) {
+  char error[512];
   if (store->primary[0] && strcmp(store->primary, primary) != 0) {
-    store->daemon->metrics.redis_primary_switches++;
+    count(store, LP_STORE_PRIMARY_SWITCHES);
     LP_WARN("the Sentinels name a new primary: %s (was %s)", primary, store->primary);
   }
   snprintf(store->primary, sizeof store->primary, "%s", primary);
-  if (lp_store_parse_address(primary, host, sizeof host, &port, &is_unix, error, sizeof error) != 0) {
-    LP_ERROR("%s", error);
-    return;
-  }
-  redisAsyncContext *redis = is_unix ? redisAsyncConnectUnix(host) : redisAsyncConnect(host, port);
+  redisAsyncContext *redis =
+      lp_redis_connect_async(store->config, store->base, primary, store, error, sizeof error);
   if (!redis) {
-    LP_WARN("redis connect: out of memory");
+    LP_WARN("%s", error);
+    count(store, LP_STORE_CONNECT_FAILURES);
     schedule_reconnect(store);
     return;
   }
-  if (redis->err) {
-    LP_WARN("redis connect to %s: %s", store->primary, redis->errstr);
-    store->daemon->metrics.redis_connect_failures++;
-    redisAsyncFree(redis);
-    schedule_reconnect(store);
-    return;
-  }
-  redis->data = store;
-  redisLibeventAttach(redis, store->daemon->base);
   redisAsyncSetConnectCallback(redis, on_connect);
   redisAsyncSetDisconnectCallback(redis, on_disconnect);
   store->redis = redis;
   gettimeofday(&store->connect_started, NULL);
+  /* Queued behind AUTH, ahead of any write: hiredis sends them once the link is up. */
+  store->ping_pending = true;
+  gettimeofday(&store->ping_sent, NULL);
+  if (store->config->redis_sentinels[0]) redisAsyncCommand(redis, on_role, store, "ROLE");
+  redisAsyncCommand(redis, on_ping, store, "PING");
+}
+
+static void on_primary(void *arg, const char *primary, const char *error) {
+  lp_store *store = arg;
+  store->primary_query = NULL;
+  if (!primary) {
+    LP_WARN("%s", error);
+    count(store, LP_STORE_CONNECT_FAILURES);
+    schedule_reconnect(store);
+    return;
+  }
+  connect_to(store, primary);
+}
+
+/* Asks for the primary (with Sentinels, on async links: the loop goes on meanwhile), then
+ * connects to it. */
+static void connect_now(lp_store *store) {
+  if (store->primary_query) return;
+  store->primary_query = lp_redis_primary_async(store->config, store->base, on_primary, store);
 }
 
 static void on_reconnect_timer(evutil_socket_t fd, short events, void *arg) {
   (void)fd;
   (void)events;
   lp_store *store = arg;
-  if (!store->redis && !store->freeing) connect_now(store);
+  if (!store->redis && !store->primary_query && !store->freeing) connect_now(store);
 }
 
 static void schedule_reconnect(lp_store *store) {
-  const lp_config *config = &store->daemon->config;
-  if (store->backoff_ms == 0) store->backoff_ms = config->redis_reconnect_min_ms;
-  else if (store->backoff_ms < config->redis_reconnect_max_ms / 2) store->backoff_ms *= 2;
-  else store->backoff_ms = config->redis_reconnect_max_ms;
+  store->backoff_ms = lp_redis_backoff_ms(store->backoff_ms, store->config);
   struct timeval delay = {store->backoff_ms / 1000, (store->backoff_ms % 1000) * 1000};
   evtimer_add(store->reconnect_timer, &delay);
 }
@@ -1054,7 +997,7 @@ static void on_watchdog(evutil_socket_t fd, short events, void *arg) {
   (void)fd;
   (void)events;
   lp_store *store = arg;
-  long timeout = (long)store->daemon->config.redis_timeout_ms;
+  long timeout = (long)store->config->redis_timeout_ms;
   if (!store->redis) return;
   bool stuck_connect = !store->connected && elapsed_ms(&store->connect_started) > timeout;
   bool stuck_write = (store->oldest && elapsed_ms(&store->oldest->sent) > timeout) ||
@@ -1072,7 +1015,7 @@ static void on_watchdog(evutil_socket_t fd, short events, void *arg) {
   need_reload(store);
   redisAsyncFree(redis); /* runs the pending callbacks with NULL and, if connected, on_disconnect */
   if (!was_connected) {
-    store->daemon->metrics.redis_connect_failures++;
+    count(store, LP_STORE_CONNECT_FAILURES);
     schedule_reconnect(store);
   }
 }
@@ -1091,6 +1034,19 @@ int lp_store_read(lp_store *store, redisCallbackFn *callback, void *privdata, ui
   return rc == REDIS_OK ? 0 : -1;
 }
 
+int lp_store_send(lp_store *store, redisCallbackFn *callback, void *privdata, const char *format, ...) {
+  if (!store->redis || store->freeing) return -1;
+  if (store->unsent_count > 0) flush_batch(-1, 0, store); /* after every commit made so far */
+  if (!store->redis) return -1;
+  va_list args;
+  va_start(args, format);
+  int rc = redisvAsyncCommand(store->redis, callback, privdata, format, args);
+  va_end(args);
+  return rc == REDIS_OK ? 0 : -1;
+}
+
+bool lp_store_closing(const lp_store *store) { return store->freeing; }
+
 int lp_store_read_freshness(const lp_store *store, enum lp_kind kind, const char *key, uint64_t seq) {
   uint64_t hash = record_hash(kind, key);
   size_t slot = (size_t)(hash % LOCAL_WRITE_SLOTS);
@@ -1098,13 +1054,15 @@ int lp_store_read_freshness(const lp_store *store, enum lp_kind kind, const char
   return store->evicted_seq > seq ? LP_READ_UNSURE : LP_READ_CURRENT;
 }
 
-lp_store *lp_store_new(lp_daemon *daemon) {
+lp_store *lp_store_open(struct event_base *base, const lp_config *config, const lp_store_hooks *hooks) {
   lp_store *store = lp_calloc(1, sizeof *store);
-  store->daemon = daemon;
-  store->reconnect_timer = evtimer_new(daemon->base, on_reconnect_timer, store);
-  store->watchdog_timer = event_new(daemon->base, -1, EV_PERSIST, on_watchdog, store);
-  store->flush_event = event_new(daemon->base, -1, 0, flush_batch, store);
-  store->reload_done = event_new(daemon->base, -1, 0, on_reload_done, store);
+  store->base = base;
+  store->config = config;
+  store->hooks = *hooks;
+  store->reconnect_timer = evtimer_new(base, on_reconnect_timer, store);
+  store->watchdog_timer = event_new(base, -1, EV_PERSIST, on_watchdog, store);
+  store->flush_event = event_new(base, -1, 0, flush_batch, store);
+  store->reload_done = event_new(base, -1, 0, on_reload_done, store);
   if (!store->reconnect_timer || !store->watchdog_timer || !store->flush_event || !store->reload_done) {
     lp_store_free(store);
     return NULL;
@@ -1112,44 +1070,13 @@ lp_store *lp_store_new(lp_daemon *daemon) {
   return store;
 }
 
-/* A Redis that was just (re)started answers LOADING until its AOF is read. At startup the
- * daemon serves nothing yet, so it waits here (up to STARTUP_LOADING_WAIT_MS). 0 when Redis
- * answers PING, -1 with the reason. */
-enum { STARTUP_LOADING_WAIT_MS = 120000 };
-/* Asked this often: readiness follows the end of Redis' load closely. */
-enum { LOADING_POLL_MS = 20 };
-
-int lp_store_wait_while_loading(redisContext *sync, char *error, size_t error_size) {
-  for (long waited_ms = 0;; waited_ms += LOADING_POLL_MS) {
-    redisReply *reply = redisCommand(sync, "PING");
-    if (!reply) {
-      snprintf(error, error_size, "redis PING: %s", sync->errstr);
-      return -1;
-    }
-    bool loading = reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "LOADING", 7) == 0;
-    if (!loading && reply->type == REDIS_REPLY_ERROR) {
-      snprintf(error, error_size, "redis PING: %.200s", reply->str);
-      freeReplyObject(reply);
-      return -1;
-    }
-    freeReplyObject(reply);
-    if (!loading) return 0;
-    if (waited_ms >= STARTUP_LOADING_WAIT_MS) {
-      snprintf(error, error_size, "redis is still loading its data after %d s", STARTUP_LOADING_WAIT_MS / 1000);
-      return -1;
-    }
-    if (waited_ms % 5000 == 0) LP_INFO("redis is loading its data; waiting");
-    struct timespec pause = {0, LOADING_POLL_MS * 1000L * 1000L};
-    nanosleep(&pause, NULL);
-  }
-}
 
 int lp_store_start(lp_store *store) {
   char error[256];
   struct timespec started;
   clock_gettime(CLOCK_MONOTONIC, &started);
-  redisContext *sync = lp_store_connect_sync(&store->daemon->config, error, sizeof error);
-  if (!sync || lp_store_wait_while_loading(sync, error, sizeof error) != 0) {
+  redisContext *sync = lp_redis_connect_sync(store->config, error, sizeof error);
+  if (!sync || lp_redis_wait_while_loading(sync, error, sizeof error) != 0) {
     LP_ERROR("cannot load the state: %s", error);
     if (sync) redisFree(sync);
     return -1;
@@ -1157,24 +1084,36 @@ int lp_store_start(lp_store *store) {
   /* The stream position first: events after it are re-applied by lp_follow, which is harmless
    * (it re-reads records), while events before it are already in what is loaded. */
   snprintf(store->events_start, sizeof store->events_start, "0-0");
-  redisReply *last = redisCommand(sync, "XREVRANGE lp:events + - COUNT 1");
+  redisReply *last = redisCommand(sync, "XREVRANGE " LP_EVENTS_STREAM " + - COUNT 1");
   if (last && last->type == REDIS_REPLY_ARRAY && last->elements == 1 && last->element[0]->type == REDIS_REPLY_ARRAY &&
       last->element[0]->elements >= 1 && last->element[0]->element[0]->type == REDIS_REPLY_STRING)
     snprintf(store->events_start, sizeof store->events_start, "%s", last->element[0]->element[0]->str);
   if (last) freeReplyObject(last);
   double connect_ms = ms_since(&started);
   load_timing timing;
-  int rc = load_state_timed(sync, &store->daemon->state, &timing, error, sizeof error);
+  lp_state fresh;
+  lp_state_init(&fresh);
+  int rc = load_state_timed(sync, &fresh, &timing, error, sizeof error);
   redisFree(sync);
   if (rc != 0) {
     LP_ERROR("cannot load the state: %s", error);
+    lp_state_free(&fresh);
     return -1;
   }
   log_load("state loaded", connect_ms, &timing);
   store->loaded = true;
+  store->hooks.state_loaded(store->hooks.arg, &fresh, false);
   struct timeval tick = {0, 100 * 1000};
   event_add(store->watchdog_timer, &tick);
-  connect_now(store);
+  /* The loop serves nothing yet: the Sentinels may be asked synchronously, so that the link
+   * takes writes from the first call on. */
+  char primary[256];
+  if (lp_redis_primary(store->config, primary, sizeof primary, error, sizeof error) == 0) {
+    connect_to(store, primary);
+  } else {
+    LP_WARN("%s", error);
+    count(store, LP_STORE_CONNECT_FAILURES);
+  }
   if (!store->redis) schedule_reconnect(store);
   return 0;
 }
@@ -1188,6 +1127,7 @@ void lp_store_free(lp_store *store) {
     store->redis = NULL;
     redisAsyncFree(redis);
   }
+  lp_redis_query_cancel(store->primary_query);
   if (store->reconnect_timer) event_free(store->reconnect_timer);
   if (store->watchdog_timer) event_free(store->watchdog_timer);
   if (store->flush_event) event_free(store->flush_event);
@@ -1200,118 +1140,6 @@ void lp_store_free(lp_store *store) {
   free(store);
 }
 
-/* ---- synchronous helpers --------------------------------------------------------------- */
-
-/* "ip:port" from one Sentinel (SENTINEL get-master-addr-by-name), or -1 with the reason. */
-static int ask_sentinel(const lp_config *config, const char *sentinel, char *out, size_t out_size, char *error,
-                        size_t error_size) {
-  char host[256];
-  int port = 0;
-  bool is_unix = false;
-  if (lp_store_parse_address(sentinel, host, sizeof host, &port, &is_unix, error, error_size) != 0) return -1;
-  uint32_t ms = config->redis_timeout_ms < SENTINEL_TIMEOUT_MS ? config->redis_timeout_ms : SENTINEL_TIMEOUT_MS;
-  struct timeval timeout = {ms / 1000, (ms % 1000) * 1000};
-  redisContext *redis = is_unix ? redisConnectUnixWithTimeout(host, timeout) : redisConnectWithTimeout(host, port, timeout);
-  if (!redis || redis->err) {
-    snprintf(error, error_size, "%s", redis ? redis->errstr : "out of memory");
-    if (redis) redisFree(redis);
-    return -1;
-  }
-  redisSetTimeout(redis, timeout);
-  int rc = -1;
-  redisReply *reply = NULL;
-  if (config->redis_sentinel_password[0]) {
-    reply = redisCommand(redis, "AUTH %s", config->redis_sentinel_password);
-    if (!reply || reply->type == REDIS_REPLY_ERROR) {
-      snprintf(error, error_size, "refused AUTH with the password in %.120s: %.100s",
-               config->redis_sentinel_password_file, reply ? reply->str : redis->errstr);
-      goto done;
-    }
-    freeReplyObject(reply);
-  }
-  reply = redisCommand(redis, "SENTINEL get-master-addr-by-name %s", config->redis_sentinel_master);
-  if (!reply) {
-    snprintf(error, error_size, "%s", redis->errstr);
-  } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 && reply->element[0]->type == REDIS_REPLY_STRING &&
-             reply->element[1]->type == REDIS_REPLY_STRING) {
-    const char *ip = reply->element[0]->str;
-    snprintf(out, out_size, strchr(ip, ':') ? "[%s]:%s" : "%s:%s", ip, reply->element[1]->str);
-    rc = 0;
-  } else if (reply->type == REDIS_REPLY_NIL) {
-    snprintf(error, error_size, "monitors no master named '%s' (redis_sentinel_master)", config->redis_sentinel_master);
-  } else {
-    snprintf(error, error_size, "%.200s", reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
-  }
-done:
-  if (reply) freeReplyObject(reply);
-  redisFree(redis);
-  return rc;
-}
-
-int lp_store_primary(const lp_config *config, char *out, size_t out_size, char *error, size_t error_size) {
-  if (!config->redis_sentinels[0]) {
-    snprintf(out, out_size, "%s", config->redis);
-    return 0;
-  }
-  char list[sizeof config->redis_sentinels], reasons[1024] = "";
-  snprintf(list, sizeof list, "%s", config->redis_sentinels);
-  size_t used = 0;
-  char *saved = NULL;
-  for (char *sentinel = strtok_r(list, ", ", &saved); sentinel; sentinel = strtok_r(NULL, ", ", &saved)) {
-    char reason[260];
-    if (ask_sentinel(config, sentinel, out, out_size, reason, sizeof reason) == 0) return 0;
-    int n = snprintf(reasons + used, sizeof reasons - used, "%s%s: %s", used ? "; " : "", sentinel, reason);
-    if (n > 0) used = used + (size_t)n < sizeof reasons ? used + (size_t)n : sizeof reasons - 1;
-  }
-  snprintf(error, error_size, "no Sentinel of redis_sentinels named the primary of '%s' (%s)",
-           config->redis_sentinel_master, reasons[0] ? reasons : "the list is empty");
-  return -1;
-}
-
-redisContext *lp_store_connect_sync(const lp_config *config, char *error, size_t error_size) {
-  char host[256], primary[256];
-  int port = 0;
-  bool is_unix = false;
-  if (lp_store_primary(config, primary, sizeof primary, error, error_size) != 0) return NULL;
-  if (lp_store_parse_address(primary, host, sizeof host, &port, &is_unix, error, error_size) != 0)
-    return NULL;
-  struct timeval timeout = {config->redis_timeout_ms / 1000, (config->redis_timeout_ms % 1000) * 1000};
-  redisContext *redis = is_unix ? redisConnectUnixWithTimeout(host, timeout)
-                                : redisConnectWithTimeout(host, port, timeout);
-  if (!redis) {
-    snprintf(error, error_size, "redis %s: out of memory", primary);
-    return NULL;
-  }
-  if (redis->err) {
-    snprintf(error, error_size, "redis %s: %s", primary, redis->errstr);
-    redisFree(redis);
-    return NULL;
-  }
-  redisSetTimeout(redis, timeout);
-  if (config->redis_password[0]) {
-    redisReply *reply = redisCommand(redis, "AUTH %s", config->redis_password);
-    if (!reply || reply->type == REDIS_REPLY_ERROR) {
-      snprintf(error, error_size, "redis %s refused AUTH with the password in %s: %s", primary,
-               config->redis_password_file, reply ? reply->str : redis->errstr);
-      if (reply) freeReplyObject(reply);
-      redisFree(redis);
-      return NULL;
-    }
-    freeReplyObject(reply);
-  }
-  if (config->redis_sentinels[0]) {
-    redisReply *role = redisCommand(redis, "ROLE");
-    bool primary_role = role && role->type == REDIS_REPLY_ARRAY && role->elements > 0 &&
-                        role->element[0]->type == REDIS_REPLY_STRING && strcmp(role->element[0]->str, "master") == 0;
-    if (role) freeReplyObject(role);
-    if (!primary_role) {
-      snprintf(error, error_size, "redis %s, named by the Sentinels, is not the primary (yet)", primary);
-      redisFree(redis);
-      return NULL;
-    }
-  }
-  return redis;
-}
 
 int lp_store_commit_sync(redisContext *redis, lp_txn *txn, char *error, size_t error_size) {
   seal_events(txn);
@@ -1363,7 +1191,7 @@ static void append_batch(redisContext *redis, enum lp_kind kind, const redisRepl
       const redisReply *member = members->element[i];
       size_t length = strlen(lp_kind_name(kind)) + member->len + 16;
       owned[a] = lp_malloc(length);
-      int n = snprintf(owned[a], length, "lp:%s:%s", part ? "tokenhash" : lp_kind_name(kind), member->str);
+      int n = snprintf(owned[a], length, LP_KEY_PREFIX "%s:%s", part ? "tokenhash" : lp_kind_name(kind), member->str);
       argv[a] = owned[a];
       lengths[a] = (size_t)n;
     }
@@ -1415,7 +1243,7 @@ static int load_kind(redisContext *redis, lp_state *state, enum lp_kind kind, lo
                      size_t error_size) {
   struct timespec started;
   clock_gettime(CLOCK_MONOTONIC, &started);
-  redisReply *members = redisCommand(redis, "SMEMBERS lp:index:%s", lp_kind_name(kind));
+  redisReply *members = redisCommand(redis, "SMEMBERS " LP_INDEX_PREFIX "%s", lp_kind_name(kind));
   if (!members) {
     snprintf(error, error_size, "redis SMEMBERS lp:index:%s: %s", lp_kind_name(kind), redis->errstr);
     return -1;

@@ -1,7 +1,8 @@
 /* lp_store: Redis, the store of record. Writes are MULTI/EXEC blocks (record, index set, event
  * on lp:events) sent on one hiredis async connection on the daemon's event loop; the state is
- * loaded with a short-lived synchronous connection at start and, in a worker thread, after a
- * lost link. */
+ * loaded with a short-lived synchronous connection at start (before the loop serves) and, in a
+ * worker thread, after a lost link. It knows only its loop, its config and its owner's hooks
+ * (lp_store_hooks), and reaches Redis through lp_redis. */
 #ifndef LP_STORE_H
 #define LP_STORE_H
 
@@ -12,6 +13,7 @@
 #include <stdint.h>
 
 #include "lp_daemon.h"
+#include "lp_redis.h"
 
 /* One MULTI/EXEC block being built. */
 typedef struct lp_txn lp_txn;
@@ -24,8 +26,7 @@ void lp_txn_put(lp_txn *txn, enum lp_kind kind, const char *key, const ProtobufC
 void lp_txn_delete(lp_txn *txn, enum lp_kind kind, const char *key);
 /* SET an arbitrary key to bytes (e.g. lp:tokenhash:<id>). */
 void lp_txn_set_raw(lp_txn *txn, const char *key, const void *bytes, size_t size);
-/* The event log: one stream entry per change. */
-#define LP_EVENTS_STREAM "lp:events"
+/* The event log (LP_EVENTS_STREAM, lp_redis.h): one stream entry per change. */
 
 /* XADD to lp:events: who (actor) did what (op) to which record; key may be "" (e.g. erasures
  * keep only the school). The entry carries op, kind, key (lp_follow re-reads that record) and
@@ -81,6 +82,30 @@ bool lp_txn_failed(const lp_txn *txn);
  * message (UNAVAILABLE, DEADLINE_EXCEEDED when the outcome is unknown, INTERNAL). */
 typedef void lp_commit_done(void *arg, int status_code, const char *message);
 
+/* What the store counts as it goes (the daemon shows them on /metrics). */
+enum lp_store_counter {
+  LP_STORE_CONNECTS,          /* links to Redis set up (the first and every reconnect) */
+  LP_STORE_CONNECT_FAILURES,
+  LP_STORE_DISCONNECTS,       /* links lost or dropped by the watchdog */
+  LP_STORE_REDIS_ERRORS,      /* error replies from Redis (refused writes, failed PINGs) */
+  LP_STORE_PRIMARY_SWITCHES,  /* the Sentinels named another primary */
+  LP_STORE_WAIT_SHORTFALLS,   /* writes not confirmed by redis_wait_replicas replicas */
+};
+
+/* How the store hands its results to its owner, on the loop; the store touches nothing else. */
+typedef struct lp_store_hooks {
+  void *arg;
+  /* A state was loaded: the owner takes *fresh (moved: the store forgets it). reload: after a
+   * lost link or failed write, else the first load in lp_store_start. */
+  void (*state_loaded)(void *arg, lp_state *fresh, bool reload);
+  /* One more of counter; may be NULL. */
+  void (*count)(void *arg, enum lp_store_counter counter);
+} lp_store_hooks;
+
+/* A store on base with config (kept: it must outlive the store). */
+lp_store *lp_store_open(struct event_base *base, const lp_config *config, const lp_store_hooks *hooks);
+/* The daemon's store (lp_daemon.c): lp_store_open with hooks that put the loaded state in
+ * daemon->state (telling daemon->follow after a reload) and count in daemon->metrics. */
 lp_store *lp_store_new(lp_daemon *daemon);
 /* Loads the state synchronously and starts the async connection; -1 if the first load failed
  * (the reason is logged). */
@@ -103,6 +128,13 @@ const char *lp_store_events_start(const lp_store *store);
  * follows the reconnect anyway). */
 int lp_store_read(lp_store *store, redisCallbackFn *callback, void *privdata, uint64_t *seq, const char *format,
                   ...);
+/* Sends one command on the write link, after every commit made so far, also while the link is
+ * being set up (hiredis sends it once connected, behind AUTH). The callback runs once, with
+ * NULL when the link drops first or the store is freed. -1 when there is no link or the store
+ * is closing: the callback is then never called. For the rematch's lock and cleanup. */
+int lp_store_send(lp_store *store, redisCallbackFn *callback, void *privdata, const char *format, ...);
+/* True from the start of lp_store_free: the loop has stopped, the link is going. */
+bool lp_store_closing(const lp_store *store);
 /* Whether a read sent at seq may overwrite the in-memory record: CURRENT (no local write to it
  * since), SUPERSEDED (a local write sent later: memory is newer, and that write's own event
  * brings a new read), UNSURE (the table lost track: read again). */
@@ -113,26 +145,12 @@ size_t lp_store_in_flight(const lp_store *store);
 /* Closes the connection (in-flight commits are answered with errors) and frees the store. */
 void lp_store_free(lp_store *store);
 
-/* Queues AUTH on a new async link when a Redis password is configured (nothing otherwise);
- * Redis answers in order, so commands queued after it run authenticated. A refusal is logged
- * naming redis_password_file; the commands after it then fail with NOAUTH. */
-void lp_store_auth_async(redisAsyncContext *redis, const lp_config *config);
-
-/* Splits "unix:/path", "ip:port" or "[ipv6]:port" (IP literals only: hiredis would resolve
- * names blocking the loop); 0 or -1 with the reason. */
-int lp_store_parse_address(const char *address, char *host, size_t host_size, int *port, bool *is_unix,
-                           char *error, size_t error_size);
-/* The Redis primary to use: `redis`, or with redis_sentinels the address the first answering
- * Sentinel gives for redis_sentinel_master (blocking, a short timeout each); 0 or -1 with the
- * reasons. */
-int lp_store_primary(const lp_config *config, char *out, size_t out_size, char *error, size_t error_size);
-
-/* Synchronous helpers for startup and --create-admin-token. */
-redisContext *lp_store_connect_sync(const lp_config *config, char *error, size_t error_size);
+/* Synchronous helpers for startup and --create-admin-token, on a link from
+ * lp_redis_connect_sync (lp_store_connect_sync is the same, kept for its callers). */
+static inline redisContext *lp_store_connect_sync(const lp_config *config, char *error, size_t error_size) {
+  return lp_redis_connect_sync(config, error, error_size);
+}
 int lp_store_commit_sync(redisContext *redis, lp_txn *txn, char *error, size_t error_size);
-/* At start: waits while a just-started Redis answers LOADING (reading its AOF), up to two
- * minutes; 0 once it answers PING, -1 with the reason. */
-int lp_store_wait_while_loading(redisContext *redis, char *error, size_t error_size);
 int lp_store_load_state(redisContext *redis, lp_state *state, char *error, size_t error_size);
 
 #endif

@@ -77,7 +77,7 @@ static int create_admin_token(const lp_config *config, const char *label) {
   info.label = (char *)label;
   info.created_unix_s = now;
   lp_auth_hash_hex(hash, hash_hex);
-  snprintf(hash_key, sizeof hash_key, "lp:tokenhash:%s", id);
+  snprintf(hash_key, sizeof hash_key, LP_TOKENHASH_PREFIX "%s", id);
   lp_txn *txn = lp_txn_new();
   lp_txn_put(txn, LP_KIND_TOKEN, id, &info.base);
   lp_txn_set_raw(txn, hash_key, hash_hex, 64);
@@ -111,7 +111,7 @@ static void *load_trend(void *arg) {
   trend_loader *loader = arg;
   char error[512];
   redisContext *redis = lp_store_connect_sync(&loader->daemon->config, error, sizeof error);
-  if (redis && lp_store_wait_while_loading(redis, error, sizeof error) != 0) {
+  if (redis && lp_redis_wait_while_loading(redis, error, sizeof error) != 0) {
     redisFree(redis);
     redis = NULL;
   }
@@ -300,6 +300,7 @@ cleanup:
   lp_server_free(daemon.server);
   lp_follow_free(daemon.follow);
   lp_store_free(daemon.store); /* answers an epoch write in flight before the rematch goes */
+  daemon.store = NULL;         /* the rematch, freed below, then releases its lock on a link of its own */
   lp_deadlines_free(deadlines);
   lp_watchers_free(daemon.watchers); /* last: the closing connections and reads above unhook theirs */
   lp_rematch_free(rematch);

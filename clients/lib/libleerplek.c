@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "leerplek_wire.h"
+
 #define PROTOCOL_VERSION 1u
 #define CLIENT_NAME "libleerplek/0.1.0"
 #define MAX_TOKEN_BYTES 128u
@@ -62,17 +64,17 @@ int leerplek_fd(const leerplek_client *client) { return client ? client->fd : -1
 /* Opens a stream socket to "unix:/path", "[v6]:port" or "host:port". */
 static int open_socket(const char *address, char *host_out, size_t host_out_size, char *error, size_t error_size) {
   host_out[0] = '\0';
-  if (strncmp(address, "unix:", 5) == 0) {
-    const char *path = address + 5;
+  leerplek_address parsed;
+  char reason[300];
+  if (leerplek_address_parse(address, &parsed, reason, sizeof reason) != 0) {
+    snprintf(error, error_size, "address %s", reason);
+    return -1;
+  }
+  if (parsed.is_unix) {
     struct sockaddr_un sun;
     memset(&sun, 0, sizeof sun);
     sun.sun_family = AF_UNIX;
-    if (path[0] == '\0' || strlen(path) >= sizeof sun.sun_path) {
-      snprintf(error, error_size, "unix socket path '%s' is empty or longer than %zu bytes", path,
-               sizeof sun.sun_path - 1);
-      return -1;
-    }
-    memcpy(sun.sun_path, path, strlen(path) + 1);
+    memcpy(sun.sun_path, parsed.host, strlen(parsed.host) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
       snprintf(error, error_size, "socket: %s", strerror(errno));
@@ -86,38 +88,13 @@ static int open_socket(const char *address, char *host_out, size_t host_out_size
     return fd;
   }
 
-  char host[256];
-  const char *port;
-  if (address[0] == '[') {
-    const char *end = strchr(address, ']');
-    if (!end || end[1] != ':' || (size_t)(end - address - 1) >= sizeof host) {
-      snprintf(error, error_size, "address '%s': expected [ipv6]:port", address);
-      return -1;
-    }
-    memcpy(host, address + 1, (size_t)(end - address - 1));
-    host[end - address - 1] = '\0';
-    port = end + 2;
-  } else {
-    const char *colon = strrchr(address, ':');
-    if (!colon || (size_t)(colon - address) >= sizeof host || colon == address) {
-      snprintf(error, error_size, "address '%s': expected host:port or unix:/path", address);
-      return -1;
-    }
-    memcpy(host, address, (size_t)(colon - address));
-    host[colon - address] = '\0';
-    port = colon + 1;
-  }
-  if (port[0] == '\0') {
-    snprintf(error, error_size, "address '%s': missing port", address);
-    return -1;
-  }
-  snprintf(host_out, host_out_size, "%s", host);
+  snprintf(host_out, host_out_size, "%s", parsed.host);
 
   struct addrinfo hints, *found = NULL;
   memset(&hints, 0, sizeof hints);
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  int rc = getaddrinfo(host, port, &hints, &found);
+  int rc = getaddrinfo(parsed.host, parsed.port, &hints, &found);
   if (rc != 0) {
     snprintf(error, error_size, "resolve '%s': %s", address, gai_strerror(rc));
     return -1;
@@ -308,14 +285,11 @@ int leerplek_send(leerplek_client *client, Leerplek__V1__Request *request) {
   if (size > LEERPLEK_CLIENT_MAX_FRAME) {
     set_error(client, "request of %zu bytes exceeds the frame limit of %u", size,
               LEERPLEK_CLIENT_MAX_FRAME);
-  } else if (reserve_output(client, size + 4) == 0) {
+  } else if (reserve_output(client, size + LEERPLEK_FRAME_HEADER_SIZE) == 0) {
     unsigned char *frame = client->out + client->out_len;
-    frame[0] = (unsigned char)(size >> 24);
-    frame[1] = (unsigned char)(size >> 16);
-    frame[2] = (unsigned char)(size >> 8);
-    frame[3] = (unsigned char)size;
-    protobuf_c_message_pack(&request->base, frame + 4);
-    client->out_len += size + 4;
+    leerplek_frame_put_length(frame, (uint32_t)size);
+    protobuf_c_message_pack(&request->base, frame + LEERPLEK_FRAME_HEADER_SIZE);
+    client->out_len += size + LEERPLEK_FRAME_HEADER_SIZE;
     rc = 0;
   }
   request->token = own_token;
@@ -424,10 +398,9 @@ int leerplek_receive(leerplek_client *client, Leerplek__V1__Response **response)
     return -1;
   }
   if (client->out_len && leerplek_flush(client) != 0) return -1;
-  unsigned char header[4];
+  unsigned char header[LEERPLEK_FRAME_HEADER_SIZE];
   if (read_exactly(client, header, sizeof header) != 0) return -1;
-  uint32_t size = ((uint32_t)header[0] << 24) | ((uint32_t)header[1] << 16) |
-                  ((uint32_t)header[2] << 8) | header[3];
+  uint32_t size = leerplek_frame_get_length(header);
   if (size > LEERPLEK_CLIENT_MAX_FRAME) {
     set_error(client, "response frame of %u bytes exceeds the client limit of %u", size,
               LEERPLEK_CLIENT_MAX_FRAME);

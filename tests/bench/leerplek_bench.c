@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "leerplek_wire.h"
 #include "libleerplek.h"
 
 #define CODE(name) LEERPLEK__V1__STATUS_CODE__STATUS_CODE_##name
@@ -877,10 +878,7 @@ static void start_batch(thread_state *thread, bench_connection *connection) {
     uint64_t id = connection->next_request_id++;
     size_t body = 1 + varint_size(id) + template->size;
     unsigned char *frame = connection->out + connection->out_len;
-    frame[0] = (unsigned char)(body >> 24);
-    frame[1] = (unsigned char)(body >> 16);
-    frame[2] = (unsigned char)(body >> 8);
-    frame[3] = (unsigned char)body;
+    leerplek_frame_put_length(frame, (uint32_t)body);
     frame[4] = 0x08; /* field 1 (request_id), varint */
     size_t at = 5 + put_varint(frame + 5, id);
     memcpy(frame + at, template->bytes, template->size);
@@ -1043,16 +1041,16 @@ static void read_responses(thread_state *thread, bench_connection *connection) {
     uint64_t received = now_ns();
     connection->in_len += (size_t)n;
     size_t at = 0;
-    while (connection->in_len - at >= 4) {
+    while (connection->in_len - at >= LEERPLEK_FRAME_HEADER_SIZE) {
       const unsigned char *header = connection->in + at;
-      uint32_t size = ((uint32_t)header[0] << 24) | ((uint32_t)header[1] << 16) | ((uint32_t)header[2] << 8) | header[3];
+      uint32_t size = leerplek_frame_get_length(header);
       if (size > MAX_RESPONSE_FRAME) {
         set_transport_error(thread, connection, "a response frame is larger than 1 MiB");
         return;
       }
-      if (connection->in_len - at - 4 < size) break;
-      if (!handle_response(thread, connection, header + 4, size, received)) return;
-      at += 4 + (size_t)size;
+      if (connection->in_len - at - LEERPLEK_FRAME_HEADER_SIZE < size) break;
+      if (!handle_response(thread, connection, header + LEERPLEK_FRAME_HEADER_SIZE, size, received)) return;
+      at += LEERPLEK_FRAME_HEADER_SIZE + (size_t)size;
       thread->last_response_ns = received;
     }
     memmove(connection->in, connection->in + at, connection->in_len - at);

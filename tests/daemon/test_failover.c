@@ -6,9 +6,12 @@
  * = 1; without WAIT the figure is printed, since asynchronous replication may lose a few) and
  * the time from the kill until writes are acknowledged again. The old primary is restarted
  * after the failover and rejoins as a replica (with WAIT, writes wait for it: the new primary
- * has no other replica).
+ * has no other replica). And a Sentinel that never answers, first in the list: while the daemon
+ * reconnects past it, calls are still answered at once (the loop never waits for a Sentinel).
  *
  * Figures: ctest --test-dir build -R test_daemon_failover --verbose (lines "failover: ..."). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -322,4 +325,64 @@ Test(failover, without_wait_writes_resume_and_the_loss_is_measured) {
   fflush(stdout);
   cr_assert_gt(acknowledged, 100);
   cr_assert_lt(recovery_ms, 30000);
+}
+
+/* A "Sentinel" that accepts connections (the kernel's backlog does) and never answers: asking
+ * it costs a reconnect the whole per-Sentinel timeout (500 ms). */
+static int silent_sentinel(int *port) {
+  *port = harness_free_port();
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)*port)};
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&address, sizeof address) == 0 && listen(fd, 64) == 0,
+            "cannot listen on 127.0.0.1:%d", *port);
+  return fd;
+}
+
+Test(failover, the_daemon_answers_while_it_asks_a_silent_sentinel) {
+  int silent_port = 0, silent = silent_sentinel(&silent_port);
+  char list[300];
+  snprintf(list, sizeof list, "127.0.0.1:%d,%s", silent_port, sentinel_list);
+  const char *flags[] = {"--redis_sentinels", list, "--redis_sentinel_master", "leerplek", "--redis_timeout_ms", "1000",
+                         "--redis_reconnect_min_ms", "50", "--redis_reconnect_max_ms", "200", NULL};
+  cr_assert_eq(harness_start_daemon(&harness, flags), 0, "leerplekd did not start past the silent Sentinel");
+  leerplek_client *admin = harness_connect(&harness, harness.admin_token);
+  char token[128];
+  create_token(admin, LEERPLEK__V1__ROLE__ROLE_COORDINATOR, "", token, sizeof token);
+  leerplek_close(admin);
+  leerplek_client *coordinator = harness_connect(&harness, token);
+  cr_assert_not_null(coordinator);
+  cr_assert_eq(upsert_training(coordinator, "BEFORE", "before the links were cut"), 0);
+
+  /* Cut the daemon's links on the primary: it reconnects, asking the silent Sentinel first. */
+  redisContext *primary = connect_port(primary_port);
+  cr_assert_not_null(primary);
+  redisReply *killed = redisCommand(primary, "CLIENT KILL TYPE normal");
+  cr_assert(killed && killed->type == REDIS_REPLY_INTEGER && killed->integer >= 1, "no daemon link to cut");
+  freeReplyObject(killed);
+  redisFree(primary);
+
+  /* Meanwhile reads are answered at once: the event loop does not wait for the Sentinel. */
+  long long slowest_ms = 0;
+  int answered = 0;
+  for (long long until = harness_now_ms() + 1500; harness_now_ms() < until; sleep_ms(20)) {
+    long long sent = harness_now_ms();
+    Leerplek__V1__Response *response = NULL;
+    if (get_report(coordinator, &response) == 0) answered++;
+    if (response) leerplek_response_free(response);
+    long long took = harness_now_ms() - sent;
+    if (took > slowest_ms) slowest_ms = took;
+  }
+  printf("failover: reads while a silent Sentinel is asked: %d answered, the slowest in %lld ms\n", answered, slowest_ms);
+  fflush(stdout);
+  cr_assert_gt(answered, 10);
+  cr_assert_lt(slowest_ms, 300, "a read waited %lld ms: the loop blocked on the Sentinel", slowest_ms);
+
+  /* And the store comes back through the Sentinels that do answer. */
+  bool written = false;
+  for (long long deadline = harness_now_ms() + 10000; !written && harness_now_ms() < deadline; sleep_ms(100))
+    written = upsert_training(coordinator, "AFTER", "after the links were cut") == 0;
+  cr_assert(written, "writes did not resume after the reconnect");
+  leerplek_close(coordinator);
+  close(silent);
 }

@@ -1,0 +1,33 @@
+/* lp_daemon: wires the store to the daemon's context object: the state it loads goes into
+ * daemon->state, what it counts into daemon->metrics, so that lp_store itself knows only its
+ * loop, its config and these hooks. */
+#include <stdbool.h>
+
+#include "lp_daemon.h"
+#include "lp_follow.h"
+#include "lp_store.h"
+
+static void take_state(void *arg, lp_state *fresh, bool reload) {
+  lp_daemon *daemon = arg;
+  lp_state_free(&daemon->state);
+  daemon->state = *fresh;
+  /* Re-reads answered during the load were kept: they go out again against the new state. */
+  if (reload && daemon->follow) lp_follow_reloaded(daemon->follow);
+}
+
+static void count(void *arg, enum lp_store_counter counter) {
+  lp_metrics *metrics = &((lp_daemon *)arg)->metrics;
+  switch (counter) {
+  case LP_STORE_CONNECTS: metrics->redis_connects++; break;
+  case LP_STORE_CONNECT_FAILURES: metrics->redis_connect_failures++; break;
+  case LP_STORE_DISCONNECTS: metrics->redis_disconnects++; break;
+  case LP_STORE_REDIS_ERRORS: metrics->redis_errors++; break;
+  case LP_STORE_PRIMARY_SWITCHES: metrics->redis_primary_switches++; break;
+  case LP_STORE_WAIT_SHORTFALLS: metrics->redis_wait_shortfalls++; break;
+  }
+}
+
+lp_store *lp_store_new(lp_daemon *daemon) {
+  const lp_store_hooks hooks = {.arg = daemon, .state_loaded = take_state, .count = count};
+  return lp_store_open(daemon->base, &daemon->config, &hooks);
+}
