@@ -50,6 +50,7 @@
 #include "lp_alloc.h"
 #include "lp_follow.h"
 #include "lp_log.h"
+#include "lp_rematch.h"
 
 /* Each Sentinel gets this long (at most redis_timeout_ms) to answer: they are asked one after
  * the other, on the event loop, while it reconnects. */
@@ -1468,6 +1469,8 @@ static int load_kind(redisContext *redis, lp_state *state, enum lp_kind kind, lo
 static int load_state_timed(redisContext *redis, lp_state *state, load_timing *timing, char *error,
                             size_t error_size) {
   memset(timing, 0, sizeof *timing);
+  /* A promote a crash interrupted is finished first: the state read is one epoch, whole. */
+  if (lp_rematch_finish_promote(redis, error, error_size) != 0) return -1;
   for (int kind = 0; kind < LP_KIND_COUNT; kind++)
     if (load_kind(redis, state, (enum lp_kind)kind, timing, error, error_size) != 0) {
       lp_state_sort(state); /* the caller frees it: every entry must be a whole one */
