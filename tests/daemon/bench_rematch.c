@@ -348,12 +348,12 @@ int main(int argc, char **argv) {
     }
     const Leerplek__V1__RematchResult *res = response->run_rematch->result;
     printf("rematch %d, %s (epoch %llu): end-to-end %.2f ms; snapshot %llu us, candidates %llu us (%llu pairs), solve %llu us, "
-           "explain %llu us, epoch write %llu us (%llu bytes in %u commits, final step %llu us, longest loop step %llu us); placed %u, unplaced %u, "
+           "explain %llu us, epoch write %llu us (%llu bytes in %u commits, promote in %u slices, the longest %llu us, longest loop step %llu us); placed %u, unplaced %u, "
            "proposed %u, moved %u, released %u; daemon RSS %.1f MiB before, peak during %.1f MiB\n",
            run + 1, names[run], (unsigned long long)res->epoch, end_to_end_ms[run], (unsigned long long)res->snapshot_us,
            (unsigned long long)res->candidates_us, (unsigned long long)res->eligible_pairs, (unsigned long long)res->solve_us,
            (unsigned long long)res->explain_us, (unsigned long long)res->write_us, (unsigned long long)res->bytes_written,
-           res->write_chunks, (unsigned long long)res->write_final_us, (unsigned long long)res->apply_max_step_us, res->placed, res->unplaced, res->newly_proposed,
+           res->write_chunks, res->promote_slices, (unsigned long long)res->write_final_us, (unsigned long long)res->apply_max_step_us, res->placed, res->unplaced, res->newly_proposed,
            res->moved, res->released, rss_before / 1048576.0, peak_mib[run]);
     leerplek_response_free(response);
   }
