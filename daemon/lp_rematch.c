@@ -51,6 +51,15 @@ typedef struct warm_memory {
   size_t vacancy_count;
   char **vacancy_ids;       /* sorted */
   int64_t *vacancy_price;
+  /* The previous problem's inputs and pairs, so that the next build searches again only the
+   * pupils and vacancies whose rule inputs changed (eligibility_build_reusing). */
+  eligibility_pupil *pupils;   /* [pupil_count], by pupil_keys */
+  int32_t *company_pool;       /* their preferred and excluded lists point here */
+  eligibility_vacancy *vacancies; /* [vacancy_count], by vacancy_ids */
+  eligibility_weights weights;
+  matcher_pair *pairs;
+  int32_t *pair_distance_m;
+  int64_t pair_count;
 } warm_memory;
 
 typedef struct job {
@@ -135,6 +144,11 @@ static void warm_free(warm_memory *warm) {
   free(warm->pupil_vacancy);
   free(warm->vacancy_ids);
   free(warm->vacancy_price);
+  free(warm->pupils);
+  free(warm->company_pool);
+  free(warm->vacancies);
+  free(warm->pairs);
+  free(warm->pair_distance_m);
   memset(warm, 0, sizeof *warm);
 }
 
@@ -254,13 +268,33 @@ static void build_warm(const warm_memory *warm, const job *job, int32_t *vacancy
   }
 }
 
+/* The previous rematch's problem for eligibility_build_reusing, with this snapshot's pupils
+ * and vacancies matched to its by stable ids (arrays owned by the caller); false when there is
+ * none. */
+static bool previous_problem(const warm_memory *warm, const job *job, eligibility_previous *previous) {
+  if (!warm->pairs) return false;
+  int32_t *same_pupil = lp_malloc(((size_t)job->pupil_count + 1) * sizeof *same_pupil);
+  int32_t *same_vacancy = lp_malloc(((size_t)job->vacancy_count + 1) * sizeof *same_vacancy);
+  for (int32_t i = 0; i < job->pupil_count; i++)
+    same_pupil[i] = (int32_t)strings_index(warm->pupil_keys, warm->pupil_count, job->meta[i].key);
+  for (int32_t j = 0; j < job->vacancy_count; j++)
+    same_vacancy[j] = (int32_t)strings_index(warm->vacancy_ids, warm->vacancy_count, job->vacancy_ids[j]);
+  *previous = (eligibility_previous){warm->pupils, (int32_t)warm->pupil_count, warm->vacancies, (int32_t)warm->vacancy_count,
+                                     warm->weights, warm->pairs, warm->pair_distance_m, warm->pair_count, same_pupil,
+                                     same_vacancy};
+  return true;
+}
+
 static void *worker_main(void *arg) {
   job *job = arg;
   lp_rematch *rematch = job->owner;
   matcher_error error = {{0}};
   long long t0 = now_us();
-  job->status = eligibility_build(job->pupils, job->pupil_count, job->vacancies, job->vacancy_count, &job->weights,
-                                  &job->problem, &error);
+  eligibility_previous previous;
+  bool reusing = previous_problem(&rematch->warm, job, &previous);
+  job->status = eligibility_build_reusing(job->pupils, job->pupil_count, job->vacancies, job->vacancy_count, &job->weights,
+                                          reusing ? &previous : NULL, &job->problem, &error);
+  if (reusing) free((void *)previous.same_pupil), free((void *)previous.same_vacancy);
   long long t1 = now_us();
   job->candidates_us = (uint64_t)(t1 - t0);
   if (job->status != MATCHER_OK) {
@@ -573,6 +607,13 @@ static void epoch_applied(lp_rematch *rematch, job *job) {
   }
   job->vacancy_ids = NULL;
   job->solution.vacancy_price = NULL;
+  warm.pupils = job->pupils, job->pupils = NULL;
+  warm.company_pool = job->company_pool, job->company_pool = NULL;
+  warm.vacancies = job->vacancies, job->vacancies = NULL;
+  warm.weights = job->weights;
+  warm.pairs = job->problem.pairs, job->problem.pairs = NULL;
+  warm.pair_distance_m = job->problem.pair_distance_m, job->problem.pair_distance_m = NULL;
+  warm.pair_count = job->problem.problem.pair_count;
   warm_free(&rematch->warm);
   rematch->warm = warm;
   Leerplek__V1__RematchResult *last = lp_clone(rematch->reply);
@@ -582,11 +623,11 @@ static void epoch_applied(lp_rematch *rematch, job *job) {
   last->n_changes = 0;
   result_free(rematch->last);
   rematch->last = last;
-  LP_INFO("rematch epoch %llu applied: %u proposed, %u moved, %u released, %u unplaced (snapshot %llu us, candidates %llu us, "
-          "solve %llu us%s, explain %llu us, write %llu us, all %lld us)",
+  LP_INFO("rematch epoch %llu applied: %u proposed, %u moved, %u released, %u unplaced (snapshot %llu us, candidates %llu us "
+          "(%d of %d pupils' pairs reused), solve %llu us%s, explain %llu us, write %llu us, all %lld us)",
           (unsigned long long)rematch->reply->epoch, rematch->reply->newly_proposed, rematch->reply->moved,
           rematch->reply->released, rematch->reply->unplaced, (unsigned long long)job->snapshot_us,
-          (unsigned long long)job->candidates_us, (unsigned long long)job->solve_us,
+          (unsigned long long)job->candidates_us, job->problem.reused_pupils, job->pupil_count, (unsigned long long)job->solve_us,
           job->solution.stats.warm_abandoned ? " (warm start abandoned)" : "", (unsigned long long)job->explain_us,
           (unsigned long long)job->write_us, now_us() - job->t_started);
   finish(rematch, job, 0, "");
