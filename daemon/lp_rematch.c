@@ -60,6 +60,7 @@ typedef struct warm_memory {
   matcher_pair *pairs;
   int32_t *pair_distance_m;
   int64_t pair_count;
+  int64_t *unplaced_penalty;   /* [pupil_count] */
 } warm_memory;
 
 typedef struct job {
@@ -149,6 +150,7 @@ static void warm_free(warm_memory *warm) {
   free(warm->vacancies);
   free(warm->pairs);
   free(warm->pair_distance_m);
+  free(warm->unplaced_penalty);
   memset(warm, 0, sizeof *warm);
 }
 
@@ -285,6 +287,35 @@ static bool previous_problem(const warm_memory *warm, const job *job, eligibilit
   return true;
 }
 
+/* The matcher's pupil_changed: a pupil is new, or its penalty, its pairs or their costs differ
+ * from the previous problem's (matcher_warm_start says why that is all it needs). The pairs of
+ * both problems are grouped by pupil with vacancies ascending, and the vacancies of both are
+ * sorted by id, so a pupil's pairs compare in order. */
+static uint8_t *changed_pupils(const warm_memory *warm, const job *job, const eligibility_previous *previous) {
+  int64_t *first = lp_calloc(warm->pupil_count + 2, sizeof *first);
+  for (int64_t k = 0; k < warm->pair_count; k++) first[warm->pairs[k].pupil + 1]++;
+  for (size_t p = 0; p < warm->pupil_count; p++) first[p + 1] += first[p];
+  uint8_t *changed = lp_calloc((size_t)job->pupil_count + 1, 1);
+  const matcher_pair *pairs = job->problem.pairs;
+  int64_t count = job->problem.problem.pair_count, k = 0;
+  for (int32_t i = 0; i < job->pupil_count; i++) {
+    int64_t begin = k;
+    while (k < count && pairs[k].pupil == i) k++;
+    int32_t p = previous->same_pupil[i];
+    if (p < 0 || warm->unplaced_penalty[p] != job->problem.unplaced_penalty[i] ||
+        (warm->pupils[p].fixed_vacancy >= 0) != (job->pupils[i].fixed_vacancy >= 0) || first[p + 1] - first[p] != k - begin) {
+      changed[i] = 1;
+      continue;
+    }
+    for (int64_t n = 0; n < k - begin && !changed[i]; n++) {
+      const matcher_pair *now = &pairs[begin + n], *then = &warm->pairs[first[p] + n];
+      changed[i] = previous->same_vacancy[now->vacancy] != then->vacancy || now->cost != then->cost;
+    }
+  }
+  free(first);
+  return changed;
+}
+
 static void *worker_main(void *arg) {
   job *job = arg;
   lp_rematch *rematch = job->owner;
@@ -294,10 +325,13 @@ static void *worker_main(void *arg) {
   bool reusing = previous_problem(&rematch->warm, job, &previous);
   job->status = eligibility_build_reusing(job->pupils, job->pupil_count, job->vacancies, job->vacancy_count, &job->weights,
                                           reusing ? &previous : NULL, &job->problem, &error);
+  uint8_t *pupil_changed = NULL;
+  if (job->status == MATCHER_OK && reusing) pupil_changed = changed_pupils(&rematch->warm, job, &previous);
   if (reusing) free((void *)previous.same_pupil), free((void *)previous.same_vacancy);
   long long t1 = now_us();
   job->candidates_us = (uint64_t)(t1 - t0);
   if (job->status != MATCHER_OK) {
+    free(pupil_changed);
     snprintf(job->error, sizeof job->error, "building the matching problem failed (%s): %s",
              matcher_status_name(job->status), error.message);
     goto out;
@@ -312,11 +346,13 @@ static void *worker_main(void *arg) {
     build_warm(&rematch->warm, job, warm_vacancy_of, warm_price);
     warm.vacancy_of_pupil = warm_vacancy_of;
     warm.vacancy_price = warm_price;
+    /* NULL without a previous problem: every pupil is checked. */
+    warm.pupil_changed = pupil_changed;
   }
-  /* pupil_changed stays NULL: every pupil is checked (correct whatever changed). */
   job->status = matcher_solve(&job->problem.problem, warm.vacancy_of_pupil ? &warm : NULL, &job->solution, &error);
   free(warm_vacancy_of);
   free(warm_price);
+  free(pupil_changed);
   job->solve_us = (uint64_t)(now_us() - t1);
   if (job->status != MATCHER_OK) {
     snprintf(job->error, sizeof job->error, "solving failed (%s): %s", matcher_status_name(job->status), error.message);
@@ -614,6 +650,7 @@ static void epoch_applied(lp_rematch *rematch, job *job) {
   warm.pairs = job->problem.pairs, job->problem.pairs = NULL;
   warm.pair_distance_m = job->problem.pair_distance_m, job->problem.pair_distance_m = NULL;
   warm.pair_count = job->problem.problem.pair_count;
+  warm.unplaced_penalty = job->problem.unplaced_penalty, job->problem.unplaced_penalty = NULL;
   warm_free(&rematch->warm);
   rematch->warm = warm;
   Leerplek__V1__RematchResult *last = lp_clone(rematch->reply);
