@@ -621,6 +621,7 @@ typedef struct {
     int32_t *vacancy_now;       /* [previous vacancy_count] */
     index_entry *fresh_entries; /* the index of the fresh vacancies */
     int64_t fresh_count;
+    int order_kept;             /* vacancy_now ascends: a pupil's previous pairs stay in order */
 } reuse_plan;
 
 static void reuse_plan_free(reuse_plan *plan) {
@@ -662,6 +663,14 @@ static int plan_reuse(const eligibility_pupil *pupils, int32_t pupil_count, cons
             fresh[j].recognised = 0;
         }
     }
+    plan->order_kept = 1;
+    for (int32_t v = 0, last = -1; v < previous->vacancy_count; v++) {
+        if (plan->vacancy_now[v] < 0)
+            continue;
+        if (plan->vacancy_now[v] <= last)
+            plan->order_kept = 0;
+        last = plan->vacancy_now[v];
+    }
     plan->fresh_entries = build_index(fresh, vacancy_count, 1, &plan->fresh_count);
     free(fresh);
     if (!plan->fresh_entries)
@@ -679,10 +688,11 @@ static int plan_reuse(const eligibility_pupil *pupils, int32_t pupil_count, cons
  * vacancies it is eligible for. */
 static int reused_candidates(const eligibility_pupil *pupil, int32_t previous_pupil, const eligibility_vacancy *vacancies,
                              const eligibility_weights *weights, const reuse_plan *plan, candidate **found,
-                             int64_t *found_capacity, int64_t *found_count) {
+                             int64_t *found_capacity, int64_t *found_count, int64_t *fresh_found) {
     if (!find_candidates(pupil, vacancies, weights, plan->fresh_entries, plan->fresh_count, found, found_capacity,
                          found_count))
         return 0;
+    *fresh_found = *found_count;
     const eligibility_previous *previous = plan->previous;
     for (int64_t k = plan->previous_first[previous_pupil]; k < plan->previous_first[previous_pupil + 1]; k++) {
         int32_t j = plan->vacancy_now[previous->pairs[k].vacancy];
@@ -771,16 +781,21 @@ static matcher_status build(const eligibility_pupil *pupils, int32_t pupil_count
             out->fixed[fixed_count++] = (matcher_fixed_pair){i, j};
         } else {
             int32_t previous_pupil = reusing ? plan.reuse_pupil[i] : -1;
+            int sorted = 0;
             if (previous_pupil >= 0) {
+                int64_t fresh_found = 0;
                 if (!reused_candidates(pupil, previous_pupil, vacancies, weights, &plan, &found, &found_capacity,
-                                       &found_count))
+                                       &found_count, &fresh_found))
                     goto no_memory;
+                /* The previous pairs come in ascending order when the vacancies kept theirs
+                 * (as sorted stable ids do): then only fresh ones make a sort necessary. */
+                sorted = fresh_found == 0 && plan.order_kept;
                 out->reused_pupils++;
             } else if (!find_candidates(pupil, vacancies, weights, entries, entry_count, &found, &found_capacity,
                                         &found_count)) {
                 goto no_memory;
             }
-            if (found_count > 1) /* found is still NULL when nothing was ever found */
+            if (found_count > 1 && !sorted) /* found is still NULL when nothing was ever found */
                 qsort(found, (size_t)found_count, sizeof *found, compare_candidates);
             for (int64_t k = 0; k < found_count; k++) {
                 int32_t j = found[k].vacancy;
