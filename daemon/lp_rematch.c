@@ -674,7 +674,7 @@ static void epoch_applied(lp_rematch *rematch, job *job) {
 
 /* The records of an epoch are first staged under lp:stage:<run>:<kind>:<key> (run = this
  * rematch's lock value) in commits of about rematch_write_chunk_bytes, each built in its own
- * loop callback and sent after the previous one was confirmed; their names (kind, key and the
+ * loop callback, up to STAGE_WINDOW of them in flight; their names (kind, key and the
  * event's op, one per line) go on the list <run>names. The promote then makes them current in
  * slices (BEGIN_SCRIPT, SLICE_SCRIPT, FINISH_SCRIPT below), each slice a commit of about
  * PROMOTE_SLICE_CHUNKS chunks' bytes with the events of its records (followers re-read the records they name).
@@ -682,7 +682,16 @@ static void epoch_applied(lp_rematch *rematch, job *job) {
  * by the next rematch (CLEANUP_SCRIPT, also run when a write fails). A crash after it leaves
  * the marker, and the next load finishes the promote. Memory takes the records after the last
  * slice is confirmed, in slices of APPLY_SLICE_RECORDS per loop callback. */
-enum { APPLY_SLICE_RECORDS = 1024, PROMOTE_SLICE_CHUNKS = 16, EVENT_BYTES_ESTIMATE = 1024 };
+enum {
+  APPLY_SLICE_RECORDS = 1024,
+  PROMOTE_SLICE_CHUNKS = 16,
+  EVENT_BYTES_ESTIMATE = 1024,
+  PROMOTE_SLICE_SHARE = 20,   /* a slice aims at 1/20 of redis_timeout_ms */
+  PROMOTE_SLICE_FIRST = 128,
+  PROMOTE_SLICE_MIN = 16,
+  PROMOTE_SLICE_MAX = 8192,
+  STAGE_WINDOW = 4
+};
 #define STAGE_RUNS_KEY "lp:stage:runs"
 #define PROMOTE_KEY "lp:promote"
 
@@ -803,13 +812,17 @@ typedef struct epoch_write {
   int32_t *staged_vacancy;  /* by vacancy: its index in records, -1 */
   int pass;                 /* 0: placements that leave a seat, 1: those that take one, 2: vacancies */
   int32_t cursor;
-  bool cleanup_sent;
+  bool cleanup_sent, cleanup_confirmed;
+  int chunks_in_flight;     /* staged commits sent, not yet confirmed (at most STAGE_WINDOW) */
+  int failed_code;          /* a staged commit failed: the write fails once none is in flight */
+  char failed_message[400];
   uint32_t skipped, proposal_seq;
   size_t promoted;          /* records made current by the slices so far (the marker's done) */
   uint8_t *restage;         /* by vacancy: its staged seats must be built again (a write won) */
   struct event *step;       /* a zero timer: the next step runs after pending I/O */
   long long promote_sent_us, promoted_us; /* for the log */
   long long step_sent_us;   /* the promote step in flight was sent */
+  size_t slice_records;     /* the next slice's most records, adapted to how fast Redis took the last */
   void (*next)(struct epoch_write *write);
 } epoch_write;
 
@@ -860,13 +873,22 @@ static void write_fail(epoch_write *write, int code, const char *message) {
 
 static void on_chunk_written(void *arg, int code, const char *message) {
   epoch_write *write = arg;
-  if (code != 0) {
-    char text[400];
-    snprintf(text, sizeof text, "%s; nothing applied, the previous epoch is current", message);
-    write_fail(write, code, text);
+  write->chunks_in_flight--;
+  write->cleanup_confirmed = true;
+  if (code != 0 && !write->failed_code) {
+    write->failed_code = code;
+    snprintf(write->failed_message, sizeof write->failed_message, "%s; nothing applied, the previous epoch is current",
+             message);
+  }
+  if (write->failed_code) {
+    if (write->chunks_in_flight == 0) write_fail(write, write->failed_code, write->failed_message);
     return;
   }
-  schedule(write, write->pass > 2 ? promote : stage_next_chunk);
+  if (write->pass > 2) {
+    if (write->chunks_in_flight == 0) schedule(write, promote);
+    return;
+  }
+  schedule(write, stage_next_chunk);
 }
 
 static staged_record *add_record(epoch_write *write) {
@@ -1067,16 +1089,28 @@ static void stage_next_chunk(epoch_write *write) {
     }
   }
   stage_names(txn, write->run, write, first, write->count);
-  if (lp_txn_bytes(txn) == 0) { /* everything was staged by the chunk before */
+  if (lp_txn_bytes(txn) == 0) { /* everything was staged by the chunks before */
     lp_txn_free(txn);
-    promote(write);
+    if (write->chunks_in_flight == 0) promote(write);
     return;
   }
   rematch->reply->bytes_written += lp_txn_bytes(txn);
   rematch->reply->write_chunks++;
   note_step(write, started);
-  if (lp_store_commit(daemon->store, txn, on_chunk_written, write) != 0)
-    write_fail(write, CODE(UNAVAILABLE), "the store is unavailable (reconnecting); nothing applied, the previous epoch is current; retry");
+  if (lp_store_commit(daemon->store, txn, on_chunk_written, write) != 0) {
+    if (write->chunks_in_flight == 0) {
+      write_fail(write, CODE(UNAVAILABLE), "the store is unavailable (reconnecting); nothing applied, the previous epoch is current; retry");
+    } else if (!write->failed_code) {
+      write->failed_code = CODE(UNAVAILABLE);
+      snprintf(write->failed_message, sizeof write->failed_message,
+               "the store is unavailable (reconnecting); nothing applied, the previous epoch is current; retry");
+    }
+    return;
+  }
+  write->chunks_in_flight++;
+  /* Up to STAGE_WINDOW commits in flight (Redis confirms them together: one fsync, one round
+   * trip), once the first, with the cleanup that registers this run, is confirmed. */
+  if (write->pass < 3 && write->cleanup_confirmed && write->chunks_in_flight < STAGE_WINDOW) schedule(write, stage_next_chunk);
 }
 
 /* Whether placement record r may still go into the epoch: its pupil and its target vacancy
@@ -1248,8 +1282,22 @@ static void promote(epoch_write *write) {
   rematch->reply->write_chunks++;
   note_step(write, started);
   write->promote_sent_us = write->step_sent_us = now_us();
+  write->slice_records = PROMOTE_SLICE_FIRST;
   if (lp_store_commit(daemon->store, txn, on_promote_begun, write) != 0)
     write_fail(write, CODE(UNAVAILABLE), "the store is unavailable (reconnecting); nothing applied, the previous epoch is current; retry");
+}
+
+/* The next slice aims at PROMOTE_SLICE_SHARE of redis_timeout_ms from send to confirmation: a
+ * record's events cost Redis 40 us on an idle machine and ten times that on a loaded one, and
+ * a slice that outlasts the timeout drops the link. It grows at most twofold a step. */
+static void adapt_slice(epoch_write *write) {
+  uint64_t spent = (uint64_t)(now_us() - write->step_sent_us) + 1;
+  uint64_t aim = (uint64_t)write->rematch->daemon->config.redis_timeout_ms * 1000u / PROMOTE_SLICE_SHARE;
+  uint64_t next = (uint64_t)write->slice_records * aim / spent;
+  if (next > 2 * write->slice_records) next = 2 * write->slice_records;
+  if (next < PROMOTE_SLICE_MIN) next = PROMOTE_SLICE_MIN;
+  if (next > PROMOTE_SLICE_MAX) next = PROMOTE_SLICE_MAX;
+  write->slice_records = (size_t)next;
 }
 
 static void on_slice_done(void *arg, int code, const char *message) {
@@ -1264,6 +1312,7 @@ static void on_slice_done(void *arg, int code, const char *message) {
   }
   note_promote_step(write);
   if (write->promoted < write->count) {
+    adapt_slice(write);
     schedule(write, promote_slice);
     return;
   }
@@ -1272,10 +1321,9 @@ static void on_slice_done(void *arg, int code, const char *message) {
   schedule(write, apply_slice);
 }
 
-/* One slice of the promote: records from write->promoted on until the commit holds about
- * PROMOTE_SLICE_CHUNKS chunks (their events are most of it: each carries XADD_SCRIPT, about
- * EVENT_BYTES_ESTIMATE bytes; Redis spends 12-50 us per record, so a 64 KiB chunk gives
- * slices of about a thousand records and some 40 ms). A placement a write changed since BEGIN is left out
+/* One slice of the promote: records from write->promoted on, at most slice_records
+ * (adapt_slice) and until the commit holds about PROMOTE_SLICE_CHUNKS chunks (their events are
+ * most of it: each carries XADD_SCRIPT, about EVENT_BYTES_ESTIMATE bytes). A placement a write changed since BEGIN is left out
  * here; the vacancies come last, so their seat counts are built again when that changed them.
  * The last slice's commit also runs FINISH_SCRIPT. */
 static void promote_slice(epoch_write *write) {
@@ -1288,7 +1336,8 @@ static void promote_slice(epoch_write *write) {
   lp_txn *txn = lp_txn_new();
   uint8_t *vacancy_ok = lp_calloc((size_t)job->vacancy_count + 1, 1);
   size_t first = write->promoted, end = first;
-  while (end < write->count && (end == first || lp_txn_bytes(txn) + (end - first) * EVENT_BYTES_ESTIMATE < budget)) {
+  while (end < write->count && (end == first || (lp_txn_bytes(txn) + (end - first) * EVENT_BYTES_ESTIMATE < budget &&
+                                                 end - first < write->slice_records))) {
     staged_record *record = &write->records[end];
     if (!record->excluded) {
       if (record->kind == LP_KIND_PLACEMENT) {
@@ -1434,7 +1483,7 @@ static int apply_job(lp_rematch *rematch, job *job, char *message, size_t messag
 
 /* ---- finishing an interrupted promote (at a load, on its synchronous link) -------------- */
 
-enum { RECOVER_SLICE_RECORDS = 512, RECOVER_STALL_MS = 3000, RECOVER_WAIT_MS = 120000, RECOVER_POLL_MS = 50 };
+enum { RECOVER_SLICE_RECORDS = 256, RECOVER_STALL_MS = 3000, RECOVER_WAIT_MS = 120000, RECOVER_POLL_MS = 50 };
 
 typedef struct promote_marker {
   bool present;
