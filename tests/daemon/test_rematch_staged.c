@@ -324,3 +324,71 @@ Test(rematch_staged, kill_9_of_redis_mid_promote_is_finished_after_the_reconnect
     if ((proposed = proposed_on(coordinator)) == 2 * (FIRST_VACANCIES + MORE_VACANCIES)) break;
   assert_second_epoch_whole();
 }
+
+/* Shortens pupil ref's commute a little (a new revision); 0 or the status code. */
+static int shorten_commute(leerplek_client *client, const char *ref) {
+  Leerplek__V1__GeoPoint home;
+  Leerplek__V1__Pupil pupil;
+  fill_pupil(&pupil, &home, "school-a", ref, "KAPPER");
+  pupil.max_commute_m = 14000;
+  Leerplek__V1__UpdatePupilRequest body = LEERPLEK__V1__UPDATE_PUPIL_REQUEST__INIT;
+  body.pupil = &pupil;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_UPDATE_PUPIL;
+  request.update_pupil = &body;
+  return call_code(client, &request, NULL);
+}
+
+/* Writes that arrive while the promote runs its slices win over the epoch: each pupil changed
+ * meanwhile keeps its new commute, and every vacancy's seats_proposed counts exactly the
+ * placements proposed to it. */
+Test(rematch_staged, writes_during_the_promote_win_and_the_seats_add_up) {
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(run_rematch(coordinator, false, &response), 0, "%s", response->status->message);
+  leerplek_response_free(response);
+  int verdict = -1;
+  pthread_t thread;
+  rematch_until_mid_promote(&thread, &verdict);
+  /* Every pupil: some of their placements are current already, some not yet. */
+  for (int i = 0; i < PUPILS; i++) {
+    char ref[16];
+    snprintf(ref, sizeof ref, "p%03d", i);
+    cr_assert_eq(shorten_commute(coordinator, ref), 0);
+  }
+  pthread_join(thread, NULL);
+  cr_assert_eq(verdict, 0, "the rematch succeeds, leaving out what the writes changed");
+  cr_assert_eq(redis_integer("GET lp:epoch"), 2);
+  cr_assert_eq(redis_integer("EXISTS lp:promote"), 0);
+  for (int i = 0; i < PUPILS; i++) {
+    char ref[16];
+    snprintf(ref, sizeof ref, "p%03d", i);
+    cr_assert_eq(get_pupil(coordinator, "school-a", ref, &response), 0);
+    cr_assert_eq(response->get_pupil->pupil->max_commute_m, 14000, "the write to %s was lost", ref);
+    leerplek_response_free(response);
+  }
+  cr_assert_eq(proposed_on(coordinator), proposed_in_store(), "the daemon serves the placements Redis holds");
+  /* Seats as the daemon serves them and as Redis holds them agree with the placements. */
+  int proposed_to[FIRST_VACANCIES + MORE_VACANCIES] = {0};
+  redisContext *redis = harness_redis(&harness);
+  for (int i = 0; i < PUPILS; i++) {
+    redisReply *reply = redisCommand(redis, "GET lp:placement:school-a/p%03d", i);
+    Leerplek__V1__Placement *placement = leerplek__v1__placement__unpack(NULL, reply->len, (const uint8_t *)reply->str);
+    if (placement->state == STATE(PROPOSED)) proposed_to[atoi(placement->offer->vacancy_id + 4)]++;
+    protobuf_c_message_free_unpacked(&placement->base, NULL);
+    freeReplyObject(reply);
+  }
+  for (int j = 0; j < FIRST_VACANCIES + MORE_VACANCIES; j++) {
+    char id[32];
+    snprintf(id, sizeof id, "vac-%03d", j);
+    redisReply *reply = redisCommand(redis, "GET lp:vacancy:%s", id);
+    Leerplek__V1__Vacancy *stored = leerplek__v1__vacancy__unpack(NULL, reply->len, (const uint8_t *)reply->str);
+    cr_assert_eq((int)stored->seats_proposed, proposed_to[j], "%s in Redis: %u proposed, %d placements", id,
+                 stored->seats_proposed, proposed_to[j]);
+    protobuf_c_message_free_unpacked(&stored->base, NULL);
+    freeReplyObject(reply);
+    uint32_t proposed = 0, filled = 0;
+    vacancy_seats_of(coordinator, id, &proposed, &filled);
+    cr_assert_eq((int)proposed, proposed_to[j], "%s served: %u proposed, %d placements", id, proposed, proposed_to[j]);
+  }
+  redisFree(redis);
+}
