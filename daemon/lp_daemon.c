@@ -5,6 +5,7 @@
 
 #include "lp_daemon.h"
 #include "lp_follow.h"
+#include "lp_rematch.h"
 #include "lp_store.h"
 
 static void take_state(void *arg, lp_state *fresh, bool reload) {
@@ -28,6 +29,8 @@ static void count(void *arg, enum lp_store_counter counter) {
 }
 
 lp_store *lp_store_new(lp_daemon *daemon) {
-  const lp_store_hooks hooks = {.arg = daemon, .state_loaded = take_state, .count = count};
+  /* Every load first finishes a promote a crash interrupted (lp_rematch_finish_promote). */
+  const lp_store_hooks hooks = {
+      .arg = daemon, .prepare_load = lp_rematch_finish_promote, .state_loaded = take_state, .count = count};
   return lp_store_open(daemon->base, &daemon->config, &hooks);
 }

@@ -6,9 +6,10 @@
  * check every new proposal against the rules (eligibility_is_eligible) and explain the unplaced.
  * Back on the loop (event_active, thread-safe with evthread_use_pthreads): re-check each change
  * against the live state (a write that arrived meanwhile wins; the next rematch picks it up),
- * stage the changed records in Redis in bounded chunks, make them current in one atomic final
- * step with the new epoch, put them in memory in slices, release the lock, reply ("the epoch
- * write" below: every step is one short loop callback, so calls are served in between). */
+ * stage the changed records in Redis in bounded chunks, make them current in bounded slices
+ * behind a promote marker, the new epoch with the last, put them in memory in slices, release
+ * the lock, reply ("the epoch write" below: every step is one short loop callback, so calls
+ * are served in between). */
 #include "lp_rematch.h"
 
 #include <event2/event.h>
@@ -52,6 +53,16 @@ typedef struct warm_memory {
   size_t vacancy_count;
   char **vacancy_ids;       /* sorted */
   int64_t *vacancy_price;
+  /* The previous problem's inputs and pairs, so that the next build searches again only the
+   * pupils and vacancies whose rule inputs changed (eligibility_build_reusing). */
+  eligibility_pupil *pupils;   /* [pupil_count], by pupil_keys */
+  int32_t *company_pool;       /* their preferred and excluded lists point here */
+  eligibility_vacancy *vacancies; /* [vacancy_count], by vacancy_ids */
+  eligibility_weights weights;
+  matcher_pair *pairs;
+  int32_t *pair_distance_m;
+  int64_t pair_count;
+  int64_t *unplaced_penalty;   /* [pupil_count] */
 } warm_memory;
 
 typedef struct job {
@@ -136,6 +147,12 @@ static void warm_free(warm_memory *warm) {
   free(warm->pupil_vacancy);
   free(warm->vacancy_ids);
   free(warm->vacancy_price);
+  free(warm->pupils);
+  free(warm->company_pool);
+  free(warm->vacancies);
+  free(warm->pairs);
+  free(warm->pair_distance_m);
+  free(warm->unplaced_penalty);
   memset(warm, 0, sizeof *warm);
 }
 
@@ -255,16 +272,68 @@ static void build_warm(const warm_memory *warm, const job *job, int32_t *vacancy
   }
 }
 
+/* The previous rematch's problem for eligibility_build_reusing, with this snapshot's pupils
+ * and vacancies matched to its by stable ids (arrays owned by the caller); false when there is
+ * none. */
+static bool previous_problem(const warm_memory *warm, const job *job, eligibility_previous *previous) {
+  if (!warm->pairs) return false;
+  int32_t *same_pupil = lp_malloc(((size_t)job->pupil_count + 1) * sizeof *same_pupil);
+  int32_t *same_vacancy = lp_malloc(((size_t)job->vacancy_count + 1) * sizeof *same_vacancy);
+  for (int32_t i = 0; i < job->pupil_count; i++)
+    same_pupil[i] = (int32_t)strings_index(warm->pupil_keys, warm->pupil_count, job->meta[i].key);
+  for (int32_t j = 0; j < job->vacancy_count; j++)
+    same_vacancy[j] = (int32_t)strings_index(warm->vacancy_ids, warm->vacancy_count, job->vacancy_ids[j]);
+  *previous = (eligibility_previous){warm->pupils, (int32_t)warm->pupil_count, warm->vacancies, (int32_t)warm->vacancy_count,
+                                     warm->weights, warm->pairs, warm->pair_distance_m, warm->pair_count, same_pupil,
+                                     same_vacancy};
+  return true;
+}
+
+/* The matcher's pupil_changed: a pupil is new, or its penalty, its pairs or their costs differ
+ * from the previous problem's (matcher_warm_start says why that is all it needs). The pairs of
+ * both problems are grouped by pupil with vacancies ascending, and the vacancies of both are
+ * sorted by id, so a pupil's pairs compare in order. */
+static uint8_t *changed_pupils(const warm_memory *warm, const job *job, const eligibility_previous *previous) {
+  int64_t *first = lp_calloc(warm->pupil_count + 2, sizeof *first);
+  for (int64_t k = 0; k < warm->pair_count; k++) first[warm->pairs[k].pupil + 1]++;
+  for (size_t p = 0; p < warm->pupil_count; p++) first[p + 1] += first[p];
+  uint8_t *changed = lp_calloc((size_t)job->pupil_count + 1, 1);
+  const matcher_pair *pairs = job->problem.pairs;
+  int64_t count = job->problem.problem.pair_count, k = 0;
+  for (int32_t i = 0; i < job->pupil_count; i++) {
+    int64_t begin = k;
+    while (k < count && pairs[k].pupil == i) k++;
+    int32_t p = previous->same_pupil[i];
+    if (p < 0 || warm->unplaced_penalty[p] != job->problem.unplaced_penalty[i] ||
+        (warm->pupils[p].fixed_vacancy >= 0) != (job->pupils[i].fixed_vacancy >= 0) || first[p + 1] - first[p] != k - begin) {
+      changed[i] = 1;
+      continue;
+    }
+    for (int64_t n = 0; n < k - begin && !changed[i]; n++) {
+      const matcher_pair *now = &pairs[begin + n], *then = &warm->pairs[first[p] + n];
+      changed[i] = previous->same_vacancy[now->vacancy] != then->vacancy || now->cost != then->cost;
+    }
+  }
+  free(first);
+  return changed;
+}
+
 static void *worker_main(void *arg) {
   job *job = arg;
   lp_rematch *rematch = job->owner;
   matcher_error error = {{0}};
   long long t0 = now_us();
-  job->status = eligibility_build(job->pupils, job->pupil_count, job->vacancies, job->vacancy_count, &job->weights,
-                                  &job->problem, &error);
+  eligibility_previous previous;
+  bool reusing = previous_problem(&rematch->warm, job, &previous);
+  job->status = eligibility_build_reusing(job->pupils, job->pupil_count, job->vacancies, job->vacancy_count, &job->weights,
+                                          reusing ? &previous : NULL, &job->problem, &error);
+  uint8_t *pupil_changed = NULL;
+  if (job->status == MATCHER_OK && reusing) pupil_changed = changed_pupils(&rematch->warm, job, &previous);
+  if (reusing) free((void *)previous.same_pupil), free((void *)previous.same_vacancy);
   long long t1 = now_us();
   job->candidates_us = (uint64_t)(t1 - t0);
   if (job->status != MATCHER_OK) {
+    free(pupil_changed);
     snprintf(job->error, sizeof job->error, "building the matching problem failed (%s): %s",
              matcher_status_name(job->status), error.message);
     goto out;
@@ -279,11 +348,13 @@ static void *worker_main(void *arg) {
     build_warm(&rematch->warm, job, warm_vacancy_of, warm_price);
     warm.vacancy_of_pupil = warm_vacancy_of;
     warm.vacancy_price = warm_price;
+    /* NULL without a previous problem: every pupil is checked. */
+    warm.pupil_changed = pupil_changed;
   }
-  /* pupil_changed stays NULL: every pupil is checked (correct whatever changed). */
   job->status = matcher_solve(&job->problem.problem, warm.vacancy_of_pupil ? &warm : NULL, &job->solution, &error);
   free(warm_vacancy_of);
   free(warm_price);
+  free(pupil_changed);
   job->solve_us = (uint64_t)(now_us() - t1);
   if (job->status != MATCHER_OK) {
     snprintf(job->error, sizeof job->error, "solving failed (%s): %s", matcher_status_name(job->status), error.message);
@@ -674,6 +745,14 @@ static void epoch_applied(lp_rematch *rematch, job *job) {
   }
   job->vacancy_ids = NULL;
   job->solution.vacancy_price = NULL;
+  warm.pupils = job->pupils, job->pupils = NULL;
+  warm.company_pool = job->company_pool, job->company_pool = NULL;
+  warm.vacancies = job->vacancies, job->vacancies = NULL;
+  warm.weights = job->weights;
+  warm.pairs = job->problem.pairs, job->problem.pairs = NULL;
+  warm.pair_distance_m = job->problem.pair_distance_m, job->problem.pair_distance_m = NULL;
+  warm.pair_count = job->problem.problem.pair_count;
+  warm.unplaced_penalty = job->problem.unplaced_penalty, job->problem.unplaced_penalty = NULL;
   warm_free(&rematch->warm);
   rematch->warm = warm;
   Leerplek__V1__RematchResult *last = lp_clone(rematch->reply);
@@ -683,11 +762,11 @@ static void epoch_applied(lp_rematch *rematch, job *job) {
   last->n_changes = 0;
   result_free(rematch->last);
   rematch->last = last;
-  LP_INFO("rematch epoch %llu applied: %u proposed, %u moved, %u released, %u unplaced (snapshot %llu us, candidates %llu us, "
-          "solve %llu us%s, explain %llu us, write %llu us, all %lld us)",
+  LP_INFO("rematch epoch %llu applied: %u proposed, %u moved, %u released, %u unplaced (snapshot %llu us, candidates %llu us "
+          "(%d of %d pupils' pairs reused), solve %llu us%s, explain %llu us, write %llu us, all %lld us)",
           (unsigned long long)rematch->reply->epoch, rematch->reply->newly_proposed, rematch->reply->moved,
           rematch->reply->released, rematch->reply->unplaced, (unsigned long long)job->snapshot_us,
-          (unsigned long long)job->candidates_us, (unsigned long long)job->solve_us,
+          (unsigned long long)job->candidates_us, job->problem.reused_pupils, job->pupil_count, (unsigned long long)job->solve_us,
           job->solution.stats.warm_abandoned ? " (warm start abandoned)" : "", (unsigned long long)job->explain_us,
           (unsigned long long)job->write_us, now_us() - job->t_started);
   finish(rematch, job, 0, "");
@@ -697,21 +776,33 @@ static void epoch_applied(lp_rematch *rematch, job *job) {
 
 /* The records of an epoch are first staged under lp:stage:<run>:<kind>:<key> (run = this
  * rematch's lock value) in commits of about rematch_write_chunk_bytes, each built in its own
- * loop callback and sent after the previous one was confirmed; their names (kind, key and the
- * event's op, one per line) go on the list <run>names. One final commit then runs
- * PROMOTE_SCRIPT, which Redis executes atomically: it checks that the lock is still ours and
- * every record was staged, moves them over the live keys and sets lp:epoch and lp:rematch:last;
- * their events follow it in the same commit (add_epoch_events: followers re-read them as before). A crash before it
- * leaves the previous epoch current and whole; the leftovers are deleted by the next rematch
- * (CLEANUP_SCRIPT, also run when a write fails). Memory takes the records after the final
- * step is confirmed, in slices of APPLY_SLICE_RECORDS per loop callback. */
-enum { APPLY_SLICE_RECORDS = 1024 };
+ * loop callback, up to STAGE_WINDOW of them in flight; their names (kind, key and the
+ * event's op, one per line) go on the list <run>names. The promote then makes them current in
+ * slices (BEGIN_SCRIPT, SLICE_SCRIPT, FINISH_SCRIPT below), each slice a commit of about
+ * PROMOTE_SLICE_CHUNKS chunks' bytes with the events of its records (followers re-read the records they name).
+ * A crash before BEGIN leaves the previous epoch current and whole; the leftovers are deleted
+ * by the next rematch (CLEANUP_SCRIPT, also run when a write fails). A crash after it leaves
+ * the marker, and the next load finishes the promote. Memory takes the records after the last
+ * slice is confirmed, in slices of APPLY_SLICE_RECORDS per loop callback. */
+enum {
+  APPLY_SLICE_RECORDS = 1024,
+  PROMOTE_SLICE_CHUNKS = 16,
+  EVENT_BYTES_ESTIMATE = 1024,
+  PROMOTE_SLICE_SHARE = 20,   /* a slice aims at 1/20 of redis_timeout_ms */
+  PROMOTE_SLICE_FIRST = 128,
+  PROMOTE_SLICE_MIN = 16,
+  PROMOTE_SLICE_MAX = 8192,
+  STAGE_WINDOW = 4
+};
 #define STAGE_RUNS_KEY "lp:stage:runs"
+#define PROMOTE_KEY "lp:promote"
 
 /* ARGV: 1 the lock value; 2 (optional) a run to register. Deletes every registered run's
  * staged records (none is live: we hold the lock). */
 static const char CLEANUP_SCRIPT[] =
     "if redis.call('GET', '" LOCK_KEY "') ~= ARGV[1] then return redis.error_reply('LPSTAGE the rematch lock is not ours') end\n"
+    "if redis.call('EXISTS', '" PROMOTE_KEY "') == 1 then return redis.error_reply('LPSTAGE an interrupted promote is unfinished; "
+    "the daemon finishes it when it reloads; retry') end\n"
     "for _, run in ipairs(redis.call('SMEMBERS', '" STAGE_RUNS_KEY "')) do\n"
     "  local list = run .. 'names'\n"
     "  local total = redis.call('LLEN', list)\n"
@@ -729,48 +820,74 @@ static const char CLEANUP_SCRIPT[] =
     "if ARGV[2] then redis.call('SADD', '" STAGE_RUNS_KEY "', ARGV[2]) end\n"
     "return 0\n";
 
-/* ARGV: 1 the lock value, 2 the run, 3 the number of staged names, 4 instance, 5 actor,
- * 6 events_max_length, 7 the epoch, 8 the summary, 9.. names left out (a write won
- * meanwhile). Checks everything before the first write, so a refusal changes nothing. A record
- * no longer in its index (erased meanwhile) is not brought back. Two commands per record
- * (RENAME) and two per thousand (SMISMEMBER, LRANGE): the final step is Redis' own work,
- * no round trips. */
-static const char PROMOTE_SCRIPT[] =
+/* The promote. BEGIN_SCRIPT checks the lock and that every record was staged, deletes what a
+ * write won meanwhile and writes the marker PROMOTE_KEY ("promoting run R to epoch E": run,
+ * lock, epoch, summary, done). Each SLICE_SCRIPT then moves names done .. end-1 of the run's
+ * list over the live keys (a record no longer in its index, erased meanwhile, is not brought
+ * back), in one MULTI/EXEC with those records' events, and advances done: every Redis call
+ * stays short however large the epoch. FINISH_SCRIPT, in the last slice's commit, sets
+ * lp:epoch and lp:rematch:last and deletes the marker. Each checks the lock is still ours, the
+ * marker is this run's and (slices) that done is where it starts, so a slice runs once. A
+ * marker found at a load (a kill -9 of the daemon or of Redis mid-promote, a lost link) is
+ * finished by lp_rematch_finish_promote before the state is read: the lp:epoch readers see
+ * moves from the old epoch to the new one only when every record is in place. */
+#define SCRIPT_CHECKS                                                                                                        \
+  "if redis.call('GET', '" LOCK_KEY "') ~= ARGV[1] then return redis.error_reply('LPSTAGE the rematch lock was lost; the promote stops') end\n" \
+  "if redis.call('HGET', '" PROMOTE_KEY "', 'run') ~= ARGV[2] then return redis.error_reply('LPSTAGE the promote marker is not this run') end\n"
+
+/* ARGV: 1 lock, 2 run, 3 the number of staged names, 4 epoch, 5 summary, 6 actor, 7 instance,
+ * 8 events_max_length, 9 lock ttl ms, 10.. names left out. */
+static const char BEGIN_SCRIPT[] =
     "if redis.call('GET', '" LOCK_KEY "') ~= ARGV[1] then return redis.error_reply('LPSTAGE the rematch lock was lost; the epoch is not written') end\n"
-    "local run, list = ARGV[2], ARGV[2] .. 'names'\n"
-    "local total = redis.call('LLEN', list)\n"
+    "if redis.call('EXISTS', '" PROMOTE_KEY "') == 1 then return redis.error_reply('LPSTAGE an interrupted promote is unfinished') end\n"
+    "local run = ARGV[2]\n"
+    "local total = redis.call('LLEN', run .. 'names')\n"
     "if total ~= tonumber(ARGV[3]) then return redis.error_reply('LPSTAGE ' .. total .. ' of ' .. ARGV[3] .. ' records staged; the epoch is not written') end\n"
-    "local skip = {}\n"
-    "for i = 9, #ARGV do skip[ARGV[i]] = true end\n"
-    "for first = 0, total - 1, 1000 do\n"
-    "  local keys, ops, by_kind = {}, {}, {}\n"
-    "  for n, name in ipairs(redis.call('LRANGE', list, first, first + 999)) do\n"
-    "    local kind, key, op = string.match(name, '^([^\\n]*)\\n([^\\n]*)\\n(.*)$')\n"
-    "    if skip[name] then redis.call('DEL', run .. kind .. ':' .. key)\n"
-    "    else\n"
-    "      by_kind[kind] = by_kind[kind] or {}\n"
-    "      table.insert(by_kind[kind], n)\n"
-    "      keys[n], ops[n] = key, op\n"
-    "    end\n"
-    "  end\n"
-    "  for kind, members in pairs(by_kind) do\n"
-    "    local names = {}\n"
-    "    for m, n in ipairs(members) do names[m] = keys[n] end\n"
-    "    local live = redis.call('SMISMEMBER', 'lp:index:' .. kind, unpack(names))\n"
-    "    for m, key in ipairs(names) do\n"
-    "      if live[m] == 1 then\n"
-    "        redis.call('RENAME', run .. kind .. ':' .. key, 'lp:' .. kind .. ':' .. key)\n"
-    "      else\n"
-    "        redis.call('DEL', run .. kind .. ':' .. key)\n"
-    "      end\n"
-    "    end\n"
-    "  end\n"
+    "for i = 10, #ARGV do\n"
+    "  local kind, key = string.match(ARGV[i], '^([^\\n]*)\\n([^\\n]*)\\n')\n"
+    "  if kind then redis.call('DEL', run .. kind .. ':' .. key) end\n"
     "end\n"
-    "redis.call('XTRIM', 'lp:events', 'MAXLEN', '~', ARGV[6])\n"
-    "redis.call('DEL', list)\n"
+    "redis.call('HSET', '" PROMOTE_KEY "', 'run', run, 'lock', ARGV[1], 'epoch', ARGV[4], 'summary', ARGV[5], 'actor', ARGV[6],\n"
+    "           'instance', ARGV[7], 'max_length', ARGV[8], 'ttl', ARGV[9], 'done', 0)\n"
+    "redis.call('PEXPIRE', '" LOCK_KEY "', ARGV[9])\n"
+    "return total\n";
+
+/* ARGV: 1 lock, 2 run, 3 first, 4 end, 5.. names left out (a write won since BEGIN). */
+static const char SLICE_SCRIPT[] =
+    SCRIPT_CHECKS
+    "local marker = redis.call('HMGET', '" PROMOTE_KEY "', 'done', 'ttl')\n"
+    "if tonumber(marker[1]) ~= tonumber(ARGV[3]) then return redis.error_reply('LPSTAGE the promote is at ' .. marker[1] .. ', not ' .. ARGV[3]) end\n"
+    "local run = ARGV[2]\n"
+    "local names = redis.call('LRANGE', run .. 'names', ARGV[3], tonumber(ARGV[4]) - 1)\n"
+    "if #names ~= tonumber(ARGV[4]) - tonumber(ARGV[3]) then return redis.error_reply('LPSTAGE the staged list is short') end\n"
+    "local skip = {}\n"
+    "for i = 5, #ARGV do skip[ARGV[i]] = true end\n"
+    "local moved = 0\n"
+    "for _, name in ipairs(names) do\n"
+    "  local kind, key = string.match(name, '^([^\\n]*)\\n([^\\n]*)\\n')\n"
+    "  local staged = run .. kind .. ':' .. key\n"
+    "  if skip[name] then redis.call('DEL', staged)\n"
+    "  elseif redis.call('SISMEMBER', 'lp:index:' .. kind, key) == 1 then\n"
+    "    if redis.call('EXISTS', staged) == 1 then redis.call('RENAME', staged, 'lp:' .. kind .. ':' .. key); moved = moved + 1 end\n"
+    "  else redis.call('DEL', staged) end\n"
+    "end\n"
+    "redis.call('HSET', '" PROMOTE_KEY "', 'done', ARGV[4])\n"
+    "redis.call('PEXPIRE', '" LOCK_KEY "', marker[2])\n"
+    "return moved\n";
+
+/* ARGV: 1 lock, 2 run. */
+static const char FINISH_SCRIPT[] =
+    SCRIPT_CHECKS
+    "local run = ARGV[2]\n"
+    "local marker = redis.call('HMGET', '" PROMOTE_KEY "', 'done', 'epoch', 'summary', 'max_length')\n"
+    "local total = redis.call('LLEN', run .. 'names')\n"
+    "if tonumber(marker[1]) ~= total then return redis.error_reply('LPSTAGE the promote is at ' .. marker[1] .. ' of ' .. total) end\n"
+    "redis.call('XTRIM', 'lp:events', 'MAXLEN', '~', marker[4])\n"
+    "redis.call('DEL', run .. 'names')\n"
     "redis.call('SREM', '" STAGE_RUNS_KEY "', run)\n"
-    "redis.call('SET', 'lp:epoch', ARGV[7])\n"
-    "redis.call('SET', 'lp:rematch:last', ARGV[8])\n"
+    "redis.call('SET', 'lp:epoch', marker[2])\n"
+    "redis.call('SET', 'lp:rematch:last', marker[3])\n"
+    "redis.call('DEL', '" PROMOTE_KEY "')\n"
     "return total\n";
 
 typedef struct staged_record {
@@ -797,10 +914,17 @@ typedef struct epoch_write {
   int32_t *staged_vacancy;  /* by vacancy: its index in records, -1 */
   int pass;                 /* 0: placements that leave a seat, 1: those that take one, 2: vacancies */
   int32_t cursor;
-  bool cleanup_sent;
+  bool cleanup_sent, cleanup_confirmed;
+  int chunks_in_flight;     /* staged commits sent, not yet confirmed (at most STAGE_WINDOW) */
+  int failed_code;          /* a staged commit failed: the write fails once none is in flight */
+  char failed_message[400];
   uint32_t skipped, proposal_seq;
+  size_t promoted;          /* records made current by the slices so far (the marker's done) */
+  uint8_t *restage;         /* by vacancy: its staged seats must be built again (a write won) */
   struct event *step;       /* a zero timer: the next step runs after pending I/O */
   long long promote_sent_us, promoted_us; /* for the log */
+  long long step_sent_us;   /* the promote step in flight was sent */
+  size_t slice_records;     /* the next slice's most records, adapted to how fast Redis took the last */
   void (*next)(struct epoch_write *write);
 } epoch_write;
 
@@ -808,6 +932,7 @@ static void write_free(epoch_write *write);
 
 static void stage_next_chunk(epoch_write *write);
 static void promote(epoch_write *write);
+static void promote_slice(epoch_write *write);
 static void apply_slice(epoch_write *write);
 
 static void note_step(epoch_write *write, long long started) {
@@ -866,13 +991,22 @@ static void write_fail(epoch_write *write, int code, const char *message) {
 
 static void on_chunk_written(void *arg, int code, const char *message) {
   epoch_write *write = arg;
-  if (code != 0) {
-    char text[400];
-    snprintf(text, sizeof text, "%s; nothing applied, the previous epoch is current", message);
-    write_fail(write, code, text);
+  write->chunks_in_flight--;
+  write->cleanup_confirmed = true;
+  if (code != 0 && !write->failed_code) {
+    write->failed_code = code;
+    snprintf(write->failed_message, sizeof write->failed_message, "%s; nothing applied, the previous epoch is current",
+             message);
+  }
+  if (write->failed_code) {
+    if (write->chunks_in_flight == 0) write_fail(write, write->failed_code, write->failed_message);
     return;
   }
-  schedule(write, write->pass > 2 ? promote : stage_next_chunk);
+  if (write->pass > 2) {
+    if (write->chunks_in_flight == 0) schedule(write, promote);
+    return;
+  }
+  schedule(write, stage_next_chunk);
 }
 
 static staged_record *add_record(epoch_write *write) {
@@ -1073,29 +1207,28 @@ static void stage_next_chunk(epoch_write *write) {
     }
   }
   stage_names(txn, write->run, write, first, write->count);
-  if (lp_txn_bytes(txn) == 0) { /* everything was staged by the chunk before */
+  if (lp_txn_bytes(txn) == 0) { /* everything was staged by the chunks before */
     lp_txn_free(txn);
-    promote(write);
+    if (write->chunks_in_flight == 0) promote(write);
     return;
   }
   rematch->reply->bytes_written += lp_txn_bytes(txn);
   rematch->reply->write_chunks++;
   note_step(write, started);
-  if (lp_store_commit(daemon->store, txn, on_chunk_written, write) != 0)
-    write_fail(write, CODE(UNAVAILABLE), "the store is unavailable (reconnecting); nothing applied, the previous epoch is current; retry");
-}
-
-static void on_promoted(void *arg, int code, const char *message) {
-  epoch_write *write = arg;
-  if (code != 0) {
-    /* DEADLINE_EXCEEDED: the outcome is unknown; the store reloads the state either way. */
-    write_fail(write, code, message);
+  if (lp_store_commit(daemon->store, txn, on_chunk_written, write) != 0) {
+    if (write->chunks_in_flight == 0) {
+      write_fail(write, CODE(UNAVAILABLE), "the store is unavailable (reconnecting); nothing applied, the previous epoch is current; retry");
+    } else if (!write->failed_code) {
+      write->failed_code = CODE(UNAVAILABLE);
+      snprintf(write->failed_message, sizeof write->failed_message,
+               "the store is unavailable (reconnecting); nothing applied, the previous epoch is current; retry");
+    }
     return;
   }
-  write->promoted_us = now_us();
-  write->rematch->reply->write_final_us = (uint64_t)(write->promoted_us - write->promote_sent_us);
-  write->rematch->reply->write_us = (uint64_t)(write->promoted_us - write->job->t_apply_start);
-  schedule(write, apply_slice);
+  write->chunks_in_flight++;
+  /* Up to STAGE_WINDOW commits in flight (Redis confirms them together: one fsync, one round
+   * trip), once the first, with the cleanup that registers this run, is confirmed. */
+  if (write->pass < 3 && write->cleanup_confirmed && write->chunks_in_flight < STAGE_WINDOW) schedule(write, stage_next_chunk);
 }
 
 /* Whether placement record r may still go into the epoch: its pupil and its target vacancy
@@ -1115,16 +1248,25 @@ static bool still_valid(epoch_write *write, const staged_record *record, uint8_t
   return vacancy_ok[j] == 1;
 }
 
-/* The events of the records the final step makes current, in the same MULTI/EXEC right after
- * PROMOTE_SCRIPT (so they exist exactly when the records do): followers re-read the records
- * they name, history and watch read their details. Memory still holds the previous records
- * here, so the old state and the seat a release leaves come from it. */
-static void add_epoch_events(epoch_write *write, lp_txn *txn) {
+/* Leaves placement record r out of the epoch (a write won): the seats it moved go back, and
+ * the vacancies' staged seat counts are built again before their slice. */
+static void exclude_placement(epoch_write *write, staged_record *record) {
+  record->excluded = true;
+  if (record->from >= 0) write->seat_delta[record->from]++, write->restage[record->from] = 1;
+  if (record->to >= 0) write->seat_delta[record->to]--, write->restage[record->to] = 1;
+}
+
+/* The events of records first .. end-1, in the slice's commit right after SLICE_SCRIPT (so
+ * they exist exactly when the records do): followers re-read the records they name, history
+ * and watch read their details. Memory still holds the previous records here, so the old
+ * state and the seat a release leaves come from it. */
+static void add_epoch_events(epoch_write *write, lp_txn *txn, size_t first, size_t end) {
   lp_daemon *daemon = write->rematch->daemon;
   const lp_state *state = &daemon->state;
-  for (size_t r = 0; r < write->count; r++) {
+  for (size_t r = first; r < end; r++) {
     const staged_record *record = &write->records[r];
     if (record->excluded) continue;
+    lp_txn_note_write(txn, record->kind, record->key);
     lp_txn_event(txn, daemon->config.instance_id, record->op, record->kind, record->key, write->actor,
                  daemon->config.events_max_length);
     lp_event_detail detail = {.call = record->op, .epoch = write->epoch};
@@ -1144,8 +1286,45 @@ static void add_epoch_events(epoch_write *write, lp_txn *txn) {
   }
 }
 
-/* The final step: what a write changed meanwhile is left out (and the seats it held corrected),
- * then one commit runs PROMOTE_SCRIPT. */
+/* Appends the names of excluded records first .. end-1 to argv (strings owned by argv). */
+static size_t excluded_names(const epoch_write *write, size_t first, size_t end, const void ***argv, size_t **lengths,
+                             size_t argc) {
+  for (size_t r = first; r < end; r++) {
+    const staged_record *record = &write->records[r];
+    if (!record->excluded) continue;
+    *argv = lp_realloc(*argv, (argc + 1) * sizeof **argv);
+    *lengths = lp_realloc(*lengths, (argc + 1) * sizeof **lengths);
+    char *name = lp_malloc(320);
+    stage_name(record, name, 320);
+    (*argv)[argc] = name, (*lengths)[argc] = strlen(name);
+    argc++;
+  }
+  return argc;
+}
+
+static void free_args(const void **argv, size_t fixed, size_t argc) {
+  for (size_t a = fixed; a < argc; a++) free((void *)argv[a]);
+  free(argv);
+}
+
+/* The longest promote step so far, send to confirmation (write_final_us). */
+static void note_promote_step(epoch_write *write) {
+  uint64_t spent = (uint64_t)(now_us() - write->step_sent_us);
+  if (spent > write->rematch->reply->write_final_us) write->rematch->reply->write_final_us = spent;
+}
+
+static void on_promote_begun(void *arg, int code, const char *message) {
+  epoch_write *write = arg;
+  if (code != 0) {
+    write_fail(write, code, message);
+    return;
+  }
+  note_promote_step(write);
+  schedule(write, promote_slice);
+}
+
+/* The promote's first step: what a write changed meanwhile is left out (and the seats it held
+ * corrected), then one commit stages the corrected seat counts and runs BEGIN_SCRIPT. */
 static void promote(epoch_write *write) {
   long long started = now_us();
   job *job = write->job;
@@ -1153,25 +1332,24 @@ static void promote(epoch_write *write) {
   lp_daemon *daemon = rematch->daemon;
   const lp_state *state = &daemon->state;
   uint8_t *vacancy_ok = lp_calloc((size_t)job->vacancy_count + 1, 1);
-  uint8_t *restage = lp_calloc((size_t)job->vacancy_count + 1, 1);
   size_t excluded = 0;
   for (size_t r = 0; r < write->count; r++) {
     staged_record *record = &write->records[r];
     if (record->kind == LP_KIND_VACANCY) {
       const Leerplek__V1__Vacancy *now = lp_state_get(state, LP_KIND_VACANCY, record->key);
-      if (!now || now->revision != record->base_revision) restage[record->to] = 1;
+      if (!now || now->revision != record->base_revision) write->restage[record->to] = 1;
       continue;
     }
     if (still_valid(write, record, vacancy_ok)) continue;
-    record->excluded = true;
+    exclude_placement(write, record);
     excluded++;
-    if (record->from >= 0) write->seat_delta[record->from]++, restage[record->from] = 1;
-    if (record->to >= 0) write->seat_delta[record->to]--, restage[record->to] = 1;
   }
+  free(vacancy_ok);
   lp_txn *txn = lp_txn_new();
   size_t first_new = write->count;
   for (int32_t j = 0; j < job->vacancy_count; j++) {
-    if (!restage[j]) continue;
+    if (!write->restage[j]) continue;
+    write->restage[j] = 0;
     int32_t at = write->staged_vacancy[j];
     uint64_t base_revision = 0;
     Leerplek__V1__Vacancy *vacancy = vacancy_with_seats(write, j, &base_revision);
@@ -1187,23 +1365,23 @@ static void promote(epoch_write *write) {
     }
   }
   stage_names(txn, write->run, write, first_new, write->count);
-  free(vacancy_ok);
-  free(restage);
   if (write->skipped || excluded)
     LP_INFO("rematch epoch %llu: %zu changes skipped, their pupil or vacancy changed meanwhile (the next rematch sees them)",
             (unsigned long long)write->epoch, (size_t)write->skipped + excluded);
 
-  char count_text[24], max_length[24], epoch_text[24];
+  char count_text[24], max_length[24], epoch_text[24], ttl_text[24];
   snprintf(count_text, sizeof count_text, "%zu", write->count);
   snprintf(max_length, sizeof max_length, "%u", daemon->config.events_max_length);
   snprintf(epoch_text, sizeof epoch_text, "%llu", (unsigned long long)write->epoch);
-  size_t argc = 11 + excluded;
-  const void **argv = lp_calloc(argc, sizeof *argv);
-  size_t *lengths = lp_calloc(argc, sizeof *lengths);
-  const char *fixed[10] = {"EVAL", PROMOTE_SCRIPT, "0", rematch->lock_value, write->run, count_text,
-                           daemon->config.instance_id, write->actor, max_length, epoch_text};
-  for (int a = 0; a < 10; a++) argv[a] = fixed[a], lengths[a] = strlen(fixed[a]);
-  /* The summary, for the report after a restart. */
+  snprintf(ttl_text, sizeof ttl_text, "%u", daemon->config.rematch_lock_ttl_ms);
+  const void **argv = lp_calloc(13, sizeof *argv);
+  size_t *lengths = lp_calloc(13, sizeof *lengths);
+  const char *fixed[12] = {"EVAL", BEGIN_SCRIPT, "0", rematch->lock_value, write->run, count_text, epoch_text, NULL,
+                           write->actor, daemon->config.instance_id, max_length, ttl_text};
+  for (int a = 0; a < 12; a++)
+    if (fixed[a]) argv[a] = fixed[a], lengths[a] = strlen(fixed[a]);
+  /* The summary, for the report after a restart: the bytes and commits of the whole write, as
+   * far as they are known here (the slices follow). */
   Leerplek__V1__RematchResult summary = *rematch->reply;
   summary.n_changes = 0;
   summary.changes = NULL;
@@ -1212,31 +1390,135 @@ static void promote(epoch_write *write) {
   size_t summary_size = protobuf_c_message_get_packed_size(&summary.base);
   uint8_t *summary_bytes = lp_malloc(summary_size + 1);
   protobuf_c_message_pack(&summary.base, summary_bytes);
-  argv[10] = summary_bytes, lengths[10] = summary_size;
-  size_t a = 11;
-  for (size_t r = 0; r < write->count; r++) {
-    const staged_record *record = &write->records[r];
-    if (!record->excluded) {
-      lp_txn_note_write(txn, record->kind, record->key);
-      continue;
-    }
-    char *name = lp_malloc(320);
-    stage_name(record, name, 320);
-    argv[a] = name, lengths[a] = strlen(name);
-    a++;
-  }
-  lp_txn_command(txn, (int)a, argv, lengths);
-  add_epoch_events(write, txn);
-  for (size_t n = 11; n < a; n++) free((void *)argv[n]);
-  free(argv);
+  argv[7] = summary_bytes, lengths[7] = summary_size;
+  size_t argc = excluded_names(write, 0, write->count, &argv, &lengths, 12);
+  lp_txn_command(txn, (int)argc, argv, lengths);
+  free_args(argv, 12, argc);
   free(lengths);
   free(summary_bytes);
   rematch->reply->bytes_written += lp_txn_bytes(txn);
   rematch->reply->write_chunks++;
   note_step(write, started);
-  write->promote_sent_us = now_us();
-  if (lp_store_commit(daemon->store, txn, on_promoted, write) != 0)
+  write->promote_sent_us = write->step_sent_us = now_us();
+  write->slice_records = PROMOTE_SLICE_FIRST;
+  if (lp_store_commit(daemon->store, txn, on_promote_begun, write) != 0)
     write_fail(write, CODE(UNAVAILABLE), "the store is unavailable (reconnecting); nothing applied, the previous epoch is current; retry");
+}
+
+/* The next slice aims at PROMOTE_SLICE_SHARE of redis_timeout_ms from send to confirmation: a
+ * record's events cost Redis 40 us on an idle machine and ten times that on a loaded one, and
+ * a slice that outlasts the timeout drops the link. It grows at most twofold a step. */
+static void adapt_slice(epoch_write *write) {
+  uint64_t spent = (uint64_t)(now_us() - write->step_sent_us) + 1;
+  uint64_t aim = (uint64_t)write->rematch->daemon->config.redis_timeout_ms * 1000u / PROMOTE_SLICE_SHARE;
+  uint64_t next = (uint64_t)write->slice_records * aim / spent;
+  if (next > 2 * write->slice_records) next = 2 * write->slice_records;
+  if (next < PROMOTE_SLICE_MIN) next = PROMOTE_SLICE_MIN;
+  if (next > PROMOTE_SLICE_MAX) next = PROMOTE_SLICE_MAX;
+  write->slice_records = (size_t)next;
+}
+
+static void on_slice_done(void *arg, int code, const char *message) {
+  epoch_write *write = arg;
+  if (code != 0) {
+    /* The marker stays: the reload this error causes finishes the promote from Redis. */
+    char text[400];
+    snprintf(text, sizeof text, "%s; the promote was interrupted, the daemon finishes it from the store when it reloads",
+             message);
+    write_fail(write, code, text);
+    return;
+  }
+  note_promote_step(write);
+  if (write->promoted < write->count) {
+    adapt_slice(write);
+    schedule(write, promote_slice);
+    return;
+  }
+  write->promoted_us = now_us();
+  write->rematch->reply->write_us = (uint64_t)(write->promoted_us - write->job->t_apply_start);
+  schedule(write, apply_slice);
+}
+
+/* One slice of the promote: records from write->promoted on, at most slice_records
+ * (adapt_slice) and until the commit holds about PROMOTE_SLICE_CHUNKS chunks (their events are
+ * most of it: each carries XADD_SCRIPT, about EVENT_BYTES_ESTIMATE bytes). A placement a write changed since BEGIN is left out
+ * here; the vacancies come last, so their seat counts are built again when that changed them.
+ * The last slice's commit also runs FINISH_SCRIPT. */
+static void promote_slice(epoch_write *write) {
+  long long started = now_us();
+  job *job = write->job;
+  lp_rematch *rematch = write->rematch;
+  lp_daemon *daemon = rematch->daemon;
+  const lp_state *state = &daemon->state;
+  size_t budget = PROMOTE_SLICE_CHUNKS * (size_t)daemon->config.rematch_write_chunk_bytes;
+  lp_txn *txn = lp_txn_new();
+  uint8_t *vacancy_ok = lp_calloc((size_t)job->vacancy_count + 1, 1);
+  size_t first = write->promoted, end = first;
+  while (end < write->count && (end == first || (lp_txn_bytes(txn) + (end - first) * EVENT_BYTES_ESTIMATE < budget &&
+                                                 end - first < write->slice_records))) {
+    staged_record *record = &write->records[end];
+    if (!record->excluded) {
+      if (record->kind == LP_KIND_PLACEMENT) {
+        if (!still_valid(write, record, vacancy_ok)) exclude_placement(write, record);
+      } else {
+        const Leerplek__V1__Vacancy *now = lp_state_get(state, LP_KIND_VACANCY, record->key);
+        if (write->restage[record->to] || !now || now->revision != record->base_revision) {
+          write->restage[record->to] = 0;
+          uint64_t base_revision = 0;
+          Leerplek__V1__Vacancy *vacancy = vacancy_with_seats(write, record->to, &base_revision);
+          protobuf_c_message_free_unpacked(record->record, NULL);
+          record->record = vacancy;
+          record->base_revision = base_revision;
+          if (!vacancy) record->excluded = true;
+          else stage_set(txn, write->run, record);
+        }
+      }
+    }
+    end++;
+  }
+  free(vacancy_ok);
+  bool last = end == write->count;
+  if (last) {
+    /* A vacancy whose seats a late exclusion changed but that has no record yet (its epoch's
+     * moves cancelled out): staged now, made current by one more slice. */
+    size_t appended = write->count;
+    for (int32_t j = 0; j < job->vacancy_count; j++) {
+      if (!write->restage[j] || write->staged_vacancy[j] >= 0) continue;
+      write->restage[j] = 0;
+      uint64_t base_revision = 0;
+      Leerplek__V1__Vacancy *vacancy = vacancy_with_seats(write, j, &base_revision);
+      if (vacancy) stage_vacancy(write, txn, j, vacancy, base_revision);
+    }
+    stage_names(txn, write->run, write, appended, write->count);
+    last = appended == write->count;
+  }
+  char first_text[24], end_text[24];
+  snprintf(first_text, sizeof first_text, "%zu", first);
+  snprintf(end_text, sizeof end_text, "%zu", end);
+  const void **argv = lp_calloc(7, sizeof *argv);
+  size_t *lengths = lp_calloc(7, sizeof *lengths);
+  const char *fixed[7] = {"EVAL", SLICE_SCRIPT, "0", rematch->lock_value, write->run, first_text, end_text};
+  for (int a = 0; a < 7; a++) argv[a] = fixed[a], lengths[a] = strlen(fixed[a]);
+  size_t argc = excluded_names(write, first, end, &argv, &lengths, 7);
+  lp_txn_command(txn, (int)argc, argv, lengths);
+  free_args(argv, 7, argc);
+  free(lengths);
+  add_epoch_events(write, txn, first, end);
+  if (last) {
+    const char *finish_argv[5] = {"EVAL", FINISH_SCRIPT, "0", rematch->lock_value, write->run};
+    size_t finish_lengths[5];
+    for (int a = 0; a < 5; a++) finish_lengths[a] = strlen(finish_argv[a]);
+    lp_txn_command(txn, 5, (const void *const *)finish_argv, finish_lengths);
+  }
+  write->promoted = end;
+  rematch->reply->bytes_written += lp_txn_bytes(txn);
+  rematch->reply->write_chunks++;
+  rematch->reply->promote_slices++;
+  note_step(write, started);
+  write->step_sent_us = now_us();
+  if (lp_store_commit(daemon->store, txn, on_slice_done, write) != 0)
+    write_fail(write, CODE(UNAVAILABLE), "the store is unavailable (reconnecting) in the middle of the promote; the daemon "
+                                         "finishes it from the store when it reloads");
 }
 
 /* Memory takes the next slice of the epoch's records (a write that won meanwhile keeps its
@@ -1267,11 +1549,12 @@ static void apply_slice(epoch_write *write) {
     return;
   }
   if (write->proposal_seq) lp_deadlines_proposed(rematch->daemon, write->now + (long long)rematch->daemon->config.proposal_answer_seconds);
-  LP_INFO("rematch epoch %llu written: %zu records staged in %llu us (%u commits, %llu bytes), made current in %llu us, "
-          "in memory after %llu us more (longest loop step %llu us)",
+  LP_INFO("rematch epoch %llu written: %zu records staged in %llu us (%u commits, %llu bytes), made current in %llu us "
+          "(%u slices, the longest %llu us), in memory after %llu us more (longest loop step %llu us)",
           (unsigned long long)write->epoch, write->count, (unsigned long long)(write->promote_sent_us - job->t_apply_start),
           rematch->reply->write_chunks, (unsigned long long)rematch->reply->bytes_written,
-          (unsigned long long)(write->promoted_us - write->promote_sent_us), (unsigned long long)(now_us() - write->promoted_us),
+          (unsigned long long)(write->promoted_us - write->promote_sent_us), rematch->reply->promote_slices,
+          (unsigned long long)rematch->reply->write_final_us, (unsigned long long)(now_us() - write->promoted_us),
           (unsigned long long)rematch->reply->apply_max_step_us);
   rematch->write = NULL;
   write_free(write);
@@ -1285,6 +1568,7 @@ static void write_free(epoch_write *write) {
   free(write->records);
   free(write->seat_delta);
   free(write->staged_vacancy);
+  free(write->restage);
   if (write->step) event_free(write->step);
   if (write->rematch->write == write) write->rematch->write = NULL;
   free(write);
@@ -1305,12 +1589,217 @@ static int apply_job(lp_rematch *rematch, job *job, char *message, size_t messag
   snprintf(write->run, sizeof write->run, "lp:stage:%s:", rematch->lock_value);
   snprintf(write->actor, sizeof write->actor, "rematch:%s", job->actor);
   write->seat_delta = lp_calloc((size_t)job->vacancy_count + 1, sizeof *write->seat_delta);
+  write->restage = lp_calloc((size_t)job->vacancy_count + 1, 1);
   write->staged_vacancy = lp_malloc(((size_t)job->vacancy_count + 1) * sizeof *write->staged_vacancy);
   for (int32_t j = 0; j <= job->vacancy_count; j++) write->staged_vacancy[j] = -1;
   write->step = evtimer_new(daemon->base, on_step, write);
   rematch->write = write;
   job->t_apply_start = now_us();
   stage_next_chunk(write);
+  return 0;
+}
+
+/* ---- finishing an interrupted promote (at a load, on its synchronous link) -------------- */
+
+enum { RECOVER_SLICE_RECORDS = 256, RECOVER_STALL_MS = 3000, RECOVER_WAIT_MS = 120000, RECOVER_POLL_MS = 50 };
+
+typedef struct promote_marker {
+  bool present;
+  char run[160], lock[128], actor[128], instance[96];
+  long long done, max_length, ttl;
+  uint64_t epoch;
+} promote_marker;
+
+static void copy_reply(const redisReply *reply, char *out, size_t size) {
+  snprintf(out, size, "%s", reply && reply->type == REDIS_REPLY_STRING ? reply->str : "");
+}
+
+static int read_marker(redisContext *redis, promote_marker *marker, char *error, size_t error_size) {
+  memset(marker, 0, sizeof *marker);
+  redisReply *reply = redisCommand(redis, "HMGET " PROMOTE_KEY " run lock done epoch max_length ttl actor instance");
+  if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 8) {
+    snprintf(error, error_size, "reading %s: %s", PROMOTE_KEY, reply ? (reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply") : redis->errstr);
+    if (reply) freeReplyObject(reply);
+    return -1;
+  }
+  marker->present = reply->element[0]->type == REDIS_REPLY_STRING;
+  copy_reply(reply->element[0], marker->run, sizeof marker->run);
+  copy_reply(reply->element[1], marker->lock, sizeof marker->lock);
+  marker->done = reply->element[2]->type == REDIS_REPLY_STRING ? atoll(reply->element[2]->str) : 0;
+  marker->epoch = parse_u64(reply->element[3]);
+  marker->max_length = reply->element[4]->type == REDIS_REPLY_STRING ? atoll(reply->element[4]->str) : 0;
+  marker->ttl = reply->element[5]->type == REDIS_REPLY_STRING ? atoll(reply->element[5]->str) : 60000;
+  copy_reply(reply->element[6], marker->actor, sizeof marker->actor);
+  copy_reply(reply->element[7], marker->instance, sizeof marker->instance);
+  freeReplyObject(reply);
+  return 0;
+}
+
+static long long monotonic_ms(void) { return now_us() / 1000; }
+
+static void pause_ms(int ms) {
+  struct timespec pause = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&pause, NULL);
+}
+
+/* Waits until the promote is ours to finish: the lock free (then taken with the marker's
+ * token, which every slice checks) or still held with that token by a daemon that made no
+ * progress for RECOVER_STALL_MS (killed: its lock outlives it). 1 ours, 0 finished meanwhile
+ * by its own daemon, -1 error. */
+static int take_over_promote(redisContext *redis, promote_marker *marker, char *error, size_t error_size) {
+  long long started = monotonic_ms(), stalled_since = started, last_done = -1;
+  for (;;) {
+    if (read_marker(redis, marker, error, error_size) != 0) return -1;
+    if (!marker->present) return 0;
+    redisReply *lock = redisCommand(redis, "GET " LOCK_KEY);
+    if (!lock) {
+      snprintf(error, error_size, "reading %s: %s", LOCK_KEY, redis->errstr);
+      return -1;
+    }
+    bool free_lock = lock->type == REDIS_REPLY_NIL;
+    bool same_token = lock->type == REDIS_REPLY_STRING && strcmp(lock->str, marker->lock) == 0;
+    freeReplyObject(lock);
+    long long now = monotonic_ms();
+    if (free_lock) {
+      redisReply *taken = redisCommand(redis, "SET %s %s NX PX %lld", LOCK_KEY, marker->lock, marker->ttl);
+      bool ours = taken && taken->type == REDIS_REPLY_STATUS;
+      if (taken) freeReplyObject(taken);
+      if (ours) return 1;
+    } else if (same_token) {
+      if (marker->done != last_done) last_done = marker->done, stalled_since = now;
+      else if (now - stalled_since >= RECOVER_STALL_MS) return 1;
+    }
+    if (now - started >= RECOVER_WAIT_MS) {
+      snprintf(error, error_size, "an interrupted promote of epoch %llu waits for %s, held by another rematch",
+               (unsigned long long)marker->epoch, LOCK_KEY);
+      return -1;
+    }
+    pause_ms(RECOVER_POLL_MS);
+  }
+}
+
+static int kind_of_name(const char *name, size_t length) {
+  for (int kind = 0; kind < LP_KIND_COUNT; kind++) {
+    const char *text = lp_kind_name((enum lp_kind)kind);
+    if (strlen(text) == length && strncmp(text, name, length) == 0) return kind;
+  }
+  return -1;
+}
+
+/* One slice of the interrupted promote, with the events its daemon would have added; names
+ * first .. end-1. The staged records say what the events say (a record a write won over was
+ * deleted by BEGIN_SCRIPT: no event). */
+static int recover_slice(redisContext *redis, const promote_marker *marker, long long first, long long end,
+                         char *error, size_t error_size) {
+  redisReply *names = redisCommand(redis, "LRANGE %snames %lld %lld", marker->run, first, end - 1);
+  if (!names || names->type != REDIS_REPLY_ARRAY || (long long)names->elements != end - first) {
+    snprintf(error, error_size, "reading the staged names: %s", names ? "short list" : redis->errstr);
+    if (names) freeReplyObject(names);
+    return -1;
+  }
+  for (size_t n = 0; n < names->elements; n++) {
+    const char *name = names->element[n]->str, *first_break = strchr(name, '\n');
+    const char *second_break = first_break ? strchr(first_break + 1, '\n') : NULL;
+    int kind = first_break ? kind_of_name(name, (size_t)(first_break - name)) : -1;
+    char key[320] = "";
+    if (kind >= 0 && second_break) snprintf(key, sizeof key, "%.*s", (int)(second_break - first_break - 1), first_break + 1);
+    redisAppendCommand(redis, "GET %s%s:%s", marker->run, kind >= 0 ? lp_kind_name((enum lp_kind)kind) : "?", key);
+    redisAppendCommand(redis, "GET lp:%s:%s", kind >= 0 ? lp_kind_name((enum lp_kind)kind) : "?", key);
+  }
+  lp_txn *txn = lp_txn_new();
+  char first_text[24], end_text[24];
+  snprintf(first_text, sizeof first_text, "%lld", first);
+  snprintf(end_text, sizeof end_text, "%lld", end);
+  const char *slice_argv[7] = {"EVAL", SLICE_SCRIPT, "0", marker->lock, marker->run, first_text, end_text};
+  size_t slice_lengths[7];
+  for (int a = 0; a < 7; a++) slice_lengths[a] = strlen(slice_argv[a]);
+  lp_txn_command(txn, 7, (const void *const *)slice_argv, slice_lengths);
+  int rc = 0;
+  for (size_t n = 0; n < names->elements; n++) {
+    redisReply *staged = NULL, *live = NULL;
+    if (redisGetReply(redis, (void **)&staged) != REDIS_OK || redisGetReply(redis, (void **)&live) != REDIS_OK) {
+      snprintf(error, error_size, "reading the staged records: %s", redis->errstr);
+      if (staged) freeReplyObject(staged);
+      rc = -1;
+      break;
+    }
+    const char *name = names->element[n]->str, *first_break = strchr(name, '\n');
+    const char *second_break = first_break ? strchr(first_break + 1, '\n') : NULL;
+    int kind = first_break ? kind_of_name(name, (size_t)(first_break - name)) : -1;
+    if (kind >= 0 && second_break && staged->type == REDIS_REPLY_STRING) {
+      char key[320];
+      snprintf(key, sizeof key, "%.*s", (int)(second_break - first_break - 1), first_break + 1);
+      const char *op = second_break + 1;
+      lp_txn_note_write(txn, (enum lp_kind)kind, key);
+      lp_txn_event(txn, marker->instance, op, (enum lp_kind)kind, key, marker->actor, marker->max_length);
+      lp_event_detail detail = {.call = op, .epoch = marker->epoch};
+      Leerplek__V1__Placement *placement = NULL, *before = NULL;
+      Leerplek__V1__Vacancy *vacancy = NULL;
+      if (kind == LP_KIND_PLACEMENT) {
+        placement = leerplek__v1__placement__unpack(NULL, staged->len, (const uint8_t *)staged->str);
+        if (live->type == REDIS_REPLY_STRING)
+          before = leerplek__v1__placement__unpack(NULL, live->len, (const uint8_t *)live->str);
+        if (placement) detail.new_state = (int)placement->state, detail.proposal_id = placement->proposal_id;
+        if (before) detail.old_state = (int)before->state;
+        const Leerplek__V1__Offer *offer = placement && placement->offer ? placement->offer : before ? before->offer : NULL;
+        if (offer) detail.vacancy_id = offer->vacancy_id, detail.company_id = offer->company_id;
+      } else if (kind == LP_KIND_VACANCY) {
+        vacancy = leerplek__v1__vacancy__unpack(NULL, staged->len, (const uint8_t *)staged->str);
+        if (vacancy) detail.vacancy_id = vacancy->id, detail.company_id = vacancy->company_id;
+      }
+      lp_txn_event_detail(txn, &detail);
+      if (placement) protobuf_c_message_free_unpacked(&placement->base, NULL);
+      if (before) protobuf_c_message_free_unpacked(&before->base, NULL);
+      if (vacancy) protobuf_c_message_free_unpacked(&vacancy->base, NULL);
+    }
+    freeReplyObject(staged);
+    freeReplyObject(live);
+  }
+  freeReplyObject(names);
+  if (rc == 0) rc = lp_store_commit_sync(redis, txn, error, error_size);
+  lp_txn_free(txn);
+  return rc;
+}
+
+int lp_rematch_finish_promote(redisContext *redis, char *error, size_t error_size) {
+  promote_marker marker;
+  int taken = take_over_promote(redis, &marker, error, error_size);
+  if (taken <= 0) return taken;
+  long long started = monotonic_ms(), from = marker.done;
+  LP_WARN("finishing the promote of epoch %llu that was interrupted after %lld records (run %s)",
+          (unsigned long long)marker.epoch, marker.done, marker.run);
+  for (;;) {
+    redisReply *length = redisCommand(redis, "LLEN %snames", marker.run);
+    long long total = length && length->type == REDIS_REPLY_INTEGER ? length->integer : -1;
+    if (length) freeReplyObject(length);
+    if (total < 0) {
+      snprintf(error, error_size, "reading the staged names: %s", redis->errstr);
+      return -1;
+    }
+    if (marker.done >= total) break;
+    long long end = marker.done + RECOVER_SLICE_RECORDS < total ? marker.done + RECOVER_SLICE_RECORDS : total;
+    if (recover_slice(redis, &marker, marker.done, end, error, error_size) != 0) return -1;
+    long long expected = end;
+    if (read_marker(redis, &marker, error, error_size) != 0) return -1;
+    if (!marker.present || marker.done != expected) {
+      snprintf(error, error_size, "the store refused a slice of the interrupted promote (at %lld of %lld)",
+               marker.present ? marker.done : -1, total);
+      return -1;
+    }
+  }
+  redisReply *finished = redisCommand(redis, "EVAL %s 0 %s %s", FINISH_SCRIPT, marker.lock, marker.run);
+  bool ok = finished && finished->type == REDIS_REPLY_INTEGER;
+  if (!ok)
+    snprintf(error, error_size, "finishing the interrupted promote: %s",
+             finished ? (finished->type == REDIS_REPLY_ERROR ? finished->str : "unexpected reply") : redis->errstr);
+  if (finished) freeReplyObject(finished);
+  if (!ok) return -1;
+  redisReply *released = redisCommand(redis, "EVAL %s 1 %s %s",
+                                      "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
+                                      LOCK_KEY, marker.lock);
+  if (released) freeReplyObject(released);
+  LP_WARN("the interrupted promote of epoch %llu is finished: %lld more records current in %lld ms",
+          (unsigned long long)marker.epoch, marker.done - from, monotonic_ms() - started);
   return 0;
 }
 

@@ -1,7 +1,8 @@
 /* lp_rematch: the rematch. A snapshot of the working set taken on the event loop becomes plain
  * eligibility arrays; a worker thread builds the problem, solves it (warm from the previous
- * rematch), verifies it and explains every unplaced pupil; the loop then applies the changes as
- * one MULTI/EXEC with a new epoch, under a Redis lock shared by every daemon on the store. */
+ * rematch), verifies it and explains every unplaced pupil; the loop then stages the changes and
+ * makes them current in bounded slices with a new epoch, under a Redis lock shared by every
+ * daemon on the store. */
 #ifndef LP_REMATCH_H
 #define LP_REMATCH_H
 
@@ -41,6 +42,12 @@ int lp_rematch_start(lp_rematch *rematch, bool dry_run, uint32_t max_changes, co
 bool lp_rematch_running(const lp_rematch *rematch);
 /* The summary of the last applied rematch (no changes), NULL if none. */
 const Leerplek__V1__RematchResult *lp_rematch_last(const lp_rematch *rematch);
+
+/* At every load of the state (start, reload), before it is read: a promote that a crash (of
+ * this or another daemon, or of Redis) interrupted is finished, with its events, so the state
+ * read is the new epoch whole; it waits while the promote's own daemon still makes progress.
+ * 0 (also when there was none), -1 with the reason. */
+int lp_rematch_finish_promote(redisContext *redis, char *error, size_t error_size);
 
 /* The Offer a school sees for a proposal of a pupil distance_m from vacancy. */
 Leerplek__V1__Offer *lp_rematch_offer(const lp_state *state, const Leerplek__V1__Vacancy *vacancy, uint32_t distance_m);

@@ -63,8 +63,8 @@ static double ms_since(const struct timespec *since) {
   return (double)(now.tv_sec - since->tv_sec) * 1e3 + (double)(now.tv_nsec - since->tv_nsec) / 1e6;
 }
 
-static int load_state_timed(redisContext *redis, lp_state *state, load_timing *timing, char *error,
-                            size_t error_size);
+static int load_state_timed(redisContext *redis, lp_store_prepare_load *prepare, lp_state *state,
+                            load_timing *timing, char *error, size_t error_size);
 static void log_load(const char *what, double connect_ms, const load_timing *timing);
 
 /* ---- transactions ---------------------------------------------------------------------- */
@@ -620,7 +620,8 @@ static void *reload_worker(void *arg) {
   clock_gettime(CLOCK_MONOTONIC, &started);
   redisContext *sync = lp_redis_connect_sync(job->store->config, job->error, sizeof job->error);
   job->connect_ms = ms_since(&started);
-  job->rc = sync ? load_state_timed(sync, &job->fresh, &job->timing, job->error, sizeof job->error) : -1;
+  job->rc = sync ? load_state_timed(sync, job->store->hooks.prepare_load, &job->fresh, &job->timing, job->error,
+                                         sizeof job->error) : -1;
   if (sync) redisFree(sync);
   event_active(job->store->reload_done, EV_TIMEOUT, 1);
   return NULL;
@@ -1093,7 +1094,7 @@ int lp_store_start(lp_store *store) {
   load_timing timing;
   lp_state fresh;
   lp_state_init(&fresh);
-  int rc = load_state_timed(sync, &fresh, &timing, error, sizeof error);
+  int rc = load_state_timed(sync, store->hooks.prepare_load, &fresh, &timing, error, sizeof error);
   redisFree(sync);
   if (rc != 0) {
     LP_ERROR("cannot load the state: %s", error);
@@ -1293,9 +1294,12 @@ static int load_kind(redisContext *redis, lp_state *state, enum lp_kind kind, lo
 }
 
 /* Loads every kind and sorts each map once; on success fills timing. */
-static int load_state_timed(redisContext *redis, lp_state *state, load_timing *timing, char *error,
-                            size_t error_size) {
+static int load_state_timed(redisContext *redis, lp_store_prepare_load *prepare, lp_state *state,
+                            load_timing *timing, char *error, size_t error_size) {
   memset(timing, 0, sizeof *timing);
+  /* The owner's step before the read (the daemon finishes a promote a crash interrupted), so
+   * that what is read is one whole epoch. */
+  if (prepare && prepare(redis, error, error_size) != 0) return -1;
   for (int kind = 0; kind < LP_KIND_COUNT; kind++)
     if (load_kind(redis, state, (enum lp_kind)kind, timing, error, error_size) != 0) {
       lp_state_sort(state); /* the caller frees it: every entry must be a whole one */
@@ -1317,5 +1321,5 @@ static void log_load(const char *what, double connect_ms, const load_timing *tim
 
 int lp_store_load_state(redisContext *redis, lp_state *state, char *error, size_t error_size) {
   load_timing timing;
-  return load_state_timed(redis, state, &timing, error, error_size);
+  return load_state_timed(redis, NULL, state, &timing, error, error_size);
 }

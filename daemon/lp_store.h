@@ -92,9 +92,15 @@ enum lp_store_counter {
   LP_STORE_WAIT_SHORTFALLS,   /* writes not confirmed by redis_wait_replicas replicas */
 };
 
+/* Run before every load reads the state, on the loading thread (not always the loop) with
+ * that load's synchronous link: 0, or -1 with the reason (the load fails). */
+typedef int lp_store_prepare_load(redisContext *redis, char *error, size_t error_size);
+
 /* How the store hands its results to its owner, on the loop; the store touches nothing else. */
 typedef struct lp_store_hooks {
   void *arg;
+  /* May be NULL. */
+  lp_store_prepare_load *prepare_load;
   /* A state was loaded: the owner takes *fresh (moved: the store forgets it). reload: after a
    * lost link or failed write, else the first load in lp_store_start. */
   void (*state_loaded)(void *arg, lp_state *fresh, bool reload);
@@ -151,6 +157,7 @@ static inline redisContext *lp_store_connect_sync(const lp_config *config, char 
   return lp_redis_connect_sync(config, error, error_size);
 }
 int lp_store_commit_sync(redisContext *redis, lp_txn *txn, char *error, size_t error_size);
+/* A whole load on redis with no prepare step (the caller runs it first if it needs one). */
 int lp_store_load_state(redisContext *redis, lp_state *state, char *error, size_t error_size);
 
 #endif

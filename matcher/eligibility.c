@@ -588,10 +588,150 @@ void eligibility_problem_free(eligibility_problem *problem) {
     memset(problem, 0, sizeof *problem);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Reuse: which values the rules read (see passes_* above and eligibility_failed_rule). */
+
+static int same_rule_inputs_pupil(const eligibility_pupil *a, const eligibility_pupil *b) {
+    if (a->training != b->training || a->readiness != b->readiness || a->day_mask != b->day_mask ||
+        a->lat_e6 != b->lat_e6 || a->lon_e6 != b->lon_e6 || a->max_commute_m != b->max_commute_m ||
+        a->wanted_start_day != b->wanted_start_day || a->excluded_count != b->excluded_count)
+        return 0;
+    for (int32_t k = 0; k < a->excluded_count; k++)
+        if (a->excluded_companies[k] != b->excluded_companies[k])
+            return 0;
+    return 1;
+}
+
+static int same_rule_inputs_vacancy(const eligibility_vacancy *a, const eligibility_vacancy *b) {
+    return a->training == b->training && a->company == b->company && passes_recognition(a) == passes_recognition(b) &&
+           a->preparatory == b->preparatory && a->min_readiness == b->min_readiness && a->day_mask == b->day_mask &&
+           a->lat_e6 == b->lat_e6 && a->lon_e6 == b->lon_e6 && a->start_day == b->start_day;
+}
+
+static int same_rule_weights(const eligibility_weights *a, const eligibility_weights *b) {
+    return a->ready_on_preparatory == b->ready_on_preparatory && a->start_window_days == b->start_window_days;
+}
+
+/* What the build takes from a previous one: per pupil now its previous pupil (-1: search it),
+ * per previous vacancy its index now (-1: gone or changed), and which vacancies now are fresh. */
+typedef struct {
+    const eligibility_previous *previous;
+    int32_t *reuse_pupil;       /* [pupil_count] */
+    int64_t *previous_first;    /* [previous pupil_count + 1]: its pairs' range */
+    int32_t *vacancy_now;       /* [previous vacancy_count] */
+    index_entry *fresh_entries; /* the index of the fresh vacancies */
+    int64_t fresh_count;
+    int order_kept;             /* vacancy_now ascends: a pupil's previous pairs stay in order */
+} reuse_plan;
+
+static void reuse_plan_free(reuse_plan *plan) {
+    free(plan->reuse_pupil);
+    free(plan->previous_first);
+    free(plan->vacancy_now);
+    free(plan->fresh_entries);
+    memset(plan, 0, sizeof *plan);
+}
+
+/* 1 planned, 0 out of memory. */
+static int plan_reuse(const eligibility_pupil *pupils, int32_t pupil_count, const eligibility_vacancy *vacancies,
+                      int32_t vacancy_count, const eligibility_previous *previous, reuse_plan *plan) {
+    memset(plan, 0, sizeof *plan);
+    plan->previous = previous;
+    plan->reuse_pupil = malloc(sizeof *plan->reuse_pupil * (size_t)(pupil_count + 1));
+    plan->previous_first = calloc((size_t)previous->pupil_count + 2, sizeof *plan->previous_first);
+    plan->vacancy_now = malloc(sizeof *plan->vacancy_now * (size_t)(previous->vacancy_count + 1));
+    eligibility_vacancy *fresh = malloc(sizeof *fresh * (size_t)(vacancy_count + 1));
+    if (!plan->reuse_pupil || !plan->previous_first || !plan->vacancy_now || !fresh) {
+        free(fresh);
+        return 0;
+    }
+    for (int64_t k = 0; k < previous->pair_count; k++) {
+        int32_t p = previous->pairs[k].pupil;
+        if (p >= 0 && p < previous->pupil_count)
+            plan->previous_first[p + 1]++;
+    }
+    for (int32_t p = 0; p < previous->pupil_count; p++)
+        plan->previous_first[p + 1] += plan->previous_first[p];
+    for (int32_t v = 0; v < previous->vacancy_count; v++)
+        plan->vacancy_now[v] = -1;
+    /* The fresh vacancies' index: build_index over a copy in which the others fail rule 1. */
+    for (int32_t j = 0; j < vacancy_count; j++) {
+        fresh[j] = vacancies[j];
+        int32_t v = previous->same_vacancy[j];
+        if (v >= 0 && v < previous->vacancy_count && same_rule_inputs_vacancy(&vacancies[j], &previous->vacancies[v])) {
+            plan->vacancy_now[v] = j;
+            fresh[j].recognised = 0;
+        }
+    }
+    plan->order_kept = 1;
+    for (int32_t v = 0, last = -1; v < previous->vacancy_count; v++) {
+        if (plan->vacancy_now[v] < 0)
+            continue;
+        if (plan->vacancy_now[v] <= last)
+            plan->order_kept = 0;
+        last = plan->vacancy_now[v];
+    }
+    plan->fresh_entries = build_index(fresh, vacancy_count, 1, &plan->fresh_count);
+    free(fresh);
+    if (!plan->fresh_entries)
+        return 0;
+    for (int32_t i = 0; i < pupil_count; i++) {
+        int32_t p = previous->same_pupil[i];
+        int reusable = pupils[i].fixed_vacancy < 0 && p >= 0 && p < previous->pupil_count &&
+                       previous->pupils[p].fixed_vacancy < 0 && same_rule_inputs_pupil(&pupils[i], &previous->pupils[p]);
+        plan->reuse_pupil[i] = reusable ? p : -1;
+    }
+    return 1;
+}
+
+/* A reusable pupil's candidates: its previous pairs to unchanged vacancies, then the fresh
+ * vacancies it is eligible for. */
+static int reused_candidates(const eligibility_pupil *pupil, int32_t previous_pupil, const eligibility_vacancy *vacancies,
+                             const eligibility_weights *weights, const reuse_plan *plan, candidate **found,
+                             int64_t *found_capacity, int64_t *found_count, int64_t *fresh_found) {
+    if (!find_candidates(pupil, vacancies, weights, plan->fresh_entries, plan->fresh_count, found, found_capacity,
+                         found_count))
+        return 0;
+    *fresh_found = *found_count;
+    const eligibility_previous *previous = plan->previous;
+    for (int64_t k = plan->previous_first[previous_pupil]; k < plan->previous_first[previous_pupil + 1]; k++) {
+        int32_t j = plan->vacancy_now[previous->pairs[k].vacancy];
+        if (j < 0)
+            continue;
+        if (*found_count == *found_capacity) {
+            int64_t capacity = *found_capacity ? *found_capacity * 2 : 64;
+            candidate *grown = realloc(*found, sizeof *grown * (size_t)capacity);
+            if (!grown)
+                return 0;
+            *found = grown;
+            *found_capacity = capacity;
+        }
+        (*found)[(*found_count)++] = (candidate){j, previous->pair_distance_m[k]};
+    }
+    return 1;
+}
+
+static matcher_status build(const eligibility_pupil *pupils, int32_t pupil_count, const eligibility_vacancy *vacancies,
+                            int32_t vacancy_count, const eligibility_weights *weights,
+                            const eligibility_previous *previous, eligibility_problem *out, matcher_error *error);
+
 matcher_status eligibility_build(const eligibility_pupil *pupils, int32_t pupil_count,
                                  const eligibility_vacancy *vacancies, int32_t vacancy_count,
                                  const eligibility_weights *weights, eligibility_problem *out,
                                  matcher_error *error) {
+    return build(pupils, pupil_count, vacancies, vacancy_count, weights, NULL, out, error);
+}
+
+matcher_status eligibility_build_reusing(const eligibility_pupil *pupils, int32_t pupil_count,
+                                         const eligibility_vacancy *vacancies, int32_t vacancy_count,
+                                         const eligibility_weights *weights, const eligibility_previous *previous,
+                                         eligibility_problem *out, matcher_error *error) {
+    return build(pupils, pupil_count, vacancies, vacancy_count, weights, previous, out, error);
+}
+
+static matcher_status build(const eligibility_pupil *pupils, int32_t pupil_count, const eligibility_vacancy *vacancies,
+                            int32_t vacancy_count, const eligibility_weights *weights,
+                            const eligibility_previous *previous, eligibility_problem *out, matcher_error *error) {
     if (!out)
         return refuse(error, "out is NULL");
     memset(out, 0, sizeof *out);
@@ -605,6 +745,14 @@ matcher_status eligibility_build(const eligibility_pupil *pupils, int32_t pupil_
         status = check_inputs(pupils, pupil_count, vacancies, vacancy_count, error);
     if (status != MATCHER_OK)
         return status;
+    reuse_plan plan = {0};
+    int reusing = previous && previous->same_pupil && previous->same_vacancy && same_rule_weights(weights, &previous->weights);
+    if (reusing && !plan_reuse(pupils, pupil_count, vacancies, vacancy_count, previous, &plan)) {
+        reuse_plan_free(&plan);
+        if (error)
+            snprintf(error->message, sizeof error->message, "out of memory building the problem");
+        return MATCHER_NO_MEMORY;
+    }
 
     int64_t entry_count = 0;
     index_entry *entries = build_index(vacancies, vacancy_count, 1, &entry_count);
@@ -632,10 +780,22 @@ matcher_status eligibility_build(const eligibility_pupil *pupils, int32_t pupil_
                 goto no_memory;
             out->fixed[fixed_count++] = (matcher_fixed_pair){i, j};
         } else {
-            if (!find_candidates(pupil, vacancies, weights, entries, entry_count, &found, &found_capacity,
-                                 &found_count))
+            int32_t previous_pupil = reusing ? plan.reuse_pupil[i] : -1;
+            int sorted = 0;
+            if (previous_pupil >= 0) {
+                int64_t fresh_found = 0;
+                if (!reused_candidates(pupil, previous_pupil, vacancies, weights, &plan, &found, &found_capacity,
+                                       &found_count, &fresh_found))
+                    goto no_memory;
+                /* The previous pairs come in ascending order when the vacancies kept theirs
+                 * (as sorted stable ids do): then only fresh ones make a sort necessary. */
+                sorted = fresh_found == 0 && plan.order_kept;
+                out->reused_pupils++;
+            } else if (!find_candidates(pupil, vacancies, weights, entries, entry_count, &found, &found_capacity,
+                                        &found_count)) {
                 goto no_memory;
-            if (found_count > 1) /* found is still NULL when nothing was ever found */
+            }
+            if (found_count > 1 && !sorted) /* found is still NULL when nothing was ever found */
                 qsort(found, (size_t)found_count, sizeof *found, compare_candidates);
             for (int64_t k = 0; k < found_count; k++) {
                 int32_t j = found[k].vacancy;
@@ -649,6 +809,7 @@ matcher_status eligibility_build(const eligibility_pupil *pupils, int32_t pupil_
 
     offered_seats(pupils, pupil_count, vacancies, vacancy_count, out->seats);
 
+    reuse_plan_free(&plan);
     free(entries);
     free(found);
     out->pairs = list.pairs;
@@ -664,6 +825,7 @@ matcher_status eligibility_build(const eligibility_pupil *pupils, int32_t pupil_
     return MATCHER_OK;
 
 no_memory:
+    reuse_plan_free(&plan);
     free(entries);
     free(found);
     free(list.pairs);

@@ -199,6 +199,7 @@ typedef struct {
     matcher_pair *pairs;            /* grouped by pupil, vacancies ascending */
     int32_t *pair_distance_m;       /* [pairs]: the distance behind each pair */
     matcher_fixed_pair *fixed;
+    int32_t reused_pupils;          /* eligibility_build_reusing: pupils whose pairs came from the previous build */
 } eligibility_problem;
 
 /* Builds the problem. A fixed placement is kept as a fixed pair even when the pupil or the
@@ -213,6 +214,37 @@ matcher_status eligibility_build(const eligibility_pupil *pupils, int32_t pupil_
                                  const eligibility_weights *weights, eligibility_problem *out,
                                  matcher_error *error);
 void eligibility_problem_free(eligibility_problem *problem);
+
+/* REUSE. A rematch after a small change need not search every pupil's candidates again: the
+ * rules are a function of the values below alone, so a pair of a pupil and a vacancy whose
+ * rule inputs (pupil: training, readiness, days, home, commute, excluded companies, wanted
+ * start; vacancy: training, company, recognised, open, has seats, preparatory, minimum
+ * readiness, days, location, start; weights: ready_on_preparatory, start_window_days) equal
+ * those of a previous build is eligible exactly when it was then, at the same distance. The
+ * caller names the previous build and which of its pupils and vacancies are the same records
+ * (by its stable ids); this file compares the values. */
+typedef struct {
+    const eligibility_pupil *pupils;        /* the previous build's inputs, as they were */
+    int32_t pupil_count;
+    const eligibility_vacancy *vacancies;
+    int32_t vacancy_count;
+    eligibility_weights weights;
+    const matcher_pair *pairs;              /* its pairs (grouped by pupil) and their distances */
+    const int32_t *pair_distance_m;
+    int64_t pair_count;
+    const int32_t *same_pupil;              /* [pupil_count now]: the same pupil's previous index, -1 new */
+    const int32_t *same_vacancy;            /* [vacancy_count now]: the same vacancy's previous index, -1 new */
+} eligibility_previous;
+
+/* As eligibility_build, with the same result: the pairs of a pupil whose rule inputs did not
+ * change are the previous ones to vacancies whose rule inputs did not change, plus a search
+ * among the vacancies that are new or changed; every other pupil is searched as usual. Every
+ * pair is costed anew (costs depend on more than the rules: preferences, current proposal).
+ * previous NULL (or with other rule weights): a plain eligibility_build. */
+matcher_status eligibility_build_reusing(const eligibility_pupil *pupils, int32_t pupil_count,
+                                         const eligibility_vacancy *vacancies, int32_t vacancy_count,
+                                         const eligibility_weights *weights, const eligibility_previous *previous,
+                                         eligibility_problem *out, matcher_error *error);
 
 /* DISPATCH: the preparatory track by the same rules. Waiting referrals are given seats of
  * support offers with the same engine and the same certificate: each referral becomes a pupil

@@ -2,7 +2,9 @@
  * an epoch takes hundreds of staged commits): kill -9 of the daemon while it stages leaves the
  * previous epoch current and whole in Redis, a restart serves it and the next rematch works and
  * leaves no staged keys; a second daemon on the same Redis serves the new epoch; the result
- * states the bytes and commits written. */
+ * states the bytes and commits written. A kill -9 of the daemon or of Redis in the middle of the
+ * sliced promote leaves a marker; the restarted daemon (or the reconnected one) finishes the
+ * promote before it serves, so the store holds the new epoch whole, each event once. */
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -197,4 +199,196 @@ Test(rematch_staged, a_second_daemon_serves_the_new_epoch) {
   cr_assert_eq(proposed, 2 * FIRST_VACANCIES, "the second daemon serves %d of the epoch's proposals", proposed);
   leerplek_close(on_second);
   cr_assert_eq(harness_stop_daemon(&second, SIGTERM), 0, "second leerplekd did not exit cleanly");
+}
+
+/* The count of lp:events entries whose op is op. */
+static long long events_with_op(const char *op) {
+  redisContext *redis = harness_redis(&harness);
+  redisReply *entries = redisCommand(redis, "XRANGE lp:events - +");
+  cr_assert(entries && entries->type == REDIS_REPLY_ARRAY);
+  long long count = 0;
+  for (size_t e = 0; e < entries->elements; e++) {
+    const redisReply *fields = entries->element[e]->element[1];
+    for (size_t f = 0; f + 1 < fields->elements; f += 2)
+      if (strcmp(fields->element[f]->str, "op") == 0 && strcmp(fields->element[f + 1]->str, op) == 0) count++;
+  }
+  freeReplyObject(entries);
+  redisFree(redis);
+  return count;
+}
+
+/* Placements that are PROPOSED in Redis, whatever the daemon serves. */
+static long long proposed_in_store(void) {
+  redisContext *redis = harness_redis(&harness);
+  long long proposed = 0;
+  for (int i = 0; i < PUPILS; i++) {
+    redisReply *reply = redisCommand(redis, "GET lp:placement:school-a/p%03d", i);
+    cr_assert(reply && reply->type == REDIS_REPLY_STRING);
+    Leerplek__V1__Placement *placement = leerplek__v1__placement__unpack(NULL, reply->len, (const uint8_t *)reply->str);
+    cr_assert_not_null(placement);
+    proposed += placement->state == STATE(PROPOSED);
+    protobuf_c_message_free_unpacked(&placement->base, NULL);
+    freeReplyObject(reply);
+  }
+  redisFree(redis);
+  return proposed;
+}
+
+/* Starts the second epoch's rematch and returns once its promote has made some but not all of
+ * its slices current (the marker's done between 0 and the staged names). */
+static void rematch_until_mid_promote(pthread_t *thread, int *verdict) {
+  publish_vacancies(FIRST_VACANCIES, FIRST_VACANCIES + MORE_VACANCIES);
+  sleep_ms(50);
+  pthread_create(thread, NULL, rematch_in_thread, verdict);
+  redisContext *redis = harness_redis(&harness);
+  long long done = 0, total = 0;
+  for (long long deadline = harness_now_ms() + 20000; harness_now_ms() < deadline;) {
+    redisReply *marker = redisCommand(redis, "HMGET lp:promote done run");
+    cr_assert(marker && marker->type == REDIS_REPLY_ARRAY);
+    if (marker->element[0]->type == REDIS_REPLY_STRING) {
+      done = atoll(marker->element[0]->str);
+      redisReply *length = redisCommand(redis, "LLEN %snames", marker->element[1]->str);
+      total = length->integer;
+      freeReplyObject(length);
+    }
+    freeReplyObject(marker);
+    if (done > 0 && done < total) break;
+    cr_assert_neq(redis_integer("GET lp:epoch"), 2, "the promote finished before the test could catch it in the middle");
+  }
+  redisFree(redis);
+  cr_assert(done > 0 && done < total, "the promote was never seen in the middle (done %lld of %lld)", done, total);
+}
+
+/* The second epoch, whole: every pupil proposed in Redis and by the daemon, each record's event
+ * exactly once, no marker, staging or lock left. */
+static void assert_second_epoch_whole(void) {
+  cr_assert_eq(redis_integer("GET lp:epoch"), 2);
+  cr_assert_eq(redis_integer("EXISTS lp:promote"), 0, "the promote marker must be gone");
+  cr_assert_eq(redis_integer("KEYS lp:stage:*"), 0, "a finished promote leaves no staged keys");
+  cr_assert_eq(redis_integer("EXISTS lp:lock:rematch"), 0, "the promote's finisher releases the lock");
+  cr_assert_eq(proposed_in_store(), 2 * (FIRST_VACANCIES + MORE_VACANCIES));
+  cr_assert_eq(proposed_on(coordinator), 2 * (FIRST_VACANCIES + MORE_VACANCIES));
+  cr_assert_eq(events_with_op("rematch_propose"), 2 * (FIRST_VACANCIES + MORE_VACANCIES),
+               "one rematch_propose event per proposal of both epochs, none lost or twice");
+  cr_assert_eq(events_with_op("rematch_seats"), FIRST_VACANCIES + MORE_VACANCIES,
+               "one rematch_seats event per vacancy each epoch filled");
+}
+
+Test(rematch_staged, kill_9_mid_promote_is_finished_by_the_restarted_daemon) {
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(run_rematch(coordinator, false, &response), 0, "%s", response->status->message);
+  cr_assert_gt(response->run_rematch->result->promote_slices, 5, "small chunks: the promote takes many slices, got %u",
+               response->run_rematch->result->promote_slices);
+  leerplek_response_free(response);
+  int verdict = 0;
+  pthread_t thread;
+  rematch_until_mid_promote(&thread, &verdict);
+  cr_assert_eq(harness_stop_daemon(&harness, SIGKILL), 128 + SIGKILL);
+  pthread_join(thread, NULL);
+  cr_assert_neq(verdict, 0, "a rematch killed mid-promote must not report success");
+  cr_assert_eq(redis_integer("GET lp:epoch"), 1, "the epoch changes only with the promote's last slice");
+  cr_assert_eq(redis_integer("EXISTS lp:promote"), 1, "killed mid-promote: the marker says so");
+  long long partly = proposed_in_store();
+  cr_assert(partly > 2 * FIRST_VACANCIES && partly < 2 * (FIRST_VACANCIES + MORE_VACANCIES),
+            "killed mid-promote: some slices are current (%lld proposed)", partly);
+
+  /* The restart finishes the promote before it serves (its lock outlives the killed daemon). */
+  leerplek_close(coordinator);
+  cr_assert_eq(harness_start_daemon(&harness, flags), 0);
+  cr_assert_not_null(coordinator = harness_connect(&harness, coordinator_token));
+  assert_second_epoch_whole();
+  cr_assert_eq(run_rematch(coordinator, false, &response), 0, "%s", response->status->message);
+  cr_assert_eq(response->run_rematch->result->epoch, 3);
+  cr_assert_eq(response->run_rematch->result->newly_proposed + response->run_rematch->result->moved, 0);
+  leerplek_response_free(response);
+}
+
+Test(rematch_staged, kill_9_of_redis_mid_promote_is_finished_after_the_reconnect) {
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(run_rematch(coordinator, false, &response), 0, "%s", response->status->message);
+  leerplek_response_free(response);
+  int verdict = 0;
+  pthread_t thread;
+  rematch_until_mid_promote(&thread, &verdict);
+  harness_stop_redis(&harness, true);
+  pthread_join(thread, NULL);
+  cr_assert_neq(verdict, 0, "a rematch whose Redis died mid-promote must not report success");
+  cr_assert_eq(harness_start_redis(&harness), 0);
+  /* The daemon reconnects, finishes the promote from the AOF's state and reloads. */
+  long long epoch = 0;
+  for (long long deadline = harness_now_ms() + 30000; harness_now_ms() < deadline && epoch != 2; sleep_ms(100))
+    epoch = redis_integer("GET lp:epoch");
+  cr_assert_eq(epoch, 2, "the interrupted promote was not finished after the reconnect");
+  int proposed = 0;
+  for (long long deadline = harness_now_ms() + 10000; harness_now_ms() < deadline; sleep_ms(100))
+    if ((proposed = proposed_on(coordinator)) == 2 * (FIRST_VACANCIES + MORE_VACANCIES)) break;
+  assert_second_epoch_whole();
+}
+
+/* Shortens pupil ref's commute a little (a new revision); 0 or the status code. */
+static int shorten_commute(leerplek_client *client, const char *ref) {
+  Leerplek__V1__GeoPoint home;
+  Leerplek__V1__Pupil pupil;
+  fill_pupil(&pupil, &home, "school-a", ref, "KAPPER");
+  pupil.max_commute_m = 14000;
+  Leerplek__V1__UpdatePupilRequest body = LEERPLEK__V1__UPDATE_PUPIL_REQUEST__INIT;
+  body.pupil = &pupil;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_UPDATE_PUPIL;
+  request.update_pupil = &body;
+  return call_code(client, &request, NULL);
+}
+
+/* Writes that arrive while the promote runs its slices win over the epoch: each pupil changed
+ * meanwhile keeps its new commute, and every vacancy's seats_proposed counts exactly the
+ * placements proposed to it. */
+Test(rematch_staged, writes_during_the_promote_win_and_the_seats_add_up) {
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(run_rematch(coordinator, false, &response), 0, "%s", response->status->message);
+  leerplek_response_free(response);
+  int verdict = -1;
+  pthread_t thread;
+  rematch_until_mid_promote(&thread, &verdict);
+  /* Every pupil: some of their placements are current already, some not yet. */
+  for (int i = 0; i < PUPILS; i++) {
+    char ref[16];
+    snprintf(ref, sizeof ref, "p%03d", i);
+    cr_assert_eq(shorten_commute(coordinator, ref), 0);
+  }
+  pthread_join(thread, NULL);
+  cr_assert_eq(verdict, 0, "the rematch succeeds, leaving out what the writes changed");
+  cr_assert_eq(redis_integer("GET lp:epoch"), 2);
+  cr_assert_eq(redis_integer("EXISTS lp:promote"), 0);
+  for (int i = 0; i < PUPILS; i++) {
+    char ref[16];
+    snprintf(ref, sizeof ref, "p%03d", i);
+    cr_assert_eq(get_pupil(coordinator, "school-a", ref, &response), 0);
+    cr_assert_eq(response->get_pupil->pupil->max_commute_m, 14000, "the write to %s was lost", ref);
+    leerplek_response_free(response);
+  }
+  cr_assert_eq(proposed_on(coordinator), proposed_in_store(), "the daemon serves the placements Redis holds");
+  /* Seats as the daemon serves them and as Redis holds them agree with the placements. */
+  int proposed_to[FIRST_VACANCIES + MORE_VACANCIES] = {0};
+  redisContext *redis = harness_redis(&harness);
+  for (int i = 0; i < PUPILS; i++) {
+    redisReply *reply = redisCommand(redis, "GET lp:placement:school-a/p%03d", i);
+    Leerplek__V1__Placement *placement = leerplek__v1__placement__unpack(NULL, reply->len, (const uint8_t *)reply->str);
+    if (placement->state == STATE(PROPOSED)) proposed_to[atoi(placement->offer->vacancy_id + 4)]++;
+    protobuf_c_message_free_unpacked(&placement->base, NULL);
+    freeReplyObject(reply);
+  }
+  for (int j = 0; j < FIRST_VACANCIES + MORE_VACANCIES; j++) {
+    char id[32];
+    snprintf(id, sizeof id, "vac-%03d", j);
+    redisReply *reply = redisCommand(redis, "GET lp:vacancy:%s", id);
+    Leerplek__V1__Vacancy *stored = leerplek__v1__vacancy__unpack(NULL, reply->len, (const uint8_t *)reply->str);
+    cr_assert_eq((int)stored->seats_proposed, proposed_to[j], "%s in Redis: %u proposed, %d placements", id,
+                 stored->seats_proposed, proposed_to[j]);
+    protobuf_c_message_free_unpacked(&stored->base, NULL);
+    freeReplyObject(reply);
+    uint32_t proposed = 0, filled = 0;
+    vacancy_seats_of(coordinator, id, &proposed, &filled);
+    cr_assert_eq((int)proposed, proposed_to[j], "%s served: %u proposed, %d placements", id, proposed, proposed_to[j]);
+  }
+  redisFree(redis);
 }

@@ -757,3 +757,114 @@ Test(eligibility, explain_refuses_bad_solution) {
     cr_expect(strstr(error.message, "beside a free seat") != NULL, "%s", error.message);
     eligibility_problem_free(&problem);
 }
+
+/* ---- reuse of a previous build ---------------------------------------------------------- */
+
+static uint32_t reuse_seed = 12345;
+static int32_t reuse_rand(int32_t n) {
+    reuse_seed = reuse_seed * 1103515245u + 12345u;
+    return (int32_t)((reuse_seed >> 8) % (uint32_t)n);
+}
+
+/* Pairs and distances of two builds are the same, pair for pair. */
+static void assert_same_problem(const eligibility_problem *a, const eligibility_problem *b) {
+    cr_assert_eq(a->problem.pair_count, b->problem.pair_count, "pairs: %lld vs %lld", (long long)a->problem.pair_count,
+                 (long long)b->problem.pair_count);
+    for (int64_t k = 0; k < a->problem.pair_count; k++) {
+        cr_assert_eq(a->pairs[k].pupil, b->pairs[k].pupil, "pair %lld", (long long)k);
+        cr_assert_eq(a->pairs[k].vacancy, b->pairs[k].vacancy, "pair %lld", (long long)k);
+        cr_assert_eq(a->pairs[k].cost, b->pairs[k].cost, "pair %lld", (long long)k);
+        cr_assert_eq(a->pair_distance_m[k], b->pair_distance_m[k], "pair %lld", (long long)k);
+    }
+    for (int32_t i = 0; i < a->problem.pupil_count; i++) cr_assert_eq(a->unplaced_penalty[i], b->unplaced_penalty[i]);
+    for (int32_t j = 0; j < a->problem.vacancy_count; j++) cr_assert_eq(a->seats[j], b->seats[j]);
+}
+
+/* After random changes to pupils (moves, commutes, days, exclusions, proposals, fixing) and
+ * vacancies (moves, closing, days, companies, new ones, removed ones), the build that reuses
+ * the previous pairs equals a fresh build, and it did reuse most pupils. */
+Test(eligibility, build_reusing_equals_a_fresh_build) {
+    enum { PUPILS = 600, VACANCIES = 300, TRAININGS = 3, COMPANIES = 40 };
+    static eligibility_pupil before[PUPILS], after[PUPILS];
+    static eligibility_vacancy old_vacancies[VACANCIES], vacancies[VACANCIES + 20];
+    static int32_t excluded_before[PUPILS], excluded_after[PUPILS];
+    int32_t same_pupil[PUPILS], same_vacancy[VACANCIES + 20];
+    for (int32_t j = 0; j < VACANCIES; j++) {
+        old_vacancies[j] = make_vacancy(reuse_rand(TRAININGS), reuse_rand(COMPANIES), ANTWERP_LAT + reuse_rand(200000) - 100000,
+                                        ANTWERP_LON + reuse_rand(300000) - 150000, 1 + reuse_rand(3));
+        old_vacancies[j].day_mask = reuse_rand(4) ? ELIGIBILITY_DAY_MASK_ALL : WEEK_A(MON | TUE) | WEEK_B(MON | TUE);
+        old_vacancies[j].preparatory = reuse_rand(5) == 0;
+    }
+    for (int32_t i = 0; i < PUPILS; i++) {
+        before[i] = make_pupil(reuse_rand(TRAININGS), ANTWERP_LAT + reuse_rand(200000) - 100000,
+                               ANTWERP_LON + reuse_rand(300000) - 150000, 5000 + reuse_rand(20000));
+        before[i].readiness = (uint8_t)reuse_rand(3);
+        excluded_before[i] = reuse_rand(COMPANIES);
+        before[i].excluded_companies = &excluded_before[i];
+        before[i].excluded_count = reuse_rand(3) == 0;
+        before[i].waiting_days = reuse_rand(100);
+    }
+    eligibility_problem first;
+    matcher_error error = {{0}};
+    cr_assert_eq(eligibility_build(before, PUPILS, old_vacancies, VACANCIES, NULL, &first, &error), MATCHER_OK, "%s",
+                 error.message);
+
+    /* The changes: vacancy j now is old j + 5 (the first five removed), twenty new at the end. */
+    int32_t vacancy_count = VACANCIES - 5 + 20;
+    for (int32_t j = 0; j < vacancy_count; j++) {
+        int32_t old = j + 5;
+        if (old < VACANCIES) {
+            vacancies[j] = old_vacancies[old];
+            same_vacancy[j] = old;
+            int change = reuse_rand(20);
+            if (change == 0) vacancies[j].lat_e6 += 3000;
+            if (change == 1) vacancies[j].open = 0;
+            if (change == 2) vacancies[j].day_mask = WEEK_A(MON);
+            if (change == 3) vacancies[j].company = (vacancies[j].company + 1) % COMPANIES;
+            if (change == 4) vacancies[j].seats += 2; /* seats only: still reusable */
+        } else {
+            vacancies[j] = make_vacancy(reuse_rand(TRAININGS), reuse_rand(COMPANIES), ANTWERP_LAT + reuse_rand(200000) - 100000,
+                                        ANTWERP_LON + reuse_rand(300000) - 150000, 2);
+            same_vacancy[j] = -1;
+        }
+    }
+    for (int32_t i = 0; i < PUPILS; i++) {
+        after[i] = before[i];
+        excluded_after[i] = excluded_before[i];
+        after[i].excluded_companies = &excluded_after[i];
+        after[i].waiting_days++;
+        same_pupil[i] = i;
+        int change = reuse_rand(40);
+        if (change == 0) after[i].lat_e6 += 5000;
+        if (change == 1) after[i].max_commute_m += 3000;
+        if (change == 2) after[i].day_mask = WEEK_A(MON);
+        if (change == 3) after[i].excluded_count = 1, excluded_after[i] = (excluded_after[i] + 1) % COMPANIES;
+        if (change == 4 && first.problem.pair_count > 0) after[i].fixed_vacancy = reuse_rand(vacancy_count);
+        if (change == 5) after[i].proposed_vacancy = reuse_rand(vacancy_count); /* cost only */
+        if (change == 6) after[i].readiness = (uint8_t)((after[i].readiness + 1) % 3);
+        if (change == 7) same_pupil[i] = -1; /* a new pupil in an old one's place */
+    }
+    eligibility_previous previous = {before, PUPILS, old_vacancies, VACANCIES, {0}, first.pairs, first.pair_distance_m,
+                                     first.problem.pair_count, same_pupil, same_vacancy};
+    eligibility_default_weights(&previous.weights);
+    eligibility_problem fresh, reused;
+    cr_assert_eq(eligibility_build(after, PUPILS, vacancies, vacancy_count, NULL, &fresh, &error), MATCHER_OK, "%s",
+                 error.message);
+    cr_assert_eq(eligibility_build_reusing(after, PUPILS, vacancies, vacancy_count, NULL, &previous, &reused, &error),
+                 MATCHER_OK, "%s", error.message);
+    cr_assert_gt(fresh.problem.pair_count, PUPILS, "the instance has pairs to compare");
+    assert_same_problem(&fresh, &reused);
+    cr_assert_gt(reused.reused_pupils, PUPILS * 3 / 4, "most pupils are reused: %d", reused.reused_pupils);
+    cr_assert_lt(reused.reused_pupils, PUPILS, "changed and fixed pupils are searched again");
+
+    /* Other rule weights: nothing may be reused. */
+    previous.weights.start_window_days++;
+    eligibility_problem_free(&reused);
+    cr_assert_eq(eligibility_build_reusing(after, PUPILS, vacancies, vacancy_count, NULL, &previous, &reused, &error),
+                 MATCHER_OK);
+    cr_assert_eq(reused.reused_pupils, 0);
+    assert_same_problem(&fresh, &reused);
+    eligibility_problem_free(&first);
+    eligibility_problem_free(&fresh);
+    eligibility_problem_free(&reused);
+}
