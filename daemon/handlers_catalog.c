@@ -122,27 +122,14 @@ int lp_handle_upsert_company(lp_ctx *ctx) {
     if (vacancies[v]->seats_proposed > 0) vacancies[v]->seats_proposed--;
   }
   Leerplek__V1__Company *record = lp_clone(company);
-  lp_txn *txn = lp_begin(ctx, "upsert", LP_KIND_COMPANY, company->id);
+  lp_change *change = lp_begin(ctx, "upsert", LP_KIND_COMPANY, company->id);
   record->revision = stored ? stored->revision + 1 : 1;
   record->updated_unix_s = ctx->now;
-  lp_txn_put(txn, LP_KIND_COMPANY, company->id, &record->base);
-  for (size_t v = 0; v < vacancy_count; v++) lp_txn_put(txn, LP_KIND_VACANCY, vacancies[v]->id, &vacancies[v]->base);
-  lp_releases_put(&releases, txn);
-  if (lp_commit(ctx, txn) != 0) {
-    protobuf_c_message_free_unpacked(&record->base, NULL);
-    lp_releases_free(&releases);
-    for (size_t v = 0; v < vacancy_count; v++) protobuf_c_message_free_unpacked(&vacancies[v]->base, NULL);
-    free(vacancies);
-    return -1;
-  }
-  lp_state_put(&ctx->daemon->state, LP_KIND_COMPANY, company->id, record);
-  for (size_t v = 0; v < vacancy_count; v++) {
-    char key[LP_MAX_KEY];
-    snprintf(key, sizeof key, "%s", vacancies[v]->id);
-    lp_state_put(&ctx->daemon->state, LP_KIND_VACANCY, key, vacancies[v]);
-  }
+  lp_change_put(change, LP_KIND_COMPANY, company->id, record);
+  for (size_t v = 0; v < vacancy_count; v++) lp_change_put(change, LP_KIND_VACANCY, vacancies[v]->id, vacancies[v]);
   free(vacancies);
-  lp_releases_apply(ctx, &releases);
+  lp_releases_move(&releases, change);
+  if (lp_commit(ctx, change) != 0) return -1;
   Leerplek__V1__UpsertCompanyResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__upsert_company_response__init(reply);
   reply->company = record;

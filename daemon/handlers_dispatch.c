@@ -196,25 +196,22 @@ done:
   return rc;
 }
 
-/* The records and their events into txn. */
-static void plan_put(const lp_daemon *daemon, const plan *p, lp_txn *txn, const char *actor) {
+/* A change with the plan's records, each with its own event by actor (the plan keeps only its
+ * counts). The plan has at least one record. */
+static lp_change *plan_change(lp_daemon *daemon, plan *p, const char *actor) {
+  lp_change *change = lp_change_begin(daemon, "dispatch", LP_KIND_REFERRAL, p->keys[0], actor, "dispatch");
   for (size_t i = 0; i < p->count; i++) {
-    lp_txn_event(txn, daemon->config.instance_id, "dispatch", LP_KIND_REFERRAL, p->keys[i], actor,
-                 daemon->config.events_max_length);
-    const Leerplek__V1__Referral *before = lp_state_get(&daemon->state, LP_KIND_REFERRAL, p->keys[i]);
-    lp_event_detail detail = {.call = "dispatch", .old_referral_state = before ? (int)before->state : 0};
-    lp_txn_event_detail(txn, &detail);
-    lp_txn_put(txn, LP_KIND_REFERRAL, p->keys[i], &p->records[i]->base);
-  }
-}
-
-/* Moves the records into memory (the plan keeps only its counts). */
-static void plan_apply(lp_daemon *daemon, plan *p) {
-  for (size_t i = 0; i < p->count; i++) {
-    if (lp_state_put(&daemon->state, LP_KIND_REFERRAL, p->keys[i], p->records[i]) != 0)
-      LP_ERROR("out of memory applying referral %s in memory; it is in redis", p->keys[i]);
+    if (i > 0) {
+      lp_txn_event(lp_change_txn(change), daemon->config.instance_id, "dispatch", LP_KIND_REFERRAL, p->keys[i], actor,
+                   daemon->config.events_max_length);
+      const Leerplek__V1__Referral *before = lp_state_get(&daemon->state, LP_KIND_REFERRAL, p->keys[i]);
+      lp_event_detail detail = {.call = "dispatch", .old_referral_state = before ? (int)before->state : 0};
+      lp_change_detail(change, &detail);
+    }
+    lp_change_put(change, LP_KIND_REFERRAL, p->keys[i], p->records[i]);
     p->records[i] = NULL;
   }
+  return change;
 }
 
 int lp_handle_run_dispatch(lp_ctx *ctx) {
@@ -276,15 +273,9 @@ int lp_handle_run_dispatch(lp_ctx *ctx) {
     plan_free(&p);
     return 0;
   }
-  lp_txn *txn = lp_txn_new();
-  if (txn) plan_put(ctx->daemon, &p, txn, ctx->actor);
-  if (lp_commit(ctx, txn) != 0) {
-    plan_free(&p);
-    return -1;
-  }
-  plan_apply(ctx->daemon, &p);
+  int rc = lp_commit(ctx, plan_change(ctx->daemon, &p, ctx->actor));
   plan_free(&p);
-  return 0;
+  return rc;
 }
 
 static void on_nightly_committed(void *arg, int code, const char *message) {
@@ -300,14 +291,11 @@ void lp_referrals_dispatch_nightly(lp_daemon *daemon, long long now) {
     return;
   }
   size_t count = p.count;
-  lp_txn *txn = count ? lp_txn_new() : NULL;
-  if (txn) plan_put(daemon, &p, txn, "nightly");
-  if (count && (!txn || lp_store_commit(daemon->store, txn, on_nightly_committed, NULL) != 0)) {
+  if (count && lp_change_commit(plan_change(daemon, &p, "nightly"), on_nightly_committed, NULL) != 0) {
     LP_WARN("nightly dispatch: the store takes no writes now; nothing was applied");
     plan_free(&p);
     return;
   }
-  plan_apply(daemon, &p);
   plan_free(&p);
   LP_INFO("nightly dispatch: %zu referrals offered a seat", count);
 }

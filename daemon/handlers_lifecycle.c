@@ -172,7 +172,10 @@ int lp_handle_close_school_year(lp_ctx *ctx) {
     size_t size = protobuf_c_message_get_packed_size(&archive->base);
     uint8_t *bytes = lp_malloc(size + 1);
     protobuf_c_message_pack(&archive->base, bytes);
-    lp_txn *txn = lp_begin(ctx, "close_school_year", LP_KIND_PLACEMENT, keys[0]);
+    lp_change *change = lp_begin(ctx, "close_school_year", LP_KIND_PLACEMENT, keys[0]);
+    /* Deleted in memory below in one pass over the map, not key by key as lp_change_delete
+     * would (a year's placements are most of the map). */
+    lp_txn *txn = lp_change_txn(change);
     lp_txn_delete(txn, LP_KIND_PLACEMENT, keys[0]);
     for (size_t i = 1; i < count; i++) {
       lp_txn_delete(txn, LP_KIND_PLACEMENT, keys[i]);
@@ -181,7 +184,7 @@ int lp_handle_close_school_year(lp_ctx *ctx) {
     }
     lp_txn_set_raw(txn, archive_key, bytes, size);
     free(bytes);
-    if (lp_commit(ctx, txn) != 0) return -1;
+    if (lp_commit(ctx, change) != 0) return -1;
     remove_indices(&ctx->daemon->state, &ctx->daemon->state.maps[LP_KIND_PLACEMENT], indices, count);
     reply->archive_key = lp_scratch_strdup(ctx, archive_key);
   }

@@ -123,28 +123,20 @@ int lp_handle_place_pupil(lp_ctx *ctx) {
   manual->override_reason = lp_strdup(request->override_reason);
   placement->manual = manual;
 
-  lp_txn *txn = lp_begin(ctx, "place_manual", LP_KIND_PLACEMENT, key);
+  lp_change *change = lp_begin(ctx, "place_manual", LP_KIND_PLACEMENT, key);
   /* The history says which rule was set aside and why (the placement's `manual` keeps it too). */
   char event_reason[1200] = "";
   if (failed != ELIGIBILITY_PLACED)
     snprintf(event_reason, sizeof event_reason, "override of %s: %s", rule_name(failed), request->override_reason);
   lp_event_detail detail = {.reason = event_reason[0] ? event_reason : NULL};
-  lp_txn_event_detail(txn, &detail);
-  lp_txn_put(txn, LP_KIND_PLACEMENT, key, &placement->base);
-  lp_txn_put(txn, LP_KIND_VACANCY, target->id, &target->base);
-  if (left) lp_txn_put(txn, LP_KIND_VACANCY, left->id, &left->base);
+  lp_change_detail(change, &detail);
+  lp_change_put(change, LP_KIND_PLACEMENT, key, placement);
+  lp_change_put(change, LP_KIND_VACANCY, target->id, target);
+  if (left) lp_change_put(change, LP_KIND_VACANCY, left->id, left);
   char last_text[32];
   int last_length = snprintf(last_text, sizeof last_text, "%llu", (unsigned long long)placement->proposal_id);
-  lp_txn_set_raw(txn, LP_MANUAL_LAST_KEY, last_text, (size_t)last_length);
-  if (lp_commit(ctx, txn) != 0) {
-    protobuf_c_message_free_unpacked(&placement->base, NULL);
-    protobuf_c_message_free_unpacked(&target->base, NULL);
-    if (left) protobuf_c_message_free_unpacked(&left->base, NULL);
-    return -1;
-  }
-  lp_state_put(&daemon->state, LP_KIND_PLACEMENT, key, placement);
-  lp_state_put(&daemon->state, LP_KIND_VACANCY, target->id, target);
-  if (left) lp_state_put(&daemon->state, LP_KIND_VACANCY, left->id, left);
+  lp_txn_set_raw(lp_change_txn(change), LP_MANUAL_LAST_KEY, last_text, (size_t)last_length);
+  if (lp_commit(ctx, change) != 0) return -1;
   Leerplek__V1__PlacePupilResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__place_pupil_response__init(reply);
   reply->placement = placement;
@@ -176,10 +168,4 @@ int lp_handle_pin_placement(lp_ctx *ctx) {
   placement->updated_unix_s = ctx->now;
   reply->placement = placement;
   return lp_store_record(ctx, request->pin ? "pin" : "unpin", LP_KIND_PLACEMENT, key, placement);
-}
-
-void lp_placement_end_manual(Leerplek__V1__Placement *placement) {
-  placement->pinned = false;
-  if (placement->manual) protobuf_c_message_free_unpacked(&placement->manual->base, NULL);
-  placement->manual = NULL;
 }

@@ -98,23 +98,12 @@ Leerplek__V1__Vacancy *lp_vacancy_releasing(lp_ctx *ctx, const Leerplek__V1__Pla
 
 int lp_commit_placement(lp_ctx *ctx, const char *op, const char *key, Leerplek__V1__Placement *placement,
                         Leerplek__V1__Vacancy *vacancy, Leerplek__V1__Pupil *pupil, const lp_event_detail *detail) {
-  char vacancy_key[LP_MAX_KEY] = "";
-  if (vacancy) snprintf(vacancy_key, sizeof vacancy_key, "%s", vacancy->id);
-  lp_txn *txn = lp_begin(ctx, op, LP_KIND_PLACEMENT, key);
-  lp_txn_event_detail(txn, detail);
-  lp_txn_put(txn, LP_KIND_PLACEMENT, key, &placement->base);
-  if (vacancy) lp_txn_put(txn, LP_KIND_VACANCY, vacancy_key, &vacancy->base);
-  if (pupil) lp_txn_put(txn, LP_KIND_PUPIL, key, &pupil->base);
-  if (lp_commit(ctx, txn) != 0) {
-    protobuf_c_message_free_unpacked(&placement->base, NULL);
-    if (vacancy) protobuf_c_message_free_unpacked(&vacancy->base, NULL);
-    if (pupil) protobuf_c_message_free_unpacked(&pupil->base, NULL);
-    return -1;
-  }
-  lp_state_put(&ctx->daemon->state, LP_KIND_PLACEMENT, key, placement);
-  if (vacancy) lp_state_put(&ctx->daemon->state, LP_KIND_VACANCY, vacancy_key, vacancy);
-  if (pupil) lp_state_put(&ctx->daemon->state, LP_KIND_PUPIL, key, pupil);
-  return 0;
+  lp_change *change = lp_begin(ctx, op, LP_KIND_PLACEMENT, key);
+  lp_change_detail(change, detail);
+  lp_change_put(change, LP_KIND_PLACEMENT, key, placement);
+  if (vacancy) lp_change_put(change, LP_KIND_VACANCY, vacancy->id, vacancy);
+  if (pupil) lp_change_put(change, LP_KIND_PUPIL, key, pupil);
+  return lp_commit(ctx, change);
 }
 
 int lp_handle_accept_proposal(lp_ctx *ctx) {
@@ -376,21 +365,16 @@ void lp_release_add(lp_ctx *ctx, lp_releases *releases, const char *key, const L
   release->old_state = (int)stored->state;
 }
 
-void lp_releases_put(const lp_releases *releases, lp_txn *txn) {
+void lp_releases_move(lp_releases *releases, lp_change *change) {
   for (size_t i = 0; i < releases->count; i++) {
     const lp_release *release = &releases->items[i];
     /* Its own event: the pupil's history shows the release, and other daemons re-read it. */
-    lp_txn_event_like(txn, "release", LP_KIND_PLACEMENT, release->key);
+    lp_change_event(change, "release", LP_KIND_PLACEMENT, release->key);
     lp_event_detail detail = {.vacancy_id = release->vacancy_id, .company_id = release->company_id,
                               .proposal_id = release->proposal_id, .old_state = release->old_state};
-    lp_txn_event_detail(txn, &detail);
-    lp_txn_put(txn, LP_KIND_PLACEMENT, release->key, &release->placement->base);
+    lp_change_detail(change, &detail);
+    lp_change_put(change, LP_KIND_PLACEMENT, release->key, release->placement);
   }
-}
-
-void lp_releases_apply(lp_ctx *ctx, lp_releases *releases) {
-  for (size_t i = 0; i < releases->count; i++)
-    lp_state_put(&ctx->daemon->state, LP_KIND_PLACEMENT, releases->items[i].key, releases->items[i].placement);
   free(releases->items);
   releases->items = NULL;
   releases->count = 0;

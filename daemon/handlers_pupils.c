@@ -191,22 +191,12 @@ int lp_handle_update_pupil(lp_ctx *ctx) {
     protobuf_c_message_free_unpacked(&record->base, NULL);
     return -1;
   }
-  char vacancy_key[LP_MAX_KEY] = "";
-  if (vacancy) snprintf(vacancy_key, sizeof vacancy_key, "%s", vacancy->id);
-  lp_txn *txn = lp_begin(ctx, "update", LP_KIND_PUPIL, key);
-  lp_txn_put(txn, LP_KIND_PUPIL, key, &record->base);
-  if (vacancy) lp_txn_put(txn, LP_KIND_VACANCY, vacancy_key, &vacancy->base);
-  lp_releases_put(&releases, txn);
-  if (lp_commit(ctx, txn) != 0) {
-    protobuf_c_message_free_unpacked(&record->base, NULL);
-    if (vacancy) protobuf_c_message_free_unpacked(&vacancy->base, NULL);
-    lp_releases_free(&releases);
-    return -1;
-  }
   bool released = releases.count > 0;
-  lp_state_put(&ctx->daemon->state, LP_KIND_PUPIL, key, record);
-  if (vacancy) lp_state_put(&ctx->daemon->state, LP_KIND_VACANCY, vacancy_key, vacancy);
-  lp_releases_apply(ctx, &releases);
+  lp_change *change = lp_begin(ctx, "update", LP_KIND_PUPIL, key);
+  lp_change_put(change, LP_KIND_PUPIL, key, record);
+  if (vacancy) lp_change_put(change, LP_KIND_VACANCY, vacancy->id, vacancy);
+  lp_releases_move(&releases, change);
+  if (lp_commit(ctx, change) != 0) return -1;
   Leerplek__V1__UpdatePupilResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__update_pupil_response__init(reply);
   reply->pupil = record;
@@ -281,32 +271,23 @@ int lp_handle_erase_pupil(lp_ctx *ctx) {
   int previous = placement ? (int)placement->state : 0;
   bool holds_seat = false;
   Leerplek__V1__Vacancy *vacancy = placement ? lp_vacancy_releasing(ctx, placement, &holds_seat) : NULL;
-  char vacancy_key[LP_MAX_KEY] = "";
-  if (vacancy) snprintf(vacancy_key, sizeof vacancy_key, "%s", vacancy->id);
   /* The audit trail keeps only that this school's pupil was erased, not which one. */
   char school[LP_SCOPE_SIZE];
   snprintf(school, sizeof school, "%s", pupil->school_id);
-  lp_txn *txn = lp_begin(ctx, "erase", LP_KIND_PUPIL, school);
+  lp_change *change = lp_begin(ctx, "erase", LP_KIND_PUPIL, school);
   /* Its referrals ("<key>/<component>") are adjacent in the sorted map. */
   const lp_map *referrals = &ctx->daemon->state.maps[LP_KIND_REFERRAL];
   char prefix[LP_MAX_KEY + 1];
   snprintf(prefix, sizeof prefix, "%s/", key);
   size_t first_referral, referral_end;
   lp_map_prefix(referrals, prefix, &first_referral, &referral_end);
-  lp_txn_delete(txn, LP_KIND_PUPIL, key);
-  lp_txn_delete(txn, LP_KIND_PLACEMENT, key);
+  lp_change_delete(change, LP_KIND_PUPIL, key);
+  lp_change_delete(change, LP_KIND_PLACEMENT, key);
   /* Every earlier event naming the pupil goes too; the erasure's own event names the school. */
-  lp_txn_erase_history(txn, pupil->school_id, pupil->ref);
-  for (size_t i = first_referral; i < referral_end; i++) lp_txn_delete(txn, LP_KIND_REFERRAL, referrals->entries[i].key);
-  if (vacancy) lp_txn_put(txn, LP_KIND_VACANCY, vacancy_key, &vacancy->base);
-  if (lp_commit(ctx, txn) != 0) {
-    if (vacancy) protobuf_c_message_free_unpacked(&vacancy->base, NULL);
-    return -1;
-  }
-  lp_state_remove(&ctx->daemon->state, LP_KIND_PUPIL, key);
-  lp_state_remove(&ctx->daemon->state, LP_KIND_PLACEMENT, key);
-  lp_state_remove_range(&ctx->daemon->state, LP_KIND_REFERRAL, first_referral, referral_end);
-  if (vacancy) lp_state_put(&ctx->daemon->state, LP_KIND_VACANCY, vacancy_key, vacancy);
+  lp_txn_erase_history(lp_change_txn(change), pupil->school_id, pupil->ref);
+  for (size_t i = first_referral; i < referral_end; i++) lp_change_delete(change, LP_KIND_REFERRAL, referrals->entries[i].key);
+  if (vacancy) lp_change_put(change, LP_KIND_VACANCY, vacancy->id, vacancy);
+  if (lp_commit(ctx, change) != 0) return -1;
   Leerplek__V1__ErasePupilResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__erase_pupil_response__init(reply);
   reply->previous_state = (Leerplek__V1__PlacementState)previous;
@@ -334,17 +315,11 @@ int lp_handle_request_placement(lp_ctx *ctx) {
     pupil_copy->revision++;
     pupil_copy->updated_unix_s = ctx->now;
   }
-  lp_txn *txn = lp_begin(ctx, "request", LP_KIND_PLACEMENT, key);
-  lp_txn_put(txn, LP_KIND_PLACEMENT, key, &placement->base);
-  if (pupil_changes) lp_txn_put(txn, LP_KIND_PUPIL, key, &pupil_copy->base);
-  if (lp_commit(ctx, txn) != 0) {
-    protobuf_c_message_free_unpacked(&placement->base, NULL);
-    protobuf_c_message_free_unpacked(&pupil_copy->base, NULL);
-    return -1;
-  }
-  lp_state_put(&ctx->daemon->state, LP_KIND_PLACEMENT, key, placement);
-  if (pupil_changes) lp_state_put(&ctx->daemon->state, LP_KIND_PUPIL, key, pupil_copy);
+  lp_change *change = lp_begin(ctx, "request", LP_KIND_PLACEMENT, key);
+  lp_change_put(change, LP_KIND_PLACEMENT, key, placement);
+  if (pupil_changes) lp_change_put(change, LP_KIND_PUPIL, key, pupil_copy);
   else protobuf_c_message_free_unpacked(&pupil_copy->base, NULL);
+  if (lp_commit(ctx, change) != 0) return -1;
   Leerplek__V1__RequestPlacementResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__request_placement_response__init(reply);
   reply->placement = placement;
@@ -374,21 +349,13 @@ int lp_handle_withdraw_placement(lp_ctx *ctx) {
   record->offer = NULL;
   record->school_accepted = record->company_accepted = false;
   record->updated_unix_s = ctx->now;
-  char vacancy_key[LP_MAX_KEY] = "";
-  if (vacancy) snprintf(vacancy_key, sizeof vacancy_key, "%s", vacancy->id);
-  lp_txn *txn = lp_begin(ctx, "withdraw", LP_KIND_PLACEMENT, key);
+  lp_change *change = lp_begin(ctx, "withdraw", LP_KIND_PLACEMENT, key);
   lp_event_detail detail = {.reason = request->reason, .proposal_id = stored->proposal_id};
   if (stored->offer) detail.vacancy_id = stored->offer->vacancy_id, detail.company_id = stored->offer->company_id;
-  lp_txn_event_detail(txn, &detail);
-  lp_txn_put(txn, LP_KIND_PLACEMENT, key, &record->base);
-  if (vacancy) lp_txn_put(txn, LP_KIND_VACANCY, vacancy_key, &vacancy->base);
-  if (lp_commit(ctx, txn) != 0) {
-    protobuf_c_message_free_unpacked(&record->base, NULL);
-    if (vacancy) protobuf_c_message_free_unpacked(&vacancy->base, NULL);
-    return -1;
-  }
-  lp_state_put(&ctx->daemon->state, LP_KIND_PLACEMENT, key, record);
-  if (vacancy) lp_state_put(&ctx->daemon->state, LP_KIND_VACANCY, vacancy_key, vacancy);
+  lp_change_detail(change, &detail);
+  lp_change_put(change, LP_KIND_PLACEMENT, key, record);
+  if (vacancy) lp_change_put(change, LP_KIND_VACANCY, vacancy->id, vacancy);
+  if (lp_commit(ctx, change) != 0) return -1;
   Leerplek__V1__WithdrawPlacementResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__withdraw_placement_response__init(reply);
   reply->placement = record;

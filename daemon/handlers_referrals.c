@@ -167,22 +167,15 @@ int lp_handle_refer_pupil(lp_ctx *ctx) {
     record->requested_unix_s = ctx->now;
     add_history(ctx, record, "referred");
   }
-  lp_txn *txn = lp_begin(ctx, "refer", LP_KIND_REFERRAL, keys[0]);
+  lp_change *change = lp_begin(ctx, "refer", LP_KIND_REFERRAL, keys[0]);
   for (size_t i = 0; i < count; i++) {
-    if (i > 0)
-      lp_txn_event_like(txn, "refer", LP_KIND_REFERRAL, keys[i]);
-    lp_txn_put(txn, LP_KIND_REFERRAL, keys[i], &records[i]->base);
+    if (i > 0) lp_change_event(change, "refer", LP_KIND_REFERRAL, keys[i]);
+    lp_change_put(change, LP_KIND_REFERRAL, keys[i], records[i]);
   }
-  if (lp_commit(ctx, txn) != 0) {
-    for (size_t i = 0; i < count; i++) protobuf_c_message_free_unpacked(&records[i]->base, NULL);
-    return -1;
-  }
+  if (lp_commit(ctx, change) != 0) return -1;
   Leerplek__V1__ReferPupilResponse *reply = lp_scratch(ctx, sizeof *reply);
   Leerplek__V1__Referral **items = lp_scratch(ctx, count * sizeof *items);
-  for (size_t i = 0; i < count; i++) {
-    items[i] = records[i];
-    lp_state_put(&ctx->daemon->state, LP_KIND_REFERRAL, keys[i], records[i]);
-  }
+  for (size_t i = 0; i < count; i++) items[i] = records[i];
   leerplek__v1__refer_pupil_response__init(reply);
   reply->referrals = items;
   reply->n_referrals = count;
@@ -474,37 +467,24 @@ static int plan_way_back(lp_ctx *ctx, const Leerplek__V1__Referral *ended, way_b
   return 0;
 }
 
-static void way_back_put(lp_ctx *ctx, const way_back *way, lp_txn *txn) {
+/* Moves the way back's records into change, each with its event (way is empty afterwards). */
+static void way_back_move(lp_ctx *ctx, way_back *way, lp_change *change) {
   if (way->pupil) {
-    lp_txn_event_like(txn, "update", LP_KIND_PUPIL, way->key);
+    lp_change_event(change, "update", LP_KIND_PUPIL, way->key);
     lp_event_detail detail = {.call = "referral_ready"};
-    lp_txn_event_detail(txn, &detail);
-    lp_txn_put(txn, LP_KIND_PUPIL, way->key, &way->pupil->base);
+    lp_change_detail(change, &detail);
+    lp_change_put(change, LP_KIND_PUPIL, way->key, way->pupil);
   }
   if (way->placement) {
-    lp_txn_event_like(txn, "request", LP_KIND_PLACEMENT, way->key);
+    lp_change_event(change, "request", LP_KIND_PLACEMENT, way->key);
     const Leerplek__V1__Placement *before = lp_state_get(&ctx->daemon->state, LP_KIND_PLACEMENT, way->key);
     lp_event_detail detail = {.call = "referral_ready", .old_state = before ? (int)before->state : 0};
-    lp_txn_event_detail(txn, &detail);
-    lp_txn_put(txn, LP_KIND_PLACEMENT, way->key, &way->placement->base);
+    lp_change_detail(change, &detail);
+    lp_change_put(change, LP_KIND_PLACEMENT, way->key, way->placement);
   }
-  if (way->vacancy) lp_txn_put(txn, LP_KIND_VACANCY, way->vacancy->id, &way->vacancy->base);
-  lp_releases_put(&way->releases, txn);
-}
-
-/* Moves the changes into memory (way is empty afterwards). */
-static void way_back_apply(lp_ctx *ctx, way_back *way) {
-  lp_state *state = &ctx->daemon->state;
-  if (way->pupil) lp_state_put(state, LP_KIND_PUPIL, way->key, way->pupil);
-  if (way->placement) lp_state_put(state, LP_KIND_PLACEMENT, way->key, way->placement);
-  if (way->vacancy) {
-    char vacancy_key[LP_MAX_KEY];
-    snprintf(vacancy_key, sizeof vacancy_key, "%s", way->vacancy->id);
-    lp_state_put(state, LP_KIND_VACANCY, vacancy_key, way->vacancy);
-  }
-  lp_releases_apply(ctx, &way->releases);
+  if (way->vacancy) lp_change_put(change, LP_KIND_VACANCY, way->vacancy->id, way->vacancy);
+  lp_releases_move(&way->releases, change);
   way->pupil = NULL, way->placement = NULL, way->vacancy = NULL;
-  way_back_free(way);
 }
 
 int lp_handle_end_referral(lp_ctx *ctx) {
@@ -530,19 +510,11 @@ int lp_handle_end_referral(lp_ctx *ctx) {
     protobuf_c_message_free_unpacked(&record->base, NULL);
     return -1;
   }
-  lp_txn *txn = lp_begin(ctx, "end", LP_KIND_REFERRAL, key);
-  if (txn) {
-    lp_txn_put(txn, LP_KIND_REFERRAL, key, &record->base);
-    way_back_put(ctx, &way, txn);
-  }
-  if (lp_commit(ctx, txn) != 0) {
-    protobuf_c_message_free_unpacked(&record->base, NULL);
-    way_back_free(&way);
-    return -1;
-  }
-  lp_state_put(&ctx->daemon->state, LP_KIND_REFERRAL, key, record);
   bool readiness_changed = way.pupil != NULL, placement_requested = way.placement != NULL;
-  way_back_apply(ctx, &way);
+  lp_change *change = lp_begin(ctx, "end", LP_KIND_REFERRAL, key);
+  lp_change_put(change, LP_KIND_REFERRAL, key, record);
+  way_back_move(ctx, &way, change);
+  if (lp_commit(ctx, change) != 0) return -1;
   Leerplek__V1__EndReferralResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__end_referral_response__init(reply);
   reply->referral = record;

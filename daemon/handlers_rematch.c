@@ -23,7 +23,7 @@ static void on_rematch_done(void *arg, int code, const char *message, const Leer
   body.result = (Leerplek__V1__RematchResult *)result;
   response.body_case = LEERPLEK__V1__RESPONSE__BODY_RUN_REMATCH;
   response.run_rematch = &body;
-  lp_dispatch_reply_later(arg, code, message, &response);
+  lp_reply_send(arg, code, message, &response);
 }
 
 int lp_handle_run_rematch(lp_ctx *ctx) {
@@ -35,7 +35,7 @@ int lp_handle_run_rematch(lp_ctx *ctx) {
   if (!rematch) return lp_fail(ctx, CODE(UNAVAILABLE), "", "the rematch is not available on this daemon");
   lp_auth_describe(&ctx->who, ctx->actor, sizeof ctx->actor);
   char message[512];
-  int code = lp_rematch_start(rematch, request->dry_run, request->max_changes, ctx->actor, on_rematch_done, ctx->commit_arg,
+  int code = lp_rematch_start(rematch, request->dry_run, request->max_changes, ctx->actor, on_rematch_done, ctx->reply,
                               message, sizeof message);
   if (code != 0) return lp_fail(ctx, code, "", "%s", message);
   ctx->pending = true; /* answered by on_rematch_done */

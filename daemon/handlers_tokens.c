@@ -49,14 +49,10 @@ int lp_handle_create_token(lp_ctx *ctx) {
   char hash_key[64], hash_hex[65];
   snprintf(hash_key, sizeof hash_key, "lp:tokenhash:%s", id);
   lp_auth_hash_hex(token->hash, hash_hex);
-  lp_txn *txn = lp_begin(ctx, "create", LP_KIND_TOKEN, id);
-  lp_txn_put(txn, LP_KIND_TOKEN, id, &info->base);
-  lp_txn_set_raw(txn, hash_key, hash_hex, 64);
-  if (lp_commit(ctx, txn) != 0) {
-    lp_token_free(token);
-    return -1;
-  }
-  lp_state_put(&ctx->daemon->state, LP_KIND_TOKEN, id, token);
+  lp_change *change = lp_begin(ctx, "create", LP_KIND_TOKEN, id);
+  lp_change_put_value(change, LP_KIND_TOKEN, id, &info->base, token, lp_token_free);
+  lp_txn_set_raw(lp_change_txn(change), hash_key, hash_hex, 64);
+  if (lp_commit(ctx, change) != 0) return -1;
   Leerplek__V1__CreateTokenResponse *reply = lp_scratch(ctx, sizeof *reply);
   leerplek__v1__create_token_response__init(reply);
   reply->info = info;
@@ -98,15 +94,9 @@ int lp_handle_revoke_token(lp_ctx *ctx) {
   memcpy(token->hash, stored->hash, sizeof token->hash);
   info->revoked_unix_s = ctx->now;
   token->info = info;
-  lp_txn *txn = lp_begin(ctx, "revoke", LP_KIND_TOKEN, id);
-  lp_txn_put(txn, LP_KIND_TOKEN, id, &info->base);
-  if (lp_commit(ctx, txn) != 0) {
-    lp_token_free(token);
-    return -1;
-  }
-  char key[LP_TOKEN_ID_SIZE];
-  snprintf(key, sizeof key, "%s", id);
-  lp_state_put(&ctx->daemon->state, LP_KIND_TOKEN, key, token);
+  lp_change *change = lp_begin(ctx, "revoke", LP_KIND_TOKEN, id);
+  lp_change_put_value(change, LP_KIND_TOKEN, id, &info->base, token, lp_token_free);
+  if (lp_commit(ctx, change) != 0) return -1;
   reply->info = info;
   return 0;
 }

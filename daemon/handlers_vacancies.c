@@ -74,19 +74,10 @@ static bool proposed_to(const Leerplek__V1__Placement *placement, const char *id
 /* Writes the vacancy with the released placements in one MULTI/EXEC and applies both. Takes
  * ownership of record and of the releases. */
 static int commit_vacancy(lp_ctx *ctx, const char *op, Leerplek__V1__Vacancy *record, lp_releases *releases) {
-  char key[LP_MAX_KEY];
-  snprintf(key, sizeof key, "%s", record->id);
-  lp_txn *txn = lp_begin(ctx, op, LP_KIND_VACANCY, key);
-  lp_txn_put(txn, LP_KIND_VACANCY, key, &record->base);
-  lp_releases_put(releases, txn);
-  if (lp_commit(ctx, txn) != 0) {
-    protobuf_c_message_free_unpacked(&record->base, NULL);
-    lp_releases_free(releases);
-    return -1;
-  }
-  lp_state_put(&ctx->daemon->state, LP_KIND_VACANCY, key, record);
-  lp_releases_apply(ctx, releases);
-  return 0;
+  lp_change *change = lp_begin(ctx, op, LP_KIND_VACANCY, record->id);
+  lp_change_put(change, LP_KIND_VACANCY, record->id, record);
+  lp_releases_move(releases, change);
+  return lp_commit(ctx, change);
 }
 
 int lp_handle_publish_vacancy(lp_ctx *ctx) {

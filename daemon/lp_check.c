@@ -11,6 +11,8 @@
 #include "lp_alloc.h"
 #include "lp_handlers.h"
 
+#define CODE(name) LEERPLEK__V1__STATUS_CODE__STATUS_CODE_##name
+
 #define INVALID LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT
 
 int lp_fail(lp_ctx *ctx, int code, const char *field, const char *format, ...) {
@@ -48,23 +50,32 @@ void lp_scratch_free(lp_ctx *ctx) {
   ctx->scratch_count = ctx->scratch_capacity = 0;
 }
 
-void *lp_clone(const void *message) {
-  const ProtobufCMessage *original = message;
-  size_t size = protobuf_c_message_get_packed_size(original);
-  uint8_t *bytes = lp_malloc(size);
-  protobuf_c_message_pack(original, bytes);
-  ProtobufCMessage *copy = protobuf_c_message_unpack(original->descriptor, &lp_protobuf_allocator, size, bytes);
-  free(bytes);
-  /* Bytes just packed from a valid message always unpack: a NULL here is a broken invariant. */
-  if (!copy) abort();
-  return copy;
+lp_change *lp_begin(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key) {
+  lp_auth_describe(&ctx->who, ctx->actor, sizeof ctx->actor);
+  return lp_change_begin(ctx->daemon, op, kind, key, ctx->actor, ctx->call_name);
 }
 
-void lp_set_string(char **field, const char *value) {
-  char *copy = lp_strdup(value);
-  /* protobuf-c's unpacked messages may point empty strings at its shared empty string. */
-  if (*field && *field != protobuf_c_empty_string) free(*field);
-  *field = copy;
+int lp_commit(lp_ctx *ctx, lp_change *change) {
+  if (lp_change_commit(change, lp_reply_on_commit, ctx->reply) != 0)
+    return lp_fail(ctx, CODE(UNAVAILABLE), "",
+                   lp_store_reloading(ctx->daemon->store)
+                       ? "the store is reloading the state after a lost link (reads are answered meanwhile); "
+                         "nothing was changed, retry"
+                       : "the store is unavailable (reconnecting); nothing was changed, retry");
+  ctx->pending = true;
+  return 0;
+}
+
+int lp_store_record(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key, void *record) {
+  return lp_store_record_detail(ctx, op, kind, key, record, NULL);
+}
+
+int lp_store_record_detail(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key, void *record,
+                           const lp_event_detail *detail) {
+  lp_change *change = lp_begin(ctx, op, kind, key);
+  lp_change_detail(change, detail);
+  lp_change_put(change, kind, key, record);
+  return lp_commit(ctx, change);
 }
 
 static bool is_alnum(char c) {
