@@ -225,7 +225,7 @@ int lp_handle_run_dispatch(lp_ctx *ctx) {
   char error[400];
   if (make_plan(ctx->daemon, ctx->now, ctx->actor, &p, error, sizeof error) != 0)
     return lp_fail(ctx, CODE(INTERNAL), "", "%s", error);
-  Leerplek__V1__RunDispatchResponse *reply = lp_scratch(ctx, sizeof *reply);
+  Leerplek__V1__RunDispatchResponse *reply = lp_reply_body(ctx, &leerplek__v1__run_dispatch_response__descriptor);
   Leerplek__V1__DispatchResult *result = lp_scratch(ctx, sizeof *result);
   size_t shown = p.count < max_changes ? p.count : max_changes;
   Leerplek__V1__DispatchChange *changes = lp_scratch(ctx, (shown + 1) * sizeof *changes);
@@ -265,10 +265,7 @@ int lp_handle_run_dispatch(lp_ctx *ctx) {
   result->changes = change_list;
   result->n_changes = shown;
   result->changes_truncated = shown < p.count;
-  leerplek__v1__run_dispatch_response__init(reply);
   reply->result = result;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_RUN_DISPATCH;
-  ctx->response->run_dispatch = reply;
   if (request->dry_run || p.count == 0) {
     plan_free(&p);
     return 0;
@@ -339,7 +336,7 @@ int lp_handle_get_referral_waiting_list(lp_ctx *ctx) {
   size_t count = 0;
   Leerplek__V1__ReferralWaitingEntry *entries = lp_scratch(ctx, ((size_t)x.s.referral_count + 1) * sizeof *entries);
   Leerplek__V1__ReferralWaitingEntry **list = lp_scratch(ctx, ((size_t)x.s.referral_count + 1) * sizeof *list);
-  Leerplek__V1__GetReferralWaitingListResponse *reply = lp_scratch(ctx, sizeof *reply);
+  Leerplek__V1__GetReferralWaitingListResponse *reply = lp_reply_body(ctx, &leerplek__v1__get_referral_waiting_list_response__descriptor);
   if (!entries || !list || !reply) {
     solved_free(&x);
     return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
@@ -365,10 +362,7 @@ int lp_handle_get_referral_waiting_list(lp_ctx *ctx) {
   solved_free(&x);
   qsort(list, count, sizeof *list, by_priority);
   for (size_t i = 0; i < count; i++) list[i]->position = (uint32_t)(i + 1);
-  leerplek__v1__get_referral_waiting_list_response__init(reply);
   reply->entries = list;
   reply->n_entries = count;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_GET_REFERRAL_WAITING_LIST;
-  ctx->response->get_referral_waiting_list = reply;
   return 0;
 }

@@ -177,10 +177,7 @@ int lp_handle_watch(lp_ctx *ctx) {
     ctx->pending = true; /* answered once after_event_id is checked against the log */
     return 0;
   }
-  Leerplek__V1__WatchResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__watch_response__init(reply);
+  Leerplek__V1__WatchResponse *reply = lp_reply_body(ctx, &leerplek__v1__watch_response__descriptor);
   reply->resume_after_event_id = lp_scratch_strdup(ctx, start);
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_WATCH;
-  ctx->response->watch = reply;
   return 0;
 }

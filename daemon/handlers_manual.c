@@ -137,11 +137,8 @@ int lp_handle_place_pupil(lp_ctx *ctx) {
   int last_length = snprintf(last_text, sizeof last_text, "%llu", (unsigned long long)placement->proposal_id);
   lp_txn_set_raw(lp_change_txn(change), LP_MANUAL_LAST_KEY, last_text, (size_t)last_length);
   if (lp_commit(ctx, change) != 0) return -1;
-  Leerplek__V1__PlacePupilResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__place_pupil_response__init(reply);
+  Leerplek__V1__PlacePupilResponse *reply = lp_reply_body(ctx, &leerplek__v1__place_pupil_response__descriptor);
   reply->placement = placement;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_PLACE_PUPIL;
-  ctx->response->place_pupil = reply;
   return 0;
 }
 
@@ -155,10 +152,7 @@ int lp_handle_pin_placement(lp_ctx *ctx) {
   if (stored->state != STATE(PROPOSED))
     return lp_fail(ctx, CODE(FAILED_PRECONDITION), "pin_placement.pupil_ref",
                    "only a PROPOSED placement can be pinned or unpinned (ACCEPTED and AGREEMENT are fixed anyway)");
-  Leerplek__V1__PinPlacementResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__pin_placement_response__init(reply);
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_PIN_PLACEMENT;
-  ctx->response->pin_placement = reply;
+  Leerplek__V1__PinPlacementResponse *reply = lp_reply_body(ctx, &leerplek__v1__pin_placement_response__descriptor);
   if (stored->pinned == request->pin) {
     reply->placement = (Leerplek__V1__Placement *)stored;
     return 0;

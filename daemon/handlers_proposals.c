@@ -113,10 +113,7 @@ int lp_handle_accept_proposal(lp_ctx *ctx) {
   if (side < 0) return -1;
   const Leerplek__V1__Placement *stored = lp_find_proposal(ctx, request->proposal_id, "accept_proposal.proposal_id", key);
   if (!stored) return -1;
-  Leerplek__V1__AcceptProposalResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__accept_proposal_response__init(reply);
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_ACCEPT_PROPOSAL;
-  ctx->response->accept_proposal = reply;
+  Leerplek__V1__AcceptProposalResponse *reply = lp_reply_body(ctx, &leerplek__v1__accept_proposal_response__descriptor);
   bool already = side == SIDE(SCHOOL) ? stored->school_accepted : stored->company_accepted;
   if (already || stored->state != STATE(PROPOSED)) {
     /* Accepting twice is a no-op (also once ACCEPTED or AGREEMENT). */
@@ -198,12 +195,9 @@ int lp_handle_decline_proposal(lp_ctx *ctx) {
   /* The side, reason and declined vacancy come from last_decline (lp_store.h). */
   lp_event_detail detail = {.proposal_id = request->proposal_id};
   if (lp_commit_placement(ctx, "decline", key, placement, vacancy, pupil, &detail) != 0) return -1;
-  Leerplek__V1__DeclineProposalResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__decline_proposal_response__init(reply);
+  Leerplek__V1__DeclineProposalResponse *reply = lp_reply_body(ctx, &leerplek__v1__decline_proposal_response__descriptor);
   reply->state = STATE(DECLINED);
   reply->excluded_company_id = lp_scratch_strdup(ctx, company);
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_DECLINE_PROPOSAL;
-  ctx->response->decline_proposal = reply;
   return 0;
 }
 
@@ -242,12 +236,9 @@ int lp_handle_record_agreement(lp_ctx *ctx) {
   placement->updated_unix_s = ctx->now;
   if (lp_commit_placement(ctx, "agreement", key, placement, NULL, NULL, NULL) != 0) return -1;
   lp_deadlines_agreement(ctx->daemon, placement->agreement->ends_on);
-  Leerplek__V1__RecordAgreementResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__record_agreement_response__init(reply);
+  Leerplek__V1__RecordAgreementResponse *reply = lp_reply_body(ctx, &leerplek__v1__record_agreement_response__descriptor);
   reply->state = STATE(AGREEMENT);
   reply->agreement = placement->agreement;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_RECORD_AGREEMENT;
-  ctx->response->record_agreement = reply;
   return 0;
 }
 
@@ -294,9 +285,8 @@ int lp_handle_list_proposals(lp_ctx *ctx) {
   }
   if (count > 1) qsort(matching, count, sizeof *matching, by_proposal_id);
   uint32_t limit = lp_page_size(ctx, request->page_size);
-  Leerplek__V1__ListProposalsResponse *reply = lp_scratch(ctx, sizeof *reply);
+  Leerplek__V1__ListProposalsResponse *reply = lp_reply_body(ctx, &leerplek__v1__list_proposals_response__descriptor);
   Leerplek__V1__CompanyProposal **items = lp_scratch(ctx, (size_t)limit * sizeof *items);
-  leerplek__v1__list_proposals_response__init(reply);
   reply->proposals = items;
   reply->total_size = (uint32_t)count;
   reply->next_page_token = (char *)"";
@@ -332,8 +322,6 @@ int lp_handle_list_proposals(lp_ctx *ctx) {
     item->answer_by_unix_s = placement->answer_by_unix_s;
     items[reply->n_proposals++] = item;
   }
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_LIST_PROPOSALS;
-  ctx->response->list_proposals = reply;
   return 0;
 }
 

@@ -111,11 +111,8 @@ int lp_handle_register_pupil(lp_ctx *ctx) {
     return lp_fail(ctx, CODE(ALREADY_EXISTS), "register_pupil.pupil.ref", "school %s already has a pupil %s", school, pupil->ref);
   Leerplek__V1__Pupil *record = pupil_record(ctx, pupil, school, NULL);
   if (lp_store_record(ctx, "register", LP_KIND_PUPIL, key, record) != 0) return -1;
-  Leerplek__V1__RegisterPupilResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__register_pupil_response__init(reply);
+  Leerplek__V1__RegisterPupilResponse *reply = lp_reply_body(ctx, &leerplek__v1__register_pupil_response__descriptor);
   reply->pupil = record;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_REGISTER_PUPIL;
-  ctx->response->register_pupil = reply;
   return 0;
 }
 
@@ -197,12 +194,9 @@ int lp_handle_update_pupil(lp_ctx *ctx) {
   if (vacancy) lp_change_put(change, LP_KIND_VACANCY, vacancy->id, vacancy);
   lp_releases_move(&releases, change);
   if (lp_commit(ctx, change) != 0) return -1;
-  Leerplek__V1__UpdatePupilResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__update_pupil_response__init(reply);
+  Leerplek__V1__UpdatePupilResponse *reply = lp_reply_body(ctx, &leerplek__v1__update_pupil_response__descriptor);
   reply->pupil = record;
   reply->released_proposal = released;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_UPDATE_PUPIL;
-  ctx->response->update_pupil = reply;
   return 0;
 }
 
@@ -211,11 +205,8 @@ int lp_handle_get_pupil(lp_ctx *ctx) {
   char key[LP_MAX_KEY];
   Leerplek__V1__Pupil *pupil = lp_visible_pupil(ctx, request->school_id, request->pupil_ref, "get_pupil", key);
   if (!pupil) return -1;
-  Leerplek__V1__GetPupilResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__get_pupil_response__init(reply);
+  Leerplek__V1__GetPupilResponse *reply = lp_reply_body(ctx, &leerplek__v1__get_pupil_response__descriptor);
   reply->pupil = pupil;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_GET_PUPIL;
-  ctx->response->get_pupil = reply;
   return 0;
 }
 
@@ -252,13 +243,10 @@ int lp_handle_list_pupils(lp_ctx *ctx) {
   school_filter filter = {"", request->training_code, 0, ""};
   if (!list_school(ctx, request->school_id, "list_pupils.school_id", &filter.school_id)) return -1;
   if (request->training_code[0] && !lp_check_training_code(ctx, request->training_code, "list_pupils.training_code")) return -1;
-  Leerplek__V1__ListPupilsResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__list_pupils_response__init(reply);
+  Leerplek__V1__ListPupilsResponse *reply = lp_reply_body(ctx, &leerplek__v1__list_pupils_response__descriptor);
   if (lp_list_page(ctx, LP_KIND_PUPIL, &request->base, request->page_size, request->page_token, "list_pupils", pupil_matches, &filter,
                    (void ***)&reply->pupils, &reply->n_pupils, &reply->next_page_token, &reply->total_size) != 0)
     return -1;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_LIST_PUPILS;
-  ctx->response->list_pupils = reply;
   return 0;
 }
 
@@ -288,11 +276,8 @@ int lp_handle_erase_pupil(lp_ctx *ctx) {
   for (size_t i = first_referral; i < referral_end; i++) lp_change_delete(change, LP_KIND_REFERRAL, referrals->entries[i].key);
   if (vacancy) lp_change_put(change, LP_KIND_VACANCY, vacancy->id, vacancy);
   if (lp_commit(ctx, change) != 0) return -1;
-  Leerplek__V1__ErasePupilResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__erase_pupil_response__init(reply);
+  Leerplek__V1__ErasePupilResponse *reply = lp_reply_body(ctx, &leerplek__v1__erase_pupil_response__descriptor);
   reply->previous_state = (Leerplek__V1__PlacementState)previous;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_ERASE_PUPIL;
-  ctx->response->erase_pupil = reply;
   return 0;
 }
 
@@ -320,11 +305,8 @@ int lp_handle_request_placement(lp_ctx *ctx) {
   if (pupil_changes) lp_change_put(change, LP_KIND_PUPIL, key, pupil_copy);
   else protobuf_c_message_free_unpacked(&pupil_copy->base, NULL);
   if (lp_commit(ctx, change) != 0) return -1;
-  Leerplek__V1__RequestPlacementResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__request_placement_response__init(reply);
+  Leerplek__V1__RequestPlacementResponse *reply = lp_reply_body(ctx, &leerplek__v1__request_placement_response__descriptor);
   reply->placement = placement;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_REQUEST_PLACEMENT;
-  ctx->response->request_placement = reply;
   return 0;
 }
 
@@ -356,11 +338,8 @@ int lp_handle_withdraw_placement(lp_ctx *ctx) {
   lp_change_put(change, LP_KIND_PLACEMENT, key, record);
   if (vacancy) lp_change_put(change, LP_KIND_VACANCY, vacancy->id, vacancy);
   if (lp_commit(ctx, change) != 0) return -1;
-  Leerplek__V1__WithdrawPlacementResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__withdraw_placement_response__init(reply);
+  Leerplek__V1__WithdrawPlacementResponse *reply = lp_reply_body(ctx, &leerplek__v1__withdraw_placement_response__descriptor);
   reply->placement = record;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_WITHDRAW_PLACEMENT;
-  ctx->response->withdraw_placement = reply;
   return 0;
 }
 
@@ -370,11 +349,8 @@ int lp_handle_get_placement(lp_ctx *ctx) {
   if (!lp_visible_pupil(ctx, request->school_id, request->pupil_ref, "get_placement", key)) return -1;
   Leerplek__V1__Placement *placement = lp_state_get(&ctx->daemon->state, LP_KIND_PLACEMENT, key);
   if (!placement) return lp_fail(ctx, CODE(NOT_FOUND), "get_placement.pupil_ref", "pupil %s has no placement request", request->pupil_ref);
-  Leerplek__V1__GetPlacementResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__get_placement_response__init(reply);
+  Leerplek__V1__GetPlacementResponse *reply = lp_reply_body(ctx, &leerplek__v1__get_placement_response__descriptor);
   reply->placement = placement;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_GET_PLACEMENT;
-  ctx->response->get_placement = reply;
   return 0;
 }
 
@@ -397,13 +373,10 @@ int lp_handle_list_placements(lp_ctx *ctx) {
     return -1;
   if (request->state > STATE(ENDED))
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), "list_placements.state", "list_placements.state is not a PlacementState");
-  Leerplek__V1__ListPlacementsResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__list_placements_response__init(reply);
+  Leerplek__V1__ListPlacementsResponse *reply = lp_reply_body(ctx, &leerplek__v1__list_placements_response__descriptor);
   if (lp_list_page(ctx, LP_KIND_PLACEMENT, &request->base, request->page_size, request->page_token, "list_placements", placement_matches,
                    &filter, (void ***)&reply->placements, &reply->n_placements, &reply->next_page_token,
                    &reply->total_size) != 0)
     return -1;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_LIST_PLACEMENTS;
-  ctx->response->list_placements = reply;
   return 0;
 }

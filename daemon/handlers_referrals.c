@@ -77,21 +77,9 @@ typedef struct referral_reply {
   Leerplek__V1__Referral *referral;
 } referral_reply;
 
-static int reply_with(lp_ctx *ctx, const ProtobufCMessageDescriptor *descriptor, Leerplek__V1__Response__BodyCase body,
-                      Leerplek__V1__Referral *referral) {
-  referral_reply *reply = lp_scratch(ctx, descriptor->sizeof_message);
-  descriptor->message_init(&reply->base);
+static int reply_with(lp_ctx *ctx, const ProtobufCMessageDescriptor *descriptor, Leerplek__V1__Referral *referral) {
+  referral_reply *reply = lp_reply_body(ctx, descriptor);
   reply->referral = referral;
-  ctx->response->body_case = body;
-  switch (body) {
-    case LEERPLEK__V1__RESPONSE__BODY_GET_REFERRAL: ctx->response->get_referral = (void *)reply; break;
-    case LEERPLEK__V1__RESPONSE__BODY_OFFER_REFERRAL: ctx->response->offer_referral = (void *)reply; break;
-    case LEERPLEK__V1__RESPONSE__BODY_ACCEPT_REFERRAL: ctx->response->accept_referral = (void *)reply; break;
-    case LEERPLEK__V1__RESPONSE__BODY_DECLINE_REFERRAL: ctx->response->decline_referral = (void *)reply; break;
-    case LEERPLEK__V1__RESPONSE__BODY_START_REFERRAL: ctx->response->start_referral = (void *)reply; break;
-    case LEERPLEK__V1__RESPONSE__BODY_WITHDRAW_REFERRAL: ctx->response->withdraw_referral = (void *)reply; break;
-    default: return lp_fail(ctx, CODE(INTERNAL), "", "no referral reply for body %d", (int)body);
-  }
   return 0;
 }
 
@@ -173,14 +161,11 @@ int lp_handle_refer_pupil(lp_ctx *ctx) {
     lp_change_put(change, LP_KIND_REFERRAL, keys[i], records[i]);
   }
   if (lp_commit(ctx, change) != 0) return -1;
-  Leerplek__V1__ReferPupilResponse *reply = lp_scratch(ctx, sizeof *reply);
+  Leerplek__V1__ReferPupilResponse *reply = lp_reply_body(ctx, &leerplek__v1__refer_pupil_response__descriptor);
   Leerplek__V1__Referral **items = lp_scratch(ctx, count * sizeof *items);
   for (size_t i = 0; i < count; i++) items[i] = records[i];
-  leerplek__v1__refer_pupil_response__init(reply);
   reply->referrals = items;
   reply->n_referrals = count;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_REFER_PUPIL;
-  ctx->response->refer_pupil = reply;
   return 0;
 }
 
@@ -190,7 +175,7 @@ int lp_handle_get_referral(lp_ctx *ctx) {
   char key[LP_REFERRAL_KEY_SIZE];
   Leerplek__V1__Referral *referral = visible_referral(ctx, ctx->request->get_referral->referral, "get_referral", key);
   if (!referral) return -1;
-  return reply_with(ctx, &leerplek__v1__get_referral_response__descriptor, LEERPLEK__V1__RESPONSE__BODY_GET_REFERRAL, referral);
+  return reply_with(ctx, &leerplek__v1__get_referral_response__descriptor, referral);
 }
 
 typedef struct referral_filter {
@@ -230,13 +215,10 @@ int lp_handle_list_referrals(lp_ctx *ctx) {
   } else if (request->school_id[0] && !lp_check_id(ctx, request->school_id, "list_referrals.school_id")) {
     return -1;
   }
-  Leerplek__V1__ListReferralsResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__list_referrals_response__init(reply);
+  Leerplek__V1__ListReferralsResponse *reply = lp_reply_body(ctx, &leerplek__v1__list_referrals_response__descriptor);
   if (lp_list_page(ctx, LP_KIND_REFERRAL, &request->base, request->page_size, request->page_token, "list_referrals", referral_matches, &filter,
                    (void ***)&reply->referrals, &reply->n_referrals, &reply->next_page_token, &reply->total_size) != 0)
     return -1;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_LIST_REFERRALS;
-  ctx->response->list_referrals = reply;
   return 0;
 }
 
@@ -295,8 +277,7 @@ int lp_handle_list_support_referrals(lp_ctx *ctx) {
   }
   if (!check_state_filter(ctx, request->state, "list_support_referrals.state")) return -1;
   referral_filter filter = {"", organisation, request->state, true};
-  Leerplek__V1__ListSupportReferralsResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__list_support_referrals_response__init(reply);
+  Leerplek__V1__ListSupportReferralsResponse *reply = lp_reply_body(ctx, &leerplek__v1__list_support_referrals_response__descriptor);
   void **page = NULL;
   if (lp_list_page(ctx, LP_KIND_REFERRAL, &request->base, request->page_size, request->page_token, "list_support_referrals",
                    referral_matches, &filter, &page, &reply->n_referrals, &reply->next_page_token, &reply->total_size) != 0)
@@ -304,8 +285,6 @@ int lp_handle_list_support_referrals(lp_ctx *ctx) {
   reply->referrals = lp_scratch(ctx, (reply->n_referrals ? reply->n_referrals : 1) * sizeof *reply->referrals);
   for (size_t i = 0; i < reply->n_referrals; i++)
     if (!(reply->referrals[i] = support_view(ctx, page[i]))) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_LIST_SUPPORT_REFERRALS;
-  ctx->response->list_support_referrals = reply;
   return 0;
 }
 
@@ -345,7 +324,7 @@ int lp_handle_offer_referral(lp_ctx *ctx) {
   char note[64];
   snprintf(note, sizeof note, "offered %s", offer->id);
   if (commit_referral(ctx, "offer", key, record, note, NULL) != 0) return -1;
-  return reply_with(ctx, &leerplek__v1__offer_referral_response__descriptor, LEERPLEK__V1__RESPONSE__BODY_OFFER_REFERRAL, record);
+  return reply_with(ctx, &leerplek__v1__offer_referral_response__descriptor, record);
 }
 
 int lp_handle_accept_referral(lp_ctx *ctx) {
@@ -357,7 +336,7 @@ int lp_handle_accept_referral(lp_ctx *ctx) {
   if (!side || !in_state(ctx, referral, STATE(OFFERED), "accept_referral", "only an OFFERED referral can be accepted")) return -1;
   const ProtobufCMessageDescriptor *descriptor = &leerplek__v1__accept_referral_response__descriptor;
   if (side == SIDE(SCHOOL) ? referral->school_accepted : referral->support_accepted)
-    return reply_with(ctx, descriptor, LEERPLEK__V1__RESPONSE__BODY_ACCEPT_REFERRAL, referral);
+    return reply_with(ctx, descriptor, referral);
   Leerplek__V1__Referral *record = lp_clone(referral);
   if (record) {
     if (side == SIDE(SCHOOL)) record->school_accepted = true;
@@ -366,7 +345,7 @@ int lp_handle_accept_referral(lp_ctx *ctx) {
   if (commit_referral(ctx, "accept", key, record, side == SIDE(SCHOOL) ? "accepted by the school" : "accepted by the organisation",
                       NULL) != 0)
     return -1;
-  return reply_with(ctx, descriptor, LEERPLEK__V1__RESPONSE__BODY_ACCEPT_REFERRAL, record);
+  return reply_with(ctx, descriptor, record);
 }
 
 int lp_handle_decline_referral(lp_ctx *ctx) {
@@ -393,8 +372,7 @@ int lp_handle_decline_referral(lp_ctx *ctx) {
            request->reason[0] ? ": " : "", request->reason);
   lp_event_detail detail = {.reason = request->reason, .offer_id = declined};
   if (commit_referral(ctx, "decline", key, record, note, &detail) != 0) return -1;
-  return reply_with(ctx, &leerplek__v1__decline_referral_response__descriptor, LEERPLEK__V1__RESPONSE__BODY_DECLINE_REFERRAL,
-                    record);
+  return reply_with(ctx, &leerplek__v1__decline_referral_response__descriptor, record);
 }
 
 int lp_handle_start_referral(lp_ctx *ctx) {
@@ -410,7 +388,7 @@ int lp_handle_start_referral(lp_ctx *ctx) {
     record->started_unix_s = ctx->now;
   }
   if (commit_referral(ctx, "start", key, record, "started", NULL) != 0) return -1;
-  return reply_with(ctx, &leerplek__v1__start_referral_response__descriptor, LEERPLEK__V1__RESPONSE__BODY_START_REFERRAL, record);
+  return reply_with(ctx, &leerplek__v1__start_referral_response__descriptor, record);
 }
 
 /* The way back to a workplace: a trajectory that ends with the pupil PARTLY or READY gives the
@@ -515,13 +493,10 @@ int lp_handle_end_referral(lp_ctx *ctx) {
   lp_change_put(change, LP_KIND_REFERRAL, key, record);
   way_back_move(ctx, &way, change);
   if (lp_commit(ctx, change) != 0) return -1;
-  Leerplek__V1__EndReferralResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__end_referral_response__init(reply);
+  Leerplek__V1__EndReferralResponse *reply = lp_reply_body(ctx, &leerplek__v1__end_referral_response__descriptor);
   reply->referral = record;
   reply->readiness_changed = readiness_changed;
   reply->placement_requested = placement_requested;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_END_REFERRAL;
-  ctx->response->end_referral = reply;
   return 0;
 }
 
@@ -532,7 +507,7 @@ int lp_handle_withdraw_referral(lp_ctx *ctx) {
   if (!referral || !lp_check_text(ctx, request->reason, "withdraw_referral.reason", 0, ctx->daemon->config.max_text_bytes, true))
     return -1;
   const ProtobufCMessageDescriptor *descriptor = &leerplek__v1__withdraw_referral_response__descriptor;
-  if (referral->state == STATE(WITHDRAWN)) return reply_with(ctx, descriptor, LEERPLEK__V1__RESPONSE__BODY_WITHDRAW_REFERRAL, referral);
+  if (referral->state == STATE(WITHDRAWN)) return reply_with(ctx, descriptor, referral);
   if (referral->state == STATE(ENDED))
     return lp_fail(ctx, CODE(FAILED_PRECONDITION), "withdraw_referral.referral", "an ENDED referral cannot be withdrawn");
   Leerplek__V1__Referral *record = lp_clone(referral);
@@ -544,5 +519,5 @@ int lp_handle_withdraw_referral(lp_ctx *ctx) {
   snprintf(note, sizeof note, "withdrawn%s%s", request->reason[0] ? ": " : "", request->reason);
   lp_event_detail detail = {.reason = request->reason, .offer_id = referral->offer_id};
   if (commit_referral(ctx, "withdraw", key, record, note, &detail) != 0) return -1;
-  return reply_with(ctx, descriptor, LEERPLEK__V1__RESPONSE__BODY_WITHDRAW_REFERRAL, record);
+  return reply_with(ctx, descriptor, record);
 }

@@ -78,7 +78,7 @@ int lp_handle_get_registration_point(lp_ctx *ctx) {
   Leerplek__V1__RegistrationRequest *rows = lp_scratch(ctx, (n + 1) * sizeof *rows);
   Leerplek__V1__RegistrationRequest **list = lp_scratch(ctx, (n + 1) * sizeof *list);
   group *partners = lp_scratch(ctx, (n + 1) * sizeof *partners), *schools = lp_scratch(ctx, (n + 1) * sizeof *schools);
-  Leerplek__V1__GetRegistrationPointResponse *reply = lp_scratch(ctx, sizeof *reply);
+  Leerplek__V1__GetRegistrationPointResponse *reply = lp_reply_body(ctx, &leerplek__v1__get_registration_point_response__descriptor);
   group total = {lp_scratch(ctx, sizeof *total.figures), lp_scratch(ctx, (n + 1) * sizeof *total.days)};
   leerplek__v1__registration_figures__init(total.figures);
   size_t partner_count = 0, school_count = 0;
@@ -108,7 +108,6 @@ int lp_handle_get_registration_point(lp_ctx *ctx) {
     count_in(&total, row);
   }
   finish(&total);
-  leerplek__v1__get_registration_point_response__init(reply);
   reply->requests = list;
   reply->n_requests = n;
   reply->by_partner = figures_list(ctx, partners, partner_count);
@@ -117,7 +116,5 @@ int lp_handle_get_registration_point(lp_ctx *ctx) {
   reply->n_by_school = school_count;
   reply->total = total.figures;
   reply->deadline_days = deadline;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_GET_REGISTRATION_POINT;
-  ctx->response->get_registration_point = reply;
   return 0;
 }

@@ -192,10 +192,9 @@ int lp_handle_get_report(lp_ctx *ctx) {
   const lp_state *state = &ctx->daemon->state;
   Leerplek__V1__Report *report = lp_scratch(ctx, sizeof *report);
   Leerplek__V1__Headline *headline = lp_scratch(ctx, sizeof *headline);
-  Leerplek__V1__GetReportResponse *reply = lp_scratch(ctx, sizeof *reply);
+  Leerplek__V1__GetReportResponse *reply = lp_reply_body(ctx, &leerplek__v1__get_report_response__descriptor);
   leerplek__v1__report__init(report);
   leerplek__v1__headline__init(headline);
-  leerplek__v1__get_report_response__init(reply);
   time_t now = (time_t)ctx->now;
   struct tm today;
   localtime_r(&now, &today);
@@ -316,8 +315,6 @@ int lp_handle_get_report(lp_ctx *ctx) {
   report->headline = headline;
   report->last_rematch = (Leerplek__V1__RematchResult *)last;
   reply->report = report;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_GET_REPORT;
-  ctx->response->get_report = reply;
   return 0;
 }
 
@@ -416,9 +413,8 @@ int lp_handle_get_waiting_list(lp_ctx *ctx) {
   }
   if (count > 1) qsort(list, count, sizeof *list, by_priority);
   uint32_t limit = lp_page_size(ctx, request->page_size);
-  Leerplek__V1__GetWaitingListResponse *reply = lp_scratch(ctx, sizeof *reply);
+  Leerplek__V1__GetWaitingListResponse *reply = lp_reply_body(ctx, &leerplek__v1__get_waiting_list_response__descriptor);
   Leerplek__V1__WaitingListEntry **entries = lp_scratch(ctx, ((size_t)limit + 1) * sizeof *entries);
-  leerplek__v1__get_waiting_list_response__init(reply);
   size_t returned = 0;
   const waiting *last = NULL;
   bool more = false;
@@ -458,7 +454,5 @@ int lp_handle_get_waiting_list(lp_ctx *ctx) {
   reply->next_page_token = more ? lp_page_token_make(ctx, "get_waiting_list", &request->base, last_key)
                                 : lp_scratch_strdup(ctx, "");
   free(list);
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_GET_WAITING_LIST;
-  ctx->response->get_waiting_list = reply;
   return 0;
 }

@@ -1,6 +1,7 @@
 /* lp_check: the helpers every handler shares: failing with a status, scratch memory, message
  * copies, and the input checks of the proto's CONVENTIONS (ids, UTF-8 text, day masks, points,
  * dates, revisions, paging, a school's scope). */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,30 @@ void lp_scratch_free(lp_ctx *ctx) {
   free(ctx->scratch);
   ctx->scratch = NULL;
   ctx->scratch_count = ctx->scratch_capacity = 0;
+}
+
+/* The Response field that carries a body of type body: the one numbered as the request's call
+ * (Request and Response number their calls alike), else the one of that type. */
+static const ProtobufCFieldDescriptor *body_field(const lp_ctx *ctx, const ProtobufCMessageDescriptor *body) {
+  const ProtobufCMessageDescriptor *response = &leerplek__v1__response__descriptor;
+  const ProtobufCFieldDescriptor *field =
+      ctx->request ? protobuf_c_message_descriptor_get_field(response, (unsigned)ctx->request->body_case) : NULL;
+  if (field && field->descriptor == body) return field;
+  for (unsigned i = 0; i < response->n_fields; i++)
+    if (response->fields[i].descriptor == body) return &response->fields[i];
+  return NULL;
+}
+
+void *lp_reply_body(lp_ctx *ctx, const ProtobufCMessageDescriptor *body) {
+  const ProtobufCFieldDescriptor *field = body_field(ctx, body);
+  /* Every body type is one field of the Response oneof: anything else is a caller's bug. */
+  assert(field && (field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF));
+  if (!field) abort();
+  ProtobufCMessage *message = lp_scratch(ctx, body->sizeof_message);
+  protobuf_c_message_init(body, message);
+  ctx->response->body_case = (Leerplek__V1__Response__BodyCase)field->id;
+  *(ProtobufCMessage **)((char *)ctx->response + field->offset) = message;
+  return message;
 }
 
 lp_change *lp_begin(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key) {

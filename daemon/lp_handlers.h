@@ -57,6 +57,10 @@ typedef struct lp_ctx {
 /* Records a failure and returns -1 (for "return lp_fail(...)"). */
 int lp_fail(lp_ctx *ctx, int code, const char *field, const char *format, ...)
     __attribute__((format(printf, 4, 5)));
+/* The reply's body: a new message of type body (the call's Get*Response, ...), initialised,
+ * in scratch memory and set as ctx->response's body (body_case and field, found through the
+ * descriptors: the response's field named as the request's). Never NULL. */
+void *lp_reply_body(lp_ctx *ctx, const ProtobufCMessageDescriptor *body);
 /* Scratch memory owned by the call (zeroed); never NULL (see lp_alloc.h). */
 void *lp_scratch(lp_ctx *ctx, size_t size);
 char *lp_scratch_strdup(lp_ctx *ctx, const char *text);
