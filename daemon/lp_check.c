@@ -26,30 +26,11 @@ int lp_fail(lp_ctx *ctx, int code, const char *field, const char *format, ...) {
   return -1;
 }
 
-void *lp_scratch(lp_ctx *ctx, size_t size) {
-  if (ctx->scratch_count == ctx->scratch_capacity) {
-    size_t capacity = ctx->scratch_capacity ? ctx->scratch_capacity * 2 : 16;
-    ctx->scratch = lp_realloc(ctx->scratch, capacity * sizeof *ctx->scratch);
-    ctx->scratch_capacity = capacity;
-  }
-  void *block = lp_calloc(1, size);
-  ctx->scratch[ctx->scratch_count++] = block;
-  return block;
-}
+void *lp_scratch(lp_ctx *ctx, size_t size) { return lp_pool_alloc(&ctx->scratch, size); }
 
-char *lp_scratch_strdup(lp_ctx *ctx, const char *text) {
-  size_t size = strlen(text) + 1;
-  char *copy = lp_scratch(ctx, size);
-  memcpy(copy, text, size);
-  return copy;
-}
+char *lp_scratch_strdup(lp_ctx *ctx, const char *text) { return lp_pool_strdup(&ctx->scratch, text); }
 
-void lp_scratch_free(lp_ctx *ctx) {
-  for (size_t i = 0; i < ctx->scratch_count; i++) free(ctx->scratch[i]);
-  free(ctx->scratch);
-  ctx->scratch = NULL;
-  ctx->scratch_count = ctx->scratch_capacity = 0;
-}
+void lp_scratch_free(lp_ctx *ctx) { lp_pool_free(&ctx->scratch); }
 
 /* The Response field that carries a body of type body: the one numbered as the request's call
  * (Request and Response number their calls alike), else the one of that type. */

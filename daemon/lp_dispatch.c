@@ -9,7 +9,6 @@
 #include <time.h>
 
 #include "lp_alloc.h"
-#include "lp_figures.h"
 #include "lp_handlers.h"
 #include "lp_log.h"
 #include "lp_reply.h"
@@ -61,7 +60,7 @@ static const route routes[] = {
     {LEERPLEK__V1__REQUEST__BODY_END_AGREEMENT, "end_agreement", SCHOOL | COMPANY | COORDINATOR, lp_handle_end_agreement},
     {LEERPLEK__V1__REQUEST__BODY_CLOSE_SCHOOL_YEAR, "close_school_year", COORDINATOR, lp_handle_close_school_year},
     {LEERPLEK__V1__REQUEST__BODY_RUN_REMATCH, "run_rematch", COORDINATOR, lp_handle_run_rematch},
-    {LEERPLEK__V1__REQUEST__BODY_GET_REPORT, "get_report", COORDINATOR, lp_handle_get_report_full},
+    {LEERPLEK__V1__REQUEST__BODY_GET_REPORT, "get_report", COORDINATOR, lp_handle_get_report},
     {LEERPLEK__V1__REQUEST__BODY_GET_WAITING_LIST, "get_waiting_list", SCHOOL | COORDINATOR, lp_handle_get_waiting_list},
     {LEERPLEK__V1__REQUEST__BODY_CREATE_TOKEN, "create_token", ADMIN, lp_handle_create_token},
     {LEERPLEK__V1__REQUEST__BODY_REVOKE_TOKEN, "revoke_token", ADMIN, lp_handle_revoke_token},

@@ -13,12 +13,12 @@
 #include "lp_auth.h"
 #include "lp_daemon.h"
 #include "lp_deadlines.h"
+#include "lp_pool.h"
 #include "lp_records.h"
 #include "lp_reply.h"
 #include "lp_store.h"
 #include "lp_write.h"
 
-#define LP_MAX_KEY 80   /* longest in-memory key: "<school id>/<pupil ref>" */
 
 /* Fixed limits of the proto (reported in HelloResponse.limits beside the configured ones). */
 #define LP_MAX_TRAINING_CODE_BYTES 32
@@ -49,9 +49,7 @@ typedef struct lp_ctx {
   bool pending;
   lp_reply *reply;
   /* Scratch allocations freed after the reply is packed. */
-  void **scratch;
-  size_t scratch_count;
-  size_t scratch_capacity;
+  lp_pool scratch;
 } lp_ctx;
 
 /* Records a failure and returns -1 (for "return lp_fail(...)"). */
