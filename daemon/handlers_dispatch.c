@@ -53,7 +53,7 @@ static void snapshot_free(snapshot *s) {
   free(s->referral_at);
 }
 
-static int take_snapshot(const lp_state *state, long long now, snapshot *s) {
+static void take_snapshot(const lp_state *state, long long now, snapshot *s) {
   const lp_map *offers = &state->maps[LP_KIND_SUPPORT_OFFER], *referrals = &state->maps[LP_KIND_REFERRAL];
   memset(s, 0, sizeof *s);
   size_t trainings = 0, declined = 0;
@@ -65,7 +65,6 @@ static int take_snapshot(const lp_state *state, long long now, snapshot *s) {
   s->referrals = lp_calloc(referrals->count + 1, sizeof *s->referrals);
   s->declined = lp_calloc(declined + 1, sizeof *s->declined);
   s->referral_at = lp_calloc(referrals->count + 1, sizeof *s->referral_at);
-  if (!s->offers || !s->offer_trainings || !s->referrals || !s->declined || !s->referral_at) return -1;
   int32_t *next_training = s->offer_trainings, *next_declined = s->declined;
   for (size_t j = 0; j < offers->count; j++) {
     const Leerplek__V1__SupportOffer *offer = offers->entries[j].value;
@@ -86,7 +85,6 @@ static int take_snapshot(const lp_state *state, long long now, snapshot *s) {
     next_declined += out->declined_count;
     s->referral_at[s->referral_count++] = i;
   }
-  return 0;
 }
 
 /* One solved dispatch of the current state: the snapshot, the problem, the proven solution and
@@ -115,11 +113,7 @@ static int solve_dispatch(lp_daemon *daemon, long long now, solved *x, char *err
   lp_rules_weights(&daemon->config, &weights);
   matcher_error failure = {""};
   x->offer_count = (int32_t)state->maps[LP_KIND_SUPPORT_OFFER].count;
-  if (take_snapshot(state, now, &x->s) != 0) {
-    snprintf(error, error_size, "out of memory taking the dispatch snapshot");
-    solved_free(x);
-    return -1;
-  }
+  take_snapshot(state, now, &x->s);
   matcher_status status = eligibility_dispatch_build(x->s.referrals, x->s.referral_count, x->s.offers, x->offer_count,
                                                      &weights, &x->dispatch, &failure);
   if (status == MATCHER_OK) status = matcher_solve(&x->dispatch.built.problem, NULL, &x->solution, &failure);
@@ -147,7 +141,6 @@ static int make_plan(lp_daemon *daemon, long long now, const char *actor, plan *
   memset(p, 0, sizeof *p);
   solved x;
   if (solve_dispatch(daemon, now, &x, error, error_size) != 0) return -1;
-  int rc = -1;
   const snapshot *sn = &x.s;
   const eligibility_dispatch *d = &x.dispatch;
   const matcher_solution *solution = &x.solution;
@@ -159,10 +152,6 @@ static int make_plan(lp_daemon *daemon, long long now, const char *actor, plan *
   p->keys = lp_calloc((size_t)sn->referral_count + 1, sizeof *p->keys);
   p->records = lp_calloc((size_t)sn->referral_count + 1, sizeof *p->records);
   p->distance_m = lp_calloc((size_t)sn->referral_count + 1, sizeof *p->distance_m);
-  if (!p->keys || !p->records || !p->distance_m) {
-    snprintf(error, error_size, "out of memory planning the dispatch");
-    goto done;
-  }
   const lp_map *referrals = &state->maps[LP_KIND_REFERRAL], *offers = &state->maps[LP_KIND_SUPPORT_OFFER];
   for (int32_t i = 0; i < sn->referral_count; i++) {
     if (sn->referrals[i].fixed_offer >= 0) {
@@ -189,11 +178,8 @@ static int make_plan(lp_daemon *daemon, long long now, const char *actor, plan *
     snprintf(p->keys[p->count], sizeof p->keys[p->count], "%s", entry->key);
     p->records[p->count++] = record;
   }
-  rc = 0;
-done:
-  if (rc != 0) plan_free(p);
   solved_free(&x);
-  return rc;
+  return 0;
 }
 
 /* A change with the plan's records, each with its own event by actor (the plan keeps only its
@@ -231,10 +217,6 @@ int lp_handle_run_dispatch(lp_ctx *ctx) {
   Leerplek__V1__DispatchChange *changes = lp_scratch(ctx, (shown + 1) * sizeof *changes);
   Leerplek__V1__DispatchChange **change_list = lp_scratch(ctx, (shown + 1) * sizeof *change_list);
   char **strings = lp_scratch(ctx, (shown + 1) * 3 * sizeof *strings);
-  if (!reply || !result || !changes || !change_list || !strings) {
-    plan_free(&p);
-    return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
-  }
   /* The reply outlives the records (applied to memory, or freed on a dry run): copy. */
   for (size_t i = 0; i < shown; i++) {
     const Leerplek__V1__Referral *record = p.records[i];
@@ -242,10 +224,6 @@ int lp_handle_run_dispatch(lp_ctx *ctx) {
     changes[i].school_id = lp_scratch_strdup(ctx, record->school_id);
     changes[i].pupil_ref = lp_scratch_strdup(ctx, record->pupil_ref);
     changes[i].offer_id = lp_scratch_strdup(ctx, record->offer_id);
-    if (!changes[i].school_id || !changes[i].pupil_ref || !changes[i].offer_id) {
-      plan_free(&p);
-      return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
-    }
     changes[i].component = record->component;
     changes[i].distance_m = p.distance_m[i];
     change_list[i] = &changes[i];
@@ -337,10 +315,6 @@ int lp_handle_get_referral_waiting_list(lp_ctx *ctx) {
   Leerplek__V1__ReferralWaitingEntry *entries = lp_scratch(ctx, ((size_t)x.s.referral_count + 1) * sizeof *entries);
   Leerplek__V1__ReferralWaitingEntry **list = lp_scratch(ctx, ((size_t)x.s.referral_count + 1) * sizeof *list);
   Leerplek__V1__GetReferralWaitingListResponse *reply = lp_reply_body(ctx, &leerplek__v1__get_referral_waiting_list_response__descriptor);
-  if (!entries || !list || !reply) {
-    solved_free(&x);
-    return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
-  }
   for (int32_t i = 0; i < x.s.referral_count; i++) {
     const Leerplek__V1__Referral *referral = referrals->entries[x.s.referral_at[i]].value;
     if (!lp_referral_waiting(referral->state)) continue;

@@ -8,6 +8,7 @@
 #include "lp_alloc.h"
 #include "lp_events.h"
 #include "lp_handlers.h"
+#include "lp_reply.h"
 #include "lp_rematch.h"
 
 #define CODE(name) LEERPLEK__V1__STATUS_CODE__STATUS_CODE_##name

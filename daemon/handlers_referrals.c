@@ -223,10 +223,9 @@ int lp_handle_list_referrals(lp_ctx *ctx) {
 }
 
 /* The support organisation's view of a referral: no home point, and the flags and notes only
- * when the school shares them. NULL when out of memory. */
+ * when the school shares them. */
 static Leerplek__V1__SupportReferral *support_view(lp_ctx *ctx, const Leerplek__V1__Referral *referral) {
   Leerplek__V1__SupportReferral *view = lp_scratch(ctx, sizeof *view);
-  if (!view) return NULL;
   leerplek__v1__support_referral__init(view);
   char pupil_key[LP_MAX_KEY];
   lp_pupil_key(referral->school_id, referral->pupil_ref, pupil_key);
@@ -284,7 +283,7 @@ int lp_handle_list_support_referrals(lp_ctx *ctx) {
     return -1;
   reply->referrals = lp_scratch(ctx, (reply->n_referrals ? reply->n_referrals : 1) * sizeof *reply->referrals);
   for (size_t i = 0; i < reply->n_referrals; i++)
-    if (!(reply->referrals[i] = support_view(ctx, page[i]))) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
+    reply->referrals[i] = support_view(ctx, page[i]);
   return 0;
 }
 
@@ -429,10 +428,6 @@ static int plan_way_back(lp_ctx *ctx, const Leerplek__V1__Referral *ended, way_b
   if (since == 0 || ended->requested_unix_s < since) since = ended->requested_unix_s;
   way->pupil = lp_clone(pupil);
   if (!open) way->placement = lp_placement_new(pupil, ctx->now);
-  if (!way->pupil || (!open && !way->placement)) {
-    way_back_free(way);
-    return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
-  }
   way->pupil->readiness = ended->outcome;
   way->pupil->waiting_since_unix_s = since;
   way->pupil->revision++;

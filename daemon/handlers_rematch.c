@@ -9,6 +9,7 @@
 #include "lp_alloc.h"
 #include "lp_figures.h"
 #include "lp_handlers.h"
+#include "lp_reply.h"
 #include "lp_report.h"
 #include "lp_rematch.h"
 #include "lp_rules.h"

@@ -11,6 +11,7 @@
 
 #include "lp_alloc.h"
 #include "lp_handlers.h"
+#include "lp_reply.h"
 
 #define CODE(name) LEERPLEK__V1__STATUS_CODE__STATUS_CODE_##name
 

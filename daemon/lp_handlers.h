@@ -1,7 +1,14 @@
-/* lp_handlers: what every call handler gets (lp_ctx), the helpers they share (failing with a
- * status, scratch memory, input checks, committing to the store) and the handlers themselves.
- * A handler validates and checks scope against the in-memory state, builds the new records,
- * sends one MULTI/EXEC and applies the change to memory; dispatch replies when Redis confirms. */
+/* lp_handlers: the call handlers and the helpers they share (input checks, paging, scope,
+ * writing a change set). A handler gets the call's context (lp_ctx.h), validates and checks
+ * scope against the in-memory state, and either fills the reply's body or builds one change set
+ * (lp_write.h) and hands it over; the reply leaves once Redis confirms.
+ *
+ * Errors, by layer: a handler and its helpers return 0, or -1 with the failure recorded by
+ * lp_fail (a StatusCode, the field, a message: what the client gets); bool checks return
+ * false with the same recorded. Below the handlers (store, write, rematch) 0 / -1 says whether
+ * the thing was done, with the reason logged or in an error buffer; constructors return NULL
+ * only when a library refuses (libevent); allocation never fails (lp_alloc.h aborts). Broken
+ * invariants (a caller's bug) are assert()s. */
 #ifndef LP_HANDLERS_H
 #define LP_HANDLERS_H
 
@@ -10,15 +17,12 @@
 #include <stdint.h>
 
 #include "leerplek.pb-c.h"
-#include "lp_auth.h"
+#include "lp_ctx.h"
 #include "lp_daemon.h"
 #include "lp_deadlines.h"
-#include "lp_pool.h"
 #include "lp_records.h"
-#include "lp_reply.h"
 #include "lp_store.h"
 #include "lp_write.h"
-
 
 /* Fixed limits of the proto (reported in HelloResponse.limits beside the configured ones). */
 #define LP_MAX_TRAINING_CODE_BYTES 32
@@ -30,39 +34,6 @@
 #define LP_MAX_REMATCH_CHANGES 1000
 #define LP_DEFAULT_REPORT_SHORTAGES 20
 #define LP_MAX_REPORT_SHORTAGES 200
-
-typedef struct lp_ctx {
-  lp_daemon *daemon;
-  const Leerplek__V1__Request *request;
-  const uint8_t *frame;              /* the request's wire bytes (for lp_check_request_text) */
-  size_t frame_size;
-  Leerplek__V1__Response *response;  /* the handler sets body_case and the body */
-  lp_principal who;
-  char actor[96];                    /* "school:<id>", ... for events (set by lp_begin) */
-  const char *call_name;             /* the route's name ("accept_proposal"): Event.call */
-  long long now;                     /* unix seconds at dispatch */
-  /* Failure: a StatusCode, the field path and a message. */
-  int code;
-  char field[160];
-  char message[512];
-  /* Set by lp_commit (or a handler answering later through reply): the reply waits. */
-  bool pending;
-  lp_reply *reply;
-  /* Scratch allocations freed after the reply is packed. */
-  lp_pool scratch;
-} lp_ctx;
-
-/* Records a failure and returns -1 (for "return lp_fail(...)"). */
-int lp_fail(lp_ctx *ctx, int code, const char *field, const char *format, ...)
-    __attribute__((format(printf, 4, 5)));
-/* The reply's body: a new message of type body (the call's Get*Response, ...), initialised,
- * in scratch memory and set as ctx->response's body (body_case and field, found through the
- * descriptors: the response's field named as the request's). Never NULL. */
-void *lp_reply_body(lp_ctx *ctx, const ProtobufCMessageDescriptor *body);
-/* Scratch memory owned by the call (zeroed); never NULL (see lp_alloc.h). */
-void *lp_scratch(lp_ctx *ctx, size_t size);
-char *lp_scratch_strdup(lp_ctx *ctx, const char *text);
-void lp_scratch_free(lp_ctx *ctx);
 
 /* Writes. A handler builds one change set (lp_write.h) and hands it over:
  *   lp_change *change = lp_begin(ctx, "update", LP_KIND_PUPIL, key);

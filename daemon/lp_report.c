@@ -82,10 +82,9 @@ static int by_shortage(const void *a, const void *b) {
 static Leerplek__V1__ReasonCount **reason_counts(lp_pool *pool, const uint32_t *by_reason, size_t *count) {
   Leerplek__V1__ReasonCount **list = lp_pool_alloc(pool, REASONS * sizeof *list);
   *count = 0;
-  for (int reason = 1; list && reason < REASONS; reason++) {
+  for (int reason = 1; reason < REASONS; reason++) {
     if (!by_reason[reason]) continue;
     Leerplek__V1__ReasonCount *item = lp_pool_alloc(pool, sizeof *item);
-    if (!item) return NULL;
     leerplek__v1__reason_count__init(item);
     item->reason = (Leerplek__V1__UnplacedReason)reason;
     item->pupils = by_reason[reason];
@@ -98,10 +97,9 @@ static Leerplek__V1__ReportRow **report_rows(lp_pool *pool, rows *rows, bool tra
   if (rows->count > 1) qsort(rows->items, rows->count, sizeof *rows->items, by_shortage); /* items is NULL when empty */
   Leerplek__V1__ReportRow **list = lp_pool_alloc(pool, (rows->count + 1) * sizeof *list);
   *count = 0;
-  for (size_t i = 0; list && i < rows->count; i++) {
+  for (size_t i = 0; i < rows->count; i++) {
     const row *r = &rows->items[i];
     Leerplek__V1__ReportRow *item = lp_pool_alloc(pool, sizeof *item);
-    if (!item) return NULL;
     leerplek__v1__report_row__init(item);
     item->key = (char *)(trainings ? r->training : r->district);
     item->name = (char *)(trainings && r->name ? r->name : "");
@@ -257,10 +255,9 @@ static Leerplek__V1__Report *base_report(lp_pool *pool, const lp_daemon *daemon,
   if (shortages.count > 1) qsort(shortages.items, shortages.count, sizeof *shortages.items, by_shortage);
   size_t shortage_count = shortages.count < max_shortages ? shortages.count : max_shortages;
   report->shortages = lp_pool_alloc(pool, (shortage_count + 1) * sizeof *report->shortages);
-  for (size_t i = 0; report->shortages && i < shortage_count; i++) {
+  for (size_t i = 0; i < shortage_count; i++) {
     const row *r = &shortages.items[i];
     Leerplek__V1__Shortage *item = lp_pool_alloc(pool, sizeof *item);
-    if (!item) break;
     leerplek__v1__shortage__init(item);
     item->training_code = (char *)r->training;
     item->district = (char *)(r->district ? r->district : "");
@@ -317,7 +314,6 @@ static group *group_of(lp_pool *pool, group *groups, size_t *count, const char *
   group *g = &groups[(*count)++];
   g->figures = lp_pool_alloc(pool, sizeof *g->figures);
   g->days = lp_pool_alloc(pool, (capacity + 1) * sizeof *g->days);
-  if (!g->figures || !g->days) return NULL;
   leerplek__v1__registration_figures__init(g->figures);
   g->figures->key = (char *)key;
   return g;
