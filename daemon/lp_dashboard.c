@@ -1,5 +1,5 @@
 /* lp_dashboard: GET /dashboard, the coordinators' page. It renders the same Report that the
- * GetReport call returns (handlers_rematch.c and lp_figures.c compute it; nothing is counted
+ * GetReport call returns (lp_report.c computes it, lp_figures.c adds the trend; nothing is counted
  * twice), as one self-contained HTML page with what the SamDuLeA network's own dashboard shows
  * (Antwerp, February 2022): the headline figures, pupils, schools and trainings per school
  * type, all agreements against running ones and the trend of the headline over the days, then
