@@ -1,6 +1,6 @@
-/* lp_check: the helpers every handler shares: failing with a status, scratch memory, message
- * copies, and the input checks of the proto's CONVENTIONS (ids, UTF-8 text, day masks, points,
- * dates, revisions, paging, a school's scope). */
+/* lp_check: the helpers every handler shares: failing with a status, scratch memory, the
+ * reply's body, beginning and committing a change set, and the input checks of the proto's
+ * CONVENTIONS (ids, UTF-8 text, day masks, points, dates, revisions, paging, a school's scope). */
 #include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
