@@ -63,6 +63,7 @@ lp_change *lp_begin(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *
 }
 
 int lp_commit(lp_ctx *ctx, lp_change *change) {
+  assert(ctx->reply && !ctx->pending); /* a call from dispatch, one write per call */
   if (lp_change_commit(change, lp_reply_on_commit, ctx->reply) != 0)
     return lp_fail(ctx, CODE(UNAVAILABLE), "",
                    lp_store_reloading(ctx->daemon->store)

@@ -34,6 +34,7 @@
  * TLS alert it cannot read. */
 #include "lp_server.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <event2/buffer.h>
@@ -317,6 +318,7 @@ lp_call *lp_call_open(lp_conn *conn) {
 }
 
 void lp_call_finish(lp_call *call, unsigned char *frame, size_t frame_size, bool close_after) {
+  assert(!call->done && frame); /* one answer per call */
   call->frame = frame;
   call->frame_size = frame_size;
   call->close_after = close_after;
