@@ -34,12 +34,9 @@ int lp_handle_upsert_training(lp_ctx *ctx) {
   record->revision = stored ? stored->revision + 1 : 1;
   record->updated_unix_s = ctx->now;
   if (lp_store_record(ctx, "upsert", LP_KIND_TRAINING, training->code, record) != 0) return -1;
-  Leerplek__V1__UpsertTrainingResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__upsert_training_response__init(reply);
+  Leerplek__V1__UpsertTrainingResponse *reply = lp_reply_body(ctx, &leerplek__v1__upsert_training_response__descriptor);
   reply->training = record;
   reply->created = stored == NULL;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_UPSERT_TRAINING;
-  ctx->response->upsert_training = reply;
   return 0;
 }
 
@@ -48,23 +45,17 @@ int lp_handle_get_training(lp_ctx *ctx) {
   if (!lp_check_training_code(ctx, code, "get_training.code")) return -1;
   Leerplek__V1__Training *training = lp_state_get(&ctx->daemon->state, LP_KIND_TRAINING, code);
   if (!training) return lp_fail(ctx, CODE(NOT_FOUND), "get_training.code", "no training %s", code);
-  Leerplek__V1__GetTrainingResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__get_training_response__init(reply);
+  Leerplek__V1__GetTrainingResponse *reply = lp_reply_body(ctx, &leerplek__v1__get_training_response__descriptor);
   reply->training = training;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_GET_TRAINING;
-  ctx->response->get_training = reply;
   return 0;
 }
 
 int lp_handle_list_trainings(lp_ctx *ctx) {
   const Leerplek__V1__ListTrainingsRequest *request = ctx->request->list_trainings;
-  Leerplek__V1__ListTrainingsResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__list_trainings_response__init(reply);
+  Leerplek__V1__ListTrainingsResponse *reply = lp_reply_body(ctx, &leerplek__v1__list_trainings_response__descriptor);
   if (lp_list_page(ctx, LP_KIND_TRAINING, &request->base, request->page_size, request->page_token, "list_trainings", NULL, NULL,
                    (void ***)&reply->trainings, &reply->n_trainings, &reply->next_page_token, &reply->total_size) != 0)
     return -1;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_LIST_TRAININGS;
-  ctx->response->list_trainings = reply;
   return 0;
 }
 
@@ -122,33 +113,17 @@ int lp_handle_upsert_company(lp_ctx *ctx) {
     if (vacancies[v]->seats_proposed > 0) vacancies[v]->seats_proposed--;
   }
   Leerplek__V1__Company *record = lp_clone(company);
-  lp_txn *txn = lp_begin(ctx, "upsert", LP_KIND_COMPANY, company->id);
+  lp_change *change = lp_begin(ctx, "upsert", LP_KIND_COMPANY, company->id);
   record->revision = stored ? stored->revision + 1 : 1;
   record->updated_unix_s = ctx->now;
-  lp_txn_put(txn, LP_KIND_COMPANY, company->id, &record->base);
-  for (size_t v = 0; v < vacancy_count; v++) lp_txn_put(txn, LP_KIND_VACANCY, vacancies[v]->id, &vacancies[v]->base);
-  lp_releases_put(&releases, txn);
-  if (lp_commit(ctx, txn) != 0) {
-    protobuf_c_message_free_unpacked(&record->base, NULL);
-    lp_releases_free(&releases);
-    for (size_t v = 0; v < vacancy_count; v++) protobuf_c_message_free_unpacked(&vacancies[v]->base, NULL);
-    free(vacancies);
-    return -1;
-  }
-  lp_state_put(&ctx->daemon->state, LP_KIND_COMPANY, company->id, record);
-  for (size_t v = 0; v < vacancy_count; v++) {
-    char key[LP_MAX_KEY];
-    snprintf(key, sizeof key, "%s", vacancies[v]->id);
-    lp_state_put(&ctx->daemon->state, LP_KIND_VACANCY, key, vacancies[v]);
-  }
+  lp_change_put(change, LP_KIND_COMPANY, company->id, record);
+  for (size_t v = 0; v < vacancy_count; v++) lp_change_put(change, LP_KIND_VACANCY, vacancies[v]->id, vacancies[v]);
   free(vacancies);
-  lp_releases_apply(ctx, &releases);
-  Leerplek__V1__UpsertCompanyResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__upsert_company_response__init(reply);
+  lp_releases_move(&releases, change);
+  if (lp_commit(ctx, change) != 0) return -1;
+  Leerplek__V1__UpsertCompanyResponse *reply = lp_reply_body(ctx, &leerplek__v1__upsert_company_response__descriptor);
   reply->company = record;
   reply->created = stored == NULL;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_UPSERT_COMPANY;
-  ctx->response->upsert_company = reply;
   return 0;
 }
 
@@ -159,11 +134,8 @@ int lp_handle_get_company(lp_ctx *ctx) {
   /* A company token sees only its own company: another is answered as absent. */
   if (!company || (lp_is_company(ctx) && strcmp(id, ctx->who.scope_id) != 0))
     return lp_fail(ctx, CODE(NOT_FOUND), "get_company.company_id", "no company %s", id);
-  Leerplek__V1__GetCompanyResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__get_company_response__init(reply);
+  Leerplek__V1__GetCompanyResponse *reply = lp_reply_body(ctx, &leerplek__v1__get_company_response__descriptor);
   reply->company = company;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_GET_COMPANY;
-  ctx->response->get_company = reply;
   return 0;
 }
 
@@ -181,14 +153,11 @@ int lp_handle_list_companies(lp_ctx *ctx) {
   const Leerplek__V1__ListCompaniesRequest *request = ctx->request->list_companies;
   if (request->training_code[0] && !lp_check_training_code(ctx, request->training_code, "list_companies.training_code"))
     return -1;
-  Leerplek__V1__ListCompaniesResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__list_companies_response__init(reply);
+  Leerplek__V1__ListCompaniesResponse *reply = lp_reply_body(ctx, &leerplek__v1__list_companies_response__descriptor);
   if (lp_list_page(ctx, LP_KIND_COMPANY, &request->base, request->page_size, request->page_token, "list_companies", company_matches,
                    request->training_code, (void ***)&reply->companies, &reply->n_companies,
                    &reply->next_page_token, &reply->total_size) != 0)
     return -1;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_LIST_COMPANIES;
-  ctx->response->list_companies = reply;
   return 0;
 }
 
@@ -229,12 +198,9 @@ int lp_handle_upsert_location(lp_ctx *ctx) {
   record->revision = stored ? stored->revision + 1 : 1;
   record->updated_unix_s = ctx->now;
   if (lp_store_record(ctx, "upsert", LP_KIND_LOCATION, location->id, record) != 0) return -1;
-  Leerplek__V1__UpsertLocationResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__upsert_location_response__init(reply);
+  Leerplek__V1__UpsertLocationResponse *reply = lp_reply_body(ctx, &leerplek__v1__upsert_location_response__descriptor);
   reply->location = record;
   reply->created = stored == NULL;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_UPSERT_LOCATION;
-  ctx->response->upsert_location = reply;
   return 0;
 }
 
@@ -245,11 +211,8 @@ int lp_handle_get_location(lp_ctx *ctx) {
   /* Another company's location is reported as absent. */
   if (!location || (lp_is_company(ctx) && strcmp(location->company_id, ctx->who.scope_id) != 0))
     return lp_fail(ctx, CODE(NOT_FOUND), "get_location.location_id", "no location %s", id);
-  Leerplek__V1__GetLocationResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__get_location_response__init(reply);
+  Leerplek__V1__GetLocationResponse *reply = lp_reply_body(ctx, &leerplek__v1__get_location_response__descriptor);
   reply->location = location;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_GET_LOCATION;
-  ctx->response->get_location = reply;
   return 0;
 }
 
@@ -269,13 +232,10 @@ int lp_handle_list_locations(lp_ctx *ctx) {
       return lp_fail(ctx, CODE(PERMISSION_DENIED), "list_locations.company_id", "a company token may list only its own locations");
     company = ctx->who.scope_id;
   }
-  Leerplek__V1__ListLocationsResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__list_locations_response__init(reply);
+  Leerplek__V1__ListLocationsResponse *reply = lp_reply_body(ctx, &leerplek__v1__list_locations_response__descriptor);
   if (lp_list_page(ctx, LP_KIND_LOCATION, &request->base, request->page_size, request->page_token, "list_locations", location_matches,
                    company, (void ***)&reply->locations, &reply->n_locations, &reply->next_page_token,
                    &reply->total_size) != 0)
     return -1;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_LIST_LOCATIONS;
-  ctx->response->list_locations = reply;
   return 0;
 }

@@ -53,7 +53,7 @@ static void snapshot_free(snapshot *s) {
   free(s->referral_at);
 }
 
-static int take_snapshot(const lp_state *state, long long now, snapshot *s) {
+static void take_snapshot(const lp_state *state, long long now, snapshot *s) {
   const lp_map *offers = &state->maps[LP_KIND_SUPPORT_OFFER], *referrals = &state->maps[LP_KIND_REFERRAL];
   memset(s, 0, sizeof *s);
   size_t trainings = 0, declined = 0;
@@ -65,7 +65,6 @@ static int take_snapshot(const lp_state *state, long long now, snapshot *s) {
   s->referrals = lp_calloc(referrals->count + 1, sizeof *s->referrals);
   s->declined = lp_calloc(declined + 1, sizeof *s->declined);
   s->referral_at = lp_calloc(referrals->count + 1, sizeof *s->referral_at);
-  if (!s->offers || !s->offer_trainings || !s->referrals || !s->declined || !s->referral_at) return -1;
   int32_t *next_training = s->offer_trainings, *next_declined = s->declined;
   for (size_t j = 0; j < offers->count; j++) {
     const Leerplek__V1__SupportOffer *offer = offers->entries[j].value;
@@ -86,7 +85,6 @@ static int take_snapshot(const lp_state *state, long long now, snapshot *s) {
     next_declined += out->declined_count;
     s->referral_at[s->referral_count++] = i;
   }
-  return 0;
 }
 
 /* One solved dispatch of the current state: the snapshot, the problem, the proven solution and
@@ -115,11 +113,7 @@ static int solve_dispatch(lp_daemon *daemon, long long now, solved *x, char *err
   lp_rules_weights(&daemon->config, &weights);
   matcher_error failure = {""};
   x->offer_count = (int32_t)state->maps[LP_KIND_SUPPORT_OFFER].count;
-  if (take_snapshot(state, now, &x->s) != 0) {
-    snprintf(error, error_size, "out of memory taking the dispatch snapshot");
-    solved_free(x);
-    return -1;
-  }
+  take_snapshot(state, now, &x->s);
   matcher_status status = eligibility_dispatch_build(x->s.referrals, x->s.referral_count, x->s.offers, x->offer_count,
                                                      &weights, &x->dispatch, &failure);
   if (status == MATCHER_OK) status = matcher_solve(&x->dispatch.built.problem, NULL, &x->solution, &failure);
@@ -147,7 +141,6 @@ static int make_plan(lp_daemon *daemon, long long now, const char *actor, plan *
   memset(p, 0, sizeof *p);
   solved x;
   if (solve_dispatch(daemon, now, &x, error, error_size) != 0) return -1;
-  int rc = -1;
   const snapshot *sn = &x.s;
   const eligibility_dispatch *d = &x.dispatch;
   const matcher_solution *solution = &x.solution;
@@ -159,10 +152,6 @@ static int make_plan(lp_daemon *daemon, long long now, const char *actor, plan *
   p->keys = lp_calloc((size_t)sn->referral_count + 1, sizeof *p->keys);
   p->records = lp_calloc((size_t)sn->referral_count + 1, sizeof *p->records);
   p->distance_m = lp_calloc((size_t)sn->referral_count + 1, sizeof *p->distance_m);
-  if (!p->keys || !p->records || !p->distance_m) {
-    snprintf(error, error_size, "out of memory planning the dispatch");
-    goto done;
-  }
   const lp_map *referrals = &state->maps[LP_KIND_REFERRAL], *offers = &state->maps[LP_KIND_SUPPORT_OFFER];
   for (int32_t i = 0; i < sn->referral_count; i++) {
     if (sn->referrals[i].fixed_offer >= 0) {
@@ -189,32 +178,26 @@ static int make_plan(lp_daemon *daemon, long long now, const char *actor, plan *
     snprintf(p->keys[p->count], sizeof p->keys[p->count], "%s", entry->key);
     p->records[p->count++] = record;
   }
-  rc = 0;
-done:
-  if (rc != 0) plan_free(p);
   solved_free(&x);
-  return rc;
+  return 0;
 }
 
-/* The records and their events into txn. */
-static void plan_put(const lp_daemon *daemon, const plan *p, lp_txn *txn, const char *actor) {
+/* A change with the plan's records, each with its own event by actor (the plan keeps only its
+ * counts). The plan has at least one record. */
+static lp_change *plan_change(lp_daemon *daemon, plan *p, const char *actor) {
+  lp_change *change = lp_change_begin(daemon, "dispatch", LP_KIND_REFERRAL, p->keys[0], actor, "dispatch");
   for (size_t i = 0; i < p->count; i++) {
-    lp_txn_event(txn, daemon->config.instance_id, "dispatch", LP_KIND_REFERRAL, p->keys[i], actor,
-                 daemon->config.events_max_length);
-    const Leerplek__V1__Referral *before = lp_state_get(&daemon->state, LP_KIND_REFERRAL, p->keys[i]);
-    lp_event_detail detail = {.call = "dispatch", .old_referral_state = before ? (int)before->state : 0};
-    lp_txn_event_detail(txn, &detail);
-    lp_txn_put(txn, LP_KIND_REFERRAL, p->keys[i], &p->records[i]->base);
-  }
-}
-
-/* Moves the records into memory (the plan keeps only its counts). */
-static void plan_apply(lp_daemon *daemon, plan *p) {
-  for (size_t i = 0; i < p->count; i++) {
-    if (lp_state_put(&daemon->state, LP_KIND_REFERRAL, p->keys[i], p->records[i]) != 0)
-      LP_ERROR("out of memory applying referral %s in memory; it is in redis", p->keys[i]);
+    if (i > 0) {
+      lp_txn_event(lp_change_txn(change), daemon->config.instance_id, "dispatch", LP_KIND_REFERRAL, p->keys[i], actor,
+                   daemon->config.events_max_length);
+      const Leerplek__V1__Referral *before = lp_state_get(&daemon->state, LP_KIND_REFERRAL, p->keys[i]);
+      lp_event_detail detail = {.call = "dispatch", .old_referral_state = before ? (int)before->state : 0};
+      lp_change_detail(change, &detail);
+    }
+    lp_change_put(change, LP_KIND_REFERRAL, p->keys[i], p->records[i]);
     p->records[i] = NULL;
   }
+  return change;
 }
 
 int lp_handle_run_dispatch(lp_ctx *ctx) {
@@ -228,16 +211,12 @@ int lp_handle_run_dispatch(lp_ctx *ctx) {
   char error[400];
   if (make_plan(ctx->daemon, ctx->now, ctx->actor, &p, error, sizeof error) != 0)
     return lp_fail(ctx, CODE(INTERNAL), "", "%s", error);
-  Leerplek__V1__RunDispatchResponse *reply = lp_scratch(ctx, sizeof *reply);
+  Leerplek__V1__RunDispatchResponse *reply = lp_reply_body(ctx, &leerplek__v1__run_dispatch_response__descriptor);
   Leerplek__V1__DispatchResult *result = lp_scratch(ctx, sizeof *result);
   size_t shown = p.count < max_changes ? p.count : max_changes;
   Leerplek__V1__DispatchChange *changes = lp_scratch(ctx, (shown + 1) * sizeof *changes);
   Leerplek__V1__DispatchChange **change_list = lp_scratch(ctx, (shown + 1) * sizeof *change_list);
   char **strings = lp_scratch(ctx, (shown + 1) * 3 * sizeof *strings);
-  if (!reply || !result || !changes || !change_list || !strings) {
-    plan_free(&p);
-    return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
-  }
   /* The reply outlives the records (applied to memory, or freed on a dry run): copy. */
   for (size_t i = 0; i < shown; i++) {
     const Leerplek__V1__Referral *record = p.records[i];
@@ -245,10 +224,6 @@ int lp_handle_run_dispatch(lp_ctx *ctx) {
     changes[i].school_id = lp_scratch_strdup(ctx, record->school_id);
     changes[i].pupil_ref = lp_scratch_strdup(ctx, record->pupil_ref);
     changes[i].offer_id = lp_scratch_strdup(ctx, record->offer_id);
-    if (!changes[i].school_id || !changes[i].pupil_ref || !changes[i].offer_id) {
-      plan_free(&p);
-      return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
-    }
     changes[i].component = record->component;
     changes[i].distance_m = p.distance_m[i];
     change_list[i] = &changes[i];
@@ -268,23 +243,14 @@ int lp_handle_run_dispatch(lp_ctx *ctx) {
   result->changes = change_list;
   result->n_changes = shown;
   result->changes_truncated = shown < p.count;
-  leerplek__v1__run_dispatch_response__init(reply);
   reply->result = result;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_RUN_DISPATCH;
-  ctx->response->run_dispatch = reply;
   if (request->dry_run || p.count == 0) {
     plan_free(&p);
     return 0;
   }
-  lp_txn *txn = lp_txn_new();
-  if (txn) plan_put(ctx->daemon, &p, txn, ctx->actor);
-  if (lp_commit(ctx, txn) != 0) {
-    plan_free(&p);
-    return -1;
-  }
-  plan_apply(ctx->daemon, &p);
+  int rc = lp_commit(ctx, plan_change(ctx->daemon, &p, ctx->actor));
   plan_free(&p);
-  return 0;
+  return rc;
 }
 
 static void on_nightly_committed(void *arg, int code, const char *message) {
@@ -300,14 +266,11 @@ void lp_referrals_dispatch_nightly(lp_daemon *daemon, long long now) {
     return;
   }
   size_t count = p.count;
-  lp_txn *txn = count ? lp_txn_new() : NULL;
-  if (txn) plan_put(daemon, &p, txn, "nightly");
-  if (count && (!txn || lp_store_commit(daemon->store, txn, on_nightly_committed, NULL) != 0)) {
+  if (count && lp_change_commit(plan_change(daemon, &p, "nightly"), on_nightly_committed, NULL) != 0) {
     LP_WARN("nightly dispatch: the store takes no writes now; nothing was applied");
     plan_free(&p);
     return;
   }
-  plan_apply(daemon, &p);
   plan_free(&p);
   LP_INFO("nightly dispatch: %zu referrals offered a seat", count);
 }
@@ -351,11 +314,7 @@ int lp_handle_get_referral_waiting_list(lp_ctx *ctx) {
   size_t count = 0;
   Leerplek__V1__ReferralWaitingEntry *entries = lp_scratch(ctx, ((size_t)x.s.referral_count + 1) * sizeof *entries);
   Leerplek__V1__ReferralWaitingEntry **list = lp_scratch(ctx, ((size_t)x.s.referral_count + 1) * sizeof *list);
-  Leerplek__V1__GetReferralWaitingListResponse *reply = lp_scratch(ctx, sizeof *reply);
-  if (!entries || !list || !reply) {
-    solved_free(&x);
-    return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
-  }
+  Leerplek__V1__GetReferralWaitingListResponse *reply = lp_reply_body(ctx, &leerplek__v1__get_referral_waiting_list_response__descriptor);
   for (int32_t i = 0; i < x.s.referral_count; i++) {
     const Leerplek__V1__Referral *referral = referrals->entries[x.s.referral_at[i]].value;
     if (!lp_referral_waiting(referral->state)) continue;
@@ -377,10 +336,7 @@ int lp_handle_get_referral_waiting_list(lp_ctx *ctx) {
   solved_free(&x);
   qsort(list, count, sizeof *list, by_priority);
   for (size_t i = 0; i < count; i++) list[i]->position = (uint32_t)(i + 1);
-  leerplek__v1__get_referral_waiting_list_response__init(reply);
   reply->entries = list;
   reply->n_entries = count;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_GET_REFERRAL_WAITING_LIST;
-  ctx->response->get_referral_waiting_list = reply;
   return 0;
 }

@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "lp_alloc.h"
-#include "lp_dispatch.h"
 #include "lp_events.h"
 #include "lp_handlers.h"
+#include "lp_reply.h"
 #include "lp_rematch.h"
 
 #define CODE(name) LEERPLEK__V1__STATUS_CODE__STATUS_CODE_##name
@@ -35,7 +35,7 @@ static const char HISTORY_SCRIPT[] =
 /* A history read in flight: what its reply needs once the handler's ctx is gone. */
 typedef struct history_read {
   lp_daemon *daemon;
-  lp_call *call;
+  lp_reply *reply;
   lp_principal who;
   Leerplek__V1__GetHistoryRequest *request; /* a copy, for the next page token */
   uint32_t limit;
@@ -46,8 +46,8 @@ static void on_history(redisAsyncContext *redis, void *reply_pointer, void *priv
   history_read *read = privdata;
   redisReply *reply = reply_pointer;
   if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 || reply->element[0]->type != REDIS_REPLY_INTEGER) {
-    lp_dispatch_fail_later(read->call, CODE(UNAVAILABLE), "",
-                           reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "the store did not answer; retry", false);
+    lp_reply_fail(read->reply, CODE(UNAVAILABLE), "",
+                  reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "the store did not answer; retry", false);
     protobuf_c_message_free_unpacked(&read->request->base, NULL);
     free(read);
     return;
@@ -80,7 +80,7 @@ static void on_history(redisAsyncContext *redis, void *reply_pointer, void *priv
   Leerplek__V1__Response response = LEERPLEK__V1__RESPONSE__INIT;
   response.body_case = LEERPLEK__V1__RESPONSE__BODY_GET_HISTORY;
   response.get_history = &body;
-  lp_dispatch_reply_later(read->call, 0, NULL, &response);
+  lp_reply_send(read->reply, 0, NULL, &response);
   for (size_t i = 0; i < count; i++) protobuf_c_message_free_unpacked(&events[i]->base, &lp_protobuf_allocator);
   lp_scratch_free(&later);
   protobuf_c_message_free_unpacked(&read->request->base, NULL);
@@ -142,7 +142,7 @@ int lp_handle_get_history(lp_ctx *ctx) {
   snprintf(start, sizeof start, after[0] ? "(%s" : "-", after);
   history_read *read = lp_calloc(1, sizeof *read);
   read->daemon = ctx->daemon;
-  read->call = ctx->commit_arg;
+  read->reply = ctx->reply;
   read->who = ctx->who;
   read->request = lp_clone(request);
   read->limit = lp_page_size(ctx, request->page_size);
@@ -170,19 +170,15 @@ int lp_handle_watch(lp_ctx *ctx) {
   if (lp_watchers_count(watchers) >= ctx->daemon->config.max_watchers)
     return lp_fail(ctx, CODE(RESOURCE_EXHAUSTED), "body", "%u connections are watching already (max_watchers)",
                    ctx->daemon->config.max_watchers);
-  lp_call *call = ctx->commit_arg;
   char start[48];
-  if (lp_watchers_start(watchers, call->conn, call, ctx->request->request_id, &ctx->who, request->after_event_id, start,
+  if (lp_watchers_start(watchers, lp_reply_conn(ctx->reply), ctx->reply, ctx->request->request_id, &ctx->who, request->after_event_id, start,
                         sizeof start) != 0)
     return lp_fail(ctx, CODE(UNAVAILABLE), "", "the store is unavailable (reconnecting); watch again");
   if (request->after_event_id[0]) {
     ctx->pending = true; /* answered once after_event_id is checked against the log */
     return 0;
   }
-  Leerplek__V1__WatchResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__watch_response__init(reply);
+  Leerplek__V1__WatchResponse *reply = lp_reply_body(ctx, &leerplek__v1__watch_response__descriptor);
   reply->resume_after_event_id = lp_scratch_strdup(ctx, start);
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_WATCH;
-  ctx->response->watch = reply;
   return 0;
 }

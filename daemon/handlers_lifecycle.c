@@ -63,12 +63,9 @@ int lp_handle_end_agreement(lp_ctx *ctx) {
   Leerplek__V1__Placement *placement = lp_placement_ended(ctx, stored, ended_on, cause, request->reason, &vacancy);
   lp_event_detail detail = {.proposal_id = stored->proposal_id, .reason = request->reason};
   if (lp_commit_placement(ctx, "end_agreement", key, placement, vacancy, NULL, &detail) != 0) return -1;
-  Leerplek__V1__EndAgreementResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__end_agreement_response__init(reply);
+  Leerplek__V1__EndAgreementResponse *reply = lp_reply_body(ctx, &leerplek__v1__end_agreement_response__descriptor);
   reply->state = STATE(ENDED);
   reply->agreement = placement->agreement;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_END_AGREEMENT;
-  ctx->response->end_agreement = reply;
   return 0;
 }
 
@@ -132,8 +129,7 @@ int lp_handle_close_school_year(lp_ctx *ctx) {
                    "close_school_year.boundary is after today; a school year is closed once it is over");
   long long boundary_end = lp_day_after_unix(request->boundary);
   const lp_map *placements = &ctx->daemon->state.maps[LP_KIND_PLACEMENT];
-  Leerplek__V1__CloseSchoolYearResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__close_school_year_response__init(reply);
+  Leerplek__V1__CloseSchoolYearResponse *reply = lp_reply_body(ctx, &leerplek__v1__close_school_year_response__descriptor);
   reply->dry_run = request->dry_run;
   reply->archive_key = (char *)"";
   /* The stored archive (every row) and the reply's (the first MAX_ARCHIVE_IN_REPLY). */
@@ -172,7 +168,10 @@ int lp_handle_close_school_year(lp_ctx *ctx) {
     size_t size = protobuf_c_message_get_packed_size(&archive->base);
     uint8_t *bytes = lp_malloc(size + 1);
     protobuf_c_message_pack(&archive->base, bytes);
-    lp_txn *txn = lp_begin(ctx, "close_school_year", LP_KIND_PLACEMENT, keys[0]);
+    lp_change *change = lp_begin(ctx, "close_school_year", LP_KIND_PLACEMENT, keys[0]);
+    /* Deleted in memory below in one pass over the map, not key by key as lp_change_delete
+     * would (a year's placements are most of the map). */
+    lp_txn *txn = lp_change_txn(change);
     lp_txn_delete(txn, LP_KIND_PLACEMENT, keys[0]);
     for (size_t i = 1; i < count; i++) {
       lp_txn_delete(txn, LP_KIND_PLACEMENT, keys[i]);
@@ -181,7 +180,7 @@ int lp_handle_close_school_year(lp_ctx *ctx) {
     }
     lp_txn_set_raw(txn, archive_key, bytes, size);
     free(bytes);
-    if (lp_commit(ctx, txn) != 0) return -1;
+    if (lp_commit(ctx, change) != 0) return -1;
     remove_indices(&ctx->daemon->state, &ctx->daemon->state.maps[LP_KIND_PLACEMENT], indices, count);
     reply->archive_key = lp_scratch_strdup(ctx, archive_key);
   }
@@ -189,7 +188,5 @@ int lp_handle_close_school_year(lp_ctx *ctx) {
     archive->n_placements = MAX_ARCHIVE_IN_REPLY;
     reply->archive_truncated = true;
   }
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_CLOSE_SCHOOL_YEAR;
-  ctx->response->close_school_year = reply;
   return 0;
 }

@@ -123,33 +123,22 @@ int lp_handle_place_pupil(lp_ctx *ctx) {
   manual->override_reason = lp_strdup(request->override_reason);
   placement->manual = manual;
 
-  lp_txn *txn = lp_begin(ctx, "place_manual", LP_KIND_PLACEMENT, key);
+  lp_change *change = lp_begin(ctx, "place_manual", LP_KIND_PLACEMENT, key);
   /* The history says which rule was set aside and why (the placement's `manual` keeps it too). */
   char event_reason[1200] = "";
   if (failed != ELIGIBILITY_PLACED)
     snprintf(event_reason, sizeof event_reason, "override of %s: %s", rule_name(failed), request->override_reason);
   lp_event_detail detail = {.reason = event_reason[0] ? event_reason : NULL};
-  lp_txn_event_detail(txn, &detail);
-  lp_txn_put(txn, LP_KIND_PLACEMENT, key, &placement->base);
-  lp_txn_put(txn, LP_KIND_VACANCY, target->id, &target->base);
-  if (left) lp_txn_put(txn, LP_KIND_VACANCY, left->id, &left->base);
+  lp_change_detail(change, &detail);
+  lp_change_put(change, LP_KIND_PLACEMENT, key, placement);
+  lp_change_put(change, LP_KIND_VACANCY, target->id, target);
+  if (left) lp_change_put(change, LP_KIND_VACANCY, left->id, left);
   char last_text[32];
   int last_length = snprintf(last_text, sizeof last_text, "%llu", (unsigned long long)placement->proposal_id);
-  lp_txn_set_raw(txn, LP_MANUAL_LAST_KEY, last_text, (size_t)last_length);
-  if (lp_commit(ctx, txn) != 0) {
-    protobuf_c_message_free_unpacked(&placement->base, NULL);
-    protobuf_c_message_free_unpacked(&target->base, NULL);
-    if (left) protobuf_c_message_free_unpacked(&left->base, NULL);
-    return -1;
-  }
-  lp_state_put(&daemon->state, LP_KIND_PLACEMENT, key, placement);
-  lp_state_put(&daemon->state, LP_KIND_VACANCY, target->id, target);
-  if (left) lp_state_put(&daemon->state, LP_KIND_VACANCY, left->id, left);
-  Leerplek__V1__PlacePupilResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__place_pupil_response__init(reply);
+  lp_txn_set_raw(lp_change_txn(change), LP_MANUAL_LAST_KEY, last_text, (size_t)last_length);
+  if (lp_commit(ctx, change) != 0) return -1;
+  Leerplek__V1__PlacePupilResponse *reply = lp_reply_body(ctx, &leerplek__v1__place_pupil_response__descriptor);
   reply->placement = placement;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_PLACE_PUPIL;
-  ctx->response->place_pupil = reply;
   return 0;
 }
 
@@ -163,10 +152,7 @@ int lp_handle_pin_placement(lp_ctx *ctx) {
   if (stored->state != STATE(PROPOSED))
     return lp_fail(ctx, CODE(FAILED_PRECONDITION), "pin_placement.pupil_ref",
                    "only a PROPOSED placement can be pinned or unpinned (ACCEPTED and AGREEMENT are fixed anyway)");
-  Leerplek__V1__PinPlacementResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__pin_placement_response__init(reply);
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_PIN_PLACEMENT;
-  ctx->response->pin_placement = reply;
+  Leerplek__V1__PinPlacementResponse *reply = lp_reply_body(ctx, &leerplek__v1__pin_placement_response__descriptor);
   if (stored->pinned == request->pin) {
     reply->placement = (Leerplek__V1__Placement *)stored;
     return 0;
@@ -176,10 +162,4 @@ int lp_handle_pin_placement(lp_ctx *ctx) {
   placement->updated_unix_s = ctx->now;
   reply->placement = placement;
   return lp_store_record(ctx, request->pin ? "pin" : "unpin", LP_KIND_PLACEMENT, key, placement);
-}
-
-void lp_placement_end_manual(Leerplek__V1__Placement *placement) {
-  placement->pinned = false;
-  if (placement->manual) protobuf_c_message_free_unpacked(&placement->manual->base, NULL);
-  placement->manual = NULL;
 }

@@ -98,23 +98,12 @@ Leerplek__V1__Vacancy *lp_vacancy_releasing(lp_ctx *ctx, const Leerplek__V1__Pla
 
 int lp_commit_placement(lp_ctx *ctx, const char *op, const char *key, Leerplek__V1__Placement *placement,
                         Leerplek__V1__Vacancy *vacancy, Leerplek__V1__Pupil *pupil, const lp_event_detail *detail) {
-  char vacancy_key[LP_MAX_KEY] = "";
-  if (vacancy) snprintf(vacancy_key, sizeof vacancy_key, "%s", vacancy->id);
-  lp_txn *txn = lp_begin(ctx, op, LP_KIND_PLACEMENT, key);
-  lp_txn_event_detail(txn, detail);
-  lp_txn_put(txn, LP_KIND_PLACEMENT, key, &placement->base);
-  if (vacancy) lp_txn_put(txn, LP_KIND_VACANCY, vacancy_key, &vacancy->base);
-  if (pupil) lp_txn_put(txn, LP_KIND_PUPIL, key, &pupil->base);
-  if (lp_commit(ctx, txn) != 0) {
-    protobuf_c_message_free_unpacked(&placement->base, NULL);
-    if (vacancy) protobuf_c_message_free_unpacked(&vacancy->base, NULL);
-    if (pupil) protobuf_c_message_free_unpacked(&pupil->base, NULL);
-    return -1;
-  }
-  lp_state_put(&ctx->daemon->state, LP_KIND_PLACEMENT, key, placement);
-  if (vacancy) lp_state_put(&ctx->daemon->state, LP_KIND_VACANCY, vacancy_key, vacancy);
-  if (pupil) lp_state_put(&ctx->daemon->state, LP_KIND_PUPIL, key, pupil);
-  return 0;
+  lp_change *change = lp_begin(ctx, op, LP_KIND_PLACEMENT, key);
+  lp_change_detail(change, detail);
+  lp_change_put(change, LP_KIND_PLACEMENT, key, placement);
+  if (vacancy) lp_change_put(change, LP_KIND_VACANCY, vacancy->id, vacancy);
+  if (pupil) lp_change_put(change, LP_KIND_PUPIL, key, pupil);
+  return lp_commit(ctx, change);
 }
 
 int lp_handle_accept_proposal(lp_ctx *ctx) {
@@ -124,10 +113,7 @@ int lp_handle_accept_proposal(lp_ctx *ctx) {
   if (side < 0) return -1;
   const Leerplek__V1__Placement *stored = lp_find_proposal(ctx, request->proposal_id, "accept_proposal.proposal_id", key);
   if (!stored) return -1;
-  Leerplek__V1__AcceptProposalResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__accept_proposal_response__init(reply);
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_ACCEPT_PROPOSAL;
-  ctx->response->accept_proposal = reply;
+  Leerplek__V1__AcceptProposalResponse *reply = lp_reply_body(ctx, &leerplek__v1__accept_proposal_response__descriptor);
   bool already = side == SIDE(SCHOOL) ? stored->school_accepted : stored->company_accepted;
   if (already || stored->state != STATE(PROPOSED)) {
     /* Accepting twice is a no-op (also once ACCEPTED or AGREEMENT). */
@@ -209,12 +195,9 @@ int lp_handle_decline_proposal(lp_ctx *ctx) {
   /* The side, reason and declined vacancy come from last_decline (lp_store.h). */
   lp_event_detail detail = {.proposal_id = request->proposal_id};
   if (lp_commit_placement(ctx, "decline", key, placement, vacancy, pupil, &detail) != 0) return -1;
-  Leerplek__V1__DeclineProposalResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__decline_proposal_response__init(reply);
+  Leerplek__V1__DeclineProposalResponse *reply = lp_reply_body(ctx, &leerplek__v1__decline_proposal_response__descriptor);
   reply->state = STATE(DECLINED);
   reply->excluded_company_id = lp_scratch_strdup(ctx, company);
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_DECLINE_PROPOSAL;
-  ctx->response->decline_proposal = reply;
   return 0;
 }
 
@@ -253,12 +236,9 @@ int lp_handle_record_agreement(lp_ctx *ctx) {
   placement->updated_unix_s = ctx->now;
   if (lp_commit_placement(ctx, "agreement", key, placement, NULL, NULL, NULL) != 0) return -1;
   lp_deadlines_agreement(ctx->daemon, placement->agreement->ends_on);
-  Leerplek__V1__RecordAgreementResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__record_agreement_response__init(reply);
+  Leerplek__V1__RecordAgreementResponse *reply = lp_reply_body(ctx, &leerplek__v1__record_agreement_response__descriptor);
   reply->state = STATE(AGREEMENT);
   reply->agreement = placement->agreement;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_RECORD_AGREEMENT;
-  ctx->response->record_agreement = reply;
   return 0;
 }
 
@@ -305,9 +285,8 @@ int lp_handle_list_proposals(lp_ctx *ctx) {
   }
   if (count > 1) qsort(matching, count, sizeof *matching, by_proposal_id);
   uint32_t limit = lp_page_size(ctx, request->page_size);
-  Leerplek__V1__ListProposalsResponse *reply = lp_scratch(ctx, sizeof *reply);
+  Leerplek__V1__ListProposalsResponse *reply = lp_reply_body(ctx, &leerplek__v1__list_proposals_response__descriptor);
   Leerplek__V1__CompanyProposal **items = lp_scratch(ctx, (size_t)limit * sizeof *items);
-  leerplek__v1__list_proposals_response__init(reply);
   reply->proposals = items;
   reply->total_size = (uint32_t)count;
   reply->next_page_token = (char *)"";
@@ -343,8 +322,6 @@ int lp_handle_list_proposals(lp_ctx *ctx) {
     item->answer_by_unix_s = placement->answer_by_unix_s;
     items[reply->n_proposals++] = item;
   }
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_LIST_PROPOSALS;
-  ctx->response->list_proposals = reply;
   return 0;
 }
 
@@ -376,21 +353,16 @@ void lp_release_add(lp_ctx *ctx, lp_releases *releases, const char *key, const L
   release->old_state = (int)stored->state;
 }
 
-void lp_releases_put(const lp_releases *releases, lp_txn *txn) {
+void lp_releases_move(lp_releases *releases, lp_change *change) {
   for (size_t i = 0; i < releases->count; i++) {
     const lp_release *release = &releases->items[i];
     /* Its own event: the pupil's history shows the release, and other daemons re-read it. */
-    lp_txn_event_like(txn, "release", LP_KIND_PLACEMENT, release->key);
+    lp_change_event(change, "release", LP_KIND_PLACEMENT, release->key);
     lp_event_detail detail = {.vacancy_id = release->vacancy_id, .company_id = release->company_id,
                               .proposal_id = release->proposal_id, .old_state = release->old_state};
-    lp_txn_event_detail(txn, &detail);
-    lp_txn_put(txn, LP_KIND_PLACEMENT, release->key, &release->placement->base);
+    lp_change_detail(change, &detail);
+    lp_change_put(change, LP_KIND_PLACEMENT, release->key, release->placement);
   }
-}
-
-void lp_releases_apply(lp_ctx *ctx, lp_releases *releases) {
-  for (size_t i = 0; i < releases->count; i++)
-    lp_state_put(&ctx->daemon->state, LP_KIND_PLACEMENT, releases->items[i].key, releases->items[i].placement);
   free(releases->items);
   releases->items = NULL;
   releases->count = 0;

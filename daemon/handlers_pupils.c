@@ -111,11 +111,8 @@ int lp_handle_register_pupil(lp_ctx *ctx) {
     return lp_fail(ctx, CODE(ALREADY_EXISTS), "register_pupil.pupil.ref", "school %s already has a pupil %s", school, pupil->ref);
   Leerplek__V1__Pupil *record = pupil_record(ctx, pupil, school, NULL);
   if (lp_store_record(ctx, "register", LP_KIND_PUPIL, key, record) != 0) return -1;
-  Leerplek__V1__RegisterPupilResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__register_pupil_response__init(reply);
+  Leerplek__V1__RegisterPupilResponse *reply = lp_reply_body(ctx, &leerplek__v1__register_pupil_response__descriptor);
   reply->pupil = record;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_REGISTER_PUPIL;
-  ctx->response->register_pupil = reply;
   return 0;
 }
 
@@ -191,28 +188,15 @@ int lp_handle_update_pupil(lp_ctx *ctx) {
     protobuf_c_message_free_unpacked(&record->base, NULL);
     return -1;
   }
-  char vacancy_key[LP_MAX_KEY] = "";
-  if (vacancy) snprintf(vacancy_key, sizeof vacancy_key, "%s", vacancy->id);
-  lp_txn *txn = lp_begin(ctx, "update", LP_KIND_PUPIL, key);
-  lp_txn_put(txn, LP_KIND_PUPIL, key, &record->base);
-  if (vacancy) lp_txn_put(txn, LP_KIND_VACANCY, vacancy_key, &vacancy->base);
-  lp_releases_put(&releases, txn);
-  if (lp_commit(ctx, txn) != 0) {
-    protobuf_c_message_free_unpacked(&record->base, NULL);
-    if (vacancy) protobuf_c_message_free_unpacked(&vacancy->base, NULL);
-    lp_releases_free(&releases);
-    return -1;
-  }
   bool released = releases.count > 0;
-  lp_state_put(&ctx->daemon->state, LP_KIND_PUPIL, key, record);
-  if (vacancy) lp_state_put(&ctx->daemon->state, LP_KIND_VACANCY, vacancy_key, vacancy);
-  lp_releases_apply(ctx, &releases);
-  Leerplek__V1__UpdatePupilResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__update_pupil_response__init(reply);
+  lp_change *change = lp_begin(ctx, "update", LP_KIND_PUPIL, key);
+  lp_change_put(change, LP_KIND_PUPIL, key, record);
+  if (vacancy) lp_change_put(change, LP_KIND_VACANCY, vacancy->id, vacancy);
+  lp_releases_move(&releases, change);
+  if (lp_commit(ctx, change) != 0) return -1;
+  Leerplek__V1__UpdatePupilResponse *reply = lp_reply_body(ctx, &leerplek__v1__update_pupil_response__descriptor);
   reply->pupil = record;
   reply->released_proposal = released;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_UPDATE_PUPIL;
-  ctx->response->update_pupil = reply;
   return 0;
 }
 
@@ -221,11 +205,8 @@ int lp_handle_get_pupil(lp_ctx *ctx) {
   char key[LP_MAX_KEY];
   Leerplek__V1__Pupil *pupil = lp_visible_pupil(ctx, request->school_id, request->pupil_ref, "get_pupil", key);
   if (!pupil) return -1;
-  Leerplek__V1__GetPupilResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__get_pupil_response__init(reply);
+  Leerplek__V1__GetPupilResponse *reply = lp_reply_body(ctx, &leerplek__v1__get_pupil_response__descriptor);
   reply->pupil = pupil;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_GET_PUPIL;
-  ctx->response->get_pupil = reply;
   return 0;
 }
 
@@ -262,13 +243,10 @@ int lp_handle_list_pupils(lp_ctx *ctx) {
   school_filter filter = {"", request->training_code, 0, ""};
   if (!list_school(ctx, request->school_id, "list_pupils.school_id", &filter.school_id)) return -1;
   if (request->training_code[0] && !lp_check_training_code(ctx, request->training_code, "list_pupils.training_code")) return -1;
-  Leerplek__V1__ListPupilsResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__list_pupils_response__init(reply);
+  Leerplek__V1__ListPupilsResponse *reply = lp_reply_body(ctx, &leerplek__v1__list_pupils_response__descriptor);
   if (lp_list_page(ctx, LP_KIND_PUPIL, &request->base, request->page_size, request->page_token, "list_pupils", pupil_matches, &filter,
                    (void ***)&reply->pupils, &reply->n_pupils, &reply->next_page_token, &reply->total_size) != 0)
     return -1;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_LIST_PUPILS;
-  ctx->response->list_pupils = reply;
   return 0;
 }
 
@@ -281,37 +259,25 @@ int lp_handle_erase_pupil(lp_ctx *ctx) {
   int previous = placement ? (int)placement->state : 0;
   bool holds_seat = false;
   Leerplek__V1__Vacancy *vacancy = placement ? lp_vacancy_releasing(ctx, placement, &holds_seat) : NULL;
-  char vacancy_key[LP_MAX_KEY] = "";
-  if (vacancy) snprintf(vacancy_key, sizeof vacancy_key, "%s", vacancy->id);
   /* The audit trail keeps only that this school's pupil was erased, not which one. */
   char school[LP_SCOPE_SIZE];
   snprintf(school, sizeof school, "%s", pupil->school_id);
-  lp_txn *txn = lp_begin(ctx, "erase", LP_KIND_PUPIL, school);
+  lp_change *change = lp_begin(ctx, "erase", LP_KIND_PUPIL, school);
   /* Its referrals ("<key>/<component>") are adjacent in the sorted map. */
   const lp_map *referrals = &ctx->daemon->state.maps[LP_KIND_REFERRAL];
   char prefix[LP_MAX_KEY + 1];
   snprintf(prefix, sizeof prefix, "%s/", key);
   size_t first_referral, referral_end;
   lp_map_prefix(referrals, prefix, &first_referral, &referral_end);
-  lp_txn_delete(txn, LP_KIND_PUPIL, key);
-  lp_txn_delete(txn, LP_KIND_PLACEMENT, key);
+  lp_change_delete(change, LP_KIND_PUPIL, key);
+  lp_change_delete(change, LP_KIND_PLACEMENT, key);
   /* Every earlier event naming the pupil goes too; the erasure's own event names the school. */
-  lp_txn_erase_history(txn, pupil->school_id, pupil->ref);
-  for (size_t i = first_referral; i < referral_end; i++) lp_txn_delete(txn, LP_KIND_REFERRAL, referrals->entries[i].key);
-  if (vacancy) lp_txn_put(txn, LP_KIND_VACANCY, vacancy_key, &vacancy->base);
-  if (lp_commit(ctx, txn) != 0) {
-    if (vacancy) protobuf_c_message_free_unpacked(&vacancy->base, NULL);
-    return -1;
-  }
-  lp_state_remove(&ctx->daemon->state, LP_KIND_PUPIL, key);
-  lp_state_remove(&ctx->daemon->state, LP_KIND_PLACEMENT, key);
-  lp_state_remove_range(&ctx->daemon->state, LP_KIND_REFERRAL, first_referral, referral_end);
-  if (vacancy) lp_state_put(&ctx->daemon->state, LP_KIND_VACANCY, vacancy_key, vacancy);
-  Leerplek__V1__ErasePupilResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__erase_pupil_response__init(reply);
+  lp_txn_erase_history(lp_change_txn(change), pupil->school_id, pupil->ref);
+  for (size_t i = first_referral; i < referral_end; i++) lp_change_delete(change, LP_KIND_REFERRAL, referrals->entries[i].key);
+  if (vacancy) lp_change_put(change, LP_KIND_VACANCY, vacancy->id, vacancy);
+  if (lp_commit(ctx, change) != 0) return -1;
+  Leerplek__V1__ErasePupilResponse *reply = lp_reply_body(ctx, &leerplek__v1__erase_pupil_response__descriptor);
   reply->previous_state = (Leerplek__V1__PlacementState)previous;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_ERASE_PUPIL;
-  ctx->response->erase_pupil = reply;
   return 0;
 }
 
@@ -334,22 +300,13 @@ int lp_handle_request_placement(lp_ctx *ctx) {
     pupil_copy->revision++;
     pupil_copy->updated_unix_s = ctx->now;
   }
-  lp_txn *txn = lp_begin(ctx, "request", LP_KIND_PLACEMENT, key);
-  lp_txn_put(txn, LP_KIND_PLACEMENT, key, &placement->base);
-  if (pupil_changes) lp_txn_put(txn, LP_KIND_PUPIL, key, &pupil_copy->base);
-  if (lp_commit(ctx, txn) != 0) {
-    protobuf_c_message_free_unpacked(&placement->base, NULL);
-    protobuf_c_message_free_unpacked(&pupil_copy->base, NULL);
-    return -1;
-  }
-  lp_state_put(&ctx->daemon->state, LP_KIND_PLACEMENT, key, placement);
-  if (pupil_changes) lp_state_put(&ctx->daemon->state, LP_KIND_PUPIL, key, pupil_copy);
+  lp_change *change = lp_begin(ctx, "request", LP_KIND_PLACEMENT, key);
+  lp_change_put(change, LP_KIND_PLACEMENT, key, placement);
+  if (pupil_changes) lp_change_put(change, LP_KIND_PUPIL, key, pupil_copy);
   else protobuf_c_message_free_unpacked(&pupil_copy->base, NULL);
-  Leerplek__V1__RequestPlacementResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__request_placement_response__init(reply);
+  if (lp_commit(ctx, change) != 0) return -1;
+  Leerplek__V1__RequestPlacementResponse *reply = lp_reply_body(ctx, &leerplek__v1__request_placement_response__descriptor);
   reply->placement = placement;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_REQUEST_PLACEMENT;
-  ctx->response->request_placement = reply;
   return 0;
 }
 
@@ -374,26 +331,15 @@ int lp_handle_withdraw_placement(lp_ctx *ctx) {
   record->offer = NULL;
   record->school_accepted = record->company_accepted = false;
   record->updated_unix_s = ctx->now;
-  char vacancy_key[LP_MAX_KEY] = "";
-  if (vacancy) snprintf(vacancy_key, sizeof vacancy_key, "%s", vacancy->id);
-  lp_txn *txn = lp_begin(ctx, "withdraw", LP_KIND_PLACEMENT, key);
+  lp_change *change = lp_begin(ctx, "withdraw", LP_KIND_PLACEMENT, key);
   lp_event_detail detail = {.reason = request->reason, .proposal_id = stored->proposal_id};
   if (stored->offer) detail.vacancy_id = stored->offer->vacancy_id, detail.company_id = stored->offer->company_id;
-  lp_txn_event_detail(txn, &detail);
-  lp_txn_put(txn, LP_KIND_PLACEMENT, key, &record->base);
-  if (vacancy) lp_txn_put(txn, LP_KIND_VACANCY, vacancy_key, &vacancy->base);
-  if (lp_commit(ctx, txn) != 0) {
-    protobuf_c_message_free_unpacked(&record->base, NULL);
-    if (vacancy) protobuf_c_message_free_unpacked(&vacancy->base, NULL);
-    return -1;
-  }
-  lp_state_put(&ctx->daemon->state, LP_KIND_PLACEMENT, key, record);
-  if (vacancy) lp_state_put(&ctx->daemon->state, LP_KIND_VACANCY, vacancy_key, vacancy);
-  Leerplek__V1__WithdrawPlacementResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__withdraw_placement_response__init(reply);
+  lp_change_detail(change, &detail);
+  lp_change_put(change, LP_KIND_PLACEMENT, key, record);
+  if (vacancy) lp_change_put(change, LP_KIND_VACANCY, vacancy->id, vacancy);
+  if (lp_commit(ctx, change) != 0) return -1;
+  Leerplek__V1__WithdrawPlacementResponse *reply = lp_reply_body(ctx, &leerplek__v1__withdraw_placement_response__descriptor);
   reply->placement = record;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_WITHDRAW_PLACEMENT;
-  ctx->response->withdraw_placement = reply;
   return 0;
 }
 
@@ -403,11 +349,8 @@ int lp_handle_get_placement(lp_ctx *ctx) {
   if (!lp_visible_pupil(ctx, request->school_id, request->pupil_ref, "get_placement", key)) return -1;
   Leerplek__V1__Placement *placement = lp_state_get(&ctx->daemon->state, LP_KIND_PLACEMENT, key);
   if (!placement) return lp_fail(ctx, CODE(NOT_FOUND), "get_placement.pupil_ref", "pupil %s has no placement request", request->pupil_ref);
-  Leerplek__V1__GetPlacementResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__get_placement_response__init(reply);
+  Leerplek__V1__GetPlacementResponse *reply = lp_reply_body(ctx, &leerplek__v1__get_placement_response__descriptor);
   reply->placement = placement;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_GET_PLACEMENT;
-  ctx->response->get_placement = reply;
   return 0;
 }
 
@@ -430,13 +373,10 @@ int lp_handle_list_placements(lp_ctx *ctx) {
     return -1;
   if (request->state > STATE(ENDED))
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), "list_placements.state", "list_placements.state is not a PlacementState");
-  Leerplek__V1__ListPlacementsResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__list_placements_response__init(reply);
+  Leerplek__V1__ListPlacementsResponse *reply = lp_reply_body(ctx, &leerplek__v1__list_placements_response__descriptor);
   if (lp_list_page(ctx, LP_KIND_PLACEMENT, &request->base, request->page_size, request->page_token, "list_placements", placement_matches,
                    &filter, (void ***)&reply->placements, &reply->n_placements, &reply->next_page_token,
                    &reply->total_size) != 0)
     return -1;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_LIST_PLACEMENTS;
-  ctx->response->list_placements = reply;
   return 0;
 }

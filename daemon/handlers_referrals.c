@@ -77,21 +77,9 @@ typedef struct referral_reply {
   Leerplek__V1__Referral *referral;
 } referral_reply;
 
-static int reply_with(lp_ctx *ctx, const ProtobufCMessageDescriptor *descriptor, Leerplek__V1__Response__BodyCase body,
-                      Leerplek__V1__Referral *referral) {
-  referral_reply *reply = lp_scratch(ctx, descriptor->sizeof_message);
-  descriptor->message_init(&reply->base);
+static int reply_with(lp_ctx *ctx, const ProtobufCMessageDescriptor *descriptor, Leerplek__V1__Referral *referral) {
+  referral_reply *reply = lp_reply_body(ctx, descriptor);
   reply->referral = referral;
-  ctx->response->body_case = body;
-  switch (body) {
-    case LEERPLEK__V1__RESPONSE__BODY_GET_REFERRAL: ctx->response->get_referral = (void *)reply; break;
-    case LEERPLEK__V1__RESPONSE__BODY_OFFER_REFERRAL: ctx->response->offer_referral = (void *)reply; break;
-    case LEERPLEK__V1__RESPONSE__BODY_ACCEPT_REFERRAL: ctx->response->accept_referral = (void *)reply; break;
-    case LEERPLEK__V1__RESPONSE__BODY_DECLINE_REFERRAL: ctx->response->decline_referral = (void *)reply; break;
-    case LEERPLEK__V1__RESPONSE__BODY_START_REFERRAL: ctx->response->start_referral = (void *)reply; break;
-    case LEERPLEK__V1__RESPONSE__BODY_WITHDRAW_REFERRAL: ctx->response->withdraw_referral = (void *)reply; break;
-    default: return lp_fail(ctx, CODE(INTERNAL), "", "no referral reply for body %d", (int)body);
-  }
   return 0;
 }
 
@@ -167,27 +155,17 @@ int lp_handle_refer_pupil(lp_ctx *ctx) {
     record->requested_unix_s = ctx->now;
     add_history(ctx, record, "referred");
   }
-  lp_txn *txn = lp_begin(ctx, "refer", LP_KIND_REFERRAL, keys[0]);
+  lp_change *change = lp_begin(ctx, "refer", LP_KIND_REFERRAL, keys[0]);
   for (size_t i = 0; i < count; i++) {
-    if (i > 0)
-      lp_txn_event_like(txn, "refer", LP_KIND_REFERRAL, keys[i]);
-    lp_txn_put(txn, LP_KIND_REFERRAL, keys[i], &records[i]->base);
+    if (i > 0) lp_change_event(change, "refer", LP_KIND_REFERRAL, keys[i]);
+    lp_change_put(change, LP_KIND_REFERRAL, keys[i], records[i]);
   }
-  if (lp_commit(ctx, txn) != 0) {
-    for (size_t i = 0; i < count; i++) protobuf_c_message_free_unpacked(&records[i]->base, NULL);
-    return -1;
-  }
-  Leerplek__V1__ReferPupilResponse *reply = lp_scratch(ctx, sizeof *reply);
+  if (lp_commit(ctx, change) != 0) return -1;
+  Leerplek__V1__ReferPupilResponse *reply = lp_reply_body(ctx, &leerplek__v1__refer_pupil_response__descriptor);
   Leerplek__V1__Referral **items = lp_scratch(ctx, count * sizeof *items);
-  for (size_t i = 0; i < count; i++) {
-    items[i] = records[i];
-    lp_state_put(&ctx->daemon->state, LP_KIND_REFERRAL, keys[i], records[i]);
-  }
-  leerplek__v1__refer_pupil_response__init(reply);
+  for (size_t i = 0; i < count; i++) items[i] = records[i];
   reply->referrals = items;
   reply->n_referrals = count;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_REFER_PUPIL;
-  ctx->response->refer_pupil = reply;
   return 0;
 }
 
@@ -197,7 +175,7 @@ int lp_handle_get_referral(lp_ctx *ctx) {
   char key[LP_REFERRAL_KEY_SIZE];
   Leerplek__V1__Referral *referral = visible_referral(ctx, ctx->request->get_referral->referral, "get_referral", key);
   if (!referral) return -1;
-  return reply_with(ctx, &leerplek__v1__get_referral_response__descriptor, LEERPLEK__V1__RESPONSE__BODY_GET_REFERRAL, referral);
+  return reply_with(ctx, &leerplek__v1__get_referral_response__descriptor, referral);
 }
 
 typedef struct referral_filter {
@@ -237,21 +215,17 @@ int lp_handle_list_referrals(lp_ctx *ctx) {
   } else if (request->school_id[0] && !lp_check_id(ctx, request->school_id, "list_referrals.school_id")) {
     return -1;
   }
-  Leerplek__V1__ListReferralsResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__list_referrals_response__init(reply);
+  Leerplek__V1__ListReferralsResponse *reply = lp_reply_body(ctx, &leerplek__v1__list_referrals_response__descriptor);
   if (lp_list_page(ctx, LP_KIND_REFERRAL, &request->base, request->page_size, request->page_token, "list_referrals", referral_matches, &filter,
                    (void ***)&reply->referrals, &reply->n_referrals, &reply->next_page_token, &reply->total_size) != 0)
     return -1;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_LIST_REFERRALS;
-  ctx->response->list_referrals = reply;
   return 0;
 }
 
 /* The support organisation's view of a referral: no home point, and the flags and notes only
- * when the school shares them. NULL when out of memory. */
+ * when the school shares them. */
 static Leerplek__V1__SupportReferral *support_view(lp_ctx *ctx, const Leerplek__V1__Referral *referral) {
   Leerplek__V1__SupportReferral *view = lp_scratch(ctx, sizeof *view);
-  if (!view) return NULL;
   leerplek__v1__support_referral__init(view);
   char pupil_key[LP_MAX_KEY];
   lp_pupil_key(referral->school_id, referral->pupil_ref, pupil_key);
@@ -302,17 +276,14 @@ int lp_handle_list_support_referrals(lp_ctx *ctx) {
   }
   if (!check_state_filter(ctx, request->state, "list_support_referrals.state")) return -1;
   referral_filter filter = {"", organisation, request->state, true};
-  Leerplek__V1__ListSupportReferralsResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__list_support_referrals_response__init(reply);
+  Leerplek__V1__ListSupportReferralsResponse *reply = lp_reply_body(ctx, &leerplek__v1__list_support_referrals_response__descriptor);
   void **page = NULL;
   if (lp_list_page(ctx, LP_KIND_REFERRAL, &request->base, request->page_size, request->page_token, "list_support_referrals",
                    referral_matches, &filter, &page, &reply->n_referrals, &reply->next_page_token, &reply->total_size) != 0)
     return -1;
   reply->referrals = lp_scratch(ctx, (reply->n_referrals ? reply->n_referrals : 1) * sizeof *reply->referrals);
   for (size_t i = 0; i < reply->n_referrals; i++)
-    if (!(reply->referrals[i] = support_view(ctx, page[i]))) return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_LIST_SUPPORT_REFERRALS;
-  ctx->response->list_support_referrals = reply;
+    reply->referrals[i] = support_view(ctx, page[i]);
   return 0;
 }
 
@@ -352,7 +323,7 @@ int lp_handle_offer_referral(lp_ctx *ctx) {
   char note[64];
   snprintf(note, sizeof note, "offered %s", offer->id);
   if (commit_referral(ctx, "offer", key, record, note, NULL) != 0) return -1;
-  return reply_with(ctx, &leerplek__v1__offer_referral_response__descriptor, LEERPLEK__V1__RESPONSE__BODY_OFFER_REFERRAL, record);
+  return reply_with(ctx, &leerplek__v1__offer_referral_response__descriptor, record);
 }
 
 int lp_handle_accept_referral(lp_ctx *ctx) {
@@ -364,7 +335,7 @@ int lp_handle_accept_referral(lp_ctx *ctx) {
   if (!side || !in_state(ctx, referral, STATE(OFFERED), "accept_referral", "only an OFFERED referral can be accepted")) return -1;
   const ProtobufCMessageDescriptor *descriptor = &leerplek__v1__accept_referral_response__descriptor;
   if (side == SIDE(SCHOOL) ? referral->school_accepted : referral->support_accepted)
-    return reply_with(ctx, descriptor, LEERPLEK__V1__RESPONSE__BODY_ACCEPT_REFERRAL, referral);
+    return reply_with(ctx, descriptor, referral);
   Leerplek__V1__Referral *record = lp_clone(referral);
   if (record) {
     if (side == SIDE(SCHOOL)) record->school_accepted = true;
@@ -373,7 +344,7 @@ int lp_handle_accept_referral(lp_ctx *ctx) {
   if (commit_referral(ctx, "accept", key, record, side == SIDE(SCHOOL) ? "accepted by the school" : "accepted by the organisation",
                       NULL) != 0)
     return -1;
-  return reply_with(ctx, descriptor, LEERPLEK__V1__RESPONSE__BODY_ACCEPT_REFERRAL, record);
+  return reply_with(ctx, descriptor, record);
 }
 
 int lp_handle_decline_referral(lp_ctx *ctx) {
@@ -400,8 +371,7 @@ int lp_handle_decline_referral(lp_ctx *ctx) {
            request->reason[0] ? ": " : "", request->reason);
   lp_event_detail detail = {.reason = request->reason, .offer_id = declined};
   if (commit_referral(ctx, "decline", key, record, note, &detail) != 0) return -1;
-  return reply_with(ctx, &leerplek__v1__decline_referral_response__descriptor, LEERPLEK__V1__RESPONSE__BODY_DECLINE_REFERRAL,
-                    record);
+  return reply_with(ctx, &leerplek__v1__decline_referral_response__descriptor, record);
 }
 
 int lp_handle_start_referral(lp_ctx *ctx) {
@@ -417,7 +387,7 @@ int lp_handle_start_referral(lp_ctx *ctx) {
     record->started_unix_s = ctx->now;
   }
   if (commit_referral(ctx, "start", key, record, "started", NULL) != 0) return -1;
-  return reply_with(ctx, &leerplek__v1__start_referral_response__descriptor, LEERPLEK__V1__RESPONSE__BODY_START_REFERRAL, record);
+  return reply_with(ctx, &leerplek__v1__start_referral_response__descriptor, record);
 }
 
 /* The way back to a workplace: a trajectory that ends with the pupil PARTLY or READY gives the
@@ -458,10 +428,6 @@ static int plan_way_back(lp_ctx *ctx, const Leerplek__V1__Referral *ended, way_b
   if (since == 0 || ended->requested_unix_s < since) since = ended->requested_unix_s;
   way->pupil = lp_clone(pupil);
   if (!open) way->placement = lp_placement_new(pupil, ctx->now);
-  if (!way->pupil || (!open && !way->placement)) {
-    way_back_free(way);
-    return lp_fail(ctx, CODE(INTERNAL), "", "out of memory");
-  }
   way->pupil->readiness = ended->outcome;
   way->pupil->waiting_since_unix_s = since;
   way->pupil->revision++;
@@ -474,37 +440,24 @@ static int plan_way_back(lp_ctx *ctx, const Leerplek__V1__Referral *ended, way_b
   return 0;
 }
 
-static void way_back_put(lp_ctx *ctx, const way_back *way, lp_txn *txn) {
+/* Moves the way back's records into change, each with its event (way is empty afterwards). */
+static void way_back_move(lp_ctx *ctx, way_back *way, lp_change *change) {
   if (way->pupil) {
-    lp_txn_event_like(txn, "update", LP_KIND_PUPIL, way->key);
+    lp_change_event(change, "update", LP_KIND_PUPIL, way->key);
     lp_event_detail detail = {.call = "referral_ready"};
-    lp_txn_event_detail(txn, &detail);
-    lp_txn_put(txn, LP_KIND_PUPIL, way->key, &way->pupil->base);
+    lp_change_detail(change, &detail);
+    lp_change_put(change, LP_KIND_PUPIL, way->key, way->pupil);
   }
   if (way->placement) {
-    lp_txn_event_like(txn, "request", LP_KIND_PLACEMENT, way->key);
+    lp_change_event(change, "request", LP_KIND_PLACEMENT, way->key);
     const Leerplek__V1__Placement *before = lp_state_get(&ctx->daemon->state, LP_KIND_PLACEMENT, way->key);
     lp_event_detail detail = {.call = "referral_ready", .old_state = before ? (int)before->state : 0};
-    lp_txn_event_detail(txn, &detail);
-    lp_txn_put(txn, LP_KIND_PLACEMENT, way->key, &way->placement->base);
+    lp_change_detail(change, &detail);
+    lp_change_put(change, LP_KIND_PLACEMENT, way->key, way->placement);
   }
-  if (way->vacancy) lp_txn_put(txn, LP_KIND_VACANCY, way->vacancy->id, &way->vacancy->base);
-  lp_releases_put(&way->releases, txn);
-}
-
-/* Moves the changes into memory (way is empty afterwards). */
-static void way_back_apply(lp_ctx *ctx, way_back *way) {
-  lp_state *state = &ctx->daemon->state;
-  if (way->pupil) lp_state_put(state, LP_KIND_PUPIL, way->key, way->pupil);
-  if (way->placement) lp_state_put(state, LP_KIND_PLACEMENT, way->key, way->placement);
-  if (way->vacancy) {
-    char vacancy_key[LP_MAX_KEY];
-    snprintf(vacancy_key, sizeof vacancy_key, "%s", way->vacancy->id);
-    lp_state_put(state, LP_KIND_VACANCY, vacancy_key, way->vacancy);
-  }
-  lp_releases_apply(ctx, &way->releases);
+  if (way->vacancy) lp_change_put(change, LP_KIND_VACANCY, way->vacancy->id, way->vacancy);
+  lp_releases_move(&way->releases, change);
   way->pupil = NULL, way->placement = NULL, way->vacancy = NULL;
-  way_back_free(way);
 }
 
 int lp_handle_end_referral(lp_ctx *ctx) {
@@ -530,26 +483,15 @@ int lp_handle_end_referral(lp_ctx *ctx) {
     protobuf_c_message_free_unpacked(&record->base, NULL);
     return -1;
   }
-  lp_txn *txn = lp_begin(ctx, "end", LP_KIND_REFERRAL, key);
-  if (txn) {
-    lp_txn_put(txn, LP_KIND_REFERRAL, key, &record->base);
-    way_back_put(ctx, &way, txn);
-  }
-  if (lp_commit(ctx, txn) != 0) {
-    protobuf_c_message_free_unpacked(&record->base, NULL);
-    way_back_free(&way);
-    return -1;
-  }
-  lp_state_put(&ctx->daemon->state, LP_KIND_REFERRAL, key, record);
   bool readiness_changed = way.pupil != NULL, placement_requested = way.placement != NULL;
-  way_back_apply(ctx, &way);
-  Leerplek__V1__EndReferralResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__end_referral_response__init(reply);
+  lp_change *change = lp_begin(ctx, "end", LP_KIND_REFERRAL, key);
+  lp_change_put(change, LP_KIND_REFERRAL, key, record);
+  way_back_move(ctx, &way, change);
+  if (lp_commit(ctx, change) != 0) return -1;
+  Leerplek__V1__EndReferralResponse *reply = lp_reply_body(ctx, &leerplek__v1__end_referral_response__descriptor);
   reply->referral = record;
   reply->readiness_changed = readiness_changed;
   reply->placement_requested = placement_requested;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_END_REFERRAL;
-  ctx->response->end_referral = reply;
   return 0;
 }
 
@@ -560,7 +502,7 @@ int lp_handle_withdraw_referral(lp_ctx *ctx) {
   if (!referral || !lp_check_text(ctx, request->reason, "withdraw_referral.reason", 0, ctx->daemon->config.max_text_bytes, true))
     return -1;
   const ProtobufCMessageDescriptor *descriptor = &leerplek__v1__withdraw_referral_response__descriptor;
-  if (referral->state == STATE(WITHDRAWN)) return reply_with(ctx, descriptor, LEERPLEK__V1__RESPONSE__BODY_WITHDRAW_REFERRAL, referral);
+  if (referral->state == STATE(WITHDRAWN)) return reply_with(ctx, descriptor, referral);
   if (referral->state == STATE(ENDED))
     return lp_fail(ctx, CODE(FAILED_PRECONDITION), "withdraw_referral.referral", "an ENDED referral cannot be withdrawn");
   Leerplek__V1__Referral *record = lp_clone(referral);
@@ -572,5 +514,5 @@ int lp_handle_withdraw_referral(lp_ctx *ctx) {
   snprintf(note, sizeof note, "withdrawn%s%s", request->reason[0] ? ": " : "", request->reason);
   lp_event_detail detail = {.reason = request->reason, .offer_id = referral->offer_id};
   if (commit_referral(ctx, "withdraw", key, record, note, &detail) != 0) return -1;
-  return reply_with(ctx, descriptor, LEERPLEK__V1__RESPONSE__BODY_WITHDRAW_REFERRAL, record);
+  return reply_with(ctx, descriptor, record);
 }

@@ -67,12 +67,9 @@ int lp_handle_upsert_support_organisation(lp_ctx *ctx) {
     record->updated_unix_s = ctx->now;
   }
   if (lp_store_record(ctx, "upsert", LP_KIND_SUPPORT_ORGANISATION, organisation->id, record) != 0) return -1;
-  Leerplek__V1__UpsertSupportOrganisationResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__upsert_support_organisation_response__init(reply);
+  Leerplek__V1__UpsertSupportOrganisationResponse *reply = lp_reply_body(ctx, &leerplek__v1__upsert_support_organisation_response__descriptor);
   reply->organisation = record;
   reply->created = stored == NULL;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_UPSERT_SUPPORT_ORGANISATION;
-  ctx->response->upsert_support_organisation = reply;
   return 0;
 }
 
@@ -85,11 +82,8 @@ int lp_handle_get_support_organisation(lp_ctx *ctx) {
   Leerplek__V1__SupportOrganisation *organisation = lp_state_get(&ctx->daemon->state, LP_KIND_SUPPORT_ORGANISATION, id);
   if (!organisation)
     return lp_fail(ctx, CODE(NOT_FOUND), "get_support_organisation.organisation_id", "no support organisation %s", id);
-  Leerplek__V1__GetSupportOrganisationResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__get_support_organisation_response__init(reply);
+  Leerplek__V1__GetSupportOrganisationResponse *reply = lp_reply_body(ctx, &leerplek__v1__get_support_organisation_response__descriptor);
   reply->organisation = organisation;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_GET_SUPPORT_ORGANISATION;
-  ctx->response->get_support_organisation = reply;
   return 0;
 }
 
@@ -101,14 +95,11 @@ static bool organisation_visible(const lp_ctx *ctx, const void *value, const voi
 
 int lp_handle_list_support_organisations(lp_ctx *ctx) {
   const Leerplek__V1__ListSupportOrganisationsRequest *request = ctx->request->list_support_organisations;
-  Leerplek__V1__ListSupportOrganisationsResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__list_support_organisations_response__init(reply);
+  Leerplek__V1__ListSupportOrganisationsResponse *reply = lp_reply_body(ctx, &leerplek__v1__list_support_organisations_response__descriptor);
   if (lp_list_page(ctx, LP_KIND_SUPPORT_ORGANISATION, &request->base, request->page_size, request->page_token,
                    "list_support_organisations", organisation_visible, NULL, (void ***)&reply->organisations,
                    &reply->n_organisations, &reply->next_page_token, &reply->total_size) != 0)
     return -1;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_LIST_SUPPORT_ORGANISATIONS;
-  ctx->response->list_support_organisations = reply;
   return 0;
 }
 
@@ -173,12 +164,9 @@ int lp_handle_upsert_support_offer(lp_ctx *ctx) {
     record->updated_unix_s = ctx->now;
   }
   if (lp_store_record(ctx, "upsert", LP_KIND_SUPPORT_OFFER, offer->id, record) != 0) return -1;
-  Leerplek__V1__UpsertSupportOfferResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__upsert_support_offer_response__init(reply);
+  Leerplek__V1__UpsertSupportOfferResponse *reply = lp_reply_body(ctx, &leerplek__v1__upsert_support_offer_response__descriptor);
   reply->offer = record;
   reply->created = stored == NULL;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_UPSERT_SUPPORT_OFFER;
-  ctx->response->upsert_support_offer = reply;
   return 0;
 }
 
@@ -188,11 +176,8 @@ int lp_handle_get_support_offer(lp_ctx *ctx) {
   Leerplek__V1__SupportOffer *offer = lp_state_get(&ctx->daemon->state, LP_KIND_SUPPORT_OFFER, id);
   if (!offer || (lp_is_support(ctx) && strcmp(offer->organisation_id, ctx->who.scope_id) != 0))
     return lp_fail(ctx, CODE(NOT_FOUND), "get_support_offer.offer_id", "no support offer %s", id);
-  Leerplek__V1__GetSupportOfferResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__get_support_offer_response__init(reply);
+  Leerplek__V1__GetSupportOfferResponse *reply = lp_reply_body(ctx, &leerplek__v1__get_support_offer_response__descriptor);
   reply->offer = offer;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_GET_SUPPORT_OFFER;
-  ctx->response->get_support_offer = reply;
   return 0;
 }
 
@@ -221,13 +206,10 @@ int lp_handle_list_support_offers(lp_ctx *ctx) {
                      "a support token may list only its own organisation's offers");
     filter.organisation_id = ctx->who.scope_id;
   }
-  Leerplek__V1__ListSupportOffersResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__list_support_offers_response__init(reply);
+  Leerplek__V1__ListSupportOffersResponse *reply = lp_reply_body(ctx, &leerplek__v1__list_support_offers_response__descriptor);
   if (lp_list_page(ctx, LP_KIND_SUPPORT_OFFER, &request->base, request->page_size, request->page_token, "list_support_offers",
                    offer_matches, &filter, (void ***)&reply->offers, &reply->n_offers, &reply->next_page_token,
                    &reply->total_size) != 0)
     return -1;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_LIST_SUPPORT_OFFERS;
-  ctx->response->list_support_offers = reply;
   return 0;
 }

@@ -49,20 +49,13 @@ int lp_handle_create_token(lp_ctx *ctx) {
   char hash_key[64], hash_hex[65];
   snprintf(hash_key, sizeof hash_key, "lp:tokenhash:%s", id);
   lp_auth_hash_hex(token->hash, hash_hex);
-  lp_txn *txn = lp_begin(ctx, "create", LP_KIND_TOKEN, id);
-  lp_txn_put(txn, LP_KIND_TOKEN, id, &info->base);
-  lp_txn_set_raw(txn, hash_key, hash_hex, 64);
-  if (lp_commit(ctx, txn) != 0) {
-    lp_token_free(token);
-    return -1;
-  }
-  lp_state_put(&ctx->daemon->state, LP_KIND_TOKEN, id, token);
-  Leerplek__V1__CreateTokenResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__create_token_response__init(reply);
+  lp_change *change = lp_begin(ctx, "create", LP_KIND_TOKEN, id);
+  lp_change_put_value(change, LP_KIND_TOKEN, id, &info->base, token, lp_token_free);
+  lp_txn_set_raw(lp_change_txn(change), hash_key, hash_hex, 64);
+  if (lp_commit(ctx, change) != 0) return -1;
+  Leerplek__V1__CreateTokenResponse *reply = lp_reply_body(ctx, &leerplek__v1__create_token_response__descriptor);
   reply->info = info;
   reply->token = text;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_CREATE_TOKEN;
-  ctx->response->create_token = reply;
   return 0;
 }
 
@@ -75,10 +68,7 @@ int lp_handle_revoke_token(lp_ctx *ctx) {
   if (!lp_check_id(ctx, id, "revoke_token.token_id")) return -1;
   const lp_token *stored = lp_state_get(&ctx->daemon->state, LP_KIND_TOKEN, id);
   if (!stored) return lp_fail(ctx, CODE(NOT_FOUND), "revoke_token.token_id", "no token %s", id);
-  Leerplek__V1__RevokeTokenResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__revoke_token_response__init(reply);
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_REVOKE_TOKEN;
-  ctx->response->revoke_token = reply;
+  Leerplek__V1__RevokeTokenResponse *reply = lp_reply_body(ctx, &leerplek__v1__revoke_token_response__descriptor);
   if (stored->info->revoked_unix_s != 0) {
     reply->info = stored->info;
     return 0;
@@ -98,15 +88,9 @@ int lp_handle_revoke_token(lp_ctx *ctx) {
   memcpy(token->hash, stored->hash, sizeof token->hash);
   info->revoked_unix_s = ctx->now;
   token->info = info;
-  lp_txn *txn = lp_begin(ctx, "revoke", LP_KIND_TOKEN, id);
-  lp_txn_put(txn, LP_KIND_TOKEN, id, &info->base);
-  if (lp_commit(ctx, txn) != 0) {
-    lp_token_free(token);
-    return -1;
-  }
-  char key[LP_TOKEN_ID_SIZE];
-  snprintf(key, sizeof key, "%s", id);
-  lp_state_put(&ctx->daemon->state, LP_KIND_TOKEN, key, token);
+  lp_change *change = lp_begin(ctx, "revoke", LP_KIND_TOKEN, id);
+  lp_change_put_value(change, LP_KIND_TOKEN, id, &info->base, token, lp_token_free);
+  if (lp_commit(ctx, change) != 0) return -1;
   reply->info = info;
   return 0;
 }
@@ -125,8 +109,7 @@ int lp_handle_list_tokens(lp_ctx *ctx) {
   if (request->role > ROLE(SUPPORT))
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), "list_tokens.role", "list_tokens.role is not a Role");
   if (!lp_check_text(ctx, request->scope_id, "list_tokens.scope_id", 0, ctx->daemon->config.max_id_bytes, false)) return -1;
-  Leerplek__V1__ListTokensResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__list_tokens_response__init(reply);
+  Leerplek__V1__ListTokensResponse *reply = lp_reply_body(ctx, &leerplek__v1__list_tokens_response__descriptor);
   void **tokens = NULL;
   if (lp_list_page(ctx, LP_KIND_TOKEN, &request->base, request->page_size, request->page_token, "list_tokens", token_matches, request,
                    &tokens, &reply->n_tokens, &reply->next_page_token, &reply->total_size) != 0)
@@ -134,7 +117,5 @@ int lp_handle_list_tokens(lp_ctx *ctx) {
   /* The map holds lp_token; the reply wants their TokenInfo. */
   reply->tokens = lp_scratch(ctx, reply->n_tokens * sizeof *reply->tokens);
   for (size_t i = 0; i < reply->n_tokens; i++) reply->tokens[i] = ((lp_token *)tokens[i])->info;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_LIST_TOKENS;
-  ctx->response->list_tokens = reply;
   return 0;
 }

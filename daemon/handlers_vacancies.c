@@ -74,19 +74,10 @@ static bool proposed_to(const Leerplek__V1__Placement *placement, const char *id
 /* Writes the vacancy with the released placements in one MULTI/EXEC and applies both. Takes
  * ownership of record and of the releases. */
 static int commit_vacancy(lp_ctx *ctx, const char *op, Leerplek__V1__Vacancy *record, lp_releases *releases) {
-  char key[LP_MAX_KEY];
-  snprintf(key, sizeof key, "%s", record->id);
-  lp_txn *txn = lp_begin(ctx, op, LP_KIND_VACANCY, key);
-  lp_txn_put(txn, LP_KIND_VACANCY, key, &record->base);
-  lp_releases_put(releases, txn);
-  if (lp_commit(ctx, txn) != 0) {
-    protobuf_c_message_free_unpacked(&record->base, NULL);
-    lp_releases_free(releases);
-    return -1;
-  }
-  lp_state_put(&ctx->daemon->state, LP_KIND_VACANCY, key, record);
-  lp_releases_apply(ctx, releases);
-  return 0;
+  lp_change *change = lp_begin(ctx, op, LP_KIND_VACANCY, record->id);
+  lp_change_put(change, LP_KIND_VACANCY, record->id, record);
+  lp_releases_move(releases, change);
+  return lp_commit(ctx, change);
 }
 
 int lp_handle_publish_vacancy(lp_ctx *ctx) {
@@ -104,11 +95,8 @@ int lp_handle_publish_vacancy(lp_ctx *ctx) {
   record->revision = 1;
   record->updated_unix_s = ctx->now;
   if (lp_store_record(ctx, "publish", LP_KIND_VACANCY, vacancy->id, record) != 0) return -1;
-  Leerplek__V1__PublishVacancyResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__publish_vacancy_response__init(reply);
+  Leerplek__V1__PublishVacancyResponse *reply = lp_reply_body(ctx, &leerplek__v1__publish_vacancy_response__descriptor);
   reply->vacancy = record;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_PUBLISH_VACANCY;
-  ctx->response->publish_vacancy = reply;
   return 0;
 }
 
@@ -171,22 +159,16 @@ int lp_handle_update_vacancy(lp_ctx *ctx) {
   record->seats_proposed = (uint32_t)still_proposed;
   uint32_t released = (uint32_t)releases.count;
   if (commit_vacancy(ctx, "update", record, &releases) != 0) return -1;
-  Leerplek__V1__UpdateVacancyResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__update_vacancy_response__init(reply);
+  Leerplek__V1__UpdateVacancyResponse *reply = lp_reply_body(ctx, &leerplek__v1__update_vacancy_response__descriptor);
   reply->vacancy = record;
   reply->released_proposals = released;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_UPDATE_VACANCY;
-  ctx->response->update_vacancy = reply;
   return 0;
 }
 
 int lp_handle_close_vacancy(lp_ctx *ctx) {
   Leerplek__V1__Vacancy *stored = visible_vacancy(ctx, ctx->request->close_vacancy->vacancy_id, "close_vacancy.vacancy_id");
   if (!stored) return -1;
-  Leerplek__V1__CloseVacancyResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__close_vacancy_response__init(reply);
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_CLOSE_VACANCY;
-  ctx->response->close_vacancy = reply;
+  Leerplek__V1__CloseVacancyResponse *reply = lp_reply_body(ctx, &leerplek__v1__close_vacancy_response__descriptor);
   if (stored->state == LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_CLOSED) {
     reply->vacancy = stored; /* closing a closed vacancy is a no-op */
     return 0;
@@ -212,11 +194,8 @@ int lp_handle_close_vacancy(lp_ctx *ctx) {
 int lp_handle_get_vacancy(lp_ctx *ctx) {
   Leerplek__V1__Vacancy *vacancy = visible_vacancy(ctx, ctx->request->get_vacancy->vacancy_id, "get_vacancy.vacancy_id");
   if (!vacancy) return -1;
-  Leerplek__V1__GetVacancyResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__get_vacancy_response__init(reply);
+  Leerplek__V1__GetVacancyResponse *reply = lp_reply_body(ctx, &leerplek__v1__get_vacancy_response__descriptor);
   reply->vacancy = vacancy;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_GET_VACANCY;
-  ctx->response->get_vacancy = reply;
   return 0;
 }
 
@@ -241,13 +220,10 @@ int lp_handle_list_vacancies(lp_ctx *ctx) {
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), "list_vacancies.state", "list_vacancies.state is not a VacancyState");
   if (lp_is_company(ctx) && request->company_id[0] && strcmp(request->company_id, ctx->who.scope_id) != 0)
     return lp_fail(ctx, CODE(PERMISSION_DENIED), "list_vacancies.company_id", "a company token may list only its own vacancies");
-  Leerplek__V1__ListVacanciesResponse *reply = lp_scratch(ctx, sizeof *reply);
-  leerplek__v1__list_vacancies_response__init(reply);
+  Leerplek__V1__ListVacanciesResponse *reply = lp_reply_body(ctx, &leerplek__v1__list_vacancies_response__descriptor);
   if (lp_list_page(ctx, LP_KIND_VACANCY, &request->base, request->page_size, request->page_token, "list_vacancies", vacancy_matches,
                    request, (void ***)&reply->vacancies, &reply->n_vacancies, &reply->next_page_token,
                    &reply->total_size) != 0)
     return -1;
-  ctx->response->body_case = LEERPLEK__V1__RESPONSE__BODY_LIST_VACANCIES;
-  ctx->response->list_vacancies = reply;
   return 0;
 }

@@ -1,6 +1,7 @@
-/* lp_check: the helpers every handler shares: failing with a status, scratch memory, message
- * copies, and the input checks of the proto's CONVENTIONS (ids, UTF-8 text, day masks, points,
- * dates, revisions, paging, a school's scope). */
+/* lp_check: the helpers every handler shares: failing with a status, scratch memory, the
+ * reply's body, beginning and committing a change set, and the input checks of the proto's
+ * CONVENTIONS (ids, UTF-8 text, day masks, points, dates, revisions, paging, a school's scope). */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,9 @@
 
 #include "lp_alloc.h"
 #include "lp_handlers.h"
+#include "lp_reply.h"
+
+#define CODE(name) LEERPLEK__V1__STATUS_CODE__STATUS_CODE_##name
 
 #define INVALID LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT
 
@@ -23,48 +27,63 @@ int lp_fail(lp_ctx *ctx, int code, const char *field, const char *format, ...) {
   return -1;
 }
 
-void *lp_scratch(lp_ctx *ctx, size_t size) {
-  if (ctx->scratch_count == ctx->scratch_capacity) {
-    size_t capacity = ctx->scratch_capacity ? ctx->scratch_capacity * 2 : 16;
-    ctx->scratch = lp_realloc(ctx->scratch, capacity * sizeof *ctx->scratch);
-    ctx->scratch_capacity = capacity;
-  }
-  void *block = lp_calloc(1, size);
-  ctx->scratch[ctx->scratch_count++] = block;
-  return block;
+void *lp_scratch(lp_ctx *ctx, size_t size) { return lp_pool_alloc(&ctx->scratch, size); }
+
+char *lp_scratch_strdup(lp_ctx *ctx, const char *text) { return lp_pool_strdup(&ctx->scratch, text); }
+
+void lp_scratch_free(lp_ctx *ctx) { lp_pool_free(&ctx->scratch); }
+
+/* The Response field that carries a body of type body: the one numbered as the request's call
+ * (Request and Response number their calls alike), else the one of that type. */
+static const ProtobufCFieldDescriptor *body_field(const lp_ctx *ctx, const ProtobufCMessageDescriptor *body) {
+  const ProtobufCMessageDescriptor *response = &leerplek__v1__response__descriptor;
+  const ProtobufCFieldDescriptor *field =
+      ctx->request ? protobuf_c_message_descriptor_get_field(response, (unsigned)ctx->request->body_case) : NULL;
+  if (field && field->descriptor == body) return field;
+  for (unsigned i = 0; i < response->n_fields; i++)
+    if (response->fields[i].descriptor == body) return &response->fields[i];
+  return NULL;
 }
 
-char *lp_scratch_strdup(lp_ctx *ctx, const char *text) {
-  size_t size = strlen(text) + 1;
-  char *copy = lp_scratch(ctx, size);
-  memcpy(copy, text, size);
-  return copy;
+void *lp_reply_body(lp_ctx *ctx, const ProtobufCMessageDescriptor *body) {
+  const ProtobufCFieldDescriptor *field = body_field(ctx, body);
+  /* Every body type is one field of the Response oneof: anything else is a caller's bug. */
+  assert(field && (field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF));
+  if (!field) abort();
+  ProtobufCMessage *message = lp_scratch(ctx, body->sizeof_message);
+  protobuf_c_message_init(body, message);
+  ctx->response->body_case = (Leerplek__V1__Response__BodyCase)field->id;
+  *(ProtobufCMessage **)((char *)ctx->response + field->offset) = message;
+  return message;
 }
 
-void lp_scratch_free(lp_ctx *ctx) {
-  for (size_t i = 0; i < ctx->scratch_count; i++) free(ctx->scratch[i]);
-  free(ctx->scratch);
-  ctx->scratch = NULL;
-  ctx->scratch_count = ctx->scratch_capacity = 0;
+lp_change *lp_begin(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key) {
+  lp_auth_describe(&ctx->who, ctx->actor, sizeof ctx->actor);
+  return lp_change_begin(ctx->daemon, op, kind, key, ctx->actor, ctx->call_name);
 }
 
-void *lp_clone(const void *message) {
-  const ProtobufCMessage *original = message;
-  size_t size = protobuf_c_message_get_packed_size(original);
-  uint8_t *bytes = lp_malloc(size);
-  protobuf_c_message_pack(original, bytes);
-  ProtobufCMessage *copy = protobuf_c_message_unpack(original->descriptor, &lp_protobuf_allocator, size, bytes);
-  free(bytes);
-  /* Bytes just packed from a valid message always unpack: a NULL here is a broken invariant. */
-  if (!copy) abort();
-  return copy;
+int lp_commit(lp_ctx *ctx, lp_change *change) {
+  assert(ctx->reply && !ctx->pending); /* a call from dispatch, one write per call */
+  if (lp_change_commit(change, lp_reply_on_commit, ctx->reply) != 0)
+    return lp_fail(ctx, CODE(UNAVAILABLE), "",
+                   lp_store_reloading(ctx->daemon->store)
+                       ? "the store is reloading the state after a lost link (reads are answered meanwhile); "
+                         "nothing was changed, retry"
+                       : "the store is unavailable (reconnecting); nothing was changed, retry");
+  ctx->pending = true;
+  return 0;
 }
 
-void lp_set_string(char **field, const char *value) {
-  char *copy = lp_strdup(value);
-  /* protobuf-c's unpacked messages may point empty strings at its shared empty string. */
-  if (*field && *field != protobuf_c_empty_string) free(*field);
-  *field = copy;
+int lp_store_record(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key, void *record) {
+  return lp_store_record_detail(ctx, op, kind, key, record, NULL);
+}
+
+int lp_store_record_detail(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key, void *record,
+                           const lp_event_detail *detail) {
+  lp_change *change = lp_begin(ctx, op, kind, key);
+  lp_change_detail(change, detail);
+  lp_change_put(change, kind, key, record);
+  return lp_commit(ctx, change);
 }
 
 static bool is_alnum(char c) {

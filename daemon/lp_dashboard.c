@@ -1,5 +1,5 @@
 /* lp_dashboard: GET /dashboard, the coordinators' page. It renders the same Report that the
- * GetReport call returns (handlers_rematch.c and lp_figures.c compute it; nothing is counted
+ * GetReport call returns (lp_report.c computes it, lp_figures.c adds the trend; nothing is counted
  * twice), as one self-contained HTML page with what the SamDuLeA network's own dashboard shows
  * (Antwerp, February 2022): the headline figures, pupils, schools and trainings per school
  * type, all agreements against running ones and the trend of the headline over the days, then
@@ -22,9 +22,9 @@
 #include "lp_alloc.h"
 #include "leerplek_i18n.h"
 #include "lp_figures.h"
-#include "lp_handlers.h"
 #include "lp_log.h"
 #include "lp_rematch.h"
+#include "lp_report.h"
 
 /* ---- language ------------------------------------------------------------------------ */
 
@@ -564,28 +564,14 @@ static const char page_style[] =
     "</style></head><body>\n";
 
 static int render(lp_daemon *daemon, struct evbuffer *out) {
-  Leerplek__V1__GetReportRequest report_request = LEERPLEK__V1__GET_REPORT_REQUEST__INIT;
-  report_request.max_shortages = 15;
-  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
-  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_REPORT;
-  request.get_report = &report_request;
-  Leerplek__V1__Response response = LEERPLEK__V1__RESPONSE__INIT;
-  lp_ctx ctx;
-  memset(&ctx, 0, sizeof ctx);
-  ctx.daemon = daemon;
-  ctx.request = &request;
-  ctx.response = &response;
-  ctx.now = (long long)time(NULL);
-  ctx.who.role = LEERPLEK__V1__ROLE__ROLE_COORDINATOR; /* the page shows the coordinators' aggregates */
-  int rc = lp_handle_get_report_full(&ctx);
-  if (rc != 0 || !response.get_report || !response.get_report->report) {
-    lp_scratch_free(&ctx);
-    return -1;
-  }
-  const Leerplek__V1__Report *report = response.get_report->report;
+  /* The coordinators' aggregates, as GetReport answers them. */
+  lp_pool pool = {0};
+  long long now_unix_s = (long long)time(NULL);
+  Leerplek__V1__Report *report = lp_report_build(&pool, daemon, 15, now_unix_s);
+  lp_trend_attach(daemon->trend, report, &pool, now_unix_s);
   size_t most_rows = report->n_by_training > report->n_by_district ? report->n_by_training : report->n_by_district;
   chart_row *rows = lp_calloc(most_rows + 8, sizeof *rows);
-  time_t now = (time_t)ctx.now;
+  time_t now = (time_t)now_unix_s;
   struct tm local;
   char now_text[32];
   localtime_r(&now, &local);
@@ -621,7 +607,7 @@ static int render(lp_daemon *daemon, struct evbuffer *out) {
                       &LP_SERVER_VERSION[strlen("leerplekd ")]);
   evbuffer_add_printf(out, "</p>\n</body></html>\n");
   free(rows);
-  lp_scratch_free(&ctx);
+  lp_pool_free(&pool);
   return 0;
 }
 

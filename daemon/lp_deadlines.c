@@ -8,8 +8,9 @@
  * (all PROPOSED) took 5 ms in the daemon of bench_rematch 20000 30000; 200k would be about ten
  * times that, once a minute (and at each moment something is due).
  *
- * What is due, each written as its own MULTI/EXEC with its event (actor "deadlines"), and in
- * memory at once, like every handler's write:
+ * What is due, each written by handlers_deadlines.c (the act given to lp_deadlines_start) as
+ * its own MULTI/EXEC with its event (actor "deadlines"), and in memory at once, like every
+ * handler's write:
  * - "remind": a PROPOSED placement within proposal_reminder_seconds of its deadline gets
  *   reminded_unix_s (so a restart does not remind again);
  * - "expire": a PROPOSED placement at its deadline is released through the handlers' release
@@ -28,20 +29,23 @@
 #include <time.h>
 
 #include "lp_alloc.h"
-#include "lp_handlers.h"
 #include "lp_log.h"
 #include "lp_store.h"
 
+#define NOTHING LP_DUE_NOTHING
+#define REMIND LP_DUE_REMIND
+#define EXPIRE LP_DUE_EXPIRE
+#define END LP_DUE_END
 #define PSTATE(name) LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_##name
 #define RESCAN_S 60
 /* Writes per tick at most, so that a backlog (a daemon down for days) does not hold the loop;
  * the rest follows on the next ticks. */
 #define MAX_WRITES_PER_TICK 500
-#define ACTOR "deadlines"
 #define NEVER ((long long)1 << 62)
 
 struct lp_deadlines {
   lp_daemon *daemon;
+  lp_due_action *act;     /* writes what is due (handlers_deadlines.c) */
   struct event *tick;
   long long next_due;     /* the earliest moment something is due, NEVER when nothing */
   long long next_rescan;  /* the next walk whatever next_due says */
@@ -105,99 +109,10 @@ void lp_deadlines_agreement(lp_daemon *daemon, const Leerplek__V1__Date *ends_on
   if (ends_on) wake_at(daemon, lp_day_after_unix(ends_on));
 }
 
-static void on_committed(void *arg, int code, const char *message) {
-  (void)arg;
-  if (code != 0) LP_WARN("deadlines: a write was not confirmed: %s (the next rescan looks again)", message);
-}
-
-/* Sends txn and, once sent, puts the records in memory; false when the store takes no writes
- * (the records are freed). */
-static bool send_write(lp_daemon *daemon, lp_txn *txn, const char *key, Leerplek__V1__Placement *placement,
-                 Leerplek__V1__Vacancy *vacancy) {
-  if (lp_store_commit(daemon->store, txn, on_committed, NULL) != 0) {
-    protobuf_c_message_free_unpacked(&placement->base, NULL);
-    if (vacancy) protobuf_c_message_free_unpacked(&vacancy->base, NULL);
-    return false;
-  }
-  if (vacancy) {
-    char vacancy_key[LP_MAX_KEY];
-    snprintf(vacancy_key, sizeof vacancy_key, "%s", vacancy->id);
-    lp_state_put(&daemon->state, LP_KIND_VACANCY, vacancy_key, vacancy);
-  }
-  lp_state_put(&daemon->state, LP_KIND_PLACEMENT, key, placement);
-  return true;
-}
-
-static lp_txn *txn_with_event(lp_daemon *daemon, const char *op, const char *key) {
-  lp_txn *txn = lp_txn_new();
-  lp_txn_event(txn, daemon->config.instance_id, op, LP_KIND_PLACEMENT, key, ACTOR, daemon->config.events_max_length);
-  return txn;
-}
-
-static bool remind(lp_ctx *ctx, const char *key, const Leerplek__V1__Placement *stored) {
-  Leerplek__V1__Placement *placement = lp_clone(stored);
-  /* Not a change of state or acceptance: updated_unix_s stays, so a rematch in flight still
-   * applies to this pupil. */
-  placement->reminded_unix_s = ctx->now;
-  lp_txn *txn = txn_with_event(ctx->daemon, "remind", key);
-  lp_event_detail detail = {.reason = "the answer deadline is near", .proposal_id = stored->proposal_id,
-                            .old_state = (int)stored->state};
-  lp_txn_event_detail(txn, &detail);
-  lp_txn_put(txn, LP_KIND_PLACEMENT, key, &placement->base);
-  return send_write(ctx->daemon, txn, key, placement, NULL);
-}
-
-static bool expire(lp_ctx *ctx, const char *key, const Leerplek__V1__Placement *stored) {
-  Leerplek__V1__ReleaseInfo *release = lp_calloc(1, sizeof *release);
-  leerplek__v1__release_info__init(release);
-  release->reason = LEERPLEK__V1__RELEASE_REASON__RELEASE_REASON_EXPIRED;
-  release->vacancy_id = lp_strdup(stored->offer ? stored->offer->vacancy_id : "");
-  release->company_id = lp_strdup(stored->offer ? stored->offer->company_id : "");
-  release->answer_by_unix_s = stored->answer_by_unix_s;
-  release->school_accepted = stored->school_accepted;
-  release->company_accepted = stored->company_accepted;
-  release->released_unix_s = ctx->now;
-  bool holds = false;
-  Leerplek__V1__Vacancy *vacancy = lp_vacancy_releasing(ctx, stored, &holds);
-  lp_releases releases = {0};
-  lp_release_add(ctx, &releases, key, stored);
-  Leerplek__V1__Placement *placement = releases.items[0].placement;
-  if (placement->last_release) protobuf_c_message_free_unpacked(&placement->last_release->base, NULL);
-  placement->last_release = release;
-  lp_txn *txn = txn_with_event(ctx->daemon, "expire", key);
-  /* The released placement has no offer any more: the event names the seat it leaves. */
-  lp_event_detail detail = {.reason = "EXPIRED: the answer deadline passed", .proposal_id = stored->proposal_id,
-                            .old_state = (int)stored->state};
-  if (stored->offer) detail.vacancy_id = stored->offer->vacancy_id, detail.company_id = stored->offer->company_id;
-  lp_txn_event_detail(txn, &detail);
-  lp_releases_put(&releases, txn);
-  if (vacancy) lp_txn_put(txn, LP_KIND_VACANCY, vacancy->id, &vacancy->base);
-  free(releases.items); /* send_write owns the placement now */
-  return send_write(ctx->daemon, txn, key, placement, vacancy);
-}
-
-static bool end_by_date(lp_ctx *ctx, const char *key, const Leerplek__V1__Placement *stored) {
-  Leerplek__V1__Vacancy *vacancy = NULL;
-  Leerplek__V1__Placement *placement = lp_placement_ended(ctx, stored, stored->agreement->ends_on,
-                                                          LEERPLEK__V1__AGREEMENT_END_CAUSE__AGREEMENT_END_CAUSE_END_DATE, "",
-                                                          &vacancy);
-  lp_txn *txn = txn_with_event(ctx->daemon, "end_agreement", key);
-  lp_event_detail detail = {.reason = "the agreement's end date passed", .proposal_id = stored->proposal_id,
-                            .old_state = (int)stored->state};
-  lp_txn_event_detail(txn, &detail);
-  lp_txn_put(txn, LP_KIND_PLACEMENT, key, &placement->base);
-  if (vacancy) lp_txn_put(txn, LP_KIND_VACANCY, vacancy->id, &vacancy->base);
-  return send_write(ctx->daemon, txn, key, placement, vacancy);
-}
-
 /* Walks the placements: acts on what is due (at most MAX_WRITES_PER_TICK) and returns the next
  * moment something is due. */
 static long long sweep(lp_deadlines *deadlines, long long now) {
   lp_daemon *daemon = deadlines->daemon;
-  lp_ctx ctx;
-  memset(&ctx, 0, sizeof ctx);
-  ctx.daemon = daemon;
-  ctx.now = now;
   long long next = NEVER;
   unsigned writes = 0;
   const lp_map *placements = &daemon->state.maps[LP_KIND_PLACEMENT];
@@ -206,7 +121,7 @@ static long long sweep(lp_deadlines *deadlines, long long now) {
     const Leerplek__V1__Placement *placement = placements->entries[i].value;
     const char *key = placements->entries[i].key;
     long long due = NEVER;
-    enum { NOTHING, REMIND, EXPIRE, END } action = NOTHING;
+    enum lp_due action = NOTHING;
     if (placement->state == PSTATE(PROPOSED) && placement->answer_by_unix_s != 0) {
       long long remind_at = placement->reminded_unix_s ? NEVER : reminder_at(&daemon->config, placement->answer_by_unix_s);
       if (now >= placement->answer_by_unix_s) action = EXPIRE;
@@ -222,11 +137,7 @@ static long long sweep(lp_deadlines *deadlines, long long now) {
       next = now; /* the rest on the next tick */
       break;
     }
-    bool sent = true;
-    if (action == REMIND) sent = remind(&ctx, key, placement);
-    else if (action == EXPIRE) sent = expire(&ctx, key, placement);
-    else if (action == END) sent = end_by_date(&ctx, key, placement);
-    if (!sent) {
+    if (action != NOTHING && !deadlines->act(daemon, now, action, key, placement)) {
       LP_WARN("deadlines: the store takes no writes now; trying again in a second");
       return now + 1;
     }
@@ -257,9 +168,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg) {
            deadlines->next_due == NEVER ? -1 : deadlines->next_due - now);
 }
 
-lp_deadlines *lp_deadlines_start(lp_daemon *daemon) {
+lp_deadlines *lp_deadlines_start(lp_daemon *daemon, lp_due_action *act) {
   lp_deadlines *deadlines = lp_calloc(1, sizeof *deadlines);
   deadlines->daemon = daemon;
+  deadlines->act = act;
   deadlines->next_due = 0; /* the first tick walks the loaded state */
   deadlines->next_rescan = 0;
   deadlines->tick = event_new(daemon->base, -1, EV_PERSIST, on_tick, deadlines);

@@ -4,14 +4,23 @@
 #ifndef LP_DEADLINES_H
 #define LP_DEADLINES_H
 
+#include <stdbool.h>
+
 #include "leerplek.pb-c.h"
 #include "lp_daemon.h"
 
 typedef struct lp_deadlines lp_deadlines;
 
+/* What the sweep finds due for a placement. */
+enum lp_due { LP_DUE_NOTHING, LP_DUE_REMIND, LP_DUE_EXPIRE, LP_DUE_END };
+/* Writes what is due for the placement stored under key; false when the store takes no writes
+ * now (the sweep tries again in a second). handlers_deadlines.c has it (lp_handle_due). */
+typedef bool lp_due_action(lp_daemon *daemon, long long now, enum lp_due what, const char *key,
+                           const Leerplek__V1__Placement *stored);
+
 /* Starts the sweep's timer (one tick a second); the first tick scans the loaded state. NULL
  * when out of memory. */
-lp_deadlines *lp_deadlines_start(lp_daemon *daemon);
+lp_deadlines *lp_deadlines_start(lp_daemon *daemon, lp_due_action *act);
 void lp_deadlines_free(lp_deadlines *deadlines);
 
 /* A proposal with this answer deadline was written: the sweep wakes for its reminder and its

@@ -10,10 +10,9 @@
 
 #include "leerplek_wire.h"
 #include "lp_alloc.h"
-#include "lp_figures.h"
 #include "lp_handlers.h"
 #include "lp_log.h"
-#include "lp_rematch.h"
+#include "lp_reply.h"
 
 #define CODE(name) LEERPLEK__V1__STATUS_CODE__STATUS_CODE_##name
 #define ROLE_BIT(role) (1u << (role))
@@ -62,7 +61,7 @@ static const route routes[] = {
     {LEERPLEK__V1__REQUEST__BODY_END_AGREEMENT, "end_agreement", SCHOOL | COMPANY | COORDINATOR, lp_handle_end_agreement},
     {LEERPLEK__V1__REQUEST__BODY_CLOSE_SCHOOL_YEAR, "close_school_year", COORDINATOR, lp_handle_close_school_year},
     {LEERPLEK__V1__REQUEST__BODY_RUN_REMATCH, "run_rematch", COORDINATOR, lp_handle_run_rematch},
-    {LEERPLEK__V1__REQUEST__BODY_GET_REPORT, "get_report", COORDINATOR, lp_handle_get_report_full},
+    {LEERPLEK__V1__REQUEST__BODY_GET_REPORT, "get_report", COORDINATOR, lp_handle_get_report},
     {LEERPLEK__V1__REQUEST__BODY_GET_WAITING_LIST, "get_waiting_list", SCHOOL | COORDINATOR, lp_handle_get_waiting_list},
     {LEERPLEK__V1__REQUEST__BODY_CREATE_TOKEN, "create_token", ADMIN, lp_handle_create_token},
     {LEERPLEK__V1__REQUEST__BODY_REVOKE_TOKEN, "revoke_token", ADMIN, lp_handle_revoke_token},
@@ -106,9 +105,6 @@ static const route routes[] = {
 #define ROW_HELLO 1u
 _Static_assert(ROUTE_COUNT + 2 <= LP_METRIC_CALLS, "raise LP_METRIC_CALLS in lp_daemon.h");
 
-const double lp_latency_bounds[LP_LATENCY_BOUNDS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-                                                      0.01,   0.025,   0.05,   0.1,   0.5,    2.5};
-
 const char *lp_dispatch_call_name(unsigned row) {
   if (row == ROW_NONE) return "none";
   if (row == ROW_HELLO) return "hello";
@@ -119,42 +115,6 @@ static const route *find_route(Leerplek__V1__Request__BodyCase body) {
   for (size_t i = 0; i < ROUTE_COUNT; i++)
     if (routes[i].body == body) return &routes[i];
   return NULL;
-}
-
-static void start_call_metrics(lp_call *call, lp_metrics *metrics) {
-  call->metrics = metrics;
-  call->metric_row = ROW_NONE;
-  clock_gettime(CLOCK_MONOTONIC, &call->started);
-}
-
-/* Counts a call's reply by its status code and the time since its frame was read. */
-static void count_reply(lp_call *call, int code) {
-  if (!call->metrics || code < 0 || code > 16) return;
-  lp_call_metrics *row = &call->metrics->calls[call->metric_row < LP_METRIC_CALLS ? call->metric_row : ROW_NONE];
-  row->replies_by_code[code]++;
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  double seconds = (double)(now.tv_sec - call->started.tv_sec) + (double)(now.tv_nsec - call->started.tv_nsec) * 1e-9;
-  unsigned bucket = 0;
-  while (bucket < LP_LATENCY_BOUNDS && seconds > lp_latency_bounds[bucket]) bucket++;
-  row->latency_buckets[bucket]++;
-  row->latency_sum_s += seconds;
-}
-
-/* A frame for a message of size bytes, its 4-byte big-endian length written. */
-static unsigned char *new_frame(size_t size) {
-  unsigned char *frame = lp_malloc(size + LEERPLEK_FRAME_HEADER_SIZE);
-  leerplek_frame_put_length(frame, (uint32_t)size);
-  return frame;
-}
-
-/* Packs a Response into a frame with its 4-byte big-endian length. */
-static unsigned char *pack_frame(const Leerplek__V1__Response *response, size_t *frame_size) {
-  size_t size = protobuf_c_message_get_packed_size(&response->base);
-  unsigned char *frame = new_frame(size);
-  protobuf_c_message_pack(&response->base, frame + LEERPLEK_FRAME_HEADER_SIZE);
-  *frame_size = size + LEERPLEK_FRAME_HEADER_SIZE;
-  return frame;
 }
 
 static size_t put_varint(unsigned char *out, uint64_t value) {
@@ -240,7 +200,7 @@ static unsigned char *pack_get_reply(lp_ctx *ctx, Leerplek__V1__Response *respon
   head[head_size++] = (1 << 3) | 2; /* Get*Response.<record> = 1 */
   head_size += put_varint(head + head_size, record_size);
   size_t size = envelope_size + status_size + head_size + record_size;
-  unsigned char *frame = new_frame(size);
+  unsigned char *frame = lp_reply_new_frame(size);
   unsigned char *out = frame + LEERPLEK_FRAME_HEADER_SIZE;
   memcpy(out, envelope, envelope_size);
   memcpy(out += envelope_size, status_bytes, status_size);
@@ -250,7 +210,7 @@ static unsigned char *pack_get_reply(lp_ctx *ctx, Leerplek__V1__Response *respon
 #ifndef NDEBUG
   /* Debug builds (the sanitised tests) check every such reply against protobuf-c's own. */
   size_t expected_size = 0;
-  unsigned char *expected = pack_frame(response, &expected_size);
+  unsigned char *expected = lp_reply_pack(response, &expected_size);
   if (expected_size != *frame_size || memcmp(expected, frame, expected_size) != 0) {
     LP_ERROR("pack_get_reply: the reply differs from protobuf-c's (body %d)", (int)response->body_case);
     abort();
@@ -260,143 +220,30 @@ static unsigned char *pack_get_reply(lp_ctx *ctx, Leerplek__V1__Response *respon
   return frame;
 }
 
-static unsigned char *error_frame(uint64_t request_id, int code, const char *field, const char *message,
-                                  size_t *frame_size) {
-  Leerplek__V1__Status status = LEERPLEK__V1__STATUS__INIT;
-  status.code = (Leerplek__V1__StatusCode)code;
-  status.field = (char *)(field ? field : "");
-  status.message = (char *)message;
-  if (code == CODE(UNAVAILABLE) || code == CODE(RESOURCE_EXHAUSTED) || code == CODE(ABORTED)) status.retry_after_ms = 100;
-  Leerplek__V1__Response response = LEERPLEK__V1__RESPONSE__INIT;
-  response.request_id = request_id;
-  response.status = &status;
-  return pack_frame(&response, frame_size);
+static unsigned char *error_frame(int code, const char *message, size_t *frame_size) {
+  return lp_reply_error_frame(0, code, "", message, frame_size);
 }
 
-unsigned char *lp_dispatch_error_frame(int code, const char *message, size_t *frame_size) {
-  return error_frame(0, code, "", message, frame_size);
-}
-
-static void finish_with_error(lp_call *call, uint64_t request_id, int code, const char *field,
-                              const char *message, bool close_after) {
-  size_t size = 0;
-  unsigned char *frame = error_frame(request_id, code, field, message, &size);
-  if (close_after && call->conn) lp_conn_stop_reading(call->conn);
-  count_reply(call, code);
-  lp_call_finish(call, frame, size, close_after);
-}
-
-void lp_dispatch_oversized(lp_daemon *daemon, lp_conn *conn, size_t size) {
-  lp_call *call = lp_call_open(conn);
-  start_call_metrics(call, &daemon->metrics);
+static void on_oversized(void *arg, lp_conn *conn, size_t size) {
+  lp_daemon *daemon = arg;
+  lp_reply *reply = lp_reply_open(conn, &daemon->metrics);
   char message[160];
   snprintf(message, sizeof message, "frame of %zu bytes exceeds the limit of %u bytes; closing", size,
            daemon->config.max_frame_bytes);
-  finish_with_error(call, 0, CODE(RESOURCE_EXHAUSTED), "", message, true);
+  lp_reply_fail(reply, CODE(RESOURCE_EXHAUSTED), "", message, true);
 }
 
-void lp_dispatch_refuse(lp_daemon *daemon, lp_conn *conn, int code, const char *message) {
+static void on_refuse(void *arg, lp_conn *conn, int code, const char *message) {
+  lp_daemon *daemon = arg;
   lp_conn_stop_reading(conn);
-  lp_call *call = lp_call_open(conn);
-  start_call_metrics(call, &daemon->metrics);
-  finish_with_error(call, 0, code, "", message, true);
+  lp_reply_fail(lp_reply_open(conn, &daemon->metrics), code, "", message, true);
 }
 
-/* The store's answer to a call's MULTI/EXEC. */
-static void on_commit_done(void *arg, int code, const char *message) {
-  lp_call *call = arg;
-  if (code == 0) {
-    call->metrics->commits++;
-    count_reply(call, 0);
-    unsigned char *frame = call->success_frame;
-    size_t size = call->success_size;
-    call->success_frame = NULL;
-    lp_call_finish(call, frame, size, false);
-    return;
-  }
-  call->metrics->commit_failures++;
-  finish_with_error(call, call->request_id, code, "", message, false);
-}
+static void on_frame(void *arg, lp_conn *conn, const unsigned char *data, size_t size);
 
-void lp_dispatch_reply_later(lp_call *call, int code, const char *message, Leerplek__V1__Response *response) {
-  /* Dispatch packed a placeholder when the handler went pending; this reply replaces it. */
-  free(call->success_frame);
-  call->success_frame = NULL;
-  if (code != 0) {
-    finish_with_error(call, call->request_id, code, "", message, false);
-    return;
-  }
-  Leerplek__V1__Status ok_status = LEERPLEK__V1__STATUS__INIT;
-  response->request_id = call->request_id;
-  response->status = &ok_status;
-  size_t size = 0;
-  unsigned char *frame = pack_frame(response, &size);
-  count_reply(call, 0);
-  lp_call_finish(call, frame, size, false);
-}
-
-void lp_dispatch_fail_later(lp_call *call, int code, const char *field, const char *message, bool close_after) {
-  free(call->success_frame);
-  call->success_frame = NULL;
-  finish_with_error(call, call->request_id, code, field, message, close_after);
-}
-
-void lp_dispatch_push(lp_conn *conn, uint64_t request_id, Leerplek__V1__WatchResponse *watch) {
-  Leerplek__V1__Status ok_status = LEERPLEK__V1__STATUS__INIT;
-  Leerplek__V1__Response response = LEERPLEK__V1__RESPONSE__INIT;
-  response.request_id = request_id;
-  response.status = &ok_status;
-  response.body_case = LEERPLEK__V1__RESPONSE__BODY_WATCH;
-  response.watch = watch;
-  size_t size = 0;
-  unsigned char *frame = pack_frame(&response, &size);
-  lp_call_finish(lp_call_open(conn), frame, size, false);
-}
-
-lp_txn *lp_begin(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key) {
-  lp_auth_describe(&ctx->who, ctx->actor, sizeof ctx->actor);
-  lp_txn *txn = lp_txn_new();
-  lp_txn_event(txn, ctx->daemon->config.instance_id, op, kind, key, ctx->actor, ctx->daemon->config.events_max_length);
-  /* The state before the change: the handler has not touched memory yet (it does after
-   * lp_commit); the state after comes from the record the block writes (lp_store.h). */
-  lp_event_detail detail = {.call = ctx->call_name};
-  if (kind == LP_KIND_PLACEMENT) {
-    const Leerplek__V1__Placement *before = lp_state_get(&ctx->daemon->state, kind, key);
-    if (before) detail.old_state = (int)before->state;
-  } else if (kind == LP_KIND_REFERRAL) {
-    const Leerplek__V1__Referral *before = lp_state_get(&ctx->daemon->state, kind, key);
-    if (before) detail.old_referral_state = (int)before->state;
-  }
-  lp_txn_event_detail(txn, &detail);
-  return txn;
-}
-
-int lp_commit(lp_ctx *ctx, lp_txn *txn) {
-  if (lp_store_commit(ctx->daemon->store, txn, on_commit_done, ctx->commit_arg) != 0)
-    return lp_fail(ctx, CODE(UNAVAILABLE), "",
-                   lp_store_reloading(ctx->daemon->store)
-                       ? "the store is reloading the state after a lost link (reads are answered meanwhile); "
-                         "nothing was changed, retry"
-                       : "the store is unavailable (reconnecting); nothing was changed, retry");
-  ctx->pending = true;
-  return 0;
-}
-
-int lp_store_record(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key, void *record) {
-  return lp_store_record_detail(ctx, op, kind, key, record, NULL);
-}
-
-int lp_store_record_detail(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key, void *record,
-                           const lp_event_detail *detail) {
-  lp_txn *txn = lp_begin(ctx, op, kind, key);
-  lp_txn_event_detail(txn, detail);
-  lp_txn_put(txn, kind, key, record);
-  if (lp_commit(ctx, txn) != 0) {
-    protobuf_c_message_free_unpacked(record, NULL);
-    return -1;
-  }
-  lp_state_put(&ctx->daemon->state, kind, key, record);
-  return 0;
+lp_frame_handler lp_dispatch_handler(lp_daemon *daemon) {
+  return (lp_frame_handler){.frame = on_frame, .oversized = on_oversized, .refuse = on_refuse,
+                            .error_frame = error_frame, .arg = daemon};
 }
 
 static int handle_hello(lp_ctx *ctx, lp_conn *conn, bool *close_after) {
@@ -473,13 +320,12 @@ static bool has_unknown_call(const Leerplek__V1__Request *request) {
   return false;
 }
 
-/* Routes the request; call_name and metric_row name the call once it is known. */
-static int route_request(lp_ctx *ctx, lp_conn *conn, bool *close_after, const char **call_name,
-                         unsigned *metric_row) {
+/* Routes the request; call_name and the reply's metrics row name the call once it is known. */
+static int route_request(lp_ctx *ctx, lp_conn *conn, bool *close_after, const char **call_name) {
   const Leerplek__V1__Request *request = ctx->request;
   if (request->body_case == LEERPLEK__V1__REQUEST__BODY_HELLO) {
     *call_name = "hello";
-    *metric_row = ROW_HELLO;
+    lp_reply_set_row(ctx->reply, ROW_HELLO);
     if (!lp_check_request_text(ctx, ctx->frame, ctx->frame_size)) return -1;
     return handle_hello(ctx, conn, close_after);
   }
@@ -496,7 +342,7 @@ static int route_request(lp_ctx *ctx, lp_conn *conn, bool *close_after, const ch
   if (!call) return lp_fail(ctx, CODE(UNIMPLEMENTED), "body", "this daemon does not know that call");
   *call_name = call->name;
   ctx->call_name = call->name;
-  *metric_row = 2u + (unsigned)(call - routes);
+  lp_reply_set_row(ctx->reply, 2u + (unsigned)(call - routes));
   /* Text first: a request whose strings are not what its C strings say is judged as sent. */
   if (!lp_check_request_text(ctx, ctx->frame, ctx->frame_size)) return -1;
   if (ctx->daemon->stopping) return lp_fail(ctx, CODE(UNAVAILABLE), "", "the daemon is shutting down");
@@ -516,22 +362,21 @@ static int route_request(lp_ctx *ctx, lp_conn *conn, bool *close_after, const ch
   return call->handler(ctx);
 }
 
-void lp_dispatch_frame(lp_daemon *daemon, lp_conn *conn, const unsigned char *data, size_t size) {
-  lp_call *call = lp_call_open(conn);
-  start_call_metrics(call, &daemon->metrics);
+static void on_frame(void *arg, lp_conn *conn, const unsigned char *data, size_t size) {
+  lp_daemon *daemon = arg;
+  lp_reply *reply = lp_reply_open(conn, &daemon->metrics);
   Leerplek__V1__Request *request = leerplek__v1__request__unpack(&lp_protobuf_allocator, size, data);
   if (!request) {
     /* protobuf-c says only "NULL"; the frame's size is all we can add. */
     char message[160];
     snprintf(message, sizeof message, "frame of %zu bytes does not parse as a leerplek.v1.Request", size);
-    bool close_after = !lp_conn_greeted(conn);
-    finish_with_error(call, 0, CODE(INVALID_ARGUMENT), "", message, close_after);
+    lp_reply_fail(reply, CODE(INVALID_ARGUMENT), "", message, !lp_conn_greeted(conn));
     return;
   }
-  call->request_id = request->request_id;
+  lp_reply_set_request_id(reply, request->request_id);
   if (lp_conn_watching(conn)) {
-    finish_with_error(call, request->request_id, CODE(FAILED_PRECONDITION), "body",
-                      "this connection is watching (watch): it takes no other calls; open another connection", true);
+    lp_reply_fail(reply, CODE(FAILED_PRECONDITION), "body",
+                  "this connection is watching (watch): it takes no other calls; open another connection", true);
     leerplek__v1__request__free_unpacked(request, &lp_protobuf_allocator);
     return;
   }
@@ -548,26 +393,21 @@ void lp_dispatch_frame(lp_daemon *daemon, lp_conn *conn, const unsigned char *da
   ctx.frame_size = size;
   ctx.response = &response;
   ctx.now = (long long)time(NULL);
-  ctx.commit_arg = call;
+  ctx.reply = reply;
 
   bool close_after = false;
   const char *call_name = "?";
-  int rc = route_request(&ctx, conn, &close_after, &call_name, &call->metric_row);
+  int rc = route_request(&ctx, conn, &close_after, &call_name);
   if (rc == 0) {
     size_t frame_size = 0;
     unsigned char *frame = ctx.pending ? NULL : pack_get_reply(&ctx, &response, &frame_size);
-    if (!frame) frame = pack_frame(&response, &frame_size);
-    if (ctx.pending) {
-      /* Sent to Redis: the reply leaves when EXEC is confirmed (on_commit_done). */
-      call->success_frame = frame;
-      call->success_size = frame_size;
-    } else {
-      count_reply(call, 0);
-      lp_call_finish(call, frame, frame_size, false);
-    }
+    if (!frame) frame = lp_reply_pack(&response, &frame_size);
+    /* Sent to Redis: the reply leaves when EXEC is confirmed (lp_reply_on_commit). */
+    if (ctx.pending) lp_reply_hold(reply, frame, frame_size);
+    else lp_reply_send_frame(reply, frame, frame_size);
   } else {
     LP_DEBUG("connection %s: %s refused: %s (%s)", lp_conn_peer(conn), call_name, ctx.message, ctx.field);
-    finish_with_error(call, request->request_id, ctx.code, ctx.field, ctx.message, close_after);
+    lp_reply_fail(reply, ctx.code, ctx.field, ctx.message, close_after);
   }
   lp_scratch_free(&ctx);
   leerplek__v1__request__free_unpacked(request, &lp_protobuf_allocator);

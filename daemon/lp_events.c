@@ -17,10 +17,8 @@
 #include <string.h>
 
 #include "lp_alloc.h"
-#include "lp_dispatch.h"
-#include "lp_follow.h"
+#include "lp_reply.h"
 #include "lp_log.h"
-#include "lp_rematch.h" /* lp_dispatch_reply_later */
 #include "lp_store.h"
 
 enum { CATCH_UP_PAGE = 256, CATCH_UP_RETRY_MS = 20, NO_LINK_RETRY_MS = 200 };
@@ -85,7 +83,7 @@ void lp_event_redact(const lp_principal *who, Leerplek__V1__Event *event) {
 typedef struct watcher {
   lp_watchers *watchers;
   lp_conn *conn;             /* NULL once the connection closed */
-  lp_call *ack_call;         /* the watch's call until it is answered */
+  lp_reply *ack;             /* the watch's reply until it is answered */
   uint64_t request_id;
   lp_principal who;
   char last_id[48];          /* the feed's position: every entry up to it was pushed or skipped */
@@ -97,13 +95,17 @@ typedef struct watcher {
 
 struct lp_watchers {
   lp_daemon *daemon;
+  lp_feed_position *position; /* how far the feed has read (lp_follow_last_id) */
+  const void *position_arg;
   watcher *first;
   size_t count;
 };
 
-lp_watchers *lp_watchers_new(lp_daemon *daemon) {
+lp_watchers *lp_watchers_new(lp_daemon *daemon, lp_feed_position *position, const void *position_arg) {
   lp_watchers *watchers = lp_calloc(1, sizeof *watchers);
   watchers->daemon = daemon;
+  watchers->position = position;
+  watchers->position_arg = position_arg;
   return watchers;
 }
 
@@ -127,7 +129,7 @@ static void free_watcher(watcher *w) {
 static void on_conn_closed(void *arg) {
   watcher *w = arg;
   w->conn = NULL;
-  w->ack_call = NULL; /* the server orphans the call itself */
+  w->ack = NULL; /* the server orphans the call itself */
   unlink_watcher(w);
   if (!w->reading) free_watcher(w);
 }
@@ -156,7 +158,7 @@ static void offer_entry(watcher *w, const char *id, const redisReply *fields) {
     lp_event_redact(&w->who, event);
     Leerplek__V1__WatchResponse push = LEERPLEK__V1__WATCH_RESPONSE__INIT;
     push.event = event;
-    lp_dispatch_push(w->conn, w->request_id, &push);
+    lp_reply_push(w->conn, w->request_id, &push);
   }
   protobuf_c_message_free_unpacked(&event->base, &lp_protobuf_allocator);
 }
@@ -206,8 +208,8 @@ static void on_page(redisAsyncContext *redis, void *reply_pointer, void *privdat
     offer_entry(w, entry->element[0]->str, entry->element[1]);
   }
   if (!w->conn) return; /* cut off while pushing: on_conn_closed freed nothing (not reading) */
-  const lp_follow *follow = w->watchers->daemon->follow;
-  if (reply->elements < CATCH_UP_PAGE && lp_event_id_compare(lp_follow_last_id(follow), w->last_id) <= 0) {
+  const lp_watchers *watchers = w->watchers;
+  if (reply->elements < CATCH_UP_PAGE && lp_event_id_compare(watchers->position(watchers->position_arg), w->last_id) <= 0) {
     w->live = true;
     return;
   }
@@ -237,15 +239,15 @@ static void on_oldest(redisAsyncContext *redis, void *reply_pointer, void *privd
   watcher *w = privdata;
   redisReply *reply = reply_pointer;
   if (!still_watching(w)) return;
-  lp_call *call = w->ack_call;
-  w->ack_call = NULL;
+  lp_reply *answer = w->ack;
+  w->ack = NULL;
   if (!reply || reply->type != REDIS_REPLY_ARRAY) {
     lp_conn *conn = w->conn;
     lp_conn_set_watching(conn, NULL, NULL);
     unlink_watcher(w);
     free_watcher(w);
-    lp_dispatch_fail_later(call, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_UNAVAILABLE, "",
-                           "the store is unavailable (reconnecting); watch again", true);
+    lp_reply_fail(answer, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_UNAVAILABLE, "",
+                  "the store is unavailable (reconnecting); watch again", true);
     return;
   }
   const char *oldest = reply->elements > 0 && reply->element[0]->type == REDIS_REPLY_ARRAY &&
@@ -261,7 +263,7 @@ static void on_oldest(redisAsyncContext *redis, void *reply_pointer, void *privd
     lp_conn_set_watching(w->conn, NULL, NULL);
     unlink_watcher(w);
     free_watcher(w);
-    lp_dispatch_fail_later(call, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_OUT_OF_RANGE, "watch.after_event_id", message, true);
+    lp_reply_fail(answer, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_OUT_OF_RANGE, "watch.after_event_id", message, true);
     return;
   }
   Leerplek__V1__WatchResponse ack = LEERPLEK__V1__WATCH_RESPONSE__INIT;
@@ -269,11 +271,11 @@ static void on_oldest(redisAsyncContext *redis, void *reply_pointer, void *privd
   Leerplek__V1__Response response = LEERPLEK__V1__RESPONSE__INIT;
   response.body_case = LEERPLEK__V1__RESPONSE__BODY_WATCH;
   response.watch = &ack;
-  lp_dispatch_reply_later(call, 0, NULL, &response);
+  lp_reply_send(answer, 0, NULL, &response);
   read_page(w);
 }
 
-int lp_watchers_start(lp_watchers *watchers, lp_conn *conn, lp_call *ack_call, uint64_t request_id,
+int lp_watchers_start(lp_watchers *watchers, lp_conn *conn, lp_reply *ack, uint64_t request_id,
                       const lp_principal *who, const char *after_id, char *start_id, size_t start_size) {
   lp_daemon *daemon = watchers->daemon;
   uint64_t seq = 0;
@@ -291,11 +293,11 @@ int lp_watchers_start(lp_watchers *watchers, lp_conn *conn, lp_call *ack_call, u
   watchers->count++;
   lp_conn_set_watching(conn, on_conn_closed, w);
   if (!after_id[0]) {
-    snprintf(w->last_id, sizeof w->last_id, "%s", lp_follow_last_id(daemon->follow));
+    snprintf(w->last_id, sizeof w->last_id, "%s", watchers->position(watchers->position_arg));
     w->live = true;
   } else {
     snprintf(w->last_id, sizeof w->last_id, "%s", after_id);
-    w->ack_call = ack_call;
+    w->ack = ack;
     if (lp_store_read(daemon->store, on_oldest, w, &seq, "XRANGE %s - + COUNT 1", LP_EVENTS_STREAM) != 0) {
       lp_conn_set_watching(conn, NULL, NULL);
       unlink_watcher(w);

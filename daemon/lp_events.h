@@ -19,7 +19,7 @@
 
 #include "lp_auth.h"
 #include "lp_daemon.h"
-#include "lp_server.h"
+#include "lp_reply.h"
 
 /* Parses "<ms>-<seq>" (digits only); false for anything else. */
 bool lp_event_id_parse(const char *text, uint64_t *ms, uint64_t *seq);
@@ -36,17 +36,21 @@ bool lp_event_in_scope(const lp_principal *who, const Leerplek__V1__Event *event
 void lp_event_redact(const lp_principal *who, Leerplek__V1__Event *event);
 
 /* The watchers of a daemon. */
-lp_watchers *lp_watchers_new(lp_daemon *daemon);
+/* The id of the last entry of lp:events the feed has read ("0-0" before any). */
+typedef const char *lp_feed_position(const void *arg);
+/* position(position_arg) says where the feed stands (main wires lp_follow_last_id: the follower
+ * feeds the watchers, so they do not call back into it). */
+lp_watchers *lp_watchers_new(lp_daemon *daemon, lp_feed_position *position, const void *position_arg);
 void lp_watchers_free(lp_watchers *watchers);
 size_t lp_watchers_count(const lp_watchers *watchers);
 /* From lp_follow, for every entry of lp:events as it reads them, in order. */
 void lp_watchers_feed(lp_watchers *watchers, const char *id, const redisReply *fields);
 /* Starts a watch on conn for who after after_id ("" = from now; else well-formed). With
  * after_id "" the caller answers the watch at once (start_id: the id the feed starts after);
- * otherwise ack_call (the watch's call, left pending) is answered here once after_id has been
+ * otherwise ack (the watch's reply, left pending) is answered here once after_id has been
  * checked against the log: OK, OUT_OF_RANGE or UNAVAILABLE (the latter two close conn).
  * -1 when the store cannot be read now (nothing started: answer UNAVAILABLE). */
-int lp_watchers_start(lp_watchers *watchers, lp_conn *conn, lp_call *ack_call, uint64_t request_id,
+int lp_watchers_start(lp_watchers *watchers, lp_conn *conn, lp_reply *ack, uint64_t request_id,
                        const lp_principal *who, const char *after_id, char *start_id, size_t start_size);
 
 #endif

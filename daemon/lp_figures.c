@@ -9,13 +9,12 @@
 #include <time.h>
 
 #include "lp_log.h"
-#include "lp_rematch.h"
+#include "lp_report.h"
 #include "lp_store.h"
 
 #define TREND_PREFIX "lp:trend:"
 /* A report computed this long after the last snapshot refreshes it (the timer does otherwise). */
 #define REFRESH_ON_REPORT_S 60
-#define SCHOOL_TYPES (LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_SYNTRA + 1)
 /* Bounds of one snapshot: trainings listed and the words' length. */
 #define TREND_TRAININGS_MAX 1000
 #define TREND_TEXT_MAX (512 + TREND_TRAININGS_MAX * 48)
@@ -220,21 +219,10 @@ static void snapshot(lp_trend *trend, const Leerplek__V1__Report *report, long l
 
 /* The headline of a report computed now, for the timer. */
 static void snapshot_now(lp_trend *trend) {
-  Leerplek__V1__GetReportRequest body = LEERPLEK__V1__GET_REPORT_REQUEST__INIT;
-  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
-  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_REPORT;
-  request.get_report = &body;
-  Leerplek__V1__Response response = LEERPLEK__V1__RESPONSE__INIT;
-  lp_ctx ctx;
-  memset(&ctx, 0, sizeof ctx);
-  ctx.daemon = trend->daemon;
-  ctx.request = &request;
-  ctx.response = &response;
-  ctx.now = (long long)time(NULL);
-  ctx.who.role = LEERPLEK__V1__ROLE__ROLE_COORDINATOR;
-  if (lp_handle_get_report(&ctx) == 0 && response.get_report && response.get_report->report)
-    snapshot(trend, response.get_report->report, ctx.now);
-  lp_scratch_free(&ctx);
+  lp_pool pool = {0};
+  long long now = (long long)time(NULL);
+  snapshot(trend, lp_report_build(&pool, trend->daemon, LP_REPORT_DEFAULT_SHORTAGES, now), now);
+  lp_pool_free(&pool);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg) {
@@ -292,99 +280,13 @@ void lp_trend_free(lp_trend *trend) {
   free(trend);
 }
 
-/* ---- the breakdowns ----------------------------------------------------------------------- */
+/* ---- the report's trend ------------------------------------------------------------------ */
 
-/* counts[type] as TypeCount rows (types with a count only), in scratch memory. */
-static int add_type_counts(lp_ctx *ctx, const uint32_t *counts, Leerplek__V1__TypeCount ***out, size_t *n_out) {
-  size_t n = 0;
-  for (int t = 0; t < SCHOOL_TYPES; t++) n += counts[t] > 0;
-  *n_out = 0;
-  *out = n ? lp_scratch(ctx, n * sizeof **out) : NULL;
-  if (n && !*out) return -1;
-  /* Named types first, in the dashboard's order, then the pupils or trainings without one. */
-  for (int pass = 0; pass < 2; pass++)
-    for (int t = 0; t < SCHOOL_TYPES; t++) {
-      if (!counts[t] || (pass == 0) == (t == 0)) continue;
-      Leerplek__V1__TypeCount *row = lp_scratch(ctx, sizeof *row);
-      if (!row) return -1;
-      leerplek__v1__type_count__init(row);
-      row->school_type = (Leerplek__V1__SchoolType)t;
-      row->count = counts[t];
-      (*out)[(*n_out)++] = row;
-    }
-  return 0;
-}
-
-/* The registration point's figures for the report: GetRegistrationPoint itself runs on this
- * call's context (its scratch lives as long as the report's), so the report can never count
- * otherwise than the registration point does. */
-static int add_registration_point(lp_ctx *ctx, Leerplek__V1__Report *report) {
-  Leerplek__V1__GetRegistrationPointRequest body = LEERPLEK__V1__GET_REGISTRATION_POINT_REQUEST__INIT;
-  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
-  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_REGISTRATION_POINT;
-  request.get_registration_point = &body;
-  Leerplek__V1__Response response = LEERPLEK__V1__RESPONSE__INIT;
-  const Leerplek__V1__Request *report_request = ctx->request;
-  Leerplek__V1__Response *report_response = ctx->response;
-  ctx->request = &request;
-  ctx->response = &response;
-  int rc = lp_handle_get_registration_point(ctx);
-  ctx->request = report_request;
-  ctx->response = report_response;
-  if (rc != 0) return rc;
-  const Leerplek__V1__GetRegistrationPointResponse *point = response.get_registration_point;
-  Leerplek__V1__RegistrationSummary *summary = lp_scratch(ctx, sizeof *summary);
-  if (!summary) return lp_fail(ctx, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INTERNAL, "", "out of memory");
-  leerplek__v1__registration_summary__init(summary);
-  summary->total = point->total;
-  summary->by_partner = point->by_partner;
-  summary->n_by_partner = point->n_by_partner;
-  summary->by_school = point->by_school;
-  summary->n_by_school = point->n_by_school;
-  summary->deadline_days = point->deadline_days;
-  report->registration_point = summary;
-  return 0;
-}
-
-int lp_handle_get_report_full(lp_ctx *ctx) {
-  int rc = lp_handle_get_report(ctx);
-  if (rc != 0 || !ctx->response->get_report || !ctx->response->get_report->report) return rc;
-  Leerplek__V1__Report *report = ctx->response->get_report->report;
-  const lp_state *state = &ctx->daemon->state;
-  uint32_t pupils[SCHOOL_TYPES] = {0}, schools[SCHOOL_TYPES] = {0}, trainings[SCHOOL_TYPES] = {0};
-  const lp_map *map = &state->maps[LP_KIND_PUPIL];
-  /* Keys are "<school>/<ref>", sorted: a school's pupils are adjacent, so a school is counted
-   * once per type its pupils have. */
-  const char *school = NULL;
-  unsigned school_types_seen = 0;
-  for (size_t i = 0; i < map->count; i++) {
-    const Leerplek__V1__Pupil *pupil = map->entries[i].value;
-    int type = pupil->school_type >= 0 && pupil->school_type < SCHOOL_TYPES ? (int)pupil->school_type : 0;
-    pupils[type]++;
-    if (!school || strcmp(school, pupil->school_id) != 0) school_types_seen = 0;
-    school = pupil->school_id;
-    if (!(school_types_seen & 1u << type)) schools[type]++;
-    school_types_seen |= 1u << type;
-  }
-  map = &state->maps[LP_KIND_TRAINING];
-  for (size_t i = 0; i < map->count; i++) {
-    const Leerplek__V1__Training *training = map->entries[i].value;
-    if (training->n_provider_types == 0) trainings[0]++;
-    for (size_t t = 0; t < training->n_provider_types; t++)
-      if (training->provider_types[t] > 0 && training->provider_types[t] < SCHOOL_TYPES) trainings[training->provider_types[t]]++;
-  }
-  if (add_type_counts(ctx, pupils, &report->pupils_by_school_type, &report->n_pupils_by_school_type) != 0 ||
-      add_type_counts(ctx, schools, &report->schools_by_school_type, &report->n_schools_by_school_type) != 0 ||
-      add_type_counts(ctx, trainings, &report->trainings_by_provider_type, &report->n_trainings_by_provider_type) != 0)
-    return lp_fail(ctx, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INTERNAL, "", "out of memory");
-  lp_trend *trend = ctx->daemon->trend;
-  if (trend) {
-    if (ctx->now - trend->last_snapshot_s >= REFRESH_ON_REPORT_S && lp_store_loaded(ctx->daemon->store))
-      snapshot(trend, report, ctx->now);
-    report->n_trend = trend->count;
-    report->trend = trend->count ? lp_scratch(ctx, trend->count * sizeof *report->trend) : NULL;
-    if (trend->count && !report->trend) return lp_fail(ctx, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INTERNAL, "", "out of memory");
-    for (size_t i = 0; i < trend->count; i++) report->trend[i] = &trend->points[i];
-  }
-  return add_registration_point(ctx, report);
+void lp_trend_attach(lp_trend *trend, Leerplek__V1__Report *report, lp_pool *pool, long long now) {
+  if (!trend) return;
+  if (now - trend->last_snapshot_s >= REFRESH_ON_REPORT_S && lp_store_loaded(trend->daemon->store))
+    snapshot(trend, report, now);
+  report->n_trend = trend->count;
+  report->trend = trend->count ? lp_pool_alloc(pool, trend->count * sizeof *report->trend) : NULL;
+  for (size_t i = 0; i < trend->count; i++) report->trend[i] = &trend->points[i];
 }

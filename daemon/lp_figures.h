@@ -1,13 +1,13 @@
-/* lp_figures: what the SamDuLeA network's own dashboard shows beyond the Report of
- * handlers_rematch.c: pupils and schools per school type, trainings per provider type, and the
- * trend, a daily snapshot of the headline figures kept in Redis (lp:trend:<YYYY-MM-DD>). */
+/* lp_figures: the trend, a daily snapshot of the report's headline figures kept in Redis
+ * (lp:trend:<YYYY-MM-DD>), shown by GetReport and the dashboard beside the Report of
+ * lp_report.c. */
 #ifndef LP_FIGURES_H
 #define LP_FIGURES_H
 
 #include <hiredis/hiredis.h>
 
 #include "lp_daemon.h"
-#include "lp_handlers.h"
+#include "lp_pool.h"
 
 /* The trend kept in memory (the last LP_TREND_DAYS days) and the timer refreshing today's. */
 typedef struct lp_trend lp_trend;
@@ -18,10 +18,10 @@ typedef struct lp_trend lp_trend;
 lp_trend *lp_trend_start(lp_daemon *daemon, redisContext *redis);
 void lp_trend_free(lp_trend *trend);
 
-/* GetReport as the API and the dashboard answer it: the Report of lp_handle_get_report with
- * the breakdowns per school type and provider type and the trend added. Refreshes today's
- * snapshot when the last one is more than a minute old. */
-int lp_handle_get_report_full(lp_ctx *ctx);
+/* Adds the trend to a report (lp_report_build) as the API and the dashboard answer it, first
+ * refreshing today's snapshot from it when the last one is more than a minute old. The points
+ * are the trend's own (report is valid until the next snapshot); trend may be NULL. */
+void lp_trend_attach(lp_trend *trend, Leerplek__V1__Report *report, lp_pool *pool, long long now);
 
 /* "pupils_registered=307 agreements=367 ... CHEMIE=35 ..." <-> a TrendPoint: every uint32
  * field by its (lower-case) name, then the pupils of each training by its (upper-case) code.

@@ -1,7 +1,14 @@
-/* lp_handlers: what every call handler gets (lp_ctx), the helpers they share (failing with a
- * status, scratch memory, input checks, committing to the store) and the handlers themselves.
- * A handler validates and checks scope against the in-memory state, builds the new records,
- * sends one MULTI/EXEC and applies the change to memory; dispatch replies when Redis confirms. */
+/* lp_handlers: the call handlers and the helpers they share (input checks, paging, scope,
+ * writing a change set). A handler gets the call's context (lp_ctx.h), validates and checks
+ * scope against the in-memory state, and either fills the reply's body or builds one change set
+ * (lp_write.h) and hands it over; the reply leaves once Redis confirms.
+ *
+ * Errors, by layer: a handler and its helpers return 0, or -1 with the failure recorded by
+ * lp_fail (a StatusCode, the field, a message: what the client gets); bool checks return
+ * false with the same recorded. Below the handlers (store, write, rematch) 0 / -1 says whether
+ * the thing was done, with the reason logged or in an error buffer; constructors return NULL
+ * only when a library refuses (libevent); allocation never fails (lp_alloc.h aborts). Broken
+ * invariants (a caller's bug) are assert()s. */
 #ifndef LP_HANDLERS_H
 #define LP_HANDLERS_H
 
@@ -10,11 +17,12 @@
 #include <stdint.h>
 
 #include "leerplek.pb-c.h"
-#include "lp_auth.h"
+#include "lp_ctx.h"
 #include "lp_daemon.h"
+#include "lp_deadlines.h"
+#include "lp_records.h"
 #include "lp_store.h"
-
-#define LP_MAX_KEY 80   /* longest in-memory key: "<school id>/<pupil ref>" */
+#include "lp_write.h"
 
 /* Fixed limits of the proto (reported in HelloResponse.limits beside the configured ones). */
 #define LP_MAX_TRAINING_CODE_BYTES 32
@@ -27,42 +35,16 @@
 #define LP_DEFAULT_REPORT_SHORTAGES 20
 #define LP_MAX_REPORT_SHORTAGES 200
 
-typedef struct lp_ctx {
-  lp_daemon *daemon;
-  const Leerplek__V1__Request *request;
-  const uint8_t *frame;              /* the request's wire bytes (for lp_check_request_text) */
-  size_t frame_size;
-  Leerplek__V1__Response *response;  /* the handler sets body_case and the body */
-  lp_principal who;
-  char actor[96];                    /* "school:<id>", ... for events (set by lp_begin) */
-  const char *call_name;             /* the route's name ("accept_proposal"): Event.call */
-  long long now;                     /* unix seconds at dispatch */
-  /* Failure: a StatusCode, the field path and a message. */
-  int code;
-  char field[160];
-  char message[512];
-  /* Set by lp_commit: the reply waits for Redis. */
-  bool pending;
-  void *commit_arg;
-  /* Scratch allocations freed after the reply is packed. */
-  void **scratch;
-  size_t scratch_count;
-  size_t scratch_capacity;
-} lp_ctx;
-
-/* Records a failure and returns -1 (for "return lp_fail(...)"). */
-int lp_fail(lp_ctx *ctx, int code, const char *field, const char *format, ...)
-    __attribute__((format(printf, 4, 5)));
-/* Scratch memory owned by the call (zeroed); never NULL (see lp_alloc.h). */
-void *lp_scratch(lp_ctx *ctx, size_t size);
-char *lp_scratch_strdup(lp_ctx *ctx, const char *text);
-void lp_scratch_free(lp_ctx *ctx);
-
-/* Sends txn (with an event appended by the caller) and marks the call pending. -1 with
- * UNAVAILABLE set when the store cannot take writes now (txn is freed either way). */
-int lp_commit(lp_ctx *ctx, lp_txn *txn);
-/* A new txn with the event for this change already added. */
-lp_txn *lp_begin(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key);
+/* Writes. A handler builds one change set (lp_write.h) and hands it over:
+ *   lp_change *change = lp_begin(ctx, "update", LP_KIND_PUPIL, key);
+ *   lp_change_put(change, LP_KIND_PUPIL, key, record);   // the change owns record now
+ *   if (lp_commit(ctx, change) != 0) return -1;            // sent and in memory, or all freed
+ * The reply then waits for Redis to confirm (ctx->pending). */
+/* A change whose event is op on kind/key by the caller, for this call. */
+lp_change *lp_begin(lp_ctx *ctx, const char *op, enum lp_kind kind, const char *key);
+/* Commits change (lp_change_commit) and marks the call pending; -1 with UNAVAILABLE set when
+ * the store cannot take writes now. The change is gone either way. */
+int lp_commit(lp_ctx *ctx, lp_change *change);
 
 /* Writes one record (op "upsert", "create", ...): the record and its index in one MULTI/EXEC
  * with its event, then into memory. Takes ownership of record. */
@@ -79,11 +61,6 @@ int lp_list_page(lp_ctx *ctx, enum lp_kind kind, const ProtobufCMessage *request
                  const char *page_token, const char *call, lp_list_filter *filter, const void *arg, void ***items,
                  size_t *item_count, char **next_page_token, uint32_t *total_size);
 
-/* A deep copy of a message (pack + unpack); never NULL (see lp_alloc.h). Free with
- * protobuf_c_message_free_unpacked. */
-void *lp_clone(const void *message);
-/* Replaces an owned string field of an unpacked message with a copy of value. */
-void lp_set_string(char **field, const char *value);
 
 /* Input checks. Each returns true when fine; otherwise records INVALID_ARGUMENT naming field. */
 bool lp_check_id(lp_ctx *ctx, const char *value, const char *field);
@@ -213,10 +190,9 @@ typedef struct lp_releases {
 } lp_releases;
 /* Adds a released copy of stored (key names it). */
 void lp_release_add(lp_ctx *ctx, lp_releases *releases, const char *key, const Leerplek__V1__Placement *stored);
-/* Puts the released placements in txn; after the commit, applies them to memory (and empties
- * the list); or frees them when the change is not made. */
-void lp_releases_put(const lp_releases *releases, lp_txn *txn);
-void lp_releases_apply(lp_ctx *ctx, lp_releases *releases);
+/* Moves the released placements into change, each with its "release" event (the change owns
+ * them now; the list is empty afterwards); or frees them when no change is made. */
+void lp_releases_move(lp_releases *releases, lp_change *change);
 void lp_releases_free(lp_releases *releases);
 /* handlers_lifecycle.c */
 int lp_handle_end_agreement(lp_ctx *ctx);
@@ -226,11 +202,12 @@ int lp_handle_close_school_year(lp_ctx *ctx);
 Leerplek__V1__Placement *lp_placement_ended(lp_ctx *ctx, const Leerplek__V1__Placement *stored,
                                             const Leerplek__V1__Date *ended_on, int cause, const char *reason,
                                             Leerplek__V1__Vacancy **vacancy);
+/* handlers_deadlines.c: the sweep's writes (an lp_due_action, see lp_deadlines.h). */
+bool lp_handle_due(lp_daemon *daemon, long long now, enum lp_due what, const char *key,
+                   const Leerplek__V1__Placement *stored);
 /* handlers_manual.c */
 int lp_handle_place_pupil(lp_ctx *ctx);
 int lp_handle_pin_placement(lp_ctx *ctx);
-/* The proposal ends or is replaced by another: its pin and its manual info go with it. */
-void lp_placement_end_manual(Leerplek__V1__Placement *placement);
 /* handlers_support.c */
 int lp_handle_upsert_support_organisation(lp_ctx *ctx);
 int lp_handle_get_support_organisation(lp_ctx *ctx);
@@ -254,6 +231,10 @@ int lp_handle_withdraw_referral(lp_ctx *ctx);
 /* handlers_dispatch.c */
 int lp_handle_run_dispatch(lp_ctx *ctx);
 int lp_handle_get_referral_waiting_list(lp_ctx *ctx);
+/* handlers_rematch.c */
+int lp_handle_run_rematch(lp_ctx *ctx);
+int lp_handle_get_report(lp_ctx *ctx);
+int lp_handle_get_waiting_list(lp_ctx *ctx);
 /* handlers_registration.c */
 int lp_handle_get_registration_point(lp_ctx *ctx);
 

@@ -21,7 +21,7 @@
 
 #include "lp_alloc.h"
 #include "lp_deadlines.h"
-#include "lp_handlers.h"
+#include "lp_records.h"
 #include "lp_log.h"
 #include "lp_rules.h"
 #include "lp_redis.h"
@@ -99,6 +99,7 @@ typedef struct job {
 
 struct lp_rematch {
   lp_daemon *daemon;
+  lp_after_nightly *after_nightly; /* the referrals' dispatch (lp_rematch_set_after_nightly) */
   struct lock_request *locking; /* a rematch waiting for Redis' answer to its lock, or NULL */
   struct event *finished;    /* activated by the worker */
   struct event *nightly;
@@ -115,6 +116,8 @@ struct lp_rematch {
 };
 
 static lp_rematch *the_rematch;
+
+void lp_rematch_set_after_nightly(lp_rematch *rematch, lp_after_nightly *after) { rematch->after_nightly = after; }
 
 lp_rematch *lp_rematch_of(const lp_daemon *daemon) {
   return the_rematch && the_rematch->daemon == daemon ? the_rematch : NULL;
@@ -1928,8 +1931,8 @@ static void on_nightly_done(void *arg, int code, const char *message, const Leer
   else LP_WARN("nightly rematch did not run: %s", message);
   /* Only the daemon whose rematch held the lock gets here with 0: one dispatch a night, also
    * when several daemons share the store. */
-  if (code == 0 && !rematch->daemon->stopping && lp_store_writable(rematch->daemon->store))
-    lp_referrals_dispatch_nightly(rematch->daemon, (long long)time(NULL));
+  if (code == 0 && rematch->after_nightly && !rematch->daemon->stopping && lp_store_writable(rematch->daemon->store))
+    rematch->after_nightly(rematch->daemon, (long long)time(NULL));
 }
 
 static void on_nightly(evutil_socket_t fd, short what, void *arg) {

@@ -12,9 +12,7 @@
 #include "eligibility.h"
 #include "leerplek.pb-c.h"
 #include "lp_daemon.h"
-#include "lp_handlers.h"
 #include "lp_redis.h"
-#include "lp_server.h"
 
 typedef struct lp_rematch lp_rematch;
 
@@ -25,6 +23,10 @@ typedef struct lp_rematch lp_rematch;
 lp_rematch *lp_rematch_new(lp_daemon *daemon);
 /* Waits for a running worker, frees everything. */
 void lp_rematch_free(lp_rematch *rematch);
+/* What runs after a nightly rematch this daemon applied (main wires the referrals' nightly
+ * dispatch, lp_referrals_dispatch_nightly: the rematch knows nothing of the handlers). */
+typedef void lp_after_nightly(lp_daemon *daemon, long long now);
+void lp_rematch_set_after_nightly(lp_rematch *rematch, lp_after_nightly *after);
 /* The daemon's rematch module (handlers find it here: one daemon per process). */
 lp_rematch *lp_rematch_of(const lp_daemon *daemon);
 
@@ -65,15 +67,5 @@ uint64_t lp_rematch_manual_id(lp_rematch *rematch, uint64_t epoch_seen, uint64_t
 /* Whether id is one a rematch or place_pupil could have issued so far (a stale id, when no
  * placement holds it). */
 bool lp_rematch_issued(const lp_rematch *rematch, uint64_t id, uint64_t epoch_seen);
-
-/* handlers_rematch.c */
-int lp_handle_run_rematch(lp_ctx *ctx);
-int lp_handle_get_report(lp_ctx *ctx);
-int lp_handle_get_waiting_list(lp_ctx *ctx);
-
-/* lp_dispatch.c: the reply of a call whose handler set ctx->pending and kept ctx->commit_arg
- * (the lp_call) to answer later: code 0 sends response (its id and status are filled in), else
- * an error with message. */
-void lp_dispatch_reply_later(lp_call *call, int code, const char *message, Leerplek__V1__Response *response);
 
 #endif

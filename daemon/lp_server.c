@@ -1,5 +1,5 @@
 /* lp_server: evconnlistener + one bufferevent per connection. A request's path: on_read cuts
- * complete frames from the input buffer -> lp_dispatch_frame (which opens an lp_call in the
+ * complete frames from the input buffer -> the frame handler (lp_dispatch: it opens an lp_call in the
  * connection's queue and finishes it now or when the store confirms) -> lp_call_finish ->
  * write_finished_replies copies finished replies, in order, to the output buffer.
  *
@@ -34,6 +34,7 @@
  * TLS alert it cannot read. */
 #include "lp_server.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <event2/buffer.h>
@@ -54,7 +55,6 @@
 
 #include "leerplek_wire.h"
 #include "lp_alloc.h"
-#include "lp_dispatch.h"
 #include "lp_log.h"
 #include "lp_tls.h"
 
@@ -86,6 +86,7 @@ struct lp_conn {
 };
 
 struct lp_server {
+  const lp_frame_handler *handler; /* what frames mean (lp_dispatch) */
   lp_daemon *daemon;
   struct evconnlistener *listener;
   struct event *accept_retry_timer;
@@ -100,6 +101,7 @@ struct lp_server {
 };
 
 static void process_input(lp_conn *conn);
+static void server_refuse(lp_conn *conn, int code, const char *message);
 static void update_deadline(lp_conn *conn);
 static void on_output_change(struct evbuffer *buffer, const struct evbuffer_cb_info *info, void *arg);
 static void enforce_output_cap(lp_server *server);
@@ -136,9 +138,12 @@ void lp_conn_set_watching(lp_conn *conn, void (*on_close)(void *arg), void *arg)
 size_t lp_server_connection_count(const lp_server *server) { return server->connection_count; }
 size_t lp_server_output_bytes(const lp_server *server) { return server->output_bytes; }
 
+static void server_refuse(lp_conn *conn, int code, const char *message) {
+  conn->server->handler->refuse(conn->server->handler->arg, conn, code, message);
+}
+
 static void free_call(lp_call *call) {
   free(call->frame);
-  free(call->success_frame);
   free(call);
 }
 
@@ -314,6 +319,7 @@ lp_call *lp_call_open(lp_conn *conn) {
 }
 
 void lp_call_finish(lp_call *call, unsigned char *frame, size_t frame_size, bool close_after) {
+  assert(!call->done && frame); /* one answer per call */
   call->frame = frame;
   call->frame_size = frame_size;
   call->close_after = close_after;
@@ -378,7 +384,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg) {
   /* Say why, but give a client that does not read that either only a second. */
   struct timeval second = {1, 0};
   bufferevent_set_timeouts(conn->events, NULL, &second);
-  lp_dispatch_refuse(daemon, conn, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_DEADLINE_EXCEEDED, message);
+  server_refuse(conn, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_DEADLINE_EXCEEDED, message);
 }
 
 static void process_input(lp_conn *conn) {
@@ -398,7 +404,7 @@ static void process_input(lp_conn *conn) {
       LP_INFO("connection %s: frame of %u bytes over the limit of %u; closing", conn->peer, size,
               config->max_frame_bytes);
       lp_conn_stop_reading(conn);
-      lp_dispatch_oversized(conn->server->daemon, conn, size);
+      conn->server->handler->oversized(conn->server->handler->arg, conn, size);
       return;
     }
     if (available - LEERPLEK_FRAME_HEADER_SIZE < size) return; /* wait for the rest of the frame */
@@ -407,7 +413,7 @@ static void process_input(lp_conn *conn) {
     /* Never NULL: the frame is all there, and libevent allocates through lp_alloc. */
     const unsigned char *body = size ? evbuffer_pullup(input, size) : empty;
     /* Dispatch never frees the connection synchronously: closing happens in callbacks. */
-    lp_dispatch_frame(conn->server->daemon, conn, body, size);
+    conn->server->handler->frame(conn->server->handler->arg, conn, body, size);
     evbuffer_drain(input, size);
     conn->frame_completed = true;
   }
@@ -494,7 +500,7 @@ static void attach_events(lp_conn *conn, struct bufferevent *events, bool plain_
     }
     daemon->metrics.tls_plaintext_refused++;
     LP_INFO("connection %s: plain text on the TLS port; refused", conn->peer);
-    lp_dispatch_refuse(daemon, conn, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_FAILED_PRECONDITION,
+    server_refuse(conn, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_FAILED_PRECONDITION,
                        "this port speaks TLS only: connect with TLS (leerplek --tls --tls-ca FILE)");
     return;
   }
@@ -502,7 +508,7 @@ static void attach_events(lp_conn *conn, struct bufferevent *events, bool plain_
     daemon->metrics.connections_refused++;
     LP_WARN("connection %s refused: %zu connections open (max_connections %u)", conn->peer,
             server->connection_count - 1, daemon->config.max_connections);
-    lp_dispatch_refuse(daemon, conn, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_RESOURCE_EXHAUSTED,
+    server_refuse(conn, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_RESOURCE_EXHAUSTED,
                        "the daemon has reached its connection limit; retry later");
     return;
   }
@@ -513,11 +519,11 @@ static void attach_events(lp_conn *conn, struct bufferevent *events, bool plain_
     char message[200];
     snprintf(message, sizeof message, "%u connections from your address are open already "
              "(max_connections_per_address); close one or retry later", daemon->config.max_connections_per_address);
-    lp_dispatch_refuse(daemon, conn, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_RESOURCE_EXHAUSTED, message);
+    server_refuse(conn, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_RESOURCE_EXHAUSTED, message);
     return;
   }
   if (daemon->stopping) {
-    lp_dispatch_refuse(daemon, conn, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_UNAVAILABLE,
+    server_refuse(conn, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_UNAVAILABLE,
                        "the daemon is shutting down");
     return;
   }
@@ -615,7 +621,7 @@ static void on_accept_retry(evutil_socket_t fd, short what, void *arg) {
 static void refuse_waiting_clients(lp_server *server, evutil_socket_t listen_fd) {
   lp_daemon *daemon = server->daemon;
   size_t size = 0;
-  unsigned char *frame = server->tls ? NULL : lp_dispatch_error_frame(
+  unsigned char *frame = server->tls ? NULL : server->handler->error_frame(
       LEERPLEK__V1__STATUS_CODE__STATUS_CODE_RESOURCE_EXHAUSTED,
       "the daemon is out of file descriptors; retry later", &size);
   close(server->reserve_fd);
@@ -654,9 +660,10 @@ static void on_accept_error(struct evconnlistener *listener, void *arg) {
   }
 }
 
-lp_server *lp_server_new(lp_daemon *daemon) {
+lp_server *lp_server_new(lp_daemon *daemon, const lp_frame_handler *handler) {
   lp_server *server = lp_calloc(1, sizeof *server);
   server->daemon = daemon;
+  server->handler = handler;
   server->reserve_fd = -1;
   server->accept_retry_timer = evtimer_new(daemon->base, on_accept_retry, server);
   server->flush_event = event_new(daemon->base, -1, 0, on_flush, server);

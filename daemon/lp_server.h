@@ -1,12 +1,12 @@
 /* lp_server: the API listener and its connections: framing (4-byte big-endian length + one
- * message), replies in request order, limits and backpressure. Frames go to lp_dispatch. */
+ * message), replies in request order, limits and backpressure. Complete frames go to the frame
+ * handler given to lp_server_new (lp_dispatch's): the server knows nothing of what they mean. */
 #ifndef LP_SERVER_H
 #define LP_SERVER_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "lp_auth.h"
 #include "lp_daemon.h"
@@ -22,16 +22,25 @@ typedef struct lp_call {
   bool close_after;          /* close the connection once this reply is written */
   unsigned char *frame;      /* the reply frame, length prefix included */
   size_t frame_size;
-  /* Kept by dispatch while the call waits for the store. */
-  unsigned char *success_frame;
-  size_t success_size;
-  uint64_t request_id;
-  lp_metrics *metrics;       /* where the reply is counted */
-  unsigned metric_row;       /* its row in metrics->calls */
-  struct timespec started;   /* when its frame was read (CLOCK_MONOTONIC) */
 } lp_call;
 
-lp_server *lp_server_new(lp_daemon *daemon);
+/* What the server does with what it reads; arg is the handler's own. Each of frame, oversized
+ * and refuse queues exactly one reply on conn (lp_call_open + lp_call_finish). */
+typedef struct lp_frame_handler {
+  /* One complete frame (the length prefix stripped); data is valid during the call. */
+  void (*frame)(void *arg, lp_conn *conn, const unsigned char *data, size_t size);
+  /* A frame header above max_frame_bytes: the connection closes after the reply. */
+  void (*oversized)(void *arg, lp_conn *conn, size_t size);
+  /* Refuses a connection (too many, a Hello timeout...) with one reply; it then closes. */
+  void (*refuse)(void *arg, lp_conn *conn, int code, const char *message);
+  /* A reply frame (request_id 0) for answers outside any queue (out of file descriptors);
+   * the server frees it. */
+  unsigned char *(*error_frame)(int code, const char *message, size_t *frame_size);
+  void *arg;
+} lp_frame_handler;
+
+/* handler is kept (not copied): it lives as long as the server. */
+lp_server *lp_server_new(lp_daemon *daemon, const lp_frame_handler *handler);
 /* Binds the configured address; 0 or -1 with the reason. */
 int lp_server_listen(lp_server *server, char *error, size_t error_size);
 /* Stops accepting and reading; connections close once their replies are written. */
@@ -41,7 +50,7 @@ size_t lp_server_connection_count(const lp_server *server);
 size_t lp_server_output_bytes(const lp_server *server);
 void lp_server_free(lp_server *server);
 
-/* For dispatch: a new call at the end of conn's queue (NULL when out of memory). */
+/* For the frame handler: a new call at the end of conn's queue (NULL when out of memory). */
 lp_call *lp_call_open(lp_conn *conn);
 /* Sets the call's reply (frame ownership passes to the call) and writes every finished reply
  * at the head of the queue. For an orphaned call it just frees everything. */

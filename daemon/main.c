@@ -13,10 +13,12 @@
 #include "lp_auth.h"
 #include "lp_config.h"
 #include "lp_daemon.h"
+#include "lp_dispatch.h"
 #include "lp_deadlines.h"
 #include "lp_figures.h"
 #include "lp_events.h"
 #include "lp_follow.h"
+#include "lp_handlers.h"
 #include "lp_http.h"
 #include "lp_log.h"
 #include "lp_server.h"
@@ -147,6 +149,9 @@ static void on_signal(evutil_socket_t signal_number, short what, void *arg) {
   else event_base_loopexit(daemon->base, NULL);
 }
 
+/* Where the watch feeds stand: the follower feeds them. */
+static const char *feed_position(const void *follow) { return lp_follow_last_id(follow); }
+
 int main(int argc, char **argv) {
   lp_config config;
   lp_config_defaults(&config);
@@ -242,7 +247,8 @@ int main(int argc, char **argv) {
   struct event *term = evsignal_new(daemon.base, SIGTERM, on_signal, &daemon);
   struct event *interrupt = evsignal_new(daemon.base, SIGINT, on_signal, &daemon);
   daemon.store = lp_store_new(&daemon);
-  daemon.server = lp_server_new(&daemon);
+  lp_frame_handler frame_handler = lp_dispatch_handler(&daemon); /* lives as long as the server */
+  daemon.server = lp_server_new(&daemon, &frame_handler);
   if (!term || !interrupt || !daemon.store || !daemon.server) {
     LP_ERROR("out of memory at startup");
     goto cleanup;
@@ -263,11 +269,12 @@ int main(int argc, char **argv) {
     }
   }
   rematch = lp_rematch_new(&daemon);
+  if (rematch) lp_rematch_set_after_nightly(rematch, lp_referrals_dispatch_nightly);
   if (!rematch) {
     LP_ERROR("out of memory starting the rematch");
     goto cleanup;
   }
-  if (!(deadlines = lp_deadlines_start(&daemon))) {
+  if (!(deadlines = lp_deadlines_start(&daemon, lp_handle_due))) {
     LP_ERROR("out of memory starting the deadline sweep");
     goto cleanup;
   }
@@ -276,7 +283,7 @@ int main(int argc, char **argv) {
     goto cleanup;
   }
   /* The feed takes its live events from the follower (lp_events.c). */
-  if (daemon.follow) daemon.watchers = lp_watchers_new(&daemon);
+  if (daemon.follow) daemon.watchers = lp_watchers_new(&daemon, feed_position, daemon.follow);
   if (lp_server_listen(daemon.server, error, sizeof error) != 0) {
     LP_ERROR("%s", error);
     goto cleanup;

@@ -38,6 +38,7 @@
 #include "lp_alloc.h"
 #include "lp_auth.h"
 #include "lp_daemon.h"
+#include "lp_dispatch.h"
 #include "lp_log.h"
 #include "lp_rematch.h"
 #include "lp_server.h"
@@ -449,7 +450,9 @@ static void start_daemon(void) {
   lp_state_init(&daemon_state.state);
   daemon_state.base = event_base_new();
   daemon_state.store = lp_store_new(&daemon_state);
-  daemon_state.server = lp_server_new(&daemon_state);
+  static lp_frame_handler frame_handler;
+  frame_handler = lp_dispatch_handler(&daemon_state);
+  daemon_state.server = lp_server_new(&daemon_state, &frame_handler);
   if (!daemon_state.base || !daemon_state.store || !daemon_state.server || lp_store_start(daemon_state.store) != 0 ||
       !(rematch = lp_rematch_new(&daemon_state)) || lp_server_listen(daemon_state.server, error, sizeof error) != 0) {
     fprintf(stderr, "fuzz_dispatch: the daemon did not start: %s\n", error);
