@@ -110,7 +110,7 @@ static int solve_dispatch(lp_daemon *daemon, long long now, solved *x, char *err
   const lp_state *state = &daemon->state;
   memset(x, 0, sizeof *x);
   eligibility_weights weights;
-  lp_rules_weights(&daemon->config, &weights);
+  lp_config_rule_weights(&daemon->config, &weights);
   matcher_error failure = {""};
   x->offer_count = (int32_t)state->maps[LP_KIND_SUPPORT_OFFER].count;
   take_snapshot(state, now, &x->s);

@@ -1,7 +1,6 @@
 /* lp_config: one table lists every option once (name, section, default, limits, meaning); the
  * INI file, the flags and --help all read that table, so they cannot disagree. */
 #include "lp_config.h"
-#include "lp_rules.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -209,7 +208,7 @@ int lp_config_validate(const lp_config *config, char *error, size_t error_size) 
   eligibility_weights weights;
   eligibility_levels levels;
   matcher_error rule_error;
-  lp_rules_weights(config, &weights);
+  lp_config_rule_weights(config, &weights);
   if (eligibility_levels_of(&weights, &levels, &rule_error) != MATCHER_OK) {
     snprintf(error, error_size, "rematch weights: %s", rule_error.message);
     return -1;
@@ -291,4 +290,15 @@ void lp_config_print_help(FILE *out) {
     fprintf(out, "  --%-26s %s (default: %s)\n", options[i].name, options[i].help,
             options[i].fallback[0] ? options[i].fallback : "\"\"");
   }
+}
+
+void lp_config_rule_weights(const lp_config *config, eligibility_weights *weights) {
+  eligibility_default_weights(weights);
+  weights->cost_per_100m = config->rematch_cost_per_100m;
+  weights->preference_rank_step = config->rematch_preference_rank_step;
+  weights->not_preferred_penalty = config->rematch_not_preferred_penalty;
+  weights->move_penalty = config->rematch_move_penalty;
+  weights->ready_on_preparatory = (int32_t)config->rematch_ready_on_preparatory;
+  weights->start_window_days = config->rematch_start_window_days;
+  weights->hint_pair_budget = (int64_t)config->rematch_hint_pair_budget;
 }

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "eligibility.h"
+
 typedef struct lp_config {
   char listen[256];            /* API address: "ip:port", "[ipv6]:port" or "unix:/path" */
   char http_listen[256];       /* /healthz and /metrics: "ip:port" or "unix:/path"; "" = off */
@@ -72,6 +74,8 @@ int lp_config_load_file(lp_config *config, const char *path, char *error, size_t
  * 0 or -1 with the reason in error. */
 int lp_config_set(lp_config *config, const char *name, const char *value, char *error,
                   size_t error_size);
+/* The rulebook's weights from the rematch_* options (the rest at the rulebook's defaults). */
+void lp_config_rule_weights(const lp_config *config, eligibility_weights *weights);
 /* Checks values that depend on each other; 0 or -1 with the reason. */
 int lp_config_validate(const lp_config *config, char *error, size_t error_size);
 /* Reads the secrets the options point at (the Redis password); 0 or -1 with the reason. */

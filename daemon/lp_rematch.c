@@ -1890,7 +1890,7 @@ static void start_locked(lp_rematch *rematch, lock_request *request, uint64_t ep
   job->done = done;
   job->arg = arg;
   job->base_epoch = epoch > rematch->epoch ? epoch : rematch->epoch;
-  lp_rules_weights(&rematch->daemon->config, &job->weights);
+  lp_config_rule_weights(&rematch->daemon->config, &job->weights);
   rematch->running = job;
   if (pthread_create(&rematch->thread, NULL, worker_main, job) != 0) {
     rematch->running = NULL;

@@ -19,17 +19,6 @@ static int32_t training_index(const lp_state *state, const char *code, int32_t u
   return index >= 0 ? (int32_t)index : unknown;
 }
 
-void lp_rules_weights(const lp_config *config, eligibility_weights *weights) {
-  eligibility_default_weights(weights);
-  weights->cost_per_100m = config->rematch_cost_per_100m;
-  weights->preference_rank_step = config->rematch_preference_rank_step;
-  weights->not_preferred_penalty = config->rematch_not_preferred_penalty;
-  weights->move_penalty = config->rematch_move_penalty;
-  weights->ready_on_preparatory = (int32_t)config->rematch_ready_on_preparatory;
-  weights->start_window_days = config->rematch_start_window_days;
-  weights->hint_pair_budget = (int64_t)config->rematch_hint_pair_budget;
-}
-
 void lp_rules_vacancy(const lp_state *state, const Leerplek__V1__Vacancy *vacancy, eligibility_vacancy *out) {
   const Leerplek__V1__Location *location = lp_state_get(state, LP_KIND_LOCATION, vacancy->location_id);
   const Leerplek__V1__Company *company = lp_state_get(state, LP_KIND_COMPANY, vacancy->company_id);
@@ -120,7 +109,7 @@ int64_t lp_rules_priority_score(const lp_config *config, const Leerplek__V1__Pup
                                 const Leerplek__V1__Placement *placement, int64_t now_unix_s) {
   eligibility_weights weights;
   eligibility_levels levels;
-  lp_rules_weights(config, &weights);
+  lp_config_rule_weights(config, &weights);
   /* The configuration's limits are the rulebook's (lp_config_validate checks it at start). */
   if (eligibility_levels_of(&weights, &levels, NULL) != MATCHER_OK) return 0;
   eligibility_pupil judged;
@@ -143,7 +132,7 @@ eligibility_reason lp_rules_judge(const lp_state *state, const lp_config *config
   eligibility_weights weights;
   lp_rules_pupil(state, pupil, NULL, 0, company_slots, &judged_pupil);
   lp_rules_vacancy(state, vacancy, &judged_vacancy);
-  lp_rules_weights(config, &weights);
+  lp_config_rule_weights(config, &weights);
   eligibility_reason reason = eligibility_failed_rule(&judged_pupil, &judged_vacancy, &weights);
   if (company_slots != stack_slots) free(company_slots);
   return reason;

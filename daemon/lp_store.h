@@ -110,9 +110,6 @@ typedef struct lp_store_hooks {
 
 /* A store on base with config (kept: it must outlive the store). */
 lp_store *lp_store_open(struct event_base *base, const lp_config *config, const lp_store_hooks *hooks);
-/* The daemon's store (lp_daemon.c): lp_store_open with hooks that put the loaded state in
- * daemon->state (telling daemon->follow after a reload) and count in daemon->metrics. */
-lp_store *lp_store_new(lp_daemon *daemon);
 /* Loads the state synchronously and starts the async connection; -1 if the first load failed
  * (the reason is logged). */
 int lp_store_start(lp_store *store);

@@ -24,6 +24,7 @@
 #include "lp_server.h"
 #include "lp_rematch.h"
 #include "lp_store.h"
+#include "lp_store_daemon.h"
 
 static void print_help(FILE *out) {
   fprintf(out,

@@ -133,7 +133,7 @@ Test(rules, the_rematch_and_the_proposal_checks_judge_every_pair_alike) {
     config.rematch_ready_on_preparatory = seed % 2;
     config.rematch_start_window_days = (uint32_t)(seed % 3) * 15;
     eligibility_weights weights;
-    lp_rules_weights(&config, &weights);
+    lp_config_rule_weights(&config, &weights);
 
     /* The rematch's side, as lp_rematch.c takes its snapshot. */
     const lp_map *pupils = &state.maps[LP_KIND_PUPIL], *vacancies = &state.maps[LP_KIND_VACANCY];

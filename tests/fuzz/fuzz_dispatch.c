@@ -43,6 +43,7 @@
 #include "lp_rematch.h"
 #include "lp_server.h"
 #include "lp_store.h"
+#include "lp_store_daemon.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,9 +1,11 @@
-/* lp_daemon: wires the store to the daemon's context object: the state it loads goes into
- * daemon->state, what it counts into daemon->metrics, so that lp_store itself knows only its
- * loop, its config and these hooks. */
+/* lp_store_daemon: wires the store to the daemon's context object: the state it loads goes
+ * into daemon->state, what it counts into daemon->metrics, and every load first finishes an
+ * interrupted promote, so that lp_store itself knows only its loop, its config and these hooks.
+ * Only main (and the dispatch fuzzer) include it: it sits above store, follow and rematch. */
+#include "lp_store_daemon.h"
+
 #include <stdbool.h>
 
-#include "lp_daemon.h"
 #include "lp_follow.h"
 #include "lp_rematch.h"
 #include "lp_store.h"
