@@ -13,9 +13,11 @@
 int lp_handle_upsert_training(lp_ctx *ctx) {
   const Leerplek__V1__UpsertTrainingRequest *request = ctx->request->upsert_training;
   const Leerplek__V1__Training *training = request->training;
-  if (!training) return lp_fail(ctx, CODE(INVALID_ARGUMENT), "upsert_training.training", "upsert_training.training is required");
+  if (!training)
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "upsert_training.training", "upsert_training.training is required");
   if (!lp_check_training_code(ctx, training->code, "upsert_training.training.code") ||
-      !lp_check_text(ctx, training->name, "upsert_training.training.name", 1, ctx->daemon->config.max_name_bytes, false))
+      !lp_check_text(ctx, training->name, "upsert_training.training.name", 1, ctx->daemon->config.max_name_bytes,
+                     false))
     return -1;
   for (size_t i = 0; i < training->n_provider_types; i++) {
     if (training->provider_types[i] <= LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_UNSPECIFIED ||
@@ -28,7 +30,8 @@ int lp_handle_upsert_training(lp_ctx *ctx) {
                        "provider_types lists one type twice");
   }
   const Leerplek__V1__Training *stored = lp_state_get(&ctx->daemon->state, LP_KIND_TRAINING, training->code);
-  if (!lp_check_revision(ctx, request->expected_revision, stored ? stored->revision : 0, "upsert_training.expected_revision"))
+  if (!lp_check_revision(ctx, request->expected_revision, stored ? stored->revision : 0,
+                         "upsert_training.expected_revision"))
     return -1;
   Leerplek__V1__Training *record = lp_clone(training);
   record->revision = stored ? stored->revision + 1 : 1;
@@ -53,8 +56,9 @@ int lp_handle_get_training(lp_ctx *ctx) {
 int lp_handle_list_trainings(lp_ctx *ctx) {
   const Leerplek__V1__ListTrainingsRequest *request = ctx->request->list_trainings;
   Leerplek__V1__ListTrainingsResponse *reply = lp_reply_body(ctx, &leerplek__v1__list_trainings_response__descriptor);
-  if (lp_list_page(ctx, LP_KIND_TRAINING, &request->base, request->page_size, request->page_token, "list_trainings", NULL, NULL,
-                   (void ***)&reply->trainings, &reply->n_trainings, &reply->next_page_token, &reply->total_size) != 0)
+  if (lp_list_page(ctx, LP_KIND_TRAINING, &request->base, request->page_size, request->page_token, "list_trainings",
+                   NULL, NULL, (void ***)&reply->trainings, &reply->n_trainings, &reply->next_page_token,
+                   &reply->total_size) != 0)
     return -1;
   return 0;
 }
@@ -71,7 +75,8 @@ int lp_handle_upsert_company(lp_ctx *ctx) {
   const Leerplek__V1__UpsertCompanyRequest *request = ctx->request->upsert_company;
   const Leerplek__V1__Company *company = request->company;
   const lp_config *config = &ctx->daemon->config;
-  if (!company) return lp_fail(ctx, CODE(INVALID_ARGUMENT), "upsert_company.company", "upsert_company.company is required");
+  if (!company)
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "upsert_company.company", "upsert_company.company is required");
   if (!lp_check_company_id(ctx, company->id, "upsert_company.company.id") ||
       !lp_check_text(ctx, company->name, "upsert_company.company.name", 1, config->max_name_bytes, false))
     return -1;
@@ -79,7 +84,8 @@ int lp_handle_upsert_company(lp_ctx *ctx) {
                               config->max_recognitions, "upsert_company.company.recognised_training_codes"))
     return -1;
   const Leerplek__V1__Company *stored = lp_state_get(&ctx->daemon->state, LP_KIND_COMPANY, company->id);
-  if (!lp_check_revision(ctx, request->expected_revision, stored ? stored->revision : 0, "upsert_company.expected_revision"))
+  if (!lp_check_revision(ctx, request->expected_revision, stored ? stored->revision : 0,
+                         "upsert_company.expected_revision"))
     return -1;
   /* Removing a recognition: refused while accepted or signed placements depend on it; PROPOSED
    * placements that depend on it are released. */
@@ -89,8 +95,10 @@ int lp_handle_upsert_company(lp_ctx *ctx) {
   const lp_map *placements = &ctx->daemon->state.maps[LP_KIND_PLACEMENT];
   for (size_t i = 0; stored && i < placements->count; i++) {
     const Leerplek__V1__Placement *placement = placements->entries[i].value;
-    if (!placement->offer || placement->proposal_id == 0 || strcmp(placement->offer->company_id, company->id) != 0) continue;
-    const Leerplek__V1__Vacancy *vacancy = lp_state_get(&ctx->daemon->state, LP_KIND_VACANCY, placement->offer->vacancy_id);
+    if (!placement->offer || placement->proposal_id == 0 || strcmp(placement->offer->company_id, company->id) != 0)
+      continue;
+    const Leerplek__V1__Vacancy *vacancy =
+        lp_state_get(&ctx->daemon->state, LP_KIND_VACANCY, placement->offer->vacancy_id);
     if (!vacancy || recognised(company, vacancy->training_code)) continue;
     if (placement->state != LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_PROPOSED) {
       lp_releases_free(&releases);
@@ -154,8 +162,8 @@ int lp_handle_list_companies(lp_ctx *ctx) {
   if (request->training_code[0] && !lp_check_training_code(ctx, request->training_code, "list_companies.training_code"))
     return -1;
   Leerplek__V1__ListCompaniesResponse *reply = lp_reply_body(ctx, &leerplek__v1__list_companies_response__descriptor);
-  if (lp_list_page(ctx, LP_KIND_COMPANY, &request->base, request->page_size, request->page_token, "list_companies", company_matches,
-                   request->training_code, (void ***)&reply->companies, &reply->n_companies,
+  if (lp_list_page(ctx, LP_KIND_COMPANY, &request->base, request->page_size, request->page_token, "list_companies",
+                   company_matches, request->training_code, (void ***)&reply->companies, &reply->n_companies,
                    &reply->next_page_token, &reply->total_size) != 0)
     return -1;
   return 0;
@@ -167,20 +175,23 @@ int lp_handle_upsert_location(lp_ctx *ctx) {
   const Leerplek__V1__UpsertLocationRequest *request = ctx->request->upsert_location;
   const Leerplek__V1__Location *location = request->location;
   const lp_config *config = &ctx->daemon->config;
-  if (!location) return lp_fail(ctx, CODE(INVALID_ARGUMENT), "upsert_location.location", "upsert_location.location is required");
+  if (!location)
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "upsert_location.location", "upsert_location.location is required");
   if (!lp_check_id(ctx, location->id, "upsert_location.location.id") ||
       !lp_check_company_id(ctx, location->company_id, "upsert_location.location.company_id") ||
       !lp_check_text(ctx, location->name, "upsert_location.location.name", 0, config->max_name_bytes, false) ||
       !lp_check_text(ctx, location->address, "upsert_location.location.address", 0, config->max_name_bytes, false) ||
       !lp_check_point(ctx, location->point, "upsert_location.location.point") ||
       !lp_check_postcode(ctx, location->postcode, "upsert_location.location.postcode") ||
-      !lp_check_text(ctx, location->district, "upsert_location.location.district", 0, config->max_short_text_bytes, false))
+      !lp_check_text(ctx, location->district, "upsert_location.location.district", 0, config->max_short_text_bytes,
+                     false))
     return -1;
   if (lp_is_company(ctx) && strcmp(location->company_id, ctx->who.scope_id) != 0)
     return lp_fail(ctx, CODE(PERMISSION_DENIED), "upsert_location.location.company_id",
                    "a company token may manage only its own locations");
   if (!lp_state_get(&ctx->daemon->state, LP_KIND_COMPANY, location->company_id))
-    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "upsert_location.location.company_id", "no company %s", location->company_id);
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "upsert_location.location.company_id", "no company %s",
+                   location->company_id);
   const Leerplek__V1__Location *stored = lp_state_get(&ctx->daemon->state, LP_KIND_LOCATION, location->id);
   if (stored && strcmp(stored->company_id, location->company_id) != 0) {
     /* For a company token another company's location is absent, as everywhere: the reply must not
@@ -192,7 +203,8 @@ int lp_handle_upsert_location(lp_ctx *ctx) {
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), "upsert_location.location.company_id",
                    "company_id is immutable: location %s belongs to %s", location->id, stored->company_id);
   }
-  if (!lp_check_revision(ctx, request->expected_revision, stored ? stored->revision : 0, "upsert_location.expected_revision"))
+  if (!lp_check_revision(ctx, request->expected_revision, stored ? stored->revision : 0,
+                         "upsert_location.expected_revision"))
     return -1;
   Leerplek__V1__Location *record = lp_clone(location);
   record->revision = stored ? stored->revision + 1 : 1;
@@ -229,12 +241,13 @@ int lp_handle_list_locations(lp_ctx *ctx) {
   if (company[0] && !lp_check_company_id(ctx, company, "list_locations.company_id")) return -1;
   if (lp_is_company(ctx)) {
     if (company[0] && strcmp(company, ctx->who.scope_id) != 0)
-      return lp_fail(ctx, CODE(PERMISSION_DENIED), "list_locations.company_id", "a company token may list only its own locations");
+      return lp_fail(ctx, CODE(PERMISSION_DENIED), "list_locations.company_id",
+                     "a company token may list only its own locations");
     company = ctx->who.scope_id;
   }
   Leerplek__V1__ListLocationsResponse *reply = lp_reply_body(ctx, &leerplek__v1__list_locations_response__descriptor);
-  if (lp_list_page(ctx, LP_KIND_LOCATION, &request->base, request->page_size, request->page_token, "list_locations", location_matches,
-                   company, (void ***)&reply->locations, &reply->n_locations, &reply->next_page_token,
+  if (lp_list_page(ctx, LP_KIND_LOCATION, &request->base, request->page_size, request->page_token, "list_locations",
+                   location_matches, company, (void ***)&reply->locations, &reply->n_locations, &reply->next_page_token,
                    &reply->total_size) != 0)
     return -1;
   return 0;

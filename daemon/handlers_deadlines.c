@@ -31,8 +31,8 @@ static bool remind(lp_ctx *ctx, const char *key, const Leerplek__V1__Placement *
    * applies to this pupil. */
   placement->reminded_unix_s = ctx->now;
   lp_change *change = change_with_event(ctx->daemon, "remind", key);
-  lp_event_detail detail = {.reason = "the answer deadline is near", .proposal_id = stored->proposal_id,
-                            .old_state = (int)stored->state};
+  lp_event_detail detail = {
+      .reason = "the answer deadline is near", .proposal_id = stored->proposal_id, .old_state = (int)stored->state};
   lp_change_detail(change, &detail);
   lp_change_put(change, LP_KIND_PLACEMENT, key, placement);
   return send_change(change);
@@ -57,7 +57,8 @@ static bool expire(lp_ctx *ctx, const char *key, const Leerplek__V1__Placement *
   placement->last_release = release;
   lp_change *change = change_with_event(ctx->daemon, "expire", key);
   /* The released placement has no offer any more: the event names the seat it leaves. */
-  lp_event_detail detail = {.reason = "EXPIRED: the answer deadline passed", .proposal_id = stored->proposal_id,
+  lp_event_detail detail = {.reason = "EXPIRED: the answer deadline passed",
+                            .proposal_id = stored->proposal_id,
                             .old_state = (int)stored->state};
   if (stored->offer) detail.vacancy_id = stored->offer->vacancy_id, detail.company_id = stored->offer->company_id;
   lp_change_detail(change, &detail);
@@ -68,12 +69,12 @@ static bool expire(lp_ctx *ctx, const char *key, const Leerplek__V1__Placement *
 
 static bool end_by_date(lp_ctx *ctx, const char *key, const Leerplek__V1__Placement *stored) {
   Leerplek__V1__Vacancy *vacancy = NULL;
-  Leerplek__V1__Placement *placement = lp_placement_ended(ctx, stored, stored->agreement->ends_on,
-                                                          LEERPLEK__V1__AGREEMENT_END_CAUSE__AGREEMENT_END_CAUSE_END_DATE, "",
-                                                          &vacancy);
+  Leerplek__V1__Placement *placement =
+      lp_placement_ended(ctx, stored, stored->agreement->ends_on,
+                         LEERPLEK__V1__AGREEMENT_END_CAUSE__AGREEMENT_END_CAUSE_END_DATE, "", &vacancy);
   lp_change *change = change_with_event(ctx->daemon, "end_agreement", key);
-  lp_event_detail detail = {.reason = "the agreement's end date passed", .proposal_id = stored->proposal_id,
-                            .old_state = (int)stored->state};
+  lp_event_detail detail = {
+      .reason = "the agreement's end date passed", .proposal_id = stored->proposal_id, .old_state = (int)stored->state};
   lp_change_detail(change, &detail);
   lp_change_put(change, LP_KIND_PLACEMENT, key, placement);
   if (vacancy) lp_change_put(change, LP_KIND_VACANCY, vacancy->id, vacancy);
@@ -88,10 +89,10 @@ bool lp_handle_due(lp_daemon *daemon, long long now, enum lp_due what, const cha
   ctx.daemon = daemon;
   ctx.now = now;
   switch (what) {
-    case LP_DUE_REMIND: return remind(&ctx, key, stored);
-    case LP_DUE_EXPIRE: return expire(&ctx, key, stored);
-    case LP_DUE_END: return end_by_date(&ctx, key, stored);
-    case LP_DUE_NOTHING: break;
+  case LP_DUE_REMIND: return remind(&ctx, key, stored);
+  case LP_DUE_EXPIRE: return expire(&ctx, key, stored);
+  case LP_DUE_END: return end_by_date(&ctx, key, stored);
+  case LP_DUE_NOTHING: break;
   }
   return true;
 }

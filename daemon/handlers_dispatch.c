@@ -41,7 +41,7 @@ typedef struct snapshot {
   int32_t *offer_trainings;
   eligibility_dispatch_referral *referrals;
   int32_t *declined;
-  size_t *referral_at;   /* [referrals]: index in the referrals map */
+  size_t *referral_at; /* [referrals]: index in the referrals map */
   int32_t referral_count;
 } snapshot;
 
@@ -57,7 +57,8 @@ static void take_snapshot(const lp_state *state, long long now, snapshot *s) {
   const lp_map *offers = &state->maps[LP_KIND_SUPPORT_OFFER], *referrals = &state->maps[LP_KIND_REFERRAL];
   memset(s, 0, sizeof *s);
   size_t trainings = 0, declined = 0;
-  for (size_t j = 0; j < offers->count; j++) trainings += ((Leerplek__V1__SupportOffer *)offers->entries[j].value)->n_training_codes;
+  for (size_t j = 0; j < offers->count; j++)
+    trainings += ((Leerplek__V1__SupportOffer *)offers->entries[j].value)->n_training_codes;
   for (size_t i = 0; i < referrals->count; i++)
     declined += ((Leerplek__V1__Referral *)referrals->entries[i].value)->n_declined_offer_ids;
   s->offers = lp_calloc(offers->count + 1, sizeof *s->offers);
@@ -124,8 +125,9 @@ static int solve_dispatch(lp_daemon *daemon, long long now, solved *x, char *err
   x->explanations = status == MATCHER_OK ? lp_calloc((size_t)x->s.referral_count + 1, sizeof *x->explanations) : NULL;
   if (status == MATCHER_OK && !x->explanations) status = MATCHER_NO_MEMORY;
   if (status == MATCHER_OK)
-    status = eligibility_explain(x->dispatch.pupils, x->s.referral_count, x->dispatch.vacancies, x->offer_count,
-                                 &x->dispatch.weights, &x->dispatch.built, &x->solution, NULL, x->explanations, &failure);
+    status =
+        eligibility_explain(x->dispatch.pupils, x->s.referral_count, x->dispatch.vacancies, x->offer_count,
+                            &x->dispatch.weights, &x->dispatch.built, &x->solution, NULL, x->explanations, &failure);
   if (status != MATCHER_OK) {
     snprintf(error, error_size, "the dispatch was not proven optimal (%s: %s); nothing was applied",
              matcher_status_name(status), failure.message);
@@ -203,8 +205,8 @@ static lp_change *plan_change(lp_daemon *daemon, plan *p, const char *actor) {
 int lp_handle_run_dispatch(lp_ctx *ctx) {
   const Leerplek__V1__RunDispatchRequest *request = ctx->request->run_dispatch;
   if (request->max_changes > 1000)
-    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "run_dispatch.max_changes", "max_changes must be 0..1000 (0 = 100), not %u",
-                   request->max_changes);
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "run_dispatch.max_changes",
+                   "max_changes must be 0..1000 (0 = 100), not %u", request->max_changes);
   uint32_t max_changes = request->max_changes ? request->max_changes : 100;
   lp_auth_describe(&ctx->who, ctx->actor, sizeof ctx->actor);
   plan p;
@@ -279,15 +281,15 @@ void lp_referrals_dispatch_nightly(lp_daemon *daemon, long long now) {
 
 static int wait_of(const eligibility_explanation *explanation) {
   switch (explanation->reason) {
-    case ELIGIBILITY_PLACED: return LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_NEXT_DISPATCH;
-    case ELIGIBILITY_NO_RECOGNISED_VACANCY: return LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_NO_OFFER_OF_COMPONENT;
-    case ELIGIBILITY_NONE_WITHIN_COMMUTE: return LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_NONE_WITHIN_REACH;
-    case ELIGIBILITY_NO_COMPATIBLE_DAYS: return LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_NO_COMPATIBLE_DAYS;
-    case ELIGIBILITY_ALL_EXCLUDED: return LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_NOT_FOR_THIS_PUPIL;
-    case ELIGIBILITY_SEATS_TAKEN: return LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_CAPACITY_TAKEN;
-    /* Dispatch takes every readiness (rule 2 never fails) and has no start dates (nor rule 6). */
-    case ELIGIBILITY_READINESS_TOO_LOW:
-    case ELIGIBILITY_STARTS_TOO_LATE: break;
+  case ELIGIBILITY_PLACED: return LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_NEXT_DISPATCH;
+  case ELIGIBILITY_NO_RECOGNISED_VACANCY: return LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_NO_OFFER_OF_COMPONENT;
+  case ELIGIBILITY_NONE_WITHIN_COMMUTE: return LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_NONE_WITHIN_REACH;
+  case ELIGIBILITY_NO_COMPATIBLE_DAYS: return LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_NO_COMPATIBLE_DAYS;
+  case ELIGIBILITY_ALL_EXCLUDED: return LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_NOT_FOR_THIS_PUPIL;
+  case ELIGIBILITY_SEATS_TAKEN: return LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_CAPACITY_TAKEN;
+  /* Dispatch takes every readiness (rule 2 never fails) and has no start dates (nor rule 6). */
+  case ELIGIBILITY_READINESS_TOO_LOW:
+  case ELIGIBILITY_STARTS_TOO_LATE: break;
   }
   return LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_UNSPECIFIED;
 }
@@ -309,12 +311,14 @@ int lp_handle_get_referral_waiting_list(lp_ctx *ctx) {
                    "get_referral_waiting_list.component is not a SupportComponent");
   solved x;
   char error[400];
-  if (solve_dispatch(ctx->daemon, ctx->now, &x, error, sizeof error) != 0) return lp_fail(ctx, CODE(INTERNAL), "", "%s", error);
+  if (solve_dispatch(ctx->daemon, ctx->now, &x, error, sizeof error) != 0)
+    return lp_fail(ctx, CODE(INTERNAL), "", "%s", error);
   const lp_map *referrals = &ctx->daemon->state.maps[LP_KIND_REFERRAL];
   size_t count = 0;
   Leerplek__V1__ReferralWaitingEntry *entries = lp_scratch(ctx, ((size_t)x.s.referral_count + 1) * sizeof *entries);
   Leerplek__V1__ReferralWaitingEntry **list = lp_scratch(ctx, ((size_t)x.s.referral_count + 1) * sizeof *list);
-  Leerplek__V1__GetReferralWaitingListResponse *reply = lp_reply_body(ctx, &leerplek__v1__get_referral_waiting_list_response__descriptor);
+  Leerplek__V1__GetReferralWaitingListResponse *reply =
+      lp_reply_body(ctx, &leerplek__v1__get_referral_waiting_list_response__descriptor);
   for (int32_t i = 0; i < x.s.referral_count; i++) {
     const Leerplek__V1__Referral *referral = referrals->entries[x.s.referral_at[i]].value;
     if (!lp_referral_waiting(referral->state)) continue;

@@ -45,7 +45,8 @@ static void on_history(redisAsyncContext *redis, void *reply_pointer, void *priv
   (void)redis;
   history_read *read = privdata;
   redisReply *reply = reply_pointer;
-  if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 || reply->element[0]->type != REDIS_REPLY_INTEGER) {
+  if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 ||
+      reply->element[0]->type != REDIS_REPLY_INTEGER) {
     lp_reply_fail(read->reply, CODE(UNAVAILABLE), "",
                   reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "the store did not answer; retry", false);
     protobuf_c_message_free_unpacked(&read->request->base, NULL);
@@ -76,7 +77,8 @@ static void on_history(redisAsyncContext *redis, void *reply_pointer, void *priv
   body.events = events;
   body.n_events = count;
   bool more = (uint64_t)reply->element[0]->integer >= read->limit && reply->element[1]->type == REDIS_REPLY_STRING;
-  body.next_page_token = more ? lp_page_token_make(&later, "get_history", &read->request->base, reply->element[1]->str) : "";
+  body.next_page_token =
+      more ? lp_page_token_make(&later, "get_history", &read->request->base, reply->element[1]->str) : "";
   Leerplek__V1__Response response = LEERPLEK__V1__RESPONSE__INIT;
   response.body_case = LEERPLEK__V1__RESPONSE__BODY_GET_HISTORY;
   response.get_history = &body;
@@ -96,16 +98,20 @@ static bool history_subject(lp_ctx *ctx, const Leerplek__V1__GetHistoryRequest *
   if (named != 1)
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), "get_history",
                    "get_history names exactly one subject: a pupil (school_id and pupil_ref), a school (school_id), "
-                   "a vacancy_id or a company_id"), false;
+                   "a vacancy_id or a company_id"),
+           false;
   if ((pupil || school) && lp_is_company(ctx))
     return lp_fail(ctx, CODE(PERMISSION_DENIED), "get_history",
-                   "a company reads the history of its vacancies and of its company, not of pupils or schools"), false;
+                   "a company reads the history of its vacancies and of its company, not of pupils or schools"),
+           false;
   if (vacancy && lp_is_school(ctx))
     return lp_fail(ctx, CODE(PERMISSION_DENIED), "get_history",
-                   "a school reads the history of its pupils and of itself, not of vacancies"), false;
+                   "a school reads the history of its pupils and of itself, not of vacancies"),
+           false;
   if (company && lp_is_school(ctx))
     return lp_fail(ctx, CODE(PERMISSION_DENIED), "get_history",
-                   "a school reads the history of its pupils and of itself, not of companies"), false;
+                   "a school reads the history of its pupils and of itself, not of companies"),
+           false;
   if (pupil) {
     char key[LP_MAX_KEY];
     if (!lp_visible_pupil(ctx, request->school_id, request->pupil_ref, "get_history", key)) return false;
@@ -114,7 +120,8 @@ static bool history_subject(lp_ctx *ctx, const Leerplek__V1__GetHistoryRequest *
     const char *id = request->school_id[0] ? request->school_id : ctx->who.scope_id;
     if (!lp_check_id(ctx, id, "get_history.school_id")) return false;
     if (lp_is_school(ctx) && strcmp(id, ctx->who.scope_id) != 0)
-      return lp_fail(ctx, CODE(PERMISSION_DENIED), "get_history.school_id", "a school reads only its own history"), false;
+      return lp_fail(ctx, CODE(PERMISSION_DENIED), "get_history.school_id", "a school reads only its own history"),
+             false;
     snprintf(index_key, size, "lp:history:school:%s", id);
   } else if (vacancy) {
     if (!lp_check_id(ctx, request->vacancy_id, "get_history.vacancy_id")) return false;
@@ -148,8 +155,8 @@ int lp_handle_get_history(lp_ctx *ctx) {
   read->limit = lp_page_size(ctx, request->page_size);
   uint64_t seq = 0;
   /* On the write link, behind every write sent so far: the history shows the caller's own. */
-  if (lp_store_read(ctx->daemon->store, on_history, read, &seq, "EVAL %s 2 %s %s %s %u", HISTORY_SCRIPT, LP_EVENTS_STREAM,
-                    index_key, start, read->limit) != 0) {
+  if (lp_store_read(ctx->daemon->store, on_history, read, &seq, "EVAL %s 2 %s %s %s %u", HISTORY_SCRIPT,
+                    LP_EVENTS_STREAM, index_key, start, read->limit) != 0) {
     protobuf_c_message_free_unpacked(&read->request->base, NULL);
     free(read);
     return lp_fail(ctx, CODE(UNAVAILABLE), "", "the store is unavailable (reconnecting); retry");
@@ -171,8 +178,8 @@ int lp_handle_watch(lp_ctx *ctx) {
     return lp_fail(ctx, CODE(RESOURCE_EXHAUSTED), "body", "%u connections are watching already (max_watchers)",
                    ctx->daemon->config.max_watchers);
   char start[48];
-  if (lp_watchers_start(watchers, lp_reply_conn(ctx->reply), ctx->reply, ctx->request->request_id, &ctx->who, request->after_event_id, start,
-                        sizeof start) != 0)
+  if (lp_watchers_start(watchers, lp_reply_conn(ctx->reply), ctx->reply, ctx->request->request_id, &ctx->who,
+                        request->after_event_id, start, sizeof start) != 0)
     return lp_fail(ctx, CODE(UNAVAILABLE), "", "the store is unavailable (reconnecting); watch again");
   if (request->after_event_id[0]) {
     ctx->pending = true; /* answered once after_event_id is checked against the log */

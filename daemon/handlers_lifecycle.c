@@ -36,7 +36,8 @@ Leerplek__V1__Placement *lp_placement_ended(lp_ctx *ctx, const Leerplek__V1__Pla
 
 int lp_handle_end_agreement(lp_ctx *ctx) {
   const Leerplek__V1__EndAgreementRequest *request = ctx->request->end_agreement;
-  if (!lp_check_text(ctx, request->reason, "end_agreement.reason", 1, ctx->daemon->config.max_text_bytes, true)) return -1;
+  if (!lp_check_text(ctx, request->reason, "end_agreement.reason", 1, ctx->daemon->config.max_text_bytes, true))
+    return -1;
   Leerplek__V1__Date today;
   lp_today(ctx->now, &today);
   const Leerplek__V1__Date *ended_on = request->ended_on ? request->ended_on : &today;
@@ -45,8 +46,9 @@ int lp_handle_end_agreement(lp_ctx *ctx) {
   const Leerplek__V1__Placement *stored = lp_find_proposal(ctx, request->proposal_id, "end_agreement.proposal_id", key);
   if (!stored) return -1;
   if (stored->state != STATE(AGREEMENT) || !stored->agreement)
-    return lp_fail(ctx, CODE(FAILED_PRECONDITION), "end_agreement.proposal_id",
-                   "only a recorded agreement can be ended (the placement is not AGREEMENT; decline an accepted proposal)");
+    return lp_fail(
+        ctx, CODE(FAILED_PRECONDITION), "end_agreement.proposal_id",
+        "only a recorded agreement can be ended (the placement is not AGREEMENT; decline an accepted proposal)");
   const Leerplek__V1__AgreementInfo *agreement = stored->agreement;
   long ended = lp_date_number(ended_on);
   if (ended > lp_date_number(&today))
@@ -97,7 +99,8 @@ static Leerplek__V1__ArchivedPlacement *archived(lp_ctx *ctx, const Leerplek__V1
     row->end_cause = agreement->end_cause;
   }
   row->requested_unix_s = placement->requested_unix_s;
-  row->closed_unix_s = placement->state == STATE(ENDED) && agreement ? agreement->ended_unix_s : placement->updated_unix_s;
+  row->closed_unix_s =
+      placement->state == STATE(ENDED) && agreement ? agreement->ended_unix_s : placement->updated_unix_s;
   return row;
 }
 
@@ -129,7 +132,8 @@ int lp_handle_close_school_year(lp_ctx *ctx) {
                    "close_school_year.boundary is after today; a school year is closed once it is over");
   long long boundary_end = lp_day_after_unix(request->boundary);
   const lp_map *placements = &ctx->daemon->state.maps[LP_KIND_PLACEMENT];
-  Leerplek__V1__CloseSchoolYearResponse *reply = lp_reply_body(ctx, &leerplek__v1__close_school_year_response__descriptor);
+  Leerplek__V1__CloseSchoolYearResponse *reply =
+      lp_reply_body(ctx, &leerplek__v1__close_school_year_response__descriptor);
   reply->dry_run = request->dry_run;
   reply->archive_key = (char *)"";
   /* The stored archive (every row) and the reply's (the first MAX_ARCHIVE_IN_REPLY). */
@@ -148,8 +152,10 @@ int lp_handle_close_school_year(lp_ctx *ctx) {
       reply->kept_after_boundary++;
       continue;
     }
-    if (ended) reply->agreements_archived++;
-    else reply->withdrawn_archived++;
+    if (ended)
+      reply->agreements_archived++;
+    else
+      reply->withdrawn_archived++;
     indices[count] = i;
     keys[count] = lp_scratch_strdup(ctx, placements->entries[i].key);
     rows[count++] = archived(ctx, placement);

@@ -16,14 +16,14 @@
 /* "rule 3 NONE_WITHIN_COMMUTE": the words the refusal and the CLI use for a failed rule. */
 static const char *rule_name(eligibility_reason reason) {
   switch (reason) {
-    case ELIGIBILITY_NO_RECOGNISED_VACANCY: return "rule 1 NO_RECOGNISED_VACANCY (training, recognition)";
-    case ELIGIBILITY_READINESS_TOO_LOW: return "rule 2 READINESS_TOO_LOW";
-    case ELIGIBILITY_NONE_WITHIN_COMMUTE: return "rule 3 NONE_WITHIN_COMMUTE";
-    case ELIGIBILITY_NO_COMPATIBLE_DAYS: return "rule 4 NO_COMPATIBLE_DAYS";
-    case ELIGIBILITY_ALL_EXCLUDED: return "rule 5 ALL_EXCLUDED (the company is excluded for the pupil)";
-    case ELIGIBILITY_STARTS_TOO_LATE: return "rule 6 STARTS_TOO_LATE";
-    case ELIGIBILITY_SEATS_TAKEN:
-    case ELIGIBILITY_PLACED: break;
+  case ELIGIBILITY_NO_RECOGNISED_VACANCY: return "rule 1 NO_RECOGNISED_VACANCY (training, recognition)";
+  case ELIGIBILITY_READINESS_TOO_LOW: return "rule 2 READINESS_TOO_LOW";
+  case ELIGIBILITY_NONE_WITHIN_COMMUTE: return "rule 3 NONE_WITHIN_COMMUTE";
+  case ELIGIBILITY_NO_COMPATIBLE_DAYS: return "rule 4 NO_COMPATIBLE_DAYS";
+  case ELIGIBILITY_ALL_EXCLUDED: return "rule 5 ALL_EXCLUDED (the company is excluded for the pupil)";
+  case ELIGIBILITY_STARTS_TOO_LATE: return "rule 6 STARTS_TOO_LATE";
+  case ELIGIBILITY_SEATS_TAKEN:
+  case ELIGIBILITY_PLACED: break;
   }
   return "no rule";
 }
@@ -57,7 +57,8 @@ int lp_handle_place_pupil(lp_ctx *ctx) {
   lp_daemon *daemon = ctx->daemon;
   char key[LP_MAX_KEY];
   if (!lp_check_id(ctx, request->vacancy_id, "place_pupil.vacancy_id") ||
-      !lp_check_text(ctx, request->override_reason, "place_pupil.override_reason", 0, daemon->config.max_text_bytes, true))
+      !lp_check_text(ctx, request->override_reason, "place_pupil.override_reason", 0, daemon->config.max_text_bytes,
+                     true))
     return -1;
   const Leerplek__V1__Pupil *pupil = lp_visible_pupil(ctx, request->school_id, request->pupil_ref, "place_pupil", key);
   if (!pupil) return -1;
@@ -66,7 +67,8 @@ int lp_handle_place_pupil(lp_ctx *ctx) {
   const Leerplek__V1__Vacancy *vacancy = lp_state_get(&daemon->state, LP_KIND_VACANCY, request->vacancy_id);
   if (!vacancy) return lp_fail(ctx, CODE(NOT_FOUND), "place_pupil.vacancy_id", "no vacancy %s", request->vacancy_id);
   const Leerplek__V1__Placement *stored = lp_state_get(&daemon->state, LP_KIND_PLACEMENT, key);
-  if (!stored || (stored->state != STATE(WAITING) && stored->state != STATE(DECLINED) && stored->state != STATE(PROPOSED)))
+  if (!stored ||
+      (stored->state != STATE(WAITING) && stored->state != STATE(DECLINED) && stored->state != STATE(PROPOSED)))
     return lp_fail(ctx, CODE(FAILED_PRECONDITION), "place_pupil.pupil_ref",
                    "only a pupil whose placement request is WAITING, DECLINED or PROPOSED can be placed by hand%s",
                    stored ? "" : " (this one has no placement request: request_placement first)");
@@ -82,14 +84,16 @@ int lp_handle_place_pupil(lp_ctx *ctx) {
   if ((long)vacancy->seats - (long)vacancy->seats_filled - (long)vacancy->seats_proposed <= 0)
     return lp_fail(ctx, CODE(FAILED_PRECONDITION), "place_pupil.vacancy_id",
                    "vacancy %s has no free seat (%u seats, %u proposed, %u accepted or signed); seats are not a rule "
-                   "an override sets aside", vacancy->id, vacancy->seats, vacancy->seats_proposed, vacancy->seats_filled);
+                   "an override sets aside",
+                   vacancy->id, vacancy->seats, vacancy->seats_proposed, vacancy->seats_filled);
   if (!pupil->home)
     return lp_fail(ctx, CODE(FAILED_PRECONDITION), "place_pupil.pupil_ref", "the pupil has no home point");
   eligibility_reason failed = lp_rules_judge(&daemon->state, &daemon->config, pupil, vacancy);
   if (failed != ELIGIBILITY_PLACED && !request->override_reason[0])
     return lp_fail(ctx, CODE(FAILED_PRECONDITION), "place_pupil.vacancy_id",
                    "the rulebook refuses %s for vacancy %s: %s fails; give place_pupil.override_reason to place the "
-                   "pupil all the same", key, vacancy->id, rule_name(failed));
+                   "pupil all the same",
+                   key, vacancy->id, rule_name(failed));
 
   Leerplek__V1__Placement *placement = lp_clone(stored);
   Leerplek__V1__Vacancy *target = with_proposed_seats(ctx, vacancy, +1), *left = NULL;
@@ -103,9 +107,10 @@ int lp_handle_place_pupil(lp_ctx *ctx) {
   placement->unplaced = NULL;
   const lp_state *state = &daemon->state;
   const Leerplek__V1__Location *location = lp_state_get(state, LP_KIND_LOCATION, vacancy->location_id);
-  uint32_t distance = location && location->point ? (uint32_t)eligibility_distance_m(pupil->home->lat_e6, pupil->home->lon_e6,
-                                                                                     location->point->lat_e6, location->point->lon_e6)
-                                                  : 0;
+  uint32_t distance = location && location->point
+                          ? (uint32_t)eligibility_distance_m(pupil->home->lat_e6, pupil->home->lon_e6,
+                                                             location->point->lat_e6, location->point->lon_e6)
+                          : 0;
   placement->offer = lp_rematch_offer(state, vacancy, distance);
   placement->state = STATE(PROPOSED);
   placement->proposal_id = new_manual_id(ctx);

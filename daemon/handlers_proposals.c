@@ -16,7 +16,8 @@
 
 static bool has_proposal(const Leerplek__V1__Placement *placement) {
   return placement->proposal_id != 0 && placement->offer &&
-         (placement->state == STATE(PROPOSED) || placement->state == STATE(ACCEPTED) || placement->state == STATE(AGREEMENT));
+         (placement->state == STATE(PROPOSED) || placement->state == STATE(ACCEPTED) ||
+          placement->state == STATE(AGREEMENT));
 }
 
 static bool may_see(const lp_ctx *ctx, const Leerplek__V1__Placement *placement) {
@@ -54,7 +55,8 @@ Leerplek__V1__Placement *lp_find_proposal(lp_ctx *ctx, uint64_t id, const char *
   if (lp_rematch_issued(rematch, id, epoch))
     lp_fail(ctx, CODE(FAILED_PRECONDITION), field,
             "proposal %llu is not current (moved, declined, released or withdrawn): re-read the placement and act "
-            "on its current proposal", (unsigned long long)id);
+            "on its current proposal",
+            (unsigned long long)id);
   else
     lp_fail(ctx, CODE(NOT_FOUND), field, "no proposal %llu", (unsigned long long)id);
   return NULL;
@@ -89,7 +91,8 @@ static Leerplek__V1__Vacancy *vacancy_with_seats(lp_ctx *ctx, const Leerplek__V1
 Leerplek__V1__Vacancy *lp_vacancy_releasing(lp_ctx *ctx, const Leerplek__V1__Placement *placement, bool *holds) {
   *holds = false;
   if (!has_proposal(placement)) return NULL;
-  const Leerplek__V1__Vacancy *stored = lp_state_get(&ctx->daemon->state, LP_KIND_VACANCY, placement->offer->vacancy_id);
+  const Leerplek__V1__Vacancy *stored =
+      lp_state_get(&ctx->daemon->state, LP_KIND_VACANCY, placement->offer->vacancy_id);
   if (!stored) return NULL;
   *holds = true;
   bool proposed = placement->state == STATE(PROPOSED);
@@ -111,7 +114,8 @@ int lp_handle_accept_proposal(lp_ctx *ctx) {
   char key[LP_MAX_KEY];
   int side = resolve_side(ctx, request->side, "accept_proposal.side");
   if (side < 0) return -1;
-  const Leerplek__V1__Placement *stored = lp_find_proposal(ctx, request->proposal_id, "accept_proposal.proposal_id", key);
+  const Leerplek__V1__Placement *stored =
+      lp_find_proposal(ctx, request->proposal_id, "accept_proposal.proposal_id", key);
   if (!stored) return -1;
   Leerplek__V1__AcceptProposalResponse *reply = lp_reply_body(ctx, &leerplek__v1__accept_proposal_response__descriptor);
   bool already = side == SIDE(SCHOOL) ? stored->school_accepted : stored->company_accepted;
@@ -124,14 +128,17 @@ int lp_handle_accept_proposal(lp_ctx *ctx) {
   }
   Leerplek__V1__Placement *placement = lp_clone(stored);
   Leerplek__V1__Vacancy *vacancy = NULL;
-  if (side == SIDE(SCHOOL)) placement->school_accepted = true;
-  else placement->company_accepted = true;
+  if (side == SIDE(SCHOOL))
+    placement->school_accepted = true;
+  else
+    placement->company_accepted = true;
   placement->updated_unix_s = ctx->now;
   if (placement->school_accepted && placement->company_accepted) {
     placement->state = STATE(ACCEPTED);
     placement->answer_by_unix_s = 0; /* both said yes: the deadline no longer applies */
-    placement->pinned = false; /* fixed now anyway */
-    const Leerplek__V1__Vacancy *stored_vacancy = lp_state_get(&ctx->daemon->state, LP_KIND_VACANCY, placement->offer->vacancy_id);
+    placement->pinned = false;       /* fixed now anyway */
+    const Leerplek__V1__Vacancy *stored_vacancy =
+        lp_state_get(&ctx->daemon->state, LP_KIND_VACANCY, placement->offer->vacancy_id);
     if (stored_vacancy) vacancy = vacancy_with_seats(ctx, stored_vacancy, -1, +1);
   }
   reply->state = placement->state;
@@ -146,8 +153,10 @@ int lp_handle_decline_proposal(lp_ctx *ctx) {
   char key[LP_MAX_KEY];
   int side = resolve_side(ctx, request->side, "decline_proposal.side");
   if (side < 0) return -1;
-  if (!lp_check_text(ctx, request->reason, "decline_proposal.reason", 0, ctx->daemon->config.max_text_bytes, true)) return -1;
-  const Leerplek__V1__Placement *stored = lp_find_proposal(ctx, request->proposal_id, "decline_proposal.proposal_id", key);
+  if (!lp_check_text(ctx, request->reason, "decline_proposal.reason", 0, ctx->daemon->config.max_text_bytes, true))
+    return -1;
+  const Leerplek__V1__Placement *stored =
+      lp_find_proposal(ctx, request->proposal_id, "decline_proposal.proposal_id", key);
   if (!stored) return -1;
   if (stored->state == STATE(AGREEMENT))
     return lp_fail(ctx, CODE(FAILED_PRECONDITION), "decline_proposal.proposal_id",
@@ -162,7 +171,8 @@ int lp_handle_decline_proposal(lp_ctx *ctx) {
   Leerplek__V1__Placement *placement = lp_clone(stored);
   Leerplek__V1__DeclineInfo *decline = lp_calloc(1, sizeof *decline);
   Leerplek__V1__Pupil *pupil = stored_pupil ? lp_clone(stored_pupil) : NULL;
-  Leerplek__V1__Vacancy *vacancy = stored_vacancy ? vacancy_with_seats(ctx, stored_vacancy, was_accepted ? 0 : -1, was_accepted ? -1 : 0) : NULL;
+  Leerplek__V1__Vacancy *vacancy =
+      stored_vacancy ? vacancy_with_seats(ctx, stored_vacancy, was_accepted ? 0 : -1, was_accepted ? -1 : 0) : NULL;
   leerplek__v1__decline_info__init(decline);
   decline->company_id = lp_strdup(company);
   decline->vacancy_id = lp_strdup(vacancy_id);
@@ -183,10 +193,11 @@ int lp_handle_decline_proposal(lp_ctx *ctx) {
   placement->updated_unix_s = ctx->now;
   if (pupil) {
     bool listed = false;
-    for (size_t i = 0; i < pupil->n_declined_company_ids; i++) listed |= strcmp(pupil->declined_company_ids[i], company) == 0;
+    for (size_t i = 0; i < pupil->n_declined_company_ids; i++)
+      listed |= strcmp(pupil->declined_company_ids[i], company) == 0;
     if (!listed) {
-      pupil->declined_company_ids =
-          lp_realloc(pupil->declined_company_ids, (pupil->n_declined_company_ids + 1) * sizeof *pupil->declined_company_ids);
+      pupil->declined_company_ids = lp_realloc(pupil->declined_company_ids, (pupil->n_declined_company_ids + 1) *
+                                                                                sizeof *pupil->declined_company_ids);
       pupil->declined_company_ids[pupil->n_declined_company_ids++] = lp_strdup(company);
     }
     pupil->revision++;
@@ -195,7 +206,8 @@ int lp_handle_decline_proposal(lp_ctx *ctx) {
   /* The side, reason and declined vacancy come from last_decline (lp_store.h). */
   lp_event_detail detail = {.proposal_id = request->proposal_id};
   if (lp_commit_placement(ctx, "decline", key, placement, vacancy, pupil, &detail) != 0) return -1;
-  Leerplek__V1__DeclineProposalResponse *reply = lp_reply_body(ctx, &leerplek__v1__decline_proposal_response__descriptor);
+  Leerplek__V1__DeclineProposalResponse *reply =
+      lp_reply_body(ctx, &leerplek__v1__decline_proposal_response__descriptor);
   reply->state = STATE(DECLINED);
   reply->excluded_company_id = lp_scratch_strdup(ctx, company);
   return 0;
@@ -216,7 +228,8 @@ int lp_handle_record_agreement(lp_ctx *ctx) {
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), "record_agreement.agreement.ends_on",
                    "record_agreement.agreement.ends_on must be after starts_on");
   char key[LP_MAX_KEY];
-  const Leerplek__V1__Placement *stored = lp_find_proposal(ctx, request->proposal_id, "record_agreement.proposal_id", key);
+  const Leerplek__V1__Placement *stored =
+      lp_find_proposal(ctx, request->proposal_id, "record_agreement.proposal_id", key);
   if (!stored) return -1;
   if (stored->state != STATE(ACCEPTED))
     return lp_fail(ctx, CODE(FAILED_PRECONDITION), "record_agreement.proposal_id",
@@ -236,7 +249,8 @@ int lp_handle_record_agreement(lp_ctx *ctx) {
   placement->updated_unix_s = ctx->now;
   if (lp_commit_placement(ctx, "agreement", key, placement, NULL, NULL, NULL) != 0) return -1;
   lp_deadlines_agreement(ctx->daemon, placement->agreement->ends_on);
-  Leerplek__V1__RecordAgreementResponse *reply = lp_reply_body(ctx, &leerplek__v1__record_agreement_response__descriptor);
+  Leerplek__V1__RecordAgreementResponse *reply =
+      lp_reply_body(ctx, &leerplek__v1__record_agreement_response__descriptor);
   reply->state = STATE(AGREEMENT);
   reply->agreement = placement->agreement;
   return 0;
@@ -251,7 +265,8 @@ int lp_distance_band(uint32_t metres) {
 }
 
 static int by_proposal_id(const void *a, const void *b) {
-  uint64_t x = (*(Leerplek__V1__Placement *const *)a)->proposal_id, y = (*(Leerplek__V1__Placement *const *)b)->proposal_id;
+  uint64_t x = (*(Leerplek__V1__Placement *const *)a)->proposal_id,
+           y = (*(Leerplek__V1__Placement *const *)b)->proposal_id;
   return x < y ? -1 : x > y;
 }
 
@@ -261,13 +276,15 @@ int lp_handle_list_proposals(lp_ctx *ctx) {
   if (company[0] && !lp_check_company_id(ctx, company, "list_proposals.company_id")) return -1;
   if (lp_is_company(ctx)) {
     if (company[0] && strcmp(company, ctx->who.scope_id) != 0)
-      return lp_fail(ctx, CODE(PERMISSION_DENIED), "list_proposals.company_id", "a company token may list only its own proposals");
+      return lp_fail(ctx, CODE(PERMISSION_DENIED), "list_proposals.company_id",
+                     "a company token may list only its own proposals");
     company = ctx->who.scope_id;
   }
   if (request->vacancy_id[0] && !lp_check_id(ctx, request->vacancy_id, "list_proposals.vacancy_id")) return -1;
   int state = request->state;
   if (state != 0 && state != STATE(PROPOSED) && state != STATE(ACCEPTED) && state != STATE(AGREEMENT))
-    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "list_proposals.state", "list_proposals.state must be PROPOSED, ACCEPTED or AGREEMENT");
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "list_proposals.state",
+                   "list_proposals.state must be PROPOSED, ACCEPTED or AGREEMENT");
   /* Ordered by proposal id: the token's key is the last id returned, in decimal. */
   char after_key[LP_MAX_KEY];
   if (!lp_page_token_read(ctx, "list_proposals", &request->base, request->page_token, after_key)) return -1;
@@ -358,8 +375,10 @@ void lp_releases_move(lp_releases *releases, lp_change *change) {
     const lp_release *release = &releases->items[i];
     /* Its own event: the pupil's history shows the release, and other daemons re-read it. */
     lp_change_event(change, "release", LP_KIND_PLACEMENT, release->key);
-    lp_event_detail detail = {.vacancy_id = release->vacancy_id, .company_id = release->company_id,
-                              .proposal_id = release->proposal_id, .old_state = release->old_state};
+    lp_event_detail detail = {.vacancy_id = release->vacancy_id,
+                              .company_id = release->company_id,
+                              .proposal_id = release->proposal_id,
+                              .old_state = release->old_state};
     lp_change_detail(change, &detail);
     lp_change_put(change, LP_KIND_PLACEMENT, release->key, release->placement);
   }
@@ -369,7 +388,8 @@ void lp_releases_move(lp_releases *releases, lp_change *change) {
 }
 
 void lp_releases_free(lp_releases *releases) {
-  for (size_t i = 0; i < releases->count; i++) protobuf_c_message_free_unpacked(&releases->items[i].placement->base, NULL);
+  for (size_t i = 0; i < releases->count; i++)
+    protobuf_c_message_free_unpacked(&releases->items[i].placement->base, NULL);
   free(releases->items);
   releases->items = NULL;
   releases->count = 0;

@@ -21,14 +21,17 @@ static int32_t round_coordinate(int32_t value) {
 static bool check_company_list(lp_ctx *ctx, char **ids, size_t count, uint32_t max, const char *field_base) {
   char field[128];
   if (count > max)
-    return lp_fail(ctx, CODE(INVALID_ARGUMENT), field_base, "%s holds %zu companies; at most %u", field_base, count, max), false;
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), field_base, "%s holds %zu companies; at most %u", field_base, count,
+                   max),
+           false;
   for (size_t i = 0; i < count; i++) {
     snprintf(field, sizeof field, "%s[%zu]", field_base, i);
     if (!lp_check_company_id(ctx, ids[i], field)) return false;
     if (!lp_state_get(&ctx->daemon->state, LP_KIND_COMPANY, ids[i]))
       return lp_fail(ctx, CODE(INVALID_ARGUMENT), field, "no company %s", ids[i]), false;
     for (size_t j = 0; j < i; j++)
-      if (strcmp(ids[j], ids[i]) == 0) return lp_fail(ctx, CODE(INVALID_ARGUMENT), field, "%s is listed twice", ids[i]), false;
+      if (strcmp(ids[j], ids[i]) == 0)
+        return lp_fail(ctx, CODE(INVALID_ARGUMENT), field, "%s is listed twice", ids[i]), false;
   }
   return true;
 }
@@ -52,17 +55,23 @@ static bool check_pupil(lp_ctx *ctx, const Leerplek__V1__Pupil *pupil, const cha
     return false;
   if (!lp_state_get(&ctx->daemon->state, LP_KIND_TRAINING, pupil->training_code))
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("training_code"), "no training %s", pupil->training_code), false;
-  if (pupil->readiness < LEERPLEK__V1__READINESS__READINESS_NOT_READY || pupil->readiness > LEERPLEK__V1__READINESS__READINESS_READY)
-    return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("readiness"), "%s must be NOT_READY, PARTLY or READY", field), false;
+  if (pupil->readiness < LEERPLEK__V1__READINESS__READINESS_NOT_READY ||
+      pupil->readiness > LEERPLEK__V1__READINESS__READINESS_READY)
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("readiness"), "%s must be NOT_READY, PARTLY or READY", field),
+           false;
   if (pupil->max_commute_m < LP_MIN_COMMUTE_M || pupil->max_commute_m > LP_MAX_COMMUTE_M)
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("max_commute_m"), "%s must be between %d and %d", field,
-                   LP_MIN_COMMUTE_M, LP_MAX_COMMUTE_M), false;
+                   LP_MIN_COMMUTE_M, LP_MAX_COMMUTE_M),
+           false;
   if (pupil->waiting_since_unix_s < 0 || pupil->waiting_since_unix_s > ctx->now)
-    return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("waiting_since_unix_s"), "%s must not be negative or in the future", field), false;
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("waiting_since_unix_s"),
+                   "%s must not be negative or in the future", field),
+           false;
   if (pupil->school_type < LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_UNSPECIFIED ||
       pupil->school_type > LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_SYNTRA)
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("school_type"), "%s is not a SchoolType", field), false;
-  if (pupil->wanted_start_date && !lp_check_date(ctx, pupil->wanted_start_date, FIELD("wanted_start_date"))) return false;
+  if (pupil->wanted_start_date && !lp_check_date(ctx, pupil->wanted_start_date, FIELD("wanted_start_date")))
+    return false;
 #undef FIELD
   return true;
 }
@@ -99,7 +108,8 @@ int lp_handle_register_pupil(lp_ctx *ctx) {
   const char *school = pupil->school_id;
   if (lp_is_school(ctx)) {
     if (school[0] && strcmp(school, ctx->who.scope_id) != 0)
-      return lp_fail(ctx, CODE(PERMISSION_DENIED), "register_pupil.pupil.school_id", "a school token may register only its own pupils");
+      return lp_fail(ctx, CODE(PERMISSION_DENIED), "register_pupil.pupil.school_id",
+                     "a school token may register only its own pupils");
     school = ctx->who.scope_id;
   } else if (!lp_check_id(ctx, school, "register_pupil.pupil.school_id")) {
     return -1;
@@ -108,7 +118,8 @@ int lp_handle_register_pupil(lp_ctx *ctx) {
   char key[LP_MAX_KEY];
   lp_pupil_key(school, pupil->ref, key);
   if (lp_state_get(&ctx->daemon->state, LP_KIND_PUPIL, key))
-    return lp_fail(ctx, CODE(ALREADY_EXISTS), "register_pupil.pupil.ref", "school %s already has a pupil %s", school, pupil->ref);
+    return lp_fail(ctx, CODE(ALREADY_EXISTS), "register_pupil.pupil.ref", "school %s already has a pupil %s", school,
+                   pupil->ref);
   Leerplek__V1__Pupil *record = pupil_record(ctx, pupil, school, NULL);
   if (lp_store_record(ctx, "register", LP_KIND_PUPIL, key, record) != 0) return -1;
   Leerplek__V1__RegisterPupilResponse *reply = lp_reply_body(ctx, &leerplek__v1__register_pupil_response__descriptor);
@@ -118,7 +129,7 @@ int lp_handle_register_pupil(lp_ctx *ctx) {
 
 /* The stored pupil (school_id, ref) if visible to the token; fills key. */
 Leerplek__V1__Pupil *lp_visible_pupil(lp_ctx *ctx, const char *school_id, const char *ref, const char *call,
-                                          char key[LP_MAX_KEY]) {
+                                      char key[LP_MAX_KEY]) {
   char school_field[96], ref_field[96];
   snprintf(school_field, sizeof school_field, "%s.school_id", call);
   snprintf(ref_field, sizeof ref_field, "%s.pupil_ref", call);
@@ -137,10 +148,12 @@ static bool matching_fields_equal(const Leerplek__V1__Pupil *a, const Leerplek__
 }
 
 int lp_release_if_unfit(lp_ctx *ctx, const char *key, const Leerplek__V1__Pupil *record,
-                        const Leerplek__V1__Placement *placement, lp_releases *releases, Leerplek__V1__Vacancy **vacancy) {
+                        const Leerplek__V1__Placement *placement, lp_releases *releases,
+                        Leerplek__V1__Vacancy **vacancy) {
   *vacancy = NULL;
   if (!placement || placement->state != STATE(PROPOSED) || !placement->offer) return 0;
-  const Leerplek__V1__Vacancy *offered = lp_state_get(&ctx->daemon->state, LP_KIND_VACANCY, placement->offer->vacancy_id);
+  const Leerplek__V1__Vacancy *offered =
+      lp_state_get(&ctx->daemon->state, LP_KIND_VACANCY, placement->offer->vacancy_id);
   if (offered && lp_rules_still_fits(&ctx->daemon->state, &ctx->daemon->config, record, offered, placement)) return 0;
   bool holds = false;
   *vacancy = lp_vacancy_releasing(ctx, placement, &holds);
@@ -171,16 +184,19 @@ int lp_handle_update_pupil(lp_ctx *ctx) {
     return -1;
   lp_pupil_key(school, pupil->ref, key);
   const Leerplek__V1__Pupil *stored = lp_state_get(&ctx->daemon->state, LP_KIND_PUPIL, key);
-  if (!stored) return lp_fail(ctx, CODE(NOT_FOUND), "update_pupil.pupil.ref", "no pupil %s at school %s", pupil->ref, school);
+  if (!stored)
+    return lp_fail(ctx, CODE(NOT_FOUND), "update_pupil.pupil.ref", "no pupil %s at school %s", pupil->ref, school);
   if (!check_pupil(ctx, pupil, "update_pupil")) return -1;
-  if (!lp_check_revision(ctx, request->expected_revision, stored->revision, "update_pupil.expected_revision")) return -1;
+  if (!lp_check_revision(ctx, request->expected_revision, stored->revision, "update_pupil.expected_revision"))
+    return -1;
   Leerplek__V1__Pupil *record = pupil_record(ctx, pupil, school, stored);
   const Leerplek__V1__Placement *placement = lp_state_get(&ctx->daemon->state, LP_KIND_PLACEMENT, key);
   if (placement && (placement->state == STATE(ACCEPTED) || placement->state == STATE(AGREEMENT)) &&
       !matching_fields_equal(record, stored)) {
     protobuf_c_message_free_unpacked(&record->base, NULL);
-    return lp_fail(ctx, CODE(FAILED_PRECONDITION), "update_pupil.pupil",
-                   "training, readiness, home, commute and days cannot change while the placement is accepted or signed");
+    return lp_fail(
+        ctx, CODE(FAILED_PRECONDITION), "update_pupil.pupil",
+        "training, readiness, home, commute and days cannot change while the placement is accepted or signed");
   }
   lp_releases releases = {NULL, 0};
   Leerplek__V1__Vacancy *vacancy = NULL;
@@ -211,10 +227,10 @@ int lp_handle_get_pupil(lp_ctx *ctx) {
 }
 
 typedef struct school_filter {
-  const char *school_id;      /* "" = any */
-  const char *training_code;  /* "" = any */
-  int state;                  /* placements: 0 = any */
-  const char *vacancy_id;     /* placements: "" = any */
+  const char *school_id;     /* "" = any */
+  const char *training_code; /* "" = any */
+  int state;                 /* placements: 0 = any */
+  const char *vacancy_id;    /* placements: "" = any */
 } school_filter;
 
 static bool pupil_matches(const lp_ctx *ctx, const void *value, const void *arg) {
@@ -242,10 +258,12 @@ int lp_handle_list_pupils(lp_ctx *ctx) {
   const Leerplek__V1__ListPupilsRequest *request = ctx->request->list_pupils;
   school_filter filter = {"", request->training_code, 0, ""};
   if (!list_school(ctx, request->school_id, "list_pupils.school_id", &filter.school_id)) return -1;
-  if (request->training_code[0] && !lp_check_training_code(ctx, request->training_code, "list_pupils.training_code")) return -1;
+  if (request->training_code[0] && !lp_check_training_code(ctx, request->training_code, "list_pupils.training_code"))
+    return -1;
   Leerplek__V1__ListPupilsResponse *reply = lp_reply_body(ctx, &leerplek__v1__list_pupils_response__descriptor);
-  if (lp_list_page(ctx, LP_KIND_PUPIL, &request->base, request->page_size, request->page_token, "list_pupils", pupil_matches, &filter,
-                   (void ***)&reply->pupils, &reply->n_pupils, &reply->next_page_token, &reply->total_size) != 0)
+  if (lp_list_page(ctx, LP_KIND_PUPIL, &request->base, request->page_size, request->page_token, "list_pupils",
+                   pupil_matches, &filter, (void ***)&reply->pupils, &reply->n_pupils, &reply->next_page_token,
+                   &reply->total_size) != 0)
     return -1;
   return 0;
 }
@@ -273,7 +291,8 @@ int lp_handle_erase_pupil(lp_ctx *ctx) {
   lp_change_delete(change, LP_KIND_PLACEMENT, key);
   /* Every earlier event naming the pupil goes too; the erasure's own event names the school. */
   lp_txn_erase_history(lp_change_txn(change), pupil->school_id, pupil->ref);
-  for (size_t i = first_referral; i < referral_end; i++) lp_change_delete(change, LP_KIND_REFERRAL, referrals->entries[i].key);
+  for (size_t i = first_referral; i < referral_end; i++)
+    lp_change_delete(change, LP_KIND_REFERRAL, referrals->entries[i].key);
   if (vacancy) lp_change_put(change, LP_KIND_VACANCY, vacancy->id, vacancy);
   if (lp_commit(ctx, change) != 0) return -1;
   Leerplek__V1__ErasePupilResponse *reply = lp_reply_body(ctx, &leerplek__v1__erase_pupil_response__descriptor);
@@ -290,8 +309,8 @@ int lp_handle_request_placement(lp_ctx *ctx) {
   if (!pupil) return -1;
   const Leerplek__V1__Placement *stored = lp_state_get(&ctx->daemon->state, LP_KIND_PLACEMENT, key);
   if (stored && stored->state != STATE(WITHDRAWN) && stored->state != STATE(ENDED))
-    return lp_fail(ctx, CODE(ALREADY_EXISTS), "request_placement.pupil_ref", "pupil %s already has an active placement request",
-                   request->pupil_ref);
+    return lp_fail(ctx, CODE(ALREADY_EXISTS), "request_placement.pupil_ref",
+                   "pupil %s already has an active placement request", request->pupil_ref);
   Leerplek__V1__Placement *placement = lp_placement_new(pupil, ctx->now);
   Leerplek__V1__Pupil *pupil_copy = lp_clone(pupil);
   bool pupil_changes = pupil->waiting_since_unix_s == 0;
@@ -302,10 +321,13 @@ int lp_handle_request_placement(lp_ctx *ctx) {
   }
   lp_change *change = lp_begin(ctx, "request", LP_KIND_PLACEMENT, key);
   lp_change_put(change, LP_KIND_PLACEMENT, key, placement);
-  if (pupil_changes) lp_change_put(change, LP_KIND_PUPIL, key, pupil_copy);
-  else protobuf_c_message_free_unpacked(&pupil_copy->base, NULL);
+  if (pupil_changes)
+    lp_change_put(change, LP_KIND_PUPIL, key, pupil_copy);
+  else
+    protobuf_c_message_free_unpacked(&pupil_copy->base, NULL);
   if (lp_commit(ctx, change) != 0) return -1;
-  Leerplek__V1__RequestPlacementResponse *reply = lp_reply_body(ctx, &leerplek__v1__request_placement_response__descriptor);
+  Leerplek__V1__RequestPlacementResponse *reply =
+      lp_reply_body(ctx, &leerplek__v1__request_placement_response__descriptor);
   reply->placement = placement;
   return 0;
 }
@@ -314,11 +336,15 @@ int lp_handle_withdraw_placement(lp_ctx *ctx) {
   const Leerplek__V1__WithdrawPlacementRequest *request = ctx->request->withdraw_placement;
   char key[LP_MAX_KEY];
   if (!lp_visible_pupil(ctx, request->school_id, request->pupil_ref, "withdraw_placement", key)) return -1;
-  if (!lp_check_text(ctx, request->reason, "withdraw_placement.reason", 0, ctx->daemon->config.max_text_bytes, true)) return -1;
+  if (!lp_check_text(ctx, request->reason, "withdraw_placement.reason", 0, ctx->daemon->config.max_text_bytes, true))
+    return -1;
   const Leerplek__V1__Placement *stored = lp_state_get(&ctx->daemon->state, LP_KIND_PLACEMENT, key);
-  if (!stored) return lp_fail(ctx, CODE(NOT_FOUND), "withdraw_placement.pupil_ref", "pupil %s has no placement request", request->pupil_ref);
+  if (!stored)
+    return lp_fail(ctx, CODE(NOT_FOUND), "withdraw_placement.pupil_ref", "pupil %s has no placement request",
+                   request->pupil_ref);
   if (stored->state == STATE(WITHDRAWN))
-    return lp_fail(ctx, CODE(FAILED_PRECONDITION), "withdraw_placement.pupil_ref", "the placement request is already withdrawn");
+    return lp_fail(ctx, CODE(FAILED_PRECONDITION), "withdraw_placement.pupil_ref",
+                   "the placement request is already withdrawn");
   bool holds_seat = false;
   Leerplek__V1__Vacancy *vacancy = lp_vacancy_releasing(ctx, stored, &holds_seat);
   Leerplek__V1__Placement *record = lp_clone(stored);
@@ -338,7 +364,8 @@ int lp_handle_withdraw_placement(lp_ctx *ctx) {
   lp_change_put(change, LP_KIND_PLACEMENT, key, record);
   if (vacancy) lp_change_put(change, LP_KIND_VACANCY, vacancy->id, vacancy);
   if (lp_commit(ctx, change) != 0) return -1;
-  Leerplek__V1__WithdrawPlacementResponse *reply = lp_reply_body(ctx, &leerplek__v1__withdraw_placement_response__descriptor);
+  Leerplek__V1__WithdrawPlacementResponse *reply =
+      lp_reply_body(ctx, &leerplek__v1__withdraw_placement_response__descriptor);
   reply->placement = record;
   return 0;
 }
@@ -348,7 +375,9 @@ int lp_handle_get_placement(lp_ctx *ctx) {
   char key[LP_MAX_KEY];
   if (!lp_visible_pupil(ctx, request->school_id, request->pupil_ref, "get_placement", key)) return -1;
   Leerplek__V1__Placement *placement = lp_state_get(&ctx->daemon->state, LP_KIND_PLACEMENT, key);
-  if (!placement) return lp_fail(ctx, CODE(NOT_FOUND), "get_placement.pupil_ref", "pupil %s has no placement request", request->pupil_ref);
+  if (!placement)
+    return lp_fail(ctx, CODE(NOT_FOUND), "get_placement.pupil_ref", "pupil %s has no placement request",
+                   request->pupil_ref);
   Leerplek__V1__GetPlacementResponse *reply = lp_reply_body(ctx, &leerplek__v1__get_placement_response__descriptor);
   reply->placement = placement;
   return 0;
@@ -361,22 +390,25 @@ static bool placement_matches(const lp_ctx *ctx, const void *value, const void *
   return (!filter->school_id[0] || strcmp(placement->school_id, filter->school_id) == 0) &&
          (!filter->training_code[0] || strcmp(placement->training_code, filter->training_code) == 0) &&
          (filter->state == 0 || (int)placement->state == filter->state) &&
-         (!filter->vacancy_id[0] || (placement->offer && strcmp(placement->offer->vacancy_id, filter->vacancy_id) == 0));
+         (!filter->vacancy_id[0] ||
+          (placement->offer && strcmp(placement->offer->vacancy_id, filter->vacancy_id) == 0));
 }
 
 int lp_handle_list_placements(lp_ctx *ctx) {
   const Leerplek__V1__ListPlacementsRequest *request = ctx->request->list_placements;
   school_filter filter = {"", request->training_code, (int)request->state, request->vacancy_id};
   if (!list_school(ctx, request->school_id, "list_placements.school_id", &filter.school_id)) return -1;
-  if ((request->training_code[0] && !lp_check_training_code(ctx, request->training_code, "list_placements.training_code")) ||
+  if ((request->training_code[0] &&
+       !lp_check_training_code(ctx, request->training_code, "list_placements.training_code")) ||
       (request->vacancy_id[0] && !lp_check_id(ctx, request->vacancy_id, "list_placements.vacancy_id")))
     return -1;
   if (request->state > STATE(ENDED))
-    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "list_placements.state", "list_placements.state is not a PlacementState");
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "list_placements.state",
+                   "list_placements.state is not a PlacementState");
   Leerplek__V1__ListPlacementsResponse *reply = lp_reply_body(ctx, &leerplek__v1__list_placements_response__descriptor);
-  if (lp_list_page(ctx, LP_KIND_PLACEMENT, &request->base, request->page_size, request->page_token, "list_placements", placement_matches,
-                   &filter, (void ***)&reply->placements, &reply->n_placements, &reply->next_page_token,
-                   &reply->total_size) != 0)
+  if (lp_list_page(ctx, LP_KIND_PLACEMENT, &request->base, request->page_size, request->page_token, "list_placements",
+                   placement_matches, &filter, (void ***)&reply->placements, &reply->n_placements,
+                   &reply->next_page_token, &reply->total_size) != 0)
     return -1;
   return 0;
 }

@@ -35,12 +35,15 @@ static Leerplek__V1__Referral *visible_referral(lp_ctx *ctx, const Leerplek__V1_
   if (!lp_resolve_school(ctx, name->school_id, school_field, &school) || !lp_check_id(ctx, name->pupil_ref, ref_field))
     return NULL;
   if (!lp_support_component_valid(name->component))
-    return lp_fail(ctx, CODE(INVALID_ARGUMENT), component_field, "%s must be one of the six components", component_field), NULL;
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), component_field, "%s must be one of the six components",
+                   component_field),
+           NULL;
   lp_referral_key(school, name->pupil_ref, name->component, key);
   Leerplek__V1__Referral *referral = lp_state_get(&ctx->daemon->state, LP_KIND_REFERRAL, key);
   if (!referral || (lp_is_support(ctx) && strcmp(referral->organisation_id, ctx->who.scope_id) != 0))
     return lp_fail(ctx, CODE(NOT_FOUND), ref_field, "no %s referral of pupil %s at school %s",
-                   lp_support_component_code(name->component), name->pupil_ref, school), NULL;
+                   lp_support_component_code(name->component), name->pupil_ref, school),
+           NULL;
   return referral;
 }
 
@@ -99,13 +102,15 @@ static int acting_side(lp_ctx *ctx, int side, const char *call) {
   return side;
 }
 
-static bool in_state(lp_ctx *ctx, const Leerplek__V1__Referral *referral, int state, const char *call, const char *what) {
+static bool in_state(lp_ctx *ctx, const Leerplek__V1__Referral *referral, int state, const char *call,
+                     const char *what) {
   if ((int)referral->state == state) return true;
   char field[64];
   snprintf(field, sizeof field, "%s.referral", call);
-  const ProtobufCEnumValue *value = protobuf_c_enum_descriptor_get_value(&leerplek__v1__referral_state__descriptor,
-                                                                         (int)referral->state);
-  return lp_fail(ctx, CODE(FAILED_PRECONDITION), field, "%s: the referral is %s", what, value ? value->name : "?"), false;
+  const ProtobufCEnumValue *value =
+      protobuf_c_enum_descriptor_get_value(&leerplek__v1__referral_state__descriptor, (int)referral->state);
+  return lp_fail(ctx, CODE(FAILED_PRECONDITION), field, "%s: the referral is %s", what, value ? value->name : "?"),
+         false;
 }
 
 /* ---- refer ----------------------------------------------------------------------------- */
@@ -113,11 +118,13 @@ static bool in_state(lp_ctx *ctx, const Leerplek__V1__Referral *referral, int st
 int lp_handle_refer_pupil(lp_ctx *ctx) {
   const Leerplek__V1__ReferPupilRequest *request = ctx->request->refer_pupil;
   char pupil_key[LP_MAX_KEY];
-  const Leerplek__V1__Pupil *pupil = lp_visible_pupil(ctx, request->school_id, request->pupil_ref, "refer_pupil", pupil_key);
+  const Leerplek__V1__Pupil *pupil =
+      lp_visible_pupil(ctx, request->school_id, request->pupil_ref, "refer_pupil", pupil_key);
   if (!pupil) return -1;
   size_t count = request->n_components;
   if (count < 1 || count > 6)
-    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "refer_pupil.components", "refer_pupil.components must list 1 to 6 components");
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "refer_pupil.components",
+                   "refer_pupil.components must list 1 to 6 components");
   for (size_t i = 0; i < count; i++) {
     char field[64];
     snprintf(field, sizeof field, "refer_pupil.components[%zu]", i);
@@ -125,10 +132,12 @@ int lp_handle_refer_pupil(lp_ctx *ctx) {
       return lp_fail(ctx, CODE(INVALID_ARGUMENT), field, "%s must be one of the six components", field);
     for (size_t j = 0; j < i; j++)
       if (request->components[j] == request->components[i])
-        return lp_fail(ctx, CODE(INVALID_ARGUMENT), field, "%s is listed twice", lp_support_component_code(request->components[i]));
+        return lp_fail(ctx, CODE(INVALID_ARGUMENT), field, "%s is listed twice",
+                       lp_support_component_code(request->components[i]));
   }
   if (!lp_check_text(ctx, request->reason, "refer_pupil.reason", 1, REASON_MAX, false)) return -1;
-  if (request->urgency != LEERPLEK__V1__URGENCY__URGENCY_NORMAL && request->urgency != LEERPLEK__V1__URGENCY__URGENCY_HIGH)
+  if (request->urgency != LEERPLEK__V1__URGENCY__URGENCY_NORMAL &&
+      request->urgency != LEERPLEK__V1__URGENCY__URGENCY_HIGH)
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), "refer_pupil.urgency", "refer_pupil.urgency must be NORMAL or HIGH");
   char keys[6][LP_REFERRAL_KEY_SIZE];
   for (size_t i = 0; i < count; i++) {
@@ -182,7 +191,7 @@ typedef struct referral_filter {
   const char *school_id;
   const char *organisation_id;
   int state;
-  bool support_view;   /* list_support_referrals: only states that hold or held a seat */
+  bool support_view; /* list_support_referrals: only states that hold or held a seat */
 } referral_filter;
 
 static bool referral_matches(const lp_ctx *ctx, const void *value, const void *arg) {
@@ -210,14 +219,16 @@ int lp_handle_list_referrals(lp_ctx *ctx) {
     return -1;
   if (lp_is_school(ctx)) {
     if (request->school_id[0] && strcmp(request->school_id, ctx->who.scope_id) != 0)
-      return lp_fail(ctx, CODE(PERMISSION_DENIED), "list_referrals.school_id", "a school token may list only its own referrals");
+      return lp_fail(ctx, CODE(PERMISSION_DENIED), "list_referrals.school_id",
+                     "a school token may list only its own referrals");
     filter.school_id = ctx->who.scope_id;
   } else if (request->school_id[0] && !lp_check_id(ctx, request->school_id, "list_referrals.school_id")) {
     return -1;
   }
   Leerplek__V1__ListReferralsResponse *reply = lp_reply_body(ctx, &leerplek__v1__list_referrals_response__descriptor);
-  if (lp_list_page(ctx, LP_KIND_REFERRAL, &request->base, request->page_size, request->page_token, "list_referrals", referral_matches, &filter,
-                   (void ***)&reply->referrals, &reply->n_referrals, &reply->next_page_token, &reply->total_size) != 0)
+  if (lp_list_page(ctx, LP_KIND_REFERRAL, &request->base, request->page_size, request->page_token, "list_referrals",
+                   referral_matches, &filter, (void ***)&reply->referrals, &reply->n_referrals, &reply->next_page_token,
+                   &reply->total_size) != 0)
     return -1;
   return 0;
 }
@@ -230,7 +241,8 @@ static Leerplek__V1__SupportReferral *support_view(lp_ctx *ctx, const Leerplek__
   char pupil_key[LP_MAX_KEY];
   lp_pupil_key(referral->school_id, referral->pupil_ref, pupil_key);
   const Leerplek__V1__Pupil *pupil = lp_state_get(&ctx->daemon->state, LP_KIND_PUPIL, pupil_key);
-  const Leerplek__V1__SupportOffer *offer = lp_state_get(&ctx->daemon->state, LP_KIND_SUPPORT_OFFER, referral->offer_id);
+  const Leerplek__V1__SupportOffer *offer =
+      lp_state_get(&ctx->daemon->state, LP_KIND_SUPPORT_OFFER, referral->offer_id);
   const Leerplek__V1__SupportOrganisation *organisation =
       offer ? lp_state_get(&ctx->daemon->state, LP_KIND_SUPPORT_ORGANISATION, offer->organisation_id) : NULL;
   const Leerplek__V1__SupportSite *site = organisation ? lp_support_site(organisation, offer->site_id) : NULL;
@@ -276,14 +288,15 @@ int lp_handle_list_support_referrals(lp_ctx *ctx) {
   }
   if (!check_state_filter(ctx, request->state, "list_support_referrals.state")) return -1;
   referral_filter filter = {"", organisation, request->state, true};
-  Leerplek__V1__ListSupportReferralsResponse *reply = lp_reply_body(ctx, &leerplek__v1__list_support_referrals_response__descriptor);
+  Leerplek__V1__ListSupportReferralsResponse *reply =
+      lp_reply_body(ctx, &leerplek__v1__list_support_referrals_response__descriptor);
   void **page = NULL;
-  if (lp_list_page(ctx, LP_KIND_REFERRAL, &request->base, request->page_size, request->page_token, "list_support_referrals",
-                   referral_matches, &filter, &page, &reply->n_referrals, &reply->next_page_token, &reply->total_size) != 0)
+  if (lp_list_page(ctx, LP_KIND_REFERRAL, &request->base, request->page_size, request->page_token,
+                   "list_support_referrals", referral_matches, &filter, &page, &reply->n_referrals,
+                   &reply->next_page_token, &reply->total_size) != 0)
     return -1;
   reply->referrals = lp_scratch(ctx, (reply->n_referrals ? reply->n_referrals : 1) * sizeof *reply->referrals);
-  for (size_t i = 0; i < reply->n_referrals; i++)
-    reply->referrals[i] = support_view(ctx, page[i]);
+  for (size_t i = 0; i < reply->n_referrals; i++) reply->referrals[i] = support_view(ctx, page[i]);
   return 0;
 }
 
@@ -297,23 +310,25 @@ int lp_handle_offer_referral(lp_ctx *ctx) {
   const Leerplek__V1__SupportOffer *offer = lp_state_get(&ctx->daemon->state, LP_KIND_SUPPORT_OFFER, request->offer_id);
   if (!offer) return lp_fail(ctx, CODE(NOT_FOUND), "offer_referral.offer_id", "no support offer %s", request->offer_id);
   if (!lp_referral_waiting(referral->state))
-    return lp_fail(ctx, CODE(FAILED_PRECONDITION), "offer_referral.referral", "only a WAITING or DECLINED referral can be offered a seat");
+    return lp_fail(ctx, CODE(FAILED_PRECONDITION), "offer_referral.referral",
+                   "only a WAITING or DECLINED referral can be offered a seat");
   char pupil_key[LP_MAX_KEY];
   lp_pupil_key(referral->school_id, referral->pupil_ref, pupil_key);
   const Leerplek__V1__Pupil *pupil = lp_state_get(&ctx->daemon->state, LP_KIND_PUPIL, pupil_key);
   if (offer->component != referral->component)
-    return lp_fail(ctx, CODE(FAILED_PRECONDITION), "offer_referral.offer_id", "offer %s is %s, the referral asks %s", offer->id,
-                   lp_support_component_code(offer->component), lp_support_component_code(referral->component));
+    return lp_fail(ctx, CODE(FAILED_PRECONDITION), "offer_referral.offer_id", "offer %s is %s, the referral asks %s",
+                   offer->id, lp_support_component_code(offer->component),
+                   lp_support_component_code(referral->component));
   if (!pupil || !lp_support_offer_serves(offer, pupil->training_code))
-    return lp_fail(ctx, CODE(FAILED_PRECONDITION), "offer_referral.offer_id", "offer %s does not serve the pupil's training",
-                   offer->id);
+    return lp_fail(ctx, CODE(FAILED_PRECONDITION), "offer_referral.offer_id",
+                   "offer %s does not serve the pupil's training", offer->id);
   for (size_t i = 0; i < referral->n_declined_offer_ids; i++)
     if (strcmp(referral->declined_offer_ids[i], offer->id) == 0)
-      return lp_fail(ctx, CODE(FAILED_PRECONDITION), "offer_referral.offer_id", "offer %s was declined for this referral",
-                     offer->id);
+      return lp_fail(ctx, CODE(FAILED_PRECONDITION), "offer_referral.offer_id",
+                     "offer %s was declined for this referral", offer->id);
   if (lp_support_seats_held(&ctx->daemon->state.maps[LP_KIND_REFERRAL], offer->id) >= offer->seats)
-    return lp_fail(ctx, CODE(FAILED_PRECONDITION), "offer_referral.offer_id", "offer %s has no free seat (%u of %u held)",
-                   offer->id, offer->seats, offer->seats);
+    return lp_fail(ctx, CODE(FAILED_PRECONDITION), "offer_referral.offer_id",
+                   "offer %s has no free seat (%u of %u held)", offer->id, offer->seats, offer->seats);
   Leerplek__V1__Referral *record = lp_clone(referral);
   record->state = STATE(OFFERED);
   record->school_accepted = record->support_accepted = false;
@@ -332,17 +347,20 @@ int lp_handle_accept_referral(lp_ctx *ctx) {
   Leerplek__V1__Referral *referral = visible_referral(ctx, request->referral, "accept_referral", key);
   if (!referral) return -1;
   int side = acting_side(ctx, request->side, "accept_referral");
-  if (!side || !in_state(ctx, referral, STATE(OFFERED), "accept_referral", "only an OFFERED referral can be accepted")) return -1;
+  if (!side || !in_state(ctx, referral, STATE(OFFERED), "accept_referral", "only an OFFERED referral can be accepted"))
+    return -1;
   const ProtobufCMessageDescriptor *descriptor = &leerplek__v1__accept_referral_response__descriptor;
   if (side == SIDE(SCHOOL) ? referral->school_accepted : referral->support_accepted)
     return reply_with(ctx, descriptor, referral);
   Leerplek__V1__Referral *record = lp_clone(referral);
   if (record) {
-    if (side == SIDE(SCHOOL)) record->school_accepted = true;
-    else record->support_accepted = true;
+    if (side == SIDE(SCHOOL))
+      record->school_accepted = true;
+    else
+      record->support_accepted = true;
   }
-  if (commit_referral(ctx, "accept", key, record, side == SIDE(SCHOOL) ? "accepted by the school" : "accepted by the organisation",
-                      NULL) != 0)
+  if (commit_referral(ctx, "accept", key, record,
+                      side == SIDE(SCHOOL) ? "accepted by the school" : "accepted by the organisation", NULL) != 0)
     return -1;
   return reply_with(ctx, descriptor, record);
 }
@@ -353,7 +371,8 @@ int lp_handle_decline_referral(lp_ctx *ctx) {
   const Leerplek__V1__Referral *referral = visible_referral(ctx, request->referral, "decline_referral", key);
   if (!referral) return -1;
   int side = acting_side(ctx, request->side, "decline_referral");
-  if (!side || !lp_check_text(ctx, request->reason, "decline_referral.reason", 0, ctx->daemon->config.max_text_bytes, true) ||
+  if (!side ||
+      !lp_check_text(ctx, request->reason, "decline_referral.reason", 0, ctx->daemon->config.max_text_bytes, true) ||
       !in_state(ctx, referral, STATE(OFFERED), "decline_referral", "only an OFFERED referral can be declined"))
     return -1;
   Leerplek__V1__Referral *record = lp_clone(referral);
@@ -376,8 +395,10 @@ int lp_handle_decline_referral(lp_ctx *ctx) {
 
 int lp_handle_start_referral(lp_ctx *ctx) {
   char key[LP_REFERRAL_KEY_SIZE];
-  const Leerplek__V1__Referral *referral = visible_referral(ctx, ctx->request->start_referral->referral, "start_referral", key);
-  if (!referral || !in_state(ctx, referral, STATE(OFFERED), "start_referral", "only an OFFERED referral can start")) return -1;
+  const Leerplek__V1__Referral *referral =
+      visible_referral(ctx, ctx->request->start_referral->referral, "start_referral", key);
+  if (!referral || !in_state(ctx, referral, STATE(OFFERED), "start_referral", "only an OFFERED referral can start"))
+    return -1;
   if (!referral->school_accepted || !referral->support_accepted)
     return lp_fail(ctx, CODE(FAILED_PRECONDITION), "start_referral.referral",
                    "the trajectory starts once both the school and the organisation accepted");
@@ -398,10 +419,10 @@ int lp_handle_start_referral(lp_ctx *ctx) {
  * released as an update of the pupil would. */
 typedef struct way_back {
   char key[LP_MAX_KEY];
-  Leerplek__V1__Pupil *pupil;          /* the changed pupil, NULL: no change */
-  Leerplek__V1__Placement *placement;  /* a new placement request, NULL: none */
+  Leerplek__V1__Pupil *pupil;         /* the changed pupil, NULL: no change */
+  Leerplek__V1__Placement *placement; /* a new placement request, NULL: none */
   lp_releases releases;
-  Leerplek__V1__Vacancy *vacancy;      /* a released proposal's vacancy */
+  Leerplek__V1__Vacancy *vacancy; /* a released proposal's vacancy */
 } way_back;
 
 static void way_back_free(way_back *way) {
@@ -465,8 +486,10 @@ int lp_handle_end_referral(lp_ctx *ctx) {
   char key[LP_REFERRAL_KEY_SIZE];
   const Leerplek__V1__Referral *referral = visible_referral(ctx, request->referral, "end_referral", key);
   if (!referral) return -1;
-  if (request->outcome < LEERPLEK__V1__READINESS__READINESS_NOT_READY || request->outcome > LEERPLEK__V1__READINESS__READINESS_READY)
-    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "end_referral.outcome", "end_referral.outcome must be NOT_READY, PARTLY or READY");
+  if (request->outcome < LEERPLEK__V1__READINESS__READINESS_NOT_READY ||
+      request->outcome > LEERPLEK__V1__READINESS__READINESS_READY)
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "end_referral.outcome",
+                   "end_referral.outcome must be NOT_READY, PARTLY or READY");
   if (!lp_check_text(ctx, request->note, "end_referral.note", 0, ctx->daemon->config.max_text_bytes, true) ||
       !in_state(ctx, referral, STATE(STARTED), "end_referral", "only a STARTED trajectory can end"))
     return -1;
@@ -474,9 +497,11 @@ int lp_handle_end_referral(lp_ctx *ctx) {
   record->state = STATE(ENDED);
   record->outcome = request->outcome;
   record->ended_unix_s = ctx->now;
-  const ProtobufCEnumValue *outcome = protobuf_c_enum_descriptor_get_value(&leerplek__v1__readiness__descriptor, request->outcome);
+  const ProtobufCEnumValue *outcome =
+      protobuf_c_enum_descriptor_get_value(&leerplek__v1__readiness__descriptor, request->outcome);
   char note[1200];
-  snprintf(note, sizeof note, "ended, %s%s%s", outcome ? outcome->name : "?", request->note[0] ? ": " : "", request->note);
+  snprintf(note, sizeof note, "ended, %s%s%s", outcome ? outcome->name : "?", request->note[0] ? ": " : "",
+           request->note);
   add_history(ctx, record, note);
   way_back way;
   if (plan_way_back(ctx, record, &way) != 0) {
@@ -499,12 +524,14 @@ int lp_handle_withdraw_referral(lp_ctx *ctx) {
   const Leerplek__V1__WithdrawReferralRequest *request = ctx->request->withdraw_referral;
   char key[LP_REFERRAL_KEY_SIZE];
   Leerplek__V1__Referral *referral = visible_referral(ctx, request->referral, "withdraw_referral", key);
-  if (!referral || !lp_check_text(ctx, request->reason, "withdraw_referral.reason", 0, ctx->daemon->config.max_text_bytes, true))
+  if (!referral ||
+      !lp_check_text(ctx, request->reason, "withdraw_referral.reason", 0, ctx->daemon->config.max_text_bytes, true))
     return -1;
   const ProtobufCMessageDescriptor *descriptor = &leerplek__v1__withdraw_referral_response__descriptor;
   if (referral->state == STATE(WITHDRAWN)) return reply_with(ctx, descriptor, referral);
   if (referral->state == STATE(ENDED))
-    return lp_fail(ctx, CODE(FAILED_PRECONDITION), "withdraw_referral.referral", "an ENDED referral cannot be withdrawn");
+    return lp_fail(ctx, CODE(FAILED_PRECONDITION), "withdraw_referral.referral",
+                   "an ENDED referral cannot be withdrawn");
   Leerplek__V1__Referral *record = lp_clone(referral);
   record->state = STATE(WITHDRAWN);
   record->school_accepted = record->support_accepted = false;

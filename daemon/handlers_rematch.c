@@ -32,8 +32,8 @@ static void on_rematch_done(void *arg, int code, const char *message, const Leer
 int lp_handle_run_rematch(lp_ctx *ctx) {
   const Leerplek__V1__RunRematchRequest *request = ctx->request->run_rematch;
   if (request->max_changes > 1000)
-    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "run_rematch.max_changes", "max_changes must be 0..1000 (0 = 100), not %u",
-                   request->max_changes);
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "run_rematch.max_changes",
+                   "max_changes must be 0..1000 (0 = 100), not %u", request->max_changes);
   lp_rematch *rematch = lp_rematch_of(ctx->daemon);
   if (!rematch) return lp_fail(ctx, CODE(UNAVAILABLE), "", "the rematch is not available on this daemon");
   lp_auth_describe(&ctx->who, ctx->actor, sizeof ctx->actor);
@@ -54,8 +54,8 @@ static bool is_waiting(int state) { return state == PSTATE(WAITING) || state == 
 int lp_handle_get_report(lp_ctx *ctx) {
   const Leerplek__V1__GetReportRequest *request = ctx->request->get_report;
   if (request->max_shortages > LP_MAX_REPORT_SHORTAGES)
-    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "get_report.max_shortages", "max_shortages must be 0..200 (0 = 20), not %u",
-                   request->max_shortages);
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "get_report.max_shortages",
+                   "max_shortages must be 0..200 (0 = 20), not %u", request->max_shortages);
   uint32_t max_shortages = request->max_shortages ? request->max_shortages : LP_DEFAULT_REPORT_SHORTAGES;
   Leerplek__V1__GetReportResponse *reply = lp_reply_body(ctx, &leerplek__v1__get_report_response__descriptor);
   reply->report = lp_report_build(&ctx->scratch, ctx->daemon, max_shortages, ctx->now);
@@ -66,7 +66,7 @@ int lp_handle_get_report(lp_ctx *ctx) {
 /* ---- GetWaitingList -------------------------------------------------------------------- */
 
 typedef struct waiting {
-  const Leerplek__V1__Pupil *pupil;       /* NULL for a page token's position */
+  const Leerplek__V1__Pupil *pupil; /* NULL for a page token's position */
   const Leerplek__V1__Placement *placement;
   int64_t score, since;
   const char *school_id, *ref;
@@ -130,7 +130,8 @@ int lp_handle_get_waiting_list(lp_ctx *ctx) {
   const char *school = request->school_id;
   if (lp_is_school(ctx)) {
     if (school[0] && strcmp(school, ctx->who.scope_id) != 0)
-      return lp_fail(ctx, CODE(PERMISSION_DENIED), "get_waiting_list.school_id", "a school sees only its own waiting list entries");
+      return lp_fail(ctx, CODE(PERMISSION_DENIED), "get_waiting_list.school_id",
+                     "a school sees only its own waiting list entries");
     school = ctx->who.scope_id;
   }
   char after_key[LP_MAX_KEY];
@@ -138,7 +139,8 @@ int lp_handle_get_waiting_list(lp_ctx *ctx) {
   if (!lp_page_token_read(ctx, "get_waiting_list", &request->base, request->page_token, after_key)) return -1;
   bool resuming = after_key[0] != '\0';
   if (resuming && !read_position(after_key, &after))
-    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "get_waiting_list.page_token", "get_waiting_list.page_token is not a page token of this list");
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "get_waiting_list.page_token",
+                   "get_waiting_list.page_token is not a page token of this list");
   const lp_state *state = &ctx->daemon->state;
   const lp_map *placements = &state->maps[LP_KIND_PLACEMENT];
   waiting *list = lp_malloc((placements->count + 1) * sizeof *list);
@@ -158,7 +160,8 @@ int lp_handle_get_waiting_list(lp_ctx *ctx) {
   }
   if (count > 1) qsort(list, count, sizeof *list, by_priority);
   uint32_t limit = lp_page_size(ctx, request->page_size);
-  Leerplek__V1__GetWaitingListResponse *reply = lp_reply_body(ctx, &leerplek__v1__get_waiting_list_response__descriptor);
+  Leerplek__V1__GetWaitingListResponse *reply =
+      lp_reply_body(ctx, &leerplek__v1__get_waiting_list_response__descriptor);
   Leerplek__V1__WaitingListEntry **entries = lp_scratch(ctx, ((size_t)limit + 1) * sizeof *entries);
   size_t returned = 0;
   const waiting *last = NULL;
@@ -196,8 +199,8 @@ int lp_handle_get_waiting_list(lp_ctx *ctx) {
   reply->n_entries = returned;
   char last_key[LP_MAX_KEY];
   if (more) position_key(last, last_key);
-  reply->next_page_token = more ? lp_page_token_make(ctx, "get_waiting_list", &request->base, last_key)
-                                : lp_scratch_strdup(ctx, "");
+  reply->next_page_token =
+      more ? lp_page_token_make(ctx, "get_waiting_list", &request->base, last_key) : lp_scratch_strdup(ctx, "");
   free(list);
   return 0;
 }

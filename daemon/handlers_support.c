@@ -17,7 +17,8 @@ static bool check_site(lp_ctx *ctx, const Leerplek__V1__SupportSite *site, const
 #define FIELD(name) (snprintf(field, sizeof field, "%s.%s", prefix, name), field)
   return lp_check_id(ctx, site->id, FIELD("id")) &&
          lp_check_text(ctx, site->name, FIELD("name"), 0, config->max_name_bytes, false) &&
-         lp_check_point(ctx, site->point, FIELD("point")) && lp_check_postcode(ctx, site->postcode, FIELD("postcode")) &&
+         lp_check_point(ctx, site->point, FIELD("point")) &&
+         lp_check_postcode(ctx, site->postcode, FIELD("postcode")) &&
          lp_check_text(ctx, site->district, FIELD("district"), 0, config->max_short_text_bytes, false);
 #undef FIELD
 }
@@ -67,7 +68,8 @@ int lp_handle_upsert_support_organisation(lp_ctx *ctx) {
     record->updated_unix_s = ctx->now;
   }
   if (lp_store_record(ctx, "upsert", LP_KIND_SUPPORT_ORGANISATION, organisation->id, record) != 0) return -1;
-  Leerplek__V1__UpsertSupportOrganisationResponse *reply = lp_reply_body(ctx, &leerplek__v1__upsert_support_organisation_response__descriptor);
+  Leerplek__V1__UpsertSupportOrganisationResponse *reply =
+      lp_reply_body(ctx, &leerplek__v1__upsert_support_organisation_response__descriptor);
   reply->organisation = record;
   reply->created = stored == NULL;
   return 0;
@@ -82,7 +84,8 @@ int lp_handle_get_support_organisation(lp_ctx *ctx) {
   Leerplek__V1__SupportOrganisation *organisation = lp_state_get(&ctx->daemon->state, LP_KIND_SUPPORT_ORGANISATION, id);
   if (!organisation)
     return lp_fail(ctx, CODE(NOT_FOUND), "get_support_organisation.organisation_id", "no support organisation %s", id);
-  Leerplek__V1__GetSupportOrganisationResponse *reply = lp_reply_body(ctx, &leerplek__v1__get_support_organisation_response__descriptor);
+  Leerplek__V1__GetSupportOrganisationResponse *reply =
+      lp_reply_body(ctx, &leerplek__v1__get_support_organisation_response__descriptor);
   reply->organisation = organisation;
   return 0;
 }
@@ -95,7 +98,8 @@ static bool organisation_visible(const lp_ctx *ctx, const void *value, const voi
 
 int lp_handle_list_support_organisations(lp_ctx *ctx) {
   const Leerplek__V1__ListSupportOrganisationsRequest *request = ctx->request->list_support_organisations;
-  Leerplek__V1__ListSupportOrganisationsResponse *reply = lp_reply_body(ctx, &leerplek__v1__list_support_organisations_response__descriptor);
+  Leerplek__V1__ListSupportOrganisationsResponse *reply =
+      lp_reply_body(ctx, &leerplek__v1__list_support_organisations_response__descriptor);
   if (lp_list_page(ctx, LP_KIND_SUPPORT_ORGANISATION, &request->base, request->page_size, request->page_token,
                    "list_support_organisations", organisation_visible, NULL, (void ***)&reply->organisations,
                    &reply->n_organisations, &reply->next_page_token, &reply->total_size) != 0)
@@ -108,30 +112,37 @@ int lp_handle_list_support_organisations(lp_ctx *ctx) {
 static bool check_offer(lp_ctx *ctx, const Leerplek__V1__SupportOffer *offer) {
   const lp_state *state = &ctx->daemon->state;
 #define FIELD(name) "upsert_support_offer.offer." name
-  if (!lp_check_id(ctx, offer->id, FIELD("id")) || !lp_check_id(ctx, offer->organisation_id, FIELD("organisation_id")) ||
-      !lp_check_id(ctx, offer->site_id, FIELD("site_id")) || !lp_check_day_mask(ctx, offer->day_mask, FIELD("day_mask")) ||
+  if (!lp_check_id(ctx, offer->id, FIELD("id")) ||
+      !lp_check_id(ctx, offer->organisation_id, FIELD("organisation_id")) ||
+      !lp_check_id(ctx, offer->site_id, FIELD("site_id")) ||
+      !lp_check_day_mask(ctx, offer->day_mask, FIELD("day_mask")) ||
       !lp_check_date(ctx, offer->start_date, FIELD("start_date")))
     return false;
   if (!lp_support_component_valid(offer->component))
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("component"),
-                   FIELD("component") " must be FOVORM, FOWERK, FOIBAL, BGLTRA, PRJLEW or ALTDEL"), false;
+                   FIELD("component") " must be FOVORM, FOWERK, FOIBAL, BGLTRA, PRJLEW or ALTDEL"),
+           false;
   if (offer->seats < 1 || offer->seats > LP_SUPPORT_MAX_SEATS)
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("seats"), FIELD("seats") " must be between 1 and %d",
-                   LP_SUPPORT_MAX_SEATS), false;
+                   LP_SUPPORT_MAX_SEATS),
+           false;
   if (!lp_check_training_list(ctx, offer->training_codes, offer->n_training_codes, ctx->daemon->config.max_recognitions,
                               FIELD("training_codes")))
     return false;
   if (lp_is_support(ctx) && strcmp(offer->organisation_id, ctx->who.scope_id) != 0)
     return lp_fail(ctx, CODE(PERMISSION_DENIED), FIELD("organisation_id"),
-                   "a support token may manage only its own organisation's offers"), false;
+                   "a support token may manage only its own organisation's offers"),
+           false;
   const Leerplek__V1__SupportOrganisation *organisation =
       lp_state_get(state, LP_KIND_SUPPORT_ORGANISATION, offer->organisation_id);
   if (!organisation)
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("organisation_id"), "no support organisation %s",
-                   offer->organisation_id), false;
+                   offer->organisation_id),
+           false;
   if (!lp_support_site(organisation, offer->site_id))
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), FIELD("site_id"), "organisation %s has no site %s", organisation->id,
-                   offer->site_id), false;
+                   offer->site_id),
+           false;
 #undef FIELD
   return true;
 }
@@ -145,8 +156,8 @@ int lp_handle_upsert_support_offer(lp_ctx *ctx) {
   const Leerplek__V1__SupportOffer *stored = lp_state_get(&ctx->daemon->state, LP_KIND_SUPPORT_OFFER, offer->id);
   if (stored && strcmp(stored->organisation_id, offer->organisation_id) != 0) {
     if (lp_is_support(ctx))
-      return lp_fail(ctx, CODE(PERMISSION_DENIED), "upsert_support_offer.offer.id", "offer %s belongs to another organisation",
-                     offer->id);
+      return lp_fail(ctx, CODE(PERMISSION_DENIED), "upsert_support_offer.offer.id",
+                     "offer %s belongs to another organisation", offer->id);
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), "upsert_support_offer.offer.organisation_id",
                    "organisation_id is immutable: offer %s belongs to %s", offer->id, stored->organisation_id);
   }
@@ -164,7 +175,8 @@ int lp_handle_upsert_support_offer(lp_ctx *ctx) {
     record->updated_unix_s = ctx->now;
   }
   if (lp_store_record(ctx, "upsert", LP_KIND_SUPPORT_OFFER, offer->id, record) != 0) return -1;
-  Leerplek__V1__UpsertSupportOfferResponse *reply = lp_reply_body(ctx, &leerplek__v1__upsert_support_offer_response__descriptor);
+  Leerplek__V1__UpsertSupportOfferResponse *reply =
+      lp_reply_body(ctx, &leerplek__v1__upsert_support_offer_response__descriptor);
   reply->offer = record;
   reply->created = stored == NULL;
   return 0;
@@ -176,7 +188,8 @@ int lp_handle_get_support_offer(lp_ctx *ctx) {
   Leerplek__V1__SupportOffer *offer = lp_state_get(&ctx->daemon->state, LP_KIND_SUPPORT_OFFER, id);
   if (!offer || (lp_is_support(ctx) && strcmp(offer->organisation_id, ctx->who.scope_id) != 0))
     return lp_fail(ctx, CODE(NOT_FOUND), "get_support_offer.offer_id", "no support offer %s", id);
-  Leerplek__V1__GetSupportOfferResponse *reply = lp_reply_body(ctx, &leerplek__v1__get_support_offer_response__descriptor);
+  Leerplek__V1__GetSupportOfferResponse *reply =
+      lp_reply_body(ctx, &leerplek__v1__get_support_offer_response__descriptor);
   reply->offer = offer;
   return 0;
 }
@@ -192,8 +205,10 @@ static bool offer_matches(const lp_ctx *ctx, const void *value, const void *arg)
 
 int lp_handle_list_support_offers(lp_ctx *ctx) {
   const Leerplek__V1__ListSupportOffersRequest *request = ctx->request->list_support_offers;
-  if ((request->organisation_id[0] && !lp_check_id(ctx, request->organisation_id, "list_support_offers.organisation_id")) ||
-      (request->training_code[0] && !lp_check_training_code(ctx, request->training_code, "list_support_offers.training_code")))
+  if ((request->organisation_id[0] &&
+       !lp_check_id(ctx, request->organisation_id, "list_support_offers.organisation_id")) ||
+      (request->training_code[0] &&
+       !lp_check_training_code(ctx, request->training_code, "list_support_offers.training_code")))
     return -1;
   if (request->component != 0 && !lp_support_component_valid(request->component))
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), "list_support_offers.component",
@@ -206,10 +221,11 @@ int lp_handle_list_support_offers(lp_ctx *ctx) {
                      "a support token may list only its own organisation's offers");
     filter.organisation_id = ctx->who.scope_id;
   }
-  Leerplek__V1__ListSupportOffersResponse *reply = lp_reply_body(ctx, &leerplek__v1__list_support_offers_response__descriptor);
-  if (lp_list_page(ctx, LP_KIND_SUPPORT_OFFER, &request->base, request->page_size, request->page_token, "list_support_offers",
-                   offer_matches, &filter, (void ***)&reply->offers, &reply->n_offers, &reply->next_page_token,
-                   &reply->total_size) != 0)
+  Leerplek__V1__ListSupportOffersResponse *reply =
+      lp_reply_body(ctx, &leerplek__v1__list_support_offers_response__descriptor);
+  if (lp_list_page(ctx, LP_KIND_SUPPORT_OFFER, &request->base, request->page_size, request->page_token,
+                   "list_support_offers", offer_matches, &filter, (void ***)&reply->offers, &reply->n_offers,
+                   &reply->next_page_token, &reply->total_size) != 0)
     return -1;
   return 0;
 }

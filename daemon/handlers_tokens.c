@@ -23,13 +23,17 @@ int lp_handle_create_token(lp_ctx *ctx) {
   if (role == ROLE(SUPPORT)) {
     if (!lp_check_id(ctx, request->scope_id, "create_token.scope_id")) return -1;
     if (!lp_state_get(&ctx->daemon->state, LP_KIND_SUPPORT_ORGANISATION, request->scope_id))
-      return lp_fail(ctx, CODE(INVALID_ARGUMENT), "create_token.scope_id", "no support organisation %s", request->scope_id);
+      return lp_fail(ctx, CODE(INVALID_ARGUMENT), "create_token.scope_id", "no support organisation %s",
+                     request->scope_id);
   }
   if ((role == ROLE(COORDINATOR) || role == ROLE(ADMIN)) && request->scope_id[0])
-    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "create_token.scope_id", "COORDINATOR and ADMIN tokens have no scope_id");
-  if (!lp_check_text(ctx, request->label, "create_token.label", 0, ctx->daemon->config.max_short_text_bytes, false)) return -1;
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "create_token.scope_id",
+                   "COORDINATOR and ADMIN tokens have no scope_id");
+  if (!lp_check_text(ctx, request->label, "create_token.label", 0, ctx->daemon->config.max_short_text_bytes, false))
+    return -1;
   if (request->expires_unix_s != 0 && request->expires_unix_s <= ctx->now)
-    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "create_token.expires_unix_s", "create_token.expires_unix_s must be 0 or in the future");
+    return lp_fail(ctx, CODE(INVALID_ARGUMENT), "create_token.expires_unix_s",
+                   "create_token.expires_unix_s must be 0 or in the future");
 
   char id[LP_TOKEN_ID_SIZE], *text = lp_scratch(ctx, LP_TOKEN_TEXT_SIZE);
   unsigned char hash[32];
@@ -81,7 +85,8 @@ int lp_handle_revoke_token(lp_ctx *ctx) {
       if (token->info->role == ROLE(ADMIN) && token_active(token, ctx->now)) active_admins++;
     }
     if (active_admins <= 1)
-      return lp_fail(ctx, CODE(FAILED_PRECONDITION), "revoke_token.token_id", "token %s is the last active ADMIN token", id);
+      return lp_fail(ctx, CODE(FAILED_PRECONDITION), "revoke_token.token_id", "token %s is the last active ADMIN token",
+                     id);
   }
   lp_token *token = lp_calloc(1, sizeof *token);
   Leerplek__V1__TokenInfo *info = lp_clone(stored->info);
@@ -108,11 +113,12 @@ int lp_handle_list_tokens(lp_ctx *ctx) {
   const Leerplek__V1__ListTokensRequest *request = ctx->request->list_tokens;
   if (request->role > ROLE(SUPPORT))
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), "list_tokens.role", "list_tokens.role is not a Role");
-  if (!lp_check_text(ctx, request->scope_id, "list_tokens.scope_id", 0, ctx->daemon->config.max_id_bytes, false)) return -1;
+  if (!lp_check_text(ctx, request->scope_id, "list_tokens.scope_id", 0, ctx->daemon->config.max_id_bytes, false))
+    return -1;
   Leerplek__V1__ListTokensResponse *reply = lp_reply_body(ctx, &leerplek__v1__list_tokens_response__descriptor);
   void **tokens = NULL;
-  if (lp_list_page(ctx, LP_KIND_TOKEN, &request->base, request->page_size, request->page_token, "list_tokens", token_matches, request,
-                   &tokens, &reply->n_tokens, &reply->next_page_token, &reply->total_size) != 0)
+  if (lp_list_page(ctx, LP_KIND_TOKEN, &request->base, request->page_size, request->page_token, "list_tokens",
+                   token_matches, request, &tokens, &reply->n_tokens, &reply->next_page_token, &reply->total_size) != 0)
     return -1;
   /* The map holds lp_token; the reply wants their TokenInfo. */
   reply->tokens = lp_scratch(ctx, reply->n_tokens * sizeof *reply->tokens);

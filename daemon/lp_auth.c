@@ -47,8 +47,8 @@ int lp_auth_hash(const char *text, unsigned char hash[32]) {
 
 void lp_auth_hash_hex(const unsigned char hash[32], char hex[65]) { to_hex(hash, 32, hex); }
 
-int lp_auth_check(const lp_state *state, const char *text, long long now, lp_token_memo *memo,
-                  lp_principal *who, char *why, size_t why_size) {
+int lp_auth_check(const lp_state *state, const char *text, long long now, lp_token_memo *memo, lp_principal *who,
+                  char *why, size_t why_size) {
   const int unauthenticated = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_UNAUTHENTICATED;
   memset(who, 0, sizeof *who);
   if (!text || text[0] == '\0') {
@@ -106,11 +106,11 @@ int lp_auth_check(const lp_state *state, const char *text, long long now, lp_tok
 
 void lp_auth_describe(const lp_principal *who, char *out, size_t out_size) {
   switch (who->role) {
-    case LEERPLEK__V1__ROLE__ROLE_SCHOOL: snprintf(out, out_size, "school:%s", who->scope_id); break;
-    case LEERPLEK__V1__ROLE__ROLE_COMPANY: snprintf(out, out_size, "company:%s", who->scope_id); break;
-    case LEERPLEK__V1__ROLE__ROLE_COORDINATOR: snprintf(out, out_size, "coordinator"); break;
-    case LEERPLEK__V1__ROLE__ROLE_ADMIN: snprintf(out, out_size, "admin"); break;
-    case LEERPLEK__V1__ROLE__ROLE_SUPPORT: snprintf(out, out_size, "support:%s", who->scope_id); break;
-    default: snprintf(out, out_size, "anonymous"); break;
+  case LEERPLEK__V1__ROLE__ROLE_SCHOOL: snprintf(out, out_size, "school:%s", who->scope_id); break;
+  case LEERPLEK__V1__ROLE__ROLE_COMPANY: snprintf(out, out_size, "company:%s", who->scope_id); break;
+  case LEERPLEK__V1__ROLE__ROLE_COORDINATOR: snprintf(out, out_size, "coordinator"); break;
+  case LEERPLEK__V1__ROLE__ROLE_ADMIN: snprintf(out, out_size, "admin"); break;
+  case LEERPLEK__V1__ROLE__ROLE_SUPPORT: snprintf(out, out_size, "support:%s", who->scope_id); break;
+  default: snprintf(out, out_size, "anonymous"); break;
   }
 }

@@ -8,14 +8,14 @@
 
 #include "lp_state.h"
 
-#define LP_TOKEN_ID_SIZE 17     /* 16 hex digits + NUL */
-#define LP_TOKEN_TEXT_SIZE 86   /* "lp1." + 16 hex id + "." + 64 hex secret + NUL */
+#define LP_TOKEN_ID_SIZE 17   /* 16 hex digits + NUL */
+#define LP_TOKEN_TEXT_SIZE 86 /* "lp1." + 16 hex id + "." + 64 hex secret + NUL */
 #define LP_SCOPE_SIZE 64
-#define LP_MAX_TOKEN_BYTES 128  /* longest Request.token accepted (Limits.max_token_bytes) */
+#define LP_MAX_TOKEN_BYTES 128 /* longest Request.token accepted (Limits.max_token_bytes) */
 
 /* Who is calling: the role and scope of a valid token (role 0 = no token). */
 typedef struct lp_principal {
-  int role;                       /* Leerplek__V1__Role */
+  int role; /* Leerplek__V1__Role */
   char scope_id[LP_SCOPE_SIZE];
   char token_id[LP_TOKEN_ID_SIZE];
 } lp_principal;
@@ -37,8 +37,8 @@ int lp_auth_hash(const char *text, unsigned char hash[32]);
 void lp_auth_hash_hex(const unsigned char hash[32], char hex[65]);
 /* Checks a presented token against the state at time now (memo may be NULL). Returns 0 and
  * fills who, or a StatusCode (UNAUTHENTICATED) with the reason in why. */
-int lp_auth_check(const lp_state *state, const char *text, long long now, lp_token_memo *memo,
-                  lp_principal *who, char *why, size_t why_size);
+int lp_auth_check(const lp_state *state, const char *text, long long now, lp_token_memo *memo, lp_principal *who,
+                  char *why, size_t why_size);
 /* "school:<id>", "company:<id>", "support:<id>", "coordinator", "admin" or "anonymous", for logs
  * and events. */
 void lp_auth_describe(const lp_principal *who, char *out, size_t out_size);

@@ -86,17 +86,14 @@ int lp_store_record_detail(lp_ctx *ctx, const char *op, enum lp_kind kind, const
   return lp_commit(ctx, change);
 }
 
-static bool is_alnum(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
+static bool is_alnum(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 
 bool lp_check_id(lp_ctx *ctx, const char *value, const char *field) {
   size_t length = strlen(value);
   uint32_t max = ctx->daemon->config.max_id_bytes;
   if (length == 0) return lp_fail(ctx, INVALID, field, "%s is required", field), false;
   if (length > max) return lp_fail(ctx, INVALID, field, "%s is %zu bytes; at most %u", field, length, max), false;
-  if (!is_alnum(value[0]))
-    return lp_fail(ctx, INVALID, field, "%s must start with a letter or digit", field), false;
+  if (!is_alnum(value[0])) return lp_fail(ctx, INVALID, field, "%s must start with a letter or digit", field), false;
   for (size_t i = 0; i < length; i++)
     if (!is_alnum(value[i]) && value[i] != '.' && value[i] != '_' && value[i] != '-')
       return lp_fail(ctx, INVALID, field, "%s may hold only A-Z a-z 0-9 . _ - (byte %zu is not)", field, i), false;
@@ -107,11 +104,13 @@ bool lp_check_training_code(lp_ctx *ctx, const char *value, const char *field) {
   size_t length = strlen(value);
   if (length == 0) return lp_fail(ctx, INVALID, field, "%s is required", field), false;
   if (length > LP_MAX_TRAINING_CODE_BYTES)
-    return lp_fail(ctx, INVALID, field, "%s is %zu bytes; at most %d", field, length, LP_MAX_TRAINING_CODE_BYTES), false;
+    return lp_fail(ctx, INVALID, field, "%s is %zu bytes; at most %d", field, length, LP_MAX_TRAINING_CODE_BYTES),
+           false;
   for (size_t i = 0; i < length; i++) {
     char c = value[i];
     if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'))
-      return lp_fail(ctx, INVALID, field, "%s may hold only upper-case A-Z, 0-9 and - (byte %zu is not)", field, i), false;
+      return lp_fail(ctx, INVALID, field, "%s may hold only upper-case A-Z, 0-9 and - (byte %zu is not)", field, i),
+             false;
   }
   return true;
 }
@@ -170,14 +169,14 @@ static bool check_text_bytes(lp_ctx *ctx, const unsigned char *bytes, size_t len
     if (step == 0) return lp_fail(ctx, INVALID, field, "%s is not valid UTF-8 (at byte %zu)", field, i), false;
     if ((code_point < 0x20 && !(allow_newlines && code_point == '\n')) || code_point == 0x7F)
       return lp_fail(ctx, INVALID, field, "%s contains a control character (U+%04X) at byte %zu", field,
-                     (unsigned)code_point, i), false;
+                     (unsigned)code_point, i),
+             false;
     i += step;
   }
   return true;
 }
 
-bool lp_check_text(lp_ctx *ctx, const char *value, const char *field, size_t min, size_t max,
-                   bool allow_newlines) {
+bool lp_check_text(lp_ctx *ctx, const char *value, const char *field, size_t min, size_t max, bool allow_newlines) {
   size_t length = strlen(value);
   if (length < min) return lp_fail(ctx, INVALID, field, "%s is required", field), false;
   if (length > max) return lp_fail(ctx, INVALID, field, "%s is %zu bytes; at most %zu", field, length, max), false;
@@ -225,17 +224,12 @@ static bool check_wire(lp_ctx *ctx, const ProtobufCMessageDescriptor *message, c
     case 0:
       if (!read_varint(data, size, &at, &skipped)) return true;
       continue;
-    case 1:
-      at += 8;
-      continue;
-    case 5:
-      at += 4;
-      continue;
+    case 1: at += 8; continue;
+    case 5: at += 4; continue;
     case 2:
       if (!read_varint(data, size, &at, &length) || length > size - at) return true;
       break;
-    default:
-      return true;
+    default: return true;
     }
     const uint8_t *value = data + at;
     at += (size_t)length;
@@ -243,16 +237,16 @@ static bool check_wire(lp_ctx *ctx, const ProtobufCMessageDescriptor *message, c
     if (!field || (field->type != PROTOBUF_C_TYPE_STRING && field->type != PROTOBUF_C_TYPE_MESSAGE)) continue;
     size_t index = (size_t)(field - message->fields);
     unsigned occurrence = index < 64 ? occurrences[index]++ : 0;
-    int written = field->label == PROTOBUF_C_LABEL_REPEATED
-                      ? snprintf(path + path_length, path_size - path_length, "%s%s[%u]", path_length ? "." : "",
-                                 field->name, occurrence)
-                      : snprintf(path + path_length, path_size - path_length, "%s%s", path_length ? "." : "",
-                                 field->name);
+    int written =
+        field->label == PROTOBUF_C_LABEL_REPEATED
+            ? snprintf(path + path_length, path_size - path_length, "%s%s[%u]", path_length ? "." : "", field->name,
+                       occurrence)
+            : snprintf(path + path_length, path_size - path_length, "%s%s", path_length ? "." : "", field->name);
     if (written < 0 || (size_t)written >= path_size - path_length) written = 0;
-    bool ok = field->type == PROTOBUF_C_TYPE_STRING
-                  ? check_text_bytes(ctx, value, (size_t)length, path, allows_newlines(message, field))
-                  : check_wire(ctx, field->descriptor, value, (size_t)length, path, path_length + (size_t)written,
-                               path_size);
+    bool ok =
+        field->type == PROTOBUF_C_TYPE_STRING
+            ? check_text_bytes(ctx, value, (size_t)length, path, allows_newlines(message, field))
+            : check_wire(ctx, field->descriptor, value, (size_t)length, path, path_length + (size_t)written, path_size);
     path[path_length] = '\0';
     if (!ok) return false;
   }
@@ -272,7 +266,8 @@ bool lp_check_day_mask(lp_ctx *ctx, uint32_t mask, const char *field) {
 }
 
 bool lp_check_training_list(lp_ctx *ctx, char *const *codes, size_t count, size_t max, const char *field) {
-  if (count > max) return lp_fail(ctx, INVALID, field, "%s may list at most %zu trainings, not %zu", field, max, count), false;
+  if (count > max)
+    return lp_fail(ctx, INVALID, field, "%s may list at most %zu trainings, not %zu", field, max, count), false;
   for (size_t i = 0; i < count; i++) {
     char item[192];
     snprintf(item, sizeof item, "%s[%zu]", field, i);
@@ -316,8 +311,9 @@ bool lp_check_date(lp_ctx *ctx, const Leerplek__V1__Date *date, const char *fiel
 bool lp_check_revision(lp_ctx *ctx, uint64_t expected, uint64_t stored, const char *field) {
   if (expected != 0 && expected != stored)
     return lp_fail(ctx, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_ABORTED, field,
-                   "%s is %llu but the stored revision is %llu; re-read and retry", field,
-                   (unsigned long long)expected, (unsigned long long)stored), false;
+                   "%s is %llu but the stored revision is %llu; re-read and retry", field, (unsigned long long)expected,
+                   (unsigned long long)stored),
+           false;
   return true;
 }
 
@@ -342,13 +338,16 @@ static void digest_filters(EVP_MD_CTX *digest, const ProtobufCMessage *request) 
     case 1: at += 8; break;
     case 5: at += 4; break;
     case 2:
-      if (read_varint(bytes, size, &at, &value) && value <= size - at) at += (size_t)value;
-      else at = size;
+      if (read_varint(bytes, size, &at, &value) && value <= size - at)
+        at += (size_t)value;
+      else
+        at = size;
       break;
     default: at = size;
     }
     if (at > size) at = size;
-    const ProtobufCFieldDescriptor *field = protobuf_c_message_descriptor_get_field(request->descriptor, (unsigned)(key >> 3));
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field(request->descriptor, (unsigned)(key >> 3));
     if (field && (strcmp(field->name, "page_size") == 0 || strcmp(field->name, "page_token") == 0)) continue;
     EVP_DigestUpdate(digest, bytes + field_start, at - field_start);
   }
@@ -410,7 +409,9 @@ bool lp_page_token_read(lp_ctx *ctx, const char *call, const ProtobufCMessage *r
     last_key[0] = '\0';
     return lp_fail(ctx, INVALID, field,
                    "%s is not a page token of this list with these filters (pass next_page_token back unchanged, "
-                   "with the same filters; empty for the first page)", field), false;
+                   "with the same filters; empty for the first page)",
+                   field),
+           false;
   }
   return true;
 }
@@ -427,8 +428,8 @@ bool lp_is_support(const lp_ctx *ctx) { return ctx->who.role == LEERPLEK__V1__RO
 bool lp_resolve_school(lp_ctx *ctx, const char *school_id, const char *field, const char **school) {
   if (lp_is_school(ctx)) {
     if (school_id[0] != '\0' && strcmp(school_id, ctx->who.scope_id) != 0)
-      return lp_fail(ctx, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_NOT_FOUND, field,
-                     "no such pupil for this school"), false;
+      return lp_fail(ctx, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_NOT_FOUND, field, "no such pupil for this school"),
+             false;
     *school = ctx->who.scope_id;
     return true;
   }

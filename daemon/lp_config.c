@@ -18,33 +18,41 @@ typedef struct option {
   const char *name;
   enum option_type type;
   size_t offset;
-  size_t string_size;    /* for strings: the buffer size */
-  const char *fallback;  /* the default, as text */
-  uint32_t min, max;     /* for numbers */
+  size_t string_size;   /* for strings: the buffer size */
+  const char *fallback; /* the default, as text */
+  uint32_t min, max;    /* for numbers */
   const char *help;
 } option;
 
-#define STRING_OPTION(sec, field, def, text) \
-  {sec, #field, OPTION_STRING, offsetof(lp_config, field), sizeof(((lp_config *)0)->field), def, 0, 0, text}
-#define UINT_OPTION(sec, field, def, lo, hi, text) \
-  {sec, #field, OPTION_UINT, offsetof(lp_config, field), 0, def, lo, hi, text}
+#define STRING_OPTION(sec, field, def, text)                                                                           \
+  { sec, #field, OPTION_STRING, offsetof(lp_config, field), sizeof(((lp_config *)0)->field), def, 0, 0, text }
+#define UINT_OPTION(sec, field, def, lo, hi, text)                                                                     \
+  { sec, #field, OPTION_UINT, offsetof(lp_config, field), 0, def, lo, hi, text }
 
 static const option options[] = {
     STRING_OPTION("server", listen, "127.0.0.1:7411", "API address: ip:port, [ipv6]:port or unix:/path"),
-    STRING_OPTION("server", http_listen, "", "HTTP address for /healthz and /metrics (ip:port or unix:/path); empty = off"),
+    STRING_OPTION("server", http_listen, "",
+                  "HTTP address for /healthz and /metrics (ip:port or unix:/path); empty = off"),
     STRING_OPTION("server", log_level, "info", "error, warn, info or debug (stderr)"),
     STRING_OPTION("server", instance_id, "", "this daemon's name in lp:events; empty = random at start"),
     UINT_OPTION("server", shutdown_grace_ms, "5000", 0, 600000, "on SIGTERM, wait this long for calls in flight, ms"),
     UINT_OPTION("limits", max_frame_bytes, "1048576", 1024, 64u << 20, "largest request frame, bytes"),
     UINT_OPTION("limits", max_connections, "1024", 1, 1000000, "open API connections; more are refused"),
-    UINT_OPTION("limits", max_connections_per_address, "64", 1, 1000000, "open API connections from one IP address; more are refused (unix sockets not counted)"),
-    UINT_OPTION("limits", hello_timeout_ms, "10000", 100, 600000, "after connect, Hello (and the TLS handshake) must have arrived within this, ms"),
-    UINT_OPTION("limits", frame_timeout_ms, "10000", 100, 600000, "once a request frame has begun, all of it must arrive within this, ms"),
-    UINT_OPTION("limits", max_output_total_bytes, "268435456", 65536, 4000000000u, "unsent reply bytes of all connections together; over it the connections holding most are cut off"),
-    UINT_OPTION("limits", max_watchers, "256", 0, 100000, "watching connections (the notification feed) at once; more are refused"),
+    UINT_OPTION("limits", max_connections_per_address, "64", 1, 1000000,
+                "open API connections from one IP address; more are refused (unix sockets not counted)"),
+    UINT_OPTION("limits", hello_timeout_ms, "10000", 100, 600000,
+                "after connect, Hello (and the TLS handshake) must have arrived within this, ms"),
+    UINT_OPTION("limits", frame_timeout_ms, "10000", 100, 600000,
+                "once a request frame has begun, all of it must arrive within this, ms"),
+    UINT_OPTION("limits", max_output_total_bytes, "268435456", 65536, 4000000000u,
+                "unsent reply bytes of all connections together; over it the connections holding most are cut off"),
+    UINT_OPTION("limits", max_watchers, "256", 0, 100000,
+                "watching connections (the notification feed) at once; more are refused"),
     UINT_OPTION("limits", idle_timeout_s, "300", 0, 86400, "close connections idle this long, s (0 = never)"),
-    UINT_OPTION("limits", max_pending_requests, "128", 1, 100000, "requests in flight per connection before reading pauses"),
-    UINT_OPTION("limits", output_high_water_bytes, "4194304", 4096, 1u << 30, "unsent reply bytes per connection before reading pauses"),
+    UINT_OPTION("limits", max_pending_requests, "128", 1, 100000,
+                "requests in flight per connection before reading pauses"),
+    UINT_OPTION("limits", output_high_water_bytes, "4194304", 4096, 1u << 30,
+                "unsent reply bytes per connection before reading pauses"),
     UINT_OPTION("limits", default_page_size, "100", 1, 1000000, "page size when a list call gives 0"),
     UINT_OPTION("limits", max_page_size, "1000", 1, 1000000, "largest page size; larger requests are clamped"),
     UINT_OPTION("limits", max_id_bytes, "32", 1, 32, "longest id, bytes"),
@@ -56,35 +64,59 @@ static const option options[] = {
     UINT_OPTION("limits", max_exclusions, "100", 0, 10000, "most excluded companies per pupil"),
     STRING_OPTION("tls", tls_cert_file, "", "PEM certificate chain for TLS on the API port; empty = plain TCP"),
     STRING_OPTION("tls", tls_key_file, "", "PEM private key of tls_cert_file"),
-    STRING_OPTION("tls", tls_client_ca_file, "", "PEM CA certificates; when set, every client must present a certificate they signed"),
+    STRING_OPTION("tls", tls_client_ca_file, "",
+                  "PEM CA certificates; when set, every client must present a certificate they signed"),
     STRING_OPTION("redis", redis, "127.0.0.1:6379", "Redis address: ip:port or unix:/path (no host names)"),
-    STRING_OPTION("redis", redis_sentinels, "", "Sentinel addresses ip:port,ip:port,...: ask them for the primary instead of using redis"),
+    STRING_OPTION("redis", redis_sentinels, "",
+                  "Sentinel addresses ip:port,ip:port,...: ask them for the primary instead of using redis"),
     STRING_OPTION("redis", redis_sentinel_master, "leerplek", "the master name the Sentinels monitor"),
-    STRING_OPTION("redis", redis_sentinel_password_file, "", "file whose first line is the Sentinels' requirepass; empty = none"),
-    UINT_OPTION("redis", redis_wait_replicas, "0", 0, 16, "acknowledge a write only once this many replicas have it (WAIT); 0 = once the primary has it"),
-    UINT_OPTION("redis", redis_wait_timeout_ms, "1000", 1, 600000, "how long WAIT waits for the replicas, ms (below redis_timeout_ms)"),
-    STRING_OPTION("redis", redis_password_file, "", "file whose first line is the Redis password (sent with AUTH); empty = no AUTH"),
+    STRING_OPTION("redis", redis_sentinel_password_file, "",
+                  "file whose first line is the Sentinels' requirepass; empty = none"),
+    UINT_OPTION("redis", redis_wait_replicas, "0", 0, 16,
+                "acknowledge a write only once this many replicas have it (WAIT); 0 = once the primary has it"),
+    UINT_OPTION("redis", redis_wait_timeout_ms, "1000", 1, 600000,
+                "how long WAIT waits for the replicas, ms (below redis_timeout_ms)"),
+    STRING_OPTION("redis", redis_password_file, "",
+                  "file whose first line is the Redis password (sent with AUTH); empty = no AUTH"),
     UINT_OPTION("redis", redis_timeout_ms, "2000", 10, 600000, "connect timeout and write confirmation timeout, ms"),
     UINT_OPTION("redis", redis_reconnect_min_ms, "100", 1, 600000, "first reconnect delay, ms (doubles up to the max)"),
     UINT_OPTION("redis", redis_reconnect_max_ms, "5000", 1, 3600000, "longest reconnect delay, ms"),
-    UINT_OPTION("redis", follow_events, "1", 0, 1, "1 = apply other daemons' writes from lp:events (scale-out); 0 only for a daemon known to be alone"),
-    UINT_OPTION("redis", events_max_length, "1000000", 1000, 1u << 31, "approximate length kept of the lp:events stream"),
-    UINT_OPTION("report", trend_interval_s, "600", 1, 86400, "how often today's snapshot of the headline figures (lp:trend:<day>) is refreshed, s"),
-    STRING_OPTION("rematch", rematch_nightly_time, "02:00", "run a rematch every day at HH:MM local time; empty = never"),
+    UINT_OPTION("redis", follow_events, "1", 0, 1,
+                "1 = apply other daemons' writes from lp:events (scale-out); 0 only for a daemon known to be alone"),
+    UINT_OPTION("redis", events_max_length, "1000000", 1000, 1u << 31,
+                "approximate length kept of the lp:events stream"),
+    UINT_OPTION("report", trend_interval_s, "600", 1, 86400,
+                "how often today's snapshot of the headline figures (lp:trend:<day>) is refreshed, s"),
+    STRING_OPTION("rematch", rematch_nightly_time, "02:00",
+                  "run a rematch every day at HH:MM local time; empty = never"),
     UINT_OPTION("rematch", rematch_lock_ttl_ms, "60000", 1000, 3600000, "expiry of the Redis lock lp:lock:rematch, ms"),
-    UINT_OPTION("rematch", rematch_write_chunk_bytes, "65536", 1024, 64u << 20, "the epoch write stages the changed records in commits of about this many bytes (each answered well within redis_timeout_ms)"),
+    UINT_OPTION("rematch", rematch_write_chunk_bytes, "65536", 1024, 64u << 20,
+                "the epoch write stages the changed records in commits of about this many bytes (each answered well "
+                "within redis_timeout_ms)"),
     /* The rulebook's settings (matcher/eligibility.h); the limits are the rulebook's, under
      * which its priority levels provably hold. The penalties of the higher levels follow. */
     UINT_OPTION("rematch", rematch_cost_per_100m, "1", 0, 100, "pair cost per 100 m of commute"),
-    UINT_OPTION("rematch", rematch_preference_rank_step, "20", 0, 1000, "pair cost per rank below the pupil's first preferred company"),
-    UINT_OPTION("rematch", rematch_not_preferred_penalty, "200", 0, 10000, "pair cost of a company outside the pupil's (non-empty) preferences"),
-    UINT_OPTION("rematch", rematch_move_penalty, "100", 0, 10000, "move threshold: a proposal moves only if that is better by more than this (100 = 10 km)"),
-    UINT_OPTION("rematch", rematch_ready_on_preparatory, "1", 0, 1, "1 = partly ready and ready pupils may take preparatory seats no eligible not-ready pupil claims; 0 = preparatory seats only for not-ready pupils"),
-    UINT_OPTION("rematch", rematch_start_window_days, "30", 0, 366, "rule 6: a vacancy fits a pupil with a wanted start date when it starts at most this many days after it"),
-    UINT_OPTION("rematch", rematch_hint_pair_budget, "1000000", 0, 2000000000, "pairs the re-solves that check the unplaced pupils' hints may build per rematch (strongest claims first)"),
+    UINT_OPTION("rematch", rematch_preference_rank_step, "20", 0, 1000,
+                "pair cost per rank below the pupil's first preferred company"),
+    UINT_OPTION("rematch", rematch_not_preferred_penalty, "200", 0, 10000,
+                "pair cost of a company outside the pupil's (non-empty) preferences"),
+    UINT_OPTION("rematch", rematch_move_penalty, "100", 0, 10000,
+                "move threshold: a proposal moves only if that is better by more than this (100 = 10 km)"),
+    UINT_OPTION("rematch", rematch_ready_on_preparatory, "1", 0, 1,
+                "1 = partly ready and ready pupils may take preparatory seats no eligible not-ready pupil claims; 0 = "
+                "preparatory seats only for not-ready pupils"),
+    UINT_OPTION(
+        "rematch", rematch_start_window_days, "30", 0, 366,
+        "rule 6: a vacancy fits a pupil with a wanted start date when it starts at most this many days after it"),
+    UINT_OPTION(
+        "rematch", rematch_hint_pair_budget, "1000000", 0, 2000000000,
+        "pairs the re-solves that check the unplaced pupils' hints may build per rematch (strongest claims first)"),
     /* Seconds, not days, so that a test can use a deadline of a second or two. */
-    UINT_OPTION("proposals", proposal_answer_seconds, "864000", 1, 31536000, "time both sides have to accept a proposal, s (864000 = 10 days); past it the proposal is released"),
-    UINT_OPTION("proposals", proposal_reminder_seconds, "172800", 0, 31536000, "the reminder event (op remind on lp:events) goes out this long before the answer deadline, s; 0 = no reminder"),
+    UINT_OPTION("proposals", proposal_answer_seconds, "864000", 1, 31536000,
+                "time both sides have to accept a proposal, s (864000 = 10 days); past it the proposal is released"),
+    UINT_OPTION("proposals", proposal_reminder_seconds, "172800", 0, 31536000,
+                "the reminder event (op remind on lp:events) goes out this long before the answer deadline, s; 0 = no "
+                "reminder"),
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 
@@ -107,10 +139,8 @@ static int apply(lp_config *config, const option *opt, const char *value, char *
   char *end = NULL;
   errno = 0;
   unsigned long long number = strtoull(value, &end, 10);
-  if (value[0] == '\0' || value[0] == '-' || *end != '\0' || errno != 0 || number < opt->min ||
-      number > opt->max) {
-    snprintf(error, error_size, "%s: '%s' is not a whole number in %u..%u", opt->name, value,
-             opt->min, opt->max);
+  if (value[0] == '\0' || value[0] == '-' || *end != '\0' || errno != 0 || number < opt->min || number > opt->max) {
+    snprintf(error, error_size, "%s: '%s' is not a whole number in %u..%u", opt->name, value, opt->min, opt->max);
     return -1;
   }
   uint32_t stored = (uint32_t)number;
@@ -146,8 +176,7 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
   if (context->failed) return 0;
   const option *opt = find_option(name);
   if (!opt || strcmp(opt->section, section) != 0) {
-    snprintf(context->error, context->error_size, "%s: unknown key '%s' in section [%s]",
-             context->path, name, section);
+    snprintf(context->error, context->error_size, "%s: unknown key '%s' in section [%s]", context->path, name, section);
     context->failed = 1;
     return 0;
   }
@@ -191,12 +220,13 @@ int lp_config_validate(const lp_config *config, char *error, size_t error_size) 
     return -1;
   }
   if (config->default_page_size > config->max_page_size) {
-    snprintf(error, error_size, "default_page_size %u is above max_page_size %u",
-             config->default_page_size, config->max_page_size);
+    snprintf(error, error_size, "default_page_size %u is above max_page_size %u", config->default_page_size,
+             config->max_page_size);
     return -1;
   }
   if (config->proposal_reminder_seconds >= config->proposal_answer_seconds && config->proposal_reminder_seconds != 0) {
-    snprintf(error, error_size, "proposal_reminder_seconds %u must be below proposal_answer_seconds %u (or 0 = no reminder)",
+    snprintf(error, error_size,
+             "proposal_reminder_seconds %u must be below proposal_answer_seconds %u (or 0 = no reminder)",
              config->proposal_reminder_seconds, config->proposal_answer_seconds);
     return -1;
   }
@@ -232,8 +262,10 @@ int lp_config_validate(const lp_config *config, char *error, size_t error_size) 
     return -1;
   }
   if (config->redis_wait_replicas > 0 && config->redis_wait_timeout_ms >= config->redis_timeout_ms) {
-    snprintf(error, error_size, "redis_wait_timeout_ms %u must be below redis_timeout_ms %u (else the link is "
-             "dropped while WAIT still waits)", config->redis_wait_timeout_ms, config->redis_timeout_ms);
+    snprintf(error, error_size,
+             "redis_wait_timeout_ms %u must be below redis_timeout_ms %u (else the link is "
+             "dropped while WAIT still waits)",
+             config->redis_wait_timeout_ms, config->redis_timeout_ms);
     return -1;
   }
   if (config->redis_sentinels[0] && !config->redis_sentinel_master[0]) {
@@ -248,7 +280,8 @@ int lp_config_validate(const lp_config *config, char *error, size_t error_size) 
 }
 
 /* The first line of path into out (1..out_size-1 bytes); option names the setting for errors. */
-static int read_secret(const char *option, const char *path, char *out, size_t out_size, char *error, size_t error_size) {
+static int read_secret(const char *option, const char *path, char *out, size_t out_size, char *error,
+                       size_t error_size) {
   out[0] = '\0';
   if (path[0] == '\0') return 0;
   FILE *file = fopen(path, "r");

@@ -18,13 +18,13 @@ typedef struct lp_reply lp_reply;
 typedef struct lp_ctx {
   lp_daemon *daemon;
   const Leerplek__V1__Request *request;
-  const uint8_t *frame;              /* the request's wire bytes (for lp_check_request_text) */
+  const uint8_t *frame; /* the request's wire bytes (for lp_check_request_text) */
   size_t frame_size;
-  Leerplek__V1__Response *response;  /* the handler sets body_case and the body */
+  Leerplek__V1__Response *response; /* the handler sets body_case and the body */
   lp_principal who;
-  char actor[96];                    /* "school:<id>", ... for events (set by lp_begin) */
-  const char *call_name;             /* the route's name ("accept_proposal"): Event.call */
-  long long now;                     /* unix seconds at dispatch */
+  char actor[96];        /* "school:<id>", ... for events (set by lp_begin) */
+  const char *call_name; /* the route's name ("accept_proposal"): Event.call */
+  long long now;         /* unix seconds at dispatch */
   /* Failure: a StatusCode, the field path and a message. */
   int code;
   char field[160];
@@ -37,8 +37,7 @@ typedef struct lp_ctx {
 } lp_ctx;
 
 /* Records a failure and returns -1 (for "return lp_fail(...)"). */
-int lp_fail(lp_ctx *ctx, int code, const char *field, const char *format, ...)
-    __attribute__((format(printf, 4, 5)));
+int lp_fail(lp_ctx *ctx, int code, const char *field, const char *format, ...) __attribute__((format(printf, 4, 5)));
 /* The reply's body: a new message of type body (the call's Get*Response, ...), initialised,
  * in scratch memory and set as ctx->response's body (body_case and field, found through the
  * descriptors: the response's field named as the request's). Never NULL. */

@@ -45,10 +45,10 @@
 
 struct lp_deadlines {
   lp_daemon *daemon;
-  lp_due_action *act;     /* writes what is due (handlers_deadlines.c) */
+  lp_due_action *act; /* writes what is due (handlers_deadlines.c) */
   struct event *tick;
-  long long next_due;     /* the earliest moment something is due, NEVER when nothing */
-  long long next_rescan;  /* the next walk whatever next_due says */
+  long long next_due;    /* the earliest moment something is due, NEVER when nothing */
+  long long next_rescan; /* the next walk whatever next_due says */
 };
 
 long lp_date_number(const Leerplek__V1__Date *date) {
@@ -123,15 +123,21 @@ static long long sweep(lp_deadlines *deadlines, long long now) {
     long long due = NEVER;
     enum lp_due action = NOTHING;
     if (placement->state == PSTATE(PROPOSED) && placement->answer_by_unix_s != 0) {
-      long long remind_at = placement->reminded_unix_s ? NEVER : reminder_at(&daemon->config, placement->answer_by_unix_s);
-      if (now >= placement->answer_by_unix_s) action = EXPIRE;
-      else if (now >= remind_at) action = REMIND;
-      else due = remind_at < placement->answer_by_unix_s ? remind_at : placement->answer_by_unix_s;
+      long long remind_at =
+          placement->reminded_unix_s ? NEVER : reminder_at(&daemon->config, placement->answer_by_unix_s);
+      if (now >= placement->answer_by_unix_s)
+        action = EXPIRE;
+      else if (now >= remind_at)
+        action = REMIND;
+      else
+        due = remind_at < placement->answer_by_unix_s ? remind_at : placement->answer_by_unix_s;
       if (action == REMIND) due = placement->answer_by_unix_s;
     } else if (placement->state == PSTATE(AGREEMENT) && placement->agreement && placement->agreement->ends_on) {
       long long ends = lp_day_after_unix(placement->agreement->ends_on);
-      if (now >= ends) action = END;
-      else due = ends;
+      if (now >= ends)
+        action = END;
+      else
+        due = ends;
     }
     if (action != NOTHING && writes >= MAX_WRITES_PER_TICK) {
       next = now; /* the rest on the next tick */
@@ -163,7 +169,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg) {
   long long next = sweep(deadlines, now);
   clock_gettime(CLOCK_MONOTONIC, &end);
   if (next < deadlines->next_due) deadlines->next_due = next;
-  LP_DEBUG("deadlines: walked %zu placements in %lld us; next due in %lld s", daemon->state.maps[LP_KIND_PLACEMENT].count,
+  LP_DEBUG("deadlines: walked %zu placements in %lld us; next due in %lld s",
+           daemon->state.maps[LP_KIND_PLACEMENT].count,
            (long long)(end.tv_sec - start.tv_sec) * 1000000 + (end.tv_nsec - start.tv_nsec) / 1000,
            deadlines->next_due == NEVER ? -1 : deadlines->next_due - now);
 }

@@ -25,18 +25,21 @@
 typedef struct route {
   Leerplek__V1__Request__BodyCase body;
   const char *name;
-  unsigned roles;            /* roles that may make the call at all; handlers check scope */
+  unsigned roles; /* roles that may make the call at all; handlers check scope */
   int (*handler)(lp_ctx *ctx);
 } route;
 
 /* Every call of leerplek.proto, with the roles its comment allows. */
 static const route routes[] = {
     {LEERPLEK__V1__REQUEST__BODY_UPSERT_TRAINING, "upsert_training", COORDINATOR, lp_handle_upsert_training},
-    {LEERPLEK__V1__REQUEST__BODY_GET_TRAINING, "get_training", SCHOOL | COMPANY | SUPPORT | COORDINATOR, lp_handle_get_training},
-    {LEERPLEK__V1__REQUEST__BODY_LIST_TRAININGS, "list_trainings", SCHOOL | COMPANY | SUPPORT | COORDINATOR, lp_handle_list_trainings},
+    {LEERPLEK__V1__REQUEST__BODY_GET_TRAINING, "get_training", SCHOOL | COMPANY | SUPPORT | COORDINATOR,
+     lp_handle_get_training},
+    {LEERPLEK__V1__REQUEST__BODY_LIST_TRAININGS, "list_trainings", SCHOOL | COMPANY | SUPPORT | COORDINATOR,
+     lp_handle_list_trainings},
     {LEERPLEK__V1__REQUEST__BODY_UPSERT_COMPANY, "upsert_company", COORDINATOR, lp_handle_upsert_company},
     {LEERPLEK__V1__REQUEST__BODY_GET_COMPANY, "get_company", SCHOOL | COMPANY | COORDINATOR, lp_handle_get_company},
-    {LEERPLEK__V1__REQUEST__BODY_LIST_COMPANIES, "list_companies", SCHOOL | COMPANY | COORDINATOR, lp_handle_list_companies},
+    {LEERPLEK__V1__REQUEST__BODY_LIST_COMPANIES, "list_companies", SCHOOL | COMPANY | COORDINATOR,
+     lp_handle_list_companies},
     {LEERPLEK__V1__REQUEST__BODY_UPSERT_LOCATION, "upsert_location", COMPANY | COORDINATOR, lp_handle_upsert_location},
     {LEERPLEK__V1__REQUEST__BODY_GET_LOCATION, "get_location", COMPANY | COORDINATOR, lp_handle_get_location},
     {LEERPLEK__V1__REQUEST__BODY_LIST_LOCATIONS, "list_locations", COMPANY | COORDINATOR, lp_handle_list_locations},
@@ -50,19 +53,26 @@ static const route routes[] = {
     {LEERPLEK__V1__REQUEST__BODY_GET_PUPIL, "get_pupil", SCHOOL | COORDINATOR, lp_handle_get_pupil},
     {LEERPLEK__V1__REQUEST__BODY_LIST_PUPILS, "list_pupils", SCHOOL | COORDINATOR, lp_handle_list_pupils},
     {LEERPLEK__V1__REQUEST__BODY_ERASE_PUPIL, "erase_pupil", SCHOOL | COORDINATOR, lp_handle_erase_pupil},
-    {LEERPLEK__V1__REQUEST__BODY_REQUEST_PLACEMENT, "request_placement", SCHOOL | COORDINATOR, lp_handle_request_placement},
-    {LEERPLEK__V1__REQUEST__BODY_WITHDRAW_PLACEMENT, "withdraw_placement", SCHOOL | COORDINATOR, lp_handle_withdraw_placement},
+    {LEERPLEK__V1__REQUEST__BODY_REQUEST_PLACEMENT, "request_placement", SCHOOL | COORDINATOR,
+     lp_handle_request_placement},
+    {LEERPLEK__V1__REQUEST__BODY_WITHDRAW_PLACEMENT, "withdraw_placement", SCHOOL | COORDINATOR,
+     lp_handle_withdraw_placement},
     {LEERPLEK__V1__REQUEST__BODY_GET_PLACEMENT, "get_placement", SCHOOL | COORDINATOR, lp_handle_get_placement},
     {LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS, "list_placements", SCHOOL | COORDINATOR, lp_handle_list_placements},
     {LEERPLEK__V1__REQUEST__BODY_LIST_PROPOSALS, "list_proposals", COMPANY | COORDINATOR, lp_handle_list_proposals},
-    {LEERPLEK__V1__REQUEST__BODY_ACCEPT_PROPOSAL, "accept_proposal", SCHOOL | COMPANY | COORDINATOR, lp_handle_accept_proposal},
-    {LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL, "decline_proposal", SCHOOL | COMPANY | COORDINATOR, lp_handle_decline_proposal},
-    {LEERPLEK__V1__REQUEST__BODY_RECORD_AGREEMENT, "record_agreement", SCHOOL | COMPANY | COORDINATOR, lp_handle_record_agreement},
-    {LEERPLEK__V1__REQUEST__BODY_END_AGREEMENT, "end_agreement", SCHOOL | COMPANY | COORDINATOR, lp_handle_end_agreement},
+    {LEERPLEK__V1__REQUEST__BODY_ACCEPT_PROPOSAL, "accept_proposal", SCHOOL | COMPANY | COORDINATOR,
+     lp_handle_accept_proposal},
+    {LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL, "decline_proposal", SCHOOL | COMPANY | COORDINATOR,
+     lp_handle_decline_proposal},
+    {LEERPLEK__V1__REQUEST__BODY_RECORD_AGREEMENT, "record_agreement", SCHOOL | COMPANY | COORDINATOR,
+     lp_handle_record_agreement},
+    {LEERPLEK__V1__REQUEST__BODY_END_AGREEMENT, "end_agreement", SCHOOL | COMPANY | COORDINATOR,
+     lp_handle_end_agreement},
     {LEERPLEK__V1__REQUEST__BODY_CLOSE_SCHOOL_YEAR, "close_school_year", COORDINATOR, lp_handle_close_school_year},
     {LEERPLEK__V1__REQUEST__BODY_RUN_REMATCH, "run_rematch", COORDINATOR, lp_handle_run_rematch},
     {LEERPLEK__V1__REQUEST__BODY_GET_REPORT, "get_report", COORDINATOR, lp_handle_get_report},
-    {LEERPLEK__V1__REQUEST__BODY_GET_WAITING_LIST, "get_waiting_list", SCHOOL | COORDINATOR, lp_handle_get_waiting_list},
+    {LEERPLEK__V1__REQUEST__BODY_GET_WAITING_LIST, "get_waiting_list", SCHOOL | COORDINATOR,
+     lp_handle_get_waiting_list},
     {LEERPLEK__V1__REQUEST__BODY_CREATE_TOKEN, "create_token", ADMIN, lp_handle_create_token},
     {LEERPLEK__V1__REQUEST__BODY_REVOKE_TOKEN, "revoke_token", ADMIN, lp_handle_revoke_token},
     {LEERPLEK__V1__REQUEST__BODY_LIST_TOKENS, "list_tokens", ADMIN, lp_handle_list_tokens},
@@ -70,8 +80,8 @@ static const route routes[] = {
      lp_handle_upsert_support_organisation},
     {LEERPLEK__V1__REQUEST__BODY_GET_SUPPORT_ORGANISATION, "get_support_organisation", SCHOOL | SUPPORT | COORDINATOR,
      lp_handle_get_support_organisation},
-    {LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_ORGANISATIONS, "list_support_organisations", SCHOOL | SUPPORT | COORDINATOR,
-     lp_handle_list_support_organisations},
+    {LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_ORGANISATIONS, "list_support_organisations",
+     SCHOOL | SUPPORT | COORDINATOR, lp_handle_list_support_organisations},
     {LEERPLEK__V1__REQUEST__BODY_UPSERT_SUPPORT_OFFER, "upsert_support_offer", SUPPORT | COORDINATOR,
      lp_handle_upsert_support_offer},
     {LEERPLEK__V1__REQUEST__BODY_GET_SUPPORT_OFFER, "get_support_offer", SCHOOL | SUPPORT | COORDINATOR,
@@ -84,15 +94,19 @@ static const route routes[] = {
     {LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_REFERRALS, "list_support_referrals", SUPPORT | COORDINATOR,
      lp_handle_list_support_referrals},
     {LEERPLEK__V1__REQUEST__BODY_OFFER_REFERRAL, "offer_referral", COORDINATOR, lp_handle_offer_referral},
-    {LEERPLEK__V1__REQUEST__BODY_ACCEPT_REFERRAL, "accept_referral", SCHOOL | SUPPORT | COORDINATOR, lp_handle_accept_referral},
-    {LEERPLEK__V1__REQUEST__BODY_DECLINE_REFERRAL, "decline_referral", SCHOOL | SUPPORT | COORDINATOR, lp_handle_decline_referral},
+    {LEERPLEK__V1__REQUEST__BODY_ACCEPT_REFERRAL, "accept_referral", SCHOOL | SUPPORT | COORDINATOR,
+     lp_handle_accept_referral},
+    {LEERPLEK__V1__REQUEST__BODY_DECLINE_REFERRAL, "decline_referral", SCHOOL | SUPPORT | COORDINATOR,
+     lp_handle_decline_referral},
     {LEERPLEK__V1__REQUEST__BODY_START_REFERRAL, "start_referral", SUPPORT | COORDINATOR, lp_handle_start_referral},
     {LEERPLEK__V1__REQUEST__BODY_END_REFERRAL, "end_referral", SUPPORT | COORDINATOR, lp_handle_end_referral},
-    {LEERPLEK__V1__REQUEST__BODY_WITHDRAW_REFERRAL, "withdraw_referral", SCHOOL | COORDINATOR, lp_handle_withdraw_referral},
+    {LEERPLEK__V1__REQUEST__BODY_WITHDRAW_REFERRAL, "withdraw_referral", SCHOOL | COORDINATOR,
+     lp_handle_withdraw_referral},
     {LEERPLEK__V1__REQUEST__BODY_RUN_DISPATCH, "run_dispatch", COORDINATOR, lp_handle_run_dispatch},
     {LEERPLEK__V1__REQUEST__BODY_GET_REFERRAL_WAITING_LIST, "get_referral_waiting_list", SUPPORT | COORDINATOR,
      lp_handle_get_referral_waiting_list},
-    {LEERPLEK__V1__REQUEST__BODY_GET_REGISTRATION_POINT, "get_registration_point", COORDINATOR, lp_handle_get_registration_point},
+    {LEERPLEK__V1__REQUEST__BODY_GET_REGISTRATION_POINT, "get_registration_point", COORDINATOR,
+     lp_handle_get_registration_point},
     {LEERPLEK__V1__REQUEST__BODY_GET_HISTORY, "get_history", SCHOOL | COMPANY | COORDINATOR, lp_handle_get_history},
     {LEERPLEK__V1__REQUEST__BODY_WATCH, "watch", SCHOOL | COMPANY | COORDINATOR, lp_handle_watch},
     {LEERPLEK__V1__REQUEST__BODY_PLACE_PUPIL, "place_pupil", COORDINATOR, lp_handle_place_pupil},
@@ -141,35 +155,34 @@ static unsigned char *pack_get_reply(lp_ctx *ctx, Leerplek__V1__Response *respon
   char key[LP_MAX_KEY];
   const char *record_key = key;
   switch (response->body_case) {
-    case LEERPLEK__V1__RESPONSE__BODY_GET_TRAINING:
-      body = &response->get_training->base;
-      kind = LP_KIND_TRAINING, record = response->get_training->training, record_key = request->get_training->code;
-      break;
-    case LEERPLEK__V1__RESPONSE__BODY_GET_COMPANY:
-      body = &response->get_company->base;
-      kind = LP_KIND_COMPANY, record = response->get_company->company, record_key = request->get_company->company_id;
-      break;
-    case LEERPLEK__V1__RESPONSE__BODY_GET_LOCATION:
-      body = &response->get_location->base;
-      kind = LP_KIND_LOCATION, record = response->get_location->location, record_key = request->get_location->location_id;
-      break;
-    case LEERPLEK__V1__RESPONSE__BODY_GET_VACANCY:
-      body = &response->get_vacancy->base;
-      kind = LP_KIND_VACANCY, record = response->get_vacancy->vacancy, record_key = request->get_vacancy->vacancy_id;
-      break;
-    case LEERPLEK__V1__RESPONSE__BODY_GET_PUPIL:
-      body = &response->get_pupil->base;
-      kind = LP_KIND_PUPIL, record = response->get_pupil->pupil;
-      { /* "<school_id>/<ref>", without snprintf's cost on this hot path */
-        size_t school = strlen(request->get_pupil->school_id), ref = strlen(request->get_pupil->pupil_ref);
-        if (school + 1 + ref >= sizeof key) return NULL;
-        memcpy(key, request->get_pupil->school_id, school);
-        key[school] = '/';
-        memcpy(key + school + 1, request->get_pupil->pupil_ref, ref + 1);
-      }
-      break;
-    default:
-      return NULL;
+  case LEERPLEK__V1__RESPONSE__BODY_GET_TRAINING:
+    body = &response->get_training->base;
+    kind = LP_KIND_TRAINING, record = response->get_training->training, record_key = request->get_training->code;
+    break;
+  case LEERPLEK__V1__RESPONSE__BODY_GET_COMPANY:
+    body = &response->get_company->base;
+    kind = LP_KIND_COMPANY, record = response->get_company->company, record_key = request->get_company->company_id;
+    break;
+  case LEERPLEK__V1__RESPONSE__BODY_GET_LOCATION:
+    body = &response->get_location->base;
+    kind = LP_KIND_LOCATION, record = response->get_location->location, record_key = request->get_location->location_id;
+    break;
+  case LEERPLEK__V1__RESPONSE__BODY_GET_VACANCY:
+    body = &response->get_vacancy->base;
+    kind = LP_KIND_VACANCY, record = response->get_vacancy->vacancy, record_key = request->get_vacancy->vacancy_id;
+    break;
+  case LEERPLEK__V1__RESPONSE__BODY_GET_PUPIL:
+    body = &response->get_pupil->base;
+    kind = LP_KIND_PUPIL, record = response->get_pupil->pupil;
+    { /* "<school_id>/<ref>", without snprintf's cost on this hot path */
+      size_t school = strlen(request->get_pupil->school_id), ref = strlen(request->get_pupil->pupil_ref);
+      if (school + 1 + ref >= sizeof key) return NULL;
+      memcpy(key, request->get_pupil->school_id, school);
+      key[school] = '/';
+      memcpy(key + school + 1, request->get_pupil->pupil_ref, ref + 1);
+    }
+    break;
+  default: return NULL;
   }
   /* The body, a Get*Response, must hold nothing but its record for the bytes below to be it. */
   if (!body || body->descriptor->n_fields != 1 || body->n_unknown_fields != 0) return NULL;
@@ -187,7 +200,7 @@ static unsigned char *pack_get_reply(lp_ctx *ctx, Leerplek__V1__Response *respon
   protobuf_c_message_pack(&response->status->base, status_bytes);
   unsigned char envelope[2 * 10 + 2];
   size_t envelope_size = 0;
-  if (response->request_id != 0) { /* proto3: a zero is not written */
+  if (response->request_id != 0) {            /* proto3: a zero is not written */
     envelope[envelope_size++] = (1 << 3) | 0; /* request_id = 1, varint */
     envelope_size += put_varint(envelope + envelope_size, response->request_id);
   }
@@ -242,8 +255,8 @@ static void on_refuse(void *arg, lp_conn *conn, int code, const char *message) {
 static void on_frame(void *arg, lp_conn *conn, const unsigned char *data, size_t size);
 
 lp_frame_handler lp_dispatch_handler(lp_daemon *daemon) {
-  return (lp_frame_handler){.frame = on_frame, .oversized = on_oversized, .refuse = on_refuse,
-                            .error_frame = error_frame, .arg = daemon};
+  return (lp_frame_handler){
+      .frame = on_frame, .oversized = on_oversized, .refuse = on_refuse, .error_frame = error_frame, .arg = daemon};
 }
 
 static int handle_hello(lp_ctx *ctx, lp_conn *conn, bool *close_after) {
@@ -252,8 +265,8 @@ static int handle_hello(lp_ctx *ctx, lp_conn *conn, bool *close_after) {
   if (version < LP_PROTOCOL_MIN || version > LP_PROTOCOL_MAX) {
     *close_after = true;
     return lp_fail(ctx, CODE(FAILED_PRECONDITION), "hello.protocol_version",
-                   "protocol version %u is not spoken here; this daemon speaks %u..%u", version,
-                   LP_PROTOCOL_MIN, LP_PROTOCOL_MAX);
+                   "protocol version %u is not spoken here; this daemon speaks %u..%u", version, LP_PROTOCOL_MIN,
+                   LP_PROTOCOL_MAX);
   }
   if (!lp_check_text(ctx, hello->client_name, "hello.client_name", 0, ctx->daemon->config.max_short_text_bytes, false))
     return -1;
@@ -335,7 +348,8 @@ static int route_request(lp_ctx *ctx, lp_conn *conn, bool *close_after, const ch
   }
   if (request->body_case == LEERPLEK__V1__REQUEST__BODY__NOT_SET) {
     if (has_unknown_call(request))
-      return lp_fail(ctx, CODE(UNIMPLEMENTED), "body", "this daemon (%s) does not know the call in body", LP_SERVER_VERSION);
+      return lp_fail(ctx, CODE(UNIMPLEMENTED), "body", "this daemon (%s) does not know the call in body",
+                     LP_SERVER_VERSION);
     return lp_fail(ctx, CODE(INVALID_ARGUMENT), "body", "the request names no call (body is empty)");
   }
   const route *call = find_route(request->body_case);
@@ -358,7 +372,8 @@ static int route_request(lp_ctx *ctx, lp_conn *conn, bool *close_after, const ch
   }
   if (!call->handler)
     return lp_fail(ctx, CODE(UNIMPLEMENTED), "body",
-                   "%s is not implemented yet in %s (it comes with the matcher integration)", call->name, LP_SERVER_VERSION);
+                   "%s is not implemented yet in %s (it comes with the matcher integration)", call->name,
+                   LP_SERVER_VERSION);
   return call->handler(ctx);
 }
 
@@ -403,8 +418,10 @@ static void on_frame(void *arg, lp_conn *conn, const unsigned char *data, size_t
     unsigned char *frame = ctx.pending ? NULL : pack_get_reply(&ctx, &response, &frame_size);
     if (!frame) frame = lp_reply_pack(&response, &frame_size);
     /* Sent to Redis: the reply leaves when EXEC is confirmed (lp_reply_on_commit). */
-    if (ctx.pending) lp_reply_hold(reply, frame, frame_size);
-    else lp_reply_send_frame(reply, frame, frame_size);
+    if (ctx.pending)
+      lp_reply_hold(reply, frame, frame_size);
+    else
+      lp_reply_send_frame(reply, frame, frame_size);
   } else {
     LP_DEBUG("connection %s: %s refused: %s (%s)", lp_conn_peer(conn), call_name, ctx.message, ctx.field);
     lp_reply_fail(reply, ctx.code, ctx.field, ctx.message, close_after);

@@ -44,7 +44,8 @@ int lp_event_id_compare(const char *a, const char *b) {
 Leerplek__V1__Event *lp_event_from_entry(const char *id, const redisReply *fields) {
   for (size_t i = 0; i + 1 < fields->elements; i += 2) {
     const redisReply *name = fields->element[i], *value = fields->element[i + 1];
-    if (name->type != REDIS_REPLY_STRING || strcmp(name->str, "event") != 0 || value->type != REDIS_REPLY_STRING) continue;
+    if (name->type != REDIS_REPLY_STRING || strcmp(name->str, "event") != 0 || value->type != REDIS_REPLY_STRING)
+      continue;
     Leerplek__V1__Event *event =
         leerplek__v1__event__unpack(&lp_protobuf_allocator, value->len, (const uint8_t *)value->str);
     if (!event) return NULL;
@@ -60,10 +61,10 @@ Leerplek__V1__Event *lp_event_from_entry(const char *id, const redisReply *field
 
 bool lp_event_in_scope(const lp_principal *who, const Leerplek__V1__Event *event) {
   switch (who->role) {
-    case LEERPLEK__V1__ROLE__ROLE_COORDINATOR: return true;
-    case LEERPLEK__V1__ROLE__ROLE_SCHOOL: return strcmp(event->school_id, who->scope_id) == 0;
-    case LEERPLEK__V1__ROLE__ROLE_COMPANY: return strcmp(event->company_id, who->scope_id) == 0;
-    default: return false;
+  case LEERPLEK__V1__ROLE__ROLE_COORDINATOR: return true;
+  case LEERPLEK__V1__ROLE__ROLE_SCHOOL: return strcmp(event->school_id, who->scope_id) == 0;
+  case LEERPLEK__V1__ROLE__ROLE_COMPANY: return strcmp(event->company_id, who->scope_id) == 0;
+  default: return false;
   }
 }
 
@@ -72,7 +73,8 @@ void lp_event_redact(const lp_principal *who, Leerplek__V1__Event *event) {
   /* The window of a CompanyProposal: the pupil's reference, never its school; a reason only
    * when it is the company's own. Strings are emptied in place so that free_unpacked still
    * frees what unpack allocated. */
-  char *hidden[3] = {event->school_id, event->actor_role == LEERPLEK__V1__ROLE__ROLE_SCHOOL ? event->actor_scope_id : NULL,
+  char *hidden[3] = {event->school_id,
+                     event->actor_role == LEERPLEK__V1__ROLE__ROLE_SCHOOL ? event->actor_scope_id : NULL,
                      event->side != LEERPLEK__V1__SIDE__SIDE_COMPANY ? event->reason : NULL};
   for (int i = 0; i < 3; i++)
     if (hidden[i] && hidden[i][0]) hidden[i][0] = '\0'; /* an empty one is protobuf-c's constant "" */
@@ -82,13 +84,13 @@ void lp_event_redact(const lp_principal *who, Leerplek__V1__Event *event) {
 
 typedef struct watcher {
   lp_watchers *watchers;
-  lp_conn *conn;             /* NULL once the connection closed */
-  lp_reply *ack;             /* the watch's reply until it is answered */
+  lp_conn *conn; /* NULL once the connection closed */
+  lp_reply *ack; /* the watch's reply until it is answered */
   uint64_t request_id;
   lp_principal who;
-  char last_id[48];          /* the feed's position: every entry up to it was pushed or skipped */
+  char last_id[48]; /* the feed's position: every entry up to it was pushed or skipped */
   bool live;
-  bool reading;              /* a read is in flight (its reply frees a closed watcher) */
+  bool reading; /* a read is in flight (its reply frees a closed watcher) */
   struct event *timer;
   struct watcher *next, *previous;
 } watcher;
@@ -113,8 +115,10 @@ size_t lp_watchers_count(const lp_watchers *watchers) { return watchers->count; 
 
 static void unlink_watcher(watcher *w) {
   lp_watchers *watchers = w->watchers;
-  if (w->previous) w->previous->next = w->next;
-  else if (watchers->first == w) watchers->first = w->next;
+  if (w->previous)
+    w->previous->next = w->next;
+  else if (watchers->first == w)
+    watchers->first = w->next;
   if (w->next) w->next->previous = w->previous;
   w->next = w->previous = NULL;
   watchers->count--;
@@ -142,8 +146,10 @@ void lp_watchers_free(lp_watchers *watchers) {
     w->watchers = NULL;
     if (w->timer) event_del(w->timer);
     if (w->conn) lp_conn_set_watching(w->conn, NULL, NULL);
-    if (!w->reading) free_watcher(w);
-    else w->conn = NULL;
+    if (!w->reading)
+      free_watcher(w);
+    else
+      w->conn = NULL;
   }
   free(watchers);
 }
@@ -204,12 +210,14 @@ static void on_page(redisAsyncContext *redis, void *reply_pointer, void *privdat
   }
   for (size_t e = 0; e < reply->elements && w->conn; e++) {
     const redisReply *entry = reply->element[e];
-    if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2 || entry->element[1]->type != REDIS_REPLY_ARRAY) continue;
+    if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2 || entry->element[1]->type != REDIS_REPLY_ARRAY)
+      continue;
     offer_entry(w, entry->element[0]->str, entry->element[1]);
   }
   if (!w->conn) return; /* cut off while pushing: on_conn_closed freed nothing (not reading) */
   const lp_watchers *watchers = w->watchers;
-  if (reply->elements < CATCH_UP_PAGE && lp_event_id_compare(watchers->position(watchers->position_arg), w->last_id) <= 0) {
+  if (reply->elements < CATCH_UP_PAGE &&
+      lp_event_id_compare(watchers->position(watchers->position_arg), w->last_id) <= 0) {
     w->live = true;
     return;
   }
@@ -224,8 +232,8 @@ static void read_page(watcher *w) {
     return;
   }
   uint64_t seq = 0;
-  if (lp_store_read(w->watchers->daemon->store, on_page, w, &seq, "XRANGE %s (%s + COUNT %d", LP_EVENTS_STREAM, w->last_id,
-                    CATCH_UP_PAGE) != 0) {
+  if (lp_store_read(w->watchers->daemon->store, on_page, w, &seq, "XRANGE %s (%s + COUNT %d", LP_EVENTS_STREAM,
+                    w->last_id, CATCH_UP_PAGE) != 0) {
     retry_later(w, NO_LINK_RETRY_MS);
     return;
   }
@@ -250,16 +258,17 @@ static void on_oldest(redisAsyncContext *redis, void *reply_pointer, void *privd
                   "the store is unavailable (reconnecting); watch again", true);
     return;
   }
-  const char *oldest = reply->elements > 0 && reply->element[0]->type == REDIS_REPLY_ARRAY &&
-                               reply->element[0]->elements > 0
-                           ? reply->element[0]->element[0]->str
-                           : NULL;
+  const char *oldest =
+      reply->elements > 0 && reply->element[0]->type == REDIS_REPLY_ARRAY && reply->element[0]->elements > 0
+          ? reply->element[0]->element[0]->str
+          : NULL;
   bool from_start = strcmp(w->last_id, "0-0") == 0;
   if (oldest && !from_start && lp_event_id_compare(w->last_id, oldest) < 0) {
     char message[200];
     snprintf(message, sizeof message,
              "events after %s are no longer all kept (the oldest kept is %s): some were missed; re-read and watch "
-             "again without after_event_id", w->last_id, oldest);
+             "again without after_event_id",
+             w->last_id, oldest);
     lp_conn_set_watching(w->conn, NULL, NULL);
     unlink_watcher(w);
     free_watcher(w);
@@ -275,8 +284,8 @@ static void on_oldest(redisAsyncContext *redis, void *reply_pointer, void *privd
   read_page(w);
 }
 
-int lp_watchers_start(lp_watchers *watchers, lp_conn *conn, lp_reply *ack, uint64_t request_id,
-                      const lp_principal *who, const char *after_id, char *start_id, size_t start_size) {
+int lp_watchers_start(lp_watchers *watchers, lp_conn *conn, lp_reply *ack, uint64_t request_id, const lp_principal *who,
+                      const char *after_id, char *start_id, size_t start_size) {
   lp_daemon *daemon = watchers->daemon;
   uint64_t seq = 0;
   if (after_id[0] && !lp_store_writable(daemon->store)) return -1;

@@ -50,7 +50,7 @@ void lp_watchers_feed(lp_watchers *watchers, const char *id, const redisReply *f
  * otherwise ack (the watch's reply, left pending) is answered here once after_id has been
  * checked against the log: OK, OUT_OF_RANGE or UNAVAILABLE (the latter two close conn).
  * -1 when the store cannot be read now (nothing started: answer UNAVAILABLE). */
-int lp_watchers_start(lp_watchers *watchers, lp_conn *conn, lp_reply *ack, uint64_t request_id,
-                       const lp_principal *who, const char *after_id, char *start_id, size_t start_size);
+int lp_watchers_start(lp_watchers *watchers, lp_conn *conn, lp_reply *ack, uint64_t request_id, const lp_principal *who,
+                      const char *after_id, char *start_id, size_t start_size);
 
 #endif

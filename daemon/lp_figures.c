@@ -24,9 +24,9 @@ struct lp_trend {
   struct event *timer;
   Leerplek__V1__TrendPoint points[LP_TREND_DAYS];
   char days[LP_TREND_DAYS][11];
-  size_t count;        /* oldest first */
+  size_t count; /* oldest first */
   long long last_snapshot_s;
-  bool writing;        /* a SET is in flight */
+  bool writing; /* a SET is in flight */
 };
 
 /* ---- snapshots as text ---------------------------------------------------------------- */
@@ -191,7 +191,8 @@ static void snapshot(lp_trend *trend, const Leerplek__V1__Report *report, long l
   for (size_t t = 0; t < trainings->count; t++) {
     uint32_t count = 0;
     for (size_t i = 0; i < pupils->count; i++)
-      count += strcmp(((const Leerplek__V1__Pupil *)pupils->entries[i].value)->training_code, trainings->entries[t].key) == 0;
+      count += strcmp(((const Leerplek__V1__Pupil *)pupils->entries[i].value)->training_code,
+                      trainings->entries[t].key) == 0;
     if (count > 0 && add_training(&point, trainings->entries[t].key, count) != 0) break;
   }
   char day[16], key[32];
@@ -251,7 +252,8 @@ lp_trend *lp_trend_start(lp_daemon *daemon, redisContext *redis) {
       const char *day = key + strlen(TREND_PREFIX);
       redisReply *value = redisCommand(redis, "GET %s", key);
       Leerplek__V1__TrendPoint point = LEERPLEK__V1__TREND_POINT__INIT;
-      if (value && value->type == REDIS_REPLY_STRING && valid_day(day) && lp_trend_point_parse(value->str, &point) == 0) {
+      if (value && value->type == REDIS_REPLY_STRING && valid_day(day) &&
+          lp_trend_point_parse(value->str, &point) == 0) {
         remember(trend, day, &point);
         loaded++;
       } else {

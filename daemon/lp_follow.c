@@ -36,10 +36,10 @@ struct lp_follow {
   lp_daemon *daemon;
   redisAsyncContext *redis;
   bool connected;
-  uint32_t backoff_ms;      /* the last reconnect delay (lp_redis_backoff_ms); 0 once connected */
+  uint32_t backoff_ms;           /* the last reconnect delay (lp_redis_backoff_ms); 0 once connected */
   lp_redis_query *primary_query; /* the Sentinels being asked, or NULL */
   bool freeing;
-  char last_id[64];         /* the last stream entry applied */
+  char last_id[64]; /* the last stream entry applied */
   struct event *retry_timer;
   struct record_request *during_reload; /* re-reads answered while the store reloaded, to send again */
   size_t during_reload_count, during_reload_capacity;
@@ -57,9 +57,9 @@ static int kind_from_name(const char *name) {
 typedef struct record_request {
   lp_follow *follow;
   enum lp_kind kind;
-  char key[96];             /* the record's; for an erasure, the school's */
-  uint64_t seq;             /* from lp_store_read: which local writes the reply shows */
-  bool erasure;             /* an SMEMBERS of lp:index:pupil, not a record's MGET */
+  char key[96]; /* the record's; for an erasure, the school's */
+  uint64_t seq; /* from lp_store_read: which local writes the reply shows */
+  bool erasure; /* an SMEMBERS of lp:index:pupil, not a record's MGET */
 } record_request;
 
 /* Keeps a copy of request when the store is reloading (see the top of this file). */
@@ -68,7 +68,8 @@ static void keep_if_reloading(const record_request *request) {
   if (follow->freeing || !lp_store_reloading(follow->daemon->store)) return;
   if (follow->during_reload_count == follow->during_reload_capacity) {
     follow->during_reload_capacity = follow->during_reload_capacity ? follow->during_reload_capacity * 2 : 16;
-    follow->during_reload = lp_realloc(follow->during_reload, follow->during_reload_capacity * sizeof *follow->during_reload);
+    follow->during_reload =
+        lp_realloc(follow->during_reload, follow->during_reload_capacity * sizeof *follow->during_reload);
   }
   follow->during_reload[follow->during_reload_count++] = *request;
 }
@@ -80,7 +81,8 @@ static void read_record(record_request *request) {
   lp_store *store = request->follow->daemon->store;
   const char *kind = lp_kind_name(request->kind), *key = request->key;
   int rc = request->kind == LP_KIND_TOKEN
-               ? lp_store_read(store, on_record, request, &request->seq, "MGET " LP_KEY_PREFIX "token:%s " LP_TOKENHASH_PREFIX "%s", key, key)
+               ? lp_store_read(store, on_record, request, &request->seq,
+                               "MGET " LP_KEY_PREFIX "token:%s " LP_TOKENHASH_PREFIX "%s", key, key)
                : lp_store_read(store, on_record, request, &request->seq, "MGET " LP_KEY_PREFIX "%s:%s", kind, key);
   if (rc != 0) free(request); /* no link: the reload after the reconnect reads everything */
 }
@@ -103,9 +105,9 @@ static void on_record(redisAsyncContext *redis, void *reply_pointer, void *privd
   }
   keep_if_reloading(request);
   lp_state *state = &request->follow->daemon->state;
-  int freshness = !request->follow->freeing
-                      ? lp_store_read_freshness(request->follow->daemon->store, request->kind, request->key, request->seq)
-                      : LP_READ_SUPERSEDED;
+  int freshness = !request->follow->freeing ? lp_store_read_freshness(request->follow->daemon->store, request->kind,
+                                                                      request->key, request->seq)
+                                            : LP_READ_SUPERSEDED;
   if (freshness == LP_READ_UNSURE) {
     read_record(request);
     return;
@@ -115,8 +117,8 @@ static void on_record(redisAsyncContext *redis, void *reply_pointer, void *privd
     if (record->type != REDIS_REPLY_STRING) {
       lp_state_remove(state, request->kind, request->key);
     } else {
-      ProtobufCMessage *message = protobuf_c_message_unpack(lp_kind_descriptor(request->kind), &lp_protobuf_allocator, record->len,
-                                                            (const uint8_t *)record->str);
+      ProtobufCMessage *message = protobuf_c_message_unpack(lp_kind_descriptor(request->kind), &lp_protobuf_allocator,
+                                                            record->len, (const uint8_t *)record->str);
       if (!message) {
         LP_ERROR("follow: lp:%s:%s does not parse; not applied", lp_kind_name(request->kind), request->key);
       } else if (request->kind == LP_KIND_TOKEN) {
@@ -160,7 +162,8 @@ static void on_pupil_index(redisAsyncContext *redis, void *reply_pointer, void *
       bool present = false;
       for (size_t m = 0; m < reply->elements && !present; m++) present = strcmp(reply->element[m]->str, key) == 0;
       /* Registered here after the SMEMBERS was sent: not in its reply, but not erased either. */
-      if (!present && lp_store_read_freshness(request->follow->daemon->store, LP_KIND_PUPIL, key, request->seq) != LP_READ_CURRENT)
+      if (!present &&
+          lp_store_read_freshness(request->follow->daemon->store, LP_KIND_PUPIL, key, request->seq) != LP_READ_CURRENT)
         present = true;
       if (!present) {
         char gone[96];
@@ -180,7 +183,8 @@ static void on_pupil_index(redisAsyncContext *redis, void *reply_pointer, void *
 }
 
 static void read_pupil_index(record_request *request) {
-  if (lp_store_read(request->follow->daemon->store, on_pupil_index, request, &request->seq, "SMEMBERS " LP_INDEX_PREFIX "pupil") != 0)
+  if (lp_store_read(request->follow->daemon->store, on_pupil_index, request, &request->seq,
+                    "SMEMBERS " LP_INDEX_PREFIX "pupil") != 0)
     free(request);
 }
 
@@ -192,7 +196,8 @@ static const char *field_value(const redisReply *fields, const char *name) {
 }
 
 static void apply_event(lp_follow *follow, const redisReply *fields) {
-  const char *op = field_value(fields, "op"), *kind_name = field_value(fields, "kind"), *key = field_value(fields, "key");
+  const char *op = field_value(fields, "op"), *kind_name = field_value(fields, "kind"),
+             *key = field_value(fields, "key");
   if (!op || !kind_name || !key) return;
   int kind = kind_from_name(kind_name);
   if (kind < 0 || strlen(key) >= sizeof(((record_request *)0)->key)) return;
@@ -246,7 +251,8 @@ static void on_events(redisAsyncContext *redis, void *reply_pointer, void *privd
 
 static void read_more(lp_follow *follow) {
   if (!follow->redis || !follow->connected) return;
-  redisAsyncCommand(follow->redis, on_events, follow, "XREAD COUNT 1000 BLOCK 1000 STREAMS " LP_EVENTS_STREAM " %s", follow->last_id);
+  redisAsyncCommand(follow->redis, on_events, follow, "XREAD COUNT 1000 BLOCK 1000 STREAMS " LP_EVENTS_STREAM " %s",
+                    follow->last_id);
 }
 
 /* After a refused XREAD: read again soon. */
@@ -288,9 +294,11 @@ static void on_primary(void *arg, const char *primary, const char *error) {
   follow->primary_query = NULL;
   char reason[512];
   redisAsyncContext *redis = NULL;
-  if (primary) redis = lp_redis_connect_async(&follow->daemon->config, follow->daemon->base, primary, follow, reason,
-                                              sizeof reason);
-  else snprintf(reason, sizeof reason, "%s", error);
+  if (primary)
+    redis =
+        lp_redis_connect_async(&follow->daemon->config, follow->daemon->base, primary, follow, reason, sizeof reason);
+  else
+    snprintf(reason, sizeof reason, "%s", error);
   if (!redis) {
     LP_WARN("follow: %s", reason);
     schedule_reconnect(follow);
@@ -314,8 +322,10 @@ static void on_retry(evutil_socket_t fd, short what, void *arg) {
   (void)what;
   lp_follow *follow = arg;
   if (follow->freeing) return;
-  if (!follow->redis && !follow->primary_query) connect_follower(follow);
-  else read_more(follow);
+  if (!follow->redis && !follow->primary_query)
+    connect_follower(follow);
+  else
+    read_more(follow);
 }
 
 lp_follow *lp_follow_start(lp_daemon *daemon, const char *start_id) {
@@ -339,8 +349,10 @@ void lp_follow_reloaded(lp_follow *follow) {
   for (size_t i = 0; i < count; i++) {
     record_request *request = lp_malloc(sizeof *request);
     *request = follow->during_reload[i];
-    if (request->erasure) read_pupil_index(request);
-    else read_record(request);
+    if (request->erasure)
+      read_pupil_index(request);
+    else
+      read_record(request);
   }
 }
 

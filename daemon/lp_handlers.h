@@ -61,15 +61,13 @@ int lp_list_page(lp_ctx *ctx, enum lp_kind kind, const ProtobufCMessage *request
                  const char *page_token, const char *call, lp_list_filter *filter, const void *arg, void ***items,
                  size_t *item_count, char **next_page_token, uint32_t *total_size);
 
-
 /* Input checks. Each returns true when fine; otherwise records INVALID_ARGUMENT naming field. */
 bool lp_check_id(lp_ctx *ctx, const char *value, const char *field);
 bool lp_check_training_code(lp_ctx *ctx, const char *value, const char *field);
 bool lp_check_company_id(lp_ctx *ctx, const char *value, const char *field);
 bool lp_check_postcode(lp_ctx *ctx, const char *value, const char *field);
 /* UTF-8, no control characters (newlines only when allow_newlines), length min..max bytes. */
-bool lp_check_text(lp_ctx *ctx, const char *value, const char *field, size_t min, size_t max,
-                   bool allow_newlines);
+bool lp_check_text(lp_ctx *ctx, const char *value, const char *field, size_t min, size_t max, bool allow_newlines);
 /* Every string field of a Request frame (the token and every nested field), read from the wire
  * bytes so that embedded NULs count: UTF-8 without control characters, newlines only in the
  * fields the proto allows them in. INVALID_ARGUMENT naming the field ("token",

@@ -44,7 +44,8 @@ static const char *enum_label(const ProtobufCEnumDescriptor *descriptor, int val
 }
 
 static void reply_text(struct evhttp_request *request, int status, const char *reason, struct evbuffer *body) {
-  evhttp_add_header(evhttp_request_get_output_headers(request), "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+  evhttp_add_header(evhttp_request_get_output_headers(request), "Content-Type",
+                    "text/plain; version=0.0.4; charset=utf-8");
   evhttp_send_reply(request, status, reason, body);
 }
 
@@ -84,7 +85,8 @@ static void add_call_metrics(struct evbuffer *body, const lp_metrics *metrics) {
                           lp_latency_bounds[bucket], cumulative);
     }
     cumulative += call->latency_buckets[LP_LATENCY_BOUNDS];
-    evbuffer_add_printf(body, "leerplek_request_duration_seconds_bucket{call=\"%s\",le=\"+Inf\"} %llu\n", name, cumulative);
+    evbuffer_add_printf(body, "leerplek_request_duration_seconds_bucket{call=\"%s\",le=\"+Inf\"} %llu\n", name,
+                        cumulative);
     evbuffer_add_printf(body, "leerplek_request_duration_seconds_sum{call=\"%s\"} %.9f\n", name, call->latency_sum_s);
     evbuffer_add_printf(body, "leerplek_request_duration_seconds_count{call=\"%s\"} %llu\n", name, cumulative);
   }
@@ -131,7 +133,8 @@ static void add_state_metrics(struct evbuffer *body, const lp_state *state) {
   }
   add_gauge(body, "leerplek_open_vacancies", "Open vacancies.", (double)open_vacancies);
   add_gauge(body, "leerplek_open_seats", "Seats in open vacancies.", (double)open_seats);
-  add_gauge(body, "leerplek_free_seats", "Seats in open vacancies not held by a proposal or placement.", (double)free_seats);
+  add_gauge(body, "leerplek_free_seats", "Seats in open vacancies not held by a proposal or placement.",
+            (double)free_seats);
   metric_header(body, "leerplek_records", "gauge", "Records in the working set, by kind.");
   for (int kind = 0; kind < LP_KIND_COUNT; kind++)
     evbuffer_add_printf(body, "leerplek_records{kind=\"%s\"} %zu\n", lp_kind_name((enum lp_kind)kind),
@@ -143,18 +146,25 @@ static void add_rematch_metrics(struct evbuffer *body, const lp_daemon *daemon) 
   const Leerplek__V1__RematchResult *last = rematch ? lp_rematch_last(rematch) : NULL;
   add_gauge(body, "leerplek_rematch_running", "1 while this daemon runs a rematch.",
             rematch && lp_rematch_running(rematch) ? 1 : 0);
-  add_gauge(body, "leerplek_rematch_epoch", "Epoch of the last applied rematch (0: none yet).", last ? (double)last->epoch : 0);
+  add_gauge(body, "leerplek_rematch_epoch", "Epoch of the last applied rematch (0: none yet).",
+            last ? (double)last->epoch : 0);
   if (!last) return;
   add_gauge(body, "leerplek_rematch_last_start_time_seconds", "Unix time the last applied rematch started.",
             (double)last->started_unix_s);
   metric_header(body, "leerplek_rematch_duration_seconds", "gauge", "Phases of the last applied rematch.");
-  const struct { const char *phase; uint64_t us; } phases[] = {
-      {"snapshot", last->snapshot_us}, {"candidates", last->candidates_us}, {"solve", last->solve_us},
-      {"write", last->write_us}, {"total", last->snapshot_us + last->candidates_us + last->solve_us + last->write_us}};
+  const struct {
+    const char *phase;
+    uint64_t us;
+  } phases[] = {{"snapshot", last->snapshot_us},
+                {"candidates", last->candidates_us},
+                {"solve", last->solve_us},
+                {"write", last->write_us},
+                {"total", last->snapshot_us + last->candidates_us + last->solve_us + last->write_us}};
   for (size_t i = 0; i < sizeof phases / sizeof phases[0]; i++)
     evbuffer_add_printf(body, "leerplek_rematch_duration_seconds{phase=\"%s\"} %.6f\n", phases[i].phase,
                         (double)phases[i].us / 1e6);
-  add_gauge(body, "leerplek_rematch_placed", "Pupils the last applied rematch gave a proposal (fixed placements not included).", last->placed);
+  add_gauge(body, "leerplek_rematch_placed",
+            "Pupils the last applied rematch gave a proposal (fixed placements not included).", last->placed);
   add_gauge(body, "leerplek_rematch_unplaced", "Pupils left waiting by the last applied rematch.", last->unplaced);
   add_gauge(body, "leerplek_rematch_eligible_pairs", "Eligible pupil-vacancy pairs in the last applied rematch.",
             (double)last->eligible_pairs);
@@ -167,11 +177,13 @@ static void on_metrics(struct evhttp_request *request, void *arg) {
   struct evbuffer *body = evbuffer_new(); /* never NULL: libevent allocates through lp_alloc */
   add_call_metrics(body, metrics);
   add_counter(body, "leerplek_commits_total", "Writes confirmed by Redis.", metrics->commits);
-  add_counter(body, "leerplek_commit_failures_total", "Writes that failed or whose link was lost.", metrics->commit_failures);
+  add_counter(body, "leerplek_commit_failures_total", "Writes that failed or whose link was lost.",
+              metrics->commit_failures);
   add_counter(body, "leerplek_connections_accepted_total", "API connections accepted.", metrics->connections_accepted);
   add_counter(body, "leerplek_connections_refused_total", "API connections refused over max_connections.",
               metrics->connections_refused);
-  add_gauge(body, "leerplek_connections_open", "API connections open now.", (double)lp_server_connection_count(daemon->server));
+  add_gauge(body, "leerplek_connections_open", "API connections open now.",
+            (double)lp_server_connection_count(daemon->server));
   add_counter(body, "leerplek_connections_refused_per_address_total",
               "API connections refused over max_connections_per_address.", metrics->connections_refused_per_address);
   add_counter(body, "leerplek_connections_refused_no_descriptors_total",
@@ -180,7 +192,8 @@ static void on_metrics(struct evhttp_request *request, void *arg) {
   add_counter(body, "leerplek_hello_timeouts_total", "API connections closed for no Hello within hello_timeout_ms.",
               metrics->hello_timeouts);
   add_counter(body, "leerplek_frame_timeouts_total",
-              "API connections closed for a request frame not complete within frame_timeout_ms.", metrics->frame_timeouts);
+              "API connections closed for a request frame not complete within frame_timeout_ms.",
+              metrics->frame_timeouts);
   add_counter(body, "leerplek_connections_cut_output_total",
               "API connections cut off while all unsent replies were over max_output_total_bytes.",
               metrics->connections_cut_output);
@@ -227,7 +240,8 @@ static void on_dashboard(struct evhttp_request *request, void *arg) {
   struct evkeyvalq *headers = evhttp_request_get_output_headers(request);
   evhttp_add_header(headers, "Content-Type", "text/html; charset=utf-8");
   /* The page is self-contained: forbid everything but its own inline style. */
-  evhttp_add_header(headers, "Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+  evhttp_add_header(headers, "Content-Security-Policy",
+                    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
   evhttp_add_header(headers, "Cache-Control", "no-store");
   evhttp_add_header(headers, "Content-Language", dutch ? "nl-BE" : "en");
   evhttp_add_header(headers, "Vary", "Accept-Language");
@@ -280,9 +294,9 @@ lp_http *lp_http_start(lp_daemon *daemon, char *error, size_t error_size) {
     lp_http_free(http);
     return NULL;
   }
-  struct evconnlistener *listener =
-      evconnlistener_new_bind(daemon->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-                              -1, (struct sockaddr *)&storage, length);
+  struct evconnlistener *listener = evconnlistener_new_bind(
+      daemon->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, -1,
+      (struct sockaddr *)&storage, length);
   if (!listener || !evhttp_bind_listener(http->http, listener)) {
     snprintf(error, error_size, "http_listen on %s failed", address);
     if (listener) evconnlistener_free(listener);

@@ -5,7 +5,7 @@
 
 #include "leerplek.pb-c.h"
 
-#define LP_MAX_KEY 80   /* longest in-memory key: "<school id>/<pupil ref>" */
+#define LP_MAX_KEY 80 /* longest in-memory key: "<school id>/<pupil ref>" */
 
 /* A deep copy of a message (pack + unpack); never NULL (see lp_alloc.h). Free with
  * protobuf_c_message_free_unpacked. */

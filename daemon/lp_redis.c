@@ -28,8 +28,10 @@ int lp_redis_address(const char *text, leerplek_address *address, char *error, s
     return -1;
   }
   if (!address->is_unix && !address->host_is_ip) {
-    snprintf(error, error_size, "redis address '%.120s': give an IP address or unix:/path, not a name "
-             "(hiredis would resolve it blocking the event loop)", text);
+    snprintf(error, error_size,
+             "redis address '%.120s': give an IP address or unix:/path, not a name "
+             "(hiredis would resolve it blocking the event loop)",
+             text);
     return -1;
   }
   return 0;
@@ -64,8 +66,8 @@ static int ask_sentinel(const lp_config *config, const char *sentinel, char *out
   reply = redisCommand(redis, "SENTINEL get-master-addr-by-name %s", config->redis_sentinel_master);
   if (!reply) {
     snprintf(error, error_size, "%s", redis->errstr);
-  } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 && reply->element[0]->type == REDIS_REPLY_STRING &&
-             reply->element[1]->type == REDIS_REPLY_STRING) {
+  } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+             reply->element[0]->type == REDIS_REPLY_STRING && reply->element[1]->type == REDIS_REPLY_STRING) {
     const char *ip = reply->element[0]->str;
     snprintf(out, out_size, strchr(ip, ':') ? "[%s]:%s" : "%s:%s", ip, reply->element[1]->str);
     rc = 0;
@@ -192,8 +194,8 @@ redisAsyncContext *lp_redis_connect_async(const lp_config *config, struct event_
                                           void *data, char *error, size_t error_size) {
   leerplek_address address;
   if (lp_redis_address(text, &address, error, error_size) != 0) return NULL;
-  redisAsyncContext *redis = address.is_unix ? redisAsyncConnectUnix(address.host)
-                                             : redisAsyncConnect(address.host, address.port_number);
+  redisAsyncContext *redis =
+      address.is_unix ? redisAsyncConnectUnix(address.host) : redisAsyncConnect(address.host, address.port_number);
   if (!redis) {
     snprintf(error, error_size, "redis connect to %s: out of memory", text);
     return NULL;
@@ -223,11 +225,11 @@ struct lp_redis_query {
   struct event_base *base;
   lp_redis_primary_done *done;
   void *arg;
-  char list[sizeof ((lp_config *)0)->redis_sentinels];
-  char *cursor;                 /* strtok_r's place in list */
-  const char *sentinel;         /* the one being asked */
-  redisAsyncContext *redis;     /* its link; NULL between Sentinels */
-  struct event *step;           /* its timeout, or (0 s) the next step outside hiredis' callbacks */
+  char list[sizeof((lp_config *)0)->redis_sentinels];
+  char *cursor;             /* strtok_r's place in list */
+  const char *sentinel;     /* the one being asked */
+  redisAsyncContext *redis; /* its link; NULL between Sentinels */
+  struct event *step;       /* its timeout, or (0 s) the next step outside hiredis' callbacks */
   char auth_error[260];
   char reasons[1024];
   size_t used;
@@ -248,7 +250,7 @@ static void leave_sentinel(lp_redis_query *query, bool disconnect) {
   redisAsyncContext *redis = query->redis;
   query->redis = NULL;
   if (redis) {
-    redis->data = NULL; /* its remaining callbacks see no query */
+    redis->data = NULL;                          /* its remaining callbacks see no query */
     if (disconnect) redisAsyncDisconnect(redis); /* inside a callback hiredis defers it */
   }
   static const struct timeval now = {0, 0};
@@ -273,8 +275,8 @@ static void on_sentinel_reply(redisAsyncContext *redis, void *reply_pointer, voi
     add_reason(query, query->auth_error);
   } else if (!reply) {
     add_reason(query, redis->errstr[0] ? redis->errstr : "lost the link");
-  } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 && reply->element[0]->type == REDIS_REPLY_STRING &&
-             reply->element[1]->type == REDIS_REPLY_STRING) {
+  } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+             reply->element[0]->type == REDIS_REPLY_STRING && reply->element[1]->type == REDIS_REPLY_STRING) {
     const char *ip = reply->element[0]->str;
     snprintf(query->primary, sizeof query->primary, strchr(ip, ':') ? "[%s]:%s" : "%s:%s", ip, reply->element[1]->str);
     query->finished = true;
@@ -319,8 +321,8 @@ static bool ask_next_sentinel(lp_redis_query *query) {
       add_reason(query, error);
       continue;
     }
-    redisAsyncContext *redis = address.is_unix ? redisAsyncConnectUnix(address.host)
-                                               : redisAsyncConnect(address.host, address.port_number);
+    redisAsyncContext *redis =
+        address.is_unix ? redisAsyncConnectUnix(address.host) : redisAsyncConnect(address.host, address.port_number);
     if (!redis || redis->err) {
       add_reason(query, redis ? redis->errstr : "out of memory");
       if (redis) redisAsyncFree(redis);
@@ -335,8 +337,8 @@ static bool ask_next_sentinel(lp_redis_query *query) {
     redisAsyncCommand(redis, on_sentinel_reply, NULL, "SENTINEL get-master-addr-by-name %s",
                       query->config->redis_sentinel_master);
     query->redis = redis;
-    uint32_t ms = query->config->redis_timeout_ms < SENTINEL_TIMEOUT_MS ? query->config->redis_timeout_ms
-                                                                         : SENTINEL_TIMEOUT_MS;
+    uint32_t ms =
+        query->config->redis_timeout_ms < SENTINEL_TIMEOUT_MS ? query->config->redis_timeout_ms : SENTINEL_TIMEOUT_MS;
     struct timeval timeout = {ms / 1000, (ms % 1000) * 1000};
     evtimer_add(query->step, &timeout);
     return true;

@@ -35,34 +35,34 @@
 
 /* Per pupil of the snapshot: what identifies it and what must be unchanged when applying. */
 typedef struct pupil_meta {
-  char *key;                 /* "<school>/<ref>" */
+  char *key; /* "<school>/<ref>" */
   char *school_id, *ref;
   uint64_t pupil_revision;
   int placement_state;
   uint64_t proposal_id;
   int64_t placement_updated;
-  int32_t current_vacancy;   /* snapshot index of its current proposal, -1 */
+  int32_t current_vacancy; /* snapshot index of its current proposal, -1 */
   bool fixed;
 } pupil_meta;
 
 /* What the previous applied rematch left for the next one's warm start, by stable ids. */
 typedef struct warm_memory {
   size_t pupil_count;
-  char **pupil_keys;        /* sorted (the snapshot walks the sorted placement map) */
-  char **pupil_vacancy;     /* its vacancy id, NULL when unplaced */
+  char **pupil_keys;    /* sorted (the snapshot walks the sorted placement map) */
+  char **pupil_vacancy; /* its vacancy id, NULL when unplaced */
   size_t vacancy_count;
-  char **vacancy_ids;       /* sorted */
+  char **vacancy_ids; /* sorted */
   int64_t *vacancy_price;
   /* The previous problem's inputs and pairs, so that the next build searches again only the
    * pupils and vacancies whose rule inputs changed (eligibility_build_reusing). */
-  eligibility_pupil *pupils;   /* [pupil_count], by pupil_keys */
-  int32_t *company_pool;       /* their preferred and excluded lists point here */
+  eligibility_pupil *pupils;      /* [pupil_count], by pupil_keys */
+  int32_t *company_pool;          /* their preferred and excluded lists point here */
   eligibility_vacancy *vacancies; /* [vacancy_count], by vacancy_ids */
   eligibility_weights weights;
   matcher_pair *pairs;
   int32_t *pair_distance_m;
   int64_t pair_count;
-  int64_t *unplaced_penalty;   /* [pupil_count] */
+  int64_t *unplaced_penalty; /* [pupil_count] */
 } warm_memory;
 
 typedef struct job {
@@ -78,11 +78,11 @@ typedef struct job {
   int32_t pupil_count, vacancy_count;
   eligibility_pupil *pupils;
   eligibility_vacancy *vacancies;
-  int32_t *company_pool;     /* the preferred and excluded lists of all pupils */
+  int32_t *company_pool; /* the preferred and excluded lists of all pupils */
   pupil_meta *meta;
   char **vacancy_ids;
   uint64_t *vacancy_revision;
-  char **training_codes;     /* by training index, for the help texts */
+  char **training_codes; /* by training index, for the help texts */
   int32_t training_count;
   uint32_t fixed_count;
   /* Filled by the worker. */
@@ -92,7 +92,7 @@ typedef struct job {
   eligibility_problem problem;
   matcher_solution solution;
   eligibility_explanation *explanations;
-  int64_t dual_bound;        /* the verifier's dual value */
+  int64_t dual_bound; /* the verifier's dual value */
   uint64_t snapshot_us, candidates_us, solve_us, explain_us, write_us;
   long long t_apply_start, t_started;
 } job;
@@ -100,15 +100,15 @@ typedef struct job {
 struct lp_rematch {
   lp_daemon *daemon;
   lp_after_nightly *after_nightly; /* the referrals' dispatch (lp_rematch_set_after_nightly) */
-  struct lock_request *locking; /* a rematch waiting for Redis' answer to its lock, or NULL */
-  struct event *finished;    /* activated by the worker */
+  struct lock_request *locking;    /* a rematch waiting for Redis' answer to its lock, or NULL */
+  struct event *finished;          /* activated by the worker */
   struct event *nightly;
   pthread_t thread;
   bool thread_live;
   job *running;
   warm_memory warm;
-  uint64_t epoch;            /* the last epoch seen in Redis */
-  uint64_t manual_last;      /* the last manual proposal id issued (lp:manual:last) */
+  uint64_t epoch;                     /* the last epoch seen in Redis */
+  uint64_t manual_last;               /* the last manual proposal id issued (lp:manual:last) */
   Leerplek__V1__RematchResult *last;  /* summary of the last applied rematch */
   Leerplek__V1__RematchResult *reply; /* the result being answered */
   struct epoch_write *write;          /* the epoch write under way */
@@ -137,8 +137,10 @@ static long strings_index(char *const *keys, size_t count, const char *key) {
     size_t mid = lo + (hi - lo) / 2;
     int c = strcmp(keys[mid], key);
     if (c == 0) return (long)mid;
-    if (c < 0) lo = mid + 1;
-    else hi = mid;
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return -1;
 }
@@ -209,8 +211,7 @@ static job *take_snapshot(lp_rematch *rematch, int64_t started_unix_s) {
   job->vacancy_ids = lp_calloc(vacancies->count + 1, sizeof *job->vacancy_ids);
   job->vacancy_revision = lp_calloc(vacancies->count + 1, sizeof *job->vacancy_revision);
   job->training_codes = lp_calloc(trainings->count + 1, sizeof *job->training_codes);
-  for (size_t t = 0; t < trainings->count; t++)
-    job->training_codes[t] = lp_strdup(trainings->entries[t].key);
+  for (size_t t = 0; t < trainings->count; t++) job->training_codes[t] = lp_strdup(trainings->entries[t].key);
 
   for (size_t j = 0; j < vacancies->count; j++) {
     const Leerplek__V1__Vacancy *vacancy = vacancies->entries[j].value;
@@ -229,7 +230,8 @@ static job *take_snapshot(lp_rematch *rematch, int64_t started_unix_s) {
     /* A pinned proposal holds its seat like an accepted one (PRIORITY ORDER in the proto). */
     bool fixed = placement->state == PSTATE(ACCEPTED) || placement->state == PSTATE(AGREEMENT) ||
                  (placement->state == PSTATE(PROPOSED) && placement->pinned);
-    long current = placement->offer && placement->proposal_id ? lp_map_index(vacancies, placement->offer->vacancy_id) : -1;
+    long current =
+        placement->offer && placement->proposal_id ? lp_map_index(vacancies, placement->offer->vacancy_id) : -1;
     /* A fixed pair whose vacancy is gone or closed holds no seat the rematch could give away. */
     if (fixed && (current < 0 || !job->vacancies[current].open)) continue;
     eligibility_pupil *out = &job->pupils[count];
@@ -286,8 +288,15 @@ static bool previous_problem(const warm_memory *warm, const job *job, eligibilit
     same_pupil[i] = (int32_t)strings_index(warm->pupil_keys, warm->pupil_count, job->meta[i].key);
   for (int32_t j = 0; j < job->vacancy_count; j++)
     same_vacancy[j] = (int32_t)strings_index(warm->vacancy_ids, warm->vacancy_count, job->vacancy_ids[j]);
-  *previous = (eligibility_previous){warm->pupils, (int32_t)warm->pupil_count, warm->vacancies, (int32_t)warm->vacancy_count,
-                                     warm->weights, warm->pairs, warm->pair_distance_m, warm->pair_count, same_pupil,
+  *previous = (eligibility_previous){warm->pupils,
+                                     (int32_t)warm->pupil_count,
+                                     warm->vacancies,
+                                     (int32_t)warm->vacancy_count,
+                                     warm->weights,
+                                     warm->pairs,
+                                     warm->pair_distance_m,
+                                     warm->pair_count,
+                                     same_pupil,
                                      same_vacancy};
   return true;
 }
@@ -308,7 +317,8 @@ static uint8_t *changed_pupils(const warm_memory *warm, const job *job, const el
     while (k < count && pairs[k].pupil == i) k++;
     int32_t p = previous->same_pupil[i];
     if (p < 0 || warm->unplaced_penalty[p] != job->problem.unplaced_penalty[i] ||
-        (warm->pupils[p].fixed_vacancy >= 0) != (job->pupils[i].fixed_vacancy >= 0) || first[p + 1] - first[p] != k - begin) {
+        (warm->pupils[p].fixed_vacancy >= 0) != (job->pupils[i].fixed_vacancy >= 0) ||
+        first[p + 1] - first[p] != k - begin) {
       changed[i] = 1;
       continue;
     }
@@ -328,8 +338,8 @@ static void *worker_main(void *arg) {
   long long t0 = now_us();
   eligibility_previous previous;
   bool reusing = previous_problem(&rematch->warm, job, &previous);
-  job->status = eligibility_build_reusing(job->pupils, job->pupil_count, job->vacancies, job->vacancy_count, &job->weights,
-                                          reusing ? &previous : NULL, &job->problem, &error);
+  job->status = eligibility_build_reusing(job->pupils, job->pupil_count, job->vacancies, job->vacancy_count,
+                                          &job->weights, reusing ? &previous : NULL, &job->problem, &error);
   uint8_t *pupil_changed = NULL;
   if (job->status == MATCHER_OK && reusing) pupil_changed = changed_pupils(&rematch->warm, job, &previous);
   if (reusing) free((void *)previous.same_pupil), free((void *)previous.same_vacancy);
@@ -376,8 +386,9 @@ static void *worker_main(void *arg) {
     if (to < 0 || to == job->meta[i].current_vacancy || job->meta[i].fixed) continue;
     if (!eligibility_is_eligible(&job->pupils[i], &job->vacancies[to], &job->weights)) {
       job->status = MATCHER_INVALID;
-      snprintf(job->error, sizeof job->error, "proposal of pupil %s to vacancy %s breaks the eligibility rules; nothing applied",
-               job->meta[i].key, job->vacancy_ids[to]);
+      snprintf(job->error, sizeof job->error,
+               "proposal of pupil %s to vacancy %s breaks the eligibility rules; nothing applied", job->meta[i].key,
+               job->vacancy_ids[to]);
       goto out;
     }
   }
@@ -389,7 +400,8 @@ static void *worker_main(void *arg) {
                                     &job->problem, &job->solution, &names, job->explanations, &error);
   job->explain_us = (uint64_t)(now_us() - t2);
   if (job->status != MATCHER_OK)
-    snprintf(job->error, sizeof job->error, "explaining failed (%s): %s", matcher_status_name(job->status), error.message);
+    snprintf(job->error, sizeof job->error, "explaining failed (%s): %s", matcher_status_name(job->status),
+             error.message);
 out:
   event_active(rematch->finished, EV_READ, 0);
   return NULL;
@@ -412,7 +424,7 @@ static void result_free(Leerplek__V1__RematchResult *result);
  * rematch is over may start the next one at once, on any daemon. */
 typedef struct release_request {
   unsigned ttl_ms;
-  lp_rematch_done *done;     /* NULL: nobody to answer */
+  lp_rematch_done *done; /* NULL: nobody to answer */
   void *arg;
   int code;
   char message[512];
@@ -429,7 +441,8 @@ static void on_lock_released(redisAsyncContext *redis, void *reply_pointer, void
   (void)redis;
   redisReply *reply = reply_pointer;
   release_request *release = privdata;
-  if (!reply) LP_WARN("releasing %s failed: lost the link to redis; it expires after %u ms", LOCK_KEY, release->ttl_ms);
+  if (!reply)
+    LP_WARN("releasing %s failed: lost the link to redis; it expires after %u ms", LOCK_KEY, release->ttl_ms);
   else if (reply->type == REDIS_REPLY_ERROR)
     LP_WARN("redis refused to release %s: %s; it expires after %u ms", LOCK_KEY, reply->str, release->ttl_ms);
   answer_released(release);
@@ -443,7 +456,10 @@ static void run_after_loop(lp_rematch *rematch, const char *what, const char *sc
   redisReply *reply = redis ? redisCommand(redis, "EVAL %s 1 %s %s", script, LOCK_KEY, lock_value) : NULL;
   if (!reply || reply->type == REDIS_REPLY_ERROR)
     LP_WARN("%s failed (%s); the lock expires after %u ms", what,
-            reply ? reply->str : redis ? redis->errstr : message, rematch->daemon->config.rematch_lock_ttl_ms);
+            reply   ? reply->str
+            : redis ? redis->errstr
+                    : message,
+            rematch->daemon->config.rematch_lock_ttl_ms);
   if (reply) freeReplyObject(reply);
   if (redis) redisFree(redis);
 }
@@ -467,22 +483,20 @@ static void release_lock_then(lp_rematch *rematch, release_request *release) {
   }
 }
 
-
 /* Takes the lock (SET NX PX) and reads the epoch in one round trip: {1 or 0, epoch or nil}. */
-static const char LOCK_SCRIPT[] =
-    "local ok = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])\n"
-    "return {ok and 1 or 0, redis.call('GET', KEYS[2])}\n";
+static const char LOCK_SCRIPT[] = "local ok = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])\n"
+                                  "return {ok and 1 or 0, redis.call('GET', KEYS[2])}\n";
 
 /* A rematch asked for, its lock on the way. */
 typedef struct lock_request {
-  lp_rematch *rematch;       /* NULL once abandoned (timed out, or the rematch freed) */
+  lp_rematch *rematch; /* NULL once abandoned (timed out, or the rematch freed) */
   bool dry_run;
   uint32_t max_changes;
   char actor[96];
   lp_rematch_done *done;
   void *arg;
   char lock_value[96];
-  struct event *timeout;     /* answers UNAVAILABLE when Redis does not within redis_timeout_ms */
+  struct event *timeout; /* answers UNAVAILABLE when Redis does not within redis_timeout_ms */
 } lock_request;
 
 static void lock_request_free(lock_request *request) {
@@ -516,7 +530,8 @@ static void on_lock_reply(redisAsyncContext *redis, void *reply_pointer, void *p
     code = CODE(UNAVAILABLE);
   } else if (!locked) {
     snprintf(message, sizeof message,
-             "another rematch is running (lock %s is held, by this or another daemon); retry when it has finished", LOCK_KEY);
+             "another rematch is running (lock %s is held, by this or another daemon); retry when it has finished",
+             LOCK_KEY);
     code = CODE(ABORTED);
   }
   if (code != 0) {
@@ -598,7 +613,8 @@ static Leerplek__V1__RematchResult *make_result(const job *job, uint64_t epoch) 
     const pupil_meta *meta = &job->meta[i];
     if (meta->fixed) continue;
     int32_t from = meta->current_vacancy, to = job->solution.vacancy_of_pupil[i];
-    if (to >= 0) result->placed++;
+    if (to >= 0)
+      result->placed++;
     else {
       result->unplaced++;
       if (job->explanations[i].hint != ELIGIBILITY_HINT_NONE) result->hints_checked++;
@@ -610,9 +626,12 @@ static Leerplek__V1__RematchResult *make_result(const job *job, uint64_t epoch) 
     Leerplek__V1__ChangeKind kind = from < 0 ? LEERPLEK__V1__CHANGE_KIND__CHANGE_KIND_PROPOSED
                                     : to < 0 ? LEERPLEK__V1__CHANGE_KIND__CHANGE_KIND_RELEASED
                                              : LEERPLEK__V1__CHANGE_KIND__CHANGE_KIND_MOVED;
-    if (from < 0) result->newly_proposed++;
-    else if (to < 0) result->released++;
-    else result->moved++;
+    if (from < 0)
+      result->newly_proposed++;
+    else if (to < 0)
+      result->released++;
+    else
+      result->moved++;
     if (result->n_changes >= change_capacity) {
       result->changes_truncated = true;
       continue;
@@ -649,7 +668,8 @@ static Leerplek__V1__RematchResult *make_result(const job *job, uint64_t epoch) 
 /* ---- apply (on the loop) --------------------------------------------------------------- */
 
 /* The Offer a school sees for a proposal to vacancy. */
-Leerplek__V1__Offer *lp_rematch_offer(const lp_state *state, const Leerplek__V1__Vacancy *vacancy, uint32_t distance_m) {
+Leerplek__V1__Offer *lp_rematch_offer(const lp_state *state, const Leerplek__V1__Vacancy *vacancy,
+                                      uint32_t distance_m) {
   const Leerplek__V1__Location *location = lp_state_get(state, LP_KIND_LOCATION, vacancy->location_id);
   const Leerplek__V1__Company *company = lp_state_get(state, LP_KIND_COMPANY, vacancy->company_id);
   Leerplek__V1__Offer offer = LEERPLEK__V1__OFFER__INIT;
@@ -721,8 +741,9 @@ static bool same_unplaced(const Leerplek__V1__UnplacedInfo *a, const Leerplek__V
 static bool pupil_unchanged(const lp_state *state, const pupil_meta *meta) {
   const Leerplek__V1__Pupil *pupil = lp_state_get(state, LP_KIND_PUPIL, meta->key);
   const Leerplek__V1__Placement *placement = lp_state_get(state, LP_KIND_PLACEMENT, meta->key);
-  return pupil && placement && pupil->revision == meta->pupil_revision && (int)placement->state == meta->placement_state &&
-         placement->proposal_id == meta->proposal_id && placement->updated_unix_s == meta->placement_updated;
+  return pupil && placement && pupil->revision == meta->pupil_revision &&
+         (int)placement->state == meta->placement_state && placement->proposal_id == meta->proposal_id &&
+         placement->updated_unix_s == meta->placement_updated;
 }
 
 static void finish(lp_rematch *rematch, job *job, int code, const char *message);
@@ -765,13 +786,14 @@ static void epoch_applied(lp_rematch *rematch, job *job) {
   last->n_changes = 0;
   result_free(rematch->last);
   rematch->last = last;
-  LP_INFO("rematch epoch %llu applied: %u proposed, %u moved, %u released, %u unplaced (snapshot %llu us, candidates %llu us "
+  LP_INFO("rematch epoch %llu applied: %u proposed, %u moved, %u released, %u unplaced (snapshot %llu us, candidates "
+          "%llu us "
           "(%d of %d pupils' pairs reused), solve %llu us%s, explain %llu us, write %llu us, all %lld us)",
           (unsigned long long)rematch->reply->epoch, rematch->reply->newly_proposed, rematch->reply->moved,
           rematch->reply->released, rematch->reply->unplaced, (unsigned long long)job->snapshot_us,
-          (unsigned long long)job->candidates_us, job->problem.reused_pupils, job->pupil_count, (unsigned long long)job->solve_us,
-          job->solution.stats.warm_abandoned ? " (warm start abandoned)" : "", (unsigned long long)job->explain_us,
-          (unsigned long long)job->write_us, now_us() - job->t_started);
+          (unsigned long long)job->candidates_us, job->problem.reused_pupils, job->pupil_count,
+          (unsigned long long)job->solve_us, job->solution.stats.warm_abandoned ? " (warm start abandoned)" : "",
+          (unsigned long long)job->explain_us, (unsigned long long)job->write_us, now_us() - job->t_started);
   finish(rematch, job, 0, "");
 }
 
@@ -791,7 +813,7 @@ enum {
   APPLY_SLICE_RECORDS = 1024,
   PROMOTE_SLICE_CHUNKS = 16,
   EVENT_BYTES_ESTIMATE = 1024,
-  PROMOTE_SLICE_SHARE = 20,   /* a slice aims at 1/20 of redis_timeout_ms */
+  PROMOTE_SLICE_SHARE = 20, /* a slice aims at 1/20 of redis_timeout_ms */
   PROMOTE_SLICE_FIRST = 128,
   PROMOTE_SLICE_MIN = 16,
   PROMOTE_SLICE_MAX = 8192,
@@ -803,8 +825,10 @@ enum {
 /* ARGV: 1 the lock value; 2 (optional) a run to register. Deletes every registered run's
  * staged records (none is live: we hold the lock). */
 static const char CLEANUP_SCRIPT[] =
-    "if redis.call('GET', '" LOCK_KEY "') ~= ARGV[1] then return redis.error_reply('LPSTAGE the rematch lock is not ours') end\n"
-    "if redis.call('EXISTS', '" PROMOTE_KEY "') == 1 then return redis.error_reply('LPSTAGE an interrupted promote is unfinished; "
+    "if redis.call('GET', '" LOCK_KEY
+    "') ~= ARGV[1] then return redis.error_reply('LPSTAGE the rematch lock is not ours') end\n"
+    "if redis.call('EXISTS', '" PROMOTE_KEY
+    "') == 1 then return redis.error_reply('LPSTAGE an interrupted promote is unfinished; "
     "the daemon finishes it when it reloads; retry') end\n"
     "for _, run in ipairs(redis.call('SMEMBERS', '" STAGE_RUNS_KEY "')) do\n"
     "  local list = run .. 'names'\n"
@@ -834,74 +858,82 @@ static const char CLEANUP_SCRIPT[] =
  * marker found at a load (a kill -9 of the daemon or of Redis mid-promote, a lost link) is
  * finished by lp_rematch_finish_promote before the state is read: the lp:epoch readers see
  * moves from the old epoch to the new one only when every record is in place. */
-#define SCRIPT_CHECKS                                                                                                        \
-  "if redis.call('GET', '" LOCK_KEY "') ~= ARGV[1] then return redis.error_reply('LPSTAGE the rematch lock was lost; the promote stops') end\n" \
-  "if redis.call('HGET', '" PROMOTE_KEY "', 'run') ~= ARGV[2] then return redis.error_reply('LPSTAGE the promote marker is not this run') end\n"
+#define SCRIPT_CHECKS                                                                                                  \
+  "if redis.call('GET', '" LOCK_KEY                                                                                    \
+  "') ~= ARGV[1] then return redis.error_reply('LPSTAGE the rematch lock was lost; the promote stops') end\n"          \
+  "if redis.call('HGET', '" PROMOTE_KEY                                                                                \
+  "', 'run') ~= ARGV[2] then return redis.error_reply('LPSTAGE the promote marker is not this run') end\n"
 
 /* ARGV: 1 lock, 2 run, 3 the number of staged names, 4 epoch, 5 summary, 6 actor, 7 instance,
  * 8 events_max_length, 9 lock ttl ms, 10.. names left out. */
 static const char BEGIN_SCRIPT[] =
-    "if redis.call('GET', '" LOCK_KEY "') ~= ARGV[1] then return redis.error_reply('LPSTAGE the rematch lock was lost; the epoch is not written') end\n"
-    "if redis.call('EXISTS', '" PROMOTE_KEY "') == 1 then return redis.error_reply('LPSTAGE an interrupted promote is unfinished') end\n"
+    "if redis.call('GET', '" LOCK_KEY
+    "') ~= ARGV[1] then return redis.error_reply('LPSTAGE the rematch lock was lost; the epoch is not written') end\n"
+    "if redis.call('EXISTS', '" PROMOTE_KEY
+    "') == 1 then return redis.error_reply('LPSTAGE an interrupted promote is unfinished') end\n"
     "local run = ARGV[2]\n"
     "local total = redis.call('LLEN', run .. 'names')\n"
-    "if total ~= tonumber(ARGV[3]) then return redis.error_reply('LPSTAGE ' .. total .. ' of ' .. ARGV[3] .. ' records staged; the epoch is not written') end\n"
+    "if total ~= tonumber(ARGV[3]) then return redis.error_reply('LPSTAGE ' .. total .. ' of ' .. ARGV[3] .. ' records "
+    "staged; the epoch is not written') end\n"
     "for i = 10, #ARGV do\n"
     "  local kind, key = string.match(ARGV[i], '^([^\\n]*)\\n([^\\n]*)\\n')\n"
     "  if kind then redis.call('DEL', run .. kind .. ':' .. key) end\n"
     "end\n"
-    "redis.call('HSET', '" PROMOTE_KEY "', 'run', run, 'lock', ARGV[1], 'epoch', ARGV[4], 'summary', ARGV[5], 'actor', ARGV[6],\n"
+    "redis.call('HSET', '" PROMOTE_KEY
+    "', 'run', run, 'lock', ARGV[1], 'epoch', ARGV[4], 'summary', ARGV[5], 'actor', ARGV[6],\n"
     "           'instance', ARGV[7], 'max_length', ARGV[8], 'ttl', ARGV[9], 'done', 0)\n"
     "redis.call('PEXPIRE', '" LOCK_KEY "', ARGV[9])\n"
     "return total\n";
 
 /* ARGV: 1 lock, 2 run, 3 first, 4 end, 5.. names left out (a write won since BEGIN). */
 static const char SLICE_SCRIPT[] =
-    SCRIPT_CHECKS
-    "local marker = redis.call('HMGET', '" PROMOTE_KEY "', 'done', 'ttl')\n"
-    "if tonumber(marker[1]) ~= tonumber(ARGV[3]) then return redis.error_reply('LPSTAGE the promote is at ' .. marker[1] .. ', not ' .. ARGV[3]) end\n"
-    "local run = ARGV[2]\n"
-    "local names = redis.call('LRANGE', run .. 'names', ARGV[3], tonumber(ARGV[4]) - 1)\n"
-    "if #names ~= tonumber(ARGV[4]) - tonumber(ARGV[3]) then return redis.error_reply('LPSTAGE the staged list is short') end\n"
-    "local skip = {}\n"
-    "for i = 5, #ARGV do skip[ARGV[i]] = true end\n"
-    "local moved = 0\n"
-    "for _, name in ipairs(names) do\n"
-    "  local kind, key = string.match(name, '^([^\\n]*)\\n([^\\n]*)\\n')\n"
-    "  local staged = run .. kind .. ':' .. key\n"
-    "  if skip[name] then redis.call('DEL', staged)\n"
-    "  elseif redis.call('SISMEMBER', 'lp:index:' .. kind, key) == 1 then\n"
-    "    if redis.call('EXISTS', staged) == 1 then redis.call('RENAME', staged, 'lp:' .. kind .. ':' .. key); moved = moved + 1 end\n"
-    "  else redis.call('DEL', staged) end\n"
-    "end\n"
-    "redis.call('HSET', '" PROMOTE_KEY "', 'done', ARGV[4])\n"
-    "redis.call('PEXPIRE', '" LOCK_KEY "', marker[2])\n"
-    "return moved\n";
+    SCRIPT_CHECKS "local marker = redis.call('HMGET', '" PROMOTE_KEY "', 'done', 'ttl')\n"
+                  "if tonumber(marker[1]) ~= tonumber(ARGV[3]) then return redis.error_reply('LPSTAGE the promote is "
+                  "at ' .. marker[1] .. ', not ' .. ARGV[3]) end\n"
+                  "local run = ARGV[2]\n"
+                  "local names = redis.call('LRANGE', run .. 'names', ARGV[3], tonumber(ARGV[4]) - 1)\n"
+                  "if #names ~= tonumber(ARGV[4]) - tonumber(ARGV[3]) then return redis.error_reply('LPSTAGE the "
+                  "staged list is short') end\n"
+                  "local skip = {}\n"
+                  "for i = 5, #ARGV do skip[ARGV[i]] = true end\n"
+                  "local moved = 0\n"
+                  "for _, name in ipairs(names) do\n"
+                  "  local kind, key = string.match(name, '^([^\\n]*)\\n([^\\n]*)\\n')\n"
+                  "  local staged = run .. kind .. ':' .. key\n"
+                  "  if skip[name] then redis.call('DEL', staged)\n"
+                  "  elseif redis.call('SISMEMBER', 'lp:index:' .. kind, key) == 1 then\n"
+                  "    if redis.call('EXISTS', staged) == 1 then redis.call('RENAME', staged, 'lp:' .. kind .. ':' .. "
+                  "key); moved = moved + 1 end\n"
+                  "  else redis.call('DEL', staged) end\n"
+                  "end\n"
+                  "redis.call('HSET', '" PROMOTE_KEY "', 'done', ARGV[4])\n"
+                  "redis.call('PEXPIRE', '" LOCK_KEY "', marker[2])\n"
+                  "return moved\n";
 
 /* ARGV: 1 lock, 2 run. */
 static const char FINISH_SCRIPT[] =
-    SCRIPT_CHECKS
-    "local run = ARGV[2]\n"
-    "local marker = redis.call('HMGET', '" PROMOTE_KEY "', 'done', 'epoch', 'summary', 'max_length')\n"
-    "local total = redis.call('LLEN', run .. 'names')\n"
-    "if tonumber(marker[1]) ~= total then return redis.error_reply('LPSTAGE the promote is at ' .. marker[1] .. ' of ' .. total) end\n"
-    "redis.call('XTRIM', 'lp:events', 'MAXLEN', '~', marker[4])\n"
-    "redis.call('DEL', run .. 'names')\n"
-    "redis.call('SREM', '" STAGE_RUNS_KEY "', run)\n"
-    "redis.call('SET', 'lp:epoch', marker[2])\n"
-    "redis.call('SET', 'lp:rematch:last', marker[3])\n"
-    "redis.call('DEL', '" PROMOTE_KEY "')\n"
-    "return total\n";
+    SCRIPT_CHECKS "local run = ARGV[2]\n"
+                  "local marker = redis.call('HMGET', '" PROMOTE_KEY "', 'done', 'epoch', 'summary', 'max_length')\n"
+                  "local total = redis.call('LLEN', run .. 'names')\n"
+                  "if tonumber(marker[1]) ~= total then return redis.error_reply('LPSTAGE the promote is at ' .. "
+                  "marker[1] .. ' of ' .. total) end\n"
+                  "redis.call('XTRIM', 'lp:events', 'MAXLEN', '~', marker[4])\n"
+                  "redis.call('DEL', run .. 'names')\n"
+                  "redis.call('SREM', '" STAGE_RUNS_KEY "', run)\n"
+                  "redis.call('SET', 'lp:epoch', marker[2])\n"
+                  "redis.call('SET', 'lp:rematch:last', marker[3])\n"
+                  "redis.call('DEL', '" PROMOTE_KEY "')\n"
+                  "return total\n";
 
 typedef struct staged_record {
-  const char *key;          /* borrowed from the job (pupil key or vacancy id) */
+  const char *key; /* borrowed from the job (pupil key or vacancy id) */
   enum lp_kind kind;
-  void *record;             /* the new record; memory takes it once the epoch is current */
-  const char *op;           /* its event */
-  int32_t pupil;            /* placements: the snapshot index; vacancies: -1 */
-  int32_t from, to;         /* placements: the seat left and taken; vacancies: to = its index */
-  uint64_t base_revision;   /* vacancies: the revision it was built from */
-  bool excluded;            /* a write won meanwhile: left out of the epoch */
+  void *record;           /* the new record; memory takes it once the epoch is current */
+  const char *op;         /* its event */
+  int32_t pupil;          /* placements: the snapshot index; vacancies: -1 */
+  int32_t from, to;       /* placements: the seat left and taken; vacancies: to = its index */
+  uint64_t base_revision; /* vacancies: the revision it was built from */
+  bool excluded;          /* a write won meanwhile: left out of the epoch */
 } staged_record;
 
 typedef struct epoch_write {
@@ -909,25 +941,25 @@ typedef struct epoch_write {
   job *job;
   uint64_t epoch;
   long long now;
-  char run[128];            /* "lp:stage:<lock value>:" */
+  char run[128]; /* "lp:stage:<lock value>:" */
   char actor[128];
   staged_record *records;
   size_t count, capacity, applied;
-  int32_t *seat_delta;      /* by vacancy: seats taken minus left by the staged placements */
-  int32_t *staged_vacancy;  /* by vacancy: its index in records, -1 */
-  int pass;                 /* 0: placements that leave a seat, 1: those that take one, 2: vacancies */
+  int32_t *seat_delta;     /* by vacancy: seats taken minus left by the staged placements */
+  int32_t *staged_vacancy; /* by vacancy: its index in records, -1 */
+  int pass;                /* 0: placements that leave a seat, 1: those that take one, 2: vacancies */
   int32_t cursor;
   bool cleanup_sent, cleanup_confirmed;
-  int chunks_in_flight;     /* staged commits sent, not yet confirmed (at most STAGE_WINDOW) */
-  int failed_code;          /* a staged commit failed: the write fails once none is in flight */
+  int chunks_in_flight; /* staged commits sent, not yet confirmed (at most STAGE_WINDOW) */
+  int failed_code;      /* a staged commit failed: the write fails once none is in flight */
   char failed_message[400];
   uint32_t skipped, proposal_seq;
-  size_t promoted;          /* records made current by the slices so far (the marker's done) */
-  uint8_t *restage;         /* by vacancy: its staged seats must be built again (a write won) */
-  struct event *step;       /* a zero timer: the next step runs after pending I/O */
+  size_t promoted;                        /* records made current by the slices so far (the marker's done) */
+  uint8_t *restage;                       /* by vacancy: its staged seats must be built again (a write won) */
+  struct event *step;                     /* a zero timer: the next step runs after pending I/O */
   long long promote_sent_us, promoted_us; /* for the log */
-  long long step_sent_us;   /* the promote step in flight was sent */
-  size_t slice_records;     /* the next slice's most records, adapted to how fast Redis took the last */
+  long long step_sent_us;                 /* the promote step in flight was sent */
+  size_t slice_records;                   /* the next slice's most records, adapted to how fast Redis took the last */
   void (*next)(struct epoch_write *write);
 } epoch_write;
 
@@ -960,7 +992,9 @@ static void on_staging_cleaned(redisAsyncContext *redis, void *reply_pointer, vo
   redisReply *reply = reply_pointer;
   if (!reply || reply->type == REDIS_REPLY_ERROR)
     LP_WARN("rematch: staged records are left in Redis (%s); the next rematch deletes them",
-            reply ? reply->str : redis && redis->errstr[0] ? redis->errstr : "lost the link to redis");
+            reply                       ? reply->str
+            : redis && redis->errstr[0] ? redis->errstr
+                                        : "lost the link to redis");
 }
 
 /* Runs the cleanup script on the store's link (after the loop: on a short link of its own): a
@@ -971,8 +1005,9 @@ static void cleanup_staging(lp_rematch *rematch) {
     redisContext *redis = lp_redis_connect_sync(&rematch->daemon->config, message, sizeof message);
     redisReply *reply = redis ? redisCommand(redis, "EVAL %s 0 %s", CLEANUP_SCRIPT, rematch->lock_value) : NULL;
     if (!reply || reply->type == REDIS_REPLY_ERROR)
-      LP_WARN("rematch: staged records are left in Redis (%s); the next rematch deletes them",
-              reply ? reply->str : redis ? redis->errstr : message);
+      LP_WARN("rematch: staged records are left in Redis (%s); the next rematch deletes them", reply   ? reply->str
+                                                                                               : redis ? redis->errstr
+                                                                                                       : message);
     if (reply) freeReplyObject(reply);
     if (redis) redisFree(redis);
     return;
@@ -1093,7 +1128,8 @@ static staged_record *stage_placement(epoch_write *write, int32_t i) {
   const Leerplek__V1__Vacancy *target = NULL;
   if (to >= 0) {
     target = lp_state_get(state, LP_KIND_VACANCY, job->vacancy_ids[to]);
-    long free_seats = target ? (long)target->seats - target->seats_filled - target->seats_proposed - write->seat_delta[to] : 0;
+    long free_seats =
+        target ? (long)target->seats - target->seats_filled - target->seats_proposed - write->seat_delta[to] : 0;
     if (!target || target->revision != job->vacancy_revision[to] ||
         target->state != LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_OPEN || free_seats <= 0) {
       write->skipped++;
@@ -1119,7 +1155,8 @@ static staged_record *stage_placement(epoch_write *write, int32_t i) {
     if (to >= 0) {
       const eligibility_pupil *p = &job->pupils[i];
       const eligibility_vacancy *v = &job->vacancies[to];
-      placement->offer = lp_rematch_offer(state, target, (uint32_t)eligibility_distance_m(p->lat_e6, p->lon_e6, v->lat_e6, v->lon_e6));
+      placement->offer =
+          lp_rematch_offer(state, target, (uint32_t)eligibility_distance_m(p->lat_e6, p->lon_e6, v->lat_e6, v->lon_e6));
       placement->state = PSTATE(PROPOSED);
       /* Unique over all time: epochs only grow, and manual ids have LP_MANUAL_ID_BIT. */
       placement->proposal_id = (write->epoch << 24) | ++write->proposal_seq;
@@ -1152,7 +1189,8 @@ static staged_record *stage_placement(epoch_write *write, int32_t i) {
 
 /* Vacancy j as in memory now with the epoch's seat change; NULL when it is gone. */
 static Leerplek__V1__Vacancy *vacancy_with_seats(epoch_write *write, int32_t j, uint64_t *base_revision) {
-  const Leerplek__V1__Vacancy *stored = lp_state_get(&write->rematch->daemon->state, LP_KIND_VACANCY, write->job->vacancy_ids[j]);
+  const Leerplek__V1__Vacancy *stored =
+      lp_state_get(&write->rematch->daemon->state, LP_KIND_VACANCY, write->job->vacancy_ids[j]);
   if (!stored) return NULL;
   Leerplek__V1__Vacancy *vacancy = lp_clone(stored);
   long proposed = (long)vacancy->seats_proposed + write->seat_delta[j];
@@ -1220,7 +1258,8 @@ static void stage_next_chunk(epoch_write *write) {
   note_step(write, started);
   if (lp_store_commit(daemon->store, txn, on_chunk_written, write) != 0) {
     if (write->chunks_in_flight == 0) {
-      write_fail(write, CODE(UNAVAILABLE), "the store is unavailable (reconnecting); nothing applied, the previous epoch is current; retry");
+      write_fail(write, CODE(UNAVAILABLE),
+                 "the store is unavailable (reconnecting); nothing applied, the previous epoch is current; retry");
     } else if (!write->failed_code) {
       write->failed_code = CODE(UNAVAILABLE);
       snprintf(write->failed_message, sizeof write->failed_message,
@@ -1231,7 +1270,8 @@ static void stage_next_chunk(epoch_write *write) {
   write->chunks_in_flight++;
   /* Up to STAGE_WINDOW commits in flight (Redis confirms them together: one fsync, one round
    * trip), once the first, with the cleanup that registers this run, is confirmed. */
-  if (write->pass < 3 && write->cleanup_confirmed && write->chunks_in_flight < STAGE_WINDOW) schedule(write, stage_next_chunk);
+  if (write->pass < 3 && write->cleanup_confirmed && write->chunks_in_flight < STAGE_WINDOW)
+    schedule(write, stage_next_chunk);
 }
 
 /* Whether placement record r may still go into the epoch: its pupil and its target vacancy
@@ -1246,7 +1286,8 @@ static bool still_valid(epoch_write *write, const staged_record *record, uint8_t
     const Leerplek__V1__Vacancy *vacancy = lp_state_get(state, LP_KIND_VACANCY, job->vacancy_ids[j]);
     vacancy_ok[j] = vacancy && vacancy->revision == job->vacancy_revision[j] &&
                             vacancy->state == LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_OPEN
-                        ? 1 : 2;
+                        ? 1
+                        : 2;
   }
   return vacancy_ok[j] == 1;
 }
@@ -1361,15 +1402,18 @@ static void promote(epoch_write *write) {
       protobuf_c_message_free_unpacked(record->record, NULL);
       record->record = vacancy;
       record->base_revision = base_revision;
-      if (!vacancy) record->excluded = true, excluded++;
-      else stage_set(txn, write->run, record);
+      if (!vacancy)
+        record->excluded = true, excluded++;
+      else
+        stage_set(txn, write->run, record);
     } else if (vacancy) {
       stage_vacancy(write, txn, j, vacancy, base_revision);
     }
   }
   stage_names(txn, write->run, write, first_new, write->count);
   if (write->skipped || excluded)
-    LP_INFO("rematch epoch %llu: %zu changes skipped, their pupil or vacancy changed meanwhile (the next rematch sees them)",
+    LP_INFO("rematch epoch %llu: %zu changes skipped, their pupil or vacancy changed meanwhile (the next rematch sees "
+            "them)",
             (unsigned long long)write->epoch, (size_t)write->skipped + excluded);
 
   char count_text[24], max_length[24], epoch_text[24], ttl_text[24];
@@ -1379,8 +1423,8 @@ static void promote(epoch_write *write) {
   snprintf(ttl_text, sizeof ttl_text, "%u", daemon->config.rematch_lock_ttl_ms);
   const void **argv = lp_calloc(13, sizeof *argv);
   size_t *lengths = lp_calloc(13, sizeof *lengths);
-  const char *fixed[12] = {"EVAL", BEGIN_SCRIPT, "0", rematch->lock_value, write->run, count_text, epoch_text, NULL,
-                           write->actor, daemon->config.instance_id, max_length, ttl_text};
+  const char *fixed[12] = {"EVAL",     BEGIN_SCRIPT, "0",          rematch->lock_value,        write->run, count_text,
+                           epoch_text, NULL,         write->actor, daemon->config.instance_id, max_length, ttl_text};
   for (int a = 0; a < 12; a++)
     if (fixed[a]) argv[a] = fixed[a], lengths[a] = strlen(fixed[a]);
   /* The summary, for the report after a restart: the bytes and commits of the whole write, as
@@ -1405,7 +1449,8 @@ static void promote(epoch_write *write) {
   write->promote_sent_us = write->step_sent_us = now_us();
   write->slice_records = PROMOTE_SLICE_FIRST;
   if (lp_store_commit(daemon->store, txn, on_promote_begun, write) != 0)
-    write_fail(write, CODE(UNAVAILABLE), "the store is unavailable (reconnecting); nothing applied, the previous epoch is current; retry");
+    write_fail(write, CODE(UNAVAILABLE),
+               "the store is unavailable (reconnecting); nothing applied, the previous epoch is current; retry");
 }
 
 /* The next slice aims at PROMOTE_SLICE_SHARE of redis_timeout_ms from send to confirmation: a
@@ -1426,8 +1471,8 @@ static void on_slice_done(void *arg, int code, const char *message) {
   if (code != 0) {
     /* The marker stays: the reload this error causes finishes the promote from Redis. */
     char text[400];
-    snprintf(text, sizeof text, "%s; the promote was interrupted, the daemon finishes it from the store when it reloads",
-             message);
+    snprintf(text, sizeof text,
+             "%s; the promote was interrupted, the daemon finishes it from the store when it reloads", message);
     write_fail(write, code, text);
     return;
   }
@@ -1444,9 +1489,9 @@ static void on_slice_done(void *arg, int code, const char *message) {
 
 /* One slice of the promote: records from write->promoted on, at most slice_records
  * (adapt_slice) and until the commit holds about PROMOTE_SLICE_CHUNKS chunks (their events are
- * most of it: each carries XADD_SCRIPT, about EVENT_BYTES_ESTIMATE bytes). A placement a write changed since BEGIN is left out
- * here; the vacancies come last, so their seat counts are built again when that changed them.
- * The last slice's commit also runs FINISH_SCRIPT. */
+ * most of it: each carries XADD_SCRIPT, about EVENT_BYTES_ESTIMATE bytes). A placement a write changed since BEGIN is
+ * left out here; the vacancies come last, so their seat counts are built again when that changed them. The last slice's
+ * commit also runs FINISH_SCRIPT. */
 static void promote_slice(epoch_write *write) {
   long long started = now_us();
   job *job = write->job;
@@ -1472,8 +1517,10 @@ static void promote_slice(epoch_write *write) {
           protobuf_c_message_free_unpacked(record->record, NULL);
           record->record = vacancy;
           record->base_revision = base_revision;
-          if (!vacancy) record->excluded = true;
-          else stage_set(txn, write->run, record);
+          if (!vacancy)
+            record->excluded = true;
+          else
+            stage_set(txn, write->run, record);
         }
       }
     }
@@ -1520,8 +1567,9 @@ static void promote_slice(epoch_write *write) {
   note_step(write, started);
   write->step_sent_us = now_us();
   if (lp_store_commit(daemon->store, txn, on_slice_done, write) != 0)
-    write_fail(write, CODE(UNAVAILABLE), "the store is unavailable (reconnecting) in the middle of the promote; the daemon "
-                                         "finishes it from the store when it reloads");
+    write_fail(write, CODE(UNAVAILABLE),
+               "the store is unavailable (reconnecting) in the middle of the promote; the daemon "
+               "finishes it from the store when it reloads");
 }
 
 /* Memory takes the next slice of the epoch's records (a write that won meanwhile keeps its
@@ -1531,7 +1579,8 @@ static void apply_slice(epoch_write *write) {
   lp_rematch *rematch = write->rematch;
   job *job = write->job;
   lp_state *state = &rematch->daemon->state;
-  size_t end = write->applied + APPLY_SLICE_RECORDS < write->count ? write->applied + APPLY_SLICE_RECORDS : write->count;
+  size_t end =
+      write->applied + APPLY_SLICE_RECORDS < write->count ? write->applied + APPLY_SLICE_RECORDS : write->count;
   for (; write->applied < end; write->applied++) {
     staged_record *record = &write->records[write->applied];
     if (record->excluded) continue;
@@ -1551,11 +1600,13 @@ static void apply_slice(epoch_write *write) {
     schedule(write, apply_slice);
     return;
   }
-  if (write->proposal_seq) lp_deadlines_proposed(rematch->daemon, write->now + (long long)rematch->daemon->config.proposal_answer_seconds);
+  if (write->proposal_seq)
+    lp_deadlines_proposed(rematch->daemon, write->now + (long long)rematch->daemon->config.proposal_answer_seconds);
   LP_INFO("rematch epoch %llu written: %zu records staged in %llu us (%u commits, %llu bytes), made current in %llu us "
           "(%u slices, the longest %llu us), in memory after %llu us more (longest loop step %llu us)",
-          (unsigned long long)write->epoch, write->count, (unsigned long long)(write->promote_sent_us - job->t_apply_start),
-          rematch->reply->write_chunks, (unsigned long long)rematch->reply->bytes_written,
+          (unsigned long long)write->epoch, write->count,
+          (unsigned long long)(write->promote_sent_us - job->t_apply_start), rematch->reply->write_chunks,
+          (unsigned long long)rematch->reply->bytes_written,
           (unsigned long long)(write->promoted_us - write->promote_sent_us), rematch->reply->promote_slices,
           (unsigned long long)rematch->reply->write_final_us, (unsigned long long)(now_us() - write->promoted_us),
           (unsigned long long)rematch->reply->apply_max_step_us);
@@ -1621,7 +1672,8 @@ static int read_marker(redisContext *redis, promote_marker *marker, char *error,
   memset(marker, 0, sizeof *marker);
   redisReply *reply = redisCommand(redis, "HMGET " PROMOTE_KEY " run lock done epoch max_length ttl actor instance");
   if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 8) {
-    snprintf(error, error_size, "reading %s: %s", PROMOTE_KEY, reply ? (reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply") : redis->errstr);
+    snprintf(error, error_size, "reading %s: %s", PROMOTE_KEY,
+             reply ? (reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply") : redis->errstr);
     if (reply) freeReplyObject(reply);
     return -1;
   }
@@ -1669,8 +1721,10 @@ static int take_over_promote(redisContext *redis, promote_marker *marker, char *
       if (taken) freeReplyObject(taken);
       if (ours) return 1;
     } else if (same_token) {
-      if (marker->done != last_done) last_done = marker->done, stalled_since = now;
-      else if (now - stalled_since >= RECOVER_STALL_MS) return 1;
+      if (marker->done != last_done)
+        last_done = marker->done, stalled_since = now;
+      else if (now - stalled_since >= RECOVER_STALL_MS)
+        return 1;
     }
     if (now - started >= RECOVER_WAIT_MS) {
       snprintf(error, error_size, "an interrupted promote of epoch %llu waits for %s, held by another rematch",
@@ -1692,8 +1746,8 @@ static int kind_of_name(const char *name, size_t length) {
 /* One slice of the interrupted promote, with the events its daemon would have added; names
  * first .. end-1. The staged records say what the events say (a record a write won over was
  * deleted by BEGIN_SCRIPT: no event). */
-static int recover_slice(redisContext *redis, const promote_marker *marker, long long first, long long end,
-                         char *error, size_t error_size) {
+static int recover_slice(redisContext *redis, const promote_marker *marker, long long first, long long end, char *error,
+                         size_t error_size) {
   redisReply *names = redisCommand(redis, "LRANGE %snames %lld %lld", marker->run, first, end - 1);
   if (!names || names->type != REDIS_REPLY_ARRAY || (long long)names->elements != end - first) {
     snprintf(error, error_size, "reading the staged names: %s", names ? "short list" : redis->errstr);
@@ -1705,7 +1759,8 @@ static int recover_slice(redisContext *redis, const promote_marker *marker, long
     const char *second_break = first_break ? strchr(first_break + 1, '\n') : NULL;
     int kind = first_break ? kind_of_name(name, (size_t)(first_break - name)) : -1;
     char key[320] = "";
-    if (kind >= 0 && second_break) snprintf(key, sizeof key, "%.*s", (int)(second_break - first_break - 1), first_break + 1);
+    if (kind >= 0 && second_break)
+      snprintf(key, sizeof key, "%.*s", (int)(second_break - first_break - 1), first_break + 1);
     redisAppendCommand(redis, "GET %s%s:%s", marker->run, kind >= 0 ? lp_kind_name((enum lp_kind)kind) : "?", key);
     redisAppendCommand(redis, "GET lp:%s:%s", kind >= 0 ? lp_kind_name((enum lp_kind)kind) : "?", key);
   }
@@ -1744,7 +1799,9 @@ static int recover_slice(redisContext *redis, const promote_marker *marker, long
           before = leerplek__v1__placement__unpack(NULL, live->len, (const uint8_t *)live->str);
         if (placement) detail.new_state = (int)placement->state, detail.proposal_id = placement->proposal_id;
         if (before) detail.old_state = (int)before->state;
-        const Leerplek__V1__Offer *offer = placement && placement->offer ? placement->offer : before ? before->offer : NULL;
+        const Leerplek__V1__Offer *offer = placement && placement->offer ? placement->offer
+                                           : before                      ? before->offer
+                                                                         : NULL;
         if (offer) detail.vacancy_id = offer->vacancy_id, detail.company_id = offer->company_id;
       } else if (kind == LP_KIND_VACANCY) {
         vacancy = leerplek__v1__vacancy__unpack(NULL, staged->len, (const uint8_t *)staged->str);
@@ -1797,9 +1854,10 @@ int lp_rematch_finish_promote(redisContext *redis, char *error, size_t error_siz
              finished ? (finished->type == REDIS_REPLY_ERROR ? finished->str : "unexpected reply") : redis->errstr);
   if (finished) freeReplyObject(finished);
   if (!ok) return -1;
-  redisReply *released = redisCommand(redis, "EVAL %s 1 %s %s",
-                                      "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
-                                      LOCK_KEY, marker.lock);
+  redisReply *released =
+      redisCommand(redis, "EVAL %s 1 %s %s",
+                   "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
+                   LOCK_KEY, marker.lock);
   if (released) freeReplyObject(released);
   LP_WARN("the interrupted promote of epoch %llu is finished: %lld more records current in %lld ms",
           (unsigned long long)marker.epoch, marker.done - from, monotonic_ms() - started);
@@ -1816,8 +1874,10 @@ static void finish(lp_rematch *rematch, job *job, int code, const char *message)
   release->arg = job->arg;
   release->code = code;
   snprintf(release->message, sizeof release->message, "%s", message);
-  if (code == 0) release->result = rematch->reply;
-  else result_free(rematch->reply);
+  if (code == 0)
+    release->result = rematch->reply;
+  else
+    result_free(rematch->reply);
   rematch->reply = NULL;
   job_free(job);
   /* Answered once the lock is gone (this link sends the next rematch's SET after it anyway). */
@@ -1846,8 +1906,8 @@ static void on_worker_finished(evutil_socket_t fd, short what, void *arg) {
   if (code != 0) finish(rematch, job, code, message);
 }
 
-int lp_rematch_start(lp_rematch *rematch, bool dry_run, uint32_t max_changes, const char *actor,
-                     lp_rematch_done *done, void *arg, char *message, size_t message_size) {
+int lp_rematch_start(lp_rematch *rematch, bool dry_run, uint32_t max_changes, const char *actor, lp_rematch_done *done,
+                     void *arg, char *message, size_t message_size) {
   if (rematch->running || rematch->locking) {
     snprintf(message, message_size, "a rematch is already running on this daemon; retry when it has finished");
     return CODE(ABORTED);
@@ -1885,7 +1945,9 @@ static void start_locked(lp_rematch *rematch, lock_request *request, uint64_t ep
   job->t_started = t0;
   job->owner = rematch;
   job->dry_run = dry_run;
-  job->max_changes = max_changes == 0 ? MAX_CHANGES_DEFAULT : max_changes > MAX_CHANGES_LIMIT ? MAX_CHANGES_LIMIT : max_changes;
+  job->max_changes = max_changes == 0                  ? MAX_CHANGES_DEFAULT
+                     : max_changes > MAX_CHANGES_LIMIT ? MAX_CHANGES_LIMIT
+                                                       : max_changes;
   snprintf(job->actor, sizeof job->actor, "%s", actor);
   job->done = done;
   job->arg = arg;
@@ -1927,8 +1989,10 @@ static void arm_nightly(lp_rematch *rematch) {
 
 static void on_nightly_done(void *arg, int code, const char *message, const Leerplek__V1__RematchResult *result) {
   lp_rematch *rematch = arg;
-  if (code == 0) LP_INFO("nightly rematch: epoch %llu", (unsigned long long)result->epoch);
-  else LP_WARN("nightly rematch did not run: %s", message);
+  if (code == 0)
+    LP_INFO("nightly rematch: epoch %llu", (unsigned long long)result->epoch);
+  else
+    LP_WARN("nightly rematch did not run: %s", message);
   /* Only the daemon whose rematch held the lock gets here with 0: one dispatch a night, also
    * when several daemons share the store. */
   if (code == 0 && rematch->after_nightly && !rematch->daemon->stopping && lp_store_writable(rematch->daemon->store))
@@ -1940,7 +2004,8 @@ static void on_nightly(evutil_socket_t fd, short what, void *arg) {
   lp_rematch *rematch = arg;
   char message[512];
   /* With several daemons each tries; the lock lets exactly one run, the others log ABORTED. */
-  if (!rematch->daemon->stopping && lp_rematch_start(rematch, false, 0, "nightly", on_nightly_done, rematch, message, sizeof message) != 0)
+  if (!rematch->daemon->stopping &&
+      lp_rematch_start(rematch, false, 0, "nightly", on_nightly_done, rematch, message, sizeof message) != 0)
     LP_INFO("nightly rematch not started here: %s", message);
   arm_nightly(rematch);
 }
@@ -1966,7 +2031,8 @@ lp_rematch *lp_rematch_new(lp_daemon *daemon) {
       rematch->epoch = parse_u64(reply->element[0]);
       rematch->manual_last = parse_u64(reply->element[2]);
       if (reply->element[1]->type == REDIS_REPLY_STRING)
-        rematch->last = leerplek__v1__rematch_result__unpack(NULL, reply->element[1]->len, (const uint8_t *)reply->element[1]->str);
+        rematch->last =
+            leerplek__v1__rematch_result__unpack(NULL, reply->element[1]->len, (const uint8_t *)reply->element[1]->str);
     }
     if (reply) freeReplyObject(reply);
     redisFree(redis);

@@ -39,8 +39,8 @@ typedef void lp_rematch_done(void *arg, int code, const char *message, const Lee
  * on this daemon, UNAVAILABLE without a link to Redis); done is then not called. After 0, done
  * also reports a lock held by another daemon (ABORTED) or a Redis that does not answer within
  * redis_timeout_ms (UNAVAILABLE). */
-int lp_rematch_start(lp_rematch *rematch, bool dry_run, uint32_t max_changes, const char *actor,
-                     lp_rematch_done *done, void *arg, char *message, size_t message_size);
+int lp_rematch_start(lp_rematch *rematch, bool dry_run, uint32_t max_changes, const char *actor, lp_rematch_done *done,
+                     void *arg, char *message, size_t message_size);
 bool lp_rematch_running(const lp_rematch *rematch);
 /* The summary of the last applied rematch (no changes), NULL if none. */
 const Leerplek__V1__RematchResult *lp_rematch_last(const lp_rematch *rematch);

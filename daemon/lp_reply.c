@@ -11,16 +11,16 @@
 #define CODE(name) LEERPLEK__V1__STATUS_CODE__STATUS_CODE_##name
 
 const double lp_latency_bounds[LP_LATENCY_BOUNDS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-                                                      0.01,   0.025,   0.05,   0.1,   0.5,    2.5};
+                                                     0.01,   0.025,   0.05,   0.1,   0.5,    2.5};
 
 struct lp_reply {
-  lp_call *call;               /* its place in the connection's queue */
-  unsigned char *held_frame;   /* the success frame while the store confirms (lp_reply_hold) */
+  lp_call *call;             /* its place in the connection's queue */
+  unsigned char *held_frame; /* the success frame while the store confirms (lp_reply_hold) */
   size_t held_size;
   uint64_t request_id;
-  lp_metrics *metrics;         /* where the reply is counted */
-  unsigned metric_row;         /* its row in metrics->calls */
-  struct timespec started;     /* when its frame was read (CLOCK_MONOTONIC) */
+  lp_metrics *metrics;     /* where the reply is counted */
+  unsigned metric_row;     /* its row in metrics->calls */
+  struct timespec started; /* when its frame was read (CLOCK_MONOTONIC) */
 };
 
 lp_reply *lp_reply_open(lp_conn *conn, lp_metrics *metrics) {
@@ -79,7 +79,8 @@ unsigned char *lp_reply_error_frame(uint64_t request_id, int code, const char *f
   status.code = (Leerplek__V1__StatusCode)code;
   status.field = (char *)(field ? field : "");
   status.message = (char *)message;
-  if (code == CODE(UNAVAILABLE) || code == CODE(RESOURCE_EXHAUSTED) || code == CODE(ABORTED)) status.retry_after_ms = 100;
+  if (code == CODE(UNAVAILABLE) || code == CODE(RESOURCE_EXHAUSTED) || code == CODE(ABORTED))
+    status.retry_after_ms = 100;
   Leerplek__V1__Response response = LEERPLEK__V1__RESPONSE__INIT;
   response.request_id = request_id;
   response.status = &status;

@@ -23,14 +23,17 @@
 static bool is_waiting(int state) { return state == PSTATE(WAITING) || state == PSTATE(DECLINED); }
 
 const char *lp_pupil_district(const Leerplek__V1__Pupil *pupil) {
-  return pupil->home_district && pupil->home_district[0] ? pupil->home_district : pupil->home_postcode ? pupil->home_postcode : "";
+  return pupil->home_district && pupil->home_district[0] ? pupil->home_district
+         : pupil->home_postcode                          ? pupil->home_postcode
+                                                         : "";
 }
 
 static const char *location_district(const Leerplek__V1__Location *location) {
   if (!location) return "";
-  return location->district && location->district[0] ? location->district : location->postcode ? location->postcode : "";
+  return location->district && location->district[0] ? location->district
+         : location->postcode                        ? location->postcode
+                                                     : "";
 }
-
 
 /* ---- GetReport ------------------------------------------------------------------------- */
 
@@ -157,7 +160,8 @@ static bool started_by(const Leerplek__V1__Date *date, const struct tm *today) {
   return d <= t;
 }
 
-static Leerplek__V1__Report *base_report(lp_pool *pool, const lp_daemon *daemon, uint32_t max_shortages, long long now_unix_s) {
+static Leerplek__V1__Report *base_report(lp_pool *pool, const lp_daemon *daemon, uint32_t max_shortages,
+                                         long long now_unix_s) {
   const lp_state *state = &daemon->state;
   Leerplek__V1__Report *report = lp_pool_alloc(pool, sizeof *report);
   Leerplek__V1__Headline *headline = lp_pool_alloc(pool, sizeof *headline);
@@ -178,7 +182,8 @@ static Leerplek__V1__Report *base_report(lp_pool *pool, const lp_daemon *daemon,
     const Leerplek__V1__Pupil *pupil = pupils->entries[i].value;
     /* Keys are "<school>/<ref>", sorted: a school's pupils are adjacent. */
     size_t school_length = strlen(pupil->school_id);
-    if (!previous_school || previous_school_length != school_length || memcmp(previous_school, pupil->school_id, school_length) != 0)
+    if (!previous_school || previous_school_length != school_length ||
+        memcmp(previous_school, pupil->school_id, school_length) != 0)
       headline->schools++;
     previous_school = pupil->school_id;
     previous_school_length = school_length;
@@ -194,29 +199,30 @@ static Leerplek__V1__Report *base_report(lp_pool *pool, const lp_daemon *daemon,
     count_pupil(row_for(&by_district, NULL, lp_pupil_district(pupil)), pupil, placement);
     count_pupil(row_for(&by_both, pupil->training_code, lp_pupil_district(pupil)), pupil, placement);
     switch (placement->state) {
-      case PSTATE(WAITING):
-      case PSTATE(DECLINED):
-        headline->pupils_waiting++;
-        if (placement->unplaced && placement->unplaced->reason > 0 && placement->unplaced->reason < REASONS)
-          total_by_reason[placement->unplaced->reason]++;
-        break;
-      case PSTATE(PROPOSED): headline->pupils_proposed++; break;
-      case PSTATE(ACCEPTED): headline->pupils_accepted++; break;
-      case PSTATE(ENDED): headline->agreements_all++; break;
-      case PSTATE(AGREEMENT):
-        headline->agreements++;
-        headline->agreements_all++;
-        headline->pupils_in_dual_learning++;
-        if (placement->agreement && started_by(placement->agreement->starts_on, &today)) headline->agreements_running++;
-        break;
-      default: break;
+    case PSTATE(WAITING):
+    case PSTATE(DECLINED):
+      headline->pupils_waiting++;
+      if (placement->unplaced && placement->unplaced->reason > 0 && placement->unplaced->reason < REASONS)
+        total_by_reason[placement->unplaced->reason]++;
+      break;
+    case PSTATE(PROPOSED): headline->pupils_proposed++; break;
+    case PSTATE(ACCEPTED): headline->pupils_accepted++; break;
+    case PSTATE(ENDED): headline->agreements_all++; break;
+    case PSTATE(AGREEMENT):
+      headline->agreements++;
+      headline->agreements_all++;
+      headline->pupils_in_dual_learning++;
+      if (placement->agreement && started_by(placement->agreement->starts_on, &today)) headline->agreements_running++;
+      break;
+    default: break;
     }
   }
   for (size_t i = 0; i < by_training.count; i++)
     if (by_training.items[i].has_pupils) headline->trainings_with_pupils++;
   const lp_map *companies = &state->maps[LP_KIND_COMPANY];
   for (size_t i = 0; i < companies->count; i++)
-    if (((const Leerplek__V1__Company *)companies->entries[i].value)->n_recognised_training_codes > 0) headline->recognised_companies++;
+    if (((const Leerplek__V1__Company *)companies->entries[i].value)->n_recognised_training_codes > 0)
+      headline->recognised_companies++;
   const lp_map *locations = &state->maps[LP_KIND_LOCATION];
   for (size_t i = 0; i < locations->count; i++) {
     const Leerplek__V1__Location *location = locations->entries[i].value;
@@ -348,7 +354,8 @@ void lp_report_registration(lp_pool *pool, const lp_state *state, uint32_t deadl
   size_t n = referrals->count;
   Leerplek__V1__RegistrationRequest *rows = lp_pool_alloc(pool, (n + 1) * sizeof *rows);
   Leerplek__V1__RegistrationRequest **list = lp_pool_alloc(pool, (n + 1) * sizeof *list);
-  group *partners = lp_pool_alloc(pool, (n + 1) * sizeof *partners), *schools = lp_pool_alloc(pool, (n + 1) * sizeof *schools);
+  group *partners = lp_pool_alloc(pool, (n + 1) * sizeof *partners),
+        *schools = lp_pool_alloc(pool, (n + 1) * sizeof *schools);
   group total = {lp_pool_alloc(pool, sizeof *total.figures), lp_pool_alloc(pool, (n + 1) * sizeof *total.days)};
   leerplek__v1__registration_figures__init(total.figures);
   size_t partner_count = 0, school_count = 0;
@@ -372,7 +379,8 @@ void lp_report_registration(lp_pool *pool, const lp_state *state, uint32_t deadl
     list[i] = row;
     if (referral->state == STATE(WITHDRAWN)) continue;
     group *school = group_of(pool, schools, &school_count, referral->school_id, n);
-    group *partner = referral->organisation_id[0] ? group_of(pool, partners, &partner_count, referral->organisation_id, n) : NULL;
+    group *partner =
+        referral->organisation_id[0] ? group_of(pool, partners, &partner_count, referral->organisation_id, n) : NULL;
     count_in(school, row);
     if (partner) count_in(partner, row);
     count_in(&total, row);
@@ -447,7 +455,8 @@ Leerplek__V1__Report *lp_report_build(lp_pool *pool, const lp_daemon *daemon, ui
     const Leerplek__V1__Training *training = map->entries[i].value;
     if (training->n_provider_types == 0) trainings[0]++;
     for (size_t t = 0; t < training->n_provider_types; t++)
-      if (training->provider_types[t] > 0 && training->provider_types[t] < SCHOOL_TYPES) trainings[training->provider_types[t]]++;
+      if (training->provider_types[t] > 0 && training->provider_types[t] < SCHOOL_TYPES)
+        trainings[training->provider_types[t]]++;
   }
   add_type_counts(pool, pupils, &report->pupils_by_school_type, &report->n_pupils_by_school_type);
   add_type_counts(pool, schools, &report->schools_by_school_type, &report->n_schools_by_school_type);

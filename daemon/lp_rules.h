@@ -15,7 +15,6 @@
 #include "lp_config.h"
 #include "lp_state.h"
 
-
 /* The vacancy as the rules see it: closed when its location is gone or has no point. */
 void lp_rules_vacancy(const lp_state *state, const Leerplek__V1__Vacancy *vacancy, eligibility_vacancy *out);
 

@@ -60,25 +60,25 @@
 
 struct lp_conn {
   lp_server *server;
-  struct bufferevent *events;  /* NULL while a TLS port waits for the first byte (sniff) */
+  struct bufferevent *events; /* NULL while a TLS port waits for the first byte (sniff) */
   evutil_socket_t fd;
   struct event *sniff;
-  struct event *deadline;      /* hello_timeout_ms, then frame_timeout_ms (see the top) */
-  bool frame_completed;        /* a frame was cut in this process_input: restart the deadline */
+  struct event *deadline; /* hello_timeout_ms, then frame_timeout_ms (see the top) */
+  bool frame_completed;   /* a frame was cut in this process_input: restart the deadline */
   bool tls;
-  size_t output_bytes;         /* unsent reply bytes, also summed in server->output_bytes */
+  size_t output_bytes; /* unsent reply bytes, also summed in server->output_bytes */
   lp_conn *next, *previous;
-  lp_call *head, *tail;      /* reply queue */
-  size_t queued;             /* calls in the queue */
-  bool greeted;              /* hello succeeded */
+  lp_call *head, *tail; /* reply queue */
+  size_t queued;        /* calls in the queue */
+  bool greeted;         /* hello succeeded */
   bool reading_paused;
-  bool closing;              /* no more requests; close when the output is written */
-  bool final_written;        /* a close-after reply went out: write nothing more */
-  bool in_input;             /* process_input is running: do not free the connection now */
-  bool flush_queued;         /* in server->flush_queue */
+  bool closing;       /* no more requests; close when the output is written */
+  bool final_written; /* a close-after reply went out: write nothing more */
+  bool in_input;      /* process_input is running: do not free the connection now */
+  bool flush_queued;  /* in server->flush_queue */
   lp_conn *flush_next;
   char peer[72];
-  char host[48];               /* the peer's IP address; "" for unix sockets */
+  char host[48]; /* the peer's IP address; "" for unix sockets */
   lp_token_memo token_memo;
   bool watching;               /* dedicated to a watch feed (lp_watch.c) */
   void (*on_close)(void *arg); /* told when the connection goes (the feed stops) */
@@ -92,12 +92,12 @@ struct lp_server {
   struct event *accept_retry_timer;
   lp_conn *connections;
   size_t connection_count;
-  lp_conn *flush_queue;      /* connections with replies to write at the end of the iteration */
+  lp_conn *flush_queue; /* connections with replies to write at the end of the iteration */
   struct event *flush_event;
   char unix_path[108];
-  SSL_CTX *tls;              /* NULL: plain TCP */
-  size_t output_bytes;       /* unsent reply bytes of all connections */
-  int reserve_fd;            /* given up when accept runs out of descriptors; -1 if none */
+  SSL_CTX *tls;        /* NULL: plain TCP */
+  size_t output_bytes; /* unsent reply bytes of all connections */
+  int reserve_fd;      /* given up when accept runs out of descriptors; -1 if none */
 };
 
 static void process_input(lp_conn *conn);
@@ -152,11 +152,15 @@ static void close_connection(lp_conn *conn) {
   if (conn->on_close) conn->on_close(conn->on_close_arg);
   for (lp_call *call = conn->head, *next; call; call = next) {
     next = call->next;
-    if (call->done) free_call(call);
-    else call->conn = NULL; /* the store still owes it an answer; lp_call_finish frees it */
+    if (call->done)
+      free_call(call);
+    else
+      call->conn = NULL; /* the store still owes it an answer; lp_call_finish frees it */
   }
-  if (conn->previous) conn->previous->next = conn->next;
-  else server->connections = conn->next;
+  if (conn->previous)
+    conn->previous->next = conn->next;
+  else
+    server->connections = conn->next;
   if (conn->next) conn->next->previous = conn->previous;
   server->connection_count--;
   if (conn->flush_queued)
@@ -168,8 +172,10 @@ static void close_connection(lp_conn *conn) {
   server->output_bytes -= conn->output_bytes;
   /* The counting callback must not outlive conn, whenever libevent finally frees the buffer. */
   if (conn->events) evbuffer_remove_cb(bufferevent_get_output(conn->events), on_output_change, conn);
-  if (conn->events) bufferevent_free(conn->events);
-  else evutil_closesocket(conn->fd);
+  if (conn->events)
+    bufferevent_free(conn->events);
+  else
+    evutil_closesocket(conn->fd);
   if (conn->sniff) event_free(conn->sniff);
   event_free(conn->deadline);
   LP_DEBUG("connection %s closed", conn->peer);
@@ -282,8 +288,8 @@ static void enforce_output_cap(lp_server *server) {
     if (!largest) return;
     server->daemon->metrics.connections_cut_output++;
     LP_WARN("connection %s cut off: %zu unsent reply bytes while all connections hold %zu "
-            "(max_output_total_bytes %u)", largest->peer, largest->output_bytes, server->output_bytes,
-            config->max_output_total_bytes);
+            "(max_output_total_bytes %u)",
+            largest->peer, largest->output_bytes, server->output_bytes, config->max_output_total_bytes);
     cut_off(largest);
   }
 }
@@ -304,15 +310,19 @@ static void write_finished_replies(lp_conn *conn) {
   }
   if (conn->server->output_bytes > conn->server->daemon->config.max_output_total_bytes)
     enforce_output_cap(conn->server);
-  if (must_pause(conn)) pause_reading(conn);
-  else maybe_resume_reading(conn);
+  if (must_pause(conn))
+    pause_reading(conn);
+  else
+    maybe_resume_reading(conn);
 }
 
 lp_call *lp_call_open(lp_conn *conn) {
   lp_call *call = lp_calloc(1, sizeof *call);
   call->conn = conn;
-  if (conn->tail) conn->tail->next = call;
-  else conn->head = call;
+  if (conn->tail)
+    conn->tail->next = call;
+  else
+    conn->head = call;
   conn->tail = call;
   conn->queued++;
   return call;
@@ -434,8 +444,8 @@ static void on_write(struct bufferevent *events, void *arg) {
 static void on_event(struct bufferevent *events, short what, void *arg) {
   lp_conn *conn = arg;
   if (what & BEV_EVENT_TIMEOUT) {
-    LP_INFO("connection %s: %s for %u s; closing", conn->peer,
-            (what & BEV_EVENT_WRITING) ? "replies not read" : "idle", conn->server->daemon->config.idle_timeout_s);
+    LP_INFO("connection %s: %s for %u s; closing", conn->peer, (what & BEV_EVENT_WRITING) ? "replies not read" : "idle",
+            conn->server->daemon->config.idle_timeout_s);
   } else if ((what & BEV_EVENT_ERROR) && conn->tls) {
     char reason[512] = "";
     size_t used = 0;
@@ -455,8 +465,7 @@ static void on_event(struct bufferevent *events, short what, void *arg) {
   if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) close_connection(conn);
 }
 
-static void describe_peer(const struct sockaddr *address, char *out, size_t out_size, char *host,
-                          size_t host_size) {
+static void describe_peer(const struct sockaddr *address, char *out, size_t out_size, char *host, size_t host_size) {
   host[0] = '\0';
   if (address->sa_family == AF_INET || address->sa_family == AF_INET6) {
     const void *raw = address->sa_family == AF_INET ? (const void *)&((const struct sockaddr_in *)address)->sin_addr
@@ -485,8 +494,10 @@ static void attach_events(lp_conn *conn, struct bufferevent *events, bool plain_
   conn->events = events;
   bufferevent_setcb(events, on_read, on_write, on_event, conn);
   evbuffer_add_cb(bufferevent_get_output(events), on_output_change, conn);
-  if (!conn->tls) bufferevent_disable(events, EV_WRITE); /* enabled by default; see flush_output */
-  else bufferevent_openssl_set_allow_dirty_shutdown(events, 1); /* a client that just hangs up */
+  if (!conn->tls)
+    bufferevent_disable(events, EV_WRITE); /* enabled by default; see flush_output */
+  else
+    bufferevent_openssl_set_allow_dirty_shutdown(events, 1); /* a client that just hangs up */
   bufferevent_setwatermark(events, EV_WRITE, daemon->config.output_high_water_bytes / 2, 0);
   if (daemon->config.idle_timeout_s > 0) {
     struct timeval idle = {daemon->config.idle_timeout_s, 0};
@@ -496,12 +507,11 @@ static void attach_events(lp_conn *conn, struct bufferevent *events, bool plain_
     /* What it sent already is read and dropped: closing a socket with unread input resets it,
      * which could destroy the refusal before the client reads it. */
     unsigned char scratch[4096];
-    for (int i = 0; i < 16 && recv(conn->fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0; i++) {
-    }
+    for (int i = 0; i < 16 && recv(conn->fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0; i++) {}
     daemon->metrics.tls_plaintext_refused++;
     LP_INFO("connection %s: plain text on the TLS port; refused", conn->peer);
     server_refuse(conn, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_FAILED_PRECONDITION,
-                       "this port speaks TLS only: connect with TLS (leerplek --tls --tls-ca FILE)");
+                  "this port speaks TLS only: connect with TLS (leerplek --tls --tls-ca FILE)");
     return;
   }
   if (server->connection_count > daemon->config.max_connections) {
@@ -509,7 +519,7 @@ static void attach_events(lp_conn *conn, struct bufferevent *events, bool plain_
     LP_WARN("connection %s refused: %zu connections open (max_connections %u)", conn->peer,
             server->connection_count - 1, daemon->config.max_connections);
     server_refuse(conn, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_RESOURCE_EXHAUSTED,
-                       "the daemon has reached its connection limit; retry later");
+                  "the daemon has reached its connection limit; retry later");
     return;
   }
   if (conn->host[0] && connections_from(server, conn->host) > daemon->config.max_connections_per_address) {
@@ -517,14 +527,15 @@ static void attach_events(lp_conn *conn, struct bufferevent *events, bool plain_
     LP_WARN("connection %s refused: %u connections from %s already (max_connections_per_address)", conn->peer,
             daemon->config.max_connections_per_address, conn->host);
     char message[200];
-    snprintf(message, sizeof message, "%u connections from your address are open already "
-             "(max_connections_per_address); close one or retry later", daemon->config.max_connections_per_address);
+    snprintf(message, sizeof message,
+             "%u connections from your address are open already "
+             "(max_connections_per_address); close one or retry later",
+             daemon->config.max_connections_per_address);
     server_refuse(conn, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_RESOURCE_EXHAUSTED, message);
     return;
   }
   if (daemon->stopping) {
-    server_refuse(conn, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_UNAVAILABLE,
-                       "the daemon is shutting down");
+    server_refuse(conn, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_UNAVAILABLE, "the daemon is shutting down");
     return;
   }
   bufferevent_enable(events, EV_READ);
@@ -550,7 +561,8 @@ static void on_first_byte(evutil_socket_t fd, short what, void *arg) {
   bool tls = first == 0x16; /* TLS record type "handshake" */
   if (tls) {
     SSL *ssl = SSL_new(conn->server->tls);
-    if (ssl) events = bufferevent_openssl_socket_new(daemon->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    if (ssl)
+      events = bufferevent_openssl_socket_new(daemon->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
     if (!events && ssl) SSL_free(ssl);
   } else {
     events = bufferevent_socket_new(daemon->base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -564,8 +576,8 @@ static void on_first_byte(evutil_socket_t fd, short what, void *arg) {
   attach_events(conn, events, !tls);
 }
 
-static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *address,
-                      int address_size, void *arg) {
+static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *address, int address_size,
+                      void *arg) {
   (void)listener;
   (void)address_size;
   lp_server *server = arg;
@@ -573,14 +585,16 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
   lp_conn *conn = lp_calloc(1, sizeof *conn);
   conn->deadline = evtimer_new(daemon->base, on_deadline, conn);
   if (conn->deadline && server->tls) conn->sniff = event_new(daemon->base, fd, EV_READ, on_first_byte, conn);
-  struct bufferevent *events = conn->deadline && !server->tls
-                                   ? bufferevent_socket_new(daemon->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+  struct bufferevent *events =
+      conn->deadline && !server->tls ? bufferevent_socket_new(daemon->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
   if (!conn->deadline || (server->tls ? !conn->sniff : !events)) {
     LP_ERROR("cannot set up a connection (libevent refused socket %d)", (int)fd);
     if (conn->deadline) event_free(conn->deadline);
     if (conn->sniff) event_free(conn->sniff);
-    if (events) bufferevent_free(events);
-    else evutil_closesocket(fd);
+    if (events)
+      bufferevent_free(events);
+    else
+      evutil_closesocket(fd);
     free(conn);
     return;
   }
@@ -599,8 +613,10 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
   uint32_t ms = daemon->config.hello_timeout_ms;
   struct timeval hello = {ms / 1000, (ms % 1000) * 1000};
   evtimer_add(conn->deadline, &hello);
-  if (server->tls) event_add(conn->sniff, NULL);
-  else attach_events(conn, events, false);
+  if (server->tls)
+    event_add(conn->sniff, NULL);
+  else
+    attach_events(conn, events, false);
 }
 
 static void reopen_reserve(lp_server *server) {
@@ -621,9 +637,10 @@ static void on_accept_retry(evutil_socket_t fd, short what, void *arg) {
 static void refuse_waiting_clients(lp_server *server, evutil_socket_t listen_fd) {
   lp_daemon *daemon = server->daemon;
   size_t size = 0;
-  unsigned char *frame = server->tls ? NULL : server->handler->error_frame(
-      LEERPLEK__V1__STATUS_CODE__STATUS_CODE_RESOURCE_EXHAUSTED,
-      "the daemon is out of file descriptors; retry later", &size);
+  unsigned char *frame =
+      server->tls ? NULL
+                  : server->handler->error_frame(LEERPLEK__V1__STATUS_CODE__STATUS_CODE_RESOURCE_EXHAUSTED,
+                                                 "the daemon is out of file descriptors; retry later", &size);
   close(server->reserve_fd);
   server->reserve_fd = -1;
   unsigned refused = 0;
@@ -695,7 +712,7 @@ int lp_server_listen(lp_server *server, char *error, size_t error_size) {
     struct sockaddr_un *sun = (struct sockaddr_un *)&storage;
     sun->sun_family = AF_UNIX;
     memcpy(sun->sun_path, parsed.host, strlen(parsed.host) + 1);
-    unlink(parsed.host); /* a stale socket file from an earlier run */
+    unlink(parsed.host);                                             /* a stale socket file from an earlier run */
     memcpy(server->unix_path, parsed.host, strlen(parsed.host) + 1); /* at most LEERPLEK_UNIX_PATH_MAX */
     length = sizeof *sun;
   } else if (evutil_parse_sockaddr_port(address, (struct sockaddr *)&storage, &length) != 0) {
@@ -704,8 +721,8 @@ int lp_server_listen(lp_server *server, char *error, size_t error_size) {
     return -1;
   }
   server->listener = evconnlistener_new_bind(server->daemon->base, on_accept, server,
-                                             LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-                                             -1, (struct sockaddr *)&storage, length);
+                                             LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, -1,
+                                             (struct sockaddr *)&storage, length);
   if (!server->listener) {
     snprintf(error, error_size, "listen on %s: %s", address, strerror(errno));
     return -1;

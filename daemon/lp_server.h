@@ -16,11 +16,11 @@ typedef struct lp_conn lp_conn;
 /* One request's place in its connection's reply queue. Replies leave in queue order: a call
  * finished early waits until every call before it has finished. */
 typedef struct lp_call {
-  lp_conn *conn;             /* NULL once the connection has gone (the call is then orphaned) */
+  lp_conn *conn; /* NULL once the connection has gone (the call is then orphaned) */
   struct lp_call *next;
   bool done;
-  bool close_after;          /* close the connection once this reply is written */
-  unsigned char *frame;      /* the reply frame, length prefix included */
+  bool close_after;     /* close the connection once this reply is written */
+  unsigned char *frame; /* the reply frame, length prefix included */
   size_t frame_size;
 } lp_call;
 

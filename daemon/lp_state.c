@@ -9,24 +9,24 @@
 
 #include "lp_alloc.h"
 
-static const char *const kind_names[LP_KIND_COUNT] = {
-    "training", "company", "location", "vacancy", "pupil", "placement", "token", "supportorg", "supportoffer", "referral"};
+static const char *const kind_names[LP_KIND_COUNT] = {"training",  "company", "location",   "vacancy",      "pupil",
+                                                      "placement", "token",   "supportorg", "supportoffer", "referral"};
 
 const char *lp_kind_name(enum lp_kind kind) { return kind_names[kind]; }
 
 const ProtobufCMessageDescriptor *lp_kind_descriptor(enum lp_kind kind) {
   switch (kind) {
-    case LP_KIND_TRAINING: return &leerplek__v1__training__descriptor;
-    case LP_KIND_COMPANY: return &leerplek__v1__company__descriptor;
-    case LP_KIND_LOCATION: return &leerplek__v1__location__descriptor;
-    case LP_KIND_VACANCY: return &leerplek__v1__vacancy__descriptor;
-    case LP_KIND_PUPIL: return &leerplek__v1__pupil__descriptor;
-    case LP_KIND_PLACEMENT: return &leerplek__v1__placement__descriptor;
-    case LP_KIND_TOKEN: return &leerplek__v1__token_info__descriptor;
-    case LP_KIND_SUPPORT_ORGANISATION: return &leerplek__v1__support_organisation__descriptor;
-    case LP_KIND_SUPPORT_OFFER: return &leerplek__v1__support_offer__descriptor;
-    case LP_KIND_REFERRAL: return &leerplek__v1__referral__descriptor;
-    default: return NULL;
+  case LP_KIND_TRAINING: return &leerplek__v1__training__descriptor;
+  case LP_KIND_COMPANY: return &leerplek__v1__company__descriptor;
+  case LP_KIND_LOCATION: return &leerplek__v1__location__descriptor;
+  case LP_KIND_VACANCY: return &leerplek__v1__vacancy__descriptor;
+  case LP_KIND_PUPIL: return &leerplek__v1__pupil__descriptor;
+  case LP_KIND_PLACEMENT: return &leerplek__v1__placement__descriptor;
+  case LP_KIND_TOKEN: return &leerplek__v1__token_info__descriptor;
+  case LP_KIND_SUPPORT_ORGANISATION: return &leerplek__v1__support_organisation__descriptor;
+  case LP_KIND_SUPPORT_OFFER: return &leerplek__v1__support_offer__descriptor;
+  case LP_KIND_REFERRAL: return &leerplek__v1__referral__descriptor;
+  default: return NULL;
   }
 }
 
@@ -78,8 +78,10 @@ static size_t search(const lp_map *map, const char *key, bool *found) {
       *found = true;
       return middle;
     }
-    if (order < 0) low = middle + 1;
-    else high = middle;
+    if (order < 0)
+      low = middle + 1;
+    else
+      high = middle;
   }
   *found = false;
   return low;

@@ -13,7 +13,7 @@
 typedef struct lp_map_entry {
   char *key;
   void *value;
-  uint8_t *packed;            /* the value packed, once lp_state_packed was asked; else NULL */
+  uint8_t *packed; /* the value packed, once lp_state_packed was asked; else NULL */
   size_t packed_size;
 } lp_map_entry;
 
@@ -36,12 +36,12 @@ enum lp_kind {
   LP_KIND_COMPANY,
   LP_KIND_LOCATION,
   LP_KIND_VACANCY,
-  LP_KIND_PUPIL,      /* key "<school_id>/<ref>" */
-  LP_KIND_PLACEMENT,  /* key "<school_id>/<ref>", the pupil's latest request */
-  LP_KIND_TOKEN,      /* value lp_token; the hash is stored under lp:tokenhash:<id> */
+  LP_KIND_PUPIL,                /* key "<school_id>/<ref>" */
+  LP_KIND_PLACEMENT,            /* key "<school_id>/<ref>", the pupil's latest request */
+  LP_KIND_TOKEN,                /* value lp_token; the hash is stored under lp:tokenhash:<id> */
   LP_KIND_SUPPORT_ORGANISATION, /* a support organisation with its sites */
   LP_KIND_SUPPORT_OFFER,        /* key: the offer id (globally unique) */
-  LP_KIND_REFERRAL,   /* key "<school_id>/<ref>/<component code>", the latest per component */
+  LP_KIND_REFERRAL,             /* key "<school_id>/<ref>/<component code>", the latest per component */
   LP_KIND_COUNT
 };
 
@@ -49,7 +49,7 @@ enum lp_kind {
  * also drops the old one's packed form (lp_state_packed). */
 typedef struct lp_state {
   lp_map maps[LP_KIND_COUNT];
-  size_t packed_bytes;        /* kept by lp_state_packed, at most LP_STATE_PACKED_BUDGET */
+  size_t packed_bytes; /* kept by lp_state_packed, at most LP_STATE_PACKED_BUDGET */
 } lp_state;
 
 /* What lp_state_packed keeps in all: the records read first (the hot ones, mostly) up to it. */

@@ -17,9 +17,9 @@
  *   write, because memory may hold writes that never reached Redis;
  * - blocking DNS in connect: addresses must be IP literals or unix sockets (checked here).
  *
- * Sentinel (redis_sentinels): before every connect (the async link, the loads) the Sentinels are asked for the primary, one after the other with a short timeout, and
- * the link checks with ROLE that it reached a primary. A lost link, a Redis that turned replica
- * (READONLY) or a ROLE other than master drops the link; the reconnect asks again, so a
+ * Sentinel (redis_sentinels): before every connect (the async link, the loads) the Sentinels are asked for the primary,
+ * one after the other with a short timeout, and the link checks with ROLE that it reached a primary. A lost link, a
+ * Redis that turned replica (READONLY) or a ROLE other than master drops the link; the reconnect asks again, so a
  * failover is followed like any lost link, state reload included. On the serving loop the
  * Sentinels are asked on async links (lp_redis_primary_async): the loop never waits for them.
  *
@@ -63,8 +63,8 @@ static double ms_since(const struct timespec *since) {
   return (double)(now.tv_sec - since->tv_sec) * 1e3 + (double)(now.tv_nsec - since->tv_nsec) / 1e6;
 }
 
-static int load_state_timed(redisContext *redis, lp_store_prepare_load *prepare, lp_state *state,
-                            load_timing *timing, char *error, size_t error_size);
+static int load_state_timed(redisContext *redis, lp_store_prepare_load *prepare, lp_state *state, load_timing *timing,
+                            char *error, size_t error_size);
 static void log_load(const char *what, double connect_ms, const load_timing *timing);
 
 /* ---- transactions ---------------------------------------------------------------------- */
@@ -73,19 +73,19 @@ static void log_load(const char *what, double connect_ms, const load_timing *tim
  * costs no allocation per argument and sending it no formatting: flush_batch and
  * lp_store_commit_sync hand each command to hiredis as a formatted command. */
 struct lp_txn {
-  char *wire;                   /* the commands in RESP, back to back */
+  char *wire; /* the commands in RESP, back to back */
   size_t length;
   size_t capacity;
-  size_t *ends;                 /* where each command ends in wire */
+  size_t *ends; /* where each command ends in wire */
   size_t count;
   size_t ends_capacity;
-  uint64_t *records;            /* record_hash of each record it writes or deletes (lp_follow) */
+  uint64_t *records; /* record_hash of each record it writes or deletes (lp_follow) */
   size_t record_count, record_capacity;
   /* Events are kept as messages until the block is sent (seal_events), so that
    * lp_txn_event_detail and the records the block writes can still complete them. */
   struct txn_event *events;
   size_t event_count, event_capacity;
-  struct txn_note *notes;       /* what the block writes to placements, referrals, vacancies */
+  struct txn_note *notes; /* what the block writes to placements, referrals, vacancies */
   size_t note_count, note_capacity;
 };
 
@@ -94,15 +94,15 @@ typedef struct txn_event {
   char *instance, *op, *key, *actor;
   enum lp_kind kind;
   long long max_length;
-  size_t notes_before;          /* txn->note_count when it was added (see fill_from_notes) */
-  Leerplek__V1__Event detail;   /* strings owned (lp_strdup); id and time are Redis' */
+  size_t notes_before;        /* txn->note_count when it was added (see fill_from_notes) */
+  Leerplek__V1__Event detail; /* strings owned (lp_strdup); id and time are Redis' */
 } txn_event;
 
 /* A record the block writes, as far as an event about it needs it (see fill_from_notes). */
 typedef struct txn_note {
   enum lp_kind kind;
   char *key;
-  int state;                    /* PlacementState or ReferralState */
+  int state; /* PlacementState or ReferralState */
   char *vacancy_id, *company_id, *offer_id, *decline_reason;
   uint64_t proposal_id;
   int decline_side;
@@ -111,8 +111,8 @@ typedef struct txn_note {
 lp_txn *lp_txn_new(void) { return lp_calloc(1, sizeof(lp_txn)); }
 
 static void free_event_detail(Leerplek__V1__Event *detail) {
-  char **strings[] = {&detail->call, &detail->actor_scope_id, &detail->school_id, &detail->pupil_ref,
-                      &detail->vacancy_id, &detail->company_id, &detail->offer_id, &detail->reason};
+  char **strings[] = {&detail->call,       &detail->actor_scope_id, &detail->school_id, &detail->pupil_ref,
+                      &detail->vacancy_id, &detail->company_id,     &detail->offer_id,  &detail->reason};
   for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
     if (*strings[i] != protobuf_c_empty_string) free(*strings[i]);
     *strings[i] = (char *)protobuf_c_empty_string;
@@ -235,7 +235,8 @@ static char *dup_or_null(const char *text) { return text && text[0] ? lp_strdup(
 
 /* Remembers what an event about this record would say (its new state, the offered vacancy). */
 static void note_written(lp_txn *txn, enum lp_kind kind, const char *key, const ProtobufCMessage *message) {
-  if (kind != LP_KIND_PLACEMENT && kind != LP_KIND_REFERRAL && kind != LP_KIND_VACANCY && kind != LP_KIND_LOCATION) return;
+  if (kind != LP_KIND_PLACEMENT && kind != LP_KIND_REFERRAL && kind != LP_KIND_VACANCY && kind != LP_KIND_LOCATION)
+    return;
   if (txn->note_count == txn->note_capacity) {
     txn->note_capacity = txn->note_capacity ? txn->note_capacity * 2 : 4;
     txn->notes = lp_realloc(txn->notes, txn->note_capacity * sizeof *txn->notes);
@@ -302,8 +303,8 @@ void lp_txn_set_raw(lp_txn *txn, const char *key, const void *bytes, size_t size
   add_command(txn, 3, argv, lengths);
 }
 
-void lp_txn_event(lp_txn *txn, const char *instance_id, const char *op, enum lp_kind kind,
-                  const char *key, const char *actor, long long events_max_length) {
+void lp_txn_event(lp_txn *txn, const char *instance_id, const char *op, enum lp_kind kind, const char *key,
+                  const char *actor, long long events_max_length) {
   if (txn->event_count == txn->event_capacity) {
     txn->event_capacity = txn->event_capacity ? txn->event_capacity * 2 : 2;
     txn->events = lp_realloc(txn->events, txn->event_capacity * sizeof *txn->events);
@@ -416,10 +417,14 @@ static void fill_from_notes(const lp_txn *txn, txn_event *event) {
 
 /* "school:S1" -> ROLE_SCHOOL and "S1" (lp_auth_describe's form). */
 static void fill_actor(txn_event *event) {
-  static const struct { const char *prefix; Leerplek__V1__Role role; } roles[] = {
-      {"school", LEERPLEK__V1__ROLE__ROLE_SCHOOL},           {"company", LEERPLEK__V1__ROLE__ROLE_COMPANY},
-      {"coordinator", LEERPLEK__V1__ROLE__ROLE_COORDINATOR}, {"admin", LEERPLEK__V1__ROLE__ROLE_ADMIN},
-      {"support", LEERPLEK__V1__ROLE__ROLE_SUPPORT}};
+  static const struct {
+    const char *prefix;
+    Leerplek__V1__Role role;
+  } roles[] = {{"school", LEERPLEK__V1__ROLE__ROLE_SCHOOL},
+               {"company", LEERPLEK__V1__ROLE__ROLE_COMPANY},
+               {"coordinator", LEERPLEK__V1__ROLE__ROLE_COORDINATOR},
+               {"admin", LEERPLEK__V1__ROLE__ROLE_ADMIN},
+               {"support", LEERPLEK__V1__ROLE__ROLE_SUPPORT}};
   for (size_t r = 0; r < sizeof roles / sizeof roles[0]; r++) {
     size_t length = strlen(roles[r].prefix);
     if (strncmp(event->actor, roles[r].prefix, length) != 0) continue;
@@ -502,15 +507,14 @@ static void seal_events(lp_txn *txn) {
 /* Every event that named the pupil goes (XDEL), with the pupil's index and its ids in the
  * school's; events of other subjects (a vacancy's) that named the pupil are among them, and
  * their index ids are dropped when a history read finds them gone. */
-static const char ERASE_SCRIPT[] =
-    "local members = redis.call('ZRANGE', KEYS[2], 0, -1)\n"
-    "for _, member in ipairs(members) do\n"
-    "  local ms, seq = string.match(member, '^0*(%d+)-0*(%d+)$')\n"
-    "  redis.call('XDEL', KEYS[1], ms .. '-' .. seq)\n"
-    "  redis.call('ZREM', KEYS[3], member)\n"
-    "end\n"
-    "redis.call('DEL', KEYS[2])\n"
-    "return #members\n";
+static const char ERASE_SCRIPT[] = "local members = redis.call('ZRANGE', KEYS[2], 0, -1)\n"
+                                   "for _, member in ipairs(members) do\n"
+                                   "  local ms, seq = string.match(member, '^0*(%d+)-0*(%d+)$')\n"
+                                   "  redis.call('XDEL', KEYS[1], ms .. '-' .. seq)\n"
+                                   "  redis.call('ZREM', KEYS[3], member)\n"
+                                   "end\n"
+                                   "redis.call('DEL', KEYS[2])\n"
+                                   "return #members\n";
 
 void lp_txn_erase_history(lp_txn *txn, const char *school_id, const char *pupil_ref) {
   char pupil_key[256], school_key[256];
@@ -525,11 +529,11 @@ void lp_txn_erase_history(lp_txn *txn, const char *school_id, const char *pupil_
 typedef struct pending_commit {
   lp_commit_done *done;
   void *arg;
-  lp_txn *txn;                  /* until flush_batch sends it */
-  size_t commands;              /* its commands inside the EXEC reply */
-  bool wait_queued;             /* a WAIT follows its EXEC: that reply answers it (on_wait_reply) */
-  bool unconfirmed;             /* WAIT could not be sent: EXEC's success is not enough */
-  int exec_code;                /* EXEC's verdict, kept for on_wait_reply */
+  lp_txn *txn;      /* until flush_batch sends it */
+  size_t commands;  /* its commands inside the EXEC reply */
+  bool wait_queued; /* a WAIT follows its EXEC: that reply answers it (on_wait_reply) */
+  bool unconfirmed; /* WAIT could not be sent: EXEC's success is not enough */
+  int exec_code;    /* EXEC's verdict, kept for on_wait_reply */
   char exec_message[300];
   struct timeval sent;
   lp_store *store;
@@ -540,33 +544,35 @@ struct lp_store {
   struct event_base *base;
   const lp_config *config;
   lp_store_hooks hooks;
-  redisAsyncContext *redis;     /* NULL while disconnected */
+  redisAsyncContext *redis; /* NULL while disconnected */
   bool connected;
-  bool ready;                   /* the connection answered PING: Redis is responsive */
+  bool ready; /* the connection answered PING: Redis is responsive */
   bool ping_pending;
   struct timeval ping_sent;
   bool loaded;
   bool reload_needed;
-  unsigned reload_generation;   /* counts the reasons to reload: one that came during a reload wants another */
-  struct reload_job *reload;    /* the reload running in its worker thread, or NULL */
-  struct event *reload_done;    /* activated by that worker when it is done */
+  unsigned reload_generation; /* counts the reasons to reload: one that came during a reload wants another */
+  struct reload_job *reload;  /* the reload running in its worker thread, or NULL */
+  struct event *reload_done;  /* activated by that worker when it is done */
   bool freeing;
   struct timeval connect_started;
   uint32_t backoff_ms;
   struct event *reconnect_timer;
   struct event *watchdog_timer;
   pending_commit *oldest, *newest;
-  size_t in_flight;             /* queued (not yet sent) and sent commits */
-  pending_commit *unsent;       /* first queued commit not yet sent; the rest follow it */
+  size_t in_flight;       /* queued (not yet sent) and sent commits */
+  pending_commit *unsent; /* first queued commit not yet sent; the rest follow it */
   size_t unsent_count;
   struct event *flush_event;
-  char events_start[64];        /* lp:events' last id just before the first load */
-  char primary[256];            /* the address connected to (from redis or the Sentinels) */
+  char events_start[64];         /* lp:events' last id just before the first load */
+  char primary[256];             /* the address connected to (from redis or the Sentinels) */
   lp_redis_query *primary_query; /* the Sentinels being asked, or NULL */
   /* Local writes by record, for lp_store_read: the last commit (by number) that wrote each;
    * a direct-mapped table, so a record pushed out leaves its number in evicted_seq. */
   uint64_t commit_seq;
-  struct { uint64_t hash, seq; } local_writes[LOCAL_WRITE_SLOTS];
+  struct {
+    uint64_t hash, seq;
+  } local_writes[LOCAL_WRITE_SLOTS];
   uint64_t evicted_seq;
 };
 
@@ -606,7 +612,7 @@ static void need_reload(lp_store *store) {
 typedef struct reload_job {
   lp_store *store;
   pthread_t thread;
-  unsigned generation;          /* store->reload_generation when it started */
+  unsigned generation; /* store->reload_generation when it started */
   lp_state fresh;
   int rc;
   char error[256];
@@ -621,7 +627,8 @@ static void *reload_worker(void *arg) {
   redisContext *sync = lp_redis_connect_sync(job->store->config, job->error, sizeof job->error);
   job->connect_ms = ms_since(&started);
   job->rc = sync ? load_state_timed(sync, job->store->hooks.prepare_load, &job->fresh, &job->timing, job->error,
-                                         sizeof job->error) : -1;
+                                    sizeof job->error)
+                 : -1;
   if (sync) redisFree(sync);
   event_active(job->store->reload_done, EV_TIMEOUT, 1);
   return NULL;
@@ -673,10 +680,14 @@ static void on_reload_done(evutil_socket_t fd, short events, void *arg) {
 }
 
 static void unlink_pending(lp_store *store, pending_commit *pending) {
-  if (pending->previous) pending->previous->next = pending->next;
-  else store->oldest = pending->next;
-  if (pending->next) pending->next->previous = pending->previous;
-  else store->newest = pending->previous;
+  if (pending->previous)
+    pending->previous->next = pending->next;
+  else
+    store->oldest = pending->next;
+  if (pending->next)
+    pending->next->previous = pending->previous;
+  else
+    store->newest = pending->previous;
   store->in_flight--;
 }
 
@@ -707,7 +718,8 @@ static void on_exec_reply(redisAsyncContext *redis, void *reply_pointer, void *p
     if (!reply) {
       /* The link dropped (or the store is being freed) after the block was handed to hiredis. */
       code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_DEADLINE_EXCEEDED;
-      snprintf(message, sizeof message, "lost the link to the store before it confirmed the write; "
+      snprintf(message, sizeof message,
+               "lost the link to the store before it confirmed the write; "
                "the change may or may not have been made: re-read");
       need_reload(store);
     } else if (reply->type == REDIS_REPLY_ARRAY && element + commands <= reply->elements) {
@@ -733,7 +745,8 @@ static void on_exec_reply(redisAsyncContext *redis, void *reply_pointer, void *p
     if (code == 0 && pending->unconfirmed) {
       code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_DEADLINE_EXCEEDED;
       count(store, LP_STORE_WAIT_SHORTFALLS);
-      snprintf(message, sizeof message, "written on the primary, but WAIT for its replicas could not be sent; "
+      snprintf(message, sizeof message,
+               "written on the primary, but WAIT for its replicas could not be sent; "
                "it may be lost in a failover: re-read");
     }
     pending_commit *next = pending->next;
@@ -772,14 +785,16 @@ static void on_wait_reply(redisAsyncContext *redis, void *reply_pointer, void *p
       code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_DEADLINE_EXCEEDED;
       count(store, LP_STORE_WAIT_SHORTFALLS);
       if (replicas < 0) {
-        snprintf(message, sizeof message, "written on the primary, but the link was lost before %u replica%s "
-                 "confirmed it; it may be lost in a failover: re-read", config->redis_wait_replicas,
-                 config->redis_wait_replicas == 1 ? "" : "s");
+        snprintf(message, sizeof message,
+                 "written on the primary, but the link was lost before %u replica%s "
+                 "confirmed it; it may be lost in a failover: re-read",
+                 config->redis_wait_replicas, config->redis_wait_replicas == 1 ? "" : "s");
         need_reload(store);
       } else {
-        snprintf(message, sizeof message, "written on the primary, but only %lld of %u replicas confirmed it within "
-                 "%u ms (redis_wait_timeout_ms); it may be lost in a failover: re-read", replicas,
-                 config->redis_wait_replicas, config->redis_wait_timeout_ms);
+        snprintf(message, sizeof message,
+                 "written on the primary, but only %lld of %u replicas confirmed it within "
+                 "%u ms (redis_wait_timeout_ms); it may be lost in a failover: re-read",
+                 replicas, config->redis_wait_replicas, config->redis_wait_timeout_ms);
       }
     }
     finish_oldest(store, code, message);
@@ -860,8 +875,10 @@ int lp_store_commit(lp_store *store, lp_txn *txn, lp_commit_done *done, void *ar
   pending->commands = txn->count;
   gettimeofday(&pending->sent, NULL);
   pending->previous = store->newest;
-  if (store->newest) store->newest->next = pending;
-  else store->oldest = pending;
+  if (store->newest)
+    store->newest->next = pending;
+  else
+    store->oldest = pending;
   store->newest = pending;
   store->in_flight++;
   if (!store->unsent) store->unsent = pending;
@@ -898,11 +915,11 @@ static void on_role(redisAsyncContext *redis, void *reply_pointer, void *privdat
   if (primary) return;
   LP_WARN("redis %s is not the primary (ROLE %s); asking the Sentinels again", store->primary,
           reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 && reply->element[0]->type == REDIS_REPLY_STRING
-              ? reply->element[0]->str : "?");
+              ? reply->element[0]->str
+              : "?");
   count(store, LP_STORE_REDIS_ERRORS);
   redisAsyncDisconnect(redis);
 }
-
 
 static void on_connect(const redisAsyncContext *redis, int status) {
   lp_store *store = redis->data;
@@ -932,7 +949,6 @@ static void on_disconnect(const redisAsyncContext *redis, int status) {
   schedule_reconnect(store);
 }
 
-
 /* Connects the async link to primary. */
 static void connect_to(lp_store *store, const char *primary) {
   char error[512];
@@ -941,8 +957,7 @@ static void connect_to(lp_store *store, const char *primary) {
     LP_WARN("the Sentinels name a new primary: %s (was %s)", primary, store->primary);
   }
   snprintf(store->primary, sizeof store->primary, "%s", primary);
-  redisAsyncContext *redis =
-      lp_redis_connect_async(store->config, store->base, primary, store, error, sizeof error);
+  redisAsyncContext *redis = lp_redis_connect_async(store->config, store->base, primary, store, error, sizeof error);
   if (!redis) {
     LP_WARN("%s", error);
     count(store, LP_STORE_CONNECT_FAILURES);
@@ -1021,8 +1036,7 @@ static void on_watchdog(evutil_socket_t fd, short events, void *arg) {
   }
 }
 
-int lp_store_read(lp_store *store, redisCallbackFn *callback, void *privdata, uint64_t *seq, const char *format,
-                  ...) {
+int lp_store_read(lp_store *store, redisCallbackFn *callback, void *privdata, uint64_t *seq, const char *format, ...) {
   if (!store->redis || !store->connected || store->freeing) return -1;
   /* Queued commits go out first, so that the wire order is the order of commit_seq. */
   if (store->unsent_count > 0) flush_batch(-1, 0, store);
@@ -1051,7 +1065,8 @@ bool lp_store_closing(const lp_store *store) { return store->freeing; }
 int lp_store_read_freshness(const lp_store *store, enum lp_kind kind, const char *key, uint64_t seq) {
   uint64_t hash = record_hash(kind, key);
   size_t slot = (size_t)(hash % LOCAL_WRITE_SLOTS);
-  if (store->local_writes[slot].hash == hash) return store->local_writes[slot].seq > seq ? LP_READ_SUPERSEDED : LP_READ_CURRENT;
+  if (store->local_writes[slot].hash == hash)
+    return store->local_writes[slot].seq > seq ? LP_READ_SUPERSEDED : LP_READ_CURRENT;
   return store->evicted_seq > seq ? LP_READ_UNSURE : LP_READ_CURRENT;
 }
 
@@ -1070,7 +1085,6 @@ lp_store *lp_store_open(struct event_base *base, const lp_config *config, const 
   }
   return store;
 }
-
 
 int lp_store_start(lp_store *store) {
   char error[256];
@@ -1140,7 +1154,6 @@ void lp_store_free(lp_store *store) {
   if (store->reload_done) event_free(store->reload_done);
   free(store);
 }
-
 
 int lp_store_commit_sync(redisContext *redis, lp_txn *txn, char *error, size_t error_size) {
   seal_events(txn);
@@ -1225,8 +1238,10 @@ static int add_record(lp_state *state, enum lp_kind kind, const char *key, const
   bool hash_ok = hash && hash->type == REDIS_REPLY_STRING && hash->len == 64;
   for (size_t b = 0; hash_ok && b < 32; b++) {
     int high = hex_value(hash->str[2 * b]), low = hex_value(hash->str[2 * b + 1]);
-    if (high < 0 || low < 0) hash_ok = false;
-    else token->hash[b] = (unsigned char)(high * 16 + low);
+    if (high < 0 || low < 0)
+      hash_ok = false;
+    else
+      token->hash[b] = (unsigned char)(high * 16 + low);
   }
   if (!hash_ok) {
     snprintf(error, error_size, "lp:tokenhash:%s is missing or not 64 hex digits", key);
@@ -1294,8 +1309,8 @@ static int load_kind(redisContext *redis, lp_state *state, enum lp_kind kind, lo
 }
 
 /* Loads every kind and sorts each map once; on success fills timing. */
-static int load_state_timed(redisContext *redis, lp_store_prepare_load *prepare, lp_state *state,
-                            load_timing *timing, char *error, size_t error_size) {
+static int load_state_timed(redisContext *redis, lp_store_prepare_load *prepare, lp_state *state, load_timing *timing,
+                            char *error, size_t error_size) {
   memset(timing, 0, sizeof *timing);
   /* The owner's step before the read (the daemon finishes a promote a crash interrupted), so
    * that what is read is one whole epoch. */

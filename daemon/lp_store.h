@@ -32,8 +32,8 @@ void lp_txn_set_raw(lp_txn *txn, const char *key, const void *bytes, size_t size
  * keep only the school). The entry carries op, kind, key (lp_follow re-reads that record) and
  * `event`, a packed leerplek.v1.Event (history and watch); the Event is completed when the
  * block is committed, so lp_txn_event_detail may still add to it until then. */
-void lp_txn_event(lp_txn *txn, const char *instance_id, const char *op, enum lp_kind kind,
-                  const char *key, const char *actor, long long events_max_length);
+void lp_txn_event(lp_txn *txn, const char *instance_id, const char *op, enum lp_kind kind, const char *key,
+                  const char *actor, long long events_max_length);
 /* Appends one command (arguments copied, binary safe), e.g. a script. */
 void lp_txn_command(lp_txn *txn, int argc, const void *const *argv, const size_t *lengths);
 /* Records that the block writes kind/key without a SET of its own (a script moves it into
@@ -54,13 +54,13 @@ size_t lp_txn_bytes(const lp_txn *txn);
  * Name a pupil only on events of that pupil's own records (pupil, placement, referral), or of
  * records an erasure may forget: erase_pupil deletes every event that names the pupil. */
 typedef struct lp_event_detail {
-  const char *call;        /* "accept_proposal", "rematch_move", ...; NULL: the op */
+  const char *call; /* "accept_proposal", "rematch_move", ...; NULL: the op */
   const char *school_id, *pupil_ref;
   const char *vacancy_id, *company_id;
   uint64_t proposal_id;
-  const char *offer_id;    /* a referral's support offer */
-  int side;                /* Leerplek__V1__Side */
-  int old_state, new_state; /* Leerplek__V1__PlacementState */
+  const char *offer_id;                       /* a referral's support offer */
+  int side;                                   /* Leerplek__V1__Side */
+  int old_state, new_state;                   /* Leerplek__V1__PlacementState */
   int old_referral_state, new_referral_state; /* Leerplek__V1__ReferralState */
   const char *reason;
   uint64_t epoch;
@@ -84,12 +84,12 @@ typedef void lp_commit_done(void *arg, int status_code, const char *message);
 
 /* What the store counts as it goes (the daemon shows them on /metrics). */
 enum lp_store_counter {
-  LP_STORE_CONNECTS,          /* links to Redis set up (the first and every reconnect) */
+  LP_STORE_CONNECTS, /* links to Redis set up (the first and every reconnect) */
   LP_STORE_CONNECT_FAILURES,
-  LP_STORE_DISCONNECTS,       /* links lost or dropped by the watchdog */
-  LP_STORE_REDIS_ERRORS,      /* error replies from Redis (refused writes, failed PINGs) */
-  LP_STORE_PRIMARY_SWITCHES,  /* the Sentinels named another primary */
-  LP_STORE_WAIT_SHORTFALLS,   /* writes not confirmed by redis_wait_replicas replicas */
+  LP_STORE_DISCONNECTS,      /* links lost or dropped by the watchdog */
+  LP_STORE_REDIS_ERRORS,     /* error replies from Redis (refused writes, failed PINGs) */
+  LP_STORE_PRIMARY_SWITCHES, /* the Sentinels named another primary */
+  LP_STORE_WAIT_SHORTFALLS,  /* writes not confirmed by redis_wait_replicas replicas */
 };
 
 /* Run before every load reads the state, on the loading thread (not always the loop) with
@@ -129,8 +129,7 @@ const char *lp_store_events_start(const lp_store *store);
 /* For lp_follow: sends a read command on the write link, after every commit made so far (so
  * its reply shows them), and sets *seq to mark that point; -1 when there is no link (a reload
  * follows the reconnect anyway). */
-int lp_store_read(lp_store *store, redisCallbackFn *callback, void *privdata, uint64_t *seq, const char *format,
-                  ...);
+int lp_store_read(lp_store *store, redisCallbackFn *callback, void *privdata, uint64_t *seq, const char *format, ...);
 /* Sends one command on the write link, after every commit made so far, also while the link is
  * being set up (hiredis sends it once connected, behind AUTH). The callback runs once, with
  * NULL when the link drops first or the store is freed. -1 when there is no link or the store

@@ -9,7 +9,7 @@
 typedef struct change_record {
   enum lp_kind kind;
   char *key;
-  void *value;                   /* what memory gets; NULL: a delete */
+  void *value; /* what memory gets; NULL: a delete */
   void (*free_value)(void *value);
 } change_record;
 
@@ -92,8 +92,10 @@ int lp_change_commit(lp_change *change, lp_commit_done *done, void *arg) {
   lp_state *state = &change->daemon->state;
   for (size_t i = 0; i < change->count; i++) {
     const change_record *r = &change->records[i];
-    if (r->value) lp_state_put(state, r->kind, r->key, r->value);
-    else lp_state_remove(state, r->kind, r->key);
+    if (r->value)
+      lp_state_put(state, r->kind, r->key, r->value);
+    else
+      lp_state_remove(state, r->kind, r->key);
   }
   free_records(change, false);
   return 0;

@@ -27,17 +27,16 @@
 #include "lp_store_daemon.h"
 
 static void print_help(FILE *out) {
-  fprintf(out,
-          "usage: leerplekd [--config FILE] [--OPTION VALUE | --OPTION=VALUE]...\n"
-          "       leerplekd [--config FILE] [--redis ADDRESS] --create-admin-token [--label TEXT]\n"
-          "\n"
-          "The leerplek placement daemon: serves the framed protobuf API (proto/leerplek.proto)\n"
-          "with Redis as the store of record. Options come from the INI file first, then flags.\n"
-          "\n"
-          "  --config FILE              INI file (see deploy/leerplekd.conf); sections below\n"
-          "  --create-admin-token       create an ADMIN token on a store without one, print it, exit\n"
-          "  --label TEXT               label for --create-admin-token (default \"first admin\")\n"
-          "  --help                     this text\n");
+  fprintf(out, "usage: leerplekd [--config FILE] [--OPTION VALUE | --OPTION=VALUE]...\n"
+               "       leerplekd [--config FILE] [--redis ADDRESS] --create-admin-token [--label TEXT]\n"
+               "\n"
+               "The leerplek placement daemon: serves the framed protobuf API (proto/leerplek.proto)\n"
+               "with Redis as the store of record. Options come from the INI file first, then flags.\n"
+               "\n"
+               "  --config FILE              INI file (see deploy/leerplekd.conf); sections below\n"
+               "  --create-admin-token       create an ADMIN token on a store without one, print it, exit\n"
+               "  --label TEXT               label for --create-admin-token (default \"first admin\")\n"
+               "  --help                     this text\n");
   lp_config_print_help(out);
   fprintf(out, "\nSignals: SIGTERM or SIGINT stop accepting, answer calls in flight, then exit 0.\n");
 }
@@ -146,8 +145,10 @@ static void on_signal(evutil_socket_t signal_number, short what, void *arg) {
   lp_server_drain(daemon->server);
   daemon->drain_timer = event_new(daemon->base, -1, EV_PERSIST, on_drain_tick, daemon);
   struct timeval every = {0, 20 * 1000};
-  if (daemon->drain_timer) event_add(daemon->drain_timer, &every);
-  else event_base_loopexit(daemon->base, NULL);
+  if (daemon->drain_timer)
+    event_add(daemon->drain_timer, &every);
+  else
+    event_base_loopexit(daemon->base, NULL);
 }
 
 /* Where the watch feeds stand: the follower feeds them. */
@@ -167,8 +168,10 @@ int main(int argc, char **argv) {
       return 0;
     }
     const char *file = NULL;
-    if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) file = argv[i + 1];
-    else if (strncmp(argv[i], "--config=", 9) == 0) file = argv[i] + 9;
+    if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+      file = argv[i + 1];
+    else if (strncmp(argv[i], "--config=", 9) == 0)
+      file = argv[i] + 9;
     if (file && lp_config_load_file(&config, file, error, sizeof error) != 0) {
       fprintf(stderr, "leerplekd: %s\n", error);
       return 2;
@@ -194,8 +197,10 @@ int main(int argc, char **argv) {
     }
     memcpy(name, arg + 2, name_length);
     name[name_length] = '\0';
-    if (equals) value = equals + 1;
-    else if (i + 1 < argc) value = argv[++i];
+    if (equals)
+      value = equals + 1;
+    else if (i + 1 < argc)
+      value = argv[++i];
     else {
       fprintf(stderr, "leerplekd: option --%s needs a value\n", name);
       return 2;
@@ -260,8 +265,10 @@ int main(int argc, char **argv) {
     trend_loader loader = {.daemon = &daemon};
     bool threaded = pthread_create(&loader.thread, NULL, load_trend, &loader) == 0;
     int started = lp_store_start(daemon.store);
-    if (threaded) pthread_join(loader.thread, NULL);
-    else if (started == 0) load_trend(&loader);
+    if (threaded)
+      pthread_join(loader.thread, NULL);
+    else if (started == 0)
+      load_trend(&loader);
     daemon.trend = loader.trend;
     if (started != 0) goto cleanup;
     if (!daemon.trend) {
@@ -293,11 +300,11 @@ int main(int argc, char **argv) {
     LP_ERROR("%s", error);
     goto cleanup;
   }
-  LP_INFO("%s instance %s listening on %s, store %s (%zu trainings, %zu companies, %zu vacancies, %zu pupils, %zu tokens)",
-          LP_SERVER_VERSION, config.instance_id, config.listen, config.redis,
-          daemon.state.maps[LP_KIND_TRAINING].count, daemon.state.maps[LP_KIND_COMPANY].count,
-          daemon.state.maps[LP_KIND_VACANCY].count, daemon.state.maps[LP_KIND_PUPIL].count,
-          daemon.state.maps[LP_KIND_TOKEN].count);
+  LP_INFO(
+      "%s instance %s listening on %s, store %s (%zu trainings, %zu companies, %zu vacancies, %zu pupils, %zu tokens)",
+      LP_SERVER_VERSION, config.instance_id, config.listen, config.redis, daemon.state.maps[LP_KIND_TRAINING].count,
+      daemon.state.maps[LP_KIND_COMPANY].count, daemon.state.maps[LP_KIND_VACANCY].count,
+      daemon.state.maps[LP_KIND_PUPIL].count, daemon.state.maps[LP_KIND_TOKEN].count);
   event_base_dispatch(daemon.base);
   LP_INFO("stopped");
   status = 0;

@@ -93,65 +93,66 @@ typedef enum { READINESS_NOT_READY = 0, READINESS_PARTLY = 1, READINESS_READY = 
 #define ELIGIBILITY_UNPLACED_MAX (INT64_MAX / MATCHER_COUNT_MAX)
 
 typedef struct {
-    int32_t training;       /* the caller's training index (any int32; equal = same training) */
-    int32_t company;        /* the caller's company index (-1: a company no pupil names) */
-    uint8_t recognised;     /* the company is recognised for this training */
-    uint8_t open;           /* published and not closed */
-    uint8_t preparatory;    /* a PREPARATORY (protected, preparatory-phase) place */
-    uint8_t min_readiness;  /* eligibility_readiness */
-    uint16_t day_mask;
-    int32_t seats;          /* all seats, those held by fixed (ACCEPTED/AGREEMENT) placements included */
-    int32_t lat_e6, lon_e6; /* WGS84 micro-degrees of its location */
-    int32_t start_day;      /* eligibility_day_of its first day, 0: not known (any pupil's start fits) */
+  int32_t training;      /* the caller's training index (any int32; equal = same training) */
+  int32_t company;       /* the caller's company index (-1: a company no pupil names) */
+  uint8_t recognised;    /* the company is recognised for this training */
+  uint8_t open;          /* published and not closed */
+  uint8_t preparatory;   /* a PREPARATORY (protected, preparatory-phase) place */
+  uint8_t min_readiness; /* eligibility_readiness */
+  uint16_t day_mask;
+  int32_t seats;          /* all seats, those held by fixed (ACCEPTED/AGREEMENT) placements included */
+  int32_t lat_e6, lon_e6; /* WGS84 micro-degrees of its location */
+  int32_t start_day;      /* eligibility_day_of its first day, 0: not known (any pupil's start fits) */
 } eligibility_vacancy;
 
 typedef struct {
-    int32_t training;
-    uint8_t readiness;      /* eligibility_readiness */
-    uint8_t newcomer;       /* OKAN: priority group */
-    uint8_t special_needs;  /* BuSO: priority group */
-    uint16_t day_mask;
-    int32_t lat_e6, lon_e6; /* home point, already rounded by the caller */
-    int32_t max_commute_m;
-    int32_t waiting_days;   /* eligibility_waiting_days of its request, >= 0 */
-    const int32_t *preferred_companies; /* ranked, best first; NULL if none */
-    int32_t preferred_count;
-    const int32_t *excluded_companies;  /* never propose these; NULL if none */
-    int32_t excluded_count;
-    int32_t proposed_vacancy; /* PROPOSED: the vacancy of its current proposal, else -1 */
-    int32_t fixed_vacancy;    /* ACCEPTED, AGREEMENT or pinned: its vacancy (a fixed pair), else -1 */
-    int32_t wanted_start_day; /* eligibility_day_of the start the school wants, 0: any start */
+  int32_t training;
+  uint8_t readiness;     /* eligibility_readiness */
+  uint8_t newcomer;      /* OKAN: priority group */
+  uint8_t special_needs; /* BuSO: priority group */
+  uint16_t day_mask;
+  int32_t lat_e6, lon_e6; /* home point, already rounded by the caller */
+  int32_t max_commute_m;
+  int32_t waiting_days;               /* eligibility_waiting_days of its request, >= 0 */
+  const int32_t *preferred_companies; /* ranked, best first; NULL if none */
+  int32_t preferred_count;
+  const int32_t *excluded_companies; /* never propose these; NULL if none */
+  int32_t excluded_count;
+  int32_t proposed_vacancy; /* PROPOSED: the vacancy of its current proposal, else -1 */
+  int32_t fixed_vacancy;    /* ACCEPTED, AGREEMENT or pinned: its vacancy (a fixed pair), else -1 */
+  int32_t wanted_start_day; /* eligibility_day_of the start the school wants, 0: any start */
 } eligibility_pupil;
 
 /* The settings of the rulebook: the level-4 weights and the one rule that is a choice. */
 typedef struct {
-    int64_t cost_per_100m;          /* default 1, 0..ELIGIBILITY_COST_PER_100M_MAX */
-    int64_t preference_rank_step;   /* per rank below the first preference; default 20, 0..ELIGIBILITY_RANK_STEP_MAX */
-    int64_t not_preferred_penalty;  /* company outside a non-empty preference list; default 200, 0..ELIGIBILITY_PENALTY_MAX */
-    int64_t move_penalty;           /* leaving the current proposal; default 100 (= 10 km), 0..ELIGIBILITY_PENALTY_MAX */
-    int32_t ready_on_preparatory;   /* 1 (default): PARTLY and READY pupils may take preparatory
-                                     * seats that no eligible NOT_READY pupil claims (an idle
-                                     * seat helps nobody, and level 1 keeps them for NOT_READY
-                                     * pupils first); 0: preparatory seats are for NOT_READY only */
-    int64_t start_window_days;      /* rule 6: days a vacancy may start after the pupil's wanted
-                                     * start; default 30, 0..ELIGIBILITY_START_WINDOW_MAX */
-    int64_t hint_pair_budget;       /* eligibility_explain: pairs its verifying re-solves may
-                                     * build in all (default 1,000,000: every hint of an
-                                     * Antwerp-sized rematch, about a tenth of a Flanders-sized
-                                     * rematch's time for the strongest claims of a larger one) */
+  int64_t cost_per_100m;        /* default 1, 0..ELIGIBILITY_COST_PER_100M_MAX */
+  int64_t preference_rank_step; /* per rank below the first preference; default 20, 0..ELIGIBILITY_RANK_STEP_MAX */
+  int64_t
+      not_preferred_penalty; /* company outside a non-empty preference list; default 200, 0..ELIGIBILITY_PENALTY_MAX */
+  int64_t move_penalty;      /* leaving the current proposal; default 100 (= 10 km), 0..ELIGIBILITY_PENALTY_MAX */
+  int32_t ready_on_preparatory; /* 1 (default): PARTLY and READY pupils may take preparatory
+                                 * seats that no eligible NOT_READY pupil claims (an idle
+                                 * seat helps nobody, and level 1 keeps them for NOT_READY
+                                 * pupils first); 0: preparatory seats are for NOT_READY only */
+  int64_t start_window_days;    /* rule 6: days a vacancy may start after the pupil's wanted
+                                 * start; default 30, 0..ELIGIBILITY_START_WINDOW_MAX */
+  int64_t hint_pair_budget;     /* eligibility_explain: pairs its verifying re-solves may
+                                 * build in all (default 1,000,000: every hint of an
+                                 * Antwerp-sized rematch, about a tenth of a Flanders-sized
+                                 * rematch's time for the strongest claims of a larger one) */
 } eligibility_weights;
 
 void eligibility_default_weights(eligibility_weights *weights);
 
 /* The magnitudes that make the priority order hold (see the top of this file). */
 typedef struct {
-    int64_t pair_cost_max;      /* C */
-    int64_t per_waiting_day;    /* D */
-    int64_t priority_group;     /* G */
-    int64_t claim_max;          /* G + D * ELIGIBILITY_WAITING_DAYS_MAX */
-    int64_t preparatory_misuse; /* H */
-    int64_t unplaced_base;      /* B */
-    int64_t unplaced_max;       /* B + claim_max */
+  int64_t pair_cost_max;      /* C */
+  int64_t per_waiting_day;    /* D */
+  int64_t priority_group;     /* G */
+  int64_t claim_max;          /* G + D * ELIGIBILITY_WAITING_DAYS_MAX */
+  int64_t preparatory_misuse; /* H */
+  int64_t unplaced_base;      /* B */
+  int64_t unplaced_max;       /* B + claim_max */
 } eligibility_levels;
 
 /* MATCHER_OK, or MATCHER_INVALID naming the weight outside its limits. */
@@ -171,9 +172,9 @@ int32_t eligibility_day_of(int32_t year, int32_t month, int32_t day);
 /* A pupil's claim on a vacancy (levels 1-3 of the priority order); vacancy NULL: on no
  * particular seat (level 1 is 0), which orders the shared waiting list. */
 typedef struct {
-    uint8_t preparatory;     /* NOT_READY pupil and PREPARATORY vacancy */
-    uint8_t priority_group;  /* BuSO or OKAN */
-    int32_t waiting_days;    /* clamped to ELIGIBILITY_WAITING_DAYS_MAX */
+  uint8_t preparatory;    /* NOT_READY pupil and PREPARATORY vacancy */
+  uint8_t priority_group; /* BuSO or OKAN */
+  int32_t waiting_days;   /* clamped to ELIGIBILITY_WAITING_DAYS_MAX */
 } eligibility_claim;
 
 eligibility_claim eligibility_claim_on(const eligibility_pupil *pupil, const eligibility_vacancy *vacancy);
@@ -184,22 +185,22 @@ int eligibility_compare_claims(eligibility_claim a, eligibility_claim b);
 int64_t eligibility_unplaced_penalty(const eligibility_pupil *pupil, const eligibility_levels *levels);
 /* c_ij of the top of this file, for a pair that passes the rules; distance_m is the pair's
  * distance, is_fixed drops the move penalty (a fixed pupil does not move). */
-int64_t eligibility_pair_cost(const eligibility_pupil *pupil, const eligibility_vacancy *vacancy,
-                              int32_t vacancy_index, int32_t distance_m, int is_fixed,
-                              const eligibility_weights *weights, const eligibility_levels *levels);
+int64_t eligibility_pair_cost(const eligibility_pupil *pupil, const eligibility_vacancy *vacancy, int32_t vacancy_index,
+                              int32_t distance_m, int is_fixed, const eligibility_weights *weights,
+                              const eligibility_levels *levels);
 
 /* The matching problem built from pupils and vacancies; indices are the callers'. */
 typedef struct {
-    matcher_problem problem;        /* points into the arrays below */
-    eligibility_levels levels;      /* the magnitudes used */
-    int64_t *unplaced_penalty;      /* [pupils] */
-    int32_t *seats;                 /* [vacancies]: seats of open vacancies, 0 for closed ones,
-                                     * raised to the number of fixed pairs held there (so a
-                                     * closed or shrunk vacancy keeps its agreements) */
-    matcher_pair *pairs;            /* grouped by pupil, vacancies ascending */
-    int32_t *pair_distance_m;       /* [pairs]: the distance behind each pair */
-    matcher_fixed_pair *fixed;
-    int32_t reused_pupils;          /* eligibility_build_reusing: pupils whose pairs came from the previous build */
+  matcher_problem problem;   /* points into the arrays below */
+  eligibility_levels levels; /* the magnitudes used */
+  int64_t *unplaced_penalty; /* [pupils] */
+  int32_t *seats;            /* [vacancies]: seats of open vacancies, 0 for closed ones,
+                              * raised to the number of fixed pairs held there (so a
+                              * closed or shrunk vacancy keeps its agreements) */
+  matcher_pair *pairs;       /* grouped by pupil, vacancies ascending */
+  int32_t *pair_distance_m;  /* [pairs]: the distance behind each pair */
+  matcher_fixed_pair *fixed;
+  int32_t reused_pupils; /* eligibility_build_reusing: pupils whose pairs came from the previous build */
 } eligibility_problem;
 
 /* Builds the problem. A fixed placement is kept as a fixed pair even when the pupil or the
@@ -211,8 +212,7 @@ typedef struct {
  * vacancy out of range, weights outside their limits are), or MATCHER_NO_MEMORY. */
 matcher_status eligibility_build(const eligibility_pupil *pupils, int32_t pupil_count,
                                  const eligibility_vacancy *vacancies, int32_t vacancy_count,
-                                 const eligibility_weights *weights, eligibility_problem *out,
-                                 matcher_error *error);
+                                 const eligibility_weights *weights, eligibility_problem *out, matcher_error *error);
 void eligibility_problem_free(eligibility_problem *problem);
 
 /* REUSE. A rematch after a small change need not search every pupil's candidates again: the
@@ -224,16 +224,16 @@ void eligibility_problem_free(eligibility_problem *problem);
  * caller names the previous build and which of its pupils and vacancies are the same records
  * (by its stable ids); this file compares the values. */
 typedef struct {
-    const eligibility_pupil *pupils;        /* the previous build's inputs, as they were */
-    int32_t pupil_count;
-    const eligibility_vacancy *vacancies;
-    int32_t vacancy_count;
-    eligibility_weights weights;
-    const matcher_pair *pairs;              /* its pairs (grouped by pupil) and their distances */
-    const int32_t *pair_distance_m;
-    int64_t pair_count;
-    const int32_t *same_pupil;              /* [pupil_count now]: the same pupil's previous index, -1 new */
-    const int32_t *same_vacancy;            /* [vacancy_count now]: the same vacancy's previous index, -1 new */
+  const eligibility_pupil *pupils; /* the previous build's inputs, as they were */
+  int32_t pupil_count;
+  const eligibility_vacancy *vacancies;
+  int32_t vacancy_count;
+  eligibility_weights weights;
+  const matcher_pair *pairs; /* its pairs (grouped by pupil) and their distances */
+  const int32_t *pair_distance_m;
+  int64_t pair_count;
+  const int32_t *same_pupil;   /* [pupil_count now]: the same pupil's previous index, -1 new */
+  const int32_t *same_vacancy; /* [vacancy_count now]: the same vacancy's previous index, -1 new */
 } eligibility_previous;
 
 /* As eligibility_build, with the same result: the pairs of a pupil whose rule inputs did not
@@ -260,39 +260,39 @@ matcher_status eligibility_build_reusing(const eligibility_pupil *pupils, int32_
  * rulebook's, so everything proven at the top of this file holds for dispatch as it is. Offers
  * already holding a referral (offered or started) keep it as a fixed pair. */
 typedef struct {
-    int32_t component;          /* the component (any int32; equal = same component) */
-    const int32_t *trainings;   /* the caller's training indices it serves; NULL/0 = all */
-    int32_t training_count;
-    uint8_t open;               /* takes referrals */
-    uint16_t day_mask;
-    int32_t seats;              /* all seats, those held by fixed referrals included */
-    int32_t lat_e6, lon_e6;     /* its site */
+  int32_t component;        /* the component (any int32; equal = same component) */
+  const int32_t *trainings; /* the caller's training indices it serves; NULL/0 = all */
+  int32_t training_count;
+  uint8_t open; /* takes referrals */
+  uint16_t day_mask;
+  int32_t seats;          /* all seats, those held by fixed referrals included */
+  int32_t lat_e6, lon_e6; /* its site */
 } eligibility_dispatch_offer;
 
 typedef struct {
-    int32_t component;
-    int32_t training;           /* the pupil's training index */
-    uint8_t readiness;          /* eligibility_readiness */
-    uint8_t newcomer;           /* OKAN */
-    uint8_t special_needs;      /* BuSO */
-    uint16_t day_mask;
-    int32_t lat_e6, lon_e6;     /* home point, already rounded */
-    int32_t max_commute_m;
-    int32_t waiting_days;       /* since the referral */
-    const int32_t *declined_offers; /* offer indices declined for it; NULL if none */
-    int32_t declined_count;
-    int32_t fixed_offer;        /* OFFERED or STARTED: the offer holding it (a fixed pair), else -1 */
+  int32_t component;
+  int32_t training;      /* the pupil's training index */
+  uint8_t readiness;     /* eligibility_readiness */
+  uint8_t newcomer;      /* OKAN */
+  uint8_t special_needs; /* BuSO */
+  uint16_t day_mask;
+  int32_t lat_e6, lon_e6; /* home point, already rounded */
+  int32_t max_commute_m;
+  int32_t waiting_days;           /* since the referral */
+  const int32_t *declined_offers; /* offer indices declined for it; NULL if none */
+  int32_t declined_count;
+  int32_t fixed_offer; /* OFFERED or STARTED: the offer holding it (a fixed pair), else -1 */
 } eligibility_dispatch_referral;
 
 /* The rulebook's pupils and vacancies for a dispatch (owned, [referral_count] and
  * [offer_count], indices as given) and the problem built from them: hand pupils and vacancies
  * to eligibility_explain with built and the same weights. */
 typedef struct {
-    eligibility_pupil *pupils;
-    eligibility_vacancy *vacancies;
-    int32_t *excluded;          /* the pupils' exclusion lists, one block */
-    eligibility_weights weights; /* the caller's, with ready_on_preparatory = 1 */
-    eligibility_problem built;
+  eligibility_pupil *pupils;
+  eligibility_vacancy *vacancies;
+  int32_t *excluded;           /* the pupils' exclusion lists, one block */
+  eligibility_weights weights; /* the caller's, with ready_on_preparatory = 1 */
+  eligibility_problem built;
 } eligibility_dispatch;
 
 /* Builds the dispatch problem; statuses as eligibility_build (MATCHER_INVALID names the
@@ -309,14 +309,14 @@ int32_t eligibility_distance_m(int32_t lat1_e6, int32_t lon1_e6, int32_t lat2_e6
 /* Why a pupil is unplaced: the first rule above that leaves it no candidate, else every
  * eligible seat is held by pupils with an equal or stronger claim (or fixed placements). */
 typedef enum {
-    ELIGIBILITY_PLACED = 0,            /* placed (eligibility_explain), or eligible (eligibility_failed_rule) */
-    ELIGIBILITY_NO_RECOGNISED_VACANCY, /* rule 1 */
-    ELIGIBILITY_READINESS_TOO_LOW,     /* rule 2: -> preparatory phase (or a place for its readiness) */
-    ELIGIBILITY_NONE_WITHIN_COMMUTE,   /* rule 3 */
-    ELIGIBILITY_NO_COMPATIBLE_DAYS,    /* rule 4 */
-    ELIGIBILITY_ALL_EXCLUDED,          /* rule 5 */
-    ELIGIBILITY_STARTS_TOO_LATE,       /* rule 6: the places left all start too late */
-    ELIGIBILITY_SEATS_TAKEN            /* eligible seats exist, all held by equal or stronger claims */
+  ELIGIBILITY_PLACED = 0,            /* placed (eligibility_explain), or eligible (eligibility_failed_rule) */
+  ELIGIBILITY_NO_RECOGNISED_VACANCY, /* rule 1 */
+  ELIGIBILITY_READINESS_TOO_LOW,     /* rule 2: -> preparatory phase (or a place for its readiness) */
+  ELIGIBILITY_NONE_WITHIN_COMMUTE,   /* rule 3 */
+  ELIGIBILITY_NO_COMPATIBLE_DAYS,    /* rule 4 */
+  ELIGIBILITY_ALL_EXCLUDED,          /* rule 5 */
+  ELIGIBILITY_STARTS_TOO_LATE,       /* rule 6: the places left all start too late */
+  ELIGIBILITY_SEATS_TAKEN            /* eligible seats exist, all held by equal or stronger claims */
 } eligibility_reason;
 /* The daemon's UnplacedReason numbers follow these up to ALL_EXCLUDED; STARTS_TOO_LATE was
  * added to the API after SEATS_TAKEN (lp_rematch.c maps them). */
@@ -333,42 +333,42 @@ int eligibility_is_eligible(const eligibility_pupil *pupil, const eligibility_va
  * change can reach); a hint that did not place the pupil, or that the budget left unchecked,
  * is not given. */
 typedef enum {
-    ELIGIBILITY_HINT_NONE = 0,
-    ELIGIBILITY_HINT_MORE_SEATS,   /* hint_seats more seats at hint_vacancy (an eligible one) */
-    ELIGIBILITY_HINT_NEW_PLACE,    /* a new vacancy of hint_seats seats: the pupil's training,
-                                    * kind hint_preparatory, open to its readiness, on its days,
-                                    * at hint_vacancy's location (its company unless
-                                    * hint_new_company) or, hint_vacancy -1, at the pupil's home;
-                                    * starting on the pupil's wanted start (if it has one) */
+  ELIGIBILITY_HINT_NONE = 0,
+  ELIGIBILITY_HINT_MORE_SEATS, /* hint_seats more seats at hint_vacancy (an eligible one) */
+  ELIGIBILITY_HINT_NEW_PLACE,  /* a new vacancy of hint_seats seats: the pupil's training,
+                                * kind hint_preparatory, open to its readiness, on its days,
+                                * at hint_vacancy's location (its company unless
+                                * hint_new_company) or, hint_vacancy -1, at the pupil's home;
+                                * starting on the pupil's wanted start (if it has one) */
 } eligibility_hint_kind;
 
 typedef struct {
-    eligibility_reason reason;
-    int32_t candidates_after_rule;  /* vacancies left after the rules before the failing one
-                                     * (rule 1: the vacancies of its training; SEATS_TAKEN:
-                                     * the eligible vacancies) */
-    int32_t nearest_distance_m;     /* NONE_WITHIN_COMMUTE: the nearest vacancy that passes
-                                     * every rule but the commute, -1 if none does */
-    int32_t nearest_vacancy;        /* that vacancy, -1 */
-    int32_t eligible_seats;         /* SEATS_TAKEN: seats of the eligible vacancies (as built) */
-    int32_t stronger_claims;        /* SEATS_TAKEN: holders of those seats with a stronger claim */
-    int32_t equal_claims;           /* ... with an equal claim (their pair cost less) */
-    int32_t fixed_holders;          /* ... held by fixed pupils (ACCEPTED, AGREEMENT, pinned) */
-    eligibility_hint_kind hint;
-    int32_t hint_vacancy;           /* the vacancy the hint names, -1 */
-    int32_t hint_seats;             /* seats to add, >= 1 */
-    uint8_t hint_preparatory;       /* the kind of the place */
-    uint8_t hint_new_company;       /* NEW_PLACE at another company (hint_vacancy's is excluded) */
-    uint8_t hint_unchecked;         /* no hint: the budget ran out before this pupil */
-    int32_t hint_distance_m;        /* from the pupil's home to the hint's place */
-    char help[480];                 /* the reason and the hint in one English sentence or two */
+  eligibility_reason reason;
+  int32_t candidates_after_rule; /* vacancies left after the rules before the failing one
+                                  * (rule 1: the vacancies of its training; SEATS_TAKEN:
+                                  * the eligible vacancies) */
+  int32_t nearest_distance_m;    /* NONE_WITHIN_COMMUTE: the nearest vacancy that passes
+                                  * every rule but the commute, -1 if none does */
+  int32_t nearest_vacancy;       /* that vacancy, -1 */
+  int32_t eligible_seats;        /* SEATS_TAKEN: seats of the eligible vacancies (as built) */
+  int32_t stronger_claims;       /* SEATS_TAKEN: holders of those seats with a stronger claim */
+  int32_t equal_claims;          /* ... with an equal claim (their pair cost less) */
+  int32_t fixed_holders;         /* ... held by fixed pupils (ACCEPTED, AGREEMENT, pinned) */
+  eligibility_hint_kind hint;
+  int32_t hint_vacancy;     /* the vacancy the hint names, -1 */
+  int32_t hint_seats;       /* seats to add, >= 1 */
+  uint8_t hint_preparatory; /* the kind of the place */
+  uint8_t hint_new_company; /* NEW_PLACE at another company (hint_vacancy's is excluded) */
+  uint8_t hint_unchecked;   /* no hint: the budget ran out before this pupil */
+  int32_t hint_distance_m;  /* from the pupil's home to the hint's place */
+  char help[480];           /* the reason and the hint in one English sentence or two */
 } eligibility_explanation;
 
 /* Names for the help texts; NULL (or a NULL member) gives "vacancy 17" and "this training". */
 typedef struct {
-    const char *const *vacancy_ids;     /* [vacancy_count] */
-    const char *const *training_codes;  /* [training_count], by training index */
-    int32_t training_count;
+  const char *const *vacancy_ids;    /* [vacancy_count] */
+  const char *const *training_codes; /* [training_count], by training index */
+  int32_t training_count;
 } eligibility_names;
 
 /* Explains every pupil of a solved problem built by eligibility_build from the same arrays

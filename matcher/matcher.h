@@ -51,58 +51,59 @@ extern "C" {
 #define MATCHER_UNKNOWN (-2)
 
 typedef enum {
-    MATCHER_OK = 0,
-    MATCHER_INVALID,     /* the problem (or warm start) is malformed: see the message */
-    MATCHER_INFEASIBLE,  /* the fixed pairs cannot all hold (a vacancy over its seats) */
-    MATCHER_NOT_OPTIMAL, /* matcher_verify: the solution is infeasible or not proven optimal */
-    MATCHER_NO_MEMORY
+  MATCHER_OK = 0,
+  MATCHER_INVALID,     /* the problem (or warm start) is malformed: see the message */
+  MATCHER_INFEASIBLE,  /* the fixed pairs cannot all hold (a vacancy over its seats) */
+  MATCHER_NOT_OPTIMAL, /* matcher_verify: the solution is infeasible or not proven optimal */
+  MATCHER_NO_MEMORY
 } matcher_status;
 
 typedef struct {
-    int32_t pupil;
-    int32_t vacancy;
-    int64_t cost;
+  int32_t pupil;
+  int32_t vacancy;
+  int64_t cost;
 } matcher_pair;
 
 typedef struct {
-    int32_t pupil;
-    int32_t vacancy;
+  int32_t pupil;
+  int32_t vacancy;
 } matcher_fixed_pair;
 
 typedef struct {
-    int32_t pupil_count;
-    int32_t vacancy_count;
-    const int64_t *unplaced_penalty; /* [pupil_count], each 0..MATCHER_VALUE_MAX */
-    const int32_t *seats;            /* [vacancy_count], each >= 0 */
-    int64_t pair_count;
-    const matcher_pair *pairs;       /* [pair_count], any order, each (pupil, vacancy) once */
-    int64_t fixed_count;
-    const matcher_fixed_pair *fixed; /* [fixed_count], each one of the pairs, a pupil at most once */
+  int32_t pupil_count;
+  int32_t vacancy_count;
+  const int64_t *unplaced_penalty; /* [pupil_count], each 0..MATCHER_VALUE_MAX */
+  const int32_t *seats;            /* [vacancy_count], each >= 0 */
+  int64_t pair_count;
+  const matcher_pair *pairs; /* [pair_count], any order, each (pupil, vacancy) once */
+  int64_t fixed_count;
+  const matcher_fixed_pair *fixed; /* [fixed_count], each one of the pairs, a pupil at most once */
 } matcher_problem;
 
 /* What the solver did, for benchmarks and logs; not needed to use the result. */
 typedef struct {
-    int64_t searches;        /* shortest-path searches run (one per pupil to place) */
-    int64_t vacancies_scanned; /* vacancies settled over all searches */
-    int64_t pairs_scanned;   /* pair reduced costs examined over all searches */
-    int64_t repaired;        /* warm start: pupils whose previous placement had to be undone */
-    int64_t reverse_searches; /* warm start: searches that filled or released a seat left with a price */
-    int32_t warm_abandoned;  /* 1 if the warm start cost more than a cold solve would and was dropped */
-    int64_t warm_pairs_wasted; /* pairs the dropped warm start scanned before it gave up (not in pairs_scanned) */
-    int32_t warm_started;    /* 1 if the result was built from the warm start (0: cold, or warm_abandoned) */
-    int64_t warm_priced_vacancies; /* warm start: vacancies the kept placements left with a free seat and a positive price */
-    int64_t warm_priced_filled; /* of those, filled by the searches placing waiting pupils; the rest
-                                   took reverse searches (at least one each) */
-    size_t working_bytes;    /* peak bytes the solver allocated for its own structures */
+  int64_t searches;          /* shortest-path searches run (one per pupil to place) */
+  int64_t vacancies_scanned; /* vacancies settled over all searches */
+  int64_t pairs_scanned;     /* pair reduced costs examined over all searches */
+  int64_t repaired;          /* warm start: pupils whose previous placement had to be undone */
+  int64_t reverse_searches;  /* warm start: searches that filled or released a seat left with a price */
+  int32_t warm_abandoned;    /* 1 if the warm start cost more than a cold solve would and was dropped */
+  int64_t warm_pairs_wasted; /* pairs the dropped warm start scanned before it gave up (not in pairs_scanned) */
+  int32_t warm_started;      /* 1 if the result was built from the warm start (0: cold, or warm_abandoned) */
+  int64_t
+      warm_priced_vacancies;  /* warm start: vacancies the kept placements left with a free seat and a positive price */
+  int64_t warm_priced_filled; /* of those, filled by the searches placing waiting pupils; the rest
+                                 took reverse searches (at least one each) */
+  size_t working_bytes;       /* peak bytes the solver allocated for its own structures */
 } matcher_stats;
 
 typedef struct {
-    int32_t *vacancy_of_pupil; /* [pupil_count]: a vacancy, or MATCHER_UNPLACED */
-    int64_t *pupil_price;      /* [pupil_count]: the dual price u_i */
-    int64_t *vacancy_price;    /* [vacancy_count]: the dual price p_j >= 0 */
-    int64_t objective;         /* sum of chosen costs (fixed ones included) + unplaced penalties */
-    int32_t placed;            /* pupils in a chosen pair, fixed ones included */
-    matcher_stats stats;
+  int32_t *vacancy_of_pupil; /* [pupil_count]: a vacancy, or MATCHER_UNPLACED */
+  int64_t *pupil_price;      /* [pupil_count]: the dual price u_i */
+  int64_t *vacancy_price;    /* [vacancy_count]: the dual price p_j >= 0 */
+  int64_t objective;         /* sum of chosen costs (fixed ones included) + unplaced penalties */
+  int32_t placed;            /* pupils in a chosen pair, fixed ones included */
+  matcher_stats stats;
 } matcher_solution;
 
 /* A previous solution, re-indexed to the new problem by the caller (who knows which ids stayed).
@@ -120,13 +121,14 @@ typedef struct {
  * removed and the previous placements themselves need no flag. The flags are a promise: a pupil
  * marked unchanged whose pairs did change can leave the result unproven (matcher_verify tells). */
 typedef struct {
-    const int32_t *vacancy_of_pupil; /* [pupil_count]: previous vacancy, MATCHER_UNPLACED or MATCHER_UNKNOWN; NULL: none kept */
-    const int64_t *vacancy_price;    /* [vacancy_count]: previous p_j, 0 for new vacancies; NULL: all 0 */
-    const uint8_t *pupil_changed;    /* [pupil_count]: nonzero = changed since; NULL: check every pupil */
+  const int32_t
+      *vacancy_of_pupil; /* [pupil_count]: previous vacancy, MATCHER_UNPLACED or MATCHER_UNKNOWN; NULL: none kept */
+  const int64_t *vacancy_price; /* [vacancy_count]: previous p_j, 0 for new vacancies; NULL: all 0 */
+  const uint8_t *pupil_changed; /* [pupil_count]: nonzero = changed since; NULL: check every pupil */
 } matcher_warm_start;
 
 typedef struct {
-    char message[256]; /* names what is wrong: "pair 17: vacancy 12 out of range 0..9" */
+  char message[256]; /* names what is wrong: "pair 17: vacancy 12 out of range 0..9" */
 } matcher_error;
 
 /* Checks a problem without solving it. Refuses (MATCHER_INVALID, with a message naming the
@@ -141,8 +143,8 @@ matcher_status matcher_check(const matcher_problem *problem, matcher_error *erro
  * freshly allocated arrays to release with matcher_solution_free; on any other status nothing
  * is allocated and error->message says why. error may be NULL. Same as matcher_network_build,
  * matcher_network_solve and matcher_network_free in a row. */
-matcher_status matcher_solve(const matcher_problem *problem, const matcher_warm_start *warm,
-                             matcher_solution *solution, matcher_error *error);
+matcher_status matcher_solve(const matcher_problem *problem, const matcher_warm_start *warm, matcher_solution *solution,
+                             matcher_error *error);
 
 /* The problem indexed for solving (its pairs grouped per pupil and per vacancy, its seats laid
  * out). Building it costs about as much as a cold solve's searches, so callers that solve the
@@ -151,8 +153,7 @@ matcher_status matcher_solve(const matcher_problem *problem, const matcher_warm_
  * stay unchanged while the network lives. */
 typedef struct matcher_network matcher_network;
 
-matcher_status matcher_network_build(const matcher_problem *problem, matcher_network **network,
-                                     matcher_error *error);
+matcher_status matcher_network_build(const matcher_problem *problem, matcher_network **network, matcher_error *error);
 /* Solves from scratch (warm == NULL) or from a previous solution; may be called any number of
  * times, each independent of the last. */
 matcher_status matcher_network_solve(matcher_network *network, const matcher_warm_start *warm,
@@ -167,8 +168,7 @@ void matcher_solution_free(matcher_solution *solution);
  * strong duality: the objective equals the dual value). MATCHER_OK means proven optimal;
  * MATCHER_NOT_OPTIMAL names the first condition that fails; MATCHER_INVALID if the problem
  * itself is malformed. Does not read solution->stats. */
-matcher_status matcher_verify(const matcher_problem *problem, const matcher_solution *solution,
-                              matcher_error *error);
+matcher_status matcher_verify(const matcher_problem *problem, const matcher_solution *solution, matcher_error *error);
 
 /* matcher_verify that also gives the dual value it computed (the lower bound the prices prove:
  * no solution costs less), so that callers can show the proof; *dual_value is set once the

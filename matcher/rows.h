@@ -9,12 +9,12 @@
 #include "matcher.h"
 
 typedef struct {
-    int64_t *row_start;     /* [pupil_count + 1]: pupil i's pairs are row_start[i]..row_start[i+1]-1 */
-    int32_t *row_vacancy;   /* [pair_count] ascending within a row */
-    int64_t *row_cost;      /* [pair_count] */
-    int32_t *fixed_vacancy; /* [pupil_count]: the vacancy a pupil is fixed to, or MATCHER_UNPLACED */
-    int32_t *fixed_taken;   /* [vacancy_count]: seats used by fixed pairs */
-    size_t bytes;           /* what the arrays above occupy */
+  int64_t *row_start;     /* [pupil_count + 1]: pupil i's pairs are row_start[i]..row_start[i+1]-1 */
+  int32_t *row_vacancy;   /* [pair_count] ascending within a row */
+  int64_t *row_cost;      /* [pair_count] */
+  int32_t *fixed_vacancy; /* [pupil_count]: the vacancy a pupil is fixed to, or MATCHER_UNPLACED */
+  int32_t *fixed_taken;   /* [vacancy_count]: seats used by fixed pairs */
+  size_t bytes;           /* what the arrays above occupy */
 } pair_rows;
 
 /* Checks the problem completely and builds its rows. On anything but MATCHER_OK nothing is

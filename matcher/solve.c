@@ -76,134 +76,121 @@
  * vacancy to it; NULL for pupils, whose ids are the caller's); position[] makes decrease-key
  * O(log n) and is -1 for ids not in the heap. */
 typedef struct {
-    int32_t *item;
-    int32_t *position;
-    const int64_t *key;
-    const int32_t *tie_id;
-    int32_t size;
+  int32_t *item;
+  int32_t *position;
+  const int64_t *key;
+  const int32_t *tie_id;
+  int32_t size;
 } index_heap;
 
-static int heap_before(const index_heap *heap, int32_t a, int32_t b)
-{
-    if (heap->key[a] != heap->key[b])
-        return heap->key[a] < heap->key[b];
-    return heap->tie_id ? heap->tie_id[a] < heap->tie_id[b] : a < b;
+static int heap_before(const index_heap *heap, int32_t a, int32_t b) {
+  if (heap->key[a] != heap->key[b]) return heap->key[a] < heap->key[b];
+  return heap->tie_id ? heap->tie_id[a] < heap->tie_id[b] : a < b;
 }
 
-static void heap_place(index_heap *heap, int32_t index, int32_t id)
-{
-    heap->item[index] = id;
-    heap->position[id] = index;
+static void heap_place(index_heap *heap, int32_t index, int32_t id) {
+  heap->item[index] = id;
+  heap->position[id] = index;
 }
 
 /* Restores the order after id's key fell; adds id first if it is not in the heap. */
-static void heap_push_or_raise(index_heap *heap, int32_t id)
-{
-    int32_t index = heap->position[id];
-    if (index < 0)
-        index = heap->size++;
-    while (index > 0) {
-        int32_t parent = (index - 1) / 2;
-        if (!heap_before(heap, id, heap->item[parent]))
-            break;
-        heap_place(heap, index, heap->item[parent]);
-        index = parent;
-    }
-    heap_place(heap, index, id);
+static void heap_push_or_raise(index_heap *heap, int32_t id) {
+  int32_t index = heap->position[id];
+  if (index < 0) index = heap->size++;
+  while (index > 0) {
+    int32_t parent = (index - 1) / 2;
+    if (!heap_before(heap, id, heap->item[parent])) break;
+    heap_place(heap, index, heap->item[parent]);
+    index = parent;
+  }
+  heap_place(heap, index, id);
 }
 
-static int32_t heap_pop(index_heap *heap)
-{
-    int32_t top = heap->item[0];
-    heap->position[top] = -1;
-    if (--heap->size == 0)
-        return top;
-    int32_t last = heap->item[heap->size], index = 0;
-    for (;;) {
-        int32_t child = 2 * index + 1;
-        if (child >= heap->size)
-            break;
-        if (child + 1 < heap->size && heap_before(heap, heap->item[child + 1], heap->item[child]))
-            child++;
-        if (!heap_before(heap, heap->item[child], last))
-            break;
-        heap_place(heap, index, heap->item[child]);
-        index = child;
-    }
-    heap_place(heap, index, last);
-    return top;
+static int32_t heap_pop(index_heap *heap) {
+  int32_t top = heap->item[0];
+  heap->position[top] = -1;
+  if (--heap->size == 0) return top;
+  int32_t last = heap->item[heap->size], index = 0;
+  for (;;) {
+    int32_t child = 2 * index + 1;
+    if (child >= heap->size) break;
+    if (child + 1 < heap->size && heap_before(heap, heap->item[child + 1], heap->item[child])) child++;
+    if (!heap_before(heap, heap->item[child], last)) break;
+    heap_place(heap, index, heap->item[child]);
+    index = child;
+  }
+  heap_place(heap, index, last);
+  return top;
 }
 
-static void heap_clear(index_heap *heap)
-{
-    while (heap->size > 0)
-        heap->position[heap->item[--heap->size]] = -1;
+static void heap_clear(index_heap *heap) {
+  while (heap->size > 0) heap->position[heap->item[--heap->size]] = -1;
 }
 
 /* A problem indexed for solving, and the state of the solve in progress. Arrays are indexed by
  * pupil or vacancy id. */
 struct matcher_network {
-    const matcher_problem *problem;
-    pair_rows rows;             /* row_vacancy, fixed_vacancy, fixed_taken in internal vacancy ids */
-    int32_t *caller_vacancy;    /* [vacancies] internal vacancy id -> the caller's */
-    int32_t *internal_vacancy;  /* [vacancies] the caller's vacancy id -> internal */
+  const matcher_problem *problem;
+  pair_rows rows;            /* row_vacancy, fixed_vacancy, fixed_taken in internal vacancy ids */
+  int32_t *caller_vacancy;   /* [vacancies] internal vacancy id -> the caller's */
+  int32_t *internal_vacancy; /* [vacancies] the caller's vacancy id -> internal */
 
-    /* the solution being built */
-    int32_t *vacancy_of_pupil;  /* [pupils] vacancy or MATCHER_UNPLACED */
-    int64_t *pupil_price;       /* [pupils] u_i */
-    int64_t *vacancy_price;     /* [vacancies] p_j */
+  /* the solution being built */
+  int32_t *vacancy_of_pupil; /* [pupils] vacancy or MATCHER_UNPLACED */
+  int64_t *pupil_price;      /* [pupils] u_i */
+  int64_t *vacancy_price;    /* [vacancies] p_j */
 
-    /* seats: vacancy j's non-fixed occupants are slot_pupil[slot_start[j] .. + slot_used[j]) */
-    int64_t *slot_start;        /* [vacancies + 1] */
-    int32_t *slot_used;         /* [vacancies] */
-    int32_t *slot_pupil;        /* [sum of capacities] */
-    int32_t *slot_of_pupil;     /* [pupils] where pupil i sits in its vacancy's slots */
-    uint8_t *price_may_rise;    /* [vacancies] 1 if filling every slot really fills the vacancy */
+  /* seats: vacancy j's non-fixed occupants are slot_pupil[slot_start[j] .. + slot_used[j]) */
+  int64_t *slot_start;     /* [vacancies + 1] */
+  int32_t *slot_used;      /* [vacancies] */
+  int32_t *slot_pupil;     /* [sum of capacities] */
+  int32_t *slot_of_pupil;  /* [pupils] where pupil i sits in its vacancy's slots */
+  uint8_t *price_may_rise; /* [vacancies] 1 if filling every slot really fills the vacancy */
 
-    /* forward searches: vacancies are labelled, pupils passed through at their vacancy's distance */
-    uint32_t search_id;         /* shared by forward and reverse searches */
-    uint32_t *labelled_in;      /* [vacancies] search id that last gave j a distance */
-    int64_t *distance;          /* [vacancies] valid when labelled_in[j] == search_id */
-    int32_t *reached_from;      /* [vacancies] forward: pupil that labelled j; reverse: pupil leaving j */
-    index_heap vacancy_heap;    /* labelled, unsettled, full vacancies; position SETTLED once settled */
-    int32_t *settled;           /* [vacancies] vacancies settled (passed) by this search */
-    int32_t settled_count;
-    int32_t *passed;            /* [pupils] pupils this search passed through */
-    int32_t passed_count;
+  /* forward searches: vacancies are labelled, pupils passed through at their vacancy's distance */
+  uint32_t search_id;      /* shared by forward and reverse searches */
+  uint32_t *labelled_in;   /* [vacancies] search id that last gave j a distance */
+  int64_t *distance;       /* [vacancies] valid when labelled_in[j] == search_id */
+  int32_t *reached_from;   /* [vacancies] forward: pupil that labelled j; reverse: pupil leaving j */
+  index_heap vacancy_heap; /* labelled, unsettled, full vacancies; position SETTLED once settled */
+  int32_t *settled;        /* [vacancies] vacancies settled (passed) by this search */
+  int32_t settled_count;
+  int32_t *passed; /* [pupils] pupils this search passed through */
+  int32_t passed_count;
 
-    /* reverse searches (warm start only): pupils are labelled, vacancies passed through at
-     * their leaving pupil's distance */
-    int64_t *column_start;      /* [vacancies + 1] vacancy j's candidates: column_pupil[...] */
-    int32_t *column_pupil;      /* [pairs] */
-    int32_t *column_row_offset; /* [pairs] where the pair sits in its pupil's row: its cost at hand */
-    uint32_t *pupil_labelled_in; /* [pupils] */
-    int64_t *pupil_distance;    /* [pupils] */
-    int32_t *moves_to;          /* [pupils] the vacancy a labelled pupil would move to */
-    index_heap pupil_heap;      /* labelled, unsettled pupils, keyed by pupil_distance */
-    uint8_t *needs_check;       /* [pupils] warm start: placement to be re-checked */
-    int32_t *placing_order;     /* [pupils] by unplaced penalty, highest first, then by id */
+  /* reverse searches (warm start only): pupils are labelled, vacancies passed through at
+   * their leaving pupil's distance */
+  int64_t *column_start;       /* [vacancies + 1] vacancy j's candidates: column_pupil[...] */
+  int32_t *column_pupil;       /* [pairs] */
+  int32_t *column_row_offset;  /* [pairs] where the pair sits in its pupil's row: its cost at hand */
+  uint32_t *pupil_labelled_in; /* [pupils] */
+  int64_t *pupil_distance;     /* [pupils] */
+  int32_t *moves_to;           /* [pupils] the vacancy a labelled pupil would move to */
+  index_heap pupil_heap;       /* labelled, unsettled pupils, keyed by pupil_distance */
+  uint8_t *needs_check;        /* [pupils] warm start: placement to be re-checked */
+  int32_t *placing_order;      /* [pupils] by unplaced penalty, highest first, then by id */
 
-    /* the cheapest way found so far to end the current path */
-    int64_t best_end;
-    int32_t best_end_vacancy;   /* forward: a free vacancy; reverse: a vacancy giving up a seat */
-    int32_t best_end_pupil;     /* forward: a pupil left unplaced; reverse: a waiting pupil placed */
+  /* the cheapest way found so far to end the current path */
+  int64_t best_end;
+  int32_t best_end_vacancy; /* forward: a free vacancy; reverse: a vacancy giving up a seat */
+  int32_t best_end_pupil;   /* forward: a pupil left unplaced; reverse: a waiting pupil placed */
 
-    /* Set when a search meets a negative reduced cost or a price above a penalty: impossible
-     * unless a pupil flagged unchanged in a warm start did change. The solve then starts over
-     * checking every pupil. */
-    int broken_promise;
-    /* A warm start whose repairs have scanned more pairs than this is given up for a cold
-     * solve (see WARM_PAIRS_PER_PAIR); INT64_MAX when solving cold. */
-    int64_t warm_budget;
-    /* The repairs the current phase of a warm start expects (placing: waiting pupils who can
-     * gain from a seat; settling: free seats still priced) and those done so far, with the
-     * pairs they scanned: see warm_start_given_up. */
-    int64_t warm_repairs_expected;
-    int64_t warm_repairs_done;
-    int64_t warm_repair_pairs;
+  /* Set when a search meets a negative reduced cost or a price above a penalty: impossible
+   * unless a pupil flagged unchanged in a warm start did change. The solve then starts over
+   * checking every pupil. */
+  int broken_promise;
+  /* A warm start whose repairs have scanned more pairs than this is given up for a cold
+   * solve (see WARM_PAIRS_PER_PAIR); INT64_MAX when solving cold. */
+  int64_t warm_budget;
+  /* The repairs the current phase of a warm start expects (placing: waiting pupils who can
+   * gain from a seat; settling: free seats still priced) and those done so far, with the
+   * pairs they scanned: see warm_start_given_up. */
+  int64_t warm_repairs_expected;
+  int64_t warm_repairs_done;
+  int64_t warm_repair_pairs;
 
-    matcher_stats stats;
-    size_t build_bytes;
+  matcher_stats stats;
+  size_t build_bytes;
 };
 
 typedef struct matcher_network network;
@@ -227,199 +214,175 @@ enum { WARM_PAIRS_PER_PAIR = 8 };
  * warm start near its end is cheaper to finish than a cold solve is to run. */
 enum { WARM_SAMPLE_REPAIRS = 8, WARM_PROJECTED_PAIRS_PER_PAIR = 6 };
 
-static int vacancy_has_free_seat(const network *s, int32_t vacancy)
-{
-    return s->slot_used[vacancy] < s->slot_start[vacancy + 1] - s->slot_start[vacancy];
+static int vacancy_has_free_seat(const network *s, int32_t vacancy) {
+  return s->slot_used[vacancy] < s->slot_start[vacancy + 1] - s->slot_start[vacancy];
 }
 
 /* A vacancy whose seats are all gone (none, or all fixed) can take nobody: searches skip it,
  * and it gets its price once, at the end (see price_closed_vacancies). */
-static int vacancy_is_closed(const network *s, int32_t vacancy)
-{
-    return s->slot_start[vacancy + 1] == s->slot_start[vacancy];
+static int vacancy_is_closed(const network *s, int32_t vacancy) {
+  return s->slot_start[vacancy + 1] == s->slot_start[vacancy];
 }
 
-static int pupil_is_fixed(const network *s, int32_t pupil)
-{
-    return s->rows.fixed_vacancy[pupil] != MATCHER_UNPLACED;
-}
+static int pupil_is_fixed(const network *s, int32_t pupil) { return s->rows.fixed_vacancy[pupil] != MATCHER_UNPLACED; }
 
 /* Index of the pair (pupil, internal vacancy) in the rows, or -1: a binary search, since rows
  * stay sorted by the caller's vacancy id. */
-static int64_t find_pair(const network *s, int32_t pupil, int32_t vacancy)
-{
-    const pair_rows *rows = &s->rows;
-    int32_t wanted = s->caller_vacancy[vacancy];
-    int64_t low = rows->row_start[pupil], high = rows->row_start[pupil + 1];
-    while (low < high) {
-        int64_t middle = low + (high - low) / 2;
-        int32_t here = s->caller_vacancy[rows->row_vacancy[middle]];
-        if (here == wanted)
-            return middle;
-        if (here < wanted)
-            low = middle + 1;
-        else
-            high = middle;
-    }
-    return -1;
+static int64_t find_pair(const network *s, int32_t pupil, int32_t vacancy) {
+  const pair_rows *rows = &s->rows;
+  int32_t wanted = s->caller_vacancy[vacancy];
+  int64_t low = rows->row_start[pupil], high = rows->row_start[pupil + 1];
+  while (low < high) {
+    int64_t middle = low + (high - low) / 2;
+    int32_t here = s->caller_vacancy[rows->row_vacancy[middle]];
+    if (here == wanted) return middle;
+    if (here < wanted)
+      low = middle + 1;
+    else
+      high = middle;
+  }
+  return -1;
 }
 
-static void offer_end(network *s, int64_t length, int32_t vacancy, int32_t pupil)
-{
-    if (length < s->best_end) {
-        s->best_end = length;
-        s->best_end_vacancy = vacancy;
-        s->best_end_pupil = pupil;
-    }
+static void offer_end(network *s, int64_t length, int32_t vacancy, int32_t pupil) {
+  if (length < s->best_end) {
+    s->best_end = length;
+    s->best_end_vacancy = vacancy;
+    s->best_end_pupil = pupil;
+  }
 }
 
-static void start_search(network *s)
-{
-    s->search_id++;
-    s->settled_count = 0;
-    s->passed_count = 0;
-    s->best_end = INT64_MAX;
-    s->best_end_vacancy = -1;
-    s->best_end_pupil = -1;
+static void start_search(network *s) {
+  s->search_id++;
+  s->settled_count = 0;
+  s->passed_count = 0;
+  s->best_end = INT64_MAX;
+  s->best_end_vacancy = -1;
+  s->best_end_pupil = -1;
 }
 
-static void seat_pupil(network *s, int32_t pupil, int32_t vacancy)
-{
-    int32_t slot = s->slot_used[vacancy]++;
-    s->slot_pupil[s->slot_start[vacancy] + slot] = pupil;
-    s->slot_of_pupil[pupil] = slot;
-    s->vacancy_of_pupil[pupil] = vacancy;
+static void seat_pupil(network *s, int32_t pupil, int32_t vacancy) {
+  int32_t slot = s->slot_used[vacancy]++;
+  s->slot_pupil[s->slot_start[vacancy] + slot] = pupil;
+  s->slot_of_pupil[pupil] = slot;
+  s->vacancy_of_pupil[pupil] = vacancy;
 }
 
-static void unseat_pupil(network *s, int32_t pupil)
-{
-    int32_t vacancy = s->vacancy_of_pupil[pupil];
-    int32_t slot = s->slot_of_pupil[pupil];
-    int32_t last = --s->slot_used[vacancy];
-    int32_t moved = s->slot_pupil[s->slot_start[vacancy] + last];
-    s->slot_pupil[s->slot_start[vacancy] + slot] = moved;
-    s->slot_of_pupil[moved] = slot;
-    s->vacancy_of_pupil[pupil] = MATCHER_UNPLACED;
+static void unseat_pupil(network *s, int32_t pupil) {
+  int32_t vacancy = s->vacancy_of_pupil[pupil];
+  int32_t slot = s->slot_of_pupil[pupil];
+  int32_t last = --s->slot_used[vacancy];
+  int32_t moved = s->slot_pupil[s->slot_start[vacancy] + last];
+  s->slot_pupil[s->slot_start[vacancy] + slot] = moved;
+  s->slot_of_pupil[moved] = slot;
+  s->vacancy_of_pupil[pupil] = MATCHER_UNPLACED;
 }
 
-static void move_pupil(network *s, int32_t pupil, int32_t vacancy)
-{
-    if (s->vacancy_of_pupil[pupil] != MATCHER_UNPLACED)
-        unseat_pupil(s, pupil);
-    if (vacancy != MATCHER_UNPLACED)
-        seat_pupil(s, pupil, vacancy);
+static void move_pupil(network *s, int32_t pupil, int32_t vacancy) {
+  if (s->vacancy_of_pupil[pupil] != MATCHER_UNPLACED) unseat_pupil(s, pupil);
+  if (vacancy != MATCHER_UNPLACED) seat_pupil(s, pupil, vacancy);
 }
 
 /* ---- forward search: place one waiting pupil ---- */
 
 /* The search reaches pupil k at distance d (through its own vacancy, or as the source):
  * offer leaving k unplaced as an end, and label the vacancies of k's other pairs. */
-static void pass_through_pupil(network *s, int32_t pupil, int64_t distance_here)
-{
-    const pair_rows *rows = &s->rows;
-    int64_t price = s->pupil_price[pupil];
-    int32_t own_vacancy = s->vacancy_of_pupil[pupil];
+static void pass_through_pupil(network *s, int32_t pupil, int64_t distance_here) {
+  const pair_rows *rows = &s->rows;
+  int64_t price = s->pupil_price[pupil];
+  int32_t own_vacancy = s->vacancy_of_pupil[pupil];
 
-    s->passed[s->passed_count++] = pupil;
-    if (price > s->problem->unplaced_penalty[pupil])
-        s->broken_promise = 1;
-    offer_end(s, distance_here + s->problem->unplaced_penalty[pupil] - price, -1, pupil);
+  s->passed[s->passed_count++] = pupil;
+  if (price > s->problem->unplaced_penalty[pupil]) s->broken_promise = 1;
+  offer_end(s, distance_here + s->problem->unplaced_penalty[pupil] - price, -1, pupil);
 
-    for (int64_t e = rows->row_start[pupil]; e < rows->row_start[pupil + 1]; e++) {
-        int32_t vacancy = rows->row_vacancy[e];
-        int64_t length = distance_here + rows->row_cost[e] + s->vacancy_price[vacancy] - price;
-        /* Most pairs end here, having touched one vacancy field: keep it that way. */
-        if (length >= s->best_end)
-            continue; /* cannot lead to a shorter path than one already found */
-        if (vacancy == own_vacancy || vacancy_is_closed(s, vacancy))
-            continue;
-        if (length < distance_here)
-            s->broken_promise = 1;
-        int fresh = s->labelled_in[vacancy] != s->search_id;
-        if (!fresh && (length >= s->distance[vacancy] || s->vacancy_heap.position[vacancy] == SETTLED))
-            continue;
-        s->labelled_in[vacancy] = s->search_id;
-        s->distance[vacancy] = length;
-        s->reached_from[vacancy] = pupil;
-        if (vacancy_has_free_seat(s, vacancy))
-            offer_end(s, length, vacancy, -1);
-        else
-            heap_push_or_raise(&s->vacancy_heap, vacancy);
-    }
-    s->stats.pairs_scanned += rows->row_start[pupil + 1] - rows->row_start[pupil];
+  for (int64_t e = rows->row_start[pupil]; e < rows->row_start[pupil + 1]; e++) {
+    int32_t vacancy = rows->row_vacancy[e];
+    int64_t length = distance_here + rows->row_cost[e] + s->vacancy_price[vacancy] - price;
+    /* Most pairs end here, having touched one vacancy field: keep it that way. */
+    if (length >= s->best_end) continue; /* cannot lead to a shorter path than one already found */
+    if (vacancy == own_vacancy || vacancy_is_closed(s, vacancy)) continue;
+    if (length < distance_here) s->broken_promise = 1;
+    int fresh = s->labelled_in[vacancy] != s->search_id;
+    if (!fresh && (length >= s->distance[vacancy] || s->vacancy_heap.position[vacancy] == SETTLED)) continue;
+    s->labelled_in[vacancy] = s->search_id;
+    s->distance[vacancy] = length;
+    s->reached_from[vacancy] = pupil;
+    if (vacancy_has_free_seat(s, vacancy))
+      offer_end(s, length, vacancy, -1);
+    else
+      heap_push_or_raise(&s->vacancy_heap, vacancy);
+  }
+  s->stats.pairs_scanned += rows->row_start[pupil + 1] - rows->row_start[pupil];
 }
 
 /* The highest price a waiting pupil can have with all its reduced costs >= 0: its first step
  * then has length 0, and a pupil whose cheapest vacancy has a free seat is placed after one
  * row scan. */
-static int64_t highest_feasible_price(const network *s, int32_t pupil)
-{
-    const pair_rows *rows = &s->rows;
-    int64_t price = s->problem->unplaced_penalty[pupil];
-    for (int64_t e = rows->row_start[pupil]; e < rows->row_start[pupil + 1]; e++) {
-        int32_t vacancy = rows->row_vacancy[e];
-        int64_t through = rows->row_cost[e] + s->vacancy_price[vacancy];
-        if (through < price && !vacancy_is_closed(s, vacancy))
-            price = through;
-    }
-    return price;
+static int64_t highest_feasible_price(const network *s, int32_t pupil) {
+  const pair_rows *rows = &s->rows;
+  int64_t price = s->problem->unplaced_penalty[pupil];
+  for (int64_t e = rows->row_start[pupil]; e < rows->row_start[pupil + 1]; e++) {
+    int32_t vacancy = rows->row_vacancy[e];
+    int64_t through = rows->row_cost[e] + s->vacancy_price[vacancy];
+    if (through < price && !vacancy_is_closed(s, vacancy)) price = through;
+  }
+  return price;
 }
 
 /* Places pupil `source` (waiting, not fixed) optimally, re-arranging others along the
  * shortest path. Returns 1 when that took a real search (the pupil could gain from a seat),
  * 0 when one row scan showed it stays unplaced or takes a free seat at once. */
-static int place_pupil(network *s, int32_t source)
-{
-    s->pupil_price[source] = highest_feasible_price(s, source);
-    int searched = s->pupil_price[source] < s->problem->unplaced_penalty[source];
-    start_search(s);
-    s->stats.searches++;
+static int place_pupil(network *s, int32_t source) {
+  s->pupil_price[source] = highest_feasible_price(s, source);
+  int searched = s->pupil_price[source] < s->problem->unplaced_penalty[source];
+  start_search(s);
+  s->stats.searches++;
 
-    pass_through_pupil(s, source, 0);
-    while (s->vacancy_heap.size > 0 && s->distance[s->vacancy_heap.item[0]] < s->best_end) {
-        int32_t vacancy = heap_pop(&s->vacancy_heap);
-        s->vacancy_heap.position[vacancy] = SETTLED;
-        s->settled[s->settled_count++] = vacancy;
-        int64_t distance_here = s->distance[vacancy];
-        int64_t first = s->slot_start[vacancy];
-        for (int32_t slot = 0; slot < s->slot_used[vacancy]; slot++)
-            pass_through_pupil(s, s->slot_pupil[first + slot], distance_here);
-    }
-    s->stats.vacancies_scanned += s->settled_count;
-    heap_clear(&s->vacancy_heap);
+  pass_through_pupil(s, source, 0);
+  while (s->vacancy_heap.size > 0 && s->distance[s->vacancy_heap.item[0]] < s->best_end) {
+    int32_t vacancy = heap_pop(&s->vacancy_heap);
+    s->vacancy_heap.position[vacancy] = SETTLED;
+    s->settled[s->settled_count++] = vacancy;
+    int64_t distance_here = s->distance[vacancy];
+    int64_t first = s->slot_start[vacancy];
+    for (int32_t slot = 0; slot < s->slot_used[vacancy]; slot++)
+      pass_through_pupil(s, s->slot_pupil[first + slot], distance_here);
+  }
+  s->stats.vacancies_scanned += s->settled_count;
+  heap_clear(&s->vacancy_heap);
 
-    /* Prices: everything the search settled moves up by how much closer than the end it was.
-     * This keeps every reduced cost >= 0 and makes the whole path tight. */
-    int64_t end = s->best_end;
-    for (int32_t n = 0; n < s->settled_count; n++) {
-        int32_t vacancy = s->settled[n];
-        s->vacancy_price[vacancy] += end - s->distance[vacancy];
-        s->vacancy_heap.position[vacancy] = -1;
-    }
-    for (int32_t n = 0; n < s->passed_count; n++) {
-        int32_t pupil = s->passed[n];
-        int64_t reached_at = pupil == source ? 0 : s->distance[s->vacancy_of_pupil[pupil]];
-        s->pupil_price[pupil] += end - reached_at;
-    }
+  /* Prices: everything the search settled moves up by how much closer than the end it was.
+   * This keeps every reduced cost >= 0 and makes the whole path tight. */
+  int64_t end = s->best_end;
+  for (int32_t n = 0; n < s->settled_count; n++) {
+    int32_t vacancy = s->settled[n];
+    s->vacancy_price[vacancy] += end - s->distance[vacancy];
+    s->vacancy_heap.position[vacancy] = -1;
+  }
+  for (int32_t n = 0; n < s->passed_count; n++) {
+    int32_t pupil = s->passed[n];
+    int64_t reached_at = pupil == source ? 0 : s->distance[s->vacancy_of_pupil[pupil]];
+    s->pupil_price[pupil] += end - reached_at;
+  }
 
-    /* Flip the path, walking back from its end: each pupil on it moves one vacancy forward. */
-    int32_t pupil, next_vacancy;
-    if (s->best_end_vacancy >= 0) {
-        next_vacancy = s->best_end_vacancy;
-        pupil = s->reached_from[next_vacancy];
-    } else {
-        next_vacancy = MATCHER_UNPLACED;
-        pupil = s->best_end_pupil;
-    }
-    for (;;) {
-        int32_t previous_vacancy = s->vacancy_of_pupil[pupil];
-        move_pupil(s, pupil, next_vacancy);
-        if (pupil == source)
-            break;
-        next_vacancy = previous_vacancy;
-        pupil = s->reached_from[previous_vacancy];
-    }
-    return searched;
+  /* Flip the path, walking back from its end: each pupil on it moves one vacancy forward. */
+  int32_t pupil, next_vacancy;
+  if (s->best_end_vacancy >= 0) {
+    next_vacancy = s->best_end_vacancy;
+    pupil = s->reached_from[next_vacancy];
+  } else {
+    next_vacancy = MATCHER_UNPLACED;
+    pupil = s->best_end_pupil;
+  }
+  for (;;) {
+    int32_t previous_vacancy = s->vacancy_of_pupil[pupil];
+    move_pupil(s, pupil, next_vacancy);
+    if (pupil == source) break;
+    next_vacancy = previous_vacancy;
+    pupil = s->reached_from[previous_vacancy];
+  }
+  return searched;
 }
 
 /* ---- reverse search: settle a free seat that still has a price (warm start) ---- */
@@ -427,192 +390,173 @@ static int place_pupil(network *s, int32_t source)
 /* The search reaches vacancy v at distance d (v = the seat's vacancy, or the vacancy that
  * `leaving` would leave): every pupil seated there moves with it at the same distance, giving
  * the seat up to the sink costs its price, and every other candidate of v is labelled. */
-static void pass_through_vacancy(network *s, int32_t vacancy, int64_t distance_here, int32_t leaving)
-{
-    const pair_rows *rows = &s->rows;
-    int64_t price = s->vacancy_price[vacancy];
+static void pass_through_vacancy(network *s, int32_t vacancy, int64_t distance_here, int32_t leaving) {
+  const pair_rows *rows = &s->rows;
+  int64_t price = s->vacancy_price[vacancy];
 
-    s->labelled_in[vacancy] = s->search_id;
-    s->distance[vacancy] = distance_here;
-    s->reached_from[vacancy] = leaving;
-    s->settled[s->settled_count++] = vacancy;
-    offer_end(s, distance_here + price, vacancy, -1);
+  s->labelled_in[vacancy] = s->search_id;
+  s->distance[vacancy] = distance_here;
+  s->reached_from[vacancy] = leaving;
+  s->settled[s->settled_count++] = vacancy;
+  offer_end(s, distance_here + price, vacancy, -1);
 
-    int64_t first = s->slot_start[vacancy];
-    for (int32_t slot = 0; slot < s->slot_used[vacancy]; slot++) {
-        int32_t seated = s->slot_pupil[first + slot];
-        s->pupil_labelled_in[seated] = s->search_id;
-        s->pupil_distance[seated] = distance_here;
-        s->passed[s->passed_count++] = seated;
-        if (s->pupil_heap.position[seated] >= 0) /* labelled earlier, longer: now settled here */
-            heap_push_or_raise(&s->pupil_heap, seated);
+  int64_t first = s->slot_start[vacancy];
+  for (int32_t slot = 0; slot < s->slot_used[vacancy]; slot++) {
+    int32_t seated = s->slot_pupil[first + slot];
+    s->pupil_labelled_in[seated] = s->search_id;
+    s->pupil_distance[seated] = distance_here;
+    s->passed[s->passed_count++] = seated;
+    if (s->pupil_heap.position[seated] >= 0) /* labelled earlier, longer: now settled here */
+      heap_push_or_raise(&s->pupil_heap, seated);
+  }
+
+  for (int64_t c = s->column_start[vacancy]; c < s->column_start[vacancy + 1]; c++) {
+    int32_t pupil = s->column_pupil[c];
+    if (s->vacancy_of_pupil[pupil] == vacancy) continue;
+    int64_t cost = rows->row_cost[rows->row_start[pupil] + s->column_row_offset[c]];
+    int64_t length = distance_here + cost + price - s->pupil_price[pupil];
+    if (length >= s->best_end) continue;
+    if (s->vacancy_of_pupil[pupil] == MATCHER_UNPLACED) { /* a waiting pupil takes the seat */
+      if (length < distance_here) s->broken_promise = 1;  /* its price was taken on trust (apply_warm_start) */
+      s->moves_to[pupil] = vacancy;
+      offer_end(s, length, -1, pupil);
+      continue;
     }
-
-    for (int64_t c = s->column_start[vacancy]; c < s->column_start[vacancy + 1]; c++) {
-        int32_t pupil = s->column_pupil[c];
-        if (s->vacancy_of_pupil[pupil] == vacancy)
-            continue;
-        int64_t cost = rows->row_cost[rows->row_start[pupil] + s->column_row_offset[c]];
-        int64_t length = distance_here + cost + price - s->pupil_price[pupil];
-        if (length >= s->best_end)
-            continue;
-        if (s->vacancy_of_pupil[pupil] == MATCHER_UNPLACED) { /* a waiting pupil takes the seat */
-            if (length < distance_here)
-                s->broken_promise = 1; /* its price was taken on trust (apply_warm_start) */
-            s->moves_to[pupil] = vacancy;
-            offer_end(s, length, -1, pupil);
-            continue;
-        }
-        if (length < distance_here)
-            s->broken_promise = 1;
-        if (s->labelled_in[s->vacancy_of_pupil[pupil]] == s->search_id)
-            continue; /* settled: its vacancy was passed already */
-        int fresh = s->pupil_labelled_in[pupil] != s->search_id;
-        if (!fresh && length >= s->pupil_distance[pupil])
-            continue;
-        s->pupil_labelled_in[pupil] = s->search_id;
-        s->pupil_distance[pupil] = length;
-        s->moves_to[pupil] = vacancy;
-        heap_push_or_raise(&s->pupil_heap, pupil);
-    }
-    s->stats.pairs_scanned += s->column_start[vacancy + 1] - s->column_start[vacancy];
+    if (length < distance_here) s->broken_promise = 1;
+    if (s->labelled_in[s->vacancy_of_pupil[pupil]] == s->search_id)
+      continue; /* settled: its vacancy was passed already */
+    int fresh = s->pupil_labelled_in[pupil] != s->search_id;
+    if (!fresh && length >= s->pupil_distance[pupil]) continue;
+    s->pupil_labelled_in[pupil] = s->search_id;
+    s->pupil_distance[pupil] = length;
+    s->moves_to[pupil] = vacancy;
+    heap_push_or_raise(&s->pupil_heap, pupil);
+  }
+  s->stats.pairs_scanned += s->column_start[vacancy + 1] - s->column_start[vacancy];
 }
 
 /* Vacancy `target` has a free seat and a positive price. Find the cheapest of: a chain of
  * moves ending with a waiting pupil placed, or with some vacancy giving a seat up to the
  * sink (target itself: its price simply drops), and apply it. Prices of what the search
  * passed fall by how much closer than the end it was. */
-static void settle_priced_seat(network *s, int32_t target)
-{
-    start_search(s);
-    s->stats.reverse_searches++;
-    pass_through_vacancy(s, target, 0, -1);
-    while (s->pupil_heap.size > 0) {
-        int32_t pupil = s->pupil_heap.item[0];
-        if (s->pupil_distance[pupil] >= s->best_end)
-            break;
-        heap_pop(&s->pupil_heap);
-        int32_t own = s->vacancy_of_pupil[pupil];
-        if (s->labelled_in[own] != s->search_id)
-            pass_through_vacancy(s, own, s->pupil_distance[pupil], pupil);
-    }
-    heap_clear(&s->pupil_heap);
-    s->stats.vacancies_scanned += s->settled_count;
+static void settle_priced_seat(network *s, int32_t target) {
+  start_search(s);
+  s->stats.reverse_searches++;
+  pass_through_vacancy(s, target, 0, -1);
+  while (s->pupil_heap.size > 0) {
+    int32_t pupil = s->pupil_heap.item[0];
+    if (s->pupil_distance[pupil] >= s->best_end) break;
+    heap_pop(&s->pupil_heap);
+    int32_t own = s->vacancy_of_pupil[pupil];
+    if (s->labelled_in[own] != s->search_id) pass_through_vacancy(s, own, s->pupil_distance[pupil], pupil);
+  }
+  heap_clear(&s->pupil_heap);
+  s->stats.vacancies_scanned += s->settled_count;
 
-    int64_t end = s->best_end;
-    for (int32_t n = 0; n < s->settled_count; n++) {
-        int32_t vacancy = s->settled[n];
-        s->vacancy_price[vacancy] -= end - s->distance[vacancy];
-    }
-    for (int32_t n = 0; n < s->passed_count; n++) {
-        int32_t pupil = s->passed[n];
-        s->pupil_price[pupil] -= end - s->pupil_distance[pupil];
-    }
+  int64_t end = s->best_end;
+  for (int32_t n = 0; n < s->settled_count; n++) {
+    int32_t vacancy = s->settled[n];
+    s->vacancy_price[vacancy] -= end - s->distance[vacancy];
+  }
+  for (int32_t n = 0; n < s->passed_count; n++) {
+    int32_t pupil = s->passed[n];
+    s->pupil_price[pupil] -= end - s->pupil_distance[pupil];
+  }
 
-    /* Apply the chain from its start: the first mover goes to the vacancy that labelled it,
-     * whose leaving pupil moves on, until the target gets its pupil. */
-    int32_t mover;
-    if (s->best_end_pupil >= 0) {
-        mover = s->best_end_pupil;
-    } else if (s->best_end_vacancy != target) {
-        mover = s->reached_from[s->best_end_vacancy];
-    } else {
-        return; /* the price dropped to zero; nobody moves */
-    }
-    for (;;) {
-        int32_t destination = s->moves_to[mover];
-        int32_t next_mover = destination == target ? -1 : s->reached_from[destination];
-        if (next_mover >= 0)
-            unseat_pupil(s, next_mover);
-        move_pupil(s, mover, destination);
-        if (next_mover < 0)
-            break;
-        mover = next_mover;
-    }
+  /* Apply the chain from its start: the first mover goes to the vacancy that labelled it,
+   * whose leaving pupil moves on, until the target gets its pupil. */
+  int32_t mover;
+  if (s->best_end_pupil >= 0) {
+    mover = s->best_end_pupil;
+  } else if (s->best_end_vacancy != target) {
+    mover = s->reached_from[s->best_end_vacancy];
+  } else {
+    return; /* the price dropped to zero; nobody moves */
+  }
+  for (;;) {
+    int32_t destination = s->moves_to[mover];
+    int32_t next_mover = destination == target ? -1 : s->reached_from[destination];
+    if (next_mover >= 0) unseat_pupil(s, next_mover);
+    move_pupil(s, mover, destination);
+    if (next_mover < 0) break;
+    mover = next_mover;
+  }
 }
 
 /* ---- building, warm start, solving ---- */
 
-static void *allocate(network *s, size_t count, size_t size)
-{
-    s->build_bytes += count * size;
-    return calloc(count ? count : 1, size);
+static void *allocate(network *s, size_t count, size_t size) {
+  s->build_bytes += count * size;
+  return calloc(count ? count : 1, size);
 }
 
-void matcher_network_free(network *s)
-{
-    if (!s)
-        return;
-    pair_rows_free(&s->rows);
-    free(s->vacancy_of_pupil);
-    free(s->pupil_price);
-    free(s->vacancy_price);
-    free(s->slot_start);
-    free(s->slot_used);
-    free(s->slot_pupil);
-    free(s->slot_of_pupil);
-    free(s->price_may_rise);
-    free(s->labelled_in);
-    free(s->distance);
-    free(s->reached_from);
-    free(s->vacancy_heap.item);
-    free(s->vacancy_heap.position);
-    free(s->settled);
-    free(s->passed);
-    free(s->column_start);
-    free(s->column_pupil);
-    free(s->column_row_offset);
-    free(s->pupil_labelled_in);
-    free(s->pupil_distance);
-    free(s->moves_to);
-    free(s->pupil_heap.item);
-    free(s->pupil_heap.position);
-    free(s->needs_check);
-    free(s->placing_order);
-    free(s->caller_vacancy);
-    free(s->internal_vacancy);
-    free(s);
+void matcher_network_free(network *s) {
+  if (!s) return;
+  pair_rows_free(&s->rows);
+  free(s->vacancy_of_pupil);
+  free(s->pupil_price);
+  free(s->vacancy_price);
+  free(s->slot_start);
+  free(s->slot_used);
+  free(s->slot_pupil);
+  free(s->slot_of_pupil);
+  free(s->price_may_rise);
+  free(s->labelled_in);
+  free(s->distance);
+  free(s->reached_from);
+  free(s->vacancy_heap.item);
+  free(s->vacancy_heap.position);
+  free(s->settled);
+  free(s->passed);
+  free(s->column_start);
+  free(s->column_pupil);
+  free(s->column_row_offset);
+  free(s->pupil_labelled_in);
+  free(s->pupil_distance);
+  free(s->moves_to);
+  free(s->pupil_heap.item);
+  free(s->pupil_heap.position);
+  free(s->needs_check);
+  free(s->placing_order);
+  free(s->caller_vacancy);
+  free(s->internal_vacancy);
+  free(s);
 }
 
 /* The pupils of each vacancy's pairs, and the per-pupil state of reverse searches. Only a
  * warm start uses them, but they are part of the build so that a warm solve costs what its
  * changes cost (8 bytes per pair). */
-static int build_reverse_index(network *s)
-{
-    const pair_rows *rows = &s->rows;
-    size_t pupils = (size_t)s->problem->pupil_count, vacancies = (size_t)s->problem->vacancy_count;
-    size_t pairs = (size_t)s->problem->pair_count;
-    s->column_start = allocate(s, vacancies + 1, sizeof *s->column_start);
-    s->column_pupil = allocate(s, pairs, sizeof *s->column_pupil);
-    s->column_row_offset = allocate(s, pairs, sizeof *s->column_row_offset);
-    s->pupil_labelled_in = allocate(s, pupils, sizeof *s->pupil_labelled_in);
-    s->pupil_distance = allocate(s, pupils, sizeof *s->pupil_distance);
-    s->moves_to = allocate(s, pupils, sizeof *s->moves_to);
-    s->pupil_heap.item = allocate(s, pupils, sizeof *s->pupil_heap.item);
-    s->pupil_heap.position = allocate(s, pupils, sizeof *s->pupil_heap.position);
-    s->pupil_heap.key = s->pupil_distance;
-    s->needs_check = allocate(s, pupils, sizeof *s->needs_check);
-    if (!s->column_start || !s->column_pupil || !s->column_row_offset || !s->pupil_labelled_in || !s->pupil_distance ||
-        !s->moves_to || !s->pupil_heap.item || !s->pupil_heap.position || !s->needs_check)
-        return 0;
-    for (size_t e = 0; e < pairs; e++)
-        s->column_start[rows->row_vacancy[e] + 1]++;
-    for (size_t j = 0; j < vacancies; j++)
-        s->column_start[j + 1] += s->column_start[j];
-    /* Filling pupil by pupil keeps each column sorted by pupil id; column_start[j] serves as
-     * the cursor and is shifted back afterwards. */
-    for (int32_t i = 0; i < s->problem->pupil_count; i++)
-        for (int64_t e = rows->row_start[i]; e < rows->row_start[i + 1]; e++) {
-            int64_t c = s->column_start[rows->row_vacancy[e]]++;
-            s->column_pupil[c] = i;
-            s->column_row_offset[c] = (int32_t)(e - rows->row_start[i]);
-        }
-    for (size_t j = vacancies; j > 0; j--)
-        s->column_start[j] = s->column_start[j - 1];
-    s->column_start[0] = 0;
-    for (size_t i = 0; i < pupils; i++)
-        s->pupil_heap.position[i] = -1;
-    return 1;
+static int build_reverse_index(network *s) {
+  const pair_rows *rows = &s->rows;
+  size_t pupils = (size_t)s->problem->pupil_count, vacancies = (size_t)s->problem->vacancy_count;
+  size_t pairs = (size_t)s->problem->pair_count;
+  s->column_start = allocate(s, vacancies + 1, sizeof *s->column_start);
+  s->column_pupil = allocate(s, pairs, sizeof *s->column_pupil);
+  s->column_row_offset = allocate(s, pairs, sizeof *s->column_row_offset);
+  s->pupil_labelled_in = allocate(s, pupils, sizeof *s->pupil_labelled_in);
+  s->pupil_distance = allocate(s, pupils, sizeof *s->pupil_distance);
+  s->moves_to = allocate(s, pupils, sizeof *s->moves_to);
+  s->pupil_heap.item = allocate(s, pupils, sizeof *s->pupil_heap.item);
+  s->pupil_heap.position = allocate(s, pupils, sizeof *s->pupil_heap.position);
+  s->pupil_heap.key = s->pupil_distance;
+  s->needs_check = allocate(s, pupils, sizeof *s->needs_check);
+  if (!s->column_start || !s->column_pupil || !s->column_row_offset || !s->pupil_labelled_in || !s->pupil_distance ||
+      !s->moves_to || !s->pupil_heap.item || !s->pupil_heap.position || !s->needs_check)
+    return 0;
+  for (size_t e = 0; e < pairs; e++) s->column_start[rows->row_vacancy[e] + 1]++;
+  for (size_t j = 0; j < vacancies; j++) s->column_start[j + 1] += s->column_start[j];
+  /* Filling pupil by pupil keeps each column sorted by pupil id; column_start[j] serves as
+   * the cursor and is shifted back afterwards. */
+  for (int32_t i = 0; i < s->problem->pupil_count; i++)
+    for (int64_t e = rows->row_start[i]; e < rows->row_start[i + 1]; e++) {
+      int64_t c = s->column_start[rows->row_vacancy[e]]++;
+      s->column_pupil[c] = i;
+      s->column_row_offset[c] = (int32_t)(e - rows->row_start[i]);
+    }
+  for (size_t j = vacancies; j > 0; j--) s->column_start[j] = s->column_start[j - 1];
+  s->column_start[0] = 0;
+  for (size_t i = 0; i < pupils; i++) s->pupil_heap.position[i] = -1;
+  return 1;
 }
 
 /* Pupils are placed highest penalty first. Any order gives the optimum, but this one keeps
@@ -620,387 +564,342 @@ static int build_reverse_index(network *s)
  * prices there already exceed its penalty and its search ends at once, where the reverse
  * order makes every later, stronger claim search through the crowd for someone to displace. */
 typedef struct {
-    int64_t penalty;
-    int32_t pupil;
+  int64_t penalty;
+  int32_t pupil;
 } pupil_claim;
 
-static int compare_claims(const void *left, const void *right)
-{
-    const pupil_claim *a = left, *b = right;
-    if (a->penalty != b->penalty)
-        return a->penalty > b->penalty ? -1 : 1;
-    return (a->pupil > b->pupil) - (a->pupil < b->pupil);
+static int compare_claims(const void *left, const void *right) {
+  const pupil_claim *a = left, *b = right;
+  if (a->penalty != b->penalty) return a->penalty > b->penalty ? -1 : 1;
+  return (a->pupil > b->pupil) - (a->pupil < b->pupil);
 }
 
-static int order_by_penalty(network *s)
-{
-    int32_t pupils = s->problem->pupil_count;
-    pupil_claim *claims = malloc((pupils ? (size_t)pupils : 1) * sizeof *claims);
-    if (!claims)
-        return 0;
-    for (int32_t i = 0; i < pupils; i++)
-        claims[i] = (pupil_claim){.penalty = s->problem->unplaced_penalty[i], .pupil = i};
-    qsort(claims, (size_t)pupils, sizeof *claims, compare_claims);
-    for (int32_t n = 0; n < pupils; n++)
-        s->placing_order[n] = claims[n].pupil;
-    free(claims);
-    return 1;
+static int order_by_penalty(network *s) {
+  int32_t pupils = s->problem->pupil_count;
+  pupil_claim *claims = malloc((pupils ? (size_t)pupils : 1) * sizeof *claims);
+  if (!claims) return 0;
+  for (int32_t i = 0; i < pupils; i++)
+    claims[i] = (pupil_claim){.penalty = s->problem->unplaced_penalty[i], .pupil = i};
+  qsort(claims, (size_t)pupils, sizeof *claims, compare_claims);
+  for (int32_t n = 0; n < pupils; n++) s->placing_order[n] = claims[n].pupil;
+  free(claims);
+  return 1;
 }
 
 /* Renumbers vacancies in the order the rows name them, pupils in placing order (see the
  * first comment), and rewrites the rows and fixed pairs to the internal ids. */
-static int renumber_vacancies(network *s)
-{
-    pair_rows *rows = &s->rows;
-    int32_t vacancies = s->problem->vacancy_count;
-    s->caller_vacancy = allocate(s, (size_t)vacancies, sizeof *s->caller_vacancy);
-    s->internal_vacancy = allocate(s, (size_t)vacancies, sizeof *s->internal_vacancy);
-    int32_t *fixed_taken = calloc((size_t)vacancies + 1, sizeof *fixed_taken);
-    if (!s->caller_vacancy || !s->internal_vacancy || !fixed_taken) {
-        free(fixed_taken);
-        return 0;
-    }
-    for (int32_t j = 0; j < vacancies; j++)
-        s->internal_vacancy[j] = -1;
-    int32_t next = 0;
-    for (int32_t n = 0; n < s->problem->pupil_count; n++) {
-        int32_t pupil = s->placing_order[n];
-        for (int64_t e = rows->row_start[pupil]; e < rows->row_start[pupil + 1]; e++)
-            if (s->internal_vacancy[rows->row_vacancy[e]] < 0)
-                s->internal_vacancy[rows->row_vacancy[e]] = next++;
-    }
-    for (int32_t j = 0; j < vacancies; j++) {
-        if (s->internal_vacancy[j] < 0)
-            s->internal_vacancy[j] = next++; /* named by no pair */
-        s->caller_vacancy[s->internal_vacancy[j]] = j;
-        fixed_taken[s->internal_vacancy[j]] = rows->fixed_taken[j];
-    }
-    for (int64_t e = 0; e < s->problem->pair_count; e++)
-        rows->row_vacancy[e] = s->internal_vacancy[rows->row_vacancy[e]];
-    for (int32_t i = 0; i < s->problem->pupil_count; i++)
-        if (rows->fixed_vacancy[i] != MATCHER_UNPLACED)
-            rows->fixed_vacancy[i] = s->internal_vacancy[rows->fixed_vacancy[i]];
-    free(rows->fixed_taken);
-    rows->fixed_taken = fixed_taken;
-    return 1;
+static int renumber_vacancies(network *s) {
+  pair_rows *rows = &s->rows;
+  int32_t vacancies = s->problem->vacancy_count;
+  s->caller_vacancy = allocate(s, (size_t)vacancies, sizeof *s->caller_vacancy);
+  s->internal_vacancy = allocate(s, (size_t)vacancies, sizeof *s->internal_vacancy);
+  int32_t *fixed_taken = calloc((size_t)vacancies + 1, sizeof *fixed_taken);
+  if (!s->caller_vacancy || !s->internal_vacancy || !fixed_taken) {
+    free(fixed_taken);
+    return 0;
+  }
+  for (int32_t j = 0; j < vacancies; j++) s->internal_vacancy[j] = -1;
+  int32_t next = 0;
+  for (int32_t n = 0; n < s->problem->pupil_count; n++) {
+    int32_t pupil = s->placing_order[n];
+    for (int64_t e = rows->row_start[pupil]; e < rows->row_start[pupil + 1]; e++)
+      if (s->internal_vacancy[rows->row_vacancy[e]] < 0) s->internal_vacancy[rows->row_vacancy[e]] = next++;
+  }
+  for (int32_t j = 0; j < vacancies; j++) {
+    if (s->internal_vacancy[j] < 0) s->internal_vacancy[j] = next++; /* named by no pair */
+    s->caller_vacancy[s->internal_vacancy[j]] = j;
+    fixed_taken[s->internal_vacancy[j]] = rows->fixed_taken[j];
+  }
+  for (int64_t e = 0; e < s->problem->pair_count; e++) rows->row_vacancy[e] = s->internal_vacancy[rows->row_vacancy[e]];
+  for (int32_t i = 0; i < s->problem->pupil_count; i++)
+    if (rows->fixed_vacancy[i] != MATCHER_UNPLACED)
+      rows->fixed_vacancy[i] = s->internal_vacancy[rows->fixed_vacancy[i]];
+  free(rows->fixed_taken);
+  rows->fixed_taken = fixed_taken;
+  return 1;
 }
 
 /* A vacancy's capacity for non-fixed pupils is its seats minus fixed ones, but never more than
  * the pupils who could take it: a vacancy with more seats than candidates can never fill, so
  * its price never has to rise. */
-matcher_status matcher_network_build(const matcher_problem *problem, network **built,
-                                     matcher_error *error)
-{
-    *built = NULL;
-    network *s = calloc(1, sizeof *s);
-    if (!s)
-        return matcher_fail(error, MATCHER_NO_MEMORY, "no memory for a network");
-    s->problem = problem;
-    matcher_status status = pair_rows_build(problem, &s->rows, error);
-    if (status != MATCHER_OK) {
-        free(s);
-        return status;
-    }
-    s->build_bytes = sizeof *s + s->rows.bytes;
+matcher_status matcher_network_build(const matcher_problem *problem, network **built, matcher_error *error) {
+  *built = NULL;
+  network *s = calloc(1, sizeof *s);
+  if (!s) return matcher_fail(error, MATCHER_NO_MEMORY, "no memory for a network");
+  s->problem = problem;
+  matcher_status status = pair_rows_build(problem, &s->rows, error);
+  if (status != MATCHER_OK) {
+    free(s);
+    return status;
+  }
+  s->build_bytes = sizeof *s + s->rows.bytes;
 
-    size_t pupils = (size_t)problem->pupil_count, vacancies = (size_t)problem->vacancy_count;
-    s->placing_order = allocate(s, pupils, sizeof *s->placing_order);
-    if (!s->placing_order || !order_by_penalty(s) || !renumber_vacancies(s))
-        goto no_memory;
-    s->vacancy_of_pupil = allocate(s, pupils, sizeof *s->vacancy_of_pupil);
-    s->pupil_price = allocate(s, pupils, sizeof *s->pupil_price);
-    s->vacancy_price = allocate(s, vacancies, sizeof *s->vacancy_price);
-    s->slot_start = allocate(s, vacancies + 1, sizeof *s->slot_start);
-    s->slot_used = allocate(s, vacancies, sizeof *s->slot_used);
-    s->slot_of_pupil = allocate(s, pupils, sizeof *s->slot_of_pupil);
-    s->price_may_rise = allocate(s, vacancies, sizeof *s->price_may_rise);
-    s->labelled_in = allocate(s, vacancies, sizeof *s->labelled_in);
-    s->distance = allocate(s, vacancies, sizeof *s->distance);
-    s->reached_from = allocate(s, vacancies, sizeof *s->reached_from);
-    s->vacancy_heap.item = allocate(s, vacancies, sizeof *s->vacancy_heap.item);
-    s->vacancy_heap.position = allocate(s, vacancies, sizeof *s->vacancy_heap.position);
-    s->vacancy_heap.key = s->distance;
-    s->vacancy_heap.tie_id = s->caller_vacancy;
-    s->settled = allocate(s, vacancies, sizeof *s->settled);
-    s->passed = allocate(s, pupils, sizeof *s->passed);
-    if (!s->vacancy_of_pupil || !s->pupil_price || !s->vacancy_price || !s->slot_start ||
-        !s->slot_used || !s->slot_of_pupil || !s->price_may_rise || !s->labelled_in ||
-        !s->distance || !s->reached_from || !s->vacancy_heap.item || !s->vacancy_heap.position || !s->settled ||
-        !s->passed)
-        goto no_memory;
+  size_t pupils = (size_t)problem->pupil_count, vacancies = (size_t)problem->vacancy_count;
+  s->placing_order = allocate(s, pupils, sizeof *s->placing_order);
+  if (!s->placing_order || !order_by_penalty(s) || !renumber_vacancies(s)) goto no_memory;
+  s->vacancy_of_pupil = allocate(s, pupils, sizeof *s->vacancy_of_pupil);
+  s->pupil_price = allocate(s, pupils, sizeof *s->pupil_price);
+  s->vacancy_price = allocate(s, vacancies, sizeof *s->vacancy_price);
+  s->slot_start = allocate(s, vacancies + 1, sizeof *s->slot_start);
+  s->slot_used = allocate(s, vacancies, sizeof *s->slot_used);
+  s->slot_of_pupil = allocate(s, pupils, sizeof *s->slot_of_pupil);
+  s->price_may_rise = allocate(s, vacancies, sizeof *s->price_may_rise);
+  s->labelled_in = allocate(s, vacancies, sizeof *s->labelled_in);
+  s->distance = allocate(s, vacancies, sizeof *s->distance);
+  s->reached_from = allocate(s, vacancies, sizeof *s->reached_from);
+  s->vacancy_heap.item = allocate(s, vacancies, sizeof *s->vacancy_heap.item);
+  s->vacancy_heap.position = allocate(s, vacancies, sizeof *s->vacancy_heap.position);
+  s->vacancy_heap.key = s->distance;
+  s->vacancy_heap.tie_id = s->caller_vacancy;
+  s->settled = allocate(s, vacancies, sizeof *s->settled);
+  s->passed = allocate(s, pupils, sizeof *s->passed);
+  if (!s->vacancy_of_pupil || !s->pupil_price || !s->vacancy_price || !s->slot_start || !s->slot_used ||
+      !s->slot_of_pupil || !s->price_may_rise || !s->labelled_in || !s->distance || !s->reached_from ||
+      !s->vacancy_heap.item || !s->vacancy_heap.position || !s->settled || !s->passed)
+    goto no_memory;
 
-    /* Candidates per vacancy, counted in slot_used for now. */
-    const pair_rows *rows = &s->rows;
-    for (int32_t i = 0; i < problem->pupil_count; i++)
-        if (!pupil_is_fixed(s, i))
-            for (int64_t e = rows->row_start[i]; e < rows->row_start[i + 1]; e++)
-                s->slot_used[rows->row_vacancy[e]]++;
-    for (int32_t j = 0; j < problem->vacancy_count; j++) {
-        int64_t free_seats = (int64_t)problem->seats[s->caller_vacancy[j]] - rows->fixed_taken[j];
-        int64_t capacity = free_seats < s->slot_used[j] ? free_seats : s->slot_used[j];
-        s->price_may_rise[j] = free_seats <= s->slot_used[j];
-        s->slot_start[j + 1] = s->slot_start[j] + capacity;
-        s->slot_used[j] = 0;
-        s->vacancy_heap.position[j] = -1;
-    }
-    s->slot_pupil = allocate(s, (size_t)s->slot_start[vacancies], sizeof *s->slot_pupil);
-    if (!s->slot_pupil || !build_reverse_index(s))
-        goto no_memory;
-    *built = s;
-    return MATCHER_OK;
+  /* Candidates per vacancy, counted in slot_used for now. */
+  const pair_rows *rows = &s->rows;
+  for (int32_t i = 0; i < problem->pupil_count; i++)
+    if (!pupil_is_fixed(s, i))
+      for (int64_t e = rows->row_start[i]; e < rows->row_start[i + 1]; e++) s->slot_used[rows->row_vacancy[e]]++;
+  for (int32_t j = 0; j < problem->vacancy_count; j++) {
+    int64_t free_seats = (int64_t)problem->seats[s->caller_vacancy[j]] - rows->fixed_taken[j];
+    int64_t capacity = free_seats < s->slot_used[j] ? free_seats : s->slot_used[j];
+    s->price_may_rise[j] = free_seats <= s->slot_used[j];
+    s->slot_start[j + 1] = s->slot_start[j] + capacity;
+    s->slot_used[j] = 0;
+    s->vacancy_heap.position[j] = -1;
+  }
+  s->slot_pupil = allocate(s, (size_t)s->slot_start[vacancies], sizeof *s->slot_pupil);
+  if (!s->slot_pupil || !build_reverse_index(s)) goto no_memory;
+  *built = s;
+  return MATCHER_OK;
 
 no_memory:
-    matcher_network_free(s);
-    return matcher_fail(error, MATCHER_NO_MEMORY, "no memory for a network of %d pupils and %d vacancies",
-                        problem->pupil_count, problem->vacancy_count);
+  matcher_network_free(s);
+  return matcher_fail(error, MATCHER_NO_MEMORY, "no memory for a network of %d pupils and %d vacancies",
+                      problem->pupil_count, problem->vacancy_count);
 }
 
 /* Does seated pupil i (with a tight price) keep all its reduced costs >= 0 within its penalty? */
-static int placement_still_holds(const network *s, int32_t pupil)
-{
-    return s->pupil_price[pupil] <= s->problem->unplaced_penalty[pupil] &&
-           highest_feasible_price(s, pupil) >= s->pupil_price[pupil];
+static int placement_still_holds(const network *s, int32_t pupil) {
+  return s->pupil_price[pupil] <= s->problem->unplaced_penalty[pupil] &&
+         highest_feasible_price(s, pupil) >= s->pupil_price[pupil];
 }
 
 /* The projection is per phase: the two phases' repairs differ in kind (a placing search
  * usually ends at a seat nearby, a settling search walks a whole saturated region), so the
  * average of one says nothing about the other. */
-static int warm_start_given_up(const network *s)
-{
-    if (s->warm_repairs_done >= WARM_SAMPLE_REPAIRS && s->warm_repairs_done < s->warm_repairs_expected) {
-        double projected = (double)s->warm_repair_pairs / (double)s->warm_repairs_done *
-                           (double)(s->warm_repairs_expected - s->warm_repairs_done);
-        if (projected > (double)WARM_PROJECTED_PAIRS_PER_PAIR * (double)(s->problem->pair_count + s->problem->pupil_count))
-            return 1;
-    }
-    return s->broken_promise || s->stats.pairs_scanned > s->warm_budget;
+static int warm_start_given_up(const network *s) {
+  if (s->warm_repairs_done >= WARM_SAMPLE_REPAIRS && s->warm_repairs_done < s->warm_repairs_expected) {
+    double projected = (double)s->warm_repair_pairs / (double)s->warm_repairs_done *
+                       (double)(s->warm_repairs_expected - s->warm_repairs_done);
+    if (projected > (double)WARM_PROJECTED_PAIRS_PER_PAIR * (double)(s->problem->pair_count + s->problem->pupil_count))
+      return 1;
+  }
+  return s->broken_promise || s->stats.pairs_scanned > s->warm_budget;
 }
 
-static void start_warm_phase(network *s, int64_t expected)
-{
-    s->warm_repairs_expected = expected;
-    s->warm_repairs_done = s->warm_repair_pairs = 0;
+static void start_warm_phase(network *s, int64_t expected) {
+  s->warm_repairs_expected = expected;
+  s->warm_repairs_done = s->warm_repair_pairs = 0;
 }
 
-static void apply_warm_start(network *s, const matcher_warm_start *warm, int trust_flags)
-{
-    const matcher_problem *problem = s->problem;
-    const pair_rows *rows = &s->rows;
+static void apply_warm_start(network *s, const matcher_warm_start *warm, int trust_flags) {
+  const matcher_problem *problem = s->problem;
+  const pair_rows *rows = &s->rows;
 
-    for (int32_t i = 0; i < problem->pupil_count; i++)
-        s->needs_check[i] = trust_flags ? warm->pupil_changed[i] != 0 : 1;
-    /* A price may only stay positive where seats can fill. Where one has to drop, the pairs
-     * into that vacancy got cheaper: their pupils must be checked. A closed vacancy is apart:
-     * no search and no feasible price looks at it (it is priced at the very end), so its
-     * price says nothing to its candidates; a vacancy that closes takes a few hundred pupils'
-     * checks otherwise. */
-    for (int32_t j = 0; j < problem->vacancy_count; j++) {
-        int64_t price = warm->vacancy_price ? warm->vacancy_price[s->caller_vacancy[j]] : 0;
-        int usable = price > 0 && price <= MATCHER_VALUE_MAX && s->price_may_rise[j] &&
-                     !vacancy_is_closed(s, j);
-        s->vacancy_price[j] = usable ? price : 0;
-        if (price != 0 && !usable && !vacancy_is_closed(s, j))
-            for (int64_t c = s->column_start[j]; c < s->column_start[j + 1]; c++)
-                s->needs_check[s->column_pupil[c]] = 1;
-    }
-    if (warm->vacancy_of_pupil)
-        for (int32_t i = 0; i < problem->pupil_count; i++) {
-            int32_t vacancy = warm->vacancy_of_pupil[i];
-            if (pupil_is_fixed(s, i) || vacancy < 0 || vacancy >= problem->vacancy_count)
-                continue;
-            vacancy = s->internal_vacancy[vacancy];
-            int64_t pair = find_pair(s, i, vacancy);
-            if (pair < 0 || !vacancy_has_free_seat(s, vacancy)) {
-                s->stats.repaired++;
-                continue;
-            }
-            seat_pupil(s, i, vacancy);
-            s->pupil_price[i] = rows->row_cost[pair] + s->vacancy_price[vacancy];
-            if (s->needs_check[i] && !placement_still_holds(s, i)) {
-                unseat_pupil(s, i);
-                s->stats.repaired++;
-            }
-        }
-    /* The placing phase's repairs: waiting pupils who could gain from a seat. The others get
-     * their penalty as price and no search: prices only rise while placing, so they cannot
-     * come to gain from a seat later in the phase (at `flanders` that skips a row scan for
-     * each of 4,500 waiting pupils, a fifth of a warm start). A pupil who waited before and
-     * is flagged unchanged, none of whose vacancies lost its price, still cannot gain (the
-     * same promise that keeps an unflagged placement unchecked), so its row is not even read.
-     * needs_check now marks the pupils the placing phase must search for. */
-    int64_t gaining = 0;
+  for (int32_t i = 0; i < problem->pupil_count; i++) s->needs_check[i] = trust_flags ? warm->pupil_changed[i] != 0 : 1;
+  /* A price may only stay positive where seats can fill. Where one has to drop, the pairs
+   * into that vacancy got cheaper: their pupils must be checked. A closed vacancy is apart:
+   * no search and no feasible price looks at it (it is priced at the very end), so its
+   * price says nothing to its candidates; a vacancy that closes takes a few hundred pupils'
+   * checks otherwise. */
+  for (int32_t j = 0; j < problem->vacancy_count; j++) {
+    int64_t price = warm->vacancy_price ? warm->vacancy_price[s->caller_vacancy[j]] : 0;
+    int usable = price > 0 && price <= MATCHER_VALUE_MAX && s->price_may_rise[j] && !vacancy_is_closed(s, j);
+    s->vacancy_price[j] = usable ? price : 0;
+    if (price != 0 && !usable && !vacancy_is_closed(s, j))
+      for (int64_t c = s->column_start[j]; c < s->column_start[j + 1]; c++) s->needs_check[s->column_pupil[c]] = 1;
+  }
+  if (warm->vacancy_of_pupil)
     for (int32_t i = 0; i < problem->pupil_count; i++) {
-        int check = s->needs_check[i] || !trust_flags || !warm->vacancy_of_pupil ||
-                    warm->vacancy_of_pupil[i] != MATCHER_UNPLACED;
-        s->needs_check[i] = 0;
-        if (pupil_is_fixed(s, i) || s->vacancy_of_pupil[i] != MATCHER_UNPLACED)
-            continue;
-        s->pupil_price[i] = check ? highest_feasible_price(s, i) : problem->unplaced_penalty[i];
-        s->needs_check[i] = s->pupil_price[i] < problem->unplaced_penalty[i];
-        gaining += s->needs_check[i];
+      int32_t vacancy = warm->vacancy_of_pupil[i];
+      if (pupil_is_fixed(s, i) || vacancy < 0 || vacancy >= problem->vacancy_count) continue;
+      vacancy = s->internal_vacancy[vacancy];
+      int64_t pair = find_pair(s, i, vacancy);
+      if (pair < 0 || !vacancy_has_free_seat(s, vacancy)) {
+        s->stats.repaired++;
+        continue;
+      }
+      seat_pupil(s, i, vacancy);
+      s->pupil_price[i] = rows->row_cost[pair] + s->vacancy_price[vacancy];
+      if (s->needs_check[i] && !placement_still_holds(s, i)) {
+        unseat_pupil(s, i);
+        s->stats.repaired++;
+      }
     }
-    for (int32_t j = 0; j < problem->vacancy_count; j++)
-        s->stats.warm_priced_vacancies += s->vacancy_price[j] > 0 && vacancy_has_free_seat(s, j);
-    start_warm_phase(s, gaining);
+  /* The placing phase's repairs: waiting pupils who could gain from a seat. The others get
+   * their penalty as price and no search: prices only rise while placing, so they cannot
+   * come to gain from a seat later in the phase (at `flanders` that skips a row scan for
+   * each of 4,500 waiting pupils, a fifth of a warm start). A pupil who waited before and
+   * is flagged unchanged, none of whose vacancies lost its price, still cannot gain (the
+   * same promise that keeps an unflagged placement unchecked), so its row is not even read.
+   * needs_check now marks the pupils the placing phase must search for. */
+  int64_t gaining = 0;
+  for (int32_t i = 0; i < problem->pupil_count; i++) {
+    int check =
+        s->needs_check[i] || !trust_flags || !warm->vacancy_of_pupil || warm->vacancy_of_pupil[i] != MATCHER_UNPLACED;
+    s->needs_check[i] = 0;
+    if (pupil_is_fixed(s, i) || s->vacancy_of_pupil[i] != MATCHER_UNPLACED) continue;
+    s->pupil_price[i] = check ? highest_feasible_price(s, i) : problem->unplaced_penalty[i];
+    s->needs_check[i] = s->pupil_price[i] < problem->unplaced_penalty[i];
+    gaining += s->needs_check[i];
+  }
+  for (int32_t j = 0; j < problem->vacancy_count; j++)
+    s->stats.warm_priced_vacancies += s->vacancy_price[j] > 0 && vacancy_has_free_seat(s, j);
+  start_warm_phase(s, gaining);
 }
 
 /* The settling phase of a warm start: every free seat still priced after the placing phase is
  * given a pupil or loses its price, one reverse search each, in the caller's vacancy order. */
-static void settle_priced_seats(network *s)
-{
-    const matcher_problem *problem = s->problem;
-    int64_t priced = 0;
-    for (int32_t j = 0; j < problem->vacancy_count; j++)
-        priced += s->vacancy_price[j] > 0 && vacancy_has_free_seat(s, j);
-    s->stats.warm_priced_filled = s->stats.warm_priced_vacancies - priced;
-    start_warm_phase(s, priced);
-    for (int32_t caller = 0; caller < problem->vacancy_count && !warm_start_given_up(s); caller++) {
-        int32_t j = s->internal_vacancy[caller];
-        while (s->vacancy_price[j] > 0 && vacancy_has_free_seat(s, j) && !warm_start_given_up(s)) {
-            int64_t before = s->stats.pairs_scanned;
-            settle_priced_seat(s, j);
-            s->warm_repairs_done++;
-            s->warm_repair_pairs += s->stats.pairs_scanned - before;
-        }
+static void settle_priced_seats(network *s) {
+  const matcher_problem *problem = s->problem;
+  int64_t priced = 0;
+  for (int32_t j = 0; j < problem->vacancy_count; j++) priced += s->vacancy_price[j] > 0 && vacancy_has_free_seat(s, j);
+  s->stats.warm_priced_filled = s->stats.warm_priced_vacancies - priced;
+  start_warm_phase(s, priced);
+  for (int32_t caller = 0; caller < problem->vacancy_count && !warm_start_given_up(s); caller++) {
+    int32_t j = s->internal_vacancy[caller];
+    while (s->vacancy_price[j] > 0 && vacancy_has_free_seat(s, j) && !warm_start_given_up(s)) {
+      int64_t before = s->stats.pairs_scanned;
+      settle_priced_seat(s, j);
+      s->warm_repairs_done++;
+      s->warm_repair_pairs += s->stats.pairs_scanned - before;
     }
+  }
 }
 
 /* A closed vacancy is full, so any price >= 0 is allowed there; the least one that keeps the
  * reduced cost of every pair into it >= 0 is the highest pupil price minus pair cost. */
-static void price_closed_vacancies(network *s)
-{
-    const pair_rows *rows = &s->rows;
-    for (int32_t j = 0; j < s->problem->vacancy_count; j++) {
-        if (!vacancy_is_closed(s, j))
-            continue;
-        int64_t price = 0;
-        for (int64_t c = s->column_start[j]; c < s->column_start[j + 1]; c++) {
-            int32_t pupil = s->column_pupil[c];
-            if (pupil_is_fixed(s, pupil))
-                continue;
-            int64_t needed = s->pupil_price[pupil] - rows->row_cost[rows->row_start[pupil] + s->column_row_offset[c]];
-            if (needed > price)
-                price = needed;
-        }
-        s->vacancy_price[j] = price;
+static void price_closed_vacancies(network *s) {
+  const pair_rows *rows = &s->rows;
+  for (int32_t j = 0; j < s->problem->vacancy_count; j++) {
+    if (!vacancy_is_closed(s, j)) continue;
+    int64_t price = 0;
+    for (int64_t c = s->column_start[j]; c < s->column_start[j + 1]; c++) {
+      int32_t pupil = s->column_pupil[c];
+      if (pupil_is_fixed(s, pupil)) continue;
+      int64_t needed = s->pupil_price[pupil] - rows->row_cost[rows->row_start[pupil] + s->column_row_offset[c]];
+      if (needed > price) price = needed;
     }
+    s->vacancy_price[j] = price;
+  }
 }
 
-static void reset(network *s)
-{
-    const matcher_problem *problem = s->problem;
-    s->broken_promise = 0;
-    s->warm_repairs_expected = s->warm_repairs_done = s->warm_repair_pairs = 0;
-    for (int32_t i = 0; i < problem->pupil_count; i++) {
-        s->vacancy_of_pupil[i] = MATCHER_UNPLACED;
-        s->pupil_price[i] = 0;
-    }
-    for (int32_t j = 0; j < problem->vacancy_count; j++) {
-        s->vacancy_price[j] = 0;
-        s->slot_used[j] = 0;
-    }
-    memset(&s->stats, 0, sizeof s->stats);
+static void reset(network *s) {
+  const matcher_problem *problem = s->problem;
+  s->broken_promise = 0;
+  s->warm_repairs_expected = s->warm_repairs_done = s->warm_repair_pairs = 0;
+  for (int32_t i = 0; i < problem->pupil_count; i++) {
+    s->vacancy_of_pupil[i] = MATCHER_UNPLACED;
+    s->pupil_price[i] = 0;
+  }
+  for (int32_t j = 0; j < problem->vacancy_count; j++) {
+    s->vacancy_price[j] = 0;
+    s->slot_used[j] = 0;
+  }
+  memset(&s->stats, 0, sizeof s->stats);
 }
 
-matcher_status matcher_network_solve(network *s, const matcher_warm_start *warm,
-                                     matcher_solution *solution, matcher_error *error)
-{
-    const matcher_problem *problem = s->problem;
-    size_t pupils = (size_t)problem->pupil_count, vacancies = (size_t)problem->vacancy_count;
-    memset(solution, 0, sizeof *solution);
-    int trust_flags = warm && warm->pupil_changed;
-    int warm_abandoned = 0;
-    int64_t warm_pairs_wasted = 0;
-    for (;;) {
-        reset(s);
-        s->warm_budget = warm ? WARM_PAIRS_PER_PAIR * (problem->pair_count + problem->pupil_count)
-                              : INT64_MAX;
-        if (warm)
-            apply_warm_start(s, warm, trust_flags);
-        for (int32_t n = 0; n < problem->pupil_count && !warm_start_given_up(s); n++) {
-            int32_t pupil = s->placing_order[n];
-            if (pupil_is_fixed(s, pupil) || s->vacancy_of_pupil[pupil] != MATCHER_UNPLACED)
-                continue;
-            if (warm && !s->needs_check[pupil])
-                continue; /* cannot gain from a seat: see apply_warm_start */
-            int64_t before = s->stats.pairs_scanned;
-            if (place_pupil(s, pupil)) {
-                s->warm_repairs_done++;
-                s->warm_repair_pairs += s->stats.pairs_scanned - before;
-            }
-        }
-        if (warm && !warm_start_given_up(s))
-            settle_priced_seats(s);
-        if (!warm || !warm_start_given_up(s))
-            break;
-        warm_pairs_wasted += s->stats.pairs_scanned;
-        if (s->broken_promise && trust_flags) {
-            trust_flags = 0; /* a pupil flagged unchanged did change: check them all */
-        } else {
-            warm = NULL; /* the repairs cost more than a cold solve: solve cold */
-            warm_abandoned = 1;
-        }
+matcher_status matcher_network_solve(network *s, const matcher_warm_start *warm, matcher_solution *solution,
+                                     matcher_error *error) {
+  const matcher_problem *problem = s->problem;
+  size_t pupils = (size_t)problem->pupil_count, vacancies = (size_t)problem->vacancy_count;
+  memset(solution, 0, sizeof *solution);
+  int trust_flags = warm && warm->pupil_changed;
+  int warm_abandoned = 0;
+  int64_t warm_pairs_wasted = 0;
+  for (;;) {
+    reset(s);
+    s->warm_budget = warm ? WARM_PAIRS_PER_PAIR * (problem->pair_count + problem->pupil_count) : INT64_MAX;
+    if (warm) apply_warm_start(s, warm, trust_flags);
+    for (int32_t n = 0; n < problem->pupil_count && !warm_start_given_up(s); n++) {
+      int32_t pupil = s->placing_order[n];
+      if (pupil_is_fixed(s, pupil) || s->vacancy_of_pupil[pupil] != MATCHER_UNPLACED) continue;
+      if (warm && !s->needs_check[pupil]) continue; /* cannot gain from a seat: see apply_warm_start */
+      int64_t before = s->stats.pairs_scanned;
+      if (place_pupil(s, pupil)) {
+        s->warm_repairs_done++;
+        s->warm_repair_pairs += s->stats.pairs_scanned - before;
+      }
     }
-    s->stats.warm_abandoned = warm_abandoned;
-    s->stats.warm_started = warm != NULL;
-    s->stats.warm_pairs_wasted = warm_pairs_wasted;
-    price_closed_vacancies(s);
+    if (warm && !warm_start_given_up(s)) settle_priced_seats(s);
+    if (!warm || !warm_start_given_up(s)) break;
+    warm_pairs_wasted += s->stats.pairs_scanned;
+    if (s->broken_promise && trust_flags) {
+      trust_flags = 0; /* a pupil flagged unchanged did change: check them all */
+    } else {
+      warm = NULL; /* the repairs cost more than a cold solve: solve cold */
+      warm_abandoned = 1;
+    }
+  }
+  s->stats.warm_abandoned = warm_abandoned;
+  s->stats.warm_started = warm != NULL;
+  s->stats.warm_pairs_wasted = warm_pairs_wasted;
+  price_closed_vacancies(s);
 
-    solution->vacancy_of_pupil = malloc((pupils ? pupils : 1) * sizeof *solution->vacancy_of_pupil);
-    solution->pupil_price = malloc((pupils ? pupils : 1) * sizeof *solution->pupil_price);
-    solution->vacancy_price = malloc((vacancies ? vacancies : 1) * sizeof *solution->vacancy_price);
-    if (!solution->vacancy_of_pupil || !solution->pupil_price || !solution->vacancy_price) {
-        matcher_solution_free(solution);
-        return matcher_fail(error, MATCHER_NO_MEMORY, "no memory for a solution of %zu pupils", pupils);
-    }
+  solution->vacancy_of_pupil = malloc((pupils ? pupils : 1) * sizeof *solution->vacancy_of_pupil);
+  solution->pupil_price = malloc((pupils ? pupils : 1) * sizeof *solution->pupil_price);
+  solution->vacancy_price = malloc((vacancies ? vacancies : 1) * sizeof *solution->vacancy_price);
+  if (!solution->vacancy_of_pupil || !solution->pupil_price || !solution->vacancy_price) {
+    matcher_solution_free(solution);
+    return matcher_fail(error, MATCHER_NO_MEMORY, "no memory for a solution of %zu pupils", pupils);
+  }
 
-    /* A placed pupil's pair is tight, so its cost is its price minus its vacancy's: no lookup.
-     * Fixed pupils sit outside the network; report them in place, with the price that makes
-     * their pair tight. */
-    const pair_rows *rows = &s->rows;
-    for (int32_t i = 0; i < problem->pupil_count; i++) {
-        int32_t vacancy = s->vacancy_of_pupil[i];
-        int64_t price = s->pupil_price[i];
-        if (pupil_is_fixed(s, i)) {
-            vacancy = rows->fixed_vacancy[i];
-            price = rows->row_cost[find_pair(s, i, vacancy)] + s->vacancy_price[vacancy];
-        }
-        if (vacancy == MATCHER_UNPLACED) {
-            solution->objective += problem->unplaced_penalty[i];
-        } else {
-            solution->objective += price - s->vacancy_price[vacancy];
-            solution->placed++;
-            vacancy = s->caller_vacancy[vacancy];
-        }
-        solution->vacancy_of_pupil[i] = vacancy;
-        solution->pupil_price[i] = price;
+  /* A placed pupil's pair is tight, so its cost is its price minus its vacancy's: no lookup.
+   * Fixed pupils sit outside the network; report them in place, with the price that makes
+   * their pair tight. */
+  const pair_rows *rows = &s->rows;
+  for (int32_t i = 0; i < problem->pupil_count; i++) {
+    int32_t vacancy = s->vacancy_of_pupil[i];
+    int64_t price = s->pupil_price[i];
+    if (pupil_is_fixed(s, i)) {
+      vacancy = rows->fixed_vacancy[i];
+      price = rows->row_cost[find_pair(s, i, vacancy)] + s->vacancy_price[vacancy];
     }
-    for (size_t j = 0; j < vacancies; j++)
-        solution->vacancy_price[s->caller_vacancy[j]] = s->vacancy_price[j];
-    solution->stats = s->stats;
-    solution->stats.working_bytes = s->build_bytes;
-    return MATCHER_OK;
+    if (vacancy == MATCHER_UNPLACED) {
+      solution->objective += problem->unplaced_penalty[i];
+    } else {
+      solution->objective += price - s->vacancy_price[vacancy];
+      solution->placed++;
+      vacancy = s->caller_vacancy[vacancy];
+    }
+    solution->vacancy_of_pupil[i] = vacancy;
+    solution->pupil_price[i] = price;
+  }
+  for (size_t j = 0; j < vacancies; j++) solution->vacancy_price[s->caller_vacancy[j]] = s->vacancy_price[j];
+  solution->stats = s->stats;
+  solution->stats.working_bytes = s->build_bytes;
+  return MATCHER_OK;
 }
 
-matcher_status matcher_solve(const matcher_problem *problem, const matcher_warm_start *warm,
-                             matcher_solution *solution, matcher_error *error)
-{
-    network *s;
-    memset(solution, 0, sizeof *solution);
-    matcher_status status = matcher_network_build(problem, &s, error);
-    if (status != MATCHER_OK)
-        return status;
-    status = matcher_network_solve(s, warm, solution, error);
-    matcher_network_free(s);
-    return status;
+matcher_status matcher_solve(const matcher_problem *problem, const matcher_warm_start *warm, matcher_solution *solution,
+                             matcher_error *error) {
+  network *s;
+  memset(solution, 0, sizeof *solution);
+  matcher_status status = matcher_network_build(problem, &s, error);
+  if (status != MATCHER_OK) return status;
+  status = matcher_network_solve(s, warm, solution, error);
+  matcher_network_free(s);
+  return status;
 }
 
-void matcher_solution_free(matcher_solution *solution)
-{
-    if (!solution)
-        return;
-    free(solution->vacancy_of_pupil);
-    free(solution->pupil_price);
-    free(solution->vacancy_price);
-    memset(solution, 0, sizeof *solution);
+void matcher_solution_free(matcher_solution *solution) {
+  if (!solution) return;
+  free(solution->vacancy_of_pupil);
+  free(solution->pupil_price);
+  free(solution->vacancy_price);
+  memset(solution, 0, sizeof *solution);
 }

@@ -29,10 +29,10 @@ static inline uint32_t leerplek_frame_get_length(const unsigned char header[LEER
 /* One parsed address. */
 typedef struct leerplek_address {
   bool is_unix;
-  char host[256];   /* the socket path for "unix:", else the host without brackets */
-  char port[8];     /* the port's digits; "" for unix */
-  int port_number;  /* 1..65535; 0 for unix */
-  bool host_is_ip;  /* host is an IPv4 or IPv6 literal (no name to resolve) */
+  char host[256];  /* the socket path for "unix:", else the host without brackets */
+  char port[8];    /* the port's digits; "" for unix */
+  int port_number; /* 1..65535; 0 for unix */
+  bool host_is_ip; /* host is an IPv4 or IPv6 literal (no name to resolve) */
 } leerplek_address;
 
 /* Parses "host:port", "[ipv6]:port" or "unix:/path". 0, or -1 with the reason in error, naming

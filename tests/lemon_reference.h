@@ -23,34 +23,33 @@ extern "C" {
 /* NetworkSimplex's pivot rules. LEMON's default is block search; on these bipartite networks
  * candidate list and first eligible are faster, so callers choose. */
 typedef enum {
-    LEMON_PIVOT_FIRST_ELIGIBLE,
-    LEMON_PIVOT_BEST_ELIGIBLE,
-    LEMON_PIVOT_BLOCK_SEARCH,
-    LEMON_PIVOT_CANDIDATE_LIST,
-    LEMON_PIVOT_ALTERING_LIST
+  LEMON_PIVOT_FIRST_ELIGIBLE,
+  LEMON_PIVOT_BEST_ELIGIBLE,
+  LEMON_PIVOT_BLOCK_SEARCH,
+  LEMON_PIVOT_CANDIDATE_LIST,
+  LEMON_PIVOT_ALTERING_LIST
 } lemon_pivot_rule;
 
 typedef enum {
-    LEMON_REFERENCE_OK = 0,
-    LEMON_REFERENCE_INVALID,    /* the problem is malformed or too large for the reference */
-    LEMON_REFERENCE_INFEASIBLE, /* the fixed pairs cannot all hold */
-    LEMON_REFERENCE_NO_MEMORY,
-    LEMON_REFERENCE_FAILED      /* LEMON itself reported something unexpected */
+  LEMON_REFERENCE_OK = 0,
+  LEMON_REFERENCE_INVALID,    /* the problem is malformed or too large for the reference */
+  LEMON_REFERENCE_INFEASIBLE, /* the fixed pairs cannot all hold */
+  LEMON_REFERENCE_NO_MEMORY,
+  LEMON_REFERENCE_FAILED /* LEMON itself reported something unexpected */
 } lemon_reference_status;
 
 typedef struct {
-    lemon_reference_status status;
-    int64_t objective;    /* sum of chosen pair costs (fixed included) + unplaced penalties */
-    int32_t placed;       /* pupils that got a vacancy, fixed ones included */
-    double build_seconds; /* building the graph and handing the maps to NetworkSimplex */
-    double solve_seconds; /* NetworkSimplex::run alone */
-    char message[160];    /* why, when status is not OK */
+  lemon_reference_status status;
+  int64_t objective;    /* sum of chosen pair costs (fixed included) + unplaced penalties */
+  int32_t placed;       /* pupils that got a vacancy, fixed ones included */
+  double build_seconds; /* building the graph and handing the maps to NetworkSimplex */
+  double solve_seconds; /* NetworkSimplex::run alone */
+  char message[160];    /* why, when status is not OK */
 } lemon_reference_result;
 
 /* Solves the problem with the given pivot rule. Returns result->status (also stored there).
  * Never throws; allocation failures come back as LEMON_REFERENCE_NO_MEMORY. */
-int lemon_reference_solve(const matcher_problem *problem, lemon_pivot_rule rule,
-                          lemon_reference_result *result);
+int lemon_reference_solve(const matcher_problem *problem, lemon_pivot_rule rule, lemon_reference_result *result);
 
 /* The same, and when vacancy_of_pupil is not NULL it receives the assignment
  * ([pupil_count]: a vacancy or MATCHER_UNPLACED), so tests can check LEMON's answer too. */

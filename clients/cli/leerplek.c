@@ -36,9 +36,9 @@ enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_CONNECTION = 3 };
 typedef struct cli {
   const char *address;
   const char *token;
-  int tls;                  /* --tls, $LEERPLEK_TLS=1, or implied by a --tls-* file */
-  const char *tls_ca;       /* --tls-ca / $LEERPLEK_TLS_CA: CA file; NULL = the system's */
-  const char *tls_cert;     /* --tls-cert / --tls-key: a client certificate */
+  int tls;              /* --tls, $LEERPLEK_TLS=1, or implied by a --tls-* file */
+  const char *tls_ca;   /* --tls-ca / $LEERPLEK_TLS_CA: CA file; NULL = the system's */
+  const char *tls_cert; /* --tls-cert / --tls-key: a client certificate */
   const char *tls_key;
   const char *tls_server_name; /* --tls-server-name: the name the certificate must carry */
   lp_format format;
@@ -62,12 +62,9 @@ static int usage_error(const cli *c, const char *format, ...) {
 }
 
 /* Checks a flag value with one of the lp_*_parse functions' messages. */
-static int bad_value(const cli *c, const char *flag, const char *why) {
-  return usage_error(c, "--%s: %s", flag, why);
-}
+static int bad_value(const cli *c, const char *flag, const char *why) { return usage_error(c, "--%s: %s", flag, why); }
 
-static int parse_u32_flag(const cli *c, const char *flag, const char *text, uint32_t min,
-                          uint32_t max, uint32_t *out) {
+static int parse_u32_flag(const cli *c, const char *flag, const char *text, uint32_t min, uint32_t max, uint32_t *out) {
   char why[200];
   if (lp_u32_parse(text, min, max, out, why, sizeof why) != 0) return bad_value(c, flag, why);
   return 0;
@@ -83,8 +80,8 @@ static int parse_u64_argument(const cli *c, const char *what, const char *text, 
   return 0;
 }
 
-static int parse_enum_flag(const cli *c, const char *flag, const ProtobufCEnumDescriptor *descriptor,
-                           const char *text, int *out) {
+static int parse_enum_flag(const cli *c, const char *flag, const ProtobufCEnumDescriptor *descriptor, const char *text,
+                           int *out) {
   char why[300];
   if (lp_enum_parse(descriptor, text, out, why, sizeof why) != 0) return bad_value(c, flag, why);
   return 0;
@@ -99,17 +96,20 @@ static int bounded_text(const cli *c, const char *flag, const char *text, size_t
 
 /* --delimiter: ',' (default), ';' (Belgian spreadsheets) or tab ("tab" or a tab character). */
 static int parse_delimiter(const cli *c, const char *text, char *delimiter) {
-  if (strcmp(text, ",") == 0 || strcmp(text, ";") == 0 || strcmp(text, "\t") == 0) *delimiter = text[0];
-  else if (strcmp(text, "tab") == 0) *delimiter = '\t';
-  else return usage_error(c, _("--delimiter: \"%s\" is not ',', ';' or tab"), text);
+  if (strcmp(text, ",") == 0 || strcmp(text, ";") == 0 || strcmp(text, "\t") == 0)
+    *delimiter = text[0];
+  else if (strcmp(text, "tab") == 0)
+    *delimiter = '\t';
+  else
+    return usage_error(c, _("--delimiter: \"%s\" is not ',', ';' or tab"), text);
   return 0;
 }
 
 /* --delimiter C and --decimal-comma, for every command that writes CSV. Returns 1 when the
  * option was one of them (0 otherwise), or -1 after a usage error. */
 enum { OPTION_DELIMITER = 0x100, OPTION_DECIMAL_COMMA };
-#define CSV_OPTIONS                                                                                   \
-  {"delimiter", required_argument, NULL, OPTION_DELIMITER}, {"decimal-comma", no_argument, NULL, OPTION_DECIMAL_COMMA}
+#define CSV_OPTIONS                                                                                                    \
+  {"delimiter", required_argument, NULL, OPTION_DELIMITER}, { "decimal-comma", no_argument, NULL, OPTION_DECIMAL_COMMA }
 static int take_csv_option(const cli *c, int option, const char *value) {
   char delimiter = ',';
   if (option == OPTION_DECIMAL_COMMA) {
@@ -166,8 +166,8 @@ static void describe_status(const Leerplek__V1__Response *response, char *out, s
   const Leerplek__V1__Status *status = response->status;
   const char *field = status && status->field && status->field[0] ? status->field : NULL;
   snprintf(out, out_size, "%s: %s%s%s%s", leerplek_status_name(status_code(response)),
-           status && status->message[0] ? status->message : "(no message)",
-           field ? " (field " : "", field ? field : "", field ? ")" : "");
+           status && status->message[0] ? status->message : "(no message)", field ? " (field " : "", field ? field : "",
+           field ? ")" : "");
 }
 
 /* Sends one call and waits. Returns 0 with *out set (status OK, body present), else prints
@@ -181,8 +181,7 @@ static int call(cli *c, int body_case, ProtobufCMessage *body, Leerplek__V1__Res
   set_body(&request, body_case, body);
   Leerplek__V1__Response *response = NULL;
   if (leerplek_call(c->client, &request, &response) != 0) {
-    fprintf(stderr, _("%s: connection to %s failed: %s\n"), c->command_name, c->address,
-            leerplek_error(c->client));
+    fprintf(stderr, _("%s: connection to %s failed: %s\n"), c->command_name, c->address, leerplek_error(c->client));
     return EXIT_CONNECTION;
   }
   if (status_code(response) != 0 || !response_body(response, body_case)) {
@@ -235,16 +234,14 @@ static void page_items(const ProtobufCMessage *page, ProtobufCMessage *const **i
  * is given, else by reflection. */
 static int list_all(cli *c, int body_case, ProtobufCMessage *body, const cli_entity *kind, json_t *items) {
   const ProtobufCMessageDescriptor *descriptor = body->descriptor;
-  const ProtobufCFieldDescriptor *size_field =
-      protobuf_c_message_descriptor_get_field_by_name(descriptor, "page_size");
+  const ProtobufCFieldDescriptor *size_field = protobuf_c_message_descriptor_get_field_by_name(descriptor, "page_size");
   const ProtobufCFieldDescriptor *token_field =
       protobuf_c_message_descriptor_get_field_by_name(descriptor, "page_token");
   if (size_field) *(uint32_t *)((char *)body + size_field->offset) = LIST_PAGE_SIZE;
   char *page_token = NULL;
   int rc = EXIT_OK;
   for (;;) {
-    if (token_field)
-      *(char **)((char *)body + token_field->offset) = page_token ? page_token : (char *)"";
+    if (token_field) *(char **)((char *)body + token_field->offset) = page_token ? page_token : (char *)"";
     Leerplek__V1__Response *response;
     rc = call(c, body_case, body, &response);
     if (rc) break;
@@ -279,8 +276,7 @@ static void print_table_rows(FILE *out, lp_format format, const json_t *rows, co
   lp_print_list(out, format, names, n, rows);
 }
 
-static int list_and_print(cli *c, int body_case, ProtobufCMessage *body, const char *const *columns,
-                          size_t n_columns) {
+static int list_and_print(cli *c, int body_case, ProtobufCMessage *body, const char *const *columns, size_t n_columns) {
   json_t *items = json_array();
   int rc = list_all(c, body_case, body, NULL, items);
   if (rc == EXIT_OK) lp_print_list(stdout, c->format, columns, n_columns, items);
@@ -307,8 +303,8 @@ static void print_command_help(const command *command, FILE *out) {
   const char *rest = strchr(usage, '\n');
   while (rest && strncmp(rest + 1, "       ", 7) == 0) rest = strchr(rest + 1, '\n');
   int synopsis_len = rest ? (int)(rest - usage) : (int)strlen(usage);
-  fprintf(out, _("Usage: leerplek %s%s%s %.*s\n%s.\n%s"), command->group, command->name[0] ? " " : "",
-          command->name, synopsis_len, usage, _(command->summary), rest ? rest + 1 : "");
+  fprintf(out, _("Usage: leerplek %s%s%s %.*s\n%s.\n%s"), command->group, command->name[0] ? " " : "", command->name,
+          synopsis_len, usage, _(command->summary), rest ? rest + 1 : "");
 }
 
 /* getopt_long with --help handled: returns the option, -2 after printing help (exit 0), or '?'
@@ -334,11 +330,11 @@ static int bad_option(const cli *c, const struct option *long_options, int optio
   return usage_error(c, _("unknown option or missing value: %s"), argv[optind - 1]);
 }
 
-#define HELP_OPTION {"help", no_argument, NULL, 'h'}
+#define HELP_OPTION                                                                                                    \
+  { "help", no_argument, NULL, 'h' }
 
 /* Commands that take only --help and a fixed number of positional arguments. */
-static int plain_arguments(cli *c, const command *command, int argc, char **argv, int wanted,
-                           const char *what) {
+static int plain_arguments(cli *c, const command *command, int argc, char **argv, int wanted, const char *what) {
   static const struct option options[] = {HELP_OPTION, {0, 0, 0, 0}};
   int option;
   while ((option = next_option(command, argc, argv, "h", options)) != -1) {
@@ -354,11 +350,10 @@ static int plain_arguments(cli *c, const command *command, int argc, char **argv
 
 static int list_body_case(cli_entity_id kind) {
   static const int cases[CLI_ENTITY_COUNT] = {
-      LEERPLEK__V1__REQUEST__BODY_LIST_TRAININGS, LEERPLEK__V1__REQUEST__BODY_LIST_COMPANIES,
-      LEERPLEK__V1__REQUEST__BODY_LIST_LOCATIONS, LEERPLEK__V1__REQUEST__BODY_LIST_VACANCIES,
-      LEERPLEK__V1__REQUEST__BODY_LIST_PUPILS, LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_ORGANISATIONS,
-      LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_OFFERS,
-      LEERPLEK__V1__REQUEST__BODY_LIST_REFERRALS};
+      LEERPLEK__V1__REQUEST__BODY_LIST_TRAININGS,      LEERPLEK__V1__REQUEST__BODY_LIST_COMPANIES,
+      LEERPLEK__V1__REQUEST__BODY_LIST_LOCATIONS,      LEERPLEK__V1__REQUEST__BODY_LIST_VACANCIES,
+      LEERPLEK__V1__REQUEST__BODY_LIST_PUPILS,         LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_ORGANISATIONS,
+      LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_OFFERS, LEERPLEK__V1__REQUEST__BODY_LIST_REFERRALS};
   return cases[kind];
 }
 
@@ -411,8 +406,7 @@ static int print_entities(cli *c, const cli_entity *kind, const char *owner_filt
     leerplek__v1__list_referrals_request__init(&request.referrals);
     body = &request.referrals.base;
     break;
-  case CLI_ENTITY_COUNT:
-    return EXIT_USAGE;
+  case CLI_ENTITY_COUNT: return EXIT_USAGE;
   }
   json_t *items = json_array();
   int rc = list_all(c, list_body_case(kind->id), body, kind, items);
@@ -432,19 +426,25 @@ static int owner_option_allowed(cli_entity_id kind) {
 /* `coordinator trainings` etc. and `export <kind>`: the same list, table or CSV by default. */
 static int run_entity_list(cli *c, const command *command, int argc, char **argv, const cli_entity *kind,
                            lp_format default_format) {
-  static const struct option options[] = {
-      HELP_OPTION, {"output", required_argument, NULL, 'o'}, {"owner", required_argument, NULL, 'w'},
-      CSV_OPTIONS, {0, 0, 0, 0}};
+  static const struct option options[] = {HELP_OPTION,
+                                          {"output", required_argument, NULL, 'o'},
+                                          {"owner", required_argument, NULL, 'w'},
+                                          CSV_OPTIONS,
+                                          {0, 0, 0, 0}};
   const char *output = NULL, *owner = "";
   int option, taken;
   while ((option = next_option(command, argc, argv, "ho:", options)) != -1) {
     if (option == -2) return EXIT_OK;
     if ((taken = take_csv_option(c, option, optarg)) != 0) {
       if (taken < 0) return EXIT_USAGE;
-    } else if (option == 'o') output = optarg;
-    else if (option == 'w' && owner_option_allowed(kind->id)) owner = optarg;
-    else if (option == 'w') return usage_error(c, _("--owner applies to locations, vacancies and pupils"));
-    else return bad_option(c, options, option, argv);
+    } else if (option == 'o')
+      output = optarg;
+    else if (option == 'w' && owner_option_allowed(kind->id))
+      owner = optarg;
+    else if (option == 'w')
+      return usage_error(c, _("--owner applies to locations, vacancies and pupils"));
+    else
+      return bad_option(c, options, option, argv);
   }
   if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
   if (!c->format_given) c->format = default_format;
@@ -475,18 +475,22 @@ static void print_kind_help(const char *verb, const cli_entity *kind, FILE *out)
 }
 
 static const char export_usage[] =
-N_(    "<kind> [--output FILE] [--owner ID] [--delimiter C] [--decimal-comma] [--json|--table]\n"
-    "Writes every <kind> the token may see as CSV (the columns import reads).\n"
-    "Kinds: trainings, companies, locations, vacancies, pupils, organisations, offers, referrals.\n"
-    "  --output FILE   write to FILE instead of standard output\n"
-    "  --owner ID      only this company's locations/vacancies or this school's pupils\n"
-    "  --delimiter C   ',' (default), ';' (with decimal commas, as Flemish spreadsheets read) or tab\n"
-    "  --decimal-comma write decimals as 51,21 (implied by --delimiter ';')\n");
+    N_("<kind> [--output FILE] [--owner ID] [--delimiter C] [--decimal-comma] [--json|--table]\n"
+       "Writes every <kind> the token may see as CSV (the columns import reads).\n"
+       "Kinds: trainings, companies, locations, vacancies, pupils, organisations, offers, referrals.\n"
+       "  --output FILE   write to FILE instead of standard output\n"
+       "  --owner ID      only this company's locations/vacancies or this school's pupils\n"
+       "  --delimiter C   ',' (default), ';' (with decimal commas, as Flemish spreadsheets read) or tab\n"
+       "  --decimal-comma write decimals as 51,21 (implied by --delimiter ';')\n");
 
 static int run_export(cli *c, const command *command, int argc, char **argv) {
   if (argc >= 2 && argv[1][0] != '-') {
     const cli_entity *kind = cli_entity_find(argv[1]);
-    if (!kind) return usage_error(c, _("unknown kind \"%s\" (trainings, companies, locations, vacancies, pupils, organisations, offers, referrals)"), argv[1]);
+    if (!kind)
+      return usage_error(c,
+                         _("unknown kind \"%s\" (trainings, companies, locations, vacancies, pupils, organisations, "
+                           "offers, referrals)"),
+                         argv[1]);
     for (int i = 2; i < argc; i++)
       if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
         print_command_help(command, stdout);
@@ -500,7 +504,8 @@ static int run_export(cli *c, const command *command, int argc, char **argv) {
     for (int k = 0; k < CLI_ENTITY_COUNT; k++) print_kind_help("export", &cli_entities[k], stdout);
     return EXIT_OK;
   }
-  return usage_error(c, _("expected a kind: trainings, companies, locations, vacancies, pupils, organisations, offers or referrals"));
+  return usage_error(
+      c, _("expected a kind: trainings, companies, locations, vacancies, pupils, organisations, offers or referrals"));
 }
 
 /* One import row's request kinds. */
@@ -533,8 +538,7 @@ static int send_step(cli *c, import_job *job, size_t row, step_action action) {
   Leerplek__V1__RegisterPupilRequest register_pupil = LEERPLEK__V1__REGISTER_PUPIL_REQUEST__INIT;
   Leerplek__V1__UpdatePupilRequest update_pupil = LEERPLEK__V1__UPDATE_PUPIL_REQUEST__INIT;
   Leerplek__V1__RequestPlacementRequest placement = LEERPLEK__V1__REQUEST_PLACEMENT_REQUEST__INIT;
-  Leerplek__V1__UpsertSupportOrganisationRequest organisation =
-      LEERPLEK__V1__UPSERT_SUPPORT_ORGANISATION_REQUEST__INIT;
+  Leerplek__V1__UpsertSupportOrganisationRequest organisation = LEERPLEK__V1__UPSERT_SUPPORT_ORGANISATION_REQUEST__INIT;
   Leerplek__V1__UpsertSupportOfferRequest offer = LEERPLEK__V1__UPSERT_SUPPORT_OFFER_REQUEST__INIT;
   Leerplek__V1__ReferPupilRequest refer = LEERPLEK__V1__REFER_PUPIL_REQUEST__INIT;
   Leerplek__V1__Referral *referral = (Leerplek__V1__Referral *)message;
@@ -606,29 +610,35 @@ static int send_step(cli *c, import_job *job, size_t row, step_action action) {
     refer.share_school_notes = referral->share_school_notes;
     set_body(&request, LEERPLEK__V1__REQUEST__BODY_REFER_PUPIL, &refer.base);
     break;
-  case CLI_ENTITY_COUNT:
-    break;
+  case CLI_ENTITY_COUNT: break;
   }
   int rc = leerplek_send(c->client, &request);
   if (job->kind->id == CLI_ENTITY_VACANCIES) vacancy->state = wanted_state;
   return rc;
 }
 
-static void judge_step(import_job *job, size_t row, step_action action,
-                       const Leerplek__V1__Response *response) {
+static void judge_step(import_job *job, size_t row, step_action action, const Leerplek__V1__Response *response) {
   int code = status_code(response);
   if (code == LEERPLEK__V1__STATUS_CODE__STATUS_CODE_OK_UNSPECIFIED) {
     /* Upserts say whether they created; publish/register create; updates replace. */
-    if (action == STEP_UPDATE) job->replaced++;
+    if (action == STEP_UPDATE)
+      job->replaced++;
     else if (action == STEP_CREATE) {
       int created = 1;
-      if (response->body_case == LEERPLEK__V1__RESPONSE__BODY_UPSERT_TRAINING) created = response->upsert_training->created;
-      if (response->body_case == LEERPLEK__V1__RESPONSE__BODY_UPSERT_COMPANY) created = response->upsert_company->created;
-      if (response->body_case == LEERPLEK__V1__RESPONSE__BODY_UPSERT_LOCATION) created = response->upsert_location->created;
-      if (response->body_case == LEERPLEK__V1__RESPONSE__BODY_UPSERT_SUPPORT_ORGANISATION) created = response->upsert_support_organisation->created;
-      if (response->body_case == LEERPLEK__V1__RESPONSE__BODY_UPSERT_SUPPORT_OFFER) created = response->upsert_support_offer->created;
-      if (created) job->created++;
-      else job->replaced++;
+      if (response->body_case == LEERPLEK__V1__RESPONSE__BODY_UPSERT_TRAINING)
+        created = response->upsert_training->created;
+      if (response->body_case == LEERPLEK__V1__RESPONSE__BODY_UPSERT_COMPANY)
+        created = response->upsert_company->created;
+      if (response->body_case == LEERPLEK__V1__RESPONSE__BODY_UPSERT_LOCATION)
+        created = response->upsert_location->created;
+      if (response->body_case == LEERPLEK__V1__RESPONSE__BODY_UPSERT_SUPPORT_ORGANISATION)
+        created = response->upsert_support_organisation->created;
+      if (response->body_case == LEERPLEK__V1__RESPONSE__BODY_UPSERT_SUPPORT_OFFER)
+        created = response->upsert_support_offer->created;
+      if (created)
+        job->created++;
+      else
+        job->replaced++;
     }
     return;
   }
@@ -641,13 +651,12 @@ static void judge_step(import_job *job, size_t row, step_action action,
     return; /* already waiting or placed: nothing to do */
   /* A referral still active is the row already imported: importing a file twice asks nothing
    * twice (a referral's reason and urgency stay as first asked). */
-  if (code == LEERPLEK__V1__STATUS_CODE__STATUS_CODE_ALREADY_EXISTS && job->kind->id == CLI_ENTITY_REFERRALS)
-    return;
+  if (code == LEERPLEK__V1__STATUS_CODE__STATUS_CODE_ALREADY_EXISTS && job->kind->id == CLI_ENTITY_REFERRALS) return;
   char why[1200];
   describe_status(response, why, sizeof why);
   static const char *const verbs[] = {"create", "update", "close", "request placement"};
-  lp_diag_add(job->diags, _("%s:%zu: %s refused: %s"), job->table->name, job->table->rows[row].line,
-              verbs[action], why);
+  lp_diag_add(job->diags, _("%s:%zu: %s refused: %s"), job->table->name, job->table->rows[row].line, verbs[action],
+              why);
   job->failed[row] = 1;
 }
 
@@ -667,8 +676,7 @@ static int run_steps(cli *c, import_job *job, const size_t *rows, size_t n_rows,
   }
   return EXIT_OK;
 transport_error:
-  fprintf(stderr, _("%s: connection to %s failed: %s\n"), c->command_name, c->address,
-          leerplek_error(c->client));
+  fprintf(stderr, _("%s: connection to %s failed: %s\n"), c->command_name, c->address, leerplek_error(c->client));
   return EXIT_CONNECTION;
 }
 
@@ -683,9 +691,10 @@ static int known_from_store(cli *c, cli_entity_id kind, lp_known *known) {
     Leerplek__V1__ListLocationsRequest locations = LEERPLEK__V1__LIST_LOCATIONS_REQUEST__INIT;
     Leerplek__V1__ListSupportOrganisationsRequest organisations =
         LEERPLEK__V1__LIST_SUPPORT_ORGANISATIONS_REQUEST__INIT;
-    ProtobufCMessage *body = k == CLI_ENTITY_TRAININGS ? &trainings.base
-                             : k == CLI_ENTITY_COMPANIES ? &companies.base
-                             : k == CLI_ENTITY_ORGANISATIONS ? &organisations.base : &locations.base;
+    ProtobufCMessage *body = k == CLI_ENTITY_TRAININGS       ? &trainings.base
+                             : k == CLI_ENTITY_COMPANIES     ? &companies.base
+                             : k == CLI_ENTITY_ORGANISATIONS ? &organisations.base
+                                                             : &locations.base;
     json_t *items = json_array();
     int rc = list_all(c, list_body_case((cli_entity_id)k), body, &cli_entities[k], items);
     if (rc == EXIT_OK) lp_known_add(known, (cli_entity_id)k, items);
@@ -716,10 +725,13 @@ static void known_from_set(const char *path, cli_entity_id kind, unsigned char d
     if (read_rc == 0) lp_rows_to_messages(&cli_entities[k], &table, &messages, &sibling_diags);
     if (sibling_diags.count)
       lp_diag_add(diags,
-                  dngettext(LP_TEXT_DOMAIN, "%s: has %zu problem, so references to its %s are not checked: check it first",
-                            "%s: has %zu problems, so references to its %s are not checked: check it first", sibling_diags.count),
+                  dngettext(LP_TEXT_DOMAIN,
+                            "%s: has %zu problem, so references to its %s are not checked: check it first",
+                            "%s: has %zu problems, so references to its %s are not checked: check it first",
+                            sibling_diags.count),
                   sibling, sibling_diags.count, cli_entities[k].name);
-    else lp_known_add_messages(known, &cli_entities[k], messages, table.n_rows);
+    else
+      lp_known_add_messages(known, &cli_entities[k], messages, table.n_rows);
     lp_messages_free(messages, sibling_diags.count ? 0 : table.n_rows);
     lp_diags_free(&sibling_diags);
     lp_csv_table_free(&table);
@@ -751,8 +763,9 @@ static int check_pupils_scope(cli *c, const lp_csv_table *table, ProtobufCMessag
 /* The problems that stop an import, and that nothing was imported. */
 static void print_problems(const cli *c, const lp_diags *diags, const char *name) {
   lp_diags_print(diags, stderr);
-  fprintf(stderr, dngettext(LP_TEXT_DOMAIN, "%s: %zu problem in %s; nothing was imported\n",
-                            "%s: %zu problems in %s; nothing was imported\n", diags->count),
+  fprintf(stderr,
+          dngettext(LP_TEXT_DOMAIN, "%s: %zu problem in %s; nothing was imported\n",
+                    "%s: %zu problems in %s; nothing was imported\n", diags->count),
           c->command_name, diags->count, name);
 }
 
@@ -763,20 +776,36 @@ static void print_problems(const cli *c, const lp_diags *diags, const char *name
 
 /* The columns of agreements.csv; the first six are required. */
 enum {
-  AGREEMENT_SCHOOL, AGREEMENT_PUPIL, AGREEMENT_VACANCY, AGREEMENT_REF, AGREEMENT_SIGNED, AGREEMENT_STARTS,
-  AGREEMENT_ENDS, AGREEMENT_ENDED, AGREEMENT_END_REASON, AGREEMENT_NOTE, AGREEMENT_COLUMN_COUNT,
+  AGREEMENT_SCHOOL,
+  AGREEMENT_PUPIL,
+  AGREEMENT_VACANCY,
+  AGREEMENT_REF,
+  AGREEMENT_SIGNED,
+  AGREEMENT_STARTS,
+  AGREEMENT_ENDS,
+  AGREEMENT_ENDED,
+  AGREEMENT_END_REASON,
+  AGREEMENT_NOTE,
+  AGREEMENT_COLUMN_COUNT,
   AGREEMENT_REQUIRED = AGREEMENT_STARTS + 1
 };
 static const char *const agreement_columns[AGREEMENT_COLUMN_COUNT] = {
     "school_id", "pupil_ref", "vacancy_id", "agreement_ref", "signed_on",
-    "starts_on", "ends_on", "ended_on", "end_reason", "placement_note"};
+    "starts_on", "ends_on",   "ended_on",   "end_reason",    "placement_note"};
 
 /* The calls of one row, in the order they are made; a row starts at the first its placement
  * still needs (a row already recorded starts at AGREEMENT_DONE), so importing a file twice
  * changes nothing. The checks come first and write nothing. */
 typedef enum agreement_step {
-  CHECK_PUPIL, CHECK_PLACEMENT, CHECK_VACANCY,
-  STEP_REQUEST_PLACEMENT, STEP_PLACE, STEP_ACCEPT_SCHOOL, STEP_ACCEPT_COMPANY, STEP_RECORD, STEP_END,
+  CHECK_PUPIL,
+  CHECK_PLACEMENT,
+  CHECK_VACANCY,
+  STEP_REQUEST_PLACEMENT,
+  STEP_PLACE,
+  STEP_ACCEPT_SCHOOL,
+  STEP_ACCEPT_COMPANY,
+  STEP_RECORD,
+  STEP_END,
   AGREEMENT_DONE
 } agreement_step;
 
@@ -787,8 +816,8 @@ typedef struct agreement_row {
   int has_ends, has_ended;
   agreement_step from; /* the first call this row needs */
   uint64_t proposal_id;
-  int64_t free_seats;  /* the vacancy's free seats, from CHECK_VACANCY */
-  int takes_seat;      /* the placement step takes one of them */
+  int64_t free_seats; /* the vacancy's free seats, from CHECK_VACANCY */
+  int takes_seat;     /* the placement step takes one of them */
   int failed;
 } agreement_row;
 
@@ -860,15 +889,15 @@ static int send_agreement_step(cli *c, agreement_row *row, agreement_step step) 
     end.ended_on = &row->ended_on;
     set_body(&request, LEERPLEK__V1__REQUEST__BODY_END_AGREEMENT, &end.base);
     break;
-  case AGREEMENT_DONE:
-    return -1;
+  case AGREEMENT_DONE: return -1;
   }
   return leerplek_send(c->client, &request);
 }
 
 static const char *const agreement_step_names[] = {
-    "get pupil", "get placement", "get vacancy", "request placement", "place pupil",
-    "accept (school side)", "accept (company side)", "record agreement", "end agreement"};
+    "get pupil",    "get placement",        "get vacancy",           "request placement",
+    "place pupil",  "accept (school side)", "accept (company side)", "record agreement",
+    "end agreement"};
 
 /* What the store says of a row at CHECK_PLACEMENT: where its calls start, or a problem. */
 static void judge_placement(agreement_job *job, agreement_row *row, const Leerplek__V1__Placement *placement) {
@@ -885,8 +914,9 @@ static void judge_placement(agreement_job *job, agreement_row *row, const Leerpl
     if (same_agreement) {
       row->from = AGREEMENT_DONE;
       if (!row->has_ended)
-        lp_diag_add(job->diags, _("%s:%zu (ended_on): agreement %s of pupil %s has ended already; the row says it runs"),
-                    job->name, row->line, ref, row->cells[AGREEMENT_PUPIL]);
+        lp_diag_add(job->diags,
+                    _("%s:%zu (ended_on): agreement %s of pupil %s has ended already; the row says it runs"), job->name,
+                    row->line, ref, row->cells[AGREEMENT_PUPIL]);
       return;
     }
     row->from = STEP_REQUEST_PLACEMENT; /* a new request after the one that ended */
@@ -916,10 +946,10 @@ static void judge_placement(agreement_job *job, agreement_row *row, const Leerpl
       return;
     }
     break;
-  default:
-    break;
+  default: break;
   }
-  lp_diag_add(job->diags, _("%s:%zu (pupil_ref): pupil %s is already accepted or has agreement %s at %s, not this row's %s at %s"),
+  lp_diag_add(job->diags,
+              _("%s:%zu (pupil_ref): pupil %s is already accepted or has agreement %s at %s, not this row's %s at %s"),
               job->name, row->line, row->cells[AGREEMENT_PUPIL], held_ref[0] ? held_ref : "-", here[0] ? here : "-",
               ref, vacancy);
   row->failed = 1;
@@ -1000,8 +1030,8 @@ static void check_seats(agreement_job *job) {
   for (size_t start = 0, end; start < n; start = end) {
     for (end = start + 1; end < n && compare_by_vacancy(&taking[start], &taking[end]) == 0;) end++;
     if ((int64_t)(end - start) > taking[start]->free_seats)
-      lp_diag_add(job->diags, _("%s:%zu (vacancy_id): %zu rows take a seat of vacancy %s, which has %lld free"), job->name,
-                  taking[start]->line, end - start, taking[start]->cells[AGREEMENT_VACANCY],
+      lp_diag_add(job->diags, _("%s:%zu (vacancy_id): %zu rows take a seat of vacancy %s, which has %lld free"),
+                  job->name, taking[start]->line, end - start, taking[start]->cells[AGREEMENT_VACANCY],
                   (long long)(taking[start]->free_seats > 0 ? taking[start]->free_seats : 0));
   }
   free(taking);
@@ -1030,8 +1060,10 @@ static void check_duplicates(agreement_job *job) {
   for (size_t i = 1; i < job->n_rows; i++)
     if (strcmp(sorted[i]->cells[AGREEMENT_SCHOOL], sorted[i - 1]->cells[AGREEMENT_SCHOOL]) == 0 &&
         strcmp(sorted[i]->cells[AGREEMENT_PUPIL], sorted[i - 1]->cells[AGREEMENT_PUPIL]) == 0)
-      lp_diag_add(job->diags, _("%s:%zu (pupil_ref): pupil %s has a row already (line %zu): leerplek holds one placement per pupil"),
-                  job->name, sorted[i]->line, sorted[i]->cells[AGREEMENT_PUPIL], sorted[i - 1]->line);
+      lp_diag_add(
+          job->diags,
+          _("%s:%zu (pupil_ref): pupil %s has a row already (line %zu): leerplek holds one placement per pupil"),
+          job->name, sorted[i]->line, sorted[i]->cells[AGREEMENT_PUPIL], sorted[i - 1]->line);
   qsort(sorted, job->n_rows, sizeof *sorted, compare_by_ref);
   for (size_t i = 1; i < job->n_rows; i++)
     if (strcmp(sorted[i]->cells[AGREEMENT_REF], sorted[i - 1]->cells[AGREEMENT_REF]) == 0)
@@ -1054,9 +1086,11 @@ static void check_agreement_rows(agreement_job *job, const lp_csv_table *table) 
   }
   for (size_t f = 0; f < table->header.n_fields; f++) {
     int known = 0;
-    for (int k = 0; k < AGREEMENT_COLUMN_COUNT; k++) known |= strcmp(table->header.fields[f], agreement_columns[k]) == 0;
+    for (int k = 0; k < AGREEMENT_COLUMN_COUNT; k++)
+      known |= strcmp(table->header.fields[f], agreement_columns[k]) == 0;
     if (!known)
-      lp_diag_add(job->diags, _("%s:%zu: unknown column \"%s\""), job->name, table->header.line, table->header.fields[f]);
+      lp_diag_add(job->diags, _("%s:%zu: unknown column \"%s\""), job->name, table->header.line,
+                  table->header.fields[f]);
   }
   if (job->diags->count) return;
   for (size_t i = 0; i < table->n_rows; i++) {
@@ -1077,8 +1111,10 @@ static void check_agreement_rows(agreement_job *job, const lp_csv_table *table) 
       int column;
       Leerplek__V1__Date *date;
       int *given;
-    } dates[] = {{AGREEMENT_SIGNED, &row->signed_on, NULL}, {AGREEMENT_STARTS, &row->starts_on, NULL},
-                 {AGREEMENT_ENDS, &row->ends_on, &row->has_ends}, {AGREEMENT_ENDED, &row->ended_on, &row->has_ended}};
+    } dates[] = {{AGREEMENT_SIGNED, &row->signed_on, NULL},
+                 {AGREEMENT_STARTS, &row->starts_on, NULL},
+                 {AGREEMENT_ENDS, &row->ends_on, &row->has_ends},
+                 {AGREEMENT_ENDED, &row->ended_on, &row->has_ended}};
     for (size_t d = 0; d < sizeof dates / sizeof dates[0]; d++) {
       leerplek__v1__date__init(dates[d].date);
       const char *text = row->cells[dates[d].column];
@@ -1086,10 +1122,12 @@ static void check_agreement_rows(agreement_job *job, const lp_csv_table *table) 
       if (!text[0]) continue;
       if (lp_date_parse(text, &dates[d].date->year, &dates[d].date->month, &dates[d].date->day, why, sizeof why))
         lp_diag_add(job->diags, _("%s:%zu (%s): %s"), job->name, row->line, agreement_columns[dates[d].column], why);
-      else if (dates[d].given) *dates[d].given = 1;
+      else if (dates[d].given)
+        *dates[d].given = 1;
     }
     /* "YYYY-MM-DD" compares as text once it parsed. */
-    if (row->has_ends && row->cells[AGREEMENT_STARTS][0] && strcmp(row->cells[AGREEMENT_ENDS], row->cells[AGREEMENT_STARTS]) <= 0)
+    if (row->has_ends && row->cells[AGREEMENT_STARTS][0] &&
+        strcmp(row->cells[AGREEMENT_ENDS], row->cells[AGREEMENT_STARTS]) <= 0)
       lp_diag_add(job->diags, _("%s:%zu (ends_on): must be after starts_on"), job->name, row->line);
     if (row->has_ended && strcmp(row->cells[AGREEMENT_ENDED], row->cells[AGREEMENT_SIGNED]) < 0)
       lp_diag_add(job->diags, _("%s:%zu (ended_on): before signed_on"), job->name, row->line);
@@ -1114,7 +1152,8 @@ static int check_coordinator(cli *c, agreement_job *job) {
   int rc = call(c, LEERPLEK__V1__REQUEST__BODY_HELLO, &hello.base, &response);
   if (rc) return rc;
   if (response->hello->role != LEERPLEK__V1__ROLE__ROLE_COORDINATOR)
-    lp_diag_add(job->diags, _("%s: importing agreements takes a coordinator token (it places pupils by hand)"), job->name);
+    lp_diag_add(job->diags, _("%s: importing agreements takes a coordinator token (it places pupils by hand)"),
+                job->name);
   leerplek_response_free(response);
   return 0;
 }
@@ -1130,7 +1169,8 @@ static int run_import_agreements(cli *c, const char *path, int check_only, char 
   }
   lp_diags diags = {0};
   lp_csv_table table;
-  int read_rc = lp_csv_read_with(strcmp(path, "-") == 0 ? "<stdin>" : path, in, (unsigned char)delimiter, &table, &diags);
+  int read_rc =
+      lp_csv_read_with(strcmp(path, "-") == 0 ? "<stdin>" : path, in, (unsigned char)delimiter, &table, &diags);
   if (in != stdin) fclose(in);
   agreement_job job = {table.name ? table.name : path, NULL, read_rc == 0 ? table.n_rows : 0, &diags};
   job.rows = calloc(job.n_rows + 1, sizeof *job.rows);
@@ -1168,12 +1208,13 @@ static int run_import_agreements(cli *c, const char *path, int check_only, char 
     }
     lp_diags_print(&diags, stderr);
     if (rc == EXIT_OK) {
-      printf(_("imported %zu of %zu agreements from %s (%zu running, %zu ended; %zu recorded now, %zu there already)\n"),
-             imported, job.n_rows, job.name, running, ended, imported - already, already);
+      printf(
+          _("imported %zu of %zu agreements from %s (%zu running, %zu ended; %zu recorded now, %zu there already)\n"),
+          imported, job.n_rows, job.name, running, ended, imported - already, already);
       if (imported < job.n_rows) rc = EXIT_REFUSED;
     } else if (rc == EXIT_CONNECTION) {
-      fprintf(stderr, _("%s: import of %s interrupted; rows before the failure may have been stored\n"), c->command_name,
-              job.name);
+      fprintf(stderr, _("%s: import of %s interrupted; rows before the failure may have been stored\n"),
+              c->command_name, job.name);
     }
   }
   free(job.rows);
@@ -1183,42 +1224,45 @@ static int run_import_agreements(cli *c, const char *path, int check_only, char 
 }
 
 static const char import_usage[] =
-N_(    "<kind> FILE.csv [--check] [--request] [--delimiter C] [--decimal-comma]\n"
-    "Reads FILE.csv ('-' = standard input) and creates or replaces every row: trainings,\n"
-    "companies and locations are upserted, vacancies published (or updated when they exist,\n"
-    "then closed when state is closed), pupils registered (or updated when they exist),\n"
-    "organisations and offers upserted, referrals asked for (an active one is left as it is).\n"
-    "The whole file is checked first, its references to trainings, companies, locations and\n"
-    "organisations against the store included: any bad row stops the import before anything\n"
-    "is sent, with file:line:column and what is wrong, and nothing is imported. Kinds:\n"
-    "trainings, companies, locations, vacancies, pupils, organisations (support organisations,\n"
-    "one row per site), offers, referrals (one row per component) - import in that order: each\n"
-    "refers to the ones before. And agreements (after the pupils and vacancies; COORDINATOR):\n"
-    "per row school_id, pupil_ref, vacancy_id, agreement_ref, signed_on, starts_on, optional\n"
-    "ends_on, ended_on with end_reason, placement_note; the pupil gets a placement request if\n"
-    "it has none, is placed on the vacancy by hand (placement_note is the written reason),\n"
-    "accepted for both sides, the agreement recorded and, with ended_on, ended. Checked whole\n"
-    "first, the pupils, their placements and the vacancies' free seats in the store included;\n"
-    "a row already recorded is left as it is.\n"
-    "  --check         only check, send nothing: references against the store (with a token)\n"
-    "                  and the files of the set beside FILE (trainings.csv, companies.csv, ...)\n"
-    "  --request       (pupils) also put every imported pupil on the waiting list\n"
-    "  --delimiter C   ',' (default), ';' (as Belgian spreadsheets save CSV; decimal commas\n"
-    "                  such as 51,21 are read too) or tab\n"
-    "  --decimal-comma read decimals written 51,21 (implied by --delimiter ';')\n"
-    "Text forms: UTF-8 (a byte order mark is fine); cells holding the delimiter, quotes or\n"
-    "newlines are quoted (\"mon,tue\"). Days cover a two-week cycle (weeks A and B):\n"
-    "  mon,tue            the same days both weeks\n"
-    "  A:mon,tue;B:wed    per week (a week left out has no days)\n"
-    "  MT.....MT.....     14 positions Monday A .. Sunday B: the day's letter or x = a workday, . = free\n"
-    "Coordinates are decimal degrees (WGS84, at most 6 decimals; '.' or with ';' files ','); lists are\n"
-    "separated by ';'; booleans are true/false, yes/no or 1/0. Bounds: fields up to 4096 bytes,\n"
-    "64 columns, 1000000 rows.\n");
+    N_("<kind> FILE.csv [--check] [--request] [--delimiter C] [--decimal-comma]\n"
+       "Reads FILE.csv ('-' = standard input) and creates or replaces every row: trainings,\n"
+       "companies and locations are upserted, vacancies published (or updated when they exist,\n"
+       "then closed when state is closed), pupils registered (or updated when they exist),\n"
+       "organisations and offers upserted, referrals asked for (an active one is left as it is).\n"
+       "The whole file is checked first, its references to trainings, companies, locations and\n"
+       "organisations against the store included: any bad row stops the import before anything\n"
+       "is sent, with file:line:column and what is wrong, and nothing is imported. Kinds:\n"
+       "trainings, companies, locations, vacancies, pupils, organisations (support organisations,\n"
+       "one row per site), offers, referrals (one row per component) - import in that order: each\n"
+       "refers to the ones before. And agreements (after the pupils and vacancies; COORDINATOR):\n"
+       "per row school_id, pupil_ref, vacancy_id, agreement_ref, signed_on, starts_on, optional\n"
+       "ends_on, ended_on with end_reason, placement_note; the pupil gets a placement request if\n"
+       "it has none, is placed on the vacancy by hand (placement_note is the written reason),\n"
+       "accepted for both sides, the agreement recorded and, with ended_on, ended. Checked whole\n"
+       "first, the pupils, their placements and the vacancies' free seats in the store included;\n"
+       "a row already recorded is left as it is.\n"
+       "  --check         only check, send nothing: references against the store (with a token)\n"
+       "                  and the files of the set beside FILE (trainings.csv, companies.csv, ...)\n"
+       "  --request       (pupils) also put every imported pupil on the waiting list\n"
+       "  --delimiter C   ',' (default), ';' (as Belgian spreadsheets save CSV; decimal commas\n"
+       "                  such as 51,21 are read too) or tab\n"
+       "  --decimal-comma read decimals written 51,21 (implied by --delimiter ';')\n"
+       "Text forms: UTF-8 (a byte order mark is fine); cells holding the delimiter, quotes or\n"
+       "newlines are quoted (\"mon,tue\"). Days cover a two-week cycle (weeks A and B):\n"
+       "  mon,tue            the same days both weeks\n"
+       "  A:mon,tue;B:wed    per week (a week left out has no days)\n"
+       "  MT.....MT.....     14 positions Monday A .. Sunday B: the day's letter or x = a workday, . = free\n"
+       "Coordinates are decimal degrees (WGS84, at most 6 decimals; '.' or with ';' files ','); lists are\n"
+       "separated by ';'; booleans are true/false, yes/no or 1/0. Bounds: fields up to 4096 bytes,\n"
+       "64 columns, 1000000 rows.\n");
 
 static int run_import(cli *c, const command *command, int argc, char **argv) {
-  static const struct option options[] = {
-      HELP_OPTION, {"check", no_argument, NULL, 'c'}, {"request", no_argument, NULL, 'r'},
-      {"delimiter", required_argument, NULL, 'd'}, {"decimal-comma", no_argument, NULL, 'C'}, {0, 0, 0, 0}};
+  static const struct option options[] = {HELP_OPTION,
+                                          {"check", no_argument, NULL, 'c'},
+                                          {"request", no_argument, NULL, 'r'},
+                                          {"delimiter", required_argument, NULL, 'd'},
+                                          {"decimal-comma", no_argument, NULL, 'C'},
+                                          {0, 0, 0, 0}};
   int check_only = 0, request_placements = 0, option;
   char delimiter = ',';
   while ((option = next_option(command, argc, argv, "h", options)) != -1) {
@@ -1226,13 +1270,17 @@ static int run_import(cli *c, const command *command, int argc, char **argv) {
       for (int k = 0; k < CLI_ENTITY_COUNT; k++) print_kind_help("import", &cli_entities[k], stdout);
       return EXIT_OK;
     }
-    if (option == 'c') check_only = 1;
-    else if (option == 'r') request_placements = 1;
+    if (option == 'c')
+      check_only = 1;
+    else if (option == 'r')
+      request_placements = 1;
     else if (option == 'd') {
       if (parse_delimiter(c, optarg, &delimiter)) return EXIT_USAGE;
       if (delimiter == ';') lp_text_set_decimal_comma(1);
-    } else if (option == 'C') lp_text_set_decimal_comma(1);
-    else return bad_option(c, options, option, argv);
+    } else if (option == 'C')
+      lp_text_set_decimal_comma(1);
+    else
+      return bad_option(c, options, option, argv);
   }
   if (argc - optind != 2) return usage_error(c, _("expected <kind> FILE.csv"));
   if (strcmp(argv[optind], "agreements") == 0) {
@@ -1240,7 +1288,11 @@ static int run_import(cli *c, const command *command, int argc, char **argv) {
     return run_import_agreements(c, argv[optind + 1], check_only, delimiter);
   }
   const cli_entity *kind = cli_entity_find(argv[optind]);
-  if (!kind) return usage_error(c, _("unknown kind \"%s\" (trainings, companies, locations, vacancies, pupils, organisations, offers, referrals)"), argv[optind]);
+  if (!kind)
+    return usage_error(
+        c,
+        _("unknown kind \"%s\" (trainings, companies, locations, vacancies, pupils, organisations, offers, referrals)"),
+        argv[optind]);
   if (request_placements && kind->id != CLI_ENTITY_PUPILS) return usage_error(c, _("--request applies to pupils only"));
   const char *path = argv[optind + 1];
   FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
@@ -1250,8 +1302,8 @@ static int run_import(cli *c, const command *command, int argc, char **argv) {
   }
   lp_diags diags = {0};
   lp_csv_table table;
-  int read_rc = lp_csv_read_with(strcmp(path, "-") == 0 ? "<stdin>" : path, in, (unsigned char)delimiter,
-                                 &table, &diags);
+  int read_rc =
+      lp_csv_read_with(strcmp(path, "-") == 0 ? "<stdin>" : path, in, (unsigned char)delimiter, &table, &diags);
   if (in != stdin) fclose(in);
   ProtobufCMessage **messages = NULL;
   if (read_rc == 0) lp_rows_to_messages(kind, &table, &messages, &diags);
@@ -1277,8 +1329,8 @@ static int run_import(cli *c, const command *command, int argc, char **argv) {
     if (rc == EXIT_OK) lp_refs_check(kind, &table, messages, &known, &diags);
     for (int k = 0; rc == EXIT_OK && !diags.count && k < CLI_ENTITY_COUNT; k++)
       if (lp_refs_needed(kind->id) & 1u << k && !known.complete[k])
-        printf(_("%s: references to %s not checked (no token for the store, no %s.csv beside the file)\n"),
-               table.name, cli_entities[k].name, cli_entities[k].name);
+        printf(_("%s: references to %s not checked (no token for the store, no %s.csv beside the file)\n"), table.name,
+               cli_entities[k].name, cli_entities[k].name);
     lp_known_free(&known);
   }
   if (rc == EXIT_OK && kind->id == CLI_ENTITY_PUPILS && (!check_only || (c->token && *c->token)))
@@ -1330,12 +1382,12 @@ static int run_import(cli *c, const command *command, int argc, char **argv) {
   for (size_t i = 0; i < n; i++) imported += !failed[i] && lp_row_leads(kind, messages[i]);
   lp_diags_print(&diags, stderr);
   if (rc == EXIT_OK) {
-    printf(_("imported %zu of %zu %s from %s (%zu created, %zu replaced)\n"), imported, n_lead, kind->name,
-           table.name, job.created, job.replaced);
+    printf(_("imported %zu of %zu %s from %s (%zu created, %zu replaced)\n"), imported, n_lead, kind->name, table.name,
+           job.created, job.replaced);
     if (imported < n_lead) rc = EXIT_REFUSED;
   } else if (rc == EXIT_CONNECTION) {
-    fprintf(stderr, _("%s: import of %s interrupted; rows before the failure may have been stored\n"),
-            c->command_name, table.name);
+    fprintf(stderr, _("%s: import of %s interrupted; rows before the failure may have been stored\n"), c->command_name,
+            table.name);
   }
   free(rows);
   free(retry);
@@ -1396,8 +1448,10 @@ static ProtobufCMessage *flags_to_message(const cli *c, const cli_entity *kind, 
     const char *open = strchr(diags.messages[i], '(');
     const char *close = open ? strstr(open, "): ") : NULL;
     const char *flag = close ? flag_of_column(flags, n_flags, open + 1, (size_t)(close - open - 1)) : NULL;
-    if (flag) fprintf(stderr, "%s: --%s: %s\n", c->command_name, flag, close + 3);
-    else fprintf(stderr, "%s: %s\n", c->command_name, diags.messages[i]);
+    if (flag)
+      fprintf(stderr, "%s: --%s: %s\n", c->command_name, flag, close + 3);
+    else
+      fprintf(stderr, "%s: %s\n", c->command_name, diags.messages[i]);
   }
   fprintf(stderr, _("Try '%s --help'.\n"), c->command_name);
   lp_diags_free(&diags);
@@ -1405,8 +1459,8 @@ static ProtobufCMessage *flags_to_message(const cli *c, const cli_entity *kind, 
 }
 
 /* Stores value under the option's column. */
-static int take_flag(const cli_entity *kind, const flag_column *flags, size_t n_flags, int option,
-                     const char *value, const char **values) {
+static int take_flag(const cli_entity *kind, const flag_column *flags, size_t n_flags, int option, const char *value,
+                     const char **values) {
   for (size_t f = 0; f < n_flags; f++) {
     if (flags[f].option != option) continue;
     for (size_t k = 0; k < kind->n_columns; k++)
@@ -1420,49 +1474,67 @@ static int take_flag(const cli_entity *kind, const flag_column *flags, size_t n_
 
 /* The columns a pupil's flags fill (register, update). --okan and --buso take no value on
  * register; update takes =no to clear them. */
-static const flag_column pupil_flags[] = {
-    {'r', "ref", "ref"}, {'t', "training", "training_code"}, {'R', "readiness", "readiness"},
-    {'a', "lat", "latitude"}, {'o', "lon", "longitude"}, {'p', "postcode", "home_postcode"},
-    {'d', "district", "home_district"}, {'m', "max-commute-km", "max_commute_km"}, {'D', "days", "days"},
-    {'P', "prefer", "preferred_companies"}, {'x', "exclude", "excluded_companies"},
-    {'O', "okan", "newcomer_okan"}, {'B', "buso", "special_needs_buso"}, {'n', "notes", "school_notes"},
-    {'s', "school", "school_id"}, {'T', "school-type", "school_type"}, {'S', "start", "wanted_start_date"}};
+static const flag_column pupil_flags[] = {{'r', "ref", "ref"},
+                                          {'t', "training", "training_code"},
+                                          {'R', "readiness", "readiness"},
+                                          {'a', "lat", "latitude"},
+                                          {'o', "lon", "longitude"},
+                                          {'p', "postcode", "home_postcode"},
+                                          {'d', "district", "home_district"},
+                                          {'m', "max-commute-km", "max_commute_km"},
+                                          {'D', "days", "days"},
+                                          {'P', "prefer", "preferred_companies"},
+                                          {'x', "exclude", "excluded_companies"},
+                                          {'O', "okan", "newcomer_okan"},
+                                          {'B', "buso", "special_needs_buso"},
+                                          {'n', "notes", "school_notes"},
+                                          {'s', "school", "school_id"},
+                                          {'T', "school-type", "school_type"},
+                                          {'S', "start", "wanted_start_date"}};
 #define N_PUPIL_FLAGS (sizeof pupil_flags / sizeof pupil_flags[0])
 
 /* Pupils are minors: the tool never asks for a name, only the school's pseudonymous reference. */
 static const char register_usage[] =
-N_(    "--ref REF --training CODE --readiness R --lat DEG --lon DEG --postcode PC\n"
-    "       --max-commute-km KM --days DAYS [--district D] [--prefer IDS] [--exclude IDS]\n"
-    "       [--okan] [--buso] [--notes TEXT] [--school ID] [--request] [--start YYYY-MM-DD]\n"
-    "Registers a pupil under the school's pseudonymous reference (never a name).\n"
-    "  --ref REF            the school's reference for the pupil, 1-32 of A-Z a-z 0-9 . _ -\n"
-    "  --training CODE      the training the pupil follows\n"
-    "  --readiness R        not_ready, partly or ready\n"
-    "  --lat, --lon DEG     home, decimal degrees (a rounded point or postcode centroid)\n"
-    "  --postcode PC        home postcode (4 digits)\n"
-    "  --district D         home district for the report\n"
-    "  --max-commute-km KM  0.1..200\n"
-    "  --days DAYS          days free for the workplace: mon,tue | A:mon,tue;B:wed | MT.....MT.....\n"
-    "  --prefer IDS         ranked company ids, ';'-separated\n"
-    "  --exclude IDS        company ids never to propose, ';'-separated\n"
-    "  --okan, --buso       priority flags (newcomer / special needs)\n"
-    "  --notes TEXT         school notes (no names or health details)\n"
-    "  --school ID          the school (coordinators; a school token uses its own)\n"
-    "  --request            also put the pupil on the waiting list\n"
-    "  --start YYYY-MM-DD   the start the school wants (places starting later than the window do not fit)\n");
+    N_("--ref REF --training CODE --readiness R --lat DEG --lon DEG --postcode PC\n"
+       "       --max-commute-km KM --days DAYS [--district D] [--prefer IDS] [--exclude IDS]\n"
+       "       [--okan] [--buso] [--notes TEXT] [--school ID] [--request] [--start YYYY-MM-DD]\n"
+       "Registers a pupil under the school's pseudonymous reference (never a name).\n"
+       "  --ref REF            the school's reference for the pupil, 1-32 of A-Z a-z 0-9 . _ -\n"
+       "  --training CODE      the training the pupil follows\n"
+       "  --readiness R        not_ready, partly or ready\n"
+       "  --lat, --lon DEG     home, decimal degrees (a rounded point or postcode centroid)\n"
+       "  --postcode PC        home postcode (4 digits)\n"
+       "  --district D         home district for the report\n"
+       "  --max-commute-km KM  0.1..200\n"
+       "  --days DAYS          days free for the workplace: mon,tue | A:mon,tue;B:wed | MT.....MT.....\n"
+       "  --prefer IDS         ranked company ids, ';'-separated\n"
+       "  --exclude IDS        company ids never to propose, ';'-separated\n"
+       "  --okan, --buso       priority flags (newcomer / special needs)\n"
+       "  --notes TEXT         school notes (no names or health details)\n"
+       "  --school ID          the school (coordinators; a school token uses its own)\n"
+       "  --request            also put the pupil on the waiting list\n"
+       "  --start YYYY-MM-DD   the start the school wants (places starting later than the window do not fit)\n");
 
 static int run_school_register(cli *c, const command *command, int argc, char **argv) {
-  static const struct option options[] = {
-      HELP_OPTION,
-      {"ref", required_argument, NULL, 'r'},          {"training", required_argument, NULL, 't'},
-      {"readiness", required_argument, NULL, 'R'},    {"lat", required_argument, NULL, 'a'},
-      {"lon", required_argument, NULL, 'o'},          {"postcode", required_argument, NULL, 'p'},
-      {"district", required_argument, NULL, 'd'},     {"max-commute-km", required_argument, NULL, 'm'},
-      {"days", required_argument, NULL, 'D'},         {"prefer", required_argument, NULL, 'P'},
-      {"exclude", required_argument, NULL, 'x'},      {"okan", no_argument, NULL, 'O'},
-      {"buso", no_argument, NULL, 'B'},               {"notes", required_argument, NULL, 'n'},
-      {"school", required_argument, NULL, 's'},       {"request", no_argument, NULL, 'q'},
-      {"start", required_argument, NULL, 'S'},        {0, 0, 0, 0}};
+  static const struct option options[] = {HELP_OPTION,
+                                          {"ref", required_argument, NULL, 'r'},
+                                          {"training", required_argument, NULL, 't'},
+                                          {"readiness", required_argument, NULL, 'R'},
+                                          {"lat", required_argument, NULL, 'a'},
+                                          {"lon", required_argument, NULL, 'o'},
+                                          {"postcode", required_argument, NULL, 'p'},
+                                          {"district", required_argument, NULL, 'd'},
+                                          {"max-commute-km", required_argument, NULL, 'm'},
+                                          {"days", required_argument, NULL, 'D'},
+                                          {"prefer", required_argument, NULL, 'P'},
+                                          {"exclude", required_argument, NULL, 'x'},
+                                          {"okan", no_argument, NULL, 'O'},
+                                          {"buso", no_argument, NULL, 'B'},
+                                          {"notes", required_argument, NULL, 'n'},
+                                          {"school", required_argument, NULL, 's'},
+                                          {"request", no_argument, NULL, 'q'},
+                                          {"start", required_argument, NULL, 'S'},
+                                          {0, 0, 0, 0}};
   const flag_column *flags = pupil_flags;
   const size_t n_flags = N_PUPIL_FLAGS;
   const cli_entity *kind = &cli_entities[CLI_ENTITY_PUPILS];
@@ -1502,16 +1574,18 @@ static int run_school_register(cli *c, const command *command, int argc, char **
 /* Commands naming one pupil: REF [--school ID] (and --reason for withdraw). */
 static int run_pupil_command(cli *c, const command *command, int argc, char **argv) {
   static const struct option options[] = {
-      HELP_OPTION, {"school", required_argument, NULL, 's'}, {"reason", required_argument, NULL, 'r'},
-      {0, 0, 0, 0}};
+      HELP_OPTION, {"school", required_argument, NULL, 's'}, {"reason", required_argument, NULL, 'r'}, {0, 0, 0, 0}};
   const char *school = "", *reason = "";
   int option;
   int body_case = command->extra;
   while ((option = next_option(command, argc, argv, "h", options)) != -1) {
     if (option == -2) return EXIT_OK;
-    if (option == 's') school = optarg;
-    else if (option == 'r' && body_case == LEERPLEK__V1__REQUEST__BODY_WITHDRAW_PLACEMENT) reason = optarg;
-    else return bad_option(c, options, option, argv);
+    if (option == 's')
+      school = optarg;
+    else if (option == 'r' && body_case == LEERPLEK__V1__REQUEST__BODY_WITHDRAW_PLACEMENT)
+      reason = optarg;
+    else
+      return bad_option(c, options, option, argv);
   }
   if (argc - optind != 1) return usage_error(c, _("expected the pupil's reference"));
   if (bounded_text(c, "reason", reason, 1000)) return EXIT_USAGE;
@@ -1539,8 +1613,7 @@ static int run_pupil_command(cli *c, const command *command, int argc, char **ar
   case LEERPLEK__V1__REQUEST__BODY_ERASE_PUPIL:
     erase.school_id = (char *)school, erase.pupil_ref = ref, body = &erase.base;
     break;
-  default:
-    return EXIT_USAGE;
+  default: return EXIT_USAGE;
   }
   return call_and_print(c, body_case, body);
 }
@@ -1548,8 +1621,7 @@ static int run_pupil_command(cli *c, const command *command, int argc, char **ar
 /* accept/decline: PROPOSAL_ID [--side school|company] [--reason TEXT]; command->extra = call. */
 static int run_proposal_answer(cli *c, const command *command, int argc, char **argv) {
   static const struct option options[] = {
-      HELP_OPTION, {"side", required_argument, NULL, 's'}, {"reason", required_argument, NULL, 'r'},
-      {0, 0, 0, 0}};
+      HELP_OPTION, {"side", required_argument, NULL, 's'}, {"reason", required_argument, NULL, 'r'}, {0, 0, 0, 0}};
   int side = 0, option;
   const char *reason = "";
   int declining = command->extra == LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL;
@@ -1602,9 +1674,12 @@ static int run_place(cli *c, const command *command, int argc, char **argv) {
   int option;
   while ((option = next_option(command, argc, argv, "h", options)) != -1) {
     if (option == -2) return EXIT_OK;
-    if (option == 'o') body.override_reason = optarg;
-    else if (option == 'n') body.unpinned = 1;
-    else return bad_option(c, options, option, argv);
+    if (option == 'o')
+      body.override_reason = optarg;
+    else if (option == 'n')
+      body.unpinned = 1;
+    else
+      return bad_option(c, options, option, argv);
   }
   if (argc - optind != 2) return usage_error(c, _("expected the pupil (SCHOOL/REF) and the vacancy"));
   if (bounded_text(c, "override", body.override_reason, 1000)) return EXIT_USAGE;
@@ -1629,18 +1704,26 @@ static int run_pin(cli *c, const command *command, int argc, char **argv) {
 }
 
 static int run_agreement(cli *c, const command *command, int argc, char **argv) {
-  static const struct option options[] = {
-      HELP_OPTION, {"ref", required_argument, NULL, 'r'}, {"signed", required_argument, NULL, 's'},
-      {"starts", required_argument, NULL, 't'}, {"ends", required_argument, NULL, 'e'}, {0, 0, 0, 0}};
+  static const struct option options[] = {HELP_OPTION,
+                                          {"ref", required_argument, NULL, 'r'},
+                                          {"signed", required_argument, NULL, 's'},
+                                          {"starts", required_argument, NULL, 't'},
+                                          {"ends", required_argument, NULL, 'e'},
+                                          {0, 0, 0, 0}};
   const char *ref = NULL, *signed_on = NULL, *starts_on = NULL, *ends_on = NULL;
   int option;
   while ((option = next_option(command, argc, argv, "h", options)) != -1) {
     if (option == -2) return EXIT_OK;
-    if (option == 'r') ref = optarg;
-    else if (option == 's') signed_on = optarg;
-    else if (option == 't') starts_on = optarg;
-    else if (option == 'e') ends_on = optarg;
-    else return bad_option(c, options, option, argv);
+    if (option == 'r')
+      ref = optarg;
+    else if (option == 's')
+      signed_on = optarg;
+    else if (option == 't')
+      starts_on = optarg;
+    else if (option == 'e')
+      ends_on = optarg;
+    else
+      return bad_option(c, options, option, argv);
   }
   if (argc - optind != 1) return usage_error(c, _("expected the proposal id"));
   if (!ref || !signed_on || !starts_on) return usage_error(c, _("--ref, --signed and --starts are required"));
@@ -1675,9 +1758,12 @@ static int run_end_agreement(cli *c, const command *command, int argc, char **ar
   int option;
   while ((option = next_option(command, argc, argv, "h", options)) != -1) {
     if (option == -2) return EXIT_OK;
-    if (option == 'r') reason = optarg;
-    else if (option == 'e') ended = optarg;
-    else return bad_option(c, options, option, argv);
+    if (option == 'r')
+      reason = optarg;
+    else if (option == 'e')
+      ended = optarg;
+    else
+      return bad_option(c, options, option, argv);
   }
   if (argc - optind != 1) return usage_error(c, _("expected the proposal id"));
   if (!reason || !*reason) return usage_error(c, _("--reason is required"));
@@ -1704,27 +1790,34 @@ static int run_close_year(cli *c, const command *command, int argc, char **argv)
   int option;
   while ((option = next_option(command, argc, argv, "h", options)) != -1) {
     if (option == -2) return EXIT_OK;
-    if (option == 'd') date = optarg;
-    else if (option == 'n') body.dry_run = 1;
-    else return bad_option(c, options, option, argv);
+    if (option == 'd')
+      date = optarg;
+    else if (option == 'n')
+      body.dry_run = 1;
+    else
+      return bad_option(c, options, option, argv);
   }
   if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
   if (!date) return usage_error(c, _("--date is required"));
   Leerplek__V1__Date boundary = LEERPLEK__V1__DATE__INIT;
   char why[200];
-  if (lp_date_parse(date, &boundary.year, &boundary.month, &boundary.day, why, sizeof why)) return bad_value(c, "date", why);
+  if (lp_date_parse(date, &boundary.year, &boundary.month, &boundary.day, why, sizeof why))
+    return bad_value(c, "date", why);
   body.boundary = &boundary;
   return call_and_print(c, LEERPLEK__V1__REQUEST__BODY_CLOSE_SCHOOL_YEAR, &body.base);
 }
 
 /* Lists of placements, proposals and the waiting list, with their filters. */
 static int run_placement_list(cli *c, const command *command, int argc, char **argv) {
-  static const struct option options[] = {
-      HELP_OPTION,
-      {"school", required_argument, NULL, 's'}, {"state", required_argument, NULL, 'S'},
-      {"training", required_argument, NULL, 't'}, {"vacancy", required_argument, NULL, 'v'},
-      {"company", required_argument, NULL, 'c'}, {"district", required_argument, NULL, 'd'},
-      CSV_OPTIONS, {0, 0, 0, 0}};
+  static const struct option options[] = {HELP_OPTION,
+                                          {"school", required_argument, NULL, 's'},
+                                          {"state", required_argument, NULL, 'S'},
+                                          {"training", required_argument, NULL, 't'},
+                                          {"vacancy", required_argument, NULL, 'v'},
+                                          {"company", required_argument, NULL, 'c'},
+                                          {"district", required_argument, NULL, 'd'},
+                                          CSV_OPTIONS,
+                                          {0, 0, 0, 0}};
   const char *school = "", *training = "", *vacancy = "", *company = "", *district = "";
   int state = 0, option, taken;
   int body_case = command->extra;
@@ -1753,49 +1846,47 @@ static int run_placement_list(cli *c, const command *command, int argc, char **a
    * first columns, then the acceptances, the agreement and the hint). */
   int wide = c->format != LP_FORMAT_TABLE;
   if (body_case == LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS && agreements) {
-    static const char *const columns[] = {N_("school_id"), N_("pupil_ref"), N_("training_code"), N_("proposal_id"),
-                                          N_("offer.vacancy_id"), N_("offer.company_id"), N_("offer.company_name"),
-                                          N_("offer.location_id"), N_("agreement.agreement_ref"),
-                                          N_("agreement.signed_on"), N_("agreement.starts_on"), N_("agreement.recorded")};
+    static const char *const columns[] = {
+        N_("school_id"),           N_("pupil_ref"),           N_("training_code"),
+        N_("proposal_id"),         N_("offer.vacancy_id"),    N_("offer.company_id"),
+        N_("offer.company_name"),  N_("offer.location_id"),   N_("agreement.agreement_ref"),
+        N_("agreement.signed_on"), N_("agreement.starts_on"), N_("agreement.recorded")};
     Leerplek__V1__ListPlacementsRequest body = LEERPLEK__V1__LIST_PLACEMENTS_REQUEST__INIT;
     body.school_id = (char *)school, body.training_code = (char *)training, body.vacancy_id = (char *)vacancy;
     body.state = LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_AGREEMENT;
     return list_and_print(c, body_case, &body.base, columns, sizeof columns / sizeof columns[0]);
   }
   if (body_case == LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS) {
-    static const char *const columns[] = {N_("school_id"), N_("pupil_ref"), N_("training_code"), N_("state"), N_("proposal_id"),
-                                          N_("offer.vacancy_id"), N_("offer.company_name"), N_("offer.distance_m"),
-                                          N_("answer_by"), N_("unplaced.reason"), N_("unplaced.help"),
-                                          /* CSV only from here */
-                                          N_("offer.company_id"), N_("offer.location_id"), N_("school_accepted"),
-                                          N_("company_accepted"), N_("requested"),
-                                          N_("agreement.agreement_ref"), N_("agreement.signed_on"),
-                                          N_("agreement.starts_on"), N_("unplaced.hint_kind"),
-                                          N_("unplaced.hint_vacancy_id"), N_("unplaced.hint_seats"),
-                                          N_("unplaced.hint_new_company"), N_("unplaced.hint_distance_m"),
-                                          N_("unplaced.hint_unchecked")};
+    static const char *const columns[] = {
+        N_("school_id"), N_("pupil_ref"), N_("training_code"), N_("state"), N_("proposal_id"), N_("offer.vacancy_id"),
+        N_("offer.company_name"), N_("offer.distance_m"), N_("answer_by"), N_("unplaced.reason"), N_("unplaced.help"),
+        /* CSV only from here */
+        N_("offer.company_id"), N_("offer.location_id"), N_("school_accepted"), N_("company_accepted"), N_("requested"),
+        N_("agreement.agreement_ref"), N_("agreement.signed_on"), N_("agreement.starts_on"), N_("unplaced.hint_kind"),
+        N_("unplaced.hint_vacancy_id"), N_("unplaced.hint_seats"), N_("unplaced.hint_new_company"),
+        N_("unplaced.hint_distance_m"), N_("unplaced.hint_unchecked")};
     Leerplek__V1__ListPlacementsRequest body = LEERPLEK__V1__LIST_PLACEMENTS_REQUEST__INIT;
     body.school_id = (char *)school, body.training_code = (char *)training, body.vacancy_id = (char *)vacancy;
     body.state = (Leerplek__V1__PlacementState)state;
     return list_and_print(c, body_case, &body.base, columns, wide ? sizeof columns / sizeof columns[0] : 11);
   }
   if (body_case == LEERPLEK__V1__REQUEST__BODY_LIST_PROPOSALS) {
-    static const char *const columns[] = {N_("proposal_id"), N_("vacancy_id"), N_("pupil_ref"), N_("training_code"), N_("readiness"),
-                                          N_("days"), N_("distance_band"), N_("state"), N_("company_accepted"),
+    static const char *const columns[] = {N_("proposal_id"),     N_("vacancy_id"), N_("pupil_ref"),
+                                          N_("training_code"),   N_("readiness"),  N_("days"),
+                                          N_("distance_band"),   N_("state"),      N_("company_accepted"),
                                           N_("school_accepted"), N_("answer_by")};
     Leerplek__V1__ListProposalsRequest body = LEERPLEK__V1__LIST_PROPOSALS_REQUEST__INIT;
     body.company_id = (char *)company, body.vacancy_id = (char *)vacancy;
     body.state = (Leerplek__V1__PlacementState)state;
     return list_and_print(c, body_case, &body.base, columns, sizeof columns / sizeof columns[0]);
   }
-  static const char *const columns[] = {N_("position"), N_("school_id"), N_("pupil_ref"), N_("training_code"), N_("readiness"),
-                                        N_("home_district"), N_("state"), N_("days_waiting"), N_("newcomer_okan"),
-                                        N_("special_needs_buso"), N_("unplaced.reason"), N_("unplaced.hint_kind"),
-                                        N_("unplaced.hint_vacancy_id"), N_("unplaced.hint_seats"), N_("unplaced.help"),
-                                        /* CSV only from here */
-                                        N_("waiting_since"), N_("priority_score"), N_("unplaced.hint_new_company"),
-                                        N_("unplaced.hint_distance_m"), N_("unplaced.hint_unchecked"),
-                                        N_("unplaced.nearest_vacancy_id"), N_("unplaced.nearest_distance_m")};
+  static const char *const columns[] = {
+      N_("position"), N_("school_id"), N_("pupil_ref"), N_("training_code"), N_("readiness"), N_("home_district"),
+      N_("state"), N_("days_waiting"), N_("newcomer_okan"), N_("special_needs_buso"), N_("unplaced.reason"),
+      N_("unplaced.hint_kind"), N_("unplaced.hint_vacancy_id"), N_("unplaced.hint_seats"), N_("unplaced.help"),
+      /* CSV only from here */
+      N_("waiting_since"), N_("priority_score"), N_("unplaced.hint_new_company"), N_("unplaced.hint_distance_m"),
+      N_("unplaced.hint_unchecked"), N_("unplaced.nearest_vacancy_id"), N_("unplaced.nearest_distance_m")};
   Leerplek__V1__GetWaitingListRequest body = LEERPLEK__V1__GET_WAITING_LIST_REQUEST__INIT;
   body.school_id = (char *)school, body.training_code = (char *)training, body.home_district = (char *)district;
   return list_and_print(c, body_case, &body.base, columns, wide ? sizeof columns / sizeof columns[0] : 15);
@@ -1842,24 +1933,33 @@ static int token_scope(cli *c, Leerplek__V1__Role role, const char *flag, Leerpl
 }
 
 /* The columns a vacancy's flags fill (publish, update-vacancy). */
-static const struct option vacancy_options[] = {
-    HELP_OPTION,
-    {"id", required_argument, NULL, 'i'},        {"location", required_argument, NULL, 'l'},
-    {"training", required_argument, NULL, 't'},  {"seats", required_argument, NULL, 's'},
-    {"min-readiness", required_argument, NULL, 'r'}, {"days", required_argument, NULL, 'd'},
-    {"kind", required_argument, NULL, 'k'},      {"start", required_argument, NULL, 'S'},
-    {"mentor", required_argument, NULL, 'm'},    {0, 0, 0, 0}};
-static const flag_column vacancy_flags[] = {
-    {'i', "id", "id"}, {'l', "location", "location_id"}, {'t', "training", "training_code"},
-    {'s', "seats", "seats"}, {'r', "min-readiness", "min_readiness"}, {'d', "days", "days"},
-    {'k', "kind", "kind"}, {'S', "start", "start_date"}, {'m', "mentor", "mentor"}};
+static const struct option vacancy_options[] = {HELP_OPTION,
+                                                {"id", required_argument, NULL, 'i'},
+                                                {"location", required_argument, NULL, 'l'},
+                                                {"training", required_argument, NULL, 't'},
+                                                {"seats", required_argument, NULL, 's'},
+                                                {"min-readiness", required_argument, NULL, 'r'},
+                                                {"days", required_argument, NULL, 'd'},
+                                                {"kind", required_argument, NULL, 'k'},
+                                                {"start", required_argument, NULL, 'S'},
+                                                {"mentor", required_argument, NULL, 'm'},
+                                                {0, 0, 0, 0}};
+static const flag_column vacancy_flags[] = {{'i', "id", "id"},
+                                            {'l', "location", "location_id"},
+                                            {'t', "training", "training_code"},
+                                            {'s', "seats", "seats"},
+                                            {'r', "min-readiness", "min_readiness"},
+                                            {'d', "days", "days"},
+                                            {'k', "kind", "kind"},
+                                            {'S', "start", "start_date"},
+                                            {'m', "mentor", "mentor"}};
 #define N_VACANCY_FLAGS (sizeof vacancy_flags / sizeof vacancy_flags[0])
 
 static const char update_vacancy_usage[] =
-N_(    "VACANCY_ID [--location LOC] [--training CODE] [--seats N] [--min-readiness R]\n"
-    "       [--days DAYS] [--kind K] [--start YYYY-MM-DD] [--mentor TEXT]\n"
-    "Changes the fields given and keeps the others (its open or closed state too). The change is\n"
-    "refused (ABORTED) when the vacancy changed since it was read: run it again.\n");
+    N_("VACANCY_ID [--location LOC] [--training CODE] [--seats N] [--min-readiness R]\n"
+       "       [--days DAYS] [--kind K] [--start YYYY-MM-DD] [--mentor TEXT]\n"
+       "Changes the fields given and keeps the others (its open or closed state too). The change is\n"
+       "refused (ABORTED) when the vacancy changed since it was read: run it again.\n");
 
 /* update-vacancy ID [flags] and reopen ID (command->extra 1): UpdateVacancy of the stored
  * record with the flags over it, conditional on the revision read. */
@@ -1882,7 +1982,8 @@ static int run_update_vacancy(cli *c, const command *command, int argc, char **a
   const Leerplek__V1__Vacancy *old = stored->get_vacancy->vacancy;
   Leerplek__V1__Vacancy *vacancy =
       (Leerplek__V1__Vacancy *)overlay_flags(c, kind, &old->base, vacancy_flags, N_VACANCY_FLAGS, given);
-  if (!vacancy) rc = EXIT_USAGE;
+  if (!vacancy)
+    rc = EXIT_USAGE;
   else {
     /* UNSPECIFIED keeps the state; OPEN reopens (the proto's Vacancy.state). */
     vacancy->state = reopen ? LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_OPEN
@@ -1897,30 +1998,36 @@ static int run_update_vacancy(cli *c, const command *command, int argc, char **a
   return rc;
 }
 
-
 static const char update_pupil_usage[] =
-N_(    "REF [--school ID] [--training CODE] [--readiness R] [--lat DEG --lon DEG]\n"
-    "       [--postcode PC] [--district D] [--max-commute-km KM] [--days DAYS] [--prefer IDS]\n"
-    "       [--exclude IDS] [--okan[=no]] [--buso[=no]] [--notes TEXT] [--school-type T]\n"
-    "Changes the fields given and keeps the others. A proposal that no longer fits is released.\n"
-    "The change is refused (ABORTED) when the pupil changed since it was read: run it again.\n"
-    "  --school ID      the pupil's school (coordinators; a school token uses its own)\n"
-    "  --prefer, --exclude IDS  company ids, ';'-separated; \"\" clears the list\n"
-    "  --okan, --buso   priority flags; =no clears one\n"
-    "  --school-type T  full_time, buso, learning_working or syntra\n");
+    N_("REF [--school ID] [--training CODE] [--readiness R] [--lat DEG --lon DEG]\n"
+       "       [--postcode PC] [--district D] [--max-commute-km KM] [--days DAYS] [--prefer IDS]\n"
+       "       [--exclude IDS] [--okan[=no]] [--buso[=no]] [--notes TEXT] [--school-type T]\n"
+       "Changes the fields given and keeps the others. A proposal that no longer fits is released.\n"
+       "The change is refused (ABORTED) when the pupil changed since it was read: run it again.\n"
+       "  --school ID      the pupil's school (coordinators; a school token uses its own)\n"
+       "  --prefer, --exclude IDS  company ids, ';'-separated; \"\" clears the list\n"
+       "  --okan, --buso   priority flags; =no clears one\n"
+       "  --school-type T  full_time, buso, learning_working or syntra\n");
 
 static int run_update_pupil(cli *c, const command *command, int argc, char **argv) {
-  static const struct option options[] = {
-      HELP_OPTION,
-      {"training", required_argument, NULL, 't'},     {"readiness", required_argument, NULL, 'R'},
-      {"lat", required_argument, NULL, 'a'},          {"lon", required_argument, NULL, 'o'},
-      {"postcode", required_argument, NULL, 'p'},     {"district", required_argument, NULL, 'd'},
-      {"max-commute-km", required_argument, NULL, 'm'}, {"days", required_argument, NULL, 'D'},
-      {"prefer", required_argument, NULL, 'P'},       {"exclude", required_argument, NULL, 'x'},
-      {"okan", optional_argument, NULL, 'O'},         {"buso", optional_argument, NULL, 'B'},
-      {"notes", required_argument, NULL, 'n'},        {"school", required_argument, NULL, 's'},
-      {"school-type", required_argument, NULL, 'T'},  {"start", required_argument, NULL, 'S'},
-      {0, 0, 0, 0}};
+  static const struct option options[] = {HELP_OPTION,
+                                          {"training", required_argument, NULL, 't'},
+                                          {"readiness", required_argument, NULL, 'R'},
+                                          {"lat", required_argument, NULL, 'a'},
+                                          {"lon", required_argument, NULL, 'o'},
+                                          {"postcode", required_argument, NULL, 'p'},
+                                          {"district", required_argument, NULL, 'd'},
+                                          {"max-commute-km", required_argument, NULL, 'm'},
+                                          {"days", required_argument, NULL, 'D'},
+                                          {"prefer", required_argument, NULL, 'P'},
+                                          {"exclude", required_argument, NULL, 'x'},
+                                          {"okan", optional_argument, NULL, 'O'},
+                                          {"buso", optional_argument, NULL, 'B'},
+                                          {"notes", required_argument, NULL, 'n'},
+                                          {"school", required_argument, NULL, 's'},
+                                          {"school-type", required_argument, NULL, 'T'},
+                                          {"start", required_argument, NULL, 'S'},
+                                          {0, 0, 0, 0}};
   const cli_entity *kind = &cli_entities[CLI_ENTITY_PUPILS];
   const char *given[LP_CSV_MAX_FIELDS] = {0};
   const char *school = "";
@@ -1940,8 +2047,10 @@ static int run_update_pupil(cli *c, const command *command, int argc, char **arg
   int rc = call(c, LEERPLEK__V1__REQUEST__BODY_GET_PUPIL, &get.base, &stored);
   if (rc) return rc;
   const Leerplek__V1__Pupil *old = stored->get_pupil->pupil;
-  Leerplek__V1__Pupil *pupil = (Leerplek__V1__Pupil *)overlay_flags(c, kind, &old->base, pupil_flags, N_PUPIL_FLAGS, given);
-  if (!pupil) rc = EXIT_USAGE;
+  Leerplek__V1__Pupil *pupil =
+      (Leerplek__V1__Pupil *)overlay_flags(c, kind, &old->base, pupil_flags, N_PUPIL_FLAGS, given);
+  if (!pupil)
+    rc = EXIT_USAGE;
   else {
     Leerplek__V1__UpdatePupilRequest body = LEERPLEK__V1__UPDATE_PUPIL_REQUEST__INIT;
     body.pupil = pupil;
@@ -1953,35 +2062,42 @@ static int run_update_pupil(cli *c, const command *command, int argc, char **arg
   return rc;
 }
 
-static const flag_column location_flags[] = {
-    {'i', "id", "id"}, {'c', "company", "company_id"}, {'n', "name", "name"}, {'A', "address", "address"},
-    {'a', "lat", "latitude"}, {'o', "lon", "longitude"}, {'p', "postcode", "postcode"},
-    {'d', "district", "district"}};
+static const flag_column location_flags[] = {{'i', "id", "id"},
+                                             {'c', "company", "company_id"},
+                                             {'n', "name", "name"},
+                                             {'A', "address", "address"},
+                                             {'a', "lat", "latitude"},
+                                             {'o', "lon", "longitude"},
+                                             {'p', "postcode", "postcode"},
+                                             {'d', "district", "district"}};
 #define N_LOCATION_FLAGS (sizeof location_flags / sizeof location_flags[0])
 
 static const char location_usage[] =
-N_(    "--id ID --postcode PC [--name TEXT] [--address TEXT] [--lat DEG --lon DEG]\n"
-    "       [--district D] [--company ID]\n"
-    "Creates or replaces a location of the company (all its fields; update-location changes some).\n"
-    "  --lat, --lon DEG  where it is, decimal degrees (left out: the postcode's centre)\n"
-    "  --district D      district or municipality for the report\n"
-    "  --company ID      the owning company (coordinators; a company token uses its own)\n");
+    N_("--id ID --postcode PC [--name TEXT] [--address TEXT] [--lat DEG --lon DEG]\n"
+       "       [--district D] [--company ID]\n"
+       "Creates or replaces a location of the company (all its fields; update-location changes some).\n"
+       "  --lat, --lon DEG  where it is, decimal degrees (left out: the postcode's centre)\n"
+       "  --district D      district or municipality for the report\n"
+       "  --company ID      the owning company (coordinators; a company token uses its own)\n");
 
 static const char update_location_usage[] =
-N_(    "LOCATION_ID [--name TEXT] [--address TEXT] [--lat DEG --lon DEG] [--postcode PC]\n"
-    "       [--district D]\n"
-    "Changes the fields given and keeps the others. The change is refused (ABORTED) when the\n"
-    "location changed since it was read: run it again.\n");
+    N_("LOCATION_ID [--name TEXT] [--address TEXT] [--lat DEG --lon DEG] [--postcode PC]\n"
+       "       [--district D]\n"
+       "Changes the fields given and keeps the others. The change is refused (ABORTED) when the\n"
+       "location changed since it was read: run it again.\n");
 
 /* location (create or replace, command->extra 0) and update-location ID (extra 1). */
 static int run_location(cli *c, const command *command, int argc, char **argv) {
-  static const struct option options[] = {
-      HELP_OPTION,
-      {"id", required_argument, NULL, 'i'},       {"company", required_argument, NULL, 'c'},
-      {"name", required_argument, NULL, 'n'},     {"address", required_argument, NULL, 'A'},
-      {"lat", required_argument, NULL, 'a'},      {"lon", required_argument, NULL, 'o'},
-      {"postcode", required_argument, NULL, 'p'}, {"district", required_argument, NULL, 'd'},
-      {0, 0, 0, 0}};
+  static const struct option options[] = {HELP_OPTION,
+                                          {"id", required_argument, NULL, 'i'},
+                                          {"company", required_argument, NULL, 'c'},
+                                          {"name", required_argument, NULL, 'n'},
+                                          {"address", required_argument, NULL, 'A'},
+                                          {"lat", required_argument, NULL, 'a'},
+                                          {"lon", required_argument, NULL, 'o'},
+                                          {"postcode", required_argument, NULL, 'p'},
+                                          {"district", required_argument, NULL, 'd'},
+                                          {0, 0, 0, 0}};
   int update = command->extra == 1;
   const cli_entity *kind = &cli_entities[CLI_ENTITY_LOCATIONS];
   const char *given[LP_CSV_MAX_FIELDS] = {0};
@@ -1994,7 +2110,8 @@ static int run_location(cli *c, const command *command, int argc, char **argv) {
       return bad_option(c, options, option, argv);
   }
   if (argc - optind != (update ? 1 : 0))
-    return update ? usage_error(c, _("expected the location id")) : usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
+    return update ? usage_error(c, _("expected the location id"))
+                  : usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
   Leerplek__V1__Response *stored = NULL;
   Leerplek__V1__Location *location = NULL;
   uint64_t expected_revision = 0;
@@ -2016,7 +2133,8 @@ static int run_location(cli *c, const command *command, int argc, char **argv) {
     }
     location = (Leerplek__V1__Location *)flags_to_message(c, kind, location_flags, N_LOCATION_FLAGS, given);
   }
-  if (!location) rc = EXIT_USAGE;
+  if (!location)
+    rc = EXIT_USAGE;
   else {
     Leerplek__V1__UpsertLocationRequest body = LEERPLEK__V1__UPSERT_LOCATION_REQUEST__INIT;
     body.location = location;
@@ -2032,13 +2150,13 @@ static int run_location(cli *c, const command *command, int argc, char **argv) {
 /* company                                                                                     */
 
 static const char publish_usage[] =
-N_(    "--id ID --location LOC --training CODE --seats N --min-readiness R --days DAYS\n"
-    "       --kind K --start YYYY-MM-DD [--mentor TEXT]\n"
-    "Publishes a new open vacancy at one of the company's locations.\n"
-    "  --seats N           1..100\n"
-    "  --min-readiness R   not_ready (preparatory places only), partly or ready\n"
-    "  --days DAYS         mon,tue | A:mon,tue;B:wed | MT.....MT.....\n"
-    "  --kind K            regular or preparatory\n");
+    N_("--id ID --location LOC --training CODE --seats N --min-readiness R --days DAYS\n"
+       "       --kind K --start YYYY-MM-DD [--mentor TEXT]\n"
+       "Publishes a new open vacancy at one of the company's locations.\n"
+       "  --seats N           1..100\n"
+       "  --min-readiness R   not_ready (preparatory places only), partly or ready\n"
+       "  --days DAYS         mon,tue | A:mon,tue;B:wed | MT.....MT.....\n"
+       "  --kind K            regular or preparatory\n");
 
 static int run_company_publish(cli *c, const command *command, int argc, char **argv) {
   const cli_entity *kind = &cli_entities[CLI_ENTITY_VACANCIES];
@@ -2075,25 +2193,33 @@ static int run_company_close(cli *c, const command *command, int argc, char **ar
 }
 
 static int run_company_vacancies(cli *c, const command *command, int argc, char **argv) {
-  static const struct option options[] = {
-      HELP_OPTION, {"company", required_argument, NULL, 'c'}, {"location", required_argument, NULL, 'l'},
-      {"training", required_argument, NULL, 't'}, {"state", required_argument, NULL, 's'}, {0, 0, 0, 0}};
+  static const struct option options[] = {HELP_OPTION,
+                                          {"company", required_argument, NULL, 'c'},
+                                          {"location", required_argument, NULL, 'l'},
+                                          {"training", required_argument, NULL, 't'},
+                                          {"state", required_argument, NULL, 's'},
+                                          {0, 0, 0, 0}};
   Leerplek__V1__ListVacanciesRequest body = LEERPLEK__V1__LIST_VACANCIES_REQUEST__INIT;
   int option, state = 0;
   while ((option = next_option(command, argc, argv, "h", options)) != -1) {
     if (option == -2) return EXIT_OK;
-    if (option == 'c') body.company_id = optarg;
-    else if (option == 'l') body.location_id = optarg;
-    else if (option == 't') body.training_code = optarg;
+    if (option == 'c')
+      body.company_id = optarg;
+    else if (option == 'l')
+      body.location_id = optarg;
+    else if (option == 't')
+      body.training_code = optarg;
     else if (option == 's') {
       if (parse_enum_flag(c, "state", &leerplek__v1__vacancy_state__descriptor, optarg, &state)) return EXIT_USAGE;
-    } else return bad_option(c, options, option, argv);
+    } else
+      return bad_option(c, options, option, argv);
   }
   if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
   body.state = (Leerplek__V1__VacancyState)state;
-  static const char *const columns[] = {N_("id"), N_("location_id"), N_("training_code"), N_("seats"), N_("seats_proposed"),
-                                        N_("seats_filled"), N_("min_readiness"), N_("days"), N_("kind"), N_("state"),
-                                        N_("start_date")};
+  static const char *const columns[] = {
+      N_("id"),           N_("location_id"),   N_("training_code"), N_("seats"), N_("seats_proposed"),
+      N_("seats_filled"), N_("min_readiness"), N_("days"),          N_("kind"),  N_("state"),
+      N_("start_date")};
   return list_and_print(c, LEERPLEK__V1__REQUEST__BODY_LIST_VACANCIES, &body.base, columns,
                         sizeof columns / sizeof columns[0]);
 }
@@ -2102,15 +2228,15 @@ static int run_company_vacancies(cli *c, const command *command, int argc, char 
 /* coordinator                                                                                 */
 
 static const char report_usage[] =
-N_(    "[--max-shortages N] [--table=NAME | --csv-dir DIR] [--delimiter C] [--decimal-comma]\n"
-    "The coordinators' report: all of it, or one of its tables (a table, --csv or --json).\n"
-    "  --max-shortages N  list at most N shortages (1..200)\n"
-    "  --table=NAME       one table (write the '='): headline, by_training, by_district,\n"
-    "                     shortages, reasons, school_types, trend, trend_trainings,\n"
-    "                     registration_point, last_rematch\n"
-    "  --csv-dir DIR      write every table as DIR/NAME.csv (header row of field names)\n"
-    "  --delimiter C      ',' (default), ';' (with decimal commas) or tab\n"
-    "  --decimal-comma    write decimals as 51,21 (implied by --delimiter ';')\n");
+    N_("[--max-shortages N] [--table=NAME | --csv-dir DIR] [--delimiter C] [--decimal-comma]\n"
+       "The coordinators' report: all of it, or one of its tables (a table, --csv or --json).\n"
+       "  --max-shortages N  list at most N shortages (1..200)\n"
+       "  --table=NAME       one table (write the '='): headline, by_training, by_district,\n"
+       "                     shortages, reasons, school_types, trend, trend_trainings,\n"
+       "                     registration_point, last_rematch\n"
+       "  --csv-dir DIR      write every table as DIR/NAME.csv (header row of field names)\n"
+       "  --delimiter C      ',' (default), ';' (with decimal commas) or tab\n"
+       "  --decimal-comma    write decimals as 51,21 (implied by --delimiter ';')\n");
 
 /* Writes every table of the report as DIR/NAME.csv. */
 static int write_report_tables(cli *c, const json_t *report, const char *dir) {
@@ -2138,9 +2264,12 @@ static int write_report_tables(cli *c, const json_t *report, const char *dir) {
 }
 
 static int run_report(cli *c, const command *command, int argc, char **argv) {
-  static const struct option options[] = {
-      HELP_OPTION, {"max-shortages", required_argument, NULL, 'm'}, {"table", required_argument, NULL, 't'},
-      {"csv-dir", required_argument, NULL, 'o'}, CSV_OPTIONS, {0, 0, 0, 0}};
+  static const struct option options[] = {HELP_OPTION,
+                                          {"max-shortages", required_argument, NULL, 'm'},
+                                          {"table", required_argument, NULL, 't'},
+                                          {"csv-dir", required_argument, NULL, 'o'},
+                                          CSV_OPTIONS,
+                                          {0, 0, 0, 0}};
   Leerplek__V1__GetReportRequest body = LEERPLEK__V1__GET_REPORT_REQUEST__INIT;
   const char *table = NULL, *dir = NULL;
   int option, taken;
@@ -2150,16 +2279,20 @@ static int run_report(cli *c, const command *command, int argc, char **argv) {
       if (taken < 0) return EXIT_USAGE;
     } else if (option == 'm') {
       if (parse_u32_flag(c, "max-shortages", optarg, 1, 200, &body.max_shortages)) return EXIT_USAGE;
-    } else if (option == 't') table = optarg;
-    else if (option == 'o') dir = optarg;
-    else return bad_option(c, options, option, argv);
+    } else if (option == 't')
+      table = optarg;
+    else if (option == 'o')
+      dir = optarg;
+    else
+      return bad_option(c, options, option, argv);
   }
   if (optind != argc) {
     json_t *rows, *columns;
     int is_table = lp_report_table(NULL, argv[optind], &rows, &columns) == 0;
     if (is_table) json_decref(rows), json_decref(columns);
     /* "--table NAME" without '=': the global --table (the table format) took the flag. */
-    if (is_table) return usage_error(c, _("write --table=%s (with '='; --table alone chooses the table format)"), argv[optind]);
+    if (is_table)
+      return usage_error(c, _("write --table=%s (with '='; --table alone chooses the table format)"), argv[optind]);
     return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
   }
   if (table && dir) return usage_error(c, _("choose --table or --csv-dir"));
@@ -2191,7 +2324,8 @@ static int run_report(cli *c, const command *command, int argc, char **argv) {
     json_t *reply = json_pack("{s:O}", "report", report);
     lp_print_object(stdout, c->format, reply);
     json_decref(reply);
-  } else if (dir) rc = write_report_tables(c, report, dir);
+  } else if (dir)
+    rc = write_report_tables(c, report, dir);
   else {
     json_t *rows, *columns;
     lp_report_table(report, table, &rows, &columns);
@@ -2213,10 +2347,12 @@ static int run_flags(cli *c, const command *command, int argc, char **argv, prot
   int option;
   while ((option = next_option(command, argc, argv, "h", options)) != -1) {
     if (option == -2) return EXIT_OK;
-    if (option == 'n') *dry_run = 1;
+    if (option == 'n')
+      *dry_run = 1;
     else if (option == 'm') {
       if (parse_u32_flag(c, "max-changes", optarg, 1, 1000, max_changes)) return EXIT_USAGE;
-    } else return bad_option(c, options, option, argv);
+    } else
+      return bad_option(c, options, option, argv);
   }
   if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
   return -1;
@@ -2232,9 +2368,12 @@ static int run_rematch(cli *c, const command *command, int argc, char **argv) {
 /* admin                                                                                       */
 
 static int run_create_token(cli *c, const command *command, int argc, char **argv) {
-  static const struct option options[] = {
-      HELP_OPTION, {"role", required_argument, NULL, 'r'}, {"scope", required_argument, NULL, 's'},
-      {"label", required_argument, NULL, 'l'}, {"expires", required_argument, NULL, 'e'}, {0, 0, 0, 0}};
+  static const struct option options[] = {HELP_OPTION,
+                                          {"role", required_argument, NULL, 'r'},
+                                          {"scope", required_argument, NULL, 's'},
+                                          {"label", required_argument, NULL, 'l'},
+                                          {"expires", required_argument, NULL, 'e'},
+                                          {0, 0, 0, 0}};
   Leerplek__V1__CreateTokenRequest body = LEERPLEK__V1__CREATE_TOKEN_REQUEST__INIT;
   int option, role = 0;
   char why[200];
@@ -2242,20 +2381,24 @@ static int run_create_token(cli *c, const command *command, int argc, char **arg
     if (option == -2) return EXIT_OK;
     if (option == 'r') {
       if (parse_enum_flag(c, "role", &leerplek__v1__role__descriptor, optarg, &role)) return EXIT_USAGE;
-    } else if (option == 's') body.scope_id = optarg;
+    } else if (option == 's')
+      body.scope_id = optarg;
     else if (option == 'l') {
       if (bounded_text(c, "label", optarg, 100)) return EXIT_USAGE;
       body.label = optarg;
     } else if (option == 'e') {
       if (lp_time_parse(optarg, &body.expires_unix_s, why, sizeof why)) return bad_value(c, "expires", why);
-    } else return bad_option(c, options, option, argv);
+    } else
+      return bad_option(c, options, option, argv);
   }
   if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
   if (!role) return usage_error(c, _("--role is required (school, company, support, coordinator or admin)"));
   int scoped = role == LEERPLEK__V1__ROLE__ROLE_SCHOOL || role == LEERPLEK__V1__ROLE__ROLE_COMPANY ||
                role == LEERPLEK__V1__ROLE__ROLE_SUPPORT;
-  if (scoped && !body.scope_id[0]) return usage_error(c, _("--scope is required for school, company and support tokens"));
-  if (!scoped && body.scope_id[0]) return usage_error(c, _("--scope applies to school, company and support tokens only"));
+  if (scoped && !body.scope_id[0])
+    return usage_error(c, _("--scope is required for school, company and support tokens"));
+  if (!scoped && body.scope_id[0])
+    return usage_error(c, _("--scope applies to school, company and support tokens only"));
   /* tokens-plan.txt (leerplek-gen --demo) names scopes as "school:VT001": accept that form
    * when the prefix matches --role, so the plan's lines can be pasted. */
   const char *colon = strchr(body.scope_id, ':');
@@ -2280,22 +2423,28 @@ static int run_revoke_token(cli *c, const command *command, int argc, char **arg
 }
 
 static int run_list_tokens(cli *c, const command *command, int argc, char **argv) {
-  static const struct option options[] = {
-      HELP_OPTION, {"role", required_argument, NULL, 'r'}, {"scope", required_argument, NULL, 's'},
-      {"all", no_argument, NULL, 'a'}, {0, 0, 0, 0}};
+  static const struct option options[] = {HELP_OPTION,
+                                          {"role", required_argument, NULL, 'r'},
+                                          {"scope", required_argument, NULL, 's'},
+                                          {"all", no_argument, NULL, 'a'},
+                                          {0, 0, 0, 0}};
   Leerplek__V1__ListTokensRequest body = LEERPLEK__V1__LIST_TOKENS_REQUEST__INIT;
   int option, role = 0;
   while ((option = next_option(command, argc, argv, "h", options)) != -1) {
     if (option == -2) return EXIT_OK;
     if (option == 'r') {
       if (parse_enum_flag(c, "role", &leerplek__v1__role__descriptor, optarg, &role)) return EXIT_USAGE;
-    } else if (option == 's') body.scope_id = optarg;
-    else if (option == 'a') body.include_revoked = 1;
-    else return bad_option(c, options, option, argv);
+    } else if (option == 's')
+      body.scope_id = optarg;
+    else if (option == 'a')
+      body.include_revoked = 1;
+    else
+      return bad_option(c, options, option, argv);
   }
   if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
   body.role = (Leerplek__V1__Role)role;
-  static const char *const columns[] = {N_("id"), N_("role"), N_("scope_id"), N_("label"), N_("created"), N_("expires"), N_("revoked")};
+  static const char *const columns[] = {N_("id"),      N_("role"),    N_("scope_id"), N_("label"),
+                                        N_("created"), N_("expires"), N_("revoked")};
   return list_and_print(c, LEERPLEK__V1__REQUEST__BODY_LIST_TOKENS, &body.base, columns,
                         sizeof columns / sizeof columns[0]);
 }
@@ -2308,7 +2457,8 @@ static int run_list_tokens(cli *c, const command *command, int argc, char **argv
 static int referral_key(const cli *c, int argc, char **argv, const char *school, int component,
                         Leerplek__V1__ReferralKey *key) {
   if (argc - optind != 1) return usage_error(c, _("expected the pupil's reference"));
-  if (!component) return usage_error(c, _("--component is required (fovorm, fowerk, foibal, bgltra, prjlew or altdel)"));
+  if (!component)
+    return usage_error(c, _("--component is required (fovorm, fowerk, foibal, bgltra, prjlew or altdel)"));
   key->school_id = (char *)school;
   key->pupil_ref = argv[optind];
   key->component = (Leerplek__V1__SupportComponent)component;
@@ -2319,10 +2469,14 @@ static int referral_key(const cli *c, int argc, char **argv, const char *school,
  * accept/decline/start/end. `extra` is the request's body case; the side follows the token
  * (the daemon derives it), so a coordinator uses --side. */
 static int run_referral_command(cli *c, const command *command, int argc, char **argv) {
-  static const struct option options[] = {
-      HELP_OPTION, {"school", required_argument, NULL, 's'}, {"component", required_argument, NULL, 'c'},
-      {"reason", required_argument, NULL, 'r'}, {"outcome", required_argument, NULL, 'o'},
-      {"note", required_argument, NULL, 'n'}, {"side", required_argument, NULL, 'S'}, {0, 0, 0, 0}};
+  static const struct option options[] = {HELP_OPTION,
+                                          {"school", required_argument, NULL, 's'},
+                                          {"component", required_argument, NULL, 'c'},
+                                          {"reason", required_argument, NULL, 'r'},
+                                          {"outcome", required_argument, NULL, 'o'},
+                                          {"note", required_argument, NULL, 'n'},
+                                          {"side", required_argument, NULL, 'S'},
+                                          {0, 0, 0, 0}};
   int body_case = command->extra;
   int takes_reason = body_case == LEERPLEK__V1__REQUEST__BODY_WITHDRAW_REFERRAL ||
                      body_case == LEERPLEK__V1__REQUEST__BODY_DECLINE_REFERRAL;
@@ -2333,17 +2487,21 @@ static int run_referral_command(cli *c, const command *command, int argc, char *
   int component = 0, outcome = 0, side = 0, option;
   while ((option = next_option(command, argc, argv, "h", options)) != -1) {
     if (option == -2) return EXIT_OK;
-    if (option == 's') school = optarg;
+    if (option == 's')
+      school = optarg;
     else if (option == 'c') {
       if (parse_enum_flag(c, "component", &leerplek__v1__support_component__descriptor, optarg, &component))
         return EXIT_USAGE;
-    } else if (option == 'r' && takes_reason) text = optarg;
-    else if (option == 'n' && is_end) text = optarg;
+    } else if (option == 'r' && takes_reason)
+      text = optarg;
+    else if (option == 'n' && is_end)
+      text = optarg;
     else if (option == 'o' && is_end) {
       if (parse_enum_flag(c, "outcome", &leerplek__v1__readiness__descriptor, optarg, &outcome)) return EXIT_USAGE;
     } else if (option == 'S' && takes_side) {
       if (parse_enum_flag(c, "side", &leerplek__v1__referral_side__descriptor, optarg, &side)) return EXIT_USAGE;
-    } else return bad_option(c, options, option, argv);
+    } else
+      return bad_option(c, options, option, argv);
   }
   Leerplek__V1__ReferralKey key = LEERPLEK__V1__REFERRAL_KEY__INIT;
   int rc = referral_key(c, argc, argv, school, component, &key);
@@ -2364,50 +2522,56 @@ static int run_referral_command(cli *c, const command *command, int argc, char *
     decline.referral = &key, decline.side = (Leerplek__V1__ReferralSide)side, decline.reason = (char *)text;
     body = &decline.base;
     break;
-  case LEERPLEK__V1__REQUEST__BODY_START_REFERRAL:
-    start.referral = &key, body = &start.base;
-    break;
+  case LEERPLEK__V1__REQUEST__BODY_START_REFERRAL: start.referral = &key, body = &start.base; break;
   case LEERPLEK__V1__REQUEST__BODY_END_REFERRAL:
     end.referral = &key, end.outcome = (Leerplek__V1__Readiness)outcome, end.note = (char *)text;
     body = &end.base;
     break;
-  default:
-    withdraw.referral = &key, withdraw.reason = (char *)text, body = &withdraw.base;
-    break;
+  default: withdraw.referral = &key, withdraw.reason = (char *)text, body = &withdraw.base; break;
   }
   return call_and_print(c, body_case, body);
 }
 
 static const char refer_usage[] =
-N_(    "REF --components C[,C...] --reason TEXT --urgency normal|high [--share-flags]\n"
-    "       [--share-notes] [--school ID]\n"
-    "Refers a registered pupil to the preparatory track, one waiting referral per component.\n"
-    "  --components C   fovorm, fowerk, foibal, bgltra, prjlew, altdel (',' or ';'-separated)\n"
-    "  --reason TEXT    why, in a few words (1..200 bytes; no names or health details)\n"
-    "  --urgency U      normal or high\n"
-    "  --share-flags    let the organisation holding a referral see the priority flags\n"
-    "  --share-notes    let the organisation holding a referral see the school notes\n"
-    "  --school ID      the pupil's school (coordinators; a school token uses its own)\n");
+    N_("REF --components C[,C...] --reason TEXT --urgency normal|high [--share-flags]\n"
+       "       [--share-notes] [--school ID]\n"
+       "Refers a registered pupil to the preparatory track, one waiting referral per component.\n"
+       "  --components C   fovorm, fowerk, foibal, bgltra, prjlew, altdel (',' or ';'-separated)\n"
+       "  --reason TEXT    why, in a few words (1..200 bytes; no names or health details)\n"
+       "  --urgency U      normal or high\n"
+       "  --share-flags    let the organisation holding a referral see the priority flags\n"
+       "  --share-notes    let the organisation holding a referral see the school notes\n"
+       "  --school ID      the pupil's school (coordinators; a school token uses its own)\n");
 
 static int run_school_refer(cli *c, const command *command, int argc, char **argv) {
-  static const struct option options[] = {
-      HELP_OPTION, {"components", required_argument, NULL, 'c'}, {"reason", required_argument, NULL, 'r'},
-      {"urgency", required_argument, NULL, 'u'}, {"share-flags", no_argument, NULL, 'F'},
-      {"share-notes", no_argument, NULL, 'N'}, {"school", required_argument, NULL, 's'}, {0, 0, 0, 0}};
+  static const struct option options[] = {HELP_OPTION,
+                                          {"components", required_argument, NULL, 'c'},
+                                          {"reason", required_argument, NULL, 'r'},
+                                          {"urgency", required_argument, NULL, 'u'},
+                                          {"share-flags", no_argument, NULL, 'F'},
+                                          {"share-notes", no_argument, NULL, 'N'},
+                                          {"school", required_argument, NULL, 's'},
+                                          {0, 0, 0, 0}};
   Leerplek__V1__ReferPupilRequest body = LEERPLEK__V1__REFER_PUPIL_REQUEST__INIT;
   Leerplek__V1__SupportComponent components[6];
   const char *components_text = NULL;
   int urgency = 0, option;
   while ((option = next_option(command, argc, argv, "h", options)) != -1) {
     if (option == -2) return EXIT_OK;
-    if (option == 'c') components_text = optarg;
-    else if (option == 'r') body.reason = optarg;
+    if (option == 'c')
+      components_text = optarg;
+    else if (option == 'r')
+      body.reason = optarg;
     else if (option == 'u') {
       if (parse_enum_flag(c, "urgency", &leerplek__v1__urgency__descriptor, optarg, &urgency)) return EXIT_USAGE;
-    } else if (option == 'F') body.share_priority_flags = 1;
-    else if (option == 'N') body.share_school_notes = 1;
-    else if (option == 's') body.school_id = optarg;
-    else return bad_option(c, options, option, argv);
+    } else if (option == 'F')
+      body.share_priority_flags = 1;
+    else if (option == 'N')
+      body.share_school_notes = 1;
+    else if (option == 's')
+      body.school_id = optarg;
+    else
+      return bad_option(c, options, option, argv);
   }
   if (argc - optind != 1) return usage_error(c, _("expected the pupil's reference"));
   if (!components_text) return usage_error(c, _("--components is required"));
@@ -2438,32 +2602,37 @@ static int run_school_refer(cli *c, const command *command, int argc, char **arg
   body.n_components = n_items;
   body.urgency = (Leerplek__V1__Urgency)urgency;
   static const char *const columns[] = {N_("school_id"), N_("pupil_ref"), N_("component"), N_("training_code"),
-                                        N_("urgency"), N_("state"), N_("requested")};
+                                        N_("urgency"),   N_("state"),     N_("requested")};
   return list_and_print(c, LEERPLEK__V1__REQUEST__BODY_REFER_PUPIL, &body.base, columns,
                         sizeof columns / sizeof columns[0]);
 }
 
 /* school referrals: the school's referrals (a coordinator's: any school's). */
 static int run_referral_list(cli *c, const command *command, int argc, char **argv) {
-  static const struct option options[] = {
-      HELP_OPTION, {"school", required_argument, NULL, 's'}, {"state", required_argument, NULL, 'S'},
-      {"organisation", required_argument, NULL, 'o'}, {0, 0, 0, 0}};
+  static const struct option options[] = {HELP_OPTION,
+                                          {"school", required_argument, NULL, 's'},
+                                          {"state", required_argument, NULL, 'S'},
+                                          {"organisation", required_argument, NULL, 'o'},
+                                          {0, 0, 0, 0}};
   Leerplek__V1__ListReferralsRequest body = LEERPLEK__V1__LIST_REFERRALS_REQUEST__INIT;
   int state = 0, option;
   while ((option = next_option(command, argc, argv, "h", options)) != -1) {
     if (option == -2) return EXIT_OK;
-    if (option == 's') body.school_id = optarg;
-    else if (option == 'o') body.organisation_id = optarg;
+    if (option == 's')
+      body.school_id = optarg;
+    else if (option == 'o')
+      body.organisation_id = optarg;
     else if (option == 'S') {
       if (parse_enum_flag(c, "state", &leerplek__v1__referral_state__descriptor, optarg, &state)) return EXIT_USAGE;
-    } else return bad_option(c, options, option, argv);
+    } else
+      return bad_option(c, options, option, argv);
   }
   if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
   body.state = (Leerplek__V1__ReferralState)state;
-  static const char *const columns[] = {N_("school_id"), N_("pupil_ref"), N_("component"), N_("training_code"),
-                                        N_("urgency"), N_("state"), N_("offer_id"), N_("organisation_id"),
-                                        N_("school_accepted"), N_("support_accepted"), N_("outcome"),
-                                        N_("requested"), N_("started")};
+  static const char *const columns[] = {
+      N_("school_id"), N_("pupil_ref"), N_("component"),       N_("training_code"),   N_("urgency"),
+      N_("state"),     N_("offer_id"),  N_("organisation_id"), N_("school_accepted"), N_("support_accepted"),
+      N_("outcome"),   N_("requested"), N_("started")};
   return list_and_print(c, LEERPLEK__V1__REQUEST__BODY_LIST_REFERRALS, &body.base, columns,
                         sizeof columns / sizeof columns[0]);
 }
@@ -2490,21 +2659,26 @@ static int run_support_organisation(cli *c, const command *command, int argc, ch
 }
 
 static const char offer_usage[] =
-N_(    "--id ID --site SITE --component C --seats N --days DAYS --start YYYY-MM-DD\n"
-    "       [--trainings CODES] [--organisation ORG]\n"
-    "Creates or replaces an offer of the organisation.\n"
-    "  --component C       fovorm, fowerk, foibal, bgltra, prjlew or altdel\n"
-    "  --seats N           1..100 pupils at once\n"
-    "  --days DAYS         mon,tue | A:mon,tue;B:wed | MT.....MT.....\n"
-    "  --trainings CODES   the trainings it serves, ';'-separated; left out = open to all\n"
-    "  --organisation ORG  the organisation (coordinators; a support token uses its own)\n");
+    N_("--id ID --site SITE --component C --seats N --days DAYS --start YYYY-MM-DD\n"
+       "       [--trainings CODES] [--organisation ORG]\n"
+       "Creates or replaces an offer of the organisation.\n"
+       "  --component C       fovorm, fowerk, foibal, bgltra, prjlew or altdel\n"
+       "  --seats N           1..100 pupils at once\n"
+       "  --days DAYS         mon,tue | A:mon,tue;B:wed | MT.....MT.....\n"
+       "  --trainings CODES   the trainings it serves, ';'-separated; left out = open to all\n"
+       "  --organisation ORG  the organisation (coordinators; a support token uses its own)\n");
 
 static int run_support_offer(cli *c, const command *command, int argc, char **argv) {
-  static const struct option options[] = {
-      HELP_OPTION, {"id", required_argument, NULL, 'i'}, {"site", required_argument, NULL, 's'},
-      {"component", required_argument, NULL, 'c'}, {"seats", required_argument, NULL, 'n'},
-      {"days", required_argument, NULL, 'd'}, {"start", required_argument, NULL, 'S'},
-      {"trainings", required_argument, NULL, 't'}, {"organisation", required_argument, NULL, 'o'}, {0, 0, 0, 0}};
+  static const struct option options[] = {HELP_OPTION,
+                                          {"id", required_argument, NULL, 'i'},
+                                          {"site", required_argument, NULL, 's'},
+                                          {"component", required_argument, NULL, 'c'},
+                                          {"seats", required_argument, NULL, 'n'},
+                                          {"days", required_argument, NULL, 'd'},
+                                          {"start", required_argument, NULL, 'S'},
+                                          {"trainings", required_argument, NULL, 't'},
+                                          {"organisation", required_argument, NULL, 'o'},
+                                          {0, 0, 0, 0}};
   Leerplek__V1__SupportOffer offer = LEERPLEK__V1__SUPPORT_OFFER__INIT;
   Leerplek__V1__Date start = LEERPLEK__V1__DATE__INIT;
   const char *trainings = "", *organisation = NULL;
@@ -2528,7 +2702,8 @@ static int run_support_offer(cli *c, const command *command, int argc, char **ar
       if (lp_days_parse(optarg, &offer.day_mask, why, sizeof why)) return bad_value(c, "days", why);
       break;
     case 'S':
-      if (lp_date_parse(optarg, &start.year, &start.month, &start.day, why, sizeof why)) return bad_value(c, "start", why);
+      if (lp_date_parse(optarg, &start.year, &start.month, &start.day, why, sizeof why))
+        return bad_value(c, "start", why);
       have_start = 1;
       break;
     default: return bad_option(c, options, option, argv);
@@ -2536,8 +2711,8 @@ static int run_support_offer(cli *c, const command *command, int argc, char **ar
   }
   if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
   static const char *const required[] = {"id", "site", "component", "seats", "days", "start"};
-  int given[] = {offer.id[0] != 0, offer.site_id[0] != 0, component != 0, offer.seats != 0, offer.day_mask != 0,
-                 have_start};
+  int given[] = {offer.id[0] != 0, offer.site_id[0] != 0, component != 0,
+                 offer.seats != 0, offer.day_mask != 0,   have_start};
   for (size_t i = 0; i < sizeof given / sizeof given[0]; i++)
     if (!given[i]) return usage_error(c, _("--%s is required"), required[i]);
   char **codes = NULL;
@@ -2546,7 +2721,8 @@ static int run_support_offer(cli *c, const command *command, int argc, char **ar
   int rc = 0;
   Leerplek__V1__Response *hello_response = NULL;
   /* A support token's offers are its organisation's. */
-  if (!organisation) rc = token_scope(c, LEERPLEK__V1__ROLE__ROLE_SUPPORT, "organisation", &hello_response, &organisation);
+  if (!organisation)
+    rc = token_scope(c, LEERPLEK__V1__ROLE__ROLE_SUPPORT, "organisation", &hello_response, &organisation);
   if (!rc) {
     offer.organisation_id = (char *)organisation;
     offer.component = (Leerplek__V1__SupportComponent)component;
@@ -2564,48 +2740,57 @@ static int run_support_offer(cli *c, const command *command, int argc, char **ar
 }
 
 static int run_support_offers(cli *c, const command *command, int argc, char **argv) {
-  static const struct option options[] = {
-      HELP_OPTION, {"organisation", required_argument, NULL, 'o'}, {"component", required_argument, NULL, 'c'},
-      {"training", required_argument, NULL, 't'}, {0, 0, 0, 0}};
+  static const struct option options[] = {HELP_OPTION,
+                                          {"organisation", required_argument, NULL, 'o'},
+                                          {"component", required_argument, NULL, 'c'},
+                                          {"training", required_argument, NULL, 't'},
+                                          {0, 0, 0, 0}};
   Leerplek__V1__ListSupportOffersRequest body = LEERPLEK__V1__LIST_SUPPORT_OFFERS_REQUEST__INIT;
   int component = 0, option;
   while ((option = next_option(command, argc, argv, "h", options)) != -1) {
     if (option == -2) return EXIT_OK;
-    if (option == 'o') body.organisation_id = optarg;
-    else if (option == 't') body.training_code = optarg;
+    if (option == 'o')
+      body.organisation_id = optarg;
+    else if (option == 't')
+      body.training_code = optarg;
     else if (option == 'c') {
       if (parse_enum_flag(c, "component", &leerplek__v1__support_component__descriptor, optarg, &component))
         return EXIT_USAGE;
-    } else return bad_option(c, options, option, argv);
+    } else
+      return bad_option(c, options, option, argv);
   }
   if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
   body.component = (Leerplek__V1__SupportComponent)component;
-  static const char *const columns[] = {N_("id"), N_("organisation_id"), N_("site_id"), N_("component"),
-                                        N_("training_codes"), N_("seats"), N_("days"), N_("start_date")};
+  static const char *const columns[] = {N_("id"),        N_("organisation_id"), N_("site_id"),
+                                        N_("component"), N_("training_codes"),  N_("seats"),
+                                        N_("days"),      N_("start_date")};
   return list_and_print(c, LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_OFFERS, &body.base, columns,
                         sizeof columns / sizeof columns[0]);
 }
 
 /* support referrals: the referrals the organisation's offers hold, in its restricted view. */
 static int run_support_referrals(cli *c, const command *command, int argc, char **argv) {
-  static const struct option options[] = {
-      HELP_OPTION, {"organisation", required_argument, NULL, 'o'}, {"state", required_argument, NULL, 'S'},
-      {0, 0, 0, 0}};
+  static const struct option options[] = {HELP_OPTION,
+                                          {"organisation", required_argument, NULL, 'o'},
+                                          {"state", required_argument, NULL, 'S'},
+                                          {0, 0, 0, 0}};
   Leerplek__V1__ListSupportReferralsRequest body = LEERPLEK__V1__LIST_SUPPORT_REFERRALS_REQUEST__INIT;
   int state = 0, option;
   while ((option = next_option(command, argc, argv, "h", options)) != -1) {
     if (option == -2) return EXIT_OK;
-    if (option == 'o') body.organisation_id = optarg;
+    if (option == 'o')
+      body.organisation_id = optarg;
     else if (option == 'S') {
       if (parse_enum_flag(c, "state", &leerplek__v1__referral_state__descriptor, optarg, &state)) return EXIT_USAGE;
-    } else return bad_option(c, options, option, argv);
+    } else
+      return bad_option(c, options, option, argv);
   }
   if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
   body.state = (Leerplek__V1__ReferralState)state;
-  static const char *const columns[] = {N_("school_id"), N_("pupil_ref"), N_("component"), N_("training_code"),
-                                        N_("readiness"), N_("days"), N_("distance_band"), N_("reason"),
-                                        N_("urgency"), N_("state"), N_("offer_id"), N_("school_accepted"),
-                                        N_("support_accepted"), N_("started")};
+  static const char *const columns[] = {
+      N_("school_id"), N_("pupil_ref"),       N_("component"),        N_("training_code"), N_("readiness"),
+      N_("days"),      N_("distance_band"),   N_("reason"),           N_("urgency"),       N_("state"),
+      N_("offer_id"),  N_("school_accepted"), N_("support_accepted"), N_("started")};
   return list_and_print(c, LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_REFERRALS, &body.base, columns,
                         sizeof columns / sizeof columns[0]);
 }
@@ -2626,43 +2811,52 @@ static int run_referral_waiting(cli *c, const command *command, int argc, char *
     if (option == 'c') {
       if (parse_enum_flag(c, "component", &leerplek__v1__support_component__descriptor, optarg, &component))
         return EXIT_USAGE;
-    } else return bad_option(c, options, option, argv);
+    } else
+      return bad_option(c, options, option, argv);
   }
   if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
   body.component = (Leerplek__V1__SupportComponent)component;
-  static const char *const columns[] = {N_("position"), N_("school_id"), N_("pupil_ref"), N_("component"),
-                                        N_("training_code"), N_("state"), N_("urgency"), N_("days_waiting"),
+  static const char *const columns[] = {N_("position"),       N_("school_id"), N_("pupil_ref"), N_("component"),
+                                        N_("training_code"),  N_("state"),     N_("urgency"),   N_("days_waiting"),
                                         N_("priority_score"), N_("wait")};
   return list_and_print(c, LEERPLEK__V1__REQUEST__BODY_GET_REFERRAL_WAITING_LIST, &body.base, columns,
                         sizeof columns / sizeof columns[0]);
 }
 
 static const char requests_usage[] =
-N_(    "[--by requests|partner|school] [--overdue] [--deadline-days N]\n"
-    "The central registration point: every request of a school to a partner.\n"
-    "  --by V            requests (default): each request with its state, holder and ages;\n"
-    "                    partner or school: count, started, median and 90th percentile of the\n"
-    "                    days to start and the overdue ones, with the total last\n"
-    "  --overdue         only requests not started within the deadline\n"
-    "  --deadline-days N days after which a request not started is overdue (default 30)\n");
+    N_("[--by requests|partner|school] [--overdue] [--deadline-days N]\n"
+       "The central registration point: every request of a school to a partner.\n"
+       "  --by V            requests (default): each request with its state, holder and ages;\n"
+       "                    partner or school: count, started, median and 90th percentile of the\n"
+       "                    days to start and the overdue ones, with the total last\n"
+       "  --overdue         only requests not started within the deadline\n"
+       "  --deadline-days N days after which a request not started is overdue (default 30)\n");
 
 static int run_registration_point(cli *c, const command *command, int argc, char **argv) {
-  static const struct option options[] = {
-      HELP_OPTION, {"by", required_argument, NULL, 'b'}, {"overdue", no_argument, NULL, 'o'},
-      {"deadline-days", required_argument, NULL, 'd'}, {0, 0, 0, 0}};
+  static const struct option options[] = {HELP_OPTION,
+                                          {"by", required_argument, NULL, 'b'},
+                                          {"overdue", no_argument, NULL, 'o'},
+                                          {"deadline-days", required_argument, NULL, 'd'},
+                                          {0, 0, 0, 0}};
   Leerplek__V1__GetRegistrationPointRequest body = LEERPLEK__V1__GET_REGISTRATION_POINT_REQUEST__INIT;
   int by = 0, overdue = 0, option; /* by: 0 requests, 1 partner, 2 school */
   while ((option = next_option(command, argc, argv, "h", options)) != -1) {
     if (option == -2) return EXIT_OK;
-    if (option == 'o') overdue = 1;
+    if (option == 'o')
+      overdue = 1;
     else if (option == 'd') {
       if (parse_u32_flag(c, "deadline-days", optarg, 1, 3650, &body.deadline_days)) return EXIT_USAGE;
     } else if (option == 'b') {
-      if (strcmp(optarg, "requests") == 0) by = 0;
-      else if (strcmp(optarg, "partner") == 0) by = 1;
-      else if (strcmp(optarg, "school") == 0) by = 2;
-      else return usage_error(c, _("--by: \"%s\" is not requests, partner or school"), optarg);
-    } else return bad_option(c, options, option, argv);
+      if (strcmp(optarg, "requests") == 0)
+        by = 0;
+      else if (strcmp(optarg, "partner") == 0)
+        by = 1;
+      else if (strcmp(optarg, "school") == 0)
+        by = 2;
+      else
+        return usage_error(c, _("--by: \"%s\" is not requests, partner or school"), optarg);
+    } else
+      return bad_option(c, options, option, argv);
   }
   if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
   if (overdue && by) return usage_error(c, _("--overdue applies to --by requests only"));
@@ -2674,18 +2868,20 @@ static int run_registration_point(cli *c, const command *command, int argc, char
   if (by == 0) {
     size_t i;
     json_t *request;
-    json_array_foreach(json_object_get(point, "requests"), i, request)
-      if (!overdue || json_is_true(json_object_get(request, "over_deadline"))) json_array_append(items, request);
-    static const char *const columns[] = {N_("school_id"), N_("pupil_ref"), N_("component"), N_("state"), N_("holder"),
-                                          N_("days_since_request"), N_("started"), N_("days_to_start"),
-                                          N_("over_deadline")};
+    json_array_foreach(json_object_get(point, "requests"), i,
+                       request) if (!overdue || json_is_true(json_object_get(request, "over_deadline")))
+        json_array_append(items, request);
+    static const char *const columns[] = {N_("school_id"), N_("pupil_ref"),     N_("component"),
+                                          N_("state"),     N_("holder"),        N_("days_since_request"),
+                                          N_("started"),   N_("days_to_start"), N_("over_deadline")};
     lp_print_list(stdout, c->format, columns, sizeof columns / sizeof columns[0], items);
   } else {
     json_array_extend(items, json_object_get(point, by == 1 ? "by_partner" : "by_school"));
     /* The total as the last row, its key empty as in the proto. */
     json_array_append(items, json_object_get(point, "total"));
-    static const char *const columns[] = {N_("key"), N_("requests"), N_("started"), N_("median_days_to_start"),
-                                          N_("p90_days_to_start"), N_("over_deadline")};
+    static const char *const columns[] = {
+        N_("key"),          N_("requests"), N_("started"), N_("median_days_to_start"), N_("p90_days_to_start"),
+        N_("over_deadline")};
     lp_print_list(stdout, c->format, columns, sizeof columns / sizeof columns[0], items);
   }
   json_decref(items);
@@ -2698,28 +2894,31 @@ static int run_registration_point(cli *c, const command *command, int argc, char
 /* History and the notification feed                                                           */
 
 static const char history_usage[] =
-N_(    "--pupil [SCHOOL/]REF | --school ID | --vacancy ID | --company ID\n"
-    "What happened to one subject, oldest first: the call, who, the pupil, vacancy and company,\n"
-    "the side, the state before and after, the reason. A school reads its pupils and itself\n"
-    "(without a subject: its own history), a company its vacancies and itself, a coordinator\n"
-    "everything.\n"
-    "  --pupil [SCHOOL/]REF  a pupil (a school token may leave out its own school)\n"
-    "  --school ID           every event of a school's pupils\n"
-    "  --vacancy ID          a vacancy's events (proposals, answers, seats)\n"
-    "  --company ID          a company's events (its record and its vacancies)\n");
+    N_("--pupil [SCHOOL/]REF | --school ID | --vacancy ID | --company ID\n"
+       "What happened to one subject, oldest first: the call, who, the pupil, vacancy and company,\n"
+       "the side, the state before and after, the reason. A school reads its pupils and itself\n"
+       "(without a subject: its own history), a company its vacancies and itself, a coordinator\n"
+       "everything.\n"
+       "  --pupil [SCHOOL/]REF  a pupil (a school token may leave out its own school)\n"
+       "  --school ID           every event of a school's pupils\n"
+       "  --vacancy ID          a vacancy's events (proposals, answers, seats)\n"
+       "  --company ID          a company's events (its record and its vacancies)\n");
 
 /* The columns of an event, in history and watch alike. */
-static const char *const event_columns[] = {N_("time"), N_("call"), N_("actor_role"), N_("actor_scope_id"), N_("school_id"),
-                                            N_("pupil_ref"), N_("vacancy_id"), N_("company_id"), N_("proposal_id"),
-                                            N_("offer_id"), N_("side"), N_("old_state"), N_("new_state"),
-                                            N_("old_referral_state"), N_("new_referral_state"), N_("reason"), N_("id")};
+static const char *const event_columns[] = {
+    N_("time"),      N_("call"),       N_("actor_role"), N_("actor_scope_id"),     N_("school_id"),
+    N_("pupil_ref"), N_("vacancy_id"), N_("company_id"), N_("proposal_id"),        N_("offer_id"),
+    N_("side"),      N_("old_state"),  N_("new_state"),  N_("old_referral_state"), N_("new_referral_state"),
+    N_("reason"),    N_("id")};
 #define EVENT_COLUMNS (sizeof event_columns / sizeof event_columns[0])
 
 static int run_history(cli *c, const command *command, int argc, char **argv) {
-  static const struct option options[] = {HELP_OPTION, {"pupil", required_argument, NULL, 'p'},
+  static const struct option options[] = {HELP_OPTION,
+                                          {"pupil", required_argument, NULL, 'p'},
                                           {"school", required_argument, NULL, 's'},
                                           {"vacancy", required_argument, NULL, 'v'},
-                                          {"company", required_argument, NULL, 'c'}, {0, 0, 0, 0}};
+                                          {"company", required_argument, NULL, 'c'},
+                                          {0, 0, 0, 0}};
   Leerplek__V1__GetHistoryRequest body = LEERPLEK__V1__GET_HISTORY_REQUEST__INIT;
   char school[64] = "";
   int subjects = 0, option;
@@ -2737,10 +2936,14 @@ static int run_history(cli *c, const command *command, int argc, char **argv) {
         body.pupil_ref = optarg;
       }
       if (!body.pupil_ref[0]) return usage_error(c, _("--pupil: give SCHOOL/REF or REF"));
-    } else if (option == 's') body.school_id = optarg;
-    else if (option == 'v') body.vacancy_id = optarg;
-    else if (option == 'c') body.company_id = optarg;
-    else return bad_option(c, options, option, argv);
+    } else if (option == 's')
+      body.school_id = optarg;
+    else if (option == 'v')
+      body.vacancy_id = optarg;
+    else if (option == 'c')
+      body.company_id = optarg;
+    else
+      return bad_option(c, options, option, argv);
   }
   if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
   if (subjects > 1) return usage_error(c, _("name one subject: --pupil, --school, --vacancy or --company"));
@@ -2750,13 +2953,13 @@ static int run_history(cli *c, const command *command, int argc, char **argv) {
 }
 
 static const char watch_usage[] =
-N_(    "[--after ID] [--count N]\n"
-    "Prints the events in the token's scope as they happen, one line each (--json: one JSON\n"
-    "object per line), and reconnects on its own after a lost connection without missing or\n"
-    "repeating an event. Stop it with Ctrl-C.\n"
-    "  --after ID   start after this event id (a line's last column); default: from now;\n"
-    "               0-0: every event still kept\n"
-    "  --count N    stop after N events\n");
+    N_("[--after ID] [--count N]\n"
+       "Prints the events in the token's scope as they happen, one line each (--json: one JSON\n"
+       "object per line), and reconnects on its own after a lost connection without missing or\n"
+       "repeating an event. Stop it with Ctrl-C.\n"
+       "  --after ID   start after this event id (a line's last column); default: from now;\n"
+       "               0-0: every event still kept\n"
+       "  --count N    stop after N events\n");
 
 /* One event as one line: the table's cells separated by two spaces, empty ones left out. */
 static void print_event_line(const cli *c, const Leerplek__V1__Event *event) {
@@ -2798,8 +3001,8 @@ static int start_watch(cli *c, const char *after) {
 }
 
 static int run_watch(cli *c, const command *command, int argc, char **argv) {
-  static const struct option options[] = {HELP_OPTION, {"after", required_argument, NULL, 'a'},
-                                          {"count", required_argument, NULL, 'n'}, {0, 0, 0, 0}};
+  static const struct option options[] = {
+      HELP_OPTION, {"after", required_argument, NULL, 'a'}, {"count", required_argument, NULL, 'n'}, {0, 0, 0, 0}};
   char last[48] = "";
   uint32_t count = 0;
   int option;
@@ -2811,7 +3014,8 @@ static int run_watch(cli *c, const command *command, int argc, char **argv) {
       snprintf(last, sizeof last, "%s", optarg);
     } else if (option == 'n') {
       if (parse_u32_flag(c, "count", optarg, 1, UINT32_MAX, &count)) return EXIT_USAGE;
-    } else return bad_option(c, options, option, argv);
+    } else
+      return bad_option(c, options, option, argv);
   }
   if (optind != argc) return usage_error(c, _("unexpected argument \"%s\""), argv[optind]);
   if (c->format == LP_FORMAT_CSV) return usage_error(c, _("watch prints lines or --json, not --csv"));
@@ -2847,34 +3051,51 @@ static int run_watch(cli *c, const command *command, int argc, char **argv) {
 /* ------------------------------------------------------------------------------------------ */
 /* The command table and main                                                                  */
 
-#define PUPIL_USAGE N_("REF [--school ID]\n  --school ID   the pupil's school (coordinators; a school token uses its own)\n")
-#define WITHDRAW_USAGE N_("REF [--school ID] [--reason TEXT]\n  --school ID   the pupil's school (coordinators; a school token uses its own)\n")
-#define REFERRAL_USAGE N_("REF --component C [--school ID]\n  --component C   fovorm, fowerk, foibal, bgltra, prjlew or altdel\n  --school ID     the pupil's school (coordinators; a school token uses its own)\n")
+#define PUPIL_USAGE                                                                                                    \
+  N_("REF [--school ID]\n  --school ID   the pupil's school (coordinators; a school token uses its own)\n")
+#define WITHDRAW_USAGE                                                                                                 \
+  N_("REF [--school ID] [--reason TEXT]\n  --school ID   the pupil's school (coordinators; a school token uses its "   \
+     "own)\n")
+#define REFERRAL_USAGE                                                                                                 \
+  N_("REF --component C [--school ID]\n  --component C   fovorm, fowerk, foibal, bgltra, prjlew or altdel\n  "         \
+     "--school ID     the pupil's school (coordinators; a school token uses its own)\n")
 #define ANSWER_USAGE N_("PROPOSAL_ID\n")
 #define DECLINE_USAGE N_("PROPOSAL_ID [--reason TEXT]\n  --reason TEXT   why (shown to the school and coordinators)\n")
-#define AGREEMENT_USAGE N_("PROPOSAL_ID --ref AGREEMENT_REF --signed YYYY-MM-DD --starts YYYY-MM-DD [--ends YYYY-MM-DD]\n" \
-                           "  --ends DATE   the agreement's last day (after --starts); the seat is freed the day after\n")
-#define END_AGREEMENT_USAGE N_("PROPOSAL_ID --reason TEXT [--ended YYYY-MM-DD]\n" \
-                               "  --reason TEXT   why it ends (shown to the school, the company and coordinators)\n" \
-                               "  --ended DATE    its last day, today or earlier (default today)\n")
+#define AGREEMENT_USAGE                                                                                                \
+  N_("PROPOSAL_ID --ref AGREEMENT_REF --signed YYYY-MM-DD --starts YYYY-MM-DD [--ends YYYY-MM-DD]\n"                   \
+     "  --ends DATE   the agreement's last day (after --starts); the seat is freed the day after\n")
+#define END_AGREEMENT_USAGE                                                                                            \
+  N_("PROPOSAL_ID --reason TEXT [--ended YYYY-MM-DD]\n"                                                                \
+     "  --reason TEXT   why it ends (shown to the school, the company and coordinators)\n"                             \
+     "  --ended DATE    its last day, today or earlier (default today)\n")
 
 static const command commands[] = {
-    {"school", "register", N_("Register a pupil (pseudonymous reference, no names)"), register_usage, run_school_register, 0},
-    {"school", "request", N_("Put a registered pupil on the waiting list"), PUPIL_USAGE, run_pupil_command, LEERPLEK__V1__REQUEST__BODY_REQUEST_PLACEMENT},
-    {"school", "status", N_("Show a pupil's placement: state, offer, why unplaced"), PUPIL_USAGE, run_pupil_command, LEERPLEK__V1__REQUEST__BODY_GET_PLACEMENT},
-    {"school", "pupil", N_("Show a pupil's record"), PUPIL_USAGE, run_pupil_command, LEERPLEK__V1__REQUEST__BODY_GET_PUPIL},
-    {"school", "withdraw", N_("End a pupil's placement request"), WITHDRAW_USAGE, run_pupil_command, LEERPLEK__V1__REQUEST__BODY_WITHDRAW_PLACEMENT},
-    {"school", "erase", N_("Erase a pupil and everything about it (GDPR)"), PUPIL_USAGE, run_pupil_command, LEERPLEK__V1__REQUEST__BODY_ERASE_PUPIL},
-    {"school", "accept", N_("Accept a proposal for one of the school's pupils"), ANSWER_USAGE, run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_ACCEPT_PROPOSAL},
-    {"school", "decline", N_("Decline a proposal (the company is then excluded for the pupil)"), DECLINE_USAGE, run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL},
-    {"school", "agreement", N_("Record the signed training agreement (OAO) of an accepted proposal"),
-     AGREEMENT_USAGE, run_agreement, 0},
+    {"school", "register", N_("Register a pupil (pseudonymous reference, no names)"), register_usage,
+     run_school_register, 0},
+    {"school", "request", N_("Put a registered pupil on the waiting list"), PUPIL_USAGE, run_pupil_command,
+     LEERPLEK__V1__REQUEST__BODY_REQUEST_PLACEMENT},
+    {"school", "status", N_("Show a pupil's placement: state, offer, why unplaced"), PUPIL_USAGE, run_pupil_command,
+     LEERPLEK__V1__REQUEST__BODY_GET_PLACEMENT},
+    {"school", "pupil", N_("Show a pupil's record"), PUPIL_USAGE, run_pupil_command,
+     LEERPLEK__V1__REQUEST__BODY_GET_PUPIL},
+    {"school", "withdraw", N_("End a pupil's placement request"), WITHDRAW_USAGE, run_pupil_command,
+     LEERPLEK__V1__REQUEST__BODY_WITHDRAW_PLACEMENT},
+    {"school", "erase", N_("Erase a pupil and everything about it (GDPR)"), PUPIL_USAGE, run_pupil_command,
+     LEERPLEK__V1__REQUEST__BODY_ERASE_PUPIL},
+    {"school", "accept", N_("Accept a proposal for one of the school's pupils"), ANSWER_USAGE, run_proposal_answer,
+     LEERPLEK__V1__REQUEST__BODY_ACCEPT_PROPOSAL},
+    {"school", "decline", N_("Decline a proposal (the company is then excluded for the pupil)"), DECLINE_USAGE,
+     run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL},
+    {"school", "agreement", N_("Record the signed training agreement (OAO) of an accepted proposal"), AGREEMENT_USAGE,
+     run_agreement, 0},
     {"school", "end-agreement", N_("End a pupil's running agreement (its seat is freed)"), END_AGREEMENT_USAGE,
      run_end_agreement, 0},
     {"school", "update", N_("Change a pupil's record (the fields given)"), update_pupil_usage, run_update_pupil, 0},
-    {"school", "pupils", N_("List the school's pupils"), N_("[--owner SCHOOL_ID]\n"), run_coordinator_list, CLI_ENTITY_PUPILS},
+    {"school", "pupils", N_("List the school's pupils"), N_("[--owner SCHOOL_ID]\n"), run_coordinator_list,
+     CLI_ENTITY_PUPILS},
     {"school", "placements", N_("List the school's placements"),
-     N_("[--state S] [--training CODE] [--school ID]\n  --state S   waiting, proposed, accepted, agreement, declined, withdrawn or ended\n"),
+     N_("[--state S] [--training CODE] [--school ID]\n  --state S   waiting, proposed, accepted, agreement, declined, "
+        "withdrawn or ended\n"),
      run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS},
     {"school", "waiting", N_("The school's pupils on the shared waiting list, with positions"),
      N_("[--training CODE] [--district D]\n"), run_placement_list, LEERPLEK__V1__REQUEST__BODY_GET_WAITING_LIST},
@@ -2891,49 +3112,61 @@ static const command commands[] = {
      LEERPLEK__V1__REQUEST__BODY_WITHDRAW_REFERRAL},
 
     {"company", "publish", N_("Publish a vacancy"), publish_usage, run_company_publish, 0},
-    {"company", "vacancies", N_("List the company's vacancies"), N_("[--location LOC] [--training CODE] [--state open|closed]\n"),
-     run_company_vacancies, 0},
-    {"company", "close", N_("Close a vacancy (open proposals to it are released)"), N_("VACANCY_ID\n"), run_company_close, 0},
-    {"company", "update-vacancy", N_("Change a vacancy (the fields given)"), update_vacancy_usage, run_update_vacancy, 0},
+    {"company", "vacancies", N_("List the company's vacancies"),
+     N_("[--location LOC] [--training CODE] [--state open|closed]\n"), run_company_vacancies, 0},
+    {"company", "close", N_("Close a vacancy (open proposals to it are released)"), N_("VACANCY_ID\n"),
+     run_company_close, 0},
+    {"company", "update-vacancy", N_("Change a vacancy (the fields given)"), update_vacancy_usage, run_update_vacancy,
+     0},
     {"company", "reopen", N_("Reopen a closed vacancy"), N_("VACANCY_ID\n"), run_update_vacancy, 1},
-    {"company", "locations", N_("List the company's locations"), N_("[--owner COMPANY_ID] [--output FILE]\n"), run_coordinator_list, CLI_ENTITY_LOCATIONS},
+    {"company", "locations", N_("List the company's locations"), N_("[--owner COMPANY_ID] [--output FILE]\n"),
+     run_coordinator_list, CLI_ENTITY_LOCATIONS},
     {"company", "location", N_("Create or replace a location"), location_usage, run_location, 0},
     {"company", "update-location", N_("Change a location (the fields given)"), update_location_usage, run_location, 1},
-    {"company", "proposals", N_("Proposals to the company's vacancies (pupil reference, readiness, days, distance band)"),
+    {"company", "proposals",
+     N_("Proposals to the company's vacancies (pupil reference, readiness, days, distance band)"),
      N_("[--vacancy ID] [--state S]\n"), run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PROPOSALS},
     {"company", "history", N_("What happened to a vacancy or to the company"), history_usage, run_history, 0},
-    {"company", "accept", N_("Accept a proposal"), ANSWER_USAGE, run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_ACCEPT_PROPOSAL},
-    {"company", "decline", N_("Decline a proposal (the pupil waits again)"), DECLINE_USAGE, run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL},
-    {"company", "agreement", N_("Record the signed training agreement (OAO) of an accepted proposal"),
-     AGREEMENT_USAGE, run_agreement, 0},
+    {"company", "accept", N_("Accept a proposal"), ANSWER_USAGE, run_proposal_answer,
+     LEERPLEK__V1__REQUEST__BODY_ACCEPT_PROPOSAL},
+    {"company", "decline", N_("Decline a proposal (the pupil waits again)"), DECLINE_USAGE, run_proposal_answer,
+     LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL},
+    {"company", "agreement", N_("Record the signed training agreement (OAO) of an accepted proposal"), AGREEMENT_USAGE,
+     run_agreement, 0},
     {"company", "end-agreement", N_("End a running agreement at one of the company's vacancies (its seat is freed)"),
      END_AGREEMENT_USAGE, run_end_agreement, 0},
 
-    {"coordinator", "trainings", N_("List trainings"), N_("[--output FILE]\n"), run_coordinator_list, CLI_ENTITY_TRAININGS},
-    {"coordinator", "companies", N_("List companies with their recognitions"), N_("[--output FILE]\n"), run_coordinator_list, CLI_ENTITY_COMPANIES},
-    {"coordinator", "locations", N_("List locations"), N_("[--owner COMPANY_ID] [--output FILE]\n"), run_coordinator_list, CLI_ENTITY_LOCATIONS},
+    {"coordinator", "trainings", N_("List trainings"), N_("[--output FILE]\n"), run_coordinator_list,
+     CLI_ENTITY_TRAININGS},
+    {"coordinator", "companies", N_("List companies with their recognitions"), N_("[--output FILE]\n"),
+     run_coordinator_list, CLI_ENTITY_COMPANIES},
+    {"coordinator", "locations", N_("List locations"), N_("[--owner COMPANY_ID] [--output FILE]\n"),
+     run_coordinator_list, CLI_ENTITY_LOCATIONS},
     {"coordinator", "vacancies", N_("List vacancies with seats held"),
      N_("[--company ID] [--location LOC] [--training CODE] [--state open|closed]\n"), run_company_vacancies, 0},
-    {"coordinator", "pupils", N_("List pupils"), N_("[--owner SCHOOL_ID] [--output FILE]\n"), run_coordinator_list, CLI_ENTITY_PUPILS},
+    {"coordinator", "pupils", N_("List pupils"), N_("[--owner SCHOOL_ID] [--output FILE]\n"), run_coordinator_list,
+     CLI_ENTITY_PUPILS},
     {"coordinator", "placements", N_("List placements"),
      N_("[--school ID] [--state S] [--training CODE] [--vacancy ID] [--delimiter C] [--decimal-comma]\n"
-     "  --csv, --json   every page, with the offer, both acceptances, the agreement and the hint\n"), run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS},
+        "  --csv, --json   every page, with the offer, both acceptances, the agreement and the hint\n"),
+     run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS},
     {"coordinator", "agreements", N_("List the recorded training agreements (OAO)"),
      N_("[--school ID] [--training CODE] [--vacancy ID] [--delimiter C] [--decimal-comma]\n"), run_placement_list,
      LEERPLEK__V1__REQUEST__BODY_LIST_PLACEMENTS},
     {"coordinator", "agreement", N_("Record the signed training agreement (OAO) of an accepted proposal"),
      AGREEMENT_USAGE, run_agreement, 0},
-    {"coordinator", "proposals", N_("List proposals in the company view"), N_("[--company ID] [--vacancy ID] [--state S]\n"),
-     run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PROPOSALS},
+    {"coordinator", "proposals", N_("List proposals in the company view"),
+     N_("[--company ID] [--vacancy ID] [--state S]\n"), run_placement_list, LEERPLEK__V1__REQUEST__BODY_LIST_PROPOSALS},
     {"coordinator", "waiting", N_("The shared waiting list in priority order"),
      N_("[--training CODE] [--district D] [--school ID] [--delimiter C] [--decimal-comma]\n"
-     "  --csv, --json   every page, with the reason, the help text and every hint field\n"),
+        "  --csv, --json   every page, with the reason, the help text and every hint field\n"),
      run_placement_list, LEERPLEK__V1__REQUEST__BODY_GET_WAITING_LIST},
     {"coordinator", "report", N_("The coordinators' report (headline, per training, per district, shortages)"),
      report_usage, run_report, 0},
     {"coordinator", "rematch", N_("Run a rematch now (--dry-run: show what would change)"),
      N_("[--dry-run] [--max-changes N]\n"), run_rematch, 0},
-    {"coordinator", "dispatch", N_("Dispatch the waiting referrals to the support offers (--dry-run: show what would change)"),
+    {"coordinator", "dispatch",
+     N_("Dispatch the waiting referrals to the support offers (--dry-run: show what would change)"),
      N_("[--dry-run] [--max-changes N]\n"), run_dispatch, 0},
     {"coordinator", "referrals", N_("The partners' shared waiting list of referrals, in priority order"),
      N_("[--component C]\n"), run_referral_waiting, 0},
@@ -2941,23 +3174,25 @@ static const command commands[] = {
      requests_usage, run_registration_point, 0},
     {"coordinator", "history", N_("What happened to a pupil, a school, a vacancy or a company"), history_usage,
      run_history, 0},
-    {"coordinator", "accept", N_("Accept a proposal for one side"), N_("PROPOSAL_ID --side school|company\n"
-     "  --side S        school or company: the side the coordinator acts for (required)\n"),
+    {"coordinator", "accept", N_("Accept a proposal for one side"),
+     N_("PROPOSAL_ID --side school|company\n"
+        "  --side S        school or company: the side the coordinator acts for (required)\n"),
      run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_ACCEPT_PROPOSAL},
     {"coordinator", "decline", N_("Decline a proposal for one side"),
      N_("PROPOSAL_ID --side school|company [--reason TEXT]\n"
-     "  --side S        school or company: the side the coordinator acts for (required)\n"), run_proposal_answer,
-     LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL},
+        "  --side S        school or company: the side the coordinator acts for (required)\n"),
+     run_proposal_answer, LEERPLEK__V1__REQUEST__BODY_DECLINE_PROPOSAL},
     {"coordinator", "end-agreement", N_("End a running agreement (its seat is freed)"), END_AGREEMENT_USAGE,
      run_end_agreement, 0},
     {"coordinator", "close-year", N_("Close a school year: archive ended agreements and withdrawn requests"),
      N_("--date YYYY-MM-DD [--dry-run]\n"
-     "  --date DATE   the school year's last day (e.g. 2026-08-31), today or earlier\n"
-     "  --dry-run     only count what would be archived\n"), run_close_year, 0},
+        "  --date DATE   the school year's last day (e.g. 2026-08-31), today or earlier\n"
+        "  --dry-run     only count what would be archived\n"),
+     run_close_year, 0},
     {"coordinator", "place", N_("Propose a pupil to a vacancy by hand (checked by the rules)"),
      N_("SCHOOL/REF VACANCY [--override REASON] [--no-pin]\n"
-     "  --override REASON  place the pupil although a rule refuses it, for this written reason\n"
-     "  --no-pin           let the next rematch move it (default: pinned, the rematch keeps it)\n"),
+        "  --override REASON  place the pupil although a rule refuses it, for this written reason\n"
+        "  --no-pin           let the next rematch move it (default: pinned, the rematch keeps it)\n"),
      run_place, 0},
     {"coordinator", "pin", N_("Pin a PROPOSED placement: the rematch keeps it"), N_("SCHOOL/REF\n"), run_pin, 1},
     {"coordinator", "unpin", N_("Unpin a placement: the rematch may move it again"), N_("SCHOOL/REF\n"), run_pin, 0},
@@ -2968,8 +3203,8 @@ static const command commands[] = {
     {"support", "offers", N_("List the organisation's offers"),
      N_("[--organisation ORG] [--component C] [--training CODE]\n"), run_support_offers, 0},
     {"support", "referrals", N_("The referrals sent to the organisation's offers"),
-     N_("[--organisation ORG] [--state S]\n  --organisation ORG  required for coordinators\n"),
-     run_support_referrals, 0},
+     N_("[--organisation ORG] [--state S]\n  --organisation ORG  required for coordinators\n"), run_support_referrals,
+     0},
     {"support", "accept", N_("Accept a referral offered to one of the organisation's offers"),
      N_("REF --component C [--school ID] [--side school|support]\n"), run_referral_command,
      LEERPLEK__V1__REQUEST__BODY_ACCEPT_REFERRAL},
@@ -2978,19 +3213,20 @@ static const command commands[] = {
      LEERPLEK__V1__REQUEST__BODY_DECLINE_REFERRAL},
     {"support", "start", N_("Start the trajectory of a referral both sides accepted"), REFERRAL_USAGE,
      run_referral_command, LEERPLEK__V1__REQUEST__BODY_START_REFERRAL},
-    {"support", "end", N_("End a trajectory with the pupil's readiness (partly or ready: back to the regular matching)"),
+    {"support", "end",
+     N_("End a trajectory with the pupil's readiness (partly or ready: back to the regular matching)"),
      N_("REF --component C --outcome R [--school ID] [--note TEXT]\n  --outcome R   not_ready, partly or ready\n"),
      run_referral_command, LEERPLEK__V1__REQUEST__BODY_END_REFERRAL},
 
     {"admin", "create-token", N_("Create a token (its secret is shown once)"),
      N_("--role R [--scope ID] [--label TEXT] [--expires TIME]\n"
-     "  --role R        school, company, support, coordinator or admin\n"
-     "  --scope ID      the school id (school), enterprise number (company) or organisation id (support)\n"
-     "  --expires TIME  YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC); default never\n"),
+        "  --role R        school, company, support, coordinator or admin\n"
+        "  --scope ID      the school id (school), enterprise number (company) or organisation id (support)\n"
+        "  --expires TIME  YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC); default never\n"),
      run_create_token, 0},
     {"admin", "revoke-token", N_("Revoke a token by its public id"), N_("TOKEN_ID\n"), run_revoke_token, 0},
-    {"admin", "tokens", N_("List tokens (never their secrets)"), N_("[--role R] [--scope ID] [--all]\n  --all   include revoked and expired tokens\n"),
-     run_list_tokens, 0},
+    {"admin", "tokens", N_("List tokens (never their secrets)"),
+     N_("[--role R] [--scope ID] [--all]\n  --all   include revoked and expired tokens\n"), run_list_tokens, 0},
 
     {"import", "", N_("Import a CSV file"), import_usage, run_import, 0},
     {"export", "", N_("Export a list as CSV"), export_usage, run_export, 0},
@@ -3013,28 +3249,28 @@ static const struct {
 };
 
 static void print_main_help(FILE *out) {
-  fprintf(out,
-          _("Usage: leerplek [--address ADDR] [--token TOKEN] [--tls [--tls-ca FILE]] [--json|--csv] <group> <command> ...\n"
-          "The command-line client of leerplekd, the dual-learning placement engine.\n\n"
-          "Groups:\n"));
+  fprintf(out, _("Usage: leerplek [--address ADDR] [--token TOKEN] [--tls [--tls-ca FILE]] [--json|--csv] <group> "
+                 "<command> ...\n"
+                 "The command-line client of leerplekd, the dual-learning placement engine.\n\n"
+                 "Groups:\n"));
   for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
     fprintf(out, "  %-12s %s\n", groups[i].name, _(groups[i].summary));
   fprintf(out,
           _("\nGlobal options (anywhere on the line):\n"
-          "  --address ADDR  host:port or unix:/path (default $LEERPLEK_ADDRESS, else %s)\n"
-          "  --token TOKEN   bearer token (default $LEERPLEK_TOKEN; prefer the variable: command\n"
-          "                  lines are visible to other users)\n"
-          "  --tls           connect with TLS (default on when $LEERPLEK_TLS is 1); the daemon's\n"
-          "                  certificate must name the address' host and chain to the CA file\n"
-          "  --tls-ca FILE   PEM CA certificates to trust (default $LEERPLEK_TLS_CA, else the\n"
-          "                  system's); implies --tls\n"
-          "  --tls-cert FILE, --tls-key FILE  a client certificate and its key, for a daemon that\n"
-          "                  asks for one; imply --tls\n"
-          "  --tls-server-name NAME  the name the daemon's certificate must carry, when it is not\n"
-          "                  the host of --address (e.g. a unix socket or an internal address)\n"
-          "  --json, --csv   output for scripts instead of a table (--table forces a table)\n"
-          "  --help          help on any level: leerplek school --help, leerplek school register --help\n"
-          "\nExit codes: 0 ok, 1 refused by the daemon, 2 usage or input error, 3 connection failure.\n"),
+            "  --address ADDR  host:port or unix:/path (default $LEERPLEK_ADDRESS, else %s)\n"
+            "  --token TOKEN   bearer token (default $LEERPLEK_TOKEN; prefer the variable: command\n"
+            "                  lines are visible to other users)\n"
+            "  --tls           connect with TLS (default on when $LEERPLEK_TLS is 1); the daemon's\n"
+            "                  certificate must name the address' host and chain to the CA file\n"
+            "  --tls-ca FILE   PEM CA certificates to trust (default $LEERPLEK_TLS_CA, else the\n"
+            "                  system's); implies --tls\n"
+            "  --tls-cert FILE, --tls-key FILE  a client certificate and its key, for a daemon that\n"
+            "                  asks for one; imply --tls\n"
+            "  --tls-server-name NAME  the name the daemon's certificate must carry, when it is not\n"
+            "                  the host of --address (e.g. a unix socket or an internal address)\n"
+            "  --json, --csv   output for scripts instead of a table (--table forces a table)\n"
+            "  --help          help on any level: leerplek school --help, leerplek school register --help\n"
+            "\nExit codes: 0 ok, 1 refused by the daemon, 2 usage or input error, 3 connection failure.\n"),
           DEFAULT_ADDRESS);
 }
 
@@ -3057,11 +3293,16 @@ static int take_global_options(cli *c, int *argc, char **argv) {
     }
     const char **target = NULL;
     const char *name = NULL;
-    if (strncmp(arg, "--address", 9) == 0 && (arg[9] == '\0' || arg[9] == '=')) target = &c->address, name = "address";
-    else if (strncmp(arg, "--token", 7) == 0 && (arg[7] == '\0' || arg[7] == '=')) target = &c->token, name = "token";
-    else if (strncmp(arg, "--tls-ca", 8) == 0 && (arg[8] == '\0' || arg[8] == '=')) target = &c->tls_ca, name = "tls-ca";
-    else if (strncmp(arg, "--tls-cert", 10) == 0 && (arg[10] == '\0' || arg[10] == '=')) target = &c->tls_cert, name = "tls-cert";
-    else if (strncmp(arg, "--tls-key", 9) == 0 && (arg[9] == '\0' || arg[9] == '=')) target = &c->tls_key, name = "tls-key";
+    if (strncmp(arg, "--address", 9) == 0 && (arg[9] == '\0' || arg[9] == '='))
+      target = &c->address, name = "address";
+    else if (strncmp(arg, "--token", 7) == 0 && (arg[7] == '\0' || arg[7] == '='))
+      target = &c->token, name = "token";
+    else if (strncmp(arg, "--tls-ca", 8) == 0 && (arg[8] == '\0' || arg[8] == '='))
+      target = &c->tls_ca, name = "tls-ca";
+    else if (strncmp(arg, "--tls-cert", 10) == 0 && (arg[10] == '\0' || arg[10] == '='))
+      target = &c->tls_cert, name = "tls-cert";
+    else if (strncmp(arg, "--tls-key", 9) == 0 && (arg[9] == '\0' || arg[9] == '='))
+      target = &c->tls_key, name = "tls-key";
     else if (strncmp(arg, "--tls-server-name", 17) == 0 && (arg[17] == '\0' || arg[17] == '='))
       target = &c->tls_server_name, name = "tls-server-name";
     if (strcmp(arg, "--tls") == 0) {
@@ -3070,8 +3311,10 @@ static int take_global_options(cli *c, int *argc, char **argv) {
     }
     if (target) {
       const char *value = strchr(arg, '=');
-      if (value) value++;
-      else if (i + 1 < *argc) value = argv[++i];
+      if (value)
+        value++;
+      else if (i + 1 < *argc)
+        value = argv[++i];
       else {
         fprintf(stderr, _("leerplek: --%s needs a value\nTry 'leerplek --help'.\n"), name);
         return EXIT_USAGE;
@@ -3081,10 +3324,14 @@ static int take_global_options(cli *c, int *argc, char **argv) {
     }
     lp_format format = LP_FORMAT_TABLE;
     int is_format = 1;
-    if (strcmp(arg, "--json") == 0) format = LP_FORMAT_JSON;
-    else if (strcmp(arg, "--csv") == 0) format = LP_FORMAT_CSV;
-    else if (strcmp(arg, "--table") == 0) format = LP_FORMAT_TABLE; /* --table=NAME is report's own */
-    else is_format = 0;
+    if (strcmp(arg, "--json") == 0)
+      format = LP_FORMAT_JSON;
+    else if (strcmp(arg, "--csv") == 0)
+      format = LP_FORMAT_CSV;
+    else if (strcmp(arg, "--table") == 0)
+      format = LP_FORMAT_TABLE; /* --table=NAME is report's own */
+    else
+      is_format = 0;
     if (is_format) {
       if (c->format_given && c->format != format) {
         fprintf(stderr, _("leerplek: choose one of --json, --csv and --table\n"));

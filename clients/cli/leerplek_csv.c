@@ -28,8 +28,7 @@ void lp_diag_add(lp_diags *diags, const char *format, ...) {
 
 void lp_diags_print(const lp_diags *diags, FILE *out) {
   for (size_t i = 0; i < diags->kept; i++) fprintf(out, "%s\n", diags->messages[i]);
-  if (diags->count > diags->kept)
-    fprintf(out, "... and %zu more\n", diags->count - diags->kept);
+  if (diags->count > diags->kept) fprintf(out, "... and %zu more\n", diags->count - diags->kept);
 }
 
 void lp_diags_free(lp_diags *diags) {
@@ -45,15 +44,15 @@ void lp_diags_free(lp_diags *diags) {
 typedef struct reader {
   lp_csv_table *table;
   lp_diags *diags;
-  lp_csv_row current;   /* the record being read: line and n_fields (fields stays NULL) */
+  lp_csv_row current;                /* the record being read: line and n_fields (fields stays NULL) */
   size_t offsets[LP_CSV_MAX_FIELDS]; /* where each field of the current record starts in text */
   char *text;
   size_t text_size;
   size_t text_capacity;
-  size_t line;          /* physical line of the byte being fed */
-  int row_open;         /* a byte of the current record has been seen */
+  size_t line;  /* physical line of the byte being fed */
+  int row_open; /* a byte of the current record has been seen */
   int have_header;
-  int failed;           /* a bound was crossed: stop */
+  int failed; /* a bound was crossed: stop */
   size_t rows_capacity;
 } reader;
 
@@ -68,14 +67,13 @@ static void on_field(void *data, size_t len, void *context) {
   reader *r = context;
   if (r->failed) return;
   if (r->current.n_fields == LP_CSV_MAX_FIELDS) {
-    lp_diag_add(r->diags, "%s:%zu: more than %d fields in a row", r->table->name,
-                r->current.line, LP_CSV_MAX_FIELDS);
+    lp_diag_add(r->diags, "%s:%zu: more than %d fields in a row", r->table->name, r->current.line, LP_CSV_MAX_FIELDS);
     r->failed = 1;
     return;
   }
   if (len > LP_CSV_MAX_FIELD_BYTES) {
-    lp_diag_add(r->diags, "%s:%zu:%zu: field longer than %d bytes", r->table->name,
-                r->current.line, r->current.n_fields + 1, LP_CSV_MAX_FIELD_BYTES);
+    lp_diag_add(r->diags, "%s:%zu:%zu: field longer than %d bytes", r->table->name, r->current.line,
+                r->current.n_fields + 1, LP_CSV_MAX_FIELD_BYTES);
     r->failed = 1;
     return;
   }
@@ -136,8 +134,7 @@ static void on_row_end(int terminator, void *context) {
     r->have_header = 1;
   } else {
     if (r->table->n_rows == LP_CSV_MAX_ROWS) {
-      lp_diag_add(r->diags, "%s:%zu: more than %u data rows", r->table->name, r->current.line,
-                  LP_CSV_MAX_ROWS);
+      lp_diag_add(r->diags, "%s:%zu: more than %u data rows", r->table->name, r->current.line, LP_CSV_MAX_ROWS);
       r->failed = 1;
       reset_record(r);
       return;
@@ -168,8 +165,7 @@ int lp_csv_read(const char *name, FILE *in, lp_csv_table *table, lp_diags *diags
   return lp_csv_read_with(name, in, ',', table, diags);
 }
 
-int lp_csv_read_with(const char *name, FILE *in, unsigned char delimiter, lp_csv_table *table,
-                     lp_diags *diags) {
+int lp_csv_read_with(const char *name, FILE *in, unsigned char delimiter, lp_csv_table *table, lp_diags *diags) {
   memset(table, 0, sizeof *table);
   table->name = strdup(name);
   if (!table->name) {
@@ -200,8 +196,8 @@ int lp_csv_read_with(const char *name, FILE *in, unsigned char delimiter, lp_csv
     }
     first = 0;
     if (byte == '\0') {
-      lp_diag_add(diags, _("%s:%zu:%zu: NUL byte in the file (not a text CSV file?)"), name,
-                  r.line, r.current.n_fields + 1);
+      lp_diag_add(diags, _("%s:%zu:%zu: NUL byte in the file (not a text CSV file?)"), name, r.line,
+                  r.current.n_fields + 1);
       r.failed = 1;
       break;
     }
@@ -212,16 +208,18 @@ int lp_csv_read_with(const char *name, FILE *in, unsigned char delimiter, lp_csv
     size_t fields_before = r.current.n_fields;
     int row_before = r.row_open;
     if (csv_parse(&parser, &byte, 1, on_field, on_row_end, &r) != 1) {
-      lp_diag_add(diags, _("%s:%zu:%zu: malformed CSV (%s): a quote inside an unquoted field "
-                  "or text after a closing quote"), name, r.line, r.current.n_fields + 1,
-                  csv_strerror(csv_error(&parser)));
+      lp_diag_add(diags,
+                  _("%s:%zu:%zu: malformed CSV (%s): a quote inside an unquoted field "
+                    "or text after a closing quote"),
+                  name, r.line, r.current.n_fields + 1, csv_strerror(csv_error(&parser)));
       r.failed = 1;
       break;
     }
-    if (r.current.n_fields != fields_before || r.row_open != row_before) bytes_in_field = 0;
+    if (r.current.n_fields != fields_before || r.row_open != row_before)
+      bytes_in_field = 0;
     else if (++bytes_in_field > 2 * LP_CSV_MAX_FIELD_BYTES + 2) {
-      lp_diag_add(diags, _("%s:%zu:%zu: field longer than %d bytes"), name, r.current.line,
-                  r.current.n_fields + 1, LP_CSV_MAX_FIELD_BYTES);
+      lp_diag_add(diags, _("%s:%zu:%zu: field longer than %d bytes"), name, r.current.line, r.current.n_fields + 1,
+                  LP_CSV_MAX_FIELD_BYTES);
       r.failed = 1;
     }
     if (byte == '\n') r.line++;
@@ -261,8 +259,7 @@ char lp_csv_output_delimiter(void) { return output_delimiter; }
 
 void lp_csv_write_cell(FILE *out, const char *text) {
   size_t len = strlen(text);
-  int needs_quotes = len > 0 && (text[0] == ' ' || text[len - 1] == ' ' || text[0] == '\t' ||
-                                 text[len - 1] == '\t');
+  int needs_quotes = len > 0 && (text[0] == ' ' || text[len - 1] == ' ' || text[0] == '\t' || text[len - 1] == '\t');
   for (size_t i = 0; i < len && !needs_quotes; i++)
     needs_quotes = text[i] == output_delimiter || text[i] == '"' || text[i] == '\n' || text[i] == '\r';
   if (needs_quotes)

@@ -20,8 +20,7 @@ typedef struct lp_diags {
   char *messages[LP_DIAGS_KEPT];
 } lp_diags;
 
-void lp_diag_add(lp_diags *diags, const char *format, ...)
-    __attribute__((format(printf, 2, 3)));
+void lp_diag_add(lp_diags *diags, const char *format, ...) __attribute__((format(printf, 2, 3)));
 /* Prints the kept messages, one per line, and "... and N more" when some were dropped. */
 void lp_diags_print(const lp_diags *diags, FILE *out);
 void lp_diags_free(lp_diags *diags);
@@ -48,8 +47,7 @@ typedef struct lp_csv_table {
  * must be freed with lp_csv_table_free. */
 int lp_csv_read(const char *name, FILE *in, lp_csv_table *table, lp_diags *diags);
 /* The same with another field delimiter (';' as spreadsheets in Belgium write, or '\t'). */
-int lp_csv_read_with(const char *name, FILE *in, unsigned char delimiter, lp_csv_table *table,
-                     lp_diags *diags);
+int lp_csv_read_with(const char *name, FILE *in, unsigned char delimiter, lp_csv_table *table, lp_diags *diags);
 void lp_csv_table_free(lp_csv_table *table);
 
 /* Writes one cell: plain when it needs no quoting, else quoted by libcsv. The delimiter

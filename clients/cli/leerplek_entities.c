@@ -29,7 +29,8 @@ enum { TRAINING_CODE, TRAINING_NAME, TRAINING_PROVIDERS };
 static const lp_column training_columns[] = {
     {N_("code"), 1, N_("training code, 1-32 of A-Z 0-9 -, e.g. ELEKTRO-INST")},
     {N_("name"), 1, N_("human name, e.g. Elektrische installaties")},
-    {N_("provider_types"), 0, N_("kinds of school offering it, separated by ';': full_time, buso, learning_working, syntra")},
+    {N_("provider_types"), 0,
+     N_("kinds of school offering it, separated by ';': full_time, buso, learning_working, syntra")},
 };
 
 enum { COMPANY_ID, COMPANY_NAME, COMPANY_RECOGNISED };
@@ -40,8 +41,14 @@ static const lp_column company_columns[] = {
 };
 
 enum {
-  LOCATION_ID, LOCATION_COMPANY, LOCATION_NAME, LOCATION_ADDRESS, LOCATION_LATITUDE,
-  LOCATION_LONGITUDE, LOCATION_POSTCODE, LOCATION_DISTRICT
+  LOCATION_ID,
+  LOCATION_COMPANY,
+  LOCATION_NAME,
+  LOCATION_ADDRESS,
+  LOCATION_LATITUDE,
+  LOCATION_LONGITUDE,
+  LOCATION_POSTCODE,
+  LOCATION_DISTRICT
 };
 static const lp_column location_columns[] = {
     {N_("id"), 1, N_("location id (e.g. the establishment unit number)")},
@@ -55,8 +62,16 @@ static const lp_column location_columns[] = {
 };
 
 enum {
-  VACANCY_ID, VACANCY_LOCATION, VACANCY_TRAINING, VACANCY_SEATS, VACANCY_READINESS,
-  VACANCY_DAYS, VACANCY_KIND, VACANCY_START, VACANCY_MENTOR, VACANCY_STATE
+  VACANCY_ID,
+  VACANCY_LOCATION,
+  VACANCY_TRAINING,
+  VACANCY_SEATS,
+  VACANCY_READINESS,
+  VACANCY_DAYS,
+  VACANCY_KIND,
+  VACANCY_START,
+  VACANCY_MENTOR,
+  VACANCY_STATE
 };
 static const lp_column vacancy_columns[] = {
     {N_("id"), 1, N_("vacancy id")},
@@ -72,9 +87,24 @@ static const lp_column vacancy_columns[] = {
 };
 
 enum {
-  PUPIL_SCHOOL, PUPIL_REF, PUPIL_TRAINING, PUPIL_READINESS, PUPIL_LATITUDE, PUPIL_LONGITUDE,
-  PUPIL_POSTCODE, PUPIL_DISTRICT, PUPIL_COMMUTE, PUPIL_DAYS, PUPIL_PREFERRED, PUPIL_EXCLUDED,
-  PUPIL_OKAN, PUPIL_BUSO, PUPIL_WAITING_SINCE, PUPIL_NOTES, PUPIL_SCHOOL_TYPE, PUPIL_WANTED_START
+  PUPIL_SCHOOL,
+  PUPIL_REF,
+  PUPIL_TRAINING,
+  PUPIL_READINESS,
+  PUPIL_LATITUDE,
+  PUPIL_LONGITUDE,
+  PUPIL_POSTCODE,
+  PUPIL_DISTRICT,
+  PUPIL_COMMUTE,
+  PUPIL_DAYS,
+  PUPIL_PREFERRED,
+  PUPIL_EXCLUDED,
+  PUPIL_OKAN,
+  PUPIL_BUSO,
+  PUPIL_WAITING_SINCE,
+  PUPIL_NOTES,
+  PUPIL_SCHOOL_TYPE,
+  PUPIL_WANTED_START
 };
 static const lp_column pupil_columns[] = {
     {N_("school_id"), 0, N_("the school's id (empty: the school of a school token)")},
@@ -100,8 +130,14 @@ static const lp_column pupil_columns[] = {
 /* One row per site: a spreadsheet has no nested cells, and an organisation's name repeated on
  * each of its few sites is easy to keep right (the import checks it). */
 enum {
-  ORGANISATION_ID, ORGANISATION_NAME, ORGANISATION_SITE, ORGANISATION_SITE_NAME, ORGANISATION_LATITUDE,
-  ORGANISATION_LONGITUDE, ORGANISATION_POSTCODE, ORGANISATION_DISTRICT
+  ORGANISATION_ID,
+  ORGANISATION_NAME,
+  ORGANISATION_SITE,
+  ORGANISATION_SITE_NAME,
+  ORGANISATION_LATITUDE,
+  ORGANISATION_LONGITUDE,
+  ORGANISATION_POSTCODE,
+  ORGANISATION_DISTRICT
 };
 static const lp_column organisation_columns[] = {
     {N_("id"), 1, N_("organisation id; one row per site, the rows of an organisation together")},
@@ -115,8 +151,14 @@ static const lp_column organisation_columns[] = {
 };
 
 enum {
-  OFFER_ID, OFFER_ORGANISATION, OFFER_SITE, OFFER_COMPONENT, OFFER_TRAININGS, OFFER_SEATS,
-  OFFER_DAYS, OFFER_START
+  OFFER_ID,
+  OFFER_ORGANISATION,
+  OFFER_SITE,
+  OFFER_COMPONENT,
+  OFFER_TRAININGS,
+  OFFER_SEATS,
+  OFFER_DAYS,
+  OFFER_START
 };
 static const lp_column offer_columns[] = {
     {N_("id"), 1, N_("offer id, unique over all organisations")},
@@ -132,8 +174,13 @@ static const lp_column offer_columns[] = {
 /* One row per component: that is how the store keys referrals, so an export of referrals
  * imports back as itself. */
 enum {
-  REFERRAL_SCHOOL, REFERRAL_PUPIL, REFERRAL_COMPONENT, REFERRAL_REASON, REFERRAL_URGENCY,
-  REFERRAL_SHARE_FLAGS, REFERRAL_SHARE_NOTES
+  REFERRAL_SCHOOL,
+  REFERRAL_PUPIL,
+  REFERRAL_COMPONENT,
+  REFERRAL_REASON,
+  REFERRAL_URGENCY,
+  REFERRAL_SHARE_FLAGS,
+  REFERRAL_SHARE_NOTES
 };
 static const lp_column referral_columns[] = {
     {N_("school_id"), 0, N_("the pupil's school (empty: the school of a school token)")},
@@ -158,9 +205,8 @@ const cli_entity cli_entities[CLI_ENTITY_COUNT] = {
 };
 
 const cli_entity *cli_entity_find(const char *name) {
-  static const char *const singular[CLI_ENTITY_COUNT] = {"training", "company", "location",
-                                                      "vacancy", "pupil", "organisation",
-                                                      "offer", "referral"};
+  static const char *const singular[CLI_ENTITY_COUNT] = {"training", "company",      "location", "vacancy",
+                                                         "pupil",    "organisation", "offer",    "referral"};
   for (int i = 0; i < CLI_ENTITY_COUNT; i++)
     if (strcmp(name, cli_entities[i].name) == 0 || strcmp(name, singular[i]) == 0) return &cli_entities[i];
   return NULL;
@@ -168,8 +214,8 @@ const cli_entity *cli_entity_find(const char *name) {
 
 void cli_entity_print_columns(const cli_entity *kind, FILE *out) {
   for (size_t i = 0; i < kind->n_columns; i++)
-    fprintf(out, "  %-22s %s%s\n", kind->columns[i].name,
-            kind->columns[i].required ? "" : _("(optional) "), _(kind->columns[i].doc));
+    fprintf(out, "  %-22s %s%s\n", kind->columns[i].name, kind->columns[i].required ? "" : _("(optional) "),
+            _(kind->columns[i].doc));
 }
 
 void cli_entity_column_names(const cli_entity *kind, const char **names) {
@@ -194,16 +240,15 @@ static const char *cell(const row_reader *r, int column) {
   return r->row->fields[field];
 }
 
-static void problem(row_reader *r, int column, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
+static void problem(row_reader *r, int column, const char *format, ...) __attribute__((format(printf, 3, 4)));
 static void problem(row_reader *r, int column, const char *format, ...) {
   char why[512];
   va_list args;
   va_start(args, format);
   vsnprintf(why, sizeof why, format, args);
   va_end(args);
-  lp_diag_add(r->diags, "%s:%zu:%d (%s): %s", r->table->name, r->row->line,
-              r->field_of_column[column] + 1, r->kind->columns[column].name, why);
+  lp_diag_add(r->diags, "%s:%zu:%d (%s): %s", r->table->name, r->row->line, r->field_of_column[column] + 1,
+              r->kind->columns[column].name, why);
   r->problems++;
 }
 
@@ -245,8 +290,10 @@ static char *take_identifier(row_reader *r, int column) {
     return (char *)protobuf_c_empty_string;
   }
   if (!is_identifier(text)) {
-    problem(r, column, _("\"%.40s\" is not an id: 1-32 of A-Z a-z 0-9 . _ -, starting with a "
-            "letter or digit"), text);
+    problem(r, column,
+            _("\"%.40s\" is not an id: 1-32 of A-Z a-z 0-9 . _ -, starting with a "
+              "letter or digit"),
+            text);
     return (char *)protobuf_c_empty_string;
   }
   return copy_or_empty(text);
@@ -289,14 +336,15 @@ static char *take_postcode(row_reader *r, int column) {
   return copy_or_empty(text);
 }
 
-static int take_enum(row_reader *r, int column, const ProtobufCEnumDescriptor *descriptor,
-                     int fallback) {
+static int take_enum(row_reader *r, int column, const ProtobufCEnumDescriptor *descriptor, int fallback) {
   const char *text = cell(r, column);
   if (!*text && !r->kind->columns[column].required) return fallback;
   int value = 0;
   char why[300];
-  if (!*text) problem(r, column, _("is empty but required"));
-  else if (lp_enum_parse(descriptor, text, &value, why, sizeof why) != 0) problem(r, column, "%s", why);
+  if (!*text)
+    problem(r, column, _("is empty but required"));
+  else if (lp_enum_parse(descriptor, text, &value, why, sizeof why) != 0)
+    problem(r, column, "%s", why);
   return value;
 }
 
@@ -320,17 +368,17 @@ static Leerplek__V1__GeoPoint *take_point(row_reader *r, int latitude, int longi
       point->lat_e6 = centre->lat_e6;
       point->lon_e6 = centre->lon_e6;
     } else if (*cell(r, postcode)) {
-      problem(r, postcode, _("postcode %.8s is not in the table of Antwerp and its surroundings: give "
-              "latitude and longitude"), cell(r, postcode));
+      problem(r, postcode,
+              _("postcode %.8s is not in the table of Antwerp and its surroundings: give "
+                "latitude and longitude"),
+              cell(r, postcode));
     } else {
       problem(r, latitude, _("give latitude and longitude, or a postcode of Antwerp and its surroundings"));
     }
     return point;
   }
-  if (lp_latitude_parse(cell(r, latitude), &point->lat_e6, why, sizeof why) != 0)
-    problem(r, latitude, "%s", why);
-  if (lp_longitude_parse(cell(r, longitude), &point->lon_e6, why, sizeof why) != 0)
-    problem(r, longitude, "%s", why);
+  if (lp_latitude_parse(cell(r, latitude), &point->lat_e6, why, sizeof why) != 0) problem(r, latitude, "%s", why);
+  if (lp_longitude_parse(cell(r, longitude), &point->lon_e6, why, sizeof why) != 0) problem(r, longitude, "%s", why);
   return point;
 }
 
@@ -352,8 +400,8 @@ static int take_bool(row_reader *r, int column) {
 }
 
 /* A ';'-separated list; each item checked with `valid` (NULL: any). */
-static char **take_list(row_reader *r, int column, size_t max_items, size_t *count,
-                        int (*valid)(const char *), const char *what) {
+static char **take_list(row_reader *r, int column, size_t max_items, size_t *count, int (*valid)(const char *),
+                        const char *what) {
   char **items = NULL;
   char why[200];
   *count = 0;
@@ -389,7 +437,8 @@ static ProtobufCMessage *training_from_row(row_reader *r) {
     char why[300];
     if (lp_enum_parse(&leerplek__v1__school_type__descriptor, types[i], &value, why, sizeof why) != 0)
       problem(r, TRAINING_PROVIDERS, "%s", why);
-    if (training->provider_types) training->provider_types[training->n_provider_types++] = (Leerplek__V1__SchoolType)value;
+    if (training->provider_types)
+      training->provider_types[training->n_provider_types++] = (Leerplek__V1__SchoolType)value;
     free(types[i]);
   }
   free(types);
@@ -403,8 +452,8 @@ static ProtobufCMessage *company_from_row(row_reader *r) {
   company->id = take_company_id(r, COMPANY_ID);
   company->name = take_text(r, COMPANY_NAME, MAX_NAME);
   company->recognised_training_codes =
-      take_list(r, COMPANY_RECOGNISED, MAX_RECOGNITIONS, &company->n_recognised_training_codes,
-                is_training_code, "a training code");
+      take_list(r, COMPANY_RECOGNISED, MAX_RECOGNITIONS, &company->n_recognised_training_codes, is_training_code,
+                "a training code");
   return &company->base;
 }
 
@@ -432,20 +481,19 @@ static ProtobufCMessage *vacancy_from_row(row_reader *r) {
   vacancy->training_code = take_training_code(r, VACANCY_TRAINING);
   if (lp_u32_parse(cell(r, VACANCY_SEATS), 1, 100, &vacancy->seats, why, sizeof why) != 0)
     problem(r, VACANCY_SEATS, "%s", why);
-  vacancy->min_readiness = (Leerplek__V1__Readiness)take_enum(
-      r, VACANCY_READINESS, &leerplek__v1__readiness__descriptor, 0);
+  vacancy->min_readiness =
+      (Leerplek__V1__Readiness)take_enum(r, VACANCY_READINESS, &leerplek__v1__readiness__descriptor, 0);
   vacancy->day_mask = take_days(r, VACANCY_DAYS);
-  vacancy->kind = (Leerplek__V1__VacancyKind)take_enum(r, VACANCY_KIND,
-                                                       &leerplek__v1__vacancy_kind__descriptor, 0);
+  vacancy->kind = (Leerplek__V1__VacancyKind)take_enum(r, VACANCY_KIND, &leerplek__v1__vacancy_kind__descriptor, 0);
   vacancy->start_date = take_date(r, VACANCY_START);
   vacancy->mentor = take_text(r, VACANCY_MENTOR, MAX_SHORT);
-  vacancy->state = (Leerplek__V1__VacancyState)take_enum(
-      r, VACANCY_STATE, &leerplek__v1__vacancy_state__descriptor,
-      LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_OPEN);
+  vacancy->state = (Leerplek__V1__VacancyState)take_enum(r, VACANCY_STATE, &leerplek__v1__vacancy_state__descriptor,
+                                                         LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_OPEN);
   if (vacancy->kind == LEERPLEK__V1__VACANCY_KIND__VACANCY_KIND_REGULAR &&
       vacancy->min_readiness == LEERPLEK__V1__READINESS__READINESS_NOT_READY)
-    problem(r, VACANCY_READINESS, _("a regular place needs partly or ready (not_ready pupils go "
-            "to preparatory places)"));
+    problem(r, VACANCY_READINESS,
+            _("a regular place needs partly or ready (not_ready pupils go "
+              "to preparatory places)"));
   return &vacancy->base;
 }
 
@@ -457,8 +505,7 @@ static ProtobufCMessage *pupil_from_row(row_reader *r) {
   pupil->school_id = take_identifier(r, PUPIL_SCHOOL);
   pupil->ref = take_identifier(r, PUPIL_REF);
   pupil->training_code = take_training_code(r, PUPIL_TRAINING);
-  pupil->readiness = (Leerplek__V1__Readiness)take_enum(r, PUPIL_READINESS,
-                                                        &leerplek__v1__readiness__descriptor, 0);
+  pupil->readiness = (Leerplek__V1__Readiness)take_enum(r, PUPIL_READINESS, &leerplek__v1__readiness__descriptor, 0);
   pupil->home = take_point(r, PUPIL_LATITUDE, PUPIL_LONGITUDE, PUPIL_POSTCODE);
   pupil->home_postcode = take_postcode(r, PUPIL_POSTCODE);
   pupil->home_district = take_text(r, PUPIL_DISTRICT, MAX_SHORT);
@@ -467,19 +514,17 @@ static ProtobufCMessage *pupil_from_row(row_reader *r) {
     problem(r, PUPIL_COMMUTE, _("%s (km)"), why);
   pupil->max_commute_m = (uint32_t)metres;
   pupil->day_mask = take_days(r, PUPIL_DAYS);
-  pupil->preferred_company_ids =
-      take_list(r, PUPIL_PREFERRED, MAX_PREFERENCES, &pupil->n_preferred_company_ids,
-                is_company_id, "an enterprise number (10 digits)");
-  pupil->excluded_company_ids =
-      take_list(r, PUPIL_EXCLUDED, MAX_EXCLUSIONS, &pupil->n_excluded_company_ids,
-                is_company_id, "an enterprise number (10 digits)");
+  pupil->preferred_company_ids = take_list(r, PUPIL_PREFERRED, MAX_PREFERENCES, &pupil->n_preferred_company_ids,
+                                           is_company_id, "an enterprise number (10 digits)");
+  pupil->excluded_company_ids = take_list(r, PUPIL_EXCLUDED, MAX_EXCLUSIONS, &pupil->n_excluded_company_ids,
+                                          is_company_id, "an enterprise number (10 digits)");
   pupil->newcomer_okan = take_bool(r, PUPIL_OKAN);
   pupil->special_needs_buso = take_bool(r, PUPIL_BUSO);
-  if (lp_time_parse(cell(r, PUPIL_WAITING_SINCE), &pupil->waiting_since_unix_s, why,
-                    sizeof why) != 0)
+  if (lp_time_parse(cell(r, PUPIL_WAITING_SINCE), &pupil->waiting_since_unix_s, why, sizeof why) != 0)
     problem(r, PUPIL_WAITING_SINCE, "%s", why);
   pupil->school_notes = take_text(r, PUPIL_NOTES, MAX_TEXT);
-  pupil->school_type = (Leerplek__V1__SchoolType)take_enum(r, PUPIL_SCHOOL_TYPE, &leerplek__v1__school_type__descriptor, 0);
+  pupil->school_type =
+      (Leerplek__V1__SchoolType)take_enum(r, PUPIL_SCHOOL_TYPE, &leerplek__v1__school_type__descriptor, 0);
   if (cell(r, PUPIL_WANTED_START)[0]) pupil->wanted_start_date = take_date(r, PUPIL_WANTED_START);
   return &pupil->base;
 }
@@ -512,8 +557,8 @@ static ProtobufCMessage *organisation_from_row(row_reader *r) {
 /* Moves the sites of each organisation's further rows into its first row. The rows of one id
  * must follow each other: an id coming back later is more likely a typo than a plan. */
 #define MAX_SITES 100
-static size_t group_organisations(const cli_entity *kind, const lp_csv_table *table,
-                                  ProtobufCMessage **messages, const int *field_of_column, lp_diags *diags) {
+static size_t group_organisations(const cli_entity *kind, const lp_csv_table *table, ProtobufCMessage **messages,
+                                  const int *field_of_column, lp_diags *diags) {
   size_t problems = 0;
   Leerplek__V1__SupportOrganisation *lead = NULL;
   size_t lead_row = 0;
@@ -539,8 +584,7 @@ static size_t group_organisations(const cli_entity *kind, const lp_csv_table *ta
         problem(&r, ORGANISATION_SITE, _("site %s appears twice for organisation %s"), row->sites[0]->id, row->id);
     if (lead->n_sites >= MAX_SITES)
       problem(&r, ORGANISATION_SITE, _("organisation %s has more than %d sites"), row->id, MAX_SITES);
-    Leerplek__V1__SupportSite **grown =
-        r.problems ? NULL : realloc(lead->sites, (lead->n_sites + 1) * sizeof *grown);
+    Leerplek__V1__SupportSite **grown = r.problems ? NULL : realloc(lead->sites, (lead->n_sites + 1) * sizeof *grown);
     if (grown) {
       lead->sites = grown;
       lead->sites[lead->n_sites++] = row->sites[0];
@@ -567,10 +611,10 @@ static ProtobufCMessage *offer_from_row(row_reader *r) {
   offer->id = take_identifier(r, OFFER_ID);
   offer->organisation_id = take_identifier(r, OFFER_ORGANISATION);
   offer->site_id = take_identifier(r, OFFER_SITE);
-  offer->component = (Leerplek__V1__SupportComponent)take_enum(
-      r, OFFER_COMPONENT, &leerplek__v1__support_component__descriptor, 0);
-  offer->training_codes = take_list(r, OFFER_TRAININGS, MAX_RECOGNITIONS, &offer->n_training_codes,
-                                    is_training_code, "a training code");
+  offer->component =
+      (Leerplek__V1__SupportComponent)take_enum(r, OFFER_COMPONENT, &leerplek__v1__support_component__descriptor, 0);
+  offer->training_codes =
+      take_list(r, OFFER_TRAININGS, MAX_RECOGNITIONS, &offer->n_training_codes, is_training_code, "a training code");
   if (lp_u32_parse(cell(r, OFFER_SEATS), 1, 100, &offer->seats, why, sizeof why) != 0)
     problem(r, OFFER_SEATS, "%s", why);
   offer->day_mask = take_days(r, OFFER_DAYS);
@@ -584,8 +628,8 @@ static ProtobufCMessage *referral_from_row(row_reader *r) {
   leerplek__v1__referral__init(referral);
   referral->school_id = take_identifier(r, REFERRAL_SCHOOL);
   referral->pupil_ref = take_identifier(r, REFERRAL_PUPIL);
-  referral->component = (Leerplek__V1__SupportComponent)take_enum(
-      r, REFERRAL_COMPONENT, &leerplek__v1__support_component__descriptor, 0);
+  referral->component =
+      (Leerplek__V1__SupportComponent)take_enum(r, REFERRAL_COMPONENT, &leerplek__v1__support_component__descriptor, 0);
   referral->reason = take_text(r, REFERRAL_REASON, MAX_NAME);
   referral->urgency = (Leerplek__V1__Urgency)take_enum(r, REFERRAL_URGENCY, &leerplek__v1__urgency__descriptor, 0);
   referral->share_priority_flags = take_bool(r, REFERRAL_SHARE_FLAGS);
@@ -594,13 +638,12 @@ static ProtobufCMessage *referral_from_row(row_reader *r) {
 }
 
 static ProtobufCMessage *(*const from_row[CLI_ENTITY_COUNT])(row_reader *) = {
-    training_from_row, company_from_row, location_from_row, vacancy_from_row, pupil_from_row,
-    organisation_from_row, offer_from_row, referral_from_row,
+    training_from_row, company_from_row,      location_from_row, vacancy_from_row,
+    pupil_from_row,    organisation_from_row, offer_from_row,    referral_from_row,
 };
 
 /* Maps header fields to the kind's columns; reports unknown, repeated and missing columns. */
-static size_t map_header(const cli_entity *kind, const lp_csv_table *table, int *field_of_column,
-                         lp_diags *diags) {
+static size_t map_header(const cli_entity *kind, const lp_csv_table *table, int *field_of_column, lp_diags *diags) {
   size_t problems = 0;
   for (size_t c = 0; c < kind->n_columns; c++) field_of_column[c] = -1;
   for (size_t f = 0; f < table->header.n_fields; f++) {
@@ -608,12 +651,14 @@ static size_t map_header(const cli_entity *kind, const lp_csv_table *table, int 
     size_t c = 0;
     while (c < kind->n_columns && strcasecmp(name, kind->columns[c].name) != 0) c++;
     if (c == kind->n_columns) {
-      lp_diag_add(diags, _("%s:%zu:%zu: unknown column \"%.40s\" for %s (see leerplek import %s "
-                  "--help)"), table->name, table->header.line, f + 1, name, kind->name, kind->name);
+      lp_diag_add(diags,
+                  _("%s:%zu:%zu: unknown column \"%.40s\" for %s (see leerplek import %s "
+                    "--help)"),
+                  table->name, table->header.line, f + 1, name, kind->name, kind->name);
       problems++;
     } else if (field_of_column[c] >= 0) {
-      lp_diag_add(diags, _("%s:%zu:%zu: column \"%s\" appears twice"), table->name,
-                  table->header.line, f + 1, kind->columns[c].name);
+      lp_diag_add(diags, _("%s:%zu:%zu: column \"%s\" appears twice"), table->name, table->header.line, f + 1,
+                  kind->columns[c].name);
       problems++;
     } else {
       field_of_column[c] = (int)f;
@@ -628,8 +673,8 @@ static size_t map_header(const cli_entity *kind, const lp_csv_table *table, int 
   return problems;
 }
 
-size_t lp_rows_to_messages(const cli_entity *kind, const lp_csv_table *table,
-                           ProtobufCMessage ***messages, lp_diags *diags) {
+size_t lp_rows_to_messages(const cli_entity *kind, const lp_csv_table *table, ProtobufCMessage ***messages,
+                           lp_diags *diags) {
   *messages = NULL;
   int field_of_column[LP_CSV_MAX_FIELDS];
   size_t problems = map_header(kind, table, field_of_column, diags);
@@ -642,8 +687,8 @@ size_t lp_rows_to_messages(const cli_entity *kind, const lp_csv_table *table,
   for (size_t i = 0; i < table->n_rows; i++) {
     row_reader r = {kind, table, &table->rows[i], field_of_column, diags, 0};
     if (r.row->n_fields != table->header.n_fields) {
-      lp_diag_add(diags, _("%s:%zu: row has %zu fields but the header has %zu"), table->name,
-                  r.row->line, r.row->n_fields, table->header.n_fields);
+      lp_diag_add(diags, _("%s:%zu: row has %zu fields but the header has %zu"), table->name, r.row->line,
+                  r.row->n_fields, table->header.n_fields);
       problems++;
       continue;
     }
@@ -679,8 +724,7 @@ static void set_text(json_t *object, const char *key, const char *text) {
   json_object_set_new(object, key, json_string(text ? text : ""));
 }
 
-static void set_enum(json_t *object, const char *key, const ProtobufCEnumDescriptor *descriptor,
-                     int value) {
+static void set_enum(json_t *object, const char *key, const ProtobufCEnumDescriptor *descriptor, int value) {
   char text[64];
   lp_enum_format(descriptor, value, text, sizeof text);
   set_text(object, key, text);
@@ -758,8 +802,7 @@ json_t *lp_entity_to_json(const cli_entity *kind, const ProtobufCMessage *messag
     const Leerplek__V1__Company *company = (const Leerplek__V1__Company *)message;
     set_text(object, "id", company->id);
     set_text(object, "name", company->name);
-    set_list(object, "recognised_trainings", company->recognised_training_codes,
-             company->n_recognised_training_codes);
+    set_list(object, "recognised_trainings", company->recognised_training_codes, company->n_recognised_training_codes);
     break;
   }
   case CLI_ENTITY_LOCATIONS: {
@@ -799,10 +842,8 @@ json_t *lp_entity_to_json(const cli_entity *kind, const ProtobufCMessage *messag
     set_text(object, "home_district", pupil->home_district);
     json_object_set_new(object, "max_commute_km", json_real(pupil->max_commute_m / 1000.0));
     set_days(object, "days", pupil->day_mask);
-    set_list(object, "preferred_companies", pupil->preferred_company_ids,
-             pupil->n_preferred_company_ids);
-    set_list(object, "excluded_companies", pupil->excluded_company_ids,
-             pupil->n_excluded_company_ids);
+    set_list(object, "preferred_companies", pupil->preferred_company_ids, pupil->n_preferred_company_ids);
+    set_list(object, "excluded_companies", pupil->excluded_company_ids, pupil->n_excluded_company_ids);
     json_object_set_new(object, "newcomer_okan", json_boolean(pupil->newcomer_okan));
     json_object_set_new(object, "special_needs_buso", json_boolean(pupil->special_needs_buso));
     lp_time_format(pupil->waiting_since_unix_s, text, sizeof text);
@@ -812,8 +853,7 @@ json_t *lp_entity_to_json(const cli_entity *kind, const ProtobufCMessage *messag
     set_date(object, "wanted_start_date", pupil->wanted_start_date);
     break;
   }
-  case CLI_ENTITY_ORGANISATIONS:
-    break;
+  case CLI_ENTITY_ORGANISATIONS: break;
   case CLI_ENTITY_OFFERS: {
     const Leerplek__V1__SupportOffer *offer = (const Leerplek__V1__SupportOffer *)message;
     set_text(object, "id", offer->id);
@@ -837,8 +877,7 @@ json_t *lp_entity_to_json(const cli_entity *kind, const ProtobufCMessage *messag
     json_object_set_new(object, "share_school_notes", json_boolean(referral->share_school_notes));
     break;
   }
-  case CLI_ENTITY_COUNT:
-    break;
+  case CLI_ENTITY_COUNT: break;
   }
   return object;
 }

@@ -1,7 +1,7 @@
 /* leerplek_entities: the importable entities (trainings, companies, locations, vacancies,
- * pupils, support organisations, support offers, referrals) as CSV columns: which columns each kind has, turning checked CSV rows into proto
- * messages (with "file:line:column" diagnostics) and turning messages back into JSON objects
- * whose keys are exactly those columns, so that export writes what import reads. */
+ * pupils, support organisations, support offers, referrals) as CSV columns: which columns each kind has, turning
+ * checked CSV rows into proto messages (with "file:line:column" diagnostics) and turning messages back into JSON
+ * objects whose keys are exactly those columns, so that export writes what import reads. */
 #ifndef LEERPLEK_ENTITIES_H
 #define LEERPLEK_ENTITIES_H
 
@@ -55,8 +55,8 @@ void cli_entity_print_columns(const cli_entity *kind, FILE *out);
  * messages are returned. Organisations come one row per site: the rows of one id (which must
  * be consecutive and agree on the name) become one message, at the group's first row; the
  * group's other rows hold an organisation without sites (see lp_row_leads). */
-size_t lp_rows_to_messages(const cli_entity *kind, const lp_csv_table *table,
-                           ProtobufCMessage ***messages, lp_diags *diags);
+size_t lp_rows_to_messages(const cli_entity *kind, const lp_csv_table *table, ProtobufCMessage ***messages,
+                           lp_diags *diags);
 void lp_messages_free(ProtobufCMessage **messages, size_t count);
 
 /* 0 for a row whose content went into an earlier row's message (an organisation's further

@@ -19,8 +19,7 @@ static char *copy_text(const char *text) { return strdup(text); }
 char *lp_cell_text(const json_t *value) {
   char buffer[64];
   switch (value ? json_typeof(value) : JSON_NULL) {
-  case JSON_STRING:
-    return copy_text(json_string_value(value));
+  case JSON_STRING: return copy_text(json_string_value(value));
   case JSON_INTEGER:
     snprintf(buffer, sizeof buffer, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
     return copy_text(buffer);
@@ -34,12 +33,9 @@ char *lp_cell_text(const json_t *value) {
     if (mark) *mark = lp_decimal_mark();
     return copy_text(buffer);
   }
-  case JSON_TRUE:
-    return copy_text("true");
-  case JSON_FALSE:
-    return copy_text("false");
-  case JSON_NULL:
-    return copy_text("");
+  case JSON_TRUE: return copy_text("true");
+  case JSON_FALSE: return copy_text("false");
+  case JSON_NULL: return copy_text("");
   case JSON_ARRAY: {
     size_t total = 1, index;
     json_t *item;
@@ -85,8 +81,7 @@ static json_t *scalar_to_json(const ProtobufCFieldDescriptor *field, const void 
   switch (field->type) {
   case PROTOBUF_C_TYPE_INT32:
   case PROTOBUF_C_TYPE_SINT32:
-  case PROTOBUF_C_TYPE_SFIXED32:
-    return json_integer(*(const int32_t *)member);
+  case PROTOBUF_C_TYPE_SFIXED32: return json_integer(*(const int32_t *)member);
   case PROTOBUF_C_TYPE_UINT32:
   case PROTOBUF_C_TYPE_FIXED32:
     if (strcmp(field->name, "day_mask") == 0 || strstr(field->name, "_day_mask")) {
@@ -108,10 +103,8 @@ static json_t *scalar_to_json(const ProtobufCFieldDescriptor *field, const void 
     return json_integer(value);
   }
   case PROTOBUF_C_TYPE_UINT64:
-  case PROTOBUF_C_TYPE_FIXED64:
-    return json_integer((json_int_t) * (const uint64_t *)member);
-  case PROTOBUF_C_TYPE_BOOL:
-    return json_boolean(*(const protobuf_c_boolean *)member);
+  case PROTOBUF_C_TYPE_FIXED64: return json_integer((json_int_t) * (const uint64_t *)member);
+  case PROTOBUF_C_TYPE_BOOL: return json_boolean(*(const protobuf_c_boolean *)member);
   case PROTOBUF_C_TYPE_ENUM: {
     char text[64];
     lp_enum_format(field->descriptor, *(const int *)member, text, sizeof text);
@@ -125,12 +118,9 @@ static json_t *scalar_to_json(const ProtobufCFieldDescriptor *field, const void 
     const ProtobufCMessage *message = *(ProtobufCMessage *const *)member;
     return message ? lp_message_to_json(message) : json_null();
   }
-  case PROTOBUF_C_TYPE_FLOAT:
-    return json_real(*(const float *)member);
-  case PROTOBUF_C_TYPE_DOUBLE:
-    return json_real(*(const double *)member);
-  case PROTOBUF_C_TYPE_BYTES:
-    break;
+  case PROTOBUF_C_TYPE_FLOAT: return json_real(*(const float *)member);
+  case PROTOBUF_C_TYPE_DOUBLE: return json_real(*(const double *)member);
+  case PROTOBUF_C_TYPE_BYTES: break;
   }
   return json_null();
 }
@@ -171,18 +161,16 @@ json_t *lp_message_to_json(const ProtobufCMessage *message) {
     if (field->label == PROTOBUF_C_LABEL_REPEATED) {
       size_t count = *(const size_t *)(base + field->quantifier_offset);
       const char *array = *(char *const *)(base + field->offset);
-      size_t stride = field->type == PROTOBUF_C_TYPE_MESSAGE || field->type == PROTOBUF_C_TYPE_STRING
-                          ? sizeof(void *)
+      size_t stride = field->type == PROTOBUF_C_TYPE_MESSAGE || field->type == PROTOBUF_C_TYPE_STRING ? sizeof(void *)
                       : field->type == PROTOBUF_C_TYPE_INT64 || field->type == PROTOBUF_C_TYPE_SINT64 ||
-                              field->type == PROTOBUF_C_TYPE_SFIXED64 ||
-                              field->type == PROTOBUF_C_TYPE_UINT64 || field->type == PROTOBUF_C_TYPE_FIXED64
+                              field->type == PROTOBUF_C_TYPE_SFIXED64 || field->type == PROTOBUF_C_TYPE_UINT64 ||
+                              field->type == PROTOBUF_C_TYPE_FIXED64
                           ? 8
                       : field->type == PROTOBUF_C_TYPE_DOUBLE ? sizeof(double)
-                      : field->type == PROTOBUF_C_TYPE_BOOL ? sizeof(protobuf_c_boolean)
-                                                            : 4;
+                      : field->type == PROTOBUF_C_TYPE_BOOL   ? sizeof(protobuf_c_boolean)
+                                                              : 4;
       json_t *items = json_array();
-      for (size_t k = 0; k < count; k++)
-        json_array_append_new(items, scalar_to_json(field, array + k * stride));
+      for (size_t k = 0; k < count; k++) json_array_append_new(items, scalar_to_json(field, array + k * stride));
       json_object_set_new(object, key, items);
       continue;
     }
@@ -222,46 +210,144 @@ const json_t *lp_json_path(const json_t *object, const char *path) {
 /* The list is there for xgettext; nothing reads it. */
 #define TRANSLATED_ONLY __attribute__((unused))
 static const char *const value_labels[] = {
-    NC_("value", "waiting"), NC_("value", "proposed"), NC_("value", "accepted"), NC_("value", "agreement"),
-    NC_("value", "declined"), NC_("value", "withdrawn"), NC_("value", "not_ready"), NC_("value", "partly"),
-    NC_("value", "ready"), NC_("value", "regular"), NC_("value", "preparatory"), NC_("value", "open"),
-    NC_("value", "closed"), NC_("value", "no_recognised_vacancy"), NC_("value", "readiness_too_low"),
-    NC_("value", "none_within_commute"), NC_("value", "no_compatible_days"), NC_("value", "all_excluded"),
-    NC_("value", "seats_taken"), NC_("value", "up_to_5_km"), NC_("value", "up_to_10_km"),
-    NC_("value", "up_to_20_km"), NC_("value", "up_to_40_km"), NC_("value", "over_40_km"),
-    NC_("value", "school"), NC_("value", "company"), NC_("value", "coordinator"), NC_("value", "admin"),
-    NC_("value", "moved"), NC_("value", "released"), NC_("value", "true"), NC_("value", "false"),
-    NC_("value", "full_time"), NC_("value", "buso"), NC_("value", "learning_working"), NC_("value", "syntra"),
-    NC_("value", "more_seats"), NC_("value", "new_place"), NC_("value", "offered"), NC_("value", "started"),
-    NC_("value", "ended"), NC_("value", "normal"), NC_("value", "high"), NC_("value", "support"),
-    NC_("value", "no_offer_of_component"), NC_("value", "none_within_reach"), NC_("value", "not_for_this_pupil"),
-    NC_("value", "capacity_taken"), NC_("value", "next_dispatch"),
+    NC_("value", "waiting"),
+    NC_("value", "proposed"),
+    NC_("value", "accepted"),
+    NC_("value", "agreement"),
+    NC_("value", "declined"),
+    NC_("value", "withdrawn"),
+    NC_("value", "not_ready"),
+    NC_("value", "partly"),
+    NC_("value", "ready"),
+    NC_("value", "regular"),
+    NC_("value", "preparatory"),
+    NC_("value", "open"),
+    NC_("value", "closed"),
+    NC_("value", "no_recognised_vacancy"),
+    NC_("value", "readiness_too_low"),
+    NC_("value", "none_within_commute"),
+    NC_("value", "no_compatible_days"),
+    NC_("value", "all_excluded"),
+    NC_("value", "seats_taken"),
+    NC_("value", "up_to_5_km"),
+    NC_("value", "up_to_10_km"),
+    NC_("value", "up_to_20_km"),
+    NC_("value", "up_to_40_km"),
+    NC_("value", "over_40_km"),
+    NC_("value", "school"),
+    NC_("value", "company"),
+    NC_("value", "coordinator"),
+    NC_("value", "admin"),
+    NC_("value", "moved"),
+    NC_("value", "released"),
+    NC_("value", "true"),
+    NC_("value", "false"),
+    NC_("value", "full_time"),
+    NC_("value", "buso"),
+    NC_("value", "learning_working"),
+    NC_("value", "syntra"),
+    NC_("value", "more_seats"),
+    NC_("value", "new_place"),
+    NC_("value", "offered"),
+    NC_("value", "started"),
+    NC_("value", "ended"),
+    NC_("value", "normal"),
+    NC_("value", "high"),
+    NC_("value", "support"),
+    NC_("value", "no_offer_of_component"),
+    NC_("value", "none_within_reach"),
+    NC_("value", "not_for_this_pupil"),
+    NC_("value", "capacity_taken"),
+    NC_("value", "next_dispatch"),
 };
-static const char *const value_columns[] = {"state", "readiness", "min_readiness", "kind", "reason",
-                                            "distance_band", "role", "side", "school_type", "hint_kind",
-                                            "urgency", "wait", "outcome"};
+static const char *const value_columns[] = {"state",         "readiness", "min_readiness", "kind",        "reason",
+                                            "distance_band", "role",      "side",          "school_type", "hint_kind",
+                                            "urgency",       "wait",      "outcome"};
 
 /* The keys of the records people read most, the report and a rematch's result (the proto's
  * field names), marked for translation; table_key translates them, and any other key too
  * when the catalogue has it. */
 static const char *const record_labels[] TRANSLATED_ONLY = {
-    N_("agreements"), N_("agreements_all"), N_("agreements_running"), N_("base_epoch"), N_("by_district"), N_("by_training"),
-    N_("candidates_us"), N_("changes"), N_("changes_truncated"), N_("count"), N_("day"), N_("dry_run"),
-    N_("eligible_pairs"), N_("epoch"), N_("free_seats"), N_("generated_unix_s"), N_("headline"),
-    N_("key"), N_("last_rematch"), N_("moved"), N_("needs_preparatory"), N_("newly_proposed"), N_("objective"),
-    N_("open_seats"), N_("open_vacancies"), N_("pupils"), N_("pupils_accepted"), N_("pupils_agreement"),
-    N_("pupils_by_school_type"), N_("pupils_in_dual_learning"), N_("pupils_placed"), N_("pupils_proposed"),
-    N_("pupils_registered"), N_("pupils_waiting"), N_("reason"), N_("recognised_companies"),
-    N_("recognised_locations"), N_("released"), N_("schools"), N_("schools_by_school_type"), N_("shortage"),
-    N_("shortages"), N_("snapshot_us"), N_("solve_us"), N_("started_unix_s"), N_("trainings"),
-    N_("trainings_by_provider_type"), N_("trainings_with_pupils"), N_("trend"), N_("unplaced"),
-    N_("unplaced_by_reason"), N_("vacancies"), N_("write_us"), N_("report"), N_("generated"), N_("started"), N_("result"),
-    N_("proven_optimal"), N_("dual_bound"), N_("hints_checked"), N_("hints_unchecked"), N_("explain_us"),
-    N_("pupils_with_hint"), N_("hint_seats"), N_("registration_point"), N_("by_partner"), N_("by_school"),
-    N_("deadline_days"), N_("total"), N_("dispatched"), N_("offers"), N_("referrals"),
+    N_("agreements"),
+    N_("agreements_all"),
+    N_("agreements_running"),
+    N_("base_epoch"),
+    N_("by_district"),
+    N_("by_training"),
+    N_("candidates_us"),
+    N_("changes"),
+    N_("changes_truncated"),
+    N_("count"),
+    N_("day"),
+    N_("dry_run"),
+    N_("eligible_pairs"),
+    N_("epoch"),
+    N_("free_seats"),
+    N_("generated_unix_s"),
+    N_("headline"),
+    N_("key"),
+    N_("last_rematch"),
+    N_("moved"),
+    N_("needs_preparatory"),
+    N_("newly_proposed"),
+    N_("objective"),
+    N_("open_seats"),
+    N_("open_vacancies"),
+    N_("pupils"),
+    N_("pupils_accepted"),
+    N_("pupils_agreement"),
+    N_("pupils_by_school_type"),
+    N_("pupils_in_dual_learning"),
+    N_("pupils_placed"),
+    N_("pupils_proposed"),
+    N_("pupils_registered"),
+    N_("pupils_waiting"),
+    N_("reason"),
+    N_("recognised_companies"),
+    N_("recognised_locations"),
+    N_("released"),
+    N_("schools"),
+    N_("schools_by_school_type"),
+    N_("shortage"),
+    N_("shortages"),
+    N_("snapshot_us"),
+    N_("solve_us"),
+    N_("started_unix_s"),
+    N_("trainings"),
+    N_("trainings_by_provider_type"),
+    N_("trainings_with_pupils"),
+    N_("trend"),
+    N_("unplaced"),
+    N_("unplaced_by_reason"),
+    N_("vacancies"),
+    N_("write_us"),
+    N_("report"),
+    N_("generated"),
+    N_("started"),
+    N_("result"),
+    N_("proven_optimal"),
+    N_("dual_bound"),
+    N_("hints_checked"),
+    N_("hints_unchecked"),
+    N_("explain_us"),
+    N_("pupils_with_hint"),
+    N_("hint_seats"),
+    N_("registration_point"),
+    N_("by_partner"),
+    N_("by_school"),
+    N_("deadline_days"),
+    N_("total"),
+    N_("dispatched"),
+    N_("offers"),
+    N_("referrals"),
     /* the report's tables (leerplek_report.c): waiting pupils per reason, the grouping */
-    N_("unplaced_no_recognised_vacancy"), N_("unplaced_readiness_too_low"), N_("unplaced_none_within_commute"),
-    N_("unplaced_no_compatible_days"), N_("unplaced_all_excluded"), N_("unplaced_seats_taken"), N_("by"),
+    N_("unplaced_no_recognised_vacancy"),
+    N_("unplaced_readiness_too_low"),
+    N_("unplaced_none_within_commute"),
+    N_("unplaced_no_compatible_days"),
+    N_("unplaced_all_excluded"),
+    N_("unplaced_seats_taken"),
+    N_("by"),
 };
 
 /* Keys whose proto name says less than a table should: a rematch's `placed` counts proposals
@@ -330,8 +416,7 @@ static void print_padded(FILE *out, const char *text, size_t width, int last) {
   for (size_t w = display_width(text); w < width + 2; w++) fputc(' ', out);
 }
 
-static void print_table(FILE *out, const char *const *columns, size_t n_columns,
-                        const json_t *items) {
+static void print_table(FILE *out, const char *const *columns, size_t n_columns, const json_t *items) {
   size_t n_rows = json_array_size(items);
   char **cells = calloc(n_rows * n_columns + 1, sizeof *cells);
   size_t *widths = calloc(n_columns + 1, sizeof *widths);
@@ -397,18 +482,11 @@ static void print_json(FILE *out, const json_t *value) {
   fputc('\n', out);
 }
 
-void lp_print_list(FILE *out, lp_format format, const char *const *columns, size_t n_columns,
-                   const json_t *items) {
+void lp_print_list(FILE *out, lp_format format, const char *const *columns, size_t n_columns, const json_t *items) {
   switch (format) {
-  case LP_FORMAT_TABLE:
-    print_table(out, columns, n_columns, items);
-    break;
-  case LP_FORMAT_CSV:
-    print_csv(out, columns, n_columns, items);
-    break;
-  case LP_FORMAT_JSON:
-    print_json(out, items);
-    break;
+  case LP_FORMAT_TABLE: print_table(out, columns, n_columns, items); break;
+  case LP_FORMAT_CSV: print_csv(out, columns, n_columns, items); break;
+  case LP_FORMAT_JSON: print_json(out, items); break;
   }
 }
 
@@ -425,8 +503,7 @@ static size_t object_keys(const json_t *object, const char **keys, size_t max_ke
 }
 
 static int is_list_of_objects(const json_t *value) {
-  return json_is_array(value) && json_array_size(value) > 0 &&
-         json_is_object(json_array_get(value, 0));
+  return json_is_array(value) && json_array_size(value) > 0 && json_is_object(json_array_get(value, 0));
 }
 
 static void print_key_values(FILE *out, const json_t *object, int indent) {
@@ -457,8 +534,10 @@ static void flatten_into(json_t *flat, const char *prefix, const json_t *object)
   json_object_foreach((json_t *)object, key, value) {
     char path[256];
     snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "." : "", key);
-    if (json_is_object(value)) flatten_into(flat, path, value);
-    else json_object_set(flat, path, (json_t *)value);
+    if (json_is_object(value))
+      flatten_into(flat, path, value);
+    else
+      json_object_set(flat, path, (json_t *)value);
   }
 }
 

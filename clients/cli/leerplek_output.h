@@ -31,8 +31,7 @@ const json_t *lp_json_path(const json_t *object, const char *path);
 
 /* Prints `items` (an array of objects) with the given columns (dotted paths allowed): a table with a header line and
  * aligned columns, CSV with a header row, or a JSON array of the objects. */
-void lp_print_list(FILE *out, lp_format format, const char *const *columns, size_t n_columns,
-                   const json_t *items);
+void lp_print_list(FILE *out, lp_format format, const char *const *columns, size_t n_columns, const json_t *items);
 
 /* Prints one object: "key: value" lines (nested objects indented, arrays of objects as
  * tables), one CSV header + row (nested values as their JSON text), or JSON. */

@@ -4,7 +4,7 @@
 #include <string.h>
 
 /* Micro-degrees rounded to the nearest, as the proto's GeoPoint holds them. */
-#define E6(degrees) ((int32_t)((degrees) * 1e6 + ((degrees) < 0 ? -0.5 : 0.5)))
+#define E6(degrees) ((int32_t)((degrees)*1e6 + ((degrees) < 0 ? -0.5 : 0.5)))
 
 static const lp_postcode table[] = {
 #define POSTCODE(code, name, latitude, longitude) {code, name, E6(latitude), E6(longitude)},

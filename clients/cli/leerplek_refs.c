@@ -55,7 +55,8 @@ unsigned lp_refs_needed(cli_entity_id kind) {
   switch (kind) {
   case CLI_ENTITY_COMPANIES: return 1u << CLI_ENTITY_TRAININGS;
   case CLI_ENTITY_LOCATIONS: return 1u << CLI_ENTITY_COMPANIES;
-  case CLI_ENTITY_VACANCIES: return 1u << CLI_ENTITY_TRAININGS | 1u << CLI_ENTITY_COMPANIES | 1u << CLI_ENTITY_LOCATIONS;
+  case CLI_ENTITY_VACANCIES:
+    return 1u << CLI_ENTITY_TRAININGS | 1u << CLI_ENTITY_COMPANIES | 1u << CLI_ENTITY_LOCATIONS;
   case CLI_ENTITY_PUPILS: return 1u << CLI_ENTITY_TRAININGS | 1u << CLI_ENTITY_COMPANIES;
   case CLI_ENTITY_OFFERS: return 1u << CLI_ENTITY_TRAININGS | 1u << CLI_ENTITY_ORGANISATIONS;
   default: return 0;
@@ -69,8 +70,8 @@ static const json_t *find(const lp_known *known, cli_entity_id kind, const char 
 static int recognised(const json_t *company, const char *training) {
   size_t index;
   json_t *code;
-  json_array_foreach(json_object_get(company, "recognised_trainings"), index, code)
-    if (strcmp(json_string_value(code), training) == 0) return 1;
+  json_array_foreach(json_object_get(company, "recognised_trainings"), index,
+                     code) if (strcmp(json_string_value(code), training) == 0) return 1;
   return 0;
 }
 
@@ -166,8 +167,7 @@ size_t lp_refs_check(const cli_entity *kind, const lp_csv_table *table, Protobuf
       }
       break;
     }
-    default:
-      break;
+    default: break;
     }
   }
   return c.problems;

@@ -11,7 +11,7 @@
 #include "leerplek_text.h"
 
 const char *const lp_report_tables[] = {
-    "headline",     "by_training", "by_district",    "shortages",          "reasons",
+    "headline",     "by_training", "by_district",     "shortages",          "reasons",
     "school_types", "trend",       "trend_trainings", "registration_point", "last_rematch",
 };
 const size_t lp_report_table_count = sizeof lp_report_tables / sizeof lp_report_tables[0];
@@ -46,8 +46,8 @@ static json_t *flat_row(const json_t *object, const ProtobufCMessageDescriptor *
   json_t *row = json_object();
   const char *key;
   json_t *value;
-  json_object_foreach((json_t *)object, key, value)
-    if (!json_is_array(value) && !json_is_object(value)) json_object_set(row, column_name(descriptor, key), value);
+  json_object_foreach((json_t *)object, key, value) if (!json_is_array(value) && !json_is_object(value))
+      json_object_set(row, column_name(descriptor, key), value);
   return row;
 }
 
@@ -80,8 +80,8 @@ static void fill_reasons(json_t *row, const json_t *counts) {
     json_int_t pupils = 0;
     size_t k;
     json_t *count;
-    json_array_foreach(counts, k, count)
-      if (strcmp(text_of(json_object_get(count, "reason")), column + strlen("unplaced_")) == 0)
+    json_array_foreach(counts, k,
+                       count) if (strcmp(text_of(json_object_get(count, "reason")), column + strlen("unplaced_")) == 0)
         pupils = json_integer_value(json_object_get(count, "pupils"));
     json_object_set_new(row, column, json_integer(pupils));
   }
@@ -103,15 +103,17 @@ static void school_types(const json_t *report, json_t *rows, json_t *columns) {
       json_int_t count = 0;
       size_t k;
       json_t *item;
-      json_array_foreach(json_object_get(report, lists[l]), k, item)
-        if (strcmp(text_of(json_object_get(item, "school_type")), name) == 0) {
-          count = json_integer_value(json_object_get(item, "count"));
-          any = 1;
-        }
+      json_array_foreach(json_object_get(report, lists[l]), k,
+                         item) if (strcmp(text_of(json_object_get(item, "school_type")), name) == 0) {
+        count = json_integer_value(json_object_get(item, "count"));
+        any = 1;
+      }
       json_object_set_new(row, counted[l], json_integer(count));
     }
-    if (any) json_array_append_new(rows, row);
-    else json_decref(row);
+    if (any)
+      json_array_append_new(rows, row);
+    else
+      json_decref(row);
   }
 }
 

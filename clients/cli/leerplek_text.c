@@ -58,7 +58,8 @@ static int parse_week(const char *text, size_t len, uint32_t *week, char *why, s
     if (a == b) return fail(why, why_size, _("empty day name in \"%.*s\""), (int)len, text);
     int found = -1;
     for (int d = 0; d < 7; d++)
-      if (equal_ignoring_case(text + a, b - a, day_names[d]) || equal_ignoring_case(text + a, b - a, dutch_day_names[d]))
+      if (equal_ignoring_case(text + a, b - a, day_names[d]) ||
+          equal_ignoring_case(text + a, b - a, dutch_day_names[d]))
         found = d;
     if (found < 0)
       return fail(why, why_size, _("unknown day \"%.*s\" (use mon tue wed thu fri sat sun, or ma di wo do vr za zo)"),
@@ -78,8 +79,8 @@ static int parse_positional(const char *text, uint32_t *mask, char *why, size_t 
       result |= 1u << i;
       continue;
     }
-    return fail(why, why_size, _("position %d of \"%s\" is '%c': expected '%c', 'x' or '.'"), i + 1,
-                text, c, day_letters[i % 7]);
+    return fail(why, why_size, _("position %d of \"%s\" is '%c': expected '%c', 'x' or '.'"), i + 1, text, c,
+                day_letters[i % 7]);
   }
   *mask = result;
   return 0;
@@ -101,8 +102,8 @@ int lp_days_parse(const char *text, uint32_t *mask, char *why, size_t why_size) 
       const char *end = strchr(part, ';');
       size_t part_len = end ? (size_t)(end - part) : strlen(part);
       while (part_len && isspace((unsigned char)*part)) part++, part_len--;
-      if (part_len < 2 || part[1] != ':' || (toupper((unsigned char)part[0]) != 'A' &&
-                                            toupper((unsigned char)part[0]) != 'B'))
+      if (part_len < 2 || part[1] != ':' ||
+          (toupper((unsigned char)part[0]) != 'A' && toupper((unsigned char)part[0]) != 'B'))
         return fail(why, why_size, _("expected \"A:days\" or \"B:days\" in \"%s\""), text);
       int week_b = toupper((unsigned char)part[0]) == 'B';
       if (seen[week_b]++) return fail(why, why_size, _("week %c given twice"), week_b ? 'B' : 'A');
@@ -159,8 +160,7 @@ void lp_days_format(uint32_t mask, char *out, size_t out_size) {
   }
 }
 
-int lp_fixed_parse(const char *text, int decimals, int64_t min, int64_t max, int64_t *out,
-                   char *why, size_t why_size) {
+int lp_fixed_parse(const char *text, int decimals, int64_t min, int64_t max, int64_t *out, char *why, size_t why_size) {
   const char *p = text;
   int negative = 0;
   if (*p == '-' || *p == '+') negative = *p++ == '-';
@@ -182,7 +182,8 @@ int lp_fixed_parse(const char *text, int decimals, int64_t min, int64_t max, int
     if (fraction_digits == 0) return fail(why, why_size, _("\"%s\" ends in a decimal mark"), text);
   }
   if (*p == ',' && !decimal_comma)
-    return fail(why, why_size, _("\"%s\" has a decimal comma: use '.', or --decimal-comma (implied by --delimiter ';')"), text);
+    return fail(why, why_size,
+                _("\"%s\" has a decimal comma: use '.', or --decimal-comma (implied by --delimiter ';')"), text);
   if (*p != '\0') return fail(why, why_size, _("\"%s\" is not a decimal number"), text);
   for (int i = fraction_digits; i < decimals; i++) scaled *= 10;
   if (negative) scaled = -scaled;
@@ -227,13 +228,11 @@ int lp_longitude_parse(const char *text, int32_t *micro_degrees, char *why, size
   return 0;
 }
 
-int lp_u32_parse(const char *text, uint32_t min, uint32_t max, uint32_t *out, char *why,
-                 size_t why_size) {
+int lp_u32_parse(const char *text, uint32_t min, uint32_t max, uint32_t *out, char *why, size_t why_size) {
   if (!*text) return fail(why, why_size, _("no number given"));
   uint64_t value = 0;
   for (const char *p = text; *p; p++) {
-    if (!isdigit((unsigned char)*p))
-      return fail(why, why_size, _("\"%s\" is not a whole number"), text);
+    if (!isdigit((unsigned char)*p)) return fail(why, why_size, _("\"%s\" is not a whole number"), text);
     value = value * 10 + (uint64_t)(*p - '0');
     if (value > UINT32_MAX) return fail(why, why_size, _("\"%s\" is too large"), text);
   }
@@ -259,8 +258,7 @@ static int read_digits(const char *p, int count, int *value) {
   return 0;
 }
 
-int lp_date_parse(const char *text, int *year, int *month, int *day, char *why,
-                  size_t why_size) {
+int lp_date_parse(const char *text, int *year, int *month, int *day, char *why, size_t why_size) {
   int y, m, d;
   if (strlen(text) != 10 || text[4] != '-' || text[7] != '-' || read_digits(text, 4, &y) ||
       read_digits(text + 5, 2, &m) || read_digits(text + 8, 2, &d))
@@ -305,9 +303,8 @@ int lp_time_parse(const char *text, int64_t *unix_s, char *why, size_t why_size)
   int y, m, d, hh = 0, mm = 0, ss = 0;
   if (lp_date_parse(date, &y, &m, &d, why, why_size) != 0) return -1;
   if (len == 20) {
-    if (text[10] != 'T' || text[13] != ':' || text[16] != ':' || text[19] != 'Z' ||
-        read_digits(text + 11, 2, &hh) || read_digits(text + 14, 2, &mm) ||
-        read_digits(text + 17, 2, &ss) || hh > 23 || mm > 59 || ss > 59)
+    if (text[10] != 'T' || text[13] != ':' || text[16] != ':' || text[19] != 'Z' || read_digits(text + 11, 2, &hh) ||
+        read_digits(text + 14, 2, &mm) || read_digits(text + 17, 2, &ss) || hh > 23 || mm > 59 || ss > 59)
       return fail(why, why_size, _("\"%s\" is not a time YYYY-MM-DDTHH:MM:SSZ"), text);
   }
   *unix_s = days_from_civil(y, m, d) * 86400 + hh * 3600 + mm * 60 + ss;
@@ -326,15 +323,14 @@ void lp_time_format(int64_t unix_s, char *out, size_t out_size) {
   int64_t z = days + 719468;
   int64_t era = (z >= 0 ? z : z - 146096) / 146097;
   int64_t day_of_era = z - era * 146097;
-  int64_t year_of_era =
-      (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+  int64_t year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
   int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
   int64_t mp = (5 * day_of_year + 2) / 153;
   int64_t d = day_of_year - (153 * mp + 2) / 5 + 1;
   int64_t m = mp < 10 ? mp + 3 : mp - 9;
   int64_t y = year_of_era + era * 400 + (m <= 2);
-  snprintf(out, out_size, "%04" PRId64 "-%02" PRId64 "-%02" PRId64 "T%02d:%02d:%02dZ", y, m, d,
-           (int)(seconds / 3600), (int)(seconds / 60 % 60), (int)(seconds % 60));
+  snprintf(out, out_size, "%04" PRId64 "-%02" PRId64 "-%02" PRId64 "T%02d:%02d:%02dZ", y, m, d, (int)(seconds / 3600),
+           (int)(seconds / 60 % 60), (int)(seconds % 60));
 }
 
 int lp_bool_parse(const char *text, int *value, char *why, size_t why_size) {
@@ -358,8 +354,7 @@ static size_t enum_prefix_length(const ProtobufCEnumDescriptor *descriptor) {
   return 0;
 }
 
-int lp_enum_parse(const ProtobufCEnumDescriptor *descriptor, const char *text, int *value,
-                  char *why, size_t why_size) {
+int lp_enum_parse(const ProtobufCEnumDescriptor *descriptor, const char *text, int *value, char *why, size_t why_size) {
   size_t prefix = enum_prefix_length(descriptor);
   size_t len = strlen(text);
   char accepted[256] = "";
@@ -384,8 +379,7 @@ int lp_enum_parse(const ProtobufCEnumDescriptor *descriptor, const char *text, i
   return fail(why, why_size, _("\"%.40s\" is not one of %s"), text, accepted);
 }
 
-void lp_enum_format(const ProtobufCEnumDescriptor *descriptor, int value, char *out,
-                    size_t out_size) {
+void lp_enum_format(const ProtobufCEnumDescriptor *descriptor, int value, char *out, size_t out_size) {
   if (out_size == 0) return;
   out[0] = '\0';
   if (value == 0) return;
@@ -400,8 +394,7 @@ void lp_enum_format(const ProtobufCEnumDescriptor *descriptor, int value, char *
   out[i] = '\0';
 }
 
-int lp_list_parse(const char *text, size_t max_items, char ***items, size_t *count, char *why,
-                  size_t why_size) {
+int lp_list_parse(const char *text, size_t max_items, char ***items, size_t *count, char *why, size_t why_size) {
   *items = NULL;
   *count = 0;
   char **result = NULL;

@@ -33,8 +33,7 @@ void lp_days_format(uint32_t mask, char *out, size_t out_size);
 
 /* A decimal number with at most `decimals` fraction digits (no exponent, optional sign),
  * scaled by 10^decimals into *out and checked against [min, max] (scaled units). */
-int lp_fixed_parse(const char *text, int decimals, int64_t min, int64_t max, int64_t *out,
-                   char *why, size_t why_size);
+int lp_fixed_parse(const char *text, int decimals, int64_t min, int64_t max, int64_t *out, char *why, size_t why_size);
 /* Whether decimals may be written with a comma ("51,21"), as Flemish spreadsheets save them
  * in ';'-separated CSV: when on, lp_fixed_parse accepts ',' as well as '.' and
  * lp_fixed_format and lp_decimal_mark write ','. Off by default (flags, JSON). */
@@ -48,8 +47,7 @@ int lp_latitude_parse(const char *text, int32_t *micro_degrees, char *why, size_
 int lp_longitude_parse(const char *text, int32_t *micro_degrees, char *why, size_t why_size);
 
 /* Unsigned integer in [min, max], decimal digits only. */
-int lp_u32_parse(const char *text, uint32_t min, uint32_t max, uint32_t *out, char *why,
-                 size_t why_size);
+int lp_u32_parse(const char *text, uint32_t min, uint32_t max, uint32_t *out, char *why, size_t why_size);
 
 /* Calendar date "YYYY-MM-DD", year 2000..2100, day valid for the month. */
 int lp_date_parse(const char *text, int *year, int *month, int *day, char *why, size_t why_size);
@@ -66,14 +64,11 @@ int lp_bool_parse(const char *text, int *value, char *why, size_t why_size);
 /* Enum values by short name: the proto name without the enum's prefix, lower case
  * ("READINESS_NOT_READY" -> "not_ready"); parsing also accepts '-' for '_' and any case. The
  * UNSPECIFIED value is neither parsed nor printed by name (it formats as ""). */
-int lp_enum_parse(const ProtobufCEnumDescriptor *descriptor, const char *text, int *value,
-                  char *why, size_t why_size);
-void lp_enum_format(const ProtobufCEnumDescriptor *descriptor, int value, char *out,
-                    size_t out_size);
+int lp_enum_parse(const ProtobufCEnumDescriptor *descriptor, const char *text, int *value, char *why, size_t why_size);
+void lp_enum_format(const ProtobufCEnumDescriptor *descriptor, int value, char *out, size_t out_size);
 
 /* Splits "a;b; c" into trimmed, non-empty, malloc'd items (at most max_items, no
  * duplicates); "" gives none. On success the caller frees each item and the array. */
-int lp_list_parse(const char *text, size_t max_items, char ***items, size_t *count, char *why,
-                  size_t why_size);
+int lp_list_parse(const char *text, size_t max_items, char ***items, size_t *count, char *why, size_t why_size);
 
 #endif

@@ -67,8 +67,10 @@ int lp_i18n_init_from_environment(void) {
   const char *language = getenv("LANGUAGE");
   const char *messages = setlocale(LC_MESSAGES, NULL);
   int c_locale = !messages || strcmp(messages, "C") == 0 || strcmp(messages, "POSIX") == 0;
-  if (!c_locale && language && *language) dutch = strncmp(language, "nl", 2) == 0;
-  else dutch = messages && strncmp(messages, "nl", 2) == 0;
+  if (!c_locale && language && *language)
+    dutch = strncmp(language, "nl", 2) == 0;
+  else
+    dutch = messages && strncmp(messages, "nl", 2) == 0;
   return dutch;
 }
 

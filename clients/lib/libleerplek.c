@@ -30,11 +30,11 @@
 
 struct leerplek_client {
   int fd;
-  SSL_CTX *tls_context;    /* NULL: plain */
+  SSL_CTX *tls_context; /* NULL: plain */
   SSL *tls;
   char token[MAX_TOKEN_BYTES + 1];
   uint64_t next_request_id;
-  unsigned char *out;      /* queued frames not yet written */
+  unsigned char *out; /* queued frames not yet written */
   size_t out_len;
   size_t out_cap;
   char error[256];
@@ -49,10 +49,10 @@ static void set_error(leerplek_client *client, const char *format, ...) {
 
 const char *leerplek_status_name(int code) {
   static const char *const names[] = {
-      "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-      "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-      "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-      "UNAUTHENTICATED"};
+      "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+      "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+      "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+      "DATA_LOSS", "UNAUTHENTICATED"};
   if (code < 0 || code >= (int)(sizeof names / sizeof names[0])) return "UNKNOWN_CODE";
   return names[code];
 }
@@ -138,7 +138,8 @@ static void tls_reason(const SSL *tls, char *out, size_t out_size) {
 }
 
 /* TLS 1.2+ over fd, verifying the daemon's certificate against tls->ca_file and host. */
-static int start_tls(leerplek_client *client, const leerplek_tls *tls, const char *host, char *error, size_t error_size) {
+static int start_tls(leerplek_client *client, const leerplek_tls *tls, const char *host, char *error,
+                     size_t error_size) {
   ERR_clear_error();
   client->tls_context = SSL_CTX_new(TLS_client_method());
   if (!client->tls_context) {
@@ -192,8 +193,7 @@ static int start_tls(leerplek_client *client, const leerplek_tls *tls, const cha
   return 0;
 }
 
-int leerplek_connect(const char *address, const char *token, leerplek_client **out, char *error,
-                     size_t error_size) {
+int leerplek_connect(const char *address, const char *token, leerplek_client **out, char *error, size_t error_size) {
   return leerplek_connect_tls(address, token, NULL, out, error, error_size);
 }
 
@@ -283,8 +283,7 @@ int leerplek_send(leerplek_client *client, Leerplek__V1__Request *request) {
   size_t size = protobuf_c_message_get_packed_size(&request->base);
   int rc = -1;
   if (size > LEERPLEK_CLIENT_MAX_FRAME) {
-    set_error(client, "request of %zu bytes exceeds the frame limit of %u", size,
-              LEERPLEK_CLIENT_MAX_FRAME);
+    set_error(client, "request of %zu bytes exceeds the frame limit of %u", size, LEERPLEK_CLIENT_MAX_FRAME);
   } else if (reserve_output(client, size + LEERPLEK_FRAME_HEADER_SIZE) == 0) {
     unsigned char *frame = client->out + client->out_len;
     leerplek_frame_put_length(frame, (uint32_t)size);
@@ -311,11 +310,11 @@ static ssize_t tls_write(leerplek_client *client, const void *bytes, size_t size
     errno = 0;
     n = SSL_write(client->tls, bytes, size > INT32_MAX ? INT32_MAX : (int)size);
     if (n <= 0) why = SSL_get_error(client->tls, n);
-  } while (n <= 0 && (why == SSL_ERROR_WANT_READ || why == SSL_ERROR_WANT_WRITE || (why == SSL_ERROR_SYSCALL && errno == EINTR)));
+  } while (n <= 0 &&
+           (why == SSL_ERROR_WANT_READ || why == SSL_ERROR_WANT_WRITE || (why == SSL_ERROR_SYSCALL && errno == EINTR)));
   if (n <= 0 && !was_pending) {
     struct timespec none = {0, 0};
-    while (sigtimedwait(&pipe_only, NULL, &none) < 0 && errno == EINTR) {
-    }
+    while (sigtimedwait(&pipe_only, NULL, &none) < 0 && errno == EINTR) {}
   }
   pthread_sigmask(SIG_SETMASK, &previous, NULL);
   if (n <= 0) {
@@ -402,8 +401,7 @@ int leerplek_receive(leerplek_client *client, Leerplek__V1__Response **response)
   if (read_exactly(client, header, sizeof header) != 0) return -1;
   uint32_t size = leerplek_frame_get_length(header);
   if (size > LEERPLEK_CLIENT_MAX_FRAME) {
-    set_error(client, "response frame of %u bytes exceeds the client limit of %u", size,
-              LEERPLEK_CLIENT_MAX_FRAME);
+    set_error(client, "response frame of %u bytes exceeds the client limit of %u", size, LEERPLEK_CLIENT_MAX_FRAME);
     return -1;
   }
   unsigned char *body = malloc(size ? size : 1);
@@ -425,8 +423,7 @@ int leerplek_receive(leerplek_client *client, Leerplek__V1__Response **response)
   return 0;
 }
 
-int leerplek_call(leerplek_client *client, Leerplek__V1__Request *request,
-                  Leerplek__V1__Response **response) {
+int leerplek_call(leerplek_client *client, Leerplek__V1__Request *request, Leerplek__V1__Response **response) {
   *response = NULL;
   if (leerplek_send(client, request) != 0) return -1;
   if (leerplek_flush(client) != 0) {

@@ -20,32 +20,30 @@ typedef struct leerplek_client leerplek_client;
  * Connects and performs Hello (protocol version 1); token may be NULL or "" (then calls that
  * need a token fail with STATUS_CODE_UNAUTHENTICATED). Returns 0 and sets *out, or -1 with a
  * NUL-terminated reason in error (when error_size > 0). */
-int leerplek_connect(const char *address, const char *token, leerplek_client **out,
-                     char *error, size_t error_size);
+int leerplek_connect(const char *address, const char *token, leerplek_client **out, char *error, size_t error_size);
 
 /* TLS for leerplek_connect_tls (a daemon with tls_cert_file). TLS 1.2 or newer; the daemon's
  * certificate must chain to ca_file and name the host of the address (its DNS name or IP
  * address; for a unix socket only the chain is checked unless server_name is given). */
 typedef struct leerplek_tls {
-  const char *ca_file;      /* PEM CA certificates to trust; NULL = the system's store */
-  const char *cert_file;    /* client certificate (PEM) for a daemon with tls_client_ca_file; NULL = none */
-  const char *key_file;     /* its private key (PEM); NULL = in cert_file */
-  const char *server_name;  /* the name the certificate must carry; NULL = the address' host */
+  const char *ca_file;     /* PEM CA certificates to trust; NULL = the system's store */
+  const char *cert_file;   /* client certificate (PEM) for a daemon with tls_client_ca_file; NULL = none */
+  const char *key_file;    /* its private key (PEM); NULL = in cert_file */
+  const char *server_name; /* the name the certificate must carry; NULL = the address' host */
 } leerplek_tls;
 
 /* leerplek_connect over TLS when tls is not NULL (plain when it is). A certificate that does
  * not verify is refused with the reason (e.g. "certificate verify failed: self-signed
  * certificate"). */
-int leerplek_connect_tls(const char *address, const char *token, const leerplek_tls *tls,
-                         leerplek_client **out, char *error, size_t error_size);
+int leerplek_connect_tls(const char *address, const char *token, const leerplek_tls *tls, leerplek_client **out,
+                         char *error, size_t error_size);
 
 /* Fills request->request_id (the next id) when it is 0 and uses the client's token when
  * request->token is NULL or empty (the request's own token field is left as it was), sends
  * it, waits for its response. 0 on success (*response set: check response->status; free it
  * with leerplek_response_free), -1 on transport errors (leerplek_error() says why; the
  * connection is then unusable). */
-int leerplek_call(leerplek_client *client, Leerplek__V1__Request *request,
-                  Leerplek__V1__Response **response);
+int leerplek_call(leerplek_client *client, Leerplek__V1__Request *request, Leerplek__V1__Response **response);
 
 /* Pipelining: leerplek_send queues one request (filled in as by leerplek_call) in the
  * client's output buffer, leerplek_flush writes everything queued, leerplek_receive reads the

@@ -31,192 +31,192 @@
 #define DEMO_PREFERENCES_MAX 3
 
 typedef enum {
-    DEMO_SCHOOL_FULL_TIME,        /* full-time secondary */
-    DEMO_SCHOOL_BUSO,             /* special needs secondary */
-    DEMO_SCHOOL_LEARNING_WORKING, /* centre for learning and working (CDO) */
-    DEMO_SCHOOL_SYNTRA,           /* apprenticeship provider */
-    DEMO_SCHOOL_KIND_COUNT
+  DEMO_SCHOOL_FULL_TIME,        /* full-time secondary */
+  DEMO_SCHOOL_BUSO,             /* special needs secondary */
+  DEMO_SCHOOL_LEARNING_WORKING, /* centre for learning and working (CDO) */
+  DEMO_SCHOOL_SYNTRA,           /* apprenticeship provider */
+  DEMO_SCHOOL_KIND_COUNT
 } demo_school_kind;
 
 typedef enum {
-    DEMO_GROUP_MANY_INDICATORS, /* 45 %: many disadvantage indicators */
-    DEMO_GROUP_NEWCOMER,        /* 27 %: followed reception classes (OKAN) */
-    DEMO_GROUP_FEW_INDICATORS,  /* 28 % */
-    DEMO_GROUP_COUNT
+  DEMO_GROUP_MANY_INDICATORS, /* 45 %: many disadvantage indicators */
+  DEMO_GROUP_NEWCOMER,        /* 27 %: followed reception classes (OKAN) */
+  DEMO_GROUP_FEW_INDICATORS,  /* 28 % */
+  DEMO_GROUP_COUNT
 } demo_group;
 
 typedef enum { DEMO_NOT_READY, DEMO_PARTLY, DEMO_READY } demo_readiness;
 
 typedef struct {
-    const char *code;
-    const char *name;
-    unsigned offered_by;   /* bit per demo_school_kind that offers it */
-    int32_t named_pupils;  /* the SamDuLeA dashboard's February 2022 count for the named trainings, else 0 */
-    demo_school_kind named_kind; /* the kind of school those pupils attend (named ones only) */
-    const char *sector;    /* word used in company names */
-    bool always_short;     /* fewer seats than pupils: it lost pupils from October 2021 to February 2022 */
-    int trade;             /* the trade of the companies recognised for it (see demo_data.c) */
+  const char *code;
+  const char *name;
+  unsigned offered_by;         /* bit per demo_school_kind that offers it */
+  int32_t named_pupils;        /* the SamDuLeA dashboard's February 2022 count for the named trainings, else 0 */
+  demo_school_kind named_kind; /* the kind of school those pupils attend (named ones only) */
+  const char *sector;          /* word used in company names */
+  bool always_short;           /* fewer seats than pupils: it lost pupils from October 2021 to February 2022 */
+  int trade;                   /* the trade of the companies recognised for it (see demo_data.c) */
 } demo_training;
 
 typedef struct {
-    char id[16];
-    demo_school_kind kind;
+  char id[16];
+  demo_school_kind kind;
 } demo_school;
 
 typedef struct {
-    char id[11]; /* 10-digit enterprise number with a valid mod-97 check */
-    char name[64];
-    int32_t trainings[DEMO_RECOGNITIONS_MAX];
-    int32_t training_count;
-    int32_t location_count;
-    int trade; /* every recognition is a training of this trade */
+  char id[11]; /* 10-digit enterprise number with a valid mod-97 check */
+  char name[64];
+  int32_t trainings[DEMO_RECOGNITIONS_MAX];
+  int32_t training_count;
+  int32_t location_count;
+  int trade; /* every recognition is a training of this trade */
 } demo_company;
 
 typedef struct {
-    char id[16];
-    int32_t company;
-    int32_t area; /* index into generator_antwerp_areas */
-    double latitude;
-    double longitude;
-    char postcode[5];
-    const char *district;
+  char id[16];
+  int32_t company;
+  int32_t area; /* index into generator_antwerp_areas */
+  double latitude;
+  double longitude;
+  char postcode[5];
+  const char *district;
 } demo_location;
 
 typedef struct {
-    char id[16];
-    int32_t location;
-    int32_t training;
-    int32_t seats;
-    demo_readiness min_readiness;
-    bool preparatory;
-    uint16_t days;
-    char start_date[11];
-    const char *mentor;
-    int32_t seats_held; /* seats of running agreements, beside `seats`; the CSV's seats are both */
+  char id[16];
+  int32_t location;
+  int32_t training;
+  int32_t seats;
+  demo_readiness min_readiness;
+  bool preparatory;
+  uint16_t days;
+  char start_date[11];
+  const char *mentor;
+  int32_t seats_held; /* seats of running agreements, beside `seats`; the CSV's seats are both */
 } demo_vacancy;
 
 typedef struct {
-    char ref[16];
-    int32_t school;
-    int32_t training;
-    demo_readiness readiness;
-    int32_t area;
-    double latitude;  /* rounded to 3 decimals (about 100 m): no exact home */
-    double longitude;
-    char postcode[5];
-    const char *district;
-    double max_commute_km;
-    uint16_t days;
-    int32_t preferred[DEMO_PREFERENCES_MAX]; /* company indices, most preferred first */
-    int32_t preferred_count;
-    demo_group group;
-    bool newcomer_okan;
-    bool special_needs;
-    char waiting_since[11];
+  char ref[16];
+  int32_t school;
+  int32_t training;
+  demo_readiness readiness;
+  int32_t area;
+  double latitude; /* rounded to 3 decimals (about 100 m): no exact home */
+  double longitude;
+  char postcode[5];
+  const char *district;
+  double max_commute_km;
+  uint16_t days;
+  int32_t preferred[DEMO_PREFERENCES_MAX]; /* company indices, most preferred first */
+  int32_t preferred_count;
+  demo_group group;
+  bool newcomer_okan;
+  bool special_needs;
+  char waiting_since[11];
 } demo_pupil;
 
 /* A training agreement (OAO) the demo starts with: running while ended_on is empty. */
 typedef struct {
-    char ref[20];    /* "OAO-2026-000001" */
-    int32_t pupil;   /* index into agreement_pupils */
-    int32_t vacancy;
-    char signed_on[11];
-    char starts_on[11];
-    char ends_on[11];
-    char ended_on[11]; /* "" while running */
-    const char *end_reason; /* NULL while running */
+  char ref[20];  /* "OAO-2026-000001" */
+  int32_t pupil; /* index into agreement_pupils */
+  int32_t vacancy;
+  char signed_on[11];
+  char starts_on[11];
+  char ends_on[11];
+  char ended_on[11];      /* "" while running */
+  const char *end_reason; /* NULL while running */
 } demo_agreement;
 
 /* The preparatory track's components, in the proto's order. */
 typedef enum {
-    DEMO_FOVORM,
-    DEMO_FOWERK,
-    DEMO_FOIBAL,
-    DEMO_BGLTRA,
-    DEMO_PRJLEW,
-    DEMO_ALTDEL,
-    DEMO_COMPONENT_COUNT
+  DEMO_FOVORM,
+  DEMO_FOWERK,
+  DEMO_FOIBAL,
+  DEMO_BGLTRA,
+  DEMO_PRJLEW,
+  DEMO_ALTDEL,
+  DEMO_COMPONENT_COUNT
 } demo_component;
 
 /* The trajectories seed 000 counts over 1,601 pupils, largest first (see
  * demo_trajectory_permille). */
 typedef enum {
-    DEMO_TRAJECTORY_PREPARATORY,        /* FOVORM and/or FOWERK */
-    DEMO_TRAJECTORY_GUIDANCE,           /* BGLTRA or PRJLEW */
-    DEMO_TRAJECTORY_WORK,               /* ALTDEL */
-    DEMO_TRAJECTORY_PREPARATORY_IBAL,   /* FOWERK + FOIBAL */
-    DEMO_TRAJECTORY_WORK_PREPARATORY,   /* ALTDEL + FOVORM */
-    DEMO_TRAJECTORY_WORK_IBAL,          /* ALTDEL + FOIBAL */
-    DEMO_TRAJECTORY_IBAL,               /* FOIBAL */
-    DEMO_TRAJECTORY_ALL,                /* FOWERK + FOIBAL + ALTDEL */
-    DEMO_TRAJECTORY_COUNT
+  DEMO_TRAJECTORY_PREPARATORY,      /* FOVORM and/or FOWERK */
+  DEMO_TRAJECTORY_GUIDANCE,         /* BGLTRA or PRJLEW */
+  DEMO_TRAJECTORY_WORK,             /* ALTDEL */
+  DEMO_TRAJECTORY_PREPARATORY_IBAL, /* FOWERK + FOIBAL */
+  DEMO_TRAJECTORY_WORK_PREPARATORY, /* ALTDEL + FOVORM */
+  DEMO_TRAJECTORY_WORK_IBAL,        /* ALTDEL + FOIBAL */
+  DEMO_TRAJECTORY_IBAL,             /* FOIBAL */
+  DEMO_TRAJECTORY_ALL,              /* FOWERK + FOIBAL + ALTDEL */
+  DEMO_TRAJECTORY_COUNT
 } demo_trajectory;
 
 typedef struct {
-    const char *id;
-    const char *name;
-    const char *postcode; /* placed at the postcode's centre by the import */
-    const char *district;
+  const char *id;
+  const char *name;
+  const char *postcode; /* placed at the postcode's centre by the import */
+  const char *district;
 } demo_site;
 
 typedef struct {
-    const char *id;
-    const char *name;
-    const demo_site *sites;
-    int32_t site_count;
+  const char *id;
+  const char *name;
+  const demo_site *sites;
+  int32_t site_count;
 } demo_organisation;
 
 typedef struct {
-    char id[24];
-    int32_t organisation;
-    int32_t site;
-    demo_component component;
-    int32_t seats;
+  char id[24];
+  int32_t organisation;
+  int32_t site;
+  demo_component component;
+  int32_t seats;
 } demo_offer;
 
 /* A not-ready pupil's request to the preparatory track: one referral row per component. */
 typedef struct {
-    int32_t pupil;
-    demo_trajectory trajectory;
-    unsigned components; /* bit per demo_component */
+  int32_t pupil;
+  demo_trajectory trajectory;
+  unsigned components; /* bit per demo_component */
 } demo_referral;
 
 typedef struct {
-    uint64_t seed;
-    int32_t scale;
-    const demo_training *trainings;
-    int32_t training_count;
-    demo_school *schools;
-    int32_t school_count;
-    demo_company *companies;
-    int32_t company_count;
-    demo_location *locations;
-    int32_t location_count;
-    demo_vacancy *vacancies;
-    int32_t vacancy_count;
-    demo_pupil *pupils;
-    int32_t pupil_count;
-    const demo_organisation *organisations;
-    int32_t organisation_count;
-    demo_offer *offers;
-    int32_t offer_count;
-    demo_referral *referrals; /* one per not-ready pupil */
-    int32_t referral_count;
-    demo_pupil *agreement_pupils; /* the pupils of the agreements, one each */
-    int32_t agreement_pupil_count;
-    demo_agreement *agreements; /* the running ones first, then the ended ones */
-    int32_t agreement_count;
+  uint64_t seed;
+  int32_t scale;
+  const demo_training *trainings;
+  int32_t training_count;
+  demo_school *schools;
+  int32_t school_count;
+  demo_company *companies;
+  int32_t company_count;
+  demo_location *locations;
+  int32_t location_count;
+  demo_vacancy *vacancies;
+  int32_t vacancy_count;
+  demo_pupil *pupils;
+  int32_t pupil_count;
+  const demo_organisation *organisations;
+  int32_t organisation_count;
+  demo_offer *offers;
+  int32_t offer_count;
+  demo_referral *referrals; /* one per not-ready pupil */
+  int32_t referral_count;
+  demo_pupil *agreement_pupils; /* the pupils of the agreements, one each */
+  int32_t agreement_pupil_count;
+  demo_agreement *agreements; /* the running ones first, then the ended ones */
+  int32_t agreement_count;
 } demo_dataset;
 
 /* The unscaled targets: the SamDuLeA dashboard of February 2022. */
 enum {
-    DEMO_TRAININGS = 44,
-    DEMO_SCHOOLS = 20,
-    DEMO_COMPANIES = 1220,
-    DEMO_LOCATIONS = 367,
-    DEMO_PUPILS = 307,
-    DEMO_AGREEMENTS = 367,         /* all agreements of the school year */
-    DEMO_AGREEMENTS_RUNNING = 321, /* the other 46 ended */
+  DEMO_TRAININGS = 44,
+  DEMO_SCHOOLS = 20,
+  DEMO_COMPANIES = 1220,
+  DEMO_LOCATIONS = 367,
+  DEMO_PUPILS = 307,
+  DEMO_AGREEMENTS = 367,         /* all agreements of the school year */
+  DEMO_AGREEMENTS_RUNNING = 321, /* the other 46 ended */
 };
 extern const int32_t demo_schools_per_kind[DEMO_SCHOOL_KIND_COUNT];   /* 10, 2, 7, 1 */
 extern const int32_t demo_pupils_per_kind[DEMO_SCHOOL_KIND_COUNT];    /* 139, 6, 83, 79 */
@@ -237,9 +237,9 @@ void demo_free(demo_dataset *dataset);
 /* Writes trainings.csv, companies.csv, locations.csv, vacancies.csv, pupils.csv (the waiting
  * pupils), agreement-pupils.csv (the pupils of the agreements, imported without a placement
  * request), agreements.csv (what `leerplek import agreements` reads), organisations.csv,
- * offers.csv, referrals.csv, tokens-plan.txt and trend.txt (the dashboard's October 2021 pupils in dual learning and per named
- * training, as a daily snapshot of 2026-10-01, "<day> name=value ...") into an existing
- * directory. Returns 0, or -1 with errno set. */
+ * offers.csv, referrals.csv, tokens-plan.txt and trend.txt (the dashboard's October 2021 pupils in dual learning and
+ * per named training, as a daily snapshot of 2026-10-01, "<day> name=value ...") into an existing directory. Returns 0,
+ * or -1 with errno set. */
 int demo_write_directory(const demo_dataset *dataset, const char *directory);
 
 /* A human summary: counts, seats against pupils per training and per area. */

@@ -28,11 +28,11 @@
 
 /* A problem together with the arrays it points into, owned by this struct. */
 typedef struct {
-    matcher_problem problem;         /* points into the arrays below */
-    int64_t *unplaced_penalty;
-    int32_t *seats;
-    matcher_pair *pairs;
-    matcher_fixed_pair *fixed;
+  matcher_problem problem; /* points into the arrays below */
+  int64_t *unplaced_penalty;
+  int32_t *seats;
+  matcher_pair *pairs;
+  matcher_fixed_pair *fixed;
 } instance;
 
 /* Reads the instance format from `in`; `source_name` (file name or "<stdin>") is used in errors.

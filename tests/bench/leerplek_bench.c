@@ -82,9 +82,9 @@ typedef struct bench_options {
   const char *token;
   unsigned connections;
   unsigned pipeline;
-  uint64_t requests;      /* 0 = no count limit (then duration_s must be set) */
-  double duration_s;      /* 0 = no time limit */
-  unsigned read_percent;  /* 100 = reads only, 0 = writes only */
+  uint64_t requests;     /* 0 = no count limit (then duration_s must be set) */
+  double duration_s;     /* 0 = no time limit */
+  unsigned read_percent; /* 100 = reads only, 0 = writes only */
   char mix_name[32];
   unsigned threads;
   unsigned idle_connections; /* memory measurement; 0 = skip */
@@ -133,8 +133,8 @@ static bool parse_number(const char *flag, const char *text, uint64_t min, uint6
   errno = 0;
   unsigned long long value = strtoull(text, &end, 10);
   if (text[0] == '\0' || text[0] == '-' || *end != '\0' || errno != 0 || value < min || value > max) {
-    fprintf(stderr, "leerplek-bench: %s: '%s' is not a whole number in %" PRIu64 "..%" PRIu64 "\n", flag, text,
-            min, max);
+    fprintf(stderr, "leerplek-bench: %s: '%s' is not a whole number in %" PRIu64 "..%" PRIu64 "\n", flag, text, min,
+            max);
     return false;
   }
   *out = value;
@@ -154,9 +154,12 @@ static bool parse_mix(const char *text, bench_options *options) {
     fprintf(stderr, "leerplek-bench: --mix: '%s' is not read, write or mixed[:READ_PERCENT]\n", text);
     return false;
   }
-  if (options->read_percent == 100) snprintf(options->mix_name, sizeof options->mix_name, "read");
-  else if (options->read_percent == 0) snprintf(options->mix_name, sizeof options->mix_name, "write");
-  else snprintf(options->mix_name, sizeof options->mix_name, "mixed:%u", options->read_percent);
+  if (options->read_percent == 100)
+    snprintf(options->mix_name, sizeof options->mix_name, "read");
+  else if (options->read_percent == 0)
+    snprintf(options->mix_name, sizeof options->mix_name, "write");
+  else
+    snprintf(options->mix_name, sizeof options->mix_name, "mixed:%u", options->read_percent);
   return true;
 }
 
@@ -528,8 +531,7 @@ static int obtain_coordinator_token(const bench_options *options, char *coordina
     fprintf(stderr, "leerplek-bench: hello: %s\n", leerplek_error(client));
     goto done;
   }
-  if (response_code(response) != CODE(OK_UNSPECIFIED) ||
-      response->body_case != LEERPLEK__V1__RESPONSE__BODY_HELLO) {
+  if (response_code(response) != CODE(OK_UNSPECIFIED) || response->body_case != LEERPLEK__V1__RESPONSE__BODY_HELLO) {
     fprintf(stderr, "leerplek-bench: hello refused: %s: %s\n", leerplek_status_name(response_code(response)),
             response->status ? response->status->message : "no status");
     goto done;
@@ -800,8 +802,8 @@ typedef struct thread_state {
   histogram latency;
   uint64_t completed;
   uint64_t status_counts[STATUS_CODE_COUNT];
-  uint64_t unknown_status;       /* codes outside 0..16 */
-  uint64_t wrong_body;           /* OK but another body than the call */
+  uint64_t unknown_status; /* codes outside 0..16 */
+  uint64_t wrong_body;     /* OK but another body than the call */
   uint64_t transport_errors;
   bool example_printed[STATUS_CODE_COUNT];
   uint64_t last_response_ns;
@@ -835,8 +837,8 @@ static void arm_write(thread_state *thread, bench_connection *connection, bool o
 /* Writes what is left of the batch; arms EPOLLOUT if the socket is full. */
 static void write_pending(thread_state *thread, bench_connection *connection) {
   while (connection->out_sent < connection->out_len) {
-    ssize_t n = send(connection->fd, connection->out + connection->out_sent,
-                     connection->out_len - connection->out_sent, MSG_NOSIGNAL);
+    ssize_t n = send(connection->fd, connection->out + connection->out_sent, connection->out_len - connection->out_sent,
+                     MSG_NOSIGNAL);
     if (n > 0) {
       connection->out_sent += (size_t)n;
       continue;
@@ -870,11 +872,10 @@ static void start_batch(thread_state *thread, bench_connection *connection) {
   connection->out_sent = 0;
   for (unsigned k = 0; k < count; k++) {
     uint64_t random = next_random(&thread->random);
-    bool read = options->read_percent == 100 ||
-                (options->read_percent > 0 && (unsigned)(random % 100) < options->read_percent);
+    bool read =
+        options->read_percent == 100 || (options->read_percent > 0 && (unsigned)(random % 100) < options->read_percent);
     const request_template *template =
-        read ? pick_read(shared->reads, random >> 7)
-             : &shared->writes->items[(random >> 7) % shared->writes->count];
+        read ? pick_read(shared->reads, random >> 7) : &shared->writes->items[(random >> 7) % shared->writes->count];
     uint64_t id = connection->next_request_id++;
     size_t body = 1 + varint_size(id) + template->size;
     unsigned char *frame = connection->out + connection->out_len;
@@ -918,50 +919,49 @@ static bool scan_response(const unsigned char *bytes, size_t size, uint64_t *req
     if (!read_varint(&at, end, &key)) return false;
     uint64_t field = key >> 3;
     switch (key & 7) {
-      case 0:
-        if (!read_varint(&at, end, &value)) return false;
-        if (field == 1) *request_id = value;
-        break;
-      case 1:
-        if (end - at < 8) return false;
-        at += 8;
-        break;
-      case 5:
-        if (end - at < 4) return false;
-        at += 4;
-        break;
-      case 2: {
-        if (!read_varint(&at, end, &value) || value > (uint64_t)(end - at)) return false;
-        const unsigned char *inner = at, *inner_end = at + value;
-        if (field == 2) {
-          has_status = true;
-          while (inner < inner_end) { /* Status: code is field 1, a varint */
-            uint64_t inner_key, inner_value;
-            if (!read_varint(&inner, inner_end, &inner_key)) return false;
-            unsigned wire = (unsigned)(inner_key & 7);
-            if (wire == 0) {
-              if (!read_varint(&inner, inner_end, &inner_value)) return false;
-              if ((inner_key >> 3) == 1) *code = inner_value > INT_MAX ? -1 : (int)inner_value;
-            } else if (wire == 2) {
-              if (!read_varint(&inner, inner_end, &inner_value) || inner_value > (uint64_t)(inner_end - inner))
-                return false;
-              inner += inner_value;
-            } else if (wire == 1 && inner_end - inner >= 8) {
-              inner += 8;
-            } else if (wire == 5 && inner_end - inner >= 4) {
-              inner += 4;
-            } else {
+    case 0:
+      if (!read_varint(&at, end, &value)) return false;
+      if (field == 1) *request_id = value;
+      break;
+    case 1:
+      if (end - at < 8) return false;
+      at += 8;
+      break;
+    case 5:
+      if (end - at < 4) return false;
+      at += 4;
+      break;
+    case 2: {
+      if (!read_varint(&at, end, &value) || value > (uint64_t)(end - at)) return false;
+      const unsigned char *inner = at, *inner_end = at + value;
+      if (field == 2) {
+        has_status = true;
+        while (inner < inner_end) { /* Status: code is field 1, a varint */
+          uint64_t inner_key, inner_value;
+          if (!read_varint(&inner, inner_end, &inner_key)) return false;
+          unsigned wire = (unsigned)(inner_key & 7);
+          if (wire == 0) {
+            if (!read_varint(&inner, inner_end, &inner_value)) return false;
+            if ((inner_key >> 3) == 1) *code = inner_value > INT_MAX ? -1 : (int)inner_value;
+          } else if (wire == 2) {
+            if (!read_varint(&inner, inner_end, &inner_value) || inner_value > (uint64_t)(inner_end - inner))
               return false;
-            }
+            inner += inner_value;
+          } else if (wire == 1 && inner_end - inner >= 8) {
+            inner += 8;
+          } else if (wire == 5 && inner_end - inner >= 4) {
+            inner += 4;
+          } else {
+            return false;
           }
-        } else if (field >= 10 && field <= UINT32_MAX) {
-          *body_field = (uint32_t)field;
         }
-        at += value;
-        break;
+      } else if (field >= 10 && field <= UINT32_MAX) {
+        *body_field = (uint32_t)field;
       }
-      default:
-        return false;
+      at += value;
+      break;
+    }
+    default: return false;
     }
   }
   if (!has_status) *code = CODE(INTERNAL); /* the contract: no status means INTERNAL */
@@ -980,8 +980,8 @@ static void print_failure_example(thread_state *thread, const unsigned char *byt
 }
 
 /* Handles one response frame of connection; false on a protocol violation (reported). */
-static bool handle_response(thread_state *thread, bench_connection *connection, const unsigned char *bytes,
-                            size_t size, uint64_t received_ns) {
+static bool handle_response(thread_state *thread, bench_connection *connection, const unsigned char *bytes, size_t size,
+                            uint64_t received_ns) {
   if (connection->expected_next >= connection->expected_count) {
     set_transport_error(thread, connection, "a response arrived that no request asked for");
     return false;
@@ -996,8 +996,8 @@ static bool handle_response(thread_state *thread, bench_connection *connection, 
   }
   if (request_id != expected.request_id) {
     char what[160];
-    snprintf(what, sizeof what, "response for request %" PRIu64 " arrived where %" PRIu64 " was expected",
-             request_id, expected.request_id);
+    snprintf(what, sizeof what, "response for request %" PRIu64 " arrived where %" PRIu64 " was expected", request_id,
+             expected.request_id);
     set_transport_error(thread, connection, what);
     return false;
   }
@@ -1007,8 +1007,10 @@ static bool handle_response(thread_state *thread, bench_connection *connection, 
     thread->unknown_status++;
   } else {
     thread->status_counts[code]++;
-    if (code != CODE(OK_UNSPECIFIED)) print_failure_example(thread, bytes, size, code);
-    else if (body_field != expected.call) thread->wrong_body++;
+    if (code != CODE(OK_UNSPECIFIED))
+      print_failure_example(thread, bytes, size, code);
+    else if (body_field != expected.call)
+      thread->wrong_body++;
   }
   return true;
 }
@@ -1031,7 +1033,8 @@ static void read_responses(thread_state *thread, bench_connection *connection) {
       connection->in = grown;
       connection->in_capacity = capacity;
     }
-    ssize_t n = recv(connection->fd, connection->in + connection->in_len, connection->in_capacity - connection->in_len, 0);
+    ssize_t n =
+        recv(connection->fd, connection->in + connection->in_len, connection->in_capacity - connection->in_len, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     if (n <= 0) {
@@ -1125,8 +1128,7 @@ static long read_rss_kib(long pid) {
 
 static void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 }
 
 /* Opens K connections (each with Hello, so the daemon holds its per-connection state) and
@@ -1142,8 +1144,10 @@ static int measure_idle_connections(const bench_options *options, const char *to
   char error[512];
   for (unsigned i = 0; i < count; i++) {
     if (leerplek_connect(options->address, token, &clients[i], error, sizeof error) != 0) {
-      fprintf(stderr, "leerplek-bench: idle connection %u of %u: %s (raise the daemon's max_connections "
-              "and this shell's ulimit -n?)\n", i + 1, count, error);
+      fprintf(stderr,
+              "leerplek-bench: idle connection %u of %u: %s (raise the daemon's max_connections "
+              "and this shell's ulimit -n?)\n",
+              i + 1, count, error);
       goto done;
     }
   }
@@ -1152,9 +1156,10 @@ static int measure_idle_connections(const bench_options *options, const char *to
   if (after < 0) goto done;
   double per_connection = (double)(after - before) * 1024.0 / count;
   printf("memory: daemon RSS %ld KiB before, %ld KiB with %u more idle connections (after Hello): "
-         "%.0f bytes per connection\n", before, after, count, per_connection);
-  printf("MEMORY connections=%u rss_before_kib=%ld rss_after_kib=%ld bytes_per_connection=%.0f\n", count, before,
-         after, per_connection);
+         "%.0f bytes per connection\n",
+         before, after, count, per_connection);
+  printf("MEMORY connections=%u rss_before_kib=%ld rss_after_kib=%ld bytes_per_connection=%.0f\n", count, before, after,
+         per_connection);
   status = 0;
 done:
   for (unsigned i = 0; i < count; i++) leerplek_close(clients[i]);
@@ -1228,9 +1233,10 @@ int main(int argc, char **argv) {
     int rc = preload(client);
     leerplek_close(client);
     if (rc != 0) return 2;
-    fprintf(stderr, "leerplek-bench: preloaded %u trainings, %u companies and locations, %u vacancies, %u pupils "
-            "in %.2f s\n", BENCH_TRAININGS, BENCH_COMPANIES, BENCH_VACANCIES, BENCH_PUPILS,
-            (double)(now_ns() - started) / 1e9);
+    fprintf(stderr,
+            "leerplek-bench: preloaded %u trainings, %u companies and locations, %u vacancies, %u pupils "
+            "in %.2f s\n",
+            BENCH_TRAININGS, BENCH_COMPANIES, BENCH_VACANCIES, BENCH_PUPILS, (double)(now_ns() - started) / 1e9);
   }
 
   if (options.idle_connections > 0 && measure_idle_connections(&options, token) != 0) return 2;
@@ -1321,9 +1327,8 @@ int main(int argc, char **argv) {
          options.connections, options.pipeline, options.threads, options.threads == 1 ? "" : "s");
   printf("  requests    %" PRIu64 " in %.3f s\n", completed, seconds);
   printf("  throughput  %.0f requests/s\n", per_second);
-  printf("  latency     p50 %.3f ms   p99 %.3f ms   p99.9 %.3f ms   max %.3f ms\n",
-         histogram_quantile_ms(total, 0.50), histogram_quantile_ms(total, 0.99), histogram_quantile_ms(total, 0.999),
-         (double)total->max_ns / 1e6);
+  printf("  latency     p50 %.3f ms   p99 %.3f ms   p99.9 %.3f ms   max %.3f ms\n", histogram_quantile_ms(total, 0.50),
+         histogram_quantile_ms(total, 0.99), histogram_quantile_ms(total, 0.999), (double)total->max_ns / 1e6);
   printf("  client CPU  %.0f%% of one core (all client threads)\n", client_cpu * 100.0);
   printf("  errors      %" PRIu64 "%s\n", errors, errors ? " (INVALID RUN)" : "");
   for (unsigned c = 1; c < STATUS_CODE_COUNT; c++)

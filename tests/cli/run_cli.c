@@ -83,7 +83,8 @@ cli_result run_cli(const char *const *argv, const char *const *env, const char *
   if (spawned != 0) abort();
   /* Small inputs only: the pipe buffer holds them, so write all before reading. */
   signal(SIGPIPE, SIG_IGN);
-  if (input && write(in_pipe[1], input, strlen(input)) < 0) { /* the tool may not read it */ }
+  if (input && write(in_pipe[1], input, strlen(input)) < 0) { /* the tool may not read it */
+  }
   close(in_pipe[1]);
   buffer out = {0}, err = {0};
   append(&out, "", 0);

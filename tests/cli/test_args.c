@@ -16,10 +16,10 @@
 /* An address where nothing listens: a unix socket path that does not exist. */
 static const char *const no_daemon_env[] = {"LEERPLEK_ADDRESS=unix:/nonexistent/leerplek-test.sock", NULL};
 
-#define RUN(result, env, input, ...)                                  \
-  do {                                                                \
-    const char *const run_args[] = {__VA_ARGS__, NULL};               \
-    result = run_cli(run_args, env, input);                           \
+#define RUN(result, env, input, ...)                                                                                   \
+  do {                                                                                                                 \
+    const char *const run_args[] = {__VA_ARGS__, NULL};                                                                \
+    result = run_cli(run_args, env, input);                                                                            \
   } while (0)
 
 static void expect_usage_error(cli_result *r, const char *message_part) {
@@ -29,11 +29,19 @@ static void expect_usage_error(cli_result *r, const char *message_part) {
 }
 
 Test(help, every_level_answers_with_exit_0) {
-  static const char *const levels[][4] = {
-      {"--help"}, {"school", "--help"}, {"company", "--help"}, {"coordinator", "--help"}, {"admin", "--help"},
-      {"school", "register", "--help"}, {"school", "status", "--help"}, {"company", "publish", "--help"},
-      {"coordinator", "rematch", "--help"}, {"admin", "create-token", "--help"}, {"import", "--help"},
-      {"export", "--help"}, {"export", "pupils", "--help"}};
+  static const char *const levels[][4] = {{"--help"},
+                                          {"school", "--help"},
+                                          {"company", "--help"},
+                                          {"coordinator", "--help"},
+                                          {"admin", "--help"},
+                                          {"school", "register", "--help"},
+                                          {"school", "status", "--help"},
+                                          {"company", "publish", "--help"},
+                                          {"coordinator", "rematch", "--help"},
+                                          {"admin", "create-token", "--help"},
+                                          {"import", "--help"},
+                                          {"export", "--help"},
+                                          {"export", "pupils", "--help"}};
   for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++) {
     const char *args[5] = {levels[i][0], levels[i][1], levels[i][2], levels[i][3], NULL};
     cli_result r = run_cli(args, no_daemon_env, NULL);
@@ -47,8 +55,9 @@ Test(help, import_help_documents_every_column) {
   cli_result r;
   RUN(r, no_daemon_env, NULL, "import", "--help");
   cr_assert_eq(r.status, 0);
-  static const char *const columns[] = {"recognised_trainings", "latitude", "min_readiness", "start_date",
-                                        "max_commute_km", "preferred_companies", "waiting_since", "school_notes"};
+  static const char *const columns[] = {"recognised_trainings", "latitude",       "min_readiness",
+                                        "start_date",           "max_commute_km", "preferred_companies",
+                                        "waiting_since",        "school_notes"};
   for (size_t i = 0; i < sizeof columns / sizeof columns[0]; i++)
     cr_expect(strstr(r.out, columns[i]), "import --help lacks column %s", columns[i]);
   cr_expect(strstr(r.out, "MT.....MT....."), "the day mask forms are documented");
@@ -235,8 +244,11 @@ Test(import, check_resolves_references_against_the_files_of_the_set) {
   cli_result r;
   RUN(r, no_daemon_env, NULL, "import", "companies", path[1], "--check");
   cr_expect_eq(r.status, 2, "%s", r.err);
-  cr_expect(strstr(r.err, "companies.csv:3 (recognised_trainings): no training HOTL (neither in the store nor in the trainings file)"),
-            "%s", r.err);
+  cr_expect(
+      strstr(
+          r.err,
+          "companies.csv:3 (recognised_trainings): no training HOTL (neither in the store nor in the trainings file)"),
+      "%s", r.err);
   cr_expect(strstr(r.err, "nothing was imported"), "%s", r.err);
   cli_result_free(&r);
   /* Locations against companies.csv: the unknown company of L-2 is named. */
@@ -250,7 +262,9 @@ Test(import, check_resolves_references_against_the_files_of_the_set) {
   fclose(out);
   RUN(r, no_daemon_env, NULL, "import", "locations", path[2], "--check");
   cr_expect_eq(r.status, 2, "%s", r.err);
-  cr_expect(strstr(r.err, "companies.csv: has 1 problem, so references to its companies are not checked: check it first"), "%s", r.err);
+  cr_expect(
+      strstr(r.err, "companies.csv: has 1 problem, so references to its companies are not checked: check it first"),
+      "%s", r.err);
   cli_result_free(&r);
   /* The vacancies: the training company 0200000001 is not recognised for, and an unknown
    * location. */
@@ -259,14 +273,18 @@ Test(import, check_resolves_references_against_the_files_of_the_set) {
   fclose(out);
   RUN(r, no_daemon_env, NULL, "import", "vacancies", path[3], "--check");
   cr_expect_eq(r.status, 2, "%s", r.err);
-  cr_expect(strstr(r.err, "vacancies.csv:3 (training_code): company 0200000001 (of location L-1) is not recognised for HOTEL"), "%s", r.err);
+  cr_expect(strstr(r.err,
+                   "vacancies.csv:3 (training_code): company 0200000001 (of location L-1) is not recognised for HOTEL"),
+            "%s", r.err);
   cr_expect(strstr(r.err, "vacancies.csv:4 (location_id): no location L-9"), "%s", r.err);
   cr_expect(!strstr(r.err, "vacancies.csv:2 "), "V-1 is fine: %s", r.err);
   cli_result_free(&r);
   /* Alone (no files beside it, no token), a file's references cannot be checked: it says so. */
   RUN(r, no_daemon_env, contents[1], "import", "companies", "-", "--check");
   cr_expect_eq(r.status, 0, "%s", r.err);
-  cr_expect(strstr(r.out, "references to trainings not checked (no token for the store, no trainings.csv beside the file)"), "%s", r.out);
+  cr_expect(
+      strstr(r.out, "references to trainings not checked (no token for the store, no trainings.csv beside the file)"),
+      "%s", r.out);
   cli_result_free(&r);
   for (int i = 0; i < 4; i++) unlink(path[i]);
   rmdir(dir);

@@ -45,7 +45,8 @@ Test(csv_read, rows_know_their_lines) {
 }
 
 Test(csv_read, byte_order_mark_is_skipped) {
-  const char text[] = "\xef\xbb\xbf" "code,name\nA,B\n";
+  const char text[] = "\xef\xbb\xbf"
+                      "code,name\nA,B\n";
   lp_csv_table table;
   lp_diags diags = {0};
   cr_assert_eq(read_text("bom.csv", text, sizeof text - 1, &table, &diags), 0);
@@ -127,8 +128,8 @@ Test(csv_write, quotes_only_when_needed) {
 }
 
 /* Converts text with the kind's columns; returns the number of problems. */
-static size_t convert(const char *kind_name, const char *text, lp_csv_table *table,
-                      ProtobufCMessage ***messages, lp_diags *diags) {
+static size_t convert(const char *kind_name, const char *text, lp_csv_table *table, ProtobufCMessage ***messages,
+                      lp_diags *diags) {
   const cli_entity *kind = cli_entity_find(kind_name);
   cr_assert_not_null(kind);
   cr_assert_eq(read_text("in.csv", text, strlen(text), table, diags), 0);
@@ -139,15 +140,18 @@ Test(entities, trainings_and_companies) {
   lp_csv_table table;
   lp_diags diags = {0};
   ProtobufCMessage **messages;
-  cr_assert_eq(convert("trainings", "name,code\nElektrische installaties,ELEKTRO-INST\n", &table, &messages, &diags), 0);
+  cr_assert_eq(convert("trainings", "name,code\nElektrische installaties,ELEKTRO-INST\n", &table, &messages, &diags),
+               0);
   Leerplek__V1__Training *training = (Leerplek__V1__Training *)messages[0];
   cr_assert_str_eq(training->code, "ELEKTRO-INST", "columns are found by name, in any order");
   cr_assert_str_eq(training->name, "Elektrische installaties");
   lp_messages_free(messages, table.n_rows);
   lp_csv_table_free(&table);
 
-  cr_assert_eq(convert("companies", "id,name,recognised_trainings\n0123456789,Bouw NV,BOUW;ELEKTRO-INST\n0999999999,Leeg BV,\n",
-                       &table, &messages, &diags), 0);
+  cr_assert_eq(convert("companies",
+                       "id,name,recognised_trainings\n0123456789,Bouw NV,BOUW;ELEKTRO-INST\n0999999999,Leeg BV,\n",
+                       &table, &messages, &diags),
+               0);
   Leerplek__V1__Company *company = (Leerplek__V1__Company *)messages[0];
   cr_assert_eq(company->n_recognised_training_codes, 2);
   cr_assert_str_eq(company->recognised_training_codes[1], "ELEKTRO-INST");
@@ -160,9 +164,11 @@ Test(entities, locations_convert_degrees) {
   lp_csv_table table;
   lp_diags diags = {0};
   ProtobufCMessage **messages;
-  cr_assert_eq(convert("locations",
-                       "id,company_id,latitude,longitude,postcode,district\nL1,0123456789,51.2172,4.4211,2000,Antwerpen\n",
-                       &table, &messages, &diags), 0);
+  cr_assert_eq(
+      convert("locations",
+              "id,company_id,latitude,longitude,postcode,district\nL1,0123456789,51.2172,4.4211,2000,Antwerpen\n",
+              &table, &messages, &diags),
+      0);
   Leerplek__V1__Location *location = (Leerplek__V1__Location *)messages[0];
   cr_assert_eq(location->point->lat_e6, 51217200);
   cr_assert_eq(location->point->lon_e6, 4421100);
@@ -175,10 +181,9 @@ Test(entities, vacancies) {
   lp_csv_table table;
   lp_diags diags = {0};
   ProtobufCMessage **messages;
-  const char text[] =
-      "id,location_id,training_code,seats,min_readiness,days,kind,start_date,mentor,state\n"
-      "V1,L1,BOUW,2,partly,\"A:mon,tue;B:wed\",regular,2026-09-01,Chef werf,\n"
-      "V2,L1,BOUW,1,not_ready,MTWTF..MTWTF..,preparatory,2026-09-01,,closed\n";
+  const char text[] = "id,location_id,training_code,seats,min_readiness,days,kind,start_date,mentor,state\n"
+                      "V1,L1,BOUW,2,partly,\"A:mon,tue;B:wed\",regular,2026-09-01,Chef werf,\n"
+                      "V2,L1,BOUW,1,not_ready,MTWTF..MTWTF..,preparatory,2026-09-01,,closed\n";
   size_t problems = convert("vacancies", text, &table, &messages, &diags);
   print_diags(&diags);
   cr_assert_eq(problems, 0);
@@ -203,7 +208,8 @@ Test(entities, pupils) {
   const char text[] =
       "school_id,ref,training_code,readiness,latitude,longitude,home_postcode,home_district,max_commute_km,"
       "days,preferred_companies,excluded_companies,newcomer_okan,special_needs_buso,waiting_since,school_notes\n"
-      "S1,p-001,BOUW,ready,51.215,4.42,2000,Centrum,12.5,\"mon,tue\",0123456789;0999999999,,yes,,2026-09-01,\"needs\nramp\"\n";
+      "S1,p-001,BOUW,ready,51.215,4.42,2000,Centrum,12.5,\"mon,tue\",0123456789;0999999999,,yes,,2026-09-01,"
+      "\"needs\nramp\"\n";
   size_t problems = convert("pupils", text, &table, &messages, &diags);
   print_diags(&diags);
   cr_assert_eq(problems, 0);
@@ -234,22 +240,60 @@ static const bad_row_case bad_rows[] = {
     {"trainings", "code,name\nelektro,X\n", "in.csv:2:1 (code): \"elektro\" is not a training code"},
     {"trainings", "code,name\nBOUW,\n", "in.csv:2:2 (name): is empty but required"},
     {"companies", "id,name\n0123.456.789,X\n", "in.csv:2:1 (id): \"0123.456.789\" is not an enterprise number"},
-    {"companies", "id,name,recognised_trainings\n0123456789,X,BOUW;BOUW\n", "in.csv:2:3 (recognised_trainings): \"BOUW\" is listed twice"},
-    {"companies", "id,name,recognised_trainings\n0123456789,X,BOUW;elektro\n", "in.csv:2:3 (recognised_trainings): item 2 \"elektro\" is not a training code"},
-    {"locations", "id,company_id,latitude,longitude,postcode\nL1,0123456789,91,4.4,2000\n", "in.csv:2:3 (latitude): 91 is outside -90..90"},
-    {"locations", "id,company_id,latitude,longitude,postcode\nL1,0123456789,51.2,4.4,B-2000\n", "in.csv:2:5 (postcode): \"B-2000\" is not a postcode"},
-    {"locations", "id,company_id,latitude,longitude,postcode\nL 1,0123456789,51.2,4.4,2000\n", "in.csv:2:1 (id): \"L 1\" is not an id"},
-    {"vacancies", "id,location_id,training_code,seats,min_readiness,days,kind,start_date\nV1,L1,BOUW,0,ready,mon,regular,2026-09-01\n", "in.csv:2:4 (seats): 0 is outside 1..100"},
-    {"vacancies", "id,location_id,training_code,seats,min_readiness,days,kind,start_date\nV1,L1,BOUW,1,eager,mon,regular,2026-09-01\n", "in.csv:2:5 (min_readiness): \"eager\" is not one of not_ready, partly, ready"},
-    {"vacancies", "id,location_id,training_code,seats,min_readiness,days,kind,start_date\nV1,L1,BOUW,1,ready,maandag,regular,2026-09-01\n", "in.csv:2:6 (days): unknown day \"maandag\""},
-    {"vacancies", "id,location_id,training_code,seats,min_readiness,days,kind,start_date\nV1,L1,BOUW,1,ready,mon,regular,2026-02-30\n", "in.csv:2:8 (start_date): 2026-02-30: day 30 does not exist"},
-    {"vacancies", "id,location_id,training_code,seats,min_readiness,days,kind,start_date\nV1,L1,BOUW,1,not_ready,mon,regular,2026-09-01\n", "in.csv:2:5 (min_readiness): a regular place needs partly or ready"},
-    {"vacancies", "id,location_id,training_code,seats,min_readiness,days,kind,start_date,state\nV1,L1,BOUW,1,ready,mon,regular,2026-09-01,gone\n", "in.csv:2:9 (state): \"gone\" is not one of open, closed"},
-    {"pupils", "ref,training_code,readiness,latitude,longitude,home_postcode,max_commute_km,days\np1,BOUW,ready,51.2,4.4,2000,0.05,mon\n", "in.csv:2:7 (max_commute_km): 0.05 is outside 0.1..200 (km)"},
-    {"pupils", "ref,training_code,readiness,latitude,longitude,home_postcode,max_commute_km,days,newcomer_okan\np1,BOUW,ready,51.2,4.4,2000,10,mon,ja\n", "in.csv:2:9 (newcomer_okan): \"ja\" is not true/false"},
-    {"pupils", "ref,training_code,readiness,latitude,longitude,home_postcode,max_commute_km,days,waiting_since\np1,BOUW,ready,51.2,4.4,2000,10,mon,23/11/2026\n", "in.csv:2:9 (waiting_since): \"23/11/2026\" is not a date YYYY-MM-DD"},
-    {"pupils", "ref,training_code,readiness,latitude,longitude,home_postcode,max_commute_km,days,preferred_companies\np1,BOUW,ready,51.2,4.4,2000,10,mon,1;2;3;4;5;6;7;8;9;10;11\n", "in.csv:2:9 (preferred_companies): more than 10 items"},
-    {"pupils", "ref,training_code,readiness,latitude,longitude,home_postcode,max_commute_km,days\n,BOUW,ready,51.2,4.4,2000,10,mon\n", "in.csv:2:1 (ref): is empty but required"},
+    {"companies", "id,name,recognised_trainings\n0123456789,X,BOUW;BOUW\n",
+     "in.csv:2:3 (recognised_trainings): \"BOUW\" is listed twice"},
+    {"companies", "id,name,recognised_trainings\n0123456789,X,BOUW;elektro\n",
+     "in.csv:2:3 (recognised_trainings): item 2 \"elektro\" is not a training code"},
+    {"locations", "id,company_id,latitude,longitude,postcode\nL1,0123456789,91,4.4,2000\n",
+     "in.csv:2:3 (latitude): 91 is outside -90..90"},
+    {"locations", "id,company_id,latitude,longitude,postcode\nL1,0123456789,51.2,4.4,B-2000\n",
+     "in.csv:2:5 (postcode): \"B-2000\" is not a postcode"},
+    {"locations", "id,company_id,latitude,longitude,postcode\nL 1,0123456789,51.2,4.4,2000\n",
+     "in.csv:2:1 (id): \"L 1\" is not an id"},
+    {"vacancies",
+     "id,location_id,training_code,seats,min_readiness,days,kind,start_date\nV1,L1,BOUW,0,ready,mon,regular,2026-09-"
+     "01\n",
+     "in.csv:2:4 (seats): 0 is outside 1..100"},
+    {"vacancies",
+     "id,location_id,training_code,seats,min_readiness,days,kind,start_date\nV1,L1,BOUW,1,eager,mon,regular,2026-09-"
+     "01\n",
+     "in.csv:2:5 (min_readiness): \"eager\" is not one of not_ready, partly, ready"},
+    {"vacancies",
+     "id,location_id,training_code,seats,min_readiness,days,kind,start_date\nV1,L1,BOUW,1,ready,maandag,regular,2026-"
+     "09-01\n",
+     "in.csv:2:6 (days): unknown day \"maandag\""},
+    {"vacancies",
+     "id,location_id,training_code,seats,min_readiness,days,kind,start_date\nV1,L1,BOUW,1,ready,mon,regular,2026-02-"
+     "30\n",
+     "in.csv:2:8 (start_date): 2026-02-30: day 30 does not exist"},
+    {"vacancies",
+     "id,location_id,training_code,seats,min_readiness,days,kind,start_date\nV1,L1,BOUW,1,not_ready,mon,regular,2026-"
+     "09-01\n",
+     "in.csv:2:5 (min_readiness): a regular place needs partly or ready"},
+    {"vacancies",
+     "id,location_id,training_code,seats,min_readiness,days,kind,start_date,state\nV1,L1,BOUW,1,ready,mon,regular,2026-"
+     "09-01,gone\n",
+     "in.csv:2:9 (state): \"gone\" is not one of open, closed"},
+    {"pupils",
+     "ref,training_code,readiness,latitude,longitude,home_postcode,max_commute_km,days\np1,BOUW,ready,51.2,4.4,2000,0."
+     "05,mon\n",
+     "in.csv:2:7 (max_commute_km): 0.05 is outside 0.1..200 (km)"},
+    {"pupils",
+     "ref,training_code,readiness,latitude,longitude,home_postcode,max_commute_km,days,newcomer_okan\np1,BOUW,ready,51."
+     "2,4.4,2000,10,mon,ja\n",
+     "in.csv:2:9 (newcomer_okan): \"ja\" is not true/false"},
+    {"pupils",
+     "ref,training_code,readiness,latitude,longitude,home_postcode,max_commute_km,days,waiting_since\np1,BOUW,ready,51."
+     "2,4.4,2000,10,mon,23/11/2026\n",
+     "in.csv:2:9 (waiting_since): \"23/11/2026\" is not a date YYYY-MM-DD"},
+    {"pupils",
+     "ref,training_code,readiness,latitude,longitude,home_postcode,max_commute_km,days,preferred_companies\np1,BOUW,"
+     "ready,51.2,4.4,2000,10,mon,1;2;3;4;5;6;7;8;9;10;11\n",
+     "in.csv:2:9 (preferred_companies): more than 10 items"},
+    {"pupils",
+     "ref,training_code,readiness,latitude,longitude,home_postcode,max_commute_km,days\n,BOUW,ready,51.2,4.4,2000,10,"
+     "mon\n",
+     "in.csv:2:1 (ref): is empty but required"},
     /* Structure of the file rather than a cell. */
     {"trainings", "code,name,colour\nBOUW,Bouw,red\n", "in.csv:1:3: unknown column \"colour\" for trainings"},
     {"trainings", "code\nBOUW\n", "in.csv:1: missing column \"name\""},
@@ -357,8 +401,7 @@ Test(csv_read, memory_follows_the_bytes_read) {
   cr_assert_str_eq(table.rows[rows - 1].fields[63], "x");
   cr_assert_str_eq(table.rows[rows - 1].fields[0], "");
   cr_assert_eq(table.rows[rows - 1].line, rows + 1);
-  if (HEAP_MEASURED)
-    cr_assert_leq(used, 12 * size, "%zu bytes of heap for %zu bytes of CSV", used, size);
+  if (HEAP_MEASURED) cr_assert_leq(used, 12 * size, "%zu bytes of heap for %zu bytes of CSV", used, size);
   lp_csv_table_free(&table);
   lp_diags_free(&diags);
   free(text);

@@ -43,10 +43,10 @@ static cli_result run_as(const char *token_env, const char *const *args, const c
   return run_cli(args, env, input);
 }
 
-#define RUN_AS(result, token_env, ...)                    \
-  do {                                                    \
-    const char *const run_args[] = {__VA_ARGS__, NULL};   \
-    result = run_as(token_env, run_args, NULL);           \
+#define RUN_AS(result, token_env, ...)                                                                                 \
+  do {                                                                                                                 \
+    const char *const run_args[] = {__VA_ARGS__, NULL};                                                                \
+    result = run_as(token_env, run_args, NULL);                                                                        \
   } while (0)
 
 /* `admin create-token` through the tool; returns "LEERPLEK_TOKEN=<secret>" (static buffer
@@ -191,8 +191,9 @@ Test(cli_daemon, a_file_with_unknown_references_imports_nothing) {
   cli_result r = run_as(coordinator_env, check_args, csv);
   cr_assert_eq(r.status, 2, "--check: exit 2, got %d: %s", r.status, r.err);
   cr_assert(strstr(r.err, "<stdin>:3 (location_id): no location LOC-NOWHERE"), "%s", r.err);
-  cr_assert(strstr(r.err, "<stdin>:4 (training_code): company 0200000003 (of location LOC-3) is not recognised for BOUW-RUW"),
-            "%s", r.err);
+  cr_assert(
+      strstr(r.err, "<stdin>:4 (training_code): company 0200000003 (of location LOC-3) is not recognised for BOUW-RUW"),
+      "%s", r.err);
   cli_result_free(&r);
   const char *const args[] = {"import", "vacancies", "-", NULL};
   r = run_as(coordinator_env, args, csv);
@@ -211,10 +212,9 @@ Test(cli_daemon, semicolon_files_with_decimal_commas_and_postcodes_round_trip) {
   import_samples();
   /* As a Flemish spreadsheet saves it: ';' between cells, decimal commas, no coordinates for
    * the second pupil (its postcode's centre is used), Dutch day names. */
-  const char csv[] =
-      "school_id;ref;training_code;readiness;latitude;longitude;home_postcode;max_commute_km;days\n"
-      "SCH-1;lln-300;BOUW-RUW;partly;51,2211;4,3997;2000;12,5;ma,di\n"
-      "SCH-1;lln-301;BOUW-RUW;partly;;;2100;8;\"A:wo;B:do\"\n";
+  const char csv[] = "school_id;ref;training_code;readiness;latitude;longitude;home_postcode;max_commute_km;days\n"
+                     "SCH-1;lln-300;BOUW-RUW;partly;51,2211;4,3997;2000;12,5;ma,di\n"
+                     "SCH-1;lln-301;BOUW-RUW;partly;;;2100;8;\"A:wo;B:do\"\n";
   const char *const args[] = {"import", "pupils", "-", "--delimiter", ";", NULL};
   cli_result r = run_as(coordinator_env, args, csv);
   cr_assert_eq(r.status, 0, "%s", r.err);
@@ -232,14 +232,14 @@ Test(cli_daemon, semicolon_files_with_decimal_commas_and_postcodes_round_trip) {
   cr_assert(strstr(r.out, "SCH-1,lln-300,BOUW-RUW,partly,51.22,4.4,2000,"), "',' files keep '.': %s", r.out);
   cli_result_free(&r);
   /* An unknown postcode without coordinates is refused by name, and nothing is imported. */
-  const char unknown[] =
-      "school_id;ref;training_code;readiness;latitude;longitude;home_postcode;max_commute_km;days\n"
-      "SCH-1;lln-302;BOUW-RUW;partly;;;2100;8;ma\n"
-      "SCH-1;lln-303;BOUW-RUW;partly;;;9999;8;ma\n";
+  const char unknown[] = "school_id;ref;training_code;readiness;latitude;longitude;home_postcode;max_commute_km;days\n"
+                         "SCH-1;lln-302;BOUW-RUW;partly;;;2100;8;ma\n"
+                         "SCH-1;lln-303;BOUW-RUW;partly;;;9999;8;ma\n";
   r = run_as(coordinator_env, args, unknown);
   cr_assert_eq(r.status, 2, "%s", r.err);
-  cr_assert(strstr(r.err, "<stdin>:3:7 (home_postcode): postcode 9999 is not in the table of Antwerp and its surroundings"),
-            "%s", r.err);
+  cr_assert(
+      strstr(r.err, "<stdin>:3:7 (home_postcode): postcode 9999 is not in the table of Antwerp and its surroundings"),
+      "%s", r.err);
   cli_result_free(&r);
   RUN_AS(r, coordinator_env, "coordinator", "pupils", "--csv");
   cr_assert(!strstr(r.out, "lln-302"), "%s", r.out);
@@ -262,8 +262,9 @@ Test(cli_daemon, school_registers_requests_and_sees_only_its_pupils) {
          "--lat", "51.2", "--lon", "4.4", "--postcode", "2018", "--max-commute-km", "7.5", "--days", "A:wed;B:thu",
          "--okan", "--exclude", "0200000003", "--csv");
   cr_assert_eq(r.status, 0, "register: %s", r.err);
-  cr_assert(strstr(r.out, "\nSCH-1,lln-021,ZORG-KIND,not_ready,51.2,4.4,2018,,7.5,A:wed;B:thu,,0200000003,true,false,,,,\n"),
-            "the stored pupil, in the CSV columns: %s", r.out);
+  cr_assert(
+      strstr(r.out, "\nSCH-1,lln-021,ZORG-KIND,not_ready,51.2,4.4,2018,,7.5,A:wed;B:thu,,0200000003,true,false,,,,\n"),
+      "the stored pupil, in the CSV columns: %s", r.out);
   cli_result_free(&r);
   RUN_AS(r, school_env, "school", "status", "lln-020", "--json");
   cr_assert_eq(r.status, 0, "%s", r.err);
@@ -343,8 +344,8 @@ Test(cli_daemon, unknown_token_is_refused_not_a_connection_failure) {
  * the daemon is restarted to load it. */
 #define PROPOSAL_ID 4242
 
-static void seed_proposal(const char *school_id, const char *pupil_ref, const char *vacancy_id,
-                          const char *company_id, const char *location_id) {
+static void seed_proposal(const char *school_id, const char *pupil_ref, const char *vacancy_id, const char *company_id,
+                          const char *location_id) {
   cr_assert_eq(harness_stop_daemon(&harness, SIGTERM), 0, "leerplekd did not stop cleanly");
   redisContext *redis = harness_redis(&harness);
   cr_assert_not_null(redis);
@@ -545,7 +546,8 @@ Test(cli_daemon, history_and_watch_show_what_happened) {
   cli_result_free(&r);
   RUN_AS(r, coordinator_env, "coordinator", "history", "--pupil", "SCH-1/lln-001", "--csv");
   cr_assert_eq(r.status, 0, "%s", r.err);
-  cr_assert(strncmp(r.out, "time,call,actor_role,", 21) == 0 && strstr(r.out, ",decline_proposal,company,0200000001,SCH-1,"),
+  cr_assert(strncmp(r.out, "time,call,actor_role,", 21) == 0 &&
+                strstr(r.out, ",decline_proposal,company,0200000001,SCH-1,"),
             "%s", r.out);
   cli_result_free(&r);
   RUN_AS(r, company_env, "company", "history", "--vacancy", "VAC-1");
@@ -568,7 +570,8 @@ Test(cli_daemon, history_and_watch_show_what_happened) {
   events = json_loads(r.out, 0, NULL);
   size_t n = json_array_size(events);
   cr_assert_geq(n, 2, "%s", r.out);
-  snprintf(before_last, sizeof before_last, "%s", json_string_value(json_object_get(json_array_get(events, n - 2), "id")));
+  snprintf(before_last, sizeof before_last, "%s",
+           json_string_value(json_object_get(json_array_get(events, n - 2), "id")));
   json_decref(events);
   cli_result_free(&r);
   RUN_AS(r, school_env, "watch", "--after", before_last, "--count", "1", "--json");
@@ -682,12 +685,14 @@ Test(cli_daemon, tables_follow_the_language_and_machine_output_does_not) {
   const char *const table[] = {"coordinator", "placements", NULL};
   r = run_cli(table, dutch, NULL);
   cr_assert_eq(r.status, 0, "%s", r.err);
-  cr_expect(strncmp(r.out, "school  leerling  opleiding  toestand ", 38) == 0 && strstr(r.out, " voorstel "), "Dutch headers: %s", r.out);
+  cr_expect(strncmp(r.out, "school  leerling  opleiding  toestand ", 38) == 0 && strstr(r.out, " voorstel "),
+            "Dutch headers: %s", r.out);
   cr_expect(strstr(r.out, " wachtend ") || strstr(r.out, " voorgesteld "), "Dutch values: %s", r.out);
   cr_expect(!strstr(r.out, " waiting ") && !strstr(r.out, " proposed "), "%s", r.out);
   cli_result_free(&r);
   r = run_cli(table, english, NULL);
-  cr_expect(strncmp(r.out, "school_id  pupil_ref  training_code  state ", 43) == 0 && strstr(r.out, " proposal_id "), "%s", r.out);
+  cr_expect(strncmp(r.out, "school_id  pupil_ref  training_code  state ", 43) == 0 && strstr(r.out, " proposal_id "),
+            "%s", r.out);
   cr_expect(strstr(r.out, " waiting ") || strstr(r.out, " proposed "), "%s", r.out);
   cli_result_free(&r);
   /* Days in a Dutch table, English in CSV; the CSV and the JSON are the same bytes in both. */
@@ -696,8 +701,10 @@ Test(cli_daemon, tables_follow_the_language_and_machine_output_does_not) {
   cr_expect(strstr(r.out, "ma,di") || strstr(r.out, "di") || strstr(r.out, "wo"), "Dutch day names: %s", r.out);
   cr_expect(!strstr(r.out, "mon") && !strstr(r.out, "tue"), "no English day names in a Dutch table: %s", r.out);
   cli_result_free(&r);
-  static const char *const machine[][4] = {{"coordinator", "vacancies", "--csv"}, {"coordinator", "waiting", "--json"},
-                                           {"export", "pupils"}, {"coordinator", "report", "--json"}};
+  static const char *const machine[][4] = {{"coordinator", "vacancies", "--csv"},
+                                           {"coordinator", "waiting", "--json"},
+                                           {"export", "pupils"},
+                                           {"coordinator", "report", "--json"}};
   for (size_t i = 0; i < sizeof machine / sizeof machine[0]; i++) {
     const char *args[4] = {machine[i][0], machine[i][1], machine[i][2], NULL};
     cli_result in_dutch = run_cli(args, dutch, NULL), in_english = run_cli(args, english, NULL);
@@ -751,10 +758,13 @@ Test(cli_daemon, report_counts_school_and_provider_types) {
   char *trainings = json_dumps(json_object_get(report, "trainings_by_provider_type"), JSON_COMPACT);
   /* pupils.csv: two learning_working pupils at SCH-1, one buso pupil at SCH-2; trainings.csv:
    * BOUW-RUW full_time;learning_working, ELEKTRO-INST learning_working, ZORG-KIND none. */
-  cr_expect_str_eq(pupils, "[{\"school_type\":\"buso\",\"count\":1},{\"school_type\":\"learning_working\",\"count\":2}]");
-  cr_expect_str_eq(schools, "[{\"school_type\":\"buso\",\"count\":1},{\"school_type\":\"learning_working\",\"count\":1}]");
-  cr_expect_str_eq(trainings, "[{\"school_type\":\"full_time\",\"count\":1},{\"school_type\":\"learning_working\",\"count\":2},"
-                              "{\"school_type\":\"\",\"count\":1}]");
+  cr_expect_str_eq(pupils,
+                   "[{\"school_type\":\"buso\",\"count\":1},{\"school_type\":\"learning_working\",\"count\":2}]");
+  cr_expect_str_eq(schools,
+                   "[{\"school_type\":\"buso\",\"count\":1},{\"school_type\":\"learning_working\",\"count\":1}]");
+  cr_expect_str_eq(trainings,
+                   "[{\"school_type\":\"full_time\",\"count\":1},{\"school_type\":\"learning_working\",\"count\":2},"
+                   "{\"school_type\":\"\",\"count\":1}]");
   free(pupils), free(schools), free(trainings);
   json_decref(reply);
   cli_result_free(&r);
@@ -767,25 +777,24 @@ Test(cli_daemon, a_school_imports_only_its_own_pupils_or_nothing) {
   import_samples();
   char school_env[200];
   create_token("school", "SCH-1", school_env, sizeof school_env, NULL, 0);
-  const char csv[] =
-      "school_id,ref,training_code,readiness,home_postcode,max_commute_km,days\n"
-      "SCH-1,lln-400,BOUW-RUW,ready,2000,10,ma\n"
-      ",lln-401,BOUW-RUW,ready,2100,10,di\n"
-      "SCH-2,lln-402,BOUW-RUW,ready,2100,10,di\n";
+  const char csv[] = "school_id,ref,training_code,readiness,home_postcode,max_commute_km,days\n"
+                     "SCH-1,lln-400,BOUW-RUW,ready,2000,10,ma\n"
+                     ",lln-401,BOUW-RUW,ready,2100,10,di\n"
+                     "SCH-2,lln-402,BOUW-RUW,ready,2100,10,di\n";
   const char *const args[] = {"import", "pupils", "-", NULL};
   cli_result r = run_as(school_env, args, csv);
   cr_assert_eq(r.status, 2, "%s", r.err);
-  cr_expect(strstr(r.err, "<stdin>:4 (school_id): a token of school SCH-1 imports only its own pupils, not SCH-2's"), "%s", r.err);
+  cr_expect(strstr(r.err, "<stdin>:4 (school_id): a token of school SCH-1 imports only its own pupils, not SCH-2's"),
+            "%s", r.err);
   cr_expect(strstr(r.err, "1 problem in <stdin>; nothing was imported"), "%s", r.err);
   cli_result_free(&r);
   RUN_AS(r, coordinator_env, "coordinator", "pupils", "--csv");
   cr_expect(!strstr(r.out, "lln-400") && !strstr(r.out, "lln-401"), "%s", r.out);
   cli_result_free(&r);
   /* Without the other school's row the whole file goes in. */
-  const char own[] =
-      "school_id,ref,training_code,readiness,home_postcode,max_commute_km,days\n"
-      "SCH-1,lln-400,BOUW-RUW,ready,2000,10,ma\n"
-      ",lln-401,BOUW-RUW,ready,2100,10,di\n";
+  const char own[] = "school_id,ref,training_code,readiness,home_postcode,max_commute_km,days\n"
+                     "SCH-1,lln-400,BOUW-RUW,ready,2000,10,ma\n"
+                     ",lln-401,BOUW-RUW,ready,2100,10,di\n";
   r = run_as(school_env, args, own);
   cr_expect_eq(r.status, 0, "%s", r.err);
   cr_expect(strstr(r.out, "imported 2 of 2 pupils"), "%s", r.out);
@@ -815,7 +824,8 @@ Test(cli_daemon, coordinator_places_by_hand_with_and_without_override_and_pins) 
   cr_assert_str_eq(json_string_value(json_object_get(placement, "state")), "proposed");
   cr_assert(json_is_true(json_object_get(placement, "pinned")), "%s", r.out);
   json_t *manual = json_object_get(placement, "manual");
-  cr_assert_str_eq(json_string_value(json_object_get(manual, "override_reason")), "Stage in de bouw afgesproken met de school");
+  cr_assert_str_eq(json_string_value(json_object_get(manual, "override_reason")),
+                   "Stage in de bouw afgesproken met de school");
   cr_assert_str_eq(json_string_value(json_object_get(manual, "overridden_rule")), "no_recognised_vacancy");
   json_decref(reply);
   cli_result_free(&r);

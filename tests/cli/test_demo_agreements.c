@@ -121,7 +121,8 @@ static void expect_rows_in_store(seen *out, const char *when) {
     const Leerplek__V1__Placement *placement = placement_at(coordinator, rows[k].school, rows[k].ref, &response);
     int wanted = rows[k].ended_on[0] ? LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_ENDED
                                      : LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_AGREEMENT;
-    cr_expect_eq(placement->state, wanted, "%s: %s is in state %d, not %d", when, rows[k].ref, placement->state, wanted);
+    cr_expect_eq(placement->state, wanted, "%s: %s is in state %d, not %d", when, rows[k].ref, placement->state,
+                 wanted);
     cr_assert_not_null(placement->offer, "%s: %s has no offer", when, rows[k].ref);
     cr_expect_str_eq(placement->offer->vacancy_id, rows[k].vacancy, "%s: %s", when, rows[k].ref);
     cr_assert_not_null(placement->agreement, "%s: %s has no agreement", when, rows[k].ref);
@@ -162,7 +163,8 @@ Test(demo_agreements, import_gives_the_seed_counts_and_the_rematch_keeps_them) {
   uint32_t agreement_pupils = 0;
   for (size_t r = 0; r < report->get_report->report->n_by_training; r++)
     agreement_pupils += report->get_report->report->by_training[r]->pupils_agreement;
-  cr_expect_eq(agreement_pupils, (uint32_t)running, "the per-training rows count %u pupils with an agreement", agreement_pupils);
+  cr_expect_eq(agreement_pupils, (uint32_t)running, "the per-training rows count %u pupils with an agreement",
+               agreement_pupils);
   leerplek_response_free(report);
 
   static seen before[ROWS_MAX], after[ROWS_MAX];
@@ -250,8 +252,8 @@ Test(demo_agreements, a_bad_row_or_too_few_seats_imports_nothing) {
 
   /* A row naming a vacancy the store lacks, after 20 good ones. */
   char extra[300];
-  snprintf(extra, sizeof extra, "%s,%s,V-999999,OAO-X-1,2026-08-20,2026-09-01,2028-06-30,,,by phone\n", rows[299].school,
-           rows[299].ref);
+  snprintf(extra, sizeof extra, "%s,%s,V-999999,OAO-X-1,2026-08-20,2026-09-01,2028-06-30,,,by phone\n",
+           rows[299].school, rows[299].ref);
   write_variant("unknown-vacancy.csv", 20, NULL, extra, path, sizeof path);
   cli_result result = import("agreements", path, NULL);
   cr_expect_eq(result.status, 2, "unknown vacancy: status %d", result.status);

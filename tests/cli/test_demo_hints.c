@@ -45,10 +45,10 @@ static void import_demo(void) {
   snprintf(command, sizeof command, "'%s' --demo '%s' --seed 1 >/dev/null", LEERPLEK_GEN_PATH, directory);
   cr_assert_eq(system(command), 0, "leerplek-gen --demo failed");
   /* The start state the demo describes: the seed's agreements hold their seats. */
-  static const char *const files[] = {"trainings", "companies", "locations", "vacancies", "pupils", "agreement-pupils",
-                                      "agreements"};
-  static const char *const kinds[] = {"trainings", "companies", "locations", "vacancies", "pupils", "pupils",
-                                      "agreements"};
+  static const char *const files[] = {"trainings", "companies",        "locations", "vacancies",
+                                      "pupils",    "agreement-pupils", "agreements"};
+  static const char *const kinds[] = {"trainings", "companies", "locations", "vacancies",
+                                      "pupils",    "pupils",    "agreements"};
   for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
     char path[500];
     snprintf(path, sizeof path, "%s/%s.csv", directory, files[k]);
@@ -113,7 +113,8 @@ static void publish_hint(const Leerplek__V1__Pupil *pupil, const Leerplek__V1__U
       leerplek_response_free(location);
       leerplek_response_free(model);
     } else {
-      cr_assert_eq(upsert_location_at(coordinator, location_id, company_id, pupil->home->lat_e6, pupil->home->lon_e6), 0);
+      cr_assert_eq(upsert_location_at(coordinator, location_id, company_id, pupil->home->lat_e6, pupil->home->lon_e6),
+                   0);
     }
   }
   Leerplek__V1__Date start = LEERPLEK__V1__DATE__INIT;

@@ -9,13 +9,16 @@
 
 #include "run_cli.h"
 
-static const char *const dutch_env[] = {"LANG=nl_BE.UTF-8", "LEERPLEK_ADDRESS=unix:/nonexistent/leerplek-test.sock", NULL};
-static const char *const english_env[] = {"LANG=C.UTF-8", "LEERPLEK_ADDRESS=unix:/nonexistent/leerplek-test.sock", NULL};
+static const char *const dutch_env[] = {"LANG=nl_BE.UTF-8", "LEERPLEK_ADDRESS=unix:/nonexistent/leerplek-test.sock",
+                                        NULL};
+static const char *const english_env[] = {"LANG=C.UTF-8", "LEERPLEK_ADDRESS=unix:/nonexistent/leerplek-test.sock",
+                                          NULL};
 
 /* Words of English sentences that Dutch text does not use; a line holding one was left
  * untranslated. Option names, enum values and kinds (not_ready, trainings) are no sentences. */
-static const char *const english_words[] = {" the ", " and ", " with ", " must ", " only ", " cannot ", " which ",
-                                            " from ", " to ", " every ", " an ", "Usage", "Try ", " Reads ", " Writes "};
+static const char *const english_words[] = {" the ",    " and ",   " with ", " must ",  " only ",
+                                            " cannot ", " which ", " from ", " to ",    " every ",
+                                            " an ",     "Usage",   "Try ",   " Reads ", " Writes "};
 
 static void expect_dutch(const char *what, const char *text) {
   char padded[16384];
@@ -27,22 +30,39 @@ static void expect_dutch(const char *what, const char *text) {
     /* Spaces around the line so that a word at either end matches too. */
     snprintf(padded, sizeof padded, " %.*s ", (int)length, line);
     for (size_t w = 0; w < sizeof english_words / sizeof english_words[0]; w++)
-      cr_expect_null(strstr(padded, english_words[w]), "%s: an English line in the Dutch output: \"%.*s\"", what, (int)length, line);
+      cr_expect_null(strstr(padded, english_words[w]), "%s: an English line in the Dutch output: \"%.*s\"", what,
+                     (int)length, line);
     line = end ? end + 1 : NULL;
   }
 }
 
-static cli_result run(const char *const *env, const char *input, const char *const *args) { return run_cli(args, env, input); }
+static cli_result run(const char *const *env, const char *input, const char *const *args) {
+  return run_cli(args, env, input);
+}
 
 Test(language, every_help_level_is_dutch_with_lang_nl_BE) {
-  static const char *const levels[][4] = {
-      {"--help"}, {"school", "--help"}, {"company", "--help"}, {"coordinator", "--help"}, {"admin", "--help"},
-      {"school", "register", "--help"}, {"school", "status", "--help"}, {"school", "withdraw", "--help"},
-      {"school", "decline", "--help"}, {"school", "agreement", "--help"}, {"school", "placements", "--help"},
-      {"company", "publish", "--help"}, {"company", "vacancies", "--help"}, {"coordinator", "accept", "--help"},
-      {"coordinator", "decline", "--help"}, {"coordinator", "rematch", "--help"}, {"coordinator", "report", "--help"},
-      {"admin", "create-token", "--help"}, {"admin", "tokens", "--help"}, {"import", "--help"}, {"export", "--help"},
-      {"export", "pupils", "--help"}};
+  static const char *const levels[][4] = {{"--help"},
+                                          {"school", "--help"},
+                                          {"company", "--help"},
+                                          {"coordinator", "--help"},
+                                          {"admin", "--help"},
+                                          {"school", "register", "--help"},
+                                          {"school", "status", "--help"},
+                                          {"school", "withdraw", "--help"},
+                                          {"school", "decline", "--help"},
+                                          {"school", "agreement", "--help"},
+                                          {"school", "placements", "--help"},
+                                          {"company", "publish", "--help"},
+                                          {"company", "vacancies", "--help"},
+                                          {"coordinator", "accept", "--help"},
+                                          {"coordinator", "decline", "--help"},
+                                          {"coordinator", "rematch", "--help"},
+                                          {"coordinator", "report", "--help"},
+                                          {"admin", "create-token", "--help"},
+                                          {"admin", "tokens", "--help"},
+                                          {"import", "--help"},
+                                          {"export", "--help"},
+                                          {"export", "pupils", "--help"}};
   for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++) {
     const char *args[5] = {levels[i][0], levels[i][1], levels[i][2], levels[i][3], NULL};
     cli_result r = run(dutch_env, NULL, args);
@@ -95,14 +115,16 @@ Test(language, errors_are_dutch_and_english_stays_the_default) {
 
   /* Day names: Dutch ones are read in both languages; a wrong one names both sets. */
   const char *const days[] = {"import", "vacancies", "-", "--check", NULL};
-  const char *const vacancies =
-      "id,location_id,training_code,seats,min_readiness,days,kind,start_date\n"
-      "V-1,L-1,BOUW,1,partly,\"ma,di\",regular,2026-09-01\n"
-      "V-2,L-1,BOUW,1,partly,A:wo;B:vr,regular,2026-09-01\n"
-      "V-3,L-1,BOUW,1,partly,maan,regular,2026-09-01\n";
+  const char *const vacancies = "id,location_id,training_code,seats,min_readiness,days,kind,start_date\n"
+                                "V-1,L-1,BOUW,1,partly,\"ma,di\",regular,2026-09-01\n"
+                                "V-2,L-1,BOUW,1,partly,A:wo;B:vr,regular,2026-09-01\n"
+                                "V-3,L-1,BOUW,1,partly,maan,regular,2026-09-01\n";
   r = run(english_env, vacancies, days);
   cr_expect_eq(r.status, 2);
-  cr_expect(strstr(r.err, "<stdin>:4:6 (days): unknown day \"maan\" (use mon tue wed thu fri sat sun, or ma di wo do vr za zo)"), "%s", r.err);
+  cr_expect(
+      strstr(r.err,
+             "<stdin>:4:6 (days): unknown day \"maan\" (use mon tue wed thu fri sat sun, or ma di wo do vr za zo)"),
+      "%s", r.err);
   cr_expect(!strstr(r.err, "<stdin>:2:") && !strstr(r.err, "<stdin>:3:"), "ma,di and A:wo;B:vr are days: %s", r.err);
   cli_result_free(&r);
   r = run(dutch_env, vacancies, days);
@@ -113,8 +135,10 @@ Test(language, errors_are_dutch_and_english_stays_the_default) {
 /* Dutch without the nl_BE locale generated: LANGUAGE under C.UTF-8, and a Dutch LANG this
  * machine has no locale for (nl_NL is not generated by install-deps). */
 Test(language, dutch_without_the_locale) {
-  static const char *const language_env[] = {"LC_ALL=C.UTF-8", "LANGUAGE=nl", "LEERPLEK_ADDRESS=unix:/nonexistent/x.sock", NULL};
-  static const char *const missing_locale_env[] = {"LANG=nl_NL.UTF-8", "LEERPLEK_ADDRESS=unix:/nonexistent/x.sock", NULL};
+  static const char *const language_env[] = {"LC_ALL=C.UTF-8", "LANGUAGE=nl",
+                                             "LEERPLEK_ADDRESS=unix:/nonexistent/x.sock", NULL};
+  static const char *const missing_locale_env[] = {"LANG=nl_NL.UTF-8", "LEERPLEK_ADDRESS=unix:/nonexistent/x.sock",
+                                                   NULL};
   const char *const args[] = {"coordinator", "--help", NULL};
   cli_result r = run(language_env, NULL, args);
   cr_expect(strstr(r.out, "Gebruik: leerplek coordinator <opdracht> [opties]"), "%s", r.out);

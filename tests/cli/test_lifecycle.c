@@ -57,10 +57,10 @@ static cli_result run_as(const char *token_env, const char *const *args) {
   return run_cli(args, env, NULL);
 }
 
-#define RUN_AS(result, token_env, ...)                  \
-  do {                                                  \
-    const char *const run_args[] = {__VA_ARGS__, NULL}; \
-    result = run_as(token_env, run_args);               \
+#define RUN_AS(result, token_env, ...)                                                                                 \
+  do {                                                                                                                 \
+    const char *const run_args[] = {__VA_ARGS__, NULL};                                                                \
+    result = run_as(token_env, run_args);                                                                              \
   } while (0)
 
 /* A token of a scoped role as "LEERPLEK_TOKEN=..." */
@@ -81,8 +81,10 @@ static void load_samples_and_rematch(void) {
     char path[512];
     snprintf(path, sizeof path, "%s/%s.csv", LEERPLEK_CLI_DATA, kinds[i]);
     cli_result r;
-    if (i == 4) RUN_AS(r, coordinator_env, "import", kinds[i], path, "--request");
-    else RUN_AS(r, coordinator_env, "import", kinds[i], path);
+    if (i == 4)
+      RUN_AS(r, coordinator_env, "import", kinds[i], path, "--request");
+    else
+      RUN_AS(r, coordinator_env, "import", kinds[i], path);
     cr_assert_eq(r.status, 0, "import %s: %s", kinds[i], r.err);
     cli_result_free(&r);
   }
@@ -135,7 +137,8 @@ static Leerplek__V1__Response *report_now(void) {
 }
 
 /* Every waiting-list entry, page by page (the API's own pages of two), in order. */
-static size_t waiting_list(Leerplek__V1__WaitingListEntry ***entries, Leerplek__V1__Response ***pages, size_t *n_pages) {
+static size_t waiting_list(Leerplek__V1__WaitingListEntry ***entries, Leerplek__V1__Response ***pages,
+                           size_t *n_pages) {
   size_t count = 0;
   *entries = NULL;
   *pages = NULL;
@@ -325,7 +328,8 @@ Test(cli_lifecycle, concurrent_updates_are_aborted_not_lost) {
     }
     Leerplek__V1__Response *stored = get_vacancy("VAC-1");
     const Leerplek__V1__Vacancy *vacancy = stored->get_vacancy->vacancy;
-    if (runs[0].result.status == 0) cr_expect_eq(vacancy->seats, (uint32_t)atoi(seats), "round %d: the seats were lost", round);
+    if (runs[0].result.status == 0)
+      cr_expect_eq(vacancy->seats, (uint32_t)atoi(seats), "round %d: the seats were lost", round);
     if (runs[1].result.status == 0) cr_expect_str_eq(vacancy->mentor, mentor, "round %d: the mentor was lost", round);
     leerplek_response_free(stored);
     for (int t = 0; t < 2; t++) cli_result_free(&runs[t].result);
@@ -366,7 +370,8 @@ Test(cli_lifecycle, school_update_changes_a_pupil_and_keeps_the_rest) {
   char school_env[260];
   scoped_token(LEERPLEK__V1__ROLE__ROLE_SCHOOL, "SCH-1", school_env, sizeof school_env);
   cli_result r;
-  RUN_AS(r, school_env, "school", "update", "lln-002", "--max-commute-km", "12.5", "--okan=no", "--prefer", "0200000002");
+  RUN_AS(r, school_env, "school", "update", "lln-002", "--max-commute-km", "12.5", "--okan=no", "--prefer",
+         "0200000002");
   cr_assert_eq(r.status, 0, "%s", r.err);
   cli_result_free(&r);
   Leerplek__V1__Response *after = NULL;
@@ -489,7 +494,8 @@ Test(cli_lifecycle, placements_and_agreements_export_every_page_as_the_daemon_ho
       row++;
     cr_assert_lt(row, table.n_rows, "%s/%s is exported", keys[k][0], keys[k][1]);
     char state[32];
-    cr_expect_str_eq(cell(&table, row, "state"), enum_name(&leerplek__v1__placement_state__descriptor, p->state, state, sizeof state));
+    cr_expect_str_eq(cell(&table, row, "state"),
+                     enum_name(&leerplek__v1__placement_state__descriptor, p->state, state, sizeof state));
     cr_expect_eq((uint64_t)number(&table, row, "proposal_id"), p->proposal_id);
     cr_expect_str_eq(cell(&table, row, "offer.vacancy_id"), p->offer ? p->offer->vacancy_id : "");
     cr_expect_str_eq(cell(&table, row, "offer.company_id"), p->offer ? p->offer->company_id : "");
@@ -499,8 +505,10 @@ Test(cli_lifecycle, placements_and_agreements_export_every_page_as_the_daemon_ho
     cr_expect_str_eq(cell(&table, row, "unplaced.help"), p->unplaced ? p->unplaced->help : "");
     cr_expect_eq(number(&table, row, "unplaced.hint_seats"), p->unplaced ? (long)p->unplaced->hint_seats : 0);
     char reason[48];
-    cr_expect_str_eq(cell(&table, row, "unplaced.reason"),
-                     p->unplaced ? enum_name(&leerplek__v1__unplaced_reason__descriptor, p->unplaced->reason, reason, sizeof reason) : "");
+    cr_expect_str_eq(cell(&table, row, "unplaced.reason"), p->unplaced
+                                                               ? enum_name(&leerplek__v1__unplaced_reason__descriptor,
+                                                                           p->unplaced->reason, reason, sizeof reason)
+                                                               : "");
     leerplek_response_free(response);
   }
   cr_expect_str_eq(cell(&table, row_of(&table, "state", "agreement"), "agreement.starts_on"), "2026-09-01");
@@ -577,7 +585,9 @@ Test(cli_lifecycle, the_waiting_list_exports_reasons_help_and_hints) {
       cr_expect_str_eq(cell(&table, i, "unplaced.hint_vacancy_id"), u ? u->hint_vacancy_id : "");
       cr_expect_eq(number(&table, i, "unplaced.hint_seats"), u ? (long)u->hint_seats : 0);
       cr_expect_eq(number(&table, i, "unplaced.hint_distance_m"), u ? (long)u->hint_distance_m : 0);
-      cr_expect_str_eq(cell(&table, i, "unplaced.hint_new_company"), u && u->hint_new_company ? "true" : u ? "false" : "");
+      cr_expect_str_eq(cell(&table, i, "unplaced.hint_new_company"), u && u->hint_new_company ? "true"
+                                                                     : u                      ? "false"
+                                                                                              : "");
       cr_expect_str_eq(cell(&table, i, "unplaced.help"), u ? u->help : "");
       cr_expect_eq(strtoll(cell(&table, i, "priority_score"), NULL, 10), e->priority_score);
       if (u && u->hint_kind) hinted++;
@@ -592,7 +602,8 @@ Test(cli_lifecycle, the_waiting_list_exports_reasons_help_and_hints) {
   for (size_t i = 0; i < n; i++) {
     const json_t *u = json_object_get(json_array_get(items, i), "unplaced");
     cr_expect_str_eq(json_string_value(json_object_get(json_array_get(items, i), "pupil_ref")), entries[i]->pupil_ref);
-    if (entries[i]->unplaced) cr_expect_str_eq(json_string_value(json_object_get(u, "help")), entries[i]->unplaced->help);
+    if (entries[i]->unplaced)
+      cr_expect_str_eq(json_string_value(json_object_get(u, "help")), entries[i]->unplaced->help);
   }
   json_decref(items);
   cli_result_free(&r);
@@ -614,8 +625,9 @@ static void expect_report_row(const lp_csv_table *table, const Leerplek__V1__Rep
   long by_reason = 0;
   for (size_t i = 0; i < row->n_unplaced_by_reason; i++) {
     char name[48], column[64];
-    snprintf(column, sizeof column, "unplaced_%s",
-             enum_name(&leerplek__v1__unplaced_reason__descriptor, row->unplaced_by_reason[i]->reason, name, sizeof name));
+    snprintf(
+        column, sizeof column, "unplaced_%s",
+        enum_name(&leerplek__v1__unplaced_reason__descriptor, row->unplaced_by_reason[i]->reason, name, sizeof name));
     cr_expect_eq(number(table, r, column), (long)row->unplaced_by_reason[i]->pupils, "%s %s", row->key, column);
     by_reason += row->unplaced_by_reason[i]->pupils;
   }
@@ -637,8 +649,9 @@ Test(cli_lifecycle, every_report_table_is_a_csv_file_matching_the_report) {
   cli_result_free(&r);
   Leerplek__V1__Response *response = report_now();
   const Leerplek__V1__Report *report = response->get_report->report;
-  static const char *const names[] = {"headline", "by_training", "by_district", "shortages", "reasons",
-                                      "school_types", "trend", "trend_trainings", "registration_point", "last_rematch"};
+  static const char *const names[] = {
+      "headline",     "by_training", "by_district",     "shortages",          "reasons",
+      "school_types", "trend",       "trend_trainings", "registration_point", "last_rematch"};
   lp_csv_table tables[10];
   for (size_t t = 0; t < 10; t++) {
     char path[512];
@@ -695,7 +708,8 @@ Test(cli_lifecycle, every_report_table_is_a_csv_file_matching_the_report) {
   for (size_t i = 0; i < report->n_by_training; i++) {
     const json_t *row = json_array_get(rows, i);
     cr_expect_str_eq(json_string_value(json_object_get(row, "key")), report->by_training[i]->key);
-    cr_expect_eq(json_integer_value(json_object_get(row, "pupils_agreement")), report->by_training[i]->pupils_agreement);
+    cr_expect_eq(json_integer_value(json_object_get(row, "pupils_agreement")),
+                 report->by_training[i]->pupils_agreement);
     cr_expect_null(json_object_get(row, "pupils_placed"));
   }
   json_decref(rows);

@@ -11,13 +11,13 @@
 #include "leerplek_output.h"
 
 /* Runs a printer into a string; the caller frees it. */
-#define CAPTURE(buffer, statement)                         \
-  do {                                                     \
-    size_t capture_size = 0;                               \
-    FILE *out = open_memstream(&(buffer), &capture_size);  \
-    cr_assert_not_null(out);                               \
-    statement;                                             \
-    fclose(out);                                           \
+#define CAPTURE(buffer, statement)                                                                                     \
+  do {                                                                                                                 \
+    size_t capture_size = 0;                                                                                           \
+    FILE *out = open_memstream(&(buffer), &capture_size);                                                              \
+    cr_assert_not_null(out);                                                                                           \
+    statement;                                                                                                         \
+    fclose(out);                                                                                                       \
   } while (0)
 
 Test(cells, text_of_each_json_type) {
@@ -79,14 +79,16 @@ Test(entities, csv_output_reads_back_identically) {
   const char *inputs[CLI_ENTITY_COUNT] = {
       "code,name\nBOUW,\"Bouw, ruwbouw\"\n",
       "id,name,recognised_trainings\n0123456789,Bouw NV,BOUW;ELEKTRO-INST\n",
-      "id,company_id,name,address,latitude,longitude,postcode,district\nL1,0123456789,Werf,\"Kaai 1, Antwerpen\",51.2172,-4.4211,2000,\n",
+      "id,company_id,name,address,latitude,longitude,postcode,district\nL1,0123456789,Werf,\"Kaai 1, "
+      "Antwerpen\",51.2172,-4.4211,2000,\n",
       "id,location_id,training_code,seats,min_readiness,days,kind,start_date,mentor,state\n"
       "V1,L1,BOUW,3,partly,A:mon;B:tue,regular,2026-09-01,Chef,closed\n",
       "school_id,ref,training_code,readiness,latitude,longitude,home_postcode,home_district,max_commute_km,days,"
       "preferred_companies,excluded_companies,newcomer_okan,special_needs_buso,waiting_since,school_notes\n"
       "S1,p.1,BOUW,not_ready,51.215,4.42,2000,Centrum,12.345,MTWTF..MTWTF..,0123456789,0999999999,true,true,"
       "2026-09-01T08:30:00Z,\"line 1\nline 2\"\n",
-      "id,name,site_id,site_name,latitude,longitude,postcode,district\noal-1,\"Zuid, vzw\",s1,Atelier,51.18,4.35,2660,Hoboken\n",
+      "id,name,site_id,site_name,latitude,longitude,postcode,district\noal-1,\"Zuid, "
+      "vzw\",s1,Atelier,51.18,4.35,2660,Hoboken\n",
       "id,organisation_id,site_id,component,training_codes,seats,days,start_date\n"
       "OFF-1,oal-1,s1,foibal,BOUW;ZORG,4,A:mon;B:tue,2026-09-01\n",
       "school_id,pupil_ref,component,reason,urgency,share_priority_flags,share_school_notes\n"
@@ -118,7 +120,8 @@ Test(entities, csv_output_reads_back_identically) {
     uint8_t *packed_a = malloc(size_a + 1), *packed_b = malloc(size_b + 1);
     protobuf_c_message_pack(messages[0], packed_a);
     protobuf_c_message_pack(again[0], packed_b);
-    cr_assert(size_a == size_b && memcmp(packed_a, packed_b, size_a) == 0, "%s changed on the way:\n%s", kind->name, text);
+    cr_assert(size_a == size_b && memcmp(packed_a, packed_b, size_a) == 0, "%s changed on the way:\n%s", kind->name,
+              text);
     free(packed_a);
     free(packed_b);
     free(text);
@@ -185,7 +188,8 @@ Test(reflection, repeated_fields_and_points) {
   pupil.newcomer_okan = 1;
   json_t *object = lp_message_to_json(&pupil.base);
   cr_assert_eq(json_array_size(json_object_get(object, "preferred_company_ids")), 2);
-  cr_assert_str_eq(json_string_value(json_array_get(json_object_get(object, "preferred_company_ids"), 1)), "0999999999");
+  cr_assert_str_eq(json_string_value(json_array_get(json_object_get(object, "preferred_company_ids"), 1)),
+                   "0999999999");
   cr_assert(json_is_true(json_object_get(object, "newcomer_okan")));
   char *latitude = lp_cell_text(lp_json_path(object, "home.latitude"));
   char *longitude = lp_cell_text(lp_json_path(object, "home.longitude"));

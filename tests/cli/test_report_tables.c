@@ -29,7 +29,8 @@ static json_t *sample_report(void) {
   Leerplek__V1__ReasonCount *reasons[] = {&far, &taken};
   Leerplek__V1__ReportRow row = LEERPLEK__V1__REPORT_ROW__INIT;
   row.key = (char *)"BOUW-RUW", row.name = (char *)"Ruwbouw, \"zwaar\"";
-  row.pupils_waiting = 3, row.pupils_proposed = 3, row.pupils_accepted = 2, row.pupils_agreement = 1, row.pupils_placed = 3;
+  row.pupils_waiting = 3, row.pupils_proposed = 3, row.pupils_accepted = 2, row.pupils_agreement = 1,
+  row.pupils_placed = 3;
   row.n_unplaced_by_reason = 2, row.unplaced_by_reason = reasons;
   Leerplek__V1__ReportRow *rows[] = {&row};
   report.n_by_training = 1, report.by_training = rows;
@@ -82,7 +83,8 @@ Test(report_tables, school_types_merge_three_lists_and_the_rematch_says_proposed
   json_decref(rows), json_decref(columns);
   cr_assert_eq(lp_report_table(report, "last_rematch", &rows, &columns), 0);
   header_of(columns, header, sizeof header);
-  cr_expect(strstr(header, ",proposed,") && strstr(header, ",accepted_or_agreement,") && !strstr(header, ",placed,"), "%s", header);
+  cr_expect(strstr(header, ",proposed,") && strstr(header, ",accepted_or_agreement,") && !strstr(header, ",placed,"),
+            "%s", header);
   cr_expect_eq(json_integer_value(json_object_get(json_array_get(rows, 0), "proposed")), 3);
   json_decref(rows), json_decref(columns);
   /* Empty tables keep their header; an unknown name is refused. */

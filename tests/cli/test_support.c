@@ -2,8 +2,8 @@
  * and redis-server: a support organisation publishes an offer, a school refers a pupil, the
  * coordinator reads the partners' waiting list and dispatches (dry, then applied), both sides
  * accept, the organisation starts and ends the trajectory, and the registration point shows
- * exactly that, as do the coordinators' report and the dashboard; bad flags are refused naming the flag and change nothing. The setup
- * creates two organisations through the API; the CSV tests import organisations, offers and
+ * exactly that, as do the coordinators' report and the dashboard; bad flags are refused naming the flag and change
+ * nothing. The setup creates two organisations through the API; the CSV tests import organisations, offers and
  * referrals over them, export them back unchanged and refuse bad files whole. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -36,26 +36,28 @@ static cli_result run_as(const char *token_env, const char *const *args) {
   return run_cli(args, env, NULL);
 }
 
-#define RUN_AS(result, token_env, ...)                  \
-  do {                                                  \
-    const char *const run_args[] = {__VA_ARGS__, NULL}; \
-    result = run_as(token_env, run_args);               \
+#define RUN_AS(result, token_env, ...)                                                                                 \
+  do {                                                                                                                 \
+    const char *const run_args[] = {__VA_ARGS__, NULL};                                                                \
+    result = run_as(token_env, run_args);                                                                              \
   } while (0)
 
 /* Runs and expects exit 0; returns stdout (the caller frees it). */
-#define RUN_OK(stdout_text, token_env, ...)                                                   \
-  do {                                                                                \
-    cli_result ok_result;                                                             \
-    RUN_AS(ok_result, token_env, __VA_ARGS__);                                        \
-    cr_assert_eq(ok_result.status, 0, "exit %d: %s", ok_result.status, ok_result.err); \
-    stdout_text = ok_result.out;                                                      \
-    free(ok_result.err);                                                              \
+#define RUN_OK(stdout_text, token_env, ...)                                                                            \
+  do {                                                                                                                 \
+    cli_result ok_result;                                                                                              \
+    RUN_AS(ok_result, token_env, __VA_ARGS__);                                                                         \
+    cr_assert_eq(ok_result.status, 0, "exit %d: %s", ok_result.status, ok_result.err);                                 \
+    stdout_text = ok_result.out;                                                                                       \
+    free(ok_result.err);                                                                                               \
   } while (0)
 
 static void create_cli_token(const char *role, const char *scope, char *env_out, size_t env_size) {
   cli_result r;
-  if (scope) RUN_AS(r, admin_env, "admin", "create-token", "--role", role, "--scope", scope, "--json");
-  else RUN_AS(r, admin_env, "admin", "create-token", "--role", role, "--json");
+  if (scope)
+    RUN_AS(r, admin_env, "admin", "create-token", "--role", role, "--scope", scope, "--json");
+  else
+    RUN_AS(r, admin_env, "admin", "create-token", "--role", role, "--json");
   cr_assert_eq(r.status, 0, "create-token %s: %s", role, r.err);
   json_t *reply = json_loads(r.out, 0, NULL);
   cr_assert_not_null(reply, "%s", r.out);
@@ -135,8 +137,8 @@ static char *get_dashboard(void) {
 Test(cli_support, offer_refer_dispatch_start_end_and_the_registration_point) {
   char *out;
   cli_result r;
-  RUN_OK(out, support_env, "support", "offer", "--id", "off-1", "--site", "s1", "--component", "fowerk", "--seats",
-         "2", "--days", "mon,tue,wed,thu,fri", "--start", "2026-09-01", "--json");
+  RUN_OK(out, support_env, "support", "offer", "--id", "off-1", "--site", "s1", "--component", "fowerk", "--seats", "2",
+         "--days", "mon,tue,wed,thu,fri", "--start", "2026-09-01", "--json");
   json_t *offer = json_of(out);
   cr_assert_str_eq(json_string_value(json_object_get(json_object_get(offer, "offer"), "organisation_id")), "oal-a",
                    "a support token's offer is its organisation's: %s", out);
@@ -154,13 +156,19 @@ Test(cli_support, offer_refer_dispatch_start_end_and_the_registration_point) {
 
   RUN_OK(out, school_env, "school", "refer", "lln-001", "--components", "fowerk", "--reason", "needs a safe start",
          "--urgency", "high", "--csv");
-  cr_assert(strncmp(out, "school_id,pupil_ref,component,training_code,urgency,state,requested\n"
-                         "SCH-2,lln-001,fowerk,ZORG-KIND,high,waiting,20", 94) == 0, "%s", out);
+  cr_assert(strncmp(out,
+                    "school_id,pupil_ref,component,training_code,urgency,state,requested\n"
+                    "SCH-2,lln-001,fowerk,ZORG-KIND,high,waiting,20",
+                    94) == 0,
+            "%s", out);
   free(out);
 
   RUN_OK(out, coordinator_env, "coordinator", "referrals", "--csv");
-  cr_assert(strncmp(out, "position,school_id,pupil_ref,component,training_code,state,urgency,days_waiting,"
-                         "priority_score,wait\n1,SCH-2,lln-001,fowerk,ZORG-KIND,waiting,high,0,", 126) == 0, "%s", out);
+  cr_assert(strncmp(out,
+                    "position,school_id,pupil_ref,component,training_code,state,urgency,days_waiting,"
+                    "priority_score,wait\n1,SCH-2,lln-001,fowerk,ZORG-KIND,waiting,high,0,",
+                    126) == 0,
+            "%s", out);
   cr_assert(strstr(out, ",next_dispatch\n"), "a free seat fits: %s", out);
   free(out);
 
@@ -185,8 +193,10 @@ Test(cli_support, offer_refer_dispatch_start_end_and_the_registration_point) {
   free(out);
 
   RUN_OK(out, support_env, "support", "referrals", "--csv");
-  cr_assert(strstr(out, "SCH-2,lln-001,fowerk,ZORG-KIND,not_ready,wed,up_to_10_km,needs a safe start,high,offered,off-1,"
-                        "false,false,"), "%s", out);
+  cr_assert(strstr(out,
+                   "SCH-2,lln-001,fowerk,ZORG-KIND,not_ready,wed,up_to_10_km,needs a safe start,high,offered,off-1,"
+                   "false,false,"),
+            "%s", out);
   free(out);
 
   /* Starting before both sides accepted is refused and changes nothing. */
@@ -201,7 +211,8 @@ Test(cli_support, offer_refer_dispatch_start_end_and_the_registration_point) {
   free(out);
   RUN_OK(out, support_env, "support", "start", "lln-001", "--component", "fowerk", "--school", "SCH-2", "--json");
   json_t *started = json_of(out);
-  cr_assert_str_eq(json_string_value(json_object_get(json_object_get(started, "referral"), "state")), "started", "%s", out);
+  cr_assert_str_eq(json_string_value(json_object_get(json_object_get(started, "referral"), "state")), "started", "%s",
+                   out);
   json_decref(started);
   free(out);
 
@@ -235,7 +246,8 @@ Test(cli_support, offer_refer_dispatch_start_end_and_the_registration_point) {
   char *page = get_dashboard();
   cr_assert(strstr(page, "<table id=\"registration-point\">"), "%s", page);
   cr_assert(strstr(page, "<tr><td>oal-a</td><td>1</td><td>1</td><td>0</td><td>0</td><td>0</td></tr>"), "%s", page);
-  cr_assert(strstr(page, "<tr><td>all requests</td><td>1</td><td>1</td><td>0</td><td>0</td><td>0</td></tr>"), "%s", page);
+  cr_assert(strstr(page, "<tr><td>all requests</td><td>1</td><td>1</td><td>0</td><td>0</td><td>0</td></tr>"), "%s",
+            page);
   cr_assert(!strstr(page, "SCH-2") && !strstr(page, "lln-001"), "no school or pupil on the dashboard");
   free(page);
 
@@ -253,7 +265,8 @@ Test(cli_support, offer_refer_dispatch_start_end_and_the_registration_point) {
   free(out);
   RUN_OK(out, school_env, "school", "pupil", "lln-001", "--json");
   json_t *pupil = json_of(out);
-  cr_assert_str_eq(json_string_value(json_object_get(json_object_get(pupil, "pupil"), "readiness")), "partly", "%s", out);
+  cr_assert_str_eq(json_string_value(json_object_get(json_object_get(pupil, "pupil"), "readiness")), "partly", "%s",
+                   out);
   json_decref(pupil);
   free(out);
   RUN_OK(out, coordinator_env, "coordinator", "requests", "--by", "partner", "--csv");
@@ -417,10 +430,9 @@ Test(cli_support, a_bad_offers_or_referrals_file_imports_nothing) {
   cr_assert(strstr(r.err, "nothing was imported"), "%s", r.err);
   cli_result_free(&r);
   /* A reference to an unknown training stops the file before anything is sent, too. */
-  static const char unknown_training[] =
-      "id,organisation_id,site_id,component,training_codes,seats,days,start_date\n"
-      "OFF-X1,oal-a,s1,fowerk,,3,mon,2026-09-01\n"
-      "OFF-X3,oal-b,s1,bgltra,ZORG-KIND;NO-SUCH,2,wed,2026-10-01\n";
+  static const char unknown_training[] = "id,organisation_id,site_id,component,training_codes,seats,days,start_date\n"
+                                         "OFF-X1,oal-a,s1,fowerk,,3,mon,2026-09-01\n"
+                                         "OFF-X3,oal-b,s1,bgltra,ZORG-KIND;NO-SUCH,2,wed,2026-10-01\n";
   const char *env[] = {address_env, coordinator_env, NULL};
   const char *const offer_args[] = {"import", "offers", "-", NULL};
   r = run_cli(offer_args, env, unknown_training);
@@ -433,10 +445,9 @@ Test(cli_support, a_bad_offers_or_referrals_file_imports_nothing) {
                    "the good first row was not sent either");
   free(out);
 
-  static const char bad_referrals[] =
-      "school_id,pupil_ref,component,reason,urgency\n"
-      "SCH-2,lln-001,fowerk,a workshop first,normal\n"
-      "SCH-2,lln-001,fowerk,,urgent\n";
+  static const char bad_referrals[] = "school_id,pupil_ref,component,reason,urgency\n"
+                                      "SCH-2,lln-001,fowerk,a workshop first,normal\n"
+                                      "SCH-2,lln-001,fowerk,,urgent\n";
   const char *const args[] = {"import", "referrals", "-", NULL};
   r = run_cli(args, env, bad_referrals);
   cr_assert_eq(r.status, 2, "%s", r.err);
@@ -457,12 +468,11 @@ Test(cli_support, organisation_rows_must_agree_and_offers_name_a_known_site) {
   char *before;
   cli_result r;
   RUN_OK(before, coordinator_env, "export", "organisations");
-  static const char scattered[] =
-      "id,name,site_id,postcode\n"
-      "oal-c,Nieuw vzw,s1,2000\n"
-      "oal-c,Nieuw vzw,s1,2018\n"
-      "oal-d,Ander vzw,s1,2100\n"
-      "oal-c,Nieuw  vzw,s2,2060\n";
+  static const char scattered[] = "id,name,site_id,postcode\n"
+                                  "oal-c,Nieuw vzw,s1,2000\n"
+                                  "oal-c,Nieuw vzw,s1,2018\n"
+                                  "oal-d,Ander vzw,s1,2100\n"
+                                  "oal-c,Nieuw  vzw,s2,2060\n";
   const char *env[] = {address_env, coordinator_env, NULL};
   const char *const args[] = {"import", "organisations", "-", NULL};
   r = run_cli(args, env, scattered);
@@ -470,10 +480,9 @@ Test(cli_support, organisation_rows_must_agree_and_offers_name_a_known_site) {
   cr_assert(strstr(r.err, "<stdin>:3:3 (site_id): site s1 appears twice for organisation oal-c"), "%s", r.err);
   cr_assert(strstr(r.err, "<stdin>:5:1 (id): organisation oal-c also has rows above line 4"), "%s", r.err);
   cli_result_free(&r);
-  static const char renamed[] =
-      "id,name,site_id,postcode\n"
-      "oal-c,Nieuw vzw,s1,2000\n"
-      "oal-c,Nieuw  vzw,s2,2060\n";
+  static const char renamed[] = "id,name,site_id,postcode\n"
+                                "oal-c,Nieuw vzw,s1,2000\n"
+                                "oal-c,Nieuw  vzw,s2,2060\n";
   r = run_cli(args, env, renamed);
   cr_assert_eq(r.status, 2, "%s", r.err);
   cr_assert(strstr(r.err, "<stdin>:3:2 (name): \"Nieuw  vzw\" differs from the name on line 2"), "%s", r.err);
@@ -484,11 +493,10 @@ Test(cli_support, organisation_rows_must_agree_and_offers_name_a_known_site) {
   free(out);
   free(before);
 
-  static const char offers[] =
-      "id,organisation_id,site_id,component,seats,days,start_date\n"
-      "OFF-Y1,oal-a,s1,fowerk,3,mon,2026-09-01\n"
-      "OFF-Y2,oal-a,s9,fowerk,3,mon,2026-09-01\n"
-      "OFF-Y3,oal-z,s1,fowerk,3,mon,2026-09-01\n";
+  static const char offers[] = "id,organisation_id,site_id,component,seats,days,start_date\n"
+                               "OFF-Y1,oal-a,s1,fowerk,3,mon,2026-09-01\n"
+                               "OFF-Y2,oal-a,s9,fowerk,3,mon,2026-09-01\n"
+                               "OFF-Y3,oal-z,s1,fowerk,3,mon,2026-09-01\n";
   const char *const offer_args[] = {"import", "offers", "-", NULL};
   r = run_cli(offer_args, env, offers);
   cr_assert_eq(r.status, 2, "%s", r.err);

@@ -284,9 +284,9 @@ Test(postcodes, the_table_covers_antwerp_and_its_surroundings) {
     for (size_t j = 0; j < i; j++) cr_expect_str_neq(table[i].code, table[j].code, "listed twice");
   }
   /* Every postcode of the city and of the demo's surroundings. */
-  static const char *const needed[] = {"2000", "2018", "2020", "2030", "2040", "2050", "2060", "2100", "2140", "2170",
-                                       "2180", "2600", "2610", "2660", "2070", "2160", "2550", "2630", "2640", "2900",
-                                       "2930", "2950"};
+  static const char *const needed[] = {"2000", "2018", "2020", "2030", "2040", "2050", "2060", "2100",
+                                       "2140", "2170", "2180", "2600", "2610", "2660", "2070", "2160",
+                                       "2550", "2630", "2640", "2900", "2930", "2950"};
   for (size_t i = 0; i < sizeof needed / sizeof needed[0]; i++)
     cr_expect_not_null(lp_postcode_find(needed[i]), "%s is missing", needed[i]);
   const lp_postcode *deurne = lp_postcode_find("2100");

@@ -10,7 +10,8 @@
  * the daemon's peak RSS during the run (VmHWM, reset before each run). Meanwhile one client
  * reads and one writes on other connections: their worst call is held against 10 ms. Targets:
  * the cold run against TARGET_MS, the 1 % run against 0.1x the cold one (end to end, and its
- * solve, the matcher's warm start, against the cold solve), the peak against TARGET_PEAK_MIB. Every way out stops its leerplekd and redis-server. */
+ * solve, the matcher's warm start, against the cold solve), the peak against TARGET_PEAK_MIB. Every way out stops its
+ * leerplekd and redis-server. */
 #include <pthread.h>
 #include <signal.h>
 #include <time.h>
@@ -38,8 +39,10 @@ static int call(leerplek_client *client, Leerplek__V1__Request *request, Leerple
   }
   int code = (int)response->status->code;
   if (code != 0) fprintf(stderr, "refused: %s\n", response->status->message);
-  if (out) *out = response;
-  else leerplek_response_free(response);
+  if (out)
+    *out = response;
+  else
+    leerplek_response_free(response);
   return code;
 }
 
@@ -206,8 +209,10 @@ static void *call_loop(void *arg) {
     Leerplek__V1__UpsertTrainingRequest upsert = LEERPLEK__V1__UPSERT_TRAINING_REQUEST__INIT;
     upsert.training = &training;
     Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
-    if (r->writes) request.body_case = LEERPLEK__V1__REQUEST__BODY_UPSERT_TRAINING, request.upsert_training = &upsert;
-    else request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_TRAINING, request.get_training = &get;
+    if (r->writes)
+      request.body_case = LEERPLEK__V1__REQUEST__BODY_UPSERT_TRAINING, request.upsert_training = &upsert;
+    else
+      request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_TRAINING, request.get_training = &get;
     struct timespec a, b;
     int was_running = running;
     clock_gettime(CLOCK_MONOTONIC, &a);
@@ -265,15 +270,16 @@ static void on_signal(int signal_number) {
 static void print_latency(const char *what, caller *r) {
   if (!r->count) return;
   qsort(r->latency_us, r->count, sizeof *r->latency_us, by_value);
-  printf("%s on another connection while the rematches ran: %zu, p50 %lld us, p99 %lld us, max %lld us\n", what, r->count,
-         r->latency_us[r->count / 2], r->latency_us[r->count * 99 / 100], r->latency_us[r->count - 1]);
+  printf("%s on another connection while the rematches ran: %zu, p50 %lld us, p99 %lld us, max %lld us\n", what,
+         r->count, r->latency_us[r->count / 2], r->latency_us[r->count * 99 / 100], r->latency_us[r->count - 1]);
 }
 
 static const char *verdict(bool met) { return met ? "met" : "MISSED"; }
 
 int main(int argc, char **argv) {
   if (argc < 3 || argc > 5) {
-    fprintf(stderr, "usage: bench_rematch PUPILS VACANCIES [TARGET_MS [TARGET_PEAK_MIB]]   (flanders: 20000 30000 400)\n");
+    fprintf(stderr,
+            "usage: bench_rematch PUPILS VACANCIES [TARGET_MS [TARGET_PEAK_MIB]]   (flanders: 20000 30000 400)\n");
     return 2;
   }
   int pupils = atoi(argv[1]), vacancies = atoi(argv[2]);
@@ -287,7 +293,8 @@ int main(int argc, char **argv) {
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
   signal(SIGPIPE, SIG_IGN);
-  if (harness_start_redis(&harness) || harness_create_admin_token(&harness) || harness_start_daemon(&harness, NULL)) return 1;
+  if (harness_start_redis(&harness) || harness_create_admin_token(&harness) || harness_start_daemon(&harness, NULL))
+    return 1;
   leerplek_client *admin = harness_connect(&harness, harness.admin_token);
   Leerplek__V1__CreateTokenRequest token = LEERPLEK__V1__CREATE_TOKEN_REQUEST__INIT;
   token.role = LEERPLEK__V1__ROLE__ROLE_COORDINATOR;
@@ -311,8 +318,8 @@ int main(int argc, char **argv) {
   if (rss_empty > 0 && rss_supply > 0 && rss_loaded > 0)
     printf("daemon memory: %.1f MiB empty, +%.0f bytes per vacancy (companies and locations included), "
            "+%.0f bytes per pupil (with its placement); %.1f MiB loaded, peak so far (VmHWM) %.1f MiB\n",
-           rss_empty / 1048576.0, (double)(rss_supply - rss_empty) / vacancies, (double)(rss_loaded - rss_supply) / pupils,
-           rss_loaded / 1048576.0, daemon_status("VmHWM") / 1048576.0);
+           rss_empty / 1048576.0, (double)(rss_supply - rss_empty) / vacancies,
+           (double)(rss_loaded - rss_supply) / pupils, rss_loaded / 1048576.0, daemon_status("VmHWM") / 1048576.0);
 
   caller readers = {0, false, calloc(4000000, sizeof(long long)), 0, 4000000, 0};
   caller writers = {0, true, calloc(4000000, sizeof(long long)), 0, 4000000, 0};
@@ -340,22 +347,26 @@ int main(int argc, char **argv) {
     end_to_end_ms[run] = ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / 1e6;
     peak_mib[run] = daemon_status("VmHWM") / 1048576.0;
     if (code) {
-      printf("rematch %d (%s): FAILED after %.2f ms: %s; daemon peak %.1f MiB\n", run + 1, names[run], end_to_end_ms[run],
-             response->status->message, peak_mib[run]);
+      printf("rematch %d (%s): FAILED after %.2f ms: %s; daemon peak %.1f MiB\n", run + 1, names[run],
+             end_to_end_ms[run], response->status->message, peak_mib[run]);
       leerplek_response_free(response);
       failed = 1;
       break;
     }
     const Leerplek__V1__RematchResult *res = response->run_rematch->result;
     solve_ms[run] = res->solve_us / 1000.0;
-    printf("rematch %d, %s (epoch %llu): end-to-end %.2f ms; snapshot %llu us, candidates %llu us (%llu pairs), solve %llu us, "
-           "explain %llu us, epoch write %llu us (%llu bytes in %u commits, promote in %u slices, the longest %llu us, longest loop step %llu us); placed %u, unplaced %u, "
+    printf("rematch %d, %s (epoch %llu): end-to-end %.2f ms; snapshot %llu us, candidates %llu us (%llu pairs), solve "
+           "%llu us, "
+           "explain %llu us, epoch write %llu us (%llu bytes in %u commits, promote in %u slices, the longest %llu us, "
+           "longest loop step %llu us); placed %u, unplaced %u, "
            "proposed %u, moved %u, released %u; daemon RSS %.1f MiB before, peak during %.1f MiB\n",
-           run + 1, names[run], (unsigned long long)res->epoch, end_to_end_ms[run], (unsigned long long)res->snapshot_us,
-           (unsigned long long)res->candidates_us, (unsigned long long)res->eligible_pairs, (unsigned long long)res->solve_us,
-           (unsigned long long)res->explain_us, (unsigned long long)res->write_us, (unsigned long long)res->bytes_written,
-           res->write_chunks, res->promote_slices, (unsigned long long)res->write_final_us, (unsigned long long)res->apply_max_step_us, res->placed, res->unplaced, res->newly_proposed,
-           res->moved, res->released, rss_before / 1048576.0, peak_mib[run]);
+           run + 1, names[run], (unsigned long long)res->epoch, end_to_end_ms[run],
+           (unsigned long long)res->snapshot_us, (unsigned long long)res->candidates_us,
+           (unsigned long long)res->eligible_pairs, (unsigned long long)res->solve_us,
+           (unsigned long long)res->explain_us, (unsigned long long)res->write_us,
+           (unsigned long long)res->bytes_written, res->write_chunks, res->promote_slices,
+           (unsigned long long)res->write_final_us, (unsigned long long)res->apply_max_step_us, res->placed,
+           res->unplaced, res->newly_proposed, res->moved, res->released, rss_before / 1048576.0, peak_mib[run]);
     leerplek_response_free(response);
   }
   readers.stop = writers.stop = 1;
@@ -371,8 +382,9 @@ int main(int argc, char **argv) {
     printf("target: cold rematch end to end <= %.0f ms: %.2f ms (%.3fx), %s\n", target_ms, end_to_end_ms[0],
            end_to_end_ms[0] / target_ms, verdict(!failed && end_to_end_ms[0] <= target_ms));
   if (!failed)
-    printf("target: rematch after a 1 %% change <= 0.1x the cold one: %.2f ms / %.2f ms = %.3fx, %s\n", end_to_end_ms[2],
-           end_to_end_ms[0], end_to_end_ms[2] / end_to_end_ms[0], verdict(end_to_end_ms[2] <= 0.1 * end_to_end_ms[0]));
+    printf("target: rematch after a 1 %% change <= 0.1x the cold one: %.2f ms / %.2f ms = %.3fx, %s\n",
+           end_to_end_ms[2], end_to_end_ms[0], end_to_end_ms[2] / end_to_end_ms[0],
+           verdict(end_to_end_ms[2] <= 0.1 * end_to_end_ms[0]));
   if (!failed && solve_ms[0] > 0)
     printf("target: matcher warm start after a 1 %% change <= 0.1x the cold solve: %.2f ms / %.2f ms = %.3fx, %s\n",
            solve_ms[2], solve_ms[0], solve_ms[2] / solve_ms[0], verdict(solve_ms[2] <= 0.1 * solve_ms[0]));

@@ -30,8 +30,10 @@ static inline int call_code(leerplek_client *client, Leerplek__V1__Request *requ
   cr_assert_eq(leerplek_call(client, request, &response), 0, "transport error: %s", leerplek_error(client));
   cr_assert_not_null(response->status, "response without status");
   int code = (int)response->status->code;
-  if (out) *out = response;
-  else leerplek_response_free(response);
+  if (out)
+    *out = response;
+  else
+    leerplek_response_free(response);
   return code;
 }
 
@@ -117,7 +119,8 @@ static inline int publish_vacancy_with(leerplek_client *client, const char *id, 
   return call_code(client, &request, NULL);
 }
 
-static inline int publish_vacancy(leerplek_client *client, const char *id, const char *location_id, const char *training) {
+static inline int publish_vacancy(leerplek_client *client, const char *id, const char *location_id,
+                                  const char *training) {
   return publish_vacancy_with(client, id, location_id, training, 2, 9, 1);
 }
 
@@ -128,7 +131,8 @@ static inline int publish_vacancy_seats(leerplek_client *client, const char *id,
 }
 
 /* A vacancy's seat counters, read with client (which must see it). */
-static inline void vacancy_seats_of(leerplek_client *client, const char *vacancy_id, uint32_t *proposed, uint32_t *filled) {
+static inline void vacancy_seats_of(leerplek_client *client, const char *vacancy_id, uint32_t *proposed,
+                                    uint32_t *filled) {
   Leerplek__V1__GetVacancyRequest body = LEERPLEK__V1__GET_VACANCY_REQUEST__INIT;
   body.vacancy_id = (char *)vacancy_id;
   Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
@@ -170,7 +174,8 @@ static inline int register_pupil(leerplek_client *client, const char *school, co
   return call_code(client, &request, NULL);
 }
 
-static inline int get_pupil(leerplek_client *client, const char *school, const char *ref, Leerplek__V1__Response **out) {
+static inline int get_pupil(leerplek_client *client, const char *school, const char *ref,
+                            Leerplek__V1__Response **out) {
   Leerplek__V1__GetPupilRequest body = LEERPLEK__V1__GET_PUPIL_REQUEST__INIT;
   body.school_id = (char *)school;
   body.pupil_ref = (char *)ref;
@@ -181,7 +186,8 @@ static inline int get_pupil(leerplek_client *client, const char *school, const c
 }
 
 /* GetPlacement of (school, ref); the status code (the response in *out). */
-static inline int get_placement_of(leerplek_client *client, const char *school, const char *ref, Leerplek__V1__Response **out) {
+static inline int get_placement_of(leerplek_client *client, const char *school, const char *ref,
+                                   Leerplek__V1__Response **out) {
   Leerplek__V1__GetPlacementRequest body = LEERPLEK__V1__GET_PLACEMENT_REQUEST__INIT;
   body.school_id = (char *)school;
   body.pupil_ref = (char *)ref;

@@ -117,9 +117,22 @@ int harness_start_redis(lp_harness *harness) {
   }
   char log_path[320];
   snprintf(log_path, sizeof log_path, "%s/redis.log", harness->dir);
-  const char *argv[] = {"redis-server", "--port", "0", "--unixsocket", harness->redis_socket,
-                        "--unixsocketperm", "700", "--save", "", "--appendonly", "yes",
-                        "--appendfsync", "always", "--dir", harness->dir, NULL};
+  const char *argv[] = {"redis-server",
+                        "--port",
+                        "0",
+                        "--unixsocket",
+                        harness->redis_socket,
+                        "--unixsocketperm",
+                        "700",
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "yes",
+                        "--appendfsync",
+                        "always",
+                        "--dir",
+                        harness->dir,
+                        NULL};
   harness->redis_pid = harness_spawn(argv, log_path);
   if (harness->redis_pid < 0) return -1;
   for (long long deadline = harness_now_ms() + 5000; harness_now_ms() < deadline; sleep_ms(10)) {
@@ -137,8 +150,7 @@ int harness_start_redis(lp_harness *harness) {
 
 static int wait_for(pid_t pid) {
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return -1;
@@ -232,9 +244,7 @@ leerplek_client *harness_connect(const lp_harness *harness, const char *token) {
   return client;
 }
 
-static int compare_strings(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
+static int compare_strings(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* Appends text to a growing buffer. */
 static void append(char **buffer, size_t *length, size_t *capacity, const char *text, size_t size) {

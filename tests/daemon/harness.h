@@ -11,14 +11,14 @@
 #include "libleerplek.h"
 
 typedef struct lp_harness {
-  char dir[256];              /* private temp dir: sockets, AOF, logs */
-  char redis_socket[320];     /* path of redis' unix socket */
-  char redis_address[330];    /* "unix:<redis_socket>" for leerplekd --redis */
-  char daemon_address[330];   /* "unix:<dir>/leerplekd.sock" for leerplek_connect */
+  char dir[256];            /* private temp dir: sockets, AOF, logs */
+  char redis_socket[320];   /* path of redis' unix socket */
+  char redis_address[330];  /* "unix:<redis_socket>" for leerplekd --redis */
+  char daemon_address[330]; /* "unix:<dir>/leerplekd.sock" for leerplek_connect */
   pid_t redis_pid;
   pid_t daemon_pid;
-  char admin_token[128];      /* from harness_create_admin_token */
-  char tls_ca_file[320];      /* set: the daemon is reached over TLS, trusting this CA (PEM) */
+  char admin_token[128]; /* from harness_create_admin_token */
+  char tls_ca_file[320]; /* set: the daemon is reached over TLS, trusting this CA (PEM) */
 } lp_harness;
 
 /* Forks and execs argv (found on PATH) with stdout and stderr appended to log_path; the child

@@ -6,9 +6,9 @@
 #include "common.h"
 
 /* A valid organisation `id` with one site "s1" in Hoboken (the caller may change fields). */
-static inline void fill_support_organisation(Leerplek__V1__SupportOrganisation *organisation, Leerplek__V1__SupportSite *site,
-                                             Leerplek__V1__SupportSite *sites[1], Leerplek__V1__GeoPoint *point,
-                                             const char *id) {
+static inline void fill_support_organisation(Leerplek__V1__SupportOrganisation *organisation,
+                                             Leerplek__V1__SupportSite *site, Leerplek__V1__SupportSite *sites[1],
+                                             Leerplek__V1__GeoPoint *point, const char *id) {
   leerplek__v1__geo_point__init(point);
   point->lat_e6 = 51180000;
   point->lon_e6 = 4350000;
@@ -54,7 +54,8 @@ static inline int send_support_organisation(leerplek_client *client, Leerplek__V
   return call_code(client, &request, out);
 }
 
-static inline int send_support_offer(leerplek_client *client, Leerplek__V1__SupportOffer *offer, Leerplek__V1__Response **out) {
+static inline int send_support_offer(leerplek_client *client, Leerplek__V1__SupportOffer *offer,
+                                     Leerplek__V1__Response **out) {
   Leerplek__V1__UpsertSupportOfferRequest body = LEERPLEK__V1__UPSERT_SUPPORT_OFFER_REQUEST__INIT;
   body.offer = offer;
   Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;

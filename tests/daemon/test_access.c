@@ -5,8 +5,8 @@
 #include "support_common.h"
 
 enum role_index { ANONYMOUS, SCHOOL_A, SCHOOL_B, COMPANY_X, COMPANY_Y, COORDINATOR, ADMIN, SUPPORT_A, ROLE_COUNT };
-static const char *const role_names[ROLE_COUNT] = {"anonymous", "school A", "school B", "company X",
-                                                   "company Y", "coordinator", "admin", "support A"};
+static const char *const role_names[ROLE_COUNT] = {"anonymous", "school A",    "school B", "company X",
+                                                   "company Y", "coordinator", "admin",    "support A"};
 
 static lp_harness harness;
 static leerplek_client *clients[ROLE_COUNT];
@@ -48,7 +48,8 @@ static void setup(void) {
     snprintf(ref, sizeof ref, "rf-%d", role);
     cr_assert_eq(register_pupil(coordinator, "school-a", ref, "KAPPER"), 0);
   }
-  cr_assert_eq(refer_pupil(coordinator, "school-a", "p1", LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_FOVORM, NULL), 0);
+  cr_assert_eq(
+      refer_pupil(coordinator, "school-a", "p1", LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_FOVORM, NULL), 0);
   cr_assert_eq(upsert_support_organisation(coordinator, "oal-a"), 0);
   cr_assert_eq(upsert_support_offer(coordinator, "off-a", "oal-a"), 0);
   leerplek_close(coordinator);
@@ -316,8 +317,10 @@ static void build_request(request_storage *s, const char *call, int role) {
     leerplek__v1__list_vacancies_request__init(&s->body.list_vacancies);
     r->body_case = LEERPLEK__V1__REQUEST__BODY_LIST_VACANCIES, r->list_vacancies = &s->body.list_vacancies;
   } else if (strcmp(call, "register_pupil") == 0 || strcmp(call, "update_pupil") == 0) {
-    if (call[0] == 'r') snprintf(s->id, sizeof s->id, "new-%d", role);
-    else snprintf(s->id, sizeof s->id, "p1");
+    if (call[0] == 'r')
+      snprintf(s->id, sizeof s->id, "new-%d", role);
+    else
+      snprintf(s->id, sizeof s->id, "p1");
     fill_pupil(&s->pupil, &s->point, "school-a", s->id, "KAPPER");
     if (call[0] == 'r') {
       leerplek__v1__register_pupil_request__init(&s->body.register_pupil);
@@ -434,14 +437,16 @@ static void build_request(request_storage *s, const char *call, int role) {
     fill_support_offer(&s->offer, &s->date, s->id, "oal-a");
     leerplek__v1__upsert_support_offer_request__init(&s->body.upsert_support_offer);
     s->body.upsert_support_offer.offer = &s->offer;
-    r->body_case = LEERPLEK__V1__REQUEST__BODY_UPSERT_SUPPORT_OFFER, r->upsert_support_offer = &s->body.upsert_support_offer;
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_UPSERT_SUPPORT_OFFER,
+    r->upsert_support_offer = &s->body.upsert_support_offer;
   } else if (strcmp(call, "get_support_offer") == 0) {
     leerplek__v1__get_support_offer_request__init(&s->body.get_support_offer);
     s->body.get_support_offer.offer_id = (char *)"off-a";
     r->body_case = LEERPLEK__V1__REQUEST__BODY_GET_SUPPORT_OFFER, r->get_support_offer = &s->body.get_support_offer;
   } else if (strcmp(call, "list_support_offers") == 0) {
     leerplek__v1__list_support_offers_request__init(&s->body.list_support_offers);
-    r->body_case = LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_OFFERS, r->list_support_offers = &s->body.list_support_offers;
+    r->body_case = LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_OFFERS,
+    r->list_support_offers = &s->body.list_support_offers;
   } else if (strcmp(call, "refer_pupil") == 0) {
     snprintf(s->id, sizeof s->id, "rf-%d", role);
     leerplek__v1__refer_pupil_request__init(&s->body.refer_pupil);
@@ -556,7 +561,8 @@ Test(access, every_role_against_every_call) {
       cr_assert_eq(code, expected, "%s as %s: got %s (%s), expected %s", matrix[row].call, role_names[role],
                    leerplek_status_name(code), response->status->message, leerplek_status_name(expected));
       if (code != OK) {
-        cr_assert_neq(response->status->message[0], '\0', "%s as %s: a refusal says why", matrix[row].call, role_names[role]);
+        cr_assert_neq(response->status->message[0], '\0', "%s as %s: a refusal says why", matrix[row].call,
+                      role_names[role]);
         char *after = harness_snapshot(&harness);
         cr_assert_str_eq(before, after, "%s as %s was refused but changed Redis", matrix[row].call, role_names[role]);
         free(after);

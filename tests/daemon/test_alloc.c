@@ -53,7 +53,8 @@ Test(alloc, the_message_names_the_size) {
   size_t n = fread(text, 1, sizeof text - 1, log);
   text[n] = '\0';
   fclose(log);
-  cr_assert_not_null(strstr(text, "leerplekd: out of memory allocating 70368744177664 bytes; abort"), "stderr: %s", text);
+  cr_assert_not_null(strstr(text, "leerplekd: out of memory allocating 70368744177664 bytes; abort"), "stderr: %s",
+                     text);
 }
 
 Test(alloc, blocks_that_fit_are_usable) {

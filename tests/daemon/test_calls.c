@@ -241,7 +241,8 @@ Test(calls, pupils_placements_and_erasure) {
   withdraw_request.body_case = LEERPLEK__V1__REQUEST__BODY_WITHDRAW_PLACEMENT;
   withdraw_request.withdraw_placement = &withdraw;
   cr_assert_eq(call_code(coordinator, &withdraw_request, &response), 0);
-  cr_assert_eq(response->withdraw_placement->placement->state, LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_WITHDRAWN);
+  cr_assert_eq(response->withdraw_placement->placement->state,
+               LEERPLEK__V1__PLACEMENT_STATE__PLACEMENT_STATE_WITHDRAWN);
   leerplek_response_free(response);
 
   Leerplek__V1__ErasePupilRequest erase = LEERPLEK__V1__ERASE_PUPIL_REQUEST__INIT;
@@ -365,7 +366,8 @@ Test(calls, pipelined_replies_come_back_in_order) {
 Test(calls, the_documented_config_file_loads_and_help_works) {
   /* Restart the daemon with deploy/leerplekd.conf (the harness' --redis/--listen flags win). */
   cr_assert_eq(harness_stop_daemon(&harness, SIGTERM), 0);
-  static const char *const flags[] = {"--config", LEERPLEK_SOURCE_DIR "/deploy/leerplekd.conf", "--log_level", "debug", NULL};
+  static const char *const flags[] = {"--config", LEERPLEK_SOURCE_DIR "/deploy/leerplekd.conf", "--log_level", "debug",
+                                      NULL};
   cr_assert_eq(harness_start_daemon(&harness, flags), 0, "leerplekd refused deploy/leerplekd.conf");
   leerplek_close(coordinator);
   coordinator = harness_connect(&harness, coordinator_token);

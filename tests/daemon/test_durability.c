@@ -128,7 +128,8 @@ Test(durability, a_hung_redis_times_out_writes_but_not_reads) {
   kill(harness.redis_pid, SIGCONT);
 
   long long deadline = harness_now_ms() + 10000;
-  while ((code = register_pupil(client, "school-1", "after", "KAPPER")) != 0 && harness_now_ms() < deadline) sleep_ms(50);
+  while ((code = register_pupil(client, "school-1", "after", "KAPPER")) != 0 && harness_now_ms() < deadline)
+    sleep_ms(50);
   cr_assert_eq(code, 0, "no recovery after redis resumed: %s", leerplek_status_name(code));
   cr_assert_eq(get_pupil(client, "school-1", "before", NULL), 0);
   /* The timed-out write may or may not have happened; the daemon must agree with Redis. */
@@ -242,7 +243,8 @@ static char *training_name(leerplek_client *client, const char *code) {
   Leerplek__V1__Response *response = NULL;
   int code_got = get_training_code(client, code, &response);
   char *name = code_got == 0 && response->get_training && response->get_training->training
-                   ? strdup(response->get_training->training->name) : NULL;
+                   ? strdup(response->get_training->training->name)
+                   : NULL;
   leerplek_response_free(response);
   return name;
 }

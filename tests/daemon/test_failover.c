@@ -32,8 +32,8 @@ static pid_t start_redis_node(int port, const char *name, int replica_of) {
   snprintf(port_text, sizeof port_text, "%d", port);
   snprintf(master, sizeof master, "127.0.0.1 %d", replica_of);
   mkdir(dir, 0700);
-  const char *argv[24] = {"redis-server", "--port", port_text, "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
-                          "--appendfsync", "always", "--dir", dir, NULL};
+  const char *argv[24] = {"redis-server", "--port", port_text,       "--bind", "127.0.0.1", "--save", "",
+                          "--appendonly", "yes",    "--appendfsync", "always", "--dir",     dir,      NULL};
   if (replica_of) {
     argv[13] = "--replicaof";
     argv[14] = master;
@@ -60,8 +60,10 @@ static bool wait_for_reply(int port, const char *command, const char *text, int 
     if (!redis) continue;
     redisReply *reply = redisCommand(redis, command);
     bool found = false;
-    if (reply && (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS)) found = strstr(reply->str, text) != NULL;
-    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 && reply->element[0]->type == REDIS_REPLY_STRING)
+    if (reply && (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS))
+      found = strstr(reply->str, text) != NULL;
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
+        reply->element[0]->type == REDIS_REPLY_STRING)
       found = strstr(reply->element[0]->str, text) != NULL;
     if (reply) freeReplyObject(reply);
     redisFree(redis);
@@ -116,9 +118,11 @@ static void setup(void) {
     /* Fast timings so that the test stays short; production uses deploy/redis/sentinel.conf.
      * A failover whose leader election splits (likely on a loaded machine) is tried again only
      * after twice failover-timeout: 4 s keeps that retry well inside the wait below. */
-    fprintf(file, "port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor leerplek 127.0.0.1 %d 2\n"
-                  "sentinel down-after-milliseconds leerplek 1000\nsentinel failover-timeout leerplek 4000\n"
-                  "sentinel parallel-syncs leerplek 1\n", sentinel_ports[s], harness.dir, primary_port);
+    fprintf(file,
+            "port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor leerplek 127.0.0.1 %d 2\n"
+            "sentinel down-after-milliseconds leerplek 1000\nsentinel failover-timeout leerplek 4000\n"
+            "sentinel parallel-syncs leerplek 1\n",
+            sentinel_ports[s], harness.dir, primary_port);
     fclose(file);
     const char *argv[] = {"redis-server", conf, "--sentinel", NULL};
     sentinel_pids[s] = harness_spawn(argv, log);
@@ -129,7 +133,8 @@ static void setup(void) {
   for (int s = 0; s < SENTINELS; s++) {
     bool ready = false;
     for (long long deadline = harness_now_ms() + 15000; !ready && harness_now_ms() < deadline; sleep_ms(100))
-      ready = sentinel_field(sentinel_ports[s], "num-slaves") >= 1 && sentinel_field(sentinel_ports[s], "num-other-sentinels") >= 2;
+      ready = sentinel_field(sentinel_ports[s], "num-slaves") >= 1 &&
+              sentinel_field(sentinel_ports[s], "num-other-sentinels") >= 2;
     cr_assert(ready, "sentinel %d did not discover the replica and the other sentinels", s);
   }
   snprintf(harness.redis_address, sizeof harness.redis_address, "127.0.0.1:%d", primary_port);
@@ -154,13 +159,13 @@ typedef struct load {
   pthread_mutex_t lock;
   bool stop;
   char token[128];
-  int next;                      /* the next training number */
+  int next; /* the next training number */
   bool acked[MAX_WRITES];
-  long long last_ack_ms;         /* when the last write was acknowledged */
+  long long last_ack_ms; /* when the last write was acknowledged */
   long long first_ack_after_kill_ms;
-  long long killed_ms;           /* 0 until the primary is killed */
-  int boundary;                  /* writes numbered from here on were sent after it died */
-  long long errors_after_kill;   /* writes answered with an error meanwhile */
+  long long killed_ms;         /* 0 until the primary is killed */
+  int boundary;                /* writes numbered from here on were sent after it died */
+  long long errors_after_kill; /* writes answered with an error meanwhile */
 } load;
 
 static void *writer(void *arg) {
@@ -236,10 +241,21 @@ static void *writer(void *arg) {
  * primary to rejoin), stops the load; returns the acknowledged writes missing on the new
  * primary and sets *recovery_ms. */
 static int failover_under_load(const char *wait_replicas, long long *recovery_ms, int *acknowledged) {
-  const char *flags[] = {"--redis_sentinels", sentinel_list, "--redis_sentinel_master", "leerplek",
-                         "--redis_wait_replicas", wait_replicas, "--redis_wait_timeout_ms", "500",
-                         "--redis_timeout_ms", "1000", "--redis_reconnect_min_ms", "50",
-                         "--redis_reconnect_max_ms", "200", NULL};
+  const char *flags[] = {"--redis_sentinels",
+                         sentinel_list,
+                         "--redis_sentinel_master",
+                         "leerplek",
+                         "--redis_wait_replicas",
+                         wait_replicas,
+                         "--redis_wait_timeout_ms",
+                         "500",
+                         "--redis_timeout_ms",
+                         "1000",
+                         "--redis_reconnect_min_ms",
+                         "50",
+                         "--redis_reconnect_max_ms",
+                         "200",
+                         NULL};
   cr_assert_eq(harness_start_daemon(&harness, flags), 0, "leerplekd did not start with the Sentinels");
   leerplek_client *admin = harness_connect(&harness, harness.admin_token);
   static load shared;
@@ -321,7 +337,8 @@ Test(failover, without_wait_writes_resume_and_the_loss_is_measured) {
   int acknowledged = 0;
   int lost = failover_under_load("0", &recovery_ms, &acknowledged);
   printf("failover: no WAIT: %d acknowledged writes, %d lost, writes sent after the kill acknowledged %lld ms "
-         "after the primary was killed\n", acknowledged, lost, recovery_ms);
+         "after the primary was killed\n",
+         acknowledged, lost, recovery_ms);
   fflush(stdout);
   cr_assert_gt(acknowledged, 100);
   cr_assert_lt(recovery_ms, 30000);
@@ -343,8 +360,17 @@ Test(failover, the_daemon_answers_while_it_asks_a_silent_sentinel) {
   int silent_port = 0, silent = silent_sentinel(&silent_port);
   char list[300];
   snprintf(list, sizeof list, "127.0.0.1:%d,%s", silent_port, sentinel_list);
-  const char *flags[] = {"--redis_sentinels", list, "--redis_sentinel_master", "leerplek", "--redis_timeout_ms", "1000",
-                         "--redis_reconnect_min_ms", "50", "--redis_reconnect_max_ms", "200", NULL};
+  const char *flags[] = {"--redis_sentinels",
+                         list,
+                         "--redis_sentinel_master",
+                         "leerplek",
+                         "--redis_timeout_ms",
+                         "1000",
+                         "--redis_reconnect_min_ms",
+                         "50",
+                         "--redis_reconnect_max_ms",
+                         "200",
+                         NULL};
   cr_assert_eq(harness_start_daemon(&harness, flags), 0, "leerplekd did not start past the silent Sentinel");
   leerplek_client *admin = harness_connect(&harness, harness.admin_token);
   char token[128];
@@ -373,7 +399,8 @@ Test(failover, the_daemon_answers_while_it_asks_a_silent_sentinel) {
     long long took = harness_now_ms() - sent;
     if (took > slowest_ms) slowest_ms = took;
   }
-  printf("failover: reads while a silent Sentinel is asked: %d answered, the slowest in %lld ms\n", answered, slowest_ms);
+  printf("failover: reads while a silent Sentinel is asked: %d answered, the slowest in %lld ms\n", answered,
+         slowest_ms);
   fflush(stdout);
   cr_assert_gt(answered, 10);
   cr_assert_lt(slowest_ms, 300, "a read waited %lld ms: the loop blocked on the Sentinel", slowest_ms);

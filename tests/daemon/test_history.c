@@ -11,7 +11,7 @@ static lp_harness harness;
 enum { COORDINATOR, SCHOOL_A, SCHOOL_B, COMPANY_X, COMPANY_Y, ROLES };
 static char tokens[ROLES][128];
 static leerplek_client *clients[ROLES];
-#define REF "zq7ref"      /* distinctive: the erasure scan looks for it byte by byte */
+#define REF "zq7ref" /* distinctive: the erasure scan looks for it byte by byte */
 #define COMPANY_X_ID "1111111111"
 #define COMPANY_Y_ID "2222222222"
 
@@ -130,7 +130,8 @@ static void live_story(story *s) {
   cr_assert_str_neq(s->first_vacancy, s->second_vacancy, "the declined company is excluded");
   cr_assert_eq(answer_proposal(school, true, s->second_proposal, NULL), 0);
   cr_assert_eq(answer_proposal(company_client(s->second_company), true, s->second_proposal, NULL), 0);
-  cr_assert_eq(refer_pupil(school, "school-a", REF, LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_FOWERK, NULL), 0);
+  cr_assert_eq(refer_pupil(school, "school-a", REF, LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_FOWERK, NULL),
+               0);
   Leerplek__V1__ReferralKey key = LEERPLEK__V1__REFERRAL_KEY__INIT;
   key.school_id = (char *)"school-a";
   key.pupil_ref = (char *)REF;
@@ -167,9 +168,9 @@ Test(history, a_pupils_history_is_what_happened_to_it, .init = setup, .fini = te
   Leerplek__V1__Response *response = NULL;
   cr_assert_eq(pupil_history(clients[COORDINATOR], "school-a", REF, &response), 0);
   const Leerplek__V1__GetHistoryResponse *got = response->get_history;
-  static const char *const calls[] = {"register_pupil", "request_placement", "rematch_propose", "decline_proposal",
-                                      "rematch_propose", "accept_proposal",  "accept_proposal", "refer_pupil",
-                                      "offer_referral",  "decline_referral", "withdraw_placement"};
+  static const char *const calls[] = {"register_pupil",  "request_placement", "rematch_propose",   "decline_proposal",
+                                      "rematch_propose", "accept_proposal",   "accept_proposal",   "refer_pupil",
+                                      "offer_referral",  "decline_referral",  "withdraw_placement"};
   enum { CALLS = sizeof calls / sizeof calls[0] };
   cr_assert_eq(got->n_events, CALLS, "%zu events", got->n_events);
   for (size_t i = 0; i < CALLS; i++) {
@@ -257,7 +258,8 @@ Test(history, each_role_sees_its_own_scope, .init = setup, .fini = teardown, .ti
   story s;
   live_story(&s);
   const char *company = s.second_company;
-  leerplek_client *own = company_client(company), *other = own == clients[COMPANY_X] ? clients[COMPANY_Y] : clients[COMPANY_X];
+  leerplek_client *own = company_client(company),
+                  *other = own == clients[COMPANY_X] ? clients[COMPANY_Y] : clients[COMPANY_X];
   /* The company's vacancy: the proposal and acceptance, without the school or its reasons. */
   Leerplek__V1__GetHistoryRequest body = LEERPLEK__V1__GET_HISTORY_REQUEST__INIT;
   body.vacancy_id = s.second_vacancy;
@@ -484,12 +486,18 @@ static int scan_for_pupil(void) {
       }
       redisReply *type = redisCommand(redis, "TYPE %b", name->str, name->len);
       redisReply *value = NULL;
-      if (strcmp(type->str, "string") == 0) value = redisCommand(redis, "GET %b", name->str, name->len);
-      else if (strcmp(type->str, "set") == 0) value = redisCommand(redis, "SMEMBERS %b", name->str, name->len);
-      else if (strcmp(type->str, "hash") == 0) value = redisCommand(redis, "HGETALL %b", name->str, name->len);
-      else if (strcmp(type->str, "zset") == 0) value = redisCommand(redis, "ZRANGE %b 0 -1", name->str, name->len);
-      else if (strcmp(type->str, "list") == 0) value = redisCommand(redis, "LRANGE %b 0 -1", name->str, name->len);
-      else if (strcmp(type->str, "stream") == 0) value = redisCommand(redis, "XRANGE %b - +", name->str, name->len);
+      if (strcmp(type->str, "string") == 0)
+        value = redisCommand(redis, "GET %b", name->str, name->len);
+      else if (strcmp(type->str, "set") == 0)
+        value = redisCommand(redis, "SMEMBERS %b", name->str, name->len);
+      else if (strcmp(type->str, "hash") == 0)
+        value = redisCommand(redis, "HGETALL %b", name->str, name->len);
+      else if (strcmp(type->str, "zset") == 0)
+        value = redisCommand(redis, "ZRANGE %b 0 -1", name->str, name->len);
+      else if (strcmp(type->str, "list") == 0)
+        value = redisCommand(redis, "LRANGE %b 0 -1", name->str, name->len);
+      else if (strcmp(type->str, "stream") == 0)
+        value = redisCommand(redis, "XRANGE %b - +", name->str, name->len);
       cr_assert_not_null(value, "key %s of type %s not read", name->str, type->str);
       /* Walk the reply tree: every string in it. */
       const redisReply *stack[4096];

@@ -32,8 +32,8 @@
 
 static lp_harness harness;
 static leerplek_client *coordinator;
-static char http_address[420];   /* as given to --http_listen */
-static char http_socket[400];    /* the unix socket path, for the metrics tests */
+static char http_address[420]; /* as given to --http_listen */
+static char http_socket[400];  /* the unix socket path, for the metrics tests */
 
 static void connect_coordinator(void) {
   leerplek_client *admin = harness_connect(&harness, harness.admin_token);
@@ -93,7 +93,7 @@ static int get_training(const char *code) {
 
 typedef struct sample {
   char name[96];
-  char labels[256];   /* as written between the braces, "" when none */
+  char labels[256]; /* as written between the braces, "" when none */
   double value;
 } sample;
 
@@ -148,8 +148,10 @@ static void check_labels(const char *labels, size_t line_number) {
     }
     cr_assert_eq(*c, '"', "line %zu: unterminated label value", line_number);
     c++;
-    if (*c == ',') c++;
-    else cr_assert_eq(*c, '\0', "line %zu: ',' or '}' expected after a label", line_number);
+    if (*c == ',')
+      c++;
+    else
+      cr_assert_eq(*c, '\0', "line %zu: ',' or '}' expected after a label", line_number);
   }
 }
 
@@ -238,7 +240,8 @@ static void check_histograms(const exposition *e) {
       double previous = -1, previous_le = -INFINITY, infinite = NAN;
       for (size_t b = 0; b < e->sample_count; b++) {
         const sample *bucket = &e->samples[b];
-        if (strcmp(bucket->name, bucket_name) != 0 || strncmp(bucket->labels, e->samples[i].labels, strlen(e->samples[i].labels)) != 0)
+        if (strcmp(bucket->name, bucket_name) != 0 ||
+            strncmp(bucket->labels, e->samples[i].labels, strlen(e->samples[i].labels)) != 0)
           continue;
         const char *le = strstr(bucket->labels, "le=\"");
         cr_assert_not_null(le, "a bucket without le: %s{%s}", bucket->name, bucket->labels);
@@ -249,8 +252,8 @@ static void check_histograms(const exposition *e) {
         previous_le = bound;
         if (isinf(bound)) infinite = bucket->value;
       }
-      cr_assert_eq(infinite, e->samples[i].value, "%s{%s}: +Inf bucket %g != count %g", count_name, e->samples[i].labels,
-                   infinite, e->samples[i].value);
+      cr_assert_eq(infinite, e->samples[i].value, "%s{%s}: +Inf bucket %g != count %g", count_name,
+                   e->samples[i].labels, infinite, e->samples[i].value);
     }
   }
 }
@@ -333,7 +336,8 @@ Test(metrics, count_a_lost_redis_and_the_reconnect) {
   while (harness_now_ms() < deadline) {
     free(after);
     after = scrape();
-    if (value_of(after, "leerplek_store_writable", "") == 1 && value_of(after, "leerplek_redis_connects_total", "") > connects)
+    if (value_of(after, "leerplek_store_writable", "") == 1 &&
+        value_of(after, "leerplek_redis_connects_total", "") > connects)
       break;
     sleep_ms(50);
   }
@@ -405,8 +409,10 @@ Test(dashboard, chromium_renders_the_reports_figures_and_no_pupil_data) {
 
   int status = 0;
   char *dom = run_chromium("--dump-dom", &status);
-  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "chromium --dump-dom failed (see %s/chromium.log)", harness.dir);
-  cr_assert_not_null(strstr(dom, "<title>leerplek: dual learning placements</title>"), "not the dashboard: %.300s", dom);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "chromium --dump-dom failed (see %s/chromium.log)",
+            harness.dir);
+  cr_assert_not_null(strstr(dom, "<title>leerplek: dual learning placements</title>"), "not the dashboard: %.300s",
+                     dom);
   cr_assert_eq(figure_in(dom, "pupils-registered"), (long)headline->pupils_registered);
   cr_assert_eq(figure_in(dom, "pupils-registered"), 7);
   cr_assert_eq(figure_in(dom, "pupils-proposed"), (long)headline->pupils_proposed);
@@ -442,7 +448,8 @@ Test(dashboard, chromium_renders_the_reports_figures_and_no_pupil_data) {
   snprintf(arguments, sizeof arguments, "--window-size=1200,1600 --screenshot='%s'", png_path);
   char *output = run_chromium(arguments, &status);
   free(output);
-  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "chromium --screenshot failed (see %s/chromium.log)", harness.dir);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "chromium --screenshot failed (see %s/chromium.log)",
+            harness.dir);
   FILE *png = fopen(png_path, "rb");
   cr_assert_not_null(png, "no screenshot written");
   unsigned char header[24];
@@ -535,8 +542,8 @@ Test(dashboard, proposed_accepted_and_agreement_are_shown_apart) {
   cr_expect_eq(figure_in(dom, "agreements"), 1);
   /* The training's bar: waiting / proposed / accepted / agreement. */
   char figures[64];
-  snprintf(figures, sizeof figures, ">%u / %u / %u / %u<", row->pupils_waiting, row->pupils_proposed, row->pupils_accepted,
-           row->pupils_agreement);
+  snprintf(figures, sizeof figures, ">%u / %u / %u / %u<", row->pupils_waiting, row->pupils_proposed,
+           row->pupils_accepted, row->pupils_agreement);
   cr_expect_not_null(strstr(dom, figures), "%s in the chart of trainings", figures);
   cr_expect_not_null(strstr(dom, ">proposed</text>"));
   cr_expect_not_null(strstr(dom, ">accepted</text>"));
@@ -592,9 +599,7 @@ static void append_po_string(const char *quote, char *out, size_t out_size) {
   out[used] = '\0';
 }
 
-static void cut_fragment(char *text) {
-  text[strcspn(text, "%<")] = '\0';
-}
+static void cut_fragment(char *text) { text[strcspn(text, "%<")] = '\0'; }
 
 static void read_catalogue(catalogue *c) {
   FILE *in = fopen(LEERPLEK_SOURCE_DIR "/daemon/po/nl.po", "r");
@@ -678,11 +683,16 @@ static void load_school_types(void) {
   Leerplek__V1__SchoolType syntra[] = {LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_SYNTRA};
   cr_assert_eq(upsert_training_for("AUTOTECHNIEK", "Autotechnicus", full_time_and_centres, 2), 0);
   cr_assert_eq(upsert_training_for("KAPPER", "Kapper-stylist", syntra, 1), 0);
-  Leerplek__V1__SchoolType twice[] = {LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_SYNTRA, LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_SYNTRA};
-  cr_assert_eq(upsert_training_for("KAPPER", "Kapper-stylist", twice, 2), LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT);
-  cr_assert_eq(register_pupil_of("VT01", "P-0101", "AUTOTECHNIEK", LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_FULL_TIME), 0);
-  cr_assert_eq(register_pupil_of("VT01", "P-0102", "AUTOTECHNIEK", LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_FULL_TIME), 0);
-  cr_assert_eq(register_pupil_of("VT02", "P-0103", "AUTOTECHNIEK", LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_FULL_TIME), 0);
+  Leerplek__V1__SchoolType twice[] = {LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_SYNTRA,
+                                      LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_SYNTRA};
+  cr_assert_eq(upsert_training_for("KAPPER", "Kapper-stylist", twice, 2),
+               LEERPLEK__V1__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT);
+  cr_assert_eq(register_pupil_of("VT01", "P-0101", "AUTOTECHNIEK", LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_FULL_TIME),
+               0);
+  cr_assert_eq(register_pupil_of("VT01", "P-0102", "AUTOTECHNIEK", LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_FULL_TIME),
+               0);
+  cr_assert_eq(register_pupil_of("VT02", "P-0103", "AUTOTECHNIEK", LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_FULL_TIME),
+               0);
   cr_assert_eq(register_pupil_of("BUSO01", "P-0104", "AUTOTECHNIEK", LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_BUSO), 0);
   cr_assert_eq(register_pupil_of("SYNTRA01", "P-0105", "KAPPER", LEERPLEK__V1__SCHOOL_TYPE__SCHOOL_TYPE_SYNTRA), 0);
   cr_assert_eq(register_pupil_of("SYNTRA01", "P-0106", "KAPPER", (Leerplek__V1__SchoolType)9),

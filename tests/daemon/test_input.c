@@ -14,9 +14,17 @@ static lp_harness harness;
 static char coordinator_token[128];
 
 static void setup(void) {
-  static const char *const flags[] = {"--idle_timeout_s", "2", "--max_frame_bytes", "4096",
-                                      "--max_pending_requests", "16", "--output_high_water_bytes", "8192",
-                                      "--max_connections", "3", NULL};
+  static const char *const flags[] = {"--idle_timeout_s",
+                                      "2",
+                                      "--max_frame_bytes",
+                                      "4096",
+                                      "--max_pending_requests",
+                                      "16",
+                                      "--output_high_water_bytes",
+                                      "8192",
+                                      "--max_connections",
+                                      "3",
+                                      NULL};
   start_all(&harness, flags);
   leerplek_client *admin = harness_connect(&harness, harness.admin_token);
   cr_assert_not_null(admin);
@@ -80,7 +88,8 @@ Test(input, oversized_frame_gets_resource_exhausted_and_close) {
   Leerplek__V1__Response *response = raw_response(fd);
   cr_assert_not_null(response);
   cr_assert_eq(response->status->code, CODE(RESOURCE_EXHAUSTED));
-  cr_assert_not_null(strstr(response->status->message, "4096"), "message names the limit: %s", response->status->message);
+  cr_assert_not_null(strstr(response->status->message, "4096"), "message names the limit: %s",
+                     response->status->message);
   leerplek_response_free(response);
   cr_assert(raw_closed(fd));
   close(fd);
@@ -190,13 +199,13 @@ Test(input, out_of_range_values_name_the_field_and_change_nothing) {
     memset(long_ref, 'a', 40);
     long_ref[40] = '\0';
     switch (cases[i].which) {
-      case 0: pupil.max_commute_m = 50; break;
-      case 1: pupil.day_mask = 1u << 14; break;
-      case 2: home.lat_e6 = 91000000; break;
-      case 3: pupil.school_notes = (char *)"bad \xc3\x28 utf-8"; break;
-      case 4: pupil.ref = long_ref; break;
-      case 5: pupil.readiness = (Leerplek__V1__Readiness)7; break;
-      case 6: pupil.home_postcode = (char *)"20000"; break;
+    case 0: pupil.max_commute_m = 50; break;
+    case 1: pupil.day_mask = 1u << 14; break;
+    case 2: home.lat_e6 = 91000000; break;
+    case 3: pupil.school_notes = (char *)"bad \xc3\x28 utf-8"; break;
+    case 4: pupil.ref = long_ref; break;
+    case 5: pupil.readiness = (Leerplek__V1__Readiness)7; break;
+    case 6: pupil.home_postcode = (char *)"20000"; break;
     }
     Leerplek__V1__RegisterPupilRequest body = LEERPLEK__V1__REGISTER_PUPIL_REQUEST__INIT;
     body.pupil = &pupil;
@@ -326,8 +335,8 @@ static void assert_refused_naming(Leerplek__V1__Response *response, const char *
   cr_assert_eq(response->status->code, CODE(INVALID_ARGUMENT), "code %d (%s)", response->status->code,
                response->status->message);
   cr_assert_str_eq(response->status->field, field, "message: %s", response->status->message);
-  cr_assert_not_null(strstr(response->status->message, what), "message '%s' does not say '%s'", response->status->message,
-                     what);
+  cr_assert_not_null(strstr(response->status->message, what), "message '%s' does not say '%s'",
+                     response->status->message, what);
   cr_assert_eq(response->body_case, LEERPLEK__V1__RESPONSE__BODY__NOT_SET, "a refused call has no body");
   leerplek__v1__response__free_unpacked(response, NULL);
 }
@@ -419,8 +428,8 @@ Test(input, control_characters_and_bad_utf8_are_refused_in_every_string_field) {
                         "register_pupil.pupil.school_notes", "U+0009");
   assert_refused_naming(patched_call(&register_request, "Berchem", "Berc\nem", 7), "register_pupil.pupil.home_district",
                         "U+000A");
-  assert_refused_naming(patched_call(&register_request, "Berchem", "Berc\x7fm", 7), "register_pupil.pupil.home_district",
-                        "U+007F");
+  assert_refused_naming(patched_call(&register_request, "Berchem", "Berc\x7fm", 7),
+                        "register_pupil.pupil.home_district", "U+007F");
 
   Leerplek__V1__HelloRequest hello = LEERPLEK__V1__HELLO_REQUEST__INIT;
   hello.protocol_version = 1;
@@ -436,8 +445,7 @@ Test(input, control_characters_and_bad_utf8_are_refused_in_every_string_field) {
   free(after);
 
   /* A newline where the proto allows it is stored as given. */
-  Leerplek__V1__Response *response =
-      patched_call(&register_request, "line one#line two", "line one\nline two", 17);
+  Leerplek__V1__Response *response = patched_call(&register_request, "line one#line two", "line one\nline two", 17);
   cr_assert_eq(response->status->code, 0, "%s", response->status->message);
   leerplek__v1__response__free_unpacked(response, NULL);
   Leerplek__V1__Response *read = NULL;

@@ -43,8 +43,10 @@ static void start_with(const char *const *flags, uint32_t seats, int pupils) {
   }
 }
 
-static const char *const short_deadline[] = {"--proposal_answer_seconds", "3", "--proposal_reminder_seconds", "2", NULL};
-static const char *const longer_deadline[] = {"--proposal_answer_seconds", "8", "--proposal_reminder_seconds", "1", NULL};
+static const char *const short_deadline[] = {"--proposal_answer_seconds", "3", "--proposal_reminder_seconds", "2",
+                                             NULL};
+static const char *const longer_deadline[] = {"--proposal_answer_seconds", "8", "--proposal_reminder_seconds", "1",
+                                              NULL};
 static void short_one_seat(void) { start_with(short_deadline, 1, 1); }
 static void longer_one_seat(void) { start_with(longer_deadline, 1, 1); }
 static void long_one_seat_two_pupils(void) { start_with(NULL, 1, 2); }
@@ -244,7 +246,8 @@ Test(lifecycle, a_restart_keeps_the_deadline, .init = longer_one_seat) {
   restart_daemon();
   response = placement_of("p1");
   cr_assert_eq(response->get_placement->placement->state, PSTATE(PROPOSED), "%lld", (long long)time(NULL) - answer_by);
-  cr_assert_eq(response->get_placement->placement->answer_by_unix_s, answer_by, "the deadline is stored in the placement");
+  cr_assert_eq(response->get_placement->placement->answer_by_unix_s, answer_by,
+               "the deadline is stored in the placement");
   leerplek_response_free(response);
   response = placement_after("p1", PSTATE(PROPOSED), 12000);
   cr_assert_eq(response->get_placement->placement->state, PSTATE(WAITING), "the restarted daemon expires it");
@@ -366,7 +369,8 @@ Test(lifecycle, ending_an_agreement_frees_its_seat_for_a_rematch, .init = long_o
   const Leerplek__V1__AgreementInfo *ended = response->end_agreement->agreement;
   Leerplek__V1__Date now = today(0);
   cr_assert(ended->ended_on && ended->ended_on->year == now.year && ended->ended_on->month == now.month &&
-            ended->ended_on->day == now.day, "ended today when no date is given");
+                ended->ended_on->day == now.day,
+            "ended today when no date is given");
   cr_assert_eq(ended->end_cause, LEERPLEK__V1__AGREEMENT_END_CAUSE__AGREEMENT_END_CAUSE_COMPANY);
   cr_assert_str_eq(ended->end_reason, "de leerling stopt met de opleiding");
   cr_assert_gt(ended->ended_unix_s, 0);

@@ -73,14 +73,21 @@ typedef struct trickler {
   int fd;
   const unsigned char *bytes; /* what it sends, one byte per tick */
   size_t size, sent;
-  long long closed_ms;        /* 0 while open */
-  int code;                   /* the status of the last Response it got */
+  long long closed_ms; /* 0 while open */
+  int code;            /* the status of the last Response it got */
   char message[200];
 } trickler;
 
 Test(limits, trickling_clients_are_cut_at_the_hello_and_frame_deadlines_and_free_their_slots) {
-  static const char *const flags[] = {"--hello_timeout_ms", "700", "--frame_timeout_ms", "700", "--max_connections", "6",
-                                      "--idle_timeout_s", "60", NULL};
+  static const char *const flags[] = {"--hello_timeout_ms",
+                                      "700",
+                                      "--frame_timeout_ms",
+                                      "700",
+                                      "--max_connections",
+                                      "6",
+                                      "--idle_timeout_s",
+                                      "60",
+                                      NULL};
   start(flags);
   unsigned char hello[96];
   size_t hello_size = hello_frame(hello);
@@ -224,8 +231,8 @@ static int pipeline_without_reading(int fd, const char *token) {
     unsigned char frame[512];
     request.request_id = (uint64_t)sent + 1;
     size_t size = leerplek__v1__request__pack(&request, frame + 4);
-    frame[0] = (unsigned char)(size >> 24), frame[1] = (unsigned char)(size >> 16), frame[2] = (unsigned char)(size >> 8),
-    frame[3] = (unsigned char)size;
+    frame[0] = (unsigned char)(size >> 24), frame[1] = (unsigned char)(size >> 16),
+    frame[2] = (unsigned char)(size >> 8), frame[3] = (unsigned char)size;
     if (send(fd, frame, size + 4, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)(size + 4)) {
       sleep_ms(20);
       continue;
@@ -241,8 +248,15 @@ static bool peer_gone(int fd) {
 }
 
 Test(limits, greedy_clients_are_cut_off_largest_first_over_max_output_total_bytes) {
-  static const char *const flags[] = {"--output_high_water_bytes", "100000", "--max_output_total_bytes", "150000",
-                                      "--max_pending_requests", "1000", "--idle_timeout_s", "60", NULL};
+  static const char *const flags[] = {"--output_high_water_bytes",
+                                      "100000",
+                                      "--max_output_total_bytes",
+                                      "150000",
+                                      "--max_pending_requests",
+                                      "1000",
+                                      "--idle_timeout_s",
+                                      "60",
+                                      NULL};
   start(flags);
   leerplek_client *admin = harness_connect(&harness, harness.admin_token);
   char coordinator[128];
@@ -369,7 +383,8 @@ Test(limits, settings_that_contradict_each_other_are_refused_at_start_with_the_r
   cr_assert_not_null(strstr(out, "max_connections_per_address"), "%s", out);
   cr_assert_eq(run_daemon("--frame_timeout_ms 10", out, sizeof out), 2, "below the 100 ms minimum");
   cr_assert_not_null(strstr(out, "frame_timeout_ms"), "%s", out);
-  cr_assert_eq(run_daemon("--redis_wait_replicas 1 --redis_wait_timeout_ms 3000 --redis_timeout_ms 2000", out, sizeof out), 2);
+  cr_assert_eq(
+      run_daemon("--redis_wait_replicas 1 --redis_wait_timeout_ms 3000 --redis_timeout_ms 2000", out, sizeof out), 2);
   cr_assert_not_null(strstr(out, "redis_wait_timeout_ms"), "%s", out);
   /* Sentinels that do not answer: the daemon says so and does not start. */
   char args[200];

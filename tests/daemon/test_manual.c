@@ -85,7 +85,8 @@ static Leerplek__V1__Placement *placement_of(const char *ref, Leerplek__V1__Resp
   return placement_at(coordinator, "school-a", ref, response);
 }
 
-static int place(const char *ref, const char *vacancy, const char *reason, bool unpinned, Leerplek__V1__Response **out) {
+static int place(const char *ref, const char *vacancy, const char *reason, bool unpinned,
+                 Leerplek__V1__Response **out) {
   Leerplek__V1__PlacePupilRequest body = LEERPLEK__V1__PLACE_PUPIL_REQUEST__INIT;
   body.school_id = (char *)"school-a";
   body.pupil_ref = (char *)ref;
@@ -179,7 +180,8 @@ Test(manual, override_is_refused_without_reason_placed_with_it_and_signed_like_a
   freeReplyObject(events);
 
   /* The vacancy's one seat is taken now: even an override does not make a seat. */
-  cr_assert_eq(place("p2", "vac-far", "Het bedrijf zegt dat er nog plaats is.", false, &response), CODE(FAILED_PRECONDITION));
+  cr_assert_eq(place("p2", "vac-far", "Het bedrijf zegt dat er nog plaats is.", false, &response),
+               CODE(FAILED_PRECONDITION));
   cr_expect_str_eq(response->status->field, "place_pupil.vacancy_id");
   cr_expect(strstr(response->status->message, "no free seat") != NULL, "%s", response->status->message);
   leerplek_response_free(response);

@@ -27,13 +27,16 @@ Test(nightly, the_nightly_run_dispatches_waiting_referrals) {
   cr_assert_eq(upsert_support_organisation(coordinator, "oal-a"), 0);
   cr_assert_eq(upsert_support_offer(coordinator, "off-a", "oal-a"), 0);
   cr_assert_eq(register_pupil(coordinator, "school-a", "p1", "KAPPER"), 0);
-  cr_assert_eq(refer_pupil(coordinator, "school-a", "p1", LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_FOWERK, NULL), 0);
+  cr_assert_eq(
+      refer_pupil(coordinator, "school-a", "p1", LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_FOWERK, NULL), 0);
 
   bool offered = false;
   char actor[64] = "";
   for (long long deadline = harness_now_ms() + 150000; !offered && harness_now_ms() < deadline; sleep_ms(500)) {
     Leerplek__V1__Response *response = NULL;
-    cr_assert_eq(get_referral(coordinator, "school-a", "p1", LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_FOWERK, &response), 0);
+    cr_assert_eq(get_referral(coordinator, "school-a", "p1", LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_FOWERK,
+                              &response),
+                 0);
     const Leerplek__V1__Referral *referral = response->get_referral->referral;
     offered = referral->state == LEERPLEK__V1__REFERRAL_STATE__REFERRAL_STATE_OFFERED;
     if (offered) snprintf(actor, sizeof actor, "%s", referral->history[referral->n_history - 1]->actor);

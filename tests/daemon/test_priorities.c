@@ -214,14 +214,15 @@ Test(priorities, preparatory_seats_can_be_kept_for_not_ready_pupils) {
   cr_assert(strstr(placement->unplaced->help, "PREPARATORY places kept for pupils not yet ready") != NULL, "%s",
             placement->unplaced->help);
   cr_assert_eq(placement->unplaced->hint_kind, LEERPLEK__V1__HINT_KIND__HINT_KIND_NEW_PLACE);
-  cr_assert(strstr(placement->unplaced->help, "1 more REGULAR seat in LASSEN") != NULL, "%s", placement->unplaced->help);
+  cr_assert(strstr(placement->unplaced->help, "1 more REGULAR seat in LASSEN") != NULL, "%s",
+            placement->unplaced->help);
   leerplek_response_free(response);
   stop();
 }
 
 /* One page of the waiting list (the caller frees the response). */
 static Leerplek__V1__GetWaitingListResponse *waiting_page(const char *token, uint32_t size, const char *training,
-                                                           Leerplek__V1__Response **response) {
+                                                          Leerplek__V1__Response **response) {
   Leerplek__V1__GetWaitingListRequest body = LEERPLEK__V1__GET_WAITING_LIST_REQUEST__INIT;
   body.page_size = size;
   body.page_token = (char *)token;

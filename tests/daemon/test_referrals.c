@@ -140,7 +140,8 @@ static int act(leerplek_client *client, const char *call, const char *ref, int c
 }
 
 /* The call is refused with code, names field (when given) and leaves Redis as it was. */
-static void refused(leerplek_client *client, Leerplek__V1__Request *request, int code, const char *field, const char *what) {
+static void refused(leerplek_client *client, Leerplek__V1__Request *request, int code, const char *field,
+                    const char *what) {
   char *before = harness_snapshot(&harness);
   Leerplek__V1__Response *response = NULL;
   int got = call_code(client, request, &response);
@@ -192,8 +193,8 @@ Test(referrals, the_lifecycle_with_who_and_when) {
           "end before start");
   cr_assert_eq(act(support_a, "start", "p1", COMPONENT(FOWERK)), STATE(STARTED));
   cr_assert_eq(act(support_a, "end", "p1", COMPONENT(FOWERK)), STATE(ENDED));
-  refused(school_a, build(&c, "withdraw", "p1", COMPONENT(FOWERK)), CODE(FAILED_PRECONDITION), "withdraw_referral.referral",
-          "withdraw an ended referral");
+  refused(school_a, build(&c, "withdraw", "p1", COMPONENT(FOWERK)), CODE(FAILED_PRECONDITION),
+          "withdraw_referral.referral", "withdraw an ended referral");
 
   const Leerplek__V1__Referral *referral = get("p1", COMPONENT(FOWERK), &response);
   cr_assert_eq(referral->outcome, LEERPLEK__V1__READINESS__READINESS_READY);
@@ -202,9 +203,10 @@ Test(referrals, the_lifecycle_with_who_and_when) {
   cr_assert_eq(referral->urgency, LEERPLEK__V1__URGENCY__URGENCY_HIGH);
   cr_assert_geq(referral->started_unix_s, before);
   cr_assert_geq(referral->ended_unix_s, referral->started_unix_s);
-  static const char *const actors[] = {"school:school-a", "coordinator", "school:school-a", "support:oal-a", "support:oal-a",
-                                       "support:oal-a"};
-  static const int states[] = {STATE(WAITING), STATE(OFFERED), STATE(OFFERED), STATE(OFFERED), STATE(STARTED), STATE(ENDED)};
+  static const char *const actors[] = {"school:school-a", "coordinator",   "school:school-a",
+                                       "support:oal-a",   "support:oal-a", "support:oal-a"};
+  static const int states[] = {STATE(WAITING), STATE(OFFERED), STATE(OFFERED),
+                               STATE(OFFERED), STATE(STARTED), STATE(ENDED)};
   cr_assert_eq(referral->n_history, 6);
   for (size_t i = 0; i < 6; i++) {
     cr_assert_str_eq(referral->history[i]->actor, actors[i], "history[%zu]", i);
@@ -323,8 +325,10 @@ Test(referrals, each_party_acts_only_on_its_own) {
   cr_assert_eq(register_pupil(school_b, "", "p1", "KAPPER"), 0);
   cr_assert_eq(refer_pupil(school_b, "", "p1", COMPONENT(FOWERK), NULL), 0, "same reference at another school");
   referral_call c;
-  refused(support_a, build(&c, "get", "p1", COMPONENT(FOWERK)), CODE(PERMISSION_DENIED), "body", "support reads the school view");
-  refused(support_a, build(&c, "accept", "p1", COMPONENT(FOWERK)), CODE(NOT_FOUND), NULL, "support A on a waiting referral");
+  refused(support_a, build(&c, "get", "p1", COMPONENT(FOWERK)), CODE(PERMISSION_DENIED), "body",
+          "support reads the school view");
+  refused(support_a, build(&c, "accept", "p1", COMPONENT(FOWERK)), CODE(NOT_FOUND), NULL,
+          "support A on a waiting referral");
   cr_assert_eq(act(coordinator, "offer", "p1", COMPONENT(FOWERK)), STATE(OFFERED));
   refused(support_b, build(&c, "accept", "p1", COMPONENT(FOWERK)), CODE(NOT_FOUND), NULL, "support B on A's referral");
   refused(support_b, build(&c, "decline", "p1", COMPONENT(FOWERK)), CODE(NOT_FOUND), NULL, "support B declines");
@@ -336,10 +340,13 @@ Test(referrals, each_party_acts_only_on_its_own) {
   refused(school_b, build(&c, "accept", "p1", COMPONENT(FOWERK)), CODE(NOT_FOUND), "accept_referral.referral.school_id",
           "school B accepts for school A's pupil");
   build(&c, "withdraw", "p1", COMPONENT(FOWERK));
-  refused(school_b, &c.request, CODE(NOT_FOUND), "withdraw_referral.referral.school_id", "school B withdraws A's referral");
+  refused(school_b, &c.request, CODE(NOT_FOUND), "withdraw_referral.referral.school_id",
+          "school B withdraws A's referral");
   refused(school_a, build(&c, "start", "p1", COMPONENT(FOWERK)), CODE(PERMISSION_DENIED), "body", "a school starts");
-  refused(support_a, build(&c, "offer", "p1", COMPONENT(FOWERK)), CODE(PERMISSION_DENIED), "body", "support offers itself");
-  refused(support_a, build(&c, "withdraw", "p1", COMPONENT(FOWERK)), CODE(PERMISSION_DENIED), "body", "support withdraws");
+  refused(support_a, build(&c, "offer", "p1", COMPONENT(FOWERK)), CODE(PERMISSION_DENIED), "body",
+          "support offers itself");
+  refused(support_a, build(&c, "withdraw", "p1", COMPONENT(FOWERK)), CODE(PERMISSION_DENIED), "body",
+          "support withdraws");
 
   Leerplek__V1__ListReferralsRequest list = LEERPLEK__V1__LIST_REFERRALS_REQUEST__INIT;
   Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
@@ -426,14 +433,14 @@ Test(referrals, bad_input_names_the_field_and_changes_nothing) {
   Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
   request.body_case = LEERPLEK__V1__REQUEST__BODY_REFER_PUPIL;
   request.refer_pupil = &body;
-#define REFER_CASE(change, code, field)                                             \
-  do {                                                                              \
-    leerplek__v1__refer_pupil_request__init(&body);                                 \
-    components[0] = COMPONENT(FOWERK), components[1] = COMPONENT(BGLTRA);           \
-    body.pupil_ref = (char *)"p1", body.components = components, body.n_components = 2; \
-    body.reason = (char *)"why", body.urgency = LEERPLEK__V1__URGENCY__URGENCY_NORMAL; \
-    change;                                                                         \
-    refused(school_a, &request, code, field, #change);                              \
+#define REFER_CASE(change, code, field)                                                                                \
+  do {                                                                                                                 \
+    leerplek__v1__refer_pupil_request__init(&body);                                                                    \
+    components[0] = COMPONENT(FOWERK), components[1] = COMPONENT(BGLTRA);                                              \
+    body.pupil_ref = (char *)"p1", body.components = components, body.n_components = 2;                                \
+    body.reason = (char *)"why", body.urgency = LEERPLEK__V1__URGENCY__URGENCY_NORMAL;                                 \
+    change;                                                                                                            \
+    refused(school_a, &request, code, field, #change);                                                                 \
   } while (0)
   REFER_CASE(body.n_components = 0, CODE(INVALID_ARGUMENT), "refer_pupil.components");
   REFER_CASE(components[1] = COMPONENT(FOWERK), CODE(INVALID_ARGUMENT), "refer_pupil.components[1]");
@@ -450,7 +457,8 @@ Test(referrals, bad_input_names_the_field_and_changes_nothing) {
   referral_call c;
   refused(coordinator, build(&c, "get", "p1", COMPONENT(FOWERK)), CODE(NOT_FOUND), "get_referral.referral.pupil_ref",
           "the refused FOWERK referral was not created");
-  refused(coordinator, build(&c, "get", "p1", 9), CODE(INVALID_ARGUMENT), "get_referral.referral.component", "component 9");
+  refused(coordinator, build(&c, "get", "p1", 9), CODE(INVALID_ARGUMENT), "get_referral.referral.component",
+          "component 9");
 
   cr_assert_eq(refer_pupil(school_a, "", "p2", COMPONENT(FOWERK), NULL), 0);
   cr_assert_eq(act(coordinator, "offer", "p2", COMPONENT(FOWERK)), STATE(OFFERED));
@@ -465,8 +473,8 @@ Test(referrals, bad_input_names_the_field_and_changes_nothing) {
   refused(support_a, &c.request, CODE(INVALID_ARGUMENT), "end_referral.outcome", "no outcome");
   c.body.end.outcome = 4;
   refused(support_a, &c.request, CODE(INVALID_ARGUMENT), "end_referral.outcome", "outcome 4");
-  refused(support_a, build(&c, "decline", "p2", COMPONENT(FOWERK)), CODE(FAILED_PRECONDITION), "decline_referral.referral",
-          "declining a started trajectory");
+  refused(support_a, build(&c, "decline", "p2", COMPONENT(FOWERK)), CODE(FAILED_PRECONDITION),
+          "decline_referral.referral", "declining a started trajectory");
 }
 
 Test(referrals, erasing_a_pupil_erases_its_referrals) {
@@ -510,7 +518,8 @@ Test(referrals, erasing_a_pupil_erases_its_referrals) {
   leerplek_close(coordinator);
   coordinator = harness_connect(&harness, token);
   cr_assert_not_null(coordinator);
-  refused(coordinator, build(&c, "get", "p1", COMPONENT(FOWERK)), CODE(NOT_FOUND), NULL, "erased, also after a restart");
+  refused(coordinator, build(&c, "get", "p1", COMPONENT(FOWERK)), CODE(NOT_FOUND), NULL,
+          "erased, also after a restart");
   build(&c, "offer", "p2", COMPONENT(FOWERK));
   c.body.offer.offer_id = (char *)"off-a1";
   cr_assert_eq(call_code(coordinator, &c.request, NULL), 0, "the erased pupil's seat is free");
@@ -668,7 +677,8 @@ Test(referrals, ended_ready_the_pupil_is_matched_to_a_workplace_with_its_waiting
   leerplek_response_free(response);
 
   referral_call c;
-  cr_assert_eq(call_code(support, build(&c, "end", "p1", COMPONENT(FOWERK)), &response), 0, "%s", response->status->message);
+  cr_assert_eq(call_code(support, build(&c, "end", "p1", COMPONENT(FOWERK)), &response), 0, "%s",
+               response->status->message);
   cr_assert(response->end_referral->readiness_changed);
   cr_assert(response->end_referral->placement_requested);
   leerplek_response_free(response);
@@ -733,7 +743,8 @@ Test(referrals, ended_not_ready_the_pupil_stays_as_it_was) {
   cr_assert_eq(call_code(school_a, &request, NULL), CODE(NOT_FOUND), "no placement request was made");
 }
 
-static Leerplek__V1__GetReferralWaitingListResponse *waiting_list(leerplek_client *client, Leerplek__V1__Response **response) {
+static Leerplek__V1__GetReferralWaitingListResponse *waiting_list(leerplek_client *client,
+                                                                  Leerplek__V1__Response **response) {
   Leerplek__V1__GetReferralWaitingListRequest body = LEERPLEK__V1__GET_REFERRAL_WAITING_LIST_REQUEST__INIT;
   Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
   request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_REFERRAL_WAITING_LIST;
@@ -770,7 +781,12 @@ Test(referrals, the_shared_waiting_list_says_why_each_waits) {
   Leerplek__V1__Response *response = NULL;
   const Leerplek__V1__GetReferralWaitingListResponse *list = waiting_list(support_a, &response);
   cr_assert_eq(list->n_entries, 4);
-  static const struct { const char *ref; int component; int wait; uint32_t days; } expected[] = {
+  static const struct {
+    const char *ref;
+    int component;
+    int wait;
+    uint32_t days;
+  } expected[] = {
       {"p1", COMPONENT(ALTDEL), LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_NEXT_DISPATCH, 0},
       {"p4", COMPONENT(FOWERK), LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_NONE_WITHIN_REACH, 3},
       {"p2", COMPONENT(ALTDEL), LEERPLEK__V1__DISPATCH_WAIT__DISPATCH_WAIT_CAPACITY_TAKEN, 0},
@@ -836,7 +852,8 @@ Test(referrals, the_registration_point_counts_what_happened) {
   cr_assert_eq(point->deadline_days, 30);
   cr_assert_eq(point->n_requests, 4, "the withdrawn one is listed too");
   /* By key: school-a/p1/FOWERK, school-a/p2/ALTDEL, school-a/p2/FOWERK, school-b/p3/BGLTRA. */
-  const Leerplek__V1__RegistrationRequest *const *rows = (const Leerplek__V1__RegistrationRequest *const *)point->requests;
+  const Leerplek__V1__RegistrationRequest *const *rows =
+      (const Leerplek__V1__RegistrationRequest *const *)point->requests;
   cr_assert_str_eq(rows[0]->holder, "oal-a");
   cr_assert(rows[0]->started);
   cr_assert_eq(rows[0]->days_to_start, 12);

@@ -67,7 +67,9 @@ static int proposal_call(uint64_t proposal_id, int side, bool decline) {
   return call_code(coordinator, &request, NULL);
 }
 
-static int record_agreement(uint64_t proposal_id) { return record_agreement_as(coordinator, proposal_id, "OAO-2026-1"); }
+static int record_agreement(uint64_t proposal_id) {
+  return record_agreement_as(coordinator, proposal_id, "OAO-2026-1");
+}
 
 static void setup(void) {
   start_all(&harness, NULL);
@@ -115,7 +117,8 @@ static void daemon_assignment(int32_t vacancy_of[PUPILS], int states[PUPILS]) {
   for (int i = 0; i < PUPILS; i++) {
     Leerplek__V1__Response *response = NULL;
     Leerplek__V1__Placement *placement = get_placement(pupil_list[i].school, pupil_list[i].ref, &response);
-    vacancy_of[i] = placement->offer && placement->proposal_id ? (strcmp(placement->offer->vacancy_id, "vac-x") == 0 ? 0 : 1) : -1;
+    vacancy_of[i] =
+        placement->offer && placement->proposal_id ? (strcmp(placement->offer->vacancy_id, "vac-x") == 0 ? 0 : 1) : -1;
     states[i] = placement->state;
     leerplek_response_free(response);
   }
@@ -167,7 +170,8 @@ static void check_optimal(model *m, int64_t daemon_objective) {
   eligibility_default_weights(&weights);
   eligibility_problem problem;
   matcher_error error;
-  cr_assert_eq(eligibility_build(m->pupils, PUPILS, m->vacancies, 2, &weights, &problem, &error), MATCHER_OK, "%s", error.message);
+  cr_assert_eq(eligibility_build(m->pupils, PUPILS, m->vacancies, 2, &weights, &problem, &error), MATCHER_OK, "%s",
+               error.message);
   matcher_solution solution;
   cr_assert_eq(matcher_solve(&problem.problem, NULL, &solution, &error), MATCHER_OK, "%s", error.message);
   cr_assert_eq(matcher_verify(&problem.problem, &solution, &error), MATCHER_OK, "%s", error.message);
@@ -248,8 +252,10 @@ Test(rematch, lifecycle_with_a_second_optimal_rematch) {
       cr_assert_eq(placement->state, STATE(PROPOSED));
       cr_assert_eq(placement->epoch, 1);
       proposal[i] = placement->proposal_id;
-      if (strcmp(placement->offer->vacancy_id, "vac-x") == 0) at_x = i;
-      else at_y = i;
+      if (strcmp(placement->offer->vacancy_id, "vac-x") == 0)
+        at_x = i;
+      else
+        at_y = i;
     }
     leerplek_response_free(response);
   }
@@ -379,8 +385,10 @@ static void *rematches(void *arg) {
     request.body_case = LEERPLEK__V1__REQUEST__BODY_RUN_REMATCH;
     request.run_rematch = &body;
     Leerplek__V1__Response *response = NULL;
-    if (leerplek_call(client, &request, &response) != 0 || !response->status || response->status->code != 0) loop->failures++;
-    else loop->runs++;
+    if (leerplek_call(client, &request, &response) != 0 || !response->status || response->status->code != 0)
+      loop->failures++;
+    else
+      loop->runs++;
     if (response) leerplek_response_free(response);
   }
   if (client) leerplek_close(client);

@@ -93,7 +93,7 @@ static long long redis_integer(const char *command) {
   redisContext *redis = harness_redis(&harness);
   redisReply *reply = redisCommand(redis, command);
   cr_assert_not_null(reply);
-  long long value = reply->type == REDIS_REPLY_INTEGER ? reply->integer
+  long long value = reply->type == REDIS_REPLY_INTEGER  ? reply->integer
                     : reply->type == REDIS_REPLY_STRING ? atoll(reply->str)
                     : reply->type == REDIS_REPLY_ARRAY  ? (long long)reply->elements
                                                         : -1;
@@ -170,7 +170,8 @@ Test(rematch_staged, kill_9_while_staging_leaves_the_previous_epoch_current_and_
   cr_assert_eq(harness_start_daemon(&harness, flags), 0);
   cr_assert_not_null(coordinator = harness_connect(&harness, coordinator_token));
   cr_assert_eq(proposed_on(coordinator), 2 * FIRST_VACANCIES);
-  for (long long deadline = harness_now_ms() + 5000; harness_now_ms() < deadline && redis_integer("EXISTS lp:lock:rematch");)
+  for (long long deadline = harness_now_ms() + 5000;
+       harness_now_ms() < deadline && redis_integer("EXISTS lp:lock:rematch");)
     sleep_ms(50);
   cr_assert_eq(run_rematch(coordinator, false, &response), 0, "%s", response->status->message);
   cr_assert_eq(response->run_rematch->result->epoch, 2);
@@ -253,7 +254,8 @@ static void rematch_until_mid_promote(pthread_t *thread, int *verdict) {
     }
     freeReplyObject(marker);
     if (done > 0 && done < total) break;
-    cr_assert_neq(redis_integer("GET lp:epoch"), 2, "the promote finished before the test could catch it in the middle");
+    cr_assert_neq(redis_integer("GET lp:epoch"), 2,
+                  "the promote finished before the test could catch it in the middle");
   }
   redisFree(redis);
   cr_assert(done > 0 && done < total, "the promote was never seen in the middle (done %lld of %lld)", done, total);

@@ -142,7 +142,8 @@ Test(rules, the_rematch_and_the_proposal_checks_judge_every_pair_alike) {
     int32_t slots[40][6];
     for (size_t i = 0; i < pupils->count; i++)
       lp_rules_pupil(&state, pupils->entries[i].value, NULL, 0, slots[i], &judged_pupils[i]);
-    for (size_t j = 0; j < vacancies->count; j++) lp_rules_vacancy(&state, vacancies->entries[j].value, &judged_vacancies[j]);
+    for (size_t j = 0; j < vacancies->count; j++)
+      lp_rules_vacancy(&state, vacancies->entries[j].value, &judged_vacancies[j]);
     eligibility_problem problem;
     matcher_error error = {{0}};
     cr_assert_eq(eligibility_build(judged_pupils, (int32_t)pupils->count, judged_vacancies, (int32_t)vacancies->count,
@@ -156,7 +157,8 @@ Test(rules, the_rematch_and_the_proposal_checks_judge_every_pair_alike) {
         bool in_rematch = next_pair < problem.problem.pair_count && problem.pairs[next_pair].pupil == (int32_t)i &&
                           problem.pairs[next_pair].vacancy == (int32_t)j;
         if (in_rematch) next_pair++;
-        eligibility_reason verdict = lp_rules_judge(&state, &config, pupils->entries[i].value, vacancies->entries[j].value);
+        eligibility_reason verdict =
+            lp_rules_judge(&state, &config, pupils->entries[i].value, vacancies->entries[j].value);
         cr_assert_eq(in_rematch, verdict == ELIGIBILITY_PLACED,
                      "seed %llu: pupil %s and vacancy %s: the rematch says %s, the proposal check says rule %d",
                      (unsigned long long)seed, pupils->entries[i].key, vacancies->entries[j].key,

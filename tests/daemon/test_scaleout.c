@@ -42,7 +42,8 @@ Test(scaleout, writes_on_one_daemon_are_served_by_the_other) {
   leerplek_client *on_second = NULL;
   for (long long deadline = harness_now_ms() + 3000; !on_second && harness_now_ms() < deadline; sleep_ms(20)) {
     char error[256];
-    if (leerplek_connect(second.daemon_address, coordinator_token, &on_second, error, sizeof error) != 0) on_second = NULL;
+    if (leerplek_connect(second.daemon_address, coordinator_token, &on_second, error, sizeof error) != 0)
+      on_second = NULL;
   }
   cr_assert_not_null(on_second, "a token created on one daemon must work on the other");
   leerplek_client *on_first = harness_connect(&first, coordinator_token);
@@ -83,7 +84,8 @@ Test(scaleout, writes_on_one_daemon_are_served_by_the_other) {
   erase_request.body_case = LEERPLEK__V1__REQUEST__BODY_ERASE_PUPIL;
   erase_request.erase_pupil = &erase;
   cr_assert_eq(call_code(on_second, &erase_request, NULL), 0);
-  cr_assert_eq(wait_for_pupil(on_first, "p-1", CODE(NOT_FOUND)), CODE(NOT_FOUND), "the erasure never reached the first daemon");
+  cr_assert_eq(wait_for_pupil(on_first, "p-1", CODE(NOT_FOUND)), CODE(NOT_FOUND),
+               "the erasure never reached the first daemon");
   leerplek_close(on_first);
   leerplek_close(on_second);
 }
@@ -117,7 +119,8 @@ Test(scaleout, each_daemon_reads_its_own_writes_back_at_once_while_following) {
 static int wait_for_referral(leerplek_client *client, int want) {
   int code = -1;
   for (long long deadline = harness_now_ms() + 3000; harness_now_ms() < deadline; sleep_ms(20))
-    if ((code = get_referral(client, "school-1", "p-2", LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_FOWERK, NULL)) == want)
+    if ((code = get_referral(client, "school-1", "p-2", LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_FOWERK,
+                             NULL)) == want)
       break;
   return code;
 }
@@ -129,12 +132,14 @@ Test(scaleout, a_referral_and_its_erasure_reach_the_other_daemon) {
   leerplek_client *on_first = harness_connect(&first, coordinator_token), *on_second = NULL;
   for (long long deadline = harness_now_ms() + 3000; !on_second && harness_now_ms() < deadline; sleep_ms(20)) {
     char error[256];
-    if (leerplek_connect(second.daemon_address, coordinator_token, &on_second, error, sizeof error) != 0) on_second = NULL;
+    if (leerplek_connect(second.daemon_address, coordinator_token, &on_second, error, sizeof error) != 0)
+      on_second = NULL;
   }
   cr_assert(on_first && on_second);
   cr_assert_eq(upsert_training(on_first, "KAPPER", "Kapper"), 0);
   cr_assert_eq(register_pupil(on_first, "school-1", "p-2", "KAPPER"), 0);
-  cr_assert_eq(refer_pupil(on_first, "school-1", "p-2", LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_FOWERK, NULL), 0);
+  cr_assert_eq(
+      refer_pupil(on_first, "school-1", "p-2", LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_FOWERK, NULL), 0);
   cr_assert_eq(wait_for_referral(on_second, 0), 0, "the referral never reached the second daemon");
   Leerplek__V1__ErasePupilRequest erase = LEERPLEK__V1__ERASE_PUPIL_REQUEST__INIT;
   erase.school_id = (char *)"school-1";

@@ -38,10 +38,10 @@ static void arena_free(arena *a) {
 }
 
 /* BODY(UpsertTraining, upsert_training, UPSERT_TRAINING): b is the new body of request r. */
-#define BODY(Type, member, CASE)                                   \
-  Leerplek__V1__##Type##Request *b = take(a, sizeof *b);           \
-  leerplek__v1__##member##_request__init(b);                       \
-  r->body_case = LEERPLEK__V1__REQUEST__BODY_##CASE;               \
+#define BODY(Type, member, CASE)                                                                                       \
+  Leerplek__V1__##Type##Request *b = take(a, sizeof *b);                                                               \
+  leerplek__v1__##member##_request__init(b);                                                                           \
+  r->body_case = LEERPLEK__V1__REQUEST__BODY_##CASE;                                                                   \
   r->member = b
 
 static Leerplek__V1__Date *date(arena *a) {
@@ -122,7 +122,7 @@ typedef struct status_case {
   enum who who;
   build_fn *build;
   int code;
-  const char *field;   /* exact Status.field */
+  const char *field; /* exact Status.field */
 } status_case;
 
 #define CASE(fn) static void fn(Leerplek__V1__Request *r, arena *a)
@@ -428,7 +428,10 @@ CASE(end_before_signing) {
   b->ended_on = date(a);
   b->ended_on->year = 2025;
 }
-CASE(close_year_no_boundary) { BODY(CloseSchoolYear, close_school_year, CLOSE_SCHOOL_YEAR); (void)b; }
+CASE(close_year_no_boundary) {
+  BODY(CloseSchoolYear, close_school_year, CLOSE_SCHOOL_YEAR);
+  (void)b;
+}
 CASE(close_year_future) {
   BODY(CloseSchoolYear, close_school_year, CLOSE_SCHOOL_YEAR);
   b->boundary = date(a);
@@ -441,7 +444,8 @@ CASE(close_year_bad_date) {
 }
 /* place_pupil and pin_placement: p5 is ACCEPTED, p4 PROPOSED at vac-x, p3 DECLINED (company X
  * excluded for it), vac-x has one free seat (test_manual: a full vacancy, with an override). */
-static void place_body(Leerplek__V1__Request *r, arena *a, const char *ref, const char *vacancy_id, const char *reason) {
+static void place_body(Leerplek__V1__Request *r, arena *a, const char *ref, const char *vacancy_id,
+                       const char *reason) {
   BODY(PlacePupil, place_pupil, PLACE_PUPIL);
   b->school_id = (char *)"school-a";
   b->pupil_ref = (char *)ref;
@@ -548,14 +552,17 @@ CASE(any_call) {
 #define UA CODE(UNAUTHENTICATED)
 
 static const status_case cases[] = {
-    {"upsert_training with a stale expected_revision", COORDINATOR, training_stale_revision, AB, "upsert_training.expected_revision"},
+    {"upsert_training with a stale expected_revision", COORDINATOR, training_stale_revision, AB,
+     "upsert_training.expected_revision"},
     {"upsert_training without a training", COORDINATOR, training_missing, IA, "upsert_training.training"},
     {"upsert_training with a lower-case code", COORDINATOR, training_bad_code, IA, "upsert_training.training.code"},
     {"get_training of an absent code", SCHOOL_A, training_absent, NF, "get_training.code"},
     {"list_trainings with a raw key as page token", SCHOOL_A, trainings_garbage_token, IA, "list_trainings.page_token"},
-    {"list_trainings with list_companies' token", COORDINATOR, trainings_token_of_companies, IA, "list_trainings.page_token"},
+    {"list_trainings with list_companies' token", COORDINATOR, trainings_token_of_companies, IA,
+     "list_trainings.page_token"},
     {"list_trainings with a forged token", COORDINATOR, trainings_token_forged, IA, "list_trainings.page_token"},
-    {"upsert_company with a stale expected_revision", COORDINATOR, company_stale_revision, AB, "upsert_company.expected_revision"},
+    {"upsert_company with a stale expected_revision", COORDINATOR, company_stale_revision, AB,
+     "upsert_company.expected_revision"},
     {"upsert_company dropping a recognition a signed placement uses", COORDINATOR, company_loses_recognition_in_use, FP,
      "upsert_company.company.recognised_training_codes"},
     {"upsert_company recognised for an absent training", COORDINATOR, company_unknown_training, IA,
@@ -564,12 +571,16 @@ static const status_case cases[] = {
     {"get_company of another company", COMPANY_Y, company_other, NF, "get_company.company_id"},
     {"list_companies with its token but another training filter", COORDINATOR, companies_token_other_filter, IA,
      "list_companies.page_token"},
-    {"upsert_location naming another company's location", COMPANY_Y, location_of_other_company, NF, "upsert_location.location.id"},
-    {"upsert_location for another company", COMPANY_X, location_for_other_company, PD, "upsert_location.location.company_id"},
+    {"upsert_location naming another company's location", COMPANY_Y, location_of_other_company, NF,
+     "upsert_location.location.id"},
+    {"upsert_location for another company", COMPANY_X, location_for_other_company, PD,
+     "upsert_location.location.company_id"},
     {"upsert_location moving a location to another company", COORDINATOR, location_moves_company, IA,
      "upsert_location.location.company_id"},
-    {"upsert_location with a stale expected_revision", COMPANY_X, location_stale_revision, AB, "upsert_location.expected_revision"},
-    {"upsert_location of an absent company", COORDINATOR, location_no_company, IA, "upsert_location.location.company_id"},
+    {"upsert_location with a stale expected_revision", COMPANY_X, location_stale_revision, AB,
+     "upsert_location.expected_revision"},
+    {"upsert_location of an absent company", COORDINATOR, location_no_company, IA,
+     "upsert_location.location.company_id"},
     {"get_location of another company's location", COMPANY_Y, get_location_other, NF, "get_location.location_id"},
     {"get_location of an absent location", COMPANY_Y, get_location_absent, NF, "get_location.location_id"},
     {"list_locations of another company", COMPANY_X, locations_other_company, PD, "list_locations.company_id"},
@@ -578,12 +589,14 @@ static const status_case cases[] = {
     {"publish_vacancy with a taken id", COMPANY_X, publish_taken, AE, "publish_vacancy.vacancy.id"},
     {"publish_vacancy at another company's location", COMPANY_Y, publish_at_other_location, NF,
      "publish_vacancy.vacancy.location_id"},
-    {"publish_vacancy at an absent location", COMPANY_Y, publish_at_absent_location, NF, "publish_vacancy.vacancy.location_id"},
+    {"publish_vacancy at an absent location", COMPANY_Y, publish_at_absent_location, NF,
+     "publish_vacancy.vacancy.location_id"},
     {"publish_vacancy for a training the company is not recognised for", COMPANY_Y, publish_unrecognised, FP,
      "publish_vacancy.vacancy.training_code"},
     {"update_vacancy of another company's vacancy", COMPANY_Y, update_vacancy_other, NF, "update_vacancy.vacancy.id"},
     {"update_vacancy of an absent vacancy", COMPANY_X, update_vacancy_absent, NF, "update_vacancy.vacancy.id"},
-    {"update_vacancy with a stale expected_revision", COMPANY_X, update_vacancy_stale, AB, "update_vacancy.expected_revision"},
+    {"update_vacancy with a stale expected_revision", COMPANY_X, update_vacancy_stale, AB,
+     "update_vacancy.expected_revision"},
     {"update_vacancy with fewer seats than are filled", COMPANY_X, update_vacancy_below_filled, FP,
      "update_vacancy.vacancy.seats"},
     {"update_vacancy changing the days under a signed placement", COMPANY_X, update_vacancy_days_under_agreement, FP,
@@ -594,37 +607,49 @@ static const status_case cases[] = {
     {"list_vacancies with list_pupils' token", COORDINATOR, vacancies_token_of_pupils, IA, "list_vacancies.page_token"},
     {"register_pupil with a taken reference", SCHOOL_A, register_taken, AE, "register_pupil.pupil.ref"},
     {"register_pupil for another school", SCHOOL_A, register_other_school, PD, "register_pupil.pupil.school_id"},
-    {"register_pupil with an absent training", SCHOOL_A, register_unknown_training, IA, "register_pupil.pupil.training_code"},
+    {"register_pupil with an absent training", SCHOOL_A, register_unknown_training, IA,
+     "register_pupil.pupil.training_code"},
     {"update_pupil with a stale expected_revision", SCHOOL_A, update_pupil_stale, AB, "update_pupil.expected_revision"},
     {"update_pupil of another school's pupil", SCHOOL_B, update_pupil_other_school, NF, "update_pupil.pupil.school_id"},
-    {"update_pupil changing the commute under a signed placement", SCHOOL_A, update_pupil_signed, FP, "update_pupil.pupil"},
+    {"update_pupil changing the commute under a signed placement", SCHOOL_A, update_pupil_signed, FP,
+     "update_pupil.pupil"},
     {"get_pupil of another school's pupil", SCHOOL_B, get_pupil_other_school, NF, "get_pupil.school_id"},
     {"get_pupil of an absent pupil", SCHOOL_A, get_pupil_absent, NF, "get_pupil.pupil_ref"},
     {"list_pupils of another school", SCHOOL_A, pupils_other_school, PD, "list_pupils.school_id"},
-    {"list_pupils with its token but another training filter", COORDINATOR, pupils_token_other_filter, IA, "list_pupils.page_token"},
-    {"list_pupils with a coordinator's token as a school", SCHOOL_A, pupils_token_other_school, IA, "list_pupils.page_token"},
+    {"list_pupils with its token but another training filter", COORDINATOR, pupils_token_other_filter, IA,
+     "list_pupils.page_token"},
+    {"list_pupils with a coordinator's token as a school", SCHOOL_A, pupils_token_other_school, IA,
+     "list_pupils.page_token"},
     {"erase_pupil of an absent pupil", SCHOOL_A, erase_absent, NF, "erase_pupil.pupil_ref"},
     {"request_placement while one is active", SCHOOL_A, request_active, AE, "request_placement.pupil_ref"},
     {"withdraw_placement never requested", SCHOOL_A, withdraw_never_requested, NF, "withdraw_placement.pupil_ref"},
     {"withdraw_placement twice", SCHOOL_A, withdraw_twice, FP, "withdraw_placement.pupil_ref"},
     {"get_placement never requested", SCHOOL_A, get_placement_never_requested, NF, "get_placement.pupil_ref"},
-    {"list_placements with list_pupils' token", COORDINATOR, placements_token_of_pupils, IA, "list_placements.page_token"},
+    {"list_placements with list_pupils' token", COORDINATOR, placements_token_of_pupils, IA,
+     "list_placements.page_token"},
     {"list_proposals of another company", COMPANY_Y, proposals_other_company, PD, "list_proposals.company_id"},
-    {"list_proposals with list_trainings' token", COORDINATOR, proposals_token_of_trainings, IA, "list_proposals.page_token"},
+    {"list_proposals with list_trainings' token", COORDINATOR, proposals_token_of_trainings, IA,
+     "list_proposals.page_token"},
     {"accept_proposal of a declined proposal", SCHOOL_A, accept_stale, FP, "accept_proposal.proposal_id"},
-    {"accept_proposal of another school's current proposal", SCHOOL_B, accept_other_scope, FP, "accept_proposal.proposal_id"},
-    {"accept_proposal of another company's current proposal", COMPANY_Y, accept_other_scope, FP, "accept_proposal.proposal_id"},
+    {"accept_proposal of another school's current proposal", SCHOOL_B, accept_other_scope, FP,
+     "accept_proposal.proposal_id"},
+    {"accept_proposal of another company's current proposal", COMPANY_Y, accept_other_scope, FP,
+     "accept_proposal.proposal_id"},
     {"accept_proposal of an id no rematch issued", SCHOOL_A, accept_never_issued, NF, "accept_proposal.proposal_id"},
     {"accept_proposal without an id", SCHOOL_A, accept_zero, IA, "accept_proposal.proposal_id"},
     {"accept_proposal on the other side", SCHOOL_A, accept_wrong_side, PD, "accept_proposal.side"},
-    {"accept_proposal by a coordinator naming no side", COORDINATOR, accept_coordinator_no_side, IA, "accept_proposal.side"},
+    {"accept_proposal by a coordinator naming no side", COORDINATOR, accept_coordinator_no_side, IA,
+     "accept_proposal.side"},
     {"decline_proposal of a declined proposal", COMPANY_X, decline_stale, FP, "decline_proposal.proposal_id"},
     {"decline_proposal of a signed agreement", SCHOOL_A, decline_signed, FP, "decline_proposal.proposal_id"},
-    {"record_agreement of a proposal not accepted", COMPANY_X, agreement_not_accepted, FP, "record_agreement.proposal_id"},
+    {"record_agreement of a proposal not accepted", COMPANY_X, agreement_not_accepted, FP,
+     "record_agreement.proposal_id"},
     {"record_agreement of a declined proposal", COORDINATOR, agreement_stale, FP, "record_agreement.proposal_id"},
     {"record_agreement without the agreement", COMPANY_X, agreement_missing, IA, "record_agreement.agreement"},
-    {"record_agreement ending on or before its start", SCHOOL_A, agreement_ends_before_start, IA, "record_agreement.agreement.ends_on"},
-    {"end_agreement of an accepted proposal without agreement", COMPANY_X, end_not_signed, FP, "end_agreement.proposal_id"},
+    {"record_agreement ending on or before its start", SCHOOL_A, agreement_ends_before_start, IA,
+     "record_agreement.agreement.ends_on"},
+    {"end_agreement of an accepted proposal without agreement", COMPANY_X, end_not_signed, FP,
+     "end_agreement.proposal_id"},
     {"end_agreement of a declined proposal", SCHOOL_A, end_stale, FP, "end_agreement.proposal_id"},
     {"end_agreement of another company's agreement", COMPANY_Y, end_other_scope, FP, "end_agreement.proposal_id"},
     {"end_agreement of another school's agreement", SCHOOL_B, end_other_scope, FP, "end_agreement.proposal_id"},
@@ -634,12 +659,15 @@ static const status_case cases[] = {
     {"end_agreement ending before it was signed", COORDINATOR, end_before_signing, IA, "end_agreement.ended_on"},
     {"close_school_year without a boundary", COORDINATOR, close_year_no_boundary, IA, "close_school_year.boundary"},
     {"close_school_year at a boundary after today", COORDINATOR, close_year_future, IA, "close_school_year.boundary"},
-    {"close_school_year at a date that does not exist", COORDINATOR, close_year_bad_date, IA, "close_school_year.boundary"},
+    {"close_school_year at a date that does not exist", COORDINATOR, close_year_bad_date, IA,
+     "close_school_year.boundary"},
     {"place_pupil of an ACCEPTED placement", COORDINATOR, place_accepted, FP, "place_pupil.pupil_ref"},
     {"place_pupil of an absent pupil", COORDINATOR, place_absent_pupil, NF, "place_pupil.pupil_ref"},
     {"place_pupil to an absent vacancy", COORDINATOR, place_absent_vacancy, NF, "place_pupil.vacancy_id"},
-    {"place_pupil where the pupil is proposed already", COORDINATOR, place_where_proposed, FP, "place_pupil.vacancy_id"},
-    {"place_pupil the rulebook refuses (rule 5), no override", COORDINATOR, place_refused_by_a_rule, FP, "place_pupil.vacancy_id"},
+    {"place_pupil where the pupil is proposed already", COORDINATOR, place_where_proposed, FP,
+     "place_pupil.vacancy_id"},
+    {"place_pupil the rulebook refuses (rule 5), no override", COORDINATOR, place_refused_by_a_rule, FP,
+     "place_pupil.vacancy_id"},
     {"pin_placement of an ACCEPTED placement", COORDINATOR, pin_accepted, FP, "pin_placement.pupil_ref"},
     {"pin_placement of an absent pupil", COORDINATOR, pin_absent_pupil, NF, "pin_placement.pupil_ref"},
     {"run_rematch while another holds the lock", COORDINATOR, rematch_while_locked, AB, ""},
@@ -702,25 +730,32 @@ static void must(enum who who, build_fn *build, uint64_t id, int side) {
 }
 
 /* The next_page_token of a first page of one item. */
-static void first_page_token(enum who who, Leerplek__V1__Request *request, uint32_t *page_size, char *out, size_t out_size) {
+static void first_page_token(enum who who, Leerplek__V1__Request *request, uint32_t *page_size, char *out,
+                             size_t out_size) {
   *page_size = 1;
   Leerplek__V1__Response *response = NULL;
   cr_assert_eq(call_code(clients[who], request, &response), 0);
   const char *token = NULL;
   switch (response->body_case) {
-    case LEERPLEK__V1__RESPONSE__BODY_LIST_TRAININGS: token = response->list_trainings->next_page_token; break;
-    case LEERPLEK__V1__RESPONSE__BODY_LIST_COMPANIES: token = response->list_companies->next_page_token; break;
-    case LEERPLEK__V1__RESPONSE__BODY_LIST_PUPILS: token = response->list_pupils->next_page_token; break;
-    case LEERPLEK__V1__RESPONSE__BODY_LIST_LOCATIONS: token = response->list_locations->next_page_token; break;
-    default: cr_assert_fail("not a list");
+  case LEERPLEK__V1__RESPONSE__BODY_LIST_TRAININGS: token = response->list_trainings->next_page_token; break;
+  case LEERPLEK__V1__RESPONSE__BODY_LIST_COMPANIES: token = response->list_companies->next_page_token; break;
+  case LEERPLEK__V1__RESPONSE__BODY_LIST_PUPILS: token = response->list_pupils->next_page_token; break;
+  case LEERPLEK__V1__RESPONSE__BODY_LIST_LOCATIONS: token = response->list_locations->next_page_token; break;
+  default: cr_assert_fail("not a list");
   }
   cr_assert_neq(token[0], '\0', "a first page of one item has a next page");
   snprintf(out, out_size, "%s", token);
   leerplek_response_free(response);
 }
 
-CASE(make_p1_accept) { BODY(AcceptProposal, accept_proposal, ACCEPT_PROPOSAL); (void)b; }
-CASE(make_p3_decline) { BODY(DeclineProposal, decline_proposal, DECLINE_PROPOSAL); b->reason = (char *)"no"; }
+CASE(make_p1_accept) {
+  BODY(AcceptProposal, accept_proposal, ACCEPT_PROPOSAL);
+  (void)b;
+}
+CASE(make_p3_decline) {
+  BODY(DeclineProposal, decline_proposal, DECLINE_PROPOSAL);
+  b->reason = (char *)"no";
+}
 CASE(make_p1_agreement) {
   BODY(RecordAgreement, record_agreement, RECORD_AGREEMENT);
   b->agreement = agreement(a);
@@ -821,8 +856,8 @@ Test(statuses, every_documented_case) {
     int code = call_code(clients[c->who], &request, &response);
     cr_assert_eq(code, c->code, "%s: got %s (%s: %s), expected %s", c->name, leerplek_status_name(code),
                  response->status->field, response->status->message, leerplek_status_name(c->code));
-    cr_assert_str_eq(response->status->field, c->field, "%s: field %s, expected %s (%s)", c->name, response->status->field,
-                     c->field, response->status->message);
+    cr_assert_str_eq(response->status->field, c->field, "%s: field %s, expected %s (%s)", c->name,
+                     response->status->field, c->field, response->status->message);
     cr_assert_neq(response->status->message[0], '\0', "%s: a refusal says why", c->name);
     cr_assert_eq(response->body_case, LEERPLEK__V1__RESPONSE__BODY__NOT_SET, "%s: a refusal has no body", c->name);
     char *after = harness_snapshot(&harness);
@@ -852,7 +887,8 @@ Test(statuses, page_tokens_resume_after_the_last_key) {
     Leerplek__V1__Response *response = NULL;
     cr_assert_eq(call_code(clients[COORDINATOR], &request, &response), 0, "%s", response->status->message);
     for (size_t i = 0; i < response->list_pupils->n_pupils; i++) {
-      cr_assert_null(strstr(seen, response->list_pupils->pupils[i]->ref), "%s twice", response->list_pupils->pupils[i]->ref);
+      cr_assert_null(strstr(seen, response->list_pupils->pupils[i]->ref), "%s twice",
+                     response->list_pupils->pupils[i]->ref);
       strcat(seen, response->list_pupils->pupils[i]->ref);
       strcat(seen, " ");
     }

@@ -72,7 +72,8 @@ static Leerplek__V1__Request organisation_request(Leerplek__V1__UpsertSupportOrg
   return request;
 }
 
-static Leerplek__V1__Request offer_request(Leerplek__V1__UpsertSupportOfferRequest *body, Leerplek__V1__SupportOffer *offer) {
+static Leerplek__V1__Request offer_request(Leerplek__V1__UpsertSupportOfferRequest *body,
+                                           Leerplek__V1__SupportOffer *offer) {
   leerplek__v1__upsert_support_offer_request__init(body);
   body->offer = offer;
   Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
@@ -165,7 +166,9 @@ Test(support, stored_as_sent_revised_and_kept_over_a_restart) {
   cr_assert_eq(response->list_support_offers->total_size, 1);
   cr_assert_str_eq(response->list_support_offers->offers[0]->id, "off-c1");
   leerplek_response_free(response);
-  cr_assert_eq(list_support_offers(coordinator, "", LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_ALTDEL, "", &response), 0);
+  cr_assert_eq(
+      list_support_offers(coordinator, "", LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_ALTDEL, "", &response),
+      0);
   cr_assert_eq(response->list_support_offers->total_size, 1);
   cr_assert_str_eq(response->list_support_offers->offers[0]->id, "off-c2");
   leerplek_response_free(response);
@@ -180,12 +183,12 @@ Test(support, bad_input_names_the_field_and_changes_nothing) {
   Leerplek__V1__GeoPoint point;
   Leerplek__V1__UpsertSupportOrganisationRequest organisation_body;
   Leerplek__V1__Request request;
-#define ORGANISATION_CASE(change, field)                                         \
-  do {                                                                           \
-    fill_support_organisation(&organisation, &site, sites, &point, "oal-a");     \
-    change;                                                                      \
-    request = organisation_request(&organisation_body, &organisation);           \
-    expect_refusal(coordinator, &request, CODE(INVALID_ARGUMENT), field, #change); \
+#define ORGANISATION_CASE(change, field)                                                                               \
+  do {                                                                                                                 \
+    fill_support_organisation(&organisation, &site, sites, &point, "oal-a");                                           \
+    change;                                                                                                            \
+    request = organisation_request(&organisation_body, &organisation);                                                 \
+    expect_refusal(coordinator, &request, CODE(INVALID_ARGUMENT), field, #change);                                     \
   } while (0)
   ORGANISATION_CASE(organisation.id = (char *)"", "upsert_support_organisation.organisation.id");
   ORGANISATION_CASE(organisation.name = (char *)"", "upsert_support_organisation.organisation.name");
@@ -196,25 +199,28 @@ Test(support, bad_input_names_the_field_and_changes_nothing) {
   ORGANISATION_CASE((twin = site, sites[1] = &twin, organisation.n_sites = 2),
                     "upsert_support_organisation.organisation.sites[1].id");
   request = organisation_request(&organisation_body, NULL);
-  expect_refusal(coordinator, &request, CODE(INVALID_ARGUMENT), "upsert_support_organisation.organisation", "no organisation");
+  expect_refusal(coordinator, &request, CODE(INVALID_ARGUMENT), "upsert_support_organisation.organisation",
+                 "no organisation");
   fill_support_organisation(&organisation, &site, sites, &point, "oal-a");
   request = organisation_request(&organisation_body, &organisation);
   organisation_body.expected_revision = 7;
-  expect_refusal(coordinator, &request, CODE(ABORTED), "upsert_support_organisation.expected_revision", "stale revision");
+  expect_refusal(coordinator, &request, CODE(ABORTED), "upsert_support_organisation.expected_revision",
+                 "stale revision");
 
   Leerplek__V1__SupportOffer offer;
   Leerplek__V1__Date start;
   Leerplek__V1__UpsertSupportOfferRequest offer_body;
   char *codes[2] = {(char *)"KAPPER", (char *)"KAPPER"};
-#define OFFER_CASE(change, code, field)                           \
-  do {                                                            \
-    fill_support_offer(&offer, &start, "off-new", "oal-a");       \
-    change;                                                       \
-    request = offer_request(&offer_body, &offer);                 \
-    expect_refusal(coordinator, &request, code, field, #change);  \
+#define OFFER_CASE(change, code, field)                                                                                \
+  do {                                                                                                                 \
+    fill_support_offer(&offer, &start, "off-new", "oal-a");                                                            \
+    change;                                                                                                            \
+    request = offer_request(&offer_body, &offer);                                                                      \
+    expect_refusal(coordinator, &request, code, field, #change);                                                       \
   } while (0)
   OFFER_CASE(offer.id = (char *)"", CODE(INVALID_ARGUMENT), "upsert_support_offer.offer.id");
-  OFFER_CASE(offer.organisation_id = (char *)"oal-x", CODE(INVALID_ARGUMENT), "upsert_support_offer.offer.organisation_id");
+  OFFER_CASE(offer.organisation_id = (char *)"oal-x", CODE(INVALID_ARGUMENT),
+             "upsert_support_offer.offer.organisation_id");
   OFFER_CASE(offer.site_id = (char *)"s9", CODE(INVALID_ARGUMENT), "upsert_support_offer.offer.site_id");
   OFFER_CASE(offer.component = 0, CODE(INVALID_ARGUMENT), "upsert_support_offer.offer.component");
   OFFER_CASE(offer.component = 7, CODE(INVALID_ARGUMENT), "upsert_support_offer.offer.component");
@@ -224,10 +230,10 @@ Test(support, bad_input_names_the_field_and_changes_nothing) {
   OFFER_CASE(offer.day_mask = 0x4000, CODE(INVALID_ARGUMENT), "upsert_support_offer.offer.day_mask");
   OFFER_CASE(offer.start_date = NULL, CODE(INVALID_ARGUMENT), "upsert_support_offer.offer.start_date");
   OFFER_CASE(start.month = 13, CODE(INVALID_ARGUMENT), "upsert_support_offer.offer.start_date");
-  OFFER_CASE((codes[0] = (char *)"NOPE", offer.training_codes = codes, offer.n_training_codes = 1), CODE(INVALID_ARGUMENT),
-             "upsert_support_offer.offer.training_codes[0]");
-  OFFER_CASE((codes[0] = (char *)"KAPPER", offer.training_codes = codes, offer.n_training_codes = 2), CODE(INVALID_ARGUMENT),
-             "upsert_support_offer.offer.training_codes[1]");
+  OFFER_CASE((codes[0] = (char *)"NOPE", offer.training_codes = codes, offer.n_training_codes = 1),
+             CODE(INVALID_ARGUMENT), "upsert_support_offer.offer.training_codes[0]");
+  OFFER_CASE((codes[0] = (char *)"KAPPER", offer.training_codes = codes, offer.n_training_codes = 2),
+             CODE(INVALID_ARGUMENT), "upsert_support_offer.offer.training_codes[1]");
   /* An offer cannot move to another organisation. */
   OFFER_CASE(offer.id = (char *)"off-b", CODE(INVALID_ARGUMENT), "upsert_support_offer.offer.organisation_id");
 #undef OFFER_CASE
@@ -310,7 +316,8 @@ Test(support, a_support_token_sees_and_changes_only_its_own) {
   request = (Leerplek__V1__Request)LEERPLEK__V1__REQUEST__INIT;
   request.body_case = LEERPLEK__V1__REQUEST__BODY_LIST_SUPPORT_OFFERS;
   request.list_support_offers = &list;
-  expect_refusal(support_a, &request, CODE(PERMISSION_DENIED), "list_support_offers.organisation_id", "A lists B's offers");
+  expect_refusal(support_a, &request, CODE(PERMISSION_DENIED), "list_support_offers.organisation_id",
+                 "A lists B's offers");
   cr_assert_eq(list_support_offers(school, "", 0, "", &response), 0);
   cr_assert_eq(response->list_support_offers->total_size, 2, "a school sees every partner's offers");
   leerplek_response_free(response);
@@ -338,8 +345,10 @@ Test(support, a_support_token_sees_and_changes_only_its_own) {
     redisReply *fields = events->element[i]->element[1];
     bool offer_key = false, by_a = false;
     for (size_t f = 0; f + 1 < fields->elements; f += 2) {
-      if (strcmp(fields->element[f]->str, "key") == 0 && strcmp(fields->element[f + 1]->str, "off-a") == 0) offer_key = true;
-      if (strcmp(fields->element[f]->str, "actor") == 0 && strcmp(fields->element[f + 1]->str, "support:oal-a") == 0) by_a = true;
+      if (strcmp(fields->element[f]->str, "key") == 0 && strcmp(fields->element[f + 1]->str, "off-a") == 0)
+        offer_key = true;
+      if (strcmp(fields->element[f]->str, "actor") == 0 && strcmp(fields->element[f + 1]->str, "support:oal-a") == 0)
+        by_a = true;
     }
     found = offer_key && by_a;
   }

@@ -37,7 +37,8 @@ Test(support_records, an_offer_serves_its_trainings_or_all) {
 
 Test(support_records, the_six_components_and_nothing_else) {
   cr_assert_not(lp_support_component_valid(LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_UNSPECIFIED));
-  for (int component = 1; component <= 6; component++) cr_assert(lp_support_component_valid(component), "%d", component);
+  for (int component = 1; component <= 6; component++)
+    cr_assert(lp_support_component_valid(component), "%d", component);
   cr_assert_not(lp_support_component_valid(7));
   cr_assert_not(lp_support_component_valid(-1));
 }
@@ -92,7 +93,10 @@ Test(support_records, referral_keys_and_states) {
   lp_referral_key(longest, longest, LEERPLEK__V1__SUPPORT_COMPONENT__SUPPORT_COMPONENT_FOVORM, key);
   cr_assert_eq(strlen(key), 32 + 1 + 32 + 1 + 6, "the longest ids fit whole");
   /* Which states hold a seat, wait, or are over: each state in exactly the expected sets. */
-  static const struct { int state; bool seat, waiting, active; } table[] = {
+  static const struct {
+    int state;
+    bool seat, waiting, active;
+  } table[] = {
       {LEERPLEK__V1__REFERRAL_STATE__REFERRAL_STATE_WAITING, false, true, true},
       {LEERPLEK__V1__REFERRAL_STATE__REFERRAL_STATE_OFFERED, true, false, true},
       {LEERPLEK__V1__REFERRAL_STATE__REFERRAL_STATE_STARTED, true, false, true},
@@ -112,7 +116,8 @@ Test(support_records, referral_keys_and_states) {
 Test(support_records, a_prefix_range_takes_only_that_pupils_referrals) {
   lp_state state;
   lp_state_init(&state);
-  static const char *const keys[] = {"s/p1", "s/p1/ALTDEL", "s/p1/FOVORM", "s/p1x/FOVORM", "s/p2/FOVORM", "t/p1/FOVORM"};
+  static const char *const keys[] = {"s/p1",         "s/p1/ALTDEL", "s/p1/FOVORM",
+                                     "s/p1x/FOVORM", "s/p2/FOVORM", "t/p1/FOVORM"};
   for (size_t i = 0; i < 6; i++) {
     Leerplek__V1__Referral *referral = malloc(sizeof *referral);
     cr_assert_not_null(referral);

@@ -36,7 +36,9 @@ static int shell(const char *format, ...) {
 /* A CA (name.pem, name.key) and a certificate it signs (cert.pem, cert.key) for san. */
 static void make_ca(const char *name) {
   cr_assert_eq(shell("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=%s -keyout %s.key -out %s.pem "
-                     ">/dev/null 2>&1", name, name, name), 0, "openssl could not make the CA %s", name);
+                     ">/dev/null 2>&1",
+                     name, name, name),
+               0, "openssl could not make the CA %s", name);
 }
 static void make_cert(const char *ca, const char *cert, const char *san, const char *usage) {
   cr_assert_eq(shell("openssl req -newkey rsa:2048 -nodes -subj /CN=%s -keyout %s.key -out %s.csr >/dev/null 2>&1 && "
@@ -65,8 +67,17 @@ static void start_tls_daemon(const char *cert, const char *trust_ca, const char 
   snprintf(cert_file, sizeof cert_file, "%s/%s.pem", harness.dir, cert);
   snprintf(key_file, sizeof key_file, "%s/%s.key", harness.dir, cert);
   snprintf(client_ca_file, sizeof client_ca_file, "%s/%s.pem", harness.dir, client_ca ? client_ca : "");
-  const char *flags[] = {"--listen", address, "--http_listen", http_socket, "--tls_cert_file", cert_file,
-                         "--tls_key_file", key_file, client_ca ? "--tls_client_ca_file" : NULL, client_ca_file, NULL};
+  const char *flags[] = {"--listen",
+                         address,
+                         "--http_listen",
+                         http_socket,
+                         "--tls_cert_file",
+                         cert_file,
+                         "--tls_key_file",
+                         key_file,
+                         client_ca ? "--tls_client_ca_file" : NULL,
+                         client_ca_file,
+                         NULL};
   snprintf(harness.tls_ca_file, sizeof harness.tls_ca_file, "%s/%s.pem", harness.dir, trust_ca ? trust_ca : "");
   if (client_ca || !trust_ca) {
     harness.tls_ca_file[0] = '\0';
@@ -130,7 +141,8 @@ Test(tls, libleerplek_and_the_cli_connect_over_tls) {
   snprintf(token_variable, sizeof token_variable, "LEERPLEK_TOKEN=%s", coordinator);
   snprintf(ca_variable, sizeof ca_variable, "LEERPLEK_TLS_CA=%s", path_in_dir("ca.pem"));
   const char *env[] = {token_variable, NULL};
-  const char *upsert[] = {"--address", address, "--tls", "--tls-ca", path_in_dir("ca.pem"), "import", "trainings", "-", NULL};
+  const char *upsert[] = {"--address", address,     "--tls", "--tls-ca", path_in_dir("ca.pem"),
+                          "import",    "trainings", "-",     NULL};
   cli_result imported = run_cli(upsert, env, "code,name\nTLS-1,Opleiding over TLS\n");
   cr_assert_eq(imported.status, 0, "leerplek --tls import: %s", imported.err);
   cli_result_free(&imported);
@@ -145,7 +157,7 @@ Test(tls, libleerplek_and_the_cli_connect_over_tls) {
   const char *plain[] = {"--address", address, "coordinator", "trainings", NULL};
   cli_result refused = run_cli(plain, env, NULL);
   cr_assert_eq(refused.status, 3, "exit 3 (connection failure), got %d", refused.status);
-  cr_assert_not_null(strstr(refused.err, "FAILED_PRECONDITION") , "%s", refused.err);
+  cr_assert_not_null(strstr(refused.err, "FAILED_PRECONDITION"), "%s", refused.err);
   cr_assert_not_null(strstr(refused.err, "speaks TLS only"), "%s", refused.err);
   cli_result_free(&refused);
   /* With --tls but no CA that trusts the daemon (the system's store): refused by the tool. */
@@ -159,21 +171,32 @@ Test(tls, libleerplek_and_the_cli_connect_over_tls) {
 Test(tls, openssl_s_client_verifies_tls12_and_13_and_tls11_is_refused) {
   start_tls_daemon("server", "ca", NULL);
   const char *port = strrchr(address, ':') + 1;
-  cr_assert_eq(shell("timeout 20 openssl s_client -connect 127.0.0.1:%s -CAfile ca.pem -verify_return_error -verify_ip 127.0.0.1 "
-                     "-brief </dev/null >s13.out 2>&1 && grep -q 'Protocol version: TLSv1.3' s13.out && "
-                     "grep -q 'Verification: OK' s13.out", port), 0, "s_client (TLS 1.3) did not verify the daemon");
-  cr_assert_eq(shell("timeout 20 openssl s_client -connect 127.0.0.1:%s -CAfile ca.pem -verify_return_error -tls1_2 -brief "
-                     "</dev/null >s12.out 2>&1 && grep -q 'Protocol version: TLSv1.2' s12.out", port), 0,
-               "s_client -tls1_2 must get in");
-  cr_assert_neq(shell("timeout 20 openssl s_client -connect 127.0.0.1:%s -CAfile ca.pem -tls1_1 -cipher DEFAULT@SECLEVEL=0 "
-                      "</dev/null >s11.out 2>&1", port), 0, "TLS 1.1 must be refused");
+  cr_assert_eq(
+      shell(
+          "timeout 20 openssl s_client -connect 127.0.0.1:%s -CAfile ca.pem -verify_return_error -verify_ip 127.0.0.1 "
+          "-brief </dev/null >s13.out 2>&1 && grep -q 'Protocol version: TLSv1.3' s13.out && "
+          "grep -q 'Verification: OK' s13.out",
+          port),
+      0, "s_client (TLS 1.3) did not verify the daemon");
+  cr_assert_eq(
+      shell("timeout 20 openssl s_client -connect 127.0.0.1:%s -CAfile ca.pem -verify_return_error -tls1_2 -brief "
+            "</dev/null >s12.out 2>&1 && grep -q 'Protocol version: TLSv1.2' s12.out",
+            port),
+      0, "s_client -tls1_2 must get in");
+  cr_assert_neq(
+      shell("timeout 20 openssl s_client -connect 127.0.0.1:%s -CAfile ca.pem -tls1_1 -cipher DEFAULT@SECLEVEL=0 "
+            "</dev/null >s11.out 2>&1",
+            port),
+      0, "TLS 1.1 must be refused");
   cr_assert_gt(metric("leerplek_tls_handshake_failures_total"), 0, "the refused handshake is counted");
   /* A Hello over s_client's TLS session gets a framed HelloResponse. */
   /* Hello, by hand: request_id 1 (08 01), hello (field 10: 52 02) with protocol_version 1. */
-  cr_assert_eq(shell("(printf '\\000\\000\\000\\006\\010\\001\\122\\002\\010\\001'; sleep 1) | timeout 20 openssl s_client "
-                     "-connect 127.0.0.1:%s -CAfile ca.pem -quiet -no_ign_eof -verify_return_error 2>/dev/null | head -c 4 | "
-                     "od -An -tx1 > hello.out; test -s hello.out && ! grep -q '00 00 00 00' hello.out", port), 0,
-               "a Hello through openssl s_client must be answered");
+  cr_assert_eq(
+      shell("(printf '\\000\\000\\000\\006\\010\\001\\122\\002\\010\\001'; sleep 1) | timeout 20 openssl s_client "
+            "-connect 127.0.0.1:%s -CAfile ca.pem -quiet -no_ign_eof -verify_return_error 2>/dev/null | head -c 4 | "
+            "od -An -tx1 > hello.out; test -s hello.out && ! grep -q '00 00 00 00' hello.out",
+            port),
+      0, "a Hello through openssl s_client must be answered");
   leerplek_client *client = harness_connect(&harness, harness.admin_token);
   cr_assert_not_null(client, "the daemon serves TLS clients after all that");
   leerplek_close(client);
@@ -192,8 +215,11 @@ Test(tls, a_certificate_the_client_cannot_trust_is_refused) {
                 "a certificate from an untrusted CA must be refused");
   cr_assert_not_null(strstr(error, "certificate verify failed"), "%s", error);
   const char *port = strrchr(address, ':') + 1;
-  cr_assert_neq(shell("timeout 20 openssl s_client -connect 127.0.0.1:%s -CAfile ca.pem -verify_return_error </dev/null "
-                      ">rogue.out 2>&1", port), 0, "s_client must refuse the impostor too");
+  cr_assert_neq(
+      shell("timeout 20 openssl s_client -connect 127.0.0.1:%s -CAfile ca.pem -verify_return_error </dev/null "
+            ">rogue.out 2>&1",
+            port),
+      0, "s_client must refuse the impostor too");
   cr_assert_eq(harness_stop_daemon(&harness, SIGTERM), 0);
 
   /* A trusted CA, but the certificate names another host. */
@@ -215,8 +241,9 @@ Test(tls, a_certificate_the_client_cannot_trust_is_refused) {
   cr_assert_eq(refused.status, 3);
   cr_assert_not_null(strstr(refused.err, "mismatch"), "%s", refused.err);
   cli_result_free(&refused);
-  const char *renamed[] = {"--address", address, "--tls-ca", path_in_dir("ca.pem"), "--tls-server-name", "other.example",
-                           "admin", "tokens", NULL};
+  const char *renamed[] = {
+      "--address", address,  "--tls-ca", path_in_dir("ca.pem"), "--tls-server-name", "other.example",
+      "admin",     "tokens", NULL};
   cli_result accepted = run_cli(renamed, env, NULL);
   cr_assert_eq(accepted.status, 0, "%s", accepted.err);
   cli_result_free(&accepted);
@@ -273,8 +300,12 @@ Test(tls, with_tls_client_ca_file_only_clients_with_a_certificate_get_in) {
   char token_variable[200];
   snprintf(token_variable, sizeof token_variable, "LEERPLEK_TOKEN=%s", harness.admin_token);
   const char *env[] = {token_variable, NULL};
-  const char *tokens[] = {"--address", address, "--tls-ca", path_in_dir("ca.pem"), "--tls-cert", path_in_dir("school.pem"),
-                          "--tls-key", path_in_dir("school.key"), "--csv", "admin", "tokens", NULL};
+  const char *tokens[] = {"--address",  address,
+                          "--tls-ca",   path_in_dir("ca.pem"),
+                          "--tls-cert", path_in_dir("school.pem"),
+                          "--tls-key",  path_in_dir("school.key"),
+                          "--csv",      "admin",
+                          "tokens",     NULL};
   cli_result listed = run_cli(tokens, env, NULL);
   cr_assert_eq(listed.status, 0, "%s", listed.err);
   cr_assert_not_null(strstr(listed.out, "first admin"), "%s", listed.out);
@@ -283,12 +314,14 @@ Test(tls, with_tls_client_ca_file_only_clients_with_a_certificate_get_in) {
 
 Test(tls, a_key_that_does_not_match_the_certificate_stops_the_daemon) {
   make_cert("ca", "other", "IP:127.0.0.1", "serverAuth");
-  int status = shell("'%s' --redis '%s' --listen 127.0.0.1:%d --tls_cert_file server.pem --tls_key_file other.key "
-                     "2>mismatch.log; test $? -ne 0 && grep -q 'tls_key_file' mismatch.log && grep -q 'does not match' mismatch.log",
-                     LEERPLEKD_PATH, harness.redis_address, harness_free_port());
+  int status = shell(
+      "'%s' --redis '%s' --listen 127.0.0.1:%d --tls_cert_file server.pem --tls_key_file other.key "
+      "2>mismatch.log; test $? -ne 0 && grep -q 'tls_key_file' mismatch.log && grep -q 'does not match' mismatch.log",
+      LEERPLEKD_PATH, harness.redis_address, harness_free_port());
   cr_assert_eq(status, 0, "a mismatched key must stop leerplekd with a message naming tls_key_file");
-  status = shell("'%s' --redis '%s' --tls_cert_file server.pem 2>half.log; test $? -eq 2 && grep -q 'tls_key_file' half.log",
-                 LEERPLEKD_PATH, harness.redis_address);
+  status =
+      shell("'%s' --redis '%s' --tls_cert_file server.pem 2>half.log; test $? -eq 2 && grep -q 'tls_key_file' half.log",
+            LEERPLEKD_PATH, harness.redis_address);
   cr_assert_eq(status, 0, "a certificate without a key is a config error (exit 2)");
   status = shell("'%s' --redis '%s' --listen 127.0.0.1:%d --tls_cert_file missing.pem --tls_key_file server.key "
                  "2>missing.log; test $? -ne 0 && grep -q 'missing.pem' missing.log",

@@ -111,14 +111,15 @@ static void add_record(bytes *input, unsigned char selector, Leerplek__V1__Reque
 }
 
 /* A Request named var_ whose body is member_ (BODY_<case_>) pointing at value_. */
-#define REQUEST(var_, case_, member_, value_)                   \
-  Leerplek__V1__Request var_ = LEERPLEK__V1__REQUEST__INIT;     \
-  var_.request_id = 7;                                          \
-  var_.body_case = LEERPLEK__V1__REQUEST__BODY_##case_;         \
+#define REQUEST(var_, case_, member_, value_)                                                                          \
+  Leerplek__V1__Request var_ = LEERPLEK__V1__REQUEST__INIT;                                                            \
+  var_.request_id = 7;                                                                                                 \
+  var_.body_case = LEERPLEK__V1__REQUEST__BODY_##case_;                                                                \
   var_.member_ = &value_
 
 static Leerplek__V1__Date start_date = {PROTOBUF_C_MESSAGE_INIT(&leerplek__v1__date__descriptor), 2026, 9, 1};
-static Leerplek__V1__GeoPoint antwerp = {PROTOBUF_C_MESSAGE_INIT(&leerplek__v1__geo_point__descriptor), 51219448, 4402464};
+static Leerplek__V1__GeoPoint antwerp = {PROTOBUF_C_MESSAGE_INIT(&leerplek__v1__geo_point__descriptor), 51219448,
+                                         4402464};
 
 /* A training, two companies, a location, a vacancy and two pupils of S1 on the waiting list. */
 static void add_setup(bytes *input) {
@@ -311,11 +312,11 @@ static void write_seeds(const char *dir) {
     Leerplek__V1__Request request;
   } calls[40];
   size_t n = 0;
-#define CALL(seed_name, token, body_case, field_, value_)                         \
-  do {                                                                           \
-    REQUEST(r, body_case, field_, value_);                                       \
-    calls[n].name = seed_name, calls[n].selector = token, calls[n].request = r;  \
-    n++;                                                                         \
+#define CALL(seed_name, token, body_case, field_, value_)                                                              \
+  do {                                                                                                                 \
+    REQUEST(r, body_case, field_, value_);                                                                             \
+    calls[n].name = seed_name, calls[n].selector = token, calls[n].request = r;                                        \
+    n++;                                                                                                               \
   } while (0)
   CALL("upsert_training", 2, UPSERT_TRAINING, upsert_training, upsert_training);
   CALL("get_training", 3, GET_TRAINING, get_training, get_training);
@@ -540,8 +541,8 @@ static void frame(bytes *out, const unsigned char *data, size_t size, int token)
 static void check_replies(const bytes *in) {
   size_t at = 0;
   while (at + 4 <= in->size) {
-    size_t size = (size_t)in->data[at] << 24 | (size_t)in->data[at + 1] << 16 | (size_t)in->data[at + 2] << 8 |
-                  in->data[at + 3];
+    size_t size =
+        (size_t)in->data[at] << 24 | (size_t)in->data[at + 1] << 16 | (size_t)in->data[at + 2] << 8 | in->data[at + 3];
     if (at + 4 + size > in->size) break; /* the daemon closed mid-reply: a refused connection */
     Leerplek__V1__Response *response = leerplek__v1__response__unpack(NULL, size, in->data + at + 4);
     if (!response || !response->status || response->status->code < 0 || response->status->code > 16) {
@@ -569,8 +570,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t length = (size_t)data[at + 1] << 8 | data[at + 2];
     at += 3;
     if (length > size - at) length = size - at;
-    if (selector & 0x80) bytes_add(&c.out, data + at, length);
-    else frame(&c.out, data + at, length, selector & 7);
+    if (selector & 0x80)
+      bytes_add(&c.out, data + at, length);
+    else
+      frame(&c.out, data + at, length, selector & 7);
     at += length;
   }
 
@@ -583,8 +586,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   c.write_event = event_new(daemon_state.base, c.fd, EV_WRITE | EV_PERSIST, on_client_write, &c);
   event_add(c.read_event, NULL);
   event_add(c.write_event, NULL);
-  while (!c.closed || lp_store_in_flight(daemon_state.store) > 0 || lp_server_connection_count(daemon_state.server) > 0 ||
-         lp_rematch_running(rematch))
+  while (!c.closed || lp_store_in_flight(daemon_state.store) > 0 ||
+         lp_server_connection_count(daemon_state.server) > 0 || lp_rematch_running(rematch))
     event_base_loop(daemon_state.base, EVLOOP_ONCE);
   check_replies(&c.in);
   event_free(c.read_event);

@@ -4,8 +4,8 @@
  * listeners (no port clashes with a running daemon or a parallel test). It checks what the
  * issue asks of the command: exit status 0; the headline (proposed > 0, the 321 running
  * agreements kept, and unplaced counts adding up to the 307 waiting pupils and those 321), the
- * agreements (367 in all, 321 running, 46 ended, as the seed's), the reasons, the report's shortage table, the dashboard URL and the
- * CLI hints; tokens.txt with mode 600 holding working admin, coordinator, school and company
+ * agreements (367 in all, 321 running, 46 ended, as the seed's), the reasons, the report's shortage table, the
+ * dashboard URL and the CLI hints; tokens.txt with mode 600 holding working admin, coordinator, school and company
  * tokens; a second run (in Dutch, LANG=nl_BE.UTF-8) says it reset, LEERPLEK_KEEP=1 says it
  * reused and the store kept its pupils (and one added between the runs); `main.sh stop` stops
  * both servers, and the daemon's log holds no sanitizer report. Whatever fails, the suite's
@@ -84,8 +84,10 @@ static run_result run(const char *const *argv, const char *const *extra, bool me
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-  if (merge) posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 2);
-  else posix_spawn_file_actions_addopen(&actions, 2, err_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+  if (merge)
+    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 2);
+  else
+    posix_spawn_file_actions_addopen(&actions, 2, err_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
@@ -129,11 +131,13 @@ static run_result run(const char *const *argv, const char *const *extra, bool me
   result.out[length] = '\0';
   close(out_pipe[0]);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (killed) result.status = -1;
-  else if (WIFEXITED(status)) result.status = WEXITSTATUS(status);
-  else if (WIFSIGNALED(status)) result.status = 128 + WTERMSIG(status);
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+  if (killed)
+    result.status = -1;
+  else if (WIFEXITED(status))
+    result.status = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status))
+    result.status = 128 + WTERMSIG(status);
   return result;
 }
 
@@ -141,8 +145,14 @@ static run_result run(const char *const *argv, const char *const *extra, bool me
  * English, or in Dutch (LANG=nl_BE.UTF-8: the tool's tables it reads are Dutch then). */
 static run_result run_main_in(const char *argument, bool keep, bool dutch) {
   const char *argv[] = {"bash", MAIN_SH, argument, NULL};
-  const char *extra[] = {env_bin, env_run_dir, env_listen, env_http_listen, dutch ? "LANG=nl_BE.UTF-8" : "LANG=C.UTF-8",
-                         "LANGUAGE=", keep ? "LEERPLEK_KEEP=1" : NULL, NULL};
+  const char *extra[] = {env_bin,
+                         env_run_dir,
+                         env_listen,
+                         env_http_listen,
+                         dutch ? "LANG=nl_BE.UTF-8" : "LANG=C.UTF-8",
+                         "LANGUAGE=",
+                         keep ? "LEERPLEK_KEEP=1" : NULL,
+                         NULL};
   return run(argv, extra, true, NULL);
 }
 
@@ -261,10 +271,12 @@ static void expect_headline_in(const run_result *r, const char *what, bool dutch
   cr_expect_gt(proposed, 0, "%s: nobody proposed", what);
   cr_expect_eq(kept, DEMO_RUNNING, "%s: %d kept, not the demo's %d running agreements", what, kept, DEMO_RUNNING);
   cr_expect_geq(unplaced, 0);
-  cr_expect_eq(proposed + kept + unplaced, DEMO_REQUESTS, "%s: %d proposed + %d kept + %d unplaced != %d requests", what,
-               proposed, kept, unplaced, DEMO_REQUESTS);
+  cr_expect_eq(proposed + kept + unplaced, DEMO_REQUESTS, "%s: %d proposed + %d kept + %d unplaced != %d requests",
+               what, proposed, kept, unplaced, DEMO_REQUESTS);
   cr_expect_eq(total, DEMO_REQUESTS);
-  expect_contains(r, what, "  agreements: 367 in all, 321 running, 46 ended (the SamDuLeA dashboard of February 2022: 367 in all, 321 running");
+  expect_contains(r, what,
+                  "  agreements: 367 in all, 321 running, 46 ended (the SamDuLeA dashboard of February 2022: 367 in "
+                  "all, 321 running");
   /* The reasons right below it, and the report's reasons and shortage table after it. */
   expect_contains(r, what, "  why unplaced: ");
   const char *reasons = strstr(line, "  why unplaced: ");
@@ -278,12 +290,14 @@ static void expect_headline_in(const run_result *r, const char *what, bool dutch
               "%s: no known reason after \"why unplaced\"", what);
   const char *report = strstr(line, "== report");
   cr_assert_not_null(report, "%s: no report after the headline", what);
-  cr_expect_not_null(strstr(report, dutch ? "niet_geplaatst_per_reden:" : "unplaced_by_reason:"), "%s: the report has no reasons", what);
+  cr_expect_not_null(strstr(report, dutch ? "niet_geplaatst_per_reden:" : "unplaced_by_reason:"),
+                     "%s: the report has no reasons", what);
   const char *shortages = strstr(report, dutch ? "tekorten:" : "shortages:");
   cr_assert_not_null(shortages, "%s: the report has no shortage table", what);
   const char *header = strchr(shortages, '\n');
   cr_assert_not_null(header);
-  cr_expect(strncmp(header + 1, dutch ? "opleiding" : "training_code", dutch ? 9 : 13) == 0, "%s: the shortage table has no header", what);
+  cr_expect(strncmp(header + 1, dutch ? "opleiding" : "training_code", dutch ? 9 : 13) == 0,
+            "%s: the shortage table has no header", what);
   const char *first_row = strchr(header + 1, '\n');
   cr_assert_not_null(first_row);
   cr_expect(first_row[1] >= 'A' && first_row[1] <= 'Z', "%s: the shortage table has no rows (the demo lacks places)",
@@ -394,8 +408,7 @@ static void teardown(void) {
     if (system(command) != 0) fprintf(stderr, "test_mainjob: could not remove %s\n", run_dir);
   }
   run_dir[0] = '\0';
-  while (waitpid(-1, NULL, WNOHANG) > 0) {
-  }
+  while (waitpid(-1, NULL, WNOHANG) > 0) {}
 }
 
 TestSuite(mainjob, .init = setup, .fini = teardown, .timeout = 600);
@@ -416,7 +429,8 @@ Test(mainjob, runs_resets_reuses_and_stops) {
   expect_contains(&first, "first run", "6/10 imported 367 of 367 pupils");
   char agreements_line[300];
   snprintf(agreements_line, sizeof agreements_line,
-           "7/10 imported 367 of 367 agreements from %s/demo/agreements.csv (321 running, 46 ended; 367 recorded now, 0 there already)",
+           "7/10 imported 367 of 367 agreements from %s/demo/agreements.csv (321 running, 46 ended; 367 recorded now, "
+           "0 there already)",
            run_dir);
   expect_contains(&first, "first run", agreements_line);
   expect_contains(&first, "first run", "8/10 imported 5 of 5 organisations");
@@ -473,7 +487,7 @@ Test(mainjob, runs_resets_reuses_and_stops) {
   cr_expect(!alive(redis), "the first run's redis-server (pid %d) still runs", (int)redis);
   expect_headline_in(&second, "second run", true);
   expect_dispatch_in(&second, "second run", true);
-  expect_contains(&second, "second run", "  epoch: 1\n"); /* an empty store: the first epoch */
+  expect_contains(&second, "second run", "  epoch: 1\n");                  /* an empty store: the first epoch */
   expect_contains(&second, "second run", "  niet_geplaatst_per_reden:\n"); /* the rematch's table in Dutch */
   free(tokens);
   tokens = read_file(path);
@@ -518,7 +532,8 @@ Test(mainjob, runs_resets_reuses_and_stops) {
   /* The agreements are in the store already: the import finds them and changes nothing, and
    * the second rematch keeps them as they were. */
   snprintf(agreements_line, sizeof agreements_line,
-           "7/10 imported 367 of 367 agreements from %s/demo/agreements.csv (321 running, 46 ended; 0 recorded now, 367 there already)",
+           "7/10 imported 367 of 367 agreements from %s/demo/agreements.csv (321 running, 46 ended; 0 recorded now, "
+           "367 there already)",
            run_dir);
   expect_contains(&third, "run with LEERPLEK_KEEP=1", agreements_line);
   expect_contains(&third, "run with LEERPLEK_KEEP=1", "  agreements: 367 in all, 321 running, 46 ended");
@@ -558,8 +573,8 @@ Test(mainjob, runs_resets_reuses_and_stops) {
   expect_ok(&again, "main.sh stop a second time");
   expect_contains(&again, "main.sh stop a second time", "nothing was running");
 
-  fprintf(stderr, "test_mainjob: first run %lld ms, reset %lld ms, reuse %lld ms, stop %lld ms\n", first_ms,
-          second_ms, third_ms, stop_ms);
+  fprintf(stderr, "test_mainjob: first run %lld ms, reset %lld ms, reuse %lld ms, stop %lld ms\n", first_ms, second_ms,
+          third_ms, stop_ms);
   free(first.out);
   free(second.out);
   free(third.out);

@@ -38,23 +38,24 @@ static eligibility_dispatch_offer offer_at(int32_t component, int32_t seats, int
 }
 
 /* Solves, proves, explains; explanations may be NULL. Returns the solution (caller frees). */
-static matcher_solution solve(const eligibility_dispatch_referral *referrals, int32_t n, const eligibility_dispatch_offer *offers,
-                              int32_t m, eligibility_dispatch *dispatch, eligibility_explanation *explanations,
-                              const char *context) {
+static matcher_solution solve(const eligibility_dispatch_referral *referrals, int32_t n,
+                              const eligibility_dispatch_offer *offers, int32_t m, eligibility_dispatch *dispatch,
+                              eligibility_explanation *explanations, const char *context) {
   matcher_error error;
-  cr_assert_eq(eligibility_dispatch_build(referrals, n, offers, m, NULL, dispatch, &error), MATCHER_OK, "%s: %s", context,
-               error.message);
+  cr_assert_eq(eligibility_dispatch_build(referrals, n, offers, m, NULL, dispatch, &error), MATCHER_OK, "%s: %s",
+               context, error.message);
   matcher_solution solution;
   solve_and_verify(&dispatch->built.problem, NULL, &solution, context);
   if (explanations)
-    cr_assert_eq(eligibility_explain(dispatch->pupils, n, dispatch->vacancies, m, &dispatch->weights, &dispatch->built, &solution,
-                                     NULL, explanations, &error),
+    cr_assert_eq(eligibility_explain(dispatch->pupils, n, dispatch->vacancies, m, &dispatch->weights, &dispatch->built,
+                                     &solution, NULL, explanations, &error),
                  MATCHER_OK, "%s: %s", context, error.message);
   return solution;
 }
 
 /* The rules read plainly, for a referral that is not fixed. */
-static int may_take(const eligibility_dispatch_referral *referral, int32_t index, const eligibility_dispatch_offer *offer) {
+static int may_take(const eligibility_dispatch_referral *referral, int32_t index,
+                    const eligibility_dispatch_offer *offer) {
   if (offer->component != referral->component || !offer->open || offer->seats <= 0) return 0;
   int serves = offer->training_count == 0;
   for (int32_t t = 0; t < offer->training_count; t++) serves |= offer->trainings[t] == referral->training;
@@ -62,7 +63,8 @@ static int may_take(const eligibility_dispatch_referral *referral, int32_t index
   for (int32_t d = 0; d < referral->declined_count; d++)
     if (referral->declined_offers[d] == index) return 0;
   if ((referral->day_mask & ~offer->day_mask) != 0) return 0;
-  return eligibility_distance_m(referral->lat_e6, referral->lon_e6, offer->lat_e6, offer->lon_e6) <= referral->max_commute_m;
+  return eligibility_distance_m(referral->lat_e6, referral->lon_e6, offer->lat_e6, offer->lon_e6) <=
+         referral->max_commute_m;
 }
 
 Test(dispatch, random_cases_agree_with_the_plain_rules_and_brute_force) {
@@ -74,7 +76,8 @@ Test(dispatch, random_cases_agree_with_the_plain_rules_and_brute_force) {
     eligibility_dispatch_offer offers[4];
     int32_t trainings[4][2];
     for (int32_t j = 0; j < m; j++) {
-      offers[j] = offer_at(rand() % 2, rand() % 3, HOME_LAT + (rand() % 200 - 100) * 1000, HOME_LON + (rand() % 200 - 100) * 1000);
+      offers[j] = offer_at(rand() % 2, rand() % 3, HOME_LAT + (rand() % 200 - 100) * 1000,
+                           HOME_LON + (rand() % 200 - 100) * 1000);
       offers[j].open = rand() % 6 != 0;
       offers[j].day_mask = (uint16_t)(rand() % 2 ? 0x3fff : 0x183);
       offers[j].training_count = rand() % 3;
@@ -86,7 +89,8 @@ Test(dispatch, random_cases_agree_with_the_plain_rules_and_brute_force) {
     int32_t declined[8];
     int32_t held[4] = {0};
     for (int32_t i = 0; i < n; i++) {
-      referrals[i] = referral_at(rand() % 2, HOME_LAT + (rand() % 100 - 50) * 1000, HOME_LON + (rand() % 100 - 50) * 1000);
+      referrals[i] =
+          referral_at(rand() % 2, HOME_LAT + (rand() % 100 - 50) * 1000, HOME_LON + (rand() % 100 - 50) * 1000);
       referrals[i].training = rand() % 3;
       referrals[i].readiness = (uint8_t)(rand() % 3);
       referrals[i].newcomer = rand() % 4 == 0;

@@ -23,187 +23,185 @@
 #define BRUSSELS_LON 4357000
 
 static eligibility_pupil make_pupil(int32_t training, int32_t lat_e6, int32_t lon_e6, int32_t commute_m) {
-    eligibility_pupil pupil;
-    memset(&pupil, 0, sizeof pupil);
-    pupil.training = training;
-    pupil.readiness = READINESS_READY;
-    pupil.day_mask = WEEK_A(MON | TUE) | WEEK_B(MON | TUE);
-    pupil.lat_e6 = lat_e6;
-    pupil.lon_e6 = lon_e6;
-    pupil.max_commute_m = commute_m;
-    pupil.proposed_vacancy = -1;
-    pupil.fixed_vacancy = -1;
-    return pupil;
+  eligibility_pupil pupil;
+  memset(&pupil, 0, sizeof pupil);
+  pupil.training = training;
+  pupil.readiness = READINESS_READY;
+  pupil.day_mask = WEEK_A(MON | TUE) | WEEK_B(MON | TUE);
+  pupil.lat_e6 = lat_e6;
+  pupil.lon_e6 = lon_e6;
+  pupil.max_commute_m = commute_m;
+  pupil.proposed_vacancy = -1;
+  pupil.fixed_vacancy = -1;
+  return pupil;
 }
 
 static eligibility_vacancy make_vacancy(int32_t training, int32_t company, int32_t lat_e6, int32_t lon_e6,
                                         int32_t seats) {
-    eligibility_vacancy vacancy;
-    memset(&vacancy, 0, sizeof vacancy);
-    vacancy.training = training;
-    vacancy.company = company;
-    vacancy.recognised = 1;
-    vacancy.open = 1;
-    vacancy.min_readiness = READINESS_PARTLY;
-    vacancy.day_mask = ELIGIBILITY_DAY_MASK_ALL;
-    vacancy.seats = seats;
-    vacancy.lat_e6 = lat_e6;
-    vacancy.lon_e6 = lon_e6;
-    return vacancy;
+  eligibility_vacancy vacancy;
+  memset(&vacancy, 0, sizeof vacancy);
+  vacancy.training = training;
+  vacancy.company = company;
+  vacancy.recognised = 1;
+  vacancy.open = 1;
+  vacancy.min_readiness = READINESS_PARTLY;
+  vacancy.day_mask = ELIGIBILITY_DAY_MASK_ALL;
+  vacancy.seats = seats;
+  vacancy.lat_e6 = lat_e6;
+  vacancy.lon_e6 = lon_e6;
+  return vacancy;
 }
 
 static int32_t distance_between(const eligibility_pupil *pupil, const eligibility_vacancy *vacancy) {
-    return eligibility_distance_m(pupil->lat_e6, pupil->lon_e6, vacancy->lat_e6, vacancy->lon_e6);
+  return eligibility_distance_m(pupil->lat_e6, pupil->lon_e6, vacancy->lat_e6, vacancy->lon_e6);
 }
 
 /* Builds with default weights, asserts success and that matcher_check accepts the problem. */
-static void build_ok(const eligibility_pupil *pupils, int32_t pupil_count,
-                     const eligibility_vacancy *vacancies, int32_t vacancy_count,
-                     const eligibility_weights *weights, eligibility_problem *out, const char *context) {
-    matcher_error error = {{0}};
-    matcher_status status = eligibility_build(pupils, pupil_count, vacancies, vacancy_count, weights, out, &error);
-    cr_assert_eq(status, MATCHER_OK, "%s: build: %s", context, error.message);
-    status = matcher_check(&out->problem, &error);
-    cr_assert_eq(status, MATCHER_OK, "%s: matcher_check: %s", context, error.message);
+static void build_ok(const eligibility_pupil *pupils, int32_t pupil_count, const eligibility_vacancy *vacancies,
+                     int32_t vacancy_count, const eligibility_weights *weights, eligibility_problem *out,
+                     const char *context) {
+  matcher_error error = {{0}};
+  matcher_status status = eligibility_build(pupils, pupil_count, vacancies, vacancy_count, weights, out, &error);
+  cr_assert_eq(status, MATCHER_OK, "%s: build: %s", context, error.message);
+  status = matcher_check(&out->problem, &error);
+  cr_assert_eq(status, MATCHER_OK, "%s: matcher_check: %s", context, error.message);
 }
 
 /* The pair (pupil, vacancy) of a built problem, or NULL. */
 static const matcher_pair *find_pair(const eligibility_problem *problem, int32_t pupil, int32_t vacancy) {
-    for (int64_t k = 0; k < problem->problem.pair_count; k++)
-        if (problem->pairs[k].pupil == pupil && problem->pairs[k].vacancy == vacancy)
-            return &problem->pairs[k];
-    return NULL;
+  for (int64_t k = 0; k < problem->problem.pair_count; k++)
+    if (problem->pairs[k].pupil == pupil && problem->pairs[k].vacancy == vacancy) return &problem->pairs[k];
+  return NULL;
 }
 
 /* ------------------------------------------------------------------------------------------- */
 
 Test(eligibility, distance_known_values) {
-    int32_t antwerp_brussels = eligibility_distance_m(ANTWERP_LAT, ANTWERP_LON, BRUSSELS_LAT, BRUSSELS_LON);
-    /* 41,572.8 m by an independent evaluation of the same formula. */
-    cr_expect_eq(antwerp_brussels, 41573);
-    cr_expect_eq(eligibility_distance_m(BRUSSELS_LAT, BRUSSELS_LON, ANTWERP_LAT, ANTWERP_LON), 41573);
-    cr_expect_eq(eligibility_distance_m(ANTWERP_LAT, ANTWERP_LON, ANTWERP_LAT, ANTWERP_LON), 0);
-    /* One degree of longitude on the equator: R * pi / 180. */
-    cr_expect_eq(eligibility_distance_m(0, 0, 0, 1000000), 111195);
-    /* Across the antimeridian the short way round. */
-    cr_expect_eq(eligibility_distance_m(0, 179900000, 0, -179900000), 22239);
-    /* Pole to pole: half the circumference. */
-    cr_expect_eq(eligibility_distance_m(90000000, 0, -90000000, 0), 20015114);
+  int32_t antwerp_brussels = eligibility_distance_m(ANTWERP_LAT, ANTWERP_LON, BRUSSELS_LAT, BRUSSELS_LON);
+  /* 41,572.8 m by an independent evaluation of the same formula. */
+  cr_expect_eq(antwerp_brussels, 41573);
+  cr_expect_eq(eligibility_distance_m(BRUSSELS_LAT, BRUSSELS_LON, ANTWERP_LAT, ANTWERP_LON), 41573);
+  cr_expect_eq(eligibility_distance_m(ANTWERP_LAT, ANTWERP_LON, ANTWERP_LAT, ANTWERP_LON), 0);
+  /* One degree of longitude on the equator: R * pi / 180. */
+  cr_expect_eq(eligibility_distance_m(0, 0, 0, 1000000), 111195);
+  /* Across the antimeridian the short way round. */
+  cr_expect_eq(eligibility_distance_m(0, 179900000, 0, -179900000), 22239);
+  /* Pole to pole: half the circumference. */
+  cr_expect_eq(eligibility_distance_m(90000000, 0, -90000000, 0), 20015114);
 }
 
 Test(eligibility, distance_symmetric) {
-    uint64_t state = 12345;
-    for (int k = 0; k < 2000; k++) {
-        int32_t values[4];
-        for (int v = 0; v < 4; v++) {
-            state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-            uint32_t bits = (uint32_t)(state >> 33);
-            values[v] = v % 2 == 0 ? (int32_t)(bits % 180000001u) - 90000000
-                                   : (int32_t)(bits % 360000001u) - 180000000;
-        }
-        int32_t forward = eligibility_distance_m(values[0], values[1], values[2], values[3]);
-        int32_t backward = eligibility_distance_m(values[2], values[3], values[0], values[1]);
-        cr_assert_eq(forward, backward, "draw %d", k);
-        cr_assert(forward >= 0 && forward <= 20015115, "draw %d: %d", k, forward);
+  uint64_t state = 12345;
+  for (int k = 0; k < 2000; k++) {
+    int32_t values[4];
+    for (int v = 0; v < 4; v++) {
+      state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+      uint32_t bits = (uint32_t)(state >> 33);
+      values[v] = v % 2 == 0 ? (int32_t)(bits % 180000001u) - 90000000 : (int32_t)(bits % 360000001u) - 180000000;
     }
+    int32_t forward = eligibility_distance_m(values[0], values[1], values[2], values[3]);
+    int32_t backward = eligibility_distance_m(values[2], values[3], values[0], values[1]);
+    cr_assert_eq(forward, backward, "draw %d", k);
+    cr_assert(forward >= 0 && forward <= 20015115, "draw %d: %d", k, forward);
+  }
 }
 
 /* Rule 1: training, recognition, open with seats. */
 Test(eligibility, rule_training_recognition_open) {
-    eligibility_pupil pupil = make_pupil(7, ANTWERP_LAT, ANTWERP_LON, 5000);
-    eligibility_vacancy vacancy = make_vacancy(7, 1, ANTWERP_LAT, ANTWERP_LON, 1);
-    cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL));
-    vacancy.training = 8;
-    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL));
-    vacancy.training = 7;
-    vacancy.recognised = 0;
-    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL));
-    vacancy.recognised = 1;
-    vacancy.open = 0;
-    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL));
-    vacancy.open = 1;
-    vacancy.seats = 0;
-    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL));
-    vacancy.seats = 1;
-    cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL));
+  eligibility_pupil pupil = make_pupil(7, ANTWERP_LAT, ANTWERP_LON, 5000);
+  eligibility_vacancy vacancy = make_vacancy(7, 1, ANTWERP_LAT, ANTWERP_LON, 1);
+  cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL));
+  vacancy.training = 8;
+  cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL));
+  vacancy.training = 7;
+  vacancy.recognised = 0;
+  cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL));
+  vacancy.recognised = 1;
+  vacancy.open = 0;
+  cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL));
+  vacancy.open = 1;
+  vacancy.seats = 0;
+  cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL));
+  vacancy.seats = 1;
+  cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL));
 }
 
 /* Rule 2: readiness equal is enough, below is not; NOT_READY only for preparatory places. */
 Test(eligibility, rule_readiness) {
-    eligibility_pupil pupil = make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 5000);
-    eligibility_vacancy vacancy = make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1);
-    pupil.readiness = READINESS_PARTLY;
-    vacancy.min_readiness = READINESS_PARTLY;
-    cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL), "equal readiness");
-    vacancy.min_readiness = READINESS_READY;
-    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL), "one level below");
-    pupil.readiness = READINESS_READY;
-    cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL), "equal at READY");
+  eligibility_pupil pupil = make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 5000);
+  eligibility_vacancy vacancy = make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1);
+  pupil.readiness = READINESS_PARTLY;
+  vacancy.min_readiness = READINESS_PARTLY;
+  cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL), "equal readiness");
+  vacancy.min_readiness = READINESS_READY;
+  cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL), "one level below");
+  pupil.readiness = READINESS_READY;
+  cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL), "equal at READY");
 
-    pupil.readiness = READINESS_NOT_READY;
-    vacancy.min_readiness = READINESS_NOT_READY;
-    vacancy.preparatory = 0;
-    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL), "NOT_READY on a regular place");
-    vacancy.preparatory = 1;
-    cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL), "NOT_READY on a preparatory place");
-    vacancy.min_readiness = READINESS_PARTLY;
-    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL), "preparatory place asking PARTLY");
-    pupil.readiness = READINESS_READY;
-    cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL), "a ready pupil may take a preparatory place");
+  pupil.readiness = READINESS_NOT_READY;
+  vacancy.min_readiness = READINESS_NOT_READY;
+  vacancy.preparatory = 0;
+  cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL), "NOT_READY on a regular place");
+  vacancy.preparatory = 1;
+  cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL), "NOT_READY on a preparatory place");
+  vacancy.min_readiness = READINESS_PARTLY;
+  cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL), "preparatory place asking PARTLY");
+  pupil.readiness = READINESS_READY;
+  cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL), "a ready pupil may take a preparatory place");
 }
 
 /* Rule 3: exactly at the commute is eligible, one metre short is not (also through the grid). */
 Test(eligibility, rule_distance_boundary) {
-    eligibility_vacancy vacancies[1] = {make_vacancy(1, 1, BRUSSELS_LAT, BRUSSELS_LON, 1)};
-    eligibility_pupil pupils[2] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 0),
-                                   make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 0)};
-    int32_t distance = distance_between(&pupils[0], &vacancies[0]);
-    pupils[0].max_commute_m = distance;
-    pupils[1].max_commute_m = distance - 1;
-    cr_expect(eligibility_is_eligible(&pupils[0], &vacancies[0], NULL));
-    cr_expect_not(eligibility_is_eligible(&pupils[1], &vacancies[0], NULL));
+  eligibility_vacancy vacancies[1] = {make_vacancy(1, 1, BRUSSELS_LAT, BRUSSELS_LON, 1)};
+  eligibility_pupil pupils[2] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 0),
+                                 make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 0)};
+  int32_t distance = distance_between(&pupils[0], &vacancies[0]);
+  pupils[0].max_commute_m = distance;
+  pupils[1].max_commute_m = distance - 1;
+  cr_expect(eligibility_is_eligible(&pupils[0], &vacancies[0], NULL));
+  cr_expect_not(eligibility_is_eligible(&pupils[1], &vacancies[0], NULL));
 
-    eligibility_problem problem;
-    build_ok(pupils, 2, vacancies, 1, NULL, &problem, "distance boundary");
-    cr_assert_eq(problem.problem.pair_count, 1);
-    cr_expect_eq(problem.pairs[0].pupil, 0);
-    cr_expect_eq(problem.pair_distance_m[0], distance);
-    eligibility_problem_free(&problem);
+  eligibility_problem problem;
+  build_ok(pupils, 2, vacancies, 1, NULL, &problem, "distance boundary");
+  cr_assert_eq(problem.problem.pair_count, 1);
+  cr_expect_eq(problem.pairs[0].pupil, 0);
+  cr_expect_eq(problem.pair_distance_m[0], distance);
+  eligibility_problem_free(&problem);
 
-    /* Same point, zero commute: distance 0 is within 0. */
-    eligibility_pupil home = make_pupil(1, BRUSSELS_LAT, BRUSSELS_LON, 0);
-    cr_expect(eligibility_is_eligible(&home, &vacancies[0], NULL));
+  /* Same point, zero commute: distance 0 is within 0. */
+  eligibility_pupil home = make_pupil(1, BRUSSELS_LAT, BRUSSELS_LON, 0);
+  cr_expect(eligibility_is_eligible(&home, &vacancies[0], NULL));
 }
 
 /* Rule 4: the pupil's days must be a subset of the vacancy's. */
 Test(eligibility, rule_days_subset) {
-    eligibility_pupil pupil = make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 5000);
-    eligibility_vacancy vacancy = make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1);
-    pupil.day_mask = WEEK_A(MON | TUE) | WEEK_B(WED);
-    vacancy.day_mask = WEEK_A(MON | TUE) | WEEK_B(WED);
-    cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL), "equal masks");
-    vacancy.day_mask = WEEK_A(MON | TUE | WED) | WEEK_B(MON | WED);
-    cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL), "strict subset");
-    pupil.day_mask |= WEEK_B(TUE);
-    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL), "one extra day in week B");
-    pupil.day_mask = WEEK_A(MON | TUE) | WEEK_B(WED);
-    vacancy.day_mask = WEEK_A(MON | TUE);
-    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL), "week B day missing");
-    pupil.day_mask = 0;
-    cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL), "no days needed");
+  eligibility_pupil pupil = make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 5000);
+  eligibility_vacancy vacancy = make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1);
+  pupil.day_mask = WEEK_A(MON | TUE) | WEEK_B(WED);
+  vacancy.day_mask = WEEK_A(MON | TUE) | WEEK_B(WED);
+  cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL), "equal masks");
+  vacancy.day_mask = WEEK_A(MON | TUE | WED) | WEEK_B(MON | WED);
+  cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL), "strict subset");
+  pupil.day_mask |= WEEK_B(TUE);
+  cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL), "one extra day in week B");
+  pupil.day_mask = WEEK_A(MON | TUE) | WEEK_B(WED);
+  vacancy.day_mask = WEEK_A(MON | TUE);
+  cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL), "week B day missing");
+  pupil.day_mask = 0;
+  cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL), "no days needed");
 }
 
 /* Rule 5: excluded companies. */
 Test(eligibility, rule_exclusion) {
-    static const int32_t excluded[] = {4, 9};
-    eligibility_pupil pupil = make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 5000);
-    eligibility_vacancy vacancy = make_vacancy(1, 9, ANTWERP_LAT, ANTWERP_LON, 1);
-    cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL));
-    pupil.excluded_companies = excluded;
-    pupil.excluded_count = 2;
-    cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL));
-    vacancy.company = 5;
-    cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL));
+  static const int32_t excluded[] = {4, 9};
+  eligibility_pupil pupil = make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 5000);
+  eligibility_vacancy vacancy = make_vacancy(1, 9, ANTWERP_LAT, ANTWERP_LON, 1);
+  cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL));
+  pupil.excluded_companies = excluded;
+  pupil.excluded_count = 2;
+  cr_expect_not(eligibility_is_eligible(&pupil, &vacancy, NULL));
+  vacancy.company = 5;
+  cr_expect(eligibility_is_eligible(&pupil, &vacancy, NULL));
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -211,660 +209,656 @@ Test(eligibility, rule_exclusion) {
  * poles, radii from 0 to half the globe, several trainings, fixed and proposed pupils. */
 
 typedef struct {
-    uint64_t state;
+  uint64_t state;
 } random_source;
 
 static uint32_t next_random(random_source *random) {
-    random->state = random->state * 6364136223846793005ULL + 1442695040888963407ULL;
-    return (uint32_t)(random->state >> 33);
+  random->state = random->state * 6364136223846793005ULL + 1442695040888963407ULL;
+  return (uint32_t)(random->state >> 33);
 }
 
 static int32_t random_between(random_source *random, int32_t low, int32_t high) {
-    return low + (int32_t)(next_random(random) % (uint32_t)(high - low + 1));
+  return low + (int32_t)(next_random(random) % (uint32_t)(high - low + 1));
 }
 
 static void random_point(random_source *random, int32_t *lat_e6, int32_t *lon_e6) {
-    int32_t kind = random_between(random, 0, 9);
-    if (kind <= 5) { /* around Antwerp */
-        *lat_e6 = ANTWERP_LAT + random_between(random, -300000, 300000);
-        *lon_e6 = ANTWERP_LON + random_between(random, -400000, 400000);
-    } else if (kind == 6) { /* on a 0.05-degree band border, give or take a micro-degree */
-        *lat_e6 = 51200000 + 50000 * random_between(random, -3, 3) + random_between(random, -1, 1);
-        *lon_e6 = ANTWERP_LON + random_between(random, -100000, 100000);
-    } else if (kind == 7) { /* near the antimeridian */
-        *lat_e6 = random_between(random, -1000000, 1000000);
-        *lon_e6 = random_between(random, 0, 1) ? random_between(random, 179800000, 180000000)
-                                               : random_between(random, -180000000, -179800000);
-    } else if (kind == 8) { /* near the north pole */
-        *lat_e6 = random_between(random, 89700000, 90000000);
-        *lon_e6 = random_between(random, -180000000, 180000000);
-    } else {
-        *lat_e6 = random_between(random, -90000000, 90000000);
-        *lon_e6 = random_between(random, -180000000, 180000000);
-    }
+  int32_t kind = random_between(random, 0, 9);
+  if (kind <= 5) { /* around Antwerp */
+    *lat_e6 = ANTWERP_LAT + random_between(random, -300000, 300000);
+    *lon_e6 = ANTWERP_LON + random_between(random, -400000, 400000);
+  } else if (kind == 6) { /* on a 0.05-degree band border, give or take a micro-degree */
+    *lat_e6 = 51200000 + 50000 * random_between(random, -3, 3) + random_between(random, -1, 1);
+    *lon_e6 = ANTWERP_LON + random_between(random, -100000, 100000);
+  } else if (kind == 7) { /* near the antimeridian */
+    *lat_e6 = random_between(random, -1000000, 1000000);
+    *lon_e6 = random_between(random, 0, 1) ? random_between(random, 179800000, 180000000)
+                                           : random_between(random, -180000000, -179800000);
+  } else if (kind == 8) { /* near the north pole */
+    *lat_e6 = random_between(random, 89700000, 90000000);
+    *lon_e6 = random_between(random, -180000000, 180000000);
+  } else {
+    *lat_e6 = random_between(random, -90000000, 90000000);
+    *lon_e6 = random_between(random, -180000000, 180000000);
+  }
 }
 
 #define RANDOM_MAX_PUPILS 120
 #define RANDOM_MAX_VACANCIES 160
 
 typedef struct {
-    eligibility_pupil pupils[RANDOM_MAX_PUPILS];
-    eligibility_vacancy vacancies[RANDOM_MAX_VACANCIES];
-    int32_t preferences[RANDOM_MAX_PUPILS][3];
-    int32_t exclusions[RANDOM_MAX_PUPILS][2];
-    int32_t pupil_count, vacancy_count;
+  eligibility_pupil pupils[RANDOM_MAX_PUPILS];
+  eligibility_vacancy vacancies[RANDOM_MAX_VACANCIES];
+  int32_t preferences[RANDOM_MAX_PUPILS][3];
+  int32_t exclusions[RANDOM_MAX_PUPILS][2];
+  int32_t pupil_count, vacancy_count;
 } random_instance;
 
 static void make_random_instance(uint64_t seed, random_instance *instance) {
-    random_source random = {seed * 2654435761ULL + 17};
-    instance->pupil_count = random_between(&random, 1, RANDOM_MAX_PUPILS);
-    instance->vacancy_count = random_between(&random, 1, RANDOM_MAX_VACANCIES);
-    static const int32_t radii[] = {0, 1, 300, 2500, 5000, 15000, 25000, 60000, 400000, 5000000, 25000000};
-    for (int32_t j = 0; j < instance->vacancy_count; j++) {
-        eligibility_vacancy *vacancy = &instance->vacancies[j];
-        int32_t lat, lon;
-        random_point(&random, &lat, &lon);
-        *vacancy = make_vacancy(random_between(&random, 0, 2), random_between(&random, 0, 7), lat, lon,
-                                random_between(&random, 0, 3));
-        vacancy->recognised = random_between(&random, 0, 9) != 0;
-        vacancy->open = random_between(&random, 0, 9) != 0;
-        vacancy->preparatory = random_between(&random, 0, 3) == 0;
-        vacancy->min_readiness = (uint8_t)random_between(&random, 0, 2);
-        vacancy->day_mask = random_between(&random, 0, 2) == 0 ? ELIGIBILITY_DAY_MASK_ALL
-                                                               : (uint16_t)random_between(&random, 0, ELIGIBILITY_DAY_MASK_ALL);
+  random_source random = {seed * 2654435761ULL + 17};
+  instance->pupil_count = random_between(&random, 1, RANDOM_MAX_PUPILS);
+  instance->vacancy_count = random_between(&random, 1, RANDOM_MAX_VACANCIES);
+  static const int32_t radii[] = {0, 1, 300, 2500, 5000, 15000, 25000, 60000, 400000, 5000000, 25000000};
+  for (int32_t j = 0; j < instance->vacancy_count; j++) {
+    eligibility_vacancy *vacancy = &instance->vacancies[j];
+    int32_t lat, lon;
+    random_point(&random, &lat, &lon);
+    *vacancy = make_vacancy(random_between(&random, 0, 2), random_between(&random, 0, 7), lat, lon,
+                            random_between(&random, 0, 3));
+    vacancy->recognised = random_between(&random, 0, 9) != 0;
+    vacancy->open = random_between(&random, 0, 9) != 0;
+    vacancy->preparatory = random_between(&random, 0, 3) == 0;
+    vacancy->min_readiness = (uint8_t)random_between(&random, 0, 2);
+    vacancy->day_mask = random_between(&random, 0, 2) == 0
+                            ? ELIGIBILITY_DAY_MASK_ALL
+                            : (uint16_t)random_between(&random, 0, ELIGIBILITY_DAY_MASK_ALL);
+  }
+  for (int32_t i = 0; i < instance->pupil_count; i++) {
+    eligibility_pupil *pupil = &instance->pupils[i];
+    int32_t lat, lon;
+    random_point(&random, &lat, &lon);
+    *pupil = make_pupil(random_between(&random, 0, 2), lat, lon,
+                        radii[random_between(&random, 0, (int32_t)(sizeof radii / sizeof radii[0]) - 1)]);
+    /* Some pupils sit exactly at the commute limit of a vacancy, or one metre short. */
+    if (random_between(&random, 0, 4) == 0) {
+      const eligibility_vacancy *target = &instance->vacancies[random_between(&random, 0, instance->vacancy_count - 1)];
+      pupil->training = target->training;
+      pupil->max_commute_m = distance_between(pupil, target) - random_between(&random, 0, 1);
+      if (pupil->max_commute_m < 0) pupil->max_commute_m = 0;
     }
-    for (int32_t i = 0; i < instance->pupil_count; i++) {
-        eligibility_pupil *pupil = &instance->pupils[i];
-        int32_t lat, lon;
-        random_point(&random, &lat, &lon);
-        *pupil = make_pupil(random_between(&random, 0, 2), lat, lon,
-                            radii[random_between(&random, 0, (int32_t)(sizeof radii / sizeof radii[0]) - 1)]);
-        /* Some pupils sit exactly at the commute limit of a vacancy, or one metre short. */
-        if (random_between(&random, 0, 4) == 0) {
-            const eligibility_vacancy *target = &instance->vacancies[random_between(&random, 0, instance->vacancy_count - 1)];
-            pupil->training = target->training;
-            pupil->max_commute_m = distance_between(pupil, target) - random_between(&random, 0, 1);
-            if (pupil->max_commute_m < 0)
-                pupil->max_commute_m = 0;
-        }
-        pupil->readiness = (uint8_t)random_between(&random, 0, 2);
-        pupil->newcomer = random_between(&random, 0, 3) == 0;
-        pupil->special_needs = random_between(&random, 0, 5) == 0;
-        pupil->day_mask = (uint16_t)(random_between(&random, 0, ELIGIBILITY_DAY_MASK_ALL) &
-                                     random_between(&random, 0, ELIGIBILITY_DAY_MASK_ALL));
-        pupil->waiting_days = random_between(&random, 0, 5000);
-        int32_t preferred = random_between(&random, 0, 3);
-        for (int32_t k = 0; k < preferred; k++)
-            instance->preferences[i][k] = random_between(&random, 0, 7);
-        pupil->preferred_companies = preferred ? instance->preferences[i] : NULL;
-        pupil->preferred_count = preferred;
-        int32_t excluded = random_between(&random, 0, 2);
-        for (int32_t k = 0; k < excluded; k++)
-            instance->exclusions[i][k] = random_between(&random, 0, 7);
-        pupil->excluded_companies = excluded ? instance->exclusions[i] : NULL;
-        pupil->excluded_count = excluded;
-        if (random_between(&random, 0, 5) == 0)
-            pupil->proposed_vacancy = random_between(&random, 0, instance->vacancy_count - 1);
-        if (random_between(&random, 0, 11) == 0)
-            pupil->fixed_vacancy = random_between(&random, 0, instance->vacancy_count - 1);
-    }
+    pupil->readiness = (uint8_t)random_between(&random, 0, 2);
+    pupil->newcomer = random_between(&random, 0, 3) == 0;
+    pupil->special_needs = random_between(&random, 0, 5) == 0;
+    pupil->day_mask = (uint16_t)(random_between(&random, 0, ELIGIBILITY_DAY_MASK_ALL) &
+                                 random_between(&random, 0, ELIGIBILITY_DAY_MASK_ALL));
+    pupil->waiting_days = random_between(&random, 0, 5000);
+    int32_t preferred = random_between(&random, 0, 3);
+    for (int32_t k = 0; k < preferred; k++) instance->preferences[i][k] = random_between(&random, 0, 7);
+    pupil->preferred_companies = preferred ? instance->preferences[i] : NULL;
+    pupil->preferred_count = preferred;
+    int32_t excluded = random_between(&random, 0, 2);
+    for (int32_t k = 0; k < excluded; k++) instance->exclusions[i][k] = random_between(&random, 0, 7);
+    pupil->excluded_companies = excluded ? instance->exclusions[i] : NULL;
+    pupil->excluded_count = excluded;
+    if (random_between(&random, 0, 5) == 0)
+      pupil->proposed_vacancy = random_between(&random, 0, instance->vacancy_count - 1);
+    if (random_between(&random, 0, 11) == 0)
+      pupil->fixed_vacancy = random_between(&random, 0, instance->vacancy_count - 1);
+  }
 }
 
 /* The cost of a pair recomputed from the weights, independently of the library: the commute
  * counted up to 200 km, ranks up to the tenth, and the preparatory term of priority level 1. */
-static int64_t expected_cost(const eligibility_pupil *pupil, const eligibility_vacancy *vacancy,
-                             int32_t vacancy_index, const eligibility_weights *weights,
-                             const eligibility_levels *levels) {
-    int64_t distance = distance_between(pupil, vacancy);
-    if (distance > 200000)
-        distance = 200000;
-    int64_t cost = (distance + 50) / 100 * weights->cost_per_100m;
-    if (pupil->preferred_count > 0) {
-        int32_t rank = -1;
-        for (int32_t k = pupil->preferred_count - 1; k >= 0; k--)
-            if (pupil->preferred_companies[k] == vacancy->company)
-                rank = k;
-        cost += rank >= 0 ? (rank < 9 ? rank : 9) * weights->preference_rank_step : weights->not_preferred_penalty;
-    }
-    if (pupil->fixed_vacancy < 0 && pupil->proposed_vacancy >= 0 && pupil->proposed_vacancy != vacancy_index)
-        cost += weights->move_penalty;
-    if (vacancy->preparatory && pupil->readiness != READINESS_NOT_READY)
-        cost += levels->preparatory_misuse;
-    return cost;
+static int64_t expected_cost(const eligibility_pupil *pupil, const eligibility_vacancy *vacancy, int32_t vacancy_index,
+                             const eligibility_weights *weights, const eligibility_levels *levels) {
+  int64_t distance = distance_between(pupil, vacancy);
+  if (distance > 200000) distance = 200000;
+  int64_t cost = (distance + 50) / 100 * weights->cost_per_100m;
+  if (pupil->preferred_count > 0) {
+    int32_t rank = -1;
+    for (int32_t k = pupil->preferred_count - 1; k >= 0; k--)
+      if (pupil->preferred_companies[k] == vacancy->company) rank = k;
+    cost += rank >= 0 ? (rank < 9 ? rank : 9) * weights->preference_rank_step : weights->not_preferred_penalty;
+  }
+  if (pupil->fixed_vacancy < 0 && pupil->proposed_vacancy >= 0 && pupil->proposed_vacancy != vacancy_index)
+    cost += weights->move_penalty;
+  if (vacancy->preparatory && pupil->readiness != READINESS_NOT_READY) cost += levels->preparatory_misuse;
+  return cost;
 }
 
 Test(eligibility, grid_equals_brute_force) {
-    static random_instance instance;
-    eligibility_weights weights;
-    eligibility_default_weights(&weights);
-    int64_t total_pairs = 0;
-    for (uint64_t seed = 1; seed <= 400; seed++) {
-        make_random_instance(seed, &instance);
-        eligibility_problem problem;
-        char context[64];
-        snprintf(context, sizeof context, "seed %llu", (unsigned long long)seed);
-        build_ok(instance.pupils, instance.pupil_count, instance.vacancies, instance.vacancy_count,
-                 &weights, &problem, context);
-        int64_t position = 0;
-        for (int32_t i = 0; i < instance.pupil_count; i++) {
-            const eligibility_pupil *pupil = &instance.pupils[i];
-            for (int32_t j = 0; j < instance.vacancy_count; j++) {
-                int expected = pupil->fixed_vacancy >= 0 ? j == pupil->fixed_vacancy
-                                                         : eligibility_is_eligible(pupil, &instance.vacancies[j], NULL);
-                if (!expected)
-                    continue;
-                cr_assert_lt(position, problem.problem.pair_count, "%s: pupil %d vacancy %d missing", context, i, j);
-                const matcher_pair *pair = &problem.pairs[position];
-                cr_assert(pair->pupil == i && pair->vacancy == j,
-                          "%s: expected pair (%d, %d), got (%d, %d)", context, i, j, pair->pupil, pair->vacancy);
-                cr_assert_eq(pair->cost, expected_cost(pupil, &instance.vacancies[j], j, &weights, &problem.levels),
-                             "%s: cost of (%d, %d)", context, i, j);
-                cr_assert_eq(problem.pair_distance_m[position], distance_between(pupil, &instance.vacancies[j]),
-                             "%s: distance of (%d, %d)", context, i, j);
-                position++;
-            }
-        }
-        cr_assert_eq(position, problem.problem.pair_count, "%s: extra pairs", context);
-        total_pairs += position;
-        eligibility_problem_free(&problem);
+  static random_instance instance;
+  eligibility_weights weights;
+  eligibility_default_weights(&weights);
+  int64_t total_pairs = 0;
+  for (uint64_t seed = 1; seed <= 400; seed++) {
+    make_random_instance(seed, &instance);
+    eligibility_problem problem;
+    char context[64];
+    snprintf(context, sizeof context, "seed %llu", (unsigned long long)seed);
+    build_ok(instance.pupils, instance.pupil_count, instance.vacancies, instance.vacancy_count, &weights, &problem,
+             context);
+    int64_t position = 0;
+    for (int32_t i = 0; i < instance.pupil_count; i++) {
+      const eligibility_pupil *pupil = &instance.pupils[i];
+      for (int32_t j = 0; j < instance.vacancy_count; j++) {
+        int expected = pupil->fixed_vacancy >= 0 ? j == pupil->fixed_vacancy
+                                                 : eligibility_is_eligible(pupil, &instance.vacancies[j], NULL);
+        if (!expected) continue;
+        cr_assert_lt(position, problem.problem.pair_count, "%s: pupil %d vacancy %d missing", context, i, j);
+        const matcher_pair *pair = &problem.pairs[position];
+        cr_assert(pair->pupil == i && pair->vacancy == j, "%s: expected pair (%d, %d), got (%d, %d)", context, i, j,
+                  pair->pupil, pair->vacancy);
+        cr_assert_eq(pair->cost, expected_cost(pupil, &instance.vacancies[j], j, &weights, &problem.levels),
+                     "%s: cost of (%d, %d)", context, i, j);
+        cr_assert_eq(problem.pair_distance_m[position], distance_between(pupil, &instance.vacancies[j]),
+                     "%s: distance of (%d, %d)", context, i, j);
+        position++;
+      }
     }
-    /* The instances are not trivially empty. */
-    cr_expect_gt(total_pairs, 2000);
+    cr_assert_eq(position, problem.problem.pair_count, "%s: extra pairs", context);
+    total_pairs += position;
+    eligibility_problem_free(&problem);
+  }
+  /* The instances are not trivially empty. */
+  cr_expect_gt(total_pairs, 2000);
 }
 
 /* Every random built problem solves to a verified optimum, and explanations agree with the
  * pairs: a pupil left unplaced with pairs is SEATS_TAKEN, one without is a rule failure. */
 Test(eligibility, solve_verify_and_explain_random) {
-    static random_instance instance;
-    static eligibility_explanation explanations[RANDOM_MAX_PUPILS];
-    int32_t seats_taken = 0, rule_failures = 0;
-    for (uint64_t seed = 1000; seed < 1100; seed++) {
-        make_random_instance(seed, &instance);
-        eligibility_problem problem;
-        char context[64];
-        snprintf(context, sizeof context, "seed %llu", (unsigned long long)seed);
-        build_ok(instance.pupils, instance.pupil_count, instance.vacancies, instance.vacancy_count, NULL,
-                 &problem, context);
-        matcher_solution solution;
-        solve_and_verify(&problem.problem, NULL, &solution, context);
-        matcher_error error = {{0}};
-        cr_assert_eq(eligibility_explain(instance.pupils, instance.pupil_count, instance.vacancies,
-                                         instance.vacancy_count, NULL, &problem, &solution, NULL, explanations,
-                                         &error),
-                     MATCHER_OK, "%s: %s", context, error.message);
-        for (int32_t i = 0; i < instance.pupil_count; i++) {
-            int has_pairs = 0;
-            for (int64_t k = 0; k < problem.problem.pair_count; k++)
-                has_pairs |= problem.pairs[k].pupil == i;
-            if (solution.vacancy_of_pupil[i] != MATCHER_UNPLACED) {
-                cr_assert_eq(explanations[i].reason, ELIGIBILITY_PLACED, "%s: pupil %d", context, i);
-                cr_assert_eq(explanations[i].help[0], '\0');
-            } else if (has_pairs) {
-                cr_assert_eq(explanations[i].reason, ELIGIBILITY_SEATS_TAKEN, "%s: pupil %d", context, i);
-                /* Optimal: every eligible seat is held, none by a weaker claim. */
-                cr_assert_eq(explanations[i].stronger_claims + explanations[i].equal_claims +
-                                 explanations[i].fixed_holders,
-                             explanations[i].eligible_seats, "%s: pupil %d", context, i);
-                seats_taken++;
-            } else {
-                cr_assert(explanations[i].reason != ELIGIBILITY_PLACED &&
-                              explanations[i].reason != ELIGIBILITY_SEATS_TAKEN,
-                          "%s: pupil %d reason %d", context, i, explanations[i].reason);
-                cr_assert_neq(explanations[i].help[0], '\0');
-                rule_failures++;
-            }
-        }
-        matcher_solution_free(&solution);
-        eligibility_problem_free(&problem);
+  static random_instance instance;
+  static eligibility_explanation explanations[RANDOM_MAX_PUPILS];
+  int32_t seats_taken = 0, rule_failures = 0;
+  for (uint64_t seed = 1000; seed < 1100; seed++) {
+    make_random_instance(seed, &instance);
+    eligibility_problem problem;
+    char context[64];
+    snprintf(context, sizeof context, "seed %llu", (unsigned long long)seed);
+    build_ok(instance.pupils, instance.pupil_count, instance.vacancies, instance.vacancy_count, NULL, &problem,
+             context);
+    matcher_solution solution;
+    solve_and_verify(&problem.problem, NULL, &solution, context);
+    matcher_error error = {{0}};
+    cr_assert_eq(eligibility_explain(instance.pupils, instance.pupil_count, instance.vacancies, instance.vacancy_count,
+                                     NULL, &problem, &solution, NULL, explanations, &error),
+                 MATCHER_OK, "%s: %s", context, error.message);
+    for (int32_t i = 0; i < instance.pupil_count; i++) {
+      int has_pairs = 0;
+      for (int64_t k = 0; k < problem.problem.pair_count; k++) has_pairs |= problem.pairs[k].pupil == i;
+      if (solution.vacancy_of_pupil[i] != MATCHER_UNPLACED) {
+        cr_assert_eq(explanations[i].reason, ELIGIBILITY_PLACED, "%s: pupil %d", context, i);
+        cr_assert_eq(explanations[i].help[0], '\0');
+      } else if (has_pairs) {
+        cr_assert_eq(explanations[i].reason, ELIGIBILITY_SEATS_TAKEN, "%s: pupil %d", context, i);
+        /* Optimal: every eligible seat is held, none by a weaker claim. */
+        cr_assert_eq(explanations[i].stronger_claims + explanations[i].equal_claims + explanations[i].fixed_holders,
+                     explanations[i].eligible_seats, "%s: pupil %d", context, i);
+        seats_taken++;
+      } else {
+        cr_assert(explanations[i].reason != ELIGIBILITY_PLACED && explanations[i].reason != ELIGIBILITY_SEATS_TAKEN,
+                  "%s: pupil %d reason %d", context, i, explanations[i].reason);
+        cr_assert_neq(explanations[i].help[0], '\0');
+        rule_failures++;
+      }
     }
-    cr_expect_gt(seats_taken, 0);
-    cr_expect_gt(rule_failures, 0);
+    matcher_solution_free(&solution);
+    eligibility_problem_free(&problem);
+  }
+  cr_expect_gt(seats_taken, 0);
+  cr_expect_gt(rule_failures, 0);
 }
 
 /* ------------------------------------------------------------------------------------------- */
 
 Test(eligibility, costs_follow_weights) {
-    static const int32_t preferred[] = {5, 9};
-    eligibility_weights weights;
-    eligibility_default_weights(&weights);
-    weights.cost_per_100m = 3;
-    weights.preference_rank_step = 7;
-    weights.not_preferred_penalty = 50;
-    weights.move_penalty = 11;
-    /* Due north of the pupil, so distances are whole multiples of R * dlat. */
-    eligibility_vacancy vacancies[3] = {
-        make_vacancy(1, 9, ANTWERP_LAT + 10000, ANTWERP_LON, 1), /* second preference */
-        make_vacancy(1, 5, ANTWERP_LAT + 20000, ANTWERP_LON, 1), /* first preference, proposed */
-        make_vacancy(1, 4, ANTWERP_LAT + 30000, ANTWERP_LON, 1), /* not preferred */
-    };
-    eligibility_pupil pupils[2] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 10000),
-                                   make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 10000)};
-    pupils[0].preferred_companies = preferred;
-    pupils[0].preferred_count = 2;
-    pupils[0].proposed_vacancy = 1;
-    eligibility_problem problem;
-    build_ok(pupils, 2, vacancies, 3, &weights, &problem, "weights");
-    cr_assert_eq(problem.problem.pair_count, 6);
-    int64_t hundreds[3];
-    for (int j = 0; j < 3; j++)
-        hundreds[j] = (distance_between(&pupils[0], &vacancies[j]) + 50) / 100;
-    cr_expect_eq(hundreds[0], 11); /* 1,112 m */
-    cr_expect_eq(find_pair(&problem, 0, 0)->cost, hundreds[0] * 3 + 7 + 11);
-    cr_expect_eq(find_pair(&problem, 0, 1)->cost, hundreds[1] * 3 + 0);
-    cr_expect_eq(find_pair(&problem, 0, 2)->cost, hundreds[2] * 3 + 50 + 11);
-    /* No preferences, no proposal: distance only. */
-    for (int j = 0; j < 3; j++)
-        cr_expect_eq(find_pair(&problem, 1, j)->cost, hundreds[j] * 3, "vacancy %d", j);
-    eligibility_problem_free(&problem);
+  static const int32_t preferred[] = {5, 9};
+  eligibility_weights weights;
+  eligibility_default_weights(&weights);
+  weights.cost_per_100m = 3;
+  weights.preference_rank_step = 7;
+  weights.not_preferred_penalty = 50;
+  weights.move_penalty = 11;
+  /* Due north of the pupil, so distances are whole multiples of R * dlat. */
+  eligibility_vacancy vacancies[3] = {
+      make_vacancy(1, 9, ANTWERP_LAT + 10000, ANTWERP_LON, 1), /* second preference */
+      make_vacancy(1, 5, ANTWERP_LAT + 20000, ANTWERP_LON, 1), /* first preference, proposed */
+      make_vacancy(1, 4, ANTWERP_LAT + 30000, ANTWERP_LON, 1), /* not preferred */
+  };
+  eligibility_pupil pupils[2] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 10000),
+                                 make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 10000)};
+  pupils[0].preferred_companies = preferred;
+  pupils[0].preferred_count = 2;
+  pupils[0].proposed_vacancy = 1;
+  eligibility_problem problem;
+  build_ok(pupils, 2, vacancies, 3, &weights, &problem, "weights");
+  cr_assert_eq(problem.problem.pair_count, 6);
+  int64_t hundreds[3];
+  for (int j = 0; j < 3; j++) hundreds[j] = (distance_between(&pupils[0], &vacancies[j]) + 50) / 100;
+  cr_expect_eq(hundreds[0], 11); /* 1,112 m */
+  cr_expect_eq(find_pair(&problem, 0, 0)->cost, hundreds[0] * 3 + 7 + 11);
+  cr_expect_eq(find_pair(&problem, 0, 1)->cost, hundreds[1] * 3 + 0);
+  cr_expect_eq(find_pair(&problem, 0, 2)->cost, hundreds[2] * 3 + 50 + 11);
+  /* No preferences, no proposal: distance only. */
+  for (int j = 0; j < 3; j++) cr_expect_eq(find_pair(&problem, 1, j)->cost, hundreds[j] * 3, "vacancy %d", j);
+  eligibility_problem_free(&problem);
 }
 
 Test(eligibility, unplaced_penalty_levels_and_clamp) {
-    eligibility_vacancy vacancy = make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1);
-    eligibility_pupil pupils[5];
-    for (int i = 0; i < 5; i++)
-        pupils[i] = make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 1000);
-    pupils[1].newcomer = 1;
-    pupils[2].special_needs = 1;
-    pupils[2].newcomer = 1;
-    pupils[2].waiting_days = 30;
-    pupils[3].waiting_days = 3650;
-    pupils[4].waiting_days = 100000;
-    eligibility_problem problem;
-    build_ok(pupils, 5, &vacancy, 1, NULL, &problem, "penalties");
-    /* Defaults: C = 2000 (200 km) + 200 + 100 = 2300, D = 2301, G = 2301 * 3651. */
-    const eligibility_levels *levels = &problem.levels;
-    cr_expect_eq(levels->pair_cost_max, 2300);
-    cr_expect_eq(levels->per_waiting_day, 2301);
-    cr_expect_eq(levels->priority_group, 2301LL * 3651);
-    cr_expect_eq(levels->claim_max, 2301LL * 3651 + 2301LL * 3650);
-    cr_expect_eq(levels->preparatory_misuse, levels->claim_max + 2301);
-    cr_expect_eq(levels->unplaced_base, levels->preparatory_misuse + 2301);
-    int64_t base = levels->unplaced_base;
-    cr_expect_eq(problem.unplaced_penalty[0], base);
-    cr_expect_eq(problem.unplaced_penalty[1], base + levels->priority_group);
-    cr_expect_eq(problem.unplaced_penalty[2], base + levels->priority_group + 30 * 2301, "both flags count once");
-    cr_expect_eq(problem.unplaced_penalty[3], base + 3650 * 2301);
-    cr_expect_eq(problem.unplaced_penalty[4], problem.unplaced_penalty[3], "waiting days clamp at 3650");
-    eligibility_problem_free(&problem);
+  eligibility_vacancy vacancy = make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1);
+  eligibility_pupil pupils[5];
+  for (int i = 0; i < 5; i++) pupils[i] = make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 1000);
+  pupils[1].newcomer = 1;
+  pupils[2].special_needs = 1;
+  pupils[2].newcomer = 1;
+  pupils[2].waiting_days = 30;
+  pupils[3].waiting_days = 3650;
+  pupils[4].waiting_days = 100000;
+  eligibility_problem problem;
+  build_ok(pupils, 5, &vacancy, 1, NULL, &problem, "penalties");
+  /* Defaults: C = 2000 (200 km) + 200 + 100 = 2300, D = 2301, G = 2301 * 3651. */
+  const eligibility_levels *levels = &problem.levels;
+  cr_expect_eq(levels->pair_cost_max, 2300);
+  cr_expect_eq(levels->per_waiting_day, 2301);
+  cr_expect_eq(levels->priority_group, 2301LL * 3651);
+  cr_expect_eq(levels->claim_max, 2301LL * 3651 + 2301LL * 3650);
+  cr_expect_eq(levels->preparatory_misuse, levels->claim_max + 2301);
+  cr_expect_eq(levels->unplaced_base, levels->preparatory_misuse + 2301);
+  int64_t base = levels->unplaced_base;
+  cr_expect_eq(problem.unplaced_penalty[0], base);
+  cr_expect_eq(problem.unplaced_penalty[1], base + levels->priority_group);
+  cr_expect_eq(problem.unplaced_penalty[2], base + levels->priority_group + 30 * 2301, "both flags count once");
+  cr_expect_eq(problem.unplaced_penalty[3], base + 3650 * 2301);
+  cr_expect_eq(problem.unplaced_penalty[4], problem.unplaced_penalty[3], "waiting days clamp at 3650");
+  eligibility_problem_free(&problem);
 
-    /* The largest weights allowed keep the largest penalty within the bound that keeps the
-     * objective of MATCHER_COUNT_MAX pupils inside int64; one more is refused, by name. */
-    eligibility_weights weights;
-    eligibility_default_weights(&weights);
-    weights.cost_per_100m = ELIGIBILITY_COST_PER_100M_MAX;
-    weights.preference_rank_step = ELIGIBILITY_RANK_STEP_MAX;
-    weights.not_preferred_penalty = ELIGIBILITY_PENALTY_MAX;
-    weights.move_penalty = ELIGIBILITY_PENALTY_MAX;
-    eligibility_levels largest;
-    matcher_error error = {{0}};
-    cr_assert_eq(eligibility_levels_of(&weights, &largest, &error), MATCHER_OK, "%s", error.message);
-    cr_expect_leq(largest.unplaced_max, ELIGIBILITY_UNPLACED_MAX);
-    cr_expect_leq(largest.unplaced_max, INT64_MAX / MATCHER_COUNT_MAX);
-    cr_expect_lt(largest.unplaced_max, MATCHER_VALUE_MAX);
-    weights.cost_per_100m = ELIGIBILITY_COST_PER_100M_MAX + 1;
-    cr_expect_eq(eligibility_levels_of(&weights, &largest, &error), MATCHER_INVALID);
-    cr_expect(strstr(error.message, "cost_per_100m 101") != NULL, "%s", error.message);
+  /* The largest weights allowed keep the largest penalty within the bound that keeps the
+   * objective of MATCHER_COUNT_MAX pupils inside int64; one more is refused, by name. */
+  eligibility_weights weights;
+  eligibility_default_weights(&weights);
+  weights.cost_per_100m = ELIGIBILITY_COST_PER_100M_MAX;
+  weights.preference_rank_step = ELIGIBILITY_RANK_STEP_MAX;
+  weights.not_preferred_penalty = ELIGIBILITY_PENALTY_MAX;
+  weights.move_penalty = ELIGIBILITY_PENALTY_MAX;
+  eligibility_levels largest;
+  matcher_error error = {{0}};
+  cr_assert_eq(eligibility_levels_of(&weights, &largest, &error), MATCHER_OK, "%s", error.message);
+  cr_expect_leq(largest.unplaced_max, ELIGIBILITY_UNPLACED_MAX);
+  cr_expect_leq(largest.unplaced_max, INT64_MAX / MATCHER_COUNT_MAX);
+  cr_expect_lt(largest.unplaced_max, MATCHER_VALUE_MAX);
+  weights.cost_per_100m = ELIGIBILITY_COST_PER_100M_MAX + 1;
+  cr_expect_eq(eligibility_levels_of(&weights, &largest, &error), MATCHER_INVALID);
+  cr_expect(strstr(error.message, "cost_per_100m 101") != NULL, "%s", error.message);
 }
 
 Test(eligibility, fixed_pairs_kept_when_no_longer_eligible) {
-    static const int32_t excluded[] = {3};
-    eligibility_vacancy vacancies[2] = {make_vacancy(1, 3, BRUSSELS_LAT, BRUSSELS_LON, 1),
-                                        make_vacancy(1, 4, ANTWERP_LAT, ANTWERP_LON, 1)};
-    vacancies[0].open = 0; /* closed since */
-    eligibility_pupil pupils[3] = {make_pupil(2, ANTWERP_LAT, ANTWERP_LON, 1000), /* other training now */
-                                   make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 1000),
-                                   make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 1000)};
-    pupils[0].fixed_vacancy = 0;
-    pupils[0].excluded_companies = excluded;
-    pupils[0].excluded_count = 1;
-    /* Two agreements on a vacancy reduced to one seat. */
-    pupils[1].fixed_vacancy = 1;
-    pupils[2].fixed_vacancy = 1;
-    cr_expect_not(eligibility_is_eligible(&pupils[0], &vacancies[0], NULL));
-    eligibility_problem problem;
-    build_ok(pupils, 3, vacancies, 2, NULL, &problem, "fixed");
-    cr_assert_eq(problem.problem.pair_count, 3);
-    cr_assert_eq(problem.problem.fixed_count, 3);
-    cr_expect_eq(problem.fixed[0].pupil, 0);
-    cr_expect_eq(problem.fixed[0].vacancy, 0);
-    const matcher_pair *pair = find_pair(&problem, 0, 0);
-    cr_assert_not_null(pair);
-    cr_expect_eq(pair->cost, (41573 + 50) / 100);
-    cr_expect_eq(problem.pair_distance_m[0], 41573);
-    cr_expect_eq(problem.seats[0], 1, "closed vacancy keeps a seat for its agreement");
-    cr_expect_eq(problem.seats[1], 2, "shrunk vacancy keeps both agreements");
-    matcher_solution solution;
-    solve_and_verify(&problem.problem, NULL, &solution, "fixed");
-    cr_expect_eq(solution.vacancy_of_pupil[0], 0);
-    cr_expect_eq(solution.vacancy_of_pupil[1], 1);
-    cr_expect_eq(solution.vacancy_of_pupil[2], 1);
-    matcher_solution_free(&solution);
-    eligibility_problem_free(&problem);
+  static const int32_t excluded[] = {3};
+  eligibility_vacancy vacancies[2] = {make_vacancy(1, 3, BRUSSELS_LAT, BRUSSELS_LON, 1),
+                                      make_vacancy(1, 4, ANTWERP_LAT, ANTWERP_LON, 1)};
+  vacancies[0].open = 0;                                                        /* closed since */
+  eligibility_pupil pupils[3] = {make_pupil(2, ANTWERP_LAT, ANTWERP_LON, 1000), /* other training now */
+                                 make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 1000),
+                                 make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 1000)};
+  pupils[0].fixed_vacancy = 0;
+  pupils[0].excluded_companies = excluded;
+  pupils[0].excluded_count = 1;
+  /* Two agreements on a vacancy reduced to one seat. */
+  pupils[1].fixed_vacancy = 1;
+  pupils[2].fixed_vacancy = 1;
+  cr_expect_not(eligibility_is_eligible(&pupils[0], &vacancies[0], NULL));
+  eligibility_problem problem;
+  build_ok(pupils, 3, vacancies, 2, NULL, &problem, "fixed");
+  cr_assert_eq(problem.problem.pair_count, 3);
+  cr_assert_eq(problem.problem.fixed_count, 3);
+  cr_expect_eq(problem.fixed[0].pupil, 0);
+  cr_expect_eq(problem.fixed[0].vacancy, 0);
+  const matcher_pair *pair = find_pair(&problem, 0, 0);
+  cr_assert_not_null(pair);
+  cr_expect_eq(pair->cost, (41573 + 50) / 100);
+  cr_expect_eq(problem.pair_distance_m[0], 41573);
+  cr_expect_eq(problem.seats[0], 1, "closed vacancy keeps a seat for its agreement");
+  cr_expect_eq(problem.seats[1], 2, "shrunk vacancy keeps both agreements");
+  matcher_solution solution;
+  solve_and_verify(&problem.problem, NULL, &solution, "fixed");
+  cr_expect_eq(solution.vacancy_of_pupil[0], 0);
+  cr_expect_eq(solution.vacancy_of_pupil[1], 1);
+  cr_expect_eq(solution.vacancy_of_pupil[2], 1);
+  matcher_solution_free(&solution);
+  eligibility_problem_free(&problem);
 
-    /* A closed vacancy without agreements offers no seats. */
-    pupils[0].fixed_vacancy = -1;
-    build_ok(pupils, 1, vacancies, 2, NULL, &problem, "closed");
-    cr_expect_eq(problem.seats[0], 0);
-    eligibility_problem_free(&problem);
+  /* A closed vacancy without agreements offers no seats. */
+  pupils[0].fixed_vacancy = -1;
+  build_ok(pupils, 1, vacancies, 2, NULL, &problem, "closed");
+  cr_expect_eq(problem.seats[0], 0);
+  eligibility_problem_free(&problem);
 }
 
 static void expect_build_refused(const eligibility_pupil *pupils, int32_t pupil_count,
                                  const eligibility_vacancy *vacancies, int32_t vacancy_count,
                                  const eligibility_weights *weights, const char *fragment) {
-    eligibility_problem problem;
-    matcher_error error = {{0}};
-    matcher_status status = eligibility_build(pupils, pupil_count, vacancies, vacancy_count, weights, &problem, &error);
-    cr_expect_eq(status, MATCHER_INVALID, "expected refusal naming '%s'", fragment);
-    cr_expect(strstr(error.message, fragment) != NULL, "message '%s' lacks '%s'", error.message, fragment);
-    if (status == MATCHER_OK)
-        eligibility_problem_free(&problem);
+  eligibility_problem problem;
+  matcher_error error = {{0}};
+  matcher_status status = eligibility_build(pupils, pupil_count, vacancies, vacancy_count, weights, &problem, &error);
+  cr_expect_eq(status, MATCHER_INVALID, "expected refusal naming '%s'", fragment);
+  cr_expect(strstr(error.message, fragment) != NULL, "message '%s' lacks '%s'", error.message, fragment);
+  if (status == MATCHER_OK) eligibility_problem_free(&problem);
 }
 
 Test(eligibility, input_validation) {
-    eligibility_vacancy vacancies[2] = {make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1),
-                                        make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1)};
-    eligibility_pupil pupils[2] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 1000),
-                                   make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 1000)};
-    vacancies[1].seats = -1;
-    expect_build_refused(pupils, 2, vacancies, 2, NULL, "vacancy 1: seats -1");
-    vacancies[1].seats = 1;
-    vacancies[1].day_mask = 0x4000;
-    expect_build_refused(pupils, 2, vacancies, 2, NULL, "vacancy 1: day_mask 0x4000");
-    vacancies[1].day_mask = ELIGIBILITY_DAY_MASK_ALL;
-    vacancies[1].lat_e6 = 90000001;
-    expect_build_refused(pupils, 2, vacancies, 2, NULL, "vacancy 1: lat_e6 90000001");
-    vacancies[1].lat_e6 = ANTWERP_LAT;
-    vacancies[0].lon_e6 = -180000001;
-    expect_build_refused(pupils, 2, vacancies, 2, NULL, "vacancy 0: lon_e6 -180000001");
-    vacancies[0].lon_e6 = ANTWERP_LON;
+  eligibility_vacancy vacancies[2] = {make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1),
+                                      make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1)};
+  eligibility_pupil pupils[2] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 1000),
+                                 make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 1000)};
+  vacancies[1].seats = -1;
+  expect_build_refused(pupils, 2, vacancies, 2, NULL, "vacancy 1: seats -1");
+  vacancies[1].seats = 1;
+  vacancies[1].day_mask = 0x4000;
+  expect_build_refused(pupils, 2, vacancies, 2, NULL, "vacancy 1: day_mask 0x4000");
+  vacancies[1].day_mask = ELIGIBILITY_DAY_MASK_ALL;
+  vacancies[1].lat_e6 = 90000001;
+  expect_build_refused(pupils, 2, vacancies, 2, NULL, "vacancy 1: lat_e6 90000001");
+  vacancies[1].lat_e6 = ANTWERP_LAT;
+  vacancies[0].lon_e6 = -180000001;
+  expect_build_refused(pupils, 2, vacancies, 2, NULL, "vacancy 0: lon_e6 -180000001");
+  vacancies[0].lon_e6 = ANTWERP_LON;
 
-    pupils[1].max_commute_m = -1;
-    expect_build_refused(pupils, 2, vacancies, 2, NULL, "pupil 1: max_commute_m -1");
-    pupils[1].max_commute_m = 1000;
-    pupils[0].waiting_days = -3;
-    expect_build_refused(pupils, 2, vacancies, 2, NULL, "pupil 0: waiting_days -3");
-    pupils[0].waiting_days = 0;
-    pupils[1].day_mask = 0x8000;
-    expect_build_refused(pupils, 2, vacancies, 2, NULL, "pupil 1: day_mask 0x8000");
-    pupils[1].day_mask = 0;
-    pupils[1].fixed_vacancy = 2;
-    expect_build_refused(pupils, 2, vacancies, 2, NULL, "pupil 1: fixed_vacancy 2");
-    pupils[1].fixed_vacancy = -1;
-    pupils[0].proposed_vacancy = -2;
-    expect_build_refused(pupils, 2, vacancies, 2, NULL, "pupil 0: proposed_vacancy -2");
-    pupils[0].proposed_vacancy = -1;
-    pupils[0].preferred_count = 2;
-    expect_build_refused(pupils, 2, vacancies, 2, NULL, "pupil 0: preferred_count 2");
-    pupils[0].preferred_count = 0;
+  pupils[1].max_commute_m = -1;
+  expect_build_refused(pupils, 2, vacancies, 2, NULL, "pupil 1: max_commute_m -1");
+  pupils[1].max_commute_m = 1000;
+  pupils[0].waiting_days = -3;
+  expect_build_refused(pupils, 2, vacancies, 2, NULL, "pupil 0: waiting_days -3");
+  pupils[0].waiting_days = 0;
+  pupils[1].day_mask = 0x8000;
+  expect_build_refused(pupils, 2, vacancies, 2, NULL, "pupil 1: day_mask 0x8000");
+  pupils[1].day_mask = 0;
+  pupils[1].fixed_vacancy = 2;
+  expect_build_refused(pupils, 2, vacancies, 2, NULL, "pupil 1: fixed_vacancy 2");
+  pupils[1].fixed_vacancy = -1;
+  pupils[0].proposed_vacancy = -2;
+  expect_build_refused(pupils, 2, vacancies, 2, NULL, "pupil 0: proposed_vacancy -2");
+  pupils[0].proposed_vacancy = -1;
+  pupils[0].preferred_count = 2;
+  expect_build_refused(pupils, 2, vacancies, 2, NULL, "pupil 0: preferred_count 2");
+  pupils[0].preferred_count = 0;
 
-    eligibility_weights weights;
-    eligibility_default_weights(&weights);
-    weights.move_penalty = -1;
-    expect_build_refused(pupils, 2, vacancies, 2, &weights, "weights: move_penalty -1");
+  eligibility_weights weights;
+  eligibility_default_weights(&weights);
+  weights.move_penalty = -1;
+  expect_build_refused(pupils, 2, vacancies, 2, &weights, "weights: move_penalty -1");
 
-    /* And the corrected input builds. */
-    eligibility_problem problem;
-    build_ok(pupils, 2, vacancies, 2, NULL, &problem, "valid again");
-    cr_expect_eq(problem.problem.pair_count, 4);
-    eligibility_problem_free(&problem);
+  /* And the corrected input builds. */
+  eligibility_problem problem;
+  build_ok(pupils, 2, vacancies, 2, NULL, &problem, "valid again");
+  cr_expect_eq(problem.problem.pair_count, 4);
+  eligibility_problem_free(&problem);
 }
 
 /* ------------------------------------------------------------------------------------------- */
 /* Explanations after a real solve. */
 
-static void explain_one(const eligibility_pupil *pupils, int32_t pupil_count,
-                        const eligibility_vacancy *vacancies, int32_t vacancy_count,
-                        eligibility_explanation *explanations, const char *context) {
-    eligibility_problem problem;
-    build_ok(pupils, pupil_count, vacancies, vacancy_count, NULL, &problem, context);
-    matcher_solution solution;
-    solve_and_verify(&problem.problem, NULL, &solution, context);
-    matcher_error error = {{0}};
-    cr_assert_eq(eligibility_explain(pupils, pupil_count, vacancies, vacancy_count, NULL, &problem, &solution, NULL,
-                                     explanations, &error),
-                 MATCHER_OK, "%s: %s", context, error.message);
-    matcher_solution_free(&solution);
-    eligibility_problem_free(&problem);
+static void explain_one(const eligibility_pupil *pupils, int32_t pupil_count, const eligibility_vacancy *vacancies,
+                        int32_t vacancy_count, eligibility_explanation *explanations, const char *context) {
+  eligibility_problem problem;
+  build_ok(pupils, pupil_count, vacancies, vacancy_count, NULL, &problem, context);
+  matcher_solution solution;
+  solve_and_verify(&problem.problem, NULL, &solution, context);
+  matcher_error error = {{0}};
+  cr_assert_eq(eligibility_explain(pupils, pupil_count, vacancies, vacancy_count, NULL, &problem, &solution, NULL,
+                                   explanations, &error),
+               MATCHER_OK, "%s: %s", context, error.message);
+  matcher_solution_free(&solution);
+  eligibility_problem_free(&problem);
 }
 
 static void expect_help_contains(const eligibility_explanation *explanation, const char *fragment) {
-    cr_expect(strstr(explanation->help, fragment) != NULL, "help '%s' lacks '%s'", explanation->help, fragment);
+  cr_expect(strstr(explanation->help, fragment) != NULL, "help '%s' lacks '%s'", explanation->help, fragment);
 }
 
 Test(eligibility, explain_no_recognised_vacancy) {
-    eligibility_vacancy vacancies[2] = {make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1),
-                                        make_vacancy(2, 1, ANTWERP_LAT, ANTWERP_LON, 1)};
-    vacancies[0].recognised = 0;
-    eligibility_pupil pupils[2] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 15000),
-                                   make_pupil(3, ANTWERP_LAT, ANTWERP_LON, 15000)};
-    eligibility_explanation explanations[2];
-    explain_one(pupils, 2, vacancies, 2, explanations, "no recognised");
-    cr_expect_eq(explanations[0].reason, ELIGIBILITY_NO_RECOGNISED_VACANCY);
-    cr_expect_eq(explanations[0].candidates_after_rule, 1, "one vacancy in the training, not recognised");
-    expect_help_contains(&explanations[0], "No open place in this training at a company recognised for it.");
-    cr_expect_eq(explanations[0].hint, ELIGIBILITY_HINT_NEW_PLACE);
-    cr_expect_eq(explanations[0].hint_vacancy, -1, "near the pupil's home");
-    expect_help_contains(&explanations[0], "1 more REGULAR seat in this training on Mon, Tue (A and B), near the pupil's home (within 15 km), would place this pupil");
-    cr_expect_eq(explanations[1].reason, ELIGIBILITY_NO_RECOGNISED_VACANCY, "training without vacancies");
-    cr_expect_eq(explanations[1].candidates_after_rule, 0);
+  eligibility_vacancy vacancies[2] = {make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1),
+                                      make_vacancy(2, 1, ANTWERP_LAT, ANTWERP_LON, 1)};
+  vacancies[0].recognised = 0;
+  eligibility_pupil pupils[2] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 15000),
+                                 make_pupil(3, ANTWERP_LAT, ANTWERP_LON, 15000)};
+  eligibility_explanation explanations[2];
+  explain_one(pupils, 2, vacancies, 2, explanations, "no recognised");
+  cr_expect_eq(explanations[0].reason, ELIGIBILITY_NO_RECOGNISED_VACANCY);
+  cr_expect_eq(explanations[0].candidates_after_rule, 1, "one vacancy in the training, not recognised");
+  expect_help_contains(&explanations[0], "No open place in this training at a company recognised for it.");
+  cr_expect_eq(explanations[0].hint, ELIGIBILITY_HINT_NEW_PLACE);
+  cr_expect_eq(explanations[0].hint_vacancy, -1, "near the pupil's home");
+  expect_help_contains(&explanations[0], "1 more REGULAR seat in this training on Mon, Tue (A and B), near the pupil's "
+                                         "home (within 15 km), would place this pupil");
+  cr_expect_eq(explanations[1].reason, ELIGIBILITY_NO_RECOGNISED_VACANCY, "training without vacancies");
+  cr_expect_eq(explanations[1].candidates_after_rule, 0);
 }
 
 Test(eligibility, explain_readiness_too_low) {
-    eligibility_vacancy vacancies[1] = {make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1)};
-    vacancies[0].min_readiness = READINESS_NOT_READY;
-    eligibility_pupil pupils[1] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 15000)};
-    pupils[0].readiness = READINESS_NOT_READY;
-    eligibility_explanation explanations[1];
-    explain_one(pupils, 1, vacancies, 1, explanations, "readiness");
-    cr_expect_eq(explanations[0].reason, ELIGIBILITY_READINESS_TOO_LOW);
-    cr_expect_eq(explanations[0].candidates_after_rule, 1);
-    expect_help_contains(&explanations[0], "only a PREPARATORY place will do");
-    cr_expect_eq(explanations[0].hint, ELIGIBILITY_HINT_NEW_PLACE);
-    cr_expect_eq(explanations[0].hint_preparatory, 1);
-    cr_expect_eq(explanations[0].hint_vacancy, 0, "at the location of the place it cannot take");
-    expect_help_contains(&explanations[0], "1 more PREPARATORY seat in this training on Mon, Tue (A and B), at the location of vacancy 0 (0 km)");
+  eligibility_vacancy vacancies[1] = {make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1)};
+  vacancies[0].min_readiness = READINESS_NOT_READY;
+  eligibility_pupil pupils[1] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 15000)};
+  pupils[0].readiness = READINESS_NOT_READY;
+  eligibility_explanation explanations[1];
+  explain_one(pupils, 1, vacancies, 1, explanations, "readiness");
+  cr_expect_eq(explanations[0].reason, ELIGIBILITY_READINESS_TOO_LOW);
+  cr_expect_eq(explanations[0].candidates_after_rule, 1);
+  expect_help_contains(&explanations[0], "only a PREPARATORY place will do");
+  cr_expect_eq(explanations[0].hint, ELIGIBILITY_HINT_NEW_PLACE);
+  cr_expect_eq(explanations[0].hint_preparatory, 1);
+  cr_expect_eq(explanations[0].hint_vacancy, 0, "at the location of the place it cannot take");
+  expect_help_contains(
+      &explanations[0],
+      "1 more PREPARATORY seat in this training on Mon, Tue (A and B), at the location of vacancy 0 (0 km)");
 }
 
 Test(eligibility, explain_none_within_commute) {
-    /* Two places, the nearer 41.6 km away; the pupil commutes 15 km. */
-    eligibility_vacancy vacancies[2] = {make_vacancy(1, 1, BRUSSELS_LAT, BRUSSELS_LON, 1),
-                                        make_vacancy(1, 2, BRUSSELS_LAT - 100000, BRUSSELS_LON, 1)};
-    eligibility_pupil pupils[1] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 15000)};
-    eligibility_explanation explanations[1];
-    explain_one(pupils, 1, vacancies, 2, explanations, "commute");
-    cr_expect_eq(explanations[0].reason, ELIGIBILITY_NONE_WITHIN_COMMUTE);
-    cr_expect_eq(explanations[0].candidates_after_rule, 2);
-    cr_expect_eq(explanations[0].nearest_distance_m, 41573);
-    cr_expect_eq(explanations[0].nearest_vacancy, 0);
-    expect_help_contains(&explanations[0], "No place in this training within the commute of 15 km; the nearest that fits otherwise is vacancy 0 at 41.6 km.");
-    expect_help_contains(&explanations[0], "near the pupil's home (within 15 km), would place this pupil");
+  /* Two places, the nearer 41.6 km away; the pupil commutes 15 km. */
+  eligibility_vacancy vacancies[2] = {make_vacancy(1, 1, BRUSSELS_LAT, BRUSSELS_LON, 1),
+                                      make_vacancy(1, 2, BRUSSELS_LAT - 100000, BRUSSELS_LON, 1)};
+  eligibility_pupil pupils[1] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 15000)};
+  eligibility_explanation explanations[1];
+  explain_one(pupils, 1, vacancies, 2, explanations, "commute");
+  cr_expect_eq(explanations[0].reason, ELIGIBILITY_NONE_WITHIN_COMMUTE);
+  cr_expect_eq(explanations[0].candidates_after_rule, 2);
+  cr_expect_eq(explanations[0].nearest_distance_m, 41573);
+  cr_expect_eq(explanations[0].nearest_vacancy, 0);
+  expect_help_contains(&explanations[0], "No place in this training within the commute of 15 km; the nearest that fits "
+                                         "otherwise is vacancy 0 at 41.6 km.");
+  expect_help_contains(&explanations[0], "near the pupil's home (within 15 km), would place this pupil");
 }
 
 Test(eligibility, explain_no_compatible_days) {
-    eligibility_vacancy vacancies[1] = {make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1)};
-    vacancies[0].day_mask = WEEK_A(MON) | WEEK_B(MON | TUE);
-    eligibility_pupil pupils[2] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 15000),
-                                   make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 12500)};
-    pupils[1].day_mask = WEEK_A(TUE | WED) | WEEK_B(MON);
-    eligibility_explanation explanations[2];
-    explain_one(pupils, 2, vacancies, 1, explanations, "days");
-    cr_expect_eq(explanations[0].reason, ELIGIBILITY_NO_COMPATIBLE_DAYS);
-    cr_expect_eq(explanations[0].candidates_after_rule, 1);
-    expect_help_contains(&explanations[0], "within 15 km do not cover the pupil's days, Mon, Tue (A and B).");
-    cr_expect_eq(explanations[1].reason, ELIGIBILITY_NO_COMPATIBLE_DAYS);
-    expect_help_contains(&explanations[1], "within 12.5 km do not cover the pupil's days, Tue, Wed (A) and Mon (B).");
-    /* The hints: one place on each pupil's own days at that location; they do not compete. */
-    cr_expect_eq(explanations[0].hint, ELIGIBILITY_HINT_NEW_PLACE);
-    cr_expect_eq(explanations[0].hint_seats, 1);
-    expect_help_contains(&explanations[1], "1 more REGULAR seat in this training on Tue, Wed (A) and Mon (B), at the location of vacancy 0");
+  eligibility_vacancy vacancies[1] = {make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1)};
+  vacancies[0].day_mask = WEEK_A(MON) | WEEK_B(MON | TUE);
+  eligibility_pupil pupils[2] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 15000),
+                                 make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 12500)};
+  pupils[1].day_mask = WEEK_A(TUE | WED) | WEEK_B(MON);
+  eligibility_explanation explanations[2];
+  explain_one(pupils, 2, vacancies, 1, explanations, "days");
+  cr_expect_eq(explanations[0].reason, ELIGIBILITY_NO_COMPATIBLE_DAYS);
+  cr_expect_eq(explanations[0].candidates_after_rule, 1);
+  expect_help_contains(&explanations[0], "within 15 km do not cover the pupil's days, Mon, Tue (A and B).");
+  cr_expect_eq(explanations[1].reason, ELIGIBILITY_NO_COMPATIBLE_DAYS);
+  expect_help_contains(&explanations[1], "within 12.5 km do not cover the pupil's days, Tue, Wed (A) and Mon (B).");
+  /* The hints: one place on each pupil's own days at that location; they do not compete. */
+  cr_expect_eq(explanations[0].hint, ELIGIBILITY_HINT_NEW_PLACE);
+  cr_expect_eq(explanations[0].hint_seats, 1);
+  expect_help_contains(
+      &explanations[1],
+      "1 more REGULAR seat in this training on Tue, Wed (A) and Mon (B), at the location of vacancy 0");
 }
 
 Test(eligibility, explain_all_excluded) {
-    static const int32_t excluded[] = {1, 2};
-    eligibility_vacancy vacancies[2] = {make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1),
-                                        make_vacancy(1, 2, ANTWERP_LAT, ANTWERP_LON, 1)};
-    eligibility_pupil pupils[1] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 15000)};
-    pupils[0].excluded_companies = excluded;
-    pupils[0].excluded_count = 2;
-    eligibility_explanation explanations[1];
-    explain_one(pupils, 1, vacancies, 2, explanations, "excluded");
-    cr_expect_eq(explanations[0].reason, ELIGIBILITY_ALL_EXCLUDED);
-    cr_expect_eq(explanations[0].candidates_after_rule, 2);
-    expect_help_contains(&explanations[0], "The 2 suitable places in this training within 15 km are all at companies excluded");
-    cr_expect_eq(explanations[0].hint_new_company, 1);
-    expect_help_contains(&explanations[0], "at another company at the location of vacancy 0");
+  static const int32_t excluded[] = {1, 2};
+  eligibility_vacancy vacancies[2] = {make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1),
+                                      make_vacancy(1, 2, ANTWERP_LAT, ANTWERP_LON, 1)};
+  eligibility_pupil pupils[1] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 15000)};
+  pupils[0].excluded_companies = excluded;
+  pupils[0].excluded_count = 2;
+  eligibility_explanation explanations[1];
+  explain_one(pupils, 1, vacancies, 2, explanations, "excluded");
+  cr_expect_eq(explanations[0].reason, ELIGIBILITY_ALL_EXCLUDED);
+  cr_expect_eq(explanations[0].candidates_after_rule, 2);
+  expect_help_contains(&explanations[0],
+                       "The 2 suitable places in this training within 15 km are all at companies excluded");
+  cr_expect_eq(explanations[0].hint_new_company, 1);
+  expect_help_contains(&explanations[0], "at another company at the location of vacancy 0");
 }
 
 Test(eligibility, explain_seats_taken) {
-    /* Two pupils, one seat: the one who waited longer has the better claim. */
-    eligibility_vacancy vacancies[1] = {make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1)};
-    eligibility_pupil pupils[2] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 15000),
-                                   make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 15000)};
-    pupils[0].waiting_days = 10;
-    pupils[1].waiting_days = 40;
-    eligibility_explanation explanations[2];
-    explain_one(pupils, 2, vacancies, 1, explanations, "seats");
-    cr_expect_eq(explanations[1].reason, ELIGIBILITY_PLACED);
-    cr_expect_eq(explanations[1].help[0], '\0');
-    cr_expect_eq(explanations[0].reason, ELIGIBILITY_SEATS_TAKEN);
-    cr_expect_eq(explanations[0].eligible_seats, 1);
-    cr_expect_eq(explanations[0].stronger_claims, 1);
-    cr_expect_eq(explanations[0].equal_claims, 0);
-    cr_expect_eq(explanations[0].nearest_distance_m, -1);
-    expect_help_contains(&explanations[0], "All 1 seats of the 1 eligible places are held, each by a claim at least as strong: 1 stronger");
-    cr_expect_eq(explanations[0].hint, ELIGIBILITY_HINT_MORE_SEATS);
-    expect_help_contains(&explanations[0], "1 more seat at vacancy 0 (REGULAR, 0 km) would place this pupil (checked by re-solving).");
+  /* Two pupils, one seat: the one who waited longer has the better claim. */
+  eligibility_vacancy vacancies[1] = {make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1)};
+  eligibility_pupil pupils[2] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 15000),
+                                 make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 15000)};
+  pupils[0].waiting_days = 10;
+  pupils[1].waiting_days = 40;
+  eligibility_explanation explanations[2];
+  explain_one(pupils, 2, vacancies, 1, explanations, "seats");
+  cr_expect_eq(explanations[1].reason, ELIGIBILITY_PLACED);
+  cr_expect_eq(explanations[1].help[0], '\0');
+  cr_expect_eq(explanations[0].reason, ELIGIBILITY_SEATS_TAKEN);
+  cr_expect_eq(explanations[0].eligible_seats, 1);
+  cr_expect_eq(explanations[0].stronger_claims, 1);
+  cr_expect_eq(explanations[0].equal_claims, 0);
+  cr_expect_eq(explanations[0].nearest_distance_m, -1);
+  expect_help_contains(&explanations[0],
+                       "All 1 seats of the 1 eligible places are held, each by a claim at least as strong: 1 stronger");
+  cr_expect_eq(explanations[0].hint, ELIGIBILITY_HINT_MORE_SEATS);
+  expect_help_contains(&explanations[0],
+                       "1 more seat at vacancy 0 (REGULAR, 0 km) would place this pupil (checked by re-solving).");
 }
 
 Test(eligibility, explain_refuses_bad_solution) {
-    eligibility_vacancy vacancies[1] = {make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1)};
-    eligibility_pupil pupils[1] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 15000)};
-    int32_t vacancy_of_pupil[1] = {3};
-    matcher_solution solution;
-    memset(&solution, 0, sizeof solution);
-    solution.vacancy_of_pupil = vacancy_of_pupil;
-    eligibility_explanation explanations[1];
-    eligibility_problem problem;
-    build_ok(pupils, 1, vacancies, 1, NULL, &problem, "bad solution");
-    matcher_error error = {{0}};
-    cr_expect_eq(eligibility_explain(pupils, 1, vacancies, 1, NULL, &problem, &solution, NULL, explanations, &error),
-                 MATCHER_INVALID);
-    cr_expect(strstr(error.message, "pupil 0 placed at vacancy 3") != NULL, "%s", error.message);
-    /* A solution that leaves the pupil beside the free seat is not explained: its reason would lie. */
-    vacancy_of_pupil[0] = MATCHER_UNPLACED;
-    cr_expect_eq(eligibility_explain(pupils, 1, vacancies, 1, NULL, &problem, &solution, NULL, explanations, &error),
-                 MATCHER_NOT_OPTIMAL);
-    cr_expect(strstr(error.message, "beside a free seat") != NULL, "%s", error.message);
-    eligibility_problem_free(&problem);
+  eligibility_vacancy vacancies[1] = {make_vacancy(1, 1, ANTWERP_LAT, ANTWERP_LON, 1)};
+  eligibility_pupil pupils[1] = {make_pupil(1, ANTWERP_LAT, ANTWERP_LON, 15000)};
+  int32_t vacancy_of_pupil[1] = {3};
+  matcher_solution solution;
+  memset(&solution, 0, sizeof solution);
+  solution.vacancy_of_pupil = vacancy_of_pupil;
+  eligibility_explanation explanations[1];
+  eligibility_problem problem;
+  build_ok(pupils, 1, vacancies, 1, NULL, &problem, "bad solution");
+  matcher_error error = {{0}};
+  cr_expect_eq(eligibility_explain(pupils, 1, vacancies, 1, NULL, &problem, &solution, NULL, explanations, &error),
+               MATCHER_INVALID);
+  cr_expect(strstr(error.message, "pupil 0 placed at vacancy 3") != NULL, "%s", error.message);
+  /* A solution that leaves the pupil beside the free seat is not explained: its reason would lie. */
+  vacancy_of_pupil[0] = MATCHER_UNPLACED;
+  cr_expect_eq(eligibility_explain(pupils, 1, vacancies, 1, NULL, &problem, &solution, NULL, explanations, &error),
+               MATCHER_NOT_OPTIMAL);
+  cr_expect(strstr(error.message, "beside a free seat") != NULL, "%s", error.message);
+  eligibility_problem_free(&problem);
 }
 
 /* ---- reuse of a previous build ---------------------------------------------------------- */
 
 static uint32_t reuse_seed = 12345;
 static int32_t reuse_rand(int32_t n) {
-    reuse_seed = reuse_seed * 1103515245u + 12345u;
-    return (int32_t)((reuse_seed >> 8) % (uint32_t)n);
+  reuse_seed = reuse_seed * 1103515245u + 12345u;
+  return (int32_t)((reuse_seed >> 8) % (uint32_t)n);
 }
 
 /* Pairs and distances of two builds are the same, pair for pair. */
 static void assert_same_problem(const eligibility_problem *a, const eligibility_problem *b) {
-    cr_assert_eq(a->problem.pair_count, b->problem.pair_count, "pairs: %lld vs %lld", (long long)a->problem.pair_count,
-                 (long long)b->problem.pair_count);
-    for (int64_t k = 0; k < a->problem.pair_count; k++) {
-        cr_assert_eq(a->pairs[k].pupil, b->pairs[k].pupil, "pair %lld", (long long)k);
-        cr_assert_eq(a->pairs[k].vacancy, b->pairs[k].vacancy, "pair %lld", (long long)k);
-        cr_assert_eq(a->pairs[k].cost, b->pairs[k].cost, "pair %lld", (long long)k);
-        cr_assert_eq(a->pair_distance_m[k], b->pair_distance_m[k], "pair %lld", (long long)k);
-    }
-    for (int32_t i = 0; i < a->problem.pupil_count; i++) cr_assert_eq(a->unplaced_penalty[i], b->unplaced_penalty[i]);
-    for (int32_t j = 0; j < a->problem.vacancy_count; j++) cr_assert_eq(a->seats[j], b->seats[j]);
+  cr_assert_eq(a->problem.pair_count, b->problem.pair_count, "pairs: %lld vs %lld", (long long)a->problem.pair_count,
+               (long long)b->problem.pair_count);
+  for (int64_t k = 0; k < a->problem.pair_count; k++) {
+    cr_assert_eq(a->pairs[k].pupil, b->pairs[k].pupil, "pair %lld", (long long)k);
+    cr_assert_eq(a->pairs[k].vacancy, b->pairs[k].vacancy, "pair %lld", (long long)k);
+    cr_assert_eq(a->pairs[k].cost, b->pairs[k].cost, "pair %lld", (long long)k);
+    cr_assert_eq(a->pair_distance_m[k], b->pair_distance_m[k], "pair %lld", (long long)k);
+  }
+  for (int32_t i = 0; i < a->problem.pupil_count; i++) cr_assert_eq(a->unplaced_penalty[i], b->unplaced_penalty[i]);
+  for (int32_t j = 0; j < a->problem.vacancy_count; j++) cr_assert_eq(a->seats[j], b->seats[j]);
 }
 
 /* After random changes to pupils (moves, commutes, days, exclusions, proposals, fixing) and
  * vacancies (moves, closing, days, companies, new ones, removed ones), the build that reuses
  * the previous pairs equals a fresh build, and it did reuse most pupils. */
 Test(eligibility, build_reusing_equals_a_fresh_build) {
-    enum { PUPILS = 600, VACANCIES = 300, TRAININGS = 3, COMPANIES = 40 };
-    static eligibility_pupil before[PUPILS], after[PUPILS];
-    static eligibility_vacancy old_vacancies[VACANCIES], vacancies[VACANCIES + 20];
-    static int32_t excluded_before[PUPILS], excluded_after[PUPILS];
-    int32_t same_pupil[PUPILS], same_vacancy[VACANCIES + 20];
-    for (int32_t j = 0; j < VACANCIES; j++) {
-        old_vacancies[j] = make_vacancy(reuse_rand(TRAININGS), reuse_rand(COMPANIES), ANTWERP_LAT + reuse_rand(200000) - 100000,
-                                        ANTWERP_LON + reuse_rand(300000) - 150000, 1 + reuse_rand(3));
-        old_vacancies[j].day_mask = reuse_rand(4) ? ELIGIBILITY_DAY_MASK_ALL : WEEK_A(MON | TUE) | WEEK_B(MON | TUE);
-        old_vacancies[j].preparatory = reuse_rand(5) == 0;
-    }
-    for (int32_t i = 0; i < PUPILS; i++) {
-        before[i] = make_pupil(reuse_rand(TRAININGS), ANTWERP_LAT + reuse_rand(200000) - 100000,
-                               ANTWERP_LON + reuse_rand(300000) - 150000, 5000 + reuse_rand(20000));
-        before[i].readiness = (uint8_t)reuse_rand(3);
-        excluded_before[i] = reuse_rand(COMPANIES);
-        before[i].excluded_companies = &excluded_before[i];
-        before[i].excluded_count = reuse_rand(3) == 0;
-        before[i].waiting_days = reuse_rand(100);
-    }
-    eligibility_problem first;
-    matcher_error error = {{0}};
-    cr_assert_eq(eligibility_build(before, PUPILS, old_vacancies, VACANCIES, NULL, &first, &error), MATCHER_OK, "%s",
-                 error.message);
+  enum { PUPILS = 600, VACANCIES = 300, TRAININGS = 3, COMPANIES = 40 };
+  static eligibility_pupil before[PUPILS], after[PUPILS];
+  static eligibility_vacancy old_vacancies[VACANCIES], vacancies[VACANCIES + 20];
+  static int32_t excluded_before[PUPILS], excluded_after[PUPILS];
+  int32_t same_pupil[PUPILS], same_vacancy[VACANCIES + 20];
+  for (int32_t j = 0; j < VACANCIES; j++) {
+    old_vacancies[j] =
+        make_vacancy(reuse_rand(TRAININGS), reuse_rand(COMPANIES), ANTWERP_LAT + reuse_rand(200000) - 100000,
+                     ANTWERP_LON + reuse_rand(300000) - 150000, 1 + reuse_rand(3));
+    old_vacancies[j].day_mask = reuse_rand(4) ? ELIGIBILITY_DAY_MASK_ALL : WEEK_A(MON | TUE) | WEEK_B(MON | TUE);
+    old_vacancies[j].preparatory = reuse_rand(5) == 0;
+  }
+  for (int32_t i = 0; i < PUPILS; i++) {
+    before[i] = make_pupil(reuse_rand(TRAININGS), ANTWERP_LAT + reuse_rand(200000) - 100000,
+                           ANTWERP_LON + reuse_rand(300000) - 150000, 5000 + reuse_rand(20000));
+    before[i].readiness = (uint8_t)reuse_rand(3);
+    excluded_before[i] = reuse_rand(COMPANIES);
+    before[i].excluded_companies = &excluded_before[i];
+    before[i].excluded_count = reuse_rand(3) == 0;
+    before[i].waiting_days = reuse_rand(100);
+  }
+  eligibility_problem first;
+  matcher_error error = {{0}};
+  cr_assert_eq(eligibility_build(before, PUPILS, old_vacancies, VACANCIES, NULL, &first, &error), MATCHER_OK, "%s",
+               error.message);
 
-    /* The changes: vacancy j now is old j + 5 (the first five removed), twenty new at the end. */
-    int32_t vacancy_count = VACANCIES - 5 + 20;
-    for (int32_t j = 0; j < vacancy_count; j++) {
-        int32_t old = j + 5;
-        if (old < VACANCIES) {
-            vacancies[j] = old_vacancies[old];
-            same_vacancy[j] = old;
-            int change = reuse_rand(20);
-            if (change == 0) vacancies[j].lat_e6 += 3000;
-            if (change == 1) vacancies[j].open = 0;
-            if (change == 2) vacancies[j].day_mask = WEEK_A(MON);
-            if (change == 3) vacancies[j].company = (vacancies[j].company + 1) % COMPANIES;
-            if (change == 4) vacancies[j].seats += 2; /* seats only: still reusable */
-        } else {
-            vacancies[j] = make_vacancy(reuse_rand(TRAININGS), reuse_rand(COMPANIES), ANTWERP_LAT + reuse_rand(200000) - 100000,
-                                        ANTWERP_LON + reuse_rand(300000) - 150000, 2);
-            same_vacancy[j] = -1;
-        }
+  /* The changes: vacancy j now is old j + 5 (the first five removed), twenty new at the end. */
+  int32_t vacancy_count = VACANCIES - 5 + 20;
+  for (int32_t j = 0; j < vacancy_count; j++) {
+    int32_t old = j + 5;
+    if (old < VACANCIES) {
+      vacancies[j] = old_vacancies[old];
+      same_vacancy[j] = old;
+      int change = reuse_rand(20);
+      if (change == 0) vacancies[j].lat_e6 += 3000;
+      if (change == 1) vacancies[j].open = 0;
+      if (change == 2) vacancies[j].day_mask = WEEK_A(MON);
+      if (change == 3) vacancies[j].company = (vacancies[j].company + 1) % COMPANIES;
+      if (change == 4) vacancies[j].seats += 2; /* seats only: still reusable */
+    } else {
+      vacancies[j] =
+          make_vacancy(reuse_rand(TRAININGS), reuse_rand(COMPANIES), ANTWERP_LAT + reuse_rand(200000) - 100000,
+                       ANTWERP_LON + reuse_rand(300000) - 150000, 2);
+      same_vacancy[j] = -1;
     }
-    for (int32_t i = 0; i < PUPILS; i++) {
-        after[i] = before[i];
-        excluded_after[i] = excluded_before[i];
-        after[i].excluded_companies = &excluded_after[i];
-        after[i].waiting_days++;
-        same_pupil[i] = i;
-        int change = reuse_rand(40);
-        if (change == 0) after[i].lat_e6 += 5000;
-        if (change == 1) after[i].max_commute_m += 3000;
-        if (change == 2) after[i].day_mask = WEEK_A(MON);
-        if (change == 3) after[i].excluded_count = 1, excluded_after[i] = (excluded_after[i] + 1) % COMPANIES;
-        if (change == 4 && first.problem.pair_count > 0) after[i].fixed_vacancy = reuse_rand(vacancy_count);
-        if (change == 5) after[i].proposed_vacancy = reuse_rand(vacancy_count); /* cost only */
-        if (change == 6) after[i].readiness = (uint8_t)((after[i].readiness + 1) % 3);
-        if (change == 7) same_pupil[i] = -1; /* a new pupil in an old one's place */
-    }
-    eligibility_previous previous = {before, PUPILS, old_vacancies, VACANCIES, {0}, first.pairs, first.pair_distance_m,
-                                     first.problem.pair_count, same_pupil, same_vacancy};
-    eligibility_default_weights(&previous.weights);
-    eligibility_problem fresh, reused;
-    cr_assert_eq(eligibility_build(after, PUPILS, vacancies, vacancy_count, NULL, &fresh, &error), MATCHER_OK, "%s",
-                 error.message);
-    cr_assert_eq(eligibility_build_reusing(after, PUPILS, vacancies, vacancy_count, NULL, &previous, &reused, &error),
-                 MATCHER_OK, "%s", error.message);
-    cr_assert_gt(fresh.problem.pair_count, PUPILS, "the instance has pairs to compare");
-    assert_same_problem(&fresh, &reused);
-    cr_assert_gt(reused.reused_pupils, PUPILS * 3 / 4, "most pupils are reused: %d", reused.reused_pupils);
-    cr_assert_lt(reused.reused_pupils, PUPILS, "changed and fixed pupils are searched again");
+  }
+  for (int32_t i = 0; i < PUPILS; i++) {
+    after[i] = before[i];
+    excluded_after[i] = excluded_before[i];
+    after[i].excluded_companies = &excluded_after[i];
+    after[i].waiting_days++;
+    same_pupil[i] = i;
+    int change = reuse_rand(40);
+    if (change == 0) after[i].lat_e6 += 5000;
+    if (change == 1) after[i].max_commute_m += 3000;
+    if (change == 2) after[i].day_mask = WEEK_A(MON);
+    if (change == 3) after[i].excluded_count = 1, excluded_after[i] = (excluded_after[i] + 1) % COMPANIES;
+    if (change == 4 && first.problem.pair_count > 0) after[i].fixed_vacancy = reuse_rand(vacancy_count);
+    if (change == 5) after[i].proposed_vacancy = reuse_rand(vacancy_count); /* cost only */
+    if (change == 6) after[i].readiness = (uint8_t)((after[i].readiness + 1) % 3);
+    if (change == 7) same_pupil[i] = -1; /* a new pupil in an old one's place */
+  }
+  eligibility_previous previous = {before,     PUPILS,      old_vacancies,         VACANCIES,
+                                   {0},        first.pairs, first.pair_distance_m, first.problem.pair_count,
+                                   same_pupil, same_vacancy};
+  eligibility_default_weights(&previous.weights);
+  eligibility_problem fresh, reused;
+  cr_assert_eq(eligibility_build(after, PUPILS, vacancies, vacancy_count, NULL, &fresh, &error), MATCHER_OK, "%s",
+               error.message);
+  cr_assert_eq(eligibility_build_reusing(after, PUPILS, vacancies, vacancy_count, NULL, &previous, &reused, &error),
+               MATCHER_OK, "%s", error.message);
+  cr_assert_gt(fresh.problem.pair_count, PUPILS, "the instance has pairs to compare");
+  assert_same_problem(&fresh, &reused);
+  cr_assert_gt(reused.reused_pupils, PUPILS * 3 / 4, "most pupils are reused: %d", reused.reused_pupils);
+  cr_assert_lt(reused.reused_pupils, PUPILS, "changed and fixed pupils are searched again");
 
-    /* Other rule weights: nothing may be reused. */
-    previous.weights.start_window_days++;
-    eligibility_problem_free(&reused);
-    cr_assert_eq(eligibility_build_reusing(after, PUPILS, vacancies, vacancy_count, NULL, &previous, &reused, &error),
-                 MATCHER_OK);
-    cr_assert_eq(reused.reused_pupils, 0);
-    assert_same_problem(&fresh, &reused);
-    eligibility_problem_free(&first);
-    eligibility_problem_free(&fresh);
-    eligibility_problem_free(&reused);
+  /* Other rule weights: nothing may be reused. */
+  previous.weights.start_window_days++;
+  eligibility_problem_free(&reused);
+  cr_assert_eq(eligibility_build_reusing(after, PUPILS, vacancies, vacancy_count, NULL, &previous, &reused, &error),
+               MATCHER_OK);
+  cr_assert_eq(reused.reused_pupils, 0);
+  assert_same_problem(&fresh, &reused);
+  eligibility_problem_free(&first);
+  eligibility_problem_free(&fresh);
+  eligibility_problem_free(&reused);
 }
