@@ -1036,28 +1036,32 @@ static void on_watchdog(evutil_socket_t fd, short events, void *arg) {
   }
 }
 
-int lp_store_read(lp_store *store, redisCallbackFn *callback, void *privdata, uint64_t *seq, const char *format, ...) {
-  if (!store->redis || !store->connected || store->freeing) return -1;
-  /* Queued commits go out first, so that the wire order is the order of commit_seq. */
+/* Sends one command after every commit made so far (queued commits go out first, so that the
+ * wire order is the order of commit_seq); 0, or -1 when there is no link. */
+static int send_after_commits(lp_store *store, redisCallbackFn *callback, void *privdata, const char *format,
+                              va_list args) {
   if (store->unsent_count > 0) flush_batch(-1, 0, store);
   if (!store->redis) return -1;
+  return redisvAsyncCommand(store->redis, callback, privdata, format, args) == REDIS_OK ? 0 : -1;
+}
+
+int lp_store_read(lp_store *store, redisCallbackFn *callback, void *privdata, uint64_t *seq, const char *format, ...) {
+  if (!store->redis || !store->connected || store->freeing) return -1;
   va_list args;
   va_start(args, format);
-  int rc = redisvAsyncCommand(store->redis, callback, privdata, format, args);
+  int rc = send_after_commits(store, callback, privdata, format, args);
   va_end(args);
   *seq = store->commit_seq;
-  return rc == REDIS_OK ? 0 : -1;
+  return rc;
 }
 
 int lp_store_send(lp_store *store, redisCallbackFn *callback, void *privdata, const char *format, ...) {
   if (!store->redis || store->freeing) return -1;
-  if (store->unsent_count > 0) flush_batch(-1, 0, store); /* after every commit made so far */
-  if (!store->redis) return -1;
   va_list args;
   va_start(args, format);
-  int rc = redisvAsyncCommand(store->redis, callback, privdata, format, args);
+  int rc = send_after_commits(store, callback, privdata, format, args);
   va_end(args);
-  return rc == REDIS_OK ? 0 : -1;
+  return rc;
 }
 
 bool lp_store_closing(const lp_store *store) { return store->freeing; }

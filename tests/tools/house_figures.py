@@ -14,10 +14,13 @@ WINDOW = int(os.environ.get("DUPLICATE_LINES", "6"))  # identical normalised lin
 
 
 def sources(root):
+    """Every .c file under the production folders, sub-folders included (clients/lib, cli, ...)."""
     for folder in PRODUCTION:
-        for name in sorted(os.listdir(os.path.join(root, folder))):
-            if name.endswith(".c"):
-                yield os.path.join(folder, name)
+        for here, dirs, names in sorted(os.walk(os.path.join(root, folder))):
+            dirs.sort()
+            for name in sorted(names):
+                if name.endswith(".c"):
+                    yield os.path.relpath(os.path.join(here, name), root)
 
 
 def functions(root):
