@@ -24,7 +24,7 @@ enum { SENTINEL_TIMEOUT_MS = 500 };
 int lp_redis_address(const char *text, leerplek_address *address, char *error, size_t error_size) {
   char reason[300];
   if (leerplek_address_parse(text, address, reason, sizeof reason) != 0) {
-    snprintf(error, error_size, "redis address %s", reason);
+    snprintf(error, error_size, "redis address %.200s", reason);
     return -1;
   }
   if (!address->is_unix && !address->host_is_ip) {
