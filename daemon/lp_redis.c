@@ -17,8 +17,9 @@
 #include "lp_alloc.h"
 #include "lp_log.h"
 
-/* Each Sentinel gets this long (at most redis_timeout_ms) to answer: they are asked one after
- * the other, on the event loop, while a link reconnects. */
+/* Each Sentinel gets this long (at most redis_timeout_ms) to answer; they are asked one after
+ * the other: on async links while a link reconnects (lp_redis_primary_async), synchronously
+ * only before the loop serves or on a loading thread (lp_redis_primary). */
 enum { SENTINEL_TIMEOUT_MS = 500 };
 
 int lp_redis_address(const char *text, leerplek_address *address, char *error, size_t error_size) {
