@@ -19,7 +19,7 @@ struct lp_change {
   lp_daemon *daemon;
   lp_txn *txn;
   change_record *records;
-  size_t count;
+  size_t count, capacity;
 };
 
 lp_change *lp_change_begin(lp_daemon *daemon, const char *op, enum lp_kind kind, const char *key, const char *actor,
@@ -51,7 +51,11 @@ void lp_change_event(lp_change *change, const char *op, enum lp_kind kind, const
 }
 
 static void remember(lp_change *change, enum lp_kind kind, const char *key, void *value, void (*free_value)(void *)) {
-  change->records = lp_realloc(change->records, (change->count + 1) * sizeof *change->records);
+  /* Doubling: a dispatch plan or a deadline sweep puts thousands of records in one change. */
+  if (change->count == change->capacity) {
+    change->capacity = change->capacity ? 2 * change->capacity : 8;
+    change->records = lp_realloc(change->records, change->capacity * sizeof *change->records);
+  }
   change->records[change->count++] = (change_record){kind, lp_strdup(key), value, free_value};
 }
 
