@@ -437,69 +437,139 @@ static void fill_actor(txn_event *event) {
   event->detail.actor_role = LEERPLEK__V1__ROLE__ROLE_COORDINATOR;
 }
 
-/* XADD of one event and ZADD of its id to the history index of each subject it names, in one
- * script so that the index holds the id Redis assigns. Index members are the id zero-padded
- * ("%013ms-%010seq") with score 0: lexical order is then the stream's order, so a page is one
- * ZRANGEBYLEX. Entries trimmed from the stream (MAXLEN ~) leave the indexes as well. */
-static const char XADD_SCRIPT[] =
-    "local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, 2))\n"
+/* The events of one block, in one script: per event an XADD and a ZADD of its id to the history
+ * index of each subject it names, so that the index holds the id Redis assigns. Index members
+ * are the id zero-padded ("%013ms-%010seq") with score 0: lexical order is then the stream's
+ * order, so a page is one ZRANGEBYLEX. Entries trimmed from the stream (MAXLEN ~) leave the
+ * indexes as well: each index an event names is cut below the stream's first entry as it is
+ * after that event's XADD. One call per block instead of one per event (a rematch's slice has
+ * thousands): the script is parsed once, the stream's first entry is read again only when an
+ * XADD may have trimmed (the stream above ARGV[1]), and an index already cut at that first
+ * entry in this call is not cut again (nothing below it was added since), so the stream and
+ * every index end exactly as with one call per event.
+ * KEYS: the stream, then the index keys of every event in order. ARGV: 1 the stream's MAXLEN,
+ * then per event its number of index keys and the values of instance, op, kind, key, actor,
+ * event. Returns the number of events added. */
+static const char EVENTS_SCRIPT[] =
+    "local stream, max_length = KEYS[1], tonumber(ARGV[1])\n"
     "local function pad(i) local ms, seq = string.match(i, '^(%d+)-(%d+)$')\n"
     "  return string.rep('0', 13 - #ms) .. ms .. '-' .. string.rep('0', 10 - #seq) .. seq end\n"
-    "local member = pad(id)\n"
-    "local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)\n"
-    "local floor = first[1] and pad(first[1][1]) or member\n"
-    "for i = 2, #KEYS do\n"
-    "  redis.call('ZADD', KEYS[i], 0, member)\n"
-    "  redis.call('ZREMRANGEBYLEX', KEYS[i], '-', '(' .. floor)\n"
+    "local length = redis.call('XLEN', stream)\n"
+    "local floor, cut_at, k, a, added = nil, {}, 2, 2, 0\n"
+    "while a <= #ARGV do\n"
+    "  local id = redis.call('XADD', stream, 'MAXLEN', '~', ARGV[1], '*', 'instance', ARGV[a + 1], 'op', ARGV[a + 2],\n"
+    "                        'kind', ARGV[a + 3], 'key', ARGV[a + 4], 'actor', ARGV[a + 5], 'event', ARGV[a + 6])\n"
+    "  local member = pad(id)\n"
+    "  length = length + 1\n"
+    "  if floor == nil or length > max_length then\n"
+    "    local first = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)\n"
+    "    floor = first[1] and pad(first[1][1]) or member\n"
+    "    length = redis.call('XLEN', stream)\n"
+    "  end\n"
+    "  for i = 1, tonumber(ARGV[a]) do\n"
+    "    local index = KEYS[k]\n"
+    "    redis.call('ZADD', index, 0, member)\n"
+    "    if cut_at[index] ~= floor then\n"
+    "      redis.call('ZREMRANGEBYLEX', index, '-', '(' .. floor)\n"
+    "      cut_at[index] = floor\n"
+    "    end\n"
+    "    k = k + 1\n"
+    "  end\n"
+    "  a, added = a + 7, added + 1\n"
     "end\n"
-    "return id\n";
+    "return added\n";
 
-/* Appends the EVAL of XADD_SCRIPT for each event (sealed: details can no longer change). */
-static void seal_events(lp_txn *txn) {
-  for (size_t e = 0; e < txn->event_count; e++) {
-    txn_event *event = &txn->events[e];
-    fill_from_notes(txn, event);
-    fill_actor(event);
-    Leerplek__V1__Event *detail = &event->detail;
-    if (!detail->call[0]) set_text(&detail->call, event->op);
-    char index_keys[4][256];
-    int index_count = 0;
-    if (detail->school_id[0] && detail->pupil_ref[0])
-      snprintf(index_keys[index_count++], sizeof index_keys[0], LP_HISTORY_PREFIX "pupil:%s/%s", detail->school_id,
-               detail->pupil_ref);
-    if (detail->school_id[0])
-      snprintf(index_keys[index_count++], sizeof index_keys[0], LP_HISTORY_PREFIX "school:%s", detail->school_id);
-    if (detail->vacancy_id[0])
-      snprintf(index_keys[index_count++], sizeof index_keys[0], LP_HISTORY_PREFIX "vacancy:%s", detail->vacancy_id);
-    if (detail->company_id[0])
-      snprintf(index_keys[index_count++], sizeof index_keys[0], LP_HISTORY_PREFIX "company:%s", detail->company_id);
-    size_t packed_size = protobuf_c_message_get_packed_size(&detail->base);
-    uint8_t *packed = lp_malloc(packed_size ? packed_size : 1);
-    protobuf_c_message_pack(&detail->base, packed);
-    char key_count[16], max_length[32];
-    snprintf(key_count, sizeof key_count, "%d", 1 + index_count);
-    snprintf(max_length, sizeof max_length, "%lld", event->max_length);
-    const void *argv[24];
-    size_t lengths[24];
-    int argc = 0;
-#define ARG(text) (argv[argc] = (text), lengths[argc] = strlen(text), argc++)
-    ARG("EVAL");
-    ARG(XADD_SCRIPT);
-    ARG(key_count);
-    ARG(LP_EVENTS_STREAM);
-    for (int k = 0; k < index_count; k++) ARG(index_keys[k]);
-    ARG(max_length);
-    ARG("instance"), ARG(event->instance);
-    ARG("op"), ARG(event->op);
-    ARG("kind"), ARG(lp_kind_name(event->kind));
-    ARG("key"), ARG(event->key);
-    ARG("actor"), ARG(event->actor);
-    ARG("event");
+/* A growing argument list of one command (the events' EVAL). */
+typedef struct event_args {
+  const void **argv;
+  size_t *lengths;
+  size_t count, capacity;
+} event_args;
+
+static void event_arg(event_args *args, const void *value, size_t length) {
+  if (args->count == args->capacity) {
+    args->capacity = args->capacity ? args->capacity * 2 : 64;
+    args->argv = lp_realloc(args->argv, args->capacity * sizeof *args->argv);
+    args->lengths = lp_realloc(args->lengths, args->capacity * sizeof *args->lengths);
+  }
+  args->argv[args->count] = value;
+  args->lengths[args->count++] = length;
+}
+
+/* Completes event's detail and writes its history index keys (up to 4, key_size each) to keys;
+ * returns their number. */
+static int complete_event(const lp_txn *txn, txn_event *event, char *keys, size_t key_size) {
+  fill_from_notes(txn, event);
+  fill_actor(event);
+  Leerplek__V1__Event *detail = &event->detail;
+  if (!detail->call[0]) set_text(&detail->call, event->op);
+  int count = 0;
+  if (detail->school_id[0] && detail->pupil_ref[0])
+    snprintf(keys + key_size * count++, key_size, LP_HISTORY_PREFIX "pupil:%s/%s", detail->school_id,
+             detail->pupil_ref);
+  if (detail->school_id[0])
+    snprintf(keys + key_size * count++, key_size, LP_HISTORY_PREFIX "school:%s", detail->school_id);
+  if (detail->vacancy_id[0])
+    snprintf(keys + key_size * count++, key_size, LP_HISTORY_PREFIX "vacancy:%s", detail->vacancy_id);
+  if (detail->company_id[0])
+    snprintf(keys + key_size * count++, key_size, LP_HISTORY_PREFIX "company:%s", detail->company_id);
+  return count;
+}
+
+/* Appends one EVAL of EVENTS_SCRIPT for events first .. end-1 (one MAXLEN). */
+static void seal_event_run(lp_txn *txn, size_t first, size_t end) {
+  enum { INDEX_KEYS_MAX = 4, KEY_SIZE = 256 };
+  size_t events = end - first, key_total = 0;
+  char *index_keys = lp_malloc(events * INDEX_KEYS_MAX * KEY_SIZE);
+  char(*index_counts)[4] = lp_malloc(events * sizeof *index_counts);
+  uint8_t **packed = lp_calloc(events, sizeof *packed);
+  size_t *packed_sizes = lp_calloc(events, sizeof *packed_sizes);
+  for (size_t e = 0; e < events; e++) {
+    txn_event *event = &txn->events[first + e];
+    int index_count = complete_event(txn, event, index_keys + e * INDEX_KEYS_MAX * KEY_SIZE, KEY_SIZE);
+    snprintf(index_counts[e], sizeof index_counts[e], "%d", index_count);
+    key_total += (size_t)index_count;
+    packed_sizes[e] = protobuf_c_message_get_packed_size(&event->detail.base);
+    packed[e] = lp_malloc(packed_sizes[e] ? packed_sizes[e] : 1);
+    protobuf_c_message_pack(&event->detail.base, packed[e]);
+  }
+  char key_count[24], max_length[32];
+  snprintf(key_count, sizeof key_count, "%zu", 1 + key_total);
+  snprintf(max_length, sizeof max_length, "%lld", txn->events[first].max_length);
+  event_args args = {0};
+#define ARG(text) event_arg(&args, (text), strlen(text))
+  ARG("EVAL");
+  ARG(EVENTS_SCRIPT);
+  ARG(key_count);
+  ARG(LP_EVENTS_STREAM);
+  for (size_t e = 0; e < events; e++)
+    for (int k = 0; k < atoi(index_counts[e]); k++) ARG(index_keys + (e * INDEX_KEYS_MAX + (size_t)k) * KEY_SIZE);
+  ARG(max_length);
+  for (size_t e = 0; e < events; e++) {
+    const txn_event *event = &txn->events[first + e];
+    ARG(index_counts[e]);
+    ARG(event->instance), ARG(event->op), ARG(lp_kind_name(event->kind)), ARG(event->key), ARG(event->actor);
+    event_arg(&args, packed[e], packed_sizes[e]);
+  }
 #undef ARG
-    argv[argc] = packed;
-    lengths[argc++] = packed_size;
-    add_command(txn, argc, argv, lengths);
-    free(packed);
+  add_command(txn, (int)args.count, args.argv, args.lengths);
+  for (size_t e = 0; e < events; e++) free(packed[e]);
+  free(packed);
+  free(packed_sizes);
+  free(index_keys);
+  free(index_counts);
+  free(args.argv);
+  free(args.lengths);
+}
+
+/* Appends the events of the block (sealed: details can no longer change), one EVAL of
+ * EVENTS_SCRIPT for each run of events with the same MAXLEN (every caller passes the daemon's
+ * events_max_length, so that is one). */
+static void seal_events(lp_txn *txn) {
+  for (size_t first = 0, end; first < txn->event_count; first = end) {
+    for (end = first + 1; end < txn->event_count && txn->events[end].max_length == txn->events[first].max_length;)
+      end++;
+    seal_event_run(txn, first, end);
   }
   drop_events(txn); /* sealed: a second commit attempt must not add them again */
 }
