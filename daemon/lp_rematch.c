@@ -813,7 +813,9 @@ enum {
   APPLY_SLICE_RECORDS = 1024,
   PROMOTE_SLICE_CHUNKS = 16,
   EVENT_BYTES_ESTIMATE = 1024,
-  PROMOTE_SLICE_SHARE = 20, /* a slice aims at 1/20 of redis_timeout_ms */
+  PROMOTE_SLICE_SHARE = 20,    /* a slice aims at most at 1/20 of redis_timeout_ms */
+  PROMOTE_SLICE_AIM_US = 3000, /* and at this much of Redis' time: a call waits behind it */
+  PROMOTE_WINDOW = 2,          /* slices in flight: Redis runs one while the loop builds the next */
   PROMOTE_SLICE_FIRST = 128,
   PROMOTE_SLICE_MIN = 16,
   PROMOTE_SLICE_MAX = 8192,
@@ -958,8 +960,16 @@ typedef struct epoch_write {
   uint8_t *restage;                       /* by vacancy: its staged seats must be built again (a write won) */
   struct event *step;                     /* a zero timer: the next step runs after pending I/O */
   long long promote_sent_us, promoted_us; /* for the log */
-  long long step_sent_us;                 /* the promote step in flight was sent */
+  long long step_sent_us;                 /* the promote's first step was sent */
   size_t slice_records;                   /* the next slice's most records, adapted to how fast Redis took the last */
+  /* The slices in flight (at most PROMOTE_WINDOW, confirmed in order): when each was sent, the
+   * records it holds, and when the one before it was confirmed (Redis' time for a slice is from
+   * the later of the two). */
+  long long slice_sent_us[PROMOTE_WINDOW];
+  size_t slice_size[PROMOTE_WINDOW];
+  unsigned slices_sent, slices_confirmed;
+  long long slice_confirmed_us;
+  bool last_slice_sent;
   void (*next)(struct epoch_write *write);
 } epoch_write;
 
@@ -1351,9 +1361,9 @@ static void free_args(const void **argv, size_t fixed, size_t argc) {
   free(argv);
 }
 
-/* The longest promote step so far, send to confirmation (write_final_us). */
-static void note_promote_step(epoch_write *write) {
-  uint64_t spent = (uint64_t)(now_us() - write->step_sent_us);
+/* The longest promote step so far, sent_us to confirmation (write_final_us). */
+static void note_promote_step(epoch_write *write, long long sent_us) {
+  uint64_t spent = (uint64_t)(now_us() - sent_us);
   if (spent > write->rematch->reply->write_final_us) write->rematch->reply->write_final_us = spent;
 }
 
@@ -1363,7 +1373,8 @@ static void on_promote_begun(void *arg, int code, const char *message) {
     write_fail(write, code, message);
     return;
   }
-  note_promote_step(write);
+  note_promote_step(write, write->step_sent_us);
+  write->slice_confirmed_us = now_us();
   schedule(write, promote_slice);
 }
 
@@ -1453,35 +1464,47 @@ static void promote(epoch_write *write) {
                "the store is unavailable (reconnecting); nothing applied, the previous epoch is current; retry");
 }
 
-/* The next slice aims at PROMOTE_SLICE_SHARE of redis_timeout_ms from send to confirmation: a
- * record's events cost Redis 40 us on an idle machine and ten times that on a loaded one, and
- * a slice that outlasts the timeout drops the link. It grows at most twofold a step. */
-static void adapt_slice(epoch_write *write) {
-  uint64_t spent = (uint64_t)(now_us() - write->step_sent_us) + 1;
+/* The next slice aims at PROMOTE_SLICE_AIM_US of Redis' time (at most PROMOTE_SLICE_SHARE of
+ * redis_timeout_ms): a record's events cost Redis some 15 us on an idle machine and ten times
+ * that on a loaded one; every call on the store's link waits behind the slices in flight, and
+ * a slice that outlasts the timeout drops the link. Redis' time for the slice just confirmed
+ * runs from when it was sent or the one before it was confirmed, whichever is later. It grows
+ * at most twofold a step. */
+static void adapt_slice(epoch_write *write, long long sent_us, size_t records) {
+  long long now = now_us(), began = sent_us > write->slice_confirmed_us ? sent_us : write->slice_confirmed_us;
+  uint64_t spent = (uint64_t)(now - began) + 1;
   uint64_t aim = (uint64_t)write->rematch->daemon->config.redis_timeout_ms * 1000u / PROMOTE_SLICE_SHARE;
-  uint64_t next = (uint64_t)write->slice_records * aim / spent;
+  if (aim > PROMOTE_SLICE_AIM_US) aim = PROMOTE_SLICE_AIM_US;
+  uint64_t next = (uint64_t)(records ? records : 1) * aim / spent;
   if (next > 2 * write->slice_records) next = 2 * write->slice_records;
   if (next < PROMOTE_SLICE_MIN) next = PROMOTE_SLICE_MIN;
   if (next > PROMOTE_SLICE_MAX) next = PROMOTE_SLICE_MAX;
   write->slice_records = (size_t)next;
+  write->slice_confirmed_us = now;
 }
 
 static void on_slice_done(void *arg, int code, const char *message) {
   epoch_write *write = arg;
-  if (code != 0) {
+  unsigned slot = write->slices_confirmed++ % PROMOTE_WINDOW;
+  bool in_flight = write->slices_confirmed < write->slices_sent;
+  if (code != 0 && !write->failed_code) {
     /* The marker stays: the reload this error causes finishes the promote from Redis. */
-    char text[400];
-    snprintf(text, sizeof text,
+    write->failed_code = code;
+    snprintf(write->failed_message, sizeof write->failed_message,
              "%s; the promote was interrupted, the daemon finishes it from the store when it reloads", message);
-    write_fail(write, code, text);
+  }
+  if (write->failed_code) {
+    /* A slice after a refused one is refused too (it checks where the promote is). */
+    if (!in_flight) write_fail(write, write->failed_code, write->failed_message);
     return;
   }
-  note_promote_step(write);
-  if (write->promoted < write->count) {
-    adapt_slice(write);
-    schedule(write, promote_slice);
+  note_promote_step(write, write->slice_sent_us[slot]);
+  adapt_slice(write, write->slice_sent_us[slot], write->slice_size[slot]);
+  if (!write->last_slice_sent) {
+    schedule(write, promote_slice); /* one run however often it is asked for before it runs */
     return;
   }
+  if (in_flight) return;
   write->promoted_us = now_us();
   write->rematch->reply->write_us = (uint64_t)(write->promoted_us - write->job->t_apply_start);
   schedule(write, apply_slice);
@@ -1561,15 +1584,29 @@ static void promote_slice(epoch_write *write) {
     lp_txn_command(txn, 5, (const void *const *)finish_argv, finish_lengths);
   }
   write->promoted = end;
+  lp_txn_seal_events(txn); /* so that the bytes count the events */
   rematch->reply->bytes_written += lp_txn_bytes(txn);
   rematch->reply->write_chunks++;
   rematch->reply->promote_slices++;
   note_step(write, started);
-  write->step_sent_us = now_us();
-  if (lp_store_commit(daemon->store, txn, on_slice_done, write) != 0)
-    write_fail(write, CODE(UNAVAILABLE),
-               "the store is unavailable (reconnecting) in the middle of the promote; the daemon "
-               "finishes it from the store when it reloads");
+  unsigned slot = write->slices_sent % PROMOTE_WINDOW;
+  write->slice_sent_us[slot] = now_us();
+  write->slice_size[slot] = end - first;
+  write->last_slice_sent = last;
+  if (lp_store_commit(daemon->store, txn, on_slice_done, write) != 0) {
+    static const char unavailable[] = "the store is unavailable (reconnecting) in the middle of the promote; the "
+                                      "daemon finishes it from the store when it reloads";
+    if (write->slices_confirmed == write->slices_sent) {
+      write_fail(write, CODE(UNAVAILABLE), unavailable);
+    } else if (!write->failed_code) {
+      write->failed_code = CODE(UNAVAILABLE);
+      snprintf(write->failed_message, sizeof write->failed_message, "%s", unavailable);
+    }
+    return;
+  }
+  write->slices_sent++;
+  /* The next slice is built while Redis runs this one (at most PROMOTE_WINDOW in flight). */
+  if (!last && write->slices_sent - write->slices_confirmed < PROMOTE_WINDOW) schedule(write, promote_slice);
 }
 
 /* Memory takes the next slice of the epoch's records (a write that won meanwhile keeps its

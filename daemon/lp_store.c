@@ -574,6 +574,8 @@ static void seal_events(lp_txn *txn) {
   drop_events(txn); /* sealed: a second commit attempt must not add them again */
 }
 
+void lp_txn_seal_events(lp_txn *txn) { seal_events(txn); }
+
 /* Every event that named the pupil goes (XDEL), with the pupil's index and its ids in the
  * school's; events of other subjects (a vacancy's) that named the pupil are among them, and
  * their index ids are dropped when a history read finds them gone. */

@@ -41,6 +41,9 @@ void lp_txn_command(lp_txn *txn, int argc, const void *const *argv, const size_t
 void lp_txn_note_write(lp_txn *txn, enum lp_kind kind, const char *key);
 /* The block's size in Redis' wire format, bytes. */
 size_t lp_txn_bytes(const lp_txn *txn);
+/* Adds the block's events to its commands now (lp_store_commit does it otherwise), so that
+ * lp_txn_bytes counts them; no event may be added after. */
+void lp_txn_seal_events(lp_txn *txn);
 
 /* What an event says beyond op/kind/key: the fields of leerplek.v1.Event. Unset fields are NULL
  * or 0. Much is filled in without it when the block is committed: the pupil (school and ref)
