@@ -94,7 +94,8 @@ typedef struct job {
   eligibility_explanation *explanations;
   int64_t dual_bound; /* the verifier's dual value */
   uint64_t snapshot_us, candidates_us, solve_us, explain_us, write_us;
-  long long t_apply_start, t_started;
+  uint64_t lock_us, verify_us, finish_us;
+  long long t_apply_start, t_started, t_requested;
 } job;
 
 struct lp_rematch {
@@ -374,6 +375,7 @@ static void *worker_main(void *arg) {
     goto out;
   }
   job->solved = true;
+  long long t_verify = now_us();
   job->status = matcher_verify_bound(&job->problem.problem, &job->solution, &job->dual_bound, &error);
   if (job->status != MATCHER_OK) {
     snprintf(job->error, sizeof job->error, "the solution did not pass matcher_verify (%s): %s; nothing applied",
@@ -394,6 +396,7 @@ static void *worker_main(void *arg) {
   }
   job->explanations = lp_calloc((size_t)job->pupil_count + 1, sizeof *job->explanations);
   long long t2 = now_us();
+  job->verify_us = (uint64_t)(t2 - t_verify);
   eligibility_names names = {(const char *const *)job->vacancy_ids, (const char *const *)job->training_codes,
                              job->training_count};
   job->status = eligibility_explain(job->pupils, job->pupil_count, job->vacancies, job->vacancy_count, &job->weights,
@@ -424,7 +427,8 @@ static void result_free(Leerplek__V1__RematchResult *result);
  * rematch is over may start the next one at once, on any daemon. */
 typedef struct release_request {
   unsigned ttl_ms;
-  lp_rematch_done *done; /* NULL: nobody to answer */
+  long long requested_us; /* when the rematch was asked for (total_us) */
+  lp_rematch_done *done;  /* NULL: nobody to answer */
   void *arg;
   int code;
   char message[512];
@@ -432,6 +436,7 @@ typedef struct release_request {
 } release_request;
 
 static void answer_released(release_request *release) {
+  if (release->result) release->result->total_us = (uint64_t)(now_us() - release->requested_us);
   if (release->done) release->done(release->arg, release->code, release->message, release->result);
   result_free(release->result);
   free(release);
@@ -497,6 +502,7 @@ typedef struct lock_request {
   void *arg;
   char lock_value[96];
   struct event *timeout; /* answers UNAVAILABLE when Redis does not within redis_timeout_ms */
+  long long requested_us;
 } lock_request;
 
 static void lock_request_free(lock_request *request) {
@@ -603,6 +609,8 @@ static Leerplek__V1__RematchResult *make_result(const job *job, uint64_t epoch) 
   result->candidates_us = job->candidates_us;
   result->solve_us = job->solve_us;
   result->explain_us = job->explain_us;
+  result->lock_us = job->lock_us;
+  result->verify_us = job->verify_us;
   /* The worker refuses any solution matcher_verify does not prove, so reaching here is the proof. */
   result->proven_optimal = job->dual_bound == job->solution.objective;
   result->dual_bound = job->dual_bound;
@@ -751,6 +759,7 @@ static void finish(lp_rematch *rematch, job *job, int code, const char *message)
 /* The epoch is current in Redis and in memory: keep the solution for tomorrow's warm start
  * and answer. */
 static void epoch_applied(lp_rematch *rematch, job *job) {
+  long long started = now_us();
   job->write_us = rematch->reply->write_us;
   rematch->epoch = rematch->reply->epoch;
   /* Keep this solution for tomorrow's warm start, by stable ids. */
@@ -786,6 +795,7 @@ static void epoch_applied(lp_rematch *rematch, job *job) {
   last->n_changes = 0;
   result_free(rematch->last);
   rematch->last = last;
+  job->finish_us += (uint64_t)(now_us() - started);
   LP_INFO("rematch epoch %llu applied: %u proposed, %u moved, %u released, %u unplaced (snapshot %llu us, candidates "
           "%llu us "
           "(%d of %d pupils' pairs reused), solve %llu us%s, explain %llu us, write %llu us, all %lld us)",
@@ -1637,6 +1647,7 @@ static void apply_slice(epoch_write *write) {
     schedule(write, apply_slice);
     return;
   }
+  rematch->reply->apply_us = (uint64_t)(now_us() - write->promoted_us);
   if (write->proposal_seq)
     lp_deadlines_proposed(rematch->daemon, write->now + (long long)rematch->daemon->config.proposal_answer_seconds);
   LP_INFO("rematch epoch %llu written: %zu records staged in %llu us (%u commits, %llu bytes), made current in %llu us "
@@ -1904,19 +1915,23 @@ int lp_rematch_finish_promote(redisContext *redis, char *error, size_t error_siz
 /* ---- the loop's side of the handoff ---------------------------------------------------- */
 
 static void finish(lp_rematch *rematch, job *job, int code, const char *message) {
+  long long started = now_us();
   rematch->running = NULL;
   if (code != 0) LP_WARN("rematch by %s failed: %s", job->actor, message);
   release_request *release = lp_calloc(1, sizeof *release);
   release->done = job->done;
   release->arg = job->arg;
   release->code = code;
+  release->requested_us = job->t_requested;
   snprintf(release->message, sizeof release->message, "%s", message);
   if (code == 0)
     release->result = rematch->reply;
   else
     result_free(rematch->reply);
   rematch->reply = NULL;
+  uint64_t finish_us = job->finish_us;
   job_free(job);
+  if (release->result) release->result->finish_us = finish_us + (uint64_t)(now_us() - started);
   /* Answered once the lock is gone (this link sends the next rematch's SET after it anyway). */
   release_lock_then(rematch, release);
 }
@@ -1934,7 +1949,9 @@ static void on_worker_finished(evutil_socket_t fd, short what, void *arg) {
     finish(rematch, job, CODE(INTERNAL), job->error);
     return;
   }
+  long long result_started = now_us();
   rematch->reply = make_result(job, job->base_epoch + 1);
+  job->finish_us += (uint64_t)(now_us() - result_started);
   if (job->dry_run) {
     finish(rematch, job, 0, "");
     return;
@@ -1960,6 +1977,7 @@ int lp_rematch_start(lp_rematch *rematch, bool dry_run, uint32_t max_changes, co
   snprintf(request->actor, sizeof request->actor, "%s", actor);
   request->done = done;
   request->arg = arg;
+  request->requested_us = now_us();
   request->timeout = evtimer_new(rematch->daemon->base, on_lock_timeout, request);
   int code = request->timeout ? take_lock(rematch, request, message, message_size) : CODE(INTERNAL);
   if (!request->timeout) snprintf(message, message_size, "could not arm the rematch lock's timer");
@@ -1980,6 +1998,8 @@ static void start_locked(lp_rematch *rematch, lock_request *request, uint64_t ep
   job *job = take_snapshot(rematch, started_unix_s);
   job->snapshot_us = (uint64_t)(now_us() - t0);
   job->t_started = t0;
+  job->t_requested = request->requested_us;
+  job->lock_us = (uint64_t)(t0 - request->requested_us);
   job->owner = rematch;
   job->dry_run = dry_run;
   job->max_changes = max_changes == 0                  ? MAX_CHANGES_DEFAULT
@@ -1998,6 +2018,7 @@ static void start_locked(lp_rematch *rematch, lock_request *request, uint64_t ep
     release->done = done;
     release->arg = arg;
     release->code = CODE(INTERNAL);
+    release->requested_us = request->requested_us;
     snprintf(release->message, sizeof release->message, "could not start the rematch worker thread");
     release_lock_then(rematch, release);
     return;
