@@ -1,15 +1,14 @@
 /* lp_rematch: runs a rematch. On the loop: take the Redis lock (SET NX PX, so one rematch at a
  * time across daemons) and read the epoch, one script sent on the store's link (the loop never
  * waits for Redis: the rematch goes on from its reply), copy what matching needs into plain arrays (the
- * snapshot). In a worker thread, touching only the snapshot and the previous result: build the
- * problem (eligibility_build), solve it warm from the previous rematch, prove it (matcher_verify),
- * check every new proposal against the rules (eligibility_is_eligible) and explain the unplaced.
- * Back on the loop (event_active, thread-safe with evthread_use_pthreads): re-check each change
- * against the live state (a write that arrived meanwhile wins; the next rematch picks it up),
- * stage the changed records in Redis in bounded chunks, make them current in bounded slices
- * behind a promote marker, the new epoch with the last, put them in memory in slices, release
- * the lock, reply ("the epoch write" below: every step is one short loop callback, so calls
- * are served in between). */
+ * snapshot, in slices of a few ms: calls are served in between). In a worker thread, touching only the snapshot and the
+ * previous result: build the problem (eligibility_build), solve it warm from the previous rematch, prove it
+ * (matcher_verify), check every new proposal against the rules (eligibility_is_eligible) and explain the unplaced. Back
+ * on the loop (event_active, thread-safe with evthread_use_pthreads): re-check each change against the live state (a
+ * write that arrived meanwhile wins; the next rematch picks it up), stage the changed records in Redis in bounded
+ * chunks, make them current in bounded slices behind a promote marker, the new epoch with the last, put them in memory
+ * in slices, release the lock, reply ("the epoch write" below: every step is one short loop callback, so calls are
+ * served in between). */
 #include "lp_rematch.h"
 
 #include <event2/event.h>
@@ -95,6 +94,7 @@ typedef struct job {
   int64_t dual_bound; /* the verifier's dual value */
   uint64_t snapshot_us, candidates_us, solve_us, explain_us, write_us;
   uint64_t lock_us, verify_us, finish_us;
+  uint64_t loop_max_step_us; /* the longest slice of the snapshot */
   long long t_apply_start, t_started, t_requested;
 } job;
 
@@ -113,6 +113,7 @@ struct lp_rematch {
   Leerplek__V1__RematchResult *last;  /* summary of the last applied rematch */
   Leerplek__V1__RematchResult *reply; /* the result being answered */
   struct epoch_write *write;          /* the epoch write under way */
+  struct snapshot_walk *snapshot;     /* the snapshot under way */
   char lock_value[96];
 };
 
@@ -191,70 +192,242 @@ static bool is_considered(int state) {
          state == PSTATE(ACCEPTED) || state == PSTATE(AGREEMENT);
 }
 
-/* Copies what matching needs, as of job->started_unix_s (days waited are counted to it). */
-static job *take_snapshot(lp_rematch *rematch, int64_t started_unix_s) {
-  const lp_state *state = &rematch->daemon->state;
-  const lp_map *placements = &state->maps[LP_KIND_PLACEMENT], *vacancies = &state->maps[LP_KIND_VACANCY];
+/* The snapshot is taken in slices of about SNAPSHOT_SLICE_US on the loop (calls are served in
+ * between; at 20,000 pupils and 30,000 vacancies it is some 70 ms of copying): first the
+ * vacancies, then the pupils, each walk resuming after the last key it copied. What a write
+ * changes meanwhile is as safe as a write that comes after the snapshot: the apply re-checks
+ * every record it changes against the live state (revisions). What must not move between
+ * slices are the ranks of the companies and trainings (eligibility refers to them by index):
+ * each slice first checks that their keys are those of the first slice, and the snapshot
+ * starts again when they are not (at most SNAPSHOT_RESTARTS times, then it is taken whole). */
+enum { SNAPSHOT_SLICE_US = 2000, SNAPSHOT_CLOCK_EVERY = 32, SNAPSHOT_RESTARTS = 3 };
+
+typedef struct snapshot_walk {
+  lp_rematch *rematch;
+  job *job;
+  struct event *step;
+  int phase;   /* 0 vacancies, 1 pupils, 2 done */
+  char *after; /* the last key copied in this phase, NULL before the first */
+  char **company_keys, **training_keys;
+  size_t company_count, training_count;
+  size_t pupil_capacity, vacancy_capacity;
+  int32_t **pool_blocks; /* the company lists of the pupils, one block per slice */
+  size_t pool_block_count;
+  int restarts;
+  long long started_us;
+} snapshot_walk;
+
+static char **copy_keys(const lp_map *map) {
+  char **keys = lp_calloc(map->count + 1, sizeof *keys);
+  for (size_t k = 0; k < map->count; k++) keys[k] = lp_strdup(map->entries[k].key);
+  return keys;
+}
+
+static void free_keys(char **keys, size_t count) {
+  for (size_t k = 0; keys && k < count; k++) free(keys[k]);
+  free(keys);
+}
+
+static bool same_keys(const lp_map *map, char *const *keys, size_t count) {
+  if (map->count != count) return false;
+  for (size_t k = 0; k < count; k++)
+    if (strcmp(map->entries[k].key, keys[k]) != 0) return false;
+  return true;
+}
+
+static void walk_reset(snapshot_walk *walk) {
+  free(walk->after);
+  walk->after = NULL;
+  free_keys(walk->company_keys, walk->company_count);
+  free_keys(walk->training_keys, walk->training_count);
+  walk->company_keys = walk->training_keys = NULL;
+  for (size_t b = 0; b < walk->pool_block_count; b++) free(walk->pool_blocks[b]);
+  free(walk->pool_blocks);
+  walk->pool_blocks = NULL;
+  walk->pool_block_count = 0;
+}
+
+static void walk_free(snapshot_walk *walk) {
+  if (!walk) return;
+  walk_reset(walk);
+  if (walk->step) event_free(walk->step);
+  free(walk);
+}
+
+/* A new job's arrays, sized for the state as it is now (they grow if it grows). */
+static void walk_begin(snapshot_walk *walk) {
+  const lp_state *state = &walk->rematch->daemon->state;
+  job *job = walk->job;
   const lp_map *trainings = &state->maps[LP_KIND_TRAINING];
-  job *job = lp_calloc(1, sizeof *job);
-  job->started_unix_s = started_unix_s;
-  size_t pool_size = 0, pupil_capacity = placements->count;
-  for (size_t i = 0; i < placements->count; i++) {
-    const Leerplek__V1__Pupil *pupil = lp_state_get(state, LP_KIND_PUPIL, placements->entries[i].key);
-    if (pupil) pool_size += lp_rules_company_slots(pupil);
-  }
-  job->vacancy_count = (int32_t)vacancies->count;
+  walk->company_keys = copy_keys(&state->maps[LP_KIND_COMPANY]);
+  walk->company_count = state->maps[LP_KIND_COMPANY].count;
+  walk->training_keys = copy_keys(trainings);
+  walk->training_count = trainings->count;
+  walk->phase = 0;
+  walk->pupil_capacity = state->maps[LP_KIND_PLACEMENT].count + 1;
+  walk->vacancy_capacity = state->maps[LP_KIND_VACANCY].count + 1;
+  job->pupil_count = job->vacancy_count = 0;
+  job->fixed_count = 0;
+  job->pupils = lp_calloc(walk->pupil_capacity, sizeof *job->pupils);
+  job->meta = lp_calloc(walk->pupil_capacity, sizeof *job->meta);
+  job->vacancies = lp_calloc(walk->vacancy_capacity, sizeof *job->vacancies);
+  job->vacancy_ids = lp_calloc(walk->vacancy_capacity, sizeof *job->vacancy_ids);
+  job->vacancy_revision = lp_calloc(walk->vacancy_capacity, sizeof *job->vacancy_revision);
   job->training_count = (int32_t)trainings->count;
-  job->pupils = lp_calloc(pupil_capacity + 1, sizeof *job->pupils);
-  job->meta = lp_calloc(pupil_capacity + 1, sizeof *job->meta);
-  job->company_pool = lp_calloc(pool_size + 1, sizeof *job->company_pool);
-  job->vacancies = lp_calloc(vacancies->count + 1, sizeof *job->vacancies);
-  job->vacancy_ids = lp_calloc(vacancies->count + 1, sizeof *job->vacancy_ids);
-  job->vacancy_revision = lp_calloc(vacancies->count + 1, sizeof *job->vacancy_revision);
   job->training_codes = lp_calloc(trainings->count + 1, sizeof *job->training_codes);
   for (size_t t = 0; t < trainings->count; t++) job->training_codes[t] = lp_strdup(trainings->entries[t].key);
+}
 
-  for (size_t j = 0; j < vacancies->count; j++) {
-    const Leerplek__V1__Vacancy *vacancy = vacancies->entries[j].value;
-    job->vacancy_ids[j] = lp_strdup(vacancy->id);
-    job->vacancy_revision[j] = vacancy->revision;
-    lp_rules_vacancy(state, vacancy, &job->vacancies[j]);
+/* Frees what the job's snapshot holds so far (the job itself stays). */
+static void job_drop_snapshot(job *job) {
+  for (int32_t i = 0; job->meta && i < job->pupil_count; i++) {
+    free(job->meta[i].key);
+    free(job->meta[i].school_id);
+    free(job->meta[i].ref);
   }
+  for (int32_t j = 0; job->vacancy_ids && j < job->vacancy_count; j++) free(job->vacancy_ids[j]);
+  for (int32_t t = 0; job->training_codes && t < job->training_count; t++) free(job->training_codes[t]);
+  free(job->training_codes), free(job->meta), free(job->vacancy_ids), free(job->vacancy_revision);
+  free(job->pupils), free(job->vacancies), free(job->company_pool);
+  job->training_codes = NULL, job->meta = NULL, job->vacancy_ids = NULL, job->vacancy_revision = NULL;
+  job->pupils = NULL, job->vacancies = NULL, job->company_pool = NULL;
+  job->pupil_count = job->vacancy_count = job->training_count = 0;
+}
 
-  size_t pool_used = 0;
-  int32_t count = 0;
-  for (size_t i = 0; i < placements->count; i++) {
-    const char *key = placements->entries[i].key;
-    const Leerplek__V1__Placement *placement = placements->entries[i].value;
-    const Leerplek__V1__Pupil *pupil = lp_state_get(state, LP_KIND_PUPIL, key);
-    if (!pupil || !pupil->home || !is_considered(placement->state)) continue;
-    /* A pinned proposal holds its seat like an accepted one (PRIORITY ORDER in the proto). */
-    bool fixed = placement->state == PSTATE(ACCEPTED) || placement->state == PSTATE(AGREEMENT) ||
-                 (placement->state == PSTATE(PROPOSED) && placement->pinned);
-    long current =
-        placement->offer && placement->proposal_id ? lp_map_index(vacancies, placement->offer->vacancy_id) : -1;
-    /* A fixed pair whose vacancy is gone or closed holds no seat the rematch could give away. */
-    if (fixed && (current < 0 || !job->vacancies[current].open)) continue;
-    eligibility_pupil *out = &job->pupils[count];
-    pupil_meta *meta = &job->meta[count];
-    meta->key = lp_strdup(key);
-    meta->school_id = lp_strdup(pupil->school_id);
-    meta->ref = lp_strdup(pupil->ref);
-    count++;
-    meta->pupil_revision = pupil->revision;
-    meta->placement_state = placement->state;
-    meta->proposal_id = placement->proposal_id;
-    meta->placement_updated = placement->updated_unix_s;
-    meta->current_vacancy = placement->state == PSTATE(PROPOSED) || fixed ? (int32_t)current : -1;
-    meta->fixed = fixed;
-    if (fixed) job->fixed_count++;
-    lp_rules_pupil(state, pupil, placement, job->started_unix_s, job->company_pool + pool_used, out);
-    pool_used += (size_t)(out->preferred_count + out->excluded_count);
-    out->proposed_vacancy = placement->state == PSTATE(PROPOSED) && !fixed ? (int32_t)current : -1;
-    out->fixed_vacancy = fixed ? (int32_t)current : -1;
+static bool copy_vacancy(snapshot_walk *walk, const Leerplek__V1__Vacancy *vacancy) {
+  job *job = walk->job;
+  if ((size_t)job->vacancy_count + 1 >= walk->vacancy_capacity) {
+    walk->vacancy_capacity *= 2;
+    job->vacancies = lp_realloc(job->vacancies, walk->vacancy_capacity * sizeof *job->vacancies);
+    job->vacancy_ids = lp_realloc(job->vacancy_ids, walk->vacancy_capacity * sizeof *job->vacancy_ids);
+    job->vacancy_revision = lp_realloc(job->vacancy_revision, walk->vacancy_capacity * sizeof *job->vacancy_revision);
   }
-  job->pupil_count = count;
-  return job;
+  int32_t j = job->vacancy_count++;
+  job->vacancy_ids[j] = lp_strdup(vacancy->id);
+  job->vacancy_revision[j] = vacancy->revision;
+  lp_rules_vacancy(&walk->rematch->daemon->state, vacancy, &job->vacancies[j]);
+  return true;
+}
+
+/* Copies the pupil of placement entry (key) if matching considers it; its company lists go to
+ * pool (room checked by the caller). Returns the slots it used. */
+static size_t copy_pupil(snapshot_walk *walk, const char *key, const Leerplek__V1__Placement *placement,
+                         const Leerplek__V1__Pupil *pupil, int32_t *pool) {
+  const lp_state *state = &walk->rematch->daemon->state;
+  job *job = walk->job;
+  if (!pupil || !pupil->home || !is_considered(placement->state)) return 0;
+  /* A pinned proposal holds its seat like an accepted one (PRIORITY ORDER in the proto). */
+  bool fixed = placement->state == PSTATE(ACCEPTED) || placement->state == PSTATE(AGREEMENT) ||
+               (placement->state == PSTATE(PROPOSED) && placement->pinned);
+  bool holds = placement->offer && placement->proposal_id;
+  long current = holds ? strings_index(job->vacancy_ids, (size_t)job->vacancy_count, placement->offer->vacancy_id) : -1;
+  /* Its vacancy came after the vacancies were copied: the next rematch sees the pair. */
+  if (holds && current < 0 && lp_state_get(state, LP_KIND_VACANCY, placement->offer->vacancy_id)) return 0;
+  /* A fixed pair whose vacancy is gone or closed holds no seat the rematch could give away. */
+  if (fixed && (current < 0 || !job->vacancies[current].open)) return 0;
+  if ((size_t)job->pupil_count + 1 >= walk->pupil_capacity) {
+    walk->pupil_capacity *= 2;
+    job->pupils = lp_realloc(job->pupils, walk->pupil_capacity * sizeof *job->pupils);
+    job->meta = lp_realloc(job->meta, walk->pupil_capacity * sizeof *job->meta);
+  }
+  eligibility_pupil *out = &job->pupils[job->pupil_count];
+  pupil_meta *meta = &job->meta[job->pupil_count];
+  memset(meta, 0, sizeof *meta);
+  job->pupil_count++;
+  meta->key = lp_strdup(key);
+  meta->school_id = lp_strdup(pupil->school_id);
+  meta->ref = lp_strdup(pupil->ref);
+  meta->pupil_revision = pupil->revision;
+  meta->placement_state = placement->state;
+  meta->proposal_id = placement->proposal_id;
+  meta->placement_updated = placement->updated_unix_s;
+  meta->current_vacancy = placement->state == PSTATE(PROPOSED) || fixed ? (int32_t)current : -1;
+  meta->fixed = fixed;
+  if (fixed) job->fixed_count++;
+  lp_rules_pupil(state, pupil, placement, job->started_unix_s, pool, out);
+  out->proposed_vacancy = placement->state == PSTATE(PROPOSED) && !fixed ? (int32_t)current : -1;
+  out->fixed_vacancy = fixed ? (int32_t)current : -1;
+  return (size_t)(out->preferred_count + out->excluded_count);
+}
+
+/* The company lists of all pupils in one array (the warm memory keeps it with the pupils). */
+static void walk_join_pools(snapshot_walk *walk) {
+  job *job = walk->job;
+  size_t total = 0;
+  for (int32_t i = 0; i < job->pupil_count; i++)
+    total += (size_t)(job->pupils[i].preferred_count + job->pupils[i].excluded_count);
+  job->company_pool = lp_calloc(total + 1, sizeof *job->company_pool);
+  size_t used = 0;
+  for (int32_t i = 0; i < job->pupil_count; i++) {
+    eligibility_pupil *pupil = &job->pupils[i];
+    if (pupil->preferred_count) {
+      memcpy(job->company_pool + used, pupil->preferred_companies,
+             (size_t)pupil->preferred_count * sizeof *job->company_pool);
+      pupil->preferred_companies = job->company_pool + used;
+      used += (size_t)pupil->preferred_count;
+    }
+    if (pupil->excluded_count) {
+      memcpy(job->company_pool + used, pupil->excluded_companies,
+             (size_t)pupil->excluded_count * sizeof *job->company_pool);
+      pupil->excluded_companies = job->company_pool + used;
+      used += (size_t)pupil->excluded_count;
+    }
+  }
+  for (size_t b = 0; b < walk->pool_block_count; b++) free(walk->pool_blocks[b]);
+  free(walk->pool_blocks);
+  walk->pool_blocks = NULL;
+  walk->pool_block_count = 0;
+}
+
+/* One slice of the walk; true when the snapshot is complete. whole: no time limit. */
+static bool snapshot_slice(snapshot_walk *walk, bool whole) {
+  const lp_state *state = &walk->rematch->daemon->state;
+  job *job = walk->job;
+  long long started = now_us();
+  if (!same_keys(&state->maps[LP_KIND_COMPANY], walk->company_keys, walk->company_count) ||
+      !same_keys(&state->maps[LP_KIND_TRAINING], walk->training_keys, walk->training_count)) {
+    walk->restarts++;
+    LP_INFO("rematch: the companies or trainings changed during the snapshot; it starts again");
+    walk_reset(walk);
+    job_drop_snapshot(job);
+    walk_begin(walk);
+  }
+  if (walk->phase == 0) {
+    const lp_map *vacancies = &state->maps[LP_KIND_VACANCY];
+    size_t k = lp_map_after(vacancies, walk->after);
+    for (size_t n = 0; k < vacancies->count; k++, n++) {
+      if (!whole && n % SNAPSHOT_CLOCK_EVERY == SNAPSHOT_CLOCK_EVERY - 1 && now_us() - started > SNAPSHOT_SLICE_US)
+        break;
+      copy_vacancy(walk, vacancies->entries[k].value);
+    }
+    free(walk->after);
+    walk->after = k > 0 && k < vacancies->count ? lp_strdup(vacancies->entries[k - 1].key) : NULL;
+    if (k < vacancies->count) return false;
+    walk->phase = 1;
+    walk->after = NULL;
+  }
+  const lp_map *placements = &state->maps[LP_KIND_PLACEMENT];
+  size_t k = lp_map_after(placements, walk->after), first = k, slots = 0, end;
+  /* This slice's pupils and how many company slots their lists may take, then one block. */
+  for (end = k; end < placements->count && (whole || end - first < 4096); end++) {
+    const Leerplek__V1__Pupil *pupil = lp_state_get(state, LP_KIND_PUPIL, placements->entries[end].key);
+    if (pupil) slots += lp_rules_company_slots(pupil);
+  }
+  int32_t *pool = lp_calloc(slots + 1, sizeof *pool);
+  walk->pool_blocks = lp_realloc(walk->pool_blocks, (walk->pool_block_count + 1) * sizeof *walk->pool_blocks);
+  walk->pool_blocks[walk->pool_block_count++] = pool;
+  size_t used = 0;
+  for (size_t n = 0; k < end; k++, n++) {
+    if (!whole && n % SNAPSHOT_CLOCK_EVERY == SNAPSHOT_CLOCK_EVERY - 1 && now_us() - started > SNAPSHOT_SLICE_US) break;
+    const char *key = placements->entries[k].key;
+    used += copy_pupil(walk, key, placements->entries[k].value, lp_state_get(state, LP_KIND_PUPIL, key), pool + used);
+  }
+  free(walk->after);
+  walk->after = k > 0 && k < placements->count ? lp_strdup(placements->entries[k - 1].key) : NULL;
+  if (k < placements->count) return false;
+  walk->phase = 2;
+  walk_join_pools(walk);
+  return true;
 }
 
 /* ---- the worker ------------------------------------------------------------------------ */
@@ -611,6 +784,7 @@ static Leerplek__V1__RematchResult *make_result(const job *job, uint64_t epoch) 
   result->explain_us = job->explain_us;
   result->lock_us = job->lock_us;
   result->verify_us = job->verify_us;
+  result->apply_max_step_us = job->loop_max_step_us; /* the epoch write's steps follow */
   /* The worker refuses any solution matcher_verify does not prove, so reaching here is the proof. */
   result->proven_optimal = job->dual_bound == job->solution.objective;
   result->dual_bound = job->dual_bound;
@@ -1985,45 +2159,73 @@ int lp_rematch_start(lp_rematch *rematch, bool dry_run, uint32_t max_changes, co
   return code;
 }
 
-/* The lock is ours and epoch is Redis' last: the snapshot, then the worker. */
-static void start_locked(lp_rematch *rematch, lock_request *request, uint64_t epoch) {
-  bool dry_run = request->dry_run;
-  uint32_t max_changes = request->max_changes;
-  const char *actor = request->actor;
-  lp_rematch_done *done = request->done;
-  void *arg = request->arg;
-  long long t0 = now_us();
-  /* The clock first: the snapshot counts every pupil's days waited to it. */
-  int64_t started_unix_s = (int64_t)time(NULL);
-  job *job = take_snapshot(rematch, started_unix_s);
-  job->snapshot_us = (uint64_t)(now_us() - t0);
-  job->t_started = t0;
-  job->t_requested = request->requested_us;
-  job->lock_us = (uint64_t)(t0 - request->requested_us);
-  job->owner = rematch;
-  job->dry_run = dry_run;
-  job->max_changes = max_changes == 0                  ? MAX_CHANGES_DEFAULT
-                     : max_changes > MAX_CHANGES_LIMIT ? MAX_CHANGES_LIMIT
-                                                       : max_changes;
-  snprintf(job->actor, sizeof job->actor, "%s", actor);
-  job->done = done;
-  job->arg = arg;
-  job->base_epoch = epoch > rematch->epoch ? epoch : rematch->epoch;
-  lp_config_rule_weights(&rematch->daemon->config, &job->weights);
-  rematch->running = job;
+/* The snapshot is complete: the worker takes over. */
+static void start_worker(lp_rematch *rematch, job *job) {
   if (pthread_create(&rematch->thread, NULL, worker_main, job) != 0) {
     rematch->running = NULL;
-    job_free(job);
     release_request *release = lp_calloc(1, sizeof *release);
-    release->done = done;
-    release->arg = arg;
+    release->done = job->done;
+    release->arg = job->arg;
     release->code = CODE(INTERNAL);
-    release->requested_us = request->requested_us;
+    release->requested_us = job->t_requested;
     snprintf(release->message, sizeof release->message, "could not start the rematch worker thread");
+    job_free(job);
     release_lock_then(rematch, release);
     return;
   }
   rematch->thread_live = true;
+}
+
+/* One slice of the snapshot (the first runs at once, the others after pending I/O). */
+static void on_snapshot_step(evutil_socket_t fd, short what, void *arg) {
+  (void)fd, (void)what;
+  snapshot_walk *walk = arg;
+  lp_rematch *rematch = walk->rematch;
+  job *job = walk->job;
+  long long started = now_us();
+  bool done = snapshot_slice(walk, walk->restarts >= SNAPSHOT_RESTARTS);
+  uint64_t spent = (uint64_t)(now_us() - started);
+  if (spent > job->loop_max_step_us) job->loop_max_step_us = spent;
+  if (!done) {
+    static const struct timeval now = {0, 0};
+    evtimer_add(walk->step, &now);
+    return;
+  }
+  job->snapshot_us = (uint64_t)(now_us() - walk->started_us);
+  rematch->snapshot = NULL;
+  walk_free(walk);
+  start_worker(rematch, job);
+}
+
+/* The lock is ours and epoch is Redis' last: the snapshot (in slices), then the worker. */
+static void start_locked(lp_rematch *rematch, lock_request *request, uint64_t epoch) {
+  long long t0 = now_us();
+  job *job = lp_calloc(1, sizeof *job);
+  /* The clock first: the snapshot counts every pupil's days waited to it. */
+  job->started_unix_s = (int64_t)time(NULL);
+  job->t_started = t0;
+  job->t_requested = request->requested_us;
+  job->lock_us = (uint64_t)(t0 - request->requested_us);
+  job->owner = rematch;
+  job->dry_run = request->dry_run;
+  job->max_changes = request->max_changes == 0                  ? MAX_CHANGES_DEFAULT
+                     : request->max_changes > MAX_CHANGES_LIMIT ? MAX_CHANGES_LIMIT
+                                                                : request->max_changes;
+  snprintf(job->actor, sizeof job->actor, "%s", request->actor);
+  job->done = request->done;
+  job->arg = request->arg;
+  job->base_epoch = epoch > rematch->epoch ? epoch : rematch->epoch;
+  lp_config_rule_weights(&rematch->daemon->config, &job->weights);
+  rematch->running = job;
+  snapshot_walk *walk = lp_calloc(1, sizeof *walk);
+  walk->rematch = rematch;
+  walk->job = job;
+  walk->started_us = t0;
+  walk->step = evtimer_new(rematch->daemon->base, on_snapshot_step, walk);
+  if (!walk->step) walk->restarts = SNAPSHOT_RESTARTS; /* no timer: taken whole in this callback */
+  rematch->snapshot = walk;
+  walk_begin(walk);
+  on_snapshot_step(-1, 0, walk);
 }
 
 bool lp_rematch_running(const lp_rematch *rematch) { return rematch->running != NULL || rematch->locking != NULL; }
@@ -2108,6 +2310,8 @@ void lp_rematch_free(lp_rematch *rematch) {
   if (rematch->running) {
     job *job = rematch->running;
     job->done = NULL; /* the connections are gone */
+    walk_free(rematch->snapshot);
+    rematch->snapshot = NULL;
     write_free(rematch->write);
     finish(rematch, job, CODE(UNAVAILABLE), "the daemon is shutting down");
   }
