@@ -106,6 +106,9 @@ struct lp_rematch {
   struct event *nightly;
   pthread_t thread;
   bool thread_live;
+  pthread_t cleaner; /* frees what the last rematch left (free_in_background) */
+  bool cleaner_live;
+  warm_memory retired_warm; /* the warm memory the last epoch replaced, until finish frees it */
   job *running;
   warm_memory warm;
   uint64_t epoch;                     /* the last epoch seen in Redis */
@@ -183,6 +186,33 @@ static void job_free(job *job) {
   if (job->problem_built) eligibility_problem_free(&job->problem);
   if (job->solved) matcher_solution_free(&job->solution);
   free(job);
+}
+
+/* What a finished rematch leaves: some 100 MB at flanders size in large arrays (the problem,
+ * the previous warm memory) and 50,000 small strings, tens of milliseconds of free() that
+ * the loop need not wait for. */
+typedef struct leftovers {
+  job *job;
+  warm_memory warm;
+} leftovers;
+
+static void *free_leftovers(void *arg) {
+  leftovers *left = arg;
+  job_free(left->job);
+  warm_free(&left->warm);
+  free(left);
+  return NULL;
+}
+
+/* Frees job (may be NULL) and warm (emptied) on a thread of their own; the one before is
+ * joined first, so at most one runs. */
+static void free_in_background(lp_rematch *rematch, job *job, warm_memory *warm) {
+  leftovers *left = lp_calloc(1, sizeof *left);
+  left->job = job;
+  if (warm) left->warm = *warm, memset(warm, 0, sizeof *warm);
+  if (rematch->cleaner_live) pthread_join(rematch->cleaner, NULL);
+  rematch->cleaner_live = pthread_create(&rematch->cleaner, NULL, free_leftovers, left) == 0;
+  if (!rematch->cleaner_live) free_leftovers(left);
 }
 
 /* ---- snapshot (on the loop) ------------------------------------------------------------ */
@@ -960,7 +990,8 @@ static void epoch_applied(lp_rematch *rematch, job *job) {
   warm.pair_distance_m = job->problem.pair_distance_m, job->problem.pair_distance_m = NULL;
   warm.pair_count = job->problem.problem.pair_count;
   warm.unplaced_penalty = job->problem.unplaced_penalty, job->problem.unplaced_penalty = NULL;
-  warm_free(&rematch->warm);
+  warm_free(&rematch->retired_warm); /* empty: finish hands it on */
+  rematch->retired_warm = rematch->warm;
   rematch->warm = warm;
   Leerplek__V1__RematchResult *last = lp_clone(rematch->reply);
   for (size_t c = 0; c < last->n_changes; c++) protobuf_c_message_free_unpacked(&last->changes[c]->base, NULL);
@@ -2069,7 +2100,7 @@ static void finish(lp_rematch *rematch, job *job, int code, const char *message)
     result_free(rematch->reply);
   rematch->reply = NULL;
   uint64_t finish_us = job->finish_us;
-  job_free(job);
+  free_in_background(rematch, job, &rematch->retired_warm);
   if (release->result) release->result->finish_us = finish_us + (uint64_t)(now_us() - started);
   /* Answered once the lock is gone (this link sends the next rematch's SET after it anyway). */
   release_lock_then(rematch, release);
@@ -2286,7 +2317,9 @@ void lp_rematch_free(lp_rematch *rematch) {
     rematch->locking->rematch = NULL;
     rematch->locking = NULL;
   }
+  if (rematch->cleaner_live) pthread_join(rematch->cleaner, NULL);
   warm_free(&rematch->warm);
+  warm_free(&rematch->retired_warm);
   result_free(rematch->last);
   result_free(rematch->reply);
   if (the_rematch == rematch) the_rematch = NULL;
