@@ -223,14 +223,15 @@ static bool is_considered(int state) {
 }
 
 /* The snapshot is taken in slices of about SNAPSHOT_SLICE_US on the loop (calls are served in
- * between; at 20,000 pupils and 30,000 vacancies it is some 70 ms of copying): first the
+ * between; at 20,000 pupils and 30,000 vacancies it is some 70 ms of copying), and of at most
+ * SNAPSHOT_SLICE_ENTRIES records (so that tests of a few hundred see several): first the
  * vacancies, then the pupils, each walk resuming after the last key it copied. What a write
  * changes meanwhile is as safe as a write that comes after the snapshot: the apply re-checks
  * every record it changes against the live state (revisions). What must not move between
  * slices are the ranks of the companies and trainings (eligibility refers to them by index):
  * each slice first checks that their keys are those of the first slice, and the snapshot
  * starts again when they are not (at most SNAPSHOT_RESTARTS times, then it is taken whole). */
-enum { SNAPSHOT_SLICE_US = 2000, SNAPSHOT_CLOCK_EVERY = 32, SNAPSHOT_RESTARTS = 3 };
+enum { SNAPSHOT_SLICE_US = 2000, SNAPSHOT_SLICE_ENTRIES = 256, SNAPSHOT_CLOCK_EVERY = 32, SNAPSHOT_RESTARTS = 3 };
 
 typedef struct snapshot_walk {
   lp_rematch *rematch;
@@ -426,7 +427,8 @@ static bool snapshot_slice(snapshot_walk *walk, bool whole) {
     const lp_map *vacancies = &state->maps[LP_KIND_VACANCY];
     size_t k = lp_map_after(vacancies, walk->after);
     for (size_t n = 0; k < vacancies->count; k++, n++) {
-      if (!whole && n % SNAPSHOT_CLOCK_EVERY == SNAPSHOT_CLOCK_EVERY - 1 && now_us() - started > SNAPSHOT_SLICE_US)
+      if (!whole && (n == SNAPSHOT_SLICE_ENTRIES ||
+                     (n % SNAPSHOT_CLOCK_EVERY == SNAPSHOT_CLOCK_EVERY - 1 && now_us() - started > SNAPSHOT_SLICE_US)))
         break;
       copy_vacancy(walk, vacancies->entries[k].value);
     }
@@ -439,7 +441,7 @@ static bool snapshot_slice(snapshot_walk *walk, bool whole) {
   const lp_map *placements = &state->maps[LP_KIND_PLACEMENT];
   size_t k = lp_map_after(placements, walk->after), first = k, slots = 0, end;
   /* This slice's pupils and how many company slots their lists may take, then one block. */
-  for (end = k; end < placements->count && (whole || end - first < 4096); end++) {
+  for (end = k; end < placements->count && (whole || end - first < SNAPSHOT_SLICE_ENTRIES); end++) {
     const Leerplek__V1__Pupil *pupil = lp_state_get(state, LP_KIND_PUPIL, placements->entries[end].key);
     if (pupil) slots += lp_rules_company_slots(pupil);
   }
@@ -1025,7 +1027,7 @@ static void epoch_applied(lp_rematch *rematch, job *job) {
  * the marker, and the next load finishes the promote. Memory takes the records after the last
  * slice is confirmed, in slices of APPLY_SLICE_RECORDS per loop callback. */
 enum {
-  APPLY_SLICE_RECORDS = 1024,
+  APPLY_SLICE_RECORDS = 256,
   PROMOTE_SLICE_CHUNKS = 16,
   EVENT_BYTES_ESTIMATE = 1024,
   PROMOTE_SLICE_SHARE = 20,    /* a slice aims at most at 1/20 of redis_timeout_ms */
