@@ -12,6 +12,7 @@
 #include "eligibility.h"
 #include "leerplek.pb-c.h"
 #include "lp_daemon.h"
+#include "lp_epoch_write.h" /* lp_rematch_finish_promote, lp_rematch_offer */
 #include "lp_redis.h"
 
 typedef struct lp_rematch lp_rematch;
@@ -44,15 +45,6 @@ int lp_rematch_start(lp_rematch *rematch, bool dry_run, uint32_t max_changes, co
 bool lp_rematch_running(const lp_rematch *rematch);
 /* The summary of the last applied rematch (no changes), NULL if none. */
 const Leerplek__V1__RematchResult *lp_rematch_last(const lp_rematch *rematch);
-
-/* At every load of the state (start, reload), before it is read: a promote that a crash (of
- * this or another daemon, or of Redis) interrupted is finished, with its events, so the state
- * read is the new epoch whole; it waits while the promote's own daemon still makes progress.
- * 0 (also when there was none), -1 with the reason. */
-int lp_rematch_finish_promote(redisContext *redis, char *error, size_t error_size);
-
-/* The Offer a school sees for a proposal of a pupil distance_m from vacancy. */
-Leerplek__V1__Offer *lp_rematch_offer(const lp_state *state, const Leerplek__V1__Vacancy *vacancy, uint32_t distance_m);
 
 /* Proposal ids, unique over all time: a rematch of epoch E issues (E << 24) | n, n from 1 (below
  * LP_MANUAL_ID_BIT: a rematch proposes fewer than 2^23 pupils); place_pupil issues
