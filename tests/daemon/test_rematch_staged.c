@@ -394,3 +394,69 @@ Test(rematch_staged, writes_during_the_promote_win_and_the_seats_add_up) {
   }
   redisFree(redis);
 }
+
+/* A stream id "ms-seq" as the history indexes hold it ("%013ms-%010seq", lp_store.c). */
+static void padded_id(const char *id, char *out, size_t size) {
+  unsigned long long ms = 0, seq = 0;
+  sscanf(id, "%llu-%llu", &ms, &seq);
+  snprintf(out, size, "%013llu-%010llu", ms, seq);
+}
+
+static int by_text(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* The events of each block go in one script (EVENTS_SCRIPT, lp_store.c): with a stream capped
+ * at 1,000 entries that trims while the epoch is written, the company's history index (named
+ * by the epoch's last event, a vacancy's seats) holds exactly the ids of the events still in
+ * the stream that name the company: every one of them, and none trimmed. */
+Test(rematch_staged, events_trimmed_while_the_epoch_is_written_leave_the_history_index_exact) {
+  leerplek_close(coordinator);
+  coordinator = NULL;
+  cr_assert_eq(harness_stop_daemon(&harness, SIGTERM), 0);
+  static const char *const capped[] = {"--rematch_write_chunk_bytes", "1024", "--events_max_length", "1000", NULL};
+  cr_assert_eq(harness_start_daemon(&harness, capped), 0);
+  cr_assert_not_null(coordinator = harness_connect(&harness, coordinator_token));
+  redisContext *redis = harness_redis(&harness);
+  redisReply *first = redisCommand(redis, "XRANGE lp:events - + COUNT 1");
+  cr_assert(first && first->type == REDIS_REPLY_ARRAY && first->elements == 1);
+  char first_before[64];
+  snprintf(first_before, sizeof first_before, "%s", first->element[0]->element[0]->str);
+  freeReplyObject(first);
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(run_rematch(coordinator, false, &response), 0, "%s", response->status->message);
+  leerplek_response_free(response);
+
+  redisReply *entries = redisCommand(redis, "XRANGE lp:events - +");
+  cr_assert(entries && entries->type == REDIS_REPLY_ARRAY && entries->elements > 0);
+  cr_assert_str_neq(entries->element[0]->element[0]->str, first_before,
+                    "the stream must have been trimmed while the epoch was written");
+  char **naming = calloc(entries->elements + 1, sizeof *naming);
+  size_t named = 0;
+  for (size_t e = 0; e < entries->elements; e++) {
+    const redisReply *fields = entries->element[e]->element[1];
+    for (size_t f = 0; f + 1 < fields->elements; f += 2) {
+      if (strcmp(fields->element[f]->str, "event") != 0) continue;
+      Leerplek__V1__Event *event =
+          leerplek__v1__event__unpack(NULL, fields->element[f + 1]->len, (const uint8_t *)fields->element[f + 1]->str);
+      cr_assert_not_null(event);
+      if (strcmp(event->company_id, "1111111111") == 0) {
+        naming[named] = malloc(32);
+        padded_id(entries->element[e]->element[0]->str, naming[named++], 32);
+      }
+      protobuf_c_message_free_unpacked(&event->base, NULL);
+    }
+  }
+  freeReplyObject(entries);
+  redisReply *index = redisCommand(redis, "ZRANGE lp:history:company:1111111111 0 -1");
+  cr_assert(index && index->type == REDIS_REPLY_ARRAY);
+  cr_assert_gt(named, 100, "the epoch's events name the company (%zu do)", named);
+  cr_assert_eq(index->elements, named, "the index holds %zu ids, the stream %zu events naming the company",
+               index->elements, named);
+  qsort(naming, named, sizeof *naming, by_text);
+  for (size_t m = 0; m < named; m++) {
+    cr_assert_str_eq(index->element[m]->str, naming[m], "index member %zu", m);
+    free(naming[m]);
+  }
+  free(naming);
+  freeReplyObject(index);
+  redisFree(redis);
+}
