@@ -788,6 +788,8 @@ static void on_slice_done(void *arg, int code, const char *message) {
  * left out here; the vacancies come last, so their seat counts are built again when that changed them. The last slice's
  * commit also runs FINISH_SCRIPT. */
 static void promote_slice(lp_epoch_write *write) {
+  /* A slice in flight was refused: the next would be too; its confirmation ends the write. */
+  if (write->failed_code) return;
   long long started = now_us();
   job *job = write->job;
   lp_daemon *daemon = write->daemon;
