@@ -342,12 +342,13 @@ static void write_fail(lp_epoch_write *write, int code, const char *message) {
   lp_daemon *daemon = write->daemon;
   lp_epoch_written *done = write->done;
   void *done_arg = write->done_arg;
-  char lock_value[sizeof write->lock_value];
+  char lock_value[sizeof write->lock_value], why[sizeof write->failed_message];
   snprintf(lock_value, sizeof lock_value, "%s", write->lock_value);
-  LP_ERROR("rematch epoch %llu was not written: %s", (unsigned long long)write->epoch, message);
+  snprintf(why, sizeof why, "%s", message); /* message may be write->failed_message */
+  LP_ERROR("rematch epoch %llu was not written: %s", (unsigned long long)write->epoch, why);
   write_free(write);
   cleanup_staging(daemon, lock_value);
-  done(done_arg, code, message);
+  done(done_arg, code, why);
 }
 
 static void on_chunk_written(void *arg, int code, const char *message) {
