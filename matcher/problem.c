@@ -99,6 +99,17 @@ static void sort_row(int32_t *vacancy, int64_t *cost, int64_t count) {
   }
 }
 
+/* Whether the pairs are strictly ascending by (pupil, vacancy): grouped per pupil, each row
+ * sorted, no duplicates. Callers that build their pairs that way (the daemon does) then get
+ * their rows by a straight copy. */
+int pairs_in_row_order(const matcher_problem *problem) {
+  for (int64_t e = 1; e < problem->pair_count; e++) {
+    const matcher_pair *before = &problem->pairs[e - 1], *pair = &problem->pairs[e];
+    if (pair->pupil < before->pupil || (pair->pupil == before->pupil && pair->vacancy <= before->vacancy)) return 0;
+  }
+  return 1;
+}
+
 static matcher_status check_counts_and_values(const matcher_problem *problem, matcher_error *error) {
   if (!problem) return matcher_fail(error, MATCHER_INVALID, "problem is NULL");
   if (problem->pupil_count < 0 || problem->pupil_count > MATCHER_COUNT_MAX)
@@ -212,18 +223,27 @@ matcher_status pair_rows_build(const matcher_problem *problem, pair_rows *rows, 
     return matcher_fail(error, MATCHER_NO_MEMORY, "no memory to index %zu pairs", pairs);
   }
 
-  /* Counting sort by pupil, then each row by vacancy. */
+  /* Counting sort by pupil, then each row by vacancy; pairs already in that order are copied
+   * as they are (no scattered writes, nothing to sort, no duplicate possible). */
   for (size_t e = 0; e < pairs; e++) rows->row_start[problem->pairs[e].pupil + 1]++;
   for (size_t i = 0; i < pupils; i++) rows->row_start[i + 1] += rows->row_start[i];
-  for (size_t i = 0; i <= pupils; i++) cursor[i] = rows->row_start[i];
-  for (size_t e = 0; e < pairs; e++) {
-    int64_t slot = cursor[problem->pairs[e].pupil]++;
-    rows->row_vacancy[slot] = problem->pairs[e].vacancy;
-    rows->row_cost[slot] = problem->pairs[e].cost;
+  int in_order = pairs_in_row_order(problem);
+  if (in_order) {
+    for (size_t e = 0; e < pairs; e++) {
+      rows->row_vacancy[e] = problem->pairs[e].vacancy;
+      rows->row_cost[e] = problem->pairs[e].cost;
+    }
+  } else {
+    for (size_t i = 0; i <= pupils; i++) cursor[i] = rows->row_start[i];
+    for (size_t e = 0; e < pairs; e++) {
+      int64_t slot = cursor[problem->pairs[e].pupil]++;
+      rows->row_vacancy[slot] = problem->pairs[e].vacancy;
+      rows->row_cost[slot] = problem->pairs[e].cost;
+    }
   }
   free(cursor);
 
-  for (int32_t i = 0; i < problem->pupil_count; i++) {
+  for (int32_t i = 0; i < problem->pupil_count && !in_order; i++) {
     int64_t start = rows->row_start[i], count = rows->row_start[i + 1] - start;
     sort_row(rows->row_vacancy + start, rows->row_cost + start, count);
     for (int64_t e = start + 1; e < start + count; e++)

@@ -127,6 +127,14 @@ static void heap_clear(index_heap *heap) {
   while (heap->size > 0) heap->position[heap->item[--heap->size]] = -1;
 }
 
+/* One pair seen from its vacancy: the pupil, and where the pair sits in the pupil's row (its
+ * cost at hand). Side by side, so that filling and reading a column touches one cache line
+ * per pair, not two. */
+typedef struct {
+  int32_t pupil;
+  int32_t row_offset;
+} column_entry;
+
 /* A problem indexed for solving, and the state of the solve in progress. Arrays are indexed by
  * pupil or vacancy id. */
 struct matcher_network {
@@ -160,9 +168,8 @@ struct matcher_network {
 
   /* reverse searches (warm start only): pupils are labelled, vacancies passed through at
    * their leaving pupil's distance */
-  int64_t *column_start;       /* [vacancies + 1] vacancy j's candidates: column_pupil[...] */
-  int32_t *column_pupil;       /* [pairs] */
-  int32_t *column_row_offset;  /* [pairs] where the pair sits in its pupil's row: its cost at hand */
+  int64_t *column_start;       /* [vacancies + 1] vacancy j's candidates: column[...] */
+  column_entry *column;        /* [pairs] */
   uint32_t *pupil_labelled_in; /* [pupils] */
   int64_t *pupil_distance;     /* [pupils] */
   int32_t *moves_to;           /* [pupils] the vacancy a labelled pupil would move to */
@@ -411,9 +418,9 @@ static void pass_through_vacancy(network *s, int32_t vacancy, int64_t distance_h
   }
 
   for (int64_t c = s->column_start[vacancy]; c < s->column_start[vacancy + 1]; c++) {
-    int32_t pupil = s->column_pupil[c];
+    int32_t pupil = s->column[c].pupil;
     if (s->vacancy_of_pupil[pupil] == vacancy) continue;
-    int64_t cost = rows->row_cost[rows->row_start[pupil] + s->column_row_offset[c]];
+    int64_t cost = rows->row_cost[rows->row_start[pupil] + s->column[c].row_offset];
     int64_t length = distance_here + cost + price - s->pupil_price[pupil];
     if (length >= s->best_end) continue;
     if (s->vacancy_of_pupil[pupil] == MATCHER_UNPLACED) { /* a waiting pupil takes the seat */
@@ -509,8 +516,7 @@ void matcher_network_free(network *s) {
   free(s->settled);
   free(s->passed);
   free(s->column_start);
-  free(s->column_pupil);
-  free(s->column_row_offset);
+  free(s->column);
   free(s->pupil_labelled_in);
   free(s->pupil_distance);
   free(s->moves_to);
@@ -525,14 +531,14 @@ void matcher_network_free(network *s) {
 
 /* The pupils of each vacancy's pairs, and the per-pupil state of reverse searches. Only a
  * warm start uses them, but they are part of the build so that a warm solve costs what its
- * changes cost (8 bytes per pair). */
+ * changes cost (8 bytes per pair). column_start[j + 1] holds vacancy j's pair count on entry
+ * (renumber_vacancies counted them). */
 static int build_reverse_index(network *s) {
   const pair_rows *rows = &s->rows;
   size_t pupils = (size_t)s->problem->pupil_count, vacancies = (size_t)s->problem->vacancy_count;
   size_t pairs = (size_t)s->problem->pair_count;
-  s->column_start = allocate(s, vacancies + 1, sizeof *s->column_start);
-  s->column_pupil = allocate(s, pairs, sizeof *s->column_pupil);
-  s->column_row_offset = allocate(s, pairs, sizeof *s->column_row_offset);
+  s->column = malloc((pairs ? pairs : 1) * sizeof *s->column);
+  s->build_bytes += pairs * sizeof *s->column;
   s->pupil_labelled_in = allocate(s, pupils, sizeof *s->pupil_labelled_in);
   s->pupil_distance = allocate(s, pupils, sizeof *s->pupil_distance);
   s->moves_to = allocate(s, pupils, sizeof *s->moves_to);
@@ -540,18 +546,16 @@ static int build_reverse_index(network *s) {
   s->pupil_heap.position = allocate(s, pupils, sizeof *s->pupil_heap.position);
   s->pupil_heap.key = s->pupil_distance;
   s->needs_check = allocate(s, pupils, sizeof *s->needs_check);
-  if (!s->column_start || !s->column_pupil || !s->column_row_offset || !s->pupil_labelled_in || !s->pupil_distance ||
-      !s->moves_to || !s->pupil_heap.item || !s->pupil_heap.position || !s->needs_check)
+  if (!s->column || !s->pupil_labelled_in || !s->pupil_distance || !s->moves_to || !s->pupil_heap.item ||
+      !s->pupil_heap.position || !s->needs_check)
     return 0;
-  for (size_t e = 0; e < pairs; e++) s->column_start[rows->row_vacancy[e] + 1]++;
   for (size_t j = 0; j < vacancies; j++) s->column_start[j + 1] += s->column_start[j];
   /* Filling pupil by pupil keeps each column sorted by pupil id; column_start[j] serves as
    * the cursor and is shifted back afterwards. */
   for (int32_t i = 0; i < s->problem->pupil_count; i++)
     for (int64_t e = rows->row_start[i]; e < rows->row_start[i + 1]; e++) {
       int64_t c = s->column_start[rows->row_vacancy[e]]++;
-      s->column_pupil[c] = i;
-      s->column_row_offset[c] = (int32_t)(e - rows->row_start[i]);
+      s->column[c] = (column_entry){.pupil = i, .row_offset = (int32_t)(e - rows->row_start[i])};
     }
   for (size_t j = vacancies; j > 0; j--) s->column_start[j] = s->column_start[j - 1];
   s->column_start[0] = 0;
@@ -587,7 +591,9 @@ static int order_by_penalty(network *s) {
 }
 
 /* Renumbers vacancies in the order the rows name them, pupils in placing order (see the
- * first comment), and rewrites the rows and fixed pairs to the internal ids. */
+ * first comment), and rewrites the rows and fixed pairs to the internal ids. The rewriting
+ * pass also counts each vacancy's pairs into column_start[j + 1], saving build_reverse_index
+ * and the capacities a pass over all pairs each. */
 static int renumber_vacancies(network *s) {
   pair_rows *rows = &s->rows;
   int32_t vacancies = s->problem->vacancy_count;
@@ -610,7 +616,11 @@ static int renumber_vacancies(network *s) {
     s->caller_vacancy[s->internal_vacancy[j]] = j;
     fixed_taken[s->internal_vacancy[j]] = rows->fixed_taken[j];
   }
-  for (int64_t e = 0; e < s->problem->pair_count; e++) rows->row_vacancy[e] = s->internal_vacancy[rows->row_vacancy[e]];
+  for (int64_t e = 0; e < s->problem->pair_count; e++) {
+    int32_t vacancy = s->internal_vacancy[rows->row_vacancy[e]];
+    rows->row_vacancy[e] = vacancy;
+    s->column_start[vacancy + 1]++;
+  }
   for (int32_t i = 0; i < s->problem->pupil_count; i++)
     if (rows->fixed_vacancy[i] != MATCHER_UNPLACED)
       rows->fixed_vacancy[i] = s->internal_vacancy[rows->fixed_vacancy[i]];
@@ -636,7 +646,8 @@ matcher_status matcher_network_build(const matcher_problem *problem, network **b
 
   size_t pupils = (size_t)problem->pupil_count, vacancies = (size_t)problem->vacancy_count;
   s->placing_order = allocate(s, pupils, sizeof *s->placing_order);
-  if (!s->placing_order || !order_by_penalty(s) || !renumber_vacancies(s)) goto no_memory;
+  s->column_start = allocate(s, vacancies + 1, sizeof *s->column_start);
+  if (!s->placing_order || !s->column_start || !order_by_penalty(s) || !renumber_vacancies(s)) goto no_memory;
   s->vacancy_of_pupil = allocate(s, pupils, sizeof *s->vacancy_of_pupil);
   s->pupil_price = allocate(s, pupils, sizeof *s->pupil_price);
   s->vacancy_price = allocate(s, vacancies, sizeof *s->vacancy_price);
@@ -658,11 +669,12 @@ matcher_status matcher_network_build(const matcher_problem *problem, network **b
       !s->vacancy_heap.item || !s->vacancy_heap.position || !s->settled || !s->passed)
     goto no_memory;
 
-  /* Candidates per vacancy, counted in slot_used for now. */
+  /* Candidates per vacancy, counted in slot_used for now: its pairs but those of fixed pupils. */
   const pair_rows *rows = &s->rows;
+  for (int32_t j = 0; j < problem->vacancy_count; j++) s->slot_used[j] = (int32_t)s->column_start[j + 1];
   for (int32_t i = 0; i < problem->pupil_count; i++)
-    if (!pupil_is_fixed(s, i))
-      for (int64_t e = rows->row_start[i]; e < rows->row_start[i + 1]; e++) s->slot_used[rows->row_vacancy[e]]++;
+    if (pupil_is_fixed(s, i))
+      for (int64_t e = rows->row_start[i]; e < rows->row_start[i + 1]; e++) s->slot_used[rows->row_vacancy[e]]--;
   for (int32_t j = 0; j < problem->vacancy_count; j++) {
     int64_t free_seats = (int64_t)problem->seats[s->caller_vacancy[j]] - rows->fixed_taken[j];
     int64_t capacity = free_seats < s->slot_used[j] ? free_seats : s->slot_used[j];
@@ -721,7 +733,7 @@ static void apply_warm_start(network *s, const matcher_warm_start *warm, int tru
     int usable = price > 0 && price <= MATCHER_VALUE_MAX && s->price_may_rise[j] && !vacancy_is_closed(s, j);
     s->vacancy_price[j] = usable ? price : 0;
     if (price != 0 && !usable && !vacancy_is_closed(s, j))
-      for (int64_t c = s->column_start[j]; c < s->column_start[j + 1]; c++) s->needs_check[s->column_pupil[c]] = 1;
+      for (int64_t c = s->column_start[j]; c < s->column_start[j + 1]; c++) s->needs_check[s->column[c].pupil] = 1;
   }
   if (warm->vacancy_of_pupil)
     for (int32_t i = 0; i < problem->pupil_count; i++) {
@@ -789,9 +801,9 @@ static void price_closed_vacancies(network *s) {
     if (!vacancy_is_closed(s, j)) continue;
     int64_t price = 0;
     for (int64_t c = s->column_start[j]; c < s->column_start[j + 1]; c++) {
-      int32_t pupil = s->column_pupil[c];
+      int32_t pupil = s->column[c].pupil;
       if (pupil_is_fixed(s, pupil)) continue;
-      int64_t needed = s->pupil_price[pupil] - rows->row_cost[rows->row_start[pupil] + s->column_row_offset[c]];
+      int64_t needed = s->pupil_price[pupil] - rows->row_cost[rows->row_start[pupil] + s->column[c].row_offset];
       if (needed > price) price = needed;
     }
     s->vacancy_price[j] = price;
