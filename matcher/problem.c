@@ -110,7 +110,8 @@ int pairs_in_row_order(const matcher_problem *problem) {
   return 1;
 }
 
-static matcher_status check_counts_and_values(const matcher_problem *problem, matcher_error *error) {
+/* Also tells whether the pairs are in row order (pairs_in_row_order), in the same pass. */
+static matcher_status check_counts_and_values(const matcher_problem *problem, int *in_order, matcher_error *error) {
   if (!problem) return matcher_fail(error, MATCHER_INVALID, "problem is NULL");
   if (problem->pupil_count < 0 || problem->pupil_count > MATCHER_COUNT_MAX)
     return matcher_fail(error, MATCHER_INVALID, "pupil_count %d outside 0..%d", problem->pupil_count,
@@ -144,8 +145,11 @@ static matcher_status check_counts_and_values(const matcher_problem *problem, ma
   for (int32_t j = 0; j < problem->vacancy_count; j++)
     if (problem->seats[j] < 0)
       return matcher_fail(error, MATCHER_INVALID, "vacancy %d: seats %d is negative", j, problem->seats[j]);
+  *in_order = 1;
   for (int64_t e = 0; e < problem->pair_count; e++) {
     const matcher_pair *pair = &problem->pairs[e];
+    if (e > 0 && (pair->pupil < pair[-1].pupil || (pair->pupil == pair[-1].pupil && pair->vacancy <= pair[-1].vacancy)))
+      *in_order = 0;
     if (pair->pupil < 0 || pair->pupil >= problem->pupil_count)
       return matcher_fail(error, MATCHER_INVALID, "pair %lld: pupil %d out of range 0..%d", (long long)e, pair->pupil,
                           problem->pupil_count - 1);
@@ -205,7 +209,8 @@ static matcher_status index_fixed_pairs(const matcher_problem *problem, pair_row
 
 matcher_status pair_rows_build(const matcher_problem *problem, pair_rows *rows, matcher_error *error) {
   *rows = (pair_rows){0};
-  matcher_status status = check_counts_and_values(problem, error);
+  int in_order = 0;
+  matcher_status status = check_counts_and_values(problem, &in_order, error);
   if (status != MATCHER_OK) return status;
 
   size_t pupils = (size_t)problem->pupil_count, pairs = (size_t)problem->pair_count;
@@ -225,15 +230,16 @@ matcher_status pair_rows_build(const matcher_problem *problem, pair_rows *rows, 
 
   /* Counting sort by pupil, then each row by vacancy; pairs already in that order are copied
    * as they are (no scattered writes, nothing to sort, no duplicate possible). */
-  for (size_t e = 0; e < pairs; e++) rows->row_start[problem->pairs[e].pupil + 1]++;
-  for (size_t i = 0; i < pupils; i++) rows->row_start[i + 1] += rows->row_start[i];
-  int in_order = pairs_in_row_order(problem);
   if (in_order) {
     for (size_t e = 0; e < pairs; e++) {
+      rows->row_start[problem->pairs[e].pupil + 1]++;
       rows->row_vacancy[e] = problem->pairs[e].vacancy;
       rows->row_cost[e] = problem->pairs[e].cost;
     }
+    for (size_t i = 0; i < pupils; i++) rows->row_start[i + 1] += rows->row_start[i];
   } else {
+    for (size_t e = 0; e < pairs; e++) rows->row_start[problem->pairs[e].pupil + 1]++;
+    for (size_t i = 0; i < pupils; i++) rows->row_start[i + 1] += rows->row_start[i];
     for (size_t i = 0; i <= pupils; i++) cursor[i] = rows->row_start[i];
     for (size_t e = 0; e < pairs; e++) {
       int64_t slot = cursor[problem->pairs[e].pupil]++;
