@@ -343,3 +343,50 @@ Test(warm_edges, verify_on_ordered_pairs_still_rejects) {
   expect_rejected(&problem, &solution, "ordered pairs, placement on no pair", "pupil 2", "not an eligible pair");
   matcher_solution_free(&solution);
 }
+
+/* matcher_solve lays a warm solve's network out in the caller's vacancy order, a built network
+ * in the order its rows name them: the solutions must be the same to the last price. */
+Test(warm_edges, both_network_layouts_give_the_same_warm_solution) {
+  for (uint64_t seed = 1; seed <= SEEDS; seed++) {
+    test_problem base;
+    matcher_solution yesterday;
+    char context[96];
+    yesterday_make(seed, &base, &yesterday, context, sizeof context, "network layouts");
+    test_problem today;
+    test_problem_copy(&base.problem, &today);
+    test_rng rng;
+    test_rng_seed(&rng, seed * 31);
+    for (int32_t j = 0; j < today.problem.vacancy_count; j++) /* fewer seats: repairs to make */
+      if (test_rng_chance(&rng, 0.2) && today.seats[j] > 0) today.seats[j]--;
+    int64_t kept_fixed = 0;
+    int32_t *taken = test_alloc((size_t)today.problem.vacancy_count + 1, sizeof *taken);
+    for (int64_t f = 0; f < today.problem.fixed_count; f++)
+      if (taken[today.fixed[f].vacancy] < today.seats[today.fixed[f].vacancy]) {
+        taken[today.fixed[f].vacancy]++;
+        today.fixed[kept_fixed++] = today.fixed[f];
+      }
+    today.problem.fixed_count = kept_fixed;
+    int32_t pupils = today.problem.pupil_count, vacancies = today.problem.vacancy_count;
+    warm_hint hint;
+    hint_from(&yesterday, pupils, vacancies, pupils, vacancies, &hint);
+    memset(hint.pupil_changed, 1, (size_t)pupils);
+    matcher_solution direct, built;
+    solve_and_verify(&today.problem, &hint.warm, &direct, context);
+    matcher_network *network = NULL;
+    matcher_error error = {{0}};
+    cr_assert_eq(matcher_network_build(&today.problem, &network, &error), MATCHER_OK, "%s: %s", context, error.message);
+    cr_assert_eq(matcher_network_solve(network, &hint.warm, &built, &error), MATCHER_OK, "%s: %s", context,
+                 error.message);
+    cr_assert_arr_eq(direct.vacancy_of_pupil, built.vacancy_of_pupil, (size_t)pupils * sizeof(int32_t), "%s", context);
+    cr_assert_arr_eq(direct.pupil_price, built.pupil_price, (size_t)pupils * sizeof(int64_t), "%s", context);
+    cr_assert_arr_eq(direct.vacancy_price, built.vacancy_price, (size_t)vacancies * sizeof(int64_t), "%s", context);
+    matcher_network_free(network);
+    matcher_solution_free(&direct);
+    matcher_solution_free(&built);
+    hint_free(&hint);
+    free(taken);
+    test_problem_free(&today);
+    test_problem_free(&base);
+    matcher_solution_free(&yesterday);
+  }
+}
