@@ -110,8 +110,8 @@ int pairs_in_row_order(const matcher_problem *problem) {
   return 1;
 }
 
-/* Also tells whether the pairs are in row order (pairs_in_row_order), in the same pass. */
-static matcher_status check_counts_and_values(const matcher_problem *problem, int *in_order, matcher_error *error) {
+/* Everything but the pairs: counts, arrays present, penalties, seats. */
+static matcher_status check_counts_and_values(const matcher_problem *problem, matcher_error *error) {
   if (!problem) return matcher_fail(error, MATCHER_INVALID, "problem is NULL");
   if (problem->pupil_count < 0 || problem->pupil_count > MATCHER_COUNT_MAX)
     return matcher_fail(error, MATCHER_INVALID, "pupil_count %d outside 0..%d", problem->pupil_count,
@@ -145,11 +145,17 @@ static matcher_status check_counts_and_values(const matcher_problem *problem, in
   for (int32_t j = 0; j < problem->vacancy_count; j++)
     if (problem->seats[j] < 0)
       return matcher_fail(error, MATCHER_INVALID, "vacancy %d: seats %d is negative", j, problem->seats[j]);
+  return MATCHER_OK;
+}
+
+/* One pass over the pairs: checks each, counts the rows (row_start[i + 1]), notes each pupil's
+ * dearest pair and whether the pairs come in row order (pairs_in_row_order), and copies them
+ * to the rows at their own index, which is their place in the rows exactly when they do. */
+static matcher_status check_and_copy_pairs(const matcher_problem *problem, pair_rows *rows, int64_t *dearest,
+                                           int *in_order, matcher_error *error) {
   *in_order = 1;
   for (int64_t e = 0; e < problem->pair_count; e++) {
     const matcher_pair *pair = &problem->pairs[e];
-    if (e > 0 && (pair->pupil < pair[-1].pupil || (pair->pupil == pair[-1].pupil && pair->vacancy <= pair[-1].vacancy)))
-      *in_order = 0;
     if (pair->pupil < 0 || pair->pupil >= problem->pupil_count)
       return matcher_fail(error, MATCHER_INVALID, "pair %lld: pupil %d out of range 0..%d", (long long)e, pair->pupil,
                           problem->pupil_count - 1);
@@ -160,19 +166,23 @@ static matcher_status check_counts_and_values(const matcher_problem *problem, in
       return matcher_fail(error, MATCHER_INVALID, "pair %lld (pupil %d, vacancy %d): cost %lld outside 0..%lld",
                           (long long)e, pair->pupil, pair->vacancy, (long long)pair->cost,
                           (long long)MATCHER_VALUE_MAX);
+    if (e > 0 && (pair->pupil < pair[-1].pupil || (pair->pupil == pair[-1].pupil && pair->vacancy <= pair[-1].vacancy)))
+      *in_order = 0;
+    rows->row_start[pair->pupil + 1]++;
+    rows->row_vacancy[e] = pair->vacancy;
+    rows->row_cost[e] = pair->cost;
+    if (pair->cost > dearest[pair->pupil]) dearest[pair->pupil] = pair->cost;
   }
   return MATCHER_OK;
 }
 
 /* The objective is at most the sum over pupils of max(penalty, dearest pair); refuse problems
  * where that could overflow, so that no sum the solver or verifier forms can. */
-static matcher_status check_objective_bound(const matcher_problem *problem, const pair_rows *rows,
+static matcher_status check_objective_bound(const matcher_problem *problem, const int64_t *dearest,
                                             matcher_error *error) {
   int64_t bound = 0;
   for (int32_t i = 0; i < problem->pupil_count; i++) {
-    int64_t worst = problem->unplaced_penalty[i];
-    for (int64_t e = rows->row_start[i]; e < rows->row_start[i + 1]; e++)
-      if (rows->row_cost[e] > worst) worst = rows->row_cost[e];
+    int64_t worst = problem->unplaced_penalty[i] > dearest[i] ? problem->unplaced_penalty[i] : dearest[i];
     if (worst > INT64_MAX - bound)
       return matcher_fail(error, MATCHER_INVALID,
                           "pupil %d: the objective could exceed int64 (costs and penalties "
@@ -209,8 +219,7 @@ static matcher_status index_fixed_pairs(const matcher_problem *problem, pair_row
 
 matcher_status pair_rows_build(const matcher_problem *problem, pair_rows *rows, matcher_error *error) {
   *rows = (pair_rows){0};
-  int in_order = 0;
-  matcher_status status = check_counts_and_values(problem, &in_order, error);
+  matcher_status status = check_counts_and_values(problem, error);
   if (status != MATCHER_OK) return status;
 
   size_t pupils = (size_t)problem->pupil_count, pairs = (size_t)problem->pair_count;
@@ -219,48 +228,45 @@ matcher_status pair_rows_build(const matcher_problem *problem, pair_rows *rows, 
   rows->row_cost = malloc((pairs ? pairs : 1) * sizeof *rows->row_cost);
   rows->fixed_vacancy = malloc((pupils ? pupils : 1) * sizeof *rows->fixed_vacancy);
   rows->fixed_taken = calloc((size_t)problem->vacancy_count + 1, sizeof *rows->fixed_taken);
-  int64_t *cursor = malloc((pupils + 1) * sizeof *cursor);
+  int64_t *dearest = calloc(pupils + 1, sizeof *dearest);
   rows->bytes = (pupils + 1) * 8 + pairs * 12 + pupils * 4 + ((size_t)problem->vacancy_count + 1) * 4;
   if (!rows->row_start || !rows->row_vacancy || !rows->row_cost || !rows->fixed_vacancy || !rows->fixed_taken ||
-      !cursor) {
-    free(cursor);
+      !dearest) {
+    free(dearest);
     pair_rows_free(rows);
     return matcher_fail(error, MATCHER_NO_MEMORY, "no memory to index %zu pairs", pairs);
   }
 
-  /* Counting sort by pupil, then each row by vacancy; pairs already in that order are copied
-   * as they are (no scattered writes, nothing to sort, no duplicate possible). */
-  if (in_order) {
-    for (size_t e = 0; e < pairs; e++) {
-      rows->row_start[problem->pairs[e].pupil + 1]++;
-      rows->row_vacancy[e] = problem->pairs[e].vacancy;
-      rows->row_cost[e] = problem->pairs[e].cost;
-    }
-    for (size_t i = 0; i < pupils; i++) rows->row_start[i + 1] += rows->row_start[i];
-  } else {
-    for (size_t e = 0; e < pairs; e++) rows->row_start[problem->pairs[e].pupil + 1]++;
-    for (size_t i = 0; i < pupils; i++) rows->row_start[i + 1] += rows->row_start[i];
-    for (size_t i = 0; i <= pupils; i++) cursor[i] = rows->row_start[i];
-    for (size_t e = 0; e < pairs; e++) {
-      int64_t slot = cursor[problem->pairs[e].pupil]++;
-      rows->row_vacancy[slot] = problem->pairs[e].vacancy;
-      rows->row_cost[slot] = problem->pairs[e].cost;
+  /* Pairs in row order are in place after the checking pass (no scattered writes, nothing to
+   * sort, no duplicate possible); others are put in place by a counting sort on the pupil,
+   * then each row sorted by vacancy. */
+  int in_order = 1;
+  status = check_and_copy_pairs(problem, rows, dearest, &in_order, error);
+  for (size_t i = 0; i < pupils && status == MATCHER_OK; i++) rows->row_start[i + 1] += rows->row_start[i];
+  if (status == MATCHER_OK && !in_order) {
+    int64_t *cursor = malloc((pupils + 1) * sizeof *cursor);
+    if (!cursor) {
+      status = matcher_fail(error, MATCHER_NO_MEMORY, "no memory to index %zu pairs", pairs);
+    } else {
+      for (size_t i = 0; i <= pupils; i++) cursor[i] = rows->row_start[i];
+      for (size_t e = 0; e < pairs; e++) {
+        int64_t slot = cursor[problem->pairs[e].pupil]++;
+        rows->row_vacancy[slot] = problem->pairs[e].vacancy;
+        rows->row_cost[slot] = problem->pairs[e].cost;
+      }
+      free(cursor);
     }
   }
-  free(cursor);
-
-  for (int32_t i = 0; i < problem->pupil_count && !in_order; i++) {
+  for (int32_t i = 0; i < problem->pupil_count && status == MATCHER_OK && !in_order; i++) {
     int64_t start = rows->row_start[i], count = rows->row_start[i + 1] - start;
     sort_row(rows->row_vacancy + start, rows->row_cost + start, count);
-    for (int64_t e = start + 1; e < start + count; e++)
-      if (rows->row_vacancy[e] == rows->row_vacancy[e - 1]) {
+    for (int64_t e = start + 1; e < start + count && status == MATCHER_OK; e++)
+      if (rows->row_vacancy[e] == rows->row_vacancy[e - 1])
         status = matcher_fail(error, MATCHER_INVALID, "duplicate pair (pupil %d, vacancy %d)", i, rows->row_vacancy[e]);
-        pair_rows_free(rows);
-        return status;
-      }
   }
 
-  status = check_objective_bound(problem, rows, error);
+  if (status == MATCHER_OK) status = check_objective_bound(problem, dearest, error);
+  free(dearest);
   if (status == MATCHER_OK) status = index_fixed_pairs(problem, rows, error);
   if (status != MATCHER_OK) pair_rows_free(rows);
   return status;
