@@ -10,7 +10,7 @@
  * Sizes: antwerp, flanders, germany (default all three; --quick: antwerp and flanders).
  * Targets (from the project brief): total solve time <= 0.5x LEMON at flanders and <= 0.1x at
  * germany; warm <= 0.1x cold after a 0.1 % and a 1 % local change (solve time, each the fastest
- * of three, build + solve as the daemon's matcher_solve pays it, and pairs scanned, with and
+ * of three, matcher_solve in one call as the daemon pays it, and pairs scanned, with and
  * without change flags); a 10 % local change and a 1 % scattered one are shown without a target;
  * peak memory <= 0.5x LEMON's. --share F measures that one local share instead of the three.
  * The changed instance's pairs are put in (pupil, vacancy) order first, as the daemon gives them.
@@ -89,6 +89,8 @@ typedef struct {
   int64_t reverse_searches, priced_vacancies, priced_filled;
   /* The same warm start without its change flags, as the daemon's rematch calls it. */
   double unflagged_solve_seconds;
+  /* matcher_solve in one call, as the daemon's rematch makes it (its own network layout). */
+  double cold_direct_seconds, warm_direct_seconds;
   int64_t unflagged_objective, unflagged_pairs_scanned;
   int32_t unflagged_abandoned;
 } report;
@@ -241,6 +243,21 @@ static bool fastest_solve(const matcher_problem *problem, const matcher_warm_sta
 
 enum { WARM_REPEATS = 3 };
 
+/* The fastest of `repeats` matcher_solve calls (build, solve and free in one), or -1 on failure. */
+static double fastest_direct_solve(const matcher_problem *problem, const matcher_warm_start *warm, int repeats) {
+  double fastest = -1;
+  for (int r = 0; r < repeats; r++) {
+    matcher_solution solution;
+    double start = now_seconds();
+    matcher_status status = matcher_solve(problem, warm, &solution, NULL);
+    double took = now_seconds() - start;
+    if (status != MATCHER_OK) return -1;
+    matcher_solution_free(&solution);
+    if (fastest < 0 || took < fastest) fastest = took;
+  }
+  return fastest;
+}
+
 static int compare_pupil_vacancy(const void *left, const void *right) {
   const matcher_pair *a = left, *b = right;
   if (a->pupil != b->pupil) return a->pupil < b->pupil ? -1 : 1;
@@ -278,6 +295,14 @@ static void warm_job(const matcher_problem *problem, void *context, report *out)
       ok = false;
     }
     if (ok) {
+      /* Alternating cold and warm, so that a burst of load on the shared machine hits both. */
+      out->cold_direct_seconds = out->warm_direct_seconds = -1;
+      for (int r = 0; r < WARM_REPEATS; r++) {
+        double cold_once = fastest_direct_solve(today, NULL, 1),
+               warm_once = fastest_direct_solve(today, &tonight.warm, 1);
+        if (out->cold_direct_seconds < 0 || cold_once < out->cold_direct_seconds) out->cold_direct_seconds = cold_once;
+        if (out->warm_direct_seconds < 0 || warm_once < out->warm_direct_seconds) out->warm_direct_seconds = warm_once;
+      }
       out->warm_pairs_scanned = warm.stats.pairs_scanned;
       out->reverse_searches = warm.stats.reverse_searches;
       out->priced_vacancies = warm.stats.warm_priced_vacancies;
@@ -345,10 +370,12 @@ static bool print_warm(const report *warm, const char *style, double share, doub
   print_ratio("warm/cold (solve)", warm->warm_solve_seconds / warm->cold_solve_seconds, target);
   print_ratio("warm/cold (pairs scanned by searches)",
               (double)(warm->warm_pairs_scanned + warm->warm_pairs_wasted) / cold_pairs, target);
-  print_ratio("warm/cold (build+solve: matcher_solve)",
-              (warm->warm_build_seconds + warm->warm_solve_seconds) /
-                  (warm->cold_build_seconds + warm->cold_solve_seconds),
-              target);
+  print_ratio(
+      "warm/cold (network build+solve)",
+      (warm->warm_build_seconds + warm->warm_solve_seconds) / (warm->cold_build_seconds + warm->cold_solve_seconds), 0);
+  printf("  %-40s %8.3f s cold, %8.3f s warm\n", "matcher_solve (one call, as the daemon)", warm->cold_direct_seconds,
+         warm->warm_direct_seconds);
+  print_ratio("warm/cold (matcher_solve)", warm->warm_direct_seconds / warm->cold_direct_seconds, target);
   printf("  %-40s %8.3f s solve%s\n", "warm, no change flags (daemon's rematch)", warm->unflagged_solve_seconds,
          warm->unflagged_abandoned ? " (gave up, solved cold)" : "");
   print_ratio("warm no flags/cold (solve)", warm->unflagged_solve_seconds / warm->cold_solve_seconds, target);
@@ -458,12 +485,11 @@ static bool bench_size(const char *size, const options *opt) {
     ok = print_warm(&warm_local[k], "local", opt->shares[k], warm_target(opt->shares[k])) && ok;
   ok = print_warm(&warm_scattered, "scattered (stress)", 0.01, 0) && ok;
   if (opt->share_count > 1) {
-    printf("  %-40s", "warm/cold build+solve by local share");
+    printf("  %-40s", "warm/cold matcher_solve by local share");
     for (int k = 0; k < opt->share_count; k++)
       if (warm_local[k].ok)
         printf("   %g%%: %.3fx", opt->shares[k] * 100,
-               (warm_local[k].warm_build_seconds + warm_local[k].warm_solve_seconds) /
-                   (warm_local[k].cold_build_seconds + warm_local[k].cold_solve_seconds));
+               warm_local[k].warm_direct_seconds / warm_local[k].cold_direct_seconds);
     printf("   (target <= 0.10x at 0.1%% and 1%%)\n");
   }
   instance_free(&generated);
