@@ -143,8 +143,9 @@ matcher_status matcher_check(const matcher_problem *problem, matcher_error *erro
  * freshly allocated arrays to release with matcher_solution_free; on any other status nothing
  * is allocated and error->message says why. error may be NULL. Same result as
  * matcher_network_build, matcher_network_solve and matcher_network_free in a row; given a warm
- * start it lays the network out for a few searches rather than for a whole solve (two passes
- * over the pairs fewer), which changes nothing in the result. */
+ * start whose change flags mark few pupils it lays the network out for a few searches rather
+ * than for a whole solve (two passes over the pairs fewer), which changes nothing in the
+ * result. */
 matcher_status matcher_solve(const matcher_problem *problem, const matcher_warm_start *warm, matcher_solution *solution,
                              matcher_error *error);
 

@@ -222,6 +222,10 @@ enum { WARM_PAIRS_PER_PAIR = 8 };
  * warm start near its end is cheaper to finish than a cold solve is to run. */
 enum { WARM_SAMPLE_REPAIRS = 8, WARM_PROJECTED_PAIRS_PER_PAIR = 6 };
 
+/* matcher_solve lays a warm start's network out for locality when more than one pupil in this
+ * many is flagged changed (see needs_locality). */
+enum { WARM_LAYOUT_SHARE_INVERSE = 32 };
+
 static int vacancy_has_free_seat(const network *s, int32_t vacancy) {
   return s->slot_used[vacancy] < s->slot_start[vacancy + 1] - s->slot_start[vacancy];
 }
@@ -1015,11 +1019,22 @@ matcher_status matcher_network_build(const matcher_problem *problem, network **b
   return network_build(problem, 1, built, error);
 }
 
+/* Whether the solve will search enough to repay laying the network out for locality: a cold
+ * solve does, and so does a warm start after a large change (at `flanders`, 10 % changed: a
+ * fifth faster with the layout; 1 % changed: a quarter slower). Without change flags the size
+ * of the change is unknown, and every pupil is checked: the layout then too. */
+static int needs_locality(const matcher_problem *problem, const matcher_warm_start *warm) {
+  if (!warm || !warm->pupil_changed || problem->pupil_count < 0) return 1;
+  int64_t changed = 0;
+  for (int32_t i = 0; i < problem->pupil_count; i++) changed += warm->pupil_changed[i] != 0;
+  return changed * WARM_LAYOUT_SHARE_INVERSE > problem->pupil_count;
+}
+
 matcher_status matcher_solve(const matcher_problem *problem, const matcher_warm_start *warm, matcher_solution *solution,
                              matcher_error *error) {
   network *s;
   memset(solution, 0, sizeof *solution);
-  matcher_status status = network_build(problem, warm == NULL, &s, error);
+  matcher_status status = network_build(problem, needs_locality(problem, warm), &s, error);
   if (status != MATCHER_OK) return status;
   status = matcher_network_solve(s, warm, solution, error);
   matcher_network_free(s);
