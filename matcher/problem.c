@@ -148,9 +148,10 @@ static matcher_status check_counts_and_values(const matcher_problem *problem, ma
   return MATCHER_OK;
 }
 
-/* One pass over the pairs: checks each, counts the rows (row_start[i + 1]), notes each pupil's
- * dearest pair and whether the pairs come in row order (pairs_in_row_order), and copies them
- * to the rows at their own index, which is their place in the rows exactly when they do. */
+/* One pass over the pairs: checks each, notes each pupil's dearest pair and whether the pairs
+ * come in row order (pairs_in_row_order), and unless rows is NULL (checking only) counts the
+ * rows (row_start[i + 1]) and copies the pairs to the rows at their own index, which is their
+ * place in the rows exactly when they come in row order. */
 static matcher_status check_and_copy_pairs(const matcher_problem *problem, pair_rows *rows, int64_t *dearest,
                                            int *in_order, matcher_error *error) {
   *in_order = 1;
@@ -168,9 +169,11 @@ static matcher_status check_and_copy_pairs(const matcher_problem *problem, pair_
                           (long long)MATCHER_VALUE_MAX);
     if (e > 0 && (pair->pupil < pair[-1].pupil || (pair->pupil == pair[-1].pupil && pair->vacancy <= pair[-1].vacancy)))
       *in_order = 0;
-    rows->row_start[pair->pupil + 1]++;
-    rows->row_vacancy[e] = pair->vacancy;
-    rows->row_cost[e] = pair->cost;
+    if (rows) {
+      rows->row_start[pair->pupil + 1]++;
+      rows->row_vacancy[e] = pair->vacancy;
+      rows->row_cost[e] = pair->cost;
+    }
     if (pair->cost > dearest[pair->pupil]) dearest[pair->pupil] = pair->cost;
   }
   return MATCHER_OK;
@@ -193,6 +196,22 @@ static matcher_status check_objective_bound(const matcher_problem *problem, cons
   return MATCHER_OK;
 }
 
+/* Whether (pupil, vacancy) is one of the pairs, for pairs in row order: a binary search in place. */
+static int ordered_pairs_hold(const matcher_problem *problem, int32_t pupil, int32_t vacancy) {
+  int64_t low = 0, high = problem->pair_count;
+  while (low < high) {
+    int64_t middle = low + (high - low) / 2;
+    const matcher_pair *pair = &problem->pairs[middle];
+    if (pair->pupil < pupil || (pair->pupil == pupil && pair->vacancy < vacancy))
+      low = middle + 1;
+    else
+      high = middle;
+  }
+  return low < problem->pair_count && problem->pairs[low].pupil == pupil && problem->pairs[low].vacancy == vacancy;
+}
+
+/* Fills rows->fixed_vacancy and rows->fixed_taken. The rows' pairs are looked in when built;
+ * a check without rows (row_vacancy NULL, pairs in row order) looks in the problem's pairs. */
 static matcher_status index_fixed_pairs(const matcher_problem *problem, pair_rows *rows, matcher_error *error) {
   for (int32_t i = 0; i < problem->pupil_count; i++) rows->fixed_vacancy[i] = MATCHER_UNPLACED;
   for (int64_t f = 0; f < problem->fixed_count; f++) {
@@ -203,7 +222,8 @@ static matcher_status index_fixed_pairs(const matcher_problem *problem, pair_row
     if (fixed->vacancy < 0 || fixed->vacancy >= problem->vacancy_count)
       return matcher_fail(error, MATCHER_INVALID, "fixed pair %lld: vacancy %d out of range 0..%d", (long long)f,
                           fixed->vacancy, problem->vacancy_count - 1);
-    if (pair_rows_find(rows, fixed->pupil, fixed->vacancy) < 0)
+    if (rows->row_vacancy ? pair_rows_find(rows, fixed->pupil, fixed->vacancy) < 0
+                          : !ordered_pairs_hold(problem, fixed->pupil, fixed->vacancy))
       return matcher_fail(error, MATCHER_INVALID, "fixed pair %lld (pupil %d, vacancy %d) is not an eligible pair",
                           (long long)f, fixed->pupil, fixed->vacancy);
     if (rows->fixed_vacancy[fixed->pupil] != MATCHER_UNPLACED)
@@ -272,9 +292,31 @@ matcher_status pair_rows_build(const matcher_problem *problem, pair_rows *rows, 
   return status;
 }
 
+/* Pairs in row order are checked where they are, without building rows (matcher_verify calls
+ * this on every rematch: a copy of every pair for nothing); other problems are checked by
+ * building their rows, which is where duplicates show. Same checks, same order, same messages. */
 matcher_status matcher_check(const matcher_problem *problem, matcher_error *error) {
+  matcher_status status = check_counts_and_values(problem, error);
+  if (status != MATCHER_OK) return status;
+  size_t pupils = (size_t)problem->pupil_count;
+  pair_rows light = {0};
+  int64_t *dearest = calloc(pupils + 1, sizeof *dearest);
+  light.fixed_vacancy = malloc((pupils + 1) * sizeof *light.fixed_vacancy);
+  light.fixed_taken = calloc((size_t)problem->vacancy_count + 1, sizeof *light.fixed_taken);
+  int in_order = 0;
+  if (!dearest || !light.fixed_vacancy || !light.fixed_taken)
+    status = matcher_fail(error, MATCHER_NO_MEMORY, "no memory to check %d pupils", problem->pupil_count);
+  else
+    status = check_and_copy_pairs(problem, NULL, dearest, &in_order, error);
+  if (status == MATCHER_OK && in_order) {
+    status = check_objective_bound(problem, dearest, error);
+    if (status == MATCHER_OK) status = index_fixed_pairs(problem, &light, error);
+  }
+  free(dearest);
+  pair_rows_free(&light);
+  if (status != MATCHER_OK || in_order) return status;
   pair_rows rows;
-  matcher_status status = pair_rows_build(problem, &rows, error);
+  status = pair_rows_build(problem, &rows, error);
   if (status == MATCHER_OK) pair_rows_free(&rows);
   return status;
 }

@@ -391,3 +391,56 @@ Test(warm_edges, both_network_layouts_give_the_same_warm_solution) {
     matcher_solution_free(&yesterday);
   }
 }
+
+/* matcher_check looks at pairs in row order where they are (no rows built) and builds rows for
+ * the others: both ways must refuse the same problems with the same words. Each case is tried
+ * with its pairs in row order and reversed. */
+Test(warm_edges, ordered_and_unordered_pairs_are_refused_alike) {
+  int64_t penalties[] = {10, 10, 10};
+  int32_t seats[] = {1, 1};
+  matcher_fixed_pair not_a_pair[] = {{2, 1}};
+  matcher_fixed_pair twice[] = {{0, 0}, {0, 1}};
+  matcher_fixed_pair over_seats[] = {{0, 1}, {1, 1}};
+  struct {
+    matcher_pair pairs[4];
+    int64_t fixed_count;
+    const matcher_fixed_pair *fixed;
+    int64_t penalty_of_pupil_0;
+    matcher_status expected;
+    const char *fragment, *fragment2;
+  } cases[] = {
+      {{{0, 0, 5}, {0, 1, 3}, {1, 1, 2}, {2, 0, 1}},
+       1,
+       not_a_pair,
+       10,
+       MATCHER_INVALID,
+       "not an eligible pair",
+       "pupil 2"},
+      {{{0, 0, 5}, {0, 1, 3}, {1, 1, 2}, {2, 0, 1}}, 2, twice, 10, MATCHER_INVALID, "already fixed", "pupil 0"},
+      {{{0, 0, 5}, {0, 1, 3}, {1, 1, 2}, {2, 0, 1}}, 2, over_seats, 10, MATCHER_INFEASIBLE, "vacancy 1", "seats"},
+      {{{0, 0, 5}, {0, 1, MATCHER_VALUE_MAX + 1}, {1, 1, 2}, {2, 0, 1}},
+       0,
+       NULL,
+       10,
+       MATCHER_INVALID,
+       "cost",
+       "vacancy 1"},
+      {{{0, 0, 5}, {0, 1, 3}, {1, 1, MATCHER_VALUE_MAX}, {2, 0, MATCHER_VALUE_MAX}},
+       0,
+       NULL,
+       INT64_MAX / 2,
+       MATCHER_INVALID,
+       "penalty",
+       NULL},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+    for (int reversed = 0; reversed < 2; reversed++) {
+      matcher_pair pairs[4];
+      for (int e = 0; e < 4; e++) pairs[e] = cases[k].pairs[reversed ? 3 - e : e];
+      int64_t own_penalties[3] = {cases[k].penalty_of_pupil_0, penalties[1], penalties[2]};
+      matcher_problem problem = {3, 2, own_penalties, seats, 4, pairs, cases[k].fixed_count, cases[k].fixed};
+      char context[64];
+      snprintf(context, sizeof context, "case %zu, pairs %s", k, reversed ? "reversed" : "in row order");
+      expect_refused(&problem, cases[k].expected, context, cases[k].fragment, cases[k].fragment2, NULL);
+    }
+}
