@@ -63,7 +63,15 @@
  * sit close together in every per-vacancy array, so the prices a row scan reads share cache
  * lines (a quarter off the solve time at `germany` size). The renumbering is invisible outside:
  * rows keep their order by the caller's vacancy id, ties are still broken by that id, and
- * warm starts and solutions are translated at the boundary.
+ * warm starts and solutions are translated at the boundary. A warm start that flags few pupils
+ * searches too little to repay the renumbering's passes over the pairs: matcher_solve then keeps
+ * the caller's ids (same result).
+ *
+ * What a warm start costs beyond its searches: the network's build (a pass that checks and
+ * copies the pairs, the renumbering, the seats) and the reverse index, built by the first warm
+ * solve of a network (a cold one never needs it). At `flanders` after a 1 % change these fixed
+ * costs are most of a warm matcher_solve; only a network kept from one rematch to the next
+ * would avoid them.
  */
 #include "matcher.h"
 #include "rows.h"
