@@ -625,10 +625,12 @@ static int fill_columns(network *s) {
 }
 
 /* The pupils of each vacancy's pairs, and the per-pupil state of reverse searches (8 bytes per
- * pair). Only a warm start uses them, so they are built by the first warm solve, not by
- * matcher_network_build: a cold solve (the first rematch, a dry run) then neither fills nor
- * holds them, which takes a tenth off its time and a third off its memory. column_start[j + 1]
- * holds vacancy j's pair count on entry (renumber_vacancies counted them). */
+ * pair). Only a warm start uses them. matcher_network_build builds them (its network may be
+ * solved warm any number of times, and a warm solve then costs what its changes cost);
+ * matcher_solve builds them only for a warm start, so that a cold one (the first rematch)
+ * neither fills nor holds them: a tenth off its time, a third off its memory. A network
+ * without them gets them from its first warm solve. column_start[j + 1] holds vacancy j's pair
+ * count on entry (renumber_vacancies counted them). */
 static int build_reverse_index(network *s) {
   size_t pupils = (size_t)s->problem->pupil_count, vacancies = (size_t)s->problem->vacancy_count;
   size_t pairs = (size_t)s->problem->pair_count;
@@ -739,8 +741,8 @@ static int renumber_vacancies(network *s, int for_locality) {
 /* A vacancy's capacity for non-fixed pupils is its seats minus fixed ones, but never more than
  * the pupils who could take it: a vacancy with more seats than candidates can never fill, so
  * its price never has to rise. */
-static matcher_status network_build(const matcher_problem *problem, int for_locality, network **built,
-                                    matcher_error *error) {
+static matcher_status network_build(const matcher_problem *problem, int for_locality, int for_warm_starts,
+                                    network **built, matcher_error *error) {
   *built = NULL;
   network *s = calloc(1, sizeof *s);
   if (!s) return matcher_fail(error, MATCHER_NO_MEMORY, "no memory for a network");
@@ -793,7 +795,7 @@ static matcher_status network_build(const matcher_problem *problem, int for_loca
     s->vacancy_heap.position[j] = -1;
   }
   s->slot_pupil = allocate(s, (size_t)s->slot_start[vacancies], sizeof *s->slot_pupil);
-  if (!s->slot_pupil) goto no_memory;
+  if (!s->slot_pupil || (for_warm_starts && !build_reverse_index(s))) goto no_memory;
   *built = s;
   return MATCHER_OK;
 
@@ -1027,7 +1029,7 @@ matcher_status matcher_network_solve(network *s, const matcher_warm_start *warm,
 }
 
 matcher_status matcher_network_build(const matcher_problem *problem, network **built, matcher_error *error) {
-  return network_build(problem, 1, built, error);
+  return network_build(problem, 1, 1, built, error);
 }
 
 /* Whether the solve will search enough to repay laying the network out for locality: a cold
@@ -1045,7 +1047,7 @@ matcher_status matcher_solve(const matcher_problem *problem, const matcher_warm_
                              matcher_error *error) {
   network *s;
   memset(solution, 0, sizeof *solution);
-  matcher_status status = network_build(problem, needs_locality(problem, warm), &s, error);
+  matcher_status status = network_build(problem, needs_locality(problem, warm), warm != NULL, &s, error);
   if (status != MATCHER_OK) return status;
   status = matcher_network_solve(s, warm, solution, error);
   matcher_network_free(s);
