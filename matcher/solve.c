@@ -68,10 +68,10 @@
  * the caller's ids (same result).
  *
  * What a warm start costs beyond its searches: the network's build (a pass that checks and
- * copies the pairs, the renumbering, the seats) and the reverse index, built by the first warm
- * solve of a network (a cold one never needs it). At `flanders` after a 1 % change these fixed
- * costs are most of a warm matcher_solve; only a network kept from one rematch to the next
- * would avoid them.
+ * copies the pairs, the renumbering, the seats) and the reverse index (which a cold
+ * matcher_solve never builds: see build_reverse_index). At `flanders` after a 1 % change these
+ * fixed costs are most of a warm matcher_solve; only a network kept from one rematch to the
+ * next would avoid them.
  */
 #include "matcher.h"
 #include "rows.h"
