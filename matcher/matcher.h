@@ -141,8 +141,11 @@ matcher_status matcher_check(const matcher_problem *problem, matcher_error *erro
 
 /* Solves the problem exactly. warm may be NULL (cold solve). On MATCHER_OK, *solution holds
  * freshly allocated arrays to release with matcher_solution_free; on any other status nothing
- * is allocated and error->message says why. error may be NULL. Same as matcher_network_build,
- * matcher_network_solve and matcher_network_free in a row. */
+ * is allocated and error->message says why. error may be NULL. Same result as
+ * matcher_network_build, matcher_network_solve and matcher_network_free in a row; given a warm
+ * start whose change flags mark few pupils it lays the network out for a few searches rather
+ * than for a whole solve (two passes over the pairs fewer), which changes nothing in the
+ * result. */
 matcher_status matcher_solve(const matcher_problem *problem, const matcher_warm_start *warm, matcher_solution *solution,
                              matcher_error *error);
 

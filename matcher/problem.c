@@ -99,6 +99,18 @@ static void sort_row(int32_t *vacancy, int64_t *cost, int64_t count) {
   }
 }
 
+/* Whether the pairs are strictly ascending by (pupil, vacancy): grouped per pupil, each row
+ * sorted, no duplicates. Callers that build their pairs that way (the daemon does) then get
+ * their rows by a straight copy. */
+int pairs_in_row_order(const matcher_problem *problem) {
+  for (int64_t e = 1; e < problem->pair_count; e++) {
+    const matcher_pair *before = &problem->pairs[e - 1], *pair = &problem->pairs[e];
+    if (pair->pupil < before->pupil || (pair->pupil == before->pupil && pair->vacancy <= before->vacancy)) return 0;
+  }
+  return 1;
+}
+
+/* Everything but the pairs: counts, arrays present, penalties, seats. */
 static matcher_status check_counts_and_values(const matcher_problem *problem, matcher_error *error) {
   if (!problem) return matcher_fail(error, MATCHER_INVALID, "problem is NULL");
   if (problem->pupil_count < 0 || problem->pupil_count > MATCHER_COUNT_MAX)
@@ -133,6 +145,16 @@ static matcher_status check_counts_and_values(const matcher_problem *problem, ma
   for (int32_t j = 0; j < problem->vacancy_count; j++)
     if (problem->seats[j] < 0)
       return matcher_fail(error, MATCHER_INVALID, "vacancy %d: seats %d is negative", j, problem->seats[j]);
+  return MATCHER_OK;
+}
+
+/* One pass over the pairs: checks each, notes each pupil's dearest pair and whether the pairs
+ * come in row order (pairs_in_row_order), and unless rows is NULL (checking only) counts the
+ * rows (row_start[i + 1]) and copies the pairs to the rows at their own index, which is their
+ * place in the rows exactly when they come in row order. */
+static matcher_status check_and_copy_pairs(const matcher_problem *problem, pair_rows *rows, int64_t *dearest,
+                                           int *in_order, matcher_error *error) {
+  *in_order = 1;
   for (int64_t e = 0; e < problem->pair_count; e++) {
     const matcher_pair *pair = &problem->pairs[e];
     if (pair->pupil < 0 || pair->pupil >= problem->pupil_count)
@@ -145,19 +167,25 @@ static matcher_status check_counts_and_values(const matcher_problem *problem, ma
       return matcher_fail(error, MATCHER_INVALID, "pair %lld (pupil %d, vacancy %d): cost %lld outside 0..%lld",
                           (long long)e, pair->pupil, pair->vacancy, (long long)pair->cost,
                           (long long)MATCHER_VALUE_MAX);
+    if (e > 0 && (pair->pupil < pair[-1].pupil || (pair->pupil == pair[-1].pupil && pair->vacancy <= pair[-1].vacancy)))
+      *in_order = 0;
+    if (rows) {
+      rows->row_start[pair->pupil + 1]++;
+      rows->row_vacancy[e] = pair->vacancy;
+      rows->row_cost[e] = pair->cost;
+    }
+    if (pair->cost > dearest[pair->pupil]) dearest[pair->pupil] = pair->cost;
   }
   return MATCHER_OK;
 }
 
 /* The objective is at most the sum over pupils of max(penalty, dearest pair); refuse problems
  * where that could overflow, so that no sum the solver or verifier forms can. */
-static matcher_status check_objective_bound(const matcher_problem *problem, const pair_rows *rows,
+static matcher_status check_objective_bound(const matcher_problem *problem, const int64_t *dearest,
                                             matcher_error *error) {
   int64_t bound = 0;
   for (int32_t i = 0; i < problem->pupil_count; i++) {
-    int64_t worst = problem->unplaced_penalty[i];
-    for (int64_t e = rows->row_start[i]; e < rows->row_start[i + 1]; e++)
-      if (rows->row_cost[e] > worst) worst = rows->row_cost[e];
+    int64_t worst = problem->unplaced_penalty[i] > dearest[i] ? problem->unplaced_penalty[i] : dearest[i];
     if (worst > INT64_MAX - bound)
       return matcher_fail(error, MATCHER_INVALID,
                           "pupil %d: the objective could exceed int64 (costs and penalties "
@@ -168,6 +196,22 @@ static matcher_status check_objective_bound(const matcher_problem *problem, cons
   return MATCHER_OK;
 }
 
+/* Whether (pupil, vacancy) is one of the pairs, for pairs in row order: a binary search in place. */
+static int ordered_pairs_hold(const matcher_problem *problem, int32_t pupil, int32_t vacancy) {
+  int64_t low = 0, high = problem->pair_count;
+  while (low < high) {
+    int64_t middle = low + (high - low) / 2;
+    const matcher_pair *pair = &problem->pairs[middle];
+    if (pair->pupil < pupil || (pair->pupil == pupil && pair->vacancy < vacancy))
+      low = middle + 1;
+    else
+      high = middle;
+  }
+  return low < problem->pair_count && problem->pairs[low].pupil == pupil && problem->pairs[low].vacancy == vacancy;
+}
+
+/* Fills rows->fixed_vacancy and rows->fixed_taken. The rows' pairs are looked in when built;
+ * a check without rows (row_vacancy NULL, pairs in row order) looks in the problem's pairs. */
 static matcher_status index_fixed_pairs(const matcher_problem *problem, pair_rows *rows, matcher_error *error) {
   for (int32_t i = 0; i < problem->pupil_count; i++) rows->fixed_vacancy[i] = MATCHER_UNPLACED;
   for (int64_t f = 0; f < problem->fixed_count; f++) {
@@ -178,7 +222,8 @@ static matcher_status index_fixed_pairs(const matcher_problem *problem, pair_row
     if (fixed->vacancy < 0 || fixed->vacancy >= problem->vacancy_count)
       return matcher_fail(error, MATCHER_INVALID, "fixed pair %lld: vacancy %d out of range 0..%d", (long long)f,
                           fixed->vacancy, problem->vacancy_count - 1);
-    if (pair_rows_find(rows, fixed->pupil, fixed->vacancy) < 0)
+    if (rows->row_vacancy ? pair_rows_find(rows, fixed->pupil, fixed->vacancy) < 0
+                          : !ordered_pairs_hold(problem, fixed->pupil, fixed->vacancy))
       return matcher_fail(error, MATCHER_INVALID, "fixed pair %lld (pupil %d, vacancy %d) is not an eligible pair",
                           (long long)f, fixed->pupil, fixed->vacancy);
     if (rows->fixed_vacancy[fixed->pupil] != MATCHER_UNPLACED)
@@ -203,46 +248,75 @@ matcher_status pair_rows_build(const matcher_problem *problem, pair_rows *rows, 
   rows->row_cost = malloc((pairs ? pairs : 1) * sizeof *rows->row_cost);
   rows->fixed_vacancy = malloc((pupils ? pupils : 1) * sizeof *rows->fixed_vacancy);
   rows->fixed_taken = calloc((size_t)problem->vacancy_count + 1, sizeof *rows->fixed_taken);
-  int64_t *cursor = malloc((pupils + 1) * sizeof *cursor);
+  int64_t *dearest = calloc(pupils + 1, sizeof *dearest);
   rows->bytes = (pupils + 1) * 8 + pairs * 12 + pupils * 4 + ((size_t)problem->vacancy_count + 1) * 4;
   if (!rows->row_start || !rows->row_vacancy || !rows->row_cost || !rows->fixed_vacancy || !rows->fixed_taken ||
-      !cursor) {
-    free(cursor);
+      !dearest) {
+    free(dearest);
     pair_rows_free(rows);
     return matcher_fail(error, MATCHER_NO_MEMORY, "no memory to index %zu pairs", pairs);
   }
 
-  /* Counting sort by pupil, then each row by vacancy. */
-  for (size_t e = 0; e < pairs; e++) rows->row_start[problem->pairs[e].pupil + 1]++;
-  for (size_t i = 0; i < pupils; i++) rows->row_start[i + 1] += rows->row_start[i];
-  for (size_t i = 0; i <= pupils; i++) cursor[i] = rows->row_start[i];
-  for (size_t e = 0; e < pairs; e++) {
-    int64_t slot = cursor[problem->pairs[e].pupil]++;
-    rows->row_vacancy[slot] = problem->pairs[e].vacancy;
-    rows->row_cost[slot] = problem->pairs[e].cost;
+  /* Pairs in row order are in place after the checking pass (no scattered writes, nothing to
+   * sort, no duplicate possible); others are put in place by a counting sort on the pupil,
+   * then each row sorted by vacancy. */
+  int in_order = 1;
+  status = check_and_copy_pairs(problem, rows, dearest, &in_order, error);
+  for (size_t i = 0; i < pupils && status == MATCHER_OK; i++) rows->row_start[i + 1] += rows->row_start[i];
+  if (status == MATCHER_OK && !in_order) {
+    int64_t *cursor = malloc((pupils + 1) * sizeof *cursor);
+    if (!cursor) {
+      status = matcher_fail(error, MATCHER_NO_MEMORY, "no memory to index %zu pairs", pairs);
+    } else {
+      for (size_t i = 0; i <= pupils; i++) cursor[i] = rows->row_start[i];
+      for (size_t e = 0; e < pairs; e++) {
+        int64_t slot = cursor[problem->pairs[e].pupil]++;
+        rows->row_vacancy[slot] = problem->pairs[e].vacancy;
+        rows->row_cost[slot] = problem->pairs[e].cost;
+      }
+      free(cursor);
+    }
   }
-  free(cursor);
-
-  for (int32_t i = 0; i < problem->pupil_count; i++) {
+  for (int32_t i = 0; i < problem->pupil_count && status == MATCHER_OK && !in_order; i++) {
     int64_t start = rows->row_start[i], count = rows->row_start[i + 1] - start;
     sort_row(rows->row_vacancy + start, rows->row_cost + start, count);
-    for (int64_t e = start + 1; e < start + count; e++)
-      if (rows->row_vacancy[e] == rows->row_vacancy[e - 1]) {
+    for (int64_t e = start + 1; e < start + count && status == MATCHER_OK; e++)
+      if (rows->row_vacancy[e] == rows->row_vacancy[e - 1])
         status = matcher_fail(error, MATCHER_INVALID, "duplicate pair (pupil %d, vacancy %d)", i, rows->row_vacancy[e]);
-        pair_rows_free(rows);
-        return status;
-      }
   }
 
-  status = check_objective_bound(problem, rows, error);
+  if (status == MATCHER_OK) status = check_objective_bound(problem, dearest, error);
+  free(dearest);
   if (status == MATCHER_OK) status = index_fixed_pairs(problem, rows, error);
   if (status != MATCHER_OK) pair_rows_free(rows);
   return status;
 }
 
+/* Pairs in row order are checked where they are, without building rows (matcher_verify calls
+ * this on every rematch: a copy of every pair for nothing); other problems are checked by
+ * building their rows, which is where duplicates show. Same checks, same order, same messages. */
 matcher_status matcher_check(const matcher_problem *problem, matcher_error *error) {
+  matcher_status status = check_counts_and_values(problem, error);
+  if (status != MATCHER_OK) return status;
+  size_t pupils = (size_t)problem->pupil_count;
+  pair_rows light = {0};
+  int64_t *dearest = calloc(pupils + 1, sizeof *dearest);
+  light.fixed_vacancy = malloc((pupils + 1) * sizeof *light.fixed_vacancy);
+  light.fixed_taken = calloc((size_t)problem->vacancy_count + 1, sizeof *light.fixed_taken);
+  int in_order = 0;
+  if (!dearest || !light.fixed_vacancy || !light.fixed_taken)
+    status = matcher_fail(error, MATCHER_NO_MEMORY, "no memory to check %d pupils", problem->pupil_count);
+  else
+    status = check_and_copy_pairs(problem, NULL, dearest, &in_order, error);
+  if (status == MATCHER_OK && in_order) {
+    status = check_objective_bound(problem, dearest, error);
+    if (status == MATCHER_OK) status = index_fixed_pairs(problem, &light, error);
+  }
+  free(dearest);
+  pair_rows_free(&light);
+  if (status != MATCHER_OK || in_order) return status;
   pair_rows rows;
-  matcher_status status = pair_rows_build(problem, &rows, error);
+  status = pair_rows_build(problem, &rows, error);
   if (status == MATCHER_OK) pair_rows_free(&rows);
   return status;
 }

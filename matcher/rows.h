@@ -23,6 +23,9 @@ matcher_status pair_rows_build(const matcher_problem *problem, pair_rows *rows, 
 
 void pair_rows_free(pair_rows *rows);
 
+/* 1 if the problem's pairs are strictly ascending by (pupil, vacancy), the order of the rows. */
+int pairs_in_row_order(const matcher_problem *problem);
+
 /* Index of the pair (pupil, vacancy) in the row arrays, or -1 if it is not eligible. */
 int64_t pair_rows_find(const pair_rows *rows, int32_t pupil, int32_t vacancy);
 

@@ -9,9 +9,12 @@
  *
  * Sizes: antwerp, flanders, germany (default all three; --quick: antwerp and flanders).
  * Targets (from the project brief): total solve time <= 0.5x LEMON at flanders and <= 0.1x at
- * germany; warm <= 0.1x cold after a 1 % local change (solve time, each the fastest of three, and
- * pairs scanned, with and without change flags); peak memory <= 0.5x LEMON's. A missed target is reported, not
- * fatal: only wrong answers fail the run. */
+ * germany; warm <= 0.1x cold after a 0.1 % and a 1 % local change (solve time, each the fastest
+ * of three, matcher_solve in one call as the daemon pays it, and pairs scanned, with and
+ * without change flags); a 10 % local change and a 1 % scattered one are shown without a target;
+ * peak memory <= 0.5x LEMON's. --share F measures that one local share instead of the three.
+ * The changed instance's pairs are put in (pupil, vacancy) order first, as the daemon gives them.
+ * A missed target is reported, not fatal: only wrong answers fail the run. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -24,12 +27,21 @@
 #include <unistd.h>
 
 #include "generator.h"
+#include "test_problem.h"
 #include "instance.h"
 #include "lemon_reference.h"
 #include "matcher.h"
 #include "perturb.h"
 
 /* ---- measuring ---- */
+
+/* CPU time of the calling thread: what a solve costs, without the time it waited for a core
+ * the other users of a shared machine held. */
+static double cpu_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
 
 static double now_seconds(void) {
   struct timespec t;
@@ -85,6 +97,9 @@ typedef struct {
   int64_t reverse_searches, priced_vacancies, priced_filled;
   /* The same warm start without its change flags, as the daemon's rematch calls it. */
   double unflagged_solve_seconds;
+  /* matcher_solve in one call, as the daemon's rematch makes it (its own network layout). */
+  double cold_direct_seconds, warm_direct_seconds;
+  double cold_direct_cpu_seconds, warm_direct_cpu_seconds; /* the same, in the thread's CPU time */
   int64_t unflagged_objective, unflagged_pairs_scanned;
   int32_t unflagged_abandoned;
 } report;
@@ -237,6 +252,30 @@ static bool fastest_solve(const matcher_problem *problem, const matcher_warm_sta
 
 enum { WARM_REPEATS = 3 };
 
+/* One matcher_solve call (build, solve and free); *seconds and *cpu are its wall and CPU time.
+ * False on failure. */
+static bool timed_direct_solve(const matcher_problem *problem, const matcher_warm_start *warm, double *seconds,
+                               double *cpu) {
+  matcher_solution solution;
+  double start = now_seconds(), start_cpu = cpu_seconds();
+  matcher_status status = matcher_solve(problem, warm, &solution, NULL);
+  *seconds = now_seconds() - start;
+  *cpu = cpu_seconds() - start_cpu;
+  if (status != MATCHER_OK) return false;
+  matcher_solution_free(&solution);
+  return true;
+}
+
+static void keep_fastest(double *fastest, double candidate) {
+  if (*fastest < 0 || candidate < *fastest) *fastest = candidate;
+}
+
+static int compare_pupil_vacancy(const void *left, const void *right) {
+  const matcher_pair *a = left, *b = right;
+  if (a->pupil != b->pupil) return a->pupil < b->pupil ? -1 : 1;
+  return (a->vacancy > b->vacancy) - (a->vacancy < b->vacancy);
+}
+
 /* Yesterday's solution, a night's changes, then today's problem solved cold and warm (with and
  * without the change flags), each the fastest of WARM_REPEATS. */
 static void warm_job(const matcher_problem *problem, void *context, report *out) {
@@ -247,6 +286,9 @@ static void warm_job(const matcher_problem *problem, void *context, report *out)
   test_perturbation tonight;
   test_perturb(problem, &yesterday, settings->share, settings->style, settings->seed, &tonight);
   matcher_solution_free(&yesterday);
+  /* The perturbation appends new pairs; the daemon's come grouped per pupil, vacancies ascending. */
+  qsort(tonight.changed.pairs, (size_t)tonight.changed.problem.pair_count, sizeof *tonight.changed.pairs,
+        compare_pupil_vacancy);
   const matcher_problem *today = &tonight.changed.problem;
   out->changes = tonight.changes;
   out->perturbed_pairs = today->pair_count;
@@ -265,6 +307,20 @@ static void warm_job(const matcher_problem *problem, void *context, report *out)
       ok = false;
     }
     if (ok) {
+      /* Alternating cold and warm, so that a burst of load on the shared machine hits both. */
+      out->cold_direct_seconds = out->warm_direct_seconds = -1;
+      out->cold_direct_cpu_seconds = out->warm_direct_cpu_seconds = -1;
+      for (int r = 0; r < WARM_REPEATS; r++) {
+        double seconds, cpu;
+        if (timed_direct_solve(today, NULL, &seconds, &cpu)) {
+          keep_fastest(&out->cold_direct_seconds, seconds);
+          keep_fastest(&out->cold_direct_cpu_seconds, cpu);
+        }
+        if (timed_direct_solve(today, &tonight.warm, &seconds, &cpu)) {
+          keep_fastest(&out->warm_direct_seconds, seconds);
+          keep_fastest(&out->warm_direct_cpu_seconds, cpu);
+        }
+      }
       out->warm_pairs_scanned = warm.stats.pairs_scanned;
       out->reverse_searches = warm.stats.reverse_searches;
       out->priced_vacancies = warm.stats.warm_priced_vacancies;
@@ -333,8 +389,14 @@ static bool print_warm(const report *warm, const char *style, double share, doub
   print_ratio("warm/cold (pairs scanned by searches)",
               (double)(warm->warm_pairs_scanned + warm->warm_pairs_wasted) / cold_pairs, target);
   print_ratio(
-      "warm/cold (build+solve)",
+      "warm/cold (network build+solve)",
       (warm->warm_build_seconds + warm->warm_solve_seconds) / (warm->cold_build_seconds + warm->cold_solve_seconds), 0);
+  printf("  %-40s %8.3f s cold, %8.3f s warm (CPU: %.3f s, %.3f s)\n", "matcher_solve (one call, as the daemon)",
+         warm->cold_direct_seconds, warm->warm_direct_seconds, warm->cold_direct_cpu_seconds,
+         warm->warm_direct_cpu_seconds);
+  print_ratio("warm/cold (matcher_solve)", warm->warm_direct_seconds / warm->cold_direct_seconds, target);
+  print_ratio("warm/cold (matcher_solve, CPU time)", warm->warm_direct_cpu_seconds / warm->cold_direct_cpu_seconds,
+              target);
   printf("  %-40s %8.3f s solve%s\n", "warm, no change flags (daemon's rematch)", warm->unflagged_solve_seconds,
          warm->unflagged_abandoned ? " (gave up, solved cold)" : "");
   print_ratio("warm no flags/cold (solve)", warm->unflagged_solve_seconds / warm->cold_solve_seconds, target);
@@ -350,11 +412,17 @@ static bool print_warm(const report *warm, const char *style, double share, doub
   return true;
 }
 
+enum { SHARES_MAX = 3 };
+
 typedef struct {
   bool quick, first_eligible;
   uint64_t seed;
-  double share;
+  double shares[SHARES_MAX]; /* local changes measured, each a share of the pupils and vacancies */
+  int share_count;
 } options;
+
+/* The warm-start target applies to small changes (the nightly 1 % and less). */
+static double warm_target(double share) { return share <= 0.01 + 1e-12 ? 0.1 : 0; }
 
 /* Targets per size: solve time vs LEMON (0 = none at this size). */
 static double time_target(const char *size) {
@@ -390,9 +458,12 @@ static bool bench_size(const char *size, const options *opt) {
   report lemon_first;
   memset(&lemon_first, 0, sizeof lemon_first);
   if (opt->first_eligible) lemon_first = run_in_child(lemon_job, problem, &first);
-  warm_settings local_settings = {opt->share, TEST_PERTURB_LOCAL, opt->seed + 1};
-  warm_settings scattered_settings = {opt->share, TEST_PERTURB_SCATTERED, opt->seed + 1};
-  report warm_local = run_in_child(warm_job, problem, &local_settings);
+  report warm_local[SHARES_MAX];
+  for (int k = 0; k < opt->share_count; k++) {
+    warm_settings local_settings = {opt->shares[k], TEST_PERTURB_LOCAL, opt->seed + 1};
+    warm_local[k] = run_in_child(warm_job, problem, &local_settings);
+  }
+  warm_settings scattered_settings = {0.01, TEST_PERTURB_SCATTERED, opt->seed + 1};
   report warm_scattered = run_in_child(warm_job, problem, &scattered_settings);
 
   bool ok = true;
@@ -431,8 +502,18 @@ static bool bench_size(const char *size, const options *opt) {
                 0.5);
     print_ratio("peak memory total ours/LEMON", (double)ours.peak_bytes / (double)lemon.peak_bytes, 0);
   }
-  ok = print_warm(&warm_local, "local", opt->share, 0.1) && ok;
-  ok = print_warm(&warm_scattered, "scattered (stress)", opt->share, 0) && ok;
+  for (int k = 0; k < opt->share_count; k++)
+    ok = print_warm(&warm_local[k], "local", opt->shares[k], warm_target(opt->shares[k])) && ok;
+  ok = print_warm(&warm_scattered, "scattered (stress)", 0.01, 0) && ok;
+  if (opt->share_count > 1) {
+    printf("  %-40s", "warm/cold matcher_solve by local share");
+    for (int k = 0; k < opt->share_count; k++)
+      if (warm_local[k].ok)
+        printf("   %g%%: %.3fx (CPU %.3fx)", opt->shares[k] * 100,
+               warm_local[k].warm_direct_seconds / warm_local[k].cold_direct_seconds,
+               warm_local[k].warm_direct_cpu_seconds / warm_local[k].cold_direct_cpu_seconds);
+    printf("   (target <= 0.10x at 0.1%% and 1%%)\n");
+  }
   instance_free(&generated);
   return ok;
 }
@@ -443,7 +524,7 @@ static void usage(FILE *to) {
 }
 
 int main(int argc, char **argv) {
-  options opt = {.quick = false, .first_eligible = false, .seed = 1, .share = 0.01};
+  options opt = {.quick = false, .first_eligible = false, .seed = 1, .shares = {0.001, 0.01, 0.1}, .share_count = 3};
   const char *sizes[16];
   int size_count = 0;
   for (int a = 1; a < argc; a++) {
@@ -453,9 +534,10 @@ int main(int argc, char **argv) {
       opt.first_eligible = true;
     else if (strcmp(argv[a], "--seed") == 0 && a + 1 < argc)
       opt.seed = strtoull(argv[++a], NULL, 10);
-    else if (strcmp(argv[a], "--share") == 0 && a + 1 < argc)
-      opt.share = atof(argv[++a]);
-    else if (strcmp(argv[a], "--help") == 0) {
+    else if (strcmp(argv[a], "--share") == 0 && a + 1 < argc) {
+      opt.shares[0] = atof(argv[++a]);
+      opt.share_count = 1;
+    } else if (strcmp(argv[a], "--help") == 0) {
       usage(stdout);
       return 0;
     } else if (argv[a][0] == '-' || size_count == 16) {
@@ -464,7 +546,7 @@ int main(int argc, char **argv) {
     } else
       sizes[size_count++] = argv[a];
   }
-  if (opt.share <= 0 || opt.share > 1) {
+  if (opt.shares[0] <= 0 || opt.shares[0] > 1) {
     fprintf(stderr, "bench-matcher: --share must be in (0, 1]\n");
     return 2;
   }
