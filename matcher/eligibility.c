@@ -125,19 +125,42 @@ int eligibility_compare_claims(eligibility_claim a, eligibility_claim b) {
   return (a.waiting_days > b.waiting_days) - (a.waiting_days < b.waiting_days);
 }
 
-int32_t eligibility_distance_m(int32_t lat1_e6, int32_t lon1_e6, int32_t lat2_e6, int32_t lon2_e6) {
-  double lat1 = lat1_e6 * DEGREES_E6_TO_RADIANS;
-  double lat2 = lat2_e6 * DEGREES_E6_TO_RADIANS;
+/* The haversine of the central angle between two points, given the cosines of their latitudes
+ * (the candidate search computes each cosine once, not once per pair: the same expression on
+ * the same values, so the same bits as eligibility_distance_m). */
+static double haversine_of(int32_t lat1_e6, int32_t lon1_e6, double cos_lat1, int32_t lat2_e6, int32_t lon2_e6,
+                           double cos_lat2) {
   /* Differences are taken in integers first so that equal points give exactly 0 and the
    * formula is symmetric bit for bit. */
   double half_dlat = ((double)lat2_e6 - (double)lat1_e6) * DEGREES_E6_TO_RADIANS / 2.0;
   double half_dlon = ((double)lon2_e6 - (double)lon1_e6) * DEGREES_E6_TO_RADIANS / 2.0;
   double sin_dlat = sin(half_dlat), sin_dlon = sin(half_dlon);
-  double haversine = sin_dlat * sin_dlat + cos(lat1) * cos(lat2) * sin_dlon * sin_dlon;
+  double haversine = sin_dlat * sin_dlat + cos_lat1 * cos_lat2 * sin_dlon * sin_dlon;
   if (haversine > 1.0) haversine = 1.0;
   if (haversine < 0.0) haversine = 0.0;
+  return haversine;
+}
+
+static int32_t metres_of_haversine(double haversine) {
   double metres = 2.0 * EARTH_RADIUS_M * asin(sqrt(haversine));
   return (int32_t)lround(metres);
+}
+
+static double cos_latitude(int32_t lat_e6) { return cos(lat_e6 * DEGREES_E6_TO_RADIANS); }
+
+int32_t eligibility_distance_m(int32_t lat1_e6, int32_t lon1_e6, int32_t lat2_e6, int32_t lon2_e6) {
+  return metres_of_haversine(
+      haversine_of(lat1_e6, lon1_e6, cos_latitude(lat1_e6), lat2_e6, lon2_e6, cos_latitude(lat2_e6)));
+}
+
+/* A haversine above this is a distance that rounds to more than commute_m metres (the search
+ * skips the square root and arc sine of those): the haversine of commute_m + 1 m, with a
+ * margin far above the floating error; 2 (never above) when that angle reaches the antipode. */
+static double haversine_beyond(int32_t commute_m) {
+  double half_angle = ((double)commute_m + 1.0) / EARTH_RADIUS_M / 2.0;
+  if (half_angle >= PI_VALUE / 2.0) return 2.0;
+  double s = sin(half_angle);
+  return s * s * (1.0 + 1e-6);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -407,6 +430,200 @@ static void commute_box(const eligibility_pupil *pupil, search_box *box) {
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * The grid the candidate search reads: the usable vacancies (rule 1's vacancy part) in index
+ * order, each copied beside its caller's index and the cosine of its latitude, so that a
+ * search reads one contiguous run per band and computes no cosine per pair; and one cell per
+ * non-empty (training, band), so that a pupil finds its first band with one binary search and
+ * walks to the next ones. */
+
+typedef struct {
+  int32_t training, row;
+  int64_t begin, end; /* its vacancies in the grid */
+} grid_cell;
+
+typedef struct {
+  eligibility_vacancy *vacancies; /* copies, by (training, band, longitude, index) */
+  int32_t *vacancy_index;         /* the caller's index of each */
+  double *cos_lat;                /* the cosine of each one's latitude */
+  int64_t count;
+  grid_cell *cells;
+  int64_t cell_count;
+} vacancy_grid;
+
+static void grid_free(vacancy_grid *grid) {
+  free(grid->vacancies);
+  free(grid->vacancy_index);
+  free(grid->cos_lat);
+  free(grid->cells);
+  memset(grid, 0, sizeof *grid);
+}
+
+/* The grid of the vacancies that pass rule 1's vacancy part and are not skipped (skip NULL:
+ * none is); 1, or 0 out of memory. */
+static int grid_build(const eligibility_vacancy *vacancies, int32_t vacancy_count, const uint8_t *skip,
+                      vacancy_grid *grid) {
+  memset(grid, 0, sizeof *grid);
+  size_t room = (size_t)(vacancy_count > 0 ? vacancy_count : 1);
+  index_entry *entries = malloc(sizeof *entries * room);
+  grid->vacancies = malloc(sizeof *grid->vacancies * room);
+  grid->vacancy_index = malloc(sizeof *grid->vacancy_index * room);
+  grid->cos_lat = malloc(sizeof *grid->cos_lat * room);
+  grid->cells = malloc(sizeof *grid->cells * room);
+  if (!entries || !grid->vacancies || !grid->vacancy_index || !grid->cos_lat || !grid->cells) {
+    free(entries);
+    grid_free(grid);
+    return 0;
+  }
+  int64_t count = 0;
+  for (int32_t j = 0; j < vacancy_count; j++) {
+    if ((skip && skip[j]) || !passes_recognition(&vacancies[j])) continue;
+    entries[count++] =
+        (index_entry){vacancies[j].training, row_of_latitude(vacancies[j].lat_e6), vacancies[j].lon_e6, j};
+  }
+  if (count > 1) qsort(entries, (size_t)count, sizeof *entries, compare_entries_qsort);
+  for (int64_t k = 0; k < count; k++) {
+    int32_t j = entries[k].vacancy;
+    grid->vacancies[k] = vacancies[j];
+    grid->vacancy_index[k] = j;
+    grid->cos_lat[k] = cos_latitude(vacancies[j].lat_e6);
+    if (k == 0 || entries[k].training != entries[k - 1].training || entries[k].row != entries[k - 1].row)
+      grid->cells[grid->cell_count++] = (grid_cell){entries[k].training, entries[k].row, k, k};
+    grid->cells[grid->cell_count - 1].end = k + 1;
+  }
+  grid->count = count;
+  free(entries);
+  return 1;
+}
+
+/* The first cell at or after (training, row). */
+static int64_t grid_first_cell(const vacancy_grid *grid, int32_t training, int32_t row) {
+  int64_t low = 0, high = grid->cell_count;
+  while (low < high) {
+    int64_t middle = low + (high - low) / 2;
+    const grid_cell *cell = &grid->cells[middle];
+    if (cell->training < training || (cell->training == training && cell->row < row))
+      low = middle + 1;
+    else
+      high = middle;
+  }
+  return low;
+}
+
+/* The first vacancy of [begin, end) (sorted by longitude) at or east of lon_e6. */
+static int64_t grid_first_longitude(const vacancy_grid *grid, int64_t begin, int64_t end, int32_t lon_e6) {
+  while (begin < end) {
+    int64_t middle = begin + (end - begin) / 2;
+    if (grid->vacancies[middle].lon_e6 < lon_e6)
+      begin = middle + 1;
+    else
+      end = middle;
+  }
+  return begin;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The candidates of one pupil. */
+
+typedef struct {
+  int32_t vacancy;
+  int32_t distance_m;
+} candidate;
+
+/* A growable list of candidates with the scratch its sort needs. */
+typedef struct {
+  candidate *items, *scratch;
+  int64_t count, capacity;
+} candidate_list;
+
+static void candidates_free(candidate_list *list) {
+  free(list->items);
+  free(list->scratch);
+  memset(list, 0, sizeof *list);
+}
+
+static int push_candidate(candidate_list *list, int32_t vacancy, int32_t distance_m) {
+  if (list->count == list->capacity) {
+    int64_t capacity = list->capacity ? list->capacity * 2 : 256;
+    candidate *items = realloc(list->items, sizeof *items * (size_t)capacity);
+    if (!items) return 0;
+    list->items = items;
+    candidate *scratch = realloc(list->scratch, sizeof *scratch * (size_t)capacity);
+    if (!scratch) return 0;
+    list->scratch = scratch;
+    list->capacity = capacity;
+  }
+  list->items[list->count++] = (candidate){vacancy, distance_m};
+  return 1;
+}
+
+/* Sorts the list by vacancy (indices are distinct and below vacancy_count): insertion for a
+ * few, else a radix sort by bytes, as many passes as vacancy_count has bytes (qsort's calls
+ * through a comparator were a fifth of a build). */
+static void sort_candidates(candidate_list *list, int32_t vacancy_count) {
+  int64_t count = list->count;
+  candidate *items = list->items;
+  if (count < 2) return;
+  if (count <= 32) {
+    for (int64_t k = 1; k < count; k++) {
+      candidate moving = items[k];
+      int64_t m = k;
+      for (; m > 0 && items[m - 1].vacancy > moving.vacancy; m--) items[m] = items[m - 1];
+      items[m] = moving;
+    }
+    return;
+  }
+  candidate *from = items, *to = list->scratch;
+  uint32_t largest = vacancy_count > 0 ? (uint32_t)vacancy_count - 1 : 0;
+  for (unsigned shift = 0; shift < 32 && (shift == 0 || (largest >> shift) != 0); shift += 8) {
+    int64_t start[257] = {0};
+    for (int64_t k = 0; k < count; k++) start[(((uint32_t)from[k].vacancy >> shift) & 0xFF) + 1]++;
+    for (int d = 0; d < 256; d++) start[d + 1] += start[d];
+    for (int64_t k = 0; k < count; k++) to[start[((uint32_t)from[k].vacancy >> shift) & 0xFF]++] = from[k];
+    candidate *swap = from;
+    from = to;
+    to = swap;
+  }
+  if (from != items) memcpy(items, from, sizeof *items * (size_t)count);
+}
+
+/* Appends the vacancies of the grid the pupil is eligible for, with their distances (in grid
+ * order); 0 out of memory. Vacancies at the point of the previous one (a company's vacancies
+ * share its location) take its distance without computing it again. */
+static int search_grid(const eligibility_pupil *pupil, const vacancy_grid *grid, const eligibility_weights *weights,
+                       candidate_list *found) {
+  if (grid->count == 0) return 1;
+  search_box box;
+  commute_box(pupil, &box);
+  int32_t row_high = row_of_latitude(box.lat_high);
+  double cos_lat = cos_latitude(pupil->lat_e6), beyond = haversine_beyond(pupil->max_commute_m);
+  for (int64_t c = grid_first_cell(grid, pupil->training, row_of_latitude(box.lat_low));
+       c < grid->cell_count && grid->cells[c].training == pupil->training && grid->cells[c].row <= row_high; c++) {
+    const grid_cell *cell = &grid->cells[c];
+    for (int32_t r = 0; r < box.range_count; r++) {
+      int32_t last_lat = 0, last_lon = 0, last_distance = 0, have_last = 0;
+      for (int64_t k = grid_first_longitude(grid, cell->begin, cell->end, box.lon_low[r]);
+           k < cell->end && grid->vacancies[k].lon_e6 <= box.lon_high[r]; k++) {
+        const eligibility_vacancy *vacancy = &grid->vacancies[k];
+        if (vacancy->lat_e6 < box.lat_low || vacancy->lat_e6 > box.lat_high) continue;
+        /* The cheap rules first; the distance last. */
+        if (!passes_days(pupil, vacancy) || !passes_readiness(pupil, vacancy, weights) ||
+            !passes_start(pupil, vacancy, weights) || !passes_exclusion(pupil, vacancy))
+          continue;
+        if (!have_last || vacancy->lat_e6 != last_lat || vacancy->lon_e6 != last_lon) {
+          double haversine =
+              haversine_of(pupil->lat_e6, pupil->lon_e6, cos_lat, vacancy->lat_e6, vacancy->lon_e6, grid->cos_lat[k]);
+          last_distance = haversine > beyond ? INT32_MAX : metres_of_haversine(haversine);
+          last_lat = vacancy->lat_e6, last_lon = vacancy->lon_e6, have_last = 1;
+        }
+        if (last_distance > pupil->max_commute_m) continue;
+        if (!push_candidate(found, grid->vacancy_index[k], last_distance)) return 0;
+      }
+    }
+  }
+  return 1;
+}
+
+/* ---------------------------------------------------------------------------------------------
  * Costs. */
 
 int64_t eligibility_pair_cost(const eligibility_pupil *pupil, const eligibility_vacancy *vacancy, int32_t vacancy_index,
@@ -442,83 +659,49 @@ int64_t eligibility_unplaced_penalty(const eligibility_pupil *pupil, const eligi
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Building the problem. */
+ * The output arrays, written in place: their room grows with the pairs per pupil seen so far
+ * (projected to all pupils), so that a build copies them about once instead of at every
+ * doubling, and shrinks to the count at the end. */
 
-typedef struct {
-  int32_t vacancy;
-  int32_t distance_m;
-} candidate;
-
-static int compare_candidates(const void *a, const void *b) {
-  int32_t x = ((const candidate *)a)->vacancy, y = ((const candidate *)b)->vacancy;
-  return (x > y) - (x < y);
-}
-
-/* Growable output arrays of the pairs. */
 typedef struct {
   matcher_pair *pairs;
   int32_t *distances;
   int64_t count, capacity;
 } pair_list;
 
-static int append_pair(pair_list *list, int32_t pupil, int32_t vacancy, int64_t cost, int32_t distance) {
-  if (list->count == list->capacity) {
-    int64_t capacity = list->capacity ? list->capacity * 2 : 1024;
-    matcher_pair *pairs = realloc(list->pairs, sizeof *pairs * (size_t)capacity);
-    if (!pairs) return 0;
-    list->pairs = pairs;
-    int32_t *distances = realloc(list->distances, sizeof *distances * (size_t)capacity);
-    if (!distances) return 0;
-    list->distances = distances;
-    list->capacity = capacity;
+/* Room for more pairs after pupils_done of pupil_count pupils; 0 out of memory. */
+static int reserve_pairs(pair_list *list, int64_t more, int32_t pupils_done, int32_t pupil_count) {
+  int64_t needed = list->count + more;
+  if (needed <= list->capacity) return 1;
+  int64_t capacity = list->capacity + list->capacity / 4;
+  if (pupils_done >= 32) {
+    int64_t projected = needed / pupils_done * pupil_count;
+    projected += projected / 8;
+    if (projected > capacity) capacity = projected;
   }
-  list->pairs[list->count] = (matcher_pair){pupil, vacancy, cost};
-  list->distances[list->count] = distance;
-  list->count++;
+  if (capacity < needed + 4096) capacity = needed + 4096;
+  matcher_pair *pairs = realloc(list->pairs, sizeof *pairs * (size_t)capacity);
+  if (!pairs) return 0;
+  list->pairs = pairs;
+  int32_t *distances = realloc(list->distances, sizeof *distances * (size_t)capacity);
+  if (!distances) return 0;
+  list->distances = distances;
+  list->capacity = capacity;
   return 1;
 }
 
-/* Collects the eligible vacancies of a pupil from the index into *found (grown as needed). */
-static int find_candidates(const eligibility_pupil *pupil, const eligibility_vacancy *vacancies,
-                           const eligibility_weights *weights, const index_entry *entries, int64_t entry_count,
-                           candidate **found, int64_t *found_capacity, int64_t *found_count) {
-  *found_count = 0;
-  search_box box;
-  commute_box(pupil, &box);
-  int32_t row_low = row_of_latitude(box.lat_low), row_high = row_of_latitude(box.lat_high);
-  index_entry key = {pupil->training, row_low, INT32_MIN, INT32_MIN};
-  int64_t position = lower_bound(entries, entry_count, &key);
-  while (position < entry_count && entries[position].training == pupil->training && entries[position].row <= row_high) {
-    /* position is the first vacancy of a non-empty band; empty bands are skipped. */
-    int32_t row = entries[position].row;
-    for (int32_t r = 0; r < box.range_count; r++) {
-      index_entry start = {pupil->training, row, box.lon_low[r], INT32_MIN};
-      int64_t k = lower_bound(entries, entry_count, &start);
-      for (; k < entry_count && entries[k].training == pupil->training && entries[k].row == row &&
-             entries[k].lon_e6 <= box.lon_high[r];
-           k++) {
-        const eligibility_vacancy *vacancy = &vacancies[entries[k].vacancy];
-        if (vacancy->lat_e6 < box.lat_low || vacancy->lat_e6 > box.lat_high) continue;
-        if (!passes_readiness(pupil, vacancy, weights) || !passes_days(pupil, vacancy) ||
-            !passes_exclusion(pupil, vacancy) || !passes_start(pupil, vacancy, weights))
-          continue;
-        int32_t distance = eligibility_distance_m(pupil->lat_e6, pupil->lon_e6, vacancy->lat_e6, vacancy->lon_e6);
-        if (distance > pupil->max_commute_m) continue;
-        if (*found_count == *found_capacity) {
-          int64_t capacity = *found_capacity ? *found_capacity * 2 : 64;
-          candidate *grown = realloc(*found, sizeof *grown * (size_t)capacity);
-          if (!grown) return 0;
-          *found = grown;
-          *found_capacity = capacity;
-        }
-        (*found)[(*found_count)++] = (candidate){entries[k].vacancy, distance};
-      }
-    }
-    if (row == INT32_MAX) break;
-    index_entry next_row = {pupil->training, row + 1, INT32_MIN, INT32_MIN};
-    position = lower_bound(entries, entry_count, &next_row);
-  }
-  return 1;
+static void put_pair(pair_list *list, int32_t pupil, int32_t vacancy, int64_t cost, int32_t distance) {
+  list->pairs[list->count] = (matcher_pair){pupil, vacancy, cost};
+  list->distances[list->count] = distance;
+  list->count++;
+}
+
+static void shrink_pairs(pair_list *list) {
+  size_t count = (size_t)(list->count > 0 ? list->count : 1);
+  matcher_pair *pairs = realloc(list->pairs, sizeof *pairs * count);
+  if (pairs) list->pairs = pairs;
+  int32_t *distances = realloc(list->distances, sizeof *distances * count);
+  if (distances) list->distances = distances;
 }
 
 /* The seats the problem offers: those of open vacancies, 0 for closed ones, raised to the
@@ -541,11 +724,13 @@ void eligibility_problem_free(eligibility_problem *problem) {
   free(problem->pairs);
   free(problem->pair_distance_m);
   free(problem->fixed);
+  free(problem->pupil_changed);
   memset(problem, 0, sizeof *problem);
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Reuse: which values the rules read (see passes_* above and eligibility_failed_rule). */
+ * Reuse: which values the rules read (see passes_* above and eligibility_failed_rule), and
+ * which the costs read besides (eligibility_pair_cost). */
 
 static int same_rule_inputs_pupil(const eligibility_pupil *a, const eligibility_pupil *b) {
   if (a->training != b->training || a->readiness != b->readiness || a->day_mask != b->day_mask ||
@@ -567,37 +752,63 @@ static int same_rule_weights(const eligibility_weights *a, const eligibility_wei
   return a->ready_on_preparatory == b->ready_on_preparatory && a->start_window_days == b->start_window_days;
 }
 
+static int same_cost_weights(const eligibility_weights *a, const eligibility_weights *b) {
+  return a->cost_per_100m == b->cost_per_100m && a->preference_rank_step == b->preference_rank_step &&
+         a->not_preferred_penalty == b->not_preferred_penalty && a->move_penalty == b->move_penalty;
+}
+
 /* What the build takes from a previous one: per pupil now its previous pupil (-1: search it),
- * per previous vacancy its index now (-1: gone or changed), and which vacancies now are fresh. */
+ * per previous vacancy its index now (-1: gone or changed), and the grid of the vacancies now
+ * that are fresh (new or changed). */
 typedef struct {
   const eligibility_previous *previous;
-  int32_t *reuse_pupil;       /* [pupil_count] */
-  int64_t *previous_first;    /* [previous pupil_count + 1]: its pairs' range */
-  int32_t *vacancy_now;       /* [previous vacancy_count] */
-  index_entry *fresh_entries; /* the index of the fresh vacancies */
-  int64_t fresh_count;
+  int32_t *reuse_pupil;    /* [pupil_count] */
+  uint8_t *reuse_costs;    /* [pupil_count]: its previous pairs' costs hold too */
+  int64_t *previous_first; /* [previous pupil_count + 1]: its pairs' range */
+  int32_t *vacancy_now;    /* [previous vacancy_count] */
+  vacancy_grid fresh;
   int order_kept; /* vacancy_now ascends: a pupil's previous pairs stay in order */
+  eligibility_levels previous_levels;
+  int previous_levels_known;
 } reuse_plan;
 
 static void reuse_plan_free(reuse_plan *plan) {
   free(plan->reuse_pupil);
+  free(plan->reuse_costs);
   free(plan->previous_first);
   free(plan->vacancy_now);
-  free(plan->fresh_entries);
+  grid_free(&plan->fresh);
   memset(plan, 0, sizeof *plan);
 }
 
-/* 1 planned, 0 out of memory. */
+/* A pair of a reused pupil to an unchanged vacancy costs what it cost before when the pupil's
+ * preferences are the same and its proposal is the same record (or none, then and now): the
+ * move penalty falls on the same pairs. */
+static int same_cost_inputs_pupil(const eligibility_pupil *now, const eligibility_pupil *then, const reuse_plan *plan) {
+  if (now->preferred_count != then->preferred_count) return 0;
+  for (int32_t k = 0; k < now->preferred_count; k++)
+    if (now->preferred_companies[k] != then->preferred_companies[k]) return 0;
+  if (now->proposed_vacancy < 0 || then->proposed_vacancy < 0)
+    return now->proposed_vacancy < 0 && then->proposed_vacancy < 0;
+  int32_t then_proposed = then->proposed_vacancy;
+  if (then_proposed >= plan->previous->vacancy_count) return 0;
+  return plan->previous->same_vacancy[now->proposed_vacancy] == then_proposed &&
+         (plan->vacancy_now[then_proposed] < 0 || plan->vacancy_now[then_proposed] == now->proposed_vacancy);
+}
+
+/* 1 planned, 0 out of memory, -1 not reusable (the stable ids name one previous vacancy twice). */
 static int plan_reuse(const eligibility_pupil *pupils, int32_t pupil_count, const eligibility_vacancy *vacancies,
-                      int32_t vacancy_count, const eligibility_previous *previous, reuse_plan *plan) {
+                      int32_t vacancy_count, const eligibility_weights *weights, const eligibility_previous *previous,
+                      reuse_plan *plan) {
   memset(plan, 0, sizeof *plan);
   plan->previous = previous;
   plan->reuse_pupil = malloc(sizeof *plan->reuse_pupil * (size_t)(pupil_count + 1));
+  plan->reuse_costs = calloc((size_t)pupil_count + 1, 1);
   plan->previous_first = calloc((size_t)previous->pupil_count + 2, sizeof *plan->previous_first);
   plan->vacancy_now = malloc(sizeof *plan->vacancy_now * (size_t)(previous->vacancy_count + 1));
-  eligibility_vacancy *fresh = malloc(sizeof *fresh * (size_t)(vacancy_count + 1));
-  if (!plan->reuse_pupil || !plan->previous_first || !plan->vacancy_now || !fresh) {
-    free(fresh);
+  uint8_t *unchanged = calloc((size_t)vacancy_count + 1, 1);
+  if (!plan->reuse_pupil || !plan->reuse_costs || !plan->previous_first || !plan->vacancy_now || !unchanged) {
+    free(unchanged);
     return 0;
   }
   for (int64_t k = 0; k < previous->pair_count; k++) {
@@ -606,13 +817,15 @@ static int plan_reuse(const eligibility_pupil *pupils, int32_t pupil_count, cons
   }
   for (int32_t p = 0; p < previous->pupil_count; p++) plan->previous_first[p + 1] += plan->previous_first[p];
   for (int32_t v = 0; v < previous->vacancy_count; v++) plan->vacancy_now[v] = -1;
-  /* The fresh vacancies' index: build_index over a copy in which the others fail rule 1. */
   for (int32_t j = 0; j < vacancy_count; j++) {
-    fresh[j] = vacancies[j];
     int32_t v = previous->same_vacancy[j];
     if (v >= 0 && v < previous->vacancy_count && same_rule_inputs_vacancy(&vacancies[j], &previous->vacancies[v])) {
+      if (plan->vacancy_now[v] >= 0) {
+        free(unchanged);
+        return -1;
+      }
       plan->vacancy_now[v] = j;
-      fresh[j].recognised = 0;
+      unchanged[j] = 1;
     }
   }
   plan->order_kept = 1;
@@ -621,42 +834,165 @@ static int plan_reuse(const eligibility_pupil *pupils, int32_t pupil_count, cons
     if (plan->vacancy_now[v] <= last) plan->order_kept = 0;
     last = plan->vacancy_now[v];
   }
-  plan->fresh_entries = build_index(fresh, vacancy_count, 1, &plan->fresh_count);
-  free(fresh);
-  if (!plan->fresh_entries) return 0;
+  int built = grid_build(vacancies, vacancy_count, unchanged, &plan->fresh);
+  free(unchanged);
+  if (!built) return 0;
+  int costs_hold = same_cost_weights(weights, &previous->weights);
   for (int32_t i = 0; i < pupil_count; i++) {
     int32_t p = previous->same_pupil[i];
     int reusable = pupils[i].fixed_vacancy < 0 && p >= 0 && p < previous->pupil_count &&
                    previous->pupils[p].fixed_vacancy < 0 && same_rule_inputs_pupil(&pupils[i], &previous->pupils[p]);
     plan->reuse_pupil[i] = reusable ? p : -1;
+    plan->reuse_costs[i] = reusable && costs_hold && same_cost_inputs_pupil(&pupils[i], &previous->pupils[p], plan);
   }
+  plan->previous_levels_known = eligibility_levels_of(&previous->weights, &plan->previous_levels, NULL) == MATCHER_OK;
   return 1;
 }
 
-/* A reusable pupil's candidates: its previous pairs to unchanged vacancies, then the fresh
- * vacancies it is eligible for. */
-static int reused_candidates(const eligibility_pupil *pupil, int32_t previous_pupil,
-                             const eligibility_vacancy *vacancies, const eligibility_weights *weights,
-                             const reuse_plan *plan, candidate **found, int64_t *found_capacity, int64_t *found_count,
-                             int64_t *fresh_found) {
-  if (!find_candidates(pupil, vacancies, weights, plan->fresh_entries, plan->fresh_count, found, found_capacity,
-                       found_count))
-    return 0;
-  *fresh_found = *found_count;
+/* Whether a pupil's unplaced penalty or fixedness differs from its previous pupil's. */
+static uint8_t penalty_changed(const eligibility_pupil *pupil, int64_t penalty, int32_t previous_pupil,
+                               const reuse_plan *plan) {
+  if (previous_pupil < 0 || previous_pupil >= plan->previous->pupil_count || !plan->previous_levels_known) return 1;
+  const eligibility_pupil *then = &plan->previous->pupils[previous_pupil];
+  return (then->fixed_vacancy >= 0) != (pupil->fixed_vacancy >= 0) ||
+         eligibility_unplaced_penalty(then, &plan->previous_levels) != penalty;
+}
+
+/* Whether pupil i's row now (pairs[begin, end)) differs from its previous pupil's row, for the
+ * matcher's pupil_changed: new, another penalty or fixedness, or other pairs or costs. */
+static uint8_t row_changed(const eligibility_pupil *pupil, int64_t penalty, int32_t previous_pupil,
+                           const reuse_plan *plan, const matcher_pair *pairs, int64_t begin, int64_t end) {
   const eligibility_previous *previous = plan->previous;
-  for (int64_t k = plan->previous_first[previous_pupil]; k < plan->previous_first[previous_pupil + 1]; k++) {
-    int32_t j = plan->vacancy_now[previous->pairs[k].vacancy];
-    if (j < 0) continue;
-    if (*found_count == *found_capacity) {
-      int64_t capacity = *found_capacity ? *found_capacity * 2 : 64;
-      candidate *grown = realloc(*found, sizeof *grown * (size_t)capacity);
-      if (!grown) return 0;
-      *found = grown;
-      *found_capacity = capacity;
-    }
-    (*found)[(*found_count)++] = (candidate){j, previous->pair_distance_m[k]};
+  if (penalty_changed(pupil, penalty, previous_pupil, plan)) return 1;
+  int64_t first = plan->previous_first[previous_pupil];
+  if (plan->previous_first[previous_pupil + 1] - first != end - begin) return 1;
+  for (int64_t n = 0; n < end - begin; n++) {
+    const matcher_pair *now = &pairs[begin + n], *before = &previous->pairs[first + n];
+    if (previous->same_vacancy[now->vacancy] != before->vacancy || now->cost != before->cost) return 1;
   }
-  return 1;
+  return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Building the problem. */
+
+/* What every pupil's row is built from. */
+typedef struct {
+  const eligibility_pupil *pupils;
+  const eligibility_vacancy *vacancies;
+  int32_t pupil_count, vacancy_count;
+  const eligibility_weights *weights;
+  const eligibility_levels *levels;
+  const vacancy_grid *grid;
+  const reuse_plan *plan; /* NULL: no previous build */
+} build_context;
+
+/* Writes the candidates of found (sorted) as pupil i's pairs, costed. */
+static void put_candidates(const build_context *context, int32_t i, const candidate_list *found, pair_list *list) {
+  const eligibility_pupil *pupil = &context->pupils[i];
+  for (int64_t k = 0; k < found->count; k++) {
+    int32_t j = found->items[k].vacancy;
+    int64_t cost = eligibility_pair_cost(pupil, &context->vacancies[j], j, found->items[k].distance_m, 0,
+                                         context->weights, context->levels);
+    put_pair(list, i, j, cost, found->items[k].distance_m);
+  }
+}
+
+/* A reused pupil's row: its previous pairs to unchanged vacancies, merged in vacancy order with
+ * the fresh vacancies it is eligible for (in found, sorted); the previous costs when they hold.
+ * 1 when the row is its previous one unchanged (nothing fresh, nothing lost, same costs). */
+static int put_reused(const build_context *context, int32_t i, const candidate_list *found, pair_list *list) {
+  const reuse_plan *plan = context->plan;
+  const eligibility_previous *previous = plan->previous;
+  const eligibility_pupil *pupil = &context->pupils[i];
+  int32_t p = plan->reuse_pupil[i];
+  int costs_hold = plan->reuse_costs[i];
+  int64_t lost = 0, f = 0;
+  for (int64_t k = plan->previous_first[p]; k < plan->previous_first[p + 1]; k++) {
+    int32_t j = plan->vacancy_now[previous->pairs[k].vacancy];
+    if (j < 0) {
+      lost++;
+      continue;
+    }
+    for (; f < found->count && found->items[f].vacancy < j; f++) {
+      int32_t fresh = found->items[f].vacancy;
+      put_pair(list, i, fresh,
+               eligibility_pair_cost(pupil, &context->vacancies[fresh], fresh, found->items[f].distance_m, 0,
+                                     context->weights, context->levels),
+               found->items[f].distance_m);
+    }
+    int32_t distance = previous->pair_distance_m[k];
+    int64_t cost = costs_hold ? previous->pairs[k].cost
+                              : eligibility_pair_cost(pupil, &context->vacancies[j], j, distance, 0, context->weights,
+                                                      context->levels);
+    put_pair(list, i, j, cost, distance);
+  }
+  for (; f < found->count; f++) {
+    int32_t fresh = found->items[f].vacancy;
+    put_pair(list, i, fresh,
+             eligibility_pair_cost(pupil, &context->vacancies[fresh], fresh, found->items[f].distance_m, 0,
+                                   context->weights, context->levels),
+             found->items[f].distance_m);
+  }
+  return costs_hold && lost == 0 && found->count == 0;
+}
+
+/* Pupils [begin, end) into list (their unplaced penalties, fixed pairs and changed marks into
+ * out); 1, or 0 out of memory. */
+static int build_rows(const build_context *context, int32_t begin, int32_t end, eligibility_problem *out,
+                      pair_list *list, int64_t *fixed_count) {
+  const reuse_plan *plan = context->plan;
+  candidate_list found = {0};
+  int ok = 1;
+  for (int32_t i = begin; i < end && ok; i++) {
+    const eligibility_pupil *pupil = &context->pupils[i];
+    const eligibility_vacancy *vacancies = context->vacancies;
+    int64_t row_begin = list->count;
+    /* Every pair costs less than the penalty and the penalty is at most
+     * ELIGIBILITY_UNPLACED_MAX, so the matcher's objective bound cannot overflow. */
+    out->unplaced_penalty[i] = eligibility_unplaced_penalty(pupil, context->levels);
+    int unchanged = 0;
+    found.count = 0;
+    if (pupil->fixed_vacancy >= 0) {
+      /* An agreement holds whatever changed since: its only pair is the fixed one. */
+      int32_t j = pupil->fixed_vacancy;
+      int32_t distance = eligibility_distance_m(pupil->lat_e6, pupil->lon_e6, vacancies[j].lat_e6, vacancies[j].lon_e6);
+      int64_t cost = eligibility_pair_cost(pupil, &vacancies[j], j, distance, 1, context->weights, context->levels);
+      if (!(ok = reserve_pairs(list, 1, i - begin, end - begin))) break;
+      put_pair(list, i, j, cost, distance);
+      out->fixed[(*fixed_count)++] = (matcher_fixed_pair){i, j};
+    } else if (plan && plan->reuse_pupil[i] >= 0) {
+      int32_t p = plan->reuse_pupil[i];
+      if (!(ok = search_grid(pupil, &plan->fresh, context->weights, &found))) break;
+      sort_candidates(&found, context->vacancy_count);
+      int64_t previous_count = plan->previous_first[p + 1] - plan->previous_first[p];
+      if (!(ok = reserve_pairs(list, previous_count + found.count, i - begin, end - begin))) break;
+      if (plan->order_kept) {
+        unchanged = put_reused(context, i, &found, list);
+      } else {
+        /* The previous pairs out of order now: all candidates, sorted, costed anew. */
+        const eligibility_previous *previous = plan->previous;
+        for (int64_t k = plan->previous_first[p]; k < plan->previous_first[p + 1] && ok; k++) {
+          int32_t j = plan->vacancy_now[previous->pairs[k].vacancy];
+          if (j >= 0) ok = push_candidate(&found, j, previous->pair_distance_m[k]);
+        }
+        if (!ok) break;
+        sort_candidates(&found, context->vacancy_count);
+        put_candidates(context, i, &found, list);
+      }
+    } else {
+      if (!(ok = search_grid(pupil, context->grid, context->weights, &found))) break;
+      sort_candidates(&found, context->vacancy_count);
+      if (!(ok = reserve_pairs(list, found.count, i - begin, end - begin))) break;
+      put_candidates(context, i, &found, list);
+    }
+    if (out->pupil_changed)
+      out->pupil_changed[i] = unchanged ? penalty_changed(pupil, out->unplaced_penalty[i], plan->reuse_pupil[i], plan)
+                                        : row_changed(pupil, out->unplaced_penalty[i], plan->previous->same_pupil[i],
+                                                      plan, list->pairs, row_begin, list->count);
+  }
+  candidates_free(&found);
+  return ok;
 }
 
 static matcher_status build(const eligibility_pupil *pupils, int32_t pupil_count, const eligibility_vacancy *vacancies,
@@ -690,67 +1026,41 @@ static matcher_status build(const eligibility_pupil *pupils, int32_t pupil_count
   if (status == MATCHER_OK) status = check_inputs(pupils, pupil_count, vacancies, vacancy_count, error);
   if (status != MATCHER_OK) return status;
   reuse_plan plan = {0};
+  vacancy_grid grid = {0};
+  pair_list list = {NULL, NULL, 0, 0};
+  int64_t fixed_count = 0;
   int reusing =
       previous && previous->same_pupil && previous->same_vacancy && same_rule_weights(weights, &previous->weights);
-  if (reusing && !plan_reuse(pupils, pupil_count, vacancies, vacancy_count, previous, &plan)) {
-    reuse_plan_free(&plan);
-    if (error) snprintf(error->message, sizeof error->message, "out of memory building the problem");
-    return MATCHER_NO_MEMORY;
+  if (reusing) {
+    int planned = plan_reuse(pupils, pupil_count, vacancies, vacancy_count, weights, previous, &plan);
+    if (planned == 0) goto no_memory;
+    if (planned < 0) {
+      reuse_plan_free(&plan);
+      reusing = 0;
+    }
   }
-
-  int64_t entry_count = 0;
-  index_entry *entries = build_index(vacancies, vacancy_count, 1, &entry_count);
   out->unplaced_penalty = malloc(sizeof *out->unplaced_penalty * (size_t)(pupil_count ? pupil_count : 1));
   out->seats = malloc(sizeof *out->seats * (size_t)(vacancy_count ? vacancy_count : 1));
   out->fixed = malloc(sizeof *out->fixed * (size_t)(pupil_count ? pupil_count : 1));
-  pair_list list = {NULL, NULL, 0, 0};
-  candidate *found = NULL;
-  int64_t found_capacity = 0, found_count = 0, fixed_count = 0;
-  if (!entries || !out->unplaced_penalty || !out->seats || !out->fixed) goto no_memory;
+  if (reusing) out->pupil_changed = malloc((size_t)pupil_count + 1);
+  if (!grid_build(vacancies, vacancy_count, NULL, &grid) || !out->unplaced_penalty || !out->seats || !out->fixed ||
+      (reusing && !out->pupil_changed))
+    goto no_memory;
+  /* A reusing build starts with the room of the previous pairs. */
+  if (reusing && !reserve_pairs(&list, previous->pair_count + previous->pair_count / 16, 0, pupil_count))
+    goto no_memory;
 
-  for (int32_t i = 0; i < pupil_count; i++) {
-    const eligibility_pupil *pupil = &pupils[i];
-    /* Every pair costs less than the penalty and the penalty is at most
-     * ELIGIBILITY_UNPLACED_MAX, so the matcher's objective bound cannot overflow. */
-    out->unplaced_penalty[i] = eligibility_unplaced_penalty(pupil, &out->levels);
-    if (pupil->fixed_vacancy >= 0) {
-      /* An agreement holds whatever changed since: its only pair is the fixed one. */
-      int32_t j = pupil->fixed_vacancy;
-      int32_t distance = eligibility_distance_m(pupil->lat_e6, pupil->lon_e6, vacancies[j].lat_e6, vacancies[j].lon_e6);
-      int64_t cost = eligibility_pair_cost(pupil, &vacancies[j], j, distance, 1, weights, &out->levels);
-      if (!append_pair(&list, i, j, cost, distance)) goto no_memory;
-      out->fixed[fixed_count++] = (matcher_fixed_pair){i, j};
-    } else {
-      int32_t previous_pupil = reusing ? plan.reuse_pupil[i] : -1;
-      int sorted = 0;
-      if (previous_pupil >= 0) {
-        int64_t fresh_found = 0;
-        if (!reused_candidates(pupil, previous_pupil, vacancies, weights, &plan, &found, &found_capacity, &found_count,
-                               &fresh_found))
-          goto no_memory;
-        /* The previous pairs come in ascending order when the vacancies kept theirs
-         * (as sorted stable ids do): then only fresh ones make a sort necessary. */
-        sorted = fresh_found == 0 && plan.order_kept;
-        out->reused_pupils++;
-      } else if (!find_candidates(pupil, vacancies, weights, entries, entry_count, &found, &found_capacity,
-                                  &found_count)) {
-        goto no_memory;
-      }
-      if (found_count > 1 && !sorted) /* found is still NULL when nothing was ever found */
-        qsort(found, (size_t)found_count, sizeof *found, compare_candidates);
-      for (int64_t k = 0; k < found_count; k++) {
-        int32_t j = found[k].vacancy;
-        int64_t cost = eligibility_pair_cost(pupil, &vacancies[j], j, found[k].distance_m, 0, weights, &out->levels);
-        if (!append_pair(&list, i, j, cost, found[k].distance_m)) goto no_memory;
-      }
-    }
-  }
+  build_context context = {pupils,  vacancies,    pupil_count, vacancy_count,
+                           weights, &out->levels, &grid,       reusing ? &plan : NULL};
+  if (!build_rows(&context, 0, pupil_count, out, &list, &fixed_count)) goto no_memory;
+  shrink_pairs(&list);
+  for (int32_t i = 0; i < pupil_count; i++)
+    if (plan.reuse_pupil && plan.reuse_pupil[i] >= 0) out->reused_pupils++;
 
   offered_seats(pupils, pupil_count, vacancies, vacancy_count, out->seats);
 
   reuse_plan_free(&plan);
-  free(entries);
-  free(found);
+  grid_free(&grid);
   out->pairs = list.pairs;
   out->pair_distance_m = list.distances;
   out->problem.pupil_count = pupil_count;
@@ -765,8 +1075,7 @@ static matcher_status build(const eligibility_pupil *pupils, int32_t pupil_count
 
 no_memory:
   reuse_plan_free(&plan);
-  free(entries);
-  free(found);
+  grid_free(&grid);
   free(list.pairs);
   free(list.distances);
   eligibility_problem_free(out);
