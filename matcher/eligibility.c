@@ -328,19 +328,6 @@ static int compare_entries(const index_entry *a, const index_entry *b) {
 
 static int compare_entries_qsort(const void *a, const void *b) { return compare_entries(a, b); }
 
-/* First position whose entry is not below key. */
-static int64_t lower_bound(const index_entry *entries, int64_t count, const index_entry *key) {
-  int64_t low = 0, high = count;
-  while (low < high) {
-    int64_t middle = low + (high - low) / 2;
-    if (compare_entries(&entries[middle], key) < 0)
-      low = middle + 1;
-    else
-      high = middle;
-  }
-  return low;
-}
-
 /* The index of the vacancies that pass rule 1's vacancy-only part (only_usable), or of all. */
 static index_entry *build_index(const eligibility_vacancy *vacancies, int32_t vacancy_count, int only_usable,
                                 int64_t *entry_count) {
@@ -358,18 +345,6 @@ static index_entry *build_index(const eligibility_vacancy *vacancies, int32_t va
   if (count > 1) qsort(entries, (size_t)count, sizeof *entries, compare_entries_qsort);
   *entry_count = count;
   return entries;
-}
-
-/* The run of a training's vacancies: [*begin, *end). */
-static void training_run(const index_entry *entries, int64_t count, int32_t training, int64_t *begin, int64_t *end) {
-  index_entry first = {training, INT32_MIN, INT32_MIN, INT32_MIN};
-  *begin = lower_bound(entries, count, &first);
-  if (training == INT32_MAX) {
-    *end = count;
-    return;
-  }
-  index_entry next = {training + 1, INT32_MIN, INT32_MIN, INT32_MIN};
-  *end = lower_bound(entries, count, &next);
 }
 
 /* The latitude/longitude box around a pupil's commute circle: at most two longitude ranges
@@ -1115,15 +1090,122 @@ static void keep_nearest(int32_t vacancy, int32_t distance, int32_t *best, int32
   }
 }
 
+/* Per training, the vacancies the first two rules leave, counted once for all pupils: every
+ * vacancy of the training, those passing rule 1, and those passing rules 1 and 2 for each
+ * readiness (rule 2 reads only the pupil's readiness). */
+typedef struct {
+  int32_t training;
+  int32_t all, recognised, ready[READINESS_READY + 1];
+} training_counts;
+
+/* The counts by training, ascending; NULL out of memory. */
+static training_counts *count_trainings(const eligibility_vacancy *vacancies, int32_t vacancy_count,
+                                        const eligibility_weights *weights, int64_t *count) {
+  int64_t entry_count = 0;
+  index_entry *entries = build_index(vacancies, vacancy_count, 0, &entry_count);
+  training_counts *counts = malloc(sizeof *counts * (size_t)(entry_count > 0 ? entry_count : 1));
+  if (!entries || !counts) {
+    free(entries);
+    free(counts);
+    return NULL;
+  }
+  int64_t runs = 0;
+  for (int64_t k = 0; k < entry_count; k++) {
+    const eligibility_vacancy *vacancy = &vacancies[entries[k].vacancy];
+    if (runs == 0 || counts[runs - 1].training != vacancy->training)
+      counts[runs++] = (training_counts){vacancy->training, 0, 0, {0, 0, 0}};
+    training_counts *run = &counts[runs - 1];
+    run->all++;
+    if (!passes_recognition(vacancy)) continue;
+    run->recognised++;
+    for (int readiness = READINESS_NOT_READY; readiness <= READINESS_READY; readiness++) {
+      eligibility_pupil probe = {.readiness = (uint8_t)readiness};
+      run->ready[readiness] += passes_readiness(&probe, vacancy, weights);
+    }
+  }
+  free(entries);
+  *count = runs;
+  return counts;
+}
+
+static const training_counts *counts_of(const training_counts *counts, int64_t count, int32_t training) {
+  int64_t low = 0, high = count;
+  while (low < high) {
+    int64_t middle = low + (high - low) / 2;
+    if (counts[middle].training < training)
+      low = middle + 1;
+    else
+      high = middle;
+  }
+  return low < count && counts[low].training == training ? &counts[low] : NULL;
+}
+
+/* What explaining reads besides the pupil. */
+typedef struct {
+  const eligibility_pupil *pupils;
+  const eligibility_vacancy *vacancies;
+  const eligibility_weights *weights;
+  const eligibility_problem *built;
+  const holders *held;
+  const vacancy_grid *grid; /* the vacancies that pass rule 1 */
+  const training_counts *counts;
+  int64_t count_count;
+} explain_context;
+
+/* The lower bound of the distance from a latitude to any point of a band: the meridian arc to
+ * its nearer edge, less a metre for rounding (no point of the band is nearer). */
+static double band_distance_floor_m(int32_t lat_e6, int32_t row) {
+  int64_t band_low = (int64_t)row * ROW_HEIGHT_E6 - LAT_LIMIT_E6, band_high = band_low + ROW_HEIGHT_E6;
+  int64_t gap = lat_e6 < band_low ? band_low - lat_e6 : lat_e6 >= band_high ? lat_e6 - band_high : 0;
+  return (double)gap * DEGREES_E6_TO_RADIANS * EARTH_RADIUS_M * (1.0 - 1e-9) - 1.0;
+}
+
+/* The nearest vacancy of the pupil's training, at any distance, that passes rules 1, 2, 4, 5
+ * and 6 (the model of NONE_WITHIN_COMMUTE), by distance then index: the bands nearest in
+ * latitude first, until the next band cannot hold anything as near. */
+static void nearest_beyond_commute(const eligibility_pupil *pupil, const explain_context *x, int32_t *best,
+                                   int32_t *best_distance) {
+  const vacancy_grid *grid = x->grid;
+  int64_t first = grid_first_cell(grid, pupil->training, INT32_MIN), last = first;
+  while (last < grid->cell_count && grid->cells[last].training == pupil->training) last++;
+  if (first == last) return;
+  /* Two fronts from the pupil's own band: south (below) and north (at or above). */
+  int64_t north = grid_first_cell(grid, pupil->training, row_of_latitude(pupil->lat_e6)), south = north - 1;
+  double cos_lat = cos_latitude(pupil->lat_e6);
+  for (;;) {
+    double north_floor = north < last ? band_distance_floor_m(pupil->lat_e6, grid->cells[north].row) : 1e300;
+    double south_floor = south >= first ? band_distance_floor_m(pupil->lat_e6, grid->cells[south].row) : 1e300;
+    int take_north = north_floor <= south_floor;
+    double floor_m = take_north ? north_floor : south_floor;
+    if (floor_m >= 1e300 || (*best >= 0 && floor_m > (double)*best_distance)) return;
+    const grid_cell *cell = &grid->cells[take_north ? north++ : south--];
+    for (int64_t k = cell->begin; k < cell->end; k++) {
+      const eligibility_vacancy *vacancy = &grid->vacancies[k];
+      if (!passes_days(pupil, vacancy) || !passes_readiness(pupil, vacancy, x->weights) ||
+          !passes_start(pupil, vacancy, x->weights) || !passes_exclusion(pupil, vacancy))
+        continue;
+      int32_t distance = metres_of_haversine(
+          haversine_of(pupil->lat_e6, pupil->lon_e6, cos_lat, vacancy->lat_e6, vacancy->lon_e6, grid->cos_lat[k]));
+      keep_nearest(grid->vacancy_index[k], distance, best, best_distance);
+    }
+  }
+}
+
 /* Fills explanation for an unplaced pupil; 0 when the solution breaks an invariant there (a
- * free eligible seat, or one held by a weaker claim), with the message in error. */
-static int explain_pupil(int32_t pupil_index, const eligibility_pupil *pupils, const eligibility_vacancy *vacancies,
-                         const eligibility_weights *weights, const eligibility_problem *built,
-                         const index_entry *entries, int64_t begin, int64_t end, const holders *held,
-                         eligibility_explanation *explanation, matcher_error *error) {
-  const eligibility_pupil *pupil = &pupils[pupil_index];
-  int32_t after_recognition = 0, after_readiness = 0, after_commute = 0, after_days = 0, after_exclusion = 0,
-          eligible = 0;
+ * free eligible seat, or one held by a weaker claim), with the message in error. Rules 1 and 2
+ * are counted per training beforehand; every vacancy within the commute is in the pupil's
+ * search box, so the box holds everything the later rules count. */
+static int explain_pupil(int32_t pupil_index, const explain_context *x, eligibility_explanation *explanation,
+                         matcher_error *error) {
+  const eligibility_pupil *pupil = &x->pupils[pupil_index];
+  const eligibility_vacancy *vacancies = x->vacancies;
+  const eligibility_weights *weights = x->weights;
+  const vacancy_grid *grid = x->grid;
+  const holders *held = x->held;
+  const training_counts *counts = counts_of(x->counts, x->count_count, pupil->training);
+  int32_t all = counts ? counts->all : 0, after_recognition = counts ? counts->recognised : 0,
+          after_readiness = counts ? counts->ready[pupil->readiness] : 0, after_commute = 0, after_days = 0,
+          after_exclusion = 0, eligible = 0;
   /* The model of each reason's hint: the nearest vacancy that passes the rules before the
    * failing one and is within commute (for the commute rule: passes all others). */
   int32_t model[ELIGIBILITY_SEATS_TAKEN + 1], model_distance[ELIGIBILITY_SEATS_TAKEN + 1];
@@ -1133,89 +1215,96 @@ static int explain_pupil(int32_t pupil_index, const eligibility_pupil *pupils, c
   explanation->hint_vacancy = -1;
   explanation->nearest_vacancy = -1;
   explanation->nearest_distance_m = -1;
-  for (int64_t k = begin; k < end; k++) {
-    int32_t j = entries[k].vacancy;
-    const eligibility_vacancy *vacancy = &vacancies[j];
-    if (!passes_recognition(vacancy)) continue;
-    after_recognition++;
-    if (!passes_readiness(pupil, vacancy, weights)) continue;
-    after_readiness++;
-    int32_t distance = eligibility_distance_m(pupil->lat_e6, pupil->lon_e6, vacancy->lat_e6, vacancy->lon_e6);
-    int within = distance <= pupil->max_commute_m;
-    if (passes_days(pupil, vacancy) && passes_exclusion(pupil, vacancy) && passes_start(pupil, vacancy, weights))
-      keep_nearest(j, distance, &model[ELIGIBILITY_NONE_WITHIN_COMMUTE],
-                   &model_distance[ELIGIBILITY_NONE_WITHIN_COMMUTE]);
-    if (!within) continue;
-    after_commute++;
-    keep_nearest(j, distance, &model[ELIGIBILITY_NO_COMPATIBLE_DAYS], &model_distance[ELIGIBILITY_NO_COMPATIBLE_DAYS]);
-    if (!passes_days(pupil, vacancy)) continue;
-    after_days++;
-    keep_nearest(j, distance, &model[ELIGIBILITY_ALL_EXCLUDED], &model_distance[ELIGIBILITY_ALL_EXCLUDED]);
-    if (!passes_exclusion(pupil, vacancy)) continue;
-    after_exclusion++;
-    keep_nearest(j, distance, &model[ELIGIBILITY_STARTS_TOO_LATE], &model_distance[ELIGIBILITY_STARTS_TOO_LATE]);
-    if (!passes_start(pupil, vacancy, weights)) continue;
-    eligible++;
-    /* Seats as the built problem has them (raised for agreements held there). */
-    int32_t seats = built->seats[j];
-    int32_t holder_count = held->holder_start[j + 1] - held->holder_start[j];
-    explanation->eligible_seats += seats;
-    if (holder_count < seats) {
-      if (error)
-        snprintf(error->message, sizeof error->message,
-                 "pupil %ld is unplaced beside a free seat of eligible vacancy %ld", (long)pupil_index, (long)j);
-      return 0;
-    }
-    eligibility_claim mine = eligibility_claim_on(pupil, vacancy);
-    for (int32_t h = held->holder_start[j]; h < held->holder_start[j + 1]; h++) {
-      const eligibility_pupil *holder = &pupils[held->holder_pupil[h]];
-      if (holder->fixed_vacancy >= 0) {
-        explanation->fixed_holders++;
-        continue;
+  if (after_recognition > 0) {
+    /* The box in the grid's order (band, longitude, index): the order the cheapest pair's
+     * ties were always broken in. */
+    search_box box;
+    commute_box(pupil, &box);
+    int32_t row_high = row_of_latitude(box.lat_high);
+    double cos_lat = cos_latitude(pupil->lat_e6);
+    for (int64_t c = grid_first_cell(grid, pupil->training, row_of_latitude(box.lat_low));
+         c < grid->cell_count && grid->cells[c].training == pupil->training && grid->cells[c].row <= row_high; c++) {
+      for (int32_t r = 0; r < box.range_count; r++) {
+        for (int64_t k = grid_first_longitude(grid, grid->cells[c].begin, grid->cells[c].end, box.lon_low[r]);
+             k < grid->cells[c].end && grid->vacancies[k].lon_e6 <= box.lon_high[r]; k++) {
+          const eligibility_vacancy *vacancy = &grid->vacancies[k];
+          if (vacancy->lat_e6 < box.lat_low || vacancy->lat_e6 > box.lat_high) continue;
+          int32_t j = grid->vacancy_index[k];
+          int ready = passes_readiness(pupil, vacancy, weights);
+          if (!ready && after_readiness > 0) continue;
+          int32_t distance = metres_of_haversine(
+              haversine_of(pupil->lat_e6, pupil->lon_e6, cos_lat, vacancy->lat_e6, vacancy->lon_e6, grid->cos_lat[k]));
+          if (distance > pupil->max_commute_m) continue;
+          if (!ready) {
+            /* Only a pupil no place accepts needs the model of the readiness rule: the nearest
+             * place of its training within commute. */
+            keep_nearest(j, distance, &model[ELIGIBILITY_READINESS_TOO_LOW],
+                         &model_distance[ELIGIBILITY_READINESS_TOO_LOW]);
+            continue;
+          }
+          after_commute++;
+          keep_nearest(j, distance, &model[ELIGIBILITY_NO_COMPATIBLE_DAYS],
+                       &model_distance[ELIGIBILITY_NO_COMPATIBLE_DAYS]);
+          if (!passes_days(pupil, vacancy)) continue;
+          after_days++;
+          keep_nearest(j, distance, &model[ELIGIBILITY_ALL_EXCLUDED], &model_distance[ELIGIBILITY_ALL_EXCLUDED]);
+          if (!passes_exclusion(pupil, vacancy)) continue;
+          after_exclusion++;
+          keep_nearest(j, distance, &model[ELIGIBILITY_STARTS_TOO_LATE], &model_distance[ELIGIBILITY_STARTS_TOO_LATE]);
+          if (!passes_start(pupil, vacancy, weights)) continue;
+          eligible++;
+          /* Seats as the built problem has them (raised for agreements held there). */
+          int32_t seats = x->built->seats[j];
+          int32_t holder_count = held->holder_start[j + 1] - held->holder_start[j];
+          explanation->eligible_seats += seats;
+          if (holder_count < seats) {
+            if (error)
+              snprintf(error->message, sizeof error->message,
+                       "pupil %ld is unplaced beside a free seat of eligible vacancy %ld", (long)pupil_index, (long)j);
+            return 0;
+          }
+          eligibility_claim mine = eligibility_claim_on(pupil, vacancy);
+          for (int32_t h = held->holder_start[j]; h < held->holder_start[j + 1]; h++) {
+            const eligibility_pupil *holder = &x->pupils[held->holder_pupil[h]];
+            if (holder->fixed_vacancy >= 0) {
+              explanation->fixed_holders++;
+              continue;
+            }
+            int order = eligibility_compare_claims(eligibility_claim_on(holder, vacancy), mine);
+            if (order < 0) {
+              if (error)
+                snprintf(error->message, sizeof error->message,
+                         "pupil %ld is unplaced while pupil %ld, with a weaker claim, holds eligible vacancy %ld",
+                         (long)pupil_index, (long)held->holder_pupil[h], (long)j);
+              return 0;
+            }
+            if (order > 0)
+              explanation->stronger_claims++;
+            else
+              explanation->equal_claims++;
+          }
+          int64_t cost = eligibility_pair_cost(pupil, &vacancies[j], j, distance, 0, weights, &x->built->levels);
+          if (cost < cheapest_cost) {
+            cheapest_cost = cost;
+            model[ELIGIBILITY_SEATS_TAKEN] = j;
+            model_distance[ELIGIBILITY_SEATS_TAKEN] = distance;
+          }
+        }
       }
-      int order = eligibility_compare_claims(eligibility_claim_on(holder, vacancy), mine);
-      if (order < 0) {
-        if (error)
-          snprintf(error->message, sizeof error->message,
-                   "pupil %ld is unplaced while pupil %ld, with a weaker claim, holds eligible vacancy %ld",
-                   (long)pupil_index, (long)held->holder_pupil[h], (long)j);
-        return 0;
-      }
-      if (order > 0)
-        explanation->stronger_claims++;
-      else
-        explanation->equal_claims++;
-    }
-    int64_t cost = eligibility_pair_cost(pupil, vacancy, j, distance, 0, weights, &built->levels);
-    if (cost < cheapest_cost) {
-      cheapest_cost = cost;
-      model[ELIGIBILITY_SEATS_TAKEN] = j;
-      model_distance[ELIGIBILITY_SEATS_TAKEN] = distance;
-    }
-  }
-
-  /* Only a pupil no place accepts needs the model of the readiness rule: the nearest place of
-   * its training within commute (a second scan, rarely run, keeps the first one cheap). */
-  if (after_recognition > 0 && after_readiness == 0) {
-    for (int64_t k = begin; k < end; k++) {
-      const eligibility_vacancy *vacancy = &vacancies[entries[k].vacancy];
-      if (!passes_recognition(vacancy)) continue;
-      int32_t distance = eligibility_distance_m(pupil->lat_e6, pupil->lon_e6, vacancy->lat_e6, vacancy->lon_e6);
-      if (distance <= pupil->max_commute_m)
-        keep_nearest(entries[k].vacancy, distance, &model[ELIGIBILITY_READINESS_TOO_LOW],
-                     &model_distance[ELIGIBILITY_READINESS_TOO_LOW]);
     }
   }
   eligibility_reason reason;
   if (after_recognition == 0) {
     reason = ELIGIBILITY_NO_RECOGNISED_VACANCY;
-    explanation->candidates_after_rule = (int32_t)(end - begin);
+    explanation->candidates_after_rule = all;
   } else if (after_readiness == 0) {
     reason = ELIGIBILITY_READINESS_TOO_LOW;
     explanation->candidates_after_rule = after_recognition;
   } else if (after_commute == 0) {
     reason = ELIGIBILITY_NONE_WITHIN_COMMUTE;
     explanation->candidates_after_rule = after_readiness;
+    nearest_beyond_commute(pupil, x, &model[ELIGIBILITY_NONE_WITHIN_COMMUTE],
+                           &model_distance[ELIGIBILITY_NONE_WITHIN_COMMUTE]);
     explanation->nearest_vacancy = model[ELIGIBILITY_NONE_WITHIN_COMMUTE];
     explanation->nearest_distance_m = model_distance[ELIGIBILITY_NONE_WITHIN_COMMUTE];
   } else if (after_days == 0) {
@@ -1281,15 +1370,19 @@ matcher_status eligibility_explain(const eligibility_pupil *pupils, int32_t pupi
   }
 
   holders held = {NULL, NULL};
-  int64_t entry_count = 0;
-  index_entry *entries = build_index(vacancies, vacancy_count, 0, &entry_count);
-  if (!entries || !collect_holders(solution, pupil_count, vacancy_count, &held)) {
+  vacancy_grid grid = {0};
+  int64_t count_count = 0;
+  training_counts *counts = count_trainings(vacancies, vacancy_count, weights, &count_count);
+  if (!counts || !grid_build(vacancies, vacancy_count, NULL, &grid) ||
+      !collect_holders(solution, pupil_count, vacancy_count, &held)) {
     free(held.holder_start);
     free(held.holder_pupil);
-    free(entries);
+    free(counts);
+    grid_free(&grid);
     if (error) snprintf(error->message, sizeof error->message, "out of memory explaining");
     return MATCHER_NO_MEMORY;
   }
+  explain_context context = {pupils, vacancies, weights, built, &held, &grid, counts, count_count};
   status = MATCHER_OK;
   for (int32_t i = 0; i < pupil_count && status == MATCHER_OK; i++) {
     eligibility_explanation *explanation = &explanations[i];
@@ -1299,14 +1392,12 @@ matcher_status eligibility_explain(const eligibility_pupil *pupils, int32_t pupi
       explanation->nearest_distance_m = explanation->nearest_vacancy = explanation->hint_vacancy = -1;
       continue;
     }
-    int64_t begin, end;
-    training_run(entries, entry_count, pupils[i].training, &begin, &end);
-    if (!explain_pupil(i, pupils, vacancies, weights, built, entries, begin, end, &held, explanation, error))
-      status = MATCHER_NOT_OPTIMAL;
+    if (!explain_pupil(i, &context, explanation, error)) status = MATCHER_NOT_OPTIMAL;
   }
   free(held.holder_start);
   free(held.holder_pupil);
-  free(entries);
+  free(counts);
+  grid_free(&grid);
   if (status == MATCHER_OK)
     status = hints_verify(pupils, pupil_count, vacancies, vacancy_count, weights, built, explanations, error);
   for (int32_t i = 0; i < pupil_count && status == MATCHER_OK; i++)
