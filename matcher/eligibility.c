@@ -420,6 +420,10 @@ typedef struct {
   eligibility_vacancy *vacancies; /* copies, by (training, band, longitude, index) */
   int32_t *vacancy_index;         /* the caller's index of each */
   double *cos_lat;                /* the cosine of each one's latitude */
+  int32_t *lon_e6;                /* each one's longitude again, contiguous: the binary searches
+                                   * read 4 bytes per probe, not a 32-byte copy (a germany-sized
+                                   * grid does not fit the cache, and the probes were half of a
+                                   * search) */
   int64_t count;
   grid_cell *cells;
   int64_t cell_count;
@@ -429,6 +433,7 @@ static void grid_free(vacancy_grid *grid) {
   free(grid->vacancies);
   free(grid->vacancy_index);
   free(grid->cos_lat);
+  free(grid->lon_e6);
   free(grid->cells);
   memset(grid, 0, sizeof *grid);
 }
@@ -443,8 +448,9 @@ static int grid_build(const eligibility_vacancy *vacancies, int32_t vacancy_coun
   grid->vacancies = malloc(sizeof *grid->vacancies * room);
   grid->vacancy_index = malloc(sizeof *grid->vacancy_index * room);
   grid->cos_lat = malloc(sizeof *grid->cos_lat * room);
+  grid->lon_e6 = malloc(sizeof *grid->lon_e6 * room);
   grid->cells = malloc(sizeof *grid->cells * room);
-  if (!entries || !grid->vacancies || !grid->vacancy_index || !grid->cos_lat || !grid->cells) {
+  if (!entries || !grid->vacancies || !grid->vacancy_index || !grid->cos_lat || !grid->lon_e6 || !grid->cells) {
     free(entries);
     grid_free(grid);
     return 0;
@@ -461,6 +467,7 @@ static int grid_build(const eligibility_vacancy *vacancies, int32_t vacancy_coun
     grid->vacancies[k] = vacancies[j];
     grid->vacancy_index[k] = j;
     grid->cos_lat[k] = cos_latitude(vacancies[j].lat_e6);
+    grid->lon_e6[k] = vacancies[j].lon_e6;
     if (k == 0 || entries[k].training != entries[k - 1].training || entries[k].row != entries[k - 1].row)
       grid->cells[grid->cell_count++] = (grid_cell){entries[k].training, entries[k].row, k, k};
     grid->cells[grid->cell_count - 1].end = k + 1;
@@ -488,7 +495,7 @@ static int64_t grid_first_cell(const vacancy_grid *grid, int32_t training, int32
 static int64_t grid_first_longitude(const vacancy_grid *grid, int64_t begin, int64_t end, int32_t lon_e6) {
   while (begin < end) {
     int64_t middle = begin + (end - begin) / 2;
-    if (grid->vacancies[middle].lon_e6 < lon_e6)
+    if (grid->lon_e6[middle] < lon_e6)
       begin = middle + 1;
     else
       end = middle;
