@@ -1120,3 +1120,76 @@ Test(eligibility, build_reusing_reports_the_changed_pupils) {
   eligibility_problem_free(&fresh);
   eligibility_problem_free(&reused);
 }
+
+/* A grid too large for the cache is searched in its own order (build_cold): the same problem
+ * as the pupil-by-pupil search (a reusing build that can reuse nothing takes that path), and a
+ * sample of pupils checked against the pair test. */
+Test(eligibility, large_grid_in_grid_order_equals_the_pupil_order) {
+  enum { PUPILS = 3000, VACANCIES = 70000, TRAININGS = 4, COMPANIES = 9000, SAMPLE = 12 };
+  eligibility_pupil *pupils = calloc(PUPILS, sizeof *pupils);
+  eligibility_vacancy *vacancies = calloc(VACANCIES, sizeof *vacancies);
+  int32_t *same_pupil = malloc(PUPILS * sizeof *same_pupil), *same_vacancy = malloc(VACANCIES * sizeof *same_vacancy);
+  int32_t *company_lat = malloc(COMPANIES * sizeof *company_lat),
+          *company_lon = malloc(COMPANIES * sizeof *company_lon);
+  reuse_seed = 4242;
+  for (int32_t k = 0; k < COMPANIES; k++)
+    company_lat[k] = ANTWERP_LAT + reuse_rand(1500000) - 750000, company_lon[k] = ANTWERP_LON + reuse_rand(2000000);
+  for (int32_t j = 0; j < VACANCIES; j++) {
+    int32_t company = reuse_rand(COMPANIES);
+    vacancies[j] = make_vacancy(reuse_rand(TRAININGS), company, company_lat[company], company_lon[company], 1);
+    vacancies[j].preparatory = reuse_rand(7) == 0;
+    vacancies[j].min_readiness = (uint8_t)reuse_rand(3);
+    same_vacancy[j] = -1;
+  }
+  for (int32_t i = 0; i < PUPILS; i++) {
+    pupils[i] = make_pupil(reuse_rand(TRAININGS), ANTWERP_LAT + reuse_rand(1500000) - 750000,
+                           ANTWERP_LON + reuse_rand(2000000), 3000 + reuse_rand(15000));
+    pupils[i].readiness = (uint8_t)reuse_rand(3);
+    if (reuse_rand(50) == 0) pupils[i].fixed_vacancy = reuse_rand(VACANCIES);
+    same_pupil[i] = -1;
+  }
+  eligibility_problem spatial, by_pupil;
+  build_ok(pupils, PUPILS, vacancies, VACANCIES, NULL, &spatial, "grid order");
+  eligibility_previous nothing_reusable = {pupils,
+                                           PUPILS,
+                                           vacancies,
+                                           VACANCIES,
+                                           {0},
+                                           spatial.pairs,
+                                           spatial.pair_distance_m,
+                                           spatial.problem.pair_count,
+                                           same_pupil,
+                                           same_vacancy};
+  eligibility_default_weights(&nothing_reusable.weights);
+  matcher_error error = {{0}};
+  cr_assert_eq(
+      eligibility_build_reusing(pupils, PUPILS, vacancies, VACANCIES, NULL, &nothing_reusable, &by_pupil, &error),
+      MATCHER_OK, "%s", error.message);
+  cr_assert_eq(by_pupil.reused_pupils, 0);
+  cr_assert_gt(spatial.problem.pair_count, PUPILS * 5, "pairs %lld", (long long)spatial.problem.pair_count);
+  assert_same_problem(&spatial, &by_pupil);
+  cr_assert_eq(spatial.problem.fixed_count, by_pupil.problem.fixed_count);
+  for (int64_t k = 0; k < spatial.problem.fixed_count; k++)
+    cr_assert(spatial.fixed[k].pupil == by_pupil.fixed[k].pupil &&
+              spatial.fixed[k].vacancy == by_pupil.fixed[k].vacancy);
+  int64_t position = 0;
+  for (int32_t i = 0; i < PUPILS; i++) {
+    int sampled = i % (PUPILS / SAMPLE) == 0;
+    for (int32_t j = 0; sampled && j < VACANCIES; j++) {
+      int expected = pupils[i].fixed_vacancy >= 0 ? j == pupils[i].fixed_vacancy
+                                                  : eligibility_is_eligible(&pupils[i], &vacancies[j], NULL);
+      if (!expected) continue;
+      while (position < spatial.problem.pair_count && spatial.pairs[position].pupil < i) position++;
+      cr_assert(position < spatial.problem.pair_count && spatial.pairs[position].pupil == i &&
+                    spatial.pairs[position].vacancy == j,
+                "pupil %d: pair with vacancy %d missing", i, j);
+      position++;
+    }
+    if (sampled)
+      cr_assert(position >= spatial.problem.pair_count || spatial.pairs[position].pupil != i, "pupil %d: extra pairs",
+                i);
+  }
+  eligibility_problem_free(&spatial);
+  eligibility_problem_free(&by_pupil);
+  free(pupils), free(vacancies), free(same_pupil), free(same_vacancy), free(company_lat), free(company_lon);
+}
