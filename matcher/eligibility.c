@@ -980,6 +980,179 @@ static int build_rows(const build_context *context, int32_t begin, int32_t end, 
   return ok;
 }
 
+/* Rows waiting to be written by build_in_place: their candidates, one block, in pupil order. */
+typedef struct {
+  candidate_list items;
+  int32_t *pupil;
+  int64_t *length;
+  int64_t count, capacity, first, first_item; /* rows [first, count) wait; items from first_item */
+} row_queue;
+
+static void queue_free(row_queue *queue) {
+  candidates_free(&queue->items);
+  free(queue->pupil);
+  free(queue->length);
+  memset(queue, 0, sizeof *queue);
+}
+
+static int queue_push(row_queue *queue, int32_t pupil, const candidate *items, int64_t length) {
+  if (queue->count == queue->capacity) {
+    int64_t capacity = queue->capacity ? queue->capacity * 2 : 64;
+    int32_t *pupils = realloc(queue->pupil, sizeof *pupils * (size_t)capacity);
+    if (!pupils) return 0;
+    queue->pupil = pupils;
+    int64_t *lengths = realloc(queue->length, sizeof *lengths * (size_t)capacity);
+    if (!lengths) return 0;
+    queue->length = lengths;
+    queue->capacity = capacity;
+  }
+  for (int64_t k = 0; k < length; k++)
+    if (!push_candidate(&queue->items, items[k].vacancy, items[k].distance_m, items[k].cost)) return 0;
+  queue->pupil[queue->count] = pupil;
+  queue->length[queue->count++] = length;
+  return 1;
+}
+
+/* Writes the waiting rows that fit below bound (all when bound is the list's end). */
+static void queue_flush(row_queue *queue, pair_list *list, int64_t bound) {
+  while (queue->first < queue->count && list->count + queue->length[queue->first] <= bound) {
+    put_candidates(queue->pupil[queue->first], queue->items.items + queue->first_item, queue->length[queue->first],
+                   list);
+    queue->first_item += queue->length[queue->first];
+    queue->first++;
+  }
+  if (queue->first == queue->count) queue->first = queue->count = queue->first_item = queue->items.count = 0;
+}
+
+/* Whether build_in_place can rewrite the previous arrays: the previous rows are read in the
+ * order they lie in (same_pupil ascends), and in the order of their vacancies now. */
+static int in_place_possible(const build_context *context) {
+  const reuse_plan *plan = context->plan;
+  if (!plan->order_kept) return 0;
+  for (int32_t i = 0, last = -1; i < context->pupil_count; i++) {
+    int32_t p = plan->previous->same_pupil[i];
+    if (p < 0) continue;
+    if (p <= last || p >= plan->previous->pupil_count) return 0;
+    last = p;
+  }
+  return 1;
+}
+
+/* A reusing build into the previous arrays themselves (eligibility_build_in_place): rows are written
+ * from the front while they end below the first previous row still to be read, a row that
+ * would reach it waits in a queue until the reads have passed (or the end), and a row that is
+ * its previous one at the same place (same pupil and vacancy indices, nothing fresh or lost,
+ * the same costs) is not written at all. So a small change costs the rows it changes and
+ * the shift after them, not a copy of every pair into fresh memory. 1, or 0 out of memory
+ * (the arrays are then list's, to free). */
+static int build_in_place(const build_context *context, eligibility_problem *out, pair_list *list,
+                          int64_t *fixed_count) {
+  const reuse_plan *plan = context->plan;
+  const eligibility_previous *previous = plan->previous;
+  int32_t pupil_count = context->pupil_count;
+  list->pairs = (matcher_pair *)previous->pairs;
+  list->distances = (int32_t *)previous->pair_distance_m;
+  list->count = 0;
+  list->capacity = previous->pair_count;
+  /* Every previous vacancy kept its index: a previous row's pairs need no rewriting. */
+  int same_vacancies = 1;
+  for (int32_t v = 0; v < previous->vacancy_count && same_vacancies; v++) same_vacancies = plan->vacancy_now[v] == v;
+  candidate_list found = {0}, row = {0};
+  row_queue queue = {0};
+  int ok = 1;
+  /* The first previous pupil whose row is still to be read: no write may reach its row. */
+  int32_t next_read = 0;
+  while (next_read < pupil_count && previous->same_pupil[next_read] < 0) next_read++;
+  for (int32_t i = 0; i < pupil_count && ok; i++) {
+    const eligibility_pupil *pupil = &context->pupils[i];
+    int32_t p = previous->same_pupil[i];
+    out->unplaced_penalty[i] = eligibility_unplaced_penalty(pupil, context->levels);
+    found.count = row.count = 0;
+    int unchanged = 0, in_place = 0;
+    if (pupil->fixed_vacancy >= 0) {
+      const eligibility_vacancy *vacancy = &context->vacancies[pupil->fixed_vacancy];
+      int32_t distance = eligibility_distance_m(pupil->lat_e6, pupil->lon_e6, vacancy->lat_e6, vacancy->lon_e6);
+      ok = push_candidate(
+          &row, pupil->fixed_vacancy, distance,
+          eligibility_pair_cost(pupil, vacancy, pupil->fixed_vacancy, distance, 1, context->weights, context->levels));
+      out->fixed[(*fixed_count)++] = (matcher_fixed_pair){i, pupil->fixed_vacancy};
+    } else if (plan->reuse_pupil[i] >= 0) {
+      ok = search_grid(pupil, &plan->fresh, context->weights, context->levels, &found);
+      sort_candidates(&found, context->vacancy_count);
+      unchanged = plan->reuse_costs[i] && same_vacancies && found.count == 0;
+      in_place = unchanged && p == i;
+      if (ok && !in_place) {
+        /* The previous row remapped (lost pairs dropped), merged with the fresh ones. */
+        int64_t f = 0;
+        for (int64_t k = plan->previous_first[p]; k < plan->previous_first[p + 1] && ok; k++) {
+          int32_t j = plan->vacancy_now[previous->pairs[k].vacancy];
+          if (j < 0) continue;
+          for (; f < found.count && found.items[f].vacancy < j && ok; f++)
+            ok = push_candidate(&row, found.items[f].vacancy, found.items[f].distance_m, found.items[f].cost);
+          int32_t distance = previous->pair_distance_m[k];
+          int64_t cost = plan->reuse_costs[i] ? previous->pairs[k].cost
+                                              : eligibility_pair_cost(pupil, &context->vacancies[j], j, distance, 0,
+                                                                      context->weights, context->levels);
+          ok = ok && push_candidate(&row, j, distance, cost);
+        }
+        for (; f < found.count && ok; f++)
+          ok = push_candidate(&row, found.items[f].vacancy, found.items[f].distance_m, found.items[f].cost);
+      }
+    } else {
+      ok = search_grid(pupil, context->grid, context->weights, context->levels, &row);
+      sort_candidates(&row, context->vacancy_count);
+    }
+    if (!ok) break;
+    /* The previous row is intact here (no write has reached it): compare before placing. */
+    if (in_place || unchanged)
+      out->pupil_changed[i] = penalty_changed(pupil, out->unplaced_penalty[i], p, plan);
+    else if (p >= 0) {
+      int64_t first = plan->previous_first[p], length = plan->previous_first[p + 1] - first;
+      uint8_t changed = length != row.count || penalty_changed(pupil, out->unplaced_penalty[i], p, plan);
+      for (int64_t n = 0; n < length && !changed; n++)
+        changed = previous->same_vacancy[row.items[n].vacancy] != previous->pairs[first + n].vacancy ||
+                  row.items[n].cost != previous->pairs[first + n].cost;
+      out->pupil_changed[i] = changed;
+    } else {
+      out->pupil_changed[i] = 1;
+    }
+    if (p >= 0) {
+      next_read = i + 1;
+      while (next_read < pupil_count && previous->same_pupil[next_read] < 0) next_read++;
+    }
+    int64_t bound = next_read < pupil_count ? plan->previous_first[previous->same_pupil[next_read]] : list->capacity;
+    if (in_place) {
+      int64_t first = plan->previous_first[p], length = plan->previous_first[p + 1] - first;
+      if (queue.first == queue.count && list->count + length <= bound) {
+        if (list->count != first) {
+          memmove(list->pairs + list->count, list->pairs + first, sizeof *list->pairs * (size_t)length);
+          memmove(list->distances + list->count, list->distances + first, sizeof *list->distances * (size_t)length);
+        }
+        list->count += length;
+      } else {
+        for (int64_t k = first; k < first + length && ok; k++)
+          ok = push_candidate(&row, list->pairs[k].vacancy, list->distances[k], list->pairs[k].cost);
+        ok = ok && queue_push(&queue, i, row.items, row.count);
+      }
+    } else if (queue.first == queue.count && list->count + row.count <= bound) {
+      put_candidates(i, row.items, row.count, list);
+    } else {
+      ok = queue_push(&queue, i, row.items, row.count);
+    }
+    if (ok) queue_flush(&queue, list, bound);
+  }
+  /* Every previous row read: the waiting rows go at the end, the arrays grown for them. */
+  if (ok && queue.first < queue.count) {
+    int64_t waiting = queue.items.count - queue.first_item;
+    ok = reserve_pairs(list, waiting, pupil_count, pupil_count);
+    if (ok) queue_flush(&queue, list, list->capacity);
+  }
+  candidates_free(&found);
+  candidates_free(&row);
+  queue_free(&queue);
+  return ok;
+}
+
 /* A build without a previous one, on a grid of at least SPATIAL_ORDER_MIN_VACANCIES: the
  * pupils are searched in the grid's order (training, band, longitude), so that consecutive
  * searches read the same cells while they are in the cache (in the callers' order every
@@ -1042,24 +1215,41 @@ static int build_cold(const build_context *context, eligibility_problem *out, pa
 
 static matcher_status build(const eligibility_pupil *pupils, int32_t pupil_count, const eligibility_vacancy *vacancies,
                             int32_t vacancy_count, const eligibility_weights *weights,
-                            const eligibility_previous *previous, eligibility_problem *out, matcher_error *error);
+                            const eligibility_previous *previous, int given, eligibility_problem *out,
+                            matcher_error *error, int *adopted);
 
 matcher_status eligibility_build(const eligibility_pupil *pupils, int32_t pupil_count,
                                  const eligibility_vacancy *vacancies, int32_t vacancy_count,
                                  const eligibility_weights *weights, eligibility_problem *out, matcher_error *error) {
-  return build(pupils, pupil_count, vacancies, vacancy_count, weights, NULL, out, error);
+  return build(pupils, pupil_count, vacancies, vacancy_count, weights, NULL, 0, out, error, NULL);
 }
 
 matcher_status eligibility_build_reusing(const eligibility_pupil *pupils, int32_t pupil_count,
                                          const eligibility_vacancy *vacancies, int32_t vacancy_count,
                                          const eligibility_weights *weights, const eligibility_previous *previous,
                                          eligibility_problem *out, matcher_error *error) {
-  return build(pupils, pupil_count, vacancies, vacancy_count, weights, previous, out, error);
+  return build(pupils, pupil_count, vacancies, vacancy_count, weights, previous, 0, out, error, NULL);
+}
+
+matcher_status eligibility_build_in_place(const eligibility_pupil *pupils, int32_t pupil_count,
+                                          const eligibility_vacancy *vacancies, int32_t vacancy_count,
+                                          const eligibility_weights *weights, const eligibility_previous *previous,
+                                          eligibility_problem *out, matcher_error *error) {
+  int adopted = 0;
+  matcher_status status =
+      build(pupils, pupil_count, vacancies, vacancy_count, weights, previous, 1, out, error, &adopted);
+  /* Given arrays the build did not make its own are still the build's to free. */
+  if (previous && !adopted) {
+    free((void *)previous->pairs);
+    free((void *)previous->pair_distance_m);
+  }
+  return status;
 }
 
 static matcher_status build(const eligibility_pupil *pupils, int32_t pupil_count, const eligibility_vacancy *vacancies,
                             int32_t vacancy_count, const eligibility_weights *weights,
-                            const eligibility_previous *previous, eligibility_problem *out, matcher_error *error) {
+                            const eligibility_previous *previous, int given, eligibility_problem *out,
+                            matcher_error *error, int *adopted) {
   if (!out) return refuse(error, "out is NULL");
   memset(out, 0, sizeof *out);
   eligibility_weights default_weights;
@@ -1091,18 +1281,23 @@ static matcher_status build(const eligibility_pupil *pupils, int32_t pupil_count
   if (!grid_build(vacancies, vacancy_count, NULL, &grid) || !out->unplaced_penalty || !out->seats || !out->fixed ||
       (reusing && !out->pupil_changed))
     goto no_memory;
-  /* A reusing build starts with the room of the previous pairs. */
-  if (reusing && !reserve_pairs(&list, previous->pair_count + previous->pair_count / 16, 0, pupil_count))
-    goto no_memory;
-
   build_context context = {pupils,  vacancies,    pupil_count, vacancy_count,
                            weights, &out->levels, &grid,       reusing ? &plan : NULL};
-  /* A grid that fits the cache (a flanders-sized one, 30,000 vacancies) is faster searched
-   * in the pupils' order: staging costs more there than it saves. */
-  int spatial_order = !reusing && grid.count >= SPATIAL_ORDER_MIN_VACANCIES;
-  if (!(spatial_order ? build_cold(&context, out, &list, &fixed_count)
-                      : build_rows(&context, 0, pupil_count, out, &list, &fixed_count)))
+  int in_place = reusing && given && previous->pairs && previous->pair_distance_m && in_place_possible(&context);
+  /* A copying reusing build starts with the room of the previous pairs. */
+  if (reusing && !in_place && !reserve_pairs(&list, previous->pair_count + previous->pair_count / 16, 0, pupil_count))
     goto no_memory;
+  if (in_place) {
+    *adopted = 1;
+    if (!build_in_place(&context, out, &list, &fixed_count)) goto no_memory;
+  } else {
+    /* A grid that fits the cache (a flanders-sized one, 30,000 vacancies) is faster searched
+     * in the pupils' order: staging costs more there than it saves. */
+    int spatial_order = !reusing && grid.count >= SPATIAL_ORDER_MIN_VACANCIES;
+    if (!(spatial_order ? build_cold(&context, out, &list, &fixed_count)
+                        : build_rows(&context, 0, pupil_count, out, &list, &fixed_count)))
+      goto no_memory;
+  }
   shrink_pairs(&list);
   for (int32_t i = 0; i < pupil_count; i++)
     if (plan.reuse_pupil && plan.reuse_pupil[i] >= 0) out->reused_pupils++;

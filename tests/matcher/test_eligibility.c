@@ -771,6 +771,10 @@ static void assert_same_problem(const eligibility_problem *a, const eligibility_
   for (int32_t j = 0; j < a->problem.vacancy_count; j++) cr_assert_eq(a->seats[j], b->seats[j]);
 }
 
+static void expect_in_place_equals(const eligibility_pupil *pupils, int32_t pupil_count,
+                                   const eligibility_vacancy *vacancies, int32_t vacancy_count,
+                                   const eligibility_previous *previous, const eligibility_problem *reused);
+
 /* After random changes to pupils (moves, commutes, days, exclusions, proposals, fixing) and
  * vacancies (moves, closing, days, companies, new ones, removed ones), the build that reuses
  * the previous pairs equals a fresh build, and it did reuse most pupils. */
@@ -848,6 +852,7 @@ Test(eligibility, build_reusing_equals_a_fresh_build) {
                MATCHER_OK, "%s", error.message);
   cr_assert_gt(fresh.problem.pair_count, PUPILS, "the instance has pairs to compare");
   assert_same_problem(&fresh, &reused);
+  expect_in_place_equals(after, PUPILS, vacancies, vacancy_count, &previous, &reused);
   cr_assert_gt(reused.reused_pupils, PUPILS * 3 / 4, "most pupils are reused: %d", reused.reused_pupils);
   cr_assert_lt(reused.reused_pupils, PUPILS, "changed and fixed pupils are searched again");
 
@@ -1094,6 +1099,7 @@ Test(eligibility, build_reusing_reports_the_changed_pupils) {
                MATCHER_OK, "%s", error.message);
   assert_same_problem(&fresh, &reused);
   cr_assert_null(fresh.pupil_changed, "a plain build has no previous one to compare with");
+  expect_in_place_equals(after, PUPILS, vacancies, vacancy_count, &previous, &reused);
   cr_assert_not_null(reused.pupil_changed);
   int64_t *first_pair = calloc(PUPILS + 1, sizeof *first_pair);
   for (int64_t k = 0; k < first.problem.pair_count; k++) first_pair[first.pairs[k].pupil + 1]++;
@@ -1192,4 +1198,92 @@ Test(eligibility, large_grid_in_grid_order_equals_the_pupil_order) {
   eligibility_problem_free(&spatial);
   eligibility_problem_free(&by_pupil);
   free(pupils), free(vacancies), free(same_pupil), free(same_vacancy), free(company_lat), free(company_lon);
+}
+
+/* eligibility_build_in_place on copies of the previous arrays (it takes them): the same
+ * problem and the same pupil_changed as eligibility_build_reusing. */
+static void expect_in_place_equals(const eligibility_pupil *pupils, int32_t pupil_count,
+                                   const eligibility_vacancy *vacancies, int32_t vacancy_count,
+                                   const eligibility_previous *previous, const eligibility_problem *reused) {
+  eligibility_previous given = *previous;
+  size_t count = (size_t)(previous->pair_count > 0 ? previous->pair_count : 1);
+  matcher_pair *pairs = malloc(count * sizeof *pairs);
+  int32_t *distances = malloc(count * sizeof *distances);
+  memcpy(pairs, previous->pairs, (size_t)previous->pair_count * sizeof *pairs);
+  memcpy(distances, previous->pair_distance_m, (size_t)previous->pair_count * sizeof *distances);
+  given.pairs = pairs;
+  given.pair_distance_m = distances;
+  eligibility_problem in_place;
+  matcher_error error = {{0}};
+  cr_assert_eq(
+      eligibility_build_in_place(pupils, pupil_count, vacancies, vacancy_count, NULL, &given, &in_place, &error),
+      MATCHER_OK, "%s", error.message);
+  assert_same_problem(reused, &in_place);
+  cr_assert_eq(in_place.problem.fixed_count, reused->problem.fixed_count);
+  cr_assert_eq(in_place.reused_pupils, reused->reused_pupils);
+  for (int32_t i = 0; i < pupil_count; i++)
+    cr_assert_eq(in_place.pupil_changed[i], reused->pupil_changed[i], "pupil %d: changed %d in place, %d copying", i,
+                 in_place.pupil_changed[i], reused->pupil_changed[i]);
+  eligibility_problem_free(&in_place);
+}
+
+/* In place after moves (rows growing and shrinking, so rows wait in the queue), new, removed
+ * and fixed pupils, proposals and new or changed vacancies: the copying build's result. */
+Test(eligibility, build_in_place_equals_the_copying_build) {
+  enum { PUPILS = 400, VACANCIES = 300, TRAININGS = 2, COMPANIES = 30 };
+  static eligibility_pupil before[PUPILS], after[PUPILS];
+  static eligibility_vacancy old_vacancies[VACANCIES], vacancies[VACANCIES + 3];
+  int32_t same_pupil[PUPILS], same_vacancy[VACANCIES + 3];
+  for (uint32_t seed = 1; seed <= 40; seed++) {
+    reuse_seed = seed * 7919u;
+    for (int32_t j = 0; j < VACANCIES; j++)
+      old_vacancies[j] =
+          make_vacancy(reuse_rand(TRAININGS), reuse_rand(COMPANIES), ANTWERP_LAT + reuse_rand(300000) - 150000,
+                       ANTWERP_LON + reuse_rand(400000) - 200000, 1 + reuse_rand(2));
+    for (int32_t i = 0; i < PUPILS; i++) {
+      before[i] = make_pupil(reuse_rand(TRAININGS), ANTWERP_LAT + reuse_rand(300000) - 150000,
+                             ANTWERP_LON + reuse_rand(400000) - 200000, 2000 + reuse_rand(12000));
+      before[i].proposed_vacancy = reuse_rand(3) ? reuse_rand(VACANCIES) : -1;
+    }
+    eligibility_problem first;
+    matcher_error error = {{0}};
+    cr_assert_eq(eligibility_build(before, PUPILS, old_vacancies, VACANCIES, NULL, &first, &error), MATCHER_OK);
+    /* Vacancies: the same indices (seed % 3 == 0: one changed, three new at the end). */
+    int32_t vacancy_count = VACANCIES + (seed % 3 == 0 ? 3 : 0);
+    for (int32_t j = 0; j < vacancy_count; j++) {
+      vacancies[j] = j < VACANCIES
+                         ? old_vacancies[j]
+                         : make_vacancy(reuse_rand(TRAININGS), 1, ANTWERP_LAT + reuse_rand(100000), ANTWERP_LON, 2);
+      same_vacancy[j] = j < VACANCIES ? j : -1;
+    }
+    if (seed % 3 == 0) vacancies[17].lat_e6 += 20000;
+    /* Pupils: seed % 4 == 1 drops previous pupil 50 (the rest shift up by one). */
+    int32_t dropped = seed % 4 == 1 ? 50 : -1, pupil_count = dropped >= 0 ? PUPILS - 1 : PUPILS;
+    for (int32_t i = 0; i < pupil_count; i++) {
+      int32_t p = dropped >= 0 && i >= dropped ? i + 1 : i;
+      after[i] = before[p];
+      same_pupil[i] = p;
+      int change = reuse_rand(12);
+      if (change == 0) after[i].max_commute_m += 8000; /* a longer row */
+      if (change == 1) after[i].max_commute_m /= 3;    /* a shorter one */
+      if (change == 2) after[i].lat_e6 += 30000;
+      if (change == 3) after[i].proposed_vacancy = reuse_rand(vacancy_count);
+      if (change == 4) same_pupil[i] = -1;
+      if (change == 5) after[i].fixed_vacancy = reuse_rand(vacancy_count);
+    }
+    eligibility_previous previous = {before,     PUPILS,      old_vacancies,         VACANCIES,
+                                     {0},        first.pairs, first.pair_distance_m, first.problem.pair_count,
+                                     same_pupil, same_vacancy};
+    eligibility_default_weights(&previous.weights);
+    eligibility_problem fresh, reused;
+    cr_assert_eq(eligibility_build(after, pupil_count, vacancies, vacancy_count, NULL, &fresh, &error), MATCHER_OK);
+    cr_assert_eq(
+        eligibility_build_reusing(after, pupil_count, vacancies, vacancy_count, NULL, &previous, &reused, &error),
+        MATCHER_OK);
+    assert_same_problem(&fresh, &reused);
+    expect_in_place_equals(after, pupil_count, vacancies, vacancy_count, &previous, &reused);
+    eligibility_problem_free(&first);
+    eligibility_problem_free(&fresh);
+    eligibility_problem_free(&reused);
+  }
 }
