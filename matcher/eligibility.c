@@ -980,50 +980,6 @@ static int build_rows(const build_context *context, int32_t begin, int32_t end, 
   return ok;
 }
 
-/* Rows waiting to be written by build_in_place: their candidates, one block, in pupil order. */
-typedef struct {
-  candidate_list items;
-  int32_t *pupil;
-  int64_t *length;
-  int64_t count, capacity, first, first_item; /* rows [first, count) wait; items from first_item */
-} row_queue;
-
-static void queue_free(row_queue *queue) {
-  candidates_free(&queue->items);
-  free(queue->pupil);
-  free(queue->length);
-  memset(queue, 0, sizeof *queue);
-}
-
-static int queue_push(row_queue *queue, int32_t pupil, const candidate *items, int64_t length) {
-  if (queue->count == queue->capacity) {
-    int64_t capacity = queue->capacity ? queue->capacity * 2 : 64;
-    int32_t *pupils = realloc(queue->pupil, sizeof *pupils * (size_t)capacity);
-    if (!pupils) return 0;
-    queue->pupil = pupils;
-    int64_t *lengths = realloc(queue->length, sizeof *lengths * (size_t)capacity);
-    if (!lengths) return 0;
-    queue->length = lengths;
-    queue->capacity = capacity;
-  }
-  for (int64_t k = 0; k < length; k++)
-    if (!push_candidate(&queue->items, items[k].vacancy, items[k].distance_m, items[k].cost)) return 0;
-  queue->pupil[queue->count] = pupil;
-  queue->length[queue->count++] = length;
-  return 1;
-}
-
-/* Writes the waiting rows that fit below bound (all when bound is the list's end). */
-static void queue_flush(row_queue *queue, pair_list *list, int64_t bound) {
-  while (queue->first < queue->count && list->count + queue->length[queue->first] <= bound) {
-    put_candidates(queue->pupil[queue->first], queue->items.items + queue->first_item, queue->length[queue->first],
-                   list);
-    queue->first_item += queue->length[queue->first];
-    queue->first++;
-  }
-  if (queue->first == queue->count) queue->first = queue->count = queue->first_item = queue->items.count = 0;
-}
-
 /* Whether build_in_place can rewrite the previous arrays: the previous rows are read in the
  * order they lie in (same_pupil ascends), and in the order of their vacancies now. */
 static int in_place_possible(const build_context *context) {
@@ -1038,13 +994,38 @@ static int in_place_possible(const build_context *context) {
   return 1;
 }
 
-/* A reusing build into the previous arrays themselves (eligibility_build_in_place): rows are written
- * from the front while they end below the first previous row still to be read, a row that
- * would reach it waits in a queue until the reads have passed (or the end), and a row that is
- * its previous one at the same place (same pupil and vacancy indices, nothing fresh or lost,
- * the same costs) is not written at all. So a small change costs the rows it changes and
- * the shift after them, not a copy of every pair into fresh memory. 1, or 0 out of memory
- * (the arrays are then list's, to free). */
+/* Copies pupil i's previous row from previous position from to position to, its vacancies
+ * renumbered; front to back when moving towards the front, else back to front, so that an
+ * overlapping move reads every pair before it is overwritten. */
+static void move_row(pair_list *list, const reuse_plan *plan, int32_t i, int64_t from, int64_t to, int64_t length,
+                     int renumber) {
+  if (!renumber) {
+    if (from != to) {
+      memmove(list->pairs + to, list->pairs + from, sizeof *list->pairs * (size_t)length);
+      memmove(list->distances + to, list->distances + from, sizeof *list->distances * (size_t)length);
+    }
+    for (int64_t n = 0; n < length && list->pairs[to + n].pupil != i; n++) list->pairs[to + n].pupil = i;
+    return;
+  }
+  for (int64_t step = 0; step < length; step++) {
+    int64_t n = to <= from ? step : length - 1 - step;
+    matcher_pair pair = list->pairs[from + n];
+    int32_t distance = list->distances[from + n];
+    list->pairs[to + n] = (matcher_pair){i, plan->vacancy_now[pair.vacancy], pair.cost};
+    list->distances[to + n] = distance;
+  }
+}
+
+/* A reusing build into the previous arrays themselves (eligibility_build_in_place). A first
+ * pass finds every row's length: the rows that are their previous ones (nothing fresh, nothing
+ * lost, the same costs) are left where they are; the others are made on the side (compared
+ * with their previous rows there, for pupil_changed). Then the rows move to their new places
+ * without a copy of the arrays: those that move towards the end from the last to the first,
+ * then those that move towards the front (or stay) from the first to the last. A row moving
+ * back starts after its previous start, so it writes beyond every earlier row's previous pairs
+ * and, from the last, onto rows already moved; a row moving forward writes before its previous
+ * start, onto rows already read. So a small change costs the rows it changes and the shift
+ * of the rows after them. 1, or 0 out of memory (the arrays are then list's, to free). */
 static int build_in_place(const build_context *context, eligibility_problem *out, pair_list *list,
                           int64_t *fixed_count) {
   const reuse_plan *plan = context->plan;
@@ -1052,104 +1033,115 @@ static int build_in_place(const build_context *context, eligibility_problem *out
   int32_t pupil_count = context->pupil_count;
   list->pairs = (matcher_pair *)previous->pairs;
   list->distances = (int32_t *)previous->pair_distance_m;
-  list->count = 0;
-  list->capacity = previous->pair_count;
-  /* Every previous vacancy kept its index: a previous row's pairs need no rewriting. */
+  list->count = list->capacity = previous->pair_count;
+  /* Every previous vacancy kept its index: a previous row needs no renumbering. */
   int same_vacancies = 1;
   for (int32_t v = 0; v < previous->vacancy_count && same_vacancies; v++) same_vacancies = plan->vacancy_now[v] == v;
-  candidate_list found = {0}, row = {0};
-  row_queue queue = {0};
-  int ok = 1;
-  /* The first previous pupil whose row is still to be read: no write may reach its row. */
-  int32_t next_read = 0;
-  while (next_read < pupil_count && previous->same_pupil[next_read] < 0) next_read++;
+  /* Per row: its previous start (-1: made on the side, at side_start), its new start. */
+  int64_t *from = malloc(sizeof *from * (size_t)(pupil_count + 1));
+  int64_t *side_start = malloc(sizeof *side_start * (size_t)(pupil_count + 1));
+  int64_t *to = malloc(sizeof *to * (size_t)(pupil_count + 2));
+  int64_t *extent = malloc(sizeof *extent * (size_t)(pupil_count + 2)); /* previous positions of each row */
+  candidate_list found = {0}, side = {0};
+  int ok = from && side_start && to && extent;
+  int64_t boundary = 0; /* the end of the last previous row read */
+  to[0] = 0;
   for (int32_t i = 0; i < pupil_count && ok; i++) {
     const eligibility_pupil *pupil = &context->pupils[i];
     int32_t p = previous->same_pupil[i];
+    extent[i] = i == 0 ? 0 : p >= 0 ? plan->previous_first[p] : boundary;
+    if (p >= 0) boundary = plan->previous_first[p + 1];
     out->unplaced_penalty[i] = eligibility_unplaced_penalty(pupil, context->levels);
-    found.count = row.count = 0;
-    int unchanged = 0, in_place = 0;
+    from[i] = -1;
+    side_start[i] = side.count;
+    found.count = 0;
     if (pupil->fixed_vacancy >= 0) {
       const eligibility_vacancy *vacancy = &context->vacancies[pupil->fixed_vacancy];
       int32_t distance = eligibility_distance_m(pupil->lat_e6, pupil->lon_e6, vacancy->lat_e6, vacancy->lon_e6);
       ok = push_candidate(
-          &row, pupil->fixed_vacancy, distance,
+          &side, pupil->fixed_vacancy, distance,
           eligibility_pair_cost(pupil, vacancy, pupil->fixed_vacancy, distance, 1, context->weights, context->levels));
       out->fixed[(*fixed_count)++] = (matcher_fixed_pair){i, pupil->fixed_vacancy};
     } else if (plan->reuse_pupil[i] >= 0) {
       ok = search_grid(pupil, &plan->fresh, context->weights, context->levels, &found);
       sort_candidates(&found, context->vacancy_count);
-      unchanged = plan->reuse_costs[i] && same_vacancies && found.count == 0;
-      in_place = unchanged && p == i;
-      if (ok && !in_place) {
-        /* The previous row remapped (lost pairs dropped), merged with the fresh ones. */
+      int64_t first = plan->previous_first[p], end = plan->previous_first[p + 1], lost = 0;
+      for (int64_t k = first; k < end && !same_vacancies; k++)
+        lost += plan->vacancy_now[previous->pairs[k].vacancy] < 0;
+      if (ok && plan->reuse_costs[i] && found.count == 0 && lost == 0) {
+        from[i] = first;
+      } else {
+        /* The previous row renumbered (lost pairs dropped), merged with the fresh ones. */
         int64_t f = 0;
-        for (int64_t k = plan->previous_first[p]; k < plan->previous_first[p + 1] && ok; k++) {
+        for (int64_t k = first; k < end && ok; k++) {
           int32_t j = plan->vacancy_now[previous->pairs[k].vacancy];
           if (j < 0) continue;
           for (; f < found.count && found.items[f].vacancy < j && ok; f++)
-            ok = push_candidate(&row, found.items[f].vacancy, found.items[f].distance_m, found.items[f].cost);
+            ok = push_candidate(&side, found.items[f].vacancy, found.items[f].distance_m, found.items[f].cost);
           int32_t distance = previous->pair_distance_m[k];
           int64_t cost = plan->reuse_costs[i] ? previous->pairs[k].cost
                                               : eligibility_pair_cost(pupil, &context->vacancies[j], j, distance, 0,
                                                                       context->weights, context->levels);
-          ok = ok && push_candidate(&row, j, distance, cost);
+          ok = ok && push_candidate(&side, j, distance, cost);
         }
         for (; f < found.count && ok; f++)
-          ok = push_candidate(&row, found.items[f].vacancy, found.items[f].distance_m, found.items[f].cost);
+          ok = push_candidate(&side, found.items[f].vacancy, found.items[f].distance_m, found.items[f].cost);
       }
     } else {
-      ok = search_grid(pupil, context->grid, context->weights, context->levels, &row);
-      sort_candidates(&row, context->vacancy_count);
+      int64_t before = side.count;
+      ok = search_grid(pupil, context->grid, context->weights, context->levels, &side);
+      /* Sort only the row just found (sort_candidates sorts a whole list). */
+      candidate_list row = {side.items + before, side.scratch, side.count - before, side.capacity};
+      if (ok) sort_candidates(&row, context->vacancy_count);
     }
     if (!ok) break;
-    /* The previous row is intact here (no write has reached it): compare before placing. */
-    if (in_place || unchanged)
+    int64_t length = from[i] >= 0 ? plan->previous_first[p + 1] - plan->previous_first[p] : side.count - side_start[i];
+    to[i + 1] = to[i] + length;
+    /* The previous row is intact until the moves: compare now. */
+    if (from[i] >= 0) {
       out->pupil_changed[i] = penalty_changed(pupil, out->unplaced_penalty[i], p, plan);
-    else if (p >= 0) {
-      int64_t first = plan->previous_first[p], length = plan->previous_first[p + 1] - first;
-      uint8_t changed = length != row.count || penalty_changed(pupil, out->unplaced_penalty[i], p, plan);
+    } else if (p >= 0) {
+      int64_t first = plan->previous_first[p];
+      const candidate *row = side.items + side_start[i];
+      uint8_t changed =
+          plan->previous_first[p + 1] - first != length || penalty_changed(pupil, out->unplaced_penalty[i], p, plan);
       for (int64_t n = 0; n < length && !changed; n++)
-        changed = previous->same_vacancy[row.items[n].vacancy] != previous->pairs[first + n].vacancy ||
-                  row.items[n].cost != previous->pairs[first + n].cost;
+        changed = previous->same_vacancy[row[n].vacancy] != previous->pairs[first + n].vacancy ||
+                  row[n].cost != previous->pairs[first + n].cost;
       out->pupil_changed[i] = changed;
     } else {
       out->pupil_changed[i] = 1;
     }
-    if (p >= 0) {
-      next_read = i + 1;
-      while (next_read < pupil_count && previous->same_pupil[next_read] < 0) next_read++;
-    }
-    int64_t bound = next_read < pupil_count ? plan->previous_first[previous->same_pupil[next_read]] : list->capacity;
-    if (in_place) {
-      int64_t first = plan->previous_first[p], length = plan->previous_first[p + 1] - first;
-      if (queue.first == queue.count && list->count + length <= bound) {
-        if (list->count != first) {
-          memmove(list->pairs + list->count, list->pairs + first, sizeof *list->pairs * (size_t)length);
-          memmove(list->distances + list->count, list->distances + first, sizeof *list->distances * (size_t)length);
-        }
-        list->count += length;
-      } else {
-        for (int64_t k = first; k < first + length && ok; k++)
-          ok = push_candidate(&row, list->pairs[k].vacancy, list->distances[k], list->pairs[k].cost);
-        ok = ok && queue_push(&queue, i, row.items, row.count);
+  }
+  if (ok) {
+    extent[pupil_count] = previous->pair_count;
+    int64_t total = to[pupil_count];
+    if (total > list->capacity) ok = reserve_pairs(list, total - list->count, pupil_count, pupil_count);
+  }
+  if (ok) {
+    /* Moving back: from the last row to the first. Then moving forward: first to last. */
+    for (int pass = 0; pass < 2; pass++)
+      for (int32_t n = 0; n < pupil_count; n++) {
+        int32_t i = pass == 0 ? pupil_count - 1 - n : n;
+        if ((to[i] > extent[i]) != (pass == 0)) continue;
+        int64_t length = to[i + 1] - to[i];
+        if (from[i] >= 0)
+          move_row(list, plan, i, from[i], to[i], length, !same_vacancies);
+        else
+          for (int64_t k = 0; k < length; k++) {
+            const candidate *item = &side.items[side_start[i] + k];
+            list->pairs[to[i] + k] = (matcher_pair){i, item->vacancy, item->cost};
+            list->distances[to[i] + k] = item->distance_m;
+          }
       }
-    } else if (queue.first == queue.count && list->count + row.count <= bound) {
-      put_candidates(i, row.items, row.count, list);
-    } else {
-      ok = queue_push(&queue, i, row.items, row.count);
-    }
-    if (ok) queue_flush(&queue, list, bound);
+    list->count = to[pupil_count];
   }
-  /* Every previous row read: the waiting rows go at the end, the arrays grown for them. */
-  if (ok && queue.first < queue.count) {
-    int64_t waiting = queue.items.count - queue.first_item;
-    ok = reserve_pairs(list, waiting, pupil_count, pupil_count);
-    if (ok) queue_flush(&queue, list, list->capacity);
-  }
+  free(from);
+  free(side_start);
+  free(to);
+  free(extent);
   candidates_free(&found);
-  candidates_free(&row);
-  queue_free(&queue);
+  candidates_free(&side);
   return ok;
 }
 
