@@ -12,6 +12,16 @@
  * of the circle with a margin for rounding, and the exact rules are applied to each vacancy in
  * it, so the result equals a scan of every vacancy with eligibility_is_eligible.
  *
+ * Speed (issue 15). The grid holds copies of the usable vacancies in that order with their
+ * latitude cosines and a contiguous longitude array, and one cell per (training, band), so a
+ * search reads one run per band and computes no cosine per pair; vacancies at the point of the
+ * one before (a company's vacancies) share its distance; a row is radix-sorted and written in
+ * place into arrays whose room is projected from the rows so far. A grid beyond the cache is
+ * searched in its own order (build_cold). A reusing build keeps the previous costs where their
+ * inputs held and reports pupil_changed; eligibility_build_in_place rewrites the previous
+ * arrays instead of copying them. Explaining counts rules 1 and 2 once per training and reads
+ * only the pupil's box, and the nearest place beyond the commute is found band by band outward.
+ *
  * Pure: no I/O, no global mutable state; every call owns its memory, so separate calls may run
  * on separate threads at once. */
 #include "eligibility.h"

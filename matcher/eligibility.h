@@ -62,7 +62,8 @@
  * solve releases it (or moves it to an eligible seat).
  *
  * Candidates come from an index of vacancies by training and a spatial grid, so the work grows
- * with the number of eligible pairs, not pupils times vacancies.
+ * with the number of eligible pairs, not pupils times vacancies; so do the explanations (the
+ * pupil's commute box, and for the nearest place beyond it the bands outward from its home).
  */
 #ifndef LEERPLEK_MATCHER_ELIGIBILITY_H
 #define LEERPLEK_MATCHER_ELIGIBILITY_H
