@@ -340,25 +340,6 @@ static int compare_entries(const index_entry *a, const index_entry *b) {
 
 static int compare_entries_qsort(const void *a, const void *b) { return compare_entries(a, b); }
 
-/* The index of the vacancies that pass rule 1's vacancy-only part (only_usable), or of all. */
-static index_entry *build_index(const eligibility_vacancy *vacancies, int32_t vacancy_count, int only_usable,
-                                int64_t *entry_count) {
-  index_entry *entries = malloc(sizeof *entries * (size_t)(vacancy_count > 0 ? vacancy_count : 1));
-  if (!entries) return NULL;
-  int64_t count = 0;
-  for (int32_t j = 0; j < vacancy_count; j++) {
-    if (only_usable && !passes_recognition(&vacancies[j])) continue;
-    entries[count].training = vacancies[j].training;
-    entries[count].row = row_of_latitude(vacancies[j].lat_e6);
-    entries[count].lon_e6 = vacancies[j].lon_e6;
-    entries[count].vacancy = j;
-    count++;
-  }
-  if (count > 1) qsort(entries, (size_t)count, sizeof *entries, compare_entries_qsort);
-  *entry_count = count;
-  return entries;
-}
-
 /* The latitude/longitude box around a pupil's commute circle: at most two longitude ranges
  * (two when the box crosses the antimeridian). */
 typedef struct {
@@ -1385,33 +1366,53 @@ typedef struct {
   int32_t all, recognised, ready[READINESS_READY + 1];
 } training_counts;
 
-/* The counts by training, ascending; NULL out of memory. */
-static training_counts *count_trainings(const eligibility_vacancy *vacancies, int32_t vacancy_count,
-                                        const eligibility_weights *weights, int64_t *count) {
-  int64_t entry_count = 0;
-  index_entry *entries = build_index(vacancies, vacancy_count, 0, &entry_count);
-  training_counts *counts = malloc(sizeof *counts * (size_t)(entry_count > 0 ? entry_count : 1));
-  if (!entries || !counts) {
-    free(entries);
-    free(counts);
-    return NULL;
+static int compare_int32(const void *a, const void *b) {
+  int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* The counts by training, ascending, from the grid (sorted by training already) and the
+ * vacancies that fail rule 1 (few: sorted on their own); NULL out of memory. */
+static training_counts *count_trainings(const vacancy_grid *grid, const eligibility_vacancy *vacancies,
+                                        int32_t vacancy_count, const eligibility_weights *weights, int64_t *count) {
+  training_counts *usable = malloc(sizeof *usable * (size_t)(grid->cell_count + 1));
+  int32_t *unusable = malloc(sizeof *unusable * (size_t)(vacancy_count - grid->count + 1));
+  training_counts *counts = NULL;
+  if (!usable || !unusable) goto done;
+  int64_t usable_count = 0, unusable_count = 0;
+  for (int64_t c = 0; c < grid->cell_count; c++) {
+    const grid_cell *cell = &grid->cells[c];
+    if (usable_count == 0 || usable[usable_count - 1].training != cell->training)
+      usable[usable_count++] = (training_counts){cell->training, 0, 0, {0, 0, 0}};
+    training_counts *run = &usable[usable_count - 1];
+    run->all += (int32_t)(cell->end - cell->begin);
+    run->recognised += (int32_t)(cell->end - cell->begin);
+    for (int64_t k = cell->begin; k < cell->end; k++)
+      for (int readiness = READINESS_NOT_READY; readiness <= READINESS_READY; readiness++) {
+        eligibility_pupil probe = {.readiness = (uint8_t)readiness};
+        run->ready[readiness] += passes_readiness(&probe, &grid->vacancies[k], weights);
+      }
   }
-  int64_t runs = 0;
-  for (int64_t k = 0; k < entry_count; k++) {
-    const eligibility_vacancy *vacancy = &vacancies[entries[k].vacancy];
-    if (runs == 0 || counts[runs - 1].training != vacancy->training)
-      counts[runs++] = (training_counts){vacancy->training, 0, 0, {0, 0, 0}};
-    training_counts *run = &counts[runs - 1];
-    run->all++;
-    if (!passes_recognition(vacancy)) continue;
-    run->recognised++;
-    for (int readiness = READINESS_NOT_READY; readiness <= READINESS_READY; readiness++) {
-      eligibility_pupil probe = {.readiness = (uint8_t)readiness};
-      run->ready[readiness] += passes_readiness(&probe, vacancy, weights);
-    }
+  for (int32_t j = 0; j < vacancy_count; j++)
+    if (!passes_recognition(&vacancies[j])) unusable[unusable_count++] = vacancies[j].training;
+  if (unusable_count > 1) qsort(unusable, (size_t)unusable_count, sizeof *unusable, compare_int32);
+  counts = malloc(sizeof *counts * (size_t)(usable_count + unusable_count + 1));
+  if (!counts) goto done;
+  /* Merge: every training of either list once, ascending. */
+  int64_t runs = 0, u = 0, n = 0;
+  while (u < usable_count || n < unusable_count) {
+    int32_t training = u < usable_count && (n >= unusable_count || usable[u].training <= unusable[n])
+                           ? usable[u].training
+                           : unusable[n];
+    training_counts run = {training, 0, 0, {0, 0, 0}};
+    if (u < usable_count && usable[u].training == training) run = usable[u++];
+    for (; n < unusable_count && unusable[n] == training; n++) run.all++;
+    counts[runs++] = run;
   }
-  free(entries);
   *count = runs;
+done:
+  free(usable);
+  free(unusable);
   return counts;
 }
 
@@ -1659,8 +1660,9 @@ matcher_status eligibility_explain(const eligibility_pupil *pupils, int32_t pupi
   holders held = {NULL, NULL};
   vacancy_grid grid = {0};
   int64_t count_count = 0;
-  training_counts *counts = count_trainings(vacancies, vacancy_count, weights, &count_count);
-  if (!counts || !grid_build(vacancies, vacancy_count, NULL, &grid) ||
+  training_counts *counts = NULL;
+  if (!grid_build(vacancies, vacancy_count, NULL, &grid) ||
+      !(counts = count_trainings(&grid, vacancies, vacancy_count, weights, &count_count)) ||
       !collect_holders(solution, pupil_count, vacancy_count, &held)) {
     free(held.holder_start);
     free(held.holder_pupil);
