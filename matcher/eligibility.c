@@ -431,6 +431,33 @@ static void grid_free(vacancy_grid *grid) {
   memset(grid, 0, sizeof *grid);
 }
 
+/* A build's grid, kept in its problem for eligibility_explain, with what it was built from. */
+struct eligibility_grid {
+  vacancy_grid grid;
+  int32_t vacancy_count;
+  uint64_t fingerprint;
+};
+
+/* A hash of every value of the vacancies (FNV-1a over the fields, not the padding), so that
+ * eligibility_explain reuses a build's grid only for the same vacancies. */
+static uint64_t vacancies_fingerprint(const eligibility_vacancy *vacancies, int32_t vacancy_count) {
+  uint64_t hash = 14695981039346656037ULL;
+  for (int32_t j = 0; j < vacancy_count; j++) {
+    const eligibility_vacancy *v = &vacancies[j];
+    const int64_t fields[] = {v->training, v->company, v->recognised, v->open,   v->preparatory, v->min_readiness,
+                              v->day_mask, v->seats,   v->lat_e6,     v->lon_e6, v->start_day};
+    for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++)
+      hash = (hash ^ (uint64_t)fields[k]) * 1099511628211ULL;
+  }
+  return hash;
+}
+
+static void kept_grid_free(struct eligibility_grid *kept) {
+  if (!kept) return;
+  grid_free(&kept->grid);
+  free(kept);
+}
+
 /* The grid of the vacancies that pass rule 1's vacancy part and are not skipped (skip NULL:
  * none is); 1, or 0 out of memory. */
 static int grid_build(const eligibility_vacancy *vacancies, int32_t vacancy_count, const uint8_t *skip,
@@ -705,6 +732,7 @@ void eligibility_problem_free(eligibility_problem *problem) {
   free(problem->pair_distance_m);
   free(problem->fixed);
   free(problem->pupil_changed);
+  kept_grid_free(problem->grid);
   memset(problem, 0, sizeof *problem);
 }
 
@@ -1303,7 +1331,15 @@ static matcher_status build(const eligibility_pupil *pupils, int32_t pupil_count
   offered_seats(pupils, pupil_count, vacancies, vacancy_count, out->seats);
 
   reuse_plan_free(&plan);
-  grid_free(&grid);
+  /* The grid stays with the problem for eligibility_explain (freed with it). */
+  out->grid = malloc(sizeof *out->grid);
+  if (out->grid) {
+    out->grid->grid = grid;
+    out->grid->vacancy_count = vacancy_count;
+    out->grid->fingerprint = vacancies_fingerprint(vacancies, vacancy_count);
+  } else {
+    grid_free(&grid);
+  }
   out->pairs = list.pairs;
   out->pair_distance_m = list.distances;
   out->problem.pupil_count = pupil_count;
@@ -1658,20 +1694,25 @@ matcher_status eligibility_explain(const eligibility_pupil *pupils, int32_t pupi
   }
 
   holders held = {NULL, NULL};
-  vacancy_grid grid = {0};
+  vacancy_grid own_grid = {0};
+  const vacancy_grid *grid = &own_grid;
+  /* The build's grid when these are its vacancies still, else one of our own. */
+  int kept = built->grid && built->grid->vacancy_count == vacancy_count &&
+             built->grid->fingerprint == vacancies_fingerprint(vacancies, vacancy_count);
+  if (kept) grid = &built->grid->grid;
   int64_t count_count = 0;
   training_counts *counts = NULL;
-  if (!grid_build(vacancies, vacancy_count, NULL, &grid) ||
-      !(counts = count_trainings(&grid, vacancies, vacancy_count, weights, &count_count)) ||
+  if ((!kept && !grid_build(vacancies, vacancy_count, NULL, &own_grid)) ||
+      !(counts = count_trainings(grid, vacancies, vacancy_count, weights, &count_count)) ||
       !collect_holders(solution, pupil_count, vacancy_count, &held)) {
     free(held.holder_start);
     free(held.holder_pupil);
     free(counts);
-    grid_free(&grid);
+    grid_free(&own_grid);
     if (error) snprintf(error->message, sizeof error->message, "out of memory explaining");
     return MATCHER_NO_MEMORY;
   }
-  explain_context context = {pupils, vacancies, weights, built, &held, &grid, counts, count_count};
+  explain_context context = {pupils, vacancies, weights, built, &held, grid, counts, count_count};
   status = MATCHER_OK;
   for (int32_t i = 0; i < pupil_count && status == MATCHER_OK; i++) {
     eligibility_explanation *explanation = &explanations[i];
@@ -1686,7 +1727,7 @@ matcher_status eligibility_explain(const eligibility_pupil *pupils, int32_t pupi
   free(held.holder_start);
   free(held.holder_pupil);
   free(counts);
-  grid_free(&grid);
+  grid_free(&own_grid);
   if (status == MATCHER_OK)
     status = hints_verify(pupils, pupil_count, vacancies, vacancy_count, weights, built, explanations, error);
   for (int32_t i = 0; i < pupil_count && status == MATCHER_OK; i++)

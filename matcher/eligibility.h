@@ -201,11 +201,13 @@ typedef struct {
   matcher_pair *pairs;       /* grouped by pupil, vacancies ascending */
   int32_t *pair_distance_m;  /* [pairs]: the distance behind each pair */
   matcher_fixed_pair *fixed;
-  int32_t reused_pupils;  /* eligibility_build_reusing: pupils whose pairs came from the previous build */
-  uint8_t *pupil_changed; /* eligibility_build_reusing with a previous build: [pupils], nonzero when the
-                           * pupil is new or its unplaced penalty, fixedness, pairs (vacancies by
-                           * same_vacancy) or their costs differ from its previous pupil's: the
-                           * matcher's matcher_warm_start.pupil_changed, found on the way; else NULL */
+  int32_t reused_pupils;         /* eligibility_build_reusing: pupils whose pairs came from the previous build */
+  uint8_t *pupil_changed;        /* eligibility_build_reusing with a previous build: [pupils], nonzero when the
+                                  * pupil is new or its unplaced penalty, fixedness, pairs (vacancies by
+                                  * same_vacancy) or their costs differ from its previous pupil's: the
+                                  * matcher's matcher_warm_start.pupil_changed, found on the way; else NULL */
+  struct eligibility_grid *grid; /* private: the build's candidate grid, which eligibility_explain
+                                  * reuses while the vacancies' values are the same */
 } eligibility_problem;
 
 /* Builds the problem. A fixed placement is kept as a fixed pair even when the pupil or the

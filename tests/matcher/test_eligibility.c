@@ -1287,3 +1287,49 @@ Test(eligibility, build_in_place_equals_the_copying_build) {
     eligibility_problem_free(&reused);
   }
 }
+
+/* eligibility_explain reuses the build's grid only for the same vacancies: with the grid kept
+ * and without it the explanations are the same, also after the vacancies changed in place
+ * (all closed: then every unplaced pupil has no recognised place, whatever the build saw). */
+Test(eligibility, explain_reuses_the_grid_only_for_the_same_vacancies) {
+  static random_instance instance;
+  static eligibility_explanation with_grid[RANDOM_MAX_PUPILS], without_grid[RANDOM_MAX_PUPILS];
+  int32_t compared = 0;
+  for (uint64_t seed = 7000; seed < 7060; seed++) {
+    make_random_instance(seed, &instance);
+    eligibility_problem problem;
+    build_ok(instance.pupils, instance.pupil_count, instance.vacancies, instance.vacancy_count, NULL, &problem, "kept");
+    cr_assert_not_null(problem.grid);
+    matcher_solution solution;
+    solve_and_verify(&problem.problem, NULL, &solution, "kept");
+    for (int round = 0; round < 2; round++) {
+      if (round == 1)
+        for (int32_t j = 0; j < instance.vacancy_count; j++) instance.vacancies[j].open = 0;
+      matcher_error error = {{0}};
+      matcher_status kept_status =
+          eligibility_explain(instance.pupils, instance.pupil_count, instance.vacancies, instance.vacancy_count, NULL,
+                              &problem, &solution, NULL, with_grid, &error);
+      struct eligibility_grid *grid = problem.grid;
+      problem.grid = NULL;
+      matcher_status own_status =
+          eligibility_explain(instance.pupils, instance.pupil_count, instance.vacancies, instance.vacancy_count, NULL,
+                              &problem, &solution, NULL, without_grid, &error);
+      problem.grid = grid;
+      cr_assert_eq(kept_status, own_status, "seed %llu round %d", (unsigned long long)seed, round);
+      if (kept_status != MATCHER_OK) continue;
+      for (int32_t i = 0; i < instance.pupil_count; i++) {
+        cr_assert_eq(with_grid[i].reason, without_grid[i].reason, "seed %llu round %d pupil %d",
+                     (unsigned long long)seed, round, i);
+        cr_assert_eq(with_grid[i].candidates_after_rule, without_grid[i].candidates_after_rule);
+        cr_assert_eq(with_grid[i].hint_vacancy, without_grid[i].hint_vacancy);
+        cr_assert_str_eq(with_grid[i].help, without_grid[i].help);
+        if (round == 1 && solution.vacancy_of_pupil[i] == MATCHER_UNPLACED)
+          cr_assert_eq(with_grid[i].reason, ELIGIBILITY_NO_RECOGNISED_VACANCY);
+        compared++;
+      }
+    }
+    matcher_solution_free(&solution);
+    eligibility_problem_free(&problem);
+  }
+  cr_expect_gt(compared, 1000);
+}
