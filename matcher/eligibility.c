@@ -348,20 +348,21 @@ typedef struct {
   int32_t lon_low[2], lon_high[2];
 } search_box;
 
-static void commute_box(const eligibility_pupil *pupil, search_box *box) {
-  /* A vacancy is eligible when its distance rounds to at most the commute, i.e. is below
-   * commute + 0.5 m; one metre plus a relative margin covers that and the floating error. */
-  double radius = ((double)pupil->max_commute_m + 1.0) / EARTH_RADIUS_M * (1.0 + 1e-9) + 1e-12;
+/* The box of every point whose distance from (lat_e6, lon_e6) rounds to at most radius_m. */
+static void box_around(int32_t lat_e6, int32_t lon_e6, int32_t radius_m, search_box *box) {
+  /* A distance rounds to at most the radius when it is below radius + 0.5 m; one metre plus a
+   * relative margin covers that and the floating error. */
+  double radius = ((double)radius_m + 1.0) / EARTH_RADIUS_M * (1.0 + 1e-9) + 1e-12;
   double radius_e6 = radius / DEGREES_E6_TO_RADIANS;
-  double lat_low = floor(pupil->lat_e6 - radius_e6) - 1.0;
-  double lat_high = ceil(pupil->lat_e6 + radius_e6) + 1.0;
+  double lat_low = floor(lat_e6 - radius_e6) - 1.0;
+  double lat_high = ceil(lat_e6 + radius_e6) + 1.0;
   box->lat_low = lat_low < -LAT_LIMIT_E6 ? -LAT_LIMIT_E6 : (int32_t)lat_low;
   box->lat_high = lat_high > LAT_LIMIT_E6 ? LAT_LIMIT_E6 : (int32_t)lat_high;
 
   /* Every point within angular radius r of latitude phi differs in longitude by at most
    * asin(sin r / cos phi), unless the cap reaches a pole (then every longitude). The distance
    * to any point is at least R * |latitude difference|, which bounds the latitude range. */
-  double latitude = pupil->lat_e6 * DEGREES_E6_TO_RADIANS;
+  double latitude = lat_e6 * DEGREES_E6_TO_RADIANS;
   int all_longitudes = radius >= PI_VALUE / 2.0 || fabs(latitude) + radius >= PI_VALUE / 2.0;
   double half_width_e6 = 0.0;
   if (!all_longitudes) {
@@ -371,8 +372,8 @@ static void commute_box(const eligibility_pupil *pupil, search_box *box) {
     else
       half_width_e6 = asin(ratio) * (1.0 + 1e-9) / DEGREES_E6_TO_RADIANS + 1.0;
   }
-  double lon_low = floor(pupil->lon_e6 - half_width_e6) - 1.0;
-  double lon_high = ceil(pupil->lon_e6 + half_width_e6) + 1.0;
+  double lon_low = floor(lon_e6 - half_width_e6) - 1.0;
+  double lon_high = ceil(lon_e6 + half_width_e6) + 1.0;
   if (all_longitudes || lon_high - lon_low >= FULL_TURN_E6) {
     box->range_count = 1;
     box->lon_low[0] = -LON_LIMIT_E6;
@@ -395,6 +396,10 @@ static void commute_box(const eligibility_pupil *pupil, search_box *box) {
     box->lon_low[0] = (int32_t)lon_low;
     box->lon_high[0] = (int32_t)lon_high;
   }
+}
+
+static void commute_box(const eligibility_pupil *pupil, search_box *box) {
+  box_around(pupil->lat_e6, pupil->lon_e6, pupil->max_commute_m, box);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -1490,14 +1495,21 @@ static void nearest_beyond_commute(const eligibility_pupil *pupil, const explain
     double floor_m = take_north ? north_floor : south_floor;
     if (floor_m >= 1e300 || (*best >= 0 && floor_m > (double)*best_distance)) return;
     const grid_cell *cell = &grid->cells[take_north ? north++ : south--];
-    for (int64_t k = cell->begin; k < cell->end; k++) {
-      const eligibility_vacancy *vacancy = &grid->vacancies[k];
-      if (!passes_days(pupil, vacancy) || !passes_readiness(pupil, vacancy, x->weights) ||
-          !passes_start(pupil, vacancy, x->weights) || !passes_exclusion(pupil, vacancy))
-        continue;
-      int32_t distance = metres_of_haversine(
-          haversine_of(pupil->lat_e6, pupil->lon_e6, cos_lat, vacancy->lat_e6, vacancy->lon_e6, grid->cos_lat[k]));
-      keep_nearest(grid->vacancy_index[k], distance, best, best_distance);
+    /* Once a place is known, only the longitudes of the box of its distance can hold one as
+     * near (the box holds every point at most that far, ties included). */
+    search_box box = {0, 0, 1, {-LON_LIMIT_E6, 0}, {LON_LIMIT_E6, 0}};
+    if (*best >= 0) box_around(pupil->lat_e6, pupil->lon_e6, *best_distance, &box);
+    for (int32_t r = 0; r < box.range_count; r++) {
+      for (int64_t k = grid_first_longitude(grid, cell->begin, cell->end, box.lon_low[r]);
+           k < cell->end && grid->lon_e6[k] <= box.lon_high[r]; k++) {
+        const eligibility_vacancy *vacancy = &grid->vacancies[k];
+        if (!passes_days(pupil, vacancy) || !passes_readiness(pupil, vacancy, x->weights) ||
+            !passes_start(pupil, vacancy, x->weights) || !passes_exclusion(pupil, vacancy))
+          continue;
+        int32_t distance = metres_of_haversine(
+            haversine_of(pupil->lat_e6, pupil->lon_e6, cos_lat, vacancy->lat_e6, vacancy->lon_e6, grid->cos_lat[k]));
+        keep_nearest(grid->vacancy_index[k], distance, best, best_distance);
+      }
     }
   }
 }
