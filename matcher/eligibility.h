@@ -62,7 +62,8 @@
  * solve releases it (or moves it to an eligible seat).
  *
  * Candidates come from an index of vacancies by training and a spatial grid, so the work grows
- * with the number of eligible pairs, not pupils times vacancies.
+ * with the number of eligible pairs, not pupils times vacancies; so do the explanations (the
+ * pupil's commute box, and for the nearest place beyond it the bands outward from its home).
  */
 #ifndef LEERPLEK_MATCHER_ELIGIBILITY_H
 #define LEERPLEK_MATCHER_ELIGIBILITY_H
@@ -200,7 +201,13 @@ typedef struct {
   matcher_pair *pairs;       /* grouped by pupil, vacancies ascending */
   int32_t *pair_distance_m;  /* [pairs]: the distance behind each pair */
   matcher_fixed_pair *fixed;
-  int32_t reused_pupils; /* eligibility_build_reusing: pupils whose pairs came from the previous build */
+  int32_t reused_pupils;         /* eligibility_build_reusing: pupils whose pairs came from the previous build */
+  uint8_t *pupil_changed;        /* eligibility_build_reusing with a previous build: [pupils], nonzero when the
+                                  * pupil is new or its unplaced penalty, fixedness, pairs (vacancies by
+                                  * same_vacancy) or their costs differ from its previous pupil's: the
+                                  * matcher's matcher_warm_start.pupil_changed, found on the way; else NULL */
+  struct eligibility_grid *grid; /* private: the build's candidate grid, which eligibility_explain
+                                  * reuses while the vacancies' values are the same */
 } eligibility_problem;
 
 /* Builds the problem. A fixed placement is kept as a fixed pair even when the pupil or the
@@ -239,12 +246,26 @@ typedef struct {
 /* As eligibility_build, with the same result: the pairs of a pupil whose rule inputs did not
  * change are the previous ones to vacancies whose rule inputs did not change, plus a search
  * among the vacancies that are new or changed; every other pupil is searched as usual. Every
- * pair is costed anew (costs depend on more than the rules: preferences, current proposal).
- * previous NULL (or with other rule weights): a plain eligibility_build. */
+ * pair keeps its previous cost when its cost inputs did not change either (the pupil's
+ * preferences, its proposal the same record or none then and now, the cost weights), else it is
+ * costed anew. The previous pairs must be grouped by pupil in ascending order (as every build
+ * writes them), and same_vacancy must name each previous vacancy at most once (else nothing is
+ * reused). previous NULL (or with other rule weights): a plain eligibility_build. */
 matcher_status eligibility_build_reusing(const eligibility_pupil *pupils, int32_t pupil_count,
                                          const eligibility_vacancy *vacancies, int32_t vacancy_count,
                                          const eligibility_weights *weights, const eligibility_previous *previous,
                                          eligibility_problem *out, matcher_error *error);
+
+/* As eligibility_build_reusing, with the same result, and previous->pairs and
+ * previous->pair_distance_m (from malloc) given to it whatever its status: it rewrites them in
+ * place into the new problem's arrays when the previous rows can be read in their order
+ * (same_pupil ascending, vacancies in their previous order), so that a small change costs the
+ * rows it changes and the shift after them instead of a copy of every pair into fresh memory,
+ * else it frees them after a copying build. The caller must not touch them after the call. */
+matcher_status eligibility_build_in_place(const eligibility_pupil *pupils, int32_t pupil_count,
+                                          const eligibility_vacancy *vacancies, int32_t vacancy_count,
+                                          const eligibility_weights *weights, const eligibility_previous *previous,
+                                          eligibility_problem *out, matcher_error *error);
 
 /* DISPATCH: the preparatory track by the same rules. Waiting referrals are given seats of
  * support offers with the same engine and the same certificate: each referral becomes a pupil

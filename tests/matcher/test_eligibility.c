@@ -771,6 +771,10 @@ static void assert_same_problem(const eligibility_problem *a, const eligibility_
   for (int32_t j = 0; j < a->problem.vacancy_count; j++) cr_assert_eq(a->seats[j], b->seats[j]);
 }
 
+static void expect_in_place_equals(const eligibility_pupil *pupils, int32_t pupil_count,
+                                   const eligibility_vacancy *vacancies, int32_t vacancy_count,
+                                   const eligibility_previous *previous, const eligibility_problem *reused);
+
 /* After random changes to pupils (moves, commutes, days, exclusions, proposals, fixing) and
  * vacancies (moves, closing, days, companies, new ones, removed ones), the build that reuses
  * the previous pairs equals a fresh build, and it did reuse most pupils. */
@@ -848,6 +852,7 @@ Test(eligibility, build_reusing_equals_a_fresh_build) {
                MATCHER_OK, "%s", error.message);
   cr_assert_gt(fresh.problem.pair_count, PUPILS, "the instance has pairs to compare");
   assert_same_problem(&fresh, &reused);
+  expect_in_place_equals(after, PUPILS, vacancies, vacancy_count, &previous, &reused);
   cr_assert_gt(reused.reused_pupils, PUPILS * 3 / 4, "most pupils are reused: %d", reused.reused_pupils);
   cr_assert_lt(reused.reused_pupils, PUPILS, "changed and fixed pupils are searched again");
 
@@ -861,4 +866,470 @@ Test(eligibility, build_reusing_equals_a_fresh_build) {
   eligibility_problem_free(&first);
   eligibility_problem_free(&fresh);
   eligibility_problem_free(&reused);
+}
+
+/* ---- the fast paths against the plain definitions ------------------------------------------ */
+
+/* Vacancy j of a random instance sometimes shares the point of vacancy j - 1 (a company's
+ * vacancies at one location, whose distance the search computes once); some vacancies have a
+ * start date and some pupils a wanted start, around the window's end (rule 6). */
+static void share_locations_and_dates(uint64_t seed, random_instance *instance) {
+  random_source random = {seed * 40503ULL + 7};
+  int32_t september = eligibility_day_of(2026, 9, 1);
+  for (int32_t j = 0; j < instance->vacancy_count; j++) {
+    if (j > 0 && random_between(&random, 0, 2) == 0) {
+      instance->vacancies[j].lat_e6 = instance->vacancies[j - 1].lat_e6;
+      instance->vacancies[j].lon_e6 = instance->vacancies[j - 1].lon_e6;
+    }
+    instance->vacancies[j].start_day = random_between(&random, 0, 1) ? september + random_between(&random, -5, 60) : 0;
+  }
+  for (int32_t i = 0; i < instance->pupil_count; i++)
+    instance->pupils[i].wanted_start_day =
+        random_between(&random, 0, 2) ? september + random_between(&random, -10, 10) : 0;
+}
+
+/* The nearest of a list by distance, then index (the header's "nearest"). */
+static void plain_nearest(int32_t vacancy, int32_t distance, int32_t *best, int32_t *best_distance) {
+  if (*best < 0 || distance < *best_distance || (distance == *best_distance && vacancy < *best))
+    *best = vacancy, *best_distance = distance;
+}
+
+/* An unplaced pupil's explanation by the definitions of eligibility.h, scanning every vacancy
+ * with eligibility_failed_rule, and compared field by field with eligibility_explain's. */
+static void expect_plain_explanation(const random_instance *instance, const eligibility_weights *weights,
+                                     const eligibility_problem *built, const matcher_solution *solution, int32_t i,
+                                     const eligibility_explanation *got, const char *context) {
+  const eligibility_pupil *pupil = &instance->pupils[i];
+  eligibility_pupil unbounded = *pupil;
+  unbounded.max_commute_m = INT32_MAX;
+  int32_t passed[ELIGIBILITY_STARTS_TOO_LATE + 1] = {0}; /* [k]: vacancies passing rules 1..k; [0]: all */
+  int32_t model[ELIGIBILITY_SEATS_TAKEN + 1], model_distance[ELIGIBILITY_SEATS_TAKEN + 1];
+  for (int r = 0; r <= ELIGIBILITY_SEATS_TAKEN; r++) model[r] = -1, model_distance[r] = -1;
+  int32_t eligible_seats = 0, stronger = 0, equal = 0, fixed = 0;
+  int64_t cheapest = INT64_MAX;
+  for (int32_t j = 0; j < instance->vacancy_count; j++) {
+    const eligibility_vacancy *vacancy = &instance->vacancies[j];
+    if (vacancy->training != pupil->training) continue;
+    passed[0]++;
+    eligibility_reason failed = eligibility_failed_rule(pupil, vacancy, weights);
+    for (int k = 1; k <= ELIGIBILITY_STARTS_TOO_LATE; k++) passed[k] += failed == ELIGIBILITY_PLACED || (int)failed > k;
+    int32_t distance = distance_between(pupil, vacancy);
+    int within = distance <= pupil->max_commute_m;
+    if (within && (failed == ELIGIBILITY_PLACED || failed > ELIGIBILITY_NO_RECOGNISED_VACANCY))
+      plain_nearest(j, distance, &model[ELIGIBILITY_READINESS_TOO_LOW], &model_distance[ELIGIBILITY_READINESS_TOO_LOW]);
+    for (int r = ELIGIBILITY_NO_COMPATIBLE_DAYS; r <= ELIGIBILITY_STARTS_TOO_LATE; r++)
+      if (failed == ELIGIBILITY_PLACED || (int)failed >= r) plain_nearest(j, distance, &model[r], &model_distance[r]);
+    if (eligibility_is_eligible(&unbounded, vacancy, weights))
+      plain_nearest(j, distance, &model[ELIGIBILITY_NONE_WITHIN_COMMUTE],
+                    &model_distance[ELIGIBILITY_NONE_WITHIN_COMMUTE]);
+    if (failed != ELIGIBILITY_PLACED) continue;
+    eligible_seats += built->seats[j];
+    int64_t cost = eligibility_pair_cost(pupil, vacancy, j, distance, 0, weights, &built->levels);
+    if (cost < cheapest) cheapest = cost;
+    for (int32_t h = 0; h < instance->pupil_count; h++) {
+      if (solution->vacancy_of_pupil[h] != j) continue;
+      const eligibility_pupil *holder = &instance->pupils[h];
+      int order =
+          eligibility_compare_claims(eligibility_claim_on(holder, vacancy), eligibility_claim_on(pupil, vacancy));
+      if (holder->fixed_vacancy >= 0)
+        fixed++;
+      else if (order > 0)
+        stronger++;
+      else
+        equal++;
+    }
+  }
+  eligibility_reason reason = ELIGIBILITY_SEATS_TAKEN;
+  int32_t candidates = passed[ELIGIBILITY_STARTS_TOO_LATE];
+  for (int k = ELIGIBILITY_NO_RECOGNISED_VACANCY; k <= ELIGIBILITY_STARTS_TOO_LATE; k++)
+    if (passed[k] == 0) {
+      reason = (eligibility_reason)k;
+      candidates = passed[k - 1];
+      break;
+    }
+  cr_assert_eq(got->reason, reason, "%s: pupil %d: reason %d, plainly %d", context, i, got->reason, reason);
+  cr_assert_eq(got->candidates_after_rule, candidates, "%s: pupil %d: candidates %d, plainly %d", context, i,
+               got->candidates_after_rule, candidates);
+  if (reason == ELIGIBILITY_NONE_WITHIN_COMMUTE) {
+    cr_assert_eq(got->nearest_vacancy, model[reason], "%s: pupil %d: nearest %d, plainly %d", context, i,
+                 got->nearest_vacancy, model[reason]);
+    cr_assert_eq(got->nearest_distance_m, model_distance[reason], "%s: pupil %d", context, i);
+  } else {
+    cr_assert_eq(got->nearest_vacancy, -1, "%s: pupil %d", context, i);
+  }
+  if (reason == ELIGIBILITY_SEATS_TAKEN) {
+    cr_assert_eq(got->eligible_seats, eligible_seats, "%s: pupil %d", context, i);
+    cr_assert_eq(got->stronger_claims, stronger, "%s: pupil %d", context, i);
+    cr_assert_eq(got->equal_claims, equal, "%s: pupil %d", context, i);
+    cr_assert_eq(got->fixed_holders, fixed, "%s: pupil %d", context, i);
+    /* More seats at a cheapest eligible place (which of equal ones is the search's order). */
+    int32_t j = got->hint_vacancy;
+    cr_assert(j >= 0 && eligibility_is_eligible(pupil, &instance->vacancies[j], weights), "%s: pupil %d", context, i);
+    cr_assert_eq(eligibility_pair_cost(pupil, &instance->vacancies[j], j,
+                                       distance_between(pupil, &instance->vacancies[j]), 0, weights, &built->levels),
+                 cheapest, "%s: pupil %d: the hint's place is not a cheapest one", context, i);
+  } else {
+    cr_assert_eq(got->eligible_seats + got->stronger_claims + got->equal_claims + got->fixed_holders, 0);
+    int32_t expected_model =
+        reason == ELIGIBILITY_NO_RECOGNISED_VACANCY || reason == ELIGIBILITY_NONE_WITHIN_COMMUTE ? -1 : model[reason];
+    cr_assert_eq(got->hint_vacancy, expected_model, "%s: pupil %d (reason %d): hint place %d, plainly %d", context, i,
+                 reason, got->hint_vacancy, expected_model);
+    if (expected_model >= 0) cr_assert_eq(got->hint_distance_m, model_distance[reason], "%s: pupil %d", context, i);
+  }
+}
+
+/* eligibility_explain (grid boxes, per-training counts, the outward search for the nearest
+ * place beyond the commute) equals the plain scan on random instances, poles and antimeridian
+ * included, with both settings of ready_on_preparatory. */
+Test(eligibility, explain_equals_the_plain_scan) {
+  static random_instance instance;
+  static eligibility_explanation explanations[RANDOM_MAX_PUPILS];
+  int32_t reasons[ELIGIBILITY_SEATS_TAKEN + 1] = {0};
+  for (uint64_t seed = 3000; seed < 3300; seed++) {
+    make_random_instance(seed, &instance);
+    share_locations_and_dates(seed, &instance);
+    eligibility_weights weights;
+    eligibility_default_weights(&weights);
+    weights.ready_on_preparatory = seed % 3 != 0;
+    weights.hint_pair_budget = seed % 2 ? 0 : 20000;
+    eligibility_problem problem;
+    char context[64];
+    snprintf(context, sizeof context, "seed %llu", (unsigned long long)seed);
+    build_ok(instance.pupils, instance.pupil_count, instance.vacancies, instance.vacancy_count, &weights, &problem,
+             context);
+    matcher_solution solution;
+    solve_and_verify(&problem.problem, NULL, &solution, context);
+    matcher_error error = {{0}};
+    cr_assert_eq(eligibility_explain(instance.pupils, instance.pupil_count, instance.vacancies, instance.vacancy_count,
+                                     &weights, &problem, &solution, NULL, explanations, &error),
+                 MATCHER_OK, "%s: %s", context, error.message);
+    for (int32_t i = 0; i < instance.pupil_count; i++) {
+      reasons[explanations[i].reason]++;
+      if (solution.vacancy_of_pupil[i] == MATCHER_UNPLACED)
+        expect_plain_explanation(&instance, &weights, &problem, &solution, i, &explanations[i], context);
+    }
+    matcher_solution_free(&solution);
+    eligibility_problem_free(&problem);
+  }
+  /* Every reason occurs, so every path was compared. */
+  for (int r = ELIGIBILITY_NO_RECOGNISED_VACANCY; r <= ELIGIBILITY_SEATS_TAKEN; r++)
+    cr_expect_gt(reasons[r], 0, "reason %d never occurred", r);
+}
+
+/* The grid search (co-located vacancies sharing one distance) equals the pair test. */
+Test(eligibility, grid_with_shared_locations_equals_the_pair_test) {
+  static random_instance instance;
+  int64_t pairs = 0;
+  for (uint64_t seed = 5000; seed < 5300; seed++) {
+    make_random_instance(seed, &instance);
+    share_locations_and_dates(seed, &instance);
+    eligibility_problem problem;
+    build_ok(instance.pupils, instance.pupil_count, instance.vacancies, instance.vacancy_count, NULL, &problem, "grid");
+    int64_t position = 0;
+    for (int32_t i = 0; i < instance.pupil_count; i++)
+      for (int32_t j = 0; j < instance.vacancy_count; j++) {
+        const eligibility_pupil *pupil = &instance.pupils[i];
+        if (pupil->fixed_vacancy >= 0 ? j != pupil->fixed_vacancy
+                                      : !eligibility_is_eligible(pupil, &instance.vacancies[j], NULL))
+          continue;
+        cr_assert_lt(position, problem.problem.pair_count, "seed %llu: pair (%d, %d) missing", (unsigned long long)seed,
+                     i, j);
+        cr_assert(problem.pairs[position].pupil == i && problem.pairs[position].vacancy == j,
+                  "seed %llu: expected (%d, %d), got (%d, %d)", (unsigned long long)seed, i, j,
+                  problem.pairs[position].pupil, problem.pairs[position].vacancy);
+        cr_assert_eq(problem.pair_distance_m[position], distance_between(pupil, &instance.vacancies[j]));
+        position++;
+      }
+    cr_assert_eq(position, problem.problem.pair_count, "seed %llu: extra pairs", (unsigned long long)seed);
+    pairs += position;
+    eligibility_problem_free(&problem);
+  }
+  cr_expect_gt(pairs, 2000);
+}
+
+/* pupil_changed of a reusing build: exactly the pupils whose row or penalty differs from the
+ * previous build's (the comparison the matcher's warm start would otherwise need). */
+Test(eligibility, build_reusing_reports_the_changed_pupils) {
+  enum { PUPILS = 500, VACANCIES = 260, TRAININGS = 3, COMPANIES = 30 };
+  static eligibility_pupil before[PUPILS], after[PUPILS];
+  static eligibility_vacancy old_vacancies[VACANCIES], vacancies[VACANCIES + 1];
+  static int32_t preferred[PUPILS][2];
+  int32_t same_pupil[PUPILS], same_vacancy[VACANCIES + 1];
+  reuse_seed = 777;
+  for (int32_t j = 0; j < VACANCIES; j++)
+    old_vacancies[j] =
+        make_vacancy(reuse_rand(TRAININGS), reuse_rand(COMPANIES), ANTWERP_LAT + reuse_rand(200000) - 100000,
+                     ANTWERP_LON + reuse_rand(300000) - 150000, 1 + reuse_rand(2));
+  for (int32_t i = 0; i < PUPILS; i++) {
+    before[i] = make_pupil(reuse_rand(TRAININGS), ANTWERP_LAT + reuse_rand(200000) - 100000,
+                           ANTWERP_LON + reuse_rand(300000) - 150000, 5000 + reuse_rand(20000));
+    before[i].waiting_days = reuse_rand(50);
+    preferred[i][0] = reuse_rand(COMPANIES), preferred[i][1] = reuse_rand(COMPANIES);
+    before[i].preferred_companies = preferred[i];
+    before[i].preferred_count = reuse_rand(3);
+    before[i].proposed_vacancy = reuse_rand(2) ? reuse_rand(VACANCIES) : -1;
+  }
+  eligibility_problem first;
+  matcher_error error = {{0}};
+  cr_assert_eq(eligibility_build(before, PUPILS, old_vacancies, VACANCIES, NULL, &first, &error), MATCHER_OK);
+  /* Vacancy 0 is gone, 1 moved, the rest shift down by one; one new vacancy at the end. */
+  int32_t vacancy_count = VACANCIES;
+  for (int32_t j = 0; j + 1 < VACANCIES; j++) vacancies[j] = old_vacancies[j + 1], same_vacancy[j] = j + 1;
+  vacancies[0].lat_e6 += 2000;
+  vacancies[VACANCIES - 1] = make_vacancy(0, 1, ANTWERP_LAT + 110000, ANTWERP_LON, 2); /* at the edge */
+  same_vacancy[VACANCIES - 1] = -1;
+  for (int32_t i = 0; i < PUPILS; i++) {
+    after[i] = before[i];
+    same_pupil[i] = i;
+    if (after[i].proposed_vacancy >= 0) after[i].proposed_vacancy = after[i].proposed_vacancy - 1; /* shifted */
+    int change = reuse_rand(25);
+    if (change == 0) after[i].lat_e6 += 4000;
+    if (change == 1) after[i].waiting_days++;                               /* penalty only */
+    if (change == 2) after[i].proposed_vacancy = reuse_rand(vacancy_count); /* costs only */
+    if (change == 3) after[i].preferred_count = 0;
+    if (change == 4) same_pupil[i] = -1;
+  }
+  eligibility_previous previous = {before,     PUPILS,      old_vacancies,         VACANCIES,
+                                   {0},        first.pairs, first.pair_distance_m, first.problem.pair_count,
+                                   same_pupil, same_vacancy};
+  eligibility_default_weights(&previous.weights);
+  eligibility_problem fresh, reused;
+  cr_assert_eq(eligibility_build(after, PUPILS, vacancies, vacancy_count, NULL, &fresh, &error), MATCHER_OK);
+  cr_assert_eq(eligibility_build_reusing(after, PUPILS, vacancies, vacancy_count, NULL, &previous, &reused, &error),
+               MATCHER_OK, "%s", error.message);
+  assert_same_problem(&fresh, &reused);
+  cr_assert_null(fresh.pupil_changed, "a plain build has no previous one to compare with");
+  expect_in_place_equals(after, PUPILS, vacancies, vacancy_count, &previous, &reused);
+  cr_assert_not_null(reused.pupil_changed);
+  int64_t *first_pair = calloc(PUPILS + 1, sizeof *first_pair);
+  for (int64_t k = 0; k < first.problem.pair_count; k++) first_pair[first.pairs[k].pupil + 1]++;
+  for (int32_t p = 0; p < PUPILS; p++) first_pair[p + 1] += first_pair[p];
+  int32_t changed = 0, unchanged = 0;
+  int64_t k = 0;
+  for (int32_t i = 0; i < PUPILS; i++) {
+    int64_t begin = k;
+    while (k < reused.problem.pair_count && reused.pairs[k].pupil == i) k++;
+    int32_t p = same_pupil[i];
+    int expected = p < 0 || first.unplaced_penalty[p] != reused.unplaced_penalty[i] ||
+                   first_pair[p + 1] - first_pair[p] != k - begin;
+    for (int64_t n = 0; !expected && n < k - begin; n++)
+      expected = same_vacancy[reused.pairs[begin + n].vacancy] != first.pairs[first_pair[p] + n].vacancy ||
+                 reused.pairs[begin + n].cost != first.pairs[first_pair[p] + n].cost;
+    cr_assert_eq(reused.pupil_changed[i] != 0, expected, "pupil %d: changed %d, expected %d", i,
+                 reused.pupil_changed[i], expected);
+    changed += expected, unchanged += !expected;
+  }
+  cr_expect_gt(changed, 20);
+  cr_expect_gt(unchanged, PUPILS / 4, "unchanged %d, changed %d", unchanged, changed);
+  free(first_pair);
+  eligibility_problem_free(&first);
+  eligibility_problem_free(&fresh);
+  eligibility_problem_free(&reused);
+}
+
+/* A grid too large for the cache is searched in its own order (build_cold): the same problem
+ * as the pupil-by-pupil search (a reusing build that can reuse nothing takes that path), and a
+ * sample of pupils checked against the pair test. */
+Test(eligibility, large_grid_in_grid_order_equals_the_pupil_order) {
+  enum { PUPILS = 3000, VACANCIES = 70000, TRAININGS = 4, COMPANIES = 9000, SAMPLE = 12 };
+  eligibility_pupil *pupils = calloc(PUPILS, sizeof *pupils);
+  eligibility_vacancy *vacancies = calloc(VACANCIES, sizeof *vacancies);
+  int32_t *same_pupil = malloc(PUPILS * sizeof *same_pupil), *same_vacancy = malloc(VACANCIES * sizeof *same_vacancy);
+  int32_t *company_lat = malloc(COMPANIES * sizeof *company_lat),
+          *company_lon = malloc(COMPANIES * sizeof *company_lon);
+  reuse_seed = 4242;
+  for (int32_t k = 0; k < COMPANIES; k++)
+    company_lat[k] = ANTWERP_LAT + reuse_rand(1500000) - 750000, company_lon[k] = ANTWERP_LON + reuse_rand(2000000);
+  for (int32_t j = 0; j < VACANCIES; j++) {
+    int32_t company = reuse_rand(COMPANIES);
+    vacancies[j] = make_vacancy(reuse_rand(TRAININGS), company, company_lat[company], company_lon[company], 1);
+    vacancies[j].preparatory = reuse_rand(7) == 0;
+    vacancies[j].min_readiness = (uint8_t)reuse_rand(3);
+    same_vacancy[j] = -1;
+  }
+  for (int32_t i = 0; i < PUPILS; i++) {
+    pupils[i] = make_pupil(reuse_rand(TRAININGS), ANTWERP_LAT + reuse_rand(1500000) - 750000,
+                           ANTWERP_LON + reuse_rand(2000000), 3000 + reuse_rand(15000));
+    pupils[i].readiness = (uint8_t)reuse_rand(3);
+    if (reuse_rand(50) == 0) pupils[i].fixed_vacancy = reuse_rand(VACANCIES);
+    same_pupil[i] = -1;
+  }
+  eligibility_problem spatial, by_pupil;
+  build_ok(pupils, PUPILS, vacancies, VACANCIES, NULL, &spatial, "grid order");
+  eligibility_previous nothing_reusable = {pupils,
+                                           PUPILS,
+                                           vacancies,
+                                           VACANCIES,
+                                           {0},
+                                           spatial.pairs,
+                                           spatial.pair_distance_m,
+                                           spatial.problem.pair_count,
+                                           same_pupil,
+                                           same_vacancy};
+  eligibility_default_weights(&nothing_reusable.weights);
+  matcher_error error = {{0}};
+  cr_assert_eq(
+      eligibility_build_reusing(pupils, PUPILS, vacancies, VACANCIES, NULL, &nothing_reusable, &by_pupil, &error),
+      MATCHER_OK, "%s", error.message);
+  cr_assert_eq(by_pupil.reused_pupils, 0);
+  cr_assert_gt(spatial.problem.pair_count, PUPILS * 5, "pairs %lld", (long long)spatial.problem.pair_count);
+  assert_same_problem(&spatial, &by_pupil);
+  cr_assert_eq(spatial.problem.fixed_count, by_pupil.problem.fixed_count);
+  for (int64_t k = 0; k < spatial.problem.fixed_count; k++)
+    cr_assert(spatial.fixed[k].pupil == by_pupil.fixed[k].pupil &&
+              spatial.fixed[k].vacancy == by_pupil.fixed[k].vacancy);
+  int64_t position = 0;
+  for (int32_t i = 0; i < PUPILS; i++) {
+    int sampled = i % (PUPILS / SAMPLE) == 0;
+    for (int32_t j = 0; sampled && j < VACANCIES; j++) {
+      int expected = pupils[i].fixed_vacancy >= 0 ? j == pupils[i].fixed_vacancy
+                                                  : eligibility_is_eligible(&pupils[i], &vacancies[j], NULL);
+      if (!expected) continue;
+      while (position < spatial.problem.pair_count && spatial.pairs[position].pupil < i) position++;
+      cr_assert(position < spatial.problem.pair_count && spatial.pairs[position].pupil == i &&
+                    spatial.pairs[position].vacancy == j,
+                "pupil %d: pair with vacancy %d missing", i, j);
+      position++;
+    }
+    if (sampled)
+      cr_assert(position >= spatial.problem.pair_count || spatial.pairs[position].pupil != i, "pupil %d: extra pairs",
+                i);
+  }
+  eligibility_problem_free(&spatial);
+  eligibility_problem_free(&by_pupil);
+  free(pupils), free(vacancies), free(same_pupil), free(same_vacancy), free(company_lat), free(company_lon);
+}
+
+/* eligibility_build_in_place on copies of the previous arrays (it takes them): the same
+ * problem and the same pupil_changed as eligibility_build_reusing. */
+static void expect_in_place_equals(const eligibility_pupil *pupils, int32_t pupil_count,
+                                   const eligibility_vacancy *vacancies, int32_t vacancy_count,
+                                   const eligibility_previous *previous, const eligibility_problem *reused) {
+  eligibility_previous given = *previous;
+  size_t count = (size_t)(previous->pair_count > 0 ? previous->pair_count : 1);
+  matcher_pair *pairs = malloc(count * sizeof *pairs);
+  int32_t *distances = malloc(count * sizeof *distances);
+  memcpy(pairs, previous->pairs, (size_t)previous->pair_count * sizeof *pairs);
+  memcpy(distances, previous->pair_distance_m, (size_t)previous->pair_count * sizeof *distances);
+  given.pairs = pairs;
+  given.pair_distance_m = distances;
+  eligibility_problem in_place;
+  matcher_error error = {{0}};
+  cr_assert_eq(
+      eligibility_build_in_place(pupils, pupil_count, vacancies, vacancy_count, NULL, &given, &in_place, &error),
+      MATCHER_OK, "%s", error.message);
+  assert_same_problem(reused, &in_place);
+  cr_assert_eq(in_place.problem.fixed_count, reused->problem.fixed_count);
+  cr_assert_eq(in_place.reused_pupils, reused->reused_pupils);
+  for (int32_t i = 0; i < pupil_count; i++)
+    cr_assert_eq(in_place.pupil_changed[i], reused->pupil_changed[i], "pupil %d: changed %d in place, %d copying", i,
+                 in_place.pupil_changed[i], reused->pupil_changed[i]);
+  eligibility_problem_free(&in_place);
+}
+
+/* In place after moves (rows growing and shrinking, so rows wait in the queue), new, removed
+ * and fixed pupils, proposals and new or changed vacancies: the copying build's result. */
+Test(eligibility, build_in_place_equals_the_copying_build) {
+  enum { PUPILS = 400, VACANCIES = 300, TRAININGS = 2, COMPANIES = 30 };
+  static eligibility_pupil before[PUPILS], after[PUPILS];
+  static eligibility_vacancy old_vacancies[VACANCIES], vacancies[VACANCIES + 3];
+  int32_t same_pupil[PUPILS], same_vacancy[VACANCIES + 3];
+  for (uint32_t seed = 1; seed <= 40; seed++) {
+    reuse_seed = seed * 7919u;
+    for (int32_t j = 0; j < VACANCIES; j++)
+      old_vacancies[j] =
+          make_vacancy(reuse_rand(TRAININGS), reuse_rand(COMPANIES), ANTWERP_LAT + reuse_rand(300000) - 150000,
+                       ANTWERP_LON + reuse_rand(400000) - 200000, 1 + reuse_rand(2));
+    for (int32_t i = 0; i < PUPILS; i++) {
+      before[i] = make_pupil(reuse_rand(TRAININGS), ANTWERP_LAT + reuse_rand(300000) - 150000,
+                             ANTWERP_LON + reuse_rand(400000) - 200000, 2000 + reuse_rand(12000));
+      before[i].proposed_vacancy = reuse_rand(3) ? reuse_rand(VACANCIES) : -1;
+    }
+    eligibility_problem first;
+    matcher_error error = {{0}};
+    cr_assert_eq(eligibility_build(before, PUPILS, old_vacancies, VACANCIES, NULL, &first, &error), MATCHER_OK);
+    /* Vacancies: the same indices (seed % 3 == 0: one changed, three new at the end). */
+    int32_t vacancy_count = VACANCIES + (seed % 3 == 0 ? 3 : 0);
+    for (int32_t j = 0; j < vacancy_count; j++) {
+      vacancies[j] = j < VACANCIES
+                         ? old_vacancies[j]
+                         : make_vacancy(reuse_rand(TRAININGS), 1, ANTWERP_LAT + reuse_rand(100000), ANTWERP_LON, 2);
+      same_vacancy[j] = j < VACANCIES ? j : -1;
+    }
+    if (seed % 3 == 0) vacancies[17].lat_e6 += 20000;
+    /* Pupils: seed % 4 == 1 drops previous pupil 50 (the rest shift up by one). */
+    int32_t dropped = seed % 4 == 1 ? 50 : -1, pupil_count = dropped >= 0 ? PUPILS - 1 : PUPILS;
+    for (int32_t i = 0; i < pupil_count; i++) {
+      int32_t p = dropped >= 0 && i >= dropped ? i + 1 : i;
+      after[i] = before[p];
+      same_pupil[i] = p;
+      int change = reuse_rand(12);
+      if (change == 0) after[i].max_commute_m += 8000; /* a longer row */
+      if (change == 1) after[i].max_commute_m /= 3;    /* a shorter one */
+      if (change == 2) after[i].lat_e6 += 30000;
+      if (change == 3) after[i].proposed_vacancy = reuse_rand(vacancy_count);
+      if (change == 4) same_pupil[i] = -1;
+      if (change == 5) after[i].fixed_vacancy = reuse_rand(vacancy_count);
+    }
+    eligibility_previous previous = {before,     PUPILS,      old_vacancies,         VACANCIES,
+                                     {0},        first.pairs, first.pair_distance_m, first.problem.pair_count,
+                                     same_pupil, same_vacancy};
+    eligibility_default_weights(&previous.weights);
+    eligibility_problem fresh, reused;
+    cr_assert_eq(eligibility_build(after, pupil_count, vacancies, vacancy_count, NULL, &fresh, &error), MATCHER_OK);
+    cr_assert_eq(
+        eligibility_build_reusing(after, pupil_count, vacancies, vacancy_count, NULL, &previous, &reused, &error),
+        MATCHER_OK);
+    assert_same_problem(&fresh, &reused);
+    expect_in_place_equals(after, pupil_count, vacancies, vacancy_count, &previous, &reused);
+    eligibility_problem_free(&first);
+    eligibility_problem_free(&fresh);
+    eligibility_problem_free(&reused);
+  }
+}
+
+/* eligibility_explain reuses the build's grid only for the same vacancies: with the grid kept
+ * and without it the explanations are the same, also after the vacancies changed in place
+ * (all closed: then every unplaced pupil has no recognised place, whatever the build saw). */
+Test(eligibility, explain_reuses_the_grid_only_for_the_same_vacancies) {
+  static random_instance instance;
+  static eligibility_explanation with_grid[RANDOM_MAX_PUPILS], without_grid[RANDOM_MAX_PUPILS];
+  int32_t compared = 0;
+  for (uint64_t seed = 7000; seed < 7060; seed++) {
+    make_random_instance(seed, &instance);
+    eligibility_problem problem;
+    build_ok(instance.pupils, instance.pupil_count, instance.vacancies, instance.vacancy_count, NULL, &problem, "kept");
+    cr_assert_not_null(problem.grid);
+    matcher_solution solution;
+    solve_and_verify(&problem.problem, NULL, &solution, "kept");
+    for (int round = 0; round < 2; round++) {
+      if (round == 1)
+        for (int32_t j = 0; j < instance.vacancy_count; j++) instance.vacancies[j].open = 0;
+      matcher_error error = {{0}};
+      matcher_status kept_status =
+          eligibility_explain(instance.pupils, instance.pupil_count, instance.vacancies, instance.vacancy_count, NULL,
+                              &problem, &solution, NULL, with_grid, &error);
+      struct eligibility_grid *grid = problem.grid;
+      problem.grid = NULL;
+      matcher_status own_status =
+          eligibility_explain(instance.pupils, instance.pupil_count, instance.vacancies, instance.vacancy_count, NULL,
+                              &problem, &solution, NULL, without_grid, &error);
+      problem.grid = grid;
+      cr_assert_eq(kept_status, own_status, "seed %llu round %d", (unsigned long long)seed, round);
+      if (kept_status != MATCHER_OK) continue;
+      for (int32_t i = 0; i < instance.pupil_count; i++) {
+        cr_assert_eq(with_grid[i].reason, without_grid[i].reason, "seed %llu round %d pupil %d",
+                     (unsigned long long)seed, round, i);
+        cr_assert_eq(with_grid[i].candidates_after_rule, without_grid[i].candidates_after_rule);
+        cr_assert_eq(with_grid[i].hint_vacancy, without_grid[i].hint_vacancy);
+        cr_assert_str_eq(with_grid[i].help, without_grid[i].help);
+        if (round == 1 && solution.vacancy_of_pupil[i] == MATCHER_UNPLACED)
+          cr_assert_eq(with_grid[i].reason, ELIGIBILITY_NO_RECOGNISED_VACANCY);
+        compared++;
+      }
+    }
+    matcher_solution_free(&solution);
+    eligibility_problem_free(&problem);
+  }
+  cr_expect_gt(compared, 1000);
 }
