@@ -9,8 +9,9 @@
 # (leerplekd's VmRSS after the import and after each restart; Redis' used_memory).
 #
 # Not a timed test: run it by hand on an otherwise idle machine.
-#   tests/bench/run-restart-bench.sh [flanders] [germany]       (default: flanders germany)
-# Sizes: flanders = --scale 65 (about 20,000 pupils, 160,000 records; target 1 s);
+#   tests/bench/run-restart-bench.sh [antwerp] [flanders] [germany]   (default: all three)
+# Sizes: antwerp  = --scale 1, the main job's demo (307 pupils, about 2,500 records; target 1 s);
+#        flanders = --scale 65 (about 20,000 pupils, 160,000 records; target 1 s);
 #        germany  = --scale 200, the largest demo (about 61,000 pupils and 490,000 records, the
 #                   record count of a German-size store; target 5 s).
 # Environment (all optional):
@@ -27,12 +28,12 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build_dir=${BENCH_BUILD_DIR:-$repo/build-sbench}
 restarts=${BENCH_RESTARTS:-3}
 sizes=("$@")
-[ ${#sizes[@]} -gt 0 ] || sizes=(flanders germany)
+[ ${#sizes[@]} -gt 0 ] || sizes=(antwerp flanders germany)
 
 die() { echo "run-restart-bench: $*" >&2; exit 1; }
 [[ $restarts =~ ^[0-9]+$ && $restarts -gt 0 ]] || die "BENCH_RESTARTS must be a positive whole number"
 for size in "${sizes[@]}"; do
-  case $size in flanders | germany) ;; *) die "unknown size '$size' (flanders, germany)" ;; esac
+  case $size in antwerp | flanders | germany) ;; *) die "unknown size '$size' (antwerp, flanders, germany)" ;; esac
 done
 for tool in cmake redis-server redis-cli curl awk; do
   command -v "$tool" >/dev/null || die "$tool not found on PATH"
@@ -138,6 +139,7 @@ declare -a rows results
 
 for size in "${sizes[@]}"; do
   case $size in
+    antwerp) scale=1; target=1 ;;
     flanders) scale=65; target=1 ;;
     germany) scale=200; target=5 ;;
   esac
