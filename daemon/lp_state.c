@@ -135,22 +135,24 @@ static int by_key(const void *left, const void *right) {
   return strcmp(((const lp_map_entry *)left)->key, ((const lp_map_entry *)right)->key);
 }
 
-void lp_state_sort(lp_state *state) {
-  for (int kind = 0; kind < LP_KIND_COUNT; kind++) {
-    lp_map *map = &state->maps[kind];
-    if (map->count < 2) continue;
-    qsort(map->entries, map->count, sizeof *map->entries, by_key);
-    size_t kept = 1;
-    for (size_t i = 1; i < map->count; i++) {
-      if (strcmp(map->entries[i].key, map->entries[kept - 1].key) == 0) {
-        free(map->entries[i].key);
-        drop_value(state, map, &map->entries[i]);
-      } else {
-        map->entries[kept++] = map->entries[i];
-      }
+void lp_state_sort_kind(lp_state *state, enum lp_kind kind) {
+  lp_map *map = &state->maps[kind];
+  if (map->count < 2) return;
+  qsort(map->entries, map->count, sizeof *map->entries, by_key);
+  size_t kept = 1;
+  for (size_t i = 1; i < map->count; i++) {
+    if (strcmp(map->entries[i].key, map->entries[kept - 1].key) == 0) {
+      free(map->entries[i].key);
+      drop_value(state, map, &map->entries[i]);
+    } else {
+      map->entries[kept++] = map->entries[i];
     }
-    map->count = kept;
   }
+  map->count = kept;
+}
+
+void lp_state_sort(lp_state *state) {
+  for (int kind = 0; kind < LP_KIND_COUNT; kind++) lp_state_sort_kind(state, (enum lp_kind)kind);
 }
 
 const uint8_t *lp_state_packed(lp_state *state, enum lp_kind kind, const char *key, const void *value, size_t *size) {
