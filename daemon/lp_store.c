@@ -545,6 +545,8 @@ struct lp_store {
   unsigned reload_generation; /* counts the reasons to reload: one that came during a reload wants another */
   struct reload_job *reload;  /* the reload running in its worker thread, or NULL */
   struct event *reload_done;  /* activated by that worker when it is done */
+  pthread_t disposer;         /* frees the state a reload replaced (dispose_state) */
+  bool disposing;             /* disposer was started and is not joined yet */
   bool freeing;
   struct timeval connect_started;
   uint32_t backoff_ms;
@@ -645,7 +647,28 @@ static void reload_if_needed(lp_store *store) {
   store->reload = job;
 }
 
-/* Back on the loop: puts the loaded state in place of the previous one. */
+static void *free_state(void *arg) {
+  lp_state *state = arg;
+  lp_state_free(state);
+  free(state);
+  return NULL;
+}
+
+/* Frees a replaced state in a thread of its own: a germany-size state takes the loop about a
+ * tenth of a second to free, a wait for every call then. Nothing points into it any more. */
+static void dispose_state(lp_store *store, lp_state *replaced) {
+  if (store->disposing) pthread_join(store->disposer, NULL); /* the previous one, long done */
+  store->disposing = false;
+  lp_state *moved = lp_malloc(sizeof *moved);
+  *moved = *replaced;
+  lp_state_init(replaced);
+  if (pthread_create(&store->disposer, NULL, free_state, moved) == 0)
+    store->disposing = true;
+  else
+    free_state(moved);
+}
+
+/* Back on the loop: puts the loaded state in place of the previous one, in one short step. */
 static void on_reload_done(evutil_socket_t fd, short events, void *arg) {
   (void)fd;
   (void)events;
@@ -664,7 +687,8 @@ static void on_reload_done(evutil_socket_t fd, short events, void *arg) {
   if (job->generation == store->reload_generation) store->reload_needed = false;
   store->loaded = true;
   lp_load_log("state reloaded from redis", &job->timing);
-  store->hooks.state_loaded(store->hooks.arg, &job->fresh, true);
+  store->hooks.state_loaded(store->hooks.arg, &job->fresh, true); /* leaves the replaced state in fresh */
+  dispose_state(store, &job->fresh);
   free(job);
   reload_if_needed(store);
 }
@@ -1111,6 +1135,7 @@ int lp_store_start(lp_store *store) {
   lp_load_log("state loaded", &timing);
   store->loaded = true;
   store->hooks.state_loaded(store->hooks.arg, &fresh, false);
+  lp_state_free(&fresh); /* what it replaced: the empty state of before the first load */
   struct timeval tick = {0, 100 * 1000};
   event_add(store->watchdog_timer, &tick);
   /* The loop serves nothing yet: the Sentinels may be asked synchronously, so that the link
@@ -1145,6 +1170,7 @@ void lp_store_free(lp_store *store) {
     free(store->reload);
   }
   if (store->reload_done) event_free(store->reload_done);
+  if (store->disposing) pthread_join(store->disposer, NULL);
   free(store);
 }
 
