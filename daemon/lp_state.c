@@ -175,14 +175,16 @@ void lp_state_sort_kind(lp_state *state, enum lp_kind kind) {
   for (size_t i = 0; i < map->count; i++) fill_sort_key(&keys[i], map->entries[i].key, i);
   qsort(keys, map->count, sizeof *keys, by_sort_key);
   lp_map_entry *sorted = lp_malloc(map->capacity * sizeof *sorted);
-  size_t kept = 0;
+  size_t kept = 0, last_kept = 0;
   for (size_t i = 0; i < map->count; i++) {
     lp_map_entry *entry = &map->entries[keys[i].entry];
-    if (kept > 0 && by_sort_key(&keys[i], &keys[i - 1]) == 0) { /* a key appended twice: one value stays */
+    /* A key appended more than once: the first stays (compared with it, not with a freed one). */
+    if (kept > 0 && by_sort_key(&keys[i], &keys[last_kept]) == 0) {
       free(entry->key);
       drop_value(state, map, entry);
     } else {
       sorted[kept++] = *entry;
+      last_kept = i;
     }
   }
   free(keys);
