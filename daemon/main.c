@@ -100,9 +100,8 @@ done:
   return status;
 }
 
-/* The trend's snapshots are found with SCAN over the whole keyspace (they may be seeded with
- * redis-cli SET), which takes Redis about as long per key as the state's load: at start the two
- * run side by side, the trend in this thread over a link of its own. */
+/* The trend's snapshots (lp_trend_start: some ten MGETs) are read in this thread over a link of
+ * its own, beside the state's load. */
 typedef struct trend_loader {
   lp_daemon *daemon;
   lp_trend *trend;
