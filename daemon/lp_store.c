@@ -654,8 +654,9 @@ static void *free_state(void *arg) {
   return NULL;
 }
 
-/* Frees a replaced state in a thread of its own: a germany-size state takes the loop about a
- * tenth of a second to free, a wait for every call then. Nothing points into it any more. */
+/* Frees a replaced state in a thread of its own: freeing a germany-size state (500,000 records,
+ * some ten allocations each) took about 2 s here, which on the loop every call would wait for.
+ * Nothing points into it any more. */
 static void dispose_state(lp_store *store, lp_state *replaced) {
   if (store->disposing) pthread_join(store->disposer, NULL); /* the previous one, long done */
   store->disposing = false;
