@@ -228,7 +228,7 @@ printf "$row_format\n" size keys restart "ready s" target verdict "conn ms" "rea
 printf '%s\n' "${rows[@]}"
 echo "phases, ms: the daemon's own 'state loaded' log line (connect includes waiting while Redis loads; decode"
 echo "and build run on a second thread beside read; load is the wall time of all four), and its 'start-up'"
-echo "line: trend, the scan for lp:trend:* keys beside the load; listen, when it listened (after start);"
+echo "line: trend, reading the lp:trend:<day> snapshots beside the load; listen, when it listened (after start);"
 echo "ready s is until the first /healthz 200, which also waits for the write link's first PING."
 echo "RSS: leerplekd's VmRSS once ready; redis MiB: used_memory after the import."
 echo "one line per size for scripts (the median of the leerplekd -9 restarts):"
