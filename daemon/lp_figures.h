@@ -13,7 +13,8 @@
 typedef struct lp_trend lp_trend;
 #define LP_TREND_DAYS 400
 
-/* Loads every lp:trend:* key through `redis` (a synchronous link at startup), then starts the
+/* Loads every lp:trend:<day> snapshot through `redis` (a synchronous link at startup; the days
+ * from 2000 to the end of next year, looked up by name), then starts the
  * timer that snapshots today's figures every trend_interval_s. NULL when out of memory. */
 lp_trend *lp_trend_start(lp_daemon *daemon, redisContext *redis);
 void lp_trend_free(lp_trend *trend);

@@ -1,9 +1,10 @@
 /* lp_state: sorted maps of protobuf records, one per kind. Inserts shift the array (O(n)),
  * which is fine for single writes; a load appends everything and sorts once (lp_state_append,
- * lp_state_sort). Lookups and page starts are binary searches. An entry may keep its record's
- * packed form for replies (lp_state_packed); whatever frees or replaces a value drops it. */
+ * lp_state_sort, comparing the keys' first 16 bytes as numbers). Lookups and page starts are binary searches. An entry
+ * may keep its record's packed form for replies (lp_state_packed); whatever frees or replaces a value drops it. */
 #include "lp_state.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,26 +132,69 @@ void lp_state_append(lp_state *state, enum lp_kind kind, const char *key, void *
   map->count++;
 }
 
-static int by_key(const void *left, const void *right) {
-  return strcmp(((const lp_map_entry *)left)->key, ((const lp_map_entry *)right)->key);
+/* A key as the sort sees it: its first 16 bytes as two big-endian numbers (zero-padded, so a
+ * shorter key orders first, as in strcmp) and where its entry is. Most comparisons end on the
+ * numbers, without reading the key from wherever it was allocated: a load's keys arrive in
+ * Redis' hash order, and comparing them through their pointers cost a cache miss each. */
+typedef struct sort_key {
+  uint64_t high, low;
+  const char *key;
+  size_t entry;
+} sort_key;
+
+/* Up to 8 bytes of text (not empty) as a big-endian number, zero-padded; *taken: how many. */
+static uint64_t big_endian_prefix(const char *text, size_t *taken) {
+  uint64_t value = 0;
+  size_t i = 0;
+  for (; i < 8 && text[i]; i++) value = value << 8 | (unsigned char)text[i];
+  *taken = i;
+  return value << (8 * (8 - i)); /* i >= 1: at most 56 */
+}
+
+static void fill_sort_key(sort_key *out, const char *key, size_t entry) {
+  size_t taken = 0;
+  out->high = key[0] ? big_endian_prefix(key, &taken) : 0;
+  out->low = taken == 8 && key[8] ? big_endian_prefix(key + 8, &taken) : 0;
+  out->key = key;
+  out->entry = entry;
+}
+
+/* strcmp's order, from the numbers where they differ (bytes 16.. only when both keys are longer). */
+static int by_sort_key(const void *left, const void *right) {
+  const sort_key *a = left, *b = right;
+  if (a->high != b->high) return a->high < b->high ? -1 : 1;
+  if (a->low != b->low) return a->low < b->low ? -1 : 1;
+  if ((a->low & 0xff) == 0) return 0; /* the same key, which ended within its first 16 bytes */
+  return strcmp(a->key + 16, b->key + 16);
+}
+
+void lp_state_sort_kind(lp_state *state, enum lp_kind kind) {
+  lp_map *map = &state->maps[kind];
+  if (map->count < 2) return;
+  sort_key *keys = lp_malloc(map->count * sizeof *keys);
+  for (size_t i = 0; i < map->count; i++) fill_sort_key(&keys[i], map->entries[i].key, i);
+  qsort(keys, map->count, sizeof *keys, by_sort_key);
+  lp_map_entry *sorted = lp_malloc(map->capacity * sizeof *sorted);
+  size_t kept = 0, last_kept = 0;
+  for (size_t i = 0; i < map->count; i++) {
+    lp_map_entry *entry = &map->entries[keys[i].entry];
+    /* A key appended more than once: the first stays (compared with it, not with a freed one). */
+    if (kept > 0 && by_sort_key(&keys[i], &keys[last_kept]) == 0) {
+      free(entry->key);
+      drop_value(state, map, entry);
+    } else {
+      sorted[kept++] = *entry;
+      last_kept = i;
+    }
+  }
+  free(keys);
+  free(map->entries);
+  map->entries = sorted;
+  map->count = kept;
 }
 
 void lp_state_sort(lp_state *state) {
-  for (int kind = 0; kind < LP_KIND_COUNT; kind++) {
-    lp_map *map = &state->maps[kind];
-    if (map->count < 2) continue;
-    qsort(map->entries, map->count, sizeof *map->entries, by_key);
-    size_t kept = 1;
-    for (size_t i = 1; i < map->count; i++) {
-      if (strcmp(map->entries[i].key, map->entries[kept - 1].key) == 0) {
-        free(map->entries[i].key);
-        drop_value(state, map, &map->entries[i]);
-      } else {
-        map->entries[kept++] = map->entries[i];
-      }
-    }
-    map->count = kept;
-  }
+  for (int kind = 0; kind < LP_KIND_COUNT; kind++) lp_state_sort_kind(state, (enum lp_kind)kind);
 }
 
 const uint8_t *lp_state_packed(lp_state *state, enum lp_kind kind, const char *key, const void *value, size_t *size) {

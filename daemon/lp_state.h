@@ -73,6 +73,8 @@ int lp_state_put(lp_state *state, enum lp_kind kind, const char *key, void *valu
 void lp_state_append(lp_state *state, enum lp_kind kind, const char *key, void *value);
 /* Sorts every map appended to; of a key appended twice one value is kept, the other freed. */
 void lp_state_sort(lp_state *state);
+/* The same for one kind's map (a load sorts each kind as soon as it is read whole). */
+void lp_state_sort_kind(lp_state *state, enum lp_kind kind);
 /* The protobuf bytes of the record under key when it is value (so a reply answered from a copy
  * or from another record is packed by its caller), packed on first use and kept until the
  * record is replaced or removed; NULL when key holds something else, for tokens, or when

@@ -1,11 +1,11 @@
 /* lp_store: Redis via hiredis. Writes: the mutations committed during one loop iteration go
  * out as one MULTI/EXEC on an async connection attached to the daemon's libevent loop (each
  * mutation stays atomic: it is inside that transaction); a client's reply is sent only when
- * EXEC came back, and each commit is judged by the replies to its own commands. Loading: a
- * synchronous connection reads every index set (SMEMBERS) and the records by MGET in pipelined
- * batches; each map is built by appending and sorted once. At start the daemon waits for it;
- * after a lost link it runs in a worker thread while the loop answers reads from the previous
- * state (reload_if_needed). Each load logs its phases (connect, read, decode, build).
+ * EXEC came back, and each commit is judged by the replies to its own commands. Loading (lp_load:
+ * one pass over a synchronous connection, decoded on a second thread): at start the daemon waits
+ * for it; after a lost link it runs in a worker thread while the loop answers reads from the
+ * previous state (reload_if_needed), the swap is one short step on the loop and the replaced
+ * state is freed off the loop. Each load logs its phases (connect, read, decode, build).
  *
  * hiredis 0.14 traps handled here:
  * - no connect or command timeouts: a watchdog timer drops a link whose connect or oldest
@@ -46,26 +46,17 @@
 #include <time.h>
 
 #include "lp_alloc.h"
+#include "lp_load.h"
 #include "lp_log.h"
 #include "lp_redis.h"
 
 enum { LOCAL_WRITE_SLOTS = 4096 };
-
-/* A load's time by phase, milliseconds (see lp_store_load_state). */
-typedef struct load_timing {
-  double read_ms, decode_ms, build_ms;
-  size_t records;
-} load_timing;
 
 static double ms_since(const struct timespec *since) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   return (double)(now.tv_sec - since->tv_sec) * 1e3 + (double)(now.tv_nsec - since->tv_nsec) / 1e6;
 }
-
-static int load_state_timed(redisContext *redis, lp_store_prepare_load *prepare, lp_state *state, load_timing *timing,
-                            char *error, size_t error_size);
-static void log_load(const char *what, double connect_ms, const load_timing *timing);
 
 /* ---- transactions ---------------------------------------------------------------------- */
 
@@ -626,6 +617,8 @@ struct lp_store {
   unsigned reload_generation; /* counts the reasons to reload: one that came during a reload wants another */
   struct reload_job *reload;  /* the reload running in its worker thread, or NULL */
   struct event *reload_done;  /* activated by that worker when it is done */
+  pthread_t disposer;         /* frees the state a reload replaced (dispose_state) */
+  bool disposing;             /* disposer was started and is not joined yet */
   bool freeing;
   struct timeval connect_started;
   uint32_t backoff_ms;
@@ -688,8 +681,7 @@ typedef struct reload_job {
   lp_state fresh;
   int rc;
   char error[256];
-  double connect_ms;
-  load_timing timing;
+  lp_load_timing timing;
 } reload_job;
 
 static void *reload_worker(void *arg) {
@@ -697,9 +689,9 @@ static void *reload_worker(void *arg) {
   struct timespec started;
   clock_gettime(CLOCK_MONOTONIC, &started);
   redisContext *sync = lp_redis_connect_sync(job->store->config, job->error, sizeof job->error);
-  job->connect_ms = ms_since(&started);
-  job->rc = sync ? load_state_timed(sync, job->store->hooks.prepare_load, &job->fresh, &job->timing, job->error,
-                                    sizeof job->error)
+  job->timing.connect_ms = ms_since(&started);
+  job->rc = sync ? lp_load_state(sync, job->store->hooks.prepare_load, &job->fresh, &job->timing, job->error,
+                                 sizeof job->error)
                  : -1;
   if (sync) redisFree(sync);
   event_active(job->store->reload_done, EV_TIMEOUT, 1);
@@ -727,7 +719,29 @@ static void reload_if_needed(lp_store *store) {
   store->reload = job;
 }
 
-/* Back on the loop: puts the loaded state in place of the previous one. */
+static void *free_state(void *arg) {
+  lp_state *state = arg;
+  lp_state_free(state);
+  free(state);
+  return NULL;
+}
+
+/* Frees a replaced state in a thread of its own: freeing a germany-size state (500,000 records,
+ * some ten allocations each) took about 2 s here, which on the loop every call would wait for.
+ * Nothing points into it any more. */
+static void dispose_state(lp_store *store, lp_state *replaced) {
+  if (store->disposing) pthread_join(store->disposer, NULL); /* the previous one, long done */
+  store->disposing = false;
+  lp_state *moved = lp_malloc(sizeof *moved);
+  *moved = *replaced;
+  lp_state_init(replaced);
+  if (pthread_create(&store->disposer, NULL, free_state, moved) == 0)
+    store->disposing = true;
+  else
+    free_state(moved);
+}
+
+/* Back on the loop: puts the loaded state in place of the previous one, in one short step. */
 static void on_reload_done(evutil_socket_t fd, short events, void *arg) {
   (void)fd;
   (void)events;
@@ -745,8 +759,9 @@ static void on_reload_done(evutil_socket_t fd, short events, void *arg) {
   /* A link lost during the load may have cost lp_follow re-reads: then load again. */
   if (job->generation == store->reload_generation) store->reload_needed = false;
   store->loaded = true;
-  log_load("state reloaded from redis", job->connect_ms, &job->timing);
-  store->hooks.state_loaded(store->hooks.arg, &job->fresh, true);
+  lp_load_log("state reloaded from redis", &job->timing);
+  store->hooks.state_loaded(store->hooks.arg, &job->fresh, true); /* leaves the replaced state in fresh */
+  dispose_state(store, &job->fresh);
   free(job);
   reload_if_needed(store);
 }
@@ -1180,20 +1195,20 @@ int lp_store_start(lp_store *store) {
       last->element[0]->elements >= 1 && last->element[0]->element[0]->type == REDIS_REPLY_STRING)
     snprintf(store->events_start, sizeof store->events_start, "%s", last->element[0]->element[0]->str);
   if (last) freeReplyObject(last);
-  double connect_ms = ms_since(&started);
-  load_timing timing;
+  lp_load_timing timing = {.connect_ms = ms_since(&started)};
   lp_state fresh;
   lp_state_init(&fresh);
-  int rc = load_state_timed(sync, store->hooks.prepare_load, &fresh, &timing, error, sizeof error);
+  int rc = lp_load_state(sync, store->hooks.prepare_load, &fresh, &timing, error, sizeof error);
   redisFree(sync);
   if (rc != 0) {
     LP_ERROR("cannot load the state: %s", error);
     lp_state_free(&fresh);
     return -1;
   }
-  log_load("state loaded", connect_ms, &timing);
+  lp_load_log("state loaded", &timing);
   store->loaded = true;
   store->hooks.state_loaded(store->hooks.arg, &fresh, false);
+  lp_state_free(&fresh); /* what it replaced: the empty state of before the first load */
   struct timeval tick = {0, 100 * 1000};
   event_add(store->watchdog_timer, &tick);
   /* The loop serves nothing yet: the Sentinels may be asked synchronously, so that the link
@@ -1228,6 +1243,7 @@ void lp_store_free(lp_store *store) {
     free(store->reload);
   }
   if (store->reload_done) event_free(store->reload_done);
+  if (store->disposing) pthread_join(store->disposer, NULL);
   free(store);
 }
 
@@ -1257,160 +1273,7 @@ int lp_store_commit_sync(redisContext *redis, lp_txn *txn, char *error, size_t e
   return rc;
 }
 
-static int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-/* Records per MGET, and MGETs sent ahead of the one being read: Redis answers one while the
- * next ones travel, and neither side buffers a whole kind. */
-enum { LOAD_BATCH = 1000, LOAD_BATCHES_AHEAD = 4 };
-
-/* Sends the MGET of members first .. first+LOAD_BATCH-1 (a token with its lp:tokenhash). */
-static void append_batch(redisContext *redis, enum lp_kind kind, const redisReply *members, size_t first) {
-  size_t end = first + LOAD_BATCH < members->elements ? first + LOAD_BATCH : members->elements;
-  size_t per_record = kind == LP_KIND_TOKEN ? 2 : 1, argc = 1 + (end - first) * per_record;
-  const char **argv = lp_malloc(argc * sizeof *argv);
-  size_t *lengths = lp_malloc(argc * sizeof *lengths);
-  char **owned = lp_malloc(argc * sizeof *owned);
-  argv[0] = "MGET";
-  lengths[0] = 4;
-  for (size_t i = first, a = 1; i < end; i++) {
-    for (size_t part = 0; part < per_record; part++, a++) {
-      const redisReply *member = members->element[i];
-      size_t length = strlen(lp_kind_name(kind)) + member->len + 16;
-      owned[a] = lp_malloc(length);
-      int n = snprintf(owned[a], length, LP_KEY_PREFIX "%s:%s", part ? "tokenhash" : lp_kind_name(kind), member->str);
-      argv[a] = owned[a];
-      lengths[a] = (size_t)n;
-    }
-  }
-  redisAppendCommandArgv(redis, (int)argc, argv, lengths);
-  for (size_t a = 1; a < argc; a++) free(owned[a]);
-  free(owned);
-  free(lengths);
-  free(argv);
-}
-
-/* Decodes one record into state (appended; sorted later). 0, or -1 with the reason. */
-static int add_record(lp_state *state, enum lp_kind kind, const char *key, const redisReply *record,
-                      const redisReply *hash, char *error, size_t error_size) {
-  if (record->type != REDIS_REPLY_STRING) {
-    LP_WARN("lp:index:%s names %s but lp:%s:%s is missing; skipped", lp_kind_name(kind), key, lp_kind_name(kind), key);
-    return 0;
-  }
-  ProtobufCMessage *message = protobuf_c_message_unpack(lp_kind_descriptor(kind), &lp_protobuf_allocator, record->len,
-                                                        (const uint8_t *)record->str);
-  if (!message) {
-    snprintf(error, error_size, "lp:%s:%s does not parse as a %s record", lp_kind_name(kind), key, lp_kind_name(kind));
-    return -1;
-  }
-  if (kind != LP_KIND_TOKEN) {
-    lp_state_append(state, kind, key, message);
-    return 0;
-  }
-  lp_token *token = lp_calloc(1, sizeof *token);
-  bool hash_ok = hash && hash->type == REDIS_REPLY_STRING && hash->len == 64;
-  for (size_t b = 0; hash_ok && b < 32; b++) {
-    int high = hex_value(hash->str[2 * b]), low = hex_value(hash->str[2 * b + 1]);
-    if (high < 0 || low < 0)
-      hash_ok = false;
-    else
-      token->hash[b] = (unsigned char)(high * 16 + low);
-  }
-  if (!hash_ok) {
-    snprintf(error, error_size, "lp:tokenhash:%s is missing or not 64 hex digits", key);
-    protobuf_c_message_free_unpacked(message, NULL);
-    free(token);
-    return -1;
-  }
-  token->info = (Leerplek__V1__TokenInfo *)message;
-  lp_state_append(state, kind, key, token);
-  return 0;
-}
-
-/* Loads one kind: SMEMBERS of its index, then its records by MGET in pipelined batches. */
-static int load_kind(redisContext *redis, lp_state *state, enum lp_kind kind, load_timing *timing, char *error,
-                     size_t error_size) {
-  struct timespec started;
-  clock_gettime(CLOCK_MONOTONIC, &started);
-  redisReply *members = redisCommand(redis, "SMEMBERS " LP_INDEX_PREFIX "%s", lp_kind_name(kind));
-  if (!members) {
-    snprintf(error, error_size, "redis SMEMBERS lp:index:%s: %s", lp_kind_name(kind), redis->errstr);
-    return -1;
-  }
-  if (members->type != REDIS_REPLY_ARRAY) {
-    snprintf(error, error_size, "lp:index:%s is not a set", lp_kind_name(kind));
-    freeReplyObject(members);
-    return -1;
-  }
-  timing->read_ms += ms_since(&started);
-  size_t per_record = kind == LP_KIND_TOKEN ? 2 : 1, sent = 0;
-  for (size_t ahead = 0; ahead < LOAD_BATCHES_AHEAD && sent < members->elements; ahead++, sent += LOAD_BATCH)
-    append_batch(redis, kind, members, sent);
-  int rc = 0;
-  for (size_t first = 0; first < members->elements; first += LOAD_BATCH) {
-    clock_gettime(CLOCK_MONOTONIC, &started);
-    void *reply_pointer = NULL;
-    if (redisGetReply(redis, &reply_pointer) != REDIS_OK) {
-      snprintf(error, error_size, "redis MGET lp:%s:*: %s", lp_kind_name(kind), redis->errstr);
-      freeReplyObject(members);
-      return -1; /* the connection is unusable now; the caller frees it */
-    }
-    if (sent < members->elements) {
-      append_batch(redis, kind, members, sent);
-      sent += LOAD_BATCH;
-    }
-    timing->read_ms += ms_since(&started);
-    redisReply *batch = reply_pointer;
-    size_t count = members->elements - first < LOAD_BATCH ? members->elements - first : LOAD_BATCH;
-    clock_gettime(CLOCK_MONOTONIC, &started);
-    if (rc == 0 && (batch->type != REDIS_REPLY_ARRAY || batch->elements != count * per_record)) {
-      snprintf(error, error_size, "redis MGET lp:%s:*: %s", lp_kind_name(kind),
-               batch->type == REDIS_REPLY_ERROR ? batch->str : "unexpected reply");
-      rc = -1;
-    }
-    for (size_t i = 0; rc == 0 && i < count; i++) {
-      const redisReply *record = batch->element[i * per_record];
-      const redisReply *hash = per_record == 2 ? batch->element[i * per_record + 1] : NULL;
-      rc = add_record(state, kind, members->element[first + i]->str, record, hash, error, error_size);
-      if (rc == 0 && record->type == REDIS_REPLY_STRING) timing->records++;
-    }
-    freeReplyObject(batch);
-    timing->decode_ms += ms_since(&started);
-  }
-  freeReplyObject(members);
-  return rc;
-}
-
-/* Loads every kind and sorts each map once; on success fills timing. */
-static int load_state_timed(redisContext *redis, lp_store_prepare_load *prepare, lp_state *state, load_timing *timing,
-                            char *error, size_t error_size) {
-  memset(timing, 0, sizeof *timing);
-  /* The owner's step before the read (the daemon finishes a promote a crash interrupted), so
-   * that what is read is one whole epoch. */
-  if (prepare && prepare(redis, error, error_size) != 0) return -1;
-  for (int kind = 0; kind < LP_KIND_COUNT; kind++)
-    if (load_kind(redis, state, (enum lp_kind)kind, timing, error, error_size) != 0) {
-      lp_state_sort(state); /* the caller frees it: every entry must be a whole one */
-      return -1;
-    }
-  struct timespec started;
-  clock_gettime(CLOCK_MONOTONIC, &started);
-  lp_state_sort(state);
-  timing->build_ms = ms_since(&started);
-  return 0;
-}
-
-/* One info line per load: what it was for and where the time went. */
-static void log_load(const char *what, double connect_ms, const load_timing *timing) {
-  LP_INFO("%s: %zu records in %.0f ms (connect %.0f ms, read %.0f ms, decode %.0f ms, build %.0f ms)", what,
-          timing->records, connect_ms + timing->read_ms + timing->decode_ms + timing->build_ms, connect_ms,
-          timing->read_ms, timing->decode_ms, timing->build_ms);
-}
-
 int lp_store_load_state(redisContext *redis, lp_state *state, char *error, size_t error_size) {
-  load_timing timing;
-  return load_state_timed(redis, NULL, state, &timing, error, error_size);
+  lp_load_timing timing = {0};
+  return lp_load_state(redis, NULL, state, &timing, error, error_size);
 }

@@ -104,8 +104,9 @@ typedef struct lp_store_hooks {
   void *arg;
   /* May be NULL. */
   lp_store_prepare_load *prepare_load;
-  /* A state was loaded: the owner takes *fresh (moved: the store forgets it). reload: after a
-   * lost link or failed write, else the first load in lp_store_start. */
+  /* A state was loaded: the owner takes *fresh and leaves in it the state it replaces, which
+   * the store frees (after a reload on a thread of its own, off the loop). reload: after a lost
+   * link or failed write, else the first load in lp_store_start. */
   void (*state_loaded)(void *arg, lp_state *fresh, bool reload);
   /* One more of counter; may be NULL. */
   void (*count)(void *arg, enum lp_store_counter counter);

@@ -10,10 +10,12 @@
 #include "lp_rematch.h"
 #include "lp_store.h"
 
+/* Swaps: the daemon's state becomes fresh, fresh the replaced one (the store frees it). */
 static void take_state(void *arg, lp_state *fresh, bool reload) {
   lp_daemon *daemon = arg;
-  lp_state_free(&daemon->state);
+  lp_state replaced = daemon->state;
   daemon->state = *fresh;
+  *fresh = replaced;
   /* Re-reads answered during the load were kept: they go out again against the new state. */
   if (reload && daemon->follow) lp_follow_reloaded(daemon->follow);
 }

@@ -5,12 +5,14 @@
 # kills leerplekd with -9 and starts it again, timing start to the first /healthz 200, three
 # times; then kills redis-server and leerplekd both with -9 and times the same (Redis reads its
 # AOF first). Prints one table: seconds to ready against the target, the daemon's own load phases
-# (connect, read, decode, build, from its "state loaded" log line) and the memory of each phase
+# (connect, read, decode, build and the load's wall time, from its "state loaded" log line; the
+# trend's scan and when it listened, from its "start-up" line) and the memory of each phase
 # (leerplekd's VmRSS after the import and after each restart; Redis' used_memory).
 #
 # Not a timed test: run it by hand on an otherwise idle machine.
-#   tests/bench/run-restart-bench.sh [flanders] [germany]       (default: flanders germany)
-# Sizes: flanders = --scale 65 (about 20,000 pupils, 160,000 records; target 1 s);
+#   tests/bench/run-restart-bench.sh [antwerp] [flanders] [germany]   (default: all three)
+# Sizes: antwerp  = --scale 1, the main job's demo (307 pupils, about 2,500 records; target 1 s);
+#        flanders = --scale 65 (about 20,000 pupils, 160,000 records; target 1 s);
 #        germany  = --scale 200, the largest demo (about 61,000 pupils and 490,000 records, the
 #                   record count of a German-size store; target 5 s).
 # Environment (all optional):
@@ -27,12 +29,12 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build_dir=${BENCH_BUILD_DIR:-$repo/build-sbench}
 restarts=${BENCH_RESTARTS:-3}
 sizes=("$@")
-[ ${#sizes[@]} -gt 0 ] || sizes=(flanders germany)
+[ ${#sizes[@]} -gt 0 ] || sizes=(antwerp flanders germany)
 
 die() { echo "run-restart-bench: $*" >&2; exit 1; }
 [[ $restarts =~ ^[0-9]+$ && $restarts -gt 0 ]] || die "BENCH_RESTARTS must be a positive whole number"
 for size in "${sizes[@]}"; do
-  case $size in flanders | germany) ;; *) die "unknown size '$size' (flanders, germany)" ;; esac
+  case $size in antwerp | flanders | germany) ;; *) die "unknown size '$size' (antwerp, flanders, germany)" ;; esac
 done
 for tool in cmake redis-server redis-cli curl awk; do
   command -v "$tool" >/dev/null || die "$tool not found on PATH"
@@ -128,16 +130,24 @@ start_daemon_timed() {
   [[ $ready == 1 ]] || die "leerplekd did not become ready"
   ready_s=$(awk -v a="$started" -v b="$(now_s)" 'BEGIN { printf "%.2f", b - a }')
 }
-# The phases of the last "state loaded" line of the log: "connect read decode build" in ms.
+# The phases of the last start in the log, in ms: "connect read decode build load trend listening"
+# (the "state loaded" line: its phases and its wall time, load; read, decode and build overlap;
+# the "start-up" line: the trend's scan beside the load, and when the daemon was listening).
 load_phases() {
-  grep 'state loaded:' "$work_dir/leerplekd.log" | tail -1 |
-    sed -n 's/.*records in \([0-9]*\) ms (connect \([0-9]*\) ms, read \([0-9]*\) ms, decode \([0-9]*\) ms, build \([0-9]*\) ms).*/\2 \3 \4 \5/p'
+  local loaded started
+  loaded=$(grep 'state loaded:' "$work_dir/leerplekd.log" | tail -1 |
+    sed -n 's/.*records in \([0-9]*\) ms (connect \([0-9]*\) ms, read \([0-9]*\) ms, decode \([0-9]*\) ms, build \([0-9]*\) ms.*/\2 \3 \4 \5 \1/p')
+  started=$(grep 'start-up: listening' "$work_dir/leerplekd.log" | tail -1 |
+    sed -n 's/.*listening \([0-9]*\) ms after start (the trend.s snapshots read in \([0-9]*\) ms.*/\2 \1/p')
+  echo "${loaded:-- - - - -} ${started:-- -}"
 }
 
 declare -a rows results
+row_format='%-9s %8s %-19s %8s %7s  %-7s %7s %6s %6s %6s %6s %6s %6s %8s %9s'
 
 for size in "${sizes[@]}"; do
   case $size in
+    antwerp) scale=1; target=1 ;;
     flanders) scale=65; target=1 ;;
     germany) scale=200; target=5 ;;
   esac
@@ -175,14 +185,16 @@ for size in "${sizes[@]}"; do
     stop_process "$daemon_pid" KILL
     start_daemon_timed
     seconds=$ready_s
-    read -r connect read decode build < <(load_phases) || true
+    read -r connect read decode build load trend listening < <(load_phases) || true
     rss=$(rss_kib "$daemon_pid")
     ready_times+=("$seconds")
-    echo "   restart $run (leerplekd kill -9): ready in $seconds s (load: connect ${connect:-?} ms, read ${read:-?} ms," \
-         "decode ${decode:-?} ms, build ${build:-?} ms); VmRSS $(mib "$rss") MiB"
-    rows+=("$(printf '%-9s %8s %-19s %8s %7s  %-7s %7s %6s %6s %6s %6s %8s' "$size" "$keys" "leerplekd -9 #$run" \
+    echo "   restart $run (leerplekd kill -9): ready in $seconds s (load ${load:-?} ms: connect ${connect:-?} ms," \
+         "read ${read:-?} ms, decode ${decode:-?} ms, build ${build:-?} ms; trend ${trend:-?} ms beside it;" \
+         "listening at ${listening:-?} ms); VmRSS $(mib "$rss") MiB"
+    rows+=("$(printf "$row_format" "$size" "$keys" "leerplekd -9 #$run" \
       "$seconds" "<=${target}" "$(awk -v s="$seconds" -v t="$target" 'BEGIN { print (s + 0 <= t + 0) ? "MET" : "MISSED" }')" \
-      "${connect:--}" "${read:--}" "${decode:--}" "${build:--}" "$(mib "$rss")" "$redis_memory")")
+      "${connect:--}" "${read:--}" "${decode:--}" "${build:--}" "${load:--}" "${trend:--}" "${listening:--}" \
+      "$(mib "$rss")" "$redis_memory")")
   done
 
   median=$(printf '%s\n' "${ready_times[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
@@ -199,10 +211,11 @@ for size in "${sizes[@]}"; do
   start_daemon_timed
   daemon_s=$ready_s
   total=$(awk -v a="$redis_s" -v b="$daemon_s" 'BEGIN { printf "%.2f", a + b }')
-  read -r connect read decode build < <(load_phases) || true
+  read -r connect read decode build load trend listening < <(load_phases) || true
   echo "   redis and leerplekd kill -9: redis loaded its AOF in $redis_s s, leerplekd ready $daemon_s s later"
-  rows+=("$(printf '%-9s %8s %-19s %8s %7s  %-7s %7s %6s %6s %6s %6s %8s' "$size" "$keys" "both -9 (AOF $redis_s s)" \
-    "$total" "-" "-" "${connect:--}" "${read:--}" "${decode:--}" "${build:--}" "$(mib "$(rss_kib "$daemon_pid")")" "$redis_memory")")
+  rows+=("$(printf "$row_format" "$size" "$keys" "both -9 (AOF $redis_s s)" \
+    "$total" "-" "-" "${connect:--}" "${read:--}" "${decode:--}" "${build:--}" "${load:--}" "${trend:--}" \
+    "${listening:--}" "$(mib "$(rss_kib "$daemon_pid")")" "$redis_memory")")
   stop_all
 done
 
@@ -210,10 +223,13 @@ echo
 echo "===================================================================================================================="
 echo "leerplekd start to ready (first /healthz 200), $(nproc) shared cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "===================================================================================================================="
-printf '%-9s %8s %-19s %8s %7s  %-7s %7s %6s %6s %6s %6s %8s\n' size keys restart "ready s" target verdict \
-  "conn ms" "read" "decode" "build" "RSS MiB" "redis MiB"
+printf "$row_format\n" size keys restart "ready s" target verdict "conn ms" "read" "decode" "build" "load" "trend" \
+  "listen" "RSS MiB" "redis MiB"
 printf '%s\n' "${rows[@]}"
-echo "phases: the daemon's own 'state loaded' log line (connect includes waiting while Redis loads);"
+echo "phases, ms: the daemon's own 'state loaded' log line (connect includes waiting while Redis loads; decode"
+echo "and build run on a second thread beside read; load is the wall time of all four), and its 'start-up'"
+echo "line: trend, reading the lp:trend:<day> snapshots beside the load; listen, when it listened (after start);"
+echo "ready s is until the first /healthz 200, which also waits for the write link's first PING."
 echo "RSS: leerplekd's VmRSS once ready; redis MiB: used_memory after the import."
 echo "one line per size for scripts (the median of the leerplekd -9 restarts):"
 printf '%s\n' "${results[@]}"

@@ -294,6 +294,38 @@ static inline int record_agreement_as(leerplek_client *client, uint64_t proposal
   return call_code(client, &request, NULL);
 }
 
+/* get_training of code: its status code (the response, if wanted, in *out). */
+static inline int get_training_code(leerplek_client *client, const char *code, Leerplek__V1__Response **out) {
+  Leerplek__V1__GetTrainingRequest body = LEERPLEK__V1__GET_TRAINING_REQUEST__INIT;
+  body.code = (char *)code;
+  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
+  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_TRAINING;
+  request.get_training = &body;
+  return call_code(client, &request, out);
+}
+
+/* Queues (pipelined) a training written into Redis behind the daemon's back, as lp_store
+ * would write it; the caller reads the two replies. */
+static inline void append_training_behind(redisContext *redis, const char *code, const char *name) {
+  Leerplek__V1__Training training = LEERPLEK__V1__TRAINING__INIT;
+  training.code = (char *)code;
+  training.name = (char *)name;
+  uint8_t packed[64];
+  size_t size = protobuf_c_message_pack(&training.base, packed);
+  redisAppendCommand(redis, "SET lp:training:%s %b", code, packed, size);
+  redisAppendCommand(redis, "SADD lp:index:training %s", code);
+}
+
+/* Reads count pipelined replies, none of them an error. */
+static inline void read_replies(redisContext *redis, int count) {
+  for (int i = 0; i < count; i++) {
+    void *reply = NULL;
+    cr_assert_eq(redisGetReply(redis, &reply), REDIS_OK);
+    cr_assert_neq(((redisReply *)reply)->type, REDIS_REPLY_ERROR);
+    freeReplyObject(reply);
+  }
+}
+
 /* Starts redis and the daemon (with extra flags), and makes the first admin token. */
 static inline void start_all(lp_harness *harness, const char *const *flags) {
   memset(harness, 0, sizeof *harness);

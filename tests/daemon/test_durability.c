@@ -142,37 +142,6 @@ Test(durability, a_hung_redis_times_out_writes_but_not_reads) {
   leerplek_close(client);
 }
 
-/* get_training of code: its status code (the response, if wanted, in *out). */
-static int get_training_code(leerplek_client *client, const char *code, Leerplek__V1__Response **out) {
-  Leerplek__V1__GetTrainingRequest body = LEERPLEK__V1__GET_TRAINING_REQUEST__INIT;
-  body.code = (char *)code;
-  Leerplek__V1__Request request = LEERPLEK__V1__REQUEST__INIT;
-  request.body_case = LEERPLEK__V1__REQUEST__BODY_GET_TRAINING;
-  request.get_training = &body;
-  return call_code(client, &request, out);
-}
-
-/* Queues (pipelined) a training written into Redis behind the daemon's back, as lp_store
- * would write it; the caller reads the two replies. */
-static void append_training_behind(redisContext *redis, const char *code, const char *name) {
-  Leerplek__V1__Training training = LEERPLEK__V1__TRAINING__INIT;
-  training.code = (char *)code;
-  training.name = (char *)name;
-  uint8_t packed[64];
-  size_t size = protobuf_c_message_pack(&training.base, packed);
-  redisAppendCommand(redis, "SET lp:training:%s %b", code, packed, size);
-  redisAppendCommand(redis, "SADD lp:index:training %s", code);
-}
-
-static void read_replies(redisContext *redis, int count) {
-  for (int i = 0; i < count; i++) {
-    void *reply = NULL;
-    cr_assert_eq(redisGetReply(redis, &reply), REDIS_OK);
-    cr_assert_neq(((redisReply *)reply)->type, REDIS_REPLY_ERROR);
-    freeReplyObject(reply);
-  }
-}
-
 /* Redis drops every link of the daemon's; it reconnects and reloads. Frees redis. */
 static void drop_the_daemons_links(redisContext *redis) {
   redisReply *killed = redisCommand(redis, "CLIENT KILL TYPE normal");

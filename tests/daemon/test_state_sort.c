@@ -1,0 +1,60 @@
+/* test_state_sort: in-process, the bulk load's one sort (lp_state_append, lp_state_sort in
+ * lp_state.c), which compares keys by their first 16 bytes as numbers before reading them: its
+ * order must be strcmp's for keys of every length around 8 and 16 bytes, keys sharing long
+ * prefixes and bytes above 0x7f, and a key appended twice keeps one value. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lp_state.h"
+
+static int by_text(const void *left, const void *right) { return strcmp(*(char *const *)left, *(char *const *)right); }
+
+static Leerplek__V1__Training *training_named(const char *code) {
+  Leerplek__V1__Training *training = malloc(sizeof *training);
+  leerplek__v1__training__init(training);
+  training->code = strdup(code);
+  training->name = strdup("");
+  return training;
+}
+
+Test(state_sort, a_bulk_load_is_in_strcmp_order_without_duplicates) {
+  enum { KEYS = 3000 };
+  static char *keys[KEYS];
+  unsigned seed = 12345;
+  const char *stems[] = {
+      "", "V", "VT1", "VT1532/P-", "VT1532/P-03003", "VT1532/P-030030/", "1064991308", "\xc3\xa9t\xc3\xa9"};
+  for (int i = 0; i < KEYS; i++) {
+    char key[64];
+    seed = seed * 1103515245u + 12345u;
+    const char *stem = stems[(seed >> 8) % (sizeof stems / sizeof stems[0])];
+    /* Tails of 0 to 12 characters put the lengths on both sides of 8 and 16. */
+    int tail = (int)((seed >> 16) % 13);
+    snprintf(key, sizeof key, "%s%.*s", stem, tail, "0123456789ab" + (seed >> 4) % 2);
+    if (key[0] == '\0') snprintf(key, sizeof key, "x");
+    keys[i] = strdup(key);
+  }
+  lp_state state;
+  lp_state_init(&state);
+  for (int i = 0; i < KEYS; i++) lp_state_append(&state, LP_KIND_TRAINING, keys[i], training_named(keys[i]));
+  lp_state_sort(&state);
+
+  static char *sorted[KEYS];
+  memcpy(sorted, keys, sizeof keys);
+  qsort(sorted, KEYS, sizeof sorted[0], by_text);
+  size_t distinct = 0;
+  for (int i = 0; i < KEYS; i++)
+    if (i == 0 || strcmp(sorted[i], sorted[distinct - 1]) != 0) sorted[distinct++] = sorted[i];
+  cr_assert_lt(distinct, (size_t)KEYS, "the keys include duplicates");
+  const lp_map *map = &state.maps[LP_KIND_TRAINING];
+  cr_assert_eq(map->count, distinct, "%zu entries for %zu distinct keys", map->count, distinct);
+  for (size_t i = 0; i < distinct; i++) {
+    cr_assert_str_eq(map->entries[i].key, sorted[i], "entry %zu", i);
+    const Leerplek__V1__Training *training = lp_state_get(&state, LP_KIND_TRAINING, sorted[i]);
+    cr_assert_not_null(training, "%s not found", sorted[i]);
+    cr_assert_str_eq(training->code, sorted[i], "the kept value belongs to its key");
+  }
+  lp_state_free(&state);
+  for (int i = 0; i < KEYS; i++) free(keys[i]);
+}
