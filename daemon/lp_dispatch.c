@@ -377,22 +377,51 @@ static int route_request(lp_ctx *ctx, lp_conn *conn, bool *close_after, const ch
   return call->handler(ctx);
 }
 
+/* The pool of the call being handled: its first chunk is kept from call to call, so a get
+ * call unpacks its request and builds its reply without a malloc. Dispatch runs on the loop
+ * only; call_pool_busy guards against a frame handled while another is. */
+static lp_pool call_pool;
+static bool call_pool_busy;
+
+/* Ends a call's pool: the shared one (shared: it was taken from call_pool) is reset and kept,
+ * any other freed. */
+static void give_back_pool(lp_pool *pool, bool shared) {
+  if (!shared) {
+    lp_pool_free(pool);
+    return;
+  }
+  lp_pool_reset(pool);
+  call_pool = *pool;
+  call_pool_busy = false;
+}
+
 static void on_frame(void *arg, lp_conn *conn, const unsigned char *data, size_t size) {
   lp_daemon *daemon = arg;
   lp_reply *reply = lp_reply_open(conn, &daemon->metrics);
-  Leerplek__V1__Request *request = leerplek__v1__request__unpack(&lp_protobuf_allocator, size, data);
+  /* The request and the call's scratch memory share one pool, reused from call to call (see
+   * call_pool); a frame handled inside another (never today) gets a pool of its own. */
+  lp_ctx ctx;
+  memset(&ctx, 0, sizeof ctx);
+  bool shared = !call_pool_busy;
+  if (shared) {
+    ctx.scratch = call_pool;
+    call_pool_busy = true;
+  }
+  ProtobufCAllocator allocator = lp_pool_protobuf_allocator(&ctx.scratch);
+  Leerplek__V1__Request *request = leerplek__v1__request__unpack(&allocator, size, data);
   if (!request) {
     /* protobuf-c says only "NULL"; the frame's size is all we can add. */
     char message[160];
     snprintf(message, sizeof message, "frame of %zu bytes does not parse as a leerplek.v1.Request", size);
     lp_reply_fail(reply, CODE(INVALID_ARGUMENT), "", message, !lp_conn_greeted(conn));
+    give_back_pool(&ctx.scratch, shared);
     return;
   }
   lp_reply_set_request_id(reply, request->request_id);
   if (lp_conn_watching(conn)) {
     lp_reply_fail(reply, CODE(FAILED_PRECONDITION), "body",
                   "this connection is watching (watch): it takes no other calls; open another connection", true);
-    leerplek__v1__request__free_unpacked(request, &lp_protobuf_allocator);
+    give_back_pool(&ctx.scratch, shared);
     return;
   }
 
@@ -400,8 +429,6 @@ static void on_frame(void *arg, lp_conn *conn, const unsigned char *data, size_t
   Leerplek__V1__Status ok_status = LEERPLEK__V1__STATUS__INIT;
   response.request_id = request->request_id;
   response.status = &ok_status;
-  lp_ctx ctx;
-  memset(&ctx, 0, sizeof ctx);
   ctx.daemon = daemon;
   ctx.request = request;
   ctx.frame = data;
@@ -426,6 +453,6 @@ static void on_frame(void *arg, lp_conn *conn, const unsigned char *data, size_t
     LP_DEBUG("connection %s: %s refused: %s (%s)", lp_conn_peer(conn), call_name, ctx.message, ctx.field);
     lp_reply_fail(reply, ctx.code, ctx.field, ctx.message, close_after);
   }
-  lp_scratch_free(&ctx);
-  leerplek__v1__request__free_unpacked(request, &lp_protobuf_allocator);
+  /* The request lives in the pool too: one reset frees both, no free_unpacked walk. */
+  give_back_pool(&ctx.scratch, shared);
 }
