@@ -164,6 +164,10 @@ static size_t utf8_sequence(const unsigned char *text, size_t remaining, uint32_
 static bool check_text_bytes(lp_ctx *ctx, const unsigned char *bytes, size_t length, const char *field,
                              bool allow_newlines) {
   for (size_t i = 0; i < length;) {
+    if (bytes[i] >= 0x20 && bytes[i] < 0x7F) { /* printable ASCII: nearly every byte of every request */
+      i++;
+      continue;
+    }
     uint32_t code_point = 0;
     size_t step = utf8_sequence(bytes + i, length - i, &code_point);
     if (step == 0) return lp_fail(ctx, INVALID, field, "%s is not valid UTF-8 (at byte %zu)", field, i), false;
