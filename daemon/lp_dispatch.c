@@ -377,6 +377,121 @@ static int route_request(lp_ctx *ctx, lp_conn *conn, bool *close_after, const ch
   return call->handler(ctx);
 }
 
+/* ---- unpacking a simple request without protobuf-c ------------------------------------ */
+
+/* Reads a base-128 varint at *at (at most 10 bytes); false when the bytes end first. */
+static bool read_varint(const uint8_t *data, size_t size, size_t *at, uint64_t *value) {
+  *value = 0;
+  for (unsigned shift = 0; shift < 70 && *at < size; shift += 7) {
+    uint8_t byte = data[(*at)++];
+    *value |= (uint64_t)(byte & 0x7F) << shift;
+    if (!(byte & 0x80)) return true;
+  }
+  return false;
+}
+
+/* A length-delimited value at *at: its bytes and length; false when it runs past the end. */
+static bool read_bytes(const uint8_t *data, size_t size, size_t *at, const uint8_t **bytes, size_t *length) {
+  uint64_t value = 0;
+  if (!read_varint(data, size, at, &value) || value > size - *at) return false;
+  *bytes = data + *at;
+  *length = (size_t)value;
+  *at += (size_t)value;
+  return true;
+}
+
+/* As protobuf-c stores a string: the bytes, then a NUL (one sent inside cuts the C string short,
+ * which lp_check_request_text refuses anyway). */
+static char *pool_string(lp_pool *pool, const uint8_t *bytes, size_t length) {
+  char *text = lp_pool_alloc_raw(pool, length + 1);
+  memcpy(text, bytes, length);
+  text[length] = '\0';
+  return text;
+}
+
+/* Whether message is a call made of singular strings only (the get calls: get_pupil's school_id
+ * and pupil_ref...), the shape unpack_simple_request knows. */
+static bool only_strings(const ProtobufCMessageDescriptor *message) {
+  if (message->n_fields > 8) return false;
+  for (unsigned i = 0; i < message->n_fields; i++)
+    if (message->fields[i].type != PROTOBUF_C_TYPE_STRING || message->fields[i].label != PROTOBUF_C_LABEL_NONE)
+      return false;
+  return true;
+}
+
+/* Unpacks a Request of request_id, token and one call made of strings only, each field at most
+ * once, into pool; NULL for anything else (protobuf-c unpacks that), so the result is what
+ * protobuf-c would give (debug builds check it). protobuf-c's unpack of a Request costs more
+ * than the rest of a get call: it initialises and scans all of Request's hundred fields. */
+static Leerplek__V1__Request *unpack_simple_request(lp_pool *pool, const uint8_t *data, size_t size) {
+  const ProtobufCMessageDescriptor *descriptor = &leerplek__v1__request__descriptor;
+  Leerplek__V1__Request *request = lp_pool_alloc_raw(pool, sizeof *request);
+  leerplek__v1__request__init(request);
+  bool seen_id = false, seen_token = false;
+  for (size_t at = 0; at < size;) {
+    uint64_t key = 0;
+    if (!read_varint(data, size, &at, &key)) return NULL;
+    uint64_t number = key >> 3;
+    unsigned wire_type = (unsigned)(key & 7);
+    if (number == 1 && wire_type == 0 && !seen_id) {
+      if (!read_varint(data, size, &at, &request->request_id)) return NULL;
+      seen_id = true;
+      continue;
+    }
+    const uint8_t *bytes;
+    size_t length;
+    if (wire_type != 2 || !read_bytes(data, size, &at, &bytes, &length)) return NULL;
+    if (number == 2 && !seen_token) {
+      request->token = pool_string(pool, bytes, length);
+      seen_token = true;
+      continue;
+    }
+    const ProtobufCFieldDescriptor *field =
+        number <= 0xFFFF ? protobuf_c_message_descriptor_get_field(descriptor, (unsigned)number) : NULL;
+    if (!field || request->body_case != LEERPLEK__V1__REQUEST__BODY__NOT_SET ||
+        field->type != PROTOBUF_C_TYPE_MESSAGE || !(field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ||
+        !only_strings(field->descriptor))
+      return NULL;
+    const ProtobufCMessageDescriptor *call = field->descriptor;
+    ProtobufCMessage *body = lp_pool_alloc_raw(pool, call->sizeof_message);
+    protobuf_c_message_init(call, body);
+    unsigned seen = 0;
+    for (size_t inner = 0; inner < length;) {
+      uint64_t inner_key = 0;
+      const uint8_t *text;
+      size_t text_length;
+      if (!read_varint(bytes, length, &inner, &inner_key) || (inner_key & 7) != 2 || inner_key >> 3 > 0xFFFF)
+        return NULL;
+      const ProtobufCFieldDescriptor *string =
+          protobuf_c_message_descriptor_get_field(call, (unsigned)(inner_key >> 3));
+      if (!string || !read_bytes(bytes, length, &inner, &text, &text_length)) return NULL;
+      unsigned bit = 1u << (unsigned)(string - call->fields);
+      if (seen & bit) return NULL;
+      seen |= bit;
+      *(char **)((char *)body + string->offset) = pool_string(pool, text, text_length);
+    }
+    *(uint32_t *)((char *)request + field->quantifier_offset) = field->id;
+    *(ProtobufCMessage **)((char *)request + field->offset) = body;
+  }
+#ifndef NDEBUG
+  /* Debug builds (the sanitised tests) check it against protobuf-c's own unpack. */
+  Leerplek__V1__Request *expected = leerplek__v1__request__unpack(&lp_protobuf_allocator, size, data);
+  size_t expected_size = expected ? protobuf_c_message_get_packed_size(&expected->base) : 0;
+  size_t got_size = protobuf_c_message_get_packed_size(&request->base);
+  unsigned char *expected_bytes = lp_malloc(expected_size + 1), *got_bytes = lp_malloc(got_size + 1);
+  if (expected) protobuf_c_message_pack(&expected->base, expected_bytes);
+  protobuf_c_message_pack(&request->base, got_bytes);
+  if (!expected || expected_size != got_size || memcmp(expected_bytes, got_bytes, got_size) != 0) {
+    LP_ERROR("unpack_simple_request: the request differs from protobuf-c's (body %d)", (int)request->body_case);
+    abort();
+  }
+  free(expected_bytes);
+  free(got_bytes);
+  leerplek__v1__request__free_unpacked(expected, &lp_protobuf_allocator);
+#endif
+  return request;
+}
+
 /* The pool of the call being handled: its first chunk is kept from call to call, so a get
  * call unpacks its request and builds its reply without a malloc. Dispatch runs on the loop
  * only; call_pool_busy guards against a frame handled while another is. */
@@ -407,8 +522,11 @@ static void on_frame(void *arg, lp_conn *conn, const unsigned char *data, size_t
     ctx.scratch = call_pool;
     call_pool_busy = true;
   }
-  ProtobufCAllocator allocator = lp_pool_protobuf_allocator(&ctx.scratch);
-  Leerplek__V1__Request *request = leerplek__v1__request__unpack(&allocator, size, data);
+  Leerplek__V1__Request *request = unpack_simple_request(&ctx.scratch, data, size);
+  if (!request) { /* what it left in the pool goes with the pool */
+    ProtobufCAllocator allocator = lp_pool_protobuf_allocator(&ctx.scratch);
+    request = leerplek__v1__request__unpack(&allocator, size, data);
+  }
   if (!request) {
     /* protobuf-c says only "NULL"; the frame's size is all we can add. */
     char message[160];

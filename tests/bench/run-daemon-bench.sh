@@ -7,7 +7,7 @@
 # its VmRSS after each run, and prints one table with the ratios against the targets. Then (issue
 # 15) it runs tests/bench/run-restart-bench.sh with the same binaries: start to ready after a
 # kill -9 at each size of BENCH_RESTART_SIZES, and ends with the issue's rows (reads at depth P
-# against redis GET, start to ready) beside their targets. Everything it starts is stopped on
+# against redis GET, writes' p99 at C connections, start to ready) beside their targets. Everything it starts is stopped on
 # exit (the restart benchmark stops its own).
 #
 # Not a timed test: run it by hand on an otherwise idle machine.
@@ -297,6 +297,11 @@ ratio16=$(awk -v a="${rps[lp_read_$pipeline]}" -v b="${rps[redis_get_$pipeline]}
 printf "  %-44s %11sx %9sx  %s   (%s vs %s req/s; leerplekd RSS %s MiB)\n" "reads P=$pipeline vs redis GET P=$pipeline, same connections" \
   "$ratio16" ">=0.8" "$(awk -v r="$ratio16" 'BEGIN { print (r + 0 >= 0.8) ? "MET" : "MISSED" }')" \
   "${rps[lp_read_$pipeline]}" "${rps[redis_get_$pipeline]}" "${daemon_rss[lp_read_$pipeline]:--}"
+write_p99=${p99[lp_write_1]:--}
+printf "  %-44s %10sms %8sms  %s   (%s writes/s, %sx redis SET P=1 (%s/s, p99 %s ms); appendfsync %s)\n" \
+  "writes P=1 at $connections connections, p99" "$write_p99" "<=1" "$(p99_verdict lp_write_1)" "${rps[lp_write_1]}" \
+  "$(awk -v a="${rps[lp_write_1]}" -v b="${rps[redis_set_1]}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')" \
+  "${rps[redis_set_1]}" "${p99[redis_set_1]}" "$appendfsync"
 while read -r line; do
   [[ -n $line ]] || continue
   printf "  %-44s %11ss %9ss  %s   (%s keys; leerplekd RSS %s MiB once ready, %s MiB after the import; redis %s MiB)\n" \
