@@ -95,3 +95,24 @@ static void protobuf_pool_free(void *pool, void *block) {
 ProtobufCAllocator lp_pool_protobuf_allocator(lp_pool *pool) {
   return (ProtobufCAllocator){protobuf_pool_alloc, protobuf_pool_free, pool};
 }
+
+void *lp_recycler_get(lp_recycler *recycler, size_t size) {
+  recycler->size = size;
+  void *object = recycler->free_list;
+  if (!object) return lp_calloc(1, size);
+  recycler->free_list = *(void **)object;
+  recycler->kept--;
+  memset(object, 0, size);
+  return object;
+}
+
+void lp_recycler_put(lp_recycler *recycler, void *object) {
+  if (!object) return;
+  if (!POOL_CHUNKS || recycler->kept >= LP_RECYCLER_KEEP) {
+    free(object);
+    return;
+  }
+  *(void **)object = recycler->free_list;
+  recycler->free_list = object;
+  recycler->kept++;
+}
