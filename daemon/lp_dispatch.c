@@ -3,6 +3,7 @@
  * now or (for writes) when the store confirms the MULTI/EXEC. */
 #include "lp_dispatch.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,7 +188,11 @@ static unsigned char *pack_get_reply(lp_ctx *ctx, Leerplek__V1__Response *respon
   /* The body, a Get*Response, must hold nothing but its record for the bytes below to be it. */
   if (!body || body->descriptor->n_fields != 1 || body->n_unknown_fields != 0) return NULL;
   size_t record_size = 0;
-  const uint8_t *bytes = record ? lp_state_packed(&ctx->daemon->state, kind, record_key, record, &record_size) : NULL;
+  /* Where each recently read record sits in its map, by its pointer (checked before use). */
+  static size_t hints[LP_KIND_COUNT][256];
+  size_t *hint = &hints[kind][((uintptr_t)record >> 4) & 255];
+  const uint8_t *bytes =
+      record ? lp_state_packed_hinted(&ctx->daemon->state, kind, record_key, record, &record_size, hint) : NULL;
   if (!bytes) return NULL;
   const ProtobufCFieldDescriptor *field =
       protobuf_c_message_descriptor_get_field(&leerplek__v1__response__descriptor, (unsigned)response->body_case);
