@@ -840,15 +840,7 @@ static void flush_batch(evutil_socket_t fd, short events, void *arg) {
       pending->unconfirmed = !queued;
     }
   }
-  if (rc == REDIS_OK) {
-    /* hiredis would write the batch only when the loop next reports the socket writable: one
-     * more loop iteration (with every other ready connection handled first) before Redis sees
-     * it. Run as flush_event (events set) nothing of hiredis is on the stack, so once connected
-     * (hiredis finishes a connect from its own event) write now;
-     * what the socket does not take, and errors, hiredis handles as it would from its event. */
-    if (events && store->connected) redisAsyncHandleWrite(store->redis);
-    return;
-  }
+  if (rc == REDIS_OK) return;
   /* Not sent whole (link down or going down, out of memory): outcome unknown, as for a lost
    * link; Redis discards a half-sent MULTI block when the link is reset. These are the newest
    * commits: anything older is already with hiredis. */
