@@ -4,7 +4,8 @@
 # daemon, a 127.0.0.1 TCP port for redis-benchmark, AOF on as in production, data in a temp dir)
 # and leerplekd against it, runs redis-benchmark GET/SET and leerplek-bench reads/writes at the
 # same connections and pipeline depths, measures the daemon's memory per idle connection and
-# its VmRSS after each run, and prints one table with the ratios against the targets. Then (issue
+# its VmRSS after each run and Redis' time per write by command (INFO commandstats), and prints
+# one table with the ratios against the targets. Then (issue
 # 15) it runs tests/bench/run-restart-bench.sh with the same binaries: start to ready after a
 # kill -9 at each size of BENCH_RESTART_SIZES, and ends with the issue's rows (reads at depth P
 # against redis GET, writes' p99 at C connections, start to ready) beside their targets. Everything it starts is stopped on
@@ -160,7 +161,7 @@ redis_requests() { # pipeline
   echo $(( rate * run_seconds > 100000 ? rate * run_seconds : 100000 ))
 }
 
-declare -A rps p50 p99 p999 client_cpu daemon_cores redis_cores daemon_us daemon_rss
+declare -A rps p50 p99 p999 client_cpu daemon_cores redis_cores daemon_us daemon_rss redis_per_call
 clock_ticks=$(getconf CLK_TCK)
 # CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat.
 cpu_seconds() { awk -v hz="$clock_ticks" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"; }
@@ -191,6 +192,7 @@ leerplek_run() { # mix pipeline key
   local daemon_before redis_before
   daemon_before=$(cpu_seconds "$daemon_pid")
   redis_before=$(cpu_seconds "$redis_pid")
+  redis-cli -s "$redis_socket" config resetstat >/dev/null # per-command times of this run alone
   output=$("$bench" --address "$daemon_address" --token "$admin_token" --skip-preload --mix "$1" \
              -c "$connections" -P "$2" -n 0 --duration "$run_seconds") || status=$?
   local daemon_used redis_used
@@ -216,6 +218,23 @@ leerplek_run() { # mix pipeline key
   daemon_us[$3]=$(awk -v u="$daemon_used" -v r="${rps[$3]}" -v s="${seconds:-0}" \
                     'BEGIN { if (r * s > 0) printf "%.2f", u * 1e6 / (r * s); else print "-" }')
   daemon_rss[$3]=$(awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$daemon_pid/status")
+  # Where Redis' time goes per acknowledged call (INFO commandstats: usec of each command over
+  # the calls made), the largest first: for writes the block's commands, the event script and
+  # the follower's re-read.
+  redis_per_call[$3]=$(redis-cli -s "$redis_socket" info commandstats | tr -d '\r' |
+    awk -F'[:,=]' -v calls="$(awk -v r="${rps[$3]}" -v s="${seconds:-0}" 'BEGIN { printf "%.0f", r * s }')" '
+      /^cmdstat_/ && $1 !~ /config/ { sub(/^cmdstat_/, "", $1); usec[$1] = $5 }
+      END {
+        if (calls <= 0) { print "-"; exit }
+        line = ""
+        n = 0
+        while (n < 7) {
+          best = ""; for (c in usec) if (best == "" || usec[c] > usec[best]) best = c
+          if (best == "" || usec[best] <= 0) break
+          line = line sprintf(" %s %.1f", tolower(best), usec[best] / calls); delete usec[best]; n++
+        }
+        print line
+      }')
 }
 
 # Each leerplek run follows the redis run it is compared with, so that a change in the
@@ -269,6 +288,12 @@ printf "  %-14s %10s %10s %10s %22s %18s\n" "run" "leerplekd" "redis" "bench" "l
 for key in lp_read_1 "lp_read_$pipeline" lp_write_1 "lp_write_$pipeline"; do
   printf "  %-14s %10s %10s %10s %22s %18s\n" "$key" "${daemon_cores[$key]:--}" "${redis_cores[$key]:--}" \
     "${client_cpu[$key]:--}" "${daemon_us[$key]:--}" "${daemon_rss[$key]:--}"
+done
+echo
+echo "Redis' time per leerplek call (INFO commandstats over the run, us per acknowledged call, by command;"
+echo "exec includes the commands of its block, eval those its script calls):"
+for key in lp_write_1 "lp_write_$pipeline"; do
+  printf "  %-14s %s\n" "$key" "${redis_per_call[$key]:--}"
 done
 echo
 echo "reads: get_training/get_vacancy/get_pupil from memory; writes: upsert_training/update_vacancy, acknowledged after MULTI/EXEC"
