@@ -131,8 +131,8 @@ int lp_handle_register_pupil(lp_ctx *ctx) {
 Leerplek__V1__Pupil *lp_visible_pupil(lp_ctx *ctx, const char *school_id, const char *ref, const char *call,
                                       char key[LP_MAX_KEY]) {
   char school_field[96], ref_field[96];
-  snprintf(school_field, sizeof school_field, "%s.school_id", call);
-  snprintf(ref_field, sizeof ref_field, "%s.pupil_ref", call);
+  lp_concat(school_field, sizeof school_field, call, ".school_id", "");
+  lp_concat(ref_field, sizeof ref_field, call, ".pupil_ref", "");
   const char *school = NULL;
   if (!lp_resolve_school(ctx, school_id, school_field, &school) || !lp_check_id(ctx, ref, ref_field)) return NULL;
   lp_pupil_key(school, ref, key);

@@ -99,7 +99,9 @@ int lp_auth_check(const lp_state *state, const char *text, long long now, lp_tok
     return unauthenticated;
   }
   who->role = token->info->role;
-  snprintf(who->scope_id, sizeof who->scope_id, "%s", token->info->scope_id);
+  size_t scope_length = strnlen(token->info->scope_id, sizeof who->scope_id - 1); /* as snprintf would cut it */
+  memcpy(who->scope_id, token->info->scope_id, scope_length);
+  who->scope_id[scope_length] = '\0';
   memcpy(who->token_id, id, sizeof id);
   return 0;
 }

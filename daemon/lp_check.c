@@ -164,6 +164,10 @@ static size_t utf8_sequence(const unsigned char *text, size_t remaining, uint32_
 static bool check_text_bytes(lp_ctx *ctx, const unsigned char *bytes, size_t length, const char *field,
                              bool allow_newlines) {
   for (size_t i = 0; i < length;) {
+    if (bytes[i] >= 0x20 && bytes[i] < 0x7F) { /* printable ASCII: nearly every byte of every request */
+      i++;
+      continue;
+    }
     uint32_t code_point = 0;
     size_t step = utf8_sequence(bytes + i, length - i, &code_point);
     if (step == 0) return lp_fail(ctx, INVALID, field, "%s is not valid UTF-8 (at byte %zu)", field, i), false;
@@ -209,6 +213,36 @@ static bool read_varint(const uint8_t *data, size_t size, size_t *at, uint64_t *
   return false;
 }
 
+/* Appends ".name" (no dot at the start) and "[index]" when index >= 0 to the field path at
+ * length, NUL-terminated; the bytes added, 0 (and nothing added) when they do not fit. Every
+ * string of every request passes here, so no snprintf. */
+static size_t append_path(char *path, size_t length, size_t size, const char *name, int index) {
+  char digits[12];
+  size_t digit_count = 0;
+  if (index >= 0) {
+    unsigned value = (unsigned)index;
+    do digits[digit_count++] = (char)('0' + value % 10), value /= 10;
+    while (value);
+  }
+  size_t name_length = strlen(name), dot = length ? 1 : 0;
+  size_t added = dot + name_length + (index >= 0 ? digit_count + 2 : 0);
+  if (added >= size - length) {
+    path[length] = '\0';
+    return 0;
+  }
+  char *out = path + length;
+  if (dot) *out++ = '.';
+  memcpy(out, name, name_length);
+  out += name_length;
+  if (index >= 0) {
+    *out++ = '[';
+    while (digit_count) *out++ = digits[--digit_count];
+    *out++ = ']';
+  }
+  *out = '\0';
+  return added;
+}
+
 /* Walks one message's wire bytes with its descriptor, checking every string field (nested ones
  * too) as it was sent: protobuf-c hands strings over NUL-terminated, so a field holding
  * "abc\0def" would otherwise be seen, checked and stored as "abc". path is the field path so
@@ -237,16 +271,11 @@ static bool check_wire(lp_ctx *ctx, const ProtobufCMessageDescriptor *message, c
     if (!field || (field->type != PROTOBUF_C_TYPE_STRING && field->type != PROTOBUF_C_TYPE_MESSAGE)) continue;
     size_t index = (size_t)(field - message->fields);
     unsigned occurrence = index < 64 ? occurrences[index]++ : 0;
-    int written =
-        field->label == PROTOBUF_C_LABEL_REPEATED
-            ? snprintf(path + path_length, path_size - path_length, "%s%s[%u]", path_length ? "." : "", field->name,
-                       occurrence)
-            : snprintf(path + path_length, path_size - path_length, "%s%s", path_length ? "." : "", field->name);
-    if (written < 0 || (size_t)written >= path_size - path_length) written = 0;
-    bool ok =
-        field->type == PROTOBUF_C_TYPE_STRING
-            ? check_text_bytes(ctx, value, (size_t)length, path, allows_newlines(message, field))
-            : check_wire(ctx, field->descriptor, value, (size_t)length, path, path_length + (size_t)written, path_size);
+    size_t written = append_path(path, path_length, path_size, field->name,
+                                 field->label == PROTOBUF_C_LABEL_REPEATED ? (int)occurrence : -1);
+    bool ok = field->type == PROTOBUF_C_TYPE_STRING
+                  ? check_text_bytes(ctx, value, (size_t)length, path, allows_newlines(message, field))
+                  : check_wire(ctx, field->descriptor, value, (size_t)length, path, path_length + written, path_size);
     path[path_length] = '\0';
     if (!ok) return false;
   }
@@ -416,8 +445,21 @@ bool lp_page_token_read(lp_ctx *ctx, const char *call, const ProtobufCMessage *r
   return true;
 }
 
+void lp_concat(char *out, size_t size, const char *first, const char *second, const char *third) {
+  if (size == 0) return;
+  size_t used = 0;
+  const char *parts[3] = {first, second, third};
+  for (int i = 0; i < 3; i++) {
+    size_t length = strlen(parts[i]);
+    if (length > size - 1 - used) length = size - 1 - used;
+    memcpy(out + used, parts[i], length);
+    used += length;
+  }
+  out[used] = '\0';
+}
+
 void lp_pupil_key(const char *school_id, const char *ref, char key[LP_MAX_KEY]) {
-  snprintf(key, LP_MAX_KEY, "%s/%s", school_id, ref);
+  lp_concat(key, LP_MAX_KEY, school_id, "/", ref);
 }
 
 bool lp_is_school(const lp_ctx *ctx) { return ctx->who.role == LEERPLEK__V1__ROLE__ROLE_SCHOOL; }

@@ -3,6 +3,7 @@
  * now or (for writes) when the store confirms the MULTI/EXEC. */
 #include "lp_dispatch.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,7 +188,11 @@ static unsigned char *pack_get_reply(lp_ctx *ctx, Leerplek__V1__Response *respon
   /* The body, a Get*Response, must hold nothing but its record for the bytes below to be it. */
   if (!body || body->descriptor->n_fields != 1 || body->n_unknown_fields != 0) return NULL;
   size_t record_size = 0;
-  const uint8_t *bytes = record ? lp_state_packed(&ctx->daemon->state, kind, record_key, record, &record_size) : NULL;
+  /* Where each recently read record sits in its map, by its pointer (checked before use). */
+  static size_t hints[LP_KIND_COUNT][256];
+  size_t *hint = &hints[kind][((uintptr_t)record >> 4) & 255];
+  const uint8_t *bytes =
+      record ? lp_state_packed_hinted(&ctx->daemon->state, kind, record_key, record, &record_size, hint) : NULL;
   if (!bytes) return NULL;
   const ProtobufCFieldDescriptor *field =
       protobuf_c_message_descriptor_get_field(&leerplek__v1__response__descriptor, (unsigned)response->body_case);
@@ -334,7 +339,9 @@ static bool has_unknown_call(const Leerplek__V1__Request *request) {
 }
 
 /* Routes the request; call_name and the reply's metrics row name the call once it is known. */
-static int route_request(lp_ctx *ctx, lp_conn *conn, bool *close_after, const char **call_name) {
+/* text_checked: every string of the frame is printable ASCII already (unpack_simple_request),
+ * which lp_check_request_text would pass. */
+static int route_request(lp_ctx *ctx, lp_conn *conn, bool *close_after, const char **call_name, bool text_checked) {
   const Leerplek__V1__Request *request = ctx->request;
   if (request->body_case == LEERPLEK__V1__REQUEST__BODY_HELLO) {
     *call_name = "hello";
@@ -358,7 +365,13 @@ static int route_request(lp_ctx *ctx, lp_conn *conn, bool *close_after, const ch
   ctx->call_name = call->name;
   lp_reply_set_row(ctx->reply, 2u + (unsigned)(call - routes));
   /* Text first: a request whose strings are not what its C strings say is judged as sent. */
-  if (!lp_check_request_text(ctx, ctx->frame, ctx->frame_size)) return -1;
+  if (!text_checked && !lp_check_request_text(ctx, ctx->frame, ctx->frame_size)) return -1;
+#ifndef NDEBUG
+  if (text_checked && !lp_check_request_text(ctx, ctx->frame, ctx->frame_size)) {
+    LP_ERROR("route_request: printable ASCII text failed lp_check_request_text: %s", ctx->message);
+    abort();
+  }
+#endif
   if (ctx->daemon->stopping) return lp_fail(ctx, CODE(UNAVAILABLE), "", "the daemon is shutting down");
   if (!lp_store_loaded(ctx->daemon->store))
     return lp_fail(ctx, CODE(UNAVAILABLE), "", "the daemon is starting (state not loaded yet)");
@@ -377,22 +390,175 @@ static int route_request(lp_ctx *ctx, lp_conn *conn, bool *close_after, const ch
   return call->handler(ctx);
 }
 
+/* ---- unpacking a simple request without protobuf-c ------------------------------------ */
+
+/* Reads a base-128 varint at *at (at most 10 bytes); false when the bytes end first. */
+static bool read_varint(const uint8_t *data, size_t size, size_t *at, uint64_t *value) {
+  *value = 0;
+  for (unsigned shift = 0; shift < 70 && *at < size; shift += 7) {
+    uint8_t byte = data[(*at)++];
+    *value |= (uint64_t)(byte & 0x7F) << shift;
+    if (!(byte & 0x80)) return true;
+  }
+  return false;
+}
+
+/* A length-delimited value at *at: its bytes and length; false when it runs past the end. */
+static bool read_bytes(const uint8_t *data, size_t size, size_t *at, const uint8_t **bytes, size_t *length) {
+  uint64_t value = 0;
+  if (!read_varint(data, size, at, &value) || value > size - *at) return false;
+  *bytes = data + *at;
+  *length = (size_t)value;
+  *at += (size_t)value;
+  return true;
+}
+
+/* As protobuf-c stores a string: the bytes, then a NUL (one sent inside cuts the C string short,
+ * which lp_check_request_text refuses anyway). *printable stays true while every byte is
+ * printable ASCII (text lp_check_request_text would pass). */
+static char *pool_string(lp_pool *pool, const uint8_t *bytes, size_t length, bool *printable) {
+  char *text = lp_pool_alloc_raw(pool, length + 1);
+  for (size_t i = 0; i < length; i++) {
+    *printable = *printable && bytes[i] >= 0x20 && bytes[i] < 0x7F;
+    text[i] = (char)bytes[i];
+  }
+  text[length] = '\0';
+  return text;
+}
+
+/* Whether message is a call made of singular strings only (the get calls: get_pupil's school_id
+ * and pupil_ref...), the shape unpack_simple_request knows. */
+static bool only_strings(const ProtobufCMessageDescriptor *message) {
+  if (message->n_fields > 8) return false;
+  for (unsigned i = 0; i < message->n_fields; i++)
+    if (message->fields[i].type != PROTOBUF_C_TYPE_STRING || message->fields[i].label != PROTOBUF_C_LABEL_NONE)
+      return false;
+  return true;
+}
+
+/* Unpacks a Request of request_id, token and one call made of strings only, each field at most
+ * once, into pool; NULL for anything else (protobuf-c unpacks that), so the result is what
+ * protobuf-c would give (debug builds check it); *printable as pool_string says. protobuf-c's unpack of a Request costs
+ * more than the rest of a get call: it initialises and scans all of Request's hundred fields. */
+static Leerplek__V1__Request *unpack_simple_request(lp_pool *pool, const uint8_t *data, size_t size, bool *printable) {
+  const ProtobufCMessageDescriptor *descriptor = &leerplek__v1__request__descriptor;
+  Leerplek__V1__Request *request = lp_pool_alloc_raw(pool, sizeof *request);
+  leerplek__v1__request__init(request);
+  bool seen_id = false, seen_token = false;
+  for (size_t at = 0; at < size;) {
+    uint64_t key = 0;
+    if (!read_varint(data, size, &at, &key)) return NULL;
+    uint64_t number = key >> 3;
+    unsigned wire_type = (unsigned)(key & 7);
+    if (number == 1 && wire_type == 0 && !seen_id) {
+      if (!read_varint(data, size, &at, &request->request_id)) return NULL;
+      seen_id = true;
+      continue;
+    }
+    const uint8_t *bytes;
+    size_t length;
+    if (wire_type != 2 || !read_bytes(data, size, &at, &bytes, &length)) return NULL;
+    if (number == 2 && !seen_token) {
+      request->token = pool_string(pool, bytes, length, printable);
+      seen_token = true;
+      continue;
+    }
+    const ProtobufCFieldDescriptor *field =
+        number <= 0xFFFF ? protobuf_c_message_descriptor_get_field(descriptor, (unsigned)number) : NULL;
+    if (!field || request->body_case != LEERPLEK__V1__REQUEST__BODY__NOT_SET ||
+        field->type != PROTOBUF_C_TYPE_MESSAGE || !(field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ||
+        !only_strings(field->descriptor))
+      return NULL;
+    const ProtobufCMessageDescriptor *call = field->descriptor;
+    ProtobufCMessage *body = lp_pool_alloc_raw(pool, call->sizeof_message);
+    protobuf_c_message_init(call, body);
+    unsigned seen = 0;
+    for (size_t inner = 0; inner < length;) {
+      uint64_t inner_key = 0;
+      const uint8_t *text;
+      size_t text_length;
+      if (!read_varint(bytes, length, &inner, &inner_key) || (inner_key & 7) != 2 || inner_key >> 3 > 0xFFFF)
+        return NULL;
+      const ProtobufCFieldDescriptor *string =
+          protobuf_c_message_descriptor_get_field(call, (unsigned)(inner_key >> 3));
+      if (!string || !read_bytes(bytes, length, &inner, &text, &text_length)) return NULL;
+      unsigned bit = 1u << (unsigned)(string - call->fields);
+      if (seen & bit) return NULL;
+      seen |= bit;
+      *(char **)((char *)body + string->offset) = pool_string(pool, text, text_length, printable);
+    }
+    *(uint32_t *)((char *)request + field->quantifier_offset) = field->id;
+    *(ProtobufCMessage **)((char *)request + field->offset) = body;
+  }
+#ifndef NDEBUG
+  /* Debug builds (the sanitised tests) check it against protobuf-c's own unpack. */
+  Leerplek__V1__Request *expected = leerplek__v1__request__unpack(&lp_protobuf_allocator, size, data);
+  size_t expected_size = expected ? protobuf_c_message_get_packed_size(&expected->base) : 0;
+  size_t got_size = protobuf_c_message_get_packed_size(&request->base);
+  unsigned char *expected_bytes = lp_malloc(expected_size + 1), *got_bytes = lp_malloc(got_size + 1);
+  if (expected) protobuf_c_message_pack(&expected->base, expected_bytes);
+  protobuf_c_message_pack(&request->base, got_bytes);
+  if (!expected || expected_size != got_size || memcmp(expected_bytes, got_bytes, got_size) != 0) {
+    LP_ERROR("unpack_simple_request: the request differs from protobuf-c's (body %d)", (int)request->body_case);
+    abort();
+  }
+  free(expected_bytes);
+  free(got_bytes);
+  leerplek__v1__request__free_unpacked(expected, &lp_protobuf_allocator);
+#endif
+  return request;
+}
+
+/* The pool of the call being handled: its first chunk is kept from call to call, so a get
+ * call unpacks its request and builds its reply without a malloc. Dispatch runs on the loop
+ * only; call_pool_busy guards against a frame handled while another is. */
+static lp_pool call_pool;
+static bool call_pool_busy;
+
+/* Ends a call's pool: the shared one (shared: it was taken from call_pool) is reset and kept,
+ * any other freed. */
+static void give_back_pool(lp_pool *pool, bool shared) {
+  if (!shared) {
+    lp_pool_free(pool);
+    return;
+  }
+  lp_pool_reset(pool);
+  call_pool = *pool;
+  call_pool_busy = false;
+}
+
 static void on_frame(void *arg, lp_conn *conn, const unsigned char *data, size_t size) {
   lp_daemon *daemon = arg;
   lp_reply *reply = lp_reply_open(conn, &daemon->metrics);
-  Leerplek__V1__Request *request = leerplek__v1__request__unpack(&lp_protobuf_allocator, size, data);
+  /* The request and the call's scratch memory share one pool, reused from call to call (see
+   * call_pool); a frame handled inside another (never today) gets a pool of its own. */
+  lp_ctx ctx;
+  memset(&ctx, 0, sizeof ctx);
+  bool shared = !call_pool_busy;
+  if (shared) {
+    ctx.scratch = call_pool;
+    call_pool_busy = true;
+  }
+  bool text_checked = true;
+  Leerplek__V1__Request *request = unpack_simple_request(&ctx.scratch, data, size, &text_checked);
+  if (!request) { /* what it left in the pool goes with the pool */
+    text_checked = false;
+    ProtobufCAllocator allocator = lp_pool_protobuf_allocator(&ctx.scratch);
+    request = leerplek__v1__request__unpack(&allocator, size, data);
+  }
   if (!request) {
     /* protobuf-c says only "NULL"; the frame's size is all we can add. */
     char message[160];
     snprintf(message, sizeof message, "frame of %zu bytes does not parse as a leerplek.v1.Request", size);
     lp_reply_fail(reply, CODE(INVALID_ARGUMENT), "", message, !lp_conn_greeted(conn));
+    give_back_pool(&ctx.scratch, shared);
     return;
   }
   lp_reply_set_request_id(reply, request->request_id);
   if (lp_conn_watching(conn)) {
     lp_reply_fail(reply, CODE(FAILED_PRECONDITION), "body",
                   "this connection is watching (watch): it takes no other calls; open another connection", true);
-    leerplek__v1__request__free_unpacked(request, &lp_protobuf_allocator);
+    give_back_pool(&ctx.scratch, shared);
     return;
   }
 
@@ -400,8 +566,6 @@ static void on_frame(void *arg, lp_conn *conn, const unsigned char *data, size_t
   Leerplek__V1__Status ok_status = LEERPLEK__V1__STATUS__INIT;
   response.request_id = request->request_id;
   response.status = &ok_status;
-  lp_ctx ctx;
-  memset(&ctx, 0, sizeof ctx);
   ctx.daemon = daemon;
   ctx.request = request;
   ctx.frame = data;
@@ -412,7 +576,7 @@ static void on_frame(void *arg, lp_conn *conn, const unsigned char *data, size_t
 
   bool close_after = false;
   const char *call_name = "?";
-  int rc = route_request(&ctx, conn, &close_after, &call_name);
+  int rc = route_request(&ctx, conn, &close_after, &call_name, text_checked);
   if (rc == 0) {
     size_t frame_size = 0;
     unsigned char *frame = ctx.pending ? NULL : pack_get_reply(&ctx, &response, &frame_size);
@@ -426,6 +590,6 @@ static void on_frame(void *arg, lp_conn *conn, const unsigned char *data, size_t
     LP_DEBUG("connection %s: %s refused: %s (%s)", lp_conn_peer(conn), call_name, ctx.message, ctx.field);
     lp_reply_fail(reply, ctx.code, ctx.field, ctx.message, close_after);
   }
-  lp_scratch_free(&ctx);
-  leerplek__v1__request__free_unpacked(request, &lp_protobuf_allocator);
+  /* The request lives in the pool too: one reset frees both, no free_unpacked walk. */
+  give_back_pool(&ctx.scratch, shared);
 }

@@ -111,6 +111,9 @@ Leerplek__V1__Pupil *lp_visible_pupil(lp_ctx *ctx, const char *school_id, const 
 int lp_distance_band(uint32_t metres);
 /* The pupil key "<school>/<ref>". */
 void lp_pupil_key(const char *school_id, const char *ref, char key[LP_MAX_KEY]);
+/* first, second and third one after the other in out (truncated to size - 1 bytes, as
+ * snprintf would): for keys and field names on hot paths, where snprintf's parsing showed. */
+void lp_concat(char *out, size_t size, const char *first, const char *second, const char *third);
 /* Role helpers. */
 bool lp_is_school(const lp_ctx *ctx);
 bool lp_is_company(const lp_ctx *ctx);

@@ -7,6 +7,7 @@
 
 #include "leerplek_wire.h"
 #include "lp_alloc.h"
+#include "lp_pool.h"
 
 #define CODE(name) LEERPLEK__V1__STATUS_CODE__STATUS_CODE_##name
 
@@ -23,8 +24,11 @@ struct lp_reply {
   struct timespec started; /* when its frame was read (CLOCK_MONOTONIC) */
 };
 
+/* Replies are recycled (see lp_recycler): one per request. */
+static lp_recycler reply_recycler;
+
 lp_reply *lp_reply_open(lp_conn *conn, lp_metrics *metrics) {
-  lp_reply *reply = lp_calloc(1, sizeof *reply);
+  lp_reply *reply = lp_recycler_get(&reply_recycler, sizeof *reply);
   reply->call = lp_call_open(conn);
   reply->metrics = metrics;
   clock_gettime(CLOCK_MONOTONIC, &reply->started);
@@ -55,7 +59,7 @@ static void finish(lp_reply *reply, int code, unsigned char *frame, size_t frame
   if (close_after && call->conn) lp_conn_stop_reading(call->conn);
   count(reply, code);
   free(reply->held_frame);
-  free(reply);
+  lp_recycler_put(&reply_recycler, reply);
   lp_call_finish(call, frame, frame_size, close_after);
 }
 

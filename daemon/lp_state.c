@@ -198,11 +198,22 @@ void lp_state_sort(lp_state *state) {
 }
 
 const uint8_t *lp_state_packed(lp_state *state, enum lp_kind kind, const char *key, const void *value, size_t *size) {
+  size_t hint = SIZE_MAX;
+  return lp_state_packed_hinted(state, kind, key, value, size, &hint);
+}
+
+const uint8_t *lp_state_packed_hinted(lp_state *state, enum lp_kind kind, const char *key, const void *value,
+                                      size_t *size, size_t *hint) {
   if (kind == LP_KIND_TOKEN) return NULL;
   lp_map *map = &state->maps[kind];
-  bool found;
-  size_t at = search(map, key, &found);
-  if (!found || map->entries[at].value != value) return NULL;
+  size_t at = *hint;
+  /* Values are owned, distinct pointers: an entry holding value is the entry of its key. */
+  if (at >= map->count || map->entries[at].value != value) {
+    bool found;
+    at = search(map, key, &found);
+    if (!found || map->entries[at].value != value) return NULL;
+    *hint = at;
+  }
   lp_map_entry *entry = &map->entries[at];
   if (!entry->packed) {
     size_t packed_size = protobuf_c_message_get_packed_size(value);

@@ -80,6 +80,11 @@ void lp_state_sort_kind(lp_state *state, enum lp_kind kind);
  * record is replaced or removed; NULL when key holds something else, for tokens, or when
  * LP_STATE_PACKED_BUDGET is spent. Saves a get call's reply the packing of its record. */
 const uint8_t *lp_state_packed(lp_state *state, enum lp_kind kind, const char *key, const void *value, size_t *size);
+/* lp_state_packed with a remembered position: *hint is where the record was found last time
+ * (any value will do the first time); tried first, so a hot record costs no second binary
+ * search after its handler's lp_state_get. */
+const uint8_t *lp_state_packed_hinted(lp_state *state, enum lp_kind kind, const char *key, const void *value,
+                                      size_t *size, size_t *hint);
 /* Removes and frees the value under key (no-op when absent). */
 void lp_state_remove(lp_state *state, enum lp_kind kind, const char *key);
 /* The entries whose keys start with prefix: indices first .. end-1 (sorted keys sit together). */

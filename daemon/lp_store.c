@@ -899,7 +899,11 @@ static void flush_batch(evutil_socket_t fd, short events, void *arg) {
   pending_commit *first = store->unsent;
   store->unsent = NULL;
   store->unsent_count = 0;
-  int rc = store->redis && !store->freeing ? redisAsyncCommand(store->redis, NULL, NULL, "MULTI") : REDIS_ERR;
+  /* MULTI and EXEC in RESP already: hiredis need not format them per batch. */
+  static const char multi[] = "*1\r\n$5\r\nMULTI\r\n", exec[] = "*1\r\n$4\r\nEXEC\r\n";
+  int rc = store->redis && !store->freeing
+               ? redisAsyncFormattedCommand(store->redis, NULL, NULL, multi, sizeof multi - 1)
+               : REDIS_ERR;
   for (pending_commit *pending = first; pending && rc == REDIS_OK; pending = pending->next) {
     lp_txn *txn = pending->txn;
     for (size_t i = 0; i < txn->count && rc == REDIS_OK; i++) {
@@ -910,7 +914,8 @@ static void flush_batch(evutil_socket_t fd, short events, void *arg) {
     pending->txn = NULL;
     lp_txn_free(txn);
   }
-  if (rc == REDIS_OK) rc = redisAsyncCommand(store->redis, on_exec_reply, (void *)(uintptr_t)commits, "EXEC");
+  if (rc == REDIS_OK)
+    rc = redisAsyncFormattedCommand(store->redis, on_exec_reply, (void *)(uintptr_t)commits, exec, sizeof exec - 1);
   uint32_t replicas = store->config->redis_wait_replicas;
   if (rc == REDIS_OK && replicas > 0) {
     bool queued = redisAsyncCommand(store->redis, on_wait_reply, (void *)(uintptr_t)commits, "WAIT %u %u", replicas,

@@ -4,10 +4,11 @@
 # daemon, a 127.0.0.1 TCP port for redis-benchmark, AOF on as in production, data in a temp dir)
 # and leerplekd against it, runs redis-benchmark GET/SET and leerplek-bench reads/writes at the
 # same connections and pipeline depths, measures the daemon's memory per idle connection and
-# its VmRSS after each run, and prints one table with the ratios against the targets. Then (issue
+# its VmRSS after each run and Redis' time per write by command (INFO commandstats), and prints
+# one table with the ratios against the targets. Then (issue
 # 15) it runs tests/bench/run-restart-bench.sh with the same binaries: start to ready after a
 # kill -9 at each size of BENCH_RESTART_SIZES, and ends with the issue's rows (reads at depth P
-# against redis GET, start to ready) beside their targets. Everything it starts is stopped on
+# against redis GET, writes' p99 at C connections, start to ready) beside their targets. Everything it starts is stopped on
 # exit (the restart benchmark stops its own).
 #
 # Not a timed test: run it by hand on an otherwise idle machine.
@@ -160,7 +161,7 @@ redis_requests() { # pipeline
   echo $(( rate * run_seconds > 100000 ? rate * run_seconds : 100000 ))
 }
 
-declare -A rps p50 p99 p999 client_cpu daemon_cores redis_cores daemon_us daemon_rss
+declare -A rps p50 p99 p999 client_cpu daemon_cores redis_cores daemon_us daemon_rss redis_per_call
 clock_ticks=$(getconf CLK_TCK)
 # CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat.
 cpu_seconds() { awk -v hz="$clock_ticks" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"; }
@@ -191,6 +192,7 @@ leerplek_run() { # mix pipeline key
   local daemon_before redis_before
   daemon_before=$(cpu_seconds "$daemon_pid")
   redis_before=$(cpu_seconds "$redis_pid")
+  redis-cli -s "$redis_socket" config resetstat >/dev/null # per-command times of this run alone
   output=$("$bench" --address "$daemon_address" --token "$admin_token" --skip-preload --mix "$1" \
              -c "$connections" -P "$2" -n 0 --duration "$run_seconds") || status=$?
   local daemon_used redis_used
@@ -216,6 +218,23 @@ leerplek_run() { # mix pipeline key
   daemon_us[$3]=$(awk -v u="$daemon_used" -v r="${rps[$3]}" -v s="${seconds:-0}" \
                     'BEGIN { if (r * s > 0) printf "%.2f", u * 1e6 / (r * s); else print "-" }')
   daemon_rss[$3]=$(awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$daemon_pid/status")
+  # Where Redis' time goes per acknowledged call (INFO commandstats: usec of each command over
+  # the calls made), the largest first: for writes the block's commands, the event script and
+  # the follower's re-read.
+  redis_per_call[$3]=$(redis-cli -s "$redis_socket" info commandstats | tr -d '\r' |
+    awk -F'[:,=]' -v calls="$(awk -v r="${rps[$3]}" -v s="${seconds:-0}" 'BEGIN { printf "%.0f", r * s }')" '
+      /^cmdstat_/ && $1 !~ /config/ { sub(/^cmdstat_/, "", $1); usec[$1] = $5 }
+      END {
+        if (calls <= 0) { print "-"; exit }
+        line = ""
+        n = 0
+        while (n < 7) {
+          best = ""; for (c in usec) if (best == "" || usec[c] > usec[best]) best = c
+          if (best == "" || usec[best] <= 0) break
+          line = line sprintf(" %s %.1f", tolower(best), usec[best] / calls); delete usec[best]; n++
+        }
+        print line
+      }')
 }
 
 # Each leerplek run follows the redis run it is compared with, so that a change in the
@@ -271,6 +290,12 @@ for key in lp_read_1 "lp_read_$pipeline" lp_write_1 "lp_write_$pipeline"; do
     "${client_cpu[$key]:--}" "${daemon_us[$key]:--}" "${daemon_rss[$key]:--}"
 done
 echo
+echo "Redis' time per leerplek call (INFO commandstats over the run, us per acknowledged call, by command;"
+echo "exec includes the commands of its block, eval those its script calls):"
+for key in lp_write_1 "lp_write_$pipeline"; do
+  printf "  %-14s %s\n" "$key" "${redis_per_call[$key]:--}"
+done
+echo
 echo "reads: get_training/get_vacancy/get_pupil from memory; writes: upsert_training/update_vacancy, acknowledged after MULTI/EXEC"
 echo "NOTE: $(nproc) cores shared by leerplek-bench/redis-benchmark, leerplekd and redis-server;"
 echo "      load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)."
@@ -297,6 +322,11 @@ ratio16=$(awk -v a="${rps[lp_read_$pipeline]}" -v b="${rps[redis_get_$pipeline]}
 printf "  %-44s %11sx %9sx  %s   (%s vs %s req/s; leerplekd RSS %s MiB)\n" "reads P=$pipeline vs redis GET P=$pipeline, same connections" \
   "$ratio16" ">=0.8" "$(awk -v r="$ratio16" 'BEGIN { print (r + 0 >= 0.8) ? "MET" : "MISSED" }')" \
   "${rps[lp_read_$pipeline]}" "${rps[redis_get_$pipeline]}" "${daemon_rss[lp_read_$pipeline]:--}"
+write_p99=${p99[lp_write_1]:--}
+printf "  %-44s %10sms %8sms  %s   (%s writes/s, %sx redis SET P=1 (%s/s, p99 %s ms); appendfsync %s)\n" \
+  "writes P=1 at $connections connections, p99" "$write_p99" "<=1" "$(p99_verdict lp_write_1)" "${rps[lp_write_1]}" \
+  "$(awk -v a="${rps[lp_write_1]}" -v b="${rps[redis_set_1]}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')" \
+  "${rps[redis_set_1]}" "${p99[redis_set_1]}" "$appendfsync"
 while read -r line; do
   [[ -n $line ]] || continue
   printf "  %-44s %11ss %9ss  %s   (%s keys; leerplekd RSS %s MiB once ready, %s MiB after the import; redis %s MiB)\n" \

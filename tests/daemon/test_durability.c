@@ -286,3 +286,122 @@ Test(durability, a_reload_from_redis_drops_the_kept_bytes) {
   free(name);
   leerplek_close(client);
 }
+
+/* get_vacancy's request for id. */
+static Leerplek__V1__Request *get_vacancy_request(Leerplek__V1__Request *request, Leerplek__V1__GetVacancyRequest *body,
+                                                  const char *id) {
+  leerplek__v1__get_vacancy_request__init(body);
+  body->vacancy_id = (char *)id;
+  leerplek__v1__request__init(request);
+  request->body_case = LEERPLEK__V1__REQUEST__BODY_GET_VACANCY;
+  request->get_vacancy = body;
+  return request;
+}
+
+/* A read pipelined right behind a write on the same connection is answered before that write's
+ * EXEC comes back; it must show the write all the same, never the bytes kept from before. */
+Test(durability, a_get_pipelined_behind_a_write_shows_the_write) {
+  leerplek_client *client = harness_connect(&harness, coordinator_token);
+  cr_assert_eq(upsert_training(client, "KAPPER", "Kapper"), 0);
+  cr_assert_eq(upsert_company(client, "0123456789", "KAPPER"), 0);
+  cr_assert_eq(upsert_location(client, "L-1", "0123456789"), 0);
+  cr_assert_eq(publish_vacancy_seats(client, "V-1", "L-1", "KAPPER", 2), 0);
+  Leerplek__V1__GetVacancyRequest get_body;
+  Leerplek__V1__Request get;
+  get_vacancy_request(&get, &get_body, "V-1");
+  Leerplek__V1__Response *stored = NULL;
+  cr_assert_eq(call_code(client, &get, &stored), 0);
+  Leerplek__V1__Vacancy *vacancy = stored->get_vacancy->vacancy;
+  for (uint32_t round = 0; round < 20; round++) {
+    uint32_t before = vacancy->seats, after = 3 + round;
+    vacancy->seats = after;
+    Leerplek__V1__UpdateVacancyRequest update_body = LEERPLEK__V1__UPDATE_VACANCY_REQUEST__INIT;
+    update_body.vacancy = vacancy;
+    Leerplek__V1__Request update = LEERPLEK__V1__REQUEST__INIT;
+    update.body_case = LEERPLEK__V1__REQUEST__BODY_UPDATE_VACANCY;
+    update.update_vacancy = &update_body;
+    /* get (kept bytes), update, get, get: one write, four replies in order. */
+    cr_assert_eq(leerplek_send(client, &get), 0);
+    cr_assert_eq(leerplek_send(client, &update), 0);
+    cr_assert_eq(leerplek_send(client, &get), 0);
+    cr_assert_eq(leerplek_send(client, &get), 0);
+    cr_assert_eq(leerplek_flush(client), 0);
+    uint32_t expected[4] = {before, after, after, after};
+    for (int i = 0; i < 4; i++) {
+      Leerplek__V1__Response *response = NULL;
+      cr_assert_eq(leerplek_receive(client, &response), 0, "transport error: %s", leerplek_error(client));
+      cr_assert_eq(response->status->code, 0, "reply %d of round %u: %s", i, round, response->status->message);
+      const Leerplek__V1__Vacancy *seen = i == 1                  ? response->update_vacancy->vacancy
+                                          : response->get_vacancy ? response->get_vacancy->vacancy
+                                                                  : NULL;
+      cr_assert_not_null(seen, "reply %d of round %u carries no vacancy", i, round);
+      cr_assert_eq(seen->seats, expected[i], "reply %d of round %u: %u seats, expected %u", i, round, seen->seats,
+                   expected[i]);
+      if (i == 1) vacancy->revision = seen->revision; /* the next update replaces this one */
+      leerplek_response_free(response);
+    }
+  }
+  leerplek_response_free(stored);
+  leerplek_close(client);
+}
+
+/* The kept bytes of a record are the whole record, so they answer only callers that may see all
+ * of it: a company never gets another company's vacancy or location, a school never another
+ * school's pupil, even right after the coordinator's reads put those bytes in place. */
+Test(durability, kept_replies_answer_only_the_roles_that_may_see_the_record) {
+  leerplek_client *coordinator = harness_connect(&harness, coordinator_token);
+  cr_assert_eq(upsert_training(coordinator, "KAPPER", "Kapper"), 0);
+  cr_assert_eq(upsert_company(coordinator, "0123456789", "KAPPER"), 0);
+  cr_assert_eq(upsert_company(coordinator, "0987654321", "KAPPER"), 0);
+  leerplek_client *admin = harness_connect(&harness, harness.admin_token);
+  char company_a[128], company_b[128], school_1[128], school_2[128];
+  create_token(admin, LEERPLEK__V1__ROLE__ROLE_COMPANY, "0123456789", company_a, sizeof company_a);
+  create_token(admin, LEERPLEK__V1__ROLE__ROLE_COMPANY, "0987654321", company_b, sizeof company_b);
+  create_token(admin, LEERPLEK__V1__ROLE__ROLE_SCHOOL, "school-1", school_1, sizeof school_1);
+  create_token(admin, LEERPLEK__V1__ROLE__ROLE_SCHOOL, "school-2", school_2, sizeof school_2);
+  leerplek_close(admin);
+  cr_assert_eq(upsert_location(coordinator, "L-B", "0987654321"), 0);
+  cr_assert_eq(publish_vacancy(coordinator, "V-B", "L-B", "KAPPER"), 0);
+  cr_assert_eq(register_pupil(coordinator, "school-1", "p-1", "KAPPER"), 0);
+  Leerplek__V1__GetVacancyRequest get_body;
+  Leerplek__V1__Request get;
+  get_vacancy_request(&get, &get_body, "V-B");
+  Leerplek__V1__GetLocationRequest location_body = LEERPLEK__V1__GET_LOCATION_REQUEST__INIT;
+  location_body.location_id = (char *)"L-B";
+  Leerplek__V1__Request get_location = LEERPLEK__V1__REQUEST__INIT;
+  get_location.body_case = LEERPLEK__V1__REQUEST__BODY_GET_LOCATION;
+  get_location.get_location = &location_body;
+  for (int read = 0; read < 2; read++) { /* the second from the kept bytes */
+    cr_assert_eq(call_code(coordinator, &get, NULL), 0);
+    cr_assert_eq(call_code(coordinator, &get_location, NULL), 0);
+    cr_assert_eq(get_pupil(coordinator, "school-1", "p-1", NULL), 0);
+  }
+
+  leerplek_client *other_company = harness_connect(&harness, company_a);
+  leerplek_client *own_company = harness_connect(&harness, company_b);
+  leerplek_client *own_school = harness_connect(&harness, school_1);
+  leerplek_client *other_school = harness_connect(&harness, school_2);
+  for (int read = 0; read < 2; read++) {
+    Leerplek__V1__Response *response = NULL;
+    cr_assert_eq(call_code(other_company, &get, &response), CODE(NOT_FOUND));
+    cr_assert_null(response->get_vacancy, "another company's vacancy leaked");
+    leerplek_response_free(response);
+    cr_assert_eq(call_code(other_company, &get_location, &response), CODE(NOT_FOUND));
+    cr_assert_null(response->get_location, "another company's location leaked");
+    leerplek_response_free(response);
+    cr_assert_eq(call_code(own_company, &get, &response), 0);
+    cr_assert_str_eq(response->get_vacancy->vacancy->id, "V-B");
+    leerplek_response_free(response);
+    cr_assert_eq(get_pupil(other_school, "school-1", "p-1", &response), CODE(NOT_FOUND));
+    cr_assert_null(response->get_pupil, "another school's pupil leaked");
+    leerplek_response_free(response);
+    cr_assert_eq(get_pupil(own_school, "school-1", "p-1", &response), 0);
+    cr_assert_str_eq(response->get_pupil->pupil->ref, "p-1");
+    leerplek_response_free(response);
+  }
+  leerplek_close(other_company);
+  leerplek_close(own_company);
+  leerplek_close(own_school);
+  leerplek_close(other_school);
+  leerplek_close(coordinator);
+}
