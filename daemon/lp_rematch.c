@@ -42,7 +42,8 @@ typedef struct warm_memory {
   char **vacancy_ids; /* sorted */
   int64_t *vacancy_price;
   /* The previous problem's inputs and pairs, so that the next build searches again only the
-   * pupils and vacancies whose rule inputs changed (eligibility_build_reusing). */
+   * pupils and vacancies whose rule inputs changed (eligibility_build_in_place, which takes
+   * pairs and pair_distance_m: NULL after a rematch that failed after its build). */
   eligibility_pupil *pupils;      /* [pupil_count], by pupil_keys */
   int32_t *company_pool;          /* their preferred and excluded lists point here */
   eligibility_vacancy *vacancies; /* [vacancy_count], by vacancy_ids */
@@ -432,7 +433,7 @@ static void build_warm(const warm_memory *warm, const job *job, int32_t *vacancy
   }
 }
 
-/* The previous rematch's problem for eligibility_build_reusing, with this snapshot's pupils
+/* The previous rematch's problem for eligibility_build_in_place, with this snapshot's pupils
  * and vacancies matched to its by stable ids (arrays owned by the caller); false when there is
  * none. */
 static bool previous_problem(const warm_memory *warm, const job *job, eligibility_previous *previous) {
@@ -456,36 +457,6 @@ static bool previous_problem(const warm_memory *warm, const job *job, eligibilit
   return true;
 }
 
-/* The matcher's pupil_changed: a pupil is new, or its penalty, its pairs or their costs differ
- * from the previous problem's (matcher_warm_start says why that is all it needs). The pairs of
- * both problems are grouped by pupil with vacancies ascending, and the vacancies of both are
- * sorted by id, so a pupil's pairs compare in order. */
-static uint8_t *changed_pupils(const warm_memory *warm, const job *job, const eligibility_previous *previous) {
-  int64_t *first = lp_calloc(warm->pupil_count + 2, sizeof *first);
-  for (int64_t k = 0; k < warm->pair_count; k++) first[warm->pairs[k].pupil + 1]++;
-  for (size_t p = 0; p < warm->pupil_count; p++) first[p + 1] += first[p];
-  uint8_t *changed = lp_calloc((size_t)job->pupil_count + 1, 1);
-  const matcher_pair *pairs = job->problem.pairs;
-  int64_t count = job->problem.problem.pair_count, k = 0;
-  for (int32_t i = 0; i < job->pupil_count; i++) {
-    int64_t begin = k;
-    while (k < count && pairs[k].pupil == i) k++;
-    int32_t p = previous->same_pupil[i];
-    if (p < 0 || warm->unplaced_penalty[p] != job->problem.unplaced_penalty[i] ||
-        (warm->pupils[p].fixed_vacancy >= 0) != (job->pupils[i].fixed_vacancy >= 0) ||
-        first[p + 1] - first[p] != k - begin) {
-      changed[i] = 1;
-      continue;
-    }
-    for (int64_t n = 0; n < k - begin && !changed[i]; n++) {
-      const matcher_pair *now = &pairs[begin + n], *then = &warm->pairs[first[p] + n];
-      changed[i] = previous->same_vacancy[now->vacancy] != then->vacancy || now->cost != then->cost;
-    }
-  }
-  free(first);
-  return changed;
-}
-
 static void *worker_main(void *arg) {
   job *job = arg;
   lp_rematch *rematch = job->owner;
@@ -493,15 +464,26 @@ static void *worker_main(void *arg) {
   long long t0 = now_us();
   eligibility_previous previous;
   bool reusing = previous_problem(&rematch->warm, job, &previous);
-  job->status = eligibility_build_reusing(job->pupils, job->pupil_count, job->vacancies, job->vacancy_count,
-                                          &job->weights, reusing ? &previous : NULL, &job->problem, &error);
-  uint8_t *pupil_changed = NULL;
-  if (job->status == MATCHER_OK && reusing) pupil_changed = changed_pupils(&rematch->warm, job, &previous);
-  if (reusing) free((void *)previous.same_pupil), free((void *)previous.same_vacancy);
+  if (reusing) {
+    /* The build rewrites the previous rematch's pairs in place (a small change then costs the rows
+     * it changes, not a copy of every pair) and owns them from here whatever its status: the
+     * warm memory lets go of them, so a rematch that fails after this builds the next one cold.
+     * Only this worker reads the warm memory's pairs while it runs (finish replaces it after). */
+    job->status = eligibility_build_in_place(job->pupils, job->pupil_count, job->vacancies, job->vacancy_count,
+                                             &job->weights, &previous, &job->problem, &error);
+    rematch->warm.pairs = NULL;
+    rematch->warm.pair_distance_m = NULL;
+    rematch->warm.pair_count = 0;
+    free((void *)previous.same_pupil), free((void *)previous.same_vacancy);
+  } else {
+    job->status = eligibility_build(job->pupils, job->pupil_count, job->vacancies, job->vacancy_count, &job->weights,
+                                    &job->problem, &error);
+  }
+  /* Found by the build on the way (NULL when cold: every pupil is checked); the problem owns it. */
+  const uint8_t *pupil_changed = job->problem.pupil_changed;
   long long t1 = now_us();
   job->candidates_us = (uint64_t)(t1 - t0);
   if (job->status != MATCHER_OK) {
-    free(pupil_changed);
     snprintf(job->error, sizeof job->error, "building the matching problem failed (%s): %s",
              matcher_status_name(job->status), error.message);
     goto out;
@@ -522,7 +504,6 @@ static void *worker_main(void *arg) {
   job->status = matcher_solve(&job->problem.problem, warm.vacancy_of_pupil ? &warm : NULL, &job->solution, &error);
   free(warm_vacancy_of);
   free(warm_price);
-  free(pupil_changed);
   job->solve_us = (uint64_t)(now_us() - t1);
   if (job->status != MATCHER_OK) {
     snprintf(job->error, sizeof job->error, "solving failed (%s): %s", matcher_status_name(job->status), error.message);
