@@ -121,6 +121,7 @@ static void remove_indices(lp_state *state, lp_map *map, const size_t *indices, 
     map->entries[kept++] = map->entries[i];
   }
   map->count = kept;
+  lp_map_keys_changed(map);
 }
 
 int lp_handle_close_school_year(lp_ctx *ctx) {

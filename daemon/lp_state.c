@@ -4,6 +4,8 @@
  * may keep its record's packed form for replies (lp_state_packed); whatever frees or replaces a value drops it. */
 #include "lp_state.h"
 
+#include <stdatomic.h>
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,10 +52,17 @@ static void drop_value(lp_state *state, lp_map *map, lp_map_entry *entry) {
   map->free_value(entry->value);
 }
 
+/* Atomic: a reload builds its state on another thread while the loop changes the live one. */
+static _Atomic uint64_t key_versions;
+
+void lp_map_keys_changed(lp_map *map) { map->key_version = atomic_fetch_add(&key_versions, 1) + 1; }
+
 void lp_state_init(lp_state *state) {
   memset(state, 0, sizeof *state);
-  for (int kind = 0; kind < LP_KIND_COUNT; kind++)
+  for (int kind = 0; kind < LP_KIND_COUNT; kind++) {
     state->maps[kind].free_value = kind == LP_KIND_TOKEN ? lp_token_free : free_message;
+    lp_map_keys_changed(&state->maps[kind]);
+  }
 }
 
 void lp_state_free(lp_state *state) {
@@ -66,6 +75,7 @@ void lp_state_free(lp_state *state) {
     free(map->entries);
     map->entries = NULL;
     map->count = map->capacity = 0;
+    lp_map_keys_changed(map);
   }
 }
 
@@ -122,6 +132,7 @@ int lp_state_put(lp_state *state, enum lp_kind kind, const char *key, void *valu
   memmove(&map->entries[at + 1], &map->entries[at], (map->count - at) * sizeof map->entries[0]);
   map->entries[at] = (lp_map_entry){.key = own_key, .value = value};
   map->count++;
+  lp_map_keys_changed(map);
   return 0;
 }
 
@@ -130,6 +141,7 @@ void lp_state_append(lp_state *state, enum lp_kind kind, const char *key, void *
   grow(map);
   map->entries[map->count] = (lp_map_entry){.key = lp_strdup(key), .value = value};
   map->count++;
+  lp_map_keys_changed(map);
 }
 
 /* A key as the sort sees it: its first 16 bytes as two big-endian numbers (zero-padded, so a
@@ -191,6 +203,7 @@ void lp_state_sort_kind(lp_state *state, enum lp_kind kind) {
   free(map->entries);
   map->entries = sorted;
   map->count = kept;
+  lp_map_keys_changed(map); /* the same keys, at other ranks */
 }
 
 void lp_state_sort(lp_state *state) {
@@ -235,6 +248,7 @@ void lp_state_remove(lp_state *state, enum lp_kind kind, const char *key) {
   drop_value(state, map, &map->entries[at]);
   memmove(&map->entries[at], &map->entries[at + 1], (map->count - at - 1) * sizeof map->entries[0]);
   map->count--;
+  lp_map_keys_changed(map);
 }
 
 void lp_map_prefix(const lp_map *map, const char *prefix, size_t *first, size_t *end) {
@@ -256,6 +270,7 @@ void lp_state_remove_range(lp_state *state, enum lp_kind kind, size_t first, siz
   }
   memmove(&map->entries[first], &map->entries[end], (map->count - end) * sizeof map->entries[0]);
   map->count -= end - first;
+  lp_map_keys_changed(map);
 }
 
 long lp_map_index(const lp_map *map, const char *key) {

@@ -22,7 +22,15 @@ typedef struct lp_map {
   size_t count;
   size_t capacity;
   void (*free_value)(void *value);
+  /* Another value whenever its set of keys changes (lp_map_keys_changed), unique across maps
+   * and states: a reader that holds indices into the map (a rematch's snapshot, taken in
+   * slices, refers to companies and trainings by rank) sees in one comparison whether they
+   * still hold, instead of comparing every key. */
+  uint64_t key_version;
 } lp_map;
+
+/* To be called by whatever adds or removes keys of map (lp_state's own functions do). */
+void lp_map_keys_changed(lp_map *map);
 
 /* A token: its public description and the SHA-256 of its secret. */
 typedef struct lp_token {

@@ -1,7 +1,8 @@
 /* test_state_sort: in-process, the bulk load's one sort (lp_state_append, lp_state_sort in
  * lp_state.c), which compares keys by their first 16 bytes as numbers before reading them: its
  * order must be strcmp's for keys of every length around 8 and 16 bytes, keys sharing long
- * prefixes and bytes above 0x7f, and a key appended twice keeps one value. */
+ * prefixes and bytes above 0x7f, and a key appended twice keeps one value. Also each map's
+ * key_version, which changes with its set of keys and only with it. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,4 +58,39 @@ Test(state_sort, a_bulk_load_is_in_strcmp_order_without_duplicates) {
   }
   lp_state_free(&state);
   for (int i = 0; i < KEYS; i++) free(keys[i]);
+}
+
+/* A rematch's snapshot trusts key_version to say whether the ranks of a map's keys still hold:
+ * it must change with every key added or removed (and with a sort), never with a value replaced,
+ * and two states must not share a value. */
+Test(state_sort, key_version_changes_with_the_keys_and_only_with_them) {
+  lp_state state, other;
+  lp_state_init(&state);
+  lp_state_init(&other);
+  lp_map *map = &state.maps[LP_KIND_TRAINING];
+  cr_assert_neq(map->key_version, other.maps[LP_KIND_TRAINING].key_version, "two states share a key_version");
+  cr_assert_neq(map->key_version, state.maps[LP_KIND_COMPANY].key_version, "two maps share a key_version");
+  uint64_t before = map->key_version;
+  lp_state_put(&state, LP_KIND_TRAINING, "B", training_named("B"));
+  cr_assert_neq(map->key_version, before, "a new key left key_version as it was");
+  before = map->key_version;
+  lp_state_put(&state, LP_KIND_TRAINING, "B", training_named("B"));
+  cr_assert_eq(map->key_version, before, "a value replaced under the same key changed key_version");
+  lp_state_append(&state, LP_KIND_TRAINING, "A", training_named("A"));
+  cr_assert_neq(map->key_version, before, "an appended key left key_version as it was");
+  before = map->key_version;
+  lp_state_sort(&state);
+  cr_assert_neq(map->key_version, before, "a sort (other ranks) left key_version as it was");
+  cr_assert_str_eq(map->entries[0].key, "A");
+  before = map->key_version;
+  lp_state_remove(&state, LP_KIND_TRAINING, "missing");
+  cr_assert_eq(map->key_version, before, "removing an absent key changed key_version");
+  lp_state_remove(&state, LP_KIND_TRAINING, "A");
+  cr_assert_neq(map->key_version, before, "a removed key left key_version as it was");
+  before = map->key_version;
+  lp_state_remove_range(&state, LP_KIND_TRAINING, 0, map->count);
+  cr_assert_neq(map->key_version, before, "a removed range left key_version as it was");
+  cr_assert_eq(map->count, 0);
+  lp_state_free(&state);
+  lp_state_free(&other);
 }
