@@ -185,6 +185,11 @@ struct matcher_network {
   index_heap pupil_heap;       /* labelled, unsettled pupils, keyed by pupil_distance */
   uint8_t *needs_check;        /* [pupils] warm start: placement to be re-checked */
   int32_t *placing_order;      /* [pupils] by unplaced penalty, highest first, then by id */
+  int single_root;             /* the reverse search has one root: a waiting pupil reached is an end */
+  uint32_t *root_served_in;    /* [vacancies] search id in which a root's tree got its path */
+  int32_t *batch_roots;        /* [vacancies] the free seats still priced (settle_priced_seats) */
+  uint8_t *in_crowded_region;  /* [vacancies] settled by a search alone that gave up (settle_priced_seats) */
+  int32_t *batch_ends;         /* [vacancies + 1] the paths one settle_batch applies, by first mover */
 
   /* the cheapest way found so far to end the current path */
   int64_t best_end;
@@ -233,6 +238,10 @@ enum { WARM_SAMPLE_REPAIRS = 8, WARM_PROJECTED_PAIRS_PER_PAIR = 6 };
 /* matcher_solve lays a warm start's network out for locality when more than one pupil in this
  * many is flagged changed (see needs_locality). */
 enum { WARM_LAYOUT_SHARE_INVERSE = 2 };
+
+/* A free seat still priced is first settled by a search of its own, given up once it scanned
+ * more than this share of the pairs (at least WARM_ALONE_PAIRS_MIN): see settle_priced_seats. */
+enum { WARM_ALONE_PAIRS_SHARE_INVERSE = 1024, WARM_ALONE_PAIRS_MIN = 256 };
 
 static int vacancy_has_free_seat(const network *s, int32_t vacancy) {
   return s->slot_used[vacancy] < s->slot_start[vacancy + 1] - s->slot_start[vacancy];
@@ -439,14 +448,16 @@ static void pass_through_vacancy(network *s, int32_t vacancy, int64_t distance_h
     if (without_cost >= s->best_end) continue;
     int64_t length = without_cost + rows->row_cost[rows->row_start[pupil] + s->column[c].row_offset];
     if (length >= s->best_end) continue;
-    if (s->vacancy_of_pupil[pupil] == MATCHER_UNPLACED) { /* a waiting pupil takes the seat */
-      if (length < distance_here) s->broken_promise = 1;  /* its price was taken on trust (apply_warm_start) */
+    if (length < distance_here) s->broken_promise = 1; /* a waiting pupil's price was taken on trust */
+    if (s->vacancy_of_pupil[pupil] == MATCHER_UNPLACED && s->single_root) { /* the one root's end, maybe */
       s->moves_to[pupil] = vacancy;
+      s->pupil_distance[pupil] = length;
       offer_end(s, length, -1, pupil);
       continue;
     }
-    if (length < distance_here) s->broken_promise = 1;
-    if (s->labelled_in[s->vacancy_of_pupil[pupil]] == s->search_id)
+    /* With several roots a waiting pupil is labelled like a seated one: popped, it ends a path
+     * (see settle_batch). */
+    if (s->vacancy_of_pupil[pupil] != MATCHER_UNPLACED && s->labelled_in[s->vacancy_of_pupil[pupil]] == s->search_id)
       continue; /* settled: its vacancy was passed already */
     int fresh = s->pupil_labelled_in[pupil] != s->search_id;
     if (!fresh && length >= s->pupil_distance[pupil]) continue;
@@ -458,25 +469,80 @@ static void pass_through_vacancy(network *s, int32_t vacancy, int64_t distance_h
   s->stats.pairs_scanned += s->column_start[vacancy + 1] - s->column_start[vacancy];
 }
 
-/* Vacancy `target` has a free seat and a positive price. Find the cheapest of: a chain of
- * moves ending with a waiting pupil placed, or with some vacancy giving a seat up to the
- * sink (target itself: its price simply drops), and apply it. Prices of what the search
- * passed fall by how much closer than the end it was. */
-static void settle_priced_seat(network *s, int32_t target) {
+/* The root a reverse search's path from `vacancy` leads back to: each vacancy was passed when
+ * its leaving pupil was settled, who moves on to the vacancy that labelled it. */
+static int32_t root_of(const network *s, int32_t vacancy) {
+  while (s->reached_from[vacancy] >= 0) vacancy = s->moves_to[s->reached_from[vacancy]];
+  return vacancy;
+}
+
+/* One multi-source reverse search: every free seat still priced (roots[], in the caller's
+ * vacancy order) starts at distance 0 and the search grows them all at once, each vacancy and
+ * pupil joining the tree of the root that reached it first. Paths in different trees share no
+ * pupil and no vacancy, so the search need not stop at the first end: a waiting pupil it
+ * settles at distance t ends a path to its tree's root, and the search goes on while every
+ * waiting pupil it settles belongs to a tree whose root has no path yet. It stops at
+ * distance D, the first of: a waiting pupil in a tree that has its path (D = its t), a vacancy
+ * x whose price would fall below zero (D = d_x + p_x: x gives up a seat, or its price simply
+ * drops when x is a root), or every root served. Then, as in a one-root search, what it
+ * settled falls in price by D minus its distance, and the waiting pupils that end paths by D
+ * minus theirs, which makes every path tight and breaks no reduced cost (the distances are
+ * those of one search from a source joined to every root), and the paths are applied. Where
+ * one saturated region holds many priced seats (a scattered change at `flanders`: 64 of them
+ * in one region of 600 vacancies) one search then settles the region for many repairs
+ * instead of once per repair. Returns the paths applied (at least one). */
+static int32_t settle_batch(network *s, const int32_t *roots, int32_t root_count, int64_t pair_cap) {
   start_search(s);
-  s->stats.reverse_searches++;
-  pass_through_vacancy(s, target, 0, -1);
-  while (s->pupil_heap.size > 0) {
+  int64_t pairs_before = s->stats.pairs_scanned;
+  s->single_root = root_count == 1;
+  s->stats.reverse_phases++;
+  s->stats.reverse_searches += root_count;
+  for (int32_t r = 0; r < root_count; r++) pass_through_vacancy(s, roots[r], 0, -1);
+
+  int32_t *ends = s->batch_ends, end_count = 0, unserved = root_count;
+  int64_t end = -1; /* D once known; -1 while the search may still reach the cheapest give-up */
+  while (s->pupil_heap.size > 0 && unserved > 0) {
     int32_t pupil = s->pupil_heap.item[0];
-    if (s->pupil_distance[pupil] >= s->best_end) break;
+    int64_t distance_here = s->pupil_distance[pupil];
+    if (distance_here >= s->best_end) break;
     heap_pop(&s->pupil_heap);
     int32_t own = s->vacancy_of_pupil[pupil];
-    if (s->labelled_in[own] != s->search_id) pass_through_vacancy(s, own, s->pupil_distance[pupil], pupil);
+    if (own != MATCHER_UNPLACED) {
+      if (s->labelled_in[own] != s->search_id) pass_through_vacancy(s, own, distance_here, pupil);
+      if (s->stats.pairs_scanned - pairs_before > pair_cap) { /* nothing changed yet: given back to the caller */
+        heap_clear(&s->pupil_heap);
+        s->stats.vacancies_scanned += s->settled_count;
+        return 0;
+      }
+      continue;
+    }
+    int32_t root = root_of(s, s->moves_to[pupil]);
+    end = distance_here;
+    if (s->root_served_in[root] == s->search_id) break; /* its tree has its path already */
+    s->root_served_in[root] = s->search_id;
+    unserved--;
+    ends[end_count++] = pupil;
+    s->passed[s->passed_count++] = pupil;
+    end = unserved > 0 ? -1 : distance_here;
+  }
+  if (end < 0 && s->best_end_pupil >= 0) { /* one root, ending with a waiting pupil placed */
+    end = s->best_end;
+    ends[end_count++] = s->best_end_pupil;
+    s->passed[s->passed_count++] = s->best_end_pupil;
+  } else if (end < 0) { /* D is the cheapest give-up: every vacancy priced to zero by it may end a path */
+    end = s->best_end;
+    for (int32_t n = 0; n < s->settled_count; n++) {
+      int32_t vacancy = s->settled[n];
+      if (s->distance[vacancy] + s->vacancy_price[vacancy] != end) continue;
+      int32_t root = root_of(s, vacancy);
+      if (s->root_served_in[root] == s->search_id) continue;
+      s->root_served_in[root] = s->search_id;
+      ends[end_count++] = s->reached_from[vacancy]; /* -1 at a root: only its price drops */
+    }
   }
   heap_clear(&s->pupil_heap);
   s->stats.vacancies_scanned += s->settled_count;
 
-  int64_t end = s->best_end;
   for (int32_t n = 0; n < s->settled_count; n++) {
     int32_t vacancy = s->settled[n];
     s->vacancy_price[vacancy] -= end - s->distance[vacancy];
@@ -486,24 +552,21 @@ static void settle_priced_seat(network *s, int32_t target) {
     s->pupil_price[pupil] -= end - s->pupil_distance[pupil];
   }
 
-  /* Apply the chain from its start: the first mover goes to the vacancy that labelled it,
-   * whose leaving pupil moves on, until the target gets its pupil. */
-  int32_t mover;
-  if (s->best_end_pupil >= 0) {
-    mover = s->best_end_pupil;
-  } else if (s->best_end_vacancy != target) {
-    mover = s->reached_from[s->best_end_vacancy];
-  } else {
-    return; /* the price dropped to zero; nobody moves */
+  /* Apply each path from its start: the first mover goes to the vacancy that labelled it, whose
+   * leaving pupil moves on, until a root gets its pupil. A vacancy that gives up a seat starts
+   * its path with its leaving pupil; a root that gives one up only loses its price. */
+  int32_t applied = end_count;
+  for (int32_t e = 0; e < end_count; e++) {
+    int32_t mover = ends[e];
+    while (mover >= 0) {
+      int32_t destination = s->moves_to[mover];
+      int32_t next_mover = s->reached_from[destination];
+      if (next_mover >= 0) unseat_pupil(s, next_mover);
+      move_pupil(s, mover, destination);
+      mover = next_mover;
+    }
   }
-  for (;;) {
-    int32_t destination = s->moves_to[mover];
-    int32_t next_mover = destination == target ? -1 : s->reached_from[destination];
-    if (next_mover >= 0) unseat_pupil(s, next_mover);
-    move_pupil(s, mover, destination);
-    if (next_mover < 0) break;
-    mover = next_mover;
-  }
+  return applied;
 }
 
 /* ---- building, warm start, solving ---- */
@@ -521,6 +584,13 @@ static void free_reverse_index(network *s) {
   free(s->pupil_heap.item);
   free(s->pupil_heap.position);
   free(s->needs_check);
+  free(s->root_served_in);
+  free(s->batch_roots);
+  free(s->batch_ends);
+  free(s->in_crowded_region);
+  s->in_crowded_region = NULL;
+  s->root_served_in = NULL;
+  s->batch_roots = s->batch_ends = NULL;
   s->column = NULL;
   s->pupil_labelled_in = NULL;
   s->moves_to = s->pupil_heap.item = s->pupil_heap.position = NULL;
@@ -643,8 +713,13 @@ static int build_reverse_index(network *s) {
   s->pupil_heap.position = allocate(s, pupils, sizeof *s->pupil_heap.position);
   s->pupil_heap.key = s->pupil_distance;
   s->needs_check = allocate(s, pupils, sizeof *s->needs_check);
-  if (!s->column || !s->pupil_labelled_in || !s->pupil_distance || !s->moves_to || !s->pupil_heap.item ||
-      !s->pupil_heap.position || !s->needs_check) {
+  s->root_served_in = allocate(s, vacancies, sizeof *s->root_served_in);
+  s->batch_roots = allocate(s, vacancies, sizeof *s->batch_roots);
+  s->batch_ends = allocate(s, vacancies + 1, sizeof *s->batch_ends);
+  s->in_crowded_region = allocate(s, vacancies, sizeof *s->in_crowded_region);
+  if (!s->in_crowded_region || !s->root_served_in || !s->batch_roots || !s->batch_ends || !s->column ||
+      !s->pupil_labelled_in || !s->pupil_distance || !s->moves_to || !s->pupil_heap.item || !s->pupil_heap.position ||
+      !s->needs_check) {
     free_reverse_index(s);
     return 0;
   }
@@ -886,21 +961,53 @@ static void apply_warm_start(network *s, const matcher_warm_start *warm, int tru
 }
 
 /* The settling phase of a warm start: every free seat still priced after the placing phase is
- * given a pupil or loses its price, one reverse search each, in the caller's vacancy order. */
+ * given a pupil or loses its price, by multi-source reverse searches (settle_batch) until none
+ * is left. A search only lowers prices and moves pupils along its paths, so no new priced free
+ * seat appears: each round keeps those of the last that are still priced, in the caller's
+ * vacancy order. */
 static void settle_priced_seats(network *s) {
   const matcher_problem *problem = s->problem;
-  int64_t priced = 0;
-  for (int32_t j = 0; j < problem->vacancy_count; j++) priced += s->vacancy_price[j] > 0 && vacancy_has_free_seat(s, j);
-  s->stats.warm_priced_filled = s->stats.warm_priced_vacancies - priced;
-  start_warm_phase(s, priced);
-  for (int32_t caller = 0; caller < problem->vacancy_count && !warm_start_given_up(s); caller++) {
+  int32_t *roots = s->batch_roots, root_count = 0;
+  for (int32_t caller = 0; caller < problem->vacancy_count; caller++) {
     int32_t j = s->internal_vacancy[caller];
+    if (s->vacancy_price[j] > 0 && vacancy_has_free_seat(s, j)) roots[root_count++] = j;
+  }
+  s->stats.warm_priced_filled = s->stats.warm_priced_vacancies - root_count;
+  start_warm_phase(s, root_count);
+  /* First each seat alone, in a search that gives up past WARM_ALONE_SETTLED vacancies: most
+   * end nearby, and a search from many roots stops at the first seat whose price reaches zero,
+   * so the cheap ones would cut it short again and again. */
+  int32_t deferred = 0;
+  int64_t alone_pairs = problem->pair_count / WARM_ALONE_PAIRS_SHARE_INVERSE;
+  if (alone_pairs < WARM_ALONE_PAIRS_MIN) alone_pairs = WARM_ALONE_PAIRS_MIN;
+  for (int32_t j = 0; j < problem->vacancy_count; j++) s->in_crowded_region[j] = 0;
+  for (int32_t r = 0; r < root_count && !warm_start_given_up(s); r++) {
+    int32_t j = roots[r];
+    if (s->in_crowded_region[j]) { /* a search alone would give up here too: straight to the batch */
+      roots[deferred++] = j;
+      continue;
+    }
     while (s->vacancy_price[j] > 0 && vacancy_has_free_seat(s, j) && !warm_start_given_up(s)) {
       int64_t before = s->stats.pairs_scanned;
-      settle_priced_seat(s, j);
-      s->warm_repairs_done++;
+      int32_t applied = settle_batch(s, &j, 1, alone_pairs);
+      s->warm_repairs_done += applied;
       s->warm_repair_pairs += s->stats.pairs_scanned - before;
+      if (applied == 0) {
+        for (int32_t n = 0; n < s->settled_count; n++) s->in_crowded_region[s->settled[n]] = 1;
+        roots[deferred++] = j;
+        break;
+      }
     }
+  }
+  root_count = deferred;
+  while (root_count > 0 && !warm_start_given_up(s)) {
+    int64_t before = s->stats.pairs_scanned;
+    s->warm_repairs_done += settle_batch(s, roots, root_count, INT32_MAX);
+    s->warm_repair_pairs += s->stats.pairs_scanned - before;
+    int32_t kept = 0;
+    for (int32_t r = 0; r < root_count; r++)
+      if (s->vacancy_price[roots[r]] > 0 && vacancy_has_free_seat(s, roots[r])) roots[kept++] = roots[r];
+    root_count = kept;
   }
 }
 
