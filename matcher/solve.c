@@ -241,7 +241,7 @@ enum { WARM_LAYOUT_SHARE_INVERSE = 2 };
 
 /* A free seat still priced is first settled by a search of its own, given up once it scanned
  * more than this share of the pairs (at least WARM_ALONE_PAIRS_MIN): see settle_priced_seats. */
-enum { WARM_ALONE_PAIRS_SHARE_INVERSE = 1024, WARM_ALONE_PAIRS_MIN = 256 };
+enum { WARM_ALONE_PAIRS_SHARE_INVERSE = 256, WARM_ALONE_PAIRS_MIN = 256 };
 
 static int vacancy_has_free_seat(const network *s, int32_t vacancy) {
   return s->slot_used[vacancy] < s->slot_start[vacancy + 1] - s->slot_start[vacancy];
@@ -1002,7 +1002,7 @@ static void settle_priced_seats(network *s) {
   root_count = deferred;
   while (root_count > 0 && !warm_start_given_up(s)) {
     int64_t before = s->stats.pairs_scanned;
-    s->warm_repairs_done += settle_batch(s, roots, root_count, INT32_MAX);
+    s->warm_repairs_done += settle_batch(s, roots, root_count, INT64_MAX);
     s->warm_repair_pairs += s->stats.pairs_scanned - before;
     int32_t kept = 0;
     for (int32_t r = 0; r < root_count; r++)
