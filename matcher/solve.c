@@ -186,6 +186,10 @@ struct matcher_network {
   uint8_t *needs_check;        /* [pupils] warm start: placement to be re-checked */
   int32_t *placing_order;      /* [pupils] by unplaced penalty, highest first, then by id */
   int single_root;             /* the reverse search has one root: a waiting pupil reached is an end */
+  int32_t *tree_root;          /* [vacancies] the root whose tree a settled vacancy is in */
+  uint32_t batch_round;        /* counts settle_batch rounds: root_served_in marks */
+  int64_t batch_end;           /* the distance D at which the last round stopped */
+  int32_t *relabel;            /* [pupils] carry_search_over: pupils to label again */
   uint32_t *root_served_in;    /* [vacancies] search id in which a root's tree got its path */
   int32_t *batch_roots;        /* [vacancies] the free seats still priced (settle_priced_seats) */
   uint8_t *in_crowded_region;  /* [vacancies] settled by a search alone that gave up (settle_priced_seats) */
@@ -426,8 +430,14 @@ static void pass_through_vacancy(network *s, int32_t vacancy, int64_t distance_h
   s->labelled_in[vacancy] = s->search_id;
   s->distance[vacancy] = distance_here;
   s->reached_from[vacancy] = leaving;
+  s->tree_root[vacancy] = leaving < 0 ? vacancy : s->tree_root[s->moves_to[leaving]];
   s->settled[s->settled_count++] = vacancy;
+  s->stats.vacancies_scanned++;
   offer_end(s, distance_here + price, vacancy, -1);
+  /* A search that carries over (settle_session) keeps its labels from one round to the next,
+   * so it may only leave out what no round can need: a label above this vacancy's own give-up,
+   * which bounds every round while the vacancy stays settled. */
+  int64_t own_give_up = distance_here + price;
 
   int64_t first = s->slot_start[vacancy];
   for (int32_t slot = 0; slot < s->slot_used[vacancy]; slot++) {
@@ -444,10 +454,11 @@ static void pass_through_vacancy(network *s, int32_t vacancy, int64_t distance_h
     if (s->vacancy_of_pupil[pupil] == vacancy) continue;
     /* Costs are >= 0, so a pupil already too far without its cost is left before the two
      * scattered reads that fetch the cost (a sixth off a settling-bound warm start). */
+    int64_t bound = s->single_root ? s->best_end : own_give_up;
     int64_t without_cost = distance_here + price - s->pupil_price[pupil];
-    if (without_cost >= s->best_end) continue;
+    if (without_cost >= bound) continue;
     int64_t length = without_cost + rows->row_cost[rows->row_start[pupil] + s->column[c].row_offset];
-    if (length >= s->best_end) continue;
+    if (length >= bound) continue;
     if (length < distance_here) s->broken_promise = 1; /* a waiting pupil's price was taken on trust */
     if (s->vacancy_of_pupil[pupil] == MATCHER_UNPLACED && s->single_root) { /* the one root's end, maybe */
       s->moves_to[pupil] = vacancy;
@@ -469,13 +480,6 @@ static void pass_through_vacancy(network *s, int32_t vacancy, int64_t distance_h
   s->stats.pairs_scanned += s->column_start[vacancy + 1] - s->column_start[vacancy];
 }
 
-/* The root a reverse search's path from `vacancy` leads back to: each vacancy was passed when
- * its leaving pupil was settled, who moves on to the vacancy that labelled it. */
-static int32_t root_of(const network *s, int32_t vacancy) {
-  while (s->reached_from[vacancy] >= 0) vacancy = s->moves_to[s->reached_from[vacancy]];
-  return vacancy;
-}
-
 /* One multi-source reverse search: every free seat still priced (roots[], in the caller's
  * vacancy order) starts at distance 0 and the search grows them all at once, each vacancy and
  * pupil joining the tree of the root that reached it first. Paths in different trees share no
@@ -490,14 +494,26 @@ static int32_t root_of(const network *s, int32_t vacancy) {
  * those of one search from a source joined to every root), and the paths are applied. Where
  * one saturated region holds many priced seats (a scattered change at `flanders`: 64 of them
  * in one region of 600 vacancies) one search then settles the region for many repairs
- * instead of once per repair. Returns the paths applied (at least one). */
-static int32_t settle_batch(network *s, const int32_t *roots, int32_t root_count, int64_t pair_cap) {
-  start_search(s);
+ * instead of once per repair. Returns the paths applied (at least one; 0 when a search with
+ * single_root scanned more than pair_cap pairs and gave up, changing nothing).
+ *
+ * With several roots the search is a session of rounds: the next round carries this one's
+ * search over (carried_over, after carry_search_over) instead of starting again, so the
+ * region is settled once for the whole session, and only the trees that got paths are
+ * searched again. A session labels a pupil from a vacancy unless the label is above that
+ * vacancy's own give-up (a single root prunes by the cheapest end found instead), so that the
+ * labels it keeps stay exact from round to round. */
+static int32_t settle_batch(network *s, const int32_t *roots, int32_t root_count, int64_t pair_cap, int carried_over,
+                            int single_root) {
+  if (!carried_over) {
+    start_search(s);
+    s->single_root = single_root;
+    for (int32_t r = 0; r < root_count; r++) pass_through_vacancy(s, roots[r], 0, -1);
+  }
+  uint32_t served = ++s->batch_round;
   int64_t pairs_before = s->stats.pairs_scanned;
-  s->single_root = root_count == 1;
   s->stats.reverse_phases++;
   s->stats.reverse_searches += root_count;
-  for (int32_t r = 0; r < root_count; r++) pass_through_vacancy(s, roots[r], 0, -1);
 
   int32_t *ends = s->batch_ends, end_count = 0, unserved = root_count;
   int64_t end = -1; /* D once known; -1 while the search may still reach the cheapest give-up */
@@ -505,21 +521,21 @@ static int32_t settle_batch(network *s, const int32_t *roots, int32_t root_count
     int32_t pupil = s->pupil_heap.item[0];
     int64_t distance_here = s->pupil_distance[pupil];
     if (distance_here >= s->best_end) break;
-    heap_pop(&s->pupil_heap);
     int32_t own = s->vacancy_of_pupil[pupil];
+    if (own == MATCHER_UNPLACED && s->root_served_in[s->tree_root[s->moves_to[pupil]]] == served) {
+      end = distance_here; /* its tree has its path already: it stays labelled, for the next round */
+      break;
+    }
+    heap_pop(&s->pupil_heap);
     if (own != MATCHER_UNPLACED) {
       if (s->labelled_in[own] != s->search_id) pass_through_vacancy(s, own, distance_here, pupil);
       if (s->stats.pairs_scanned - pairs_before > pair_cap) { /* nothing changed yet: given back to the caller */
         heap_clear(&s->pupil_heap);
-        s->stats.vacancies_scanned += s->settled_count;
         return 0;
       }
       continue;
     }
-    int32_t root = root_of(s, s->moves_to[pupil]);
-    end = distance_here;
-    if (s->root_served_in[root] == s->search_id) break; /* its tree has its path already */
-    s->root_served_in[root] = s->search_id;
+    s->root_served_in[s->tree_root[s->moves_to[pupil]]] = served;
     unserved--;
     ends[end_count++] = pupil;
     s->passed[s->passed_count++] = pupil;
@@ -534,14 +550,14 @@ static int32_t settle_batch(network *s, const int32_t *roots, int32_t root_count
     for (int32_t n = 0; n < s->settled_count; n++) {
       int32_t vacancy = s->settled[n];
       if (s->distance[vacancy] + s->vacancy_price[vacancy] != end) continue;
-      int32_t root = root_of(s, vacancy);
-      if (s->root_served_in[root] == s->search_id) continue;
-      s->root_served_in[root] = s->search_id;
+      int32_t root = s->tree_root[vacancy];
+      if (s->root_served_in[root] == served) continue;
+      s->root_served_in[root] = served;
       ends[end_count++] = s->reached_from[vacancy]; /* -1 at a root: only its price drops */
     }
   }
-  heap_clear(&s->pupil_heap);
-  s->stats.vacancies_scanned += s->settled_count;
+  if (s->single_root) heap_clear(&s->pupil_heap); /* a session keeps it for the next round */
+  s->batch_end = end;
 
   for (int32_t n = 0; n < s->settled_count; n++) {
     int32_t vacancy = s->settled[n];
@@ -569,6 +585,102 @@ static int32_t settle_batch(network *s, const int32_t *roots, int32_t root_count
   return applied;
 }
 
+/* Pupil `pupil`, unsettled, labelled afresh from the vacancies still settled (all at distance
+ * 0 after a round's price update): the row scan that stands in for the columns of those
+ * vacancies, which named it when the search passed them. */
+static void relabel_from_row(network *s, int32_t pupil) {
+  const pair_rows *rows = &s->rows;
+  if (pupil_is_fixed(s, pupil)) return;
+  int32_t own = s->vacancy_of_pupil[pupil], via = -1;
+  int64_t best = INT64_MAX, price = s->pupil_price[pupil];
+  for (int64_t e = rows->row_start[pupil]; e < rows->row_start[pupil + 1]; e++) {
+    int32_t vacancy = rows->row_vacancy[e];
+    if (vacancy == own || s->labelled_in[vacancy] != s->search_id) continue;
+    int64_t length = rows->row_cost[e] + s->vacancy_price[vacancy] - price;
+    if (length >= s->vacancy_price[vacancy]) continue; /* above the vacancy's own give-up, as there */
+    if (length < 0) s->broken_promise = 1;
+    if (length < best) {
+      best = length;
+      via = vacancy;
+    }
+  }
+  s->stats.pairs_scanned += rows->row_start[pupil + 1] - rows->row_start[pupil];
+  if (via < 0) return;
+  s->pupil_labelled_in[pupil] = s->search_id;
+  s->pupil_distance[pupil] = best;
+  s->moves_to[pupil] = via;
+  heap_push_or_raise(&s->pupil_heap, pupil);
+}
+
+/* Prepares the next round of a session after settle_batch applied its paths at distance D
+ * (batch_end). The trees whose roots got a path changed along it and leave the search; every
+ * other tree is untouched, and the price update made its tree paths tight, so its vacancies
+ * and pupils stay settled at distance 0 and their labels stay valid, D shorter. Only what
+ * the served trees held is labelled again, from the pupils' rows; the free seats still priced
+ * that are not in the search (served roots with a seat left) join it as new roots. A round
+ * then costs what the served trees hold, not the whole region. */
+static void carry_search_over(network *s, const int32_t *roots, int32_t root_count) {
+  uint32_t served = s->batch_round;
+  int64_t end = s->batch_end;
+  /* The heap's pupils that are not settled (a settled one may wait in it, see
+   * pass_through_vacancy): their labels are D shorter where their vacancy stays, or found again. */
+  int32_t *relabel = s->relabel, relabel_count = 0;
+  for (int32_t h = 0; h < s->pupil_heap.size; h++) {
+    int32_t pupil = s->pupil_heap.item[h], own = s->vacancy_of_pupil[pupil];
+    if (own < 0 || s->labelled_in[own] != s->search_id) relabel[relabel_count++] = pupil;
+  }
+  heap_clear(&s->pupil_heap);
+
+  int32_t *dropped = s->batch_ends, dropped_count = 0, kept = 0;
+  for (int32_t n = 0; n < s->settled_count; n++) {
+    int32_t vacancy = s->settled[n];
+    if (s->root_served_in[s->tree_root[vacancy]] == served) {
+      s->labelled_in[vacancy] = 0;
+      dropped[dropped_count++] = vacancy;
+    } else {
+      s->distance[vacancy] = 0;
+      s->settled[kept++] = vacancy;
+    }
+  }
+  s->settled_count = kept;
+  kept = 0;
+  for (int32_t n = 0; n < s->passed_count; n++) {
+    int32_t pupil = s->passed[n], own = s->vacancy_of_pupil[pupil];
+    if (own >= 0 && s->labelled_in[own] == s->search_id) {
+      s->pupil_distance[pupil] = 0;
+      s->passed[kept++] = pupil;
+    } else {
+      s->pupil_labelled_in[pupil] = 0;
+    }
+  }
+  s->passed_count = kept;
+
+  kept = 0;
+  for (int32_t n = 0; n < relabel_count; n++) {
+    int32_t pupil = relabel[n];
+    if (s->labelled_in[s->moves_to[pupil]] == s->search_id) {
+      s->pupil_distance[pupil] -= end;
+      heap_push_or_raise(&s->pupil_heap, pupil);
+    } else {
+      s->pupil_labelled_in[pupil] = 0;
+      relabel[kept++] = pupil;
+    }
+  }
+  relabel_count = kept;
+  for (int32_t n = 0; n < dropped_count; n++) {
+    int64_t first = s->slot_start[dropped[n]];
+    for (int32_t slot = 0; slot < s->slot_used[dropped[n]]; slot++)
+      relabel[relabel_count++] = s->slot_pupil[first + slot];
+  }
+  for (int32_t n = 0; n < relabel_count; n++) relabel_from_row(s, relabel[n]);
+
+  s->best_end = INT64_MAX;
+  s->best_end_vacancy = s->best_end_pupil = -1;
+  for (int32_t n = 0; n < s->settled_count; n++) offer_end(s, s->vacancy_price[s->settled[n]], s->settled[n], -1);
+  for (int32_t r = 0; r < root_count; r++)
+    if (s->labelled_in[roots[r]] != s->search_id) pass_through_vacancy(s, roots[r], 0, -1);
+}
+
 /* ---- building, warm start, solving ---- */
 
 static void *allocate(network *s, size_t count, size_t size) {
@@ -588,7 +700,10 @@ static void free_reverse_index(network *s) {
   free(s->batch_roots);
   free(s->batch_ends);
   free(s->in_crowded_region);
+  free(s->tree_root);
+  free(s->relabel);
   s->in_crowded_region = NULL;
+  s->tree_root = s->relabel = NULL;
   s->root_served_in = NULL;
   s->batch_roots = s->batch_ends = NULL;
   s->column = NULL;
@@ -717,9 +832,11 @@ static int build_reverse_index(network *s) {
   s->batch_roots = allocate(s, vacancies, sizeof *s->batch_roots);
   s->batch_ends = allocate(s, vacancies + 1, sizeof *s->batch_ends);
   s->in_crowded_region = allocate(s, vacancies, sizeof *s->in_crowded_region);
-  if (!s->in_crowded_region || !s->root_served_in || !s->batch_roots || !s->batch_ends || !s->column ||
-      !s->pupil_labelled_in || !s->pupil_distance || !s->moves_to || !s->pupil_heap.item || !s->pupil_heap.position ||
-      !s->needs_check) {
+  s->tree_root = allocate(s, vacancies, sizeof *s->tree_root);
+  s->relabel = allocate(s, pupils, sizeof *s->relabel);
+  if (!s->tree_root || !s->relabel || !s->in_crowded_region || !s->root_served_in || !s->batch_roots ||
+      !s->batch_ends || !s->column || !s->pupil_labelled_in || !s->pupil_distance || !s->moves_to ||
+      !s->pupil_heap.item || !s->pupil_heap.position || !s->needs_check) {
     free_reverse_index(s);
     return 0;
   }
@@ -974,9 +1091,10 @@ static void settle_priced_seats(network *s) {
   }
   s->stats.warm_priced_filled = s->stats.warm_priced_vacancies - root_count;
   start_warm_phase(s, root_count);
-  /* First each seat alone, in a search that gives up past WARM_ALONE_SETTLED vacancies: most
-   * end nearby, and a search from many roots stops at the first seat whose price reaches zero,
-   * so the cheap ones would cut it short again and again. */
+  /* First each seat alone, in a search that gives up past alone_pairs pair scans: most end
+   * nearby, and a search from many roots stops at the first seat whose price reaches zero, so
+   * the cheap ones would cut it short again and again. The rest are settled together, in one
+   * session of rounds (see settle_batch). */
   int32_t deferred = 0;
   int64_t alone_pairs = problem->pair_count / WARM_ALONE_PAIRS_SHARE_INVERSE;
   if (alone_pairs < WARM_ALONE_PAIRS_MIN) alone_pairs = WARM_ALONE_PAIRS_MIN;
@@ -989,7 +1107,7 @@ static void settle_priced_seats(network *s) {
     }
     while (s->vacancy_price[j] > 0 && vacancy_has_free_seat(s, j) && !warm_start_given_up(s)) {
       int64_t before = s->stats.pairs_scanned;
-      int32_t applied = settle_batch(s, &j, 1, alone_pairs);
+      int32_t applied = settle_batch(s, &j, 1, alone_pairs, 0, 1);
       s->warm_repairs_done += applied;
       s->warm_repair_pairs += s->stats.pairs_scanned - before;
       if (applied == 0) {
@@ -1000,15 +1118,17 @@ static void settle_priced_seats(network *s) {
     }
   }
   root_count = deferred;
-  while (root_count > 0 && !warm_start_given_up(s)) {
+  for (int round = 0; root_count > 0 && !warm_start_given_up(s); round++) {
     int64_t before = s->stats.pairs_scanned;
-    s->warm_repairs_done += settle_batch(s, roots, root_count, INT64_MAX);
-    s->warm_repair_pairs += s->stats.pairs_scanned - before;
+    if (round > 0) carry_search_over(s, roots, root_count);
+    s->warm_repairs_done += settle_batch(s, roots, root_count, INT64_MAX, round > 0, 0);
     int32_t kept = 0;
     for (int32_t r = 0; r < root_count; r++)
       if (s->vacancy_price[roots[r]] > 0 && vacancy_has_free_seat(s, roots[r])) roots[kept++] = roots[r];
     root_count = kept;
+    s->warm_repair_pairs += s->stats.pairs_scanned - before;
   }
+  heap_clear(&s->pupil_heap);
 }
 
 /* A closed vacancy is full, so any price >= 0 is allowed there; the least one that keeps the
