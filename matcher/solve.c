@@ -622,6 +622,16 @@ static void relabel_from_row(network *s, int32_t pupil) {
 static void carry_search_over(network *s, const int32_t *roots, int32_t root_count) {
   uint32_t served = s->batch_round;
   int64_t end = s->batch_end;
+  /* Where the served trees held most of the search, what is left to carry (the labels to
+   * find again) costs more than a search from the roots left: start one. */
+  int32_t staying = 0;
+  for (int32_t n = 0; n < s->settled_count; n++) staying += s->root_served_in[s->tree_root[s->settled[n]]] != served;
+  if (staying * 2 < s->settled_count) {
+    heap_clear(&s->pupil_heap);
+    start_search(s);
+    for (int32_t r = 0; r < root_count; r++) pass_through_vacancy(s, roots[r], 0, -1);
+    return;
+  }
   /* The heap's pupils that are not settled (a settled one may wait in it, see
    * pass_through_vacancy): their labels are D shorter where their vacancy stays, or found again. */
   int32_t *relabel = s->relabel, relabel_count = 0;
