@@ -247,6 +247,11 @@ enum { WARM_LAYOUT_SHARE_INVERSE = 2 };
  * more than this share of the pairs (at least WARM_ALONE_PAIRS_MIN): see settle_priced_seats. */
 enum { WARM_ALONE_PAIRS_SHARE_INVERSE = 256, WARM_ALONE_PAIRS_MIN = 256 };
 
+/* A session pays where its rounds apply several paths each; after this many rounds averaging
+ * fewer than WARM_SESSION_PATHS_PER_ROUND the seats left are settled alone, uncapped (a 10 %
+ * local change at `flanders`: 25 seats in separate regions, one path a round). */
+enum { WARM_SESSION_SAMPLE_ROUNDS = 3, WARM_SESSION_PATHS_PER_ROUND = 2 };
+
 static int vacancy_has_free_seat(const network *s, int32_t vacancy) {
   return s->slot_used[vacancy] < s->slot_start[vacancy + 1] - s->slot_start[vacancy];
 }
@@ -1128,10 +1133,24 @@ static void settle_priced_seats(network *s) {
     }
   }
   root_count = deferred;
-  for (int round = 0; root_count > 0 && !warm_start_given_up(s); round++) {
+  int64_t session_paths = 0;
+  int session_rounds = 0, alone = 0;
+  while (root_count > 0 && !warm_start_given_up(s)) {
     int64_t before = s->stats.pairs_scanned;
-    if (round > 0) carry_search_over(s, roots, root_count);
-    s->warm_repairs_done += settle_batch(s, roots, root_count, INT64_MAX, round > 0, 0);
+    if (!alone && session_rounds >= WARM_SESSION_SAMPLE_ROUNDS &&
+        session_paths < (int64_t)WARM_SESSION_PATHS_PER_ROUND * session_rounds) {
+      alone = 1; /* the seats left are apart: each alone, where a single root prunes far more */
+      heap_clear(&s->pupil_heap);
+    }
+    if (alone) {
+      s->warm_repairs_done += settle_batch(s, roots, 1, INT64_MAX, 0, 1);
+    } else {
+      if (session_rounds > 0) carry_search_over(s, roots, root_count);
+      int32_t applied = settle_batch(s, roots, root_count, INT64_MAX, session_rounds > 0, 0);
+      s->warm_repairs_done += applied;
+      session_paths += applied;
+      session_rounds++;
+    }
     int32_t kept = 0;
     for (int32_t r = 0; r < root_count; r++)
       if (s->vacancy_price[roots[r]] > 0 && vacancy_has_free_seat(s, roots[r])) roots[kept++] = roots[r];
