@@ -33,7 +33,11 @@
  *   forward one, walking pairs from vacancy to pupil) for the cheapest of: moving a pupil into
  *   it along a chain of moves, placing a waiting pupil there, or lowering the price to zero.
  *   Zeroing the price outright would break the neighbours' conditions in turn and cascade
- *   through the city.
+ *   through the city. A seat's search alone ends nearby for most seats; the seats whose
+ *   searches would walk a large saturated region (a scattered change leaves dozens in one) are
+ *   settled together, by a search from all of them at once that applies one path per tree
+ *   and carries over from round to round (settle_batch, carry_search_over), so the region is
+ *   walked a few times rather than once per seat.
  *
  * The invariants both phases rely on, and keep (the network's, not the algorithm's):
  *   (a) every pair has reduced cost c_ij + p_j - u_i >= 0 and every chosen pair has 0;
