@@ -48,11 +48,12 @@
  * A forward search never settles a vacancy with a free seat (it ends there), so a priced
  * free seat keeps its price until a pupil fills it or the settling phase lowers it. A forward
  * search leaves its source placed or some pupil unplaced at u = U, and touches no other
- * waiting pupil; a reverse search only lowers prices and places at most one waiting pupil,
- * whose pair it makes tight. So after the placing phase every waiting pupil has u = U, and
- * the settling phase keeps that, leaves no free seat priced and breaks none of (a) to (c):
- * all of matcher.h's conditions hold and the result is exactly optimal. Prices only fall in
- * reverse searches, as they only rise in forward ones.
+ * waiting pupil; a reverse search only lowers prices and places a waiting pupil only at the
+ * end of one of its paths (one per root), whose pair it makes tight, and every waiting pupil
+ * it leaves waiting is at least as far as where it stopped. So after the placing phase every waiting pupil has u = U,
+ * and the settling phase keeps that, leaves no free seat priced and breaks none of (a) to (c): all of matcher.h's
+ * conditions hold and the result is exactly optimal. Prices only fall in reverse searches, as they only rise in forward
+ * ones.
  *
  * Vacancy j with s_j seats appears once in the search, not s_j times: its assigned pupils
  * are kept in a slot array, and settling j scans all of them at the same distance (the pairs
