@@ -96,8 +96,8 @@ typedef struct {
   int64_t warm_priced_filled; /* of those, filled by the searches placing waiting pupils; the rest
                                  took reverse searches (at least one each) */
   size_t working_bytes;       /* peak bytes the solver allocated for its own structures */
-  int64_t reverse_phases;     /* warm start: reverse searches run, each from all the seats still priced at
-                                 once (so at most reverse_searches) */
+  int64_t reverse_phases;     /* warm start: reverse searches run; one may set out for several seats at once,
+                                 so at most reverse_searches */
 } matcher_stats;
 
 typedef struct {

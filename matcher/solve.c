@@ -445,7 +445,7 @@ static void pass_through_vacancy(network *s, int32_t vacancy, int64_t distance_h
   s->settled[s->settled_count++] = vacancy;
   s->stats.vacancies_scanned++;
   offer_end(s, distance_here + price, vacancy, -1);
-  /* A search that carries over (settle_session) keeps its labels from one round to the next,
+  /* A session's search (settle_batch) keeps its labels from one round to the next,
    * so it may only leave out what no round can need: a label above this vacancy's own give-up,
    * which bounds every round while the vacancy stays settled. */
   int64_t own_give_up = distance_here + price;
