@@ -250,8 +250,10 @@ enum { WARM_SAMPLE_REPAIRS = 8, WARM_PROJECTED_PAIRS_PER_PAIR = 6 };
 enum { WARM_LAYOUT_SHARE_INVERSE = 2 };
 
 /* A free seat still priced is first settled by a search of its own, given up once it scanned
- * more than this share of the pairs (at least WARM_ALONE_PAIRS_MIN): see settle_priced_seats. */
-enum { WARM_ALONE_PAIRS_SHARE_INVERSE = 256, WARM_ALONE_PAIRS_MIN = 256 };
+ * more than this share of the pairs, between WARM_ALONE_PAIRS_MIN and WARM_ALONE_PAIRS_MAX
+ * (see settle_priced_seats; without the most, germany's 1 % scattered change spent 7 M pair
+ * scans on 240 searches given up). */
+enum { WARM_ALONE_PAIRS_SHARE_INVERSE = 256, WARM_ALONE_PAIRS_MIN = 256, WARM_ALONE_PAIRS_MAX = 4096 };
 
 /* A session pays where its rounds apply several paths each; after this many rounds averaging
  * fewer than WARM_SESSION_PATHS_PER_ROUND the seats left are settled alone, uncapped (a 10 %
@@ -1138,6 +1140,7 @@ static void settle_priced_seats(network *s) {
   int32_t deferred = 0;
   int64_t alone_pairs = problem->pair_count / WARM_ALONE_PAIRS_SHARE_INVERSE;
   if (alone_pairs < WARM_ALONE_PAIRS_MIN) alone_pairs = WARM_ALONE_PAIRS_MIN;
+  if (alone_pairs > WARM_ALONE_PAIRS_MAX) alone_pairs = WARM_ALONE_PAIRS_MAX;
   for (int32_t j = 0; j < problem->vacancy_count; j++) s->in_crowded_region[j] = 0;
   for (int32_t r = 0; r < root_count && !warm_start_given_up(s); r++) {
     int32_t j = roots[r];
@@ -1158,6 +1161,10 @@ static void settle_priced_seats(network *s) {
     }
   }
   root_count = deferred;
+  /* The projection of warm_start_given_up, sub-phase by sub-phase: the cheap seats settled
+   * alone say nothing of what the crowded ones cost (germany, 1 % scattered: 800 cheap ones
+   * kept it from giving up until the whole budget was spent). */
+  start_warm_phase(s, root_count);
   int64_t session_paths = 0;
   int session_rounds = 0, alone = 0;
   while (root_count > 0 && !warm_start_given_up(s)) {
@@ -1166,6 +1173,7 @@ static void settle_priced_seats(network *s) {
         session_paths < (int64_t)WARM_SESSION_PATHS_PER_ROUND * session_rounds) {
       alone = 1; /* the seats left are apart: each alone, where a single root prunes far more */
       heap_clear(&s->pupil_heap);
+      start_warm_phase(s, root_count);
     }
     if (alone) {
       s->warm_repairs_done += settle_batch(s, roots, 1, INT64_MAX, 0, 1);
