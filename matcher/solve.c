@@ -1160,6 +1160,7 @@ static void settle_priced_seats(network *s) {
       }
     }
   }
+  if (warm_start_given_up(s)) return; /* before the reset below, which would forget it */
   root_count = deferred;
   /* The projection of warm_start_given_up, sub-phase by sub-phase: the cheap seats settled
    * alone say nothing of what the crowded ones cost (germany, 1 % scattered: 800 cheap ones
