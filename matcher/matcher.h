@@ -86,7 +86,8 @@ typedef struct {
   int64_t vacancies_scanned; /* vacancies settled over all searches */
   int64_t pairs_scanned;     /* pair reduced costs examined over all searches */
   int64_t repaired;          /* warm start: pupils whose previous placement had to be undone */
-  int64_t reverse_searches;  /* warm start: searches that filled or released a seat left with a price */
+  int64_t reverse_searches;  /* warm start: seats left with a price that a reverse search set out to fill or
+                                release (one per seat per search it starts in) */
   int32_t warm_abandoned;    /* 1 if the warm start cost more than a cold solve would and was dropped */
   int64_t warm_pairs_wasted; /* pairs the dropped warm start scanned before it gave up (not in pairs_scanned) */
   int32_t warm_started;      /* 1 if the result was built from the warm start (0: cold, or warm_abandoned) */
@@ -95,6 +96,8 @@ typedef struct {
   int64_t warm_priced_filled; /* of those, filled by the searches placing waiting pupils; the rest
                                  took reverse searches (at least one each) */
   size_t working_bytes;       /* peak bytes the solver allocated for its own structures */
+  int64_t reverse_phases;     /* warm start: reverse searches run; one may set out for several seats at once,
+                                 so at most reverse_searches */
 } matcher_stats;
 
 typedef struct {

@@ -33,7 +33,11 @@
  *   forward one, walking pairs from vacancy to pupil) for the cheapest of: moving a pupil into
  *   it along a chain of moves, placing a waiting pupil there, or lowering the price to zero.
  *   Zeroing the price outright would break the neighbours' conditions in turn and cascade
- *   through the city.
+ *   through the city. A seat's search alone ends nearby for most seats; the seats whose
+ *   searches would walk a large saturated region (a scattered change leaves dozens in one) are
+ *   settled together, by a search from all of them at once that applies one path per tree
+ *   and carries over from round to round (settle_batch, carry_search_over), so the region is
+ *   walked a few times rather than once per seat.
  *
  * The invariants both phases rely on, and keep (the network's, not the algorithm's):
  *   (a) every pair has reduced cost c_ij + p_j - u_i >= 0 and every chosen pair has 0;
@@ -44,11 +48,12 @@
  * A forward search never settles a vacancy with a free seat (it ends there), so a priced
  * free seat keeps its price until a pupil fills it or the settling phase lowers it. A forward
  * search leaves its source placed or some pupil unplaced at u = U, and touches no other
- * waiting pupil; a reverse search only lowers prices and places at most one waiting pupil,
- * whose pair it makes tight. So after the placing phase every waiting pupil has u = U, and
- * the settling phase keeps that, leaves no free seat priced and breaks none of (a) to (c):
- * all of matcher.h's conditions hold and the result is exactly optimal. Prices only fall in
- * reverse searches, as they only rise in forward ones.
+ * waiting pupil; a reverse search only lowers prices and places a waiting pupil only at the
+ * end of one of its paths (one per root), whose pair it makes tight, and every waiting pupil
+ * it leaves waiting is at least as far as where it stopped. So after the placing phase every waiting pupil has u = U,
+ * and the settling phase keeps that, leaves no free seat priced and breaks none of (a) to (c): all of matcher.h's
+ * conditions hold and the result is exactly optimal. Prices only fall in reverse searches, as they only rise in forward
+ * ones.
  *
  * Vacancy j with s_j seats appears once in the search, not s_j times: its assigned pupils
  * are kept in a slot array, and settling j scans all of them at the same distance (the pairs
@@ -185,6 +190,16 @@ struct matcher_network {
   index_heap pupil_heap;       /* labelled, unsettled pupils, keyed by pupil_distance */
   uint8_t *needs_check;        /* [pupils] warm start: placement to be re-checked */
   int32_t *placing_order;      /* [pupils] by unplaced penalty, highest first, then by id */
+  int single_root;             /* the reverse search has one root: a waiting pupil reached is an end */
+  int32_t *tree_root;          /* [vacancies] the root whose tree a settled vacancy is in */
+  uint32_t batch_round;        /* counts settle_batch rounds: root_served_in marks */
+  int64_t batch_end;           /* the distance D at which the last round stopped */
+  int32_t *relabel;            /* [pupils] carry_search_over: pupils to label again */
+  uint8_t *label_is_bound;     /* [pupils] the heap key is only a lower bound of the label */
+  uint32_t *root_served_in;    /* [vacancies] search id in which a root's tree got its path */
+  int32_t *batch_roots;        /* [vacancies] the free seats still priced (settle_priced_seats) */
+  uint8_t *in_crowded_region;  /* [vacancies] settled by a search alone that gave up (settle_priced_seats) */
+  int32_t *batch_ends;         /* [vacancies + 1] the paths one settle_batch applies, by first mover */
 
   /* the cheapest way found so far to end the current path */
   int64_t best_end;
@@ -233,6 +248,17 @@ enum { WARM_SAMPLE_REPAIRS = 8, WARM_PROJECTED_PAIRS_PER_PAIR = 6 };
 /* matcher_solve lays a warm start's network out for locality when more than one pupil in this
  * many is flagged changed (see needs_locality). */
 enum { WARM_LAYOUT_SHARE_INVERSE = 2 };
+
+/* A free seat still priced is first settled by a search of its own, given up once it scanned
+ * more than this share of the pairs, between WARM_ALONE_PAIRS_MIN and WARM_ALONE_PAIRS_MAX
+ * (see settle_priced_seats; without the most, germany's 1 % scattered change spent 7 M pair
+ * scans on 240 searches given up). */
+enum { WARM_ALONE_PAIRS_SHARE_INVERSE = 256, WARM_ALONE_PAIRS_MIN = 256, WARM_ALONE_PAIRS_MAX = 4096 };
+
+/* A session pays where its rounds apply several paths each; after this many rounds averaging
+ * fewer than WARM_SESSION_PATHS_PER_ROUND the seats left are settled alone, uncapped (a 10 %
+ * local change at `flanders`: 25 seats in separate regions, one path a round). */
+enum { WARM_SESSION_SAMPLE_ROUNDS = 3, WARM_SESSION_PATHS_PER_ROUND = 2 };
 
 static int vacancy_has_free_seat(const network *s, int32_t vacancy) {
   return s->slot_used[vacancy] < s->slot_start[vacancy + 1] - s->slot_start[vacancy];
@@ -417,14 +443,21 @@ static void pass_through_vacancy(network *s, int32_t vacancy, int64_t distance_h
   s->labelled_in[vacancy] = s->search_id;
   s->distance[vacancy] = distance_here;
   s->reached_from[vacancy] = leaving;
+  s->tree_root[vacancy] = leaving < 0 ? vacancy : s->tree_root[s->moves_to[leaving]];
   s->settled[s->settled_count++] = vacancy;
+  s->stats.vacancies_scanned++;
   offer_end(s, distance_here + price, vacancy, -1);
+  /* A session's search (settle_batch) keeps its labels from one round to the next,
+   * so it may only leave out what no round can need: a label above this vacancy's own give-up,
+   * which bounds every round while the vacancy stays settled. */
+  int64_t own_give_up = distance_here + price;
 
   int64_t first = s->slot_start[vacancy];
   for (int32_t slot = 0; slot < s->slot_used[vacancy]; slot++) {
     int32_t seated = s->slot_pupil[first + slot];
     s->pupil_labelled_in[seated] = s->search_id;
     s->pupil_distance[seated] = distance_here;
+    s->label_is_bound[seated] = 0;
     s->passed[s->passed_count++] = seated;
     if (s->pupil_heap.position[seated] >= 0) /* labelled earlier, longer: now settled here */
       heap_push_or_raise(&s->pupil_heap, seated);
@@ -435,48 +468,121 @@ static void pass_through_vacancy(network *s, int32_t vacancy, int64_t distance_h
     if (s->vacancy_of_pupil[pupil] == vacancy) continue;
     /* Costs are >= 0, so a pupil already too far without its cost is left before the two
      * scattered reads that fetch the cost (a sixth off a settling-bound warm start). */
+    int64_t bound = s->single_root ? s->best_end : own_give_up;
     int64_t without_cost = distance_here + price - s->pupil_price[pupil];
-    if (without_cost >= s->best_end) continue;
+    if (without_cost >= bound) continue;
     int64_t length = without_cost + rows->row_cost[rows->row_start[pupil] + s->column[c].row_offset];
-    if (length >= s->best_end) continue;
-    if (s->vacancy_of_pupil[pupil] == MATCHER_UNPLACED) { /* a waiting pupil takes the seat */
-      if (length < distance_here) s->broken_promise = 1;  /* its price was taken on trust (apply_warm_start) */
+    if (length >= bound) continue;
+    if (length < distance_here) s->broken_promise = 1; /* a waiting pupil's price was taken on trust */
+    if (s->vacancy_of_pupil[pupil] == MATCHER_UNPLACED && s->single_root) { /* the one root's end, maybe */
       s->moves_to[pupil] = vacancy;
+      s->pupil_distance[pupil] = length;
       offer_end(s, length, -1, pupil);
       continue;
     }
-    if (length < distance_here) s->broken_promise = 1;
-    if (s->labelled_in[s->vacancy_of_pupil[pupil]] == s->search_id)
+    /* With several roots a waiting pupil is labelled like a seated one: popped, it ends a path
+     * (see settle_batch). */
+    if (s->vacancy_of_pupil[pupil] != MATCHER_UNPLACED && s->labelled_in[s->vacancy_of_pupil[pupil]] == s->search_id)
       continue; /* settled: its vacancy was passed already */
     int fresh = s->pupil_labelled_in[pupil] != s->search_id;
+    /* Below a lower bound (carry_search_over) a label is the least of all: no longer a bound.
+     * At or above it, the row scan when the pupil comes to the top will see this vacancy. */
     if (!fresh && length >= s->pupil_distance[pupil]) continue;
     s->pupil_labelled_in[pupil] = s->search_id;
     s->pupil_distance[pupil] = length;
+    s->label_is_bound[pupil] = 0;
     s->moves_to[pupil] = vacancy;
     heap_push_or_raise(&s->pupil_heap, pupil);
   }
   s->stats.pairs_scanned += s->column_start[vacancy + 1] - s->column_start[vacancy];
 }
 
-/* Vacancy `target` has a free seat and a positive price. Find the cheapest of: a chain of
- * moves ending with a waiting pupil placed, or with some vacancy giving a seat up to the
- * sink (target itself: its price simply drops), and apply it. Prices of what the search
- * passed fall by how much closer than the end it was. */
-static void settle_priced_seat(network *s, int32_t target) {
-  start_search(s);
-  s->stats.reverse_searches++;
-  pass_through_vacancy(s, target, 0, -1);
-  while (s->pupil_heap.size > 0) {
-    int32_t pupil = s->pupil_heap.item[0];
-    if (s->pupil_distance[pupil] >= s->best_end) break;
-    heap_pop(&s->pupil_heap);
-    int32_t own = s->vacancy_of_pupil[pupil];
-    if (s->labelled_in[own] != s->search_id) pass_through_vacancy(s, own, s->pupil_distance[pupil], pupil);
-  }
-  heap_clear(&s->pupil_heap);
-  s->stats.vacancies_scanned += s->settled_count;
+static void relabel_from_row(network *s, int32_t pupil);
 
-  int64_t end = s->best_end;
+/* One multi-source reverse search: every free seat still priced (roots[], in the caller's
+ * vacancy order) starts at distance 0 and the search grows them all at once, each vacancy and
+ * pupil joining the tree of the root that reached it first. Paths in different trees share no
+ * pupil and no vacancy, so the search need not stop at the first end: a waiting pupil it
+ * settles at distance t ends a path to its tree's root, and the search goes on while every
+ * waiting pupil it settles belongs to a tree whose root has no path yet. It stops at
+ * distance D, the first of: a waiting pupil in a tree that has its path (D = its t), a vacancy
+ * x whose price would fall below zero (D = d_x + p_x: x gives up a seat, or its price simply
+ * drops when x is a root), or every root served. Then, as in a one-root search, what it
+ * settled falls in price by D minus its distance, and the waiting pupils that end paths by D
+ * minus theirs, which makes every path tight and breaks no reduced cost (the distances are
+ * those of one search from a source joined to every root), and the paths are applied. Where
+ * one saturated region holds many priced seats (a scattered change at `flanders`: 64 of them
+ * in one region of 600 vacancies) one search then settles the region for many repairs
+ * instead of once per repair. Returns the paths applied (at least one; 0 when a search with
+ * single_root scanned more than pair_cap pairs and gave up, changing nothing).
+ *
+ * With several roots the search is a session of rounds: the next round carries this one's
+ * search over (carried_over, after carry_search_over) instead of starting again, so the
+ * region is settled once for the whole session, and only the trees that got paths are
+ * searched again. A session labels a pupil from a vacancy unless the label is above that
+ * vacancy's own give-up (a single root prunes by the cheapest end found instead), so that the
+ * labels it keeps stay exact from round to round. */
+static int32_t settle_batch(network *s, const int32_t *roots, int32_t root_count, int64_t pair_cap, int carried_over,
+                            int single_root) {
+  if (!carried_over) {
+    start_search(s);
+    s->single_root = single_root;
+    for (int32_t r = 0; r < root_count; r++) pass_through_vacancy(s, roots[r], 0, -1);
+  }
+  uint32_t served = ++s->batch_round;
+  int64_t pairs_before = s->stats.pairs_scanned;
+  s->stats.reverse_phases++;
+  s->stats.reverse_searches += root_count;
+
+  int32_t *ends = s->batch_ends, end_count = 0, unserved = root_count;
+  int64_t end = -1; /* D once known; -1 while the search may still reach the cheapest give-up */
+  while (s->pupil_heap.size > 0 && unserved > 0) {
+    int32_t pupil = s->pupil_heap.item[0];
+    int64_t distance_here = s->pupil_distance[pupil];
+    if (distance_here >= s->best_end) break;
+    if (s->label_is_bound[pupil]) { /* only a lower bound: labelled from its row, then in order again */
+      heap_pop(&s->pupil_heap);
+      relabel_from_row(s, pupil);
+      continue;
+    }
+    int32_t own = s->vacancy_of_pupil[pupil];
+    if (own == MATCHER_UNPLACED && s->root_served_in[s->tree_root[s->moves_to[pupil]]] == served) {
+      end = distance_here; /* its tree has its path already: it stays labelled, for the next round */
+      break;
+    }
+    heap_pop(&s->pupil_heap);
+    if (own != MATCHER_UNPLACED) {
+      if (s->labelled_in[own] != s->search_id) pass_through_vacancy(s, own, distance_here, pupil);
+      if (s->stats.pairs_scanned - pairs_before > pair_cap) { /* nothing changed yet: given back to the caller */
+        heap_clear(&s->pupil_heap);
+        return 0;
+      }
+      continue;
+    }
+    s->root_served_in[s->tree_root[s->moves_to[pupil]]] = served;
+    unserved--;
+    ends[end_count++] = pupil;
+    s->passed[s->passed_count++] = pupil;
+    end = unserved > 0 ? -1 : distance_here;
+  }
+  if (end < 0 && s->best_end_pupil >= 0) { /* one root, ending with a waiting pupil placed */
+    end = s->best_end;
+    ends[end_count++] = s->best_end_pupil;
+    s->passed[s->passed_count++] = s->best_end_pupil;
+  } else if (end < 0) { /* D is the cheapest give-up: every vacancy priced to zero by it may end a path */
+    end = s->best_end;
+    for (int32_t n = 0; n < s->settled_count; n++) {
+      int32_t vacancy = s->settled[n];
+      if (s->distance[vacancy] + s->vacancy_price[vacancy] != end) continue;
+      int32_t root = s->tree_root[vacancy];
+      if (s->root_served_in[root] == served) continue;
+      s->root_served_in[root] = served;
+      ends[end_count++] = s->reached_from[vacancy]; /* -1 at a root: only its price drops */
+    }
+  }
+  if (s->single_root) heap_clear(&s->pupil_heap); /* a session keeps it for the next round */
+  s->batch_end = end;
+
   for (int32_t n = 0; n < s->settled_count; n++) {
     int32_t vacancy = s->settled[n];
     s->vacancy_price[vacancy] -= end - s->distance[vacancy];
@@ -486,24 +592,132 @@ static void settle_priced_seat(network *s, int32_t target) {
     s->pupil_price[pupil] -= end - s->pupil_distance[pupil];
   }
 
-  /* Apply the chain from its start: the first mover goes to the vacancy that labelled it,
-   * whose leaving pupil moves on, until the target gets its pupil. */
-  int32_t mover;
-  if (s->best_end_pupil >= 0) {
-    mover = s->best_end_pupil;
-  } else if (s->best_end_vacancy != target) {
-    mover = s->reached_from[s->best_end_vacancy];
-  } else {
-    return; /* the price dropped to zero; nobody moves */
+  /* Apply each path from its start: the first mover goes to the vacancy that labelled it, whose
+   * leaving pupil moves on, until a root gets its pupil. A vacancy that gives up a seat starts
+   * its path with its leaving pupil; a root that gives one up only loses its price. */
+  int32_t applied = end_count;
+  for (int32_t e = 0; e < end_count; e++) {
+    int32_t mover = ends[e];
+    while (mover >= 0) {
+      int32_t destination = s->moves_to[mover];
+      int32_t next_mover = s->reached_from[destination];
+      if (next_mover >= 0) unseat_pupil(s, next_mover);
+      move_pupil(s, mover, destination);
+      mover = next_mover;
+    }
   }
-  for (;;) {
-    int32_t destination = s->moves_to[mover];
-    int32_t next_mover = destination == target ? -1 : s->reached_from[destination];
-    if (next_mover >= 0) unseat_pupil(s, next_mover);
-    move_pupil(s, mover, destination);
-    if (next_mover < 0) break;
-    mover = next_mover;
+  return applied;
+}
+
+/* Pupil `pupil`, unsettled, labelled afresh from the vacancies settled so far: the row scan
+ * that stands in for the columns of those vacancies, which named it when the search passed
+ * them (see carry_search_over). */
+static void relabel_from_row(network *s, int32_t pupil) {
+  const pair_rows *rows = &s->rows;
+  s->label_is_bound[pupil] = 0;
+  s->pupil_labelled_in[pupil] = 0;
+  if (pupil_is_fixed(s, pupil)) return;
+  int32_t own = s->vacancy_of_pupil[pupil], via = -1;
+  int64_t best = INT64_MAX, price = s->pupil_price[pupil];
+  for (int64_t e = rows->row_start[pupil]; e < rows->row_start[pupil + 1]; e++) {
+    int32_t vacancy = rows->row_vacancy[e];
+    if (vacancy == own || s->labelled_in[vacancy] != s->search_id) continue;
+    int64_t length = s->distance[vacancy] + rows->row_cost[e] + s->vacancy_price[vacancy] - price;
+    if (length >= s->distance[vacancy] + s->vacancy_price[vacancy]) continue; /* as pass_through_vacancy */
+    if (length < s->distance[vacancy]) s->broken_promise = 1;
+    if (length < best) {
+      best = length;
+      via = vacancy;
+    }
   }
+  s->stats.pairs_scanned += rows->row_start[pupil + 1] - rows->row_start[pupil];
+  if (via < 0) return;
+  s->pupil_labelled_in[pupil] = s->search_id;
+  s->pupil_distance[pupil] = best;
+  s->moves_to[pupil] = via;
+  heap_push_or_raise(&s->pupil_heap, pupil);
+}
+
+/* Prepares the next round of a session after settle_batch applied its paths at distance D
+ * (batch_end). The trees whose roots got a path changed along it and leave the search; every
+ * other tree is untouched, and the price update made its tree paths tight, so its vacancies
+ * and pupils stay settled at distance 0 and their labels stay valid, D shorter. Only what
+ * the served trees held is labelled again, from the pupils' rows (a pupil in the heap whose
+ * label came from them waits with a lower bound and is labelled when it reaches the top,
+ * which most never do: flanders, 1 % scattered, 3.22 M pairs scanned instead of 3.85 M with
+ * every such label found at once); the free seats still priced
+ * that are not in the search (served roots with a seat left) join it as new roots. A round
+ * then costs what the served trees hold, not the whole region. */
+static void carry_search_over(network *s, const int32_t *roots, int32_t root_count) {
+  uint32_t served = s->batch_round;
+  int64_t end = s->batch_end;
+  /* Where the served trees held three quarters of the search or more, what is left to carry
+   * (the labels to find again) costs more than a search from the roots left: start one
+   * (flanders, 1 % scattered: 3.14 M pairs scanned, against 3.22 M at one half, 3.17 M at
+   * seven eighths). */
+  int32_t staying = 0;
+  for (int32_t n = 0; n < s->settled_count; n++) staying += s->root_served_in[s->tree_root[s->settled[n]]] != served;
+  if (staying * 4 < s->settled_count) {
+    heap_clear(&s->pupil_heap);
+    start_search(s);
+    for (int32_t r = 0; r < root_count; r++) pass_through_vacancy(s, roots[r], 0, -1);
+    return;
+  }
+  /* The heap's pupils that are not settled (a settled one may wait in it, see
+   * pass_through_vacancy): their labels are D shorter where their vacancy stays, or found again. */
+  int32_t *relabel = s->relabel, relabel_count = 0;
+  for (int32_t h = 0; h < s->pupil_heap.size; h++) {
+    int32_t pupil = s->pupil_heap.item[h], own = s->vacancy_of_pupil[pupil];
+    if (own < 0 || s->labelled_in[own] != s->search_id) relabel[relabel_count++] = pupil;
+  }
+  heap_clear(&s->pupil_heap);
+
+  int32_t *dropped = s->batch_ends, dropped_count = 0, kept = 0;
+  for (int32_t n = 0; n < s->settled_count; n++) {
+    int32_t vacancy = s->settled[n];
+    if (s->root_served_in[s->tree_root[vacancy]] == served) {
+      s->labelled_in[vacancy] = 0;
+      dropped[dropped_count++] = vacancy;
+    } else {
+      s->distance[vacancy] = 0;
+      s->settled[kept++] = vacancy;
+    }
+  }
+  s->settled_count = kept;
+  kept = 0;
+  for (int32_t n = 0; n < s->passed_count; n++) {
+    int32_t pupil = s->passed[n], own = s->vacancy_of_pupil[pupil];
+    if (own >= 0 && s->labelled_in[own] == s->search_id) {
+      s->pupil_distance[pupil] = 0;
+      s->passed[kept++] = pupil;
+    } else {
+      s->pupil_labelled_in[pupil] = 0;
+    }
+  }
+  s->passed_count = kept;
+
+  /* A label from a vacancy that left is no label now, but D less is a lower bound of the new
+   * one (its vacancy was the closest of all that were settled): the pupil waits in the heap
+   * with it and is labelled from its row only if it comes to the top (most never do). */
+  for (int32_t n = 0; n < relabel_count; n++) {
+    int32_t pupil = relabel[n];
+    s->pupil_distance[pupil] -= end;
+    if (s->labelled_in[s->moves_to[pupil]] != s->search_id) s->label_is_bound[pupil] = 1;
+    heap_push_or_raise(&s->pupil_heap, pupil);
+  }
+  relabel_count = 0;
+  for (int32_t n = 0; n < dropped_count; n++) {
+    int64_t first = s->slot_start[dropped[n]];
+    for (int32_t slot = 0; slot < s->slot_used[dropped[n]]; slot++)
+      relabel[relabel_count++] = s->slot_pupil[first + slot];
+  }
+  for (int32_t n = 0; n < relabel_count; n++) relabel_from_row(s, relabel[n]);
+
+  s->best_end = INT64_MAX;
+  s->best_end_vacancy = s->best_end_pupil = -1;
+  for (int32_t n = 0; n < s->settled_count; n++) offer_end(s, s->vacancy_price[s->settled[n]], s->settled[n], -1);
+  for (int32_t r = 0; r < root_count; r++)
+    if (s->labelled_in[roots[r]] != s->search_id) pass_through_vacancy(s, roots[r], 0, -1);
 }
 
 /* ---- building, warm start, solving ---- */
@@ -521,6 +735,18 @@ static void free_reverse_index(network *s) {
   free(s->pupil_heap.item);
   free(s->pupil_heap.position);
   free(s->needs_check);
+  free(s->root_served_in);
+  free(s->batch_roots);
+  free(s->batch_ends);
+  free(s->in_crowded_region);
+  free(s->tree_root);
+  free(s->relabel);
+  free(s->label_is_bound);
+  s->label_is_bound = NULL;
+  s->in_crowded_region = NULL;
+  s->tree_root = s->relabel = NULL;
+  s->root_served_in = NULL;
+  s->batch_roots = s->batch_ends = NULL;
   s->column = NULL;
   s->pupil_labelled_in = NULL;
   s->moves_to = s->pupil_heap.item = s->pupil_heap.position = NULL;
@@ -643,8 +869,16 @@ static int build_reverse_index(network *s) {
   s->pupil_heap.position = allocate(s, pupils, sizeof *s->pupil_heap.position);
   s->pupil_heap.key = s->pupil_distance;
   s->needs_check = allocate(s, pupils, sizeof *s->needs_check);
-  if (!s->column || !s->pupil_labelled_in || !s->pupil_distance || !s->moves_to || !s->pupil_heap.item ||
-      !s->pupil_heap.position || !s->needs_check) {
+  s->root_served_in = allocate(s, vacancies, sizeof *s->root_served_in);
+  s->batch_roots = allocate(s, vacancies, sizeof *s->batch_roots);
+  s->batch_ends = allocate(s, vacancies + 1, sizeof *s->batch_ends);
+  s->in_crowded_region = allocate(s, vacancies, sizeof *s->in_crowded_region);
+  s->tree_root = allocate(s, vacancies, sizeof *s->tree_root);
+  s->relabel = allocate(s, pupils, sizeof *s->relabel);
+  s->label_is_bound = allocate(s, pupils, sizeof *s->label_is_bound);
+  if (!s->label_is_bound || !s->tree_root || !s->relabel || !s->in_crowded_region || !s->root_served_in ||
+      !s->batch_roots || !s->batch_ends || !s->column || !s->pupil_labelled_in || !s->pupil_distance || !s->moves_to ||
+      !s->pupil_heap.item || !s->pupil_heap.position || !s->needs_check) {
     free_reverse_index(s);
     return 0;
   }
@@ -886,22 +1120,78 @@ static void apply_warm_start(network *s, const matcher_warm_start *warm, int tru
 }
 
 /* The settling phase of a warm start: every free seat still priced after the placing phase is
- * given a pupil or loses its price, one reverse search each, in the caller's vacancy order. */
+ * given a pupil or loses its price, by multi-source reverse searches (settle_batch) until none
+ * is left. A search only lowers prices and moves pupils along its paths, so no new priced free
+ * seat appears: each round keeps those of the last that are still priced, in the caller's
+ * vacancy order. */
 static void settle_priced_seats(network *s) {
   const matcher_problem *problem = s->problem;
-  int64_t priced = 0;
-  for (int32_t j = 0; j < problem->vacancy_count; j++) priced += s->vacancy_price[j] > 0 && vacancy_has_free_seat(s, j);
-  s->stats.warm_priced_filled = s->stats.warm_priced_vacancies - priced;
-  start_warm_phase(s, priced);
-  for (int32_t caller = 0; caller < problem->vacancy_count && !warm_start_given_up(s); caller++) {
+  int32_t *roots = s->batch_roots, root_count = 0;
+  for (int32_t caller = 0; caller < problem->vacancy_count; caller++) {
     int32_t j = s->internal_vacancy[caller];
+    if (s->vacancy_price[j] > 0 && vacancy_has_free_seat(s, j)) roots[root_count++] = j;
+  }
+  s->stats.warm_priced_filled = s->stats.warm_priced_vacancies - root_count;
+  start_warm_phase(s, root_count);
+  /* First each seat alone, in a search that gives up past alone_pairs pair scans: most end
+   * nearby, and a search from many roots stops at the first seat whose price reaches zero, so
+   * the cheap ones would cut it short again and again. The rest are settled together, in one
+   * session of rounds (see settle_batch). */
+  int32_t deferred = 0;
+  int64_t alone_pairs = problem->pair_count / WARM_ALONE_PAIRS_SHARE_INVERSE;
+  if (alone_pairs < WARM_ALONE_PAIRS_MIN) alone_pairs = WARM_ALONE_PAIRS_MIN;
+  if (alone_pairs > WARM_ALONE_PAIRS_MAX) alone_pairs = WARM_ALONE_PAIRS_MAX;
+  for (int32_t j = 0; j < problem->vacancy_count; j++) s->in_crowded_region[j] = 0;
+  for (int32_t r = 0; r < root_count && !warm_start_given_up(s); r++) {
+    int32_t j = roots[r];
+    if (s->in_crowded_region[j]) { /* a search alone would give up here too: straight to the batch */
+      roots[deferred++] = j;
+      continue;
+    }
     while (s->vacancy_price[j] > 0 && vacancy_has_free_seat(s, j) && !warm_start_given_up(s)) {
       int64_t before = s->stats.pairs_scanned;
-      settle_priced_seat(s, j);
-      s->warm_repairs_done++;
+      int32_t applied = settle_batch(s, &j, 1, alone_pairs, 0, 1);
+      s->warm_repairs_done += applied;
       s->warm_repair_pairs += s->stats.pairs_scanned - before;
+      if (applied == 0) {
+        for (int32_t n = 0; n < s->settled_count; n++) s->in_crowded_region[s->settled[n]] = 1;
+        roots[deferred++] = j;
+        break;
+      }
     }
   }
+  if (warm_start_given_up(s)) return; /* before the reset below, which would forget it */
+  root_count = deferred;
+  /* The projection of warm_start_given_up, sub-phase by sub-phase: the cheap seats settled
+   * alone say nothing of what the crowded ones cost (germany, 1 % scattered: 800 cheap ones
+   * kept it from giving up until the whole budget was spent). */
+  start_warm_phase(s, root_count);
+  int64_t session_paths = 0;
+  int session_rounds = 0, alone = 0;
+  while (root_count > 0 && !warm_start_given_up(s)) {
+    int64_t before = s->stats.pairs_scanned;
+    if (!alone && session_rounds >= WARM_SESSION_SAMPLE_ROUNDS &&
+        session_paths < (int64_t)WARM_SESSION_PATHS_PER_ROUND * session_rounds) {
+      alone = 1; /* the seats left are apart: each alone, where a single root prunes far more */
+      heap_clear(&s->pupil_heap);
+      start_warm_phase(s, root_count);
+    }
+    if (alone) {
+      s->warm_repairs_done += settle_batch(s, roots, 1, INT64_MAX, 0, 1);
+    } else {
+      if (session_rounds > 0) carry_search_over(s, roots, root_count);
+      int32_t applied = settle_batch(s, roots, root_count, INT64_MAX, session_rounds > 0, 0);
+      s->warm_repairs_done += applied;
+      session_paths += applied;
+      session_rounds++;
+    }
+    int32_t kept = 0;
+    for (int32_t r = 0; r < root_count; r++)
+      if (s->vacancy_price[roots[r]] > 0 && vacancy_has_free_seat(s, roots[r])) roots[kept++] = roots[r];
+    root_count = kept;
+    s->warm_repair_pairs += s->stats.pairs_scanned - before;
+  }
+  heap_clear(&s->pupil_heap);
 }
 
 /* A closed vacancy is full, so any price >= 0 is allowed there; the least one that keeps the

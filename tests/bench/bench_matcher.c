@@ -11,7 +11,8 @@
  * Targets (from the project brief): total solve time <= 0.5x LEMON at flanders and <= 0.1x at
  * germany; warm <= 0.1x cold after a 0.1 % and a 1 % local change (solve time, each the fastest
  * of three, matcher_solve in one call as the daemon pays it, and pairs scanned, with and
- * without change flags); a 10 % local change and a 1 % scattered one are shown without a target;
+ * without change flags), and after a 1 % scattered one (the issue's "warm start after a 1 % change");
+ * a 10 % local change is shown without a target;
  * peak memory <= 0.5x LEMON's. --share F measures that one local share instead of the three.
  * The changed instance's pairs are put in (pupil, vacancy) order first, as the daemon gives them.
  * A missed target is reported, not fatal: only wrong answers fail the run. */
@@ -94,7 +95,7 @@ typedef struct {
   int64_t warm_searches, cold_searches, repaired;
   int32_t warm_abandoned; /* the warm start gave up for a cold solve (matcher_stats) */
   int64_t warm_pairs_wasted, cold_pairs_scanned, warm_pairs_scanned;
-  int64_t reverse_searches, priced_vacancies, priced_filled;
+  int64_t reverse_searches, reverse_phases, priced_vacancies, priced_filled;
   /* The same warm start without its change flags, as the daemon's rematch calls it. */
   double unflagged_solve_seconds;
   /* matcher_solve in one call, as the daemon's rematch makes it (its own network layout). */
@@ -323,6 +324,7 @@ static void warm_job(const matcher_problem *problem, void *context, report *out)
       }
       out->warm_pairs_scanned = warm.stats.pairs_scanned;
       out->reverse_searches = warm.stats.reverse_searches;
+      out->reverse_phases = warm.stats.reverse_phases;
       out->priced_vacancies = warm.stats.warm_priced_vacancies;
       out->priced_filled = warm.stats.warm_priced_filled;
       out->unflagged_objective = unflagged.objective;
@@ -382,8 +384,10 @@ static bool print_warm(const report *warm, const char *style, double share, doub
     printf("  %-40s %8.3f of the cold solve's pair scans\n", "scans wasted before giving up",
            (double)warm->warm_pairs_wasted / (double)(warm->cold_pairs_scanned ? warm->cold_pairs_scanned : 1));
   else
-    printf("  %-40s %lld priced free vacancies, %lld filled while placing, %lld reverse searches\n", "warm repairs",
-           (long long)warm->priced_vacancies, (long long)warm->priced_filled, (long long)warm->reverse_searches);
+    printf("  %-40s %lld priced free vacancies, %lld filled while placing, %lld reverse searches run for "
+           "%lld seats\n",
+           "warm repairs", (long long)warm->priced_vacancies, (long long)warm->priced_filled,
+           (long long)warm->reverse_phases, (long long)warm->reverse_searches);
   double cold_pairs = (double)(warm->cold_pairs_scanned ? warm->cold_pairs_scanned : 1);
   print_ratio("warm/cold (solve)", warm->warm_solve_seconds / warm->cold_solve_seconds, target);
   print_ratio("warm/cold (pairs scanned by searches)",
@@ -504,7 +508,7 @@ static bool bench_size(const char *size, const options *opt) {
   }
   for (int k = 0; k < opt->share_count; k++)
     ok = print_warm(&warm_local[k], "local", opt->shares[k], warm_target(opt->shares[k])) && ok;
-  ok = print_warm(&warm_scattered, "scattered (stress)", 0.01, 0) && ok;
+  ok = print_warm(&warm_scattered, "scattered (stress)", 0.01, warm_target(0.01)) && ok;
   if (opt->share_count > 1) {
     printf("  %-40s", "warm/cold matcher_solve by local share");
     for (int k = 0; k < opt->share_count; k++)

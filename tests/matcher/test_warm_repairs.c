@@ -70,6 +70,7 @@ static void expect_consistent_stats(const matcher_solution *solution, int warm_g
     cr_assert_eq(stats->warm_started, 0, "%s: a cold solve says it was warm", context);
     cr_assert_eq(stats->warm_priced_vacancies, 0, "%s", context);
     cr_assert_eq(stats->reverse_searches, 0, "%s", context);
+    cr_assert_eq(stats->reverse_phases, 0, "%s", context);
     return;
   }
   cr_assert_eq(stats->warm_started, !stats->warm_abandoned, "%s: warm_started %d, warm_abandoned %d", context,
@@ -83,6 +84,11 @@ static void expect_consistent_stats(const matcher_solution *solution, int warm_g
   cr_assert_geq(stats->reverse_searches, left, "%s: %lld reverse searches for %lld priced vacancies", context,
                 (long long)stats->reverse_searches, (long long)left);
   if (left == 0) cr_assert_eq(stats->reverse_searches, 0, "%s: reverse searches with no priced vacancy left", context);
+  /* Each reverse search run sets out for at least one seat, and a seat is only set out for by one. */
+  cr_assert_leq(stats->reverse_phases, stats->reverse_searches, "%s: %lld searches run for %lld seats", context,
+                (long long)stats->reverse_phases, (long long)stats->reverse_searches);
+  cr_assert_eq(stats->reverse_phases == 0, stats->reverse_searches == 0, "%s: %lld searches run for %lld seats",
+               context, (long long)stats->reverse_phases, (long long)stats->reverse_searches);
 }
 
 static void solve_three_ways(const test_perturbation *next, const char *context) {
