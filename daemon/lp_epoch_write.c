@@ -278,6 +278,7 @@ struct lp_epoch_write {
    * the later of the two). */
   long long slice_sent_us[PROMOTE_WINDOW];
   size_t slice_size[PROMOTE_WINDOW];
+  size_t slice_bytes[PROMOTE_WINDOW];
   unsigned slices_sent, slices_confirmed;
   long long slice_confirmed_us;
   bool last_slice_sent;
@@ -675,10 +676,14 @@ static void free_args(const void **argv, size_t fixed, size_t argc) {
   free(argv);
 }
 
-/* The longest promote step so far, sent_us to confirmation (write_final_us). */
-static void note_promote_step(lp_epoch_write *write, long long sent_us) {
+/* The longest promote step so far, sent_us to confirmation (write_final_us), with its records
+ * and bytes (a slice's; 0 for the first step). */
+static void note_promote_step(lp_epoch_write *write, long long sent_us, size_t records, size_t bytes) {
   uint64_t spent = (uint64_t)(now_us() - sent_us);
-  if (spent > write->reply->write_final_us) write->reply->write_final_us = spent;
+  if (spent <= write->reply->write_final_us) return;
+  write->reply->write_final_us = spent;
+  write->reply->slowest_slice_records = (uint32_t)records;
+  write->reply->slowest_slice_bytes = bytes;
 }
 
 static void on_promote_begun(void *arg, int code, const char *message) {
@@ -687,7 +692,7 @@ static void on_promote_begun(void *arg, int code, const char *message) {
     write_fail(write, code, message);
     return;
   }
-  note_promote_step(write, write->step_sent_us);
+  note_promote_step(write, write->step_sent_us, 0, 0);
   write->slice_confirmed_us = now_us();
   schedule(write, promote_slice);
 }
@@ -771,7 +776,7 @@ static void on_slice_done(void *arg, int code, const char *message) {
     if (!in_flight) write_fail(write, write->failed_code, write->failed_message);
     return;
   }
-  note_promote_step(write, write->slice_sent_us[slot]);
+  note_promote_step(write, write->slice_sent_us[slot], write->slice_size[slot], write->slice_bytes[slot]);
   adapt_slice(write, write->slice_sent_us[slot], write->slice_size[slot]);
   if (!write->last_slice_sent) {
     schedule(write, promote_slice); /* one run however often it is asked for before it runs */
@@ -780,6 +785,8 @@ static void on_slice_done(void *arg, int code, const char *message) {
   if (in_flight) return;
   write->promoted_us = now_us();
   write->reply->write_us = (uint64_t)(write->promoted_us - write->job->t_apply_start);
+  write->reply->write_stage_us = (uint64_t)(write->promote_sent_us - write->job->t_apply_start);
+  write->reply->write_promote_us = (uint64_t)(write->promoted_us - write->promote_sent_us);
   schedule(write, apply_slice);
 }
 
@@ -866,6 +873,7 @@ static void promote_slice(lp_epoch_write *write) {
   unsigned slot = write->slices_sent % PROMOTE_WINDOW;
   write->slice_sent_us[slot] = now_us();
   write->slice_size[slot] = end - first;
+  write->slice_bytes[slot] = lp_txn_bytes(txn);
   write->last_slice_sent = last;
   if (lp_store_commit(daemon->store, txn, on_slice_done, write) != 0) {
     static const char unavailable[] = "the store is unavailable (reconnecting) in the middle of the promote; the "

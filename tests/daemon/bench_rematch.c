@@ -492,6 +492,11 @@ int main(int argc, char **argv) {
     if (res->write_us > 0 && res->write_chunks > 0 && events_before >= 0)
       printf("  epoch write: %lld events (one per record written) in %.1f ms, %.0f events/s; %.1f MB/s to the store\n",
              events, res->write_us / 1000.0, events * 1e6 / res->write_us, res->bytes_written / (double)res->write_us);
+    if (res->write_us > 0)
+      printf("  epoch write: staging %.1f ms, promote %.1f ms; the slowest promote step %.1f ms (%u records, %llu "
+             "bytes)\n",
+             res->write_stage_us / 1000.0, res->write_promote_us / 1000.0, res->write_final_us / 1000.0,
+             res->slowest_slice_records, (unsigned long long)res->slowest_slice_bytes);
     print_command_stats(&stats_before, &stats_after);
     print_slow_redis(true);
     leerplek_response_free(response);
