@@ -749,7 +749,7 @@ static void promote(lp_epoch_write *write) {
  * that on a loaded one; every call on the store's link waits behind the slices in flight, and
  * a slice that outlasts the timeout drops the link. Redis' time for the slice just confirmed
  * runs from when it was sent or the one before it was confirmed, whichever is later. It grows
- * at most twofold a step. */
+ * and shrinks at most twofold a step. */
 static void adapt_slice(lp_epoch_write *write, long long sent_us, size_t records) {
   long long now = now_us(), began = sent_us > write->slice_confirmed_us ? sent_us : write->slice_confirmed_us;
   uint64_t spent = (uint64_t)(now - began) + 1;
@@ -757,6 +757,12 @@ static void adapt_slice(lp_epoch_write *write, long long sent_us, size_t records
   if (aim > PROMOTE_SLICE_AIM_US) aim = PROMOTE_SLICE_AIM_US;
   uint64_t next = (uint64_t)(records ? records : 1) * aim / spent;
   if (next > 2 * write->slice_records) next = 2 * write->slice_records;
+  /* It shrinks at most twofold a step too: one slow slice is mostly a stall of the disk (an
+   * fsync of appendfsync always behind an AOF rewrite took 80 ms and more for 32 records),
+   * not of the slice's size, and collapsing to the smallest slices after it took three times
+   * as many slices, each with an fsync of its own; Redis slow for good still brings the size
+   * down to the aim within a few slices. */
+  if (next < write->slice_records / 2) next = write->slice_records / 2;
   if (next < PROMOTE_SLICE_MIN) next = PROMOTE_SLICE_MIN;
   if (next > PROMOTE_SLICE_MAX) next = PROMOTE_SLICE_MAX;
   write->slice_records = (size_t)next;
