@@ -165,7 +165,10 @@ static const char CLEANUP_SCRIPT[] =
  * marker is this run's and (slices) that done is where it starts, so a slice runs once. A
  * marker found at a load (a kill -9 of the daemon or of Redis mid-promote, a lost link) is
  * finished by lp_rematch_finish_promote before the state is read: the lp:epoch readers see
- * moves from the old epoch to the new one only when every record is in place. */
+ * moves from the old epoch to the new one only when every record is in place. A slice costs
+ * Redis a few calls per record (SISMEMBER, RENAME, the event's XADD and ZADDs): a staged record
+ * that is not there (a slice finished again after a crash) is a RENAME that fails under pcall,
+ * not an EXISTS per record. */
 #define SCRIPT_CHECKS                                                                                                  \
   "if redis.call('GET', '" LOCK_KEY                                                                                    \
   "') ~= ARGV[1] then return redis.error_reply('LPSTAGE the rematch lock was lost; the promote stops') end\n"          \
@@ -210,8 +213,7 @@ static const char SLICE_SCRIPT[] =
                   "  local staged = run .. kind .. ':' .. key\n"
                   "  if skip[name] then redis.call('DEL', staged)\n"
                   "  elseif redis.call('SISMEMBER', 'lp:index:' .. kind, key) == 1 then\n"
-                  "    if redis.call('EXISTS', staged) == 1 then redis.call('RENAME', staged, 'lp:' .. kind .. ':' .. "
-                  "key); moved = moved + 1 end\n"
+                  "    if redis.pcall('RENAME', staged, 'lp:' .. kind .. ':' .. key).ok then moved = moved + 1 end\n"
                   "  else redis.call('DEL', staged) end\n"
                   "end\n"
                   "redis.call('HSET', '" PROMOTE_KEY "', 'done', ARGV[4])\n"
@@ -278,6 +280,7 @@ struct lp_epoch_write {
    * the later of the two). */
   long long slice_sent_us[PROMOTE_WINDOW];
   size_t slice_size[PROMOTE_WINDOW];
+  size_t slice_bytes[PROMOTE_WINDOW];
   unsigned slices_sent, slices_confirmed;
   long long slice_confirmed_us;
   bool last_slice_sent;
@@ -675,10 +678,14 @@ static void free_args(const void **argv, size_t fixed, size_t argc) {
   free(argv);
 }
 
-/* The longest promote step so far, sent_us to confirmation (write_final_us). */
-static void note_promote_step(lp_epoch_write *write, long long sent_us) {
+/* The longest promote step so far, sent_us to confirmation (write_final_us), with its records
+ * and bytes (a slice's; 0 for the first step). */
+static void note_promote_step(lp_epoch_write *write, long long sent_us, size_t records, size_t bytes) {
   uint64_t spent = (uint64_t)(now_us() - sent_us);
-  if (spent > write->reply->write_final_us) write->reply->write_final_us = spent;
+  if (spent <= write->reply->write_final_us) return;
+  write->reply->write_final_us = spent;
+  write->reply->slowest_slice_records = (uint32_t)records;
+  write->reply->slowest_slice_bytes = bytes;
 }
 
 static void on_promote_begun(void *arg, int code, const char *message) {
@@ -687,7 +694,7 @@ static void on_promote_begun(void *arg, int code, const char *message) {
     write_fail(write, code, message);
     return;
   }
-  note_promote_step(write, write->step_sent_us);
+  note_promote_step(write, write->step_sent_us, 0, 0);
   write->slice_confirmed_us = now_us();
   schedule(write, promote_slice);
 }
@@ -742,7 +749,7 @@ static void promote(lp_epoch_write *write) {
  * that on a loaded one; every call on the store's link waits behind the slices in flight, and
  * a slice that outlasts the timeout drops the link. Redis' time for the slice just confirmed
  * runs from when it was sent or the one before it was confirmed, whichever is later. It grows
- * at most twofold a step. */
+ * and shrinks at most twofold a step. */
 static void adapt_slice(lp_epoch_write *write, long long sent_us, size_t records) {
   long long now = now_us(), began = sent_us > write->slice_confirmed_us ? sent_us : write->slice_confirmed_us;
   uint64_t spent = (uint64_t)(now - began) + 1;
@@ -750,6 +757,12 @@ static void adapt_slice(lp_epoch_write *write, long long sent_us, size_t records
   if (aim > PROMOTE_SLICE_AIM_US) aim = PROMOTE_SLICE_AIM_US;
   uint64_t next = (uint64_t)(records ? records : 1) * aim / spent;
   if (next > 2 * write->slice_records) next = 2 * write->slice_records;
+  /* It shrinks at most twofold a step too: one slow slice is mostly a stall of the disk (an
+   * fsync of appendfsync always behind an AOF rewrite took 80 ms and more for 32 records),
+   * not of the slice's size, and collapsing to the smallest slices after it took three times
+   * as many slices, each with an fsync of its own; Redis slow for good still brings the size
+   * down to the aim within a few slices. */
+  if (next < write->slice_records / 2) next = write->slice_records / 2;
   if (next < PROMOTE_SLICE_MIN) next = PROMOTE_SLICE_MIN;
   if (next > PROMOTE_SLICE_MAX) next = PROMOTE_SLICE_MAX;
   write->slice_records = (size_t)next;
@@ -771,7 +784,7 @@ static void on_slice_done(void *arg, int code, const char *message) {
     if (!in_flight) write_fail(write, write->failed_code, write->failed_message);
     return;
   }
-  note_promote_step(write, write->slice_sent_us[slot]);
+  note_promote_step(write, write->slice_sent_us[slot], write->slice_size[slot], write->slice_bytes[slot]);
   adapt_slice(write, write->slice_sent_us[slot], write->slice_size[slot]);
   if (!write->last_slice_sent) {
     schedule(write, promote_slice); /* one run however often it is asked for before it runs */
@@ -780,6 +793,8 @@ static void on_slice_done(void *arg, int code, const char *message) {
   if (in_flight) return;
   write->promoted_us = now_us();
   write->reply->write_us = (uint64_t)(write->promoted_us - write->job->t_apply_start);
+  write->reply->write_stage_us = (uint64_t)(write->promote_sent_us - write->job->t_apply_start);
+  write->reply->write_promote_us = (uint64_t)(write->promoted_us - write->promote_sent_us);
   schedule(write, apply_slice);
 }
 
@@ -866,6 +881,7 @@ static void promote_slice(lp_epoch_write *write) {
   unsigned slot = write->slices_sent % PROMOTE_WINDOW;
   write->slice_sent_us[slot] = now_us();
   write->slice_size[slot] = end - first;
+  write->slice_bytes[slot] = lp_txn_bytes(txn);
   write->last_slice_sent = last;
   if (lp_store_commit(daemon->store, txn, on_slice_done, write) != 0) {
     static const char unavailable[] = "the store is unavailable (reconnecting) in the middle of the promote; the "

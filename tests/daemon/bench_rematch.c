@@ -284,6 +284,106 @@ static long long events_in_store(void) {
   return length;
 }
 
+/* Redis' own account of a rematch (INFO commandstats, SLOWLOG, LATENCY): where its time goes. */
+typedef struct command_stat {
+  char name[64];
+  long long calls, usec;
+} command_stat;
+typedef struct command_stats {
+  command_stat stat[128];
+  int count;
+} command_stats;
+
+static void read_command_stats(command_stats *out) {
+  out->count = 0;
+  redisContext *redis = harness_redis(&harness);
+  redisReply *reply = redis ? redisCommand(redis, "INFO commandstats") : NULL;
+  if (reply && reply->type == REDIS_REPLY_STRING) {
+    /* cmdstat_set:calls=3,usec=12,usec_per_call=4.00,... */
+    for (char *line = strtok(reply->str, "\r\n"); line && out->count < 128; line = strtok(NULL, "\r\n")) {
+      command_stat *stat = &out->stat[out->count];
+      if (sscanf(line, "cmdstat_%63[^:]:calls=%lld,usec=%lld", stat->name, &stat->calls, &stat->usec) == 3)
+        out->count++;
+    }
+  }
+  if (reply) freeReplyObject(reply);
+  if (redis) redisFree(redis);
+}
+
+static int by_usec_descending(const void *a, const void *b) {
+  long long x = ((const command_stat *)a)->usec, y = ((const command_stat *)b)->usec;
+  return (x < y) - (x > y);
+}
+
+/* Prints the commands that took most of Redis' time between before and after (a script's
+ * inner commands count both in themselves and in the EVAL). */
+static void print_command_stats(const command_stats *before, const command_stats *after) {
+  command_stats delta = {.count = 0};
+  long long eval_usec = 0;
+  for (int a = 0; a < after->count; a++) {
+    command_stat stat = after->stat[a];
+    for (int b = 0; b < before->count; b++)
+      if (strcmp(before->stat[b].name, stat.name) == 0)
+        stat.calls -= before->stat[b].calls, stat.usec -= before->stat[b].usec;
+    if (stat.calls <= 0) continue;
+    if (strcmp(stat.name, "eval") == 0 || strcmp(stat.name, "evalsha") == 0 || strcmp(stat.name, "exec") == 0)
+      eval_usec += strcmp(stat.name, "exec") == 0 ? 0 : stat.usec;
+    delta.stat[delta.count++] = stat;
+  }
+  qsort(delta.stat, (size_t)delta.count, sizeof delta.stat[0], by_usec_descending);
+  printf("  redis commandstats during the run (us; inner commands of scripts are also in eval, %lld us):", eval_usec);
+  for (int d = 0; d < delta.count && d < 8; d++)
+    printf(" %s %lld calls %lld us;", delta.stat[d].name, delta.stat[d].calls, delta.stat[d].usec);
+  printf("\n");
+}
+
+/* The commands slower than the slowlog threshold since the last call (then reset; show: printed), and
+ * LATENCY LATEST (events above latency-monitor-threshold, e.g. aof-fsync-always). */
+static void print_slow_redis(bool show) {
+  redisContext *redis = harness_redis(&harness);
+  if (!redis) return;
+  redisReply *reply = redisCommand(redis, "SLOWLOG GET 5");
+  if (show && reply && reply->type == REDIS_REPLY_ARRAY) {
+    printf("  redis slowlog (the 5 newest above 2 ms):");
+    for (size_t e = 0; e < reply->elements; e++) {
+      redisReply *entry = reply->element[e];
+      if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 4) continue;
+      redisReply *args = entry->element[3];
+      const char *name = args->type == REDIS_REPLY_ARRAY && args->elements ? args->element[0]->str : "?";
+      printf(" %s (%zu args) %lld us;", name ? name : "?", args->type == REDIS_REPLY_ARRAY ? args->elements : 0,
+             entry->element[2]->integer);
+    }
+    printf("\n");
+  }
+  if (reply) freeReplyObject(reply);
+  reply = redisCommand(redis, "SLOWLOG RESET");
+  if (reply) freeReplyObject(reply);
+  reply = redisCommand(redis, "LATENCY LATEST");
+  if (show && reply && reply->type == REDIS_REPLY_ARRAY && reply->elements) {
+    printf("  redis latency monitor (event: latest ms, max ms):");
+    for (size_t e = 0; e < reply->elements; e++) {
+      redisReply *entry = reply->element[e];
+      if (entry->type == REDIS_REPLY_ARRAY && entry->elements >= 4)
+        printf(" %s %lld, %lld;", entry->element[0]->str, entry->element[2]->integer, entry->element[3]->integer);
+    }
+    printf("\n");
+  }
+  if (reply) freeReplyObject(reply);
+  reply = redisCommand(redis, "LATENCY RESET");
+  if (reply) freeReplyObject(reply);
+  redisFree(redis);
+}
+
+static void watch_redis(void) {
+  redisContext *redis = harness_redis(&harness);
+  if (!redis) return;
+  redisReply *reply = redisCommand(redis, "CONFIG SET slowlog-log-slower-than 2000");
+  if (reply) freeReplyObject(reply);
+  reply = redisCommand(redis, "CONFIG SET latency-monitor-threshold 2");
+  if (reply) freeReplyObject(reply);
+  redisFree(redis);
+}
+
 static const char *verdict(bool met) { return met ? "met" : "MISSED"; }
 
 int main(int argc, char **argv) {
@@ -348,12 +448,17 @@ int main(int argc, char **argv) {
     request.body_case = LEERPLEK__V1__REQUEST__BODY_RUN_REMATCH, request.run_rematch = &body;
     reset_peak();
     long long rss_before = daemon_rss(), events_before = events_in_store();
+    command_stats stats_before, stats_after;
+    if (run == 0) watch_redis();
+    print_slow_redis(false); /* resets both: what follows is this run's */
+    read_command_stats(&stats_before);
     struct timespec a, b;
     running = 1;
     clock_gettime(CLOCK_MONOTONIC, &a);
     int code = call(c, &request, &response);
     clock_gettime(CLOCK_MONOTONIC, &b);
     running = 0;
+    read_command_stats(&stats_after);
     end_to_end_ms[run] = ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / 1e6;
     peak_mib[run] = daemon_status("VmHWM") / 1048576.0;
     if (code) {
@@ -387,6 +492,13 @@ int main(int argc, char **argv) {
     if (res->write_us > 0 && res->write_chunks > 0 && events_before >= 0)
       printf("  epoch write: %lld events (one per record written) in %.1f ms, %.0f events/s; %.1f MB/s to the store\n",
              events, res->write_us / 1000.0, events * 1e6 / res->write_us, res->bytes_written / (double)res->write_us);
+    if (res->write_us > 0)
+      printf("  epoch write: staging %.1f ms, promote %.1f ms; the slowest promote step %.1f ms (%u records, %llu "
+             "bytes)\n",
+             res->write_stage_us / 1000.0, res->write_promote_us / 1000.0, res->write_final_us / 1000.0,
+             res->slowest_slice_records, (unsigned long long)res->slowest_slice_bytes);
+    print_command_stats(&stats_before, &stats_after);
+    print_slow_redis(true);
     leerplek_response_free(response);
   }
   readers.stop = writers.stop = 1;
