@@ -116,22 +116,11 @@ static void warm_free(warm_memory *warm) {
   memset(warm, 0, sizeof *warm);
 }
 
+static void job_drop_snapshot(job *job);
+
 static void job_free(job *job) {
   if (!job) return;
-  for (int32_t i = 0; job->meta && i < job->pupil_count; i++) {
-    free(job->meta[i].key);
-    free(job->meta[i].school_id);
-    free(job->meta[i].ref);
-  }
-  for (int32_t j = 0; job->vacancy_ids && j < job->vacancy_count; j++) free(job->vacancy_ids[j]);
-  for (int32_t t = 0; job->training_codes && t < job->training_count; t++) free(job->training_codes[t]);
-  free(job->training_codes);
-  free(job->meta);
-  free(job->vacancy_ids);
-  free(job->vacancy_revision);
-  free(job->pupils);
-  free(job->vacancies);
-  free(job->company_pool);
+  job_drop_snapshot(job);
   free(job->explanations);
   if (job->problem_built) eligibility_problem_free(&job->problem);
   if (job->solved) matcher_solution_free(&job->solution);
@@ -236,7 +225,7 @@ static void walk_begin(snapshot_walk *walk) {
   for (size_t t = 0; t < trainings->count; t++) job->training_codes[t] = lp_strdup(trainings->entries[t].key);
 }
 
-/* Frees what the job's snapshot holds so far (the job itself stays). */
+/* Frees what the job's snapshot holds so far (the job itself stays; job_free frees it too). */
 static void job_drop_snapshot(job *job) {
   for (int32_t i = 0; job->meta && i < job->pupil_count; i++) {
     free(job->meta[i].key);
