@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "eligibility.h"
+#include "proc_status.h"
 #include "matcher.h"
 
 #define TRAININGS 10
@@ -30,22 +31,6 @@ static double now_ms(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
-}
-
-/* A field of /proc/self/status in MiB ("VmHWM"), or -1. */
-static double status_mib(const char *field) {
-  FILE *status = fopen("/proc/self/status", "r");
-  if (!status) return -1;
-  char line[256];
-  size_t length = strlen(field);
-  double mib = -1;
-  while (fgets(line, sizeof line, status))
-    if (strncmp(line, field, length) == 0 && line[length] == ':') {
-      mib = (double)strtoll(line + length + 1, NULL, 10) / 1024.0;
-      break;
-    }
-  fclose(status);
-  return mib;
 }
 
 static uint64_t rng_state;
@@ -273,7 +258,7 @@ static int run_size(const bench_size *size, int repeat) {
   if (status != MATCHER_OK) fail("eligibility_build", status, &error);
   int same = same_problem(&reused, &fresh) && same_problem(&moved, &fresh);
   printf("  reusing builds (copying, in place) equal a fresh build: %s\n", same ? "yes" : "NO");
-  printf("  peak RSS so far %.0f MiB\n", status_mib("VmHWM"));
+  printf("  peak RSS so far %.0f MiB\n", proc_status_bytes(0, "VmHWM") / 1048576.0);
 
   eligibility_problem_free(&fresh);
   eligibility_problem_free(&reused);

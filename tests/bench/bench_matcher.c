@@ -33,6 +33,7 @@
 #include "lemon_reference.h"
 #include "matcher.h"
 #include "perturb.h"
+#include "proc_status.h"
 
 /* ---- measuring ---- */
 
@@ -48,22 +49,6 @@ static double now_seconds(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-/* A field of /proc/self/status in bytes ("VmHWM", "VmRSS"), or -1. */
-static int64_t status_bytes(const char *field) {
-  FILE *status = fopen("/proc/self/status", "r");
-  if (!status) return -1;
-  char line[256];
-  size_t length = strlen(field);
-  int64_t bytes = -1;
-  while (fgets(line, sizeof line, status))
-    if (strncmp(line, field, length) == 0 && line[length] == ':') {
-      bytes = strtoll(line + length + 1, NULL, 10) * 1024;
-      break;
-    }
-  fclose(status);
-  return bytes;
 }
 
 /* A forked child inherits its parent's high-water mark; writing 5 to clear_refs resets it to
@@ -129,9 +114,9 @@ static report run_in_child(child_job job, const matcher_problem *problem, void *
     report mine;
     memset(&mine, 0, sizeof mine);
     bool reset = reset_peak_memory();
-    mine.baseline_bytes = reset ? status_bytes("VmRSS") : status_bytes("VmHWM");
+    mine.baseline_bytes = reset ? proc_status_bytes(0, "VmRSS") : proc_status_bytes(0, "VmHWM");
     job(problem, context, &mine);
-    if (mine.peak_bytes == 0) mine.peak_bytes = status_bytes("VmHWM");
+    if (mine.peak_bytes == 0) mine.peak_bytes = proc_status_bytes(0, "VmHWM");
     const char *bytes = (const char *)&mine;
     size_t left = sizeof mine;
     while (left > 0) {
@@ -205,7 +190,7 @@ static void cold_job(const matcher_problem *problem, void *context, report *out)
   out->placed = solution.placed;
   out->working_bytes = solution.stats.working_bytes;
   /* The solver's peak, before matcher_verify adds its own sorted copy of the pairs. */
-  out->peak_bytes = status_bytes("VmHWM");
+  out->peak_bytes = proc_status_bytes(0, "VmHWM");
   out->ok = verified(problem, &solution, "cold", out);
   matcher_solution_free(&solution);
 }
@@ -454,7 +439,7 @@ static bool bench_size(const char *size, const options *opt) {
   printf("\n== %s: %d pupils, %d vacancies, %lld eligible pairs, %lld fixed (seed %llu, "
          "generated in %.2f s, RSS %.1f MiB)\n",
          size, problem->pupil_count, problem->vacancy_count, (long long)pairs, (long long)problem->fixed_count,
-         (unsigned long long)opt->seed, generated_seconds, mib(status_bytes("VmRSS")));
+         (unsigned long long)opt->seed, generated_seconds, mib(proc_status_bytes(0, "VmRSS")));
 
   report ours = run_in_child(cold_job, problem, NULL);
   lemon_pivot_rule candidate = LEMON_PIVOT_CANDIDATE_LIST, first = LEMON_PIVOT_FIRST_ELIGIBLE;

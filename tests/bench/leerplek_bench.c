@@ -38,6 +38,7 @@
 
 #include "leerplek_wire.h"
 #include "libleerplek.h"
+#include "proc_status.h"
 
 #define CODE(name) LEERPLEK__V1__STATUS_CODE__STATUS_CODE_##name
 #define STATUS_CODE_COUNT 17 /* gRPC canonical codes 0..16 */
@@ -1106,24 +1107,11 @@ static void *run_thread(void *argument) {
 /* Memory per idle connection                                                                 */
 /* ----------------------------------------------------------------------------------------- */
 
-/* The daemon's resident set in KiB from /proc/<pid>/status, or -1 (reported). */
+/* The daemon's resident set in KiB, or -1 (reported). */
 static long read_rss_kib(long pid) {
-  char path[64], line[256];
-  snprintf(path, sizeof path, "/proc/%ld/status", pid);
-  FILE *file = fopen(path, "r");
-  if (!file) {
-    fprintf(stderr, "leerplek-bench: %s: %s\n", path, strerror(errno));
-    return -1;
-  }
-  long kib = -1;
-  while (fgets(line, sizeof line, file))
-    if (strncmp(line, "VmRSS:", 6) == 0) {
-      kib = strtol(line + 6, NULL, 10);
-      break;
-    }
-  fclose(file);
-  if (kib < 0) fprintf(stderr, "leerplek-bench: %s has no VmRSS line\n", path);
-  return kib;
+  long long bytes = proc_status_bytes(pid, "VmRSS");
+  if (bytes < 0) fprintf(stderr, "leerplek-bench: /proc/%ld/status has no VmRSS line (or cannot be read)\n", pid);
+  return bytes < 0 ? -1 : (long)(bytes / 1024);
 }
 
 static void sleep_ms(long ms) {

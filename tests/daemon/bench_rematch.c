@@ -21,6 +21,7 @@
 
 #include "harness.h"
 #include "libleerplek.h"
+#include "../bench/proc_status.h"
 
 static lp_harness harness;
 static char coordinator_token[128];
@@ -228,21 +229,7 @@ static void *call_loop(void *arg) {
   return NULL;
 }
 
-/* A line of the daemon's /proc/PID/status (VmRSS, VmHWM), bytes; -1 when unreadable. */
-static long long daemon_status(const char *field) {
-  char path[64], line[256];
-  snprintf(path, sizeof path, "/proc/%d/status", (int)harness.daemon_pid);
-  FILE *status = fopen(path, "r");
-  if (!status) return -1;
-  long long bytes = -1;
-  size_t length = strlen(field);
-  while (fgets(line, sizeof line, status))
-    if (strncmp(line, field, length) == 0 && line[length] == ':') bytes = strtoll(line + length + 1, NULL, 10) * 1024;
-  fclose(status);
-  return bytes;
-}
-
-static long long daemon_rss(void) { return daemon_status("VmRSS"); }
+static long long daemon_rss(void) { return proc_status_bytes((long)harness.daemon_pid, "VmRSS"); }
 
 /* Resets the daemon's peak RSS (VmHWM) to its current RSS, so the next VmHWM is one phase's. */
 static void reset_peak(void) {
@@ -442,7 +429,8 @@ int main(int argc, char **argv) {
     printf("daemon memory: %.1f MiB empty, +%.0f bytes per vacancy (companies and locations included), "
            "+%.0f bytes per pupil (with its placement); %.1f MiB loaded, peak so far (VmHWM) %.1f MiB\n",
            rss_empty / 1048576.0, (double)(rss_supply - rss_empty) / vacancies,
-           (double)(rss_loaded - rss_supply) / pupils, rss_loaded / 1048576.0, daemon_status("VmHWM") / 1048576.0);
+           (double)(rss_loaded - rss_supply) / pupils, rss_loaded / 1048576.0,
+           proc_status_bytes((long)harness.daemon_pid, "VmHWM") / 1048576.0);
 
   caller readers = {0, false, calloc(4000000, sizeof(long long)), 0, 4000000, 0};
   caller writers = {0, true, calloc(4000000, sizeof(long long)), 0, 4000000, 0};
@@ -473,7 +461,7 @@ int main(int argc, char **argv) {
     running = 0;
     read_command_stats(&stats_after);
     end_to_end_ms[run] = ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / 1e6;
-    peak_mib[run] = daemon_status("VmHWM") / 1048576.0;
+    peak_mib[run] = proc_status_bytes((long)harness.daemon_pid, "VmHWM") / 1048576.0;
     if (code) {
       printf("rematch %d (%s): FAILED after %.2f ms: %s; daemon peak %.1f MiB\n", run + 1, names[run],
              end_to_end_ms[run], response->status->message, peak_mib[run]);
