@@ -430,7 +430,7 @@ static void *worker_main(void *arg) {
   long long t0 = now_us();
   eligibility_previous previous;
   bool reusing = previous_problem(&rematch->warm, job, &previous);
-  if (reusing) {
+  if (reusing && !job->dry_run) {
     /* The build rewrites the previous rematch's pairs in place (a small change then costs the rows
      * it changes, not a copy of every pair) and owns them from here whatever its status: the
      * warm memory lets go of them, so a rematch that fails after this builds the next one cold.
@@ -440,11 +440,15 @@ static void *worker_main(void *arg) {
     rematch->warm.pairs = NULL;
     rematch->warm.pair_distance_m = NULL;
     rematch->warm.pair_count = 0;
-    free((void *)previous.same_pupil), free((void *)previous.same_vacancy);
+  } else if (reusing) {
+    /* A dry run keeps nothing: it copies, so that the next real rematch still reuses the pairs. */
+    job->status = eligibility_build_reusing(job->pupils, job->pupil_count, job->vacancies, job->vacancy_count,
+                                            &job->weights, &previous, &job->problem, &error);
   } else {
     job->status = eligibility_build(job->pupils, job->pupil_count, job->vacancies, job->vacancy_count, &job->weights,
                                     &job->problem, &error);
   }
+  if (reusing) free((void *)previous.same_pupil), free((void *)previous.same_vacancy);
   /* Found by the build on the way (NULL when cold: every pupil is checked); the problem owns it. */
   const uint8_t *pupil_changed = job->problem.pupil_changed;
   long long t1 = now_us();
@@ -703,6 +707,7 @@ static Leerplek__V1__RematchResult *make_result(const job *job, uint64_t epoch) 
   result->objective = job->solution.objective;
   result->snapshot_us = job->snapshot_us;
   result->candidates_us = job->candidates_us;
+  result->reused_pupils = (uint32_t)job->problem.reused_pupils;
   result->solve_us = job->solve_us;
   result->explain_us = job->explain_us;
   result->lock_us = job->lock_us;

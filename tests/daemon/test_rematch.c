@@ -218,6 +218,24 @@ Test(rematch, dry_run_changes_nothing_and_shows_the_changes) {
   free(after);
 }
 
+/* The next rematch reuses the pairs of the last applied one (reused_pupils), and a dry run in
+ * between, which builds from them too, must leave them to it. */
+Test(rematch, a_dry_run_leaves_the_reused_pairs_to_the_next_rematch) {
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(run_rematch(coordinator, false, &response), 0, "%s", response->status->message);
+  cr_assert_eq(response->run_rematch->result->reused_pupils, 0, "the first rematch after a start reused pairs");
+  leerplek_response_free(response);
+  for (int run = 0; run < 2; run++) {
+    bool dry_run = run == 0;
+    cr_assert_eq(run_rematch(coordinator, dry_run, &response), 0, "%s", response->status->message);
+    const Leerplek__V1__RematchResult *result = response->run_rematch->result;
+    cr_assert_eq(result->dry_run, dry_run);
+    cr_assert_eq(result->reused_pupils, PUPILS, "%s rematch: %u of %d unchanged pupils reused their pairs",
+                 dry_run ? "the dry" : "the real", result->reused_pupils, PUPILS);
+    leerplek_response_free(response);
+  }
+}
+
 Test(rematch, lifecycle_with_a_second_optimal_rematch) {
   Leerplek__V1__Response *response = NULL;
   model before;
