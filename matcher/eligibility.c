@@ -1026,7 +1026,7 @@ static int in_place_possible(const build_context *context) {
 static void move_row(pair_list *list, const reuse_plan *plan, int32_t i, int64_t from, int64_t to, int64_t length,
                      int renumber) {
   if (!renumber) {
-    if (from != to) {
+    if (from != to && length > 0) {
       memmove(list->pairs + to, list->pairs + from, sizeof *list->pairs * (size_t)length);
       memmove(list->distances + to, list->distances + from, sizeof *list->distances * (size_t)length);
     }
@@ -1117,8 +1117,10 @@ static int build_in_place(const build_context *context, eligibility_problem *out
       int64_t before = side.count;
       ok = search_grid(pupil, context->grid, context->weights, context->levels, &side);
       /* Sort only the row just found (sort_candidates sorts a whole list). */
-      candidate_list row = {side.items + before, side.scratch, side.count - before, side.capacity};
-      if (ok) sort_candidates(&row, context->vacancy_count);
+      if (ok && side.count > before) {
+        candidate_list row = {side.items + before, side.scratch, side.count - before, side.capacity};
+        sort_candidates(&row, context->vacancy_count);
+      }
     }
     if (!ok) break;
     int64_t length = from[i] >= 0 ? plan->previous_first[p + 1] - plan->previous_first[p] : side.count - side_start[i];
@@ -1128,7 +1130,8 @@ static int build_in_place(const build_context *context, eligibility_problem *out
       out->pupil_changed[i] = penalty_changed(pupil, out->unplaced_penalty[i], p, plan);
     } else if (p >= 0) {
       int64_t first = plan->previous_first[p];
-      const candidate *row = side.items + side_start[i];
+      /* side.items is NULL while no pupil has had a candidate: no offset from it then. */
+      const candidate *row = length > 0 ? side.items + side_start[i] : NULL;
       uint8_t changed =
           plan->previous_first[p + 1] - first != length || penalty_changed(pupil, out->unplaced_penalty[i], p, plan);
       for (int64_t n = 0; n < length && !changed; n++)
@@ -1206,7 +1209,8 @@ static int build_cold(const build_context *context, eligibility_problem *out, pa
       staged.capacity = capacity;
     }
     row_start[order[n].vacancy] = staged.count;
-    memcpy(staged.items + staged.count, found.items, sizeof *found.items * (size_t)found.count);
+    if (found.count > 0)
+      memcpy(staged.items + staged.count, found.items, sizeof *found.items * (size_t)found.count);
     staged.count += found.count;
   }
   /* Row ends: the next staged row's start, in staging order. */
@@ -1221,7 +1225,8 @@ static int build_cold(const build_context *context, eligibility_problem *out, pa
     if (row_start[i] < 0)
       put_fixed(context, i, out, list, fixed_count);
     else
-      put_candidates(i, staged.items + row_start[i], row_end[i] - row_start[i], list);
+      put_candidates(i, row_end[i] > row_start[i] ? staged.items + row_start[i] : NULL, row_end[i] - row_start[i],
+                     list);
   }
   free(order);
   free(row_start);
