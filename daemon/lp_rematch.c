@@ -706,6 +706,8 @@ static Leerplek__V1__RematchResult *make_result(const job *job, uint64_t epoch) 
   result->eligible_pairs = (uint64_t)job->problem.problem.pair_count;
   result->objective = job->solution.objective;
   result->snapshot_us = job->snapshot_us;
+  result->snapshot_copy_us = job->snapshot_copy_us;
+  result->snapshot_slices = job->snapshot_slices;
   result->candidates_us = job->candidates_us;
   result->reused_pupils = (uint32_t)job->problem.reused_pupils;
   result->solve_us = job->solve_us;
@@ -941,6 +943,8 @@ static void on_snapshot_step(evutil_socket_t fd, short what, void *arg) {
   bool done = snapshot_slice(walk, walk->restarts >= SNAPSHOT_RESTARTS);
   uint64_t spent = (uint64_t)(now_us() - started);
   if (spent > job->loop_max_step_us) job->loop_max_step_us = spent;
+  job->snapshot_copy_us += spent;
+  job->snapshot_slices++;
   if (!done) {
     static const struct timeval now = {0, 0};
     evtimer_add(walk->step, &now);

@@ -54,9 +54,10 @@ typedef struct job {
   matcher_solution solution;
   eligibility_explanation *explanations;
   int64_t dual_bound; /* the verifier's dual value */
-  uint64_t snapshot_us, candidates_us, solve_us, explain_us, write_us;
+  uint64_t snapshot_us, snapshot_copy_us, candidates_us, solve_us, explain_us, write_us;
   uint64_t lock_us, verify_us, finish_us;
   uint64_t loop_max_step_us; /* the longest slice of the snapshot */
+  uint32_t snapshot_slices;
   long long t_apply_start, t_started, t_requested;
 } job;
 

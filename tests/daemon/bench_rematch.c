@@ -471,17 +471,18 @@ int main(int argc, char **argv) {
     }
     const Leerplek__V1__RematchResult *res = response->run_rematch->result;
     solve_ms[run] = res->solve_us / 1000.0;
-    printf("rematch %d, %s (epoch %llu): end-to-end %.2f ms; lock %llu us, snapshot %llu us, candidates %llu us (%llu "
+    printf("rematch %d, %s (epoch %llu): end-to-end %.2f ms; lock %llu us, snapshot %llu us (copying %llu us in %u "
+           "slices), candidates %llu us (%llu "
            "pairs), solve %llu us, verify %llu us, explain %llu us, epoch write %llu us (%llu bytes in %u commits, "
            "promote in %u slices, the longest %llu us, longest loop step %llu us), apply in memory %llu us, finish "
            "%llu us; the daemon's total %llu us, of it outside these phases %lld us; placed %u, unplaced %u, "
            "proposed %u, moved %u, released %u; daemon RSS %.1f MiB before, peak during %.1f MiB\n",
            run + 1, names[run], (unsigned long long)res->epoch, end_to_end_ms[run], (unsigned long long)res->lock_us,
-           (unsigned long long)res->snapshot_us, (unsigned long long)res->candidates_us,
-           (unsigned long long)res->eligible_pairs, (unsigned long long)res->solve_us,
-           (unsigned long long)res->verify_us, (unsigned long long)res->explain_us, (unsigned long long)res->write_us,
-           (unsigned long long)res->bytes_written, res->write_chunks, res->promote_slices,
-           (unsigned long long)res->write_final_us, (unsigned long long)res->apply_max_step_us,
+           (unsigned long long)res->snapshot_us, (unsigned long long)res->snapshot_copy_us, res->snapshot_slices,
+           (unsigned long long)res->candidates_us, (unsigned long long)res->eligible_pairs,
+           (unsigned long long)res->solve_us, (unsigned long long)res->verify_us, (unsigned long long)res->explain_us,
+           (unsigned long long)res->write_us, (unsigned long long)res->bytes_written, res->write_chunks,
+           res->promote_slices, (unsigned long long)res->write_final_us, (unsigned long long)res->apply_max_step_us,
            (unsigned long long)res->apply_us, (unsigned long long)res->finish_us, (unsigned long long)res->total_us,
            (long long)res->total_us -
                (long long)(res->lock_us + res->snapshot_us + res->candidates_us + res->solve_us + res->verify_us +

@@ -236,6 +236,44 @@ Test(rematch, a_dry_run_leaves_the_reused_pairs_to_the_next_rematch) {
   }
 }
 
+/* The phases of RematchResult account for the daemon's time as the proto says: each within
+ * total_us and together at most it, the epoch write's two parts within write_us, the snapshot's
+ * copying within snapshot_us, and a dry run writes nothing. */
+static void check_phases(const Leerplek__V1__RematchResult *result) {
+  uint64_t phases = result->lock_us + result->snapshot_us + result->candidates_us + result->solve_us +
+                    result->verify_us + result->explain_us + result->write_us + result->apply_us + result->finish_us;
+  cr_assert_leq(phases, result->total_us, "the phases (%llu us) exceed total_us (%llu us)", (unsigned long long)phases,
+                (unsigned long long)result->total_us);
+  cr_assert_gt(result->total_us, 0);
+  cr_assert_geq(result->snapshot_slices, 1, "a snapshot takes at least one slice");
+  cr_assert_leq(result->snapshot_copy_us, result->snapshot_us, "copying %llu us of a %llu us snapshot",
+                (unsigned long long)result->snapshot_copy_us, (unsigned long long)result->snapshot_us);
+  cr_assert_leq(result->write_stage_us + result->write_promote_us, result->write_us);
+  if (result->dry_run) {
+    cr_assert_eq(result->write_us, 0, "a dry run wrote for %llu us", (unsigned long long)result->write_us);
+    cr_assert_eq(result->bytes_written, 0);
+    cr_assert_eq(result->write_chunks, 0);
+    cr_assert_eq(result->promote_slices, 0);
+    cr_assert_eq(result->apply_us, 0);
+  } else {
+    cr_assert_gt(result->bytes_written, 0, "a rematch writes at least its epoch");
+    cr_assert_geq(result->promote_slices, 1);
+    cr_assert_geq(result->write_chunks, result->promote_slices, "write_chunks counts the promote's slices too");
+    cr_assert_geq(result->write_final_us, 1);
+    cr_assert_leq(result->write_final_us, result->write_us);
+  }
+}
+
+Test(rematch, the_phases_account_for_the_daemons_time) {
+  for (int run = 0; run < 3; run++) {
+    Leerplek__V1__Response *response = NULL;
+    bool dry_run = run == 1;
+    cr_assert_eq(run_rematch(coordinator, dry_run, &response), 0, "%s", response->status->message);
+    check_phases(response->run_rematch->result);
+    leerplek_response_free(response);
+  }
+}
+
 Test(rematch, lifecycle_with_a_second_optimal_rematch) {
   Leerplek__V1__Response *response = NULL;
   model before;
