@@ -326,6 +326,15 @@ static void walk_join_pools(snapshot_walk *walk) {
   walk->pool_block_count = 0;
 }
 
+/* The pupil of placement key, found by walking the pupil map beside the placement map (both
+ * sorted by the same keys): a step or two instead of a binary search per pupil. *cursor starts
+ * at the first pupil after the slice's first key and only moves forward. */
+static const Leerplek__V1__Pupil *pupil_beside(const lp_map *pupils, size_t *cursor, const char *key) {
+  int order = -1;
+  while (*cursor < pupils->count && (order = strcmp(pupils->entries[*cursor].key, key)) < 0) ++*cursor;
+  return *cursor < pupils->count && order == 0 ? pupils->entries[*cursor].value : NULL;
+}
+
 /* One slice of the walk; true when the snapshot is complete. whole: no time limit. */
 static bool snapshot_slice(snapshot_walk *walk, bool whole) {
   const lp_state *state = &walk->rematch->daemon->state;
@@ -354,21 +363,23 @@ static bool snapshot_slice(snapshot_walk *walk, bool whole) {
     walk->phase = 1;
     walk->after = NULL;
   }
-  const lp_map *placements = &state->maps[LP_KIND_PLACEMENT];
+  const lp_map *placements = &state->maps[LP_KIND_PLACEMENT], *pupils = &state->maps[LP_KIND_PUPIL];
   size_t k = lp_map_after(placements, walk->after), first = k, slots = 0, end;
+  size_t pupil_start = k < placements->count ? lp_map_after(pupils, walk->after) : 0, cursor = pupil_start;
   /* This slice's pupils and how many company slots their lists may take, then one block. */
   for (end = k; end < placements->count && (whole || end - first < SNAPSHOT_SLICE_ENTRIES); end++) {
-    const Leerplek__V1__Pupil *pupil = lp_state_get(state, LP_KIND_PUPIL, placements->entries[end].key);
+    const Leerplek__V1__Pupil *pupil = pupil_beside(pupils, &cursor, placements->entries[end].key);
     if (pupil) slots += lp_rules_company_slots(pupil);
   }
   int32_t *pool = lp_calloc(slots + 1, sizeof *pool);
   walk->pool_blocks = lp_realloc(walk->pool_blocks, (walk->pool_block_count + 1) * sizeof *walk->pool_blocks);
   walk->pool_blocks[walk->pool_block_count++] = pool;
   size_t used = 0;
+  cursor = pupil_start;
   for (size_t n = 0; k < end; k++, n++) {
     if (!whole && n % SNAPSHOT_CLOCK_EVERY == SNAPSHOT_CLOCK_EVERY - 1 && now_us() - started > SNAPSHOT_SLICE_US) break;
     const char *key = placements->entries[k].key;
-    used += copy_pupil(walk, key, placements->entries[k].value, lp_state_get(state, LP_KIND_PUPIL, key), pool + used);
+    used += copy_pupil(walk, key, placements->entries[k].value, pupil_beside(pupils, &cursor, key), pool + used);
   }
   free(walk->after);
   walk->after = k > 0 && k < placements->count ? lp_strdup(placements->entries[k - 1].key) : NULL;

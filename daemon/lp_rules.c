@@ -21,10 +21,13 @@ static int32_t training_index(const lp_state *state, const char *code, int32_t u
 
 void lp_rules_vacancy(const lp_state *state, const Leerplek__V1__Vacancy *vacancy, eligibility_vacancy *out) {
   const Leerplek__V1__Location *location = lp_state_get(state, LP_KIND_LOCATION, vacancy->location_id);
-  const Leerplek__V1__Company *company = lp_state_get(state, LP_KIND_COMPANY, vacancy->company_id);
+  /* One search gives both the company's rank (eligibility's index) and its record. */
+  long company_index = lp_map_index(&state->maps[LP_KIND_COMPANY], vacancy->company_id);
+  const Leerplek__V1__Company *company =
+      company_index >= 0 ? state->maps[LP_KIND_COMPANY].entries[company_index].value : NULL;
   memset(out, 0, sizeof *out);
   out->training = training_index(state, vacancy->training_code, -3);
-  out->company = company ? (int32_t)lp_map_index(&state->maps[LP_KIND_COMPANY], company->id) : -1;
+  out->company = (int32_t)company_index;
   for (size_t t = 0; company && t < company->n_recognised_training_codes; t++)
     if (strcmp(company->recognised_training_codes[t], vacancy->training_code) == 0) out->recognised = 1;
   out->open = vacancy->state == LEERPLEK__V1__VACANCY_STATE__VACANCY_STATE_OPEN && location && location->point;
