@@ -4,16 +4,19 @@
 # then per target with a few seconds; run-long.sh calls it with minutes. Exit status 0 only when
 # no target crashed; a crashing input is kept as <build>/artifacts/<target>/crash-*.
 #
-#   run.sh [--build-dir DIR] [--build-only | --no-build] [--seconds N] [--workers N] [TARGET...]
+#   run.sh [--build-dir DIR] [--build-only | --no-build] [--seconds N] [--workers N] [--seed N] [TARGET...]
 #
 # TARGET: instance, csv, config, dispatch (default: all). --workers N runs N processes per
-# target (libFuzzer -fork), each adding what it finds to the same work corpus.
+# target (libFuzzer -fork), each adding what it finds to the same work corpus. --seed N fixes
+# libFuzzer's random seed: ctest's short runs use one, so that the suite explores the same inputs
+# on every machine (a failure there is reproducible); without it (run-long.sh) every run explores anew.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source_dir=$(cd "$here/../.." && pwd)
 build_dir="$source_dir/build-fuzz"
 seconds=5
 workers=1
+seed=
 build=1
 run=1
 targets=()
@@ -22,6 +25,7 @@ while [ $# -gt 0 ]; do
     --build-dir) build_dir=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --workers) workers=$2; shift 2 ;;
+    --seed) seed=$2; shift 2 ;;
     --build-only) run=0; shift ;;
     --no-build) build=0; shift ;;
     instance|csv|config|dispatch) targets+=("$1"); shift ;;
@@ -49,6 +53,7 @@ for target in "${targets[@]}"; do
   options=(-max_total_time="$seconds" -max_len=16384 -rss_limit_mb=2048 -timeout=20
            -artifact_prefix="$artifacts/" -print_final_stats=1)
   [ "$workers" -gt 1 ] && options+=(-fork="$workers" -ignore_crashes=0)
+  [ -n "$seed" ] && options+=(-seed="$seed")
   echo "== fuzz_$target for ${seconds}s x $workers (corpus $work)"
   start=$(date +%s)
   if ! "$build_dir/bin/fuzz_$target" "${options[@]}" "$work" "$here/corpus/$target" \
