@@ -21,6 +21,7 @@
 #include "lp_alloc.h"
 #include "lp_epoch_write.h"
 #include "lp_log.h"
+#include "lp_proc_status.h"
 #include "lp_records.h"
 #include "lp_rematch_job.h"
 #include "lp_rules.h"
@@ -152,6 +153,26 @@ static void free_in_background(lp_rematch *rematch, job *job, warm_memory *warm)
   if (rematch->cleaner_live) pthread_join(rematch->cleaner, NULL);
   rematch->cleaner_live = pthread_create(&rematch->cleaner, NULL, free_leftovers, left) == 0;
   if (!rematch->cleaner_live) free_leftovers(left);
+}
+
+/* The daemon's memory as a phase ends (RematchResult.phase_memory); nothing without /proc. */
+static void note_memory(job *job, const char *phase) {
+  long long rss = lp_proc_status_bytes(0, "VmRSS"), peak = lp_proc_status_bytes(0, "VmHWM");
+  int n = job->phase_memory_count;
+  if (rss < 0 || peak < 0 || n >= (int)(sizeof job->phase_memory / sizeof job->phase_memory[0])) return;
+  job->phase_memory[n].phase = phase;
+  job->phase_memory[n].rss_bytes = (uint64_t)rss;
+  job->phase_memory[n].peak_rss_bytes = (uint64_t)peak;
+  job->phase_memory_count = n + 1;
+}
+
+static Leerplek__V1__RematchPhaseMemory *phase_memory_message(const char *phase, uint64_t rss, uint64_t peak) {
+  Leerplek__V1__RematchPhaseMemory *memory = lp_calloc(1, sizeof *memory);
+  leerplek__v1__rematch_phase_memory__init(memory);
+  memory->phase = lp_strdup(phase);
+  memory->rss_bytes = rss;
+  memory->peak_rss_bytes = peak;
+  return memory;
 }
 
 /* ---- snapshot (on the loop) ------------------------------------------------------------ */
@@ -464,6 +485,7 @@ static void *worker_main(void *arg) {
   const uint8_t *pupil_changed = job->problem.pupil_changed;
   long long t1 = now_us();
   job->candidates_us = (uint64_t)(t1 - t0);
+  note_memory(job, "candidates");
   if (job->status != MATCHER_OK) {
     snprintf(job->error, sizeof job->error, "building the matching problem failed (%s): %s",
              matcher_status_name(job->status), error.message);
@@ -486,6 +508,7 @@ static void *worker_main(void *arg) {
   free(warm_vacancy_of);
   free(warm_price);
   job->solve_us = (uint64_t)(now_us() - t1);
+  note_memory(job, "solve");
   if (job->status != MATCHER_OK) {
     snprintf(job->error, sizeof job->error, "solving failed (%s): %s", matcher_status_name(job->status), error.message);
     goto out;
@@ -513,11 +536,13 @@ static void *worker_main(void *arg) {
   job->explanations = lp_calloc((size_t)job->pupil_count + 1, sizeof *job->explanations);
   long long t2 = now_us();
   job->verify_us = (uint64_t)(t2 - t_verify);
+  note_memory(job, "verify");
   eligibility_names names = {(const char *const *)job->vacancy_ids, (const char *const *)job->training_codes,
                              job->training_count};
   job->status = eligibility_explain(job->pupils, job->pupil_count, job->vacancies, job->vacancy_count, &job->weights,
                                     &job->problem, &job->solution, &names, job->explanations, &error);
   job->explain_us = (uint64_t)(now_us() - t2);
+  note_memory(job, "explain");
   if (job->status != MATCHER_OK)
     snprintf(job->error, sizeof job->error, "explaining failed (%s): %s", matcher_status_name(job->status),
              error.message);
@@ -729,6 +754,11 @@ static Leerplek__V1__RematchResult *make_result(const job *job, uint64_t epoch) 
   /* The worker refuses any solution matcher_verify does not prove, so reaching here is the proof. */
   result->proven_optimal = job->dual_bound == job->solution.objective;
   result->dual_bound = job->dual_bound;
+  /* Room for the "write" entry epoch_applied adds. */
+  result->phase_memory = lp_calloc((size_t)job->phase_memory_count + 2, sizeof *result->phase_memory);
+  for (int n = 0; n < job->phase_memory_count; n++)
+    result->phase_memory[result->n_phase_memory++] = phase_memory_message(
+        job->phase_memory[n].phase, job->phase_memory[n].rss_bytes, job->phase_memory[n].peak_rss_bytes);
   uint32_t by_reason[7] = {0};
   size_t change_capacity = job->max_changes;
   result->changes = lp_calloc(change_capacity + 1, sizeof *result->changes);
@@ -798,6 +828,10 @@ static void epoch_applied(lp_rematch *rematch, job *job) {
   long long started = now_us();
   job->write_us = rematch->reply->write_us;
   rematch->epoch = rematch->reply->epoch;
+  long long rss = lp_proc_status_bytes(0, "VmRSS"), peak = lp_proc_status_bytes(0, "VmHWM");
+  if (rss >= 0 && peak >= 0)
+    rematch->reply->phase_memory[rematch->reply->n_phase_memory++] =
+        phase_memory_message("write", (uint64_t)rss, (uint64_t)peak);
   /* Keep this solution for tomorrow's warm start, by stable ids. */
   warm_memory warm = {0};
   warm.pupil_keys = lp_calloc((size_t)job->pupil_count + 1, sizeof(char *));
@@ -962,6 +996,7 @@ static void on_snapshot_step(evutil_socket_t fd, short what, void *arg) {
     return;
   }
   job->snapshot_us = (uint64_t)(now_us() - walk->started_us);
+  note_memory(job, "snapshot");
   rematch->snapshot = NULL;
   walk_free(walk);
   start_worker(rematch, job);

@@ -58,6 +58,13 @@ typedef struct job {
   uint64_t lock_us, verify_us, finish_us;
   uint64_t loop_max_step_us; /* the longest slice of the snapshot */
   uint32_t snapshot_slices;
+  /* The memory at the end of each phase so far (RematchResult.phase_memory; "write" is added to
+   * the result itself once the epoch is applied). */
+  struct {
+    const char *phase;
+    uint64_t rss_bytes, peak_rss_bytes;
+  } phase_memory[8];
+  int phase_memory_count;
   long long t_apply_start, t_started, t_requested;
 } job;
 

@@ -21,7 +21,7 @@
 #include <time.h>
 
 #include "eligibility.h"
-#include "proc_status.h"
+#include "../../daemon/lp_proc_status.h"
 #include "matcher.h"
 
 #define TRAININGS 10
@@ -258,7 +258,7 @@ static int run_size(const bench_size *size, int repeat) {
   if (status != MATCHER_OK) fail("eligibility_build", status, &error);
   int same = same_problem(&reused, &fresh) && same_problem(&moved, &fresh);
   printf("  reusing builds (copying, in place) equal a fresh build: %s\n", same ? "yes" : "NO");
-  printf("  peak RSS so far %.0f MiB\n", proc_status_bytes(0, "VmHWM") / 1048576.0);
+  printf("  peak RSS so far %.0f MiB\n", lp_proc_status_bytes(0, "VmHWM") / 1048576.0);
 
   eligibility_problem_free(&fresh);
   eligibility_problem_free(&reused);

@@ -33,7 +33,7 @@
 #include "lemon_reference.h"
 #include "matcher.h"
 #include "perturb.h"
-#include "proc_status.h"
+#include "../../daemon/lp_proc_status.h"
 
 /* ---- measuring ---- */
 
@@ -114,9 +114,9 @@ static report run_in_child(child_job job, const matcher_problem *problem, void *
     report mine;
     memset(&mine, 0, sizeof mine);
     bool reset = reset_peak_memory();
-    mine.baseline_bytes = reset ? proc_status_bytes(0, "VmRSS") : proc_status_bytes(0, "VmHWM");
+    mine.baseline_bytes = reset ? lp_proc_status_bytes(0, "VmRSS") : lp_proc_status_bytes(0, "VmHWM");
     job(problem, context, &mine);
-    if (mine.peak_bytes == 0) mine.peak_bytes = proc_status_bytes(0, "VmHWM");
+    if (mine.peak_bytes == 0) mine.peak_bytes = lp_proc_status_bytes(0, "VmHWM");
     const char *bytes = (const char *)&mine;
     size_t left = sizeof mine;
     while (left > 0) {
@@ -190,7 +190,7 @@ static void cold_job(const matcher_problem *problem, void *context, report *out)
   out->placed = solution.placed;
   out->working_bytes = solution.stats.working_bytes;
   /* The solver's peak, before matcher_verify adds its own sorted copy of the pairs. */
-  out->peak_bytes = proc_status_bytes(0, "VmHWM");
+  out->peak_bytes = lp_proc_status_bytes(0, "VmHWM");
   out->ok = verified(problem, &solution, "cold", out);
   matcher_solution_free(&solution);
 }
@@ -439,7 +439,7 @@ static bool bench_size(const char *size, const options *opt) {
   printf("\n== %s: %d pupils, %d vacancies, %lld eligible pairs, %lld fixed (seed %llu, "
          "generated in %.2f s, RSS %.1f MiB)\n",
          size, problem->pupil_count, problem->vacancy_count, (long long)pairs, (long long)problem->fixed_count,
-         (unsigned long long)opt->seed, generated_seconds, mib(proc_status_bytes(0, "VmRSS")));
+         (unsigned long long)opt->seed, generated_seconds, mib(lp_proc_status_bytes(0, "VmRSS")));
 
   report ours = run_in_child(cold_job, problem, NULL);
   lemon_pivot_rule candidate = LEMON_PIVOT_CANDIDATE_LIST, first = LEMON_PIVOT_FIRST_ELIGIBLE;

@@ -38,7 +38,7 @@
 
 #include "leerplek_wire.h"
 #include "libleerplek.h"
-#include "proc_status.h"
+#include "../../daemon/lp_proc_status.h"
 
 #define CODE(name) LEERPLEK__V1__STATUS_CODE__STATUS_CODE_##name
 #define STATUS_CODE_COUNT 17 /* gRPC canonical codes 0..16 */
@@ -1109,7 +1109,7 @@ static void *run_thread(void *argument) {
 
 /* The daemon's resident set in KiB, or -1 (reported). */
 static long read_rss_kib(long pid) {
-  long long bytes = proc_status_bytes(pid, "VmRSS");
+  long long bytes = lp_proc_status_bytes(pid, "VmRSS");
   if (bytes < 0) fprintf(stderr, "leerplek-bench: /proc/%ld/status has no VmRSS line (or cannot be read)\n", pid);
   return bytes < 0 ? -1 : (long)(bytes / 1024);
 }

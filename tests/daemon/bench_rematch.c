@@ -21,7 +21,7 @@
 
 #include "harness.h"
 #include "libleerplek.h"
-#include "../bench/proc_status.h"
+#include "../../daemon/lp_proc_status.h"
 
 static lp_harness harness;
 static char coordinator_token[128];
@@ -229,7 +229,7 @@ static void *call_loop(void *arg) {
   return NULL;
 }
 
-static long long daemon_rss(void) { return proc_status_bytes((long)harness.daemon_pid, "VmRSS"); }
+static long long daemon_rss(void) { return lp_proc_status_bytes((long)harness.daemon_pid, "VmRSS"); }
 
 /* Resets the daemon's peak RSS (VmHWM) to its current RSS, so the next VmHWM is one phase's. */
 static void reset_peak(void) {
@@ -430,7 +430,7 @@ int main(int argc, char **argv) {
            "+%.0f bytes per pupil (with its placement); %.1f MiB loaded, peak so far (VmHWM) %.1f MiB\n",
            rss_empty / 1048576.0, (double)(rss_supply - rss_empty) / vacancies,
            (double)(rss_loaded - rss_supply) / pupils, rss_loaded / 1048576.0,
-           proc_status_bytes((long)harness.daemon_pid, "VmHWM") / 1048576.0);
+           lp_proc_status_bytes((long)harness.daemon_pid, "VmHWM") / 1048576.0);
 
   caller readers = {0, false, calloc(4000000, sizeof(long long)), 0, 4000000, 0};
   caller writers = {0, true, calloc(4000000, sizeof(long long)), 0, 4000000, 0};
@@ -461,7 +461,7 @@ int main(int argc, char **argv) {
     running = 0;
     read_command_stats(&stats_after);
     end_to_end_ms[run] = ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / 1e6;
-    peak_mib[run] = proc_status_bytes((long)harness.daemon_pid, "VmHWM") / 1048576.0;
+    peak_mib[run] = lp_proc_status_bytes((long)harness.daemon_pid, "VmHWM") / 1048576.0;
     if (code) {
       printf("rematch %d (%s): FAILED after %.2f ms: %s; daemon peak %.1f MiB\n", run + 1, names[run],
              end_to_end_ms[run], response->status->message, peak_mib[run]);
@@ -489,6 +489,11 @@ int main(int argc, char **argv) {
                            res->explain_us + res->write_us + res->apply_us + res->finish_us),
            res->placed, res->unplaced, res->newly_proposed, res->moved, res->released, rss_before / 1048576.0,
            peak_mib[run]);
+    printf("  memory after each phase (the daemon's RSS / its peak since this rematch began, MiB):");
+    for (size_t n = 0; n < res->n_phase_memory; n++)
+      printf(" %s %.1f / %.1f%s", res->phase_memory[n]->phase, res->phase_memory[n]->rss_bytes / 1048576.0,
+             res->phase_memory[n]->peak_rss_bytes / 1048576.0, n + 1 < res->n_phase_memory ? ";" : "\n");
+    if (res->n_phase_memory == 0) printf(" not reported\n");
     /* The other connections' writes add a few events of their own (one per UpsertTraining). */
     long long events = events_in_store() - events_before;
     if (res->write_us > 0 && res->write_chunks > 0 && events_before >= 0)

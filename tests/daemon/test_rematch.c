@@ -249,6 +249,18 @@ static void check_phases(const Leerplek__V1__RematchResult *result) {
   cr_assert_leq(result->snapshot_copy_us, result->snapshot_us, "copying %llu us of a %llu us snapshot",
                 (unsigned long long)result->snapshot_copy_us, (unsigned long long)result->snapshot_us);
   cr_assert_leq(result->write_stage_us + result->write_promote_us, result->write_us);
+  /* The memory after each phase, in the order they ran; the peak never falls. */
+  static const char *const phase_names[] = {"snapshot", "candidates", "solve", "verify", "explain", "write"};
+  size_t expected = result->dry_run ? 5 : 6;
+  cr_assert_eq(result->n_phase_memory, expected, "%zu phases' memory, expected %zu", result->n_phase_memory, expected);
+  for (size_t n = 0; n < expected; n++) {
+    const Leerplek__V1__RematchPhaseMemory *memory = result->phase_memory[n];
+    cr_assert_str_eq(memory->phase, phase_names[n]);
+    cr_assert_gt(memory->rss_bytes, 1 << 20, "%s: RSS %llu bytes", phase_names[n],
+                 (unsigned long long)memory->rss_bytes);
+    cr_assert_geq(memory->peak_rss_bytes, memory->rss_bytes, "%s: peak below RSS", phase_names[n]);
+    if (n > 0) cr_assert_geq(memory->peak_rss_bytes, result->phase_memory[n - 1]->peak_rss_bytes);
+  }
   if (result->dry_run) {
     cr_assert_eq(result->write_us, 0, "a dry run wrote for %llu us", (unsigned long long)result->write_us);
     cr_assert_eq(result->bytes_written, 0);

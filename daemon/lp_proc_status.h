@@ -1,7 +1,8 @@
-/* proc_status.h: the benchmarks' one reader of /proc/<pid>/status, for the memory figures they
- * print (VmRSS, VmHWM). Header-only: each benchmark is a program of its own. */
-#ifndef PROC_STATUS_H
-#define PROC_STATUS_H
+/* lp_proc_status: the one reader of /proc/<pid>/status (VmRSS, VmHWM): the daemon's rematch
+ * reports its memory after each phase with it, and the benchmarks print the memory of the
+ * processes they measure. Header-only, so that each benchmark program needs no library. */
+#ifndef LP_PROC_STATUS_H
+#define LP_PROC_STATUS_H
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +10,7 @@
 
 /* The field ("VmRSS", "VmHWM") of process pid's status in bytes (pid 0: this process), or -1
  * when the file or the field is missing. */
-static inline long long proc_status_bytes(long pid, const char *field) {
+static inline long long lp_proc_status_bytes(long pid, const char *field) {
   char path[64], line[256];
   if (pid > 0)
     snprintf(path, sizeof path, "/proc/%ld/status", pid);
