@@ -155,14 +155,26 @@ static void free_in_background(lp_rematch *rematch, job *job, warm_memory *warm)
   if (!rematch->cleaner_live) free_leftovers(left);
 }
 
-/* The daemon's memory as a phase ends (RematchResult.phase_memory); nothing without /proc. */
+/* The daemon's RSS and its peak now, false without /proc. The kernel updates VmHWM lazily (a
+ * read can show less than an earlier one), so the peak is at least the RSS and the peak of the
+ * phase before (previous_peak). */
+static bool memory_now(uint64_t previous_peak, uint64_t *rss, uint64_t *peak) {
+  long long rss_bytes = lp_proc_status_bytes(0, "VmRSS"), peak_bytes = lp_proc_status_bytes(0, "VmHWM");
+  if (rss_bytes < 0 || peak_bytes < 0) return false;
+  *rss = (uint64_t)rss_bytes;
+  *peak = (uint64_t)peak_bytes;
+  if (*peak < *rss) *peak = *rss;
+  if (*peak < previous_peak) *peak = previous_peak;
+  return true;
+}
+
+/* The daemon's memory as a phase ends (RematchResult.phase_memory). */
 static void note_memory(job *job, const char *phase) {
-  long long rss = lp_proc_status_bytes(0, "VmRSS"), peak = lp_proc_status_bytes(0, "VmHWM");
   int n = job->phase_memory_count;
-  if (rss < 0 || peak < 0 || n >= (int)(sizeof job->phase_memory / sizeof job->phase_memory[0])) return;
+  if (n >= (int)(sizeof job->phase_memory / sizeof job->phase_memory[0])) return;
+  uint64_t previous_peak = n > 0 ? job->phase_memory[n - 1].peak_rss_bytes : 0;
+  if (!memory_now(previous_peak, &job->phase_memory[n].rss_bytes, &job->phase_memory[n].peak_rss_bytes)) return;
   job->phase_memory[n].phase = phase;
-  job->phase_memory[n].rss_bytes = (uint64_t)rss;
-  job->phase_memory[n].peak_rss_bytes = (uint64_t)peak;
   job->phase_memory_count = n + 1;
 }
 
@@ -828,10 +840,10 @@ static void epoch_applied(lp_rematch *rematch, job *job) {
   long long started = now_us();
   job->write_us = rematch->reply->write_us;
   rematch->epoch = rematch->reply->epoch;
-  long long rss = lp_proc_status_bytes(0, "VmRSS"), peak = lp_proc_status_bytes(0, "VmHWM");
-  if (rss >= 0 && peak >= 0)
-    rematch->reply->phase_memory[rematch->reply->n_phase_memory++] =
-        phase_memory_message("write", (uint64_t)rss, (uint64_t)peak);
+  size_t phases = rematch->reply->n_phase_memory;
+  uint64_t rss, peak;
+  if (memory_now(phases > 0 ? rematch->reply->phase_memory[phases - 1]->peak_rss_bytes : 0, &rss, &peak))
+    rematch->reply->phase_memory[rematch->reply->n_phase_memory++] = phase_memory_message("write", rss, peak);
   /* Keep this solution for tomorrow's warm start, by stable ids. */
   warm_memory warm = {0};
   warm.pupil_keys = lp_calloc((size_t)job->pupil_count + 1, sizeof(char *));
