@@ -873,9 +873,21 @@ static uint8_t penalty_changed(const eligibility_pupil *pupil, int64_t penalty, 
          eligibility_unplaced_penalty(then, &plan->previous_levels) != penalty;
 }
 
+/* Whether a pair's new cost can break what the matcher keeps unchecked of pupil i's previous
+ * solution (its placement at warm, or its wait): a dearer pair cannot, unless it holds the
+ * placement (whose price then rises past the others'), and a cheaper one can, unless it holds
+ * it. Without eligibility_previous.warm_vacancy any new cost counts. */
+static int cost_change_matters(const reuse_plan *plan, int32_t i, int32_t vacancy, int64_t now, int64_t then) {
+  if (now == then) return 0;
+  const int32_t *warm = plan->previous->warm_vacancy;
+  if (!warm || warm[i] < MATCHER_UNPLACED) return 1;
+  return (now < then) != (vacancy == warm[i]);
+}
+
 /* Whether pupil i's row now (pairs[begin, end)) differs from its previous pupil's row, for the
- * matcher's pupil_changed: new, another penalty or fixedness, or other pairs or costs. */
-static uint8_t row_changed(const eligibility_pupil *pupil, int64_t penalty, int32_t previous_pupil,
+ * matcher's pupil_changed: new, another penalty or fixedness, other pairs, or costs that matter
+ * (cost_change_matters). */
+static uint8_t row_changed(const eligibility_pupil *pupil, int32_t i, int64_t penalty, int32_t previous_pupil,
                            const reuse_plan *plan, const matcher_pair *pairs, int64_t begin, int64_t end) {
   const eligibility_previous *previous = plan->previous;
   if (penalty_changed(pupil, penalty, previous_pupil, plan)) return 1;
@@ -883,7 +895,9 @@ static uint8_t row_changed(const eligibility_pupil *pupil, int64_t penalty, int3
   if (plan->previous_first[previous_pupil + 1] - first != end - begin) return 1;
   for (int64_t n = 0; n < end - begin; n++) {
     const matcher_pair *now = &pairs[begin + n], *before = &previous->pairs[first + n];
-    if (previous->same_vacancy[now->vacancy] != before->vacancy || now->cost != before->cost) return 1;
+    if (previous->same_vacancy[now->vacancy] != before->vacancy ||
+        cost_change_matters(plan, i, now->vacancy, now->cost, before->cost))
+      return 1;
   }
   return 0;
 }
@@ -999,7 +1013,7 @@ static int build_rows(const build_context *context, int32_t begin, int32_t end, 
     }
     if (out->pupil_changed)
       out->pupil_changed[i] = unchanged ? penalty_changed(pupil, out->unplaced_penalty[i], plan->reuse_pupil[i], plan)
-                                        : row_changed(pupil, out->unplaced_penalty[i], plan->previous->same_pupil[i],
+                                        : row_changed(pupil, i, out->unplaced_penalty[i], plan->previous->same_pupil[i],
                                                       plan, list->pairs, row_begin, list->count);
   }
   candidates_free(&found);
@@ -1133,7 +1147,7 @@ static int build_in_place(const build_context *context, eligibility_problem *out
           plan->previous_first[p + 1] - first != length || penalty_changed(pupil, out->unplaced_penalty[i], p, plan);
       for (int64_t n = 0; n < length && !changed; n++)
         changed = previous->same_vacancy[row[n].vacancy] != previous->pairs[first + n].vacancy ||
-                  row[n].cost != previous->pairs[first + n].cost;
+                  cost_change_matters(plan, i, row[n].vacancy, row[n].cost, previous->pairs[first + n].cost);
       out->pupil_changed[i] = changed;
     } else {
       out->pupil_changed[i] = 1;

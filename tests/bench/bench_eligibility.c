@@ -205,9 +205,17 @@ static int run_size(const bench_size *size, int repeat) {
     data.pupils[i].lat_e6 = 51100000 + (int32_t)rnd((uint32_t)size->box_lat);
     data.pupils[i].lon_e6 = 4250000 + (int32_t)rnd((uint32_t)size->box_lon);
   }
-  eligibility_previous previous = {before,     data.pupil_count, data.vacancies,         data.vacancy_count,
-                                   weights,    steady.pairs,     steady.pair_distance_m, steady.problem.pair_count,
-                                   same_pupil, same_vacancy};
+  eligibility_previous previous = {before,
+                                   data.pupil_count,
+                                   data.vacancies,
+                                   data.vacancy_count,
+                                   weights,
+                                   steady.pairs,
+                                   steady.pair_distance_m,
+                                   steady.problem.pair_count,
+                                   same_pupil,
+                                   same_vacancy,
+                                   NULL};
   eligibility_problem reused;
   double reuse_ms = 1e30;
   for (int r = 0; r < repeat; r++) {

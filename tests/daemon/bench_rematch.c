@@ -488,6 +488,9 @@ int main(int argc, char **argv) {
                            res->explain_us + res->write_us + res->apply_us + res->finish_us),
            res->placed, res->unplaced, res->newly_proposed, res->moved, res->released, rss_before / 1048576.0,
            peak_mib[run]);
+    printf("  solve: %s, %u pupils changed for the warm start, %u repaired, %llu searches, %llu pairs scanned\n",
+           res->warm_started ? "warm" : "cold", res->warm_changed_pupils, res->warm_repaired,
+           (unsigned long long)res->solve_searches, (unsigned long long)res->solve_pairs_scanned);
     /* The other connections' writes add a few events of their own (one per UpsertTraining). */
     long long events = events_in_store() - events_before;
     if (res->write_us > 0 && res->write_chunks > 0 && events_before >= 0)

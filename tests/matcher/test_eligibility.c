@@ -841,9 +841,17 @@ Test(eligibility, build_reusing_equals_a_fresh_build) {
     if (change == 6) after[i].readiness = (uint8_t)((after[i].readiness + 1) % 3);
     if (change == 7) same_pupil[i] = -1; /* a new pupil in an old one's place */
   }
-  eligibility_previous previous = {before,     PUPILS,      old_vacancies,         VACANCIES,
-                                   {0},        first.pairs, first.pair_distance_m, first.problem.pair_count,
-                                   same_pupil, same_vacancy};
+  eligibility_previous previous = {before,
+                                   PUPILS,
+                                   old_vacancies,
+                                   VACANCIES,
+                                   {0},
+                                   first.pairs,
+                                   first.pair_distance_m,
+                                   first.problem.pair_count,
+                                   same_pupil,
+                                   same_vacancy,
+                                   NULL};
   eligibility_default_weights(&previous.weights);
   eligibility_problem fresh, reused;
   cr_assert_eq(eligibility_build(after, PUPILS, vacancies, vacancy_count, NULL, &fresh, &error), MATCHER_OK, "%s",
@@ -1089,9 +1097,17 @@ Test(eligibility, build_reusing_reports_the_changed_pupils) {
     if (change == 3) after[i].preferred_count = 0;
     if (change == 4) same_pupil[i] = -1;
   }
-  eligibility_previous previous = {before,     PUPILS,      old_vacancies,         VACANCIES,
-                                   {0},        first.pairs, first.pair_distance_m, first.problem.pair_count,
-                                   same_pupil, same_vacancy};
+  eligibility_previous previous = {before,
+                                   PUPILS,
+                                   old_vacancies,
+                                   VACANCIES,
+                                   {0},
+                                   first.pairs,
+                                   first.pair_distance_m,
+                                   first.problem.pair_count,
+                                   same_pupil,
+                                   same_vacancy,
+                                   NULL};
   eligibility_default_weights(&previous.weights);
   eligibility_problem fresh, reused;
   cr_assert_eq(eligibility_build(after, PUPILS, vacancies, vacancy_count, NULL, &fresh, &error), MATCHER_OK);
@@ -1165,7 +1181,8 @@ Test(eligibility, large_grid_in_grid_order_equals_the_pupil_order) {
                                            spatial.pair_distance_m,
                                            spatial.problem.pair_count,
                                            same_pupil,
-                                           same_vacancy};
+                                           same_vacancy,
+                                           NULL};
   eligibility_default_weights(&nothing_reusable.weights);
   matcher_error error = {{0}};
   cr_assert_eq(
@@ -1271,9 +1288,17 @@ Test(eligibility, build_in_place_equals_the_copying_build) {
       if (change == 4) same_pupil[i] = -1;
       if (change == 5) after[i].fixed_vacancy = reuse_rand(vacancy_count);
     }
-    eligibility_previous previous = {before,     PUPILS,      old_vacancies,         VACANCIES,
-                                     {0},        first.pairs, first.pair_distance_m, first.problem.pair_count,
-                                     same_pupil, same_vacancy};
+    eligibility_previous previous = {before,
+                                     PUPILS,
+                                     old_vacancies,
+                                     VACANCIES,
+                                     {0},
+                                     first.pairs,
+                                     first.pair_distance_m,
+                                     first.problem.pair_count,
+                                     same_pupil,
+                                     same_vacancy,
+                                     NULL};
     eligibility_default_weights(&previous.weights);
     eligibility_problem fresh, reused;
     cr_assert_eq(eligibility_build(after, pupil_count, vacancies, vacancy_count, NULL, &fresh, &error), MATCHER_OK);
