@@ -272,6 +272,13 @@ static int vacancy_is_closed(const network *s, int32_t vacancy) {
   return s->slot_start[vacancy + 1] == s->slot_start[vacancy];
 }
 
+/* Pairs naming the vacancy (fixed ones too): column_start holds the counts until the columns are
+ * built, then their starts. */
+static int64_t vacancy_pair_count(const network *s, int32_t vacancy) {
+  return s->column_start_summed ? s->column_start[vacancy + 1] - s->column_start[vacancy]
+                                : s->column_start[vacancy + 1];
+}
+
 static int pupil_is_fixed(const network *s, int32_t pupil) { return s->rows.fixed_vacancy[pupil] != MATCHER_UNPLACED; }
 
 /* Index of the pair (pupil, internal vacancy) in the rows, or -1: a binary search, since rows
@@ -1227,12 +1234,14 @@ static void settle_priced_seats(network *s) {
  * reduced cost of every pair into it >= 0 is the highest pupil price minus pair cost. */
 static void price_closed_vacancies(network *s) {
   const pair_rows *rows = &s->rows;
-  if (!s->reverse_index_built) { /* a cold solve: the same maximum, found from the rows */
+  if (!s->reverse_index_built) { /* without the columns: the same maximum, found from the rows */
+    /* Only a closed vacancy that some pair names can need a price: where every closed vacancy
+     * is closed for want of candidates, the pass over every row is spared. */
     int any_closed = 0;
     for (int32_t j = 0; j < s->problem->vacancy_count; j++)
       if (vacancy_is_closed(s, j)) {
         s->vacancy_price[j] = 0;
-        any_closed = 1;
+        any_closed |= vacancy_pair_count(s, j) > 0;
       }
     for (int32_t i = 0; i < s->problem->pupil_count && any_closed; i++) {
       if (pupil_is_fixed(s, i)) continue;
