@@ -444,9 +444,11 @@ static void build_warm(const warm_memory *warm, const job *job, int32_t *vacancy
 }
 
 /* The previous rematch's problem for eligibility_build_in_place, with this snapshot's pupils
- * and vacancies matched to its by stable ids (arrays owned by the caller); false when there is
- * none. */
-static bool previous_problem(const warm_memory *warm, const job *job, eligibility_previous *previous) {
+ * and vacancies matched to its by stable ids (arrays owned by the caller) and the warm start's
+ * previous placements (build_warm's, or NULL), which spare the matcher checking the pupils whose
+ * costs changed only by a proposal; false when there is none. */
+static bool previous_problem(const warm_memory *warm, const job *job, const int32_t *warm_vacancy,
+                             eligibility_previous *previous) {
   if (!warm->pairs) return false;
   int32_t *same_pupil = lp_malloc(((size_t)job->pupil_count + 1) * sizeof *same_pupil);
   int32_t *same_vacancy = lp_malloc(((size_t)job->vacancy_count + 1) * sizeof *same_vacancy);
@@ -463,7 +465,8 @@ static bool previous_problem(const warm_memory *warm, const job *job, eligibilit
                                      warm->pair_distance_m,
                                      warm->pair_count,
                                      same_pupil,
-                                     same_vacancy};
+                                     same_vacancy,
+                                     warm_vacancy};
   return true;
 }
 
@@ -472,8 +475,16 @@ static void *worker_main(void *arg) {
   lp_rematch *rematch = job->owner;
   matcher_error error = {{0}};
   long long t0 = now_us();
+  /* The previous result by this snapshot's indices, for the build's change marks and the solve. */
+  int32_t *warm_vacancy_of = NULL;
+  int64_t *warm_price = NULL;
+  if (rematch->warm.pupil_count || rematch->warm.vacancy_count) {
+    warm_vacancy_of = lp_calloc((size_t)job->pupil_count + 1, sizeof *warm_vacancy_of);
+    warm_price = lp_calloc((size_t)job->vacancy_count + 1, sizeof *warm_price);
+    build_warm(&rematch->warm, job, warm_vacancy_of, warm_price);
+  }
   eligibility_previous previous;
-  bool reusing = previous_problem(&rematch->warm, job, &previous);
+  bool reusing = previous_problem(&rematch->warm, job, warm_vacancy_of, &previous);
   if (reusing && !job->dry_run) {
     /* The build rewrites the previous rematch's pairs in place (a small change then costs the rows
      * it changes, not a copy of every pair) and owns them from here whatever its status: the
@@ -501,20 +512,22 @@ static void *worker_main(void *arg) {
   if (job->status != MATCHER_OK) {
     snprintf(job->error, sizeof job->error, "building the matching problem failed (%s): %s",
              matcher_status_name(job->status), error.message);
+    free(warm_vacancy_of);
+    free(warm_price);
     goto out;
   }
   job->problem_built = true;
-  int32_t *warm_vacancy_of = NULL;
-  int64_t *warm_price = NULL;
   matcher_warm_start warm = {0};
-  if (rematch->warm.pupil_count || rematch->warm.vacancy_count) {
-    warm_vacancy_of = lp_calloc((size_t)job->pupil_count + 1, sizeof *warm_vacancy_of);
-    warm_price = lp_calloc((size_t)job->vacancy_count + 1, sizeof *warm_price);
-    build_warm(&rematch->warm, job, warm_vacancy_of, warm_price);
+  if (warm_vacancy_of) {
     warm.vacancy_of_pupil = warm_vacancy_of;
     warm.vacancy_price = warm_price;
     /* NULL without a previous problem: every pupil is checked. */
     warm.pupil_changed = pupil_changed;
+    job->warm_changed_pupils = job->pupil_count;
+    if (pupil_changed) {
+      job->warm_changed_pupils = 0;
+      for (int32_t i = 0; i < job->pupil_count; i++) job->warm_changed_pupils += pupil_changed[i] != 0;
+    }
   }
   job->status = matcher_solve(&job->problem.problem, warm.vacancy_of_pupil ? &warm : NULL, &job->solution, &error);
   free(warm_vacancy_of);
@@ -759,6 +772,12 @@ static Leerplek__V1__RematchResult *make_result(const job *job, uint64_t epoch) 
   result->candidates_us = job->candidates_us;
   result->reused_pupils = (uint32_t)job->problem.reused_pupils;
   result->solve_us = job->solve_us;
+  const matcher_stats *stats = &job->solution.stats;
+  result->warm_started = stats->warm_started != 0;
+  result->warm_changed_pupils = (uint32_t)job->warm_changed_pupils;
+  result->warm_repaired = (uint32_t)stats->repaired;
+  result->solve_searches = (uint64_t)(stats->searches + stats->reverse_phases);
+  result->solve_pairs_scanned = (uint64_t)stats->pairs_scanned;
   result->explain_us = job->explain_us;
   result->lock_us = job->lock_us;
   result->verify_us = job->verify_us;
@@ -881,12 +900,17 @@ static void epoch_applied(lp_rematch *rematch, job *job) {
   job->finish_us += (uint64_t)(now_us() - started);
   LP_INFO("rematch epoch %llu applied: %u proposed, %u moved, %u released, %u unplaced (snapshot %llu us, candidates "
           "%llu us "
-          "(%d of %d pupils' pairs reused), solve %llu us%s, explain %llu us, write %llu us, all %lld us)",
+          "(%d of %d pupils' pairs reused), solve %llu us%s (%s: %d pupils changed, %lld repaired, %lld searches, "
+          "%lld pairs scanned), explain %llu us, write %llu us, all %lld us)",
           (unsigned long long)rematch->reply->epoch, rematch->reply->newly_proposed, rematch->reply->moved,
           rematch->reply->released, rematch->reply->unplaced, (unsigned long long)job->snapshot_us,
           (unsigned long long)job->candidates_us, job->problem.reused_pupils, job->pupil_count,
           (unsigned long long)job->solve_us, job->solution.stats.warm_abandoned ? " (warm start abandoned)" : "",
-          (unsigned long long)job->explain_us, (unsigned long long)job->write_us, now_us() - job->t_started);
+          job->solution.stats.warm_started ? "warm" : "cold", job->warm_changed_pupils,
+          (long long)job->solution.stats.repaired,
+          (long long)(job->solution.stats.searches + job->solution.stats.reverse_phases),
+          (long long)job->solution.stats.pairs_scanned, (unsigned long long)job->explain_us,
+          (unsigned long long)job->write_us, now_us() - job->t_started);
   finish(rematch, job, 0, "");
 }
 

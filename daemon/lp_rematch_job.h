@@ -53,7 +53,8 @@ typedef struct job {
   eligibility_problem problem;
   matcher_solution solution;
   eligibility_explanation *explanations;
-  int64_t dual_bound; /* the verifier's dual value */
+  int64_t dual_bound;          /* the verifier's dual value */
+  int32_t warm_changed_pupils; /* pupils the solve's warm start checked as changed (RematchResult field) */
   uint64_t snapshot_us, snapshot_copy_us, candidates_us, solve_us, explain_us, write_us;
   uint64_t lock_us, verify_us, finish_us;
   uint64_t loop_max_step_us; /* the longest slice of the snapshot */

@@ -770,13 +770,19 @@ static int same_cost_weights(const eligibility_weights *a, const eligibility_wei
          a->not_preferred_penalty == b->not_preferred_penalty && a->move_penalty == b->move_penalty;
 }
 
+/* How a reused pupil's previous costs carry over: not at all (costed anew), as they are, or
+ * with only the move penalty moved (the same preferences, another proposal: the in-place build
+ * adjusts each cost by the penalty it loses and gains instead of costing it anew, so that the
+ * rematch after one that gave everybody a proposal rewrites no row). */
+enum { COSTS_ANEW = 0, COSTS_HOLD = 1, COSTS_HOLD_BUT_THE_PROPOSAL = 2 };
+
 /* What the build takes from a previous one: per pupil now its previous pupil (-1: search it),
  * per previous vacancy its index now (-1: gone or changed), and the grid of the vacancies now
  * that are fresh (new or changed). */
 typedef struct {
   const eligibility_previous *previous;
   int32_t *reuse_pupil;    /* [pupil_count] */
-  uint8_t *reuse_costs;    /* [pupil_count]: its previous pairs' costs hold too */
+  uint8_t *reuse_costs;    /* [pupil_count]: how its previous pairs' costs carry over (costs_reuse) */
   int64_t *previous_first; /* [previous pupil_count + 1]: its pairs' range */
   int32_t *vacancy_now;    /* [previous vacancy_count] */
   vacancy_grid fresh;
@@ -794,13 +800,18 @@ static void reuse_plan_free(reuse_plan *plan) {
   memset(plan, 0, sizeof *plan);
 }
 
+static int same_preferences(const eligibility_pupil *now, const eligibility_pupil *then) {
+  if (now->preferred_count != then->preferred_count) return 0;
+  for (int32_t k = 0; k < now->preferred_count; k++)
+    if (now->preferred_companies[k] != then->preferred_companies[k]) return 0;
+  return 1;
+}
+
 /* A pair of a reused pupil to an unchanged vacancy costs what it cost before when the pupil's
  * preferences are the same and its proposal is the same record (or none, then and now): the
  * move penalty falls on the same pairs. */
 static int same_cost_inputs_pupil(const eligibility_pupil *now, const eligibility_pupil *then, const reuse_plan *plan) {
-  if (now->preferred_count != then->preferred_count) return 0;
-  for (int32_t k = 0; k < now->preferred_count; k++)
-    if (now->preferred_companies[k] != then->preferred_companies[k]) return 0;
+  if (!same_preferences(now, then)) return 0;
   if (now->proposed_vacancy < 0 || then->proposed_vacancy < 0)
     return now->proposed_vacancy < 0 && then->proposed_vacancy < 0;
   int32_t then_proposed = then->proposed_vacancy;
@@ -858,7 +869,10 @@ static int plan_reuse(const eligibility_pupil *pupils, int32_t pupil_count, cons
     int reusable = pupils[i].fixed_vacancy < 0 && p >= 0 && p < previous->pupil_count &&
                    previous->pupils[p].fixed_vacancy < 0 && same_rule_inputs_pupil(&pupils[i], &previous->pupils[p]);
     plan->reuse_pupil[i] = reusable ? p : -1;
-    plan->reuse_costs[i] = reusable && costs_hold && same_cost_inputs_pupil(&pupils[i], &previous->pupils[p], plan);
+    plan->reuse_costs[i] = !reusable || !costs_hold                                         ? COSTS_ANEW
+                           : same_cost_inputs_pupil(&pupils[i], &previous->pupils[p], plan) ? COSTS_HOLD
+                           : same_preferences(&pupils[i], &previous->pupils[p]) ? COSTS_HOLD_BUT_THE_PROPOSAL
+                                                                                : COSTS_ANEW;
   }
   plan->previous_levels_known = eligibility_levels_of(&previous->weights, &plan->previous_levels, NULL) == MATCHER_OK;
   return 1;
@@ -873,9 +887,21 @@ static uint8_t penalty_changed(const eligibility_pupil *pupil, int64_t penalty, 
          eligibility_unplaced_penalty(then, &plan->previous_levels) != penalty;
 }
 
+/* Whether a pair's new cost can break what the matcher keeps unchecked of pupil i's previous
+ * solution (its placement at warm, or its wait): a dearer pair cannot, unless it holds the
+ * placement (whose price then rises past the others'), and a cheaper one can, unless it holds
+ * it. Without eligibility_previous.warm_vacancy any new cost counts. */
+static int cost_change_matters(const reuse_plan *plan, int32_t i, int32_t vacancy, int64_t now, int64_t then) {
+  if (now == then) return 0;
+  const int32_t *warm = plan->previous->warm_vacancy;
+  if (!warm || warm[i] < MATCHER_UNPLACED) return 1;
+  return (now < then) != (vacancy == warm[i]);
+}
+
 /* Whether pupil i's row now (pairs[begin, end)) differs from its previous pupil's row, for the
- * matcher's pupil_changed: new, another penalty or fixedness, or other pairs or costs. */
-static uint8_t row_changed(const eligibility_pupil *pupil, int64_t penalty, int32_t previous_pupil,
+ * matcher's pupil_changed: new, another penalty or fixedness, other pairs, or costs that matter
+ * (cost_change_matters). */
+static uint8_t row_changed(const eligibility_pupil *pupil, int32_t i, int64_t penalty, int32_t previous_pupil,
                            const reuse_plan *plan, const matcher_pair *pairs, int64_t begin, int64_t end) {
   const eligibility_previous *previous = plan->previous;
   if (penalty_changed(pupil, penalty, previous_pupil, plan)) return 1;
@@ -883,7 +909,9 @@ static uint8_t row_changed(const eligibility_pupil *pupil, int64_t penalty, int3
   if (plan->previous_first[previous_pupil + 1] - first != end - begin) return 1;
   for (int64_t n = 0; n < end - begin; n++) {
     const matcher_pair *now = &pairs[begin + n], *before = &previous->pairs[first + n];
-    if (previous->same_vacancy[now->vacancy] != before->vacancy || now->cost != before->cost) return 1;
+    if (previous->same_vacancy[now->vacancy] != before->vacancy ||
+        cost_change_matters(plan, i, now->vacancy, now->cost, before->cost))
+      return 1;
   }
   return 0;
 }
@@ -927,7 +955,7 @@ static int put_reused(const build_context *context, int32_t i, const candidate_l
   const eligibility_previous *previous = plan->previous;
   const eligibility_pupil *pupil = &context->pupils[i];
   int32_t p = plan->reuse_pupil[i];
-  int costs_hold = plan->reuse_costs[i];
+  int costs_hold = plan->reuse_costs[i] == COSTS_HOLD;
   int64_t lost = 0, f = 0;
   for (int64_t k = plan->previous_first[p]; k < plan->previous_first[p + 1]; k++) {
     int32_t j = plan->vacancy_now[previous->pairs[k].vacancy];
@@ -999,7 +1027,7 @@ static int build_rows(const build_context *context, int32_t begin, int32_t end, 
     }
     if (out->pupil_changed)
       out->pupil_changed[i] = unchanged ? penalty_changed(pupil, out->unplaced_penalty[i], plan->reuse_pupil[i], plan)
-                                        : row_changed(pupil, out->unplaced_penalty[i], plan->previous->same_pupil[i],
+                                        : row_changed(pupil, i, out->unplaced_penalty[i], plan->previous->same_pupil[i],
                                                       plan, list->pairs, row_begin, list->count);
   }
   candidates_free(&found);
@@ -1042,6 +1070,32 @@ static void move_row(pair_list *list, const reuse_plan *plan, int32_t i, int64_t
   }
 }
 
+/* The move penalty a pair to vacancy (index now) carries for a pupil proposed at proposed. */
+static int64_t move_penalty_on(int32_t vacancy, int32_t proposed, const eligibility_weights *weights) {
+  return proposed >= 0 && proposed != vacancy ? weights->move_penalty : 0;
+}
+
+/* COSTS_HOLD_BUT_THE_PROPOSAL: pupil i's previous row (previous pupil p, pairs[first, end) of
+ * the previous arrays, which the in-place build owns) recosted where it lies, each cost losing
+ * the move penalty of the previous proposal and taking that of the new one (eligibility_pair_cost
+ * adds it last, alone). Returns whether a cost changed in a way that matters to the warm start
+ * (cost_change_matters). */
+static int move_the_move_penalty(const build_context *context, int32_t i, int32_t p, int64_t first, int64_t end) {
+  const reuse_plan *plan = context->plan;
+  const eligibility_previous *previous = plan->previous;
+  matcher_pair *pairs = (matcher_pair *)previous->pairs;
+  int32_t now_proposed = context->pupils[i].proposed_vacancy, then_proposed = previous->pupils[p].proposed_vacancy;
+  int mattered = 0;
+  for (int64_t k = first; k < end; k++) {
+    int32_t then_vacancy = pairs[k].vacancy, vacancy = plan->vacancy_now[then_vacancy];
+    int64_t cost = pairs[k].cost - move_penalty_on(then_vacancy, then_proposed, &previous->weights) +
+                   move_penalty_on(vacancy, now_proposed, context->weights);
+    mattered |= cost_change_matters(plan, i, vacancy, cost, pairs[k].cost);
+    pairs[k].cost = cost;
+  }
+  return mattered;
+}
+
 /* A reusing build into the previous arrays themselves (eligibility_build_in_place). A first
  * pass finds every row's length: the rows that are their previous ones (nothing fresh, nothing
  * lost, the same costs) are left where they are; the others are made on the side (compared
@@ -1081,6 +1135,7 @@ static int build_in_place(const build_context *context, eligibility_problem *out
     from[i] = -1;
     side_start[i] = side.count;
     found.count = 0;
+    int recost_mattered = 0;
     if (pupil->fixed_vacancy >= 0) {
       const eligibility_vacancy *vacancy = &context->vacancies[pupil->fixed_vacancy];
       int32_t distance = eligibility_distance_m(pupil->lat_e6, pupil->lon_e6, vacancy->lat_e6, vacancy->lon_e6);
@@ -1094,8 +1149,11 @@ static int build_in_place(const build_context *context, eligibility_problem *out
       int64_t first = plan->previous_first[p], end = plan->previous_first[p + 1], lost = 0;
       for (int64_t k = first; k < end && !same_vacancies; k++)
         lost += plan->vacancy_now[previous->pairs[k].vacancy] < 0;
-      if (ok && plan->reuse_costs[i] && found.count == 0 && lost == 0) {
+      if (ok && plan->reuse_costs[i] == COSTS_HOLD && found.count == 0 && lost == 0) {
         from[i] = first;
+      } else if (ok && plan->reuse_costs[i] == COSTS_HOLD_BUT_THE_PROPOSAL && found.count == 0 && lost == 0) {
+        from[i] = first;
+        recost_mattered = move_the_move_penalty(context, i, p, first, end);
       } else {
         /* The previous row renumbered (lost pairs dropped), merged with the fresh ones. */
         int64_t f = 0;
@@ -1105,9 +1163,10 @@ static int build_in_place(const build_context *context, eligibility_problem *out
           for (; f < found.count && found.items[f].vacancy < j && ok; f++)
             ok = push_candidate(&side, found.items[f].vacancy, found.items[f].distance_m, found.items[f].cost);
           int32_t distance = previous->pair_distance_m[k];
-          int64_t cost = plan->reuse_costs[i] ? previous->pairs[k].cost
-                                              : eligibility_pair_cost(pupil, &context->vacancies[j], j, distance, 0,
-                                                                      context->weights, context->levels);
+          int64_t cost = plan->reuse_costs[i] == COSTS_HOLD
+                             ? previous->pairs[k].cost
+                             : eligibility_pair_cost(pupil, &context->vacancies[j], j, distance, 0, context->weights,
+                                                     context->levels);
           ok = ok && push_candidate(&side, j, distance, cost);
         }
         for (; f < found.count && ok; f++)
@@ -1127,7 +1186,7 @@ static int build_in_place(const build_context *context, eligibility_problem *out
     to[i + 1] = to[i] + length;
     /* The previous row is intact until the moves: compare now. */
     if (from[i] >= 0) {
-      out->pupil_changed[i] = penalty_changed(pupil, out->unplaced_penalty[i], p, plan);
+      out->pupil_changed[i] = recost_mattered || penalty_changed(pupil, out->unplaced_penalty[i], p, plan);
     } else if (p >= 0) {
       int64_t first = plan->previous_first[p];
       /* side.items is NULL while no pupil has had a candidate: no offset from it then. */
@@ -1136,7 +1195,7 @@ static int build_in_place(const build_context *context, eligibility_problem *out
           plan->previous_first[p + 1] - first != length || penalty_changed(pupil, out->unplaced_penalty[i], p, plan);
       for (int64_t n = 0; n < length && !changed; n++)
         changed = previous->same_vacancy[row[n].vacancy] != previous->pairs[first + n].vacancy ||
-                  row[n].cost != previous->pairs[first + n].cost;
+                  cost_change_matters(plan, i, row[n].vacancy, row[n].cost, previous->pairs[first + n].cost);
       out->pupil_changed[i] = changed;
     } else {
       out->pupil_changed[i] = 1;

@@ -204,8 +204,9 @@ typedef struct {
   int32_t reused_pupils;         /* eligibility_build_reusing: pupils whose pairs came from the previous build */
   uint8_t *pupil_changed;        /* eligibility_build_reusing with a previous build: [pupils], nonzero when the
                                   * pupil is new or its unplaced penalty, fixedness, pairs (vacancies by
-                                  * same_vacancy) or their costs differ from its previous pupil's: the
-                                  * matcher's matcher_warm_start.pupil_changed, found on the way; else NULL */
+                                  * same_vacancy) or their costs differ from its previous pupil's (costs
+                                  * that only rose as warm_vacancy allows excepted): the matcher's
+                                  * matcher_warm_start.pupil_changed, found on the way; else NULL */
   struct eligibility_grid *grid; /* private: the build's candidate grid, which eligibility_explain
                                   * reuses while the vacancies' values are the same */
 } eligibility_problem;
@@ -241,6 +242,14 @@ typedef struct {
   int64_t pair_count;
   const int32_t *same_pupil;   /* [pupil_count now]: the same pupil's previous index, -1 new */
   const int32_t *same_vacancy; /* [vacancy_count now]: the same vacancy's previous index, -1 new */
+  /* [pupil_count now] or NULL: the vacancy (index now) the previous solution, which the caller
+   * gives the matcher as its warm start, placed the pupil at, MATCHER_UNPLACED or
+   * MATCHER_UNKNOWN. Where it is known, pupil_changed leaves out a pupil whose pairs and penalty
+   * are the same and whose costs only rose, but on the pair of that vacancy, which may only fall:
+   * no such change can break the kept placement or wait (matcher.h), and a rematch after
+   * another one gives a proposal to most pupils, which adds the move penalty to all their other
+   * pairs and would otherwise mark them all. */
+  const int32_t *warm_vacancy;
 } eligibility_previous;
 
 /* As eligibility_build, with the same result: the pairs of a pupil whose rule inputs did not

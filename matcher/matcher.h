@@ -120,8 +120,11 @@ typedef struct {
  * every pupil costs a sizeable part of a cold solve. A caller that knows what changed says so
  * in pupil_changed, and only those pupils are checked (with those whose vacancies lost their
  * price). A pupil has changed when it is new, its unplaced penalty changed, or any of its pairs
- * was added, removed (its vacancy gone included) or re-costed. Seats, vacancies added or
- * removed and the previous placements themselves need no flag. The flags are a promise: a pupil
+ * was added, removed (its vacancy gone included) or re-costed; but a pair that only got dearer
+ * need not count unless it is the pair of the pupil's previous vacancy, nor that pair getting
+ * cheaper (neither can break the kept placement or wait: a proposal's move penalty on all the
+ * other pairs is such a change). Seats, vacancies added or removed and the previous placements
+ * themselves need no flag. The flags are a promise: a pupil
  * marked unchanged whose pairs did change can leave the result unproven (matcher_verify tells). */
 typedef struct {
   const int32_t

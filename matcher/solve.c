@@ -73,8 +73,9 @@
  * the caller's ids (same result).
  *
  * What a warm start costs beyond its searches: the network's build (a pass that checks and
- * copies the pairs, the renumbering, the seats) and the reverse index (which a cold
- * matcher_solve never builds: see build_reverse_index). At `flanders` after a 1 % change these
+ * copies the pairs, the renumbering, the seats) and the reverse index (which matcher_solve builds
+ * only once a warm start's settling phase has a seat to settle: see build_reverse_index and
+ * needs_reverse_index). At `flanders` after a 1 % change these
  * fixed costs are most of a warm matcher_solve; only a network kept from one rematch to the
  * next would avoid them.
  */
@@ -184,11 +185,12 @@ struct matcher_network {
   int64_t *column_start;       /* [vacancies + 1] vacancy j's candidates: column[...] */
   column_entry *column;        /* [pairs] */
   int reverse_index_built;     /* the arrays of this group exist (build_reverse_index) */
+  int column_start_summed;     /* column_start holds the columns' starts (else each column's count) */
   uint32_t *pupil_labelled_in; /* [pupils] */
   int64_t *pupil_distance;     /* [pupils] */
   int32_t *moves_to;           /* [pupils] the vacancy a labelled pupil would move to */
   index_heap pupil_heap;       /* labelled, unsettled pupils, keyed by pupil_distance */
-  uint8_t *needs_check;        /* [pupils] warm start: placement to be re-checked */
+  uint8_t *needs_check;        /* [pupils] warm start: placement to be re-checked (not part of the group) */
   int32_t *placing_order;      /* [pupils] by unplaced penalty, highest first, then by id */
   int single_root;             /* the reverse search has one root: a waiting pupil reached is an end */
   int32_t *tree_root;          /* [vacancies] the root whose tree a settled vacancy is in */
@@ -268,6 +270,13 @@ static int vacancy_has_free_seat(const network *s, int32_t vacancy) {
  * and it gets its price once, at the end (see price_closed_vacancies). */
 static int vacancy_is_closed(const network *s, int32_t vacancy) {
   return s->slot_start[vacancy + 1] == s->slot_start[vacancy];
+}
+
+/* Pairs naming the vacancy (fixed ones too): column_start holds the counts until the columns are
+ * built, then their starts. */
+static int64_t vacancy_pair_count(const network *s, int32_t vacancy) {
+  return s->column_start_summed ? s->column_start[vacancy + 1] - s->column_start[vacancy]
+                                : s->column_start[vacancy + 1];
 }
 
 static int pupil_is_fixed(const network *s, int32_t pupil) { return s->rows.fixed_vacancy[pupil] != MATCHER_UNPLACED; }
@@ -734,7 +743,6 @@ static void free_reverse_index(network *s) {
   free(s->moves_to);
   free(s->pupil_heap.item);
   free(s->pupil_heap.position);
-  free(s->needs_check);
   free(s->root_served_in);
   free(s->batch_roots);
   free(s->batch_ends);
@@ -751,7 +759,6 @@ static void free_reverse_index(network *s) {
   s->pupil_labelled_in = NULL;
   s->moves_to = s->pupil_heap.item = s->pupil_heap.position = NULL;
   s->pupil_distance = NULL;
-  s->needs_check = NULL;
 }
 
 void matcher_network_free(network *s) {
@@ -773,6 +780,7 @@ void matcher_network_free(network *s) {
   free(s->settled);
   free(s->passed);
   free(s->column_start);
+  free(s->needs_check);
   free_reverse_index(s);
   free(s->placing_order);
   free(s->caller_vacancy);
@@ -853,10 +861,11 @@ static int fill_columns(network *s) {
 /* The pupils of each vacancy's pairs, and the per-pupil state of reverse searches (8 bytes per
  * pair). Only a warm start uses them. matcher_network_build builds them (its network may be
  * solved warm any number of times, and a warm solve then costs what its changes cost);
- * matcher_solve builds them only for a warm start, so that a cold one (the first rematch)
- * neither fills nor holds them: a tenth off its time, a third off its memory. A network
- * without them gets them from its first warm solve. column_start[j + 1] holds vacancy j's pair
- * count on entry (renumber_vacancies counted them). */
+ * matcher_solve builds them only when a warm start's settling phase needs them, so that a cold
+ * solve (the first rematch) neither fills nor holds them (a tenth off its time, a third off its
+ * memory), nor does a warm one whose placing searches left no seat to settle. A network without
+ * them gets them from its first warm solve that needs them. column_start[j + 1] holds vacancy
+ * j's pair count until they are first built (renumber_vacancies counted them). */
 static int build_reverse_index(network *s) {
   size_t pupils = (size_t)s->problem->pupil_count, vacancies = (size_t)s->problem->vacancy_count;
   size_t pairs = (size_t)s->problem->pair_count;
@@ -868,7 +877,6 @@ static int build_reverse_index(network *s) {
   s->pupil_heap.item = allocate(s, pupils, sizeof *s->pupil_heap.item);
   s->pupil_heap.position = allocate(s, pupils, sizeof *s->pupil_heap.position);
   s->pupil_heap.key = s->pupil_distance;
-  s->needs_check = allocate(s, pupils, sizeof *s->needs_check);
   s->root_served_in = allocate(s, vacancies, sizeof *s->root_served_in);
   s->batch_roots = allocate(s, vacancies, sizeof *s->batch_roots);
   s->batch_ends = allocate(s, vacancies + 1, sizeof *s->batch_ends);
@@ -878,11 +886,13 @@ static int build_reverse_index(network *s) {
   s->label_is_bound = allocate(s, pupils, sizeof *s->label_is_bound);
   if (!s->label_is_bound || !s->tree_root || !s->relabel || !s->in_crowded_region || !s->root_served_in ||
       !s->batch_roots || !s->batch_ends || !s->column || !s->pupil_labelled_in || !s->pupil_distance || !s->moves_to ||
-      !s->pupil_heap.item || !s->pupil_heap.position || !s->needs_check) {
+      !s->pupil_heap.item || !s->pupil_heap.position) {
     free_reverse_index(s);
     return 0;
   }
-  for (size_t j = 0; j < vacancies; j++) s->column_start[j + 1] += s->column_start[j];
+  if (!s->column_start_summed)
+    for (size_t j = 0; j < vacancies; j++) s->column_start[j + 1] += s->column_start[j];
+  s->column_start_summed = 1;
   if (!fill_columns(s)) {
     free_reverse_index(s);
     return 0;
@@ -1009,8 +1019,9 @@ static matcher_status network_build(const matcher_problem *problem, int for_loca
   s->vacancy_heap.tie_id = s->caller_vacancy;
   s->settled = allocate(s, vacancies, sizeof *s->settled);
   s->passed = allocate(s, pupils, sizeof *s->passed);
-  if (!s->vacancy_of_pupil || !s->pupil_price || !s->vacancy_price || !s->slot_start || !s->slot_used ||
-      !s->slot_of_pupil || !s->price_may_rise || !s->labelled_in || !s->distance || !s->reached_from ||
+  s->needs_check = allocate(s, pupils, sizeof *s->needs_check);
+  if (!s->needs_check || !s->vacancy_of_pupil || !s->pupil_price || !s->vacancy_price || !s->slot_start ||
+      !s->slot_used || !s->slot_of_pupil || !s->price_may_rise || !s->labelled_in || !s->distance || !s->reached_from ||
       !s->vacancy_heap.item || !s->vacancy_heap.position || !s->settled || !s->passed)
     goto no_memory;
 
@@ -1063,6 +1074,25 @@ static void start_warm_phase(network *s, int64_t expected) {
   s->warm_repairs_done = s->warm_repair_pairs = 0;
 }
 
+/* Without the columns (see needs_reverse_index), the candidates of the vacancies whose price had
+ * to drop are found by one pass over the rows' vacancies; short of memory for the marks, every
+ * pupil is checked, which is as exact. */
+static void mark_candidates_of_dropped_prices(network *s, const matcher_warm_start *warm) {
+  const matcher_problem *problem = s->problem;
+  const pair_rows *rows = &s->rows;
+  uint8_t *dropped = calloc((size_t)problem->vacancy_count + 1, 1);
+  if (!dropped) {
+    for (int32_t i = 0; i < problem->pupil_count; i++) s->needs_check[i] = 1;
+    return;
+  }
+  for (int32_t j = 0; j < problem->vacancy_count; j++)
+    dropped[j] = warm->vacancy_price[s->caller_vacancy[j]] != 0 && s->vacancy_price[j] == 0 && !vacancy_is_closed(s, j);
+  for (int32_t i = 0; i < problem->pupil_count; i++)
+    for (int64_t e = rows->row_start[i]; e < rows->row_start[i + 1] && !s->needs_check[i]; e++)
+      s->needs_check[i] = dropped[rows->row_vacancy[e]];
+  free(dropped);
+}
+
 static void apply_warm_start(network *s, const matcher_warm_start *warm, int trust_flags) {
   const matcher_problem *problem = s->problem;
   const pair_rows *rows = &s->rows;
@@ -1073,13 +1103,18 @@ static void apply_warm_start(network *s, const matcher_warm_start *warm, int tru
    * no search and no feasible price looks at it (it is priced at the very end), so its
    * price says nothing to its candidates; a vacancy that closes takes a few hundred pupils'
    * checks otherwise. */
+  int64_t dropped = 0;
   for (int32_t j = 0; j < problem->vacancy_count; j++) {
     int64_t price = warm->vacancy_price ? warm->vacancy_price[s->caller_vacancy[j]] : 0;
     int usable = price > 0 && price <= MATCHER_VALUE_MAX && s->price_may_rise[j] && !vacancy_is_closed(s, j);
     s->vacancy_price[j] = usable ? price : 0;
-    if (price != 0 && !usable && !vacancy_is_closed(s, j))
-      for (int64_t c = s->column_start[j]; c < s->column_start[j + 1]; c++) s->needs_check[s->column[c].pupil] = 1;
+    if (price != 0 && !usable && !vacancy_is_closed(s, j)) {
+      dropped++;
+      if (s->reverse_index_built)
+        for (int64_t c = s->column_start[j]; c < s->column_start[j + 1]; c++) s->needs_check[s->column[c].pupil] = 1;
+    }
   }
+  if (dropped > 0 && !s->reverse_index_built) mark_candidates_of_dropped_prices(s, warm);
   if (warm->vacancy_of_pupil)
     for (int32_t i = 0; i < problem->pupil_count; i++) {
       int32_t vacancy = warm->vacancy_of_pupil[i];
@@ -1132,6 +1167,7 @@ static void settle_priced_seats(network *s) {
     if (s->vacancy_price[j] > 0 && vacancy_has_free_seat(s, j)) roots[root_count++] = j;
   }
   s->stats.warm_priced_filled = s->stats.warm_priced_vacancies - root_count;
+  if (root_count == 0) return; /* nothing to settle (and perhaps no reverse index: needs_reverse_index) */
   start_warm_phase(s, root_count);
   /* First each seat alone, in a search that gives up past alone_pairs pair scans: most end
    * nearby, and a search from many roots stops at the first seat whose price reaches zero, so
@@ -1198,12 +1234,14 @@ static void settle_priced_seats(network *s) {
  * reduced cost of every pair into it >= 0 is the highest pupil price minus pair cost. */
 static void price_closed_vacancies(network *s) {
   const pair_rows *rows = &s->rows;
-  if (!s->reverse_index_built) { /* a cold solve: the same maximum, found from the rows */
+  if (!s->reverse_index_built) { /* without the columns: the same maximum, found from the rows */
+    /* Only a closed vacancy that some pair names can need a price: where every closed vacancy
+     * is closed for want of candidates, the pass over every row is spared. */
     int any_closed = 0;
     for (int32_t j = 0; j < s->problem->vacancy_count; j++)
       if (vacancy_is_closed(s, j)) {
         s->vacancy_price[j] = 0;
-        any_closed = 1;
+        any_closed |= vacancy_pair_count(s, j) > 0;
       }
     for (int32_t i = 0; i < s->problem->pupil_count && any_closed; i++) {
       if (pupil_is_fixed(s, i)) continue;
@@ -1228,6 +1266,17 @@ static void price_closed_vacancies(network *s) {
   }
 }
 
+/* The columns are built when the settling phase first needs them: a warm start whose placing
+ * phase leaves no free seat priced (a rematch after one in which nothing changed, or whose
+ * changes the placing searches absorbed) never walks a column, and building them is a pass that
+ * scatters every pair, a third of such a warm solve. */
+static int needs_reverse_index(const network *s) {
+  if (s->reverse_index_built) return 0;
+  for (int32_t j = 0; j < s->problem->vacancy_count; j++)
+    if (s->vacancy_price[j] > 0 && vacancy_has_free_seat(s, j)) return 1;
+  return 0;
+}
+
 static void reset(network *s) {
   const matcher_problem *problem = s->problem;
   s->broken_promise = 0;
@@ -1250,9 +1299,6 @@ matcher_status matcher_network_solve(network *s, const matcher_warm_start *warm,
   memset(solution, 0, sizeof *solution);
   int trust_flags = warm && warm->pupil_changed;
   int warm_abandoned = 0;
-  if (warm && !s->reverse_index_built && !build_reverse_index(s))
-    return matcher_fail(error, MATCHER_NO_MEMORY, "no memory for the reverse index of %lld pairs",
-                        (long long)problem->pair_count);
   int64_t warm_pairs_wasted = 0;
   for (;;) {
     reset(s);
@@ -1268,6 +1314,9 @@ matcher_status matcher_network_solve(network *s, const matcher_warm_start *warm,
         s->warm_repair_pairs += s->stats.pairs_scanned - before;
       }
     }
+    if (warm && !warm_start_given_up(s) && needs_reverse_index(s) && !build_reverse_index(s))
+      return matcher_fail(error, MATCHER_NO_MEMORY, "no memory for the reverse index of %lld pairs",
+                          (long long)problem->pair_count);
     if (warm && !warm_start_given_up(s)) settle_priced_seats(s);
     if (!warm || !warm_start_given_up(s)) break;
     warm_pairs_wasted += s->stats.pairs_scanned;
@@ -1339,7 +1388,7 @@ matcher_status matcher_solve(const matcher_problem *problem, const matcher_warm_
                              matcher_error *error) {
   network *s;
   memset(solution, 0, sizeof *solution);
-  matcher_status status = network_build(problem, needs_locality(problem, warm), warm != NULL, &s, error);
+  matcher_status status = network_build(problem, needs_locality(problem, warm), 0, &s, error);
   if (status != MATCHER_OK) return status;
   status = matcher_network_solve(s, warm, solution, error);
   matcher_network_free(s);

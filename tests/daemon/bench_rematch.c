@@ -489,6 +489,9 @@ int main(int argc, char **argv) {
                            res->explain_us + res->write_us + res->apply_us + res->finish_us),
            res->placed, res->unplaced, res->newly_proposed, res->moved, res->released, rss_before / 1048576.0,
            peak_mib[run]);
+    printf("  solve: %s, %u pupils changed for the warm start, %u repaired, %llu searches, %llu pairs scanned\n",
+           res->warm_started ? "warm" : "cold", res->warm_changed_pupils, res->warm_repaired,
+           (unsigned long long)res->solve_searches, (unsigned long long)res->solve_pairs_scanned);
     printf("  memory after each phase (the daemon's RSS / its peak since this rematch began, MiB):");
     for (size_t n = 0; n < res->n_phase_memory; n++)
       printf(" %s %.1f / %.1f%s", res->phase_memory[n]->phase, res->phase_memory[n]->rss_bytes / 1048576.0,

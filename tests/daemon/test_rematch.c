@@ -286,6 +286,49 @@ Test(rematch, the_phases_account_for_the_daemons_time) {
   }
 }
 
+/* What the solve did (RematchResult warm_started .. solve_pairs_scanned): the first rematch
+ * solves cold; the next one, with nothing changed but the proposals the first one made (which
+ * add the move penalty to the pupils' other pairs), starts warm and has no pupil to check; a
+ * new vacancy every pupil is eligible for gives each of them a pair, so each is checked. */
+Test(rematch, the_result_says_what_the_warm_start_did) {
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(run_rematch(coordinator, false, &response), 0, "%s", response->status->message);
+  const Leerplek__V1__RematchResult *result = response->run_rematch->result;
+  cr_assert(!result->warm_started, "the first rematch after a start has nothing to start from");
+  cr_assert_eq(result->warm_changed_pupils, 0);
+  cr_assert_eq(result->warm_repaired, 0);
+  cr_assert_geq(result->solve_searches, PUPILS, "a cold solve searches once per pupil: %llu",
+                (unsigned long long)result->solve_searches);
+  cr_assert_gt(result->solve_pairs_scanned, 0);
+  cr_assert_eq(result->newly_proposed, 4);
+  int64_t objective = result->objective;
+  leerplek_response_free(response);
+
+  cr_assert_eq(run_rematch(coordinator, false, &response), 0, "%s", response->status->message);
+  result = response->run_rematch->result;
+  cr_assert(result->warm_started);
+  cr_assert_eq(result->warm_changed_pupils, 0, "%u pupils checked: a proposal alone marked them",
+               result->warm_changed_pupils);
+  cr_assert_eq(result->warm_repaired, 0);
+  cr_assert_eq(result->solve_pairs_scanned, 0, "nothing to search for: %llu pairs scanned",
+               (unsigned long long)result->solve_pairs_scanned);
+  cr_assert_eq(result->moved + result->released + result->newly_proposed, 0);
+  cr_assert(result->proven_optimal);
+  cr_assert_eq(result->objective, objective, "the same assignment, the same cost (the move penalty is on the others)");
+  leerplek_response_free(response);
+
+  cr_assert_eq(publish_vacancy(coordinator, "vac-z", "loc-x", "KAPPER"), 0);
+  cr_assert_eq(run_rematch(coordinator, false, &response), 0, "%s", response->status->message);
+  result = response->run_rematch->result;
+  cr_assert(result->warm_started);
+  cr_assert_eq(result->warm_changed_pupils, PUPILS, "a new pair for every pupil: %u checked",
+               result->warm_changed_pupils);
+  cr_assert_eq(result->newly_proposed, 1, "the pupil left waiting takes the new seat");
+  cr_assert_gt(result->solve_searches, 0);
+  cr_assert(result->proven_optimal);
+  leerplek_response_free(response);
+}
+
 Test(rematch, lifecycle_with_a_second_optimal_rematch) {
   Leerplek__V1__Response *response = NULL;
   model before;

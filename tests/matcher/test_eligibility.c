@@ -841,9 +841,17 @@ Test(eligibility, build_reusing_equals_a_fresh_build) {
     if (change == 6) after[i].readiness = (uint8_t)((after[i].readiness + 1) % 3);
     if (change == 7) same_pupil[i] = -1; /* a new pupil in an old one's place */
   }
-  eligibility_previous previous = {before,     PUPILS,      old_vacancies,         VACANCIES,
-                                   {0},        first.pairs, first.pair_distance_m, first.problem.pair_count,
-                                   same_pupil, same_vacancy};
+  eligibility_previous previous = {before,
+                                   PUPILS,
+                                   old_vacancies,
+                                   VACANCIES,
+                                   {0},
+                                   first.pairs,
+                                   first.pair_distance_m,
+                                   first.problem.pair_count,
+                                   same_pupil,
+                                   same_vacancy,
+                                   NULL};
   eligibility_default_weights(&previous.weights);
   eligibility_problem fresh, reused;
   cr_assert_eq(eligibility_build(after, PUPILS, vacancies, vacancy_count, NULL, &fresh, &error), MATCHER_OK, "%s",
@@ -1089,9 +1097,17 @@ Test(eligibility, build_reusing_reports_the_changed_pupils) {
     if (change == 3) after[i].preferred_count = 0;
     if (change == 4) same_pupil[i] = -1;
   }
-  eligibility_previous previous = {before,     PUPILS,      old_vacancies,         VACANCIES,
-                                   {0},        first.pairs, first.pair_distance_m, first.problem.pair_count,
-                                   same_pupil, same_vacancy};
+  eligibility_previous previous = {before,
+                                   PUPILS,
+                                   old_vacancies,
+                                   VACANCIES,
+                                   {0},
+                                   first.pairs,
+                                   first.pair_distance_m,
+                                   first.problem.pair_count,
+                                   same_pupil,
+                                   same_vacancy,
+                                   NULL};
   eligibility_default_weights(&previous.weights);
   eligibility_problem fresh, reused;
   cr_assert_eq(eligibility_build(after, PUPILS, vacancies, vacancy_count, NULL, &fresh, &error), MATCHER_OK);
@@ -1165,7 +1181,8 @@ Test(eligibility, large_grid_in_grid_order_equals_the_pupil_order) {
                                            spatial.pair_distance_m,
                                            spatial.problem.pair_count,
                                            same_pupil,
-                                           same_vacancy};
+                                           same_vacancy,
+                                           NULL};
   eligibility_default_weights(&nothing_reusable.weights);
   matcher_error error = {{0}};
   cr_assert_eq(
@@ -1271,9 +1288,17 @@ Test(eligibility, build_in_place_equals_the_copying_build) {
       if (change == 4) same_pupil[i] = -1;
       if (change == 5) after[i].fixed_vacancy = reuse_rand(vacancy_count);
     }
-    eligibility_previous previous = {before,     PUPILS,      old_vacancies,         VACANCIES,
-                                     {0},        first.pairs, first.pair_distance_m, first.problem.pair_count,
-                                     same_pupil, same_vacancy};
+    eligibility_previous previous = {before,
+                                     PUPILS,
+                                     old_vacancies,
+                                     VACANCIES,
+                                     {0},
+                                     first.pairs,
+                                     first.pair_distance_m,
+                                     first.problem.pair_count,
+                                     same_pupil,
+                                     same_vacancy,
+                                     NULL};
     eligibility_default_weights(&previous.weights);
     eligibility_problem fresh, reused;
     cr_assert_eq(eligibility_build(after, pupil_count, vacancies, vacancy_count, NULL, &fresh, &error), MATCHER_OK);
@@ -1332,4 +1357,177 @@ Test(eligibility, explain_reuses_the_grid_only_for_the_same_vacancies) {
     eligibility_problem_free(&problem);
   }
   cr_expect_gt(compared, 1000);
+}
+
+/* The warm start from a reusing build's marks, from the previous solution: proven optimal, the
+ * cold objective, and not given up (no mark broke its promise). The caller frees *warm_solution. */
+static void expect_warm_start_from_marks(const eligibility_problem *reused, const matcher_solution *previous_solution,
+                                         uint32_t seed, matcher_solution *warm_solution) {
+  matcher_error error = {{0}};
+  matcher_warm_start warm = {previous_solution->vacancy_of_pupil, previous_solution->vacancy_price,
+                             reused->pupil_changed};
+  matcher_solution cold_solution;
+  cr_assert_eq(matcher_solve(&reused->problem, &warm, warm_solution, &error), MATCHER_OK, "%s", error.message);
+  cr_assert_eq(matcher_solve(&reused->problem, NULL, &cold_solution, &error), MATCHER_OK, "%s", error.message);
+  cr_assert_eq(matcher_verify(&reused->problem, warm_solution, &error), MATCHER_OK, "seed %u: %s", seed, error.message);
+  cr_assert_eq(warm_solution->objective, cold_solution.objective, "seed %u", seed);
+  cr_assert_eq(warm_solution->stats.warm_started, 1, "seed %u: the marks kept their promise", seed);
+  matcher_solution_free(&cold_solution);
+}
+
+/* What pupil_changed should say of pupil i given warm_vacancy (same pupil and vacancy indices
+ * then and now), from the two problems' rows: other pairs, another penalty, a cheaper pair but
+ * the placement's, or a dearer placement. */
+static int expected_mark(const eligibility_problem *then, const eligibility_problem *now, int32_t i, int32_t warm) {
+  int64_t a = 0, b = 0;
+  while (a < then->problem.pair_count && then->pairs[a].pupil < i) a++;
+  while (b < now->problem.pair_count && now->pairs[b].pupil < i) b++;
+  if (then->unplaced_penalty[i] != now->unplaced_penalty[i]) return 1;
+  for (;; a++, b++) {
+    int then_ends = a >= then->problem.pair_count || then->pairs[a].pupil != i;
+    int now_ends = b >= now->problem.pair_count || now->pairs[b].pupil != i;
+    if (then_ends || now_ends) return then_ends != now_ends;
+    if (then->pairs[a].vacancy != now->pairs[b].vacancy) return 1;
+    int64_t before = then->pairs[a].cost, after = now->pairs[b].cost;
+    if (now->pairs[b].vacancy == warm ? after > before : after < before) return 1;
+  }
+}
+
+/* Rematches in a row: each one's placements become the pupils' proposals, which adds the move
+ * penalty to every other pair of theirs. Given the warm start's placements (warm_vacancy),
+ * pupil_changed leaves out the pupils whose only change that is, and keeps every pupil a change
+ * could hurt: a proposal elsewhere (a pair got cheaper), a new home, a longer wait, and in the
+ * third rematch a released proposal (the placement's pair got dearer). The warm start from those
+ * marks is proven optimal and equals a cold solve; without warm_vacancy every placed pupil is
+ * marked. */
+Test(eligibility, warm_vacancy_leaves_out_pupils_whose_costs_only_rose) {
+  enum { PUPILS = 400, VACANCIES = 260, TRAININGS = 3, COMPANIES = 30, SEEDS = 12 };
+  static eligibility_pupil first_inputs[PUPILS], second_inputs[PUPILS], third_inputs[PUPILS];
+  static eligibility_vacancy vacancies[VACANCIES];
+  static int32_t preferred[PUPILS][2];
+  int32_t same_pupil[PUPILS], same_vacancy[VACANCIES];
+  matcher_error error = {{0}};
+  for (uint32_t seed = 1; seed <= SEEDS; seed++) {
+    reuse_seed = seed * 104729u;
+    for (int32_t j = 0; j < VACANCIES; j++) {
+      vacancies[j] =
+          make_vacancy(reuse_rand(TRAININGS), reuse_rand(COMPANIES), ANTWERP_LAT + reuse_rand(200000) - 100000,
+                       ANTWERP_LON + reuse_rand(300000) - 150000, 1 + reuse_rand(2));
+      same_vacancy[j] = j;
+    }
+    for (int32_t i = 0; i < PUPILS; i++) {
+      first_inputs[i] = make_pupil(reuse_rand(TRAININGS), ANTWERP_LAT + reuse_rand(200000) - 100000,
+                                   ANTWERP_LON + reuse_rand(300000) - 150000, 5000 + reuse_rand(20000));
+      first_inputs[i].waiting_days = reuse_rand(40);
+      preferred[i][0] = reuse_rand(COMPANIES), preferred[i][1] = reuse_rand(COMPANIES);
+      first_inputs[i].preferred_companies = preferred[i];
+      first_inputs[i].preferred_count = reuse_rand(3);
+      same_pupil[i] = i;
+    }
+    eligibility_problem first, second, second_unaware, third;
+    cr_assert_eq(eligibility_build(first_inputs, PUPILS, vacancies, VACANCIES, NULL, &first, &error), MATCHER_OK);
+    matcher_solution first_solution, second_solution, third_solution;
+    cr_assert_eq(matcher_solve(&first.problem, NULL, &first_solution, &error), MATCHER_OK, "%s", error.message);
+
+    /* The second rematch: every placement a proposal, and a few other changes. */
+    const int32_t *placed_at = first_solution.vacancy_of_pupil;
+    enum { ELSEWHERE, MOVED, WAITED_LONGER, ONLY_PROPOSED };
+    int kind[PUPILS];
+    for (int32_t i = 0; i < PUPILS; i++) {
+      second_inputs[i] = first_inputs[i];
+      second_inputs[i].proposed_vacancy = placed_at[i];
+      int change = reuse_rand(16);
+      kind[i] = change < ONLY_PROPOSED ? change : ONLY_PROPOSED;
+      if (kind[i] == ELSEWHERE)
+        second_inputs[i].proposed_vacancy = (placed_at[i] + 1 + reuse_rand(VACANCIES - 1)) % VACANCIES;
+      if (kind[i] == MOVED) second_inputs[i].lat_e6 += 3000;
+      if (kind[i] == WAITED_LONGER) second_inputs[i].waiting_days++;
+    }
+    eligibility_previous previous = {first_inputs,
+                                     PUPILS,
+                                     vacancies,
+                                     VACANCIES,
+                                     {0},
+                                     first.pairs,
+                                     first.pair_distance_m,
+                                     first.problem.pair_count,
+                                     same_pupil,
+                                     same_vacancy,
+                                     placed_at};
+    eligibility_default_weights(&previous.weights);
+    cr_assert_eq(
+        eligibility_build_reusing(second_inputs, PUPILS, vacancies, VACANCIES, NULL, &previous, &second, &error),
+        MATCHER_OK, "%s", error.message);
+    expect_in_place_equals(second_inputs, PUPILS, vacancies, VACANCIES, &previous, &second);
+    previous.warm_vacancy = NULL;
+    cr_assert_eq(eligibility_build_reusing(second_inputs, PUPILS, vacancies, VACANCIES, NULL, &previous,
+                                           &second_unaware, &error),
+                 MATCHER_OK, "%s", error.message);
+    int32_t marked = 0, marked_unaware = 0, only_proposed = 0, placed = 0;
+    for (int32_t i = 0; i < PUPILS; i++) {
+      marked += second.pupil_changed[i] != 0, marked_unaware += second_unaware.pupil_changed[i] != 0;
+      placed += placed_at[i] >= 0;
+      if (kind[i] == ONLY_PROPOSED) {
+        only_proposed++;
+        cr_assert_eq(second.pupil_changed[i], 0, "seed %u pupil %d: only its proposal changed, yet marked", seed, i);
+        if (placed_at[i] >= 0)
+          cr_assert_neq(second_unaware.pupil_changed[i], 0, "seed %u pupil %d: unmarked without warm_vacancy", seed, i);
+      }
+      cr_assert_eq(second.pupil_changed[i] != 0, expected_mark(&first, &second, i, placed_at[i]),
+                   "seed %u pupil %d (change %d): marked %d", seed, i, kind[i], second.pupil_changed[i]);
+      if (kind[i] == WAITED_LONGER) cr_assert_neq(second.pupil_changed[i], 0, "seed %u pupil %d", seed, i);
+    }
+    cr_assert_gt(only_proposed, PUPILS / 2);
+    cr_assert_gt(placed, PUPILS / 4, "seed %u: %d placed", seed, placed);
+    cr_assert_lt(marked, marked_unaware, "seed %u: %d marked, %d without warm_vacancy", seed, marked, marked_unaware);
+    expect_warm_start_from_marks(&second, &first_solution, seed, &second_solution);
+
+    /* The third rematch: the second's placements the proposals, a few released. A released
+     * proposal that held the pupil's placement made that pair dearer: marked. */
+    const int32_t *then_placed_at = second_solution.vacancy_of_pupil;
+    int released[PUPILS];
+    for (int32_t i = 0; i < PUPILS; i++) {
+      third_inputs[i] = second_inputs[i];
+      released[i] = reuse_rand(8) == 0;
+      third_inputs[i].proposed_vacancy = released[i] ? -1 : then_placed_at[i];
+    }
+    eligibility_previous then = {second_inputs,
+                                 PUPILS,
+                                 vacancies,
+                                 VACANCIES,
+                                 {0},
+                                 second.pairs,
+                                 second.pair_distance_m,
+                                 second.problem.pair_count,
+                                 same_pupil,
+                                 same_vacancy,
+                                 then_placed_at};
+    eligibility_default_weights(&then.weights);
+    cr_assert_eq(eligibility_build_reusing(third_inputs, PUPILS, vacancies, VACANCIES, NULL, &then, &third, &error),
+                 MATCHER_OK, "%s", error.message);
+    expect_in_place_equals(third_inputs, PUPILS, vacancies, VACANCIES, &then, &third);
+    int32_t released_marked = 0, kept_unmarked = 0;
+    for (int32_t i = 0; i < PUPILS; i++) {
+      cr_assert_eq(third.pupil_changed[i] != 0, expected_mark(&second, &third, i, then_placed_at[i]),
+                   "seed %u pupil %d: marked %d", seed, i, third.pupil_changed[i]);
+      /* Not released: marked only where the second rematch's proposal was not its placement and a
+       * pair got cheaper (a waiting pupil whose proposal elsewhere is gone, say). */
+      kept_unmarked += !released[i] && !third.pupil_changed[i];
+      if (released[i] && then_placed_at[i] >= 0 && then_placed_at[i] == second_inputs[i].proposed_vacancy) {
+        cr_assert_neq(third.pupil_changed[i], 0, "seed %u pupil %d: its placement's pair got dearer", seed, i);
+        released_marked++;
+      }
+    }
+    cr_assert_gt(released_marked, 0, "seed %u", seed);
+    cr_assert_gt(kept_unmarked, PUPILS / 2, "seed %u: %d", seed, kept_unmarked);
+    expect_warm_start_from_marks(&third, &second_solution, seed, &third_solution);
+
+    matcher_solution_free(&first_solution);
+    matcher_solution_free(&second_solution);
+    matcher_solution_free(&third_solution);
+    eligibility_problem_free(&first);
+    eligibility_problem_free(&second);
+    eligibility_problem_free(&second_unaware);
+    eligibility_problem_free(&third);
+  }
 }

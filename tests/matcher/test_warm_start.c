@@ -176,11 +176,66 @@ Test(warm_start, unchanged_problem_keeps_its_assignment) {
                      (size_t)base.problem.pupil_count * sizeof *cold.vacancy_of_pupil,
                      "%s: an optimal, unchanged assignment should be kept", context);
     cr_expect_eq(warm.stats.repaired, 0, "%s: %lld repaired", context, (long long)warm.stats.repaired);
+    /* No free seat left priced, so no reverse search: matcher_solve never builds the columns. */
+    cr_expect_eq(warm.stats.reverse_phases, 0, "%s", context);
+    cr_expect_eq(warm.stats.working_bytes, cold.stats.working_bytes, "%s: %zu bytes warm, %zu cold: columns built",
+                 context, warm.stats.working_bytes, cold.stats.working_bytes);
     free(nothing_changed);
     matcher_solution_free(&warm);
     matcher_solution_free(&cold);
     test_problem_free(&base);
   }
+}
+
+/* A priced vacancy given more seats than it has candidates can never fill, so its price has to
+ * drop to zero and each of its candidates (flagged unchanged) be checked: without the columns
+ * (nothing else needs them) they are found from the rows. The warm start stays exact; a seat
+ * freed elsewhere (a placed pupil's pairs all gone) then needs the settling phase and its
+ * columns, built on the way. */
+Test(warm_start, prices_that_must_drop_without_the_columns) {
+  int settled = 0;
+  for (uint64_t seed = 1; seed <= 20; seed++) {
+    char context[64];
+    snprintf(context, sizeof context, "seed %llu", (unsigned long long)seed);
+    test_problem_params params = contested_shape(400);
+    test_problem base;
+    test_problem_generate(&params, seed, &base);
+    matcher_solution cold, warm;
+    solve_and_verify(&base.problem, NULL, &cold, context);
+    int32_t widened = -1;
+    for (int32_t j = 0; j < base.problem.vacancy_count && widened < 0; j++)
+      if (cold.vacancy_price[j] > 0) widened = j;
+    cr_assert_geq(widened, 0, "%s: a contested shape prices some vacancy", context);
+    base.seats[widened] = base.problem.pupil_count + 1;
+    uint8_t *changed = calloc((size_t)base.problem.pupil_count, 1);
+    matcher_warm_start hint = {cold.vacancy_of_pupil, cold.vacancy_price, changed};
+    expect_warm_equals_cold(&base.problem, &hint, &warm, context);
+    cr_expect_eq(warm.stats.warm_started, 1, "%s", context);
+    matcher_solution_free(&warm);
+    /* Now also a placed pupil leaves its priced seat (its penalty drops to 0, flagged). */
+    int32_t leaving = -1;
+    for (int32_t i = 0; i < base.problem.pupil_count && leaving < 0; i++) {
+      int32_t at = cold.vacancy_of_pupil[i];
+      int fixed = 0;
+      for (int64_t f = 0; f < base.problem.fixed_count; f++) fixed |= base.fixed[f].pupil == i;
+      if (at >= 0 && at != widened && cold.vacancy_price[at] > 0 && !fixed) leaving = i;
+    }
+    if (leaving >= 0) {
+      base.unplaced_penalty[leaving] = 0;
+      changed[leaving] = 1;
+      expect_warm_equals_cold(&base.problem, &hint, &warm, context);
+      cr_expect_eq(warm.stats.warm_started, 1, "%s", context);
+      if (warm.stats.reverse_phases > 0) {
+        settled++;
+        cr_expect_gt(warm.stats.working_bytes, cold.stats.working_bytes, "%s: settled without columns?", context);
+      }
+      matcher_solution_free(&warm);
+    }
+    free(changed);
+    matcher_solution_free(&cold);
+    test_problem_free(&base);
+  }
+  cr_expect_gt(settled, 0, "no seed needed the settling phase");
 }
 
 /* Hints that have nothing to do with the problem: random vacancies (mostly not eligible),
