@@ -428,16 +428,22 @@ static void fill_actor(txn_event *event) {
   event->detail.actor_role = LEERPLEK__V1__ROLE__ROLE_COORDINATOR;
 }
 
-/* The events of one block, in one script: per event an XADD and a ZADD of its id to the history
+/* The events of one block, in one script: per event an XADD, and its id added to the history
  * index of each subject it names, so that the index holds the id Redis assigns. Index members
  * are the id zero-padded ("%013ms-%010seq") with score 0: lexical order is then the stream's
- * order, so a page is one ZRANGEBYLEX. Entries trimmed from the stream (MAXLEN ~) leave the
- * indexes as well: each index an event names is cut below the stream's first entry as it is
- * after that event's XADD. One call per block instead of one per event (a rematch's slice has
- * thousands): the script is parsed once, the stream's first entry is read again only when an
- * XADD may have trimmed (the stream above ARGV[1]), and an index already cut at that first
- * entry in this call is not cut again (nothing below it was added since), so the stream and
- * every index end exactly as with one call per event.
+ * order, so a page is one ZRANGEBYLEX. One call per block instead of one per event (a
+ * rematch's slice has thousands), and the Redis calls it makes are few per event:
+ * - each index gets one ZADD with all its members of the block (a school's or company's
+ *   index is named by hundreds of a slice's events), after the XADDs;
+ * - entries trimmed from the stream (MAXLEN ~) leave the indexes as well: every index the
+ *   block names is cut below the stream's first entry as it is after the block's last XADD.
+ *   That cut (and the XRANGE that finds the first entry) is needed only when the stream is
+ *   at its MAXLEN: an XADD trims only a stream longer than MAXLEN, and MAXLEN ~ leaves at
+ *   least MAXLEN entries, so a stream shorter than MAXLEN was not trimmed since it last was
+ *   that long. (Only erasures, XDEL, or a raised events_max_length make a trimmed stream
+ *   shorter: then the ids below its first entry leave an index once the stream is full again
+ *   and an event names it, and a history read drops such ids when it meets them.)
+ * So the stream and every index it names end exactly as with one call per event.
  * KEYS: the stream, then the index keys of every event in order. ARGV: 1 the stream's MAXLEN,
  * then per event its number of index keys and the values of instance, op, kind, key, actor,
  * event. Returns the number of events added. */
@@ -446,27 +452,32 @@ static const char EVENTS_SCRIPT[] =
     "local function pad(i) local ms, seq = string.match(i, '^(%d+)-(%d+)$')\n"
     "  return string.rep('0', 13 - #ms) .. ms .. '-' .. string.rep('0', 10 - #seq) .. seq end\n"
     "local length = redis.call('XLEN', stream)\n"
-    "local floor, cut_at, k, a, added = nil, {}, 2, 2, 0\n"
+    "local members, order, k, a, added = {}, {}, 2, 2, 0\n"
     "while a <= #ARGV do\n"
     "  local id = redis.call('XADD', stream, 'MAXLEN', '~', ARGV[1], '*', 'instance', ARGV[a + 1], 'op', ARGV[a + 2],\n"
     "                        'kind', ARGV[a + 3], 'key', ARGV[a + 4], 'actor', ARGV[a + 5], 'event', ARGV[a + 6])\n"
     "  local member = pad(id)\n"
-    "  length = length + 1\n"
-    "  if floor == nil or length > max_length then\n"
-    "    local first = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)\n"
-    "    floor = first[1] and pad(first[1][1]) or member\n"
-    "    length = redis.call('XLEN', stream)\n"
-    "  end\n"
     "  for i = 1, tonumber(ARGV[a]) do\n"
     "    local index = KEYS[k]\n"
-    "    redis.call('ZADD', index, 0, member)\n"
-    "    if cut_at[index] ~= floor then\n"
-    "      redis.call('ZREMRANGEBYLEX', index, '-', '(' .. floor)\n"
-    "      cut_at[index] = floor\n"
-    "    end\n"
+    "    local list = members[index]\n"
+    "    if not list then list = {} members[index] = list order[#order + 1] = index end\n"
+    "    list[#list + 1] = 0\n"
+    "    list[#list + 1] = member\n"
     "    k = k + 1\n"
     "  end\n"
     "  a, added = a + 7, added + 1\n"
+    "end\n"
+    "local floor = nil\n"
+    "if length + added >= max_length then\n"
+    "  local first = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)\n"
+    "  if first[1] then floor = '(' .. pad(first[1][1]) end\n"
+    "end\n"
+    "for _, index in ipairs(order) do\n"
+    "  local list = members[index]\n"
+    "  for from = 1, #list, 4000 do\n"
+    "    redis.call('ZADD', index, unpack(list, from, math.min(from + 3999, #list)))\n"
+    "  end\n"
+    "  if floor then redis.call('ZREMRANGEBYLEX', index, '-', floor) end\n"
     "end\n"
     "return added\n";
 
