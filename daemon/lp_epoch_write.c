@@ -166,9 +166,10 @@ static const char CLEANUP_SCRIPT[] =
  * marker found at a load (a kill -9 of the daemon or of Redis mid-promote, a lost link) is
  * finished by lp_rematch_finish_promote before the state is read: the lp:epoch readers see
  * moves from the old epoch to the new one only when every record is in place. A slice costs
- * Redis a few calls per record (SISMEMBER, RENAME, the event's XADD and ZADDs): a staged record
- * that is not there (a slice finished again after a crash) is a RENAME that fails under pcall,
- * not an EXISTS per record. */
+ * Redis one RENAME per record and one SMISMEMBER per kind (whether each record is still in its
+ * index), plus the events' XADD per record and a ZADD per index (EVENTS_SCRIPT, lp_store.c): a
+ * staged record that is not there (a slice finished again after a crash) is a RENAME that
+ * fails under pcall, not an EXISTS per record. */
 #define SCRIPT_CHECKS                                                                                                  \
   "if redis.call('GET', '" LOCK_KEY                                                                                    \
   "') ~= ARGV[1] then return redis.error_reply('LPSTAGE the rematch lock was lost; the promote stops') end\n"          \
@@ -197,28 +198,44 @@ static const char BEGIN_SCRIPT[] =
     "return total\n";
 
 /* ARGV: 1 lock, 2 run, 3 first, 4 end, 5.. names left out (a write won since BEGIN). */
-static const char SLICE_SCRIPT[] =
-    SCRIPT_CHECKS "local marker = redis.call('HMGET', '" PROMOTE_KEY "', 'done', 'ttl')\n"
-                  "if tonumber(marker[1]) ~= tonumber(ARGV[3]) then return redis.error_reply('LPSTAGE the promote is "
-                  "at ' .. marker[1] .. ', not ' .. ARGV[3]) end\n"
-                  "local run = ARGV[2]\n"
-                  "local names = redis.call('LRANGE', run .. 'names', ARGV[3], tonumber(ARGV[4]) - 1)\n"
-                  "if #names ~= tonumber(ARGV[4]) - tonumber(ARGV[3]) then return redis.error_reply('LPSTAGE the "
-                  "staged list is short') end\n"
-                  "local skip = {}\n"
-                  "for i = 5, #ARGV do skip[ARGV[i]] = true end\n"
-                  "local moved = 0\n"
-                  "for _, name in ipairs(names) do\n"
-                  "  local kind, key = string.match(name, '^([^\\n]*)\\n([^\\n]*)\\n')\n"
-                  "  local staged = run .. kind .. ':' .. key\n"
-                  "  if skip[name] then redis.call('DEL', staged)\n"
-                  "  elseif redis.call('SISMEMBER', 'lp:index:' .. kind, key) == 1 then\n"
-                  "    if redis.pcall('RENAME', staged, 'lp:' .. kind .. ':' .. key).ok then moved = moved + 1 end\n"
-                  "  else redis.call('DEL', staged) end\n"
-                  "end\n"
-                  "redis.call('HSET', '" PROMOTE_KEY "', 'done', ARGV[4])\n"
-                  "redis.call('PEXPIRE', '" LOCK_KEY "', marker[2])\n"
-                  "return moved\n";
+static const char SLICE_SCRIPT[] = SCRIPT_CHECKS
+    "local marker = redis.call('HMGET', '" PROMOTE_KEY "', 'done', 'ttl')\n"
+    "if tonumber(marker[1]) ~= tonumber(ARGV[3]) then return redis.error_reply('LPSTAGE the promote is "
+    "at ' .. marker[1] .. ', not ' .. ARGV[3]) end\n"
+    "local run = ARGV[2]\n"
+    "local names = redis.call('LRANGE', run .. 'names', ARGV[3], tonumber(ARGV[4]) - 1)\n"
+    "if #names ~= tonumber(ARGV[4]) - tonumber(ARGV[3]) then return redis.error_reply('LPSTAGE the "
+    "staged list is short') end\n"
+    "local skip = {}\n"
+    "for i = 5, #ARGV do skip[ARGV[i]] = true end\n"
+    "local kinds, keys, asked, present = {}, {}, {}, {}\n"
+    "for n, name in ipairs(names) do\n"
+    "  local kind, key = string.match(name, '^([^\\n]*)\\n([^\\n]*)\\n')\n"
+    "  kinds[n], keys[n] = kind, key\n"
+    "  if not skip[name] then\n"
+    "    local list = asked[kind]\n"
+    "    if not list then list = {} asked[kind] = list end\n"
+    "    list[#list + 1] = n\n"
+    "  end\n"
+    "end\n"
+    "for kind, list in pairs(asked) do\n"
+    "  for from = 1, #list, 4000 do\n"
+    "    local batch = {}\n"
+    "    for i = from, math.min(from + 3999, #list) do batch[#batch + 1] = keys[list[i]] end\n"
+    "    local answers = redis.call('SMISMEMBER', 'lp:index:' .. kind, unpack(batch))\n"
+    "    for i, answer in ipairs(answers) do present[list[from + i - 1]] = answer == 1 end\n"
+    "  end\n"
+    "end\n"
+    "local moved = 0\n"
+    "for n in ipairs(names) do\n"
+    "  local staged = run .. kinds[n] .. ':' .. keys[n]\n"
+    "  if present[n] then\n"
+    "    if redis.pcall('RENAME', staged, 'lp:' .. kinds[n] .. ':' .. keys[n]).ok then moved = moved + 1 end\n"
+    "  else redis.call('DEL', staged) end\n"
+    "end\n"
+    "redis.call('HSET', '" PROMOTE_KEY "', 'done', ARGV[4])\n"
+    "redis.call('PEXPIRE', '" LOCK_KEY "', marker[2])\n"
+    "return moved\n";
 
 /* ARGV: 1 lock, 2 run. */
 static const char FINISH_SCRIPT[] =
@@ -800,9 +817,9 @@ static void on_slice_done(void *arg, int code, const char *message) {
 
 /* One slice of the promote: records from write->promoted on, at most slice_records
  * (adapt_slice) and until the commit holds about PROMOTE_SLICE_CHUNKS chunks (their events are
- * most of it: each carries XADD_SCRIPT, about EVENT_BYTES_ESTIMATE bytes). A placement a write changed since BEGIN is
- * left out here; the vacancies come last, so their seat counts are built again when that changed them. The last slice's
- * commit also runs FINISH_SCRIPT. */
+ * most of it: each is about EVENT_BYTES_ESTIMATE bytes of EVENTS_SCRIPT's arguments). A placement a write changed since
+ * BEGIN is left out here; the vacancies come last, so their seat counts are built again when that changed them. The
+ * last slice's commit also runs FINISH_SCRIPT. */
 static void promote_slice(lp_epoch_write *write) {
   /* A slice in flight was refused: the next would be too; its confirmation ends the write. */
   if (write->failed_code) return;
