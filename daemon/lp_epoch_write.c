@@ -406,18 +406,40 @@ static void stage_name(const staged_record *record, char *out, size_t size) {
   snprintf(out, size, "%s\n%s\n%s", lp_kind_name(record->kind), record->key, record->op);
 }
 
-/* SET the staged key (no index, no event: the final step adds them). */
-static void stage_set(lp_txn *txn, const char *run, const staged_record *record) {
-  char key[320];
-  snprintf(key, sizeof key, "%s%s:%s", run, lp_kind_name(record->kind), record->key);
+/* The staged keys of one commit, written by one MSET (no index, no event: the promote adds
+ * them): one command instead of a SET per record saves Redis a command's dispatch per record. */
+typedef struct stage_batch {
+  const void **argv; /* "MSET", then key and bytes per record (owned) */
+  size_t *lengths;
+  size_t count, capacity;
+  size_t bytes; /* about what the MSET adds to the commit */
+} stage_batch;
+
+static void stage_set(stage_batch *batch, const char *run, const staged_record *record) {
+  if (batch->count + 2 > batch->capacity) {
+    batch->capacity = batch->capacity ? batch->capacity * 2 : 64;
+    batch->argv = lp_realloc(batch->argv, batch->capacity * sizeof *batch->argv);
+    batch->lengths = lp_realloc(batch->lengths, batch->capacity * sizeof *batch->lengths);
+  }
+  if (batch->count == 0) batch->argv[0] = "MSET", batch->lengths[0] = 4, batch->count = 1;
+  char *key = lp_malloc(320);
+  snprintf(key, 320, "%s%s:%s", run, lp_kind_name(record->kind), record->key);
   const ProtobufCMessage *message = record->record;
   size_t size = protobuf_c_message_get_packed_size(message);
   uint8_t *bytes = lp_malloc(size + 1);
   protobuf_c_message_pack(message, bytes);
-  const void *argv[3] = {"SET", key, bytes};
-  size_t lengths[3] = {3, strlen(key), size};
-  lp_txn_command(txn, 3, argv, lengths);
-  free(bytes);
+  batch->argv[batch->count] = key, batch->lengths[batch->count++] = strlen(key);
+  batch->argv[batch->count] = bytes, batch->lengths[batch->count++] = size;
+  batch->bytes += strlen(key) + size + 32;
+}
+
+/* Appends the batch's MSET to txn (nothing when empty) and empties it. */
+static void stage_flush(stage_batch *batch, lp_txn *txn) {
+  if (batch->count > 1) lp_txn_command(txn, (int)batch->count, batch->argv, batch->lengths);
+  for (size_t a = 1; a < batch->count; a++) free((void *)batch->argv[a]);
+  free(batch->argv);
+  free(batch->lengths);
+  memset(batch, 0, sizeof *batch);
 }
 
 /* RPUSH the names of records first .. end-1 to the run's list. */
@@ -443,7 +465,7 @@ static void stage_names(lp_txn *txn, const char *run, const lp_epoch_write *writ
 }
 
 /* Stages vacancy j's new seat counts (built from base_revision) as a record of its own. */
-static void stage_vacancy(lp_epoch_write *write, lp_txn *txn, int32_t j, Leerplek__V1__Vacancy *vacancy,
+static void stage_vacancy(lp_epoch_write *write, stage_batch *batch, int32_t j, Leerplek__V1__Vacancy *vacancy,
                           uint64_t base_revision) {
   staged_record *record = add_record(write);
   record->key = write->job->vacancy_ids[j];
@@ -453,7 +475,7 @@ static void stage_vacancy(lp_epoch_write *write, lp_txn *txn, int32_t j, Leerple
   record->to = j;
   record->base_revision = base_revision;
   write->staged_vacancy[j] = (int32_t)(write->count - 1);
-  stage_set(txn, write->run, record);
+  stage_set(batch, write->run, record);
 }
 
 /* The new placement of pupil i, or NULL when the change must wait (a write won, no seat). */
@@ -560,7 +582,8 @@ static void stage_next_chunk(lp_epoch_write *write) {
     lp_txn_command(txn, 5, argv, lengths);
   }
   size_t first = write->count, budget = daemon->config.rematch_write_chunk_bytes;
-  while (write->pass < 3 && lp_txn_bytes(txn) < budget) {
+  stage_batch batch = {0};
+  while (write->pass < 3 && lp_txn_bytes(txn) + batch.bytes < budget) {
     if (write->pass < 2) {
       if (write->cursor >= job->pupil_count) {
         write->pass++, write->cursor = 0;
@@ -576,7 +599,7 @@ static void stage_next_chunk(lp_epoch_write *write) {
       if (write->pass == 0 && !leaves && !unplaced_info) continue;
       if (write->pass == 1 && (leaves || unplaced_info)) continue;
       staged_record *record = stage_placement(write, i);
-      if (record) stage_set(txn, write->run, record);
+      if (record) stage_set(&batch, write->run, record);
     } else {
       if (write->cursor >= job->vacancy_count) {
         write->pass++;
@@ -587,9 +610,10 @@ static void stage_next_chunk(lp_epoch_write *write) {
       uint64_t base_revision = 0;
       Leerplek__V1__Vacancy *vacancy = vacancy_with_seats(write, j, &base_revision);
       if (!vacancy) continue;
-      stage_vacancy(write, txn, j, vacancy, base_revision);
+      stage_vacancy(write, &batch, j, vacancy, base_revision);
     }
   }
+  stage_flush(&batch, txn);
   stage_names(txn, write->run, write, first, write->count);
   if (lp_txn_bytes(txn) == 0) { /* everything was staged by the chunks before */
     lp_txn_free(txn);
@@ -830,9 +854,11 @@ static void promote_slice(lp_epoch_write *write) {
   size_t budget = PROMOTE_SLICE_CHUNKS * (size_t)daemon->config.rematch_write_chunk_bytes;
   lp_txn *txn = lp_txn_new();
   uint8_t *vacancy_ok = lp_calloc((size_t)job->vacancy_count + 1, 1);
+  stage_batch batch = {0}; /* vacancies staged again (a write changed their seats) */
   size_t first = write->promoted, end = first;
-  while (end < write->count && (end == first || (lp_txn_bytes(txn) + (end - first) * EVENT_BYTES_ESTIMATE < budget &&
-                                                 end - first < write->slice_records))) {
+  while (end < write->count &&
+         (end == first || (lp_txn_bytes(txn) + batch.bytes + (end - first) * EVENT_BYTES_ESTIMATE < budget &&
+                           end - first < write->slice_records))) {
     staged_record *record = &write->records[end];
     if (!record->excluded) {
       if (record->kind == LP_KIND_PLACEMENT) {
@@ -849,7 +875,7 @@ static void promote_slice(lp_epoch_write *write) {
           if (!vacancy)
             record->excluded = true;
           else
-            stage_set(txn, write->run, record);
+            stage_set(&batch, write->run, record);
         }
       }
     }
@@ -866,11 +892,12 @@ static void promote_slice(lp_epoch_write *write) {
       write->restage[j] = 0;
       uint64_t base_revision = 0;
       Leerplek__V1__Vacancy *vacancy = vacancy_with_seats(write, j, &base_revision);
-      if (vacancy) stage_vacancy(write, txn, j, vacancy, base_revision);
+      if (vacancy) stage_vacancy(write, &batch, j, vacancy, base_revision);
     }
     stage_names(txn, write->run, write, appended, write->count);
     last = appended == write->count;
   }
+  stage_flush(&batch, txn); /* before SLICE_SCRIPT, which moves them */
   char first_text[24], end_text[24];
   snprintf(first_text, sizeof first_text, "%zu", first);
   snprintf(end_text, sizeof end_text, "%zu", end);
