@@ -7,9 +7,20 @@
  * Memory takes a write the moment it is sent, before Redis has it, so a re-read must never put
  * an older record over one of our own writes (a client would not read its own acknowledged
  * write). Re-reads therefore go on the write link, behind every write sent so far, and a reply
- * is dropped when a local write to that record was sent after it (lp_store_read_freshness):
- * that write's own event brings a newer read. Our own events are re-read like the others:
- * that repairs the moment where another daemon's older record overwrote one of ours.
+ * is dropped when a local write to that record was sent after it (lp_store_read_freshness).
+ *
+ * Our own events are not re-read (a rematch's epoch write alone made 70,000 MGETs, each a
+ * reply to decode on the loop) when the store knows the entry's id as one of its own confirmed
+ * events (lp_store_own_event: EVENTS_SCRIPT returns the ids, and only commits sent since the
+ * last reload, confirmed with no reload pending, count). That is safe: the re-read would show
+ * the record as that commit left it or newer. Newer means another daemon wrote it after us,
+ * and that write's event comes later in the stream and is re-read; a dropped reply (above) is
+ * one that another daemon's write before ours answered, and ours, later in Redis, is what
+ * memory holds; a rematch's records, which memory takes only after the promote's last slice,
+ * are put there by that apply (or the failed slice's reload reads them). Whatever the store is
+ * unsure of (an id pushed out of its table, an event met before EXEC's reply came, a reload)
+ * is re-read as before. Nothing depends on instance_id: two daemons given the same one still
+ * re-read each other's events.
  *
  * The entries it reads also feed the watchers (lp_events.c: the notification feed), so the
  * feed is in stream order and costs no second XREAD. Entries that erase_pupil deleted (XDEL)
@@ -195,7 +206,9 @@ static const char *field_value(const redisReply *fields, const char *name) {
   return NULL;
 }
 
-static void apply_event(lp_follow *follow, const redisReply *fields) {
+static void apply_event(lp_follow *follow, const char *id, const redisReply *fields) {
+  /* Our own event: memory already holds what it wrote (lp_store_own_event; the top of this file). */
+  if (lp_store_own_event(follow->daemon->store, id)) return;
   const char *op = field_value(fields, "op"), *kind_name = field_value(fields, "kind"),
              *key = field_value(fields, "key");
   if (!op || !kind_name || !key) return;
@@ -226,6 +239,7 @@ static void on_events(redisAsyncContext *redis, void *reply_pointer, void *privd
   redisReply *reply = reply_pointer;
   if (!reply || follow->freeing) return; /* the link dropped; on_disconnect schedules a retry */
   if (reply->type == REDIS_REPLY_ARRAY) {
+    lp_store_take_replies(follow->daemon->store); /* so that it knows the ids of our events */
     for (size_t s = 0; s < reply->elements; s++) {
       redisReply *stream = reply->element[s];
       if (stream->type != REDIS_REPLY_ARRAY || stream->elements < 2) continue;
@@ -235,7 +249,7 @@ static void on_events(redisAsyncContext *redis, void *reply_pointer, void *privd
         if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2) continue;
         snprintf(follow->last_id, sizeof follow->last_id, "%s", entry->element[0]->str);
         if (entry->element[1]->type != REDIS_REPLY_ARRAY) continue;
-        apply_event(follow, entry->element[1]);
+        apply_event(follow, follow->last_id, entry->element[1]);
         /* After the re-reads are sent: a watcher's next call sees the record as the event left it. */
         if (follow->daemon->watchers) lp_watchers_feed(follow->daemon->watchers, follow->last_id, entry->element[1]);
       }

@@ -50,7 +50,7 @@
 #include "lp_log.h"
 #include "lp_redis.h"
 
-enum { LOCAL_WRITE_SLOTS = 4096 };
+enum { LOCAL_WRITE_SLOTS = 4096, OWN_EVENT_SLOTS = 1 << 16 };
 
 static double ms_since(const struct timespec *since) {
   struct timespec now;
@@ -78,6 +78,8 @@ struct lp_txn {
   size_t event_count, event_capacity;
   struct txn_note *notes; /* what the block writes to placements, referrals, vacancies */
   size_t note_count, note_capacity;
+  size_t *event_commands; /* which commands are EVENTS_SCRIPT (their replies: the ids added) */
+  size_t event_command_count, event_command_capacity;
 };
 
 /* One event of a block, its detail still open. */
@@ -139,6 +141,7 @@ void lp_txn_free(lp_txn *txn) {
   free(txn->wire);
   free(txn->ends);
   free(txn->records);
+  free(txn->event_commands);
   free(txn);
 }
 
@@ -428,47 +431,59 @@ static void fill_actor(txn_event *event) {
   event->detail.actor_role = LEERPLEK__V1__ROLE__ROLE_COORDINATOR;
 }
 
-/* The events of one block, in one script: per event an XADD and a ZADD of its id to the history
+/* The events of one block, in one script: per event an XADD, and its id added to the history
  * index of each subject it names, so that the index holds the id Redis assigns. Index members
  * are the id zero-padded ("%013ms-%010seq") with score 0: lexical order is then the stream's
- * order, so a page is one ZRANGEBYLEX. Entries trimmed from the stream (MAXLEN ~) leave the
- * indexes as well: each index an event names is cut below the stream's first entry as it is
- * after that event's XADD. One call per block instead of one per event (a rematch's slice has
- * thousands): the script is parsed once, the stream's first entry is read again only when an
- * XADD may have trimmed (the stream above ARGV[1]), and an index already cut at that first
- * entry in this call is not cut again (nothing below it was added since), so the stream and
- * every index end exactly as with one call per event.
+ * order, so a page is one ZRANGEBYLEX. One call per block instead of one per event (a
+ * rematch's slice has thousands), and the Redis calls it makes are few per event:
+ * - each index gets one ZADD with all its members of the block (a school's or company's
+ *   index is named by hundreds of a slice's events), after the XADDs;
+ * - entries trimmed from the stream (MAXLEN ~) leave the indexes as well: every index the
+ *   block names is cut below the stream's first entry as it is after the block's last XADD.
+ *   That cut (and the XRANGE that finds the first entry) is needed only when the stream is
+ *   at its MAXLEN: an XADD trims only a stream longer than MAXLEN, and MAXLEN ~ leaves at
+ *   least MAXLEN entries, so a stream shorter than MAXLEN was not trimmed since it last was
+ *   that long. (Only erasures, XDEL, or a raised events_max_length make a trimmed stream
+ *   shorter: then the ids below its first entry leave an index once the stream is full again
+ *   and an event names it, and a history read drops such ids when it meets them.)
+ * So the stream and every index it names end exactly as with one call per event.
  * KEYS: the stream, then the index keys of every event in order. ARGV: 1 the stream's MAXLEN,
  * then per event its number of index keys and the values of instance, op, kind, key, actor,
- * event. Returns the number of events added. */
+ * event. Returns the ids added, in order (the daemon skips re-reading its own: lp_store_own_event). */
 static const char EVENTS_SCRIPT[] =
     "local stream, max_length = KEYS[1], tonumber(ARGV[1])\n"
     "local function pad(i) local ms, seq = string.match(i, '^(%d+)-(%d+)$')\n"
     "  return string.rep('0', 13 - #ms) .. ms .. '-' .. string.rep('0', 10 - #seq) .. seq end\n"
     "local length = redis.call('XLEN', stream)\n"
-    "local floor, cut_at, k, a, added = nil, {}, 2, 2, 0\n"
+    "local members, order, ids, k, a = {}, {}, {}, 2, 2\n"
     "while a <= #ARGV do\n"
     "  local id = redis.call('XADD', stream, 'MAXLEN', '~', ARGV[1], '*', 'instance', ARGV[a + 1], 'op', ARGV[a + 2],\n"
     "                        'kind', ARGV[a + 3], 'key', ARGV[a + 4], 'actor', ARGV[a + 5], 'event', ARGV[a + 6])\n"
     "  local member = pad(id)\n"
-    "  length = length + 1\n"
-    "  if floor == nil or length > max_length then\n"
-    "    local first = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)\n"
-    "    floor = first[1] and pad(first[1][1]) or member\n"
-    "    length = redis.call('XLEN', stream)\n"
-    "  end\n"
+    "  ids[#ids + 1] = id\n"
     "  for i = 1, tonumber(ARGV[a]) do\n"
     "    local index = KEYS[k]\n"
-    "    redis.call('ZADD', index, 0, member)\n"
-    "    if cut_at[index] ~= floor then\n"
-    "      redis.call('ZREMRANGEBYLEX', index, '-', '(' .. floor)\n"
-    "      cut_at[index] = floor\n"
-    "    end\n"
+    "    local list = members[index]\n"
+    "    if not list then list = {} members[index] = list order[#order + 1] = index end\n"
+    "    list[#list + 1] = 0\n"
+    "    list[#list + 1] = member\n"
     "    k = k + 1\n"
     "  end\n"
-    "  a, added = a + 7, added + 1\n"
+    "  a = a + 7\n"
     "end\n"
-    "return added\n";
+    "local floor = nil\n"
+    "if length + #ids >= max_length then\n"
+    "  local first = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)\n"
+    "  if first[1] then floor = '(' .. pad(first[1][1]) end\n"
+    "end\n"
+    "for _, index in ipairs(order) do\n"
+    "  local list = members[index]\n"
+    "  for from = 1, #list, 4000 do\n"
+    "    redis.call('ZADD', index, unpack(list, from, math.min(from + 3999, #list)))\n"
+    "  end\n"
+    "  if floor then redis.call('ZREMRANGEBYLEX', index, '-', floor) end\n"
+    "end\n"
+    "return ids\n";
 
 /* A growing argument list of one command (the events' EVAL). */
 typedef struct event_args {
@@ -543,6 +558,11 @@ static void seal_event_run(lp_txn *txn, size_t first, size_t end) {
     event_arg(&args, packed[e], packed_sizes[e]);
   }
 #undef ARG
+  if (txn->event_command_count == txn->event_command_capacity) {
+    txn->event_command_capacity = txn->event_command_capacity ? txn->event_command_capacity * 2 : 2;
+    txn->event_commands = lp_realloc(txn->event_commands, txn->event_command_capacity * sizeof *txn->event_commands);
+  }
+  txn->event_commands[txn->event_command_count++] = txn->count;
   add_command(txn, (int)args.count, args.argv, args.lengths);
   for (size_t e = 0; e < events; e++) free(packed[e]);
   free(packed);
@@ -592,11 +612,14 @@ void lp_txn_erase_history(lp_txn *txn, const char *school_id, const char *pupil_
 typedef struct pending_commit {
   lp_commit_done *done;
   void *arg;
-  lp_txn *txn;      /* until flush_batch sends it */
-  size_t commands;  /* its commands inside the EXEC reply */
-  bool wait_queued; /* a WAIT follows its EXEC: that reply answers it (on_wait_reply) */
-  bool unconfirmed; /* WAIT could not be sent: EXEC's success is not enough */
-  int exec_code;    /* EXEC's verdict, kept for on_wait_reply */
+  lp_txn *txn;             /* until flush_batch sends it */
+  size_t commands;         /* its commands inside the EXEC reply */
+  bool wait_queued;        /* a WAIT follows its EXEC: that reply answers it (on_wait_reply) */
+  bool unconfirmed;        /* WAIT could not be sent: EXEC's success is not enough */
+  int exec_code;           /* EXEC's verdict, kept for on_wait_reply */
+  unsigned own_generation; /* store->own_generation when it was sent (lp_store_own_event) */
+  size_t *event_commands;  /* taken from txn when it is sent: which replies hold event ids */
+  size_t event_command_count;
   char exec_message[300];
   struct timeval sent;
   lp_store *store;
@@ -639,6 +662,14 @@ struct lp_store {
     uint64_t hash, seq;
   } local_writes[LOCAL_WRITE_SLOTS];
   uint64_t evicted_seq;
+  /* The stream ids of this process' own confirmed events, until lp_follow meets them
+   * (lp_store_own_event): direct-mapped, a pushed-out id is simply re-read. Emptied, and
+   * own_generation advanced, whenever memory may differ from what those commits wrote (a
+   * reload is needed or a loaded state was put in place). */
+  struct own_event {
+    uint64_t ms, seq; /* ms 0: empty */
+  } * own_events;
+  unsigned own_generation;
 };
 
 const char *lp_store_events_start(const lp_store *store) { return store->events_start; }
@@ -667,9 +698,66 @@ static long elapsed_ms(const struct timeval *since) {
   return (now.tv_sec - since->tv_sec) * 1000L + (now.tv_usec - since->tv_usec) / 1000L;
 }
 
+/* Forgets the own events: memory may no longer hold what they wrote, so lp_follow re-reads them. */
+static void forget_own_events(lp_store *store) {
+  store->own_generation++;
+  if (store->own_events) memset(store->own_events, 0, OWN_EVENT_SLOTS * sizeof *store->own_events);
+}
+
 static void need_reload(lp_store *store) {
   store->reload_needed = true;
   store->reload_generation++;
+  forget_own_events(store);
+}
+
+static bool parse_stream_id(const char *text, uint64_t *ms, uint64_t *seq) {
+  char *end = NULL;
+  unsigned long long high = strtoull(text, &end, 10);
+  if (end == text || *end != '-') return false;
+  const char *low_text = end + 1;
+  unsigned long long low = strtoull(low_text, &end, 10);
+  if (end == low_text || *end != '\0' || high == 0) return false;
+  *ms = high, *seq = low;
+  return true;
+}
+
+static size_t own_event_slot(uint64_t ms, uint64_t seq) {
+  uint64_t hash = (ms * 0x9e3779b97f4a7c15ull) ^ (seq * 0xc2b2ae3d27d4eb4full);
+  return (size_t)((hash ^ (hash >> 29)) % OWN_EVENT_SLOTS);
+}
+
+/* A confirmed commit's EVENTS_SCRIPT replies (the ids added) go into the own-event table, when
+ * memory holds what the commit wrote: it was sent since the last state change of
+ * forget_own_events, and no reload is pending or running. */
+static void remember_own_events(lp_store *store, const pending_commit *pending, const redisReply *exec,
+                                size_t element) {
+  if (pending->own_generation != store->own_generation || store->reload_needed || store->reload) return;
+  for (size_t c = 0; c < pending->event_command_count; c++) {
+    size_t i = element + pending->event_commands[c];
+    if (i >= exec->elements || exec->element[i]->type != REDIS_REPLY_ARRAY) continue;
+    const redisReply *ids = exec->element[i];
+    for (size_t e = 0; e < ids->elements; e++) {
+      uint64_t ms, seq;
+      if (ids->element[e]->type != REDIS_REPLY_STRING || !parse_stream_id(ids->element[e]->str, &ms, &seq)) continue;
+      if (!store->own_events) store->own_events = lp_calloc(OWN_EVENT_SLOTS, sizeof *store->own_events);
+      store->own_events[own_event_slot(ms, seq)] = (struct own_event){ms, seq};
+    }
+  }
+}
+
+void lp_store_take_replies(lp_store *store) {
+  /* Redis writes a blocked XREAD's reply before EXEC's (its pending-write list is served newest
+   * client first): without this, lp_follow meets every own event before the store knows it. */
+  if (store->redis && store->connected && !store->freeing && store->in_flight > 0) redisAsyncHandleRead(store->redis);
+}
+
+bool lp_store_own_event(lp_store *store, const char *id) {
+  uint64_t ms, seq;
+  if (!store->own_events || store->reload_needed || store->reload || !parse_stream_id(id, &ms, &seq)) return false;
+  struct own_event *slot = &store->own_events[own_event_slot(ms, seq)];
+  if (slot->ms != ms || slot->seq != seq) return false;
+  slot->ms = slot->seq = 0; /* met once: an id is never added again */
+  return true;
 }
 
 /* A load after a lost link or failed EXEC, run in a worker thread that touches nothing of the
@@ -761,6 +849,7 @@ static void on_reload_done(evutil_socket_t fd, short events, void *arg) {
   store->loaded = true;
   lp_load_log("state reloaded from redis", &job->timing);
   store->hooks.state_loaded(store->hooks.arg, &job->fresh, true); /* leaves the replaced state in fresh */
+  forget_own_events(store); /* commits sent before it wrote into the replaced state */
   dispose_state(store, &job->fresh);
   free(job);
   reload_if_needed(store);
@@ -786,6 +875,7 @@ static void finish_oldest(lp_store *store, int code, const char *message) {
   if (code != 0) LP_WARN("commit failed: %s", message);
   lp_txn_free(pending->txn);
   pending->done(pending->arg, code, message);
+  free(pending->event_commands);
   free(pending);
 }
 
@@ -828,6 +918,7 @@ static void on_exec_reply(redisAsyncContext *redis, void *reply_pointer, void *p
                reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply to EXEC");
       need_reload(store);
     }
+    if (code == 0) remember_own_events(store, pending, reply, element);
     element += commands;
     if (code == 0 && pending->unconfirmed) {
       code = LEERPLEK__V1__STATUS_CODE__STATUS_CODE_DEADLINE_EXCEEDED;
@@ -912,6 +1003,8 @@ static void flush_batch(evutil_socket_t fd, short events, void *arg) {
       rc = redisAsyncFormattedCommand(store->redis, NULL, NULL, command, length);
     }
     pending->txn = NULL;
+    pending->event_commands = txn->event_commands, pending->event_command_count = txn->event_command_count;
+    txn->event_commands = NULL;
     lp_txn_free(txn);
   }
   if (rc == REDIS_OK)
@@ -940,6 +1033,7 @@ static void flush_batch(evutil_socket_t fd, short events, void *arg) {
     pending->done(pending->arg, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_DEADLINE_EXCEEDED,
                   "lost the link to the store before it confirmed the write; "
                   "the change may or may not have been made: re-read");
+    free(pending->event_commands);
     free(pending);
   }
 }
@@ -954,6 +1048,7 @@ int lp_store_commit(lp_store *store, lp_txn *txn, lp_commit_done *done, void *ar
   pending->arg = arg;
   pending->store = store;
   pending->txn = txn;
+  pending->own_generation = store->own_generation;
   store->commit_seq++;
   for (size_t r = 0; r < txn->record_count; r++) {
     uint64_t hash = txn->records[r];
@@ -1249,6 +1344,7 @@ void lp_store_free(lp_store *store) {
   }
   if (store->reload_done) event_free(store->reload_done);
   if (store->disposing) pthread_join(store->disposer, NULL);
+  free(store->own_events);
   free(store);
 }
 

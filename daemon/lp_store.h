@@ -146,6 +146,14 @@ bool lp_store_closing(const lp_store *store);
  * brings a new read), UNSURE (the table lost track: read again). */
 enum { LP_READ_CURRENT, LP_READ_SUPERSEDED, LP_READ_UNSURE };
 int lp_store_read_freshness(const lp_store *store, enum lp_kind kind, const char *key, uint64_t seq);
+/* For lp_follow: whether stream entry id is an event of a commit this process made and Redis
+ * confirmed while memory held what it wrote (sent since the last reload, none pending): its
+ * re-read would bring back what memory already has, or older (see lp_follow.c). True once per
+ * id (it is forgotten then); false when unsure (a re-read is always safe). */
+bool lp_store_own_event(lp_store *store, const char *id);
+/* For lp_follow, before it looks at entries: handles the replies already waiting on the write
+ * link (EXEC's, with the ids of our events), as the loop would next. */
+void lp_store_take_replies(lp_store *store);
 /* Commits in flight. */
 size_t lp_store_in_flight(const lp_store *store);
 /* Closes the connection (in-flight commits are answered with errors) and frees the store. */

@@ -2,7 +2,8 @@
  * the test did (proposal, decline, accept on both sides, referral offered and declined,
  * withdrawal), each role sees its own scope (out-of-scope subjects answer like absent ones),
  * the watch feed resumes after a reconnect with nothing missed and nothing twice, and after
- * erase_pupil no key, member or stream entry in Redis names the pupil. */
+ * erase_pupil no key, member or stream entry in Redis names the pupil; a capped stream that
+ * trims leaves every history index holding exactly the ids still in it. */
 #include <poll.h>
 
 #include "support_common.h"
@@ -572,4 +573,49 @@ Test(erasure, leaves_no_key_member_or_entry_naming_the_pupil, .init = setup, .fi
   }
   cr_assert(erased);
   leerplek_close(watcher);
+}
+
+static void setup_short_stream(void) {
+  static const char *const capped[] = {"--events_max_length", "1000", NULL};
+  setup_with(capped);
+}
+
+/* EVENTS_SCRIPT cuts the indexes only once the stream is at its MAXLEN (below it nothing was
+ * trimmed): with a stream capped at 1,000 entries and 1,500 writes to one company, one event
+ * each, the company's index holds exactly the ids of the entries still in the stream that name
+ * it, none of those trimmed. */
+Test(history, writes_past_the_streams_length_leave_the_index_exact, .init = setup_short_stream, .fini = teardown,
+     .timeout = 120) {
+  for (int w = 0; w < 1500; w++) cr_assert_eq(upsert_company(clients[COORDINATOR], COMPANY_X_ID, "KAPPER"), 0);
+  redisContext *redis = harness_redis(&harness);
+  redisReply *entries = redisCommand(redis, "XRANGE lp:events - +");
+  cr_assert(entries && entries->type == REDIS_REPLY_ARRAY);
+  cr_assert_lt(entries->elements, 1500, "the stream was trimmed (%zu entries)", entries->elements);
+  size_t named = 0;
+  char(*naming)[32] = calloc(entries->elements, sizeof *naming);
+  for (size_t e = 0; e < entries->elements; e++) {
+    const redisReply *fields = entries->element[e]->element[1];
+    for (size_t f = 0; f + 1 < fields->elements; f += 2) {
+      if (strcmp(fields->element[f]->str, "event") != 0) continue;
+      Leerplek__V1__Event *event =
+          leerplek__v1__event__unpack(NULL, fields->element[f + 1]->len, (const uint8_t *)fields->element[f + 1]->str);
+      cr_assert_not_null(event);
+      if (strcmp(event->company_id, COMPANY_X_ID) == 0) {
+        unsigned long long ms = 0, seq = 0;
+        sscanf(entries->element[e]->element[0]->str, "%llu-%llu", &ms, &seq);
+        snprintf(naming[named++], sizeof naming[0], "%013llu-%010llu", ms, seq);
+      }
+      protobuf_c_message_free_unpacked(&event->base, NULL);
+    }
+  }
+  freeReplyObject(entries);
+  redisReply *index = redisCommand(redis, "ZRANGE lp:history:company:" COMPANY_X_ID " 0 -1");
+  cr_assert(index && index->type == REDIS_REPLY_ARRAY);
+  cr_assert_gt(named, 900, "the stream's entries name the company (%zu do)", named);
+  cr_assert_eq(index->elements, named, "the index holds %zu ids, the stream %zu entries naming the company",
+               index->elements, named);
+  for (size_t m = 0; m < named; m++) cr_assert_str_eq(index->element[m]->str, naming[m], "index member %zu", m);
+  free(naming);
+  freeReplyObject(index);
+  redisFree(redis);
 }

@@ -460,3 +460,64 @@ Test(rematch_staged, events_trimmed_while_the_epoch_is_written_leave_the_history
   freeReplyObject(index);
   redisFree(redis);
 }
+
+/* A slice makes a staged record current only while the record is still in its index (one
+ * SMISMEMBER per kind in SLICE_SCRIPT): a placement erased after the marker was written (here
+ * behind the killed daemon's back, as an erasure committed between two slices would) is not
+ * brought back by the restarted daemon finishing the promote, its staged copy goes, and every
+ * other staged record is made current. */
+Test(rematch_staged, a_record_erased_mid_promote_is_not_brought_back_by_the_finish) {
+  Leerplek__V1__Response *response = NULL;
+  cr_assert_eq(run_rematch(coordinator, false, &response), 0, "%s", response->status->message);
+  leerplek_response_free(response);
+  int verdict = 0;
+  pthread_t thread;
+  rematch_until_mid_promote(&thread, &verdict);
+  cr_assert_eq(harness_stop_daemon(&harness, SIGKILL), 128 + SIGKILL);
+  pthread_join(thread, NULL);
+  redisContext *redis = harness_redis(&harness);
+  redisReply *marker = redisCommand(redis, "HMGET lp:promote done run");
+  cr_assert(marker && marker->type == REDIS_REPLY_ARRAY && marker->element[1]->type == REDIS_REPLY_STRING,
+            "killed mid-promote: the marker is there");
+  redisReply *names = redisCommand(redis, "LRANGE %snames %s -1", marker->element[1]->str, marker->element[0]->str);
+  cr_assert(names && names->type == REDIS_REPLY_ARRAY);
+  char key[128] = "";
+  for (size_t n = 0; n < names->elements && !key[0]; n++)
+    if (strncmp(names->element[n]->str, "placement\n", 10) == 0) sscanf(names->element[n]->str + 10, "%127[^\n]", key);
+  cr_assert(key[0], "a placement is staged but not yet current");
+  freeReplyObject(names);
+  freeReplyObject(marker);
+  redisReply *gone = redisCommand(redis, "SREM lp:index:placement %s", key);
+  cr_assert(gone && gone->type == REDIS_REPLY_INTEGER && gone->integer == 1);
+  freeReplyObject(gone);
+  gone = redisCommand(redis, "DEL lp:placement:%s", key);
+  cr_assert(gone && gone->integer == 1);
+  freeReplyObject(gone);
+
+  leerplek_close(coordinator);
+  cr_assert_eq(harness_start_daemon(&harness, flags), 0);
+  cr_assert_not_null(coordinator = harness_connect(&harness, coordinator_token));
+  cr_assert_eq(redis_integer("GET lp:epoch"), 2, "the restart finished the promote");
+  cr_assert_eq(redis_integer("EXISTS lp:promote"), 0);
+  cr_assert_eq(redis_integer("KEYS lp:stage:*"), 0, "the erased record's staged copy is gone too");
+  redisReply *record = redisCommand(redis, "EXISTS lp:placement:%s", key);
+  cr_assert(record && record->type == REDIS_REPLY_INTEGER);
+  cr_assert_eq(record->integer, 0, "the erased placement %s was brought back by the promote", key);
+  freeReplyObject(record);
+  int proposed = 0;
+  for (int i = 0; i < PUPILS; i++) {
+    char other[32];
+    snprintf(other, sizeof other, "school-a/p%03d", i);
+    if (strcmp(other, key) == 0) continue;
+    record = redisCommand(redis, "GET lp:placement:%s", other);
+    cr_assert(record && record->type == REDIS_REPLY_STRING, "placement %s is in the store", other);
+    Leerplek__V1__Placement *placement =
+        leerplek__v1__placement__unpack(NULL, record->len, (const uint8_t *)record->str);
+    cr_assert_not_null(placement);
+    proposed += placement->state == STATE(PROPOSED);
+    protobuf_c_message_free_unpacked(&placement->base, NULL);
+    freeReplyObject(record);
+  }
+  cr_assert_geq(proposed, 2 * (FIRST_VACANCIES + MORE_VACANCIES) - 1, "every other staged placement is current");
+  redisFree(redis);
+}
