@@ -143,11 +143,35 @@ static size_t put_varint(unsigned char *out, uint64_t value) {
   return n;
 }
 
-/* A get call's reply with the record's bytes kept by lp_state_packed, so that a hot record is
- * not packed again per read (packing was a quarter of the daemon's CPU at pipelined reads).
- * The bytes are the ones protobuf_c_message_pack gives (debug builds check it): fields in
- * order of number, request_id (1) and status (2) first, then the body (the call's field, a
- * Get*Response whose only field 1 is the record). NULL when this does not apply. */
+/* protobuf_c_message_descriptor_get_field for Request's and Response's fields (the calls and
+ * their answers), by number from a table filled on first use: protobuf-c's binary search over a
+ * hundred fields ran twice per get call. Other messages, and numbers past the table, go to
+ * protobuf-c. Dispatch runs on the loop only. */
+static const ProtobufCFieldDescriptor *envelope_field(const ProtobufCMessageDescriptor *message, uint64_t number) {
+  enum { TABLE_SIZE = 256 };
+  static const ProtobufCFieldDescriptor *request_fields[TABLE_SIZE], *response_fields[TABLE_SIZE];
+  static bool filled;
+  if (!filled) {
+    for (unsigned i = 0; i < leerplek__v1__request__descriptor.n_fields; i++) {
+      const ProtobufCFieldDescriptor *field = &leerplek__v1__request__descriptor.fields[i];
+      if (field->id < TABLE_SIZE) request_fields[field->id] = field;
+    }
+    for (unsigned i = 0; i < leerplek__v1__response__descriptor.n_fields; i++) {
+      const ProtobufCFieldDescriptor *field = &leerplek__v1__response__descriptor.fields[i];
+      if (field->id < TABLE_SIZE) response_fields[field->id] = field;
+    }
+    filled = true;
+  }
+  if (number < TABLE_SIZE && message == &leerplek__v1__request__descriptor) return request_fields[number];
+  if (number < TABLE_SIZE && message == &leerplek__v1__response__descriptor) return response_fields[number];
+  return number <= 0xFFFF ? protobuf_c_message_descriptor_get_field(message, (unsigned)number) : NULL;
+}
+
+/* A get call's reply (in lp_reply_frame_space, for lp_reply_send_space) with the record's bytes kept by
+ * lp_state_packed, so that a hot record is not packed again per read (packing was a quarter of the daemon's CPU at
+ * pipelined reads). The bytes are the ones protobuf_c_message_pack gives (debug builds check it): fields in order of
+ * number, request_id (1) and status (2) first, then the body (the call's field, a Get*Response whose only field 1 is
+ * the record). NULL when this does not apply. */
 static unsigned char *pack_get_reply(lp_ctx *ctx, Leerplek__V1__Response *response, size_t *frame_size) {
   const Leerplek__V1__Request *request = ctx->request;
   enum lp_kind kind;
@@ -195,7 +219,7 @@ static unsigned char *pack_get_reply(lp_ctx *ctx, Leerplek__V1__Response *respon
       record ? lp_state_packed_hinted(&ctx->daemon->state, kind, record_key, record, &record_size, hint) : NULL;
   if (!bytes) return NULL;
   const ProtobufCFieldDescriptor *field =
-      protobuf_c_message_descriptor_get_field(&leerplek__v1__response__descriptor, (unsigned)response->body_case);
+      envelope_field(&leerplek__v1__response__descriptor, (uint64_t)response->body_case);
   if (!field) return NULL;
   /* The envelope by hand too: protobuf-c walks all of Response's hundred fields to pack it. */
   if (!response->status || response->base.n_unknown_fields != 0) return NULL;
@@ -218,7 +242,7 @@ static unsigned char *pack_get_reply(lp_ctx *ctx, Leerplek__V1__Response *respon
   head[head_size++] = (1 << 3) | 2; /* Get*Response.<record> = 1 */
   head_size += put_varint(head + head_size, record_size);
   size_t size = envelope_size + status_size + head_size + record_size;
-  unsigned char *frame = lp_reply_new_frame(size);
+  unsigned char *frame = lp_reply_frame_space(ctx->reply, size); /* in the output, mostly */
   unsigned char *out = frame + LEERPLEK_FRAME_HEADER_SIZE;
   memcpy(out, envelope, envelope_size);
   memcpy(out += envelope_size, status_bytes, status_size);
@@ -463,8 +487,7 @@ static Leerplek__V1__Request *unpack_simple_request(lp_pool *pool, const uint8_t
       seen_token = true;
       continue;
     }
-    const ProtobufCFieldDescriptor *field =
-        number <= 0xFFFF ? protobuf_c_message_descriptor_get_field(descriptor, (unsigned)number) : NULL;
+    const ProtobufCFieldDescriptor *field = envelope_field(descriptor, number);
     if (!field || request->body_case != LEERPLEK__V1__REQUEST__BODY__NOT_SET ||
         field->type != PROTOBUF_C_TYPE_MESSAGE || !(field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ||
         !only_strings(field->descriptor))
@@ -579,13 +602,16 @@ static void on_frame(void *arg, lp_conn *conn, const unsigned char *data, size_t
   int rc = route_request(&ctx, conn, &close_after, &call_name, text_checked);
   if (rc == 0) {
     size_t frame_size = 0;
-    unsigned char *frame = ctx.pending ? NULL : pack_get_reply(&ctx, &response, &frame_size);
-    if (!frame) frame = lp_reply_pack(&response, &frame_size);
-    /* Sent to Redis: the reply leaves when EXEC is confirmed (lp_reply_on_commit). */
-    if (ctx.pending)
+    if (ctx.pending) { /* sent to Redis: the reply leaves when EXEC is confirmed (lp_reply_on_commit) */
+      unsigned char *frame = lp_reply_pack(&response, &frame_size);
       lp_reply_hold(reply, frame, frame_size);
-    else
-      lp_reply_send_frame(reply, frame, frame_size);
+    } else {
+      unsigned char *frame = pack_get_reply(&ctx, &response, &frame_size);
+      if (frame)
+        lp_reply_send_space(reply, frame, frame_size);
+      else
+        lp_reply_send_response(reply, &response);
+    }
   } else {
     LP_DEBUG("connection %s: %s refused: %s (%s)", lp_conn_peer(conn), call_name, ctx.message, ctx.field);
     lp_reply_fail(reply, ctx.code, ctx.field, ctx.message, close_after);

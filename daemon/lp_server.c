@@ -51,6 +51,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "leerplek_wire.h"
@@ -73,10 +74,11 @@ struct lp_conn {
   size_t queued;        /* calls in the queue */
   bool greeted;         /* hello succeeded */
   bool reading_paused;
-  bool closing;       /* no more requests; close when the output is written */
-  bool final_written; /* a close-after reply went out: write nothing more */
-  bool in_input;      /* process_input is running: do not free the connection now */
-  bool flush_queued;  /* in server->flush_queue */
+  bool closing;            /* no more requests; close when the output is written */
+  bool final_written;      /* a close-after reply went out: write nothing more */
+  bool in_input;           /* process_input is running: do not free the connection now */
+  struct timespec read_at; /* CLOCK_MONOTONIC when on_read began: the frames it cuts came in then */
+  bool flush_queued;       /* in server->flush_queue */
   lp_conn *flush_next;
   char peer[72];
   char host[48]; /* the peer's IP address; "" for unix sockets */
@@ -109,6 +111,13 @@ static void enforce_output_cap(lp_server *server);
 static void queue_flush(lp_conn *conn);
 
 bool lp_conn_greeted(const lp_conn *conn) { return conn->greeted; }
+
+void lp_conn_frame_time(const lp_conn *conn, struct timespec *out) {
+  if (conn->in_input)
+    *out = conn->read_at; /* one clock read per batch of pipelined frames, not one per frame */
+  else
+    clock_gettime(CLOCK_MONOTONIC, out);
+}
 
 lp_token_memo *lp_conn_token_memo(lp_conn *conn) { return &conn->token_memo; }
 
@@ -304,7 +313,8 @@ static void write_finished_replies(lp_conn *conn) {
     conn->head = call->next;
     if (!conn->head) conn->tail = NULL;
     conn->queued--;
-    if (!conn->final_written) bufferevent_write(conn->events, call->frame, call->frame_size);
+    /* A reply packed in place (lp_call_reserve) is in the output already: no frame. */
+    if (!conn->final_written && call->frame) bufferevent_write(conn->events, call->frame, call->frame_size);
     if (call->close_after && !conn->final_written) {
       conn->final_written = true;
       conn->closing = true;
@@ -347,9 +357,36 @@ void lp_call_finish(lp_call *call, unsigned char *frame, size_t frame_size, bool
   queue_flush(conn); /* on_flush also closes a closing connection once all is written */
 }
 
+unsigned char *lp_call_reserve(lp_call *call, size_t frame_size) {
+  lp_conn *conn = call->conn;
+  /* Only a reply that leaves at once: one behind an unfinished call waits in its own frame. */
+  if (!conn || conn->head != call || call->done || conn->final_written || !conn->events) return NULL;
+  struct evbuffer_iovec space;
+  if (evbuffer_reserve_space(bufferevent_get_output(conn->events), (ev_ssize_t)frame_size, &space, 1) != 1 ||
+      space.iov_len < frame_size)
+    return NULL;
+  return space.iov_base;
+}
+
+void lp_call_commit(lp_call *call, unsigned char *frame, size_t frame_size) {
+  lp_conn *conn = call->conn;
+  assert(conn && conn->head == call && !call->done);
+  struct evbuffer_iovec space = {.iov_base = frame, .iov_len = frame_size};
+  /* Counted by on_output_change like any other addition; libevent allocates through lp_alloc. */
+  int committed = evbuffer_commit_space(bufferevent_get_output(conn->events), &space, 1);
+  assert(committed == 0);
+  (void)committed;
+  call->done = true;
+  call->frame = NULL;
+  call->frame_size = 0;
+  write_finished_replies(conn); /* this one, and any finished early behind it */
+  queue_flush(conn);
+}
+
 static void on_read(struct bufferevent *events, void *arg) {
   (void)events;
   lp_conn *conn = arg;
+  clock_gettime(CLOCK_MONOTONIC, &conn->read_at);
   conn->in_input = true;
   process_input(conn);
   conn->in_input = false;
