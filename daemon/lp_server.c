@@ -438,36 +438,58 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg) {
   server_refuse(conn, LEERPLEK__V1__STATUS_CODE__STATUS_CODE_DEADLINE_EXCEEDED, message);
 }
 
+/* Drains the bytes already handled, makes the first need bytes of input contiguous (they are
+ * there) and sets the view to the input's first chain, which holds them. */
+static void refresh_view(struct evbuffer *input, size_t *consumed, size_t *available, size_t need,
+                         const unsigned char **view, size_t *view_size) {
+  evbuffer_drain(input, *consumed);
+  *available -= *consumed;
+  *consumed = 0;
+  /* Never NULL: the bytes are all there, and libevent allocates through lp_alloc. */
+  evbuffer_pullup(input, (ev_ssize_t)need);
+  struct evbuffer_iovec first;
+  evbuffer_peek(input, -1, NULL, &first, 1);
+  *view = first.iov_base;
+  *view_size = first.iov_len;
+}
+
+/* The complete frames in the input are handed over from a view of its first chain, where a
+ * read of pipelined requests mostly lands whole, and drained together at the end: a copy of
+ * each header, a pullup and two drains per frame were a tenth of a pipelined get's cost. A
+ * frame that crosses the chain's end is made contiguous first, as before. */
 static void process_input(lp_conn *conn) {
   const lp_config *config = &conn->server->daemon->config;
   struct evbuffer *input = bufferevent_get_input(conn->events);
+  size_t available = evbuffer_get_length(input), consumed = 0, view_size = 0;
+  const unsigned char *view = NULL; /* the first view_size bytes of the input, consumed of them handled */
   while (!conn->closing) {
     if (must_pause(conn)) {
       pause_reading(conn);
-      return;
+      break;
     }
-    size_t available = evbuffer_get_length(input);
-    if (available < LEERPLEK_FRAME_HEADER_SIZE) return;
-    unsigned char header[LEERPLEK_FRAME_HEADER_SIZE];
-    evbuffer_copyout(input, header, sizeof header);
-    uint32_t size = leerplek_frame_get_length(header);
+    if (available - consumed < LEERPLEK_FRAME_HEADER_SIZE) break;
+    if (view_size - consumed < LEERPLEK_FRAME_HEADER_SIZE)
+      refresh_view(input, &consumed, &available, LEERPLEK_FRAME_HEADER_SIZE, &view, &view_size);
+    uint32_t size = leerplek_frame_get_length(view + consumed);
     if (size > config->max_frame_bytes) {
       LP_INFO("connection %s: frame of %u bytes over the limit of %u; closing", conn->peer, size,
               config->max_frame_bytes);
       lp_conn_stop_reading(conn);
       conn->server->handler->oversized(conn->server->handler->arg, conn, size);
-      return;
+      break;
     }
-    if (available - LEERPLEK_FRAME_HEADER_SIZE < size) return; /* wait for the rest of the frame */
-    evbuffer_drain(input, LEERPLEK_FRAME_HEADER_SIZE);
+    if (available - consumed - LEERPLEK_FRAME_HEADER_SIZE < size) break; /* wait for the rest of the frame */
+    if (view_size - consumed - LEERPLEK_FRAME_HEADER_SIZE < size)
+      refresh_view(input, &consumed, &available, LEERPLEK_FRAME_HEADER_SIZE + (size_t)size, &view, &view_size);
     static const unsigned char empty[1] = {0};
-    /* Never NULL: the frame is all there, and libevent allocates through lp_alloc. */
-    const unsigned char *body = size ? evbuffer_pullup(input, size) : empty;
-    /* Dispatch never frees the connection synchronously: closing happens in callbacks. */
+    const unsigned char *body = size ? view + consumed + LEERPLEK_FRAME_HEADER_SIZE : empty;
+    /* Dispatch never frees the connection synchronously (closing happens in callbacks), nor
+     * touches the input, so the view stays valid. */
     conn->server->handler->frame(conn->server->handler->arg, conn, body, size);
-    evbuffer_drain(input, size);
+    consumed += LEERPLEK_FRAME_HEADER_SIZE + (size_t)size;
     conn->frame_completed = true;
   }
+  evbuffer_drain(input, consumed);
 }
 
 static void on_write(struct bufferevent *events, void *arg) {
