@@ -65,7 +65,6 @@ static void finish(lp_reply *reply, int code, unsigned char *frame, size_t frame
 }
 
 unsigned char *lp_reply_frame_space(lp_reply *reply, size_t size) {
-  assert(!reply->held_frame); /* a held reply waits for the store: it never leaves at once */
   unsigned char *frame = lp_call_reserve(reply->call, size + LEERPLEK_FRAME_HEADER_SIZE);
   reply->in_place = frame != NULL;
   if (!frame) frame = lp_malloc(size + LEERPLEK_FRAME_HEADER_SIZE);
@@ -80,6 +79,7 @@ void lp_reply_send_space(lp_reply *reply, unsigned char *frame, size_t frame_siz
   }
   lp_call *call = reply->call;
   count(reply, 0);
+  free(reply->held_frame); /* a frame kept for the store's answer is replaced, as in finish */
   lp_recycler_put(&reply_recycler, reply);
   lp_call_commit(call, frame, frame_size);
 }
