@@ -234,10 +234,15 @@ static unsigned char *pack_get_reply(lp_ctx *ctx, Leerplek__V1__Response *respon
   if (!field) return NULL;
   /* The envelope by hand too: protobuf-c walks all of Response's hundred fields to pack it. */
   if (!response->status || response->base.n_unknown_fields != 0) return NULL;
-  size_t status_size = protobuf_c_message_get_packed_size(&response->status->base);
+  const Leerplek__V1__Status *status = response->status;
+  /* A success's Status (every field at its default) packs to nothing: no protobuf-c walk. */
+  bool empty_status = leerplek__v1__status__descriptor.n_fields == 4 && status->code == 0 &&
+                      status->retry_after_ms == 0 && status->base.n_unknown_fields == 0 &&
+                      (!status->message || !status->message[0]) && (!status->field || !status->field[0]);
+  size_t status_size = empty_status ? 0 : protobuf_c_message_get_packed_size(&status->base);
   unsigned char status_bytes[512];
   if (status_size > sizeof status_bytes) return NULL;
-  protobuf_c_message_pack(&response->status->base, status_bytes);
+  if (!empty_status) protobuf_c_message_pack(&status->base, status_bytes);
   unsigned char envelope[2 * 10 + 2];
   size_t envelope_size = 0;
   if (response->request_id != 0) {            /* proto3: a zero is not written */
@@ -455,10 +460,19 @@ static char *pool_string(lp_pool *pool, const uint8_t *bytes, size_t length, boo
   char *text = lp_pool_alloc_raw(pool, length + 1);
   memcpy(text, bytes, length);
   text[length] = '\0';
-  /* Without early exit or a store per byte the compiler checks many bytes per instruction:
-   * byte by byte, this loop was a fifth of a pipelined get's instructions. */
-  unsigned outside = 0;
-  for (size_t i = 0; i < length; i++) outside |= (unsigned)(bytes[i] < 0x20) | (unsigned)(bytes[i] >= 0x7F);
+  /* Eight bytes at a time (byte by byte this check was a fifth of a pipelined get's
+   * instructions): a byte below 0x20 or above 0x7E sets the high bit of its lane in one of
+   * the two exact tests, the rest byte by byte. */
+  const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+  uint64_t outside = 0;
+  size_t i = 0;
+  for (; i + 8 <= length; i += 8) {
+    uint64_t word;
+    memcpy(&word, bytes + i, 8);
+    outside |= ((word - ones * 0x20) & ~word) | ((word + ones * (127 - 0x7E)) | word);
+  }
+  outside &= highs;
+  for (; i < length; i++) outside |= (uint64_t)(bytes[i] < 0x20) | (uint64_t)(bytes[i] > 0x7E);
   if (outside) *printable = false;
   return text;
 }
