@@ -350,3 +350,32 @@ Test(replies, reads_find_their_records_after_keys_move) {
   cr_assert_str_eq(response->get_pupil->pupil->ref, "p002");
   leerplek_response_free(response);
 }
+
+/* The idle timeout of a plain connection (which reads its socket itself, see lp_server.c):
+ * a silent one is closed after idle_timeout_s, one that keeps asking is not, however long. */
+Test(replies, idle_connections_are_closed_and_busy_ones_kept) {
+  cr_assert_eq(harness_stop_daemon(&harness, SIGTERM), 0);
+  static const char *const flags[] = {"--idle_timeout_s", "1", NULL};
+  cr_assert_eq(harness_start_daemon(&harness, flags), 0);
+  leerplek_close(coordinator);
+  coordinator = harness_connect(&harness, coordinator_token);
+  cr_assert_not_null(coordinator);
+  load_trainings(1);
+  int silent = greeted_connection(), busy = greeted_connection();
+  for (int i = 0; i < 10; i++) { /* 2.5 s of a request every 250 ms */
+    frames one = {0};
+    add_get_training(&one, 700 + (uint64_t)i, "R000");
+    raw_write(busy, one.bytes, one.size);
+    expect_training(busy, 700 + (uint64_t)i, 0);
+    free(one.bytes);
+    sleep_ms(250);
+  }
+  cr_assert(raw_closed(silent), "a connection silent for 2.5 s with idle_timeout_s 1 is still open");
+  frames last = {0};
+  add_get_training(&last, 800, "R000");
+  raw_write(busy, last.bytes, last.size);
+  expect_training(busy, 800, 0);
+  free(last.bytes);
+  close(silent);
+  close(busy);
+}
