@@ -1,6 +1,9 @@
-/* lp_server: evconnlistener + one bufferevent per connection. A request's path: on_read cuts
- * complete frames from the input buffer -> the frame handler (lp_dispatch: it opens an lp_call in the
- * connection's queue and finishes it now or when the store confirms) -> lp_call_finish ->
+/* lp_server: evconnlistener + one bufferevent per connection. A request's path: read_socket (a
+ * plain connection's own read event: recv into the bufferevent's input, no ioctl per read) or
+ * on_read (TLS) -> process_input hands the complete frames of the input to the frame handler
+ * (lp_dispatch: it opens an lp_call in the connection's queue and finishes it now or when the
+ * store confirms) and drains them together -> a reply that can leave at once is packed straight
+ * into the output buffer (lp_call_reserve/lp_call_commit), others through lp_call_finish ->
  * write_finished_replies copies finished replies, in order, to the output buffer.
  *
  * Backpressure: reading pauses while a connection has max_pending_requests calls queued or
