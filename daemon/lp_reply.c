@@ -22,6 +22,7 @@ struct lp_reply {
   lp_metrics *metrics;     /* where the reply is counted */
   unsigned metric_row;     /* its row in metrics->calls */
   struct timespec started; /* when its frame was read (CLOCK_MONOTONIC) */
+  bool in_place;           /* lp_reply_frame_space gave room in the connection's output */
 };
 
 /* Replies are recycled (see lp_recycler): one per request. */
@@ -31,7 +32,7 @@ lp_reply *lp_reply_open(lp_conn *conn, lp_metrics *metrics) {
   lp_reply *reply = lp_recycler_get(&reply_recycler, sizeof *reply);
   reply->call = lp_call_open(conn);
   reply->metrics = metrics;
-  clock_gettime(CLOCK_MONOTONIC, &reply->started);
+  lp_conn_frame_time(conn, &reply->started);
   return reply;
 }
 
@@ -63,15 +64,30 @@ static void finish(lp_reply *reply, int code, unsigned char *frame, size_t frame
   lp_call_finish(call, frame, frame_size, close_after);
 }
 
-unsigned char *lp_reply_new_frame(size_t size) {
-  unsigned char *frame = lp_malloc(size + LEERPLEK_FRAME_HEADER_SIZE);
+unsigned char *lp_reply_frame_space(lp_reply *reply, size_t size) {
+  unsigned char *frame = lp_call_reserve(reply->call, size + LEERPLEK_FRAME_HEADER_SIZE);
+  reply->in_place = frame != NULL;
+  if (!frame) frame = lp_malloc(size + LEERPLEK_FRAME_HEADER_SIZE);
   leerplek_frame_put_length(frame, (uint32_t)size);
   return frame;
 }
 
+void lp_reply_send_space(lp_reply *reply, unsigned char *frame, size_t frame_size) {
+  if (!reply->in_place) {
+    finish(reply, 0, frame, frame_size, false);
+    return;
+  }
+  lp_call *call = reply->call;
+  count(reply, 0);
+  free(reply->held_frame); /* a frame kept for the store's answer is replaced, as in finish */
+  lp_recycler_put(&reply_recycler, reply);
+  lp_call_commit(call, frame, frame_size);
+}
+
 unsigned char *lp_reply_pack(const Leerplek__V1__Response *response, size_t *frame_size) {
   size_t size = protobuf_c_message_get_packed_size(&response->base);
-  unsigned char *frame = lp_reply_new_frame(size);
+  unsigned char *frame = lp_malloc(size + LEERPLEK_FRAME_HEADER_SIZE);
+  leerplek_frame_put_length(frame, (uint32_t)size);
   protobuf_c_message_pack(&response->base, frame + LEERPLEK_FRAME_HEADER_SIZE);
   *frame_size = size + LEERPLEK_FRAME_HEADER_SIZE;
   return frame;
@@ -91,10 +107,6 @@ unsigned char *lp_reply_error_frame(uint64_t request_id, int code, const char *f
   return lp_reply_pack(&response, frame_size);
 }
 
-void lp_reply_send_frame(lp_reply *reply, unsigned char *frame, size_t frame_size) {
-  finish(reply, 0, frame, frame_size, false);
-}
-
 void lp_reply_fail(lp_reply *reply, int code, const char *field, const char *message, bool close_after) {
   assert(code != 0); /* a refusal always has a status code */
   size_t size = 0;
@@ -110,9 +122,14 @@ void lp_reply_send(lp_reply *reply, int code, const char *message, Leerplek__V1_
   Leerplek__V1__Status ok_status = LEERPLEK__V1__STATUS__INIT;
   response->request_id = reply->request_id;
   response->status = &ok_status;
-  size_t size = 0;
-  unsigned char *frame = lp_reply_pack(response, &size);
-  finish(reply, 0, frame, size, false);
+  lp_reply_send_response(reply, response);
+}
+
+void lp_reply_send_response(lp_reply *reply, const Leerplek__V1__Response *response) {
+  size_t size = protobuf_c_message_get_packed_size(&response->base);
+  unsigned char *frame = lp_reply_frame_space(reply, size);
+  protobuf_c_message_pack(&response->base, frame + LEERPLEK_FRAME_HEADER_SIZE);
+  lp_reply_send_space(reply, frame, size + LEERPLEK_FRAME_HEADER_SIZE);
 }
 
 void lp_reply_hold(lp_reply *reply, unsigned char *frame, size_t frame_size) {

@@ -24,8 +24,13 @@ void lp_reply_set_row(lp_reply *reply, unsigned row);
 lp_conn *lp_reply_conn(const lp_reply *reply);
 
 /* Each of these answers the reply and frees it (the reply pointer is gone afterwards). */
-/* A packed success frame (ownership passes). */
-void lp_reply_send_frame(lp_reply *reply, unsigned char *frame, size_t frame_size);
+/* Room for a success frame of a message of size bytes, its length prefix written: in the
+ * connection's output when the reply can leave at once (lp_call_reserve), else a frame of its
+ * own. Fill it and send it with lp_reply_send_space (nothing else may be sent in between). */
+unsigned char *lp_reply_frame_space(lp_reply *reply, size_t size);
+void lp_reply_send_space(lp_reply *reply, unsigned char *frame, size_t frame_size);
+/* response as it is (request_id and status set by the caller), packed with lp_reply_frame_space. */
+void lp_reply_send_response(lp_reply *reply, const Leerplek__V1__Response *response);
 /* Code 0: response (its request_id and status are filled in here); else the error, no field. */
 void lp_reply_send(lp_reply *reply, int code, const char *message, Leerplek__V1__Response *response);
 /* A refusal naming field; close_after closes the connection once it is written. */
@@ -39,8 +44,6 @@ void lp_reply_on_commit(void *reply, int code, const char *message);
 
 /* A Response packed into a frame with its 4-byte big-endian length; never NULL (lp_alloc.h). */
 unsigned char *lp_reply_pack(const Leerplek__V1__Response *response, size_t *frame_size);
-/* A frame for a message of size bytes, the length prefix written, the rest to fill. */
-unsigned char *lp_reply_new_frame(size_t size);
 /* A refusal frame; retry_after_ms is set for the codes that invite a retry. */
 unsigned char *lp_reply_error_frame(uint64_t request_id, int code, const char *field, const char *message,
                                     size_t *frame_size);

@@ -56,7 +56,21 @@ lp_call *lp_call_open(lp_conn *conn);
  * at the head of the queue. For an orphaned call it just frees everything. */
 void lp_call_finish(lp_call *call, unsigned char *frame, size_t frame_size, bool close_after);
 
+/* Replies packed straight into the connection's output buffer, without a frame of their own
+ * (a malloc, a copy and a free per reply were a visible part of a pipelined read's cost):
+ * lp_call_reserve gives frame_size contiguous bytes at the end of the output when the call
+ * is at the head of its queue (its reply can leave at once) and the connection still writes;
+ * else NULL, and the reply goes through lp_call_finish. Nothing else may be added to the
+ * connection's output between the two calls. lp_call_commit queues those bytes as the call's
+ * reply and writes every finished reply behind it, as lp_call_finish does. */
+unsigned char *lp_call_reserve(lp_call *call, size_t frame_size);
+void lp_call_commit(lp_call *call, unsigned char *frame, size_t frame_size);
+
 bool lp_conn_greeted(const lp_conn *conn);
+struct timespec;
+/* When the frame being handled was read (CLOCK_MONOTONIC): the start of the read callback
+ * that cut it, so the frames of one batch share one clock read; outside it, now. */
+void lp_conn_frame_time(const lp_conn *conn, struct timespec *out);
 void lp_conn_set_greeted(lp_conn *conn);
 const char *lp_conn_peer(const lp_conn *conn);
 /* The connection's token memo (see lp_auth.h). */

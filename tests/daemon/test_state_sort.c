@@ -94,3 +94,50 @@ Test(state_sort, key_version_changes_with_the_keys_and_only_with_them) {
   lp_state_free(&state);
   lp_state_free(&other);
 }
+
+/* lp_state_get remembers where it found a key (lp_state.c): whatever moved since, in this
+ * state or in another one, it returns the value under the key asked for, or NULL. */
+Test(state_sort, lp_state_get_finds_each_key_after_inserts_removals_and_in_another_state) {
+  enum { KEYS = 3000 };
+  lp_state first, second;
+  lp_state_init(&first);
+  lp_state_init(&second);
+  char key[32];
+  for (int i = 0; i < KEYS; i += 2) { /* even keys only: the odd ones are inserted between them */
+    snprintf(key, sizeof key, "S1/p%05d", i);
+    lp_state_put(&first, LP_KIND_TRAINING, key, training_named(key));
+  }
+  snprintf(key, sizeof key, "S1/p%05d", 0);
+  lp_state_put(&second, LP_KIND_TRAINING, key, training_named("other"));
+  for (int round = 0; round < 3; round++) {
+    for (int i = 0; i < KEYS; i++) {
+      snprintf(key, sizeof key, "S1/p%05d", i);
+      const Leerplek__V1__Training *found = lp_state_get(&first, LP_KIND_TRAINING, key);
+      bool present = i % 2 == 0 ? (round < 2 || i % 4 != 0) : round >= 1;
+      if (!present) {
+        cr_assert_null(found, "round %d: %s should be absent", round, key);
+        continue;
+      }
+      cr_assert_not_null(found, "round %d: %s not found", round, key);
+      cr_assert_str_eq(found->code, key);
+      /* The other state holds one key, at another place: never first's value. */
+      const Leerplek__V1__Training *other = lp_state_get(&second, LP_KIND_TRAINING, key);
+      if (i == 0)
+        cr_assert(other && strcmp(other->name, "") == 0 && strcmp(other->code, "other") == 0);
+      else
+        cr_assert_null(other, "second state: %s", key);
+    }
+    if (round == 0) /* every odd key inserted: the even ones all move */
+      for (int i = 1; i < KEYS; i += 2) {
+        snprintf(key, sizeof key, "S1/p%05d", i);
+        lp_state_put(&first, LP_KIND_TRAINING, key, training_named(key));
+      }
+    if (round == 1) /* every fourth key removed: the rest move back */
+      for (int i = 0; i < KEYS; i += 4) {
+        snprintf(key, sizeof key, "S1/p%05d", i);
+        lp_state_remove(&first, LP_KIND_TRAINING, key);
+      }
+  }
+  lp_state_free(&first);
+  lp_state_free(&second);
+}
