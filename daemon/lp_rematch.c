@@ -37,8 +37,8 @@
 /* What the previous applied rematch left for the next one's warm start, by stable ids. */
 typedef struct warm_memory {
   size_t pupil_count;
-  char **pupil_keys;    /* sorted (the snapshot walks the sorted placement map) */
-  char **pupil_vacancy; /* its vacancy id, NULL when unplaced */
+  char **pupil_keys;      /* sorted (the snapshot walks the sorted placement map) */
+  int32_t *pupil_vacancy; /* its vacancy's index in vacancy_ids, -1 when unplaced */
   size_t vacancy_count;
   char **vacancy_ids; /* sorted */
   int64_t *vacancy_price;
@@ -101,8 +101,21 @@ static long strings_index(char *const *keys, size_t count, const char *key) {
   return -1;
 }
 
+/* For each key of now (sorted, distinct) its index in before (sorted, distinct) or -1: one merge
+ * of the two lists, a strcmp per step, instead of a binary search per key. Only equal keys are
+ * matched, so a list out of order could lose matches (those pupils would count as new), never
+ * match wrongly. */
+static void match_sorted(char *const *now, size_t now_count, char *const *before, size_t before_count, int32_t *same) {
+  size_t b = 0;
+  for (size_t n = 0; n < now_count; n++) {
+    int order = 1;
+    while (b < before_count && (order = strcmp(before[b], now[n])) < 0) b++;
+    same[n] = b < before_count && order == 0 ? (int32_t)b : -1;
+  }
+}
+
 static void warm_free(warm_memory *warm) {
-  for (size_t i = 0; i < warm->pupil_count; i++) free(warm->pupil_keys[i]), free(warm->pupil_vacancy[i]);
+  for (size_t i = 0; i < warm->pupil_count; i++) free(warm->pupil_keys[i]);
   for (size_t j = 0; j < warm->vacancy_count; j++) free(warm->vacancy_ids[j]);
   free(warm->pupil_keys);
   free(warm->pupil_vacancy);
@@ -424,48 +437,60 @@ static bool snapshot_slice(snapshot_walk *walk, bool whole) {
 
 /* ---- the worker ------------------------------------------------------------------------ */
 
-/* The previous result re-indexed to this snapshot's pupils and vacancies (by stable ids). */
-static void build_warm(const warm_memory *warm, const job *job, int32_t *vacancy_of_pupil, int64_t *vacancy_price) {
+/* This snapshot's pupils and vacancies matched to the previous rematch's by stable ids. */
+typedef struct {
+  int32_t *same_pupil;   /* [job pupil] -> the previous pupil, -1 when new */
+  int32_t *same_vacancy; /* [job vacancy] -> the previous vacancy, -1 when new */
+} warm_match;
+
+static void warm_match_build(const warm_memory *warm, const job *job, warm_match *match) {
+  match->same_pupil = lp_malloc(((size_t)job->pupil_count + 1) * sizeof *match->same_pupil);
+  match->same_vacancy = lp_malloc(((size_t)job->vacancy_count + 1) * sizeof *match->same_vacancy);
+  char **pupil_keys = lp_malloc(((size_t)job->pupil_count + 1) * sizeof *pupil_keys);
+  for (int32_t i = 0; i < job->pupil_count; i++) pupil_keys[i] = job->meta[i].key;
+  match_sorted(pupil_keys, (size_t)job->pupil_count, warm->pupil_keys, warm->pupil_count, match->same_pupil);
+  free(pupil_keys);
+  match_sorted(job->vacancy_ids, (size_t)job->vacancy_count, warm->vacancy_ids, warm->vacancy_count,
+               match->same_vacancy);
+}
+
+/* The previous result re-indexed to this snapshot's pupils and vacancies. */
+static void build_warm(const warm_memory *warm, const job *job, const warm_match *match, int32_t *vacancy_of_pupil,
+                       int64_t *vacancy_price) {
+  /* The previous vacancies' indices now (-1: gone). */
+  int32_t *vacancy_now = lp_malloc((warm->vacancy_count + 1) * sizeof *vacancy_now);
+  for (size_t v = 0; v < warm->vacancy_count; v++) vacancy_now[v] = -1;
   for (int32_t j = 0; j < job->vacancy_count; j++) {
-    long prev = strings_index(warm->vacancy_ids, warm->vacancy_count, job->vacancy_ids[j]);
+    int32_t prev = match->same_vacancy[j];
     vacancy_price[j] = prev >= 0 ? warm->vacancy_price[prev] : 0;
+    if (prev >= 0) vacancy_now[prev] = j;
   }
   for (int32_t i = 0; i < job->pupil_count; i++) {
-    long prev = strings_index(warm->pupil_keys, warm->pupil_count, job->meta[i].key);
+    int32_t prev = match->same_pupil[i];
     if (prev < 0) {
       vacancy_of_pupil[i] = MATCHER_UNKNOWN;
-    } else if (!warm->pupil_vacancy[prev]) {
+    } else if (warm->pupil_vacancy[prev] < 0) {
       vacancy_of_pupil[i] = MATCHER_UNPLACED;
     } else {
-      long j = strings_index(job->vacancy_ids, (size_t)job->vacancy_count, warm->pupil_vacancy[prev]);
-      vacancy_of_pupil[i] = j >= 0 ? (int32_t)j : MATCHER_UNKNOWN;
+      int32_t j = vacancy_now[warm->pupil_vacancy[prev]];
+      vacancy_of_pupil[i] = j >= 0 ? j : MATCHER_UNKNOWN;
     }
   }
+  free(vacancy_now);
 }
 
 /* The previous rematch's problem for eligibility_build_in_place, with this snapshot's pupils
  * and vacancies matched to its by stable ids (arrays owned by the caller) and the warm start's
  * previous placements (build_warm's, or NULL), which spare the matcher checking the pupils whose
  * costs changed only by a proposal; false when there is none. */
-static bool previous_problem(const warm_memory *warm, const job *job, const int32_t *warm_vacancy,
+static bool previous_problem(const warm_memory *warm, const warm_match *match, const int32_t *warm_vacancy,
                              eligibility_previous *previous) {
   if (!warm->pairs) return false;
-  int32_t *same_pupil = lp_malloc(((size_t)job->pupil_count + 1) * sizeof *same_pupil);
-  int32_t *same_vacancy = lp_malloc(((size_t)job->vacancy_count + 1) * sizeof *same_vacancy);
-  for (int32_t i = 0; i < job->pupil_count; i++)
-    same_pupil[i] = (int32_t)strings_index(warm->pupil_keys, warm->pupil_count, job->meta[i].key);
-  for (int32_t j = 0; j < job->vacancy_count; j++)
-    same_vacancy[j] = (int32_t)strings_index(warm->vacancy_ids, warm->vacancy_count, job->vacancy_ids[j]);
-  *previous = (eligibility_previous){warm->pupils,
-                                     (int32_t)warm->pupil_count,
-                                     warm->vacancies,
-                                     (int32_t)warm->vacancy_count,
-                                     warm->weights,
-                                     warm->pairs,
-                                     warm->pair_distance_m,
-                                     warm->pair_count,
-                                     same_pupil,
-                                     same_vacancy,
+  *previous = (eligibility_previous){warm->pupils,          (int32_t)warm->pupil_count,
+                                     warm->vacancies,       (int32_t)warm->vacancy_count,
+                                     warm->weights,         warm->pairs,
+                                     warm->pair_distance_m, warm->pair_count,
+                                     match->same_pupil,     match->same_vacancy,
                                      warm_vacancy};
   return true;
 }
@@ -478,13 +503,15 @@ static void *worker_main(void *arg) {
   /* The previous result by this snapshot's indices, for the build's change marks and the solve. */
   int32_t *warm_vacancy_of = NULL;
   int64_t *warm_price = NULL;
+  warm_match match = {NULL, NULL};
   if (rematch->warm.pupil_count || rematch->warm.vacancy_count) {
+    warm_match_build(&rematch->warm, job, &match);
     warm_vacancy_of = lp_calloc((size_t)job->pupil_count + 1, sizeof *warm_vacancy_of);
     warm_price = lp_calloc((size_t)job->vacancy_count + 1, sizeof *warm_price);
-    build_warm(&rematch->warm, job, warm_vacancy_of, warm_price);
+    build_warm(&rematch->warm, job, &match, warm_vacancy_of, warm_price);
   }
   eligibility_previous previous;
-  bool reusing = previous_problem(&rematch->warm, job, warm_vacancy_of, &previous);
+  bool reusing = match.same_pupil && previous_problem(&rematch->warm, &match, warm_vacancy_of, &previous);
   if (reusing && !job->dry_run) {
     /* The build rewrites the previous rematch's pairs in place (a small change then costs the rows
      * it changes, not a copy of every pair) and owns them from here whatever its status: the
@@ -503,7 +530,7 @@ static void *worker_main(void *arg) {
     job->status = eligibility_build(job->pupils, job->pupil_count, job->vacancies, job->vacancy_count, &job->weights,
                                     &job->problem, &error);
   }
-  if (reusing) free((void *)previous.same_pupil), free((void *)previous.same_vacancy);
+  free(match.same_pupil), free(match.same_vacancy);
   /* Found by the build on the way (NULL when cold: every pupil is checked); the problem owns it. */
   const uint8_t *pupil_changed = job->problem.pupil_changed;
   long long t1 = now_us();
@@ -866,7 +893,7 @@ static void epoch_applied(lp_rematch *rematch, job *job) {
   /* Keep this solution for tomorrow's warm start, by stable ids. */
   warm_memory warm = {0};
   warm.pupil_keys = lp_calloc((size_t)job->pupil_count + 1, sizeof(char *));
-  warm.pupil_vacancy = lp_calloc((size_t)job->pupil_count + 1, sizeof(char *));
+  warm.pupil_vacancy = lp_calloc((size_t)job->pupil_count + 1, sizeof *warm.pupil_vacancy);
   warm.vacancy_ids = job->vacancy_ids;
   warm.vacancy_price = job->solution.vacancy_price;
   warm.vacancy_count = (size_t)job->vacancy_count;
@@ -875,7 +902,7 @@ static void epoch_applied(lp_rematch *rematch, job *job) {
     int32_t to = job->solution.vacancy_of_pupil[i];
     warm.pupil_keys[i] = job->meta[i].key;
     job->meta[i].key = NULL;
-    warm.pupil_vacancy[i] = to >= 0 ? lp_strdup(job->vacancy_ids[to]) : NULL;
+    warm.pupil_vacancy[i] = to >= 0 ? to : -1;
   }
   job->vacancy_ids = NULL;
   job->solution.vacancy_price = NULL;
