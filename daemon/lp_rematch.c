@@ -226,6 +226,11 @@ typedef struct snapshot_walk {
   int phase;                            /* 0 vacancies, 1 pupils, 2 done */
   char *after;                          /* the last key copied in this phase, NULL before the first */
   uint64_t company_keys, training_keys; /* the maps' key_version at the first slice */
+  lp_rules_lookups lookups;             /* hash indices of companies, locations, trainings */
+  /* The vacancy map's key_version through the whole vacancy phase (0 when it moved): while it
+   * holds, a vacancy's rank in the map is its index in the job (every one copied, in order). */
+  uint64_t vacancy_keys;
+  lp_map_key_index vacancy_ranks;
   size_t pupil_capacity, vacancy_capacity;
   int32_t **pool_blocks; /* the company lists of the pupils, one block per slice */
   size_t pool_block_count;
@@ -245,6 +250,8 @@ static void walk_reset(snapshot_walk *walk) {
 static void walk_free(snapshot_walk *walk) {
   if (!walk) return;
   walk_reset(walk);
+  lp_rules_lookups_free(&walk->lookups);
+  lp_map_key_index_free(&walk->vacancy_ranks);
   if (walk->step) event_free(walk->step);
   free(walk);
 }
@@ -257,6 +264,7 @@ static void walk_begin(snapshot_walk *walk) {
   walk->company_keys = state->maps[LP_KIND_COMPANY].key_version;
   walk->training_keys = trainings->key_version;
   walk->phase = 0;
+  walk->vacancy_keys = state->maps[LP_KIND_VACANCY].key_version;
   walk->pupil_capacity = state->maps[LP_KIND_PLACEMENT].count + 1;
   walk->vacancy_capacity = state->maps[LP_KIND_VACANCY].count + 1;
   job->pupil_count = job->vacancy_count = 0;
@@ -298,7 +306,7 @@ static bool copy_vacancy(snapshot_walk *walk, const Leerplek__V1__Vacancy *vacan
   int32_t j = job->vacancy_count++;
   job->vacancy_ids[j] = lp_strdup(vacancy->id);
   job->vacancy_revision[j] = vacancy->revision;
-  lp_rules_vacancy(&walk->rematch->daemon->state, vacancy, &job->vacancies[j]);
+  lp_rules_vacancy(&walk->rematch->daemon->state, &walk->lookups, vacancy, &job->vacancies[j]);
   return true;
 }
 
@@ -313,7 +321,13 @@ static size_t copy_pupil(snapshot_walk *walk, const char *key, const Leerplek__V
   bool fixed = placement->state == PSTATE(ACCEPTED) || placement->state == PSTATE(AGREEMENT) ||
                (placement->state == PSTATE(PROPOSED) && placement->pinned);
   bool holds = placement->offer && placement->proposal_id;
-  long current = holds ? strings_index(job->vacancy_ids, (size_t)job->vacancy_count, placement->offer->vacancy_id) : -1;
+  long current = -1;
+  if (holds) {
+    const lp_map *vacancies = &state->maps[LP_KIND_VACANCY];
+    current = walk->vacancy_keys != 0 && vacancies->key_version == walk->vacancy_keys
+                  ? lp_map_key_index_find(&walk->vacancy_ranks, vacancies, placement->offer->vacancy_id)
+                  : strings_index(job->vacancy_ids, (size_t)job->vacancy_count, placement->offer->vacancy_id);
+  }
   /* Its vacancy came after the vacancies were copied: the next rematch sees the pair. */
   if (holds && current < 0 && lp_state_get(state, LP_KIND_VACANCY, placement->offer->vacancy_id)) return 0;
   /* A fixed pair whose vacancy is gone or closed holds no seat the rematch could give away. */
@@ -407,6 +421,8 @@ static bool snapshot_slice(snapshot_walk *walk, bool whole) {
     walk->after = k > 0 && k < vacancies->count ? lp_strdup(vacancies->entries[k - 1].key) : NULL;
     if (k < vacancies->count) return false;
     walk->phase = 1;
+    if (vacancies->key_version != walk->vacancy_keys || (size_t)job->vacancy_count != vacancies->count)
+      walk->vacancy_keys = 0;
     walk->after = NULL;
   }
   const lp_map *placements = &state->maps[LP_KIND_PLACEMENT], *pupils = &state->maps[LP_KIND_PUPIL];

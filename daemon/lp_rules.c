@@ -19,14 +19,29 @@ static int32_t training_index(const lp_state *state, const char *code, int32_t u
   return index >= 0 ? (int32_t)index : unknown;
 }
 
-void lp_rules_vacancy(const lp_state *state, const Leerplek__V1__Vacancy *vacancy, eligibility_vacancy *out) {
-  const Leerplek__V1__Location *location = lp_state_get(state, LP_KIND_LOCATION, vacancy->location_id);
+void lp_rules_lookups_free(lp_rules_lookups *lookups) {
+  lp_map_key_index_free(&lookups->companies);
+  lp_map_key_index_free(&lookups->locations);
+  lp_map_key_index_free(&lookups->trainings);
+}
+
+/* The rank of key in the kind's map, through lookups' index when there is one. */
+static long rank_of(const lp_state *state, lp_map_key_index *index, enum lp_kind kind, const char *key) {
+  return index ? lp_map_key_index_find(index, &state->maps[kind], key) : lp_map_index(&state->maps[kind], key);
+}
+
+void lp_rules_vacancy(const lp_state *state, lp_rules_lookups *lookups, const Leerplek__V1__Vacancy *vacancy,
+                      eligibility_vacancy *out) {
+  long location_index = rank_of(state, lookups ? &lookups->locations : NULL, LP_KIND_LOCATION, vacancy->location_id);
+  const Leerplek__V1__Location *location =
+      location_index >= 0 ? state->maps[LP_KIND_LOCATION].entries[location_index].value : NULL;
   /* One search gives both the company's rank (eligibility's index) and its record. */
-  long company_index = lp_map_index(&state->maps[LP_KIND_COMPANY], vacancy->company_id);
+  long company_index = rank_of(state, lookups ? &lookups->companies : NULL, LP_KIND_COMPANY, vacancy->company_id);
   const Leerplek__V1__Company *company =
       company_index >= 0 ? state->maps[LP_KIND_COMPANY].entries[company_index].value : NULL;
   memset(out, 0, sizeof *out);
-  out->training = training_index(state, vacancy->training_code, -3);
+  long training = rank_of(state, lookups ? &lookups->trainings : NULL, LP_KIND_TRAINING, vacancy->training_code);
+  out->training = training >= 0 ? (int32_t)training : -3;
   out->company = (int32_t)company_index;
   for (size_t t = 0; company && t < company->n_recognised_training_codes; t++)
     if (strcmp(company->recognised_training_codes[t], vacancy->training_code) == 0) out->recognised = 1;
@@ -134,7 +149,7 @@ eligibility_reason lp_rules_judge(const lp_state *state, const lp_config *config
   eligibility_vacancy judged_vacancy;
   eligibility_weights weights;
   lp_rules_pupil(state, pupil, NULL, 0, company_slots, &judged_pupil);
-  lp_rules_vacancy(state, vacancy, &judged_vacancy);
+  lp_rules_vacancy(state, NULL, vacancy, &judged_vacancy);
   lp_config_rule_weights(config, &weights);
   eligibility_reason reason = eligibility_failed_rule(&judged_pupil, &judged_vacancy, &weights);
   if (company_slots != stack_slots) free(company_slots);

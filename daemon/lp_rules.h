@@ -15,8 +15,17 @@
 #include "lp_config.h"
 #include "lp_state.h"
 
-/* The vacancy as the rules see it: closed when its location is gone or has no point. */
-void lp_rules_vacancy(const lp_state *state, const Leerplek__V1__Vacancy *vacancy, eligibility_vacancy *out);
+/* Hash indices for the lookups of many lp_rules_vacancy calls in a row (a rematch's snapshot);
+ * zero-initialise, free with lp_rules_lookups_free. */
+typedef struct lp_rules_lookups {
+  lp_map_key_index companies, locations, trainings;
+} lp_rules_lookups;
+void lp_rules_lookups_free(lp_rules_lookups *lookups);
+
+/* The vacancy as the rules see it: closed when its location is gone or has no point. lookups:
+ * NULL, or the caller's hash indices (the same answer, faster over many vacancies). */
+void lp_rules_vacancy(const lp_state *state, lp_rules_lookups *lookups, const Leerplek__V1__Vacancy *vacancy,
+                      eligibility_vacancy *out);
 
 /* How many company slots lp_rules_pupil may fill for this pupil. */
 size_t lp_rules_company_slots(const Leerplek__V1__Pupil *pupil);

@@ -294,6 +294,35 @@ void lp_state_remove_range(lp_state *state, enum lp_kind kind, size_t first, siz
   lp_map_keys_changed(map);
 }
 
+void lp_map_key_index_free(lp_map_key_index *index) {
+  free(index->slots);
+  memset(index, 0, sizeof *index);
+}
+
+static void key_index_build(lp_map_key_index *index, const lp_map *map) {
+  size_t capacity = 16;
+  while (capacity < map->count * 2) capacity *= 2;
+  free(index->slots);
+  index->slots = lp_malloc(capacity * sizeof *index->slots);
+  memset(index->slots, 0xFF, capacity * sizeof *index->slots); /* every slot -1 */
+  index->mask = capacity - 1;
+  for (size_t rank = 0; rank < map->count; rank++) {
+    size_t slot = key_hash(map->entries[rank].key) & index->mask;
+    while (index->slots[slot] >= 0) slot = (slot + 1) & index->mask;
+    index->slots[slot] = (int32_t)rank;
+  }
+  index->key_version = map->key_version;
+}
+
+long lp_map_key_index_find(lp_map_key_index *index, const lp_map *map, const char *key) {
+  /* Ranks are int32: a map beyond that (never in practice) is searched as ever. */
+  if (map->count == 0 || map->count > INT32_MAX) return lp_map_index(map, key);
+  if (!index->slots || index->key_version != map->key_version) key_index_build(index, map);
+  for (size_t slot = key_hash(key) & index->mask; index->slots[slot] >= 0; slot = (slot + 1) & index->mask)
+    if (strcmp(map->entries[index->slots[slot]].key, key) == 0) return index->slots[slot];
+  return -1;
+}
+
 long lp_map_index(const lp_map *map, const char *key) {
   bool found = false;
   size_t index = search(map, key, &found);

@@ -104,6 +104,20 @@ long lp_map_index(const lp_map *map, const char *key);
 /* Index of the first entry whose key is greater than after (0 when after is NULL or ""). */
 size_t lp_map_after(const lp_map *map, const char *after);
 
+/* A hash index of a map's keys, for a reader that looks up many keys while they hold (a
+ * rematch's snapshot: a vacancy's company, location and training): one hash and one strcmp
+ * instead of a binary search of strcmps over keys with long common prefixes. It holds ranks,
+ * so a lookup rebuilds it when the map's key_version moved; values are read from the map.
+ * Zero-initialise; free with lp_map_key_index_free. */
+typedef struct lp_map_key_index {
+  int32_t *slots; /* ranks, -1 empty */
+  size_t mask;
+  uint64_t key_version;
+} lp_map_key_index;
+/* As lp_map_index (the key's rank, or -1), through index. */
+long lp_map_key_index_find(lp_map_key_index *index, const lp_map *map, const char *key);
+void lp_map_key_index_free(lp_map_key_index *index);
+
 void lp_token_free(void *value);
 
 #endif

@@ -142,8 +142,10 @@ Test(rules, the_rematch_and_the_proposal_checks_judge_every_pair_alike) {
     int32_t slots[40][6];
     for (size_t i = 0; i < pupils->count; i++)
       lp_rules_pupil(&state, pupils->entries[i].value, NULL, 0, slots[i], &judged_pupils[i]);
+    lp_rules_lookups lookups = {0};
     for (size_t j = 0; j < vacancies->count; j++)
-      lp_rules_vacancy(&state, vacancies->entries[j].value, &judged_vacancies[j]);
+      lp_rules_vacancy(&state, &lookups, vacancies->entries[j].value, &judged_vacancies[j]);
+    lp_rules_lookups_free(&lookups);
     eligibility_problem problem;
     matcher_error error = {{0}};
     cr_assert_eq(eligibility_build(judged_pupils, (int32_t)pupils->count, judged_vacancies, (int32_t)vacancies->count,

@@ -141,3 +141,38 @@ Test(state_sort, lp_state_get_finds_each_key_after_inserts_removals_and_in_anoth
   lp_state_free(&first);
   lp_state_free(&second);
 }
+
+/* lp_map_key_index_find answers as lp_map_index (the rank, or -1) for every key, present or
+ * absent, while keys are inserted and removed between lookups (it rebuilds on key_version),
+ * and for an empty map. */
+Test(state_sort, a_key_index_gives_the_ranks_of_lp_map_index_across_key_changes) {
+  enum { KEYS = 2000 };
+  lp_state state;
+  lp_state_init(&state);
+  lp_map_key_index index = {0};
+  const lp_map *map = &state.maps[LP_KIND_TRAINING];
+  char key[32];
+  cr_assert_eq(lp_map_key_index_find(&index, map, "absent"), -1, "an empty map has no keys");
+  for (int i = 0; i < KEYS; i += 3) {
+    snprintf(key, sizeof key, "TR-%05d", i);
+    lp_state_put(&state, LP_KIND_TRAINING, key, training_named(key));
+  }
+  for (int round = 0; round < 3; round++) {
+    for (int i = 0; i < KEYS; i++) {
+      snprintf(key, sizeof key, "TR-%05d", i);
+      long expected = lp_map_index(map, key), found = lp_map_key_index_find(&index, map, key);
+      cr_assert_eq(found, expected, "round %d: %s at %ld by the index, %ld by the map", round, key, found, expected);
+    }
+    for (int i = 1; i < KEYS; i += 7) { /* new keys between the old ones, and some old ones gone */
+      snprintf(key, sizeof key, "TR-%05d", i);
+      if (round % 2 == 0)
+        lp_state_put(&state, LP_KIND_TRAINING, key, training_named(key));
+      else
+        lp_state_remove(&state, LP_KIND_TRAINING, key);
+    }
+    snprintf(key, sizeof key, "TR-%05d", round * 3);
+    lp_state_remove(&state, LP_KIND_TRAINING, key);
+  }
+  lp_map_key_index_free(&index);
+  lp_state_free(&state);
+}
