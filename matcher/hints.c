@@ -443,21 +443,34 @@ static int places_pupil(hint_search *s, int32_t pupil, int32_t seats, matcher_er
   return placed;
 }
 
-/* The fewest seats that place the pupil (0: none up to the bound), -1 on a solver error. */
+/* The fewest seats that place the pupil (0: none up to the bound), -1 on a solver error.
+ *
+ * With one seat more than the pupils eligible for the place whose claim on it is at least as
+ * strong (placed elsewhere now or not), the pupil is placed in every optimum: otherwise one of
+ * the seats would be free or held by a weaker claim, which no optimum allows (the top of
+ * eligibility.h). So a solve with that many seats can only say yes, and is not run; it still
+ * counts against the budget as if it had been, so that which pupils get checked stays what the
+ * solves alone would make it. A pupil whose claim on the place is the strongest of all is
+ * placed by one seat, without a solve. */
 static int32_t fewest_seats(hint_search *s, int32_t pupil, const eligibility_vacancy *place, matcher_error *error) {
-  int result = places_pupil(s, pupil, 1, error);
-  if (result != 0) return result;
-  /* With one seat more than the pupils eligible for the place whose claim on it is at least
-   * as strong (placed elsewhere now or not), the pupil is placed: otherwise one of the seats
-   * would be free or held by a weaker claim, which no optimum allows. */
   eligibility_claim mine = eligibility_claim_on(&s->pupils[pupil], place);
-  int32_t high = 1;
+  int32_t surely_placing = 1;
   for (int32_t k = 0; k < s->eligible_count; k++) {
     int32_t other = s->eligible[k];
-    if (other != pupil && eligibility_compare_claims(eligibility_claim_on(&s->pupils[other], place), mine) >= 0) high++;
+    if (other != pupil && eligibility_compare_claims(eligibility_claim_on(&s->pupils[other], place), mine) >= 0)
+      surely_placing++;
   }
-  if (high > HINT_SEATS_MAX) high = HINT_SEATS_MAX;
-  if (high <= 1 || (result = places_pupil(s, pupil, high, error)) != 1) return result < 0 ? -1 : 0;
+  if (surely_placing == 1) {
+    s->pairs_built += s->pair_count;
+    return 1;
+  }
+  int result = places_pupil(s, pupil, 1, error);
+  if (result != 0) return result;
+  int32_t high = surely_placing > HINT_SEATS_MAX ? HINT_SEATS_MAX : surely_placing;
+  if (high == surely_placing)
+    s->pairs_built += s->pair_count;
+  else if ((result = places_pupil(s, pupil, high, error)) != 1)
+    return result < 0 ? -1 : 0;
   int32_t low = 2;
   while (low < high) {
     int32_t middle = low + (high - low) / 2;
