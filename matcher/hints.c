@@ -8,7 +8,9 @@
  * usually one neighbourhood of it), and adding a vacancy joins only the components of the
  * pupils eligible for it. Components share no pupil and no seat, so the optimum elsewhere
  * stays as it was, and solving the touched components with the new vacancy gives exactly the
- * changed problem's optimum there. The check is a cold solve: where claims tie (equal
+ * changed problem's optimum there. The components are found for the checked pupil's training
+ * alone (prepare_training), from the rows of its pupils: an explanation costs the trainings of
+ * the unplaced, not a pass over every pair. The check is a cold solve: where claims tie (equal
  * penalties and costs, common with the rulebook's levels), which pupil is placed depends on the
  * path the solver takes, and only a cold solve of the components, their ids in the same
  * order, takes the path a cold solve of the whole changed problem takes there (a warm start
