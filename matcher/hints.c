@@ -8,7 +8,9 @@
  * usually one neighbourhood of it), and adding a vacancy joins only the components of the
  * pupils eligible for it. Components share no pupil and no seat, so the optimum elsewhere
  * stays as it was, and solving the touched components with the new vacancy gives exactly the
- * changed problem's optimum there. The check is a cold solve: where claims tie (equal
+ * changed problem's optimum there. The components are found for the checked pupil's training
+ * alone (prepare_training), from the rows of its pupils: an explanation costs the trainings of
+ * the unplaced, not a pass over every pair. The check is a cold solve: where claims tie (equal
  * penalties and costs, common with the rulebook's levels), which pupil is placed depends on the
  * path the solver takes, and only a cold solve of the components, their ids in the same
  * order, takes the path a cold solve of the whole changed problem takes there (a warm start
@@ -68,16 +70,29 @@ typedef struct {
   int32_t vacancy_count;
   const eligibility_weights *weights;
   const eligibility_problem *built;
-  int32_t *parent;       /* union-find over nodes: pupils 0..N-1, then vacancies N..N+M-1 */
-  int32_t *member_start; /* [N+M+1]: the nodes of the component rooted at r ... */
-  int32_t *members;      /* ... are members[member_start[r] .. member_start[r + 1]), ascending */
-  int64_t *row_start;    /* [N+1]: pupil i's pairs in built->pairs */
-  int32_t *by_training;  /* pupils that are not fixed, by (training, index) */
+  int32_t *parent; /* union-find over nodes: pupils 0..N-1, then vacancies N..N+M-1 */
+  /* The nodes of the component rooted at r are members[member_begin[r] .. member_end[r]),
+   * ascending; set for the components of the trainings prepared so far (prepare_training). */
+  int32_t *member_begin, *member_end;
+  int32_t *members;
+  int32_t member_count;
+  int64_t *row_begin, *row_end; /* pupil i's pairs in built->pairs, once its training is prepared */
+  /* The pupils that are not fixed, of the one training prepared last (by index): the ones
+   * find_eligible tries; prepared_training says which, has_prepared whether any. */
+  int32_t *by_training;
   int32_t by_training_count;
-  int32_t *pupil_local;   /* [N] global -> local, -1 */
-  int32_t *vacancy_local; /* [M] */
-  uint8_t *eligible_mark; /* [N] eligible for the new vacancy */
-  uint8_t *root_taken;    /* [N+M] */
+  int32_t prepared_training;
+  int has_prepared;
+  int32_t *trainings_done; /* the trainings whose components are known */
+  int32_t trainings_done_count;
+  int32_t *fixed_start;      /* [M+2]: fixed_by_vacancy[fixed_start[j] .. fixed_start[j + 1]) are */
+  int32_t *fixed_by_vacancy; /* the fixed pupils whose one pair is vacancy j */
+  int whole;                 /* components found over every pair at once (a fixed pupil with
+                              * other than one pair: components may cross trainings) */
+  int32_t *pupil_local;      /* [N] global -> local, -1 */
+  int32_t *vacancy_local;    /* [M] */
+  uint8_t *eligible_mark;    /* [N] eligible for the new vacancy */
+  uint8_t *root_taken;       /* [N+M] */
   int32_t *roots, *local_pupils, *local_vacancies, *eligible;
   int32_t root_count, local_pupil_count, local_vacancy_count, eligible_count;
   /* The local problem. */
@@ -111,12 +126,6 @@ typedef struct {
   int32_t pupil;
 } sort_entry;
 
-static int compare_by_training(const void *a, const void *b) {
-  const sort_entry *x = a, *y = b;
-  if (x->training != y->training) return x->training < y->training ? -1 : 1;
-  return (x->pupil > y->pupil) - (x->pupil < y->pupil);
-}
-
 /* Strongest claim first, then index: the waiting list's order. */
 static int compare_waiting(const void *a, const void *b) {
   const sort_entry *x = a, *y = b;
@@ -135,10 +144,15 @@ static void sort_pupils(const eligibility_pupil *all, int32_t *pupils, int32_t c
 
 static void search_free(hint_search *s) {
   free(s->parent);
-  free(s->member_start);
+  free(s->member_begin);
+  free(s->member_end);
   free(s->members);
-  free(s->row_start);
+  free(s->row_begin);
+  free(s->row_end);
   free(s->by_training);
+  free(s->trainings_done);
+  free(s->fixed_start);
+  free(s->fixed_by_vacancy);
   free(s->pupil_local);
   free(s->vacancy_local);
   free(s->eligible_mark);
@@ -153,13 +167,92 @@ static void search_free(hint_search *s) {
   free(s->seats);
 }
 
+/* The first pair of pupil i (the pairs are grouped by pupil, ascending). */
+static int64_t first_pair_of(const matcher_problem *problem, int32_t pupil) {
+  int64_t low = 0, high = problem->pair_count;
+  while (low < high) {
+    int64_t middle = low + (high - low) / 2;
+    if (problem->pairs[middle].pupil < pupil)
+      low = middle + 1;
+    else
+      high = middle;
+  }
+  return low;
+}
+
+static void find_row(hint_search *s, int32_t pupil) {
+  const matcher_problem *problem = &s->built->problem;
+  int64_t begin = first_pair_of(problem, pupil), end = begin;
+  while (end < problem->pair_count && problem->pairs[end].pupil == pupil) end++;
+  s->row_begin[pupil] = begin;
+  s->row_end[pupil] = end;
+}
+
+static void join(hint_search *s, int32_t a, int32_t b) {
+  a = find_root(s->parent, a);
+  b = find_root(s->parent, b);
+  if (a != b) s->parent[a > b ? a : b] = a > b ? b : a;
+}
+
+/* Lists the members of each component among nodes[0..count) (each node of a component in it
+ * exactly once), ascending, into members; nodes is reordered. */
+static void list_members(hint_search *s, int32_t *nodes, int32_t count) {
+  for (int32_t k = 0; k < count; k++) {
+    int32_t root = find_root(s->parent, nodes[k]);
+    s->member_end[root] = 0;
+  }
+  for (int32_t k = 0; k < count; k++) s->member_end[find_root(s->parent, nodes[k])]++;
+  for (int32_t k = 0; k < count; k++) {
+    int32_t root = find_root(s->parent, nodes[k]);
+    if (s->member_begin[root] >= 0) continue;
+    int32_t size = s->member_end[root];
+    s->member_begin[root] = s->member_count;
+    s->member_end[root] = s->member_count;
+    s->member_count += size;
+  }
+  /* Ascending within each component: place the nodes in ascending order. */
+  qsort(nodes, (size_t)count, sizeof *nodes, compare_int32);
+  for (int32_t k = 0; k < count; k++) s->members[s->member_end[find_root(s->parent, nodes[k])]++] = nodes[k];
+}
+
+/* The components over every pair at once, forgetting any found so far: for networks where a
+ * pair breaks the shape prepare_training relies on. 1, or 0 out of memory. */
+static int search_whole(hint_search *s) {
+  const matcher_problem *problem = &s->built->problem;
+  int32_t nodes = s->pupil_count + s->vacancy_count;
+  s->whole = 1;
+  s->member_count = 0;
+  for (int32_t node = 0; node < nodes; node++) s->parent[node] = node, s->member_begin[node] = -1;
+  int64_t e = 0;
+  for (int32_t i = 0; i < s->pupil_count; i++) {
+    s->row_begin[i] = e;
+    while (e < problem->pair_count && problem->pairs[e].pupil == i)
+      join(s, i, s->pupil_count + problem->pairs[e++].vacancy);
+    s->row_end[i] = e;
+  }
+  int32_t *all = malloc(((size_t)nodes + 1) * sizeof *all);
+  if (!all) return 0;
+  for (int32_t node = 0; node < nodes; node++) all[node] = node;
+  list_members(s, all, nodes);
+  free(all);
+  return 1;
+}
+
+/* What every check needs, in time proportional to the pupils and vacancies (not the pairs): the
+ * fixed pupils by vacancy, and whether each has exactly one pair (the rulebook builds it so;
+ * otherwise the components are found over every pair at once, as they may cross trainings). */
 static int search_init(hint_search *s) {
   size_t pupils = (size_t)s->pupil_count, vacancies = (size_t)s->vacancy_count, nodes = pupils + vacancies;
   s->parent = malloc((nodes + 1) * sizeof *s->parent);
-  s->member_start = calloc(nodes + 2, sizeof *s->member_start);
+  s->member_begin = malloc((nodes + 1) * sizeof *s->member_begin);
+  s->member_end = malloc((nodes + 1) * sizeof *s->member_end);
   s->members = malloc((nodes + 1) * sizeof *s->members);
-  s->row_start = calloc(pupils + 1, sizeof *s->row_start);
+  s->row_begin = malloc((pupils + 1) * sizeof *s->row_begin);
+  s->row_end = malloc((pupils + 1) * sizeof *s->row_end);
   s->by_training = malloc((pupils + 1) * sizeof *s->by_training);
+  s->trainings_done = malloc((pupils + 1) * sizeof *s->trainings_done);
+  s->fixed_start = calloc(vacancies + 2, sizeof *s->fixed_start);
+  s->fixed_by_vacancy = malloc((pupils + 1) * sizeof *s->fixed_by_vacancy);
   s->pupil_local = malloc((pupils + 1) * sizeof *s->pupil_local);
   s->vacancy_local = malloc((vacancies + 1) * sizeof *s->vacancy_local);
   s->eligible_mark = calloc(pupils + 1, 1);
@@ -171,36 +264,84 @@ static int search_init(hint_search *s) {
   s->fixed = malloc((pupils + 1) * sizeof *s->fixed);
   s->penalty = malloc((pupils + 1) * sizeof *s->penalty);
   s->seats = malloc((vacancies + 2) * sizeof *s->seats);
-  if (!s->parent || !s->member_start || !s->members || !s->row_start || !s->by_training || !s->pupil_local ||
+  if (!s->parent || !s->member_begin || !s->member_end || !s->members || !s->row_begin || !s->row_end ||
+      !s->by_training || !s->trainings_done || !s->fixed_start || !s->fixed_by_vacancy || !s->pupil_local ||
       !s->vacancy_local || !s->eligible_mark || !s->root_taken || !s->roots || !s->local_pupils ||
       !s->local_vacancies || !s->eligible || !s->fixed || !s->penalty || !s->seats)
     return 0;
-  for (size_t node = 0; node < nodes; node++) s->parent[node] = (int32_t)node;
-  const matcher_problem *problem = &s->built->problem;
-  for (int64_t e = 0; e < problem->pair_count; e++) {
-    int32_t a = find_root(s->parent, problem->pairs[e].pupil);
-    int32_t b = find_root(s->parent, s->pupil_count + problem->pairs[e].vacancy);
-    if (a != b) s->parent[a > b ? a : b] = a > b ? b : a;
-    s->row_start[problem->pairs[e].pupil + 1]++;
-  }
-  for (size_t i = 0; i < pupils; i++) s->row_start[i + 1] += s->row_start[i];
-  /* Flatten first (every node to its root, ascending order makes one pass enough: a root is
-   * the smallest node of its tree), then count and place the members. */
-  for (size_t node = 0; node < nodes; node++) s->parent[node] = s->parent[s->parent[node]];
-  for (size_t node = 0; node < nodes; node++) s->member_start[s->parent[node] + 2]++;
-  for (size_t node = 0; node < nodes; node++) s->member_start[node + 2] += s->member_start[node + 1];
-  for (size_t node = 0; node < nodes; node++) s->members[s->member_start[s->parent[node] + 1]++] = (int32_t)node;
-  int32_t count = 0;
-  for (int32_t i = 0; i < s->pupil_count; i++) {
-    s->pupil_local[i] = -1;
-    if (s->pupils[i].fixed_vacancy < 0) s->by_training[count++] = i;
-  }
+  for (size_t node = 0; node < nodes; node++) s->parent[node] = (int32_t)node, s->member_begin[node] = -1;
+  for (int32_t i = 0; i < s->pupil_count; i++) s->pupil_local[i] = -1;
   for (int32_t j = 0; j < s->vacancy_count; j++) s->vacancy_local[j] = -1;
-  sort_entry *scratch = malloc((pupils + 1) * sizeof *scratch);
-  if (!scratch) return 0;
-  sort_pupils(s->pupils, s->by_training, count, scratch, compare_by_training);
-  free(scratch);
-  s->by_training_count = count;
+  for (int32_t i = 0; i < s->pupil_count; i++) {
+    if (s->pupils[i].fixed_vacancy < 0) continue;
+    find_row(s, i);
+    const matcher_pair *pairs = s->built->problem.pairs;
+    if (s->row_end[i] - s->row_begin[i] != 1 || pairs[s->row_begin[i]].vacancy != s->pupils[i].fixed_vacancy)
+      s->whole = 1;
+    s->fixed_start[s->pupils[i].fixed_vacancy + 2]++;
+  }
+  for (size_t j = 0; j < vacancies; j++) s->fixed_start[j + 2] += s->fixed_start[j + 1];
+  for (int32_t i = 0; i < s->pupil_count; i++)
+    if (s->pupils[i].fixed_vacancy >= 0) s->fixed_by_vacancy[s->fixed_start[s->pupils[i].fixed_vacancy + 1]++] = i;
+  return !s->whole || search_whole(s);
+}
+
+/* The pupils (not fixed) of the training into by_training, ascending, and, the first time the
+ * training is asked for, the components of those pupils. The pairs of a pupil that is not fixed
+ * all pass the rules, so they join it to vacancies of its own training only; a fixed pupil's
+ * one pair hangs it on its vacancy. So those components hold only that training's pupils that
+ * are not fixed, the vacancies their pairs reach, and the fixed pupils of those vacancies:
+ * found from those rows alone, they are exactly the components of the whole network. 1, or 0
+ * out of memory. */
+static int prepare_training(hint_search *s, int32_t training) {
+  if (s->has_prepared && s->prepared_training == training) return 1;
+  s->by_training_count = 0;
+  for (int32_t i = 0; i < s->pupil_count; i++)
+    if (s->pupils[i].fixed_vacancy < 0 && s->pupils[i].training == training) s->by_training[s->by_training_count++] = i;
+  s->prepared_training = training;
+  s->has_prepared = 1;
+  if (s->whole) return 1;
+  for (int32_t t = 0; t < s->trainings_done_count; t++)
+    if (s->trainings_done[t] == training) return 1;
+  s->trainings_done[s->trainings_done_count++] = training;
+  const matcher_pair *pairs = s->built->problem.pairs;
+  int32_t node_count = 0;
+  int32_t *nodes = malloc(((size_t)s->pupil_count + (size_t)s->vacancy_count + 1) * sizeof *nodes);
+  if (!nodes) return 0;
+  for (int32_t k = 0; k < s->by_training_count; k++) {
+    int32_t i = s->by_training[k];
+    find_row(s, i);
+    nodes[node_count++] = i;
+    for (int64_t e = s->row_begin[i]; e < s->row_end[i]; e++) {
+      int32_t vacancy_node = s->pupil_count + pairs[e].vacancy;
+      if (s->vacancies[pairs[e].vacancy].training != training) {
+        /* A pair across trainings (no build makes one): the components may cross them too. */
+        for (int32_t m = 0; m < node_count; m++)
+          if (nodes[m] >= s->pupil_count) s->root_taken[nodes[m]] = 0;
+        free(nodes);
+        return search_whole(s);
+      }
+      /* A vacancy's first visit lists it (its parent is still its own, and it has no members). */
+      if (s->parent[vacancy_node] == vacancy_node && s->member_begin[vacancy_node] == -1 &&
+          !s->root_taken[vacancy_node]) {
+        s->root_taken[vacancy_node] = 1;
+        nodes[node_count++] = vacancy_node;
+      }
+      join(s, i, vacancy_node);
+    }
+  }
+  int32_t pupil_nodes_and_vacancies = node_count;
+  for (int32_t k = 0; k < pupil_nodes_and_vacancies; k++) {
+    if (nodes[k] < s->pupil_count) continue;
+    int32_t j = nodes[k] - s->pupil_count;
+    s->root_taken[nodes[k]] = 0;
+    for (int32_t f = s->fixed_start[j]; f < s->fixed_start[j + 1]; f++) {
+      nodes[node_count++] = s->fixed_by_vacancy[f];
+      join(s, s->fixed_by_vacancy[f], nodes[k]);
+    }
+  }
+  list_members(s, nodes, node_count);
+  free(nodes);
   return 1;
 }
 
@@ -216,18 +357,11 @@ static int append_local_pair(hint_search *s, int32_t pupil, int32_t vacancy, int
   return 1;
 }
 
-/* The pupils (not fixed) eligible for the new vacancy, into s->eligible (and eligible_mark). */
+/* The pupils (not fixed) eligible for the new vacancy, into s->eligible (and eligible_mark):
+ * among those of its training (prepare_training first). */
 static void find_eligible(hint_search *s, const eligibility_vacancy *place) {
-  int32_t low = 0, high = s->by_training_count, by_training_count = s->by_training_count;
-  while (low < high) {
-    int32_t middle = low + (high - low) / 2;
-    if (s->pupils[s->by_training[middle]].training < place->training)
-      low = middle + 1;
-    else
-      high = middle;
-  }
   s->eligible_count = 0;
-  for (int32_t k = low; k < by_training_count && s->pupils[s->by_training[k]].training == place->training; k++) {
+  for (int32_t k = 0; k < s->by_training_count; k++) {
     int32_t i = s->by_training[k];
     if (eligibility_is_eligible(&s->pupils[i], place, s->weights)) {
       s->eligible[s->eligible_count++] = i;
@@ -246,7 +380,7 @@ static int build_local(hint_search *s, const eligibility_vacancy *place) {
     if (s->root_taken[root]) continue;
     s->root_taken[root] = 1;
     s->roots[s->root_count++] = root;
-    for (int32_t m = s->member_start[root]; m < s->member_start[root + 1]; m++) {
+    for (int32_t m = s->member_begin[root]; m < s->member_end[root]; m++) {
       int32_t node = s->members[m];
       if (node < s->pupil_count)
         s->local_pupils[s->local_pupil_count++] = node;
@@ -267,7 +401,7 @@ static int build_local(hint_search *s, const eligibility_vacancy *place) {
   for (int32_t l = 0; l < s->local_pupil_count; l++) {
     int32_t i = s->local_pupils[l];
     const eligibility_pupil *pupil = &s->pupils[i];
-    for (int64_t e = s->row_start[i]; e < s->row_start[i + 1]; e++)
+    for (int64_t e = s->row_begin[i]; e < s->row_end[i]; e++)
       if (!append_local_pair(s, l, s->vacancy_local[built->pairs[e].vacancy], built->pairs[e].cost)) return 0;
     if (s->eligible_mark[i]) {
       int32_t distance = eligibility_distance_m(pupil->lat_e6, pupil->lon_e6, place->lat_e6, place->lon_e6);
@@ -311,21 +445,34 @@ static int places_pupil(hint_search *s, int32_t pupil, int32_t seats, matcher_er
   return placed;
 }
 
-/* The fewest seats that place the pupil (0: none up to the bound), -1 on a solver error. */
+/* The fewest seats that place the pupil (0: none up to the bound), -1 on a solver error.
+ *
+ * With one seat more than the pupils eligible for the place whose claim on it is at least as
+ * strong (placed elsewhere now or not), the pupil is placed in every optimum: otherwise one of
+ * the seats would be free or held by a weaker claim, which no optimum allows (the top of
+ * eligibility.h). So a solve with that many seats can only say yes, and is not run; it still
+ * counts against the budget as if it had been, so that which pupils get checked stays what the
+ * solves alone would make it. A pupil whose claim on the place is the strongest of all is
+ * placed by one seat, without a solve. */
 static int32_t fewest_seats(hint_search *s, int32_t pupil, const eligibility_vacancy *place, matcher_error *error) {
-  int result = places_pupil(s, pupil, 1, error);
-  if (result != 0) return result;
-  /* With one seat more than the pupils eligible for the place whose claim on it is at least
-   * as strong (placed elsewhere now or not), the pupil is placed: otherwise one of the seats
-   * would be free or held by a weaker claim, which no optimum allows. */
   eligibility_claim mine = eligibility_claim_on(&s->pupils[pupil], place);
-  int32_t high = 1;
+  int32_t surely_placing = 1;
   for (int32_t k = 0; k < s->eligible_count; k++) {
     int32_t other = s->eligible[k];
-    if (other != pupil && eligibility_compare_claims(eligibility_claim_on(&s->pupils[other], place), mine) >= 0) high++;
+    if (other != pupil && eligibility_compare_claims(eligibility_claim_on(&s->pupils[other], place), mine) >= 0)
+      surely_placing++;
   }
-  if (high > HINT_SEATS_MAX) high = HINT_SEATS_MAX;
-  if (high <= 1 || (result = places_pupil(s, pupil, high, error)) != 1) return result < 0 ? -1 : 0;
+  if (surely_placing == 1) {
+    s->pairs_built += s->pair_count;
+    return 1;
+  }
+  int result = places_pupil(s, pupil, 1, error);
+  if (result != 0) return result;
+  int32_t high = surely_placing > HINT_SEATS_MAX ? HINT_SEATS_MAX : surely_placing;
+  if (high == surely_placing)
+    s->pairs_built += s->pair_count;
+  else if ((result = places_pupil(s, pupil, high, error)) != 1)
+    return result < 0 ? -1 : 0;
   int32_t low = 2;
   while (low < high) {
     int32_t middle = low + (high - low) / 2;
@@ -379,8 +526,13 @@ matcher_status hints_verify(const eligibility_pupil *pupils, int32_t pupil_count
     }
     explanation->hint_seats = 1;
     eligibility_vacancy place = eligibility_hint_vacancy(&pupils[i], vacancies, explanation);
-    find_eligible(&s, &place);
     int32_t seats = 0;
+    if (!prepare_training(&s, place.training)) {
+      status = MATCHER_NO_MEMORY;
+      if (error) snprintf(error->message, sizeof error->message, "out of memory checking hints");
+      break;
+    }
+    find_eligible(&s, &place);
     if (!s.eligible_mark[i]) {
       s.root_count = s.local_pupil_count = s.local_vacancy_count = 0;
     } else if (!build_local(&s, &place)) {
