@@ -72,7 +72,7 @@ typedef struct {
   int64_t objective;
   int32_t placed;
   int64_t baseline_bytes; /* RSS when the child started: the instance itself */
-  int64_t peak_bytes;     /* VmHWM after solving (before verifying, which has its own copy) */
+  int64_t peak_bytes;     /* VmHWM after solving (before verifying, which adds its own per-pupil arrays) */
   size_t working_bytes;   /* libmatcher's own count */
   /* Warm-start child only. */
   int64_t changes;
@@ -194,7 +194,7 @@ static void cold_job(const matcher_problem *problem, void *context, report *out)
   out->objective = solution.objective;
   out->placed = solution.placed;
   out->working_bytes = solution.stats.working_bytes;
-  /* The solver's peak, before matcher_verify adds its own sorted copy of the pairs. */
+  /* The solver's peak, before matcher_verify adds its own per-pupil and per-vacancy arrays. */
   out->peak_bytes = lp_proc_status_bytes(0, "VmHWM");
   out->ok = verified(problem, &solution, "cold", out);
   out->verify_best_seconds = out->verify_seconds;
