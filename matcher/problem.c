@@ -111,7 +111,7 @@ int pairs_in_row_order(const matcher_problem *problem) {
 }
 
 /* Everything but the pairs: counts, arrays present, penalties, seats. */
-static matcher_status check_counts_and_values(const matcher_problem *problem, matcher_error *error) {
+matcher_status problem_check_counts(const matcher_problem *problem, matcher_error *error) {
   if (!problem) return matcher_fail(error, MATCHER_INVALID, "problem is NULL");
   if (problem->pupil_count < 0 || problem->pupil_count > MATCHER_COUNT_MAX)
     return matcher_fail(error, MATCHER_INVALID, "pupil_count %d outside 0..%d", problem->pupil_count,
@@ -157,16 +157,17 @@ static matcher_status check_and_copy_pairs(const matcher_problem *problem, pair_
   *in_order = 1;
   for (int64_t e = 0; e < problem->pair_count; e++) {
     const matcher_pair *pair = &problem->pairs[e];
-    if (pair->pupil < 0 || pair->pupil >= problem->pupil_count)
-      return matcher_fail(error, MATCHER_INVALID, "pair %lld: pupil %d out of range 0..%d", (long long)e, pair->pupil,
-                          problem->pupil_count - 1);
-    if (pair->vacancy < 0 || pair->vacancy >= problem->vacancy_count)
-      return matcher_fail(error, MATCHER_INVALID, "pair %lld: vacancy %d out of range 0..%d", (long long)e,
-                          pair->vacancy, problem->vacancy_count - 1);
-    if (pair->cost < 0 || pair->cost > MATCHER_VALUE_MAX)
+    if (!pair_well_formed(pair, problem->pupil_count, problem->vacancy_count)) {
+      if (pair->pupil < 0 || pair->pupil >= problem->pupil_count)
+        return matcher_fail(error, MATCHER_INVALID, "pair %lld: pupil %d out of range 0..%d", (long long)e, pair->pupil,
+                            problem->pupil_count - 1);
+      if (pair->vacancy < 0 || pair->vacancy >= problem->vacancy_count)
+        return matcher_fail(error, MATCHER_INVALID, "pair %lld: vacancy %d out of range 0..%d", (long long)e,
+                            pair->vacancy, problem->vacancy_count - 1);
       return matcher_fail(error, MATCHER_INVALID, "pair %lld (pupil %d, vacancy %d): cost %lld outside 0..%lld",
                           (long long)e, pair->pupil, pair->vacancy, (long long)pair->cost,
                           (long long)MATCHER_VALUE_MAX);
+    }
     if (e > 0 && (pair->pupil < pair[-1].pupil || (pair->pupil == pair[-1].pupil && pair->vacancy <= pair[-1].vacancy)))
       *in_order = 0;
     if (rows) {
@@ -239,7 +240,7 @@ static matcher_status index_fixed_pairs(const matcher_problem *problem, pair_row
 
 matcher_status pair_rows_build(const matcher_problem *problem, pair_rows *rows, matcher_error *error) {
   *rows = (pair_rows){0};
-  matcher_status status = check_counts_and_values(problem, error);
+  matcher_status status = problem_check_counts(problem, error);
   if (status != MATCHER_OK) return status;
 
   size_t pupils = (size_t)problem->pupil_count, pairs = (size_t)problem->pair_count;
@@ -295,25 +296,34 @@ matcher_status pair_rows_build(const matcher_problem *problem, pair_rows *rows, 
 /* Pairs in row order are checked where they are, without building rows (matcher_verify calls
  * this on every rematch: a copy of every pair for nothing); other problems are checked by
  * building their rows, which is where duplicates show. Same checks, same order, same messages. */
-matcher_status matcher_check(const matcher_problem *problem, matcher_error *error) {
-  matcher_status status = check_counts_and_values(problem, error);
+matcher_status problem_check_ordered_rest(const matcher_problem *problem, const int64_t *dearest,
+                                          matcher_error *error) {
+  matcher_status status = check_objective_bound(problem, dearest, error);
   if (status != MATCHER_OK) return status;
   size_t pupils = (size_t)problem->pupil_count;
   pair_rows light = {0};
-  int64_t *dearest = calloc(pupils + 1, sizeof *dearest);
   light.fixed_vacancy = malloc((pupils + 1) * sizeof *light.fixed_vacancy);
   light.fixed_taken = calloc((size_t)problem->vacancy_count + 1, sizeof *light.fixed_taken);
+  if (!light.fixed_vacancy || !light.fixed_taken)
+    status = matcher_fail(error, MATCHER_NO_MEMORY, "no memory to check %d pupils", problem->pupil_count);
+  else
+    status = index_fixed_pairs(problem, &light, error);
+  pair_rows_free(&light);
+  return status;
+}
+
+matcher_status matcher_check(const matcher_problem *problem, matcher_error *error) {
+  matcher_status status = problem_check_counts(problem, error);
+  if (status != MATCHER_OK) return status;
+  size_t pupils = (size_t)problem->pupil_count;
+  int64_t *dearest = calloc(pupils + 1, sizeof *dearest);
   int in_order = 0;
-  if (!dearest || !light.fixed_vacancy || !light.fixed_taken)
+  if (!dearest)
     status = matcher_fail(error, MATCHER_NO_MEMORY, "no memory to check %d pupils", problem->pupil_count);
   else
     status = check_and_copy_pairs(problem, NULL, dearest, &in_order, error);
-  if (status == MATCHER_OK && in_order) {
-    status = check_objective_bound(problem, dearest, error);
-    if (status == MATCHER_OK) status = index_fixed_pairs(problem, &light, error);
-  }
+  if (status == MATCHER_OK && in_order) status = problem_check_ordered_rest(problem, dearest, error);
   free(dearest);
-  pair_rows_free(&light);
   if (status != MATCHER_OK || in_order) return status;
   pair_rows rows;
   status = pair_rows_build(problem, &rows, error);

@@ -1,46 +1,104 @@
 /* verify.c: proves a solution optimal, or says why it is not, without trusting the solver.
  *
- * It shares nothing with solve.c but the input checks: it looks pairs up in its own sorted
- * copy (or in the caller's pairs when they already come sorted) and re-derives the objective, the seat counts and every
- * dual condition of matcher.h from the problem and the solution alone. A solution passes only if it is feasible,
- * reports its objective and placed count correctly, and comes with prices that satisfy dual feasibility and
- * complementary slackness; strong duality (objective = dual value) is then checked as well, as a last arithmetic
- * cross-check.
+ * It shares nothing with solve.c but the input checks, and re-derives the objective, the seat
+ * counts and every dual condition of matcher.h from the problem and the solution alone. A
+ * solution passes only if it is feasible, reports its objective and placed count correctly, and
+ * comes with prices that satisfy dual feasibility and complementary slackness; strong duality
+ * (objective = dual value) is then checked as well, as a last arithmetic cross-check.
+ *
+ * Speed. The pairs are most of the memory (16 bytes each, millions of them), so they are read
+ * once: a single pass checks each pair's limits and order (what matcher_check would read them
+ * for), notes each pupil's dearest pair, finds each pupil's chosen pair (no search, no sorted
+ * copy) and computes every reduced cost, remembering the first pair that breaks a condition.
+ * The conditions are then judged in their documented order from these notes and O(pupils +
+ * vacancies) arrays, so the first failure reported is the same as if each were checked in turn.
  */
 #include "matcher.h"
 #include "rows.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* Prices outside this range cannot come from a correct solve (they are bounded by the largest
  * penalty) and would risk overflow in the sums below. */
 #define PRICE_LIMIT (MATCHER_VALUE_MAX * 4)
 
-static int compare_pairs(const void *left, const void *right) {
-  const matcher_pair *a = left, *b = right;
-  if (a->pupil != b->pupil) return a->pupil < b->pupil ? -1 : 1;
-  if (a->vacancy != b->vacancy) return a->vacancy < b->vacancy ? -1 : 1;
-  return 0;
-}
-
-static const matcher_pair *find_pair(const matcher_pair *sorted, int64_t count, int32_t pupil, int32_t vacancy) {
-  matcher_pair key = {.pupil = pupil, .vacancy = vacancy, .cost = 0};
-  return bsearch(&key, sorted, (size_t)count, sizeof key, compare_pairs);
-}
+/* chosen_cost value of a pupil whose chosen vacancy is not among its pairs (costs are >= 0). */
+#define NOT_FOUND (-1)
 
 typedef struct {
-  const matcher_pair *sorted; /* the problem's pairs ordered by (pupil, vacancy) */
-  matcher_pair *sorted_copy;  /* owned: the copy sorted here, or NULL when the caller's pairs were in order */
-  int32_t *fixed_vacancy;     /* [pupils] or MATCHER_UNPLACED */
-  int64_t *occupants;         /* [vacancies] pupils placed there, fixed ones included */
-  int64_t *fixed_occupants;   /* [vacancies] */
+  int32_t *fixed_vacancy;   /* [pupils] or MATCHER_UNPLACED */
+  int64_t *chosen_cost;     /* [pupils] cost of the pair (i, vacancy_of_pupil[i]), or NOT_FOUND */
+  int64_t *dearest;         /* [pupils] dearest pair of each pupil (for matcher_check's objective bound) */
+  int64_t *occupants;       /* [vacancies] pupils placed there, fixed ones included */
+  int64_t *fixed_occupants; /* [vacancies] */
+  int64_t first_bad_pair;   /* index of the first pair of a free pupil whose reduced cost breaks a condition, or -1 */
 } verifier;
 
 static void verifier_free(verifier *v) {
-  free(v->sorted_copy);
   free(v->fixed_vacancy);
+  free(v->chosen_cost);
+  free(v->dearest);
   free(v->occupants);
   free(v->fixed_occupants);
+}
+
+/* Whether every price the pair pass combines is within PRICE_LIMIT, so that no reduced cost
+ * c + p_j - u_i can overflow (|c| <= 2^53, |p|, |u| <= 2^55: the sum stays below 2^57). The
+ * pass computes reduced costs only then; otherwise check_prices fails on a price first. */
+static int prices_bounded(const matcher_problem *problem, const matcher_solution *solution, const verifier *v) {
+  int bounded = 1;
+  for (int32_t j = 0; j < problem->vacancy_count; j++)
+    bounded &= (uint64_t)solution->vacancy_price[j] <= (uint64_t)PRICE_LIMIT;
+  for (int32_t i = 0; i < problem->pupil_count; i++) {
+    int64_t price = solution->pupil_price[i];
+    bounded &= (v->fixed_vacancy[i] != MATCHER_UNPLACED) | ((price >= -PRICE_LIMIT) & (price <= PRICE_LIMIT));
+  }
+  return bounded;
+}
+
+/* The one pass over the pairs (see the file comment). Returns 0 when a pair is malformed or the
+ * pairs are not in row order: matcher_check must then judge the problem (and say what is wrong).
+ * What a pair needs of its pupil is loaded when the pupil changes, once per row when the pairs
+ * come in row order (any order still gives the same notes, only slower); the dearest cost is
+ * kept in a register over the row, not stored back per pair. */
+static int scan_pairs(const matcher_problem *problem, const matcher_solution *solution, verifier *v,
+                      int with_reduced_costs) {
+  const matcher_pair *pairs = problem->pairs;
+  const int32_t pupils = problem->pupil_count, vacancies = problem->vacancy_count;
+  const int64_t *restrict vacancy_price = solution->vacancy_price;
+  int64_t *restrict chosen_cost = v->chosen_cost, *restrict dearest = v->dearest;
+  int in_order = 1;
+  /* (pupil, vacancy) as one number, plus one so that the first pair's key exceeds the start:
+   * row order is exactly strictly ascending keys. */
+  uint64_t previous_key = 0;
+  int32_t row_pupil = -1, row_choice = MATCHER_UNPLACED;
+  int64_t row_price = 0, row_dearest = 0;
+  int row_free = 0; /* the row's pupil is not fixed and its reduced costs are computed */
+  v->first_bad_pair = -1;
+  for (int64_t e = 0; e < problem->pair_count; e++) {
+    const matcher_pair pair = pairs[e];
+    if (!pair_well_formed(&pair, pupils, vacancies)) return 0;
+    if (pair.pupil != row_pupil) {
+      if (row_pupil >= 0 && row_dearest > dearest[row_pupil]) dearest[row_pupil] = row_dearest;
+      row_pupil = pair.pupil;
+      row_choice = solution->vacancy_of_pupil[row_pupil];
+      row_price = solution->pupil_price[row_pupil];
+      row_free = with_reduced_costs && v->fixed_vacancy[row_pupil] == MATCHER_UNPLACED;
+      row_dearest = 0;
+    }
+    uint64_t key = (((uint64_t)(uint32_t)pair.pupil << 32) | (uint32_t)pair.vacancy) + 1;
+    in_order &= key > previous_key;
+    previous_key = key;
+    row_dearest = pair.cost > row_dearest ? pair.cost : row_dearest;
+    int chosen = row_choice == pair.vacancy;
+    if (chosen) chosen_cost[row_pupil] = pair.cost;
+    if (!row_free) continue;
+    int64_t reduced = pair.cost + vacancy_price[pair.vacancy] - row_price;
+    if (__builtin_expect((reduced < 0) | (chosen & (reduced != 0)), 0) && v->first_bad_pair < 0) v->first_bad_pair = e;
+  }
+  if (row_pupil >= 0 && row_dearest > dearest[row_pupil]) dearest[row_pupil] = row_dearest;
+  return in_order;
 }
 
 static matcher_status check_feasible(const matcher_problem *problem, const matcher_solution *solution, verifier *v,
@@ -59,11 +117,10 @@ static matcher_status check_feasible(const matcher_problem *problem, const match
     if (vacancy < 0 || vacancy >= problem->vacancy_count)
       return matcher_fail(error, MATCHER_NOT_OPTIMAL, "pupil %d: placed at vacancy %d, out of range 0..%d", i, vacancy,
                           problem->vacancy_count - 1);
-    const matcher_pair *pair = find_pair(v->sorted, problem->pair_count, i, vacancy);
-    if (!pair)
+    if (v->chosen_cost[i] == NOT_FOUND)
       return matcher_fail(error, MATCHER_NOT_OPTIMAL, "pupil %d: placed at vacancy %d, which is not an eligible pair",
                           i, vacancy);
-    objective += pair->cost;
+    objective += v->chosen_cost[i];
     placed++;
     v->occupants[vacancy]++;
   }
@@ -80,7 +137,9 @@ static matcher_status check_feasible(const matcher_problem *problem, const match
   return MATCHER_OK;
 }
 
-/* Dual feasibility and complementary slackness, for the problem without its fixed pairs. */
+/* Dual feasibility and complementary slackness, for the problem without its fixed pairs. The
+ * pairs were judged by scan_pairs; the first one it found wrong is reported here, after the
+ * prices' own conditions, as a check of each condition in turn would. */
 static matcher_status check_prices(const matcher_problem *problem, const matcher_solution *solution, const verifier *v,
                                    matcher_error *error) {
   const int64_t *pupil_price = solution->pupil_price, *vacancy_price = solution->vacancy_price;
@@ -106,17 +165,15 @@ static matcher_status check_prices(const matcher_problem *problem, const matcher
                           "pupil %d is unplaced but its price %lld differs from its penalty %lld", i, (long long)price,
                           (long long)penalty);
   }
-  for (int64_t e = 0; e < problem->pair_count; e++) {
-    const matcher_pair *pair = &v->sorted[e];
-    if (v->fixed_vacancy[pair->pupil] != MATCHER_UNPLACED) continue;
+  if (v->first_bad_pair >= 0) {
+    const matcher_pair *pair = &problem->pairs[v->first_bad_pair];
     int64_t reduced = pair->cost + vacancy_price[pair->vacancy] - pupil_price[pair->pupil];
     if (reduced < 0)
       return matcher_fail(error, MATCHER_NOT_OPTIMAL, "pair (pupil %d, vacancy %d): reduced cost %lld < 0", pair->pupil,
                           pair->vacancy, (long long)reduced);
-    if (reduced != 0 && solution->vacancy_of_pupil[pair->pupil] == pair->vacancy)
-      return matcher_fail(error, MATCHER_NOT_OPTIMAL,
-                          "pair (pupil %d, vacancy %d) is chosen but its reduced cost is %lld", pair->pupil,
-                          pair->vacancy, (long long)reduced);
+    return matcher_fail(error, MATCHER_NOT_OPTIMAL,
+                        "pair (pupil %d, vacancy %d) is chosen but its reduced cost is %lld", pair->pupil,
+                        pair->vacancy, (long long)reduced);
   }
   return MATCHER_OK;
 }
@@ -127,10 +184,11 @@ static matcher_status check_duality(const matcher_problem *problem, const matche
                                     int64_t *dual_value, matcher_error *error) {
   int64_t dual = 0;
   for (int32_t i = 0; i < problem->pupil_count; i++) {
+    /* A fixed pupil is placed at its fixed vacancy (check_feasible), so its chosen pair is the fixed one. */
     if (v->fixed_vacancy[i] == MATCHER_UNPLACED)
       dual += solution->pupil_price[i];
     else
-      dual += find_pair(v->sorted, problem->pair_count, i, v->fixed_vacancy[i])->cost;
+      dual += v->chosen_cost[i];
   }
   for (int32_t j = 0; j < problem->vacancy_count; j++) {
     int64_t seats = problem->seats[j] - v->fixed_occupants[j];
@@ -155,42 +213,49 @@ matcher_status matcher_verify(const matcher_problem *problem, const matcher_solu
 
 matcher_status matcher_verify_bound(const matcher_problem *problem, const matcher_solution *solution,
                                     int64_t *dual_value, matcher_error *error) {
-  matcher_status status = matcher_check(problem, error);
+  matcher_status status = problem_check_counts(problem, error);
   if (status != MATCHER_OK) return status;
-  if (!solution) return matcher_fail(error, MATCHER_NOT_OPTIMAL, "solution is NULL");
-  if (problem->pupil_count > 0 && (!solution->vacancy_of_pupil || !solution->pupil_price))
-    return matcher_fail(error, MATCHER_NOT_OPTIMAL, "solution lacks its pupil arrays");
-  if (problem->vacancy_count > 0 && !solution->vacancy_price)
-    return matcher_fail(error, MATCHER_NOT_OPTIMAL, "solution lacks its vacancy prices");
-
   size_t pupils = (size_t)problem->pupil_count, vacancies = (size_t)problem->vacancy_count;
-  size_t pairs = (size_t)problem->pair_count;
-  /* Sorting a copy costs more than the rest of the proof; pairs given in order need neither. */
-  int in_order = pairs_in_row_order(problem);
   verifier v = {
-      .sorted_copy = in_order ? NULL : malloc((pairs ? pairs : 1) * sizeof *v.sorted_copy),
-      .fixed_vacancy = malloc((pupils ? pupils : 1) * sizeof *v.fixed_vacancy),
+      .fixed_vacancy = malloc((pupils + 1) * sizeof *v.fixed_vacancy),
+      .chosen_cost = malloc((pupils + 1) * sizeof *v.chosen_cost),
+      .dearest = calloc(pupils + 1, sizeof *v.dearest),
       .occupants = calloc(vacancies + 1, sizeof *v.occupants),
       .fixed_occupants = calloc(vacancies + 1, sizeof *v.fixed_occupants),
   };
-  if ((!in_order && !v.sorted_copy) || !v.fixed_vacancy || !v.occupants || !v.fixed_occupants) {
+  if (!v.fixed_vacancy || !v.chosen_cost || !v.dearest || !v.occupants || !v.fixed_occupants) {
     verifier_free(&v);
-    return matcher_fail(error, MATCHER_NO_MEMORY, "no memory to verify %zu pairs", pairs);
+    return matcher_fail(error, MATCHER_NO_MEMORY, "no memory to verify %d pupils", problem->pupil_count);
   }
-  if (in_order) {
-    v.sorted = problem->pairs;
-  } else {
-    for (size_t e = 0; e < pairs; e++) v.sorted_copy[e] = problem->pairs[e];
-    if (pairs > 1) qsort(v.sorted_copy, pairs, sizeof *v.sorted_copy, compare_pairs);
-    v.sorted = v.sorted_copy;
-  }
-  for (size_t i = 0; i < pupils; i++) v.fixed_vacancy[i] = MATCHER_UNPLACED;
+  for (size_t i = 0; i < pupils; i++) v.fixed_vacancy[i] = MATCHER_UNPLACED, v.chosen_cost[i] = NOT_FOUND;
+  /* Provisional until matcher_check's part has accepted the fixed pairs (it refuses the
+   * problem otherwise, and nothing below is reported). */
   for (int64_t f = 0; f < problem->fixed_count; f++) {
-    v.fixed_vacancy[problem->fixed[f].pupil] = problem->fixed[f].vacancy;
-    v.fixed_occupants[problem->fixed[f].vacancy]++;
+    const matcher_fixed_pair *fixed = &problem->fixed[f];
+    if ((uint32_t)fixed->pupil < (uint32_t)pupils && (uint32_t)fixed->vacancy < (uint32_t)vacancies)
+      v.fixed_vacancy[fixed->pupil] = fixed->vacancy;
   }
-
-  status = check_feasible(problem, solution, &v, error);
+  /* The solution's arrays are read by the pair pass, but a malformed problem is reported
+   * first: only a problem whose counts passed gets this far, and the pass judges the rest. */
+  int solution_whole = solution &&
+                       (problem->pupil_count == 0 || (solution->vacancy_of_pupil && solution->pupil_price)) &&
+                       (problem->vacancy_count == 0 || solution->vacancy_price);
+  int checked = 0;
+  if (solution_whole) {
+    int with_reduced_costs = prices_bounded(problem, solution, &v);
+    checked = scan_pairs(problem, solution, &v, with_reduced_costs);
+  }
+  status = checked ? problem_check_ordered_rest(problem, v.dearest, error) : matcher_check(problem, error);
+  if (status == MATCHER_OK && !solution) status = matcher_fail(error, MATCHER_NOT_OPTIMAL, "solution is NULL");
+  if (status == MATCHER_OK && !solution_whole) {
+    if (problem->pupil_count > 0 && (!solution->vacancy_of_pupil || !solution->pupil_price))
+      status = matcher_fail(error, MATCHER_NOT_OPTIMAL, "solution lacks its pupil arrays");
+    else
+      status = matcher_fail(error, MATCHER_NOT_OPTIMAL, "solution lacks its vacancy prices");
+  }
+  if (status == MATCHER_OK)
+    for (int64_t f = 0; f < problem->fixed_count; f++) v.fixed_occupants[problem->fixed[f].vacancy]++;
+  if (status == MATCHER_OK) status = check_feasible(problem, solution, &v, error);
   if (status == MATCHER_OK) status = check_prices(problem, solution, &v, error);
   if (status == MATCHER_OK) status = check_duality(problem, solution, &v, dual_value, error);
   verifier_free(&v);

@@ -235,6 +235,73 @@ Test(verify, rejects_missing_solution_arrays_and_refuses_bad_problems) {
   cr_expect_eq(matcher_verify(&bad, &c.solution, &error), MATCHER_INVALID, "%s", error.message);
 }
 
+/* The verifier reads the pairs in one pass that also judges their order; pairs in any other
+ * order get the same verdicts (matcher_check then checks them the slow way). */
+Test(verify, judges_pairs_given_out_of_row_order_the_same) {
+  matcher_pair reversed[8];
+  for (int e = 0; e < 8; e++) reversed[e] = hand_pairs[7 - e];
+  hand_case c;
+  hand_case_init(&c);
+  c.problem.pairs = reversed;
+  matcher_error error = {{0}};
+  cr_expect_eq(matcher_verify(&c.problem, &c.solution, &error), MATCHER_OK, "%s", error.message);
+  c.vacancy_price[3] = 1; /* (2,3) now has reduced cost 1 + 1 - 3 = -1 */
+  expect_rejected(&c.problem, &c.solution, "reversed pairs, lowered p3", "reduced cost", "pupil 2, vacancy 3");
+  hand_case_init(&c);
+  c.problem.pairs = reversed;
+  c.vacancy_of_pupil[2] = 2;
+  c.solution.placed = 5;
+  expect_rejected(&c.problem, &c.solution, "reversed pairs, not eligible", "pupil 2", "eligible");
+  /* A duplicate pair out of order is found by matcher_check, not taken for a proof. */
+  matcher_pair duplicated[8];
+  memcpy(duplicated, reversed, sizeof duplicated);
+  duplicated[7] = (matcher_pair){1, 0, 1};
+  hand_case_init(&c);
+  c.problem.pairs = duplicated;
+  cr_expect_eq(matcher_verify(&c.problem, &c.solution, &error), MATCHER_INVALID, "%s", error.message);
+  cr_expect(strstr(error.message, "duplicate") != NULL, "%s", error.message);
+}
+
+/* Fixed pupils' prices take no part in the proof, however wild; a free pupil's wild price is
+ * refused as a price (before any reduced cost is formed from it, which would overflow). */
+Test(verify, ignores_fixed_pupils_prices_and_refuses_a_wild_free_price) {
+  hand_case c;
+  hand_case_init(&c);
+  c.pupil_price[3] = INT64_MAX;
+  c.pupil_price[4] = INT64_MIN;
+  matcher_error error = {{0}};
+  int64_t dual = 0;
+  cr_expect_eq(matcher_verify_bound(&c.problem, &c.solution, &dual, &error), MATCHER_OK, "%s", error.message);
+  cr_expect_eq(dual, 10, "the dual value counts the fixed pairs' costs 1 + 1: %lld", (long long)dual);
+  c.pupil_price[1] = INT64_MAX;
+  expect_rejected(&c.problem, &c.solution, "u1 = INT64_MAX", "pupil 1", "outside");
+  hand_case_init(&c);
+  c.vacancy_price[1] = INT64_MIN;
+  expect_rejected(&c.problem, &c.solution, "p1 = INT64_MIN", "vacancy 1", "outside");
+}
+
+/* A malformed problem is reported as such even when the solution is wrong as well, or absent:
+ * the verdict on the problem comes first. */
+Test(verify, reports_a_malformed_problem_before_a_wrong_solution) {
+  hand_case c;
+  hand_case_init(&c);
+  matcher_pair malformed[8];
+  memcpy(malformed, hand_pairs, sizeof malformed);
+  malformed[5].cost = -1; /* (2,3): pairs before it are fine, the solution is wrong too */
+  c.problem.pairs = malformed;
+  c.vacancy_price[0] = 1;
+  c.solution.objective = 11;
+  matcher_error error = {{0}};
+  cr_expect_eq(matcher_verify(&c.problem, &c.solution, &error), MATCHER_INVALID, "%s", error.message);
+  cr_expect(strstr(error.message, "pair 5") != NULL, "%s", error.message);
+  cr_expect_eq(matcher_verify(&c.problem, NULL, &error), MATCHER_INVALID, "%s", error.message);
+  malformed[5].cost = 1;
+  static const matcher_fixed_pair not_a_pair[] = {{3, 1}, {4, 2}}; /* (4,2) is no eligible pair */
+  c.problem.fixed = not_a_pair;
+  cr_expect_eq(matcher_verify(&c.problem, &c.solution, &error), MATCHER_INVALID, "%s", error.message);
+  cr_expect(strstr(error.message, "fixed pair 1") != NULL, "%s", error.message);
+}
+
 /* On random problems: every solve verifies, and corruptions that must break a condition are
  * always caught (wrong totals, a chosen pair's pupil priced up, an unplaced pupil priced down,
  * a full vacancy's price lowered under one of its non-fixed occupants). */
