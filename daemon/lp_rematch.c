@@ -172,10 +172,12 @@ static void free_in_background(lp_rematch *rematch, job *job, warm_memory *warm)
  * read can show less than an earlier one), so the peak is at least the RSS and the peak of the
  * phase before (previous_peak). */
 static bool memory_now(uint64_t previous_peak, uint64_t *rss, uint64_t *peak) {
-  long long rss_bytes = lp_proc_status_bytes(0, "VmRSS"), peak_bytes = lp_proc_status_bytes(0, "VmHWM");
-  if (rss_bytes < 0 || peak_bytes < 0) return false;
-  *rss = (uint64_t)rss_bytes;
-  *peak = (uint64_t)peak_bytes;
+  static const char *const fields[] = {"VmRSS", "VmHWM"};
+  long long bytes[2];
+  lp_proc_status_fields(0, fields, bytes, 2); /* one read: the two figures of one moment */
+  if (bytes[0] < 0 || bytes[1] < 0) return false;
+  *rss = (uint64_t)bytes[0];
+  *peak = (uint64_t)bytes[1];
   if (*peak < *rss) *peak = *rss;
   if (*peak < previous_peak) *peak = previous_peak;
   return true;

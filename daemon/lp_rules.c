@@ -13,21 +13,21 @@ static uint8_t readiness_of(int proto_readiness) {
   return proto_readiness <= 1 ? READINESS_NOT_READY : (uint8_t)(proto_readiness - 1);
 }
 
-/* Unknown trainings get distinct negative indices for pupils and vacancies, so they never match. */
-static int32_t training_index(const lp_state *state, const char *code, int32_t unknown) {
-  long index = lp_map_index(&state->maps[LP_KIND_TRAINING], code);
-  return index >= 0 ? (int32_t)index : unknown;
-}
-
 void lp_rules_lookups_free(lp_rules_lookups *lookups) {
   lp_map_key_index_free(&lookups->companies);
   lp_map_key_index_free(&lookups->locations);
   lp_map_key_index_free(&lookups->trainings);
 }
 
-/* The rank of key in the kind's map, through lookups' index when there is one. */
+/* The rank of key in the kind's map, through index when there is one. */
 static long rank_of(const lp_state *state, lp_map_key_index *index, enum lp_kind kind, const char *key) {
   return index ? lp_map_key_index_find(index, &state->maps[kind], key) : lp_map_index(&state->maps[kind], key);
+}
+
+/* Unknown trainings get distinct negative indices for pupils and vacancies, so they never match. */
+static int32_t training_index(const lp_state *state, lp_map_key_index *index, const char *code, int32_t unknown) {
+  long rank = rank_of(state, index, LP_KIND_TRAINING, code);
+  return rank >= 0 ? (int32_t)rank : unknown;
 }
 
 void lp_rules_vacancy(const lp_state *state, lp_rules_lookups *lookups, const Leerplek__V1__Vacancy *vacancy,
@@ -40,8 +40,7 @@ void lp_rules_vacancy(const lp_state *state, lp_rules_lookups *lookups, const Le
   const Leerplek__V1__Company *company =
       company_index >= 0 ? state->maps[LP_KIND_COMPANY].entries[company_index].value : NULL;
   memset(out, 0, sizeof *out);
-  long training = rank_of(state, lookups ? &lookups->trainings : NULL, LP_KIND_TRAINING, vacancy->training_code);
-  out->training = training >= 0 ? (int32_t)training : -3;
+  out->training = training_index(state, lookups ? &lookups->trainings : NULL, vacancy->training_code, -3);
   out->company = (int32_t)company_index;
   for (size_t t = 0; company && t < company->n_recognised_training_codes; t++)
     if (strcmp(company->recognised_training_codes[t], vacancy->training_code) == 0) out->recognised = 1;
@@ -95,7 +94,7 @@ void lp_rules_pupil(const lp_state *state, const Leerplek__V1__Pupil *pupil, con
                     int64_t now_unix_s, int32_t *company_slots, eligibility_pupil *out) {
   const lp_map *companies = &state->maps[LP_KIND_COMPANY];
   memset(out, 0, sizeof *out);
-  out->training = training_index(state, pupil->training_code, -2);
+  out->training = training_index(state, NULL, pupil->training_code, -2);
   out->readiness = readiness_of(pupil->readiness);
   out->newcomer = pupil->newcomer_okan;
   out->special_needs = pupil->special_needs_buso;
@@ -164,7 +163,7 @@ void lp_rules_dispatch_offer(const lp_state *state, const Leerplek__V1__SupportO
   const Leerplek__V1__SupportSite *site = organisation ? lp_support_site(organisation, offer->site_id) : NULL;
   out->component = offer->component;
   for (size_t t = 0; t < offer->n_training_codes; t++)
-    trainings[out->training_count++] = training_index(state, offer->training_codes[t], -3);
+    trainings[out->training_count++] = training_index(state, NULL, offer->training_codes[t], -3);
   out->trainings = out->training_count ? trainings : NULL;
   out->open = site && site->point;
   out->day_mask = (uint16_t)(offer->day_mask & ELIGIBILITY_DAY_MASK_ALL);
@@ -178,7 +177,7 @@ void lp_rules_dispatch_referral(const lp_state *state, const Leerplek__V1__Refer
   const lp_map *offers = &state->maps[LP_KIND_SUPPORT_OFFER];
   memset(out, 0, sizeof *out);
   out->component = referral->component;
-  out->training = training_index(state, pupil->training_code, -2);
+  out->training = training_index(state, NULL, pupil->training_code, -2);
   out->readiness = readiness_of(pupil->readiness);
   out->newcomer = pupil->newcomer_okan;
   out->special_needs = pupil->special_needs_buso;
